@@ -1,0 +1,16 @@
+// The transport-free view of one request that the gate decides on. Every front door (Envoy gRPC
+// today) converts its wire format into this; nothing here knows gRPC, protobuf or HTTP servers.
+
+export interface AccessRequest {
+  /** Envoy's x-request-id (or another correlation id); only for logs. */
+  readonly requestId: string;
+  readonly method: string;
+  /** "http" or "https" as Envoy saw it; never taken from a client's X-Forwarded-Proto. */
+  readonly scheme: string;
+  /** The :authority, lower-cased, without a port. */
+  readonly host: string;
+  /** The raw path as received, query included; the gate normalises it. */
+  readonly path: string;
+  /** Request headers, names lower-cased. A repeated header arrives joined with ",". */
+  readonly headers: ReadonlyMap<string, string>;
+}

@@ -1,0 +1,33 @@
+// What the gate answers: a value, never an exception. Adapters turn it into their wire format.
+import type { DenialCode } from "./DenialCode.ts";
+
+export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
+
+export interface Allow {
+  readonly kind: "allow";
+  /** Name of the matched route (a bounded metric label). */
+  readonly route: string;
+  readonly reason: "public" | "authenticated";
+  /** Headers to set on the upstream request (overwriting). */
+  readonly setHeaders: HeaderList;
+  /** Header names to strip from the upstream request: every header Portcullis owns. */
+  readonly removeHeaders: readonly string[];
+  /** The provider that vouched for the caller, when one did (a bounded metric label). */
+  readonly provider?: string;
+}
+
+export interface Deny {
+  readonly kind: "deny";
+  readonly route: string | null;
+  readonly code: DenialCode;
+  readonly status: number;
+  /** Headers on the response to the client (e.g. WWW-Authenticate, content-type). */
+  readonly headers: HeaderList;
+  /** Small JSON body; never a stack trace or library text. */
+  readonly body: string;
+  readonly provider?: string;
+  /** Private detail for the log line; never sent to the client. */
+  readonly detail?: string;
+}
+
+export type Decision = Allow | Deny;
