@@ -1,0 +1,78 @@
+// The parsed, fully-defaulted, frozen configuration. `parseConfig` is the only producer; every
+// other room reads this shape and never the YAML.
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProviderConfig {
+  /** The key under `providers`; a bounded metric label. */
+  readonly name: string;
+  /** Exact issuer; tokens' `iss` must equal it and discovery must confirm it. */
+  readonly issuer: string;
+  /** Tokens must carry at least one of these in `aud`. */
+  readonly audiences: readonly string[];
+  /** Allowlist of JWS algorithms (asymmetric only). */
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSeconds: number;
+  /** When true, `typ` must be `at+jwt` (RFC 9068). */
+  readonly requireAccessTokenType: boolean;
+  /** Overrides the jwks_uri from discovery when set. */
+  readonly jwksUri: string | null;
+  readonly discoveryTimeoutMs: number;
+  readonly jwksTimeoutMs: number;
+  /** Minimum seconds between two JWKS refetches triggered by an unknown kid. */
+  readonly jwksCooldownSeconds: number;
+  /** Seconds after which a JWKS is refetched even when no unknown kid asks for it. */
+  readonly jwksMaxAgeSeconds: number;
+  /** Permits http:// issuers (development only; logged as a warning). */
+  readonly allowInsecureHttp: boolean;
+}
+
+export interface RouteConfig {
+  readonly name: string;
+  readonly match: {
+    /** Exact host names or `*.suffix` wildcards, lower-case; empty = any host. */
+    readonly hosts: readonly string[];
+    /** Path prefix on a segment boundary: `/api` matches `/api` and `/api/x`, never `/apix`. */
+    readonly path: string;
+  };
+  readonly auth: "required" | "public";
+  /** Providers whose tokens this route accepts; empty = every configured provider. */
+  readonly providers: readonly string[];
+}
+
+export interface IdentityConfig {
+  readonly headers: {
+    readonly sub: string;
+    readonly email: string;
+    readonly roles: string;
+    readonly context: string;
+  };
+  /** Dotted claim paths read for roles, in order, merged (e.g. `realm_access.roles`, `groups`). */
+  readonly roleClaims: readonly string[];
+  /** Extra claim → header map: header name → dotted claim path. */
+  readonly claimHeaders: Readonly<Record<string, string>>;
+  readonly context: {
+    readonly enabled: boolean;
+    /** Field name in the context JSON → source: `sub`, `email`, `scopes`, `roles`, `exp`, or `claim:<path>`. */
+    readonly fields: Readonly<Record<string, string>>;
+  };
+  /** Longest header value set; longer values are cut on a character boundary. */
+  readonly maxHeaderBytes: number;
+}
+
+export interface PortcullisConfig {
+  readonly listen: {
+    readonly grpc: ListenAddress;
+    readonly auth: ListenAddress;
+    readonly admin: ListenAddress;
+  };
+  readonly providers: Readonly<Record<string, ProviderConfig>>;
+  readonly routes: readonly RouteConfig[];
+  readonly identity: IdentityConfig;
+  readonly tokenCache: { readonly maxEntries: number };
+  readonly shutdown: { readonly graceSeconds: number };
+  readonly log: { readonly level: "debug" | "info" | "warn" | "error" };
+}
