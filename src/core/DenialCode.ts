@@ -5,11 +5,12 @@ import type { TokenErrorCode } from "../oidc/TokenErrorCode.ts";
 export type DenialCode =
   | TokenErrorCode
   | "token_missing"
+  | "path_invalid"
   | "route_not_found"
   | "internal_error";
 
 export interface DenialSpec {
-  readonly status: 401 | 403 | 503;
+  readonly status: 400 | 401 | 403 | 503;
   /** RFC 6750 `error` value for WWW-Authenticate, when the denial carries one. */
   readonly bearerError?: "invalid_token" | "invalid_request" | "insufficient_scope";
   /** What a client may read; the log holds the detail. */
@@ -30,6 +31,7 @@ export const DENIALS: { readonly [C in DenialCode]: DenialSpec } = {
   type_not_allowed: { status: 401, bearerError: "invalid_token", description: "the token type is not accepted" },
   claims_invalid: { status: 401, bearerError: "invalid_token", description: "the token claims are invalid" },
   jwks_unavailable: { status: 503, description: "the identity provider's keys are unavailable" },
+  path_invalid: { status: 400, description: "the request path is not acceptable" },
   route_not_found: { status: 403, description: "no route allows this request" },
   internal_error: { status: 503, description: "the request could not be authorized" },
 };

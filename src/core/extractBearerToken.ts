@@ -1,0 +1,23 @@
+// Reads an RFC 6750 bearer token from the Authorization header. Only the header form is accepted:
+// tokens in query strings or bodies leak into logs and caches.
+export type BearerExtraction =
+  | { readonly kind: "none" }
+  | { readonly kind: "token"; readonly token: string }
+  | { readonly kind: "malformed"; readonly detail: string };
+
+// b64token from RFC 6750 §2.1, bounded so that a huge header cannot reach the verifier.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export function extractBearerToken(authorization: string | undefined): BearerExtraction {
+  if (authorization === undefined || authorization === "") return { kind: "none" };
+  const space = authorization.indexOf(" ");
+  if (space === -1) return { kind: "malformed", detail: "authorization header without a scheme" };
+  const scheme = authorization.slice(0, space);
+  if (scheme.toLowerCase() !== "bearer") return { kind: "malformed", detail: "authorization scheme is not Bearer" };
+  const token = authorization.slice(space + 1).trim();
+  if (token.length === 0) return { kind: "malformed", detail: "empty bearer token" };
+  if (token.length > MAX_TOKEN_LENGTH) return { kind: "malformed", detail: "bearer token too long" };
+  if (!B64TOKEN.test(token)) return { kind: "malformed", detail: "bearer token has characters outside b64token" };
+  return { kind: "token", token };
+}

@@ -1,0 +1,67 @@
+// The Prometheus registry and every metric Portcullis exports. Labels are bounded by construction:
+// route names and provider names come from config, decisions and reasons from closed sets.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly checks: Counter<"decision" | "reason" | "route">;
+  readonly checkDuration: Histogram<"decision">;
+  readonly jwksFetches: Counter<"provider" | "result">;
+  readonly tokenCacheLookups: Counter<"result">;
+  readonly tokenCacheSize: Gauge;
+  readonly providerReady: Gauge<"provider">;
+}
+
+export function createMetrics(options: { tokenCacheSize?: () => number; providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }> } = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "portcullis_" });
+  const tokenCacheSizeFn = options.tokenCacheSize;
+  const providerReadyFn = options.providerReady;
+  const providerReady = new Gauge({
+    name: "portcullis_provider_ready",
+    help: "1 when the provider's discovery document and JWKS are loaded, else 0.",
+    labelNames: ["provider"] as const,
+    registers: [registry],
+    collect() {
+      if (!providerReadyFn) return;
+      for (const p of providerReadyFn()) this.set({ provider: p.provider }, p.ready ? 1 : 0);
+    },
+  });
+  return {
+    registry,
+    checks: new Counter({
+      name: "portcullis_checks_total",
+      help: "ext_authz checks answered, by decision (allow|deny), reason (a stable code) and route name.",
+      labelNames: ["decision", "reason", "route"] as const,
+      registers: [registry],
+    }),
+    checkDuration: new Histogram({
+      name: "portcullis_check_duration_seconds",
+      help: "Time to answer one ext_authz check, from request decoded to response handed to gRPC.",
+      labelNames: ["decision"] as const,
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    jwksFetches: new Counter({
+      name: "portcullis_jwks_fetches_total",
+      help: "JWKS fetches by provider and result (ok|error).",
+      labelNames: ["provider", "result"] as const,
+      registers: [registry],
+    }),
+    tokenCacheLookups: new Counter({
+      name: "portcullis_token_cache_lookups_total",
+      help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    tokenCacheSize: new Gauge({
+      name: "portcullis_token_cache_entries",
+      help: "Verified tokens currently cached.",
+      registers: [registry],
+      collect() {
+        if (tokenCacheSizeFn) this.set(tokenCacheSizeFn());
+      },
+    }),
+    providerReady,
+  };
+}

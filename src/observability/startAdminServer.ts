@@ -1,0 +1,64 @@
+// The admin listener: /metrics (Prometheus), /healthz (process alive), /readyz (every provider's
+// discovery and JWKS loaded and not shutting down). Bind it to loopback: it is not for clients.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface AdminServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** Returns null when ready, else a short reason shown in the /readyz body. */
+  notReadyReason: () => string | null;
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end("ok\n");
+      return;
+    }
+    if (path === "/readyz") {
+      const reason = options.notReadyReason();
+      res
+        .writeHead(reason === null ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
+        .end(reason === null ? "ready\n" : `not ready: ${reason}\n`);
+      return;
+    }
+    if (path === "/metrics") {
+      options.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": options.registry.contentType }).end(text),
+        () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
+      );
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  });
+  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

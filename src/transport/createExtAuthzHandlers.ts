@@ -1,0 +1,40 @@
+// The ext_authz v3 Check handler: wire → AccessRequest → gate.decide() → CheckResponse. Any fault
+// here becomes an explicit 503 denial, never a gRPC error that Envoy's failure_mode_allow could
+// turn into an allow.
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { AccessRequest } from "../core/AccessRequest.ts";
+import type { Decision } from "../core/Decision.ts";
+import { internalErrorDecision } from "../core/deny.ts";
+import { toAccessRequest, type CheckRequestWire } from "./toAccessRequest.ts";
+import { toCheckResponse } from "./toCheckResponse.ts";
+
+export interface DecisionGate {
+  decide(request: AccessRequest): Promise<Decision>;
+}
+
+export interface CheckObserver {
+  /** Called once per answered check, with the time spent in seconds. */
+  checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown): void;
+}
+
+export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserver): UntypedServiceImplementation {
+  return {
+    Check(call: ServerUnaryCall<CheckRequestWire, unknown>, callback: sendUnaryData<unknown>) {
+      const started = performance.now();
+      let request: AccessRequest | null = null;
+      const answer = (decision: Decision, fault?: unknown) => {
+        observer.checked(request, decision, (performance.now() - started) / 1000, fault);
+        callback(null, toCheckResponse(decision));
+      };
+      try {
+        request = toAccessRequest(call.request);
+        gate.decide(request).then(
+          (decision) => answer(decision),
+          (fault: unknown) => answer(internalErrorDecision(null, "unexpected fault in decide"), fault),
+        );
+      } catch (fault) {
+        answer(internalErrorDecision(null, "unexpected fault decoding the check request"), fault);
+      }
+    },
+  };
+}

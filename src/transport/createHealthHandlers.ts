@@ -1,0 +1,37 @@
+// grpc.health.v1 Check and Watch. The empty service name and the ext_authz service name report
+// the process status; any other name is NOT_FOUND, as the health protocol prescribes.
+import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { HealthState, ServingStatus } from "./HealthState.ts";
+
+export const AUTHORIZATION_SERVICE = "envoy.service.auth.v3.Authorization";
+const KNOWN = new Set(["", AUTHORIZATION_SERVICE]);
+const WIRE: Record<ServingStatus, number> = { SERVING: 1, NOT_SERVING: 2 };
+const SERVICE_UNKNOWN = 3;
+
+interface HealthCheckRequest {
+  service?: string;
+}
+
+export function createHealthHandlers(state: HealthState): UntypedServiceImplementation {
+  return {
+    Check(call: ServerUnaryCall<HealthCheckRequest, unknown>, callback: sendUnaryData<unknown>) {
+      const service = call.request.service ?? "";
+      if (!KNOWN.has(service)) {
+        callback({ code: GrpcStatus.NOT_FOUND, details: "unknown service" });
+        return;
+      }
+      callback(null, { status: WIRE[state.status] });
+    },
+    Watch(call: ServerWritableStream<HealthCheckRequest, unknown>) {
+      const service = call.request.service ?? "";
+      if (!KNOWN.has(service)) {
+        call.write({ status: SERVICE_UNKNOWN });
+        return;
+      }
+      call.write({ status: WIRE[state.status] });
+      const unsubscribe = state.subscribe((s) => call.write({ status: WIRE[s] }));
+      call.on("cancelled", unsubscribe);
+      call.on("close", unsubscribe);
+    },
+  };
+}

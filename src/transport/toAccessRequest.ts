@@ -1,0 +1,58 @@
+// Envoy CheckRequest (as decoded by proto-loader) → AccessRequest. Headers come either as the
+// `headers` map or, with `encode_raw_headers`, as `header_map`; both are accepted.
+import type { AccessRequest } from "../core/AccessRequest.ts";
+
+interface HeaderValueWire {
+  key?: string;
+  value?: string;
+  raw_value?: Buffer;
+}
+
+export interface HttpRequestWire {
+  id?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  header_map?: { headers?: HeaderValueWire[] };
+  path?: string;
+  host?: string;
+  scheme?: string;
+}
+
+export interface CheckRequestWire {
+  attributes?: { request?: { http?: HttpRequestWire } };
+}
+
+export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
+  const http = wire.attributes?.request?.http ?? {};
+  const headers = new Map<string, string>();
+  const raw = http.header_map?.headers;
+  if (raw && raw.length > 0) {
+    for (const h of raw) {
+      if (!h.key) continue;
+      const name = h.key.toLowerCase();
+      const value = h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString("latin1") : (h.value ?? "");
+      const prior = headers.get(name);
+      headers.set(name, prior === undefined ? value : `${prior},${value}`);
+    }
+  } else if (http.headers) {
+    for (const [k, v] of Object.entries(http.headers)) headers.set(k.toLowerCase(), v);
+  }
+  const authority = (http.host || headers.get(":authority") || "").toLowerCase();
+  return {
+    requestId: http.id || headers.get("x-request-id") || "",
+    method: (http.method || headers.get(":method") || "").toUpperCase(),
+    scheme: http.scheme || headers.get(":scheme") || "",
+    host: stripPort(authority),
+    path: http.path || headers.get(":path") || "",
+    headers,
+  };
+}
+
+function stripPort(authority: string): string {
+  if (authority.startsWith("[")) {
+    const end = authority.indexOf("]");
+    return end === -1 ? authority : authority.slice(0, end + 1);
+  }
+  const colon = authority.lastIndexOf(":");
+  return colon === -1 ? authority : authority.slice(0, colon);
+}
