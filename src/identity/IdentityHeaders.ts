@@ -1,0 +1,224 @@
+// Verified claims → the identity headers set on the upstream request (x-user-sub, x-user-email,
+// x-user-roles, configured claim headers, x-user-context). Everything config-derived is computed once
+// in createIdentityHeaders; build() is pure and its result is cached by the caller per credential.
+
+import type { IdentityConfig } from "../config/PortcullisConfig.ts";
+import { claimPathSegments, resolveClaim } from "./resolveClaim.ts";
+import { isVerbatimHeaderValue, sanitizeHeaderValue } from "./sanitizeHeaderValue.ts";
+
+export type IdentityHeader = [name: string, value: string];
+
+export interface IdentityHeaders {
+  /**
+   * Every header name Portcullis owns, lower-case, the context header included even when the
+   * context is disabled. The adapter removes all of them from every request, public routes too.
+   */
+  readonly ownedHeaders: readonly string[];
+  /** The headers to set for these verified claims; empty values are left out. */
+  build(claims: Readonly<Record<string, unknown>>): IdentityHeader[];
+}
+
+type Claims = Readonly<Record<string, unknown>>;
+
+/** How one x-user-context field is filled; sources are resolved once from config. */
+type ContextSource =
+  | { kind: "sub" | "email" | "scopes" | "roles" | "exp" | "client_id" }
+  | { kind: "claim"; path: readonly string[] };
+
+const NAMED_SOURCES = new Set(["sub", "email", "scopes", "roles", "exp", "client_id"]);
+
+function parseContextSource(field: string, source: string): ContextSource {
+  if (NAMED_SOURCES.has(source)) return { kind: source as "sub" };
+  if (source.startsWith("claim:") && source.length > "claim:".length) {
+    return { kind: "claim", path: claimPathSegments(source.slice("claim:".length)) };
+  }
+  throw new Error(`identity.context.fields.${field}: unknown source "${source}"`);
+}
+
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+/**
+ * The subject: `sub`, or for client-credentials tokens that have none, `client_id` (RFC 9068) then
+ * `azp` (OIDC / Keycloak).
+ */
+function subjectOf(claims: Claims): string | null {
+  return nonEmptyString(claims["sub"]) ?? clientIdOf(claims);
+}
+
+function clientIdOf(claims: Claims): string | null {
+  return nonEmptyString(claims["client_id"]) ?? nonEmptyString(claims["azp"]);
+}
+
+function emailOf(claims: Claims): string | null {
+  return nonEmptyString(claims["email"]);
+}
+
+function expOf(claims: Claims): number | null {
+  const exp = claims["exp"];
+  return typeof exp === "number" && Number.isFinite(exp) ? exp : null;
+}
+
+/** `scope` (space-separated string, RFC 8693/9068) or else `scp` (array or string, Azure/Okta). */
+function scopesOf(claims: Claims): string[] {
+  const raw = typeof claims["scope"] === "string" ? claims["scope"] : claims["scp"];
+  const list = typeof raw === "string" ? raw.split(" ") : Array.isArray(raw) ? raw : [];
+  const scopes = new Set<string>();
+  for (const s of list) if (typeof s === "string" && s.length > 0) scopes.add(s);
+  return [...scopes];
+}
+
+/** The header form of a free-form claim value: text, comma-joined string lists, JSON otherwise. */
+function claimToText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(",");
+  return JSON.stringify(value) ?? null;
+}
+
+/**
+ * Keeps leading entries of `list` while their total cost (each `costOf` plus one separator byte
+ * between entries) stays within `budget`. Dropping whole entries from the end never
+ * turns a name into a different, shorter name the way cutting mid-entry would.
+ */
+function keepWithin<T>(list: readonly T[], budget: number, costOf: (entry: T) => number): T[] {
+  const kept: T[] = [];
+  let used = 0;
+  for (const entry of list) {
+    const cost = costOf(entry) + (kept.length > 0 ? 1 : 0);
+    if (used + cost > budget) break;
+    kept.push(entry);
+    used += cost;
+  }
+  return kept;
+}
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8");
+const jsonBytes = (v: unknown): number => utf8Bytes(JSON.stringify(v));
+
+export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
+  const maxBytes = config.maxHeaderBytes;
+  const names = {
+    sub: config.headers.sub.toLowerCase(),
+    email: config.headers.email.toLowerCase(),
+    roles: config.headers.roles.toLowerCase(),
+    context: config.headers.context.toLowerCase(),
+  };
+  const claimHeaders = Object.entries(config.claimHeaders).map(
+    ([name, path]) => [name.toLowerCase(), claimPathSegments(path)] as const,
+  );
+  const roleClaimPaths = config.roleClaims.map(claimPathSegments);
+  const contextFields = config.context.enabled
+    ? Object.entries(config.context.fields).map(
+        ([field, source]) => [field, parseContextSource(field, source)] as const,
+      )
+    : [];
+
+  const owned = [names.sub, names.email, names.roles, names.context, ...claimHeaders.map(([n]) => n)];
+  // The config parser checks this too; two meanings for one header would make build() ambiguous.
+  if (new Set(owned).size !== owned.length) {
+    throw new Error("identity: header names must be distinct");
+  }
+  const ownedHeaders = Object.freeze(owned);
+
+  /**
+   * The union of every role claim, first occurrence first. A role must be sendable verbatim in a
+   * comma-separated header: names containing a comma, control characters or surrounding whitespace
+   * are dropped (the context uses the same list so both views agree).
+   */
+  function rolesOf(claims: Claims): string[] {
+    const roles = new Set<string>();
+    for (const path of roleClaimPaths) {
+      const value = resolveClaim(claims, path);
+      const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+      for (const role of list) {
+        if (typeof role === "string" && !role.includes(",") && isVerbatimHeaderValue(role, maxBytes)) {
+          roles.add(role);
+        }
+      }
+    }
+    return [...roles];
+  }
+
+  /** The x-user-context value, or null when it cannot fit even with every role and scope dropped. */
+  function contextValue(claims: Claims, subject: string | null, roles: string[]): string | null {
+    const body: Record<string, unknown> = {};
+    // Lists we may shorten to fit, with the field each one fills.
+    const shrinkable: Array<{ field: string; list: string[] }> = [];
+    for (const [field, source] of contextFields) {
+      switch (source.kind) {
+        case "sub":
+          body[field] = subject;
+          break;
+        case "email":
+          body[field] = emailOf(claims);
+          break;
+        case "client_id":
+          body[field] = clientIdOf(claims);
+          break;
+        case "exp":
+          body[field] = expOf(claims);
+          break;
+        case "scopes":
+        case "roles": {
+          const list = source.kind === "roles" ? [...roles] : scopesOf(claims);
+          body[field] = list;
+          shrinkable.push({ field, list });
+          break;
+        }
+        case "claim":
+          body[field] = resolveClaim(claims, source.path) ?? null;
+          break;
+      }
+    }
+    // Standard base64 turns every 3 bytes into 4 characters; fit the JSON into that budget.
+    const jsonBudget = Math.floor(maxBytes / 4) * 3;
+    let over = jsonBytes(body) - jsonBudget;
+    if (over > 0) {
+      // Drop entries from the end of the longest list, one at a time, until the JSON fits.
+      // Sizes are tracked arithmetically so a token with thousands of roles stays linear-ish.
+      while (over > 0) {
+        let longest: { field: string; list: string[] } | undefined;
+        for (const s of shrinkable) {
+          if (s.list.length > 0 && (!longest || s.list.length > longest.list.length)) longest = s;
+        }
+        if (!longest) return null;
+        const removed = longest.list.pop() as string;
+        over -= jsonBytes(removed) + (longest.list.length > 0 ? 1 : 0);
+      }
+      for (const s of shrinkable) body[s.field] = s.list;
+    }
+    const json = JSON.stringify(body);
+    if (utf8Bytes(json) > jsonBudget) return null;
+    return Buffer.from(json, "utf8").toString("base64");
+  }
+
+  function build(claims: Claims): IdentityHeader[] {
+    const headers: IdentityHeader[] = [];
+    const subject = subjectOf(claims);
+    if (subject !== null && isVerbatimHeaderValue(subject, maxBytes)) headers.push([names.sub, subject]);
+    const email = emailOf(claims);
+    if (email !== null && isVerbatimHeaderValue(email, maxBytes)) headers.push([names.email, email]);
+
+    const roles = rolesOf(claims);
+    const rolesInHeader = keepWithin(roles, maxBytes, utf8Bytes);
+    if (rolesInHeader.length > 0) headers.push([names.roles, rolesInHeader.join(",")]);
+
+    for (const [name, path] of claimHeaders) {
+      const text = claimToText(resolveClaim(claims, path));
+      if (text === null) continue;
+      const value = sanitizeHeaderValue(text, maxBytes);
+      if (value.length > 0) headers.push([name, value]);
+    }
+
+    if (config.context.enabled) {
+      const context = contextValue(claims, subject, roles);
+      if (context !== null) headers.push([names.context, context]);
+    }
+    return headers;
+  }
+
+  return { ownedHeaders, build };
+}
