@@ -1,0 +1,127 @@
+// Named string formats used by the config schema: each validates one kind of value (listen address,
+// URL, header name, ...) and converts it to the shape PortcullisConfig wants. A format's `label` is
+// what the generated reference shows as the type.
+
+export type FormatResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+export interface StringFormat {
+  readonly label: string;
+  parse(value: string): FormatResult;
+}
+
+const ok = (value: unknown): FormatResult => ({ ok: true, value });
+const fail = (message: string): FormatResult => ({ ok: false, message });
+
+/** `host:port` or `[v6]:port` → { host, port }; the host is kept as written (v6 without brackets). */
+export const listenAddress: StringFormat = {
+  label: '`"host:port"` string',
+  parse(value) {
+    const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(value) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+    if (!m) return fail('must be "host:port", e.g. "0.0.0.0:9191"');
+    const port = Number(m[2]);
+    if (port > 65535) return fail("port must be 0..65535");
+    return ok({ host: m[1], port });
+  },
+};
+
+function parseHttpUrl(value: string, allowQuery: boolean): FormatResult {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail("must be an absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return fail("must be an https:// URL");
+  if (url.hash !== "" || value.includes("#")) return fail("must not have a #fragment");
+  if (!allowQuery && url.search !== "") return fail("must not have a ?query");
+  if (url.username !== "" || url.password !== "") return fail("must not carry credentials");
+  // The string is kept exactly as written: token `iss` values are compared byte for byte.
+  return ok(value);
+}
+
+/** An OpenID issuer: absolute http(s) URL, no query or fragment (http is policed by a cross-field rule). */
+export const issuerUrl: StringFormat = {
+  label: "https URL",
+  parse: (value) => parseHttpUrl(value, false),
+};
+
+export const httpUrl: StringFormat = {
+  label: "https URL",
+  parse: (value) => parseHttpUrl(value, true),
+};
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "trailers",
+  "transfer-encoding",
+  "upgrade",
+]);
+// Headers that carry the caller's credential or routing: Portcullis must never set them upstream.
+const RESERVED = new Set(["authorization", "host", "cookie"]);
+
+/** A header Portcullis sets upstream: lower-case token, not hop-by-hop, pseudo, or credential-bearing. */
+export const headerName: StringFormat = {
+  label: "header name",
+  parse(value) {
+    if (value.startsWith(":")) return fail("must not be a pseudo-header");
+    if (value !== value.toLowerCase()) return fail("must be lower-case");
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) return fail("must be an HTTP header name (token characters, 1..100)");
+    if (HOP_BY_HOP.has(value)) return fail("must not be a hop-by-hop header");
+    if (RESERVED.has(value)) return fail("must not be authorization, host or cookie");
+    return ok(value);
+  },
+};
+
+const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+const HOST_PATTERN = new RegExp(`^(\\*\\.)?${LABEL}(\\.${LABEL})*$`);
+
+/** An exact host name or `*.suffix`, lower-cased (host names are case-insensitive). */
+export const hostPattern: StringFormat = {
+  label: "host name or `*.suffix`",
+  parse(value) {
+    const host = value.toLowerCase();
+    if (host.length > 253 || !HOST_PATTERN.test(host)) return fail('must be a host name or "*.suffix" without port');
+    return ok(host);
+  },
+};
+
+/** A route path prefix as matched against the normalised request path. */
+export const routePath: StringFormat = {
+  label: "path starting with `/`",
+  parse(value) {
+    if (!value.startsWith("/")) return fail('must start with "/"');
+    if (/[?#\s]/.test(value)) return fail("must be a plain path (no query, fragment or spaces)");
+    if (value.includes("//") || /\/\.\.?(\/|$)/.test(value)) return fail('must be normalised (no "//", "/./" or "/../")');
+    if (value.length > 1 && value.endsWith("/")) {
+      return fail('must not end with "/" (matching is on segment boundaries: "/api" matches "/api/x")');
+    }
+    return ok(value);
+  },
+};
+
+/** A dotted claim path such as `realm_access.roles` or a URL-like claim name. */
+export const claimPath: StringFormat = {
+  label: "claim path",
+  parse(value) {
+    if (value.trim() === "" || value !== value.trim()) return fail("must be a non-empty claim path without surrounding spaces");
+    return ok(value);
+  },
+};
+
+const CONTEXT_SOURCES = ["sub", "email", "scopes", "roles", "exp", "client_id"];
+
+/** A source of one `x-user-context` field. */
+export const contextSource: StringFormat = {
+  label: "`sub` \\| `email` \\| `scopes` \\| `roles` \\| `exp` \\| `client_id` \\| `claim:<path>`",
+  parse(value) {
+    if (CONTEXT_SOURCES.includes(value)) return ok(value);
+    if (value.startsWith("claim:")) return claimPath.parse(value.slice("claim:".length)).ok ? ok(value) : fail("claim: needs a claim path");
+    return fail(`must be one of ${CONTEXT_SOURCES.join(", ")}, or claim:<path>`);
+  },
+};

@@ -1,0 +1,336 @@
+// The one declarative description of the YAML config: every key with its type, required/default,
+// limits and a one-line description. parseConfig validates against it and renderConfigReference
+// documents it, so defaults and docs live here and nowhere else. Defaults are written in YAML form.
+
+import {
+  claimPath,
+  contextSource,
+  headerName,
+  hostPattern,
+  httpUrl,
+  issuerUrl,
+  listenAddress,
+  routePath,
+  type StringFormat,
+} from "./configFormats.ts";
+
+interface NodeBase {
+  readonly description: string;
+  /** Missing key is a problem. Mutually exclusive with `default`. */
+  readonly required?: boolean;
+  /** YAML-form value used when the key is missing; it goes through the same parsing as user input. */
+  readonly default?: unknown;
+  /** Never quote the value in messages. */
+  readonly secret?: boolean;
+  /** Name of the key in PortcullisConfig when it differs from the YAML key (`host` → `hosts`). */
+  readonly outputKey?: string;
+}
+
+export interface StringNode extends NodeBase {
+  readonly kind: "string";
+  readonly enum?: readonly string[];
+  readonly pattern?: RegExp;
+  readonly format?: StringFormat;
+  readonly nullable?: boolean;
+}
+
+export interface IntegerNode extends NodeBase {
+  readonly kind: "integer";
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface BooleanNode extends NodeBase {
+  readonly kind: "boolean";
+}
+
+export interface ListNode extends NodeBase {
+  readonly kind: "list";
+  readonly items: SchemaNode;
+  readonly nonEmpty?: boolean;
+  readonly unique?: boolean;
+  /** A single item may be written without the list brackets. */
+  readonly acceptSingle?: boolean;
+}
+
+export interface ObjectNode extends NodeBase {
+  readonly kind: "object";
+  readonly fields: Readonly<Record<string, SchemaNode>>;
+}
+
+export interface MapNode extends NodeBase {
+  readonly kind: "map";
+  /** How the key is shown in the reference, e.g. `<name>`. */
+  readonly keyLabel: string;
+  readonly keyPattern?: RegExp;
+  readonly keyFormat?: StringFormat;
+  readonly values: SchemaNode;
+  /** Copy the map key into each (object) value under this name. */
+  readonly keyInto?: string;
+}
+
+export type SchemaNode = StringNode | IntegerNode | BooleanNode | ListNode | ObjectNode | MapNode;
+
+const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+const provider: ObjectNode = {
+  kind: "object",
+  description: "One OpenID Connect provider whose access tokens are accepted.",
+  fields: {
+    issuer: {
+      kind: "string",
+      format: issuerUrl,
+      required: true,
+      description: "Exact issuer; tokens' `iss` must equal it. `http://` only with `allowInsecureHttp`.",
+    },
+    audiences: {
+      kind: "list",
+      items: { kind: "string", pattern: /^\S(.*\S)?$/, description: "An accepted audience." },
+      nonEmpty: true,
+      unique: true,
+      required: true,
+      description: "Tokens must carry at least one of these in `aud`.",
+    },
+    algorithms: {
+      kind: "list",
+      items: { kind: "string", enum: ALGORITHMS, description: "An accepted JWS algorithm." },
+      nonEmpty: true,
+      unique: true,
+      default: ["RS256", "PS256", "ES256", "EdDSA"],
+      description: "Allowlist of asymmetric JWS algorithms (never `none` or `HS*`).",
+    },
+    clockToleranceSeconds: {
+      kind: "integer",
+      min: 0,
+      max: 300,
+      default: 60,
+      description: "Clock skew allowed when checking `exp`, `nbf` and `iat`.",
+    },
+    requireAccessTokenType: {
+      kind: "boolean",
+      default: false,
+      description: "When true, the token's `typ` must be `at+jwt` (RFC 9068).",
+    },
+    jwksUri: {
+      kind: "string",
+      format: httpUrl,
+      nullable: true,
+      default: null,
+      description: "Overrides the `jwks_uri` from discovery; null = use discovery.",
+    },
+    discoveryTimeoutMs: {
+      kind: "integer",
+      min: 100,
+      max: 60000,
+      default: 5000,
+      description: "Timeout of the OpenID discovery request.",
+    },
+    jwksTimeoutMs: { kind: "integer", min: 100, max: 60000, default: 5000, description: "Timeout of a JWKS request." },
+    jwksCooldownSeconds: {
+      kind: "integer",
+      min: 0,
+      max: 3600,
+      default: 30,
+      description: "Minimum seconds between two JWKS refetches triggered by an unknown `kid`.",
+    },
+    jwksMaxAgeSeconds: {
+      kind: "integer",
+      min: 10,
+      max: 86400,
+      default: 600,
+      description: "Seconds after which the JWKS is refetched even when no unknown `kid` asks for it.",
+    },
+    allowInsecureHttp: {
+      kind: "boolean",
+      default: false,
+      description: "Permits `http://` issuer and JWKS URLs (development only; reported as a warning).",
+    },
+  },
+};
+
+const route: ObjectNode = {
+  kind: "object",
+  description: "One route rule; the first rule that matches a request decides.",
+  fields: {
+    name: {
+      kind: "string",
+      pattern: /^[a-z0-9][a-z0-9_.-]{0,62}$/,
+      required: true,
+      description: "Unique name, used as a metric label.",
+    },
+    match: {
+      kind: "object",
+      required: true,
+      description: "What requests the rule applies to.",
+      fields: {
+        host: {
+          kind: "list",
+          items: { kind: "string", format: hostPattern, description: "A host name." },
+          acceptSingle: true,
+          unique: true,
+          default: [],
+          outputKey: "hosts",
+          description: "Host names (exact or `*.suffix`), lower-cased; missing = any host.",
+        },
+        path: {
+          kind: "string",
+          format: routePath,
+          required: true,
+          description: 'Path prefix on a segment boundary: "/api" matches "/api" and "/api/x", never "/apix".',
+        },
+      },
+    },
+    auth: {
+      kind: "string",
+      enum: ["required", "public"],
+      required: true,
+      description: "`required`: a valid token is needed; `public`: let everyone through.",
+    },
+    providers: {
+      kind: "list",
+      items: { kind: "string", description: "A provider name." },
+      unique: true,
+      default: [],
+      description: "Providers whose tokens the route accepts; missing = every configured provider.",
+    },
+  },
+};
+
+const header = (name: string, value: string): StringNode => ({
+  kind: "string",
+  format: headerName,
+  default: value,
+  description: `Upstream header carrying the ${name}.`,
+});
+
+export const configSchema: ObjectNode = {
+  kind: "object",
+  description: "The Portcullis configuration file.",
+  fields: {
+    listen: {
+      kind: "object",
+      description: "Listener addresses (port 0 = ephemeral, for tests).",
+      fields: {
+        grpc: {
+          kind: "string",
+          format: listenAddress,
+          default: "0.0.0.0:9191",
+          description: "Envoy ext_authz and `grpc.health.v1`.",
+        },
+        auth: {
+          kind: "string",
+          format: listenAddress,
+          default: "0.0.0.0:8181",
+          description: "The `/oauth2/*` HTTP endpoints.",
+        },
+        admin: {
+          kind: "string",
+          format: listenAddress,
+          default: "127.0.0.1:9464",
+          description: "`/metrics`, `/healthz`, `/readyz`; a warning when not on loopback.",
+        },
+      },
+    },
+    providers: {
+      kind: "map",
+      keyLabel: "<name>",
+      keyPattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
+      values: provider,
+      keyInto: "name",
+      default: {},
+      description: "Named OpenID Connect providers; the name is a metric label.",
+    },
+    routes: {
+      kind: "list",
+      items: route,
+      nonEmpty: true,
+      required: true,
+      description: "Ordered route rules; first match wins; no match = deny.",
+    },
+    identity: {
+      kind: "object",
+      description: "How verified claims become upstream headers.",
+      fields: {
+        headers: {
+          kind: "object",
+          description: "Names of the standard identity headers.",
+          fields: {
+            sub: header("subject (`sub`)", "x-user-sub"),
+            email: header("email", "x-user-email"),
+            roles: header("roles (comma-separated)", "x-user-roles"),
+            context: header("base64 JSON context", "x-user-context"),
+          },
+        },
+        roleClaims: {
+          kind: "list",
+          items: { kind: "string", format: claimPath, description: "A claim path." },
+          unique: true,
+          default: ["roles", "realm_access.roles", "groups", "cognito:groups"],
+          description: "Dotted claim paths read for roles, in order, merged.",
+        },
+        claimHeaders: {
+          kind: "map",
+          keyLabel: "<header>",
+          keyFormat: headerName,
+          values: { kind: "string", format: claimPath, description: "Dotted claim path." },
+          default: {},
+          description: "Extra headers: header name → dotted claim path.",
+        },
+        context: {
+          kind: "object",
+          description: "The `x-user-context` header (base64 of a JSON object).",
+          fields: {
+            enabled: { kind: "boolean", default: true, description: "Whether the context header is set." },
+            fields: {
+              kind: "map",
+              keyLabel: "<field>",
+              keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
+              values: { kind: "string", format: contextSource, description: "Source of the field." },
+              default: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" },
+              description: "JSON field name → source; replaces the default set when given.",
+            },
+          },
+        },
+        maxHeaderBytes: {
+          kind: "integer",
+          min: 256,
+          max: 16384,
+          default: 4096,
+          description: "Longest header value set; longer values are cut on a character boundary.",
+        },
+      },
+    },
+    tokenCache: {
+      kind: "object",
+      description: "Cache of verified tokens.",
+      fields: {
+        maxEntries: { kind: "integer", min: 1, max: 1000000, default: 10000, description: "Most tokens kept." },
+      },
+    },
+    shutdown: {
+      kind: "object",
+      description: "Graceful shutdown.",
+      fields: {
+        graceSeconds: {
+          kind: "integer",
+          min: 0,
+          max: 300,
+          default: 10,
+          description: "Seconds in-flight checks get to finish after SIGTERM.",
+        },
+      },
+    },
+    log: {
+      kind: "object",
+      description: "Logging.",
+      fields: {
+        level: {
+          kind: "string",
+          enum: ["debug", "info", "warn", "error"],
+          default: "info",
+          description: "Lowest level logged.",
+        },
+      },
+    },
+  },
+};

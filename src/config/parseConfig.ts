@@ -1,0 +1,30 @@
+// Turns raw YAML data into the frozen, fully-defaulted PortcullisConfig: strict schema parse, then
+// cross-field rules, all problems reported at once, no side effects. Defaults come only from
+// configSchema.ts.
+
+import type { ConfigIssue } from "./ConfigIssue.ts";
+import type { ConfigResult } from "./ConfigResult.ts";
+import type { PortcullisConfig } from "./PortcullisConfig.ts";
+import { checkConfigRules, type PartialConfig } from "./checkConfigRules.ts";
+import { configSchema } from "./configSchema.ts";
+import { deepFreeze } from "./deepFreeze.ts";
+import { INVALID, parseNode } from "./parseWithSchema.ts";
+
+export interface ParseConfigOptions {
+  /** Key paths whose values must never be quoted in messages (loadConfigFile passes env-substituted ones). */
+  readonly secretPaths?: ReadonlySet<string>;
+}
+
+export type { ConfigResult } from "./ConfigResult.ts";
+
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): ConfigResult {
+  const problems: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  if (raw === null || raw === undefined) {
+    return { ok: false, problems: [{ path: "(root)", message: "the config is empty; at least `routes` is required" }], warnings };
+  }
+  const parsed = parseNode(configSchema, raw, "", { problems, secretPaths: options.secretPaths ?? new Set() });
+  if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings });
+  if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
+  return { ok: true, config: deepFreeze(parsed as PortcullisConfig), warnings };
+}
