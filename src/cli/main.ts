@@ -1,0 +1,57 @@
+// The `portcullis` command: dispatches to serve, check-config and demo. Exit codes: 0 success,
+// 1 failure (bad config included), 2 usage error.
+import { readFileSync } from "node:fs";
+
+const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
+
+Usage:
+  portcullis serve --config FILE         run the ext_authz server (gRPC :9191, auth :8181, admin 127.0.0.1:9464)
+  portcullis check-config --config FILE  validate a config file; lists every problem with its key path
+  portcullis demo                        run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
+  portcullis demo token [--scope S]... [--client NAME] [--user NAME]
+                                         print an access token from the running demo's IdP
+  portcullis --version                   print the version
+  portcullis --help                      print this help
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return (await import("./runServe.ts")).runServe(rest);
+    case "check-config":
+      return (await import("./checkConfig.ts")).runCheckConfig(rest);
+    case "demo":
+      if (rest[0] === "token") return (await import("./demo/runDemoToken.ts")).runDemoToken(rest.slice(1));
+      return (await import("./demo/runDemo.ts")).runDemo(rest);
+    case "--version":
+    case "-v":
+    case "version":
+      process.stdout.write(`portcullis ${version()}\n`);
+      return 0;
+    case "--help":
+    case "-h":
+    case "help":
+    case undefined:
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,61 @@
+// grpc.health.v1 as Envoy's health checker sees it.
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
+import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
+import { HealthState } from "../../src/transport/HealthState.ts";
+import { PROTO_ROOT } from "../../src/transport/loadProtos.ts";
+import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
+
+describe("grpc.health.v1", () => {
+  const state = new HealthState();
+  let server: GrpcServer;
+  let client: grpc.Client & { Check(req: object, cb: (e: grpc.ServiceError | null, r: any) => void): void; Watch(req: object): grpc.ClientReadableStream<any> };
+
+  beforeAll(async () => {
+    server = await startGrpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      authorization: createExtAuthzHandlers({ decide: async () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] }) }, { checked() {} }),
+      health: createHealthHandlers(state),
+    });
+    const def = protoLoader.loadSync("grpc/health/v1/health.proto", { includeDirs: [PROTO_ROOT], enums: String, defaults: true });
+    const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health as grpc.ServiceClientConstructor;
+    client = new Health(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as any;
+  });
+  afterAll(async () => {
+    client.close();
+    await server.shutdown(1000);
+  });
+
+  const checkStatus = (service: string) =>
+    new Promise<any>((resolve, reject) => client.Check({ service }, (e, r) => (e ? reject(e) : resolve(r.status))));
+
+  it("reports SERVING for the whole server and for the ext_authz service", async () => {
+    expect(await checkStatus("")).toBe("SERVING");
+    expect(await checkStatus("envoy.service.auth.v3.Authorization")).toBe("SERVING");
+  });
+
+  it("answers NOT_FOUND for a service it does not serve", async () => {
+    await expect(checkStatus("other.Service")).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it("streams NOT_SERVING to watchers once draining starts", async () => {
+    const stream = client.Watch({ service: "" });
+    stream.on("error", () => {}); // cancelling below ends the stream with CANCELLED
+    const statuses: string[] = [];
+    const gotTwo = new Promise<void>((resolve) =>
+      stream.on("data", (m: any) => {
+        statuses.push(m.status);
+        if (statuses.length === 2) resolve();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    state.set("NOT_SERVING");
+    await gotTwo;
+    stream.cancel();
+    expect(statuses).toEqual(["SERVING", "NOT_SERVING"]);
+    expect(await checkStatus("")).toBe("NOT_SERVING");
+  });
+});
