@@ -1,0 +1,56 @@
+// Bounded cache of successful verifications, keyed by SHA-256 of the token so the token itself is
+// never kept. An entry lives until the token's `exp` and never past it (re-checked on every hit with
+// the injected clock); failures are never cached. A hit costs one SHA-256 and no I/O.
+import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import type { JWTPayload } from "jose";
+
+export interface CachedVerification {
+  readonly provider: string;
+  readonly claims: Readonly<JWTPayload>;
+  /** epoch seconds */
+  readonly expiresAt: number;
+}
+
+export interface TokenCache {
+  /** The hash to use for both get and set, computed once per token. */
+  keyOf(token: string): string;
+  /** A live entry, or undefined (an entry at or past its exp is dropped). */
+  get(key: string): CachedVerification | undefined;
+  /** Stores an entry unless it is already at or past its exp. */
+  set(key: string, entry: CachedVerification): void;
+  size(): number;
+  clear(): void;
+}
+
+export function createTokenCache(options: { maxEntries: number; now: () => number /* ms */ }): TokenCache {
+  if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
+    throw new TypeError("tokenCacheMaxEntries must be a positive integer");
+  }
+  const { now } = options;
+  const lru = new LRUCache<string, CachedVerification>({
+    max: options.maxEntries,
+    // Same clock as the exp check, so tests with an injected clock see expiry consistently.
+    perf: { now },
+    ttlResolution: 0,
+  });
+  return {
+    keyOf: (token) => createHash("sha256").update(token).digest("base64url"),
+    get(key) {
+      const entry = lru.get(key);
+      if (entry === undefined) return undefined;
+      if (entry.expiresAt * 1000 <= now()) {
+        lru.delete(key);
+        return undefined;
+      }
+      return entry;
+    },
+    set(key, entry) {
+      const ttl = Math.floor(entry.expiresAt * 1000 - now());
+      if (!(ttl >= 1)) return;
+      lru.set(key, entry, { ttl });
+    },
+    size: () => lru.size,
+    clear: () => lru.clear(),
+  };
+}
