@@ -1,0 +1,172 @@
+// The decision pipeline on plain data: routes, credentials, verifier outcomes and identity headers.
+// The verifier here is a table of outcomes; real verification is covered by the oidc and e2e tests.
+import { describe, expect, it } from "vitest";
+import type { IdentityConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
+import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import type { Decision, Deny } from "../../src/core/Decision.ts";
+import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
+import { RouteTable } from "../../src/core/RouteTable.ts";
+import { normalizePath } from "../../src/core/normalizePath.ts";
+import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+
+const identityConfig: IdentityConfig = {
+  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context" },
+  roleClaims: ["roles", "realm_access.roles"],
+  claimHeaders: {},
+  context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
+  maxHeaderBytes: 4096,
+};
+
+const routes: RouteConfig[] = [
+  { name: "health", match: { hosts: [], path: "/healthz" }, auth: "public", providers: [] },
+  { name: "admin", match: { hosts: ["api.example.com"], path: "/admin" }, auth: "required", providers: ["corp"] },
+  { name: "api", match: { hosts: ["api.example.com", "*.apps.example.com"], path: "/api" }, auth: "required", providers: [] },
+];
+
+const claims = { sub: "alice", email: "alice@example.com", roles: ["admin"], scope: "api:read", exp: 2_000_000_000 };
+
+function gateWith(outcomes: Record<string, VerifyOutcome | Error>) {
+  const calls: Array<{ token: string; accepted: readonly string[] }> = [];
+  const gate = new Gate({
+    normalizePath,
+    routes: new RouteTable(routes),
+    identity: createIdentityHeaders(identityConfig),
+    verifier: {
+      async verify(token, accepted) {
+        calls.push({ token, accepted });
+        const o = outcomes[token];
+        if (o instanceof Error) throw o;
+        return o ?? { ok: false, code: "signature_invalid", detail: "unknown test token" };
+      },
+    },
+  });
+  return { gate, calls };
+}
+
+function request(over: Partial<AccessRequest> & { headerList?: Record<string, string> } = {}): AccessRequest {
+  return {
+    requestId: "r1",
+    method: "GET",
+    scheme: "https",
+    host: "api.example.com",
+    path: "/api/items",
+    headers: new Map(Object.entries(over.headerList ?? {})),
+    ...over,
+  };
+}
+
+function header(d: Decision, name: string): string | undefined {
+  const list = d.kind === "allow" ? d.setHeaders : d.headers;
+  return list.find(([n]) => n === name)?.[1];
+}
+
+const good: VerifyOutcome = { ok: true, provider: "corp", claims, expiresAt: claims.exp };
+
+describe("Gate.decide", () => {
+  it("denies a request with no bearer token on a protected route with 401 and a bare Bearer challenge", async () => {
+    const { gate } = gateWith({});
+    const d = (await gate.decide(request())) as Deny;
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing", route: "api" });
+    expect(header(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
+  });
+
+  it("allows a verified token and sets identity headers from its claims", async () => {
+    const { gate } = gateWith({ good });
+    const d = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    expect(d).toMatchObject({ kind: "allow", reason: "authenticated", route: "api", provider: "corp" });
+    expect(header(d, "x-user-sub")).toBe("alice");
+    expect(header(d, "x-user-email")).toBe("alice@example.com");
+    expect(header(d, "x-user-roles")).toBe("admin");
+    const ctx = JSON.parse(Buffer.from(header(d, "x-user-context")!, "base64").toString("utf8"));
+    expect(ctx).toEqual({ id: "alice", email: "alice@example.com", scopes: ["api:read"], roles: ["admin"], exp: 2_000_000_000 });
+  });
+
+  it("never lists a header it sets among the headers to remove, and removes the owned ones it does not set", async () => {
+    const { gate } = gateWith({ nomail: { ok: true, provider: "corp", claims: { sub: "svc", exp: 2_000_000_000 }, expiresAt: 2_000_000_000 } });
+    const d = await gate.decide(request({ headerList: { authorization: "Bearer nomail" } }));
+    if (d.kind !== "allow") throw new Error("expected allow");
+    const set = d.setHeaders.map(([n]) => n);
+    expect(set).toContain("x-user-sub");
+    for (const n of set) expect(d.removeHeaders).not.toContain(n);
+    expect(d.removeHeaders).toContain("x-user-email");
+    expect(d.removeHeaders).toContain("x-user-roles");
+  });
+
+  it("strips every owned header on a public route", async () => {
+    const { gate } = gateWith({});
+    const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker" } }));
+    expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
+    if (d.kind !== "allow") throw new Error("expected allow");
+    expect([...d.removeHeaders].sort()).toEqual(["x-user-context", "x-user-email", "x-user-roles", "x-user-sub"]);
+  });
+
+  it("maps a verifier failure to its stable code with 401 invalid_token", async () => {
+    const { gate } = gateWith({ old: { ok: false, code: "token_expired", provider: "corp", detail: "exp in the past" } });
+    const d = (await gate.decide(request({ headerList: { authorization: "Bearer old" } }))) as Deny;
+    expect(d).toMatchObject({ status: 401, code: "token_expired", provider: "corp" });
+    expect(header(d, "www-authenticate")).toContain('error="invalid_token"');
+    expect(JSON.parse(d.body)).toEqual({ error: "token_expired", error_description: "the token has expired" });
+  });
+
+  it("answers 503 when the provider keys are unavailable", async () => {
+    const { gate } = gateWith({ t: { ok: false, code: "jwks_unavailable", detail: "fetch failed" } });
+    const d = await gate.decide(request({ headerList: { authorization: "Bearer t" } }));
+    expect(d).toMatchObject({ kind: "deny", status: 503, code: "jwks_unavailable" });
+    expect(header(d, "www-authenticate")).toBeUndefined();
+  });
+
+  it("fails closed with internal_error when the verifier throws, without leaking the fault text", async () => {
+    const { gate } = gateWith({ boom: new Error("secret detail eyJhbGci") });
+    const d = (await gate.decide(request({ headerList: { authorization: "Bearer boom" } }))) as Deny;
+    expect(d).toMatchObject({ kind: "deny", status: 503, code: "internal_error", route: "api" });
+    expect(d.body).not.toContain("secret");
+    expect(d.detail).not.toContain("eyJhbGci");
+  });
+
+  it("rejects a non-Bearer authorization scheme as a malformed token", async () => {
+    const { gate, calls } = gateWith({});
+    const d = await gate.decide(request({ headerList: { authorization: "Basic YWxpY2U6cGFzcw==" } }));
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_malformed" });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("denies an unknown host with route_not_found and never calls the verifier", async () => {
+    const { gate, calls } = gateWith({ good });
+    const d = await gate.decide(request({ host: "evil.example.net", headerList: { authorization: "Bearer good" } }));
+    expect(d).toMatchObject({ kind: "deny", status: 403, code: "route_not_found", route: null });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("denies an unmatched path", async () => {
+    const { gate } = gateWith({ good });
+    const d = await gate.decide(request({ path: "/other", headerList: { authorization: "Bearer good" } }));
+    expect(d).toMatchObject({ kind: "deny", code: "route_not_found" });
+  });
+
+  it("matches routes after normalising the path, so /healthz/../admin is the admin route", async () => {
+    const { gate, calls } = gateWith({ good });
+    const d = await gate.decide(request({ path: "/healthz/../admin/users", headerList: { authorization: "Bearer good" } }));
+    expect(d).toMatchObject({ kind: "allow", route: "admin" });
+    expect(calls[0]!.accepted).toEqual(["corp"]);
+  });
+
+  it("rejects a path with an encoded slash", async () => {
+    const { gate } = gateWith({});
+    const d = await gate.decide(request({ path: "/api%2F..%2Fadmin" }));
+    expect(d).toMatchObject({ kind: "deny", status: 400, code: "path_invalid" });
+  });
+
+  it("matches wildcard hosts", async () => {
+    const { gate } = gateWith({ good });
+    const d = await gate.decide(request({ host: "shop.apps.example.com", headerList: { authorization: "Bearer good" } }));
+    expect(d).toMatchObject({ kind: "allow", route: "api" });
+  });
+
+  it("reuses the identity headers built for the same verified claims", async () => {
+    const { gate } = gateWith({ good });
+    const a = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    const b = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    if (a.kind !== "allow" || b.kind !== "allow") throw new Error("expected allow");
+    expect(b.setHeaders).toBe(a.setHeaders);
+  });
+});
