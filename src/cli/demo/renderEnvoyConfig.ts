@@ -1,0 +1,71 @@
+// Renders envoy/demo.yaml (a template with {{NAME}} placeholders) into a concrete Envoy config.
+// The demo and the e2e harness both go through here, so the tested config is the shipped one.
+// Every placeholder must be given and every given value must be used; values are YAML-quoted.
+
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
+
+export interface EnvoyConfigValues {
+  /** Envoy admin port on 127.0.0.1; 0 = ephemeral (read back via --admin-address-path). */
+  readonly adminPort: number;
+  readonly listenAddress: string;
+  /** The HTTPS listener; 0 = ephemeral (read back from the admin /listeners). */
+  readonly listenPort: number;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  /** Portcullis gRPC ext_authz port on 127.0.0.1. */
+  readonly extAuthzPort: number;
+  /** Portcullis auth (/oauth2/*) port on 127.0.0.1. */
+  readonly authPort: number;
+  readonly upstreamPort: number;
+}
+
+export const DEMO_ENVOY_TEMPLATE = new URL("../../../envoy/demo.yaml", import.meta.url);
+
+export async function renderEnvoyConfig(values: EnvoyConfigValues, template: URL | string = DEMO_ENVOY_TEMPLATE): Promise<string> {
+  const text = await readFile(template, "utf8");
+  return fillTemplate(text, {
+    ADMIN_PORT: port(values.adminPort),
+    LISTEN_ADDRESS: values.listenAddress,
+    LISTEN_PORT: port(values.listenPort),
+    TLS_CERT_FILE: values.tlsCertFile,
+    TLS_KEY_FILE: values.tlsKeyFile,
+    EXT_AUTHZ_PORT: port(values.extAuthzPort),
+    AUTH_PORT: port(values.authPort),
+    UPSTREAM_PORT: port(values.upstreamPort),
+  });
+}
+
+export function fillTemplate(text: string, values: Readonly<Record<string, string | number>>): string {
+  const unused = new Set(Object.keys(values));
+  const missing = new Set<string>();
+  // Only the value lines, never the comments: a {{NAME}} in a comment is documentation.
+  const rendered = text
+    .split("\n")
+    .map((line) => {
+      const hash = line.search(/(^|\s)#/);
+      const code = hash === -1 ? line : line.slice(0, hash);
+      const comment = hash === -1 ? "" : line.slice(hash);
+      return (
+        code.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_match, name: string) => {
+          const value = values[name];
+          if (value === undefined) {
+            missing.add(name);
+            return "";
+          }
+          unused.delete(name);
+          return typeof value === "number" ? String(value) : JSON.stringify(value);
+        }) + comment
+      );
+    })
+    .join("\n");
+  if (missing.size > 0) throw new Error(`Envoy template placeholders without a value: ${[...missing].join(", ")}`);
+  if (unused.size > 0) throw new Error(`values not used by the Envoy template: ${[...unused].join(", ")}`);
+  parse(rendered); // throws on a YAML error, before Envoy gets a chance to report it less clearly
+  return rendered;
+}
+
+function port(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new Error(`not a port: ${value}`);
+  return value;
+}
