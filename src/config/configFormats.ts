@@ -105,6 +105,15 @@ export const routePath: StringFormat = {
   },
 };
 
+/** A free-form value (an audience) that must not be blank or padded with spaces. */
+export const nonBlank: StringFormat = {
+  label: "string",
+  parse(value) {
+    if (value.trim() === "" || value !== value.trim()) return fail("must be non-empty without surrounding spaces");
+    return ok(value);
+  },
+};
+
 /** A dotted claim path such as `realm_access.roles` or a URL-like claim name. */
 export const claimPath: StringFormat = {
   label: "claim path",

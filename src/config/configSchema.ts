@@ -10,6 +10,7 @@ import {
   httpUrl,
   issuerUrl,
   listenAddress,
+  nonBlank,
   routePath,
   type StringFormat,
 } from "./configFormats.ts";
@@ -85,7 +86,7 @@ const provider: ObjectNode = {
     },
     audiences: {
       kind: "list",
-      items: { kind: "string", pattern: /^\S(.*\S)?$/, description: "An accepted audience." },
+      items: { kind: "string", format: nonBlank, description: "An accepted audience." },
       nonEmpty: true,
       unique: true,
       required: true,

@@ -1,0 +1,79 @@
+// `portcullis check-config --config FILE`: validates a config without starting anything. Lists every
+// problem with its key path on stderr and exits 1, or prints a summary on stdout and exits 0.
+// Warnings go to stderr in both cases. Values that may be secrets are never printed.
+
+import { formatIssue } from "../config/ConfigIssue.ts";
+import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { loadConfigFile } from "../config/loadConfigFile.ts";
+
+export interface CheckConfigIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const USAGE = "usage: portcullis check-config --config FILE";
+
+function parseArgs(argv: readonly string[]): { file: string } | { error: string } | { help: true } {
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? "";
+    if (arg === "--help" || arg === "-h") return { help: true };
+    if (arg === "--config" || arg === "-c") {
+      const value = argv[i + 1];
+      if (value === undefined || value === "") return { error: "--config needs a file name" };
+      file = value;
+      i += 1;
+    } else if (arg.startsWith("--config=")) {
+      file = arg.slice("--config=".length);
+    } else {
+      return { error: `unknown argument ${JSON.stringify(arg)}` };
+    }
+  }
+  if (file === undefined || file === "") return { error: "--config FILE is required" };
+  return { file };
+}
+
+const address = (a: ListenAddress): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+export function summarizeConfig(file: string, config: PortcullisConfig): string {
+  const lines = [`config ok: ${file}`];
+  lines.push(`listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`);
+  const providers = Object.values(config.providers);
+  lines.push(`providers (${providers.length}):`);
+  for (const p of providers) lines.push(`  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}`);
+  lines.push(`routes (${config.routes.length}, first match wins; no match = deny):`);
+  config.routes.forEach((r, i) => {
+    const hosts = r.match.hosts.length > 0 ? r.match.hosts.join(", ") : "any host";
+    const providersText = r.auth === "required" ? `, providers ${r.providers.length > 0 ? r.providers.join(", ") : "all"}` : "";
+    lines.push(`  ${i}. ${r.name}: ${hosts} ${r.match.path} -> auth ${r.auth}${providersText}`);
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+export async function runCheckConfig(
+  argv: string[],
+  io: CheckConfigIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
+  const args = parseArgs(argv);
+  if ("help" in args) {
+    io.stdout.write(`${USAGE}\nValidates the config file; exit 0 when valid, 1 when not.\n`);
+    return 0;
+  }
+  if ("error" in args) {
+    io.stderr.write(`error: ${args.error}\n${USAGE}\n`);
+    return 1;
+  }
+  const result = loadConfigFile(args.file, io.env);
+  if (!result.ok) {
+    for (const problem of result.problems) io.stderr.write(`error: ${formatIssue(problem)}\n`);
+  }
+  for (const warning of result.warnings) io.stderr.write(`warning: ${formatIssue(warning)}\n`);
+  if (!result.ok) {
+    io.stderr.write(`${args.file}: ${result.problems.length} problem(s); the config is invalid\n`);
+    return 1;
+  }
+  io.stdout.write(summarizeConfig(args.file, result.config));
+  io.stdout.write(`warnings: ${result.warnings.length}${result.warnings.length > 0 ? " (listed on stderr)" : ""}\n`);
+  return 0;
+}
