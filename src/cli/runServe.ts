@@ -13,8 +13,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const result = loadConfigFile(file, process.env);
-  for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
   if (!result.ok) {
+    for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
     for (const p of result.problems) process.stderr.write(`error: ${formatIssue(p)}\n`);
     process.stderr.write(`${result.problems.length} problem(s) in ${file}; nothing was started\n`);
     return 1;

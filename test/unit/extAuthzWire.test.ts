@@ -28,7 +28,7 @@ function upstreamClient(port: number) {
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     envoy: { service: { auth: { v3: { Authorization: grpc.ServiceClientConstructor } } } };
   };
-  return new pkg.envoy.service.auth.v3.Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & {
+  return new pkg.envoy.service.auth.v3.Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
     Check(req: object, cb: (err: grpc.ServiceError | null, res: any) => void): void;
   };
 }
