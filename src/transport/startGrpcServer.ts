@@ -1,0 +1,46 @@
+// Binds the gRPC server that carries ext_authz Check and grpc.health.v1. Shutdown is graceful:
+// in-flight calls finish, then the server closes; past the grace period it is forced.
+import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { loadProtos } from "./loadProtos.ts";
+
+export interface GrpcServer {
+  readonly port: number;
+  /** Stops accepting calls, lets in-flight ones finish, forces after graceMs. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: {
+  host: string;
+  port: number;
+  authorization: UntypedServiceImplementation;
+  health: UntypedServiceImplementation;
+}): Promise<GrpcServer> {
+  const services = loadProtos();
+  const server = new Server({
+    // Envoy holds long-lived HTTP/2 connections; keepalive lets dead peers be noticed.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.max_receive_message_length": 1024 * 1024,
+  });
+  server.addService(services.authorization, options.authorization);
+  server.addService(services.health, options.health);
+  const address = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  return {
+    port,
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
