@@ -76,7 +76,8 @@ function parseString(node: StringNode, value: unknown, path: string, ctx: ParseC
 }
 
 function parseList(node: ListNode, value: unknown, path: string, ctx: ParseContext): Parsed {
-  const items = node.acceptSingle === true && !Array.isArray(value) && value !== null && typeof value !== "object" ? [value] : value;
+  const single = node.acceptSingle === true && !Array.isArray(value) && value !== null && typeof value !== "object";
+  const items = single ? [value] : value;
   if (!Array.isArray(items)) {
     return report(ctx, node, path, node.acceptSingle ? "must be a string or a list" : "must be a list", value);
   }
@@ -86,7 +87,8 @@ function parseList(node: ListNode, value: unknown, path: string, ctx: ParseConte
   }
   const out: unknown[] = [];
   items.forEach((item, index) => {
-    const itemPath = keyPath(path, index);
+    // A single value written without brackets is reported at the key itself, as the user wrote it.
+    const itemPath = single ? path : keyPath(path, index);
     const parsed = parseNode(node.items, item, itemPath, ctx);
     if (parsed === INVALID) {
       out.push(undefined);
