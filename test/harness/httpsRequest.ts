@@ -1,0 +1,57 @@
+// One HTTPS request to the Envoy under test, trusting only the stack's own certificate.
+// Sends exactly the headers given (no fetch-added ones), so tests control Host and header case.
+
+import { request } from "node:https";
+
+export interface HttpsResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  readonly json: unknown;
+}
+
+export interface HttpsRequestOptions {
+  readonly port: number;
+  readonly path: string;
+  readonly ca: string;
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+}
+
+export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        servername: "localhost",
+        port: options.port,
+        path: options.path,
+        method: options.method ?? "GET",
+        ca: options.ca,
+        agent: false,
+        headers: { host: "localhost", accept: "application/json", ...options.headers },
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`request to ${options.path} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
