@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCheckConfig } from "../../src/cli/checkConfig.ts";
+
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "portcullis-check-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCheckConfig(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+function file(name: string, yaml: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+describe("check-config", () => {
+  it("lists every problem with its key path on stderr and exits 1", async () => {
+    const path = file("bad.yaml", "routes:\n  - match: {path: admin}\n    auth: sometimes\nbogus_key: 1\n");
+    const { code, stdout, stderr } = await run(["--config", path]);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    const errors = stderr.split("\n").filter((l) => l.startsWith("error: "));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'error: routes[0].match.path: must start with "/" (got "admin")',
+        'error: routes[0].auth: must be one of required, public (got "sometimes")',
+        "error: routes[0].name: is required",
+        expect.stringMatching(/^error: bogus_key: unknown key/),
+      ]),
+    );
+    expect(errors).toHaveLength(4);
+  });
+
+  it("prints a summary with providers, routes, listeners and warnings and exits 0", async () => {
+    const path = file(
+      "good.yaml",
+      `listen: { admin: "0.0.0.0:9464" }
+providers:
+  demo: { issuer: "\${ISSUER}", audiences: [api], allowInsecureHttp: true }
+routes:
+  - { name: api, match: { host: api.example.com, path: /api }, auth: required }
+  - { name: health, match: { path: /healthz }, auth: public }
+`,
+    );
+    const { code, stdout, stderr } = await run([`--config=${path}`], { ISSUER: "http://localhost:3000" });
+    expect(code).toBe(0);
+    expect(stdout).toContain("listen: grpc 0.0.0.0:9191, auth 0.0.0.0:8181, admin 0.0.0.0:9464");
+    expect(stdout).toContain("demo: issuer http://localhost:3000, audiences api");
+    expect(stdout).toContain("0. api: api.example.com /api -> auth required, providers all");
+    expect(stdout).toContain("1. health: any host /healthz -> auth public");
+    expect(stdout).toContain("warnings: 2");
+    expect(stderr.split("\n").filter((l) => l.startsWith("warning: "))).toEqual([
+      expect.stringMatching(/^warning: providers\.demo\.allowInsecureHttp: /),
+      expect.stringMatching(/^warning: listen\.admin: /),
+    ]);
+  });
+
+  it("exits 1 with usage when --config is missing", async () => {
+    const { code, stderr } = await run([]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("error: --config FILE is required");
+    expect(stderr).toContain("usage: portcullis check-config --config FILE");
+  });
+
+  it("exits 1 on an unknown argument", async () => {
+    const { code, stderr } = await run(["--config", "x.yaml", "--verbose"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('unknown argument "--verbose"');
+  });
+
+  it("reports an unreadable file and exits 1", async () => {
+    const { code, stderr } = await run(["--config", join(dir, "missing.yaml")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("error: (file): cannot read");
+  });
+});
