@@ -1,0 +1,423 @@
+import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { base64url, CompactSign, exportSPKI, SignJWT } from "jose";
+import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
+import type { OidcObserver } from "../../src/oidc/OidcObserver.ts";
+import { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions } from "../../src/oidc/ProviderRegistry.ts";
+import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
+import { createSigningKey, providerConfig, signToken, startLoopbackIdp, type LoopbackIdp, type SigningKey } from "./oidcLoopbackIdp.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+interface Recorder extends OidcObserver {
+  readonly jwks: Array<[string, string]>;
+  readonly cache: boolean[];
+}
+function recorder(): Recorder {
+  const jwks: Array<[string, string]> = [];
+  const cache: boolean[] = [];
+  return { jwks, cache, jwksFetch: (p, r) => void jwks.push([p, r]), tokenCache: (hit) => void cache.push(hit) };
+}
+
+interface Setup {
+  idp: LoopbackIdp;
+  key: SigningKey;
+  registry: ProviderRegistry;
+  observer: Recorder;
+  config: ProviderConfig;
+}
+
+async function setup(
+  overrides: Partial<ProviderConfig> = {},
+  options: Partial<ProviderRegistryOptions> = {},
+  before?: (idp: LoopbackIdp) => void,
+): Promise<Setup> {
+  const key = await createSigningKey("key-1");
+  const idp = await startLoopbackIdp([key.publicJwk]);
+  cleanups.push(() => idp.close());
+  before?.(idp);
+  const config = providerConfig(idp.issuer, overrides);
+  const observer = recorder();
+  const registry = createProviderRegistry([config], { tokenCacheMaxEntries: 100, observer, retryInitialMs: 50, retryMaxMs: 200, ...options });
+  cleanups.push(() => registry.close());
+  await registry.start();
+  return { idp, key, registry, observer, config };
+}
+
+async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("ProviderRegistry start-up", () => {
+  it("becomes ready after discovery and one JWKS load", async () => {
+    const { registry, idp, observer } = await setup();
+    expect(registry.isReady()).toBe(true);
+    expect(registry.status()).toEqual([{ provider: "demo", ready: true }]);
+    expect(idp.requests).toEqual({ discovery: 1, jwks: 1, other: 0 });
+    expect(observer.jwks).toEqual([["demo", "ok"]]);
+  });
+
+  it("stays not ready with a clear lastError when the discovery issuer differs from the configured one", async () => {
+    const { registry, idp } = await setup({}, {}, (idp) => {
+      idp.discoveryIssuer = "https://evil.example.com";
+    });
+    expect(registry.isReady()).toBe(false);
+    const [status] = registry.status();
+    expect(status?.ready).toBe(false);
+    expect(status?.lastError).toContain("discovery issuer mismatch");
+    expect(status?.lastError).toContain("https://evil.example.com");
+    expect(idp.requests.jwks).toBe(0);
+    await sleep(150);
+    expect(registry.isReady()).toBe(false);
+  });
+
+  it("keeps retrying when the JWKS is down at start, answers jwks_unavailable meanwhile, and becomes ready by itself", async () => {
+    const { registry, idp, key, observer } = await setup({}, {}, (idp) => {
+      idp.jwksDown = true;
+    });
+    expect(registry.isReady()).toBe(false);
+    expect(registry.status()[0]?.lastError).toMatch(/^jwks: GET http:\/\/127\.0\.0\.1:\d+\/jwks answered HTTP 503$/);
+    expect(observer.jwks[0]).toEqual(["demo", "error"]);
+    const token = await signToken(key, idp.issuer);
+    const early = await registry.verify(token, []);
+    expect(early).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+    idp.jwksDown = false;
+    await eventually(() => registry.isReady());
+    expect(registry.status()).toEqual([{ provider: "demo", ready: true }]);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
+  });
+
+  it("does not throw from start() when the IdP is unreachable, and close() stops the retries", async () => {
+    const idp = await startLoopbackIdp([]);
+    const issuer = idp.issuer;
+    await idp.close();
+    const registry = createProviderRegistry([providerConfig(issuer)], { tokenCacheMaxEntries: 10, retryInitialMs: 20, retryMaxMs: 20 });
+    await registry.start();
+    expect(registry.isReady()).toBe(false);
+    expect(registry.status()[0]?.lastError).toMatch(/^discovery: GET .* failed to connect \(ECONNREFUSED\)$/);
+    registry.close();
+  });
+
+  it("refuses at construction a provider whose algorithms include none or HS256", () => {
+    expect(() =>
+      createProviderRegistry([providerConfig("https://idp.example.com", { algorithms: ["RS256", "HS256"] })], { tokenCacheMaxEntries: 10 }),
+    ).toThrow(TypeError);
+  });
+
+  it("refuses at construction two providers with the same issuer", () => {
+    expect(() =>
+      createProviderRegistry(
+        [providerConfig("https://idp.example.com"), providerConfig("https://idp.example.com", { name: "other" })],
+        { tokenCacheMaxEntries: 10 },
+      ),
+    ).toThrow(/issuer is already used/);
+  });
+});
+
+describe("ProviderRegistry.verify", () => {
+  it("accepts a valid RS256 token and returns its claims", async () => {
+    const { registry, idp, key } = await setup();
+    const token = await signToken(key, idp.issuer, { email: "a@example.com", roles: ["admin"] });
+    const outcome = await registry.verify(token, ["demo"]);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.provider).toBe("demo");
+    expect(outcome.claims.sub).toBe("user-1");
+    expect(outcome.claims["email"]).toBe("a@example.com");
+    expect(outcome.expiresAt).toBe(outcome.claims.exp);
+    expect(Object.isFrozen(outcome.claims)).toBe(true);
+    expect(Object.isFrozen(outcome.claims["roles"])).toBe(true);
+  });
+
+  it("accepts an ES256 token when ES256 is on the allowlist", async () => {
+    const ec = await createSigningKey("ec-1", "ES256");
+    const { registry, idp } = await setup({}, {}, (idp) => {
+      idp.keys = [...idp.keys, ec.publicJwk];
+    });
+    const token = await signToken(ec, idp.issuer);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
+  });
+
+  it("rejects a token whose alg is outside the provider allowlist as alg_not_allowed", async () => {
+    const { registry, idp, key } = await setup({ algorithms: ["ES256"] });
+    const token = await signToken(key, idp.issuer);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "alg_not_allowed", provider: "demo" });
+  });
+
+  it("rejects an expired token as token_expired", async () => {
+    const { registry, idp, key } = await setup({ clockToleranceSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(key, idp.issuer, { iat: now - 600, exp: now - 61 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "token_expired" });
+  });
+
+  it("rejects a token whose nbf is beyond the clock tolerance as token_not_yet_valid", async () => {
+    const { registry, idp, key } = await setup({ clockToleranceSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(key, idp.issuer, { nbf: now + 120 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "token_not_yet_valid" });
+  });
+
+  it("rejects a token whose iat is beyond the clock tolerance as token_issued_in_future", async () => {
+    const { registry, idp, key } = await setup({ clockToleranceSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(key, idp.issuer, { iat: now + 120, exp: now + 600 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "token_issued_in_future" });
+  });
+
+  it("accepts a token whose iat is in the future but within the clock tolerance", async () => {
+    const { registry, idp, key } = await setup({ clockToleranceSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(key, idp.issuer, { iat: now + 30 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true });
+  });
+
+  it("rejects a token whose aud does not include the API as audience_mismatch", async () => {
+    const { registry, idp, key } = await setup();
+    const token = await signToken(key, idp.issuer, { aud: ["other-api"] });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "audience_mismatch" });
+  });
+
+  it("rejects a token from an unknown issuer as issuer_mismatch without any outbound request", async () => {
+    const { registry, idp, key } = await setup();
+    const before = { ...idp.requests };
+    const token = await signToken(key, "https://unknown.example.com", {}, { kid: "never-seen" });
+    const outcome = await registry.verify(token, []);
+    expect(outcome).toMatchObject({ ok: false, code: "issuer_mismatch" });
+    expect(idp.requests).toEqual(before);
+  });
+
+  it("rejects a token from a configured provider the route does not accept as issuer_mismatch", async () => {
+    const { registry, idp, key } = await setup();
+    const token = await signToken(key, idp.issuer);
+    expect(await registry.verify(token, ["someone-else"])).toMatchObject({ ok: false, code: "issuer_mismatch" });
+  });
+
+  it("rejects an unsigned token (alg none) as alg_not_allowed", async () => {
+    const { registry, idp } = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    const header = base64url.encode(JSON.stringify({ alg: "none" }));
+    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }));
+    expect(await registry.verify(`${header}.${payload}.`, [])).toMatchObject({ ok: false, code: "alg_not_allowed" });
+  });
+
+  it("rejects an HS256 token signed with the RSA public key as the secret as alg_not_allowed", async () => {
+    const { registry, idp, key } = await setup();
+    const pem = await exportSPKI(key.publicKey);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 })
+      .setProtectedHeader({ alg: "HS256", kid: key.kid })
+      .sign(new TextEncoder().encode(pem));
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "alg_not_allowed" });
+  });
+
+  it("rejects a token with a tampered signature as signature_invalid", async () => {
+    const { registry, idp, key } = await setup();
+    const a = await signToken(key, idp.issuer, { sub: "alice" });
+    const b = await signToken(key, idp.issuer, { sub: "bob" });
+    const forged = `${a.split(".").slice(0, 2).join(".")}.${b.split(".")[2]}`;
+    expect(await registry.verify(forged, [])).toMatchObject({ ok: false, code: "signature_invalid" });
+  });
+
+  it("rejects a token with a tampered payload as signature_invalid", async () => {
+    const { registry, idp, key } = await setup();
+    const [h, , s] = (await signToken(key, idp.issuer, { sub: "alice" })).split(".");
+    const now = Math.floor(Date.now() / 1000);
+    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "admin", iat: now, exp: now + 300 }));
+    expect(await registry.verify(`${h}.${payload}.${s}`, [])).toMatchObject({ ok: false, code: "signature_invalid" });
+  });
+
+  it("rejects a token without exp as claims_invalid", async () => {
+    const { registry, idp, key } = await setup();
+    const token = await signToken(key, idp.issuer, { exp: undefined });
+    expect(JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString())).not.toHaveProperty("exp");
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "claims_invalid" });
+  });
+
+  it("rejects a validly signed token whose exp parses to Infinity as claims_invalid", async () => {
+    const { registry, idp, key } = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    const json = `{"iss":${JSON.stringify(idp.issuer)},"aud":"api","sub":"x","iat":${now},"exp":1e400}`;
+    const token = await new CompactSign(new TextEncoder().encode(json))
+      .setProtectedHeader({ alg: "RS256", kid: key.kid })
+      .sign(key.privateKey);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "claims_invalid" });
+  });
+
+  it("rejects a validly signed token with an absurdly large nbf-free exp (year > 9999) as claims_invalid", async () => {
+    const { registry, idp, key } = await setup();
+    const token = await signToken(key, idp.issuer, { exp: 1e15 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "claims_invalid" });
+  });
+
+  it("rejects strings that are not a three-part compact JWS as token_malformed", async () => {
+    const { registry, idp } = await setup();
+    for (const bad of ["", "abc", "a.b", "a.b.c.d", "a b.c.d", "..sig", "x".repeat(70_000)]) {
+      expect(await registry.verify(bad, []), bad.slice(0, 20)).toMatchObject({ ok: false, code: "token_malformed" });
+    }
+    const notJson = `${base64url.encode('{"alg":"RS256"}')}.${base64url.encode("not json")}.c2ln`;
+    expect(await registry.verify(notJson, [])).toMatchObject({ ok: false, code: "token_malformed" });
+    expect(idp.requests.jwks).toBe(1);
+  });
+
+  it("never puts the token in a denial detail", async () => {
+    const { registry, idp, key } = await setup();
+    const tokens = [
+      await signToken(key, idp.issuer, { aud: "nope" }),
+      await signToken(key, "https://unknown.example.com"),
+      await signToken(key, idp.issuer, { exp: 1 }),
+    ];
+    for (const token of tokens) {
+      const outcome = await registry.verify(token, []);
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) continue;
+      for (const part of token.split(".")) expect(outcome.detail).not.toContain(part);
+    }
+  });
+
+  it("enforces typ at+jwt when requireAccessTokenType is set (application/at+jwt too)", async () => {
+    const { registry, idp, key } = await setup({ requireAccessTokenType: true });
+    const plain = await signToken(key, idp.issuer, {}, { typ: "JWT" });
+    const untyped = await signToken(key, idp.issuer);
+    const at = await signToken(key, idp.issuer, {}, { typ: "at+jwt" });
+    const media = await signToken(key, idp.issuer, {}, { typ: "application/at+jwt" });
+    expect(await registry.verify(plain, [])).toMatchObject({ ok: false, code: "type_not_allowed" });
+    expect(await registry.verify(untyped, [])).toMatchObject({ ok: false, code: "type_not_allowed" });
+    expect(await registry.verify(at, [])).toMatchObject({ ok: true });
+    expect(await registry.verify(media, [])).toMatchObject({ ok: true });
+  });
+
+  it("accepts any typ when requireAccessTokenType is off", async () => {
+    const { registry, idp, key } = await setup({ requireAccessTokenType: false });
+    const plain = await signToken(key, idp.issuer, {}, { typ: "JWT" });
+    expect(await registry.verify(plain, [])).toMatchObject({ ok: true });
+  });
+
+  it("surfaces an error no token can explain (a 1024-bit RSA key from the IdP) as a VerifierFault rejection", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+    const weak = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    idp.keys = [{ ...weak.publicKey.export({ format: "jwk" }), kid: "weak", alg: "RS256", use: "sig" }];
+    const now = Math.floor(Date.now() / 1000);
+    const header = base64url.encode(JSON.stringify({ alg: "RS256", kid: "weak" }));
+    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }));
+    const signature = base64url.encode(nodeSign("sha256", Buffer.from(`${header}.${payload}`), weak.privateKey));
+    await expect(registry.verify(`${header}.${payload}.${signature}`, [])).rejects.toBeInstanceOf(VerifierFault);
+  });
+});
+
+describe("ProviderRegistry JWKS refetch", () => {
+  it("answers key_not_found for an unknown kid after exactly one refetch", async () => {
+    const { registry, idp, observer } = await setup({ jwksCooldownSeconds: 0 });
+    const stranger = await createSigningKey("unknown-kid");
+    const token = await signToken(stranger, idp.issuer);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(idp.requests.jwks).toBe(2);
+    expect(observer.jwks).toEqual([
+      ["demo", "ok"],
+      ["demo", "ok"],
+    ]);
+  });
+
+  it("coalesces ten concurrent unknown-kid verifications into one JWKS fetch", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+    const stranger = await createSigningKey("unknown-kid");
+    const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => signToken(stranger, idp.issuer, { sub: `u${i}` })));
+    const outcomes = await Promise.all(tokens.map((t) => registry.verify(t, [])));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(idp.requests.jwks).toBe(2);
+  });
+
+  it("picks up a rotated key after one refetch", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+    const next = await createSigningKey("key-2");
+    idp.keys = [next.publicJwk];
+    const token = await signToken(next, idp.issuer);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
+    expect(idp.requests.jwks).toBe(2);
+  });
+
+  it("does not refetch for an unknown kid during the cooldown, and does once it has passed", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 1 });
+    const next = await createSigningKey("key-2");
+    idp.keys = [next.publicJwk];
+    const token = await signToken(next, idp.issuer);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(idp.requests.jwks).toBe(1);
+    await sleep(1100);
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true });
+    expect(idp.requests.jwks).toBe(2);
+  });
+
+  it("answers jwks_unavailable when a needed refetch fails, and counts the failed fetch", async () => {
+    const { registry, idp, observer } = await setup({ jwksCooldownSeconds: 0 });
+    idp.jwksDown = true;
+    const stranger = await createSigningKey("unknown-kid");
+    const outcome = await registry.verify(await signToken(stranger, idp.issuer), []);
+    expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+    expect(observer.jwks.at(-1)).toEqual(["demo", "error"]);
+    expect(registry.isReady()).toBe(true);
+    expect(registry.status()[0]?.lastError).toContain("HTTP 503");
+  });
+});
+
+describe("ProviderRegistry verified-token cache", () => {
+  it("serves a repeated token from the cache without refetching or re-verifying", async () => {
+    const { registry, idp, key, observer } = await setup({ jwksCooldownSeconds: 0 });
+    const token = await signToken(key, idp.issuer);
+    const first = await registry.verify(token, []);
+    // Drop every key: only a cache hit can still accept the token.
+    idp.keys = [];
+    const second = await registry.verify(token, []);
+    expect(second).toEqual(first);
+    expect(observer.cache).toEqual([false, true]);
+    expect(idp.requests.jwks).toBe(1);
+  });
+
+  it("does not cache failures", async () => {
+    const { registry, idp, key, observer } = await setup();
+    const token = await signToken(key, idp.issuer, { aud: "nope" });
+    await registry.verify(token, []);
+    await registry.verify(token, []);
+    expect(observer.cache).toEqual([false, false]);
+    expect(registry.cacheSize()).toBe(0);
+  });
+
+  it("expires a cached token at its exp (injected clock)", async () => {
+    let clock = Date.now();
+    const { registry, idp, key, observer } = await setup({ clockToleranceSeconds: 0 }, { now: () => clock });
+    const nowSeconds = Math.floor(clock / 1000);
+    const token = await signToken(key, idp.issuer, { iat: nowSeconds, exp: nowSeconds + 10 });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true });
+    clock = (nowSeconds + 9) * 1000;
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true });
+    clock = (nowSeconds + 10) * 1000;
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "token_expired" });
+    expect(observer.cache).toEqual([false, true, false]);
+  });
+
+  it("rejects a cached token for a route that does not accept its provider as issuer_mismatch", async () => {
+    const { registry, idp, key, observer } = await setup();
+    const token = await signToken(key, idp.issuer);
+    expect(await registry.verify(token, ["demo"])).toMatchObject({ ok: true });
+    expect(await registry.verify(token, ["other"])).toMatchObject({ ok: false, code: "issuer_mismatch", provider: "demo" });
+    expect(observer.cache).toEqual([false, true]);
+  });
+
+  it("keeps at most tokenCacheMaxEntries verified tokens", async () => {
+    const { registry, idp, key } = await setup({}, { tokenCacheMaxEntries: 3 });
+    for (let i = 0; i < 5; i++) {
+      expect(await registry.verify(await signToken(key, idp.issuer, { sub: `u${i}` }), [])).toMatchObject({ ok: true });
+    }
+    expect(registry.cacheSize()).toBe(3);
+  });
+});

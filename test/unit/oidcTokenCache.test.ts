@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { createTokenCache } from "../../src/oidc/TokenCache.ts";
+
+describe("TokenCache", () => {
+  it("keys entries by a SHA-256 digest, never the token itself", () => {
+    const cache = createTokenCache({ maxEntries: 10, now: () => 0 });
+    const key = cache.keyOf("header.payload.signature");
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(key).not.toContain("payload");
+  });
+
+  it("returns an entry until its exp and drops it at exp", () => {
+    let clock = 1_000_000;
+    const cache = createTokenCache({ maxEntries: 10, now: () => clock });
+    cache.set("k", { provider: "demo", claims: {}, expiresAt: 1_000 + 10 });
+    expect(cache.get("k")?.provider).toBe("demo");
+    clock = 1_009_999;
+    expect(cache.get("k")).toBeDefined();
+    clock = 1_010_000;
+    expect(cache.get("k")).toBeUndefined();
+    expect(cache.size()).toBe(0);
+  });
+
+  it("does not store an entry that is already at or past its exp", () => {
+    const cache = createTokenCache({ maxEntries: 10, now: () => 2_000_000 });
+    cache.set("k", { provider: "demo", claims: {}, expiresAt: 2_000 });
+    expect(cache.size()).toBe(0);
+  });
+
+  it("evicts the least recently used entry beyond maxEntries", () => {
+    const cache = createTokenCache({ maxEntries: 2, now: () => 0 });
+    for (const k of ["a", "b"]) cache.set(k, { provider: "demo", claims: {}, expiresAt: 100 });
+    cache.get("a");
+    cache.set("c", { provider: "demo", claims: {}, expiresAt: 100 });
+    expect(cache.size()).toBe(2);
+    expect(cache.get("b")).toBeUndefined();
+    expect(cache.get("a")).toBeDefined();
+  });
+
+  it("refuses a non-positive maxEntries at construction", () => {
+    expect(() => createTokenCache({ maxEntries: 0, now: () => 0 })).toThrow(TypeError);
+  });
+});
