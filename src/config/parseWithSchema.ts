@@ -4,6 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
+import { setOwn } from "./setOwn.ts";
 import type { ListNode, MapNode, ObjectNode, SchemaNode, StringNode } from "./configSchema.ts";
 
 export interface ParseContext {
@@ -120,8 +121,8 @@ function parseObject(node: ObjectNode, value: unknown, path: string, ctx: ParseC
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(node.fields)) {
     const childPath = keyPath(path, key);
-    const parsed = key in raw ? parseNode(child, raw[key], childPath, ctx) : missing(child, childPath, ctx);
-    if (parsed !== INVALID) out[child.outputKey ?? key] = parsed;
+    const parsed = Object.hasOwn(raw, key) ? parseNode(child, raw[key], childPath, ctx) : missing(child, childPath, ctx);
+    if (parsed !== INVALID) setOwn(out, child.outputKey ?? key, parsed);
   }
   const allowed = Object.keys(node.fields);
   for (const key of Object.keys(raw)) {
@@ -151,7 +152,7 @@ function parseMap(node: MapNode, value: unknown, path: string, ctx: ParseContext
       }
     }
     const parsed = parseNode(node.values, item, itemPath, ctx);
-    if (parsed !== INVALID) out[key] = node.keyInto !== undefined && isPlainObject(parsed) ? { [node.keyInto]: key, ...parsed } : parsed;
+    if (parsed !== INVALID) setOwn(out, key, node.keyInto !== undefined && isPlainObject(parsed) ? { [node.keyInto]: key, ...parsed } : parsed);
   }
   return out;
 }

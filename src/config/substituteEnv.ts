@@ -4,6 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
+import { setOwn } from "./setOwn.ts";
 
 export interface SubstitutionResult {
   readonly value: unknown;
@@ -22,7 +23,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv): Substitut
     if (Array.isArray(node)) return node.map((item, i) => walk(item, keyPath(path, i)));
     if (typeof node === "object" && node !== null) {
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(node)) out[key] = walk(child, keyPath(path, key));
+      for (const [key, child] of Object.entries(node)) setOwn(out, key, walk(child, keyPath(path, key)));
       return out;
     }
     return node;

@@ -90,6 +90,23 @@ routes:
     expect(result.config.providers.b?.issuer).toBe("https://b.example.com");
   });
 
+  it("rejects a __proto__ key instead of letting it supply inherited values", () => {
+    const result = load(`
+providers:
+  demo:
+    __proto__: { issuer: https://idp.example.com, audiences: [api] }
+routes:
+  - { name: api, match: { path: /api }, auth: required }
+`);
+    expect(issues(result)).toEqual(
+      expect.arrayContaining([
+        "providers.demo.issuer: is required",
+        "providers.demo.audiences: is required",
+        expect.stringMatching(/^providers\.demo\.__proto__: unknown key/),
+      ]),
+    );
+  });
+
   it("reports an empty file as an empty config", () => {
     expect(issues(load(""))).toEqual([expect.stringMatching(/^\(root\): the config is empty/)]);
   });
