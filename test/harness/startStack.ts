@@ -53,8 +53,10 @@ export interface Stack {
   request(path: string, init?: { method?: string; headers?: Record<string, string> }): Promise<HttpsResponse>;
   /** A client-credentials token from the real IdP token endpoint (sub = client_id = demo-cli). */
   clientCredentialsToken(scopes?: readonly string[]): Promise<string>;
-  /** Signs a token with the IdP's current private key; defaults: valid iss/aud/sub/iat/exp, typ at+jwt. */
-  signToken(claims?: Record<string, unknown>, header?: Partial<JWTHeaderParameters>): Promise<string>;
+  /** Signs a token with the IdP's current private key (or `key`); defaults: valid iss/aud/sub/iat/exp, typ at+jwt. */
+  signToken(claims?: Record<string, unknown>, header?: Partial<JWTHeaderParameters>, key?: SigningJwk): Promise<string>;
+  /** The IdP's current private signing key. */
+  signingKey(): SigningJwk;
   /** The IdP's current public signing key as PEM (for algorithm-confusion forgeries). */
   publicKeyPem(): string;
   /** Restarts the IdP on the same port and issuer with a new signing key (the old one dropped). */
@@ -144,8 +146,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       request: (path, init = {}) =>
         httpsRequest({ port: envoyPort, path, ca: cert.certPem, method: init.method, headers: init.headers }),
       clientCredentialsToken: (scopes) => idp.clientCredentialsToken(scopes),
-      async signToken(claims = {}, header = {}) {
-        const key = keys[0] as SigningJwk;
+      signingKey: () => keys[0] as SigningJwk,
+      async signToken(claims = {}, header = {}, key = keys[0] as SigningJwk) {
         const now = Math.floor(Date.now() / 1000);
         const payload: JWTPayload = {
           iss: idp.issuer,
