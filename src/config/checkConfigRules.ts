@@ -44,8 +44,15 @@ export function checkConfigRules(config: PartialConfig, findings: RuleFindings):
 }
 
 function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindings): void {
+  // Tokens find their provider by exact `iss`, so two providers with one issuer would be ambiguous.
+  const firstByIssuer = new Map<string, string>();
   for (const [name, provider] of Object.entries(config.providers ?? {})) {
     const path = keyPath("providers", name);
+    if (typeof provider.issuer === "string") {
+      const first = firstByIssuer.get(provider.issuer);
+      if (first === undefined) firstByIssuer.set(provider.issuer, name);
+      else problems.push({ path: keyPath(path, "issuer"), message: `same issuer as providers.${first}; each issuer may be configured once` });
+    }
     const insecureAllowed = provider.allowInsecureHttp === true;
     for (const key of ["issuer", "jwksUri"] as const) {
       const url = provider[key];

@@ -253,3 +253,18 @@ describe("parseConfig: warnings", () => {
     expect(parseConfig(raw).warnings).toEqual([]);
   });
 });
+
+describe("provider issuers", () => {
+  it("rejects two providers with the same issuer, naming the second one's key path", () => {
+    const result = parseConfig({
+      providers: {
+        a: { issuer: "https://idp.example.com", audiences: ["api"] },
+        b: { issuer: "https://idp.example.com", audiences: ["api"] },
+      },
+      routes: [{ name: "r", match: { path: "/" }, auth: "required" }],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.path)).toContain("providers.b.issuer");
+  });
+});
