@@ -29,6 +29,8 @@ export interface RunningEnvoy {
   /** Bound port of each listener, by listener name. */
   readonly listenerPorts: Readonly<Record<string, number>>;
   readonly logFile: string;
+  /** Resolves when the Envoy process has exited, for whatever reason. */
+  readonly exited: Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
   stop(): Promise<void>;
 }
@@ -113,7 +115,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
       return res?.status === 200 ? true : undefined;
     });
     const listenerPorts = await readListenerPorts(adminUrl);
-    return { pid: child.pid ?? -1, adminUrl, listenerPorts, logFile, stop };
+    return { pid: child.pid ?? -1, adminUrl, listenerPorts, logFile, exited, stop };
   } catch (error) {
     const log = await readFile(logFile, "utf8").catch(() => "");
     await stop();
