@@ -71,8 +71,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       signingKeys: [await createSigningJwk()],
       port: ports.idp,
       mintSecret,
-      webRedirectUris: entryHost === undefined ? [] : [`${entryHost}/oauth2/callback`],
-      webPostLogoutRedirectUris: entryHost === undefined ? [] : [`${entryHost}/`],
+      // With an ephemeral HTTPS port (tests) the IdP keeps its default localhost:8443 URIs.
+      ...(entryHost === undefined
+        ? {}
+        : { webRedirectUris: [`${entryHost}/oauth2/callback`], webPostLogoutRedirectUris: [`${entryHost}/`] }),
     });
     stops.push(() => idp.close());
     const upstream = await startEchoUpstream({ port: ports.upstream });

@@ -1,0 +1,141 @@
+// `portcullis demo` and `demo token` as a user runs them, on ephemeral ports so the test never
+// collides with a demo running on the machine: ready, 401 without a token, 200 with the token
+// `demo token` prints, a named error when a port is taken, and a certificate made once.
+
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
+import { startDemo } from "../../src/cli/demo/startDemo.ts";
+import type { RunningDemo } from "../../src/cli/demo/startDemo.ts";
+import { httpsRequest } from "../harness/httpsRequest.ts";
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const EPHEMERAL = { https: 0, idp: 0, upstream: 0, grpc: 0, auth: 0, admin: 0 };
+
+let dir: string;
+let demo: RunningDemo;
+let ca: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "portcullis-demo-"));
+  demo = await startDemo({ dir, ports: EPHEMERAL });
+  ca = (await ensureDemoCertificate(dir)).certPem;
+});
+
+afterAll(async () => {
+  await demo?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function demoToken(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args], {
+      env: { ...process.env, PORTCULLIS_DEMO_DIR: dir },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const get = (path: string, token?: string) =>
+  httpsRequest({
+    port: Number(new URL(demo.entryUrl).port),
+    path,
+    ca,
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+
+describe("portcullis demo", () => {
+  it("answers the public root with the upstream's echo of the request", async () => {
+    const res = await get("/");
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ method: "GET", path: "/" });
+  });
+
+  it("refuses /api without a token with 401 and a Bearer challenge", async () => {
+    const res = await get("/api/hello");
+    expect(res.status).toBe(401);
+    expect(String(res.headers["www-authenticate"])).toMatch(/^Bearer/);
+  });
+
+  it("lets through /api with the token `demo token` prints, and the upstream sees the client as x-user-sub", async () => {
+    const out = await demoToken();
+    expect(out.code).toBe(0);
+    const token = out.stdout.trim().split("\n").at(-1) as string;
+    const res = await get("/api/hello", token);
+    expect(res.status).toBe(200);
+    expect(at(res.json, "headers", "x-user-sub")).toBe("demo-cli");
+  });
+
+  it("`demo token --user alice` gives a token whose roles reach the upstream", async () => {
+    const out = await demoToken("--user", "alice", "--scope", "api:read");
+    expect(out.code).toBe(0);
+    const res = await get("/api/hello", out.stdout.trim());
+    expect(res.status).toBe(200);
+    expect(at(res.json, "headers", "x-user-sub")).toBe("alice");
+    expect(String(at(res.json, "headers", "x-user-roles"))).toContain("admin");
+  });
+
+  it("`demo token` for an unknown user fails with a message and exit 1, printing no token", async () => {
+    const out = await demoToken("--user", "mallory");
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe("");
+    expect(out.stderr).toMatch(/mallory/);
+  });
+
+  it("keeps its state file readable by the owner only", async () => {
+    expect((await stat(join(dir, "state.json"))).mode & 0o077).toBe(0);
+  });
+
+  it("says which port is taken when it cannot start", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      await expect(startDemo({ dir: join(dir, "second"), ports: { ...EPHEMERAL, upstream: port } })).rejects.toThrow(
+        new RegExp(`127\\.0\\.0\\.1:${port} \\(upstream\\) is already in use`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("reuses the certificate it made on the first run", async () => {
+    const before = await stat(join(dir, "localhost.crt"));
+    await ensureDemoCertificate(dir);
+    expect((await stat(join(dir, "localhost.crt"))).mtimeMs).toBe(before.mtimeMs);
+  });
+});
+
+describe("portcullis demo token without a running demo", () => {
+  it("explains that the demo is not running and exits 1", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "portcullis-nodemo-"));
+    try {
+      const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token"], {
+        env: { ...process.env, PORTCULLIS_DEMO_DIR: empty },
+      }).catch((e: { stdout: string; stderr: string; code: number }) => {
+        expect(e.code).toBe(1);
+        return e;
+      });
+      expect(stdout).toBe("");
+      expect(stderr).toMatch(/demo is not running/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+function at(value: unknown, ...path: string[]): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
+}

@@ -1,0 +1,79 @@
+// The Envoy configs we ship are accepted by the pinned Envoy (`--mode validate`), and the demo
+// template cannot be rendered with a placeholder left unset.
+
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
+import type { DemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
+import { fillTemplate, renderEnvoyConfig } from "../../src/cli/demo/renderEnvoyConfig.ts";
+import { envoyBinary } from "../../src/cli/demo/startEnvoy.ts";
+
+const run = promisify(execFile);
+let dir: string;
+let cert: DemoCertificate;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "portcullis-envoy-configs-"));
+  cert = await ensureDemoCertificate(join(dir, "cert"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function validate(config: string): Promise<string> {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, config);
+  const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], { timeout: 30_000 });
+  return stdout + stderr;
+}
+
+type Json = Record<string, unknown>;
+const at = (value: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], value);
+
+describe("envoy/production-example.yaml", () => {
+  it("is a valid Envoy config once its certificate paths point at real files", async () => {
+    const text = (await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8"))
+      .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+    expect(await validate(text)).toMatch(/OK/);
+  });
+
+  it("fails closed, times ext_authz out and routes /oauth2/ to the auth listener without ext_authz", async () => {
+    const config = parse(await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8")) as Json;
+    const hcm = at(config, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config");
+    const extAuthz = at(hcm, "http_filters", 0, "typed_config");
+    expect(at(extAuthz, "failure_mode_allow")).toBe(false);
+    expect(at(extAuthz, "grpc_service", "timeout")).toBe("1s");
+    const oauthRoute = at(hcm, "route_config", "virtual_hosts", 0, "routes", 0);
+    expect(at(oauthRoute, "match", "prefix")).toBe("/oauth2/");
+    expect(at(oauthRoute, "route", "cluster")).toBe("portcullis_auth");
+    expect(at(oauthRoute, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled")).toBe(true);
+    expect(at(hcm, "common_http_protocol_options", "headers_with_underscores_action")).toBe("REJECT_REQUEST");
+  });
+});
+
+describe("envoy/demo.yaml", () => {
+  it("renders into a config the pinned Envoy accepts", async () => {
+    const text = await renderEnvoyConfig({
+      adminPort: 0, listenAddress: "127.0.0.1", listenPort: 0, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile,
+      extAuthzPort: 9191, authPort: 8181, upstreamPort: 9480,
+    });
+    expect(await validate(text)).toMatch(/OK/);
+  });
+
+  it("refuses to render when a placeholder has no value", () => {
+    expect(() => fillTemplate("port_value: {{LISTEN_PORT}}\naddress: {{LISTEN_ADDRESS}}\n", { LISTEN_PORT: 1 })).toThrow(/LISTEN_ADDRESS/);
+  });
+
+  it("quotes rendered strings, so a path cannot inject YAML", () => {
+    const text = fillTemplate("file: {{F}}\n", { F: "/tmp/x\nadmin: evil" });
+    expect(parse(text)).toEqual({ file: "/tmp/x\nadmin: evil" });
+  });
+});
