@@ -1,0 +1,65 @@
+// The benchmark's results as data (written to .cache/bench/latest.json) and the ratios and targets
+// derived from them. A scenario that could not run is null, and its reason is in `problems`.
+import type { CheckLoadResult } from "./checkLoadProcess.ts";
+import type { FixedRateResult } from "./fixedRateLoad.ts";
+import type { BenchOptions } from "./parseBenchArgs.ts";
+import type { WrkResult } from "./parseWrkOutput.ts";
+
+export interface ByAuth<T> {
+  readonly noAuth: T | null;
+  readonly jwtAuthn: T | null;
+  readonly portcullis: T | null;
+}
+
+export interface TargetCheck {
+  readonly name: string;
+  readonly value: number | null;
+  readonly target: string;
+  readonly pass: boolean | null;
+}
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly options: BenchOptions;
+  readonly environment: Readonly<Record<string, string | number>>;
+  readonly throughput: ByAuth<WrkResult>;
+  readonly fixedRate: ByAuth<FixedRateResult>;
+  readonly check: { readonly noopFloor: CheckLoadResult | null; readonly portcullis: CheckLoadResult | null };
+  readonly ratios: {
+    readonly throughputVsJwtAuthn: number | null;
+    readonly throughputVsNoAuth: number | null;
+    readonly checkVsNoopFloor: number | null;
+    readonly addedP99VsNoAuthMs: number | null;
+    readonly addedP99VsJwtAuthnMs: number | null;
+    readonly addedServiceP99VsNoAuthMs: number | null;
+  };
+  readonly targets: readonly TargetCheck[];
+  readonly problems: readonly string[];
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
+const difference = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a - b : null);
+
+export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): BenchReport {
+  const { throughput: t, fixedRate: f, check: c } = input;
+  const ratios = {
+    throughputVsJwtAuthn: ratio(t.portcullis?.requestsPerSecond, t.jwtAuthn?.requestsPerSecond),
+    throughputVsNoAuth: ratio(t.portcullis?.requestsPerSecond, t.noAuth?.requestsPerSecond),
+    checkVsNoopFloor: ratio(c.portcullis?.requestsPerSecond, c.noopFloor?.requestsPerSecond),
+    addedP99VsNoAuthMs: difference(f.portcullis?.responseTime.p99Ms, f.noAuth?.responseTime.p99Ms),
+    addedP99VsJwtAuthnMs: difference(f.portcullis?.responseTime.p99Ms, f.jwtAuthn?.responseTime.p99Ms),
+    addedServiceP99VsNoAuthMs: difference(f.portcullis?.serviceTime.p99Ms, f.noAuth?.serviceTime.p99Ms),
+  };
+  const target = (name: string, value: number | null, text: string, ok: (v: number) => boolean): TargetCheck => ({
+    name,
+    value,
+    target: text,
+    pass: value === null ? null : ok(value),
+  });
+  const targets = [
+    target(`p99 added vs no auth at ${input.options.rate} req/s (ms)`, ratios.addedP99VsNoAuthMs, "<= 0.5", (v) => v <= 0.5),
+    target("throughput Portcullis / jwt_authn", ratios.throughputVsJwtAuthn, ">= 0.7", (v) => v >= 0.7),
+    target("direct Check rate / no-op floor", ratios.checkVsNoopFloor, ">= 0.9", (v) => v >= 0.9),
+  ];
+  return { ...input, ratios, targets };
+}

@@ -1,0 +1,48 @@
+// Renders a BenchReport as the plain-text table the bench prints: one row per scenario, then the
+// ratios against the baselines and each target with PASS/FAIL (or n/a when a scenario is missing).
+import type { BenchReport } from "./BenchReport.ts";
+
+const num = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "n/a" : v.toFixed(digits));
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
+}
+
+export function formatReport(report: BenchReport): string {
+  const { throughput: t, fixedRate: f, check: c, options: o } = report;
+  const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms", "bad"]];
+  const wrkRow = (name: string, r: typeof t.noAuth) =>
+    rows.push([name, `wrk c=${o.connections}`, num(r?.requestsPerSecond, 0), num(r?.p50Ms, 3), num(r?.p99Ms, 3), r ? String(r.non2xx + r.socketErrors) : "n/a"]);
+  const rateRow = (name: string, r: typeof f.noAuth) =>
+    rows.push([name, `fixed ${o.rate}/s`, num(r?.achievedRate, 0), num(r?.responseTime.p50Ms, 3), num(r?.responseTime.p99Ms, 3), r ? String(r.non2xx + r.errors) : "n/a"]);
+  const checkRow = (name: string, r: typeof c.noopFloor) =>
+    rows.push([name, `gRPC ${o.connections} in flight`, num(r?.requestsPerSecond, 0), num(r?.latency.p50Ms, 3), num(r?.latency.p99Ms, 3), r ? String(r.notOk + r.errors) : "n/a"]);
+  wrkRow("envoy, no auth", t.noAuth);
+  wrkRow("envoy + jwt_authn", t.jwtAuthn);
+  wrkRow("envoy + ext_authz Portcullis", t.portcullis);
+  rateRow("envoy, no auth", f.noAuth);
+  rateRow("envoy + jwt_authn", f.jwtAuthn);
+  rateRow("envoy + ext_authz Portcullis", f.portcullis);
+  checkRow("Check → no-op grpc-js (floor)", c.noopFloor);
+  checkRow("Check → Portcullis (cached token)", c.portcullis);
+
+  const r = report.ratios;
+  const lines = [
+    table(rows),
+    "",
+    `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
+    "",
+    "ratios:",
+    `  throughput  Portcullis / jwt_authn   ${num(r.throughputVsJwtAuthn, 3)}`,
+    `  throughput  Portcullis / no auth     ${num(r.throughputVsNoAuth, 3)}`,
+    `  Check rate  Portcullis / no-op floor ${num(r.checkVsNoopFloor, 3)}`,
+    `  p99 added at ${o.rate}/s vs no auth     ${num(r.addedP99VsNoAuthMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoAuthMs, 3)} ms)`,
+    `  p99 added at ${o.rate}/s vs jwt_authn   ${num(r.addedP99VsJwtAuthnMs, 3)} ms`,
+    "",
+    "targets:",
+    ...report.targets.map((x) => `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`),
+  ];
+  if (report.problems.length > 0) lines.push("", "problems:", ...report.problems.map((p) => `  - ${p}`));
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,42 @@
+// Command-line options of bench/run.ts. Every phase is bounded by `durationSeconds`; the defaults
+// are the ones the README's figures are meant to be read against.
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  /** Length of each measured phase (wrk, fixed-rate, direct Check), seconds. */
+  readonly durationSeconds: number;
+  /** Warm-up before each measured phase, seconds (JIT, token cache, connection pools). */
+  readonly warmupSeconds: number;
+  /** Concurrent connections for wrk, and in-flight calls for the direct Check load. */
+  readonly connections: number;
+  /** Request rate of the fixed-rate latency comparison, req/s. */
+  readonly rate: number;
+}
+
+const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000]`;
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`--${name} must be a number in (0, ${max}] (got ${JSON.stringify(raw)})\n${USAGE}`);
+  return value;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      connections: { type: "string" },
+      rate: { type: "string" },
+    },
+    strict: true,
+  });
+  return {
+    durationSeconds: positive("duration", values.duration, 10, 600),
+    warmupSeconds: positive("warmup", values.warmup, 2, 60),
+    connections: Math.round(positive("connections", values.connections, 16, 1024)),
+    rate: Math.round(positive("rate", values.rate, 1000, 100_000)),
+  };
+}

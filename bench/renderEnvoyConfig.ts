@@ -1,0 +1,104 @@
+// The Envoy bootstrap for the comparison: three loopback listeners on ephemeral ports that differ
+// only in their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to
+// Portcullis — all routing to the same upstream. Rendered as JSON, which Envoy reads as YAML.
+
+export const LISTENER_NAMES = { noAuth: "no_auth", jwtAuthn: "jwt_authn", extAuthz: "ext_authz" } as const;
+
+export interface EnvoyConfigInput {
+  readonly upstreamPort: number;
+  /** null: Portcullis is not available, the ext_authz listener and its cluster are left out. */
+  readonly portcullisGrpcPort: number | null;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwks: object;
+}
+
+const loopback = (port: number) => ({ socket_address: { address: "127.0.0.1", port_value: port } });
+
+function staticCluster(name: string, port: number, extra: object = {}) {
+  return {
+    name,
+    type: "STATIC",
+    connect_timeout: "1s",
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: loopback(port) } }] }] },
+    ...extra,
+  };
+}
+
+function listener(name: string, authFilters: object[]) {
+  return {
+    name,
+    address: loopback(0),
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+              stat_prefix: name,
+              codec_type: "AUTO",
+              route_config: {
+                name: "bench",
+                virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] }],
+              },
+              http_filters: [
+                ...authFilters,
+                { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function renderEnvoyConfig(input: EnvoyConfigInput): string {
+  const jwtAuthn = {
+    name: "envoy.filters.http.jwt_authn",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+      providers: {
+        bench: {
+          issuer: input.issuer,
+          audiences: [input.audience],
+          local_jwks: { inline_string: JSON.stringify(input.jwks) },
+          forward: true,
+          // Like Portcullis, pass identity upstream as headers and skip re-verifying a seen token.
+          claim_to_headers: [
+            { header_name: "x-user-sub", claim_name: "sub" },
+            { header_name: "x-user-email", claim_name: "email" },
+          ],
+          jwt_cache_config: { jwt_cache_size: 1000 },
+        },
+      },
+      rules: [{ match: { prefix: "/" }, requires: { provider_name: "bench" } }],
+    },
+  };
+  const extAuthz = {
+    name: "envoy.filters.http.ext_authz",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+      grpc_service: { envoy_grpc: { cluster_name: "portcullis" }, timeout: "1s" },
+      transport_api_version: "V3",
+      failure_mode_allow: false,
+    },
+  };
+  const listeners = [listener(LISTENER_NAMES.noAuth, []), listener(LISTENER_NAMES.jwtAuthn, [jwtAuthn])];
+  const clusters: object[] = [staticCluster("upstream", input.upstreamPort)];
+  if (input.portcullisGrpcPort !== null) {
+    listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthz]));
+    clusters.push(
+      staticCluster("portcullis", input.portcullisGrpcPort, {
+        typed_extension_protocol_options: {
+          "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            explicit_http_config: { http2_protocol_options: {} },
+          },
+        },
+      }),
+    );
+  }
+  return JSON.stringify({ admin: { address: loopback(0) }, static_resources: { listeners, clusters } }, null, 2);
+}

@@ -1,0 +1,49 @@
+// Runs Portcullis as the user would (`src/cli/main.ts serve --config FILE`, a child process) on
+// ephemeral loopback ports, waits for its ready log line and for /readyz (keys loaded) to say 200.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
+import { waitForHttp200 } from "./fetchText.ts";
+
+export interface RunningPortcullis {
+  readonly grpcPort: number;
+  readonly adminPort: number;
+}
+
+export const BENCH_ROUTE_PATH = "/bench";
+
+export function renderPortcullisConfig(issuer: string, audience: string): string {
+  // JSON is valid YAML; the one provider uses the loopback issuer, hence allowInsecureHttp.
+  return JSON.stringify(
+    {
+      listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+      providers: { bench: { issuer, audiences: [audience], algorithms: ["RS256"], allowInsecureHttp: true } },
+      routes: [{ name: "bench", match: { path: "/" }, auth: "required", providers: ["bench"] }],
+      log: { level: "info" },
+    },
+    null,
+    2,
+  );
+}
+
+export async function startPortcullis(group: ChildProcessGroup, repoRoot: string, workDir: string, issuer: string, audience: string): Promise<RunningPortcullis> {
+  const configPath = join(workDir, "portcullis.yaml");
+  writeFileSync(configPath, renderPortcullisConfig(issuer, audience));
+  const child = group.spawn(
+    "portcullis",
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", join(repoRoot, "src", "cli", "main.ts"), "serve", "--config", configPath],
+    { cwd: repoRoot },
+  );
+  const ready = await child.waitForLine((line) => {
+    if (!line.includes('"portcullis ready"')) return undefined;
+    const parsed = JSON.parse(line) as { grpcPort?: number; adminPort?: number };
+    return parsed.grpcPort && parsed.adminPort ? { grpcPort: parsed.grpcPort, adminPort: parsed.adminPort } : undefined;
+  }, 30_000);
+  try {
+    await waitForHttp200(`http://127.0.0.1:${ready.adminPort}/readyz`, 20_000);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${child.tail()}`);
+  }
+  return ready;
+}
