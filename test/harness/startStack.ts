@@ -36,6 +36,8 @@ export interface StackOptions {
   readonly routes?: readonly unknown[];
   /** Extra top-level Portcullis config keys (identity, tokenCache, ...). */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The dev IdP port; default ephemeral. */
+  readonly idpPort?: number;
 }
 
 export interface Stack {
@@ -47,6 +49,8 @@ export interface Stack {
   readonly issuer: string;
   readonly upstream: EchoUpstream;
   readonly dir: string;
+  /** Child process ids, so tests can check that nothing outlives the stack. */
+  readonly pids: { readonly envoy: number; readonly portcullis: number };
   /** The current dev IdP (replaced by restartIdpWithNewKeys). */
   idp(): DevIdp;
   /** GET (or `method`) through Envoy; Host defaults to `localhost`, Accept to application/json. */
@@ -81,7 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     let keys: SigningJwk[] = [await createSigningJwk()];
-    let idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE });
+    let idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE, port: options.idpPort ?? 0 });
     const port = idp.port;
     const cliSecret = idp.cliClient.secret;
     cleanups.push(() => idp.close());
@@ -142,6 +146,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       issuer: idp.issuer,
       upstream,
       dir,
+      pids: { envoy: envoy.pid, portcullis: portcullis.pid },
       idp: () => idp,
       request: (path, init = {}) =>
         httpsRequest({ port: envoyPort, path, ca: cert.certPem, method: init.method, headers: init.headers }),
