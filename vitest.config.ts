@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/harness/globalSetup.ts"],
     // End-to-end files start real processes (Envoy, IdP); two workers match the 2-core machines.
     pool: "forks",
     maxWorkers: 2,

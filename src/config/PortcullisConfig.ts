@@ -61,6 +61,8 @@ export interface IdentityConfig {
   };
   /** Longest header value set; longer values are cut on a character boundary. */
   readonly maxHeaderBytes: number;
+  /** Forward the client's Authorization header upstream (default false: it is removed). */
+  readonly forwardAuthorization: boolean;
 }
 
 export interface PortcullisConfig {

@@ -299,6 +299,12 @@ export const configSchema: ObjectNode = {
           default: 4096,
           description: "Longest header value set; longer values are cut on a character boundary.",
         },
+        forwardAuthorization: {
+          kind: "boolean",
+          default: false,
+          description:
+            "Pass the client's `Authorization` header on to the upstream. Off by default: the upstream gets the verified identity headers, never a credential it could leak or replay.",
+        },
       },
     },
     tokenCache: {

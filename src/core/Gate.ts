@@ -21,6 +21,8 @@ export interface GateDependencies {
     build(claims: Readonly<Record<string, unknown>>): ReadonlyArray<readonly [string, string]>;
   };
   readonly realm?: string;
+  /** Keep the client's Authorization header on an authenticated request (default: remove it). */
+  readonly forwardAuthorization?: boolean;
 }
 
 export class Gate {
@@ -95,6 +97,9 @@ export class Gate {
     // in the remove list; the overwrite already replaces any client-sent value.
     const setNames = new Set(set.map(([name]) => name));
     const remove = this.#deps.identity.ownedHeaders.filter((name) => !setNames.has(name));
+    // The upstream gets the verified identity, not the credential: a token it never sees is a
+    // token it cannot leak or replay.
+    if (this.#deps.forwardAuthorization !== true) remove.push("authorization");
     const value = { set, remove };
     this.#headersByClaims.set(claims, value);
     return value;

@@ -65,6 +65,13 @@ describe("a valid access token", () => {
     expect(String(res.upstream?.headers["x-user-roles"])).toMatch(/admin/);
   });
 
+  it("reaches the upstream without the client's Authorization header", async () => {
+    const res = await send("/api/things", bearer(await stack.clientCredentialsToken()));
+    expect(res.status).toBe(200);
+    expect(res.upstream?.headers["x-user-sub"]).toBe("demo-cli");
+    expect(res.upstream?.headers["authorization"]).toBeUndefined();
+  });
+
   it("is let through on the path Envoy normalised (/api/../api/x reaches /api/x)", async () => {
     const res = await send("/public/../api/x", bearer(await stack.clientCredentialsToken()));
     expect(res.status).toBe(200);

@@ -69,6 +69,7 @@ describe("parseConfig: defaults", () => {
         claimHeaders: {},
         context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
         maxHeaderBytes: 4096,
+        forwardAuthorization: false,
       },
       tokenCache: { maxEntries: 10000 },
       shutdown: { graceSeconds: 10 },

@@ -15,6 +15,7 @@ const identityConfig: IdentityConfig = {
   claimHeaders: {},
   context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
   maxHeaderBytes: 4096,
+  forwardAuthorization: false,
 };
 
 const routes: RouteConfig[] = [
@@ -90,6 +91,23 @@ describe("Gate.decide", () => {
     for (const n of set) expect(d.removeHeaders).not.toContain(n);
     expect(d.removeHeaders).toContain("x-user-email");
     expect(d.removeHeaders).toContain("x-user-roles");
+  });
+
+  it("removes the client's Authorization header from an authenticated request unless configured to forward it", async () => {
+    const { gate } = gateWith({ good });
+    const d = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    if (d.kind !== "allow") throw new Error("expected allow");
+    expect(d.removeHeaders).toContain("authorization");
+    const forwarding = new Gate({
+      normalizePath,
+      routes: new RouteTable(routes),
+      identity: createIdentityHeaders(identityConfig),
+      verifier: { verify: async () => good },
+      forwardAuthorization: true,
+    });
+    const f = await forwarding.decide(request({ headerList: { authorization: "Bearer good" } }));
+    if (f.kind !== "allow") throw new Error("expected allow");
+    expect(f.removeHeaders).not.toContain("authorization");
   });
 
   it("strips every owned header on a public route", async () => {

@@ -11,6 +11,7 @@ const DEFAULTS: IdentityConfig = {
     fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" },
   },
   maxHeaderBytes: 4096,
+  forwardAuthorization: false,
 };
 
 function config(overrides: Partial<IdentityConfig> = {}): IdentityConfig {
