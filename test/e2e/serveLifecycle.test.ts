@@ -1,0 +1,177 @@
+// `portcullis serve` as an operator runs it: refuses a bad config before listening, reports
+// readiness only once the provider's keys load, logs denials with the request id and never the
+// token, and stops gracefully on SIGTERM.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { SignJWT, generateKeyPair } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
+import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
+import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
+import { startPortcullisProcess, type PortcullisProcess } from "../harness/startPortcullisProcess.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], { encoding: "utf8", timeout: 20_000 });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: await res.text() };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+function checkClient(port: number) {
+  const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
+  const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as grpc.ServiceClientConstructor;
+  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  return {
+    check: (headers: Record<string, string>, id: string) =>
+      new Promise<any>((resolve, reject) =>
+        client.Check(
+          { attributes: { request: { http: { id, method: "GET", host: "localhost", path: "/api/x", scheme: "https", headers } } } },
+          (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)),
+        ),
+      ),
+    close: () => client.close(),
+  };
+}
+
+describe("portcullis serve", () => {
+  let dir: string;
+  let idpPort: number;
+  let portcullis: PortcullisProcess;
+  let idp: DevIdp | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "portcullis-serve-"));
+    idpPort = await freePort();
+    await writeFile(
+      join(dir, "config.yaml"),
+      [
+        'listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }',
+        "providers:",
+        "  idp:",
+        `    issuer: http://127.0.0.1:${idpPort}`,
+        "    audiences: [lifecycle-api]",
+        "    allowInsecureHttp: true",
+        "routes:",
+        "  - { name: api, match: { path: /api }, auth: required }",
+        "shutdown: { graceSeconds: 5 }",
+      ].join("\n"),
+    );
+    // Portcullis starts first, with its IdP not yet listening.
+    portcullis = await startPortcullisProcess(join(dir, "config.yaml"), join(dir, "portcullis.log"));
+  });
+
+  afterAll(async () => {
+    await portcullis?.stop();
+    await idp?.close();
+  });
+
+  it("exits 1 before listening when the config has a problem, naming the key path", () => {
+    const bad = join(tmpdir(), `portcullis-bad-${process.pid}.yaml`);
+    spawnSync("sh", ["-c", `printf 'routes:\\n  - match: {path: admin}\\n    auth: sometimes\\n' > ${bad}`]);
+    const run = runCli(["serve", "--config", bad]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("routes[0].match.path");
+    expect(run.stdout).not.toContain("portcullis ready");
+  });
+
+  it("is live but not ready while the provider cannot be reached, and denies with 503 meanwhile", async () => {
+    const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
+    expect((await get(`${admin}/healthz`)).status).toBe(200);
+    const ready = await get(`${admin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain("idp");
+    const { privateKey } = await generateKeyPair("RS256");
+    const token = await new SignJWT({ sub: "u" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(`http://127.0.0.1:${idpPort}`)
+      .setAudience("lifecycle-api")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const client = checkClient(portcullis.ports.grpc);
+    const res = await client.check({ authorization: `Bearer ${token}` }, "req-before-ready");
+    client.close();
+    expect(res.denied_response.status.code).toBe("ServiceUnavailable");
+  });
+
+  it("becomes ready by itself once the provider's discovery and keys load", async () => {
+    idp = await startDevIdp({ signingKeys: [await createSigningJwk()], port: idpPort, audience: "lifecycle-api" });
+    const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
+    expect(await until(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);
+    const metrics = (await get(`${admin}/metrics`)).body;
+    expect(metrics).toMatch(/^portcullis_provider_ready\{provider="idp"\} 1$/m);
+  }, 60_000);
+
+  it("logs one line per denial with Envoy's request id, and never the token", async () => {
+    const token = await idp!.clientCredentialsToken();
+    const forged = `${token.slice(0, -4)}AAAA`;
+    const client = checkClient(portcullis.ports.grpc);
+    const ok = await client.check({ authorization: `Bearer ${token}` }, "req-allowed");
+    const denied = await client.check({ authorization: `Bearer ${forged}` }, "req-forged-7f3a");
+    client.close();
+    expect(ok.http_response).toBe("ok_response");
+    expect(denied.denied_response.status.code).toBe("Unauthorized");
+    expect(await until(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000)).toBe(true);
+    const log = await readFile(portcullis.logFile, "utf8");
+    const line = log.split("\n").find((l) => l.includes("req-forged-7f3a"))!;
+    expect(JSON.parse(line)).toMatchObject({ level: "info", msg: "request denied", code: "signature_invalid", route: "api" });
+    expect(log).not.toContain(token.split(".")[2]);
+    expect(log).not.toContain(forged.split(".")[2]);
+  });
+
+  it("on SIGTERM reports NOT_SERVING, finishes and exits 0", async () => {
+    const code = await portcullis.stop();
+    expect(code).toBe(0);
+    const log = await readFile(portcullis.logFile, "utf8");
+    expect(log).toContain("shutting down");
+    expect(log).toMatch(/"msg":"stopped"/);
+  });
+});
+
+describe("portcullis command line", () => {
+  it("prints its version", () => {
+    const run = runCli(["--version"]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^portcullis \d+\.\d+\.\d+/);
+  });
+
+  it("prints help naming every command", () => {
+    const run = runCli(["--help"]);
+    expect(run.status).toBe(0);
+    for (const cmd of ["serve", "check-config", "demo", "demo token"]) expect(run.stdout).toContain(cmd);
+  });
+
+  it("rejects an unknown command with exit 2", () => {
+    const run = runCli(["launch"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("unknown command");
+  });
+});
