@@ -2,8 +2,10 @@
 // derived from them. A scenario that could not run is null, and its reason is in `problems`.
 import type { CheckLoadResult } from "./checkLoadProcess.ts";
 import type { FixedRateResult } from "./fixedRateLoad.ts";
+import type { RoundResult } from "./measureRound.ts";
 import type { BenchOptions } from "./parseBenchArgs.ts";
 import type { WrkResult } from "./parseWrkOutput.ts";
+import type { TokenCacheLookups } from "./readTokenCacheLookups.ts";
 
 export interface ByAuth<T> {
   readonly noAuth: T | null;
@@ -25,6 +27,10 @@ export interface BenchReport {
   readonly throughput: ByAuth<WrkResult>;
   readonly fixedRate: ByAuth<FixedRateResult>;
   readonly check: { readonly noopFloor: CheckLoadResult | null; readonly portcullis: CheckLoadResult | null };
+  /** Portcullis's own token-cache counters after the run: the hot path is the hit path. */
+  readonly portcullisTokenCache: TokenCacheLookups | null;
+  /** Every round's raw figures; the fields above hold each scenario's median round. */
+  readonly rounds: readonly RoundResult[];
   readonly ratios: {
     readonly throughputVsJwtAuthn: number | null;
     readonly throughputVsNoAuth: number | null;
@@ -34,7 +40,10 @@ export interface BenchReport {
     readonly addedServiceP99VsNoAuthMs: number | null;
   };
   readonly targets: readonly TargetCheck[];
+  /** Scenarios skipped or with errors: the run exits 1. */
   readonly problems: readonly string[];
+  /** Conditions that make figures pessimistic or noisy (busy machine, lagging generator). */
+  readonly warnings: readonly string[];
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);

@@ -32,6 +32,9 @@ export function formatReport(report: BenchReport): string {
     table(rows),
     "",
     `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
+    `Portcullis token cache after the run: ${report.portcullisTokenCache ? `${report.portcullisTokenCache.hits} hits, ${report.portcullisTokenCache.misses} misses` : "n/a"}`,
+    `rounds: ${o.rounds}${o.rounds > 1 ? " (each row is that scenario's median round)" : ""}`,
+    `machine: ${report.environment["cpus"]} CPUs, 1-min load average ${report.environment["loadAverage1mAtStart"]} at start, ${report.environment["loadAverage1mAtEnd"]} at end`,
     "",
     "ratios:",
     `  throughput  Portcullis / jwt_authn   ${num(r.throughputVsJwtAuthn, 3)}`,
@@ -43,6 +46,7 @@ export function formatReport(report: BenchReport): string {
     "targets:",
     ...report.targets.map((x) => `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`),
   ];
+  if (report.warnings.length > 0) lines.push("", "warnings:", ...report.warnings.map((w) => `  - ${w}`));
   if (report.problems.length > 0) lines.push("", "problems:", ...report.problems.map((p) => `  - ${p}`));
   return `${lines.join("\n")}\n`;
 }

@@ -11,9 +11,11 @@ export interface BenchOptions {
   readonly connections: number;
   /** Request rate of the fixed-rate latency comparison, req/s. */
   readonly rate: number;
+  /** Interleaved repetitions of every phase; the report shows each scenario's median round. */
+  readonly rounds: number;
 }
 
-const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000]`;
+const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000] [--rounds 1]`;
 
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -30,13 +32,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       warmup: { type: "string" },
       connections: { type: "string" },
       rate: { type: "string" },
+      rounds: { type: "string" },
     },
     strict: true,
   });
   return {
     durationSeconds: positive("duration", values.duration, 10, 600),
     warmupSeconds: positive("warmup", values.warmup, 2, 60),
-    connections: Math.round(positive("connections", values.connections, 16, 1024)),
-    rate: Math.round(positive("rate", values.rate, 1000, 100_000)),
+    connections: Math.max(1, Math.round(positive("connections", values.connections, 16, 1024))),
+    rate: Math.max(1, Math.round(positive("rate", values.rate, 1000, 100_000))),
+    rounds: Math.max(1, Math.round(positive("rounds", values.rounds, 1, 20))),
   };
 }

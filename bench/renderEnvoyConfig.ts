@@ -64,8 +64,9 @@ export function renderEnvoyConfig(input: EnvoyConfigInput): string {
           issuer: input.issuer,
           audiences: [input.audience],
           local_jwks: { inline_string: JSON.stringify(input.jwks) },
-          forward: true,
-          // Like Portcullis, pass identity upstream as headers and skip re-verifying a seen token.
+          // Like Portcullis (identity.forwardAuthorization off by default): the upstream gets identity
+          // headers, not the token; and a token already verified is not verified again.
+          forward: false,
           claim_to_headers: [
             { header_name: "x-user-sub", claim_name: "sub" },
             { header_name: "x-user-email", claim_name: "email" },

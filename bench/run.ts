@@ -3,33 +3,31 @@
 // direct Check rate against a no-op grpc-js floor. Loopback only; every phase and child is bounded.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildReport, type ByAuth } from "./BenchReport.ts";
+import { buildReport } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
-import type { CheckLoadResult, CheckLoadSpec } from "./checkLoadProcess.ts";
 import { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { fetchText } from "./fetchText.ts";
-import type { FixedRateResult, FixedRateSpec } from "./fixedRateLoad.ts";
 import { formatReport } from "./formatReport.ts";
+import { measureRound, type RoundResult, type Scenario } from "./measureRound.ts";
 import { parseBenchArgs } from "./parseBenchArgs.ts";
-import type { WrkResult } from "./parseWrkOutput.ts";
+import { pickMedianRound } from "./pickMedianRound.ts";
+import { readTokenCacheLookups, type TokenCacheLookups } from "./readTokenCacheLookups.ts";
 import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
-import { runJsonChild } from "./runJsonChild.ts";
-import { runWrk } from "./runWrk.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { startJwksServer, type JwksServer } from "./startJwksServer.ts";
 import { BENCH_ROUTE_PATH, startPortcullis, type RunningPortcullis } from "./startPortcullis.ts";
 
-type Scenario = keyof ByAuth<unknown>;
 const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enforcesAuth: boolean }[] = [
   { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
   { key: "jwtAuthn", label: "jwt_authn", listener: LISTENER_NAMES.jwtAuthn, enforcesAuth: true },
   { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
 ];
+const LABELS: Record<Scenario, string> = { noAuth: "no auth", jwtAuthn: "jwt_authn", portcullis: "ext_authz Portcullis" };
 const AUDIENCE = "bench-api";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -41,12 +39,30 @@ function commandVersion(command: string, args: string[]): string | null {
   return `${out.stdout}${out.stderr}`.split("\n")[0]!.trim();
 }
 
+/** What a clean-looking figure would hide: errors under load (problems) or a generator that fell behind (warnings). */
+function reviewRound(round: RoundResult, index: number): { problems: string[]; warnings: string[] } {
+  const found: string[] = [];
+  const warnings: string[] = [];
+  const where = (label: string) => `round ${index + 1}, ${label}`;
+  for (const s of SCENARIOS) {
+    const w = round.throughput[s.key];
+    if (w && w.non2xx + w.socketErrors > 0) found.push(`${where(`wrk ${s.label}`)}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
+    const f = round.fixedRate[s.key];
+    if (f && f.non2xx + f.errors > 0) found.push(`${where(`fixed-rate ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
+    if (f && f.sendLagP99Ms > 2) warnings.push(`${where(`fixed-rate ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`);
+  }
+  const c = round.check.portcullis;
+  if (c && c.notOk + c.errors > 0) found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
+  return { problems: found, warnings };
+}
+
 async function main(): Promise<number> {
   const options = parseBenchArgs(process.argv.slice(2));
   const repoRoot = here("../");
   const workDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
   const group = new ChildProcessGroup();
   const problems: string[] = [];
+  const warnings: string[] = [];
   let jwksServer: JwksServer | undefined;
   let cleaned = false;
   const cleanup = async () => {
@@ -68,20 +84,24 @@ async function main(): Promise<number> {
     if (wrkVersion === null) throw new Error("wrk is not installed (Debian: apt-get install -y wrk), or set WRK_BIN");
     const envoyBin = resolveEnvoyBinary(repoRoot);
     const startedAt = new Date().toISOString();
+    const loadAtStart = loadavg()[0]!;
+    if (loadAtStart > 0.5) {
+      warnings.push(`the machine was busy at start (1-min load average ${loadAtStart.toFixed(2)}): expect noisy figures`);
+      say(warnings.at(-1)!);
+    }
 
     jwksServer = await startJwksServer();
     const identity = await createBenchIdentity(jwksServer.issuer, AUDIENCE);
     jwksServer.setJwks(identity.jwks);
     const authHeaders = { authorization: `Bearer ${identity.token}` };
 
-    const node = process.execPath;
     const childScript = (file: string) => ["--disable-warning=ExperimentalWarning", here(file)];
     const portLine = (line: string) => {
       const m = /^\{"port":(\d+)\}$/.exec(line);
       return m ? Number(m[1]) : undefined;
     };
-    const upstreamPort = await group.spawn("upstream", node, childScript("./okUpstreamProcess.ts")).waitForLine(portLine, 10_000);
-    const noopPort = await group.spawn("noop-check", node, childScript("./noopCheckServerProcess.ts")).waitForLine(portLine, 10_000);
+    const upstreamPort = await group.spawn("upstream", process.execPath, childScript("./okUpstreamProcess.ts")).waitForLine(portLine, 10_000);
+    const noopPort = await group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts")).waitForLine(portLine, 10_000);
 
     let portcullis: RunningPortcullis | null = null;
     try {
@@ -122,71 +142,41 @@ async function main(): Promise<number> {
       }
     }
 
-    const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | null> => {
-      try {
-        return await run();
-      } catch (err) {
-        problems.push(`${what}: ${message(err)}`);
-        say(`${what} failed: ${message(err)}`);
-        return null;
-      }
-    };
-
-    const throughput: Record<Scenario, WrkResult | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
-    for (const s of SCENARIOS) {
-      const url = urls.get(s.key);
-      if (!url) continue;
-      say(`wrk, ${s.label}: ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s`);
-      throughput[s.key] = await attempt(`wrk ${s.label}`, async () => {
-        await runWrk(group, `wrk-warmup-${s.key}`, { url, headers: authHeaders, connections: options.connections, durationSeconds: options.warmupSeconds });
-        return runWrk(group, `wrk-${s.key}`, { url, headers: authHeaders, connections: options.connections, durationSeconds: options.durationSeconds });
-      });
+    const rounds: RoundResult[] = [];
+    for (let i = 0; i < options.rounds; i += 1) {
+      if (options.rounds > 1) say(`round ${i + 1} of ${options.rounds}`);
+      const round = await measureRound(
+        group,
+        options,
+        {
+          urls,
+          labels: LABELS,
+          headers: authHeaders,
+          noopCheckTarget: `127.0.0.1:${noopPort}`,
+          portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
+          checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
+        },
+        problems,
+        say,
+      );
+      rounds.push(round);
+      const review = reviewRound(round, i);
+      problems.push(...review.problems);
+      warnings.push(...review.warnings);
     }
 
-    const boundMs = (options.warmupSeconds + options.durationSeconds + 20) * 1000;
-    const fixedRate: Record<Scenario, FixedRateResult | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
-    for (const s of SCENARIOS) {
-      const url = urls.get(s.key);
-      if (!url) continue;
-      say(`fixed rate ${options.rate}/s, ${s.label}: ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s`);
-      const spec: FixedRateSpec = {
-        url,
-        headers: authHeaders,
-        rate: options.rate,
-        warmupSeconds: options.warmupSeconds,
-        durationSeconds: options.durationSeconds,
-        connections: options.connections,
-        timeoutMs: 2000,
-      };
-      fixedRate[s.key] = await attempt(`fixed-rate ${s.label}`, () => runJsonChild<FixedRateResult>(group, `fixed-rate-${s.key}`, here("./fixedRateLoad.ts"), spec, boundMs));
-    }
-
-    const checkSpec = (port: number): CheckLoadSpec => ({
-      target: `127.0.0.1:${port}`,
-      concurrency: options.connections,
-      warmupSeconds: options.warmupSeconds,
-      durationSeconds: options.durationSeconds,
-      request: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
-    });
-    say(`direct Check, no-op floor: ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s`);
-    const noopFloor = await attempt("direct Check no-op floor", () => runJsonChild<CheckLoadResult>(group, "check-noop", here("./checkLoadProcess.ts"), checkSpec(noopPort), boundMs));
-    let checkPortcullis: CheckLoadResult | null = null;
+    let tokenCache: TokenCacheLookups | null = null;
     if (portcullis) {
-      const grpcPort = portcullis.grpcPort;
-      say(`direct Check, Portcullis: ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s`);
-      checkPortcullis = await attempt("direct Check Portcullis", () => runJsonChild<CheckLoadResult>(group, "check-portcullis", here("./checkLoadProcess.ts"), checkSpec(grpcPort), boundMs));
-      if (checkPortcullis && checkPortcullis.notOk + checkPortcullis.errors > 0) {
-        problems.push(`direct Check Portcullis: ${checkPortcullis.notOk} denied and ${checkPortcullis.errors} failed calls (expected all OK)`);
+      try {
+        tokenCache = await readTokenCacheLookups(portcullis.adminPort);
+      } catch (err) {
+        problems.push(`Portcullis token-cache metrics: ${message(err)}`);
       }
     }
-    for (const s of SCENARIOS) {
-      const w = throughput[s.key];
-      if (w && w.non2xx + w.socketErrors > 0) problems.push(`wrk ${s.label}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
-      const f = fixedRate[s.key];
-      if (f && f.non2xx + f.errors > 0) problems.push(`fixed-rate ${s.label}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
-      if (f && f.sendLagP99Ms > 2) problems.push(`fixed-rate ${s.label}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); latencies are pessimistic`);
-    }
 
+    const median = <K extends "throughput" | "fixedRate">(kind: K, s: Scenario, key: (r: NonNullable<RoundResult[K][Scenario]>) => number) =>
+      pickMedianRound(rounds.map((r) => r[kind][s] as NonNullable<RoundResult[K][Scenario]> | null), key);
+    const byScenario = <T>(pick: (s: Scenario) => T) => ({ noAuth: pick("noAuth"), jwtAuthn: pick("jwtAuthn"), portcullis: pick("portcullis") });
     const report = buildReport({
       startedAt,
       options,
@@ -196,11 +186,19 @@ async function main(): Promise<number> {
         wrk: wrkVersion,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? "unknown",
+        loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
+        loadAverage1mAtEnd: Number(loadavg()[0]!.toFixed(2)),
       },
-      throughput,
-      fixedRate,
-      check: { noopFloor, portcullis: checkPortcullis },
+      throughput: byScenario((s) => median("throughput", s, (r) => r.requestsPerSecond)),
+      fixedRate: byScenario((s) => median("fixedRate", s, (r) => r.responseTime.p99Ms)),
+      check: {
+        noopFloor: pickMedianRound(rounds.map((r) => r.check.noopFloor), (r) => r.requestsPerSecond),
+        portcullis: pickMedianRound(rounds.map((r) => r.check.portcullis), (r) => r.requestsPerSecond),
+      },
+      portcullisTokenCache: tokenCache,
+      rounds,
       problems,
+      warnings,
     });
     process.stdout.write(`\n${formatReport(report)}`);
     const outDir = join(repoRoot, ".cache", "bench");
