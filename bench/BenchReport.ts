@@ -1,10 +1,7 @@
 // The benchmark's results as data (written to .cache/bench/latest.json) and the ratios and targets
 // derived from them. A scenario that could not run is null, and its reason is in `problems`.
-import type { CheckLoadResult } from "./checkLoadProcess.ts";
-import type { FixedRateResult } from "./fixedRateLoad.ts";
-import type { RoundResult } from "./measureRound.ts";
+import type { CheckMeasurement, FixedRateMeasurement, RoundResult, WrkMeasurement } from "./measureRound.ts";
 import type { BenchOptions } from "./parseBenchArgs.ts";
-import type { WrkResult } from "./parseWrkOutput.ts";
 import type { TokenCacheLookups } from "./readTokenCacheLookups.ts";
 
 export interface ByAuth<T> {
@@ -24,9 +21,9 @@ export interface BenchReport {
   readonly startedAt: string;
   readonly options: BenchOptions;
   readonly environment: Readonly<Record<string, string | number>>;
-  readonly throughput: ByAuth<WrkResult>;
-  readonly fixedRate: ByAuth<FixedRateResult>;
-  readonly check: { readonly noopFloor: CheckLoadResult | null; readonly portcullis: CheckLoadResult | null };
+  readonly throughput: ByAuth<WrkMeasurement>;
+  readonly fixedRate: ByAuth<FixedRateMeasurement>;
+  readonly check: { readonly noopFloor: CheckMeasurement | null; readonly portcullis: CheckMeasurement | null };
   /** Portcullis's own token-cache counters after the run: the hot path is the hit path. */
   readonly portcullisTokenCache: TokenCacheLookups | null;
   /** Every round's raw figures; the fields above hold each scenario's median round. */
@@ -38,6 +35,10 @@ export interface BenchReport {
     readonly addedP99VsNoAuthMs: number | null;
     readonly addedP99VsJwtAuthnMs: number | null;
     readonly addedServiceP99VsNoAuthMs: number | null;
+    /** Server CPU per Check call, Portcullis / no-op: independent of which side the client saturates. */
+    readonly checkServerCpuVsNoopFloor: number | null;
+    /** At the fixed rate, CPU µs per request (Envoy + Portcullis) minus Envoy's with jwt_authn. */
+    readonly addedCpuUsPerRequestVsJwtAuthn: number | null;
   };
   readonly targets: readonly TargetCheck[];
   /** Scenarios skipped or with errors: the run exits 1. */
@@ -47,6 +48,11 @@ export interface BenchReport {
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
+const totalCpu = (cpu: Record<string, number | null> | undefined) => {
+  if (!cpu) return undefined;
+  const values = Object.values(cpu);
+  return values.some((v) => v === null) ? undefined : values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
+};
 const difference = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a - b : null);
 
 export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): BenchReport {
@@ -58,6 +64,8 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
     addedP99VsNoAuthMs: difference(f.portcullis?.responseTime.p99Ms, f.noAuth?.responseTime.p99Ms),
     addedP99VsJwtAuthnMs: difference(f.portcullis?.responseTime.p99Ms, f.jwtAuthn?.responseTime.p99Ms),
     addedServiceP99VsNoAuthMs: difference(f.portcullis?.serviceTime.p99Ms, f.noAuth?.serviceTime.p99Ms),
+    checkServerCpuVsNoopFloor: ratio(c.portcullis?.serverCpuUsPerCall ?? undefined, c.noopFloor?.serverCpuUsPerCall ?? undefined),
+    addedCpuUsPerRequestVsJwtAuthn: difference(totalCpu(f.portcullis?.cpuUsPerRequest), totalCpu(f.jwtAuthn?.cpuUsPerRequest)),
   };
   const target = (name: string, value: number | null, text: string, ok: (v: number) => boolean): TargetCheck => ({
     name,

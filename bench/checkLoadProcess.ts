@@ -19,6 +19,8 @@ export interface CheckLoadResult {
   readonly ok: number;
   readonly notOk: number;
   readonly errors: number;
+  /** Every answered call including warm-up and drain: the denominator for the server's CPU use. */
+  readonly totalCalls: number;
   readonly latency: LatencySummary;
 }
 
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   let ok = 0;
   let notOk = 0;
   let errors = 0;
+  let totalCalls = 0;
   const warmupEnd = performance.now() + spec.warmupSeconds * 1000;
   const measureEnd = warmupEnd + spec.durationSeconds * 1000;
 
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
         if (started >= measureEnd) return resolve();
         client.Check(spec.request, { deadline: new Date(Date.now() + CALL_DEADLINE_MS) }, (err, res) => {
           const ended = performance.now();
+          if (!err) totalCalls += 1;
           // Only calls that both start and finish inside the window count, so warm-up and drain do not.
           if (started >= warmupEnd && ended <= measureEnd) {
             if (err) errors += 1;
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     ok,
     notOk,
     errors,
+    totalCalls,
     latency: histogram.summary(),
   };
   process.stdout.write(`${JSON.stringify({ result })}\n`);

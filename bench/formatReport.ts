@@ -2,6 +2,8 @@
 // ratios against the baselines and each target with PASS/FAIL (or n/a when a scenario is missing).
 import type { BenchReport } from "./BenchReport.ts";
 
+const cpuText = (cpu: Record<string, number | null> | undefined) =>
+  cpu ? Object.entries(cpu).map(([name, us]) => `${name} ${num(us, 0)}`).join(" + ") : "n/a";
 const num = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "n/a" : v.toFixed(digits));
 
 function table(rows: string[][]): string {
@@ -11,13 +13,13 @@ function table(rows: string[][]): string {
 
 export function formatReport(report: BenchReport): string {
   const { throughput: t, fixedRate: f, check: c, options: o } = report;
-  const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms", "bad"]];
+  const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms", "bad", "CPU µs/req"]];
   const wrkRow = (name: string, r: typeof t.noAuth) =>
-    rows.push([name, `wrk c=${o.connections}`, num(r?.requestsPerSecond, 0), num(r?.p50Ms, 3), num(r?.p99Ms, 3), r ? String(r.non2xx + r.socketErrors) : "n/a"]);
+    rows.push([name, `wrk c=${o.connections}`, num(r?.requestsPerSecond, 0), num(r?.p50Ms, 3), num(r?.p99Ms, 3), r ? String(r.non2xx + r.socketErrors) : "n/a", cpuText(r?.cpuUsPerRequest)]);
   const rateRow = (name: string, r: typeof f.noAuth) =>
-    rows.push([name, `fixed ${o.rate}/s`, num(r?.achievedRate, 0), num(r?.responseTime.p50Ms, 3), num(r?.responseTime.p99Ms, 3), r ? String(r.non2xx + r.errors) : "n/a"]);
+    rows.push([name, `fixed ${o.rate}/s`, num(r?.achievedRate, 0), num(r?.responseTime.p50Ms, 3), num(r?.responseTime.p99Ms, 3), r ? String(r.non2xx + r.errors) : "n/a", cpuText(r?.cpuUsPerRequest)]);
   const checkRow = (name: string, r: typeof c.noopFloor) =>
-    rows.push([name, `gRPC ${o.connections} in flight`, num(r?.requestsPerSecond, 0), num(r?.latency.p50Ms, 3), num(r?.latency.p99Ms, 3), r ? String(r.notOk + r.errors) : "n/a"]);
+    rows.push([name, `gRPC ${o.connections} in flight`, num(r?.requestsPerSecond, 0), num(r?.latency.p50Ms, 3), num(r?.latency.p99Ms, 3), r ? String(r.notOk + r.errors) : "n/a", r ? `server ${num(r.serverCpuUsPerCall, 0)}` : "n/a"]);
   wrkRow("envoy, no auth", t.noAuth);
   wrkRow("envoy + jwt_authn", t.jwtAuthn);
   wrkRow("envoy + ext_authz Portcullis", t.portcullis);
@@ -40,6 +42,8 @@ export function formatReport(report: BenchReport): string {
     `  throughput  Portcullis / jwt_authn   ${num(r.throughputVsJwtAuthn, 3)}`,
     `  throughput  Portcullis / no auth     ${num(r.throughputVsNoAuth, 3)}`,
     `  Check rate  Portcullis / no-op floor ${num(r.checkVsNoopFloor, 3)}`,
+    `  Check server CPU per call  Portcullis / no-op ${num(r.checkServerCpuVsNoopFloor, 2)}`,
+    `  CPU added per request at ${o.rate}/s vs jwt_authn ${num(r.addedCpuUsPerRequestVsJwtAuthn, 0)} µs`,
     `  p99 added at ${o.rate}/s vs no auth     ${num(r.addedP99VsNoAuthMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoAuthMs, 3)} ms)`,
     `  p99 added at ${o.rate}/s vs jwt_authn   ${num(r.addedP99VsJwtAuthnMs, 3)} ms`,
     "",

@@ -6,6 +6,7 @@ import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import type { FixedRateResult, FixedRateSpec } from "./fixedRateLoad.ts";
 import type { BenchOptions } from "./parseBenchArgs.ts";
 import type { WrkResult } from "./parseWrkOutput.ts";
+import { withCpuUsage } from "./readProcessCpuSeconds.ts";
 import { runJsonChild } from "./runJsonChild.ts";
 import { runWrk } from "./runWrk.ts";
 
@@ -19,12 +20,24 @@ export interface RoundTargets {
   readonly noopCheckTarget: string;
   readonly portcullisCheckTarget: string | null;
   readonly checkRequest: object;
+  /** Processes whose CPU time per request is reported (Linux /proc). */
+  readonly pids: { readonly envoy?: number; readonly portcullis?: number; readonly noopCheck?: number };
 }
 
+/** CPU microseconds per request spent in each server process during the phase (null: unknown). */
+export type CpuPerRequest = Record<string, number | null>;
+export type WrkMeasurement = WrkResult & { readonly cpuUsPerRequest: CpuPerRequest };
+export type FixedRateMeasurement = FixedRateResult & { readonly cpuUsPerRequest: CpuPerRequest };
+export type CheckMeasurement = CheckLoadResult & { readonly serverCpuUsPerCall: number | null };
+
 export interface RoundResult {
-  readonly throughput: Record<Scenario, WrkResult | null>;
-  readonly fixedRate: Record<Scenario, FixedRateResult | null>;
-  readonly check: { noopFloor: CheckLoadResult | null; portcullis: CheckLoadResult | null };
+  readonly throughput: Record<Scenario, WrkMeasurement | null>;
+  readonly fixedRate: Record<Scenario, FixedRateMeasurement | null>;
+  readonly check: { noopFloor: CheckMeasurement | null; portcullis: CheckMeasurement | null };
+}
+
+function perRequest(cpuSeconds: Record<string, number | null>, requests: number): CpuPerRequest {
+  return Object.fromEntries(Object.entries(cpuSeconds).map(([name, sec]) => [name, sec === null || requests <= 0 ? null : (sec / requests) * 1e6]));
 }
 
 const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "portcullis"];
@@ -51,18 +64,22 @@ export async function measureRound(
     }
   };
 
-  const throughput: Record<Scenario, WrkResult | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
+  // Envoy's CPU is charged on every route; Portcullis's only on its own (elsewhere it idles).
+  const serverPids = (s: Scenario) => (s === "portcullis" ? { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis } : { envoy: targets.pids.envoy });
+
+  const throughput: Record<Scenario, WrkMeasurement | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
   for (const s of SCENARIO_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;
     const spec = { url, headers: targets.headers, connections: options.connections };
     throughput[s] = await attempt(`wrk, ${targets.labels[s]}`, async () => {
       await runWrk(group, `wrk-warmup-${s}`, { ...spec, durationSeconds: options.warmupSeconds });
-      return runWrk(group, `wrk-${s}`, { ...spec, durationSeconds: options.durationSeconds });
+      const { result, cpuSeconds } = await withCpuUsage(serverPids(s), () => runWrk(group, `wrk-${s}`, { ...spec, durationSeconds: options.durationSeconds }));
+      return { ...result, cpuUsPerRequest: perRequest(cpuSeconds, result.requests) };
     });
   }
 
-  const fixedRate: Record<Scenario, FixedRateResult | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
+  const fixedRate: Record<Scenario, FixedRateMeasurement | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
   for (const s of SCENARIO_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;
@@ -75,9 +92,13 @@ export async function measureRound(
       connections: options.connections,
       timeoutMs: 2000,
     };
-    fixedRate[s] = await attempt(`fixed rate ${options.rate}/s, ${targets.labels[s]}`, () =>
-      runJsonChild<FixedRateResult>(group, `fixed-rate-${s}`, here("./fixedRateLoad.ts"), spec, boundMs),
-    );
+    fixedRate[s] = await attempt(`fixed rate ${options.rate}/s, ${targets.labels[s]}`, async () => {
+      const { result, cpuSeconds } = await withCpuUsage(serverPids(s), () =>
+        runJsonChild<FixedRateResult>(group, `fixed-rate-${s}`, here("./fixedRateLoad.ts"), spec, boundMs),
+      );
+      // The CPU window spans warm-up and measurement; every scheduled request of both was sent.
+      return { ...result, cpuUsPerRequest: perRequest(cpuSeconds, options.rate * (options.warmupSeconds + options.durationSeconds)) };
+    });
   }
 
   const checkSpec = (target: string): CheckLoadSpec => ({
@@ -87,15 +108,17 @@ export async function measureRound(
     durationSeconds: options.durationSeconds,
     request: targets.checkRequest,
   });
-  const noopFloor = await attempt("direct Check, no-op floor", () =>
-    runJsonChild<CheckLoadResult>(group, "check-noop", here("./checkLoadProcess.ts"), checkSpec(targets.noopCheckTarget), boundMs),
-  );
+  const directCheck = async (name: string, target: string, pid: number | undefined): Promise<CheckMeasurement> => {
+    const { result, cpuSeconds } = await withCpuUsage({ server: pid }, () =>
+      runJsonChild<CheckLoadResult>(group, name, here("./checkLoadProcess.ts"), checkSpec(target), boundMs),
+    );
+    return { ...result, serverCpuUsPerCall: perRequest(cpuSeconds, result.totalCalls)["server"] ?? null };
+  };
+  const noopFloor = await attempt("direct Check, no-op floor", () => directCheck("check-noop", targets.noopCheckTarget, targets.pids.noopCheck));
   const portcullisTarget = targets.portcullisCheckTarget;
   const portcullis =
     portcullisTarget === null
       ? null
-      : await attempt("direct Check, Portcullis", () =>
-          runJsonChild<CheckLoadResult>(group, "check-portcullis", here("./checkLoadProcess.ts"), checkSpec(portcullisTarget), boundMs),
-        );
+      : await attempt("direct Check, Portcullis", () => directCheck("check-portcullis", portcullisTarget, targets.pids.portcullis));
   return { throughput, fixedRate, check: { noopFloor, portcullis } };
 }

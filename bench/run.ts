@@ -101,7 +101,8 @@ async function main(): Promise<number> {
       return m ? Number(m[1]) : undefined;
     };
     const upstreamPort = await group.spawn("upstream", process.execPath, childScript("./okUpstreamProcess.ts")).waitForLine(portLine, 10_000);
-    const noopPort = await group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts")).waitForLine(portLine, 10_000);
+    const noopCheck = group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts"));
+    const noopPort = await noopCheck.waitForLine(portLine, 10_000);
 
     let portcullis: RunningPortcullis | null = null;
     try {
@@ -155,6 +156,7 @@ async function main(): Promise<number> {
           noopCheckTarget: `127.0.0.1:${noopPort}`,
           portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
           checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
+          pids: { envoy: envoy.pid, portcullis: portcullis?.pid, noopCheck: noopCheck.process.pid },
         },
         problems,
         say,

@@ -7,6 +7,7 @@ import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { fetchText, waitForHttp200 } from "./fetchText.ts";
 
 export interface RunningEnvoy {
+  readonly pid: number | undefined;
   readonly adminUrl: string;
   /** listener name → bound port */
   readonly ports: ReadonlyMap<string, number>;
@@ -46,5 +47,5 @@ export async function startEnvoy(group: ChildProcessGroup, envoyBin: string, wor
     const port = status.local_address?.socket_address?.port_value;
     if (port) ports.set(status.name, port);
   }
-  return { adminUrl, ports };
+  return { pid: envoy.process.pid, adminUrl, ports };
 }

@@ -6,6 +6,7 @@ import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { waitForHttp200 } from "./fetchText.ts";
 
 export interface RunningPortcullis {
+  readonly pid: number | undefined;
   readonly grpcPort: number;
   readonly adminPort: number;
 }
@@ -45,5 +46,5 @@ export async function startPortcullis(group: ChildProcessGroup, repoRoot: string
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${child.tail()}`);
   }
-  return ready;
+  return { pid: child.process.pid, ...ready };
 }
