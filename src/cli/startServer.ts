@@ -26,7 +26,7 @@ export interface RunningServer {
 
 export async function startServer(config: PortcullisConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const health = new HealthState();
+  const health = new HealthState("NOT_SERVING");
   let stopping = false;
 
   // The registry needs the metrics observer and the metrics need the registry's cache size:
@@ -60,14 +60,14 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       metrics.checkDuration.observe({ decision: decision.kind }, seconds);
       if (decision.kind === "allow") return;
       const line = {
-        requestId: request?.requestId,
+        requestId: clip(request?.requestId),
         route: decision.route,
         code: decision.code,
         status: decision.status,
         provider: decision.provider,
         detail: decision.detail,
         method: request?.method,
-        host: request?.host,
+        host: clip(request?.host),
       };
       if (decision.code === "internal_error") {
         logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
@@ -77,37 +77,65 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     },
   };
 
-  const grpc = await startGrpcServer({
-    host: config.listen.grpc.host,
-    port: config.listen.grpc.port,
-    authorization: createExtAuthzHandlers(gate, observer),
-    health: createHealthHandlers(health),
-  });
-  const auth = await startAuthServer(config.listen.auth);
-  const admin = await startAdminServer({
-    host: config.listen.admin.host,
-    port: config.listen.admin.port,
-    registry: metrics.registry,
-    notReadyReason: () => {
-      if (stopping) return "shutting down";
-      if (registry.isReady()) return null;
-      const waiting = registry.status().filter((s) => !s.ready).map((s) => s.provider);
-      return `waiting for provider keys: ${waiting.join(", ")}`;
-    },
-  });
+  // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
+  // failed start never leaves a half-started process answering checks.
+  const started: Array<() => Promise<void>> = [];
+  let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  let auth: Awaited<ReturnType<typeof startAuthServer>>;
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    grpc = await startGrpcServer({
+      host: config.listen.grpc.host,
+      port: config.listen.grpc.port,
+      authorization: createExtAuthzHandlers(gate, observer),
+      health: createHealthHandlers(health),
+    });
+    started.push(() => grpc.shutdown(0));
+    auth = await startAuthServer(config.listen.auth);
+    started.push(() => auth.close());
+    admin = await startAdminServer({
+      host: config.listen.admin.host,
+      port: config.listen.admin.port,
+      registry: metrics.registry,
+      notReadyReason: () => {
+        if (stopping) return "shutting down";
+        if (registry.isReady()) return null;
+        const waiting = registry.status().filter((s) => !s.ready).map((s) => s.provider);
+        return `waiting for provider keys: ${waiting.join(", ")}`;
+      },
+    });
+  } catch (error) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    registry.close();
+    throw error;
+  }
 
-  // Discovery and JWKS load in the background; checks answer 503 jwks_unavailable meanwhile.
+  // Discovery and JWKS load in the background; checks answer 503 jwks_unavailable meanwhile, and
+  // gRPC health says NOT_SERVING until every provider is ready, so Envoy's health checks prefer
+  // replicas that can decide.
   registry.start().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"));
+  const readiness = setInterval(() => {
+    if (stopping || !registry.isReady()) return;
+    health.set("SERVING");
+    clearInterval(readiness);
+  }, 100);
+  readiness.unref();
 
   return {
     ports: { grpc: grpc.port, auth: auth.port, admin: admin.port },
     async stop() {
       if (stopping) return;
       stopping = true;
-      health.set("NOT_SERVING");
+      clearInterval(readiness);
+      health.drain();
       await grpc.shutdown(config.shutdown.graceSeconds * 1000);
       registry.close();
       await Promise.all([auth.close(), admin.close()]);
     },
   };
+}
+
+/** Client-supplied values go into logs bounded, so a huge header cannot flood them. */
+function clip(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
 }

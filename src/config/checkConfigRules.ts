@@ -59,7 +59,8 @@ function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindi
       if (typeof url === "string" && url.startsWith("http://") && !insecureAllowed) {
         problems.push({
           path: keyPath(path, key),
-          message: `must be an https:// URL (got ${JSON.stringify(url)}); set allowInsecureHttp: true for local development only`,
+          // The value is not quoted: a URL may carry a credential in its query, and may come from ${ENV}.
+          message: "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only",
         });
       }
     }

@@ -126,7 +126,14 @@ const provider: ObjectNode = {
       default: 5000,
       description: "Timeout of the OpenID discovery request.",
     },
-    jwksTimeoutMs: { kind: "integer", min: 100, max: 60000, default: 5000, description: "Timeout of a JWKS request." },
+    jwksTimeoutMs: {
+      kind: "integer",
+      min: 100,
+      max: 60000,
+      default: 800,
+      description:
+        "Timeout of a JWKS request. A check may wait for one (a token with an unknown `kid`), so keep it below Envoy's ext_authz timeout (1 s in the shipped configs): the client then gets Portcullis's own answer, not Envoy's bare error.",
+    },
     jwksCooldownSeconds: {
       kind: "integer",
       min: 0,

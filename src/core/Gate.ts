@@ -6,11 +6,10 @@ import type { AccessRequest } from "./AccessRequest.ts";
 import type { Decision, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision } from "./deny.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
-import type { TokenErrorCode } from "../oidc/TokenErrorCode.ts";
+import { VerifierFault } from "../oidc/VerifierFault.ts";
+import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 
-export type VerifyOutcome =
-  | { readonly ok: true; readonly provider: string; readonly claims: Readonly<Record<string, unknown>>; readonly expiresAt: number }
-  | { readonly ok: false; readonly code: TokenErrorCode; readonly provider?: string; readonly detail: string };
+export type { VerifyOutcome };
 
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
@@ -20,21 +19,18 @@ export interface GateDependencies {
     readonly ownedHeaders: readonly string[];
     build(claims: Readonly<Record<string, unknown>>): ReadonlyArray<readonly [string, string]>;
   };
-  readonly realm?: string;
   /** Keep the client's Authorization header on an authenticated request (default: remove it). */
   readonly forwardAuthorization?: boolean;
 }
 
 export class Gate {
   readonly #deps: GateDependencies;
-  readonly #realm: string | undefined;
   /** Identity headers per verified claims object; the token cache hands back the same object, so
    * a cached token costs no rebuild, and entries go when the cache drops the claims. */
   readonly #headersByClaims = new WeakMap<object, { set: HeaderList; remove: readonly string[] }>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
-    this.#realm = deps.realm;
   }
 
   async decide(request: AccessRequest): Promise<Decision> {
@@ -42,12 +38,12 @@ export class Gate {
     try {
       // 1. Normalise the path exactly as our Envoy configs do, before any rule sees it.
       const normalized = this.#deps.normalizePath(request.path);
-      if (!normalized.ok) return deny("path_invalid", { route: null, realm: this.#realm, detail: normalized.reason });
+      if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
 
       // 2. First matching route wins; no route means deny.
       const route = this.#deps.routes.match(request.host, normalized.path);
       if (route === null) {
-        return deny("route_not_found", { route: null, realm: this.#realm, detail: `no route for host ${JSON.stringify(request.host)}` });
+        return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
       }
       routeName = route.name;
 
@@ -58,9 +54,9 @@ export class Gate {
 
       // 4. Extract the bearer credential.
       const credential = extractBearerToken(request.headers.get("authorization"));
-      if (credential.kind === "none") return deny("token_missing", { route: route.name, realm: this.#realm });
+      if (credential.kind === "none") return deny("token_missing", { route: route.name });
       if (credential.kind === "malformed") {
-        return deny("token_malformed", { route: route.name, realm: this.#realm, detail: credential.detail });
+        return deny("token_malformed", { route: route.name, detail: credential.detail });
       }
 
       // 5. Verify it against the providers this route accepts.
@@ -68,7 +64,6 @@ export class Gate {
       if (!outcome.ok) {
         return deny(outcome.code, {
           route: route.name,
-          realm: this.#realm,
           detail: outcome.detail,
           ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
         });
@@ -85,7 +80,7 @@ export class Gate {
         provider: outcome.provider,
       };
     } catch (fault) {
-      return { ...internalErrorDecision(routeName, describeFault(fault)) };
+      return internalErrorDecision(routeName, describeFault(fault));
     }
   }
 
@@ -93,8 +88,8 @@ export class Gate {
     const hit = this.#headersByClaims.get(claims);
     if (hit) return hit;
     const set = this.#deps.identity.build(claims);
-    // Envoy applies headers_to_remove after the headers it sets, so a header we set must not be
-    // in the remove list; the overwrite already replaces any client-sent value.
+    // A header we set must not also be in the remove list (Envoy applies removals after the sets);
+    // the overwrite already replaces any client-sent value.
     const setNames = new Set(set.map(([name]) => name));
     const remove = this.#deps.identity.ownedHeaders.filter((name) => !setNames.has(name));
     // The upstream gets the verified identity, not the credential: a token it never sees is a
@@ -107,7 +102,12 @@ export class Gate {
 }
 
 function describeFault(fault: unknown): string {
-  // Class and code only: library messages may quote input, and input may be a token.
+  // A VerifierFault's message is written to be log-safe, and so is its cause's class; any other
+  // error gives class and code only: library messages may quote input, and input may be a token.
+  if (fault instanceof VerifierFault) {
+    const cause = fault.cause instanceof Error ? ` (cause: ${fault.cause.name})` : "";
+    return `${fault.message}${cause}`;
+  }
   if (fault instanceof Error) {
     const code = (fault as { code?: unknown }).code;
     return `unexpected ${fault.name}${typeof code === "string" ? ` (${code})` : ""}`;

@@ -11,10 +11,12 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export function extractBearerToken(authorization: string | undefined): BearerExtraction {
   if (authorization === undefined || authorization === "") return { kind: "none" };
+  // Another scheme (Basic, Digest, a bare value) carries no bearer credential: RFC 6750 §3.1 answers
+  // that with the plain challenge, not invalid_token.
   const space = authorization.indexOf(" ");
-  if (space === -1) return { kind: "malformed", detail: "authorization header without a scheme" };
+  if (space === -1) return authorization.toLowerCase() === "bearer" ? { kind: "malformed", detail: "empty bearer token" } : { kind: "none" };
   const scheme = authorization.slice(0, space);
-  if (scheme.toLowerCase() !== "bearer") return { kind: "malformed", detail: "authorization scheme is not Bearer" };
+  if (scheme.toLowerCase() !== "bearer") return { kind: "none" };
   const token = authorization.slice(space + 1).trim();
   if (token.length === 0) return { kind: "malformed", detail: "empty bearer token" };
   if (token.length > MAX_TOKEN_LENGTH) return { kind: "malformed", detail: "bearer token too long" };

@@ -40,11 +40,11 @@ function nonEmptyString(value: unknown): string | null {
 }
 
 /**
- * The subject: `sub`, or for client-credentials tokens that have none, `client_id` (RFC 9068) then
- * `azp` (OIDC / Keycloak).
+ * The subject comes from `sub` alone. Falling back to `client_id`/`azp` would let a client named like
+ * a user's subject pass upstream as that user; machine identities use the `client_id` context source.
  */
 function subjectOf(claims: Claims): string | null {
-  return nonEmptyString(claims["sub"]) ?? clientIdOf(claims);
+  return nonEmptyString(claims["sub"]);
 }
 
 function clientIdOf(claims: Claims): string | null {

@@ -1,10 +1,16 @@
-// Serving status shared by grpc.health.v1 and the shutdown sequence: SERVING while up,
-// NOT_SERVING once draining starts, so Envoy's health checks steer traffic away before exit.
+// Serving status shared by grpc.health.v1, readiness and the shutdown sequence: NOT_SERVING until
+// the process can decide, SERVING while up, NOT_SERVING again once draining starts, so Envoy's
+// health checks steer traffic to replicas that can answer.
 export type ServingStatus = "SERVING" | "NOT_SERVING";
 
 export class HealthState {
-  #status: ServingStatus = "SERVING";
+  #status: ServingStatus;
   readonly #listeners = new Set<(status: ServingStatus) => void>();
+  readonly #drainListeners = new Set<() => void>();
+
+  constructor(initial: ServingStatus = "SERVING") {
+    this.#status = initial;
+  }
 
   get status(): ServingStatus {
     return this.#status;
@@ -14,6 +20,18 @@ export class HealthState {
     if (status === this.#status) return;
     this.#status = status;
     for (const listener of this.#listeners) listener(status);
+  }
+
+  /** Marks the process as draining: NOT_SERVING, then every drain listener (Watch streams end). */
+  drain(): void {
+    this.set("NOT_SERVING");
+    for (const listener of this.#drainListeners) listener();
+    this.#drainListeners.clear();
+  }
+
+  onDrain(listener: () => void): () => void {
+    this.#drainListeners.add(listener);
+    return () => this.#drainListeners.delete(listener);
   }
 
   subscribe(listener: (status: ServingStatus) => void): () => void {

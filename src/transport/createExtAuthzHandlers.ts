@@ -23,8 +23,13 @@ export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserv
       const started = performance.now();
       let request: AccessRequest | null = null;
       const answer = (decision: Decision, fault?: unknown) => {
-        observer.checked(request, decision, (performance.now() - started) / 1000, fault);
+        // Answer first: metrics and logging must never delay or prevent the response.
         callback(null, toCheckResponse(decision));
+        try {
+          observer.checked(request, decision, (performance.now() - started) / 1000, fault);
+        } catch {
+          // An observer fault is not the request's business; the next check is observed again.
+        }
       };
       try {
         request = toAccessRequest(call.request);

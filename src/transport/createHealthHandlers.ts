@@ -32,6 +32,14 @@ export function createHealthHandlers(state: HealthState): UntypedServiceImplemen
       const unsubscribe = state.subscribe((s) => call.write({ status: WIRE[s] }));
       call.on("cancelled", unsubscribe);
       call.on("close", unsubscribe);
+      // Watch streams never end by themselves; a server that shuts down would otherwise wait its
+      // whole grace period for them. Draining ends them once NOT_SERVING has been sent.
+      const endOnDrain = state.onDrain(() => {
+        unsubscribe();
+        call.end();
+      });
+      call.on("cancelled", endOnDrain);
+      call.on("close", endOnDrain);
     },
   };
 }

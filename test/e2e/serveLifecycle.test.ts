@@ -62,6 +62,19 @@ function checkClient(port: number) {
   };
 }
 
+function grpcHealth(port: number): Promise<string> {
+  const def = protoLoader.loadSync("grpc/health/v1/health.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
+  const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health as grpc.ServiceClientConstructor;
+  const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  return new Promise((resolve, reject) =>
+    client.Check({ service: "envoy.service.auth.v3.Authorization" }, (e: unknown, r: { status: string }) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(r.status);
+    }),
+  );
+}
+
 describe("portcullis serve", () => {
   let dir: string;
   let idpPort: number;
@@ -103,11 +116,38 @@ describe("portcullis serve", () => {
     expect(run.stdout).not.toContain("portcullis ready");
   });
 
+  it("exits 1 and leaves nothing listening when a listener cannot bind", async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const taken = (blocker.address() as { port: number }).port;
+    const grpcPort = await freePort();
+    const file = join(dir, "taken.yaml");
+    await writeFile(
+      file,
+      [
+        `listen: { grpc: "127.0.0.1:${grpcPort}", auth: "127.0.0.1:0", admin: "127.0.0.1:${taken}" }`,
+        "providers: { idp: { issuer: http://127.0.0.1:9, audiences: [a], allowInsecureHttp: true } }",
+        "routes: [ { name: api, match: { path: /api }, auth: required } ]",
+      ].join("\n"),
+    );
+    const run = runCli(["serve", "--config", file]);
+    blocker.close();
+    expect(run.status).toBe(1);
+    expect(run.stdout + run.stderr).toContain("could not start");
+    const probe = createServer();
+    const free = await new Promise<boolean>((r) => {
+      probe.once("error", () => r(false));
+      probe.listen(grpcPort, "127.0.0.1", () => probe.close(() => r(true)));
+    });
+    expect(free).toBe(true);
+  });
+
   it("is live but not ready while the provider cannot be reached, and denies with 503 meanwhile", async () => {
     const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
     expect((await get(`${admin}/healthz`)).status).toBe(200);
     const ready = await get(`${admin}/readyz`);
     expect(ready.status).toBe(503);
+    expect(await grpcHealth(portcullis.ports.grpc)).toBe("NOT_SERVING");
     expect(ready.body).toContain("idp");
     const { privateKey } = await generateKeyPair("RS256");
     const token = await new SignJWT({ sub: "u" })
@@ -128,6 +168,7 @@ describe("portcullis serve", () => {
     expect(await until(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);
     const metrics = (await get(`${admin}/metrics`)).body;
     expect(metrics).toMatch(/^portcullis_provider_ready\{provider="idp"\} 1$/m);
+    expect(await until(async () => (await grpcHealth(portcullis.ports.grpc)) === "SERVING", 5000)).toBe(true);
   }, 60_000);
 
   it("logs one line per denial with Envoy's request id, and never the token", async () => {

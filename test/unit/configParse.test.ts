@@ -56,7 +56,7 @@ describe("parseConfig: defaults", () => {
           requireAccessTokenType: false,
           jwksUri: null,
           discoveryTimeoutMs: 5000,
-          jwksTimeoutMs: 5000,
+          jwksTimeoutMs: 800,
           jwksCooldownSeconds: 30,
           jwksMaxAgeSeconds: 600,
           allowInsecureHttp: false,

@@ -141,10 +141,20 @@ describe("Gate.decide", () => {
     expect(d.detail).not.toContain("eyJhbGci");
   });
 
-  it("rejects a non-Bearer authorization scheme as a malformed token", async () => {
+  it("answers a non-Bearer authorization scheme with the bare Bearer challenge (RFC 6750 §3.1)", async () => {
     const { gate, calls } = gateWith({});
     const d = await gate.decide(request({ headerList: { authorization: "Basic YWxpY2U6cGFzcw==" } }));
-    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_malformed" });
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
+    expect(header(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
+    expect(calls).toHaveLength(0);
+  });
+
+  it("rejects a Bearer header with no token or characters outside b64token as malformed", async () => {
+    const { gate, calls } = gateWith({});
+    for (const authorization of ["Bearer", "Bearer   ", "Bearer a b", "Bearer tok\"en"]) {
+      const d = await gate.decide(request({ headerList: { authorization } }));
+      expect(d, authorization).toMatchObject({ kind: "deny", status: 401, code: "token_malformed" });
+    }
     expect(calls).toHaveLength(0);
   });
 

@@ -71,9 +71,9 @@ describe("identity headers: subject and email", () => {
     expect(headersFor({ sub: "user-1", client_id: "c" }).get("x-user-sub")).toBe("user-1");
   });
 
-  it("uses client_id, then azp, for client-credentials tokens without sub", () => {
-    expect(headersFor({ client_id: "svc-a", azp: "svc-b" }).get("x-user-sub")).toBe("svc-a");
-    expect(headersFor({ azp: "svc-b" }).get("x-user-sub")).toBe("svc-b");
+  it("never takes x-user-sub from client_id or azp, so a client cannot pass as a user of the same name", () => {
+    expect(headersFor({ client_id: "alice", azp: "alice" }).has("x-user-sub")).toBe(false);
+    expect(headersFor({ azp: "svc-b" }).has("x-user-sub")).toBe(false);
     expect(headersFor({}).has("x-user-sub")).toBe(false);
   });
 
@@ -246,8 +246,8 @@ describe("identity headers: x-user-context", () => {
     expect(decodeContext(headersFor({ scope: "x  y" }).get("x-user-context"))["scopes"]).toEqual(["x", "y"]);
   });
 
-  it("uses the client id as id for client-credentials tokens", () => {
-    expect(decodeContext(headersFor({ client_id: "svc" }).get("x-user-context"))["id"]).toBe("svc");
+  it("leaves the context id null for a token without sub, even when it names a client", () => {
+    expect(decodeContext(headersFor({ client_id: "svc" }).get("x-user-context"))["id"]).toBeNull();
   });
 
   it("fills configured fields, copying claim:<path> values as JSON", () => {
