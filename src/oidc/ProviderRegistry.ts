@@ -1,14 +1,15 @@
 // The configured OIDC providers and bearer-JWT verification: discovery and JWKS loading with
 // background retries until each provider is ready, then verify() = shape check → cache → pick the
 // provider by exact `iss` → jose jwtVerify → our time-claim rules → cache. Denials are values;
-// faults reject with VerifierFault (see mapVerifyError).
+// faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
+// jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyOptions } from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
 import { discoverProvider } from "./discoverProvider.ts";
-import { describeLoadError, mapVerifyError } from "./mapVerifyError.ts";
+import { describeLoadError, isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
 import type { OidcObserver } from "./OidcObserver.ts";
 import { createTokenCache, type CachedVerification } from "./TokenCache.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
@@ -24,7 +25,10 @@ export interface ProviderRegistryOptions {
   readonly tokenCacheMaxEntries: number;
   readonly observer?: OidcObserver;
   readonly fetch?: FetchLike;
-  /** Epoch milliseconds; drives claim checks and the token cache (not jose's JWKS cooldown). */
+  /**
+   * Epoch milliseconds; drives claim checks, the token cache and the unknown-kid refetch cooldown
+   * (not the background key-set refresh, which runs on a real timer).
+   */
   readonly now?: () => number;
   readonly logger?: RegistryLogger;
   /** Background retry backoff for discovery/JWKS; defaults 500 ms doubling to 30 s. */
@@ -67,8 +71,20 @@ interface ProviderState {
   lastError: string | undefined;
   lastLoggedError: string | undefined;
   failures: number;
+  /** Start-up retry (until ready). */
   timer: NodeJS.Timeout | undefined;
+  /** Background key-set refresh (once ready). */
+  refreshTimer: NodeJS.Timeout | undefined;
+  /** The one key-set fetch in flight for this provider; every trigger joins it. */
+  inflight: Promise<void> | undefined;
+  /** now() when the last key-set fetch started, successful or not: the cooldown counts from it. */
+  lastFetchAt: number | undefined;
+  lastFetchFailed: boolean;
+  /** A refresh failure was logged; no more warnings until a refresh succeeds again. */
+  refreshWarned: boolean;
 }
+
+type SignatureCheck = { readonly ok: true; readonly payload: JWTPayload } | { readonly ok: false; readonly error: unknown };
 
 export function createProviderRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry {
   const fetchImpl: FetchLike = options.fetch ?? fetch;
@@ -92,6 +108,11 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       lastLoggedError: undefined,
       failures: 0,
       timer: undefined,
+      refreshTimer: undefined,
+      inflight: undefined,
+      lastFetchAt: undefined,
+      lastFetchFailed: false,
+      refreshWarned: false,
     };
     states.push(state);
     byIssuer.set(config.issuer, state);
@@ -140,15 +161,19 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
         } catch (err) {
           throw new LoadStepError("discovery", err);
         }
+        // jose keeps the key set, swaps it only after a successful reload and coalesces reloads, but
+        // it times its cooldown and max age from the last *successful* fetch: during an IdP outage
+        // that would let every unknown kid refetch and make known kids fail after the max age. So
+        // jose never fetches on its own here (both Infinity); fetchKeys() decides when to reload.
         state.keys = createRemoteJWKSet(discovered.jwksUri, {
           timeoutDuration: config.jwksTimeoutMs,
-          cooldownDuration: config.jwksCooldownSeconds * 1000,
-          cacheMaxAge: config.jwksMaxAgeSeconds * 1000,
+          cooldownDuration: Infinity,
+          cacheMaxAge: Infinity,
           [customFetch]: jwksFetchFor(state),
         });
       }
       try {
-        await state.keys.reload();
+        await fetchKeys(state, state.keys);
       } catch (err) {
         throw new LoadStepError("jwks", err);
       }
@@ -156,6 +181,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       state.failures = 0;
       state.lastError = undefined;
       logger?.info({ provider: config.name }, "OIDC provider ready: discovery and keys loaded");
+      scheduleRefresh(state);
     } catch (err) {
       if (closing.signal.aborted) return;
       const step = err instanceof LoadStepError ? err.step : "load";
@@ -173,6 +199,72 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
         void load(state);
       }, jitter(delay));
       state.timer.unref();
+    }
+  }
+
+  /**
+   * Reloads the provider's key set, one fetch in flight at a time (later callers join it). On
+   * failure jose keeps the keys it had, so tokens with known kids keep verifying; the failure is
+   * counted by jwksFetchFor and logged once per failure streak once the provider is ready.
+   */
+  function fetchKeys(state: ProviderState, keys: RemoteKeys): Promise<void> {
+    if (state.inflight !== undefined) return state.inflight;
+    state.lastFetchAt = now();
+    const name = state.config.name;
+    const attempt = keys.reload().then(
+      () => {
+        state.lastFetchFailed = false;
+        if (state.refreshWarned) {
+          state.refreshWarned = false;
+          logger?.info({ provider: name }, "OIDC provider keys refreshed again");
+        }
+      },
+      (err: unknown) => {
+        state.lastFetchFailed = true;
+        state.lastError = `jwks: ${describeLoadError(err)}`; // log-safe: redacted URL, no body
+        if (state.ready && !state.refreshWarned && !closing.signal.aborted) {
+          state.refreshWarned = true;
+          logger?.warn({ provider: name, error: state.lastError }, "OIDC provider keys could not be refreshed; still verifying with the keys loaded before");
+        }
+        throw err;
+      },
+    );
+    const inflight = attempt.finally(() => {
+      if (state.inflight === inflight) state.inflight = undefined;
+    });
+    state.inflight = inflight;
+    return inflight;
+  }
+
+  /** Background refresh every jwksMaxAgeSeconds, whatever the previous one did; stopped by close(). */
+  function scheduleRefresh(state: ProviderState): void {
+    if (closing.signal.aborted) return;
+    if (state.refreshTimer !== undefined) clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(() => {
+      state.refreshTimer = undefined;
+      const keys = state.keys;
+      if (keys === undefined) return;
+      fetchKeys(state, keys)
+        .catch(() => undefined) // already counted, logged and kept in lastError by fetchKeys
+        .finally(() => scheduleRefresh(state));
+    }, jitterDown(state.config.jwksMaxAgeSeconds * 1000));
+    state.refreshTimer.unref();
+  }
+
+  /**
+   * An unknown kid may mean the IdP rotated keys: refetch, but at most once per cooldown counted
+   * from the last fetch *attempt*, so a down IdP cannot be made to take one fetch per token.
+   */
+  async function refetchForUnknownKid(state: ProviderState, keys: RemoteKeys): Promise<"refreshed" | "failed" | "cooling-down"> {
+    const cooldownMs = state.config.jwksCooldownSeconds * 1000;
+    if (state.inflight === undefined && state.lastFetchAt !== undefined && now() - state.lastFetchAt < cooldownMs) {
+      return "cooling-down";
+    }
+    try {
+      await fetchKeys(state, keys);
+      return "refreshed";
+    } catch {
+      return "failed";
     }
   }
 
@@ -200,13 +292,24 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       currentDate: new Date(now()),
     };
     if (config.requireAccessTokenType) verifyOptions.typ = "at+jwt"; // jose also accepts application/at+jwt
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, state.keys, verifyOptions));
-    } catch (err) {
-      const mapped = mapVerifyError(err); // throws VerifierFault for anything unrecognised
+    let checked = await checkSignature(token, state.keys, verifyOptions);
+    if (!checked.ok && isUnknownKeyError(checked.error)) {
+      const refetch = await refetchForUnknownKid(state, state.keys);
+      // A failed refresh, now or earlier in this cooldown, answers jwks_unavailable: we cannot tell
+      // whether the IdP has this key, and every token with this kid gets the same answer during the
+      // window whichever request happened to trigger the fetch. key_not_found is kept for a kid
+      // that a key set fetched successfully does not have.
+      if (refetch === "failed" || (refetch === "cooling-down" && state.lastFetchFailed)) {
+        const when = refetch === "failed" ? "could not be refreshed" : "could not be refreshed within the cooldown";
+        return deny("jwks_unavailable", `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`, config.name);
+      }
+      if (refetch === "refreshed") checked = await checkSignature(token, state.keys, verifyOptions);
+    }
+    if (!checked.ok) {
+      const mapped = mapVerifyError(checked.error); // throws VerifierFault for anything unrecognised
       return deny(mapped.code, mapped.detail, config.name);
     }
+    const { payload } = checked;
     const timeProblem = checkTimeClaims(payload, now() / 1000, config.clockToleranceSeconds);
     if (timeProblem) return deny(timeProblem.code, timeProblem.detail, config.name);
     const entry: CachedVerification = {
@@ -249,7 +352,9 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       closing.abort();
       for (const state of states) {
         if (state.timer !== undefined) clearTimeout(state.timer);
+        if (state.refreshTimer !== undefined) clearTimeout(state.refreshTimer);
         state.timer = undefined;
+        state.refreshTimer = undefined;
       }
     },
   };
@@ -260,6 +365,14 @@ class LoadStepError extends Error {
   constructor(step: "discovery" | "jwks", cause: unknown) {
     super(step, { cause });
     this.step = step;
+  }
+}
+
+async function checkSignature(token: string, keys: RemoteKeys, options: JWTVerifyOptions): Promise<SignatureCheck> {
+  try {
+    return { ok: true, payload: (await jwtVerify(token, keys, options)).payload };
+  } catch (error) {
+    return { ok: false, error };
   }
 }
 
@@ -274,6 +387,11 @@ function isAccepted(provider: string, accepted: readonly string[]): boolean {
 /** ±20 % so replicas restarted together do not retry in lockstep. */
 function jitter(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+/** 80–100 %: spreads replicas' refreshes without ever letting the keys get older than the max age. */
+function jitterDown(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.2));
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {
@@ -298,6 +416,13 @@ function validateProvider(config: ProviderConfig, byIssuer: ReadonlyMap<string, 
   }
   if (issuer.protocol !== "https:" && !(issuer.protocol === "http:" && config.allowInsecureHttp)) {
     throw new TypeError(`${where}: issuer must be https (or http with allowInsecureHttp)`);
+  }
+  // A zero max age would refresh in a tight loop; the config schema's minimum is 10 s.
+  if (!(config.jwksMaxAgeSeconds > 0) || !Number.isFinite(config.jwksMaxAgeSeconds)) {
+    throw new TypeError(`${where}: jwksMaxAgeSeconds must be a positive number`);
+  }
+  if (!(config.jwksCooldownSeconds >= 0) || !Number.isFinite(config.jwksCooldownSeconds)) {
+    throw new TypeError(`${where}: jwksCooldownSeconds must be a non-negative number`);
   }
   if (config.audiences.length === 0) throw new TypeError(`${where}: audiences must not be empty`);
   const usable = config.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg));

@@ -14,7 +14,8 @@ export interface MappedVerifyError {
 
 /** @throws VerifierFault for any error that is not a recognised token or key-set failure. */
 export function mapVerifyError(err: unknown): MappedVerifyError {
-  // Only JWKS downloads run inside jwtVerify, so a failed IdP fetch here means no keys.
+  // The registry does every JWKS download outside jwtVerify; should jose ever fetch inside it, a
+  // failed IdP fetch there means no keys.
   if (err instanceof BoundedFetchError) return { code: "jwks_unavailable", detail: err.message };
   if (!(err instanceof errors.JOSEError)) {
     throw new VerifierFault(`unexpected error during token verification: ${describe(err)}`, { cause: err });
@@ -50,6 +51,14 @@ export function mapVerifyError(err: unknown): MappedVerifyError {
     default:
       throw new VerifierFault(`unexpected jose error during token verification: ${detail}`, { cause: err });
   }
+}
+
+/**
+ * The key set has no key for the token's kid (or alg): the one failure a fresh key set could cure,
+ * so the registry may refetch before answering key_not_found.
+ */
+export function isUnknownKeyError(err: unknown): boolean {
+  return err instanceof errors.JOSEError && err.code === "ERR_JWKS_NO_MATCHING_KEY";
 }
 
 function claimCode(claim: string, reason: string): TokenErrorCode {

@@ -24,8 +24,11 @@ export interface LoopbackIdp {
   readonly requests: { discovery: number; jwks: number; other: number };
   /** JWKS served from now on. */
   keys: JWK[];
-  /** When set, /jwks answers 503. */
+  /** When set, /jwks answers jwksDownStatus (503 unless changed). */
   jwksDown: boolean;
+  jwksDownStatus: number;
+  /** Appended to the jwks_uri the discovery document names, e.g. a query string that must not be logged. */
+  jwksUriSuffix: string;
   /** When set, the discovery document claims this issuer instead of the real one. */
   discoveryIssuer: string | undefined;
   close(): Promise<void>;
@@ -37,13 +40,13 @@ export async function startLoopbackIdp(keys: JWK[]): Promise<LoopbackIdp> {
     if (path === "/.well-known/openid-configuration") {
       idp.requests.discovery += 1;
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ issuer: idp.discoveryIssuer ?? idp.issuer, jwks_uri: `${idp.issuer}/jwks` }));
+      res.end(JSON.stringify({ issuer: idp.discoveryIssuer ?? idp.issuer, jwks_uri: `${idp.issuer}/jwks${idp.jwksUriSuffix}` }));
       return;
     }
     if (path === "/jwks") {
       idp.requests.jwks += 1;
       if (idp.jwksDown) {
-        res.statusCode = 503;
+        res.statusCode = idp.jwksDownStatus;
         res.end("down");
         return;
       }
@@ -62,6 +65,8 @@ export async function startLoopbackIdp(keys: JWK[]): Promise<LoopbackIdp> {
     requests: { discovery: 0, jwks: 0, other: 0 },
     keys,
     jwksDown: false,
+    jwksDownStatus: 503,
+    jwksUriSuffix: "",
     discoveryIssuer: undefined,
     close: () =>
       new Promise<void>((resolve) => {

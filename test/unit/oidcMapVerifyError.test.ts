@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { errors } from "jose";
 import { BoundedFetchError } from "../../src/oidc/boundedFetch.ts";
-import { mapVerifyError } from "../../src/oidc/mapVerifyError.ts";
+import { isUnknownKeyError, mapVerifyError } from "../../src/oidc/mapVerifyError.ts";
 import type { TokenErrorCode } from "../../src/oidc/TokenErrorCode.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 
@@ -51,5 +51,15 @@ describe("mapVerifyError", () => {
   it("throws a VerifierFault for a jose error code it does not know", () => {
     expect(() => mapVerifyError(new errors.JOSEError("generic"))).toThrow(VerifierFault);
     expect(() => mapVerifyError(new errors.JWEDecryptionFailed())).toThrow(VerifierFault);
+  });
+});
+
+describe("isUnknownKeyError", () => {
+  it("is true only for a key set with no key for the token, the one failure a refetch can cure", () => {
+    expect(isUnknownKeyError(new errors.JWKSNoMatchingKey())).toBe(true);
+    expect(isUnknownKeyError(new errors.JWKSMultipleMatchingKeys())).toBe(false);
+    expect(isUnknownKeyError(new errors.JWSSignatureVerificationFailed())).toBe(false);
+    expect(isUnknownKeyError(new BoundedFetchError("GET x answered HTTP 503"))).toBe(false);
+    expect(isUnknownKeyError(new TypeError("boom"))).toBe(false);
   });
 });

@@ -1,9 +1,15 @@
-import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomUUID, sign as nodeSign } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { base64url, CompactSign, exportSPKI, SignJWT } from "jose";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
 import type { OidcObserver } from "../../src/oidc/OidcObserver.ts";
-import { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions } from "../../src/oidc/ProviderRegistry.ts";
+import {
+  createProviderRegistry,
+  type ProviderRegistry,
+  type ProviderRegistryOptions,
+  type RegistryLogger,
+} from "../../src/oidc/ProviderRegistry.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createSigningKey, providerConfig, signToken, startLoopbackIdp, type LoopbackIdp, type SigningKey } from "./oidcLoopbackIdp.ts";
 
@@ -47,9 +53,24 @@ async function setup(
   return { idp, key, registry, observer, config };
 }
 
-async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+interface LogEntry {
+  readonly level: "warn" | "info" | "error";
+  readonly obj: object;
+  readonly msg: string;
+}
+function recordingLogger(): RegistryLogger & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  return {
+    entries,
+    warn: (obj, msg) => void entries.push({ level: "warn", obj, msg }),
+    info: (obj, msg) => void entries.push({ level: "info", obj, msg }),
+    error: (obj, msg) => void entries.push({ level: "error", obj, msg }),
+  };
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -111,6 +132,14 @@ describe("ProviderRegistry start-up", () => {
     expect(() =>
       createProviderRegistry([providerConfig("https://idp.example.com", { algorithms: ["RS256", "HS256"] })], { tokenCacheMaxEntries: 10 }),
     ).toThrow(TypeError);
+  });
+
+  it("refuses at construction a provider whose jwksMaxAgeSeconds would make the background refresh spin", () => {
+    for (const jwksMaxAgeSeconds of [0, -1, Number.NaN]) {
+      expect(() =>
+        createProviderRegistry([providerConfig("https://idp.example.com", { jwksMaxAgeSeconds })], { tokenCacheMaxEntries: 10 }),
+      ).toThrow(/jwksMaxAgeSeconds must be a positive number/);
+    }
   });
 
   it("refuses at construction two providers with the same issuer", () => {
@@ -419,5 +448,161 @@ describe("ProviderRegistry verified-token cache", () => {
       expect(await registry.verify(await signToken(key, idp.issuer, { sub: `u${i}` }), [])).toMatchObject({ ok: true });
     }
     expect(registry.cacheSize()).toBe(3);
+  });
+});
+
+describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
+  const errors = (observer: Recorder) => observer.jwks.filter(([, result]) => result === "error").length;
+
+  it("makes at most one JWKS request per cooldown for unknown kids, failed attempts included", async () => {
+    let clock = Date.now();
+    const { registry, idp, observer } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    idp.jwksDown = true;
+    const before = idp.requests.jwks;
+    const stranger = await createSigningKey("stranger");
+    const randomKid = async () => registry.verify(await signToken(stranger, idp.issuer, {}, { kid: randomUUID() }), []);
+
+    // Window 1 (the start-up fetch's cooldown has passed): a burst of 5, then 5 more spread over it.
+    clock += 30_000;
+    const burst = await Promise.all(Array.from({ length: 5 }, randomKid));
+    for (const outcome of burst) expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+    for (let i = 0; i < 5; i++) {
+      clock += 5_000;
+      expect(await randomKid()).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+    }
+    expect(idp.requests.jwks - before).toBe(1);
+
+    // Window 2: 10 more, one every 2.9 s, all inside 30 s of the second (failed) attempt.
+    clock += 5_000;
+    for (let i = 0; i < 10; i++) {
+      expect(await randomKid()).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+      clock += 2_900;
+    }
+    expect(idp.requests.jwks - before).toBe(2);
+    expect(errors(observer)).toBe(2);
+    expect(registry.isReady()).toBe(true);
+  });
+
+  it("answers key_not_found without a request for an unknown kid within the cooldown of a successful fetch", async () => {
+    let clock = Date.now();
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const stranger = await createSigningKey("stranger");
+    clock += 29_000;
+    const token = await signToken(stranger, idp.issuer, {}, { kid: randomUUID() });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found", provider: "demo" });
+    expect(idp.requests.jwks).toBe(1);
+  });
+
+  it("fetches again for an unknown kid once the cooldown after a failed attempt has passed, and picks up the new key", async () => {
+    let clock = Date.now();
+    const { registry, idp, key } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const next = await createSigningKey("key-2");
+    idp.jwksDown = true;
+    clock += 30_000;
+    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock / 1000) });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
+    expect(idp.requests.jwks).toBe(2);
+
+    idp.jwksDown = false;
+    idp.keys = [key.publicJwk, next.publicJwk];
+    clock += 29_000;
+    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
+    expect(idp.requests.jwks).toBe(2);
+    clock += 1_000;
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
+    expect(idp.requests.jwks).toBe(3);
+  });
+
+  it("keeps verifying a token with a known kid after the max age while the JWKS answers 500, and warns once without secrets", async () => {
+    const logger = recordingLogger();
+    const { registry, idp, key, observer } = await setup({ jwksMaxAgeSeconds: 0.1 }, { logger }, (idp) => {
+      idp.jwksUriSuffix = "?client_secret=hunter2";
+    });
+    idp.jwksDown = true;
+    idp.jwksDownStatus = 500;
+    const before = idp.requests.jwks;
+    // Several background refreshes, each past the max age, have failed.
+    await eventually(() => errors(observer) >= 3);
+    expect(idp.requests.jwks - before).toBeGreaterThanOrEqual(3);
+
+    const token = await signToken(key, idp.issuer, { sub: "not-cached-yet" });
+    expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
+    expect(registry.isReady()).toBe(true);
+    expect(registry.status()[0]?.lastError).toContain("HTTP 500");
+
+    const warnings = logger.entries.filter((entry) => entry.level === "warn" && entry.msg.includes("could not be refreshed"));
+    expect(warnings).toHaveLength(1);
+    const logged = JSON.stringify(logger.entries);
+    expect(logged).toContain("/jwks answered HTTP 500");
+    expect(logged).not.toContain("hunter2");
+    expect(logged).not.toContain(token);
+  });
+
+  it("takes a new key and drops a removed one at the next background refresh once the IdP is back", async () => {
+    const logger = recordingLogger();
+    // A cooldown of an hour: only the background refresh can fetch during this test.
+    const { registry, idp, key, observer } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 }, { logger });
+    idp.jwksDown = true;
+    await eventually(() => errors(observer) >= 1);
+
+    const next = await createSigningKey("key-2");
+    const newToken = await signToken(next, idp.issuer);
+    expect(await registry.verify(newToken, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
+    idp.keys = [next.publicJwk];
+    idp.jwksDown = false;
+    await eventually(async () => (await registry.verify(newToken, [])).ok);
+
+    const oldKeyToken = await signToken(key, idp.issuer, { sub: "signed-with-the-dropped-key" });
+    expect(await registry.verify(oldKeyToken, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(registry.status()).toEqual([{ provider: "demo", ready: true }]);
+    expect(logger.entries.filter((entry) => entry.msg === "OIDC provider keys refreshed again")).toHaveLength(1);
+  });
+
+  it("coalesces a background refresh and unknown-kid refetches into one request in flight", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+    const stranger = await createSigningKey("stranger");
+    idp.jwksDown = true;
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => signToken(stranger, idp.issuer, {}, { kid: randomUUID() })));
+    const outcomes = await Promise.all(tokens.map((token) => registry.verify(token, [])));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable" });
+    expect(idp.requests.jwks).toBe(2);
+  });
+
+  it("stops the background refresh at close(): no timer fires and no JWKS request is made after it", async () => {
+    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05 });
+    await eventually(() => idp.requests.jwks >= 3);
+    registry.close();
+    await sleep(20); // a fetch in flight at close() is aborted and counted
+    const requests = idp.requests.jwks;
+    const fetches = observer.jwks.length;
+    await sleep(300);
+    expect(idp.requests.jwks).toBe(requests);
+    // A refresh timer left running would still try (and count) an aborted fetch.
+    expect(observer.jwks.length).toBe(fetches);
+  });
+
+  it("does not keep the process alive with its background refresh timer", async () => {
+    const idp = await startLoopbackIdp([(await createSigningKey("key-1")).publicJwk]);
+    cleanups.push(() => idp.close());
+    const registryUrl = new URL("../../src/oidc/ProviderRegistry.ts", import.meta.url).href;
+    const config = providerConfig(idp.issuer, { jwksMaxAgeSeconds: 0.05 });
+    // start() and never close(): the child must still exit once its script is done.
+    const script = `
+      const { createProviderRegistry } = await import(${JSON.stringify(registryUrl)});
+      const registry = createProviderRegistry([${JSON.stringify(config)}], { tokenCacheMaxEntries: 10 });
+      await registry.start();
+      await new Promise((r) => setTimeout(r, 200));
+      console.log(registry.isReady() ? "ready" : "not ready");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const timeout = sleep(2500).then(() => "still running");
+    const result = await Promise.race([exited, timeout]);
+    if (result === "still running") child.kill();
+    expect(result).toBe(0);
+    expect(stdout.trim()).toBe("ready");
+    expect(idp.requests.jwks).toBeGreaterThanOrEqual(2); // the refresh timer did run
   });
 });
