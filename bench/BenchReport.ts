@@ -7,6 +7,8 @@ import type { TokenCacheLookups } from "./readTokenCacheLookups.ts";
 export interface ByAuth<T> {
   readonly noAuth: T | null;
   readonly jwtAuthn: T | null;
+  /** ext_authz to the no-op grpc-js Check server: the floor of any ext_authz gRPC route. */
+  readonly noopExtAuthz: T | null;
   readonly portcullis: T | null;
 }
 
@@ -31,10 +33,15 @@ export interface BenchReport {
   readonly ratios: {
     readonly throughputVsJwtAuthn: number | null;
     readonly throughputVsNoAuth: number | null;
+    /** wrk req/s, Portcullis route / ext_authz → no-op route. */
+    readonly throughputVsNoopExtAuthz: number | null;
     readonly checkVsNoopFloor: number | null;
     readonly addedP99VsNoAuthMs: number | null;
     readonly addedP99VsJwtAuthnMs: number | null;
     readonly addedServiceP99VsNoAuthMs: number | null;
+    /** Fixed-rate p99, Portcullis route − ext_authz → no-op route: what Portcullis adds beyond the gRPC hop. */
+    readonly addedP99VsNoopExtAuthzMs: number | null;
+    readonly addedServiceP99VsNoopExtAuthzMs: number | null;
     /** Server CPU per Check call, Portcullis / no-op: independent of which side the client saturates. */
     readonly checkServerCpuVsNoopFloor: number | null;
     /** At the fixed rate, CPU µs per request (Envoy + Portcullis) minus Envoy's with jwt_authn. */
@@ -60,10 +67,13 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
   const ratios = {
     throughputVsJwtAuthn: ratio(t.portcullis?.requestsPerSecond, t.jwtAuthn?.requestsPerSecond),
     throughputVsNoAuth: ratio(t.portcullis?.requestsPerSecond, t.noAuth?.requestsPerSecond),
+    throughputVsNoopExtAuthz: ratio(t.portcullis?.requestsPerSecond, t.noopExtAuthz?.requestsPerSecond),
     checkVsNoopFloor: ratio(c.portcullis?.requestsPerSecond, c.noopFloor?.requestsPerSecond),
     addedP99VsNoAuthMs: difference(f.portcullis?.responseTime.p99Ms, f.noAuth?.responseTime.p99Ms),
     addedP99VsJwtAuthnMs: difference(f.portcullis?.responseTime.p99Ms, f.jwtAuthn?.responseTime.p99Ms),
     addedServiceP99VsNoAuthMs: difference(f.portcullis?.serviceTime.p99Ms, f.noAuth?.serviceTime.p99Ms),
+    addedP99VsNoopExtAuthzMs: difference(f.portcullis?.responseTime.p99Ms, f.noopExtAuthz?.responseTime.p99Ms),
+    addedServiceP99VsNoopExtAuthzMs: difference(f.portcullis?.serviceTime.p99Ms, f.noopExtAuthz?.serviceTime.p99Ms),
     checkServerCpuVsNoopFloor: ratio(c.portcullis?.serverCpuUsPerCall ?? undefined, c.noopFloor?.serverCpuUsPerCall ?? undefined),
     addedCpuUsPerRequestVsJwtAuthn: difference(totalCpu(f.portcullis?.cpuUsPerRequest), totalCpu(f.jwtAuthn?.cpuUsPerRequest)),
   };

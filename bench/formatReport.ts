@@ -22,9 +22,11 @@ export function formatReport(report: BenchReport): string {
     rows.push([name, `gRPC ${o.connections} in flight`, num(r?.requestsPerSecond, 0), num(r?.latency.p50Ms, 3), num(r?.latency.p99Ms, 3), r ? String(r.notOk + r.errors) : "n/a", r ? `server ${num(r.serverCpuUsPerCall, 0)}` : "n/a"]);
   wrkRow("envoy, no auth", t.noAuth);
   wrkRow("envoy + jwt_authn", t.jwtAuthn);
+  wrkRow("envoy + ext_authz no-op grpc-js", t.noopExtAuthz);
   wrkRow("envoy + ext_authz Portcullis", t.portcullis);
   rateRow("envoy, no auth", f.noAuth);
   rateRow("envoy + jwt_authn", f.jwtAuthn);
+  rateRow("envoy + ext_authz no-op grpc-js", f.noopExtAuthz);
   rateRow("envoy + ext_authz Portcullis", f.portcullis);
   checkRow("Check → no-op grpc-js (floor)", c.noopFloor);
   checkRow("Check → Portcullis (cached token)", c.portcullis);
@@ -33,7 +35,7 @@ export function formatReport(report: BenchReport): string {
   const lines = [
     table(rows),
     "",
-    `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
+    `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, ext_authz no-op ${num(f.noopExtAuthz?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
     `Portcullis token cache after the run: ${report.portcullisTokenCache ? `${report.portcullisTokenCache.hits} hits, ${report.portcullisTokenCache.misses} misses` : "n/a"}`,
     `rounds: ${o.rounds}${o.rounds > 1 ? " (each row is that scenario's median round)" : ""}`,
     `machine: ${report.environment["cpus"]} CPUs, 1-min load average ${report.environment["loadAverage1mAtStart"]} at start, ${report.environment["loadAverage1mAtEnd"]} at end`,
@@ -41,11 +43,13 @@ export function formatReport(report: BenchReport): string {
     "ratios:",
     `  throughput  Portcullis / jwt_authn   ${num(r.throughputVsJwtAuthn, 3)}`,
     `  throughput  Portcullis / no auth     ${num(r.throughputVsNoAuth, 3)}`,
+    `  throughput  Portcullis / ext_authz no-op ${num(r.throughputVsNoopExtAuthz, 3)}`,
     `  Check rate  Portcullis / no-op floor ${num(r.checkVsNoopFloor, 3)}`,
     `  Check server CPU per call  Portcullis / no-op ${num(r.checkServerCpuVsNoopFloor, 2)}`,
     `  CPU added per request at ${o.rate}/s vs jwt_authn ${num(r.addedCpuUsPerRequestVsJwtAuthn, 0)} µs`,
     `  p99 added at ${o.rate}/s vs no auth     ${num(r.addedP99VsNoAuthMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoAuthMs, 3)} ms)`,
     `  p99 added at ${o.rate}/s vs jwt_authn   ${num(r.addedP99VsJwtAuthnMs, 3)} ms`,
+    `  p99 added at ${o.rate}/s vs ext_authz no-op ${num(r.addedP99VsNoopExtAuthzMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoopExtAuthzMs, 3)} ms)`,
     "",
     "targets:",
     ...report.targets.map((x) => `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`),

@@ -1,5 +1,6 @@
 // One round of every measurement, in a fixed order: wrk on each route, the fixed-rate load on each
-// route, then direct Check on the no-op floor and on Portcullis. A phase that fails is null and its
+// route (no auth, jwt_authn, ext_authz → no-op, ext_authz → Portcullis), then direct Check on the
+// no-op floor and on Portcullis. A phase that fails is null and its
 // reason is added to `problems`; the other phases still run.
 import type { CheckLoadResult, CheckLoadSpec } from "./checkLoadProcess.ts";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
@@ -10,7 +11,7 @@ import { withCpuUsage } from "./readProcessCpuSeconds.ts";
 import { runJsonChild } from "./runJsonChild.ts";
 import { runWrk } from "./runWrk.ts";
 
-export type Scenario = "noAuth" | "jwtAuthn" | "portcullis";
+export type Scenario = "noAuth" | "jwtAuthn" | "noopExtAuthz" | "portcullis";
 
 export interface RoundTargets {
   /** Scenario → the Envoy URL that passed its sanity probe (absent: not measured). */
@@ -40,7 +41,8 @@ function perRequest(cpuSeconds: Record<string, number | null>, requests: number)
   return Object.fromEntries(Object.entries(cpuSeconds).map(([name, sec]) => [name, sec === null || requests <= 0 ? null : (sec / requests) * 1e6]));
 }
 
-const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "portcullis"];
+// The no-op ext_authz route runs right before Portcullis's, so the pair compared sees the same conditions.
+const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "noopExtAuthz", "portcullis"];
 
 export async function measureRound(
   group: ChildProcessGroup,
@@ -64,10 +66,14 @@ export async function measureRound(
     }
   };
 
-  // Envoy's CPU is charged on every route; Portcullis's only on its own (elsewhere it idles).
-  const serverPids = (s: Scenario) => (s === "portcullis" ? { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis } : { envoy: targets.pids.envoy });
+  // Envoy's CPU is charged on every route; each Check server's only on its own route (elsewhere it idles).
+  const serverPids = (s: Scenario): Record<string, number | undefined> => {
+    if (s === "portcullis") return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
+    if (s === "noopExtAuthz") return { envoy: targets.pids.envoy, noop: targets.pids.noopCheck };
+    return { envoy: targets.pids.envoy };
+  };
 
-  const throughput: Record<Scenario, WrkMeasurement | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
+  const throughput: Record<Scenario, WrkMeasurement | null> = { noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null };
   for (const s of SCENARIO_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;
@@ -79,7 +85,7 @@ export async function measureRound(
     });
   }
 
-  const fixedRate: Record<Scenario, FixedRateMeasurement | null> = { noAuth: null, jwtAuthn: null, portcullis: null };
+  const fixedRate: Record<Scenario, FixedRateMeasurement | null> = { noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null };
   for (const s of SCENARIO_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;

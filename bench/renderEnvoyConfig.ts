@@ -1,11 +1,14 @@
-// The Envoy bootstrap for the comparison: three loopback listeners on ephemeral ports that differ
+// The Envoy bootstrap for the comparison: four loopback listeners on ephemeral ports that differ
 // only in their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to
-// Portcullis — all routing to the same upstream. Rendered as JSON, which Envoy reads as YAML.
+// a no-op Check server, ext_authz gRPC to Portcullis — all routing to the same upstream. Rendered as
+// JSON, which Envoy reads as YAML.
 
-export const LISTENER_NAMES = { noAuth: "no_auth", jwtAuthn: "jwt_authn", extAuthz: "ext_authz" } as const;
+export const LISTENER_NAMES = { noAuth: "no_auth", jwtAuthn: "jwt_authn", noopExtAuthz: "ext_authz_noop", extAuthz: "ext_authz" } as const;
 
 export interface EnvoyConfigInput {
   readonly upstreamPort: number;
+  /** The no-op grpc-js Check server: the ext_authz_noop listener's authorization service. */
+  readonly noopCheckGrpcPort: number;
   /** null: Portcullis is not available, the ext_authz listener and its cluster are left out. */
   readonly portcullisGrpcPort: number | null;
   readonly issuer: string;
@@ -22,6 +25,30 @@ function staticCluster(name: string, port: number, extra: object = {}) {
     connect_timeout: "1s",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: loopback(port) } }] }] },
     ...extra,
+  };
+}
+
+// gRPC needs HTTP/2 to the cluster.
+const http2Only = {
+  typed_extension_protocol_options: {
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+      "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+      explicit_http_config: { http2_protocol_options: {} },
+    },
+  },
+};
+
+// The two ext_authz listeners use this same filter and differ only in the cluster it calls, so the
+// no-op route isolates what the Check server itself costs.
+function extAuthzFilter(clusterName: string) {
+  return {
+    name: "envoy.filters.http.ext_authz",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+      grpc_service: { envoy_grpc: { cluster_name: clusterName }, timeout: "1s" },
+      transport_api_version: "V3",
+      failure_mode_allow: false,
+    },
   };
 }
 
@@ -77,29 +104,15 @@ export function renderEnvoyConfig(input: EnvoyConfigInput): string {
       rules: [{ match: { prefix: "/" }, requires: { provider_name: "bench" } }],
     },
   };
-  const extAuthz = {
-    name: "envoy.filters.http.ext_authz",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
-      grpc_service: { envoy_grpc: { cluster_name: "portcullis" }, timeout: "1s" },
-      transport_api_version: "V3",
-      failure_mode_allow: false,
-    },
-  };
-  const listeners = [listener(LISTENER_NAMES.noAuth, []), listener(LISTENER_NAMES.jwtAuthn, [jwtAuthn])];
-  const clusters: object[] = [staticCluster("upstream", input.upstreamPort)];
+  const listeners = [
+    listener(LISTENER_NAMES.noAuth, []),
+    listener(LISTENER_NAMES.jwtAuthn, [jwtAuthn]),
+    listener(LISTENER_NAMES.noopExtAuthz, [extAuthzFilter("noop_check")]),
+  ];
+  const clusters: object[] = [staticCluster("upstream", input.upstreamPort), staticCluster("noop_check", input.noopCheckGrpcPort, http2Only)];
   if (input.portcullisGrpcPort !== null) {
-    listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthz]));
-    clusters.push(
-      staticCluster("portcullis", input.portcullisGrpcPort, {
-        typed_extension_protocol_options: {
-          "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }),
-    );
+    listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthzFilter("portcullis")]));
+    clusters.push(staticCluster("portcullis", input.portcullisGrpcPort, http2Only));
   }
   return JSON.stringify({ admin: { address: loopback(0) }, static_resources: { listeners, clusters } }, null, 2);
 }

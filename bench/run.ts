@@ -1,6 +1,7 @@
-// The Portcullis benchmark: one run, one Envoy, three routes (no auth, native jwt_authn, ext_authz →
-// Portcullis) under wrk (max throughput) and a fixed-rate generator (latency at --rate), plus the
-// direct Check rate against a no-op grpc-js floor. Loopback only; every phase and child is bounded.
+// The Portcullis benchmark: one run, one Envoy, four routes (no auth, native jwt_authn, ext_authz →
+// no-op grpc-js Check server, ext_authz → Portcullis) under wrk (max throughput) and a fixed-rate
+// generator (latency at --rate), plus the direct Check rate against the same no-op grpc-js floor.
+// Loopback only; every phase and child is bounded.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -25,9 +26,11 @@ import { BENCH_ROUTE_PATH, startPortcullis, type RunningPortcullis } from "./sta
 const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enforcesAuth: boolean }[] = [
   { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
   { key: "jwtAuthn", label: "jwt_authn", listener: LISTENER_NAMES.jwtAuthn, enforcesAuth: true },
+  // The no-op Check server says OK to everything, with or without a token: probed for 200 only.
+  { key: "noopExtAuthz", label: "ext_authz no-op", listener: LISTENER_NAMES.noopExtAuthz, enforcesAuth: false },
   { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
 ];
-const LABELS: Record<Scenario, string> = { noAuth: "no auth", jwtAuthn: "jwt_authn", portcullis: "ext_authz Portcullis" };
+const LABELS = Object.fromEntries(SCENARIOS.map((s) => [s.key, s.label])) as Record<Scenario, string>;
 const AUDIENCE = "bench-api";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -117,7 +120,7 @@ async function main(): Promise<number> {
       group,
       envoyBin,
       workDir,
-      renderEnvoyConfig({ upstreamPort, portcullisGrpcPort: portcullis?.grpcPort ?? null, issuer: identity.issuer, audience: AUDIENCE, jwks: identity.jwks }),
+      renderEnvoyConfig({ upstreamPort, noopCheckGrpcPort: noopPort, portcullisGrpcPort: portcullis?.grpcPort ?? null, issuer: identity.issuer, audience: AUDIENCE, jwks: identity.jwks }),
     );
 
     // Only a route proven to pass the token and refuse its absence is measured: a fast 401/403
@@ -178,7 +181,7 @@ async function main(): Promise<number> {
 
     const median = <K extends "throughput" | "fixedRate">(kind: K, s: Scenario, key: (r: NonNullable<RoundResult[K][Scenario]>) => number) =>
       pickMedianRound(rounds.map((r) => r[kind][s] as NonNullable<RoundResult[K][Scenario]> | null), key);
-    const byScenario = <T>(pick: (s: Scenario) => T) => ({ noAuth: pick("noAuth"), jwtAuthn: pick("jwtAuthn"), portcullis: pick("portcullis") });
+    const byScenario = <T>(pick: (s: Scenario) => T) => ({ noAuth: pick("noAuth"), jwtAuthn: pick("jwtAuthn"), noopExtAuthz: pick("noopExtAuthz"), portcullis: pick("portcullis") });
     const report = buildReport({
       startedAt,
       options,
