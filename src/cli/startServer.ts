@@ -1,22 +1,14 @@
-// Wires one Portcullis process from a parsed config: providers, gate, gRPC ext_authz + health,
-// the auth listener and the admin listener. Used by `serve`, by the demo and by tests.
+// Runs one Portcullis process from a parsed config: the Check pipeline behind gRPC ext_authz +
+// health, the auth listener and the admin listener. Used by `serve`, by the demo and by tests.
 import type { Logger } from "pino";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { Gate } from "../core/Gate.ts";
-import { RouteTable } from "../core/RouteTable.ts";
-import { normalizePath } from "../core/normalizePath.ts";
-import type { AccessRequest } from "../core/AccessRequest.ts";
-import type { Decision } from "../core/Decision.ts";
 import { startAuthServer } from "../http/startAuthServer.ts";
-import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
-import { createMetrics } from "../observability/Metrics.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
-import { createProviderRegistry } from "../oidc/ProviderRegistry.ts";
-import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
 import { HealthState } from "../transport/HealthState.ts";
 import { startGrpcServer } from "../transport/startGrpcServer.ts";
+import { buildCheckPipeline } from "./buildCheckPipeline.ts";
 
 export interface RunningServer {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
@@ -29,53 +21,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   const health = new HealthState("NOT_SERVING");
   let stopping = false;
 
-  // The registry needs the metrics observer and the metrics need the registry's cache size:
-  // the observer forwards through this late-bound reference.
-  let metricsRef: ReturnType<typeof createMetrics> | null = null;
-  const registry = createProviderRegistry(Object.values(config.providers), {
-    tokenCacheMaxEntries: config.tokenCache.maxEntries,
-    logger,
-    observer: {
-      jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
-      tokenCache: (hit) => metricsRef?.tokenCacheLookups.inc({ result: hit ? "hit" : "miss" }),
-    },
-  });
-  const metrics = createMetrics({
-    tokenCacheSize: () => registry.cacheSize(),
-    providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
-  });
-  metricsRef = metrics;
-
-  const gate = new Gate({
-    normalizePath,
-    routes: new RouteTable(config.routes),
-    verifier: registry,
-    identity: createIdentityHeaders(config.identity),
-    forwardAuthorization: config.identity.forwardAuthorization,
-  });
-
-  const observer = {
-    checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
-      metrics.checks.inc({ decision: decision.kind, reason: decision.kind === "allow" ? decision.reason : decision.code, route: decision.route ?? "(none)" });
-      metrics.checkDuration.observe({ decision: decision.kind }, seconds);
-      if (decision.kind === "allow") return;
-      const line = {
-        requestId: clip(request?.requestId),
-        route: decision.route,
-        code: decision.code,
-        status: decision.status,
-        provider: decision.provider,
-        detail: decision.detail,
-        method: request?.method,
-        host: clip(request?.host),
-      };
-      if (decision.code === "internal_error") {
-        logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
-      } else {
-        logger.info(line, "request denied");
-      }
-    },
-  };
+  const { registry, metrics, handlers } = buildCheckPipeline(config, logger);
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
   // failed start never leaves a half-started process answering checks.
@@ -87,7 +33,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     grpc = await startGrpcServer({
       host: config.listen.grpc.host,
       port: config.listen.grpc.port,
-      authorization: createExtAuthzHandlers(gate, observer),
+      authorization: handlers,
       health: createHealthHandlers(health),
     });
     started.push(() => grpc.shutdown(0));
@@ -135,7 +81,3 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   };
 }
 
-/** Client-supplied values go into logs bounded, so a huge header cannot flood them. */
-function clip(value: string | undefined): string | undefined {
-  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
-}

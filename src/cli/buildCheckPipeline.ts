@@ -1,0 +1,78 @@
+// Assembles the Check pipeline from a parsed config, without listening anywhere: providers, gate,
+// metrics, and the ext_authz handlers whose observer records metrics and logs each denial once.
+// startServer puts it behind the listeners; bench/checkPath.ts measures it without sockets.
+import type { Logger } from "pino";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import type { AccessRequest } from "../core/AccessRequest.ts";
+import type { Decision } from "../core/Decision.ts";
+import { Gate } from "../core/Gate.ts";
+import { RouteTable } from "../core/RouteTable.ts";
+import { normalizePath } from "../core/normalizePath.ts";
+import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
+import { createMetrics, type Metrics } from "../observability/Metrics.ts";
+import { createProviderRegistry, type ProviderRegistry } from "../oidc/ProviderRegistry.ts";
+import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+
+export interface CheckPipeline {
+  readonly registry: ProviderRegistry;
+  readonly metrics: Metrics;
+  readonly handlers: UntypedServiceImplementation;
+}
+
+export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): CheckPipeline {
+  // The registry needs the metrics observer and the metrics need the registry's cache size:
+  // the observer forwards through this late-bound reference.
+  let metricsRef: Metrics | null = null;
+  const registry = createProviderRegistry(Object.values(config.providers), {
+    tokenCacheMaxEntries: config.tokenCache.maxEntries,
+    logger,
+    observer: {
+      jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
+      tokenCache: (hit) => metricsRef?.tokenCacheLookups.inc({ result: hit ? "hit" : "miss" }),
+    },
+  });
+  const metrics = createMetrics({
+    tokenCacheSize: () => registry.cacheSize(),
+    providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
+  });
+  metricsRef = metrics;
+
+  const gate = new Gate({
+    normalizePath,
+    routes: new RouteTable(config.routes),
+    verifier: registry,
+    identity: createIdentityHeaders(config.identity),
+    forwardAuthorization: config.identity.forwardAuthorization,
+  });
+
+  const observer = {
+    checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
+      metrics.checks.inc({ decision: decision.kind, reason: decision.kind === "allow" ? decision.reason : decision.code, route: decision.route ?? "(none)" });
+      metrics.checkDuration.observe({ decision: decision.kind }, seconds);
+      if (decision.kind === "allow") return;
+      const line = {
+        requestId: clip(request?.requestId),
+        route: decision.route,
+        code: decision.code,
+        status: decision.status,
+        provider: decision.provider,
+        detail: decision.detail,
+        method: request?.method,
+        host: clip(request?.host),
+      };
+      if (decision.code === "internal_error") {
+        logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
+      } else {
+        logger.info(line, "request denied");
+      }
+    },
+  };
+
+  return { registry, metrics, handlers: createExtAuthzHandlers(gate, observer) };
+}
+
+/** Client-supplied values go into logs bounded, so a huge header cannot flood them. */
+function clip(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
+}
