@@ -24,12 +24,14 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
   // The registry needs the metrics observer and the metrics need the registry's cache size:
   // the observer forwards through this late-bound reference.
   let metricsRef: Metrics | null = null;
+  let cacheHits: { inc(): void } | null = null;
+  let cacheMisses: { inc(): void } | null = null;
   const registry = createProviderRegistry(Object.values(config.providers), {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
     observer: {
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
-      tokenCache: (hit) => metricsRef?.tokenCacheLookups.inc({ result: hit ? "hit" : "miss" }),
+      tokenCache: (hit) => (hit ? cacheHits : cacheMisses)?.inc(),
     },
   });
   const metrics = createMetrics({
@@ -37,6 +39,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
     providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
   });
   metricsRef = metrics;
+  cacheHits = metrics.tokenCacheLookups.labels({ result: "hit" });
+  cacheMisses = metrics.tokenCacheLookups.labels({ result: "miss" });
 
   const gate = new Gate({
     normalizePath,
@@ -46,10 +50,29 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
     forwardAuthorization: config.identity.forwardAuthorization,
   });
 
+  // Metric children per label set, resolved once: label sets are bounded (routes from config,
+  // reasons from closed sets) and a cached child skips prom-client's label hashing on every check.
+  const checkCounters = new Map<string, { inc(): void }>();
+  const durations = {
+    allow: metrics.checkDuration.labels({ decision: "allow" }),
+    deny: metrics.checkDuration.labels({ decision: "deny" }),
+  };
+  const countCheck = (decision: Decision) => {
+    const reason = decision.kind === "allow" ? decision.reason : decision.code;
+    const route = decision.route ?? "(none)";
+    const key = `${decision.kind}\u0000${reason}\u0000${route}`;
+    let counter = checkCounters.get(key);
+    if (counter === undefined) {
+      counter = metrics.checks.labels({ decision: decision.kind, reason, route });
+      checkCounters.set(key, counter);
+    }
+    counter.inc();
+  };
+
   const observer = {
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
-      metrics.checks.inc({ decision: decision.kind, reason: decision.kind === "allow" ? decision.reason : decision.code, route: decision.route ?? "(none)" });
-      metrics.checkDuration.observe({ decision: decision.kind }, seconds);
+      countCheck(decision);
+      durations[decision.kind].observe(seconds);
       if (decision.kind === "allow") return;
       const line = {
         requestId: clip(request?.requestId),
