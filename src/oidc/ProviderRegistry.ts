@@ -3,6 +3,7 @@
 // provider by exact `iss` → jose jwtVerify → our time-claim rules → cache. Denials are values;
 // faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
 // jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
+import { deepFreeze } from "../config/deepFreeze.ts";
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyOptions } from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
@@ -392,14 +393,6 @@ function jitter(ms: number): number {
 /** 80–100 %: spreads replicas' refreshes without ever letting the keys get older than the max age. */
 function jitterDown(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.2));
-}
-
-function deepFreeze<T>(value: T): Readonly<T> {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /** Programming or configuration mistakes the config parser should already have caught: fail at start-up. */
