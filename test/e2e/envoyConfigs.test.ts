@@ -68,6 +68,19 @@ describe("envoy/demo.yaml", () => {
     expect(await validate(text)).toMatch(/OK/);
   });
 
+  it("times ext_authz out after 1s by default (the demo) and after the given time when one is set", async () => {
+    const values = {
+      adminPort: 0, listenAddress: "127.0.0.1", listenPort: 0, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile,
+      extAuthzPort: 9191, authPort: 8181, upstreamPort: 9480,
+    };
+    const timeoutOf = (text: string) =>
+      at(parse(text), "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config", "http_filters", 0, "typed_config", "grpc_service", "timeout");
+    expect(timeoutOf(await renderEnvoyConfig(values))).toBe("1s");
+    const longer = await renderEnvoyConfig({ ...values, extAuthzTimeoutMs: 6000 });
+    expect(timeoutOf(longer)).toBe("6s");
+    expect(await validate(longer)).toMatch(/OK/);
+  });
+
   it("refuses to render when a placeholder has no value", () => {
     expect(() => fillTemplate("port_value: {{LISTEN_PORT}}\naddress: {{LISTEN_ADDRESS}}\n", { LISTEN_PORT: 1 })).toThrow(/LISTEN_ADDRESS/);
   });

@@ -1,9 +1,10 @@
 // `portcullis serve` as an operator runs it: refuses a bad config before listening, reports
 // readiness only once the provider's keys load, logs denials with the request id and never the
-// token, and stops gracefully on SIGTERM.
+// token, and stops gracefully on SIGTERM (health NOT_SERVING first).
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
 import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
 import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import { startPortcullisProcess, type PortcullisProcess } from "../harness/startPortcullisProcess.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -32,18 +34,22 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port held by a placeholder that resets every connection (to a client it looks like an IdP that
+ * is down), so no other test worker can take it before `release()` hands it to the real IdP.
+ */
+async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const placeholder: Server = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => placeholder.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (placeholder.address() as { port: number }).port,
+    release: () => new Promise<void>((resolve) => placeholder.close(() => resolve())),
+  };
+}
+
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.text() };
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
 }
 
 function checkClient(port: number) {
@@ -62,10 +68,33 @@ function checkClient(port: number) {
   };
 }
 
-function grpcHealth(port: number): Promise<string> {
+function healthClient(port: number) {
   const def = protoLoader.loadSync("grpc/health/v1/health.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
   const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health as grpc.ServiceClientConstructor;
-  const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  return new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+}
+
+/** A grpc.health.v1 Watch stream: every status it delivered, and whether the server ended it. */
+function watchHealth(port: number) {
+  const client = healthClient(port);
+  const statuses: string[] = [];
+  let ended = false;
+  const call = client.Watch({ service: "envoy.service.auth.v3.Authorization" });
+  call.on("data", (r: { status: string }) => statuses.push(r.status));
+  call.on("status", () => (ended = true));
+  call.on("error", () => (ended = true));
+  return {
+    statuses,
+    ended: () => ended,
+    close() {
+      call.cancel();
+      client.close();
+    },
+  };
+}
+
+function grpcHealth(port: number): Promise<string> {
+  const client = healthClient(port);
   return new Promise((resolve, reject) =>
     client.Check({ service: "envoy.service.auth.v3.Authorization" }, (e: unknown, r: { status: string }) => {
       client.close();
@@ -78,12 +107,15 @@ function grpcHealth(port: number): Promise<string> {
 describe("portcullis serve", () => {
   let dir: string;
   let idpPort: number;
+  let releaseIdpPort: (() => Promise<void>) | undefined;
   let portcullis: PortcullisProcess;
   let idp: DevIdp | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "portcullis-serve-"));
-    idpPort = await freePort();
+    const reserved = await reservePort();
+    idpPort = reserved.port;
+    releaseIdpPort = reserved.release;
     await writeFile(
       join(dir, "config.yaml"),
       [
@@ -105,11 +137,13 @@ describe("portcullis serve", () => {
   afterAll(async () => {
     await portcullis?.stop();
     await idp?.close();
+    await releaseIdpPort?.();
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it("exits 1 before listening when the config has a problem, naming the key path", () => {
-    const bad = join(tmpdir(), `portcullis-bad-${process.pid}.yaml`);
-    spawnSync("sh", ["-c", `printf 'routes:\\n  - match: {path: admin}\\n    auth: sometimes\\n' > ${bad}`]);
+  it("exits 1 before listening when the config has a problem, naming the key path", async () => {
+    const bad = join(dir, "bad.yaml");
+    await writeFile(bad, "routes:\n  - match: {path: admin}\n    auth: sometimes\n");
     const run = runCli(["serve", "--config", bad]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("routes[0].match.path");
@@ -163,12 +197,15 @@ describe("portcullis serve", () => {
   });
 
   it("becomes ready by itself once the provider's discovery and keys load", async () => {
-    idp = await startDevIdp({ signingKeys: [await createSigningJwk()], port: idpPort, audience: "lifecycle-api" });
+    const signingKeys = [await createSigningJwk()];
+    await releaseIdpPort?.();
+    releaseIdpPort = undefined;
+    idp = await startDevIdp({ signingKeys, port: idpPort, audience: "lifecycle-api" });
     const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
-    expect(await until(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);
+    expect(await waitUntil(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);
     const metrics = (await get(`${admin}/metrics`)).body;
     expect(metrics).toMatch(/^portcullis_provider_ready\{provider="idp"\} 1$/m);
-    expect(await until(async () => (await grpcHealth(portcullis.ports.grpc)) === "SERVING", 5000)).toBe(true);
+    expect(await waitUntil(async () => (await grpcHealth(portcullis.ports.grpc)) === "SERVING", 5000)).toBe(true);
   }, 60_000);
 
   it("logs one line per denial with Envoy's request id, and never the token", async () => {
@@ -180,17 +217,27 @@ describe("portcullis serve", () => {
     client.close();
     expect(ok.http_response).toBe("ok_response");
     expect(denied.denied_response.status.code).toBe("Unauthorized");
-    expect(await until(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000)).toBe(true);
+    expect(await waitUntil(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000)).toBe(true);
     const log = await readFile(portcullis.logFile, "utf8");
-    const line = log.split("\n").find((l) => l.includes("req-forged-7f3a"))!;
-    expect(JSON.parse(line)).toMatchObject({ level: "info", msg: "request denied", code: "signature_invalid", route: "api" });
+    const forgedLines = log.split("\n").filter((l) => l.includes("req-forged-7f3a"));
+    expect(forgedLines).toHaveLength(1);
+    expect(log).not.toContain("req-allowed");
+    expect(JSON.parse(forgedLines[0] as string)).toMatchObject({ level: "info", msg: "request denied", code: "signature_invalid", route: "api" });
     expect(log).not.toContain(token.split(".")[2]);
     expect(log).not.toContain(forged.split(".")[2]);
   });
 
-  it("on SIGTERM reports NOT_SERVING, finishes and exits 0", async () => {
-    const code = await portcullis.stop();
-    expect(code).toBe(0);
+  it("on SIGTERM reports NOT_SERVING to a health Watch opened before, finishes and exits 0", async () => {
+    const watch = watchHealth(portcullis.ports.grpc);
+    try {
+      expect(await waitUntil(async () => watch.statuses.includes("SERVING"), 10_000)).toBe(true);
+      const code = await portcullis.stop();
+      expect(code).toBe(0);
+      expect(await waitUntil(async () => watch.ended(), 5000)).toBe(true);
+      expect(watch.statuses).toEqual(["SERVING", "NOT_SERVING"]);
+    } finally {
+      watch.close();
+    }
     const log = await readFile(portcullis.logFile, "utf8");
     expect(log).toContain("shutting down");
     expect(log).toMatch(/"msg":"stopped"/);

@@ -10,12 +10,15 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+// Well beyond any shutdown.graceSeconds the tests configure, so a slow graceful stop on a loaded
+// machine is never cut short into a SIGKILL (which would show up as a null exit code).
+const KILL_AFTER_MS = 15_000;
 
 export interface PortcullisProcess {
   readonly pid: number;
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
   readonly logFile: string;
-  /** SIGTERM (graceful), SIGKILL after 10 s; resolves with the exit code once the process is gone. */
+  /** SIGTERM (graceful), SIGKILL after 15 s; resolves with the exit code once the process is gone. */
   stop(): Promise<number | null>;
 }
 
@@ -74,7 +77,7 @@ export async function startPortcullisProcess(configFile: string, logFile: string
   const stop = async (): Promise<number | null> => {
     if (exitCode === undefined) {
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
       await exited;
       clearTimeout(timer);
     }

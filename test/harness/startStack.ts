@@ -2,9 +2,10 @@
 // Portcullis (child process, the real `serve` command) and Envoy (child process, the shipped
 // envoy/demo.yaml template). Tests run side by side and next to a running demo without collisions.
 // `close()` stops every part even when a start step failed half-way; children also die with the
-// test process. Later issues add Chromium, Redis and Keycloak here.
+// test process. Each stack keeps its files (TLS certificate, configs, logs) in its own temporary
+// dir. Timeouts are wider than the demo's so a loaded 2-core CI machine does not turn into 503s.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicKey } from "node:crypto";
@@ -26,8 +27,12 @@ import type { HttpsResponse } from "./httpsRequest.ts";
 import { readMetric } from "./readMetric.ts";
 import { startPortcullisProcess } from "./startPortcullisProcess.ts";
 import type { PortcullisProcess } from "./startPortcullisProcess.ts";
+import { waitUntil } from "./waitUntil.ts";
 
 export const TEST_AUDIENCE = "portcullis-e2e-api";
+/** Envoy's wait for a Check answer: above the provider's jwksTimeoutMs, so Portcullis answers first. */
+export const EXT_AUTHZ_TIMEOUT_MS = 6000;
+const READY_TIMEOUT_MS = 30_000;
 
 export interface StackOptions {
   /** Extra/overriding settings of the `demo` provider (e.g. jwksCooldownSeconds). */
@@ -93,7 +98,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const upstream = await startEchoUpstream();
     cleanups.push(() => upstream.close());
 
-    const cert = await ensureDemoCertificate(join(tmpdir(), "portcullis-e2e-cert"));
+    // Per stack, not shared: concurrent workers would otherwise write one path at the same time.
+    const cert = await ensureDemoCertificate(join(dir, "cert"));
 
     const configFile = join(dir, "portcullis.yaml");
     await writeFile(
@@ -101,19 +107,40 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stringify({
         listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
         providers: {
-          demo: { issuer: idp.issuer, audiences: [TEST_AUDIENCE], allowInsecureHttp: true, ...options.provider },
+          demo: {
+            issuer: idp.issuer,
+            audiences: [TEST_AUDIENCE],
+            allowInsecureHttp: true,
+            discoveryTimeoutMs: 10_000,
+            jwksTimeoutMs: 5000,
+            ...options.provider,
+          },
         },
         routes: options.routes ?? [
           { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
           { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
         ],
         log: { level: "info" },
+        shutdown: { graceSeconds: 2 },
         ...options.config,
       }),
       { mode: 0o600 },
     );
     const portcullis: PortcullisProcess = await startPortcullisProcess(configFile, join(dir, "portcullis.log"));
     cleanups.push(() => portcullis.stop());
+    const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;
+
+    // "portcullis ready" means the listeners are bound; the provider's keys load in the background.
+    // Until /readyz says 200 a valid token would be denied with 503, so wait for it here.
+    const ready = await waitUntil(async () => {
+      const res = await fetch(`${portcullisAdminUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return res.status === 200;
+    }, READY_TIMEOUT_MS);
+    if (!ready) {
+      const tail = (await readFile(portcullis.logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
+      throw new Error(`Portcullis /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n--- portcullis log (${portcullis.logFile}) ---\n${tail}`);
+    }
 
     const envoy: RunningEnvoy = await startEnvoy({
       config: await renderEnvoyConfig({
@@ -125,6 +152,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         extAuthzPort: portcullis.ports.grpc,
         authPort: portcullis.ports.auth,
         upstreamPort: upstream.port,
+        extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
       }),
       logFile: join(dir, "envoy.log"),
     });
@@ -132,9 +160,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const envoyPort = envoy.listenerPorts.https;
     if (envoyPort === undefined) throw new Error("Envoy has no https listener");
 
-    const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;
     const metrics = async () => {
       const res = await fetch(`${portcullisAdminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) throw new Error(`Portcullis /metrics answered ${res.status}`);
       return res.text();
     };
 

@@ -18,6 +18,11 @@ export interface EnvoyConfigValues {
   /** Portcullis auth (/oauth2/*) port on 127.0.0.1. */
   readonly authPort: number;
   readonly upstreamPort: number;
+  /**
+   * How long Envoy waits for a Check answer before denying with 503; default 1000 (the demo's 1 s).
+   * The e2e tests give loaded CI machines more room; keep it above the providers' jwksTimeoutMs.
+   */
+  readonly extAuthzTimeoutMs?: number;
 }
 
 export const DEMO_ENVOY_TEMPLATE = new URL("../../../envoy/demo.yaml", import.meta.url);
@@ -33,6 +38,7 @@ export async function renderEnvoyConfig(values: EnvoyConfigValues, template: URL
     EXT_AUTHZ_PORT: port(values.extAuthzPort),
     AUTH_PORT: port(values.authPort),
     UPSTREAM_PORT: port(values.upstreamPort),
+    EXT_AUTHZ_TIMEOUT: duration(values.extAuthzTimeoutMs ?? 1000),
   });
 }
 
@@ -63,6 +69,12 @@ export function fillTemplate(text: string, values: Readonly<Record<string, strin
   if (unused.size > 0) throw new Error(`values not used by the Envoy template: ${[...unused].join(", ")}`);
   parse(rendered); // throws on a YAML error, before Envoy gets a chance to report it less clearly
   return rendered;
+}
+
+/** Milliseconds as an Envoy (protobuf JSON) duration: whole or fractional seconds, "1s", "0.25s". */
+function duration(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new Error(`not a timeout in milliseconds: ${ms}`);
+  return `${ms / 1000}s`;
 }
 
 function port(value: number): number {
