@@ -15,6 +15,7 @@ import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.
 import { startDemo } from "../../src/cli/demo/startDemo.ts";
 import type { RunningDemo } from "../../src/cli/demo/startDemo.ts";
 import { httpsRequest } from "../harness/httpsRequest.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -28,6 +29,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "portcullis-demo-"));
   demo = await startDemo({ dir, ports: EPHEMERAL });
   ca = (await ensureDemoCertificate(dir)).certPem;
+  // The demo's Portcullis loads the IdP's keys in the background; a token sent before that would
+  // be answered 503, which is not what these tests are about.
+  const ready = await waitUntil(async () => {
+    const res = await fetch(`${demo.adminUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  }, 30_000);
+  if (!ready) throw new Error(`the demo's Portcullis was not ready within 30 s (${demo.adminUrl}/readyz)`);
 });
 
 afterAll(async () => {
@@ -35,16 +44,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function demoToken(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `portcullis demo token ARGS` against `demoDir`; `code` is null when it was killed (timeout). */
+async function demoToken(args: string[], demoDir = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args], {
-      env: { ...process.env, PORTCULLIS_DEMO_DIR: dir },
+      env: { ...process.env, PORTCULLIS_DEMO_DIR: demoDir },
       timeout: 20_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    const e = error as { code?: unknown; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : null, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
 }
 
@@ -70,7 +80,7 @@ describe("portcullis demo", () => {
   });
 
   it("lets through /api with the token `demo token` prints, and the upstream sees the client as x-user-sub", async () => {
-    const out = await demoToken();
+    const out = await demoToken([]);
     expect(out.code).toBe(0);
     const token = out.stdout.trim().split("\n").at(-1) as string;
     const res = await get("/api/hello", token);
@@ -79,7 +89,7 @@ describe("portcullis demo", () => {
   });
 
   it("`demo token --user alice` gives a token whose roles reach the upstream", async () => {
-    const out = await demoToken("--user", "alice", "--scope", "api:read");
+    const out = await demoToken(["--user", "alice", "--scope", "api:read"]);
     expect(out.code).toBe(0);
     const res = await get("/api/hello", out.stdout.trim());
     expect(res.status).toBe(200);
@@ -88,7 +98,7 @@ describe("portcullis demo", () => {
   });
 
   it("`demo token` for an unknown user fails with a message and exit 1, printing no token", async () => {
-    const out = await demoToken("--user", "mallory");
+    const out = await demoToken(["--user", "mallory"]);
     expect(out.code).toBe(1);
     expect(out.stdout).toBe("");
     expect(out.stderr).toMatch(/mallory/);
@@ -122,14 +132,10 @@ describe("portcullis demo token without a running demo", () => {
   it("explains that the demo is not running and exits 1", async () => {
     const empty = await mkdtemp(join(tmpdir(), "portcullis-nodemo-"));
     try {
-      const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token"], {
-        env: { ...process.env, PORTCULLIS_DEMO_DIR: empty },
-      }).catch((e: { stdout: string; stderr: string; code: number }) => {
-        expect(e.code).toBe(1);
-        return e;
-      });
-      expect(stdout).toBe("");
-      expect(stderr).toMatch(/demo is not running/);
+      const out = await demoToken([], empty);
+      expect(out.code).toBe(1);
+      expect(out.stdout).toBe("");
+      expect(out.stderr).toMatch(/demo is not running/);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -4,7 +4,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,8 @@ import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
 import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
 import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import { startPortcullisProcess, type PortcullisProcess } from "../harness/startPortcullisProcess.ts";
+import { reservePort } from "../harness/reservePort.ts";
+import type { ReservedPort } from "../harness/reservePort.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -32,19 +33,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/**
- * A port held by a placeholder that resets every connection (to a client it looks like an IdP that
- * is down), so no other test worker can take it before `release()` hands it to the real IdP.
- */
-async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
-  const placeholder: Server = createServer((socket) => socket.resetAndDestroy());
-  await new Promise<void>((resolve) => placeholder.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (placeholder.address() as { port: number }).port,
-    release: () => new Promise<void>((resolve) => placeholder.close(() => resolve())),
-  };
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -107,15 +95,15 @@ function grpcHealth(port: number): Promise<string> {
 describe("portcullis serve", () => {
   let dir: string;
   let idpPort: number;
-  let releaseIdpPort: (() => Promise<void>) | undefined;
+  // Held until the IdP starts: Portcullis meets a resetting placeholder, like an IdP that is down.
+  let reserved: ReservedPort | undefined;
   let portcullis: PortcullisProcess;
   let idp: DevIdp | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "portcullis-serve-"));
-    const reserved = await reservePort();
+    reserved = await reservePort();
     idpPort = reserved.port;
-    releaseIdpPort = reserved.release;
     await writeFile(
       join(dir, "config.yaml"),
       [
@@ -137,7 +125,7 @@ describe("portcullis serve", () => {
   afterAll(async () => {
     await portcullis?.stop();
     await idp?.close();
-    await releaseIdpPort?.();
+    await reserved?.release();
     if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -198,8 +186,7 @@ describe("portcullis serve", () => {
 
   it("becomes ready by itself once the provider's discovery and keys load", async () => {
     const signingKeys = [await createSigningJwk()];
-    await releaseIdpPort?.();
-    releaseIdpPort = undefined;
+    await reserved?.release();
     idp = await startDevIdp({ signingKeys, port: idpPort, audience: "lifecycle-api" });
     const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
     expect(await waitUntil(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);

@@ -27,6 +27,7 @@ import type { HttpsResponse } from "./httpsRequest.ts";
 import { readMetric } from "./readMetric.ts";
 import { startPortcullisProcess } from "./startPortcullisProcess.ts";
 import type { PortcullisProcess } from "./startPortcullisProcess.ts";
+import type { ReservedPort } from "./reservePort.ts";
 import { waitUntil } from "./waitUntil.ts";
 
 export const TEST_AUDIENCE = "portcullis-e2e-api";
@@ -41,8 +42,8 @@ export interface StackOptions {
   readonly routes?: readonly unknown[];
   /** Extra top-level Portcullis config keys (identity, tokenCache, ...). */
   readonly config?: Readonly<Record<string, unknown>>;
-  /** The dev IdP port; default ephemeral. */
-  readonly idpPort?: number;
+  /** The dev IdP port, released just before the IdP binds it; default ephemeral. */
+  readonly idpPort?: ReservedPort;
 }
 
 export interface Stack {
@@ -90,7 +91,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     let keys: SigningJwk[] = [await createSigningJwk()];
-    let idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE, port: options.idpPort ?? 0 });
+    await options.idpPort?.release();
+    let idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE, port: options.idpPort?.port ?? 0 });
     const port = idp.port;
     const cliSecret = idp.cliClient.secret;
     cleanups.push(() => idp.close());
