@@ -190,11 +190,28 @@ describe("Gate.decide", () => {
     expect(d).toMatchObject({ kind: "allow", route: "api" });
   });
 
-  it("reuses the identity headers built for the same verified claims", async () => {
-    const { gate } = gateWith({ good });
+  it("builds the identity headers once per verified claims: a repeated check reuses them, other claims get their own", async () => {
+    const identity = createIdentityHeaders(identityConfig);
+    const built: Array<Readonly<Record<string, unknown>>> = [];
+    const bob = { sub: "bob", exp: 2_000_000_000 };
+    const gate = new Gate({
+      normalizePath,
+      routes: new RouteTable(routes),
+      identity: {
+        ownedHeaders: identity.ownedHeaders,
+        build: (c) => (built.push(c), identity.build(c)),
+      },
+      // The token cache hands back the same claims object for a repeated token; this table does too.
+      verifier: { verify: async (token) => (token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good) },
+    });
     const a = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
     const b = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
     if (a.kind !== "allow" || b.kind !== "allow") throw new Error("expected allow");
-    expect(b.setHeaders).toBe(a.setHeaders);
+    expect(built).toEqual([claims]);
+    expect(b.setHeaders).toEqual(a.setHeaders);
+    expect(header(b, "x-user-sub")).toBe("alice");
+    const c = await gate.decide(request({ headerList: { authorization: "Bearer bob" } }));
+    expect(built).toEqual([claims, bob]);
+    expect(header(c, "x-user-sub")).toBe("bob");
   });
 });

@@ -44,17 +44,22 @@ describe("grpc.health.v1", () => {
   it("streams NOT_SERVING to watchers once draining starts, then ends their streams", async () => {
     const stream = client.Watch({ service: "" });
     const statuses: string[] = [];
-    const gotTwo = new Promise<void>((resolve) =>
-      stream.on("data", (m: any) => {
-        statuses.push(m.status);
-        if (statuses.length === 2) resolve();
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 50));
+    const failed = new Promise<never>((_, reject) => stream.on("error", reject));
+    let gotFirst!: () => void;
+    let gotTwo!: () => void;
+    const first = new Promise<void>((resolve) => (gotFirst = resolve));
+    const two = new Promise<void>((resolve) => (gotTwo = resolve));
+    stream.on("data", (m: any) => {
+      statuses.push(m.status);
+      if (statuses.length === 1) gotFirst();
+      if (statuses.length === 2) gotTwo();
+    });
     const ended = new Promise<void>((resolve) => stream.on("end", () => resolve()));
+    // The watch is registered once its first status (SERVING) has arrived: only then drain.
+    await Promise.race([first, failed]);
     state.drain();
-    await gotTwo;
-    await ended;
+    await Promise.race([two, failed]);
+    await Promise.race([ended, failed]);
     expect(statuses).toEqual(["SERVING", "NOT_SERVING"]);
     expect(await checkStatus("")).toBe("NOT_SERVING");
   });

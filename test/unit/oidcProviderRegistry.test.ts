@@ -68,7 +68,8 @@ function recordingLogger(): RegistryLogger & { readonly entries: LogEntry[] } {
   };
 }
 
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+// Generous deadline: CI runs this on a loaded 2-core machine; a passing condition returns at once.
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
@@ -77,6 +78,21 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until read() has not changed for quietMs (a fetch aborted by close() settles, then nothing moves). */
+async function stable(read: () => number, quietMs = 100, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error("value did not settle in time");
+    await sleep(20);
+    if (read() !== value) {
+      value = read();
+      since = Date.now();
+    }
+  }
+}
 
 describe("ProviderRegistry start-up", () => {
   it("becomes ready after discovery and one JWKS load", async () => {
@@ -121,11 +137,29 @@ describe("ProviderRegistry start-up", () => {
     const idp = await startLoopbackIdp([]);
     const issuer = idp.issuer;
     await idp.close();
-    const registry = createProviderRegistry([providerConfig(issuer)], { tokenCacheMaxEntries: 10, retryInitialMs: 20, retryMaxMs: 20 });
+    // Nothing listens, so the IdP cannot count: count the registry's attempts to reach it instead.
+    // fetch is called synchronously when a retry fires, so an attempt after close() is a retry close() missed.
+    let attempts = 0;
+    const countingFetch: typeof fetch = (input, init) => {
+      attempts += 1;
+      return fetch(input, init);
+    };
+    const registry = createProviderRegistry([providerConfig(issuer)], {
+      tokenCacheMaxEntries: 10,
+      fetch: countingFetch,
+      retryInitialMs: 20,
+      retryMaxMs: 20,
+    });
+    cleanups.push(() => registry.close());
     await registry.start();
     expect(registry.isReady()).toBe(false);
     expect(registry.status()[0]?.lastError).toMatch(/^discovery: GET .* failed to connect \(ECONNREFUSED\)$/);
+    await eventually(() => attempts >= 3); // the retries do run
     registry.close();
+    const atClose = attempts;
+    await sleep(300); // more than ten retry intervals (20 ms, +20 % jitter at most)
+    expect(attempts).toBe(atClose);
+    expect(registry.isReady()).toBe(false);
   });
 
   it("refuses at construction a provider whose algorithms include none or HS256", () => {
@@ -375,14 +409,16 @@ describe("ProviderRegistry JWKS refetch", () => {
   });
 
   it("does not refetch for an unknown kid during the cooldown, and does once it has passed", async () => {
-    const { registry, idp } = await setup({ jwksCooldownSeconds: 1 });
+    let clock = Date.now();
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
     const next = await createSigningKey("key-2");
     idp.keys = [next.publicJwk];
-    const token = await signToken(next, idp.issuer);
+    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock / 1000) });
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    clock += 29_999;
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
     expect(idp.requests.jwks).toBe(1);
-    await sleep(1100);
+    clock += 1;
     expect(await registry.verify(token, [])).toMatchObject({ ok: true });
     expect(idp.requests.jwks).toBe(2);
   });
@@ -569,16 +605,57 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
   });
 
   it("stops the background refresh at close(): no timer fires and no JWKS request is made after it", async () => {
-    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05 });
+    // The registry calls fetch synchronously when a refresh timer fires, so a call after close() is
+    // a timer close() left running, however briefly.
+    let jwksCalls = 0;
+    const countingFetch: typeof fetch = (input, init) => {
+      if (String(input).includes("/jwks")) jwksCalls += 1;
+      return fetch(input, init);
+    };
+    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05 }, { fetch: countingFetch });
     await eventually(() => idp.requests.jwks >= 3);
     registry.close();
-    await sleep(20); // a fetch in flight at close() is aborted and counted
-    const requests = idp.requests.jwks;
+    const callsAtClose = jwksCalls;
+    const requestsAtClose = idp.requests.jwks;
+    // A fetch in flight at close() is aborted and counted as an error once it settles.
+    await stable(() => observer.jwks.length);
     const fetches = observer.jwks.length;
-    await sleep(300);
-    expect(idp.requests.jwks).toBe(requests);
+    await sleep(300); // six refresh intervals and more
+    expect(jwksCalls).toBe(callsAtClose);
     // A refresh timer left running would still try (and count) an aborted fetch.
     expect(observer.jwks.length).toBe(fetches);
+    // The server may count late the one request already on its way at close(), and no other.
+    expect(idp.requests.jwks).toBeLessThanOrEqual(requestsAtClose + 1);
+  });
+
+  it("does not refresh again after close() aborts a refresh that was in flight", async () => {
+    // One refresh is held in the client until it is aborted: close() is sure to find it in flight,
+    // and the IdP never sees it.
+    let jwksCalls = 0;
+    let holdNext = false;
+    const holdingFetch: typeof fetch = (input, init) => {
+      if (!String(input).includes("/jwks")) return fetch(input, init);
+      jwksCalls += 1;
+      if (!holdNext) return fetch(input, init);
+      holdNext = false;
+      const signal = init!.signal!;
+      return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+    };
+    // A long JWKS timeout: only close() may end the held refresh, however slow the machine.
+    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05, jwksTimeoutMs: 60_000 }, { fetch: holdingFetch });
+    holdNext = true;
+    await eventually(() => !holdNext); // the held refresh is in flight
+    const requestsAtClose = idp.requests.jwks;
+    const callsAtClose = jwksCalls;
+    const observedAtClose = observer.jwks.length;
+    registry.close();
+    await eventually(() => observer.jwks.length > observedAtClose);
+    expect(observer.jwks.slice(observedAtClose)).toEqual([["demo", "error"]]);
+    await sleep(300); // six refresh intervals and more
+    expect(jwksCalls).toBe(callsAtClose);
+    expect(observer.jwks.length).toBe(observedAtClose + 1);
+    expect(idp.requests.jwks).toBe(requestsAtClose);
+    expect(registry.isReady()).toBe(true);
   });
 
   it("does not keep the process alive with its background refresh timer", async () => {
@@ -598,8 +675,12 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     let stdout = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const timeout = sleep(2500).then(() => "still running");
+    // Starting Node, stripping types and importing jose can take seconds on a loaded machine; the
+    // property is that the child exits by itself, not how fast.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("still running"), 15_000)));
     const result = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
     if (result === "still running") child.kill();
     expect(result).toBe(0);
     expect(stdout.trim()).toBe("ready");
