@@ -99,6 +99,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       logDestination.flushSync();
     });
 
+    // Envoy opens the door only once Portcullis can decide: a first request must not meet a 503
+    // because the IdP's keys are still loading.
+    await waitForReady(`http://127.0.0.1:${server.ports.admin}/readyz`, 30_000);
+
     const cert = await ensureDemoCertificate(options.dir);
     const envoy = await startEnvoy({
       config: await renderEnvoyConfig({
@@ -153,4 +157,20 @@ function isPortFree(port: number): Promise<boolean> {
     probe.once("error", () => resolve(false));
     probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
+}
+
+async function waitForReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = (await res.text()).trim();
+      if (res.status === 200) return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Portcullis did not become ready within ${timeoutMs / 1000} s (${last})`);
 }
