@@ -5,6 +5,7 @@
 import { formatIssue } from "../config/ConfigIssue.ts";
 import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { parseConfigArgs } from "./parseConfigArgs.ts";
 
 export interface CheckConfigIo {
   readonly stdout: { write(text: string): unknown };
@@ -14,25 +15,6 @@ export interface CheckConfigIo {
 
 const USAGE = "usage: portcullis check-config --config FILE";
 
-function parseArgs(argv: readonly string[]): { file: string } | { error: string } | { help: true } {
-  let file: string | undefined;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? "";
-    if (arg === "--help" || arg === "-h") return { help: true };
-    if (arg === "--config" || arg === "-c") {
-      const value = argv[i + 1];
-      if (value === undefined || value === "") return { error: "--config needs a file name" };
-      file = value;
-      i += 1;
-    } else if (arg.startsWith("--config=")) {
-      file = arg.slice("--config=".length);
-    } else {
-      return { error: `unknown argument ${JSON.stringify(arg)}` };
-    }
-  }
-  if (file === undefined || file === "") return { error: "--config FILE is required" };
-  return { file };
-}
 
 const address = (a: ListenAddress): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
@@ -55,7 +37,7 @@ export async function runCheckConfig(
   argv: string[],
   io: CheckConfigIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseConfigArgs(argv);
   if ("help" in args) {
     io.stdout.write(`${USAGE}\nValidates the config file; exit 0 when valid, 1 when not.\n`);
     return 0;

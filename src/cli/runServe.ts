@@ -3,15 +3,23 @@
 import { loadConfigFile } from "../config/loadConfigFile.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
-import { readFlag } from "./readFlag.ts";
+import { parseConfigArgs } from "./parseConfigArgs.ts";
 import { startServer } from "./startServer.ts";
 
+const USAGE = "usage: portcullis serve --config FILE   (or set PORTCULLIS_CONFIG)";
+
 export async function runServe(argv: readonly string[]): Promise<number> {
-  const file = readFlag(argv, "--config") ?? process.env["PORTCULLIS_CONFIG"];
-  if (!file) {
-    process.stderr.write("error: serve needs --config FILE (or PORTCULLIS_CONFIG)\n");
+  const fromEnv = process.env["PORTCULLIS_CONFIG"];
+  const args = argv.length === 0 && fromEnv ? { file: fromEnv } : parseConfigArgs(argv);
+  if ("help" in args) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ("error" in args) {
+    process.stderr.write(`error: ${args.error}\n${USAGE}\n`);
     return 1;
   }
+  const { file } = args;
   const result = loadConfigFile(file, process.env);
   if (!result.ok) {
     for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);

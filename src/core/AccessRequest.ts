@@ -7,7 +7,7 @@ export interface AccessRequest {
   readonly method: string;
   /** "http" or "https" as Envoy saw it; never taken from a client's X-Forwarded-Proto. */
   readonly scheme: string;
-  /** The :authority, lower-cased, without a port. */
+  /** The :authority as canonicalHost leaves it: lower-cased, no port, no trailing dot. */
   readonly host: string;
   /** The raw path as received, query included; the gate normalises it. */
   readonly path: string;

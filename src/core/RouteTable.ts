@@ -3,6 +3,7 @@
 // nothing here decodes or resolves them.
 
 import type { RouteConfig } from "../config/PortcullisConfig.ts";
+import { canonicalHost } from "./canonicalHost.ts";
 
 interface CompiledRoute {
   readonly route: RouteConfig;
@@ -16,24 +17,6 @@ interface CompiledRoute {
   readonly baseWithSlash: string;
 }
 
-/**
- * Lower-cases the host and drops a `:port` (the adapter already strips it; this is defence in depth)
- * and one trailing dot: `admin.example.com.` names the same site as `admin.example.com`, and letting it
- * fall through to a later, looser route would be an authorisation bypass.
- */
-function canonicalHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith("[")) {
-    const close = h.indexOf("]");
-    if (close !== -1) h = h.slice(0, close + 1);
-  } else {
-    const colon = h.indexOf(":");
-    // More than one colon is an unbracketed IPv6 literal, not host:port.
-    if (colon !== -1 && h.indexOf(":", colon + 1) === -1) h = h.slice(0, colon);
-  }
-  if (h.endsWith(".")) h = h.slice(0, -1);
-  return h;
-}
 
 function compile(route: RouteConfig): CompiledRoute {
   const exact = new Set<string>();

@@ -20,7 +20,6 @@ export interface TokenCache {
   /** Stores an entry unless it is already at or past its exp. */
   set(key: string, entry: CachedVerification): void;
   size(): number;
-  clear(): void;
 }
 
 export function createTokenCache(options: { maxEntries: number; now: () => number /* ms */ }): TokenCache {
@@ -52,6 +51,5 @@ export function createTokenCache(options: { maxEntries: number; now: () => numbe
       lru.set(key, entry, { ttl });
     },
     size: () => lru.size,
-    clear: () => lru.clear(),
   };
 }

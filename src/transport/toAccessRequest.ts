@@ -1,6 +1,7 @@
 // Envoy CheckRequest (as decoded by proto-loader) → AccessRequest. Headers come either as the
 // `headers` map or, with `encode_raw_headers`, as `header_map`; both are accepted.
 import type { AccessRequest } from "../core/AccessRequest.ts";
+import { canonicalHost } from "../core/canonicalHost.ts";
 
 interface HeaderValueWire {
   key?: string;
@@ -37,22 +38,13 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
   } else if (http.headers) {
     for (const [k, v] of Object.entries(http.headers)) headers.set(k.toLowerCase(), v);
   }
-  const authority = (http.host || headers.get(":authority") || "").toLowerCase();
   return {
     requestId: http.id || headers.get("x-request-id") || "",
     method: (http.method || headers.get(":method") || "").toUpperCase(),
     scheme: http.scheme || headers.get(":scheme") || "",
-    host: stripPort(authority),
+    host: canonicalHost(http.host || headers.get(":authority") || ""),
     path: http.path || headers.get(":path") || "",
     headers,
   };
 }
 
-function stripPort(authority: string): string {
-  if (authority.startsWith("[")) {
-    const end = authority.indexOf("]");
-    return end === -1 ? authority : authority.slice(0, end + 1);
-  }
-  const colon = authority.lastIndexOf(":");
-  return colon === -1 ? authority : authority.slice(0, colon);
-}

@@ -244,6 +244,13 @@ describe("portcullis command line", () => {
     for (const cmd of ["serve", "check-config", "demo", "demo token"]) expect(run.stdout).toContain(cmd);
   });
 
+  it("refuses a mistyped serve flag with exit 1 instead of ignoring it", () => {
+    const run = runCli(["serve", "--conifg", "x.yaml"]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('unknown argument "--conifg"');
+    expect(run.stdout).not.toContain("portcullis ready");
+  });
+
   it("rejects an unknown command with exit 2", () => {
     const run = runCli(["launch"]);
     expect(run.status).toBe(2);
