@@ -1,6 +1,7 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
-# Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already).
+# Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
+# provision_chromium (bin/test only) exports CHROMIUM_BIN.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # A checkout caches under its own .cache/; an installed package (no package-lock.json beside it,
@@ -62,6 +63,29 @@ provision_envoy() {
   fi
   ENVOY_BIN="$("$venv/bin/python" -c 'import envoy,os;print(os.path.join(os.path.dirname(envoy.__file__),"_bin","envoy"))')"
   export ENVOY_BIN
+}
+
+provision_chromium() {
+  # The browser e2e tests drive Debian's Chromium (playwright-core never downloads a browser).
+  # Exports CHROMIUM_BIN. Installs the Debian package only as root with apt-get; apt's own lock
+  # timeout makes a second installer wait for one already running instead of failing.
+  local bin="${CHROMIUM_BIN:-/usr/bin/chromium}"
+  if [ -x "$bin" ]; then CHROMIUM_BIN="$bin"; export CHROMIUM_BIN; return; fi
+  if [ -n "${CHROMIUM_BIN:-}" ]; then log "error: CHROMIUM_BIN=$CHROMIUM_BIN is not an executable file"; exit 1; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "error: Chromium is needed for the browser tests and /usr/bin/chromium is missing; install the Debian package (apt-get install chromium) or set CHROMIUM_BIN"
+    exit 1
+  fi
+  local logfile="$CACHE/apt-chromium.log"
+  log "installing Chromium (Debian package chromium); log in $logfile"
+  if ! { apt-get -o DPkg::Lock::Timeout=600 update \
+         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; } >"$logfile" 2>&1; then
+    log "error: installing the Debian package chromium failed; last lines of $logfile:"
+    tail -n 15 "$logfile" >&2
+    exit 1
+  fi
+  [ -x "$bin" ] || { log "error: the Debian package chromium did not provide $bin"; exit 1; }
+  CHROMIUM_BIN="$bin"; export CHROMIUM_BIN
 }
 
 provision_all() {
