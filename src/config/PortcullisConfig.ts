@@ -28,6 +28,50 @@ export interface ProviderConfig {
   readonly jwksMaxAgeSeconds: number;
   /** Permits http:// issuers (development only; logged as a warning). */
   readonly allowInsecureHttp: boolean;
+  /** The OAuth client Portcullis is at this provider, for browser login and introspection; null = bearer tokens only. */
+  readonly clientId: string | null;
+  readonly clientSecret: string | null;
+  /** Scopes asked for at browser login. */
+  readonly scopes: readonly string[];
+  /** Absolute `/oauth2/callback` URL on the public origin; its origin is the login's own origin. */
+  readonly redirectUri: string | null;
+  /** Timeout of a refresh or introspection call made while a check waits. */
+  readonly requestTimeoutMs: number;
+  /** Timeout of the code exchange on the callback. */
+  readonly codeExchangeTimeoutMs: number;
+  readonly introspection: IntrospectionConfig;
+}
+
+export interface IntrospectionConfig {
+  /** Opaque (non-JWT) bearer tokens for this provider are introspected (RFC 7662). */
+  readonly enabled: boolean;
+  /** Overrides `introspection_endpoint` from discovery. */
+  readonly endpoint: string | null;
+  readonly authMethod: "client_secret_basic" | "client_secret_post";
+  /** Longest time an introspection answer is trusted (never past the token's `exp`). */
+  readonly cacheTtlSeconds: number;
+  /** Introspect JWTs of this provider too instead of verifying them locally (revocation is seen at once). */
+  readonly jwt: boolean;
+}
+
+export interface SessionConfig {
+  /** Secrets (>= 32 characters): the first seals, all unseal, so keys can be rotated. Empty = no browser login. */
+  readonly keys: readonly string[];
+  /** Session cookie name; `__Host-portcullis` without a domain, `portcullis` with one. */
+  readonly cookieName: string;
+  readonly cookieDomain: string | null;
+  /** Absolute session lifetime, whatever the refresh token allows. */
+  readonly lifetimeSeconds: number;
+  /** Refresh the access token when it expires within this many seconds. */
+  readonly refreshWindowSeconds: number;
+  /** Lifetime of a pending login (the transaction cookie). */
+  readonly loginTimeoutSeconds: number;
+  /** Pending logins kept per browser (one cookie each); the oldest goes first. */
+  readonly maxPendingLogins: number;
+  /** Origins (besides the login's own) that return URLs and post-logout redirects may point to. */
+  readonly allowedRedirectOrigins: readonly string[];
+  /** Where the browser goes after sign-out (a path on the login origin or an allowed origin). */
+  readonly postLogoutRedirect: string;
 }
 
 export interface RouteConfig {
@@ -74,6 +118,7 @@ export interface PortcullisConfig {
   readonly providers: Readonly<Record<string, ProviderConfig>>;
   readonly routes: readonly RouteConfig[];
   readonly identity: IdentityConfig;
+  readonly session: SessionConfig;
   readonly tokenCache: { readonly maxEntries: number };
   readonly shutdown: { readonly graceSeconds: number };
   readonly log: { readonly level: "debug" | "info" | "warn" | "error" };

@@ -13,6 +13,18 @@ interface PartialProvider {
   issuer?: string;
   jwksUri?: string | null;
   allowInsecureHttp?: boolean;
+  clientId?: string | null;
+  clientSecret?: string | null;
+  scopes?: (string | undefined)[];
+  redirectUri?: string | null;
+  introspection?: { enabled?: boolean };
+}
+interface PartialSession {
+  keys?: unknown[];
+  cookieName?: string | null;
+  cookieDomain?: string | null;
+  allowedRedirectOrigins?: (string | undefined)[];
+  postLogoutRedirect?: string;
 }
 interface PartialRoute {
   name?: string;
@@ -24,6 +36,7 @@ export interface PartialConfig {
   listen?: Record<string, Address | undefined>;
   providers?: Record<string, PartialProvider>;
   routes?: (PartialRoute | undefined)[];
+  session?: PartialSession;
   identity?: {
     headers?: Record<string, string | undefined>;
     claimHeaders?: Record<string, string>;
@@ -38,6 +51,7 @@ export interface RuleFindings {
 
 export function checkConfigRules(config: PartialConfig, findings: RuleFindings): void {
   checkProviders(config, findings);
+  checkLogin(config, findings);
   checkRoutes(config, findings);
   checkHeaders(config, findings);
   checkListen(config, findings);
@@ -69,6 +83,66 @@ function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindi
         path: keyPath(path, "allowInsecureHttp"),
         message: "is true: http:// issuer and JWKS URLs are accepted; never use this in production",
       });
+    }
+  }
+}
+
+/** The login callback path the auth listener serves; a redirectUri elsewhere could never complete. */
+const CALLBACK_PATH = "/oauth2/callback";
+
+function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
+  const loginOrigins = new Set<string>();
+  let anyClient = false;
+  for (const [name, provider] of Object.entries(config.providers ?? {})) {
+    const path = keyPath("providers", name);
+    const hasClient = typeof provider.clientId === "string";
+    anyClient ||= hasClient;
+    if (provider.introspection?.enabled === true && (!hasClient || typeof provider.clientSecret !== "string")) {
+      problems.push({
+        path: keyPath(keyPath(path, "introspection"), "enabled"),
+        message: "needs clientId and clientSecret: the introspection endpoint authenticates Portcullis as a client",
+      });
+    }
+    if (!hasClient) {
+      if (typeof provider.redirectUri === "string") {
+        problems.push({ path: keyPath(path, "redirectUri"), message: "is set but clientId is not; browser login needs both" });
+      }
+      continue;
+    }
+    if (provider.scopes !== undefined && !provider.scopes.includes("openid")) {
+      problems.push({ path: keyPath(path, "scopes"), message: 'must include "openid" for browser login' });
+    }
+    if (typeof provider.redirectUri !== "string") {
+      problems.push({
+        path: keyPath(path, "redirectUri"),
+        message: `is required with clientId: the public URL of ${CALLBACK_PATH}, e.g. "https://app.example.com${CALLBACK_PATH}"`,
+      });
+      continue;
+    }
+    const url = new URL(provider.redirectUri);
+    if (url.pathname !== CALLBACK_PATH || url.search !== "") {
+      problems.push({ path: keyPath(path, "redirectUri"), message: `must end in ${CALLBACK_PATH} (no query): that is where the auth listener completes logins` });
+    }
+    if (url.protocol === "http:" && provider.allowInsecureHttp !== true) {
+      problems.push({ path: keyPath(path, "redirectUri"), message: "must be https: session cookies are Secure and browsers drop them over http" });
+    }
+    loginOrigins.add(url.origin);
+  }
+  const session = config.session ?? {};
+  if (anyClient && (session.keys ?? []).length === 0) {
+    problems.push({
+      path: "session.keys",
+      message: "is required when a provider has a clientId (browser login seals cookies with it): add a secret of 32+ characters, e.g. from `openssl rand -base64 32`, through ${ENV_VAR}",
+    });
+  }
+  if (typeof session.cookieName === "string" && session.cookieName.startsWith("__Host-") && typeof session.cookieDomain === "string") {
+    problems.push({ path: "session.cookieName", message: "a __Host- cookie cannot have a Domain: drop the prefix or unset cookieDomain" });
+  }
+  const target = session.postLogoutRedirect;
+  if (typeof target === "string" && !target.startsWith("/")) {
+    const origin = new URL(target).origin;
+    if (!loginOrigins.has(origin) && !(session.allowedRedirectOrigins ?? []).includes(origin)) {
+      problems.push({ path: "session.postLogoutRedirect", message: `points to ${origin}, which is neither a login origin nor in session.allowedRedirectOrigins` });
     }
   }
 }

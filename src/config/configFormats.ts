@@ -134,3 +134,61 @@ export const contextSource: StringFormat = {
     return fail(`must be one of ${CONTEXT_SOURCES.join(", ")}, or claim:<path>`);
   },
 };
+
+/** An exact web origin, `https://app.example.com[:port]`: no path, query or credentials. */
+export const webOrigin: StringFormat = {
+  label: "origin",
+  parse(value) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return fail('must be an origin such as "https://app.example.com"');
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") return fail("must be an https:// origin");
+    if (url.origin !== value) return fail(`must be an origin only (scheme, host, port), e.g. ${JSON.stringify(url.origin)}`);
+    return ok(value);
+  },
+};
+
+/** A redirect target: a path on the login origin ("/", "/signed-out") or an absolute http(s) URL. */
+export const redirectTarget: StringFormat = {
+  label: "path or URL",
+  parse(value) {
+    if (value.startsWith("/")) {
+      if (value.startsWith("//") || value.includes("\\")) return fail('a path must start with a single "/" and hold no "\\"');
+      return ok(value);
+    }
+    return parseHttpUrl(value, true);
+  },
+};
+
+/** A cookie name: an RFC 6265 token, short enough to leave room for chunk suffixes. */
+export const cookieName: StringFormat = {
+  label: "cookie name",
+  parse(value) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/.test(value)) return fail("must be 1..64 cookie-name characters (letters, digits, !#$%&'*+-.^_`|~)");
+    return ok(value);
+  },
+};
+
+/** A cookie Domain attribute: a host name without a scheme, port or leading dot. */
+export const cookieDomain: StringFormat = {
+  label: "domain",
+  parse(value) {
+    const v = value.toLowerCase();
+    if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(v)) {
+      return fail('must be a host name such as "example.com" (no scheme, port or leading dot)');
+    }
+    return ok(v);
+  },
+};
+
+/** A sealing secret: long enough to carry 256 bits of entropy when random. */
+export const sealingSecret: StringFormat = {
+  label: "secret (≥ 32 characters)",
+  parse(value) {
+    if (value.length < 32) return fail("must be at least 32 characters; generate one with `openssl rand -base64 32`");
+    return ok(value);
+  },
+};

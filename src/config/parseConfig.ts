@@ -26,5 +26,13 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   const parsed = parseNode(configSchema, raw, "", { problems, secretPaths: options.secretPaths ?? new Set() });
   if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings });
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
-  return { ok: true, config: deepFreeze(parsed as PortcullisConfig), warnings };
+  return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed as PortcullisConfig)), warnings };
+}
+
+/** Defaults that depend on other keys, filled in once the whole config is valid. */
+function resolveDerivedDefaults(config: PortcullisConfig): PortcullisConfig {
+  const session = config.session as { cookieName: string | null; cookieDomain: string | null };
+  // __Host- binds the cookie to the exact host, Secure and Path=/; it cannot carry a Domain.
+  session.cookieName ??= session.cookieDomain === null ? "__Host-portcullis" : "portcullis";
+  return config;
 }

@@ -91,6 +91,13 @@ export function providerConfig(issuer: string, overrides: Partial<ProviderConfig
     jwksCooldownSeconds: 30,
     jwksMaxAgeSeconds: 600,
     allowInsecureHttp: true,
+    clientId: null,
+    clientSecret: null,
+    scopes: ["openid", "profile", "email"],
+    redirectUri: null,
+    requestTimeoutMs: 800,
+    codeExchangeTimeoutMs: 5000,
+    introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false },
     ...overrides,
   };
 }

@@ -1,0 +1,105 @@
+// Config rules of browser login: a client needs a callback URL, sealing keys and openid; cookie
+// names follow the __Host- rules; redirects stay on known origins. Every problem names its key.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import { formatIssue } from "../../src/config/ConfigIssue.ts";
+
+const KEY = "k".repeat(32);
+
+function config(provider: Record<string, unknown> = {}, session: Record<string, unknown> = { keys: [KEY] }) {
+  const corp: Record<string, unknown> = {
+    issuer: "https://idp.example.com",
+    audiences: ["api"],
+    clientId: "portcullis",
+    clientSecret: "s3cret-value",
+    redirectUri: "https://app.example.com/oauth2/callback",
+    ...provider,
+  };
+  // A key given as undefined stands for a key left out of the YAML.
+  for (const key of Object.keys(corp)) if (corp[key] === undefined) delete corp[key];
+  return {
+    providers: { corp },
+    session,
+    routes: [{ name: "all", match: { path: "/" }, auth: "required" }],
+  };
+}
+
+function problems(raw: unknown): string[] {
+  const result = parseConfig(raw);
+  return result.ok ? [] : result.problems.map(formatIssue);
+}
+
+describe("browser login config", () => {
+  it("accepts a client with a callback URL and a sealing key", () => {
+    const result = parseConfig(config());
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.providers["corp"]?.scopes).toEqual(["openid", "profile", "email"]);
+    expect(result.config.session.cookieName).toBe("__Host-portcullis");
+  });
+
+  it("requires redirectUri with clientId and says what it should look like", () => {
+    expect(problems(config({ redirectUri: undefined }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.redirectUri: is required with clientId: .*https:\/\/app\.example\.com\/oauth2\/callback/),
+    ]);
+  });
+
+  it("refuses a redirectUri that is not the /oauth2/callback path", () => {
+    expect(problems(config({ redirectUri: "https://app.example.com/callback" }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.redirectUri: must end in \/oauth2\/callback/),
+    ]);
+  });
+
+  it("refuses an http redirectUri unless allowInsecureHttp is set", () => {
+    expect(problems(config({ redirectUri: "http://app.example.com/oauth2/callback" }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.redirectUri: must be https/),
+    ]);
+  });
+
+  it("requires session.keys once a provider has a clientId", () => {
+    expect(problems(config({}, {}))).toEqual([expect.stringMatching(/^session\.keys: is required when a provider has a clientId/)]);
+  });
+
+  it("refuses a short sealing key without quoting it", () => {
+    const found = problems(config({}, { keys: ["too-short-secret"] }));
+    expect(found).toEqual([expect.stringMatching(/^session\.keys\[0\]: must be at least 32 characters/)]);
+    expect(found.join("\n")).not.toContain("too-short-secret");
+  });
+
+  it("requires the openid scope for login", () => {
+    expect(problems(config({ scopes: ["profile"] }))).toEqual([expect.stringMatching(/^providers\.corp\.scopes: must include "openid"/)]);
+  });
+
+  it("refuses a __Host- cookie name together with a cookie domain", () => {
+    expect(problems(config({}, { keys: [KEY], cookieName: "__Host-sid", cookieDomain: "example.com" }))).toEqual([
+      expect.stringMatching(/^session\.cookieName: a __Host- cookie cannot have a Domain/),
+    ]);
+  });
+
+  it("names the session cookie without the __Host- prefix when a domain is shared", () => {
+    const result = parseConfig(config({}, { keys: [KEY], cookieDomain: "Example.COM" }));
+    expect(result.ok && result.config.session).toMatchObject({ cookieName: "portcullis", cookieDomain: "example.com" });
+  });
+
+  it("refuses a post-logout redirect to an origin that is not allowed", () => {
+    expect(problems(config({}, { keys: [KEY], postLogoutRedirect: "https://evil.example.net/" }))).toEqual([
+      expect.stringMatching(/^session\.postLogoutRedirect: points to https:\/\/evil\.example\.net/),
+    ]);
+    const allowed = parseConfig(
+      config({}, { keys: [KEY], postLogoutRedirect: "https://www.example.com/bye", allowedRedirectOrigins: ["https://www.example.com"] }),
+    );
+    expect(allowed.ok).toBe(true);
+  });
+
+  it("refuses an allowed redirect origin that carries a path", () => {
+    expect(problems(config({}, { keys: [KEY], allowedRedirectOrigins: ["https://www.example.com/app"] }))).toEqual([
+      expect.stringMatching(/^session\.allowedRedirectOrigins\[0\]: must be an origin only/),
+    ]);
+  });
+
+  it("requires client credentials for introspection", () => {
+    expect(problems(config({ clientSecret: null, introspection: { enabled: true } }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.introspection\.enabled: needs clientId and clientSecret/),
+    ]);
+  });
+});
