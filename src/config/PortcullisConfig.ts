@@ -74,17 +74,88 @@ export interface SessionConfig {
   readonly postLogoutRedirect: string;
 }
 
+/** `required`: a valid credential is needed; `optional`: identify a caller who brings one, never challenge; `public`: everyone passes. */
+export type RouteAuth = "required" | "optional" | "public";
+
+/**
+ * `rules`: the routes are the whole policy; no match = deny. `whitelist`: every request needs auth
+ * except what the routes list (routes default to `auth: public`). `blacklist`: every request is
+ * public except what the routes list (routes default to `auth: required`). See compileRoutes.ts.
+ */
+export type PolicyMode = "rules" | "whitelist" | "blacklist";
+
+export interface PolicyConfig {
+  readonly mode: PolicyMode;
+}
+
+export interface RouteMatchConfig {
+  /** Exact host names or `*.suffix` wildcards, lower-case; empty = any host. */
+  readonly hosts: readonly string[];
+  /**
+   * At most one of the four path forms is set (the parser outputs the others as null; hand-built
+   * configs may leave them out); none = every path.
+   * `path`: prefix on a segment boundary: `/api` matches `/api` and `/api/x`, never `/apix`.
+   */
+  readonly path: string | null;
+  /** The whole normalised path, byte for byte. */
+  readonly pathExact?: string | null;
+  /** Whole-segment wildcards: `*` is one segment, `**` any number of segments. */
+  readonly pathGlob?: string | null;
+  /** A regular expression anchored with `^` and `$`, matched against the normalised path. */
+  readonly pathRegex?: string | null;
+  /** Upper-case method names; empty or absent = any method. */
+  readonly methods?: readonly string[];
+}
+
+/** `roles: [a, b]` is `{ anyOf: [a, b], allOf: [] }`; when both lists are given both must pass. */
+export interface NameSetRequirement {
+  readonly anyOf: readonly string[];
+  readonly allOf: readonly string[];
+}
+
+export type ClaimValue = string | number | boolean;
+
+/** A tree of claim checks: `all` / `any` nodes over leaves with exactly one operator. */
+export type ClaimCheckConfig =
+  | { readonly all: readonly ClaimCheckConfig[] }
+  | { readonly any: readonly ClaimCheckConfig[] }
+  | { readonly claim: string; readonly equals: ClaimValue }
+  | { readonly claim: string; readonly oneOf: readonly ClaimValue[] }
+  | { readonly claim: string; readonly contains: ClaimValue }
+  | { readonly claim: string; readonly exists: boolean };
+
+/** What a caller must have on a route; every part that is set must pass. Empty lists / null = not required. */
+export interface RequirementsConfig {
+  /** Every one of these scopes (from `scope` or `scp`). */
+  readonly scopes: readonly string[];
+  /** Roles as the identity module reads them from `identity.roleClaims`. */
+  readonly roles: NameSetRequirement | null;
+  /** Names from the `groups` claim. */
+  readonly groups: NameSetRequirement | null;
+  /** The token's `aud` must include one of these. */
+  readonly audiences: readonly string[];
+  /** `client_id` (or `azp` when there is no `client_id`) must be one of these. */
+  readonly clients: readonly string[];
+  /** `user`: only person tokens; `client`: only machine tokens (see isMachinePrincipal). */
+  readonly principal: "any" | "user" | "client";
+  readonly claims: ClaimCheckConfig | null;
+  /** Step-up: the `acr` must be one of these. */
+  readonly acr: readonly string[];
+  /** Step-up: every one of these must be in `amr`. */
+  readonly amr: readonly string[];
+  /** Step-up: most seconds since `auth_time`. */
+  readonly maxAge: number | null;
+}
+
 export interface RouteConfig {
   readonly name: string;
-  readonly match: {
-    /** Exact host names or `*.suffix` wildcards, lower-case; empty = any host. */
-    readonly hosts: readonly string[];
-    /** Path prefix on a segment boundary: `/api` matches `/api` and `/api/x`, never `/apix`. */
-    readonly path: string;
-  };
-  readonly auth: "required" | "public";
-  /** Providers whose tokens this route accepts; empty = every configured provider. */
+  readonly match: RouteMatchConfig;
+  /** null = the policy mode's default (whitelist: public, blacklist: required); rules mode requires it. */
+  readonly auth: RouteAuth | null;
+  /** Providers whose tokens this route accepts; browser login uses the first; empty = every configured provider. */
   readonly providers: readonly string[];
+  /** Absent in hand-built configs = nothing required; the parser always outputs it. */
+  readonly require?: RequirementsConfig;
 }
 
 export interface IdentityConfig {
@@ -93,6 +164,7 @@ export interface IdentityConfig {
     readonly email: string;
     readonly roles: string;
     readonly context: string;
+    readonly clientId: string;
   };
   /** Dotted claim paths read for roles, in order, merged (e.g. `realm_access.roles`, `groups`). */
   readonly roleClaims: readonly string[];
@@ -116,6 +188,7 @@ export interface PortcullisConfig {
     readonly admin: ListenAddress;
   };
   readonly providers: Readonly<Record<string, ProviderConfig>>;
+  readonly policy: PolicyConfig;
   readonly routes: readonly RouteConfig[];
   readonly identity: IdentityConfig;
   readonly session: SessionConfig;

@@ -419,6 +419,7 @@ export const configSchema: ObjectNode = {
             email: header("email", "x-user-email"),
             roles: header("roles (comma-separated)", "x-user-roles"),
             context: header("base64 JSON context", "x-user-context"),
+            clientId: header("OAuth client id (`client_id`, else `azp`) of the caller, person or machine", "x-client-id"),
           },
         },
         roleClaims: {

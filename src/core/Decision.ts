@@ -7,13 +7,18 @@ export interface Allow {
   readonly kind: "allow";
   /** Name of the matched route (a bounded metric label). */
   readonly route: string;
-  readonly reason: "public" | "authenticated";
+  /** public: no credential needed; anonymous: an optional route without one; authenticated: verified. */
+  readonly reason: "public" | "anonymous" | "authenticated";
   /** Headers to set on the upstream request (overwriting). */
   readonly setHeaders: HeaderList;
   /** Header names to strip from the upstream request: every header Portcullis owns. */
   readonly removeHeaders: readonly string[];
   /** The provider that vouched for the caller, when one did (a bounded metric label). */
   readonly provider?: string;
+  /** Headers for the response to the client, e.g. the Set-Cookie of a refreshed session. */
+  readonly responseHeaders?: HeaderList;
+  /** How the caller was identified: a bearer token or a browser session (metrics, logs). */
+  readonly credential?: "bearer" | "session";
 }
 
 export interface Deny {

@@ -1,9 +1,30 @@
-// Builds denial values from stable codes through the one DENIALS table: status, RFC 6750
-// WWW-Authenticate and a small JSON body. Public text only; the detail stays in the log.
+// Builds denial values from stable codes through the one DENIALS table: status, RFC 6750 / RFC 9470
+// WWW-Authenticate, and a small JSON body for API clients or a small HTML page for browsers.
+// Public text only; the detail stays in the log.
 import { DENIALS, type DenialCode } from "./DenialCode.ts";
 import type { Deny, HeaderList } from "./Decision.ts";
+import { renderStatusPage } from "./renderStatusPage.ts";
 
 export const DEFAULT_REALM = "portcullis";
+
+/** Extra WWW-Authenticate parameters: `scope` (RFC 6750), `acr_values` / `max_age` (RFC 9470). */
+export interface ChallengeParams {
+  readonly scope?: readonly string[];
+  readonly acrValues?: readonly string[];
+  readonly maxAge?: number;
+}
+
+export interface DenyOptions {
+  readonly route: string | null;
+  readonly realm?: string;
+  readonly detail?: string;
+  readonly provider?: string;
+  /** Answer with an HTML page instead of JSON (a browser navigation). */
+  readonly browser?: boolean;
+  readonly challenge?: ChallengeParams;
+  /** Sent to the client as well, e.g. Set-Cookie clearing a dead session. */
+  readonly extraHeaders?: HeaderList;
+}
 
 interface Rendered {
   readonly status: number;
@@ -11,42 +32,78 @@ interface Rendered {
   readonly body: string;
 }
 
+// Denials without parameters are rendered once per (code, realm, flavour) and shared.
 const rendered = new Map<string, Rendered>();
 
-function render(code: DenialCode, realm: string): Rendered {
-  const key = `${code}\u0000${realm}`;
-  const hit = rendered.get(key);
-  if (hit) return hit;
-  const spec = DENIALS[code];
-  const headers: Array<[string, string]> = [
-    ["content-type", "application/json"],
-    ["cache-control", "no-store"],
-  ];
-  if (spec.status === 401) {
-    // RFC 6750 §3.1: a request with no credential gets the challenge without an error code.
-    const challenge = spec.bearerError
-      ? `Bearer realm="${realm}", error="${spec.bearerError}", error_description="${spec.description}"`
-      : `Bearer realm="${realm}"`;
-    headers.push(["www-authenticate", challenge]);
-  }
-  const body = JSON.stringify({ error: code, error_description: spec.description });
-  const value: Rendered = { status: spec.status, headers, body };
-  rendered.set(key, value);
-  return value;
+/** Challenge parameter values come from config (scopes, acr values), never from the request; quotes and backslashes are dropped anyway. */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\\r\n]/g, "")}"`;
 }
 
-export function deny(
-  code: DenialCode,
-  options: { route: string | null; realm?: string; detail?: string; provider?: string },
-): Deny {
-  const r = render(code, options.realm ?? DEFAULT_REALM);
+function render(code: DenialCode, realm: string, browser: boolean, challenge: ChallengeParams | undefined): Rendered {
+  const spec = DENIALS[code];
+  const headers: Array<[string, string]> = [
+    ["content-type", browser ? "text/html; charset=utf-8" : "application/json"],
+    ["cache-control", "no-store"],
+  ];
+  if (spec.status === 401 || (spec.status === 403 && spec.bearerError !== undefined)) {
+    // RFC 6750 §3.1: a request with no credential gets the challenge without an error code.
+    let value = `Bearer realm=${quoted(realm)}`;
+    if (spec.bearerError) value += `, error="${spec.bearerError}", error_description=${quoted(spec.description)}`;
+    if (challenge?.scope !== undefined && challenge.scope.length > 0) value += `, scope=${quoted(challenge.scope.join(" "))}`;
+    if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0) value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
+    if (challenge?.maxAge !== undefined) value += `, max_age=${quoted(String(challenge.maxAge))}`;
+    headers.push(["www-authenticate", value]);
+  }
+  const body = browser
+    ? renderStatusPage({ status: spec.status, title: titleFor(spec.status), message: spec.description })
+    : JSON.stringify({ error: code, error_description: spec.description });
+  return { status: spec.status, headers, body };
+}
+
+function titleFor(status: number): string {
+  if (status === 403) return "Access denied";
+  if (status === 401) return "Sign-in required";
+  if (status === 400) return "Bad request";
+  return "Service unavailable";
+}
+
+export function deny(code: DenialCode, options: DenyOptions): Deny {
+  const realm = options.realm ?? DEFAULT_REALM;
+  const browser = options.browser === true;
+  let r: Rendered;
+  if (options.challenge === undefined) {
+    const key = `${code}\u0000${realm}\u0000${browser ? "html" : "json"}`;
+    r = rendered.get(key) ?? render(code, realm, browser, undefined);
+    rendered.set(key, r);
+  } else {
+    r = render(code, realm, browser, options.challenge);
+  }
   return {
     kind: "deny",
     route: options.route,
     code,
     status: r.status,
-    headers: r.headers,
+    headers: options.extraHeaders === undefined || options.extraHeaders.length === 0 ? r.headers : [...r.headers, ...options.extraHeaders],
     body: r.body,
+    ...(options.detail !== undefined ? { detail: options.detail } : {}),
+    ...(options.provider !== undefined ? { provider: options.provider } : {}),
+  };
+}
+
+/** A 302 to `location` (the IdP for a login, or back to the page after one), with its cookies. */
+export function redirectDecision(location: string, setCookies: readonly string[], options: { route: string | null; provider?: string; detail?: string }): Deny {
+  return {
+    kind: "deny",
+    route: options.route,
+    code: "login_required",
+    status: 302,
+    headers: [
+      ["location", location],
+      ["cache-control", "no-store"],
+      ...setCookies.map((value) => ["set-cookie", value] as const),
+    ],
+    body: "",
     ...(options.detail !== undefined ? { detail: options.detail } : {}),
     ...(options.provider !== undefined ? { provider: options.provider } : {}),
   };

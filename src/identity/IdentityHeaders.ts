@@ -14,8 +14,14 @@ export interface IdentityHeaders {
    * context is disabled. The adapter removes all of them from every request, public routes too.
    */
   readonly ownedHeaders: readonly string[];
-  /** The headers to set for these verified claims; empty values are left out. */
-  build(claims: Readonly<Record<string, unknown>>): IdentityHeader[];
+  /**
+   * The headers to set for these verified claims; empty values are left out. A machine caller
+   * (client credentials) gets only the client id and claim headers: no x-user-* header is invented
+   * for it from its client id.
+   */
+  build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client"): IdentityHeader[];
+  /** The caller's roles as the roles header carries them (configured role claims, merged). */
+  roles(claims: Readonly<Record<string, unknown>>): string[];
 }
 
 type Claims = Readonly<Record<string, unknown>>;
@@ -105,6 +111,7 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     email: config.headers.email.toLowerCase(),
     roles: config.headers.roles.toLowerCase(),
     context: config.headers.context.toLowerCase(),
+    clientId: config.headers.clientId.toLowerCase(),
   };
   const claimHeaders = Object.entries(config.claimHeaders).map(
     ([name, path]) => [name.toLowerCase(), claimPathSegments(path)] as const,
@@ -116,7 +123,7 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
       )
     : [];
 
-  const owned = [names.sub, names.email, names.roles, names.context, ...claimHeaders.map(([n]) => n)];
+  const owned = [names.sub, names.email, names.roles, names.context, names.clientId, ...claimHeaders.map(([n]) => n)];
   // The config parser checks this too; two meanings for one header would make build() ambiguous.
   if (new Set(owned).size !== owned.length) {
     throw new Error("identity: header names must be distinct");
@@ -195,8 +202,14 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     return Buffer.from(json, "utf8").toString("base64");
   }
 
-  function build(claims: Claims): IdentityHeader[] {
+  function build(claims: Claims, principal: "user" | "client" = "user"): IdentityHeader[] {
     const headers: IdentityHeader[] = [];
+    const clientId = clientIdOf(claims);
+    if (clientId !== null && isVerbatimHeaderValue(clientId, maxBytes)) headers.push([names.clientId, clientId]);
+    if (principal === "client") {
+      pushClaimHeaders(claims, headers);
+      return headers;
+    }
     const subject = subjectOf(claims);
     if (subject !== null && isVerbatimHeaderValue(subject, maxBytes)) headers.push([names.sub, subject]);
     const email = emailOf(claims);
@@ -206,12 +219,7 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     const rolesInHeader = keepWithin(roles, maxBytes, utf8Bytes);
     if (rolesInHeader.length > 0) headers.push([names.roles, rolesInHeader.join(",")]);
 
-    for (const [name, path] of claimHeaders) {
-      const text = claimToText(resolveClaim(claims, path));
-      if (text === null) continue;
-      const value = sanitizeHeaderValue(text, maxBytes);
-      if (value.length > 0) headers.push([name, value]);
-    }
+    pushClaimHeaders(claims, headers);
 
     if (config.context.enabled) {
       const context = contextValue(claims, subject, roles);
@@ -220,5 +228,14 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     return headers;
   }
 
-  return { ownedHeaders, build };
+  function pushClaimHeaders(claims: Claims, headers: IdentityHeader[]): void {
+    for (const [name, path] of claimHeaders) {
+      const text = claimToText(resolveClaim(claims, path));
+      if (text === null) continue;
+      const value = sanitizeHeaderValue(text, maxBytes);
+      if (value.length > 0) headers.push([name, value]);
+    }
+  }
+
+  return { ownedHeaders, build, roles: rolesOf };
 }

@@ -56,8 +56,19 @@ export interface ProviderRegistry {
    */
   verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
   cacheSize(): number;
+  /**
+   * A ready provider's discovery document and key set (for the login client's ID token checks);
+   * null while the provider is still loading or when the name is unknown.
+   */
+  loaded(name: string): LoadedProvider | null;
   /** Stops background retries and aborts in-flight loads; verify() keeps working on loaded keys. */
   close(): void;
+}
+
+export interface LoadedProvider {
+  readonly config: ProviderConfig;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly keys: RemoteKeys;
 }
 
 /** Never acceptable whatever the configuration says: no signature, or a shared secret. */
@@ -68,6 +79,7 @@ type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 interface ProviderState {
   readonly config: ProviderConfig;
   keys: RemoteKeys | undefined;
+  metadata: Readonly<Record<string, unknown>> | undefined;
   ready: boolean;
   lastError: string | undefined;
   lastLoggedError: string | undefined;
@@ -104,6 +116,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
     const state: ProviderState = {
       config,
       keys: undefined,
+      metadata: undefined,
       ready: false,
       lastError: undefined,
       lastLoggedError: undefined,
@@ -166,6 +179,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
         // it times its cooldown and max age from the last *successful* fetch: during an IdP outage
         // that would let every unknown kid refetch and make known kids fail after the max age. So
         // jose never fetches on its own here (both Infinity); fetchKeys() decides when to reload.
+        state.metadata = discovered.metadata;
         state.keys = createRemoteJWKSet(discovered.jwksUri, {
           timeoutDuration: config.jwksTimeoutMs,
           cooldownDuration: Infinity,
@@ -328,6 +342,11 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       return started;
     },
     isReady: () => states.every((state) => state.ready),
+    loaded(name) {
+      const state = states.find((candidate) => candidate.config.name === name);
+      if (state === undefined || !state.ready || state.keys === undefined || state.metadata === undefined) return null;
+      return { config: state.config, metadata: state.metadata, keys: state.keys };
+    },
     status: () =>
       states.map((state) => ({
         provider: state.config.name,

@@ -1,26 +1,36 @@
-// Decision → Envoy CheckResponse. Allow: OkHttpResponse that overwrites identity headers and
-// removes every other owned header. Deny: DeniedHttpResponse carrying our status, headers, body.
-import type { Decision } from "../core/Decision.ts";
+// Decision → Envoy CheckResponse. Allow: OkHttpResponse that overwrites identity headers, removes
+// every other owned header, and adds response headers for the client (a refreshed session's
+// Set-Cookie). Deny: DeniedHttpResponse carrying our status, headers, body.
+import type { Decision, HeaderList } from "../core/Decision.ts";
 
 const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_UNAUTHENTICATED = 16;
+const APPEND_IF_EXISTS_OR_ADD = 0;
 const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
-function headerOptions(headers: ReadonlyArray<readonly [string, string]>) {
-  return headers.map(([key, value]) => ({ header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }));
+function headerOptions(headers: HeaderList) {
+  return headers.map(([key, value]) =>
+    // Several Set-Cookie headers (chunked sessions, a login transaction) must all reach the client:
+    // they are added side by side; everything else overwrites. The deprecated `append` is set too
+    // for Set-Cookie because Envoy versions before append_action support read only that field.
+    key === "set-cookie"
+      ? { header: { key, value }, append: { value: true }, append_action: APPEND_IF_EXISTS_OR_ADD }
+      : { header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD },
+  );
 }
 
 export function toCheckResponse(decision: Decision): object {
   if (decision.kind === "allow") {
-    return {
-      status: { code: GRPC_OK },
-      ok_response: {
-        headers: headerOptions(decision.setHeaders),
-        headers_to_remove: decision.removeHeaders,
-      },
+    const ok: Record<string, unknown> = {
+      headers: headerOptions(decision.setHeaders),
+      headers_to_remove: decision.removeHeaders,
     };
+    if (decision.responseHeaders !== undefined && decision.responseHeaders.length > 0) {
+      ok["response_headers_to_add"] = headerOptions(decision.responseHeaders);
+    }
+    return { status: { code: GRPC_OK }, ok_response: ok };
   }
   const grpcCode =
     decision.status === 401 ? GRPC_UNAUTHENTICATED : decision.status === 503 ? GRPC_UNAVAILABLE : GRPC_PERMISSION_DENIED;

@@ -71,7 +71,7 @@ describe("parseConfig: defaults", () => {
       },
       routes: [{ name: "api", match: { hosts: [], path: "/api" }, auth: "required", providers: [] }],
       identity: {
-        headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context" },
+        headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
         roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
         claimHeaders: {},
         context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
@@ -100,7 +100,7 @@ describe("parseConfig: defaults", () => {
     const result = parseConfig({ ...base(), identity: { headers: { sub: "x-sub" } }, listen: { grpc: "[::1]:0" } });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config.identity.headers).toEqual({ sub: "x-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context" });
+    expect(result.config.identity.headers).toEqual({ sub: "x-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" });
     expect(result.config.listen.grpc).toEqual({ host: "::1", port: 0 });
     expect(result.config.listen.auth).toEqual({ host: "0.0.0.0", port: 8181 });
   });

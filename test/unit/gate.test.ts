@@ -10,7 +10,7 @@ import { normalizePath } from "../../src/core/normalizePath.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 
 const identityConfig: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context" },
+  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
   roleClaims: ["roles", "realm_access.roles"],
   claimHeaders: {},
   context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
@@ -115,7 +115,7 @@ describe("Gate.decide", () => {
     const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker" } }));
     expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
     if (d.kind !== "allow") throw new Error("expected allow");
-    expect([...d.removeHeaders].sort()).toEqual(["x-user-context", "x-user-email", "x-user-roles", "x-user-sub"]);
+    expect([...d.removeHeaders].sort()).toEqual(["x-client-id", "x-user-context", "x-user-email", "x-user-roles", "x-user-sub"]);
   });
 
   it("maps a verifier failure to its stable code with 401 invalid_token", async () => {

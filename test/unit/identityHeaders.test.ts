@@ -3,7 +3,7 @@ import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 
 const DEFAULTS: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context" },
+  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
   roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
   claimHeaders: {},
   context: {
@@ -34,8 +34,23 @@ describe("identity headers: owned headers", () => {
       config({ claimHeaders: { "X-Tenant": "tenant", "x-user-name": "name" } }),
     );
     expect([...identity.ownedHeaders].sort()).toEqual(
-      ["x-tenant", "x-user-context", "x-user-email", "x-user-name", "x-user-roles", "x-user-sub"].sort(),
+      ["x-client-id", "x-tenant", "x-user-context", "x-user-email", "x-user-name", "x-user-roles", "x-user-sub"].sort(),
     );
+  });
+
+  it("gives a machine caller its client id and no x-user-* header made from it", () => {
+    const identity = createIdentityHeaders(config({ claimHeaders: { "x-tenant": "tenant" } }));
+    const built = new Map(identity.build({ sub: "batch", client_id: "batch", scope: "api.read", tenant: "acme", roles: ["ops"] }, "client"));
+    expect([...built.entries()]).toEqual([
+      ["x-client-id", "batch"],
+      ["x-tenant", "acme"],
+    ]);
+  });
+
+  it("tells a person's client id (azp when there is no client_id) next to the user headers", () => {
+    const built = new Map(createIdentityHeaders(config()).build({ sub: "alice", azp: "web-app" }));
+    expect(built.get("x-client-id")).toBe("web-app");
+    expect(built.get("x-user-sub")).toBe("alice");
   });
 
   it("owns the context header even when the context is disabled", () => {
@@ -45,9 +60,9 @@ describe("identity headers: owned headers", () => {
 
   it("uses configured header names", () => {
     const identity = createIdentityHeaders(
-      config({ headers: { sub: "x-sub", email: "x-mail", roles: "x-groups", context: "x-ctx" } }),
+      config({ headers: { sub: "x-sub", email: "x-mail", roles: "x-groups", context: "x-ctx", clientId: "x-app" } }),
     );
-    expect([...identity.ownedHeaders].sort()).toEqual(["x-ctx", "x-groups", "x-mail", "x-sub"]);
+    expect([...identity.ownedHeaders].sort()).toEqual(["x-app", "x-ctx", "x-groups", "x-mail", "x-sub"]);
     const built = new Map(identity.build({ sub: "u1", email: "u@example.com", roles: ["r"] }));
     expect(built.get("x-sub")).toBe("u1");
     expect(built.get("x-mail")).toBe("u@example.com");
