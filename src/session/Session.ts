@@ -1,0 +1,76 @@
+// The browser session as it is sealed into the session cookie, and its strict parser: anything that
+// is not exactly this shape (missing or unknown keys, wrong types, another version) is no session.
+// Times are epoch seconds. The parser copies the known fields; it never trusts the input object.
+
+import { isPlainRecord } from "./isPlainRecord.ts";
+
+export type Session = {
+  v: 1;
+  id: string;
+  provider: string;
+  iss: string;
+  sub: string;
+  /** Identity claims used for upstream headers and route requirements. */
+  claims: Record<string, unknown>;
+  accessToken: string;
+  accessTokenExpiresAt: number;
+  refreshToken: string | null;
+  idToken: string | null;
+  authTime: number | null;
+  createdAt: number;
+  /** Absolute cap: the session ends here whatever the tokens say. */
+  expiresAt: number;
+};
+
+const SESSION_KEYS: ReadonlySet<string> = new Set([
+  "v",
+  "id",
+  "provider",
+  "iss",
+  "sub",
+  "claims",
+  "accessToken",
+  "accessTokenExpiresAt",
+  "refreshToken",
+  "idToken",
+  "authTime",
+  "createdAt",
+  "expiresAt",
+]);
+
+function isText(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+function isEpochSeconds(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
+export function parseSession(payload: Record<string, unknown>): Session | null {
+  if (!isPlainRecord(payload)) return null;
+  for (const key of Object.keys(payload)) if (!SESSION_KEYS.has(key)) return null;
+  const p = payload;
+  if (p.v !== 1) return null;
+  if (!isText(p.id) || !isText(p.provider) || !isText(p.iss) || !isText(p.sub)) return null;
+  if (!isPlainRecord(p.claims)) return null;
+  if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt)) return null;
+  if (p.refreshToken !== null && !isText(p.refreshToken)) return null;
+  if (p.idToken !== null && !isText(p.idToken)) return null;
+  if (p.authTime !== null && !isEpochSeconds(p.authTime)) return null;
+  if (!isEpochSeconds(p.createdAt) || !isEpochSeconds(p.expiresAt)) return null;
+  return {
+    v: 1,
+    id: p.id,
+    provider: p.provider,
+    iss: p.iss,
+    sub: p.sub,
+    claims: p.claims,
+    accessToken: p.accessToken,
+    accessTokenExpiresAt: p.accessTokenExpiresAt,
+    refreshToken: p.refreshToken,
+    idToken: p.idToken,
+    authTime: p.authTime,
+    createdAt: p.createdAt,
+    expiresAt: p.expiresAt,
+  };
+}
