@@ -60,7 +60,7 @@ describe("a valid access token", () => {
     expect(res.upstream?.headers["x-user-sub"]).toBe("demo-cli");
     const context = JSON.parse(Buffer.from(String(res.upstream?.headers["x-user-context"]), "base64").toString("utf8")) as Record<string, unknown>;
     expect(context.id).toBe("demo-cli");
-    expect(context.scopes).toEqual(["api:read", "api:write"]);
+    expect(context.scopes).toEqual(["api.read", "api.write"]);
   });
 
   it("of a user carries the user's sub, email and roles to the upstream", async () => {

@@ -89,7 +89,7 @@ describe("portcullis demo", () => {
   });
 
   it("`demo token --user alice` gives a token whose roles reach the upstream", async () => {
-    const out = await demoToken(["--user", "alice", "--scope", "api:read"]);
+    const out = await demoToken(["--user", "alice", "--scope", "api.read"]);
     expect(out.code).toBe(0);
     const res = await get("/api/hello", out.stdout.trim());
     expect(res.status).toBe(200);

@@ -189,7 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           aud: TEST_AUDIENCE,
           sub: "forged-by-test",
           client_id: "e2e",
-          scope: "api:read",
+          scope: "api.read",
           iat: now,
           exp: now + 300,
           jti: crypto.randomUUID(),

@@ -6,6 +6,54 @@ declare module "oidc-provider" {
 
   export interface OidcClient {
     clientId: string;
+    grantTypeAllowed(type: string): boolean;
+  }
+
+  export interface OidcGrant {
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: readonly string[]): void;
+    addResourceScope(resource: string, scope: string): void;
+    save(): Promise<string>;
+  }
+
+  /** The parts of a token model the dev IdP reads (AuthorizationCode, RefreshToken, AccessToken, ...). */
+  export interface OidcTokenLike {
+    accountId?: string;
+    acr?: string;
+    amr?: string[];
+    authTime?: number;
+    scopes?: Set<string>;
+  }
+
+  export interface OidcSession {
+    accountId?: string;
+    grantIdFor(clientId: string): string | undefined;
+  }
+
+  /** The Koa context oidc-provider runs its routes in, as far as the dev IdP looks at it. */
+  export interface OidcContext {
+    method: string;
+    path: string;
+    type: string;
+    body: unknown;
+    set(name: string, value: string): void;
+    oidc?: {
+      params?: Record<string, unknown>;
+      client?: OidcClient;
+      session?: OidcSession;
+      acr?: string;
+      result?: { consent?: { grantId?: string } };
+      entities: Record<string, unknown>;
+      provider: Provider;
+    };
+  }
+
+  export interface InteractionDetails {
+    uid: string;
+    prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
+    params: Record<string, unknown>;
+    session?: { accountId?: string };
+    grantId?: string;
   }
 
   export class Provider {
@@ -13,11 +61,43 @@ declare module "oidc-provider" {
     readonly issuer: string;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    use(middleware: (ctx: OidcContext, next: () => Promise<void>) => Promise<void>): void;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: Record<string, unknown>,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
     readonly Client: { find(id: string): Promise<OidcClient | undefined> };
-    readonly AccessToken: new (fields: Record<string, unknown>) => { save(): Promise<string> };
+    readonly Grant: { find(id: string): Promise<OidcGrant | undefined> } & (new (fields: Record<string, unknown>) => OidcGrant);
+    readonly AccessToken: new (fields: Record<string, unknown>) => OidcTokenLike & { save(): Promise<string> };
     readonly ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
   }
+
+  export interface InteractionCheck {
+    readonly reason: string;
+  }
+
+  export interface InteractionPrompt {
+    readonly name: string;
+    readonly checks: InteractionCheck[];
+  }
+
+  export const interactionPolicy: {
+    Check: new (
+      reason: string,
+      description: string,
+      error: string,
+      check: (ctx: OidcContext) => boolean | Promise<boolean>,
+    ) => InteractionCheck;
+    base(): InteractionPrompt[] & { get(name: string): InteractionPrompt | undefined };
+  };
+
+  export const errors: {
+    SessionNotFound: new (...args: unknown[]) => Error;
+  };
 
   export default Provider;
 }
