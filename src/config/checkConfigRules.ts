@@ -4,6 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
+import { checkRouteRules, type PartialRoute } from "./checkRouteRules.ts";
 
 interface Address {
   host?: string;
@@ -26,15 +27,10 @@ interface PartialSession {
   allowedRedirectOrigins?: (string | undefined)[];
   postLogoutRedirect?: string;
 }
-interface PartialRoute {
-  name?: string;
-  match?: { hosts?: (string | undefined)[]; path?: string };
-  auth?: string;
-  providers?: (string | undefined)[];
-}
 export interface PartialConfig {
   listen?: Record<string, Address | undefined>;
   providers?: Record<string, PartialProvider>;
+  policy?: { mode?: string };
   routes?: (PartialRoute | undefined)[];
   session?: PartialSession;
   identity?: {
@@ -52,7 +48,7 @@ export interface RuleFindings {
 export function checkConfigRules(config: PartialConfig, findings: RuleFindings): void {
   checkProviders(config, findings);
   checkLogin(config, findings);
-  checkRoutes(config, findings);
+  checkRouteRules(config, findings);
   checkHeaders(config, findings);
   checkListen(config, findings);
 }
@@ -145,53 +141,6 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
       problems.push({ path: "session.postLogoutRedirect", message: `points to ${origin}, which is neither a login origin nor in session.allowedRedirectOrigins` });
     }
   }
-}
-
-function checkRoutes(config: PartialConfig, { problems, warnings }: RuleFindings): void {
-  const providerNames = Object.keys(config.providers ?? {});
-  const firstByName = new Map<string, number>();
-  const routes = config.routes ?? [];
-  routes.forEach((route, index) => {
-    if (route === undefined) return;
-    const path = keyPath("routes", index);
-    if (route.name !== undefined) {
-      const first = firstByName.get(route.name);
-      if (first === undefined) firstByName.set(route.name, index);
-      else problems.push({ path: keyPath(path, "name"), message: `duplicate route name ${JSON.stringify(route.name)} (also routes[${first}])` });
-    }
-    (route.providers ?? []).forEach((name, i) => {
-      if (name !== undefined && !providerNames.includes(name)) {
-        const known = providerNames.length > 0 ? providerNames.join(", ") : "none";
-        problems.push({ path: keyPath(keyPath(path, "providers"), i), message: `unknown provider ${JSON.stringify(name)} (configured: ${known})` });
-      }
-    });
-    if (route.auth === "required" && providerNames.length === 0) {
-      problems.push({ path: keyPath(path, "auth"), message: 'is "required" but no provider is configured under providers' });
-    }
-    const shadow = findShadowingRoute(routes, index);
-    if (shadow !== undefined) {
-      warnings.push({
-        path: keyPath(path, "match"),
-        message: `route is unreachable: routes[${shadow}] comes first and matches every request it would match`,
-      });
-    }
-  });
-}
-
-/** Index of an earlier route whose hosts and path prefix cover this one's (simple, exact-host check). */
-function findShadowingRoute(routes: readonly (PartialRoute | undefined)[], index: number): number | undefined {
-  const later = routes[index]?.match;
-  if (later?.path === undefined || later.hosts === undefined) return undefined;
-  for (let i = 0; i < index; i += 1) {
-    const earlier = routes[i]?.match;
-    if (earlier?.path === undefined || earlier.hosts === undefined) continue;
-    const hostsCovered =
-      earlier.hosts.length === 0 || (later.hosts.length > 0 && later.hosts.every((h) => earlier.hosts?.includes(h)));
-    const p = earlier.path;
-    const pathCovered = p === "/" || later.path === p || later.path.startsWith(`${p}/`);
-    if (hostsCovered && pathCovered) return i;
-  }
-  return undefined;
 }
 
 function checkHeaders(config: PartialConfig, { problems }: RuleFindings): void {

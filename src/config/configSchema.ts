@@ -6,7 +6,6 @@ import {
   claimPath,
   contextSource,
   headerName,
-  hostPattern,
   httpUrl,
   issuerUrl,
   cookieDomain,
@@ -16,9 +15,9 @@ import {
   redirectTarget,
   sealingSecret,
   webOrigin,
-  routePath,
   type StringFormat,
 } from "./configFormats.ts";
+import { policyNode, routeNode } from "./routeSchema.ts";
 
 interface NodeBase {
   readonly description: string;
@@ -75,7 +74,20 @@ export interface MapNode extends NodeBase {
   readonly keyInto?: string;
 }
 
-export type SchemaNode = StringNode | IntegerNode | BooleanNode | ListNode | ObjectNode | MapNode;
+/** Reports one problem under a custom node; `got` is quoted in the message unless the path is secret. */
+export type CustomReport = (path: string, message: string, got?: { readonly value: unknown }) => void;
+export type CustomResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
+
+/** A value the kinds above cannot express (one of two shapes, a recursive tree): it parses itself. */
+export interface CustomNode extends NodeBase {
+  readonly kind: "custom";
+  /** How the generated reference shows the type. */
+  readonly typeLabel: string;
+  /** Reports every problem (with key paths under `path`) and returns ok: false when there was one. */
+  parse(value: unknown, path: string, report: CustomReport): CustomResult;
+}
+
+export type SchemaNode = StringNode | IntegerNode | BooleanNode | ListNode | ObjectNode | MapNode | CustomNode;
 
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
@@ -308,54 +320,6 @@ const session: ObjectNode = {
   },
 };
 
-const route: ObjectNode = {
-  kind: "object",
-  description: "One route rule; the first rule that matches a request decides.",
-  fields: {
-    name: {
-      kind: "string",
-      pattern: /^[a-z0-9][a-z0-9_.-]{0,62}$/,
-      required: true,
-      description: "Unique name, used as a metric label.",
-    },
-    match: {
-      kind: "object",
-      required: true,
-      description: "What requests the rule applies to.",
-      fields: {
-        host: {
-          kind: "list",
-          items: { kind: "string", format: hostPattern, description: "A host name." },
-          acceptSingle: true,
-          unique: true,
-          default: [],
-          outputKey: "hosts",
-          description: "Host names (exact or `*.suffix`), lower-cased; missing = any host.",
-        },
-        path: {
-          kind: "string",
-          format: routePath,
-          required: true,
-          description: 'Path prefix on a segment boundary: "/api" matches "/api" and "/api/x", never "/apix".',
-        },
-      },
-    },
-    auth: {
-      kind: "string",
-      enum: ["required", "public"],
-      required: true,
-      description: "`required`: a valid token is needed; `public`: let everyone through.",
-    },
-    providers: {
-      kind: "list",
-      items: { kind: "string", description: "A provider name." },
-      unique: true,
-      default: [],
-      description: "Providers whose tokens the route accepts; missing = every configured provider.",
-    },
-  },
-};
-
 const header = (name: string, value: string): StringNode => ({
   kind: "string",
   format: headerName,
@@ -400,12 +364,13 @@ export const configSchema: ObjectNode = {
       default: {},
       description: "Named OpenID Connect providers; the name is a metric label.",
     },
+    policy: policyNode,
     routes: {
       kind: "list",
-      items: route,
+      items: routeNode,
       nonEmpty: true,
       required: true,
-      description: "Ordered route rules; first match wins; no match = deny.",
+      description: "Ordered route rules; first match wins; no match = deny in `rules` mode, the `policy.mode` default otherwise.",
     },
     identity: {
       kind: "object",

@@ -60,6 +60,13 @@ export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: P
       return parseObject(node, value, path, ctx);
     case "map":
       return parseMap(node, value, path, ctx);
+    case "custom": {
+      const result = node.parse(value, path, (at, message, got) => {
+        if (got === undefined) ctx.problems.push({ path: at, message });
+        else report(ctx, node, at, message, got.value);
+      });
+      return result.ok ? result.value : INVALID;
+    }
   }
 }
 

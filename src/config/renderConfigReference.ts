@@ -41,6 +41,8 @@ function typeOf(node: SchemaNode): string {
       return "mapping";
     case "map":
       return `mapping of \`${node.keyLabel}\` → ${node.values.kind === "object" ? "mapping" : typeOf(node.values)}`;
+    case "custom":
+      return node.typeLabel;
   }
 }
 

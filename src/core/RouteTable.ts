@@ -1,69 +1,58 @@
-// The ordered route list, compiled once: `match(host, path)` returns the first route whose host and
-// path prefix match, or null (the gate denies). Paths must already be normalised (normalizePath);
-// nothing here decodes or resolves them.
+// The compiled rule list (compileRoutes.ts) behind one lookup: `match(host, path, method)` returns
+// the first rule, in configuration order, whose host, path and method match, or null (the gate
+// denies). Paths must already be normalised (normalizePath); nothing here decodes or resolves them.
 
-import type { RouteConfig } from "../config/PortcullisConfig.ts";
+import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalHost } from "./canonicalHost.ts";
+import { compileRoutes, pathMatches, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
 
-interface CompiledRoute {
-  readonly route: RouteConfig;
-  /** null = any host. */
-  readonly exactHosts: ReadonlySet<string> | null;
-  /** Wildcard suffixes with their leading dot, e.g. ".example.com" for "*.example.com". */
-  readonly hostSuffixes: readonly string[];
-  /** Prefix without trailing slashes; "" = every path. */
-  readonly base: string;
-  /** base + "/", precomputed for the segment-boundary test. */
-  readonly baseWithSlash: string;
-}
+export type { CompiledRoute };
 
-
-function compile(route: RouteConfig): CompiledRoute {
-  const exact = new Set<string>();
-  const suffixes: string[] = [];
-  for (const raw of route.match.hosts) {
-    const host = raw.toLowerCase();
-    if (host.startsWith("*.")) suffixes.push(host.slice(1));
-    else exact.add(canonicalHost(host));
-  }
-  // A trailing slash in the configured prefix is not significant: `/api/` and `/api` both mean
-  // "the /api segment and everything under it", so `/api` itself matches `/api/` too.
-  const base = route.match.path.replace(/\/+$/, "");
-  return {
-    route,
-    exactHosts: route.match.hosts.length === 0 ? null : exact,
-    hostSuffixes: suffixes,
-    base,
-    baseWithSlash: base + "/",
-  };
-}
-
+/**
+ * Rules are indexed by exact host so that a table of many hosts costs, per request, one map lookup
+ * plus the rules that can apply to that host, never the whole list. For every exact host named
+ * anywhere, the index holds the rules that can match it — its own, any-host rules and wildcard
+ * rules whose suffix fits — already in configuration order, so first-match order is kept without
+ * a merge at request time. Other hosts walk the any-host and wildcard rules.
+ */
 export class RouteTable {
-  readonly #routes: readonly CompiledRoute[];
+  readonly #byHost: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Rules for a host not in #byHost: any-host rules and rules with a wildcard (suffix checked per request). */
+  readonly #otherHosts: readonly CompiledRule[];
 
-  constructor(routes: readonly RouteConfig[]) {
-    this.#routes = routes.map(compile);
+  constructor(routes: readonly RouteConfig[], policy?: PolicyConfig) {
+    const rules = compileRoutes(routes, policy);
+    const hosts = new Set<string>();
+    for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
+    const byHost = new Map<string, CompiledRule[]>();
+    for (const host of hosts) byHost.set(host, rules.filter((rule) => hostMatches(rule, host)));
+    this.#byHost = byHost;
+    this.#otherHosts = rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0);
   }
 
-  /** First route matching both host and path, in configuration order; null when none does. */
-  match(host: string, normalizedPath: string): RouteConfig | null {
+  /** First rule matching host, path and method, in configuration order; null when none does. */
+  match(host: string, normalizedPath: string, method: string): CompiledRoute | null {
     const h = canonicalHost(host);
-    for (const r of this.#routes) {
-      if (!pathMatches(r, normalizedPath)) continue;
-      if (r.exactHosts === null || hostMatches(r, h)) return r.route;
+    // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
+    // skip a `DELETE` rule: compare upper-cased.
+    const m = method.toUpperCase();
+    const known = this.#byHost.get(h);
+    if (known !== undefined) {
+      for (const rule of known) {
+        if ((rule.methods === null || rule.methods.has(m)) && pathMatches(rule.path, normalizedPath)) return rule.route;
+      }
+      return null;
+    }
+    for (const rule of this.#otherHosts) {
+      if ((rule.methods === null || rule.methods.has(m)) && pathMatches(rule.path, normalizedPath) && hostMatches(rule, h)) return rule.route;
     }
     return null;
   }
 }
 
-function pathMatches(r: CompiledRoute, path: string): boolean {
-  if (r.base === "") return true;
-  return path === r.base || path.startsWith(r.baseWithSlash);
-}
-
-function hostMatches(r: CompiledRoute, host: string): boolean {
-  if ((r.exactHosts as ReadonlySet<string>).has(host)) return true;
-  for (const suffix of r.hostSuffixes) {
+function hostMatches(rule: CompiledRule, host: string): boolean {
+  if (rule.exactHosts === null || rule.exactHosts.has(host)) return true;
+  for (const suffix of rule.hostSuffixes) {
     // `*.example.com` needs at least one label before the suffix: never `example.com` itself.
     if (host.length > suffix.length && host.endsWith(suffix)) return true;
   }

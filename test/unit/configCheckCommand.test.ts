@@ -39,7 +39,7 @@ describe("check-config", () => {
     expect(errors).toEqual(
       expect.arrayContaining([
         'error: routes[0].match.path: must start with "/" (got "admin")',
-        'error: routes[0].auth: must be one of required, public (got "sometimes")',
+        'error: routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "error: routes[0].name: is required",
         expect.stringMatching(/^error: bogus_key: unknown key/),
       ]),

@@ -26,9 +26,9 @@ describe("parseConfig: the acceptance case", () => {
     expect(problems(result)).toEqual(
       expect.arrayContaining([
         'routes[0].match.path: must start with "/" (got "admin")',
-        'routes[0].auth: must be one of required, public (got "sometimes")',
+        'routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "routes[0].name: is required",
-        "bogus_key: unknown key (allowed: listen, providers, routes, identity, tokenCache, shutdown, log)",
+        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, tokenCache, shutdown, log)",
       ]),
     );
     expect(paths(result)).toHaveLength(4);
@@ -69,7 +69,27 @@ describe("parseConfig: defaults", () => {
           introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false },
         },
       },
-      routes: [{ name: "api", match: { hosts: [], path: "/api" }, auth: "required", providers: [] }],
+      policy: { mode: "rules" },
+      routes: [
+        {
+          name: "api",
+          match: { hosts: [], path: "/api", pathExact: null, pathGlob: null, pathRegex: null, methods: [] },
+          auth: "required",
+          providers: [],
+          require: {
+            scopes: [],
+            roles: null,
+            groups: null,
+            audiences: [],
+            clients: [],
+            principal: "any",
+            claims: null,
+            acr: [],
+            amr: [],
+            maxAge: null,
+          },
+        },
+      ],
       identity: {
         headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
         roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
@@ -146,19 +166,19 @@ describe("parseConfig: immutability", () => {
 const invalid: [rule: string, mutate: (raw: Record<string, any>) => void, path: string, message?: RegExp][] = [
   ["rejects an unknown top-level key", (r) => (r.bogus_key = 1), "bogus_key", /unknown key \(allowed: listen, providers/],
   ["rejects an unknown provider key", (r) => (r.providers.demo.clientSecretz = "x"), "providers.demo.clientSecretz", /unknown key/],
-  ["rejects an unknown route key", (r) => (r.routes[0].methods = ["GET"]), "routes[0].methods", /unknown key/],
+  ["rejects an unknown route key", (r) => (r.routes[0].methods = ["GET"]), "routes[0].methods", /unknown key \(allowed: name, match, auth, providers, require\)/],
   ["requires routes", (r) => delete r.routes, "routes", /is required/],
   ["rejects an empty routes list", (r) => (r.routes = []), "routes", /must not be empty/],
   ["rejects a route that is not a mapping", (r) => (r.routes = ["api"]), "routes[0]", /must be a mapping \(got "api"\)/],
   ["requires a route name", (r) => delete r.routes[0].name, "routes[0].name", /is required/],
   ["rejects a route name that is not a metric-safe label", (r) => (r.routes[0].name = "API v1"), "routes[0].name", /must match/],
-  ["requires match.path", (r) => delete r.routes[0].match.path, "routes[0].match.path", /is required/],
+  ["requires auth in rules mode", (r) => delete r.routes[0].auth, "routes[0].auth", /is required in rules mode: write auth: required, optional or public/],
   ["rejects a path without a leading slash", (r) => (r.routes[0].match.path = "api"), "routes[0].match.path", /must start with "\/" \(got "api"\)/],
   ["rejects a path with a trailing slash", (r) => (r.routes[0].match.path = "/api/"), "routes[0].match.path", /segment boundaries/],
   ["rejects a non-normalised path", (r) => (r.routes[0].match.path = "/a/../b"), "routes[0].match.path", /normalised/],
   ["rejects a host with a port", (r) => (r.routes[0].match.host = "api.example.com:443"), "routes[0].match.host", /host name/],
   ["rejects a bad host inside a list", (r) => (r.routes[0].match.host = ["ok.example", "bad host"]), "routes[0].match.host[1]"],
-  ["rejects an auth value outside the enum", (r) => (r.routes[0].auth = "optional"), "routes[0].auth", /must be one of required, public \(got "optional"\)/],
+  ["rejects an auth value outside the enum", (r) => (r.routes[0].auth = "sometimes"), "routes[0].auth", /must be one of required, optional, public \(got "sometimes"\)/],
   ["rejects a wrong type for a string", (r) => (r.routes[0].auth = 5), "routes[0].auth", /\(got 5\)/],
   ["rejects a route naming an unknown provider", (r) => (r.routes[0].providers = ["demo", "other"]), "routes[0].providers[1]", /unknown provider "other" \(configured: demo\)/],
   ["rejects duplicate route names", (r) => r.routes.push({ name: "api", match: { path: "/b" }, auth: "public" }), "routes[1].name", /duplicate route name "api" \(also routes\[0\]\)/],
@@ -262,7 +282,7 @@ describe("parseConfig: warnings", () => {
     raw.routes.push({ name: "apix", match: { path: "/apix" }, auth: "public" });
     const result = parseConfig(raw);
     expect(result.ok).toBe(true);
-    expect(warnings(result)).toEqual([expect.stringMatching(/^routes\[1\]\.match: route is unreachable: routes\[0\]/)]);
+    expect(warnings(result)).toEqual([expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(api\) matches every request it would/)]);
   });
 
   it("does not warn when the later route is on a host the earlier one does not match", () => {

@@ -38,7 +38,7 @@ describe("config reference", () => {
       for (const path of leafPaths(node, key, [])) expect(reference).toContain(`| \`${path}\` |`);
     }
     expect(reference).toContain("| `providers.<name>.jwksCooldownSeconds` | integer 0..3600 | default `30` |");
-    expect(reference).toContain("| `routes[].match.path` | path starting with `/` | required |");
+    expect(reference).toContain("| `routes[].match.path` | path starting with `/` or null | default `null` |");
   });
 
   it("every schema key has a one-line description", () => {

@@ -7,7 +7,7 @@ function route(name: string, path: string, hosts: string[] = [], auth: "required
 }
 
 function matchedName(table: RouteTable, host: string, path: string): string | null {
-  return table.match(host, path)?.name ?? null;
+  return table.match(host, path, "GET")?.name ?? null;
 }
 
 describe("RouteTable", () => {
@@ -49,9 +49,9 @@ describe("RouteTable", () => {
 
   it("returns null when no route matches", () => {
     const table = new RouteTable([route("api", "/api", ["api.example.com"])]);
-    expect(table.match("api.example.com", "/web")).toBeNull();
-    expect(table.match("other.example.com", "/api")).toBeNull();
-    expect(new RouteTable([]).match("h", "/")).toBeNull();
+    expect(table.match("api.example.com", "/web", "GET")).toBeNull();
+    expect(table.match("other.example.com", "/api", "GET")).toBeNull();
+    expect(new RouteTable([]).match("h", "/", "GET")).toBeNull();
   });
 
   it("matches exact hosts case-insensitively", () => {

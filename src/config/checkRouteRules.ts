@@ -1,0 +1,163 @@
+// Cross-field rules of `policy` and `routes`: unique names, known providers, one path form per rule,
+// `auth` written in rules mode, no requirements on public routes; and warnings for rules that an
+// earlier rule shadows wholly (unreachable) or in part. Reads the possibly partial parser output.
+
+import type { ConfigIssue } from "./ConfigIssue.ts";
+import { keyPath } from "./keyPath.ts";
+import { covers, intersects, routeShapeOf, type RouteShape } from "./routeCoverage.ts";
+
+export interface PartialRoute {
+  name?: string;
+  match?: {
+    hosts?: (string | undefined)[];
+    path?: string | null;
+    pathExact?: string | null;
+    pathGlob?: string | null;
+    pathRegex?: string | null;
+    methods?: (string | undefined)[];
+  };
+  auth?: string | null;
+  providers?: (string | undefined)[];
+  require?: Record<string, unknown>;
+}
+
+export interface PartialRouteConfig {
+  providers?: Record<string, unknown>;
+  policy?: { mode?: string };
+  routes?: (PartialRoute | undefined)[];
+}
+
+interface Findings {
+  readonly problems: ConfigIssue[];
+  readonly warnings: ConfigIssue[];
+}
+
+const PATH_FORMS = ["path", "pathExact", "pathGlob", "pathRegex"] as const;
+/** Name of the catch-all rule whitelist and blacklist mode append (see core/compileRoutes.ts). */
+const DEFAULT_RULE = "default";
+
+export function checkRouteRules(config: PartialRouteConfig, { problems, warnings }: Findings): void {
+  const providerNames = Object.keys(config.providers ?? {});
+  const mode = config.policy?.mode;
+  const modeDefault = mode === "whitelist" ? "public" : mode === "blacklist" ? "required" : null;
+  const routes = config.routes ?? [];
+  const firstByName = new Map<string, number>();
+  const shapes: (RouteShape | null)[] = [];
+
+  if (mode === "whitelist" && providerNames.length === 0) {
+    problems.push({
+      path: "policy.mode",
+      message: "is whitelist: every request no route lists needs a credential, but no provider is configured under providers; add one",
+    });
+  }
+
+  routes.forEach((route, index) => {
+    shapes.push(null);
+    if (route === undefined) return;
+    const path = keyPath("routes", index);
+
+    if (route.name !== undefined) {
+      const first = firstByName.get(route.name);
+      if (first === undefined) firstByName.set(route.name, index);
+      else problems.push({ path: keyPath(path, "name"), message: `duplicate route name ${JSON.stringify(route.name)} (also routes[${first}]); give each route its own name` });
+      if (route.name === DEFAULT_RULE && modeDefault !== null) {
+        problems.push({
+          path: keyPath(path, "name"),
+          message: `"${DEFAULT_RULE}" is the name of the catch-all rule ${mode} mode appends; rename this route`,
+        });
+      }
+    }
+
+    (route.providers ?? []).forEach((name, i) => {
+      if (name !== undefined && !providerNames.includes(name)) {
+        const known = providerNames.length > 0 ? providerNames.join(", ") : "none";
+        problems.push({
+          path: keyPath(keyPath(path, "providers"), i),
+          message: `unknown provider ${JSON.stringify(name)} (configured: ${known}); name a key of providers or remove it`,
+        });
+      }
+    });
+
+    // `auth` absent is null in the parser output; undefined means it failed to parse (already reported).
+    const auth = route.auth === null ? modeDefault : route.auth;
+    if (route.auth === null && modeDefault === null) {
+      problems.push({
+        path: keyPath(path, "auth"),
+        message: "is required in rules mode: write auth: required, optional or public (or set policy.mode to whitelist or blacklist for a default)",
+      });
+    }
+    if ((auth === "required" || auth === "optional") && providerNames.length === 0) {
+      problems.push({ path: keyPath(path, "auth"), message: `is "${auth}" but no provider is configured under providers; add one or make the route public` });
+    }
+    if (auth === "public" && route.require !== undefined && hasRequirements(route.require)) {
+      const why = route.auth === null ? `auth is public (the ${mode} mode default)` : "auth is public";
+      problems.push({
+        path: keyPath(path, "require"),
+        message: `has requirements but ${why}, so nobody is checked; set auth: required (or optional), or remove require`,
+      });
+    }
+
+    const match = route.match;
+    if (match === undefined) return;
+    const forms = PATH_FORMS.filter((form) => typeof match[form] === "string");
+    if (forms.length > 1) {
+      problems.push({
+        path: keyPath(path, "match"),
+        message: `has ${forms.join(" and ")}: use exactly one of path, pathExact, pathGlob, pathRegex (or none for every path)`,
+      });
+      return;
+    }
+    const complete =
+      PATH_FORMS.every((form) => match[form] !== undefined) &&
+      match.hosts?.every((h) => h !== undefined) === true &&
+      match.methods?.every((m) => m !== undefined) === true;
+    if (!complete) return;
+    shapes[index] = routeShapeOf(match as Parameters<typeof routeShapeOf>[0]);
+  });
+
+  warnShadowedRoutes(routes, shapes, warnings);
+}
+
+function hasRequirements(require: Record<string, unknown>): boolean {
+  return Object.entries(require).some(([key, value]) => {
+    if (key === "principal") return value !== "any" && value !== undefined;
+    if (Array.isArray(value)) return value.length > 0;
+    return value !== null && value !== undefined;
+  });
+}
+
+function label(routes: readonly (PartialRoute | undefined)[], index: number): string {
+  const name = routes[index]?.name;
+  return name === undefined ? `routes[${index}]` : `routes[${index}] (${name})`;
+}
+
+/**
+ * Later rule wholly inside an earlier one: unreachable. Partly inside, without being the broader of
+ * the two: a warning too. A general rule after specific ones (`/` after `/public`) is the normal
+ * way to write a fallback and is not reported.
+ */
+function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
+  shapes.forEach((later, index) => {
+    if (later === null) return;
+    const overlapping: number[] = [];
+    for (let i = 0; i < index; i++) {
+      const earlier = shapes[i];
+      if (earlier === null || earlier === undefined) continue;
+      if (covers(earlier, later)) {
+        warnings.push({
+          path: keyPath("routes", index),
+          message: `is unreachable: ${label(routes, i)} matches every request it would; move it above routes[${i}], narrow routes[${i}], or remove it`,
+        });
+        return;
+      }
+      if (intersects(earlier, later) && !covers(later, earlier)) overlapping.push(i);
+    }
+    const first = overlapping[0];
+    if (first === undefined) return;
+    const more = overlapping.length > 1 ? ` (and ${overlapping.length - 1} more earlier route(s))` : "";
+    warnings.push({
+      path: keyPath("routes", index),
+      message: `is partly shadowed: ${label(routes, first)}${more} comes first and decides the requests both match; move this route above it if it should decide them`,
+    });
+  });
+}

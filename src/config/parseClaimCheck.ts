@@ -1,0 +1,132 @@
+// Parses a `claims` requirement tree: `{all: [...]}` / `{any: [...]}` nodes over leaves
+// `{claim, equals | oneOf | contains | exists}`. Recursive, so a custom schema node; depth and
+// width are bounded so a config cannot build a check that costs more than a few dozen comparisons.
+
+import type { ClaimCheckConfig, ClaimValue } from "./PortcullisConfig.ts";
+import type { CustomReport, CustomResult } from "./configSchema.ts";
+import { claimPath } from "./configFormats.ts";
+import { keyPath } from "./keyPath.ts";
+
+const MAX_DEPTH = 6;
+const MAX_ITEMS = 32;
+const OPERATORS = ["equals", "oneOf", "contains", "exists"] as const;
+const SHAPES = "{all: [...]}, {any: [...]}, or {claim: <path>, equals | oneOf | contains | exists: ...}";
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isClaimValue(value: unknown): value is ClaimValue {
+  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+}
+
+function parseValue(value: unknown, path: string, report: CustomReport): ClaimValue | undefined {
+  if (isClaimValue(value)) return value;
+  report(path, "must be a string, number or boolean", { value });
+  return undefined;
+}
+
+function parseBranch(kind: "all" | "any", value: unknown, path: string, report: CustomReport, depth: number): ClaimCheckConfig | undefined {
+  const at = keyPath(path, kind);
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ITEMS) {
+    report(at, `must be a list of 1..${MAX_ITEMS} claim checks`, { value });
+    return undefined;
+  }
+  const items: ClaimCheckConfig[] = [];
+  let ok = true;
+  value.forEach((item, index) => {
+    const parsed = parseNode(item, keyPath(at, index), report, depth + 1);
+    if (parsed === undefined) ok = false;
+    else items.push(parsed);
+  });
+  if (!ok) return undefined;
+  return kind === "all" ? { all: items } : { any: items };
+}
+
+function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomReport): ClaimCheckConfig | undefined {
+  let ok = true;
+  for (const key of Object.keys(raw)) {
+    if (key !== "claim" && !(OPERATORS as readonly string[]).includes(key)) {
+      report(keyPath(path, key), `unknown key (allowed: claim, ${OPERATORS.join(", ")}; or all / any alone)`);
+      ok = false;
+    }
+  }
+  const claim = raw["claim"];
+  if (!Object.hasOwn(raw, "claim")) {
+    report(keyPath(path, "claim"), `is required: each check is ${SHAPES}`);
+    ok = false;
+  } else if (typeof claim !== "string") {
+    report(keyPath(path, "claim"), "must be a claim path such as tenant or org.tier", { value: claim });
+    ok = false;
+  } else {
+    const format = claimPath.parse(claim);
+    if (!format.ok) {
+      report(keyPath(path, "claim"), format.message, { value: claim });
+      ok = false;
+    }
+  }
+  const ops = OPERATORS.filter((op) => Object.hasOwn(raw, op));
+  if (ops.length !== 1) {
+    report(path, ops.length === 0 ? "needs one operator: equals, oneOf, contains or exists" : `has ${ops.join(" and ")}: use exactly one operator per check (combine checks with all / any)`);
+    return undefined;
+  }
+  const op = ops[0] as (typeof OPERATORS)[number];
+  const at = keyPath(path, op);
+  const value = raw[op];
+  if (!ok || typeof claim !== "string") return undefined;
+  switch (op) {
+    case "equals":
+    case "contains": {
+      const parsed = parseValue(value, at, report);
+      if (parsed === undefined) return undefined;
+      return op === "equals" ? { claim, equals: parsed } : { claim, contains: parsed };
+    }
+    case "oneOf": {
+      if (!Array.isArray(value) || value.length === 0 || value.length > 256) {
+        report(at, "must be a list of 1..256 values", { value });
+        return undefined;
+      }
+      const values: ClaimValue[] = [];
+      let good = true;
+      value.forEach((item, index) => {
+        const parsed = parseValue(item, keyPath(at, index), report);
+        if (parsed === undefined) good = false;
+        else values.push(parsed);
+      });
+      return good ? { claim, oneOf: values } : undefined;
+    }
+    case "exists":
+      if (typeof value !== "boolean") {
+        report(at, "must be true (the claim must be present) or false (it must be absent)", { value });
+        return undefined;
+      }
+      return { claim, exists: value };
+  }
+}
+
+function parseNode(value: unknown, path: string, report: CustomReport, depth: number): ClaimCheckConfig | undefined {
+  if (depth > MAX_DEPTH) {
+    report(path, `nests deeper than ${MAX_DEPTH} levels; flatten the tree`);
+    return undefined;
+  }
+  if (!isPlainObject(value)) {
+    report(path, `must be a mapping: ${SHAPES}`, { value });
+    return undefined;
+  }
+  const branches = (["all", "any"] as const).filter((k) => Object.hasOwn(value, k));
+  if (branches.length > 0) {
+    const extra = Object.keys(value).filter((k) => k !== branches[0]);
+    if (extra.length > 0) {
+      report(path, `has ${[branches[0], ...extra].join(" and ")}: a check is either all, any, or a claim leaf; nest them instead`);
+      return undefined;
+    }
+    return parseBranch(branches[0] as "all" | "any", value[branches[0] as string], path, report, depth);
+  }
+  return parseLeaf(value, path, report);
+}
+
+export function parseClaimCheck(value: unknown, path: string, report: CustomReport): CustomResult {
+  if (value === null) return { ok: true, value: null };
+  const parsed = parseNode(value, path, report, 1);
+  return parsed === undefined ? { ok: false } : { ok: true, value: parsed };
+}

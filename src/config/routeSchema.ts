@@ -1,0 +1,164 @@
+// The `policy` and `routes[]` parts of the config schema: route matching, auth, providers and
+// requirements. configSchema.ts places them; cross-field rules (one path form, auth required in
+// rules mode, reachability) are in checkRouteRules.ts.
+
+import type { CustomNode, ObjectNode } from "./configSchema.ts";
+import { hostPattern, nonBlank, routePath } from "./configFormats.ts";
+import { parseClaimCheck } from "./parseClaimCheck.ts";
+import { parseNameSet } from "./parseNameSet.ts";
+import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
+
+export const policyNode: ObjectNode = {
+  kind: "object",
+  description:
+    "How the route list is read. `rules`: the routes are the whole policy and an unmatched request is denied. `whitelist`: every request needs auth except those the routes list (a route's `auth` defaults to `public`). `blacklist`: every request is public except those the routes list (a route's `auth` defaults to `required`). Both modes are a shorthand for the same rules with a last catch-all route named `default`.",
+  fields: {
+    mode: {
+      kind: "string",
+      enum: ["rules", "whitelist", "blacklist"],
+      default: "rules",
+      description: "`rules`, `whitelist` (append `default`: every host and path, `auth: required`) or `blacklist` (append `default`: `auth: public`).",
+    },
+  },
+};
+
+const nameList = (what: string) => ({
+  kind: "list" as const,
+  items: { kind: "string" as const, format: nonBlank, description: `A ${what}.` },
+  unique: true,
+  default: [],
+});
+
+const nameSet = (what: string, source: string): CustomNode => ({
+  kind: "custom",
+  typeLabel: "list of names, or `{anyOf: [...], allOf: [...]}`",
+  default: null,
+  parse: parseNameSet,
+  description: `${what} (${source}): a list means any of them; \`anyOf\` / \`allOf\` lists may be combined (both must pass).`,
+});
+
+const requirements: ObjectNode = {
+  kind: "object",
+  description:
+    "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
+  fields: {
+    scopes: { ...nameList("scope"), description: "All of these scopes (from the `scope` string or the `scp` string/list)." },
+    roles: nameSet("Roles", "read from `identity.roleClaims`"),
+    groups: nameSet("Groups", "from the `groups` claim"),
+    audiences: { ...nameList("audience"), description: "The token's `aud` must include one of these." },
+    clients: { ...nameList("client id"), description: "`client_id` (or `azp` when there is no `client_id`) must be one of these." },
+    principal: {
+      kind: "string",
+      enum: ["any", "user", "client"],
+      default: "any",
+      description:
+        "`user`: person tokens only; `client`: machine tokens only. A token is a machine's when it has no `sub`, or its `sub` equals its `client_id`/`azp` and it carries no person claim (`email`, `preferred_username`, `name`, `given_name`, `family_name`, `nickname`, `upn`).",
+    },
+    claims: {
+      kind: "custom",
+      typeLabel: "claim check tree",
+      default: null,
+      parse: parseClaimCheck,
+      description:
+        "`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `\"5\"` for a string claim.",
+    },
+    acr: { ...nameList("acr value"), description: "Step-up: the `acr` of the token or session must be one of these." },
+    amr: { ...nameList("amr entry"), description: "Step-up: every one of these must be in `amr` (e.g. `mfa`, `otp`)." },
+    maxAge: {
+      kind: "custom",
+      typeLabel: "integer 1..31536000 or null",
+      default: null,
+      parse: parseMaxAge,
+      description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
+    },
+  },
+};
+
+function parseMaxAge(value: unknown, path: string, report: Parameters<CustomNode["parse"]>[2]): ReturnType<CustomNode["parse"]> {
+  if (value === null) return { ok: true, value: null };
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 31_536_000) {
+    report(path, "must be an integer 1..31536000 (seconds) or null", { value });
+    return { ok: false };
+  }
+  return { ok: true, value };
+}
+
+export const routeNode: ObjectNode = {
+  kind: "object",
+  description: "One route rule; the first rule that matches a request decides.",
+  fields: {
+    name: {
+      kind: "string",
+      pattern: /^[a-z0-9][a-z0-9_.-]{0,62}$/,
+      required: true,
+      description: "Unique name, used as a metric label (`default` is reserved in whitelist and blacklist mode).",
+    },
+    match: {
+      kind: "object",
+      description: "What requests the rule applies to; missing = every request. Paths are matched after normalisation (`/public/../admin` is `/admin`).",
+      fields: {
+        host: {
+          kind: "list",
+          items: { kind: "string", format: hostPattern, description: "A host name." },
+          acceptSingle: true,
+          unique: true,
+          default: [],
+          outputKey: "hosts",
+          description: "Host names (exact or `*.suffix`, which never matches the bare suffix), lower-cased; missing = any host.",
+        },
+        path: {
+          kind: "string",
+          format: routePath,
+          nullable: true,
+          default: null,
+          description:
+            'Path prefix on a segment boundary: "/api" matches "/api" and "/api/x", never "/apix". At most one of `path`, `pathExact`, `pathGlob`, `pathRegex`; none = every path.',
+        },
+        pathExact: {
+          kind: "string",
+          format: routeExactPath,
+          nullable: true,
+          default: null,
+          description: "The whole path, exactly (a trailing `/` counts).",
+        },
+        pathGlob: {
+          kind: "string",
+          format: routeGlob,
+          nullable: true,
+          default: null,
+          description: "The whole path with whole-segment wildcards: `*` is one segment, `**` any number (`/files/*/meta`, `/docs/**`).",
+        },
+        pathRegex: {
+          kind: "string",
+          format: routeRegex,
+          nullable: true,
+          default: null,
+          description: "A regular expression over the whole normalised path, anchored with `^` and `$`, at most 512 characters.",
+        },
+        methods: {
+          kind: "list",
+          items: { kind: "string", format: httpMethod, description: "A method." },
+          unique: true,
+          default: [],
+          description: "HTTP methods, upper-cased; missing or empty = any method.",
+        },
+      },
+    },
+    auth: {
+      kind: "string",
+      enum: ["required", "optional", "public"],
+      nullable: true,
+      default: null,
+      description:
+        "`required`: a valid credential is needed; `optional`: identify a caller who brings one, never challenge; `public`: everyone passes. Must be written in `rules` mode; defaults to `public` in `whitelist` mode and to `required` in `blacklist` mode.",
+    },
+    providers: {
+      kind: "list",
+      items: { kind: "string", description: "A provider name." },
+      unique: true,
+      default: [],
+      description: "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
+    },
+    require: requirements,
+  },
+};

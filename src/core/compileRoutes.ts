@@ -1,0 +1,171 @@
+// Compiles the configured routes and policy mode into the ordered rule list the RouteTable matches:
+// host sets, one path matcher per rule (regexes compiled once), methods, requirements, and the
+// catch-all rule a whitelist or blacklist mode appends. Runs once at start-up; throws on a config
+// that parseConfig would have rejected (a programming error, not a user one).
+//
+// The policy modes are shorthands that compile to plain rules (first match wins):
+//
+//   policy: { mode: whitelist }              is the same as   policy: { mode: rules }
+//   routes: [R1, ..., Rn]                                      routes: [R1', ..., Rn', D]
+//
+//   where Ri' is Ri with `auth: public` filled in when Ri does not write `auth`, and D is
+//   `{ name: default, auth: required }`: no `match` (every host, path and method), every provider,
+//   no requirements. Blacklist mode is the same with `auth: required` filled in and D =
+//   `{ name: default, auth: public }`. In rules mode every route writes `auth` and nothing is
+//   appended: a request no route matches gets no route (the gate denies it, route_not_found).
+
+import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
+import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
+import { canonicalHost } from "./canonicalHost.ts";
+import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
+
+/** What a request matched: the decision inputs the gate reads. */
+export interface CompiledRoute {
+  /** The route's name (a bounded metric label); `default` for the catch-all rule of a mode. */
+  readonly name: string;
+  /** Position in the configured `routes`; null for the catch-all rule of whitelist / blacklist mode. */
+  readonly index: number | null;
+  readonly auth: RouteAuth;
+  /** Accepted providers, in configured order (browser login uses the first); empty = every provider. */
+  readonly providers: readonly string[];
+  /** null = nothing beyond a valid credential. */
+  readonly requirements: CompiledRequirements | null;
+}
+
+export type PathMatcher =
+  | { readonly kind: "any" }
+  | { readonly kind: "prefix"; readonly base: string; readonly baseWithSlash: string }
+  | { readonly kind: "exact"; readonly path: string }
+  | { readonly kind: "glob"; readonly segments: readonly PathSegment[] }
+  | { readonly kind: "regex"; readonly regex: RegExp };
+
+/** One rule ready for matching. */
+export interface CompiledRule {
+  readonly route: CompiledRoute;
+  /** Canonical exact host names; null = any host (no host configured). */
+  readonly exactHosts: ReadonlySet<string> | null;
+  /** Wildcard suffixes with their leading dot, e.g. ".example.com" for "*.example.com". */
+  readonly hostSuffixes: readonly string[];
+  readonly path: PathMatcher;
+  /** Upper-case method names; null = any method. */
+  readonly methods: ReadonlySet<string> | null;
+}
+
+/** Name of the catch-all rule that whitelist and blacklist mode append. */
+export const DEFAULT_RULE_NAME = "default";
+
+const MODE_DEFAULT_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> = {
+  rules: null,
+  whitelist: "public",
+  blacklist: "required",
+};
+const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> = {
+  rules: null,
+  whitelist: "required",
+  blacklist: "public",
+};
+
+export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConfig = { mode: "rules" }): readonly CompiledRule[] {
+  const compiled = routes.map((route, index) => compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode]));
+  const catchAll = CATCH_ALL_AUTH[policy.mode];
+  if (catchAll !== null) {
+    compiled.push({
+      route: { name: DEFAULT_RULE_NAME, index: null, auth: catchAll, providers: [], requirements: null },
+      exactHosts: null,
+      hostSuffixes: [],
+      path: { kind: "any" },
+      methods: null,
+    });
+  }
+  return compiled;
+}
+
+function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth | null): CompiledRule {
+  const auth = route.auth ?? defaultAuth;
+  if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const raw of route.match.hosts) {
+    const host = raw.toLowerCase();
+    if (host.startsWith("*.")) suffixes.push(host.slice(1));
+    else exact.add(canonicalHost(host));
+  }
+  const methods = route.match.methods ?? [];
+  return {
+    route: { name: route.name, index, auth, providers: route.providers, requirements: compileRequirements(route.require) },
+    exactHosts: route.match.hosts.length === 0 ? null : exact,
+    hostSuffixes: suffixes,
+    path: compilePath(route, index),
+    methods: methods.length === 0 ? null : new Set(methods.map((m) => m.toUpperCase())),
+  };
+}
+
+function compilePath(route: RouteConfig, index: number): PathMatcher {
+  const { path, pathExact, pathGlob, pathRegex } = route.match;
+  const forms = [path, pathExact, pathGlob, pathRegex].filter((p) => typeof p === "string");
+  if (forms.length > 1) throw new Error(`routes[${index}].match: more than one path form`);
+  if (typeof pathRegex === "string") return { kind: "regex", regex: compileRouteRegex(pathRegex) };
+  if (typeof pathExact === "string") return { kind: "exact", path: pathExact };
+  if (typeof pathGlob === "string") {
+    const segments = globSegments(pathGlob);
+    if (typeof segments === "string") throw new Error(`routes[${index}].match.pathGlob: ${segments}`);
+    if (segments.length === 1 && segments[0]?.kind === "any") return { kind: "any" };
+    if (segments.every((s) => s.kind === "literal")) return { kind: "exact", path: pathGlob };
+    return { kind: "glob", segments };
+  }
+  if (typeof path === "string") {
+    // A trailing slash in a prefix is not significant: `/api/` and `/api` both mean "the /api
+    // segment and everything under it" (the parser rejects it; hand-built configs may have it).
+    const base = path.replace(/\/+$/, "");
+    return base === "" ? { kind: "any" } : { kind: "prefix", base, baseWithSlash: `${base}/` };
+  }
+  return { kind: "any" };
+}
+
+/**
+ * Glob match over whole segments, linear in practice: the classic wildcard algorithm with one
+ * backtrack point, where `**` plays `*` over segments and `*` plays `?` (one non-empty segment).
+ * No regex, so no pattern can make a long path cost more than segments × pattern length.
+ */
+export function globMatches(segments: readonly PathSegment[], path: string): boolean {
+  const parts = path.slice(1).split("/");
+  let p = 0;
+  let s = 0;
+  let starP = -1;
+  let starS = 0;
+  while (s < parts.length) {
+    const seg = segments[p];
+    const part = parts[s] as string;
+    if (seg !== undefined && ((seg.kind === "one" && part !== "") || (seg.kind === "literal" && seg.value === part))) {
+      p++;
+      s++;
+    } else if (seg?.kind === "any") {
+      starP = p;
+      starS = s;
+      p++;
+    } else if (starP !== -1) {
+      p = starP + 1;
+      starS++;
+      s = starS;
+    } else {
+      return false;
+    }
+  }
+  while (segments[p]?.kind === "any") p++;
+  return p === segments.length;
+}
+
+export function pathMatches(matcher: PathMatcher, path: string): boolean {
+  switch (matcher.kind) {
+    case "any":
+      return true;
+    case "prefix":
+      return path === matcher.base || path.startsWith(matcher.baseWithSlash);
+    case "exact":
+      return path === matcher.path;
+    case "glob":
+      return globMatches(matcher.segments, path);
+    case "regex":
+      return matcher.regex.test(path);
+  }
+}
