@@ -177,6 +177,24 @@ describe("a browser login at the dev IdP", () => {
   });
 });
 
+describe("RP-initiated logout without an id_token_hint", () => {
+  it("waits for the user to confirm instead of signing out by itself", async () => {
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(authorization().url);
+      await loginInBrowser(page, { user: "bob" });
+      await page.goto(`${idp.endSessionEndpoint}?client_id=${DEMO_WEB_CLIENT_ID}`);
+      await expect(page.locator("#logout-yes").isVisible()).resolves.toBe(true);
+      expect(await page.locator("script").count()).toBe(0);
+      await page.locator("#logout-yes").click();
+      await page.waitForLoadState("domcontentloaded");
+      await expect(page.locator("h1").textContent()).resolves.toBe("Signed out");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("step-up at the dev IdP", () => {
   it("logs in with a password alone at LOA 1, then asks again with the second factor required when acr_values wants LOA 2", async () => {
     const { context, page } = await freshPage();
