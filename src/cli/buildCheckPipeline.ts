@@ -6,16 +6,20 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
+import { createBrowserSessions, type BrowserSessions, type LoginClientPort } from "../core/BrowserSessions.ts";
 import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { normalizePath } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
+import { createLoginClient } from "../oidc/createLoginClient.ts";
 import { createProviderRegistry, type ProviderRegistry } from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 
 export interface CheckPipeline {
   readonly registry: ProviderRegistry;
+  /** Browser login and sessions; null when no provider has a client. */
+  readonly sessions: BrowserSessions | null;
   readonly metrics: Metrics;
   readonly handlers: UntypedServiceImplementation;
 }
@@ -33,6 +37,9 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
       tokenCache: (hit) => (hit ? cacheHits : cacheMisses)?.inc(),
     },
+    introspectionObserver: {
+      introspection: (provider, result) => metricsRef?.introspections.inc({ provider, result }),
+    },
   });
   const metrics = createMetrics({
     tokenCacheSize: () => registry.cacheSize(),
@@ -42,12 +49,14 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
   cacheHits = metrics.tokenCacheLookups.labels({ result: "hit" });
   cacheMisses = metrics.tokenCacheLookups.labels({ result: "miss" });
 
+  const sessions = createSessions(config, registry, metrics, logger);
   const gate = new Gate({
     normalizePath,
-    routes: new RouteTable(config.routes),
+    routes: new RouteTable(config.routes, config.policy),
     verifier: registry,
     identity: createIdentityHeaders(config.identity),
     forwardAuthorization: config.identity.forwardAuthorization,
+    sessions,
   });
 
   // Metric children per label set, resolved once: label sets are bounded (routes from config,
@@ -92,7 +101,52 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
     },
   };
 
-  return { registry, metrics, handlers: createExtAuthzHandlers(gate, observer) };
+  return { registry, metrics, sessions, handlers: createExtAuthzHandlers(gate, observer) };
+}
+
+/** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
+function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger): BrowserSessions | null {
+  const providers = Object.values(config.providers);
+  if (!providers.some((p) => p.clientId !== null) || config.session.keys.length === 0) return null;
+  const clients = new Map<string, LoginClientPort>();
+  const loginClient = (name: string): LoginClientPort | null => {
+    const existing = clients.get(name);
+    if (existing !== undefined) return existing;
+    const loaded = registry.loaded(name);
+    if (loaded === null) return null;
+    const p = loaded.config;
+    if (p.clientId === null || p.redirectUri === null) return null;
+    const client = createLoginClient({
+      providerName: p.name,
+      issuer: p.issuer,
+      metadata: loaded.metadata,
+      keys: loaded.keys,
+      clientId: p.clientId,
+      clientSecret: p.clientSecret,
+      redirectUri: p.redirectUri,
+      scopes: p.scopes,
+      algorithms: p.algorithms,
+      clockToleranceSeconds: p.clockToleranceSeconds,
+      timeoutMs: p.codeExchangeTimeoutMs,
+      refreshTimeoutMs: p.requestTimeoutMs,
+      allowInsecureHttp: p.allowInsecureHttp,
+    });
+    clients.set(name, client);
+    return client;
+  };
+  return createBrowserSessions({
+    session: config.session,
+    providers,
+    loginClient,
+    verifyAccessToken: (token, provider) => registry.verify(token, [provider]),
+    logger,
+    events: {
+      loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
+      loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
+      loginFailed: (provider, reason) => metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
+      refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
+    },
+  });
 }
 
 /** Client-supplied values go into logs bounded, so a huge header cannot flood them. */

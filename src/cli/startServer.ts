@@ -21,7 +21,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   const health = new HealthState("NOT_SERVING");
   let stopping = false;
 
-  const { registry, metrics, handlers } = buildCheckPipeline(config, logger);
+  const { registry, metrics, handlers, sessions } = buildCheckPipeline(config, logger);
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
   // failed start never leaves a half-started process answering checks.
@@ -37,7 +37,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       health: createHealthHandlers(health),
     });
     started.push(() => grpc.shutdown(0));
-    auth = await startAuthServer(config.listen.auth);
+    auth = await startAuthServer({ ...config.listen.auth, sessions, logger });
     started.push(() => auth.close());
     admin = await startAdminServer({
       host: config.listen.admin.host,

@@ -5,7 +5,6 @@ import type { TokenErrorCode } from "../oidc/TokenErrorCode.ts";
 export type DenialCode =
   | TokenErrorCode
   | "token_missing"
-  | "token_inactive"
   | "login_required"
   | "session_invalid"
   | "insufficient_scope"

@@ -1,36 +1,64 @@
-// The decision pipeline, readable in one place: normalise the path → match a route → (public:
-// allow) → extract the bearer token → verify it → build identity headers. Pure of transports;
-// every outcome is a Decision value, and any unexpected fault becomes an internal_error denial.
-import type { RouteConfig } from "../config/PortcullisConfig.ts";
+// The decision pipeline, readable in one place: normalise the path → match a route (host, path,
+// method) → public passes → find the credential (bearer token, else browser session, refreshed
+// when near expiry) → none: optional passes anonymously, a browser is sent to log in, an API client
+// gets 401 → route requirements (scopes, roles, claims, clients, step-up) → identity headers.
+// Pure of transports; every outcome is a Decision value, and any unexpected fault becomes an
+// internal_error denial.
 import type { AccessRequest } from "./AccessRequest.ts";
+import type { BrowserSessions, StepUp } from "./BrowserSessions.ts";
 import type { Decision, HeaderList } from "./Decision.ts";
-import { deny, internalErrorDecision } from "./deny.ts";
+import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
+import { evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
+import { isBrowserNavigation } from "./isBrowserNavigation.ts";
+import type { CompiledRoute } from "./RouteTable.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
+import { stripCookies } from "../session/stripCookies.ts";
 
 export type { VerifyOutcome };
 
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
-  readonly routes: { match(host: string, path: string): RouteConfig | null };
+  readonly routes: { match(host: string, path: string, method: string): CompiledRoute | null };
   readonly verifier: { verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome> };
   readonly identity: {
     readonly ownedHeaders: readonly string[];
-    build(claims: Readonly<Record<string, unknown>>): ReadonlyArray<readonly [string, string]>;
+    build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client"): ReadonlyArray<readonly [string, string]>;
+    roles(claims: Readonly<Record<string, unknown>>): string[];
   };
+  /** Browser sessions and login; absent when no provider has a client (bearer tokens only). */
+  readonly sessions?: BrowserSessions | null;
   /** Keep the client's Authorization header on an authenticated request (default: remove it). */
   readonly forwardAuthorization?: boolean;
+  /** Epoch milliseconds (requirements' max_age). */
+  readonly now?: () => number;
+}
+
+/** Who the request speaks for, once a credential checked out. */
+interface Subject {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly provider: string;
+  readonly credential: "bearer" | "session";
+  /** Set-Cookie values for the client (a refreshed session). */
+  readonly setCookies: readonly string[];
+}
+
+interface IdentityHeaderSet {
+  readonly set: HeaderList;
+  readonly remove: readonly string[];
 }
 
 export class Gate {
   readonly #deps: GateDependencies;
+  readonly #now: () => number;
   /** Identity headers per verified claims object; the token cache hands back the same object, so
    * a cached token costs no rebuild, and entries go when the cache drops the claims. */
-  readonly #headersByClaims = new WeakMap<object, { set: HeaderList; remove: readonly string[] }>();
+  readonly #headersByClaims = new WeakMap<object, IdentityHeaderSet>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
   }
 
   async decide(request: AccessRequest): Promise<Decision> {
@@ -40,54 +68,141 @@ export class Gate {
       const normalized = this.#deps.normalizePath(request.path);
       if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
 
-      // 2. First matching route wins; no route means deny.
-      const route = this.#deps.routes.match(request.host, normalized.path);
+      // 2. First matching rule wins; no rule means the configured default (deny).
+      const route = this.#deps.routes.match(request.host, normalized.path, request.method);
       if (route === null) {
         return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
       }
       routeName = route.name;
+      const sessions = this.#deps.sessions ?? null;
+      const cookieHeader = request.headers.get("cookie");
+      // Our cookies (sealed session, login transactions) never travel upstream, on any route.
+      const upstreamCookie = sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
 
       // 3. Public routes pass, with every owned header stripped so clients cannot inject identity.
-      if (route.auth === "public") {
-        return { kind: "allow", route: route.name, reason: "public", setHeaders: [], removeHeaders: this.#deps.identity.ownedHeaders };
-      }
+      if (route.auth === "public") return this.#anonymous(route.name, "public", upstreamCookie, []);
 
-      // 4. Extract the bearer credential.
-      const credential = extractBearerToken(request.headers.get("authorization"));
-      if (credential.kind === "none") return deny("token_missing", { route: route.name });
-      if (credential.kind === "malformed") {
-        return deny("token_malformed", { route: route.name, detail: credential.detail });
+      // 4. The credential: a bearer token decides when there is one; otherwise a browser session.
+      const browser = isBrowserNavigation(request.method, request.headers);
+      let subject: Subject | null = null;
+      let clearCookies: readonly string[] = [];
+      const bearer = extractBearerToken(request.headers.get("authorization"));
+      if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
+      if (bearer.kind === "token") {
+        const outcome = await this.#deps.verifier.verify(bearer.token, route.providers);
+        if (!outcome.ok) {
+          return deny(outcome.code, { route: route.name, detail: outcome.detail, ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}) });
+        }
+        subject = { claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
+      } else if (sessions !== null && cookieHeader !== undefined) {
+        const cookies = sessions.parseCookies(cookieHeader);
+        const loaded = sessions.load(cookies);
+        if (loaded.kind === "invalid") clearCookies = loaded.clear;
+        if (loaded.kind === "session" && acceptsProvider(route.providers, loaded.session.provider)) {
+          const fresh = await sessions.freshen(loaded.session, loaded.present);
+          if (fresh.kind === "unavailable") {
+            return deny("idp_unavailable", { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
+          }
+          if (fresh.kind === "ended") clearCookies = fresh.clear;
+          else subject = { claims: fresh.session.claims, provider: fresh.session.provider, credential: "session", setCookies: fresh.setCookies };
+        }
+        if (subject === null) return this.#noCredential(request, route, browser, sessions, cookies, clearCookies, upstreamCookie);
       }
+      if (subject === null) return this.#noCredential(request, route, browser, sessions, null, clearCookies, upstreamCookie);
 
-      // 5. Verify it against the providers this route accepts.
-      const outcome = await this.#deps.verifier.verify(credential.token, route.providers);
-      if (!outcome.ok) {
-        return deny(outcome.code, {
-          route: route.name,
-          detail: outcome.detail,
-          ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
+      // 5. The route's requirements, on the verified claims.
+      const machine = isMachinePrincipal(subject.claims);
+      if (route.requirements !== null) {
+        const outcome = evaluateRequirements(route.requirements, {
+          claims: subject.claims,
+          roles: this.#deps.identity.roles(subject.claims),
+          now: Math.floor(this.#now() / 1000),
         });
+        if (!outcome.ok) {
+          const viaSession = subject.credential === "session";
+          const asPage = browser && viaSession;
+          const common = { route: route.name, detail: outcome.detail, provider: subject.provider, browser: asPage, extraHeaders: setCookieHeaders(onDenial(subject.setCookies)) };
+          if (outcome.kind === "insufficient_scope") return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
+          if (outcome.kind === "forbidden") return deny("requirement_failed", common);
+          const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
+          if (asPage && sessions !== null) {
+            const cookies = sessions.parseCookies(cookieHeader);
+            const started = await sessions.startLogin(request, subject.provider, cookies, stepUp);
+            if (started.kind === "unavailable") return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
+            return redirectDecision(started.location, started.setCookies, { route: route.name, provider: subject.provider, detail: `step-up: ${outcome.detail}` });
+          }
+          return deny("step_up_required", {
+            ...common,
+            challenge: { ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}), ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}) },
+          });
+        }
       }
 
       // 6. Identity headers: set ours, remove every other owned header the client may have sent.
-      const headers = this.#identityHeaders(outcome.claims);
+      const headers = this.#identityHeaders(subject.claims, machine);
       return {
         kind: "allow",
         route: route.name,
         reason: "authenticated",
-        setHeaders: headers.set,
-        removeHeaders: headers.remove,
-        provider: outcome.provider,
+        setHeaders: upstreamCookie === undefined || upstreamCookie === null ? headers.set : [...headers.set, ["cookie", upstreamCookie]],
+        removeHeaders: upstreamCookie === null ? [...headers.remove, "cookie"] : headers.remove,
+        provider: subject.provider,
+        credential: subject.credential,
+        ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
       };
     } catch (fault) {
       return internalErrorDecision(routeName, describeFault(fault));
     }
   }
 
-  #identityHeaders(claims: Readonly<Record<string, unknown>>): { set: HeaderList; remove: readonly string[] } {
+  /** No usable credential: optional routes pass anonymously, browsers go to log in, APIs get 401. */
+  async #noCredential(
+    request: AccessRequest,
+    route: CompiledRoute,
+    browser: boolean,
+    sessions: BrowserSessions | null,
+    cookies: ReadonlyMap<string, string> | null,
+    clearCookies: readonly string[],
+    upstreamCookie: string | null | undefined,
+  ): Promise<Decision> {
+    if (route.auth === "optional") return this.#anonymous(route.name, "anonymous", upstreamCookie, clearCookies);
+    if (browser && sessions !== null) {
+      const provider = sessions.loginProviderFor(route.providers);
+      if (provider !== null) {
+        const started = await sessions.startLogin(request, provider, cookies ?? new Map(), undefined);
+        if (started.kind === "unavailable") return deny("idp_unavailable", { route: route.name, provider, detail: "provider not ready for login", browser: true });
+        // The login transaction is the one cookie this 302 carries; a dead session's cookies are
+        // replaced when the login completes.
+        return redirectDecision(started.location, started.setCookies, { route: route.name, provider });
+      }
+    }
+    const code = clearCookies.length > 0 ? "session_invalid" : "token_missing";
+    return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
+  }
+
+  #anonymous(route: string, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
+    const owned = this.#deps.identity.ownedHeaders;
+    return {
+      kind: "allow",
+      route,
+      reason,
+      setHeaders: typeof upstreamCookie === "string" ? [["cookie", upstreamCookie]] : [],
+      removeHeaders: upstreamCookie === null ? [...owned, "cookie"] : owned,
+      ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
+    };
+  }
+
+  /** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
+  #upstreamCookie(header: string, sessions: BrowserSessions): string | null | undefined {
+    if (!header.includes(sessions.cookiePrefix)) return undefined;
+    const stripped = stripCookies(header, (name) => sessions.owns(name));
+    return stripped === header ? undefined : stripped;
+  }
+
+  #identityHeaders(claims: Readonly<Record<string, unknown>>, machine: boolean): IdentityHeaderSet {
     const hit = this.#headersByClaims.get(claims);
     if (hit) return hit;
-    const set = this.#deps.identity.build(claims);
+    const set = this.#deps.identity.build(claims, machine ? "client" : "user");
     // A header we set must not also be in the remove list (Envoy applies removals after the sets);
     // the overwrite already replaces any client-sent value.
     const setNames = new Set(set.map(([name]) => name));
@@ -99,6 +214,23 @@ export class Gate {
     this.#headersByClaims.set(claims, value);
     return value;
   }
+}
+
+function acceptsProvider(accepted: readonly string[], provider: string): boolean {
+  return accepted.length === 0 || accepted.includes(provider);
+}
+
+/**
+ * Envoy keeps only one Set-Cookie on a denied response. A refreshed session spread over several
+ * cookies is not sent partially (that would break the set); the old cookie keeps working while the
+ * login client remembers the refresh.
+ */
+function onDenial(setCookies: readonly string[]): readonly string[] {
+  return setCookies.length === 1 ? setCookies : [];
+}
+
+function setCookieHeaders(values: readonly string[]): HeaderList {
+  return values.map((value) => ["set-cookie", value] as const);
 }
 
 function describeFault(fault: unknown): string {
@@ -114,3 +246,4 @@ function describeFault(fault: unknown): string {
   }
   return "unexpected non-error fault";
 }
+

@@ -1,20 +1,89 @@
-// The auth HTTP listener that Envoy routes /oauth2/* to (with ext_authz disabled on that route).
-// It hosts the login callback, sign-out and back-channel logout endpoints as they arrive; until
-// then every path answers a small JSON 404.
-import { createServer } from "node:http";
+// The auth HTTP listener that Envoy routes /oauth2/* to (with ext_authz disabled on that route):
+// `/oauth2/callback` completes a login, `/oauth2/start` begins one on request, `/oauth2/sign_out`
+// asks for confirmation (GET) and signs out (POST from a trusted origin). Everything else, and
+// everything when browser login is not configured, is a small JSON 404.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { BrowserSessions } from "../core/BrowserSessions.ts";
+import { escapeHtml, renderStatusPage } from "../core/renderStatusPage.ts";
 
 export interface AuthServer {
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startAuthServer(options: { host: string; port: number }): Promise<AuthServer> {
-  const server = createServer((_req, res) => {
-    res
-      .writeHead(404, { "content-type": "application/json", "cache-control": "no-store" })
-      .end(JSON.stringify({ error: "not_found", error_description: "no such endpoint" }));
+export interface AuthServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly sessions?: BrowserSessions | null;
+  readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** Pages never run scripts, never load anything, and never leak the callback URL (it holds the code). */
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+};
+const MAX_FORM_BYTES = 4096;
+
+export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
+  const sessions = options.sessions ?? null;
+  const logger = options.logger;
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
+      if (!res.headersSent) page(res, 503, "Sign-in unavailable", "The request could not be completed. Please try again.", []);
+      else res.destroy();
+    });
   });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://auth.invalid");
+    if (sessions === null) return notFound(res);
+    const cookies = () => sessions.parseCookies(req.headers.cookie);
+    switch (url.pathname) {
+      case "/oauth2/callback": {
+        if (req.method !== "GET") return methodNotAllowed(res, "GET");
+        const outcome = await sessions.completeLogin(url.searchParams, cookies());
+        if (outcome.kind === "redirect") {
+          logger?.info({}, "login completed");
+          return redirect(res, outcome.location, outcome.setCookies);
+        }
+        logger?.info({ reason: outcome.reason, status: outcome.status, detail: outcome.detail }, "login failed");
+        const link = outcome.retry === null ? undefined : { href: outcome.retry, text: "Try again" };
+        return page(res, outcome.status, "Sign-in failed", outcome.message, outcome.setCookies, link);
+      }
+      case "/oauth2/start": {
+        if (req.method !== "GET") return methodNotAllowed(res, "GET");
+        const started = await sessions.startLoginAt(url.searchParams.get("rd"), cookies());
+        if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
+        if (started.kind === "refused") return page(res, 400, "Sign-in refused", started.message, []);
+        return page(res, 503, "Sign-in unavailable", "The identity provider is not reachable right now. Please try again shortly.", []);
+      }
+      case "/oauth2/sign_out": {
+        if (req.method === "GET" || req.method === "HEAD") return confirmSignOut(res, url.searchParams.get("rd"));
+        if (req.method !== "POST") return methodNotAllowed(res, "GET, POST");
+        // No logout CSRF: a sign-out must come from a page of ours (browsers send Origin on POST).
+        const origin = req.headers.origin;
+        if (origin === undefined || !sessions.isTrustedOrigin(origin)) {
+          return page(res, 403, "Sign-out refused", "Sign out from the application's own sign-out page.", []);
+        }
+        const form = await readForm(req);
+        if (form === null) return page(res, 400, "Sign-out refused", "The sign-out form could not be read.", []);
+        const outcome = sessions.signOut(cookies(), form.get("rd"));
+        if (outcome.kind === "refused") return page(res, 400, "Sign-out refused", outcome.message, []);
+        logger?.info({}, "signed out");
+        return redirect(res, outcome.location, outcome.setCookies);
+      }
+      default:
+        return notFound(res);
+    }
+  }
+
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -32,4 +101,63 @@ export async function startAuthServer(options: { host: string; port: number }): 
         server.closeAllConnections();
       }),
   };
+}
+
+function redirect(res: ServerResponse, location: string, setCookies: readonly string[]): void {
+  res.writeHead(302, { location, "cache-control": "no-store", "referrer-policy": "no-referrer", "set-cookie": [...setCookies] }).end();
+}
+
+function page(res: ServerResponse, status: number, title: string, message: string, setCookies: readonly string[], link?: { href: string; text: string }): void {
+  const body = renderStatusPage({ status, title, message, ...(link !== undefined ? { link } : {}) });
+  res.writeHead(status, { ...PAGE_HEADERS, ...(setCookies.length > 0 ? { "set-cookie": [...setCookies] } : {}) }).end(body);
+}
+
+function confirmSignOut(res: ServerResponse, rd: string | null): void {
+  const hidden = rd === null ? "" : `<input type="hidden" name="rd" value="${escapeHtml(rd.slice(0, 2048))}">`;
+  const body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Sign out</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
+</head><body>
+<h1>Sign out?</h1>
+<form method="post" action="/oauth2/sign_out">${hidden}<button type="submit">Sign out</button></form>
+</body></html>
+`;
+  res.writeHead(200, PAGE_HEADERS).end(body);
+}
+
+function notFound(res: ServerResponse): void {
+  res
+    .writeHead(404, { "content-type": "application/json", "cache-control": "no-store" })
+    .end(JSON.stringify({ error: "not_found", error_description: "no such endpoint" }));
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res
+    .writeHead(405, { "content-type": "application/json", "cache-control": "no-store", allow })
+    .end(JSON.stringify({ error: "method_not_allowed", error_description: `use ${allow}` }));
+}
+
+/** A small urlencoded form body, or null when it is too large or of another type. */
+function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    req.resume();
+    return Promise.resolve(type === "" ? new URLSearchParams() : null);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_FORM_BYTES) {
+        resolve(null);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
+    req.on("error", () => resolve(null));
+  });
 }

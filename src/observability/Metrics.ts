@@ -10,6 +10,9 @@ export interface Metrics {
   readonly tokenCacheLookups: Counter<"result">;
   readonly tokenCacheSize: Gauge;
   readonly providerReady: Gauge<"provider">;
+  readonly logins: Counter<"provider" | "result" | "reason">;
+  readonly sessionRefreshes: Counter<"provider" | "result">;
+  readonly introspections: Counter<"provider" | "result">;
 }
 
 export function createMetrics(options: { tokenCacheSize?: () => number; providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }> } = {}): Metrics {
@@ -63,5 +66,23 @@ export function createMetrics(options: { tokenCacheSize?: () => number; provider
       },
     }),
     providerReady,
+    logins: new Counter({
+      name: "portcullis_logins_total",
+      help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code; `ok` unless failed). Stateless sessions cannot be counted while active.",
+      labelNames: ["provider", "result", "reason"] as const,
+      registers: [registry],
+    }),
+    sessionRefreshes: new Counter({
+      name: "portcullis_session_refreshes_total",
+      help: "Session access-token refreshes by provider and result (ok|ended|unavailable).",
+      labelNames: ["provider", "result"] as const,
+      registers: [registry],
+    }),
+    introspections: new Counter({
+      name: "portcullis_introspections_total",
+      help: "Token introspection outcomes by provider and result (active|inactive|error|cache_hit).",
+      labelNames: ["provider", "result"] as const,
+      registers: [registry],
+    }),
   };
 }

@@ -4,6 +4,7 @@
 // faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
 // jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
 import { deepFreeze } from "../config/deepFreeze.ts";
+import { createIntrospector, type IntrospectionObserver, type Introspector } from "./createIntrospector.ts";
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyOptions } from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
@@ -15,6 +16,7 @@ import type { OidcObserver } from "./OidcObserver.ts";
 import { createTokenCache, type CachedVerification } from "./TokenCache.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
+import { VerifierFault } from "./VerifierFault.ts";
 
 export interface RegistryLogger {
   warn(obj: object, msg: string): void;
@@ -25,6 +27,7 @@ export interface RegistryLogger {
 export interface ProviderRegistryOptions {
   readonly tokenCacheMaxEntries: number;
   readonly observer?: OidcObserver;
+  readonly introspectionObserver?: IntrospectionObserver;
   readonly fetch?: FetchLike;
   /**
    * Epoch milliseconds; drives claim checks, the token cache and the unknown-kid refetch cooldown
@@ -80,6 +83,7 @@ interface ProviderState {
   readonly config: ProviderConfig;
   keys: RemoteKeys | undefined;
   metadata: Readonly<Record<string, unknown>> | undefined;
+  introspector: Introspector | undefined;
   ready: boolean;
   lastError: string | undefined;
   lastLoggedError: string | undefined;
@@ -117,6 +121,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       config,
       keys: undefined,
       metadata: undefined,
+      introspector: undefined,
       ready: false,
       lastError: undefined,
       lastLoggedError: undefined,
@@ -285,6 +290,38 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
 
   let started: Promise<void> | undefined;
 
+  /** The provider's introspector, made once its discovery document is loaded. */
+  function introspect(state: ProviderState, token: string): Promise<VerifyOutcome> {
+    const { config } = state;
+    if (state.introspector === undefined) {
+      if (state.metadata === undefined) {
+        return Promise.resolve(deny("jwks_unavailable", `provider not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`, config.name));
+      }
+      const endpoint = config.introspection.endpoint ?? state.metadata["introspection_endpoint"];
+      if (typeof endpoint !== "string" || !URL.canParse(endpoint)) {
+        throw new VerifierFault(`provider ${config.name} has no introspection endpoint (set providers.${config.name}.introspection.endpoint)`);
+      }
+      state.introspector = createIntrospector({
+        providerName: config.name,
+        endpoint: new URL(endpoint),
+        clientId: config.clientId as string,
+        clientSecret: config.clientSecret as string,
+        authMethod: config.introspection.authMethod,
+        timeoutMs: config.requestTimeoutMs,
+        cacheTtlSeconds: config.introspection.cacheTtlSeconds,
+        maxEntries: options.tokenCacheMaxEntries,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+        audiences: config.audiences,
+        issuer: config.issuer,
+        allowInsecureHttp: config.allowInsecureHttp,
+        fetch: fetchImpl,
+        now,
+        ...(options.introspectionObserver ? { observer: options.introspectionObserver } : {}),
+      });
+    }
+    return state.introspector.introspect(token);
+  }
+
   async function verifyUncached(token: string, cacheKey: string, accepted: readonly string[]): Promise<VerifyOutcome> {
     const unverified = readUnverifiedIssuer(token);
     if (!unverified.ok) return deny("token_malformed", unverified.detail);
@@ -295,6 +332,8 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       return deny("issuer_mismatch", `token iss ${JSON.stringify(unverified.iss.slice(0, 200))} is not an accepted provider`);
     }
     const { config } = state;
+    // This provider's JWTs are introspected rather than verified here (revocation takes effect at once).
+    if (config.introspection.enabled && config.introspection.jwt) return introspect(state, token);
     if (!state.ready || state.keys === undefined) {
       return deny("jwks_unavailable", `provider keys not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`, config.name);
     }
@@ -355,7 +394,13 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       })),
     async verify(token, accepted) {
       const shapeProblem = compactShapeProblem(token);
-      if (shapeProblem !== undefined) return deny("token_malformed", shapeProblem);
+      if (shapeProblem !== undefined) {
+        // Not a JWT: an opaque token, which only introspection can vouch for. It names no issuer,
+        // so the first accepted provider (config order) that introspects decides.
+        const introspecting = states.find((state) => state.config.introspection.enabled && isAccepted(state.config.name, accepted));
+        if (introspecting === undefined) return deny("token_malformed", shapeProblem);
+        return introspect(introspecting, token);
+      }
       const cacheKey = cache.keyOf(token);
       const hit = cache.get(cacheKey);
       observer?.tokenCache(hit !== undefined);

@@ -13,4 +13,5 @@ export type TokenErrorCode =
   | "audience_mismatch"
   | "type_not_allowed"
   | "claims_invalid"
+  | "token_inactive"
   | "jwks_unavailable";

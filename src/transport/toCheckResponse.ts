@@ -10,13 +10,13 @@ const GRPC_UNAUTHENTICATED = 16;
 const APPEND_IF_EXISTS_OR_ADD = 0;
 const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
-function headerOptions(headers: HeaderList) {
+function headerOptions(headers: HeaderList, addSetCookies: boolean) {
   return headers.map(([key, value]) =>
-    // Several Set-Cookie headers (chunked sessions, a login transaction) must all reach the client:
-    // they are added side by side; everything else overwrites. The deprecated `append` is set too
-    // for Set-Cookie because Envoy versions before append_action support read only that field.
-    key === "set-cookie"
-      ? { header: { key, value }, append: { value: true }, append_action: APPEND_IF_EXISTS_OR_ADD }
+    // Several Set-Cookie headers (a chunked session) must all reach the client, so on an allowed
+    // request they are added side by side. Envoy drops added headers from a denied response and
+    // keeps only overwrites there, so the gate puts at most one Set-Cookie on a denial.
+    addSetCookies && key === "set-cookie"
+      ? { header: { key, value }, append_action: APPEND_IF_EXISTS_OR_ADD }
       : { header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD },
   );
 }
@@ -24,11 +24,11 @@ function headerOptions(headers: HeaderList) {
 export function toCheckResponse(decision: Decision): object {
   if (decision.kind === "allow") {
     const ok: Record<string, unknown> = {
-      headers: headerOptions(decision.setHeaders),
+      headers: headerOptions(decision.setHeaders, false),
       headers_to_remove: decision.removeHeaders,
     };
     if (decision.responseHeaders !== undefined && decision.responseHeaders.length > 0) {
-      ok["response_headers_to_add"] = headerOptions(decision.responseHeaders);
+      ok["response_headers_to_add"] = headerOptions(decision.responseHeaders, true);
     }
     return { status: { code: GRPC_OK }, ok_response: ok };
   }
@@ -38,7 +38,7 @@ export function toCheckResponse(decision: Decision): object {
     status: { code: grpcCode },
     denied_response: {
       status: { code: decision.status },
-      headers: headerOptions(decision.headers),
+      headers: headerOptions(decision.headers, false),
       body: decision.body,
     },
   };

@@ -200,6 +200,7 @@ describe("Gate.decide", () => {
       identity: {
         ownedHeaders: identity.ownedHeaders,
         build: (c) => (built.push(c), identity.build(c)),
+        roles: identity.roles,
       },
       // The token cache hands back the same claims object for a repeated token; this table does too.
       verifier: { verify: async (token) => (token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good) },

@@ -1,0 +1,44 @@
+// The demo's Portcullis configuration, written as the YAML a user would write (then parsed like
+// any config file): one provider with browser login, and routes that show each kind of policy.
+
+export const DEMO_STEP_UP_ACR = "urn:portcullis:loa:2";
+
+export interface DemoConfigInput {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly webClient: { readonly id: string; readonly secret: string };
+  readonly machineClientId: string;
+  /** The public origin browsers use, e.g. https://localhost:8443. */
+  readonly entryOrigin: string;
+  readonly sessionKey: string;
+  readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
+}
+
+export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
+  return {
+    listen: { grpc: `127.0.0.1:${input.ports.grpc}`, auth: `127.0.0.1:${input.ports.auth}`, admin: `127.0.0.1:${input.ports.admin}` },
+    providers: {
+      demo: {
+        issuer: input.issuer,
+        audiences: [input.audience],
+        allowInsecureHttp: true,
+        clientId: input.webClient.id,
+        clientSecret: input.webClient.secret,
+        scopes: ["openid", "profile", "email", "offline_access", "api.read"],
+        redirectUri: `${input.entryOrigin}/oauth2/callback`,
+      },
+    },
+    session: { keys: [input.sessionKey] },
+    routes: [
+      { name: "public", match: { path: "/public" }, auth: "public" },
+      { name: "favicon", match: { pathExact: "/favicon.ico" }, auth: "public" },
+      { name: "api", match: { path: "/api" }, auth: "required", require: { scopes: ["api.read"] } },
+      { name: "admin", match: { path: "/admin" }, auth: "required", require: { roles: ["admin"] } },
+      { name: "internal", match: { path: "/internal" }, auth: "required", require: { principal: "client", clients: [input.machineClientId] } },
+      { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [DEMO_STEP_UP_ACR] } },
+      { name: "default", match: { path: "/" }, auth: "required" },
+    ],
+    shutdown: { graceSeconds: 1 },
+    log: { level: "info" },
+  };
+}
