@@ -12,6 +12,7 @@ import { formatIssue } from "../../config/ConfigIssue.ts";
 import { createLogger } from "../../observability/createLogger.ts";
 import { startServer } from "../startServer.ts";
 import { createSigningJwk } from "./createSigningJwk.ts";
+import { demoConfig } from "./demoConfig.ts";
 import { ensureDemoCertificate } from "./ensureDemoCertificate.ts";
 import { renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { removeDemoState, writeDemoState } from "./demoState.ts";
@@ -80,16 +81,17 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const upstream = await startEchoUpstream({ port: ports.upstream });
     stops.push(() => upstream.close());
 
-    const parsed = parseConfig({
-      listen: { grpc: `127.0.0.1:${ports.grpc}`, auth: `127.0.0.1:${ports.auth}`, admin: `127.0.0.1:${ports.admin}` },
-      providers: { demo: { issuer: idp.issuer, audiences: [idp.audience], allowInsecureHttp: true } },
-      routes: [
-        { name: "api", match: { path: "/api" }, auth: "required" },
-        { name: "public", match: { path: "/" }, auth: "public" },
-      ],
-      shutdown: { graceSeconds: 1 },
-      log: { level: "info" },
-    });
+    const parsed = parseConfig(
+      demoConfig({
+        issuer: idp.issuer,
+        audience: idp.audience,
+        webClient: idp.webClient,
+        machineClientId: DEMO_BATCH_CLIENT_ID,
+        entryOrigin: entryHost ?? "https://localhost:8443",
+        sessionKey: randomBytes(32).toString("base64url"),
+        ports,
+      }),
+    );
     if (!parsed.ok) throw new Error(`demo config rejected: ${parsed.problems.map(formatIssue).join("; ")}`);
     // Portcullis logs go to a file so that the terminal shows only what the user needs.
     const logDestination = pino.destination({ dest: join(options.dir, "portcullis.log"), mkdir: true, sync: false });
