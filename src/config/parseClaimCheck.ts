@@ -66,8 +66,13 @@ function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomRep
     }
   }
   const ops = OPERATORS.filter((op) => Object.hasOwn(raw, op));
-  if (ops.length !== 1) {
-    report(path, ops.length === 0 ? "needs one operator: equals, oneOf, contains or exists" : `has ${ops.join(" and ")}: use exactly one operator per check (combine checks with all / any)`);
+  if (ops.length > 1) {
+    report(path, `has ${ops.join(" and ")}: use exactly one operator per check (combine checks with all / any)`);
+    return undefined;
+  }
+  if (ops.length === 0) {
+    // An unknown key (a typo such as `equal`) already says what is wrong.
+    if (ok) report(path, "needs one operator: equals, oneOf, contains or exists");
     return undefined;
   }
   const op = ops[0] as (typeof OPERATORS)[number];

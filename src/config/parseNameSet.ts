@@ -47,7 +47,8 @@ export function parseNameSet(value: unknown, path: string, report: CustomReport)
   const hasAny = Object.hasOwn(raw, "anyOf");
   const hasAll = Object.hasOwn(raw, "allOf");
   if (!hasAny && !hasAll) {
-    report(path, `needs anyOf or allOf: ${HOW}`);
+    // An unknown key (a typo such as oneOf) already says what is wrong.
+    if (ok) report(path, `needs anyOf or allOf: ${HOW}`);
     return { ok: false };
   }
   const anyOf = hasAny ? parseNames(raw["anyOf"], keyPath(path, "anyOf"), report) : [];
