@@ -1,6 +1,7 @@
-// Keeps each pending browser login in its own short-lived sealed cookie `${prefix}.${id}`, id derived
-// from the state, so several tabs can log in at once. At most maxPending stay: issuing one more
-// expires the oldest. take() finds the one for a callback's state and always expires it (one use).
+// Keeps pending browser logins in short-lived sealed cookies `${prefix}.${slot}`, slot 0..maxPending-1,
+// so several tabs can log in at once. issue() answers with exactly ONE Set-Cookie (a denied ext_authz
+// response carries only one): it fills the first free slot, else overwrites the oldest pending login.
+// take() finds the transaction for a callback's state in any slot and expires that slot (one use).
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { CookieSealer } from "./createCookieSealer.ts";
@@ -26,10 +27,12 @@ export type LoginTransactionCookies = {
 
 /** The issue's ceiling for a pending login: ten minutes. */
 export const MAX_LOGIN_TRANSACTION_TTL_SECONDS = 600;
-const ID_LENGTH = 16;
-const ID = /^[A-Za-z0-9_-]{16}$/;
+/** Slots per browser at most; every issue and take unseals up to this many cookies. */
+export const MAX_PENDING_LOGINS_LIMIT = 20;
 // A state is ours when it is at most this long; anything longer is refused before hashing.
 const MAX_STATE_LENGTH = 512;
+// Decimal without leading zeros, so each slot has exactly one name.
+const SLOT = /^(0|[1-9][0-9]?)$/;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -37,11 +40,6 @@ function nowSeconds(): number {
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
-}
-
-/** The cookie id for a state: a hash prefix, so the cookie name does not reveal the state itself. */
-export function loginTransactionId(state: string): string {
-  return digest(state).toString("base64url").slice(0, ID_LENGTH);
 }
 
 export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
@@ -53,8 +51,8 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
   if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_LOGIN_TRANSACTION_TTL_SECONDS) {
     throw new Error(`login cookies: ttlSeconds must be an integer from 1 to ${MAX_LOGIN_TRANSACTION_TTL_SECONDS}`);
   }
-  if (!Number.isSafeInteger(maxPending) || maxPending < 1) {
-    throw new Error("login cookies: maxPending must be a positive integer");
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1 || maxPending > MAX_PENDING_LOGINS_LIMIT) {
+    throw new Error(`login cookies: maxPending must be an integer from 1 to ${MAX_PENDING_LOGINS_LIMIT}`);
   }
   const attributes = (maxAge: number): CookieAttributes => ({
     path: "/",
@@ -65,56 +63,58 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
     sameSite: "Lax",
   });
   // Validates the domain and prefix rules at start-up.
-  serializeCookie(`${prefix}.${"A".repeat(ID_LENGTH)}`, "", attributes(0));
+  serializeCookie(`${prefix}.${maxPending - 1}`, "", attributes(0));
 
-  const cookieName = (state: string): string => `${prefix}.${loginTransactionId(state)}`;
-  const expire = (name: string): string => serializeCookie(name, "", attributes(0));
+  const slotName = (slot: number): string => `${prefix}.${slot}`;
 
   function owns(name: string): boolean {
-    return name.startsWith(`${prefix}.`) && ID.test(name.slice(prefix.length + 1));
+    if (!name.startsWith(`${prefix}.`)) return false;
+    const suffix = name.slice(prefix.length + 1);
+    return SLOT.test(suffix) && Number(suffix) < maxPending;
   }
 
-  function createdAtOf(value: string, now: number): number {
-    if (value === DUPLICATE_COOKIE) return Number.NEGATIVE_INFINITY;
+  /** The live transaction in a slot; null for an absent, duplicated, unreadable or expired cookie. */
+  function readSlot(slot: number, cookies: ReadonlyMap<string, string>, now: number): LoginTransaction | null {
+    const value = cookies.get(slotName(slot));
+    if (value === undefined || value === DUPLICATE_COOKIE) return null;
     const payload = sealer.unseal(value, now);
-    const txn = payload === null ? null : parseLoginTransaction(payload);
-    // Unreadable or expired cookies are evicted first.
-    return txn === null ? Number.NEGATIVE_INFINITY : txn.createdAt;
+    return payload === null ? null : parseLoginTransaction(payload);
   }
 
   function issue(txn: LoginTransaction, cookies: ReadonlyMap<string, string>, now: number = nowSeconds()): string[] {
     const checked = parseLoginTransaction(txn as unknown as Record<string, unknown>);
     if (checked === null) throw new TypeError("login cookies: not a valid login transaction");
-    const name = cookieName(checked.state);
-    const sealed = sealer.seal(checked, now + ttlSeconds);
-    const headers = [serializeCookie(name, sealed, attributes(ttlSeconds))];
-    const others = [...cookies.keys()].filter((other) => owns(other) && other !== name);
-    const excess = others.length + 1 - maxPending;
-    if (excess > 0) {
-      const oldestFirst = others
-        .map((other) => ({ name: other, createdAt: createdAtOf(cookies.get(other)!, now) }))
-        .sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const old of oldestFirst.slice(0, excess)) headers.push(expire(old.name));
+    // The first free slot; when all hold live logins, the oldest one is overwritten (lowest slot on a tie).
+    let chosen = -1;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let slot = 0; slot < maxPending; slot++) {
+      const pending = readSlot(slot, cookies, now);
+      if (pending === null) {
+        chosen = slot;
+        break;
+      }
+      if (pending.createdAt < oldest) {
+        oldest = pending.createdAt;
+        chosen = slot;
+      }
     }
-    return headers;
+    const sealed = sealer.seal(checked, now + ttlSeconds);
+    return [serializeCookie(slotName(chosen), sealed, attributes(ttlSeconds))];
   }
 
   function take(state: string, cookies: ReadonlyMap<string, string>, now: number = nowSeconds()): TakenLoginTransaction {
     if (typeof state !== "string" || state.length === 0 || state.length > MAX_STATE_LENGTH) {
       return { txn: null, clear: [] };
     }
-    const name = cookieName(state);
-    const value = cookies.get(name);
-    if (value === undefined) return { txn: null, clear: [] };
-    // Whatever it holds, this cookie is used up now: a replayed callback finds nothing.
-    const clear = [expire(name)];
-    if (value === DUPLICATE_COOKIE) return { txn: null, clear };
-    const payload = sealer.unseal(value, now);
-    const txn = payload === null ? null : parseLoginTransaction(payload);
-    if (txn === null) return { txn: null, clear };
-    // Compare fixed-length digests in constant time; the id match alone is only a 96-bit hash prefix.
-    if (!timingSafeEqual(digest(txn.state), digest(state))) return { txn: null, clear };
-    return { txn, clear };
+    const wanted = digest(state);
+    for (let slot = 0; slot < maxPending; slot++) {
+      const txn = readSlot(slot, cookies, now);
+      // Fixed-length digests compared in constant time, so the comparison does not leak the state.
+      if (txn !== null && timingSafeEqual(digest(txn.state), wanted)) {
+        return { txn, clear: [serializeCookie(slotName(slot), "", attributes(0))] };
+      }
+    }
+    return { txn: null, clear: [] };
   }
 
   return { issue, take, owns };

@@ -129,6 +129,8 @@ export function createSessionCookies(options: SessionCookiesOptions): SessionCoo
     return headers;
   }
 
+  // The base cookie comes first (ours() sorts it to the front): a denied ext_authz response carries
+  // only one Set-Cookie, and expiring the base alone already makes the whole set unreadable.
   function clear(present: readonly string[]): string[] {
     return ours(present).map(expire);
   }

@@ -178,6 +178,18 @@ describe("createSessionCookies", () => {
     expect(cookies.clear([])).toEqual([]);
   });
 
+  it("clear lists the base cookie first so one Set-Cookie is enough to end the session", () => {
+    const written = cookies.write(bigPayload(9000), EXPIRES, [], NOW);
+    const jar = browserCookies(written);
+    const present = cookies.read(jar, NOW).present;
+    expect(present.length).toBeGreaterThan(2);
+    const cleared = cookies.clear([...present].reverse());
+    expect(names(cleared)[0]).toBe("__Host-portcullis");
+    expect(cleared).toHaveLength(present.length);
+    // Only the first Set-Cookie reaches the browser (a denied response): the session is gone anyway.
+    expect(cookies.read(browserCookies(cleared.slice(0, 1), jar), NOW).payload).toBeNull();
+  });
+
   it("owns exactly its base name and numbered chunk names", () => {
     expect(cookies.owns("__Host-portcullis")).toBe(true);
     expect(cookies.owns("__Host-portcullis.1")).toBe(true);
