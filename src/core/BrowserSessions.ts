@@ -268,11 +268,12 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     stepUp?: StepUp,
   ): Promise<LoginStart> {
     const origin = loginOrigins.get(provider) ?? defaultOrigin;
-    // The page asked for, when it is on the login origin or an allowed one; the login origin's
-    // root otherwise (the Host header is the client's, so it is only trusted through this check).
-    const scheme = target.scheme === "http" ? "http" : "https";
-    const asked = `${scheme}://${target.host}${target.path.startsWith("/") ? target.path : "/"}`;
-    const returnTo = redirects.resolve(asked, origin) ?? `${origin}/`;
+    // The page asked for, on the login origin or an allowed origin with that host name; the login
+    // origin's root otherwise. The host is the client's :authority without its port, so it only
+    // picks among configured origins and never becomes one by itself.
+    const base = [origin, ...config.allowedRedirectOrigins].find((candidate) => hostnameOf(candidate) === target.host);
+    const path = target.path.startsWith("/") ? target.path : "/";
+    const returnTo = (base === undefined ? null : redirects.resolve(path, base)) ?? `${origin}/`;
     return begin(provider, returnTo, cookies, stepUp);
   }
 
@@ -373,6 +374,10 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     signOut,
     isTrustedOrigin: (origin) => trustedOrigins.has(origin),
   };
+}
+
+function hostnameOf(origin: string): string {
+  return new URL(origin).hostname.replace(/^\[|\]$/g, "").toLowerCase();
 }
 
 function hashOf(value: string): string {
