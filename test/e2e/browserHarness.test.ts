@@ -164,6 +164,16 @@ describe("a browser login at the dev IdP", () => {
     expect((await exchange(auth)).idToken).toMatchObject({ sub: "alice", acr: LOA_SECOND_FACTOR });
   });
 
+  it("asks for the password again on prompt=login, and the new login's acr replaces the old one", async () => {
+    const auth = authorization({ prompt: "login" });
+    await page.goto(auth.url);
+    await loginInBrowser(page, { user: "alice", secondFactor: false });
+    const relogin = await exchange(auth);
+    expect(relogin.idToken).toMatchObject({ sub: "alice", acr: LOA_PASSWORD, amr: ["pwd"] });
+    expect(relogin.idToken.auth_time).toBeGreaterThanOrEqual(tokens.idToken.auth_time as number);
+    tokens = relogin;
+  });
+
   it("signs out at the end_session_endpoint with id_token_hint, back to the post_logout_redirect_uri, and asks for a login again", async () => {
     const before = idp.counts.endSession;
     const logout = new URL(idp.endSessionEndpoint);
@@ -174,6 +184,9 @@ describe("a browser login at the dev IdP", () => {
     expect(idp.counts.endSession).toBe(before + 1);
     await page.goto(authorization().url);
     await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
+    // The refresh token died with the IdP session (no offline_access was asked for).
+    const refresh = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refreshToken });
+    expect(refresh.body.error).toBe("invalid_grant");
   });
 });
 
