@@ -157,8 +157,8 @@ describe("a browser login at the dev IdP", () => {
     expect(idp.counts.tokenByGrant.refresh_token).toBe(2);
   });
 
-  it("answers a second authorization of the same browser without a login page", async () => {
-    const auth = authorization();
+  it("answers a second authorization of the same browser without a login page, LOA 2 meeting a request for LOA 1", async () => {
+    const auth = authorization({ acr_values: LOA_PASSWORD });
     await page.goto(auth.url);
     await page.waitForURL((url) => url.origin === rpOrigin);
     expect((await exchange(auth)).idToken).toMatchObject({ sub: "alice", acr: LOA_SECOND_FACTOR });

@@ -18,7 +18,21 @@ export const DEMO_USERS: Readonly<Record<string, DemoUser>> = {
 export const LOA_PASSWORD = "urn:portcullis:loa:1";
 /** Level of assurance 2: a password and a second factor (a one-time code). */
 export const LOA_SECOND_FACTOR = "urn:portcullis:loa:2";
+/** Weakest first: a login at a level satisfies a request for that level or any weaker one. */
 export const DEMO_ACR_VALUES = [LOA_PASSWORD, LOA_SECOND_FACTOR] as const;
+
+/** The weakest level an acr_values parameter accepts (an index into DEMO_ACR_VALUES); undefined when it names none of ours. */
+export function weakestAcceptedLevel(acrValues: unknown): number | undefined {
+  const asked = typeof acrValues === "string" ? acrValues.split(" ") : [];
+  const levels = asked.map((acr) => (DEMO_ACR_VALUES as readonly string[]).indexOf(acr)).filter((level) => level >= 0);
+  return levels.length === 0 ? undefined : Math.min(...levels);
+}
+
+/** Whether a login at `acr` meets an acr_values request (one naming none of our levels is met by any login). */
+export function meetsAcrValues(acr: string | undefined, acrValues: unknown): boolean {
+  const weakest = weakestAcceptedLevel(acrValues);
+  return weakest === undefined || (DEMO_ACR_VALUES as readonly string[]).indexOf(acr ?? "") >= weakest;
+}
 
 /** What a login established; it goes into ID tokens and user access tokens as acr, amr, auth_time. */
 export interface LoginFacts {

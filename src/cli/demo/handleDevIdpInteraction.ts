@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InteractionDetails, Provider } from "oidc-provider";
-import { checkDemoPassword, LOA_PASSWORD, LOA_SECOND_FACTOR, loginFactsFor } from "./demoAccounts.ts";
+import { checkDemoPassword, LOA_PASSWORD, LOA_SECOND_FACTOR, loginFactsFor, meetsAcrValues } from "./demoAccounts.ts";
 import { readRequestBody } from "./readRequestBody.ts";
 import { devIdpPageCsp, escapeHtml, renderDevIdpPage } from "./renderDevIdpPage.ts";
 import { LOGIN_FIELDS, renderLoginPage } from "./renderLoginPage.ts";
@@ -74,11 +74,11 @@ export async function handleDevIdpInteraction(provider: Provider, req: IncomingM
   }
 }
 
-/** LOA 2 asked for and LOA 1 not acceptable: required; both acceptable: suggested. */
-export function secondFactorDemand(acrValues: unknown): SecondFactorDemand {
-  const requested = typeof acrValues === "string" ? acrValues.split(" ").filter(Boolean) : [];
-  if (!requested.includes(LOA_SECOND_FACTOR)) return "optional";
-  return requested.includes(LOA_PASSWORD) ? "suggested" : "required";
+/** Only LOA 2 acceptable: required; LOA 2 named but a password would do: suggested. */
+function secondFactorDemand(acrValues: unknown): SecondFactorDemand {
+  if (!meetsAcrValues(LOA_PASSWORD, acrValues)) return "required";
+  const asked = typeof acrValues === "string" ? acrValues.split(" ") : [];
+  return asked.includes(LOA_SECOND_FACTOR) ? "suggested" : "optional";
 }
 
 function loginHint(details: InteractionDetails): string {

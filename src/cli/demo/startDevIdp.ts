@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { interactionPolicy, Provider } from "oidc-provider";
 import type { OidcClient, OidcContext, OidcTokenLike } from "oidc-provider";
 import type { SigningJwk } from "./createSigningJwk.ts";
-import { DEMO_ACR_VALUES, DEMO_USERS, findDemoUser, loginFactsFor } from "./demoAccounts.ts";
+import { DEMO_ACR_VALUES, DEMO_USERS, findDemoUser, loginFactsFor, meetsAcrValues } from "./demoAccounts.ts";
 import type { LoginFacts } from "./demoAccounts.ts";
 import { handleDevIdpInteraction } from "./handleDevIdpInteraction.ts";
 import { closeServer, listenServer } from "./listenServer.ts";
@@ -150,12 +150,9 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 
   const policy = interactionPolicy.base();
   // oidc-provider treats acr_values as voluntary; a step-up must not be answered with the session's
-  // weaker login, so an unmet acr_values request asks for a new login.
+  // weaker login, so acr_values above the session's level ask for a new login.
   policy.get("login")?.checks.push(
-    new interactionPolicy.Check("acr_values_unmet", "requested ACR could not be obtained", "login_required", (ctx) => {
-      const requested = typeof ctx.oidc?.params?.acr_values === "string" ? ctx.oidc.params.acr_values.split(" ").filter(Boolean) : [];
-      return requested.length > 0 && !requested.includes(ctx.oidc?.acr ?? "");
-    }),
+    new interactionPolicy.Check("acr_values_unmet", "requested ACR could not be obtained", "login_required", (ctx) => !meetsAcrValues(ctx.oidc?.acr, ctx.oidc?.params?.acr_values)),
   );
 
   const provider = new Provider(issuer, {
