@@ -107,7 +107,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
 /** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
 function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger): BrowserSessions | null {
   const providers = Object.values(config.providers);
-  if (!providers.some((p) => p.clientId !== null) || config.session.keys.length === 0) return null;
+  if (!providers.some((p) => p.clientId !== null && p.redirectUri !== null) || config.session.keys.length === 0) return null;
   const clients = new Map<string, LoginClientPort>();
   const loginClient = (name: string): LoginClientPort | null => {
     const existing = clients.get(name);

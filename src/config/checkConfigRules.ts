@@ -88,11 +88,10 @@ const CALLBACK_PATH = "/oauth2/callback";
 
 function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
   const loginOrigins = new Set<string>();
-  let anyClient = false;
+  let anyLogin = false;
   for (const [name, provider] of Object.entries(config.providers ?? {})) {
     const path = keyPath("providers", name);
     const hasClient = typeof provider.clientId === "string";
-    anyClient ||= hasClient;
     if (provider.introspection?.enabled === true && (!hasClient || typeof provider.clientSecret !== "string")) {
       problems.push({
         path: keyPath(keyPath(path, "introspection"), "enabled"),
@@ -105,15 +104,18 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
       }
       continue;
     }
-    if (provider.scopes !== undefined && !provider.scopes.includes("openid")) {
-      problems.push({ path: keyPath(path, "scopes"), message: 'must include "openid" for browser login' });
-    }
     if (typeof provider.redirectUri !== "string") {
+      // A client used only to authenticate introspection calls does no browser login.
+      if (provider.introspection?.enabled === true) continue;
       problems.push({
         path: keyPath(path, "redirectUri"),
         message: `is required with clientId: the public URL of ${CALLBACK_PATH}, e.g. "https://app.example.com${CALLBACK_PATH}"`,
       });
       continue;
+    }
+    anyLogin = true;
+    if (provider.scopes !== undefined && !provider.scopes.includes("openid")) {
+      problems.push({ path: keyPath(path, "scopes"), message: 'must include "openid" for browser login' });
     }
     const url = new URL(provider.redirectUri);
     if (url.pathname !== CALLBACK_PATH || url.search !== "") {
@@ -125,10 +127,10 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
     loginOrigins.add(url.origin);
   }
   const session = config.session ?? {};
-  if (anyClient && (session.keys ?? []).length === 0) {
+  if (anyLogin && (session.keys ?? []).length === 0) {
     problems.push({
       path: "session.keys",
-      message: "is required when a provider has a clientId (browser login seals cookies with it): add a secret of 32+ characters, e.g. from `openssl rand -base64 32`, through ${ENV_VAR}",
+      message: "is required when a provider has a clientId and redirectUri (browser login seals cookies with it): add a secret of 32+ characters, e.g. from `openssl rand -base64 32`, through ${ENV_VAR}",
     });
   }
   if (typeof session.cookieName === "string" && session.cookieName.startsWith("__Host-") && typeof session.cookieDomain === "string") {

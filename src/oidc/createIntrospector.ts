@@ -52,11 +52,8 @@ export interface Introspector {
   cacheSize(): number;
 }
 
-/**
- * Code for `active: false`. TokenErrorCode has no dedicated code yet; the lead is asked to add
- * "token_inactive" and switch this constant to it.
- */
-export const INACTIVE_TOKEN_CODE: TokenErrorCode = "claims_invalid";
+/** Code for `active: false`: revoked, expired or unknown to the provider. */
+export const INACTIVE_TOKEN_CODE: TokenErrorCode = "token_inactive";
 
 /** A revocation reaches us no later than this, whatever the configured TTL. */
 const MAX_DENIAL_CACHE_SECONDS = 30;

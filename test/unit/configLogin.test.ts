@@ -57,7 +57,7 @@ describe("browser login config", () => {
   });
 
   it("requires session.keys once a provider has a clientId", () => {
-    expect(problems(config({}, {}))).toEqual([expect.stringMatching(/^session\.keys: is required when a provider has a clientId/)]);
+    expect(problems(config({}, {}))).toEqual([expect.stringMatching(/^session\.keys: is required when a provider has a clientId and redirectUri/)]);
   });
 
   it("refuses a short sealing key without quoting it", () => {
@@ -95,6 +95,10 @@ describe("browser login config", () => {
     expect(problems(config({}, { keys: [KEY], allowedRedirectOrigins: ["https://www.example.com/app"] }))).toEqual([
       expect.stringMatching(/^session\.allowedRedirectOrigins\[0\]: must be an origin only/),
     ]);
+  });
+
+  it("accepts a client used only for introspection without a redirectUri or session keys", () => {
+    expect(problems(config({ redirectUri: undefined, introspection: { enabled: true } }, {}))).toEqual([]);
   });
 
   it("requires client credentials for introspection", () => {

@@ -166,8 +166,7 @@ describe("token introspection against a real OpenID Provider", () => {
     const token = await opaqueToken();
     await op.revoke(token);
     const outcome = await introspector.introspect(token);
-    // TODO(lead): "token_inactive" once TokenErrorCode has it (INACTIVE_TOKEN_CODE).
-    expectDenied(outcome, "claims_invalid");
+    expectDenied(outcome, "token_inactive");
     if (!outcome.ok) expect(outcome.detail).toMatch(/not active/);
     expect(results).toEqual(["inactive"]);
   });
@@ -175,7 +174,7 @@ describe("token introspection against a real OpenID Provider", () => {
   it("denies an unknown token as inactive", async () => {
     const { introspector, calls } = setup();
     const outcome = await introspector.introspect(unknownToken());
-    expectDenied(outcome, "claims_invalid");
+    expectDenied(outcome, "token_inactive");
     if (!outcome.ok) expect(outcome.detail).toMatch(/not active/);
     expect(calls()).toBe(1);
   });
@@ -233,7 +232,7 @@ describe("introspection cache and single flight", () => {
     expect((await introspector.introspect(token)).ok).toBe(true);
     await op.revoke(token);
     clock += 60_000;
-    expectDenied(await introspector.introspect(token), "claims_invalid");
+    expectDenied(await introspector.introspect(token), "token_inactive");
     expect(calls()).toBe(2);
   });
 
@@ -257,12 +256,12 @@ describe("introspection cache and single flight", () => {
     let clock = Date.now();
     const { introspector, calls } = setup({ now: () => clock, cacheTtlSeconds: 300 });
     const token = unknownToken();
-    expectDenied(await introspector.introspect(token), "claims_invalid");
+    expectDenied(await introspector.introspect(token), "token_inactive");
     clock += 29_000;
-    expectDenied(await introspector.introspect(token), "claims_invalid");
+    expectDenied(await introspector.introspect(token), "token_inactive");
     expect(calls()).toBe(1);
     clock += 1_000;
-    expectDenied(await introspector.introspect(token), "claims_invalid");
+    expectDenied(await introspector.introspect(token), "token_inactive");
     expect(calls()).toBe(2);
   });
 
