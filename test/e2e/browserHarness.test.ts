@@ -74,6 +74,12 @@ function authorization(extra: Record<string, string> = {}): Authorization {
   return { url: url.href, state, nonce, verifier };
 }
 
+/** One authorization request made on first use (after beforeAll has started the IdP), shared by a describe's tests. */
+function authorizationLater(): () => Authorization {
+  let made: Authorization | undefined;
+  return () => (made ??= authorization());
+}
+
 /** The query the relying party got for `state` (the browser has landed there). */
 function callbackFor(state: string): URLSearchParams {
   const arrival = arrivals.find((url) => url.pathname === "/callback" && url.searchParams.get("state") === state);
@@ -190,85 +196,76 @@ describe("a browser login at the dev IdP", () => {
   });
 });
 
-describe("RP-initiated logout without an id_token_hint", () => {
-  it("waits for the user to confirm instead of signing out by itself", async () => {
-    const { context, page } = await freshPage();
-    try {
-      await page.goto(authorization().url);
-      await loginInBrowser(page, { user: "bob" });
-      await page.goto(`${idp.endSessionEndpoint}?client_id=${DEMO_WEB_CLIENT_ID}`);
-      await expect(page.locator("#logout-yes").isVisible()).resolves.toBe(true);
-      expect(await page.locator("script").count()).toBe(0);
-      await page.locator("#logout-yes").click();
-      await page.waitForLoadState("domcontentloaded");
-      await expect(page.locator("h1").textContent()).resolves.toBe("Signed out");
-    } finally {
-      await context.close();
-    }
+describe("step-up at the dev IdP, then a logout without id_token_hint", () => {
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    ({ context, page } = await freshPage());
   });
-});
+  afterAll(() => context?.close());
 
-describe("step-up at the dev IdP", () => {
   it("logs in with a password alone at LOA 1, then asks again with the second factor required when acr_values wants LOA 2", async () => {
-    const { context, page } = await freshPage();
-    try {
-      const weak = authorization();
-      await page.goto(weak.url);
-      await loginInBrowser(page, { user: "bob" });
-      expect((await exchange(weak)).idToken).toMatchObject({ sub: "bob", acr: LOA_PASSWORD, amr: ["pwd"] });
+    const weak = authorization();
+    await page.goto(weak.url);
+    await loginInBrowser(page, { user: "bob" });
+    expect((await exchange(weak)).idToken).toMatchObject({ sub: "bob", acr: LOA_PASSWORD, amr: ["pwd"] });
 
-      const strong = authorization({ acr_values: LOA_SECOND_FACTOR });
-      await page.goto(strong.url);
-      await expect(page.locator("#step-up-notice").isVisible()).resolves.toBe(true);
-      await expect(page.locator("#login").inputValue()).resolves.toBe("bob");
-      const box = page.locator("#second-factor");
-      expect(await box.isChecked()).toBe(true);
-      expect(await box.getAttribute("required")).not.toBeNull();
-      await loginInBrowser(page, { user: "bob" });
-      expect((await exchange(strong)).idToken).toMatchObject({ sub: "bob", acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] });
-    } finally {
-      await context.close();
-    }
+    const strong = authorization({ acr_values: LOA_SECOND_FACTOR });
+    await page.goto(strong.url);
+    await expect(page.locator("#step-up-notice").isVisible()).resolves.toBe(true);
+    await expect(page.locator("#login").inputValue()).resolves.toBe("bob");
+    const box = page.locator("#second-factor");
+    expect(await box.isChecked()).toBe(true);
+    expect(await box.getAttribute("required")).not.toBeNull();
+    await loginInBrowser(page, { user: "bob" });
+    expect((await exchange(strong)).idToken).toMatchObject({ sub: "bob", acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] });
+  });
+
+  it("waits for the user to confirm a logout without id_token_hint instead of signing out by itself", async () => {
+    await page.goto(`${idp.endSessionEndpoint}?client_id=${DEMO_WEB_CLIENT_ID}`);
+    await expect(page.locator("#logout-yes").isVisible()).resolves.toBe(true);
+    expect(await page.locator("script").count()).toBe(0);
+    await page.locator("#logout-yes").click();
+    await page.waitForLoadState("domcontentloaded");
+    await expect(page.locator("h1").textContent()).resolves.toBe("Signed out");
   });
 });
 
 describe("a refused or abandoned login at the dev IdP", () => {
+  let context: BrowserContext;
+  let page: Page;
+  const auth = authorizationLater();
+
+  beforeAll(async () => {
+    ({ context, page } = await freshPage());
+  });
+  afterAll(() => context?.close());
+
   it("shows an error for a wrong password and stays on the login page, echoing the user name escaped", async () => {
-    const { context, page } = await freshPage();
     const hostile = `alice"><b id="injected">x</b>`;
-    try {
-      await page.goto(authorization().url);
-      await expect(loginInBrowser(page, { user: hostile, password: "wrong" })).rejects.toThrow(/Wrong user name or password/);
-      await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
-      await expect(page.locator("#login").inputValue()).resolves.toBe(hostile);
-      expect(await page.locator("#injected").count()).toBe(0);
-    } finally {
-      await context.close();
-    }
+    await page.goto(auth().url);
+    await expect(loginInBrowser(page, { user: hostile, password: "wrong" })).rejects.toThrow(/Wrong user name or password/);
+    await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
+    await expect(page.locator("#login").inputValue()).resolves.toBe(hostile);
+    expect(await page.locator("#injected").count()).toBe(0);
   });
 
-  it("returns error=access_denied with the state to the redirect_uri when the user cancels", async () => {
-    const { context, page } = await freshPage();
-    try {
-      const auth = authorization();
-      await page.goto(auth.url);
-      await page.locator("#cancel").click();
-      await page.waitForURL((url) => url.origin === rpOrigin);
-      const callback = callbackFor(auth.state);
-      expect(callback.get("error")).toBe("access_denied");
-      expect(callback.get("code")).toBeNull();
-    } finally {
-      await context.close();
-    }
+  it("returns error=access_denied with the state to the redirect_uri when the user then cancels", async () => {
+    await page.locator("#cancel").click();
+    await page.waitForURL((url) => url.origin === rpOrigin);
+    const callback = callbackFor(auth().state);
+    expect(callback.get("error")).toBe("access_denied");
+    expect(callback.get("code")).toBeNull();
   });
 });
 
+// Last: it closes the browser the tests above share (afterAll's close is then a no-op).
 describe("the browser harness", () => {
   it("closes idempotently and leaves no Chromium process behind", async () => {
-    const second = await startBrowser();
-    expect(second.pid).toBeGreaterThan(0);
-    await Promise.all([second.close(), second.close()]);
-    await second.close();
-    expect(() => process.kill(second.pid as number, 0)).toThrow();
+    expect(browser.pid).toBeGreaterThan(0);
+    await Promise.all([browser.close(), browser.close()]);
+    await browser.close();
+    expect(() => process.kill(browser.pid as number, 0)).toThrow();
   });
 });
