@@ -76,6 +76,14 @@ provision_chromium() {
     log "error: Chromium is needed for the browser tests and /usr/bin/chromium is missing; install the Debian package (apt-get install chromium) or set CHROMIUM_BIN"
     exit 1
   fi
+  # Another installer (apt-get, dpkg) may be at work already, perhaps installing Chromium: wait for it
+  # (up to 10 min) and look again before starting a second one.
+  local waited=0
+  while pgrep -x 'apt-get|apt|dpkg|aptitude|unattended-upgr' >/dev/null 2>&1 && [ "$waited" -lt 600 ]; do
+    [ "$waited" = 0 ] && log "waiting for a running apt/dpkg to finish before installing Chromium"
+    sleep 2; waited=$((waited + 2))
+  done
+  if [ -x "$bin" ]; then CHROMIUM_BIN="$bin"; export CHROMIUM_BIN; return; fi
   local logfile="$CACHE/apt-chromium.log"
   log "installing Chromium (Debian package chromium); log in $logfile"
   if ! { apt-get -o DPkg::Lock::Timeout=600 update \
