@@ -8,26 +8,48 @@ import { compileRoutes, pathMatches, type CompiledRoute, type CompiledRule } fro
 
 export type { CompiledRoute };
 
+/** Rules that can apply to one host, split by the request's first path segment. */
+interface Bucket {
+  /** First segment → the rules that can match a path starting with it, in configuration order. */
+  readonly bySegment: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** The rules for any other first segment: those whose first segment is not fixed. */
+  readonly rest: readonly CompiledRule[];
+}
+
+function bucketOf(rules: readonly CompiledRule[]): Bucket {
+  const segments = new Set<string>();
+  for (const rule of rules) if (rule.firstSegment !== null) segments.add(rule.firstSegment);
+  const bySegment = new Map<string, CompiledRule[]>();
+  for (const segment of segments) bySegment.set(segment, rules.filter((r) => r.firstSegment === null || r.firstSegment === segment));
+  return { bySegment, rest: rules.filter((r) => r.firstSegment === null) };
+}
+
+function firstSegment(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+}
+
 /**
- * Rules are indexed by exact host so that a table of many hosts costs, per request, one map lookup
- * plus the rules that can apply to that host, never the whole list. For every exact host named
- * anywhere, the index holds the rules that can match it — its own, any-host rules and wildcard
- * rules whose suffix fits — already in configuration order, so first-match order is kept without
- * a merge at request time. Other hosts walk the any-host and wildcard rules.
+ * Rules are indexed twice so that a table of many hosts and paths costs, per request, two map
+ * lookups plus the few rules that can apply, never the whole list. By exact host: for every exact
+ * host named anywhere, the rules that can match it (its own, any-host rules, wildcard rules whose
+ * suffix fits); other hosts get the any-host and wildcard rules. Then by first path segment. Every
+ * list is filtered from the configuration-ordered list, so first-match order is kept without a
+ * merge at request time.
  */
 export class RouteTable {
-  readonly #byHost: ReadonlyMap<string, readonly CompiledRule[]>;
-  /** Rules for a host not in #byHost: any-host rules and rules with a wildcard (suffix checked per request). */
-  readonly #otherHosts: readonly CompiledRule[];
+  readonly #byHost: ReadonlyMap<string, Bucket>;
+  /** For a host not in #byHost: any-host rules and rules with a wildcard (suffix checked per request). */
+  readonly #otherHosts: Bucket;
 
   constructor(routes: readonly RouteConfig[], policy?: PolicyConfig) {
     const rules = compileRoutes(routes, policy);
     const hosts = new Set<string>();
     for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
-    const byHost = new Map<string, CompiledRule[]>();
-    for (const host of hosts) byHost.set(host, rules.filter((rule) => hostMatches(rule, host)));
+    const byHost = new Map<string, Bucket>();
+    for (const host of hosts) byHost.set(host, bucketOf(rules.filter((rule) => hostMatches(rule, host))));
     this.#byHost = byHost;
-    this.#otherHosts = rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0);
+    this.#otherHosts = bucketOf(rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0));
   }
 
   /** First rule matching host, path and method, in configuration order; null when none does. */
@@ -37,14 +59,16 @@ export class RouteTable {
     // skip a `DELETE` rule: compare upper-cased.
     const m = method.toUpperCase();
     const known = this.#byHost.get(h);
-    if (known !== undefined) {
-      for (const rule of known) {
-        if ((rule.methods === null || rule.methods.has(m)) && pathMatches(rule.path, normalizedPath)) return rule.route;
+    const bucket = known ?? this.#otherHosts;
+    const rules = bucket.bySegment.get(firstSegment(normalizedPath)) ?? bucket.rest;
+    for (const rule of rules) {
+      if (
+        (rule.methods === null || rule.methods.has(m)) &&
+        pathMatches(rule.path, normalizedPath) &&
+        (known !== undefined || hostMatches(rule, h))
+      ) {
+        return rule.route;
       }
-      return null;
-    }
-    for (const rule of this.#otherHosts) {
-      if ((rule.methods === null || rule.methods.has(m)) && pathMatches(rule.path, normalizedPath) && hostMatches(rule, h)) return rule.route;
     }
     return null;
   }

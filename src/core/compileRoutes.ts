@@ -18,6 +18,7 @@ import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisC
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
 import { canonicalHost } from "./canonicalHost.ts";
 import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
+import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
 
 /** What a request matched: the decision inputs the gate reads. */
 export interface CompiledRoute {
@@ -36,8 +37,9 @@ export type PathMatcher =
   | { readonly kind: "any" }
   | { readonly kind: "prefix"; readonly base: string; readonly baseWithSlash: string }
   | { readonly kind: "exact"; readonly path: string }
-  | { readonly kind: "glob"; readonly segments: readonly PathSegment[] }
-  | { readonly kind: "regex"; readonly regex: RegExp };
+  /** `prefix`: literal text every match starts with, checked before the glob or regex runs. */
+  | { readonly kind: "glob"; readonly segments: readonly PathSegment[]; readonly prefix: string }
+  | { readonly kind: "regex"; readonly regex: RegExp; readonly prefix: string };
 
 /** One rule ready for matching. */
 export interface CompiledRule {
@@ -47,6 +49,8 @@ export interface CompiledRule {
   /** Wildcard suffixes with their leading dot, e.g. ".example.com" for "*.example.com". */
   readonly hostSuffixes: readonly string[];
   readonly path: PathMatcher;
+  /** The first path segment every matching path has (`api` for `/api/...`); null = not fixed. */
+  readonly firstSegment: string | null;
   /** Upper-case method names; null = any method. */
   readonly methods: ReadonlySet<string> | null;
 }
@@ -74,6 +78,7 @@ export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConf
       exactHosts: null,
       hostSuffixes: [],
       path: { kind: "any" },
+      firstSegment: null,
       methods: null,
     });
   }
@@ -91,11 +96,13 @@ function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth |
     else exact.add(canonicalHost(host));
   }
   const methods = route.match.methods ?? [];
+  const path = compilePath(route, index);
   return {
     route: { name: route.name, index, auth, providers: route.providers, requirements: compileRequirements(route.require) },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
-    path: compilePath(route, index),
+    path,
+    firstSegment: firstSegmentOf(path),
     methods: methods.length === 0 ? null : new Set(methods.map((m) => m.toUpperCase())),
   };
 }
@@ -104,14 +111,18 @@ function compilePath(route: RouteConfig, index: number): PathMatcher {
   const { path, pathExact, pathGlob, pathRegex } = route.match;
   const forms = [path, pathExact, pathGlob, pathRegex].filter((p) => typeof p === "string");
   if (forms.length > 1) throw new Error(`routes[${index}].match: more than one path form`);
-  if (typeof pathRegex === "string") return { kind: "regex", regex: compileRouteRegex(pathRegex) };
+  if (typeof pathRegex === "string") {
+    const literal = regexLiteralPrefix(pathRegex);
+    if (literal.complete) return { kind: "exact", path: literal.prefix };
+    return { kind: "regex", regex: compileRouteRegex(pathRegex), prefix: literal.prefix };
+  }
   if (typeof pathExact === "string") return { kind: "exact", path: pathExact };
   if (typeof pathGlob === "string") {
     const segments = globSegments(pathGlob);
     if (typeof segments === "string") throw new Error(`routes[${index}].match.pathGlob: ${segments}`);
     if (segments.length === 1 && segments[0]?.kind === "any") return { kind: "any" };
     if (segments.every((s) => s.kind === "literal")) return { kind: "exact", path: pathGlob };
-    return { kind: "glob", segments };
+    return { kind: "glob", segments, prefix: globPrefix(segments) };
   }
   if (typeof path === "string") {
     // A trailing slash in a prefix is not significant: `/api/` and `/api` both mean "the /api
@@ -122,30 +133,57 @@ function compilePath(route: RouteConfig, index: number): PathMatcher {
   return { kind: "any" };
 }
 
+// Literal text before the first wildcard: `/files/` for `/files/*/meta`, `/tree` for `/tree/**`.
+function globPrefix(segments: readonly PathSegment[]): string {
+  let prefix = "";
+  for (const segment of segments) {
+    if (segment.kind === "literal") prefix += `/${segment.value}`;
+    // `*` needs a segment, so its slash is certain; `**` may match nothing, so it adds none.
+    else return segment.kind === "one" ? `${prefix}/` : prefix;
+  }
+  return prefix;
+}
+
+/** The first segment every path the matcher accepts has, or null when it varies. */
+function firstSegmentOf(matcher: PathMatcher): string | null {
+  if (matcher.kind === "glob") return matcher.segments[0]?.kind === "literal" ? matcher.segments[0].value : null;
+  const literal =
+    matcher.kind === "prefix" ? matcher.baseWithSlash : matcher.kind === "exact" ? `${matcher.path}/` : matcher.kind === "any" ? "" : matcher.prefix;
+  const end = literal.indexOf("/", 1);
+  return end === -1 ? null : literal.slice(1, end);
+}
+
 /**
  * Glob match over whole segments, linear in practice: the classic wildcard algorithm with one
  * backtrack point, where `**` plays `*` over segments and `*` plays `?` (one non-empty segment).
- * No regex, so no pattern can make a long path cost more than segments × pattern length.
+ * No regex, so no pattern can make a long path cost more than segments × pattern length; no
+ * split either: segments are read in place.
  */
 export function globMatches(segments: readonly PathSegment[], path: string): boolean {
-  const parts = path.slice(1).split("/");
+  const n = path.length;
   let p = 0;
-  let s = 0;
+  let s = 1; // start of the current path segment (after its "/"); s > n: no segment left
   let starP = -1;
   let starS = 0;
-  while (s < parts.length) {
+  while (s <= n) {
+    let e = path.indexOf("/", s);
+    if (e === -1) e = n;
     const seg = segments[p];
-    const part = parts[s] as string;
-    if (seg !== undefined && ((seg.kind === "one" && part !== "") || (seg.kind === "literal" && seg.value === part))) {
+    if (
+      seg !== undefined &&
+      ((seg.kind === "one" && e > s) || (seg.kind === "literal" && e - s === seg.value.length && path.startsWith(seg.value, s)))
+    ) {
       p++;
-      s++;
+      s = e + 1;
     } else if (seg?.kind === "any") {
       starP = p;
       starS = s;
       p++;
     } else if (starP !== -1) {
+      // Let the last `**` swallow one more segment and retry what follows it.
       p = starP + 1;
-      starS++;
+      const next = path.indexOf("/", starS);
+      starS = next === -1 ? n + 1 : next + 1;
       s = starS;
     } else {
       return false;
@@ -164,8 +202,8 @@ export function pathMatches(matcher: PathMatcher, path: string): boolean {
     case "exact":
       return path === matcher.path;
     case "glob":
-      return globMatches(matcher.segments, path);
+      return path.startsWith(matcher.prefix) && globMatches(matcher.segments, path);
     case "regex":
-      return matcher.regex.test(path);
+      return path.startsWith(matcher.prefix) && matcher.regex.test(path);
   }
 }

@@ -228,6 +228,22 @@ describe("RouteTable: order across the host index", () => {
     expect(nameFor(table, "example.com", "/admin")).toBe("any-rest");
   });
 
+  it("keeps configuration order between rules with and without a fixed first segment", () => {
+    const table = new RouteTable([
+      rule("any-x", { pathGlob: "/*/x" }, "public"),
+      rule("api", { path: "/api" }),
+      rule("digits", { pathRegex: "^/[a-z]+/[0-9]+$" }, "public"),
+      rule("api-7", { pathExact: "/api/7" }, "public"),
+      rule("root", { pathExact: "/" }, "public"),
+    ]);
+    expect(nameFor(table, "h", "/api/x")).toBe("any-x");
+    expect(nameFor(table, "h", "/api/7")).toBe("api");
+    expect(nameFor(table, "h", "/web/7")).toBe("digits");
+    expect(nameFor(table, "h", "/web/x")).toBe("any-x");
+    expect(nameFor(table, "h", "/")).toBe("root");
+    expect(nameFor(table, "h", "/web")).toBeNull();
+  });
+
   it("agrees with a plain first-match scan on a 200-rule, 20-host table", () => {
     const hosts = Array.from({ length: 20 }, (_, i) => `svc${i}.example.com`);
     const routes: RouteConfig[] = [];
