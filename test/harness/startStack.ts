@@ -4,11 +4,13 @@
 // `close()` stops every part even when a start step failed half-way; children also die with the
 // test process. Each stack keeps its files (TLS certificate, configs, logs) in its own temporary
 // dir. Timeouts are wider than the demo's so a loaded 2-core CI machine does not turn into 503s.
+// With `login: true` the Envoy port is reserved first, so the browser client's redirect URI
+// (https://localhost:<port>/oauth2/callback) is known to the IdP and to Portcullis before either starts.
 
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
 import type { JWTPayload, JWTHeaderParameters } from "jose";
 import { stringify } from "yaml";
@@ -17,7 +19,7 @@ import type { SigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
 import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
 import { renderEnvoyConfig } from "../../src/cli/demo/renderEnvoyConfig.ts";
 import { startDevIdp } from "../../src/cli/demo/startDevIdp.ts";
-import type { DevIdp } from "../../src/cli/demo/startDevIdp.ts";
+import type { DevIdp, DevIdpOptions } from "../../src/cli/demo/startDevIdp.ts";
 import { startEchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
 import type { EchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
 import { startEnvoy } from "../../src/cli/demo/startEnvoy.ts";
@@ -27,12 +29,22 @@ import type { HttpsResponse } from "./httpsRequest.ts";
 import { readMetric } from "./readMetric.ts";
 import { startPortcullisProcess } from "./startPortcullisProcess.ts";
 import type { PortcullisProcess } from "./startPortcullisProcess.ts";
+import { reservePort } from "./reservePort.ts";
 import type { ReservedPort } from "./reservePort.ts";
 import { waitUntil } from "./waitUntil.ts";
 
 export const TEST_AUDIENCE = "portcullis-e2e-api";
 /** Envoy's wait for a Check answer: above the provider's jwksTimeoutMs, so Portcullis answers first. */
 export const EXT_AUTHZ_TIMEOUT_MS = 6000;
+/** Scopes Portcullis asks for at a browser login in the stack (offline_access: a refresh token). */
+export const LOGIN_SCOPES = ["openid", "profile", "email", "offline_access", "api.read"] as const;
+/** Routes of a login stack unless `routes` is given: like the demo's, without host restrictions. */
+export const LOGIN_ROUTES: readonly unknown[] = [
+  { name: "public", match: { path: "/public" }, auth: "public" },
+  { name: "api", match: { path: "/api" }, auth: "required", require: { scopes: ["api.read"] } },
+  { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: ["urn:portcullis:loa:2"] } },
+  { name: "default", match: { path: "/" }, auth: "required" },
+];
 const READY_TIMEOUT_MS = 30_000;
 
 export interface StackOptions {
@@ -44,11 +56,25 @@ export interface StackOptions {
   readonly config?: Readonly<Record<string, unknown>>;
   /** The dev IdP port, released just before the IdP binds it; default ephemeral. */
   readonly idpPort?: ReservedPort;
+  /**
+   * Browser login: the `demo` provider gets the dev IdP's web client (secret, LOGIN_SCOPES,
+   * redirectUri on the Envoy origin), the IdP registers that callback and `<origin>/` for
+   * post-logout, and `session.keys` gets a fresh random key. Default routes become LOGIN_ROUTES.
+   */
+  readonly login?: boolean;
+  /** Extra/overriding `session` settings (with `login`), e.g. refreshWindowSeconds. */
+  readonly session?: Readonly<Record<string, unknown>>;
+  /** Token lifetimes of the dev IdP (e.g. a short access-token TTL to make sessions refresh). */
+  readonly idp?: Pick<DevIdpOptions, "accessTokenTtlSeconds" | "idTokenTtlSeconds" | "refreshTokenTtlSeconds">;
 }
 
 export interface Stack {
   /** The Envoy HTTPS port on 127.0.0.1 (certificate for localhost). */
   readonly envoyPort: number;
+  /** `https://localhost:<envoyPort>`: the browser's origin (and, with `login`, the redirect URI's). */
+  readonly origin: string;
+  /** The stack's self-signed certificate (PEM), trusted by `request`. */
+  readonly ca: string;
   readonly envoyAdminUrl: string;
   readonly portcullisAdminUrl: string;
   readonly audience: string;
@@ -90,11 +116,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
+    // The browser's origin must be known before the IdP registers its callback: hold the port.
+    const envoyReserved = options.login === true ? await reservePort() : null;
+    if (envoyReserved !== null) cleanups.push(() => envoyReserved.release());
+    const origin = envoyReserved === null ? null : `https://localhost:${envoyReserved.port}`;
     let keys: SigningJwk[] = [await createSigningJwk()];
     await options.idpPort?.release();
-    let idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE, port: options.idpPort?.port ?? 0 });
+    const idpOptions: Omit<DevIdpOptions, "signingKeys"> = {
+      audience: TEST_AUDIENCE,
+      ...options.idp,
+      ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
+    };
+    let idp = await startDevIdp({ ...idpOptions, signingKeys: keys, port: options.idpPort?.port ?? 0 });
     const port = idp.port;
     const cliSecret = idp.cliClient.secret;
+    const webSecret = idp.webClient.secret;
     cleanups.push(() => idp.close());
 
     const upstream = await startEchoUpstream();
@@ -115,13 +151,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             allowInsecureHttp: true,
             discoveryTimeoutMs: 10_000,
             jwksTimeoutMs: 5000,
+            ...(origin === null
+              ? {}
+              : { clientId: idp.webClient.id, clientSecret: webSecret, scopes: [...LOGIN_SCOPES], redirectUri: `${origin}/oauth2/callback` }),
             ...options.provider,
           },
         },
-        routes: options.routes ?? [
-          { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
-          { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
-        ],
+        ...(origin === null ? {} : { session: { keys: [randomBytes(32).toString("base64url")], ...options.session } }),
+        routes:
+          options.routes ??
+          (origin !== null
+            ? LOGIN_ROUTES
+            : [
+                { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
+                { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
+              ]),
         log: { level: "info" },
         shutdown: { graceSeconds: 2 },
         ...options.config,
@@ -144,20 +188,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new Error(`Portcullis /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n--- portcullis log (${portcullis.logFile}) ---\n${tail}`);
     }
 
-    const envoy: RunningEnvoy = await startEnvoy({
-      config: await renderEnvoyConfig({
-        adminPort: 0,
-        listenAddress: "127.0.0.1",
-        listenPort: 0,
-        tlsCertFile: cert.certFile,
-        tlsKeyFile: cert.keyFile,
-        extAuthzPort: portcullis.ports.grpc,
-        authPort: portcullis.ports.auth,
-        upstreamPort: upstream.port,
-        extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
-      }),
-      logFile: join(dir, "envoy.log"),
+    const envoyConfig = await renderEnvoyConfig({
+      adminPort: 0,
+      listenAddress: "127.0.0.1",
+      listenPort: envoyReserved?.port ?? 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      extAuthzPort: portcullis.ports.grpc,
+      authPort: portcullis.ports.auth,
+      upstreamPort: upstream.port,
+      extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
     });
+    // Released at the last moment, so no other worker is handed the port in between.
+    await envoyReserved?.release();
+    const envoy: RunningEnvoy = await startEnvoy({ config: envoyConfig, logFile: join(dir, "envoy.log") });
     cleanups.push(() => envoy.stop());
     const envoyPort = envoy.listenerPorts.https;
     if (envoyPort === undefined) throw new Error("Envoy has no https listener");
@@ -170,6 +214,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     return {
       envoyPort,
+      origin: origin ?? `https://localhost:${envoyPort}`,
+      ca: cert.certPem,
       envoyAdminUrl: envoy.adminUrl,
       portcullisAdminUrl,
       audience: TEST_AUDIENCE,
@@ -211,7 +257,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async restartIdpWithNewKeys() {
         await idp.close();
         keys = [await createSigningJwk()];
-        idp = await startDevIdp({ signingKeys: keys, audience: TEST_AUDIENCE, port, cliClientSecret: cliSecret });
+        idp = await startDevIdp({ ...idpOptions, signingKeys: keys, port, cliClientSecret: cliSecret, webClientSecret: webSecret });
       },
       stopPortcullis: () => portcullis.stop(),
       metrics,
