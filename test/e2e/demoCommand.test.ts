@@ -67,10 +67,16 @@ const get = (path: string, token?: string) =>
   });
 
 describe("portcullis demo", () => {
-  it("answers the public root with the upstream's echo of the request", async () => {
-    const res = await get("/");
+  it("answers a public path with the upstream's echo of the request", async () => {
+    const res = await get("/public/hello");
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ method: "GET", path: "/" });
+    expect(res.json).toMatchObject({ method: "GET", path: "/public/hello" });
+  });
+
+  it("sends a browser opening the root to the demo IdP's login", async () => {
+    const res = await httpsRequest({ port: Number(new URL(demo.entryUrl).port), path: "/", ca, headers: { accept: "text/html" } });
+    expect(res.status).toBe(302);
+    expect(String(res.headers["location"])).toMatch(new RegExp(`^${demo.issuer}/auth\\?.*code_challenge_method=S256`));
   });
 
   it("refuses /api without a token with 401 and a Bearer challenge", async () => {
@@ -79,13 +85,14 @@ describe("portcullis demo", () => {
     expect(String(res.headers["www-authenticate"])).toMatch(/^Bearer/);
   });
 
-  it("lets through /api with the token `demo token` prints, and the upstream sees the client as x-user-sub", async () => {
+  it("lets through /api with the token `demo token` prints, and the upstream sees the client as x-client-id", async () => {
     const out = await demoToken([]);
     expect(out.code).toBe(0);
     const token = out.stdout.trim().split("\n").at(-1) as string;
     const res = await get("/api/hello", token);
     expect(res.status).toBe(200);
-    expect(at(res.json, "headers", "x-user-sub")).toBe("demo-cli");
+    expect(at(res.json, "headers", "x-client-id")).toBe("demo-cli");
+    expect(at(res.json, "headers", "x-user-sub")).toBeUndefined();
   });
 
   it("`demo token --user alice` gives a token whose roles reach the upstream", async () => {
