@@ -1,0 +1,267 @@
+// The gate with browser sessions, on plain data: a real BrowserSessions (real sealing, real cookie
+// codec) and a login client that answers from a table, standing in for the IdP round trips that the
+// e2e tests drive for real through Envoy and Chromium.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
+import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import { createBrowserSessions, type LoginClientPort, type TokenResult } from "../../src/core/BrowserSessions.ts";
+import type { Decision } from "../../src/core/Decision.ts";
+import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
+import { RouteTable } from "../../src/core/RouteTable.ts";
+import { normalizePath } from "../../src/core/normalizePath.ts";
+import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { LoginError } from "../../src/oidc/LoginError.ts";
+import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
+
+const ISSUER = "https://idp.example.com";
+const ORIGIN = "https://app.example.com";
+
+function loadConfig(): PortcullisConfig {
+  const parsed = parseConfig({
+    providers: {
+      corp: { issuer: ISSUER, audiences: ["api"], clientId: "web", clientSecret: "secret-secret", redirectUri: `${ORIGIN}/oauth2/callback` },
+    },
+    session: { keys: ["k".repeat(40)], refreshWindowSeconds: 60 },
+    routes: [
+      { name: "public", match: { path: "/public" }, auth: "public" },
+      { name: "maybe", match: { path: "/maybe" }, auth: "optional" },
+      { name: "reports", match: { path: "/reports" }, auth: "required", require: { scopes: ["reports.read"] } },
+      { name: "vault", match: { path: "/vault" }, auth: "required", require: { acr: ["loa2"] } },
+      { name: "app", match: { path: "/" }, auth: "required" },
+    ],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+interface Harness {
+  gate: Gate;
+  now: { ms: number };
+  refreshCalls: string[];
+  refreshOutcome: { next: TokenResult | LoginError };
+  /** Completes a login as `sub` with these access-token claims and returns the session's Cookie header. */
+  login(sub: string, accessClaims?: Record<string, unknown>, expiresInSeconds?: number): Promise<string>;
+}
+
+function harness(): Harness {
+  const config = loadConfig();
+  const now = { ms: Date.UTC(2026, 10, 23, 12) };
+  const accessTokens = new Map<string, Record<string, unknown>>();
+  const refreshCalls: string[] = [];
+  const refreshOutcome: { next: TokenResult | LoginError } = { next: new LoginError("invalid_grant", "no refresh set up") };
+  let pendingResult: TokenResult | null = null;
+  const client: LoginClientPort = {
+    async begin(params) {
+      const transaction: LoginTransaction = {
+        state: `state-${refreshCalls.length}-${Math.random()}`,
+        nonce: "n",
+        codeVerifier: "v".repeat(43),
+        returnTo: params.returnTo,
+        provider: "corp",
+        createdAt: Math.floor(now.ms / 1000),
+        ...(params.acrValues ? { acrValues: [...params.acrValues] } : {}),
+      };
+      const url = new URL(`${ISSUER}/authorize`);
+      url.searchParams.set("state", transaction.state);
+      if (params.acrValues) url.searchParams.set("acr_values", params.acrValues.join(" "));
+      if (params.prompt) url.searchParams.set("prompt", params.prompt);
+      return { url: url.href, transaction };
+    },
+    async complete() {
+      if (pendingResult === null) throw new LoginError("invalid_grant", "no login set up");
+      return pendingResult;
+    },
+    async refresh(refreshToken) {
+      refreshCalls.push(refreshToken);
+      if (refreshOutcome.next instanceof LoginError) throw refreshOutcome.next;
+      return refreshOutcome.next;
+    },
+    endSessionUrl: () => null,
+  };
+  const sessions = createBrowserSessions({
+    session: config.session,
+    providers: Object.values(config.providers),
+    loginClient: () => client,
+    verifyAccessToken: async (token, provider): Promise<VerifyOutcome> => {
+      const claims = accessTokens.get(token);
+      return claims ? { ok: true, provider, claims, expiresAt: claims["exp"] as number } : { ok: false, code: "signature_invalid", detail: "unknown" };
+    },
+    now: () => now.ms,
+  });
+  const gate = new Gate({
+    normalizePath,
+    routes: new RouteTable(config.routes, config.policy),
+    verifier: { verify: async () => ({ ok: true, provider: "corp", claims: { sub: "bearer-user", exp: 4_000_000_000 }, expiresAt: 4_000_000_000 }) },
+    identity: createIdentityHeaders(config.identity),
+    sessions,
+    now: () => now.ms,
+  });
+
+  async function login(sub: string, accessClaims: Record<string, unknown> = {}, expiresInSeconds = 600): Promise<string> {
+    const exp = Math.floor(now.ms / 1000) + expiresInSeconds;
+    const accessToken = `at-${sub}-${exp}`;
+    accessTokens.set(accessToken, { sub, exp, ...accessClaims });
+    pendingResult = {
+      idTokenClaims: { sub, email: `${sub}@example.com`, acr: "loa1" },
+      idToken: "id-token",
+      accessToken,
+      accessTokenExpiresAt: exp,
+      refreshToken: `rt-${sub}`,
+      scope: "openid",
+    };
+    const start = await gate.decide(request("/home", { accept: "text/html" }));
+    const txnCookie = setCookies(start)[0]!.split(";")[0]!;
+    const state = new URL(location(start)).searchParams.get("state")!;
+    const done = await sessions.completeLogin(new URLSearchParams({ code: "c", state }), sessions.parseCookies(txnCookie));
+    if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason}`);
+    return done.setCookies.filter((c) => c.startsWith("__Host-portcullis=")).map((c) => c.split(";")[0]).join("; ");
+  }
+
+  return { gate, now, refreshCalls, refreshOutcome, login };
+}
+
+function request(path: string, headers: Record<string, string> = {}, method = "GET"): AccessRequest {
+  return { requestId: "r", method, scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+}
+
+function headerOf(d: Decision, name: string): string | undefined {
+  const list = d.kind === "allow" ? d.setHeaders : d.headers;
+  return list.find(([n]) => n === name)?.[1];
+}
+
+function setCookies(d: Decision): string[] {
+  const list = d.kind === "allow" ? (d.responseHeaders ?? []) : d.headers;
+  return list.filter(([n]) => n === "set-cookie").map(([, v]) => v);
+}
+
+function location(d: Decision): string {
+  return headerOf(d, "location") ?? "";
+}
+
+describe("Gate with browser sessions", () => {
+  it("sends a browser without a session to the IdP with exactly one Set-Cookie, the login transaction", async () => {
+    const { gate } = harness();
+    const d = await gate.decide(request("/home?tab=2", { accept: "text/html,application/xhtml+xml" }));
+    expect(d).toMatchObject({ kind: "deny", status: 302, code: "login_required", route: "app" });
+    expect(location(d)).toMatch(new RegExp(`^${ISSUER}/authorize\\?`));
+    const cookies = setCookies(d);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^__Host-portcullis-login\.0=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/);
+  });
+
+  it("answers an API client without a credential with 401, never a redirect", async () => {
+    const { gate } = harness();
+    const d = await gate.decide(request("/home", { accept: "application/json" }));
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
+  });
+
+  it("never redirects gRPC, XHR or a fetch() even when they accept text/html", async () => {
+    const { gate } = harness();
+    const grpc = await gate.decide(request("/pkg.Svc/Call", { accept: "text/html", "content-type": "application/grpc" }, "POST"));
+    const xhr = await gate.decide(request("/home", { accept: "text/html", "x-requested-with": "XMLHttpRequest" }));
+    const fetchCall = await gate.decide(request("/home", { accept: "text/html", "sec-fetch-mode": "cors" }));
+    for (const d of [grpc, xhr, fetchCall]) expect(d).toMatchObject({ kind: "deny", status: 401 });
+  });
+
+  it("allows a request carrying the session and sets identity headers from it", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", { roles: ["admin"] });
+    const d = await h.gate.decide(request("/home", { cookie, "x-user-sub": "mallory" }));
+    expect(d).toMatchObject({ kind: "allow", reason: "authenticated", credential: "session", provider: "corp" });
+    expect(headerOf(d, "x-user-sub")).toBe("alice");
+    expect(headerOf(d, "x-user-email")).toBe("alice@example.com");
+    expect(headerOf(d, "x-user-roles")).toBe("admin");
+  });
+
+  it("removes its own cookies from the Cookie header the upstream gets and keeps the others", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const d = await h.gate.decide(request("/home", { cookie: `theme=dark; ${cookie}; lang=en` }));
+    expect(headerOf(d, "cookie")).toBe("theme=dark; lang=en");
+    const onlyOurs = await h.gate.decide(request("/public/x", { cookie }));
+    if (onlyOurs.kind !== "allow") throw new Error("expected allow");
+    expect(onlyOurs.removeHeaders).toContain("cookie");
+  });
+
+  it("lets a bearer token decide when a request carries both a token and a session", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const d = await h.gate.decide(request("/home", { cookie, authorization: "Bearer some-token" }));
+    expect(d).toMatchObject({ kind: "allow", credential: "bearer" });
+    expect(headerOf(d, "x-user-sub")).toBe("bearer-user");
+  });
+
+  it("treats a tampered session cookie as no session: a browser logs in again, an API client gets 401 with the cookie cleared", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const eq = cookie.indexOf("=");
+    const flipped = cookie.slice(0, eq + 20) + (cookie[eq + 20] === "A" ? "B" : "A") + cookie.slice(eq + 21);
+    const browser = await h.gate.decide(request("/home", { cookie: flipped, accept: "text/html" }));
+    expect(browser).toMatchObject({ status: 302, code: "login_required" });
+    const api = await h.gate.decide(request("/home", { cookie: flipped }));
+    expect(api).toMatchObject({ status: 401, code: "session_invalid" });
+    expect(setCookies(api)).toEqual(["__Host-portcullis=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]);
+  });
+
+  it("lets an optional route through anonymously without a credential and identifies a session when there is one", async () => {
+    const h = harness();
+    const anonymous = await h.gate.decide(request("/maybe/x", { accept: "text/html" }));
+    expect(anonymous).toMatchObject({ kind: "allow", reason: "anonymous" });
+    const cookie = await h.login("bob");
+    const known = await h.gate.decide(request("/maybe/x", { cookie }));
+    expect(headerOf(known, "x-user-sub")).toBe("bob");
+  });
+
+  it("refreshes an access token inside the refresh window and sends the resealed session back", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", {}, 120);
+    h.now.ms += 90_000; // 30 s left, inside the 60 s window
+    const exp = Math.floor(h.now.ms / 1000) + 600;
+    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-new", accessTokenExpiresAt: exp, refreshToken: "rt-2", scope: "openid" };
+    const d = await h.gate.decide(request("/home", { cookie }));
+    expect(d).toMatchObject({ kind: "allow", credential: "session" });
+    expect(h.refreshCalls).toEqual(["rt-alice"]);
+    const resealed = setCookies(d);
+    expect(resealed.length).toBeGreaterThan(0);
+    expect(resealed[0]).toMatch(/^__Host-portcullis=/);
+    expect(headerOf(d, "x-user-sub")).toBe("alice");
+  });
+
+  it("ends the session when the refresh is refused with invalid_grant: the browser logs in again", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", {}, 30);
+    h.now.ms += 40_000;
+    h.refreshOutcome.next = new LoginError("invalid_grant", "refresh token revoked");
+    const d = await h.gate.decide(request("/home", { cookie, accept: "text/html" }));
+    expect(d).toMatchObject({ status: 302, code: "login_required" });
+  });
+
+  it("keeps a still-valid session working when the IdP cannot be reached for a refresh", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", {}, 50);
+    h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
+    const d = await h.gate.decide(request("/home", { cookie }));
+    expect(d).toMatchObject({ kind: "allow", credential: "session" });
+  });
+
+  it("answers a session without the route's scope with 403 insufficient_scope and an HTML page for a browser", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", { scope: "openid" });
+    const d = await h.gate.decide(request("/reports/q1", { cookie, accept: "text/html" }));
+    expect(d).toMatchObject({ kind: "deny", status: 403, code: "insufficient_scope" });
+    expect(headerOf(d, "content-type")).toMatch(/^text\/html/);
+    expect(headerOf(d, "www-authenticate")).toMatch(/error="insufficient_scope", .*scope="reports.read"/);
+  });
+
+  it("sends a session that falls short of the route's acr back to the IdP with acr_values and prompt=login", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const d = await h.gate.decide(request("/vault/", { cookie, accept: "text/html" }));
+    expect(d).toMatchObject({ status: 302, code: "login_required" });
+    const url = new URL(location(d));
+    expect(url.searchParams.get("acr_values")).toBe("loa2");
+    expect(url.searchParams.get("prompt")).toBe("login");
+    expect(setCookies(d)).toHaveLength(1);
+  });
+});
