@@ -116,6 +116,20 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
   });
 
   warnShadowedRoutes(routes, shapes, warnings);
+  if (modeDefault !== null) warnCatchAllShadowed(mode as string, shapes, warnings);
+}
+
+const EVERY_REQUEST = routeShapeOf({ hosts: [], path: null, pathExact: null, pathGlob: null, pathRegex: null, methods: [] }) as RouteShape;
+
+/** A listed rule that matches everything turns the mode's own catch-all off: say so. */
+function warnCatchAllShadowed(mode: string, shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
+  const index = shapes.findIndex((shape) => shape !== null && covers(shape, EVERY_REQUEST));
+  if (index === -1) return;
+  const fallback = mode === "whitelist" ? "auth: required" : "auth: public";
+  warnings.push({
+    path: keyPath("routes", index),
+    message: `matches every request, so the catch-all rule ${mode} mode appends (${DEFAULT_RULE}, ${fallback}) is never reached; give it a match or remove it`,
+  });
 }
 
 function hasRequirements(require: Record<string, unknown>): boolean {

@@ -205,6 +205,16 @@ describe("route config: reachability warnings", () => {
     ))).toEqual([]);
   });
 
+  it("warns when a listed rule matches everything and so turns off the mode's catch-all", () => {
+    expect(warnings({ ...routes({ name: "a", match: { path: "/a" } }, { name: "all", match: {} }), policy: { mode: "whitelist" } })).toEqual([
+      "routes[1]: matches every request, so the catch-all rule whitelist mode appends (default, auth: required) is never reached; give it a match or remove it",
+    ]);
+    expect(warnings({ ...routes({ name: "all", match: { pathGlob: "/**" } }), policy: { mode: "blacklist" } })).toEqual([
+      expect.stringMatching(/^routes\[0\]: matches every request, so the catch-all rule blacklist mode appends \(default, auth: public\)/),
+    ]);
+    expect(warnings(routes({ name: "all", match: {}, auth: "required" }))).toEqual([]);
+  });
+
   it("does not compare a rule with an earlier one whose match failed to parse", () => {
     const result = parseConfig(routes(
       { name: "bad", match: { pathRegex: "no-anchors" }, auth: "public" },
