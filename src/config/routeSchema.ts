@@ -2,7 +2,7 @@
 // requirements. configSchema.ts places them; cross-field rules (one path form, auth required in
 // rules mode, reachability) are in checkRouteRules.ts.
 
-import type { CustomNode, ObjectNode } from "./configSchema.ts";
+import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, routePath } from "./configFormats.ts";
 import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
@@ -74,7 +74,7 @@ const requirements: ObjectNode = {
   },
 };
 
-function parseMaxAge(value: unknown, path: string, report: Parameters<CustomNode["parse"]>[2]): ReturnType<CustomNode["parse"]> {
+function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
   if (value === null) return { ok: true, value: null };
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 31_536_000) {
     report(path, "must be an integer 1..31536000 (seconds) or null", { value });
