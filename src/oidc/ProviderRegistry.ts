@@ -5,7 +5,7 @@
 // jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { createIntrospector, type IntrospectionObserver, type Introspector } from "./createIntrospector.ts";
-import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
@@ -71,7 +71,7 @@ export interface ProviderRegistry {
 export interface LoadedProvider {
   readonly config: ProviderConfig;
   readonly metadata: Readonly<Record<string, unknown>>;
-  readonly keys: RemoteKeys;
+  readonly keys: JWTVerifyGetKey;
 }
 
 /** Never acceptable whatever the configuration says: no signature, or a shared secret. */
@@ -384,7 +384,18 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
     loaded(name) {
       const state = states.find((candidate) => candidate.config.name === name);
       if (state === undefined || !state.ready || state.keys === undefined || state.metadata === undefined) return null;
-      return { config: state.config, metadata: state.metadata, keys: state.keys };
+      const keys = state.keys;
+      // ID tokens get the same unknown-kid handling as access tokens: one refetch per cooldown, so
+      // a login right after the IdP rotated its keys still completes.
+      const withRefetch: JWTVerifyGetKey = async (header, token) => {
+        try {
+          return await keys(header, token);
+        } catch (error) {
+          if (!isUnknownKeyError(error) || (await refetchForUnknownKid(state, keys)) !== "refreshed") throw error;
+          return keys(header, token);
+        }
+      };
+      return { config: state.config, metadata: state.metadata, keys: withRefetch };
     },
     status: () =>
       states.map((state) => ({

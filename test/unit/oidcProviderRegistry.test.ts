@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomUUID, sign as nodeSign } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { base64url, CompactSign, exportSPKI, SignJWT } from "jose";
+import { base64url, CompactSign, exportSPKI, jwtVerify, SignJWT } from "jose";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
 import type { OidcObserver } from "../../src/oidc/OidcObserver.ts";
 import {
@@ -406,6 +406,20 @@ describe("ProviderRegistry JWKS refetch", () => {
     const token = await signToken(next, idp.issuer);
     expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
     expect(idp.requests.jwks).toBe(2);
+  });
+
+  it("hands the login client a key set that refetches once for an ID token signed with a rotated key", async () => {
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+    await registry.start();
+    const loaded = registry.loaded("demo");
+    expect(loaded?.metadata["issuer"]).toBe(idp.issuer);
+    const next = await createSigningKey("key-2");
+    idp.keys = [next.publicJwk];
+    const idToken = await signToken(next, idp.issuer, { aud: "web-client" });
+    const { payload } = await jwtVerify(idToken, loaded!.keys, { issuer: idp.issuer, audience: "web-client" });
+    expect(payload["iss"]).toBe(idp.issuer);
+    expect(idp.requests.jwks).toBe(2);
+    expect(registry.loaded("nope")).toBeNull();
   });
 
   it("does not refetch for an unknown kid during the cooldown, and does once it has passed", async () => {
