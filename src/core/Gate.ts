@@ -151,6 +151,8 @@ export class Gate {
         ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
       };
     } catch (fault) {
+      // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
+      if (fault instanceof VerifierFault && fault.unavailable) return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
       return internalErrorDecision(routeName, describeFault(fault));
     }
   }

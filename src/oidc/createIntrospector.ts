@@ -114,7 +114,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       });
     } catch (err) {
       const message = err instanceof BoundedFetchError ? err.message.replace(/^GET /, "POST ") : `POST ${where} failed`;
-      throw new VerifierFault(`token introspection for provider "${provider}": ${message}`, { cause: err });
+      throw new VerifierFault(`token introspection for provider "${provider}": ${message}`, { cause: err, unavailable: true });
     }
     let doc: unknown;
     try {

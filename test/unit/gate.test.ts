@@ -7,6 +7,7 @@ import type { Decision, Deny } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
+import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 
 const identityConfig: IdentityConfig = {
@@ -139,6 +140,12 @@ describe("Gate.decide", () => {
     expect(d).toMatchObject({ kind: "deny", status: 503, code: "internal_error", route: "api" });
     expect(d.body).not.toContain("secret");
     expect(d.detail).not.toContain("eyJhbGci");
+  });
+
+  it("answers an IdP that cannot be reached (introspection down) with 503 idp_unavailable, not internal_error", async () => {
+    const { gate } = gateWith({ opaque: new VerifierFault("token introspection for provider \"corp\": POST timed out", { unavailable: true }) });
+    const d = (await gate.decide(request({ headerList: { authorization: "Bearer opaque" } }))) as Deny;
+    expect(d).toMatchObject({ kind: "deny", status: 503, code: "idp_unavailable", route: "api" });
   });
 
   it("answers a non-Bearer authorization scheme with the bare Bearer challenge (RFC 6750 §3.1)", async () => {

@@ -297,6 +297,8 @@ describe("introspection faults never allow", () => {
     const fault = await faultOf(introspector.introspect(unknownToken()));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(fault.message).toMatch(/failed to connect/);
+    // An outage, which the gate reports as idp_unavailable rather than as a bug.
+    expect(fault.unavailable).toBe(true);
   });
 
   it("throws VerifierFault after timeoutMs when the endpoint never answers", async () => {
@@ -314,6 +316,7 @@ describe("introspection faults never allow", () => {
     const endpoint = await startFakeEndpoint((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>oops</html>"));
     const fault = await faultOf(setup({ endpoint }).introspector.introspect(unknownToken()));
     expect(fault.message).toMatch(/not JSON/);
+    expect(fault.unavailable).toBe(false);
   });
 
   it("throws VerifierFault when the answer has no boolean active", async () => {

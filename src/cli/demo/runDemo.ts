@@ -57,13 +57,20 @@ Portcullis demo ready: ${url}
   Dev IdP (issuer)                             ${demo.issuer}
   Logs                                         ${demo.dir}/portcullis.log, ${demo.dir}/envoy.log
 
+Open ${url}/ in a browser: sign in at the dev IdP as alice (password alice) or bob (password
+bob) and see the identity the upstream received. ${url}/secure/ asks for a second factor.
+
 Try (in another terminal):
-  curl -k ${url}/                      # public route: 200, the upstream echoes the request
-  curl -k ${url}/api/hello             # protected: 401 with WWW-Authenticate: Bearer
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token)" ${url}/api/hello
-                                       # 200: the upstream sees x-user-sub, x-user-context
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --user alice)" ${url}/api/hello
-                                       # a user token: x-user-email, x-user-roles
+  curl -k ${url}/public/x                 # public route: 200, the upstream echoes the request
+  curl -k ${url}/api/x                    # protected: 401 with WWW-Authenticate: Bearer
+  curl -k -H "Authorization: Bearer $(bin/portcullis demo token)" ${url}/api/x
+                                          # 200: scope api.read; the upstream sees x-client-id
+  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --scope openid)" ${url}/api/x
+                                          # 403 insufficient_scope
+  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --user alice)" ${url}/admin/x
+                                          # 200: alice has the admin role (bob gets 403)
+  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --client demo-batch)" ${url}/internal/x
+                                          # 200: only the machine client demo-batch
   curl ${demo.adminUrl}/metrics | grep ^portcullis_
 
 Press Ctrl-C to stop.
