@@ -49,7 +49,8 @@ export async function boundedFetch(
   }
 }
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
+/** The body as UTF-8 text, refused (BoundedFetchError) beyond maxBytes or when not UTF-8. */
+export async function readCapped(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -76,7 +77,8 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   }
 }
 
-function describeFetchFailure(err: unknown, signal: AbortSignal, timeoutMs: number): string {
+/** Why a fetch failed, log-safe: timeout, abort, or the connection error code. */
+export function describeFetchFailure(err: unknown, signal: AbortSignal, timeoutMs: number): string {
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     const timedOut = reason instanceof Error && reason.name === "TimeoutError";

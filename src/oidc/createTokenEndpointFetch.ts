@@ -3,7 +3,7 @@
 // turned into a LoginError here, where the cause is still known. It also keeps the 200 answer's
 // JSON so the login client can verify the ID token itself, before trusting anything else in it.
 import type { CustomFetch } from "openid-client";
-import { redactUrl } from "./boundedFetch.ts";
+import { BoundedFetchError, describeFetchFailure, readCapped, redactUrl } from "./boundedFetch.ts";
 import { LoginError } from "./LoginError.ts";
 
 /** Token responses are a few KB; a larger answer is a misbehaving IdP, not something to buffer. */
@@ -35,7 +35,7 @@ export function createTokenEndpointFetch(fetchImpl: typeof fetch, timeoutMs: num
       try {
         response = await fetchImpl(url, { ...init, body: init.body as RequestInit["body"], signal });
       } catch (err) {
-        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFailure(err, signal, timeoutMs)}`));
+        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)}`));
       }
       if (response.status >= 500) {
         await response.body?.cancel().catch(() => undefined);
@@ -43,12 +43,13 @@ export function createTokenEndpointFetch(fetchImpl: typeof fetch, timeoutMs: num
       }
       let text: string;
       try {
-        text = await readCappedText(response, MAX_TOKEN_RESPONSE_BYTES);
+        text = await readCapped(response, MAX_TOKEN_RESPONSE_BYTES);
       } catch (err) {
-        if (err instanceof TooLarge) {
-          return fail(new LoginError("token_endpoint_error", `POST ${where} answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`));
+        // Too large or not UTF-8: the IdP answered, but with something no token response is.
+        if (err instanceof BoundedFetchError) {
+          return fail(new LoginError("token_endpoint_error", `POST ${where} answered a body that is not a token response (${err.message})`));
         }
-        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFailure(err, signal, timeoutMs)} while sending its answer`));
+        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)} while sending its answer`));
       }
       if (response.status === 200) {
         try {
@@ -65,40 +66,4 @@ export function createTokenEndpointFetch(fetchImpl: typeof fetch, timeoutMs: num
     },
   };
   return call;
-}
-
-class TooLarge extends Error {}
-
-async function readCappedText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new TooLarge();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new TooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function describeFailure(err: unknown, signal: AbortSignal, timeoutMs: number): string {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    return reason instanceof Error && reason.name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : "was aborted";
-  }
-  // undici reports connection problems as TypeError("fetch failed") with a system error as cause.
-  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
-  if (cause && typeof cause.code === "string") return `failed to connect (${cause.code})`;
-  return "failed (network error)";
 }
