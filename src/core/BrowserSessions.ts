@@ -92,6 +92,8 @@ export type SignOutOutcome =
 
 /** A failed refresh because the IdP was unreachable is not retried by every request for this long. */
 const REFRESH_BACKOFF_MS = 15_000;
+/** The login client hands one refresh's final outcome to every request with that refresh token for a minute. */
+const REFRESH_SHARED_MS = 60_000;
 /** Callback states already used, so a replayed callback fails even with a copied cookie. */
 const USED_STATES_MAX = 10_000;
 
@@ -154,6 +156,13 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   const redirects = createRedirectPolicy({ allowedOrigins: config.allowedRedirectOrigins });
   const usedStates = new LRUCache<string, true>({ max: USED_STATES_MAX, ttl: config.loginTimeoutSeconds * 1000 });
   const refreshBackoff = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_BACKOFF_MS });
+  // The refresh metric counts refreshes, not the requests that shared one (ten parallel requests, one IdP call).
+  const countedRefreshes = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_SHARED_MS });
+  const countRefresh = (provider: string, result: "ok" | "ended", key: string) => {
+    if (countedRefreshes.has(key)) return;
+    countedRefreshes.set(key, true);
+    events?.refreshed(provider, result);
+  };
 
   function owns(name: string): boolean {
     return sessionCookies.owns(name) || loginCookies.owns(name);
@@ -190,17 +199,18 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     try {
       const tokens = await client.refresh(session.refreshToken, { sub: session.sub });
       const refreshed = await buildSession(session.provider, tokens, session);
-      events?.refreshed(session.provider, "ok");
+      countRefresh(session.provider, "ok", backoffKey);
       return { kind: "fresh", session: refreshed, setCookies: sessionCookies.write(refreshed, refreshed.expiresAt, present, t) };
     } catch (error) {
       if (error instanceof LoginError && error.code === "token_endpoint_unavailable") {
+        // Requests that shared the failed call count it once; a retry after the backoff counts again.
+        if (!refreshBackoff.has(backoffKey)) events?.refreshed(session.provider, "unavailable");
         refreshBackoff.set(backoffKey, true);
-        events?.refreshed(session.provider, "unavailable");
         // The current access token still works: let this request through and try again later.
         if (stillValid) return { kind: "fresh", session, setCookies: [] };
         return { kind: "unavailable", reason: error.message };
       }
-      events?.refreshed(session.provider, "ended");
+      countRefresh(session.provider, "ended", backoffKey);
       const reason = error instanceof LoginError ? `refresh failed: ${error.code}` : `refresh failed: ${describe(error)}`;
       return { kind: "ended", clear: sessionCookies.clear(present), reason };
     }
