@@ -55,20 +55,16 @@ export class RouteTable {
   /** First rule matching host, path and method, in configuration order; null when none does. */
   match(host: string, normalizedPath: string, method: string): CompiledRoute | null {
     const h = canonicalHost(host);
-    // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
-    // skip a `DELETE` rule: compare upper-cased.
-    const m = method.toUpperCase();
-    const known = this.#byHost.get(h);
+    const known = this.#byHost.size === 0 ? undefined : this.#byHost.get(h);
     const bucket = known ?? this.#otherHosts;
-    const rules = bucket.bySegment.get(firstSegment(normalizedPath)) ?? bucket.rest;
+    // A table without fixed first segments (one catch-all route, say) skips the segment lookup.
+    const rules = bucket.bySegment.size === 0 ? bucket.rest : (bucket.bySegment.get(firstSegment(normalizedPath)) ?? bucket.rest);
+    // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
+    // skip a `DELETE` rule: compare upper-cased (once, and only when a rule lists methods).
+    let upper: string | null = null;
     for (const rule of rules) {
-      if (
-        (rule.methods === null || rule.methods.has(m)) &&
-        pathMatches(rule.path, normalizedPath) &&
-        (known !== undefined || hostMatches(rule, h))
-      ) {
-        return rule.route;
-      }
+      if (rule.methods !== null && !rule.methods.has((upper ??= method.toUpperCase()))) continue;
+      if (pathMatches(rule.path, normalizedPath) && (known !== undefined || hostMatches(rule, h))) return rule.route;
     }
     return null;
   }
