@@ -1,7 +1,8 @@
-// Keeps pending browser logins in short-lived sealed cookies `${prefix}.${slot}`, slot 0..maxPending-1,
-// so several tabs can log in at once. issue() answers with exactly ONE Set-Cookie (a denied ext_authz
-// response carries only one): it fills the first free slot, else overwrites the oldest pending login.
-// take() finds the transaction for a callback's state in any slot and expires that slot (one use).
+// Keeps pending browser logins in short-lived sealed cookies `${prefix}.${id}`, id = 16 base64url chars
+// of SHA-256(state): per-login names, because tabs opened at once (a browser restoring them) all send
+// an empty jar and numbered slots gave them all `.0`, overwriting each other. issue() answers with ONE
+// Set-Cookie (a denied ext_authz response carries only one); once maxPending logins are live it
+// overwrites the oldest one's name. take() expires the cookie it found (one use). Reads <= MAX_SCAN.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { CookieSealer } from "./createCookieSealer.ts";
@@ -27,12 +28,18 @@ export type LoginTransactionCookies = {
 
 /** The issue's ceiling for a pending login: ten minutes. */
 export const MAX_LOGIN_TRANSACTION_TTL_SECONDS = 600;
-/** Slots per browser at most; every issue and take unseals up to this many cookies. */
+/** Pending logins per browser at most (the maxPending option's ceiling). */
 export const MAX_PENDING_LOGINS_LIMIT = 20;
+/**
+ * Login cookies of ours read (and unsealed) per issue or take at most; the rest are ignored. Twice the
+ * limit, so a jar holding maxPending live logins plus as many dead ones (expired, tampered, or written
+ * by tabs racing each other) still shows every live one.
+ */
+export const MAX_SCAN = 2 * MAX_PENDING_LOGINS_LIMIT;
 // A state is ours when it is at most this long; anything longer is refused before hashing.
 const MAX_STATE_LENGTH = 512;
-// Decimal without leading zeros, so each slot has exactly one name.
-const SLOT = /^(0|[1-9][0-9]?)$/;
+const ID_LENGTH = 16;
+const ID = /^[A-Za-z0-9_-]{16}$/;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -41,6 +48,8 @@ function nowSeconds(): number {
 function digest(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
+
+type Pending = { name: string; txn: LoginTransaction };
 
 export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
   const { prefix, domain, sealer, ttlSeconds, maxPending } = options;
@@ -63,19 +72,28 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
     sameSite: "Lax",
   });
   // Validates the domain and prefix rules at start-up.
-  serializeCookie(`${prefix}.${maxPending - 1}`, "", attributes(0));
+  serializeCookie(`${prefix}.${"A".repeat(ID_LENGTH)}`, "", attributes(0));
 
-  const slotName = (slot: number): string => `${prefix}.${slot}`;
+  const namePrefix = `${prefix}.`;
+  const nameOf = (stateDigest: Buffer): string => `${namePrefix}${stateDigest.toString("base64url").slice(0, ID_LENGTH)}`;
 
   function owns(name: string): boolean {
-    if (!name.startsWith(`${prefix}.`)) return false;
-    const suffix = name.slice(prefix.length + 1);
-    return SLOT.test(suffix) && Number(suffix) < maxPending;
+    return typeof name === "string" && name.startsWith(namePrefix) && ID.test(name.slice(namePrefix.length));
   }
 
-  /** The live transaction in a slot; null for an absent, duplicated, unreadable or expired cookie. */
-  function readSlot(slot: number, cookies: ReadonlyMap<string, string>, now: number): LoginTransaction | null {
-    const value = cookies.get(slotName(slot));
+  /** The first MAX_SCAN names of ours in the jar, in header order; the rest are not read. */
+  function ownNames(cookies: ReadonlyMap<string, string>, skip: string | null): string[] {
+    const names: string[] = [];
+    for (const name of cookies.keys()) {
+      if (names.length >= MAX_SCAN) break;
+      if (name !== skip && owns(name)) names.push(name);
+    }
+    return names;
+  }
+
+  /** The live transaction under a name; null for an absent, duplicated, unreadable or expired cookie. */
+  function read(name: string, cookies: ReadonlyMap<string, string>, now: number): LoginTransaction | null {
+    const value = cookies.get(name);
     if (value === undefined || value === DUPLICATE_COOKIE) return null;
     const payload = sealer.unseal(value, now);
     return payload === null ? null : parseLoginTransaction(payload);
@@ -83,23 +101,27 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
 
   function issue(txn: LoginTransaction, cookies: ReadonlyMap<string, string>, now: number = nowSeconds()): string[] {
     const checked = parseLoginTransaction(txn as unknown as Record<string, unknown>);
-    if (checked === null) throw new TypeError("login cookies: not a valid login transaction");
-    // The first free slot; when all hold live logins, the oldest one is overwritten (lowest slot on a tie).
-    let chosen = -1;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (let slot = 0; slot < maxPending; slot++) {
-      const pending = readSlot(slot, cookies, now);
-      if (pending === null) {
-        chosen = slot;
-        break;
+    if (checked === null || checked.state.length > MAX_STATE_LENGTH) {
+      throw new TypeError("login cookies: not a valid login transaction");
+    }
+    const live: Pending[] = [];
+    for (const name of ownNames(cookies, null)) {
+      const pending = read(name, cookies, now);
+      if (pending !== null) live.push({ name, txn: pending });
+    }
+    let name = nameOf(digest(checked.state));
+    if (live.length >= maxPending) {
+      // Overwriting the oldest live login keeps at most maxPending of them with one Set-Cookie.
+      let oldest = live[0]!;
+      for (const pending of live) {
+        const older = pending.txn.createdAt < oldest.txn.createdAt;
+        const tie = pending.txn.createdAt === oldest.txn.createdAt && pending.name < oldest.name;
+        if (older || tie) oldest = pending;
       }
-      if (pending.createdAt < oldest) {
-        oldest = pending.createdAt;
-        chosen = slot;
-      }
+      name = oldest.name;
     }
     const sealed = sealer.seal(checked, now + ttlSeconds);
-    return [serializeCookie(slotName(chosen), sealed, attributes(ttlSeconds))];
+    return [serializeCookie(name, sealed, attributes(ttlSeconds))];
   }
 
   function take(state: string, cookies: ReadonlyMap<string, string>, now: number = nowSeconds()): TakenLoginTransaction {
@@ -107,11 +129,14 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
       return { txn: null, clear: [] };
     }
     const wanted = digest(state);
-    for (let slot = 0; slot < maxPending; slot++) {
-      const txn = readSlot(slot, cookies, now);
+    const own = nameOf(wanted);
+    // The state's own name first; a login written over an evicted login's name sits under another id.
+    const candidates = cookies.has(own) ? [own, ...ownNames(cookies, own).slice(0, MAX_SCAN - 1)] : ownNames(cookies, null);
+    for (const name of candidates) {
+      const txn = read(name, cookies, now);
       // Fixed-length digests compared in constant time, so the comparison does not leak the state.
       if (txn !== null && timingSafeEqual(digest(txn.state), wanted)) {
-        return { txn, clear: [serializeCookie(slotName(slot), "", attributes(0))] };
+        return { txn, clear: [serializeCookie(name, "", attributes(0))] };
       }
     }
     return { txn: null, clear: [] };

@@ -147,7 +147,7 @@ describe("Gate with browser sessions", () => {
     expect(location(d)).toMatch(new RegExp(`^${ISSUER}/authorize\\?`));
     const cookies = setCookies(d);
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatch(/^__Host-portcullis-login\.0=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/);
+    expect(cookies[0]).toMatch(/^__Host-portcullis-login\.[A-Za-z0-9_-]{16}=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/);
   });
 
   it("answers an API client without a credential with 401, never a redirect", async () => {

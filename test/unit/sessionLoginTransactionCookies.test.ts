@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { describe, it, expect } from "vitest";
 import { createCookieSealer, type CookieSealer } from "../../src/session/createCookieSealer.ts";
-import { createLoginTransactionCookies } from "../../src/session/createLoginTransactionCookies.ts";
+import { createLoginTransactionCookies, MAX_SCAN } from "../../src/session/createLoginTransactionCookies.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
 import { DUPLICATE_COOKIE } from "../../src/session/parseCookieHeader.ts";
 
@@ -8,8 +9,11 @@ const NOW = 1_700_000_000;
 const KEY = "login-transaction-test-key-0123456789abcdef";
 const sealer = createCookieSealer({ keys: [KEY], purpose: "login" });
 const PREFIX = "__Host-portcullis-login";
-const slot = (index: number): string => `${PREFIX}.${index}`;
+/** The cookie name a login with this state is first written under. */
+const nameFor = (state: string): string =>
+  `${PREFIX}.${createHash("sha256").update(state, "utf8").digest("base64url").slice(0, 16)}`;
 const EXPIRED = (name: string): string => `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+const OPTIONS = { prefix: PREFIX, domain: null, sealer, ttlSeconds: 600, maxPending: 3 };
 
 function transaction(state: string, createdAt = NOW): LoginTransaction {
   return {
@@ -44,63 +48,99 @@ function issueAll(logins: ReturnType<typeof createLoginTransactionCookies>, entr
   return jar;
 }
 
-describe("createLoginTransactionCookies", () => {
-  const logins = createLoginTransactionCookies({ prefix: PREFIX, domain: null, sealer, ttlSeconds: 600, maxPending: 3 });
+function countingSealer(): { sealer: CookieSealer; unseals: () => number; reset: () => void } {
+  let unseals = 0;
+  return {
+    sealer: {
+      seal: (payload, expiresAt) => sealer.seal(payload, expiresAt),
+      unseal: (value, now) => {
+        unseals++;
+        return sealer.unseal(value, now);
+      },
+    },
+    unseals: () => unseals,
+    reset: () => {
+      unseals = 0;
+    },
+  };
+}
 
-  it("issues one sealed, short-lived cookie in the first slot without revealing the transaction", () => {
+describe("createLoginTransactionCookies", () => {
+  const logins = createLoginTransactionCookies(OPTIONS);
+
+  it("issues one sealed, short-lived cookie named after the state's digest without revealing the transaction", () => {
     const issued = logins.issue(transaction("state-1"), new Map(), NOW);
     expect(issued).toHaveLength(1);
-    expect(issued[0]).toMatch(new RegExp(`^${PREFIX}\\.0=[A-Za-z0-9_-]+; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$`));
+    expect(namesOf(issued)).toEqual([nameFor("state-1")]);
+    expect(issued[0]).toMatch(new RegExp(`^${PREFIX}\\.[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]+; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$`));
     expect(issued[0]).not.toContain("state-1");
     expect(issued[0]).not.toContain("verifier");
   });
 
-  it("issues exactly one Set-Cookie even when every slot is taken", () => {
+  it("two tabs logging in at once from an empty cookie jar get different cookies and both complete", () => {
+    // Both requests left the browser before either answer arrived: each saw an empty jar.
+    const tabA = logins.issue(transaction("tab-a", NOW), new Map(), NOW);
+    const tabB = logins.issue(transaction("tab-b", NOW), new Map(), NOW);
+    expect(namesOf(tabA)).not.toEqual(namesOf(tabB));
+    const jar = apply([...tabA, ...tabB]);
+    expect(jar.size).toBe(2);
+    const a = logins.take("tab-a", jar, NOW + 2);
+    expect(a.txn).toEqual(transaction("tab-a", NOW));
+    expect(a.clear).toEqual([EXPIRED(nameFor("tab-a"))]);
+    apply(a.clear, jar);
+    const b = logins.take("tab-b", jar, NOW + 3);
+    expect(b.txn).toEqual(transaction("tab-b", NOW));
+    apply(b.clear, jar);
+    expect(jar.size).toBe(0);
+  });
+
+  it("issues exactly one Set-Cookie even when maxPending logins are pending", () => {
     const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
-    expect([...jar.keys()].sort()).toEqual([slot(0), slot(1), slot(2)]);
+    expect([...jar.keys()].sort()).toEqual(["s1", "s2", "s3"].map(nameFor).sort());
     const issued = logins.issue(transaction("s4", NOW + 3), jar, NOW);
     expect(issued).toHaveLength(1);
     expect(issued[0]).not.toMatch(/Max-Age=0/);
     expect(apply(issued, jar).size).toBe(3);
   });
 
-  it("a new login takes the oldest slot when maxPending logins are pending", () => {
-    // Slot 1 holds the oldest login although it was not written first.
+  it("a new login overwrites the oldest pending login when maxPending are pending", () => {
+    // s2 is the oldest login although it was not written first.
     const jar = issueAll(logins, [["s1", NOW + 3], ["s2", NOW + 1], ["s3", NOW + 2]]);
     const issued = logins.issue(transaction("s4", NOW + 4), jar, NOW);
-    expect(namesOf(issued)).toEqual([slot(1)]);
+    expect(namesOf(issued)).toEqual([nameFor("s2")]);
     apply(issued, jar);
+    expect(jar.size).toBe(3);
     expect(logins.take("s2", jar, NOW).txn).toBeNull();
     for (const state of ["s1", "s3", "s4"]) expect(logins.take(state, jar, NOW).txn?.state, state).toBe(state);
   });
 
-  it("fills the first free slot before overwriting any pending login", () => {
-    const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
-    apply(logins.take("s2", jar, NOW).clear, jar);
-    const issued = logins.issue(transaction("s4", NOW + 3), jar, NOW);
-    expect(namesOf(issued)).toEqual([slot(1)]);
-    apply(issued, jar);
-    for (const state of ["s1", "s3", "s4"]) expect(logins.take(state, jar, NOW).txn?.state, state).toBe(state);
+  it("on a tie in age, overwrites the pending login with the lowest cookie name", () => {
+    const jar = issueAll(logins, [["t1", NOW], ["t2", NOW], ["t3", NOW]]);
+    const lowest = ["t1", "t2", "t3"].map(nameFor).sort()[0];
+    expect(namesOf(logins.issue(transaction("t4", NOW + 1), jar, NOW))).toEqual([lowest]);
   });
 
-  it("two tabs logging in at once each complete with their own state", () => {
-    const jar = issueAll(logins, [["tab-a", NOW], ["tab-b", NOW + 1]]);
-    const b = logins.take("tab-b", jar, NOW + 2);
-    expect(b.txn).toEqual(transaction("tab-b", NOW + 1));
-    apply(b.clear, jar);
-    const a = logins.take("tab-a", jar, NOW + 3);
-    expect(a.txn).toEqual(transaction("tab-a", NOW));
-    apply(a.clear, jar);
-    expect(jar.size).toBe(0);
+  it("stops the pending logins from growing once tabs racing from one jar went past maxPending", () => {
+    const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1]]);
+    // Two tabs both saw two pending logins, so both were written under their own names.
+    const racing = [logins.issue(transaction("r1", NOW + 2), jar, NOW), logins.issue(transaction("r2", NOW + 3), jar, NOW)];
+    racing.forEach((issued) => apply(issued, jar));
+    expect(jar.size).toBe(4);
+    const issued = logins.issue(transaction("s5", NOW + 4), jar, NOW);
+    expect(namesOf(issued)).toEqual([nameFor("s1")]);
+    expect(apply(issued, jar).size).toBe(4);
   });
 
-  it("take finds a transaction in any slot and clears only that slot", () => {
+  it("take finds a transaction written over an evicted login's name", () => {
     const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
-    for (const [state, index] of [["s1", 0], ["s2", 1], ["s3", 2]] as const) {
-      const taken = logins.take(state, jar, NOW + 30);
-      expect(taken.txn?.state).toBe(state);
-      expect(taken.clear).toEqual([EXPIRED(slot(index))]);
-    }
+    apply(logins.issue(transaction("s4", NOW + 3), jar, NOW), jar);
+    expect(jar.has(nameFor("s4"))).toBe(false);
+    const taken = logins.take("s4", jar, NOW + 30);
+    expect(taken.txn).toEqual(transaction("s4", NOW + 3));
+    expect(taken.clear).toEqual([EXPIRED(nameFor("s1"))]);
+    apply(taken.clear, jar);
+    expect(jar.size).toBe(2);
+    for (const state of ["s2", "s3"]) expect(logins.take(state, jar, NOW).txn?.state, state).toBe(state);
   });
 
   it("finds nothing after the cookie was taken (replayed callback)", () => {
@@ -117,17 +157,17 @@ describe("createLoginTransactionCookies", () => {
     expect(logins.take("state-", jar, NOW)).toEqual({ txn: null, clear: [] });
   });
 
-  it("a cookie moved to another slot name still needs its own state", () => {
-    const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(slot(0))!;
-    const moved = new Map([[slot(2), sealed]]);
+  it("a cookie under another state's name still needs its own state", () => {
+    const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(nameFor("state-1"))!;
+    const moved = new Map([[nameFor("state-2"), sealed]]);
     expect(logins.take("state-2", moved, NOW)).toEqual({ txn: null, clear: [] });
     const taken = logins.take("state-1", moved, NOW);
     expect(taken.txn?.state).toBe("state-1");
-    expect(taken.clear).toEqual([EXPIRED(slot(2))]);
+    expect(taken.clear).toEqual([EXPIRED(nameFor("state-2"))]);
   });
 
-  it("counts tampered, expired, foreign and duplicated slots as free, and take skips them", () => {
-    const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(slot(0))!;
+  it("tampered, expired, foreign, duplicated cookies do not count as pending and take skips them", () => {
+    const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(nameFor("state-1"))!;
     const foreign = createCookieSealer({ keys: ["another-key-entirely-0123456789abcdef"], purpose: "login" });
     const sessionSealer = createCookieSealer({ keys: [KEY], purpose: "session" });
     const cases: Array<[string, string, number]> = [
@@ -139,95 +179,110 @@ describe("createLoginTransactionCookies", () => {
       ["duplicated", DUPLICATE_COOKIE, NOW],
     ];
     for (const [label, value, now] of cases) {
-      // Slots 0 and 2 hold live logins; the bad value sits in slot 1 and is the one overwritten.
+      // Two live logins and the bad value: with maxPending 3 the new login gets its own name.
       const jar = new Map([
-        [slot(0), sealer.seal(transaction("live-0", now - 5), now + 600)],
-        [slot(1), value],
-        [slot(2), sealer.seal(transaction("live-2", now - 1), now + 600)],
+        [nameFor("live-0"), sealer.seal(transaction("live-0", now - 5), now + 600)],
+        [nameFor("state-1"), value],
+        [nameFor("live-2"), sealer.seal(transaction("live-2", now - 1), now + 600)],
       ]);
-      expect(namesOf(logins.issue(transaction("new", now), jar, now)), label).toEqual([slot(1)]);
+      expect(namesOf(logins.issue(transaction("new", now), jar, now)), label).toEqual([nameFor("new")]);
       expect(logins.take("state-1", jar, now), label).toEqual({ txn: null, clear: [] });
-      expect(logins.take("live-2", jar, now).clear, label).toEqual([EXPIRED(slot(2))]);
+      expect(logins.take("live-2", jar, now).clear, label).toEqual([EXPIRED(nameFor("live-2"))]);
     }
   });
 
-  it("skips a duplicated slot name at take and finds the transaction in another slot", () => {
-    const jar = apply(logins.issue(transaction("state-1"), new Map([[slot(0), DUPLICATE_COOKIE]]), NOW));
-    expect([...jar.keys()]).toEqual([slot(0)]);
-    const moved = new Map([[slot(0), DUPLICATE_COOKIE], [slot(1), jar.get(slot(0))!]]);
-    const taken = logins.take("state-1", moved, NOW);
+  it("take skips a duplicated name of the state and finds the transaction under another name", () => {
+    const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(nameFor("state-1"))!;
+    const jar = new Map([[nameFor("state-1"), DUPLICATE_COOKIE], [nameFor("other"), sealed]]);
+    const counting = countingSealer();
+    const taken = createLoginTransactionCookies({ ...OPTIONS, sealer: counting.sealer }).take("state-1", jar, NOW);
     expect(taken.txn?.state).toBe("state-1");
-    expect(taken.clear).toEqual([EXPIRED(slot(1))]);
+    expect(taken.clear).toEqual([EXPIRED(nameFor("other"))]);
+    // A name sent twice is not read at all: either copy may be a sibling host's.
+    expect(counting.unseals()).toBe(1);
   });
 
-  it("ignores unrelated cookies and names outside its slots", () => {
+  it("ignores unrelated cookies and names that are not its prefix with a 16-character id", () => {
+    const live = (state: string) => sealer.seal(transaction(state), NOW + 600);
     const jar = new Map([
       ["other", "1"],
-      [`${PREFIX}.3`, sealer.seal(transaction("outside"), NOW + 600)],
-      [`${PREFIX}.01`, sealer.seal(transaction("padded"), NOW + 600)],
+      [`${PREFIX}.0`, live("slot")],
+      [`${PREFIX}.${"A".repeat(15)}`, live("short")],
+      [`${PREFIX}.${"A".repeat(17)}`, live("long")],
+      [`portcullis-login.${"A".repeat(16)}`, live("unprefixed")],
       ["__Host-portcullis", "1.abc"],
     ]);
-    expect(namesOf(logins.issue(transaction("s1"), jar, NOW))).toEqual([slot(0)]);
-    expect(logins.take("outside", jar, NOW)).toEqual({ txn: null, clear: [] });
-    expect(logins.take("padded", jar, NOW)).toEqual({ txn: null, clear: [] });
+    // None of them counts as pending, so the new login is not written over any of them.
+    expect(namesOf(logins.issue(transaction("s1"), jar, NOW))).toEqual([nameFor("s1")]);
+    for (const state of ["slot", "short", "long", "unprefixed"]) {
+      expect(logins.take(state, jar, NOW), state).toEqual({ txn: null, clear: [] });
+    }
   });
 
-  it("unseals at most maxPending cookies per issue or take", () => {
-    let unseals = 0;
-    const counting: CookieSealer = {
-      seal: (payload, expiresAt) => sealer.seal(payload, expiresAt),
-      unseal: (value, now) => {
-        unseals++;
-        return sealer.unseal(value, now);
-      },
-    };
-    const bounded = createLoginTransactionCookies({ prefix: PREFIX, domain: null, sealer: counting, ttlSeconds: 600, maxPending: 3 });
-    const jar = issueAll(bounded, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
-    for (let index = 3; index < 200; index++) jar.set(`${PREFIX}.${index}`, sealer.seal(transaction(`x${index}`), NOW + 600));
-    unseals = 0;
-    bounded.issue(transaction("s4", NOW + 3), jar, NOW);
-    expect(unseals).toBe(3);
-    unseals = 0;
-    expect(bounded.take("x150", jar, NOW).txn).toBeNull();
-    expect(unseals).toBe(3);
+  it("unseals at most MAX_SCAN cookies per issue or take, and one when the state's own name holds it", () => {
+    const counting = countingSealer();
+    const bounded = createLoginTransactionCookies({ ...OPTIONS, sealer: counting.sealer });
+    const jar = new Map<string, string>();
+    for (let index = 0; index < 200; index++) jar.set(nameFor(`x${index}`), sealer.seal(transaction(`x${index}`, NOW + index), NOW + 600));
+    counting.reset();
+    expect(bounded.issue(transaction("new", NOW + 999), jar, NOW)).toHaveLength(1);
+    expect(counting.unseals()).toBe(MAX_SCAN);
+    counting.reset();
+    expect(bounded.take("unknown", jar, NOW).txn).toBeNull();
+    expect(counting.unseals()).toBe(MAX_SCAN);
+    counting.reset();
+    expect(bounded.take("x150", jar, NOW).txn?.state).toBe("x150");
+    expect(counting.unseals()).toBe(1);
+    // A transaction under a foreign name beyond the first MAX_SCAN of ours is not looked for.
+    const moved = new Map(jar);
+    moved.set(nameFor("elsewhere"), jar.get(nameFor("x199"))!);
+    moved.delete(nameFor("x199"));
+    counting.reset();
+    expect(bounded.take("x199", moved, NOW).txn).toBeNull();
+    expect(counting.unseals()).toBe(MAX_SCAN);
   });
 
-  it("owns only names of its prefix with a slot number below maxPending", () => {
-    expect(logins.owns(slot(0))).toBe(true);
-    expect(logins.owns(slot(2))).toBe(true);
-    expect(logins.owns(slot(3))).toBe(false);
-    expect(logins.owns(`${PREFIX}.01`)).toBe(false);
-    expect(logins.owns(`${PREFIX}.-1`)).toBe(false);
-    expect(logins.owns(`${PREFIX}.1.0`)).toBe(false);
+  it("owns only its prefix, a dot and exactly 16 base64url characters", () => {
+    expect(logins.owns(nameFor("state-1"))).toBe(true);
+    expect(logins.owns(`${PREFIX}.AAAAAAAAAAAAAAAA`)).toBe(true);
+    expect(logins.owns(`${PREFIX}.aZ09-_aZ09-_aZ09`)).toBe(true);
+    expect(logins.owns(`${PREFIX}.${"A".repeat(15)}`)).toBe(false);
+    expect(logins.owns(`${PREFIX}.${"A".repeat(17)}`)).toBe(false);
+    expect(logins.owns(`${PREFIX}.AAAAAAAAAAAAAAA=`)).toBe(false);
+    expect(logins.owns(`${PREFIX}.AAAAAAAAAAAAAAA+`)).toBe(false);
+    expect(logins.owns(`${PREFIX}.AAAAAAA.AAAAAAAA`)).toBe(false);
+    expect(logins.owns(`${PREFIX}.0`)).toBe(false);
     expect(logins.owns(`${PREFIX}.`)).toBe(false);
-    expect(logins.owns(`${PREFIX}.x`)).toBe(false);
     expect(logins.owns(PREFIX)).toBe(false);
+    expect(logins.owns(`${PREFIX}x${"A".repeat(16)}`)).toBe(false);
+    expect(logins.owns(`portcullis-login.${"A".repeat(16)}`)).toBe(false);
     expect(logins.owns("__Host-portcullis")).toBe(false);
     expect(logins.owns("__Host-portcullis.1")).toBe(false);
   });
 
-  it("refuses an invalid transaction at issue", () => {
+  it("refuses an invalid transaction or an oversized state at issue", () => {
     const bad = { ...transaction("s1"), returnTo: "/relative" };
     expect(() => logins.issue(bad, new Map(), NOW)).toThrow(TypeError);
+    expect(() => logins.issue(transaction("x".repeat(513)), new Map(), NOW)).toThrow(TypeError);
   });
 
   it("refuses bad options at construction", () => {
-    const base = { prefix: PREFIX, domain: null, sealer, ttlSeconds: 600, maxPending: 3 };
-    expect(() => createLoginTransactionCookies({ ...base, ttlSeconds: 601 })).toThrow(/ttlSeconds/);
-    expect(() => createLoginTransactionCookies({ ...base, ttlSeconds: 0 })).toThrow(/ttlSeconds/);
-    expect(() => createLoginTransactionCookies({ ...base, maxPending: 0 })).toThrow(/maxPending/);
-    expect(() => createLoginTransactionCookies({ ...base, maxPending: 21 })).toThrow(/maxPending/);
-    expect(() => createLoginTransactionCookies({ ...base, maxPending: 1.5 })).toThrow(/maxPending/);
-    expect(() => createLoginTransactionCookies({ ...base, domain: "example.com" })).toThrow(/__Host-/);
-    expect(() => createLoginTransactionCookies({ ...base, prefix: "bad prefix" })).toThrow(/cookie name/);
-    const shared = createLoginTransactionCookies({ ...base, prefix: "portcullis-login", domain: "example.com" });
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, ttlSeconds: 601 })).toThrow(/ttlSeconds/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, ttlSeconds: 0 })).toThrow(/ttlSeconds/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, maxPending: 0 })).toThrow(/maxPending/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, maxPending: 21 })).toThrow(/maxPending/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, maxPending: 1.5 })).toThrow(/maxPending/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, domain: "example.com" })).toThrow(/__Host-/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, prefix: "bad prefix" })).toThrow(/cookie name/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, prefix: "shared", domain: "bad domain" })).toThrow(/Domain/);
+    const shared = createLoginTransactionCookies({ ...OPTIONS, prefix: "portcullis-login", domain: "example.com" });
     expect(shared.issue(transaction("s1"), new Map(), NOW)[0]).toContain("; Domain=example.com;");
   });
 
-  it("with a single slot, a new login replaces the pending one", () => {
-    const single = createLoginTransactionCookies({ ...{ prefix: PREFIX, domain: null, sealer, ttlSeconds: 600 }, maxPending: 1 });
+  it("with maxPending 1, a new login replaces the pending one under its name", () => {
+    const single = createLoginTransactionCookies({ ...OPTIONS, maxPending: 1 });
     const jar = issueAll(single, [["first", NOW], ["second", NOW + 1]]);
-    expect([...jar.keys()]).toEqual([slot(0)]);
+    expect([...jar.keys()]).toEqual([nameFor("first")]);
     expect(single.take("first", jar, NOW).txn).toBeNull();
     expect(single.take("second", jar, NOW).txn?.state).toBe("second");
   });
