@@ -47,6 +47,25 @@ describe("check-config", () => {
     expect(errors).toHaveLength(4);
   });
 
+  it("lists the effective rules of a mode, its catch-all default, methods, path forms and requirements", async () => {
+    const path = file(
+      "modes.yaml",
+      `policy: { mode: whitelist }
+providers:
+  demo: { issuer: "https://idp.example.com", audiences: [api] }
+routes:
+  - { name: health, match: { pathExact: /healthz, methods: [GET, HEAD] } }
+  - { name: reports, match: { path: /reports }, auth: required, require: { scopes: [reports.read], roles: [analyst] } }
+`,
+    );
+    const { code, stdout } = await run([`--config=${path}`], {});
+    expect(code).toBe(0);
+    expect(stdout).toContain("routes (3, mode whitelist, first match wins):");
+    expect(stdout).toContain("0. health: any host GET|HEAD = /healthz -> auth public");
+    expect(stdout).toContain("1. reports: any host /reports -> auth required, providers all, requires scopes, roles");
+    expect(stdout).toContain("2. default: any host every path -> auth required, providers all");
+  });
+
   it("prints a summary with providers, routes, listeners and warnings and exits 0", async () => {
     const path = file(
       "good.yaml",
@@ -64,6 +83,7 @@ routes:
     expect(stdout).toContain("demo: issuer http://localhost:3000, audiences api");
     expect(stdout).toContain("0. api: api.example.com /api -> auth required, providers all");
     expect(stdout).toContain("1. health: any host /healthz -> auth public");
+    expect(stdout).toContain("routes (2, mode rules, first match wins; no match = deny):");
     expect(stdout).toContain("warnings: 2");
     expect(stderr.split("\n").filter((l) => l.startsWith("warning: "))).toEqual([
       expect.stringMatching(/^warning: providers\.demo\.allowInsecureHttp: /),
