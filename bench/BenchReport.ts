@@ -10,6 +10,8 @@ export interface ByAuth<T> {
   /** ext_authz to the no-op grpc-js Check server: the floor of any ext_authz gRPC route. */
   readonly noopExtAuthz: T | null;
   readonly portcullis: T | null;
+  /** The Portcullis route with a sealed browser-session cookie instead of the bearer token (wrk only: fixed-rate is null). */
+  readonly portcullisSession: T | null;
 }
 
 export interface TargetCheck {
@@ -46,6 +48,10 @@ export interface BenchReport {
     readonly checkServerCpuVsNoopFloor: number | null;
     /** At the fixed rate, CPU µs per request (Envoy + Portcullis) minus Envoy's with jwt_authn. */
     readonly addedCpuUsPerRequestVsJwtAuthn: number | null;
+    /** wrk req/s, session cookie / bearer token, both through Portcullis. */
+    readonly sessionThroughputVsBearer: number | null;
+    /** Under wrk, Portcullis's own CPU per request, session cookie / bearer token. */
+    readonly sessionPortcullisCpuVsBearer: number | null;
   };
   readonly targets: readonly TargetCheck[];
   /** Scenarios skipped or with errors: the run exits 1. */
@@ -76,6 +82,8 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
     addedServiceP99VsNoopExtAuthzMs: difference(f.portcullis?.serviceTime.p99Ms, f.noopExtAuthz?.serviceTime.p99Ms),
     checkServerCpuVsNoopFloor: ratio(c.portcullis?.serverCpuUsPerCall ?? undefined, c.noopFloor?.serverCpuUsPerCall ?? undefined),
     addedCpuUsPerRequestVsJwtAuthn: difference(totalCpu(f.portcullis?.cpuUsPerRequest), totalCpu(f.jwtAuthn?.cpuUsPerRequest)),
+    sessionThroughputVsBearer: ratio(t.portcullisSession?.requestsPerSecond, t.portcullis?.requestsPerSecond),
+    sessionPortcullisCpuVsBearer: ratio(t.portcullisSession?.cpuUsPerRequest["portcullis"] ?? undefined, t.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined),
   };
   const target = (name: string, value: number | null, text: string, ok: (v: number) => boolean): TargetCheck => ({
     name,

@@ -1,7 +1,8 @@
-// The CheckRequest the direct-Check load sends: shaped like the one Envoy's ext_authz filter sends
-// for a wrk request (pseudo-headers, peers, request id), carrying the bench token on a matching route.
+// The CheckRequest the direct-Check load and bench/checkPath.ts send: shaped like the one Envoy's
+// ext_authz filter sends for a wrk request (pseudo-headers, peers, request id), on a matching route,
+// carrying the bench credential: the bearer token, or (token null) only the extra headers, e.g. a Cookie.
 
-export function buildCheckRequest(token: string, host: string, path: string): object {
+export function buildCheckRequest(token: string | null, host: string, path: string, extraHeaders: Readonly<Record<string, string>> = {}): object {
   return {
     attributes: {
       source: { address: { socket_address: { address: "127.0.0.1", port_value: 40000 } } },
@@ -15,7 +16,8 @@ export function buildCheckRequest(token: string, host: string, path: string): ob
             ":method": "GET",
             ":path": path,
             ":scheme": "http",
-            authorization: `Bearer ${token}`,
+            ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+            ...extraHeaders,
             "user-agent": "portcullis-bench",
             "x-forwarded-proto": "http",
             "x-request-id": "4f1c2b8e-bench-0000-0000-000000000001",

@@ -24,6 +24,7 @@ export function formatReport(report: BenchReport): string {
   wrkRow("envoy + jwt_authn", t.jwtAuthn);
   wrkRow("envoy + ext_authz no-op grpc-js", t.noopExtAuthz);
   wrkRow("envoy + ext_authz Portcullis", t.portcullis);
+  wrkRow("envoy + ext_authz Portcullis (session)", t.portcullisSession);
   rateRow("envoy, no auth", f.noAuth);
   rateRow("envoy + jwt_authn", f.jwtAuthn);
   rateRow("envoy + ext_authz no-op grpc-js", f.noopExtAuthz);
@@ -50,6 +51,7 @@ export function formatReport(report: BenchReport): string {
     `  p99 added at ${o.rate}/s vs no auth     ${num(r.addedP99VsNoAuthMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoAuthMs, 3)} ms)`,
     `  p99 added at ${o.rate}/s vs jwt_authn   ${num(r.addedP99VsJwtAuthnMs, 3)} ms`,
     `  p99 added at ${o.rate}/s vs ext_authz no-op ${num(r.addedP99VsNoopExtAuthzMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoopExtAuthzMs, 3)} ms)`,
+    `  session cookie / bearer token (both through Portcullis): throughput ${num(r.sessionThroughputVsBearer, 3)}, Portcullis CPU per request ${num(r.sessionPortcullisCpuVsBearer, 2)}`,
     "",
     "targets:",
     ...report.targets.map((x) => `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`),

@@ -1,7 +1,7 @@
 // One round of every measurement, in a fixed order: wrk on each route, the fixed-rate load on each
-// route (no auth, jwt_authn, ext_authz → no-op, ext_authz → Portcullis), then direct Check on the
-// no-op floor and on Portcullis. A phase that fails is null and its
-// reason is added to `problems`; the other phases still run.
+// route (no auth, jwt_authn, ext_authz → no-op, ext_authz → Portcullis with the bearer token; wrk
+// also on the same route with a session cookie), then direct Check on the no-op floor and on
+// Portcullis. A phase that fails is null and its reason is added to `problems`; the others still run.
 import type { CheckLoadResult, CheckLoadSpec } from "./checkLoadProcess.ts";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import type { FixedRateResult, FixedRateSpec } from "./fixedRateLoad.ts";
@@ -11,13 +11,15 @@ import { withCpuUsage } from "./readProcessCpuSeconds.ts";
 import { runJsonChild } from "./runJsonChild.ts";
 import { runWrk } from "./runWrk.ts";
 
-export type Scenario = "noAuth" | "jwtAuthn" | "noopExtAuthz" | "portcullis";
+/** portcullisSession: the Portcullis route again, with a browser's sealed session cookie instead of the token. */
+export type Scenario = "noAuth" | "jwtAuthn" | "noopExtAuthz" | "portcullis" | "portcullisSession";
 
 export interface RoundTargets {
   /** Scenario → the Envoy URL that passed its sanity probe (absent: not measured). */
   readonly urls: ReadonlyMap<Scenario, string>;
   readonly labels: Readonly<Record<Scenario, string>>;
-  readonly headers: Record<string, string>;
+  /** The credential each scenario sends (Authorization, or Cookie for the session scenario). */
+  readonly headers: Readonly<Record<Scenario, Record<string, string>>>;
   readonly noopCheckTarget: string;
   readonly portcullisCheckTarget: string | null;
   readonly checkRequest: object;
@@ -41,8 +43,13 @@ function perRequest(cpuSeconds: Record<string, number | null>, requests: number)
   return Object.fromEntries(Object.entries(cpuSeconds).map(([name, sec]) => [name, sec === null || requests <= 0 ? null : (sec / requests) * 1e6]));
 }
 
-// The no-op ext_authz route runs right before Portcullis's, so the pair compared sees the same conditions.
-const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "noopExtAuthz", "portcullis"];
+// The no-op ext_authz route runs right before Portcullis's, and the session cookie right after the
+// bearer token, so each pair compared sees the same conditions.
+const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "noopExtAuthz", "portcullis", "portcullisSession"];
+// The session cookie runs under wrk only: a fixed-rate phase more per round would take a 3-round run
+// with --duration 8 past six minutes. Its per-request cost is in CPU µs/req and in bench/checkPath.ts.
+const FIXED_RATE_ORDER: readonly Scenario[] = SCENARIO_ORDER.filter((s) => s !== "portcullisSession");
+const none = (): Record<Scenario, null> => ({ noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null, portcullisSession: null });
 
 export async function measureRound(
   group: ChildProcessGroup,
@@ -68,16 +75,16 @@ export async function measureRound(
 
   // Envoy's CPU is charged on every route; each Check server's only on its own route (elsewhere it idles).
   const serverPids = (s: Scenario): Record<string, number | undefined> => {
-    if (s === "portcullis") return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
+    if (s === "portcullis" || s === "portcullisSession") return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
     if (s === "noopExtAuthz") return { envoy: targets.pids.envoy, noop: targets.pids.noopCheck };
     return { envoy: targets.pids.envoy };
   };
 
-  const throughput: Record<Scenario, WrkMeasurement | null> = { noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null };
+  const throughput: Record<Scenario, WrkMeasurement | null> = none();
   for (const s of SCENARIO_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;
-    const spec = { url, headers: targets.headers, connections: options.connections };
+    const spec = { url, headers: targets.headers[s], connections: options.connections };
     throughput[s] = await attempt(`wrk, ${targets.labels[s]}`, async () => {
       await runWrk(group, `wrk-warmup-${s}`, { ...spec, durationSeconds: options.warmupSeconds });
       const { result, cpuSeconds } = await withCpuUsage(serverPids(s), () => runWrk(group, `wrk-${s}`, { ...spec, durationSeconds: options.durationSeconds }));
@@ -85,13 +92,13 @@ export async function measureRound(
     });
   }
 
-  const fixedRate: Record<Scenario, FixedRateMeasurement | null> = { noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null };
-  for (const s of SCENARIO_ORDER) {
+  const fixedRate: Record<Scenario, FixedRateMeasurement | null> = none();
+  for (const s of FIXED_RATE_ORDER) {
     const url = targets.urls.get(s);
     if (!url) continue;
     const spec: FixedRateSpec = {
       url,
-      headers: targets.headers,
+      headers: targets.headers[s],
       rate: options.rate,
       warmupSeconds: options.warmupSeconds,
       durationSeconds: options.durationSeconds,

@@ -1,8 +1,10 @@
 // The Portcullis benchmark: one run, one Envoy, four routes (no auth, native jwt_authn, ext_authz →
-// no-op grpc-js Check server, ext_authz → Portcullis) under wrk (max throughput) and a fixed-rate
-// generator (latency at --rate), plus the direct Check rate against the same no-op grpc-js floor.
+// no-op grpc-js Check server, ext_authz → Portcullis, the last with a bearer token and again with a
+// browser's sealed session cookie) under wrk (max throughput) and a fixed-rate generator (latency at
+// --rate), plus the direct Check rate against the same no-op grpc-js floor.
 // Loopback only; every phase and child is bounded.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +12,9 @@ import { fileURLToPath } from "node:url";
 import { buildReport } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { ChildProcessGroup } from "./ChildProcessGroup.ts";
+import { parseConfig } from "../src/config/parseConfig.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
+import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
 import { fetchText } from "./fetchText.ts";
 import { formatReport } from "./formatReport.ts";
 import { measureRound, type RoundResult, type Scenario } from "./measureRound.ts";
@@ -21,7 +25,7 @@ import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { startJwksServer, type JwksServer } from "./startJwksServer.ts";
-import { BENCH_ROUTE_PATH, startPortcullis, type RunningPortcullis } from "./startPortcullis.ts";
+import { BENCH_CLIENT_ID, BENCH_ROUTE_PATH, renderPortcullisConfig, startPortcullis, type PortcullisBenchSetup, type RunningPortcullis } from "./startPortcullis.ts";
 
 const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enforcesAuth: boolean }[] = [
   { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
@@ -29,6 +33,8 @@ const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enfo
   // The no-op Check server says OK to everything, with or without a token: probed for 200 only.
   { key: "noopExtAuthz", label: "ext_authz no-op", listener: LISTENER_NAMES.noopExtAuthz, enforcesAuth: false },
   { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
+  // The same listener and Portcullis process; only the credential differs.
+  { key: "portcullisSession", label: "ext_authz Portcullis (session)", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
 ];
 const LABELS = Object.fromEntries(SCENARIOS.map((s) => [s.key, s.label])) as Record<Scenario, string>;
 const AUDIENCE = "bench-api";
@@ -97,6 +103,21 @@ async function main(): Promise<number> {
     const identity = await createBenchIdentity(jwksServer.issuer, AUDIENCE);
     jwksServer.setJwks(identity.jwks);
     const authHeaders = { authorization: `Bearer ${identity.token}` };
+    // The browser's credential: the session cookie sealed with Portcullis's key, among a site's
+    // other cookies (which Portcullis must pass on while stripping its own).
+    const setup: PortcullisBenchSetup = { issuer: jwksServer.issuer, audience: AUDIENCE, sessionKey: randomBytes(32).toString("base64") };
+    const parsedSetup = parseConfig(JSON.parse(renderPortcullisConfig(setup)));
+    if (!parsedSetup.ok) throw new Error(`the bench's Portcullis config is invalid: ${JSON.stringify(parsedSetup.problems)}`);
+    const browser = createBenchSession({
+      key: setup.sessionKey,
+      cookieName: parsedSetup.config.session.cookieName,
+      provider: "bench",
+      issuer: parsedSetup.config.providers["bench"]!.issuer,
+      audience: AUDIENCE,
+      clientId: BENCH_CLIENT_ID,
+    });
+    const sessionHeaders = { cookie: `${UNRELATED_COOKIES}; ${browser.cookieHeader}` };
+    const headersFor = (s: Scenario) => (s === "portcullisSession" ? sessionHeaders : authHeaders);
 
     const childScript = (file: string) => ["--disable-warning=ExperimentalWarning", here(file)];
     const portLine = (line: string) => {
@@ -110,7 +131,7 @@ async function main(): Promise<number> {
     let portcullis: RunningPortcullis | null = null;
     try {
       say("starting Portcullis (serve) and waiting for /readyz");
-      portcullis = await startPortcullis(group, repoRoot, workDir, jwksServer.issuer, AUDIENCE);
+      portcullis = await startPortcullis(group, repoRoot, workDir, setup);
     } catch (err) {
       problems.push(`Portcullis did not start, its scenarios are skipped: ${message(err)}`);
       say(problems.at(-1)!);
@@ -129,16 +150,16 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) {
       const port = envoy.ports.get(s.listener);
       if (port === undefined) {
-        if (s.key !== "portcullis" || portcullis !== null) problems.push(`envoy has no ${s.listener} listener`);
+        if ((s.key !== "portcullis" && s.key !== "portcullisSession") || portcullis !== null) problems.push(`envoy has no ${s.listener} listener`);
         continue;
       }
       const url = `http://127.0.0.1:${port}${BENCH_ROUTE_PATH}`;
       try {
-        const withToken = await fetchText(url, authHeaders);
-        if (withToken.status !== 200 || withToken.body !== "ok") throw new Error(`with the token: ${withToken.status} ${withToken.body.slice(0, 200)}`);
+        const withToken = await fetchText(url, headersFor(s.key));
+        if (withToken.status !== 200 || withToken.body !== "ok") throw new Error(`with the credential: ${withToken.status} ${withToken.body.slice(0, 200)}`);
         if (s.enforcesAuth) {
           const without = await fetchText(url);
-          if (without.status !== 401) throw new Error(`without a token: expected 401, got ${without.status}`);
+          if (without.status !== 401) throw new Error(`without a credential: expected 401, got ${without.status}`);
         }
         urls.set(s.key, url);
       } catch (err) {
@@ -155,7 +176,7 @@ async function main(): Promise<number> {
         {
           urls,
           labels: LABELS,
-          headers: authHeaders,
+          headers: { noAuth: authHeaders, jwtAuthn: authHeaders, noopExtAuthz: authHeaders, portcullis: authHeaders, portcullisSession: sessionHeaders },
           noopCheckTarget: `127.0.0.1:${noopPort}`,
           portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
           checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
@@ -181,7 +202,13 @@ async function main(): Promise<number> {
 
     const median = <K extends "throughput" | "fixedRate">(kind: K, s: Scenario, key: (r: NonNullable<RoundResult[K][Scenario]>) => number) =>
       pickMedianRound(rounds.map((r) => r[kind][s] as NonNullable<RoundResult[K][Scenario]> | null), key);
-    const byScenario = <T>(pick: (s: Scenario) => T) => ({ noAuth: pick("noAuth"), jwtAuthn: pick("jwtAuthn"), noopExtAuthz: pick("noopExtAuthz"), portcullis: pick("portcullis") });
+    const byScenario = <T>(pick: (s: Scenario) => T) => ({
+      noAuth: pick("noAuth"),
+      jwtAuthn: pick("jwtAuthn"),
+      noopExtAuthz: pick("noopExtAuthz"),
+      portcullis: pick("portcullis"),
+      portcullisSession: pick("portcullisSession"),
+    });
     const report = buildReport({
       startedAt,
       options,

@@ -1,5 +1,7 @@
 // Runs Portcullis as the user would (`src/cli/main.ts serve --config FILE`, a child process) on
 // ephemeral loopback ports, waits for its ready log line and for /readyz (keys loaded) to say 200.
+// Browser login is configured (a client and a session key) so the same process also takes sealed
+// session cookies; the bench seals them itself, so the IdP's login endpoints are never needed.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
@@ -13,13 +15,33 @@ export interface RunningPortcullis {
 
 export const BENCH_ROUTE_PATH = "/bench";
 
-export function renderPortcullisConfig(issuer: string, audience: string): string {
-  // JSON is valid YAML; the one provider uses the loopback issuer, hence allowInsecureHttp.
+export const BENCH_CLIENT_ID = "bench-web";
+
+export interface PortcullisBenchSetup {
+  readonly issuer: string;
+  readonly audience: string;
+  /** The `session.keys` secret (32+ characters): the bench seals its session cookie with it. */
+  readonly sessionKey: string;
+}
+
+export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
+  // JSON is valid YAML; the one provider uses the loopback issuer, hence allowInsecureHttp. The
+  // config file lives in the bench's temporary directory, removed on exit, like the key in it.
   return JSON.stringify(
     {
       listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
-      providers: { bench: { issuer, audiences: [audience], algorithms: ["RS256"], allowInsecureHttp: true } },
+      providers: {
+        bench: {
+          issuer: setup.issuer,
+          audiences: [setup.audience],
+          algorithms: ["RS256"],
+          allowInsecureHttp: true,
+          clientId: BENCH_CLIENT_ID,
+          redirectUri: "https://app.example.com/oauth2/callback",
+        },
+      },
       routes: [{ name: "bench", match: { path: "/" }, auth: "required", providers: ["bench"] }],
+      session: { keys: [setup.sessionKey] },
       log: { level: "info" },
     },
     null,
@@ -27,9 +49,9 @@ export function renderPortcullisConfig(issuer: string, audience: string): string
   );
 }
 
-export async function startPortcullis(group: ChildProcessGroup, repoRoot: string, workDir: string, issuer: string, audience: string): Promise<RunningPortcullis> {
+export async function startPortcullis(group: ChildProcessGroup, repoRoot: string, workDir: string, setup: PortcullisBenchSetup): Promise<RunningPortcullis> {
   const configPath = join(workDir, "portcullis.yaml");
-  writeFileSync(configPath, renderPortcullisConfig(issuer, audience));
+  writeFileSync(configPath, renderPortcullisConfig(setup), { mode: 0o600 });
   const child = group.spawn(
     "portcullis",
     process.execPath,
