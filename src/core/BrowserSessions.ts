@@ -94,6 +94,8 @@ export type SignOutOutcome =
 const REFRESH_BACKOFF_MS = 15_000;
 /** The login client hands one refresh's final outcome to every request with that refresh token for a minute. */
 const REFRESH_SHARED_MS = 60_000;
+/** Unsealed sessions kept (keyed by a digest of their cookies), each no longer than the session lives. */
+const UNSEALED_SESSIONS_MAX = 10_000;
 /** Callback states already used, so a replayed callback fails even with a copied cookie. */
 const USED_STATES_MAX = 10_000;
 
@@ -156,6 +158,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   const redirects = createRedirectPolicy({ allowedOrigins: config.allowedRedirectOrigins });
   const usedStates = new LRUCache<string, true>({ max: USED_STATES_MAX, ttl: config.loginTimeoutSeconds * 1000 });
   const refreshBackoff = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_BACKOFF_MS });
+  const unsealed = new LRUCache<string, { session: Session; present: readonly string[] }>({ max: UNSEALED_SESSIONS_MAX });
   // The refresh metric counts refreshes, not the requests that shared one (ten parallel requests, one IdP call).
   const countedRefreshes = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_SHARED_MS });
   const countRefresh = (provider: string, result: "ok" | "ended", key: string) => {
@@ -169,16 +172,39 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   }
 
   function load(cookies: ReadonlyMap<string, string>): SessionLoad {
-    const read = sessionCookies.read(cookies, nowSeconds());
+    const t = nowSeconds();
+    // The same cookie bytes unseal to the same session: a hit skips the decryption and hands back
+    // the same claims object, so the gate reuses its identity headers too. Expiry and the provider
+    // are checked again on every request; a tampered cookie has other bytes and misses.
+    const cacheKey = sessionCacheKey(cookies);
+    if (cacheKey === null) return { kind: "none" };
+    const cached = unsealed.get(cacheKey);
+    if (cached !== undefined) return checkedSession(cached.session, cached.present, t);
+    const read = sessionCookies.read(cookies, t);
     if (read.present.length === 0) return { kind: "none" };
     const session = read.payload === null ? null : parseSession(read.payload);
     if (session === null) return { kind: "invalid", clear: sessionCookies.clear(read.present) };
+    const loaded = checkedSession(session, read.present, t);
+    if (loaded.kind === "session") unsealed.set(cacheKey, { session, present: read.present }, { ttl: (session.expiresAt - t) * 1000 });
+    return loaded;
+  }
+
+  function checkedSession(session: Session, present: readonly string[], t: number): SessionLoad {
     const provider = providers.get(session.provider);
     // A session from a provider that was removed or whose issuer changed is no longer vouched for.
-    if (provider === undefined || provider.issuer !== session.iss || session.expiresAt <= nowSeconds()) {
-      return { kind: "invalid", clear: sessionCookies.clear(read.present) };
+    if (provider === undefined || provider.issuer !== session.iss || session.expiresAt <= t) {
+      return { kind: "invalid", clear: sessionCookies.clear(present) };
     }
-    return { kind: "session", session, present: read.present };
+    return { kind: "session", session, present };
+  }
+
+  /** A digest of every session cookie of ours (names and values), or null when there is none. */
+  function sessionCacheKey(cookies: ReadonlyMap<string, string>): string | null {
+    const ours: string[] = [];
+    for (const [name, value] of cookies) if (sessionCookies.owns(name)) ours.push(`${name}=${value}`);
+    if (ours.length === 0) return null;
+    ours.sort();
+    return hashOf(ours.join(";"));
   }
 
   async function freshen(session: Session, present: readonly string[]): Promise<Freshness> {

@@ -8,7 +8,7 @@
 // deflate would save ~38% but compressing secrets next to user-influenced claims opens a length
 // side channel (CRIME-style) and a decompression-bomb surface.
 
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { isPlainRecord } from "./isPlainRecord.ts";
 
 export type CookieSealer = {
@@ -30,13 +30,14 @@ const MAX_SEALED_CHARS = 64 * 1024;
 const HKDF_SALT = "portcullis/cookie-sealer/v1";
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-type DerivedKey = { id: Buffer; key: Buffer };
+type DerivedKey = { id: Buffer; key: KeyObject };
 
 function deriveKey(secret: string, purpose: string): DerivedKey {
-  const key = Buffer.from(hkdfSync("sha256", secret, HKDF_SALT, `portcullis cookie: ${purpose}`, 32));
+  const raw = Buffer.from(hkdfSync("sha256", secret, HKDF_SALT, `portcullis cookie: ${purpose}`, 32));
   // The id is a hash of the derived key, never the key or the secret; it only picks the key to try.
-  const id = createHash("sha256").update(key).digest().subarray(0, KEY_ID_BYTES);
-  return { id, key };
+  const id = createHash("sha256").update(raw).digest().subarray(0, KEY_ID_BYTES);
+  // A KeyObject made once: handing OpenSSL a raw Buffer costs a key import on every cipher call.
+  return { id, key: createSecretKey(raw) };
 }
 
 function additionalData(header: Buffer, purpose: string): Buffer {

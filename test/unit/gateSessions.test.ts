@@ -184,6 +184,26 @@ describe("Gate with browser sessions", () => {
     expect(onlyOurs.removeHeaders).toContain("cookie");
   });
 
+  it("unseals a repeated session cookie once and reuses its identity headers, while another cookie value is unsealed anew", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const first = await h.gate.decide(request("/home", { cookie }));
+    const second = await h.gate.decide(request("/home", { cookie }));
+    if (first.kind !== "allow" || second.kind !== "allow") throw new Error("expected allow");
+    expect(second.setHeaders).toBe(first.setHeaders);
+    const eq = cookie.indexOf("=");
+    const flipped = cookie.slice(0, eq + 30) + (cookie[eq + 30] === "A" ? "B" : "A") + cookie.slice(eq + 31);
+    expect(await h.gate.decide(request("/home", { cookie: flipped }))).toMatchObject({ status: 401, code: "session_invalid" });
+  });
+
+  it("refuses a cached session once its absolute lifetime is over", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", {}, 600);
+    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
+    h.now.ms += 86_400_000 + 1000;
+    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "deny", status: 401 });
+  });
+
   it("lets a bearer token decide when a request carries both a token and a session", async () => {
     const h = harness();
     const cookie = await h.login("alice");
