@@ -92,6 +92,7 @@ export function createBenchSession(input: BenchSessionInput): BenchSession {
     claims,
     accessToken,
     accessTokenExpiresAt,
+    accessTokenIssuedAt: now,
     refreshToken: randomBytes(32).toString("base64url"),
     idToken,
     authTime: now - 60,

@@ -100,11 +100,12 @@ export class Gate {
         if (loaded.kind === "invalid") clearCookies = loaded.clear;
         if (loaded.kind === "session" && acceptsProvider(route.providers, loaded.session.provider)) {
           const fresh = await sessions.freshen(loaded.session, loaded.present);
-          if (fresh.kind === "unavailable") {
+          // An optional route does without the caller's identity rather than fail for an IdP outage.
+          if (fresh.kind === "unavailable" && route.auth !== "optional") {
             return deny("idp_unavailable", { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
           }
           if (fresh.kind === "ended") clearCookies = fresh.clear;
-          else subject = { claims: fresh.session.claims, provider: fresh.session.provider, credential: "session", setCookies: fresh.setCookies };
+          else if (fresh.kind === "fresh") subject = { claims: fresh.session.claims, provider: fresh.session.provider, credential: "session", setCookies: fresh.setCookies };
         }
         if (subject === null) return this.#noCredential(request, route, browser, sessions, cookies, clearCookies, upstreamCookie);
       }

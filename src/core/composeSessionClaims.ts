@@ -2,6 +2,13 @@
 // identity (sub, email, acr, amr, auth_time), overlaid with the verified access token's claims
 // (scope, roles, aud, exp). Protocol-only claims are dropped to keep the cookie small.
 
+/**
+ * What a refresh without a new ID token keeps from the session: who the person is and how they
+ * signed in. Permissions (roles, groups, scope) come only from the new tokens, so a role the IdP
+ * took away is gone at the next refresh.
+ */
+const SIGN_IN_FACTS = ["email", "email_verified", "name", "preferred_username", "given_name", "family_name", "acr", "amr", "auth_time"];
+
 /** Claims that only mean something inside the OIDC exchange itself. */
 const ID_TOKEN_ONLY = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid", "jti", "iat", "nbf", "aud", "azp", "iss", "exp", "typ"]);
 const ACCESS_TOKEN_DROPPED = new Set(["jti", "iat", "nbf", "iss", "typ", "cnf"]);
@@ -11,7 +18,7 @@ export interface SessionClaimSources {
   readonly idTokenClaims: Readonly<Record<string, unknown>> | null;
   /** Claims of the access token when it verified as a bearer token of the provider; null otherwise. */
   readonly accessTokenClaims: Readonly<Record<string, unknown>> | null;
-  /** The session's claims before a refresh, kept for what the refresh does not resend. */
+  /** The session's claims before a refresh: only its sign-in facts are kept, and only when no new ID token came. */
   readonly previous: Readonly<Record<string, unknown>> | null;
   /** `scope` from the token response, used when the access token does not state its scopes. */
   readonly scope: string | null;
@@ -20,7 +27,9 @@ export interface SessionClaimSources {
 
 export function composeSessionClaims(sources: SessionClaimSources): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
-  if (sources.previous !== null) Object.assign(claims, sources.previous);
+  if (sources.previous !== null && sources.idTokenClaims === null) {
+    for (const name of SIGN_IN_FACTS) if (sources.previous[name] !== undefined) claims[name] = sources.previous[name];
+  }
   if (sources.idTokenClaims !== null) {
     for (const [name, value] of Object.entries(sources.idTokenClaims)) if (!ID_TOKEN_ONLY.has(name)) claims[name] = value;
   }

@@ -19,11 +19,15 @@ export interface AuthServerOptions {
   readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-/** Pages never run scripts, never load anything, and never leak the callback URL (it holds the code). */
+/**
+ * Pages never run scripts, never load anything, and never leak the callback URL (it holds the code).
+ * No `form-action`: Chromium applies it to the redirects after a submit too, and the sign-out form's
+ * POST is answered with a redirect to the IdP's end-session endpoint on another origin.
+ */
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
@@ -123,7 +127,9 @@ function confirmSignOut(res: ServerResponse, rd: string | null): void {
 <form method="post" action="/oauth2/sign_out">${hidden}<button type="submit">Sign out</button></form>
 </body></html>
 `;
-  res.writeHead(200, PAGE_HEADERS).end(body);
+  // With no-referrer, Chromium sends `Origin: null` on the form's POST, which the Origin check
+  // refuses; same-origin keeps the page's own origin on its POST and nothing for other sites.
+  res.writeHead(200, { ...PAGE_HEADERS, "referrer-policy": "same-origin" }).end(body);
 }
 
 function notFound(res: ServerResponse): void {

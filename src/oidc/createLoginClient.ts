@@ -9,8 +9,6 @@
 import { decodeJwt, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import * as client from "openid-client";
 import { deepFreeze } from "../config/deepFreeze.ts";
-// Type only (erased at run time): the transaction's shape is the session room's contract.
-import type { LoginTransaction } from "../session/LoginTransaction.ts";
 import { MAX_NUMERIC_DATE } from "./checkTimeClaims.ts";
 import { createRefreshCoalescer } from "./createRefreshCoalescer.ts";
 import { createTokenEndpointFetch, type TokenEndpointCall } from "./createTokenEndpointFetch.ts";
@@ -18,7 +16,23 @@ import { LoginError, safeOAuthError } from "./LoginError.ts";
 import { mapGrantError } from "./mapGrantError.ts";
 import { sameSecret, verifyIdToken, type IdTokenExpectations } from "./verifyIdToken.ts";
 
-export type { LoginTransaction };
+/**
+ * One pending login as this client makes and completes it. The session room seals the same shape
+ * into its cookie (src/session/LoginTransaction.ts); the core hands it across, so oidc needs
+ * nothing from the session room.
+ */
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Absolute URL to return to after login, already allowed by the redirect policy. */
+  returnTo: string;
+  provider: string;
+  /** Epoch seconds. */
+  createdAt: number;
+  acrValues?: string[];
+  maxAge?: number;
+}
 
 export interface LoginClientOptions {
   /** The provider's name in the config; recorded in (and required of) every transaction. */

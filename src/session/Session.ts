@@ -14,6 +14,8 @@ export type Session = {
   claims: Record<string, unknown>;
   accessToken: string;
   accessTokenExpiresAt: number;
+  /** When this access token was obtained: its lifetime bounds the refresh window. */
+  accessTokenIssuedAt: number;
   refreshToken: string | null;
   idToken: string | null;
   authTime: number | null;
@@ -31,6 +33,7 @@ const SESSION_KEYS: ReadonlySet<string> = new Set([
   "claims",
   "accessToken",
   "accessTokenExpiresAt",
+  "accessTokenIssuedAt",
   "refreshToken",
   "idToken",
   "authTime",
@@ -53,7 +56,7 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
   if (p.v !== 1) return null;
   if (!isText(p.id) || !isText(p.provider) || !isText(p.iss) || !isText(p.sub)) return null;
   if (!isPlainRecord(p.claims)) return null;
-  if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt)) return null;
+  if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt) || !isEpochSeconds(p.accessTokenIssuedAt)) return null;
   if (p.refreshToken !== null && !isText(p.refreshToken)) return null;
   if (p.idToken !== null && !isText(p.idToken)) return null;
   if (p.authTime !== null && !isEpochSeconds(p.authTime)) return null;
@@ -67,6 +70,7 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
     claims: p.claims,
     accessToken: p.accessToken,
     accessTokenExpiresAt: p.accessTokenExpiresAt,
+    accessTokenIssuedAt: p.accessTokenIssuedAt,
     refreshToken: p.refreshToken,
     idToken: p.idToken,
     authTime: p.authTime,

@@ -37,6 +37,9 @@ function loadConfig(): PortcullisConfig {
 
 interface Harness {
   gate: Gate;
+  sessions: ReturnType<typeof createBrowserSessions>;
+  /** The tokens the next completed login returns. */
+  setLoginResult(result: TokenResult): void;
   now: { ms: number };
   refreshCalls: string[];
   refreshOutcome: { next: TokenResult | LoginError };
@@ -118,7 +121,7 @@ function harness(): Harness {
     return done.setCookies.filter((c) => c.startsWith("__Host-portcullis=")).map((c) => c.split(";")[0]).join("; ");
   }
 
-  return { gate, now, refreshCalls, refreshOutcome, login };
+  return { gate, sessions, setLoginResult: (result) => void (pendingResult = result), now, refreshCalls, refreshOutcome, login };
 }
 
 function request(path: string, headers: Record<string, string> = {}, method = "GET"): AccessRequest {
@@ -246,6 +249,51 @@ describe("Gate with browser sessions", () => {
     expect(resealed.length).toBeGreaterThan(0);
     expect(resealed[0]).toMatch(/^__Host-portcullis=/);
     expect(headerOf(d, "x-user-sub")).toBe("alice");
+  });
+
+  it("refreshes no earlier than half the token's lifetime when the configured window is longer", async () => {
+    const h = harness(); // refreshWindowSeconds: 60
+    const cookie = await h.login("alice", {}, 100); // effective window: 50 s
+    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-new", accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 700, refreshToken: "rt-2", scope: null };
+    h.now.ms += 40_000; // 60 s left: inside 60, outside 50
+    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
+    expect(h.refreshCalls).toEqual([]);
+    h.now.ms += 15_000; // 45 s left
+    await h.gate.decide(request("/home", { cookie }));
+    expect(h.refreshCalls).toEqual(["rt-alice"]);
+  });
+
+  it("drops a role the refreshed tokens no longer carry, and keeps who signed in", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", { roles: ["admin"] }, 30);
+    h.now.ms += 20_000; // 10 s left, inside the window of 15 s (half of 30)
+    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-unknown-to-the-verifier", accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 600, refreshToken: "rt-2", scope: "openid" };
+    const d = await h.gate.decide(request("/home", { cookie }));
+    expect(d).toMatchObject({ kind: "allow" });
+    expect(h.refreshCalls).toEqual(["rt-alice"]);
+    expect(headerOf(d, "x-user-roles")).toBeUndefined();
+    expect(headerOf(d, "x-user-email")).toBe("alice@example.com");
+  });
+
+  it("refuses a step-up login whose ID token does not bring the acr asked for, instead of looping", async () => {
+    const h = harness();
+    const cookie = await h.login("alice");
+    const stepUp = await h.gate.decide(request("/vault/", { cookie, accept: "text/html" }));
+    const state = new URL(location(stepUp)).searchParams.get("state")!;
+    const txnCookie = setCookies(stepUp)[0]!.split(";")[0]!;
+    const exp = Math.floor(h.now.ms / 1000) + 600;
+    h.setLoginResult({ idTokenClaims: { sub: "alice", acr: "loa1" }, idToken: "id", accessToken: `at-alice-${exp}`, accessTokenExpiresAt: exp, refreshToken: null, scope: null });
+    const done = await h.sessions.completeLogin(new URLSearchParams({ code: "c", state }), h.sessions.parseCookies(txnCookie));
+    expect(done).toMatchObject({ kind: "error", status: 400, reason: "acr_not_met" });
+  });
+
+  it("lets an optional route through anonymously when the session's refresh cannot reach the IdP", async () => {
+    const h = harness();
+    const cookie = await h.login("alice", {}, 30);
+    h.now.ms += 40_000; // expired
+    h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
+    expect(await h.gate.decide(request("/maybe/x", { cookie }))).toMatchObject({ kind: "allow", reason: "anonymous" });
+    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "deny", status: 503, code: "idp_unavailable" });
   });
 
   it("ends the session when the refresh is refused with invalid_grant: the browser logs in again", async () => {

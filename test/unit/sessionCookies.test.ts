@@ -211,6 +211,7 @@ describe("createSessionCookies", () => {
       claims: { email: "alice@example.com", name: "Alice Example", preferred_username: "alice", roles: ["user", "admin"] },
       accessToken: fakeJwt(900),
       accessTokenExpiresAt: NOW + 300,
+      accessTokenIssuedAt: NOW,
       refreshToken: randomBytes(32).toString("base64url"),
       idToken: fakeJwt(800),
       authTime: NOW,
