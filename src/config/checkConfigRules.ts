@@ -48,6 +48,8 @@ export interface RuleFindings {
 export function checkConfigRules(config: PartialConfig, findings: RuleFindings): void {
   checkProviders(config, findings);
   checkLogin(config, findings);
+  checkIntrospectionRouting(config, findings);
+  checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
   checkHeaders(config, findings);
   checkListen(config, findings);
@@ -81,6 +83,68 @@ function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindi
       });
     }
   }
+}
+
+/**
+ * An opaque token names no issuer, so a route that accepts several introspecting providers would
+ * send one tenant's token to another tenant's introspection endpoint. Each such route must narrow
+ * its providers to at most one that introspects.
+ */
+function checkIntrospectionRouting(config: PartialConfig, { problems }: RuleFindings): void {
+  const introspecting = Object.entries(config.providers ?? {})
+    .filter(([, provider]) => provider.introspection?.enabled === true)
+    .map(([name]) => name);
+  if (introspecting.length < 2) return;
+  const list = introspecting.join(", ");
+  (config.routes ?? []).forEach((route, index) => {
+    if (route === undefined || route.auth === "public") return;
+    if (route.auth == null && config.policy?.mode === "whitelist") return; // public by default there
+    const accepted = route.providers === undefined || route.providers.length === 0 ? introspecting : introspecting.filter((n) => route.providers?.includes(n));
+    if (accepted.length > 1) {
+      problems.push({
+        path: keyPath(keyPath("routes", index), "providers"),
+        message: `accepts several providers that introspect opaque tokens (${accepted.join(", ")}); an opaque token names no issuer, so list at most one of them here`,
+      });
+    }
+  });
+  if (config.policy?.mode === "whitelist") {
+    problems.push({
+      path: "policy.mode",
+      message: `whitelist mode's default rule accepts every provider, and several introspect opaque tokens (${list}); use mode rules, with routes whose providers name at most one of them`,
+    });
+  }
+}
+
+/**
+ * A login starts on the page's host (where the transaction cookie is set) and completes on the
+ * redirectUri's host (where that cookie must be sent back): without a shared cookieDomain the two
+ * must be the same host, or every login on that route ends in a 400.
+ */
+function checkLoginHosts(config: PartialConfig, { warnings }: RuleFindings): void {
+  const providers = config.providers ?? {};
+  const loginHost = (name: string): string | null => {
+    const uri = providers[name]?.redirectUri;
+    return typeof providers[name]?.clientId === "string" && typeof uri === "string" ? new URL(uri).hostname : null;
+  };
+  const firstLogin = Object.keys(providers).find((name) => loginHost(name) !== null);
+  const domain = config.session?.cookieDomain ?? null;
+  (config.routes ?? []).forEach((route, index) => {
+    if (route === undefined || route.auth === "public" || route.match?.hosts === undefined) return;
+    const provider = route.providers && route.providers.length > 0 ? route.providers.find((n) => n !== undefined && loginHost(n) !== null) : firstLogin;
+    const host = provider === undefined ? null : loginHost(provider);
+    if (host === null) return;
+    for (const routeHost of route.match.hosts) {
+      if (routeHost === undefined || routeHost === host) continue;
+      const bare: string = routeHost.startsWith("*.") ? routeHost.slice(2) : routeHost;
+      const shared = typeof domain === "string" && (bare === domain || bare.endsWith(`.${domain}`)) && (host === domain || host.endsWith(`.${domain}`));
+      if (!shared) {
+        warnings.push({
+          path: keyPath(keyPath(keyPath("routes", index), "match"), "host"),
+          message: `${routeHost} is not the host of providers.${provider}.redirectUri (${host}): a browser login started there cannot complete; set session.cookieDomain to a domain both share, or give this host its own provider and redirectUri`,
+        });
+      }
+    }
+  });
 }
 
 /** The login callback path the auth listener serves; a redirectUri elsewhere could never complete. */

@@ -106,4 +106,36 @@ describe("browser login config", () => {
       expect.stringMatching(/^providers\.corp\.introspection\.enabled: needs clientId and clientSecret/),
     ]);
   });
+
+  it("refuses a route that would send an opaque token to one of several introspecting providers", () => {
+    const introspecting = (issuer: string) => ({
+      issuer,
+      audiences: ["api"],
+      clientId: "portcullis",
+      clientSecret: "s3cret-value",
+      introspection: { enabled: true },
+    });
+    const raw = {
+      providers: { acme: introspecting("https://acme.example"), globex: introspecting("https://globex.example") },
+      routes: [
+        { name: "acme", match: { host: "acme.example", path: "/" }, auth: "required", providers: ["acme"] },
+        { name: "shared", match: { path: "/" }, auth: "required" },
+      ],
+    };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^routes\[1\]\.providers: accepts several providers that introspect opaque tokens \(acme, globex\)/)]);
+    expect(problems({ ...raw, routes: [raw.routes[0]] })).toEqual([]);
+  });
+
+  it("warns when a route's host cannot complete a login on the provider's redirectUri host, unless a cookie domain covers both", () => {
+    const raw = {
+      ...config(),
+      routes: [{ name: "shop", match: { host: "shop.example.com", path: "/" }, auth: "required" }],
+    };
+    const result = parseConfig(raw);
+    expect(result.warnings.map(formatIssue)).toEqual([
+      expect.stringMatching(/^routes\[0\]\.match\.host: shop\.example\.com is not the host of providers\.corp\.redirectUri \(app\.example\.com\)/),
+    ]);
+    const shared = parseConfig({ ...raw, session: { keys: [KEY], cookieDomain: "example.com" } });
+    expect(shared.warnings).toEqual([]);
+  });
 });
