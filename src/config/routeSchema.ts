@@ -74,7 +74,8 @@ const requirements: ObjectNode = {
   },
 };
 
-function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
+/** Exported so that renderJsonSchema.ts can recognise the `maxAge` node. */
+export function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
   if (value === null) return { ok: true, value: null };
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 31_536_000) {
     report(path, "must be an integer 1..31536000 (seconds) or null", { value });

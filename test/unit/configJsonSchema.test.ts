@@ -1,0 +1,329 @@
+// The published JSON Schema (deploy/portcullis.schema.json) is generated from configSchema, accepts
+// every config the repository ships (examples, README, demo) as check-config does, and rejects what
+// the parser rejects for each key's shape.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { parse, stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCheckConfig } from "../../src/cli/checkConfig.ts";
+import { demoConfig } from "../../src/cli/demo/demoConfig.ts";
+import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import { configSchema, type SchemaNode } from "../../src/config/configSchema.ts";
+import {
+  claimPath,
+  contextSource,
+  cookieDomain,
+  cookieName,
+  headerName,
+  hostPattern,
+  httpUrl,
+  issuerUrl,
+  listenAddress,
+  nonBlank,
+  redirectTarget,
+  routePath,
+  sealingSecret,
+  webOrigin,
+  type StringFormat,
+} from "../../src/config/configFormats.ts";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJsonSchema.ts";
+import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
+import { JSON_SCHEMA_PATH, renderJsonSchemaFile } from "../../src/config/writeJsonSchema.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const REGENERATE = "run `node src/config/writeJsonSchema.ts` to regenerate it";
+const SECRET = "s".repeat(40);
+
+// ajv-formats is CommonJS: Node hands over module.exports, which also carries itself as `default`.
+// Strict mode refuses unknown keywords and loose types; strictRequired stays off because the claim
+// leaf's "exactly one operator" is `oneOf` of `required` lists naming properties declared beside it.
+const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+addFormats.default(ajv);
+const validateConfig = ajv.compile(renderJsonSchema());
+
+function schemaErrors(data: unknown): string[] {
+  return validateConfig(data) ? [] : (validateConfig.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message ?? ""}`);
+}
+
+function parseYaml(text: string): unknown {
+  return parse(text, { merge: true, uniqueKeys: true });
+}
+
+/** Names of the `${NAME}` placeholders in a config text. */
+function placeholders(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string))];
+}
+
+/** The text with every placeholder set to a long dummy secret, as check-config would see it. */
+function withSecrets(text: string): string {
+  return text.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, SECRET);
+}
+
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "portcullis-schema-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function checkConfig(file: string, text: string): Promise<{ code: number; stderr: string }> {
+  let stderr = "";
+  const env = Object.fromEntries(placeholders(text).map((name) => [name, SECRET]));
+  const code = await runCheckConfig(["--config", file], {
+    stdout: { write: () => true },
+    stderr: { write: (t: string) => (stderr += t) },
+    env,
+  });
+  return { code, stderr };
+}
+
+// ---- the configs the repository ships --------------------------------------------------------------
+
+const CONFIG_KEYS = new Set(Object.keys(configSchema.fields));
+
+function yamlFilesUnder(folder: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) return yamlFilesUnder(path);
+    return /\.ya?ml$/.test(name) ? [path] : [];
+  });
+}
+
+/** A YAML file is a Portcullis config when it is one mapping with `routes` and only config keys. */
+function isPortcullisConfig(text: string): boolean {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch {
+    return false;
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return false;
+  const keys = Object.keys(data);
+  return keys.includes("routes") && keys.every((k) => CONFIG_KEYS.has(k));
+}
+
+const configFiles = ["examples", "deploy"]
+  .flatMap((folder) => yamlFilesUnder(join(ROOT, folder)))
+  .filter((file) => isPortcullisConfig(readFileSync(file, "utf8")))
+  .map((file) => relative(ROOT, file));
+
+const readmeBlocks = [...readFileSync(join(ROOT, "README.md"), "utf8").matchAll(/```yaml\n([\s\S]*?)```/g)]
+  .map((m) => m[1] as string)
+  .filter((block) => /^providers:/m.test(block) && /^routes:/m.test(block));
+
+const demoYaml = stringify(
+  demoConfig({
+    issuer: "http://127.0.0.1:4455",
+    audience: "demo-api",
+    webClient: { id: "demo-web", secret: SECRET },
+    machineClientId: "demo-batch",
+    entryOrigin: "https://localhost:8443",
+    sessionKey: SECRET,
+    ports: { grpc: 9191, auth: 8181, admin: 9464 },
+  }),
+);
+
+/** [name, YAML text, the file check-config reads: the repository's own, or null to write a copy]. */
+const shipped: (readonly [string, string, string | null])[] = [
+  ...configFiles.map((file) => [file, readFileSync(join(ROOT, file), "utf8"), join(ROOT, file)] as const),
+  ...readmeBlocks.map((block, i) => [`README.md yaml block ${i}`, block, null] as const),
+  ["the demo config (src/cli/demo/demoConfig.ts)", demoYaml, null] as const,
+];
+
+describe("JSON Schema of the config", () => {
+  it("deploy/portcullis.schema.json matches the schema the code uses", () => {
+    let committed = "";
+    try {
+      committed = readFileSync(JSON_SCHEMA_PATH, "utf8");
+    } catch {
+      expect.fail(`deploy/portcullis.schema.json is missing; ${REGENERATE}`);
+    }
+    expect(committed, `deploy/portcullis.schema.json is out of date; ${REGENERATE}`).toBe(renderJsonSchemaFile());
+  });
+
+  it("is a valid draft 2020-12 schema that a strict validator compiles", () => {
+    expect(ajv.validateSchema(renderJsonSchema())).toBe(true);
+    expect(renderJsonSchema()["$schema"]).toBe("https://json-schema.org/draft/2020-12/schema");
+  });
+
+  it("uses only keywords that draft-07 validators know too, so today's YAML language server reads it", () => {
+    const { $schema: _draft, ...schema } = renderJsonSchema();
+    const draft07 = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+    addFormats.default(draft07);
+    const validate = draft07.compile(schema);
+    for (const [name, text] of shipped) expect(validate(parseYaml(text)), name).toBe(true);
+    expect(validate({ ...base, bogus: 1 })).toBe(false);
+  });
+
+  it("finds the repository's example configs, README examples and the demo config", () => {
+    expect(configFiles).toContain(join("examples", "multi-tenant.yaml"));
+    expect(readmeBlocks.length).toBeGreaterThan(0);
+  });
+
+  it.each(configFiles.filter((file) => file.startsWith("examples")))("%s points editors at the schema with a yaml-language-server modeline", (file) => {
+    const text = readFileSync(join(ROOT, file), "utf8");
+    const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text);
+    expect(modeline, `${file} needs "# yaml-language-server: $schema=<relative path to deploy/portcullis.schema.json>"`).not.toBeNull();
+    expect(resolve(dirname(join(ROOT, file)), modeline?.[1] ?? "")).toBe(JSON_SCHEMA_PATH);
+  });
+
+  it.each(shipped)("%s validates against the schema as written and with its secrets set", (_name, text) => {
+    expect(schemaErrors(parseYaml(text))).toEqual([]);
+    expect(schemaErrors(parseYaml(withSecrets(text)))).toEqual([]);
+  });
+
+  it.each(shipped)("%s passes check-config with its secrets set", async (name, text, repositoryFile) => {
+    let file = repositoryFile;
+    if (file === null) {
+      file = join(dir, `${name.replace(/[^A-Za-z0-9]+/g, "-")}.yaml`);
+      writeFileSync(file, text);
+    }
+    const { code, stderr } = await checkConfig(file, text);
+    expect(stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([]);
+    expect(code).toBe(0);
+  });
+});
+
+// ---- schema and parser agree ------------------------------------------------------------------------
+
+const route = { name: "app", match: { path: "/" }, auth: "required" };
+const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
+const base = { providers: { corp: provider }, routes: [route] };
+const withRoute = (extra: Record<string, unknown>) => ({ ...base, routes: [{ ...route, ...extra }] });
+const claims = (all: unknown[]) => withRoute({ require: { claims: { all } } });
+const leaf = (i: number) => ({ claim: `c${i}`, equals: i });
+
+const rejected: (readonly [string, unknown])[] = [
+  ["an unknown top-level key", { ...base, bogus: 1 }],
+  ["an unknown key in a route", withRoute({ matcher: {} })],
+  ["an unknown key in a provider", { ...base, providers: { corp: { ...provider, issuerUrl: "https://x.example" } } }],
+  ["a wrong auth value", withRoute({ auth: "sometimes" })],
+  ["a wrong policy mode", { ...base, policy: { mode: "greylist" } }],
+  ["a wrong algorithm", { ...base, providers: { corp: { ...provider, algorithms: ["HS256"] } } }],
+  ["a route without its required name", { ...base, routes: [{ match: { path: "/" }, auth: "required" }] }],
+  ["a provider without its required issuer", { ...base, providers: { corp: { audiences: ["api"] } } }],
+  ["a provider left empty", { ...base, providers: { corp: null } }],
+  ["a config without routes", { providers: base.providers }],
+  ["an empty route list", { ...base, routes: [] }],
+  ["a listen port above 65535", { ...base, listen: { grpc: "0.0.0.0:70000" } }],
+  ["a route path with a trailing slash", withRoute({ match: { path: "/api/" } })],
+  ["a glob with a partial-segment star", withRoute({ match: { pathGlob: "/files/a*" } })],
+  ["an unanchored regex", withRoute({ match: { pathRegex: "/v1/.*" } })],
+  ["an exact path with a lower-case escape", withRoute({ match: { pathExact: "/a%2f" } })],
+  ["a host with a port", withRoute({ match: { host: "app.example.com:443" } })],
+  ["roles with an unknown key", withRoute({ require: { roles: { oneOf: ["admin"] } } })],
+  ["an empty role list", withRoute({ require: { roles: [] } })],
+  ["a claim check with two operators", withRoute({ require: { claims: { claim: "tier", equals: "gold", exists: true } } })],
+  ["a claim check with no operator", withRoute({ require: { claims: { claim: "tier" } } })],
+  ["a claim branch of 33 checks", claims(Array.from({ length: 33 }, (_, i) => leaf(i)))],
+  ["a maxAge of 0", withRoute({ require: { maxAge: 0 } })],
+  ["a reserved identity header", { ...base, identity: { headers: { sub: "authorization" } } }],
+  ["an upper-case claim header name", { ...base, identity: { claimHeaders: { "X-Tenant": "tenant" } } }],
+  ["a provider name with upper-case letters", { ...base, providers: { Corp: provider } }],
+  ["an issuer with a query", { ...base, providers: { corp: { ...provider, issuer: "https://idp.example.com/?x=1" } } }],
+  ["a short sealing key", { ...base, session: { keys: ["short"] } }],
+  ["an integer out of range", { ...base, tokenCache: { maxEntries: 0 } }],
+];
+
+const accepted: (readonly [string, unknown])[] = [
+  ["the smallest config", base],
+  ["empty optional sections", { ...base, identity: null, session: null, listen: null }],
+  ["a single host written without brackets, in upper case", withRoute({ match: { host: "APP.Example.com", path: "/" } })],
+  ["roles as anyOf and allOf lists", withRoute({ require: { roles: { anyOf: ["a"], allOf: ["b", "c"] }, groups: ["g"] } })],
+  ["a nested claim check of 32 checks", claims([{ any: [leaf(0), { claim: "x", oneOf: ["a", 1, true] }] }, ...Array.from({ length: 31 }, (_, i) => leaf(i))])],
+  ["a maxAge and its null", withRoute({ require: { maxAge: 3600, acr: ["loa2"] } })],
+  ["an IPv6 listen address", { ...base, listen: { grpc: "[::1]:0", admin: "127.0.0.1:9465" } }],
+  ["a glob, a regex and an exact path with an escape", { ...base, routes: [
+    { ...route, name: "a", match: { pathGlob: "/docs/**" } },
+    { ...route, name: "b", match: { pathRegex: "^/v[0-9]+/users$" } },
+    { ...route, name: "c", match: { pathExact: "/a%20b/" } },
+    route,
+  ] }],
+  ["context fields from claims", { ...base, identity: { context: { fields: { id: "sub", tenant: "claim:org.id" } } } }],
+];
+
+describe("the schema and the parser", () => {
+  it.each(rejected)("both reject %s", (_name, config) => {
+    expect(parseConfig(config).ok).toBe(false);
+    expect(schemaErrors(config)).not.toEqual([]);
+  });
+
+  it.each(accepted)("both accept %s", (_name, config) => {
+    const result = parseConfig(config);
+    expect(result.ok ? [] : result.problems.map(formatIssue)).toEqual([]);
+    expect(schemaErrors(config)).toEqual([]);
+  });
+
+  it("accepts a ${NAME} reference where the format would refuse the text itself", () => {
+    const config = {
+      ...base,
+      listen: { grpc: "${GRPC_LISTEN}" },
+      providers: { corp: { ...provider, issuer: "${ISSUER}", redirectUri: "https://${HOST}/oauth2/callback" } },
+      session: { keys: ["${SESSION_KEY}"] },
+    };
+    expect(schemaErrors(config)).toEqual([]);
+    expect(schemaErrors({ ...config, listen: { grpc: "GRPC_LISTEN" } })).not.toEqual([]);
+  });
+});
+
+// ---- each string format's pattern against its parse() --------------------------------------------
+
+const samples: (readonly [string, StringFormat, string[]])[] = [
+  ["listen address", listenAddress, ["0.0.0.0:9191", "[::1]:0", "localhost:65535", "host:65536", "host", ":80", "[::1]", "a b:1", "h:0080"]],
+  ["issuer URL", issuerUrl, ["https://idp.example.com", "https://idp.example.com/realms/a", "http://x.example/", "https://x/?q", "https://x/#f", "https://u:p@x", "ftp://x", "x.example", "HTTPS://X.example"]],
+  ["http(s) URL", httpUrl, ["https://x.example/cb?q=1", "https://x/#f", "https://u@x/", "mailto:a@b", "https://x.example:8443/a@b"]],
+  ["header name", headerName, ["x-user-sub", "x-a.b_c~", "X-User", "authorization", "cookie", "te", ":path", "x user", "x".repeat(100), "x".repeat(101)]],
+  ["host pattern", hostPattern, ["app.example.com", "*.example.com", "APP.example.com", "example", "*.*.example", "-a.example", "a_b.example", "app.example.com:443", `${"a".repeat(63)}.example`, `${"a".repeat(64)}.example`]],
+  ["route path prefix", routePath, ["/", "/api", "/api/v1", "/api/", "api", "//a", "/a/./b", "/a/..", "/..a", "/a?b", "/a b", "/a\\b"]],
+  ["exact route path", routeExactPath, ["/", "/a/", "/a%20b", "/a%2F", "/a%2f", "/a%41", "/a%7E", "/a%7F", "/a\\b", "/a//", "/.", "/a/*"]],
+  ["route glob", routeGlob, ["/docs/**", "/files/*/meta", "/*", "/a*", "/**x", "/a/**/b/", "/a/%2A", "/./x"]],
+  ["route regex", routeRegex, ["^/v[0-9]+/users$", "^$", "^/a\\$", "^/a\\\\$", "/a$", "^/a", `^/${"a".repeat(510)}$`, `^/${"a".repeat(509)}$`]],
+  ["HTTP method", httpMethod, ["GET", "get", "M-SEARCH", "1GET", "", "A".repeat(33)]],
+  ["non-blank string", nonBlank, ["api", "a b", " a", "a ", "", "\ta", "a\n"]],
+  ["claim path", claimPath, ["realm_access.roles", "https://example.com/tenant", " x", ""]],
+  ["context source", contextSource, ["sub", "client_id", "claim:org.id", "claim:", "claim: x", "subject"]],
+  ["web origin", webOrigin, ["https://app.example.com", "https://app.example.com:8443", "https://app.example.com:443", "http://a.example:80", "http://a.example:443", "https://App.example.com", "https://a.example/", "https://a.example/x", "ftp://a.example", "https://[::1]:8443", "https://a.example:08443"]],
+  ["redirect target", redirectTarget, ["/", "/signed-out?x=1", "//evil.example", "/a\\b", "https://a.example/bye", "bye"]],
+  ["cookie name", cookieName, ["__Host-portcullis", "a.b", "a b", "a;b", "", "x".repeat(65)]],
+  ["cookie domain", cookieDomain, ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"]],
+  ["sealing secret", sealingSecret, ["x".repeat(32), "x".repeat(31)]],
+];
+
+function formatsIn(node: SchemaNode, out: Set<StringFormat>): Set<StringFormat> {
+  if (node.kind === "string" && node.format) out.add(node.format);
+  if (node.kind === "map" && node.keyFormat) out.add(node.keyFormat);
+  if (node.kind === "map") formatsIn(node.values, out);
+  if (node.kind === "list") formatsIn(node.items, out);
+  if (node.kind === "object") for (const child of Object.values(node.fields)) formatsIn(child, out);
+  return out;
+}
+
+describe("string format patterns", () => {
+  it("every format the config uses has samples here", () => {
+    const sampled = new Set(samples.map(([, format]) => format));
+    const missing = [...formatsIn(configSchema, new Set())].filter((f) => !sampled.has(f)).map((f) => f.label);
+    expect(missing).toEqual([]);
+  });
+
+  it.each(samples)(
+    "the %s schema accepts exactly the samples the parser accepts",
+    (_label, format, values) => {
+      const validate = ajv.compile(stringFormatSchema(format));
+      const disagreements = values.filter((v) => validate(v) !== format.parse(v).ok);
+      expect(disagreements).toEqual([]);
+    },
+  );
+});
