@@ -1,11 +1,11 @@
 // Assembles the Check pipeline from a parsed config, without listening anywhere: providers, gate,
 // metrics, and the ext_authz handlers whose observer records metrics and logs each denial once.
-// startServer puts it behind the listeners; bench/checkPath.ts measures it without sockets.
+// startServer puts it behind the listeners (and rebuilds it on a config reload, reusing what did not
+// change); bench/checkPath.ts measures it without sockets.
+import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import type { AccessRequest } from "../core/AccessRequest.ts";
-import type { Decision } from "../core/Decision.ts";
 import { createBrowserSessions, type BrowserSessions, type LoginClientPort } from "../core/BrowserSessions.ts";
 import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
@@ -13,24 +13,40 @@ import { normalizePath } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
-import { createProviderRegistry, type ProviderRegistry } from "../oidc/ProviderRegistry.ts";
+import { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions } from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+import { createCheckObserver } from "./createCheckObserver.ts";
 
 export interface CheckPipeline {
+  /** The config this pipeline was built from. */
+  readonly config: PortcullisConfig;
   readonly registry: ProviderRegistry;
   /** Browser login and sessions; null when no provider has a client. */
   readonly sessions: BrowserSessions | null;
+  readonly gate: Gate;
   readonly metrics: Metrics;
+  /** Handlers bound to this pipeline's gate (startServer serves a swappable gate instead). */
   readonly handlers: UntypedServiceImplementation;
 }
 
-export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): CheckPipeline {
-  // The registry needs the metrics observer and the metrics need the registry's cache size:
+export interface PipelineReuse {
+  /** Process-wide metrics; their gauges are bound by the caller. Default: new metrics bound to this registry. */
+  readonly metrics?: Metrics;
+  /**
+   * The pipeline this one replaces on a config reload. Its registry is kept when every provider and
+   * the token-cache size are unchanged, else a successor adopts the unchanged providers; its
+   * sessions are kept when the registry and the session settings are unchanged.
+   */
+  readonly previous?: CheckPipeline;
+}
+
+export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reuse: PipelineReuse = {}): CheckPipeline {
+  // The registry needs the metrics observer and the metrics may need the registry's cache size:
   // the observer forwards through this late-bound reference.
-  let metricsRef: Metrics | null = null;
+  let metricsRef: Metrics | null = reuse.metrics ?? null;
   let cacheHits: { inc(): void } | null = null;
   let cacheMisses: { inc(): void } | null = null;
-  const registry = createProviderRegistry(Object.values(config.providers), {
+  const registryOptions: ProviderRegistryOptions = {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
     observer: {
@@ -40,16 +56,30 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
     introspectionObserver: {
       introspection: (provider, result) => metricsRef?.introspections.inc({ provider, result }),
     },
-  });
-  const metrics = createMetrics({
-    tokenCacheSize: () => registry.cacheSize(),
-    providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
-  });
+  };
+  const providers = Object.values(config.providers);
+  const previous = reuse.previous;
+  const registry =
+    previous === undefined
+      ? createProviderRegistry(providers, registryOptions)
+      : sameRegistrySettings(previous.config, config)
+        ? previous.registry
+        : previous.registry.successor(providers, registryOptions);
+  const metrics =
+    metricsRef ??
+    createMetrics({
+      tokenCacheSize: () => registry.cacheSize(),
+      providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
+    });
   metricsRef = metrics;
   cacheHits = metrics.tokenCacheLookups.labels({ result: "hit" });
   cacheMisses = metrics.tokenCacheLookups.labels({ result: "miss" });
 
-  const sessions = createSessions(config, registry, metrics, logger);
+  // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
+  const sessions =
+    previous !== undefined && previous.registry === registry && isDeepStrictEqual(previous.config.session, config.session)
+      ? previous.sessions
+      : createSessions(config, registry, metrics, logger);
   const gate = new Gate({
     normalizePath,
     routes: new RouteTable(config.routes, config.policy),
@@ -59,55 +89,23 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger): Ch
     sessions,
   });
 
-  // Metric children per label set, resolved once: label sets are bounded (routes from config,
-  // reasons from closed sets) and a cached child skips prom-client's label hashing on every check.
-  const checkCounters = new Map<string, { inc(): void }>();
-  const durations = {
-    allow: metrics.checkDuration.labels({ decision: "allow" }),
-    deny: metrics.checkDuration.labels({ decision: "deny" }),
-  };
-  const countCheck = (decision: Decision) => {
-    const reason = decision.kind === "allow" ? decision.reason : decision.code;
-    const route = decision.route ?? "(none)";
-    const key = `${decision.kind}\u0000${reason}\u0000${route}`;
-    let counter = checkCounters.get(key);
-    if (counter === undefined) {
-      counter = metrics.checks.labels({ decision: decision.kind, reason, route });
-      checkCounters.set(key, counter);
-    }
-    counter.inc();
-  };
+  return { config, registry, metrics, sessions, gate, handlers: createExtAuthzHandlers(gate, createCheckObserver(metrics, logger)) };
+}
 
-  const observer = {
-    checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
-      countCheck(decision);
-      durations[decision.kind].observe(seconds);
-      if (decision.kind === "allow") return;
-      const line = {
-        requestId: clip(request?.requestId),
-        route: decision.route,
-        code: decision.code,
-        status: decision.status,
-        provider: decision.provider,
-        detail: decision.detail,
-        method: request?.method,
-        host: clip(request?.host),
-      };
-      if (decision.code === "internal_error") {
-        logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
-      } else {
-        logger.info(line, "request denied");
-      }
-    },
-  };
+/** Same providers in the same order (opaque tokens go to the first introspecting one) and the same token-cache size. */
+function sameRegistrySettings(a: PortcullisConfig, b: PortcullisConfig): boolean {
+  return a.tokenCache.maxEntries === b.tokenCache.maxEntries && isDeepStrictEqual(Object.values(a.providers), Object.values(b.providers));
+}
 
-  return { registry, metrics, sessions, handlers: createExtAuthzHandlers(gate, observer) };
+/** Whether the config turns browser login on: the auth listener's sessions exist from start-up on or never. */
+export function browserLoginEnabled(config: PortcullisConfig): boolean {
+  return Object.values(config.providers).some((p) => p.clientId !== null && p.redirectUri !== null) && config.session.keys.length > 0;
 }
 
 /** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
 function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger): BrowserSessions | null {
   const providers = Object.values(config.providers);
-  if (!providers.some((p) => p.clientId !== null && p.redirectUri !== null) || config.session.keys.length === 0) return null;
+  if (!browserLoginEnabled(config)) return null;
   const clients = new Map<string, LoginClientPort>();
   const loginClient = (name: string): LoginClientPort | null => {
     const existing = clients.get(name);
@@ -147,9 +145,4 @@ function createSessions(config: PortcullisConfig, registry: ProviderRegistry, me
       refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
     },
   });
-}
-
-/** Client-supplied values go into logs bounded, so a huge header cannot flood them. */
-function clip(value: string | undefined): string | undefined {
-  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
 }

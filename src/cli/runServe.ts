@@ -1,16 +1,39 @@
-// `portcullis serve --config FILE`: load and check the config (exit 1 before listening on any
-// problem), start the server, log one ready line, and stop gracefully on SIGTERM/SIGINT.
+// `portcullis serve --config FILE [--watch]`: load and check the config (exit 1 before listening on
+// any problem), start the server, log one ready line, reload the config on SIGHUP (and on file
+// change with --watch) without dropping a check, and stop gracefully on SIGTERM/SIGINT.
 import { loadConfigFile } from "../config/loadConfigFile.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
+import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
 import { startServer } from "./startServer.ts";
+import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
 
-const USAGE = "usage: portcullis serve --config FILE   (or set PORTCULLIS_CONFIG)";
+const USAGE = [
+  "usage: portcullis serve --config FILE [--watch]   (or set PORTCULLIS_CONFIG)",
+  "  SIGHUP reloads the config; --watch also reloads it when the file changes.",
+  "  An invalid config is refused and the running one kept.",
+].join("\n");
 
 export async function runServe(argv: readonly string[]): Promise<number> {
+  // Until the server runs, a SIGHUP (default action: exit) is remembered and applied once it does.
+  let earlyReload = false;
+  const onEarlyHangup = () => {
+    earlyReload = true;
+  };
+  process.on("SIGHUP", onEarlyHangup);
+  try {
+    return await serve(argv, () => earlyReload);
+  } finally {
+    process.off("SIGHUP", onEarlyHangup);
+  }
+}
+
+async function serve(argv: readonly string[], hangupBeforeReady: () => boolean): Promise<number> {
+  const watchFlag = argv.includes("--watch");
+  const rest = argv.filter((arg) => arg !== "--watch");
   const fromEnv = process.env["PORTCULLIS_CONFIG"];
-  const args = argv.length === 0 && fromEnv ? { file: fromEnv } : parseConfigArgs(argv);
+  const args = rest.length === 0 && fromEnv ? { file: fromEnv } : parseConfigArgs(rest);
   if ("help" in args) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -38,16 +61,38 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     logger.error({ code }, `could not start: ${err instanceof Error ? err.message : "unknown error"}`);
     return 1;
   }
+  const running = server;
+  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
+  const reload = (trigger: ReloadTrigger) => void reloader.reload(trigger);
+  const onHangup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHangup);
+  let watcher: ConfigFileWatcher | null = null;
+  if (watchFlag) {
+    try {
+      watcher = watchConfigFile(file, () => reload("file change"), { logger });
+    } catch (err) {
+      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
+    }
+  }
   logger.info(
-    { grpcPort: server.ports.grpc, authPort: server.ports.auth, adminPort: server.ports.admin, providers: Object.keys(config.providers), routes: config.routes.length },
+    {
+      grpcPort: running.ports.grpc,
+      authPort: running.ports.auth,
+      adminPort: running.ports.admin,
+      providers: Object.keys(config.providers),
+      routes: config.routes.length,
+      watch: watcher !== null,
+    },
     "portcullis ready",
   );
-  const running = server;
+  if (hangupBeforeReady()) reload("SIGHUP");
   return await new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) return;
       signalled = true;
+      watcher?.close();
+      process.off("SIGHUP", onHangup);
       logger.info({ signal }, "shutting down: health NOT_SERVING, finishing in-flight checks");
       running.stop().then(
         () => {

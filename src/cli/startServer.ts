@@ -1,5 +1,6 @@
 // Runs one Portcullis process from a parsed config: the Check pipeline behind gRPC ext_authz +
 // health, the auth listener and the admin listener. Used by `serve`, by the demo and by tests.
+// reload() swaps the pipeline under the same listeners (see createLivePipeline).
 import type { Logger } from "pino";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { startAuthServer } from "../http/startAuthServer.ts";
@@ -8,10 +9,18 @@ import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
 import { HealthState } from "../transport/HealthState.ts";
 import { startGrpcServer } from "../transport/startGrpcServer.ts";
-import { buildCheckPipeline } from "./buildCheckPipeline.ts";
+import type { Metrics } from "../observability/Metrics.ts";
+import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+import { createCheckObserver } from "./createCheckObserver.ts";
+import { createLivePipeline, type ApplyOutcome } from "./createLivePipeline.ts";
 
 export interface RunningServer {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
+  readonly metrics: Metrics;
+  /** The config checks are decided by now. */
+  config(): PortcullisConfig;
+  /** Applies a parsed config without a restart (listeners stay); on anything but ok the old config keeps serving. */
+  reload(next: PortcullisConfig): Promise<ApplyOutcome>;
   /** Health NOT_SERVING, in-flight checks finish (bounded by shutdown.graceSeconds), listeners close. */
   stop(): Promise<void>;
 }
@@ -21,7 +30,10 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   const health = new HealthState("NOT_SERVING");
   let stopping = false;
 
-  const { registry, metrics, handlers, sessions } = buildCheckPipeline(config, logger);
+  const live = createLivePipeline(config, logger);
+  const { metrics, sessions } = live;
+  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger));
+  const registry = () => live.current().registry;
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
   // failed start never leaves a half-started process answering checks.
@@ -45,23 +57,23 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       registry: metrics.registry,
       notReadyReason: () => {
         if (stopping) return "shutting down";
-        if (registry.isReady()) return null;
-        const waiting = registry.status().filter((s) => !s.ready).map((s) => s.provider);
+        if (registry().isReady()) return null;
+        const waiting = registry().status().filter((s) => !s.ready).map((s) => s.provider);
         return `waiting for provider keys: ${waiting.join(", ")}`;
       },
     });
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
-    registry.close();
+    live.close();
     throw error;
   }
 
   // Discovery and JWKS load in the background; checks answer 503 jwks_unavailable meanwhile, and
   // gRPC health says NOT_SERVING until every provider is ready, so Envoy's health checks prefer
   // replicas that can decide.
-  registry.start().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"));
+  live.start().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"));
   const readiness = setInterval(() => {
-    if (stopping || !registry.isReady()) return;
+    if (stopping || !registry().isReady()) return;
     health.set("SERVING");
     clearInterval(readiness);
   }, 100);
@@ -69,13 +81,18 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
 
   return {
     ports: { grpc: grpc.port, auth: auth.port, admin: admin.port },
+    metrics,
+    config: () => live.current().config,
+    reload: (next) => live.apply(next),
     async stop() {
       if (stopping) return;
       stopping = true;
       clearInterval(readiness);
       health.drain();
-      await grpc.shutdown(config.shutdown.graceSeconds * 1000);
-      registry.close();
+      // Checks in flight finish (each on the config it started on); a reload waiting for its
+      // providers gives up when live.close() runs.
+      await grpc.shutdown(live.current().config.shutdown.graceSeconds * 1000);
+      live.close();
       await Promise.all([auth.close(), admin.close()]);
     },
   };

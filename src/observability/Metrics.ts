@@ -13,6 +13,8 @@ export interface Metrics {
   readonly logins: Counter<"provider" | "result" | "reason">;
   readonly sessionRefreshes: Counter<"provider" | "result">;
   readonly introspections: Counter<"provider" | "result">;
+  readonly configReloads: Counter<"result">;
+  readonly configLastReloadSuccess: Gauge;
 }
 
 export function createMetrics(options: { tokenCacheSize?: () => number; providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }> } = {}): Metrics {
@@ -27,11 +29,29 @@ export function createMetrics(options: { tokenCacheSize?: () => number; provider
     registers: [registry],
     collect() {
       if (!providerReadyFn) return;
+      // A provider removed by a config reload disappears instead of keeping its last value.
+      this.reset();
       for (const p of providerReadyFn()) this.set({ provider: p.provider }, p.ready ? 1 : 0);
     },
   });
+  const configReloads = new Counter({
+    name: "portcullis_config_reloads_total",
+    help: "Config reloads (SIGHUP or file change) by result: ok (applied), invalid (refused, old config kept), error (valid but could not be applied, old config kept).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  // Every result is exported from the start, so rate() and alerts see a 0 before the first reload.
+  for (const result of ["ok", "invalid", "error"]) configReloads.inc({ result }, 0);
+  const configLastReloadSuccess = new Gauge({
+    name: "portcullis_config_last_reload_success_timestamp_seconds",
+    help: "When the config now in use was applied (process start or the last successful reload), in Unix seconds.",
+    registers: [registry],
+  });
+  configLastReloadSuccess.setToCurrentTime();
   return {
     registry,
+    configReloads,
+    configLastReloadSuccess,
     checks: new Counter({
       name: "portcullis_checks_total",
       help: "ext_authz checks answered, by decision (allow|deny), reason (a stable code) and route name.",

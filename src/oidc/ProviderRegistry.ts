@@ -3,6 +3,7 @@
 // provider by exact `iss` → jose jwtVerify → our time-claim rules → cache. Denials are values;
 // faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
 // jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
+import { isDeepStrictEqual } from "node:util";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { createIntrospector, type IntrospectionObserver, type Introspector } from "./createIntrospector.ts";
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
@@ -66,6 +67,13 @@ export interface ProviderRegistry {
   loaded(name: string): LoadedProvider | null;
   /** Stops background retries and aborts in-flight loads; verify() keeps working on loaded keys. */
   close(): void;
+  /**
+   * A registry for a reloaded config. A provider whose config is deep-equal to one of this
+   * registry's keeps its state (discovery, keys, refresh timer, introspection cache), shared by both
+   * registries until both are closed; changed and new providers load on the successor's start().
+   * The verified-token cache starts empty (a token costs one signature check again, no I/O).
+   */
+  successor(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry;
 }
 
 export interface LoadedProvider {
@@ -81,6 +89,10 @@ type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 
 interface ProviderState {
   readonly config: ProviderConfig;
+  /** Aborts this provider's loads and refreshes once no registry uses it any more. */
+  readonly closing: AbortController;
+  /** Registries (a registry and its successors) that use this state and have not been closed. */
+  users: number;
   keys: RemoteKeys | undefined;
   metadata: Readonly<Record<string, unknown>> | undefined;
   introspector: Introspector | undefined;
@@ -104,6 +116,10 @@ interface ProviderState {
 type SignatureCheck = { readonly ok: true; readonly payload: JWTPayload } | { readonly ok: false; readonly error: unknown };
 
 export function createProviderRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry {
+  return buildRegistry(providers, options, []);
+}
+
+function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions, inherited: readonly ProviderState[]): ProviderRegistry {
   const fetchImpl: FetchLike = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const observer = options.observer;
@@ -111,14 +127,26 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
   const retryInitialMs = options.retryInitialMs ?? 500;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const cache = createTokenCache({ maxEntries: options.tokenCacheMaxEntries, now });
-  const closing = new AbortController();
+  let closed = false;
 
   const byIssuer = new Map<string, ProviderState>();
   const states: ProviderState[] = [];
+  const adopted = new Set<ProviderState>();
   for (const config of providers) {
     validateProvider(config, byIssuer, states);
+    // Shared, its loads and refreshes keep running on the closures of the registry that made it.
+    const kept = inherited.find((state) => state.config.name === config.name && isDeepStrictEqual(state.config, config));
+    if (kept !== undefined) {
+      kept.users += 1;
+      adopted.add(kept);
+      states.push(kept);
+      byIssuer.set(config.issuer, kept);
+      continue;
+    }
     const state: ProviderState = {
       config,
+      closing: new AbortController(),
+      users: 1,
       keys: undefined,
       metadata: undefined,
       introspector: undefined,
@@ -145,7 +173,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
     return async (url, init) => {
       try {
         const text = await boundedFetch(fetchImpl, url, {
-          signal: AbortSignal.any([init.signal, closing.signal]),
+          signal: AbortSignal.any([init.signal, state.closing.signal]),
           timeoutMs: jwksTimeoutMs,
           accept: "application/json, application/jwk-set+json",
           headers: init.headers,
@@ -176,7 +204,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       if (state.keys === undefined) {
         let discovered;
         try {
-          discovered = await discoverProvider(config, fetchImpl, closing.signal);
+          discovered = await discoverProvider(config, fetchImpl, state.closing.signal);
         } catch (err) {
           throw new LoadStepError("discovery", err);
         }
@@ -203,7 +231,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       logger?.info({ provider: config.name }, "OIDC provider ready: discovery and keys loaded");
       scheduleRefresh(state);
     } catch (err) {
-      if (closing.signal.aborted) return;
+      if (state.closing.signal.aborted) return;
       const step = err instanceof LoadStepError ? err.step : "load";
       const cause = err instanceof LoadStepError ? err.cause : err;
       state.lastError = `${step}: ${describeLoadError(cause)}`;
@@ -242,7 +270,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       (err: unknown) => {
         state.lastFetchFailed = true;
         state.lastError = `jwks: ${describeLoadError(err)}`; // log-safe: redacted URL, no body
-        if (state.ready && !state.refreshWarned && !closing.signal.aborted) {
+        if (state.ready && !state.refreshWarned && !state.closing.signal.aborted) {
           state.refreshWarned = true;
           logger?.warn({ provider: name, error: state.lastError }, "OIDC provider keys could not be refreshed; still verifying with the keys loaded before");
         }
@@ -258,7 +286,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
 
   /** Background refresh every jwksMaxAgeSeconds, whatever the previous one did; stopped by close(). */
   function scheduleRefresh(state: ProviderState): void {
-    if (closing.signal.aborted) return;
+    if (state.closing.signal.aborted) return;
     if (state.refreshTimer !== undefined) clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(() => {
       state.refreshTimer = undefined;
@@ -377,7 +405,7 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
 
   return {
     start() {
-      started ??= Promise.all(states.map((state) => load(state))).then(() => undefined);
+      started ??= Promise.all(states.filter((state) => !adopted.has(state)).map((state) => load(state))).then(() => undefined);
       return started;
     },
     isReady: () => states.every((state) => state.ready),
@@ -424,9 +452,14 @@ export function createProviderRegistry(providers: readonly ProviderConfig[], opt
       return verifyUncached(token, cacheKey, accepted);
     },
     cacheSize: () => cache.size(),
+    successor: (next, nextOptions) => buildRegistry(next, nextOptions, closed ? [] : states),
     close() {
-      closing.abort();
+      if (closed) return;
+      closed = true;
       for (const state of states) {
+        state.users -= 1;
+        if (state.users > 0) continue;
+        state.closing.abort();
         if (state.timer !== undefined) clearTimeout(state.timer);
         if (state.refreshTimer !== undefined) clearTimeout(state.refreshTimer);
         state.timer = undefined;

@@ -1,0 +1,57 @@
+// The ext_authz observer: counts every answered check and its duration, logs each denial once.
+// It holds no config, so one observer serves every config generation across reloads; its metric
+// children are bounded by route names (from config) and reasons (closed sets).
+import type { Logger } from "pino";
+import type { AccessRequest } from "../core/AccessRequest.ts";
+import type { Decision } from "../core/Decision.ts";
+import type { Metrics } from "../observability/Metrics.ts";
+import type { CheckObserver } from "../transport/createExtAuthzHandlers.ts";
+
+export function createCheckObserver(metrics: Metrics, logger: Logger): CheckObserver {
+  // Metric children per label set, resolved once: a cached child skips prom-client's label hashing
+  // on every check.
+  const checkCounters = new Map<string, { inc(): void }>();
+  const durations = {
+    allow: metrics.checkDuration.labels({ decision: "allow" }),
+    deny: metrics.checkDuration.labels({ decision: "deny" }),
+  };
+  const countCheck = (decision: Decision) => {
+    const reason = decision.kind === "allow" ? decision.reason : decision.code;
+    const route = decision.route ?? "(none)";
+    const key = `${decision.kind}\u0000${reason}\u0000${route}`;
+    let counter = checkCounters.get(key);
+    if (counter === undefined) {
+      counter = metrics.checks.labels({ decision: decision.kind, reason, route });
+      checkCounters.set(key, counter);
+    }
+    counter.inc();
+  };
+
+  return {
+    checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
+      countCheck(decision);
+      durations[decision.kind].observe(seconds);
+      if (decision.kind === "allow") return;
+      const line = {
+        requestId: clip(request?.requestId),
+        route: decision.route,
+        code: decision.code,
+        status: decision.status,
+        provider: decision.provider,
+        detail: decision.detail,
+        method: request?.method,
+        host: clip(request?.host),
+      };
+      if (decision.code === "internal_error") {
+        logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
+      } else {
+        logger.info(line, "request denied");
+      }
+    },
+  };
+}
+
+/** Client-supplied values go into logs bounded, so a huge header cannot flood them. */
+function clip(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
+}
