@@ -57,6 +57,8 @@ describe("metrics behind deploy/grafana and deploy/prometheus", () => {
     expect(at("portcullis_provider_ready", { provider: "demo" })).toBe(1);
     expect(at("portcullis_jwks_fetches_total", { provider: "demo", result: "ok" })).toBeGreaterThanOrEqual(1);
     expect(at("portcullis_token_cache_lookups_total", { result: "miss" })).toBeGreaterThanOrEqual(1);
+    // Every reload result is exported from the start, so the reload alert's matcher has series to see.
+    for (const result of ["ok", "invalid", "error"]) expect(exposition).toMatch(new RegExp(`^portcullis_config_reloads_total\\{result="${result}"\\} 0$`, "m"));
     expect(at("portcullis_nodejs_eventloop_lag_p99_seconds", {})).toBeGreaterThan(0);
     expect(at("portcullis_process_cpu_seconds_total", {})).toBeGreaterThan(0);
   });

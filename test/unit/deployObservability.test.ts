@@ -67,7 +67,7 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it("alerts on an instance down, fault denials, a provider not ready, JWKS errors, login and refresh failures and a slow Check p99", () => {
+  it("alerts on an instance down, fault denials, a provider not ready, JWKS errors, login and refresh failures, a refused reload and a slow Check p99", () => {
     const byName = new Map(rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)));
     expect(byName.get("PortcullisInstanceDown")).toMatch(/\bup\{job="portcullis"\} == 0/);
     expect(byName.get("PortcullisFaultDenials")).toMatch(/reason=~"[^"]*internal_error[^"]*"/);
@@ -76,6 +76,7 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
     expect(byName.get("PortcullisJwksFetchErrors")).toMatch(/portcullis_jwks_fetches_total\{result="error"\}/);
     expect(byName.get("PortcullisLoginFailures")).toMatch(/portcullis_logins_total\{result="failed"\}/);
     expect(byName.get("PortcullisSessionRefreshFailures")).toMatch(/portcullis_session_refreshes_total\{result="unavailable"\}/);
+    expect(byName.get("PortcullisConfigReloadFailed")).toMatch(/portcullis_config_reloads_total\{result=~"invalid\|error"\}/);
     expect(byName.get("PortcullisCheckLatencyHigh")).toMatch(/histogram_quantile\(0\.99, .*portcullis_check_duration_seconds_bucket/);
   });
 
@@ -120,7 +121,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
     }
   });
 
-  it("has panels for decisions, latency quantiles, JWKS, readiness, the token cache, logins, refreshes, introspection and the process", () => {
+  it("has panels for decisions, latency quantiles, JWKS, readiness, the token cache, logins, refreshes, introspection, the process and reloads", () => {
     const all = dashboardExpressions(dashboard).join("\n");
     for (const q of ["0.5", "0.95", "0.99"]) expect(all).toContain(`histogram_quantile(${q}, sum by (le) (rate(portcullis_check_duration_seconds_bucket`);
     expect(all).toMatch(/sum by \(route, decision, reason\) \(rate\(portcullis_checks_total/);
@@ -128,6 +129,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
     for (const metric of [
       "portcullis_jwks_fetches_total", "portcullis_provider_ready", "portcullis_token_cache_lookups_total", "portcullis_session_refreshes_total",
       "portcullis_introspections_total", "portcullis_process_cpu_seconds_total", "portcullis_process_resident_memory_bytes", "portcullis_nodejs_eventloop_lag_p99_seconds",
+      "portcullis_config_reloads_total", "portcullis_config_last_reload_success_timestamp_seconds",
     ]) expect(all).toContain(metric);
   });
 
