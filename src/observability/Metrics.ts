@@ -42,6 +42,14 @@ export function createMetrics(options: { tokenCacheSize?: () => number; provider
   });
   // Every result is exported from the start, so rate() and alerts see a 0 before the first reload.
   for (const result of ["ok", "invalid", "error"]) configReloads.inc({ result }, 0);
+  const tokenCacheLookups = new Counter({
+    name: "portcullis_token_cache_lookups_total",
+    help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  // Closed label sets start at 0, so dashboards and rate() see the series before the first check.
+  for (const result of ["hit", "miss"]) tokenCacheLookups.inc({ result }, 0);
   const configLastReloadSuccess = new Gauge({
     name: "portcullis_config_last_reload_success_timestamp_seconds",
     help: "When the config now in use was applied (process start or the last successful reload), in Unix seconds.",
@@ -71,12 +79,7 @@ export function createMetrics(options: { tokenCacheSize?: () => number; provider
       labelNames: ["provider", "result"] as const,
       registers: [registry],
     }),
-    tokenCacheLookups: new Counter({
-      name: "portcullis_token_cache_lookups_total",
-      help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
-      labelNames: ["result"] as const,
-      registers: [registry],
-    }),
+    tokenCacheLookups,
     tokenCacheSize: new Gauge({
       name: "portcullis_token_cache_entries",
       help: "Verified tokens currently cached.",
