@@ -74,6 +74,13 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   metricsRef = metrics;
   cacheHits = metrics.tokenCacheLookups.labels({ result: "hit" });
   cacheMisses = metrics.tokenCacheLookups.labels({ result: "miss" });
+  // Each configured provider's series start at 0, so dashboards and rate() see them before the
+  // first login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
+  for (const provider of Object.keys(config.providers)) {
+    for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
+    for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
+    for (const result of ["active", "inactive", "error", "cache_hit"]) metrics.introspections.inc({ provider, result }, 0);
+  }
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
   const sessions =

@@ -1,6 +1,9 @@
 // The metrics registry shows the series of closed label sets from the start, so a dashboard or an
 // alert built on rate() sees them before the first check.
 import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { buildCheckPipeline } from "../../src/cli/buildCheckPipeline.ts";
+import { parseConfig } from "../../src/config/parseConfig.ts";
 import { createMetrics } from "../../src/observability/Metrics.ts";
 
 describe("metrics registry", () => {
@@ -14,6 +17,25 @@ describe("metrics registry", () => {
     const text = await createMetrics().registry.metrics();
     for (const result of ["ok", "invalid", "error"]) {
       expect(text).toMatch(new RegExp(`^portcullis_config_reloads_total\\{result="${result}"\\} 0$`, "m"));
+    }
+  });
+});
+
+describe("the Check pipeline's metrics", () => {
+  it("start every configured provider's login, refresh and introspection series at 0", async () => {
+    const parsed = parseConfig({
+      providers: { corp: { issuer: "https://idp.example.com", audiences: ["api"] } },
+      routes: [{ name: "all", match: { path: "/" }, auth: "required" }],
+    });
+    if (!parsed.ok) throw new Error("config rejected");
+    const pipeline = buildCheckPipeline(parsed.config, pino({ level: "silent" }));
+    try {
+      const text = await pipeline.metrics.registry.metrics();
+      expect(text).toMatch(/^portcullis_logins_total\{provider="corp",result="started",reason="ok"\} 0$/m);
+      expect(text).toMatch(/^portcullis_session_refreshes_total\{provider="corp",result="ok"\} 0$/m);
+      expect(text).toMatch(/^portcullis_introspections_total\{provider="corp",result="error"\} 0$/m);
+    } finally {
+      pipeline.registry.close();
     }
   });
 });
