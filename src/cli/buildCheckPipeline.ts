@@ -96,7 +96,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     sessions,
   });
 
-  return { config, registry, metrics, sessions, gate, handlers: createExtAuthzHandlers(gate, createCheckObserver(metrics, logger)) };
+  return { config, registry, metrics, sessions, gate, handlers: createExtAuthzHandlers(gate, createCheckObserver(metrics, logger, () => config.log.audit)) };
 }
 
 /** Same providers in the same order (opaque tokens go to the first introspecting one) and the same token-cache size. */

@@ -1,13 +1,14 @@
-// The ext_authz observer: counts every answered check and its duration, logs each denial once.
-// It holds no config, so one observer serves every config generation across reloads; its metric
-// children are bounded by route names (from config) and reasons (closed sets).
+// The ext_authz observer: counts every answered check and its duration, logs each denial once,
+// and with the audit log on, one line per decision. It reads the audit switch through a getter, so
+// one observer serves every config generation across reloads; its metric children are bounded by
+// route names (from config) and reasons (closed sets).
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 
-export function createCheckObserver(metrics: Metrics, logger: Logger): CheckObserver {
+export function createCheckObserver(metrics: Metrics, logger: Logger, audit: () => boolean = () => false): CheckObserver {
   // Metric children per label set, resolved once: a cached child skips prom-client's label hashing
   // on every check.
   const checkCounters = new Map<string, { inc(): void }>();
@@ -31,8 +32,30 @@ export function createCheckObserver(metrics: Metrics, logger: Logger): CheckObse
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
       countCheck(decision);
       durations[decision.kind].observe(seconds);
-      if (decision.kind === "allow") return;
+      const auditing = audit();
+      if (decision.kind === "allow") {
+        if (!auditing) return;
+        logger.info(
+          {
+            audit: true,
+            requestId: clip(request?.requestId),
+            route: decision.route,
+            decision: "allow",
+            reason: decision.reason,
+            provider: decision.provider,
+            credential: decision.credential,
+            // A person's sub or a machine's client id: who was let in, never how (no token).
+            callerKind: decision.caller?.kind,
+            caller: clip(decision.caller?.id),
+            method: request?.method,
+            host: clip(request?.host),
+          },
+          "audit",
+        );
+        return;
+      }
       const line = {
+        ...(auditing ? { audit: true, decision: "deny" } : {}),
         requestId: clip(request?.requestId),
         route: decision.route,
         code: decision.code,
@@ -45,7 +68,7 @@ export function createCheckObserver(metrics: Metrics, logger: Logger): CheckObse
       if (decision.code === "internal_error") {
         logger.error({ ...line, fault: fault instanceof Error ? fault.name : undefined }, "check failed closed");
       } else {
-        logger.info(line, "request denied");
+        logger.info(line, auditing ? "audit" : "request denied");
       }
     },
   };

@@ -32,7 +32,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
 
   const live = createLivePipeline(config, logger);
   const { metrics, sessions } = live;
-  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger));
+  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger, () => live.current().config.log.audit));
   const registry = () => live.current().registry;
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a

@@ -194,5 +194,5 @@ export interface PortcullisConfig {
   readonly session: SessionConfig;
   readonly tokenCache: { readonly maxEntries: number };
   readonly shutdown: { readonly graceSeconds: number };
-  readonly log: { readonly level: "debug" | "info" | "warn" | "error" };
+  readonly log: { readonly level: "debug" | "info" | "warn" | "error"; readonly audit: boolean };
 }

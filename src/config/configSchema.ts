@@ -463,6 +463,12 @@ export const configSchema: ObjectNode = {
           default: "info",
           description: "Lowest level logged.",
         },
+        audit: {
+          kind: "boolean",
+          default: false,
+          description:
+            "One `info` line per decision (`\"msg\":\"audit\"`): route, allow or deny, reason, the caller's `sub` or client id, provider. Never a token or cookie.",
+        },
       },
     },
   },

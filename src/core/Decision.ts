@@ -19,6 +19,8 @@ export interface Allow {
   readonly responseHeaders?: HeaderList;
   /** How the caller was identified: a bearer token or a browser session (metrics, logs). */
   readonly credential?: "bearer" | "session";
+  /** Who was let through, for the audit log: a person's `sub` or a machine's client id. */
+  readonly caller?: { readonly kind: "user" | "client"; readonly id: string };
 }
 
 export interface Deny {

@@ -8,7 +8,7 @@ import type { AccessRequest } from "./AccessRequest.ts";
 import type { BrowserSessions, StepUp } from "./BrowserSessions.ts";
 import type { Decision, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
-import { evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
@@ -149,6 +149,7 @@ export class Gate {
         removeHeaders: upstreamCookie === null ? [...headers.remove, "cookie"] : headers.remove,
         provider: subject.provider,
         credential: subject.credential,
+        ...callerOf(subject.claims, machine),
         ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
       };
     } catch (fault) {
@@ -217,6 +218,11 @@ export class Gate {
     this.#headersByClaims.set(claims, value);
     return value;
   }
+}
+
+function callerOf(claims: Readonly<Record<string, unknown>>, machine: boolean): { caller?: { kind: "user" | "client"; id: string } } {
+  const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
+  return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
 }
 
 function acceptsProvider(accepted: readonly string[], provider: string): boolean {

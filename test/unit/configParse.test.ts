@@ -111,7 +111,7 @@ describe("parseConfig: defaults", () => {
       },
       tokenCache: { maxEntries: 10000 },
       shutdown: { graceSeconds: 10 },
-      log: { level: "info" },
+      log: { level: "info", audit: false },
     });
     expect(result.warnings).toEqual([]);
   });
