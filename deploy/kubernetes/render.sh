@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Renders the plain manifests in this folder from the Helm chart, for people without Helm:
+#   deploy/kubernetes/render.sh            (uses $HELM_BIN, else helm on PATH; bin/test provisions one)
+# Each file's header holds the exact `helm template` command; test/e2e/deployHelm.test.ts runs it
+# and fails when a file differs from the chart's output.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HELM="${HELM_BIN:-helm}"
+cd "$ROOT"
+
+render() { # $1 = output file, $2 = what it is, rest = helm template arguments
+  local out="$1" what="$2"; shift 2
+  {
+    echo "# Portcullis, $what: plain Kubernetes manifests rendered from the Helm chart with"
+    echo "#   helm template $*"
+    echo "# Do not edit: change deploy/helm/portcullis and run deploy/kubernetes/render.sh (a test fails on drift)."
+    "$HELM" template "$@"
+  } >"$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
+render deploy/kubernetes/central.yaml "central mode (a Service for your Envoy or Istio)" \
+  portcullis deploy/helm/portcullis --namespace portcullis-system
+render deploy/kubernetes/sidecar.yaml "sidecar mode (Envoy and Portcullis in the app's pods; the sample app is traefik/whoami)" \
+  shop deploy/helm/portcullis --namespace shop --set mode=sidecar
