@@ -50,7 +50,7 @@ export const httpUrl: StringFormat = {
   parse: (value) => parseHttpUrl(value, true),
 };
 
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -63,7 +63,7 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 // Headers that carry the caller's credential or routing: Portcullis must never set them upstream.
-const RESERVED = new Set(["authorization", "host", "cookie"]);
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set(["authorization", "host", "cookie"]);
 
 /** A header Portcullis sets upstream: lower-case token, not hop-by-hop, pseudo, or credential-bearing. */
 export const headerName: StringFormat = {
@@ -72,8 +72,8 @@ export const headerName: StringFormat = {
     if (value.startsWith(":")) return fail("must not be a pseudo-header");
     if (value !== value.toLowerCase()) return fail("must be lower-case");
     if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) return fail("must be an HTTP header name (token characters, 1..100)");
-    if (HOP_BY_HOP.has(value)) return fail("must not be a hop-by-hop header");
-    if (RESERVED.has(value)) return fail("must not be authorization, host or cookie");
+    if (HOP_BY_HOP_HEADERS.has(value)) return fail("must not be a hop-by-hop header");
+    if (RESERVED_HEADERS.has(value)) return fail("must not be authorization, host or cookie");
     return ok(value);
   },
 };

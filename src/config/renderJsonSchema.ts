@@ -19,12 +19,14 @@ import {
   cookieDomain,
   cookieName,
   headerName,
+  HOP_BY_HOP_HEADERS,
   hostPattern,
   httpUrl,
   issuerUrl,
   listenAddress,
   nonBlank,
   redirectTarget,
+  RESERVED_HEADERS,
   routePath,
   sealingSecret,
   webOrigin,
@@ -57,21 +59,7 @@ const exactSegment = `${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%]|${ESCAPE})+`;
 const globSegment = `(?:\\*\\*?|${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%*]|${ESCAPE})+)`;
 const segments = (segment: string): string => `^/(?:${segment}(?:/${segment})*/?)?$`;
 
-const HOP_BY_HOP_AND_RESERVED = [
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "trailers",
-  "transfer-encoding",
-  "upgrade",
-  "authorization",
-  "host",
-  "cookie",
-];
+const HOP_BY_HOP_AND_RESERVED = [...HOP_BY_HOP_HEADERS, ...RESERVED_HEADERS];
 
 const urlSchema = (allowQuery: boolean): JsonSchema => ({
   type: "string",

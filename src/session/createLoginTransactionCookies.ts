@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { CookieSealer } from "./createCookieSealer.ts";
 import { parseLoginTransaction, type LoginTransaction } from "./LoginTransaction.ts";
 import { DUPLICATE_COOKIE } from "./parseCookieHeader.ts";
-import { isCookieName, serializeCookie, type CookieAttributes } from "./serializeCookie.ts";
+import { isCookieName, portcullisCookieAttributes, serializeCookie, type CookieAttributes } from "./serializeCookie.ts";
 
 export type LoginTransactionCookiesOptions = {
   prefix: string;
@@ -63,14 +63,7 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
   if (!Number.isSafeInteger(maxPending) || maxPending < 1 || maxPending > MAX_PENDING_LOGINS_LIMIT) {
     throw new Error(`login cookies: maxPending must be an integer from 1 to ${MAX_PENDING_LOGINS_LIMIT}`);
   }
-  const attributes = (maxAge: number): CookieAttributes => ({
-    path: "/",
-    domain,
-    maxAge,
-    httpOnly: true,
-    secure: true,
-    sameSite: "Lax",
-  });
+  const attributes = (maxAge: number): CookieAttributes => portcullisCookieAttributes(domain, maxAge);
   // Validates the domain and prefix rules at start-up.
   serializeCookie(`${prefix}.${"A".repeat(ID_LENGTH)}`, "", attributes(0));
 

@@ -5,7 +5,7 @@
 import type { CookieSealer } from "./createCookieSealer.ts";
 import { DUPLICATE_COOKIE } from "./parseCookieHeader.ts";
 import { SessionTooLargeError } from "./SessionTooLargeError.ts";
-import { isCookieName, serializeCookie, type CookieAttributes } from "./serializeCookie.ts";
+import { isCookieName, portcullisCookieAttributes, serializeCookie, type CookieAttributes } from "./serializeCookie.ts";
 
 export type SessionCookiesOptions = {
   name: string;
@@ -48,14 +48,7 @@ export function createSessionCookies(options: SessionCookiesOptions): SessionCoo
   if (!Number.isSafeInteger(maxChunks) || maxChunks < 1 || maxChunks > MAX_CHUNKS_LIMIT) {
     throw new Error(`session cookies: maxChunks must be an integer from 1 to ${MAX_CHUNKS_LIMIT}`);
   }
-  const attributes = (maxAge: number): CookieAttributes => ({
-    path: "/",
-    domain,
-    maxAge,
-    httpOnly: true,
-    secure: true,
-    sameSite: "Lax",
-  });
+  const attributes = (maxAge: number): CookieAttributes => portcullisCookieAttributes(domain, maxAge);
   // Validates the domain and prefix rules once, at start-up, rather than on the first login.
   const expiredTemplate = serializeCookie(name, "", attributes(0));
   const attributeBytes = Buffer.byteLength(expiredTemplate) - Buffer.byteLength(`${name}=`) - 1 + MAX_AGE_DIGITS;

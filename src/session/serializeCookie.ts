@@ -18,6 +18,11 @@ const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
 
+/** The attributes of every cookie Portcullis sets: whole site, script-proof, HTTPS only, Lax. */
+export function portcullisCookieAttributes(domain: string | null, maxAge: number): CookieAttributes {
+  return { path: "/", domain, maxAge, httpOnly: true, secure: true, sameSite: "Lax" };
+}
+
 export function isCookieName(name: string): boolean {
   return typeof name === "string" && COOKIE_NAME.test(name);
 }
