@@ -1,7 +1,7 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
-# provision_chromium (bin/test only) exports CHROMIUM_BIN.
+# provision_chromium and provision_redis (bin/test only) export CHROMIUM_BIN and REDIS_SERVER_BIN.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # A checkout caches under its own .cache/; an installed package (no package-lock.json beside it,
@@ -65,35 +65,51 @@ provision_envoy() {
   export ENVOY_BIN
 }
 
-provision_chromium() {
-  # The browser e2e tests drive Debian's Chromium (playwright-core never downloads a browser).
-  # Exports CHROMIUM_BIN. Installs the Debian package only as root with apt-get; apt's own lock
-  # timeout makes a second installer wait for one already running instead of failing.
-  local bin="${CHROMIUM_BIN:-/usr/bin/chromium}"
-  if [ -x "$bin" ]; then CHROMIUM_BIN="$bin"; export CHROMIUM_BIN; return; fi
-  if [ -n "${CHROMIUM_BIN:-}" ]; then log "error: CHROMIUM_BIN=$CHROMIUM_BIN is not an executable file"; exit 1; fi
+provision_debian_binary() {
+  # $1 = Debian package, $2 = the binary it provides, $3 = what needs it (for messages), $4 = the
+  # variable that may override the path. Installs the package only as root with apt-get; apt's own
+  # lock timeout makes a second installer wait for one already running instead of failing. Prints
+  # the binary's path.
+  local pkg="$1" bin="$2" why="$3" var="$4"
+  if [ -x "$bin" ]; then echo "$bin"; return; fi
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    log "error: Chromium is needed for the browser tests and /usr/bin/chromium is missing; install the Debian package (apt-get install chromium) or set CHROMIUM_BIN"
+    log "error: $why needs $bin, which is missing; install the Debian package (apt-get install $pkg) or set $var"
     exit 1
   fi
-  # Another installer (apt-get, dpkg) may be at work already, perhaps installing Chromium: wait for it
-  # (up to 10 min) and look again before starting a second one.
+  # Another installer (apt-get, dpkg) may be at work already, perhaps installing this very package:
+  # wait for it (up to 10 min) and look again before starting a second one.
   local waited=0
   while pgrep -x 'apt-get|apt|dpkg|aptitude|unattended-upgr' >/dev/null 2>&1 && [ "$waited" -lt 600 ]; do
-    [ "$waited" = 0 ] && log "waiting for a running apt/dpkg to finish before installing Chromium"
+    [ "$waited" = 0 ] && log "waiting for a running apt/dpkg to finish before installing $pkg"
     sleep 2; waited=$((waited + 2))
   done
-  if [ -x "$bin" ]; then CHROMIUM_BIN="$bin"; export CHROMIUM_BIN; return; fi
-  local logfile="$CACHE/apt-chromium.log"
-  log "installing Chromium (Debian package chromium); log in $logfile"
+  if [ -x "$bin" ]; then echo "$bin"; return; fi
+  local logfile="$CACHE/apt-$pkg.log"
+  log "installing the Debian package $pkg; log in $logfile"
   if ! { apt-get -o DPkg::Lock::Timeout=600 update \
-         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; } >"$logfile" 2>&1; then
-    log "error: installing the Debian package chromium failed; last lines of $logfile:"
+         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$pkg"; } >"$logfile" 2>&1; then
+    log "error: installing the Debian package $pkg failed; last lines of $logfile:"
     tail -n 15 "$logfile" >&2
     exit 1
   fi
-  [ -x "$bin" ] || { log "error: the Debian package chromium did not provide $bin"; exit 1; }
-  CHROMIUM_BIN="$bin"; export CHROMIUM_BIN
+  [ -x "$bin" ] || { log "error: the Debian package $pkg did not provide $bin"; exit 1; }
+  echo "$bin"
+}
+
+provision_chromium() {
+  # The browser e2e tests drive Debian's Chromium (playwright-core never downloads a browser).
+  # Exports CHROMIUM_BIN.
+  if [ -n "${CHROMIUM_BIN:-}" ] && [ ! -x "$CHROMIUM_BIN" ]; then log "error: CHROMIUM_BIN=$CHROMIUM_BIN is not an executable file"; exit 1; fi
+  CHROMIUM_BIN="$(provision_debian_binary chromium "${CHROMIUM_BIN:-/usr/bin/chromium}" "the browser tests" CHROMIUM_BIN)"
+  export CHROMIUM_BIN
+}
+
+provision_redis() {
+  # The shared-session tests start Debian's redis-server on a free loopback port, without persistence.
+  # Exports REDIS_SERVER_BIN.
+  if [ -n "${REDIS_SERVER_BIN:-}" ] && [ ! -x "$REDIS_SERVER_BIN" ]; then log "error: REDIS_SERVER_BIN=$REDIS_SERVER_BIN is not an executable file"; exit 1; fi
+  REDIS_SERVER_BIN="$(provision_debian_binary redis-server "${REDIS_SERVER_BIN:-/usr/bin/redis-server}" "the shared-session tests" REDIS_SERVER_BIN)"
+  export REDIS_SERVER_BIN
 }
 
 # Helm and offline Kubernetes schemas, for the chart tests (test/e2e/deployHelm.test.ts); bin/test only.
