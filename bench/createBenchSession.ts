@@ -88,6 +88,7 @@ export function createBenchSession(input: BenchSessionInput): BenchSession {
     id: randomUUID(),
     provider: input.provider,
     iss: input.issuer,
+    sid: null,
     sub,
     claims,
     accessToken,

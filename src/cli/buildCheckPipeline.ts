@@ -11,10 +11,14 @@ import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { normalizePath } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
-import { createMetrics, type Metrics } from "../observability/Metrics.ts";
+import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observability/Metrics.ts";
+import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
 import { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions } from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+import { createRedisSessionStore } from "../session/createRedisSessionStore.ts";
+import { createLogoutTokenDispatcher } from "./createLogoutTokenDispatcher.ts";
+import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 
 export interface CheckPipeline {
@@ -38,6 +42,8 @@ export interface PipelineReuse {
    * sessions are kept when the registry and the session settings are unchanged.
    */
   readonly previous?: CheckPipeline;
+  /** The process's Redis connection and revocation list (absent: no Redis, revocations kept per pipeline). */
+  readonly shared?: SharedSessionState;
 }
 
 export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reuse: PipelineReuse = {}): CheckPipeline {
@@ -86,12 +92,12 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const sessions =
     previous !== undefined && previous.registry === registry && isDeepStrictEqual(previous.config.session, config.session)
       ? previous.sessions
-      : createSessions(config, registry, metrics, logger);
+      : createSessions(config, registry, metrics, logger, reuse.shared ?? null);
   const gate = new Gate({
     normalizePath,
     routes: new RouteTable(config.routes, config.policy),
     verifier: registry,
-    identity: createIdentityHeaders(config.identity),
+    identity: createIdentityHeaders(config.identity, Object.values(config.providers)),
     forwardAuthorization: config.identity.forwardAuthorization,
     sessions,
   });
@@ -110,7 +116,7 @@ export function browserLoginEnabled(config: PortcullisConfig): boolean {
 }
 
 /** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
-function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger): BrowserSessions | null {
+function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger, shared: SharedSessionState | null): BrowserSessions | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
   const clients = new Map<string, LoginClientPort>();
@@ -135,17 +141,44 @@ function createSessions(config: PortcullisConfig, registry: ProviderRegistry, me
       timeoutMs: p.codeExchangeTimeoutMs,
       refreshTimeoutMs: p.requestTimeoutMs,
       allowInsecureHttp: p.allowInsecureHttp,
+      issuerPolicy: createIssuerPolicy(p),
+      ...(p.authorizationParams !== undefined ? { authorizationParams: p.authorizationParams } : {}),
+      ...(p.logout !== undefined ? { logout: p.logout } : {}),
     });
     clients.set(name, client);
     return client;
   };
+  for (const provider of Object.keys(config.providers)) for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+  const redis = shared?.redis ?? null;
+  const store =
+    config.session.store === "redis" && redis !== null
+      ? createRedisSessionStore({
+          connection: redis,
+          cookieName: config.session.cookieName,
+          cookieDomain: config.session.cookieDomain,
+          keys: config.session.keys,
+          lifetimeSeconds: config.session.lifetimeSeconds,
+          // The lease covers the refresh call's timeout and the access-token check after it; it is renewed while both run.
+          lockTtlMs: (provider) => (config.providers[provider]?.requestTimeoutMs ?? 800) * 2 + 1_000,
+          events: shared?.redisEvents,
+          logger,
+        })
+      : undefined;
   return createBrowserSessions({
     session: config.session,
     providers,
     loginClient,
-    verifyAccessToken: (token, provider) => registry.verify(token, [provider]),
+    // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
+    verifyAccessToken: (token, provider) =>
+      config.providers[provider]?.opaqueAccessTokens === true
+        ? Promise.resolve({ ok: false, code: "token_malformed", provider, detail: "the provider's access tokens are opaque" })
+        : registry.verify(token, [provider]),
+    verifyLogoutToken: createLogoutTokenDispatcher(providers, registry),
+    ...(store !== undefined ? { store } : {}),
+    ...(shared !== null ? { revocations: shared.revocations } : {}),
     logger,
     events: {
+      backchannelLogout: (provider, result) => metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
       loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
       loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
       loginFailed: (provider, reason) => metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),

@@ -12,7 +12,9 @@ import type { Decision } from "../core/Decision.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
 import type { ProviderRegistry } from "../oidc/ProviderRegistry.ts";
 import type { DecisionGate } from "../transport/createExtAuthzHandlers.ts";
+import type { RedisConnection } from "../session/createRedisConnection.ts";
 import { buildCheckPipeline, type CheckPipeline } from "./buildCheckPipeline.ts";
+import { createSharedSessionState } from "./createSharedSessionState.ts";
 import { reloadProblems } from "./reloadProblems.ts";
 
 export interface ReloadSummary {
@@ -38,6 +40,8 @@ export interface LivePipeline {
   readonly sessions: BrowserSessions | null;
   /** Process-wide: survive every reload. */
   readonly metrics: Metrics;
+  /** The Redis connection when one is configured (for readiness and shutdown). */
+  readonly redis: RedisConnection | null;
   current(): CheckPipeline;
   /** First discovery + JWKS attempt of the start-up config's providers (see ProviderRegistry.start). */
   start(): Promise<void>;
@@ -60,11 +64,16 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
   let applying = false;
   let closed = false;
 
+  // Redis and the revocation list are process-wide: every generation shares the connection, and a
+  // logout learned before a reload still holds after it.
+  const shared = createSharedSessionState(config, logger);
   const metrics = createMetrics({
     tokenCacheSize: () => current.pipeline.registry.cacheSize(),
     providerReady: () => current.pipeline.registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
+    ...(shared.redis !== null ? { redisUp: (shared.redis as RedisConnection).isUp } : {}),
   });
-  current = generation(buildCheckPipeline(config, logger, { metrics }));
+  shared.observe(metrics);
+  current = generation(buildCheckPipeline(config, logger, { metrics, shared }));
 
   function generation(pipeline: CheckPipeline): Generation {
     registryUsers.set(pipeline.registry, (registryUsers.get(pipeline.registry) ?? 0) + 1);
@@ -120,6 +129,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
           startLoginAt: (rd, cookies) => sessionsOf().startLoginAt(rd, cookies),
           completeLogin: (query, cookies) => sessionsOf().completeLogin(query, cookies),
           signOut: (cookies, rd) => sessionsOf().signOut(cookies, rd),
+          backchannelLogout: (token) => sessionsOf().backchannelLogout(token),
           isTrustedOrigin: (origin) => sessionsOf().isTrustedOrigin(origin),
         };
 
@@ -137,7 +147,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
         .map((p) => p.name);
       let pipeline: CheckPipeline;
       try {
-        pipeline = buildCheckPipeline(next, logger, { metrics, previous: old.pipeline });
+        pipeline = buildCheckPipeline(next, logger, { metrics, previous: old.pipeline, shared });
       } catch (error) {
         // The parser should have refused whatever makes a build fail; nothing was swapped.
         return { result: "error", problems: [{ path: "(config)", message: `could not build the new pipeline: ${error instanceof Error ? error.message : "unknown error"}` }] };
@@ -181,6 +191,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
     gate,
     sessions,
     metrics,
+    redis: shared.redis,
     current: () => current.pipeline,
     start: () => current.pipeline.registry.start(),
     apply,
@@ -189,6 +200,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
       closed = true;
       for (const registry of registryUsers.keys()) registry.close();
       registryUsers.clear();
+      shared.close();
     },
   };
 }

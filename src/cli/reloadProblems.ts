@@ -1,6 +1,8 @@
 // What a config reload cannot change in a running process, as config problems with their key path:
 // the listener addresses (the sockets are bound once, at start) and whether browser login is on
-// (the auth listener is started with or without sessions). Everything else may change on reload.
+// (the auth listener is started with or without sessions), tracing (set up once per process), and
+// Redis and the session store (connected once per process).
+// Everything else may change on reload.
 import { isDeepStrictEqual } from "node:util";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig.ts";
@@ -23,6 +25,18 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
       path: "session.keys",
       message: `browser login cannot be turned ${loginWas ? "off" : "on"} by a reload (it needs session.keys and a provider with clientId and redirectUri); restart Portcullis`,
     });
+  }
+  if (!isDeepStrictEqual(running.redis, next.redis)) {
+    problems.push({ path: "redis", message: "cannot change on reload (the connection is made once, at start); restart Portcullis to change Redis settings" });
+  }
+  if (running.session.store !== next.session.store) {
+    problems.push({
+      path: "session.store",
+      message: `cannot change on reload (started with "${running.session.store}"; sessions of one store are unknown to the other); restart Portcullis, and expect users to sign in again`,
+    });
+  }
+  if (!isDeepStrictEqual(running.tracing, next.tracing)) {
+    problems.push({ path: "tracing", message: "cannot change on reload (the tracer is set up once, at start); restart Portcullis to change tracing" });
   }
   return problems;
 }

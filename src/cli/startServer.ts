@@ -12,7 +12,10 @@ import { startGrpcServer } from "../transport/startGrpcServer.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
+import { createCheckTracer } from "./createCheckTracer.ts";
+import { startConfiguredTracing } from "./startConfiguredTracing.ts";
 import { createLivePipeline, type ApplyOutcome } from "./createLivePipeline.ts";
+import { startDrainPeriod, type DrainPeriod } from "./startDrainPeriod.ts";
 
 export interface RunningServer {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
@@ -21,7 +24,12 @@ export interface RunningServer {
   config(): PortcullisConfig;
   /** Applies a parsed config without a restart (listeners stay); on anything but ok the old config keeps serving. */
   reload(next: PortcullisConfig): Promise<ApplyOutcome>;
-  /** Health NOT_SERVING, in-flight checks finish (bounded by shutdown.graceSeconds), listeners close. */
+  /**
+   * Health NOT_SERVING at once (gRPC Check and Watch, /readyz) while checks and the auth listener
+   * are still answered for shutdown.drainSeconds; then no new calls, in-flight checks finish
+   * (bounded by shutdown.graceSeconds) and the listeners close. Calling it again during the drain
+   * ends the drain early; every call resolves when the server has stopped.
+   */
   stop(): Promise<void>;
 }
 
@@ -29,10 +37,15 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   const logger = options.logger ?? createLogger(config.log.level);
   const health = new HealthState("NOT_SERVING");
   let stopping = false;
+  let drain: DrainPeriod | null = null;
+  let stopped: Promise<void> | null = null;
 
   const live = createLivePipeline(config, logger);
   const { metrics, sessions } = live;
-  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger, () => live.current().config.log.audit));
+  // Off by default; set up once per process (a reload cannot change it, see reloadProblems).
+  const tracing = startConfiguredTracing(config.tracing, logger);
+  const tracer = tracing === null ? undefined : createCheckTracer(tracing);
+  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger, () => live.current().config.log.audit), tracer);
   const registry = () => live.current().registry;
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
@@ -61,10 +74,12 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
         const waiting = registry().status().filter((s) => !s.ready).map((s) => s.provider);
         return `waiting for provider keys: ${waiting.join(", ")}`;
       },
+      degradedReason: () => (live.redis !== null && !live.redis.isUp() ? "Redis unreachable (session requests get 503; bearer tokens unaffected)" : null),
     });
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     live.close();
+    await tracing?.shutdown();
     throw error;
   }
 
@@ -84,16 +99,32 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     metrics,
     config: () => live.current().config,
     reload: (next) => live.apply(next),
-    async stop() {
-      if (stopping) return;
+    stop() {
+      if (stopped !== null) {
+        drain?.end();
+        return stopped;
+      }
       stopping = true;
       clearInterval(readiness);
-      health.drain();
-      // Checks in flight finish (each on the config it started on); a reload waiting for its
-      // providers gives up when live.close() runs.
-      await grpc.shutdown(live.current().config.shutdown.graceSeconds * 1000);
-      live.close();
-      await Promise.all([auth.close(), admin.close()]);
+      // Load balancers stop sending new work only once their health checks see NOT_SERVING: until
+      // the drain is over every check (and every login callback) is still answered.
+      health.set("NOT_SERVING");
+      const period = startDrainPeriod(live.current().config.shutdown.drainSeconds * 1000);
+      drain = period;
+      stopped = (async () => {
+        await period.over;
+        const graceSeconds = live.current().config.shutdown.graceSeconds;
+        logger.info({ cutShort: period.cutShort, graceSeconds }, "drain over: refusing new checks, finishing those in flight");
+        health.drain();
+        // Checks in flight finish (each on the config it started on); a reload waiting for its
+        // providers gives up when live.close() runs.
+        await grpc.shutdown(graceSeconds * 1000);
+        live.close();
+        await Promise.all([auth.close(), admin.close()]);
+        // The last spans (those of the checks that just finished) are exported before exit.
+        await tracing?.shutdown();
+      })();
+      return stopped;
     },
   };
 }

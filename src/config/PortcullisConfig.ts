@@ -40,6 +40,39 @@ export interface ProviderConfig {
   /** Timeout of the code exchange on the callback. */
   readonly codeExchangeTimeoutMs: number;
   readonly introspection: IntrospectionConfig;
+  // The IdP's conventions, filled in by a `preset` or written by hand. The parser always outputs
+  // them; absent in hand-built configs = the behaviour of a plain OIDC provider.
+  /** The hosted-IdP preset the parser took defaults from; informational (its values are in the keys below). */
+  readonly preset?: string | null;
+  /** Auth0 preset: namespace of custom claims; informational once parsed. */
+  readonly claimNamespace?: string | null;
+  /** Claim paths of this provider's roles; null/absent = identity.roleClaims. */
+  readonly roleClaims?: readonly string[] | null;
+  /** Claim paths of this provider's groups; null/absent = identity.groupClaims. */
+  readonly groupClaims?: readonly string[] | null;
+  /** Extra authorization-request parameters (never the protocol's own). */
+  readonly authorizationParams?: Readonly<Record<string, string>>;
+  /** Further `iss` values of this provider's tokens; `{tenantid}` = the token's `tid`. */
+  readonly tokenIssuers?: readonly string[];
+  /** With a `{tenantid}` issuer: the tenants accepted (or allowAnyTenant). */
+  readonly allowedTenants?: readonly string[];
+  readonly allowAnyTenant?: boolean;
+  /** The bearer JWT claim checked against `audiences`; absent = `aud`. */
+  readonly audienceClaim?: "aud" | "client_id";
+  /** Claims a bearer JWT must carry with exactly these values (refuses ID tokens as access tokens). */
+  readonly accessTokenClaims?: Readonly<Record<string, string>>;
+  /** Access tokens Portcullis cannot check: sessions take identity from the ID token alone. */
+  readonly opaqueAccessTokens?: boolean;
+  /** How sign-out ends the IdP session; absent = `end_session`. */
+  readonly logout?: ProviderLogoutConfig;
+}
+
+export type LogoutMethod = "end_session" | "auth0" | "cognito" | "local";
+
+export interface ProviderLogoutConfig {
+  readonly method: LogoutMethod;
+  /** The IdP's logout endpoint; null = from discovery (or the method's own rule). */
+  readonly url: string | null;
 }
 
 export interface IntrospectionConfig {
@@ -54,7 +87,11 @@ export interface IntrospectionConfig {
   readonly jwt: boolean;
 }
 
+/** Where sessions live: `cookie` seals the whole session into cookies; `redis` keeps it in Redis, encrypted with a key only the browser's cookie holds. */
+export type SessionStoreKind = "cookie" | "redis";
+
 export interface SessionConfig {
+  readonly store: SessionStoreKind;
   /** Secrets (>= 32 characters): the first seals, all unseal, so keys can be rotated. Empty = no browser login. */
   readonly keys: readonly string[];
   /** Session cookie name; `__Host-portcullis` without a domain, `portcullis` with one. */
@@ -72,6 +109,23 @@ export interface SessionConfig {
   readonly allowedRedirectOrigins: readonly string[];
   /** Where the browser goes after sign-out (a path on the login origin or an allowed origin). */
   readonly postLogoutRedirect: string;
+}
+
+export interface RedisConfig {
+  /** `redis://` or `rediss://` (TLS); null = no Redis (single replica: sessions in cookies, logouts known to this replica only). */
+  readonly url: string | null;
+  /** Redis Sentinel: the sentinels to ask for the master named `sentinelMaster` (then `url` only sets TLS and the database). */
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  readonly sentinelMaster: string | null;
+  readonly username: string | null;
+  readonly password: string | null;
+  /** A PEM file of CA certificates for rediss:// (default: the system's). */
+  readonly caFile: string | null;
+  /** Prefix of every key and channel, so several deployments can share one Redis. */
+  readonly keyPrefix: string;
+  readonly connectTimeoutMs: number;
+  /** Each command; a slower answer counts as Redis being unavailable. */
+  readonly commandTimeoutMs: number;
 }
 
 /** `required`: a valid credential is needed; `optional`: identify a caller who brings one, never challenge; `public`: everyone passes. */
@@ -168,6 +222,8 @@ export interface IdentityConfig {
   };
   /** Dotted claim paths read for roles, in order, merged (e.g. `realm_access.roles`, `groups`). */
   readonly roleClaims: readonly string[];
+  /** Dotted claim paths read for groups; absent in hand-built configs = `groups`. */
+  readonly groupClaims?: readonly string[];
   /** Extra claim → header map: header name → dotted claim path. */
   readonly claimHeaders: Readonly<Record<string, string>>;
   readonly context: {
@@ -181,6 +237,19 @@ export interface IdentityConfig {
   readonly forwardAuthorization: boolean;
 }
 
+/** OpenTelemetry tracing: spans exported over OTLP/HTTP; off by default. */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  /** The OTLP/HTTP traces URL (`.../v1/traces`). */
+  readonly endpoint: string;
+  readonly serviceName: string;
+  /** Share of traces started by Portcullis that are recorded; an incoming sampled flag is followed. */
+  readonly sampleRatio: number;
+  readonly exportTimeoutMs: number;
+  /** Headers on every export (a collector's API key); secret values. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface PortcullisConfig {
   readonly listen: {
     readonly grpc: ListenAddress;
@@ -192,7 +261,9 @@ export interface PortcullisConfig {
   readonly routes: readonly RouteConfig[];
   readonly identity: IdentityConfig;
   readonly session: SessionConfig;
+  readonly redis: RedisConfig;
   readonly tokenCache: { readonly maxEntries: number };
-  readonly shutdown: { readonly graceSeconds: number };
+  readonly shutdown: { readonly graceSeconds: number; readonly drainSeconds: number };
   readonly log: { readonly level: "debug" | "info" | "warn" | "error"; readonly audit: boolean };
+  readonly tracing: TracingConfig;
 }

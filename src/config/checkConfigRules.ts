@@ -4,6 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
+import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules, type PartialRoute } from "./checkRouteRules.ts";
 
 interface Address {
@@ -21,6 +22,7 @@ interface PartialProvider {
   introspection?: { enabled?: boolean };
 }
 interface PartialSession {
+  store?: string;
   keys?: unknown[];
   cookieName?: string | null;
   cookieDomain?: string | null;
@@ -33,6 +35,7 @@ export interface PartialConfig {
   policy?: { mode?: string };
   routes?: (PartialRoute | undefined)[];
   session?: PartialSession;
+  redis?: { url?: string | null; sentinels?: unknown[]; sentinelMaster?: string | null; caFile?: string | null };
   identity?: {
     headers?: Record<string, string | undefined>;
     claimHeaders?: Record<string, string>;
@@ -47,12 +50,35 @@ export interface RuleFindings {
 
 export function checkConfigRules(config: PartialConfig, findings: RuleFindings): void {
   checkProviders(config, findings);
+  checkProviderConventions(config.providers, findings);
   checkLogin(config, findings);
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
   checkHeaders(config, findings);
   checkListen(config, findings);
+  checkRedis(config, findings);
+}
+
+function checkRedis(config: PartialConfig, { problems }: RuleFindings): void {
+  const redis = config.redis ?? {};
+  const hasUrl = typeof redis.url === "string";
+  const sentinels = (redis.sentinels ?? []).length > 0;
+  if (config.session?.store === "redis" && !hasUrl && !sentinels) {
+    problems.push({
+      path: "session.store",
+      message: 'is "redis" but no Redis is configured: set redis.url (e.g. "redis://127.0.0.1:6379") or redis.sentinels, or use store "cookie"',
+    });
+  }
+  if (sentinels && typeof redis.sentinelMaster !== "string") {
+    problems.push({ path: "redis.sentinelMaster", message: "is required with redis.sentinels: the master's name as the sentinels know it (e.g. mymaster)" });
+  }
+  if (!sentinels && typeof redis.sentinelMaster === "string") {
+    problems.push({ path: "redis.sentinels", message: "must list the sentinels (host:port) when redis.sentinelMaster is set" });
+  }
+  if (typeof redis.caFile === "string" && !(hasUrl && (redis.url as string).startsWith("rediss:"))) {
+    problems.push({ path: "redis.caFile", message: "only applies to TLS: use a rediss:// redis.url, or remove caFile" });
+  }
 }
 
 function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindings): void {

@@ -184,6 +184,26 @@ export const cookieDomain: StringFormat = {
   },
 };
 
+/** A Redis server URL, `redis://host:port[/db]` or `rediss://` (TLS); credentials go in their own keys. */
+export const redisUrl: StringFormat = {
+  label: "redis:// URL",
+  parse(value) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return fail('must be a URL such as "redis://127.0.0.1:6379" or "rediss://redis.internal:6380/0"');
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return fail("must be a redis:// or rediss:// (TLS) URL");
+    if (url.hostname === "") return fail("must name a host");
+    if (url.username !== "" || url.password !== "") return fail("must not carry credentials: set `redis.username` and `redis.password` (e.g. ${REDIS_PASSWORD})");
+    if (url.search !== "" || url.hash !== "") return fail("must not have a ?query or #fragment");
+    const db = url.pathname.replace(/^\//, "");
+    if (db !== "" && !/^(0|[1-9]\d{0,3})$/.test(db)) return fail("the path, when given, must be a database number such as /0");
+    return ok(value);
+  },
+};
+
 /** A sealing secret: long enough to carry 256 bits of entropy when random. */
 export const sealingSecret: StringFormat = {
   label: "secret (≥ 32 characters)",

@@ -13,11 +13,14 @@ import {
   listenAddress,
   nonBlank,
   redirectTarget,
+  redisUrl,
   sealingSecret,
   webOrigin,
   type StringFormat,
 } from "./configFormats.ts";
+import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
+import { tracingNode } from "./tracingSchema.ts";
 
 interface NodeBase {
   readonly description: string;
@@ -54,6 +57,8 @@ export interface ListNode extends NodeBase {
   readonly items: SchemaNode;
   readonly nonEmpty?: boolean;
   readonly unique?: boolean;
+  /** null is a value of its own (e.g. "not set here: use another key's"). */
+  readonly nullable?: boolean;
   /** A single item may be written without the list brackets. */
   readonly acceptSingle?: boolean;
 }
@@ -101,6 +106,7 @@ const provider: ObjectNode = {
       required: true,
       description: "Exact issuer; tokens' `iss` must equal it. `http://` only with `allowInsecureHttp`.",
     },
+    ...providerPresetFields,
     audiences: {
       kind: "list",
       items: { kind: "string", format: nonBlank, description: "An accepted audience." },
@@ -247,13 +253,21 @@ const provider: ObjectNode = {
         },
       },
     },
+    ...providerConventionFields,
   },
 };
 
 const session: ObjectNode = {
   kind: "object",
-  description: "Browser sessions: encrypted cookies made at login (stateless: nothing is stored server-side).",
+  description: "Browser sessions: made at login, kept in encrypted cookies or in Redis.",
   fields: {
+    store: {
+      kind: "string",
+      enum: ["cookie", "redis"],
+      default: "cookie",
+      description:
+        "`cookie`: the whole session is sealed into cookies, nothing is stored server-side. `redis`: the cookie holds only a session id and a per-session secret; Redis holds the session encrypted with a key derived from that secret (needs `redis`). Use `redis` to share sessions and refreshes across replicas and to end sessions server-side.",
+    },
     keys: {
       kind: "list",
       items: { kind: "string", format: sealingSecret, secret: true, description: "A sealing secret." },
@@ -316,6 +330,65 @@ const session: ObjectNode = {
       format: redirectTarget,
       default: "/",
       description: "Where the browser lands after sign-out: a path on the login origin or a URL on an allowed origin.",
+    },
+  },
+};
+
+const redis: ObjectNode = {
+  kind: "object",
+  description:
+    "Redis, shared by every replica: the session store (`session.store: redis`), the refresh lock, and the back-channel logout revocations and replay guard. Without it each replica knows only its own logouts.",
+  fields: {
+    url: {
+      kind: "string",
+      format: redisUrl,
+      nullable: true,
+      default: null,
+      description: "`redis://host:6379[/db]`, or `rediss://` for TLS; null = no Redis.",
+    },
+    sentinels: {
+      kind: "list",
+      items: { kind: "string", format: listenAddress, description: "A sentinel's `host:port`." },
+      unique: true,
+      default: [],
+      description: "Redis Sentinel: ask these for the current master (`url` then only sets TLS and the database).",
+    },
+    sentinelMaster: {
+      kind: "string",
+      format: nonBlank,
+      nullable: true,
+      default: null,
+      description: "The master's name in Sentinel; required with `sentinels`.",
+    },
+    username: { kind: "string", format: nonBlank, nullable: true, default: null, description: "ACL user name (Redis 6+); null = default user." },
+    password: {
+      kind: "string",
+      format: nonBlank,
+      nullable: true,
+      default: null,
+      secret: true,
+      description: "Password (`requirepass` or the ACL user's); write `${REDIS_PASSWORD}` to take it from the environment.",
+    },
+    caFile: {
+      kind: "string",
+      format: nonBlank,
+      nullable: true,
+      default: null,
+      description: "PEM file of CA certificates that sign the server's certificate (rediss:// only); null = the system's.",
+    },
+    keyPrefix: {
+      kind: "string",
+      pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
+      default: "portcullis:",
+      description: "Prefix of every key and channel, so several deployments can share one Redis.",
+    },
+    connectTimeoutMs: { kind: "integer", min: 100, max: 60000, default: 2000, description: "Timeout of each connection attempt; reconnects back off up to 2 s." },
+    commandTimeoutMs: {
+      kind: "integer",
+      min: 10,
+      max: 10000,
+      default: 500,
+      description: "Timeout of each command; a slower Redis counts as unavailable (session requests get 503, bearer tokens are unaffected).",
     },
   },
 };
@@ -392,7 +465,14 @@ export const configSchema: ObjectNode = {
           items: { kind: "string", format: claimPath, description: "A claim path." },
           unique: true,
           default: ["roles", "realm_access.roles", "groups", "cognito:groups"],
-          description: "Dotted claim paths read for roles, in order, merged.",
+          description: "Dotted claim paths read for roles, in order, merged; a provider's `roleClaims` (or its preset's) replaces this for its tokens.",
+        },
+        groupClaims: {
+          kind: "list",
+          items: { kind: "string", format: claimPath, description: "A claim path." },
+          unique: true,
+          default: ["groups"],
+          description: "Dotted claim paths read for groups (`require.groups`), in order, merged; a provider's `groupClaims` (or its preset's) replaces this for its tokens.",
         },
         claimHeaders: {
           kind: "map",
@@ -433,6 +513,7 @@ export const configSchema: ObjectNode = {
       },
     },
     session,
+    redis,
     tokenCache: {
       kind: "object",
       description: "Cache of verified tokens.",
@@ -442,14 +523,22 @@ export const configSchema: ObjectNode = {
     },
     shutdown: {
       kind: "object",
-      description: "Graceful shutdown.",
+      description: "Graceful shutdown on SIGTERM or SIGINT: a drain period, then in-flight checks finish.",
       fields: {
         graceSeconds: {
           kind: "integer",
           min: 0,
           max: 300,
           default: 10,
-          description: "Seconds in-flight checks get to finish after SIGTERM.",
+          description: "Seconds in-flight checks get to finish once the drain is over; then the process exits 0.",
+        },
+        drainSeconds: {
+          kind: "integer",
+          min: 0,
+          max: 300,
+          default: 5,
+          description:
+            "Seconds between SIGTERM and closing the listeners: health reports `NOT_SERVING` (gRPC and `/readyz`) at once while checks and `/oauth2/*` are still answered, so Envoy's health checks and Kubernetes' endpoints move traffic away first. Keep it above Envoy's health-check interval (1 s in `envoy/replicas.yaml`); a second SIGTERM or SIGINT ends it early; 0 = no drain (a single replica, tests).",
         },
       },
     },
@@ -471,5 +560,6 @@ export const configSchema: ObjectNode = {
         },
       },
     },
+    tracing: tracingNode,
   },
 };

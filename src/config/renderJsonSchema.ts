@@ -28,6 +28,7 @@ import {
   redirectTarget,
   RESERVED_HEADERS,
   routePath,
+  redisUrl,
   sealingSecret,
   webOrigin,
   type StringFormat,
@@ -36,6 +37,7 @@ import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { parseMaxAge } from "./routeSchema.ts";
+import { exportHeaderName, otlpEndpoint, parseSampleRatio } from "./tracingSchema.ts";
 
 export type JsonSchema = { [keyword: string]: unknown };
 
@@ -75,6 +77,14 @@ interface FormatSchema {
 
 const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
   [listenAddress, { schema: { type: "string", pattern: `^(?:\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):${PORT}$` } }],
+  [
+    otlpEndpoint,
+    {
+      schema: { type: "string", format: "uri", pattern: `^${SCHEME}${AUTHORITY}/[^#\\s\\\\]+$` },
+      note: "check-config also parses it as a URL.",
+    },
+  ],
+  [exportHeaderName, { schema: { type: "string", pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" } }],
   [
     issuerUrl,
     {
@@ -152,6 +162,7 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
     },
   ],
   [sealingSecret, { schema: { type: "string", minLength: 32 } }],
+  [redisUrl, { schema: { type: "string", pattern: "^rediss?://[^/@?#]+(/(0|[1-9][0-9]{0,3}))?$" }, note: "check-config also parses it as a URL." }],
 ]);
 
 /** The JSON Schema of one string format, without the `${NAME}` alternative. */
@@ -188,6 +199,7 @@ const CUSTOM_SCHEMAS = new Map<CustomNode["parse"], JsonSchema>([
   ],
   [parseClaimCheck, { anyOf: [{ type: "null" }, { $ref: CLAIM_CHECK }] }],
   [parseMaxAge, { type: ["integer", "null"], minimum: 1, maximum: 31536000 }],
+  [parseSampleRatio, { type: "number", minimum: 0, maximum: 1 }],
 ]);
 
 const claimValue: JsonSchema = { type: ["string", "number", "boolean"] };
@@ -273,7 +285,7 @@ function withoutType(schema: JsonSchema): JsonSchema {
 function listSchema(node: ListNode): JsonSchema {
   const items = renderNode(node.items, false);
   const array: JsonSchema = {
-    type: "array",
+    type: node.nullable === true ? ["array", "null"] : "array",
     ...(node.nonEmpty === true ? { minItems: 1 } : {}),
     ...(node.unique === true ? { uniqueItems: true } : {}),
     items,

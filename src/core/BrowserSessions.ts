@@ -1,19 +1,22 @@
-// The browser side of Portcullis: reads and refreshes sealed session cookies for the Check path,
-// starts logins (302 to the IdP with a per-login transaction cookie), completes them on the
-// callback, and signs out. Stateless: everything lives in sealed cookies, so there is no session
-// count to report and any replica can serve any browser.
+// The browser side of Portcullis: reads and refreshes sessions for the Check path, starts logins
+// (302 to the IdP with a per-login transaction cookie), completes them on the callback, signs out,
+// and ends sessions named by a back-channel logout. Where sessions live is the store's business
+// (sealed cookies, or Redis behind a cookie); what ends them early is the revocation list's.
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { ProviderConfig, SessionConfig } from "../config/PortcullisConfig.ts";
 import { LoginError } from "../oidc/LoginError.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
+import type { LogoutClaims, LogoutTokenOutcome } from "../oidc/verifyLogoutToken.ts";
 import { createCookieSealer } from "../session/createCookieSealer.ts";
+import { createCookieSessionStore } from "../session/createCookieSessionStore.ts";
 import { createLoginTransactionCookies } from "../session/createLoginTransactionCookies.ts";
 import { parseCookieHeader } from "../session/parseCookieHeader.ts";
 import { createRedirectPolicy } from "../session/createRedirectPolicy.ts";
-import { createSessionCookies } from "../session/createSessionCookies.ts";
+import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
 import type { LoginTransaction } from "../session/LoginTransaction.ts";
-import { parseSession, type Session } from "../session/Session.ts";
+import type { Session } from "../session/Session.ts";
+import { SessionStoreUnavailableError, type RefreshRun, type SessionStore } from "../session/SessionStore.ts";
 import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
 import { composeSessionClaims } from "./composeSessionClaims.ts";
 
@@ -40,6 +43,7 @@ export interface LoginEvents {
   loginCompleted(provider: string): void;
   loginFailed(provider: string | null, reason: string): void;
   refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;
+  backchannelLogout?(provider: string | null, result: "ok" | "invalid" | "replayed" | "unavailable", sessionsEnded: number): void;
 }
 
 export interface BrowserSessionsOptions {
@@ -52,19 +56,34 @@ export interface BrowserSessionsOptions {
   /** Epoch milliseconds. */
   readonly now?: () => number;
   readonly events?: LoginEvents;
-  readonly logger?: { warn(obj: object, msg: string): void };
+  readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+  /** Where sessions live; default: sealed cookies (session.store "cookie"). */
+  readonly store?: SessionStore;
+  /** Sessions ended by back-channel logout; default: this process only. */
+  readonly revocations?: RevocationList;
+  /** Verifies a back-channel logout token (issuer → provider, keys, claims); absent = the endpoint refuses every token. */
+  readonly verifyLogoutToken?: (token: string) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
 }
 
 export type SessionLoad =
   | { readonly kind: "none" }
   /** Cookies of ours that cannot be used (tampered, expired, foreign key, provider gone): clear them. */
   | { readonly kind: "invalid"; readonly clear: readonly string[] }
-  | { readonly kind: "session"; readonly session: Session; readonly present: readonly string[] };
+  | { readonly kind: "session"; readonly session: Session; readonly present: readonly string[] }
+  /** The session store cannot answer: fail closed with a 503, never a login loop. */
+  | { readonly kind: "unavailable"; readonly reason: string };
 
 export type Freshness =
   | { readonly kind: "fresh"; readonly session: Session; readonly setCookies: readonly string[] }
   | { readonly kind: "ended"; readonly clear: readonly string[]; readonly reason: string }
-  | { readonly kind: "unavailable"; readonly reason: string };
+  /** `idp`: the refresh could not reach the IdP; `store`: the session store could not be used. */
+  | { readonly kind: "unavailable"; readonly reason: string; readonly cause: "idp" | "store" };
+
+/** The back-channel logout endpoint's answer (OpenID Connect Back-Channel Logout 1.0, section 2.8). */
+export type BackchannelOutcome =
+  | { readonly kind: "ok"; readonly sessionsEnded: number }
+  | { readonly kind: "invalid"; readonly detail: string }
+  | { readonly kind: "unavailable"; readonly detail: string };
 
 export interface StepUp {
   readonly acrValues: readonly string[] | null;
@@ -96,6 +115,8 @@ const REFRESH_BACKOFF_MS = 15_000;
 const REFRESH_SHARED_MS = 60_000;
 /** Unsealed sessions kept (keyed by a digest of their cookies), each no longer than the session lives. */
 const UNSEALED_SESSIONS_MAX = 10_000;
+/** A logout token older than this is refused; its jti is remembered a little longer. */
+export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 600;
 /** Callback states already used, so a replayed callback fails even with a copied cookie. */
 const USED_STATES_MAX = 10_000;
 
@@ -113,7 +134,7 @@ export interface BrowserSessions {
   readonly cookiePrefix: string;
   /** Whether a cookie name is one of ours (session chunks, login transactions): never sent upstream. */
   owns(name: string): boolean;
-  load(cookies: ReadonlyMap<string, string>): SessionLoad;
+  load(cookies: ReadonlyMap<string, string>): Promise<SessionLoad>;
   freshen(session: Session, present: readonly string[]): Promise<Freshness>;
   /** The provider a login on a route goes to: the route's first provider with a client, else the first configured one. */
   loginProviderFor(routeProviders: readonly string[]): string | null;
@@ -126,7 +147,9 @@ export interface BrowserSessions {
   /** `/oauth2/start?rd=…`: a login the page asks for explicitly; rd must pass the redirect policy. */
   startLoginAt(rd: string | null, cookies: ReadonlyMap<string, string>): Promise<LoginStart | { kind: "refused"; message: string }>;
   completeLogin(query: URLSearchParams, cookies: ReadonlyMap<string, string>): Promise<CallbackOutcome>;
-  signOut(cookies: ReadonlyMap<string, string>, rd: string | null): SignOutOutcome;
+  signOut(cookies: ReadonlyMap<string, string>, rd: string | null): Promise<SignOutOutcome>;
+  /** `POST /oauth2/backchannel_logout`: verifies the logout token and ends the sessions it names. */
+  backchannelLogout(logoutToken: string): Promise<BackchannelOutcome>;
   /** Origins a sign-out POST may come from: every login origin and every allowed origin. */
   isTrustedOrigin(origin: string): boolean;
 }
@@ -142,12 +165,18 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   const defaultOrigin = loginOrigins.values().next().value as string;
   const trustedOrigins = new Set([...loginOrigins.values(), ...config.allowedRedirectOrigins]);
 
-  const sessionCookies = createSessionCookies({
-    name: config.cookieName,
-    domain: config.cookieDomain,
-    sealer: createCookieSealer({ keys: config.keys, purpose: "portcullis-session" }),
-    maxChunks: SESSION_MAX_CHUNKS,
-  });
+  const store =
+    options.store ??
+    createCookieSessionStore({
+      cookieName: config.cookieName,
+      cookieDomain: config.cookieDomain,
+      keys: config.keys,
+      maxChunks: SESSION_MAX_CHUNKS,
+      cacheMax: UNSEALED_SESSIONS_MAX,
+    });
+  const revocations =
+    options.revocations ??
+    createRevocationList({ connection: null, ttlSeconds: config.lifetimeSeconds, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
   const loginCookies = createLoginTransactionCookies({
     prefix: `${config.cookieName}-login`,
     domain: config.cookieDomain,
@@ -158,7 +187,6 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   const redirects = createRedirectPolicy({ allowedOrigins: config.allowedRedirectOrigins });
   const usedStates = new LRUCache<string, true>({ max: USED_STATES_MAX, ttl: config.loginTimeoutSeconds * 1000 });
   const refreshBackoff = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_BACKOFF_MS });
-  const unsealed = new LRUCache<string, { session: Session; present: readonly string[] }>({ max: UNSEALED_SESSIONS_MAX });
   // The refresh metric counts refreshes, not the requests that shared one (ten parallel requests, one IdP call).
   const countedRefreshes = new LRUCache<string, true>({ max: 10_000, ttl: REFRESH_SHARED_MS });
   const countRefresh = (provider: string, result: "ok" | "ended", key: string) => {
@@ -168,43 +196,21 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   };
 
   function owns(name: string): boolean {
-    return sessionCookies.owns(name) || loginCookies.owns(name);
+    return store.owns(name) || loginCookies.owns(name);
   }
 
-  function load(cookies: ReadonlyMap<string, string>): SessionLoad {
+  async function load(cookies: ReadonlyMap<string, string>): Promise<SessionLoad> {
     const t = nowSeconds();
-    // The same cookie bytes unseal to the same session: a hit skips the decryption and hands back
-    // the same claims object, so the gate reuses its identity headers too. Expiry and the provider
-    // are checked again on every request; a tampered cookie has other bytes and misses.
-    const cacheKey = sessionCacheKey(cookies);
-    if (cacheKey === null) return { kind: "none" };
-    const cached = unsealed.get(cacheKey);
-    if (cached !== undefined) return checkedSession(cached.session, cached.present, t);
-    const read = sessionCookies.read(cookies, t);
-    if (read.present.length === 0) return { kind: "none" };
-    const session = read.payload === null ? null : parseSession(read.payload);
-    if (session === null) return { kind: "invalid", clear: sessionCookies.clear(read.present) };
-    const loaded = checkedSession(session, read.present, t);
-    if (loaded.kind === "session") unsealed.set(cacheKey, { session, present: read.present }, { ttl: (session.expiresAt - t) * 1000 });
-    return loaded;
-  }
-
-  function checkedSession(session: Session, present: readonly string[], t: number): SessionLoad {
+    const loaded = await store.load(cookies, t);
+    if (loaded.kind !== "session") return loaded;
+    const { session, present } = loaded;
     const provider = providers.get(session.provider);
-    // A session from a provider that was removed or whose issuer changed is no longer vouched for.
-    if (provider === undefined || provider.issuer !== session.iss || session.expiresAt <= t) {
-      return { kind: "invalid", clear: sessionCookies.clear(present) };
+    // Checked on every request, cached or not: a session from a provider that was removed or whose
+    // issuer changed is no longer vouched for, and one a back-channel logout named is over.
+    if (provider === undefined || provider.issuer !== session.iss || session.expiresAt <= t || revocations.isRevoked(session)) {
+      return { kind: "invalid", clear: store.clear(present) };
     }
-    return { kind: "session", session, present };
-  }
-
-  /** A digest of every session cookie of ours (names and values), or null when there is none. */
-  function sessionCacheKey(cookies: ReadonlyMap<string, string>): string | null {
-    const ours: string[] = [];
-    for (const [name, value] of cookies) if (sessionCookies.owns(name)) ours.push(`${name}=${value}`);
-    if (ours.length === 0) return null;
-    ours.sort();
-    return hashOf(ours.join(";"));
+    return loaded;
   }
 
   async function freshen(session: Session, present: readonly string[]): Promise<Freshness> {
@@ -219,31 +225,35 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     if (session.refreshToken === null) {
       return stillValid
         ? { kind: "fresh", session, setCookies: [] }
-        : { kind: "ended", clear: sessionCookies.clear(present), reason: "access token expired and there is no refresh token" };
+        : { kind: "ended", clear: store.clear(present), reason: "access token expired and there is no refresh token" };
     }
-    const backoffKey = hashOf(session.refreshToken);
+    const refreshToken = session.refreshToken;
+    const backoffKey = hashOf(refreshToken);
     const client = options.loginClient(session.provider);
     if (client === null || refreshBackoff.has(backoffKey)) {
-      return stillValid ? { kind: "fresh", session, setCookies: [] } : { kind: "unavailable", reason: "provider not ready for refresh" };
+      return stillValid ? { kind: "fresh", session, setCookies: [] } : { kind: "unavailable", reason: "provider not ready for refresh", cause: "idp" };
     }
-    try {
-      const tokens = await client.refresh(session.refreshToken, { sub: session.sub });
-      const refreshed = await buildSession(session.provider, tokens, session);
-      countRefresh(session.provider, "ok", backoffKey);
-      return { kind: "fresh", session: refreshed, setCookies: sessionCookies.write(refreshed, refreshed.expiresAt, present, t) };
-    } catch (error) {
-      if (error instanceof LoginError && error.code === "token_endpoint_unavailable") {
-        // Requests that shared the failed call count it once; a retry after the backoff counts again.
-        if (!refreshBackoff.has(backoffKey)) events?.refreshed(session.provider, "unavailable");
-        refreshBackoff.set(backoffKey, true);
-        // The current access token still works: let this request through and try again later.
-        if (stillValid) return { kind: "fresh", session, setCookies: [] };
-        return { kind: "unavailable", reason: error.message };
+    const run = async (): Promise<RefreshRun> => {
+      try {
+        const tokens = await client.refresh(refreshToken, { sub: session.sub });
+        const refreshed = await buildSession(session.provider, tokens, session);
+        countRefresh(session.provider, "ok", backoffKey);
+        return { kind: "refreshed", session: refreshed };
+      } catch (error) {
+        if (error instanceof LoginError && error.code === "token_endpoint_unavailable") {
+          // Requests that shared the failed call count it once; a retry after the backoff counts again.
+          if (!refreshBackoff.has(backoffKey)) events?.refreshed(session.provider, "unavailable");
+          refreshBackoff.set(backoffKey, true);
+          return { kind: "unavailable", reason: error.message };
+        }
+        countRefresh(session.provider, "ended", backoffKey);
+        return { kind: "ended", reason: error instanceof LoginError ? `refresh failed: ${error.code}` : `refresh failed: ${describe(error)}` };
       }
-      countRefresh(session.provider, "ended", backoffKey);
-      const reason = error instanceof LoginError ? `refresh failed: ${error.code}` : `refresh failed: ${describe(error)}`;
-      return { kind: "ended", clear: sessionCookies.clear(present), reason };
-    }
+    };
+    const outcome = await store.refresh(session, present, run, t);
+    // The current access token still works: let this request through and try again later.
+    if (outcome.kind === "unavailable" && stillValid) return { kind: "fresh", session, setCookies: [] };
+    return outcome;
   }
 
   /** A session from fresh tokens; `previous` keeps what a refresh does not resend (ID token, auth time). */
@@ -266,12 +276,14 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     });
     const authTime = typeof idClaims?.["auth_time"] === "number" ? idClaims["auth_time"] : (previous?.authTime ?? null);
     const t = nowSeconds();
+    const sid = typeof idClaims?.["sid"] === "string" && idClaims["sid"].length > 0 ? idClaims["sid"] : (previous?.sid ?? null);
     return {
       v: 1,
       id: previous?.id ?? randomId(),
       provider,
       iss: config_.issuer,
       sub,
+      sid,
       claims,
       accessToken: tokens.accessToken,
       accessTokenExpiresAt: tokens.accessTokenExpiresAt,
@@ -361,8 +373,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
         return fail(400, "acr_not_met", "The identity provider did not confirm the stronger sign-in this page needs.", "the ID token's acr is not one of the acr_values asked for", txn.provider, null, clear);
       }
       const session = await buildSession(txn.provider, tokens, null);
-      const present = sessionCookies.read(cookies, nowSeconds()).present;
-      const setCookies = [...clear, ...sessionCookies.write(session, session.expiresAt, present, nowSeconds())];
+      const setCookies = [...clear, ...(await store.create(session, cookies, nowSeconds()))];
       const origin = loginOrigins.get(txn.provider) ?? defaultOrigin;
       events?.loginCompleted(txn.provider);
       return { kind: "redirect", location: redirects.resolve(txn.returnTo, origin) ?? `${origin}/`, setCookies };
@@ -379,6 +390,9 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
         }
         return fail(400, error.code, "The sign-in response could not be accepted. Please try again.", error.message, txn.provider, txn.returnTo, clear);
       }
+      if (error instanceof SessionStoreUnavailableError) {
+        return fail(503, "session_store_unavailable", "Sessions cannot be stored right now. Please try again shortly.", error.message, txn.provider, txn.returnTo, clear);
+      }
       if (error instanceof SessionTooLargeError) {
         return fail(502, "session_too_large", "Your identity is too large to keep in a session cookie.", error.message, txn.provider, null, clear);
       }
@@ -386,20 +400,61 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     }
   }
 
-  function signOut(cookies: ReadonlyMap<string, string>, rd: string | null): SignOutOutcome {
-    const loaded = load(cookies);
+  async function signOut(cookies: ReadonlyMap<string, string>, rd: string | null): Promise<SignOutOutcome> {
+    const loaded = await load(cookies);
     const session = loaded.kind === "session" ? loaded.session : null;
     const origin = (session && loginOrigins.get(session.provider)) ?? defaultOrigin;
     const target = redirects.resolve(rd ?? config.postLogoutRedirect, origin);
     if (target === null) return { kind: "refused", message: "the return address is not allowed" };
-    const present = sessionCookies.read(cookies, nowSeconds()).present;
-    const setCookies = sessionCookies.clear(present);
+    const present = [...cookies.keys()].filter((name) => store.owns(name));
+    let setCookies: readonly string[];
+    try {
+      setCookies = await store.destroy(session, present);
+    } catch (error) {
+      // The browser forgets the session whatever the store says; the stored copy expires by itself.
+      options.logger?.warn({ reason: error instanceof Error ? error.message : "unknown" }, "sign-out could not delete the stored session");
+      setCookies = store.clear(present);
+    }
     if (session !== null) {
       const client = options.loginClient(session.provider);
       const endSession = client?.endSessionUrl({ idTokenHint: session.idToken, postLogoutRedirectUri: target }) ?? null;
       if (endSession !== null) return { kind: "redirect", location: endSession, setCookies };
     }
     return { kind: "redirect", location: target, setCookies };
+  }
+
+  async function backchannelLogout(logoutToken: string): Promise<BackchannelOutcome> {
+    const report = (provider: string | null, result: "ok" | "invalid" | "replayed" | "unavailable", ended = 0) =>
+      events?.backchannelLogout?.(provider, result, ended);
+    if (options.verifyLogoutToken === undefined) {
+      report(null, "invalid");
+      return { kind: "invalid", detail: "back-channel logout is not available" };
+    }
+    const { provider, outcome } = await options.verifyLogoutToken(logoutToken);
+    if (!outcome.ok || provider === null) {
+      const unavailable = !outcome.ok && outcome.code === "keys_unavailable";
+      report(provider, unavailable ? "unavailable" : "invalid");
+      const detail = outcome.ok ? "no provider for this issuer" : outcome.detail;
+      return unavailable ? { kind: "unavailable", detail } : { kind: "invalid", detail };
+    }
+    const claims: LogoutClaims = outcome.claims;
+    try {
+      if (!(await revocations.firstUse(claims.iss, claims.jti))) {
+        report(provider, "replayed");
+        return { kind: "invalid", detail: "logout token replayed (jti already used)" };
+      }
+      // With a sid the logout names one IdP session; with only a sub, every session of that user.
+      const by = claims.sid !== null ? { sid: claims.sid, sub: null } : { sid: null, sub: claims.sub };
+      await revocations.revoke({ provider, ...by, at: Math.max(claims.iat, nowSeconds()) });
+      const ended = await store.revoke(provider, by);
+      report(provider, "ok", ended);
+      options.logger?.info?.({ provider, by: claims.sid !== null ? "sid" : "sub", storedSessionsEnded: ended }, "back-channel logout");
+      return { kind: "ok", sessionsEnded: ended };
+    } catch (error) {
+      if (!(error instanceof SessionStoreUnavailableError)) throw error;
+      report(provider, "unavailable");
+      return { kind: "unavailable", detail: error.message };
+    }
   }
 
   function describe(error: unknown): string {
@@ -421,6 +476,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     startLoginAt,
     completeLogin,
     signOut,
+    backchannelLogout,
     isTrustedOrigin: (origin) => trustedOrigins.has(origin),
   };
 }

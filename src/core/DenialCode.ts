@@ -11,6 +11,7 @@ export type DenialCode =
   | "requirement_failed"
   | "step_up_required"
   | "idp_unavailable"
+  | "session_store_unavailable"
   | "path_invalid"
   | "route_not_found"
   | "internal_error";
@@ -36,6 +37,7 @@ export const DENIALS: { readonly [C in DenialCode]: DenialSpec } = {
     description: "a stronger or more recent authentication is required",
   },
   idp_unavailable: { status: 503, description: "the identity provider could not be reached" },
+  session_store_unavailable: { status: 503, description: "sessions cannot be read right now; please try again shortly" },
   token_malformed: { status: 401, bearerError: "invalid_token", description: "the token is not a well-formed JWT" },
   token_expired: { status: 401, bearerError: "invalid_token", description: "the token has expired" },
   token_not_yet_valid: { status: 401, bearerError: "invalid_token", description: "the token is not valid yet" },

@@ -24,8 +24,10 @@ export interface GateDependencies {
   readonly verifier: { verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome> };
   readonly identity: {
     readonly ownedHeaders: readonly string[];
-    build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client"): ReadonlyArray<readonly [string, string]>;
-    roles(claims: Readonly<Record<string, unknown>>): string[];
+    build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client", provider?: string): ReadonlyArray<readonly [string, string]>;
+    /** Roles and groups where the token's provider keeps them (see createIdentityHeaders). */
+    roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
+    groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
   };
   /** Browser sessions and login; absent when no provider has a client (bearer tokens only). */
   readonly sessions?: BrowserSessions | null;
@@ -96,13 +98,19 @@ export class Gate {
         subject = { claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
       } else if (sessions !== null && cookieHeader !== undefined) {
         const cookies = sessions.parseCookies(cookieHeader);
-        const loaded = sessions.load(cookies);
+        const loaded = await sessions.load(cookies);
         if (loaded.kind === "invalid") clearCookies = loaded.clear;
+        // A session that cannot be read is not a missing one: fail closed with a 503, never a
+        // login loop (an optional route goes on anonymously, as for an IdP outage).
+        if (loaded.kind === "unavailable" && route.auth !== "optional") {
+          return deny("session_store_unavailable", { route: route.name, detail: loaded.reason, browser });
+        }
         if (loaded.kind === "session" && acceptsProvider(route.providers, loaded.session.provider)) {
           const fresh = await sessions.freshen(loaded.session, loaded.present);
-          // An optional route does without the caller's identity rather than fail for an IdP outage.
+          // An optional route does without the caller's identity rather than fail for an outage.
           if (fresh.kind === "unavailable" && route.auth !== "optional") {
-            return deny("idp_unavailable", { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
+            const code = fresh.cause === "store" ? "session_store_unavailable" : "idp_unavailable";
+            return deny(code, { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
           }
           if (fresh.kind === "ended") clearCookies = fresh.clear;
           else if (fresh.kind === "fresh") subject = { claims: fresh.session.claims, provider: fresh.session.provider, credential: "session", setCookies: fresh.setCookies };
@@ -116,7 +124,8 @@ export class Gate {
       if (route.requirements !== null) {
         const outcome = evaluateRequirements(route.requirements, {
           claims: subject.claims,
-          roles: this.#deps.identity.roles(subject.claims),
+          roles: this.#deps.identity.roles(subject.claims, subject.provider),
+          ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
           now: Math.floor(this.#now() / 1000),
         });
         if (!outcome.ok) {
@@ -140,7 +149,7 @@ export class Gate {
       }
 
       // 6. Identity headers: set ours, remove every other owned header the client may have sent.
-      const headers = this.#identityHeaders(subject.claims, machine);
+      const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
       return {
         kind: "allow",
         route: route.name,
@@ -203,10 +212,11 @@ export class Gate {
     return stripped === header ? undefined : stripped;
   }
 
-  #identityHeaders(claims: Readonly<Record<string, unknown>>, machine: boolean): IdentityHeaderSet {
+  #identityHeaders(claims: Readonly<Record<string, unknown>>, machine: boolean, provider: string): IdentityHeaderSet {
+    // A claims object belongs to one credential, hence to one provider: the cache key stays the claims.
     const hit = this.#headersByClaims.get(claims);
     if (hit) return hit;
-    const set = this.#deps.identity.build(claims, machine ? "client" : "user");
+    const set = this.#deps.identity.build(claims, machine ? "client" : "user", provider);
     // A header we set must not also be in the remove list (Envoy applies removals after the sets);
     // the overwrite already replaces any client-sent value.
     const setNames = new Set(set.map(([name]) => name));

@@ -1,6 +1,7 @@
 // The auth HTTP listener that Envoy routes /oauth2/* to (with ext_authz disabled on that route):
 // `/oauth2/callback` completes a login, `/oauth2/start` begins one on request, `/oauth2/sign_out`
-// asks for confirmation (GET) and signs out (POST from a trusted origin). Everything else, and
+// asks for confirmation (GET) and signs out (POST from a trusted origin), `/oauth2/backchannel_logout`
+// takes the IdP's logout tokens. Everything else, and
 // everything when browser login is not configured, is a small JSON 404.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -78,10 +79,29 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         }
         const form = await readForm(req);
         if (form === null) return page(res, 400, "Sign-out refused", "The sign-out form could not be read.", []);
-        const outcome = sessions.signOut(cookies(), form.get("rd"));
+        const outcome = await sessions.signOut(cookies(), form.get("rd"));
         if (outcome.kind === "refused") return page(res, 400, "Sign-out refused", outcome.message, []);
         logger?.info({}, "signed out");
         return redirect(res, outcome.location, outcome.setCookies);
+      }
+      case "/oauth2/backchannel_logout": {
+        if (req.method !== "POST") return methodNotAllowed(res, "POST");
+        // Called by the IdP server to server (OpenID Connect Back-Channel Logout 1.0, 2.5): a form
+        // with one logout_token; the answer is 200, or 400 with an OAuth error, never cached.
+        const form = await readForm(req);
+        const token = form?.getAll("logout_token") ?? [];
+        if (token.length !== 1 || token[0] === "") {
+          return logoutAnswer(res, 400, { error: "invalid_request", error_description: "expected one logout_token form parameter" });
+        }
+        const outcome = await sessions.backchannelLogout(token[0] as string);
+        if (outcome.kind === "ok") {
+          logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
+          return logoutAnswer(res, 200, null);
+        }
+        logger?.warn({ detail: outcome.detail }, outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed");
+        // 503 tells the IdP the token was fine but the logout could not be recorded: it may retry.
+        if (outcome.kind === "unavailable") return logoutAnswer(res, 503, { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" });
+        return logoutAnswer(res, 400, { error: "invalid_request", error_description: "the logout token was not accepted" });
       }
       default:
         return notFound(res);
@@ -130,6 +150,11 @@ function confirmSignOut(res: ServerResponse, rd: string | null): void {
   // With no-referrer, Chromium sends `Origin: null` on the form's POST, which the Origin check
   // refuses; same-origin keeps the page's own origin on its POST and nothing for other sites.
   res.writeHead(200, { ...PAGE_HEADERS, "referrer-policy": "same-origin" }).end(body);
+}
+
+function logoutAnswer(res: ServerResponse, status: number, body: object | null): void {
+  const headers = { "cache-control": "no-store", ...(body === null ? {} : { "content-type": "application/json" }) };
+  res.writeHead(status, headers).end(body === null ? undefined : JSON.stringify(body));
 }
 
 function notFound(res: ServerResponse): void {

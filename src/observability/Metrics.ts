@@ -15,9 +15,23 @@ export interface Metrics {
   readonly introspections: Counter<"provider" | "result">;
   readonly configReloads: Counter<"result">;
   readonly configLastReloadSuccess: Gauge;
+  readonly redisOperations: Counter<"operation" | "result">;
+  readonly backchannelLogouts: Counter<"provider" | "result">;
 }
 
-export function createMetrics(options: { tokenCacheSize?: () => number; providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }> } = {}): Metrics {
+/** Redis operations counted by portcullis_redis_operations_total (a closed set). */
+export const REDIS_OPERATIONS = ["session_read", "session_write", "session_delete", "refresh_lock", "revocation", "logout_replay"] as const;
+/** Results of portcullis_backchannel_logouts_total. */
+export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] as const;
+
+export interface MetricsOptions {
+  tokenCacheSize?: () => number;
+  providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }>;
+  /** Whether the Redis connection is up; absent when no Redis is configured (the gauge is not exported). */
+  redisUp?: () => boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "portcullis_" });
   const tokenCacheSizeFn = options.tokenCacheSize;
@@ -56,7 +70,33 @@ export function createMetrics(options: { tokenCacheSize?: () => number; provider
     registers: [registry],
   });
   configLastReloadSuccess.setToCurrentTime();
+  const redisUpFn = options.redisUp;
+  if (redisUpFn !== undefined) {
+    new Gauge({
+      name: "portcullis_redis_up",
+      help: "1 while the connection to Redis (sessions, refresh locks, revocations) is ready, else 0; it reconnects by itself.",
+      registers: [registry],
+      collect() {
+        this.set(redisUpFn() ? 1 : 0);
+      },
+    });
+  }
+  const redisOperations = new Counter({
+    name: "portcullis_redis_operations_total",
+    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation|logout_replay) and result (ok|error).",
+    labelNames: ["operation", "result"] as const,
+    registers: [registry],
+  });
+  if (redisUpFn !== undefined) for (const operation of REDIS_OPERATIONS) for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
+  const backchannelLogouts = new Counter({
+    name: "portcullis_backchannel_logouts_total",
+    help: "Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider \"(unknown)\" when the token names none of ours.",
+    labelNames: ["provider", "result"] as const,
+    registers: [registry],
+  });
   return {
+    redisOperations,
+    backchannelLogouts,
     registry,
     configReloads,
     configLastReloadSuccess,

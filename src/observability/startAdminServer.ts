@@ -15,6 +15,11 @@ export interface AdminServerOptions {
   registry: Registry;
   /** Returns null when ready, else a short reason shown in the /readyz body. */
   notReadyReason: () => string | null;
+  /**
+   * Something that does not make the process unready but must be visible (Redis down: session
+   * requests get 503 while bearer tokens still pass, so taking the replica out would only hurt).
+   */
+  degradedReason?: () => string | null;
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -30,9 +35,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     }
     if (path === "/readyz") {
       const reason = options.notReadyReason();
+      const degraded = reason === null ? (options.degradedReason?.() ?? null) : null;
       res
         .writeHead(reason === null ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
-        .end(reason === null ? "ready\n" : `not ready: ${reason}\n`);
+        .end(reason !== null ? `not ready: ${reason}\n` : degraded !== null ? `ready, degraded: ${degraded}\n` : "ready\n");
       return;
     }
     if (path === "/metrics") {

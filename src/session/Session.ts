@@ -10,6 +10,8 @@ export type Session = {
   provider: string;
   iss: string;
   sub: string;
+  /** The IdP's session id (the ID token's `sid`): what a back-channel logout names. */
+  sid: string | null;
   /** Identity claims used for upstream headers and route requirements. */
   claims: Record<string, unknown>;
   accessToken: string;
@@ -30,6 +32,7 @@ const SESSION_KEYS: ReadonlySet<string> = new Set([
   "provider",
   "iss",
   "sub",
+  "sid",
   "claims",
   "accessToken",
   "accessTokenExpiresAt",
@@ -55,6 +58,9 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
   const p = payload;
   if (p.v !== 1) return null;
   if (!isText(p.id) || !isText(p.provider) || !isText(p.iss) || !isText(p.sub)) return null;
+  // Sessions sealed before `sid` was kept have none: they simply cannot be named by sid.
+  const sid = p.sid === undefined ? null : p.sid;
+  if (sid !== null && !isText(sid)) return null;
   if (!isPlainRecord(p.claims)) return null;
   if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt) || !isEpochSeconds(p.accessTokenIssuedAt)) return null;
   if (p.refreshToken !== null && !isText(p.refreshToken)) return null;
@@ -67,6 +73,7 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
     provider: p.provider,
     iss: p.iss,
     sub: p.sub,
+    sid,
     claims: p.claims,
     accessToken: p.accessToken,
     accessTokenExpiresAt: p.accessTokenExpiresAt,

@@ -16,6 +16,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty (nothing was persisted). */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, like a hung Redis. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT), its data intact. */
+  resume(): void;
   /** Runs one command on a connection of its own and returns the reply as ioredis decodes it. */
   command(...args: string[]): Promise<unknown>;
   close(): Promise<void>;
@@ -59,6 +63,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
 
   const stop = async () => {
     const proc = child;
+    proc?.kill("SIGCONT");
     child = null;
     if (proc === null || proc.exitCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -73,6 +78,8 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    pause: () => void (child as ChildProcess | null)?.kill("SIGSTOP"),
+    resume: () => void (child as ChildProcess | null)?.kill("SIGCONT"),
     command: (...args) => redisCommand(port, args, options.password),
     async close() {
       await stop();

@@ -27,6 +27,7 @@ import {
   nonBlank,
   redirectTarget,
   routePath,
+  redisUrl,
   sealingSecret,
   webOrigin,
   type StringFormat,
@@ -300,6 +301,11 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
   ["cookie name", cookieName, ["__Host-portcullis", "a.b", "a b", "a;b", "", "x".repeat(65)]],
   ["cookie domain", cookieDomain, ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"]],
   ["sealing secret", sealingSecret, ["x".repeat(32), "x".repeat(31)]],
+  [
+    "redis URL",
+    redisUrl,
+    ["redis://127.0.0.1:6379", "rediss://redis.internal:6380/0", "redis://r/15", "redis://r/x", "redis://:pw@r", "http://r", "redis://r?db=1", "redis://r/01"],
+  ],
 ];
 
 function formatsIn(node: SchemaNode, out: Set<StringFormat>): Set<StringFormat> {

@@ -208,6 +208,7 @@ describe("createSessionCookies", () => {
       provider: "main",
       iss: "https://idp.example.com/realms/main",
       sub: "3f1c9b6e-8d2a-4a51-9b0e-6c7f2d1e4a88",
+      sid: "b1c2d3e4-sid",
       claims: { email: "alice@example.com", name: "Alice Example", preferred_username: "alice", roles: ["user", "admin"] },
       accessToken: fakeJwt(900),
       accessTokenExpiresAt: NOW + 300,

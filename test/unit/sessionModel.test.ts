@@ -8,6 +8,7 @@ const session: Session = {
   provider: "main",
   iss: "https://idp.example.com",
   sub: "alice",
+  sid: "sid-1",
   claims: { email: "alice@example.com", roles: ["user"] },
   accessToken: "at",
   accessTokenExpiresAt: 1_700_000_300,
@@ -58,8 +59,14 @@ describe("parseSession", () => {
 
   it("rejects a missing required field", () => {
     for (const key of Object.keys(session)) {
+      if (key === "sid") continue;
       expect(parseSession(without(session, key)), key).toBeNull();
     }
+  });
+
+  it("reads a session sealed before sid was kept as one without a sid", () => {
+    expect(parseSession(without(session, "sid"))?.sid).toBeNull();
+    expect(parseSession(withField(session, "sid", 42))).toBeNull();
   });
 
   it("rejects an unknown field", () => {

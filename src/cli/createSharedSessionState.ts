@@ -1,0 +1,55 @@
+// What every generation of the Check pipeline shares across config reloads: the Redis connection
+// (when `redis` is configured) and the back-channel logout revocation list, so a logout learned
+// before a reload still holds after it. Redis going away and coming back is logged once each way.
+import type { Logger } from "pino";
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../core/BrowserSessions.ts";
+import type { Metrics } from "../observability/Metrics.ts";
+import { createRedisConnection, type RedisConnection } from "../session/createRedisConnection.ts";
+import type { RedisOperation } from "../session/createRedisSessionStore.ts";
+import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
+
+export interface SharedSessionState {
+  readonly redis: RedisConnection | null;
+  readonly revocations: RevocationList;
+  /** Counts Redis operations once metrics exist. */
+  readonly redisEvents: { operation(operation: RedisOperation, ok: boolean): void };
+  observe(metrics: Metrics): void;
+  close(): void;
+}
+
+export function createSharedSessionState(config: PortcullisConfig, logger: Logger): SharedSessionState {
+  let metrics: Metrics | null = null;
+  const redisEvents = {
+    operation: (operation: RedisOperation, ok: boolean) => metrics?.redisOperations.inc({ operation, result: ok ? "ok" : "error" }),
+  };
+  const configured = config.redis.url !== null || config.redis.sentinels.length > 0;
+  const redis = configured
+    ? createRedisConnection(config.redis, {
+        upChanged(up, detail) {
+          if (up) logger.info({ redis: detail }, "Redis connected");
+          else logger.warn({ redis: detail }, "Redis unavailable: session requests get 503 until it is back; bearer tokens are unaffected");
+        },
+      })
+    : null;
+  const revocations = createRevocationList({
+    connection: redis,
+    // A revoked session cannot outlive its lifetime; nor need its revocation.
+    ttlSeconds: config.session.lifetimeSeconds,
+    jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
+    events: redisEvents,
+    logger,
+  });
+  return {
+    redis,
+    revocations,
+    redisEvents,
+    observe(m) {
+      metrics = m;
+    },
+    close() {
+      revocations.close();
+      void redis?.close();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// One Redis connection per process (plus one for pub/sub), made from the `redis` config: timeouts on
+// connect and on every command, reconnects with a capped back-off forever, TLS with an optional CA
+// file, password/ACL user, Sentinel. Commands never queue while Redis is away: they fail at once,
+// so a Check answers 503 instead of waiting, and the connection recovers by itself.
+import { readFileSync } from "node:fs";
+import { Redis, type RedisOptions } from "ioredis";
+import type { RedisConfig } from "../config/PortcullisConfig.ts";
+
+export interface RedisConnection {
+  /** Commands (sessions, locks, revocations). */
+  readonly client: Redis;
+  /** A second connection in subscriber mode, made on first use. */
+  subscriber(): Redis;
+  /** Every key and channel starts with this. */
+  readonly prefix: string;
+  /** Whether the command connection is ready right now. */
+  isUp(): boolean;
+  close(): Promise<void>;
+}
+
+export interface RedisConnectionEvents {
+  /** Called when the command connection becomes ready (true) or is lost (false); not repeated. */
+  upChanged?(up: boolean, detail: string): void;
+}
+
+/** Reconnect back-off: 50 ms, 100 ms, … capped at 2 s, forever. */
+const MAX_BACKOFF_MS = 2_000;
+
+export function createRedisConnection(config: RedisConfig, events: RedisConnectionEvents = {}): RedisConnection {
+  const options = redisOptions(config);
+  const client = new Redis(options);
+  let subscriber: Redis | null = null;
+  let up = false;
+  const setUp = (next: boolean, detail: string) => {
+    if (next === up) return;
+    up = next;
+    events.upChanged?.(next, detail);
+  };
+  client.on("ready", () => setUp(true, "connected"));
+  // ioredis emits "error" for every failed attempt; the state change is reported once, and the
+  // message (host, port, errno) never holds the password.
+  client.on("error", (err: Error) => setUp(false, describeRedisError(err)));
+  client.on("close", () => setUp(false, "connection closed"));
+  client.on("end", () => setUp(false, "connection ended"));
+  return {
+    client,
+    prefix: config.keyPrefix,
+    subscriber() {
+      if (subscriber === null) {
+        subscriber = client.duplicate();
+        subscriber.on("error", () => undefined);
+      }
+      return subscriber;
+    },
+    isUp: () => up && client.status === "ready",
+    async close() {
+      const all = [client, ...(subscriber === null ? [] : [subscriber])];
+      await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
+
+export function redisOptions(config: RedisConfig): RedisOptions {
+  const url = config.url === null ? null : new URL(config.url);
+  const tls = url?.protocol === "rediss:";
+  const db = url === null || url.pathname === "" || url.pathname === "/" ? 0 : Number(url.pathname.slice(1));
+  const options: RedisOptions = {
+    db,
+    connectTimeout: config.connectTimeoutMs,
+    commandTimeout: config.commandTimeoutMs,
+    // Fail fast while disconnected instead of queueing checks behind a dead connection.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times: number) => Math.min(times * 50, MAX_BACKOFF_MS),
+    lazyConnect: false,
+    enableReadyCheck: true,
+    ...(config.username !== null ? { username: config.username } : {}),
+    ...(config.password !== null ? { password: config.password } : {}),
+  };
+  if (tls && url !== null) {
+    options.tls = {
+      servername: url.hostname,
+      ...(config.caFile !== null ? { ca: readFileSync(config.caFile) } : {}),
+    };
+  }
+  if (config.sentinels.length > 0) {
+    options.sentinels = config.sentinels.map((s) => ({ host: s.host, port: s.port }));
+    options.name = config.sentinelMaster ?? undefined;
+    if (config.password !== null) options.sentinelPassword = config.password;
+    if (tls) options.enableTLSForSentinelMode = true;
+  } else if (url !== null) {
+    options.host = url.hostname.replace(/^\[|\]$/g, "");
+    options.port = url.port === "" ? 6379 : Number(url.port);
+  }
+  return options;
+}
+
+/** A log-safe description of a Redis failure: its class and code, never a reply that may quote data. */
+export function describeRedisError(err: unknown): string {
+  if (!(err instanceof Error)) return "unknown Redis failure";
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") return `${err.name} (${code})`;
+  if (/timed? ?out/i.test(err.message)) return `${err.name} (timeout)`;
+  if (/writeable|connection is closed|stream/i.test(err.message)) return `${err.name} (not connected)`;
+  return err.name;
+}

@@ -1,0 +1,434 @@
+// Shared sessions across replicas on a real Redis (Debian redis-server on a loopback port): three
+// replicas in this process, each with its own Redis connections, store, revocation list and gate,
+// exactly as three `portcullis serve` processes would have. The IdP round trips are a table (the
+// browser e2e tests drive the real ones); logout tokens are real JWTs signed with a test key.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
+import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import { createBrowserSessions, LOGOUT_TOKEN_MAX_AGE_SECONDS, type BrowserSessions, type LoginClientPort, type TokenResult } from "../../src/core/BrowserSessions.ts";
+import type { Decision } from "../../src/core/Decision.ts";
+import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
+import { RouteTable } from "../../src/core/RouteTable.ts";
+import { normalizePath } from "../../src/core/normalizePath.ts";
+import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { LoginError } from "../../src/oidc/LoginError.ts";
+import { BACKCHANNEL_LOGOUT_EVENT, verifyLogoutToken } from "../../src/oidc/verifyLogoutToken.ts";
+import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
+import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
+import { createRevocationList } from "../../src/session/createRevocationList.ts";
+import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
+import { startRedis, type TestRedis } from "../harness/startRedis.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
+
+const ISSUER = "https://idp.example.com";
+const CLIENT_ID = "web";
+const ORIGIN = "https://app.example.com";
+
+let redis: TestRedis;
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+let signingKey: PrivateKey;
+let publicJwk: JWK;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const pair = await generateKeyPair("ES256", { extractable: true });
+  signingKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256" };
+});
+
+afterAll(async () => {
+  await redis?.close();
+});
+
+function loadConfig(store: "redis" | "cookie", keyPrefix = `t${randomBytes(4).toString("hex")}:`): PortcullisConfig {
+  const parsed = parseConfig({
+    providers: {
+      corp: { issuer: ISSUER, audiences: ["api"], clientId: CLIENT_ID, clientSecret: "secret-secret", redirectUri: `${ORIGIN}/oauth2/callback`, requestTimeoutMs: 500 },
+    },
+    session: { store, keys: ["k".repeat(40)], refreshWindowSeconds: 60 },
+    redis: { url: redis.url, keyPrefix, commandTimeoutMs: 200, connectTimeoutMs: 500 },
+    routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+/** The IdP as the replicas see it: logins and refreshes from a table; refresh tokens rotate and work once. */
+class FakeIdp {
+  readonly accessClaims = new Map<string, Record<string, unknown>>();
+  readonly refreshCalls: string[] = [];
+  readonly validRefreshTokens = new Set<string>();
+  refreshDelayMs = 0;
+  nowMs = Date.now();
+  #n = 0;
+
+  tokens(sub: string, sid: string, expiresIn: number): TokenResult {
+    const n = ++this.#n;
+    const exp = Math.floor(this.nowMs / 1000) + expiresIn;
+    const accessToken = `at-${sub}-${n}-${randomBytes(8).toString("hex")}`;
+    this.accessClaims.set(accessToken, { sub, exp, email: `${sub}@example.com` });
+    const refreshToken = `rt-${sub}-${n}-${randomBytes(8).toString("hex")}`;
+    this.validRefreshTokens.add(refreshToken);
+    return {
+      idTokenClaims: { sub, sid, email: `${sub}@example.com` },
+      idToken: `id-token-${n}-${randomBytes(8).toString("hex")}`,
+      accessToken,
+      accessTokenExpiresAt: exp,
+      refreshToken,
+      scope: "openid",
+    };
+  }
+
+  client(pending: { result: TokenResult | null }): LoginClientPort {
+    return {
+      begin: async (params) => {
+        const transaction: LoginTransaction = {
+          state: randomBytes(16).toString("base64url"),
+          nonce: "n",
+          codeVerifier: "v".repeat(43),
+          returnTo: params.returnTo,
+          provider: "corp",
+          createdAt: Math.floor(this.nowMs / 1000),
+        };
+        return { url: `${ISSUER}/authorize?state=${transaction.state}`, transaction };
+      },
+      complete: async () => {
+        if (pending.result === null) throw new LoginError("invalid_grant", "no login set up");
+        return pending.result;
+      },
+      refresh: async (refreshToken, expected) => {
+        this.refreshCalls.push(refreshToken);
+        await new Promise((r) => setTimeout(r, this.refreshDelayMs));
+        if (!this.validRefreshTokens.delete(refreshToken)) throw new LoginError("invalid_grant", "refresh token already used");
+        return this.tokens(expected.sub, "ignored-on-refresh", 600);
+      },
+      endSessionUrl: () => null,
+    };
+  }
+}
+
+interface Replica {
+  readonly gate: Gate;
+  readonly sessions: BrowserSessions;
+  readonly connection: RedisConnection;
+  close(): Promise<void>;
+}
+
+function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result: TokenResult | null }): Replica {
+  const connection = createRedisConnection(config.redis);
+  const revocations = createRevocationList({ connection, ttlSeconds: config.session.lifetimeSeconds, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
+  const client = idp.client(pending);
+  const keys = createLocalJWKSet({ keys: [publicJwk] });
+  const store =
+    config.session.store === "redis"
+      ? createRedisSessionStore({
+          connection,
+          cookieName: config.session.cookieName,
+          cookieDomain: config.session.cookieDomain,
+          keys: config.session.keys,
+          lifetimeSeconds: config.session.lifetimeSeconds,
+          lockTtlMs: () => 2_000,
+        })
+      : undefined;
+  const sessions = createBrowserSessions({
+    session: config.session,
+    providers: Object.values(config.providers),
+    loginClient: () => client,
+    verifyAccessToken: async (token, provider): Promise<VerifyOutcome> => {
+      const claims = idp.accessClaims.get(token);
+      return claims ? { ok: true, provider, claims, expiresAt: claims["exp"] as number } : { ok: false, code: "signature_invalid", detail: "unknown" };
+    },
+    verifyLogoutToken: async (token) => ({
+      provider: "corp",
+      outcome: await verifyLogoutToken(token, { keys, issuer: ISSUER, clientId: CLIENT_ID, algorithms: ["ES256"], clockToleranceSeconds: 60, nowMs: Date.now(), maxAgeSeconds: 600 }),
+    }),
+    ...(store !== undefined ? { store } : {}),
+    revocations,
+    now: () => idp.nowMs,
+  });
+  const gate = new Gate({
+    normalizePath,
+    routes: new RouteTable(config.routes, config.policy),
+    verifier: {
+      verify: async (token) =>
+        token === "good-bearer"
+          ? { ok: true, provider: "corp", claims: { sub: "svc", exp: 4_000_000_000 }, expiresAt: 4_000_000_000 }
+          : { ok: false, code: "signature_invalid", detail: "bad" },
+    },
+    identity: createIdentityHeaders(config.identity),
+    sessions,
+    now: () => idp.nowMs,
+  });
+  return {
+    gate,
+    sessions,
+    connection,
+    async close() {
+      revocations.close();
+      await connection.close();
+    },
+  };
+}
+
+interface Cluster {
+  readonly idp: FakeIdp;
+  readonly replicas: Replica[];
+  readonly prefix: string;
+  /** Logs in on replica `via` and returns the Cookie header of the session. */
+  login(via: number, sub: string, sid: string, expiresIn?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startCluster(store: "redis" | "cookie", count = 3, prefix?: string): Promise<Cluster> {
+  const config = loadConfig(store, prefix);
+  const idp = new FakeIdp();
+  const pending: { result: TokenResult | null } = { result: null };
+  const replicas = Array.from({ length: count }, () => startReplica(config, idp, pending));
+  const up = await waitUntil(async () => replicas.every((r) => r.connection.isUp()), 10_000);
+  if (!up) throw new Error("replicas did not connect to Redis");
+  return {
+    idp,
+    replicas,
+    prefix: config.redis.keyPrefix,
+    async login(via, sub, sid, expiresIn = 600) {
+      pending.result = idp.tokens(sub, sid, expiresIn);
+      const r = replicas[via] as Replica;
+      const start = await r.gate.decide(request({ accept: "text/html" }));
+      const txn = headerValues(start, "set-cookie")[0]?.split(";")[0] ?? "";
+      const state = new URL(headerValues(start, "location")[0] ?? "").searchParams.get("state") ?? "";
+      const done = await r.sessions.completeLogin(new URLSearchParams({ code: "c", state }), r.sessions.parseCookies(txn));
+      if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason} ${done.detail}`);
+      return done.setCookies
+        .filter((c) => c.startsWith("__Host-portcullis=") || c.startsWith("__Host-portcullis."))
+        .map((c) => c.split(";")[0])
+        .join("; ");
+    },
+    async close() {
+      await Promise.all(replicas.map((r) => r.close()));
+    },
+  };
+}
+
+function request(headers: Record<string, string>, path = "/home"): AccessRequest {
+  return { requestId: "r", method: "GET", scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+}
+
+function headerValues(d: Decision, name: string): string[] {
+  const list = d.kind === "allow" ? [...d.setHeaders, ...(d.responseHeaders ?? [])] : d.headers;
+  return list.filter(([n]) => n === name).map(([, v]) => v);
+}
+
+async function logoutToken(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key: PrivateKey = signingKey): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, jti: randomBytes(12).toString("hex"), aud: CLIENT_ID, ...claims })
+    .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "logout+jwt", ...header })
+    .setIssuer(ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 120)
+    .sign(key);
+}
+
+async function refusedEverywhere(replicas: readonly Replica[], cookie: string, withinMs: number): Promise<boolean> {
+  return waitUntil(async () => {
+    const ds = await Promise.all(replicas.map((r) => r.gate.decide(request({ cookie }))));
+    return ds.every((d) => d.kind === "deny" && d.code === "session_invalid");
+  }, withinMs);
+}
+
+describe("sessions shared through Redis", () => {
+  it("honours on replicas 2 and 3 a session made by a login through replica 1", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      for (const r of c.replicas.slice(1)) {
+        const d = await r.gate.decide(request({ cookie }));
+        expect(d).toMatchObject({ kind: "allow", credential: "session" });
+        expect(headerValues(d, "x-user-sub")).toEqual(["alice"]);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("keeps only an id and a secret in the cookie: one short cookie whatever the tokens weigh", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      expect(cookie.split("; ")).toHaveLength(1);
+      expect(cookie.length).toBeLessThan(300);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("refreshes once across replicas: ten concurrent requests over three replicas make one token call and all pass", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a", 60);
+      c.idp.nowMs += 40_000; // 20 s left: inside the refresh window (half the token's lifetime)
+      c.idp.refreshDelayMs = 300;
+      const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) => (c.replicas[i % 3] as Replica).gate.decide(request({ cookie }))));
+      for (const d of decisions) expect(d).toMatchObject({ kind: "allow", credential: "session" });
+      expect(c.idp.refreshCalls).toHaveLength(1);
+      // The cookie names the session, not its tokens: it does not change, and the next request finds the fresh tokens.
+      for (const d of decisions) expect(headerValues(d, "set-cookie")).toEqual([]);
+      expect(await (c.replicas[2] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+      expect(c.idp.refreshCalls).toHaveLength(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("ends the session on every replica when the IdP refuses the refresh", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a", 60);
+      c.idp.nowMs += 40_000;
+      c.idp.validRefreshTokens.clear();
+      expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("refuses on every replica within one second a session whose sid a back-channel logout named at one replica", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      const other = await c.login(1, "alice", "sid-b");
+      const started = Date.now();
+      expect(await (c.replicas[2] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "sid-a", sub: "alice" }))).toEqual({ kind: "ok", sessionsEnded: 1 });
+      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      // The same user's other IdP session is untouched.
+      expect(await (c.replicas[0] as Replica).gate.decide(request({ cookie: other }))).toMatchObject({ kind: "allow" });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("ends every session of a subject when the logout token names only the sub", async () => {
+    const c = await startCluster("redis");
+    try {
+      const a = await c.login(0, "alice", "sid-a");
+      const b = await c.login(1, "alice", "sid-b");
+      const bob = await c.login(2, "bob", "sid-c");
+      expect(await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "alice" }))).toEqual({ kind: "ok", sessionsEnded: 2 });
+      for (const r of c.replicas) {
+        expect(await r.gate.decide(request({ cookie: a }))).toMatchObject({ code: "session_invalid" });
+        expect(await r.gate.decide(request({ cookie: b }))).toMatchObject({ code: "session_invalid" });
+        expect(await r.gate.decide(request({ cookie: bob }))).toMatchObject({ kind: "allow" });
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("rejects a replayed logout token, and tokens with a nonce, a bad signature or a wrong aud", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      const r = c.replicas[0] as Replica;
+      const token = await logoutToken({ sid: "sid-x" });
+      expect(await r.sessions.backchannelLogout(token)).toMatchObject({ kind: "ok" });
+      // Replayed at another replica: the jti is shared through Redis.
+      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(token)).toMatchObject({ kind: "invalid", detail: expect.stringMatching(/replayed/) });
+      const other = await generateKeyPair("ES256");
+      const bad = [
+        await logoutToken({ sid: "sid-a", nonce: "n" }),
+        await logoutToken({ sid: "sid-a" }, {}, other.privateKey),
+        await logoutToken({ sid: "sid-a", aud: "someone-else" }),
+        await logoutToken({ sid: "sid-a", events: {} }),
+        await logoutToken({}),
+        await logoutToken({ sid: "sid-a" }, { typ: "at+jwt" }),
+      ];
+      for (const t of bad) expect(await r.sessions.backchannelLogout(t)).toMatchObject({ kind: "invalid" });
+      // None of them ended the session.
+      expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("answers session requests with 503 while Redis hangs, lets bearer tokens through, and recovers by itself", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      const r = c.replicas[1] as Replica;
+      redis.pause();
+      try {
+        const browser = await r.gate.decide(request({ cookie, accept: "text/html" }));
+        expect(browser).toMatchObject({ kind: "deny", status: 503, code: "session_store_unavailable" });
+        // Never a login loop: no redirect, no cookie cleared.
+        expect(headerValues(browser, "location")).toEqual([]);
+        expect(headerValues(browser, "set-cookie")).toEqual([]);
+        expect(await r.gate.decide(request({ authorization: "Bearer good-bearer" }))).toMatchObject({ kind: "allow", credential: "bearer" });
+      } finally {
+        redis.resume();
+      }
+      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "allow", 10_000)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("stores no token, e-mail address, sub or sid in clear in Redis", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice-unique-subject", "sid-unique-value", 60);
+      c.idp.nowMs += 40_000;
+      await (c.replicas[1] as Replica).gate.decide(request({ cookie })); // a refresh writes too
+      expect(c.idp.refreshCalls).toHaveLength(1);
+      await (c.replicas[2] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "another-unique-sid" }));
+      const keys = (await redis.command("KEYS", `${c.prefix}*`)) as string[];
+      expect(keys.length).toBeGreaterThan(2);
+      let dump = keys.join("\n");
+      for (const key of keys) {
+        const type = (await redis.command("TYPE", key)) as string;
+        if (type === "string") dump += String(await redis.command("GET", key));
+        else if (type === "set") dump += ((await redis.command("SMEMBERS", key)) as string[]).join(",");
+        else if (type === "hash") dump += ((await redis.command("HGETALL", key)) as string[]).join(",");
+      }
+      const secrets = [...c.idp.accessClaims.keys(), ...c.idp.refreshCalls, "id-token-", "rt-alice", "at-alice", "alice-unique-subject", "sid-unique-value", "another-unique-sid", "@example.com"];
+      for (const secret of secrets) expect(dump.includes(secret), secret).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("cookie sessions with a shared revocation list", () => {
+  it("refuses on every replica within one second a cookie session named by a back-channel logout at one replica", async () => {
+    const c = await startCluster("cookie");
+    try {
+      const cookie = await c.login(0, "carol", "sid-c");
+      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+      const started = Date.now();
+      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "sid-c" }))).toMatchObject({ kind: "ok" });
+      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("tells a replica that starts later about revocations made before it started", async () => {
+    const c = await startCluster("cookie", 1);
+    try {
+      const cookie = await c.login(0, "dave", "sid-d");
+      await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "dave" }));
+      const late = await startCluster("cookie", 1, c.prefix);
+      try {
+        expect(await refusedEverywhere(late.replicas, cookie, 5_000)).toBe(true);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await c.close();
+    }
+  });
+});
