@@ -1,6 +1,7 @@
 // `portcullis serve --config FILE [--watch]`: load and check the config (exit 1 before listening on
 // any problem), start the server, log one ready line, reload the config on SIGHUP (and on file
-// change with --watch) without dropping a check, and stop gracefully on SIGTERM/SIGINT.
+// change with --watch) without dropping a check, and stop gracefully on SIGTERM/SIGINT (drain, then
+// finish in-flight checks; a second signal ends the drain early).
 import { loadConfigFile } from "../config/loadConfigFile.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
@@ -89,11 +90,19 @@ async function serve(argv: readonly string[], hangupBeforeReady: () => boolean):
   return await new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) return;
+      if (signalled) {
+        // An operator (or an impatient orchestrator) asks twice: skip what is left of the drain.
+        logger.info({ signal }, "second signal: ending the drain now");
+        void running.stop();
+        return;
+      }
       signalled = true;
       watcher?.close();
       process.off("SIGHUP", onHangup);
-      logger.info({ signal }, "shutting down: health NOT_SERVING, finishing in-flight checks");
+      logger.info(
+        { signal, drainSeconds: running.config().shutdown.drainSeconds },
+        "shutting down: health NOT_SERVING, still answering checks until the drain is over",
+      );
       running.stop().then(
         () => {
           logger.info("stopped");

@@ -29,11 +29,15 @@ export function createHealthHandlers(state: HealthState): UntypedServiceImplemen
         return;
       }
       call.write({ status: WIRE[state.status] });
+      if (state.drained) {
+        call.end();
+        return;
+      }
       const unsubscribe = state.subscribe((s) => call.write({ status: WIRE[s] }));
       call.on("cancelled", unsubscribe);
       call.on("close", unsubscribe);
       // Watch streams never end by themselves; a server that shuts down would otherwise wait its
-      // whole grace period for them. Draining ends them once NOT_SERVING has been sent.
+      // whole grace period for them. The end of the drain ends them (NOT_SERVING was sent at its start).
       const endOnDrain = state.onDrain(() => {
         unsubscribe();
         call.end();

@@ -18,6 +18,8 @@ export interface PortcullisProcess {
   readonly pid: number;
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
   readonly logFile: string;
+  /** Resolves with the exit code (null when killed by a signal) once the process is gone, however it ended. */
+  readonly exited: Promise<number | null>;
   /** SIGTERM (graceful), SIGKILL after 15 s; resolves with the exit code once the process is gone. */
   stop(): Promise<number | null>;
 }
@@ -86,7 +88,7 @@ export async function startPortcullisProcess(configFile: string, logFile: string
 
   try {
     const ports = await ready;
-    return { pid: child.pid ?? -1, ports, logFile, stop };
+    return { pid: child.pid ?? -1, ports, logFile, exited, stop };
   } catch (error) {
     await stop();
     const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");

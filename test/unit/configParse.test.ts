@@ -135,7 +135,7 @@ describe("parseConfig: defaults", () => {
         commandTimeoutMs: 500,
       },
       tokenCache: { maxEntries: 10000 },
-      shutdown: { graceSeconds: 10 },
+      shutdown: { graceSeconds: 10, drainSeconds: 5 },
       log: { level: "info", audit: false },
     });
     expect(result.warnings).toEqual([]);
