@@ -167,7 +167,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
               ]),
         log: { level: "info" },
-        shutdown: { graceSeconds: 2 },
+        // One replica per stack: no drain (the replica tests run the default one).
+        shutdown: { graceSeconds: 2, drainSeconds: 0 },
         ...options.config,
       }),
       { mode: 0o600 },

@@ -106,7 +106,7 @@ function provider(issuer: string, extra: Record<string, unknown> = {}) {
 
 /** Loopback listeners on port 0 unless the test says otherwise. */
 function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
-  return { listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }, log: { level: "info" }, ...raw };
+  return { listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }, log: { level: "info" }, shutdown: { drainSeconds: 0 }, ...raw };
 }
 
 function configOf(raw: Record<string, unknown>): PortcullisConfig {

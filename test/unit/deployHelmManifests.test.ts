@@ -110,12 +110,18 @@ function expectProbesOnAdminListener(objects: Json[], config: PortcullisConfig) 
 
 function expectGracefulStop(objects: Json[], config: PortcullisConfig) {
   const spec = podSpec(objects);
+  const pauses = new Map<string, number>();
   for (const c of spec["containers"] as Json[]) {
     const command = (c["lifecycle"]?.preStop?.exec?.command ?? []) as string[];
     const pause = Number(/(\d+)/.exec(command.join(" "))?.[1] ?? 0) / (command[0] === "node" ? 1000 : 1);
-    if (c["name"] === "portcullis") expect(pause).toBeGreaterThan(0);
-    expect(spec["terminationGracePeriodSeconds"]).toBeGreaterThan(pause + config.shutdown.graceSeconds);
+    pauses.set(c["name"], pause);
+    expect(spec["terminationGracePeriodSeconds"]).toBeGreaterThan(pause + config.shutdown.drainSeconds + config.shutdown.graceSeconds);
   }
+  // After SIGTERM Portcullis keeps answering (its drain, after any pause) until the endpoints are
+  // gone, and longer than the pod's own Envoy takes requests.
+  const portcullisAnswers = (pauses.get("portcullis") ?? 0) + config.shutdown.drainSeconds;
+  expect(portcullisAnswers).toBeGreaterThanOrEqual(5);
+  if (pauses.has("envoy")) expect(portcullisAnswers).toBeGreaterThan(pauses.get("envoy") ?? 0);
 }
 
 function expectSelectorsAgree(objects: Json[]) {

@@ -38,7 +38,8 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
       { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [DEMO_STEP_UP_ACR] } },
       { name: "default", match: { path: "/" }, auth: "required" },
     ],
-    shutdown: { graceSeconds: 1 },
+    // One replica behind its own Envoy: nothing to drain traffic to, so Ctrl-C stops at once.
+    shutdown: { graceSeconds: 1, drainSeconds: 0 },
     log: { level: "info" },
   };
 }

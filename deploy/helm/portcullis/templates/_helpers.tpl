@@ -110,11 +110,16 @@ grpc and auth listeners stay on loopback (only the pod's Envoy calls them); the 
       path: /readyz
       port: admin
     {{- toYaml .Values.probes.readiness | nindent 4 }}
+  {{- if eq .Values.mode "sidecar" }}
+  # Sidecar mode: SIGTERM only once the pod's Envoy (same preStop pause) stops taking requests, so
+  # Portcullis's own drain outlasts it. In central mode SIGTERM comes at once: Portcullis drains by
+  # itself (config.shutdown.drainSeconds), answering checks while reporting NOT_SERVING.
   lifecycle:
     preStop:
       exec:
         # The image has node, not necessarily sleep.
         command: ["node", "-e", "setTimeout(() => {}, {{ mul .Values.preStopSleepSeconds 1000 }})"]
+  {{- end }}
   resources:
     {{- toYaml .Values.resources | nindent 4 }}
   securityContext:
