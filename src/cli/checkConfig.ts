@@ -33,7 +33,7 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
   lines.push(`listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`);
   const providers = Object.values(config.providers);
   lines.push(`providers (${providers.length}):`);
-  for (const p of providers) lines.push(`  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}`);
+  for (const p of providers) lines.push(`  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}${p.preset ? `, preset ${p.preset}` : ""}`);
   // The effective rule list, as the gate will use it: a mode's catch-all rule and defaults included.
   const rules = compileRoutes(config.routes, config.policy);
   const unmatched = config.policy.mode === "rules" ? "; no match = deny" : "";

@@ -9,6 +9,7 @@ import { checkConfigRules, type PartialConfig } from "./checkConfigRules.ts";
 import { configSchema } from "./configSchema.ts";
 import { deepFreeze } from "./deepFreeze.ts";
 import { INVALID, parseNode } from "./parseWithSchema.ts";
+import { applyProviderPresets } from "./presets/applyProviderPresets.ts";
 
 export interface ParseConfigOptions {
   /** Key paths whose values must never be quoted in messages (loadConfigFile passes env-substituted ones). */
@@ -23,7 +24,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   if (raw === null || raw === undefined) {
     return { ok: false, problems: [{ path: "(root)", message: "the config is empty; at least `routes` is required" }], warnings };
   }
-  const parsed = parseNode(configSchema, raw, "", { problems, secretPaths: options.secretPaths ?? new Set() });
+  // Presets first: their values then go through the same checks as anything the user wrote.
+  const parsed = parseNode(configSchema, applyProviderPresets(raw), "", { problems, secretPaths: options.secretPaths ?? new Set() });
   if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings });
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
   return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed as PortcullisConfig)), warnings };

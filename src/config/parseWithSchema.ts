@@ -84,10 +84,12 @@ function parseString(node: StringNode, value: unknown, path: string, ctx: ParseC
 }
 
 function parseList(node: ListNode, value: unknown, path: string, ctx: ParseContext): Parsed {
+  if (value === null && node.nullable === true) return null;
   const single = node.acceptSingle === true && !Array.isArray(value) && value !== null && typeof value !== "object";
   const items = single ? [value] : value;
   if (!Array.isArray(items)) {
-    return report(ctx, node, path, node.acceptSingle ? "must be a string or a list" : "must be a list", value);
+    const expected = node.acceptSingle ? "must be a string or a list" : "must be a list";
+    return report(ctx, node, path, node.nullable ? `${expected} or null` : expected, value);
   }
   if (node.nonEmpty === true && items.length === 0) {
     ctx.problems.push({ path, message: "must not be empty" });

@@ -35,7 +35,8 @@ function typeOf(node: SchemaNode): string {
       return "boolean";
     case "list": {
       const list = `${node.nonEmpty ? "non-empty " : ""}list of ${typeOf(node.items)}`;
-      return node.acceptSingle ? `${typeOf(node.items)}, or a list of them` : list;
+      const type = node.acceptSingle ? `${typeOf(node.items)}, or a list of them` : list;
+      return node.nullable ? `${type} or null` : type;
     }
     case "object":
       return "mapping";

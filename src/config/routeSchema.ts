@@ -43,8 +43,8 @@ const requirements: ObjectNode = {
     "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
   fields: {
     scopes: { ...nameList("scope"), description: "All of these scopes (from the `scope` string or the `scp` string/list)." },
-    roles: nameSet("Roles", "read from `identity.roleClaims`"),
-    groups: nameSet("Groups", "from the `groups` claim"),
+    roles: nameSet("Roles", "read from the provider's `roleClaims`, else `identity.roleClaims`"),
+    groups: nameSet("Groups", "read from the provider's `groupClaims`, else `identity.groupClaims`"),
     audiences: { ...nameList("audience"), description: "The token's `aud` must include one of these." },
     clients: { ...nameList("client id"), description: "`client_id` (or `azp` when there is no `client_id`) must be one of these." },
     principal: {

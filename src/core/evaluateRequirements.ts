@@ -17,8 +17,10 @@ export type { RequirementOutcome };
 export interface RequirementSubject {
   /** Verified claims: the token's, or a session's (which must carry its `acr`, `amr`, `auth_time`). */
   readonly claims: Readonly<Record<string, unknown>>;
-  /** Roles as the identity module reads them from `identity.roleClaims`. */
+  /** Roles as the identity module reads them (the provider's role claims, else `identity.roleClaims`). */
   readonly roles: readonly string[];
+  /** Groups as the identity module reads them; absent = the `groups` claim. */
+  readonly groups?: readonly string[];
   /** Epoch seconds. */
   readonly now: number;
 }
@@ -85,7 +87,7 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
     if (failed !== null) return forbidden(failed);
   }
   if (req.groups !== null) {
-    const failed = failedNameSet("groups", req.groups, stringList(own(claims, "groups")));
+    const failed = failedNameSet("groups", req.groups, subject.groups ?? stringList(own(claims, "groups")));
     if (failed !== null) return forbidden(failed);
   }
   if (req.claims !== null) {

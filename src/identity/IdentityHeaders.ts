@@ -1,8 +1,10 @@
 // Verified claims → the identity headers set on the upstream request (x-user-sub, x-user-email,
 // x-user-roles, configured claim headers, x-user-context). Everything config-derived is computed once
 // in createIdentityHeaders; build() is pure and its result is cached by the caller per credential.
+// Roles and groups are read from the claim paths of the token's provider (its own or its preset's),
+// else from identity.roleClaims / identity.groupClaims.
 
-import type { IdentityConfig } from "../config/PortcullisConfig.ts";
+import type { IdentityConfig, ProviderConfig } from "../config/PortcullisConfig.ts";
 import { claimPathSegments, resolveClaim } from "./resolveClaim.ts";
 import { isVerbatimHeaderValue, sanitizeHeaderValue } from "./sanitizeHeaderValue.ts";
 
@@ -19,10 +21,15 @@ export interface IdentityHeaders {
    * (client credentials) gets only the client id and claim headers: no x-user-* header is invented
    * for it from its client id.
    */
-  build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client"): IdentityHeader[];
-  /** The caller's roles as the roles header carries them (configured role claims, merged). */
-  roles(claims: Readonly<Record<string, unknown>>): string[];
+  build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client", provider?: string): IdentityHeader[];
+  /** The caller's roles as the roles header carries them (the provider's role claims, merged). */
+  roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
+  /** The caller's groups (the provider's group claims, merged), for `require.groups`. */
+  groups(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
 }
+
+/** Where one provider's tokens keep roles and groups; null/absent = the identity config's. */
+export type ProviderClaimPaths = Pick<ProviderConfig, "name" | "roleClaims" | "groupClaims">;
 
 type Claims = Readonly<Record<string, unknown>>;
 
@@ -104,7 +111,7 @@ function keepWithin<T>(list: readonly T[], budget: number, costOf: (entry: T) =>
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 const jsonBytes = (v: unknown): number => utf8Bytes(JSON.stringify(v));
 
-export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
+export function createIdentityHeaders(config: IdentityConfig, providers: readonly ProviderClaimPaths[] = []): IdentityHeaders {
   const maxBytes = config.maxHeaderBytes;
   const names = {
     sub: config.headers.sub.toLowerCase(),
@@ -116,7 +123,16 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
   const claimHeaders = Object.entries(config.claimHeaders).map(
     ([name, path]) => [name.toLowerCase(), claimPathSegments(path)] as const,
   );
-  const roleClaimPaths = config.roleClaims.map(claimPathSegments);
+  const defaultRolePaths = config.roleClaims.map(claimPathSegments);
+  const defaultGroupPaths = (config.groupClaims ?? ["groups"]).map(claimPathSegments);
+  const rolePathsOf = new Map<string, (readonly string[])[]>();
+  const groupPathsOf = new Map<string, (readonly string[])[]>();
+  for (const p of providers) {
+    if (p.roleClaims != null) rolePathsOf.set(p.name, p.roleClaims.map(claimPathSegments));
+    if (p.groupClaims != null) groupPathsOf.set(p.name, p.groupClaims.map(claimPathSegments));
+  }
+  const rolePaths = (provider: string | undefined) => (provider === undefined ? undefined : rolePathsOf.get(provider)) ?? defaultRolePaths;
+  const groupPaths = (provider: string | undefined) => (provider === undefined ? undefined : groupPathsOf.get(provider)) ?? defaultGroupPaths;
   const contextFields = config.context.enabled
     ? Object.entries(config.context.fields).map(
         ([field, source]) => [field, parseContextSource(field, source)] as const,
@@ -135,9 +151,9 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
    * comma-separated header: names containing a comma, control characters or surrounding whitespace
    * are dropped (the context uses the same list so both views agree).
    */
-  function rolesOf(claims: Claims): string[] {
+  function rolesOf(claims: Claims, provider?: string): string[] {
     const roles = new Set<string>();
-    for (const path of roleClaimPaths) {
+    for (const path of rolePaths(provider)) {
       const value = resolveClaim(claims, path);
       const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
       for (const role of list) {
@@ -202,7 +218,18 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     return Buffer.from(json, "utf8").toString("base64");
   }
 
-  function build(claims: Claims, principal: "user" | "client" = "user"): IdentityHeader[] {
+  /** Every string in the provider's group claims, first occurrence first. */
+  function groupsOf(claims: Claims, provider?: string): string[] {
+    const groups = new Set<string>();
+    for (const path of groupPaths(provider)) {
+      const value = resolveClaim(claims, path);
+      const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+      for (const group of list) if (typeof group === "string" && group.length > 0) groups.add(group);
+    }
+    return [...groups];
+  }
+
+  function build(claims: Claims, principal: "user" | "client" = "user", provider?: string): IdentityHeader[] {
     const headers: IdentityHeader[] = [];
     const clientId = clientIdOf(claims);
     if (clientId !== null && isVerbatimHeaderValue(clientId, maxBytes)) headers.push([names.clientId, clientId]);
@@ -215,7 +242,7 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     const email = emailOf(claims);
     if (email !== null && isVerbatimHeaderValue(email, maxBytes)) headers.push([names.email, email]);
 
-    const roles = rolesOf(claims);
+    const roles = rolesOf(claims, provider);
     const rolesInHeader = keepWithin(roles, maxBytes, utf8Bytes);
     if (rolesInHeader.length > 0) headers.push([names.roles, rolesInHeader.join(",")]);
 
@@ -237,5 +264,5 @@ export function createIdentityHeaders(config: IdentityConfig): IdentityHeaders {
     }
   }
 
-  return { ownedHeaders, build, roles: rolesOf };
+  return { ownedHeaders, build, roles: rolesOf, groups: groupsOf };
 }

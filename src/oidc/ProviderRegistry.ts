@@ -9,7 +9,9 @@ import { createIntrospector, type IntrospectionObserver, type Introspector } fro
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
+import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
+import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
 import { discoverProvider } from "./discoverProvider.ts";
 import { describeLoadError, isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
@@ -89,6 +91,8 @@ type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 
 interface ProviderState {
   readonly config: ProviderConfig;
+  /** Which `iss` values are this provider's (issuer, tokenIssuers, tenant templates). */
+  readonly issuers: IssuerPolicy;
   /** Aborts this provider's loads and refreshes once no registry uses it any more. */
   readonly closing: AbortController;
   /** Registries (a registry and its successors) that use this state and have not been closed. */
@@ -140,11 +144,12 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       kept.users += 1;
       adopted.add(kept);
       states.push(kept);
-      byIssuer.set(config.issuer, kept);
+      for (const issuer of kept.issuers.exact) byIssuer.set(issuer, kept);
       continue;
     }
     const state: ProviderState = {
       config,
+      issuers: createIssuerPolicy(config),
       closing: new AbortController(),
       users: 1,
       keys: undefined,
@@ -162,7 +167,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       refreshWarned: false,
     };
     states.push(state);
-    byIssuer.set(config.issuer, state);
+    for (const issuer of state.issuers.exact) byIssuer.set(issuer, state);
     if (config.allowInsecureHttp) {
       logger?.warn({ provider: config.name }, "allowInsecureHttp is on: discovery and keys may be fetched over plain http");
     }
@@ -354,7 +359,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     const unverified = readUnverifiedIssuer(token);
     if (!unverified.ok) return deny("token_malformed", unverified.detail);
     if (unverified.iss === undefined) return deny("issuer_mismatch", "token has no string iss claim");
-    const state = byIssuer.get(unverified.iss);
+    // An exact issuer wins over another provider's tenant template.
+    const iss = unverified.iss;
+    const state = byIssuer.get(iss) ?? states.find((candidate) => candidate.issuers.templates.length > 0 && candidate.issuers.recognizes(iss));
     if (state === undefined || !isAccepted(state.config.name, accepted)) {
       // The issuer comes from an unverified token: bounded and quoted for the log.
       return deny("issuer_mismatch", `token iss ${JSON.stringify(unverified.iss.slice(0, 200))} is not an accepted provider`);
@@ -367,8 +374,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     }
     const verifyOptions: JWTVerifyOptions = {
       algorithms: config.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg)),
-      issuer: config.issuer,
-      audience: [...config.audiences],
+      // iss is checked by checkProviderClaims (aliases, tenant templates); aud here unless the
+      // provider names its audience in client_id (Cognito).
+      ...(config.audienceClaim === "client_id" ? {} : { audience: [...config.audiences] }),
       clockTolerance: config.clockToleranceSeconds,
       requiredClaims: ["exp"],
       currentDate: new Date(now()),
@@ -394,6 +402,8 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     const { payload } = checked;
     const timeProblem = checkTimeClaims(payload, now() / 1000, config.clockToleranceSeconds);
     if (timeProblem) return deny(timeProblem.code, timeProblem.detail, config.name);
+    const claimsProblem = checkProviderClaims(config, state.issuers, payload);
+    if (claimsProblem) return deny(claimsProblem.code, claimsProblem.detail, config.name);
     const entry: CachedVerification = {
       provider: config.name,
       claims: deepFreeze(payload),
@@ -508,7 +518,9 @@ function validateProvider(config: ProviderConfig, byIssuer: ReadonlyMap<string, 
   const where = `provider ${JSON.stringify(config.name)}`;
   if (states.some((state) => state.config.name === config.name)) throw new TypeError(`${where}: duplicate provider name`);
   // Tokens are routed to a provider by exact iss; two providers with one issuer would be ambiguous.
-  if (byIssuer.has(config.issuer)) throw new TypeError(`${where}: issuer is already used by another provider`);
+  if ([config.issuer, ...(config.tokenIssuers ?? [])].some((issuer) => byIssuer.has(issuer))) {
+    throw new TypeError(`${where}: issuer is already used by another provider`);
+  }
   let issuer: URL;
   try {
     issuer = new URL(config.issuer);

@@ -9,7 +9,10 @@
 import { decodeJwt, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import * as client from "openid-client";
 import { deepFreeze } from "../config/deepFreeze.ts";
+import type { ProviderLogoutConfig } from "../config/PortcullisConfig.ts";
+import { buildLogoutUrl } from "./buildLogoutUrl.ts";
 import { MAX_NUMERIC_DATE } from "./checkTimeClaims.ts";
+import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { createRefreshCoalescer } from "./createRefreshCoalescer.ts";
 import { createTokenEndpointFetch, type TokenEndpointCall } from "./createTokenEndpointFetch.ts";
 import { LoginError, safeOAuthError } from "./LoginError.ts";
@@ -60,6 +63,12 @@ export interface LoginClientOptions {
   readonly fetch?: typeof fetch;
   /** Epoch milliseconds. */
   readonly now?: () => number;
+  /** Which `iss` the provider's ID tokens may carry (aliases, `{tenantid}` templates); default: exactly `issuer`. */
+  readonly issuerPolicy?: IssuerPolicy;
+  /** Extra authorization-request parameters (Auth0 `audience`, Google `access_type`); never the protocol's own. */
+  readonly authorizationParams?: Readonly<Record<string, string>>;
+  /** How endSessionUrl ends the IdP's session; default: OIDC RP-initiated logout from discovery. */
+  readonly logout?: ProviderLogoutConfig;
 }
 
 export interface BeginLoginInput {
@@ -135,15 +144,16 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
   const refreshTimeoutMs = options.refreshTimeoutMs ?? options.timeoutMs;
   const clientAuth = chooseClientAuth(options);
   const serverMetadata = { ...metadata } as unknown as client.ServerMetadata;
+  const issuerPolicy = options.issuerPolicy ?? createIssuerPolicy({ issuer });
 
   /**
    * A Configuration per call: openid-client keeps the fetch and its clock in it, and each call needs
    * its own fetch (to learn how the call failed) and our injectable clock (as a clock skew).
    */
-  function configure(call?: TokenEndpointCall): client.Configuration {
+  function configure(call?: TokenEndpointCall, concreteIssuer?: string): client.Configuration {
     const skewSeconds = Math.round((now() - Date.now()) / 1000);
     const config = new client.Configuration(
-      serverMetadata,
+      concreteIssuer === undefined ? serverMetadata : { ...serverMetadata, issuer: concreteIssuer },
       clientId,
       { [client.clockSkew]: skewSeconds, [client.clockTolerance]: options.clockToleranceSeconds },
       clientAuth,
@@ -160,6 +170,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     return {
       keys: options.keys,
       issuer,
+      issuerPolicy,
       clientId,
       algorithms: options.algorithms,
       clockToleranceSeconds: options.clockToleranceSeconds,
@@ -183,6 +194,11 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     // Signature and identity first: whatever else openid-client found, a foreign ID token ends the session.
     const idToken = call.body?.["id_token"];
     const idTokenClaims = typeof idToken === "string" ? await verifyIdToken(idToken, expectations(undefined, "subject_changed")) : null;
+    if (tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
+      const reread = await rereadForIssuer(call.body, idTokenClaims, (config) => client.refreshTokenGrant(config, refreshToken));
+      tokens = reread.tokens;
+      failure = reread.failure ?? failure;
+    }
     if (tokens === undefined) throw mapGrantError(failure);
     // Frozen: one result is handed to every caller sharing this refresh.
     return deepFreeze({
@@ -211,6 +227,8 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       const nonce = client.randomNonce();
       const codeVerifier = client.randomPKCECodeVerifier();
       const params = new URLSearchParams({
+        // First, so that nothing below can be replaced by configuration.
+        ...options.authorizationParams,
         response_type: "code",
         redirect_uri: options.redirectUri,
         scope: options.scopes.join(" "),
@@ -282,6 +300,18 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
         const idToken = call.body["id_token"];
         if (typeof idToken !== "string") throw new LoginError("id_token_invalid", "the token response has no ID token");
         const idTokenClaims = await verifyIdToken(idToken, expectations(txn.nonce, "id_token_invalid"));
+        if (tokens === undefined) {
+          const reread = await rereadForIssuer(call.body, idTokenClaims, (config) =>
+            client.authorizationCodeGrant(config, callbackUrl, {
+              pkceCodeVerifier: txn.codeVerifier,
+              expectedState: txn.state,
+              expectedNonce: txn.nonce,
+              ...(txn.maxAge !== undefined ? { maxAge: txn.maxAge } : {}),
+            }),
+          );
+          tokens = reread.tokens;
+          failure = reread.failure ?? failure;
+        }
         if (tokens !== undefined) {
           return deepFreeze({
             idTokenClaims,
@@ -306,15 +336,43 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     },
 
     endSessionUrl(input) {
-      if (typeof metadata["end_session_endpoint"] !== "string") return null;
-      const params = new URLSearchParams();
-      if (input.idTokenHint !== null) params.set("id_token_hint", input.idTokenHint);
-      if (input.postLogoutRedirectUri !== null) params.set("post_logout_redirect_uri", input.postLogoutRedirectUri);
-      if (input.state !== undefined) params.set("state", input.state);
-      // openid-client adds client_id, which lets the IdP check the redirect even without a hint.
-      return client.buildEndSessionUrl(configure(), params).href;
+      return buildLogoutUrl({
+        method: options.logout?.method ?? "end_session",
+        url: options.logout?.url ?? null,
+        metadata,
+        issuer,
+        clientId,
+        idTokenHint: input.idTokenHint,
+        postLogoutRedirectUri: input.postLogoutRedirectUri,
+        ...(input.state !== undefined ? { state: input.state } : {}),
+      });
     },
   };
+
+  /**
+   * openid-client compares an ID token's `iss` with the metadata's issuer literally, so it refuses a
+   * multi-tenant endpoint's tokens (the metadata names a `{tenantid}` template) and an issuer alias
+   * (Google's `accounts.google.com`). Our verification has accepted this ID token's issuer (tenant
+   * included), so openid-client's checks run again on the same answer, replayed without a second
+   * request, against the issuer that token names.
+   */
+  async function rereadForIssuer<T>(
+    body: Record<string, unknown>,
+    idTokenClaims: JWTPayload,
+    grant: (config: client.Configuration) => Promise<T>,
+  ): Promise<{ tokens: T | undefined; failure: unknown }> {
+    const concrete = issuerPolicy.issuerOf(idTokenClaims);
+    if (concrete === null || concrete === serverMetadata.issuer) return { tokens: undefined, failure: undefined };
+    const replay = createTokenEndpointFetch(
+      async () => new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } }),
+      options.timeoutMs,
+    );
+    try {
+      return { tokens: await grant(configure(replay, concrete)), failure: undefined };
+    } catch (err) {
+      return { tokens: undefined, failure: err };
+    }
+  }
 
   /** RFC 9207: required when advertised; when sent anyway it must still be right (§2.4). */
   function checkResponseIssuer(params: URLSearchParams): void {
@@ -327,7 +385,8 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       }
       return;
     }
-    if (iss !== issuer) throw new LoginError("response_issuer_mismatch", "the callback's iss is not the provider's issuer");
+    // The tenant of a templated issuer is checked on the ID token, which must name the same one.
+    if (!issuerPolicy.recognizes(iss)) throw new LoginError("response_issuer_mismatch", "the callback's iss is not the provider's issuer");
   }
 }
 
@@ -367,7 +426,7 @@ function checkBeginInput(input: BeginLoginInput): void {
 function validateOptions(options: LoginClientOptions): void {
   const where = `login client for provider ${JSON.stringify(options.providerName)}`;
   const { metadata } = options;
-  if (metadata["issuer"] !== options.issuer) throw new TypeError(`${where}: the discovery document's issuer is not the configured issuer`);
+  if (metadata["issuer"] !== options.issuer && options.issuerPolicy?.acceptsDiscoveryIssuer(metadata["issuer"]) !== true) throw new TypeError(`${where}: the discovery document's issuer is not the configured issuer`);
   if (options.clientId.length === 0) throw new TypeError(`${where}: clientId must not be empty`);
   if (!options.scopes.includes("openid")) throw new TypeError(`${where}: scopes must include "openid"`);
   const usable = options.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg));

@@ -3,6 +3,7 @@
 // override wins). Throws BoundedFetchError with a log-safe message; never retries by itself.
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, redactUrl, type FetchLike } from "./boundedFetch.ts";
+import { createIssuerPolicy } from "./createIssuerPolicy.ts";
 
 export interface DiscoveredProvider {
   readonly jwksUri: URL;
@@ -38,7 +39,8 @@ export async function discoverProvider(
     throw new BoundedFetchError(`discovery document at ${redactUrl(url)} is not a JSON object`);
   }
   const metadata = doc as Record<string, unknown>;
-  if (metadata["issuer"] !== provider.issuer) {
+  // A multi-tenant endpoint (Entra `organizations`) names its `{tenantid}` template instead.
+  if (!createIssuerPolicy(provider).acceptsDiscoveryIssuer(metadata["issuer"])) {
     const got = typeof metadata["issuer"] === "string" ? JSON.stringify(metadata["issuer"].slice(0, 200)) : "no issuer";
     throw new BoundedFetchError(
       `discovery issuer mismatch: the document says ${got}, the configuration says ${JSON.stringify(provider.issuer)}`,

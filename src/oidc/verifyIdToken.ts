@@ -4,12 +4,15 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
+import type { IssuerPolicy } from "./createIssuerPolicy.ts";
 import { LoginError, type LoginErrorCode } from "./LoginError.ts";
 import { mapVerifyError } from "./mapVerifyError.ts";
 
 export interface IdTokenExpectations {
   readonly keys: JWTVerifyGetKey;
   readonly issuer: string;
+  /** Decides `iss` instead of equality with `issuer` when set (token issuer aliases, tenant templates). */
+  readonly issuerPolicy?: IssuerPolicy;
   readonly clientId: string;
   readonly algorithms: readonly string[];
   readonly clockToleranceSeconds: number;
@@ -40,8 +43,9 @@ export async function verifyIdToken(idToken: string, expect: IdTokenExpectations
     throw new LoginError("id_token_invalid", `ID token ${mapped.code}: ${mapped.detail}`);
   }
   // The issuer is compared here rather than by jose so that a refresh can call it subject_changed.
-  if (payload.iss !== expect.issuer) {
-    throw new LoginError(expect.issuerMismatch, "ID token iss is not the provider's issuer");
+  if (expect.issuerPolicy === undefined ? payload.iss !== expect.issuer : expect.issuerPolicy.check(payload) !== null) {
+    const why = expect.issuerPolicy?.check(payload);
+    throw new LoginError(expect.issuerMismatch, `ID token iss is not the provider's issuer${why ? ` (${why})` : ""}`);
   }
   if (typeof payload.sub !== "string" || payload.sub.length === 0) {
     throw new LoginError("id_token_invalid", "ID token sub is not a non-empty string");

@@ -1,0 +1,36 @@
+// The provider-specific checks a bearer JWT's verified claims must pass after jose's signature and
+// time checks: its `iss` by the provider's issuer policy (aliases, tenant templates), the claims
+// that mark an access token (`typ: Bearer`, `token_use: access`), and `client_id` as the audience
+// where the IdP puts no `aud` in access tokens (Cognito).
+import type { ProviderConfig } from "../config/PortcullisConfig.ts";
+import type { IssuerPolicy } from "./createIssuerPolicy.ts";
+import type { TokenErrorCode } from "./TokenErrorCode.ts";
+
+export interface ClaimsProblem {
+  readonly code: TokenErrorCode;
+  readonly detail: string;
+}
+
+const quoted = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value);
+
+export function checkProviderClaims(
+  config: Pick<ProviderConfig, "audiences" | "audienceClaim" | "accessTokenClaims">,
+  issuers: IssuerPolicy,
+  claims: Readonly<Record<string, unknown>>,
+): ClaimsProblem | null {
+  const issuerProblem = issuers.check(claims);
+  if (issuerProblem !== null) return { code: "issuer_mismatch", detail: issuerProblem };
+  for (const [name, expected] of Object.entries(config.accessTokenClaims ?? {})) {
+    const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
+    if (actual !== expected) {
+      return { code: "claims_invalid", detail: `${name} is ${actual === undefined ? "missing" : quoted(actual)}, not ${JSON.stringify(expected)}: not an access token of this provider` };
+    }
+  }
+  if (config.audienceClaim === "client_id") {
+    const clientId = claims["client_id"];
+    if (typeof clientId !== "string" || !config.audiences.includes(clientId)) {
+      return { code: "audience_mismatch", detail: "client_id is none of the provider's audiences" };
+    }
+  }
+  return null;
+}
