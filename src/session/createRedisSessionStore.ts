@@ -3,9 +3,13 @@
 // key derived from that secret, so a dump of Redis alone reveals no token. The key expires with the
 // session; sign-out and back-channel logout delete it. A refresh runs on one replica at a time under
 // a Redis lock (renewed while the IdP call runs, released and written with a fencing check); the
-// replicas that lose the race wait for the stored result instead of calling the IdP.
+// replicas that lose the race wait for the stored result instead of calling the IdP. Sessions read
+// are kept a few seconds in memory (keyed by a digest of the cookie); every write or delete is
+// published so the other replicas drop their copy at once, and nothing is served from memory while
+// Redis is failing.
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import type { Redis } from "ioredis";
+import { LRUCache } from "lru-cache";
 import { createCookieSealer } from "./createCookieSealer.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import { createSessionCookies } from "./createSessionCookies.ts";
@@ -28,7 +32,12 @@ export interface RedisSessionStoreOptions {
   readonly pollIntervalMs?: number;
   readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
   readonly logger?: { warn(obj: object, msg: string): void };
+  /** Sessions kept in memory, each for at most CACHE_TTL_MS (default 10,000). */
+  readonly cacheMax?: number;
 }
+
+/** How long a session read from Redis is served from memory; writes and deletes anywhere drop it sooner. */
+const CACHE_TTL_MS = 5_000;
 
 const RECORD_VERSION = 1;
 const IV_BYTES = 12;
@@ -66,6 +75,38 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   });
   const refs = new WeakMap<Session, SessionRef>();
   const refreshing = new Map<string, Promise<StoreRefresh>>();
+  const cached = new LRUCache<string, { session: Session; present: readonly string[] }>({
+    max: options.cacheMax ?? 10_000,
+    ttl: CACHE_TTL_MS,
+    dispose: (entry, key) => {
+      if (cachedById.get(entry.session.id) === key) cachedById.delete(entry.session.id);
+    },
+  });
+  const cachedById = new Map<string, string>();
+  let lastFailureAt = 0;
+  const invalidations = `${prefix}session-invalidations`;
+  const subscriber = connection.subscriber();
+  const onMessage = (channel: string, id: string) => {
+    if (channel === invalidations) forget(id);
+  };
+  subscriber.on("message", onMessage);
+  const subscribe = () => void subscriber.subscribe(invalidations).catch(() => undefined);
+  subscriber.on("ready", subscribe);
+  if (subscriber.status === "ready") subscribe();
+
+  function forget(id: string): void {
+    const key = cachedById.get(id);
+    if (key !== undefined) cached.delete(key);
+  }
+
+  /** Drops the session from every replica's memory (here at once, elsewhere by pub/sub). */
+  async function invalidate(id: string): Promise<void> {
+    forget(id);
+    await client.publish(invalidations, id).catch(() => undefined);
+  }
+
+  /** Memory is trusted only while Redis answers: a failure stops serving from it for a while. */
+  const memoryUsable = () => connection.isUp() && Date.now() - lastFailureAt > CACHE_TTL_MS;
 
   const sessionKey = (id: string) => `${prefix}s:{${id}}`;
   const lockKey = (id: string) => `${sessionKey(id)}:lock`;
@@ -79,6 +120,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       return result;
     } catch (error) {
       events?.operation(operation, false);
+      lastFailureAt = Date.now();
+      cached.clear();
       throw new SessionStoreUnavailableError(`Redis ${operation.replace("_", " ")} failed: ${describeRedisError(error)}`);
     }
   }
@@ -108,6 +151,10 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   }
 
   async function load(jar: ReadonlyMap<string, string>, t: number): Promise<StoreLoad> {
+    const cacheKey = cacheKeyOf(jar);
+    if (cacheKey === null) return { kind: "none" };
+    const hit = memoryUsable() ? cached.get(cacheKey) : undefined;
+    if (hit !== undefined) return { kind: "session", session: hit.session, present: hit.present };
     const read = cookies.read(jar, t);
     if (read.present.length === 0) return { kind: "none" };
     const ref = read.payload === null ? null : refOf(read.payload);
@@ -121,7 +168,17 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     // Gone from Redis: expired, signed out or revoked by a back-channel logout.
     const session = record === null ? null : open(record, ref);
     if (session === null) return { kind: "invalid", clear: cookies.clear(read.present) };
+    cached.set(cacheKey, { session, present: read.present });
+    cachedById.set(session.id, cacheKey);
     return { kind: "session", session, present: read.present };
+  }
+
+  /** A digest of our cookie (name and value), or null when the request has none. */
+  function cacheKeyOf(jar: ReadonlyMap<string, string>): string | null {
+    const ours: string[] = [];
+    for (const [name, value] of jar) if (cookies.owns(name)) ours.push(`${name}=${value}`);
+    if (ours.length === 0) return null;
+    return createHash("sha256").update(ours.sort().join(";")).digest("base64url");
   }
 
   async function create(session: Session, jar: ReadonlyMap<string, string>, t: number): Promise<readonly string[]> {
@@ -172,6 +229,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       if (outcome.kind === "unavailable") return { kind: "unavailable", reason: outcome.reason, cause: "idp" };
       if (outcome.kind === "ended") {
         await call("session_delete", () => client.eval(FENCED_DELETE, 2, lock, sessionKey(ref.id), token)).catch(() => undefined);
+        await invalidate(ref.id);
         return { kind: "ended", clear: cookies.clear(present), reason: outcome.reason };
       }
       const next = outcome.session;
@@ -186,7 +244,10 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
         options.logger?.warn({ session: shortId(ref.id), error: (error as Error).message }, "refreshed session could not be stored");
         return { kind: "fresh", session: next, setCookies: [] };
       }
-      if (written === 1) return { kind: "fresh", session: next, setCookies: [] };
+      if (written === 1) {
+        await invalidate(ref.id);
+        return { kind: "fresh", session: next, setCookies: [] };
+      }
       if (written === 0) return { kind: "ended", clear: cookies.clear(present), reason: "session ended during the refresh" };
       // The lease ran out before the write: another replica may hold it now; take what it stores.
       return await awaitWinner(session, ref, present, ttl);
@@ -225,6 +286,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       const batch = client.multi().del(sessionKey(ref.id));
       for (const key of indexKeysOf(session)) batch.srem(key, ref.id);
       await call("session_delete", () => execOrThrow(batch));
+      await invalidate(ref.id);
     }
     return cookies.clear(present);
   }
@@ -243,6 +305,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     if (by.sid !== null) batch.del(indexKey("sid", provider, by.sid));
     if (by.sub !== null) batch.del(indexKey("sub", provider, by.sub));
     const replies = await call("revocation", () => execOrThrow(batch));
+    for (const id of ids) await invalidate(id);
     return replies.slice(0, ids.size).reduce<number>((sum, deleted) => sum + (deleted as number), 0);
   }
 
@@ -255,7 +318,12 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     destroy,
     clear: (present) => cookies.clear(present),
     revoke,
-    close: () => refreshing.clear(),
+    close() {
+      refreshing.clear();
+      cached.clear();
+      subscriber.off("message", onMessage);
+      subscriber.off("ready", subscribe);
+    },
   };
 }
 

@@ -282,6 +282,20 @@ describe("sessions shared through Redis", () => {
     }
   });
 
+  it("refuses at once, on a replica that had it in memory, a session signed out at another replica", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+      const out = await (c.replicas[0] as Replica).sessions.signOut((c.replicas[0] as Replica).sessions.parseCookies(cookie), null);
+      expect(out.kind).toBe("redirect");
+      // The stolen copy of the cookie is dead everywhere, well before the in-memory copy would expire.
+      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("ends the session on every replica when the IdP refuses the refresh", async () => {
     const c = await startCluster("redis");
     try {
