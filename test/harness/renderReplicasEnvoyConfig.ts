@@ -1,0 +1,119 @@
+// Turns the shipped envoy/replicas.yaml into a config for loopback test ports by replacing
+// addresses, ports and certificate paths only, so the end-to-end tests run the health checks,
+// outlier detection, retry policy and timeouts exactly as shipped. REPLACED_PATHS lists every
+// replaced value; a test proves nothing else differs from the file.
+import { readFile } from "node:fs/promises";
+import { parse, stringify } from "yaml";
+
+export const REPLICAS_ENVOY_CONFIG = new URL("../../envoy/replicas.yaml", import.meta.url);
+
+export interface ReplicaPorts {
+  readonly grpc: number;
+  readonly auth: number;
+  readonly admin: number;
+}
+
+export interface ReplicasEnvoyValues {
+  /** The HTTPS listener on 127.0.0.1; 0 = ephemeral. */
+  readonly listenPort: number;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  /** One entry per replica, on 127.0.0.1; the shipped file names three. */
+  readonly replicas: readonly ReplicaPorts[];
+  readonly upstreamPort: number;
+}
+
+type Json = Record<string, any>;
+
+/**
+ * Key paths (dot-separated, list indexes as numbers) of the values the rendering replaces; `*` is
+ * any index. Everything else is the shipped file's.
+ */
+export const REPLACED_PATHS: readonly string[] = [
+  "admin.address.socket_address.port_value",
+  "static_resources.listeners.0.address.socket_address.address",
+  "static_resources.listeners.0.address.socket_address.port_value",
+  "static_resources.listeners.0.filter_chains.0.transport_socket.typed_config.common_tls_context.tls_certificates.0.certificate_chain.filename",
+  "static_resources.listeners.0.filter_chains.0.transport_socket.typed_config.common_tls_context.tls_certificates.0.private_key.filename",
+  "static_resources.listeners.0.filter_chains.0.filters.0.typed_config.route_config.virtual_hosts.0.domains",
+  "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.address",
+  "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.port_value",
+  "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.health_check_config.port_value",
+];
+
+export async function readReplicasEnvoyConfig(): Promise<string> {
+  return readFile(REPLICAS_ENVOY_CONFIG, "utf8");
+}
+
+export function renderReplicasEnvoyConfig(shipped: string, values: ReplicasEnvoyValues): string {
+  const config = parse(shipped) as Json;
+  set(config, ["admin", "address", "socket_address", "port_value"], 0);
+  const listener = only(config["static_resources"].listeners as Json[], "listener");
+  set(listener, ["address", "socket_address", "address"], "127.0.0.1");
+  set(listener, ["address", "socket_address", "port_value"], values.listenPort);
+  const certificate = only(listener["filter_chains"][0].transport_socket.typed_config.common_tls_context.tls_certificates as Json[], "certificate");
+  set(certificate, ["certificate_chain", "filename"], values.tlsCertFile);
+  set(certificate, ["private_key", "filename"], values.tlsKeyFile);
+  // The test certificate and a browser's origin are localhost, on whatever port Envoy got.
+  const hcm = only(listener["filter_chains"][0].filters as Json[], "network filter").typed_config as Json;
+  set(only(hcm["route_config"].virtual_hosts as Json[], "virtual host"), ["domains"], ["localhost", "localhost:*"]);
+
+  const clusters = config["static_resources"].clusters as Json[];
+  replaceEndpoints(clusters, "portcullis_ext_authz", values.replicas.map((r) => ({ port: r.grpc })));
+  replaceEndpoints(clusters, "portcullis_auth", values.replicas.map((r) => ({ port: r.auth, healthCheckPort: r.admin })));
+  replaceEndpoints(clusters, "app", [{ port: values.upstreamPort }]);
+  return stringify(config);
+}
+
+/** Every lb_endpoint becomes one per target, shaped like the shipped file's first one. */
+function replaceEndpoints(clusters: Json[], name: string, targets: ReadonlyArray<{ port: number; healthCheckPort?: number }>): void {
+  const cluster = clusters.find((c) => c["name"] === name);
+  if (cluster === undefined) throw new Error(`envoy/replicas.yaml has no cluster ${name}`);
+  const group = only(cluster["load_assignment"].endpoints as Json[], `${name} endpoint group`);
+  const shipped = group["lb_endpoints"] as Json[];
+  const template = shipped[0];
+  if (template === undefined) throw new Error(`cluster ${name} has no endpoint`);
+  const hasHealthPort = template["endpoint"].health_check_config?.port_value !== undefined;
+  group["lb_endpoints"] = targets.map((target) => {
+    const copy = structuredClone(template) as Json;
+    set(copy, ["endpoint", "address", "socket_address", "address"], "127.0.0.1");
+    set(copy, ["endpoint", "address", "socket_address", "port_value"], target.port);
+    if (hasHealthPort !== (target.healthCheckPort !== undefined)) throw new Error(`cluster ${name}: health-check port given where the file has none, or missing`);
+    if (target.healthCheckPort !== undefined) set(copy, ["endpoint", "health_check_config", "port_value"], target.healthCheckPort);
+    return copy;
+  });
+}
+
+/** Replaces a value that must already exist, so a reshaped file fails here instead of silently. */
+function set(node: Json, path: readonly string[], value: unknown): void {
+  let at: Json = node;
+  for (const key of path.slice(0, -1)) {
+    at = at[key] as Json;
+    if (at === undefined || at === null) throw new Error(`envoy/replicas.yaml has no ${path.join(".")}`);
+  }
+  const last = path[path.length - 1] as string;
+  if (!(last in at)) throw new Error(`envoy/replicas.yaml has no ${path.join(".")}`);
+  at[last] = value;
+}
+
+function only<T>(items: readonly T[], what: string): T {
+  if (items.length !== 1) throw new Error(`envoy/replicas.yaml: expected one ${what}, found ${items.length}`);
+  return items[0] as T;
+}
+
+/** Leaf paths where two parsed configs differ (a list of another length differs at the list). */
+export function differingPaths(a: unknown, b: unknown, path: string[] = []): string[] {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return [path.join(".")];
+    return a.flatMap((item, i) => differingPaths(item, b[i], [...path, String(i)]));
+  }
+  if (isRecord(a) && isRecord(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((key) => differingPaths(a[key], b[key], [...path, key]));
+  }
+  return Object.is(a, b) ? [] : [path.join(".")];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,300 @@
+// Several Portcullis replicas behind one Envoy running the shipped envoy/replicas.yaml (addresses
+// and ports replaced for loopback): dev IdP and echo upstream in-process, each replica a real
+// `portcullis serve` child on fixed ports so it can be stopped, killed and started again where
+// Envoy expects it. A stopped replica's ports are held by a placeholder (connections reset, like a
+// host that is down) so no other test worker takes them in between. close() stops everything.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
+import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
+import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
+import { startEchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
+import { startEnvoy } from "../../src/cli/demo/startEnvoy.ts";
+import { httpsRequest, type HttpsResponse } from "./httpsRequest.ts";
+import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig, type ReplicaPorts } from "./renderReplicasEnvoyConfig.ts";
+import { reservePort, type ReservedPort } from "./reservePort.ts";
+import { LOGIN_SCOPES, TEST_AUDIENCE } from "./startStack.ts";
+import { startPortcullisProcess, type PortcullisProcess } from "./startPortcullisProcess.ts";
+import { waitUntil } from "./waitUntil.ts";
+
+const READY_TIMEOUT_MS = 30_000;
+/** The virtual host renderReplicasEnvoyConfig gives Envoy (that of the test certificate). */
+const REPLICAS_HOST = "localhost";
+
+export interface ReplicaStackOptions {
+  /** How many replicas; default 3 (as the shipped file lists). */
+  readonly replicas?: number;
+  /** Extra top-level Portcullis config keys, the same for every replica (e.g. `redis`). */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /**
+   * Browser login: the provider gets the dev IdP's web client and a redirect URI on the Envoy
+   * origin, every replica the same fresh `session.keys` (plus `session`), so a session made by one
+   * replica is honoured by the others.
+   */
+  readonly login?: boolean;
+  readonly session?: Readonly<Record<string, unknown>>;
+  /** Routes of every replica; default /api required, /public public. */
+  readonly routes?: readonly unknown[];
+}
+
+/** Envoy's view of one replica in a cluster (admin /clusters). */
+export interface EnvoyHostView {
+  readonly healthy: boolean;
+  readonly failedActiveHealthCheck: boolean;
+  readonly ejectedByOutlierDetection: boolean;
+  readonly rqSuccess: number;
+  readonly rqTotal: number;
+  readonly rqError: number;
+}
+
+export interface Replica {
+  readonly index: number;
+  readonly ports: ReplicaPorts;
+  readonly logFile: string;
+  /** The running process id, or null while stopped. */
+  pid(): number | null;
+  /** Sends a signal to the running process (SIGTERM, SIGINT, SIGKILL...). */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (null: killed by a signal) once the running process has gone. */
+  exited(): Promise<number | null>;
+  /** Starts `serve` again on the same ports; resolves once /readyz says 200, with how long that took. */
+  start(): Promise<{ readonly readyMs: number }>;
+}
+
+export interface ReplicaStack {
+  readonly envoyPort: number;
+  /** The Host Envoy routes (localhost, with or without the port). */
+  readonly host: string;
+  readonly origin: string;
+  readonly ca: string;
+  readonly envoyAdminUrl: string;
+  readonly envoyLogFile: string;
+  readonly dir: string;
+  readonly replicas: readonly Replica[];
+  idp(): DevIdp;
+  request(path: string, headers?: Record<string, string>): Promise<HttpsResponse>;
+  /** Envoy's view of a replica in `portcullis_ext_authz` (default) or `portcullis_auth`. */
+  envoyHost(replica: Replica, cluster?: "portcullis_ext_authz" | "portcullis_auth"): Promise<EnvoyHostView>;
+  /** Envoy counters and gauges whose name starts with the prefix, e.g. cluster.portcullis_ext_authz. */
+  envoyStats(prefix: string): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export async function startReplicaStack(options: ReplicaStackOptions = {}): Promise<ReplicaStack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const dir = await mkdtemp(join(tmpdir(), "portcullis-replicas-"));
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const envoyReserved = options.login === true ? await reservePort() : null;
+    if (envoyReserved !== null) cleanups.push(() => envoyReserved.release());
+    const origin = envoyReserved === null ? null : `https://localhost:${envoyReserved.port}`;
+    const idp = await startDevIdp({
+      audience: TEST_AUDIENCE,
+      signingKeys: [await createSigningJwk()],
+      ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
+    });
+    cleanups.push(() => idp.close());
+    const upstream = await startEchoUpstream();
+    cleanups.push(() => upstream.close());
+    const cert = await ensureDemoCertificate(join(dir, "cert"));
+
+    const sessionKey = randomBytes(32).toString("base64url");
+    const replicas: Replica[] = [];
+    for (let index = 0; index < (options.replicas ?? 3); index += 1) {
+      const held = { grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() };
+      const ports: ReplicaPorts = { grpc: held.grpc.port, auth: held.auth.port, admin: held.admin.port };
+      const configFile = join(dir, `replica-${index + 1}.yaml`);
+      await writeFile(
+        configFile,
+        stringify({
+          listen: { grpc: `127.0.0.1:${ports.grpc}`, auth: `127.0.0.1:${ports.auth}`, admin: `127.0.0.1:${ports.admin}` },
+          providers: {
+            demo: {
+              issuer: idp.issuer,
+              audiences: [TEST_AUDIENCE],
+              allowInsecureHttp: true,
+              discoveryTimeoutMs: 10_000,
+              ...(origin === null
+                ? {}
+                : { clientId: idp.webClient.id, clientSecret: idp.webClient.secret, scopes: [...LOGIN_SCOPES], redirectUri: `${origin}/oauth2/callback` }),
+            },
+          },
+          ...(origin === null ? {} : { session: { keys: [sessionKey], ...options.session } }),
+          routes: options.routes ?? [
+            { name: "api", match: { path: "/api" }, auth: "required" },
+            { name: "public", match: { path: "/public" }, auth: "public" },
+          ],
+          log: { level: "info" },
+          // The shipped drain (drainSeconds default) is what these tests exercise.
+          shutdown: { graceSeconds: 2 },
+          ...options.config,
+        }),
+        { mode: 0o600 },
+      );
+      replicas.push(createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), cleanups));
+    }
+    for (const replica of replicas) await replica.start();
+
+    const envoyConfig = renderReplicasEnvoyConfig(await readReplicasEnvoyConfig(), {
+      listenPort: envoyReserved?.port ?? 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      replicas: replicas.map((r) => r.ports),
+      upstreamPort: upstream.port,
+    });
+    await envoyReserved?.release();
+    const envoyLogFile = join(dir, "envoy.log");
+    const envoy = await startEnvoy({ config: envoyConfig, logFile: envoyLogFile });
+    cleanups.push(() => envoy.stop());
+    const envoyPort = envoy.listenerPorts["https"];
+    if (envoyPort === undefined) throw new Error("Envoy has no https listener");
+
+    const envoyHost = async (replica: Replica, cluster: "portcullis_ext_authz" | "portcullis_auth" = "portcullis_ext_authz"): Promise<EnvoyHostView> => {
+      const port = cluster === "portcullis_ext_authz" ? replica.ports.grpc : replica.ports.auth;
+      const res = await fetch(`${envoy.adminUrl}/clusters?format=json`, { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { cluster_statuses?: ClusterStatus[] };
+      const host = body.cluster_statuses?.find((c) => c.name === cluster)?.host_statuses?.find((h) => h.address?.socket_address?.port_value === port);
+      if (host === undefined) throw new Error(`Envoy has no ${cluster} host on port ${port}`);
+      const stat = (name: string) => Number(host.stats?.find((s) => s.name === name)?.value ?? 0);
+      const flags = host.health_status ?? {};
+      const failedActiveHealthCheck = flags.failed_active_health_check === true;
+      const ejectedByOutlierDetection = flags.failed_outlier_check === true;
+      return {
+        healthy: !failedActiveHealthCheck && !ejectedByOutlierDetection && flags.eds_health_status !== "UNHEALTHY",
+        failedActiveHealthCheck,
+        ejectedByOutlierDetection,
+        rqSuccess: stat("rq_success"),
+        rqTotal: stat("rq_total"),
+        rqError: stat("rq_error"),
+      };
+    };
+    // Envoy asks each replica's health once at start; wait until it has seen every one serving.
+    for (const replica of replicas) {
+      if (!(await waitUntil(async () => (await envoyHost(replica)).healthy && (await envoyHost(replica, "portcullis_auth")).healthy, 15_000))) {
+        throw new Error(`Envoy did not see replica ${replica.index + 1} healthy within 15 s`);
+      }
+    }
+
+    return {
+      envoyPort,
+      host: REPLICAS_HOST,
+      origin: origin ?? `https://localhost:${envoyPort}`,
+      ca: cert.certPem,
+      envoyAdminUrl: envoy.adminUrl,
+      envoyLogFile,
+      dir,
+      replicas,
+      idp: () => idp,
+      request: (path, headers = {}) => httpsRequest({ port: envoyPort, path, ca: cert.certPem, headers: { host: REPLICAS_HOST, ...headers } }),
+      envoyHost,
+      async envoyStats(prefix) {
+        const res = await fetch(`${envoy.adminUrl}/stats?format=json&filter=${encodeURIComponent(`^${prefix.replaceAll(".", "\\.")}`)}`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = (await res.json()) as { stats?: Array<{ name?: string; value?: number }> };
+        const stats: Record<string, number> = {};
+        for (const s of body.stats ?? []) if (typeof s.name === "string" && typeof s.value === "number") stats[s.name] = s.value;
+        return stats;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+interface ClusterStatus {
+  name?: string;
+  host_statuses?: Array<{
+    address?: { socket_address?: { port_value?: number } };
+    stats?: Array<{ name?: string; value?: string | number }>;
+    health_status?: { eds_health_status?: string; failed_active_health_check?: boolean; failed_outlier_check?: boolean };
+  }>;
+}
+
+function createReplica(
+  index: number,
+  ports: ReplicaPorts,
+  initiallyHeld: { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort },
+  configFile: string,
+  logFile: string,
+  cleanups: (() => Promise<unknown>)[],
+): Replica {
+  let held: ReservedPort[] = [initiallyHeld.grpc, initiallyHeld.auth, initiallyHeld.admin];
+  let running: PortcullisProcess | null = null;
+  // Set when the process exits: the placeholders taking its ports back.
+  let holding: Promise<void> = Promise.resolve();
+  const release = async () => {
+    await holding;
+    for (const port of held) await port.release();
+    held = [];
+  };
+  cleanups.push(async () => {
+    await running?.stop();
+    await release();
+  });
+  return {
+    index,
+    ports,
+    logFile,
+    pid: () => running?.pid ?? null,
+    signal(signal) {
+      if (running === null) throw new Error(`replica ${index + 1} is not running`);
+      process.kill(running.pid, signal);
+    },
+    exited() {
+      if (running === null) throw new Error(`replica ${index + 1} is not running`);
+      return running.exited;
+    },
+    async start() {
+      if (running !== null) throw new Error(`replica ${index + 1} is already running`);
+      const t0 = Date.now();
+      await release();
+      const proc = await startPortcullisProcess(configFile, logFile);
+      running = proc;
+      // Once it is gone, its ports are held again at once (see the module comment).
+      void proc.exited.then(() => {
+        if (running === proc) running = null;
+        holding = Promise.all([holdPort(ports.grpc), holdPort(ports.auth), holdPort(ports.admin)]).then((ports) => {
+          held = ports;
+        });
+      });
+      const ready = await waitUntil(async () => {
+        const res = await fetch(`http://127.0.0.1:${ports.admin}/readyz`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        return res.status === 200;
+      }, READY_TIMEOUT_MS);
+      if (!ready) {
+        const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
+        throw new Error(`replica ${index + 1}: /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n${tail}`);
+      }
+      return { readyMs: Date.now() - t0 };
+    },
+  };
+}
+
+/** Holds one given loopback port with a placeholder that resets every connection. */
+async function holdPort(port: number): Promise<ReservedPort> {
+  const placeholder = createServer((socket) => socket.resetAndDestroy());
+  const bound = await new Promise<boolean>((resolve) => {
+    placeholder.once("error", () => resolve(false));
+    placeholder.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  let released: Promise<void> | undefined;
+  return {
+    port,
+    release: () => (released ??= bound ? new Promise<void>((resolve) => placeholder.close(() => resolve())) : Promise.resolve()),
+  };
+}
