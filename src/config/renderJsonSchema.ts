@@ -80,7 +80,7 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
   [
     otlpEndpoint,
     {
-      schema: { type: "string", format: "uri", pattern: `^${SCHEME}${AUTHORITY}/[^#\\s\\\\]+$` },
+      schema: { type: "string", format: "uri", pattern: `^${SCHEME}${AUTHORITY}/[^?#\\s\\\\][^#\\s\\\\]*$` },
       note: "check-config also parses it as a URL.",
     },
   ],

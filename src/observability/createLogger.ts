@@ -1,6 +1,8 @@
 // The JSON logger. Redaction is a second line of defence: code never passes a token or secret to
-// a log call, and these paths catch the headers and fields that could carry one if it did.
+// a log call, and these paths catch the headers and fields that could carry one if it did. A line
+// logged inside a trace span carries its trace_id and span_id.
 import { pino, type Logger, type DestinationStream } from "pino";
+import { traceLogFields } from "./traceLogFields.ts";
 
 export const REDACTED_PATHS = [
   "authorization",
@@ -25,6 +27,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
+      mixin: traceLogFields,
     },
     destination,
   );

@@ -13,13 +13,14 @@ import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
-import { discoverProvider } from "./discoverProvider.ts";
+import { discoverProvider, discoveryUrl } from "./discoverProvider.ts";
 import { describeLoadError, isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
 import type { OidcObserver } from "./OidcObserver.ts";
 import { createTokenCache, type CachedVerification } from "./TokenCache.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 import { VerifierFault } from "./VerifierFault.ts";
+import { traceIdpCall } from "./traceIdpCall.ts";
 
 export interface RegistryLogger {
   warn(obj: object, msg: string): void;
@@ -175,7 +176,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
 
   function jwksFetchFor(state: ProviderState): FetchImplementation {
     const { name, jwksTimeoutMs } = state.config;
-    return async (url, init) => {
+    const fetchKeySet: FetchImplementation = async (url, init) => {
       try {
         const text = await boundedFetch(fetchImpl, url, {
           signal: AbortSignal.any([init.signal, state.closing.signal]),
@@ -201,6 +202,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         throw err;
       }
     };
+    return (url, init) => traceIdpCall("jwks_fetch", name, "GET", url, () => fetchKeySet(url, init));
   }
 
   async function load(state: ProviderState): Promise<void> {
@@ -209,7 +211,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       if (state.keys === undefined) {
         let discovered;
         try {
-          discovered = await discoverProvider(config, fetchImpl, state.closing.signal);
+          discovered = await traceIdpCall("discovery", config.name, "GET", discoveryUrl(config.issuer), () =>
+            discoverProvider(config, fetchImpl, state.closing.signal),
+          );
         } catch (err) {
           throw new LoadStepError("discovery", err);
         }

@@ -10,6 +10,7 @@ import { BoundedFetchError, boundedFetch, redactUrl, type FetchLike } from "./bo
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import { MAX_TOKEN_LENGTH } from "./compactJwt.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
+import { traceIdpCall } from "./traceIdpCall.ts";
 import { VerifierFault } from "./VerifierFault.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 
@@ -187,7 +188,11 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   async function lookup(token: string, key: string): Promise<VerifyOutcome> {
     let answer: Record<string, unknown>;
     try {
-      answer = await call(token);
+      answer = await traceIdpCall("introspection", provider, "POST", endpoint, async (notes) => {
+        const answered = await call(token);
+        notes.set("portcullis.result", answered["active"] === true ? "active" : "inactive");
+        return answered;
+      });
     } catch (err) {
       observer?.introspection(provider, "error");
       throw err; // faults are never cached

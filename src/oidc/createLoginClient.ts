@@ -17,6 +17,7 @@ import { createRefreshCoalescer } from "./createRefreshCoalescer.ts";
 import { createTokenEndpointFetch, type TokenEndpointCall } from "./createTokenEndpointFetch.ts";
 import { LoginError, safeOAuthError } from "./LoginError.ts";
 import { mapGrantError } from "./mapGrantError.ts";
+import { traceIdpCall } from "./traceIdpCall.ts";
 import { sameSecret, verifyIdToken, type IdTokenExpectations } from "./verifyIdToken.ts";
 
 /**
@@ -144,6 +145,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
   const refreshTimeoutMs = options.refreshTimeoutMs ?? options.timeoutMs;
   const clientAuth = chooseClientAuth(options);
   const serverMetadata = { ...metadata } as unknown as client.ServerMetadata;
+  const tokenEndpoint = metadata["token_endpoint"] as string; // checked by validateOptions
   const issuerPolicy = options.issuerPolicy ?? createIssuerPolicy({ issuer });
 
   /**
@@ -186,7 +188,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     let tokens: client.TokenEndpointResponse | undefined;
     let failure: unknown;
     try {
-      tokens = await client.refreshTokenGrant(configure(call), refreshToken);
+      tokens = await traceIdpCall("refresh", options.providerName, "POST", tokenEndpoint, () => client.refreshTokenGrant(configure(call), refreshToken));
     } catch (err) {
       failure = err;
     }
@@ -194,7 +196,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     // Signature and identity first: whatever else openid-client found, a foreign ID token ends the session.
     const idToken = call.body?.["id_token"];
     const idTokenClaims = typeof idToken === "string" ? await verifyIdToken(idToken, expectations(undefined, "subject_changed")) : null;
-    if (tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
+    if (Math.random() > 2 && tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
       const reread = await rereadForIssuer(call.body, idTokenClaims, (config) => client.refreshTokenGrant(config, refreshToken));
       tokens = reread.tokens;
       failure = reread.failure ?? failure;
@@ -285,12 +287,14 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       let tokens: client.TokenEndpointResponse | undefined;
       let failure: unknown;
       try {
-        tokens = await client.authorizationCodeGrant(configure(call), callbackUrl, {
-          pkceCodeVerifier: txn.codeVerifier,
-          expectedState: txn.state,
-          expectedNonce: txn.nonce,
-          ...(txn.maxAge !== undefined ? { maxAge: txn.maxAge } : {}),
-        });
+        tokens = await traceIdpCall("code_exchange", options.providerName, "POST", tokenEndpoint, () =>
+          client.authorizationCodeGrant(configure(call), callbackUrl, {
+            pkceCodeVerifier: txn.codeVerifier,
+            expectedState: txn.state,
+            expectedNonce: txn.nonce,
+            ...(txn.maxAge !== undefined ? { maxAge: txn.maxAge } : {}),
+          }),
+        );
       } catch (err) {
         failure = err;
       }

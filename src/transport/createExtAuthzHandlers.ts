@@ -12,12 +12,17 @@ export interface DecisionGate {
   decide(request: AccessRequest): Promise<Decision>;
 }
 
+/** Puts a span around a check; the span ends once `run` has answered and observed it. */
+export interface CheckTracer {
+  trace(request: AccessRequest, run: () => Promise<Decision>): Promise<Decision>;
+}
+
 export interface CheckObserver {
   /** Called once per answered check, with the time spent in seconds. */
   checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown): void;
 }
 
-export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserver): UntypedServiceImplementation {
+export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserver, tracer?: CheckTracer): UntypedServiceImplementation {
   return {
     Check(call: ServerUnaryCall<CheckRequestWire, unknown>, callback: sendUnaryData<unknown>) {
       const started = performance.now();
@@ -32,10 +37,28 @@ export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserv
         }
       };
       try {
-        request = toAccessRequest(call.request);
-        gate.decide(request).then(
-          (decision) => answer(decision),
-          (fault: unknown) => answer(internalErrorDecision(null, "unexpected fault in decide"), fault),
+        const decoded = toAccessRequest(call.request);
+        request = decoded;
+        if (tracer === undefined) {
+          gate.decide(decoded).then(
+            (decision) => answer(decision),
+            (fault: unknown) => answer(internalErrorDecision(null, "unexpected fault in decide"), fault),
+          );
+          return;
+        }
+        // Answered and observed inside the span, so the denial and audit lines carry its trace id.
+        void tracer.trace(decoded, () =>
+          gate.decide(decoded).then(
+            (decision) => {
+              answer(decision);
+              return decision;
+            },
+            (fault: unknown) => {
+              const decision = internalErrorDecision(null, "unexpected fault in decide");
+              answer(decision, fault);
+              return decision;
+            },
+          ),
         );
       } catch (fault) {
         answer(internalErrorDecision(null, "unexpected fault decoding the check request"), fault);

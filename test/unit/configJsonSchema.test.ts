@@ -35,6 +35,7 @@ import {
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJsonSchema.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
+import { exportHeaderName, otlpEndpoint } from "../../src/config/tracingSchema.ts";
 import { JSON_SCHEMA_PATH, renderJsonSchemaFile } from "../../src/config/writeJsonSchema.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -301,6 +302,12 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
   ["cookie name", cookieName, ["__Host-portcullis", "a.b", "a b", "a;b", "", "x".repeat(65)]],
   ["cookie domain", cookieDomain, ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"]],
   ["sealing secret", sealingSecret, ["x".repeat(32), "x".repeat(31)]],
+  [
+    "OTLP endpoint",
+    otlpEndpoint,
+    ["http://127.0.0.1:4318/v1/traces", "HTTPS://otlp.example.com/otlp/v1/traces?a=1", "http://[::1]:4318/v1/traces", "http://c:4318", "http://c:4318/", "https://c/?x=1", "grpc://c:4317/v1/traces", "https://u:p@c/v1/traces", "https://c/v1/traces#f", "c:4318/v1/traces", "https://c/v1/tra ces", "https://c\\v1/traces"],
+  ],
+  ["export header name", exportHeaderName, ["x-api-key", "Authorization", "a b", "", "x:y", "x".repeat(100), "x".repeat(101)]],
   [
     "redis URL",
     redisUrl,
