@@ -85,6 +85,7 @@ async function logIn(
   idTokenClaims: JWTPayload,
   accessToken: string,
   callbackExtra: Record<string, string> = {},
+  expiresIn = 3600,
 ): Promise<LoggedIn> {
   const start = await pipeline.gate.decide(request("/home", { accept: "text/html" }));
   expect(start.kind === "deny" && start.status).toBe(302);
@@ -93,7 +94,7 @@ async function logIn(
   const nonce = authorize.searchParams.get("nonce") as string;
   idp.tokenResponse = async () => ({
     token_type: "Bearer",
-    expires_in: 3600,
+    expires_in: expiresIn,
     access_token: accessToken,
     refresh_token: "refresh-token-1",
     id_token: await idp.sign({ ...idTokenClaims, nonce, ...times() }),
@@ -442,6 +443,21 @@ describe("preset: entra, multi-tenant (organizations)", () => {
     expect(authorize.pathname).toBe("/entra/organizations/oauth2/v2.0/authorize");
     expect(headerOf(await pipeline.gate.decide(request("/", { cookie })), "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
     await expect(logIn(pipeline, idp(), idTokenClaims(OTHER_TENANT_ID), "opaque-graph-token")).rejects.toThrow(/login failed: id_token_invalid: .*not in allowedTenants/);
+  });
+
+  it("refreshes a session whose new ID token names the tenant's own issuer", async () => {
+    const pipeline = await pipelineFor(provider());
+    const { cookie } = await logIn(pipeline, idp(), idTokenClaims(ENTRA_TENANT_ID), "opaque-graph-token", {}, 2);
+    idp().tokenResponse = async (form) =>
+      form.get("grant_type") === "refresh_token"
+        ? { token_type: "Bearer", expires_in: 3600, access_token: "opaque-graph-token-2", refresh_token: "refresh-token-2", id_token: await idp().sign({ ...idTokenClaims(ENTRA_TENANT_ID), ...times() }) }
+        : null;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const refreshed = await pipeline.gate.decide(request("/", { cookie }));
+    expect(refreshed.kind).toBe("allow");
+    expect(headerOf(refreshed, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
+    expect(refreshed.kind === "allow" && (refreshed.responseHeaders ?? []).some(([name]) => name === "set-cookie")).toBe(true);
+    expect(idp().tokenRequests.at(-1)?.get("grant_type")).toBe("refresh_token");
   });
 });
 
