@@ -5,7 +5,6 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -16,6 +15,7 @@ import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import { readMetric } from "../harness/readMetric.ts";
 import { killOnExit, REPO_ROOT } from "../harness/startPortcullisProcess.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { startSteadyLoad, type LoadReport } from "../harness/startSteadyLoad.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const MAIN = join(REPO_ROOT, "src/cli/main.ts");
@@ -64,54 +64,30 @@ describe("reloading the config of a running Portcullis behind Envoy", () => {
     expect((await stack.request("/docs/intro")).status).toBe(403);
 
     // Keep-alive connections, as Envoy's clients would hold them; every answer must be the upstream's 200.
-    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: stack.ca });
-    const get = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          { host: "127.0.0.1", servername: "localhost", port: stack.envoyPort, path, agent, timeout: 10_000, headers: { host: "localhost", authorization: `Bearer ${token}` } },
-          (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
-            res.on("error", reject);
-          },
-        );
-        req.on("timeout", () => req.destroy(new Error("timed out")));
-        req.on("error", reject);
-        req.end();
-      });
-    let answered = 0;
-    const failures: string[] = [];
-    let stop = false;
+    const load = startSteadyLoad({
+      port: stack.envoyPort,
+      ca: stack.ca,
+      workers: CONCURRENCY,
+      pauseMs: 0,
+      kinds: [{ name: "bearer", path: "/api/orders", headers: () => ({ authorization: `Bearer ${token}` }), accepts: (status) => status === 200 }],
+    });
     const started = Date.now();
-    const worker = async () => {
-      while (!stop) {
-        try {
-          const status = await get("/api/orders");
-          if (status !== 200) failures.push(`status ${status}`);
-        } catch (error) {
-          failures.push((error as Error).message);
-        }
-        answered += 1;
-      }
-    };
-    const workers = Array.from({ length: CONCURRENCY }, () => worker());
+    let report!: LoadReport;
     try {
-      expect(await waitUntil(async () => answered >= 100, 20_000, 20)).toBe(true);
+      expect(await waitUntil(async () => load.answered() >= 100, 20_000, 20)).toBe(true);
       await rewriteConfig((config) => {
         config["routes"].push({ name: "docs", match: { host: "localhost", path: "/docs" }, auth: "public" });
       });
       process.kill(stack.pids.portcullis, "SIGHUP");
       expect(await waitUntil(async () => (await reloads("ok")) === 1, 10_000, 50)).toBe(true);
-      const atReload = answered;
-      expect(await waitUntil(async () => answered >= atReload + 100 && Date.now() - started >= LOAD_MS, 20_000, 20)).toBe(true);
+      const atReload = load.answered();
+      expect(await waitUntil(async () => load.answered() >= atReload + 100 && Date.now() - started >= LOAD_MS, 20_000, 20)).toBe(true);
     } finally {
-      stop = true;
-      await Promise.all(workers);
-      agent.destroy();
+      report = await load.stop();
     }
 
-    expect(failures).toEqual([]);
-    expect(answered).toBeGreaterThanOrEqual(200);
+    expect(report.failures).toEqual([]);
+    expect(report.total).toBeGreaterThanOrEqual(200);
     const docs = await stack.request("/docs/intro");
     expect(docs.status).toBe(200);
     expect((docs.json as { path?: string }).path).toBe("/docs/intro");

@@ -1,5 +1,7 @@
 // The Envoy configs we ship are accepted by the pinned Envoy (`--mode validate`), and the demo
-// template cannot be rendered with a placeholder left unset.
+// template cannot be rendered with a placeholder left unset. envoy/replicas.yaml is validated as
+// shipped and as the replica tests render it, and Envoy must know every retry condition it names
+// (an unknown one is only a warning, then silently ignored).
 
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,6 +14,7 @@ import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.
 import type { DemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
 import { fillTemplate, renderEnvoyConfig } from "../../src/cli/demo/renderEnvoyConfig.ts";
 import { envoyBinary } from "../../src/cli/demo/startEnvoy.ts";
+import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
 
 const run = promisify(execFile);
 let dir: string;
@@ -56,6 +59,29 @@ describe("envoy/production-example.yaml", () => {
     expect(at(oauthRoute, "route", "cluster")).toBe("portcullis_auth");
     expect(at(oauthRoute, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled")).toBe(true);
     expect(at(hcm, "common_http_protocol_options", "headers_with_underscores_action")).toBe("REJECT_REQUEST");
+  });
+});
+
+describe("envoy/replicas.yaml", () => {
+  it("is a valid Envoy config once its certificate paths point at real files, every retry condition known", async () => {
+    const text = (await readReplicasEnvoyConfig())
+      .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+    expect(text).not.toContain("/etc/envoy/tls/");
+    const output = await validate(text);
+    expect(output).toMatch(/OK/);
+    expect(output).not.toMatch(/Unknown retry_on policy token/);
+  });
+
+  it("stays valid as the replica tests render it for three loopback replicas", async () => {
+    const text = renderReplicasEnvoyConfig(await readReplicasEnvoyConfig(), {
+      listenPort: 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      replicas: [0, 1, 2].map((i) => ({ grpc: 19191 + i, auth: 18181 + i, admin: 19464 + i })),
+      upstreamPort: 18080,
+    });
+    expect(await validate(text)).toMatch(/OK/);
   });
 });
 

@@ -7,13 +7,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { SignJWT, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
 import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
-import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
+import { checkOnce, healthOnce, watchHealth } from "../harness/grpcTestClients.ts";
 import { startPortcullisProcess, type PortcullisProcess } from "../harness/startPortcullisProcess.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import type { ReservedPort } from "../harness/reservePort.ts";
@@ -38,58 +36,6 @@ async function freePort(): Promise<number> {
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.text() };
-}
-
-function checkClient(port: number) {
-  const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
-  const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as grpc.ServiceClientConstructor;
-  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
-  return {
-    check: (headers: Record<string, string>, id: string) =>
-      new Promise<any>((resolve, reject) =>
-        client.Check(
-          { attributes: { request: { http: { id, method: "GET", host: "localhost", path: "/api/x", scheme: "https", headers } } } },
-          (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)),
-        ),
-      ),
-    close: () => client.close(),
-  };
-}
-
-function healthClient(port: number) {
-  const def = protoLoader.loadSync("grpc/health/v1/health.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
-  const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health as grpc.ServiceClientConstructor;
-  return new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
-}
-
-/** A grpc.health.v1 Watch stream: every status it delivered, and whether the server ended it. */
-function watchHealth(port: number) {
-  const client = healthClient(port);
-  const statuses: string[] = [];
-  let ended = false;
-  const call = client.Watch({ service: "envoy.service.auth.v3.Authorization" });
-  call.on("data", (r: { status: string }) => statuses.push(r.status));
-  call.on("status", () => (ended = true));
-  call.on("error", () => (ended = true));
-  return {
-    statuses,
-    ended: () => ended,
-    close() {
-      call.cancel();
-      client.close();
-    },
-  };
-}
-
-function grpcHealth(port: number): Promise<string> {
-  const client = healthClient(port);
-  return new Promise((resolve, reject) =>
-    client.Check({ service: "envoy.service.auth.v3.Authorization" }, (e: unknown, r: { status: string }) => {
-      client.close();
-      if (e) reject(e);
-      else resolve(r.status);
-    }),
-  );
 }
 
 describe("portcullis serve", () => {
@@ -169,7 +115,7 @@ describe("portcullis serve", () => {
     expect((await get(`${admin}/healthz`)).status).toBe(200);
     const ready = await get(`${admin}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await grpcHealth(portcullis.ports.grpc)).toBe("NOT_SERVING");
+    expect(await healthOnce(portcullis.ports.grpc)).toBe("NOT_SERVING");
     expect(ready.body).toContain("idp");
     const { privateKey } = await generateKeyPair("RS256");
     const token = await new SignJWT({ sub: "u" })
@@ -178,9 +124,7 @@ describe("portcullis serve", () => {
       .setAudience("lifecycle-api")
       .setExpirationTime("5m")
       .sign(privateKey);
-    const client = checkClient(portcullis.ports.grpc);
-    const res = await client.check({ authorization: `Bearer ${token}` }, "req-before-ready");
-    client.close();
+    const res = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${token}` }, "req-before-ready");
     expect(res.denied_response.status.code).toBe("ServiceUnavailable");
   });
 
@@ -192,16 +136,14 @@ describe("portcullis serve", () => {
     expect(await waitUntil(async () => (await get(`${admin}/readyz`)).status === 200, 40_000)).toBe(true);
     const metrics = (await get(`${admin}/metrics`)).body;
     expect(metrics).toMatch(/^portcullis_provider_ready\{provider="idp"\} 1$/m);
-    expect(await waitUntil(async () => (await grpcHealth(portcullis.ports.grpc)) === "SERVING", 5000)).toBe(true);
+    expect(await waitUntil(async () => (await healthOnce(portcullis.ports.grpc)) === "SERVING", 5000)).toBe(true);
   }, 60_000);
 
   it("logs one line per denial with Envoy's request id, and never the token", async () => {
     const token = await idp!.clientCredentialsToken();
     const forged = `${token.slice(0, -4)}AAAA`;
-    const client = checkClient(portcullis.ports.grpc);
-    const ok = await client.check({ authorization: `Bearer ${token}` }, "req-allowed");
-    const denied = await client.check({ authorization: `Bearer ${forged}` }, "req-forged-7f3a");
-    client.close();
+    const ok = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${token}` }, "req-allowed");
+    const denied = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${forged}` }, "req-forged-7f3a");
     expect(ok.http_response).toBe("ok_response");
     expect(denied.denied_response.status.code).toBe("Unauthorized");
     expect(await waitUntil(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000)).toBe(true);
