@@ -451,7 +451,12 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         // Not a JWT: an opaque token, which only introspection can vouch for. It names no issuer,
         // so the first accepted provider (config order) that introspects decides.
         const introspecting = states.find((state) => state.config.introspection.enabled && isAccepted(state.config.name, accepted));
-        if (introspecting === undefined) return deny("token_malformed", shapeProblem);
+        if (introspecting === undefined) {
+          // Say so when it is the access token of an IdP whose access tokens cannot be checked (Google).
+          const opaque = states.find((state) => state.config.opaqueAccessTokens === true && isAccepted(state.config.name, accepted));
+          const hint = opaque === undefined ? "" : `; provider ${opaque.config.name} issues opaque access tokens, which cannot be checked: send its ID token instead`;
+          return deny("token_malformed", `${shapeProblem}${hint}`);
+        }
         return introspect(introspecting, token);
       }
       const cacheKey = cache.keyOf(token);

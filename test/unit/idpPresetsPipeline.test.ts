@@ -507,7 +507,9 @@ describe("preset: google", () => {
 
   it("refuses an opaque Google access token as a bearer token, and an ID token for another client", async () => {
     const pipeline = await pipelineFor(provider());
-    expectDenied(await pipeline.gate.decide(request("/", asBearer("ya29.a0AfB_byC1x2y3z4-opaque"))), 401, "token_malformed");
+    const opaque = await pipeline.gate.decide(request("/", asBearer("ya29.a0AfB_byC1x2y3z4-opaque")));
+    expectDenied(opaque, 401, "token_malformed");
+    expect(opaque.kind === "deny" && opaque.detail).toMatch(/provider idp issues opaque access tokens, which cannot be checked: send its ID token instead$/);
     const foreign = await idp().sign({ ...idTokenClaims({ aud: "another.apps.googleusercontent.com", azp: "another.apps.googleusercontent.com" }), ...times() });
     expectDenied(await pipeline.gate.decide(request("/", asBearer(foreign))), 401, "audience_mismatch");
   });
