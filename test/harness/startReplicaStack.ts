@@ -39,6 +39,8 @@ export interface ReplicaStackOptions {
   readonly session?: Readonly<Record<string, unknown>>;
   /** Routes of every replica; default /api required, /public public. */
   readonly routes?: readonly unknown[];
+  /** With `login`: the dev IdP posts back-channel logout tokens straight to this replica's auth listener (0-based). */
+  readonly backchannelLogoutReplica?: number;
 }
 
 /** Envoy's view of one replica in a cluster (admin /clusters). */
@@ -99,10 +101,17 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
     const envoyReserved = options.login === true ? await reservePort() : null;
     if (envoyReserved !== null) cleanups.push(() => envoyReserved.release());
     const origin = envoyReserved === null ? null : `https://localhost:${envoyReserved.port}`;
+    // Every replica's ports are held before the IdP starts, so its back-channel logout URL can name one.
+    const replicaCount = options.replicas ?? 3;
+    const heldPorts: { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort }[] = [];
+    for (let index = 0; index < replicaCount; index += 1) heldPorts.push({ grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() });
+    cleanups.push(() => Promise.all(heldPorts.flatMap((h) => [h.grpc.release(), h.auth.release(), h.admin.release()])));
+    const backchannelTarget = options.backchannelLogoutReplica === undefined ? undefined : heldPorts[options.backchannelLogoutReplica];
     const idp = await startDevIdp({
       audience: TEST_AUDIENCE,
       signingKeys: [await createSigningJwk()],
       ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
+      ...(origin === null || backchannelTarget === undefined ? {} : { webBackchannelLogoutUri: `http://127.0.0.1:${backchannelTarget.auth.port}/oauth2/backchannel_logout` }),
     });
     cleanups.push(() => idp.close());
     const upstream = await startEchoUpstream();
@@ -111,8 +120,8 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
 
     const sessionKey = randomBytes(32).toString("base64url");
     const replicas: Replica[] = [];
-    for (let index = 0; index < (options.replicas ?? 3); index += 1) {
-      const held = { grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() };
+    for (let index = 0; index < replicaCount; index += 1) {
+      const held = heldPorts[index] as { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort };
       const ports: ReplicaPorts = { grpc: held.grpc.port, auth: held.auth.port, admin: held.admin.port };
       const configFile = join(dir, `replica-${index + 1}.yaml`);
       await writeFile(

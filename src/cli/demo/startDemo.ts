@@ -76,6 +76,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       ...(entryHost === undefined
         ? {}
         : { webRedirectUris: [`${entryHost}/oauth2/callback`], webPostLogoutRedirectUris: [`${entryHost}/`] }),
+      // Signing out at the IdP ends the Portcullis session too: the IdP posts its logout token
+      // straight to the auth listener (IdP and Portcullis share the machine).
+      ...(ports.auth === 0 ? {} : { webBackchannelLogoutUri: `http://127.0.0.1:${ports.auth}/oauth2/backchannel_logout` }),
     });
     stops.push(() => idp.close());
     const upstream = await startEchoUpstream({ port: ports.upstream });

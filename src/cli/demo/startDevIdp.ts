@@ -48,6 +48,11 @@ export interface DevIdpOptions {
   /** Redirect URIs of the browser client `demo-web` (authorization code + PKCE). */
   readonly webRedirectUris?: readonly string[];
   readonly webPostLogoutRedirectUris?: readonly string[];
+  /**
+   * Where the IdP posts OpenID Connect back-channel logout tokens for `demo-web` when a user's IdP
+   * session ends (ID tokens then carry `sid`); absent = no back-channel logout.
+   */
+  readonly webBackchannelLogoutUri?: string;
   /** Access tokens of every grant (default 600). */
   readonly accessTokenTtlSeconds?: number;
   /** ID tokens (default 3600). */
@@ -72,6 +77,8 @@ export interface DevIdpCounts {
   endSession: number;
   /** Requests to the authorization endpoint, not the resumes after a login. */
   authorization: number;
+  /** Back-channel logout tokens posted to the web client's back-channel URL: answered 200, or not. */
+  backchannelLogouts: { sent: number; failed: number };
 }
 
 export interface MachineClient {
@@ -181,9 +188,21 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
         response_types: ["code"],
         redirect_uris: [...(options.webRedirectUris ?? ["https://localhost:8443/oauth2/callback"])],
         post_logout_redirect_uris: [...(options.webPostLogoutRedirectUris ?? ["https://localhost:8443/"])],
+        ...(options.webBackchannelLogoutUri === undefined ? {} : { backchannel_logout_uri: options.webBackchannelLogoutUri, backchannel_logout_session_required: true }),
         scope: ["openid", "profile", "email", "offline_access", ...DEMO_API_SCOPES].join(" "),
       },
     ],
+    // oidc-provider refuses outgoing calls to loopback and private addresses (SSRF protection); this
+    // IdP runs beside Portcullis on loopback and posts its back-channel logout tokens there, so a
+    // loopback target (and only that) goes out without the protecting dispatcher.
+    fetch: (url: URL | string, init: RequestInit & { dispatcher?: unknown }) => {
+      const host = new URL(url).hostname;
+      if (host === "127.0.0.1" || host === "localhost" || host === "[::1]") {
+        const { dispatcher: _protected, ...rest } = init;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, init);
+    },
     scopes: ["openid", "offline_access", "profile", "email", ...DEMO_API_SCOPES],
     acrValues: [...DEMO_ACR_VALUES],
     // acr, amr and auth_time ride with `openid` so that every ID token says how the user logged in.
@@ -222,6 +241,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
         allowedPolicy: (_ctx: unknown, client: OidcClient) => INTROSPECTING_CLIENTS.has(client.clientId),
       },
       revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx: OidcContext, form: string) => {
@@ -291,6 +311,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       countRequest(counts, ctx);
     }
   });
+  provider.on("backchannel.success", () => void (counts.backchannelLogouts.sent += 1));
+  provider.on("backchannel.error", () => void (counts.backchannelLogouts.failed += 1));
   const providerHandler = provider.callback();
   const client = async (id: string) => {
     const found = await provider.Client.find(id);
@@ -366,6 +388,7 @@ function zeroCounts(): DevIdpCounts {
     introspection: 0,
     endSession: 0,
     authorization: 0,
+    backchannelLogouts: { sent: 0, failed: 0 },
   };
 }
 
