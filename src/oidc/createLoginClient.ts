@@ -196,7 +196,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     // Signature and identity first: whatever else openid-client found, a foreign ID token ends the session.
     const idToken = call.body?.["id_token"];
     const idTokenClaims = typeof idToken === "string" ? await verifyIdToken(idToken, expectations(undefined, "subject_changed")) : null;
-    if (Math.random() > 2 && tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
+    if (tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
       const reread = await rereadForIssuer(call.body, idTokenClaims, (config) => client.refreshTokenGrant(config, refreshToken));
       tokens = reread.tokens;
       failure = reread.failure ?? failure;
