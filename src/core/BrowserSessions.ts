@@ -16,7 +16,7 @@ import { createRedirectPolicy } from "../session/createRedirectPolicy.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
 import type { LoginTransaction } from "../session/LoginTransaction.ts";
 import type { Session } from "../session/Session.ts";
-import { SessionStoreUnavailableError, type RefreshRun, type SessionStore } from "../session/SessionStore.ts";
+import { SessionStoreUnavailableError, type RefreshRun, type SessionStore, type StoreLoad, type StoreRefresh } from "../session/SessionStore.ts";
 import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
 import { composeSessionClaims } from "./composeSessionClaims.ts";
 
@@ -65,19 +65,11 @@ export interface BrowserSessionsOptions {
   readonly verifyLogoutToken?: (token: string) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
 }
 
-export type SessionLoad =
-  | { readonly kind: "none" }
-  /** Cookies of ours that cannot be used (tampered, expired, foreign key, provider gone): clear them. */
-  | { readonly kind: "invalid"; readonly clear: readonly string[] }
-  | { readonly kind: "session"; readonly session: Session; readonly present: readonly string[] }
-  /** The session store cannot answer: fail closed with a 503, never a login loop. */
-  | { readonly kind: "unavailable"; readonly reason: string };
+/** A session as the store found it (see src/session/SessionStore.ts). */
+export type SessionLoad = StoreLoad;
 
-export type Freshness =
-  | { readonly kind: "fresh"; readonly session: Session; readonly setCookies: readonly string[] }
-  | { readonly kind: "ended"; readonly clear: readonly string[]; readonly reason: string }
-  /** `idp`: the refresh could not reach the IdP; `store`: the session store could not be used. */
-  | { readonly kind: "unavailable"; readonly reason: string; readonly cause: "idp" | "store" };
+/** A session after the refresh check: fresh (maybe refreshed), ended, or unavailable (IdP or store). */
+export type Freshness = StoreRefresh;
 
 /** The back-channel logout endpoint's answer (OpenID Connect Back-Channel Logout 1.0, section 2.8). */
 export type BackchannelOutcome =
