@@ -4,9 +4,8 @@
 // Envoy expects it. A stopped replica's ports are held by a placeholder (connections reset, like a
 // host that is down) so no other test worker takes them in between. close() stops everything.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
@@ -14,6 +13,7 @@ import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.
 import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
 import { startEchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
 import { startEnvoy } from "../../src/cli/demo/startEnvoy.ts";
+import { createTempScope } from "./createTempScope.ts";
 import { httpsRequest, type HttpsResponse } from "./httpsRequest.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig, type ReplicaPorts } from "./renderReplicasEnvoyConfig.ts";
 import { reservePort, type ReservedPort } from "./reservePort.ts";
@@ -87,25 +87,18 @@ export interface ReplicaStack {
 }
 
 export async function startReplicaStack(options: ReplicaStackOptions = {}): Promise<ReplicaStack> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const dir = await mkdtemp(join(tmpdir(), "portcullis-replicas-"));
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined) await rm(dir, { recursive: true, force: true });
-  };
+  const scope = await createTempScope("portcullis-replicas-");
+  const { dir, close } = scope;
 
   try {
     const envoyReserved = options.login === true ? await reservePort() : null;
-    if (envoyReserved !== null) cleanups.push(() => envoyReserved.release());
+    if (envoyReserved !== null) scope.defer(() => envoyReserved.release());
     const origin = envoyReserved === null ? null : `https://localhost:${envoyReserved.port}`;
     // Every replica's ports are held before the IdP starts, so its back-channel logout URL can name one.
     const replicaCount = options.replicas ?? 3;
     const heldPorts: { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort }[] = [];
     for (let index = 0; index < replicaCount; index += 1) heldPorts.push({ grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() });
-    cleanups.push(() => Promise.all(heldPorts.flatMap((h) => [h.grpc.release(), h.auth.release(), h.admin.release()])));
+    scope.defer(() => Promise.all(heldPorts.flatMap((h) => [h.grpc.release(), h.auth.release(), h.admin.release()])));
     const backchannelTarget = options.backchannelLogoutReplica === undefined ? undefined : heldPorts[options.backchannelLogoutReplica];
     const idp = await startDevIdp({
       audience: TEST_AUDIENCE,
@@ -113,9 +106,9 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
       ...(origin === null || backchannelTarget === undefined ? {} : { webBackchannelLogoutUri: `http://127.0.0.1:${backchannelTarget.auth.port}/oauth2/backchannel_logout` }),
     });
-    cleanups.push(() => idp.close());
+    scope.defer(() => idp.close());
     const upstream = await startEchoUpstream();
-    cleanups.push(() => upstream.close());
+    scope.defer(() => upstream.close());
     const cert = await ensureDemoCertificate(join(dir, "cert"));
 
     const sessionKey = randomBytes(32).toString("base64url");
@@ -151,7 +144,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
         }),
         { mode: 0o600 },
       );
-      replicas.push(createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), cleanups));
+      replicas.push(createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), scope.defer));
     }
     for (const replica of replicas) await replica.start();
 
@@ -165,7 +158,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
     await envoyReserved?.release();
     const envoyLogFile = join(dir, "envoy.log");
     const envoy = await startEnvoy({ config: envoyConfig, logFile: envoyLogFile });
-    cleanups.push(() => envoy.stop());
+    scope.defer(() => envoy.stop());
     const envoyPort = envoy.listenerPorts["https"];
     if (envoyPort === undefined) throw new Error("Envoy has no https listener");
 
@@ -239,7 +232,7 @@ function createReplica(
   initiallyHeld: { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort },
   configFile: string,
   logFile: string,
-  cleanups: (() => Promise<unknown>)[],
+  defer: (cleanup: () => Promise<unknown>) => void,
 ): Replica {
   let held: ReservedPort[] = [initiallyHeld.grpc, initiallyHeld.auth, initiallyHeld.admin];
   let running: PortcullisProcess | null = null;
@@ -250,7 +243,7 @@ function createReplica(
     for (const port of held) await port.release();
     held = [];
   };
-  cleanups.push(async () => {
+  defer(async () => {
     await running?.stop();
     await release();
   });

@@ -7,8 +7,7 @@
 // With `login: true` the Envoy port is reserved first, so the browser client's redirect URI
 // (https://localhost:<port>/oauth2/callback) is known to the IdP and to Portcullis before either starts.
 
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createPublicKey, randomBytes } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
@@ -24,6 +23,7 @@ import { startEchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
 import type { EchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
 import { startEnvoy } from "../../src/cli/demo/startEnvoy.ts";
 import type { RunningEnvoy } from "../../src/cli/demo/startEnvoy.ts";
+import { createTempScope } from "./createTempScope.ts";
 import { httpsRequest } from "./httpsRequest.ts";
 import type { HttpsResponse } from "./httpsRequest.ts";
 import { readMetric } from "./readMetric.ts";
@@ -104,21 +104,14 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const dir = await mkdtemp(join(tmpdir(), "portcullis-e2e-"));
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    // Reverse start order: Envoy first, so nothing is proxied to a part that is going away.
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined) await rm(dir, { recursive: true, force: true });
-  };
+  // Cleanups run in reverse start order: Envoy first, so nothing is proxied to a part that is going away.
+  const scope = await createTempScope("portcullis-e2e-");
+  const { dir, close } = scope;
 
   try {
     // The browser's origin must be known before the IdP registers its callback: hold the port.
     const envoyReserved = options.login === true ? await reservePort() : null;
-    if (envoyReserved !== null) cleanups.push(() => envoyReserved.release());
+    if (envoyReserved !== null) scope.defer(() => envoyReserved.release());
     const origin = envoyReserved === null ? null : `https://localhost:${envoyReserved.port}`;
     let keys: SigningJwk[] = [await createSigningJwk()];
     await options.idpPort?.release();
@@ -131,10 +124,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const port = idp.port;
     const cliSecret = idp.cliClient.secret;
     const webSecret = idp.webClient.secret;
-    cleanups.push(() => idp.close());
+    scope.defer(() => idp.close());
 
     const upstream = await startEchoUpstream();
-    cleanups.push(() => upstream.close());
+    scope.defer(() => upstream.close());
 
     // Per stack, not shared: concurrent workers would otherwise write one path at the same time.
     const cert = await ensureDemoCertificate(join(dir, "cert"));
@@ -174,7 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { mode: 0o600 },
     );
     const portcullis: PortcullisProcess = await startPortcullisProcess(configFile, join(dir, "portcullis.log"));
-    cleanups.push(() => portcullis.stop());
+    scope.defer(() => portcullis.stop());
     const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;
 
     // "portcullis ready" means the listeners are bound; the provider's keys load in the background.
@@ -203,7 +196,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Released at the last moment, so no other worker is handed the port in between.
     await envoyReserved?.release();
     const envoy: RunningEnvoy = await startEnvoy({ config: envoyConfig, logFile: join(dir, "envoy.log") });
-    cleanups.push(() => envoy.stop());
+    scope.defer(() => envoy.stop());
     const envoyPort = envoy.listenerPorts.https;
     if (envoyPort === undefined) throw new Error("Envoy has no https listener");
 
