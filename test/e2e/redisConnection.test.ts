@@ -1,0 +1,71 @@
+// The Redis connection on a real redis-server: password authentication, a wrong password reported
+// without the password, commands failing at once (no queue) while Redis is away, and the
+// connection coming back by itself when Redis does.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import type { RedisConfig } from "../../src/config/PortcullisConfig.ts";
+import { createRedisConnection } from "../../src/session/createRedisConnection.ts";
+import { startRedis, type TestRedis } from "../harness/startRedis.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
+
+const PASSWORD = "s3cret-redis-pass-Zq9";
+let redis: TestRedis;
+
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD });
+});
+
+afterAll(async () => {
+  await redis?.close();
+});
+
+function redisConfig(password: string | null): RedisConfig {
+  const parsed = parseConfig({ providers: { p: { issuer: "https://idp.example.com", audiences: ["a"] } }, routes: [{ name: "r", match: { path: "/" }, auth: "public" }], redis: { url: redis.url, password, connectTimeoutMs: 500, commandTimeoutMs: 300 } });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config.redis;
+}
+
+describe("Redis connection", () => {
+  it("authenticates with the configured password and answers commands", async () => {
+    const connection = createRedisConnection(redisConfig(PASSWORD));
+    try {
+      expect(await waitUntil(async () => connection.isUp(), 5_000)).toBe(true);
+      expect(await connection.client.set("k", "v")).toBe("OK");
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("stays down with a wrong password and never puts the password in what it reports", async () => {
+    const reports: string[] = [];
+    const connection = createRedisConnection(redisConfig("wrong-password-value"), { upChanged: (up, detail) => reports.push(`${up}:${detail}`) });
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(connection.isUp()).toBe(false);
+      await expect(connection.client.get("k")).rejects.toThrow();
+      expect(reports.join("\n")).not.toContain("wrong-password-value");
+      expect(reports.join("\n")).not.toContain(PASSWORD);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("fails commands at once while Redis is down and reconnects by itself when it is back", async () => {
+    const changes: boolean[] = [];
+    const connection = createRedisConnection(redisConfig(PASSWORD), { upChanged: (up) => changes.push(up) });
+    try {
+      expect(await waitUntil(async () => connection.isUp(), 5_000)).toBe(true);
+      await redis.stop();
+      expect(await waitUntil(async () => !connection.isUp(), 5_000)).toBe(true);
+      const started = Date.now();
+      await expect(connection.client.get("k")).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(200);
+      await redis.start();
+      expect(await waitUntil(async () => connection.isUp(), 10_000)).toBe(true);
+      expect(await connection.client.set("k", "again")).toBe("OK");
+      expect(changes).toEqual([true, false, true]);
+    } finally {
+      await connection.close();
+    }
+  });
+});
