@@ -32,10 +32,9 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
       replicas: 3,
       login: true,
       session: { store: "redis" },
-      // 2 s instead of 500 ms per Redis command: on a loaded 2-core machine a replica's event loop
-      // can stall past 500 ms while another replica starts, and the command timer then fires before
-      // the answer that already arrived is read (a session request answered 503). The default was
-      // measured that way; see the README.
+      // 2 s instead of 500 ms per Redis command: with the default, one run on a loaded 2-core
+      // machine had Redis reads time out on the running replicas while another one started, and 6
+      // session requests answered 503 (likely CPU starvation, not Redis). See the README.
       config: { redis: { url: redis.url, commandTimeoutMs: 2000 } },
     });
     const token = await stack.idp().clientCredentialsToken();
