@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The live Keycloak suite has its own command (bin/test-keycloak, vitest.keycloak.config.ts).
+    exclude: [...configDefaults.exclude, "test/keycloak/**"],
     globalSetup: ["test/harness/globalSetup.ts"],
     // End-to-end files start real processes (Envoy, IdP); two workers match the 2-core machines.
     pool: "forks",

