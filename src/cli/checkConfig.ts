@@ -28,12 +28,23 @@ function pathText(route: RouteConfig | undefined): string {
   return m.path ?? "every path";
 }
 
+/** Where sessions live and what shares logouts; the Redis URL carries no credentials (the parser refuses them). */
+function sessionsText(config: PortcullisConfig): string {
+  const redis = config.redis;
+  const where = redis.sentinels.length > 0 ? `Redis Sentinel master ${redis.sentinelMaster} via ${redis.sentinels.length} sentinel(s)` : redis.url !== null ? `Redis ${redis.url}` : null;
+  if (config.session.store === "redis") return `store redis (${where}, key prefix ${redis.keyPrefix}); back-channel logouts shared by every replica`;
+  return where === null
+    ? "store cookie; back-channel logouts reach only the replica the IdP calls (configure redis for several replicas)"
+    : `store cookie; back-channel logouts shared through ${where}`;
+}
+
 export function summarizeConfig(file: string, config: PortcullisConfig): string {
   const lines = [`config ok: ${file}`];
   lines.push(`listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`);
   const providers = Object.values(config.providers);
   lines.push(`providers (${providers.length}):`);
   for (const p of providers) lines.push(`  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}${p.preset ? `, preset ${p.preset}` : ""}`);
+  if (config.session.keys.length > 0) lines.push(`sessions: ${sessionsText(config)}`);
   // The effective rule list, as the gate will use it: a mode's catch-all rule and defaults included.
   const rules = compileRoutes(config.routes, config.policy);
   const unmatched = config.policy.mode === "rules" ? "; no match = deny" : "";
