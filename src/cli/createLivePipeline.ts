@@ -82,6 +82,8 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
 
   function release(gen: Generation): void {
     const { registry } = gen.pipeline;
+    // Sessions a reload replaced: no check runs on them any more, and the auth listener uses the current ones.
+    if (gen.pipeline.sessions !== null && gen.pipeline.sessions !== current.pipeline.sessions) gen.pipeline.sessions.close();
     const users = (registryUsers.get(registry) ?? 1) - 1;
     if (users > 0) {
       registryUsers.set(registry, users);
@@ -131,6 +133,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
           signOut: (cookies, rd) => sessionsOf().signOut(cookies, rd),
           backchannelLogout: (token) => sessionsOf().backchannelLogout(token),
           isTrustedOrigin: (origin) => sessionsOf().isTrustedOrigin(origin),
+          close: () => sessionsOf().close(),
         };
 
   async function apply(next: PortcullisConfig): Promise<ApplyOutcome> {

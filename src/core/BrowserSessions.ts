@@ -144,6 +144,8 @@ export interface BrowserSessions {
   backchannelLogout(logoutToken: string): Promise<BackchannelOutcome>;
   /** Origins a sign-out POST may come from: every login origin and every allowed origin. */
   isTrustedOrigin(origin: string): boolean;
+  /** Lets go of the store's in-memory state and subscriptions (a config reload replaced these sessions). */
+  close(): void;
 }
 
 export function createBrowserSessions(options: BrowserSessionsOptions): BrowserSessions {
@@ -470,6 +472,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     signOut,
     backchannelLogout,
     isTrustedOrigin: (origin) => trustedOrigins.has(origin),
+    close: () => store.close(),
   };
 }
 
