@@ -74,6 +74,8 @@ export function redisOptions(config: RedisConfig): RedisOptions {
     retryStrategy: (times: number) => Math.min(times * 50, MAX_BACKOFF_MS),
     lazyConnect: false,
     enableReadyCheck: true,
+    // Commands issued in the same tick (many checks at once) travel in one write.
+    enableAutoPipelining: true,
     ...(config.username !== null ? { username: config.username } : {}),
     ...(config.password !== null ? { password: config.password } : {}),
   };
