@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { EchoedRequest } from "../../src/cli/demo/startEchoUpstream.ts";
 import type { KeycloakRealm } from "../harness/keycloakAdmin.ts";
 import { loginAtKeycloak } from "../harness/loginAtKeycloak.ts";
-import type { KeycloakLogin, KeycloakLoginSteps } from "../harness/loginAtKeycloak.ts";
+import { loginThroughKeycloak } from "../harness/loginThroughKeycloak.ts";
 import { startBrowser } from "../harness/startBrowser.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
 import type { Stack } from "../harness/startStack.ts";
@@ -65,18 +65,8 @@ async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page: await context.newPage() };
 }
 
-function asLogin(user: RealmUser): KeycloakLogin {
-  return { username: user.username, password: user.password, ...(user.totpKey === undefined ? {} : { totpKey: user.totpKey }) };
-}
-
 /** Opens `path` without a Portcullis session, logs in at Keycloak and waits to be back on `path`. */
-async function signIn(page: Page, path: string, user: RealmUser): Promise<KeycloakLoginSteps> {
-  const target = `${stack.origin}${path}`;
-  await page.goto(target);
-  const steps = await loginAtKeycloak(page, keycloakUrl, asLogin(user));
-  await page.waitForURL((url) => url.href === target, { waitUntil: "domcontentloaded" });
-  return steps;
-}
+const signIn = (page: Page, path: string, user: RealmUser) => loginThroughKeycloak(page, stack.origin, keycloakUrl, path, user);
 
 function upstreamRequestsFor(path: string): EchoedRequest[] {
   return stack.upstream.requests().filter((r) => r.path === path);
@@ -146,7 +136,7 @@ describe("step-up at Keycloak", () => {
       expect(location.searchParams.get("prompt")).toBe("login");
       expect(upstreamRequestsFor(path)).toEqual([]);
 
-      const steps = await loginAtKeycloak(page, keycloakUrl, asLogin(ALICE));
+      const steps = await loginAtKeycloak(page, keycloakUrl, ALICE);
       expect(steps.otpAsked).toBe(true);
       await page.waitForURL((url) => url.href === target, { waitUntil: "domcontentloaded" });
       const arrived = upstreamRequestsFor(path);

@@ -1,7 +1,8 @@
 // The end-to-end stack (test/harness/startStack.ts: Envoy, Portcullis `serve`, echo upstream) with
 // a live Keycloak realm as its provider: imports its own copy of test/keycloak/portcullis-realm.json,
-// points the `demo` provider at it (browser login with the web client), then tells Keycloak the
-// stack's callback, post-logout and back-channel logout URLs, which exist only once the stack runs.
+// points the `demo` provider at it (`preset: keycloak`, browser login with the web client), then
+// tells Keycloak the stack's callback, post-logout and back-channel logout URLs, which exist only
+// once the stack runs.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,8 +14,6 @@ import { API_AUDIENCE, REALM_FILE, WEB_CLIENT } from "./portcullisRealm.ts";
 
 /** The provider name startStack gives Portcullis's one provider (a metric label). */
 export const PROVIDER = "demo";
-/** Roles as Keycloak puts them: realm roles, and the web client's own roles. */
-export const KEYCLOAK_ROLE_CLAIMS = ["realm_access.roles", `resource_access.${WEB_CLIENT.clientId}.roles`] as const;
 
 export interface KeycloakStackOptions {
   readonly routes: readonly unknown[];
@@ -40,6 +39,9 @@ export async function startKeycloakStack(keycloak: KeycloakConnection, options: 
       login: true,
       routes: options.routes,
       provider: {
+        // Keycloak's conventions: roles from realm_access.roles and resource_access.<clientId>.roles,
+        // groups from groups, only typ Bearer tokens as access tokens, end-session logout.
+        preset: "keycloak",
         issuer: realm.issuer,
         audiences: [API_AUDIENCE],
         clientId: WEB_CLIENT.clientId,
@@ -52,7 +54,7 @@ export async function startKeycloakStack(keycloak: KeycloakConnection, options: 
         ...options.provider,
       },
       ...(options.session === undefined ? {} : { session: options.session }),
-      config: { identity: { roleClaims: [...KEYCLOAK_ROLE_CLAIMS] }, ...options.config },
+      ...(options.config === undefined ? {} : { config: options.config }),
     });
     const authPort = await authListenerPort(stack);
     await realm.updateClient(WEB_CLIENT.clientId, {
