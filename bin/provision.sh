@@ -260,6 +260,42 @@ provision_kubernetes_validate() {
   KUBERNETES_VALIDATE_BIN="$venv/bin/kubernetes-validate"; export KUBERNETES_VALIDATE_BIN
 }
 
+# promtool, for `promtool check rules` / `promtool test rules` on deploy/prometheus (bin/test only).
+PROMTOOL_MODULE_VERSION="v0.316.0"   # github.com/prometheus/prometheus from the Go module proxy = Prometheus 3.16.0, pinned
+PROMTOOL_VERSION="3.16.0"
+# promtool links Prometheus's service-discovery plugins (AWS, Azure, GCE, Kubernetes, ...) that
+# checking and unit-testing rule files never use; this tag leaves them out of the build.
+PROMTOOL_BUILD_TAGS="remove_all_sd"
+
+provision_promtool() {
+  # Builds promtool with the machine's Go (no binary download), like provision_helm: GOPATH, module
+  # and build caches under .cache/promtool, removed after a good build (only the binary stays).
+  # Exports PROMTOOL_BIN.
+  if [ -n "${PROMTOOL_BIN:-}" ]; then
+    [ -x "$PROMTOOL_BIN" ] || { log "error: PROMTOOL_BIN=$PROMTOOL_BIN is not an executable file"; exit 1; }
+    export PROMTOOL_BIN; return
+  fi
+  local dir="$CACHE/promtool"
+  local bin="$dir/bin/promtool"
+  if [ ! -x "$bin" ] || [ "$(cat "$dir/bin/.version" 2>/dev/null)" != "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" ]; then
+    command -v go >/dev/null 2>&1 || { log "error: Go is needed to build promtool $PROMTOOL_VERSION (or set PROMTOOL_BIN)"; exit 1; }
+    log "building promtool $PROMTOOL_VERSION (go install github.com/prometheus/prometheus/cmd/promtool) into .cache/promtool; several minutes the first time"
+    rm -rf "$dir"; mkdir -p "$dir/bin"
+    local ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMTOOL_VERSION"
+    if ! GOPATH="$dir/gopath" GOMODCACHE="$dir/gopath/pkg/mod" GOCACHE="$dir/gocache" GOBIN="$dir/bin" \
+         GOFLAGS="-modcacherw" CGO_ENABLED=0 \
+         go install -trimpath -tags "$PROMTOOL_BUILD_TAGS" -ldflags "$ldflags" "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION" >"$dir/build.log" 2>&1; then
+      log "error: building promtool failed; last lines of $dir/build.log:"
+      tail -n 15 "$dir/build.log" >&2
+      exit 1
+    fi
+    [ -x "$bin" ] || { log "error: go install did not produce $bin"; exit 1; }
+    rm -rf "$dir/gopath" "$dir/gocache"
+    echo "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" >"$dir/bin/.version"
+  fi
+  PROMTOOL_BIN="$bin"; export PROMTOOL_BIN
+}
+
 provision_all() {
   provision_node
   provision_deps

@@ -17,6 +17,8 @@ export interface HttpsRequestOptions {
   readonly ca: string;
   readonly method?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as is; set content-type in headers. */
+  readonly body?: string;
   readonly timeoutMs?: number;
 }
 
@@ -52,6 +54,6 @@ export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsRespons
     );
     req.on("timeout", () => req.destroy(new Error(`request to ${options.path} timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }

@@ -20,7 +20,8 @@ import {
 
 const dashboard = readDashboard();
 const rules = readRuleFile();
-const registry = createMetrics().registry;
+// With a Redis configured, as the dashboard's Redis panels and the Redis alerts assume.
+const registry = createMetrics({ redisUp: () => true }).registry;
 const histograms = new Set(registry.getMetricsAsArray().filter((m) => (m as unknown as { type?: string }).type === "histogram" || m.constructor.name === "Histogram").map((m) => (m as unknown as { name: string }).name));
 const labelNamesOf = (family: string): string[] | undefined => {
   const metric = registry.getSingleMetric(family) as unknown as { labelNames?: string[] } | undefined;
@@ -80,6 +81,14 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
     expect(byName.get("PortcullisCheckLatencyHigh")).toMatch(/histogram_quantile\(0\.99, .*portcullis_check_duration_seconds_bucket/);
   });
 
+  it("alerts on Redis down or failing and on back-channel logouts refused or not applied, never on replays", () => {
+    const byName = new Map(rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)));
+    expect(byName.get("PortcullisRedisDown")).toMatch(/portcullis_redis_up == 0/);
+    expect(byName.get("PortcullisRedisErrors")).toMatch(/portcullis_redis_operations_total\{result="error"\}/);
+    expect(byName.get("PortcullisBackchannelLogoutsFailing")).toMatch(/portcullis_backchannel_logouts_total\{result=~"invalid\|unavailable"\}/);
+    expect(byName.get("PortcullisBackchannelLogoutsFailing")).not.toContain("replayed");
+  });
+
   it("is the file the compose Prometheus loads, and its scrape job is the one PortcullisInstanceDown selects", () => {
     const prometheus = parse(readFileSync(new URL("../../deploy/prometheus/prometheus.yml", import.meta.url), "utf8")) as {
       rule_files: string[];
@@ -121,7 +130,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
     }
   });
 
-  it("has panels for decisions, latency quantiles, JWKS, readiness, the token cache, logins, refreshes, introspection, the process and reloads", () => {
+  it("has panels for decisions, latency quantiles, JWKS, readiness, the token cache, logins, refreshes, introspection, Redis, back-channel logouts, the process and reloads", () => {
     const all = dashboardExpressions(dashboard).join("\n");
     for (const q of ["0.5", "0.95", "0.99"]) expect(all).toContain(`histogram_quantile(${q}, sum by (le) (rate(portcullis_check_duration_seconds_bucket`);
     expect(all).toMatch(/sum by \(route, decision, reason\) \(rate\(portcullis_checks_total/);
@@ -130,6 +139,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
       "portcullis_jwks_fetches_total", "portcullis_provider_ready", "portcullis_token_cache_lookups_total", "portcullis_session_refreshes_total",
       "portcullis_introspections_total", "portcullis_process_cpu_seconds_total", "portcullis_process_resident_memory_bytes", "portcullis_nodejs_eventloop_lag_p99_seconds",
       "portcullis_config_reloads_total", "portcullis_config_last_reload_success_timestamp_seconds",
+      "portcullis_redis_up", "portcullis_redis_operations_total", "portcullis_backchannel_logouts_total",
     ]) expect(all).toContain(metric);
   });
 
