@@ -28,7 +28,7 @@ describe("parseConfig: the acceptance case", () => {
         'routes[0].match.path: must start with "/" (got "admin")',
         'routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "routes[0].name: is required",
-        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log)",
+        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing)",
       ]),
     );
     expect(paths(result)).toHaveLength(4);
@@ -135,6 +135,7 @@ describe("parseConfig: defaults", () => {
         commandTimeoutMs: 500,
       },
       tokenCache: { maxEntries: 10000 },
+      tracing: { enabled: false, endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: "portcullis", sampleRatio: 1, exportTimeoutMs: 10000, headers: {} },
       shutdown: { graceSeconds: 10, drainSeconds: 5 },
       log: { level: "info", audit: false },
     });
