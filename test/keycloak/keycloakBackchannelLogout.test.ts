@@ -54,6 +54,9 @@ interface SignedIn {
   readonly path: string;
   /** The Keycloak session this login made. */
   readonly keycloakSession: string;
+  /** The browser's Portcullis session cookies right after the login (a Keycloak session spans
+   * several cookie chunks), as a Cookie header: later page loads may change the browser's jar. */
+  readonly cookie: string;
 }
 
 /** A fresh browser signs `user` in on `path`; returns the Keycloak session the login made. */
@@ -65,16 +68,15 @@ async function signedIn(user: RealmUser, path: string): Promise<SignedIn> {
   await loginThroughKeycloak(page, stack.origin, keycloakUrl, path, user);
   const made = (await realm.userSessions(user.username)).map((s) => s.id).filter((id) => !before.has(id));
   expect(made).toHaveLength(1);
-  return { context, page, path, keycloakSession: made[0] as string };
-}
-
-/** An API call with the browser's cookies (a Keycloak session spans several cookie chunks): 200
- * while the session lives, 401 once it ended. */
-async function apiStatus(session: SignedIn): Promise<number> {
-  const cookies = (await session.context.cookies(stack.origin)).filter((c) => c.name.startsWith(SESSION_COOKIE));
+  const cookies = (await context.cookies(stack.origin)).filter((c) => c.name.startsWith(SESSION_COOKIE));
   expect(cookies.map((c) => c.name)).toContain(SESSION_COOKIE);
   const cookie = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
-  return (await stack.request(`${session.path}/data`, { headers: { cookie } })).status;
+  return { context, page, path, keycloakSession: made[0] as string, cookie };
+}
+
+/** An API call with the session's cookies: 200 while the session lives, 401 once it ended. */
+async function apiStatus(session: SignedIn): Promise<number> {
+  return (await stack.request(`${session.path}/data`, { headers: { cookie: session.cookie } })).status;
 }
 
 const logouts = (result: string) => stack.metric("portcullis_backchannel_logouts_total", { provider: PROVIDER, result });
