@@ -90,7 +90,9 @@ export function startTracing(options: TracingOptions): Tracing {
   return {
     inServerSpan(name, headers, attributes, run) {
       const parent = propagator.extract(ROOT_CONTEXT, headers, headerGetter);
-      return tracer.startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
+      return tracer.startActiveSpan(name, { kind: SpanKind.SERVER }, parent, async (span) => {
+        // Set after sampling, not passed to it: a span that is not recorded skips their validation.
+        if (span.isRecording()) span.setAttributes(attributes);
         try {
           return await run(span);
         } finally {
@@ -119,9 +121,21 @@ function throttledDiag(report: (message: string) => void) {
     const now = Date.now();
     if (now - lastAt < PROBLEM_LOG_INTERVAL_MS) return;
     lastAt = now;
-    // diag messages come from the SDK (export status, queue overflow); bounded for the log line.
-    report(message.length > 300 ? `${message.slice(0, 300)}…` : message);
+    // diag messages come from the SDK (export status, queue overflow); an error arrives as JSON with
+    // its stack, of which its message is what an operator needs. Bounded for the log line.
+    const text = messageOf(message);
+    report(text.length > 300 ? `${text.slice(0, 300)}…` : text);
   };
   const ignore = () => undefined;
   return { error: log, warn: log, info: ignore, debug: ignore, verbose: ignore };
+}
+
+function messageOf(diagMessage: string): string {
+  try {
+    const parsed: unknown = JSON.parse(diagMessage);
+    const message = (parsed as { message?: unknown } | null)?.message;
+    return typeof message === "string" ? message : diagMessage;
+  } catch {
+    return diagMessage;
+  }
 }

@@ -20,6 +20,7 @@ import { createLoginClient } from "../../src/oidc/createLoginClient.ts";
 import { traceIdpCall } from "../../src/oidc/traceIdpCall.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/startOtlpReceiver.ts";
+import { reservePort } from "../harness/reservePort.ts";
 import { loginAtTestOp, startTestOp, type TestOp } from "../harness/startTestOp.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -216,6 +217,21 @@ describe("the exporter", () => {
     const before = receiver.spans().length;
     await withSpan("periodic", {}, async () => undefined);
     expect(await waitUntil(async () => spansSince(before).length === 1, 5000)).toBe(true);
+  });
+});
+
+describe("export problems", () => {
+  it("are reported at most once a minute, without the collector headers", async () => {
+    const problems: string[] = [];
+    const closed = await reservePort();
+    await closed.release(); // nothing listens there now
+    start({ endpoint: `http://127.0.0.1:${closed.port}/v1/traces`, headers: { "x-api-key": "collector-key" }, batchDelayMs: 20, onProblem: (m) => problems.push(m) });
+    await withSpan("lost", {}, async () => undefined);
+    expect(await waitUntil(async () => problems.length > 0, 5000)).toBe(true);
+    await withSpan("lost again", {}, async () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await tracing!.shutdown();
+    expect(problems).toEqual([`connect ECONNREFUSED 127.0.0.1:${closed.port}`]);
   });
 });
 
