@@ -34,8 +34,6 @@ export function createSharedSessionState(config: PortcullisConfig, logger: Logge
     : null;
   const revocations = createRevocationList({
     connection: redis,
-    // A revoked session cannot outlive its lifetime; nor need its revocation.
-    ttlSeconds: config.session.lifetimeSeconds,
     jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
     events: redisEvents,
     logger,

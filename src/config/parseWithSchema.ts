@@ -28,7 +28,9 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") {
-    return value.length > GOT_LIMIT ? `${JSON.stringify(value.slice(0, GOT_LIMIT))}…` : JSON.stringify(value);
+    // A URL's user and password never reach an error message, whatever key it was written under.
+    const shown = value.replace(/(\/\/)[^/@\s]*@/g, "$1***@");
+    return shown.length > GOT_LIMIT ? `${JSON.stringify(shown.slice(0, GOT_LIMIT))}…` : JSON.stringify(shown);
   }
   return String(value).slice(0, GOT_LIMIT);
 }

@@ -170,7 +170,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     });
   const revocations =
     options.revocations ??
-    createRevocationList({ connection: null, ttlSeconds: config.lifetimeSeconds, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
+    createRevocationList({ connection: null, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
   const loginCookies = createLoginTransactionCookies({
     prefix: `${config.cookieName}-login`,
     domain: config.cookieDomain,
@@ -433,13 +433,15 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     }
     const claims: LogoutClaims = outcome.claims;
     try {
-      if (!(await revocations.firstUse(claims.iss, claims.jti))) {
+      // With a sid the logout names one IdP session; with only a sub, every session of that user.
+      const by = claims.sid !== null ? { sid: claims.sid, sub: null } : { sid: null, sub: claims.sub };
+      // Kept as long as the sessions it names can live, under the lifetime in force now.
+      const recorded = await revocations.revoke({ provider, ...by, at: Math.max(claims.iat, nowSeconds()) }, config.lifetimeSeconds, { issuer: claims.iss, jti: claims.jti });
+      if (recorded === "replayed") {
         report(provider, "replayed");
         return { kind: "invalid", detail: "logout token replayed (jti already used)" };
       }
-      // With a sid the logout names one IdP session; with only a sub, every session of that user.
-      const by = claims.sid !== null ? { sid: claims.sid, sub: null } : { sid: null, sub: claims.sub };
-      await revocations.revoke({ provider, ...by, at: Math.max(claims.iat, nowSeconds()) });
+      // The revocation already refuses these sessions everywhere; deleting them frees Redis at once.
       const ended = await store.revoke(provider, by);
       report(provider, "ok", ended);
       options.logger?.info?.({ provider, by: claims.sid !== null ? "sid" : "sub", storedSessionsEnded: ended }, "back-channel logout");

@@ -20,7 +20,7 @@ export interface Metrics {
 }
 
 /** Redis operations counted by portcullis_redis_operations_total (a closed set). */
-export const REDIS_OPERATIONS = ["session_read", "session_write", "session_delete", "refresh_lock", "revocation", "logout_replay"] as const;
+export const REDIS_OPERATIONS = ["session_read", "session_write", "session_delete", "refresh_lock", "revocation"] as const;
 /** Results of portcullis_backchannel_logouts_total. */
 export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] as const;
 
@@ -83,7 +83,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
   const redisOperations = new Counter({
     name: "portcullis_redis_operations_total",
-    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation|logout_replay) and result (ok|error).",
+    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation, which includes the logout-token replay guard) and result (ok|error).",
     labelNames: ["operation", "result"] as const,
     registers: [registry],
   });

@@ -16,7 +16,7 @@ import { createSessionCookies } from "./createSessionCookies.ts";
 import { parseSession, type Session } from "./Session.ts";
 import { SessionStoreUnavailableError, type RefreshRun, type SessionStore, type StoreLoad, type StoreRefresh } from "./SessionStore.ts";
 
-export type RedisOperation = "session_read" | "session_write" | "session_delete" | "refresh_lock" | "revocation" | "logout_replay";
+export type RedisOperation = "session_read" | "session_write" | "session_delete" | "refresh_lock" | "revocation";
 
 export interface RedisSessionStoreOptions {
   readonly connection: RedisConnection;
@@ -36,6 +36,8 @@ export interface RedisSessionStoreOptions {
   readonly cacheMax?: number;
 }
 
+/** Longest wait for another replica's refresh, kept under Envoy's 1 s per-try timeout of envoy/replicas.yaml. */
+const WINNER_WAIT_MS = 750;
 /** How long a session read from Redis is served from memory; writes and deletes anywhere drop it sooner. */
 const CACHE_TTL_MS = 5_000;
 
@@ -79,10 +81,13 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     max: options.cacheMax ?? 10_000,
     ttl: CACHE_TTL_MS,
     dispose: (entry, key) => {
-      if (cachedById.get(entry.session.id) === key) cachedById.delete(entry.session.id);
+      const keys = cachedById.get(entry.session.id);
+      keys?.delete(key);
+      if (keys?.size === 0) cachedById.delete(entry.session.id);
     },
   });
-  const cachedById = new Map<string, string>();
+  /** Cache keys by session id: two cookie spellings of one session are two entries, both dropped on invalidation. */
+  const cachedById = new Map<string, Set<string>>();
   let lastFailureAt = 0;
   const invalidations = `${prefix}session-invalidations`;
   const subscriber = connection.subscriber();
@@ -95,8 +100,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   if (subscriber.status === "ready") subscribe();
 
   function forget(id: string): void {
-    const key = cachedById.get(id);
-    if (key !== undefined) cached.delete(key);
+    for (const key of [...(cachedById.get(id) ?? [])]) cached.delete(key);
   }
 
   /** Drops the session from every replica's memory (here at once, elsewhere by pub/sub). */
@@ -169,7 +173,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     const session = record === null ? null : open(record, ref);
     if (session === null) return { kind: "invalid", clear: cookies.clear(read.present) };
     cached.set(cacheKey, { session, present: read.present });
-    cachedById.set(session.id, cacheKey);
+    const keys = cachedById.get(session.id) ?? new Set<string>();
+    keys.add(cacheKey);
+    cachedById.set(session.id, keys);
     return { kind: "session", session, present: read.present };
   }
 
@@ -186,7 +192,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     const ttlMs = Math.max(1, (session.expiresAt - t) * 1000);
     const indexTtl = options.lifetimeSeconds;
     const batch = client.multi().set(sessionKey(ref.id), seal(session, ref), "PX", ttlMs);
-    for (const key of indexKeysOf(session)) batch.sadd(key, ref.id).expire(key, indexTtl);
+    // Sorted by expiry, so members of expired sessions are trimmed at each login instead of piling up.
+    for (const key of indexKeysOf(session)) batch.zremrangebyscore(key, "-inf", t).zadd(key, session.expiresAt, ref.id).expire(key, indexTtl);
     await call("session_write", () => execOrThrow(batch));
     refs.set(session, ref);
     return cookies.write({ i: ref.id, k: ref.secret.toString("base64url") }, session.expiresAt, cookies.read(jar, t).present, t);
@@ -220,6 +227,22 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       return { kind: "unavailable", reason: (error as Error).message, cause: "store" };
     }
     if (acquired !== "OK") return awaitWinner(session, ref, present, ttl);
+    // Another replica may have refreshed and released the lock after this request read the session
+    // (or its in-memory copy): then its refresh token is spent, and the stored session is the fresh one.
+    let stored: Session | null;
+    try {
+      const record = await call("session_read", () => client.getBuffer(sessionKey(ref.id)));
+      stored = record === null ? null : open(record, ref);
+    } catch (error) {
+      await call("refresh_lock", () => client.eval(RELEASE, 1, lock, token)).catch(() => undefined);
+      return { kind: "unavailable", reason: (error as Error).message, cause: "store" };
+    }
+    if (stored === null || stored.accessToken !== session.accessToken) {
+      await call("refresh_lock", () => client.eval(RELEASE, 1, lock, token)).catch(() => undefined);
+      return stored === null
+        ? { kind: "ended", clear: cookies.clear(present), reason: "session ended before the refresh" }
+        : { kind: "fresh", session: stored, setCookies: [] };
+    }
     // Renewed while the IdP call (and the access-token check after it) runs past a third of the lease.
     const renewal = setInterval(() => {
       void call("refresh_lock", () => client.eval(RENEW, 1, lock, token, String(ttl))).catch(() => undefined);
@@ -256,9 +279,13 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     }
   }
 
-  /** Another replica is refreshing this session: wait for its result in Redis (bounded by the lease). */
+  /**
+   * Another replica is refreshing this session: wait for its result in Redis, but never longer than
+   * WINNER_WAIT_MS (below Envoy's per-try timeout); until then the current access token, which a
+   * refresh ahead of expiry leaves valid, serves this request.
+   */
   async function awaitWinner(session: Session, ref: SessionRef, present: readonly string[], ttl: number): Promise<StoreRefresh> {
-    const deadline = Date.now() + ttl + 1_000;
+    const deadline = Date.now() + Math.min(ttl + 1_000, WINNER_WAIT_MS);
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
       let record: Buffer | null;
@@ -284,7 +311,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     const ref = session === null ? undefined : refs.get(session);
     if (ref !== undefined && session !== null) {
       const batch = client.multi().del(sessionKey(ref.id));
-      for (const key of indexKeysOf(session)) batch.srem(key, ref.id);
+      for (const key of indexKeysOf(session)) batch.zrem(key, ref.id);
       await call("session_delete", () => execOrThrow(batch));
       await invalidate(ref.id);
     }
@@ -298,7 +325,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     ];
     if (indexes.length === 0) return 0;
     const ids = new Set<string>();
-    for (const index of indexes) for (const id of await call("revocation", () => client.smembers(index))) ids.add(id);
+    for (const index of indexes) for (const id of await call("revocation", () => client.zrange(index, "0", "-1"))) ids.add(id);
     const batch = client.multi();
     for (const id of ids) batch.del(sessionKey(id));
     // A sub-wide logout also ends the sid index; a sid logout leaves the user's other sessions listed.

@@ -19,10 +19,14 @@ export interface Revocation {
 
 export interface RevocationList {
   isRevoked(session: { readonly provider: string; readonly sid: string | null; readonly sub: string; readonly createdAt: number }): boolean;
-  /** Applies here at once, then shares it (Redis); throws SessionStoreUnavailableError when it could not be shared. */
-  revoke(revocation: Revocation): Promise<void>;
-  /** True the first time a logout token's jti is seen (per issuer), false for a replay. */
-  firstUse(issuer: string, jti: string): Promise<boolean>;
+  /**
+   * Records a logout token's revocation, kept for `ttlSeconds` (the longest a session it names can
+   * live): here at once, and with Redis for every replica, in one script with the token's jti, so a
+   * jti is marked used exactly when its revocation is stored (a retry after a timed-out attempt is
+   * either recorded now or was recorded then). "replayed" when the jti was seen before. Throws
+   * SessionStoreUnavailableError when Redis could not be reached.
+   */
+  revoke(revocation: Revocation, ttlSeconds: number, token: { readonly issuer: string; readonly jti: string }): Promise<"revoked" | "replayed">;
   /** Entries held in memory (for tests and the metric). */
   size(): number;
   close(): void;
@@ -30,8 +34,6 @@ export interface RevocationList {
 
 export interface RevocationListOptions {
   readonly connection: RedisConnection | null;
-  /** How long a revocation is kept: the longest session lifetime. */
-  readonly ttlSeconds: number;
   /** How long a jti is remembered: longer than a logout token is accepted for. */
   readonly jtiTtlSeconds: number;
   readonly maxEntries?: number;
@@ -40,17 +42,41 @@ export interface RevocationListOptions {
   readonly logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
+/** The jti guard and the revocation, atomically: nothing is stored for a replayed jti. */
+const RECORD_LOGOUT = `if not redis.call('set', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 3, #ARGV, 2 do
+  redis.call('hset', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('publish', ARGV[2], ARGV[i] .. '=' .. ARGV[i + 1])
+end
+return 1`;
+
 /** Re-read the shared list this often even when no connection dropped: pub/sub delivers at most once. */
 const RESYNC_INTERVAL_MS = 60_000;
+/**
+ * Revocations held in memory. Dropping one would let a revoked cookie session pass again, so the
+ * bound is far above any realistic count of logouts within one session lifetime, and reaching it is
+ * logged (at most once a minute) rather than silent.
+ */
+const MAX_REVOCATIONS = 1_000_000;
 
 export function createRevocationList(options: RevocationListOptions): RevocationList {
   const now = options.now ?? Date.now;
   const nowSeconds = () => Math.floor(now() / 1000);
-  const max = options.maxEntries ?? 100_000;
+  const max = options.maxEntries ?? MAX_REVOCATIONS;
   const { connection, events, logger } = options;
-  // field → "revokedAt:expiresAt"; the field hashes provider and sid/sub, so no identifier is stored in clear.
-  const entries = new LRUCache<string, number>({ max, ttl: options.ttlSeconds * 1000 });
-  const jtis = new LRUCache<string, true>({ max, ttl: options.jtiTtlSeconds * 1000 });
+  let lastEvictionWarning = 0;
+  // field → revokedAt; the field hashes provider and sid/sub, so no identifier is stored in clear.
+  // Each entry expires with the sessions it covers (its own TTL).
+  const entries = new LRUCache<string, number>({
+    max,
+    ttlAutopurge: false,
+    dispose: (_value, _key, reason) => {
+      if (reason !== "evict" || Date.now() - lastEvictionWarning < 60_000) return;
+      lastEvictionWarning = Date.now();
+      logger?.warn({ max }, "the revocation list is full: the oldest back-channel logouts are being forgotten");
+    },
+  });
+  const jtis = new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000 });
   const hashKey = connection === null ? "" : `${connection.prefix}revocations`;
   const channel = hashKey;
 
@@ -72,15 +98,21 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   async function resync(): Promise<void> {
     if (connection === null) return;
     const client = connection.client;
-    const all = await client.hgetall(hashKey);
-    const expired: string[] = [];
-    for (const [field, value] of Object.entries(all)) {
-      const [revokedAt, expiresAt] = value.split(":").map(Number) as [number, number];
-      if (!(expiresAt > nowSeconds())) expired.push(field);
-      else apply(`${field}=${revokedAt}:${expiresAt}`);
-    }
-    // Hash fields cannot expire by themselves (before Redis 7.4): whoever sees old ones removes them.
-    if (expired.length > 0) await client.hdel(hashKey, ...expired);
+    // In pages, so a long list never blocks Redis or this process in one go.
+    let cursor = "0";
+    do {
+      const [next, flat] = await client.hscan(hashKey, cursor, "COUNT", 1000);
+      cursor = next;
+      const expired: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i] as string;
+        const [revokedAt, expiresAt] = (flat[i + 1] as string).split(":").map(Number) as [number, number];
+        if (!(expiresAt > nowSeconds())) expired.push(field);
+        else apply(`${field}=${revokedAt}:${expiresAt}`);
+      }
+      // Hash fields cannot expire by themselves (before Redis 7.4): whoever sees old ones removes them.
+      if (expired.length > 0) await client.hdel(hashKey, ...expired);
+    } while (cursor !== "0");
   }
 
   let timer: NodeJS.Timeout | null = null;
@@ -113,42 +145,37 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       const subRevokedAt = entries.get(fieldOf("sub", session.provider, session.sub));
       return subRevokedAt !== undefined && session.createdAt <= subRevokedAt;
     },
-    async revoke(revocation) {
-      const expiresAt = nowSeconds() + options.ttlSeconds;
+    async revoke(revocation, ttlSeconds, token) {
+      const expiresAt = nowSeconds() + ttlSeconds;
       const fields = [
         ...(revocation.sid !== null ? [fieldOf("sid", revocation.provider, revocation.sid)] : []),
         ...(revocation.sub !== null && revocation.sid === null ? [fieldOf("sub", revocation.provider, revocation.sub)] : []),
       ];
-      for (const field of fields) remember(field, revocation.at, expiresAt);
-      if (connection === null) return;
-      const batch = connection.client.multi();
-      for (const field of fields) {
-        const value = `${revocation.at}:${expiresAt}`;
-        batch.hset(hashKey, field, value).publish(channel, `${field}=${value}`);
+      const key = jtiKey(token.issuer, token.jti);
+      if (connection === null) {
+        if (jtis.has(key)) return "replayed";
+        jtis.set(key, true);
+        for (const field of fields) remember(field, revocation.at, expiresAt);
+        return "revoked";
       }
+      // This replica refuses the sessions at once, whatever Redis says next.
+      for (const field of fields) remember(field, revocation.at, expiresAt);
+      const value = `${revocation.at}:${expiresAt}`;
       try {
-        const replies = await batch.exec();
-        if (replies === null || replies.some(([error]) => error)) throw new Error("transaction failed");
+        const recorded = await connection.client.eval(
+          RECORD_LOGOUT,
+          2,
+          `${connection.prefix}jti:${key}`,
+          hashKey,
+          String(options.jtiTtlSeconds),
+          channel,
+          ...fields.flatMap((field) => [field, value]),
+        );
         events?.operation("revocation", true);
+        return recorded === 1 ? "revoked" : "replayed";
       } catch (error) {
         events?.operation("revocation", false);
         throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
-      }
-    },
-    async firstUse(issuer, jti) {
-      const key = createHash("sha256").update(`${issuer}\u0000${jti}`).digest("base64url");
-      if (connection === null) {
-        if (jtis.has(key)) return false;
-        jtis.set(key, true);
-        return true;
-      }
-      try {
-        const set = await connection.client.set(`${connection.prefix}jti:${key}`, "1", "EX", options.jtiTtlSeconds, "NX");
-        events?.operation("logout_replay", true);
-        return set === "OK";
-      } catch (error) {
-        events?.operation("logout_replay", false);
-        throw new SessionStoreUnavailableError(`Redis replay check failed: ${describeRedisError(error)}`);
       }
     },
     size: () => entries.size,
@@ -158,4 +185,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       jtis.clear();
     },
   };
+}
+
+/** A logout token's jti per issuer, hashed: what the replay guard stores. */
+function jtiKey(issuer: string, jti: string): string {
+  return createHash("sha256").update(`${issuer}\u0000${jti}`).digest("base64url");
 }

@@ -119,7 +119,7 @@ interface Replica {
 
 function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result: TokenResult | null }): Replica {
   const connection = createRedisConnection(config.redis);
-  const revocations = createRevocationList({ connection, ttlSeconds: config.session.lifetimeSeconds, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
+  const revocations = createRevocationList({ connection, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
   const client = idp.client(pending);
   const keys = createLocalJWKSet({ keys: [publicJwk] });
   const store =
@@ -290,6 +290,49 @@ describe("sessions shared through Redis", () => {
       const out = await (c.replicas[0] as Replica).sessions.signOut((c.replicas[0] as Replica).sessions.parseCookies(cookie), null);
       expect(out.kind).toBe("redirect");
       // The stolen copy of the cookie is dead everywhere, well before the in-memory copy would expire.
+      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("does not refresh again with a spent refresh token when another replica refreshed after this one read the session", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a", 60);
+      c.idp.nowMs += 40_000;
+      const r1 = c.replicas[1] as Replica;
+      const stale = await r1.sessions.load(r1.sessions.parseCookies(cookie));
+      if (stale.kind !== "session") throw new Error("expected a session");
+      // Replica 1 refreshes and releases the lock before replica 2 gets to its own refresh.
+      expect(await (c.replicas[0] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+      const fresh = await r1.sessions.freshen(stale.session, stale.present);
+      expect(fresh.kind).toBe("fresh");
+      expect(fresh.kind === "fresh" && fresh.session.accessToken !== stale.session.accessToken).toBe(true);
+      expect(c.idp.refreshCalls).toHaveLength(1);
+      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("answers 503 to a logout Redis did not confirm, and the session is refused everywhere once the IdP retries", async () => {
+    const c = await startCluster("redis");
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      const token = await logoutToken({ sid: "sid-a" });
+      const r = c.replicas[1] as Replica;
+      redis.pause();
+      try {
+        expect(await r.sessions.backchannelLogout(token)).toMatchObject({ kind: "unavailable" });
+      } finally {
+        redis.resume();
+      }
+      expect(await waitUntil(async () => r.connection.isUp(), 5_000)).toBe(true);
+      // The timed-out attempt may still have run once Redis woke up: its jti and its revocation were
+      // stored together, so the retry is either recorded now or refused as the replay of a logout in effect.
+      const retry = await r.sessions.backchannelLogout(token);
+      expect(retry.kind === "ok" || (retry.kind === "invalid" && /replayed/.test(retry.detail))).toBe(true);
       expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
     } finally {
       await c.close();

@@ -35,6 +35,16 @@ describe("parseConfig: the acceptance case", () => {
   });
 });
 
+describe("parseConfig: secrets in problems", () => {
+  it("never quotes the user or password of a URL written where it does not belong", () => {
+    const result = parseConfig({ redis: { url: "redis://admin:hunter2@cache:6379" } });
+    const text = problems(result).join("\n");
+    expect(text).toContain('redis.url: must not carry credentials');
+    expect(text).toContain('"redis://***@cache:6379"');
+    expect(text).not.toContain("hunter2");
+  });
+});
+
 describe("parseConfig: defaults", () => {
   it("fills every default from the schema for a minimal config", () => {
     const result = parseConfig(base());
