@@ -197,6 +197,8 @@ describe("the dev IdP's counters", () => {
       introspection: 1,
       endSession: 1,
       authorization: 1,
+      // An end-session request without a signed-in user posts no back-channel logout.
+      backchannelLogouts: { sent: 0, failed: 0 },
     });
   });
 });
