@@ -27,7 +27,7 @@ export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] 
 export interface MetricsOptions {
   tokenCacheSize?: () => number;
   providerReady?: () => ReadonlyArray<{ provider: string; ready: boolean }>;
-  /** Whether the Redis connection is up; absent when no Redis is configured (the gauge is not exported). */
+  /** Whether the Redis connection is up; absent when no Redis is configured (the gauge then reads 1). */
   redisUp?: () => boolean;
 }
 
@@ -71,23 +71,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   configLastReloadSuccess.setToCurrentTime();
   const redisUpFn = options.redisUp;
-  if (redisUpFn !== undefined) {
-    new Gauge({
-      name: "portcullis_redis_up",
-      help: "1 while the connection to Redis (sessions, refresh locks, revocations) is ready, else 0; it reconnects by itself.",
-      registers: [registry],
-      collect() {
-        this.set(redisUpFn() ? 1 : 0);
-      },
-    });
-  }
+  // Exported whether or not Redis is configured (the dashboard and alerts find it everywhere): with
+  // no Redis there is nothing to be down, so it reads 1.
+  new Gauge({
+    name: "portcullis_redis_up",
+    help: "0 while the configured Redis (sessions, refresh locks, revocations) cannot be reached, else 1 (also 1 when no Redis is configured); it reconnects by itself.",
+    registers: [registry],
+    collect() {
+      this.set(redisUpFn === undefined || redisUpFn() ? 1 : 0);
+    },
+  });
   const redisOperations = new Counter({
     name: "portcullis_redis_operations_total",
     help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation, which includes the logout-token replay guard) and result (ok|error).",
     labelNames: ["operation", "result"] as const,
     registers: [registry],
   });
-  if (redisUpFn !== undefined) for (const operation of REDIS_OPERATIONS) for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
+  for (const operation of REDIS_OPERATIONS) for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
   const backchannelLogouts = new Counter({
     name: "portcullis_backchannel_logouts_total",
     help: "Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider \"(unknown)\" when the token names none of ours.",

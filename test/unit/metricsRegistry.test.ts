@@ -19,6 +19,17 @@ describe("metrics registry", () => {
       expect(text).toMatch(new RegExp(`^portcullis_config_reloads_total\\{result="${result}"\\} 0$`, "m"));
     }
   });
+
+  it("reads portcullis_redis_up as 1 without a Redis and as the connection's state with one, and starts the Redis operation series at 0", async () => {
+    expect(await createMetrics().registry.metrics()).toMatch(/^portcullis_redis_up 1$/m);
+    let up = false;
+    const withRedis = createMetrics({ redisUp: () => up });
+    expect(await withRedis.registry.metrics()).toMatch(/^portcullis_redis_up 0$/m);
+    up = true;
+    const text = await withRedis.registry.metrics();
+    expect(text).toMatch(/^portcullis_redis_up 1$/m);
+    expect(text).toMatch(/^portcullis_redis_operations_total\{operation="session_read",result="error"\} 0$/m);
+  });
 });
 
 describe("the Check pipeline's metrics", () => {
