@@ -213,36 +213,48 @@ HELM_VERSION="v3.22.0"           # helm.sh/helm/v3 from the Go module proxy, pin
 HELM_K8S_MINOR="37"              # its k8s.io/client-go v0.37: the Kubernetes version Helm assumes, as its Makefile sets
 KUBERNETES_VALIDATE_VERSION="1.37.0"  # PyPI kubernetes-validate, pinned: JSON schemas of Kubernetes 1.25-1.37
 
-provision_helm() {
-  # Builds Helm with the machine's Go (no binary download): GOPATH, module and build caches under
-  # .cache/helm, removed after a good build (only the 60 MB binary stays). Exports HELM_BIN.
-  if [ -n "${HELM_BIN:-}" ]; then
-    [ -x "$HELM_BIN" ] || { log "error: HELM_BIN=$HELM_BIN is not an executable file"; exit 1; }
-    export HELM_BIN; return
+go_install_cached() {
+  # Builds a Go tool with the machine's Go (no binary download) into .cache/<name>/bin: GOPATH,
+  # module and build caches under .cache/<name>, removed after a good build (only the binary stays).
+  # $1 = name (folder and binary), $2 = the variable that may name a binary instead and is exported,
+  # $3 = what the cached binary must have been built from, $4 = package@version, $5 = ldflags,
+  # $6 = build tags (may be empty).
+  local name="$1" var="$2" stamp="$3" pkg="$4" ldflags="$5" tags="$6"
+  local given="${!var:-}"
+  if [ -n "$given" ]; then
+    [ -x "$given" ] || { log "error: $var=$given is not an executable file"; exit 1; }
+    export "${var?}"; return
   fi
-  local dir="$CACHE/helm"
-  local bin="$dir/bin/helm"
-  if [ ! -x "$bin" ] || [ "$(cat "$dir/bin/.version" 2>/dev/null)" != "$HELM_VERSION" ]; then
-    command -v go >/dev/null 2>&1 || { log "error: Go is needed to build Helm $HELM_VERSION (or set HELM_BIN)"; exit 1; }
-    log "building Helm $HELM_VERSION (go install helm.sh/helm/v3/cmd/helm) into .cache/helm; a few minutes the first time"
+  local dir="$CACHE/$name"
+  local bin="$dir/bin/$name"
+  if [ ! -x "$bin" ] || [ "$(cat "$dir/bin/.version" 2>/dev/null)" != "$stamp" ]; then
+    command -v go >/dev/null 2>&1 || { log "error: Go is needed to build $name ($pkg), or set $var"; exit 1; }
+    log "building $name (go install $pkg) into .cache/$name; several minutes the first time"
     rm -rf "$dir"; mkdir -p "$dir/bin"
-    local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
-    local pkg
-    for pkg in chartutil lint/rules; do
-      ldflags="$ldflags -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
-    done
     if ! GOPATH="$dir/gopath" GOMODCACHE="$dir/gopath/pkg/mod" GOCACHE="$dir/gocache" GOBIN="$dir/bin" \
          GOFLAGS="-modcacherw" CGO_ENABLED=0 \
-         go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >"$dir/build.log" 2>&1; then
-      log "error: building Helm failed; last lines of $dir/build.log:"
+         go install -trimpath ${tags:+-tags "$tags"} -ldflags "$ldflags" "$pkg" >"$dir/build.log" 2>&1; then
+      log "error: building $name failed; last lines of $dir/build.log:"
       tail -n 15 "$dir/build.log" >&2
       exit 1
     fi
     [ -x "$bin" ] || { log "error: go install did not produce $bin"; exit 1; }
     rm -rf "$dir/gopath" "$dir/gocache"
-    echo "$HELM_VERSION" >"$dir/bin/.version"
+    echo "$stamp" >"$dir/bin/.version"
   fi
-  HELM_BIN="$bin"; export HELM_BIN
+  printf -v "$var" '%s' "$bin"
+  export "${var?}"
+}
+
+provision_helm() {
+  # Helm's version and the Kubernetes version it assumes are set at link time, as its Makefile does.
+  # Exports HELM_BIN.
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  local pkg
+  for pkg in chartutil lint/rules; do
+    ldflags="$ldflags -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+  done
+  go_install_cached helm HELM_BIN "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$ldflags" ""
 }
 
 provision_kubernetes_validate() {
@@ -268,32 +280,10 @@ PROMTOOL_VERSION="3.16.0"
 PROMTOOL_BUILD_TAGS="remove_all_sd"
 
 provision_promtool() {
-  # Builds promtool with the machine's Go (no binary download), like provision_helm: GOPATH, module
-  # and build caches under .cache/promtool, removed after a good build (only the binary stays).
   # Exports PROMTOOL_BIN.
-  if [ -n "${PROMTOOL_BIN:-}" ]; then
-    [ -x "$PROMTOOL_BIN" ] || { log "error: PROMTOOL_BIN=$PROMTOOL_BIN is not an executable file"; exit 1; }
-    export PROMTOOL_BIN; return
-  fi
-  local dir="$CACHE/promtool"
-  local bin="$dir/bin/promtool"
-  if [ ! -x "$bin" ] || [ "$(cat "$dir/bin/.version" 2>/dev/null)" != "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" ]; then
-    command -v go >/dev/null 2>&1 || { log "error: Go is needed to build promtool $PROMTOOL_VERSION (or set PROMTOOL_BIN)"; exit 1; }
-    log "building promtool $PROMTOOL_VERSION (go install github.com/prometheus/prometheus/cmd/promtool) into .cache/promtool; several minutes the first time"
-    rm -rf "$dir"; mkdir -p "$dir/bin"
-    local ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMTOOL_VERSION"
-    if ! GOPATH="$dir/gopath" GOMODCACHE="$dir/gopath/pkg/mod" GOCACHE="$dir/gocache" GOBIN="$dir/bin" \
-         GOFLAGS="-modcacherw" CGO_ENABLED=0 \
-         go install -trimpath -tags "$PROMTOOL_BUILD_TAGS" -ldflags "$ldflags" "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION" >"$dir/build.log" 2>&1; then
-      log "error: building promtool failed; last lines of $dir/build.log:"
-      tail -n 15 "$dir/build.log" >&2
-      exit 1
-    fi
-    [ -x "$bin" ] || { log "error: go install did not produce $bin"; exit 1; }
-    rm -rf "$dir/gopath" "$dir/gocache"
-    echo "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" >"$dir/bin/.version"
-  fi
-  PROMTOOL_BIN="$bin"; export PROMTOOL_BIN
+  go_install_cached promtool PROMTOOL_BIN "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION" \
+    "-s -w -X github.com/prometheus/common/version.Version=$PROMTOOL_VERSION" "$PROMTOOL_BUILD_TAGS"
 }
 
 provision_all() {

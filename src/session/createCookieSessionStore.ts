@@ -1,10 +1,10 @@
 // Sessions sealed whole into cookies (AES-256-GCM, chunked under 4 KB each): nothing is stored
 // server-side, so any replica can read any session. A bounded cache of unsealed sessions, keyed by a
 // digest of the cookie bytes, saves the decryption on repeat requests.
-import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCookieSealer } from "./createCookieSealer.ts";
 import { createSessionCookies } from "./createSessionCookies.ts";
+import { digestOwnCookies } from "./digestOwnCookies.ts";
 import { parseSession, type Session } from "./Session.ts";
 import type { RefreshRun, SessionStore, StoreLoad, StoreRefresh } from "./SessionStore.ts";
 
@@ -30,7 +30,7 @@ export function createCookieSessionStore(options: CookieSessionStoreOptions): Se
     // The same cookie bytes unseal to the same session: a hit skips the decryption and hands back
     // the same claims object, so the gate reuses its identity headers too. A tampered cookie has
     // other bytes and misses.
-    const cacheKey = cacheKeyOf(jar);
+    const cacheKey = digestOwnCookies(jar, cookies.owns);
     if (cacheKey === null) return { kind: "none" };
     const cached = unsealed.get(cacheKey);
     if (cached !== undefined) return { kind: "session", session: cached.session, present: cached.present };
@@ -40,15 +40,6 @@ export function createCookieSessionStore(options: CookieSessionStoreOptions): Se
     if (session === null) return { kind: "invalid", clear: cookies.clear(read.present) };
     if (session.expiresAt > t) unsealed.set(cacheKey, { session, present: read.present }, { ttl: (session.expiresAt - t) * 1000 });
     return { kind: "session", session, present: read.present };
-  }
-
-  /** A digest of every session cookie of ours (names and values), or null when there is none. */
-  function cacheKeyOf(jar: ReadonlyMap<string, string>): string | null {
-    const ours: string[] = [];
-    for (const [name, value] of jar) if (cookies.owns(name)) ours.push(`${name}=${value}`);
-    if (ours.length === 0) return null;
-    ours.sort();
-    return createHash("sha256").update(ours.join(";")).digest("base64url");
   }
 
   async function refresh(_: Session, present: readonly string[], run: () => Promise<RefreshRun>, t: number): Promise<StoreRefresh> {

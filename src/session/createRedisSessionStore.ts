@@ -13,6 +13,8 @@ import { LRUCache } from "lru-cache";
 import { createCookieSealer } from "./createCookieSealer.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import { createSessionCookies } from "./createSessionCookies.ts";
+import { digestOwnCookies } from "./digestOwnCookies.ts";
+import { digestPair } from "./digestPair.ts";
 import { parseSession, type Session } from "./Session.ts";
 import { SessionStoreUnavailableError, type RefreshRun, type SessionStore, type StoreLoad, type StoreRefresh } from "./SessionStore.ts";
 
@@ -114,8 +116,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 
   const sessionKey = (id: string) => `${prefix}s:{${id}}`;
   const lockKey = (id: string) => `${sessionKey(id)}:lock`;
-  const indexKey = (kind: "sid" | "sub", provider: string, value: string) =>
-    `${prefix}idx:${kind}:${createHash("sha256").update(`${provider}\u0000${value}`).digest("base64url")}`;
+  const indexKey = (kind: "sid" | "sub", provider: string, value: string) => `${prefix}idx:${kind}:${digestPair(provider, value)}`;
 
   async function call<T>(operation: RedisOperation, fn: () => Promise<T>): Promise<T> {
     try {
@@ -155,7 +156,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   }
 
   async function load(jar: ReadonlyMap<string, string>, t: number): Promise<StoreLoad> {
-    const cacheKey = cacheKeyOf(jar);
+    const cacheKey = digestOwnCookies(jar, cookies.owns);
     if (cacheKey === null) return { kind: "none" };
     const hit = memoryUsable() ? cached.get(cacheKey) : undefined;
     if (hit !== undefined) return { kind: "session", session: hit.session, present: hit.present };
@@ -177,14 +178,6 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     keys.add(cacheKey);
     cachedById.set(session.id, keys);
     return { kind: "session", session, present: read.present };
-  }
-
-  /** A digest of our cookie (name and value), or null when the request has none. */
-  function cacheKeyOf(jar: ReadonlyMap<string, string>): string | null {
-    const ours: string[] = [];
-    for (const [name, value] of jar) if (cookies.owns(name)) ours.push(`${name}=${value}`);
-    if (ours.length === 0) return null;
-    return createHash("sha256").update(ours.sort().join(";")).digest("base64url");
   }
 
   async function create(session: Session, jar: ReadonlyMap<string, string>, t: number): Promise<readonly string[]> {

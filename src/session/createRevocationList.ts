@@ -3,8 +3,8 @@
 // every request; with Redis each revocation is also stored in a hash (kept as long as the longest
 // session lives) and published, so every replica learns it at once and re-reads the hash whenever its
 // connection comes back. Also the replay guard for logout-token `jti`s.
-import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
+import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import type { RedisOperation } from "./createRedisSessionStore.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
@@ -80,7 +80,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   const hashKey = connection === null ? "" : `${connection.prefix}revocations`;
   const channel = hashKey;
 
-  const fieldOf = (kind: "sid" | "sub", provider: string, value: string) => `${kind}:${createHash("sha256").update(`${provider}\u0000${value}`).digest("base64url")}`;
+  const fieldOf = (kind: "sid" | "sub", provider: string, value: string) => `${kind}:${digestPair(provider, value)}`;
 
   function remember(field: string, revokedAt: number, expiresAt: number): void {
     const ttlMs = (expiresAt - nowSeconds()) * 1000;
@@ -151,7 +151,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
         ...(revocation.sid !== null ? [fieldOf("sid", revocation.provider, revocation.sid)] : []),
         ...(revocation.sub !== null && revocation.sid === null ? [fieldOf("sub", revocation.provider, revocation.sub)] : []),
       ];
-      const key = jtiKey(token.issuer, token.jti);
+      const key = digestPair(token.issuer, token.jti);
       if (connection === null) {
         if (jtis.has(key)) return "replayed";
         jtis.set(key, true);
@@ -185,9 +185,4 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       jtis.clear();
     },
   };
-}
-
-/** A logout token's jti per issuer, hashed: what the replay guard stores. */
-function jtiKey(issuer: string, jti: string): string {
-  return createHash("sha256").update(`${issuer}\u0000${jti}`).digest("base64url");
 }
