@@ -48,6 +48,7 @@ grpc and auth listeners stay on loopback (only the pod's Envoy calls them); the 
 0.0.0.0 in both modes because the kubelet probes the pod IP.
 */}}
 {{- define "portcullis.configYaml" -}}
+{{- include "portcullis.requireConfig" . }}
 {{- if hasKey .Values.config "listen" }}
 {{- fail "config.listen is set by the chart: use ports.grpc, ports.auth and ports.admin" }}
 {{- end }}
@@ -55,6 +56,42 @@ grpc and auth listeners stay on loopback (only the pod's Envoy calls them); the 
 {{- $listen := dict "grpc" (printf "%s:%d" $bind (int .Values.ports.grpc)) "auth" (printf "%s:%d" $bind (int .Values.ports.auth)) "admin" (printf "0.0.0.0:%d" (int .Values.ports.admin)) }}
 {{- $config := merge (dict "listen" $listen) (deepCopy .Values.config) }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+The chart ships no config: a default `config` would be deep-merged into the user's, adding its
+provider beside theirs. So an empty config (or one without `routes`, which Portcullis requires)
+stops the render with what to set, and so does a `${VAR}` that no env entry of the container sets,
+which would otherwise only show up as pods that exit at start.
+*/}}
+{{- define "portcullis.requireConfig" -}}
+{{- $examples := "deploy/helm/portcullis/examples/ has complete values files (values-keycloak.yaml, values-auth0.yaml, values-two-tenants.yaml)" }}
+{{- if not .Values.config }}
+{{- fail (printf "config is required: set it to your Portcullis config (providers, session, routes; the README's Configuration reference, without listen) in a values file passed with -f; %s" $examples) }}
+{{- end }}
+{{- if not (kindIs "map" .Values.config) }}
+{{- fail "config must be a mapping: your Portcullis config (providers, session, routes)" }}
+{{- end }}
+{{- if not (hasKey .Values.config "routes") }}
+{{- fail (printf "config.routes is required: Portcullis needs at least one route (match -> auth), e.g. routes: [{name: default, match: {path: /}, auth: required}]; %s" $examples) }}
+{{- end }}
+{{- $set := keys .Values.secretEnv }}
+{{- range .Values.extraEnv }}
+{{- $set = append $set (toString .name) }}
+{{- end }}
+{{- /* `$${` is Portcullis's escape for a literal `${`: drop it before looking for references. */}}
+{{- $text := regexReplaceAll "\\$\\$\\{" (toYaml .Values.config) "" }}
+{{- $missing := list }}
+{{- range regexFindAll "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}" $text -1 | uniq }}
+{{- $name := trimSuffix "}" (trimPrefix "${" .) }}
+{{- if not (has $name $set) }}
+{{- $missing = append $missing $name }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- $first := first $missing }}
+{{- fail (printf "config names ${%s} but the Portcullis container would have no such environment variable (%s): map each to a key of existingSecret under secretEnv (e.g. secretEnv.%s: <key in %s>) or set it in extraEnv" $first (join ", " $missing) $first (default "existingSecret" .Values.existingSecret)) }}
+{{- end }}
 {{- end }}
 
 {{/* The `env` of the Portcullis container: secretEnv from existingSecret, then extraEnv. */}}
