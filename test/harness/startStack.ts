@@ -66,6 +66,11 @@ export interface StackOptions {
   readonly session?: Readonly<Record<string, unknown>>;
   /** Token lifetimes of the dev IdP (e.g. a short access-token TTL to make sessions refresh). */
   readonly idp?: Pick<DevIdpOptions, "accessTokenTtlSeconds" | "idTokenTtlSeconds" | "refreshTokenTtlSeconds">;
+  /**
+   * Envoy's upstream is this port on 127.0.0.1 (a server the test runs, e.g. a real Express app)
+   * instead of the echo upstream's; the echo still runs, so `upstream` stays usable.
+   */
+  readonly upstreamPort?: number;
 }
 
 export interface Stack {
@@ -77,6 +82,8 @@ export interface Stack {
   readonly ca: string;
   readonly envoyAdminUrl: string;
   readonly portcullisAdminUrl: string;
+  /** Portcullis's ext_authz gRPC port, to ask it directly what Envoy did not pass on. */
+  readonly portcullisGrpcPort: number;
   readonly audience: string;
   readonly issuer: string;
   readonly upstream: EchoUpstream;
@@ -190,7 +197,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tlsKeyFile: cert.keyFile,
       extAuthzPort: portcullis.ports.grpc,
       authPort: portcullis.ports.auth,
-      upstreamPort: upstream.port,
+      upstreamPort: options.upstreamPort ?? upstream.port,
       extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
     });
     // Released at the last moment, so no other worker is handed the port in between.
@@ -212,6 +219,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ca: cert.certPem,
       envoyAdminUrl: envoy.adminUrl,
       portcullisAdminUrl,
+      portcullisGrpcPort: portcullis.ports.grpc,
       audience: TEST_AUDIENCE,
       issuer: idp.issuer,
       upstream,
