@@ -39,7 +39,9 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
     for (const [k, v] of Object.entries(http.headers)) headers.set(k.toLowerCase(), v);
   }
   return {
-    requestId: http.id || headers.get("x-request-id") || "",
+    // Envoy's x-request-id is what its access log and the upstream see, so logs can be joined on it;
+    // http.id is Envoy's internal stream id, used only when the header is absent.
+    requestId: headers.get("x-request-id") || http.id || "",
     method: (http.method || headers.get(":method") || "").toUpperCase(),
     scheme: http.scheme || headers.get(":scheme") || "",
     host: canonicalHost(http.host || headers.get(":authority") || ""),

@@ -58,14 +58,14 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
     await server.shutdown(1000);
   });
 
-  it("decodes the upstream CheckRequest's method, host, path, id and headers", async () => {
+  it("decodes the upstream CheckRequest's method, host, path and headers, and takes the request id from x-request-id", async () => {
     next = () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] });
     await check(client, {
       attributes: {
         source: { address: { socket_address: { address: "10.0.0.1", port_value: 5555 } } },
         request: {
           http: {
-            id: "req-1",
+            id: "14522190183262520317",
             method: "GET",
             host: "API.example.com:8443",
             path: "/api/x?q=1",
@@ -80,6 +80,12 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
     const r = seen.at(-1)!;
     expect(r).toMatchObject({ requestId: "req-1", method: "GET", host: "api.example.com", path: "/api/x?q=1", scheme: "https" });
     expect(r.headers.get("authorization")).toBe("Bearer abc");
+  });
+
+  it("takes the request id from Envoy's stream id only when the request has no x-request-id", async () => {
+    next = () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] });
+    await check(client, { attributes: { request: { http: { id: "14522190183262520317", method: "GET", host: "h", path: "/" } } } });
+    expect(seen.at(-1)!.requestId).toBe("14522190183262520317");
   });
 
   it("reads headers from header_map when Envoy sends raw headers", async () => {
