@@ -410,6 +410,18 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
       setCookies = store.clear(present);
     }
     if (session !== null) {
+      // A copy of the cookie taken before now (a sealed cookie session is valid wherever it is
+      // presented) is refused from here on: here at once, on every replica through Redis.
+      try {
+        await revocations.endSession(session);
+      } catch (error) {
+        options.logger?.warn(
+          { reason: error instanceof Error ? error.message : "unknown" },
+          "sign-out is recorded on this replica only: the other replicas may accept a copy of the session cookie until it expires",
+        );
+      }
+    }
+    if (session !== null) {
       const client = options.loginClient(session.provider);
       const endSession = client?.endSessionUrl({ idTokenHint: session.idToken, postLogoutRedirectUri: target }) ?? null;
       if (endSession !== null) return { kind: "redirect", location: endSession, setCookies };

@@ -34,6 +34,8 @@ const PAGE_HEADERS = {
   "x-content-type-options": "nosniff",
 };
 const MAX_FORM_BYTES = 4096;
+/** When an IdP should post a back-channel logout again that could not be recorded: a Redis blip, not an outage. */
+const BACKCHANNEL_RETRY_AFTER_SECONDS = "5";
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
   const sessions = options.sessions ?? null;
@@ -99,8 +101,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
           return logoutAnswer(res, 200, null);
         }
         logger?.warn({ detail: outcome.detail }, outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed");
-        // 503 tells the IdP the token was fine but the logout could not be recorded: it may retry.
-        if (outcome.kind === "unavailable") return logoutAnswer(res, 503, { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" });
+        // 503 tells the IdP the token was fine but the logout could not be recorded (Redis did not
+        // confirm it, retry included): it should post it again. Retry-After says when; a repeat of
+        // a logout Redis did record after all is refused as a replay, with the logout in effect.
+        if (outcome.kind === "unavailable") {
+          return logoutAnswer(res, 503, { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" }, { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS });
+        }
         return logoutAnswer(res, 400, { error: "invalid_request", error_description: "the logout token was not accepted" });
       }
       default:
@@ -152,8 +158,8 @@ function confirmSignOut(res: ServerResponse, rd: string | null): void {
   res.writeHead(200, { ...PAGE_HEADERS, "referrer-policy": "same-origin" }).end(body);
 }
 
-function logoutAnswer(res: ServerResponse, status: number, body: object | null): void {
-  const headers = { "cache-control": "no-store", ...(body === null ? {} : { "content-type": "application/json" }) };
+function logoutAnswer(res: ServerResponse, status: number, body: object | null, extra: Record<string, string> = {}): void {
+  const headers = { "cache-control": "no-store", ...extra, ...(body === null ? {} : { "content-type": "application/json" }) };
   res.writeHead(status, headers).end(body === null ? undefined : JSON.stringify(body));
 }
 

@@ -1,7 +1,9 @@
 // One Redis connection per process (plus one for pub/sub), made from the `redis` config: timeouts on
 // connect and on every command, reconnects with a capped back-off forever, TLS with an optional CA
 // file, password/ACL user, Sentinel. Commands never queue while Redis is away: they fail at once,
-// so a Check answers 503 instead of waiting, and the connection recovers by itself.
+// so a Check answers 503 instead of waiting, and the connection recovers by itself. A Redis that
+// keeps the connection open but stops answering (hung, frozen, swapping) raises no connection
+// event: a PING every second, with the command timeout, tells it apart.
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
 import type { RedisConfig } from "../config/PortcullisConfig.ts";
@@ -13,7 +15,9 @@ export interface RedisConnection {
   subscriber(): Redis;
   /** Every key and channel starts with this. */
   readonly prefix: string;
-  /** Whether the command connection is ready right now. */
+  /** Each command's timeout (`redis.commandTimeoutMs`). */
+  readonly commandTimeoutMs: number;
+  /** Whether the command connection is ready and Redis answered its last health PINGs in time. */
   isUp(): boolean;
   close(): Promise<void>;
 }
@@ -25,26 +29,71 @@ export interface RedisConnectionEvents {
 
 /** Reconnect back-off: 50 ms, 100 ms, … capped at 2 s, forever. */
 const MAX_BACKOFF_MS = 2_000;
+/** How often the command connection is probed with a PING while it is ready. */
+export const HEALTH_PROBE_INTERVAL_MS = 1_000;
+/**
+ * Consecutive PINGs that must time out (or fail) before Redis counts as down: one slow answer on a
+ * starved machine is not an outage, two in a row (a second or more without an answer) is. The
+ * next PING answered in time counts it up again.
+ */
+export const HEALTH_PROBE_FAILURES_DOWN = 2;
 
 export function createRedisConnection(config: RedisConfig, events: RedisConnectionEvents = {}): RedisConnection {
   const options = redisOptions(config);
   const client = new Redis(options);
   let subscriber: Redis | null = null;
+  // Up = connected (connection events) and answering (health PINGs); changes are reported once.
+  let connected = false;
+  let answering = true;
   let up = false;
-  const setUp = (next: boolean, detail: string) => {
+  let failedProbes = 0;
+  let probing = false;
+  const report = (detail: string) => {
+    const next = connected && answering;
     if (next === up) return;
     up = next;
     events.upChanged?.(next, detail);
   };
-  client.on("ready", () => setUp(true, "connected"));
+  client.on("ready", () => {
+    connected = true;
+    answering = true;
+    failedProbes = 0;
+    report("connected");
+  });
   // ioredis emits "error" for every failed attempt; the state change is reported once, and the
   // message (host, port, errno) never holds the password.
-  client.on("error", (err: Error) => setUp(false, describeRedisError(err)));
-  client.on("close", () => setUp(false, "connection closed"));
-  client.on("end", () => setUp(false, "connection ended"));
+  const lost = (detail: string) => {
+    connected = false;
+    report(detail);
+  };
+  client.on("error", (err: Error) => lost(describeRedisError(err)));
+  client.on("close", () => lost("connection closed"));
+  client.on("end", () => lost("connection ended"));
+  const probe = setInterval(() => {
+    if (probing || client.status !== "ready") return;
+    probing = true;
+    client.ping().then(
+      () => {
+        failedProbes = 0;
+        answering = true;
+        report("answering again");
+      },
+      (err: unknown) => {
+        failedProbes += 1;
+        if (failedProbes >= HEALTH_PROBE_FAILURES_DOWN) {
+          answering = false;
+          report(`${describeRedisError(err)}: no answer within redis.commandTimeoutMs (${config.commandTimeoutMs} ms) to ${failedProbes} health checks in a row`);
+        }
+      },
+    ).finally(() => {
+      probing = false;
+    });
+  }, HEALTH_PROBE_INTERVAL_MS);
+  probe.unref();
   return {
     client,
     prefix: config.keyPrefix,
+    commandTimeoutMs: config.commandTimeoutMs,
     subscriber() {
       if (subscriber === null) {
         subscriber = client.duplicate();
@@ -54,6 +103,7 @@ export function createRedisConnection(config: RedisConfig, events: RedisConnecti
     },
     isUp: () => up && client.status === "ready",
     async close() {
+      clearInterval(probe);
       const all = [client, ...(subscriber === null ? [] : [subscriber])];
       await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
     },
