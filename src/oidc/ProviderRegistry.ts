@@ -11,6 +11,7 @@ import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
 import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
+import { refuseNonAccessTokens } from "./refuseNonAccessTokens.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
 import { discoverProvider, discoveryUrl } from "./discoverProvider.ts";
@@ -118,7 +119,7 @@ interface ProviderState {
   refreshWarned: boolean;
 }
 
-type SignatureCheck = { readonly ok: true; readonly payload: JWTPayload } | { readonly ok: false; readonly error: unknown };
+type SignatureCheck = { readonly ok: true; readonly payload: JWTPayload; readonly typ: unknown } | { readonly ok: false; readonly error: unknown };
 
 export function createProviderRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry {
   return buildRegistry(providers, options, []);
@@ -408,6 +409,8 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     if (timeProblem) return deny(timeProblem.code, timeProblem.detail, config.name);
     const claimsProblem = checkProviderClaims(config, state.issuers, payload);
     if (claimsProblem) return deny(claimsProblem.code, claimsProblem.detail, config.name);
+    const formProblem = refuseNonAccessTokens(checked.typ, payload, { idTokensAreBearer: config.opaqueAccessTokens === true });
+    if (formProblem) return deny(formProblem.code, formProblem.detail, config.name);
     const entry: CachedVerification = {
       provider: config.name,
       claims: deepFreeze(payload),
@@ -498,7 +501,8 @@ class LoadStepError extends Error {
 
 async function checkSignature(token: string, keys: RemoteKeys, options: JWTVerifyOptions): Promise<SignatureCheck> {
   try {
-    return { ok: true, payload: (await jwtVerify(token, keys, options)).payload };
+    const verified = await jwtVerify(token, keys, options);
+    return { ok: true, payload: verified.payload, typ: verified.protectedHeader.typ };
   } catch (error) {
     return { ok: false, error };
   }
