@@ -19,7 +19,9 @@ import { BACKCHANNEL_LOGOUT_EVENT, verifyLogoutToken } from "../../src/oidc/veri
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
 import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
+import { startAuthServer, type AuthServer } from "../../src/http/startAuthServer.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
+import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -114,12 +116,19 @@ interface Replica {
   readonly gate: Gate;
   readonly sessions: BrowserSessions;
   readonly connection: RedisConnection;
+  /** Revocation writes to Redis that failed (each attempt counts). */
+  revocationWriteFailures(): number;
   close(): Promise<void>;
 }
 
 function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result: TokenResult | null }): Replica {
   const connection = createRedisConnection(config.redis);
-  const revocations = createRevocationList({ connection, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
+  let revocationWriteFailures = 0;
+  const revocations = createRevocationList({
+    connection,
+    jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
+    events: { operation: (_, ok) => void (ok ? undefined : (revocationWriteFailures += 1)) },
+  });
   const client = idp.client(pending);
   const keys = createLocalJWKSet({ keys: [publicJwk] });
   const store =
@@ -166,6 +175,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
     gate,
     sessions,
     connection,
+    revocationWriteFailures: () => revocationWriteFailures,
     async close() {
       revocations.close();
       await connection.close();
@@ -236,6 +246,37 @@ async function refusedEverywhere(replicas: readonly Replica[], cookie: string, w
     const ds = await Promise.all(replicas.map((r) => r.gate.decide(request({ cookie }))));
     return ds.every((d) => d.kind === "deny" && d.code === "session_invalid");
   }, withinMs);
+}
+
+/**
+ * Posts a logout token as an IdP does: again when the answer is 503 (the logout could not be
+ * recorded), a few times at most. Resolves with the final answer and when it came.
+ */
+async function postLogoutLikeAnIdp(r: Replica, token: string): Promise<{ outcome: Awaited<ReturnType<BrowserSessions["backchannelLogout"]>>; accepted: boolean; acceptedAt: number }> {
+  let outcome = await r.sessions.backchannelLogout(token);
+  let refusedOnce = false;
+  for (let attempt = 1; attempt < 4 && outcome.kind === "unavailable"; attempt++) {
+    refusedOnce = true;
+    outcome = await r.sessions.backchannelLogout(token);
+  }
+  // After a 503 the earlier attempt may have been stored after all: the repost is then a replay of a logout in effect.
+  const accepted = outcome.kind === "ok" || (refusedOnce && outcome.kind === "invalid" && /replayed/.test(outcome.detail));
+  return { outcome, accepted, acceptedAt: Date.now() };
+}
+
+/** The replica's auth listener on a loopback port, as Envoy routes /oauth2/ to it. */
+async function authListener(r: Replica): Promise<AuthServer & { postLogout(token: string): Promise<Response> }> {
+  const server = await startAuthServer({ host: "127.0.0.1", port: 0, sessions: r.sessions });
+  return {
+    ...server,
+    postLogout: (token) =>
+      fetch(`http://127.0.0.1:${server.port}/oauth2/backchannel_logout`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ logout_token: token }).toString(),
+        signal: AbortSignal.timeout(15_000),
+      }),
+  };
 }
 
 describe("sessions shared through Redis", () => {
@@ -316,25 +357,61 @@ describe("sessions shared through Redis", () => {
     }
   });
 
-  it("answers 503 to a logout Redis did not confirm, and the session is refused everywhere once the IdP retries", async () => {
+  it("answers 503 with Retry-After and Cache-Control: no-store to a logout Redis did not confirm within its retry, and the session is refused everywhere once the IdP posts it again", async () => {
     const c = await startCluster("redis");
+    const r = c.replicas[1] as Replica;
+    const auth = await authListener(r);
     try {
       const cookie = await c.login(0, "alice", "sid-a");
       const token = await logoutToken({ sid: "sid-a" });
-      const r = c.replicas[1] as Replica;
       redis.pause();
+      let answer: Response;
       try {
-        expect(await r.sessions.backchannelLogout(token)).toMatchObject({ kind: "unavailable" });
+        answer = await auth.postLogout(token);
       } finally {
         redis.resume();
       }
-      expect(await waitUntil(async () => r.connection.isUp(), 5_000)).toBe(true);
-      // The timed-out attempt may still have run once Redis woke up: its jti and its revocation were
-      // stored together, so the retry is either recorded now or refused as the replay of a logout in effect.
-      const retry = await r.sessions.backchannelLogout(token);
-      expect(retry.kind === "ok" || (retry.kind === "invalid" && /replayed/.test(retry.detail))).toBe(true);
-      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+      expect(await answer.json()).toEqual({ error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" });
+      // Two attempts within the write budget, both unanswered.
+      expect(r.revocationWriteFailures()).toBeGreaterThanOrEqual(2);
+      expect(await waitUntil(async () => r.connection.isUp(), 10_000)).toBe(true);
+      // The timed-out attempts may still have run once Redis woke up: their jti and revocation were
+      // stored together, so the IdP's repost is either recorded now or refused as the replay of a
+      // logout in effect.
+      const repost = await auth.postLogout(token);
+      expect([200, 400]).toContain(repost.status);
+      expect(repost.headers.get("cache-control")).toBe("no-store");
+      expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
     } finally {
+      await auth.close();
+      await c.close();
+    }
+  });
+
+  it("retries within the request a logout write that timed out, and accepts the logout when Redis answers the retry", async () => {
+    const c = await startCluster("redis");
+    const r = c.replicas[2] as Replica;
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      const token = await logoutToken({ sid: "sid-a" });
+      redis.pause();
+      let outcome: ReturnType<BrowserSessions["backchannelLogout"]>;
+      try {
+        outcome = r.sessions.backchannelLogout(token);
+        // The first attempt times out while Redis is frozen; it wakes up during the second.
+        expect(await waitUntil(async () => r.revocationWriteFailures() >= 1, 10_000, 20)).toBe(true);
+      } finally {
+        redis.resume();
+      }
+      // Redis then runs both attempts: the second is recognised as the same logout, not a replay.
+      expect(await outcome).toEqual({ kind: "ok", sessionsEnded: 1 });
+      expect(r.revocationWriteFailures()).toBe(1);
+      expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
+    } finally {
+      redis.resume();
       await c.close();
     }
   });
@@ -357,10 +434,13 @@ describe("sessions shared through Redis", () => {
     try {
       const cookie = await c.login(0, "alice", "sid-a");
       const other = await c.login(1, "alice", "sid-b");
-      const started = Date.now();
-      expect(await (c.replicas[2] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "sid-a", sub: "alice" }))).toEqual({ kind: "ok", sessionsEnded: 1 });
-      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(1_000);
+      // Measured from the answer the IdP gets; on a loaded machine the limit stretches with the load.
+      const { outcome, accepted, acceptedAt } = await postLogoutLikeAnIdp(c.replicas[2] as Replica, await logoutToken({ sid: "sid-a", sub: "alice" }));
+      expect(accepted).toBe(true);
+      if (outcome.kind === "ok") expect(outcome.sessionsEnded).toBe(1);
+      const limit = loadScaledMs(1_000);
+      expect(await refusedEverywhere(c.replicas, cookie, limit)).toBe(true);
+      expect(Date.now() - acceptedAt).toBeLessThan(limit);
       // The same user's other IdP session is untouched.
       expect(await (c.replicas[0] as Replica).gate.decide(request({ cookie: other }))).toMatchObject({ kind: "allow" });
     } finally {
@@ -464,10 +544,50 @@ describe("cookie sessions with a shared revocation list", () => {
     try {
       const cookie = await c.login(0, "carol", "sid-c");
       for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
-      const started = Date.now();
-      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "sid-c" }))).toMatchObject({ kind: "ok" });
-      expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(1_000);
+      const { accepted, acceptedAt } = await postLogoutLikeAnIdp(c.replicas[1] as Replica, await logoutToken({ sid: "sid-c" }));
+      expect(accepted).toBe(true);
+      const limit = loadScaledMs(1_000);
+      expect(await refusedEverywhere(c.replicas, cookie, limit)).toBe(true);
+      expect(Date.now() - acceptedAt).toBeLessThan(limit);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("refuses on every replica a copy of a cookie session signed out at one replica, and not the same user's other session", async () => {
+    const c = await startCluster("cookie");
+    try {
+      const copy = await c.login(0, "erin", "sid-e");
+      const other = await c.login(1, "erin", "sid-e");
+      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie: copy }))).toMatchObject({ kind: "allow" });
+      const r0 = c.replicas[0] as Replica;
+      const out = await r0.sessions.signOut(r0.sessions.parseCookies(copy), null);
+      expect(out.kind).toBe("redirect");
+      // The browser's cookies are cleared; a copy taken before is refused on the replica that signed
+      // out at once and on the others through Redis.
+      expect((await r0.gate.decide(request({ cookie: copy })))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect(await refusedEverywhere(c.replicas, copy, loadScaledMs(1_000))).toBe(true);
+      // Another login of the same user (same IdP session) is another session.
+      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie: other }))).toMatchObject({ kind: "allow" });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("tells a replica that starts later about sign-outs made before it started", async () => {
+    const c = await startCluster("cookie", 1);
+    try {
+      const cookie = await c.login(0, "frank", "sid-f");
+      const r0 = c.replicas[0] as Replica;
+      expect((await r0.sessions.signOut(r0.sessions.parseCookies(cookie), null)).kind).toBe("redirect");
+      const late = await startCluster("cookie", 1, c.prefix);
+      try {
+        const r = late.replicas[0] as Replica;
+        expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", 5_000)).toBe(true);
+        expect(await r.gate.decide(request({ cookie }))).toMatchObject({ code: "session_invalid" });
+      } finally {
+        await late.close();
+      }
     } finally {
       await c.close();
     }
