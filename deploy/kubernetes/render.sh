@@ -19,7 +19,9 @@ render() { # $1 = output file, $2 = what it is, rest = helm template arguments
   mv "$out.tmp" "$out"
 }
 
+# The chart has no default config: both files carry the Keycloak example's, for you to edit.
+VALUES=deploy/helm/portcullis/examples/values-keycloak.yaml
 render deploy/kubernetes/central.yaml "central mode (a Service for your Envoy or Istio)" \
-  portcullis deploy/helm/portcullis --namespace portcullis-system
+  portcullis deploy/helm/portcullis --namespace portcullis-system -f "$VALUES"
 render deploy/kubernetes/sidecar.yaml "sidecar mode (Envoy and Portcullis in the app's pods; the sample app is traefik/whoami)" \
-  shop deploy/helm/portcullis --namespace shop --set mode=sidecar
+  shop deploy/helm/portcullis --namespace shop --set mode=sidecar -f "$VALUES"

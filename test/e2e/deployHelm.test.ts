@@ -20,6 +20,8 @@ type Json = Record<string, any>;
 const run = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CHART = "deploy/helm/portcullis";
+/** The chart has no default config: renders here use the Keycloak example's (deployHelmValues.test.ts tests each example). */
+const VALUES = `${CHART}/examples/values-keycloak.yaml`;
 const KUBERNETES_VERSIONS = ["1.29", "1.37"]; // Chart.yaml kubeVersion >=1.29; the newest schemas shipped
 /** Kinds that are CRDs, not in Kubernetes' schemas: checked by hand below. */
 const CRD_KINDS = new Set(["monitoring.coreos.com/v1 ServiceMonitor"]);
@@ -54,7 +56,7 @@ async function helmFails(...args: string[]): Promise<string> {
   throw new Error(`helm ${args.join(" ")} succeeded`);
 }
 
-const render = (...set: string[]) => helm("template", "portcullis", CHART, "--namespace", "portcullis-system", ...set.flatMap((s) => ["--set", s]));
+const render = (...set: string[]) => helm("template", "portcullis", CHART, "--namespace", "portcullis-system", "-f", VALUES, ...set.flatMap((s) => ["--set", s]));
 const objectsOf = (text: string): Json[] =>
   parseAllDocuments(text)
     .map((d) => d.toJS() as Json | null)
@@ -94,7 +96,7 @@ async function envoyValidates(config: string, name: string): Promise<string> {
 describe("helm lint", () => {
   it("passes --strict in central mode, sidecar mode and with every optional object on", async () => {
     for (const set of [[], ["mode=sidecar"], ["serviceMonitor.enabled=true", "sidecar.envoy.tls.secretName=app-tls", "mode=sidecar", "configReload=restart"]]) {
-      const out = await helm("lint", "--strict", CHART, ...set.flatMap((s) => ["--set", s]));
+      const out = await helm("lint", "--strict", CHART, "-f", VALUES, ...set.flatMap((s) => ["--set", s]));
       expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
     }
   });
@@ -200,10 +202,11 @@ describe("the sidecar's Envoy config", () => {
 
 describe("helm template refuses values that cannot work", () => {
   it("names the value: an unknown mode, a listen the chart owns, secretEnv without a Secret, a misspelt key", async () => {
-    expect(await helmFails("template", "x", CHART, "--set", "mode=gateway")).toMatch(/mode.*central.*sidecar/);
-    expect(await helmFails("template", "x", CHART, "--set", "config.listen.grpc=0.0.0.0:1")).toMatch(/config|listen/);
-    expect(await helmFails("template", "x", CHART, "--set", "existingSecret=")).toMatch(/existingSecret/);
-    expect(await helmFails("template", "x", CHART, "--set", "replicas=3")).toMatch(/replicas/);
-    expect(await helmFails("template", "x", CHART, "--set", "ports.admin=0")).toMatch(/ports\/admin|ports\.admin/);
+    const refused = (set: string) => helmFails("template", "x", CHART, "-f", VALUES, "--set", set);
+    expect(await refused("mode=gateway")).toMatch(/mode.*central.*sidecar/);
+    expect(await refused("config.listen.grpc=0.0.0.0:1")).toMatch(/config|listen/);
+    expect(await refused("existingSecret=")).toMatch(/secretEnv maps variables to keys of existingSecret/);
+    expect(await refused("replicas=3")).toMatch(/replicas/);
+    expect(await refused("ports.admin=0")).toMatch(/ports\/admin|ports\.admin/);
   });
 });

@@ -1,5 +1,6 @@
 // The chart's sidecar pod run on loopback, as its containers share a network namespace in
-// Kubernetes: `helm template --set mode=sidecar` (ports moved to free ones), Portcullis started on
+// Kubernetes: `helm template` of a complete values file in sidecar mode (ports moved to free ones, a
+// provider of the user's own and nothing of the chart's), Portcullis started on
 // the ConfigMap's config with the Secret's variables, the pinned Envoy on the rendered Envoy
 // config, the echo app on the app container's port, the dev IdP as the provider. The kubelet's
 // probes answer; requests through Envoy reach the app only when Portcullis allows them, with its
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
 import { startDevIdp, type DevIdp } from "../../src/cli/demo/startDevIdp.ts";
 import { startEchoUpstream, type EchoUpstream } from "../../src/cli/demo/startEchoUpstream.ts";
@@ -30,6 +31,7 @@ let app: EchoUpstream;
 let portcullis: PortcullisProcess | undefined;
 let envoy: RunningEnvoy;
 let pod: { envoyPort: number; healthPort: number; adminPort: number; probes: Json };
+let renderedProviders: string[];
 
 function helmBin(): string {
   const bin = process.env["HELM_BIN"];
@@ -43,11 +45,30 @@ beforeAll(async () => {
   const ports: Record<string, ReservedPort> = {};
   for (const name of ["grpc", "auth", "admin", "app", "envoy", "health", "envoyAdmin"]) ports[name] = await reservePort();
   const port = (name: string) => (ports[name] as ReservedPort).port;
+  // A complete values file of the user's own, its provider not named `main`: the chart adds no
+  // provider of its own (one whose IdP never answers would keep /readyz at 503 forever).
   const values = {
     mode: "sidecar",
     ports: { grpc: port("grpc"), auth: port("auth"), admin: port("admin") },
+    secretEnv: { PORTCULLIS_CLIENT_SECRET: "client-secret", PORTCULLIS_SESSION_KEY: "session-key" },
     config: {
-      providers: { main: { issuer: idp.issuer, audiences: [AUDIENCE], allowInsecureHttp: true, clientId: idp.webClient.id } },
+      providers: {
+        corp: {
+          issuer: idp.issuer,
+          audiences: [AUDIENCE],
+          allowInsecureHttp: true,
+          clientId: idp.webClient.id,
+          clientSecret: "${PORTCULLIS_CLIENT_SECRET}",
+          scopes: ["openid", "profile", "email"],
+          redirectUri: "https://app.example.com/oauth2/callback",
+        },
+      },
+      session: { keys: ["${PORTCULLIS_SESSION_KEY}"] },
+      routes: [
+        { name: "health", match: { pathExact: "/healthz" }, auth: "public" },
+        { name: "api", match: { path: "/api" }, auth: "required" },
+        { name: "default", match: { path: "/" }, auth: "required" },
+      ],
       shutdown: { graceSeconds: 2 },
     },
     sidecar: { app: { port: port("app") }, envoy: { port: port("envoy"), healthPort: port("health"), adminPort: port("envoyAdmin") } },
@@ -56,6 +77,7 @@ beforeAll(async () => {
   const { stdout } = await promisify(execFile)(helmBin(), ["template", "shop", "deploy/helm/portcullis", "-f", join(dir, "values.yaml")], { cwd: ROOT, timeout: 60_000 });
   const objects = parseAllDocuments(stdout).map((d) => d.toJS() as Json).filter((o) => o !== null);
   const configMap = (name: string) => objects.find((o) => o["kind"] === "ConfigMap" && o["metadata"].name === name)?.["data"] as Record<string, string>;
+  renderedProviders = Object.keys((parse(configMap("shop-portcullis")["config.yaml"] as string) as Json)["providers"]);
   const containers = (objects.find((o) => o["kind"] === "Deployment") as Json)["spec"].template.spec.containers as Json[];
   const portcullisContainer = containers.find((c) => c["name"] === "portcullis") as Json;
   pod = {
@@ -106,6 +128,11 @@ async function throughEnvoy(path: string, headers: Record<string, string> = {}) 
 }
 
 describe("the sidecar pod", () => {
+  it("runs the user's provider alone and becomes ready on it", async () => {
+    expect(renderedProviders).toEqual(["corp"]);
+    expect(await probe(pod.probes["portcullis"].readinessProbe, pod.adminPort)).toBe(200);
+  });
+
   it("answers the kubelet's probes: Portcullis on the admin port, Envoy on its health port, nothing else there", async () => {
     expect(await probe(pod.probes["portcullis"].livenessProbe, pod.adminPort)).toBe(200);
     expect(await probe(pod.probes["portcullis"].readinessProbe, pod.adminPort)).toBe(200);
