@@ -54,7 +54,8 @@ describe("envoy/production-example.yaml", () => {
     const extAuthz = at(hcm, "http_filters", 0, "typed_config");
     expect(at(extAuthz, "failure_mode_allow")).toBe(false);
     expect(at(extAuthz, "grpc_service", "timeout")).toBe("1s");
-    const oauthRoute = at(hcm, "route_config", "virtual_hosts", 0, "routes", 0);
+    const routes = at(hcm, "route_config", "virtual_hosts", 0, "routes") as Json[];
+    const oauthRoute = routes.find((r) => at(r, "route") !== undefined);
     expect(at(oauthRoute, "match", "prefix")).toBe("/oauth2/");
     expect(at(oauthRoute, "route", "cluster")).toBe("portcullis_auth");
     expect(at(oauthRoute, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled")).toBe(true);

@@ -80,9 +80,11 @@ describe("deploy/istio/authorization-policy.yaml", () => {
     expect(names).toContain(custom["spec"].provider.name);
     const operations = (custom["spec"].rules as Json[]).flatMap((r) => (r["to"] as Json[]).map((t) => t["operation"] as Json));
     for (const op of operations) expectKeys("operation", op, ["hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"]);
-    expect(operations.map((op) => op["notPaths"])).toEqual([["/oauth2/*"]]);
-    expect(operations.flatMap((op) => op["paths"] ?? [])).toEqual([]);
-    expect(operations[0]?.["hosts"]).toEqual(redirectHosts);
+    // Which requests the rules send to Portcullis is asserted in deployBypassAudit.test.ts; here, that
+    // the exemption is /oauth2/* on the redirectUri's host, with and without a port.
+    expect(operations.flatMap((op) => op["hosts"] ?? [])).toEqual([]);
+    expect(operations.flatMap((op) => op["notHosts"] ?? [])).toEqual(redirectHosts.flatMap((h) => [h, `${h}:*`]));
+    expect(operations.flatMap((op) => [...(op["paths"] ?? []), ...(op["notPaths"] ?? [])])).toEqual(["/oauth2/*", "/oauth2/*"]);
   });
 
   it("lets only the gateway's mTLS identity reach the app, so no pod can forge x-user-* headers", () => {
@@ -102,12 +104,17 @@ describe("deploy/istio/virtual-service.yaml", () => {
     expectKeys("spec", vs["spec"], ["hosts", "gateways", "http", "tls", "tcp", "exportTo"], ["hosts"]);
     expect(vs["spec"].hosts).toEqual(redirectHosts);
     const http = vs["spec"].http as Json[];
-    for (const route of http) expectKeys(`http ${route["name"]}`, route, ["name", "match", "route", "redirect", "rewrite", "timeout", "retries", "headers", "fault", "mirror", "corsPolicy"], ["route"]);
-    expect(http[0]?.["match"]).toEqual([{ uri: { prefix: "/oauth2/" } }]);
-    expect(http[0]?.["route"]).toEqual([{ destination: { host: serviceFqdn, port: { number: servicePort("http-auth") } } }]);
+    for (const route of http) {
+      expectKeys(`http ${route["name"]}`, route, ["name", "match", "route", "redirect", "directResponse", "rewrite", "timeout", "retries", "headers", "fault", "mirror", "corsPolicy"]);
+      // Exactly one of route, redirect and directResponse (istiod refuses the others).
+      expect({ name: route["name"], actions: ["route", "redirect", "directResponse"].filter((k) => route[k] !== undefined).length }).toEqual({ name: route["name"], actions: 1 });
+    }
+    const auth = http.find((r) => r["name"] === "portcullis-auth") as Json;
+    expect(auth["match"]).toEqual([{ uri: { prefix: "/oauth2/" } }]);
+    expect(auth["route"]).toEqual([{ destination: { host: serviceFqdn, port: { number: servicePort("http-auth") } } }]);
     // The catch-all comes last, so /oauth2/ is never shadowed.
     expect(http.at(-1)?.["match"]).toBeUndefined();
-    expect(http.filter((r) => JSON.stringify(r["route"]).includes(serviceFqdn))).toHaveLength(1);
+    expect(http.filter((r) => JSON.stringify(r["route"] ?? null).includes(serviceFqdn))).toHaveLength(1);
   });
 
   it("binds to the Gateway it defines, which serves that host over TLS", () => {

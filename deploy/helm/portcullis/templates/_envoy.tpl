@@ -23,6 +23,13 @@ overload_manager:
       typed_config:
         "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
         max_active_downstream_connections: 10000
+# The path_encoding_invalid route's regex (the well-formed escapes) is larger than Envoy's default
+# RE2 program-size limit of 100; 256 leaves room and still refuses a runaway regex.
+layered_runtime:
+  layers:
+    - name: static
+      static_layer:
+        re2.max_program_size.error_level: 256
 static_resources:
   listeners:
     - name: main
@@ -68,12 +75,79 @@ static_resources:
                 request_headers_timeout: 10s
                 stream_idle_timeout: 60s
                 max_request_headers_kb: 64
+                # One JSON line per request on stdout. request_id is the x-request-id Envoy makes for every
+                # client request (a client's own is replaced) and passes to Portcullis, whose log lines
+                # carry it as requestId, and to the upstream: the three logs join on it. The path is
+                # logged without its query, which can carry codes and tokens. `kubectl logs -c envoy`.
+                access_log:
+                  - name: envoy.access_loggers.stdout
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+                      log_format:
+                        json_format:
+                          time: "%START_TIME%"
+                          request_id: "%REQ(X-REQUEST-ID)%"
+                          client: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+                          method: "%REQ(:METHOD)%"
+                          authority: "%REQ(:AUTHORITY):256%"
+                          path: "%PATH(NQ):1024%"
+                          protocol: "%PROTOCOL%"
+                          status: "%RESPONSE_CODE%"
+                          flags: "%RESPONSE_FLAGS%"
+                          details: "%RESPONSE_CODE_DETAILS%"
+                          route: "%ROUTE_NAME%"
+                          upstream: "%UPSTREAM_CLUSTER%"
+                          duration_ms: "%DURATION%"
+                          bytes_sent: "%BYTES_SENT%"
                 route_config:
                   name: app
+                  # SECURITY: headers with which a client could make a framework serve another host, path or
+                  # method (X-Forwarded-Host, X-Original-URL, X-HTTP-Method-Override, ...) never reach the
+                  # upstream. Portcullis removes them too; add back one your app needs from a trusted value.
+                  request_headers_to_remove: [x-forwarded-host, x-forwarded-prefix, forwarded, x-original-url, x-rewrite-url, x-http-method-override, x-method-override, x-http-method]
                   virtual_hosts:
                     - name: app
                       domains: {{ toJson $e.domains }}
                       routes:
+                        # SECURITY: Envoy itself answers 400 to what Portcullis refuses, before every other route (the
+                        # /oauth2/ one too, where ext_authz is off), so no route passes these on to an upstream:
+                        # - path shapes that common servers read as another path: ';' parameters (raw or %3B), %25,
+                        #   a segment ending in '.' or in an encoded space or tab, invalid UTF-8 lead bytes. Matched
+                        #   after normalisation (%2E is '.' by then) on the path without its query.
+                        - name: path_invalid
+                          match: { safe_regex: { regex: '.*(;|%3[Bb]|%25|\.(/|$)|%2[Ee](/|$)|%(20|09)(/|$)|%[Cc][01]|%[Ff][5-9A-Fa-f]).*' } }
+                          direct_response: { status: 400, body: { inline_string: '{"error":"path_invalid","error_description":"the request path is not acceptable"}' } }
+                          response_headers_to_add: [{ header: { key: content-type, value: application/json }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_authz:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                              disabled: true
+                        # - escapes that are not well-formed UTF-8 (overlong forms, stray continuation bytes, surrogates),
+                        #   malformed ones ('%' without two hex digits) and control characters: :path must match the
+                        #   regex of well-formed escapes (the query is not looked at; the regex needs the raised
+                        #   re2.max_program_size in layered_runtime).
+                        - name: path_encoding_invalid
+                          match:
+                            prefix: "/"
+                            headers: [{ name: ":path", string_match: { safe_regex: { regex: '([^%?]|%[2-6][0-9A-Fa-f]|%7[0-9A-Ea-e]|%[Cc][2-9A-Fa-f]%[89AaBb][0-9A-Fa-f]|%[Dd][0-9A-Fa-f]%[89AaBb][0-9A-Fa-f]|%[Ee]0%[AaBb][0-9A-Fa-f]%[89AaBb][0-9A-Fa-f]|%[Ee][1-9A-Ca-cEeFf](%[89AaBb][0-9A-Fa-f]){2}|%[Ee][Dd]%[89][0-9A-Fa-f]%[89AaBb][0-9A-Fa-f]|%[Ff]0%[9AaBb][0-9A-Fa-f](%[89AaBb][0-9A-Fa-f]){2}|%[Ff][1-3](%[89AaBb][0-9A-Fa-f]){3}|%[Ff]4%8[0-9A-Fa-f](%[89AaBb][0-9A-Fa-f]){2})*([?].*)?' } }, invert_match: true }]
+                          direct_response: { status: 400, body: { inline_string: '{"error":"path_invalid","error_description":"the request path is not acceptable"}' } }
+                          response_headers_to_add: [{ header: { key: content-type, value: application/json }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_authz:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                              disabled: true
+                        # - a Host that is not host[:port] (reg-name with at most one trailing dot, or [IPv6]): no '@',
+                        #   ',', two ports, empty labels, escapes. A missing one counts as empty, hence invalid.
+                        - name: host_invalid
+                          match:
+                            prefix: "/"
+                            headers: [{ name: ":authority", string_match: { safe_regex: { regex: '^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$' } }, invert_match: true, treat_missing_header_as_empty: true }]
+                          direct_response: { status: 400, body: { inline_string: '{"error":"host_invalid","error_description":"the request host is not acceptable"}' } }
+                          response_headers_to_add: [{ header: { key: content-type, value: application/json }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_authz:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                              disabled: true
                         # SECURITY: only Portcullis's own /oauth2/ endpoints skip ext_authz.
                         - match: { prefix: "/oauth2/" }
                           route: { cluster: portcullis_auth, timeout: 10s }
@@ -108,6 +182,14 @@ static_resources:
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                 stat_prefix: health
+                # The same request hygiene as the main listener, so no listener of this Envoy is laxer.
+                normalize_path: true
+                merge_slashes: true
+                path_with_escaped_slashes_action: REJECT_REQUEST
+                use_remote_address: true
+                xff_num_trusted_hops: 0
+                common_http_protocol_options:
+                  headers_with_underscores_action: REJECT_REQUEST
                 route_config:
                   name: health
                   virtual_hosts:
