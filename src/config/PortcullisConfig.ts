@@ -85,6 +85,8 @@ export interface IntrospectionConfig {
   readonly cacheTtlSeconds: number;
   /** Introspect JWTs of this provider too instead of verifying them locally (revocation is seen at once). */
   readonly jwt: boolean;
+  /** An active answer without one of the provider's audiences (absent `aud` included) is refused. */
+  readonly requireAudience: boolean;
 }
 
 /** Where sessions live: `cookie` seals the whole session into cookies; `redis` keeps it in Redis, encrypted with a key only the browser's cookie holds. */

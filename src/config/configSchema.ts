@@ -251,6 +251,12 @@ const provider: ObjectNode = {
           default: false,
           description: "Introspect this provider's JWTs too instead of verifying them locally, so revocation takes effect at once.",
         },
+        requireAudience: {
+          kind: "boolean",
+          default: true,
+          description:
+            "An active answer must name one of `audiences` in `aud` (in `client_id` with `audienceClaim: client_id`), as a JWT must: a token the provider minted for another resource server is refused (`audience_mismatch`). false = an answer without `aud` is accepted (one with `aud` is still checked); only for a provider whose introspection never reports `aud`.",
+        },
       },
     },
     ...providerConventionFields,

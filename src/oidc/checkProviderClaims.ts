@@ -3,6 +3,7 @@
 // that mark an access token (`typ: Bearer`, `token_use: access`), and `client_id` as the audience
 // where the IdP puts no `aud` in access tokens (Cognito).
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
+import { checkAccessTokenType } from "./checkAccessTokenType.ts";
 import type { IssuerPolicy } from "./createIssuerPolicy.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
 
@@ -11,8 +12,6 @@ export interface ClaimsProblem {
   readonly detail: string;
 }
 
-const quoted = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value);
-
 export function checkProviderClaims(
   config: Pick<ProviderConfig, "audiences" | "audienceClaim" | "accessTokenClaims">,
   issuers: IssuerPolicy,
@@ -20,12 +19,9 @@ export function checkProviderClaims(
 ): ClaimsProblem | null {
   const issuerProblem = issuers.check(claims);
   if (issuerProblem !== null) return { code: "issuer_mismatch", detail: issuerProblem };
-  for (const [name, expected] of Object.entries(config.accessTokenClaims ?? {})) {
-    const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
-    if (actual !== expected) {
-      return { code: "claims_invalid", detail: `${name} is ${actual === undefined ? "missing" : quoted(actual)}, not ${JSON.stringify(expected)}: not an access token of this provider` };
-    }
-  }
+  // typ: at+jwt is jose's check on this path (it reads the verified header).
+  const typeProblem = checkAccessTokenType({ accessTokenClaims: config.accessTokenClaims, requireAccessTokenType: false }, { jwt: true, headerTyp: undefined }, claims);
+  if (typeProblem !== null) return typeProblem;
   if (config.audienceClaim === "client_id") {
     const clientId = claims["client_id"];
     if (typeof clientId !== "string" || !config.audiences.includes(clientId)) {

@@ -8,7 +8,10 @@ import { LRUCache } from "lru-cache";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { BoundedFetchError, boundedFetch, redactUrl, type FetchLike } from "./boundedFetch.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
-import { MAX_TOKEN_LENGTH } from "./compactJwt.ts";
+import { checkAccessTokenType } from "./checkAccessTokenType.ts";
+import { compactShapeProblem, MAX_TOKEN_LENGTH } from "./compactJwt.ts";
+import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
+import { refuseNonAccessTokens } from "./refuseNonAccessTokens.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
 import { traceIdpCall } from "./traceIdpCall.ts";
 import { VerifierFault } from "./VerifierFault.ts";
@@ -37,8 +40,22 @@ export interface IntrospectorOptions {
   readonly clockToleranceSeconds: number;
   /** When the answer carries `aud`, one of its values must be one of these. */
   readonly audiences: readonly string[];
-  /** When the answer carries `iss`, it must equal this. */
+  /**
+   * An active answer must name one of `audiences` (absent `aud` = refused), as a JWT must; default
+   * true. With `audienceClaim: client_id` the answer's `client_id` is checked instead (Cognito).
+   */
+  readonly requireAudience?: boolean;
+  readonly audienceClaim?: "aud" | "client_id";
+  /** When the answer carries `iss`, it must equal this (or be accepted by `issuers`). */
   readonly issuer: string;
+  /** The provider's issuer policy (aliases, tenant templates); default: `issuer` alone. */
+  readonly issuers?: IssuerPolicy;
+  /** The provider's access-token type rules, as on the JWT path: claims with exact values (`typ: Bearer`, `token_use: access`). */
+  readonly accessTokenClaims?: Readonly<Record<string, string>>;
+  /** RFC 9068: an introspected JWT's header `typ` must be `at+jwt` (an opaque token has no header). */
+  readonly requireAccessTokenType?: boolean;
+  /** The provider's ID tokens are its bearer credential (Google): see refuseNonAccessTokens. */
+  readonly idTokensAreBearer?: boolean;
   /** Permits an http:// endpoint (development only: the token and client secret cross in clear). */
   readonly allowInsecureHttp?: boolean;
   readonly fetch?: FetchLike;
@@ -80,6 +97,9 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   const trustMs = options.cacheTtlSeconds * 1000;
   const denialTrustMs = Math.min(options.cacheTtlSeconds, MAX_DENIAL_CACHE_SECONDS) * 1000;
   const audiences = new Set(options.audiences);
+  const requireAudience = options.requireAudience !== false;
+  const issuers = options.issuers ?? createIssuerPolicy({ issuer: options.issuer });
+  const formRules = { idTokensAreBearer: options.idTokensAreBearer === true };
   const authorization =
     options.authMethod === "client_secret_basic"
       ? `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`).toString("base64")}`
@@ -135,7 +155,9 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   }
 
   /** The outcome for an answer, and until when (epoch ms) that outcome may be reused. */
-  function judge(answer: Record<string, unknown>, nowMs: number): CacheEntry {
+  function judge(answer: Record<string, unknown>, token: string, nowMs: number): CacheEntry {
+    const jwt = compactShapeProblem(token) === undefined;
+    const headerTyp = jwt ? headerTypOf(token) : undefined;
     const denied = (code: TokenErrorCode, detail: string, until = nowMs + denialTrustMs): CacheEntry => ({
       outcome: deny(code, `introspection: ${detail}`),
       until,
@@ -145,9 +167,11 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     for (const name of STRING_CLAIMS) {
       if (answer[name] !== undefined && typeof answer[name] !== "string") return denied("claims_invalid", `"${name}" must be a string`);
     }
+    // The same iss rule as a JWT's (aliases, tenant templates); RFC 7662 makes iss optional.
     const iss = answer["iss"];
-    if (iss !== undefined && iss !== options.issuer) {
-      return denied(typeof iss === "string" ? "issuer_mismatch" : "claims_invalid", `"iss" is not the configured issuer`);
+    if (iss !== undefined) {
+      if (typeof iss !== "string") return denied("claims_invalid", `"iss" must be a string`);
+      if (issuers.check(answer) !== null) return denied("issuer_mismatch", `"iss" is not the provider's issuer`);
     }
     const aud = answer["aud"];
     if (aud !== undefined) {
@@ -157,13 +181,24 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       }
       if (!values.some((value) => audiences.has(value))) return denied("audience_mismatch", `"aud" has none of the accepted audiences`);
     }
-    // A sender-constrained token (DPoP, mTLS) presented as a plain bearer is what the binding is
-    // meant to stop; we cannot check the proof, so it is refused.
+    if (requireAudience) {
+      // Active only says the provider issued it: without our audience it may be another resource
+      // server's token, replayed here by that server or anyone who saw it.
+      if (options.audienceClaim === "client_id") {
+        const clientId = answer["client_id"];
+        if (typeof clientId !== "string" || !audiences.has(clientId)) return denied("audience_mismatch", `"client_id" is none of the accepted audiences`);
+      } else if (aud === undefined) {
+        return denied("audience_mismatch", `the answer has no "aud": the token may be for another resource server (introspection.requireAudience)`);
+      }
+    }
     const tokenType = answer["token_type"];
     if (typeof tokenType === "string" && tokenType.toLowerCase() !== "bearer") {
       return denied("type_not_allowed", `token_type ${JSON.stringify(tokenType.slice(0, 40))} is not a bearer token`);
     }
-    if (answer["cnf"] !== undefined) return denied("type_not_allowed", "the token is sender-constrained (cnf)");
+    const typeProblem =
+      refuseNonAccessTokens(headerTyp, answer, formRules) ??
+      checkAccessTokenType({ accessTokenClaims: options.accessTokenClaims, requireAccessTokenType: options.requireAccessTokenType === true }, { jwt, headerTyp }, answer);
+    if (typeProblem !== null) return denied(typeProblem.code, typeProblem.detail);
 
     const nowSeconds = nowMs / 1000;
     const trustUntil = nowMs + trustMs;
@@ -199,7 +234,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     }
     observer?.introspection(provider, answer["active"] === true ? "active" : "inactive");
     const nowMs = now();
-    const entry = judge(answer, nowMs);
+    const entry = judge(answer, token, nowMs);
     const ttl = Math.floor(entry.until - nowMs);
     if (ttl >= 1) cache.set(key, entry, { ttl });
     return entry.outcome;
@@ -227,6 +262,16 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     },
     cacheSize: () => cache.size,
   };
+}
+
+/** The JWS header's `typ` of a compact JWT (introspection.jwt); the provider vouched for the whole token. */
+function headerTypOf(token: string): unknown {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString("utf8"));
+    return typeof header === "object" && header !== null ? (header as Record<string, unknown>)["typ"] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined and base64'd. */

@@ -76,7 +76,7 @@ describe("parseConfig: defaults", () => {
           redirectUri: null,
           requestTimeoutMs: 800,
           codeExchangeTimeoutMs: 5000,
-          introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false },
+          introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false, requireAudience: true },
           preset: null,
           claimNamespace: null,
           roleClaims: null,

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createIssuerPolicy } from "../../src/oidc/createIssuerPolicy.ts";
 import { createIntrospector, type IntrospectionResult, type Introspector, type IntrospectorOptions } from "../../src/oidc/createIntrospector.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../../src/oidc/VerifyOutcome.ts";
@@ -62,8 +63,9 @@ function setup(overrides: Partial<IntrospectorOptions> = {}): Setup {
   return { introspector, results, calls: () => op.introspections.count - before };
 }
 
+/** A token for the API (its answer names API_AUDIENCE in aud) unless resource: false. */
 async function opaqueToken(options: { resource?: boolean; dpop?: boolean } = {}): Promise<string> {
-  return (await op.clientCredentialsToken(options)).accessToken;
+  return (await op.clientCredentialsToken({ resource: true, ...options })).accessToken;
 }
 
 function unknownToken(): string {
@@ -154,6 +156,18 @@ describe("token introspection against a real OpenID Provider", () => {
   it("denies a token whose aud has none of the configured audiences", async () => {
     const { introspector } = setup({ audiences: ["billing-api"] });
     expectDenied(await introspector.introspect(await opaqueToken({ resource: true })), "audience_mismatch");
+  });
+
+  it("denies an active token minted for no audience of ours (no aud in the answer) as audience_mismatch by default", async () => {
+    const { introspector } = setup();
+    const outcome = await introspector.introspect(await opaqueToken({ resource: false }));
+    expectDenied(outcome, "audience_mismatch");
+    if (!outcome.ok) expect(outcome.detail).toContain("introspection.requireAudience");
+  });
+
+  it("allows an active token without aud only when requireAudience is off", async () => {
+    const { introspector } = setup({ requireAudience: false });
+    expect((await introspector.introspect(await opaqueToken({ resource: false }))).ok).toBe(true);
   });
 
   it("denies a token whose introspection answer names another issuer", async () => {
@@ -362,5 +376,58 @@ describe("introspector options", () => {
     expect(() => setup({ audiences: [] })).toThrow(TypeError);
     expect(() => setup({ timeoutMs: 0 })).toThrow(TypeError);
     expect(() => setup({ clientSecret: "" })).toThrow(TypeError);
+  });
+});
+
+describe("introspection answers get the JWT path's checks", () => {
+  /** An endpoint answering `answer` (an IdP's shape the real provider cannot be made to produce). */
+  async function answering(answer: Record<string, unknown>, overrides: Partial<IntrospectorOptions> = {}): Promise<VerifyOutcome> {
+    const endpoint = await startFakeEndpoint((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)));
+    const { introspector } = setup({ endpoint, ...overrides });
+    return introspector.introspect(unknownToken());
+  }
+  const active = (claims: Record<string, unknown> = {}) => ({
+    active: true,
+    iss: op.issuer,
+    aud: API_AUDIENCE,
+    sub: "u1",
+    exp: Math.floor(Date.now() / 1000) + 300,
+    ...claims,
+  });
+
+  it("allows an answer that passes every check", async () => {
+    expect((await answering(active())).ok).toBe(true);
+  });
+
+  it("refuses an answer for another resource server (aud names none of ours) as audience_mismatch", async () => {
+    expectDenied(await answering(active({ aud: ["billing-api"] })), "audience_mismatch");
+  });
+
+  it("checks client_id against the audiences when the provider's audience claim is client_id", async () => {
+    expectDenied(await answering(active({ aud: undefined, client_id: "someone-else" }), { audienceClaim: "client_id" }), "audience_mismatch");
+    expect((await answering(active({ aud: undefined, client_id: API_AUDIENCE }), { audienceClaim: "client_id" })).ok).toBe(true);
+  });
+
+  it("applies the provider's access-token claims (Keycloak typ: Bearer, Cognito token_use: access)", async () => {
+    expectDenied(await answering(active({ token_use: "id" }), { accessTokenClaims: { token_use: "access" } }), "claims_invalid");
+    expectDenied(await answering(active({ typ: "ID" }), { accessTokenClaims: { typ: "Bearer" } }), "type_not_allowed");
+    expect((await answering(active({ typ: "Bearer" }), { accessTokenClaims: { typ: "Bearer" } })).ok).toBe(true);
+  });
+
+  it("refuses an answer describing an ID token (nonce, at_hash)", async () => {
+    expectDenied(await answering(active({ nonce: "n1" })), "type_not_allowed");
+    expectDenied(await answering(active({ at_hash: "h" })), "type_not_allowed");
+  });
+
+  it("refuses a sender-constrained token with the JWT path's wording", async () => {
+    const outcome = await answering(active({ cnf: { "x5t#S256": "abc" } }));
+    expectDenied(outcome, "type_not_allowed");
+    if (!outcome.ok) expect(outcome.detail).toContain("sender-constrained token presented as a bearer token");
+  });
+
+  it("accepts an iss that is one of the provider's token issuers (alias), and refuses any other", async () => {
+    const issuers = createIssuerPolicy({ issuer: op.issuer, tokenIssuers: ["https://alias.example.com/"] });
+    expect((await answering(active({ iss: "https://alias.example.com/" }), { issuers })).ok).toBe(true);
+    expectDenied(await answering(active({ iss: "https://other.example.com/" }), { issuers }), "issuer_mismatch");
   });
 });

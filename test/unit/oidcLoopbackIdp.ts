@@ -97,7 +97,7 @@ export function providerConfig(issuer: string, overrides: Partial<ProviderConfig
     redirectUri: null,
     requestTimeoutMs: 800,
     codeExchangeTimeoutMs: 5000,
-    introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false },
+    introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false, requireAudience: true },
     ...overrides,
   };
 }
