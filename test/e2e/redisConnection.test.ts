@@ -1,6 +1,6 @@
 // The Redis connection on a real redis-server: password authentication, a wrong password reported
-// without the password, commands failing at once (no queue) while Redis is away, and the
-// connection coming back by itself when Redis does.
+// without the password, commands failing at once (no queue) while Redis is away, the connection
+// coming back by itself when Redis does, and a frozen Redis (SIGSTOP) counted as down.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { RedisConfig } from "../../src/config/PortcullisConfig.ts";
@@ -65,6 +65,30 @@ describe("Redis connection", () => {
       expect(await connection.client.set("k", "again")).toBe("OK");
       expect(changes).toEqual([true, false, true]);
     } finally {
+      await connection.close();
+    }
+  });
+
+  it("counts a Redis that holds the connection but stops answering (SIGSTOP) as down, and as up at its first answer after SIGCONT", async () => {
+    const reports: string[] = [];
+    const connection = createRedisConnection(redisConfig(PASSWORD), { upChanged: (up, detail) => reports.push(`${up}:${detail}`) });
+    try {
+      expect(await waitUntil(async () => connection.isUp(), 5_000)).toBe(true);
+      redis.pause();
+      try {
+        // No connection event comes: the health PINGs time out (300 ms) twice in a row.
+        expect(await waitUntil(async () => !connection.isUp(), 15_000, 50)).toBe(true);
+        expect(connection.client.status).toBe("ready");
+      } finally {
+        redis.resume();
+      }
+      expect(await waitUntil(async () => connection.isUp(), 15_000, 50)).toBe(true);
+      expect(await connection.client.set("k", "after-freeze")).toBe("OK");
+      expect(reports.map((r) => r.split(":")[0])).toEqual(["true", "false", "true"]);
+      expect(reports[1]).toMatch(/no answer within redis\.commandTimeoutMs \(300 ms\)/);
+      expect(reports.join("\n")).not.toContain(PASSWORD);
+    } finally {
+      redis.resume();
       await connection.close();
     }
   });
