@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { renderEnvoyConfig } from "../../src/cli/demo/renderEnvoyConfig.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
+import { DENIALS } from "../../src/core/DenialCode.ts";
 import { auditEnvoyConfig, REJECTED_PATH_REGEX, STEERING_HEADERS } from "./envoyBypassAudit.ts";
 
 type Json = Record<string, any>;
@@ -201,6 +202,9 @@ describe("deploy/istio", () => {
     const http = (objects.find((o) => o["kind"] === "VirtualService") as Json)["spec"].http as Json[];
     expect(http.slice(0, 2).map((r) => [r["name"], r["directResponse"]?.status])).toEqual([["path-invalid", 400], ["host-invalid", 400]]);
     expect(http[0]?.["match"]).toEqual([{ uri: { regex: REJECTED_PATH_REGEX } }]);
+    expect(http.slice(0, 2).map((r) => r["directResponse"].body.string)).toEqual(
+      (["path_invalid", "host_invalid"] as const).map((code) => JSON.stringify({ error: code, error_description: DENIALS[code].description })),
+    );
     const bad = new RegExp(`^(?:${http[1]?.["match"][0].authority.regex as string})$`);
     expect(["app.example.com:443:80", "app.example.com:", "app.example.com:x", "app.example.com:123456", "app.example.com:44a"].filter((a) => !bad.test(a))).toEqual([]);
     expect(["app.example.com", "app.example.com:443", "APP.example.com:8443"].filter((a) => bad.test(a))).toEqual([]);

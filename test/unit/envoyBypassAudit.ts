@@ -4,7 +4,12 @@
 // rendered template and Helm render. The regexes are the shared strictness contract's (the same
 // shapes Portcullis refuses); they are written out here once and each config must carry them verbatim.
 
+import { DENIALS } from "../../src/core/DenialCode.ts";
+
 type Json = Record<string, any>;
+
+/** The body Portcullis answers a denial with, which Envoy's own 400s repeat word for word. */
+const denialBody = (code: "path_invalid" | "host_invalid") => JSON.stringify({ error: code, error_description: DENIALS[code].description });
 
 /** A path shape some upstream reads as another path: matched on the normalised path, query cut. */
 export const REJECTED_PATH_REGEX = String.raw`.*(;|%3[Bb]|%25|\.(/|$)|%2[Ee](/|$)|%(20|09)(/|$)|%[Cc][01]|%[Ff][5-9A-Fa-f]).*`;
@@ -122,13 +127,14 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
 
   function auditRejectionRoutes(where: string, first: Json[]): void {
     const [paths, encoding, host] = first;
-    const expectDirect400 = (route: Json | undefined, name: string) => {
+    const expectDirect400 = (route: Json | undefined, name: string, code: "path_invalid" | "host_invalid") => {
       if (route?.["name"] !== name) fail(where, `route ${name} must come before the others`);
       else if (route["direct_response"]?.status !== 400) fail(where, `${name} must answer 400 itself`);
+      else if (route["direct_response"].body?.inline_string !== denialBody(code)) fail(where, `${name} must answer Portcullis's ${code} body`);
     };
-    expectDirect400(paths, "path_invalid");
-    expectDirect400(encoding, "path_encoding_invalid");
-    expectDirect400(host, "host_invalid");
+    expectDirect400(paths, "path_invalid", "path_invalid");
+    expectDirect400(encoding, "path_encoding_invalid", "path_invalid");
+    expectDirect400(host, "host_invalid", "host_invalid");
     if (paths?.["match"]?.safe_regex?.regex !== REJECTED_PATH_REGEX) fail(where, "path_invalid must match the shared rejected-path regex");
     const header = (route: Json | undefined) => (route?.["match"]?.headers as Json[] | undefined)?.[0];
     const enc = header(encoding);
