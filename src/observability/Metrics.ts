@@ -75,7 +75,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // no Redis there is nothing to be down, so it reads 1.
   new Gauge({
     name: "portcullis_redis_up",
-    help: "0 while the configured Redis (sessions, refresh locks, revocations) cannot be reached, else 1 (also 1 when no Redis is configured); it reconnects by itself.",
+    help: "0 while the configured Redis (sessions, refresh locks, revocations) cannot be reached or leaves two health PINGs in a row unanswered within redis.commandTimeoutMs, else 1 (also 1 when no Redis is configured); it reconnects by itself.",
     registers: [registry],
     collect() {
       this.set(redisUpFn === undefined || redisUpFn() ? 1 : 0);
@@ -83,7 +83,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const redisOperations = new Counter({
     name: "portcullis_redis_operations_total",
-    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation, which includes the logout-token replay guard) and result (ok|error).",
+    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation: back-channel logouts with their replay guard, and sign-outs; each attempt counts) and result (ok|error).",
     labelNames: ["operation", "result"] as const,
     registers: [registry],
   });

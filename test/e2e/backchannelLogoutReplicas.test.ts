@@ -3,6 +3,7 @@
 // logout tokens to replica 2 only, and a real Chromium. A login through Envoy gives a session every
 // replica honours; signing out at the IdP ends it on every replica within a second.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { readMetric } from "../harness/readMetric.ts";
 import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
@@ -67,13 +68,17 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
     // The IdP posts the logout tokens before it answers the confirmation.
     await Promise.all([page.waitForURL(/\/session\/end\/success/), page.click("#logout-yes")]);
     const loggedOutAt = Date.now();
+    // Replica 2 answered 200 only once the revocation was stored (retried within the request if a
+    // write timed out); the IdP does not post again, so a 503 here would be a real failure.
     expect(stack.idp().counts.backchannelLogouts).toEqual({ sent: 1, failed: 0 });
+    // One second on a quiet machine, stretched by the load average on a starved one.
+    const limit = loadScaledMs(1_000);
     const refused = await waitUntil(async () => {
       const answers = await Promise.all(Array.from({ length: 6 }, () => stack.request("/api/orders", { cookie })));
       return answers.every((res) => res.status === 401);
-    }, 1_000);
+    }, limit);
     expect(refused).toBe(true);
-    expect(Date.now() - loggedOutAt).toBeLessThan(1_000);
+    expect(Date.now() - loggedOutAt).toBeLessThan(limit);
     expect(readMetric(await metrics(1), "portcullis_backchannel_logouts_total", { provider: "demo", result: "ok" })).toBe(1);
     await context.close();
   }, 90_000);
