@@ -9,7 +9,7 @@ import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { createBrowserSessions, type BrowserSessions, type LoginClientPort } from "../core/BrowserSessions.ts";
 import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
-import { normalizePath } from "../core/normalizePath.ts";
+import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observability/Metrics.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
@@ -94,7 +94,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       ? previous.sessions
       : createSessions(config, registry, metrics, logger, reuse.shared ?? null);
   const gate = new Gate({
-    normalizePath,
+    normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
     routes: new RouteTable(config.routes, config.policy),
     verifier: registry,
     identity: createIdentityHeaders(config.identity, Object.values(config.providers)),

@@ -1,6 +1,8 @@
 // The parsed, fully-defaulted, frozen configuration. `parseConfig` is the only producer; every
 // other room reads this shape and never the YAML.
 
+import type { PathShape } from "../core/normalizePath.ts";
+
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
@@ -142,6 +144,8 @@ export type PolicyMode = "rules" | "whitelist" | "blacklist";
 
 export interface PolicyConfig {
   readonly mode: PolicyMode;
+  /** Ambiguous path shapes let through (core/normalizePath.ts PATH_SHAPES); absent or empty = all refused. */
+  readonly allowPathShapes?: readonly PathShape[];
 }
 
 export interface RouteMatchConfig {
@@ -159,8 +163,10 @@ export interface RouteMatchConfig {
   readonly pathGlob?: string | null;
   /** A regular expression anchored with `^` and `$`, matched against the normalised path. */
   readonly pathRegex?: string | null;
-  /** Upper-case method names; empty or absent = any method. */
+  /** Upper-case method names; empty or absent = any method. `GET` covers `HEAD` too. */
   readonly methods?: readonly string[];
+  /** Whether letter case counts in the path match; null or absent = case-insensitive unless the route is `auth: public`. */
+  readonly caseSensitive?: boolean | null;
 }
 
 /** `roles: [a, b]` is `{ anyOf: [a, b], allOf: [] }`; when both lists are given both must pass. */

@@ -5,6 +5,7 @@
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { covers, intersects, routeShapeOf, type RouteShape } from "./routeCoverage.ts";
+import { PATH_SHAPES, type PathShape } from "../core/normalizePath.ts";
 
 export interface PartialRoute {
   name?: string;
@@ -23,7 +24,7 @@ export interface PartialRoute {
 
 export interface PartialRouteConfig {
   providers?: Record<string, unknown>;
-  policy?: { mode?: string };
+  policy?: { mode?: string; allowPathShapes?: (string | undefined)[] };
   routes?: (PartialRoute | undefined)[];
 }
 
@@ -115,6 +116,7 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
     shapes[index] = routeShapeOf(match as Parameters<typeof routeShapeOf>[0]);
   });
 
+  warnAllowedPathShapes(config.policy?.allowPathShapes ?? [], warnings);
   warnShadowedRoutes(routes, shapes, warnings);
   if (modeDefault !== null) warnCatchAllShadowed(mode as string, shapes, warnings);
 }
@@ -130,6 +132,17 @@ function warnCatchAllShadowed(mode: string, shapes: readonly (RouteShape | null)
     path: keyPath("routes", index),
     message: `matches every request, so the catch-all rule ${mode} mode appends (${DEFAULT_RULE}, ${fallback}) is never reached; give it a match or remove it`,
   });
+}
+
+/** Each ambiguous path shape let through: what an attacker can now reach past a rule. */
+function warnAllowedPathShapes(allowed: readonly (string | undefined)[], warnings: ConfigIssue[]): void {
+  for (const shape of allowed) {
+    if (shape === undefined || !Object.hasOwn(PATH_SHAPES, shape)) continue;
+    warnings.push({
+      path: keyPath("policy", "allowPathShapes"),
+      message: `includes ${shape}: ${PATH_SHAPES[shape as PathShape].exposes}; make sure no upstream behind this Portcullis reads it that way, or remove it`,
+    });
+  }
 }
 
 function hasRequirements(require: Record<string, unknown>): boolean {

@@ -36,7 +36,7 @@ import {
 import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
-import { parseMaxAge } from "./routeSchema.ts";
+import { parseCaseSensitive, parseMaxAge } from "./routeSchema.ts";
 import { exportHeaderName, otlpEndpoint, parseSampleRatio } from "./tracingSchema.ts";
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -199,6 +199,7 @@ const CUSTOM_SCHEMAS = new Map<CustomNode["parse"], JsonSchema>([
   ],
   [parseClaimCheck, { anyOf: [{ type: "null" }, { $ref: CLAIM_CHECK }] }],
   [parseMaxAge, { type: ["integer", "null"], minimum: 1, maximum: 31536000 }],
+  [parseCaseSensitive, { type: ["boolean", "null"] }],
   [parseSampleRatio, { type: "number", minimum: 0, maximum: 1 }],
 ]);
 

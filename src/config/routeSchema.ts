@@ -7,6 +7,7 @@ import { hostPattern, nonBlank, routePath } from "./configFormats.ts";
 import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
+import { PATH_SHAPE_NAMES } from "../core/normalizePath.ts";
 
 export const policyNode: ObjectNode = {
   kind: "object",
@@ -18,6 +19,14 @@ export const policyNode: ObjectNode = {
       enum: ["rules", "whitelist", "blacklist"],
       default: "rules",
       description: "`rules`, `whitelist` (append `default`: every host and path, `auth: required`) or `blacklist` (append `default`: `auth: public`).",
+    },
+    allowPathShapes: {
+      kind: "list",
+      items: { kind: "string", enum: PATH_SHAPE_NAMES, description: "A path shape to let through." },
+      unique: true,
+      default: [],
+      description:
+        "Path shapes that common upstreams read differently from Portcullis and Envoy, refused by default with 400 `path_invalid` before any rule sees them; list one here only for an API that needs it (`check-config` warns what each exposes). `pathParameters`: `;` or `%3B` (Tomcat, Jetty and Spring serve `/admin;x/y` as `/admin/y`). `encodedPercent`: `%25` (a double-decoding upstream serves `/%2561dmin` as `/admin`). `trailingDot`: a segment ending in `.` (IIS and Spring serve `/admin./y` as `/admin/y`). `trailingWhitespace`: a segment ending in `%20`. `invalidUtf8`: escapes that are not well-formed UTF-8 (overlong `%C0%AE` is a dot to some servers). Always refused, whatever this says: `%2F`, `%5C`, a backslash, control characters, spaces, malformed escapes.",
     },
   },
 };
@@ -73,6 +82,13 @@ const requirements: ObjectNode = {
     },
   },
 };
+
+/** `routes[].match.caseSensitive`: a boolean, or null for the default by `auth`. Exported for renderJsonSchema.ts. */
+export function parseCaseSensitive(value: unknown, path: string, report: CustomReport): CustomResult {
+  if (value === null || typeof value === "boolean") return { ok: true, value };
+  report(path, "must be true, false or null (null: case-insensitive unless the route is auth: public)", { value });
+  return { ok: false };
+}
 
 /** Exported so that renderJsonSchema.ts can recognise the `maxAge` node. */
 export function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
@@ -141,7 +157,15 @@ export const routeNode: ObjectNode = {
           items: { kind: "string", format: httpMethod, description: "A method." },
           unique: true,
           default: [],
-          description: "HTTP methods, upper-cased; missing or empty = any method.",
+          description: "HTTP methods, upper-cased; missing or empty = any method. `GET` covers `HEAD` too, as most frameworks route a HEAD to the GET handler.",
+        },
+        caseSensitive: {
+          kind: "custom",
+          typeLabel: "true, false or null",
+          default: null,
+          parse: parseCaseSensitive,
+          description:
+            "Whether letter case counts when the path is matched. Missing or null: a rule that is not `auth: public` matches case-insensitively (ASCII letters of the path and of the pattern; a `pathRegex` as if it had the `i` flag) and a public rule exactly, so a path never falls to a looser rule because of letter case (`/Admin/y` is not let past an `/admin` rule by upstreams such as Express that ignore case). `true` or `false` sets it for this rule.",
         },
       },
     },

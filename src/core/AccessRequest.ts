@@ -7,8 +7,10 @@ export interface AccessRequest {
   readonly method: string;
   /** "http" or "https" as Envoy saw it; never taken from a client's X-Forwarded-Proto. */
   readonly scheme: string;
-  /** The :authority as canonicalHost leaves it: lower-cased, no port, no trailing dot. */
+  /** The :authority as canonicalAuthority leaves it: lower-cased, no port, no trailing dot; as received when hostInvalid. */
   readonly host: string;
+  /** The :authority is not one `host[:port]` (canonicalAuthority refused it); the gate denies with host_invalid. */
+  readonly hostInvalid?: boolean;
   /** The raw path as received, query included; the gate normalises it. */
   readonly path: string;
   /** Request headers, names lower-cased. A repeated header arrives joined with ",". */

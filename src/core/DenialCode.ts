@@ -13,6 +13,7 @@ export type DenialCode =
   | "idp_unavailable"
   | "session_store_unavailable"
   | "path_invalid"
+  | "host_invalid"
   | "route_not_found"
   | "internal_error";
 
@@ -51,6 +52,7 @@ export const DENIALS: { readonly [C in DenialCode]: DenialSpec } = {
   claims_invalid: { status: 401, bearerError: "invalid_token", description: "the token claims are invalid" },
   jwks_unavailable: { status: 503, description: "the identity provider's keys are unavailable" },
   path_invalid: { status: 400, description: "the request path is not acceptable" },
+  host_invalid: { status: 400, description: "the request's host is not acceptable" },
   route_not_found: { status: 403, description: "no route allows this request" },
   internal_error: { status: 503, description: "the request could not be authorized" },
 };

@@ -1,4 +1,4 @@
-// The decision pipeline, readable in one place: normalise the path → match a route (host, path,
+// The decision pipeline, readable in one place: refuse an invalid host, normalise the path → match a route (host, path,
 // method) → public passes → find the credential (bearer token, else browser session, refreshed
 // when near expiry) → none: optional passes anonymously, a browser is sent to log in, an API client
 // gets 401 → route requirements (scopes, roles, claims, clients, step-up) → identity headers.
@@ -15,6 +15,7 @@ import type { CompiledRoute } from "./RouteTable.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 import { stripCookies } from "../session/stripCookies.ts";
+import { authorityProblem } from "./canonicalAuthority.ts";
 
 export type { VerifyOutcome };
 
@@ -66,7 +67,13 @@ export class Gate {
   async decide(request: AccessRequest): Promise<Decision> {
     let routeName: string | null = null;
     try {
-      // 1. Normalise the path exactly as our Envoy configs do, before any rule sees it.
+      // 1. One host, one meaning: an authority that is not one host[:port] is refused. Then the path,
+      // normalised exactly as our Envoy configs do (ambiguous shapes refused), before any rule sees it.
+      if (request.hostInvalid === true) {
+        // The authority is the client's; quoted and bounded so a log line stays one readable line.
+        const problem = authorityProblem(request.host) ?? "not a host[:port]";
+        return deny("host_invalid", { route: null, detail: `${problem}: ${JSON.stringify(request.host.slice(0, 200))}` });
+      }
       const normalized = this.#deps.normalizePath(request.path);
       if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
 

@@ -3,8 +3,9 @@
 // denies). Paths must already be normalised (normalizePath); nothing here decodes or resolves them.
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
-import { canonicalHost } from "./canonicalHost.ts";
+import { canonicalAuthority } from "./canonicalAuthority.ts";
 import { compileRoutes, pathMatches, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
+import { foldAsciiCase } from "./foldAsciiCase.ts";
 
 export type { CompiledRoute };
 
@@ -16,11 +17,17 @@ interface Bucket {
   readonly rest: readonly CompiledRule[];
 }
 
-function bucketOf(rules: readonly CompiledRule[]): Bucket {
+/**
+ * With `fold`, keys are case-folded first segments and a list holds every rule whose segment folds
+ * to the key: a case-insensitive rule must be found for `/Admin/y` too; a case-sensitive rule in the
+ * same list just fails its own (exact) path match.
+ */
+function bucketOf(rules: readonly CompiledRule[], fold: boolean): Bucket {
+  const keyOf = (segment: string) => (fold ? foldAsciiCase(segment) : segment);
   const segments = new Set<string>();
-  for (const rule of rules) if (rule.firstSegment !== null) segments.add(rule.firstSegment);
+  for (const rule of rules) if (rule.firstSegment !== null) segments.add(keyOf(rule.firstSegment));
   const bySegment = new Map<string, CompiledRule[]>();
-  for (const segment of segments) bySegment.set(segment, rules.filter((r) => r.firstSegment === null || r.firstSegment === segment));
+  for (const segment of segments) bySegment.set(segment, rules.filter((r) => r.firstSegment === null || keyOf(r.firstSegment) === segment));
   return { bySegment, rest: rules.filter((r) => r.firstSegment === null) };
 }
 
@@ -41,30 +48,48 @@ export class RouteTable {
   readonly #byHost: ReadonlyMap<string, Bucket>;
   /** For a host not in #byHost: any-host rules and rules with a wildcard (suffix checked per request). */
   readonly #otherHosts: Bucket;
+  /** Some rule matches case-insensitively: the segment index is keyed by folded segments. */
+  readonly #fold: boolean;
 
   constructor(routes: readonly RouteConfig[], policy?: PolicyConfig) {
     const rules = compileRoutes(routes, policy);
+    const fold = rules.some((rule) => rule.caseInsensitive);
+    this.#fold = fold;
     const hosts = new Set<string>();
     for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
     const byHost = new Map<string, Bucket>();
-    for (const host of hosts) byHost.set(host, bucketOf(rules.filter((rule) => hostMatches(rule, host))));
+    for (const host of hosts) byHost.set(host, bucketOf(rules.filter((rule) => hostMatches(rule, host)), fold));
     this.#byHost = byHost;
-    this.#otherHosts = bucketOf(rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0));
+    this.#otherHosts = bucketOf(
+      rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0),
+      fold,
+    );
   }
 
-  /** First rule matching host, path and method, in configuration order; null when none does. */
+  /**
+   * First rule matching host, path and method, in configuration order; null when none does, and
+   * when `host` is not a valid authority (canonicalAuthority), so no caller can match on one.
+   */
   match(host: string, normalizedPath: string, method: string): CompiledRoute | null {
-    const h = canonicalHost(host);
+    const h = canonicalAuthority(host);
+    if (h === null) return null;
     const known = this.#byHost.size === 0 ? undefined : this.#byHost.get(h);
     const bucket = known ?? this.#otherHosts;
+    // The folded path, made at most once per match and only when a case-insensitive rule needs it
+    // (foldAsciiCase returns the path itself when it has no capital letter, as most do).
+    let folded: string | null = null;
     // A table without fixed first segments (one catch-all route, say) skips the segment lookup.
-    const rules = bucket.bySegment.size === 0 ? bucket.rest : (bucket.bySegment.get(firstSegment(normalizedPath)) ?? bucket.rest);
+    const rules =
+      bucket.bySegment.size === 0
+        ? bucket.rest
+        : (bucket.bySegment.get(firstSegment(this.#fold ? (folded = foldAsciiCase(normalizedPath)) : normalizedPath)) ?? bucket.rest);
     // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
     // skip a `DELETE` rule: compare upper-cased (once, and only when a rule lists methods).
     let upper: string | null = null;
     for (const rule of rules) {
       if (rule.methods !== null && !rule.methods.has((upper ??= method.toUpperCase()))) continue;
-      if (pathMatches(rule.path, normalizedPath) && (known !== undefined || hostMatches(rule, h))) return rule.route;
+      const path = rule.caseInsensitive ? (folded ??= foldAsciiCase(normalizedPath)) : normalizedPath;
+      if (pathMatches(rule.path, path) && (known !== undefined || hostMatches(rule, h))) return rule.route;
     }
     return null;
   }

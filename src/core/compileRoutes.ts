@@ -13,10 +13,17 @@
 //   no requirements. Blacklist mode is the same with `auth: required` filled in and D =
 //   `{ name: default, auth: public }`. In rules mode every route writes `auth` and nothing is
 //   appended: a request no route matches gets no route (the gate denies it, route_not_found).
+//
+// Letter case: a rule that is not `auth: public` matches case-insensitively (ASCII), a public rule
+// exactly, unless `match.caseSensitive` says otherwise: a path never falls to a looser rule because of
+// letter case (Express and other case-insensitive upstreams serve `/Admin/y` as `/admin/y`). The
+// pattern is folded here, once; the route table folds the request path at most once per match.
+// A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
 import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
 import { canonicalHost } from "./canonicalHost.ts";
+import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
 
@@ -51,8 +58,10 @@ export interface CompiledRule {
   readonly path: PathMatcher;
   /** The first path segment every matching path has (`api` for `/api/...`); null = not fixed. */
   readonly firstSegment: string | null;
-  /** Upper-case method names; null = any method. */
+  /** Upper-case method names (HEAD added when GET is listed); null = any method. */
   readonly methods: ReadonlySet<string> | null;
+  /** Match the ASCII-case-folded path: the matcher's literals are folded and a regex ignores case. */
+  readonly caseInsensitive: boolean;
 }
 
 /** Name of the catch-all rule that whitelist and blacklist mode append. */
@@ -80,6 +89,7 @@ export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConf
       path: { kind: "any" },
       firstSegment: null,
       methods: null,
+      caseInsensitive: false,
     });
   }
   return compiled;
@@ -95,39 +105,46 @@ function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth |
     if (host.startsWith("*.")) suffixes.push(host.slice(1));
     else exact.add(canonicalHost(host));
   }
-  const methods = route.match.methods ?? [];
-  const path = compilePath(route, index);
+  const methods = (route.match.methods ?? []).map((m) => m.toUpperCase());
+  if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
+  const caseSensitive = route.match.caseSensitive ?? auth === "public";
+  const path = compilePath(route, index, !caseSensitive);
   return {
     route: { name: route.name, index, auth, providers: route.providers, requirements: compileRequirements(route.require) },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
     path,
     firstSegment: firstSegmentOf(path),
-    methods: methods.length === 0 ? null : new Set(methods.map((m) => m.toUpperCase())),
+    methods: methods.length === 0 ? null : new Set(methods),
+    // Every path is every path in any case: no need to fold the request path for it.
+    caseInsensitive: !caseSensitive && path.kind !== "any",
   };
 }
 
-function compilePath(route: RouteConfig, index: number): PathMatcher {
+/** The path matcher; with `fold`, every literal in it is ASCII-case-folded and a regex ignores case. */
+function compilePath(route: RouteConfig, index: number, fold: boolean): PathMatcher {
   const { path, pathExact, pathGlob, pathRegex } = route.match;
+  const f = fold ? foldAsciiCase : (s: string) => s;
   const forms = [path, pathExact, pathGlob, pathRegex].filter((p) => typeof p === "string");
   if (forms.length > 1) throw new Error(`routes[${index}].match: more than one path form`);
   if (typeof pathRegex === "string") {
     const literal = regexLiteralPrefix(pathRegex);
-    if (literal.complete) return { kind: "exact", path: literal.prefix };
-    return { kind: "regex", regex: compileRouteRegex(pathRegex), prefix: literal.prefix };
+    if (literal.complete) return { kind: "exact", path: f(literal.prefix) };
+    return { kind: "regex", regex: compileRouteRegex(pathRegex, fold ? "i" : ""), prefix: f(literal.prefix) };
   }
-  if (typeof pathExact === "string") return { kind: "exact", path: pathExact };
+  if (typeof pathExact === "string") return { kind: "exact", path: f(pathExact) };
   if (typeof pathGlob === "string") {
-    const segments = globSegments(pathGlob);
-    if (typeof segments === "string") throw new Error(`routes[${index}].match.pathGlob: ${segments}`);
+    const parsed = globSegments(pathGlob);
+    if (typeof parsed === "string") throw new Error(`routes[${index}].match.pathGlob: ${parsed}`);
+    const segments = parsed.map((s): PathSegment => (s.kind === "literal" ? { kind: "literal", value: f(s.value) } : s));
     if (segments.length === 1 && segments[0]?.kind === "any") return { kind: "any" };
-    if (segments.every((s) => s.kind === "literal")) return { kind: "exact", path: pathGlob };
+    if (segments.every((s) => s.kind === "literal")) return { kind: "exact", path: f(pathGlob) };
     return { kind: "glob", segments, prefix: globPrefix(segments) };
   }
   if (typeof path === "string") {
     // A trailing slash in a prefix is not significant: `/api/` and `/api` both mean "the /api
     // segment and everything under it" (the parser rejects it; hand-built configs may have it).
-    const base = path.replace(/\/+$/, "");
+    const base = f(path.replace(/\/+$/, ""));
     return base === "" ? { kind: "any" } : { kind: "prefix", base, baseWithSlash: `${base}/` };
   }
   return { kind: "any" };

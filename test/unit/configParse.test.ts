@@ -91,11 +91,11 @@ describe("parseConfig: defaults", () => {
           logout: { method: "end_session", url: null },
         },
       },
-      policy: { mode: "rules" },
+      policy: { mode: "rules", allowPathShapes: [] },
       routes: [
         {
           name: "api",
-          match: { hosts: [], path: "/api", pathExact: null, pathGlob: null, pathRegex: null, methods: [] },
+          match: { hosts: [], path: "/api", pathExact: null, pathGlob: null, pathRegex: null, methods: [], caseSensitive: null },
           auth: "required",
           providers: [],
           require: {

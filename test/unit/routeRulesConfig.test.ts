@@ -107,7 +107,7 @@ describe("route config: one problem per invalid config, with its key path and a 
     if (!result.ok) return;
     expect(result.config.routes[0]).toEqual({
       name: "api",
-      match: { hosts: ["api.example.com"], path: null, pathExact: null, pathGlob: null, pathRegex: "^/v[0-9]+/users$", methods: ["GET", "HEAD"] },
+      match: { hosts: ["api.example.com"], path: null, pathExact: null, pathGlob: null, pathRegex: "^/v[0-9]+/users$", methods: ["GET", "HEAD"], caseSensitive: null },
       auth: "required",
       providers: [],
       require: {

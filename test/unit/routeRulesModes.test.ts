@@ -88,7 +88,7 @@ describe("policy modes compile to plain rules", () => {
 
   it("matches nothing past the last rule in rules mode", () => {
     const config = load({ routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] });
-    expect(config.policy).toEqual({ mode: "rules" });
+    expect(config.policy).toEqual({ mode: "rules", allowPathShapes: [] });
     expect(table(config).match("h", "/other", "GET")).toBeNull();
   });
 

@@ -96,7 +96,7 @@ describe("RouteTable", () => {
   it("matches any host when no host is configured", () => {
     const table = new RouteTable([route("any", "/api")]);
     expect(matchedName(table, "whatever.test", "/api")).toBe("any");
-    expect(matchedName(table, "", "/api")).toBe("any");
+    expect(matchedName(table, "whatever.test:8443", "/api")).toBe("any");
   });
 
   it("requires both host and path to match before a route wins", () => {
