@@ -27,13 +27,13 @@ function isDigit(code: number): boolean {
 }
 
 function portProblem(authority: string, colon: number): string | null {
+  if (authority.indexOf(":", colon + 1) !== -1) return "more than one ':' (two ports, or an unbracketed IPv6 literal)";
   const length = authority.length - colon - 1;
   if (length === 0) return "empty port after ':'";
   if (length > 5) return "port longer than 5 digits";
   let port = 0;
   for (let i = colon + 1; i < authority.length; i++) {
     const code = authority.charCodeAt(i);
-    if (code === 0x3a) return "more than one ':' (two ports, or an unbracketed IPv6 literal)";
     if (!isDigit(code)) return "port is not a number";
     port = port * 10 + (code - 0x30);
   }
