@@ -1,6 +1,7 @@
 // What every generation of the Check pipeline shares across config reloads: the Redis connection
-// (when `redis` is configured) and the back-channel logout revocation list, so a logout learned
-// before a reload still holds after it. Redis going away and coming back is logged once each way.
+// (when `redis` is configured) and the revocation list (back-channel logouts and sign-outs), so a
+// logout learned before a reload still holds after it. Redis going away (or no longer answering its
+// health PINGs) and coming back is logged once each way.
 import type { Logger } from "pino";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../core/BrowserSessions.ts";

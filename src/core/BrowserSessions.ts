@@ -59,7 +59,11 @@ export interface BrowserSessionsOptions {
   readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
   /** Where sessions live; default: sealed cookies (session.store "cookie"). */
   readonly store?: SessionStore;
-  /** Sessions ended by back-channel logout; default: this process only. */
+  /**
+   * Sessions ended early (back-channel logout, sign-out); default: this process only. Without Redis
+   * every replica has its own list: with several replicas and the cookie store, a copy of a cookie
+   * signed out at one replica is still accepted by the others until the session's lifetime ends.
+   */
   readonly revocations?: RevocationList;
   /** Verifies a back-channel logout token (issuer → provider, keys, claims); absent = the endpoint refuses every token. */
   readonly verifyLogoutToken?: (token: string) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
@@ -454,7 +458,13 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
         return { kind: "invalid", detail: "logout token replayed (jti already used)" };
       }
       // The revocation already refuses these sessions everywhere; deleting them frees Redis at once.
-      const ended = await store.revoke(provider, by);
+      // If that fails the logout is still in effect (the IdP must not post it again only to be
+      // refused as a replay): the stored sessions then expire by themselves.
+      const ended = await store.revoke(provider, by).catch((error: unknown) => {
+        if (!(error instanceof SessionStoreUnavailableError)) throw error;
+        options.logger?.warn({ provider, reason: error.message }, "back-channel logout recorded; its stored sessions could not be deleted yet");
+        return 0;
+      });
       report(provider, "ok", ended);
       options.logger?.info?.({ provider, by: claims.sid !== null ? "sid" : "sub", storedSessionsEnded: ended }, "back-channel logout");
       return { kind: "ok", sessionsEnded: ended };
