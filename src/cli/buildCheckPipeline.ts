@@ -57,6 +57,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     logger,
     observer: {
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
+      jwksKeysSkipped: (provider, count) => metricsRef?.jwksKeysSkipped.inc({ provider }, count),
       tokenCache: (hit) => (hit ? cacheHits : cacheMisses)?.inc(),
     },
     introspectionObserver: {
@@ -86,6 +87,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
     for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
     for (const result of ["active", "inactive", "error", "cache_hit"]) metrics.introspections.inc({ provider, result }, 0);
+    metrics.jwksKeysSkipped.inc({ provider }, 0);
   }
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).

@@ -7,6 +7,7 @@ export interface Metrics {
   readonly checks: Counter<"decision" | "reason" | "route">;
   readonly checkDuration: Histogram<"decision">;
   readonly jwksFetches: Counter<"provider" | "result">;
+  readonly jwksKeysSkipped: Counter<"provider">;
   readonly tokenCacheLookups: Counter<"result">;
   readonly tokenCacheSize: Gauge;
   readonly providerReady: Gauge<"provider">;
@@ -117,6 +118,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "portcullis_jwks_fetches_total",
       help: "JWKS fetches by provider and result (ok|error).",
       labelNames: ["provider", "result"] as const,
+      registers: [registry],
+    }),
+    jwksKeysSkipped: new Counter({
+      name: "portcullis_jwks_keys_skipped_total",
+      help: "Members of fetched JWK Sets skipped because they cannot verify a signature (not an object, private, weak or invalid key), by provider.",
+      labelNames: ["provider"] as const,
       registers: [registry],
     }),
     tokenCacheLookups,

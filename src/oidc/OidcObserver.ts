@@ -4,6 +4,8 @@
 export interface OidcObserver {
   /** One HTTP fetch of a provider's JWKS finished (start-up load, background retry or refetch). */
   jwksFetch(provider: string, result: "ok" | "error"): void;
+  /** Members of a fetched key set that were skipped because they cannot verify a signature. */
+  jwksKeysSkipped?(provider: string, count: number): void;
   /** One verified-token cache lookup. */
   tokenCache(hit: boolean): void;
 }

@@ -17,7 +17,9 @@ import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
 import { discoverProvider, discoveryUrl } from "./discoverProvider.ts";
 import { describeLoadError, isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
 import type { OidcObserver } from "./OidcObserver.ts";
-import { createTokenCache, type CachedVerification } from "./TokenCache.ts";
+import { createKeySetIndex, type KeySetIndex } from "./KeySetIndex.ts";
+import { readKeySet } from "./readKeySet.ts";
+import { createTokenCache, type CachedVerification, type TokenCache } from "./TokenCache.ts";
 import type { TokenErrorCode } from "./TokenErrorCode.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 import { VerifierFault } from "./VerifierFault.ts";
@@ -117,9 +119,17 @@ interface ProviderState {
   lastFetchFailed: boolean;
   /** A refresh failure was logged; no more warnings until a refresh succeeds again. */
   refreshWarned: boolean;
+  /** The usable members of the key set jose holds, by thumbprint; swapped after each successful fetch. */
+  keyIndex: KeySetIndex | undefined;
+  /** The usable members of the set being fetched, until the fetch completes. */
+  pendingKeys: readonly Record<string, unknown>[] | undefined;
+  /** The verified-token caches of the registries using this state: a dropped key is evicted from each. */
+  readonly caches: Set<TokenCache>;
 }
 
-type SignatureCheck = { readonly ok: true; readonly payload: JWTPayload; readonly typ: unknown } | { readonly ok: false; readonly error: unknown };
+type SignatureCheck =
+  | { readonly ok: true; readonly payload: JWTPayload; readonly header: { readonly typ?: unknown; readonly alg?: unknown; readonly kid?: unknown } }
+  | { readonly ok: false; readonly error: unknown };
 
 export function createProviderRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry {
   return buildRegistry(providers, options, []);
@@ -144,6 +154,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     const kept = inherited.find((state) => state.config.name === config.name && isDeepStrictEqual(state.config, config));
     if (kept !== undefined) {
       kept.users += 1;
+      kept.caches.add(cache);
       adopted.add(kept);
       states.push(kept);
       for (const issuer of kept.issuers.exact) byIssuer.set(issuer, kept);
@@ -167,6 +178,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       lastFetchAt: undefined,
       lastFetchFailed: false,
       refreshWarned: false,
+      keyIndex: undefined,
+      pendingKeys: undefined,
+      caches: new Set([cache]),
     };
     states.push(state);
     for (const issuer of state.issuers.exact) byIssuer.set(issuer, state);
@@ -191,12 +205,19 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         } catch {
           throw new BoundedFetchError("JWKS response is not JSON");
         }
-        if (typeof doc !== "object" || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
-          throw new BoundedFetchError("JWKS response is not a JWK Set");
+        const members = typeof doc === "object" && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+        if (!Array.isArray(members)) throw new BoundedFetchError("JWKS response is not a JWK Set");
+        // One bad member is skipped, not a reason to refuse the set; a set of bad members only is.
+        const read = readKeySet(members);
+        if (read.keys.length === 0 && members.length > 0) throw new BoundedFetchError("JWKS has no usable key");
+        if (read.skipped.length > 0) {
+          observer?.jwksKeysSkipped?.(name, read.skipped.length);
+          logger?.warn({ provider: name, skipped: read.skipped.slice(0, 10) }, "JWKS members skipped: they cannot verify a signature");
         }
+        state.pendingKeys = read.keys;
         observer?.jwksFetch(name, "ok");
         if (state.ready) state.lastError = undefined;
-        return new Response(text, { status: 200, headers: { "content-type": "application/json" } });
+        return new Response(JSON.stringify({ keys: read.keys }), { status: 200, headers: { "content-type": "application/json" } });
       } catch (err) {
         observer?.jwksFetch(name, "error");
         state.lastError = `jwks: ${describeLoadError(err)}`;
@@ -272,6 +293,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     const attempt = keys.reload().then(
       () => {
         state.lastFetchFailed = false;
+        adoptKeySet(state);
         if (state.refreshWarned) {
           state.refreshWarned = false;
           logger?.info({ provider: name }, "OIDC provider keys refreshed again");
@@ -292,6 +314,25 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     });
     state.inflight = inflight;
     return inflight;
+  }
+
+  /**
+   * After jose swapped in a fetched set: index it, and end the cached verifications of every key the
+   * new set no longer holds, in every registry sharing this provider.
+   */
+  function adoptKeySet(state: ProviderState): void {
+    const fetched = state.pendingKeys;
+    if (fetched === undefined) return;
+    state.pendingKeys = undefined;
+    const previous = state.keyIndex;
+    const next = createKeySetIndex(fetched);
+    state.keyIndex = next;
+    if (previous === undefined) return;
+    const removed = new Set([...previous.thumbprints].filter((thumbprint) => !next.thumbprints.has(thumbprint)));
+    if (removed.size === 0) return;
+    let evicted = 0;
+    for (const tokenCache of state.caches) evicted += tokenCache.evictSignedBy(state.config.name, removed);
+    logger?.info({ provider: state.config.name, removedKeys: removed.size, evictedTokens: evicted }, "signing keys removed from the key set: the tokens they signed are no longer accepted from the cache");
   }
 
   /** Background refresh every jwksMaxAgeSeconds, whatever the previous one did; stopped by close(). */
@@ -393,6 +434,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       currentDate: new Date(now()),
     };
     if (config.requireAccessTokenType) verifyOptions.typ = "at+jwt"; // jose also accepts application/at+jwt
+    const indexBefore = state.keyIndex;
     let checked = await checkSignature(token, state.keys, verifyOptions);
     if (!checked.ok && isUnknownKeyError(checked.error)) {
       const refetch = await refetchForUnknownKid(state, state.keys);
@@ -415,14 +457,17 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     if (timeProblem) return deny(timeProblem.code, timeProblem.detail, config.name);
     const claimsProblem = checkProviderClaims(config, state.issuers, payload);
     if (claimsProblem) return deny(claimsProblem.code, claimsProblem.detail, config.name);
-    const formProblem = refuseNonAccessTokens(checked.typ, payload, { idTokensAreBearer: config.opaqueAccessTokens === true });
+    const formProblem = refuseNonAccessTokens(checked.header.typ, payload, { idTokensAreBearer: config.opaqueAccessTokens === true });
     if (formProblem) return deny(formProblem.code, formProblem.detail, config.name);
     const entry: CachedVerification = {
       provider: config.name,
       claims: deepFreeze(payload),
       expiresAt: payload.exp as number,
     };
-    cache.set(cacheKey, entry);
+    // Cached only when the verifying key is known and still in the set: a key dropped while this
+    // token was being verified must not leave an entry behind that no eviction will see.
+    const signingKey = (indexBefore ?? state.keyIndex)?.attribute(checked.header);
+    if (signingKey !== undefined && state.keyIndex?.thumbprints.has(signingKey) === true) cache.set(cacheKey, entry, signingKey);
     return { ok: true, ...entry };
   }
 
@@ -485,6 +530,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       if (closed) return;
       closed = true;
       for (const state of states) {
+        state.caches.delete(cache);
         state.users -= 1;
         if (state.users > 0) continue;
         state.closing.abort();
@@ -508,7 +554,7 @@ class LoadStepError extends Error {
 async function checkSignature(token: string, keys: RemoteKeys, options: JWTVerifyOptions): Promise<SignatureCheck> {
   try {
     const verified = await jwtVerify(token, keys, options);
-    return { ok: true, payload: verified.payload, typ: verified.protectedHeader.typ };
+    return { ok: true, payload: verified.payload, header: verified.protectedHeader };
   } catch (error) {
     return { ok: false, error };
   }

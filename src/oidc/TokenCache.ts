@@ -1,6 +1,8 @@
 // Bounded cache of successful verifications, keyed by SHA-256 of the token so the token itself is
 // never kept. An entry lives until the token's `exp` and never past it (re-checked on every hit with
-// the injected clock); failures are never cached. A hit costs one SHA-256 and no I/O.
+// the injected clock); failures are never cached. A hit costs one SHA-256 and no I/O. Each entry
+// remembers the key that verified it, so a key-set refresh that drops a key can end the tokens it
+// signed (a scan of the cache, only when a key was removed: rare, and bounded by maxEntries).
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { JWTPayload } from "jose";
@@ -17,9 +19,16 @@ export interface TokenCache {
   keyOf(token: string): string;
   /** A live entry, or undefined (an entry at or past its exp is dropped). */
   get(key: string): CachedVerification | undefined;
-  /** Stores an entry unless it is already at or past its exp. */
-  set(key: string, entry: CachedVerification): void;
+  /** Stores an entry unless it is already at or past its exp; `signingKey` = the verifying key's thumbprint. */
+  set(key: string, entry: CachedVerification, signingKey: string): void;
+  /** Drops the provider's entries verified by one of these keys; returns how many. */
+  evictSignedBy(provider: string, removedKeys: ReadonlySet<string>): number;
   size(): number;
+}
+
+interface Entry {
+  readonly verification: CachedVerification;
+  readonly signingKey: string;
 }
 
 export function createTokenCache(options: { maxEntries: number; now: () => number /* ms */ }): TokenCache {
@@ -27,7 +36,7 @@ export function createTokenCache(options: { maxEntries: number; now: () => numbe
     throw new TypeError("tokenCacheMaxEntries must be a positive integer");
   }
   const { now } = options;
-  const lru = new LRUCache<string, CachedVerification>({
+  const lru = new LRUCache<string, Entry>({
     max: options.maxEntries,
     // Same clock as the exp check, so tests with an injected clock see expiry consistently.
     perf: { now },
@@ -37,7 +46,7 @@ export function createTokenCache(options: { maxEntries: number; now: () => numbe
     // One-shot hash: on the hot path it avoids a Hash object per check.
     keyOf: (token) => hash("sha256", token, "base64url"),
     get(key) {
-      const entry = lru.get(key);
+      const entry = lru.get(key)?.verification;
       if (entry === undefined) return undefined;
       if (entry.expiresAt * 1000 <= now()) {
         lru.delete(key);
@@ -45,10 +54,20 @@ export function createTokenCache(options: { maxEntries: number; now: () => numbe
       }
       return entry;
     },
-    set(key, entry) {
+    set(key, entry, signingKey) {
       const ttl = Math.floor(entry.expiresAt * 1000 - now());
       if (!(ttl >= 1)) return;
-      lru.set(key, entry, { ttl });
+      lru.set(key, { verification: entry, signingKey }, { ttl });
+    },
+    evictSignedBy(provider, removedKeys) {
+      if (removedKeys.size === 0) return 0;
+      const doomed: string[] = [];
+      // peek-style iteration: does not refresh recency or touch TTLs.
+      for (const [key, entry] of lru.entries()) {
+        if (entry.verification.provider === provider && removedKeys.has(entry.signingKey)) doomed.push(key);
+      }
+      for (const key of doomed) lru.delete(key);
+      return doomed.length;
     },
     size: () => lru.size,
   };

@@ -38,10 +38,14 @@ export function mapVerifyError(err: unknown): MappedVerifyError {
     // A kid-less token that several keys could verify: we do not try each key in turn.
     case "ERR_JWKS_MULTIPLE_MATCHING_KEYS":
       return { code: "key_not_found", detail };
-    case "ERR_JWKS_TIMEOUT":
-    // The IdP served a key set or a key that cannot be used: its keys are unavailable to us.
-    case "ERR_JWKS_INVALID":
+    // One member the token names cannot be used (readKeySet skips the ones it can tell): that key
+    // verifies nothing, so the token is refused (401) rather than the IdP declared down (503),
+    // which anyone could trigger by naming the member's kid.
     case "ERR_JWK_INVALID":
+      return { code: "key_not_found", detail };
+    case "ERR_JWKS_TIMEOUT":
+    // The IdP served a key set that cannot be used at all: its keys are unavailable to us.
+    case "ERR_JWKS_INVALID":
       return { code: "jwks_unavailable", detail };
     case "ERR_JWS_INVALID":
     case "ERR_JWT_INVALID":

@@ -45,6 +45,7 @@ describe("the Check pipeline's metrics", () => {
       expect(text).toMatch(/^portcullis_logins_total\{provider="corp",result="started",reason="ok"\} 0$/m);
       expect(text).toMatch(/^portcullis_session_refreshes_total\{provider="corp",result="ok"\} 0$/m);
       expect(text).toMatch(/^portcullis_introspections_total\{provider="corp",result="error"\} 0$/m);
+      expect(text).toMatch(/^portcullis_jwks_keys_skipped_total\{provider="corp"\} 0$/m);
     } finally {
       pipeline.registry.close();
     }

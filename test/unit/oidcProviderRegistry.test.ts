@@ -10,7 +10,6 @@ import {
   type ProviderRegistryOptions,
   type RegistryLogger,
 } from "../../src/oidc/ProviderRegistry.ts";
-import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createSigningKey, providerConfig, signToken, startLoopbackIdp, type LoopbackIdp, type SigningKey } from "./oidcLoopbackIdp.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -22,17 +21,25 @@ interface Recorder extends OidcObserver {
   readonly jwks: Array<[string, string]>;
   readonly cache: boolean[];
 }
-function recorder(): Recorder {
+function recorder(): Recorder & { readonly skipped: Array<[string, number]> } {
   const jwks: Array<[string, string]> = [];
   const cache: boolean[] = [];
-  return { jwks, cache, jwksFetch: (p, r) => void jwks.push([p, r]), tokenCache: (hit) => void cache.push(hit) };
+  const skipped: Array<[string, number]> = [];
+  return {
+    jwks,
+    cache,
+    skipped,
+    jwksFetch: (p, r) => void jwks.push([p, r]),
+    tokenCache: (hit) => void cache.push(hit),
+    jwksKeysSkipped: (p, n) => void skipped.push([p, n]),
+  };
 }
 
 interface Setup {
   idp: LoopbackIdp;
   key: SigningKey;
   registry: ProviderRegistry;
-  observer: Recorder;
+  observer: ReturnType<typeof recorder>;
   config: ProviderConfig;
 }
 
@@ -365,15 +372,16 @@ describe("ProviderRegistry.verify", () => {
     expect(await registry.verify(plain, [])).toMatchObject({ ok: true });
   });
 
-  it("surfaces an error no token can explain (a 1024-bit RSA key from the IdP) as a VerifierFault rejection", async () => {
-    const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
+  it("refuses a token naming a key the IdP serves but no one can verify with (a 1024-bit RSA key) as key_not_found, not a fault", async () => {
+    const { registry, idp, key } = await setup({ jwksCooldownSeconds: 0 });
     const weak = generateKeyPairSync("rsa", { modulusLength: 1024 });
-    idp.keys = [{ ...weak.publicKey.export({ format: "jwk" }), kid: "weak", alg: "RS256", use: "sig" }];
+    idp.keys = [key.publicJwk, { ...weak.publicKey.export({ format: "jwk" }), kid: "weak", alg: "RS256", use: "sig" }];
     const now = Math.floor(Date.now() / 1000);
     const header = base64url.encode(JSON.stringify({ alg: "RS256", kid: "weak" }));
     const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }));
     const signature = base64url.encode(nodeSign("sha256", Buffer.from(`${header}.${payload}`), weak.privateKey));
-    await expect(registry.verify(`${header}.${payload}.${signature}`, [])).rejects.toBeInstanceOf(VerifierFault);
+    expect(await registry.verify(`${header}.${payload}.${signature}`, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
   });
 });
 
@@ -699,5 +707,74 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     expect(result).toBe(0);
     expect(stdout.trim()).toBe("ready");
     expect(idp.requests.jwks).toBeGreaterThanOrEqual(2); // the refresh timer did run
+  });
+});
+
+describe("a removed signing key ends the tokens it signed", () => {
+  it("refuses a cached token once a background refresh no longer finds the key that signed it", async () => {
+    const logger = recordingLogger();
+    const { registry, idp, key } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 }, { logger });
+    const next = await createSigningKey("key-2");
+    idp.keys = [key.publicJwk, next.publicJwk];
+    const oldToken = await signToken(key, idp.issuer, { sub: "old" });
+    await eventually(async () => (await registry.verify(await signToken(next, idp.issuer), [])).ok);
+    expect(await registry.verify(oldToken, [])).toMatchObject({ ok: true });
+    const cachedBefore = registry.cacheSize();
+    expect(cachedBefore).toBe(2);
+
+    idp.keys = [next.publicJwk]; // the IdP revokes key-1
+    await eventually(() => registry.cacheSize() === 1);
+    expect(await registry.verify(oldToken, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(await registry.verify(await signToken(next, idp.issuer), [])).toMatchObject({ ok: true });
+    const evictionLog = logger.entries.find((entry) => entry.msg.startsWith("signing keys removed"));
+    expect(evictionLog?.obj).toMatchObject({ provider: "demo", removedKeys: 1, evictedTokens: 1 });
+  });
+
+  it("evicts from the cache of a reloaded registry that shares the provider too", async () => {
+    const { registry, idp, key, config } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 });
+    const next = registry.successor([config], { tokenCacheMaxEntries: 100 });
+    cleanups.push(() => next.close());
+    await next.start();
+    const token = await signToken(key, idp.issuer);
+    expect(await next.verify(token, [])).toMatchObject({ ok: true });
+    expect(next.cacheSize()).toBe(1);
+    const other = await createSigningKey("key-2");
+    idp.keys = [other.publicJwk];
+    await eventually(() => next.cacheSize() === 0);
+    expect(await next.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
+  });
+});
+
+describe("a key set with one bad member", () => {
+  it("skips a member that is not an object or not a usable key, keeps the rest, counts and logs it once per refresh without key material", async () => {
+    const logger = recordingLogger();
+    const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" });
+    const { registry, idp, key, observer } = await setup({}, { logger }, (idp) => {
+      idp.keys = ["junk" as never, 42 as never, { kty: "RSA", kid: "broken", n: "AQAB", e: "AQAB" }, { ...weak, kid: "weak" }, { kty: "oct", kid: "shared", k: "c2VjcmV0" }];
+    });
+    idp.keys.push(key.publicJwk);
+    expect(registry.isReady()).toBe(false);
+    await eventually(() => registry.isReady());
+    expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
+    for (const kid of ["broken", "weak", "shared"]) {
+      expect(await registry.verify(await signToken(key, idp.issuer, {}, { kid }), [])).toMatchObject({ ok: false, code: "key_not_found" });
+    }
+    const counted = observer.skipped.filter(([provider]) => provider === "demo").map(([, n]) => n);
+    expect(counted.at(-1)).toBe(5);
+    const warnings = logger.entries.filter((entry) => entry.msg.startsWith("JWKS members skipped"));
+    expect(warnings.length).toBe(counted.length);
+    const logged = JSON.stringify(warnings);
+    expect(logged).toContain("weak");
+    expect(logged).not.toContain(String(weak.n).slice(0, 20));
+    expect(logged).not.toContain("c2VjcmV0");
+  });
+
+  it("keeps the keys it had when a fetched set has no usable member at all", async () => {
+    const { registry, idp, key } = await setup({ jwksMaxAgeSeconds: 0.1 });
+    const before = idp.requests.jwks;
+    idp.keys = ["junk" as never];
+    await eventually(() => idp.requests.jwks > before + 1);
+    expect(registry.status()[0]?.lastError).toContain("no usable key");
+    expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
   });
 });

@@ -14,7 +14,7 @@ describe("TokenCache", () => {
   it("returns an entry until its exp and drops it at exp", () => {
     let clock = 1_000_000;
     const cache = createTokenCache({ maxEntries: 10, now: () => clock });
-    cache.set("k", { provider: "demo", claims: {}, expiresAt: 1_000 + 10 });
+    cache.set("k", { provider: "demo", claims: {}, expiresAt: 1_000 + 10 }, "key-1");
     expect(cache.get("k")?.provider).toBe("demo");
     clock = 1_009_999;
     expect(cache.get("k")).toBeDefined();
@@ -25,18 +25,29 @@ describe("TokenCache", () => {
 
   it("does not store an entry that is already at or past its exp", () => {
     const cache = createTokenCache({ maxEntries: 10, now: () => 2_000_000 });
-    cache.set("k", { provider: "demo", claims: {}, expiresAt: 2_000 });
+    cache.set("k", { provider: "demo", claims: {}, expiresAt: 2_000 }, "key-1");
     expect(cache.size()).toBe(0);
   });
 
   it("evicts the least recently used entry beyond maxEntries", () => {
     const cache = createTokenCache({ maxEntries: 2, now: () => 0 });
-    for (const k of ["a", "b"]) cache.set(k, { provider: "demo", claims: {}, expiresAt: 100 });
+    for (const k of ["a", "b"]) cache.set(k, { provider: "demo", claims: {}, expiresAt: 100 }, "key-1");
     cache.get("a");
-    cache.set("c", { provider: "demo", claims: {}, expiresAt: 100 });
+    cache.set("c", { provider: "demo", claims: {}, expiresAt: 100 }, "key-1");
     expect(cache.size()).toBe(2);
     expect(cache.get("b")).toBeUndefined();
     expect(cache.get("a")).toBeDefined();
+  });
+
+  it("drops the entries verified by a removed key, only for that provider, and keeps the others", () => {
+    const cache = createTokenCache({ maxEntries: 10, now: () => 0 });
+    cache.set("a", { provider: "demo", claims: {}, expiresAt: 100 }, "old-key");
+    cache.set("b", { provider: "demo", claims: {}, expiresAt: 100 }, "new-key");
+    cache.set("c", { provider: "other", claims: {}, expiresAt: 100 }, "old-key");
+    expect(cache.evictSignedBy("demo", new Set(["old-key"]))).toBe(1);
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")).toBeDefined();
+    expect(cache.get("c")).toBeDefined();
   });
 
   it("refuses a non-positive maxEntries at construction", () => {
