@@ -12,7 +12,11 @@ interface ConventionProvider {
   allowInsecureHttp?: boolean;
   clientId?: string | null;
   redirectUri?: string | null;
-  introspection?: { enabled?: boolean; endpoint?: string | null };
+  audiences?: (string | undefined)[];
+  requireAccessTokenType?: boolean;
+  accessTokenClaims?: Record<string, string>;
+  opaqueAccessTokens?: boolean;
+  introspection?: { enabled?: boolean; endpoint?: string | null; requireAudience?: boolean };
   authorizationParams?: Record<string, string>;
   tokenIssuers?: (string | undefined)[];
   allowedTenants?: (string | undefined)[];
@@ -77,6 +81,30 @@ function checkProvider(path: string, provider: ConventionProvider, { problems, w
     problems.push({ path: keyPath(at("logout"), "url"), message: "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only" });
   }
   checkPresetPitfalls(at, provider, { problems, warnings });
+  checkIdTokenAudience(at, provider, warnings);
+  if (provider.introspection?.enabled === true && provider.introspection.requireAudience === false) {
+    warnings.push({
+      path: keyPath(at("introspection"), "requireAudience"),
+      message: "is false: an active token whose introspection answer names no aud is accepted, even one the provider minted for another resource server; keep it true unless the provider never reports aud",
+    });
+  }
+}
+
+/**
+ * An ID token's aud is the login client: with the client id among `audiences`, only a token-type
+ * rule tells the provider's ID tokens from its access tokens. Portcullis refuses ID tokens that
+ * carry nonce, at_hash or c_hash whatever the config, but not every ID token carries them.
+ */
+function checkIdTokenAudience(at: (key: string) => string, provider: ConventionProvider, warnings: ConfigIssue[]): void {
+  const { clientId } = provider;
+  if (typeof clientId !== "string" || !(provider.audiences ?? []).includes(clientId)) return;
+  // Google's ID tokens are its bearer credential by design (its access tokens are opaque).
+  if (provider.opaqueAccessTokens === true) return;
+  if (provider.requireAccessTokenType === true || Object.keys(provider.accessTokenClaims ?? {}).length > 0) return;
+  warnings.push({
+    path: at("audiences"),
+    message: `includes the login client id ${JSON.stringify(clientId)} without a token-type check, so an ID token issued to that client could pass as an access token: set requireAccessTokenType: true (IdP issues typ at+jwt) or accessTokenClaims (e.g. token_use: access), or give the API an audience of its own (Entra: api://<app-id>)`,
+  });
 }
 
 /** Mistakes specific to one IdP that the generic rules cannot see. */

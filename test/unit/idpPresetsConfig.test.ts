@@ -282,6 +282,26 @@ describe("check-config rules for the IdP-convention keys", () => {
     expect(warnings(parse({ preset: "okta", issuer: "https://example.okta.com/oauth2/default", audiences: ["a"] }))).toEqual([]);
   });
 
+  it("warns when audiences include the login client id without a token-type check, where an ID token could pass for an access token", () => {
+    const entra = { preset: "entra", issuer: "https://login.microsoftonline.com/t1/v2.0", ...login, clientId: "app-guid", audiences: ["app-guid"] };
+    expect(warnings(parse(entra))).toEqual([
+      'providers.idp.audiences: includes the login client id "app-guid" without a token-type check, so an ID token issued to that client could pass as an access token: set requireAccessTokenType: true (IdP issues typ at+jwt) or accessTokenClaims (e.g. token_use: access), or give the API an audience of its own (Entra: api://<app-id>)',
+    ]);
+    expect(warnings(parse({ ...entra, requireAccessTokenType: true }))).toEqual([]);
+    expect(warnings(parse({ ...entra, audiences: ["api://orders"] }))).toEqual([]);
+    // Keycloak's preset checks typ: Bearer; Google's ID tokens are its bearer credential.
+    expect(warnings(parse({ preset: "keycloak", issuer: "https://sso.example.com/realms/corp", ...login, audiences: ["portcullis"] }))).toEqual([]);
+    expect(warnings(parse({ preset: "google", issuer: "https://accounts.google.com", ...login, audiences: ["portcullis"] }))).toEqual([]);
+  });
+
+  it("warns when introspection accepts answers without an audience", () => {
+    const introspecting = { issuer: "https://idp.example.com", audiences: ["orders-api"], clientId: "gw", clientSecret: "s" };
+    expect(warnings(parse({ ...introspecting, introspection: { enabled: true, requireAudience: false } }))).toEqual([
+      "providers.idp.introspection.requireAudience: is false: an active token whose introspection answer names no aud is accepted, even one the provider minted for another resource server; keep it true unless the provider never reports aud",
+    ]);
+    expect(warnings(parse({ ...introspecting, introspection: { enabled: true } }))).toEqual([]);
+  });
+
   it("warns when an Auth0 login asks for no audience, so its access token would be opaque", () => {
     const result = parse({ preset: "auth0", issuer: "https://t.auth0.com/", audiences: ["a"], ...login, authorizationParams: {} });
     expect(warnings(result)).toEqual([
