@@ -2,6 +2,8 @@
 // segment patterns, which both the matcher (core/compileRoutes.ts) and check-config's overlap
 // analysis read. Regexes stay opaque strings here; only their anchoring is checked.
 
+import { compileLinearRegex, linearRegexProblem, type LinearRegexFlags } from "./compileLinearRegex.ts";
+
 /** One path segment of a pattern: a literal, `*` (exactly one non-empty segment) or `**` (any number). */
 export type PathSegment = { readonly kind: "literal"; readonly value: string } | { readonly kind: "one" } | { readonly kind: "any" };
 
@@ -47,10 +49,20 @@ export function isAnchoredRegex(source: string): boolean {
   return backslashes % 2 === 0;
 }
 
+/** The source a route regex is compiled from: wrapped in `^(?:…)$` as well, so a top-level alternation such as `^/a|/b$` cannot escape its anchors and match `/x/b`. */
+function anchoredSource(source: string): string {
+  return `^(?:${source})$`;
+}
+
 /**
- * Compiles an anchored route regex. The source is wrapped in `^(?:…)$` as well, so a top-level
- * alternation such as `^/a|/b$` cannot escape its anchors and match `/x/b`.
+ * Compiles an anchored route regex on the linear-time engine (compileLinearRegex.ts); `"i"` matches
+ * ASCII letters in either case. Throws a SyntaxError on what routeRegexProblem reports.
  */
-export function compileRouteRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`);
+export function compileRouteRegex(source: string, flags: LinearRegexFlags = ""): RegExp {
+  return compileLinearRegex(anchoredSource(source), flags);
+}
+
+/** null when `source` compiles as a route regex (with `"i"` too: a rule may match either way); else the config problem. */
+export function routeRegexProblem(source: string): string | null {
+  return linearRegexProblem(anchoredSource(source)) ?? linearRegexProblem(anchoredSource(source), "i");
 }

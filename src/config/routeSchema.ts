@@ -150,7 +150,8 @@ export const routeNode: ObjectNode = {
           format: routeRegex,
           nullable: true,
           default: null,
-          description: "A regular expression over the whole normalised path, anchored with `^` and `$`, at most 512 characters.",
+          description:
+            "A regular expression over the whole normalised path, anchored with `^` and `$`, at most 512 characters. It runs on a linear-time engine, so a crafted path cannot stall the gate: lookarounds, backreferences and counted repetition above 16 (`{17}`, `{1,64}`) are refused (use `+`, `*` or at most `{16}`). Paths longer than 4096 characters are refused (400 `path_invalid`) before any rule.",
         },
         methods: {
           kind: "list",

@@ -15,6 +15,7 @@ import type { CompiledRoute } from "./RouteTable.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 import { stripCookies } from "../session/stripCookies.ts";
+import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
 
 export type { VerifyOutcome };
@@ -76,6 +77,8 @@ export class Gate {
       }
       const normalized = this.#deps.normalizePath(request.path);
       if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
+      // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
+      if (normalized.path.length > REGEX_INPUT_LIMIT) return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
 
       // 2. First matching rule wins; no rule means the configured default (deny).
       const route = this.#deps.routes.match(request.host, normalized.path, request.method);

@@ -1,0 +1,156 @@
+// Route regexes run on V8's linear-time engine, config parsing refuses what that engine cannot run,
+// and the gate never runs a regex on more than REGEX_INPUT_LIMIT characters. No timing assertions:
+// linearity is shown by the engine (the `l` flag, refusals), the numbers belong in the benchmark.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import { compileLinearRegex, linearRegexProblem, REGEX_INPUT_LIMIT } from "../../src/config/compileLinearRegex.ts";
+import { foldRegexCase } from "../../src/config/foldRegexCase.ts";
+import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import { compileRouteRegex } from "../../src/config/routePathPattern.ts";
+import { compileRoutes } from "../../src/core/compileRoutes.ts";
+import { Gate } from "../../src/core/Gate.ts";
+import { normalizePath } from "../../src/core/normalizePath.ts";
+import { RouteTable } from "../../src/core/RouteTable.ts";
+import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { propertyRuns } from "../harness/propertyRuns.ts";
+
+const STALLING = "^/api/([a-z0-9]+-?)*/items$";
+
+function regexProblem(pathRegex: string): string[] {
+  const result = parseConfig({
+    providers: { corp: { issuer: "https://idp.example.com", audiences: ["api"] } },
+    routes: [{ name: "r", match: { pathRegex }, auth: "required" }],
+  });
+  return result.ok ? [] : result.problems.map(formatIssue);
+}
+
+describe("route regexes on the linear-time engine", () => {
+  it("compiles every route regex with the linear engine's l flag, case-insensitive ones too", () => {
+    expect(compileRouteRegex(STALLING).flags).toContain("l");
+    expect(compileRouteRegex(STALLING, "i").flags).toContain("l");
+    const rule = compileRoutes([{ name: "r", match: { hosts: [], path: null, pathRegex: STALLING }, auth: "required", providers: [] }])[0]!;
+    expect(rule.path.kind).toBe("regex");
+    if (rule.path.kind === "regex") expect(rule.path.regex.flags).toContain("l");
+  });
+
+  it("accepts the pattern that stalled the backtracking engine and answers on a long crafted path", () => {
+    expect(regexProblem(STALLING)).toEqual([]);
+    const regex = compileRouteRegex(STALLING);
+    expect(regex.test(`/api/${"a".repeat(29)}!`)).toBe(false);
+    expect(regex.test(`/api/${"a".repeat(10_000)}!`)).toBe(false);
+    expect(regex.test("/api/foo-bar-baz/items")).toBe(true);
+  });
+
+  it("the engine itself refuses a super-linear construct rather than backtracking on it", () => {
+    expect(() => compileLinearRegex("^(a)\\1$")).toThrow(/linear time/);
+    expect(() => compileLinearRegex("^a(?=b)")).toThrow(/linear time/);
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ["a lookahead", "^/a(?!dmin).*$", /lookaround/],
+    ["a backreference", "^/(a+)/\\1$", /backreference/],
+    ["a named backreference", "^/(?<x>a+)/\\k<x>$", /backreference/],
+    ["a counted repetition above 16", "^/users/[0-9a-f]{24}$", /counted repetition above 16 .* use \+ or \*/],
+    ["nested counted repetitions", "^/(?:a{8}){4}$", /nested counted repetitions/],
+    ["an inline modifier group", "^/(?i:admin)/.*$", /modifier group/],
+  ];
+  it.each(refused)("refuses %s at config time with the key path and a fix", (_name, pattern, fix) => {
+    const lines = regexProblem(pattern);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^routes\[0\]\.match\.pathRegex: cannot run in linear time, so a crafted path could stall every check: /);
+    expect(lines[0]).toMatch(fix);
+  });
+
+  it("still reports a syntax error as such", () => {
+    expect(regexProblem("^/(a$")[0]).toMatch(/^routes\[0\]\.match\.pathRegex: is not a valid regular expression/);
+    expect(linearRegexProblem("^/v[0-9]{1,16}$")).toBeNull();
+  });
+
+  it("keeps the literal-prefix shortcut: a regex rule is still skipped by its prefix and matched by its regex", () => {
+    const table = new RouteTable([
+      { name: "v", match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/status$" }, auth: "public", providers: [] },
+      { name: "rest", match: { hosts: [], path: "/" }, auth: "required", providers: [] },
+    ]);
+    expect(table.match("h", "/v12/status", "GET")?.name).toBe("v");
+    expect(table.match("h", "/x12/status", "GET")?.name).toBe("rest");
+  });
+});
+
+describe("case folding for the linear engine (which refuses the i flag)", () => {
+  const fixed: [string, string][] = [
+    ["^/Admin/[a-z0-9]+$", "^/[Aa][dD][mM][iI][nN]/[a-z0-9A-Z]+$"],
+    ["^/x[^a-f]y$", "^/[xX][^a-fA-F][yY]$"],
+    ["[x-]", "[xX-]"],
+    ["(?:ab)(?<n>c)\\d\\x41", "(?:[aA][bB])(?<n>[cC])\\d[Aa]"],
+  ];
+  it.each(fixed)("folds %s", (source, folded) => expect(foldRegexCase(source)).toBe(folded));
+
+  // A small regex grammar rich in letters, classes, ranges, escapes and groups: the folded pattern on
+  // the linear engine must agree with the backtracking engine's own `i` flag on every ASCII path.
+  const letter = fc.constantFrom("a", "B", "z", "Q", "m");
+  const atom: fc.Arbitrary<string> = fc.oneof(
+    letter,
+    fc.constantFrom("/", "-", ".", "0", "9", "_", "\\d", "\\w", "\\W", "\\x41", "\\u0062", "\\-", "\\."),
+    fc.tuple(fc.boolean(), fc.array(fc.oneof(letter, fc.constantFrom("a-f", "A-C", "0-9", "x-z", "\\d", "-", "_", "Z-a")), { minLength: 1, maxLength: 4 })).map(
+      ([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`,
+    ),
+  );
+  const piece = fc.tuple(atom, fc.constantFrom("", "", "+", "*", "?", "{2}", "{1,3}")).map(([a, q]) => a + q);
+  const sequence = fc.array(piece, { minLength: 1, maxLength: 6 }).map((p) => p.join(""));
+  const pattern = fc.oneof(sequence, fc.tuple(sequence, sequence).map(([a, b]) => `(?:${a}|${b})+`), fc.tuple(sequence, sequence).map(([a, b]) => `${a}(${b})?`));
+  const input = fc.string({ unit: fc.constantFrom("a", "A", "b", "B", "z", "Z", "q", "Q", "m", "M", "/", "-", "0", "_", "x", "C", "."), maxLength: 12 });
+
+  it("agrees with the i flag on every generated pattern and path", () => {
+    fc.assert(
+      fc.property(pattern, input, (source, text) => {
+        const anchored = `^(?:${source})$`;
+        let native: RegExp;
+        try {
+          native = new RegExp(anchored, "i");
+        } catch {
+          // The grammar can write an invalid class (`[a-Z-a]`); folding must not make it valid.
+          expect(() => compileLinearRegex(anchored, "i")).toThrow(SyntaxError);
+          return;
+        }
+        expect(compileLinearRegex(anchored, "i").test(text)).toBe(native.test(text));
+      }),
+      { numRuns: propertyRuns(3000) },
+    );
+  });
+});
+
+describe("the gate bounds what a regex runs on", () => {
+  const identity: IdentityConfig = {
+    headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+    roleClaims: ["roles"],
+    claimHeaders: {},
+    context: { enabled: false, fields: {} },
+    maxHeaderBytes: 4096,
+    forwardAuthorization: false,
+  };
+  const gate = new Gate({
+    normalizePath,
+    routes: new RouteTable([
+      { name: "items", match: { hosts: [], path: null, pathRegex: STALLING }, auth: "required", providers: [] },
+      { name: "open", match: { hosts: [], path: "/" }, auth: "public", providers: [] },
+    ]),
+    identity: createIdentityHeaders(identity),
+    verifier: { verify: async () => ({ ok: false, code: "signature_invalid", detail: "test" }) },
+  });
+  const request = (path: string) => ({ requestId: "r", method: "GET", scheme: "https", host: "h", path, headers: new Map<string, string>() });
+
+  it(`refuses a path longer than ${REGEX_INPUT_LIMIT} characters with 400 path_invalid instead of matching a looser rule`, async () => {
+    const long = `/api/${"a".repeat(REGEX_INPUT_LIMIT)}/items`;
+    expect(await gate.decide(request(long))).toMatchObject({ kind: "deny", status: 400, code: "path_invalid", route: null });
+    const query = `/open?${"q".repeat(REGEX_INPUT_LIMIT * 2)}`;
+    expect(await gate.decide(request(query))).toMatchObject({ kind: "allow", route: "open" });
+  });
+
+  it(`matches a path of exactly ${REGEX_INPUT_LIMIT} characters by the rules`, async () => {
+    const path = `/api/${"a".repeat(REGEX_INPUT_LIMIT - "/api//items".length)}/items`;
+    expect(path).toHaveLength(REGEX_INPUT_LIMIT);
+    expect(await gate.decide(request(path))).toMatchObject({ kind: "deny", status: 401, route: "items" });
+  });
+});
