@@ -123,7 +123,7 @@ export function createRawHttpsPool(options: RawHttpsPoolOptions): RawHttpsPool {
     let handshaking = true;
     const socket = connect({ host: "127.0.0.1", port: options.port, servername: "localhost", ca: options.ca, ALPNProtocols: ["http/1.1"] });
     sockets.add(socket);
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let current: Pending | null = null;
     let timer: NodeJS.Timeout | undefined;
     let dead = false;

@@ -32,6 +32,29 @@ export function checkOnce(port: number, path: string, headers: Record<string, st
   });
 }
 
+export interface CheckClient {
+  /** A Check of a GET, as checkOnce, on the client's one connection. */
+  check(path: string, headers?: Record<string, string>, host?: string): Promise<Json>;
+  close(): void;
+}
+
+/** One ext_authz client (protos loaded once, one connection) for many Checks, as property tests make. */
+export function openCheckClient(port: number): CheckClient {
+  const Authorization = service("envoy/service/auth/v3/external_auth.proto", AUTHORIZATION);
+  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Json;
+  return {
+    check: (path, headers = {}, host = "localhost") =>
+      new Promise<Json>((resolve, reject) => {
+        client["Check"](
+          { attributes: { request: { http: { id: "test", method: "GET", host, path, scheme: "https", headers } } } },
+          { deadline: Date.now() + 10_000 },
+          (error: grpc.ServiceError | null, response: Json) => (error ? reject(error) : resolve(response)),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
+
 /** grpc.health.v1 Check for the ext_authz service on a new connection: "SERVING" or "NOT_SERVING". */
 export function healthOnce(port: number): Promise<string> {
   const Health = service("grpc/health/v1/health.proto", "grpc.health.v1.Health");
