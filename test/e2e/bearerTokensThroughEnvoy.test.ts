@@ -161,6 +161,9 @@ describe("invalid tokens are refused with 401 invalid_token and their code, neve
       return `${h}.${b64url({ ...claims, sub: "admin" })}.${s}`;
     }],
     ["a string that is not a JWT", "token_malformed", async () => "not-a-jwt"],
+    ["a DPoP-bound token (cnf.jkt) presented as a bearer token", "type_not_allowed", () => stack.signToken({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } })],
+    ["an mTLS-bound token (cnf x5t#S256) presented as a bearer token", "type_not_allowed", () => stack.signToken({ cnf: { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } })],
+    ["an ID token (nonce, at_hash) for the API's audience", "type_not_allowed", () => stack.signToken({ nonce: "n-0S6", at_hash: "77QmUPtjPfzWtF2AnpK9RQ" }, { typ: "JWT" })],
   ];
 
   it.each(cases)("%s: %s", async (_name, code, makeToken) => {
