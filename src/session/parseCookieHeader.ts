@@ -1,6 +1,7 @@
 // Parses a request's Cookie header (RFC 6265 section 5.4, tolerantly): `a=b; c=d`, optional
 // surrounding double quotes, malformed pairs skipped. Bounded: at most 200 pairs and 16 KiB are
-// read; a pair cut by the byte limit is dropped. A name sent twice maps to DUPLICATE_COOKIE.
+// read; a pair cut by the byte limit is dropped. A name sent twice, or inside a segment that holds a
+// "," (two Cookie headers joined), maps to DUPLICATE_COOKIE.
 
 export type CookieHeaderLimits = { maxPairs: number; maxBytes: number };
 
@@ -44,9 +45,18 @@ export function parseCookieHeader(
   const segments = text.split(";");
   const count = Math.min(segments.length, limits.maxPairs);
   for (let i = 0; i < count; i++) {
-    const pair = parseCookiePair(segments[i]!);
-    if (pair === null) continue;
-    cookies.set(pair.name, cookies.has(pair.name) ? DUPLICATE_COOKIE : pair.value);
+    const segment = segments[i]!;
+    const pair = parseCookiePair(segment);
+    if (pair !== null) cookies.set(pair.name, cookies.has(pair.name) ? DUPLICATE_COOKIE : pair.value);
+    // No value holds a ",", so a segment with one is never read; but it may be two Cookie headers
+    // joined (`a=1, s=…`), which an upstream could read as two cookies. A name in such a segment
+    // is never read and makes the name ambiguous (fail safe: a session there is no session).
+    else if (segment.includes(",")) {
+      for (const part of segment.split(",")) {
+        const joined = parseCookiePair(part);
+        if (joined !== null) cookies.set(joined.name, DUPLICATE_COOKIE);
+      }
+    }
   }
   return cookies;
 }

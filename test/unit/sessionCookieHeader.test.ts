@@ -43,6 +43,15 @@ describe("parseCookieHeader", () => {
     expect(cookies.get("other")).toBe("1");
   });
 
+  it("never reads a cookie from two Cookie headers joined with a comma, and marks its name ambiguous", () => {
+    const cookies = parseCookieHeader("a=1, __Host-s=1.joined; b=2");
+    expect(cookies.get("__Host-s")).toBe(DUPLICATE_COOKIE);
+    expect(cookies.get("b")).toBe("2");
+    // A clean copy of the name does not win over the joined one: which one the upstream reads is unknown.
+    expect(parseCookieHeader("__Host-s=1.clean; x=1,__Host-s=1.joined").get("__Host-s")).toBe(DUPLICATE_COOKIE);
+    expect(parseCookieHeader("__Host-s=1.clean; x=1").get("__Host-s")).toBe("1.clean");
+  });
+
   it("reads at most 200 pairs", () => {
     const header = Array.from({ length: 250 }, (_, i) => `c${i}=${i}`).join("; ");
     const cookies = parseCookieHeader(header);

@@ -26,6 +26,19 @@ describe("stripCookies", () => {
     expect(stripCookies("__Host-s=bad value; a=1", ours)).toBe("a=1");
   });
 
+  it("removes our cookies from two Cookie headers joined with a comma", () => {
+    expect(stripCookies("a=1; b=2, __Host-s=1.x; c=3", ours)).toBe("a=1; b=2; c=3");
+    expect(stripCookies("__Host-s=1.x, a=1", ours)).toBe("a=1");
+    expect(stripCookies("a=1,__Host-s=1.x,__Host-s.1=y", ours)).toBe("a=1");
+    expect(stripCookies("__Host-s=1.x,__Host-s.1=y", ours)).toBeNull();
+  });
+
+  it("keeps another cookie's comma-holding value unchanged, also next to a joined cookie of ours", () => {
+    expect(stripCookies("list=a,b,c; d=1", ours)).toBe("list=a,b,c; d=1");
+    expect(stripCookies("list=a,b,c, __Host-s=1.x", ours)).toBe("list=a,b,c");
+    expect(stripCookies("__Host-s=1.x, list=a,b=2", ours)).toBe("list=a,b=2");
+  });
+
   it("scans the whole header, beyond the parser's 16 KiB bound", () => {
     const filler = Array.from({ length: 300 }, (_, i) => `f${i}=${"x".repeat(80)}`).join("; ");
     const stripped = stripCookies(`${filler}; __Host-s=1.secret`, ours);
