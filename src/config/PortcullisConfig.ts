@@ -75,6 +75,8 @@ export interface ProviderLogoutConfig {
   readonly method: LogoutMethod;
   /** The IdP's logout endpoint; null = from discovery (or the method's own rule). */
   readonly url: string | null;
+  /** RP-initiated logout sends the ID token as id_token_hint; else client_id + logout_hint only. Absent = false. */
+  readonly idTokenHint?: boolean;
 }
 
 export interface IntrospectionConfig {

@@ -74,6 +74,12 @@ const logout: ObjectNode = {
       description:
         "The IdP's logout endpoint instead of `end_session_endpoint` (`end_session`); for `auth0`, the `/v2/logout` URL used when the tenant advertises no end_session_endpoint (null = `<issuer>v2/logout`); for `cognito`, the hosted UI's `/logout` (null = on the domain of `authorization_endpoint`).",
     },
+    idTokenHint: {
+      kind: "boolean",
+      default: false,
+      description:
+        "RP-initiated logout sends the session's ID token as `id_token_hint`. false: the ID token stays out of the URL (browser history, IdP and proxy logs); the redirect names `client_id` and a `logout_hint` (the ID token's `login_hint` claim, else its `sid`), and an IdP that needs the ID token to skip its own confirmation asks the user. true where the IdP requires it (preset `okta`) or would otherwise ask (preset `keycloak`): see docs/idps/.",
+    },
   },
 };
 

@@ -1,6 +1,9 @@
 // The URL that ends the user's session at the IdP after Portcullis ended its own, by the provider's
 // logout method: OIDC RP-initiated logout, Auth0's `/v2/logout` when OIDC logout is off, Cognito's
 // hosted-UI `/logout`, or none (Google; `local`). null = only Portcullis's session ends.
+// The ID token goes into the URL (`id_token_hint`) only where the provider says its IdP needs it:
+// a URL ends up in browser history and in IdP and proxy logs. Otherwise `client_id` names us and
+// `logout_hint` (RP-Initiated Logout 1.0 §2: the OP decides its meaning) names the session.
 import type { LogoutMethod } from "../config/PortcullisConfig.ts";
 
 export interface LogoutUrlInput {
@@ -10,7 +13,9 @@ export interface LogoutUrlInput {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly issuer: string;
   readonly clientId: string;
+  /** The session's ID token: the source of logout_hint, and sent itself only with sendIdTokenHint. */
   readonly idTokenHint: string | null;
+  readonly sendIdTokenHint: boolean;
   /** Already allowed by the redirect policy. */
   readonly postLogoutRedirectUri: string | null;
   readonly state?: string;
@@ -27,11 +32,30 @@ function rpInitiated(endpoint: unknown, input: LogoutUrlInput): string | null {
   if (typeof endpoint !== "string") return null;
   // client_id lets the IdP check the redirect even without a hint (OIDC RP-Initiated Logout 1.0 §2).
   return withParams(endpoint, {
-    id_token_hint: input.idTokenHint,
+    id_token_hint: input.sendIdTokenHint ? input.idTokenHint : null,
+    logout_hint: input.sendIdTokenHint ? null : logoutHintOf(input.idTokenHint),
     post_logout_redirect_uri: input.postLogoutRedirectUri,
     state: input.state,
     client_id: input.clientId,
   });
+}
+
+/**
+ * Entra's documented logout_hint is the ID token's `login_hint` claim; elsewhere the session id
+ * (`sid`) is the hint RP-Initiated Logout names as an example. Read from our own session's ID token
+ * (verified at login), never from a request.
+ */
+function logoutHintOf(idToken: string | null): string | null {
+  if (idToken === null) return null;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8"));
+    if (typeof claims !== "object" || claims === null) return null;
+    const { login_hint: loginHint, sid } = claims as Record<string, unknown>;
+    const hint = typeof loginHint === "string" ? loginHint : sid;
+    return typeof hint === "string" && hint.length > 0 && hint.length <= 512 ? hint : null;
+  } catch {
+    return null;
+  }
 }
 
 export function buildLogoutUrl(input: LogoutUrlInput): string | null {

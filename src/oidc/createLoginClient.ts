@@ -343,6 +343,7 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       return buildLogoutUrl({
         method: options.logout?.method ?? "end_session",
         url: options.logout?.url ?? null,
+        sendIdTokenHint: options.logout?.idTokenHint === true,
         metadata,
         issuer,
         clientId,

@@ -88,7 +88,7 @@ describe("parseConfig: defaults", () => {
           audienceClaim: "aud",
           accessTokenClaims: {},
           opaqueAccessTokens: false,
-          logout: { method: "end_session", url: null },
+          logout: { method: "end_session", url: null, idTokenHint: false },
         },
       },
       policy: { mode: "rules", allowPathShapes: [] },

@@ -59,8 +59,23 @@ describe("logout URL", () => {
     issuer: "https://idp.example.com",
     clientId: "portcullis",
     idTokenHint: "id.token.hint",
+    sendIdTokenHint: true,
     postLogoutRedirectUri: "https://app.example.com/",
   };
+  const idToken = (claims: Record<string, unknown>) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+
+  it("keeps the ID token out of the URL unless the provider needs it: client_id and a logout_hint (login_hint claim, else sid) instead", () => {
+    const withSid = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: idToken({ sub: "u1", sid: "s-42" }) }) as string);
+    expect([...withSid.searchParams]).toEqual([
+      ["logout_hint", "s-42"],
+      ["post_logout_redirect_uri", "https://app.example.com/"],
+      ["client_id", "portcullis"],
+    ]);
+    const entra = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: idToken({ sid: "s-42", login_hint: "O.aX-entra" }) }) as string);
+    expect(entra.searchParams.get("logout_hint")).toBe("O.aX-entra");
+    const bare = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: null }) as string);
+    expect([...bare.searchParams.keys()]).toEqual(["post_logout_redirect_uri", "client_id"]);
+  });
 
   it("sends an OIDC logout to a configured endpoint, keeping that endpoint's own query", () => {
     const url = new URL(buildLogoutUrl({ ...base, url: "https://idp.example.com/custom/logout?tenant=a" }) as string);

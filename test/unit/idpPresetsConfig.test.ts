@@ -36,7 +36,7 @@ describe("preset: keycloak", () => {
     expect(p.roleClaims).toEqual(["realm_access.roles", "resource_access.portcullis.roles"]);
     expect(p.groupClaims).toEqual(["groups"]);
     expect(p.accessTokenClaims).toEqual({ typ: "Bearer" });
-    expect(p.logout).toEqual({ method: "end_session", url: null });
+    expect(p.logout).toEqual({ method: "end_session", url: null, idTokenHint: true });
     expect(p.scopes).toEqual(["openid", "profile", "email"]);
     expect(p.audiences).toEqual(["orders-api"]);
   });
@@ -53,7 +53,7 @@ describe("preset: auth0", () => {
     expect(p.groupClaims).toEqual(["https://example.com/groups"]);
     expect(p.authorizationParams).toEqual({ audience: "https://api.example.com" });
     expect(p.scopes).toContain("offline_access");
-    expect(p.logout).toEqual({ method: "auth0", url: null });
+    expect(p.logout).toEqual({ method: "auth0", url: null, idTokenHint: false });
   });
 
   it("keeps a namespace that ends in a slash as written", () => {
@@ -86,7 +86,7 @@ describe("preset: cognito", () => {
     expect(p.groupClaims).toEqual(["cognito:groups"]);
     expect(p.audienceClaim).toBe("client_id");
     expect(p.accessTokenClaims).toEqual({ token_use: "access" });
-    expect(p.logout).toEqual({ method: "cognito", url: null });
+    expect(p.logout).toEqual({ method: "cognito", url: null, idTokenHint: false });
     expect(p.scopes).not.toContain("offline_access");
   });
 });
@@ -122,7 +122,7 @@ describe("preset: google", () => {
     expect(p.opaqueAccessTokens).toBe(true);
     expect(p.authorizationParams).toEqual({ access_type: "offline", prompt: "consent" });
     expect(p.tokenIssuers).toEqual(["accounts.google.com"]);
-    expect(p.logout).toEqual({ method: "local", url: null });
+    expect(p.logout).toEqual({ method: "local", url: null, idTokenHint: false });
   });
 });
 
@@ -149,7 +149,7 @@ describe("explicit keys win over a preset", () => {
 
   it("merges logout field by field: a written url keeps the preset's method", () => {
     const p = effective({ preset: "cognito", issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC", audiences: ["a"], logout: { url: "https://auth.example.com/logout" } });
-    expect(p.logout).toEqual({ method: "cognito", url: "https://auth.example.com/logout" });
+    expect(p.logout).toEqual({ method: "cognito", url: "https://auth.example.com/logout", idTokenHint: false });
   });
 
   it("lets a written audienceClaim and accessTokenClaims replace the preset's", () => {

@@ -302,7 +302,10 @@ describe("preset: auth0", () => {
     const logout = await signOutLocation(pipeline, cookie);
     expect(`${logout.origin}${logout.pathname}`).toBe(`${idp().issuer}oidc/logout`);
     expect(logout.searchParams.get("post_logout_redirect_uri")).toBe(`${APP}/`);
-    expect(logout.searchParams.get("id_token_hint")).toMatch(/^ey/);
+    // Auth0 takes client_id + logout_hint (the session's sid): the ID token stays out of the URL.
+    expect(logout.searchParams.get("id_token_hint")).toBeNull();
+    expect(logout.searchParams.get("client_id")).toBe("portcullis");
+    expect(logout.searchParams.get("logout_hint")).toBe("Xk2pQ9");
   });
 });
 

@@ -408,8 +408,23 @@ describe("refresh", () => {
 });
 
 describe("endSessionUrl", () => {
-  it("points at the IdP's end_session_endpoint with id_token_hint and post_logout_redirect_uri", async () => {
+  it("points at the IdP's end_session_endpoint with client_id and post_logout_redirect_uri, and no ID token by default", async () => {
     const client = loginClient();
+    const { params, txn } = await callbackFor(client);
+    const { idToken } = await client.complete(params, txn);
+    const url = new URL(client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!);
+    expect(`${url.origin}${url.pathname}`).toBe(op.metadata["end_session_endpoint"]);
+    expect(url.searchParams.get("id_token_hint")).toBeNull();
+    expect(url.searchParams.get("client_id")).toBe(op.clientId);
+    expect(url.searchParams.get("post_logout_redirect_uri")).toBe(TEST_OP_POST_LOGOUT_URI);
+    // The real IdP accepts it: it shows its logout confirmation rather than an error.
+    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5000) });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("logout");
+  });
+
+  it("sends id_token_hint when the provider's logout.idTokenHint says its IdP needs it", async () => {
+    const client = loginClient({ logout: { method: "end_session", url: null, idTokenHint: true } });
     const { params, txn } = await callbackFor(client);
     const { idToken } = await client.complete(params, txn);
     const url = new URL(client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!);

@@ -14,7 +14,7 @@ export interface PresetValues {
   readonly audienceClaim?: "aud" | "client_id";
   readonly accessTokenClaims?: Readonly<Record<string, string>>;
   readonly opaqueAccessTokens?: boolean;
-  readonly logout?: { readonly method?: LogoutMethod; readonly url?: string };
+  readonly logout?: { readonly method?: LogoutMethod; readonly url?: string; readonly idTokenHint?: boolean };
 }
 
 /** What the user wrote for the provider, as far as a preset reads it; absent when missing or not the right type. */

@@ -1,6 +1,7 @@
 // Keycloak: realm roles in `realm_access.roles`, a client's roles in `resource_access.<client>.roles`,
 // groups in `groups` (with a group-membership mapper). Every Keycloak token says what it is in its
-// `typ` claim (`Bearer`, `ID`, `Refresh`), so only `Bearer` is taken as an access token.
+// `typ` claim (`Bearer`, `ID`, `Refresh`), so only `Bearer` is taken as an access token. Its logout
+// ignores `logout_hint` and asks the user to confirm unless it gets `id_token_hint`, so it gets one.
 import type { IdpPreset } from "./IdpPreset.ts";
 
 export const keycloakPreset: IdpPreset = {
@@ -10,6 +11,6 @@ export const keycloakPreset: IdpPreset = {
     roleClaims: ["realm_access.roles", ...(clientId === undefined ? [] : [`resource_access.${clientId}.roles`])],
     groupClaims: ["groups"],
     accessTokenClaims: { typ: "Bearer" },
-    logout: { method: "end_session" },
+    logout: { method: "end_session", idTokenHint: true },
   }),
 };
