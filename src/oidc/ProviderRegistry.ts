@@ -2,7 +2,8 @@
 // background retries until each provider is ready, then verify() = shape check → cache → pick the
 // provider by exact `iss` → jose jwtVerify → our time-claim rules → cache. Denials are values;
 // faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
-// jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure.
+// jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure;
+// a successful one that no longer holds a key evicts the cached tokens that key verified.
 import { isDeepStrictEqual } from "node:util";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { createIntrospector, type IntrospectionObserver, type Introspector } from "./createIntrospector.ts";
@@ -434,7 +435,7 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       currentDate: new Date(now()),
     };
     if (config.requireAccessTokenType) verifyOptions.typ = "at+jwt"; // jose also accepts application/at+jwt
-    const indexBefore = state.keyIndex;
+    let indexBefore = state.keyIndex;
     let checked = await checkSignature(token, state.keys, verifyOptions);
     if (!checked.ok && isUnknownKeyError(checked.error)) {
       const refetch = await refetchForUnknownKid(state, state.keys);
@@ -446,7 +447,10 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         const when = refetch === "failed" ? "could not be refreshed" : "could not be refreshed within the cooldown";
         return deny("jwks_unavailable", `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`, config.name);
       }
-      if (refetch === "refreshed") checked = await checkSignature(token, state.keys, verifyOptions);
+      if (refetch === "refreshed") {
+        indexBefore = state.keyIndex;
+        checked = await checkSignature(token, state.keys, verifyOptions);
+      }
     }
     if (!checked.ok) {
       const mapped = mapVerifyError(checked.error); // throws VerifierFault for anything unrecognised
