@@ -146,6 +146,8 @@ export type PolicyMode = "rules" | "whitelist" | "blacklist";
 
 export interface PolicyConfig {
   readonly mode: PolicyMode;
+  /** Request headers removed before the upstream unless a route forwards them; absent = DEFAULT_REMOVED_REQUEST_HEADERS. */
+  readonly removeRequestHeaders?: readonly string[];
   /** Ambiguous path shapes let through (core/normalizePath.ts PATH_SHAPES); absent or empty = all refused. */
   readonly allowPathShapes?: readonly PathShape[];
 }
@@ -220,6 +222,8 @@ export interface RouteConfig {
   readonly providers: readonly string[];
   /** Absent in hand-built configs = nothing required; the parser always outputs it. */
   readonly require?: RequirementsConfig;
+  /** Names from policy.removeRequestHeaders this route lets through to its upstream; absent = none. */
+  readonly forwardRequestHeaders?: readonly string[];
 }
 
 export interface IdentityConfig {

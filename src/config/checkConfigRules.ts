@@ -6,6 +6,7 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules, type PartialRoute } from "./checkRouteRules.ts";
+import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 
 interface Address {
   host?: string;
@@ -32,8 +33,8 @@ interface PartialSession {
 export interface PartialConfig {
   listen?: Record<string, Address | undefined>;
   providers?: Record<string, PartialProvider>;
-  policy?: { mode?: string };
-  routes?: (PartialRoute | undefined)[];
+  policy?: { mode?: string; removeRequestHeaders?: (string | undefined)[] };
+  routes?: ((PartialRoute & { forwardRequestHeaders?: (string | undefined)[] }) | undefined)[];
   session?: PartialSession;
   redis?: { url?: string | null; sentinels?: unknown[]; sentinelMaster?: string | null; caFile?: string | null };
   identity?: {
@@ -56,6 +57,7 @@ export function checkConfigRules(config: PartialConfig, findings: RuleFindings):
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
   checkHeaders(config, findings);
+  checkRequestHeaderRemoval(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
 }

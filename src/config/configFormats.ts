@@ -78,6 +78,20 @@ export const headerName: StringFormat = {
   },
 };
 
+/** A request header Portcullis removes before the upstream (policy.removeRequestHeaders); lower-case token. */
+export const removableHeaderName: StringFormat = {
+  label: "header name",
+  parse(value) {
+    if (value.startsWith(":")) return fail("must not be a pseudo-header (Envoy never removes those)");
+    if (value !== value.toLowerCase()) return fail(`must be lower-case (write ${JSON.stringify(value.toLowerCase())})`);
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) return fail("must be an HTTP header name (token characters, 1..100)");
+    if (value === "host") return fail("must not be host: the upstream needs it, and Envoy never removes it");
+    if (value === "authorization") return fail("must not be authorization: it is removed on authenticated requests unless identity.forwardAuthorization is true");
+    if (value === "cookie") return fail("must not be cookie: Portcullis removes its own cookies and leaves the upstream's");
+    return ok(value);
+  },
+};
+
 const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const HOST_PATTERN = new RegExp(`^(\\*\\.)?${LABEL}(\\.${LABEL})*$`);
 

@@ -3,9 +3,10 @@
 // rules mode, reachability) are in checkRouteRules.ts.
 
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
-import { hostPattern, nonBlank, routePath } from "./configFormats.ts";
+import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";
 import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "../core/normalizePath.ts";
 
@@ -27,6 +28,14 @@ export const policyNode: ObjectNode = {
       default: [],
       description:
         "Path shapes that common upstreams read differently from Portcullis and Envoy, refused by default with 400 `path_invalid` before any rule sees them; list one here only for an API that needs it (`check-config` warns what each exposes). `pathParameters`: `;` or `%3B` (Tomcat, Jetty and Spring serve `/admin;x/y` as `/admin/y`). `encodedPercent`: `%25` (a double-decoding upstream serves `/%2561dmin` as `/admin`). `trailingDot`: a segment ending in `.` (IIS and Spring serve `/admin./y` as `/admin/y`). `trailingWhitespace`: a segment ending in `%20`. `invalidUtf8`: escapes that are not well-formed UTF-8 (overlong `%C0%AE` is a dot to some servers). Always refused, whatever this says: `%2F`, `%5C`, a backslash, control characters, spaces, malformed escapes.",
+    },
+    removeRequestHeaders: {
+      kind: "list",
+      items: { kind: "string", format: removableHeaderName, description: "A request header name, lower-case." },
+      unique: true,
+      default: [...DEFAULT_REMOVED_REQUEST_HEADERS],
+      description:
+        "Request headers removed from every request Portcullis lets through (in its ext_authz answer), because they change what an upstream serves: the host or prefix it builds links and redirects from, the URL or method it routes by. A route lets one through with `forwardRequestHeaders`. The default list also keeps a sidecar behind an Envoy that does not strip them safe. Not `host`, `authorization`, `cookie` or identity headers (those have their own rules).",
     },
   },
 };
@@ -186,5 +195,13 @@ export const routeNode: ObjectNode = {
       description: "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
     require: requirements,
+    forwardRequestHeaders: {
+      kind: "list",
+      items: { kind: "string", format: removableHeaderName, description: "A header name from `policy.removeRequestHeaders`." },
+      unique: true,
+      default: [],
+      description:
+        "Headers from `policy.removeRequestHeaders` this route lets through from the client (e.g. `x-forwarded-prefix` for an app that builds its links from it behind a trusted proxy); missing = none.",
+    },
   },
 };

@@ -51,6 +51,8 @@ interface Subject {
 interface IdentityHeaderSet {
   readonly set: HeaderList;
   readonly remove: readonly string[];
+  /** `remove` plus a route's request-header removals, per route removal list (built once each). */
+  readonly removeByRoute: Map<readonly string[], readonly string[]>;
 }
 
 export class Gate {
@@ -59,6 +61,8 @@ export class Gate {
   /** Identity headers per verified claims object; the token cache hands back the same object, so
    * a cached token costs no rebuild, and entries go when the cache drops the claims. */
   readonly #headersByClaims = new WeakMap<object, IdentityHeaderSet>();
+  /** Owned headers plus a route's request-header removals, per route removal list (routes that forward nothing share one). */
+  readonly #anonymousRemovals = new WeakMap<readonly string[], readonly string[]>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -92,7 +96,7 @@ export class Gate {
       const upstreamCookie = sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
 
       // 3. Public routes pass, with every owned header stripped so clients cannot inject identity.
-      if (route.auth === "public") return this.#anonymous(route.name, "public", upstreamCookie, []);
+      if (route.auth === "public") return this.#anonymous(route, "public", upstreamCookie, []);
 
       // 4. The credential: a bearer token decides when there is one; otherwise a browser session.
       const browser = isBrowserNavigation(request.method, request.headers);
@@ -160,12 +164,13 @@ export class Gate {
 
       // 6. Identity headers: set ours, remove every other owned header the client may have sent.
       const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
+      const remove = withRouteRemovals(headers.removeByRoute, headers.remove, route.removeRequestHeaders, headers.set);
       return {
         kind: "allow",
         route: route.name,
         reason: "authenticated",
         setHeaders: upstreamCookie === undefined || upstreamCookie === null ? headers.set : [...headers.set, ["cookie", upstreamCookie]],
-        removeHeaders: upstreamCookie === null ? [...headers.remove, "cookie"] : headers.remove,
+        removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
         provider: subject.provider,
         credential: subject.credential,
         ...callerOf(subject.claims, machine),
@@ -188,7 +193,7 @@ export class Gate {
     clearCookies: readonly string[],
     upstreamCookie: string | null | undefined,
   ): Promise<Decision> {
-    if (route.auth === "optional") return this.#anonymous(route.name, "anonymous", upstreamCookie, clearCookies);
+    if (route.auth === "optional") return this.#anonymous(route, "anonymous", upstreamCookie, clearCookies);
     if (browser && sessions !== null) {
       const provider = sessions.loginProviderFor(route.providers);
       if (provider !== null) {
@@ -203,14 +208,14 @@ export class Gate {
     return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
   }
 
-  #anonymous(route: string, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
-    const owned = this.#deps.identity.ownedHeaders;
+  #anonymous(route: CompiledRoute, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
+    const remove = withRouteRemovals(this.#anonymousRemovals, this.#deps.identity.ownedHeaders, route.removeRequestHeaders, []);
     return {
       kind: "allow",
-      route,
+      route: route.name,
       reason,
       setHeaders: typeof upstreamCookie === "string" ? [["cookie", upstreamCookie]] : [],
-      removeHeaders: upstreamCookie === null ? [...owned, "cookie"] : owned,
+      removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
     };
   }
@@ -234,10 +239,31 @@ export class Gate {
     // The upstream gets the verified identity, not the credential: a token it never sees is a
     // token it cannot leak or replay.
     if (this.#deps.forwardAuthorization !== true) remove.push("authorization");
-    const value = { set, remove };
+    const value = { set, remove, removeByRoute: new Map<readonly string[], readonly string[]>() };
     this.#headersByClaims.set(claims, value);
     return value;
   }
+}
+
+/**
+ * `base` plus the route's request-header removals (policy.removeRequestHeaders less what the route
+ * forwards), cached per route list so a request allocates nothing. A header we set is never removed
+ * (Envoy applies removals after sets); the config refuses that overlap too.
+ */
+function withRouteRemovals(
+  cache: { get(key: readonly string[]): readonly string[] | undefined; set(key: readonly string[], value: readonly string[]): unknown },
+  base: readonly string[],
+  routeRemovals: readonly string[],
+  set: HeaderList,
+): readonly string[] {
+  if (routeRemovals.length === 0) return base;
+  let list = cache.get(routeRemovals);
+  if (list === undefined) {
+    const extra = routeRemovals.filter((name) => !base.includes(name) && !set.some(([n]) => n === name));
+    list = extra.length === 0 ? base : Object.freeze([...base, ...extra]);
+    cache.set(routeRemovals, list);
+  }
+  return list;
 }
 
 function callerOf(claims: Readonly<Record<string, unknown>>, machine: boolean): { caller?: { kind: "user" | "client"; id: string } } {

@@ -21,6 +21,7 @@
 // A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
 import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
 import { canonicalHost } from "./canonicalHost.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
@@ -38,6 +39,8 @@ export interface CompiledRoute {
   readonly providers: readonly string[];
   /** null = nothing beyond a valid credential. */
   readonly requirements: CompiledRequirements | null;
+  /** Request headers removed before the upstream (policy list minus the route's forwarded ones); routes that forward nothing share one array. */
+  readonly removeRequestHeaders: readonly string[];
 }
 
 export type PathMatcher =
@@ -79,11 +82,12 @@ const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> =
 };
 
 export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConfig = { mode: "rules" }): readonly CompiledRule[] {
-  const compiled = routes.map((route, index) => compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode]));
+  const removed = policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS;
+  const compiled = routes.map((route, index) => compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed));
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
     compiled.push({
-      route: { name: DEFAULT_RULE_NAME, index: null, auth: catchAll, providers: [], requirements: null },
+      route: { name: DEFAULT_RULE_NAME, index: null, auth: catchAll, providers: [], requirements: null, removeRequestHeaders: removed },
       exactHosts: null,
       hostSuffixes: [],
       path: { kind: "any" },
@@ -95,7 +99,7 @@ export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConf
   return compiled;
 }
 
-function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth | null): CompiledRule {
+function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth | null, removed: readonly string[]): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
   const exact = new Set<string>();
@@ -108,9 +112,17 @@ function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth |
   const methods = (route.match.methods ?? []).map((m) => m.toUpperCase());
   if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
   const caseSensitive = route.match.caseSensitive ?? auth === "public";
+  const forwarded = route.forwardRequestHeaders ?? [];
   const path = compilePath(route, index, !caseSensitive);
   return {
-    route: { name: route.name, index, auth, providers: route.providers, requirements: compileRequirements(route.require) },
+    route: {
+      name: route.name,
+      index,
+      auth,
+      providers: route.providers,
+      requirements: compileRequirements(route.require),
+      removeRequestHeaders: forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name)),
+    },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
     path,

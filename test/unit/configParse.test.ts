@@ -91,13 +91,14 @@ describe("parseConfig: defaults", () => {
           logout: { method: "end_session", url: null, idTokenHint: false },
         },
       },
-      policy: { mode: "rules", allowPathShapes: [] },
+      policy: { mode: "rules", allowPathShapes: [], removeRequestHeaders: ["x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-method-override", "x-http-method"] },
       routes: [
         {
           name: "api",
           match: { hosts: [], path: "/api", pathExact: null, pathGlob: null, pathRegex: null, methods: [], caseSensitive: null },
           auth: "required",
           providers: [],
+          forwardRequestHeaders: [],
           require: {
             scopes: [],
             roles: null,
@@ -202,7 +203,7 @@ describe("parseConfig: immutability", () => {
 const invalid: [rule: string, mutate: (raw: Record<string, any>) => void, path: string, message?: RegExp][] = [
   ["rejects an unknown top-level key", (r) => (r.bogus_key = 1), "bogus_key", /unknown key \(allowed: listen, providers/],
   ["rejects an unknown provider key", (r) => (r.providers.demo.clientSecretz = "x"), "providers.demo.clientSecretz", /unknown key/],
-  ["rejects an unknown route key", (r) => (r.routes[0].methods = ["GET"]), "routes[0].methods", /unknown key \(allowed: name, match, auth, providers, require\)/],
+  ["rejects an unknown route key", (r) => (r.routes[0].methods = ["GET"]), "routes[0].methods", /unknown key \(allowed: name, match, auth, providers, require, forwardRequestHeaders\)/],
   ["requires routes", (r) => delete r.routes, "routes", /is required/],
   ["rejects an empty routes list", (r) => (r.routes = []), "routes", /must not be empty/],
   ["rejects a route that is not a mapping", (r) => (r.routes = ["api"]), "routes[0]", /must be a mapping \(got "api"\)/],

@@ -2,6 +2,7 @@
 // The verifier here is a table of outcomes; real verification is covered by the oidc and e2e tests.
 import { describe, expect, it } from "vitest";
 import type { IdentityConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import type { Decision, Deny } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
@@ -111,12 +112,12 @@ describe("Gate.decide", () => {
     expect(f.removeHeaders).not.toContain("authorization");
   });
 
-  it("strips every owned header on a public route", async () => {
+  it("strips every owned header and every upstream-steering header on a public route", async () => {
     const { gate } = gateWith({});
     const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker" } }));
     expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
     if (d.kind !== "allow") throw new Error("expected allow");
-    expect([...d.removeHeaders].sort()).toEqual(["x-client-id", "x-user-context", "x-user-email", "x-user-roles", "x-user-sub"]);
+    expect([...d.removeHeaders].sort()).toEqual([...DEFAULT_REMOVED_REQUEST_HEADERS, "x-client-id", "x-user-context", "x-user-email", "x-user-roles", "x-user-sub"].sort());
   });
 
   it("maps a verifier failure to its stable code with 401 invalid_token", async () => {

@@ -110,6 +110,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       match: { hosts: ["api.example.com"], path: null, pathExact: null, pathGlob: null, pathRegex: "^/v[0-9]+/users$", methods: ["GET", "HEAD"], caseSensitive: null },
       auth: "required",
       providers: [],
+      forwardRequestHeaders: [],
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 
 const providers = { corp: { issuer: "https://idp.example.com", audiences: ["api"] } };
@@ -77,7 +78,7 @@ describe("policy modes compile to plain rules", () => {
   it("appends a catch-all named default that requires auth in whitelist mode", () => {
     const t = table(load({ policy: { mode: "whitelist" }, routes: [{ name: "open", match: { path: "/open" } }] }));
     expect(t.match("any.host", "/open/x", "GET")).toMatchObject({ name: "open", auth: "public", index: 0 });
-    expect(t.match("any.host", "/closed", "POST")).toEqual({ name: "default", index: null, auth: "required", providers: [], requirements: null });
+    expect(t.match("any.host", "/closed", "POST")).toEqual({ name: "default", index: null, auth: "required", providers: [], requirements: null, removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS });
   });
 
   it("appends a catch-all named default that is public in blacklist mode", () => {
@@ -88,7 +89,7 @@ describe("policy modes compile to plain rules", () => {
 
   it("matches nothing past the last rule in rules mode", () => {
     const config = load({ routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] });
-    expect(config.policy).toEqual({ mode: "rules", allowPathShapes: [] });
+    expect(config.policy).toEqual({ mode: "rules", allowPathShapes: [], removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS });
     expect(table(config).match("h", "/other", "GET")).toBeNull();
   });
 
