@@ -38,10 +38,25 @@ export const PATH_SHAPE_NAMES = Object.keys(PATH_SHAPES) as PathShape[];
 
 export type PathNormalizer = (rawPath: string) => NormalizedPath;
 
-// Anything outside printable ASCII, a percent sign, a backslash, a ';', a slash followed by a slash
-// or a dot, or a dot ending a segment needs the slow path. Most real paths match none of these and
-// are returned unchanged, without decoding or splitting.
-const NEEDS_WORK = /[^\x21-\x7e]|[%\\;]|\/[\/.]|\.(?:\/|$)/;
+/**
+ * Anything outside printable ASCII, a percent sign, a backslash, a ';', a slash followed by a slash
+ * or a dot, or a dot ending a segment needs the slow path. Most real paths have none of these and
+ * are returned unchanged, without decoding or splitting; one pass of char codes, no allocation.
+ */
+function needsWork(path: string): boolean {
+  const n = path.length;
+  for (let i = 0; i < n; i++) {
+    const code = path.charCodeAt(i);
+    if (code <= 0x20 || code >= 0x7f || code === 0x25 || code === 0x5c || code === 0x3b) return true;
+    if (code === 0x2f) {
+      const next = path.charCodeAt(i + 1);
+      if (next === 0x2f || next === 0x2e) return true;
+    } else if (code === 0x2e && (i + 1 === n || path.charCodeAt(i + 1) === 0x2f)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // RFC 3986 unreserved: ALPHA DIGIT - . _ ~ (decoded, as Envoy's canonicaliser does).
 function isUnreserved(byte: number): boolean {
@@ -142,7 +157,7 @@ export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNor
     const path = end === rawPath.length ? rawPath : rawPath.slice(0, end);
 
     if (path.charCodeAt(0) !== 0x2f) return fail("path must start with /");
-    if (!NEEDS_WORK.test(path)) return { ok: true, path };
+    if (!needsWork(path)) return { ok: true, path };
 
     // 1. Characters and percent-escapes.
     const utf8 = invalidUtf8 ? null : new Utf8Checker();

@@ -47,7 +47,7 @@ const matchNode = fc
       {
         host: or(fc.oneof(hostText, fc.uniqueArray(hostText, { maxLength: 3 }))),
         methods: or(methods),
-        caseSensitive: or(mostly([true, false, null], ["yes"])),
+        caseSensitive: or(mostly<unknown>([true, false, null], ["yes"])),
       },
       { requiredKeys: [] },
     ),
