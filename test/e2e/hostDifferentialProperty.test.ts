@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { createRawHttpsPool } from "../harness/createRawHttpsPool.ts";
 import type { RawHttpsPool, RawResponse } from "../harness/createRawHttpsPool.ts";
 import { propertyRuns } from "../harness/propertyRuns.ts";
+import { propertySeed } from "../harness/propertySeed.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 
@@ -153,7 +154,7 @@ describe("authorities through Envoy and Portcullis, read as common upstreams rea
   });
 
   it("never lets bob reach the upstream with a Host an upstream reads as admin.example.com", async () => {
-    const seed = Number(process.env["PORTCULLIS_PROPERTY_SEED"] ?? Date.now() % 2 ** 31);
+    const seed = propertySeed();
     const started = Date.now();
     const tally: Tally = { cases: 0, outcomes: new Map(), examples: new Map() };
     const failures: Array<{ reader: string; text: string }> = [];
@@ -189,7 +190,7 @@ describe("authorities through Envoy and Portcullis, read as common upstreams rea
       const byReader = new Map<string, string[]>();
       for (const failure of failures) byReader.set(failure.reader, [...(byReader.get(failure.reader) ?? []), failure.text]);
       const shown = [...byReader].map(([reader, texts]) => `${reader}: ${texts.length}\n    ${texts.slice(0, 3).join("\n    ")}`).join("\n  ");
-      expect.fail(`seed ${seed}, ${RUNS} runs: ${failures.length} readings name ${ADMIN_HOST} for requests bob got through:\n  ${shown}`);
+      expect.fail(`seed ${seed} (PORTCULLIS_PROPERTY_SEED=${seed} replays it), ${RUNS} runs: ${failures.length} readings name ${ADMIN_HOST} for requests bob got through:\n  ${shown}`);
     }
   }, TIMEOUT_MS);
 });

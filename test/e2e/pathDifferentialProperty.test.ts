@@ -15,6 +15,7 @@ import type { CheckClient } from "../harness/grpcTestClients.ts";
 import { createRawHttpsPool } from "../harness/createRawHttpsPool.ts";
 import type { RawHttpsPool, RawResponse } from "../harness/createRawHttpsPool.ts";
 import { propertyRuns } from "../harness/propertyRuns.ts";
+import { propertySeed } from "../harness/propertySeed.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 import { upstreamPathReadings } from "../harness/upstreamPathReadings.ts";
@@ -199,7 +200,7 @@ async function disagreements(prober: Prober, target: string): Promise<Disagreeme
  * so one run shows each class of bypass; the seed is printed, and PORTCULLIS_PROPERTY_SEED replays it.
  */
 async function runProperty(name: string, prober: Prober): Promise<void> {
-  const seed = Number(process.env["PORTCULLIS_PROPERTY_SEED"] ?? Date.now() % 2 ** 31);
+  const seed = propertySeed();
   const started = Date.now();
   const failures: Disagreement[] = [];
   try {
@@ -220,7 +221,7 @@ async function runProperty(name: string, prober: Prober): Promise<void> {
     const shown = [...byServer]
       .map(([server, found]) => `${server}: ${found.length}\n    ${found.slice(0, 3).map((f) => f.text).join("\n    ")}`)
       .join("\n  ");
-    expect.fail(`${name} (seed ${seed}, ${RUNS} runs): ${failures.length} upstream readings of paths let through are denied:\n  ${shown}`);
+    expect.fail(`${name} (seed ${seed}: PORTCULLIS_PROPERTY_SEED=${seed} replays it; ${RUNS} runs): ${failures.length} upstream readings of paths let through are denied:\n  ${shown}`);
   }
 }
 
