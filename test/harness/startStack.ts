@@ -71,6 +71,11 @@ export interface StackOptions {
    * instead of the echo upstream's; the echo still runs, so `upstream` stays usable.
    */
   readonly upstreamPort?: number;
+  /**
+   * Rewrites the rendered (shipped) Envoy config before Envoy starts, e.g. to drop one of its
+   * settings and show that Portcullis holds on its own where that setting is missing.
+   */
+  readonly envoyConfig?: (rendered: string) => string;
 }
 
 export interface Stack {
@@ -189,7 +194,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new Error(`Portcullis /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n--- portcullis log (${portcullis.logFile}) ---\n${tail}`);
     }
 
-    const envoyConfig = await renderEnvoyConfig({
+    const renderedEnvoyConfig = await renderEnvoyConfig({
       adminPort: 0,
       listenAddress: "127.0.0.1",
       listenPort: envoyReserved?.port ?? 0,
@@ -200,6 +205,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       upstreamPort: options.upstreamPort ?? upstream.port,
       extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
     });
+    const envoyConfig = options.envoyConfig === undefined ? renderedEnvoyConfig : options.envoyConfig(renderedEnvoyConfig);
     // Released at the last moment, so no other worker is handed the port in between.
     await envoyReserved?.release();
     const envoy: RunningEnvoy = await startEnvoy({ config: envoyConfig, logFile: join(dir, "envoy.log") });
