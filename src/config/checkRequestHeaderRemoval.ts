@@ -26,8 +26,8 @@ export function checkRequestHeaderRemoval(config: RequestHeaderRemovalConfig, { 
       });
     }
   });
-  // A partial parse (removeRequestHeaders itself invalid) says nothing about what a route may forward.
-  if (removed === undefined) return;
+  // A list that did not parse (itself, or one of its names) says nothing about what a route may forward.
+  if (removed === undefined || removed.includes(undefined)) return;
   const list = removed.join(", ");
   (config.routes ?? []).forEach((route, index) => {
     (route?.forwardRequestHeaders ?? []).forEach((name, i) => {

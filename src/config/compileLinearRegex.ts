@@ -49,7 +49,7 @@ function superLinearConstruct(source: string): string {
   if (/\(\?<?[=!]/.test(source)) return 'remove the lookaround ("(?=", "(?!", "(?<=", "(?<!"): match the text itself, or split the rule in two';
   if (/\\[1-9]|\\k</.test(source)) return "remove the backreference (\\1, \\k<name>): repeat the group's pattern instead";
   if (/\{\s*(1[7-9]|[2-9]\d|\d{3,})/.test(source)) {
-    return "counted repetition above 16 ({17}, {1,64}, ...) is refused: use + or * (e.g. [0-9a-f]+) or at most {16}";
+    return "counted repetition above 16 ({17}, {1,64}, ...) is refused: split it into runs of at most 16 ([0-9a-f]{24} is [0-9a-f]{16}[0-9a-f]{8}; {1,32} is {1,16}{0,16}) or use + / *";
   }
   if (/\(\?[a-z-]+:/i.test(source)) return "remove the inline modifier group ((?i:...)); case is set per route";
   return "nested counted repetitions multiply past 16 (e.g. (?:a{8}){4}): use + or * for the outer one";

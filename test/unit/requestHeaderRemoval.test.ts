@@ -182,6 +182,14 @@ describe("config: policy.removeRequestHeaders and routes[].forwardRequestHeaders
       /^policy\.removeRequestHeaders\[1\]: "x-user-sub" is the identity header identity\.headers\.sub, which Portcullis sets and already removes from the client; take it off this list/,
     ],
     ["an upper-case name", (r) => (r.policy = { removeRequestHeaders: ["X-Forwarded-Host"] }), /^policy\.removeRequestHeaders\[0\]: must be lower-case \(write "x-forwarded-host"\)/],
+    [
+      "an upper-case name, without a second problem for a route forwarding another",
+      (r) => {
+        r.policy = { removeRequestHeaders: ["x-forwarded-host", "X-Original-URL"] };
+        r.routes[0].forwardRequestHeaders = ["x-original-url"];
+      },
+      /^policy\.removeRequestHeaders\[1\]: must be lower-case/,
+    ],
     ["host", (r) => (r.policy = { removeRequestHeaders: ["host"] }), /^policy\.removeRequestHeaders\[0\]: must not be host/],
     ["a pseudo-header", (r) => (r.policy = { removeRequestHeaders: [":authority"] }), /^policy\.removeRequestHeaders\[0\]: must not be a pseudo-header/],
     ["cookie", (r) => (r.routes[0].forwardRequestHeaders = ["cookie"]), /^routes\[0\]\.forwardRequestHeaders\[0\]: must not be cookie/],
