@@ -343,7 +343,7 @@ const session: ObjectNode = {
 const redis: ObjectNode = {
   kind: "object",
   description:
-    "Redis, shared by every replica: the session store (`session.store: redis`), the refresh lock, and the back-channel logout revocations and replay guard. Without it each replica knows only its own logouts.",
+    "Redis, shared by every replica: the session store (`session.store: redis`), the refresh lock, and the back-channel logout and sign-out revocations and the replay guard. Without it each replica knows only its own logouts and sign-outs.",
   fields: {
     url: {
       kind: "string",
