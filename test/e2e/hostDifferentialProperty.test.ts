@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createRawHttpsPool } from "../harness/createRawHttpsPool.ts";
 import type { RawHttpsPool, RawResponse } from "../harness/createRawHttpsPool.ts";
-import { propertyRuns } from "../harness/propertyRuns.ts";
+import { envoyPropertyRuns } from "../harness/propertyRuns.ts";
 import { propertySeed } from "../harness/propertySeed.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 
-const RUNS = propertyRuns(1500);
+const RUNS = envoyPropertyRuns(1500);
 /** Cases sent side by side (one property run checks a batch), so the pool's connections stay busy. */
 const BATCH = 8;
 /** Generous per case on a loaded 2-core machine; a long bin/fuzz run gets time in proportion. */
