@@ -114,7 +114,7 @@ describe("the demo Envoy refuses what Portcullis refuses, by itself", () => {
   });
 
   it("answers 400 host_invalid to Hosts that are not host[:port], on /oauth2/ too", async () => {
-    for (const host of ["admin.example.com:443:80", "localhost@evil.example", "a,b", "localhost..", "localhost:", "localhost:123456", "[::1", "::1", "a%41"]) {
+    for (const host of ["admin.example.com:443:80", "localhost@evil.example", "a,b", "localhost..", "localhost:", "localhost:123456", "localhost:0", "localhost:65536", "localhost:99999", "[::1", "::1", "a%41"]) {
       for (const path of ["/public/x", "/oauth2/callback"]) {
         const answer = await withHost(path, host);
         expect({ host, path, status: answer.status, error: errorOf(answer) }).toEqual({ host, path, status: 400, error: "host_invalid" });

@@ -26,7 +26,7 @@ export const VALID_PATH_ENCODING_REGEX =
   `|%[Ff][1-3](${CONT}){3}|%[Ff]4%8${HEX}(${CONT}){2})*([?].*)?`;
 
 /** A valid authority: host[:port], reg-name with at most one trailing dot or a bracketed IPv6. */
-export const VALID_AUTHORITY_REGEX = String.raw`^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`;
+export const VALID_AUTHORITY_REGEX = String.raw`^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$`;
 
 /** Headers with which a client could make an upstream framework serve another host, path or method. */
 export const STEERING_HEADERS = [

@@ -12,7 +12,7 @@ import { propertyRuns } from "../harness/propertyRuns.ts";
 const RUNS = propertyRuns(5000);
 
 /** The shared contract's regex of a valid authority (RE2 syntax that JavaScript reads the same way). */
-const ENVOY_VALID_AUTHORITY = /^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
+const ENVOY_VALID_AUTHORITY = /^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/;
 
 function validByGrammar(authority: string): boolean {
   const m = ENVOY_VALID_AUTHORITY.exec(authority);

@@ -141,7 +141,7 @@ static_resources:
                         - name: host_invalid
                           match:
                             prefix: "/"
-                            headers: [{ name: ":authority", string_match: { safe_regex: { regex: '^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$' } }, invert_match: true, treat_missing_header_as_empty: true }]
+                            headers: [{ name: ":authority", string_match: { safe_regex: { regex: '^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$' } }, invert_match: true, treat_missing_header_as_empty: true }]
                           direct_response: { status: 400, body: { inline_string: '{"error":"host_invalid","error_description":"the request''s host is not acceptable"}' } }
                           response_headers_to_add: [{ header: { key: content-type, value: application/json }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                           typed_per_filter_config:
