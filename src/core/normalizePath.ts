@@ -71,6 +71,29 @@ function isUnreserved(byte: number): boolean {
   );
 }
 
+// Escapes of the sub-delims and ":" "@" (RFC 3986 pchar, none a separator in a path: `;` is refused
+// as pathParameters and `/` `?` `#` `%` are never decoded). Envoy forwards `%40` as is, but servlet
+// containers, Spring and Go's net/http decode it before routing and serve `/%40admin` as `/@admin`,
+// so the path is matched decoded: one spelling per path, as for unreserved characters. Matching on
+// the decoded form is sound behind any upstream: decoding a non-separator gives the reading a
+// decoding upstream makes, and a non-decoding one serves a different, unprotected resource.
+function isDecodedSubDelim(byte: number): boolean {
+  return (
+    byte === 0x21 || // !
+    byte === 0x24 || // $
+    byte === 0x26 || // &
+    byte === 0x27 || // '
+    byte === 0x28 || // (
+    byte === 0x29 || // )
+    byte === 0x2a || // *
+    byte === 0x2b || // +
+    byte === 0x2c || // ,
+    byte === 0x3a || // :
+    byte === 0x3d || // =
+    byte === 0x40 // @
+  );
+}
+
 function hexValue(code: number): number {
   if (code >= 0x30 && code <= 0x39) return code - 0x30;
   if (code >= 0x41 && code <= 0x46) return code - 0x41 + 10;
@@ -135,10 +158,11 @@ class Utf8Checker {
  * (`policy.allowPathShapes`). Rules, in order: query (`?`) and fragment (`#`) cut; must start with
  * "/"; raw control characters, spaces and backslashes rejected; percent-escapes must be well formed;
  * `%2F` / `%5C` (encoded slash and backslash) and encoded control characters rejected; `;`, `%3B`,
- * `%25` and escapes that are not UTF-8 rejected unless allowed; unreserved characters decoded, other
- * escapes upper-cased, raw non-ASCII percent-encoded as UTF-8; dot segments removed (never above
- * root); repeated slashes merged (Envoy merges after normalising, so `/a//../b` is `/a/b`); then a
- * segment ending in `.` or `%20` rejected unless allowed.
+ * `%25` and escapes that are not UTF-8 rejected unless allowed; unreserved characters and the
+ * sub-delims and `:` `@` other than `;` decoded, other escapes upper-cased, raw non-ASCII
+ * percent-encoded as UTF-8; dot segments removed (never above root), a `..` that would remove an
+ * empty segment (`/a//../b`, which Envoy reads `/a/b` and Tomcat `/b`) rejected; repeated slashes
+ * merged; then a segment ending in `.` or `%20` rejected unless allowed.
  */
 export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNormalizer {
   const allow = new Set(allowed);
@@ -174,7 +198,7 @@ export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNor
         if (byte === 0x3b && !pathParameters) return refuseShape("pathParameters");
         if (byte === 0x25 && !encodedPercent) return refuseShape("encodedPercent");
         if (utf8 !== null && !utf8.accept(byte)) return refuseShape("invalidUtf8");
-        decoded += isUnreserved(byte) ? String.fromCharCode(byte) : percentByte(byte);
+        decoded += isUnreserved(byte) || isDecodedSubDelim(byte) ? String.fromCharCode(byte) : percentByte(byte);
         i += 2;
       } else if (code === 0x5c) {
         // Envoy leaves a raw backslash alone, but many upstreams (Windows servers, some frameworks)
@@ -213,6 +237,9 @@ export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNor
       if (segment === ".") {
         endsInDirectory = true;
       } else if (segment === "..") {
+        // Envoy resolves dot segments before merging slashes (`/public//../admin` is `/public/admin`),
+        // Tomcat merges first (`/admin`): a `..` that would remove an empty segment has two readings.
+        if (out.length > 0 && out[out.length - 1] === "") return fail("an empty segment before '..' (//..)");
         out.pop();
         endsInDirectory = true;
       } else {

@@ -39,8 +39,31 @@ describe("normalizePath", () => {
     expect(normalized("/a///b//")).toBe("/a/b/");
   });
 
-  it("removes dot segments before merging slashes, as Envoy does", () => {
-    expect(normalized("/a//../b")).toBe("/a/b");
+  it("refuses a '..' that would remove an empty segment, which Envoy and Tomcat resolve differently", () => {
+    // Envoy resolves dot segments first (/public/admin), Tomcat merges slashes first (/admin).
+    for (const raw of ["/public//../admin", "/a//../b", "/a//./../b", "/a//b/../../c", "/a/%2e%2e//../b", "//..", "/a//%2e%2e/b"]) {
+      expect(normalizePath(raw), raw).toEqual({ ok: false, reason: "an empty segment before '..' (//..)" });
+    }
+    // With no empty segment before it a '..' is read one way, and empty segments elsewhere are merged.
+    expect(normalized("/a/b/../c")).toBe("/a/c");
+    expect(normalized("/../../a")).toBe("/a");
+    expect(normalized("/a/..//b")).toBe("/b");
+    expect(normalized("/a//b/./c")).toBe("/a/b/c");
+  });
+
+  it("decodes escaped sub-delims, ':' and '@', so /%40admin is matched as /@admin", () => {
+    expect(normalized("/%40admin/x")).toBe("/@admin/x");
+    expect(normalized("/%24metadata")).toBe("/$metadata");
+    expect(normalized("/api/users%3Aexport")).toBe("/api/users:export");
+    expect(normalized("/api/users%3aexport")).toBe("/api/users:export");
+    expect(normalized("/%21%24%26%27%28%29%2A%2B%2C%3D%3A%40")).toBe("/!$&'()*+,=:@");
+  });
+
+  it("keeps separators and the percent sign encoded and refuses an escaped ';'", () => {
+    expect(normalized("/a%3Fb%23c")).toBe("/a%3Fb%23c");
+    expect(normalizePath("/a%2Fb")).toMatchObject({ ok: false });
+    expect(normalizePath("/a%3Bb")).toMatchObject({ ok: false, reason: expect.stringContaining("shape pathParameters") });
+    expect(normalizePath("/a%25b")).toMatchObject({ ok: false, reason: expect.stringContaining("shape encodedPercent") });
   });
 
   it("decodes percent-encoded unreserved characters", () => {
@@ -165,7 +188,7 @@ describe("normalizePath", () => {
   });
 
   it("is idempotent", () => {
-    for (const raw of ["/a/%2e%2e/b//c/./", "/%61%20b", "/caf\u00e9/../x", "/a//../b"]) {
+    for (const raw of ["/a/%2e%2e/b//c/./", "/%61%20b", "/caf\u00e9/../x", "/a/../b", "/%40%24%3a%2b"]) {
       const once = normalized(raw);
       expect(normalized(once)).toBe(once);
     }

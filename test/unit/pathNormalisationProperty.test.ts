@@ -20,6 +20,7 @@ const UNITS = [
   "%c0%ae", "%C0%AF", "%e0%80%ae", "%e2%82%ac", "%E2%82", "%ff", "%80", "%ED%A0%80", "%F0%9F%98%80",
   "é", "É", "\u{1F600}", "\u212A", "\u0130", " ", "\t", "%", "%g1",
   "/", "/", "/", "/", "//", "/./", "/../", "?", "?x=/../admin", "#", "#/admin", ":", "@", "=", "&", "+",
+  "%21", "%24", "%26", "%27", "%28", "%29", "%2a", "%2A", "%2b", "%2C", "%3a", "%3A", "%3d", "%40", "%40admin", "%3f", "%23",
 ];
 
 /** A request path: mostly starting with "/", built from the units above. */
@@ -35,6 +36,7 @@ function acceptedPathProblem(path: string): string | null {
   if (/%(?![0-9A-F]{2})/.test(path)) return "an escape that is not %XX upper-case";
   if (/%(2[5Ff]|5[Cc]|3[Bb]|[01][0-9A-Fa-f]|7[Ff])/.test(path)) return "%25, %2F, %5C, %3B or an encoded control";
   if (/%(4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|3[0-9]|2[DE]|5F|7E)/.test(path)) return "an escaped unreserved character";
+  if (/%(2[146-9A-C]|3[AD]|40)/.test(path)) return "an escaped sub-delim, ':' or '@'";
   if (/\/\//.test(path)) return "an empty segment";
   if (/\/\.\.?(\/|$)/.test(path)) return "a dot segment";
   if (/(\.|%20)(\/|$)/.test(path)) return "a segment ending in '.' or %20";
