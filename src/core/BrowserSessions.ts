@@ -103,7 +103,15 @@ export type CallbackOutcome =
 
 export type SignOutOutcome =
   | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
-  | { readonly kind: "refused"; readonly message: string };
+  | { readonly kind: "refused"; readonly message: string }
+  /**
+   * The sign-out could not be made to hold for every replica (the session store or the shared
+   * revocation list did not answer): this replica refuses the session, the cookie is kept, and the
+   * user is asked to try again. `reason` is the stable code for logs.
+   */
+  | { readonly kind: "unavailable"; readonly reason: "signout_unavailable"; readonly message: string; readonly detail: string };
+
+const SIGN_OUT_UNAVAILABLE = "We could not sign you out right now. Please try again.";
 
 /** A failed refresh because the IdP was unreachable is not retried by every request for this long. */
 const REFRESH_BACKOFF_MS = 15_000;
@@ -399,33 +407,61 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   }
 
   async function signOut(cookies: ReadonlyMap<string, string>, rd: string | null): Promise<SignOutOutcome> {
-    const loaded = await load(cookies);
+    const t = nowSeconds();
+    // Straight from the store, not through load(): a session this replica already refuses (a sign-out
+    // that answered 503, a back-channel logout) must still be deleted and shared by this sign-out.
+    const loaded = await store.load(cookies, t);
     const session = loaded.kind === "session" ? loaded.session : null;
-    const origin = (session && loginOrigins.get(session.provider)) ?? defaultOrigin;
+    const provider = session === null ? undefined : providers.get(session.provider);
+    const vouched = session !== null && provider !== undefined && provider.issuer === session.iss && session.expiresAt > t;
+    const origin = (vouched && loginOrigins.get(session.provider)) || defaultOrigin;
     const target = redirects.resolve(rd ?? config.postLogoutRedirect, origin);
     if (target === null) return { kind: "refused", message: "the return address is not allowed" };
+    if (loaded.kind === "unavailable") {
+      // Nothing can be deleted or shared, but the cookie names its session without the store: this
+      // replica refuses that id (under every provider, as the provider is in the stored session)
+      // for as long as a session can live. The cookie stays, so the user's retry finishes the job.
+      const id = store.sessionIdOf(cookies, t);
+      if (id !== null) for (const p of options.providers) revocations.endSessionHere({ id, provider: p.name, expiresAt: t + config.lifetimeSeconds });
+      return { kind: "unavailable", reason: "signout_unavailable", message: SIGN_OUT_UNAVAILABLE, detail: `the session could not be read: ${loaded.reason}` };
+    }
     const present = [...cookies.keys()].filter((name) => store.owns(name));
     let setCookies: readonly string[];
+    // Whether the stored session is gone for every replica (only the Redis store keeps one).
+    let deleted = false;
+    let deleteFault: string | null = null;
     try {
       setCookies = await store.destroy(session, present);
+      deleted = store.kind === "redis" && session !== null;
     } catch (error) {
-      // The browser forgets the session whatever the store says; the stored copy expires by itself.
-      options.logger?.warn({ reason: error instanceof Error ? error.message : "unknown" }, "sign-out could not delete the stored session");
+      deleteFault = error instanceof Error ? error.message : "unknown";
       setCookies = store.clear(present);
     }
     if (session !== null) {
       // A copy of the cookie taken before now (a sealed cookie session is valid wherever it is
       // presented) is refused from here on: here at once, on every replica through Redis.
+      let shared = true;
       try {
         await revocations.endSession(session);
       } catch (error) {
-        options.logger?.warn(
-          { reason: error instanceof Error ? error.message : "unknown" },
-          "sign-out is recorded on this replica only: the other replicas may accept a copy of the session cookie until it expires",
-        );
+        shared = false;
+        options.logger?.warn({ reason: error instanceof Error ? error.message : "unknown" }, "sign-out could not share the session's revocation");
       }
+      // Neither deleted nor revoked for the other replicas: a copy of the cookie would work there
+      // again. Only this replica refuses it now; keep the cookie so the user's retry shares it.
+      if (!deleted && !shared) {
+        return {
+          kind: "unavailable",
+          reason: "signout_unavailable",
+          message: SIGN_OUT_UNAVAILABLE,
+          detail: deleteFault === null ? "the shared revocation could not be written" : `neither the stored session could be deleted (${deleteFault}) nor the shared revocation written`,
+        };
+      }
+      if (deleteFault !== null) options.logger?.warn({ reason: deleteFault }, "sign-out could not delete the stored session; the shared revocation refuses it");
+    } else if (deleteFault !== null) {
+      options.logger?.warn({ reason: deleteFault }, "sign-out could not delete the stored session");
     }
-    if (session !== null) {
+    if (session !== null && vouched) {
       const client = options.loginClient(session.provider);
       const endSession = client?.endSessionUrl({ idTokenHint: session.idToken, postLogoutRedirectUri: target }) ?? null;
       if (endSession !== null) return { kind: "redirect", location: endSession, setCookies };

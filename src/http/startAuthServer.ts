@@ -83,6 +83,14 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         if (form === null) return page(res, 400, "Sign-out refused", "The sign-out form could not be read.", []);
         const outcome = await sessions.signOut(cookies(), form.get("rd"));
         if (outcome.kind === "refused") return page(res, 400, "Sign-out refused", outcome.message, []);
+        if (outcome.kind === "unavailable") {
+          // Never a false "signed out": the cookie is kept so the user can retry, and the retry
+          // (back to the confirmation page, rd kept) finishes the sign-out once the store answers.
+          logger?.warn({ reason: outcome.reason, detail: outcome.detail }, "sign-out could not be completed");
+          const rd = form.get("rd");
+          const retry = rd === null ? "/oauth2/sign_out" : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
+          return page(res, 503, "Sign-out unavailable", outcome.message, [], { href: retry, text: "Try again" });
+        }
         logger?.info({}, "signed out");
         return redirect(res, outcome.location, outcome.setCookies);
       }

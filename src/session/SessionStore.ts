@@ -37,6 +37,12 @@ export interface SessionStore {
   refresh(session: Session, present: readonly string[], run: () => Promise<RefreshRun>, nowSeconds: number): Promise<StoreRefresh>;
   /** Ends a session (sign-out): forgets it in the store and returns the cookies that clear it. */
   destroy(session: Session | null, present: readonly string[]): Promise<readonly string[]>;
+  /**
+   * The id of the session the cookies name, read from the cookie alone (no Redis): what a sign-out
+   * can still record when the store cannot answer. Null when the cookies name none (or, for the
+   * cookie store, when the cookie cannot be unsealed: then there is no session to end).
+   */
+  sessionIdOf(cookies: ReadonlyMap<string, string>, nowSeconds: number): string | null;
   /** Set-Cookie values that delete the named cookies of ours. */
   clear(present: readonly string[]): readonly string[];
   /** Deletes every stored session of this provider with this IdP session id or subject; returns how many. */

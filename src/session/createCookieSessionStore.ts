@@ -60,6 +60,10 @@ export function createCookieSessionStore(options: CookieSessionStoreOptions): Se
     create: async (session, jar, t) => cookies.write(session, session.expiresAt, cookies.read(jar, t).present, t),
     refresh,
     destroy: async (_, present) => cookies.clear(present),
+    sessionIdOf: (jar, t) => {
+      const read = cookies.read(jar, t);
+      return read.payload === null ? null : (parseSession(read.payload)?.id ?? null);
+    },
     clear: (present) => cookies.clear(present),
     // Nothing is stored: ending a cookie session early is the revocation list's job.
     revoke: async () => 0,

@@ -336,6 +336,12 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     create,
     refresh,
     destroy,
+    // The cookie is sealed with the session keys, not with anything in Redis: its id is readable
+    // while Redis is down.
+    sessionIdOf: (jar, t) => {
+      const read = cookies.read(jar, t);
+      return read.payload === null ? null : (refOf(read.payload)?.id ?? null);
+    },
     clear: (present) => cookies.clear(present),
     revoke,
     close() {

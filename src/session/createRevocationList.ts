@@ -37,6 +37,12 @@ export interface RevocationList {
    * when Redis could not be reached (this replica refuses the session all the same).
    */
   endSession(session: { readonly id: string; readonly provider: string; readonly expiresAt: number }): Promise<void>;
+  /**
+   * Records a signed-out session by its id on this replica only, without Redis: what a sign-out
+   * can still do when the session store cannot be read (the caller then asks the user to retry, and
+   * the retry's endSession shares it).
+   */
+  endSessionHere(session: { readonly id: string; readonly provider: string; readonly expiresAt: number }): void;
   /** Entries held in memory (for tests and the metric). */
   size(): number;
   close(): void;
@@ -256,6 +262,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       } catch (error) {
         throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
       }
+    },
+    endSessionHere(session) {
+      remember(fieldOf("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
     },
     size: () => entries.size,
     close() {
