@@ -71,12 +71,32 @@ export function authorityProblem(authority: string): string | null {
   return null;
 }
 
+// The last two authorities seen and their canonical hosts. A Check parses its :authority (the
+// adapter) and the route table parses the result again, and a deployment serves few hosts, so two
+// slots answer nearly every call with a string comparison instead of a parse. A pure function's
+// memo: whatever a slot holds is what the parse would return.
+let lastAuthority: string | undefined;
+let lastHost: string | null = null;
+let previousAuthority: string | undefined;
+let previousHost: string | null = null;
+
 /**
  * The host of a valid authority as routes are matched on it: lower-cased, port dropped, one
  * trailing dot dropped (`Admin.Example.com.:443` is `admin.example.com`; an IPv6 literal keeps its
  * brackets). null when authorityProblem finds a problem: callers fail closed on it.
  */
 export function canonicalAuthority(authority: string): string | null {
+  if (authority === lastAuthority) return lastHost;
+  if (authority === previousAuthority) return previousHost;
+  const host = parseCanonicalAuthority(authority);
+  previousAuthority = lastAuthority;
+  previousHost = lastHost;
+  lastAuthority = authority;
+  lastHost = host;
+  return host;
+}
+
+function parseCanonicalAuthority(authority: string): string | null {
   if (authorityProblem(authority) !== null) return null;
   let end: number;
   if (authority.charCodeAt(0) === 0x5b) {
