@@ -609,3 +609,115 @@ describe("cookie sessions with a shared revocation list", () => {
     }
   });
 });
+
+describe("sign-out while Redis does not answer", () => {
+  /** POSTs the sign-out form to the replica's auth listener as the browser's confirmation page does. */
+  async function postSignOut(auth: AuthServer, cookie: string): Promise<Response> {
+    return fetch(`http://127.0.0.1:${auth.port}/oauth2/sign_out`, {
+      method: "POST",
+      headers: { origin: ORIGIN, cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: "rd=%2Fbye",
+      redirect: "manual",
+      signal: AbortSignal.timeout(15_000),
+    });
+  }
+
+  async function expectRetryPage(answer: Response): Promise<void> {
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+    expect(answer.headers.get("content-type")).toMatch(/^text\/html/);
+    // The cookie is kept: the user's retry is what finishes the sign-out.
+    expect(answer.headers.get("set-cookie")).toBeNull();
+    const body = await answer.text();
+    expect(body).toContain("could not sign you out right now");
+    expect(body).toContain('href="/oauth2/sign_out?rd=%2Fbye"');
+  }
+
+  it("answers 503 and keeps the cookie when the session cannot be read, refuses the copy on this replica at once, and a retry after Redis is back refuses it on every replica", async () => {
+    const c = await startCluster("redis");
+    const r = c.replicas[1] as Replica;
+    const auth = await authListener(r);
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      redis.pause();
+      let answer: Response;
+      try {
+        answer = await postSignOut(auth, cookie);
+      } finally {
+        redis.resume();
+      }
+      await expectRetryPage(answer);
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
+      // This replica recorded the id from the cookie: the copy is dead here the moment Redis answers
+      // again. Nothing was shared, so another replica still honours it until the retry.
+      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000))).toBe(true);
+      expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect(await (c.replicas[2] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+
+      const retry = await postSignOut(auth, cookie);
+      expect(retry.status).toBe(302);
+      expect(retry.headers.get("location")).toBe(`${ORIGIN}/bye`);
+      expect(retry.headers.getSetCookie().some((v) => v.startsWith("__Host-portcullis=;") && v.includes("Max-Age=0"))).toBe(true);
+      expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
+    } finally {
+      redis.resume();
+      await auth.close();
+      await c.close();
+    }
+  });
+
+  it("answers 503 when the session was read but neither deleted nor revoked for the other replicas, and the retry completes it", async () => {
+    const c = await startCluster("redis");
+    const r = c.replicas[1] as Replica;
+    try {
+      const cookie = await c.login(0, "alice", "sid-a");
+      // Read once so this replica holds the session in memory: the sign-out's read then needs no Redis.
+      expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
+      expect(r.connection.isUp()).toBe(true);
+      redis.pause();
+      let outcome: Awaited<ReturnType<BrowserSessions["signOut"]>>;
+      try {
+        outcome = await r.sessions.signOut(r.sessions.parseCookies(cookie), null);
+      } finally {
+        redis.resume();
+      }
+      expect(outcome).toMatchObject({ kind: "unavailable", reason: "signout_unavailable" });
+      expect(r.revocationWriteFailures()).toBeGreaterThanOrEqual(1);
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
+      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000))).toBe(true);
+      expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect((await r.sessions.signOut(r.sessions.parseCookies(cookie), null)).kind).toBe("redirect");
+      expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
+    } finally {
+      redis.resume();
+      await c.close();
+    }
+  });
+
+  it("answers 503 for a cookie session whose shared revocation cannot be written, and the retry refuses the copy on every replica", async () => {
+    const c = await startCluster("cookie");
+    const r = c.replicas[0] as Replica;
+    const auth = await authListener(r);
+    try {
+      const cookie = await c.login(0, "erin", "sid-e");
+      redis.pause();
+      let answer: Response;
+      try {
+        answer = await postSignOut(auth, cookie);
+      } finally {
+        redis.resume();
+      }
+      await expectRetryPage(answer);
+      // Refused here at once, whatever Redis does.
+      expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
+      const retry = await postSignOut(auth, cookie);
+      expect(retry.status).toBe(302);
+      expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
+    } finally {
+      redis.resume();
+      await auth.close();
+      await c.close();
+    }
+  });
+});
