@@ -2,6 +2,8 @@
 // URL, header name, ...) and converts it to the shape PortcullisConfig wants. A format's `label` is
 // what the generated reference shows as the type.
 
+import { pathCharactersProblem } from "./routeFormats.ts";
+
 export type FormatResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
 export interface StringFormat {
@@ -115,7 +117,8 @@ export const routePath: StringFormat = {
     if (value.length > 1 && value.endsWith("/")) {
       return fail('must not end with "/" (matching is on segment boundaries: "/api" matches "/api/x")');
     }
-    return ok(value);
+    const characters = pathCharactersProblem(value);
+    return characters === null ? ok(value) : fail(characters);
   },
 };
 

@@ -3,7 +3,9 @@
 // Outside a class a letter `a` becomes `[aA]`; a class gains the other case of every letter and
 // letter range it holds (`[a-f0-9]` → `[a-f0-9A-F]`, `[^a-z]` → `[^a-zA-Z]`, as `i` does for a
 // negated class). Escapes that stand for a letter (`\x41`, `\u0061`, identity escapes such as `\e`)
-// fold too; class escapes (`\d`, `\w`, ...), group names and modifiers are copied unchanged.
+// fold too; class escapes (`\d`, `\w`, ...), group names and modifiers are copied unchanged, and so
+// are `\1`-`\9` (backreference or legacy octal escape, depending on the groups): route config refuses
+// those (routePathPattern.ts), so no folded pattern holds one.
 // Paths are matched after normalisation, which percent-encodes everything outside ASCII, so ASCII
 // folding is the whole of case-insensitivity here.
 
@@ -35,7 +37,8 @@ function readEscape(source: string, i: number): { length: number; char: string |
     return { length: 2, char: next }; // `\x` without hex digits is an identity escape in non-u syntax
   }
   if (next === "c" && /[A-Za-z]/.test(source[i + 2] ?? "")) return { length: 3, char: null };
-  if (next === "k" && source[i + 2] === "<") {
+  if (next === "k") {
+    if (source[i + 2] !== "<") return { length: 2, char: "k" }; // an identity escape: `\k` names a group only before `<`
     const end = source.indexOf(">", i + 3);
     return { length: end === -1 ? 2 : end - i + 1, char: null };
   }

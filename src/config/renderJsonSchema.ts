@@ -55,11 +55,12 @@ const AUTHORITY = String.raw`[^/?#@\s\\]+`;
 const NON_BLANK = String.raw`^\S(?:[\s\S]*\S)?$`;
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 // A path character as a route's exact path or glob may hold: no query, fragment, space or backslash,
-// and escapes only as `%` + two upper-case hex digits that do not encode an unreserved character.
-const ESCAPE = "%(?!2D|2E|3[0-9]|4[1-9A-F]|5[0-9A]|5F|6[1-9A-F]|7[0-9A]|7E)[0-9A-F]{2}";
+// no non-ASCII (requests are matched percent-encoded), and escapes only as `%` + two upper-case hex
+// digits that do not encode a character the normaliser decodes (unreserved, sub-delims but ";", ":", "@").
+const ESCAPE = "%(?!2[146-9A-E]|3[0-9AD]|4[0-9A-F]|5[0-9A]|5F|6[1-9A-F]|7[0-9A]|7E)[0-9A-F]{2}";
 const NOT_DOT_SEGMENT = String.raw`(?!\.{1,2}(?:/|$))`;
-const exactSegment = `${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%]|${ESCAPE})+`;
-const globSegment = `(?:\\*\\*?|${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%*]|${ESCAPE})+)`;
+const exactSegment = `${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%\\u0080-\\uFFFF]|${ESCAPE})+`;
+const globSegment = `(?:\\*\\*?|${NOT_DOT_SEGMENT}(?:[^/?#\\s\\\\%*\\u0080-\\uFFFF]|${ESCAPE})+)`;
 const segments = (segment: string): string => `^/(?:${segment}(?:/${segment})*/?)?$`;
 
 const HOP_BY_HOP_AND_RESERVED = [...HOP_BY_HOP_HEADERS, ...RESERVED_HEADERS];
@@ -100,7 +101,7 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
   ],
   [removableHeaderName, { schema: { type: "string", pattern: "^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$", not: { enum: ["host", "authorization", "cookie"] } } }],
   [hostPattern, { schema: { type: "string", maxLength: 253, pattern: `^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$` } }],
-  [routePath, { schema: { type: "string", pattern: String.raw`^(?:/|(?:/(?!\.{1,2}(?:/|$))[^/?#\s]+)+)$` } }],
+  [routePath, { schema: { type: "string", pattern: `^(?:/|(?:/${NOT_DOT_SEGMENT}(?:[^/?#\\s%\\u0080-\\uFFFF]|${ESCAPE})+)+)$` } }],
   [routeExactPath, { schema: { type: "string", pattern: segments(exactSegment) } }],
   [routeGlob, { schema: { type: "string", pattern: segments(globSegment) } }],
   [

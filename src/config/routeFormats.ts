@@ -7,21 +7,61 @@ import { globSegments, isAnchoredRegex, REGEX_MAX_LENGTH, routeRegexProblem } fr
 const ok = (value: unknown): FormatResult => ({ ok: true, value });
 const fail = (message: string): FormatResult => ({ ok: false, message });
 
+// Characters the normaliser decodes from their escapes (core/normalizePath.ts): the unreserved ones
+// and the sub-delims and ":" "@" other than ";". A pattern must hold them as themselves.
+const DECODED_BY_NORMALISER = /[A-Za-z0-9._~!$&'()*+,=:@-]/;
+
+/** The UTF-8 percent-encoding of every non-ASCII character of `text`, upper-case hex as the normaliser writes it; null for a lone surrogate. */
+function percentEncodedNonAscii(text: string): string | null {
+  try {
+    return text.replace(/[^\x00-\x7f]+/gu, (run) => encodeURIComponent(run));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Raw non-ASCII in a path pattern never matches: the normaliser percent-encodes it in every request
+ * path, so a rule for `/über-admin` would let every request for it fall to the next, looser rule.
+ */
+export function nonAsciiProblem(value: string): string | null {
+  if (!/[^\x00-\x7f]/.test(value)) return null;
+  const encoded = percentEncodedNonAscii(value);
+  const fix = encoded === null ? "remove the lone surrogate" : `write ${JSON.stringify(encoded)}`;
+  return `has non-ASCII characters, which never match: requests are matched in their percent-encoded UTF-8 form; ${fix}`;
+}
+
+/** The problem with the escape `%${hex}` in a pattern, null when it can match a normalised path. */
+export function escapeProblem(hex: string): string | null {
+  if (!/^[0-9A-F]{2}$/.test(hex)) return 'must write escapes as "%" and two upper-case hex digits (e.g. %20)';
+  const char = String.fromCharCode(parseInt(hex, 16));
+  if (DECODED_BY_NORMALISER.test(char)) return `must write ${JSON.stringify(char)} itself, not %${hex} (the request path is matched decoded)`;
+  return null;
+}
+
+/** Problems of the characters of a literal path (prefix, exact path, glob): non-ASCII, escapes. */
+export function pathCharactersProblem(value: string): string | null {
+  const nonAscii = nonAsciiProblem(value);
+  if (nonAscii !== null) return nonAscii;
+  // Requests are matched after normalisation, which decodes unreserved characters, sub-delims, ":"
+  // and "@" and upper-cases the other escapes: a configured escape must already be in that form or
+  // it could never match.
+  for (const m of value.matchAll(/%(.?.?)/g)) {
+    const problem = escapeProblem(m[1] as string);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
 /** Problems shared by every literal path form: where it starts, what it may contain, normalisation. */
 function plainPathProblem(value: string): string | null {
   if (!value.startsWith("/")) return 'must start with "/"';
+  const nonAscii = nonAsciiProblem(value);
+  if (nonAscii !== null) return nonAscii;
   if (/[?#\s]/.test(value)) return "must be a plain path (no query, fragment or spaces)";
   if (value.includes("//") || /\/\.\.?(\/|$)/.test(value)) return 'must be normalised (no "//", "/./" or "/../")';
   if (value.includes("\\")) return 'must not contain "\\" (requests with a backslash are rejected before matching)';
-  // Requests are matched after normalisation, which decodes unreserved escapes and upper-cases the
-  // rest: a configured escape must already be in that form or it could never match.
-  for (const m of value.matchAll(/%(.?.?)/g)) {
-    const hex = m[1] as string;
-    if (!/^[0-9A-F]{2}$/.test(hex)) return 'must write escapes as "%" and two upper-case hex digits (e.g. %20)';
-    const char = String.fromCharCode(parseInt(hex, 16));
-    if (/[A-Za-z0-9._~-]/.test(char)) return `must write ${JSON.stringify(char)} itself, not %${hex} (the request path is matched decoded)`;
-  }
-  return null;
+  return pathCharactersProblem(value);
 }
 
 /** An exact path: compared byte for byte with the normalised request path (a trailing "/" counts). */
@@ -52,10 +92,38 @@ export const routeRegex: StringFormat = {
     if (!isAnchoredRegex(value)) {
       return fail('must be anchored: start it with "^" and end it with "$" (e.g. "^/v[0-9]+/users$"); for a prefix end with ".*$"');
     }
-    const problem = routeRegexProblem(value);
+    const problem = routeRegexProblem(value) ?? regexPathTextProblem(value);
     return problem === null ? ok(value) : fail(problem);
   },
 };
+
+/**
+ * What a regex says about path text that no normalised path holds: raw non-ASCII, or a literal
+ * escape (outside a class, not after a backslash) of a character the normaliser decodes.
+ */
+function regexPathTextProblem(source: string): string | null {
+  if (/[^\x00-\x7f]/.test(source)) {
+    const chars = [...new Set(source.match(/[^\x00-\x7f]/gu) ?? [])];
+    const spelled = chars.map((c) => `${JSON.stringify(c)} is ${percentEncodedNonAscii(c) ?? "a lone surrogate"}`).join(", ");
+    return `has non-ASCII characters, which never match: requests are matched in their percent-encoded UTF-8 form; write them so (${spelled})`;
+  }
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\") i++;
+    else if (c === "[") inClass = true;
+    else if (c === "]") inClass = false;
+    else if (c === "%" && !inClass && /^[0-9A-Fa-f]{2}$/.test(source.slice(i + 1, i + 3))) {
+      const hex = source.slice(i + 1, i + 3);
+      const char = String.fromCharCode(parseInt(hex, 16));
+      if (DECODED_BY_NORMALISER.test(char)) {
+        const written = /[$()*+.]/.test(char) ? `\\${char}` : char;
+        return `must match ${JSON.stringify(char)} as itself (${written}), not %${hex} (the request path is matched decoded)`;
+      }
+    }
+  }
+  return null;
+}
 
 /** An HTTP method token, upper-cased (`get` → `GET`). */
 export const httpMethod: StringFormat = {

@@ -64,5 +64,31 @@ export function compileRouteRegex(source: string, flags: LinearRegexFlags = ""):
 
 /** null when `source` compiles as a route regex (with `"i"` too: a rule may match either way); else the config problem. */
 export function routeRegexProblem(source: string): string | null {
-  return linearRegexProblem(anchoredSource(source)) ?? linearRegexProblem(anchoredSource(source), "i");
+  return linearRegexProblem(anchoredSource(source)) ?? linearRegexProblem(anchoredSource(source), "i") ?? legacyOctalProblem(source);
+}
+
+/**
+ * Legacy octal escapes are refused, in a class too: `\1`-`\9` (an octal or identity escape when no
+ * group has that number; the linear engine has already refused a real backreference) and `\0`
+ * followed by a digit. Case folding (foldRegexCase.ts) copies them as they are, as it must a
+ * backreference, so `^/\101dmin$` would never match `/admin` or `/ADMIN`: the letter must be spelled
+ * as itself or `\x41`, which fold.
+ */
+function legacyOctalProblem(source: string): string | null {
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] !== "\\") continue;
+    const next = source[i + 1] ?? "";
+    if (/[1-9]/.test(next) || (next === "0" && /[0-9]/.test(source[i + 2] ?? ""))) {
+      // Annex B: `\0`-`\3` take up to two more octal digits, `\4`-`\7` one; `\8` and `\9` stand for themselves.
+      const more = /[0-3]/.test(next) ? 2 : /[4-7]/.test(next) ? 1 : 0;
+      const escape = source.slice(i, i + 2) + (source.slice(i + 2).match(new RegExp(`^[0-7]{0,${more}}`))?.[0] ?? "");
+      const digits = escape.slice(1);
+      const code = /^[0-7]+$/.test(digits) ? parseInt(digits, 8) : digits.charCodeAt(0);
+      const letter = /[A-Za-z]/.test(String.fromCharCode(code)) ? ` or the letter ${String.fromCharCode(code)} itself` : "";
+      const hex = `\\x${code.toString(16).toUpperCase().padStart(2, "0")}`;
+      return `has the legacy octal escape ${escape} (or a backreference), which case folding cannot read: write the character as ${hex}${letter}`;
+    }
+    i++; // the escaped character is not the start of another escape (`\\1` is a backslash and "1")
+  }
+  return null;
 }
