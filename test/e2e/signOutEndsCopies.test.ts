@@ -9,6 +9,8 @@ import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
@@ -63,4 +65,65 @@ describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("sign-out with sessi
       await context.close();
     }
   }, 90_000);
+});
+
+describe.runIf(hasEnvoy)("sign-out with session.store redis while Redis is frozen", () => {
+  let redis: TestRedis | null = null;
+  let stack: Stack;
+  let browser: StartedBrowser;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    stack = await startStack({ login: true, session: { store: "redis" }, config: { redis: { url: redis.url } } });
+    browser = await startBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    redis?.resume();
+    await browser?.close();
+    await stack?.close();
+    await redis?.close();
+  });
+
+  it("answers 503 without clearing the cookie to a sign-out while Redis is frozen, refuses the copy once Redis is back, and a retried sign-out completes", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await loginThroughStack(page, stack.origin, "/account", { user: "bob", secondFactor: false });
+      const sessionCookies = async () => (await context.cookies(stack.origin)).filter((c) => c.name === SESSION_COOKIE || c.name.startsWith(`${SESSION_COOKIE}.`));
+      const copy = (await sessionCookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+      expect((await stack.request("/account", { headers: { cookie: copy } })).status).toBe(200);
+
+      redis?.pause();
+      let status: number;
+      let headers: Record<string, string>;
+      let body: string;
+      try {
+        const signOut = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { x: "1" }, maxRedirects: 0, timeout: 30_000 });
+        status = signOut.status();
+        headers = signOut.headers();
+        body = await signOut.text();
+      } finally {
+        redis?.resume();
+      }
+      expect(status).toBe(503);
+      expect(headers["cache-control"]).toBe("no-store");
+      expect(headers["content-type"]).toMatch(/^text\/html/);
+      expect(headers["set-cookie"]).toBeUndefined();
+      expect(body).toContain("could not sign you out right now");
+      // The browser still holds its session, so the user can retry.
+      expect((await sessionCookies()).map((c) => `${c.name}=${c.value}`).join("; ")).toBe(copy);
+      // Recorded on this replica from the cookie alone: the copy is refused as soon as Redis answers.
+      const refused = async () => (await stack.request("/account", { headers: { cookie: copy } })).status === 401;
+      expect(await waitUntil(refused, loadScaledMs(15_000))).toBe(true);
+
+      const retry = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { x: "1" }, maxRedirects: 0, timeout: 30_000 });
+      expect(retry.status()).toBe(302);
+      expect(await sessionCookies()).toEqual([]);
+      expect((await stack.request("/account", { headers: { cookie: copy } })).status).toBe(401);
+    } finally {
+      redis?.resume();
+      await context.close();
+    }
+  }, 120_000);
 });
