@@ -1,11 +1,13 @@
 // The compiled rule list (compileRoutes.ts) behind one lookup: `match(host, path, method)` returns
 // the first rule, in configuration order, whose host, path and method match, or null (the gate
 // denies). Paths must already be normalised (normalizePath); nothing here decodes or resolves them.
+// A rule that is not public also matches the path with one trailing slash toggled (compileRoutes.ts).
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
 import { compileRoutes, pathMatches, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
+import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 
 export type { CompiledRoute };
 
@@ -86,10 +88,21 @@ export class RouteTable {
     // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
     // skip a `DELETE` rule: compare upper-cased (once, and only when a rule lists methods).
     let upper: string | null = null;
+    // The path with one trailing slash toggled (and its fold), made at most once per match and only
+    // when a rule that is not public failed on the path as is; undefined = not made yet, null = `/`.
+    // Its first segment is the path's own, so the segment lookup above found every rule it needs.
+    let toggled: string | null | undefined;
+    let toggledFolded: string | undefined;
     for (const rule of rules) {
       if (rule.methods !== null && !rule.methods.has((upper ??= method.toUpperCase()))) continue;
       const path = rule.caseInsensitive ? (folded ??= foldAsciiCase(normalizedPath)) : normalizedPath;
-      if (pathMatches(rule.path, path) && (known !== undefined || hostMatches(rule, h))) return rule.route;
+      if (!pathMatches(rule.path, path)) {
+        if (!rule.trailingSlashToggled) continue;
+        if (toggled === undefined) toggled = toggleTrailingSlash(normalizedPath);
+        if (toggled === null) continue;
+        if (!pathMatches(rule.path, rule.caseInsensitive ? (toggledFolded ??= foldAsciiCase(toggled)) : toggled)) continue;
+      }
+      if (known !== undefined || hostMatches(rule, h)) return rule.route;
     }
     return null;
   }

@@ -18,6 +18,10 @@
 // exactly, unless `match.caseSensitive` says otherwise: a path never falls to a looser rule because of
 // letter case (Express and other case-insensitive upstreams serve `/Admin/y` as `/admin/y`). The
 // pattern is folded here, once; the route table folds the request path at most once per match.
+// Trailing slash, in the same spirit: a rule that is not `auth: public` also matches the path with
+// one trailing slash toggled (Express 5 with `strict: false`, Rails and ASP.NET Core serve `/admin/`
+// with the `/admin` handler); public rules match exactly. Prefix rules need nothing for it: `/api`
+// already covers `/api` and `/api/...` alike.
 // A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
 import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
@@ -65,6 +69,8 @@ export interface CompiledRule {
   readonly methods: ReadonlySet<string> | null;
   /** Match the ASCII-case-folded path: the matcher's literals are folded and a regex ignores case. */
   readonly caseInsensitive: boolean;
+  /** Also match the path with one trailing slash toggled (a rule that is not public, when it can differ). */
+  readonly trailingSlashToggled: boolean;
 }
 
 /** Name of the catch-all rule that whitelist and blacklist mode append. */
@@ -94,6 +100,7 @@ export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConf
       firstSegment: null,
       methods: null,
       caseInsensitive: false,
+      trailingSlashToggled: false,
     });
   }
   return compiled;
@@ -130,6 +137,8 @@ function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth |
     methods: methods.length === 0 ? null : new Set(methods),
     // Every path is every path in any case: no need to fold the request path for it.
     caseInsensitive: !caseSensitive && path.kind !== "any",
+    // A prefix or every-path matcher accepts a path exactly when it accepts the toggled one.
+    trailingSlashToggled: auth !== "public" && path.kind !== "any" && path.kind !== "prefix",
   };
 }
 

@@ -1,7 +1,9 @@
 // A real Express 5 app as the upstream behind the real Envoy and Portcullis. Express routes
 // case-insensitively by default and answers HEAD with the GET handler, so it is the upstream where a
 // gate that matches paths by exact case, or `methods: [GET]` without HEAD, hands a protected handler
-// to a user the rule was written to keep out. The admin handler records who reached it.
+// to a user the rule was written to keep out. Express 5 (router `strict: false`) also serves `/a/` with
+// the `/a` handler, so exact, glob and anchored-regex rules must hold with a trailing slash toggled.
+// The protected handlers record who reached them.
 
 import { once } from "node:events";
 import type { Server } from "node:http";
@@ -15,7 +17,14 @@ import type { RawHttpsPool } from "../harness/createRawHttpsPool.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 
-const ROUTES = [{ name: "admin", match: { path: "/admin", methods: ["GET"] }, auth: "required", require: { roles: ["admin"] } }];
+const adminOnly = { auth: "required", require: { roles: ["admin"] } } as const;
+const ROUTES = [
+  { name: "admin", match: { path: "/admin", methods: ["GET"] }, ...adminOnly },
+  { name: "panel", match: { pathExact: "/ops/panel" }, ...adminOnly },
+  { name: "users", match: { pathRegex: "^/v[0-9]+/users$" }, ...adminOnly },
+  { name: "meta", match: { pathGlob: "/files/*/meta" }, ...adminOnly },
+  { name: "reports", match: { pathExact: "/reports/" }, ...adminOnly },
+];
 
 /** Markers (x-test-marker) of the requests that reached the admin handler. */
 const adminHits = new Set<string>();
@@ -26,10 +35,12 @@ let tokens: { alice: string; bob: string };
 
 beforeAll(async () => {
   const app = express();
-  app.get("/admin/*splat", (req: Request, res: Response) => {
+  const adminArea = (req: Request, res: Response) => {
     adminHits.add(req.get("x-test-marker") ?? "");
     res.type("text/plain").send("admin area");
-  });
+  };
+  app.get("/admin/*splat", adminArea);
+  for (const path of ["/ops/panel", "/v1/users", "/v22/users", "/files/:id/meta", "/reports/"]) app.get(path, adminArea);
   app.use((_req: Request, res: Response) => {
     res.type("text/plain").send("catch-all");
   });
@@ -77,6 +88,20 @@ describe("an Express upstream behind Envoy and Portcullis", () => {
   for (const target of ["/admin/y", "/Admin/y"]) {
     it(`does not let HEAD ${target} past a \`methods: [GET]\` admin rule (Express answers HEAD with the GET handler)`, async () => {
       const res = await send("bob", "HEAD", target);
+      expect(res.reachedAdmin).toBe(false);
+      expect(res.status).toBe(403);
+    });
+  }
+
+  it("serves alice the exact, regex and glob rules' handlers with and without a trailing slash", async () => {
+    for (const target of ["/ops/panel", "/ops/panel/", "/v1/users/", "/files/a/meta/", "/reports", "/reports/"]) {
+      expect(await send("alice", "GET", target), target).toEqual({ status: 200, body: "admin area", reachedAdmin: true });
+    }
+  });
+
+  for (const target of ["/admin/y/", "/Admin/y/", "/ops/panel/", "/OPS/Panel/", "/v1/users/", "/V22/users/", "/files/a/meta/", "/reports"]) {
+    it(`never hands bob the admin handler for ${target} (a trailing slash toggled, 403)`, async () => {
+      const res = await send("bob", "GET", target);
       expect(res.reachedAdmin).toBe(false);
       expect(res.status).toBe(403);
     });

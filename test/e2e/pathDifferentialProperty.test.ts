@@ -4,8 +4,10 @@
 // request through, every way a common upstream reads the received path (as is, Express, Tomcat/Spring,
 // a double-decoding server, IIS) gets no stricter decision from the gate when sent as such by the same
 // caller. If it did, the upstream serves a protected resource under a looser rule's decision.
-// Two policies: whitelist (`/admin/` needs role admin, `/public/` public, the rest a login) probed as
-// bob (no admin role), and blacklist (`/admin/` needs role admin, the rest public) probed anonymously.
+// (Readings include the trailing slash toggled, as Express 5, Rails and ASP.NET Core route.)
+// Two policies: whitelist (`/admin/`, the exact `/panel` and the regex `^/v[0-9]+/users$` need role
+// admin, `/public/` public, the rest a login) probed as bob (no admin role), and blacklist (the same
+// three need role admin, the rest public) probed anonymously.
 // Requests Envoy refuses itself are asked of Portcullis directly, to record which side refuses what.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,11 +28,17 @@ const BATCH = 8;
 /** Generous per case on a loaded 2-core machine; a long bin/fuzz run gets time in proportion. */
 const TIMEOUT_MS = Math.max(120_000, RUNS * 40);
 
+/** Exact and anchored-regex rules, which a trailing slash must not get past (Express 5 ignores it). */
+const EXACT_ROUTES = [
+  { name: "panel", match: { pathExact: "/panel" }, require: { roles: ["admin"] } },
+  { name: "users", match: { pathRegex: "^/v[0-9]+/users$" }, require: { roles: ["admin"] } },
+];
 const WHITELIST_ROUTES = [
   { name: "admin", match: { path: "/admin" }, auth: "required", require: { roles: ["admin"] } },
+  ...EXACT_ROUTES.map((route) => ({ ...route, auth: "required" })),
   { name: "public", match: { path: "/public" }, auth: "public" },
 ];
-const BLACKLIST_ROUTES = [{ name: "admin", match: { path: "/admin" }, require: { roles: ["admin"] } }];
+const BLACKLIST_ROUTES = [{ name: "admin", match: { path: "/admin" }, require: { roles: ["admin"] } }, ...EXACT_ROUTES];
 
 // --- The path grammar -------------------------------------------------------------------------
 
@@ -41,7 +49,7 @@ const caseVariant = (word: string) =>
 
 /** Pieces a segment is made of: words, dots, escapes, separators seen inside segments, unicode. */
 const atom = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("admin", "public", "x", "y", "api", "adm", "in", "a") },
+  { weight: 6, arbitrary: fc.constantFrom("admin", "public", "x", "y", "api", "adm", "in", "a", "users") },
   { weight: 4, arbitrary: caseVariant("admin") },
   { weight: 2, arbitrary: caseVariant("public") },
   { weight: 4, arbitrary: fc.constantFrom(".", "..", "%2e", "%2E", "%2e%2e", "%2E%2e", ".%2e", "%2e.", "...") },
@@ -62,6 +70,8 @@ const firstSegment = fc.oneof(
   { weight: 3, arbitrary: fc.tuple(caseVariant("admin"), fc.constantFrom(";", ";x", ";x=1", "%3b", ".", "..", "%2e", ". ", "%20", "%09", ".%20", "%20.", "%00")).map(([w, end]) => w + end) },
   { weight: 2, arbitrary: fc.tuple(fc.array(atom, { maxLength: 2 }), caseVariant("admin")).map(([rest, w]) => rest.join("") + w) },
   { weight: 2, arbitrary: fc.tuple(caseVariant("public"), fc.array(atom, { maxLength: 2 })).map(([w, rest]) => w + rest.join("")) },
+  // The exact and regex rules: `/panel`, `/v1/users` (the rest may add `/users`).
+  { weight: 2, arbitrary: fc.constantFrom("panel", "Panel", "v1", "V22", "v1/users", "v1/Users") },
   { weight: 3, arbitrary: segment },
 );
 const query = fc.constantFrom("", "", "", "?a=1", "?next=/admin/", "?;x");
@@ -279,5 +289,9 @@ describe("paths through Envoy and Portcullis, read as common upstreams read them
     const anonymous = poolFor(blacklist);
     expect((await anonymous.send({ target: "/admin/y" })).status).toBe(401);
     expect((await anonymous.send({ target: "/other/y" })).status).toBe(200);
+    for (const target of ["/panel", "/panel/", "/v1/users", "/v1/users/"]) {
+      expect((await pool.send({ target, headers: bob })).status, target).toBe(403);
+      expect((await anonymous.send({ target })).status, target).toBe(401);
+    }
   });
 });

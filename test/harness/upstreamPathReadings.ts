@@ -46,8 +46,10 @@ export function sendableTarget(path: string): string {
 /**
  * The readings of `received` (the request-target an upstream got): as is; Express (routes match
  * case-insensitively); Tomcat/Spring/Jetty (`;params` dropped from every segment); a server that
- * percent-decodes twice; IIS (trailing dots and spaces of every segment trimmed). A reading that a
- * plain decoder reads as an earlier one is left out. The query is kept as is on every reading.
+ * percent-decodes twice; IIS (trailing dots and spaces of every segment trimmed); Express 5
+ * (`strict: false`), Rails, ASP.NET Core (one trailing slash toggled: `/a/` and `/a` are one route;
+ * never for `/`). A reading that a plain decoder reads as an earlier one is left out. The query is
+ * kept as is on every reading.
  */
 export function upstreamPathReadings(received: string): PathReading[] {
   const q = received.indexOf("?");
@@ -75,6 +77,7 @@ export function upstreamPathReadings(received: string): PathReading[] {
           .join("/"),
       ),
     },
+    { server: "Express 5, Rails, ASP.NET Core (trailing slash toggled)", target: sendableTarget(toggleTrailingSlash(path)) },
   ];
   const seen = new Set<string>();
   const distinct: PathReading[] = [];
@@ -87,4 +90,10 @@ export function upstreamPathReadings(received: string): PathReading[] {
     distinct.push({ server: reading.server, target: reading.target + query });
   }
   return distinct;
+}
+
+/** `path` with one trailing slash removed if it has one, else added; `/` stays `/`. */
+function toggleTrailingSlash(path: string): string {
+  if (path === "/" || path === "") return path;
+  return path.endsWith("/") ? path.slice(0, -1) : `${path}/`;
 }

@@ -176,3 +176,73 @@ describe("one host, one meaning", () => {
     expect(outcome(await gate.decide(fromEnvoy("[::1]:8443")))).toBe("allow:open");
   });
 });
+
+describe("trailing slash", () => {
+  // The review's table: each protected rule, then a catch-all that only needs a login. Express 5
+  // (strict: false), Rails and ASP.NET Core serve `/api/admin/` with the `/api/admin` handler.
+  const routes: RouteConfig[] = [
+    { name: "exact", match: { hosts: [], path: null, pathExact: "/api/admin" }, auth: "required", providers: [], require: adminRole },
+    { name: "regex", match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/users$" }, auth: "required", providers: [], require: adminRole },
+    { name: "glob", match: { hosts: [], path: null, pathGlob: "/files/*/meta" }, auth: "required", providers: [], require: adminRole },
+    { name: "prefix", match: { hosts: [], path: "/reports" }, auth: "required", providers: [], require: adminRole },
+    { name: "slashed", match: { hosts: [], path: null, pathExact: "/panel/" }, auth: "required", providers: [], require: adminRole },
+    { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
+  ];
+
+  it("gives a path with a trailing slash added the protected exact, regex and glob rule's decision", async () => {
+    const gate = gateFor(routes);
+    expect(outcome(await gate.decide(request("/api/admin/")))).toBe("requirement_failed:exact");
+    expect(outcome(await gate.decide(request("/v1/users/")))).toBe("requirement_failed:regex");
+    expect(outcome(await gate.decide(request("/files/a/meta/")))).toBe("requirement_failed:glob");
+  });
+
+  it("gives a path without the trailing slash a rule written with one", async () => {
+    const gate = gateFor(routes);
+    expect(outcome(await gate.decide(request("/panel/")))).toBe("requirement_failed:slashed");
+    expect(outcome(await gate.decide(request("/panel")))).toBe("requirement_failed:slashed");
+  });
+
+  it("toggles one slash only, and still folds letter case", async () => {
+    const gate = gateFor(routes);
+    expect(outcome(await gate.decide(request("/API/Admin/")))).toBe("requirement_failed:exact");
+    expect(outcome(await gate.decide(request("/V2/USERS/")))).toBe("requirement_failed:regex");
+    // `//` is merged by normalisation, so one toggle is all a normalised path can need.
+    expect(outcome(await gate.decide(request("/api/admin//")))).toBe("requirement_failed:exact");
+    expect(outcome(await gate.decide(request("/api/admin/x")))).toBe("allow:login");
+    expect(outcome(await gate.decide(request("/v1/users/7/")))).toBe("allow:login");
+    expect(outcome(await gate.decide(request("/files/a/meta/x")))).toBe("allow:login");
+  });
+
+  it("matches a prefix rule with and without the trailing slash", async () => {
+    const gate = gateFor(routes);
+    for (const path of ["/reports", "/reports/", "/reports/q1", "/reports/q1/"]) {
+      expect(outcome(await gate.decide(request(path))), path).toBe("requirement_failed:prefix");
+    }
+  });
+
+  it("matches public rules exactly, so a toggled slash falls to the stricter rule after them", async () => {
+    const open: RouteConfig[] = [
+      { name: "health", match: { hosts: [], path: null, pathExact: "/healthz" }, auth: "public", providers: [] },
+      { name: "status", match: { hosts: [], path: null, pathRegex: "^/status/[a-z]+$" }, auth: "public", providers: [] },
+      { name: "assets", match: { hosts: [], path: null, pathGlob: "/assets/*/app.js" }, auth: "public", providers: [] },
+      { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
+    ];
+    const gate = gateFor(open);
+    const anonymous = { headers: new Map<string, string>() };
+    expect(outcome(await gate.decide(request("/healthz", anonymous)))).toBe("allow:health");
+    expect(outcome(await gate.decide(request("/status/db", anonymous)))).toBe("allow:status");
+    expect(outcome(await gate.decide(request("/assets/v1/app.js", anonymous)))).toBe("allow:assets");
+    for (const path of ["/healthz/", "/status/db/", "/assets/v1/app.js/"]) {
+      expect(outcome(await gate.decide(request(path, anonymous))), path).toBe("token_missing:login");
+    }
+  });
+
+  it("never toggles the root path", async () => {
+    // Hand-built rule (the parser refuses `//`): `/` with a slash added would be `//`.
+    const gate = gateFor([
+      { name: "double", match: { hosts: [], path: null, pathExact: "//" }, auth: "required", providers: [], require: adminRole },
+      { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
+    ]);
+    expect(outcome(await gate.decide(request("/")))).toBe("allow:login");
+  });
+});

@@ -1,7 +1,8 @@
 // Property tests of path normalisation and matching over a grammar rich in dot segments, escapes
 // (%2e %25 %3b %c0%ae ...), ';', letter case, slashes and unicode. The central property: the route
 // a path gets is never looser than the route an upstream would give its own reading of that path
-// (lower-cased, `;params` stripped, percent-decoded once more, trailing dots and spaces trimmed).
+// (lower-cased, `;params` stripped, percent-decoded once more, trailing dots and spaces trimmed,
+// one trailing slash toggled).
 // Runs: PORTCULLIS_PROPERTY_RUNS (bin/fuzz), else the default below; fast-check prints the seed and
 // the shrunk counterexample on failure, and vitest shows that message.
 import fc from "fast-check";
@@ -61,6 +62,7 @@ const READINGS: ReadonlyArray<readonly [string, (path: string) => string]> = [
         .replace(/[^\x21-\x7e]|[?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`),
   ],
   ["trailing dots and spaces of segments trimmed (IIS, Windows)", (p) => p.replace(/(?:\.|%20)+(?=\/|$)/g, "")],
+  ["trailing slash toggled (Express 5 strict: false, Rails, ASP.NET Core)", (p) => (p === "/" ? p : p.endsWith("/") ? p.slice(0, -1) : `${p}/`)],
 ];
 
 // ---- the route tables of the issue -----------------------------------------------------------------
@@ -82,6 +84,16 @@ const TABLES: ReadonlyArray<readonly [string, RouteConfig[], PolicyConfig]> = [
     [
       { name: "admin", match: { hosts: [], path: null, pathGlob: "/**/admin/**" }, auth: "required", providers: [], require: adminRole },
       { name: "api", match: { hosts: [], path: null, pathRegex: "^/api/[a-z0-9]+$" }, auth: "required", providers: [] },
+      { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
+    ],
+    { mode: "rules" },
+  ],
+  [
+    "exact, regex and glob rules, the rest public",
+    [
+      { name: "admin", match: { hosts: [], path: null, pathExact: "/admin" }, auth: "required", providers: [], require: adminRole },
+      { name: "api", match: { hosts: [], path: null, pathRegex: "^/admin/[a-z]+$" }, auth: "required", providers: [] },
+      { name: "login", match: { hosts: [], path: null, pathGlob: "/*/admin" }, auth: "required", providers: [] },
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ],
     { mode: "rules" },

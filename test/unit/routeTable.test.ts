@@ -120,12 +120,61 @@ function nameFor(table: RouteTable, host: string, path: string, method = "GET"):
 }
 
 describe("RouteTable: path forms", () => {
-  it("matches an exact path only byte for byte, a trailing slash included", () => {
-    const table = new RouteTable([rule("health", { pathExact: "/healthz" })]);
+  it("matches a public exact path only byte for byte, a trailing slash included", () => {
+    const table = new RouteTable([rule("health", { pathExact: "/healthz" }, "public")]);
     expect(nameFor(table, "h", "/healthz")).toBe("health");
     expect(nameFor(table, "h", "/healthz/")).toBeNull();
     expect(nameFor(table, "h", "/healthz/x")).toBeNull();
     expect(nameFor(table, "h", "/healthzz")).toBeNull();
+  });
+
+  it("matches a protected exact path with one trailing slash toggled, and nothing else more", () => {
+    const table = new RouteTable([rule("health", { pathExact: "/healthz" }), rule("panel", { pathExact: "/panel/" })]);
+    expect(nameFor(table, "h", "/healthz")).toBe("health");
+    expect(nameFor(table, "h", "/healthz/")).toBe("health");
+    expect(nameFor(table, "h", "/healthz/x")).toBeNull();
+    expect(nameFor(table, "h", "/healthzz")).toBeNull();
+    expect(nameFor(table, "h", "/panel/")).toBe("panel");
+    expect(nameFor(table, "h", "/panel")).toBe("panel");
+    expect(nameFor(table, "h", "/panel/x")).toBeNull();
+  });
+
+  it("matches protected globs and regexes with one trailing slash toggled", () => {
+    const table = new RouteTable([
+      rule("meta", { pathGlob: "/files/*/meta" }),
+      rule("users", { pathRegex: "^/v[0-9]+/users$" }),
+      rule("dirs", { pathRegex: "^/dirs/[a-z]+/$" }),
+      rule("open-meta", { pathGlob: "/open/*/meta" }, "public"),
+      rule("open-users", { pathRegex: "^/w[0-9]+/users$" }, "public"),
+    ]);
+    expect(nameFor(table, "h", "/files/a/meta/")).toBe("meta");
+    expect(nameFor(table, "h", "/v1/users/")).toBe("users");
+    expect(nameFor(table, "h", "/dirs/x")).toBe("dirs");
+    expect(nameFor(table, "h", "/dirs/x/")).toBe("dirs");
+    expect(nameFor(table, "h", "/open/a/meta")).toBe("open-meta");
+    expect(nameFor(table, "h", "/open/a/meta/")).toBeNull();
+    expect(nameFor(table, "h", "/w1/users")).toBe("open-users");
+    expect(nameFor(table, "h", "/w1/users/")).toBeNull();
+  });
+
+  it("finds a rule for the toggled path through the first-segment index, folded or not", () => {
+    const specs: ReadonlyArray<readonly [string, MatchSpec]> = [
+      ["admin", { pathExact: "/admin" }],
+      ["panel", { pathExact: "/panel/" }],
+      ["users", { pathRegex: "^/api/users$" }],
+      ["meta", { pathGlob: "/files/*/meta" }],
+    ];
+    for (const caseSensitive of [true, false]) {
+      const table = new RouteTable([...specs.map(([name, match]) => rule(name, { ...match, caseSensitive })), rule("rest", { path: "/" }, "public")]);
+      const label = `caseSensitive ${caseSensitive}`;
+      expect(nameFor(table, "h", "/admin/"), label).toBe("admin");
+      expect(nameFor(table, "h", "/panel"), label).toBe("panel");
+      expect(nameFor(table, "h", "/api/users/"), label).toBe("users");
+      expect(nameFor(table, "h", "/files/x/meta/"), label).toBe("meta");
+      expect(nameFor(table, "h", "/ADMIN/"), label).toBe(caseSensitive ? "rest" : "admin");
+      expect(nameFor(table, "h", "/Panel"), label).toBe(caseSensitive ? "rest" : "panel");
+      expect(nameFor(table, "h", "/Files/X/Meta/"), label).toBe(caseSensitive ? "rest" : "meta");
+    }
   });
 
   it("matches a glob whose * is exactly one non-empty segment", () => {
