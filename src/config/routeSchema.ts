@@ -121,7 +121,8 @@ export const routeNode: ObjectNode = {
     },
     match: {
       kind: "object",
-      description: "What requests the rule applies to; missing = every request. Paths are matched after normalisation (`/public/../admin` is `/admin`).",
+      description:
+        "What requests the rule applies to; missing = every request. Paths are matched after normalisation (`/public/../admin` is `/admin`). A rule that is not `auth: public` also matches the path with one trailing slash toggled (`pathExact: /admin` covers `/admin/`, and `/admin/` covers `/admin`; never for `/` itself), as Express, Rails and ASP.NET Core serve both with one handler, while a public rule matches exactly.",
       fields: {
         host: {
           kind: "list",
@@ -145,7 +146,7 @@ export const routeNode: ObjectNode = {
           format: routeExactPath,
           nullable: true,
           default: null,
-          description: "The whole path, exactly (a trailing `/` counts).",
+          description: "The whole path, exactly (for a public rule a trailing `/` counts; see `match` for the others).",
         },
         pathGlob: {
           kind: "string",
