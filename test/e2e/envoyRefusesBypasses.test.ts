@@ -113,6 +113,15 @@ describe("the demo Envoy refuses what Portcullis refuses, by itself", () => {
     expect(stack.upstream.requests().slice(before).filter((r) => r.path.includes(n))).toEqual([]);
   });
 
+  it("resolves //.. itself before any check, so Portcullis and the upstream both see the one reading", async () => {
+    // Portcullis refuses an empty segment before '..' (Tomcat reads /public//../x as /x), which only
+    // a proxy that does not normalise would hand it: Envoy resolves it first and forwards the result.
+    const n = nonce();
+    const answer = await withHost(`/public//../public/ok-${n}`);
+    expect(answer.status).toBe(200);
+    expect(stack.upstream.requests().filter((r) => r.path.includes(n)).map((r) => r.path)).toEqual([`/public/public/ok-${n}`]);
+  });
+
   it("answers 400 host_invalid to Hosts that are not host[:port], on /oauth2/ too", async () => {
     for (const host of ["admin.example.com:443:80", "localhost@evil.example", "a,b", "localhost..", "localhost:", "localhost:123456", "localhost:0", "localhost:65536", "localhost:99999", "[::1", "::1", "a%41"]) {
       for (const path of ["/public/x", "/oauth2/callback"]) {
