@@ -5,7 +5,7 @@
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
-import { compileRoutes, pathMatches, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
+import { compileRoutes, pathMatches, toggledMayMatch, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 
@@ -97,7 +97,7 @@ export class RouteTable {
       if (rule.methods !== null && !rule.methods.has((upper ??= method.toUpperCase()))) continue;
       const path = rule.caseInsensitive ? (folded ??= foldAsciiCase(normalizedPath)) : normalizedPath;
       if (!pathMatches(rule.path, path)) {
-        if (!rule.trailingSlashToggled) continue;
+        if (!rule.trailingSlashToggled || !toggledMayMatch(rule.path, path)) continue;
         if (toggled === undefined) toggled = toggleTrailingSlash(normalizedPath);
         if (toggled === null) continue;
         if (!pathMatches(rule.path, rule.caseInsensitive ? (toggledFolded ??= foldAsciiCase(toggled)) : toggled)) continue;

@@ -231,6 +231,24 @@ export function globMatches(segments: readonly PathSegment[], path: string): boo
   return p === segments.length;
 }
 
+/**
+ * False when `path` with one trailing slash toggled cannot match, read off `path` itself so that a
+ * request walking many rules makes no toggled path for them: an exact path must differ in length by
+ * one, and the toggled path keeps a glob's or regex's literal prefix only if `path` has it already
+ * or is that prefix less its final slash.
+ */
+export function toggledMayMatch(matcher: PathMatcher, path: string): boolean {
+  switch (matcher.kind) {
+    case "exact":
+      return matcher.path.length === path.length + 1 || matcher.path.length === path.length - 1;
+    case "glob":
+    case "regex":
+      return matcher.prefix.length === path.length + 1 || path.startsWith(matcher.prefix);
+    default:
+      return true;
+  }
+}
+
 export function pathMatches(matcher: PathMatcher, path: string): boolean {
   switch (matcher.kind) {
     case "any":

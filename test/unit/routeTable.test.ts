@@ -144,6 +144,8 @@ describe("RouteTable: path forms", () => {
       rule("meta", { pathGlob: "/files/*/meta" }),
       rule("users", { pathRegex: "^/v[0-9]+/users$" }),
       rule("dirs", { pathRegex: "^/dirs/[a-z]+/$" }),
+      // The toggled `/opt/` has the literal prefix `/opt/` that `/opt` itself lacks.
+      rule("opt", { pathRegex: "^/opt/(x)?$" }),
       rule("open-meta", { pathGlob: "/open/*/meta" }, "public"),
       rule("open-users", { pathRegex: "^/w[0-9]+/users$" }, "public"),
     ]);
@@ -151,6 +153,8 @@ describe("RouteTable: path forms", () => {
     expect(nameFor(table, "h", "/v1/users/")).toBe("users");
     expect(nameFor(table, "h", "/dirs/x")).toBe("dirs");
     expect(nameFor(table, "h", "/dirs/x/")).toBe("dirs");
+    expect(nameFor(table, "h", "/opt")).toBe("opt");
+    expect(nameFor(table, "h", "/opt/x/")).toBe("opt");
     expect(nameFor(table, "h", "/open/a/meta")).toBe("open-meta");
     expect(nameFor(table, "h", "/open/a/meta/")).toBeNull();
     expect(nameFor(table, "h", "/w1/users")).toBe("open-users");
