@@ -4,7 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
-import { covers, intersects, routeShapeOf, type RouteShape } from "./routeCoverage.ts";
+import { coverage, covers, intersects, routeShapeOf, sharesOnlyToggledSpelling, widened, type RouteShape } from "./routeCoverage.ts";
 import { PATH_SHAPES, type PathShape } from "../core/normalizePath.ts";
 
 export interface PartialRoute {
@@ -16,6 +16,7 @@ export interface PartialRoute {
     pathGlob?: string | null;
     pathRegex?: string | null;
     methods?: (string | undefined)[];
+    caseSensitive?: boolean | null;
   };
   auth?: string | null;
   providers?: (string | undefined)[];
@@ -111,9 +112,11 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
     const complete =
       PATH_FORMS.every((form) => match[form] !== undefined) &&
       match.hosts?.every((h) => h !== undefined) === true &&
-      match.methods?.every((m) => m !== undefined) === true;
-    if (!complete) return;
-    shapes[index] = routeShapeOf(match as Parameters<typeof routeShapeOf>[0]);
+      match.methods?.every((m) => m !== undefined) === true &&
+      match.caseSensitive !== undefined;
+    // How a rule matches depends on its auth (case, trailing slash): no auth, no analysis.
+    if (!complete || typeof auth !== "string") return;
+    shapes[index] = routeShapeOf(match as Parameters<typeof routeShapeOf>[0], auth);
   });
 
   warnAllowedPathShapes(config.policy?.allowPathShapes ?? [], warnings);
@@ -121,7 +124,7 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
   if (modeDefault !== null) warnCatchAllShadowed(mode as string, shapes, warnings);
 }
 
-const EVERY_REQUEST = routeShapeOf({ hosts: [], path: null, pathExact: null, pathGlob: null, pathRegex: null, methods: [] }) as RouteShape;
+const EVERY_REQUEST = routeShapeOf({ hosts: [], path: null, pathExact: null, pathGlob: null, pathRegex: null, methods: [] }, "public") as RouteShape;
 
 /** A listed rule that matches everything turns the mode's own catch-all off: say so. */
 function warnCatchAllShadowed(mode: string, shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
@@ -161,7 +164,10 @@ function label(routes: readonly (PartialRoute | undefined)[], index: number): st
 /**
  * Later rule wholly inside an earlier one: unreachable. Partly inside, without being the broader of
  * the two: a warning too. A general rule after specific ones (`/` after `/public`) is the normal
- * way to write a fallback and is not reported.
+ * way to write a fallback and is not reported; "broader" is judged on the paths a rule is written
+ * for, whatever its case and trailing-slash settings, so `/api` (public, exact case) after
+ * `/api/users` (protected, any case) is still a fallback. An earlier rule that takes the paths a
+ * later one is written for only through the other trailing-slash spelling is named as such.
  */
 function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
   shapes.forEach((later, index) => {
@@ -171,13 +177,18 @@ function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shape
       const earlier = shapes[i];
       if (earlier === null || earlier === undefined) continue;
       if (covers(earlier, later)) {
-        warnings.push({
-          path: keyPath("routes", index),
-          message: `is unreachable: ${label(routes, i)} matches every request it would; move it above routes[${i}], narrow routes[${i}], or remove it`,
-        });
+        const why = sharesOnlyToggledSpelling(earlier, later)
+          ? toggledSpellingReason(routes, i, later)
+          : `${label(routes, i)} matches every request it would; move it above routes[${i}], narrow routes[${i}], or remove it`;
+        warnings.push({ path: keyPath("routes", index), message: `is unreachable: ${why}` });
         return;
       }
-      if (intersects(earlier, later) && !covers(later, earlier)) overlapping.push(i);
+      if (!intersects(earlier, later)) continue;
+      if (sharesOnlyToggledSpelling(earlier, later)) {
+        warnings.push({ path: keyPath("routes", index), message: `is partly shadowed: ${toggledSpellingReason(routes, i, later)}` });
+        return;
+      }
+      if (coverage(widened(later), earlier) === false) overlapping.push(i);
     }
     const first = overlapping[0];
     if (first === undefined) return;
@@ -187,4 +198,18 @@ function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shape
       message: `is partly shadowed: ${label(routes, first)}${more} comes first and decides the requests both match; move this route above it if it should decide them`,
     });
   });
+}
+
+/**
+ * Why `later` loses its paths to the rule at `earlier` through the other trailing-slash spelling,
+ * and what to do. This is the case to spell out: a strict-slash upstream serves `/x/` and `/x` as
+ * two resources, so `/x/` would get the earlier rule's (often looser) requirements.
+ */
+function toggledSpellingReason(routes: readonly (PartialRoute | undefined)[], earlier: number, later: RouteShape): string {
+  const spelling = later.path.kind === "segments" && later.path.exact !== null ? JSON.stringify(later.path.exact) : "the paths this route is written for";
+  return (
+    `${label(routes, earlier)} comes first and, not being public, also matches its path with one trailing slash toggled, so it takes ${spelling} first ` +
+    `(an upstream that serves the two spellings as different resources would get this route's requests under routes[${earlier}]'s requirements); ` +
+    `put this route above routes[${earlier}], or merge the two into one rule`
+  );
 }

@@ -1,7 +1,13 @@
 // Set reasoning over route matches for check-config: does one rule match every request another
-// would (covers), and can a request match both (intersects)? Sound but not complete: when it cannot
-// decide (a regex against a glob, say) it answers false, so a warning is never raised by guesswork.
+// would (coverage), and can a request match both (intersects)? It reads a rule the way the matcher
+// does (core/compileRoutes.ts): a rule that is not public matches the ASCII-case-folded path unless
+// `match.caseSensitive` says otherwise, also matches the path with one trailing slash toggled, and
+// a GET rule matches HEAD. Sound but not complete: when it cannot decide (a regex against a glob,
+// say) coverage answers null and intersects false, so a warning is never raised by guesswork.
 
+import { foldAsciiCase } from "../core/foldAsciiCase.ts";
+import { regexLiteralPrefix } from "../core/regexLiteralPrefix.ts";
+import { toggleTrailingSlash } from "../core/toggleTrailingSlash.ts";
 import { compileRouteRegex, exactSegments, globSegments, prefixSegments, type PathSegment } from "./routePathPattern.ts";
 
 type HostPattern = { readonly exact: string } | { readonly suffix: string };
@@ -13,8 +19,12 @@ export interface RouteShape {
   /** null = any host. */
   readonly hosts: readonly HostPattern[] | null;
   readonly path: PathShape;
-  /** null = any method. */
+  /** null = any method; HEAD is in it when GET is. */
   readonly methods: ReadonlySet<string> | null;
+  /** Matches the ASCII-case-folded path against folded literals (a regex as if it had the `i` flag). */
+  readonly caseInsensitive: boolean;
+  /** Also matches the path with one trailing slash toggled (a rule that is not public). */
+  readonly toggled: boolean;
 }
 
 export interface MatchFields {
@@ -24,18 +34,29 @@ export interface MatchFields {
   readonly pathGlob: string | null;
   readonly pathRegex: string | null;
   readonly methods: readonly string[];
+  /** null or absent = the default by `auth`. */
+  readonly caseSensitive?: boolean | null;
 }
 
-/** The shape of a parsed match, or null when it cannot be analysed (a bad regex, a bad glob). */
-export function routeShapeOf(match: MatchFields): RouteShape | null {
+/** The shape of a parsed match under its rule's `auth`, or null when it cannot be analysed (a bad regex, a bad glob). */
+export function routeShapeOf(match: MatchFields, auth: string): RouteShape | null {
   const hosts = match.hosts.length === 0 ? null : match.hosts.map((h): HostPattern => (h.startsWith("*.") ? { suffix: h.slice(1) } : { exact: h }));
-  const methods = match.methods.length === 0 ? null : new Set(match.methods);
+  const listed = match.methods.map((m) => m.toUpperCase());
+  if (listed.includes("GET")) listed.push("HEAD");
+  const methods = listed.length === 0 ? null : new Set(listed);
+  const caseInsensitive = !(match.caseSensitive ?? auth === "public");
   let path: PathShape;
   if (match.pathRegex !== null) {
-    try {
-      path = { kind: "regex", source: match.pathRegex, regex: compileRouteRegex(match.pathRegex) };
-    } catch {
-      return null;
+    // The matcher runs a regex that is one literal (`^/x/$`) as that exact path: so does this.
+    const literal = regexLiteralPrefix(match.pathRegex);
+    if (literal.complete && literal.prefix.startsWith("/")) {
+      path = { kind: "segments", segments: exactSegments(literal.prefix), exact: literal.prefix };
+    } else {
+      try {
+        path = { kind: "regex", source: match.pathRegex, regex: compileRouteRegex(match.pathRegex, caseInsensitive ? "i" : "") };
+      } catch {
+        return null;
+      }
     }
   } else if (match.pathGlob !== null) {
     const segments = globSegments(match.pathGlob);
@@ -46,17 +67,50 @@ export function routeShapeOf(match: MatchFields): RouteShape | null {
   } else {
     path = { kind: "segments", segments: prefixSegments(match.path ?? "/"), exact: null };
   }
-  return { hosts, path, methods };
+  return { hosts, path, methods, caseInsensitive, toggled: auth !== "public" };
 }
 
-/** Every request `b` matches is matched by `a`. */
+/** Every request `b` matches is matched by `a`: true, false, or null when it cannot tell. */
+export function coverage(a: RouteShape, b: RouteShape): boolean | null {
+  if (!hostsCover(a.hosts, b.hosts) || !methodsCover(a.methods, b.methods)) return false;
+  return pathCoverage(a, b);
+}
+
+/** `a` is known to match every request `b` matches. */
 export function covers(a: RouteShape, b: RouteShape): boolean {
-  return hostsCover(a.hosts, b.hosts) && methodsCover(a.methods, b.methods) && pathCovers(a.path, b.path);
+  return coverage(a, b) === true;
 }
 
-/** Some request is matched by both. */
+/** Some request is known to be matched by both. */
 export function intersects(a: RouteShape, b: RouteShape): boolean {
-  return hostsIntersect(a.hosts, b.hosts) && methodsIntersect(a.methods, b.methods) && pathsIntersect(a.path, b.path);
+  return hostsIntersect(a.hosts, b.hosts) && methodsIntersect(a.methods, b.methods) && pathsIntersect(a, b);
+}
+
+/**
+ * `rule` as it would match were it case-insensitive and toggling the trailing slash: the paths it
+ * is written for, in every spelling the matcher may give a rule. Lets a later rule that is broader
+ * as written (`/api` after `/api/users`) count as a fallback, whatever its case and slash settings.
+ */
+export function widened(rule: RouteShape): RouteShape {
+  if (rule.path.kind === "regex" && !rule.caseInsensitive) {
+    const path = { ...rule.path, regex: compileRouteRegex(rule.path.source, "i") };
+    return { ...rule, path, caseInsensitive: true, toggled: true };
+  }
+  return { ...rule, caseInsensitive: true, toggled: true };
+}
+
+/**
+ * `earlier` takes paths `later` is written for only through the other trailing-slash spelling:
+ * none of the paths later's pattern spells matches earlier's pattern as written, some match it
+ * with one trailing slash toggled (`pathExact: /x` before `pathExact: /x/`). Segment patterns
+ * only, where this is decided exactly.
+ */
+export function sharesOnlyToggledSpelling(earlier: RouteShape, later: RouteShape): boolean {
+  if (!earlier.toggled || earlier.path.kind !== "segments" || later.path.kind !== "segments") return false;
+  const other = toggledSpelling(earlier.path.segments);
+  if (other === null) return false;
+  const ci = earlier.caseInsensitive || later.caseInsensitive;
+  return !segmentsIntersect(earlier.path.segments, later.path.segments, ci) && segmentsIntersect(other, later.path.segments, ci);
 }
 
 function hostCovers(a: HostPattern, b: HostPattern): boolean {
@@ -98,34 +152,98 @@ function isEveryPath(p: PathShape): boolean {
   return p.kind === "segments" && p.segments.length === 1 && p.segments[0]?.kind === "any";
 }
 
-function pathCovers(a: PathShape, b: PathShape): boolean {
-  if (isEveryPath(a)) return true;
-  if (a.kind === "regex") {
-    if (b.kind === "regex") return a.source === b.source;
-    return b.exact !== null && a.regex.test(b.exact);
-  }
-  if (b.kind === "regex") return false;
-  return segmentsCover(a.segments, b.segments);
+const EMPTY_SEGMENT: PathSegment = { kind: "literal", value: "" };
+
+/**
+ * The pattern for the other trailing-slash spelling of what `segments` matches, or null when there
+ * is none to add: a pattern ending in `**` already matches both spellings, and `/` has no other.
+ */
+function toggledSpelling(segments: readonly PathSegment[]): readonly PathSegment[] | null {
+  const last = segments.at(-1);
+  if (last === undefined || last.kind === "any") return null;
+  if (last.kind === "literal" && last.value === "") return segments.length > 1 ? segments.slice(0, -1) : null;
+  return [...segments, EMPTY_SEGMENT];
 }
 
-function pathsIntersect(a: PathShape, b: PathShape): boolean {
-  if (isEveryPath(a) || isEveryPath(b)) return true;
-  if (a.kind === "regex" || b.kind === "regex") {
-    if (a.kind === "regex" && b.kind === "regex") return a.source === b.source;
-    const [re, other] = a.kind === "regex" ? [a, b] : [b as Extract<PathShape, { kind: "regex" }>, a];
-    return other.kind === "segments" && other.exact !== null && re.regex.test(other.exact);
-  }
-  return segmentsIntersect(a.segments, b.segments);
+/** The patterns whose union is every path a segment-shaped rule matches, trailing slash toggled included. */
+function spellingsOf(rule: RouteShape, segments: readonly PathSegment[]): readonly (readonly PathSegment[])[] {
+  const other = rule.toggled ? toggledSpelling(segments) : null;
+  return other === null ? [segments] : [segments, other];
 }
 
-/** A single segment `a` matches every segment `b` matches (neither is `**`). */
-function singleCovers(a: PathSegment, b: PathSegment): boolean {
+/** The exact paths (one casing each) a rule with an exact path matches: the path and, toggled, its other spelling. */
+function exactSpellings(rule: RouteShape, exact: string): string[] {
+  const other = rule.toggled ? toggleTrailingSlash(exact) : null;
+  return other === null ? [exact] : [exact, other];
+}
+
+/** The regex rule matches `path` (as the matcher does: the toggled spelling too, for a rule that toggles). */
+function regexMatches(rule: RouteShape & { readonly path: { readonly kind: "regex" } }, path: string): boolean {
+  const regex = (rule.path as Extract<PathShape, { kind: "regex" }>).regex;
+  if (regex.test(path)) return true;
+  const other = rule.toggled ? toggleTrailingSlash(path) : null;
+  return other !== null && regex.test(other);
+}
+
+const ASCII_LETTER = /[A-Za-z]/;
+
+function pathCoverage(a: RouteShape, b: RouteShape): boolean | null {
+  if (isEveryPath(a.path)) return true;
+  if (a.path.kind === "regex") {
+    if (b.path.kind === "regex") {
+      if (a.path.source !== b.path.source) return null;
+      return (a.caseInsensitive || !b.caseInsensitive) && (a.toggled || !b.toggled) ? true : null;
+    }
+    if (b.path.exact === null) return null;
+    // A case-sensitive regex against every casing of a path with letters: not decided here.
+    if (b.caseInsensitive && !a.caseInsensitive && ASCII_LETTER.test(b.path.exact)) return null;
+    const rule = a as RouteShape & { readonly path: { readonly kind: "regex" } };
+    return exactSpellings(b, b.path.exact).every((p) => regexMatches(rule, p));
+  }
+  if (b.path.kind === "regex") return null;
+  const mine = spellingsOf(a, a.path.segments);
+  let unknown = false;
+  for (const theirs of spellingsOf(b, b.path.segments)) {
+    if (mine.some((m) => segmentsCover(m, theirs, a.caseInsensitive, b.caseInsensitive))) continue;
+    // a's two spellings hold paths of different endings (with and without a trailing slash), so a
+    // pattern of b with one ending is in their union only if it is in one of them; one ending in
+    // `**` has both endings and could straddle them.
+    if (mine.length > 1 && theirs.at(-1)?.kind === "any") unknown = true;
+    else return false;
+  }
+  return unknown ? null : true;
+}
+
+function pathsIntersect(a: RouteShape, b: RouteShape): boolean {
+  if (isEveryPath(a.path) || isEveryPath(b.path)) return true;
+  if (a.path.kind === "regex" || b.path.kind === "regex") {
+    if (a.path.kind === "regex" && b.path.kind === "regex") return a.path.source === b.path.source;
+    const [re, other] = a.path.kind === "regex" ? [a, b] : [b, a];
+    if (other.path.kind !== "segments" || other.path.exact === null) return false;
+    // Each spelling tried is one `other` matches as written, so a match is a request both take.
+    const rule = re as RouteShape & { readonly path: { readonly kind: "regex" } };
+    return exactSpellings(other, other.path.exact).some((p) => regexMatches(rule, p));
+  }
+  const ci = a.caseInsensitive || b.caseInsensitive;
+  const bSpellings = spellingsOf(b, b.path.segments);
+  return spellingsOf(a, a.path.segments).some((x) => bSpellings.some((y) => segmentsIntersect(x, y, ci)));
+}
+
+/**
+ * A single segment of `a` matches every segment `b`'s matches (neither is `**`); `aFolds`/`bFolds`:
+ * the rule compares ASCII-case-folded segments, so its literal stands for every casing of itself.
+ */
+function singleCovers(a: PathSegment, b: PathSegment, aFolds: boolean, bFolds: boolean): boolean {
   if (a.kind === "one") return b.kind === "one" || (b.kind === "literal" && b.value !== "");
-  return a.kind === "literal" && b.kind === "literal" && a.value === b.value;
+  if (a.kind !== "literal" || b.kind !== "literal") return false;
+  if (aFolds) return foldAsciiCase(a.value) === foldAsciiCase(b.value);
+  // An exact literal covers a folding one only when it has no letter to spell another way.
+  return a.value === b.value && (!bFolds || !ASCII_LETTER.test(b.value));
 }
 
-function singleIntersects(a: PathSegment, b: PathSegment): boolean {
-  if (a.kind === "literal" && b.kind === "literal") return a.value === b.value;
+/** Some segment matches both; `folds`: either rule compares folded segments, and then a shared casing exists exactly when the folds agree. */
+function singleIntersects(a: PathSegment, b: PathSegment, folds: boolean): boolean {
+  if (a.kind === "literal" && b.kind === "literal") return folds ? foldAsciiCase(a.value) === foldAsciiCase(b.value) : a.value === b.value;
   const literal = a.kind === "literal" ? a : b.kind === "literal" ? b : null;
   return literal === null || literal.value !== "";
 }
@@ -145,7 +263,7 @@ function memo(fn: (i: number, j: number, self: (i: number, j: number) => boolean
 }
 
 /** Language inclusion of segment patterns: every segment list `b` matches, `a` matches. */
-export function segmentsCover(a: readonly PathSegment[], b: readonly PathSegment[]): boolean {
+export function segmentsCover(a: readonly PathSegment[], b: readonly PathSegment[], aFolds = false, bFolds = false): boolean {
   const m = b.length;
   const run = memo((i, j, self) => {
     if (j === m) return a.slice(i).every((s) => s.kind === "any");
@@ -156,13 +274,13 @@ export function segmentsCover(a: readonly PathSegment[], b: readonly PathSegment
       return self(i + 1, j) || self(i, j + 1);
     }
     if (sa === undefined || sb.kind === "any") return false;
-    return singleCovers(sa, sb) && self(i + 1, j + 1);
+    return singleCovers(sa, sb, aFolds, bFolds) && self(i + 1, j + 1);
   });
   return run(0, 0);
 }
 
 /** Some segment list matches both patterns. */
-export function segmentsIntersect(a: readonly PathSegment[], b: readonly PathSegment[]): boolean {
+export function segmentsIntersect(a: readonly PathSegment[], b: readonly PathSegment[], folds = false): boolean {
   const n = a.length;
   const m = b.length;
   const run = memo((i, j, self) => {
@@ -174,7 +292,7 @@ export function segmentsIntersect(a: readonly PathSegment[], b: readonly PathSeg
     if (sa === undefined || sb === undefined) return false;
     if (sa.kind === "any") return sb.kind !== "any" && self(i, j + 1);
     if (sb.kind === "any") return self(i + 1, j);
-    return singleIntersects(sa, sb) && self(i + 1, j + 1);
+    return singleIntersects(sa, sb, folds) && self(i + 1, j + 1);
   });
   return run(0, 0);
 }
