@@ -4,7 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
-import { coverage, covers, intersects, routeShapeOf, sharesOnlyToggledSpelling, widened, type RouteShape } from "./routeCoverage.ts";
+import { covers, intersects, routeShapeOf, sharesOnlyToggledSpelling, writtenCoverage, type RouteShape } from "./routeCoverage.ts";
 import { PATH_SHAPES, type PathShape } from "../core/normalizePath.ts";
 
 export interface PartialRoute {
@@ -164,9 +164,10 @@ function label(routes: readonly (PartialRoute | undefined)[], index: number): st
 /**
  * Later rule wholly inside an earlier one: unreachable. Partly inside, without being the broader of
  * the two: a warning too. A general rule after specific ones (`/` after `/public`) is the normal
- * way to write a fallback and is not reported; "broader" is judged on the paths a rule is written
- * for, whatever its case and trailing-slash settings, so `/api` (public, exact case) after
- * `/api/users` (protected, any case) is still a fallback. An earlier rule that takes the paths a
+ * way to write a fallback and is not reported; "broader" is judged on the paths and methods a rule
+ * is written for, whatever its case and trailing-slash settings, so `/api` (public, exact case) after
+ * `/api/users` (protected, any case) is still a fallback, and `/x` (protected) after a public `/x` is
+ * not (it only gets the other casings and spellings). An earlier rule that takes the paths a
  * later one is written for only through the other trailing-slash spelling is named as such.
  */
 function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
@@ -188,7 +189,8 @@ function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shape
         warnings.push({ path: keyPath("routes", index), message: `is partly shadowed: ${toggledSpellingReason(routes, i, later)}` });
         return;
       }
-      if (coverage(widened(later), earlier) === false) overlapping.push(i);
+      // Not a fallback: the later rule is not broader as written, or the earlier one takes all it is written for.
+      if (writtenCoverage(later, earlier) === false || writtenCoverage(earlier, later) === true) overlapping.push(i);
     }
     const first = overlapping[0];
     if (first === undefined) return;

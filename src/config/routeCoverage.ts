@@ -21,6 +21,8 @@ export interface RouteShape {
   readonly path: PathShape;
   /** null = any method; HEAD is in it when GET is. */
   readonly methods: ReadonlySet<string> | null;
+  /** The methods as written (no HEAD added); null = any method. */
+  readonly listedMethods: ReadonlySet<string> | null;
   /** Matches the ASCII-case-folded path against folded literals (a regex as if it had the `i` flag). */
   readonly caseInsensitive: boolean;
   /** Also matches the path with one trailing slash toggled (a rule that is not public). */
@@ -42,8 +44,8 @@ export interface MatchFields {
 export function routeShapeOf(match: MatchFields, auth: string): RouteShape | null {
   const hosts = match.hosts.length === 0 ? null : match.hosts.map((h): HostPattern => (h.startsWith("*.") ? { suffix: h.slice(1) } : { exact: h }));
   const listed = match.methods.map((m) => m.toUpperCase());
-  if (listed.includes("GET")) listed.push("HEAD");
-  const methods = listed.length === 0 ? null : new Set(listed);
+  const listedMethods = listed.length === 0 ? null : new Set(listed);
+  const methods = listedMethods === null || !listedMethods.has("GET") ? listedMethods : new Set([...listed, "HEAD"]);
   const caseInsensitive = !(match.caseSensitive ?? auth === "public");
   let path: PathShape;
   if (match.pathRegex !== null) {
@@ -67,7 +69,7 @@ export function routeShapeOf(match: MatchFields, auth: string): RouteShape | nul
   } else {
     path = { kind: "segments", segments: prefixSegments(match.path ?? "/"), exact: null };
   }
-  return { hosts, path, methods, caseInsensitive, toggled: auth !== "public" };
+  return { hosts, path, methods, listedMethods, caseInsensitive, toggled: auth !== "public" };
 }
 
 /** Every request `b` matches is matched by `a`: true, false, or null when it cannot tell. */
@@ -87,16 +89,22 @@ export function intersects(a: RouteShape, b: RouteShape): boolean {
 }
 
 /**
- * `rule` as it would match were it case-insensitive and toggling the trailing slash: the paths it
- * is written for, in every spelling the matcher may give a rule. Lets a later rule that is broader
- * as written (`/api` after `/api/users`) count as a fallback, whatever its case and slash settings.
+ * Whether `a`, read as broadly as what it is written for allows, matches every request `b` is
+ * written for: paths in every letter case and both trailing-slash spellings for `a`, methods as
+ * written (no implied HEAD) for both. Tells a fallback written after specific rules (`/api` after
+ * `/api/users`, whatever their case and slash settings) from a rule an earlier one takes over.
  */
-export function widened(rule: RouteShape): RouteShape {
+export function writtenCoverage(a: RouteShape, b: RouteShape): boolean | null {
+  return coverage(widened(a), { ...b, methods: b.listedMethods });
+}
+
+function widened(rule: RouteShape): RouteShape {
+  const methods = rule.listedMethods;
   if (rule.path.kind === "regex" && !rule.caseInsensitive) {
     const path = { ...rule.path, regex: compileRouteRegex(rule.path.source, "i") };
-    return { ...rule, path, caseInsensitive: true, toggled: true };
+    return { ...rule, path, methods, caseInsensitive: true, toggled: true };
   }
-  return { ...rule, caseInsensitive: true, toggled: true };
+  return { ...rule, methods, caseInsensitive: true, toggled: true };
 }
 
 /**

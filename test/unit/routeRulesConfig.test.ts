@@ -229,6 +229,94 @@ describe("route config: reachability warnings", () => {
     expect(warnings(routes({ name: "all", match: {}, auth: "required" }))).toEqual([]);
   });
 
+  it("warns that a later rule whose path differs only in letter case from an earlier protected prefix is unreachable", () => {
+    expect(warnings(routes(
+      { name: "admin", match: { path: "/admin" }, auth: "required" },
+      { name: "admin-x", match: { pathExact: "/Admin/x" }, auth: "public" },
+      { name: "admin-y", match: { pathGlob: "/ADMIN/*" }, auth: "required", require: { roles: ["admin"] } },
+    ))).toEqual([
+      expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(admin\) matches every request it would/),
+      expect.stringMatching(/^routes\[2\]: is unreachable: routes\[0\] \(admin\) matches every request it would/),
+    ]);
+  });
+
+  it("does not let an exact-case public rule or a caseSensitive rule cover a differently cased later rule", () => {
+    expect(warnings(routes(
+      { name: "pub", match: { pathExact: "/docs" }, auth: "public" },
+      { name: "pub-upper", match: { pathExact: "/Docs" }, auth: "public" },
+      { name: "strict", match: { path: "/api", caseSensitive: true }, auth: "required" },
+      { name: "upper-api", match: { pathExact: "/API/x" }, auth: "public" },
+    ))).toEqual([]);
+  });
+
+  it("says a case-insensitive later rule is only partly shadowed by an earlier rule that matches one casing", () => {
+    expect(warnings(routes(
+      { name: "pub", match: { pathExact: "/x" }, auth: "public" },
+      { name: "x", match: { pathExact: "/x" }, auth: "required" },
+    ))).toEqual([expect.stringMatching(/^routes\[1\]: is partly shadowed: routes\[0\] \(pub\) comes first/)]);
+  });
+
+  it("names the rule that takes the other trailing-slash spelling of a later exact path first, and says what to do", () => {
+    expect(warnings(routes(
+      { name: "login", match: { pathExact: "/x" }, auth: "required" },
+      { name: "x-admin", match: { pathExact: "/x/" }, auth: "required", require: { roles: ["admin"] } },
+    ))).toEqual([
+      'routes[1]: is unreachable: routes[0] (login) comes first and, not being public, also matches its path with one trailing slash toggled, so it takes "/x/" first ' +
+        "(an upstream that serves the two spellings as different resources would get this route's requests under routes[0]'s requirements); " +
+        "put this route above routes[0], or merge the two into one rule",
+    ]);
+  });
+
+  it("names the other trailing-slash spelling for a later glob or regex that only matches it, and an earlier case-sensitive rule", () => {
+    expect(warnings(routes(
+      { name: "a", match: { pathExact: "/a" }, auth: "required" },
+      { name: "a-slash", match: { pathRegex: "^/a/$" }, auth: "public" },
+      { name: "b", match: { pathGlob: "/b/*" }, auth: "required" },
+      { name: "b-slash", match: { pathGlob: "/b/c/" }, auth: "required" },
+      { name: "c", match: { pathExact: "/c/", caseSensitive: true }, auth: "optional" },
+      { name: "c-bare", match: { pathExact: "/c" }, auth: "required" },
+    ))).toEqual([
+      expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(a\) comes first and, not being public, also matches its path with one trailing slash toggled, so it takes "\/a\/" first/),
+      expect.stringMatching(/^routes\[3\]: is unreachable: routes\[2\] \(b\) comes first .* so it takes "\/b\/c\/" first/),
+      // c-bare also matches /C, which the case-sensitive c does not take: partly.
+      expect.stringMatching(/^routes\[5\]: is partly shadowed: routes\[4\] \(c\) comes first .* so it takes "\/c" first .* put this route above routes\[4\], or merge the two into one rule$/),
+    ]);
+  });
+
+  it("does not warn when an earlier public exact path leaves the other trailing-slash spelling to a later rule", () => {
+    expect(warnings(routes(
+      { name: "health", match: { pathExact: "/healthz" }, auth: "public" },
+      { name: "health-slash", match: { pathExact: "/healthz/" }, auth: "public" },
+    ))).toEqual([]);
+  });
+
+  it("does not warn about a general fallback after a protected rule, whatever its case and slash settings", () => {
+    expect(warnings(routes(
+      { name: "users", match: { pathExact: "/api/users" }, auth: "required" },
+      { name: "files", match: { pathGlob: "/files/*/meta" }, auth: "required" },
+      { name: "api", match: { path: "/api" }, auth: "public" },
+      { name: "files-all", match: { pathGlob: "/files/**" }, auth: "public" },
+    ))).toEqual([]);
+  });
+
+  it("counts HEAD as covered by an earlier rule that lists GET", () => {
+    expect(warnings(routes(
+      { name: "reads", match: { path: "/api", methods: ["GET"] }, auth: "required" },
+      { name: "heads", match: { path: "/api/x", methods: ["HEAD"] }, auth: "required" },
+      { name: "both", match: { path: "/api/y", methods: ["GET", "HEAD"] }, auth: "required" },
+    ))).toEqual([
+      expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(reads\)/),
+      expect.stringMatching(/^routes\[2\]: is unreachable: routes\[0\] \(reads\)/),
+    ]);
+  });
+
+  it("says a GET rule after an earlier HEAD rule is partly shadowed, since it matches HEAD too", () => {
+    expect(warnings(routes(
+      { name: "heads", match: { path: "/api", methods: ["HEAD"] }, auth: "public" },
+      { name: "reads", match: { path: "/api", methods: ["GET"] }, auth: "required" },
+    ))).toEqual([expect.stringMatching(/^routes\[1\]: is partly shadowed: routes\[0\] \(heads\) comes first/)]);
+  });
+
   it("does not compare a rule with an earlier one whose match failed to parse", () => {
     const result = parseConfig(routes(
       { name: "bad", match: { pathRegex: "no-anchors" }, auth: "public" },
