@@ -35,7 +35,7 @@ export const policyNode: ObjectNode = {
       unique: true,
       default: [...DEFAULT_REMOVED_REQUEST_HEADERS],
       description:
-        "Request headers removed from every request Portcullis lets through (in its ext_authz answer), because they change what an upstream serves: the host or prefix it builds links and redirects from, the URL or method it routes by. A route lets one through with `forwardRequestHeaders`. The default list also keeps a sidecar behind an Envoy that does not strip them safe. Not `host`, `authorization`, `cookie` or identity headers (those have their own rules).",
+        "Request headers removed from every request Portcullis lets through (in its ext_authz answer), because they change what an upstream serves: the host or prefix it builds links and redirects from, the URL or method it routes by. A route lets one through with `forwardRequestHeaders`. The default list also keeps a sidecar behind an Envoy that does not strip them safe. Portcullis names in its answer those the request carries, so an Envoy that narrows what it sends to ext_authz (`allowed_headers`) must send these too. Not `host`, `authorization`, `cookie` or identity headers (those have their own rules).",
     },
   },
 };

@@ -51,8 +51,6 @@ interface Subject {
 interface IdentityHeaderSet {
   readonly set: HeaderList;
   readonly remove: readonly string[];
-  /** `remove` plus a route's request-header removals, per route removal list (built once each). */
-  readonly removeByRoute: Map<readonly string[], readonly string[]>;
 }
 
 export class Gate {
@@ -61,8 +59,6 @@ export class Gate {
   /** Identity headers per verified claims object; the token cache hands back the same object, so
    * a cached token costs no rebuild, and entries go when the cache drops the claims. */
   readonly #headersByClaims = new WeakMap<object, IdentityHeaderSet>();
-  /** Owned headers plus a route's request-header removals, per route removal list (routes that forward nothing share one). */
-  readonly #anonymousRemovals = new WeakMap<readonly string[], readonly string[]>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -96,7 +92,7 @@ export class Gate {
       const upstreamCookie = sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
 
       // 3. Public routes pass, with every owned header stripped so clients cannot inject identity.
-      if (route.auth === "public") return this.#anonymous(route, "public", upstreamCookie, []);
+      if (route.auth === "public") return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
 
       // 4. The credential: a bearer token decides when there is one; otherwise a browser session.
       const browser = isBrowserNavigation(request.method, request.headers);
@@ -164,7 +160,7 @@ export class Gate {
 
       // 6. Identity headers: set ours, remove every other owned header the client may have sent.
       const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
-      const remove = withRouteRemovals(headers.removeByRoute, headers.remove, route.removeRequestHeaders, headers.set);
+      const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
       return {
         kind: "allow",
         route: route.name,
@@ -193,7 +189,7 @@ export class Gate {
     clearCookies: readonly string[],
     upstreamCookie: string | null | undefined,
   ): Promise<Decision> {
-    if (route.auth === "optional") return this.#anonymous(route, "anonymous", upstreamCookie, clearCookies);
+    if (route.auth === "optional") return this.#anonymous(route, request.headers, "anonymous", upstreamCookie, clearCookies);
     if (browser && sessions !== null) {
       const provider = sessions.loginProviderFor(route.providers);
       if (provider !== null) {
@@ -208,8 +204,8 @@ export class Gate {
     return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
   }
 
-  #anonymous(route: CompiledRoute, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
-    const remove = withRouteRemovals(this.#anonymousRemovals, this.#deps.identity.ownedHeaders, route.removeRequestHeaders, []);
+  #anonymous(route: CompiledRoute, requestHeaders: ReadonlyMap<string, string>, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
+    const remove = withRouteRemovals(this.#deps.identity.ownedHeaders, route.removeRequestHeaders, requestHeaders, []);
     return {
       kind: "allow",
       route: route.name,
@@ -239,31 +235,28 @@ export class Gate {
     // The upstream gets the verified identity, not the credential: a token it never sees is a
     // token it cannot leak or replay.
     if (this.#deps.forwardAuthorization !== true) remove.push("authorization");
-    const value = { set, remove, removeByRoute: new Map<readonly string[], readonly string[]>() };
+    const value = { set, remove };
     this.#headersByClaims.set(claims, value);
     return value;
   }
 }
 
 /**
- * `base` plus the route's request-header removals (policy.removeRequestHeaders less what the route
- * forwards), cached per route list so a request allocates nothing. A header we set is never removed
- * (Envoy applies removals after sets); the config refuses that overlap too.
+ * `base` plus those of the route's request-header removals (policy.removeRequestHeaders less what
+ * the route forwards) that the request carries. Envoy gives ext_authz every request header (unless
+ * an `allowed_headers` narrows them: docs/security.md), so a name missing here is a header missing
+ * from the request; naming only those present keeps the usual answer the cached `base` list, with
+ * nothing allocated and nothing more to encode (always naming the eight defaults cost the
+ * cached-bearer Check about 15% in bench/checkPath.ts). A header we set is never removed (Envoy
+ * applies removals after sets); the config refuses that overlap too.
  */
-function withRouteRemovals(
-  cache: { get(key: readonly string[]): readonly string[] | undefined; set(key: readonly string[], value: readonly string[]): unknown },
-  base: readonly string[],
-  routeRemovals: readonly string[],
-  set: HeaderList,
-): readonly string[] {
-  if (routeRemovals.length === 0) return base;
-  let list = cache.get(routeRemovals);
-  if (list === undefined) {
-    const extra = routeRemovals.filter((name) => !base.includes(name) && !set.some(([n]) => n === name));
-    list = extra.length === 0 ? base : Object.freeze([...base, ...extra]);
-    cache.set(routeRemovals, list);
+function withRouteRemovals(base: readonly string[], routeRemovals: readonly string[], requestHeaders: ReadonlyMap<string, string>, set: HeaderList): readonly string[] {
+  let list: string[] | null = null;
+  for (const name of routeRemovals) {
+    if (!requestHeaders.has(name) || base.includes(name) || set.some(([n]) => n === name)) continue;
+    (list ??= [...base]).push(name);
   }
-  return list;
+  return list ?? base;
 }
 
 function callerOf(claims: Readonly<Record<string, unknown>>, machine: boolean): { caller?: { kind: "user" | "client"; id: string } } {

@@ -114,7 +114,8 @@ describe("Gate.decide", () => {
 
   it("strips every owned header and every upstream-steering header on a public route", async () => {
     const { gate } = gateWith({});
-    const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker" } }));
+    const steering = Object.fromEntries(DEFAULT_REMOVED_REQUEST_HEADERS.map((name) => [name, "evil"]));
+    const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker", ...steering } }));
     expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
     if (d.kind !== "allow") throw new Error("expected allow");
     expect([...d.removeHeaders].sort()).toEqual([...DEFAULT_REMOVED_REQUEST_HEADERS, "x-client-id", "x-user-context", "x-user-email", "x-user-roles", "x-user-sub"].sort());

@@ -94,7 +94,17 @@ describe("request headers that steer the upstream, through the gate", () => {
     expect(removed).toContain("x-forwarded-host");
     expect(removed).toContain("x-http-method-override");
     // The same token on another route: its cached identity headers do not carry the first route's list.
-    expect(removals(await gate.decide(request("/api/x", { authorization: "Bearer good" })))).toContain("x-forwarded-prefix");
+    expect(removals(await gate.decide(request("/api/x", { "x-forwarded-prefix": "/admin", authorization: "Bearer good" })))).toContain("x-forwarded-prefix");
+  });
+
+  it("names only the steering headers the request carries, so the usual answer encodes nothing more", async () => {
+    const plain = removals(await gate.decide(request("/api/x", { authorization: "Bearer good" })));
+    for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(plain).not.toContain(name);
+    const one = removals(await gate.decide(request("/api/x", { "x-original-url": "/admin", authorization: "Bearer good" })));
+    expect(one).toContain("x-original-url");
+    expect(one.filter((name) => (DEFAULT_REMOVED_REQUEST_HEADERS as readonly string[]).includes(name))).toEqual(["x-original-url"]);
+    expect(removals(await gate.decide(request("/open/x", { forwarded: "host=evil" })))).toContain("forwarded");
+    expect(removals(await gate.decide(request("/open/x")))).not.toContain("forwarded");
   });
 
   it("reuses one removal list per route and credential instead of building one per request", async () => {
@@ -106,15 +116,15 @@ describe("request headers that steer the upstream, through the gate", () => {
 
   it("removes the configured list instead of the default one", async () => {
     const custom = gateWith({ mode: "rules", removeRequestHeaders: ["x-tenant-override"] });
-    const removed = removals(await custom.decide(request("/open/x")));
+    const removed = removals(await custom.decide(request("/open/x", { ...STEERING, "x-tenant-override": "other" })));
     expect(removed).toContain("x-tenant-override");
     expect(removed).not.toContain("x-forwarded-host");
-    const none = removals(await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(request("/open/x")));
+    const none = removals(await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(request("/open/x", STEERING)));
     expect([...none].sort()).toEqual([...OWNED].sort());
   });
 
   it("never removes an identity header it sets, even when the list names one", async () => {
-    const d = await gateWith({ mode: "rules", removeRequestHeaders: ["x-user-sub", "x-forwarded-host"] }).decide(request("/api/x", { authorization: "Bearer good" }));
+    const d = await gateWith({ mode: "rules", removeRequestHeaders: ["x-user-sub", "x-forwarded-host"] }).decide(request("/api/x", { "x-user-sub": "mallory", "x-forwarded-host": "evil.example", authorization: "Bearer good" }));
     expect(d.kind === "allow" && d.setHeaders.some(([n]) => n === "x-user-sub")).toBe(true);
     expect(removals(d)).not.toContain("x-user-sub");
     expect(removals(d)).toContain("x-forwarded-host");
