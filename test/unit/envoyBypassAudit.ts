@@ -4,6 +4,7 @@
 // rendered template and Helm render. The regexes are the shared strictness contract's (the same
 // shapes Portcullis refuses); they are written out here once and each config must carry them verbatim.
 
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
 import { DENIALS } from "../../src/core/DenialCode.ts";
 
 type Json = Record<string, any>;
@@ -28,17 +29,9 @@ export const VALID_PATH_ENCODING_REGEX =
 /** A valid authority: host[:port], reg-name with at most one trailing dot or a bracketed IPv6. */
 export const VALID_AUTHORITY_REGEX = String.raw`^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$`;
 
-/** Headers with which a client could make an upstream framework serve another host, path or method. */
-export const STEERING_HEADERS = [
-  "x-forwarded-host",
-  "x-forwarded-prefix",
-  "forwarded",
-  "x-original-url",
-  "x-rewrite-url",
-  "x-http-method-override",
-  "x-method-override",
-  "x-http-method",
-] as const;
+/** Headers with which a client could make an upstream framework serve another host, path or method: the
+ * same list Portcullis removes by default, so the Envoy layer and Portcullis's own cannot drift apart. */
+export const STEERING_HEADERS = DEFAULT_REMOVED_REQUEST_HEADERS;
 
 const HCM = "envoy.filters.network.http_connection_manager";
 const EXT_AUTHZ = "envoy.filters.http.ext_authz";
