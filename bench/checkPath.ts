@@ -10,7 +10,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
-import { buildCheckPipeline } from "../src/cli/buildCheckPipeline.ts";
+import { buildCheckPipeline } from "../src/app/buildCheckPipeline.ts";
 import { RouteTable } from "../src/core/RouteTable.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";

@@ -27,8 +27,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case "check-config":
       return (await import("./checkConfig.ts")).runCheckConfig(rest);
     case "demo":
-      if (rest[0] === "token") return (await import("./demo/runDemoToken.ts")).runDemoToken(rest.slice(1));
-      return (await import("./demo/runDemo.ts")).runDemo(rest);
+      if (rest[0] === "token") return (await import("../demo/runDemoToken.ts")).runDemoToken(rest.slice(1));
+      return (await import("../demo/runDemo.ts")).runDemo(rest);
     case "--version":
     case "-v":
     case "version":

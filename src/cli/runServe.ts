@@ -5,10 +5,10 @@
 import { loadConfigFile } from "../config/loadConfigFile.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
-import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
+import { createConfigReloader, type ReloadTrigger } from "../app/createConfigReloader.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
-import { startServer } from "./startServer.ts";
-import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { startServer } from "../app/startServer.ts";
+import { watchConfigFile, type ConfigFileWatcher } from "../app/watchConfigFile.ts";
 
 const USAGE = [
   "usage: portcullis serve --config FILE [--watch]   (or set PORTCULLIS_CONFIG)",

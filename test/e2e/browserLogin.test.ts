@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EchoedRequest } from "../../src/cli/demo/startEchoUpstream.ts";
+import type { EchoedRequest } from "../../src/demo/startEchoUpstream.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { parseSetCookie, setCookiesOf } from "../harness/parseSetCookie.ts";

@@ -7,8 +7,8 @@
 
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOA_PASSWORD, LOA_SECOND_FACTOR } from "../../src/cli/demo/startDevIdp.ts";
-import type { EchoedRequest } from "../../src/cli/demo/startEchoUpstream.ts";
+import { LOA_PASSWORD, LOA_SECOND_FACTOR } from "../../src/demo/startDevIdp.ts";
+import type { EchoedRequest } from "../../src/demo/startEchoUpstream.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { parseSetCookie } from "../harness/parseSetCookie.ts";

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
-import { startDemo } from "../../src/cli/demo/startDemo.ts";
-import type { RunningDemo } from "../../src/cli/demo/startDemo.ts";
+import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { startDemo } from "../../src/demo/startDemo.ts";
+import type { RunningDemo } from "../../src/demo/startDemo.ts";
 import { httpsRequest } from "../harness/httpsRequest.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 

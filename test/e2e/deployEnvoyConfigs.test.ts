@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
-import type { DemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
-import { envoyBinary } from "../../src/cli/demo/startEnvoy.ts";
+import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import type { DemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { envoyBinary } from "../../src/demo/startEnvoy.ts";
 
 const run = promisify(execFile);
 const FILE = new URL("../../deploy/docker/envoy.yaml", import.meta.url);

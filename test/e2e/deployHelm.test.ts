@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { ensureDemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
-import type { DemoCertificate } from "../../src/cli/demo/ensureDemoCertificate.ts";
-import { envoyBinary } from "../../src/cli/demo/startEnvoy.ts";
+import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import type { DemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { envoyBinary } from "../../src/demo/startEnvoy.ts";
 
 type Json = Record<string, any>;
 const run = promisify(execFile);

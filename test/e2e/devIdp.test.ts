@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { decodeJwt } from "jose";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
-import { writeDemoState } from "../../src/cli/demo/demoState.ts";
+import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { writeDemoState } from "../../src/demo/demoState.ts";
 import {
   DEMO_BATCH_CLIENT_ID,
   DEMO_CLIENT_ID,
@@ -21,8 +21,8 @@ import {
   LOA_SECOND_FACTOR,
   MINT_USER_TOKEN_PATH,
   startDevIdp,
-} from "../../src/cli/demo/startDevIdp.ts";
-import type { DevIdp } from "../../src/cli/demo/startDevIdp.ts";
+} from "../../src/demo/startDevIdp.ts";
+import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));

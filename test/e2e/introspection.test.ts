@@ -6,9 +6,9 @@
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/cli/demo/createSigningJwk.ts";
-import { DEMO_WEB_CLIENT_ID, startDevIdp } from "../../src/cli/demo/startDevIdp.ts";
-import type { DevIdp } from "../../src/cli/demo/startDevIdp.ts";
+import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { DEMO_WEB_CLIENT_ID, startDevIdp } from "../../src/demo/startDevIdp.ts";
+import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import type { ReservedPort } from "../harness/reservePort.ts";
 import { startStack, TEST_AUDIENCE } from "../harness/startStack.ts";

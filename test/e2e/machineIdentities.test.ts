@@ -5,7 +5,7 @@
 
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_BATCH_CLIENT_ID, DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID } from "../../src/cli/demo/startDevIdp.ts";
+import { DEMO_BATCH_CLIENT_ID, DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID } from "../../src/demo/startDevIdp.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 

@@ -4,7 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOA_PASSWORD, LOA_SECOND_FACTOR } from "../../src/cli/demo/startDevIdp.ts";
+import { LOA_PASSWORD, LOA_SECOND_FACTOR } from "../../src/demo/startDevIdp.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 

@@ -2,7 +2,7 @@
 // so that a failure report always says which Envoy was used. Register in vitest.config.ts
 // (`test.globalSetup: ["test/harness/globalSetup.ts"]`).
 
-import { envoyVersion } from "../../src/cli/demo/startEnvoy.ts";
+import { envoyVersion } from "../../src/demo/startEnvoy.ts";
 
 export async function setup(): Promise<void> {
   if (process.env.ENVOY_BIN === undefined) {

@@ -7,7 +7,7 @@
 
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { EchoedRequest } from "../../src/cli/demo/startEchoUpstream.ts";
+import type { EchoedRequest } from "../../src/demo/startEchoUpstream.ts";
 import type { KeycloakRealm } from "../harness/keycloakAdmin.ts";
 import { loginAtKeycloak } from "../harness/loginAtKeycloak.ts";
 import { loginThroughKeycloak } from "../harness/loginThroughKeycloak.ts";

@@ -11,7 +11,7 @@ import addFormats from "ajv-formats";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCheckConfig } from "../../src/cli/checkConfig.ts";
-import { demoConfig } from "../../src/cli/demo/demoConfig.ts";
+import { demoConfig } from "../../src/demo/demoConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { configSchema, type SchemaNode } from "../../src/config/configSchema.ts";
 import {
@@ -143,7 +143,7 @@ const demoYaml = stringify(
 const shipped: (readonly [string, string, string | null])[] = [
   ...configFiles.map((file) => [file, readFileSync(join(ROOT, file), "utf8"), join(ROOT, file)] as const),
   ...readmeBlocks.map((block, i) => [`README.md yaml block ${i}`, block, null] as const),
-  ["the demo config (src/cli/demo/demoConfig.ts)", demoYaml, null] as const,
+  ["the demo config (src/demo/demoConfig.ts)", demoYaml, null] as const,
 ];
 
 describe("JSON Schema of the config", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import { reloadProblems } from "../../src/cli/reloadProblems.ts";
+import { reloadProblems } from "../../src/app/reloadProblems.ts";
 
 const ROUTES = [{ name: "api", match: { path: "/api" }, auth: "public" }];
 

@@ -3,7 +3,7 @@
 // discovery documents and tokens with each IdP's real claim shapes (test/harness/startHostedIdps).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JWTPayload } from "jose";
-import { buildCheckPipeline, type CheckPipeline } from "../../src/cli/buildCheckPipeline.ts";
+import { buildCheckPipeline, type CheckPipeline } from "../../src/app/buildCheckPipeline.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";

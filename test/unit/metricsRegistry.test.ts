@@ -2,7 +2,7 @@
 // alert built on rate() sees them before the first check.
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { buildCheckPipeline } from "../../src/cli/buildCheckPipeline.ts";
+import { buildCheckPipeline } from "../../src/app/buildCheckPipeline.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { createMetrics } from "../../src/observability/Metrics.ts";
 

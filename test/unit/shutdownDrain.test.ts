@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import { startDrainPeriod } from "../../src/cli/startDrainPeriod.ts";
+import { startDrainPeriod } from "../../src/app/startDrainPeriod.ts";
 
 const withShutdown = (shutdown?: unknown) =>
   parseConfig({ routes: [{ name: "all", match: { path: "/" }, auth: "public" }], ...(shutdown === undefined ? {} : { shutdown }) });

@@ -22,7 +22,7 @@ export interface DemoState {
 export function demoDir(env: NodeJS.ProcessEnv = process.env): string {
   const override = env.PORTCULLIS_DEMO_DIR;
   if (override !== undefined && override !== "") return override;
-  return fileURLToPath(new URL("../../../.cache/demo", import.meta.url));
+  return fileURLToPath(new URL("../../.cache/demo", import.meta.url));
 }
 
 export function demoStateFile(dir: string): string {

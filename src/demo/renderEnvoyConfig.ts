@@ -25,7 +25,7 @@ export interface EnvoyConfigValues {
   readonly extAuthzTimeoutMs?: number;
 }
 
-export const DEMO_ENVOY_TEMPLATE = new URL("../../../envoy/demo.yaml", import.meta.url);
+export const DEMO_ENVOY_TEMPLATE = new URL("../../envoy/demo.yaml", import.meta.url);
 
 export async function renderEnvoyConfig(values: EnvoyConfigValues, template: URL | string = DEMO_ENVOY_TEMPLATE): Promise<string> {
   const text = await readFile(template, "utf8");
