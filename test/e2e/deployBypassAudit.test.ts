@@ -17,7 +17,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { renderEnvoyConfig } from "../../src/demo/renderEnvoyConfig.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
 import { DENIALS } from "../../src/core/DenialCode.ts";
-import { auditEnvoyConfig, REJECTED_PATH_REGEX, STEERING_HEADERS } from "./envoyBypassAudit.ts";
+import { auditEnvoyConfig, REJECTED_PATH_REGEX, STEERING_HEADERS } from "../harness/envoyBypassAudit.ts";
 
 type Json = Record<string, any>;
 const run = promisify(execFile);
