@@ -3,7 +3,7 @@
 // Every path an upstream would serve as /admin/... must get the admin rule's decision or a 400, and
 // every authority that is not one host[:port] a 400.
 import { describe, expect, it } from "vitest";
-import type { IdentityConfig, PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
+import type { PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
@@ -11,15 +11,9 @@ import { createPathNormalizer, type PathShape } from "../../src/core/normalizePa
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 import { toAccessRequest } from "../../src/transport/toAccessRequest.ts";
+import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
-const identity: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
-  roleClaims: ["roles"],
-  claimHeaders: {},
-  context: { enabled: false, fields: {} },
-  maxHeaderBytes: 4096,
-  forwardAuthorization: false,
-};
+const identity = PLAIN_IDENTITY;
 
 const noRequirements = { scopes: [], roles: null, groups: null, audiences: [], clients: [], principal: "any", claims: null, acr: [], amr: [], maxAge: null } as const;
 const adminRole = { ...noRequirements, roles: { anyOf: ["admin"], allOf: [] } };

@@ -3,7 +3,7 @@
 // them: through the Gate, in the ext_authz answer on the wire, and in the config's rules.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
-import type { IdentityConfig, PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
+import type { PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
@@ -17,15 +17,9 @@ import { createHealthHandlers } from "../../src/transport/createHealthHandlers.t
 import { HealthState } from "../../src/transport/HealthState.ts";
 import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
 import { openCheckClient, type CheckClient } from "../harness/grpcTestClients.ts";
+import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
-const identity: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
-  roleClaims: ["roles"],
-  claimHeaders: {},
-  context: { enabled: false, fields: {} },
-  maxHeaderBytes: 4096,
-  forwardAuthorization: false,
-};
+const identity = PLAIN_IDENTITY;
 const OWNED = ["x-user-sub", "x-user-email", "x-user-roles", "x-user-context", "x-client-id"];
 const claims = { sub: "alice", exp: 2_000_000_000 };
 const good: VerifyOutcome = { ok: true, provider: "corp", claims, expiresAt: claims.exp };

@@ -3,7 +3,8 @@
 // request spelling of a protected path then meets the protected rule, never the looser one after it.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import { normalizePath } from "../../src/core/normalizePath.ts";
+import { escapeProblem } from "../../src/config/routeFormats.ts";
+import { createPathNormalizer, normalizePath, PATH_SHAPE_NAMES } from "../../src/core/normalizePath.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 
 function tableFor(match: Record<string, unknown>): RouteTable {
@@ -45,6 +46,19 @@ describe("route path spellings", () => {
     for (const pathRegex of ["^/\\x41dmin(/.*)?$", "^/\\u0061dmin(/.*)?$", "^/[\\x41][d]min(/.*)?$"]) {
       const table = tableFor({ pathRegex });
       for (const raw of ["/admin/x", "/Admin/x", "/ADMIN", "/%41dmin"]) expect(routeOf(table, raw), `${pathRegex} ${raw}`).toBe("admin");
+    }
+  });
+
+  it("accepts a configured escape exactly when the normaliser keeps that escape in request paths", () => {
+    // The two rooms each hold the list of escapes the normaliser decodes; they must never disagree,
+    // or a pattern with an escape could never match and its requests would fall to a looser rule.
+    const lenient = createPathNormalizer(PATH_SHAPE_NAMES);
+    for (let byte = 0x20; byte <= 0xff; byte++) {
+      const hex = byte.toString(16).toUpperCase().padStart(2, "0");
+      const normalized = lenient(`/x%${hex}y`);
+      if (!normalized.ok) continue; // refused in every request (%2F, %5C, %7F): no path to match
+      const kept = normalized.path.includes(`%${hex}`);
+      expect({ hex, accepted: escapeProblem(hex) === null }).toEqual({ hex, accepted: kept });
     }
   });
 });

@@ -4,7 +4,6 @@
 import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { compileLinearRegex, linearRegexProblem, REGEX_INPUT_LIMIT } from "../../src/config/compileLinearRegex.ts";
-import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { compileRouteRegex } from "../../src/config/routePathPattern.ts";
 import { compileRoutes } from "../../src/core/compileRoutes.ts";
@@ -12,6 +11,7 @@ import { Gate } from "../../src/core/Gate.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
 const STALLING = "^/api/([a-z0-9]+-?)*/items$";
 
@@ -78,14 +78,7 @@ describe("route regexes on the linear-time engine", () => {
 });
 
 describe("the gate bounds what a regex runs on", () => {
-  const identity: IdentityConfig = {
-    headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
-    roleClaims: ["roles"],
-    claimHeaders: {},
-    context: { enabled: false, fields: {} },
-    maxHeaderBytes: 4096,
-    forwardAuthorization: false,
-  };
+  const identity = PLAIN_IDENTITY;
   const gate = new Gate({
     normalizePath,
     routes: new RouteTable([

@@ -1,0 +1,13 @@
+// The identity section the gate tests share: the default header names, roles from `roles`, no
+// context header, the Authorization header removed. One copy, so a new IdentityConfig field is added
+// in one place.
+import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
+
+export const PLAIN_IDENTITY: IdentityConfig = {
+  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+  roleClaims: ["roles"],
+  claimHeaders: {},
+  context: { enabled: false, fields: {} },
+  maxHeaderBytes: 4096,
+  forwardAuthorization: false,
+};
