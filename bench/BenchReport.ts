@@ -60,13 +60,15 @@ export interface BenchReport {
   readonly warnings: readonly string[];
 }
 
-const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && b > 0 ? a / b : null;
 const totalCpu = (cpu: Record<string, number | null> | undefined) => {
   if (!cpu) return undefined;
   const values = Object.values(cpu);
   return values.some((v) => v === null) ? undefined : values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
 };
-const difference = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a - b : null);
+const difference = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined ? a - b : null;
 
 export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): BenchReport {
   const { throughput: t, fixedRate: f, check: c } = input;
@@ -80,10 +82,19 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
     addedServiceP99VsNoAuthMs: difference(f.portcullis?.serviceTime.p99Ms, f.noAuth?.serviceTime.p99Ms),
     addedP99VsNoopExtAuthzMs: difference(f.portcullis?.responseTime.p99Ms, f.noopExtAuthz?.responseTime.p99Ms),
     addedServiceP99VsNoopExtAuthzMs: difference(f.portcullis?.serviceTime.p99Ms, f.noopExtAuthz?.serviceTime.p99Ms),
-    checkServerCpuVsNoopFloor: ratio(c.portcullis?.serverCpuUsPerCall ?? undefined, c.noopFloor?.serverCpuUsPerCall ?? undefined),
-    addedCpuUsPerRequestVsJwtAuthn: difference(totalCpu(f.portcullis?.cpuUsPerRequest), totalCpu(f.jwtAuthn?.cpuUsPerRequest)),
+    checkServerCpuVsNoopFloor: ratio(
+      c.portcullis?.serverCpuUsPerCall ?? undefined,
+      c.noopFloor?.serverCpuUsPerCall ?? undefined,
+    ),
+    addedCpuUsPerRequestVsJwtAuthn: difference(
+      totalCpu(f.portcullis?.cpuUsPerRequest),
+      totalCpu(f.jwtAuthn?.cpuUsPerRequest),
+    ),
     sessionThroughputVsBearer: ratio(t.portcullisSession?.requestsPerSecond, t.portcullis?.requestsPerSecond),
-    sessionPortcullisCpuVsBearer: ratio(t.portcullisSession?.cpuUsPerRequest["portcullis"] ?? undefined, t.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined),
+    sessionPortcullisCpuVsBearer: ratio(
+      t.portcullisSession?.cpuUsPerRequest["portcullis"] ?? undefined,
+      t.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined,
+    ),
   };
   const target = (name: string, value: number | null, text: string, ok: (v: number) => boolean): TargetCheck => ({
     name,
@@ -92,7 +103,12 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
     pass: value === null ? null : ok(value),
   });
   const targets = [
-    target(`p99 added vs no auth at ${input.options.rate} req/s (ms)`, ratios.addedP99VsNoAuthMs, "<= 0.5", (v) => v <= 0.5),
+    target(
+      `p99 added vs no auth at ${input.options.rate} req/s (ms)`,
+      ratios.addedP99VsNoAuthMs,
+      "<= 0.5",
+      (v) => v <= 0.5,
+    ),
     target("throughput Portcullis / jwt_authn", ratios.throughputVsJwtAuthn, ">= 0.7", (v) => v >= 0.7),
     target("direct Check rate / no-op floor", ratios.checkVsNoopFloor, ">= 0.9", (v) => v >= 0.9),
   ];

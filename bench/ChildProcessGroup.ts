@@ -22,7 +22,8 @@ export interface ManagedChild {
 export class ChildProcessGroup {
   readonly #children = new Set<ManagedChild>();
   readonly #onExit = () => {
-    for (const child of this.#children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL");
+    for (const child of this.#children)
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL");
   };
 
   constructor() {

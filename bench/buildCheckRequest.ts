@@ -2,7 +2,12 @@
 // ext_authz filter sends for a wrk request (pseudo-headers, peers, request id), on a matching route,
 // carrying the bench credential: the bearer token, or (token null) only the extra headers, e.g. a Cookie.
 
-export function buildCheckRequest(token: string | null, host: string, path: string, extraHeaders: Readonly<Record<string, string>> = {}): object {
+export function buildCheckRequest(
+  token: string | null,
+  host: string,
+  path: string,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): object {
   return {
     attributes: {
       source: { address: { socket_address: { address: "127.0.0.1", port_value: 40000 } } },

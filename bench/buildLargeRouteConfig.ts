@@ -16,7 +16,11 @@ export function buildLargeRouteConfig(provider: string): Record<string, unknown>
     r("admin", { path: "/admin" }, { auth: "required", require: { roles: ["admin"] } });
     r("files", { pathGlob: "/files/*/meta" });
     r("users", { pathRegex: "^/v[0-9]+/users/[0-9]+$" }, { auth: "required", require: { scopes: ["users.read"] } });
-    r("orders-write", { path: "/api/v2/orders", methods: ["POST", "PUT", "DELETE"] }, { auth: "required", require: { scopes: ["orders.write"] } });
+    r(
+      "orders-write",
+      { path: "/api/v2/orders", methods: ["POST", "PUT", "DELETE"] },
+      { auth: "required", require: { scopes: ["orders.write"] } },
+    );
     r("reports", { pathGlob: "/api/v2/reports/**" });
     r("v1", { path: "/api/v1" });
     r("orders-read", { path: "/api/v2/orders", methods: ["GET"] });

@@ -1,7 +1,14 @@
 // Child process: a closed-loop gRPC load on ext_authz Check — `concurrency` calls always in flight
 // on one channel (as Envoy holds one HTTP/2 connection per worker), warm-up then a measured window.
 // Input: one JSON argument (CheckLoadSpec). Output: one JSON line {"result": CheckLoadResult}.
-import { credentials, loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import {
+  credentials,
+  loadPackageDefinition,
+  type Client,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { LatencyHistogram, type LatencySummary } from "./LatencyHistogram.ts";
@@ -25,7 +32,11 @@ export interface CheckLoadResult {
 }
 
 type CheckClient = Client & {
-  Check(req: object, options: { deadline: Date }, cb: (err: ServiceError | null, res?: { status?: { code?: number } }) => void): void;
+  Check(
+    req: object,
+    options: { deadline: Date },
+    cb: (err: ServiceError | null, res?: { status?: { code?: number } }) => void,
+  ): void;
 };
 
 const CALL_DEADLINE_MS = 5000;

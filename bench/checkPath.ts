@@ -55,7 +55,9 @@ const browser = createBenchSession({
 });
 
 const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>)["Check"]!;
+const method = (
+  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
+)["Check"]!;
 
 interface HeaderOption {
   header: { key: string; value: string };
@@ -113,12 +115,15 @@ function expectAllowed(p: PipelineRun, sub: string, upstreamCookie: "unchanged" 
   const problems: string[] = [];
   if (ok === null) problems.push("no OK answer");
   else {
-    if (header("x-user-sub") !== sub) problems.push(`x-user-sub is ${JSON.stringify(header("x-user-sub"))}, expected ${sub}`);
+    if (header("x-user-sub") !== sub)
+      problems.push(`x-user-sub is ${JSON.stringify(header("x-user-sub"))}, expected ${sub}`);
     const removed = ok.headers_to_remove?.includes("cookie") === true;
     const cookie = header("cookie");
-    if (upstreamCookie === "unchanged" && (removed || cookie !== undefined)) problems.push("the Cookie header was touched");
+    if (upstreamCookie === "unchanged" && (removed || cookie !== undefined))
+      problems.push("the Cookie header was touched");
     if (upstreamCookie === "removed" && !removed) problems.push("the Cookie header was not removed");
-    if (upstreamCookie !== "unchanged" && upstreamCookie !== "removed" && cookie !== upstreamCookie) problems.push(`upstream Cookie is ${JSON.stringify(cookie)}`);
+    if (upstreamCookie !== "unchanged" && upstreamCookie !== "removed" && cookie !== upstreamCookie)
+      problems.push(`upstream Cookie is ${JSON.stringify(cookie)}`);
   }
   if (problems.length > 0) throw new Error(`${p.name}: ${problems.join("; ")}`);
 }
@@ -132,9 +137,21 @@ const mixedCookies = `${UNRELATED_COOKIES}; ${browser.cookieHeader}`;
 // round, and the ratios are taken within one run.
 const pipelines = [
   await startPipeline("bearer", smallConfig, buildCheckRequest(identity.token, "localhost", "/x")),
-  await startPipeline("session", smallConfig, buildCheckRequest(null, "localhost", "/x", { cookie: browser.cookieHeader })),
-  await startPipeline("sessionMixed", smallConfig, buildCheckRequest(null, "localhost", "/x", { cookie: mixedCookies })),
-  await startPipeline("large", largeConfig, buildCheckRequest(identity.token, LARGE_TABLE_REQUEST.host, LARGE_TABLE_REQUEST.path)),
+  await startPipeline(
+    "session",
+    smallConfig,
+    buildCheckRequest(null, "localhost", "/x", { cookie: browser.cookieHeader }),
+  ),
+  await startPipeline(
+    "sessionMixed",
+    smallConfig,
+    buildCheckRequest(null, "localhost", "/x", { cookie: mixedCookies }),
+  ),
+  await startPipeline(
+    "large",
+    largeConfig,
+    buildCheckRequest(identity.token, LARGE_TABLE_REQUEST.host, LARGE_TABLE_REQUEST.path),
+  ),
 ] as const;
 const [bearer, session, sessionMixed, large] = pipelines;
 for (const p of pipelines) await p.run(20_000);
@@ -157,8 +174,15 @@ const line = (p: PipelineRun, what: string) =>
 console.log("decode + decide + observe + encode, one request after another:");
 console.log(line(bearer, "bearer token (cached), 1 route"));
 console.log(line(session, `session cookie (${browser.cookieHeader.length} bytes, ${browser.chunks} chunk), 1 route`));
-console.log(line(sessionMixed, `session cookie among ${UNRELATED_COOKIES.split(";").length} unrelated cookies (${mixedCookies.length} bytes), 1 route`));
-console.log(line(large, `bearer token (cached), ${largeConfig.routes.length} routes on ${LARGE_TABLE_HOSTS.length} hosts`));
+console.log(
+  line(
+    sessionMixed,
+    `session cookie among ${UNRELATED_COOKIES.split(";").length} unrelated cookies (${mixedCookies.length} bytes), 1 route`,
+  ),
+);
+console.log(
+  line(large, `bearer token (cached), ${largeConfig.routes.length} routes on ${LARGE_TABLE_HOSTS.length} hosts`),
+);
 
 // The unseal alone: base64url decode and canonical check, AES-256-GCM open, JSON parse and expiry,
 // on the same sealed value the session pipelines carry (parseSession and the rest excluded).
@@ -179,9 +203,31 @@ console.log(
 
 // RouteTable.match alone over a mix: known hosts (indexed), a wildcard-only host and an unknown
 // host, over paths that hit early, late and no per-host rule, with GET and POST.
-const mixHosts = [LARGE_TABLE_REQUEST.host, "svc0.example.com", "svc19.example.com", "other.example.com", "unknown.test"];
-const mixPaths = ["/healthz", "/api/v2/orders/17", "/v1/users/42", "/files/a/meta", "/api/v2/reports/q/3", "/shared/7", "/nothing/here"];
-const mix = mixHosts.flatMap((h) => mixPaths.flatMap((p) => [[h, p, "GET"], [h, p, "POST"]] as const));
+const mixHosts = [
+  LARGE_TABLE_REQUEST.host,
+  "svc0.example.com",
+  "svc19.example.com",
+  "other.example.com",
+  "unknown.test",
+];
+const mixPaths = [
+  "/healthz",
+  "/api/v2/orders/17",
+  "/v1/users/42",
+  "/files/a/meta",
+  "/api/v2/reports/q/3",
+  "/shared/7",
+  "/nothing/here",
+];
+const mix = mixHosts.flatMap((h) =>
+  mixPaths.flatMap(
+    (p) =>
+      [
+        [h, p, "GET"],
+        [h, p, "POST"],
+      ] as const,
+  ),
+);
 const PER_ROUND = 1_000_000;
 let matched = 0;
 /** ns per match over PER_ROUND matches cycling through the mix. */
@@ -206,4 +252,5 @@ for (let r = 0; r < 7; r++) {
 console.log(
   `route match alone (${mix.length} requests cycled, median of 7 × ${PER_ROUND.toLocaleString("en")}): 1 route ${median(smallNs).toFixed(0)} ns, ${largeConfig.routes.length} routes on ${LARGE_TABLE_HOSTS.length} hosts ${median(largeNs).toFixed(0)} ns per match (${matched > 0 ? "ok" : "none matched"})`,
 );
-if (pipelines.some((p) => p.counts.allowed !== p.counts.answered) || opened !== UNSEAL_PER_ROUND * 8) process.exitCode = 1;
+if (pipelines.some((p) => p.counts.allowed !== p.counts.answered) || opened !== UNSEAL_PER_ROUND * 8)
+  process.exitCode = 1;

@@ -56,7 +56,9 @@ const jwks = await startJwksServer();
 const identity = await createBenchIdentity(jwks.issuer, "bench-api");
 jwks.setJwks(identity.jwks);
 const parsed = parseConfig({
-  providers: { bench: { issuer: jwks.issuer, audiences: ["bench-api"], algorithms: ["RS256"], allowInsecureHttp: true } },
+  providers: {
+    bench: { issuer: jwks.issuer, audiences: ["bench-api"], algorithms: ["RS256"], allowInsecureHttp: true },
+  },
   routes: [{ name: "bench", match: { path: "/" }, auth: "required" }],
   log: { level: "warn" },
 });
@@ -66,7 +68,9 @@ const pipeline = buildCheckPipeline(parsed.config, logger);
 await pipeline.registry.start();
 
 const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>)["Check"]!;
+const method = (
+  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
+)["Check"]!;
 const traceparent = (flags: string) => `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`;
 
 interface Variant {
@@ -79,8 +83,17 @@ interface Variant {
   cpuUs: number[];
 }
 
-const traced = createExtAuthzHandlers(pipeline.gate, createCheckObserver(pipeline.metrics, logger), createCheckTracer(tracing));
-const variant = (name: string, handlers: UntypedServiceImplementation, headers: Record<string, string>, sampled = false): Variant => ({
+const traced = createExtAuthzHandlers(
+  pipeline.gate,
+  createCheckObserver(pipeline.metrics, logger),
+  createCheckTracer(tracing),
+);
+const variant = (
+  name: string,
+  handlers: UntypedServiceImplementation,
+  headers: Record<string, string>,
+  sampled = false,
+): Variant => ({
   name,
   sampled,
   handlers,
@@ -108,14 +121,17 @@ async function run(v: Variant, n: number): Promise<{ wall: number; cpu: number }
   const cpu = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const done = new Promise<void>((resolve) => (resolveCheck = resolve));
-    v.handlers["Check"]!({ request: method.requestDeserialize(v.wire) } as ServerUnaryCall<never, unknown> as never, callback);
+    v.handlers["Check"]!(
+      { request: method.requestDeserialize(v.wire) } as ServerUnaryCall<never, unknown> as never,
+      callback,
+    );
     await done;
     // Checks resolve in microtasks; without a turn of the event loop now and then the exporter's
     // HTTP requests would never complete during a round (a server's socket I/O gives it those turns).
     if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
   }
   // The round's spans exported (at most 10 s more), so their serialisation and sending count here.
-  for (const until = Date.now() + 10_000; v.sampled && Date.now() < until && (await exportedSpans()) < expected; ) {
+  for (const until = Date.now() + 10_000; v.sampled && Date.now() < until && (await exportedSpans()) < expected;) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   (globalThis as { gc?: () => void }).gc?.();
@@ -152,7 +168,9 @@ for (const against of [unsampled!, sampled!]) {
   }
 }
 await tracing.shutdown();
-console.log(`spans received by the OTLP sink: ${sampledExported} of ${sampled!.allowed} sampled checks (the rest dropped by the bounded queue)`);
+console.log(
+  `spans received by the OTLP sink: ${sampledExported} of ${sampled!.allowed} sampled checks (the rest dropped by the bounded queue)`,
+);
 pipeline.registry.close();
 await jwks.close();
 sink.kill();

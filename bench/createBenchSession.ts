@@ -59,12 +59,29 @@ export function createBenchSession(input: BenchSessionInput): BenchSession {
   const common = { iss: input.issuer, sub, iat: now, auth_time: now - 60 };
   const accessToken = jwtShaped(
     { alg: "RS256", kid: "bench-rs256", typ: "at+jwt" },
-    { ...common, aud: [input.audience], exp: accessTokenExpiresAt, client_id: input.clientId, jti: randomBytes(16).toString("hex"), scope: "openid profile email offline_access orders.read", roles: ["bench", "orders-reader"] },
+    {
+      ...common,
+      aud: [input.audience],
+      exp: accessTokenExpiresAt,
+      client_id: input.clientId,
+      jti: randomBytes(16).toString("hex"),
+      scope: "openid profile email offline_access orders.read",
+      roles: ["bench", "orders-reader"],
+    },
     900,
   );
   const idToken = jwtShaped(
     { alg: "RS256", kid: "bench-rs256", typ: "JWT" },
-    { ...common, aud: input.clientId, exp: now + 3600, nonce: randomBytes(16).toString("base64url"), email: "jane.doe@example.com", name: "Jane Doe", acr: "urn:bench:loa:2", amr: ["pwd", "otp"] },
+    {
+      ...common,
+      aud: input.clientId,
+      exp: now + 3600,
+      nonce: randomBytes(16).toString("base64url"),
+      email: "jane.doe@example.com",
+      name: "Jane Doe",
+      acr: "urn:bench:loa:2",
+      amr: ["pwd", "otp"],
+    },
     800,
   );
   // What composeSessionClaims keeps from the ID token and the verified access token.

@@ -1,6 +1,10 @@
 // One bounded loopback HTTP GET for setup and sanity probes (never used to generate load).
 
-export async function fetchText(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export async function fetchText(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   return { status: res.status, body: await res.text() };
 }

@@ -43,7 +43,15 @@ function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: bo
   let sent = 0;
   const start = performance.now();
 
-  return new Promise<{ completed: number; non2xx: number; errors: number; response: LatencyHistogram; service: LatencyHistogram; lag: LatencyHistogram; elapsedMs: number }>((resolve) => {
+  return new Promise<{
+    completed: number;
+    non2xx: number;
+    errors: number;
+    response: LatencyHistogram;
+    service: LatencyHistogram;
+    lag: LatencyHistogram;
+    elapsedMs: number;
+  }>((resolve) => {
     let drainTimer: NodeJS.Timeout | undefined;
     const finish = () => {
       clearTimeout(drainTimer);
@@ -74,7 +82,14 @@ function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: bo
         maybeFinish();
       };
       const req = request(
-        { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: "GET", headers: spec.headers },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: "GET",
+          headers: spec.headers,
+        },
         (res) => {
           res.resume();
           res.once("end", () => settle(true, res.statusCode ?? 0));

@@ -3,23 +3,54 @@
 import type { BenchReport } from "./BenchReport.ts";
 
 const cpuText = (cpu: Record<string, number | null> | undefined) =>
-  cpu ? Object.entries(cpu).map(([name, us]) => `${name} ${num(us, 0)}`).join(" + ") : "n/a";
-const num = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "n/a" : v.toFixed(digits));
+  cpu
+    ? Object.entries(cpu)
+        .map(([name, us]) => `${name} ${num(us, 0)}`)
+        .join(" + ")
+    : "n/a";
+const num = (v: number | null | undefined, digits: number) =>
+  v === null || v === undefined ? "n/a" : v.toFixed(digits);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+    .join("\n");
 }
 
 export function formatReport(report: BenchReport): string {
   const { throughput: t, fixedRate: f, check: c, options: o } = report;
   const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms", "bad", "CPU µs/req"]];
   const wrkRow = (name: string, r: typeof t.noAuth) =>
-    rows.push([name, `wrk c=${o.connections}`, num(r?.requestsPerSecond, 0), num(r?.p50Ms, 3), num(r?.p99Ms, 3), r ? String(r.non2xx + r.socketErrors) : "n/a", cpuText(r?.cpuUsPerRequest)]);
+    rows.push([
+      name,
+      `wrk c=${o.connections}`,
+      num(r?.requestsPerSecond, 0),
+      num(r?.p50Ms, 3),
+      num(r?.p99Ms, 3),
+      r ? String(r.non2xx + r.socketErrors) : "n/a",
+      cpuText(r?.cpuUsPerRequest),
+    ]);
   const rateRow = (name: string, r: typeof f.noAuth) =>
-    rows.push([name, `fixed ${o.rate}/s`, num(r?.achievedRate, 0), num(r?.responseTime.p50Ms, 3), num(r?.responseTime.p99Ms, 3), r ? String(r.non2xx + r.errors) : "n/a", cpuText(r?.cpuUsPerRequest)]);
+    rows.push([
+      name,
+      `fixed ${o.rate}/s`,
+      num(r?.achievedRate, 0),
+      num(r?.responseTime.p50Ms, 3),
+      num(r?.responseTime.p99Ms, 3),
+      r ? String(r.non2xx + r.errors) : "n/a",
+      cpuText(r?.cpuUsPerRequest),
+    ]);
   const checkRow = (name: string, r: typeof c.noopFloor) =>
-    rows.push([name, `gRPC ${o.connections} in flight`, num(r?.requestsPerSecond, 0), num(r?.latency.p50Ms, 3), num(r?.latency.p99Ms, 3), r ? String(r.notOk + r.errors) : "n/a", r ? `server ${num(r.serverCpuUsPerCall, 0)}` : "n/a"]);
+    rows.push([
+      name,
+      `gRPC ${o.connections} in flight`,
+      num(r?.requestsPerSecond, 0),
+      num(r?.latency.p50Ms, 3),
+      num(r?.latency.p99Ms, 3),
+      r ? String(r.notOk + r.errors) : "n/a",
+      r ? `server ${num(r.serverCpuUsPerCall, 0)}` : "n/a",
+    ]);
   wrkRow("envoy, no auth", t.noAuth);
   wrkRow("envoy + jwt_authn", t.jwtAuthn);
   wrkRow("envoy + ext_authz no-op grpc-js", t.noopExtAuthz);
@@ -54,7 +85,10 @@ export function formatReport(report: BenchReport): string {
     `  session cookie / bearer token (both through Portcullis): throughput ${num(r.sessionThroughputVsBearer, 3)}, Portcullis CPU per request ${num(r.sessionPortcullisCpuVsBearer, 2)}`,
     "",
     "targets:",
-    ...report.targets.map((x) => `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`),
+    ...report.targets.map(
+      (x) =>
+        `  ${x.pass === null ? "n/a " : x.pass ? "PASS" : "FAIL"}  ${x.name}: ${num(x.value, 3)} (target ${x.target})`,
+    ),
   ];
   if (report.warnings.length > 0) lines.push("", "warnings:", ...report.warnings.map((w) => `  - ${w}`));
   if (report.problems.length > 0) lines.push("", "problems:", ...report.problems.map((p) => `  - ${p}`));

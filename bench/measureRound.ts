@@ -40,7 +40,12 @@ export interface RoundResult {
 }
 
 function perRequest(cpuSeconds: Record<string, number | null>, requests: number): CpuPerRequest {
-  return Object.fromEntries(Object.entries(cpuSeconds).map(([name, sec]) => [name, sec === null || requests <= 0 ? null : (sec / requests) * 1e6]));
+  return Object.fromEntries(
+    Object.entries(cpuSeconds).map(([name, sec]) => [
+      name,
+      sec === null || requests <= 0 ? null : (sec / requests) * 1e6,
+    ]),
+  );
 }
 
 // The no-op ext_authz route runs right before Portcullis's, and the session cookie right after the
@@ -49,7 +54,13 @@ const SCENARIO_ORDER: readonly Scenario[] = ["noAuth", "jwtAuthn", "noopExtAuthz
 // The session cookie runs under wrk only: a fixed-rate phase more per round would take a 3-round run
 // with --duration 8 past six minutes. Its per-request cost is in CPU µs/req and in bench/checkPath.ts.
 const FIXED_RATE_ORDER: readonly Scenario[] = SCENARIO_ORDER.filter((s) => s !== "portcullisSession");
-const none = (): Record<Scenario, null> => ({ noAuth: null, jwtAuthn: null, noopExtAuthz: null, portcullis: null, portcullisSession: null });
+const none = (): Record<Scenario, null> => ({
+  noAuth: null,
+  jwtAuthn: null,
+  noopExtAuthz: null,
+  portcullis: null,
+  portcullisSession: null,
+});
 
 export async function measureRound(
   group: ChildProcessGroup,
@@ -75,7 +86,8 @@ export async function measureRound(
 
   // Envoy's CPU is charged on every route; each Check server's only on its own route (elsewhere it idles).
   const serverPids = (s: Scenario): Record<string, number | undefined> => {
-    if (s === "portcullis" || s === "portcullisSession") return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
+    if (s === "portcullis" || s === "portcullisSession")
+      return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
     if (s === "noopExtAuthz") return { envoy: targets.pids.envoy, noop: targets.pids.noopCheck };
     return { envoy: targets.pids.envoy };
   };
@@ -87,7 +99,9 @@ export async function measureRound(
     const spec = { url, headers: targets.headers[s], connections: options.connections };
     throughput[s] = await attempt(`wrk, ${targets.labels[s]}`, async () => {
       await runWrk(group, `wrk-warmup-${s}`, { ...spec, durationSeconds: options.warmupSeconds });
-      const { result, cpuSeconds } = await withCpuUsage(serverPids(s), () => runWrk(group, `wrk-${s}`, { ...spec, durationSeconds: options.durationSeconds }));
+      const { result, cpuSeconds } = await withCpuUsage(serverPids(s), () =>
+        runWrk(group, `wrk-${s}`, { ...spec, durationSeconds: options.durationSeconds }),
+      );
       return { ...result, cpuUsPerRequest: perRequest(cpuSeconds, result.requests) };
     });
   }
@@ -110,7 +124,10 @@ export async function measureRound(
         runJsonChild<FixedRateResult>(group, `fixed-rate-${s}`, here("./fixedRateLoad.ts"), spec, boundMs),
       );
       // The CPU window spans warm-up and measurement; every scheduled request of both was sent.
-      return { ...result, cpuUsPerRequest: perRequest(cpuSeconds, options.rate * (options.warmupSeconds + options.durationSeconds)) };
+      return {
+        ...result,
+        cpuUsPerRequest: perRequest(cpuSeconds, options.rate * (options.warmupSeconds + options.durationSeconds)),
+      };
     });
   }
 
@@ -127,11 +144,15 @@ export async function measureRound(
     );
     return { ...result, serverCpuUsPerCall: perRequest(cpuSeconds, result.totalCalls)["server"] ?? null };
   };
-  const noopFloor = await attempt("direct Check, no-op floor", () => directCheck("check-noop", targets.noopCheckTarget, targets.pids.noopCheck));
+  const noopFloor = await attempt("direct Check, no-op floor", () =>
+    directCheck("check-noop", targets.noopCheckTarget, targets.pids.noopCheck),
+  );
   const portcullisTarget = targets.portcullisCheckTarget;
   const portcullis =
     portcullisTarget === null
       ? null
-      : await attempt("direct Check, Portcullis", () => directCheck("check-portcullis", portcullisTarget, targets.pids.portcullis));
+      : await attempt("direct Check, Portcullis", () =>
+          directCheck("check-portcullis", portcullisTarget, targets.pids.portcullis),
+        );
   return { throughput, fixedRate, check: { noopFloor, portcullis } };
 }

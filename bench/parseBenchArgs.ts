@@ -20,7 +20,8 @@ const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [-
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`--${name} must be a number in (0, ${max}] (got ${JSON.stringify(raw)})\n${USAGE}`);
+  if (!Number.isFinite(value) || value <= 0 || value > max)
+    throw new Error(`--${name} must be a number in (0, ${max}] (got ${JSON.stringify(raw)})\n${USAGE}`);
   return value;
 }
 

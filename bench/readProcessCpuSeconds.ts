@@ -30,7 +30,10 @@ export function readProcessCpuSeconds(pid: number | undefined): number | null {
 }
 
 /** Runs `work` and returns its result with the CPU seconds each named process used meanwhile. */
-export async function withCpuUsage<T>(pids: Readonly<Record<string, number | undefined>>, work: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number | null> }> {
+export async function withCpuUsage<T>(
+  pids: Readonly<Record<string, number | undefined>>,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuSeconds: Record<string, number | null> }> {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, readProcessCpuSeconds(pid)]));
   const result = await work();
   const cpuSeconds: Record<string, number | null> = {};

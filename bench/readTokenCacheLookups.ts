@@ -12,7 +12,10 @@ export async function readTokenCacheLookups(adminPort: number): Promise<TokenCac
   if (status !== 200) throw new Error(`/metrics answered ${status}`);
   const sum = (result: string) => {
     let total = 0;
-    const pattern = new RegExp(`^portcullis_token_cache_lookups_total\\{[^}]*result="${result}"[^}]*\\}\\s+([\\d.e+]+)$`, "gm");
+    const pattern = new RegExp(
+      `^portcullis_token_cache_lookups_total\\{[^}]*result="${result}"[^}]*\\}\\s+([\\d.e+]+)$`,
+      "gm",
+    );
     for (const m of body.matchAll(pattern)) total += Number(m[1]);
     return total;
   };

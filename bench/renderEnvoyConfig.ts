@@ -3,7 +3,12 @@
 // a no-op Check server, ext_authz gRPC to Portcullis — all routing to the same upstream. Rendered as
 // JSON, which Envoy reads as YAML.
 
-export const LISTENER_NAMES = { noAuth: "no_auth", jwtAuthn: "jwt_authn", noopExtAuthz: "ext_authz_noop", extAuthz: "ext_authz" } as const;
+export const LISTENER_NAMES = {
+  noAuth: "no_auth",
+  jwtAuthn: "jwt_authn",
+  noopExtAuthz: "ext_authz_noop",
+  extAuthz: "ext_authz",
+} as const;
 
 export interface EnvoyConfigInput {
   readonly upstreamPort: number;
@@ -62,16 +67,22 @@ function listener(name: string, authFilters: object[]) {
           {
             name: "envoy.filters.network.http_connection_manager",
             typed_config: {
-              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+              "@type":
+                "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
               stat_prefix: name,
               codec_type: "AUTO",
               route_config: {
                 name: "bench",
-                virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] }],
+                virtual_hosts: [
+                  { name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] },
+                ],
               },
               http_filters: [
                 ...authFilters,
-                { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+                {
+                  name: "envoy.filters.http.router",
+                  typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+                },
               ],
             },
           },
@@ -109,7 +120,10 @@ export function renderEnvoyConfig(input: EnvoyConfigInput): string {
     listener(LISTENER_NAMES.jwtAuthn, [jwtAuthn]),
     listener(LISTENER_NAMES.noopExtAuthz, [extAuthzFilter("noop_check")]),
   ];
-  const clusters: object[] = [staticCluster("upstream", input.upstreamPort), staticCluster("noop_check", input.noopCheckGrpcPort, http2Only)];
+  const clusters: object[] = [
+    staticCluster("upstream", input.upstreamPort),
+    staticCluster("noop_check", input.noopCheckGrpcPort, http2Only),
+  ];
   if (input.portcullisGrpcPort !== null) {
     listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthzFilter("portcullis")]));
     clusters.push(staticCluster("portcullis", input.portcullisGrpcPort, http2Only));

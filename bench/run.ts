@@ -25,7 +25,14 @@ import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { startJwksServer, type JwksServer } from "./startJwksServer.ts";
-import { BENCH_CLIENT_ID, BENCH_ROUTE_PATH, renderPortcullisConfig, startPortcullis, type PortcullisBenchSetup, type RunningPortcullis } from "./startPortcullis.ts";
+import {
+  BENCH_CLIENT_ID,
+  BENCH_ROUTE_PATH,
+  renderPortcullisConfig,
+  startPortcullis,
+  type PortcullisBenchSetup,
+  type RunningPortcullis,
+} from "./startPortcullis.ts";
 
 const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enforcesAuth: boolean }[] = [
   { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
@@ -34,7 +41,12 @@ const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enfo
   { key: "noopExtAuthz", label: "ext_authz no-op", listener: LISTENER_NAMES.noopExtAuthz, enforcesAuth: false },
   { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
   // The same listener and Portcullis process; only the credential differs.
-  { key: "portcullisSession", label: "ext_authz Portcullis (session)", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
+  {
+    key: "portcullisSession",
+    label: "ext_authz Portcullis (session)",
+    listener: LISTENER_NAMES.extAuthz,
+    enforcesAuth: true,
+  },
 ];
 const LABELS = Object.fromEntries(SCENARIOS.map((s) => [s.key, s.label])) as Record<Scenario, string>;
 const AUDIENCE = "bench-api";
@@ -55,13 +67,19 @@ function reviewRound(round: RoundResult, index: number): { problems: string[]; w
   const where = (label: string) => `round ${index + 1}, ${label}`;
   for (const s of SCENARIOS) {
     const w = round.throughput[s.key];
-    if (w && w.non2xx + w.socketErrors > 0) found.push(`${where(`wrk ${s.label}`)}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
+    if (w && w.non2xx + w.socketErrors > 0)
+      found.push(`${where(`wrk ${s.label}`)}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
     const f = round.fixedRate[s.key];
-    if (f && f.non2xx + f.errors > 0) found.push(`${where(`fixed-rate ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
-    if (f && f.sendLagP99Ms > 2) warnings.push(`${where(`fixed-rate ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`);
+    if (f && f.non2xx + f.errors > 0)
+      found.push(`${where(`fixed-rate ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
+    if (f && f.sendLagP99Ms > 2)
+      warnings.push(
+        `${where(`fixed-rate ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`,
+      );
   }
   const c = round.check.portcullis;
-  if (c && c.notOk + c.errors > 0) found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
+  if (c && c.notOk + c.errors > 0)
+    found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
   return { problems: found, warnings };
 }
 
@@ -95,7 +113,9 @@ async function main(): Promise<number> {
     const startedAt = new Date().toISOString();
     const loadAtStart = loadavg()[0]!;
     if (loadAtStart > 0.5) {
-      warnings.push(`the machine was busy at start (1-min load average ${loadAtStart.toFixed(2)}): expect noisy figures`);
+      warnings.push(
+        `the machine was busy at start (1-min load average ${loadAtStart.toFixed(2)}): expect noisy figures`,
+      );
       say(warnings.at(-1)!);
     }
 
@@ -105,9 +125,14 @@ async function main(): Promise<number> {
     const authHeaders = { authorization: `Bearer ${identity.token}` };
     // The browser's credential: the session cookie sealed with Portcullis's key, among a site's
     // other cookies (which Portcullis must pass on while stripping its own).
-    const setup: PortcullisBenchSetup = { issuer: jwksServer.issuer, audience: AUDIENCE, sessionKey: randomBytes(32).toString("base64") };
+    const setup: PortcullisBenchSetup = {
+      issuer: jwksServer.issuer,
+      audience: AUDIENCE,
+      sessionKey: randomBytes(32).toString("base64"),
+    };
     const parsedSetup = parseConfig(JSON.parse(renderPortcullisConfig(setup)));
-    if (!parsedSetup.ok) throw new Error(`the bench's Portcullis config is invalid: ${JSON.stringify(parsedSetup.problems)}`);
+    if (!parsedSetup.ok)
+      throw new Error(`the bench's Portcullis config is invalid: ${JSON.stringify(parsedSetup.problems)}`);
     const browser = createBenchSession({
       key: setup.sessionKey,
       cookieName: parsedSetup.config.session.cookieName,
@@ -124,7 +149,9 @@ async function main(): Promise<number> {
       const m = /^\{"port":(\d+)\}$/.exec(line);
       return m ? Number(m[1]) : undefined;
     };
-    const upstreamPort = await group.spawn("upstream", process.execPath, childScript("./okUpstreamProcess.ts")).waitForLine(portLine, 10_000);
+    const upstreamPort = await group
+      .spawn("upstream", process.execPath, childScript("./okUpstreamProcess.ts"))
+      .waitForLine(portLine, 10_000);
     const noopCheck = group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts"));
     const noopPort = await noopCheck.waitForLine(portLine, 10_000);
 
@@ -141,7 +168,14 @@ async function main(): Promise<number> {
       group,
       envoyBin,
       workDir,
-      renderEnvoyConfig({ upstreamPort, noopCheckGrpcPort: noopPort, portcullisGrpcPort: portcullis?.grpcPort ?? null, issuer: identity.issuer, audience: AUDIENCE, jwks: identity.jwks }),
+      renderEnvoyConfig({
+        upstreamPort,
+        noopCheckGrpcPort: noopPort,
+        portcullisGrpcPort: portcullis?.grpcPort ?? null,
+        issuer: identity.issuer,
+        audience: AUDIENCE,
+        jwks: identity.jwks,
+      }),
     );
 
     // Only a route proven to pass the token and refuse its absence is measured: a fast 401/403
@@ -150,13 +184,15 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) {
       const port = envoy.ports.get(s.listener);
       if (port === undefined) {
-        if ((s.key !== "portcullis" && s.key !== "portcullisSession") || portcullis !== null) problems.push(`envoy has no ${s.listener} listener`);
+        if ((s.key !== "portcullis" && s.key !== "portcullisSession") || portcullis !== null)
+          problems.push(`envoy has no ${s.listener} listener`);
         continue;
       }
       const url = `http://127.0.0.1:${port}${BENCH_ROUTE_PATH}`;
       try {
         const withToken = await fetchText(url, headersFor(s.key));
-        if (withToken.status !== 200 || withToken.body !== "ok") throw new Error(`with the credential: ${withToken.status} ${withToken.body.slice(0, 200)}`);
+        if (withToken.status !== 200 || withToken.body !== "ok")
+          throw new Error(`with the credential: ${withToken.status} ${withToken.body.slice(0, 200)}`);
         if (s.enforcesAuth) {
           const without = await fetchText(url);
           if (without.status !== 401) throw new Error(`without a credential: expected 401, got ${without.status}`);
@@ -176,7 +212,13 @@ async function main(): Promise<number> {
         {
           urls,
           labels: LABELS,
-          headers: { noAuth: authHeaders, jwtAuthn: authHeaders, noopExtAuthz: authHeaders, portcullis: authHeaders, portcullisSession: sessionHeaders },
+          headers: {
+            noAuth: authHeaders,
+            jwtAuthn: authHeaders,
+            noopExtAuthz: authHeaders,
+            portcullis: authHeaders,
+            portcullisSession: sessionHeaders,
+          },
           noopCheckTarget: `127.0.0.1:${noopPort}`,
           portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
           checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
@@ -200,8 +242,15 @@ async function main(): Promise<number> {
       }
     }
 
-    const median = <K extends "throughput" | "fixedRate">(kind: K, s: Scenario, key: (r: NonNullable<RoundResult[K][Scenario]>) => number) =>
-      pickMedianRound(rounds.map((r) => r[kind][s] as NonNullable<RoundResult[K][Scenario]> | null), key);
+    const median = <K extends "throughput" | "fixedRate">(
+      kind: K,
+      s: Scenario,
+      key: (r: NonNullable<RoundResult[K][Scenario]>) => number,
+    ) =>
+      pickMedianRound(
+        rounds.map((r) => r[kind][s] as NonNullable<RoundResult[K][Scenario]> | null),
+        key,
+      );
     const byScenario = <T>(pick: (s: Scenario) => T) => ({
       noAuth: pick("noAuth"),
       jwtAuthn: pick("jwtAuthn"),
@@ -224,8 +273,14 @@ async function main(): Promise<number> {
       throughput: byScenario((s) => median("throughput", s, (r) => r.requestsPerSecond)),
       fixedRate: byScenario((s) => median("fixedRate", s, (r) => r.responseTime.p99Ms)),
       check: {
-        noopFloor: pickMedianRound(rounds.map((r) => r.check.noopFloor), (r) => r.requestsPerSecond),
-        portcullis: pickMedianRound(rounds.map((r) => r.check.portcullis), (r) => r.requestsPerSecond),
+        noopFloor: pickMedianRound(
+          rounds.map((r) => r.check.noopFloor),
+          (r) => r.requestsPerSecond,
+        ),
+        portcullis: pickMedianRound(
+          rounds.map((r) => r.check.portcullis),
+          (r) => r.requestsPerSecond,
+        ),
       },
       portcullisTokenCache: tokenCache,
       rounds,

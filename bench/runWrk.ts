@@ -11,7 +11,14 @@ export interface WrkSpec {
 }
 
 export async function runWrk(group: ChildProcessGroup, name: string, spec: WrkSpec): Promise<WrkResult> {
-  const args = ["-t1", `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.durationSeconds))}s`, "--latency", "--timeout", "2s"];
+  const args = [
+    "-t1",
+    `-c${spec.connections}`,
+    `-d${Math.max(1, Math.round(spec.durationSeconds))}s`,
+    "--latency",
+    "--timeout",
+    "2s",
+  ];
   for (const [key, value] of Object.entries(spec.headers)) args.push("-H", `${key}: ${value}`);
   args.push(spec.url);
   const child = group.spawn(name, process.env["WRK_BIN"] ?? "wrk", args);

@@ -37,7 +37,14 @@ const sessionKey = randomBytes(32).toString("base64");
 const load = (store: "cookie" | "redis"): PortcullisConfig => {
   const parsed = parseConfig({
     providers: {
-      bench: { issuer: jwks.issuer, audiences: ["bench-api"], algorithms: ["RS256"], allowInsecureHttp: true, clientId: "bench-web", redirectUri: "https://app.example.com/oauth2/callback" },
+      bench: {
+        issuer: jwks.issuer,
+        audiences: ["bench-api"],
+        algorithms: ["RS256"],
+        allowInsecureHttp: true,
+        clientId: "bench-web",
+        redirectUri: "https://app.example.com/oauth2/callback",
+      },
     },
     routes: [{ name: "bench", match: { path: "/" }, auth: "required" }],
     session: { keys: [sessionKey], store },
@@ -52,10 +59,23 @@ const redisConfig = load("redis");
 const logger = createLogger("warn");
 const shared = createSharedSessionState(redisConfig, logger);
 while (!shared.redis?.isUp()) await new Promise((r) => setTimeout(r, 20));
-const sample = createBenchSession({ key: sessionKey, cookieName: cookieConfig.session.cookieName, provider: "bench", issuer: jwks.issuer, audience: "bench-api", clientId: "bench-web" });
+const sample = createBenchSession({
+  key: sessionKey,
+  cookieName: cookieConfig.session.cookieName,
+  provider: "bench",
+  issuer: jwks.issuer,
+  audience: "bench-api",
+  clientId: "bench-web",
+});
 
 const stores: Record<"cookie" | "redis", SessionStore> = {
-  cookie: createCookieSessionStore({ cookieName: cookieConfig.session.cookieName, cookieDomain: null, keys: [sessionKey], maxChunks: 8, cacheMax: 10_000 }),
+  cookie: createCookieSessionStore({
+    cookieName: cookieConfig.session.cookieName,
+    cookieDomain: null,
+    keys: [sessionKey],
+    maxChunks: 8,
+    cacheMax: 10_000,
+  }),
   redis: createRedisSessionStore({
     connection: shared.redis!,
     cookieName: redisConfig.session.cookieName,
@@ -67,13 +87,21 @@ const stores: Record<"cookie" | "redis", SessionStore> = {
 };
 /** A fresh session like the sample (new id, sub) stored in `store`; returns the browser's Cookie header. */
 async function newSessionCookie(store: SessionStore, n: number): Promise<string> {
-  const session: Session = { ...sample.session, id: randomBytes(16).toString("base64url"), sub: `user-${n}`, sid: `sid-${n}`, claims: { ...sample.session.claims, sub: `user-${n}` } };
+  const session: Session = {
+    ...sample.session,
+    id: randomBytes(16).toString("base64url"),
+    sub: `user-${n}`,
+    sid: `sid-${n}`,
+    claims: { ...sample.session.claims, sub: `user-${n}` },
+  };
   const setCookies = await store.create(session, new Map(), Math.floor(Date.now() / 1000));
   return setCookies.map((c) => c.slice(0, c.indexOf(";"))).join("; ");
 }
 
 const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>)["Check"]!;
+const method = (
+  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
+)["Check"]!;
 
 interface Run {
   readonly name: string;
@@ -89,7 +117,8 @@ async function startRun(name: string, config: PortcullisConfig, request: object,
   const check = (wire: Buffer) =>
     new Promise<boolean>((resolve) => {
       const call = { request: method.requestDeserialize(wire) } as ServerUnaryCall<never, unknown>;
-      const callback: sendUnaryData<unknown> = (_err, response) => resolve((response as { ok_response?: unknown }).ok_response !== undefined);
+      const callback: sendUnaryData<unknown> = (_err, response) =>
+        resolve((response as { ok_response?: unknown }).ok_response !== undefined);
       pipeline.handlers["Check"]!(call as never, callback);
     });
   return { name, pipeline, check, wire: method.requestSerialize(request) };
@@ -97,8 +126,18 @@ async function startRun(name: string, config: PortcullisConfig, request: object,
 
 const runs = [
   await startRun("bearer", cookieConfig, buildCheckRequest(identity.token, "localhost", "/x"), false),
-  await startRun("cookie session", cookieConfig, buildCheckRequest(null, "localhost", "/x", { cookie: sample.cookieHeader }), false),
-  await startRun("redis session", redisConfig, buildCheckRequest(null, "localhost", "/x", { cookie: await newSessionCookie(stores.redis, 0) }), true),
+  await startRun(
+    "cookie session",
+    cookieConfig,
+    buildCheckRequest(null, "localhost", "/x", { cookie: sample.cookieHeader }),
+    false,
+  ),
+  await startRun(
+    "redis session",
+    redisConfig,
+    buildCheckRequest(null, "localhost", "/x", { cookie: await newSessionCookie(stores.redis, 0) }),
+    true,
+  ),
 ];
 
 async function sequential(run: Run, n: number): Promise<number> {
@@ -122,7 +161,11 @@ async function concurrent(run: Run, n: number): Promise<{ rps: number; p50: numb
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+  return {
+    rps: latencies.length / seconds,
+    p50: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -134,7 +177,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const run of runs) seq.get(run)!.push(await sequential(run, Math.ceil(iterations / ROUNDS / 4)));
   for (const run of runs) conc.get(run)!.push(await concurrent(run, Math.ceil(iterations / ROUNDS)));
 }
-console.log(`session path by store (median of ${ROUNDS} alternating rounds; ${CONCURRENCY} checks in flight for req/s and latency):`);
+console.log(
+  `session path by store (median of ${ROUNDS} alternating rounds; ${CONCURRENCY} checks in flight for req/s and latency):`,
+);
 for (const run of runs) {
   const c = conc.get(run)!;
   const pick = (k: "rps" | "p50" | "p99") => median(c.map((x) => x[k]));
@@ -148,13 +193,19 @@ async function memoryWith(store: "cookie" | "redis"): Promise<string> {
   const run = store === "cookie" ? runs[1]! : runs[2]!;
   const cookies: string[] = [];
   for (let i = 0; i < sessionCount; i += 100) {
-    cookies.push(...(await Promise.all(Array.from({ length: Math.min(100, sessionCount - i) }, (_, j) => newSessionCookie(stores[store], i + j + 1)))));
+    cookies.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(100, sessionCount - i) }, (_, j) => newSessionCookie(stores[store], i + j + 1)),
+      )),
+    );
   }
   globalThis.gc?.();
   const before = process.memoryUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < cookies.length; i += CONCURRENCY) {
-    const batch = cookies.slice(i, i + CONCURRENCY).map((cookie) => method.requestSerialize(buildCheckRequest(null, "localhost", "/x", { cookie })));
+    const batch = cookies
+      .slice(i, i + CONCURRENCY)
+      .map((cookie) => method.requestSerialize(buildCheckRequest(null, "localhost", "/x", { cookie })));
     const allowed = await Promise.all(batch.map((wire) => run.check(wire)));
     if (allowed.includes(false)) throw new Error(`${store}: a session check was denied`);
   }
@@ -172,7 +223,9 @@ async function memoryWith(store: "cookie" | "redis"): Promise<string> {
   cookies.length = 0;
   return line;
 }
-console.log(`memory (the bench's own cookie list is kept out of the growth by measuring after creating it${globalThis.gc ? ", gc between" : "; run with --expose-gc for steadier figures"}):`);
+console.log(
+  `memory (the bench's own cookie list is kept out of the growth by measuring after creating it${globalThis.gc ? ", gc between" : "; run with --expose-gc for steadier figures"}):`,
+);
 console.log(await memoryWith("cookie"));
 console.log(await memoryWith("redis"));
 

@@ -17,21 +17,31 @@ interface ListenersJson {
   listener_statuses?: { name: string; local_address?: { socket_address?: { port_value?: number } } }[];
 }
 
-export async function startEnvoy(group: ChildProcessGroup, envoyBin: string, workDir: string, config: string): Promise<RunningEnvoy> {
+export async function startEnvoy(
+  group: ChildProcessGroup,
+  envoyBin: string,
+  workDir: string,
+  config: string,
+): Promise<RunningEnvoy> {
   const configPath = join(workDir, "envoy.json");
   const adminPath = join(workDir, "envoy-admin-address");
   writeFileSync(configPath, config);
   const envoy = group.spawn("envoy", envoyBin, [
-    "-c", configPath,
-    "--concurrency", "1",
+    "-c",
+    configPath,
+    "--concurrency",
+    "1",
     "--disable-hot-restart",
-    "--admin-address-path", adminPath,
-    "--log-level", "warn",
+    "--admin-address-path",
+    adminPath,
+    "--log-level",
+    "warn",
   ]);
   const deadline = Date.now() + 20_000;
   let adminAddress = "";
   while (!adminAddress) {
-    if (envoy.process.exitCode !== null) throw new Error(`envoy exited (code ${envoy.process.exitCode})\n${envoy.tail()}`);
+    if (envoy.process.exitCode !== null)
+      throw new Error(`envoy exited (code ${envoy.process.exitCode})\n${envoy.tail()}`);
     if (Date.now() > deadline) throw new Error(`envoy did not write its admin address within 20 s\n${envoy.tail()}`);
     try {
       adminAddress = readFileSync(adminPath, "utf8").trim();

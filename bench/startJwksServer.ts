@@ -22,7 +22,10 @@ export async function startJwksServer(): Promise<JwksServer> {
           ? jwks
           : null;
     if (body === null) res.writeHead(404).end();
-    else res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=600" }).end(JSON.stringify(body));
+    else
+      res
+        .writeHead(200, { "content-type": "application/json", "cache-control": "max-age=600" })
+        .end(JSON.stringify(body));
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {

@@ -49,7 +49,12 @@ export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
   );
 }
 
-export async function startPortcullis(group: ChildProcessGroup, repoRoot: string, workDir: string, setup: PortcullisBenchSetup): Promise<RunningPortcullis> {
+export async function startPortcullis(
+  group: ChildProcessGroup,
+  repoRoot: string,
+  workDir: string,
+  setup: PortcullisBenchSetup,
+): Promise<RunningPortcullis> {
   const configPath = join(workDir, "portcullis.yaml");
   writeFileSync(configPath, renderPortcullisConfig(setup), { mode: 0o600 });
   const child = group.spawn(

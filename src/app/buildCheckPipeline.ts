@@ -14,7 +14,11 @@ import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observability/Metrics.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
-import { createProviderRegistry, type ProviderRegistry, type ProviderRegistryOptions } from "../oidc/ProviderRegistry.ts";
+import {
+  createProviderRegistry,
+  type ProviderRegistry,
+  type ProviderRegistryOptions,
+} from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createRedisSessionStore } from "../session/createRedisSessionStore.ts";
 import { createLogoutTokenDispatcher } from "./createLogoutTokenDispatcher.ts";
@@ -86,13 +90,16 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   for (const provider of Object.keys(config.providers)) {
     for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
     for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
-    for (const result of ["active", "inactive", "error", "cache_hit"]) metrics.introspections.inc({ provider, result }, 0);
+    for (const result of ["active", "inactive", "error", "cache_hit"])
+      metrics.introspections.inc({ provider, result }, 0);
     metrics.jwksKeysSkipped.inc({ provider }, 0);
   }
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
   const sessions =
-    previous !== undefined && previous.registry === registry && isDeepStrictEqual(previous.config.session, config.session)
+    previous !== undefined &&
+    previous.registry === registry &&
+    isDeepStrictEqual(previous.config.session, config.session)
       ? previous.sessions
       : createSessions(config, registry, metrics, logger, reuse.shared ?? null);
   const gate = new Gate({
@@ -104,21 +111,43 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     sessions,
   });
 
-  return { config, registry, metrics, sessions, gate, handlers: createExtAuthzHandlers(gate, createCheckObserver(metrics, logger, () => config.log.audit)) };
+  return {
+    config,
+    registry,
+    metrics,
+    sessions,
+    gate,
+    handlers: createExtAuthzHandlers(
+      gate,
+      createCheckObserver(metrics, logger, () => config.log.audit),
+    ),
+  };
 }
 
 /** Same providers in the same order (opaque tokens go to the first introspecting one) and the same token-cache size. */
 function sameRegistrySettings(a: PortcullisConfig, b: PortcullisConfig): boolean {
-  return a.tokenCache.maxEntries === b.tokenCache.maxEntries && isDeepStrictEqual(Object.values(a.providers), Object.values(b.providers));
+  return (
+    a.tokenCache.maxEntries === b.tokenCache.maxEntries &&
+    isDeepStrictEqual(Object.values(a.providers), Object.values(b.providers))
+  );
 }
 
 /** Whether the config turns browser login on: the auth listener's sessions exist from start-up on or never. */
 export function browserLoginEnabled(config: PortcullisConfig): boolean {
-  return Object.values(config.providers).some((p) => p.clientId !== null && p.redirectUri !== null) && config.session.keys.length > 0;
+  return (
+    Object.values(config.providers).some((p) => p.clientId !== null && p.redirectUri !== null) &&
+    config.session.keys.length > 0
+  );
 }
 
 /** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
-function createSessions(config: PortcullisConfig, registry: ProviderRegistry, metrics: Metrics, logger: Logger, shared: SharedSessionState | null): BrowserSessions | null {
+function createSessions(
+  config: PortcullisConfig,
+  registry: ProviderRegistry,
+  metrics: Metrics,
+  logger: Logger,
+  shared: SharedSessionState | null,
+): BrowserSessions | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
   const clients = new Map<string, LoginClientPort>();
@@ -150,7 +179,8 @@ function createSessions(config: PortcullisConfig, registry: ProviderRegistry, me
     clients.set(name, client);
     return client;
   };
-  for (const provider of Object.keys(config.providers)) for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+  for (const provider of Object.keys(config.providers))
+    for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
   const redis = shared?.redis ?? null;
   const store =
     config.session.store === "redis" && redis !== null
@@ -173,17 +203,24 @@ function createSessions(config: PortcullisConfig, registry: ProviderRegistry, me
     // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
     verifyAccessToken: (token, provider) =>
       config.providers[provider]?.opaqueAccessTokens === true
-        ? Promise.resolve({ ok: false, code: "token_malformed", provider, detail: "the provider's access tokens are opaque" })
+        ? Promise.resolve({
+            ok: false,
+            code: "token_malformed",
+            provider,
+            detail: "the provider's access tokens are opaque",
+          })
         : registry.verify(token, [provider]),
     verifyLogoutToken: createLogoutTokenDispatcher(providers, registry),
     ...(store !== undefined ? { store } : {}),
     ...(shared !== null ? { revocations: shared.revocations } : {}),
     logger,
     events: {
-      backchannelLogout: (provider, result) => metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
+      backchannelLogout: (provider, result) =>
+        metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
       loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
       loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
-      loginFailed: (provider, reason) => metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
+      loginFailed: (provider, reason) =>
+        metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
       refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
     },
   });

@@ -8,7 +8,11 @@ import type { Decision } from "../core/Decision.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 
-export function createCheckObserver(metrics: Metrics, logger: Logger, audit: () => boolean = () => false): CheckObserver {
+export function createCheckObserver(
+  metrics: Metrics,
+  logger: Logger,
+  audit: () => boolean = () => false,
+): CheckObserver {
   // Metric children per label set, resolved once: a cached child skips prom-client's label hashing
   // on every check.
   const checkCounters = new Map<string, { inc(): void }>();

@@ -17,12 +17,16 @@ const RPC_ATTRIBUTES = {
 export function createCheckTracer(tracing: Tracing): CheckTracer {
   return {
     trace(request, run) {
-      const attributes = request.requestId === "" ? RPC_ATTRIBUTES : { ...RPC_ATTRIBUTES, "portcullis.request_id": request.requestId.slice(0, 128) };
+      const attributes =
+        request.requestId === ""
+          ? RPC_ATTRIBUTES
+          : { ...RPC_ATTRIBUTES, "portcullis.request_id": request.requestId.slice(0, 128) };
       return tracing.inServerSpan(CHECK_SPAN_NAME, request.headers, attributes, async (span) => {
         const decision = await run();
         if (!span.isRecording()) return decision; // not sampled: nothing to describe
         span.setAttributes(decisionAttributes(decision));
-        if (decision.kind === "deny" && decision.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: decision.code });
+        if (decision.kind === "deny" && decision.status >= 500)
+          span.setStatus({ code: SpanStatusCode.ERROR, message: decision.code });
         return decision;
       });
     },

@@ -36,7 +36,10 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       for (const w of loaded.warnings) logger.warn({ key: w.path, trigger }, `config reload: ${formatIssue(w)}`);
       outcome = loaded.ok ? await server.reload(loaded.config) : { result: "invalid", problems: loaded.problems };
     } catch (error) {
-      outcome = { result: "error", problems: [{ path: "(process)", message: `unexpected ${error instanceof Error ? error.name : "fault"}` }] };
+      outcome = {
+        result: "error",
+        problems: [{ path: "(process)", message: `unexpected ${error instanceof Error ? error.name : "fault"}` }],
+      };
     }
     server.metrics.configReloads.inc({ result: outcome.result });
     const durationMs = Math.round(performance.now() - started);

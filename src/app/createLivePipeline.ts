@@ -83,7 +83,8 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
   function release(gen: Generation): void {
     const { registry } = gen.pipeline;
     // Sessions a reload replaced: no check runs on them any more, and the auth listener uses the current ones.
-    if (gen.pipeline.sessions !== null && gen.pipeline.sessions !== current.pipeline.sessions) gen.pipeline.sessions.close();
+    if (gen.pipeline.sessions !== null && gen.pipeline.sessions !== current.pipeline.sessions)
+      gen.pipeline.sessions.close();
     const users = (registryUsers.get(registry) ?? 1) - 1;
     if (users > 0) {
       registryUsers.set(registry, users);
@@ -137,8 +138,16 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
         };
 
   async function apply(next: PortcullisConfig): Promise<ApplyOutcome> {
-    if (closed) return { result: "error", problems: [{ path: "(process)", message: "shutting down; the reload was not applied" }] };
-    if (applying) return { result: "error", problems: [{ path: "(process)", message: "another reload is in progress; the reload was not applied" }] };
+    if (closed)
+      return {
+        result: "error",
+        problems: [{ path: "(process)", message: "shutting down; the reload was not applied" }],
+      };
+    if (applying)
+      return {
+        result: "error",
+        problems: [{ path: "(process)", message: "another reload is in progress; the reload was not applied" }],
+      };
     const old = current;
     const invalid = reloadProblems(old.pipeline.config, next);
     if (invalid.length > 0) return { result: "invalid", problems: invalid };
@@ -153,14 +162,26 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
         pipeline = buildCheckPipeline(next, logger, { metrics, previous: old.pipeline, shared });
       } catch (error) {
         // The parser should have refused whatever makes a build fail; nothing was swapped.
-        return { result: "error", problems: [{ path: "(config)", message: `could not build the new pipeline: ${error instanceof Error ? error.message : "unknown error"}` }] };
+        return {
+          result: "error",
+          problems: [
+            {
+              path: "(config)",
+              message: `could not build the new pipeline: ${error instanceof Error ? error.message : "unknown error"}`,
+            },
+          ],
+        };
       }
       const fresh = pipeline.registry !== old.pipeline.registry;
       if (fresh) await pipeline.registry.start();
       const notLoaded = pipeline.registry.status().filter((s) => !s.ready && loadedAnew.includes(s.provider));
       if (closed || notLoaded.length > 0) {
         if (fresh) pipeline.registry.close(); // providers it shares with the current registry stay up
-        if (closed) return { result: "error", problems: [{ path: "(process)", message: "shutting down; the reload was not applied" }] };
+        if (closed)
+          return {
+            result: "error",
+            problems: [{ path: "(process)", message: "shutting down; the reload was not applied" }],
+          };
         return {
           result: "error",
           problems: notLoaded.map((s) => ({

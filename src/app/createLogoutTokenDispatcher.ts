@@ -7,12 +7,21 @@ import { compactShapeProblem, readUnverifiedIssuer } from "../oidc/compactJwt.ts
 import type { ProviderRegistry } from "../oidc/ProviderRegistry.ts";
 import { verifyLogoutToken, type LogoutTokenOutcome } from "../oidc/verifyLogoutToken.ts";
 
-export type LogoutTokenDispatcher = (token: string) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
+export type LogoutTokenDispatcher = (
+  token: string,
+) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
 
-export function createLogoutTokenDispatcher(providers: readonly ProviderConfig[], registry: ProviderRegistry, now: () => number = Date.now): LogoutTokenDispatcher {
+export function createLogoutTokenDispatcher(
+  providers: readonly ProviderConfig[],
+  registry: ProviderRegistry,
+  now: () => number = Date.now,
+): LogoutTokenDispatcher {
   const byIssuer = new Map(providers.filter((p) => p.clientId !== null).map((p) => [p.issuer, p]));
   return async (token) => {
-    const invalid = (detail: string, provider: string | null = null) => ({ provider, outcome: { ok: false, code: "invalid", detail } as const });
+    const invalid = (detail: string, provider: string | null = null) => ({
+      provider,
+      outcome: { ok: false, code: "invalid", detail } as const,
+    });
     const shape = compactShapeProblem(token);
     if (shape !== undefined) return invalid(shape);
     const issuer = readUnverifiedIssuer(token);
@@ -20,7 +29,11 @@ export function createLogoutTokenDispatcher(providers: readonly ProviderConfig[]
     const provider = issuer.iss === undefined ? undefined : byIssuer.get(issuer.iss);
     if (provider === undefined) return invalid("no provider with a client has this issuer");
     const loaded = registry.loaded(provider.name);
-    if (loaded === null) return { provider: provider.name, outcome: { ok: false, code: "keys_unavailable", detail: "provider keys not loaded yet" } };
+    if (loaded === null)
+      return {
+        provider: provider.name,
+        outcome: { ok: false, code: "keys_unavailable", detail: "provider keys not loaded yet" },
+      };
     const outcome = await verifyLogoutToken(token, {
       keys: loaded.keys,
       issuer: provider.issuer,

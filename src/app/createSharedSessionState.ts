@@ -22,14 +22,19 @@ export interface SharedSessionState {
 export function createSharedSessionState(config: PortcullisConfig, logger: Logger): SharedSessionState {
   let metrics: Metrics | null = null;
   const redisEvents = {
-    operation: (operation: RedisOperation, ok: boolean) => metrics?.redisOperations.inc({ operation, result: ok ? "ok" : "error" }),
+    operation: (operation: RedisOperation, ok: boolean) =>
+      metrics?.redisOperations.inc({ operation, result: ok ? "ok" : "error" }),
   };
   const configured = config.redis.url !== null || config.redis.sentinels.length > 0;
   const redis = configured
     ? createRedisConnection(config.redis, {
         upChanged(up, detail) {
           if (up) logger.info({ redis: detail }, "Redis connected");
-          else logger.warn({ redis: detail }, "Redis unavailable: session requests get 503 until it is back; bearer tokens are unaffected");
+          else
+            logger.warn(
+              { redis: detail },
+              "Redis unavailable: session requests get 503 until it is back; bearer tokens are unaffected",
+            );
         },
       })
     : null;

@@ -27,7 +27,11 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
     });
   }
   if (!isDeepStrictEqual(running.redis, next.redis)) {
-    problems.push({ path: "redis", message: "cannot change on reload (the connection is made once, at start); restart Portcullis to change Redis settings" });
+    problems.push({
+      path: "redis",
+      message:
+        "cannot change on reload (the connection is made once, at start); restart Portcullis to change Redis settings",
+    });
   }
   if (running.session.store !== next.session.store) {
     problems.push({
@@ -36,7 +40,10 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
     });
   }
   if (!isDeepStrictEqual(running.tracing, next.tracing)) {
-    problems.push({ path: "tracing", message: "cannot change on reload (the tracer is set up once, at start); restart Portcullis to change tracing" });
+    problems.push({
+      path: "tracing",
+      message: "cannot change on reload (the tracer is set up once, at start); restart Portcullis to change tracing",
+    });
   }
   return problems;
 }

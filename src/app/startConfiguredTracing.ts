@@ -17,6 +17,9 @@ export function startConfiguredTracing(config: TracingConfig, logger: Logger): T
     headers: config.headers,
     onProblem: (message) => logger.warn({ endpoint: where, problem: message }, "tracing: spans could not be exported"),
   });
-  logger.info({ endpoint: where, sampleRatio: config.sampleRatio, serviceName: config.serviceName }, "tracing on: exporting spans over OTLP/HTTP");
+  logger.info(
+    { endpoint: where, sampleRatio: config.sampleRatio, serviceName: config.serviceName },
+    "tracing on: exporting spans over OTLP/HTTP",
+  );
   return tracing;
 }

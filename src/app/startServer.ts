@@ -45,7 +45,11 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   // Off by default; set up once per process (a reload cannot change it, see reloadProblems).
   const tracing = startConfiguredTracing(config.tracing, logger);
   const tracer = tracing === null ? undefined : createCheckTracer(tracing);
-  const handlers = createExtAuthzHandlers(live.gate, createCheckObserver(metrics, logger, () => live.current().config.log.audit), tracer);
+  const handlers = createExtAuthzHandlers(
+    live.gate,
+    createCheckObserver(metrics, logger, () => live.current().config.log.audit),
+    tracer,
+  );
   const registry = () => live.current().registry;
 
   // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
@@ -71,10 +75,16 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       notReadyReason: () => {
         if (stopping) return "shutting down";
         if (registry().isReady()) return null;
-        const waiting = registry().status().filter((s) => !s.ready).map((s) => s.provider);
+        const waiting = registry()
+          .status()
+          .filter((s) => !s.ready)
+          .map((s) => s.provider);
         return `waiting for provider keys: ${waiting.join(", ")}`;
       },
-      degradedReason: () => (live.redis !== null && !live.redis.isUp() ? "Redis unreachable (session requests get 503; bearer tokens unaffected)" : null),
+      degradedReason: () =>
+        live.redis !== null && !live.redis.isUp()
+          ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
+          : null,
     });
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
@@ -86,7 +96,11 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   // Discovery and JWKS load in the background; checks answer 503 jwks_unavailable meanwhile, and
   // gRPC health says NOT_SERVING until every provider is ready, so Envoy's health checks prefer
   // replicas that can decide.
-  live.start().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"));
+  live
+    .start()
+    .catch((err: unknown) =>
+      logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"),
+    );
   const readiness = setInterval(() => {
     if (stopping || !registry().isReady()) return;
     health.set("SERVING");
@@ -114,7 +128,10 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       stopped = (async () => {
         await period.over;
         const graceSeconds = live.current().config.shutdown.graceSeconds;
-        logger.info({ cutShort: period.cutShort, graceSeconds }, "drain over: refusing new checks, finishing those in flight");
+        logger.info(
+          { cutShort: period.cutShort, graceSeconds },
+          "drain over: refusing new checks, finishing those in flight",
+        );
         health.drain();
         // Checks in flight finish (each on the config it started on); a reload waiting for its
         // providers gives up when live.close() runs.
@@ -128,4 +145,3 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     },
   };
 }
-

@@ -69,17 +69,27 @@ function checkRedis(config: PartialConfig, { problems }: RuleFindings): void {
   if (config.session?.store === "redis" && !hasUrl && !sentinels) {
     problems.push({
       path: "session.store",
-      message: 'is "redis" but no Redis is configured: set redis.url (e.g. "redis://127.0.0.1:6379") or redis.sentinels, or use store "cookie"',
+      message:
+        'is "redis" but no Redis is configured: set redis.url (e.g. "redis://127.0.0.1:6379") or redis.sentinels, or use store "cookie"',
     });
   }
   if (sentinels && typeof redis.sentinelMaster !== "string") {
-    problems.push({ path: "redis.sentinelMaster", message: "is required with redis.sentinels: the master's name as the sentinels know it (e.g. mymaster)" });
+    problems.push({
+      path: "redis.sentinelMaster",
+      message: "is required with redis.sentinels: the master's name as the sentinels know it (e.g. mymaster)",
+    });
   }
   if (!sentinels && typeof redis.sentinelMaster === "string") {
-    problems.push({ path: "redis.sentinels", message: "must list the sentinels (host:port) when redis.sentinelMaster is set" });
+    problems.push({
+      path: "redis.sentinels",
+      message: "must list the sentinels (host:port) when redis.sentinelMaster is set",
+    });
   }
   if (typeof redis.caFile === "string" && !(hasUrl && (redis.url as string).startsWith("rediss:"))) {
-    problems.push({ path: "redis.caFile", message: "only applies to TLS: use a rediss:// redis.url, or remove caFile" });
+    problems.push({
+      path: "redis.caFile",
+      message: "only applies to TLS: use a rediss:// redis.url, or remove caFile",
+    });
   }
 }
 
@@ -91,7 +101,11 @@ function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindi
     if (typeof provider.issuer === "string") {
       const first = firstByIssuer.get(provider.issuer);
       if (first === undefined) firstByIssuer.set(provider.issuer, name);
-      else problems.push({ path: keyPath(path, "issuer"), message: `same issuer as providers.${first}; each issuer may be configured once` });
+      else
+        problems.push({
+          path: keyPath(path, "issuer"),
+          message: `same issuer as providers.${first}; each issuer may be configured once`,
+        });
     }
     const insecureAllowed = provider.allowInsecureHttp === true;
     for (const key of ["issuer", "jwksUri"] as const) {
@@ -100,7 +114,8 @@ function checkProviders(config: PartialConfig, { problems, warnings }: RuleFindi
         problems.push({
           path: keyPath(path, key),
           // The value is not quoted: a URL may carry a credential in its query, and may come from ${ENV}.
-          message: "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only",
+          message:
+            "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only",
         });
       }
     }
@@ -127,7 +142,10 @@ function checkIntrospectionRouting(config: PartialConfig, { problems }: RuleFind
   (config.routes ?? []).forEach((route, index) => {
     if (route === undefined || route.auth === "public") return;
     if (route.auth == null && config.policy?.mode === "whitelist") return; // public by default there
-    const accepted = route.providers === undefined || route.providers.length === 0 ? introspecting : introspecting.filter((n) => route.providers?.includes(n));
+    const accepted =
+      route.providers === undefined || route.providers.length === 0
+        ? introspecting
+        : introspecting.filter((n) => route.providers?.includes(n));
     if (accepted.length > 1) {
       problems.push({
         path: keyPath(keyPath("routes", index), "providers"),
@@ -158,13 +176,19 @@ function checkLoginHosts(config: PartialConfig, { warnings }: RuleFindings): voi
   const domain = config.session?.cookieDomain ?? null;
   (config.routes ?? []).forEach((route, index) => {
     if (route === undefined || route.auth === "public" || route.match?.hosts === undefined) return;
-    const provider = route.providers && route.providers.length > 0 ? route.providers.find((n) => n !== undefined && loginHost(n) !== null) : firstLogin;
+    const provider =
+      route.providers && route.providers.length > 0
+        ? route.providers.find((n) => n !== undefined && loginHost(n) !== null)
+        : firstLogin;
     const host = provider === undefined ? null : loginHost(provider);
     if (host === null) return;
     for (const routeHost of route.match.hosts) {
       if (routeHost === undefined || routeHost === host) continue;
       const bare: string = routeHost.startsWith("*.") ? routeHost.slice(2) : routeHost;
-      const shared = typeof domain === "string" && (bare === domain || bare.endsWith(`.${domain}`)) && (host === domain || host.endsWith(`.${domain}`));
+      const shared =
+        typeof domain === "string" &&
+        (bare === domain || bare.endsWith(`.${domain}`)) &&
+        (host === domain || host.endsWith(`.${domain}`));
       if (!shared) {
         warnings.push({
           path: keyPath(keyPath(keyPath("routes", index), "match"), "host"),
@@ -192,7 +216,10 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
     }
     if (!hasClient) {
       if (typeof provider.redirectUri === "string") {
-        problems.push({ path: keyPath(path, "redirectUri"), message: "is set but clientId is not; browser login needs both" });
+        problems.push({
+          path: keyPath(path, "redirectUri"),
+          message: "is set but clientId is not; browser login needs both",
+        });
       }
       continue;
     }
@@ -211,10 +238,16 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
     }
     const url = new URL(provider.redirectUri);
     if (url.pathname !== CALLBACK_PATH || url.search !== "") {
-      problems.push({ path: keyPath(path, "redirectUri"), message: `must end in ${CALLBACK_PATH} (no query): that is where the auth listener completes logins` });
+      problems.push({
+        path: keyPath(path, "redirectUri"),
+        message: `must end in ${CALLBACK_PATH} (no query): that is where the auth listener completes logins`,
+      });
     }
     if (url.protocol === "http:" && provider.allowInsecureHttp !== true) {
-      problems.push({ path: keyPath(path, "redirectUri"), message: "must be https: session cookies are Secure and browsers drop them over http" });
+      problems.push({
+        path: keyPath(path, "redirectUri"),
+        message: "must be https: session cookies are Secure and browsers drop them over http",
+      });
     }
     loginOrigins.add(url.origin);
   }
@@ -222,17 +255,28 @@ function checkLogin(config: PartialConfig, { problems }: RuleFindings): void {
   if (anyLogin && (session.keys ?? []).length === 0) {
     problems.push({
       path: "session.keys",
-      message: "is required when a provider has a clientId and redirectUri (browser login seals cookies with it): add a secret of 32+ characters, e.g. from `openssl rand -base64 32`, through ${ENV_VAR}",
+      message:
+        "is required when a provider has a clientId and redirectUri (browser login seals cookies with it): add a secret of 32+ characters, e.g. from `openssl rand -base64 32`, through ${ENV_VAR}",
     });
   }
-  if (typeof session.cookieName === "string" && session.cookieName.startsWith("__Host-") && typeof session.cookieDomain === "string") {
-    problems.push({ path: "session.cookieName", message: "a __Host- cookie cannot have a Domain: drop the prefix or unset cookieDomain" });
+  if (
+    typeof session.cookieName === "string" &&
+    session.cookieName.startsWith("__Host-") &&
+    typeof session.cookieDomain === "string"
+  ) {
+    problems.push({
+      path: "session.cookieName",
+      message: "a __Host- cookie cannot have a Domain: drop the prefix or unset cookieDomain",
+    });
   }
   const target = session.postLogoutRedirect;
   if (typeof target === "string" && !target.startsWith("/")) {
     const origin = new URL(target).origin;
     if (!loginOrigins.has(origin) && !(session.allowedRedirectOrigins ?? []).includes(origin)) {
-      problems.push({ path: "session.postLogoutRedirect", message: `points to ${origin}, which is neither a login origin nor in session.allowedRedirectOrigins` });
+      problems.push({
+        path: "session.postLogoutRedirect",
+        message: `points to ${origin}, which is neither a login origin nor in session.allowedRedirectOrigins`,
+      });
     }
   }
 }
@@ -259,7 +303,11 @@ function checkListen(config: PartialConfig, { problems, warnings }: RuleFindings
     if (address?.port === undefined || address.port === 0) continue;
     const first = seen.get(address.port);
     if (first === undefined) seen.set(address.port, key);
-    else problems.push({ path: keyPath("listen", key), message: `port ${address.port} is already used by listen.${first}` });
+    else
+      problems.push({
+        path: keyPath("listen", key),
+        message: `port ${address.port} is already used by listen.${first}`,
+      });
   }
   const admin = listen.admin;
   if (admin?.host !== undefined && !LOOPBACK.test(admin.host)) {

@@ -31,7 +31,10 @@ export interface ConventionFindings {
 
 export const TENANT_PLACEHOLDER = "{tenantid}";
 
-export function checkProviderConventions(providers: Record<string, ConventionProvider> | undefined, findings: ConventionFindings): void {
+export function checkProviderConventions(
+  providers: Record<string, ConventionProvider> | undefined,
+  findings: ConventionFindings,
+): void {
   const entries = Object.entries(providers ?? {});
   for (const [name, provider] of entries) checkProvider(keyPath("providers", name), provider, findings);
   checkIssuerOwners(entries, findings);
@@ -48,7 +51,10 @@ function checkProvider(path: string, provider: ConventionProvider, { problems, w
   const tokenIssuers = (provider.tokenIssuers ?? []).filter((i): i is string => i !== undefined);
   tokenIssuers.forEach((issuer, index) => {
     if (/[{}]/.test(issuer.replaceAll(TENANT_PLACEHOLDER, ""))) {
-      problems.push({ path: keyPath(at("tokenIssuers"), index), message: `only ${TENANT_PLACEHOLDER} may be written in braces` });
+      problems.push({
+        path: keyPath(at("tokenIssuers"), index),
+        message: `only ${TENANT_PLACEHOLDER} may be written in braces`,
+      });
     }
   });
   const template = tokenIssuers.find((issuer) => issuer.includes(TENANT_PLACEHOLDER));
@@ -60,32 +66,48 @@ function checkProvider(path: string, provider: ConventionProvider, { problems, w
     });
   }
   if (template === undefined && (allowed || provider.allowAnyTenant === true)) {
-    problems.push({ path: at(allowed ? "allowedTenants" : "allowAnyTenant"), message: `only applies to a multi-tenant issuer (a tokenIssuers entry with ${TENANT_PLACEHOLDER})` });
+    problems.push({
+      path: at(allowed ? "allowedTenants" : "allowAnyTenant"),
+      message: `only applies to a multi-tenant issuer (a tokenIssuers entry with ${TENANT_PLACEHOLDER})`,
+    });
   }
   if (allowed && provider.allowAnyTenant === true) {
     problems.push({ path: at("allowAnyTenant"), message: "contradicts allowedTenants: keep one of them" });
   }
   if (template !== undefined && !allowed && provider.allowAnyTenant === true) {
-    warnings.push({ path: at("allowAnyTenant"), message: "is true: users of every tenant can sign in; restrict routes by role or claim, or list allowedTenants" });
+    warnings.push({
+      path: at("allowAnyTenant"),
+      message: "is true: users of every tenant can sign in; restrict routes by role or claim, or list allowedTenants",
+    });
   }
   if (typeof provider.claimNamespace === "string" && provider.preset !== "auth0") {
-    problems.push({ path: at("claimNamespace"), message: "is read only by preset: auth0; set roleClaims and groupClaims instead" });
+    problems.push({
+      path: at("claimNamespace"),
+      message: "is read only by preset: auth0; set roleClaims and groupClaims instead",
+    });
   }
   for (const param of Object.keys(provider.authorizationParams ?? {})) {
     if (RESERVED_AUTHORIZATION_PARAMS.includes(param)) {
-      problems.push({ path: keyPath(at("authorizationParams"), param), message: "is set by Portcullis itself for every login and cannot be configured" });
+      problems.push({
+        path: keyPath(at("authorizationParams"), param),
+        message: "is set by Portcullis itself for every login and cannot be configured",
+      });
     }
   }
   const logoutUrl = provider.logout?.url;
   if (typeof logoutUrl === "string" && logoutUrl.startsWith("http://") && provider.allowInsecureHttp !== true) {
-    problems.push({ path: keyPath(at("logout"), "url"), message: "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only" });
+    problems.push({
+      path: keyPath(at("logout"), "url"),
+      message: "must be an https:// URL (got an http:// URL); set allowInsecureHttp: true for local development only",
+    });
   }
   checkPresetPitfalls(at, provider, { problems, warnings });
   checkIdTokenAudience(at, provider, warnings);
   if (provider.introspection?.enabled === true && provider.introspection.requireAudience === false) {
     warnings.push({
       path: keyPath(at("introspection"), "requireAudience"),
-      message: "is false: an active token whose introspection answer names no aud is accepted, even one the provider minted for another resource server; keep it true unless the provider never reports aud",
+      message:
+        "is false: an active token whose introspection answer names no aud is accepted, even one the provider minted for another resource server; keep it true unless the provider never reports aud",
     });
   }
 }
@@ -95,7 +117,11 @@ function checkProvider(path: string, provider: ConventionProvider, { problems, w
  * rule tells the provider's ID tokens from its access tokens. Portcullis refuses ID tokens that
  * carry nonce, at_hash or c_hash whatever the config, but not every ID token carries them.
  */
-function checkIdTokenAudience(at: (key: string) => string, provider: ConventionProvider, warnings: ConfigIssue[]): void {
+function checkIdTokenAudience(
+  at: (key: string) => string,
+  provider: ConventionProvider,
+  warnings: ConfigIssue[],
+): void {
   const { clientId } = provider;
   if (typeof clientId !== "string" || !(provider.audiences ?? []).includes(clientId)) return;
   // Google's ID tokens are its bearer credential by design (its access tokens are opaque).
@@ -108,24 +134,39 @@ function checkIdTokenAudience(at: (key: string) => string, provider: ConventionP
 }
 
 /** Mistakes specific to one IdP that the generic rules cannot see. */
-function checkPresetPitfalls(at: (key: string) => string, provider: ConventionProvider, { problems, warnings }: ConventionFindings): void {
-  if (provider.preset === "google" && provider.introspection?.enabled === true && provider.introspection.endpoint == null) {
+function checkPresetPitfalls(
+  at: (key: string) => string,
+  provider: ConventionProvider,
+  { problems, warnings }: ConventionFindings,
+): void {
+  if (
+    provider.preset === "google" &&
+    provider.introspection?.enabled === true &&
+    provider.introspection.endpoint == null
+  ) {
     problems.push({
       path: keyPath(at("introspection"), "enabled"),
-      message: "Google has no RFC 7662 introspection endpoint: its opaque access tokens cannot be checked; API callers present a Google ID token (aud = one of audiences) instead",
+      message:
+        "Google has no RFC 7662 introspection endpoint: its opaque access tokens cannot be checked; API callers present a Google ID token (aud = one of audiences) instead",
     });
   }
-  if (provider.preset === "okta" && typeof provider.issuer === "string" && !/\/oauth2\/[^/]+\/?$/.test(provider.issuer)) {
+  if (
+    provider.preset === "okta" &&
+    typeof provider.issuer === "string" &&
+    !/\/oauth2\/[^/]+\/?$/.test(provider.issuer)
+  ) {
     warnings.push({
       path: at("issuer"),
-      message: "is Okta's org authorization server, whose access tokens only Okta can validate: use a custom authorization server (https://<org>.okta.com/oauth2/default) for API tokens",
+      message:
+        "is Okta's org authorization server, whose access tokens only Okta can validate: use a custom authorization server (https://<org>.okta.com/oauth2/default) for API tokens",
     });
   }
   const login = typeof provider.clientId === "string" && typeof provider.redirectUri === "string";
   if (provider.preset === "auth0" && login && provider.authorizationParams?.["audience"] === undefined) {
     warnings.push({
       path: at("authorizationParams"),
-      message: "has no audience: Auth0 then issues an opaque access token at login, and sessions get roles and groups from the ID token only",
+      message:
+        "has no audience: Auth0 then issues an opaque access token at login, and sessions get roles and groups from the ID token only",
     });
   }
 }
@@ -141,7 +182,10 @@ function checkIssuerOwners(entries: [string, ConventionProvider][], { problems }
       if (issuer === undefined) return;
       const first = owner.get(issuer);
       if (first !== undefined && first !== name) {
-        problems.push({ path: keyPath(keyPath(keyPath("providers", name), "tokenIssuers"), index), message: `is an issuer of providers.${first} too; each issuer may belong to one provider` });
+        problems.push({
+          path: keyPath(keyPath(keyPath("providers", name), "tokenIssuers"), index),
+          message: `is an issuer of providers.${first} too; each issuer may belong to one provider`,
+        });
       } else owner.set(issuer, name);
     });
   }

@@ -12,11 +12,16 @@ export interface RequestHeaderRemovalConfig {
   identity?: { headers?: Record<string, string | undefined>; claimHeaders?: Record<string, string> };
 }
 
-export function checkRequestHeaderRemoval(config: RequestHeaderRemovalConfig, { problems }: { readonly problems: ConfigIssue[] }): void {
+export function checkRequestHeaderRemoval(
+  config: RequestHeaderRemovalConfig,
+  { problems }: { readonly problems: ConfigIssue[] },
+): void {
   const removed = config.policy?.removeRequestHeaders;
   const identity = new Map<string, string>();
-  for (const [key, name] of Object.entries(config.identity?.headers ?? {})) if (name !== undefined) identity.set(name, keyPath("identity.headers", key));
-  for (const name of Object.keys(config.identity?.claimHeaders ?? {})) identity.set(name, keyPath("identity.claimHeaders", name));
+  for (const [key, name] of Object.entries(config.identity?.headers ?? {}))
+    if (name !== undefined) identity.set(name, keyPath("identity.headers", key));
+  for (const name of Object.keys(config.identity?.claimHeaders ?? {}))
+    identity.set(name, keyPath("identity.claimHeaders", name));
   (removed ?? []).forEach((name, i) => {
     const owner = name === undefined ? undefined : identity.get(name);
     if (owner !== undefined) {

@@ -4,7 +4,14 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
-import { covers, intersects, routeShapeOf, sharesOnlyToggledSpelling, writtenCoverage, type RouteShape } from "./routeCoverage.ts";
+import {
+  covers,
+  intersects,
+  routeShapeOf,
+  sharesOnlyToggledSpelling,
+  writtenCoverage,
+  type RouteShape,
+} from "./routeCoverage.ts";
 import { PATH_SHAPES, type PathShape } from "../core/normalizePath.ts";
 
 export interface PartialRoute {
@@ -49,7 +56,8 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
   if (mode === "whitelist" && providerNames.length === 0) {
     problems.push({
       path: "policy.mode",
-      message: "is whitelist: every request no route lists needs a credential, but no provider is configured under providers; add one",
+      message:
+        "is whitelist: every request no route lists needs a credential, but no provider is configured under providers; add one",
     });
   }
 
@@ -61,7 +69,11 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
     if (route.name !== undefined) {
       const first = firstByName.get(route.name);
       if (first === undefined) firstByName.set(route.name, index);
-      else problems.push({ path: keyPath(path, "name"), message: `duplicate route name ${JSON.stringify(route.name)} (also routes[${first}]); give each route its own name` });
+      else
+        problems.push({
+          path: keyPath(path, "name"),
+          message: `duplicate route name ${JSON.stringify(route.name)} (also routes[${first}]); give each route its own name`,
+        });
       if (route.name === DEFAULT_RULE && modeDefault !== null) {
         problems.push({
           path: keyPath(path, "name"),
@@ -85,11 +97,15 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
     if (route.auth === null && modeDefault === null) {
       problems.push({
         path: keyPath(path, "auth"),
-        message: "is required in rules mode: write auth: required, optional or public (or set policy.mode to whitelist or blacklist for a default)",
+        message:
+          "is required in rules mode: write auth: required, optional or public (or set policy.mode to whitelist or blacklist for a default)",
       });
     }
     if ((auth === "required" || auth === "optional") && providerNames.length === 0) {
-      problems.push({ path: keyPath(path, "auth"), message: `is "${auth}" but no provider is configured under providers; add one or make the route public` });
+      problems.push({
+        path: keyPath(path, "auth"),
+        message: `is "${auth}" but no provider is configured under providers; add one or make the route public`,
+      });
     }
     if (auth === "public" && route.require !== undefined && hasRequirements(route.require)) {
       const why = route.auth === null ? `auth is public (the ${mode} mode default)` : "auth is public";
@@ -124,7 +140,10 @@ export function checkRouteRules(config: PartialRouteConfig, { problems, warnings
   if (modeDefault !== null) warnCatchAllShadowed(mode as string, shapes, warnings);
 }
 
-const EVERY_REQUEST = routeShapeOf({ hosts: [], path: null, pathExact: null, pathGlob: null, pathRegex: null, methods: [] }, "public") as RouteShape;
+const EVERY_REQUEST = routeShapeOf(
+  { hosts: [], path: null, pathExact: null, pathGlob: null, pathRegex: null, methods: [] },
+  "public",
+) as RouteShape;
 
 /** A listed rule that matches everything turns the mode's own catch-all off: say so. */
 function warnCatchAllShadowed(mode: string, shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
@@ -170,7 +189,11 @@ function label(routes: readonly (PartialRoute | undefined)[], index: number): st
  * not (it only gets the other casings and spellings). An earlier rule that takes the paths a
  * later one is written for only through the other trailing-slash spelling is named as such.
  */
-function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shapes: readonly (RouteShape | null)[], warnings: ConfigIssue[]): void {
+function warnShadowedRoutes(
+  routes: readonly (PartialRoute | undefined)[],
+  shapes: readonly (RouteShape | null)[],
+  warnings: ConfigIssue[],
+): void {
   shapes.forEach((later, index) => {
     if (later === null) return;
     const overlapping: number[] = [];
@@ -186,7 +209,10 @@ function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shape
       }
       if (!intersects(earlier, later)) continue;
       if (sharesOnlyToggledSpelling(earlier, later)) {
-        warnings.push({ path: keyPath("routes", index), message: `is partly shadowed: ${toggledSpellingReason(routes, i, later)}` });
+        warnings.push({
+          path: keyPath("routes", index),
+          message: `is partly shadowed: ${toggledSpellingReason(routes, i, later)}`,
+        });
         return;
       }
       // Not a fallback: the later rule is not broader as written, or the earlier one takes all it is written for.
@@ -207,8 +233,15 @@ function warnShadowedRoutes(routes: readonly (PartialRoute | undefined)[], shape
  * and what to do. This is the case to spell out: a strict-slash upstream serves `/x/` and `/x` as
  * two resources, so `/x/` would get the earlier rule's (often looser) requirements.
  */
-function toggledSpellingReason(routes: readonly (PartialRoute | undefined)[], earlier: number, later: RouteShape): string {
-  const spelling = later.path.kind === "segments" && later.path.exact !== null ? JSON.stringify(later.path.exact) : "the paths this route is written for";
+function toggledSpellingReason(
+  routes: readonly (PartialRoute | undefined)[],
+  earlier: number,
+  later: RouteShape,
+): string {
+  const spelling =
+    later.path.kind === "segments" && later.path.exact !== null
+      ? JSON.stringify(later.path.exact)
+      : "the paths this route is written for";
   return (
     `${label(routes, earlier)} comes first and, not being public, also matches its path with one trailing slash toggled, so it takes ${spelling} first ` +
     `(an upstream that serves the two spellings as different resources would get this route's requests under routes[${earlier}]'s requirements); ` +

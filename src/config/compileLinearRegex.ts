@@ -46,8 +46,10 @@ export function linearRegexProblem(source: string, flags: LinearRegexFlags = "")
 
 /** Names the construct the linear engine refused, read from the source (best effort, never wrong about the fix). */
 function superLinearConstruct(source: string): string {
-  if (/\(\?<?[=!]/.test(source)) return 'remove the lookaround ("(?=", "(?!", "(?<=", "(?<!"): match the text itself, or split the rule in two';
-  if (/\\[1-9]|\\k</.test(source)) return "remove the backreference (\\1, \\k<name>): repeat the group's pattern instead";
+  if (/\(\?<?[=!]/.test(source))
+    return 'remove the lookaround ("(?=", "(?!", "(?<=", "(?<!"): match the text itself, or split the rule in two';
+  if (/\\[1-9]|\\k</.test(source))
+    return "remove the backreference (\\1, \\k<name>): repeat the group's pattern instead";
   if (/\{\s*(1[7-9]|[2-9]\d|\d{3,})/.test(source)) {
     return "counted repetition above 16 ({17}, {1,64}, ...) is refused: split it into runs of at most 16 ([0-9a-f]{24} is [0-9a-f]{16}[0-9a-f]{8}; {1,32} is {1,16}{0,16}) or use + / *";
   }

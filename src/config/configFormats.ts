@@ -4,7 +4,8 @@
 
 import { pathCharactersProblem } from "./routeFormats.ts";
 
-export type FormatResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+export type FormatResult =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
 export interface StringFormat {
   readonly label: string;
@@ -73,7 +74,8 @@ export const headerName: StringFormat = {
   parse(value) {
     if (value.startsWith(":")) return fail("must not be a pseudo-header");
     if (value !== value.toLowerCase()) return fail("must be lower-case");
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) return fail("must be an HTTP header name (token characters, 1..100)");
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value))
+      return fail("must be an HTTP header name (token characters, 1..100)");
     if (HOP_BY_HOP_HEADERS.has(value)) return fail("must not be a hop-by-hop header");
     if (RESERVED_HEADERS.has(value)) return fail("must not be authorization, host or cookie");
     return ok(value);
@@ -86,10 +88,15 @@ export const removableHeaderName: StringFormat = {
   parse(value) {
     if (value.startsWith(":")) return fail("must not be a pseudo-header (Envoy never removes those)");
     if (value !== value.toLowerCase()) return fail(`must be lower-case (write ${JSON.stringify(value.toLowerCase())})`);
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) return fail("must be an HTTP header name (token characters, 1..100)");
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value))
+      return fail("must be an HTTP header name (token characters, 1..100)");
     if (value === "host") return fail("must not be host: the upstream needs it, and Envoy never removes it");
-    if (value === "authorization") return fail("must not be authorization: it is removed on authenticated requests unless identity.forwardAuthorization is true");
-    if (value === "cookie") return fail("must not be cookie: Portcullis removes its own cookies and leaves the upstream's");
+    if (value === "authorization")
+      return fail(
+        "must not be authorization: it is removed on authenticated requests unless identity.forwardAuthorization is true",
+      );
+    if (value === "cookie")
+      return fail("must not be cookie: Portcullis removes its own cookies and leaves the upstream's");
     return ok(value);
   },
 };
@@ -113,7 +120,8 @@ export const routePath: StringFormat = {
   parse(value) {
     if (!value.startsWith("/")) return fail('must start with "/"');
     if (/[?#\s]/.test(value)) return fail("must be a plain path (no query, fragment or spaces)");
-    if (value.includes("//") || /\/\.\.?(\/|$)/.test(value)) return fail('must be normalised (no "//", "/./" or "/../")');
+    if (value.includes("//") || /\/\.\.?(\/|$)/.test(value))
+      return fail('must be normalised (no "//", "/./" or "/../")');
     if (value.length > 1 && value.endsWith("/")) {
       return fail('must not end with "/" (matching is on segment boundaries: "/api" matches "/api/x")');
     }
@@ -135,7 +143,8 @@ export const nonBlank: StringFormat = {
 export const claimPath: StringFormat = {
   label: "claim path",
   parse(value) {
-    if (value.trim() === "" || value !== value.trim()) return fail("must be a non-empty claim path without surrounding spaces");
+    if (value.trim() === "" || value !== value.trim())
+      return fail("must be a non-empty claim path without surrounding spaces");
     return ok(value);
   },
 };
@@ -147,7 +156,8 @@ export const contextSource: StringFormat = {
   label: "`sub` \\| `email` \\| `scopes` \\| `roles` \\| `exp` \\| `client_id` \\| `claim:<path>`",
   parse(value) {
     if (CONTEXT_SOURCES.includes(value)) return ok(value);
-    if (value.startsWith("claim:")) return claimPath.parse(value.slice("claim:".length)).ok ? ok(value) : fail("claim: needs a claim path");
+    if (value.startsWith("claim:"))
+      return claimPath.parse(value.slice("claim:".length)).ok ? ok(value) : fail("claim: needs a claim path");
     return fail(`must be one of ${CONTEXT_SOURCES.join(", ")}, or claim:<path>`);
   },
 };
@@ -163,7 +173,8 @@ export const webOrigin: StringFormat = {
       return fail('must be an origin such as "https://app.example.com"');
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") return fail("must be an https:// origin");
-    if (url.origin !== value) return fail(`must be an origin only (scheme, host, port), e.g. ${JSON.stringify(url.origin)}`);
+    if (url.origin !== value)
+      return fail(`must be an origin only (scheme, host, port), e.g. ${JSON.stringify(url.origin)}`);
     return ok(value);
   },
 };
@@ -173,7 +184,8 @@ export const redirectTarget: StringFormat = {
   label: "path or URL",
   parse(value) {
     if (value.startsWith("/")) {
-      if (value.startsWith("//") || value.includes("\\")) return fail('a path must start with a single "/" and hold no "\\"');
+      if (value.startsWith("//") || value.includes("\\"))
+        return fail('a path must start with a single "/" and hold no "\\"');
       return ok(value);
     }
     return parseHttpUrl(value, true);
@@ -184,7 +196,8 @@ export const redirectTarget: StringFormat = {
 export const cookieName: StringFormat = {
   label: "cookie name",
   parse(value) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/.test(value)) return fail("must be 1..64 cookie-name characters (letters, digits, !#$%&'*+-.^_`|~)");
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/.test(value))
+      return fail("must be 1..64 cookie-name characters (letters, digits, !#$%&'*+-.^_`|~)");
     return ok(value);
   },
 };
@@ -211,12 +224,15 @@ export const redisUrl: StringFormat = {
     } catch {
       return fail('must be a URL such as "redis://127.0.0.1:6379" or "rediss://redis.internal:6380/0"');
     }
-    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return fail("must be a redis:// or rediss:// (TLS) URL");
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+      return fail("must be a redis:// or rediss:// (TLS) URL");
     if (url.hostname === "") return fail("must name a host");
-    if (url.username !== "" || url.password !== "") return fail("must not carry credentials: set `redis.username` and `redis.password` (e.g. ${REDIS_PASSWORD})");
+    if (url.username !== "" || url.password !== "")
+      return fail("must not carry credentials: set `redis.username` and `redis.password` (e.g. ${REDIS_PASSWORD})");
     if (url.search !== "" || url.hash !== "") return fail("must not have a ?query or #fragment");
     const db = url.pathname.replace(/^\//, "");
-    if (db !== "" && !/^(0|[1-9]\d{0,3})$/.test(db)) return fail("the path, when given, must be a database number such as /0");
+    if (db !== "" && !/^(0|[1-9]\d{0,3})$/.test(db))
+      return fail("the path, when given, must be a database number such as /0");
     return ok(value);
   },
 };

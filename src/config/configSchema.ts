@@ -181,7 +181,8 @@ const provider: ObjectNode = {
       format: nonBlank,
       nullable: true,
       default: null,
-      description: "OAuth client id of Portcullis at this provider; needed for browser login and introspection. null = bearer tokens only.",
+      description:
+        "OAuth client id of Portcullis at this provider; needed for browser login and introspection. null = bearer tokens only.",
     },
     clientSecret: {
       kind: "string",
@@ -212,7 +213,8 @@ const provider: ObjectNode = {
       min: 100,
       max: 60000,
       default: 800,
-      description: "Timeout of a token refresh or introspection made while a check waits; keep it below Envoy's ext_authz timeout.",
+      description:
+        "Timeout of a token refresh or introspection made while a check waits; keep it below Envoy's ext_authz timeout.",
     },
     codeExchangeTimeoutMs: {
       kind: "integer",
@@ -249,7 +251,8 @@ const provider: ObjectNode = {
         jwt: {
           kind: "boolean",
           default: false,
-          description: "Introspect this provider's JWTs too instead of verifying them locally, so revocation takes effect at once.",
+          description:
+            "Introspect this provider's JWTs too instead of verifying them locally, so revocation takes effect at once.",
         },
         requireAudience: {
           kind: "boolean",
@@ -287,7 +290,8 @@ const session: ObjectNode = {
       format: cookieName,
       nullable: true,
       default: null,
-      description: "Session cookie name; null = `__Host-portcullis` (host-only), or `portcullis` when `cookieDomain` is set.",
+      description:
+        "Session cookie name; null = `__Host-portcullis` (host-only), or `portcullis` when `cookieDomain` is set.",
     },
     cookieDomain: {
       kind: "string",
@@ -329,7 +333,8 @@ const session: ObjectNode = {
       items: { kind: "string", format: webOrigin, description: "An origin." },
       unique: true,
       default: [],
-      description: "Origins besides the login origin (that of `redirectUri`) that return URLs and post-logout redirects may point to.",
+      description:
+        "Origins besides the login origin (that of `redirectUri`) that return URLs and post-logout redirects may point to.",
     },
     postLogoutRedirect: {
       kind: "string",
@@ -366,21 +371,29 @@ const redis: ObjectNode = {
       default: null,
       description: "The master's name in Sentinel; required with `sentinels`.",
     },
-    username: { kind: "string", format: nonBlank, nullable: true, default: null, description: "ACL user name (Redis 6+); null = default user." },
+    username: {
+      kind: "string",
+      format: nonBlank,
+      nullable: true,
+      default: null,
+      description: "ACL user name (Redis 6+); null = default user.",
+    },
     password: {
       kind: "string",
       format: nonBlank,
       nullable: true,
       default: null,
       secret: true,
-      description: "Password (`requirepass` or the ACL user's); write `${REDIS_PASSWORD}` to take it from the environment.",
+      description:
+        "Password (`requirepass` or the ACL user's); write `${REDIS_PASSWORD}` to take it from the environment.",
     },
     caFile: {
       kind: "string",
       format: nonBlank,
       nullable: true,
       default: null,
-      description: "PEM file of CA certificates that sign the server's certificate (rediss:// only); null = the system's.",
+      description:
+        "PEM file of CA certificates that sign the server's certificate (rediss:// only); null = the system's.",
     },
     keyPrefix: {
       kind: "string",
@@ -388,13 +401,20 @@ const redis: ObjectNode = {
       default: "portcullis:",
       description: "Prefix of every key and channel, so several deployments can share one Redis.",
     },
-    connectTimeoutMs: { kind: "integer", min: 100, max: 60000, default: 2000, description: "Timeout of each connection attempt; reconnects back off up to 2 s." },
+    connectTimeoutMs: {
+      kind: "integer",
+      min: 100,
+      max: 60000,
+      default: 2000,
+      description: "Timeout of each connection attempt; reconnects back off up to 2 s.",
+    },
     commandTimeoutMs: {
       kind: "integer",
       min: 10,
       max: 10000,
       default: 500,
-      description: "Timeout of each command; a slower Redis counts as unavailable (session requests get 503, bearer tokens are unaffected).",
+      description:
+        "Timeout of each command; a slower Redis counts as unavailable (session requests get 503, bearer tokens are unaffected).",
     },
   },
 };
@@ -449,7 +469,8 @@ export const configSchema: ObjectNode = {
       items: routeNode,
       nonEmpty: true,
       required: true,
-      description: "Ordered route rules; first match wins; no match = deny in `rules` mode, the `policy.mode` default otherwise.",
+      description:
+        "Ordered route rules; first match wins; no match = deny in `rules` mode, the `policy.mode` default otherwise.",
     },
     identity: {
       kind: "object",
@@ -463,7 +484,10 @@ export const configSchema: ObjectNode = {
             email: header("email", "x-user-email"),
             roles: header("roles (comma-separated)", "x-user-roles"),
             context: header("base64 JSON context", "x-user-context"),
-            clientId: header("OAuth client id (`client_id`, else `azp`) of the caller, person or machine", "x-client-id"),
+            clientId: header(
+              "OAuth client id (`client_id`, else `azp`) of the caller, person or machine",
+              "x-client-id",
+            ),
           },
         },
         roleClaims: {
@@ -471,14 +495,16 @@ export const configSchema: ObjectNode = {
           items: { kind: "string", format: claimPath, description: "A claim path." },
           unique: true,
           default: ["roles", "realm_access.roles", "groups", "cognito:groups"],
-          description: "Dotted claim paths read for roles, in order, merged; a provider's `roleClaims` (or its preset's) replaces this for its tokens.",
+          description:
+            "Dotted claim paths read for roles, in order, merged; a provider's `roleClaims` (or its preset's) replaces this for its tokens.",
         },
         groupClaims: {
           kind: "list",
           items: { kind: "string", format: claimPath, description: "A claim path." },
           unique: true,
           default: ["groups"],
-          description: "Dotted claim paths read for groups (`require.groups`), in order, merged; a provider's `groupClaims` (or its preset's) replaces this for its tokens.",
+          description:
+            "Dotted claim paths read for groups (`require.groups`), in order, merged; a provider's `groupClaims` (or its preset's) replaces this for its tokens.",
         },
         claimHeaders: {
           kind: "map",
@@ -562,7 +588,7 @@ export const configSchema: ObjectNode = {
           kind: "boolean",
           default: false,
           description:
-            "One `info` line per decision (`\"msg\":\"audit\"`): route, allow or deny, reason, the caller's `sub` or client id, provider. Never a token or cookie.",
+            'One `info` line per decision (`"msg":"audit"`): route, allow or deny, reason, the caller\'s `sub` or client id, provider. Never a token or cookie.',
         },
       },
     },

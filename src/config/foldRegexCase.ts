@@ -33,7 +33,8 @@ function readEscape(source: string, i: number): { length: number; char: string |
   if (next === "x" || next === "u") {
     const digits = next === "x" ? 2 : 4;
     const hex = source.slice(i + 2, i + 2 + digits);
-    if (hex.length === digits && HEX.test(hex)) return { length: 2 + digits, char: String.fromCharCode(parseInt(hex, 16)) };
+    if (hex.length === digits && HEX.test(hex))
+      return { length: 2 + digits, char: String.fromCharCode(parseInt(hex, 16)) };
     return { length: 2, char: next }; // `\x` without hex digits is an identity escape in non-u syntax
   }
   if (next === "c" && /[A-Za-z]/.test(source[i + 2] ?? "")) return { length: 3, char: null };
@@ -109,7 +110,10 @@ export function foldRegexCase(source: string): string {
     const c = source[i] as string;
     if (c === "\\") {
       const escape = readEscape(source, i);
-      out += escape.char !== null && isLetter(escape.char.charCodeAt(0)) ? bothCases(escape.char) : source.slice(i, i + escape.length);
+      out +=
+        escape.char !== null && isLetter(escape.char.charCodeAt(0))
+          ? bothCases(escape.char)
+          : source.slice(i, i + escape.length);
       i += escape.length;
     } else if (c === "[") {
       const folded = foldClass(source, i);

@@ -57,7 +57,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResu
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return { ok: false, problems: [{ path: "(yaml)", message: (error as Error).message.split("\n")[0] ?? "invalid YAML" }], warnings };
+    return {
+      ok: false,
+      problems: [{ path: "(yaml)", message: (error as Error).message.split("\n")[0] ?? "invalid YAML" }],
+      warnings,
+    };
   }
 
   const substituted = substituteEnv(raw, env);
@@ -66,5 +70,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResu
   // An unset variable leaves an empty string behind; its own message replaces the schema's one.
   const envPaths = new Set(substituted.problems.map((p) => p.path));
   const schemaProblems = result.ok ? [] : result.problems.filter((p) => !envPaths.has(p.path));
-  return { ok: false, problems: [...substituted.problems, ...schemaProblems], warnings: [...warnings, ...result.warnings] };
+  return {
+    ok: false,
+    problems: [...substituted.problems, ...schemaProblems],
+    warnings: [...warnings, ...result.warnings],
+  };
 }

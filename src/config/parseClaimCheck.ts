@@ -17,7 +17,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isClaimValue(value: unknown): value is ClaimValue {
-  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+  return (
+    typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
+  );
 }
 
 function parseValue(value: unknown, path: string, report: CustomReport): ClaimValue | undefined {
@@ -26,7 +28,13 @@ function parseValue(value: unknown, path: string, report: CustomReport): ClaimVa
   return undefined;
 }
 
-function parseBranch(kind: "all" | "any", value: unknown, path: string, report: CustomReport, depth: number): ClaimCheckConfig | undefined {
+function parseBranch(
+  kind: "all" | "any",
+  value: unknown,
+  path: string,
+  report: CustomReport,
+  depth: number,
+): ClaimCheckConfig | undefined {
   const at = keyPath(path, kind);
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ITEMS) {
     report(at, `must be a list of 1..${MAX_ITEMS} claim checks`, { value });
@@ -122,7 +130,10 @@ function parseNode(value: unknown, path: string, report: CustomReport, depth: nu
   if (branches.length > 0) {
     const extra = Object.keys(value).filter((k) => k !== branches[0]);
     if (extra.length > 0) {
-      report(path, `has ${[branches[0], ...extra].join(" and ")}: a check is either all, any, or a claim leaf; nest them instead`);
+      report(
+        path,
+        `has ${[branches[0], ...extra].join(" and ")}: a check is either all, any, or a claim leaf; nest them instead`,
+      );
       return undefined;
     }
     return parseBranch(branches[0] as "all" | "any", value[branches[0] as string], path, report, depth);

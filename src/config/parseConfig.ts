@@ -22,10 +22,17 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   const problems: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   if (raw === null || raw === undefined) {
-    return { ok: false, problems: [{ path: "(root)", message: "the config is empty; at least `routes` is required" }], warnings };
+    return {
+      ok: false,
+      problems: [{ path: "(root)", message: "the config is empty; at least `routes` is required" }],
+      warnings,
+    };
   }
   // Presets first: their values then go through the same checks as anything the user wrote.
-  const parsed = parseNode(configSchema, applyProviderPresets(raw), "", { problems, secretPaths: options.secretPaths ?? new Set() });
+  const parsed = parseNode(configSchema, applyProviderPresets(raw), "", {
+    problems,
+    secretPaths: options.secretPaths ?? new Set(),
+  });
   if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings });
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
   return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed as PortcullisConfig)), warnings };

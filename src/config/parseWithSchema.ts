@@ -39,7 +39,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function report(ctx: ParseContext, node: SchemaNode | null, path: string, message: string, value: unknown): typeof INVALID {
+function report(
+  ctx: ParseContext,
+  node: SchemaNode | null,
+  path: string,
+  message: string,
+  value: unknown,
+): typeof INVALID {
   const secret = node?.secret === true || ctx.secretPaths.has(path);
   ctx.problems.push({ path, message: secret ? message : `${message} (got ${describeValue(value)})` });
   return INVALID;
@@ -50,8 +56,10 @@ export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: P
     case "string":
       return parseString(node, value, path, ctx);
     case "integer":
-      if (typeof value !== "number" || !Number.isInteger(value)) return report(ctx, node, path, "must be an integer", value);
-      if (value < node.min || value > node.max) return report(ctx, node, path, `must be ${node.min}..${node.max}`, value);
+      if (typeof value !== "number" || !Number.isInteger(value))
+        return report(ctx, node, path, "must be an integer", value);
+      if (value < node.min || value > node.max)
+        return report(ctx, node, path, `must be ${node.min}..${node.max}`, value);
       return value;
     case "boolean":
       if (typeof value !== "boolean") return report(ctx, node, path, "must be true or false", value);
@@ -74,9 +82,12 @@ export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: P
 
 function parseString(node: StringNode, value: unknown, path: string, ctx: ParseContext): Parsed {
   if (value === null && node.nullable === true) return null;
-  if (typeof value !== "string") return report(ctx, node, path, node.nullable ? "must be a string or null" : "must be a string", value);
-  if (node.enum && !node.enum.includes(value)) return report(ctx, node, path, `must be one of ${node.enum.join(", ")}`, value);
-  if (node.pattern && !node.pattern.test(value)) return report(ctx, node, path, `must match ${node.pattern.source}`, value);
+  if (typeof value !== "string")
+    return report(ctx, node, path, node.nullable ? "must be a string or null" : "must be a string", value);
+  if (node.enum && !node.enum.includes(value))
+    return report(ctx, node, path, `must be one of ${node.enum.join(", ")}`, value);
+  if (node.pattern && !node.pattern.test(value))
+    return report(ctx, node, path, `must match ${node.pattern.source}`, value);
   if (node.format) {
     const result = node.format.parse(value);
     if (!result.ok) return report(ctx, node, path, result.message, value);
@@ -132,7 +143,9 @@ function parseObject(node: ObjectNode, value: unknown, path: string, ctx: ParseC
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(node.fields)) {
     const childPath = keyPath(path, key);
-    const parsed = Object.hasOwn(raw, key) ? parseNode(child, raw[key], childPath, ctx) : missing(child, childPath, ctx);
+    const parsed = Object.hasOwn(raw, key)
+      ? parseNode(child, raw[key], childPath, ctx)
+      : missing(child, childPath, ctx);
     if (parsed !== INVALID) setOwn(out, child.outputKey ?? key, parsed);
   }
   const allowed = Object.keys(node.fields);
@@ -152,7 +165,10 @@ function parseMap(node: MapNode, value: unknown, path: string, ctx: ParseContext
     const itemPath = keyPath(path, key);
     // Keys are names, never secrets: quoting them is safe and makes typos obvious.
     if (node.keyPattern && !node.keyPattern.test(key)) {
-      ctx.problems.push({ path: itemPath, message: `name must match ${node.keyPattern.source} (got ${describeValue(key)})` });
+      ctx.problems.push({
+        path: itemPath,
+        message: `name must match ${node.keyPattern.source} (got ${describeValue(key)})`,
+      });
       continue;
     }
     if (node.keyFormat) {
@@ -163,7 +179,12 @@ function parseMap(node: MapNode, value: unknown, path: string, ctx: ParseContext
       }
     }
     const parsed = parseNode(node.values, item, itemPath, ctx);
-    if (parsed !== INVALID) setOwn(out, key, node.keyInto !== undefined && isPlainObject(parsed) ? { [node.keyInto]: key, ...parsed } : parsed);
+    if (parsed !== INVALID)
+      setOwn(
+        out,
+        key,
+        node.keyInto !== undefined && isPlainObject(parsed) ? { [node.keyInto]: key, ...parsed } : parsed,
+      );
   }
   return out;
 }

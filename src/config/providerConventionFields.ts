@@ -109,17 +109,22 @@ export const providerConventionFields: Readonly<Record<string, SchemaNode>> = {
     "token issuer",
     "Other `iss` values this provider's tokens may carry, signed by the same keys (Entra v1 `https://sts.windows.net/<tenant>/`, Google `accounts.google.com`). `{tenantid}` stands for the token's own `tid` claim (Entra multi-tenant) and needs `allowedTenants` or `allowAnyTenant`.",
   ),
-  allowedTenants: names("tenant id", "With a `{tenantid}` issuer: the tenants (`tid`) whose tokens and logins are accepted."),
+  allowedTenants: names(
+    "tenant id",
+    "With a `{tenantid}` issuer: the tenants (`tid`) whose tokens and logins are accepted.",
+  ),
   allowAnyTenant: {
     kind: "boolean",
     default: false,
-    description: "With a `{tenantid}` issuer and no `allowedTenants`: accept every tenant, i.e. any organisation's users (reported as a warning).",
+    description:
+      "With a `{tenantid}` issuer and no `allowedTenants`: accept every tenant, i.e. any organisation's users (reported as a warning).",
   },
   audienceClaim: {
     kind: "string",
     enum: ["aud", "client_id"],
     default: "aud",
-    description: "The claim of a bearer JWT checked against `audiences`: `aud`, or `client_id` (Cognito access tokens have no `aud`).",
+    description:
+      "The claim of a bearer JWT checked against `audiences`: `aud`, or `client_id` (Cognito access tokens have no `aud`).",
   },
   accessTokenClaims: stringMap(
     "<claim>",

@@ -16,7 +16,9 @@ const cell = (text: string): string => text.replaceAll("|", "\\|").replaceAll("\
 function inlineValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(inlineValue).join(", ")}]`;
   if (typeof value === "object" && value !== null) {
-    return `{${Object.entries(value).map(([k, v]) => `${k}: ${inlineValue(v)}`).join(", ")}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}: ${inlineValue(v)}`)
+      .join(", ")}}`;
   }
   if (typeof value === "string") return /^[A-Za-z0-9_.\/-]+$/.test(value) ? value : JSON.stringify(value);
   return String(value);
@@ -25,7 +27,11 @@ function inlineValue(value: unknown): string {
 function typeOf(node: SchemaNode): string {
   switch (node.kind) {
     case "string": {
-      let type = node.enum ? node.enum.map((v) => `\`${v}\``).join(" \\| ") : node.format ? node.format.label : "string";
+      let type = node.enum
+        ? node.enum.map((v) => `\`${v}\``).join(" \\| ")
+        : node.format
+          ? node.format.label
+          : "string";
       if (node.pattern) type += ` matching \`${cell(node.pattern.source)}\``;
       return node.nullable ? `${type} or null` : type;
     }
@@ -58,7 +64,8 @@ function collect(node: SchemaNode, path: string, rows: Row[]): void {
   if (node.kind === "object") {
     for (const [key, child] of Object.entries(node.fields)) collect(child, `${path}.${key}`, rows);
   } else if (node.kind === "map" && node.values.kind === "object") {
-    for (const [key, child] of Object.entries(node.values.fields)) collect(child, `${path}.${node.keyLabel}.${key}`, rows);
+    for (const [key, child] of Object.entries(node.values.fields))
+      collect(child, `${path}.${node.keyLabel}.${key}`, rows);
   } else if (node.kind === "list" && node.items.kind === "object") {
     for (const [key, child] of Object.entries(node.items.fields)) collect(child, `${path}[].${key}`, rows);
   }

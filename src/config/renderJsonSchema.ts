@@ -49,7 +49,8 @@ const CLAIM_CHECK = "#/$defs/claimCheck";
 // Patterns follow each format's parse() as closely as a regex can; `note` says what only the code checks.
 
 const PORT = "(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
-const PORT_NO_LEADING_ZERO = "(?:0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+const PORT_NO_LEADING_ZERO =
+  "(?:0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
 const SCHEME = "[Hh][Tt][Tt][Pp][Ss]?://";
 const AUTHORITY = String.raw`[^/?#@\s\\]+`;
 const NON_BLANK = String.raw`^\S(?:[\s\S]*\S)?$`;
@@ -99,9 +100,21 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
     headerName,
     { schema: { type: "string", pattern: "^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$", not: { enum: HOP_BY_HOP_AND_RESERVED } } },
   ],
-  [removableHeaderName, { schema: { type: "string", pattern: "^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$", not: { enum: ["host", "authorization", "cookie"] } } }],
+  [
+    removableHeaderName,
+    {
+      schema: {
+        type: "string",
+        pattern: "^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$",
+        not: { enum: ["host", "authorization", "cookie"] },
+      },
+    },
+  ],
   [hostPattern, { schema: { type: "string", maxLength: 253, pattern: `^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$` } }],
-  [routePath, { schema: { type: "string", pattern: `^(?:/|(?:/${NOT_DOT_SEGMENT}(?:[^/?#\\s%\\u0080-\\uFFFF]|${ESCAPE})+)+)$` } }],
+  [
+    routePath,
+    { schema: { type: "string", pattern: `^(?:/|(?:/${NOT_DOT_SEGMENT}(?:[^/?#\\s%\\u0080-\\uFFFF]|${ESCAPE})+)+)$` } },
+  ],
   [routeExactPath, { schema: { type: "string", pattern: segments(exactSegment) } }],
   [routeGlob, { schema: { type: "string", pattern: segments(globSegment) } }],
   [
@@ -128,7 +141,10 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
     {
       schema: {
         type: "string",
-        anyOf: [{ enum: ["sub", "email", "scopes", "roles", "exp", "client_id"] }, { pattern: String.raw`^claim:\S(?:[\s\S]*\S)?$` }],
+        anyOf: [
+          { enum: ["sub", "email", "scopes", "roles", "exp", "client_id"] },
+          { pattern: String.raw`^claim:\S(?:[\s\S]*\S)?$` },
+        ],
       },
     },
   ],
@@ -138,10 +154,11 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
       schema: {
         type: "string",
         format: "uri",
-        pattern: `^(?:https://ORIGIN_HOST(?::(?!443$)${PORT_NO_LEADING_ZERO})?|http://ORIGIN_HOST(?::(?!80$)${PORT_NO_LEADING_ZERO})?)$`.replaceAll(
-          "ORIGIN_HOST",
-          String.raw`(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])`,
-        ),
+        pattern:
+          `^(?:https://ORIGIN_HOST(?::(?!443$)${PORT_NO_LEADING_ZERO})?|http://ORIGIN_HOST(?::(?!80$)${PORT_NO_LEADING_ZERO})?)$`.replaceAll(
+            "ORIGIN_HOST",
+            String.raw`(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])`,
+          ),
       },
       note: "check-config also requires it to equal the URL's normalised origin (e.g. IPv6 and IPv4 short forms).",
     },
@@ -165,13 +182,20 @@ const FORMAT_SCHEMAS = new Map<StringFormat, FormatSchema>([
     },
   ],
   [sealingSecret, { schema: { type: "string", minLength: 32 } }],
-  [redisUrl, { schema: { type: "string", pattern: "^rediss?://[^/@?#]+(/(0|[1-9][0-9]{0,3}))?$" }, note: "check-config also parses it as a URL." }],
+  [
+    redisUrl,
+    {
+      schema: { type: "string", pattern: "^rediss?://[^/@?#]+(/(0|[1-9][0-9]{0,3}))?$" },
+      note: "check-config also parses it as a URL.",
+    },
+  ],
 ]);
 
 /** The JSON Schema of one string format, without the `${NAME}` alternative. */
 export function stringFormatSchema(format: StringFormat): JsonSchema {
   const known = FORMAT_SCHEMAS.get(format);
-  if (known === undefined) throw new Error(`renderJsonSchema: no JSON Schema for the string format "${format.label}"; add one`);
+  if (known === undefined)
+    throw new Error(`renderJsonSchema: no JSON Schema for the string format "${format.label}"; add one`);
   return known.schema;
 }
 
@@ -238,7 +262,12 @@ const DEFS: JsonSchema = {
           contains: claimValue,
           exists: { type: "boolean" },
         },
-        oneOf: [{ required: ["equals"] }, { required: ["oneOf"] }, { required: ["contains"] }, { required: ["exists"] }],
+        oneOf: [
+          { required: ["equals"] },
+          { required: ["oneOf"] },
+          { required: ["contains"] },
+          { required: ["exists"] },
+        ],
       },
     ],
   },
@@ -251,7 +280,8 @@ function merge(...parts: JsonSchema[]): JsonSchema {
   const out: JsonSchema = {};
   for (const part of parts) {
     for (const [key, value] of Object.entries(part)) {
-      if (key in out && JSON.stringify(out[key]) !== JSON.stringify(value)) throw new Error(`renderJsonSchema: conflicting "${key}"`);
+      if (key in out && JSON.stringify(out[key]) !== JSON.stringify(value))
+        throw new Error(`renderJsonSchema: conflicting "${key}"`);
       out[key] = value;
     }
   }
@@ -262,7 +292,9 @@ function merge(...parts: JsonSchema[]): JsonSchema {
 function acceptsEnvReference(strict: JsonSchema): boolean {
   const keys = Object.keys(strict).filter((k) => k !== "type");
   if (keys.length === 0) return true;
-  return keys.length === 1 && typeof strict["pattern"] === "string" && new RegExp(strict["pattern"], "u").test("${NAME}");
+  return (
+    keys.length === 1 && typeof strict["pattern"] === "string" && new RegExp(strict["pattern"], "u").test("${NAME}")
+  );
 }
 
 function stringSchema(node: StringNode): JsonSchema {
@@ -300,7 +332,9 @@ function listSchema(node: ListNode): JsonSchema {
 /** True when `{}` (and so null) parses: no required key, here or in a nested section. */
 function acceptsEmpty(node: ObjectNode): boolean {
   if (node.required === true) return false;
-  return Object.values(node.fields).every((child) => child.required !== true && (child.kind !== "object" || acceptsEmpty(child)));
+  return Object.values(node.fields).every(
+    (child) => child.required !== true && (child.kind !== "object" || acceptsEmpty(child)),
+  );
 }
 
 function objectSchema(node: ObjectNode, root: boolean): JsonSchema {
@@ -334,7 +368,8 @@ function mapSchema(node: MapNode): JsonSchema {
 
 function customSchema(node: CustomNode): JsonSchema {
   const schema = CUSTOM_SCHEMAS.get(node.parse);
-  if (schema === undefined) throw new Error(`renderJsonSchema: no JSON Schema for the custom node "${node.typeLabel}"; add one`);
+  if (schema === undefined)
+    throw new Error(`renderJsonSchema: no JSON Schema for the custom node "${node.typeLabel}"; add one`);
   return schema;
 }
 

@@ -8,7 +8,13 @@
 import { foldAsciiCase } from "../core/foldAsciiCase.ts";
 import { regexLiteralPrefix } from "../core/regexLiteralPrefix.ts";
 import { toggleTrailingSlash } from "../core/toggleTrailingSlash.ts";
-import { compileRouteRegex, exactSegments, globSegments, prefixSegments, type PathSegment } from "./routePathPattern.ts";
+import {
+  compileRouteRegex,
+  exactSegments,
+  globSegments,
+  prefixSegments,
+  type PathSegment,
+} from "./routePathPattern.ts";
 
 type HostPattern = { readonly exact: string } | { readonly suffix: string };
 type PathShape =
@@ -42,7 +48,10 @@ export interface MatchFields {
 
 /** The shape of a parsed match under its rule's `auth`, or null when it cannot be analysed (a bad regex, a bad glob). */
 export function routeShapeOf(match: MatchFields, auth: string): RouteShape | null {
-  const hosts = match.hosts.length === 0 ? null : match.hosts.map((h): HostPattern => (h.startsWith("*.") ? { suffix: h.slice(1) } : { exact: h }));
+  const hosts =
+    match.hosts.length === 0
+      ? null
+      : match.hosts.map((h): HostPattern => (h.startsWith("*.") ? { suffix: h.slice(1) } : { exact: h }));
   const listed = match.methods.map((m) => m.toUpperCase());
   const listedMethods = listed.length === 0 ? null : new Set(listed);
   const methods = listedMethods === null || !listedMethods.has("GET") ? listedMethods : new Set([...listed, "HEAD"]);
@@ -55,7 +64,11 @@ export function routeShapeOf(match: MatchFields, auth: string): RouteShape | nul
       path = { kind: "segments", segments: exactSegments(literal.prefix), exact: literal.prefix };
     } else {
       try {
-        path = { kind: "regex", source: match.pathRegex, regex: compileRouteRegex(match.pathRegex, caseInsensitive ? "i" : "") };
+        path = {
+          kind: "regex",
+          source: match.pathRegex,
+          regex: compileRouteRegex(match.pathRegex, caseInsensitive ? "i" : ""),
+        };
       } catch {
         return null;
       }
@@ -118,7 +131,10 @@ export function sharesOnlyToggledSpelling(earlier: RouteShape, later: RouteShape
   const other = toggledSpelling(earlier.path.segments);
   if (other === null) return false;
   const ci = earlier.caseInsensitive || later.caseInsensitive;
-  return !segmentsIntersect(earlier.path.segments, later.path.segments, ci) && segmentsIntersect(other, later.path.segments, ci);
+  return (
+    !segmentsIntersect(earlier.path.segments, later.path.segments, ci) &&
+    segmentsIntersect(other, later.path.segments, ci)
+  );
 }
 
 function hostCovers(a: HostPattern, b: HostPattern): boolean {
@@ -251,12 +267,15 @@ function singleCovers(a: PathSegment, b: PathSegment, aFolds: boolean, bFolds: b
 
 /** Some segment matches both; `folds`: either rule compares folded segments, and then a shared casing exists exactly when the folds agree. */
 function singleIntersects(a: PathSegment, b: PathSegment, folds: boolean): boolean {
-  if (a.kind === "literal" && b.kind === "literal") return folds ? foldAsciiCase(a.value) === foldAsciiCase(b.value) : a.value === b.value;
+  if (a.kind === "literal" && b.kind === "literal")
+    return folds ? foldAsciiCase(a.value) === foldAsciiCase(b.value) : a.value === b.value;
   const literal = a.kind === "literal" ? a : b.kind === "literal" ? b : null;
   return literal === null || literal.value !== "";
 }
 
-function memo(fn: (i: number, j: number, self: (i: number, j: number) => boolean) => boolean): (i: number, j: number) => boolean {
+function memo(
+  fn: (i: number, j: number, self: (i: number, j: number) => boolean) => boolean,
+): (i: number, j: number) => boolean {
   const seen = new Map<number, boolean>();
   const self = (i: number, j: number): boolean => {
     const key = i * 4096 + j;
@@ -271,7 +290,12 @@ function memo(fn: (i: number, j: number, self: (i: number, j: number) => boolean
 }
 
 /** Language inclusion of segment patterns: every segment list `b` matches, `a` matches. */
-export function segmentsCover(a: readonly PathSegment[], b: readonly PathSegment[], aFolds = false, bFolds = false): boolean {
+export function segmentsCover(
+  a: readonly PathSegment[],
+  b: readonly PathSegment[],
+  aFolds = false,
+  bFolds = false,
+): boolean {
   const m = b.length;
   const run = memo((i, j, self) => {
     if (j === m) return a.slice(i).every((s) => s.kind === "any");

@@ -35,7 +35,8 @@ export function nonAsciiProblem(value: string): string | null {
 export function escapeProblem(hex: string): string | null {
   if (!/^[0-9A-F]{2}$/.test(hex)) return 'must write escapes as "%" and two upper-case hex digits (e.g. %20)';
   const char = String.fromCharCode(parseInt(hex, 16));
-  if (DECODED_BY_NORMALISER.test(char)) return `must write ${JSON.stringify(char)} itself, not %${hex} (the request path is matched decoded)`;
+  if (DECODED_BY_NORMALISER.test(char))
+    return `must write ${JSON.stringify(char)} itself, not %${hex} (the request path is matched decoded)`;
   return null;
 }
 
@@ -90,7 +91,9 @@ export const routeRegex: StringFormat = {
   parse(value) {
     if (value.length > REGEX_MAX_LENGTH) return fail(`must be at most ${REGEX_MAX_LENGTH} characters`);
     if (!isAnchoredRegex(value)) {
-      return fail('must be anchored: start it with "^" and end it with "$" (e.g. "^/v[0-9]+/users$"); for a prefix end with ".*$"');
+      return fail(
+        'must be anchored: start it with "^" and end it with "$" (e.g. "^/v[0-9]+/users$"); for a prefix end with ".*$"',
+      );
     }
     const problem = routeRegexProblem(value) ?? regexPathTextProblem(value);
     return problem === null ? ok(value) : fail(problem);
@@ -104,7 +107,9 @@ export const routeRegex: StringFormat = {
 function regexPathTextProblem(source: string): string | null {
   if (/[^\x00-\x7f]/.test(source)) {
     const chars = [...new Set(source.match(/[^\x00-\x7f]/gu) ?? [])];
-    const spelled = chars.map((c) => `${JSON.stringify(c)} is ${percentEncodedNonAscii(c) ?? "a lone surrogate"}`).join(", ");
+    const spelled = chars
+      .map((c) => `${JSON.stringify(c)} is ${percentEncodedNonAscii(c) ?? "a lone surrogate"}`)
+      .join(", ");
     return `has non-ASCII characters, which never match: requests are matched in their percent-encoded UTF-8 form; write them so (${spelled})`;
   }
   let inClass = false;

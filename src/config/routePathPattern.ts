@@ -5,7 +5,8 @@
 import { compileLinearRegex, linearRegexProblem, type LinearRegexFlags } from "./compileLinearRegex.ts";
 
 /** One path segment of a pattern: a literal, `*` (exactly one non-empty segment) or `**` (any number). */
-export type PathSegment = { readonly kind: "literal"; readonly value: string } | { readonly kind: "one" } | { readonly kind: "any" };
+export type PathSegment =
+  { readonly kind: "literal"; readonly value: string } | { readonly kind: "one" } | { readonly kind: "any" };
 
 export const REGEX_MAX_LENGTH = 512;
 
@@ -64,7 +65,11 @@ export function compileRouteRegex(source: string, flags: LinearRegexFlags = ""):
 
 /** null when `source` compiles as a route regex (with `"i"` too: a rule may match either way); else the config problem. */
 export function routeRegexProblem(source: string): string | null {
-  return linearRegexProblem(anchoredSource(source)) ?? linearRegexProblem(anchoredSource(source), "i") ?? legacyOctalProblem(source);
+  return (
+    linearRegexProblem(anchoredSource(source)) ??
+    linearRegexProblem(anchoredSource(source), "i") ??
+    legacyOctalProblem(source)
+  );
 }
 
 /**
@@ -84,7 +89,9 @@ function legacyOctalProblem(source: string): string | null {
       const escape = source.slice(i, i + 2) + (source.slice(i + 2).match(new RegExp(`^[0-7]{0,${more}}`))?.[0] ?? "");
       const digits = escape.slice(1);
       const code = /^[0-7]+$/.test(digits) ? parseInt(digits, 8) : digits.charCodeAt(0);
-      const letter = /[A-Za-z]/.test(String.fromCharCode(code)) ? ` or the letter ${String.fromCharCode(code)} itself` : "";
+      const letter = /[A-Za-z]/.test(String.fromCharCode(code))
+        ? ` or the letter ${String.fromCharCode(code)} itself`
+        : "";
       const hex = `\\x${code.toString(16).toUpperCase().padStart(2, "0")}`;
       return `has the legacy octal escape ${escape} (or a backreference), which case folding cannot read: write the character as ${hex}${letter}`;
     }

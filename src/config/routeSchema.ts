@@ -19,7 +19,8 @@ export const policyNode: ObjectNode = {
       kind: "string",
       enum: ["rules", "whitelist", "blacklist"],
       default: "rules",
-      description: "`rules`, `whitelist` (append `default`: every host and path, `auth: required`) or `blacklist` (append `default`: `auth: public`).",
+      description:
+        "`rules`, `whitelist` (append `default`: every host and path, `auth: required`) or `blacklist` (append `default`: `auth: public`).",
     },
     allowPathShapes: {
       kind: "list",
@@ -60,11 +61,17 @@ const requirements: ObjectNode = {
   description:
     "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
   fields: {
-    scopes: { ...nameList("scope"), description: "All of these scopes (from the `scope` string or the `scp` string/list)." },
+    scopes: {
+      ...nameList("scope"),
+      description: "All of these scopes (from the `scope` string or the `scp` string/list).",
+    },
     roles: nameSet("Roles", "read from the provider's `roleClaims`, else `identity.roleClaims`"),
     groups: nameSet("Groups", "read from the provider's `groupClaims`, else `identity.groupClaims`"),
     audiences: { ...nameList("audience"), description: "The token's `aud` must include one of these." },
-    clients: { ...nameList("client id"), description: "`client_id` (or `azp` when there is no `client_id`) must be one of these." },
+    clients: {
+      ...nameList("client id"),
+      description: "`client_id` (or `azp` when there is no `client_id`) must be one of these.",
+    },
     principal: {
       kind: "string",
       enum: ["any", "user", "client"],
@@ -78,7 +85,7 @@ const requirements: ObjectNode = {
       default: null,
       parse: parseClaimCheck,
       description:
-        "`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `\"5\"` for a string claim.",
+        '`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `"5"` for a string claim.',
     },
     acr: { ...nameList("acr value"), description: "Step-up: the `acr` of the token or session must be one of these." },
     amr: { ...nameList("amr entry"), description: "Step-up: every one of these must be in `amr` (e.g. `mfa`, `otp`)." },
@@ -131,7 +138,8 @@ export const routeNode: ObjectNode = {
           unique: true,
           default: [],
           outputKey: "hosts",
-          description: "Host names (exact or `*.suffix`, which never matches the bare suffix), lower-cased; missing = any host.",
+          description:
+            "Host names (exact or `*.suffix`, which never matches the bare suffix), lower-cased; missing = any host.",
         },
         path: {
           kind: "string",
@@ -153,7 +161,8 @@ export const routeNode: ObjectNode = {
           format: routeGlob,
           nullable: true,
           default: null,
-          description: "The whole path with whole-segment wildcards: `*` is one segment, `**` any number (`/files/*/meta`, `/docs/**`).",
+          description:
+            "The whole path with whole-segment wildcards: `*` is one segment, `**` any number (`/files/*/meta`, `/docs/**`).",
         },
         pathRegex: {
           kind: "string",
@@ -168,7 +177,8 @@ export const routeNode: ObjectNode = {
           items: { kind: "string", format: httpMethod, description: "A method." },
           unique: true,
           default: [],
-          description: "HTTP methods, upper-cased; missing or empty = any method. `GET` covers `HEAD` too, as most frameworks route a HEAD to the GET handler.",
+          description:
+            "HTTP methods, upper-cased; missing or empty = any method. `GET` covers `HEAD` too, as most frameworks route a HEAD to the GET handler.",
         },
         caseSensitive: {
           kind: "custom",
@@ -193,12 +203,17 @@ export const routeNode: ObjectNode = {
       items: { kind: "string", description: "A provider name." },
       unique: true,
       default: [],
-      description: "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
+      description:
+        "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
     require: requirements,
     forwardRequestHeaders: {
       kind: "list",
-      items: { kind: "string", format: removableHeaderName, description: "A header name from `policy.removeRequestHeaders`." },
+      items: {
+        kind: "string",
+        format: removableHeaderName,
+        description: "A header name from `policy.removeRequestHeaders`.",
+      },
       unique: true,
       default: [],
       description:

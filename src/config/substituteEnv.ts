@@ -44,7 +44,10 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv): Substitut
         }
         const name = text.slice(i + 2, end);
         if (!NAME.test(name)) {
-          problems.push({ path: where, message: `invalid environment variable name ${JSON.stringify(name.slice(0, 60))}` });
+          problems.push({
+            path: where,
+            message: `invalid environment variable name ${JSON.stringify(name.slice(0, 60))}`,
+          });
         } else if (env[name] === undefined) {
           problems.push({ path: where, message: `environment variable ${name} is not set` });
         } else {

@@ -11,15 +11,23 @@ export const otlpEndpoint: StringFormat = {
     const url = URL.parse(value);
     // The URL parser would quietly encode a space and turn a backslash into a slash.
     if (/[\s\\]/.test(value)) return { ok: false, message: "must not contain spaces or backslashes" };
-    if (url === null) return { ok: false, message: "must be an absolute URL such as http://otel-collector:4318/v1/traces" };
+    if (url === null)
+      return { ok: false, message: "must be an absolute URL such as http://otel-collector:4318/v1/traces" };
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return { ok: false, message: "must be an http:// or https:// URL (OTLP over HTTP; the gRPC port 4317 is not supported)" };
+      return {
+        ok: false,
+        message: "must be an http:// or https:// URL (OTLP over HTTP; the gRPC port 4317 is not supported)",
+      };
     }
-    if (url.username !== "" || url.password !== "") return { ok: false, message: "must not carry credentials (send them in tracing.headers)" };
+    if (url.username !== "" || url.password !== "")
+      return { ok: false, message: "must not carry credentials (send them in tracing.headers)" };
     if (url.hash !== "" || value.includes("#")) return { ok: false, message: "must not have a #fragment" };
     // The exporter posts to this URL as written; a collector's base URL alone answers 404.
     if (url.pathname === "/" || url.pathname === "") {
-      return { ok: false, message: `must be the full traces URL, usually ending in /v1/traces (e.g. ${url.origin}/v1/traces)` };
+      return {
+        ok: false,
+        message: `must be the full traces URL, usually ending in /v1/traces (e.g. ${url.origin}/v1/traces)`,
+      };
     }
     return { ok: true, value };
   },
@@ -39,7 +47,9 @@ export const exportHeaderName: StringFormat = {
 /** A number 0..1 (YAML integers 0 and 1 included). */
 export function parseSampleRatio(value: unknown, path: string, report: CustomReport): CustomResult {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
-    report(path, "must be a number from 0 to 1 (e.g. 0.1 records one in ten traces that start at Portcullis)", { value });
+    report(path, "must be a number from 0 to 1 (e.g. 0.1 records one in ten traces that start at Portcullis)", {
+      value,
+    });
     return { ok: false };
   }
   return { ok: true, value };
@@ -50,14 +60,23 @@ export const tracingNode: ObjectNode = {
   description:
     "OpenTelemetry tracing: a span per Check that continues the trace Envoy passes (W3C `traceparent`, B3), with child spans for IdP calls, exported over OTLP/HTTP. Off by default.",
   fields: {
-    enabled: { kind: "boolean", default: false, description: "Export spans. Cannot change on a config reload (restart)." },
+    enabled: {
+      kind: "boolean",
+      default: false,
+      description: "Export spans. Cannot change on a config reload (restart).",
+    },
     endpoint: {
       kind: "string",
       format: otlpEndpoint,
       default: "http://127.0.0.1:4318/v1/traces",
       description: "The collector's OTLP/HTTP traces URL (JSON is sent), e.g. `http://otel-collector:4318/v1/traces`.",
     },
-    serviceName: { kind: "string", format: nonBlank, default: "portcullis", description: "The `service.name` resource attribute of every span." },
+    serviceName: {
+      kind: "string",
+      format: nonBlank,
+      default: "portcullis",
+      description: "The `service.name` resource attribute of every span.",
+    },
     sampleRatio: {
       kind: "custom",
       typeLabel: "number 0..1",
@@ -77,7 +96,12 @@ export const tracingNode: ObjectNode = {
       kind: "map",
       keyLabel: "<header>",
       keyFormat: exportHeaderName,
-      values: { kind: "string", format: nonBlank, secret: true, description: "Header value; pass secrets as `${ENV_VAR}`." },
+      values: {
+        kind: "string",
+        format: nonBlank,
+        secret: true,
+        description: "Header value; pass secrets as `${ENV_VAR}`.",
+      },
       default: {},
       description: "HTTP headers sent with every export, e.g. a collector's API key.",
     },

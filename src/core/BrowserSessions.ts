@@ -16,7 +16,13 @@ import { createRedirectPolicy } from "../session/createRedirectPolicy.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
 import type { LoginTransaction } from "../session/LoginTransaction.ts";
 import type { Session } from "../session/Session.ts";
-import { SessionStoreUnavailableError, type RefreshRun, type SessionStore, type StoreLoad, type StoreRefresh } from "../session/SessionStore.ts";
+import {
+  SessionStoreUnavailableError,
+  type RefreshRun,
+  type SessionStore,
+  type StoreLoad,
+  type StoreRefresh,
+} from "../session/SessionStore.ts";
 import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
 import { composeSessionClaims } from "./composeSessionClaims.ts";
 
@@ -32,7 +38,12 @@ export interface TokenResult {
 
 /** What the Check path and the callback need from a provider's OIDC client (src/oidc/createLoginClient). */
 export interface LoginClientPort {
-  begin(params: { returnTo: string; acrValues?: readonly string[]; maxAge?: number; prompt?: string }): Promise<{ url: string; transaction: LoginTransaction }>;
+  begin(params: {
+    returnTo: string;
+    acrValues?: readonly string[];
+    maxAge?: number;
+    prompt?: string;
+  }): Promise<{ url: string; transaction: LoginTransaction }>;
   complete(params: URLSearchParams, transaction: LoginTransaction): Promise<TokenResult>;
   refresh(refreshToken: string, expected: { sub: string }): Promise<TokenResult>;
   endSessionUrl(params: { idTokenHint: string | null; postLogoutRedirectUri: string | null }): string | null;
@@ -43,7 +54,11 @@ export interface LoginEvents {
   loginCompleted(provider: string): void;
   loginFailed(provider: string | null, reason: string): void;
   refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;
-  backchannelLogout?(provider: string | null, result: "ok" | "invalid" | "replayed" | "unavailable", sessionsEnded: number): void;
+  backchannelLogout?(
+    provider: string | null,
+    result: "ok" | "invalid" | "replayed" | "unavailable",
+    sessionsEnded: number,
+  ): void;
 }
 
 export interface BrowserSessionsOptions {
@@ -66,7 +81,9 @@ export interface BrowserSessionsOptions {
    */
   readonly revocations?: RevocationList;
   /** Verifies a back-channel logout token (issuer → provider, keys, claims); absent = the endpoint refuses every token. */
-  readonly verifyLogoutToken?: (token: string) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
+  readonly verifyLogoutToken?: (
+    token: string,
+  ) => Promise<{ readonly provider: string | null; readonly outcome: LogoutTokenOutcome }>;
 }
 
 /** A session as the store found it (see src/session/SessionStore.ts). */
@@ -86,7 +103,9 @@ export interface StepUp {
   readonly maxAge: number | null;
 }
 
-export type LoginStart = { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] } | { readonly kind: "unavailable" };
+export type LoginStart =
+  | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
+  | { readonly kind: "unavailable" };
 
 export type CallbackOutcome =
   | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
@@ -109,7 +128,12 @@ export type SignOutOutcome =
    * revocation list did not answer): this replica refuses the session, the cookie is kept, and the
    * user is asked to try again. `reason` is the stable code for logs.
    */
-  | { readonly kind: "unavailable"; readonly reason: "signout_unavailable"; readonly message: string; readonly detail: string };
+  | {
+      readonly kind: "unavailable";
+      readonly reason: "signout_unavailable";
+      readonly message: string;
+      readonly detail: string;
+    };
 
 const SIGN_OUT_UNAVAILABLE = "We could not sign you out right now. Please try again.";
 
@@ -149,7 +173,10 @@ export interface BrowserSessions {
     stepUp?: StepUp,
   ): Promise<LoginStart>;
   /** `/oauth2/start?rd=…`: a login the page asks for explicitly; rd must pass the redirect policy. */
-  startLoginAt(rd: string | null, cookies: ReadonlyMap<string, string>): Promise<LoginStart | { kind: "refused"; message: string }>;
+  startLoginAt(
+    rd: string | null,
+    cookies: ReadonlyMap<string, string>,
+  ): Promise<LoginStart | { kind: "refused"; message: string }>;
   completeLogin(query: URLSearchParams, cookies: ReadonlyMap<string, string>): Promise<CallbackOutcome>;
   signOut(cookies: ReadonlyMap<string, string>, rd: string | null): Promise<SignOutOutcome>;
   /** `POST /oauth2/backchannel_logout`: verifies the logout token and ends the sessions it names. */
@@ -181,8 +208,7 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
       cacheMax: UNSEALED_SESSIONS_MAX,
     });
   const revocations =
-    options.revocations ??
-    createRevocationList({ connection: null, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
+    options.revocations ?? createRevocationList({ connection: null, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 });
   const loginCookies = createLoginTransactionCookies({
     prefix: `${config.cookieName}-login`,
     domain: config.cookieDomain,
@@ -213,7 +239,12 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     const provider = providers.get(session.provider);
     // Checked on every request, cached or not: a session from a provider that was removed or whose
     // issuer changed is no longer vouched for, and one a back-channel logout named is over.
-    if (provider === undefined || provider.issuer !== session.iss || session.expiresAt <= t || revocations.isRevoked(session)) {
+    if (
+      provider === undefined ||
+      provider.issuer !== session.iss ||
+      session.expiresAt <= t ||
+      revocations.isRevoked(session)
+    ) {
       return { kind: "invalid", clear: store.clear(present) };
     }
     return loaded;
@@ -237,7 +268,9 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     const backoffKey = hashOf(refreshToken);
     const client = options.loginClient(session.provider);
     if (client === null || refreshBackoff.has(backoffKey)) {
-      return stillValid ? { kind: "fresh", session, setCookies: [] } : { kind: "unavailable", reason: "provider not ready for refresh", cause: "idp" };
+      return stillValid
+        ? { kind: "fresh", session, setCookies: [] }
+        : { kind: "unavailable", reason: "provider not ready for refresh", cause: "idp" };
     }
     const run = async (): Promise<RefreshRun> => {
       try {
@@ -253,7 +286,10 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
           return { kind: "unavailable", reason: error.message };
         }
         countRefresh(session.provider, "ended", backoffKey);
-        return { kind: "ended", reason: error instanceof LoginError ? `refresh failed: ${error.code}` : `refresh failed: ${describe(error)}` };
+        return {
+          kind: "ended",
+          reason: error instanceof LoginError ? `refresh failed: ${error.code}` : `refresh failed: ${describe(error)}`,
+        };
       }
     };
     const outcome = await store.refresh(session, present, run, t);
@@ -282,7 +318,8 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     });
     const authTime = typeof idClaims?.["auth_time"] === "number" ? idClaims["auth_time"] : (previous?.authTime ?? null);
     const t = nowSeconds();
-    const sid = typeof idClaims?.["sid"] === "string" && idClaims["sid"].length > 0 ? idClaims["sid"] : (previous?.sid ?? null);
+    const sid =
+      typeof idClaims?.["sid"] === "string" && idClaims["sid"].length > 0 ? idClaims["sid"] : (previous?.sid ?? null);
     return {
       v: 1,
       id: previous?.id ?? randomId(),
@@ -308,7 +345,12 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     return null;
   }
 
-  async function begin(provider: string, returnTo: string, cookies: ReadonlyMap<string, string>, stepUp?: StepUp): Promise<LoginStart> {
+  async function begin(
+    provider: string,
+    returnTo: string,
+    cookies: ReadonlyMap<string, string>,
+    stepUp?: StepUp,
+  ): Promise<LoginStart> {
     const client = options.loginClient(provider);
     if (client === null) return { kind: "unavailable" };
     const params: { returnTo: string; acrValues?: readonly string[]; maxAge?: number; prompt?: string } = { returnTo };
@@ -348,35 +390,94 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
   }
 
   async function completeLogin(query: URLSearchParams, cookies: ReadonlyMap<string, string>): Promise<CallbackOutcome> {
-    const fail = (status: 400 | 502 | 503, reason: string, message: string, detail: string, provider: string | null, retry: string | null, setCookies: readonly string[] = []): CallbackOutcome => {
+    const fail = (
+      status: 400 | 502 | 503,
+      reason: string,
+      message: string,
+      detail: string,
+      provider: string | null,
+      retry: string | null,
+      setCookies: readonly string[] = [],
+    ): CallbackOutcome => {
       events?.loginFailed(provider, reason);
       return { kind: "error", status, reason, message, retry, setCookies, detail };
     };
     const state = query.get("state");
     if (state === null || state.length === 0 || state.length > 512) {
       const idpError = query.get("error");
-      if (idpError !== null) return fail(400, "idp_error", "The identity provider did not sign you in.", "error response without state", null, "/");
-      return fail(400, "state_missing", "This sign-in link is incomplete or has expired.", "callback without state", null, "/");
+      if (idpError !== null)
+        return fail(
+          400,
+          "idp_error",
+          "The identity provider did not sign you in.",
+          "error response without state",
+          null,
+          "/",
+        );
+      return fail(
+        400,
+        "state_missing",
+        "This sign-in link is incomplete or has expired.",
+        "callback without state",
+        null,
+        "/",
+      );
     }
     const { txn, clear } = loginCookies.take(state, cookies, nowSeconds());
     if (txn === null) {
-      return fail(400, "state_mismatch", "This sign-in attempt is unknown or has expired. Please try again.", "no pending login matches the state", null, "/", clear);
+      return fail(
+        400,
+        "state_mismatch",
+        "This sign-in attempt is unknown or has expired. Please try again.",
+        "no pending login matches the state",
+        null,
+        "/",
+        clear,
+      );
     }
     if (usedStates.has(state)) {
-      return fail(400, "callback_replayed", "This sign-in attempt was already used. Please try again.", "state already used", txn.provider, txn.returnTo, clear);
+      return fail(
+        400,
+        "callback_replayed",
+        "This sign-in attempt was already used. Please try again.",
+        "state already used",
+        txn.provider,
+        txn.returnTo,
+        clear,
+      );
     }
     usedStates.set(state, true);
     const client = options.loginClient(txn.provider);
     if (client === null) {
-      return fail(503, "idp_unavailable", "The identity provider is not reachable right now. Please try again shortly.", "provider not ready", txn.provider, txn.returnTo, clear);
+      return fail(
+        503,
+        "idp_unavailable",
+        "The identity provider is not reachable right now. Please try again shortly.",
+        "provider not ready",
+        txn.provider,
+        txn.returnTo,
+        clear,
+      );
     }
     try {
       const tokens = await client.complete(query, txn);
       // A step-up login must bring the level it asked for; otherwise the page would send the
       // browser straight back to the IdP, round and round.
       const acr = tokens.idTokenClaims?.["acr"];
-      if (txn.acrValues !== undefined && txn.acrValues.length > 0 && (typeof acr !== "string" || !txn.acrValues.includes(acr))) {
-        return fail(400, "acr_not_met", "The identity provider did not confirm the stronger sign-in this page needs.", "the ID token's acr is not one of the acr_values asked for", txn.provider, null, clear);
+      if (
+        txn.acrValues !== undefined &&
+        txn.acrValues.length > 0 &&
+        (typeof acr !== "string" || !txn.acrValues.includes(acr))
+      ) {
+        return fail(
+          400,
+          "acr_not_met",
+          "The identity provider did not confirm the stronger sign-in this page needs.",
+          "the ID token's acr is not one of the acr_values asked for",
+          txn.provider,
+          null,
+          clear,
+        );
       }
       const session = await buildSession(txn.provider, tokens, null);
       const setCookies = [...clear, ...(await store.create(session, cookies, nowSeconds()))];
@@ -386,23 +487,79 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     } catch (error) {
       if (error instanceof LoginError) {
         if (error.code === "idp_error") {
-          return fail(400, "idp_error", `The identity provider did not sign you in${error.idpError ? ` (${error.idpError})` : ""}.`, error.message, txn.provider, txn.returnTo, clear);
+          return fail(
+            400,
+            "idp_error",
+            `The identity provider did not sign you in${error.idpError ? ` (${error.idpError})` : ""}.`,
+            error.message,
+            txn.provider,
+            txn.returnTo,
+            clear,
+          );
         }
         if (error.code === "token_endpoint_unavailable") {
-          return fail(503, error.code, "The identity provider is not reachable right now. Please try again shortly.", error.message, txn.provider, txn.returnTo, clear);
+          return fail(
+            503,
+            error.code,
+            "The identity provider is not reachable right now. Please try again shortly.",
+            error.message,
+            txn.provider,
+            txn.returnTo,
+            clear,
+          );
         }
         if (error.code === "token_endpoint_error") {
-          return fail(502, error.code, "The identity provider refused to complete the sign-in.", error.message, txn.provider, txn.returnTo, clear);
+          return fail(
+            502,
+            error.code,
+            "The identity provider refused to complete the sign-in.",
+            error.message,
+            txn.provider,
+            txn.returnTo,
+            clear,
+          );
         }
-        return fail(400, error.code, "The sign-in response could not be accepted. Please try again.", error.message, txn.provider, txn.returnTo, clear);
+        return fail(
+          400,
+          error.code,
+          "The sign-in response could not be accepted. Please try again.",
+          error.message,
+          txn.provider,
+          txn.returnTo,
+          clear,
+        );
       }
       if (error instanceof SessionStoreUnavailableError) {
-        return fail(503, "session_store_unavailable", "Sessions cannot be stored right now. Please try again shortly.", error.message, txn.provider, txn.returnTo, clear);
+        return fail(
+          503,
+          "session_store_unavailable",
+          "Sessions cannot be stored right now. Please try again shortly.",
+          error.message,
+          txn.provider,
+          txn.returnTo,
+          clear,
+        );
       }
       if (error instanceof SessionTooLargeError) {
-        return fail(502, "session_too_large", "Your identity is too large to keep in a session cookie.", error.message, txn.provider, null, clear);
+        return fail(
+          502,
+          "session_too_large",
+          "Your identity is too large to keep in a session cookie.",
+          error.message,
+          txn.provider,
+          null,
+          clear,
+        );
       }
-      return fail(503, "internal_error", "The sign-in could not be completed. Please try again.", describe(error), txn.provider, txn.returnTo, clear);
+      return fail(
+        503,
+        "internal_error",
+        "The sign-in could not be completed. Please try again.",
+        describe(error),
+        txn.provider,
+        txn.returnTo,
+        clear,
+      );
     }
   }
 
@@ -413,7 +570,8 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
     const loaded = await store.load(cookies, t);
     const session = loaded.kind === "session" ? loaded.session : null;
     const provider = session === null ? undefined : providers.get(session.provider);
-    const vouched = session !== null && provider !== undefined && provider.issuer === session.iss && session.expiresAt > t;
+    const vouched =
+      session !== null && provider !== undefined && provider.issuer === session.iss && session.expiresAt > t;
     const origin = (vouched && loginOrigins.get(session.provider)) || defaultOrigin;
     const target = redirects.resolve(rd ?? config.postLogoutRedirect, origin);
     if (target === null) return { kind: "refused", message: "the return address is not allowed" };
@@ -422,8 +580,15 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
       // replica refuses that id (under every provider, as the provider is in the stored session)
       // for as long as a session can live. The cookie stays, so the user's retry finishes the job.
       const id = store.sessionIdOf(cookies, t);
-      if (id !== null) for (const p of options.providers) revocations.endSessionHere({ id, provider: p.name, expiresAt: t + config.lifetimeSeconds });
-      return { kind: "unavailable", reason: "signout_unavailable", message: SIGN_OUT_UNAVAILABLE, detail: `the session could not be read: ${loaded.reason}` };
+      if (id !== null)
+        for (const p of options.providers)
+          revocations.endSessionHere({ id, provider: p.name, expiresAt: t + config.lifetimeSeconds });
+      return {
+        kind: "unavailable",
+        reason: "signout_unavailable",
+        message: SIGN_OUT_UNAVAILABLE,
+        detail: `the session could not be read: ${loaded.reason}`,
+      };
     }
     const present = [...cookies.keys()].filter((name) => store.owns(name));
     let setCookies: readonly string[];
@@ -445,7 +610,10 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
         await revocations.endSession(session);
       } catch (error) {
         shared = false;
-        options.logger?.warn({ reason: error instanceof Error ? error.message : "unknown" }, "sign-out could not share the session's revocation");
+        options.logger?.warn(
+          { reason: error instanceof Error ? error.message : "unknown" },
+          "sign-out could not share the session's revocation",
+        );
       }
       // Neither deleted nor revoked for the other replicas: a copy of the cookie would work there
       // again. Only this replica refuses it now; keep the cookie so the user's retry shares it.
@@ -454,10 +622,17 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
           kind: "unavailable",
           reason: "signout_unavailable",
           message: SIGN_OUT_UNAVAILABLE,
-          detail: deleteFault === null ? "the shared revocation could not be written" : `neither the stored session could be deleted (${deleteFault}) nor the shared revocation written`,
+          detail:
+            deleteFault === null
+              ? "the shared revocation could not be written"
+              : `neither the stored session could be deleted (${deleteFault}) nor the shared revocation written`,
         };
       }
-      if (deleteFault !== null) options.logger?.warn({ reason: deleteFault }, "sign-out could not delete the stored session; the shared revocation refuses it");
+      if (deleteFault !== null)
+        options.logger?.warn(
+          { reason: deleteFault },
+          "sign-out could not delete the stored session; the shared revocation refuses it",
+        );
     } else if (deleteFault !== null) {
       options.logger?.warn({ reason: deleteFault }, "sign-out could not delete the stored session");
     }
@@ -488,7 +663,11 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
       // With a sid the logout names one IdP session; with only a sub, every session of that user.
       const by = claims.sid !== null ? { sid: claims.sid, sub: null } : { sid: null, sub: claims.sub };
       // Kept as long as the sessions it names can live, under the lifetime in force now.
-      const recorded = await revocations.revoke({ provider, ...by, at: Math.max(claims.iat, nowSeconds()) }, config.lifetimeSeconds, { issuer: claims.iss, jti: claims.jti });
+      const recorded = await revocations.revoke(
+        { provider, ...by, at: Math.max(claims.iat, nowSeconds()) },
+        config.lifetimeSeconds,
+        { issuer: claims.iss, jti: claims.jti },
+      );
       if (recorded === "replayed") {
         report(provider, "replayed");
         return { kind: "invalid", detail: "logout token replayed (jti already used)" };
@@ -498,11 +677,17 @@ export function createBrowserSessions(options: BrowserSessionsOptions): BrowserS
       // refused as a replay): the stored sessions then expire by themselves.
       const ended = await store.revoke(provider, by).catch((error: unknown) => {
         if (!(error instanceof SessionStoreUnavailableError)) throw error;
-        options.logger?.warn({ provider, reason: error.message }, "back-channel logout recorded; its stored sessions could not be deleted yet");
+        options.logger?.warn(
+          { provider, reason: error.message },
+          "back-channel logout recorded; its stored sessions could not be deleted yet",
+        );
         return 0;
       });
       report(provider, "ok", ended);
-      options.logger?.info?.({ provider, by: claims.sid !== null ? "sid" : "sub", storedSessionsEnded: ended }, "back-channel logout");
+      options.logger?.info?.(
+        { provider, by: claims.sid !== null ? "sid" : "sub", storedSessionsEnded: ended },
+        "back-channel logout",
+      );
       return { kind: "ok", sessionsEnded: ended };
     } catch (error) {
       if (!(error instanceof SessionStoreUnavailableError)) throw error;

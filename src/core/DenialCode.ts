@@ -20,7 +20,8 @@ export type DenialCode =
 export interface DenialSpec {
   readonly status: 302 | 400 | 401 | 403 | 503;
   /** RFC 6750 / RFC 9470 `error` value for WWW-Authenticate, when the denial carries one. */
-  readonly bearerError?: "invalid_token" | "invalid_request" | "insufficient_scope" | "insufficient_user_authentication";
+  readonly bearerError?:
+    "invalid_token" | "invalid_request" | "insufficient_scope" | "insufficient_user_authentication";
   /** What a client may read; the log holds the detail. */
   readonly description: string;
 }
@@ -30,19 +31,34 @@ export const DENIALS: { readonly [C in DenialCode]: DenialSpec } = {
   token_inactive: { status: 401, bearerError: "invalid_token", description: "the token is not active" },
   login_required: { status: 302, description: "sign-in is required; the browser is sent to the identity provider" },
   session_invalid: { status: 401, description: "the session has ended; sign in again" },
-  insufficient_scope: { status: 403, bearerError: "insufficient_scope", description: "the token lacks a scope this route requires" },
-  requirement_failed: { status: 403, bearerError: "insufficient_scope", description: "the caller does not meet this route's requirements" },
+  insufficient_scope: {
+    status: 403,
+    bearerError: "insufficient_scope",
+    description: "the token lacks a scope this route requires",
+  },
+  requirement_failed: {
+    status: 403,
+    bearerError: "insufficient_scope",
+    description: "the caller does not meet this route's requirements",
+  },
   step_up_required: {
     status: 401,
     bearerError: "insufficient_user_authentication",
     description: "a stronger or more recent authentication is required",
   },
   idp_unavailable: { status: 503, description: "the identity provider could not be reached" },
-  session_store_unavailable: { status: 503, description: "sessions cannot be read right now; please try again shortly" },
+  session_store_unavailable: {
+    status: 503,
+    description: "sessions cannot be read right now; please try again shortly",
+  },
   token_malformed: { status: 401, bearerError: "invalid_token", description: "the token is not a well-formed JWT" },
   token_expired: { status: 401, bearerError: "invalid_token", description: "the token has expired" },
   token_not_yet_valid: { status: 401, bearerError: "invalid_token", description: "the token is not valid yet" },
-  token_issued_in_future: { status: 401, bearerError: "invalid_token", description: "the token was issued in the future" },
+  token_issued_in_future: {
+    status: 401,
+    bearerError: "invalid_token",
+    description: "the token was issued in the future",
+  },
   signature_invalid: { status: 401, bearerError: "invalid_token", description: "the token signature is invalid" },
   alg_not_allowed: { status: 401, bearerError: "invalid_token", description: "the token algorithm is not allowed" },
   key_not_found: { status: 401, bearerError: "invalid_token", description: "the token was signed by an unknown key" },

@@ -26,7 +26,11 @@ export interface GateDependencies {
   readonly verifier: { verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome> };
   readonly identity: {
     readonly ownedHeaders: readonly string[];
-    build(claims: Readonly<Record<string, unknown>>, principal?: "user" | "client", provider?: string): ReadonlyArray<readonly [string, string]>;
+    build(
+      claims: Readonly<Record<string, unknown>>,
+      principal?: "user" | "client",
+      provider?: string,
+    ): ReadonlyArray<readonly [string, string]>;
     /** Roles and groups where the token's provider keeps them (see createIdentityHeaders). */
     roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
     groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
@@ -73,12 +77,16 @@ export class Gate {
       if (request.hostInvalid === true) {
         // The authority is the client's; quoted and bounded so a log line stays one readable line.
         const problem = authorityProblem(request.host) ?? "not a host[:port]";
-        return deny("host_invalid", { route: null, detail: `${problem}: ${JSON.stringify(request.host.slice(0, 200))}` });
+        return deny("host_invalid", {
+          route: null,
+          detail: `${problem}: ${JSON.stringify(request.host.slice(0, 200))}`,
+        });
       }
       const normalized = this.#deps.normalizePath(request.path);
       if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
       // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
-      if (normalized.path.length > REGEX_INPUT_LIMIT) return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
+      if (normalized.path.length > REGEX_INPUT_LIMIT)
+        return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
 
       // 2. First matching rule wins; no rule means the configured default (deny).
       const route = this.#deps.routes.match(request.host, normalized.path, request.method);
@@ -89,7 +97,8 @@ export class Gate {
       const sessions = this.#deps.sessions ?? null;
       const cookieHeader = request.headers.get("cookie");
       // Our cookies (sealed session, login transactions) never travel upstream, on any route.
-      const upstreamCookie = sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
+      const upstreamCookie =
+        sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
 
       // 3. Public routes pass, with every owned header stripped so clients cannot inject identity.
       if (route.auth === "public") return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
@@ -103,7 +112,11 @@ export class Gate {
       if (bearer.kind === "token") {
         const outcome = await this.#deps.verifier.verify(bearer.token, route.providers);
         if (!outcome.ok) {
-          return deny(outcome.code, { route: route.name, detail: outcome.detail, ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}) });
+          return deny(outcome.code, {
+            route: route.name,
+            detail: outcome.detail,
+            ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
+          });
         }
         subject = { claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
       } else if (sessions !== null && cookieHeader !== undefined) {
@@ -123,11 +136,19 @@ export class Gate {
             return deny(code, { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
           }
           if (fresh.kind === "ended") clearCookies = fresh.clear;
-          else if (fresh.kind === "fresh") subject = { claims: fresh.session.claims, provider: fresh.session.provider, credential: "session", setCookies: fresh.setCookies };
+          else if (fresh.kind === "fresh")
+            subject = {
+              claims: fresh.session.claims,
+              provider: fresh.session.provider,
+              credential: "session",
+              setCookies: fresh.setCookies,
+            };
         }
-        if (subject === null) return this.#noCredential(request, route, browser, sessions, cookies, clearCookies, upstreamCookie);
+        if (subject === null)
+          return this.#noCredential(request, route, browser, sessions, cookies, clearCookies, upstreamCookie);
       }
-      if (subject === null) return this.#noCredential(request, route, browser, sessions, null, clearCookies, upstreamCookie);
+      if (subject === null)
+        return this.#noCredential(request, route, browser, sessions, null, clearCookies, upstreamCookie);
 
       // 5. The route's requirements, on the verified claims.
       const machine = isMachinePrincipal(subject.claims);
@@ -135,25 +156,42 @@ export class Gate {
         const outcome = evaluateRequirements(route.requirements, {
           claims: subject.claims,
           roles: this.#deps.identity.roles(subject.claims, subject.provider),
-          ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
+          ...(this.#deps.identity.groups
+            ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) }
+            : {}),
           now: Math.floor(this.#now() / 1000),
         });
         if (!outcome.ok) {
           const viaSession = subject.credential === "session";
           const asPage = browser && viaSession;
-          const common = { route: route.name, detail: outcome.detail, provider: subject.provider, browser: asPage, extraHeaders: setCookieHeaders(onDenial(subject.setCookies)) };
-          if (outcome.kind === "insufficient_scope") return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
+          const common = {
+            route: route.name,
+            detail: outcome.detail,
+            provider: subject.provider,
+            browser: asPage,
+            extraHeaders: setCookieHeaders(onDenial(subject.setCookies)),
+          };
+          if (outcome.kind === "insufficient_scope")
+            return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
           if (outcome.kind === "forbidden") return deny("requirement_failed", common);
           const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
           if (asPage && sessions !== null) {
             const cookies = sessions.parseCookies(cookieHeader);
             const started = await sessions.startLogin(request, subject.provider, cookies, stepUp);
-            if (started.kind === "unavailable") return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
-            return redirectDecision(started.location, started.setCookies, { route: route.name, provider: subject.provider, detail: `step-up: ${outcome.detail}` });
+            if (started.kind === "unavailable")
+              return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
+            return redirectDecision(started.location, started.setCookies, {
+              route: route.name,
+              provider: subject.provider,
+              detail: `step-up: ${outcome.detail}`,
+            });
           }
           return deny("step_up_required", {
             ...common,
-            challenge: { ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}), ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}) },
+            challenge: {
+              ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}),
+              ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}),
+            },
           });
         }
       }
@@ -165,7 +203,10 @@ export class Gate {
         kind: "allow",
         route: route.name,
         reason: "authenticated",
-        setHeaders: upstreamCookie === undefined || upstreamCookie === null ? headers.set : [...headers.set, ["cookie", upstreamCookie]],
+        setHeaders:
+          upstreamCookie === undefined || upstreamCookie === null
+            ? headers.set
+            : [...headers.set, ["cookie", upstreamCookie]],
         removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
         provider: subject.provider,
         credential: subject.credential,
@@ -174,7 +215,8 @@ export class Gate {
       };
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
-      if (fault instanceof VerifierFault && fault.unavailable) return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
+      if (fault instanceof VerifierFault && fault.unavailable)
+        return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
       return internalErrorDecision(routeName, describeFault(fault));
     }
   }
@@ -189,12 +231,19 @@ export class Gate {
     clearCookies: readonly string[],
     upstreamCookie: string | null | undefined,
   ): Promise<Decision> {
-    if (route.auth === "optional") return this.#anonymous(route, request.headers, "anonymous", upstreamCookie, clearCookies);
+    if (route.auth === "optional")
+      return this.#anonymous(route, request.headers, "anonymous", upstreamCookie, clearCookies);
     if (browser && sessions !== null) {
       const provider = sessions.loginProviderFor(route.providers);
       if (provider !== null) {
         const started = await sessions.startLogin(request, provider, cookies ?? new Map(), undefined);
-        if (started.kind === "unavailable") return deny("idp_unavailable", { route: route.name, provider, detail: "provider not ready for login", browser: true });
+        if (started.kind === "unavailable")
+          return deny("idp_unavailable", {
+            route: route.name,
+            provider,
+            detail: "provider not ready for login",
+            browser: true,
+          });
         // The login transaction is the one cookie this 302 carries; a dead session's cookies are
         // replaced when the login completes.
         return redirectDecision(started.location, started.setCookies, { route: route.name, provider });
@@ -204,7 +253,13 @@ export class Gate {
     return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
   }
 
-  #anonymous(route: CompiledRoute, requestHeaders: ReadonlyMap<string, string>, reason: "public" | "anonymous", upstreamCookie: string | null | undefined, clearCookies: readonly string[]): Decision {
+  #anonymous(
+    route: CompiledRoute,
+    requestHeaders: ReadonlyMap<string, string>,
+    reason: "public" | "anonymous",
+    upstreamCookie: string | null | undefined,
+    clearCookies: readonly string[],
+  ): Decision {
     const remove = withRouteRemovals(this.#deps.identity.ownedHeaders, route.removeRequestHeaders, requestHeaders, []);
     return {
       kind: "allow",
@@ -250,7 +305,12 @@ export class Gate {
  * cached-bearer Check about 15% in bench/checkPath.ts). A header we set is never removed (Envoy
  * applies removals after sets); the config refuses that overlap too.
  */
-function withRouteRemovals(base: readonly string[], routeRemovals: readonly string[], requestHeaders: ReadonlyMap<string, string>, set: HeaderList): readonly string[] {
+function withRouteRemovals(
+  base: readonly string[],
+  routeRemovals: readonly string[],
+  requestHeaders: ReadonlyMap<string, string>,
+  set: HeaderList,
+): readonly string[] {
   let list: string[] | null = null;
   for (const name of routeRemovals) {
     if (!requestHeaders.has(name) || base.includes(name) || set.some(([n]) => n === name)) continue;
@@ -259,7 +319,10 @@ function withRouteRemovals(base: readonly string[], routeRemovals: readonly stri
   return list ?? base;
 }
 
-function callerOf(claims: Readonly<Record<string, unknown>>, machine: boolean): { caller?: { kind: "user" | "client"; id: string } } {
+function callerOf(
+  claims: Readonly<Record<string, unknown>>,
+  machine: boolean,
+): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
 }
@@ -294,4 +357,3 @@ function describeFault(fault: unknown): string {
   }
   return "unexpected non-error fault";
 }
-

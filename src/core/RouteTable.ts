@@ -29,7 +29,11 @@ function bucketOf(rules: readonly CompiledRule[], fold: boolean): Bucket {
   const segments = new Set<string>();
   for (const rule of rules) if (rule.firstSegment !== null) segments.add(keyOf(rule.firstSegment));
   const bySegment = new Map<string, CompiledRule[]>();
-  for (const segment of segments) bySegment.set(segment, rules.filter((r) => r.firstSegment === null || keyOf(r.firstSegment) === segment));
+  for (const segment of segments)
+    bySegment.set(
+      segment,
+      rules.filter((r) => r.firstSegment === null || keyOf(r.firstSegment) === segment),
+    );
   return { bySegment, rest: rules.filter((r) => r.firstSegment === null) };
 }
 
@@ -60,7 +64,14 @@ export class RouteTable {
     const hosts = new Set<string>();
     for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
     const byHost = new Map<string, Bucket>();
-    for (const host of hosts) byHost.set(host, bucketOf(rules.filter((rule) => hostMatches(rule, host)), fold));
+    for (const host of hosts)
+      byHost.set(
+        host,
+        bucketOf(
+          rules.filter((rule) => hostMatches(rule, host)),
+          fold,
+        ),
+      );
     this.#byHost = byHost;
     this.#otherHosts = bucketOf(
       rules.filter((rule) => rule.exactHosts === null || rule.hostSuffixes.length > 0),
@@ -84,7 +95,8 @@ export class RouteTable {
     const rules =
       bucket.bySegment.size === 0
         ? bucket.rest
-        : (bucket.bySegment.get(firstSegment(this.#fold ? (folded = foldAsciiCase(normalizedPath)) : normalizedPath)) ?? bucket.rest);
+        : (bucket.bySegment.get(firstSegment(this.#fold ? (folded = foldAsciiCase(normalizedPath)) : normalizedPath)) ??
+          bucket.rest);
     // Methods are case-sensitive in HTTP, but an upstream that folds case must not see `delete`
     // skip a `DELETE` rule: compare upper-cased (once, and only when a rule lists methods).
     let upper: string | null = null;
@@ -100,7 +112,8 @@ export class RouteTable {
         if (!rule.trailingSlashToggled || !toggledMayMatch(rule.path, path)) continue;
         if (toggled === undefined) toggled = toggleTrailingSlash(normalizedPath);
         if (toggled === null) continue;
-        if (!pathMatches(rule.path, rule.caseInsensitive ? (toggledFolded ??= foldAsciiCase(toggled)) : toggled)) continue;
+        if (!pathMatches(rule.path, rule.caseInsensitive ? (toggledFolded ??= foldAsciiCase(toggled)) : toggled))
+          continue;
       }
       if (known !== undefined || hostMatches(rule, h)) return rule.route;
     }

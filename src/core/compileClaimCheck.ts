@@ -13,8 +13,20 @@ export type CompiledClaimCheck =
       readonly op: "equals" | "contains";
       readonly value: ClaimValue;
     }
-  | { readonly kind: "leaf"; readonly claim: string; readonly segments: readonly string[]; readonly op: "oneOf"; readonly values: ReadonlySet<ClaimValue> }
-  | { readonly kind: "leaf"; readonly claim: string; readonly segments: readonly string[]; readonly op: "exists"; readonly present: boolean };
+  | {
+      readonly kind: "leaf";
+      readonly claim: string;
+      readonly segments: readonly string[];
+      readonly op: "oneOf";
+      readonly values: ReadonlySet<ClaimValue>;
+    }
+  | {
+      readonly kind: "leaf";
+      readonly claim: string;
+      readonly segments: readonly string[];
+      readonly op: "exists";
+      readonly present: boolean;
+    };
 
 export function compileClaimCheck(check: ClaimCheckConfig): CompiledClaimCheck {
   if ("all" in check) return { kind: "all", checks: check.all.map(compileClaimCheck) };

@@ -87,13 +87,23 @@ const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> =
   blacklist: "public",
 };
 
-export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConfig = { mode: "rules" }): readonly CompiledRule[] {
+export function compileRoutes(
+  routes: readonly RouteConfig[],
+  policy: PolicyConfig = { mode: "rules" },
+): readonly CompiledRule[] {
   const removed = policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS;
   const compiled = routes.map((route, index) => compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed));
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
     compiled.push({
-      route: { name: DEFAULT_RULE_NAME, index: null, auth: catchAll, providers: [], requirements: null, removeRequestHeaders: removed },
+      route: {
+        name: DEFAULT_RULE_NAME,
+        index: null,
+        auth: catchAll,
+        providers: [],
+        requirements: null,
+        removeRequestHeaders: removed,
+      },
       exactHosts: null,
       hostSuffixes: [],
       path: { kind: "any" },
@@ -106,7 +116,12 @@ export function compileRoutes(routes: readonly RouteConfig[], policy: PolicyConf
   return compiled;
 }
 
-function compileRule(route: RouteConfig, index: number, defaultAuth: RouteAuth | null, removed: readonly string[]): CompiledRule {
+function compileRule(
+  route: RouteConfig,
+  index: number,
+  defaultAuth: RouteAuth | null,
+  removed: readonly string[],
+): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
   const exact = new Set<string>();
@@ -157,7 +172,9 @@ function compilePath(route: RouteConfig, index: number, fold: boolean): PathMatc
   if (typeof pathGlob === "string") {
     const parsed = globSegments(pathGlob);
     if (typeof parsed === "string") throw new Error(`routes[${index}].match.pathGlob: ${parsed}`);
-    const segments = parsed.map((s): PathSegment => (s.kind === "literal" ? { kind: "literal", value: f(s.value) } : s));
+    const segments = parsed.map((s): PathSegment =>
+      s.kind === "literal" ? { kind: "literal", value: f(s.value) } : s,
+    );
     if (segments.length === 1 && segments[0]?.kind === "any") return { kind: "any" };
     if (segments.every((s) => s.kind === "literal")) return { kind: "exact", path: f(pathGlob) };
     return { kind: "glob", segments, prefix: globPrefix(segments) };
@@ -186,7 +203,13 @@ function globPrefix(segments: readonly PathSegment[]): string {
 function firstSegmentOf(matcher: PathMatcher): string | null {
   if (matcher.kind === "glob") return matcher.segments[0]?.kind === "literal" ? matcher.segments[0].value : null;
   const literal =
-    matcher.kind === "prefix" ? matcher.baseWithSlash : matcher.kind === "exact" ? `${matcher.path}/` : matcher.kind === "any" ? "" : matcher.prefix;
+    matcher.kind === "prefix"
+      ? matcher.baseWithSlash
+      : matcher.kind === "exact"
+        ? `${matcher.path}/`
+        : matcher.kind === "any"
+          ? ""
+          : matcher.prefix;
   const end = literal.indexOf("/", 1);
   return end === -1 ? null : literal.slice(1, end);
 }
@@ -209,7 +232,8 @@ export function globMatches(segments: readonly PathSegment[], path: string): boo
     const seg = segments[p];
     if (
       seg !== undefined &&
-      ((seg.kind === "one" && e > s) || (seg.kind === "literal" && e - s === seg.value.length && path.startsWith(seg.value, s)))
+      ((seg.kind === "one" && e > s) ||
+        (seg.kind === "literal" && e - s === seg.value.length && path.startsWith(seg.value, s)))
     ) {
       p++;
       s = e + 1;

@@ -7,10 +7,34 @@
  * signed in. Permissions (roles, groups, scope) come only from the new tokens, so a role the IdP
  * took away is gone at the next refresh.
  */
-const SIGN_IN_FACTS = ["email", "email_verified", "name", "preferred_username", "given_name", "family_name", "acr", "amr", "auth_time"];
+const SIGN_IN_FACTS = [
+  "email",
+  "email_verified",
+  "name",
+  "preferred_username",
+  "given_name",
+  "family_name",
+  "acr",
+  "amr",
+  "auth_time",
+];
 
 /** Claims that only mean something inside the OIDC exchange itself. */
-const ID_TOKEN_ONLY = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid", "jti", "iat", "nbf", "aud", "azp", "iss", "exp", "typ"]);
+const ID_TOKEN_ONLY = new Set([
+  "nonce",
+  "at_hash",
+  "c_hash",
+  "s_hash",
+  "sid",
+  "jti",
+  "iat",
+  "nbf",
+  "aud",
+  "azp",
+  "iss",
+  "exp",
+  "typ",
+]);
 const ACCESS_TOKEN_DROPPED = new Set(["jti", "iat", "nbf", "iss", "typ", "cnf"]);
 
 export interface SessionClaimSources {
@@ -31,14 +55,16 @@ export function composeSessionClaims(sources: SessionClaimSources): Record<strin
     for (const name of SIGN_IN_FACTS) if (sources.previous[name] !== undefined) claims[name] = sources.previous[name];
   }
   if (sources.idTokenClaims !== null) {
-    for (const [name, value] of Object.entries(sources.idTokenClaims)) if (!ID_TOKEN_ONLY.has(name)) claims[name] = value;
+    for (const [name, value] of Object.entries(sources.idTokenClaims))
+      if (!ID_TOKEN_ONLY.has(name)) claims[name] = value;
   }
   if (sources.accessTokenClaims !== null) {
     for (const [name, value] of Object.entries(sources.accessTokenClaims)) {
       if (!ACCESS_TOKEN_DROPPED.has(name)) claims[name] = value;
     }
   }
-  if (claims["scope"] === undefined && claims["scp"] === undefined && sources.scope !== null) claims["scope"] = sources.scope;
+  if (claims["scope"] === undefined && claims["scp"] === undefined && sources.scope !== null)
+    claims["scope"] = sources.scope;
   // The person is the ID token's subject, whatever the access token says (some IdPs put a
   // pairwise or client subject there).
   claims["sub"] = sources.sub;

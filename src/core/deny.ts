@@ -50,8 +50,10 @@ function render(code: DenialCode, realm: string, browser: boolean, challenge: Ch
     // RFC 6750 §3.1: a request with no credential gets the challenge without an error code.
     let value = `Bearer realm=${quoted(realm)}`;
     if (spec.bearerError) value += `, error="${spec.bearerError}", error_description=${quoted(spec.description)}`;
-    if (challenge?.scope !== undefined && challenge.scope.length > 0) value += `, scope=${quoted(challenge.scope.join(" "))}`;
-    if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0) value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
+    if (challenge?.scope !== undefined && challenge.scope.length > 0)
+      value += `, scope=${quoted(challenge.scope.join(" "))}`;
+    if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0)
+      value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
     if (challenge?.maxAge !== undefined) value += `, max_age=${quoted(String(challenge.maxAge))}`;
     headers.push(["www-authenticate", value]);
   }
@@ -84,7 +86,10 @@ export function deny(code: DenialCode, options: DenyOptions): Deny {
     route: options.route,
     code,
     status: r.status,
-    headers: options.extraHeaders === undefined || options.extraHeaders.length === 0 ? r.headers : [...r.headers, ...options.extraHeaders],
+    headers:
+      options.extraHeaders === undefined || options.extraHeaders.length === 0
+        ? r.headers
+        : [...r.headers, ...options.extraHeaders],
     body: r.body,
     ...(options.detail !== undefined ? { detail: options.detail } : {}),
     ...(options.provider !== undefined ? { provider: options.provider } : {}),
@@ -92,7 +97,11 @@ export function deny(code: DenialCode, options: DenyOptions): Deny {
 }
 
 /** A 302 to `location` (the IdP for a login, or back to the page after one), with its cookies. */
-export function redirectDecision(location: string, setCookies: readonly string[], options: { route: string | null; provider?: string; detail?: string }): Deny {
+export function redirectDecision(
+  location: string,
+  setCookies: readonly string[],
+  options: { route: string | null; provider?: string; detail?: string },
+): Deny {
   return {
     kind: "deny",
     route: options.route,

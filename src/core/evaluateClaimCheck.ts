@@ -15,7 +15,9 @@ function leafPasses(leaf: Leaf, claims: Readonly<Record<string, unknown>>): bool
     case "contains":
       return Array.isArray(value) ? value.includes(leaf.value) : value === leaf.value;
     case "oneOf":
-      return (typeof value === "string" || typeof value === "number" || typeof value === "boolean") && leaf.values.has(value);
+      return (
+        (typeof value === "string" || typeof value === "number" || typeof value === "boolean") && leaf.values.has(value)
+      );
     case "exists":
       return (value !== undefined && value !== null) === leaf.present;
   }

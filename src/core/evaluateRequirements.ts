@@ -38,7 +38,8 @@ function stringList(value: unknown): readonly string[] {
 
 /** null when `have` satisfies the set; else a description naming the route's configured names. */
 function failedNameSet(what: string, set: NameSetRequirement, have: readonly string[]): string | null {
-  if (set.anyOf.length > 0 && !set.anyOf.some((name) => have.includes(name))) return `${what}: none of ${set.anyOf.join(", ")}`;
+  if (set.anyOf.length > 0 && !set.anyOf.some((name) => have.includes(name)))
+    return `${what}: none of ${set.anyOf.join(", ")}`;
   const missing = set.allOf.filter((name) => !have.includes(name));
   return missing.length > 0 ? `${what}: missing ${missing.join(", ")}` : null;
 }
@@ -47,7 +48,11 @@ function forbidden(detail: string): RequirementOutcome {
   return { ok: false, kind: "forbidden", detail };
 }
 
-function failedStepUp(stepUp: StepUpRequirement, claims: Readonly<Record<string, unknown>>, now: number): string | null {
+function failedStepUp(
+  stepUp: StepUpRequirement,
+  claims: Readonly<Record<string, unknown>>,
+  now: number,
+): string | null {
   if (stepUp.acr !== null) {
     const acr = own(claims, "acr");
     if (typeof acr !== "string" || !stepUp.acr.includes(acr)) return `acr is not one of ${stepUp.acr.join(", ")}`;
@@ -70,8 +75,10 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
 
   if (req.principal !== "any") {
     const machine = isMachinePrincipal(claims);
-    if (req.principal === "user" && machine) return forbidden("principal: route admits people only, got a machine token");
-    if (req.principal === "client" && !machine) return forbidden("principal: route admits machine clients only, got a person's token");
+    if (req.principal === "user" && machine)
+      return forbidden("principal: route admits people only, got a machine token");
+    if (req.principal === "client" && !machine)
+      return forbidden("principal: route admits machine clients only, got a person's token");
   }
   if (req.clients !== null) {
     const client = clientIdOf(claims);
@@ -80,7 +87,8 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
   }
   if (req.audiences.length > 0) {
     const aud = stringList(own(claims, "aud"));
-    if (!req.audiences.some((a) => aud.includes(a))) return forbidden(`audiences: aud includes none of ${req.audiences.join(", ")}`);
+    if (!req.audiences.some((a) => aud.includes(a)))
+      return forbidden(`audiences: aud includes none of ${req.audiences.join(", ")}`);
   }
   if (req.roles !== null) {
     const failed = failedNameSet("roles", req.roles, subject.roles);
@@ -98,13 +106,25 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
   if (req.scopes.length > 0) {
     const granted = readScopes(claims);
     const missing = req.scopes.filter((scope) => !granted.has(scope));
-    if (missing.length > 0) return { ok: false, kind: "insufficient_scope", scopes: req.scopes, detail: `scopes: missing ${missing.join(", ")}` };
+    if (missing.length > 0)
+      return {
+        ok: false,
+        kind: "insufficient_scope",
+        scopes: req.scopes,
+        detail: `scopes: missing ${missing.join(", ")}`,
+      };
   }
 
   if (req.stepUp !== null) {
     const failed = failedStepUp(req.stepUp, claims, subject.now);
     if (failed !== null) {
-      return { ok: false, kind: "step_up", acrValues: req.stepUp.acr, maxAge: req.stepUp.maxAge, detail: `step-up: ${failed}` };
+      return {
+        ok: false,
+        kind: "step_up",
+        acrValues: req.stepUp.acr,
+        maxAge: req.stepUp.maxAge,
+        detail: `step-up: ${failed}`,
+      };
     }
   }
   return OK;

@@ -14,7 +14,10 @@ export function extractBearerToken(authorization: string | undefined): BearerExt
   // Another scheme (Basic, Digest, a bare value) carries no bearer credential: RFC 6750 §3.1 answers
   // that with the plain challenge, not invalid_token.
   const space = authorization.indexOf(" ");
-  if (space === -1) return authorization.toLowerCase() === "bearer" ? { kind: "malformed", detail: "empty bearer token" } : { kind: "none" };
+  if (space === -1)
+    return authorization.toLowerCase() === "bearer"
+      ? { kind: "malformed", detail: "empty bearer token" }
+      : { kind: "none" };
   const scheme = authorization.slice(0, space);
   if (scheme.toLowerCase() !== "bearer") return { kind: "none" };
   const token = authorization.slice(space + 1).trim();

@@ -13,23 +13,28 @@ export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: s
 export const PATH_SHAPES = {
   pathParameters: {
     found: "a ';' or %3B (path parameters)",
-    exposes: "/admin;x/y reaches an upstream that strips path parameters (Tomcat, Jetty, Spring) as /admin/y while rules see /admin;x/y",
+    exposes:
+      "/admin;x/y reaches an upstream that strips path parameters (Tomcat, Jetty, Spring) as /admin/y while rules see /admin;x/y",
   },
   encodedPercent: {
     found: "an encoded percent %25",
-    exposes: "/%2561dmin/x reaches an upstream that decodes twice (some proxies, servlet filters, frameworks) as /admin/x while rules see /%2561dmin/x",
+    exposes:
+      "/%2561dmin/x reaches an upstream that decodes twice (some proxies, servlet filters, frameworks) as /admin/x while rules see /%2561dmin/x",
   },
   trailingDot: {
     found: "a segment ending in '.'",
-    exposes: "/admin./y reaches an upstream that trims trailing dots (IIS, Windows file servers, Spring) as /admin/y while rules see /admin./y",
+    exposes:
+      "/admin./y reaches an upstream that trims trailing dots (IIS, Windows file servers, Spring) as /admin/y while rules see /admin./y",
   },
   trailingWhitespace: {
     found: "a segment ending in an encoded space (%20)",
-    exposes: "/admin%20/y reaches an upstream that trims trailing whitespace (IIS, some frameworks) as /admin/y while rules see /admin%20/y",
+    exposes:
+      "/admin%20/y reaches an upstream that trims trailing whitespace (IIS, some frameworks) as /admin/y while rules see /admin%20/y",
   },
   invalidUtf8: {
     found: "percent-escapes that are not well-formed UTF-8",
-    exposes: "/%C0%AE%C0%AE/admin reaches an upstream that decodes overlong UTF-8 (old servlet containers, IIS) as /../admin while rules see the escapes",
+    exposes:
+      "/%C0%AE%C0%AE/admin reaches an upstream that decodes overlong UTF-8 (old servlet containers, IIS) as /../admin while rules see the escapes",
   },
 } as const;
 
@@ -106,7 +111,8 @@ function percentByte(byte: number): string {
 }
 
 const fail = (reason: string): NormalizedPath => ({ ok: false, reason });
-const refuseShape = (shape: PathShape): NormalizedPath => fail(`${PATH_SHAPES[shape].found} in the path (shape ${shape}, off by default)`);
+const refuseShape = (shape: PathShape): NormalizedPath =>
+  fail(`${PATH_SHAPES[shape].found} in the path (shape ${shape}, off by default)`);
 
 /**
  * A UTF-8 well-formedness check fed one byte at a time (Unicode Table 3-7: no overlong forms, no

@@ -14,7 +14,8 @@ export function escapeHtml(value: string): string {
 }
 
 export function renderStatusPage(page: StatusPage): string {
-  const link = page.link === undefined ? "" : `\n<p><a href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a></p>`;
+  const link =
+    page.link === undefined ? "" : `\n<p><a href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a></p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(page.title)}</title>

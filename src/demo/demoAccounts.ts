@@ -43,7 +43,9 @@ export interface LoginFacts {
 }
 
 export function loginFactsFor(secondFactor: boolean, authTime: number = Math.floor(Date.now() / 1000)): LoginFacts {
-  return secondFactor ? { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], authTime } : { acr: LOA_PASSWORD, amr: ["pwd"], authTime };
+  return secondFactor
+    ? { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], authTime }
+    : { acr: LOA_PASSWORD, amr: ["pwd"], authTime };
 }
 
 /** An own entry of DEMO_USERS only (never `constructor`, `__proto__`, ...). */

@@ -16,7 +16,11 @@ export interface DemoConfigInput {
 
 export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
   return {
-    listen: { grpc: `127.0.0.1:${input.ports.grpc}`, auth: `127.0.0.1:${input.ports.auth}`, admin: `127.0.0.1:${input.ports.admin}` },
+    listen: {
+      grpc: `127.0.0.1:${input.ports.grpc}`,
+      auth: `127.0.0.1:${input.ports.auth}`,
+      admin: `127.0.0.1:${input.ports.admin}`,
+    },
     providers: {
       demo: {
         issuer: input.issuer,
@@ -34,7 +38,12 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
       { name: "favicon", match: { pathExact: "/favicon.ico" }, auth: "public" },
       { name: "api", match: { path: "/api" }, auth: "required", require: { scopes: ["api.read"] } },
       { name: "admin", match: { path: "/admin" }, auth: "required", require: { roles: ["admin"] } },
-      { name: "internal", match: { path: "/internal" }, auth: "required", require: { principal: "client", clients: [input.machineClientId] } },
+      {
+        name: "internal",
+        match: { path: "/internal" },
+        auth: "required",
+        require: { principal: "client", clients: [input.machineClientId] },
+      },
       { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [DEMO_STEP_UP_ACR] } },
       { name: "default", match: { path: "/" }, auth: "required" },
     ],

@@ -33,18 +33,39 @@ export async function ensureDemoCertificate(dir: string): Promise<DemoCertificat
     await run(
       "openssl",
       [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", tmpKey, "-out", tmpCert, "-days", "365", "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-        "-addext", "extendedKeyUsage=serverAuth",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        tmpKey,
+        "-out",
+        tmpCert,
+        "-days",
+        "365",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,digitalSignature,keyCertSign",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
       ],
       { timeout: 30_000 },
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? "the openssl command is needed to create the demo TLS certificate; install openssl" : `openssl failed: ${(error as Error).message}`);
+    throw new Error(
+      code === "ENOENT"
+        ? "the openssl command is needed to create the demo TLS certificate; install openssl"
+        : `openssl failed: ${(error as Error).message}`,
+    );
   }
   await chmod(tmpKey, 0o600);
   await rename(tmpKey, keyFile);

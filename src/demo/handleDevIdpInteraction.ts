@@ -13,7 +13,12 @@ import type { SecondFactorDemand } from "./renderLoginPage.ts";
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|abort))?$/;
 
 /** Answers a request under /interaction/; never throws (faults become a small page). */
-export async function handleDevIdpInteraction(provider: Provider, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function handleDevIdpInteraction(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   try {
     const match = INTERACTION_PATH.exec(path);
     const action = match?.[2] ?? "show";
@@ -25,15 +30,30 @@ export async function handleDevIdpInteraction(provider: Provider, req: IncomingM
     try {
       details = await provider.interactionDetails(req, res);
     } catch {
-      sendPage(res, 400, "Sign-in expired", `<h1>This sign-in has expired</h1>\n<p>Go back to the application and start again.</p>`);
+      sendPage(
+        res,
+        400,
+        "Sign-in expired",
+        `<h1>This sign-in has expired</h1>\n<p>Go back to the application and start again.</p>`,
+      );
       return;
     }
     if (details.uid !== match[1]) {
-      sendPage(res, 400, "Sign-in mismatch", `<h1>This sign-in does not match</h1>\n<p>Go back to the application and start again.</p>`);
+      sendPage(
+        res,
+        400,
+        "Sign-in mismatch",
+        `<h1>This sign-in does not match</h1>\n<p>Go back to the application and start again.</p>`,
+      );
       return;
     }
     if (action === "abort") {
-      await provider.interactionFinished(req, res, { error: "access_denied", error_description: "End-User aborted interaction" }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: "access_denied", error_description: "End-User aborted interaction" },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     if (details.prompt.name === "consent") {
@@ -58,7 +78,14 @@ export async function handleDevIdpInteraction(provider: Provider, req: IncomingM
       return;
     }
     if (demand === "required" && !secondFactor) {
-      showLogin(res, 401, details, demand, login, "This application asks for a second factor: tick “Use a second factor”.");
+      showLogin(
+        res,
+        401,
+        details,
+        demand,
+        login,
+        "This application asks for a second factor: tick “Use a second factor”.",
+      );
       return;
     }
     const facts = loginFactsFor(secondFactor);
@@ -69,7 +96,8 @@ export async function handleDevIdpInteraction(provider: Provider, req: IncomingM
       { mergeWithLastSubmission: false },
     );
   } catch {
-    if (!res.headersSent) sendPage(res, 500, "Error", "<h1>Something went wrong</h1>\n<p>Go back to the application and start again.</p>");
+    if (!res.headersSent)
+      sendPage(res, 500, "Error", "<h1>Something went wrong</h1>\n<p>Go back to the application and start again.</p>");
     else res.destroy();
   }
 }
@@ -87,9 +115,22 @@ function loginHint(details: InteractionDetails): string {
   return details.session?.accountId ?? "";
 }
 
-function showLogin(res: ServerResponse, status: number, details: InteractionDetails, demand: SecondFactorDemand, hint: string, error?: string): void {
+function showLogin(
+  res: ServerResponse,
+  status: number,
+  details: InteractionDetails,
+  demand: SecondFactorDemand,
+  hint: string,
+  error?: string,
+): void {
   const clientId = typeof details.params.client_id === "string" ? details.params.client_id : "";
-  const html = renderLoginPage({ uid: details.uid, clientId, loginHint: hint, secondFactor: demand, ...(error === undefined ? {} : { error }) });
+  const html = renderLoginPage({
+    uid: details.uid,
+    clientId,
+    loginHint: hint,
+    secondFactor: demand,
+    ...(error === undefined ? {} : { error }),
+  });
   send(res, status, html, devIdpPageCsp());
 }
 
@@ -110,7 +151,12 @@ function send(res: ServerResponse, status: number, html: string, csp: string): v
 }
 
 /** The demo's clients are first-party: whatever the request still lacks is granted without a screen. */
-async function grantConsent(provider: Provider, req: IncomingMessage, res: ServerResponse, details: InteractionDetails): Promise<void> {
+async function grantConsent(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  details: InteractionDetails,
+): Promise<void> {
   const accountId = details.session?.accountId;
   if (accountId === undefined) throw new Error("consent without a login");
   const existing = details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
@@ -122,7 +168,8 @@ async function grantConsent(provider: Provider, req: IncomingMessage, res: Serve
   };
   if (missing.missingOIDCScope !== undefined) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
   if (missing.missingOIDCClaims !== undefined) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(" "));
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(" "));
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }

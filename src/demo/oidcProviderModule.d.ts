@@ -71,7 +71,9 @@ declare module "oidc-provider" {
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
     readonly Client: { find(id: string): Promise<OidcClient | undefined> };
-    readonly Grant: { find(id: string): Promise<OidcGrant | undefined> } & (new (fields: Record<string, unknown>) => OidcGrant);
+    readonly Grant: { find(id: string): Promise<OidcGrant | undefined> } & (new (
+      fields: Record<string, unknown>,
+    ) => OidcGrant);
     readonly AccessToken: new (fields: Record<string, unknown>) => OidcTokenLike & { save(): Promise<string> };
     readonly ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
   }

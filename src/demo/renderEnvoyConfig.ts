@@ -27,7 +27,10 @@ export interface EnvoyConfigValues {
 
 export const DEMO_ENVOY_TEMPLATE = new URL("../../envoy/demo.yaml", import.meta.url);
 
-export async function renderEnvoyConfig(values: EnvoyConfigValues, template: URL | string = DEMO_ENVOY_TEMPLATE): Promise<string> {
+export async function renderEnvoyConfig(
+  values: EnvoyConfigValues,
+  template: URL | string = DEMO_ENVOY_TEMPLATE,
+): Promise<string> {
   const text = await readFile(template, "utf8");
   return fillTemplate(text, {
     ADMIN_PORT: port(values.adminPort),

@@ -21,9 +21,15 @@ ${form}
 <button autofocus type="submit" form="op.logoutForm" name="logout" value="yes" id="logout-yes">Yes, sign me out</button>
 <button type="submit" form="op.logoutForm" class="secondary" id="logout-no">No, stay signed in</button>`;
   const script = autoConfirm ? `\n<script>${AUTO_CONFIRM_SCRIPT}</script>` : "";
-  return { html: renderDevIdpPage("Sign out", body + script), csp: devIdpPageCsp(autoConfirm ? [AUTO_CONFIRM_HASH] : []) };
+  return {
+    html: renderDevIdpPage("Sign out", body + script),
+    csp: devIdpPageCsp(autoConfirm ? [AUTO_CONFIRM_HASH] : []),
+  };
 }
 
 export function renderSignedOutPage(): RenderedPage {
-  return { html: renderDevIdpPage("Signed out", `<h1>Signed out</h1>\n<p>You are signed out of the demo IdP.</p>`), csp: devIdpPageCsp() };
+  return {
+    html: renderDevIdpPage("Signed out", `<h1>Signed out</h1>\n<p>You are signed out of the demo IdP.</p>`),
+    csp: devIdpPageCsp(),
+  };
 }

@@ -8,11 +8,15 @@ import type { RunningDemo } from "./startDemo.ts";
 
 export async function runDemo(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write("Usage: portcullis demo            run the demo in the foreground (Ctrl-C stops it)\n       portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n");
+    process.stdout.write(
+      "Usage: portcullis demo            run the demo in the foreground (Ctrl-C stops it)\n       portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n",
+    );
     return 0;
   }
   if (argv.length > 0) {
-    process.stderr.write(`portcullis demo: unexpected argument ${JSON.stringify(argv[0])} (try: portcullis demo --help)\n`);
+    process.stderr.write(
+      `portcullis demo: unexpected argument ${JSON.stringify(argv[0])} (try: portcullis demo --help)\n`,
+    );
     return 2;
   }
   const dir = demoDir();

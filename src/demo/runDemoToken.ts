@@ -19,7 +19,9 @@ interface TokenArgs {
 export async function runDemoToken(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === "string") {
-    process.stderr.write(`portcullis demo token: ${args}\nUsage: portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n`);
+    process.stderr.write(
+      `portcullis demo token: ${args}\nUsage: portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n`,
+    );
     return 2;
   }
   const dir = demoDir();
@@ -29,11 +31,15 @@ export async function runDemoToken(argv: readonly string[]): Promise<number> {
     return 1;
   }
   try {
-    const token = args.user === undefined ? await clientToken(state, args) : await userToken(state, args.user, args.scopes);
+    const token =
+      args.user === undefined ? await clientToken(state, args) : await userToken(state, args.user, args.scopes);
     process.stdout.write(`${token}\n`);
     return 0;
   } catch (error) {
-    const message = (error as Error).message === "fetch failed" ? `could not reach the demo IdP at ${state.issuer}; is the demo still running?` : (error as Error).message;
+    const message =
+      (error as Error).message === "fetch failed"
+        ? `could not reach the demo IdP at ${state.issuer}; is the demo still running?`
+        : (error as Error).message;
     process.stderr.write(`portcullis demo token: ${message}\n`);
     return 1;
   }
@@ -43,24 +49,33 @@ function parseArgs(argv: readonly string[]): TokenArgs | string {
   const args: TokenArgs = { scopes: [], client: undefined, user: undefined };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
-    const [name, inline] = flag.startsWith("--") && flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
-    if (name !== "--scope" && name !== "--client" && name !== "--user") return `unknown argument ${JSON.stringify(flag)}`;
+    const [name, inline] =
+      flag.startsWith("--") && flag.includes("=")
+        ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)]
+        : [flag, undefined];
+    if (name !== "--scope" && name !== "--client" && name !== "--user")
+      return `unknown argument ${JSON.stringify(flag)}`;
     const value = inline ?? argv[++i];
     if (value === undefined || value === "") return `${name} needs a value`;
     if (name === "--scope") args.scopes.push(...value.split(" ").filter(Boolean));
     else if (name === "--client") args.client = value;
     else args.user = value;
   }
-  if (args.client !== undefined && args.user !== undefined) return "--client and --user cannot be combined (user tokens are the browser client's)";
+  if (args.client !== undefined && args.user !== undefined)
+    return "--client and --user cannot be combined (user tokens are the browser client's)";
   return args;
 }
 
 async function clientToken(state: DemoState, args: TokenArgs): Promise<string> {
   const name = args.client ?? DEMO_CLIENT_ID;
   const machines = Object.keys(state.clients).filter((id) => id !== DEMO_WEB_CLIENT_ID);
-  if (name === DEMO_WEB_CLIENT_ID) throw new Error(`${name} is the demo's browser client; use --user NAME for a user's token, or --client ${machines.join("|")}`);
+  if (name === DEMO_WEB_CLIENT_ID)
+    throw new Error(
+      `${name} is the demo's browser client; use --user NAME for a user's token, or --client ${machines.join("|")}`,
+    );
   const client = Object.hasOwn(state.clients, name) ? state.clients[name] : undefined;
-  if (client === undefined) throw new Error(`unknown demo client ${JSON.stringify(name)} (known: ${machines.join(", ")})`);
+  if (client === undefined)
+    throw new Error(`unknown demo client ${JSON.stringify(name)} (known: ${machines.join(", ")})`);
   return fetchClientCredentialsToken({
     tokenEndpoint: state.tokenEndpoint,
     clientId: client.id,
@@ -74,7 +89,10 @@ async function userToken(state: DemoState, user: string, scopes: readonly string
   const response = await fetch(state.mintUrl, {
     method: "POST",
     headers: { authorization: `Bearer ${state.mintSecret}`, "content-type": "application/json" },
-    body: JSON.stringify({ user, scopes: [...new Set(["openid", ...(scopes.length > 0 ? scopes : DEFAULT_TOKEN_SCOPES)])] }),
+    body: JSON.stringify({
+      user,
+      scopes: [...new Set(["openid", ...(scopes.length > 0 ? scopes : DEFAULT_TOKEN_SCOPES)])],
+    }),
     signal: AbortSignal.timeout(5000),
   });
   const body = (await response.json()) as { access_token?: string; error_description?: string; error?: string };

@@ -16,7 +16,13 @@ import { demoConfig } from "./demoConfig.ts";
 import { ensureDemoCertificate } from "./ensureDemoCertificate.ts";
 import { renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { removeDemoState, writeDemoState } from "./demoState.ts";
-import { DEMO_BATCH_CLIENT_ID, DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID, MINT_USER_TOKEN_PATH, startDevIdp } from "./startDevIdp.ts";
+import {
+  DEMO_BATCH_CLIENT_ID,
+  DEMO_CLIENT_ID,
+  DEMO_WEB_CLIENT_ID,
+  MINT_USER_TOKEN_PATH,
+  startDevIdp,
+} from "./startDevIdp.ts";
 import { startEchoUpstream } from "./startEchoUpstream.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 
@@ -29,7 +35,14 @@ export interface DemoPorts {
   readonly admin: number;
 }
 
-export const DEFAULT_DEMO_PORTS: DemoPorts = { https: 8443, idp: 9400, upstream: 9480, grpc: 9191, auth: 8181, admin: 9464 };
+export const DEFAULT_DEMO_PORTS: DemoPorts = {
+  https: 8443,
+  idp: 9400,
+  upstream: 9480,
+  grpc: 9191,
+  auth: 8181,
+  admin: 9464,
+};
 
 export interface DemoOptions {
   readonly dir: string;
@@ -78,7 +91,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         : { webRedirectUris: [`${entryHost}/oauth2/callback`], webPostLogoutRedirectUris: [`${entryHost}/`] }),
       // Signing out at the IdP ends the Portcullis session too: the IdP posts its logout token
       // straight to the auth listener (IdP and Portcullis share the machine).
-      ...(ports.auth === 0 ? {} : { webBackchannelLogoutUri: `http://127.0.0.1:${ports.auth}/oauth2/backchannel_logout` }),
+      ...(ports.auth === 0
+        ? {}
+        : { webBackchannelLogoutUri: `http://127.0.0.1:${ports.auth}/oauth2/backchannel_logout` }),
     });
     stops.push(() => idp.close());
     const upstream = await startEchoUpstream({ port: ports.upstream });

@@ -70,7 +70,12 @@ export interface DevIdpCounts {
   /** POSTs to the token endpoint, every grant type. */
   token: number;
   /** The same POSTs by grant_type; "unknown" when the body named none. */
-  tokenByGrant: { authorization_code: number; refresh_token: number; client_credentials: number; [grantType: string]: number };
+  tokenByGrant: {
+    authorization_code: number;
+    refresh_token: number;
+    client_credentials: number;
+    [grantType: string]: number;
+  };
   /** POSTs to the introspection endpoint. */
   introspection: number;
   /** Requests to the end_session_endpoint (RP-initiated logout), not its confirmation step. */
@@ -158,9 +163,16 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const policy = interactionPolicy.base();
   // oidc-provider treats acr_values as voluntary; a step-up must not be answered with the session's
   // weaker login, so acr_values above the session's level ask for a new login.
-  policy.get("login")?.checks.push(
-    new interactionPolicy.Check("acr_values_unmet", "requested ACR could not be obtained", "login_required", (ctx) => !meetsAcrValues(ctx.oidc?.acr, ctx.oidc?.params?.acr_values)),
-  );
+  policy
+    .get("login")
+    ?.checks.push(
+      new interactionPolicy.Check(
+        "acr_values_unmet",
+        "requested ACR could not be obtained",
+        "login_required",
+        (ctx) => !meetsAcrValues(ctx.oidc?.acr, ctx.oidc?.params?.acr_values),
+      ),
+    );
 
   const provider = new Provider(issuer, {
     jwks: { keys: options.signingKeys },
@@ -188,7 +200,9 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
         response_types: ["code"],
         redirect_uris: [...(options.webRedirectUris ?? ["https://localhost:8443/oauth2/callback"])],
         post_logout_redirect_uris: [...(options.webPostLogoutRedirectUris ?? ["https://localhost:8443/"])],
-        ...(options.webBackchannelLogoutUri === undefined ? {} : { backchannel_logout_uri: options.webBackchannelLogoutUri, backchannel_logout_session_required: true }),
+        ...(options.webBackchannelLogoutUri === undefined
+          ? {}
+          : { backchannel_logout_uri: options.webBackchannelLogoutUri, backchannel_logout_session_required: true }),
         scope: ["openid", "profile", "email", "offline_access", ...DEMO_API_SCOPES].join(" "),
       },
     ],
@@ -283,7 +297,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     // The browser client always gets a refresh token (with or without offline_access, no consent
     // prompt needed), and every refresh rotates it: a refresh token works exactly once.
     issueRefreshToken: (_ctx: unknown, client: OidcClient, code: OidcTokenLike) =>
-      client.grantTypeAllowed("refresh_token") && (client.clientId === DEMO_WEB_CLIENT_ID || code.scopes?.has("offline_access") === true),
+      client.grantTypeAllowed("refresh_token") &&
+      (client.clientId === DEMO_WEB_CLIENT_ID || code.scopes?.has("offline_access") === true),
     rotateRefreshToken: true,
     ttl: {
       AccessToken: ttl,
@@ -320,9 +335,15 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     return found;
   };
 
-  async function userAccessToken(format: "jwt" | "opaque", userName: string, scopes: readonly string[], login: Partial<LoginFacts>): Promise<string> {
+  async function userAccessToken(
+    format: "jwt" | "opaque",
+    userName: string,
+    scopes: readonly string[],
+    login: Partial<LoginFacts>,
+  ): Promise<string> {
     const user = findDemoUser(userName);
-    if (user === undefined) throw new Error(`unknown demo user ${JSON.stringify(userName)} (known: ${Object.keys(DEMO_USERS).join(", ")})`);
+    if (user === undefined)
+      throw new Error(`unknown demo user ${JSON.stringify(userName)} (known: ${Object.keys(DEMO_USERS).join(", ")})`);
     const token = new provider.AccessToken({
       accountId: user.sub,
       client: await client(DEMO_WEB_CLIENT_ID),
@@ -339,7 +360,9 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   handler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === MINT_USER_TOKEN_PATH) {
-      void serveMint(req, res, options.mintSecret, (user, scopes) => userAccessToken("jwt", user, scopes ?? defaultUserScopes, {}));
+      void serveMint(req, res, options.mintSecret, (user, scopes) =>
+        userAccessToken("jwt", user, scopes ?? defaultUserScopes, {}),
+      );
       return;
     }
     if (path.startsWith("/interaction/")) {
@@ -368,7 +391,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     clientCredentialsToken: (scopes, clientId = DEMO_CLIENT_ID) => {
       const secrets: Record<string, string> = { [DEMO_CLIENT_ID]: cliSecret, [DEMO_BATCH_CLIENT_ID]: batchSecret };
       const secret = Object.hasOwn(secrets, clientId) ? secrets[clientId] : undefined;
-      if (secret === undefined) return Promise.reject(new Error(`${JSON.stringify(clientId)} is not a machine client of the dev IdP`));
+      if (secret === undefined)
+        return Promise.reject(new Error(`${JSON.stringify(clientId)} is not a machine client of the dev IdP`));
       return fetchClientCredentialsToken({
         tokenEndpoint: `${issuer}/token`,
         clientId,
@@ -424,7 +448,9 @@ export interface ClientCredentialsRequest {
 export async function fetchClientCredentialsToken(request: ClientCredentialsRequest): Promise<string> {
   const body = new URLSearchParams({ grant_type: "client_credentials", resource: request.resource });
   if (request.scopes.length > 0) body.set("scope", request.scopes.join(" "));
-  const basic = Buffer.from(`${encodeURIComponent(request.clientId)}:${encodeURIComponent(request.clientSecret)}`).toString("base64");
+  const basic = Buffer.from(
+    `${encodeURIComponent(request.clientId)}:${encodeURIComponent(request.clientSecret)}`,
+  ).toString("base64");
   const response = await fetch(request.tokenEndpoint, {
     method: "POST",
     headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
@@ -433,7 +459,9 @@ export async function fetchClientCredentialsToken(request: ClientCredentialsRequ
   });
   const json = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
   if (!response.ok || typeof json.access_token !== "string") {
-    throw new Error(`token endpoint answered ${response.status}: ${json.error ?? "no access_token"}${json.error_description ? ` (${json.error_description})` : ""}`);
+    throw new Error(
+      `token endpoint answered ${response.status}: ${json.error ?? "no access_token"}${json.error_description ? ` (${json.error_description})` : ""}`,
+    );
   }
   return json.access_token;
 }
@@ -445,7 +473,9 @@ async function serveMint(
   mint: (user: string, scopes?: readonly string[]) => Promise<string>,
 ): Promise<void> {
   const send = (status: number, body: unknown) => {
-    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+    res
+      .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+      .end(JSON.stringify(body));
   };
   const presented = Buffer.from(req.headers.authorization ?? "");
   const expected = Buffer.from(`Bearer ${mintSecret ?? ""}`);
@@ -461,7 +491,8 @@ async function serveMint(
     const raw = await readRequestBody(req, 4096);
     const { user, scopes } = JSON.parse(raw) as { user?: unknown; scopes?: unknown };
     if (typeof user !== "string") throw new Error("body needs a string `user`");
-    const scopeList = Array.isArray(scopes) && scopes.every((s) => typeof s === "string") ? (scopes as string[]) : undefined;
+    const scopeList =
+      Array.isArray(scopes) && scopes.every((s) => typeof s === "string") ? (scopes as string[]) : undefined;
     send(200, { access_token: await mint(user, scopeList) });
   } catch (error) {
     send(400, { error: "invalid_request", error_description: (error as Error).message });

@@ -32,7 +32,9 @@ export async function startEchoUpstream(options: { port?: number } = {}): Promis
     req.resume();
     req.on("end", () => {
       if ((req.headers.accept ?? "").includes("text/html")) {
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(renderPage(echoed));
+        res
+          .writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
+          .end(renderPage(echoed));
         return;
       }
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(echoed, null, 2) + "\n");

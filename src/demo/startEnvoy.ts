@@ -49,7 +49,9 @@ function installExitHook(): void {
 export function envoyBinary(bin?: string): string {
   const found = bin ?? process.env.ENVOY_BIN;
   if (found === undefined || found === "") {
-    throw new Error("ENVOY_BIN is not set: run through bin/portcullis or bin/test, which install Envoy, or set ENVOY_BIN");
+    throw new Error(
+      "ENVOY_BIN is not set: run through bin/portcullis or bin/test, which install Envoy, or set ENVOY_BIN",
+    );
   }
   return found;
 }
@@ -69,12 +71,16 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
 
   const logFd = openSync(logFile, "a", 0o600);
   const args = [
-    "-c", configFile,
-    "--log-level", options.logLevel ?? "warn",
+    "-c",
+    configFile,
+    "--log-level",
+    options.logLevel ?? "warn",
     // No shared memory: several Envoys (tests side by side, a running demo) must not collide.
     "--disable-hot-restart",
-    "--concurrency", String(options.concurrency ?? 1),
-    "--admin-address-path", adminAddressFile,
+    "--concurrency",
+    String(options.concurrency ?? 1),
+    "--admin-address-path",
+    adminAddressFile,
   ];
   const child = spawn(bin, args, { stdio: ["ignore", logFd, logFd] });
   closeSync(logFd);
@@ -106,21 +112,31 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
 
   try {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-    const adminUrl = await waitFor(deadline, () => exitCode, async () => {
-      const text = (await readFile(adminAddressFile, "utf8").catch(() => "")).trim();
-      return text === "" ? undefined : `http://${text}`;
-    });
-    await waitFor(deadline, () => exitCode, async () => {
-      const res = await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    });
+    const adminUrl = await waitFor(
+      deadline,
+      () => exitCode,
+      async () => {
+        const text = (await readFile(adminAddressFile, "utf8").catch(() => "")).trim();
+        return text === "" ? undefined : `http://${text}`;
+      },
+    );
+    await waitFor(
+      deadline,
+      () => exitCode,
+      async () => {
+        const res = await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      },
+    );
     const listenerPorts = await readListenerPorts(adminUrl);
     return { pid: child.pid ?? -1, adminUrl, listenerPorts, logFile, exited, stop };
   } catch (error) {
     const log = await readFile(logFile, "utf8").catch(() => "");
     await stop();
     const tail = log.trim().split("\n").slice(-15).join("\n");
-    throw new Error(`Envoy did not become ready: ${(error as Error).message}${tail ? `\n--- envoy log (${logFile}) ---\n${tail}` : ""}`);
+    throw new Error(
+      `Envoy did not become ready: ${(error as Error).message}${tail ? `\n--- envoy log (${logFile}) ---\n${tail}` : ""}`,
+    );
   }
 }
 
@@ -137,7 +153,11 @@ async function readListenerPorts(adminUrl: string): Promise<Record<string, numbe
   return ports;
 }
 
-async function waitFor<T>(deadline: number, exited: () => number | null | undefined, probe: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  deadline: number,
+  exited: () => number | null | undefined,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   for (;;) {
     const code = exited();
     if (code !== undefined) throw new Error(`Envoy exited (code ${code})`);

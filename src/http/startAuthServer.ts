@@ -17,7 +17,11 @@ export interface AuthServerOptions {
   readonly host: string;
   readonly port: number;
   readonly sessions?: BrowserSessions | null;
-  readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  readonly logger?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
 }
 
 /**
@@ -43,7 +47,8 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
-      if (!res.headersSent) page(res, 503, "Sign-in unavailable", "The request could not be completed. Please try again.", []);
+      if (!res.headersSent)
+        page(res, 503, "Sign-in unavailable", "The request could not be completed. Please try again.", []);
       else res.destroy();
     });
   });
@@ -69,7 +74,13 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         const started = await sessions.startLoginAt(url.searchParams.get("rd"), cookies());
         if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
         if (started.kind === "refused") return page(res, 400, "Sign-in refused", started.message, []);
-        return page(res, 503, "Sign-in unavailable", "The identity provider is not reachable right now. Please try again shortly.", []);
+        return page(
+          res,
+          503,
+          "Sign-in unavailable",
+          "The identity provider is not reachable right now. Please try again shortly.",
+          [],
+        );
       }
       case "/oauth2/sign_out": {
         if (req.method === "GET" || req.method === "HEAD") return confirmSignOut(res, url.searchParams.get("rd"));
@@ -88,7 +99,10 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
           // (back to the confirmation page, rd kept) finishes the sign-out once the store answers.
           logger?.warn({ reason: outcome.reason, detail: outcome.detail }, "sign-out could not be completed");
           const rd = form.get("rd");
-          const retry = rd === null ? "/oauth2/sign_out" : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
+          const retry =
+            rd === null
+              ? "/oauth2/sign_out"
+              : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
           return page(res, 503, "Sign-out unavailable", outcome.message, [], { href: retry, text: "Try again" });
         }
         logger?.info({}, "signed out");
@@ -101,21 +115,35 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         const form = await readForm(req);
         const token = form?.getAll("logout_token") ?? [];
         if (token.length !== 1 || token[0] === "") {
-          return logoutAnswer(res, 400, { error: "invalid_request", error_description: "expected one logout_token form parameter" });
+          return logoutAnswer(res, 400, {
+            error: "invalid_request",
+            error_description: "expected one logout_token form parameter",
+          });
         }
         const outcome = await sessions.backchannelLogout(token[0] as string);
         if (outcome.kind === "ok") {
           logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
           return logoutAnswer(res, 200, null);
         }
-        logger?.warn({ detail: outcome.detail }, outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed");
+        logger?.warn(
+          { detail: outcome.detail },
+          outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed",
+        );
         // 503 tells the IdP the token was fine but the logout could not be recorded (Redis did not
         // confirm it, retry included): it should post it again. Retry-After says when; a repeat of
         // a logout Redis did record after all is refused as a replay, with the logout in effect.
         if (outcome.kind === "unavailable") {
-          return logoutAnswer(res, 503, { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" }, { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS });
+          return logoutAnswer(
+            res,
+            503,
+            { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" },
+            { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS },
+          );
         }
-        return logoutAnswer(res, 400, { error: "invalid_request", error_description: "the logout token was not accepted" });
+        return logoutAnswer(res, 400, {
+          error: "invalid_request",
+          error_description: "the logout token was not accepted",
+        });
       }
       default:
         return notFound(res);
@@ -142,12 +170,28 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
 }
 
 function redirect(res: ServerResponse, location: string, setCookies: readonly string[]): void {
-  res.writeHead(302, { location, "cache-control": "no-store", "referrer-policy": "no-referrer", "set-cookie": [...setCookies] }).end();
+  res
+    .writeHead(302, {
+      location,
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      "set-cookie": [...setCookies],
+    })
+    .end();
 }
 
-function page(res: ServerResponse, status: number, title: string, message: string, setCookies: readonly string[], link?: { href: string; text: string }): void {
+function page(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  message: string,
+  setCookies: readonly string[],
+  link?: { href: string; text: string },
+): void {
   const body = renderStatusPage({ status, title, message, ...(link !== undefined ? { link } : {}) });
-  res.writeHead(status, { ...PAGE_HEADERS, ...(setCookies.length > 0 ? { "set-cookie": [...setCookies] } : {}) }).end(body);
+  res
+    .writeHead(status, { ...PAGE_HEADERS, ...(setCookies.length > 0 ? { "set-cookie": [...setCookies] } : {}) })
+    .end(body);
 }
 
 function confirmSignOut(res: ServerResponse, rd: string | null): void {
@@ -166,8 +210,17 @@ function confirmSignOut(res: ServerResponse, rd: string | null): void {
   res.writeHead(200, { ...PAGE_HEADERS, "referrer-policy": "same-origin" }).end(body);
 }
 
-function logoutAnswer(res: ServerResponse, status: number, body: object | null, extra: Record<string, string> = {}): void {
-  const headers = { "cache-control": "no-store", ...extra, ...(body === null ? {} : { "content-type": "application/json" }) };
+function logoutAnswer(
+  res: ServerResponse,
+  status: number,
+  body: object | null,
+  extra: Record<string, string> = {},
+): void {
+  const headers = {
+    "cache-control": "no-store",
+    ...extra,
+    ...(body === null ? {} : { "content-type": "application/json" }),
+  };
   res.writeHead(status, headers).end(body === null ? undefined : JSON.stringify(body));
 }
 

@@ -35,8 +35,7 @@ type Claims = Readonly<Record<string, unknown>>;
 
 /** How one x-user-context field is filled; sources are resolved once from config. */
 type ContextSource =
-  | { kind: "sub" | "email" | "scopes" | "roles" | "exp" | "client_id" }
-  | { kind: "claim"; path: readonly string[] };
+  { kind: "sub" | "email" | "scopes" | "roles" | "exp" | "client_id" } | { kind: "claim"; path: readonly string[] };
 
 const NAMED_SOURCES = new Set(["sub", "email", "scopes", "roles", "exp", "client_id"]);
 
@@ -111,7 +110,10 @@ function keepWithin<T>(list: readonly T[], budget: number, costOf: (entry: T) =>
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 const jsonBytes = (v: unknown): number => utf8Bytes(JSON.stringify(v));
 
-export function createIdentityHeaders(config: IdentityConfig, providers: readonly ProviderClaimPaths[] = []): IdentityHeaders {
+export function createIdentityHeaders(
+  config: IdentityConfig,
+  providers: readonly ProviderClaimPaths[] = [],
+): IdentityHeaders {
   const maxBytes = config.maxHeaderBytes;
   const names = {
     sub: config.headers.sub.toLowerCase(),
@@ -131,8 +133,10 @@ export function createIdentityHeaders(config: IdentityConfig, providers: readonl
     if (p.roleClaims != null) rolePathsOf.set(p.name, p.roleClaims.map(claimPathSegments));
     if (p.groupClaims != null) groupPathsOf.set(p.name, p.groupClaims.map(claimPathSegments));
   }
-  const rolePaths = (provider: string | undefined) => (provider === undefined ? undefined : rolePathsOf.get(provider)) ?? defaultRolePaths;
-  const groupPaths = (provider: string | undefined) => (provider === undefined ? undefined : groupPathsOf.get(provider)) ?? defaultGroupPaths;
+  const rolePaths = (provider: string | undefined) =>
+    (provider === undefined ? undefined : rolePathsOf.get(provider)) ?? defaultRolePaths;
+  const groupPaths = (provider: string | undefined) =>
+    (provider === undefined ? undefined : groupPathsOf.get(provider)) ?? defaultGroupPaths;
   const contextFields = config.context.enabled
     ? Object.entries(config.context.fields).map(
         ([field, source]) => [field, parseContextSource(field, source)] as const,

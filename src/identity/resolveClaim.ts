@@ -30,10 +30,7 @@ export function claimPathSegments(path: string): readonly string[] {
  * then "a" → "b.c", then "a" → "b" → "c"; the first branch that resolves wins. Paths are a handful
  * of segments, so the backtracking stays tiny.
  */
-export function resolveClaim(
-  claims: Readonly<Record<string, unknown>>,
-  path: string | readonly string[],
-): unknown {
+export function resolveClaim(claims: Readonly<Record<string, unknown>>, path: string | readonly string[]): unknown {
   const segments = typeof path === "string" ? claimPathSegments(path) : path;
   return resolveFrom(claims, segments, 0);
 }

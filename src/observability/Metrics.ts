@@ -21,7 +21,13 @@ export interface Metrics {
 }
 
 /** Redis operations counted by portcullis_redis_operations_total (a closed set). */
-export const REDIS_OPERATIONS = ["session_read", "session_write", "session_delete", "refresh_lock", "revocation"] as const;
+export const REDIS_OPERATIONS = [
+  "session_read",
+  "session_write",
+  "session_delete",
+  "refresh_lock",
+  "revocation",
+] as const;
 /** Results of portcullis_backchannel_logouts_total. */
 export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] as const;
 
@@ -88,10 +94,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ["operation", "result"] as const,
     registers: [registry],
   });
-  for (const operation of REDIS_OPERATIONS) for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
+  for (const operation of REDIS_OPERATIONS)
+    for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
   const backchannelLogouts = new Counter({
     name: "portcullis_backchannel_logouts_total",
-    help: "Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider \"(unknown)\" when the token names none of ours.",
+    help: 'Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider "(unknown)" when the token names none of ours.',
     labelNames: ["provider", "result"] as const,
     registers: [registry],
   });

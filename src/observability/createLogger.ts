@@ -9,7 +9,7 @@ export const REDACTED_PATHS = [
   "cookie",
   "headers.authorization",
   "headers.cookie",
-  "headers[\"proxy-authorization\"]",
+  'headers["proxy-authorization"]',
   "token",
   "clientSecret",
   "secret",

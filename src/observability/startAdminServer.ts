@@ -38,7 +38,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       const degraded = reason === null ? (options.degradedReason?.() ?? null) : null;
       res
         .writeHead(reason === null ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
-        .end(reason !== null ? `not ready: ${reason}\n` : degraded !== null ? `ready, degraded: ${degraded}\n` : "ready\n");
+        .end(
+          reason !== null ? `not ready: ${reason}\n` : degraded !== null ? `ready, degraded: ${degraded}\n` : "ready\n",
+        );
       return;
     }
     if (path === "/metrics") {

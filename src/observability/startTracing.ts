@@ -2,13 +2,28 @@
 // behind a bounded batch queue, AsyncLocalStorage context (so spans nest across awaits without being
 // passed around), and the trace context of an incoming request read from W3C `traceparent` /
 // `tracestate` or B3 (single `b3` and multi `x-b3-*`). Registered globally: one running at a time.
-import { context, diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Span, type TextMapGetter } from "@opentelemetry/api";
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type Attributes,
+  type Span,
+  type TextMapGetter,
+} from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { B3Propagator } from "@opentelemetry/propagator-b3";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from "@opentelemetry/sdk-trace";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 import { TRACER_NAME } from "./withSpan.ts";
 
 export interface TracingOptions {
@@ -33,7 +48,12 @@ export interface Tracing {
    * Runs `run` inside a new SERVER span whose parent is the trace context carried in `headers`
    * (names lower-case), or a new trace when they carry none. The span ends when `run` settles.
    */
-  inServerSpan<T>(name: string, headers: ReadonlyMap<string, string>, attributes: Attributes, run: (span: Span) => Promise<T>): Promise<T>;
+  inServerSpan<T>(
+    name: string,
+    headers: ReadonlyMap<string, string>,
+    attributes: Attributes,
+    run: (span: Span) => Promise<T>,
+  ): Promise<T>;
   /** Exports what is queued (bounded by exportTimeoutMs) and unregisters the SDK. */
   shutdown(): Promise<void>;
 }
@@ -51,7 +71,8 @@ let running = false;
 
 export function startTracing(options: TracingOptions): Tracing {
   if (running) throw new Error("tracing is already running in this process");
-  if (!(options.sampleRatio >= 0 && options.sampleRatio <= 1)) throw new TypeError("tracing: sampleRatio must be within 0..1");
+  if (!(options.sampleRatio >= 0 && options.sampleRatio <= 1))
+    throw new TypeError("tracing: sampleRatio must be within 0..1");
   running = true;
 
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -103,7 +124,9 @@ export function startTracing(options: TracingOptions): Tracing {
     shutdown() {
       stopped ??= provider
         .shutdown()
-        .catch((err: unknown) => options.onProblem?.(`tracing shutdown: ${err instanceof Error ? err.message : "failed"}`))
+        .catch((err: unknown) =>
+          options.onProblem?.(`tracing shutdown: ${err instanceof Error ? err.message : "failed"}`),
+        )
         .finally(() => {
           trace.disable();
           context.disable();

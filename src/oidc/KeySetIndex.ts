@@ -22,7 +22,11 @@ interface Member {
 
 /** RFC 7638: SHA-256 over the required members, in lexicographic order, without whitespace. */
 export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string {
-  const required: Record<string, readonly string[]> = { RSA: ["e", "kty", "n"], EC: ["crv", "kty", "x", "y"], OKP: ["crv", "kty", "x"] };
+  const required: Record<string, readonly string[]> = {
+    RSA: ["e", "kty", "n"],
+    EC: ["crv", "kty", "x", "y"],
+    OKP: ["crv", "kty", "x"],
+  };
   const names = required[jwk["kty"] as string] ?? ["kty"];
   const canonical = `{${names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(jwk[name])}`).join(",")}}`;
   return hash("sha256", canonical, "base64url");

@@ -7,7 +7,15 @@
 import { isDeepStrictEqual } from "node:util";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { createIntrospector, type IntrospectionObserver, type Introspector } from "./createIntrospector.ts";
-import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  jwtVerify,
+  type FetchImplementation,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from "jose";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { BoundedFetchError, boundedFetch, type FetchLike } from "./boundedFetch.ts";
 import { checkProviderClaims } from "./checkProviderClaims.ts";
@@ -129,14 +137,25 @@ interface ProviderState {
 }
 
 type SignatureCheck =
-  | { readonly ok: true; readonly payload: JWTPayload; readonly header: { readonly typ?: unknown; readonly alg?: unknown; readonly kid?: unknown } }
+  | {
+      readonly ok: true;
+      readonly payload: JWTPayload;
+      readonly header: { readonly typ?: unknown; readonly alg?: unknown; readonly kid?: unknown };
+    }
   | { readonly ok: false; readonly error: unknown };
 
-export function createProviderRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions): ProviderRegistry {
+export function createProviderRegistry(
+  providers: readonly ProviderConfig[],
+  options: ProviderRegistryOptions,
+): ProviderRegistry {
   return buildRegistry(providers, options, []);
 }
 
-function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRegistryOptions, inherited: readonly ProviderState[]): ProviderRegistry {
+function buildRegistry(
+  providers: readonly ProviderConfig[],
+  options: ProviderRegistryOptions,
+  inherited: readonly ProviderState[],
+): ProviderRegistry {
   const fetchImpl: FetchLike = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const observer = options.observer;
@@ -152,7 +171,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
   for (const config of providers) {
     validateProvider(config, byIssuer, states);
     // Shared, its loads and refreshes keep running on the closures of the registry that made it.
-    const kept = inherited.find((state) => state.config.name === config.name && isDeepStrictEqual(state.config, config));
+    const kept = inherited.find(
+      (state) => state.config.name === config.name && isDeepStrictEqual(state.config, config),
+    );
     if (kept !== undefined) {
       kept.users += 1;
       kept.caches.add(cache);
@@ -186,7 +207,10 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     states.push(state);
     for (const issuer of state.issuers.exact) byIssuer.set(issuer, state);
     if (config.allowInsecureHttp) {
-      logger?.warn({ provider: config.name }, "allowInsecureHttp is on: discovery and keys may be fetched over plain http");
+      logger?.warn(
+        { provider: config.name },
+        "allowInsecureHttp is on: discovery and keys may be fetched over plain http",
+      );
     }
   }
 
@@ -213,12 +237,18 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         if (read.keys.length === 0 && members.length > 0) throw new BoundedFetchError("JWKS has no usable key");
         if (read.skipped.length > 0) {
           observer?.jwksKeysSkipped?.(name, read.skipped.length);
-          logger?.warn({ provider: name, skipped: read.skipped.slice(0, 10) }, "JWKS members skipped: they cannot verify a signature");
+          logger?.warn(
+            { provider: name, skipped: read.skipped.slice(0, 10) },
+            "JWKS members skipped: they cannot verify a signature",
+          );
         }
         state.pendingKeys = read.keys;
         observer?.jwksFetch(name, "ok");
         if (state.ready) state.lastError = undefined;
-        return new Response(JSON.stringify({ keys: read.keys }), { status: 200, headers: { "content-type": "application/json" } });
+        return new Response(JSON.stringify({ keys: read.keys }), {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        });
       } catch (err) {
         observer?.jwksFetch(name, "error");
         state.lastError = `jwks: ${describeLoadError(err)}`;
@@ -272,7 +302,10 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       // One warning per distinct problem, not one every retry.
       if (state.lastError !== state.lastLoggedError) {
         state.lastLoggedError = state.lastError;
-        logger?.warn({ provider: config.name, error: state.lastError, retryInMs: delay }, "OIDC provider not ready; retrying");
+        logger?.warn(
+          { provider: config.name, error: state.lastError, retryInMs: delay },
+          "OIDC provider not ready; retrying",
+        );
       }
       state.timer = setTimeout(() => {
         state.timer = undefined;
@@ -305,7 +338,10 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
         state.lastError = `jwks: ${describeLoadError(err)}`; // log-safe: redacted URL, no body
         if (state.ready && !state.refreshWarned && !state.closing.signal.aborted) {
           state.refreshWarned = true;
-          logger?.warn({ provider: name, error: state.lastError }, "OIDC provider keys could not be refreshed; still verifying with the keys loaded before");
+          logger?.warn(
+            { provider: name, error: state.lastError },
+            "OIDC provider keys could not be refreshed; still verifying with the keys loaded before",
+          );
         }
         throw err;
       },
@@ -333,21 +369,27 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     if (removed.size === 0) return;
     let evicted = 0;
     for (const tokenCache of state.caches) evicted += tokenCache.evictSignedBy(state.config.name, removed);
-    logger?.info({ provider: state.config.name, removedKeys: removed.size, evictedTokens: evicted }, "signing keys removed from the key set: the tokens they signed are no longer accepted from the cache");
+    logger?.info(
+      { provider: state.config.name, removedKeys: removed.size, evictedTokens: evicted },
+      "signing keys removed from the key set: the tokens they signed are no longer accepted from the cache",
+    );
   }
 
   /** Background refresh every jwksMaxAgeSeconds, whatever the previous one did; stopped by close(). */
   function scheduleRefresh(state: ProviderState): void {
     if (state.closing.signal.aborted) return;
     if (state.refreshTimer !== undefined) clearTimeout(state.refreshTimer);
-    state.refreshTimer = setTimeout(() => {
-      state.refreshTimer = undefined;
-      const keys = state.keys;
-      if (keys === undefined) return;
-      fetchKeys(state, keys)
-        .catch(() => undefined) // already counted, logged and kept in lastError by fetchKeys
-        .finally(() => scheduleRefresh(state));
-    }, jitterDown(state.config.jwksMaxAgeSeconds * 1000));
+    state.refreshTimer = setTimeout(
+      () => {
+        state.refreshTimer = undefined;
+        const keys = state.keys;
+        if (keys === undefined) return;
+        fetchKeys(state, keys)
+          .catch(() => undefined) // already counted, logged and kept in lastError by fetchKeys
+          .finally(() => scheduleRefresh(state));
+      },
+      jitterDown(state.config.jwksMaxAgeSeconds * 1000),
+    );
     state.refreshTimer.unref();
   }
 
@@ -355,7 +397,10 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
    * An unknown kid may mean the IdP rotated keys: refetch, but at most once per cooldown counted
    * from the last fetch *attempt*, so a down IdP cannot be made to take one fetch per token.
    */
-  async function refetchForUnknownKid(state: ProviderState, keys: RemoteKeys): Promise<"refreshed" | "failed" | "cooling-down"> {
+  async function refetchForUnknownKid(
+    state: ProviderState,
+    keys: RemoteKeys,
+  ): Promise<"refreshed" | "failed" | "cooling-down"> {
     const cooldownMs = state.config.jwksCooldownSeconds * 1000;
     if (state.inflight === undefined && state.lastFetchAt !== undefined && now() - state.lastFetchAt < cooldownMs) {
       return "cooling-down";
@@ -375,11 +420,19 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     const { config } = state;
     if (state.introspector === undefined) {
       if (state.metadata === undefined) {
-        return Promise.resolve(deny("jwks_unavailable", `provider not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`, config.name));
+        return Promise.resolve(
+          deny(
+            "jwks_unavailable",
+            `provider not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`,
+            config.name,
+          ),
+        );
       }
       const endpoint = config.introspection.endpoint ?? state.metadata["introspection_endpoint"];
       if (typeof endpoint !== "string" || !URL.canParse(endpoint)) {
-        throw new VerifierFault(`provider ${config.name} has no introspection endpoint (set providers.${config.name}.introspection.endpoint)`);
+        throw new VerifierFault(
+          `provider ${config.name} has no introspection endpoint (set providers.${config.name}.introspection.endpoint)`,
+        );
       }
       state.introspector = createIntrospector({
         providerName: config.name,
@@ -414,16 +467,25 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     if (unverified.iss === undefined) return deny("issuer_mismatch", "token has no string iss claim");
     // An exact issuer wins over another provider's tenant template.
     const iss = unverified.iss;
-    const state = byIssuer.get(iss) ?? states.find((candidate) => candidate.issuers.templates.length > 0 && candidate.issuers.recognizes(iss));
+    const state =
+      byIssuer.get(iss) ??
+      states.find((candidate) => candidate.issuers.templates.length > 0 && candidate.issuers.recognizes(iss));
     if (state === undefined || !isAccepted(state.config.name, accepted)) {
       // The issuer comes from an unverified token: bounded and quoted for the log.
-      return deny("issuer_mismatch", `token iss ${JSON.stringify(unverified.iss.slice(0, 200))} is not an accepted provider`);
+      return deny(
+        "issuer_mismatch",
+        `token iss ${JSON.stringify(unverified.iss.slice(0, 200))} is not an accepted provider`,
+      );
     }
     const { config } = state;
     // This provider's JWTs are introspected rather than verified here (revocation takes effect at once).
     if (config.introspection.enabled && config.introspection.jwt) return introspect(state, token);
     if (!state.ready || state.keys === undefined) {
-      return deny("jwks_unavailable", `provider keys not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`, config.name);
+      return deny(
+        "jwks_unavailable",
+        `provider keys not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`,
+        config.name,
+      );
     }
     const verifyOptions: JWTVerifyOptions = {
       algorithms: config.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg)),
@@ -445,7 +507,11 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       // that a key set fetched successfully does not have.
       if (refetch === "failed" || (refetch === "cooling-down" && state.lastFetchFailed)) {
         const when = refetch === "failed" ? "could not be refreshed" : "could not be refreshed within the cooldown";
-        return deny("jwks_unavailable", `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`, config.name);
+        return deny(
+          "jwks_unavailable",
+          `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`,
+          config.name,
+        );
       }
       if (refetch === "refreshed") {
         indexBefore = state.keyIndex;
@@ -461,7 +527,9 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     if (timeProblem) return deny(timeProblem.code, timeProblem.detail, config.name);
     const claimsProblem = checkProviderClaims(config, state.issuers, payload);
     if (claimsProblem) return deny(claimsProblem.code, claimsProblem.detail, config.name);
-    const formProblem = refuseNonAccessTokens(checked.header.typ, payload, { idTokensAreBearer: config.opaqueAccessTokens === true });
+    const formProblem = refuseNonAccessTokens(checked.header.typ, payload, {
+      idTokensAreBearer: config.opaqueAccessTokens === true,
+    });
     if (formProblem) return deny(formProblem.code, formProblem.detail, config.name);
     const entry: CachedVerification = {
       provider: config.name,
@@ -471,13 +539,16 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
     // Cached only when the verifying key is known and still in the set: a key dropped while this
     // token was being verified must not leave an entry behind that no eviction will see.
     const signingKey = (indexBefore ?? state.keyIndex)?.attribute(checked.header);
-    if (signingKey !== undefined && state.keyIndex?.thumbprints.has(signingKey) === true) cache.set(cacheKey, entry, signingKey);
+    if (signingKey !== undefined && state.keyIndex?.thumbprints.has(signingKey) === true)
+      cache.set(cacheKey, entry, signingKey);
     return { ok: true, ...entry };
   }
 
   return {
     start() {
-      started ??= Promise.all(states.filter((state) => !adopted.has(state)).map((state) => load(state))).then(() => undefined);
+      started ??= Promise.all(states.filter((state) => !adopted.has(state)).map((state) => load(state))).then(
+        () => undefined,
+      );
       return started;
     },
     isReady: () => states.every((state) => state.ready),
@@ -508,11 +579,18 @@ function buildRegistry(providers: readonly ProviderConfig[], options: ProviderRe
       if (shapeProblem !== undefined) {
         // Not a JWT: an opaque token, which only introspection can vouch for. It names no issuer,
         // so the first accepted provider (config order) that introspects decides.
-        const introspecting = states.find((state) => state.config.introspection.enabled && isAccepted(state.config.name, accepted));
+        const introspecting = states.find(
+          (state) => state.config.introspection.enabled && isAccepted(state.config.name, accepted),
+        );
         if (introspecting === undefined) {
           // Say so when it is the access token of an IdP whose access tokens cannot be checked (Google).
-          const opaque = states.find((state) => state.config.opaqueAccessTokens === true && isAccepted(state.config.name, accepted));
-          const hint = opaque === undefined ? "" : `; provider ${opaque.config.name} issues opaque access tokens, which cannot be checked: send its ID token instead`;
+          const opaque = states.find(
+            (state) => state.config.opaqueAccessTokens === true && isAccepted(state.config.name, accepted),
+          );
+          const hint =
+            opaque === undefined
+              ? ""
+              : `; provider ${opaque.config.name} issues opaque access tokens, which cannot be checked: send its ID token instead`;
           return deny("token_malformed", `${shapeProblem}${hint}`);
         }
         return introspect(introspecting, token);
@@ -583,9 +661,14 @@ function jitterDown(ms: number): number {
 }
 
 /** Programming or configuration mistakes the config parser should already have caught: fail at start-up. */
-function validateProvider(config: ProviderConfig, byIssuer: ReadonlyMap<string, ProviderState>, states: readonly ProviderState[]): void {
+function validateProvider(
+  config: ProviderConfig,
+  byIssuer: ReadonlyMap<string, ProviderState>,
+  states: readonly ProviderState[],
+): void {
   const where = `provider ${JSON.stringify(config.name)}`;
-  if (states.some((state) => state.config.name === config.name)) throw new TypeError(`${where}: duplicate provider name`);
+  if (states.some((state) => state.config.name === config.name))
+    throw new TypeError(`${where}: duplicate provider name`);
   // Tokens are routed to a provider by exact iss; two providers with one issuer would be ambiguous.
   if ([config.issuer, ...(config.tokenIssuers ?? [])].some((issuer) => byIssuer.has(issuer))) {
     throw new TypeError(`${where}: issuer is already used by another provider`);

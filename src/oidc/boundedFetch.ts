@@ -35,7 +35,9 @@ export async function boundedFetch(
   try {
     response = await fetchImpl(url, { method: "GET", redirect: "manual", signal: init.signal, headers });
   } catch (err) {
-    throw new BoundedFetchError(`GET ${where} ${describeFetchFailure(err, init.signal, init.timeoutMs)}`, { cause: err });
+    throw new BoundedFetchError(`GET ${where} ${describeFetchFailure(err, init.signal, init.timeoutMs)}`, {
+      cause: err,
+    });
   }
   if (response.status !== 200) {
     await response.body?.cancel().catch(() => undefined);
@@ -45,7 +47,9 @@ export async function boundedFetch(
     return await readCapped(response, MAX_IDP_RESPONSE_BYTES);
   } catch (err) {
     if (err instanceof BoundedFetchError) throw new BoundedFetchError(`GET ${where} ${err.message}`);
-    throw new BoundedFetchError(`GET ${where} ${describeFetchFailure(err, init.signal, init.timeoutMs)}`, { cause: err });
+    throw new BoundedFetchError(`GET ${where} ${describeFetchFailure(err, init.signal, init.timeoutMs)}`, {
+      cause: err,
+    });
   }
 }
 

@@ -67,15 +67,20 @@ export function buildLogoutUrl(input: LogoutUrlInput): string | null {
       return rpInitiated(input.url ?? metadata["end_session_endpoint"], input);
     case "auth0": {
       // Tenants with RP-Initiated Logout enabled advertise it; the others only know /v2/logout.
-      if (typeof metadata["end_session_endpoint"] === "string") return rpInitiated(metadata["end_session_endpoint"], input);
-      const endpoint = input.url ?? new URL("v2/logout", input.issuer.endsWith("/") ? input.issuer : `${input.issuer}/`).href;
+      if (typeof metadata["end_session_endpoint"] === "string")
+        return rpInitiated(metadata["end_session_endpoint"], input);
+      const endpoint =
+        input.url ?? new URL("v2/logout", input.issuer.endsWith("/") ? input.issuer : `${input.issuer}/`).href;
       return withParams(endpoint, { client_id: input.clientId, returnTo: input.postLogoutRedirectUri });
     }
     case "cognito": {
       // The hosted UI's domain is the authorization endpoint's; its /logout is not in discovery.
-      const authorize = typeof metadata["authorization_endpoint"] === "string" ? URL.parse(metadata["authorization_endpoint"]) : null;
+      const authorize =
+        typeof metadata["authorization_endpoint"] === "string" ? URL.parse(metadata["authorization_endpoint"]) : null;
       const endpoint = input.url ?? (authorize === null ? null : `${authorize.origin}/logout`);
-      return endpoint === null ? null : withParams(endpoint, { client_id: input.clientId, logout_uri: input.postLogoutRedirectUri });
+      return endpoint === null
+        ? null
+        : withParams(endpoint, { client_id: input.clientId, logout_uri: input.postLogoutRedirectUri });
     }
   }
 }

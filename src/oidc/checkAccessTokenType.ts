@@ -11,7 +11,8 @@ export interface AccessTokenTypeRules {
   readonly requireAccessTokenType: boolean;
 }
 
-const quoted = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value);
+const quoted = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value;
 
 /** null when the token is, by the provider's rules, one of its access tokens. */
 export function checkAccessTokenType(
@@ -20,13 +21,21 @@ export function checkAccessTokenType(
   claims: Readonly<Record<string, unknown>>,
 ): ClaimsProblem | null {
   if (rules.requireAccessTokenType && token.jwt) {
-    const typ = typeof token.headerTyp === "string" ? token.headerTyp.toLowerCase().replace(/^application\//, "") : undefined;
-    if (typ !== "at+jwt") return { code: "type_not_allowed", detail: `typ is ${token.headerTyp === undefined ? "missing" : quoted(token.headerTyp)}, not "at+jwt"` };
+    const typ =
+      typeof token.headerTyp === "string" ? token.headerTyp.toLowerCase().replace(/^application\//, "") : undefined;
+    if (typ !== "at+jwt")
+      return {
+        code: "type_not_allowed",
+        detail: `typ is ${token.headerTyp === undefined ? "missing" : quoted(token.headerTyp)}, not "at+jwt"`,
+      };
   }
   for (const [name, expected] of Object.entries(rules.accessTokenClaims ?? {})) {
     const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
     if (actual !== expected) {
-      return { code: "claims_invalid", detail: `${name} is ${actual === undefined ? "missing" : quoted(actual)}, not ${JSON.stringify(expected)}: not an access token of this provider` };
+      return {
+        code: "claims_invalid",
+        detail: `${name} is ${actual === undefined ? "missing" : quoted(actual)}, not ${JSON.stringify(expected)}: not an access token of this provider`,
+      };
     }
   }
   return null;

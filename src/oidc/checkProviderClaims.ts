@@ -20,7 +20,11 @@ export function checkProviderClaims(
   const issuerProblem = issuers.check(claims);
   if (issuerProblem !== null) return { code: "issuer_mismatch", detail: issuerProblem };
   // typ: at+jwt is jose's check on this path (it reads the verified header).
-  const typeProblem = checkAccessTokenType({ accessTokenClaims: config.accessTokenClaims, requireAccessTokenType: false }, { jwt: true, headerTyp: undefined }, claims);
+  const typeProblem = checkAccessTokenType(
+    { accessTokenClaims: config.accessTokenClaims, requireAccessTokenType: false },
+    { jwt: true, headerTyp: undefined },
+    claims,
+  );
   if (typeProblem !== null) return typeProblem;
   if (config.audienceClaim === "client_id") {
     const clientId = claims["client_id"];

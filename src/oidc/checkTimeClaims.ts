@@ -7,12 +7,19 @@ import type { MappedVerifyError } from "./mapVerifyError.ts";
 /** 9999-12-31T23:59:59Z: later values are garbage, not policy. */
 export const MAX_NUMERIC_DATE = 253_402_300_799;
 
-export function checkTimeClaims(claims: JWTPayload, nowSeconds: number, toleranceSeconds: number): MappedVerifyError | undefined {
+export function checkTimeClaims(
+  claims: JWTPayload,
+  nowSeconds: number,
+  toleranceSeconds: number,
+): MappedVerifyError | undefined {
   for (const name of ["exp", "nbf", "iat"] as const) {
     const value: unknown = claims[name];
     if (value === undefined && name !== "exp") continue;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_NUMERIC_DATE) {
-      return { code: "claims_invalid", detail: `"${name}" claim must be a finite NumericDate between 0 and ${MAX_NUMERIC_DATE}` };
+      return {
+        code: "claims_invalid",
+        detail: `"${name}" claim must be a finite NumericDate between 0 and ${MAX_NUMERIC_DATE}`,
+      };
     }
   }
   if (claims.iat !== undefined && claims.iat > nowSeconds + toleranceSeconds) {

@@ -22,7 +22,8 @@ export function compactShapeProblem(token: string): string | undefined {
   return undefined;
 }
 
-export type UnverifiedIssuer = { readonly ok: true; readonly iss: string | undefined } | { readonly ok: false; readonly detail: string };
+export type UnverifiedIssuer =
+  { readonly ok: true; readonly iss: string | undefined } | { readonly ok: false; readonly detail: string };
 
 /** Reads `iss` from a shape-checked token's payload WITHOUT verifying anything. */
 export function readUnverifiedIssuer(token: string): UnverifiedIssuer {

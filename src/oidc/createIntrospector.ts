@@ -135,21 +135,30 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       });
     } catch (err) {
       const message = err instanceof BoundedFetchError ? err.message.replace(/^GET /, "POST ") : `POST ${where} failed`;
-      throw new VerifierFault(`token introspection for provider "${provider}": ${message}`, { cause: err, unavailable: true });
+      throw new VerifierFault(`token introspection for provider "${provider}": ${message}`, {
+        cause: err,
+        unavailable: true,
+      });
     }
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch {
       // No cause: JSON.parse quotes the body, which may echo the token.
-      throw new VerifierFault(`token introspection for provider "${provider}": POST ${where} answered a body that is not JSON`);
+      throw new VerifierFault(
+        `token introspection for provider "${provider}": POST ${where} answered a body that is not JSON`,
+      );
     }
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-      throw new VerifierFault(`token introspection for provider "${provider}": POST ${where} answered JSON that is not an object`);
+      throw new VerifierFault(
+        `token introspection for provider "${provider}": POST ${where} answered JSON that is not an object`,
+      );
     }
     const answer = doc as Record<string, unknown>;
     if (typeof answer["active"] !== "boolean") {
-      throw new VerifierFault(`token introspection for provider "${provider}": POST ${where} answered without a boolean "active"`);
+      throw new VerifierFault(
+        `token introspection for provider "${provider}": POST ${where} answered without a boolean "active"`,
+      );
     }
     return answer;
   }
@@ -165,7 +174,8 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     if (answer["active"] !== true) return denied(INACTIVE_TOKEN_CODE, "the provider says the token is not active");
 
     for (const name of STRING_CLAIMS) {
-      if (answer[name] !== undefined && typeof answer[name] !== "string") return denied("claims_invalid", `"${name}" must be a string`);
+      if (answer[name] !== undefined && typeof answer[name] !== "string")
+        return denied("claims_invalid", `"${name}" must be a string`);
     }
     // The same iss rule as a JWT's (aliases, tenant templates); RFC 7662 makes iss optional.
     const iss = answer["iss"];
@@ -179,16 +189,21 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       if (!Array.isArray(values) || !values.every((value) => typeof value === "string")) {
         return denied("claims_invalid", `"aud" must be a string or an array of strings`);
       }
-      if (!values.some((value) => audiences.has(value))) return denied("audience_mismatch", `"aud" has none of the accepted audiences`);
+      if (!values.some((value) => audiences.has(value)))
+        return denied("audience_mismatch", `"aud" has none of the accepted audiences`);
     }
     if (requireAudience) {
       // Active only says the provider issued it: without our audience it may be another resource
       // server's token, replayed here by that server or anyone who saw it.
       if (options.audienceClaim === "client_id") {
         const clientId = answer["client_id"];
-        if (typeof clientId !== "string" || !audiences.has(clientId)) return denied("audience_mismatch", `"client_id" is none of the accepted audiences`);
+        if (typeof clientId !== "string" || !audiences.has(clientId))
+          return denied("audience_mismatch", `"client_id" is none of the accepted audiences`);
       } else if (aud === undefined) {
-        return denied("audience_mismatch", `the answer has no "aud": the token may be for another resource server (introspection.requireAudience)`);
+        return denied(
+          "audience_mismatch",
+          `the answer has no "aud": the token may be for another resource server (introspection.requireAudience)`,
+        );
       }
     }
     const tokenType = answer["token_type"];
@@ -197,7 +212,14 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     }
     const typeProblem =
       refuseNonAccessTokens(headerTyp, answer, formRules) ??
-      checkAccessTokenType({ accessTokenClaims: options.accessTokenClaims, requireAccessTokenType: options.requireAccessTokenType === true }, { jwt, headerTyp }, answer);
+      checkAccessTokenType(
+        {
+          accessTokenClaims: options.accessTokenClaims,
+          requireAccessTokenType: options.requireAccessTokenType === true,
+        },
+        { jwt, headerTyp },
+        answer,
+      );
     if (typeProblem !== null) return denied(typeProblem.code, typeProblem.detail);
 
     const nowSeconds = nowMs / 1000;
@@ -211,7 +233,11 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     const nbf = answer["nbf"] as number | undefined;
     if (nbf !== undefined && nbf > nowSeconds + tolerance) {
       // Reusable only until the token becomes valid.
-      return denied("token_not_yet_valid", `"nbf" is in the future`, Math.min(nowMs + denialTrustMs, (nbf - tolerance) * 1000));
+      return denied(
+        "token_not_yet_valid",
+        `"nbf" is in the future`,
+        Math.min(nowMs + denialTrustMs, (nbf - tolerance) * 1000),
+      );
     }
     return {
       outcome: { ok: true, provider, claims: deepFreeze({ ...answer }) as Readonly<JWTPayload>, expiresAt },
@@ -287,16 +313,20 @@ function validateOptions(options: IntrospectorOptions): void {
   if (endpoint.protocol !== "https:" && !(endpoint.protocol === "http:" && options.allowInsecureHttp === true)) {
     throw new TypeError(`${where}: endpoint must be https (or http with allowInsecureHttp)`);
   }
-  if (endpoint.username !== "" || endpoint.password !== "") throw new TypeError(`${where}: endpoint must not carry credentials`);
-  if (options.clientId === "" || options.clientSecret === "") throw new TypeError(`${where}: clientId and clientSecret are required`);
+  if (endpoint.username !== "" || endpoint.password !== "")
+    throw new TypeError(`${where}: endpoint must not carry credentials`);
+  if (options.clientId === "" || options.clientSecret === "")
+    throw new TypeError(`${where}: clientId and clientSecret are required`);
   if (options.authMethod !== "client_secret_basic" && options.authMethod !== "client_secret_post") {
     throw new TypeError(`${where}: authMethod must be client_secret_basic or client_secret_post`);
   }
-  if (!(options.timeoutMs > 0) || !Number.isFinite(options.timeoutMs)) throw new TypeError(`${where}: timeoutMs must be a positive number`);
+  if (!(options.timeoutMs > 0) || !Number.isFinite(options.timeoutMs))
+    throw new TypeError(`${where}: timeoutMs must be a positive number`);
   if (!(options.cacheTtlSeconds >= 0) || !Number.isFinite(options.cacheTtlSeconds)) {
     throw new TypeError(`${where}: cacheTtlSeconds must be a non-negative number`);
   }
-  if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) throw new TypeError(`${where}: maxEntries must be a positive integer`);
+  if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1)
+    throw new TypeError(`${where}: maxEntries must be a positive integer`);
   if (!(options.clockToleranceSeconds >= 0) || !Number.isFinite(options.clockToleranceSeconds)) {
     throw new TypeError(`${where}: clockToleranceSeconds must be a non-negative number`);
   }

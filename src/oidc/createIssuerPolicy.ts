@@ -24,7 +24,9 @@ function templatePattern(template: string): RegExp {
   return new RegExp(`^${escaped.join("[^/?#\\s]{1,128}")}$`);
 }
 
-export function createIssuerPolicy(config: Pick<ProviderConfig, "issuer" | "tokenIssuers" | "allowedTenants" | "allowAnyTenant">): IssuerPolicy {
+export function createIssuerPolicy(
+  config: Pick<ProviderConfig, "issuer" | "tokenIssuers" | "allowedTenants" | "allowAnyTenant">,
+): IssuerPolicy {
   const extra = config.tokenIssuers ?? [];
   const exact = [config.issuer, ...extra.filter((issuer) => !issuer.includes(PLACEHOLDER))];
   const templates = extra.filter((issuer) => issuer.includes(PLACEHOLDER));
@@ -56,7 +58,8 @@ export function createIssuerPolicy(config: Pick<ProviderConfig, "issuer" | "toke
     exact,
     templates,
     recognizes: (iss) => exact.includes(iss) || patterns.some(({ pattern }) => pattern.test(iss)),
-    acceptsDiscoveryIssuer: (value) => value === config.issuer || (typeof value === "string" && templates.includes(value)),
+    acceptsDiscoveryIssuer: (value) =>
+      value === config.issuer || (typeof value === "string" && templates.includes(value)),
     check,
     issuerOf,
   };

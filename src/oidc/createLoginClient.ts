@@ -168,7 +168,10 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     return config;
   }
 
-  function expectations(nonce: string | undefined, issuerMismatch: IdTokenExpectations["issuerMismatch"]): IdTokenExpectations {
+  function expectations(
+    nonce: string | undefined,
+    issuerMismatch: IdTokenExpectations["issuerMismatch"],
+  ): IdTokenExpectations {
     return {
       keys: options.keys,
       issuer,
@@ -188,16 +191,21 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     let tokens: client.TokenEndpointResponse | undefined;
     let failure: unknown;
     try {
-      tokens = await traceIdpCall("refresh", options.providerName, "POST", tokenEndpoint, () => client.refreshTokenGrant(configure(call), refreshToken));
+      tokens = await traceIdpCall("refresh", options.providerName, "POST", tokenEndpoint, () =>
+        client.refreshTokenGrant(configure(call), refreshToken),
+      );
     } catch (err) {
       failure = err;
     }
     if (call.failure !== undefined) throw call.failure;
     // Signature and identity first: whatever else openid-client found, a foreign ID token ends the session.
     const idToken = call.body?.["id_token"];
-    const idTokenClaims = typeof idToken === "string" ? await verifyIdToken(idToken, expectations(undefined, "subject_changed")) : null;
+    const idTokenClaims =
+      typeof idToken === "string" ? await verifyIdToken(idToken, expectations(undefined, "subject_changed")) : null;
     if (tokens === undefined && idTokenClaims !== null && call.body !== undefined) {
-      const reread = await rereadForIssuer(call.body, idTokenClaims, (config) => client.refreshTokenGrant(config, refreshToken));
+      const reread = await rereadForIssuer(call.body, idTokenClaims, (config) =>
+        client.refreshTokenGrant(config, refreshToken),
+      );
       tokens = reread.tokens;
       failure = reread.failure ?? failure;
     }
@@ -239,7 +247,8 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
         code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: "S256",
       });
-      if (input.acrValues !== undefined && input.acrValues.length > 0) params.set("acr_values", input.acrValues.join(" "));
+      if (input.acrValues !== undefined && input.acrValues.length > 0)
+        params.set("acr_values", input.acrValues.join(" "));
       if (input.maxAge !== undefined) params.set("max_age", String(input.maxAge));
       if (input.prompt !== undefined) params.set("prompt", input.prompt);
       const url = client.buildAuthorizationUrl(configure(), params);
@@ -264,12 +273,19 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       }
       const states = params.getAll("state");
       if (states.length !== 1 || !sameSecret(states[0], txn.state)) {
-        throw new LoginError("state_mismatch", states.length === 0 ? "the callback has no state" : "the callback's state is not the transaction's");
+        throw new LoginError(
+          "state_mismatch",
+          states.length === 0 ? "the callback has no state" : "the callback's state is not the transaction's",
+        );
       }
       checkResponseIssuer(params);
       if (params.has("error")) {
         const idpError = safeOAuthError(params.get("error"));
-        throw new LoginError("idp_error", `the IdP answered the authorization request with ${idpError ?? "an error code not shown"}`, { idpError });
+        throw new LoginError(
+          "idp_error",
+          `the IdP answered the authorization request with ${idpError ?? "an error code not shown"}`,
+          { idpError },
+        );
       }
       const codes = params.getAll("code");
       if (codes.length !== 1 || codes[0] === "") {
@@ -277,7 +293,8 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
       }
       // Only plain code responses reach openid-client; it re-checks state and iss the same way.
       for (const name of ["response", "id_token", "token"]) {
-        if (params.has(name)) throw new LoginError("idp_error", `the authorization response carries an unexpected "${name}" parameter`);
+        if (params.has(name))
+          throw new LoginError("idp_error", `the authorization response carries an unexpected "${name}" parameter`);
       }
 
       const callbackUrl = new URL(options.redirectUri);
@@ -386,12 +403,16 @@ export function createLoginClient(options: LoginClientOptions): LoginClient {
     const iss = values[0];
     if (iss === undefined) {
       if (metadata["authorization_response_iss_parameter_supported"] === true) {
-        throw new LoginError("response_issuer_mismatch", "the provider advertises iss in authorization responses and the callback has none");
+        throw new LoginError(
+          "response_issuer_mismatch",
+          "the provider advertises iss in authorization responses and the callback has none",
+        );
       }
       return;
     }
     // The tenant of a templated issuer is checked on the ID token, which must name the same one.
-    if (!issuerPolicy.recognizes(iss)) throw new LoginError("response_issuer_mismatch", "the callback's iss is not the provider's issuer");
+    if (!issuerPolicy.recognizes(iss))
+      throw new LoginError("response_issuer_mismatch", "the callback's iss is not the provider's issuer");
   }
 }
 
@@ -399,7 +420,8 @@ function chooseClientAuth(options: LoginClientOptions): client.ClientAuth {
   if (options.clientSecret === null) return client.None();
   // client_secret_basic is the default of RFC 8414 §2 when the provider lists nothing.
   const methods = options.metadata["token_endpoint_auth_methods_supported"];
-  const postOnly = Array.isArray(methods) && !methods.includes("client_secret_basic") && methods.includes("client_secret_post");
+  const postOnly =
+    Array.isArray(methods) && !methods.includes("client_secret_basic") && methods.includes("client_secret_post");
   return postOnly ? client.ClientSecretPost(options.clientSecret) : client.ClientSecretBasic(options.clientSecret);
 }
 
@@ -431,21 +453,33 @@ function checkBeginInput(input: BeginLoginInput): void {
 function validateOptions(options: LoginClientOptions): void {
   const where = `login client for provider ${JSON.stringify(options.providerName)}`;
   const { metadata } = options;
-  if (metadata["issuer"] !== options.issuer && options.issuerPolicy?.acceptsDiscoveryIssuer(metadata["issuer"]) !== true) throw new TypeError(`${where}: the discovery document's issuer is not the configured issuer`);
+  if (
+    metadata["issuer"] !== options.issuer &&
+    options.issuerPolicy?.acceptsDiscoveryIssuer(metadata["issuer"]) !== true
+  )
+    throw new TypeError(`${where}: the discovery document's issuer is not the configured issuer`);
   if (options.clientId.length === 0) throw new TypeError(`${where}: clientId must not be empty`);
   if (!options.scopes.includes("openid")) throw new TypeError(`${where}: scopes must include "openid"`);
   const usable = options.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg));
   if (usable.length === 0 || usable.length !== options.algorithms.length) {
     throw new TypeError(`${where}: algorithms must be a non-empty list of asymmetric algorithms`);
   }
-  for (const [name, value] of [["timeoutMs", options.timeoutMs], ["refreshTimeoutMs", options.refreshTimeoutMs ?? options.timeoutMs]] as const) {
+  for (const [name, value] of [
+    ["timeoutMs", options.timeoutMs],
+    ["refreshTimeoutMs", options.refreshTimeoutMs ?? options.timeoutMs],
+  ] as const) {
     if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive number`);
   }
   if (!(Number.isFinite(options.clockToleranceSeconds) && options.clockToleranceSeconds >= 0)) {
     throw new TypeError(`${where}: clockToleranceSeconds must be a non-negative number`);
   }
   const redirect = URL.parse(options.redirectUri);
-  if (redirect === null || redirect.search !== "" || redirect.hash !== "" || (redirect.protocol !== "https:" && redirect.protocol !== "http:")) {
+  if (
+    redirect === null ||
+    redirect.search !== "" ||
+    redirect.hash !== "" ||
+    (redirect.protocol !== "https:" && redirect.protocol !== "http:")
+  ) {
     throw new TypeError(`${where}: redirectUri must be an absolute http(s) URL without query or fragment`);
   }
   for (const [name, required] of [

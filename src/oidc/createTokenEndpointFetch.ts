@@ -35,7 +35,9 @@ export function createTokenEndpointFetch(fetchImpl: typeof fetch, timeoutMs: num
       try {
         response = await fetchImpl(url, { ...init, body: init.body as RequestInit["body"], signal });
       } catch (err) {
-        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)}`));
+        return fail(
+          new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)}`),
+        );
       }
       if (response.status >= 500) {
         await response.body?.cancel().catch(() => undefined);
@@ -47,14 +49,25 @@ export function createTokenEndpointFetch(fetchImpl: typeof fetch, timeoutMs: num
       } catch (err) {
         // Too large or not UTF-8: the IdP answered, but with something no token response is.
         if (err instanceof BoundedFetchError) {
-          return fail(new LoginError("token_endpoint_error", `POST ${where} answered a body that is not a token response (${err.message})`));
+          return fail(
+            new LoginError(
+              "token_endpoint_error",
+              `POST ${where} answered a body that is not a token response (${err.message})`,
+            ),
+          );
         }
-        return fail(new LoginError("token_endpoint_unavailable", `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)} while sending its answer`));
+        return fail(
+          new LoginError(
+            "token_endpoint_unavailable",
+            `POST ${where} ${describeFetchFailure(err, signal, timeoutMs)} while sending its answer`,
+          ),
+        );
       }
       if (response.status === 200) {
         try {
           const parsed: unknown = JSON.parse(text);
-          if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) call.body = parsed as Record<string, unknown>;
+          if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+            call.body = parsed as Record<string, unknown>;
         } catch {
           // Left to openid-client, which reports a non-JSON answer in its own way.
         }

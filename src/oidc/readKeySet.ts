@@ -43,7 +43,8 @@ function problemOf(member: unknown): string | undefined {
     return "is not a valid public key";
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (kty === "RSA" && (bits === undefined || bits < MIN_RSA_BITS)) return `RSA modulus shorter than ${MIN_RSA_BITS} bits`;
+  if (kty === "RSA" && (bits === undefined || bits < MIN_RSA_BITS))
+    return `RSA modulus shorter than ${MIN_RSA_BITS} bits`;
   return undefined;
 }
 
@@ -57,7 +58,8 @@ export function readKeySet(members: readonly unknown[]): ReadKeySet {
       keys.push(member as Record<string, unknown>);
       return;
     }
-    const kid = typeof member === "object" && member !== null ? printableKid(member as Record<string, unknown>) : undefined;
+    const kid =
+      typeof member === "object" && member !== null ? printableKid(member as Record<string, unknown>) : undefined;
     skipped.push(kid === undefined ? { index, reason } : { index, kid, reason });
   });
   return { keys, skipped };

@@ -34,7 +34,11 @@ const mediaType = (value: string): string => value.toLowerCase().replace(/^appli
  * null when the token may be an access token presented by its holder.
  * `headerTyp` is the JWS header's `typ` (undefined for an introspection answer of an opaque token).
  */
-export function refuseNonAccessTokens(headerTyp: unknown, claims: Readonly<Record<string, unknown>>, rules: TokenFormRules): ClaimsProblem | null {
+export function refuseNonAccessTokens(
+  headerTyp: unknown,
+  claims: Readonly<Record<string, unknown>>,
+  rules: TokenFormRules,
+): ClaimsProblem | null {
   const bound = refuseSenderConstrainedTokens(claims);
   if (bound !== null) return bound;
   if (typeof headerTyp === "string" && NON_ACCESS_HEADER_TYPES.has(mediaType(headerTyp))) {
@@ -46,10 +50,14 @@ export function refuseNonAccessTokens(headerTyp: unknown, claims: Readonly<Recor
   }
   const claimTyp = claims["typ"];
   if (typeof claimTyp === "string" && NON_ACCESS_CLAIM_TYPES.has(claimTyp.toLowerCase())) {
-    return { code: "type_not_allowed", detail: `typ claim ${JSON.stringify(claimTyp.slice(0, 40))} is not an access token` };
+    return {
+      code: "type_not_allowed",
+      detail: `typ claim ${JSON.stringify(claimTyp.slice(0, 40))} is not an access token`,
+    };
   }
   if (rules.idTokensAreBearer) return null;
   const marker = ID_TOKEN_CLAIMS.find((name) => Object.hasOwn(claims, name));
-  if (marker !== undefined) return { code: "type_not_allowed", detail: `an ID token (it carries ${marker}) is not an access token` };
+  if (marker !== undefined)
+    return { code: "type_not_allowed", detail: `an ID token (it carries ${marker}) is not an access token` };
   return null;
 }

@@ -12,7 +12,12 @@ export function refuseSenderConstrainedTokens(claims: Readonly<Record<string, un
   // Any `cnf`, even one we cannot read (null, a string): fail closed rather than guess it is harmless.
   if (!Object.hasOwn(claims, "cnf") || claims["cnf"] === undefined) return null;
   const cnf = claims["cnf"];
-  const kinds = typeof cnf === "object" && cnf !== null && !Array.isArray(cnf) ? Object.keys(cnf as object).filter((kind) => /^[A-Za-z0-9#_-]{1,16}$/.test(kind)).slice(0, 4) : [];
+  const kinds =
+    typeof cnf === "object" && cnf !== null && !Array.isArray(cnf)
+      ? Object.keys(cnf as object)
+          .filter((kind) => /^[A-Za-z0-9#_-]{1,16}$/.test(kind))
+          .slice(0, 4)
+      : [];
   const binding = kinds.length > 0 ? ` (cnf ${kinds.join(", ")})` : " (cnf)";
   return { code: "type_not_allowed", detail: `${SENDER_CONSTRAINED_DETAIL}${binding}` };
 }

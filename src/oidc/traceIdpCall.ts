@@ -6,6 +6,16 @@ import { redactUrl } from "./boundedFetch.ts";
 
 export type IdpCall = "discovery" | "jwks_fetch" | "introspection" | "code_exchange" | "refresh";
 
-export function traceIdpCall<T>(call: IdpCall, provider: string, method: "GET" | "POST", url: string | URL, run: (notes: SpanNotes) => Promise<T>): Promise<T> {
-  return withSpan(`oidc.${call}`, { "portcullis.provider": provider, "http.request.method": method, "url.full": redactUrl(url) }, run);
+export function traceIdpCall<T>(
+  call: IdpCall,
+  provider: string,
+  method: "GET" | "POST",
+  url: string | URL,
+  run: (notes: SpanNotes) => Promise<T>,
+): Promise<T> {
+  return withSpan(
+    `oidc.${call}`,
+    { "portcullis.provider": provider, "http.request.method": method, "url.full": redactUrl(url) },
+    run,
+  );
 }

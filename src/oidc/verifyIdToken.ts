@@ -53,7 +53,10 @@ export async function verifyIdToken(idToken: string, expect: IdTokenExpectations
   // OIDC Core 3.1.3.7: several audiences need an azp, and an azp present must be us.
   const several = Array.isArray(payload.aud) && payload.aud.length > 1;
   if ((several || payload["azp"] !== undefined) && payload["azp"] !== expect.clientId) {
-    throw new LoginError("id_token_invalid", several ? "ID token has several audiences and azp is not the client" : "ID token azp is not the client");
+    throw new LoginError(
+      "id_token_invalid",
+      several ? "ID token has several audiences and azp is not the client" : "ID token azp is not the client",
+    );
   }
   const timeProblem = checkTimeClaims(payload, expect.nowMs / 1000, expect.clockToleranceSeconds);
   if (timeProblem) throw new LoginError("id_token_invalid", `ID token ${timeProblem.code}: ${timeProblem.detail}`);

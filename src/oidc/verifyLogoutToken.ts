@@ -65,16 +65,23 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
   }
   const nowSeconds = expect.nowMs / 1000;
   // exp is optional in logout tokens (jose checked it when present); iat and nbf get the usual sanity rules.
-  const timeProblem = checkTimeClaims({ ...payload, exp: payload.exp ?? MAX_NUMERIC_DATE }, nowSeconds, expect.clockToleranceSeconds);
+  const timeProblem = checkTimeClaims(
+    { ...payload, exp: payload.exp ?? MAX_NUMERIC_DATE },
+    nowSeconds,
+    expect.clockToleranceSeconds,
+  );
   if (timeProblem) return invalid(`${timeProblem.code}: ${timeProblem.detail}`);
   const iat = payload.iat as number;
-  if (iat < nowSeconds - expect.maxAgeSeconds - expect.clockToleranceSeconds) return invalid(`iat is more than ${expect.maxAgeSeconds} s old`);
+  if (iat < nowSeconds - expect.maxAgeSeconds - expect.clockToleranceSeconds)
+    return invalid(`iat is more than ${expect.maxAgeSeconds} s old`);
   // OIDC Core's azp rule: several audiences need an azp, and an azp present must be us.
   const several = Array.isArray(payload.aud) && payload.aud.length > 1;
-  if ((several || payload["azp"] !== undefined) && payload["azp"] !== expect.clientId) return invalid("azp is not the client");
+  if ((several || payload["azp"] !== undefined) && payload["azp"] !== expect.clientId)
+    return invalid("azp is not the client");
   if (!isId(payload.jti)) return invalid("jti is missing or not a string");
   const events = payload["events"];
-  if (!isRecord(events) || !isRecord(events[BACKCHANNEL_LOGOUT_EVENT])) return invalid("events has no back-channel logout event");
+  if (!isRecord(events) || !isRecord(events[BACKCHANNEL_LOGOUT_EVENT]))
+    return invalid("events has no back-channel logout event");
   // A nonce would make it confusable with an ID token (spec 2.4: it MUST NOT be there).
   if (payload["nonce"] !== undefined) return invalid("a logout token must not contain a nonce");
   const sid = payload["sid"];
@@ -84,7 +91,13 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
   if (sid === undefined && sub === undefined) return invalid("neither sid nor sub is present");
   return {
     ok: true,
-    claims: { iss: payload.iss as string, jti: payload.jti, iat, sid: typeof sid === "string" ? sid : null, sub: typeof sub === "string" ? sub : null },
+    claims: {
+      iss: payload.iss as string,
+      jti: payload.jti,
+      iat,
+      sid: typeof sid === "string" ? sid : null,
+      sub: typeof sub === "string" ? sub : null,
+    },
   };
 }
 

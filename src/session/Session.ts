@@ -62,7 +62,8 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
   const sid = p.sid === undefined ? null : p.sid;
   if (sid !== null && !isText(sid)) return null;
   if (!isPlainRecord(p.claims)) return null;
-  if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt) || !isEpochSeconds(p.accessTokenIssuedAt)) return null;
+  if (!isText(p.accessToken) || !isEpochSeconds(p.accessTokenExpiresAt) || !isEpochSeconds(p.accessTokenIssuedAt))
+    return null;
   if (p.refreshToken !== null && !isText(p.refreshToken)) return null;
   if (p.idToken !== null && !isText(p.idToken)) return null;
   if (p.authTime !== null && !isEpochSeconds(p.authTime)) return null;

@@ -34,7 +34,12 @@ export interface SessionStore {
    * Refreshes a session once: `run` calls the IdP. The cookie store runs it for this request; the
    * Redis store runs it on one replica at a time and hands the result to the others.
    */
-  refresh(session: Session, present: readonly string[], run: () => Promise<RefreshRun>, nowSeconds: number): Promise<StoreRefresh>;
+  refresh(
+    session: Session,
+    present: readonly string[],
+    run: () => Promise<RefreshRun>,
+    nowSeconds: number,
+  ): Promise<StoreRefresh>;
   /** Ends a session (sign-out): forgets it in the store and returns the cookies that clear it. */
   destroy(session: Session | null, present: readonly string[]): Promise<readonly string[]>;
   /**

@@ -8,7 +8,15 @@
 // deflate would save ~38% but compressing secrets next to user-influenced claims opens a length
 // side channel (CRIME-style) and a decompression-bomb surface.
 
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import { isPlainRecord } from "./isPlainRecord.ts";
 
 export type CookieSealer = {

@@ -38,16 +38,26 @@ export function createCookieSessionStore(options: CookieSessionStoreOptions): Se
     if (read.present.length === 0) return { kind: "none" };
     const session = read.payload === null ? null : parseSession(read.payload);
     if (session === null) return { kind: "invalid", clear: cookies.clear(read.present) };
-    if (session.expiresAt > t) unsealed.set(cacheKey, { session, present: read.present }, { ttl: (session.expiresAt - t) * 1000 });
+    if (session.expiresAt > t)
+      unsealed.set(cacheKey, { session, present: read.present }, { ttl: (session.expiresAt - t) * 1000 });
     return { kind: "session", session, present: read.present };
   }
 
-  async function refresh(_: Session, present: readonly string[], run: () => Promise<RefreshRun>, t: number): Promise<StoreRefresh> {
+  async function refresh(
+    _: Session,
+    present: readonly string[],
+    run: () => Promise<RefreshRun>,
+    t: number,
+  ): Promise<StoreRefresh> {
     // Requests of one browser that race share the IdP call in the login client (keyed by refresh
     // token); each writes the same refreshed session back into its response.
     const outcome = await run();
     if (outcome.kind === "refreshed") {
-      return { kind: "fresh", session: outcome.session, setCookies: cookies.write(outcome.session, outcome.session.expiresAt, present, t) };
+      return {
+        kind: "fresh",
+        session: outcome.session,
+        setCookies: cookies.write(outcome.session, outcome.session.expiresAt, present, t),
+      };
     }
     if (outcome.kind === "ended") return { kind: "ended", clear: cookies.clear(present), reason: outcome.reason };
     return { kind: "unavailable", reason: outcome.reason, cause: "idp" };

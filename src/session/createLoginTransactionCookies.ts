@@ -53,7 +53,8 @@ type Pending = { name: string; txn: LoginTransaction };
 
 export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
   const { prefix, domain, sealer, ttlSeconds, maxPending } = options;
-  if (!isCookieName(prefix)) throw new Error(`login cookie prefix ${JSON.stringify(prefix)} is not a valid cookie name`);
+  if (!isCookieName(prefix))
+    throw new Error(`login cookie prefix ${JSON.stringify(prefix)} is not a valid cookie name`);
   if (prefix.startsWith("__Host-") && domain !== null) {
     throw new Error(`login cookie prefix ${prefix}: the __Host- prefix cannot be used with a cookie domain`);
   }
@@ -68,7 +69,8 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
   serializeCookie(`${prefix}.${"A".repeat(ID_LENGTH)}`, "", attributes(0));
 
   const namePrefix = `${prefix}.`;
-  const nameOf = (stateDigest: Buffer): string => `${namePrefix}${stateDigest.toString("base64url").slice(0, ID_LENGTH)}`;
+  const nameOf = (stateDigest: Buffer): string =>
+    `${namePrefix}${stateDigest.toString("base64url").slice(0, ID_LENGTH)}`;
 
   function owns(name: string): boolean {
     return typeof name === "string" && name.startsWith(namePrefix) && ID.test(name.slice(namePrefix.length));
@@ -117,14 +119,20 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
     return [serializeCookie(name, sealed, attributes(ttlSeconds))];
   }
 
-  function take(state: string, cookies: ReadonlyMap<string, string>, now: number = nowSeconds()): TakenLoginTransaction {
+  function take(
+    state: string,
+    cookies: ReadonlyMap<string, string>,
+    now: number = nowSeconds(),
+  ): TakenLoginTransaction {
     if (typeof state !== "string" || state.length === 0 || state.length > MAX_STATE_LENGTH) {
       return { txn: null, clear: [] };
     }
     const wanted = digest(state);
     const own = nameOf(wanted);
     // The state's own name first; a login written over an evicted login's name sits under another id.
-    const candidates = cookies.has(own) ? [own, ...ownNames(cookies, own).slice(0, MAX_SCAN - 1)] : ownNames(cookies, null);
+    const candidates = cookies.has(own)
+      ? [own, ...ownNames(cookies, own).slice(0, MAX_SCAN - 1)]
+      : ownNames(cookies, null);
     for (const name of candidates) {
       const txn = read(name, cookies, now);
       // Fixed-length digests compared in constant time, so the comparison does not leak the state.

@@ -72,22 +72,27 @@ export function createRedisConnection(config: RedisConfig, events: RedisConnecti
   const probe = setInterval(() => {
     if (probing || client.status !== "ready") return;
     probing = true;
-    client.ping().then(
-      () => {
-        failedProbes = 0;
-        answering = true;
-        report("answering again");
-      },
-      (err: unknown) => {
-        failedProbes += 1;
-        if (failedProbes >= HEALTH_PROBE_FAILURES_DOWN) {
-          answering = false;
-          report(`${describeRedisError(err)}: no answer within redis.commandTimeoutMs (${config.commandTimeoutMs} ms) to ${failedProbes} health checks in a row`);
-        }
-      },
-    ).finally(() => {
-      probing = false;
-    });
+    client
+      .ping()
+      .then(
+        () => {
+          failedProbes = 0;
+          answering = true;
+          report("answering again");
+        },
+        (err: unknown) => {
+          failedProbes += 1;
+          if (failedProbes >= HEALTH_PROBE_FAILURES_DOWN) {
+            answering = false;
+            report(
+              `${describeRedisError(err)}: no answer within redis.commandTimeoutMs (${config.commandTimeoutMs} ms) to ${failedProbes} health checks in a row`,
+            );
+          }
+        },
+      )
+      .finally(() => {
+        probing = false;
+      });
   }, HEALTH_PROBE_INTERVAL_MS);
   probe.unref();
   return {

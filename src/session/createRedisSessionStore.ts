@@ -7,7 +7,15 @@
 // are kept a few seconds in memory (keyed by a digest of the cookie); every write or delete is
 // published so the other replicas drop their copy at once, and nothing is served from memory while
 // Redis is failing.
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import { createCookieSealer } from "./createCookieSealer.ts";
@@ -16,7 +24,13 @@ import { createSessionCookies } from "./createSessionCookies.ts";
 import { digestOwnCookies } from "./digestOwnCookies.ts";
 import { digestPair } from "./digestPair.ts";
 import { parseSession, type Session } from "./Session.ts";
-import { SessionStoreUnavailableError, type RefreshRun, type SessionStore, type StoreLoad, type StoreRefresh } from "./SessionStore.ts";
+import {
+  SessionStoreUnavailableError,
+  type RefreshRun,
+  type SessionStore,
+  type StoreLoad,
+  type StoreRefresh,
+} from "./SessionStore.ts";
 
 export type RedisOperation = "session_read" | "session_write" | "session_delete" | "refresh_lock" | "revocation";
 
@@ -116,7 +130,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 
   const sessionKey = (id: string) => `${prefix}s:{${id}}`;
   const lockKey = (id: string) => `${sessionKey(id)}:lock`;
-  const indexKey = (kind: "sid" | "sub", provider: string, value: string) => `${prefix}idx:${kind}:${digestPair(provider, value)}`;
+  const indexKey = (kind: "sid" | "sub", provider: string, value: string) =>
+    `${prefix}idx:${kind}:${digestPair(provider, value)}`;
 
   async function call<T>(operation: RedisOperation, fn: () => Promise<T>): Promise<T> {
     try {
@@ -127,7 +142,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       events?.operation(operation, false);
       lastFailureAt = Date.now();
       cached.clear();
-      throw new SessionStoreUnavailableError(`Redis ${operation.replace("_", " ")} failed: ${describeRedisError(error)}`);
+      throw new SessionStoreUnavailableError(
+        `Redis ${operation.replace("_", " ")} failed: ${describeRedisError(error)}`,
+      );
     }
   }
 
@@ -142,10 +159,15 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   function open(record: Buffer, ref: SessionRef): Session | null {
     if (record.length < 1 + IV_BYTES + TAG_BYTES || record[0] !== RECORD_VERSION) return null;
     try {
-      const decipher = createDecipheriv("aes-256-gcm", recordKey(ref), record.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv("aes-256-gcm", recordKey(ref), record.subarray(1, 1 + IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.from(sessionKey(ref.id)));
       decipher.setAuthTag(record.subarray(record.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(record.subarray(1 + IV_BYTES, record.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(record.subarray(1 + IV_BYTES, record.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       const session = parseSession(JSON.parse(plain.toString("utf8")) as Record<string, unknown>);
       if (session === null || session.id !== ref.id) return null;
       refs.set(session, ref);
@@ -186,10 +208,16 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     const indexTtl = options.lifetimeSeconds;
     const batch = client.multi().set(sessionKey(ref.id), seal(session, ref), "PX", ttlMs);
     // Sorted by expiry, so members of expired sessions are trimmed at each login instead of piling up.
-    for (const key of indexKeysOf(session)) batch.zremrangebyscore(key, "-inf", t).zadd(key, session.expiresAt, ref.id).expire(key, indexTtl);
+    for (const key of indexKeysOf(session))
+      batch.zremrangebyscore(key, "-inf", t).zadd(key, session.expiresAt, ref.id).expire(key, indexTtl);
     await call("session_write", () => execOrThrow(batch));
     refs.set(session, ref);
-    return cookies.write({ i: ref.id, k: ref.secret.toString("base64url") }, session.expiresAt, cookies.read(jar, t).present, t);
+    return cookies.write(
+      { i: ref.id, k: ref.secret.toString("base64url") },
+      session.expiresAt,
+      cookies.read(jar, t).present,
+      t,
+    );
   }
 
   function indexKeysOf(session: Session): string[] {
@@ -198,9 +226,15 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     return keys;
   }
 
-  function refresh(session: Session, present: readonly string[], run: () => Promise<RefreshRun>, t: number): Promise<StoreRefresh> {
+  function refresh(
+    session: Session,
+    present: readonly string[],
+    run: () => Promise<RefreshRun>,
+    t: number,
+  ): Promise<StoreRefresh> {
     const ref = refs.get(session);
-    if (ref === undefined) return Promise.resolve({ kind: "unavailable", reason: "session not loaded from this store", cause: "store" });
+    if (ref === undefined)
+      return Promise.resolve({ kind: "unavailable", reason: "session not loaded from this store", cause: "store" });
     // One attempt per session per replica; the lock makes it one across replicas.
     const running = refreshing.get(ref.id);
     if (running !== undefined) return running;
@@ -209,7 +243,13 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     return attempt;
   }
 
-  async function refreshOnce(session: Session, ref: SessionRef, present: readonly string[], run: () => Promise<RefreshRun>, t: number): Promise<StoreRefresh> {
+  async function refreshOnce(
+    session: Session,
+    ref: SessionRef,
+    present: readonly string[],
+    run: () => Promise<RefreshRun>,
+    t: number,
+  ): Promise<StoreRefresh> {
     const token = randomBytes(16).toString("base64url");
     const ttl = options.lockTtlMs(session.provider);
     const lock = lockKey(ref.id);
@@ -237,14 +277,19 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
         : { kind: "fresh", session: stored, setCookies: [] };
     }
     // Renewed while the IdP call (and the access-token check after it) runs past a third of the lease.
-    const renewal = setInterval(() => {
-      void call("refresh_lock", () => client.eval(RENEW, 1, lock, token, String(ttl))).catch(() => undefined);
-    }, Math.max(10, Math.floor(ttl / 3)));
+    const renewal = setInterval(
+      () => {
+        void call("refresh_lock", () => client.eval(RENEW, 1, lock, token, String(ttl))).catch(() => undefined);
+      },
+      Math.max(10, Math.floor(ttl / 3)),
+    );
     try {
       const outcome = await run().finally(() => clearInterval(renewal));
       if (outcome.kind === "unavailable") return { kind: "unavailable", reason: outcome.reason, cause: "idp" };
       if (outcome.kind === "ended") {
-        await call("session_delete", () => client.eval(FENCED_DELETE, 2, lock, sessionKey(ref.id), token)).catch(() => undefined);
+        await call("session_delete", () => client.eval(FENCED_DELETE, 2, lock, sessionKey(ref.id), token)).catch(
+          () => undefined,
+        );
         await invalidate(ref.id);
         return { kind: "ended", clear: cookies.clear(present), reason: outcome.reason };
       }
@@ -253,18 +298,24 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       const ttlMs = Math.max(1, (next.expiresAt - t) * 1000);
       let written: unknown;
       try {
-        written = await call("session_write", () => client.eval(FENCED_WRITE, 2, lock, sessionKey(ref.id), token, seal(next, ref), String(ttlMs)));
+        written = await call("session_write", () =>
+          client.eval(FENCED_WRITE, 2, lock, sessionKey(ref.id), token, seal(next, ref), String(ttlMs)),
+        );
       } catch (error) {
         // The IdP may have rotated the refresh token: this request uses the new tokens, and the
         // stored session's next refresh shows whether the IdP still accepts the old one.
-        options.logger?.warn({ session: shortId(ref.id), error: (error as Error).message }, "refreshed session could not be stored");
+        options.logger?.warn(
+          { session: shortId(ref.id), error: (error as Error).message },
+          "refreshed session could not be stored",
+        );
         return { kind: "fresh", session: next, setCookies: [] };
       }
       if (written === 1) {
         await invalidate(ref.id);
         return { kind: "fresh", session: next, setCookies: [] };
       }
-      if (written === 0) return { kind: "ended", clear: cookies.clear(present), reason: "session ended during the refresh" };
+      if (written === 0)
+        return { kind: "ended", clear: cookies.clear(present), reason: "session ended during the refresh" };
       // The lease ran out before the write: another replica may hold it now; take what it stores.
       return await awaitWinner(session, ref, present, ttl);
     } finally {
@@ -277,7 +328,12 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
    * WINNER_WAIT_MS (below Envoy's per-try timeout); until then the current access token, which a
    * refresh ahead of expiry leaves valid, serves this request.
    */
-  async function awaitWinner(session: Session, ref: SessionRef, present: readonly string[], ttl: number): Promise<StoreRefresh> {
+  async function awaitWinner(
+    session: Session,
+    ref: SessionRef,
+    present: readonly string[],
+    ttl: number,
+  ): Promise<StoreRefresh> {
     const deadline = Date.now() + Math.min(ttl + 1_000, WINNER_WAIT_MS);
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
@@ -291,11 +347,18 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       } catch (error) {
         return { kind: "unavailable", reason: (error as Error).message, cause: "store" };
       }
-      if (record === null) return { kind: "ended", clear: cookies.clear(present), reason: "session ended by the refresh on another replica" };
+      if (record === null)
+        return {
+          kind: "ended",
+          clear: cookies.clear(present),
+          reason: "session ended by the refresh on another replica",
+        };
       const current = open(record, ref);
-      if (current === null) return { kind: "ended", clear: cookies.clear(present), reason: "stored session unreadable" };
+      if (current === null)
+        return { kind: "ended", clear: cookies.clear(present), reason: "stored session unreadable" };
       if (current.accessToken !== session.accessToken) return { kind: "fresh", session: current, setCookies: [] };
-      if (locked === 0) return { kind: "unavailable", reason: "the refresh on another replica did not complete", cause: "idp" };
+      if (locked === 0)
+        return { kind: "unavailable", reason: "the refresh on another replica did not complete", cause: "idp" };
     }
     return { kind: "unavailable", reason: "timed out waiting for the refresh on another replica", cause: "idp" };
   }
@@ -311,14 +374,18 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     return cookies.clear(present);
   }
 
-  async function revoke(provider: string, by: { readonly sid: string | null; readonly sub: string | null }): Promise<number> {
+  async function revoke(
+    provider: string,
+    by: { readonly sid: string | null; readonly sub: string | null },
+  ): Promise<number> {
     const indexes = [
       ...(by.sid !== null ? [indexKey("sid", provider, by.sid)] : []),
       ...(by.sub !== null ? [indexKey("sub", provider, by.sub)] : []),
     ];
     if (indexes.length === 0) return 0;
     const ids = new Set<string>();
-    for (const index of indexes) for (const id of await call("revocation", () => client.zrange(index, "0", "-1"))) ids.add(id);
+    for (const index of indexes)
+      for (const id of await call("revocation", () => client.zrange(index, "0", "-1"))) ids.add(id);
     const batch = client.multi();
     for (const id of ids) batch.del(sessionKey(id));
     // A sub-wide logout also ends the sid index; a sid logout leaves the user's other sessions listed.
@@ -354,7 +421,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 }
 
 function recordKey(ref: SessionRef): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync("sha256", ref.secret, HKDF_SALT, `portcullis redis session ${ref.id}`, 32)));
+  return createSecretKey(
+    Buffer.from(hkdfSync("sha256", ref.secret, HKDF_SALT, `portcullis redis session ${ref.id}`, 32)),
+  );
 }
 
 function refOf(payload: Record<string, unknown>): SessionRef | null {

@@ -22,7 +22,13 @@ export interface Revocation {
 }
 
 export interface RevocationList {
-  isRevoked(session: { readonly id: string; readonly provider: string; readonly sid: string | null; readonly sub: string; readonly createdAt: number }): boolean;
+  isRevoked(session: {
+    readonly id: string;
+    readonly provider: string;
+    readonly sid: string | null;
+    readonly sub: string;
+    readonly createdAt: number;
+  }): boolean;
   /**
    * Records a logout token's revocation, kept for `ttlSeconds` (the longest a session it names can
    * live): here at once, and with Redis for every replica, in one script with the token's jti, so a
@@ -30,7 +36,11 @@ export interface RevocationList {
    * either recorded now or was recorded then). "replayed" when the jti was seen before. Throws
    * SessionStoreUnavailableError when Redis could not be reached.
    */
-  revoke(revocation: Revocation, ttlSeconds: number, token: { readonly issuer: string; readonly jti: string }): Promise<"revoked" | "replayed">;
+  revoke(
+    revocation: Revocation,
+    ttlSeconds: number,
+    token: { readonly issuer: string; readonly jti: string },
+  ): Promise<"revoked" | "replayed">;
   /**
    * Records a signed-out session by its id until it would have expired (`expiresAt`, epoch
    * seconds): here at once, and with Redis for every replica. Throws SessionStoreUnavailableError
@@ -129,7 +139,8 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   const hashKey = connection === null ? "" : `${connection.prefix}revocations`;
   const channel = hashKey;
 
-  const fieldOf = (kind: "sid" | "sub" | "ses", provider: string, value: string) => `${kind}:${digestPair(provider, value)}`;
+  const fieldOf = (kind: "sid" | "sub" | "ses", provider: string, value: string) =>
+    `${kind}:${digestPair(provider, value)}`;
 
   function remember(field: string, revokedAt: number, expiresAt: number): void {
     const ttlMs = (expiresAt - nowSeconds()) * 1000;
@@ -192,7 +203,12 @@ export function createRevocationList(options: RevocationListOptions): Revocation
    * tuned for the Check path), retried once within the write budget. Both scripts are idempotent,
    * so an attempt that timed out after Redis ran it does no harm to the retry.
    */
-  async function write(redis: RedisConnection, script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  async function write(
+    redis: RedisConnection,
+    script: string,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
     const budget = Math.max(options.writeBudgetMs ?? REVOCATION_WRITE_BUDGET_MS, redis.commandTimeoutMs);
     const deadline = Date.now() + budget;
     let lastError: unknown = null;
@@ -201,7 +217,13 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       if (attempt > 1 && remaining < MIN_ATTEMPT_MS) break;
       const startedAt = Date.now();
       try {
-        const reply = await evalWithTimeout(redis, script, keys, args, Math.min(Math.max(redis.commandTimeoutMs, Math.floor(budget / 2)), remaining));
+        const reply = await evalWithTimeout(
+          redis,
+          script,
+          keys,
+          args,
+          Math.min(Math.max(redis.commandTimeoutMs, Math.floor(budget / 2)), remaining),
+        );
         events?.operation("revocation", true);
         return reply;
       } catch (error) {
@@ -209,7 +231,10 @@ export function createRevocationList(options: RevocationListOptions): Revocation
         events?.operation("revocation", false);
         logger?.warn({ attempt, error: describeRedisError(error) }, "a revocation could not be written to Redis");
         // Refused at once (no connection): give a reconnect a moment rather than failing twice in a row.
-        if (Date.now() - startedAt < MIN_ATTEMPT_MS) await new Promise((r) => setTimeout(r, Math.min(RECONNECT_PAUSE_MS, Math.max(0, deadline - Date.now() - MIN_ATTEMPT_MS))));
+        if (Date.now() - startedAt < MIN_ATTEMPT_MS)
+          await new Promise((r) =>
+            setTimeout(r, Math.min(RECONNECT_PAUSE_MS, Math.max(0, deadline - Date.now() - MIN_ATTEMPT_MS))),
+          );
       }
     }
     throw lastError;
@@ -227,7 +252,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       const expiresAt = nowSeconds() + ttlSeconds;
       const fields = [
         ...(revocation.sid !== null ? [fieldOf("sid", revocation.provider, revocation.sid)] : []),
-        ...(revocation.sub !== null && revocation.sid === null ? [fieldOf("sub", revocation.provider, revocation.sub)] : []),
+        ...(revocation.sub !== null && revocation.sid === null
+          ? [fieldOf("sub", revocation.provider, revocation.sub)]
+          : []),
       ];
       const key = digestPair(token.issuer, token.jti);
       if (connection === null) {
@@ -276,7 +303,13 @@ export function createRevocationList(options: RevocationListOptions): Revocation
 }
 
 /** EVAL with a timeout of its own: ioredis applies commandTimeout only to commands without one. */
-function evalWithTimeout(redis: RedisConnection, script: string, keys: readonly string[], args: readonly string[], timeoutMs: number): Promise<unknown> {
+function evalWithTimeout(
+  redis: RedisConnection,
+  script: string,
+  keys: readonly string[],
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<unknown> {
   const command = new Command("eval", [script, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
   command.setTimeout(Math.max(1, timeoutMs));
   redis.client.sendCommand(command);

@@ -61,7 +61,8 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
     parts.push(`SameSite=${sameSite}`);
   }
   // Browsers silently drop cookies that break the prefix rules (RFC 6265bis 4.1.3): fail loudly instead.
-  if (name.startsWith("__Secure-") && secure !== true) throw new Error(`cookie ${name}: the __Secure- prefix requires Secure`);
+  if (name.startsWith("__Secure-") && secure !== true)
+    throw new Error(`cookie ${name}: the __Secure- prefix requires Secure`);
   if (name.startsWith("__Host-")) {
     if (secure !== true || path !== "/" || (domain !== undefined && domain !== null)) {
       throw new Error(`cookie ${name}: the __Host- prefix requires Secure, Path=/ and no Domain`);

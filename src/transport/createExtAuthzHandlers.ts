@@ -22,7 +22,11 @@ export interface CheckObserver {
   checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown): void;
 }
 
-export function createExtAuthzHandlers(gate: DecisionGate, observer: CheckObserver, tracer?: CheckTracer): UntypedServiceImplementation {
+export function createExtAuthzHandlers(
+  gate: DecisionGate,
+  observer: CheckObserver,
+  tracer?: CheckTracer,
+): UntypedServiceImplementation {
   return {
     Check(call: ServerUnaryCall<CheckRequestWire, unknown>, callback: sendUnaryData<unknown>) {
       const started = performance.now();

@@ -1,6 +1,12 @@
 // grpc.health.v1 Check and Watch. The empty service name and the ext_authz service name report
 // the process status; any other name is NOT_FOUND, as the health protocol prescribes.
-import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  status as GrpcStatus,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { HealthState, ServingStatus } from "./HealthState.ts";
 
 export const AUTHORIZATION_SERVICE = "envoy.service.auth.v3.Authorization";

@@ -53,4 +53,3 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
     headers,
   };
 }
-

@@ -33,7 +33,11 @@ export function toCheckResponse(decision: Decision): object {
     return { status: { code: GRPC_OK }, ok_response: ok };
   }
   const grpcCode =
-    decision.status === 401 ? GRPC_UNAUTHENTICATED : decision.status === 503 ? GRPC_UNAVAILABLE : GRPC_PERMISSION_DENIED;
+    decision.status === 401
+      ? GRPC_UNAUTHENTICATED
+      : decision.status === 503
+        ? GRPC_UNAVAILABLE
+        : GRPC_PERMISSION_DENIED;
   return {
     status: { code: grpcCode },
     denied_response: {

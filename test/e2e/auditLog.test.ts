@@ -54,8 +54,23 @@ describe("audit log", () => {
     }, 10_000);
     // Envoy at the edge makes its own x-request-id, so the three lines are told apart by content.
     expect(found).toEqual([
-      expect.objectContaining({ msg: "audit", decision: "allow", reason: "authenticated", route: "api", callerKind: "user", caller: "alice", provider: "demo" }),
-      expect.objectContaining({ msg: "audit", decision: "allow", reason: "authenticated", route: "api", callerKind: "client", caller: "demo-cli" }),
+      expect.objectContaining({
+        msg: "audit",
+        decision: "allow",
+        reason: "authenticated",
+        route: "api",
+        callerKind: "user",
+        caller: "alice",
+        provider: "demo",
+      }),
+      expect.objectContaining({
+        msg: "audit",
+        decision: "allow",
+        reason: "authenticated",
+        route: "api",
+        callerKind: "client",
+        caller: "demo-cli",
+      }),
       expect.objectContaining({ msg: "audit", decision: "deny", code: "token_missing", route: "api" }),
     ]);
     expect(found.every((l) => typeof l.requestId === "string" && l.requestId.length > 0)).toBe(true);

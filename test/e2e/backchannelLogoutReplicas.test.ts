@@ -37,7 +37,9 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
   });
 
   const metrics = async (index: number) => {
-    const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.admin}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.admin}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
     return res.text();
   };
 
@@ -53,7 +55,16 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
 
     // Envoy picks replicas by least requests (random among ties): send batches until every replica
     // has allowed some of them with the session made by whichever replica took the callback.
-    const allowed = async () => Promise.all([0, 1, 2].map(async (i) => readMetric(await metrics(i), "portcullis_checks_total", { decision: "allow", reason: "authenticated", route: "api" })));
+    const allowed = async () =>
+      Promise.all(
+        [0, 1, 2].map(async (i) =>
+          readMetric(await metrics(i), "portcullis_checks_total", {
+            decision: "allow",
+            reason: "authenticated",
+            route: "api",
+          }),
+        ),
+      );
     const before = await allowed();
     let after = before;
     for (let batch = 0; batch < 10 && after.some((n, i) => n === before[i]); batch++) {
@@ -79,14 +90,27 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
     }, limit);
     expect(refused).toBe(true);
     expect(Date.now() - loggedOutAt).toBeLessThan(limit);
-    expect(readMetric(await metrics(1), "portcullis_backchannel_logouts_total", { provider: "demo", result: "ok" })).toBe(1);
+    expect(
+      readMetric(await metrics(1), "portcullis_backchannel_logouts_total", { provider: "demo", result: "ok" }),
+    ).toBe(1);
     await context.close();
   }, 90_000);
 
   it("answers a garbage or replayed-shape logout token with 400 and Cache-Control: no-store, and a GET with 405", async () => {
     const url = `http://127.0.0.1:${stack.replicas[0]!.ports.auth}/oauth2/backchannel_logout`;
-    const post = (body: string) => fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, signal: AbortSignal.timeout(5000) });
-    for (const body of ["logout_token=not.a.jwt", "", "logout_token=a&logout_token=b", `logout_token=${"x".repeat(100)}`]) {
+    const post = (body: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+    for (const body of [
+      "logout_token=not.a.jwt",
+      "",
+      "logout_token=a&logout_token=b",
+      `logout_token=${"x".repeat(100)}`,
+    ]) {
       const res = await post(body);
       expect(res.status, body.slice(0, 40)).toBe(400);
       expect(res.headers.get("cache-control")).toBe("no-store");
@@ -94,6 +118,11 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
     }
     const get = await fetch(url, { signal: AbortSignal.timeout(5000) });
     expect(get.status).toBe(405);
-    expect(readMetric(await metrics(0), "portcullis_backchannel_logouts_total", { provider: "(unknown)", result: "invalid" })).toBeGreaterThanOrEqual(2);
+    expect(
+      readMetric(await metrics(0), "portcullis_backchannel_logouts_total", {
+        provider: "(unknown)",
+        result: "invalid",
+      }),
+    ).toBeGreaterThanOrEqual(2);
   });
 });

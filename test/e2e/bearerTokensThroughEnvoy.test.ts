@@ -54,7 +54,10 @@ describe("requests without a token", () => {
 
 describe("a valid access token", () => {
   it("from the client-credentials grant is let through as a machine: x-client-id, and no x-user-* made from the client id", async () => {
-    const res = await send("/api/things", { ...bearer(await stack.clientCredentialsToken()), "x-user-sub": "attacker" });
+    const res = await send("/api/things", {
+      ...bearer(await stack.clientCredentialsToken()),
+      "x-user-sub": "attacker",
+    });
     expect(res.status).toBe(200);
     expect(res.upstream).toBeDefined();
     expect(res.upstream?.headers["x-client-id"]).toBe("demo-cli");
@@ -123,47 +126,89 @@ describe("invalid tokens are refused with 401 invalid_token and their code, neve
   const cases: [string, string, () => Promise<string>][] = [
     ["an expired token", "token_expired", () => stack.signToken({ iat: now() - 3600, exp: now() - 600 })],
     ["a token not valid yet (nbf in the future)", "token_not_yet_valid", () => stack.signToken({ nbf: now() + 600 })],
-    ["a token issued in the future (iat beyond clock tolerance)", "token_issued_in_future", () => stack.signToken({ iat: now() + 600, exp: now() + 900 })],
+    [
+      "a token issued in the future (iat beyond clock tolerance)",
+      "token_issued_in_future",
+      () => stack.signToken({ iat: now() + 600, exp: now() + 900 }),
+    ],
     ["a token for another audience", "audience_mismatch", () => stack.signToken({ aud: "some-other-api" })],
     ["a token from another issuer", "issuer_mismatch", () => stack.signToken({ iss: "http://127.0.0.1:1/evil" })],
-    ["a token with alg none and no signature", "alg_not_allowed", async () => {
-      const valid = await stack.clientCredentialsToken();
-      return `${b64url({ alg: "none", typ: "JWT" })}.${valid.split(".")[1]}.`;
-    }],
-    ["an HS256 token signed with the IdP's RSA public key as the HMAC secret", "alg_not_allowed", async () => {
-      const kid = JSON.parse(Buffer.from((await stack.signToken()).split(".")[0] as string, "base64url").toString()).kid as string;
-      return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now() + 300, iat: now() })
-        .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid })
-        .sign(new TextEncoder().encode(stack.publicKeyPem()));
-    }],
-    ["a token signed by a key the IdP does not publish (unknown kid)", "key_not_found", async () => {
-      const stranger = await createSigningJwk("not-a-published-kid");
-      const now_ = now();
-      return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now_ + 300, iat: now_ })
-        .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: stranger.kid })
-        .sign(await importJWK(stranger, "RS256"));
-    }],
-    ["a token signed by a foreign key under the IdP's own kid", "signature_invalid", async () => {
-      const kid = JSON.parse(Buffer.from((await stack.signToken()).split(".")[0] as string, "base64url").toString()).kid as string;
-      const stranger = await createSigningJwk(kid);
-      return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now() + 300, iat: now() })
-        .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
-        .sign(await importJWK(stranger, "RS256"));
-    }],
-    ["a valid token whose signature was tampered with", "signature_invalid", async () => {
-      const [h, p, s] = (await stack.clientCredentialsToken()).split(".") as [string, string, string];
-      const flipped = s[10] === "A" ? "B" : "A";
-      return `${h}.${p}.${s.slice(0, 10)}${flipped}${s.slice(11)}`;
-    }],
-    ["a valid token whose payload was altered (sub changed)", "signature_invalid", async () => {
-      const [h, p, s] = (await stack.clientCredentialsToken()).split(".") as [string, string, string];
-      const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, unknown>;
-      return `${h}.${b64url({ ...claims, sub: "admin" })}.${s}`;
-    }],
+    [
+      "a token with alg none and no signature",
+      "alg_not_allowed",
+      async () => {
+        const valid = await stack.clientCredentialsToken();
+        return `${b64url({ alg: "none", typ: "JWT" })}.${valid.split(".")[1]}.`;
+      },
+    ],
+    [
+      "an HS256 token signed with the IdP's RSA public key as the HMAC secret",
+      "alg_not_allowed",
+      async () => {
+        const kid = JSON.parse(Buffer.from((await stack.signToken()).split(".")[0] as string, "base64url").toString())
+          .kid as string;
+        return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now() + 300, iat: now() })
+          .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid })
+          .sign(new TextEncoder().encode(stack.publicKeyPem()));
+      },
+    ],
+    [
+      "a token signed by a key the IdP does not publish (unknown kid)",
+      "key_not_found",
+      async () => {
+        const stranger = await createSigningJwk("not-a-published-kid");
+        const now_ = now();
+        return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now_ + 300, iat: now_ })
+          .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: stranger.kid })
+          .sign(await importJWK(stranger, "RS256"));
+      },
+    ],
+    [
+      "a token signed by a foreign key under the IdP's own kid",
+      "signature_invalid",
+      async () => {
+        const kid = JSON.parse(Buffer.from((await stack.signToken()).split(".")[0] as string, "base64url").toString())
+          .kid as string;
+        const stranger = await createSigningJwk(kid);
+        return new SignJWT({ iss: stack.issuer, aud: stack.audience, sub: "attacker", exp: now() + 300, iat: now() })
+          .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
+          .sign(await importJWK(stranger, "RS256"));
+      },
+    ],
+    [
+      "a valid token whose signature was tampered with",
+      "signature_invalid",
+      async () => {
+        const [h, p, s] = (await stack.clientCredentialsToken()).split(".") as [string, string, string];
+        const flipped = s[10] === "A" ? "B" : "A";
+        return `${h}.${p}.${s.slice(0, 10)}${flipped}${s.slice(11)}`;
+      },
+    ],
+    [
+      "a valid token whose payload was altered (sub changed)",
+      "signature_invalid",
+      async () => {
+        const [h, p, s] = (await stack.clientCredentialsToken()).split(".") as [string, string, string];
+        const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, unknown>;
+        return `${h}.${b64url({ ...claims, sub: "admin" })}.${s}`;
+      },
+    ],
     ["a string that is not a JWT", "token_malformed", async () => "not-a-jwt"],
-    ["a DPoP-bound token (cnf.jkt) presented as a bearer token", "type_not_allowed", () => stack.signToken({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } })],
-    ["an mTLS-bound token (cnf x5t#S256) presented as a bearer token", "type_not_allowed", () => stack.signToken({ cnf: { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } })],
-    ["an ID token (nonce, at_hash) for the API's audience", "type_not_allowed", () => stack.signToken({ nonce: "n-0S6", at_hash: "77QmUPtjPfzWtF2AnpK9RQ" }, { typ: "JWT" })],
+    [
+      "a DPoP-bound token (cnf.jkt) presented as a bearer token",
+      "type_not_allowed",
+      () => stack.signToken({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } }),
+    ],
+    [
+      "an mTLS-bound token (cnf x5t#S256) presented as a bearer token",
+      "type_not_allowed",
+      () => stack.signToken({ cnf: { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } }),
+    ],
+    [
+      "an ID token (nonce, at_hash) for the API's audience",
+      "type_not_allowed",
+      () => stack.signToken({ nonce: "n-0S6", at_hash: "77QmUPtjPfzWtF2AnpK9RQ" }, { typ: "JWT" }),
+    ],
   ];
 
   it.each(cases)("%s: %s", async (_name, code, makeToken) => {
@@ -177,7 +222,10 @@ describe("invalid tokens are refused with 401 invalid_token and their code, neve
 
 describe("requests no Portcullis route matches are denied with 403 route_not_found", () => {
   it("an unknown host is denied even with a valid token", async () => {
-    const res = await send("/api/things", { ...bearer(await stack.clientCredentialsToken()), host: "unknown.example.com" });
+    const res = await send("/api/things", {
+      ...bearer(await stack.clientCredentialsToken()),
+      host: "unknown.example.com",
+    });
     expect(res.status).toBe(403);
     expect(errorCode(res)).toBe("route_not_found");
     expect(res.upstream).toBeUndefined();
@@ -203,14 +251,17 @@ describe("what a client gets back on a denial", () => {
     ["no token", {}, 401, "token_missing"],
     ["a malformed token", { authorization: "Bearer not-a-jwt" }, 401, "token_malformed"],
     ["an unknown host", { host: "unknown.example.com" }, 403, "route_not_found"],
-  ] as const)("is a small JSON body {error, error_description} with content-type application/json (%s)", async (_name, headers, status, code) => {
-    const res = await send("/api/things", { ...headers });
-    expect(res.status).toBe(status);
-    expect(String(res.headers["content-type"])).toMatch(/^application\/json\b/);
-    expect(res.json).toEqual({ error: code, error_description: expect.any(String) });
-    expect(res.body.length).toBeLessThan(200);
-    expect(res.upstream).toBeUndefined();
-  });
+  ] as const)(
+    "is a small JSON body {error, error_description} with content-type application/json (%s)",
+    async (_name, headers, status, code) => {
+      const res = await send("/api/things", { ...headers });
+      expect(res.status).toBe(status);
+      expect(String(res.headers["content-type"])).toMatch(/^application\/json\b/);
+      expect(res.json).toEqual({ error: code, error_description: expect.any(String) });
+      expect(res.body.length).toBeLessThan(200);
+      expect(res.upstream).toBeUndefined();
+    },
+  );
 });
 
 describe("what Envoy decides before Portcullis is asked", () => {
@@ -251,7 +302,11 @@ describe("metrics", () => {
     const token = await stack.clientCredentialsToken();
     const now = Math.floor(Date.now() / 1000);
     const stale = await stack.signToken({ iat: now - 3600, exp: now - 600 });
-    const before = { denied: await stack.metric("portcullis_checks_total", denied), allowed: await stack.metric("portcullis_checks_total", allowed), expired: await stack.metric("portcullis_checks_total", expired) };
+    const before = {
+      denied: await stack.metric("portcullis_checks_total", denied),
+      allowed: await stack.metric("portcullis_checks_total", allowed),
+      expired: await stack.metric("portcullis_checks_total", expired),
+    };
 
     expect((await send("/api/metrics-1")).status).toBe(401);
     expect((await send("/api/metrics-2", bearer(token))).status).toBe(200);

@@ -28,7 +28,9 @@ const arrivals: URL[] = [];
 beforeAll(async () => {
   relyingParty = createServer((req, res) => {
     arrivals.push(new URL(req.url ?? "/", rpOrigin));
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!DOCTYPE html><title>relying party</title><p>back at the client</p>");
+    res
+      .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+      .end("<!DOCTYPE html><title>relying party</title><p>back at the client</p>");
   });
   await new Promise<void>((resolve) => relyingParty.listen(0, "127.0.0.1", resolve));
   rpOrigin = `http://127.0.0.1:${(relyingParty.address() as AddressInfo).port}`;
@@ -87,7 +89,9 @@ function callbackFor(state: string): URLSearchParams {
   return arrival.searchParams;
 }
 
-async function tokenRequest(params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function tokenRequest(
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(idp.tokenEndpoint, {
     method: "POST",
     headers: {
@@ -111,13 +115,26 @@ interface Tokens {
 async function exchange(auth: Authorization): Promise<Tokens> {
   const code = callbackFor(auth.state).get("code");
   expect(code).toBeTruthy();
-  const res = await tokenRequest({ grant_type: "authorization_code", code: code as string, redirect_uri: `${rpOrigin}/callback`, code_verifier: auth.verifier });
+  const res = await tokenRequest({
+    grant_type: "authorization_code",
+    code: code as string,
+    redirect_uri: `${rpOrigin}/callback`,
+    code_verifier: auth.verifier,
+  });
   expect(res.status).toBe(200);
   const idTokenRaw = String(res.body.id_token);
-  const { payload } = await jwtVerify(idTokenRaw, createRemoteJWKSet(new URL(`${idp.issuer}/jwks`)), { issuer: idp.issuer, audience: DEMO_WEB_CLIENT_ID });
+  const { payload } = await jwtVerify(idTokenRaw, createRemoteJWKSet(new URL(`${idp.issuer}/jwks`)), {
+    issuer: idp.issuer,
+    audience: DEMO_WEB_CLIENT_ID,
+  });
   expect(payload.nonce).toBe(auth.nonce);
   expect(typeof res.body.refresh_token).toBe("string");
-  return { idToken: payload, idTokenRaw, accessToken: decodeJwt(String(res.body.access_token)), refreshToken: String(res.body.refresh_token) };
+  return {
+    idToken: payload,
+    idTokenRaw,
+    accessToken: decodeJwt(String(res.body.access_token)),
+    refreshToken: String(res.body.refresh_token),
+  };
 }
 
 /** A new browser profile (no IdP session yet) with one page. */
@@ -145,9 +162,20 @@ describe("a browser login at the dev IdP", () => {
     expect(`${landed.origin}${landed.pathname}`).toBe(`${rpOrigin}/callback`);
     expect(callbackFor(auth.state).get("iss")).toBe(idp.issuer);
     tokens = await exchange(auth);
-    expect(tokens.idToken).toMatchObject({ sub: "alice", acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], email: "alice@example.com" });
+    expect(tokens.idToken).toMatchObject({
+      sub: "alice",
+      acr: LOA_SECOND_FACTOR,
+      amr: ["pwd", "otp"],
+      email: "alice@example.com",
+    });
     expect(tokens.idToken.auth_time).toBeGreaterThan(Date.now() / 1000 - 60);
-    expect(tokens.accessToken).toMatchObject({ sub: "alice", aud: idp.audience, acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], roles: ["admin", "user"] });
+    expect(tokens.accessToken).toMatchObject({
+      sub: "alice",
+      aud: idp.audience,
+      acr: LOA_SECOND_FACTOR,
+      amr: ["pwd", "otp"],
+      roles: ["admin", "user"],
+    });
     expect(idp.counts.authorization).toBe(1);
     expect(idp.counts.tokenByGrant.authorization_code).toBe(1);
   });
@@ -156,7 +184,11 @@ describe("a browser login at the dev IdP", () => {
     const first = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refreshToken });
     expect(first.status).toBe(200);
     expect(first.body.refresh_token).not.toBe(tokens.refreshToken);
-    expect(decodeJwt(String(first.body.id_token))).toMatchObject({ sub: "alice", acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] });
+    expect(decodeJwt(String(first.body.id_token))).toMatchObject({
+      sub: "alice",
+      acr: LOA_SECOND_FACTOR,
+      amr: ["pwd", "otp"],
+    });
     const replay = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refreshToken });
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe("invalid_grant");
@@ -183,7 +215,11 @@ describe("a browser login at the dev IdP", () => {
   it("signs out at the end_session_endpoint with id_token_hint, back to the post_logout_redirect_uri, and asks for a login again", async () => {
     const before = idp.counts.endSession;
     const logout = new URL(idp.endSessionEndpoint);
-    logout.search = new URLSearchParams({ id_token_hint: tokens.idTokenRaw, post_logout_redirect_uri: `${rpOrigin}/signed-out`, state: "bye" }).toString();
+    logout.search = new URLSearchParams({
+      id_token_hint: tokens.idTokenRaw,
+      post_logout_redirect_uri: `${rpOrigin}/signed-out`,
+      state: "bye",
+    }).toString();
     await page.goto(logout.href);
     await page.waitForURL((url) => url.origin === rpOrigin && url.pathname === "/signed-out");
     expect(new URL(page.url()).searchParams.get("state")).toBe("bye");
@@ -245,7 +281,9 @@ describe("a refused or abandoned login at the dev IdP", () => {
   it("shows an error for a wrong password and stays on the login page, echoing the user name escaped", async () => {
     const hostile = `alice"><b id="injected">x</b>`;
     await page.goto(auth().url);
-    await expect(loginInBrowser(page, { user: hostile, password: "wrong" })).rejects.toThrow(/Wrong user name or password/);
+    await expect(loginInBrowser(page, { user: hostile, password: "wrong" })).rejects.toThrow(
+      /Wrong user name or password/,
+    );
     await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
     await expect(page.locator("#login").inputValue()).resolves.toBe(hostile);
     expect(await page.locator("#injected").count()).toBe(0);

@@ -62,7 +62,13 @@ async function startLoginOverHttps(path = "/hello") {
   const cookies = setCookiesOf(res.headers);
   expect(cookies).toHaveLength(1);
   const txn = cookies[0] as SetCookie;
-  return { res, location, state: location.searchParams.get("state") as string, txn, cookieHeader: `${txn.name}=${txn.value}` };
+  return {
+    res,
+    location,
+    state: location.searchParams.get("state") as string,
+    txn,
+    cookieHeader: `${txn.name}=${txn.value}`,
+  };
 }
 
 /** A copy of a cookie value with one character in the middle changed (still valid base64url). */
@@ -108,7 +114,9 @@ describe("the redirect to the identity provider", () => {
     const second = await startLoginOverHttps();
     expect(second.state).not.toBe(first.state);
     expect(second.location.searchParams.get("nonce")).not.toBe(first.location.searchParams.get("nonce"));
-    expect(second.location.searchParams.get("code_challenge")).not.toBe(first.location.searchParams.get("code_challenge"));
+    expect(second.location.searchParams.get("code_challenge")).not.toBe(
+      first.location.searchParams.get("code_challenge"),
+    );
     expect(second.txn.value).not.toBe(first.txn.value);
   });
 });
@@ -153,28 +161,35 @@ describe("a full login in the browser", () => {
     TEST_TIMEOUT,
   );
 
-  it("ends the callback with a __Host- session cookie that is HttpOnly, Secure and SameSite=Lax, and expires the transaction cookie", async () => {
-    // A second login in a new profile, so this test reads the callback's own answer.
-    const { context: other, page: otherPage } = await freshPage();
-    try {
-      const login = await loginThroughStack(otherPage, stack.origin, "/cookies", { user: "bob", secondFactor: false });
-      const cookies = login.callbackSetCookies.map(parseSetCookie);
-      const session = cookies.find((c) => c.name === SESSION_COOKIE);
-      expect(session).toBeDefined();
-      expect(session?.attributes.get("httponly")).toBe(true);
-      expect(session?.attributes.get("secure")).toBe(true);
-      expect(session?.attributes.get("samesite")).toBe("Lax");
-      expect(session?.attributes.get("path")).toBe("/");
-      expect(session?.attributes.has("domain")).toBe(false);
-      const cleared = cookies.find((c) => LOGIN_COOKIE.test(c.name));
-      expect(cleared?.attributes.get("max-age")).toBe("0");
-      const stored = (await other.cookies(stack.origin)).map((c) => c.name);
-      expect(stored).toContain(SESSION_COOKIE);
-      expect(stored.filter((name) => LOGIN_COOKIE.test(name))).toEqual([]);
-    } finally {
-      await other.close();
-    }
-  }, TEST_TIMEOUT);
+  it(
+    "ends the callback with a __Host- session cookie that is HttpOnly, Secure and SameSite=Lax, and expires the transaction cookie",
+    async () => {
+      // A second login in a new profile, so this test reads the callback's own answer.
+      const { context: other, page: otherPage } = await freshPage();
+      try {
+        const login = await loginThroughStack(otherPage, stack.origin, "/cookies", {
+          user: "bob",
+          secondFactor: false,
+        });
+        const cookies = login.callbackSetCookies.map(parseSetCookie);
+        const session = cookies.find((c) => c.name === SESSION_COOKIE);
+        expect(session).toBeDefined();
+        expect(session?.attributes.get("httponly")).toBe(true);
+        expect(session?.attributes.get("secure")).toBe(true);
+        expect(session?.attributes.get("samesite")).toBe("Lax");
+        expect(session?.attributes.get("path")).toBe("/");
+        expect(session?.attributes.has("domain")).toBe(false);
+        const cleared = cookies.find((c) => LOGIN_COOKIE.test(c.name));
+        expect(cleared?.attributes.get("max-age")).toBe("0");
+        const stored = (await other.cookies(stack.origin)).map((c) => c.name);
+        expect(stored).toContain(SESSION_COOKIE);
+        expect(stored.filter((name) => LOGIN_COOKIE.test(name))).toEqual([]);
+      } finally {
+        await other.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 
   it("keeps the session on a reload: no new authorization request and no second code exchange", async () => {
     const counts = { ...stack.idp().counts, grants: { ...stack.idp().counts.tokenByGrant } };
@@ -204,39 +219,49 @@ describe("a full login in the browser", () => {
     expect(echoed.body.headers.cookie).toBe("theme=dark");
   });
 
-  it("turns a tampered session cookie into no session: a new login for a browser, 401 for an API client, never 500", async () => {
-    const session = (await context.cookies(stack.origin)).find((c) => c.name === SESSION_COOKIE);
-    expect(session).toBeDefined();
-    const tampered = flipOneCharacter(session?.value ?? "");
-    const truncated = (session?.value ?? "").slice(0, -10);
-    for (const value of [tampered, truncated]) {
-      const api = await stack.request("/hello", { headers: { cookie: `${SESSION_COOKIE}=${value}` } });
-      expect(api.status).toBe(401);
-      expect(String(api.headers["www-authenticate"])).toMatch(/^Bearer /);
-      expect(api.headers.location).toBeUndefined();
-      // The dead cookie is expired in the same answer.
-      expect(setCookiesOf(api.headers).map((c) => [c.name, c.attributes.get("max-age")])).toEqual([[SESSION_COOKIE, "0"]]);
-      const navigation = await stack.request("/hello", { headers: { ...HTML, cookie: `${SESSION_COOKIE}=${value}` } });
-      expect(navigation.status).toBe(302);
-      expect(String(navigation.headers.location)).toMatch(new RegExp(`^${stack.idp().authorizationEndpoint}\\?`));
-    }
-    // The untouched cookie still works, so it is the change that was refused.
-    const intact = await stack.request("/hello", { headers: { cookie: `${SESSION_COOKIE}=${session?.value}` } });
-    expect(intact.status).toBe(200);
+  it(
+    "turns a tampered session cookie into no session: a new login for a browser, 401 for an API client, never 500",
+    async () => {
+      const session = (await context.cookies(stack.origin)).find((c) => c.name === SESSION_COOKIE);
+      expect(session).toBeDefined();
+      const tampered = flipOneCharacter(session?.value ?? "");
+      const truncated = (session?.value ?? "").slice(0, -10);
+      for (const value of [tampered, truncated]) {
+        const api = await stack.request("/hello", { headers: { cookie: `${SESSION_COOKIE}=${value}` } });
+        expect(api.status).toBe(401);
+        expect(String(api.headers["www-authenticate"])).toMatch(/^Bearer /);
+        expect(api.headers.location).toBeUndefined();
+        // The dead cookie is expired in the same answer.
+        expect(setCookiesOf(api.headers).map((c) => [c.name, c.attributes.get("max-age")])).toEqual([
+          [SESSION_COOKIE, "0"],
+        ]);
+        const navigation = await stack.request("/hello", {
+          headers: { ...HTML, cookie: `${SESSION_COOKIE}=${value}` },
+        });
+        expect(navigation.status).toBe(302);
+        expect(String(navigation.headers.location)).toMatch(new RegExp(`^${stack.idp().authorizationEndpoint}\\?`));
+      }
+      // The untouched cookie still works, so it is the change that was refused.
+      const intact = await stack.request("/hello", { headers: { cookie: `${SESSION_COOKIE}=${session?.value}` } });
+      expect(intact.status).toBe(200);
 
-    // In the browser (a profile with no IdP session), the tampered cookie leads to the IdP's login page.
-    const { context: other, page: otherPage } = await freshPage();
-    try {
-      await other.addCookies([{ name: SESSION_COOKIE, value: tampered, url: stack.origin, secure: true, httpOnly: true, sameSite: "Lax" }]);
-      const first = otherPage.waitForResponse((res) => res.url() === `${stack.origin}/hello`);
-      await otherPage.goto(`${stack.origin}/hello`);
-      expect((await first).status()).toBe(302);
-      await expect(otherPage.locator("#login-form").isVisible()).resolves.toBe(true);
-      expect(new URL(otherPage.url()).origin).toBe(new URL(stack.issuer).origin);
-    } finally {
-      await other.close();
-    }
-  }, TEST_TIMEOUT);
+      // In the browser (a profile with no IdP session), the tampered cookie leads to the IdP's login page.
+      const { context: other, page: otherPage } = await freshPage();
+      try {
+        await other.addCookies([
+          { name: SESSION_COOKIE, value: tampered, url: stack.origin, secure: true, httpOnly: true, sameSite: "Lax" },
+        ]);
+        const first = otherPage.waitForResponse((res) => res.url() === `${stack.origin}/hello`);
+        await otherPage.goto(`${stack.origin}/hello`);
+        expect((await first).status()).toBe(302);
+        await expect(otherPage.locator("#login-form").isVisible()).resolves.toBe(true);
+        expect(new URL(otherPage.url()).origin).toBe(new URL(stack.issuer).origin);
+      } finally {
+        await other.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });
 
 describe("a callback that does not belong to a pending login", () => {
@@ -244,9 +269,12 @@ describe("a callback that does not belong to a pending login", () => {
     const failed = await loginMetric("failed", "state_mismatch");
     const exchanges = stack.idp().counts.token;
     const { cookieHeader } = await startLoginOverHttps();
-    const res = await stack.request(`/oauth2/callback?code=some-code&state=${randomUUID()}&iss=${encodeURIComponent(stack.issuer)}`, {
-      headers: { ...HTML, cookie: cookieHeader },
-    });
+    const res = await stack.request(
+      `/oauth2/callback?code=some-code&state=${randomUUID()}&iss=${encodeURIComponent(stack.issuer)}`,
+      {
+        headers: { ...HTML, cookie: cookieHeader },
+      },
+    );
     expect(res.status).toBe(400);
     expect(res.headers["content-type"]).toMatch(/^text\/html/);
     expect(res.headers.location).toBeUndefined();
@@ -259,7 +287,10 @@ describe("a callback that does not belong to a pending login", () => {
     const failed = await loginMetric("failed", "state_mismatch");
     const exchanges = stack.idp().counts.token;
     const { state } = await startLoginOverHttps();
-    const res = await stack.request(`/oauth2/callback?code=some-code&state=${state}&iss=${encodeURIComponent(stack.issuer)}`, { headers: HTML });
+    const res = await stack.request(
+      `/oauth2/callback?code=some-code&state=${state}&iss=${encodeURIComponent(stack.issuer)}`,
+      { headers: HTML },
+    );
     expect(res.status).toBe(400);
     expect(res.body).toContain("Sign-in failed");
     expect(setCookiesOf(res.headers)).toEqual([]);
@@ -267,68 +298,76 @@ describe("a callback that does not belong to a pending login", () => {
     expect(await loginMetric("failed", "state_mismatch")).toBe(failed + 1);
   });
 
-  it("visited a second time (a replayed callback) gives 400, even with a copy of the transaction cookie, and the session stays", async () => {
-    const { context, page } = await freshPage();
-    try {
-      const path = "/replay?n=1";
-      const captured = page.waitForResponse((res) => res.url() === `${stack.origin}${path}`);
-      const callback = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/callback");
-      await page.goto(`${stack.origin}${path}`);
-      expect((await captured).status()).toBe(302);
-      const txn = (await context.cookies(stack.origin)).find((c) => LOGIN_COOKIE.test(c.name));
-      expect(txn).toBeDefined();
-      await loginInBrowser(page, { user: "bob", secondFactor: false });
-      const callbackUrl = (await callback).url();
-      await page.waitForURL((url) => url.href === `${stack.origin}${path}`);
-      const exchanges = stack.idp().counts.tokenByGrant.authorization_code;
+  it(
+    "visited a second time (a replayed callback) gives 400, even with a copy of the transaction cookie, and the session stays",
+    async () => {
+      const { context, page } = await freshPage();
+      try {
+        const path = "/replay?n=1";
+        const captured = page.waitForResponse((res) => res.url() === `${stack.origin}${path}`);
+        const callback = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/callback");
+        await page.goto(`${stack.origin}${path}`);
+        expect((await captured).status()).toBe(302);
+        const txn = (await context.cookies(stack.origin)).find((c) => LOGIN_COOKIE.test(c.name));
+        expect(txn).toBeDefined();
+        await loginInBrowser(page, { user: "bob", secondFactor: false });
+        const callbackUrl = (await callback).url();
+        await page.waitForURL((url) => url.href === `${stack.origin}${path}`);
+        const exchanges = stack.idp().counts.tokenByGrant.authorization_code;
 
-      // The browser again: its transaction cookie is gone, so the state is unknown.
-      const again = await page.goto(callbackUrl);
-      expect(again?.status()).toBe(400);
-      await expect(page.locator("h1").textContent()).resolves.toBe("Sign-in failed");
+        // The browser again: its transaction cookie is gone, so the state is unknown.
+        const again = await page.goto(callbackUrl);
+        expect(again?.status()).toBe(400);
+        await expect(page.locator("h1").textContent()).resolves.toBe("Sign-in failed");
 
-      // An attacker's replay with the transaction cookie copied from before: refused before any exchange.
-      const replayed = await stack.request(new URL(callbackUrl).pathname + new URL(callbackUrl).search, {
-        headers: { ...HTML, cookie: `${txn?.name}=${txn?.value}` },
-      });
-      expect(replayed.status).toBe(400);
-      expect(replayed.body).toContain("already used");
-      expect(setCookiesOf(replayed.headers).filter((c) => c.name === SESSION_COOKIE)).toEqual([]);
-      expect(stack.idp().counts.tokenByGrant.authorization_code).toBe(exchanges);
+        // An attacker's replay with the transaction cookie copied from before: refused before any exchange.
+        const replayed = await stack.request(new URL(callbackUrl).pathname + new URL(callbackUrl).search, {
+          headers: { ...HTML, cookie: `${txn?.name}=${txn?.value}` },
+        });
+        expect(replayed.status).toBe(400);
+        expect(replayed.body).toContain("already used");
+        expect(setCookiesOf(replayed.headers).filter((c) => c.name === SESSION_COOKIE)).toEqual([]);
+        expect(stack.idp().counts.tokenByGrant.authorization_code).toBe(exchanges);
 
-      // The failed callbacks did not end the session the first one made.
-      const back = await page.goto(`${stack.origin}${path}`);
-      expect(back?.status()).toBe(200);
-      expect(upstreamRequestsFor(path).at(-1)?.headers["x-user-sub"]).toBe("bob");
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT);
+        // The failed callbacks did not end the session the first one made.
+        const back = await page.goto(`${stack.origin}${path}`);
+        expect(back?.status()).toBe(200);
+        expect(upstreamRequestsFor(path).at(-1)?.headers["x-user-sub"]).toBe("bob");
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });
 
 describe("an error from the identity provider", () => {
-  it("(the user cancels) shows a 400 page naming access_denied with a Try again link to the page asked for, not a loop", async () => {
-    const failed = await loginMetric("failed", "idp_error");
-    const { context, page } = await freshPage();
-    try {
-      const path = "/cancelled/page?q=1";
-      await page.goto(`${stack.origin}${path}`);
-      await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
-      const callback = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/callback");
-      await page.locator("#cancel").click();
-      const answer = await callback;
-      expect(answer.status()).toBe(400);
-      await page.waitForLoadState("domcontentloaded");
-      expect(new URL(page.url()).pathname).toBe("/oauth2/callback");
-      expect(await page.locator("body").textContent()).toContain("access_denied");
-      const retry = page.locator("a", { hasText: "Try again" });
-      expect(await retry.getAttribute("href")).toBe(`${stack.origin}${path}`);
-      expect((await context.cookies(stack.origin)).map((c) => c.name)).not.toContain(SESSION_COOKIE);
-      expect(await loginMetric("failed", "idp_error")).toBe(failed + 1);
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT);
+  it(
+    "(the user cancels) shows a 400 page naming access_denied with a Try again link to the page asked for, not a loop",
+    async () => {
+      const failed = await loginMetric("failed", "idp_error");
+      const { context, page } = await freshPage();
+      try {
+        const path = "/cancelled/page?q=1";
+        await page.goto(`${stack.origin}${path}`);
+        await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
+        const callback = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/callback");
+        await page.locator("#cancel").click();
+        const answer = await callback;
+        expect(answer.status()).toBe(400);
+        await page.waitForLoadState("domcontentloaded");
+        expect(new URL(page.url()).pathname).toBe("/oauth2/callback");
+        expect(await page.locator("body").textContent()).toContain("access_denied");
+        const retry = page.locator("a", { hasText: "Try again" });
+        expect(await retry.getAttribute("href")).toBe(`${stack.origin}${path}`);
+        expect((await context.cookies(stack.origin)).map((c) => c.name)).not.toContain(SESSION_COOKIE);
+        expect(await loginMetric("failed", "idp_error")).toBe(failed + 1);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 
   it("with markup in error and error_description shows it escaped or not at all", async () => {
     const { state, cookieHeader } = await startLoginOverHttps("/escaped");
@@ -348,7 +387,14 @@ describe("an error from the identity provider", () => {
 });
 
 describe("return addresses", () => {
-  const hostile = ["//evil.example", "/\\evil.example", "https:evil.example", "https://user@evil.example", "%2F%2Fevil.example", "https://evil.example/"];
+  const hostile = [
+    "//evil.example",
+    "/\\evil.example",
+    "https:evil.example",
+    "https://user@evil.example",
+    "%2F%2Fevil.example",
+    "https://evil.example/",
+  ];
 
   it.each(hostile)("refuses /oauth2/start?rd=%s with 400 and no Location", async (rd) => {
     const started = await loginMetric("started");
@@ -360,22 +406,26 @@ describe("return addresses", () => {
     expect(await loginMetric("started")).toBe(started);
   });
 
-  it("accepts a same-origin rd=/ok: a 302 to the IdP that comes back to /ok after the login", async () => {
-    const res = await stack.request("/oauth2/start?rd=%2Fok", { headers: HTML });
-    expect(res.status).toBe(302);
-    expect(String(res.headers.location)).toMatch(new RegExp(`^${stack.idp().authorizationEndpoint}\\?`));
-    expect(setCookiesOf(res.headers).map((c) => c.name)).toEqual([expect.stringMatching(LOGIN_COOKIE)]);
+  it(
+    "accepts a same-origin rd=/ok: a 302 to the IdP that comes back to /ok after the login",
+    async () => {
+      const res = await stack.request("/oauth2/start?rd=%2Fok", { headers: HTML });
+      expect(res.status).toBe(302);
+      expect(String(res.headers.location)).toMatch(new RegExp(`^${stack.idp().authorizationEndpoint}\\?`));
+      expect(setCookiesOf(res.headers).map((c) => c.name)).toEqual([expect.stringMatching(LOGIN_COOKIE)]);
 
-    const { context, page } = await freshPage();
-    try {
-      await page.goto(`${stack.origin}/oauth2/start?rd=%2Fok`);
-      await loginInBrowser(page, { user: "bob", secondFactor: false });
-      await page.waitForURL((url) => url.href === `${stack.origin}/ok`);
-      expect(upstreamRequestsFor("/ok").at(-1)?.headers["x-user-sub"]).toBe("bob");
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT);
+      const { context, page } = await freshPage();
+      try {
+        await page.goto(`${stack.origin}/oauth2/start?rd=%2Fok`);
+        await loginInBrowser(page, { user: "bob", secondFactor: false });
+        await page.waitForURL((url) => url.href === `${stack.origin}/ok`);
+        expect(upstreamRequestsFor("/ok").at(-1)?.headers["x-user-sub"]).toBe("bob");
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });
 
 describe("callers that cannot follow a login redirect", () => {
@@ -395,7 +445,10 @@ describe("callers that cannot follow a login redirect", () => {
 
   it("a gRPC call (content-type: application/grpc) is never redirected, even when it accepts text/html", async () => {
     for (const method of ["POST", "GET"]) {
-      const res = await stack.request("/pkg.Service/Method", { method, headers: { ...HTML, "content-type": "application/grpc", te: "trailers" } });
+      const res = await stack.request("/pkg.Service/Method", {
+        method,
+        headers: { ...HTML, "content-type": "application/grpc", te: "trailers" },
+      });
       // Envoy turns the 401 denial of a gRPC request into a gRPC answer: HTTP 200, grpc-status 16
       // (UNAUTHENTICATED), which only a 401 maps to (a 302 would become grpc-status 2, UNKNOWN).
       expect(res.status).toBe(200);
@@ -410,7 +463,9 @@ describe("callers that cannot follow a login redirect", () => {
     const { context, page } = await freshPage();
     try {
       await page.goto(`${stack.origin}/public/start`);
-      const status = await page.evaluate(async () => (await fetch("/hello", { headers: { accept: "text/html" }, redirect: "manual" })).status);
+      const status = await page.evaluate(
+        async () => (await fetch("/hello", { headers: { accept: "text/html" }, redirect: "manual" })).status,
+      );
       expect(status).toBe(401);
     } finally {
       await context.close();
@@ -419,32 +474,38 @@ describe("callers that cannot follow a login redirect", () => {
 });
 
 describe("several tabs", () => {
-  it("two tabs opened at the same instant from an empty cookie jar both complete, each on its own page, in either order", async () => {
-    const completed = await loginMetric("completed");
-    const context = await browser.newContext();
-    try {
-      const [one, two] = [await context.newPage(), await context.newPage()];
-      // Both navigations leave with an empty cookie jar (a browser restoring its tabs does this):
-      // each login must still get a cookie of its own.
-      await Promise.all([one.goto(`${stack.origin}/tab/one?n=1`), two.goto(`${stack.origin}/tab/two?n=2`)]);
-      await expect(one.locator("#login-form").isVisible()).resolves.toBe(true);
-      await expect(two.locator("#login-form").isVisible()).resolves.toBe(true);
-      const pending = (await context.cookies(stack.origin)).filter((c) => LOGIN_COOKIE.test(c.name)).map((c) => c.name);
-      expect(pending).toHaveLength(2);
-      expect(new Set(pending).size).toBe(2);
+  it(
+    "two tabs opened at the same instant from an empty cookie jar both complete, each on its own page, in either order",
+    async () => {
+      const completed = await loginMetric("completed");
+      const context = await browser.newContext();
+      try {
+        const [one, two] = [await context.newPage(), await context.newPage()];
+        // Both navigations leave with an empty cookie jar (a browser restoring its tabs does this):
+        // each login must still get a cookie of its own.
+        await Promise.all([one.goto(`${stack.origin}/tab/one?n=1`), two.goto(`${stack.origin}/tab/two?n=2`)]);
+        await expect(one.locator("#login-form").isVisible()).resolves.toBe(true);
+        await expect(two.locator("#login-form").isVisible()).resolves.toBe(true);
+        const pending = (await context.cookies(stack.origin))
+          .filter((c) => LOGIN_COOKIE.test(c.name))
+          .map((c) => c.name);
+        expect(pending).toHaveLength(2);
+        expect(new Set(pending).size).toBe(2);
 
-      // The later login first, so the earlier transaction must survive the later one's callback.
-      await loginInBrowser(two, { user: "alice", secondFactor: false });
-      await two.waitForURL((url) => url.href === `${stack.origin}/tab/two?n=2`);
-      await loginInBrowser(one, { user: "alice", secondFactor: false });
-      await one.waitForURL((url) => url.href === `${stack.origin}/tab/one?n=1`);
+        // The later login first, so the earlier transaction must survive the later one's callback.
+        await loginInBrowser(two, { user: "alice", secondFactor: false });
+        await two.waitForURL((url) => url.href === `${stack.origin}/tab/two?n=2`);
+        await loginInBrowser(one, { user: "alice", secondFactor: false });
+        await one.waitForURL((url) => url.href === `${stack.origin}/tab/one?n=1`);
 
-      expect(upstreamRequestsFor("/tab/one?n=1").at(-1)?.headers["x-user-sub"]).toBe("alice");
-      expect(upstreamRequestsFor("/tab/two?n=2").at(-1)?.headers["x-user-sub"]).toBe("alice");
-      expect(await loginMetric("completed")).toBe(completed + 2);
-      expect((await context.cookies(stack.origin)).filter((c) => LOGIN_COOKIE.test(c.name))).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT);
+        expect(upstreamRequestsFor("/tab/one?n=1").at(-1)?.headers["x-user-sub"]).toBe("alice");
+        expect(upstreamRequestsFor("/tab/two?n=2").at(-1)?.headers["x-user-sub"]).toBe("alice");
+        expect(await loginMetric("completed")).toBe(completed + 2);
+        expect((await context.cookies(stack.origin)).filter((c) => LOGIN_COOKIE.test(c.name))).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });

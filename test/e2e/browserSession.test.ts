@@ -121,8 +121,12 @@ describe("step-up for a browser", () => {
         expect(location.searchParams.get("acr_values")).toBe(LOA_SECOND_FACTOR);
         expect(location.searchParams.get("prompt")).toBe("login");
         // The 302 carries the new login's transaction and leaves the session alone.
-        const setCookies = (await stepUp.headersArray()).filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => parseSetCookie(h.value));
-        expect(setCookies.map((c) => c.name)).toEqual([expect.stringMatching(/^__Host-portcullis-login\.[A-Za-z0-9_-]{16}$/)]);
+        const setCookies = (await stepUp.headersArray())
+          .filter((h) => h.name.toLowerCase() === "set-cookie")
+          .map((h) => parseSetCookie(h.value));
+        expect(setCookies.map((c) => c.name)).toEqual([
+          expect.stringMatching(/^__Host-portcullis-login\.[A-Za-z0-9_-]{16}$/),
+        ]);
         expect(upstreamRequestsFor(path)).toEqual([]);
 
         // The IdP asks again, with the second factor required.
@@ -151,7 +155,9 @@ describe("step-up for a browser", () => {
     expect(challenge).toContain(`acr_values="${LOA_SECOND_FACTOR}"`);
     expect(res.headers.location).toBeUndefined();
 
-    const strong = await stack.idp().mintUserToken("alice", ["openid", "api.read"], { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] });
+    const strong = await stack
+      .idp()
+      .mintUserToken("alice", ["openid", "api.read"], { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] });
     const ok = await stack.request("/secure/data", { headers: { authorization: `Bearer ${strong}` } });
     expect(ok.status).toBe(200);
   });
@@ -188,7 +194,11 @@ describe("sign-out", () => {
     const before = await sessionCookie(context);
     const variants: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, {}];
     for (const headers of variants) {
-      const res = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers, form: { x: "1" }, maxRedirects: 0 });
+      const res = await context.request.post(`${stack.origin}/oauth2/sign_out`, {
+        headers,
+        form: { x: "1" },
+        maxRedirects: 0,
+      });
       expect(res.status()).toBe(403);
       expect(res.headers()["set-cookie"]).toBeUndefined();
     }
@@ -197,8 +207,18 @@ describe("sign-out", () => {
   });
 
   it("refuses a POST whose rd leaves the site with 400 and keeps the session", async () => {
-    for (const rd of ["//evil.example", "/\\evil.example", "https:evil.example", "https://user@evil.example", "https://evil.example/"]) {
-      const res = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { rd }, maxRedirects: 0 });
+    for (const rd of [
+      "//evil.example",
+      "/\\evil.example",
+      "https:evil.example",
+      "https://user@evil.example",
+      "https://evil.example/",
+    ]) {
+      const res = await context.request.post(`${stack.origin}/oauth2/sign_out`, {
+        headers: { origin: stack.origin },
+        form: { rd },
+        maxRedirects: 0,
+      });
       expect(res.status()).toBe(400);
       expect(res.headers().location).toBeUndefined();
     }
@@ -211,7 +231,9 @@ describe("sign-out", () => {
       await stillSignedIn();
       const endSessions = stack.idp().counts.endSession;
       await page.goto(`${stack.origin}/oauth2/sign_out`);
-      const signOut = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/sign_out" && res.request().method() === "POST");
+      const signOut = page.waitForResponse(
+        (res) => new URL(res.url()).pathname === "/oauth2/sign_out" && res.request().method() === "POST",
+      );
       await page.locator("form button[type=submit]").click();
       const answer = await signOut;
       expect(answer.status()).toBe(302);
@@ -230,7 +252,10 @@ describe("sign-out", () => {
       // Without id_token_hint the IdP asks the user to confirm; it then signs out, returns to the
       // site's root, which has no session any more and sends the browser to a login the IdP asks for.
       await page.locator("#logout-yes").click({ timeout: 20_000 });
-      await page.waitForURL((url) => url.origin === new URL(stack.issuer).origin && url.pathname.startsWith("/interaction/"), { timeout: 20_000 });
+      await page.waitForURL(
+        (url) => url.origin === new URL(stack.issuer).origin && url.pathname.startsWith("/interaction/"),
+        { timeout: 20_000 },
+      );
       await expect(page.locator("#login-form").isVisible()).resolves.toBe(true);
       expect(stack.idp().counts.endSession).toBe(endSessions + 1);
       expect(await sessionCookie(context)).toBeUndefined();
@@ -279,7 +304,9 @@ describe("an access token near its end", () => {
       expect(refreshed).not.toBe(before);
 
       // The new cookie carries the new tokens: the next requests need no refresh.
-      const next = await page.evaluate(async () => (await fetch("/api/items?after=1", { headers: { accept: "application/json" } })).status);
+      const next = await page.evaluate(
+        async () => (await fetch("/api/items?after=1", { headers: { accept: "application/json" } })).status,
+      );
       expect(next).toBe(200);
       expect((await page.reload())?.status()).toBe(200);
       expect(refreshGrants()).toBe(grantsBefore + 1);

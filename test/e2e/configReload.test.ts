@@ -55,7 +55,9 @@ describe("reloading the config of a running Portcullis behind Envoy", () => {
   }
 
   /** The log lines that match, once at least one has reached the log file (it is written through a pipe). */
-  async function loggedLines(match: (line: Record<string, unknown>) => boolean): Promise<Array<Record<string, unknown>>> {
+  async function loggedLines(
+    match: (line: Record<string, unknown>) => boolean,
+  ): Promise<Array<Record<string, unknown>>> {
     await waitUntil(async () => (await logLines()).some(match), 5000, 50);
     return (await logLines()).filter(match);
   }
@@ -69,7 +71,14 @@ describe("reloading the config of a running Portcullis behind Envoy", () => {
       ca: stack.ca,
       workers: CONCURRENCY,
       pauseMs: 0,
-      kinds: [{ name: "bearer", path: "/api/orders", headers: () => ({ authorization: `Bearer ${token}` }), accepts: (status) => status === 200 }],
+      kinds: [
+        {
+          name: "bearer",
+          path: "/api/orders",
+          headers: () => ({ authorization: `Bearer ${token}` }),
+          accepts: (status) => status === 200,
+        },
+      ],
     });
     const started = Date.now();
     let report!: LoadReport;
@@ -81,7 +90,9 @@ describe("reloading the config of a running Portcullis behind Envoy", () => {
       process.kill(stack.pids.portcullis, "SIGHUP");
       expect(await waitUntil(async () => (await reloads("ok")) === 1, 10_000, 50)).toBe(true);
       const atReload = load.answered();
-      expect(await waitUntil(async () => load.answered() >= atReload + 100 && Date.now() - started >= LOAD_MS, 20_000, 20)).toBe(true);
+      expect(
+        await waitUntil(async () => load.answered() >= atReload + 100 && Date.now() - started >= LOAD_MS, 20_000, 20),
+      ).toBe(true);
     } finally {
       report = await load.stop();
     }
@@ -138,18 +149,27 @@ describe("serve --watch", () => {
 
   afterAll(async () => {
     await stopChild?.();
-    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined)
+      await rm(dir, { recursive: true, force: true });
   });
 
   const config = (routes: unknown[]) =>
-    stringify({ listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }, routes, shutdown: { graceSeconds: 2 } });
+    stringify({
+      listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+      routes,
+      shutdown: { graceSeconds: 2 },
+    });
 
   /** `serve --config FILE --watch` as a child; resolves with its ports from the ready line. */
   async function serveWatching(file: string, logFile: string) {
-    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", file, "--watch"], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", file, "--watch"],
+      {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     killOnExit(child);
     const log = createWriteStream(logFile, { flags: "a" });
     child.stderr.pipe(log, { end: false });
@@ -179,12 +199,20 @@ describe("serve --watch", () => {
   }
 
   function check(port: number, path: string): Promise<string> {
-    const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", { ...PROTO_LOADER_OPTIONS, enums: String });
-    const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as grpc.ServiceClientConstructor;
+    const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", {
+      ...PROTO_LOADER_OPTIONS,
+      enums: String,
+    });
+    const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3
+      .Authorization as grpc.ServiceClientConstructor;
     const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
     return new Promise((resolve, reject) =>
       client.Check(
-        { attributes: { request: { http: { id: "watch", method: "GET", host: "localhost", path, scheme: "https", headers: {} } } } },
+        {
+          attributes: {
+            request: { http: { id: "watch", method: "GET", host: "localhost", path, scheme: "https", headers: {} } },
+          },
+        },
         (error: unknown, response: { http_response: string }) => {
           client.close();
           if (error) reject(error);
@@ -201,13 +229,27 @@ describe("serve --watch", () => {
     expect(await check(ports.grpc, "/b")).toBe("denied_response");
 
     // Written aside and renamed over the config, as editors and config-management tools do.
-    await writeFile(join(dir, ".config.yaml.tmp"), config([{ name: "a", match: { path: "/a" }, auth: "public" }, { name: "b", match: { path: "/b" }, auth: "public" }]));
+    await writeFile(
+      join(dir, ".config.yaml.tmp"),
+      config([
+        { name: "a", match: { path: "/a" }, auth: "public" },
+        { name: "b", match: { path: "/b" }, auth: "public" },
+      ]),
+    );
     await rename(join(dir, ".config.yaml.tmp"), file);
-    const metrics = async () => (await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    expect(await waitUntil(async () => readMetric(await metrics(), "portcullis_config_reloads_total", { result: "ok" }) === 1, 10_000, 50)).toBe(true);
+    const metrics = async () =>
+      (await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    expect(
+      await waitUntil(
+        async () => readMetric(await metrics(), "portcullis_config_reloads_total", { result: "ok" }) === 1,
+        10_000,
+        50,
+      ),
+    ).toBe(true);
 
     expect(await check(ports.grpc, "/b")).toBe("ok_response");
-    const summaryLogged = async () => /"trigger":"file change".*"msg":"config reloaded"/.test(await readFile(join(dir, "portcullis.log"), "utf8"));
+    const summaryLogged = async () =>
+      /"trigger":"file change".*"msg":"config reloaded"/.test(await readFile(join(dir, "portcullis.log"), "utf8"));
     expect(await waitUntil(summaryLogged, 5000, 50)).toBe(true);
   }, 45_000);
 });

@@ -45,12 +45,19 @@ afterAll(async () => {
 });
 
 /** Runs `portcullis demo token ARGS` against `demoDir`; `code` is null when it was killed (timeout). */
-async function demoToken(args: string[], demoDir = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function demoToken(
+  args: string[],
+  demoDir = dir,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args], {
-      env: { ...process.env, PORTCULLIS_DEMO_DIR: demoDir },
-      timeout: 20_000,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args],
+      {
+        env: { ...process.env, PORTCULLIS_DEMO_DIR: demoDir },
+        timeout: 20_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: unknown; stdout?: string; stderr?: string };
@@ -74,7 +81,12 @@ describe("portcullis demo", () => {
   });
 
   it("sends a browser opening the root to the demo IdP's login", async () => {
-    const res = await httpsRequest({ port: Number(new URL(demo.entryUrl).port), path: "/", ca, headers: { accept: "text/html" } });
+    const res = await httpsRequest({
+      port: Number(new URL(demo.entryUrl).port),
+      path: "/",
+      ca,
+      headers: { accept: "text/html" },
+    });
     expect(res.status).toBe(302);
     expect(String(res.headers["location"])).toMatch(new RegExp(`^${demo.issuer}/auth\\?.*code_challenge_method=S256`));
   });

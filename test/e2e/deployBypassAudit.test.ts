@@ -44,8 +44,14 @@ afterAll(async () => {
 
 async function helmTemplate(...args: string[]): Promise<string> {
   const bin = process.env["HELM_BIN"];
-  if (bin === undefined || bin === "") throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
-  const env = { ...process.env, HELM_CACHE_HOME: join(dir, "cache"), HELM_CONFIG_HOME: join(dir, "config"), HELM_DATA_HOME: join(dir, "data") };
+  if (bin === undefined || bin === "")
+    throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(dir, "cache"),
+    HELM_CONFIG_HOME: join(dir, "config"),
+    HELM_DATA_HOME: join(dir, "data"),
+  };
   const { stdout } = await run(bin, ["template", ...args], { cwd: ROOT, timeout: 60_000, env });
   return stdout;
 }
@@ -53,11 +59,25 @@ async function helmTemplate(...args: string[]): Promise<string> {
 /** Every shipped Envoy config, by a name for the failure message. */
 async function shippedEnvoyConfigs(): Promise<Array<[string, Json]>> {
   const demo = await renderEnvoyConfig({
-    adminPort: 0, listenAddress: "127.0.0.1", listenPort: 0, tlsCertFile: "/c.pem", tlsKeyFile: "/k.pem", extAuthzPort: 9191, authPort: 8181, upstreamPort: 9480,
+    adminPort: 0,
+    listenAddress: "127.0.0.1",
+    listenPort: 0,
+    tlsCertFile: "/c.pem",
+    tlsKeyFile: "/k.pem",
+    extAuthzPort: 9191,
+    authPort: 8181,
+    upstreamPort: 9480,
   });
   const replicas = await readReplicasEnvoyConfig();
   const replicasForTests = renderReplicasEnvoyConfig(replicas, {
-    listenPort: 0, tlsCertFile: "/c.pem", tlsKeyFile: "/k.pem", replicas: [{ grpc: 1, auth: 2, admin: 3 }, { grpc: 4, auth: 5, admin: 6 }], upstreamPort: 7,
+    listenPort: 0,
+    tlsCertFile: "/c.pem",
+    tlsKeyFile: "/k.pem",
+    replicas: [
+      { grpc: 1, auth: 2, admin: 3 },
+      { grpc: 4, auth: 5, admin: 6 },
+    ],
+    upstreamPort: 7,
   });
   return [
     ["envoy/demo.yaml (rendered)", parse(demo) as Json],
@@ -72,7 +92,9 @@ async function shippedEnvoyConfigs(): Promise<Array<[string, Json]>> {
 describe("every shipped Envoy config", () => {
   it("lets no route reach an upstream without ext_authz, refuses the ambiguous shapes first and strips steering headers", async () => {
     const configs = await shippedEnvoyConfigs();
-    expect(configs.map(([name, config]) => [name, auditEnvoyConfig(config)])).toEqual(configs.map(([name]) => [name, []]));
+    expect(configs.map(([name, config]) => [name, auditEnvoyConfig(config)])).toEqual(
+      configs.map(([name]) => [name, []]),
+    );
   });
 
   it("holds for the chart's sidecar Envoy as helm renders it with every example values file, TLS on and off", async () => {
@@ -81,16 +103,37 @@ describe("every shipped Envoy config", () => {
     const renders: Array<[string, Json]> = [];
     for (const file of examples) {
       for (const tls of [[], ["--set", "sidecar.envoy.tls.secretName=app-tls"]]) {
-        const text = await helmTemplate("shop", CHART, "--namespace", "shop", "--set", "mode=sidecar", "-f", join(CHART, "examples", file), ...tls);
+        const text = await helmTemplate(
+          "shop",
+          CHART,
+          "--namespace",
+          "shop",
+          "--set",
+          "mode=sidecar",
+          "-f",
+          join(CHART, "examples", file),
+          ...tls,
+        );
         renders.push([`${file}${tls.length > 0 ? " with TLS" : ""}`, envoyConfigMapOf(objectsOf(text))]);
       }
     }
-    expect(renders.map(([name, config]) => [name, auditEnvoyConfig(config)])).toEqual(renders.map(([name]) => [name, []]));
+    expect(renders.map(([name, config]) => [name, auditEnvoyConfig(config)])).toEqual(
+      renders.map(([name]) => [name, []]),
+    );
   });
 
   it("has no Envoy in the chart's central mode: the central Envoy is envoy/replicas.yaml, audited above", async () => {
-    const text = await helmTemplate("portcullis", CHART, "--namespace", "portcullis-system", "-f", join(CHART, "examples", "values-keycloak.yaml"));
-    expect(objectsOf(text).filter((o) => o["kind"] === "ConfigMap" && o["data"]?.["envoy.yaml"] !== undefined)).toEqual([]);
+    const text = await helmTemplate(
+      "portcullis",
+      CHART,
+      "--namespace",
+      "portcullis-system",
+      "-f",
+      join(CHART, "examples", "values-keycloak.yaml"),
+    );
+    expect(objectsOf(text).filter((o) => o["kind"] === "ConfigMap" && o["data"]?.["envoy.yaml"] !== undefined)).toEqual(
+      [],
+    );
   });
 });
 
@@ -119,12 +162,33 @@ describe("auditEnvoyConfig", () => {
       config["static_resources"].listeners.push({
         name: "health",
         address: { socket_address: { address: "0.0.0.0", port_value: 8081 } },
-        filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: {
-          normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: "REJECT_REQUEST", use_remote_address: true, xff_num_trusted_hops: 0,
-          common_http_protocol_options: { headers_with_underscores_action: "REJECT_REQUEST" },
-          route_config: { virtual_hosts: [{ name: "h", domains: ["*"], routes: [{ match: { prefix: "/healthz" }, route: { cluster: "app" } }] }] },
-          http_filters: [{ name: "envoy.filters.http.router" }],
-        } }] }],
+        filter_chains: [
+          {
+            filters: [
+              {
+                name: "envoy.filters.network.http_connection_manager",
+                typed_config: {
+                  normalize_path: true,
+                  merge_slashes: true,
+                  path_with_escaped_slashes_action: "REJECT_REQUEST",
+                  use_remote_address: true,
+                  xff_num_trusted_hops: 0,
+                  common_http_protocol_options: { headers_with_underscores_action: "REJECT_REQUEST" },
+                  route_config: {
+                    virtual_hosts: [
+                      {
+                        name: "h",
+                        domains: ["*"],
+                        routes: [{ match: { prefix: "/healthz" }, route: { cluster: "app" } }],
+                      },
+                    ],
+                  },
+                  http_filters: [{ name: "envoy.filters.http.router" }],
+                },
+              },
+            ],
+          },
+        ],
       });
     });
     expect(problems).toContain("listener health chain 0: forwards requests but has no ext_authz filter");
@@ -132,28 +196,44 @@ describe("auditEnvoyConfig", () => {
   });
 
   it("names a TCP proxy chain, fail-open ext_authz, a lax HCM, a late or missing rejection route and a kept steering header", async () => {
-    expect(await mutated((config) => {
-      config["static_resources"].listeners[0].filter_chains.push({ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "app" } }] });
-    })).toEqual([expect.stringMatching(/chain 1: must be one http_connection_manager/)]);
-    expect(await mutated((_c, hcm) => {
-      hcm["http_filters"][0].typed_config.failure_mode_allow = true;
-    })).toEqual([expect.stringMatching(/failure_mode_allow must be false/)]);
-    expect(await mutated((_c, hcm) => {
-      hcm["normalize_path"] = false;
-      hcm["xff_num_trusted_hops"] = 1;
-    })).toEqual([expect.stringMatching(/normalize_path/), expect.stringMatching(/xff_num_trusted_hops/)]);
-    expect(await mutated((_c, _h, routes) => {
-      routes.push(routes.shift()!);
-    })).toContain("listener https chain 0 virtual host app: route path_invalid must come before the others");
-    expect(await mutated((_c, _h, routes) => {
-      routes[0]!["match"].safe_regex.regex = ".*;.*";
-    })).toEqual([expect.stringMatching(/path_invalid must match the shared rejected-path regex/)]);
-    expect(await mutated((_c, hcm) => {
-      hcm["route_config"].request_headers_to_remove = STEERING_HEADERS.filter((h) => h !== "x-original-url");
-    })).toEqual([expect.stringMatching(/request_headers_to_remove lacks x-original-url/)]);
-    expect(await mutated((_c, _h, routes) => {
-      routes.splice(3, 0, { match: { prefix: "/oauth2/x" }, route: { cluster: "portcullis_auth" } });
-    })).toEqual([expect.stringMatching(/portcullis_auth may be reached only by the plain prefix \/oauth2\//)]);
+    expect(
+      await mutated((config) => {
+        config["static_resources"].listeners[0].filter_chains.push({
+          filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "app" } }],
+        });
+      }),
+    ).toEqual([expect.stringMatching(/chain 1: must be one http_connection_manager/)]);
+    expect(
+      await mutated((_c, hcm) => {
+        hcm["http_filters"][0].typed_config.failure_mode_allow = true;
+      }),
+    ).toEqual([expect.stringMatching(/failure_mode_allow must be false/)]);
+    expect(
+      await mutated((_c, hcm) => {
+        hcm["normalize_path"] = false;
+        hcm["xff_num_trusted_hops"] = 1;
+      }),
+    ).toEqual([expect.stringMatching(/normalize_path/), expect.stringMatching(/xff_num_trusted_hops/)]);
+    expect(
+      await mutated((_c, _h, routes) => {
+        routes.push(routes.shift()!);
+      }),
+    ).toContain("listener https chain 0 virtual host app: route path_invalid must come before the others");
+    expect(
+      await mutated((_c, _h, routes) => {
+        routes[0]!["match"].safe_regex.regex = ".*;.*";
+      }),
+    ).toEqual([expect.stringMatching(/path_invalid must match the shared rejected-path regex/)]);
+    expect(
+      await mutated((_c, hcm) => {
+        hcm["route_config"].request_headers_to_remove = STEERING_HEADERS.filter((h) => h !== "x-original-url");
+      }),
+    ).toEqual([expect.stringMatching(/request_headers_to_remove lacks x-original-url/)]);
+    expect(
+      await mutated((_c, _h, routes) => {
+        routes.splice(3, 0, { match: { prefix: "/oauth2/x" }, route: { cluster: "portcullis_auth" } });
+      }),
+    ).toEqual([expect.stringMatching(/portcullis_auth may be reached only by the plain prefix \/oauth2\//)]);
   });
 });
 
@@ -174,7 +254,12 @@ function istioChecks(policy: Json, host: string, path: string): boolean {
     const unknown = Object.keys(rule).filter((k) => k !== "to");
     if (unknown.length > 0) throw new Error(`this evaluator does not know rule fields ${unknown.join(", ")}`);
     return (rule["to"] as Json[]).some(({ operation }) => {
-      const fields: Record<string, [string, boolean]> = { hosts: [host, true], notHosts: [host, true], paths: [path, false], notPaths: [path, false] };
+      const fields: Record<string, [string, boolean]> = {
+        hosts: [host, true],
+        notHosts: [host, true],
+        paths: [path, false],
+        notPaths: [path, false],
+      };
       return Object.entries(operation as Json).every(([key, patterns]) => {
         const field = fields[key];
         if (field === undefined) throw new Error(`this evaluator does not know operation.${key}`);
@@ -187,33 +272,75 @@ function istioChecks(policy: Json, host: string, path: string): boolean {
 
 describe("deploy/istio", () => {
   it("asks Portcullis about every request at the gateway but /oauth2/* on the app's host, whatever port or case the Host carries", async () => {
-    const policy = objectsOf(await read("deploy/istio/authorization-policy.yaml")).find((o) => o["spec"]?.action === "CUSTOM") as Json;
-    const hosts = ["app.example.com", "app.example.com:443", "APP.Example.com:8443", "app.example.com:443:80", "app.example.com.", "other.example.com", "other.example.com:443"];
-    const paths = ["/", "/admin/y", "/oauth2", "/oauth2x/y", "/Oauth2/callback", "/oauth2/callback", "/oauth2/sign_out"];
-    const unchecked = hosts.flatMap((host) => paths.filter((path) => !istioChecks(policy, host, path)).map((path) => `${host}${path}`));
+    const policy = objectsOf(await read("deploy/istio/authorization-policy.yaml")).find(
+      (o) => o["spec"]?.action === "CUSTOM",
+    ) as Json;
+    const hosts = [
+      "app.example.com",
+      "app.example.com:443",
+      "APP.Example.com:8443",
+      "app.example.com:443:80",
+      "app.example.com.",
+      "other.example.com",
+      "other.example.com:443",
+    ];
+    const paths = [
+      "/",
+      "/admin/y",
+      "/oauth2",
+      "/oauth2x/y",
+      "/Oauth2/callback",
+      "/oauth2/callback",
+      "/oauth2/sign_out",
+    ];
+    const unchecked = hosts.flatMap((host) =>
+      paths.filter((path) => !istioChecks(policy, host, path)).map((path) => `${host}${path}`),
+    );
     // The VirtualService routes /oauth2/ on those hosts to Portcullis's auth listener, nowhere else.
     expect(unchecked).toEqual(
-      ["app.example.com", "app.example.com:443", "APP.Example.com:8443", "app.example.com:443:80"].flatMap((h) => [`${h}/oauth2/callback`, `${h}/oauth2/sign_out`]),
+      ["app.example.com", "app.example.com:443", "APP.Example.com:8443", "app.example.com:443:80"].flatMap((h) => [
+        `${h}/oauth2/callback`,
+        `${h}/oauth2/sign_out`,
+      ]),
     );
   });
 
   it("refuses the path shapes and bad ports before any route at the gateway, strips steering headers on every route and rejects underscores", async () => {
     const objects = objectsOf(await read("deploy/istio/virtual-service.yaml"));
     const http = (objects.find((o) => o["kind"] === "VirtualService") as Json)["spec"].http as Json[];
-    expect(http.slice(0, 2).map((r) => [r["name"], r["directResponse"]?.status])).toEqual([["path-invalid", 400], ["host-invalid", 400]]);
+    expect(http.slice(0, 2).map((r) => [r["name"], r["directResponse"]?.status])).toEqual([
+      ["path-invalid", 400],
+      ["host-invalid", 400],
+    ]);
     expect(http[0]?.["match"]).toEqual([{ uri: { regex: REJECTED_PATH_REGEX } }]);
     expect(http.slice(0, 2).map((r) => r["directResponse"].body.string)).toEqual(
-      (["path_invalid", "host_invalid"] as const).map((code) => JSON.stringify({ error: code, error_description: DENIALS[code].description })),
+      (["path_invalid", "host_invalid"] as const).map((code) =>
+        JSON.stringify({ error: code, error_description: DENIALS[code].description }),
+      ),
     );
     const bad = new RegExp(`^(?:${http[1]?.["match"][0].authority.regex as string})$`);
-    expect(["app.example.com:443:80", "app.example.com:", "app.example.com:x", "app.example.com:123456", "app.example.com:44a"].filter((a) => !bad.test(a))).toEqual([]);
+    expect(
+      [
+        "app.example.com:443:80",
+        "app.example.com:",
+        "app.example.com:x",
+        "app.example.com:123456",
+        "app.example.com:44a",
+      ].filter((a) => !bad.test(a)),
+    ).toEqual([]);
     expect(["app.example.com", "app.example.com:443", "APP.example.com:8443"].filter((a) => bad.test(a))).toEqual([]);
-    for (const route of http.filter((r) => r["route"] !== undefined)) expect(route["headers"]?.request?.remove).toEqual([...STEERING_HEADERS]);
+    for (const route of http.filter((r) => r["route"] !== undefined))
+      expect(route["headers"]?.request?.remove).toEqual([...STEERING_HEADERS]);
     const filter = objects.find((o) => o["kind"] === "EnvoyFilter") as Json;
     expect(filter["spec"].workloadSelector.labels).toEqual({ istio: "ingressgateway" });
     const [patch] = filter["spec"].configPatches as Json[];
-    expect(patch?.["match"]).toMatchObject({ context: "GATEWAY", listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } } });
-    expect(patch?.["patch"].value.typed_config.common_http_protocol_options).toEqual({ headers_with_underscores_action: "REJECT_REQUEST" });
+    expect(patch?.["match"]).toMatchObject({
+      context: "GATEWAY",
+      listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } },
+    });
+    expect(patch?.["patch"].value.typed_config.common_http_protocol_options).toEqual({
+      headers_with_underscores_action: "REJECT_REQUEST",
+    });
   });
 });
 

@@ -22,7 +22,15 @@ import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import { killOnExit } from "../harness/startPortcullisProcess.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
-import { dockerignore, execForm, last, parseCopy, parseDockerfile, parseEnv, parseHealthcheck } from "../unit/deployDockerfile.ts";
+import {
+  dockerignore,
+  execForm,
+  last,
+  parseCopy,
+  parseDockerfile,
+  parseEnv,
+  parseHealthcheck,
+} from "../unit/deployDockerfile.ts";
 import type { Stage } from "../unit/deployDockerfile.ts";
 
 const run = promisify(execFile);
@@ -42,16 +50,30 @@ interface Replayed {
 /** Where a container path lands in a stand-in root filesystem. */
 const inRoot = (root: string, containerPath: string) => join(root, posix.resolve("/", containerPath));
 
-async function copyInto(sourcePath: string, destination: string, asFileInto: boolean, filter?: (src: string) => boolean): Promise<void> {
+async function copyInto(
+  sourcePath: string,
+  destination: string,
+  asFileInto: boolean,
+  filter?: (src: string) => boolean,
+): Promise<void> {
   const isDir = (await stat(sourcePath)).isDirectory();
   // Docker copies a directory's contents into the destination; a file into it when it ends with "/".
   const target = isDir || !asFileInto ? destination : join(destination, posix.basename(sourcePath));
   await mkdir(isDir ? target : dirname(target), { recursive: true });
-  await cp(sourcePath, target, { recursive: true, verbatimSymlinks: true, ...(filter === undefined ? {} : { filter }) });
+  await cp(sourcePath, target, {
+    recursive: true,
+    verbatimSymlinks: true,
+    ...(filter === undefined ? {} : { filter }),
+  });
 }
 
 /** Replays one stage into `root`. RUN lines run with sh in the stage's WORKDIR when `runCommands`. */
-async function replayStage(stage: Stage, root: string, stageRoots: Record<string, string>, runCommands: boolean): Promise<Replayed> {
+async function replayStage(
+  stage: Stage,
+  root: string,
+  stageRoots: Record<string, string>,
+  runCommands: boolean,
+): Promise<Replayed> {
   const ignored = dockerignore(await readFile(join(REPO, ".dockerignore"), "utf8"));
   const fromContext = (src: string) => {
     const rel = relative(REPO, src).split("\\").join("/");
@@ -91,7 +113,13 @@ async function replayStage(stage: Stage, root: string, stageRoots: Record<string
             timeout: BUILD_TIMEOUT_MS,
             maxBuffer: 16 * 1024 * 1024,
             // The node:24 image's node and npm: here the Node 24 running the tests and the machine's npm.
-            env: { ...process.env, ...env, PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}`, npm_config_prefer_offline: "true", npm_config_loglevel: "error" },
+            env: {
+              ...process.env,
+              ...env,
+              PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}`,
+              npm_config_prefer_offline: "true",
+              npm_config_loglevel: "error",
+            },
           });
         }
         break;
@@ -125,7 +153,9 @@ async function replayStage(stage: Stage, root: string, stageRoots: Record<string
 
 /** argv and env as the container would see them, with container paths mapped into the stand-in root. */
 function containerProcess(root: string, image: Replayed, argv: readonly string[]) {
-  const mapped = argv.map((arg, i) => (i === 0 && arg === "node" ? process.execPath : arg.startsWith("/") ? inRoot(root, arg) : arg));
+  const mapped = argv.map((arg, i) =>
+    i === 0 && arg === "node" ? process.execPath : arg.startsWith("/") ? inRoot(root, arg) : arg,
+  );
   const env: Record<string, string> = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
   for (const [key, value] of Object.entries(image.env)) env[key] = value.startsWith("/") ? inRoot(root, value) : value;
   return { command: mapped[0] as string, args: mapped.slice(1), cwd: inRoot(root, image.workdir), env };
@@ -145,14 +175,32 @@ async function snapshot(root: string): Promise<Map<string, string>> {
 }
 
 function checkClient(protoDir: string, port: number) {
-  const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir], enums: String });
-  const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as grpc.ServiceClientConstructor;
+  const def = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [protoDir],
+    enums: String,
+  });
+  const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3
+    .Authorization as grpc.ServiceClientConstructor;
   const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
   return {
     check: (headers: Record<string, string>) =>
       new Promise<any>((resolve, reject) =>
         client.Check(
-          { attributes: { request: { http: { id: "deploy-1", method: "GET", host: "localhost", path: "/api/items", scheme: "https", headers } } } },
+          {
+            attributes: {
+              request: {
+                http: {
+                  id: "deploy-1",
+                  method: "GET",
+                  host: "localhost",
+                  path: "/api/items",
+                  scheme: "https",
+                  headers,
+                },
+              },
+            },
+          },
           { deadline: Date.now() + 10_000 },
           (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)),
         ),
@@ -197,7 +245,15 @@ describe("the image's entrypoint, replayed from deploy/Dockerfile", () => {
       stringify({
         // Port 0: the suite runs beside a demo and other workers; the HEALTHCHECK test maps 9464.
         listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
-        providers: { idp: { issuer: idp.issuer, audiences: [AUDIENCE], allowInsecureHttp: true, discoveryTimeoutMs: 10_000, jwksTimeoutMs: 5000 } },
+        providers: {
+          idp: {
+            issuer: idp.issuer,
+            audiences: [AUDIENCE],
+            allowInsecureHttp: true,
+            discoveryTimeoutMs: 10_000,
+            jwksTimeoutMs: 5000,
+          },
+        },
         routes: [{ name: "api", match: { path: "/api" }, auth: "required" }],
         shutdown: { graceSeconds: 2 },
       }),
@@ -231,12 +287,24 @@ describe("the image's entrypoint, replayed from deploy/Dockerfile", () => {
     expect((await readdir(app)).sort()).toEqual(["bin", "dist", "envoy", "node_modules", "package.json", "proto"]);
     expect((await stat(join(app, "dist/cli/main.js"))).isFile()).toBe(true);
     const modules = await readdir(join(app, "node_modules"));
-    for (const runtime of ["@grpc", "jose", "openid-client", "pino", "prom-client", "yaml"]) expect(modules).toContain(runtime);
+    for (const runtime of ["@grpc", "jose", "openid-client", "pino", "prom-client", "yaml"])
+      expect(modules).toContain(runtime);
     // Every package the lockfile marks dev-only is gone (npm prune --omit=dev ran).
-    const lock = JSON.parse(await readFile(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
-    const devOnly = Object.entries(lock.packages).filter(([path, p]) => p.dev === true && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path));
+    const lock = JSON.parse(await readFile(join(REPO, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const devOnly = Object.entries(lock.packages).filter(
+      ([path, p]) => p.dev === true && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path),
+    );
     expect(devOnly.map(([path]) => path)).toContain("node_modules/typescript");
-    const present = await Promise.all(devOnly.map(([path]) => stat(join(app, path)).then(() => path, () => null)));
+    const present = await Promise.all(
+      devOnly.map(([path]) =>
+        stat(join(app, path)).then(
+          () => path,
+          () => null,
+        ),
+      ),
+    );
     expect(present.filter((p) => p !== null)).toEqual([]);
   });
 
@@ -268,8 +336,15 @@ describe("the image's entrypoint, replayed from deploy/Dockerfile", () => {
 
   it("passes its HEALTHCHECK command while it runs, and fails it when nothing answers", async () => {
     const healthcheck = (port: number) => {
-      const proc = containerProcess(rootfs, image, image.healthcheck.map((a) => a.replace("127.0.0.1:9464", `127.0.0.1:${port}`)));
-      return run(proc.command, proc.args, { cwd: proc.cwd, env: proc.env, timeout: 10_000 }).then(() => 0, (e: { code?: number }) => e.code ?? -1);
+      const proc = containerProcess(
+        rootfs,
+        image,
+        image.healthcheck.map((a) => a.replace("127.0.0.1:9464", `127.0.0.1:${port}`)),
+      );
+      return run(proc.command, proc.args, { cwd: proc.cwd, env: proc.env, timeout: 10_000 }).then(
+        () => 0,
+        (e: { code?: number }) => e.code ?? -1,
+      );
     };
     expect(image.healthcheck.join(" ")).toContain("127.0.0.1:9464");
     expect(await healthcheck(ports.admin)).toBe(0);
@@ -284,9 +359,15 @@ describe("the image's entrypoint, replayed from deploy/Dockerfile", () => {
   it("prints the packaged version through the entrypoint and through bin/portcullis (which runs dist/ when no lockfile is beside it)", async () => {
     const version = (JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string }).version;
     const viaEntrypoint = containerProcess(rootfs, image, [...image.entrypoint, "--version"]);
-    expect((await run(viaEntrypoint.command, viaEntrypoint.args, { cwd: viaEntrypoint.cwd, env: viaEntrypoint.env })).stdout).toBe(`portcullis ${version}\n`);
+    expect(
+      (await run(viaEntrypoint.command, viaEntrypoint.args, { cwd: viaEntrypoint.cwd, env: viaEntrypoint.env })).stdout,
+    ).toBe(`portcullis ${version}\n`);
     const viaWrapper = containerProcess(rootfs, image, [posix.join(image.workdir, "bin/portcullis"), "--version"]);
-    const { stdout } = await run(viaWrapper.command, viaWrapper.args, { cwd: viaWrapper.cwd, env: viaWrapper.env, timeout: 20_000 });
+    const { stdout } = await run(viaWrapper.command, viaWrapper.args, {
+      cwd: viaWrapper.cwd,
+      env: viaWrapper.env,
+      timeout: 20_000,
+    });
     expect(stdout).toBe(`portcullis ${version}\n`);
   });
 

@@ -36,7 +36,9 @@ describe("deploy/docker/envoy.yaml", () => {
     expect(text).not.toContain("/etc/envoy/tls/");
     const file = join(dir, "envoy.yaml");
     await writeFile(file, text);
-    const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], { timeout: 30_000 });
+    const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], {
+      timeout: 30_000,
+    });
     expect(stdout + stderr).toMatch(/OK/);
   });
 
@@ -54,7 +56,10 @@ describe("deploy/docker/envoy.yaml", () => {
     expect(hcm.xff_num_trusted_hops).toBe(0);
     const routes = hcm.route_config.virtual_hosts.flatMap((v: Json) => v["routes"]) as Json[];
     // Routes that forward without ext_authz (Envoy's own 400 answers forward nothing).
-    const skipping = routes.filter((r) => r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true);
+    const skipping = routes.filter(
+      (r) =>
+        r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
+    );
     expect(skipping.map((r) => [r["match"].prefix, r["route"].cluster])).toEqual([["/oauth2/", "portcullis_auth"]]);
   });
 });

@@ -28,7 +28,8 @@ const CRD_KINDS = new Set(["monitoring.coreos.com/v1 ServiceMonitor"]);
 
 function tool(name: string): string {
   const bin = process.env[name];
-  if (bin === undefined || bin === "") throw new Error(`${name} is not set: run the suite with bin/test, which provisions it`);
+  if (bin === undefined || bin === "")
+    throw new Error(`${name} is not set: run the suite with bin/test, which provisions it`);
   return bin;
 }
 
@@ -43,7 +44,16 @@ afterAll(async () => {
 });
 
 async function helm(...args: string[]): Promise<string> {
-  const { stdout } = await run(tool("HELM_BIN"), args, { cwd: ROOT, timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: join(dir, "helm-cache"), HELM_CONFIG_HOME: join(dir, "helm-config"), HELM_DATA_HOME: join(dir, "helm-data") } });
+  const { stdout } = await run(tool("HELM_BIN"), args, {
+    cwd: ROOT,
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(dir, "helm-cache"),
+      HELM_CONFIG_HOME: join(dir, "helm-config"),
+      HELM_DATA_HOME: join(dir, "helm-data"),
+    },
+  });
   return stdout;
 }
 /** helm's exit status and stderr for a render that must fail. */
@@ -56,7 +66,17 @@ async function helmFails(...args: string[]): Promise<string> {
   throw new Error(`helm ${args.join(" ")} succeeded`);
 }
 
-const render = (...set: string[]) => helm("template", "portcullis", CHART, "--namespace", "portcullis-system", "-f", VALUES, ...set.flatMap((s) => ["--set", s]));
+const render = (...set: string[]) =>
+  helm(
+    "template",
+    "portcullis",
+    CHART,
+    "--namespace",
+    "portcullis-system",
+    "-f",
+    VALUES,
+    ...set.flatMap((s) => ["--set", s]),
+  );
 const objectsOf = (text: string): Json[] =>
   parseAllDocuments(text)
     .map((d) => d.toJS() as Json | null)
@@ -75,27 +95,39 @@ async function validateAgainstKubernetes(name: string, text: string): Promise<st
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, text);
   const args = ["--strict", ...KUBERNETES_VERSIONS.flatMap((v) => ["-k", v]), file];
-  const { stdout, stderr } = await run(tool("KUBERNETES_VALIDATE_BIN"), args, { timeout: 60_000 }).catch((err: { stdout: string; stderr: string }) => err);
+  const { stdout, stderr } = await run(tool("KUBERNETES_VALIDATE_BIN"), args, { timeout: 60_000 }).catch(
+    (err: { stdout: string; stderr: string }) => err,
+  );
   const lines = `${stdout}${stderr}`.split("\n").filter((l) => l.trim() !== "");
-  const failed = lines.filter((l) => !/^INFO .* passed for resource /.test(l) && !/^WARN .* Couldn't find schema for kind /.test(l));
+  const failed = lines.filter(
+    (l) => !/^INFO .* passed for resource /.test(l) && !/^WARN .* Couldn't find schema for kind /.test(l),
+  );
   expect(failed).toEqual([]);
   const passed = lines.filter((l) => l.startsWith("INFO")).length;
   const objects = objectsOf(text);
   const unknown = objects.filter((o) => CRD_KINDS.has(`${o["apiVersion"]} ${o["kind"]}`));
   expect(passed).toBe((objects.length - unknown.length) * KUBERNETES_VERSIONS.length);
-  return lines.filter((l) => l.startsWith("WARN")).map((l) => /for kind (\S+) with api version (\S+)/.exec(l)!.slice(1, 3).reverse().join(" "));
+  return lines
+    .filter((l) => l.startsWith("WARN"))
+    .map((l) => /for kind (\S+) with api version (\S+)/.exec(l)!.slice(1, 3).reverse().join(" "));
 }
 
 async function envoyValidates(config: string, name: string): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, config);
-  const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], { timeout: 30_000 });
+  const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], {
+    timeout: 30_000,
+  });
   return stdout + stderr;
 }
 
 describe("helm lint", () => {
   it("passes --strict in central mode, sidecar mode and with every optional object on", async () => {
-    for (const set of [[], ["mode=sidecar"], ["serviceMonitor.enabled=true", "sidecar.envoy.tls.secretName=app-tls", "mode=sidecar", "configReload=restart"]]) {
+    for (const set of [
+      [],
+      ["mode=sidecar"],
+      ["serviceMonitor.enabled=true", "sidecar.envoy.tls.secretName=app-tls", "mode=sidecar", "configReload=restart"],
+    ]) {
       const out = await helm("lint", "--strict", CHART, "-f", VALUES, ...set.flatMap((s) => ["--set", s]));
       expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
     }
@@ -103,14 +135,17 @@ describe("helm lint", () => {
 });
 
 describe("deploy/kubernetes", () => {
-  it.each(["central.yaml", "sidecar.yaml"])("%s is exactly what the helm template command in its header renders", async (file) => {
-    const text = await readFile(join(ROOT, "deploy/kubernetes", file), "utf8");
-    const command = /^#\s+helm template (.+)$/m.exec(text)?.[1];
-    expect(command).toBeDefined();
-    const rendered = await helm("template", ...(command as string).split(/\s+/));
-    const body = text.slice(text.indexOf("\n---\n") + 1);
-    expect(body).toBe(rendered);
-  });
+  it.each(["central.yaml", "sidecar.yaml"])(
+    "%s is exactly what the helm template command in its header renders",
+    async (file) => {
+      const text = await readFile(join(ROOT, "deploy/kubernetes", file), "utf8");
+      const command = /^#\s+helm template (.+)$/m.exec(text)?.[1];
+      expect(command).toBeDefined();
+      const rendered = await helm("template", ...(command as string).split(/\s+/));
+      const body = text.slice(text.indexOf("\n---\n") + 1);
+      expect(body).toBe(rendered);
+    },
+  );
 });
 
 describe("helm template, validated against Kubernetes' schemas", () => {
@@ -124,9 +159,17 @@ describe("helm template, validated against Kubernetes' schemas", () => {
 
   it("renders every optional setting into valid objects, the ServiceMonitor checked by hand", async () => {
     const text = await render(
-      "serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus", "autoscaling.enabled=false", "replicaCount=3",
-      "configReload=restart", "service.headless=false", "networkPolicy.from[0].namespaceSelector.matchLabels.role=gateway",
-      "extraEnv[0].name=NODE_OPTIONS", "extraEnv[0].value=--max-old-space-size=192", "serviceAccount.create=false", "serviceAccount.name=portcullis-sa",
+      "serviceMonitor.enabled=true",
+      "serviceMonitor.labels.release=prometheus",
+      "autoscaling.enabled=false",
+      "replicaCount=3",
+      "configReload=restart",
+      "service.headless=false",
+      "networkPolicy.from[0].namespaceSelector.matchLabels.role=gateway",
+      "extraEnv[0].name=NODE_OPTIONS",
+      "extraEnv[0].value=--max-old-space-size=192",
+      "serviceAccount.create=false",
+      "serviceAccount.name=portcullis-sa",
     );
     expect(await validateAgainstKubernetes("optional", text)).toEqual(
       KUBERNETES_VERSIONS.map(() => "monitoring.coreos.com/v1 ServiceMonitor"),
@@ -135,10 +178,15 @@ describe("helm template, validated against Kubernetes' schemas", () => {
     const monitor = only(objects, "ServiceMonitor");
     const service = only(objects, "Service");
     expect(Object.keys(monitor)).toEqual(["apiVersion", "kind", "metadata", "spec"]);
-    expect(monitor["metadata"]).toMatchObject({ name: "portcullis", namespace: "portcullis-system", labels: { release: "prometheus" } });
+    expect(monitor["metadata"]).toMatchObject({
+      name: "portcullis",
+      namespace: "portcullis-system",
+      labels: { release: "prometheus" },
+    });
     expect(Object.keys(monitor["spec"]).sort()).toEqual(["endpoints", "jobLabel", "namespaceSelector", "selector"]);
     // The ServiceMonitor selects the Service by its labels and scrapes the port that reaches the admin listener.
-    for (const [k, v] of Object.entries(monitor["spec"].selector.matchLabels as Record<string, string>)) expect(service["metadata"].labels[k]).toBe(v);
+    for (const [k, v] of Object.entries(monitor["spec"].selector.matchLabels as Record<string, string>))
+      expect(service["metadata"].labels[k]).toBe(v);
     expect(monitor["spec"].namespaceSelector).toEqual({ matchNames: ["portcullis-system"] });
     const endpoint = monitor["spec"].endpoints[0] as Json;
     expect(Object.keys(endpoint).sort()).toEqual(["interval", "path", "port", "scrapeTimeout"]);
@@ -155,13 +203,15 @@ describe("helm template, validated against Kubernetes' schemas", () => {
 
   it("changes the config checksum with the config in restart mode, so helm upgrade rolls the pods", async () => {
     const checksum = async (level: string) =>
-      only(objectsOf(await render("configReload=restart", `config.log.level=${level}`)), "Deployment")["spec"].template.metadata.annotations["checksum/config"];
+      only(objectsOf(await render("configReload=restart", `config.log.level=${level}`)), "Deployment")["spec"].template
+        .metadata.annotations["checksum/config"];
     expect(await checksum("info")).not.toBe(await checksum("debug"));
   });
 });
 
 describe("the sidecar's Envoy config", () => {
-  const envoyConfigOf = (objects: Json[]) => only(objects, "ConfigMap", "portcullis-envoy")["data"] as Record<string, string>;
+  const envoyConfigOf = (objects: Json[]) =>
+    only(objects, "ConfigMap", "portcullis-envoy")["data"] as Record<string, string>;
 
   it("is accepted by the pinned Envoy", async () => {
     const data = envoyConfigOf(objectsOf(await render("mode=sidecar")));
@@ -173,7 +223,10 @@ describe("the sidecar's Envoy config", () => {
     const objects = objectsOf(text);
     expect(await validateAgainstKubernetes("sidecar-tls", text)).toEqual([]);
     const pod = only(objects, "Deployment")["spec"].template.spec as Json;
-    expect((pod["volumes"] as Json[]).find((v) => v["name"] === "envoy-tls")).toEqual({ name: "envoy-tls", secret: { secretName: "app-tls" } });
+    expect((pod["volumes"] as Json[]).find((v) => v["name"] === "envoy-tls")).toEqual({
+      name: "envoy-tls",
+      secret: { secretName: "app-tls" },
+    });
     expect(only(objects, "Service")["spec"].ports[0]).toMatchObject({ name: "https", appProtocol: "https" });
     // Paths moved from the pod's mounts to real files: the SDS file, the certificate and its directory.
     const data = envoyConfigOf(objects);
@@ -186,17 +239,24 @@ describe("the sidecar's Envoy config", () => {
     const envoyYaml = (data["envoy.yaml"] as string).replace("/etc/envoy/config/tls-sds.yaml", sds);
     expect(envoyYaml).not.toMatch(/:\s*\/etc\/envoy\//);
     const tls = parse(envoyYaml)["static_resources"].listeners[0].filter_chains[0].transport_socket;
-    expect(tls.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config.path_config_source.path).toBe(sds);
+    expect(
+      tls.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config.path_config_source.path,
+    ).toBe(sds);
     expect(await envoyValidates(envoyYaml, "sidecar-envoy-tls")).toMatch(/OK/);
   });
 
   it("rolls the pods when only the Envoy settings change", async () => {
     const checksum = async (timeout: string) =>
-      only(objectsOf(await render("mode=sidecar", `sidecar.envoy.extAuthzTimeout=${timeout}`)), "Deployment")["spec"].template.metadata.annotations["checksum/envoy-config"];
+      only(objectsOf(await render("mode=sidecar", `sidecar.envoy.extAuthzTimeout=${timeout}`)), "Deployment")["spec"]
+        .template.metadata.annotations["checksum/envoy-config"];
     const [one, two] = [await checksum("1s"), await checksum("2s")];
     expect(one).not.toBe(two);
     const data = envoyConfigOf(objectsOf(await render("mode=sidecar", "sidecar.envoy.extAuthzTimeout=2s")));
-    expect(createHash("sha256").update((data["envoy.yaml"] as string).replace(/\n$/, "")).digest("hex")).toBe(two);
+    expect(
+      createHash("sha256")
+        .update((data["envoy.yaml"] as string).replace(/\n$/, ""))
+        .digest("hex"),
+    ).toBe(two);
   });
 });
 

@@ -35,7 +35,8 @@ let renderedProviders: string[];
 
 function helmBin(): string {
   const bin = process.env["HELM_BIN"];
-  if (bin === undefined || bin === "") throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
+  if (bin === undefined || bin === "")
+    throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
   return bin;
 }
 
@@ -43,7 +44,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "portcullis-helm-pod-"));
   idp = await startDevIdp({ signingKeys: [await createSigningJwk()], audience: AUDIENCE });
   const ports: Record<string, ReservedPort> = {};
-  for (const name of ["grpc", "auth", "admin", "app", "envoy", "health", "envoyAdmin"]) ports[name] = await reservePort();
+  for (const name of ["grpc", "auth", "admin", "app", "envoy", "health", "envoyAdmin"])
+    ports[name] = await reservePort();
   const port = (name: string) => (ports[name] as ReservedPort).port;
   // A complete values file of the user's own, its provider not named `main`: the chart adds no
   // provider of its own (one whose IdP never answers would keep /readyz at 503 forever).
@@ -71,14 +73,25 @@ beforeAll(async () => {
       ],
       shutdown: { graceSeconds: 2 },
     },
-    sidecar: { app: { port: port("app") }, envoy: { port: port("envoy"), healthPort: port("health"), adminPort: port("envoyAdmin") } },
+    sidecar: {
+      app: { port: port("app") },
+      envoy: { port: port("envoy"), healthPort: port("health"), adminPort: port("envoyAdmin") },
+    },
   };
   await writeFile(join(dir, "values.yaml"), stringify(values));
-  const { stdout } = await promisify(execFile)(helmBin(), ["template", "shop", "deploy/helm/portcullis", "-f", join(dir, "values.yaml")], { cwd: ROOT, timeout: 60_000 });
-  const objects = parseAllDocuments(stdout).map((d) => d.toJS() as Json).filter((o) => o !== null);
-  const configMap = (name: string) => objects.find((o) => o["kind"] === "ConfigMap" && o["metadata"].name === name)?.["data"] as Record<string, string>;
+  const { stdout } = await promisify(execFile)(
+    helmBin(),
+    ["template", "shop", "deploy/helm/portcullis", "-f", join(dir, "values.yaml")],
+    { cwd: ROOT, timeout: 60_000 },
+  );
+  const objects = parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Json)
+    .filter((o) => o !== null);
+  const configMap = (name: string) =>
+    objects.find((o) => o["kind"] === "ConfigMap" && o["metadata"].name === name)?.["data"] as Record<string, string>;
   renderedProviders = Object.keys((parse(configMap("shop-portcullis")["config.yaml"] as string) as Json)["providers"]);
-  const containers = (objects.find((o) => o["kind"] === "Deployment") as Json)["spec"].template.spec.containers as Json[];
+  const containers = (objects.find((o) => o["kind"] === "Deployment") as Json)["spec"].template.spec
+    .containers as Json[];
   const portcullisContainer = containers.find((c) => c["name"] === "portcullis") as Json;
   pod = {
     envoyPort: port("envoy"),
@@ -91,16 +104,26 @@ beforeAll(async () => {
   app = await startEchoUpstream({ port: port("app") });
 
   // The Secret's variables, as secretKeyRef would set them.
-  const secrets: Record<string, string> = { "client-secret": idp.webClient.secret, "session-key": randomBytes(32).toString("base64url") };
-  for (const e of portcullisContainer["env"] as Json[]) process.env[e["name"]] = secrets[e["valueFrom"].secretKeyRef.key];
+  const secrets: Record<string, string> = {
+    "client-secret": idp.webClient.secret,
+    "session-key": randomBytes(32).toString("base64url"),
+  };
+  for (const e of portcullisContainer["env"] as Json[])
+    process.env[e["name"]] = secrets[e["valueFrom"].secretKeyRef.key];
   const configFile = join(dir, "config.yaml");
   await writeFile(configFile, configMap("shop-portcullis")["config.yaml"] as string);
   for (const name of ["grpc", "auth", "admin"]) await ports[name]?.release();
   portcullis = await startPortcullisProcess(configFile, join(dir, "portcullis.log"));
 
   for (const name of ["envoy", "health", "envoyAdmin"]) await ports[name]?.release();
-  envoy = await startEnvoy({ config: configMap("shop-portcullis-envoy")["envoy.yaml"] as string, logFile: join(dir, "envoy.log") });
-  const ready = await waitUntil(async () => (await probe(portcullisContainer["readinessProbe"], pod.adminPort)) === 200, 30_000);
+  envoy = await startEnvoy({
+    config: configMap("shop-portcullis-envoy")["envoy.yaml"] as string,
+    logFile: join(dir, "envoy.log"),
+  });
+  const ready = await waitUntil(
+    async () => (await probe(portcullisContainer["readinessProbe"], pod.adminPort)) === 200,
+    30_000,
+  );
   if (!ready) throw new Error("Portcullis's readiness probe never answered 200");
 });
 
@@ -121,7 +144,11 @@ async function probe(spec: Json, port: number): Promise<number> {
 
 async function throughEnvoy(path: string, headers: Record<string, string> = {}) {
   const marker = randomUUID();
-  const res = await fetch(`http://127.0.0.1:${pod.envoyPort}${path}`, { headers: { "x-test-marker": marker, ...headers }, redirect: "manual", signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`http://127.0.0.1:${pod.envoyPort}${path}`, {
+    headers: { "x-test-marker": marker, ...headers },
+    redirect: "manual",
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = await res.text();
   const seen = app.requests().find((r) => r.headers["x-test-marker"] === marker);
   return { status: res.status, headers: res.headers, body, seen };

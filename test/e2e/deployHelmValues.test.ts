@@ -35,12 +35,18 @@ afterAll(async () => {
 
 function helmBin(): string {
   const bin = process.env["HELM_BIN"];
-  if (bin === undefined || bin === "") throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
+  if (bin === undefined || bin === "")
+    throw new Error("HELM_BIN is not set: run the suite with bin/test, which provisions it");
   return bin;
 }
 
 async function helmOutput(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const env = { ...process.env, HELM_CACHE_HOME: join(dir, "helm-cache"), HELM_CONFIG_HOME: join(dir, "helm-config"), HELM_DATA_HOME: join(dir, "helm-data") };
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(dir, "helm-cache"),
+    HELM_CONFIG_HOME: join(dir, "helm-config"),
+    HELM_DATA_HOME: join(dir, "helm-data"),
+  };
   return run(helmBin(), args, { cwd: ROOT, timeout: 60_000, env });
 }
 const helm = async (...args: string[]): Promise<string> => (await helmOutput(...args)).stdout;
@@ -61,7 +67,8 @@ async function valuesFile(name: string, values: Json): Promise<string> {
   return file;
 }
 
-const readValues = async (example: string): Promise<Json> => parse(await readFile(join(ROOT, EXAMPLES, example), "utf8")) as Json;
+const readValues = async (example: string): Promise<Json> =>
+  parse(await readFile(join(ROOT, EXAMPLES, example), "utf8")) as Json;
 
 interface Rendered {
   /** The ConfigMap's config.yaml as text and parsed. */
@@ -72,25 +79,48 @@ interface Rendered {
 }
 
 async function renderChart(valuesPath: string, ...set: string[]): Promise<Rendered> {
-  const out = await helm("template", "portcullis", CHART, "--namespace", "portcullis-system", "-f", valuesPath, ...set.flatMap((s) => ["--set", s]));
+  const out = await helm(
+    "template",
+    "portcullis",
+    CHART,
+    "--namespace",
+    "portcullis-system",
+    "-f",
+    valuesPath,
+    ...set.flatMap((s) => ["--set", s]),
+  );
   const objects = parseAllDocuments(out)
     .map((d) => d.toJS() as Json | null)
     .filter((o): o is Json => o !== null);
   const configMap = objects.find((o) => o["kind"] === "ConfigMap" && o["metadata"].name === "portcullis") as Json;
   const deployment = objects.find((o) => o["kind"] === "Deployment") as Json;
-  const container = (deployment["spec"].template.spec.containers as Json[]).find((c) => c["name"] === "portcullis") as Json;
+  const container = (deployment["spec"].template.spec.containers as Json[]).find(
+    (c) => c["name"] === "portcullis",
+  ) as Json;
   const text = configMap["data"]["config.yaml"] as string;
   return { text, config: parse(text) as Json, env: (container["env"] ?? []) as Json[] };
 }
 
 /** Runs the real CLI's check-config on a config text with an environment; returns its exit code and stderr. */
-async function checkConfig(name: string, text: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function checkConfig(
+  name: string,
+  text: string,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, text);
   const args = ["--disable-warning=ExperimentalWarning", MAIN, "check-config", "--config", file];
-  const result = await run(process.execPath, args, { cwd: ROOT, timeout: 60_000, env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env } }).then(
+  const result = await run(process.execPath, args, {
+    cwd: ROOT,
+    timeout: 60_000,
+    env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+  }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
   );
   return result;
 }
@@ -104,7 +134,10 @@ describe("the chart's example values files", () => {
     "%s renders exactly its config plus the chart's listen, in both modes, with no provider it did not name",
     async (example) => {
       const values = await readValues(example);
-      for (const [mode, bind] of [["central", "0.0.0.0"], ["sidecar", "127.0.0.1"]] as const) {
+      for (const [mode, bind] of [
+        ["central", "0.0.0.0"],
+        ["sidecar", "127.0.0.1"],
+      ] as const) {
         const { config } = await renderChart(join(EXAMPLES, example), `mode=${mode}`);
         const { listen, ...rest } = config;
         expect(rest).toEqual(values["config"]);
@@ -120,7 +153,12 @@ describe("the chart's example values files", () => {
       const values = await readValues(example);
       const { env } = await renderChart(join(EXAMPLES, example));
       const fromSecret = Object.fromEntries(env.map((e) => [e["name"], e["valueFrom"]?.secretKeyRef]));
-      const expected = Object.fromEntries(Object.entries(values["secretEnv"] as Record<string, string>).map(([name, key]) => [name, { name: values["existingSecret"], key }]));
+      const expected = Object.fromEntries(
+        Object.entries(values["secretEnv"] as Record<string, string>).map(([name, key]) => [
+          name,
+          { name: values["existingSecret"], key },
+        ]),
+      );
       expect(fromSecret).toEqual(expected);
     },
   );
@@ -135,20 +173,36 @@ describe("the chart's example values files", () => {
       expect(code).toBe(0);
       expect(stdout).toMatch(/^config ok: /);
       // The admin listener on 0.0.0.0 (for the kubelet's probes) is the one expected warning.
-      expect(stderr.split("\n").filter((l) => l.startsWith("warning: ")).map((l) => l.split(":")[1]?.trim())).toEqual(["listen.admin"]);
+      expect(
+        stderr
+          .split("\n")
+          .filter((l) => l.startsWith("warning: "))
+          .map((l) => l.split(":")[1]?.trim()),
+      ).toEqual(["listen.admin"]);
       // Without the Secret's variables the same config is refused: the environment is what made it pass.
       expect((await checkConfig(`${example}-no-env`, text, {})).code).toBe(1);
     },
   );
 
-  it.each(["values-auth0.yaml", "values-keycloak.yaml", "values-two-tenants.yaml"])("%s passes helm lint --strict in both modes", async (example) => {
-    for (const mode of ["central", "sidecar"]) {
-      const { stdout, stderr } = await helmOutput("lint", "--strict", CHART, "-f", join(EXAMPLES, example), "--set", `mode=${mode}`);
-      expect(stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
-      // helm lint reports a template's `fail` as an INFO line on stderr and still passes: none here.
-      expect(`${stdout}${stderr}`).not.toMatch(/\bFail: /);
-    }
-  });
+  it.each(["values-auth0.yaml", "values-keycloak.yaml", "values-two-tenants.yaml"])(
+    "%s passes helm lint --strict in both modes",
+    async (example) => {
+      for (const mode of ["central", "sidecar"]) {
+        const { stdout, stderr } = await helmOutput(
+          "lint",
+          "--strict",
+          CHART,
+          "-f",
+          join(EXAMPLES, example),
+          "--set",
+          `mode=${mode}`,
+        );
+        expect(stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
+        // helm lint reports a template's `fail` as an INFO line on stderr and still passes: none here.
+        expect(`${stdout}${stderr}`).not.toMatch(/\bFail: /);
+      }
+    },
+  );
 });
 
 describe("a user's own values", () => {
@@ -158,14 +212,25 @@ describe("a user's own values", () => {
       routes: [{ name: "default", match: { path: "/" }, auth: "required" }],
     };
     const rendered = await renderChart(await valuesFile("corp", { config }));
-    expect(rendered.config).toEqual({ listen: { grpc: "0.0.0.0:9191", auth: "0.0.0.0:8181", admin: "0.0.0.0:9464" }, ...config });
+    expect(rendered.config).toEqual({
+      listen: { grpc: "0.0.0.0:9191", auth: "0.0.0.0:8181", admin: "0.0.0.0:9464" },
+      ...config,
+    });
     expect(rendered.env).toEqual([]);
     expect(rendered.text).not.toContain("idp.example.com");
   });
 
   it("take a ${VAR} from extraEnv as well as from secretEnv, and leave a $${ literal alone", async () => {
     const config = {
-      providers: { corp: { issuer: "https://sso.corp.example/realms/corp", audiences: ["corp-api"], clientId: "portcullis", clientSecret: "${CORP_SECRET}", redirectUri: "https://app.corp.example/oauth2/callback" } },
+      providers: {
+        corp: {
+          issuer: "https://sso.corp.example/realms/corp",
+          audiences: ["corp-api"],
+          clientId: "portcullis",
+          clientSecret: "${CORP_SECRET}",
+          redirectUri: "https://app.corp.example/oauth2/callback",
+        },
+      },
       session: { keys: ["${SESSION_KEY}"], postLogoutRedirect: "/bye?x=$${NOT_A_VARIABLE}" },
       routes: [{ name: "default", match: { path: "/" }, auth: "required" }],
     };
@@ -197,14 +262,24 @@ describe("helm template refuses a config that cannot work, naming what to set", 
   it("refuses a config naming a ${VAR} that no env entry of the container sets, naming the variable and secretEnv", async () => {
     const file = await valuesFile("missing-env", {
       config: {
-        providers: { corp: { issuer: "https://sso.corp.example/realms/corp", audiences: ["corp-api"], clientId: "portcullis", clientSecret: "${CORP_SECRET}", redirectUri: "https://app.corp.example/oauth2/callback" } },
+        providers: {
+          corp: {
+            issuer: "https://sso.corp.example/realms/corp",
+            audiences: ["corp-api"],
+            clientId: "portcullis",
+            clientSecret: "${CORP_SECRET}",
+            redirectUri: "https://app.corp.example/oauth2/callback",
+          },
+        },
         session: { keys: ["${SESSION_KEY}"] },
         routes: [{ name: "default", match: { path: "/" }, auth: "required" }],
       },
       secretEnv: { SESSION_KEY: "session-key" },
     });
     const stderr = await helmFails("template", "x", CHART, "-f", file);
-    expect(stderr).toMatch(/config names \$\{CORP_SECRET\} but the Portcullis container would have no such environment variable \(CORP_SECRET\)/);
+    expect(stderr).toMatch(
+      /config names \$\{CORP_SECRET\} but the Portcullis container would have no such environment variable \(CORP_SECRET\)/,
+    );
     expect(stderr).toMatch(/secretEnv\.CORP_SECRET: <key in portcullis-secrets>/);
     expect(stderr).not.toContain("SESSION_KEY");
   });

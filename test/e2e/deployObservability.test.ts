@@ -9,7 +9,13 @@ import { readMetric } from "../harness/readMetric.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
-import { alertExpressions, dashboardExpressions, exportedFamilies, familyOf, metricNames } from "../unit/deployPromql.ts";
+import {
+  alertExpressions,
+  dashboardExpressions,
+  exportedFamilies,
+  familyOf,
+  metricNames,
+} from "../unit/deployPromql.ts";
 
 describe("metrics behind deploy/grafana and deploy/prometheus", () => {
   let stack: Stack;
@@ -25,7 +31,9 @@ describe("metrics behind deploy/grafana and deploy/prometheus", () => {
     expect((await stack.request("/api/items")).status).toBe(401);
     expect((await stack.request("/reports", { headers: { accept: "text/html" } })).status).toBe(302);
     // A callback without its login transaction cookie: a failed login (state_mismatch).
-    expect((await stack.request("/oauth2/callback?code=forged&state=forged", { headers: { accept: "text/html" } })).status).toBeGreaterThanOrEqual(400);
+    expect(
+      (await stack.request("/oauth2/callback?code=forged&state=forged", { headers: { accept: "text/html" } })).status,
+    ).toBeGreaterThanOrEqual(400);
     // A logout token that is no JWT: refused (invalid), counted under provider "(unknown)".
     const logout = await httpsRequest({
       port: stack.envoyPort,
@@ -62,18 +70,27 @@ describe("metrics behind deploy/grafana and deploy/prometheus", () => {
 
   it("counts the driven checks and logins under the labels the panels and alerts select", () => {
     const at = (name: string, labels: Record<string, string>) => readMetric(exposition, name, labels);
-    expect(at("portcullis_checks_total", { decision: "allow", route: "api", reason: "authenticated" })).toBeGreaterThanOrEqual(1);
-    expect(at("portcullis_checks_total", { decision: "deny", route: "api", reason: "token_missing" })).toBeGreaterThanOrEqual(1);
-    expect(at("portcullis_checks_total", { decision: "deny", route: "default", reason: "login_required" })).toBeGreaterThanOrEqual(1);
+    expect(
+      at("portcullis_checks_total", { decision: "allow", route: "api", reason: "authenticated" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      at("portcullis_checks_total", { decision: "deny", route: "api", reason: "token_missing" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      at("portcullis_checks_total", { decision: "deny", route: "default", reason: "login_required" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(at("portcullis_check_duration_seconds_count", { decision: "allow" })).toBeGreaterThanOrEqual(1);
     expect(at("portcullis_check_duration_seconds_bucket", { decision: "deny", le: "+Inf" })).toBeGreaterThanOrEqual(2);
-    expect(at("portcullis_logins_total", { provider: "demo", result: "started", reason: "ok" })).toBeGreaterThanOrEqual(1);
+    expect(at("portcullis_logins_total", { provider: "demo", result: "started", reason: "ok" })).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(at("portcullis_logins_total", { result: "failed" })).toBeGreaterThanOrEqual(1);
     expect(at("portcullis_provider_ready", { provider: "demo" })).toBe(1);
     expect(at("portcullis_jwks_fetches_total", { provider: "demo", result: "ok" })).toBeGreaterThanOrEqual(1);
     expect(at("portcullis_token_cache_lookups_total", { result: "miss" })).toBeGreaterThanOrEqual(1);
     // Every reload result is exported from the start, so the reload alert's matcher has series to see.
-    for (const result of ["ok", "invalid", "error"]) expect(exposition).toMatch(new RegExp(`^portcullis_config_reloads_total\\{result="${result}"\\} 0$`, "m"));
+    for (const result of ["ok", "invalid", "error"])
+      expect(exposition).toMatch(new RegExp(`^portcullis_config_reloads_total\\{result="${result}"\\} 0$`, "m"));
     expect(at("portcullis_redis_up", {})).toBe(1);
     expect(at("portcullis_redis_operations_total", { operation: "session_read", result: "error" })).toBe(0);
     expect(at("portcullis_backchannel_logouts_total", { provider: "(unknown)", result: "invalid" })).toBe(1);

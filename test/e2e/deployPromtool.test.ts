@@ -16,7 +16,8 @@ const RULES_DIR = new URL("../../deploy/prometheus/", import.meta.url).pathname;
 
 function promtool(): string {
   const bin = process.env["PROMTOOL_BIN"];
-  if (bin === undefined || bin === "") throw new Error("PROMTOOL_BIN is not set: run the suite with bin/test, which provisions promtool");
+  if (bin === undefined || bin === "")
+    throw new Error("PROMTOOL_BIN is not set: run the suite with bin/test, which provisions promtool");
   return bin;
 }
 
@@ -31,7 +32,10 @@ async function runPromtool(args: string[]): Promise<Outcome> {
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+    return {
+      code: typeof failed.code === "number" ? failed.code : -1,
+      output: `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
+    };
   }
 }
 
@@ -89,7 +93,10 @@ describe("promtool on deploy/prometheus", () => {
   it("test rules fails when an alert does not fire as its test expects", async () => {
     const tests = await readFile(join(RULES_DIR, "portcullis-alerts.test.yaml"), "utf8");
     const rules = await readFile(join(RULES_DIR, "portcullis-alerts.yaml"), "utf8");
-    await writeFile(join(scratch, "portcullis-alerts.yaml"), rules.replace("portcullis_provider_ready == 0", "portcullis_provider_ready == 2"));
+    await writeFile(
+      join(scratch, "portcullis-alerts.yaml"),
+      rules.replace("portcullis_provider_ready == 0", "portcullis_provider_ready == 2"),
+    );
     await writeFile(join(scratch, "alerts.test.yaml"), tests);
     const result = await runPromtool(["test", "rules", join(scratch, "alerts.test.yaml")]);
     expect(result.code).not.toBe(0);

@@ -43,7 +43,11 @@ beforeAll(async () => {
     tokenEndpoint: idp.tokenEndpoint,
     resource: idp.resource,
     audience: idp.audience,
-    clients: { [DEMO_CLIENT_ID]: idp.cliClient, [DEMO_BATCH_CLIENT_ID]: idp.batchClient, [DEMO_WEB_CLIENT_ID]: idp.webClient },
+    clients: {
+      [DEMO_CLIENT_ID]: idp.cliClient,
+      [DEMO_BATCH_CLIENT_ID]: idp.batchClient,
+      [DEMO_WEB_CLIENT_ID]: idp.webClient,
+    },
     mintUrl: `${idp.issuer}${MINT_USER_TOKEN_PATH}`,
     mintSecret,
   });
@@ -54,14 +58,21 @@ afterAll(async () => {
   if (demoDir !== undefined) await rm(demoDir, { recursive: true, force: true });
 });
 
-const scopesOf = (claims: JWTPayload) => String(claims.scope ?? "").split(" ").filter(Boolean);
+const scopesOf = (claims: JWTPayload) =>
+  String(claims.scope ?? "")
+    .split(" ")
+    .filter(Boolean);
 
 async function demoToken(args: string[]): Promise<{ code: number | null; token: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args], {
-      env: { ...process.env, PORTCULLIS_DEMO_DIR: demoDir },
-      timeout: 15_000,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", MAIN, "demo", "token", ...args],
+      {
+        env: { ...process.env, PORTCULLIS_DEMO_DIR: demoDir },
+        timeout: 15_000,
+      },
+    );
     return { code: 0, token: stdout.trim().split("\n").at(-1) ?? "", stderr };
   } catch (error) {
     const e = error as { code?: unknown; stderr?: string };
@@ -86,7 +97,12 @@ async function introspect(token: string, client: { id: string; secret: string })
 describe("client-credentials tokens of the dev IdP", () => {
   it("name demo-cli in sub and client_id, carry its API scopes and the API audience, and nothing of a person", async () => {
     const claims = decodeJwt(await idp.clientCredentialsToken());
-    expect(claims).toMatchObject({ iss: idp.issuer, aud: idp.audience, sub: DEMO_CLIENT_ID, client_id: DEMO_CLIENT_ID });
+    expect(claims).toMatchObject({
+      iss: idp.issuer,
+      aud: idp.audience,
+      sub: DEMO_CLIENT_ID,
+      client_id: DEMO_CLIENT_ID,
+    });
     expect(scopesOf(claims)).toEqual(["api.read", "api.write"]);
     for (const claim of PERSON_CLAIMS) expect(claims).not.toHaveProperty(claim);
   });
@@ -141,7 +157,13 @@ describe("`demo token` scope and client selection", () => {
     const user = await runs.user!;
     expect(user.code).toBe(0);
     const claims = decodeJwt(user.token);
-    expect(claims).toMatchObject({ sub: "bob", email: "bob@example.com", roles: ["user"], acr: LOA_PASSWORD, amr: ["pwd"] });
+    expect(claims).toMatchObject({
+      sub: "bob",
+      email: "bob@example.com",
+      roles: ["user"],
+      acr: LOA_PASSWORD,
+      amr: ["pwd"],
+    });
     expect(scopesOf(claims)).toEqual(["openid", "api.read"]);
     const web = await runs.web!;
     expect(web.code).toBe(1);
@@ -153,8 +175,20 @@ describe("`demo token` scope and client selection", () => {
 describe("user tokens minted by the dev IdP", () => {
   it("carry the login's acr, amr and auth_time as given", async () => {
     const authTime = Math.floor(Date.now() / 1000) - 30;
-    const claims = decodeJwt(await idp.mintUserToken("alice", ["openid", "api.read"], { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], authTime }));
-    expect(claims).toMatchObject({ sub: "alice", client_id: DEMO_WEB_CLIENT_ID, acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"], auth_time: authTime });
+    const claims = decodeJwt(
+      await idp.mintUserToken("alice", ["openid", "api.read"], {
+        acr: LOA_SECOND_FACTOR,
+        amr: ["pwd", "otp"],
+        authTime,
+      }),
+    );
+    expect(claims).toMatchObject({
+      sub: "alice",
+      client_id: DEMO_WEB_CLIENT_ID,
+      acr: LOA_SECOND_FACTOR,
+      amr: ["pwd", "otp"],
+      auth_time: authTime,
+    });
     expect(claims.roles).toEqual(["admin", "user"]);
   });
 });
@@ -164,7 +198,16 @@ describe("introspection (RFC 7662)", () => {
     const token = await idp.opaqueToken("alice", ["openid", "api.read"]);
     expect(token.split(".")).toHaveLength(1);
     const result = await introspect(token, idp.cliClient);
-    expect(result).toMatchObject({ active: true, sub: "alice", client_id: DEMO_WEB_CLIENT_ID, aud: idp.audience, iss: idp.issuer, token_type: "Bearer", email: "alice@example.com", acr: LOA_PASSWORD });
+    expect(result).toMatchObject({
+      active: true,
+      sub: "alice",
+      client_id: DEMO_WEB_CLIENT_ID,
+      aud: idp.audience,
+      iss: idp.issuer,
+      token_type: "Bearer",
+      email: "alice@example.com",
+      acr: LOA_PASSWORD,
+    });
     expect(String(result.scope).split(" ").sort()).toEqual(["api.read", "openid"]);
     expect(result.exp).toBeGreaterThan(Date.now() / 1000);
   });
@@ -183,11 +226,18 @@ describe("the dev IdP's counters", () => {
     const refused = await fetch(idp.tokenEndpoint, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: "nope", client_id: DEMO_WEB_CLIENT_ID, client_secret: idp.webClient.secret }),
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: "nope",
+        client_id: DEMO_WEB_CLIENT_ID,
+        client_secret: idp.webClient.secret,
+      }),
     });
     expect(refused.status).toBe(400);
     await introspect(await idp.opaqueToken("bob"), idp.cliClient);
-    const auth = await fetch(`${idp.authorizationEndpoint}?client_id=unknown&response_type=code`, { redirect: "manual" });
+    const auth = await fetch(`${idp.authorizationEndpoint}?client_id=unknown&response_type=code`, {
+      redirect: "manual",
+    });
     await auth.arrayBuffer();
     const logout = await fetch(idp.endSessionEndpoint, { redirect: "manual" });
     await logout.arrayBuffer();

@@ -32,7 +32,9 @@ afterAll(async () => {
 async function validate(config: string): Promise<string> {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(file, config);
-  const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], { timeout: 30_000 });
+  const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "--disable-hot-restart", "-c", file], {
+    timeout: 30_000,
+  });
   return stdout + stderr;
 }
 
@@ -49,7 +51,9 @@ describe("envoy/production-example.yaml", () => {
   });
 
   it("fails closed, times ext_authz out and routes /oauth2/ to the auth listener without ext_authz", async () => {
-    const config = parse(await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8")) as Json;
+    const config = parse(
+      await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8"),
+    ) as Json;
     const hcm = at(config, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config");
     const extAuthz = at(hcm, "http_filters", 0, "typed_config");
     expect(at(extAuthz, "failure_mode_allow")).toBe(false);
@@ -89,19 +93,46 @@ describe("envoy/replicas.yaml", () => {
 describe("envoy/demo.yaml", () => {
   it("renders into a config the pinned Envoy accepts", async () => {
     const text = await renderEnvoyConfig({
-      adminPort: 0, listenAddress: "127.0.0.1", listenPort: 0, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile,
-      extAuthzPort: 9191, authPort: 8181, upstreamPort: 9480,
+      adminPort: 0,
+      listenAddress: "127.0.0.1",
+      listenPort: 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      extAuthzPort: 9191,
+      authPort: 8181,
+      upstreamPort: 9480,
     });
     expect(await validate(text)).toMatch(/OK/);
   });
 
   it("times ext_authz out after 1s by default (the demo) and after the given time when one is set", async () => {
     const values = {
-      adminPort: 0, listenAddress: "127.0.0.1", listenPort: 0, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile,
-      extAuthzPort: 9191, authPort: 8181, upstreamPort: 9480,
+      adminPort: 0,
+      listenAddress: "127.0.0.1",
+      listenPort: 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      extAuthzPort: 9191,
+      authPort: 8181,
+      upstreamPort: 9480,
     };
     const timeoutOf = (text: string) =>
-      at(parse(text), "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config", "http_filters", 0, "typed_config", "grpc_service", "timeout");
+      at(
+        parse(text),
+        "static_resources",
+        "listeners",
+        0,
+        "filter_chains",
+        0,
+        "filters",
+        0,
+        "typed_config",
+        "http_filters",
+        0,
+        "typed_config",
+        "grpc_service",
+        "timeout",
+      );
     expect(timeoutOf(await renderEnvoyConfig(values))).toBe("1s");
     const longer = await renderEnvoyConfig({ ...values, extAuthzTimeoutMs: 6000 });
     expect(timeoutOf(longer)).toBe("6s");
@@ -109,7 +140,9 @@ describe("envoy/demo.yaml", () => {
   });
 
   it("refuses to render when a placeholder has no value", () => {
-    expect(() => fillTemplate("port_value: {{LISTEN_PORT}}\naddress: {{LISTEN_ADDRESS}}\n", { LISTEN_PORT: 1 })).toThrow(/LISTEN_ADDRESS/);
+    expect(() =>
+      fillTemplate("port_value: {{LISTEN_PORT}}\naddress: {{LISTEN_ADDRESS}}\n", { LISTEN_PORT: 1 }),
+    ).toThrow(/LISTEN_ADDRESS/);
   });
 
   it("quotes rendered strings, so a path cannot inject YAML", () => {

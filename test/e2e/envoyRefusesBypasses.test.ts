@@ -30,9 +30,18 @@ interface RawAnswer {
  * names stay separate lines, which Node's client would fold), on a connection closed after it.
  */
 function sendRaw(target: string, headers: ReadonlyArray<readonly [string, string]>): Promise<RawAnswer> {
-  const head = [`GET ${target} HTTP/1.1`, ...headers.map(([n, v]) => `${n}: ${v}`), "Accept: application/json", "Connection: close", "", ""].join("\r\n");
+  const head = [
+    `GET ${target} HTTP/1.1`,
+    ...headers.map(([n, v]) => `${n}: ${v}`),
+    "Accept: application/json",
+    "Connection: close",
+    "",
+    "",
+  ].join("\r\n");
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: stack.envoyPort, servername: "localhost", ca: stack.ca }, () => socket.write(head, "latin1"));
+    const socket = connect({ host: "127.0.0.1", port: stack.envoyPort, servername: "localhost", ca: stack.ca }, () =>
+      socket.write(head, "latin1"),
+    );
     let data = Buffer.alloc(0);
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to GET ${target}`)));
     socket.on("error", reject);
@@ -97,20 +106,41 @@ const nonce = () => Math.random().toString(36).slice(2, 10);
 describe("the demo Envoy refuses what Portcullis refuses, by itself", () => {
   it("answers 400 path_invalid to ;-parameters, %25 and trailing dots, on /oauth2/ too, and forwards none of them", async () => {
     const n = nonce();
-    const paths = [`/admin;x/y-${n}`, `/%2561dmin/x-${n}`, `/admin./y-${n}`, `/oauth2/;x-${n}`, `/oauth2/callback%3bx-${n}`, `/public/a%20/b-${n}`, `/oauth2/%c0%ae-${n}`, `/public/%e2%82-${n}`];
+    const paths = [
+      `/admin;x/y-${n}`,
+      `/%2561dmin/x-${n}`,
+      `/admin./y-${n}`,
+      `/oauth2/;x-${n}`,
+      `/oauth2/callback%3bx-${n}`,
+      `/public/a%20/b-${n}`,
+      `/oauth2/%c0%ae-${n}`,
+      `/public/%e2%82-${n}`,
+    ];
     const before = stack.upstream.requests().length;
     for (const path of paths) {
       const answer = await withHost(path);
-      expect({ path, status: answer.status, error: errorOf(answer) }).toEqual({ path, status: 400, error: "path_invalid" });
+      expect({ path, status: answer.status, error: errorOf(answer) }).toEqual({
+        path,
+        status: 400,
+        error: "path_invalid",
+      });
     }
     // Envoy's own answer (its direct response, no cluster), not Portcullis's through ext_authz.
     for (const path of paths) {
       const line = await accessLineFor(path);
       expect({ path, route: line.route, details: line.details, upstream: line.upstream }).toEqual({
-        path, route: expect.stringMatching(/^path_(encoding_)?invalid$/), details: "direct_response", upstream: null,
+        path,
+        route: expect.stringMatching(/^path_(encoding_)?invalid$/),
+        details: "direct_response",
+        upstream: null,
       });
     }
-    expect(stack.upstream.requests().slice(before).filter((r) => r.path.includes(n))).toEqual([]);
+    expect(
+      stack.upstream
+        .requests()
+        .slice(before)
+        .filter((r) => r.path.includes(n)),
+    ).toEqual([]);
   });
 
   it("resolves //.. itself before any check, so Portcullis and the upstream both see the one reading", async () => {
@@ -119,14 +149,37 @@ describe("the demo Envoy refuses what Portcullis refuses, by itself", () => {
     const n = nonce();
     const answer = await withHost(`/public//../public/ok-${n}`);
     expect(answer.status).toBe(200);
-    expect(stack.upstream.requests().filter((r) => r.path.includes(n)).map((r) => r.path)).toEqual([`/public/public/ok-${n}`]);
+    expect(
+      stack.upstream
+        .requests()
+        .filter((r) => r.path.includes(n))
+        .map((r) => r.path),
+    ).toEqual([`/public/public/ok-${n}`]);
   });
 
   it("answers 400 host_invalid to Hosts that are not host[:port], on /oauth2/ too", async () => {
-    for (const host of ["admin.example.com:443:80", "localhost@evil.example", "a,b", "localhost..", "localhost:", "localhost:123456", "localhost:0", "localhost:65536", "localhost:99999", "[::1", "::1", "a%41"]) {
+    for (const host of [
+      "admin.example.com:443:80",
+      "localhost@evil.example",
+      "a,b",
+      "localhost..",
+      "localhost:",
+      "localhost:123456",
+      "localhost:0",
+      "localhost:65536",
+      "localhost:99999",
+      "[::1",
+      "::1",
+      "a%41",
+    ]) {
       for (const path of ["/public/x", "/oauth2/callback"]) {
         const answer = await withHost(path, host);
-        expect({ host, path, status: answer.status, error: errorOf(answer) }).toEqual({ host, path, status: 400, error: "host_invalid" });
+        expect({ host, path, status: answer.status, error: errorOf(answer) }).toEqual({
+          host,
+          path,
+          status: 400,
+          error: "host_invalid",
+        });
       }
     }
     // The forms the contract allows still pass Envoy.
@@ -139,10 +192,21 @@ describe("the demo Envoy refuses what Portcullis refuses, by itself", () => {
 describe("headers that steer the upstream", () => {
   it("never reach it, nor a session cookie sent in a second Cookie header", async () => {
     const n = nonce();
-    const steering = ["X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override", "X-Method-Override", "X-HTTP-Method"];
+    const steering = [
+      "X-Forwarded-Host",
+      "X-Forwarded-Prefix",
+      "Forwarded",
+      "X-Original-URL",
+      "X-Rewrite-URL",
+      "X-HTTP-Method-Override",
+      "X-Method-Override",
+      "X-HTTP-Method",
+    ];
     const answer = await sendRaw(`/public/steer-${n}`, [
       ["Host", "localhost"],
-      ...steering.map((name) => [name, name === "Forwarded" ? "host=admin.example.com;proto=https" : "/admin"] as const),
+      ...steering.map(
+        (name) => [name, name === "Forwarded" ? "host=admin.example.com;proto=https" : "/admin"] as const,
+      ),
       ["Cookie", "theme=dark"],
       ["Cookie", "__Host-portcullis=forged-session"],
     ]);
@@ -162,12 +226,18 @@ describe("Envoy's access log", () => {
     const path = `/public/join-${nonce()}`;
     expect((await withHost(path)).status).toBe(200);
     const line = await accessLineFor(path);
-    expect(line).toMatchObject({ status: 200, upstream: "upstream", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(line).toMatchObject({
+      status: 200,
+      upstream: "upstream",
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
     const id = line.request_id as string;
     expect(stack.upstream.requests().find((r) => r.path === path)?.headers["x-request-id"]).toBe(id);
     let decision: { requestId?: string; route?: string; decision?: string } | undefined;
     await waitUntil(async () => {
-      decision = (await jsonLines<{ audit?: boolean; requestId?: string; route?: string; decision?: string }>("portcullis.log")).find((l) => l.audit === true && l.requestId === id);
+      decision = (
+        await jsonLines<{ audit?: boolean; requestId?: string; route?: string; decision?: string }>("portcullis.log")
+      ).find((l) => l.audit === true && l.requestId === id);
       return decision !== undefined;
     }, 10_000);
     expect(decision).toMatchObject({ requestId: id, route: "public", decision: "allow" });

@@ -40,13 +40,18 @@ beforeAll(async () => {
     res.type("text/plain").send("admin area");
   };
   app.get("/admin/*splat", adminArea);
-  for (const path of ["/ops/panel", "/v1/users", "/v22/users", "/files/:id/meta", "/reports/"]) app.get(path, adminArea);
+  for (const path of ["/ops/panel", "/v1/users", "/v22/users", "/files/:id/meta", "/reports/"])
+    app.get(path, adminArea);
   app.use((_req: Request, res: Response) => {
     res.type("text/plain").send("catch-all");
   });
   server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
-  stack = await startStack({ routes: ROUTES, config: { policy: { mode: "whitelist" } }, upstreamPort: (server.address() as AddressInfo).port });
+  stack = await startStack({
+    routes: ROUTES,
+    config: { policy: { mode: "whitelist" } },
+    upstreamPort: (server.address() as AddressInfo).port,
+  });
   pool = createRawHttpsPool({ port: stack.envoyPort, ca: stack.ca, connections: 2 });
   tokens = { alice: await stack.idp().mintUserToken("alice"), bob: await stack.idp().mintUserToken("bob") };
 }, 60_000);
@@ -60,7 +65,11 @@ afterAll(async () => {
 
 async function send(user: "alice" | "bob", method: string, target: string) {
   const marker = randomUUID();
-  const res = await pool.send({ method, target, headers: { authorization: `Bearer ${tokens[user]}`, "x-test-marker": marker } });
+  const res = await pool.send({
+    method,
+    target,
+    headers: { authorization: `Bearer ${tokens[user]}`, "x-test-marker": marker },
+  });
   return { status: res.status, body: res.body, reachedAdmin: adminHits.has(marker) };
 }
 
@@ -77,7 +86,17 @@ describe("an Express upstream behind Envoy and Portcullis", () => {
     expect(await send("bob", "GET", "/admin/y")).toMatchObject({ status: 403, reachedAdmin: false });
   });
 
-  for (const target of ["/Admin/y", "/ADMIN/y", "/aDmIn/y", "/admin;x/y", "/admin;/y", "/admin./y", "/%2561dmin/x", "/admin%3bx/y", "/admin%20/y"]) {
+  for (const target of [
+    "/Admin/y",
+    "/ADMIN/y",
+    "/aDmIn/y",
+    "/admin;x/y",
+    "/admin;/y",
+    "/admin./y",
+    "/%2561dmin/x",
+    "/admin%3bx/y",
+    "/admin%20/y",
+  ]) {
     it(`never hands bob the admin handler for ${target} (400 or 403)`, async () => {
       const res = await send("bob", "GET", target);
       expect(res.reachedAdmin).toBe(false);
@@ -95,11 +114,24 @@ describe("an Express upstream behind Envoy and Portcullis", () => {
 
   it("serves alice the exact, regex and glob rules' handlers with and without a trailing slash", async () => {
     for (const target of ["/ops/panel", "/ops/panel/", "/v1/users/", "/files/a/meta/", "/reports", "/reports/"]) {
-      expect(await send("alice", "GET", target), target).toEqual({ status: 200, body: "admin area", reachedAdmin: true });
+      expect(await send("alice", "GET", target), target).toEqual({
+        status: 200,
+        body: "admin area",
+        reachedAdmin: true,
+      });
     }
   });
 
-  for (const target of ["/admin/y/", "/Admin/y/", "/ops/panel/", "/OPS/Panel/", "/v1/users/", "/V22/users/", "/files/a/meta/", "/reports"]) {
+  for (const target of [
+    "/admin/y/",
+    "/Admin/y/",
+    "/ops/panel/",
+    "/OPS/Panel/",
+    "/v1/users/",
+    "/V22/users/",
+    "/files/a/meta/",
+    "/reports",
+  ]) {
     it(`never hands bob the admin handler for ${target} (a trailing slash toggled, 403)`, async () => {
       const res = await send("bob", "GET", target);
       expect(res.reachedAdmin).toBe(false);

@@ -31,9 +31,9 @@ const ROUTES = [
 // --- The authority grammar --------------------------------------------------------------------
 
 const caseVariant = (word: string) =>
-  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((upper) =>
-    [...word].map((c, i) => (upper[i] === true ? c.toUpperCase() : c)).join(""),
-  );
+  fc
+    .array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+    .map((upper) => [...word].map((c, i) => (upper[i] === true ? c.toUpperCase() : c)).join(""));
 
 const hostCore = fc.oneof(
   { weight: 8, arbitrary: caseVariant(ADMIN_HOST) },
@@ -56,22 +56,67 @@ const hostCore = fc.oneof(
     ),
   },
   { weight: 3, arbitrary: fc.constantFrom("other.test", "localhost", "127.0.0.1", "0x7f.1", "evil") },
-  { weight: 3, arbitrary: fc.constantFrom("[::1]", "::1", "[::ffff:127.0.0.1]", "::ffff:127.0.0.1", "[fe80::1%25eth0]", "[admin.example.com]", "[::1", "::1]", "[]", "") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "[::1]",
+      "::1",
+      "[::ffff:127.0.0.1]",
+      "::ffff:127.0.0.1",
+      "[fe80::1%25eth0]",
+      "[admin.example.com]",
+      "[::1",
+      "::1]",
+      "[]",
+      "",
+    ),
+  },
 );
 /** Nothing most of the time (so valid authorities reach the upstream often), else one of `values`. */
 const usually = (nothingWeight: number, ...values: string[]) =>
   fc.oneof({ weight: nothingWeight, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constantFrom(...values) });
 
 const trailingDots = usually(2, ".", "..", ". ");
-const port = usually(1, ":443", ":80", ":443:80", ":", ":99999", ":0", ":0443", ":abc", "::80", ":8080", ":65535", ":65536", ": 443");
+const port = usually(
+  1,
+  ":443",
+  ":80",
+  ":443:80",
+  ":",
+  ":99999",
+  ":0",
+  ":0443",
+  ":abc",
+  "::80",
+  ":8080",
+  ":65535",
+  ":65536",
+  ": 443",
+);
 const prefix = usually(3, "evil@", "admin.example.com@", "user:pw@", "evil,", "admin.example.com,", " ");
-const suffix = usually(3, ",evil", ",admin.example.com", "@admin.example.com", "@evil", ";x", " ", "%20", "/x", "\\x", "?x", "#x");
+const suffix = usually(
+  3,
+  ",evil",
+  ",admin.example.com",
+  "@admin.example.com",
+  "@evil",
+  ";x",
+  " ",
+  "%20",
+  "/x",
+  "\\x",
+  "?x",
+  "#x",
+);
 const authority = fc.tuple(prefix, hostCore, trailingDots, port, suffix).map((parts) => parts.join(""));
 
 /** The request: Host header and request-target; sometimes an absolute-form target with its own authority. */
 const hostRequest = fc.oneof(
   { weight: 5, arbitrary: authority.map((host) => ({ host, target: "/x" })) },
-  { weight: 1, arbitrary: fc.tuple(authority, authority).map(([inTarget, host]) => ({ host, target: `https://${inTarget}/x` })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(authority, authority).map(([inTarget, host]) => ({ host, target: `https://${inTarget}/x` })),
+  },
 );
 
 // --- How upstreams read the Host they received ------------------------------------------------
@@ -122,7 +167,10 @@ function classify(res: RawResponse): { outcome: string; receivedHost?: string } 
   if (res.status === 200 && typeof json?.path === "string") {
     const host = json.headers?.["host"];
     // Node hands header bytes over as latin1; an upstream reading UTF-8 (a URL parser) sees the UTF-8.
-    return { outcome: "reached the upstream", receivedHost: typeof host === "string" ? Buffer.from(host, "latin1").toString("utf8") : "" };
+    return {
+      outcome: "reached the upstream",
+      receivedHost: typeof host === "string" ? Buffer.from(host, "latin1").toString("utf8") : "",
+    };
   }
   // The shipped Envoy config answers a bad Host with Portcullis's JSON body, but only Portcullis's
   // denials carry cache-control: no-store: that header tells the two sides apart.
@@ -153,44 +201,63 @@ describe("authorities through Envoy and Portcullis, read as common upstreams rea
     expect((await pool.send({ target: "/x", host: "other.test", headers: auth })).status).toBe(200);
   });
 
-  it("never lets bob reach the upstream with a Host an upstream reads as admin.example.com", async () => {
-    const seed = propertySeed();
-    const started = Date.now();
-    const tally: Tally = { cases: 0, outcomes: new Map(), examples: new Map() };
-    const failures: Array<{ reader: string; text: string }> = [];
-    const checkOne = async ({ host, target }: { host: string; target: string }) => {
-      tally.cases++;
-      const res = await pool.send({ target, host, headers: { authorization: `Bearer ${bob}` } });
-      const { outcome, receivedHost } = classify(res);
-      tally.outcomes.set(outcome, (tally.outcomes.get(outcome) ?? 0) + 1);
-      if (!tally.examples.has(outcome)) tally.examples.set(outcome, `${target} Host: ${host}`);
-      if (receivedHost === undefined) {
-        if (![400, 403, 404].includes(res.status)) throw new Error(`${target} Host ${JSON.stringify(host)}: unexpected ${res.status} ${res.body.slice(0, 200)}`);
-        return;
-      }
-      for (const { reader, hostname } of hostReadings(receivedHost)) {
-        if (hostname === ADMIN_HOST) {
-          failures.push({ reader, text: `${target} with Host ${JSON.stringify(host)} reached the upstream as Host ${JSON.stringify(receivedHost)}` });
+  it(
+    "never lets bob reach the upstream with a Host an upstream reads as admin.example.com",
+    async () => {
+      const seed = propertySeed();
+      const started = Date.now();
+      const tally: Tally = { cases: 0, outcomes: new Map(), examples: new Map() };
+      const failures: Array<{ reader: string; text: string }> = [];
+      const checkOne = async ({ host, target }: { host: string; target: string }) => {
+        tally.cases++;
+        const res = await pool.send({ target, host, headers: { authorization: `Bearer ${bob}` } });
+        const { outcome, receivedHost } = classify(res);
+        tally.outcomes.set(outcome, (tally.outcomes.get(outcome) ?? 0) + 1);
+        if (!tally.examples.has(outcome)) tally.examples.set(outcome, `${target} Host: ${host}`);
+        if (receivedHost === undefined) {
+          if (![400, 403, 404].includes(res.status))
+            throw new Error(
+              `${target} Host ${JSON.stringify(host)}: unexpected ${res.status} ${res.body.slice(0, 200)}`,
+            );
+          return;
         }
+        for (const { reader, hostname } of hostReadings(receivedHost)) {
+          if (hostname === ADMIN_HOST) {
+            failures.push({
+              reader,
+              text: `${target} with Host ${JSON.stringify(host)} reached the upstream as Host ${JSON.stringify(receivedHost)}`,
+            });
+          }
+        }
+      };
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(hostRequest, { minLength: BATCH, maxLength: BATCH }), async (requests) => {
+            await Promise.all(requests.map(checkOne));
+          }),
+          { numRuns: Math.ceil(RUNS / BATCH), seed },
+        );
+      } finally {
+        const outcomes = [...tally.outcomes]
+          .map(([key, n]) => `    ${key}: ${n} (e.g. ${JSON.stringify(tally.examples.get(key))})`)
+          .join("\n");
+        console.log(
+          `hosts, bob (seed ${seed}): ${tally.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s\n${outcomes}`,
+        );
       }
-    };
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(hostRequest, { minLength: BATCH, maxLength: BATCH }), async (requests) => {
-          await Promise.all(requests.map(checkOne));
-        }),
-        { numRuns: Math.ceil(RUNS / BATCH), seed },
-      );
-    } finally {
-      const outcomes = [...tally.outcomes].map(([key, n]) => `    ${key}: ${n} (e.g. ${JSON.stringify(tally.examples.get(key))})`).join("\n");
-      console.log(`hosts, bob (seed ${seed}): ${tally.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s\n${outcomes}`);
-    }
-    if (failures.length > 0) {
-      // Grouped by the upstream reading, a few examples each: one line per class of bypass.
-      const byReader = new Map<string, string[]>();
-      for (const failure of failures) byReader.set(failure.reader, [...(byReader.get(failure.reader) ?? []), failure.text]);
-      const shown = [...byReader].map(([reader, texts]) => `${reader}: ${texts.length}\n    ${texts.slice(0, 3).join("\n    ")}`).join("\n  ");
-      expect.fail(`seed ${seed} (PORTCULLIS_PROPERTY_SEED=${seed} replays it), ${RUNS} runs: ${failures.length} readings name ${ADMIN_HOST} for requests bob got through:\n  ${shown}`);
-    }
-  }, TIMEOUT_MS);
+      if (failures.length > 0) {
+        // Grouped by the upstream reading, a few examples each: one line per class of bypass.
+        const byReader = new Map<string, string[]>();
+        for (const failure of failures)
+          byReader.set(failure.reader, [...(byReader.get(failure.reader) ?? []), failure.text]);
+        const shown = [...byReader]
+          .map(([reader, texts]) => `${reader}: ${texts.length}\n    ${texts.slice(0, 3).join("\n    ")}`)
+          .join("\n  ");
+        expect.fail(
+          `seed ${seed} (PORTCULLIS_PROPERTY_SEED=${seed} replays it), ${RUNS} runs: ${failures.length} readings name ${ADMIN_HOST} for requests bob got through:\n  ${shown}`,
+        );
+      }
+    },
+    TIMEOUT_MS,
+  );
 });

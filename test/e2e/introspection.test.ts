@@ -52,8 +52,20 @@ beforeAll(async () => {
       session: { keys: [randomBytes(32).toString("base64url")] },
     },
     routes: [
-      { name: "read", match: { host: "localhost", path: "/read" }, auth: "required", providers: ["op"], require: { scopes: ["api.read"] } },
-      { name: "write", match: { host: "localhost", path: "/write" }, auth: "required", providers: ["op"], require: { scopes: ["api.write"] } },
+      {
+        name: "read",
+        match: { host: "localhost", path: "/read" },
+        auth: "required",
+        providers: ["op"],
+        require: { scopes: ["api.read"] },
+      },
+      {
+        name: "write",
+        match: { host: "localhost", path: "/write" },
+        auth: "required",
+        providers: ["op"],
+        require: { scopes: ["api.write"] },
+      },
       { name: "down", match: { host: "localhost", path: "/down" }, auth: "required", providers: ["down"] },
     ],
   });
@@ -71,7 +83,8 @@ async function send(path: string, token: string) {
   return { ...res, error: (res.json as { error?: unknown } | undefined)?.error ?? null, upstream };
 }
 
-const introspections = (provider: string, result: string) => stack.metric("portcullis_introspections_total", { provider, result });
+const introspections = (provider: string, result: string) =>
+  stack.metric("portcullis_introspections_total", { provider, result });
 
 /** RFC 7009 revocation at the dev IdP, as the client the token was issued to (demo-web). */
 async function revoke(idp: DevIdp, token: string): Promise<void> {

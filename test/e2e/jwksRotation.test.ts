@@ -34,7 +34,9 @@ describe("IdP signing key rotation", () => {
     expect(await callApi(await stack.idp().mintUserToken("bob"))).toBe(200);
 
     expect(await fetches()).toBe(before + 1);
-    expect(await stack.metric("portcullis_jwks_fetches_total", { provider: "demo", result: "ok" })).toBeGreaterThanOrEqual(2);
+    expect(
+      await stack.metric("portcullis_jwks_fetches_total", { provider: "demo", result: "ok" }),
+    ).toBeGreaterThanOrEqual(2);
   });
 });
 
@@ -46,7 +48,8 @@ describe("IdP signing key removal", () => {
     const revoking = await startStack({ provider: { jwksMaxAgeSeconds: refreshSeconds, jwksCooldownSeconds: 3600 } });
     try {
       const token = await revoking.clientCredentialsToken();
-      const call = async () => (await revoking.request("/api/rotation", { headers: { authorization: `Bearer ${token}` } })).status;
+      const call = async () =>
+        (await revoking.request("/api/rotation", { headers: { authorization: `Bearer ${token}` } })).status;
       expect(await call()).toBe(200);
       const hits = await revoking.metric("portcullis_token_cache_lookups_total", { result: "hit" });
       expect(await call()).toBe(200);
@@ -61,7 +64,9 @@ describe("IdP signing key removal", () => {
       expect((denied.json as { error?: string }).error).toBe("key_not_found");
       // A token signed with the new key is accepted.
       const fresh = await revoking.clientCredentialsToken();
-      expect((await revoking.request("/api/rotation", { headers: { authorization: `Bearer ${fresh}` } })).status).toBe(200);
+      expect((await revoking.request("/api/rotation", { headers: { authorization: `Bearer ${fresh}` } })).status).toBe(
+        200,
+      );
     } finally {
       await revoking.close();
     }

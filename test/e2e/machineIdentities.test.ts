@@ -10,10 +10,25 @@ import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 
 const ROUTES = [
-  { name: "batch", match: { host: "localhost", path: "/batch" }, auth: "required", require: { principal: "client", clients: [DEMO_BATCH_CLIENT_ID] } },
-  { name: "machines", match: { host: "localhost", path: "/machines" }, auth: "required", require: { principal: "client" } },
+  {
+    name: "batch",
+    match: { host: "localhost", path: "/batch" },
+    auth: "required",
+    require: { principal: "client", clients: [DEMO_BATCH_CLIENT_ID] },
+  },
+  {
+    name: "machines",
+    match: { host: "localhost", path: "/machines" },
+    auth: "required",
+    require: { principal: "client" },
+  },
   { name: "people", match: { host: "localhost", path: "/people" }, auth: "required", require: { principal: "user" } },
-  { name: "writes", match: { host: "localhost", path: "/writes" }, auth: "required", require: { scopes: ["api.write"] } },
+  {
+    name: "writes",
+    match: { host: "localhost", path: "/writes" },
+    auth: "required",
+    require: { scopes: ["api.write"] },
+  },
   { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
 ];
 
@@ -38,7 +53,9 @@ afterAll(async () => {
 
 async function send(path: string, token: string, extraHeaders: Record<string, string> = {}) {
   const marker = randomUUID();
-  const res = await stack.request(path, { headers: { authorization: `Bearer ${token}`, "x-test-marker": marker, ...extraHeaders } });
+  const res = await stack.request(path, {
+    headers: { authorization: `Bearer ${token}`, "x-test-marker": marker, ...extraHeaders },
+  });
   const upstream = stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker);
   return { ...res, error: (res.json as { error?: unknown } | undefined)?.error ?? null, upstream };
 }
@@ -81,12 +98,22 @@ describe("a machine-only route (principal: client)", () => {
 
 describe("a person-only route (principal: user)", () => {
   it("refuses both machine clients with 403", async () => {
-    const before = await stack.metric("portcullis_checks_total", { route: "people", decision: "deny", reason: "requirement_failed" });
+    const before = await stack.metric("portcullis_checks_total", {
+      route: "people",
+      decision: "deny",
+      reason: "requirement_failed",
+    });
     for (const token of [batchToken, cliToken]) {
       const res = await send("/people", token);
       expect([res.status, res.error, res.upstream]).toEqual([403, "requirement_failed", undefined]);
     }
-    expect(await stack.metric("portcullis_checks_total", { route: "people", decision: "deny", reason: "requirement_failed" })).toBe(before + 2);
+    expect(
+      await stack.metric("portcullis_checks_total", {
+        route: "people",
+        decision: "deny",
+        reason: "requirement_failed",
+      }),
+    ).toBe(before + 2);
   });
 
   it("admits a person, whose upstream headers carry x-user-sub and the client the token was issued to", async () => {

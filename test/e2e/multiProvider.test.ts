@@ -36,7 +36,11 @@ beforeAll(async () => {
   const strangerServer = createServer((_req, res) => res.writeHead(404).end());
   await listenServer(strangerServer, 0);
   const strangerPort = (strangerServer.address() as AddressInfo).port;
-  stranger = { issuer: `http://127.0.0.1:${strangerPort}`, port: strangerPort, close: () => closeServer(strangerServer) };
+  stranger = {
+    issuer: `http://127.0.0.1:${strangerPort}`,
+    port: strangerPort,
+    close: () => closeServer(strangerServer),
+  };
 
   keyB = await createSigningJwk();
   idpB = await startDevIdp({ signingKeys: [keyB], audience: B_AUDIENCE });
@@ -96,7 +100,9 @@ describe("two providers side by side", () => {
     // Verified and cached by now: the cache must not let it onto a's route either.
     const again = await send("/a/x", fromB);
     expect([again.status, again.error, again.upstream]).toEqual([401, "issuer_mismatch", undefined]);
-    expect(await stack.metric("portcullis_checks_total", { route: "only-a", reason: "issuer_mismatch" })).toBe(before + 2);
+    expect(await stack.metric("portcullis_checks_total", { route: "only-a", reason: "issuer_mismatch" })).toBe(
+      before + 2,
+    );
   });
 
   it("a token from a is refused on the route bound to b", async () => {
@@ -111,7 +117,9 @@ describe("two providers side by side", () => {
       expect([path, res.status, res.error, res.upstream]).toEqual([path, 401, "audience_mismatch", undefined]);
     }
     // The same claims with b's audience pass: the key and issuer were right, only aud was not.
-    expect((await send("/b/x", await stack.signToken({ iss: idpB.issuer, aud: B_AUDIENCE }, {}, keyB))).status).toBe(200);
+    expect((await send("/b/x", await stack.signToken({ iss: idpB.issuer, aud: B_AUDIENCE }, {}, keyB))).status).toBe(
+      200,
+    );
   });
 });
 
@@ -139,7 +147,10 @@ describe("a token from an issuer no provider has", () => {
       }
     }
 
-    expect(counted(), `new requests at a: ${requests.seen(stack.idp().port).slice(seenBefore.a.length).join(", ")}; at b: ${requests.seen(idpB.port).slice(seenBefore.b.length).join(", ")}`).toEqual(before);
+    expect(
+      counted(),
+      `new requests at a: ${requests.seen(stack.idp().port).slice(seenBefore.a.length).join(", ")}; at b: ${requests.seen(idpB.port).slice(seenBefore.b.length).join(", ")}`,
+    ).toEqual(before);
     expect(requests.count(stranger.port)).toBe(0);
     expect(await stack.metric("portcullis_jwks_fetches_total")).toBe(jwksBefore);
   });

@@ -43,9 +43,9 @@ const BLACKLIST_ROUTES = [{ name: "admin", match: { path: "/admin" }, require: {
 // --- The path grammar -------------------------------------------------------------------------
 
 const caseVariant = (word: string) =>
-  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((upper) =>
-    [...word].map((c, i) => (upper[i] === true ? c.toUpperCase() : c)).join(""),
-  );
+  fc
+    .array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+    .map((upper) => [...word].map((c, i) => (upper[i] === true ? c.toUpperCase() : c)).join(""));
 
 /** Pieces a segment is made of: words, dots, escapes, separators seen inside segments, unicode. */
 const atom = fc.oneof(
@@ -55,7 +55,32 @@ const atom = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(".", "..", "%2e", "%2E", "%2e%2e", "%2E%2e", ".%2e", "%2e.", "...") },
   {
     weight: 5,
-    arbitrary: fc.constantFrom("%25", "%2561", "%2561dmin", "%252e", "%252f", "%61", "%61dmin", "adm%69n", "%41DMIN", "%3b", "%3B", "%c0%ae", "%C0%AE", "%c0%af", "%e0%80%ae", "%ff", "%80", "%20", "%09", "%2f", "%2F", "%5c", "%00", "%"),
+    arbitrary: fc.constantFrom(
+      "%25",
+      "%2561",
+      "%2561dmin",
+      "%252e",
+      "%252f",
+      "%61",
+      "%61dmin",
+      "adm%69n",
+      "%41DMIN",
+      "%3b",
+      "%3B",
+      "%c0%ae",
+      "%C0%AE",
+      "%c0%af",
+      "%e0%80%ae",
+      "%ff",
+      "%80",
+      "%20",
+      "%09",
+      "%2f",
+      "%2F",
+      "%5c",
+      "%00",
+      "%",
+    ),
   },
   { weight: 3, arbitrary: fc.constantFrom(";", ";x", ";jsessionid=1", ";/", "=", ":", "@", "!", "~", "+", "&") },
   { weight: 1, arbitrary: fc.constantFrom("ä", "ı", "ſ", "K", "ａ", "😀", "\u200b", "\u00a0") },
@@ -65,11 +90,28 @@ const segment = fc.array(atom, { minLength: 0, maxLength: 3 }).map((atoms) => at
 const separator = fc.constantFrom("/", "/", "/", "/", "//", "///");
 /** The first segment leans on `admin` and `public`, so most cases test the rules' boundary. */
 const firstSegment = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(caseVariant("admin"), fc.array(atom, { maxLength: 2 })).map(([w, rest]) => w + rest.join("")) },
+  {
+    weight: 5,
+    arbitrary: fc.tuple(caseVariant("admin"), fc.array(atom, { maxLength: 2 })).map(([w, rest]) => w + rest.join("")),
+  },
   // What servers trim or strip from a segment's end, right after the protected word.
-  { weight: 3, arbitrary: fc.tuple(caseVariant("admin"), fc.constantFrom(";", ";x", ";x=1", "%3b", ".", "..", "%2e", ". ", "%20", "%09", ".%20", "%20.", "%00")).map(([w, end]) => w + end) },
-  { weight: 2, arbitrary: fc.tuple(fc.array(atom, { maxLength: 2 }), caseVariant("admin")).map(([rest, w]) => rest.join("") + w) },
-  { weight: 2, arbitrary: fc.tuple(caseVariant("public"), fc.array(atom, { maxLength: 2 })).map(([w, rest]) => w + rest.join("")) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        caseVariant("admin"),
+        fc.constantFrom(";", ";x", ";x=1", "%3b", ".", "..", "%2e", ". ", "%20", "%09", ".%20", "%20.", "%00"),
+      )
+      .map(([w, end]) => w + end),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.array(atom, { maxLength: 2 }), caseVariant("admin")).map(([rest, w]) => rest.join("") + w),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(caseVariant("public"), fc.array(atom, { maxLength: 2 })).map(([w, rest]) => w + rest.join("")),
+  },
   // The exact and regex rules: `/panel`, `/v1/users` (the rest may add `/users`).
   { weight: 2, arbitrary: fc.constantFrom("panel", "Panel", "v1", "V22", "v1/users", "v1/Users") },
   { weight: 3, arbitrary: segment },
@@ -82,8 +124,7 @@ const attackPath = fc
 // --- Sending and classifying ------------------------------------------------------------------
 
 type Outcome =
-  | { kind: "upstream"; received: string }
-  | { kind: "denied"; status: number; by: "portcullis" | "envoy"; code: string };
+  { kind: "upstream"; received: string } | { kind: "denied"; status: number; by: "portcullis" | "envoy"; code: string };
 
 function classify(target: string, res: RawResponse): Outcome {
   let json: { error?: unknown; path?: unknown } | undefined;
@@ -116,7 +157,15 @@ interface Tally {
 }
 
 function newTally(): Tally {
-  return { cases: 0, requests: 0, reachedUpstream: 0, readingsSent: 0, denied: new Map(), envoyOnly: new Map(), inconsistent: [] };
+  return {
+    cases: 0,
+    requests: 0,
+    reachedUpstream: 0,
+    readingsSent: 0,
+    denied: new Map(),
+    envoyOnly: new Map(),
+    inconsistent: [],
+  };
 }
 
 function count(map: Map<string, number>, key: string): void {
@@ -125,7 +174,9 @@ function count(map: Map<string, number>, key: string): void {
 
 function report(name: string, tally: Tally, ms: number): string {
   const denied = [...tally.denied].map(([key, n]) => `    ${key}: ${n}`).join("\n");
-  const envoy = [...tally.envoyOnly].map(([key, v]) => `    ${key}: ${v.count} (e.g. ${JSON.stringify(v.example)})`).join("\n");
+  const envoy = [...tally.envoyOnly]
+    .map(([key, v]) => `    ${key}: ${v.count} (e.g. ${JSON.stringify(v.example)})`)
+    .join("\n");
   return (
     `${name}: ${tally.cases} cases, ${tally.requests} requests in ${(ms / 1000).toFixed(1)} s; ` +
     `${tally.reachedUpstream} reached the upstream, ${tally.readingsSent} upstream readings sent back\n` +
@@ -150,7 +201,10 @@ async function probe(prober: Prober, target: string): Promise<Outcome> {
     count(prober.tally.denied, `${outcome.status} by ${outcome.by}: ${outcome.code}`);
     if (outcome.by === "envoy") {
       // What would Portcullis have said? (Its normaliser reads the raw target as Envoy would.)
-      const answer = await prober.portcullis.check(target, { ...lowerCased(prober.headers), accept: "application/json" });
+      const answer = await prober.portcullis.check(target, {
+        ...lowerCased(prober.headers),
+        accept: "application/json",
+      });
       const denied = answer["denied_response"] as { status?: { code?: string }; body?: string } | undefined;
       const verdict = denied === undefined ? "allow" : `deny: ${errorOf(denied.body)}`;
       const key = `Envoy ${outcome.status} ${outcome.code}, Portcullis would ${verdict}`;
@@ -159,7 +213,8 @@ async function probe(prober: Prober, target: string): Promise<Outcome> {
       prober.tally.envoyOnly.set(key, entry);
       // The config's own path_invalid answer must be one Portcullis gives too: the two implement one list.
       // (Envoy's codec refusing what Portcullis accepts, raw non-ASCII say, is Envoy being stricter.)
-      if (outcome.code === "path_invalid" && verdict !== "deny: path_invalid") prober.tally.inconsistent.push(`${JSON.stringify(target)}: Portcullis would ${verdict}`);
+      if (outcome.code === "path_invalid" && verdict !== "deny: path_invalid")
+        prober.tally.inconsistent.push(`${JSON.stringify(target)}: Portcullis would ${verdict}`);
     }
   }
   return outcome;
@@ -216,22 +271,34 @@ async function runProperty(name: string, prober: Prober): Promise<void> {
   try {
     await fc.assert(
       fc.asyncProperty(fc.array(attackPath, { minLength: BATCH, maxLength: BATCH }), async (targets) => {
-        for (const found of await Promise.all(targets.map((target) => disagreements(prober, target)))) failures.push(...found);
+        for (const found of await Promise.all(targets.map((target) => disagreements(prober, target))))
+          failures.push(...found);
       }),
       { numRuns: Math.ceil(RUNS / BATCH), seed },
     );
   } finally {
     console.log(report(`${name} (seed ${seed})`, prober.tally, Date.now() - started));
   }
-  expect(prober.tally.inconsistent, `${name} (seed ${seed}): Envoy answered path_invalid where Portcullis would not`).toEqual([]);
+  expect(
+    prober.tally.inconsistent,
+    `${name} (seed ${seed}): Envoy answered path_invalid where Portcullis would not`,
+  ).toEqual([]);
   if (failures.length > 0) {
     // Grouped by the upstream reading, a few examples each: one line per class of bypass.
     const byServer = new Map<string, Disagreement[]>();
     for (const failure of failures) byServer.set(failure.server, [...(byServer.get(failure.server) ?? []), failure]);
     const shown = [...byServer]
-      .map(([server, found]) => `${server}: ${found.length}\n    ${found.slice(0, 3).map((f) => f.text).join("\n    ")}`)
+      .map(
+        ([server, found]) =>
+          `${server}: ${found.length}\n    ${found
+            .slice(0, 3)
+            .map((f) => f.text)
+            .join("\n    ")}`,
+      )
       .join("\n  ");
-    expect.fail(`${name} (seed ${seed}: PORTCULLIS_PROPERTY_SEED=${seed} replays it; ${RUNS} runs): ${failures.length} upstream readings of paths let through are denied:\n  ${shown}`);
+    expect.fail(
+      `${name} (seed ${seed}: PORTCULLIS_PROPERTY_SEED=${seed} replays it; ${RUNS} runs): ${failures.length} upstream readings of paths let through are denied:\n  ${shown}`,
+    );
   }
 }
 
@@ -245,7 +312,9 @@ beforeAll(async () => {
     startStack({ routes: WHITELIST_ROUTES, config: { policy: { mode: "whitelist" } } }),
     startStack({ routes: BLACKLIST_ROUTES, config: { policy: { mode: "blacklist" } } }),
   ]);
-  [whitelist, blacklist] = started.map((result) => (result.status === "fulfilled" ? result.value : undefined)) as Stack[];
+  [whitelist, blacklist] = started.map((result) =>
+    result.status === "fulfilled" ? result.value : undefined,
+  ) as Stack[];
   const failed = started.find((result) => result.status === "rejected");
   if (failed !== undefined) throw failed.reason;
 }, 60_000);
@@ -269,14 +338,32 @@ function poolFor(stack: Stack): RawHttpsPool {
 }
 
 describe("paths through Envoy and Portcullis, read as common upstreams read them", () => {
-  it("whitelist mode: no path bob gets through is one an upstream serves as a path bob is denied", async () => {
-    const token = await whitelist.idp().mintUserToken("bob");
-    await runProperty("whitelist, bob", { portcullis: checkClientFor(whitelist), pool: poolFor(whitelist), headers: { authorization: `Bearer ${token}` }, tally: newTally() });
-  }, TIMEOUT_MS);
+  it(
+    "whitelist mode: no path bob gets through is one an upstream serves as a path bob is denied",
+    async () => {
+      const token = await whitelist.idp().mintUserToken("bob");
+      await runProperty("whitelist, bob", {
+        portcullis: checkClientFor(whitelist),
+        pool: poolFor(whitelist),
+        headers: { authorization: `Bearer ${token}` },
+        tally: newTally(),
+      });
+    },
+    TIMEOUT_MS,
+  );
 
-  it("blacklist mode: no path an anonymous client gets through is one an upstream serves as a path that needs a login", async () => {
-    await runProperty("blacklist, anonymous", { portcullis: checkClientFor(blacklist), pool: poolFor(blacklist), headers: {}, tally: newTally() });
-  }, TIMEOUT_MS);
+  it(
+    "blacklist mode: no path an anonymous client gets through is one an upstream serves as a path that needs a login",
+    async () => {
+      await runProperty("blacklist, anonymous", {
+        portcullis: checkClientFor(blacklist),
+        pool: poolFor(blacklist),
+        headers: {},
+        tally: newTally(),
+      });
+    },
+    TIMEOUT_MS,
+  );
 
   it("the stacks answer as configured for plain paths (so the property above is not vacuous)", async () => {
     const token = await whitelist.idp().mintUserToken("bob");

@@ -20,7 +20,11 @@ afterAll(async () => {
 });
 
 function redisConfig(password: string | null): RedisConfig {
-  const parsed = parseConfig({ providers: { p: { issuer: "https://idp.example.com", audiences: ["a"] } }, routes: [{ name: "r", match: { path: "/" }, auth: "public" }], redis: { url: redis.url, password, connectTimeoutMs: 500, commandTimeoutMs: 300 } });
+  const parsed = parseConfig({
+    providers: { p: { issuer: "https://idp.example.com", audiences: ["a"] } },
+    routes: [{ name: "r", match: { path: "/" }, auth: "public" }],
+    redis: { url: redis.url, password, connectTimeoutMs: 500, commandTimeoutMs: 300 },
+  });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config.redis;
 }
@@ -38,7 +42,9 @@ describe("Redis connection", () => {
 
   it("stays down with a wrong password and never puts the password in what it reports", async () => {
     const reports: string[] = [];
-    const connection = createRedisConnection(redisConfig("wrong-password-value"), { upChanged: (up, detail) => reports.push(`${up}:${detail}`) });
+    const connection = createRedisConnection(redisConfig("wrong-password-value"), {
+      upChanged: (up, detail) => reports.push(`${up}:${detail}`),
+    });
     try {
       await new Promise((r) => setTimeout(r, 1_000));
       expect(connection.isUp()).toBe(false);
@@ -71,7 +77,9 @@ describe("Redis connection", () => {
 
   it("counts a Redis that holds the connection but stops answering (SIGSTOP) as down, and as up at its first answer after SIGCONT", async () => {
     const reports: string[] = [];
-    const connection = createRedisConnection(redisConfig(PASSWORD), { upChanged: (up, detail) => reports.push(`${up}:${detail}`) });
+    const connection = createRedisConnection(redisConfig(PASSWORD), {
+      upChanged: (up, detail) => reports.push(`${up}:${detail}`),
+    });
     try {
       expect(await waitUntil(async () => connection.isUp(), 5_000)).toBe(true);
       redis.pause();

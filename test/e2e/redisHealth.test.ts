@@ -13,7 +13,11 @@ describe("Redis health while Redis hangs", () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startStack({ login: true, session: { store: "redis" }, config: { redis: { url: redis.url, commandTimeoutMs: 300 } } });
+    stack = await startStack({
+      login: true,
+      session: { store: "redis" },
+      config: { redis: { url: redis.url, commandTimeoutMs: 300 } },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -28,11 +32,20 @@ describe("Redis health while Redis hangs", () => {
   };
 
   it("reports a frozen Redis on /readyz (200, degraded) and in portcullis_redis_up (0), and recovers both after SIGCONT", async () => {
-    expect(await waitUntil(async () => (await readyz()).body === "ready\n" && (await stack.metric("portcullis_redis_up")) === 1, 15_000)).toBe(true);
+    expect(
+      await waitUntil(
+        async () => (await readyz()).body === "ready\n" && (await stack.metric("portcullis_redis_up")) === 1,
+        15_000,
+      ),
+    ).toBe(true);
     const token = await stack.clientCredentialsToken(["api.read"]);
     redis.pause();
     try {
-      const degraded = await waitUntil(async () => (await readyz()).body.startsWith("ready, degraded: Redis unreachable"), 20_000, 200);
+      const degraded = await waitUntil(
+        async () => (await readyz()).body.startsWith("ready, degraded: Redis unreachable"),
+        20_000,
+        200,
+      );
       expect(degraded).toBe(true);
       expect((await readyz()).status).toBe(200);
       expect(await stack.metric("portcullis_redis_up")).toBe(0);

@@ -8,7 +8,13 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import { createBrowserSessions, LOGOUT_TOKEN_MAX_AGE_SECONDS, type BrowserSessions, type LoginClientPort, type TokenResult } from "../../src/core/BrowserSessions.ts";
+import {
+  createBrowserSessions,
+  LOGOUT_TOKEN_MAX_AGE_SECONDS,
+  type BrowserSessions,
+  type LoginClientPort,
+  type TokenResult,
+} from "../../src/core/BrowserSessions.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
@@ -48,7 +54,14 @@ afterAll(async () => {
 function loadConfig(store: "redis" | "cookie", keyPrefix = `t${randomBytes(4).toString("hex")}:`): PortcullisConfig {
   const parsed = parseConfig({
     providers: {
-      corp: { issuer: ISSUER, audiences: ["api"], clientId: CLIENT_ID, clientSecret: "secret-secret", redirectUri: `${ORIGIN}/oauth2/callback`, requestTimeoutMs: 500 },
+      corp: {
+        issuer: ISSUER,
+        audiences: ["api"],
+        clientId: CLIENT_ID,
+        clientSecret: "secret-secret",
+        redirectUri: `${ORIGIN}/oauth2/callback`,
+        requestTimeoutMs: 500,
+      },
     },
     session: { store, keys: ["k".repeat(40)], refreshWindowSeconds: 60 },
     redis: { url: redis.url, keyPrefix, commandTimeoutMs: 200, connectTimeoutMs: 500 },
@@ -104,7 +117,8 @@ class FakeIdp {
       refresh: async (refreshToken, expected) => {
         this.refreshCalls.push(refreshToken);
         await new Promise((r) => setTimeout(r, this.refreshDelayMs));
-        if (!this.validRefreshTokens.delete(refreshToken)) throw new LoginError("invalid_grant", "refresh token already used");
+        if (!this.validRefreshTokens.delete(refreshToken))
+          throw new LoginError("invalid_grant", "refresh token already used");
         return this.tokens(expected.sub, "ignored-on-refresh", 600);
       },
       endSessionUrl: () => null,
@@ -148,11 +162,21 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
     loginClient: () => client,
     verifyAccessToken: async (token, provider): Promise<VerifyOutcome> => {
       const claims = idp.accessClaims.get(token);
-      return claims ? { ok: true, provider, claims, expiresAt: claims["exp"] as number } : { ok: false, code: "signature_invalid", detail: "unknown" };
+      return claims
+        ? { ok: true, provider, claims, expiresAt: claims["exp"] as number }
+        : { ok: false, code: "signature_invalid", detail: "unknown" };
     },
     verifyLogoutToken: async (token) => ({
       provider: "corp",
-      outcome: await verifyLogoutToken(token, { keys, issuer: ISSUER, clientId: CLIENT_ID, algorithms: ["ES256"], clockToleranceSeconds: 60, nowMs: Date.now(), maxAgeSeconds: 600 }),
+      outcome: await verifyLogoutToken(token, {
+        keys,
+        issuer: ISSUER,
+        clientId: CLIENT_ID,
+        algorithms: ["ES256"],
+        clockToleranceSeconds: 60,
+        nowMs: Date.now(),
+        maxAgeSeconds: 600,
+      }),
     }),
     ...(store !== undefined ? { store } : {}),
     revocations,
@@ -209,7 +233,10 @@ async function startCluster(store: "redis" | "cookie", count = 3, prefix?: strin
       const start = await r.gate.decide(request({ accept: "text/html" }));
       const txn = headerValues(start, "set-cookie")[0]?.split(";")[0] ?? "";
       const state = new URL(headerValues(start, "location")[0] ?? "").searchParams.get("state") ?? "";
-      const done = await r.sessions.completeLogin(new URLSearchParams({ code: "c", state }), r.sessions.parseCookies(txn));
+      const done = await r.sessions.completeLogin(
+        new URLSearchParams({ code: "c", state }),
+        r.sessions.parseCookies(txn),
+      );
       if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason} ${done.detail}`);
       return done.setCookies
         .filter((c) => c.startsWith("__Host-portcullis=") || c.startsWith("__Host-portcullis."))
@@ -223,7 +250,14 @@ async function startCluster(store: "redis" | "cookie", count = 3, prefix?: strin
 }
 
 function request(headers: Record<string, string>, path = "/home"): AccessRequest {
-  return { requestId: "r", method: "GET", scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+  return {
+    requestId: "r",
+    method: "GET",
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map(Object.entries(headers)),
+  };
 }
 
 function headerValues(d: Decision, name: string): string[] {
@@ -231,9 +265,18 @@ function headerValues(d: Decision, name: string): string[] {
   return list.filter(([n]) => n === name).map(([, v]) => v);
 }
 
-async function logoutToken(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key: PrivateKey = signingKey): Promise<string> {
+async function logoutToken(
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+  key: PrivateKey = signingKey,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, jti: randomBytes(12).toString("hex"), aud: CLIENT_ID, ...claims })
+  return new SignJWT({
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    jti: randomBytes(12).toString("hex"),
+    aud: CLIENT_ID,
+    ...claims,
+  })
     .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "logout+jwt", ...header })
     .setIssuer(ISSUER)
     .setIssuedAt(now)
@@ -252,7 +295,14 @@ async function refusedEverywhere(replicas: readonly Replica[], cookie: string, w
  * Posts a logout token as an IdP does: again when the answer is 503 (the logout could not be
  * recorded), a few times at most. Resolves with the final answer and when it came.
  */
-async function postLogoutLikeAnIdp(r: Replica, token: string): Promise<{ outcome: Awaited<ReturnType<BrowserSessions["backchannelLogout"]>>; accepted: boolean; acceptedAt: number }> {
+async function postLogoutLikeAnIdp(
+  r: Replica,
+  token: string,
+): Promise<{
+  outcome: Awaited<ReturnType<BrowserSessions["backchannelLogout"]>>;
+  accepted: boolean;
+  acceptedAt: number;
+}> {
   let outcome = await r.sessions.backchannelLogout(token);
   let refusedOnce = false;
   for (let attempt = 1; attempt < 4 && outcome.kind === "unavailable"; attempt++) {
@@ -260,7 +310,8 @@ async function postLogoutLikeAnIdp(r: Replica, token: string): Promise<{ outcome
     outcome = await r.sessions.backchannelLogout(token);
   }
   // After a 503 the earlier attempt may have been stored after all: the repost is then a replay of a logout in effect.
-  const accepted = outcome.kind === "ok" || (refusedOnce && outcome.kind === "invalid" && /replayed/.test(outcome.detail));
+  const accepted =
+    outcome.kind === "ok" || (refusedOnce && outcome.kind === "invalid" && /replayed/.test(outcome.detail));
   return { outcome, accepted, acceptedAt: Date.now() };
 }
 
@@ -311,7 +362,9 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a", 60);
       c.idp.nowMs += 40_000; // 20 s left: inside the refresh window (half the token's lifetime)
       c.idp.refreshDelayMs = 300;
-      const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) => (c.replicas[i % 3] as Replica).gate.decide(request({ cookie }))));
+      const decisions = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (c.replicas[i % 3] as Replica).gate.decide(request({ cookie }))),
+      );
       for (const d of decisions) expect(d).toMatchObject({ kind: "allow", credential: "session" });
       expect(c.idp.refreshCalls).toHaveLength(1);
       // The cookie names the session, not its tokens: it does not change, and the next request finds the fresh tokens.
@@ -328,7 +381,10 @@ describe("sessions shared through Redis", () => {
     try {
       const cookie = await c.login(0, "alice", "sid-a");
       expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
-      const out = await (c.replicas[0] as Replica).sessions.signOut((c.replicas[0] as Replica).sessions.parseCookies(cookie), null);
+      const out = await (c.replicas[0] as Replica).sessions.signOut(
+        (c.replicas[0] as Replica).sessions.parseCookies(cookie),
+        null,
+      );
       expect(out.kind).toBe("redirect");
       // The stolen copy of the cookie is dead everywhere, well before the in-memory copy would expire.
       expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
@@ -374,7 +430,10 @@ describe("sessions shared through Redis", () => {
       expect(answer.status).toBe(503);
       expect(answer.headers.get("retry-after")).toBe("5");
       expect(answer.headers.get("cache-control")).toBe("no-store");
-      expect(await answer.json()).toEqual({ error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" });
+      expect(await answer.json()).toEqual({
+        error: "temporarily_unavailable",
+        error_description: "the logout could not be recorded; retry later",
+      });
       // Two attempts within the write budget, both unanswered.
       expect(r.revocationWriteFailures()).toBeGreaterThanOrEqual(2);
       expect(await waitUntil(async () => r.connection.isUp(), 10_000)).toBe(true);
@@ -422,8 +481,12 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a", 60);
       c.idp.nowMs += 40_000;
       c.idp.validRefreshTokens.clear();
-      expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
-      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({
+        kind: "deny",
+        code: "session_invalid",
+      });
+      for (const r of c.replicas)
+        expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
     } finally {
       await c.close();
     }
@@ -435,7 +498,10 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a");
       const other = await c.login(1, "alice", "sid-b");
       // Measured from the answer the IdP gets; on a loaded machine the limit stretches with the load.
-      const { outcome, accepted, acceptedAt } = await postLogoutLikeAnIdp(c.replicas[2] as Replica, await logoutToken({ sid: "sid-a", sub: "alice" }));
+      const { outcome, accepted, acceptedAt } = await postLogoutLikeAnIdp(
+        c.replicas[2] as Replica,
+        await logoutToken({ sid: "sid-a", sub: "alice" }),
+      );
       expect(accepted).toBe(true);
       if (outcome.kind === "ok") expect(outcome.sessionsEnded).toBe(1);
       const limit = loadScaledMs(1_000);
@@ -454,7 +520,10 @@ describe("sessions shared through Redis", () => {
       const a = await c.login(0, "alice", "sid-a");
       const b = await c.login(1, "alice", "sid-b");
       const bob = await c.login(2, "bob", "sid-c");
-      expect(await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "alice" }))).toEqual({ kind: "ok", sessionsEnded: 2 });
+      expect(await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "alice" }))).toEqual({
+        kind: "ok",
+        sessionsEnded: 2,
+      });
       for (const r of c.replicas) {
         expect(await r.gate.decide(request({ cookie: a }))).toMatchObject({ code: "session_invalid" });
         expect(await r.gate.decide(request({ cookie: b }))).toMatchObject({ code: "session_invalid" });
@@ -473,7 +542,10 @@ describe("sessions shared through Redis", () => {
       const token = await logoutToken({ sid: "sid-x" });
       expect(await r.sessions.backchannelLogout(token)).toMatchObject({ kind: "ok" });
       // Replayed at another replica: the jti is shared through Redis.
-      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(token)).toMatchObject({ kind: "invalid", detail: expect.stringMatching(/replayed/) });
+      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(token)).toMatchObject({
+        kind: "invalid",
+        detail: expect.stringMatching(/replayed/),
+      });
       const other = await generateKeyPair("ES256");
       const bad = [
         await logoutToken({ sid: "sid-a", nonce: "n" }),
@@ -503,11 +575,16 @@ describe("sessions shared through Redis", () => {
         // Never a login loop: no redirect, no cookie cleared.
         expect(headerValues(browser, "location")).toEqual([]);
         expect(headerValues(browser, "set-cookie")).toEqual([]);
-        expect(await r.gate.decide(request({ authorization: "Bearer good-bearer" }))).toMatchObject({ kind: "allow", credential: "bearer" });
+        expect(await r.gate.decide(request({ authorization: "Bearer good-bearer" }))).toMatchObject({
+          kind: "allow",
+          credential: "bearer",
+        });
       } finally {
         redis.resume();
       }
-      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "allow", 10_000)).toBe(true);
+      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "allow", 10_000)).toBe(
+        true,
+      );
     } finally {
       await c.close();
     }
@@ -530,7 +607,17 @@ describe("sessions shared through Redis", () => {
         else if (type === "set") dump += ((await redis.command("SMEMBERS", key)) as string[]).join(",");
         else if (type === "hash") dump += ((await redis.command("HGETALL", key)) as string[]).join(",");
       }
-      const secrets = [...c.idp.accessClaims.keys(), ...c.idp.refreshCalls, "id-token-", "rt-alice", "at-alice", "alice-unique-subject", "sid-unique-value", "another-unique-sid", "@example.com"];
+      const secrets = [
+        ...c.idp.accessClaims.keys(),
+        ...c.idp.refreshCalls,
+        "id-token-",
+        "rt-alice",
+        "at-alice",
+        "alice-unique-subject",
+        "sid-unique-value",
+        "another-unique-sid",
+        "@example.com",
+      ];
       for (const secret of secrets) expect(dump.includes(secret), secret).toBe(false);
     } finally {
       await c.close();
@@ -544,7 +631,10 @@ describe("cookie sessions with a shared revocation list", () => {
     try {
       const cookie = await c.login(0, "carol", "sid-c");
       for (const r of c.replicas) expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
-      const { accepted, acceptedAt } = await postLogoutLikeAnIdp(c.replicas[1] as Replica, await logoutToken({ sid: "sid-c" }));
+      const { accepted, acceptedAt } = await postLogoutLikeAnIdp(
+        c.replicas[1] as Replica,
+        await logoutToken({ sid: "sid-c" }),
+      );
       expect(accepted).toBe(true);
       const limit = loadScaledMs(1_000);
       expect(await refusedEverywhere(c.replicas, cookie, limit)).toBe(true);
@@ -559,16 +649,18 @@ describe("cookie sessions with a shared revocation list", () => {
     try {
       const copy = await c.login(0, "erin", "sid-e");
       const other = await c.login(1, "erin", "sid-e");
-      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie: copy }))).toMatchObject({ kind: "allow" });
+      for (const r of c.replicas)
+        expect(await r.gate.decide(request({ cookie: copy }))).toMatchObject({ kind: "allow" });
       const r0 = c.replicas[0] as Replica;
       const out = await r0.sessions.signOut(r0.sessions.parseCookies(copy), null);
       expect(out.kind).toBe("redirect");
       // The browser's cookies are cleared; a copy taken before is refused on the replica that signed
       // out at once and on the others through Redis.
-      expect((await r0.gate.decide(request({ cookie: copy })))).toMatchObject({ kind: "deny", code: "session_invalid" });
+      expect(await r0.gate.decide(request({ cookie: copy }))).toMatchObject({ kind: "deny", code: "session_invalid" });
       expect(await refusedEverywhere(c.replicas, copy, loadScaledMs(1_000))).toBe(true);
       // Another login of the same user (same IdP session) is another session.
-      for (const r of c.replicas) expect(await r.gate.decide(request({ cookie: other }))).toMatchObject({ kind: "allow" });
+      for (const r of c.replicas)
+        expect(await r.gate.decide(request({ cookie: other }))).toMatchObject({ kind: "allow" });
     } finally {
       await c.close();
     }
@@ -583,7 +675,9 @@ describe("cookie sessions with a shared revocation list", () => {
       const late = await startCluster("cookie", 1, c.prefix);
       try {
         const r = late.replicas[0] as Replica;
-        expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", 5_000)).toBe(true);
+        expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", 5_000)).toBe(
+          true,
+        );
         expect(await r.gate.decide(request({ cookie }))).toMatchObject({ code: "session_invalid" });
       } finally {
         await late.close();
@@ -647,17 +741,23 @@ describe("sign-out while Redis does not answer", () => {
         redis.resume();
       }
       await expectRetryPage(answer);
-      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(
+        true,
+      );
       // This replica recorded the id from the cookie: the copy is dead here the moment Redis answers
       // again. Nothing was shared, so another replica still honours it until the retry.
-      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000))).toBe(true);
+      expect(
+        await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000)),
+      ).toBe(true);
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
       expect(await (c.replicas[2] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
 
       const retry = await postSignOut(auth, cookie);
       expect(retry.status).toBe(302);
       expect(retry.headers.get("location")).toBe(`${ORIGIN}/bye`);
-      expect(retry.headers.getSetCookie().some((v) => v.startsWith("__Host-portcullis=;") && v.includes("Max-Age=0"))).toBe(true);
+      expect(
+        retry.headers.getSetCookie().some((v) => v.startsWith("__Host-portcullis=;") && v.includes("Max-Age=0")),
+      ).toBe(true);
       expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
     } finally {
       redis.resume();
@@ -683,8 +783,12 @@ describe("sign-out while Redis does not answer", () => {
       }
       expect(outcome).toMatchObject({ kind: "unavailable", reason: "signout_unavailable" });
       expect(r.revocationWriteFailures()).toBeGreaterThanOrEqual(1);
-      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
-      expect(await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000))).toBe(true);
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(
+        true,
+      );
+      expect(
+        await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000)),
+      ).toBe(true);
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
       expect((await r.sessions.signOut(r.sessions.parseCookies(cookie), null)).kind).toBe("redirect");
       expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
@@ -710,7 +814,9 @@ describe("sign-out while Redis does not answer", () => {
       await expectRetryPage(answer);
       // Refused here at once, whatever Redis does.
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
-      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(true);
+      expect(await waitUntil(async () => c.replicas.every((x) => x.connection.isUp()), loadScaledMs(10_000))).toBe(
+        true,
+      );
       const retry = await postSignOut(auth, cookie);
       expect(retry.status).toBe(302);
       expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);

@@ -52,11 +52,21 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
   });
 
   /** Runs `steps` under steady load of every kind and returns the load's report. */
-  async function underLoad(steps: (load: { answeredAfter(n: number): Promise<void> }) => Promise<void>): Promise<LoadReport> {
-    const load = startSteadyLoad({ port: stack.envoyPort, ca: stack.ca, host: stack.host, kinds: loadKinds, workers: WORKERS, pauseMs: PAUSE_MS });
+  async function underLoad(
+    steps: (load: { answeredAfter(n: number): Promise<void> }) => Promise<void>,
+  ): Promise<LoadReport> {
+    const load = startSteadyLoad({
+      port: stack.envoyPort,
+      ca: stack.ca,
+      host: stack.host,
+      kinds: loadKinds,
+      workers: WORKERS,
+      pauseMs: PAUSE_MS,
+    });
     const answeredAfter = async (n: number) => {
       const target = load.answered() + n;
-      if (!(await waitUntil(async () => load.answered() >= target, STEP_TIMEOUT_MS, 20))) throw new Error(`fewer than ${n} answers within ${STEP_TIMEOUT_MS} ms`);
+      if (!(await waitUntil(async () => load.answered() >= target, STEP_TIMEOUT_MS, 20)))
+        throw new Error(`fewer than ${n} answers within ${STEP_TIMEOUT_MS} ms`);
     };
     // The load stops before anything is asserted, so a failed step never leaves workers running.
     let failed: { error: unknown } | null = null;
@@ -75,13 +85,24 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
   async function untilEnvoySees(replica: Replica, healthy: boolean): Promise<number> {
     const t0 = Date.now();
     const seen = await waitUntil(async () => (await stack.envoyHost(replica)).healthy === healthy, STEP_TIMEOUT_MS, 25);
-    if (!seen) throw new Error(`Envoy did not see replica ${replica.index + 1} ${healthy ? "healthy" : "unhealthy"} within ${STEP_TIMEOUT_MS} ms`);
+    if (!seen)
+      throw new Error(
+        `Envoy did not see replica ${replica.index + 1} ${healthy ? "healthy" : "unhealthy"} within ${STEP_TIMEOUT_MS} ms`,
+      );
     return Date.now() - t0;
   }
 
   it("restarts every replica one by one under steady load with zero non-2xx answers", async () => {
     const servedBefore = await Promise.all(stack.replicas.map(async (r) => (await stack.envoyHost(r)).rqSuccess));
-    const restarts: Array<{ replica: number; outOfRotationMs: number; exitMs: number; exitCode: number | null; readyMs: number; backInRotationMs: number; servedAfter: number }> = [];
+    const restarts: Array<{
+      replica: number;
+      outOfRotationMs: number;
+      exitMs: number;
+      exitCode: number | null;
+      readyMs: number;
+      backInRotationMs: number;
+      servedAfter: number;
+    }> = [];
     const report = await underLoad(async ({ answeredAfter }) => {
       for (const replica of stack.replicas) {
         const t0 = Date.now();
@@ -94,10 +115,20 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
         const before = (await stack.envoyHost(replica)).rqSuccess;
         await answeredAfter(STEP_REQUESTS);
         const servedAfter = (await stack.envoyHost(replica)).rqSuccess - before;
-        restarts.push({ replica: replica.index + 1, outOfRotationMs, exitMs, exitCode, readyMs, backInRotationMs, servedAfter });
+        restarts.push({
+          replica: replica.index + 1,
+          outOfRotationMs,
+          exitMs,
+          exitCode,
+          readyMs,
+          backInRotationMs,
+          servedAfter,
+        });
       }
     });
-    const servedTotal = await Promise.all(stack.replicas.map(async (r, i) => (await stack.envoyHost(r)).rqSuccess - (servedBefore[i] ?? 0)));
+    const servedTotal = await Promise.all(
+      stack.replicas.map(async (r, i) => (await stack.envoyHost(r)).rqSuccess - (servedBefore[i] ?? 0)),
+    );
     const retries = await stack.envoyStats("cluster.portcullis_ext_authz.upstream_rq_retry");
     console.log(JSON.stringify({ rollingRestart: { load: summary(report), restarts, servedTotal, retries } }));
 
@@ -131,7 +162,9 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
       await untilEnvoySees(victim, true);
     });
     const statsAfter = await stack.envoyStats("cluster.portcullis_ext_authz");
-    const delta = (name: string) => (statsAfter[`cluster.portcullis_ext_authz.${name}`] ?? 0) - (statsBefore[`cluster.portcullis_ext_authz.${name}`] ?? 0);
+    const delta = (name: string) =>
+      (statsAfter[`cluster.portcullis_ext_authz.${name}`] ?? 0) -
+      (statsBefore[`cluster.portcullis_ext_authz.${name}`] ?? 0);
     console.log(
       JSON.stringify({
         sigkill: {
@@ -156,7 +189,9 @@ async function browserSessionCookie(stack: ReplicaStack): Promise<string> {
     const context = await browser.newContext();
     const page = await context.newPage();
     await loginThroughStack(page, stack.origin, "/api/orders", { user: "alice" });
-    const cookies = (await context.cookies(stack.origin)).filter((c) => c.name === SESSION_COOKIE || c.name.startsWith(`${SESSION_COOKIE}.`));
+    const cookies = (await context.cookies(stack.origin)).filter(
+      (c) => c.name === SESSION_COOKIE || c.name.startsWith(`${SESSION_COOKIE}.`),
+    );
     if (cookies.length === 0) throw new Error("the login left no session cookie");
     return cookies.map((c) => `${c.name}=${c.value}`).join("; ");
   } finally {
@@ -165,5 +200,11 @@ async function browserSessionCookie(stack: ReplicaStack): Promise<string> {
 }
 
 function summary(report: LoadReport) {
-  return { requests: report.total, byKind: report.answered, failures: report.failures.length, seconds: Math.round(report.durationMs / 100) / 10, latencyMs: report.latencyMs };
+  return {
+    requests: report.total,
+    byKind: report.answered,
+    failures: report.failures.length,
+    seconds: Math.round(report.durationMs / 100) / 10,
+    latencyMs: report.latencyMs,
+  };
 }

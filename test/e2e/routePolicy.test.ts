@@ -24,7 +24,12 @@ const ROUTES = [
       all: [
         { claim: "email", exists: true },
         { claim: "acr", oneOf: [LOA_PASSWORD, LOA_SECOND_FACTOR] },
-        { any: [{ claim: "roles", contains: "admin" }, { claim: "org.tier", equals: "gold" }] },
+        {
+          any: [
+            { claim: "roles", contains: "admin" },
+            { claim: "org.tier", equals: "gold" },
+          ],
+        },
       ],
     },
   }),
@@ -57,7 +62,8 @@ interface Sent {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly json: unknown;
   /** What the upstream received for this request; undefined when it never got there. */
-  readonly upstream: { readonly path: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> } | undefined;
+  readonly upstream:
+    { readonly path: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> } | undefined;
 }
 
 /** One request through Envoy, marked so the upstream's copy can be found. */
@@ -74,22 +80,39 @@ const errorOf = (res: Sent) => (res.json as { error?: unknown } | undefined)?.er
 const challengeOf = (res: Sent) => String(res.headers["www-authenticate"] ?? "");
 
 /** Status, denial code and whether the upstream saw it, in one comparable value. */
-const outcome = (res: Sent) => ({ status: res.status, error: errorOf(res) ?? null, reachedUpstream: res.upstream !== undefined });
+const outcome = (res: Sent) => ({
+  status: res.status,
+  error: errorOf(res) ?? null,
+  reachedUpstream: res.upstream !== undefined,
+});
 const allowed = { status: 200, error: null, reachedUpstream: true };
 const denied = (status: number, error: string) => ({ status, error, reachedUpstream: false });
 
-const user = (name: string, scopes?: readonly string[], login?: Parameters<ReturnType<Stack["idp"]>["mintUserToken"]>[2]) =>
-  stack.idp().mintUserToken(name, scopes, login);
+const user = (
+  name: string,
+  scopes?: readonly string[],
+  login?: Parameters<ReturnType<Stack["idp"]>["mintUserToken"]>[2],
+) => stack.idp().mintUserToken(name, scopes, login);
 
 describe("scopes", () => {
   it("refuses a token without the route's scope with 403 insufficient_scope naming the scope", async () => {
-    const before = await stack.metric("portcullis_checks_total", { route: "scoped", decision: "deny", reason: "insufficient_scope" });
+    const before = await stack.metric("portcullis_checks_total", {
+      route: "scoped",
+      decision: "deny",
+      reason: "insufficient_scope",
+    });
     const res = await send("/scoped/data", { token: await user("bob", ["openid", "api.write"]) });
     expect(outcome(res)).toEqual(denied(403, "insufficient_scope"));
     expect(challengeOf(res)).toMatch(/^Bearer /);
     expect(challengeOf(res)).toContain('error="insufficient_scope"');
     expect(challengeOf(res)).toContain('scope="api.read"');
-    expect(await stack.metric("portcullis_checks_total", { route: "scoped", decision: "deny", reason: "insufficient_scope" })).toBe(before + 1);
+    expect(
+      await stack.metric("portcullis_checks_total", {
+        route: "scoped",
+        decision: "deny",
+        reason: "insufficient_scope",
+      }),
+    ).toBe(before + 1);
   });
 
   it("refuses a machine token without the scope the same way", async () => {
@@ -102,7 +125,9 @@ describe("scopes", () => {
     const res = await send("/scoped/data", { token: await user("bob", ["openid", "api.read"]) });
     expect(outcome(res)).toEqual(allowed);
     expect(res.upstream?.headers["x-user-sub"]).toBe("bob");
-    expect(await stack.metric("portcullis_checks_total", { route: "scoped", decision: "allow" })).toBeGreaterThanOrEqual(1);
+    expect(
+      await stack.metric("portcullis_checks_total", { route: "scoped", decision: "allow" }),
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -137,12 +162,18 @@ describe("a claims tree (all / any with equals, oneOf, contains, exists)", () =>
 
   it("admits through the other branch of the `any` (org.tier equals gold) and refuses silver", async () => {
     expect(outcome(await send("/claims", { token: await person({ org: { tier: "gold" } }) }))).toEqual(allowed);
-    expect(outcome(await send("/claims", { token: await person({ org: { tier: "silver" } }) }))).toEqual(denied(403, "requirement_failed"));
+    expect(outcome(await send("/claims", { token: await person({ org: { tier: "silver" } }) }))).toEqual(
+      denied(403, "requirement_failed"),
+    );
   });
 
   it("refuses when an `all` leaf fails although the `any` passes: acr not one of the list, or no email", async () => {
-    expect(outcome(await send("/claims", { token: await user("alice", undefined, { acr: "urn:other:loa" }) }))).toEqual(denied(403, "requirement_failed"));
-    expect(outcome(await send("/claims", { token: await person({ email: undefined, roles: ["admin"] }) }))).toEqual(denied(403, "requirement_failed"));
+    expect(outcome(await send("/claims", { token: await user("alice", undefined, { acr: "urn:other:loa" }) }))).toEqual(
+      denied(403, "requirement_failed"),
+    );
+    expect(outcome(await send("/claims", { token: await person({ email: undefined, roles: ["admin"] }) }))).toEqual(
+      denied(403, "requirement_failed"),
+    );
   });
 });
 
@@ -153,12 +184,16 @@ describe("methods", () => {
     const post = await send("/items/1", { method: "POST" });
     expect(outcome(post)).toEqual({ status: 401, error: "token_missing", reachedUpstream: false });
     expect(challengeOf(post)).toMatch(/^Bearer realm=/);
-    expect(await stack.metric("portcullis_checks_total", { route: "items-write", reason: "token_missing" })).toBe(before + 1);
+    expect(await stack.metric("portcullis_checks_total", { route: "items-write", reason: "token_missing" })).toBe(
+      before + 1,
+    );
     expect(outcome(await send("/items/1", { method: "POST", token: await user("bob") }))).toEqual(allowed);
   });
 
   it("a method no rule lists falls to the default deny", async () => {
-    expect(outcome(await send("/items/1", { method: "DELETE", token: await user("alice") }))).toEqual(denied(403, "route_not_found"));
+    expect(outcome(await send("/items/1", { method: "DELETE", token: await user("alice") }))).toEqual(
+      denied(403, "route_not_found"),
+    );
   });
 });
 
@@ -171,7 +206,11 @@ describe("path forms", () => {
 
   it("a prefix matches on a segment boundary: /admin and /admin/x, never /adminX", async () => {
     expect(outcome(await send("/admin"))).toEqual({ status: 401, error: "token_missing", reachedUpstream: false });
-    expect(outcome(await send("/admin/users"))).toEqual({ status: 401, error: "token_missing", reachedUpstream: false });
+    expect(outcome(await send("/admin/users"))).toEqual({
+      status: 401,
+      error: "token_missing",
+      reachedUpstream: false,
+    });
     expect(outcome(await send("/adminX"))).toEqual(denied(403, "route_not_found"));
     expect(outcome(await send("/adminX", { token: await user("alice") }))).toEqual(denied(403, "route_not_found"));
   });
@@ -192,8 +231,14 @@ describe("path forms", () => {
   });
 
   it("/public/../admin is /admin: the admin rule decides, not the public one", async () => {
-    expect(outcome(await send("/public/../admin"))).toEqual({ status: 401, error: "token_missing", reachedUpstream: false });
-    expect(outcome(await send("/public/../admin", { token: await user("bob") }))).toEqual(denied(403, "requirement_failed"));
+    expect(outcome(await send("/public/../admin"))).toEqual({
+      status: 401,
+      error: "token_missing",
+      reachedUpstream: false,
+    });
+    expect(outcome(await send("/public/../admin", { token: await user("bob") }))).toEqual(
+      denied(403, "requirement_failed"),
+    );
     const alice = await send("/public/%2e%2e/admin/panel", { token: await user("alice") });
     expect(outcome(alice)).toEqual(allowed);
     expect(alice.upstream?.path).toBe("/admin/panel");
@@ -218,11 +263,15 @@ describe("step-up for an API client (RFC 9470)", () => {
     expect(challengeOf(res)).toContain('error="insufficient_user_authentication"');
     expect(challengeOf(res)).toContain(`acr_values="${LOA_SECOND_FACTOR}"`);
     expect(challengeOf(res)).not.toContain("max_age=");
-    expect(await stack.metric("portcullis_checks_total", { route: "secure", reason: "step_up_required" })).toBe(before + 1);
+    expect(await stack.metric("portcullis_checks_total", { route: "secure", reason: "step_up_required" })).toBe(
+      before + 1,
+    );
   });
 
   it("a token with the required acr passes", async () => {
-    const res = await send("/secure", { token: await user("alice", undefined, { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] }) });
+    const res = await send("/secure", {
+      token: await user("alice", undefined, { acr: LOA_SECOND_FACTOR, amr: ["pwd", "otp"] }),
+    });
     expect(outcome(res)).toEqual(allowed);
   });
 
@@ -230,7 +279,9 @@ describe("step-up for an API client (RFC 9470)", () => {
     const weak = await send("/mfa", { token: await user("bob", undefined, { amr: ["pwd"] }) });
     expect(outcome(weak)).toEqual(denied(401, "step_up_required"));
     expect(challengeOf(weak)).toContain('error="insufficient_user_authentication"');
-    expect(outcome(await send("/mfa", { token: await user("bob", undefined, { amr: ["pwd", "otp"] }) }))).toEqual(allowed);
+    expect(outcome(await send("/mfa", { token: await user("bob", undefined, { amr: ["pwd", "otp"] }) }))).toEqual(
+      allowed,
+    );
   });
 
   it("maxAge: a login older than it gets 401 with max_age, a recent one passes", async () => {
@@ -238,6 +289,8 @@ describe("step-up for an API client (RFC 9470)", () => {
     expect(outcome(old)).toEqual(denied(401, "step_up_required"));
     expect(challengeOf(old)).toContain('error="insufficient_user_authentication"');
     expect(challengeOf(old)).toContain('max_age="300"');
-    expect(outcome(await send("/fresh", { token: await user("bob", undefined, { authTime: now() - 10 }) }))).toEqual(allowed);
+    expect(outcome(await send("/fresh", { token: await user("bob", undefined, { authTime: now() - 10 }) }))).toEqual(
+      allowed,
+    );
   });
 });

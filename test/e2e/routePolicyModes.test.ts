@@ -74,7 +74,9 @@ beforeAll(async () => {
     startStack({ routes: BLACKLIST_BY_HAND }),
   ]);
   const failed = started.find((result) => result.status === "rejected");
-  [whitelist, whitelistByHand, blacklist, blacklistByHand] = started.map((result) => (result.status === "fulfilled" ? result.value : undefined)) as Stack[];
+  [whitelist, whitelistByHand, blacklist, blacklistByHand] = started.map((result) =>
+    result.status === "fulfilled" ? result.value : undefined,
+  ) as Stack[];
   if (failed !== undefined) throw failed.reason;
 });
 
@@ -95,7 +97,11 @@ async function outcomes(stack: Stack) {
     const token = tokens[probe.token];
     const res = await stack.request(probe.path, {
       method: probe.method ?? "GET",
-      headers: { host: probe.host, "x-test-marker": marker, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      headers: {
+        host: probe.host,
+        "x-test-marker": marker,
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
     });
     results.push({
       probe: `${probe.method ?? "GET"} ${probe.host}${probe.path} token=${probe.token}`,
@@ -107,7 +113,8 @@ async function outcomes(stack: Stack) {
   return results;
 }
 
-const statusOf = (results: Awaited<ReturnType<typeof outcomes>>, probe: string) => results.find((r) => r.probe === probe)?.status;
+const statusOf = (results: Awaited<ReturnType<typeof outcomes>>, probe: string) =>
+  results.find((r) => r.probe === probe)?.status;
 
 describe("policy.mode whitelist", () => {
   it("answers every probe as the hand-written rules (listed routes public, then `default` requiring auth)", async () => {
@@ -127,7 +134,9 @@ describe("policy.mode whitelist", () => {
   it("counts the unlisted requests under the route name `default`", async () => {
     const before = await whitelist.metric("portcullis_checks_total", { route: "default", reason: "token_missing" });
     expect((await whitelist.request("/unlisted", { headers: { host: SHOP } })).status).toBe(401);
-    expect(await whitelist.metric("portcullis_checks_total", { route: "default", reason: "token_missing" })).toBe(before + 1);
+    expect(await whitelist.metric("portcullis_checks_total", { route: "default", reason: "token_missing" })).toBe(
+      before + 1,
+    );
   });
 });
 
@@ -147,7 +156,9 @@ describe("policy.mode blacklist", () => {
 
   it("strips client-sent identity headers on requests that fall to the public `default`", async () => {
     const marker = randomUUID();
-    const res = await blacklist.request("/anything", { headers: { host: SHOP, "x-test-marker": marker, "x-user-sub": "attacker", "x-client-id": "attacker" } });
+    const res = await blacklist.request("/anything", {
+      headers: { host: SHOP, "x-test-marker": marker, "x-user-sub": "attacker", "x-client-id": "attacker" },
+    });
     expect(res.status).toBe(200);
     const seen = blacklist.upstream.requests().find((r) => r.headers["x-test-marker"] === marker);
     expect(seen).toBeDefined();

@@ -20,7 +20,10 @@ import { waitUntil } from "../harness/waitUntil.ts";
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 function runCli(args: string[]) {
-  return spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], { encoding: "utf8", timeout: 20_000 });
+  return spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -72,7 +75,8 @@ describe("portcullis serve", () => {
     await portcullis?.stop();
     await idp?.close();
     await reserved?.release();
-    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined)
+      await rm(dir, { recursive: true, force: true });
   });
 
   it("exits 1 before listening when the config has a problem, naming the key path", async () => {
@@ -124,7 +128,12 @@ describe("portcullis serve", () => {
       .setAudience("lifecycle-api")
       .setExpirationTime("5m")
       .sign(privateKey);
-    const res = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${token}` }, "req-before-ready");
+    const res = await checkOnce(
+      portcullis.ports.grpc,
+      "/api/x",
+      { authorization: `Bearer ${token}` },
+      "req-before-ready",
+    );
     expect(res.denied_response.status.code).toBe("ServiceUnavailable");
   });
 
@@ -143,15 +152,27 @@ describe("portcullis serve", () => {
     const token = await idp!.clientCredentialsToken();
     const forged = `${token.slice(0, -4)}AAAA`;
     const ok = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${token}` }, "req-allowed");
-    const denied = await checkOnce(portcullis.ports.grpc, "/api/x", { authorization: `Bearer ${forged}` }, "req-forged-7f3a");
+    const denied = await checkOnce(
+      portcullis.ports.grpc,
+      "/api/x",
+      { authorization: `Bearer ${forged}` },
+      "req-forged-7f3a",
+    );
     expect(ok.http_response).toBe("ok_response");
     expect(denied.denied_response.status.code).toBe("Unauthorized");
-    expect(await waitUntil(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000)).toBe(true);
+    expect(
+      await waitUntil(async () => (await readFile(portcullis.logFile, "utf8")).includes("req-forged-7f3a"), 5000),
+    ).toBe(true);
     const log = await readFile(portcullis.logFile, "utf8");
     const forgedLines = log.split("\n").filter((l) => l.includes("req-forged-7f3a"));
     expect(forgedLines).toHaveLength(1);
     expect(log).not.toContain("req-allowed");
-    expect(JSON.parse(forgedLines[0] as string)).toMatchObject({ level: "info", msg: "request denied", code: "signature_invalid", route: "api" });
+    expect(JSON.parse(forgedLines[0] as string)).toMatchObject({
+      level: "info",
+      msg: "request denied",
+      code: "signature_invalid",
+      route: "api",
+    });
     expect(log).not.toContain(token.split(".")[2]);
     expect(log).not.toContain(forged.split(".")[2]);
   });

@@ -85,7 +85,8 @@ describe("portcullis serve on SIGTERM", () => {
 
   afterAll(async () => {
     await idp?.close();
-    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined && dir !== undefined)
+      await rm(dir, { recursive: true, force: true });
   });
 
   const token = (key: { kid: string; privateKey: CryptoKey }) =>
@@ -98,13 +99,24 @@ describe("portcullis serve on SIGTERM", () => {
       .sign(key.privateKey);
 
   /** `serve` with the given shutdown settings, once its grpc health says SERVING. */
-  async function serve(name: string, shutdown: { drainSeconds: number; graceSeconds: number }): Promise<PortcullisProcess> {
+  async function serve(
+    name: string,
+    shutdown: { drainSeconds: number; graceSeconds: number },
+  ): Promise<PortcullisProcess> {
     const file = join(dir, `${name}.yaml`);
     await writeFile(
       file,
       stringify({
         listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
-        providers: { idp: { issuer: idp.issuer, audiences: [AUDIENCE], allowInsecureHttp: true, jwksTimeoutMs: 5000, jwksCooldownSeconds: 0 } },
+        providers: {
+          idp: {
+            issuer: idp.issuer,
+            audiences: [AUDIENCE],
+            allowInsecureHttp: true,
+            jwksTimeoutMs: 5000,
+            jwksCooldownSeconds: 0,
+          },
+        },
         routes: [{ name: "api", match: { path: "/api" }, auth: "required" }],
         shutdown,
       }),
@@ -139,7 +151,9 @@ describe("portcullis serve on SIGTERM", () => {
         answered += 1;
       }
       expect(answered).toBeGreaterThan(0);
-      const auth = await fetch(`http://127.0.0.1:${proc.ports.auth}/oauth2/unknown`, { signal: AbortSignal.timeout(2000) });
+      const auth = await fetch(`http://127.0.0.1:${proc.ports.auth}/oauth2/unknown`, {
+        signal: AbortSignal.timeout(2000),
+      });
       expect(auth.status).toBe(404);
       expect(watch.ended()).toBe(false);
 
@@ -166,11 +180,16 @@ describe("portcullis serve on SIGTERM", () => {
     idp.jwksDelayMs = 2500;
     const t0 = Date.now();
     process.kill(proc.pid, "SIGTERM");
-    const slow = checkOnce(proc.ports.grpc, "/api/orders", { authorization: `Bearer ${slowToken}` }).then((answer) => ({ answer, atMs: Date.now() - t0 }));
+    const slow = checkOnce(proc.ports.grpc, "/api/orders", { authorization: `Bearer ${slowToken}` }).then((answer) => ({
+      answer,
+      atMs: Date.now() - t0,
+    }));
 
     const drainOver = async () => (await readFile(proc.logFile, "utf8")).includes('"msg":"drain over');
     expect(await waitUntil(drainOver, 5000, 20)).toBe(true);
-    await expect(checkOnce(proc.ports.grpc, "/api/orders", { authorization: `Bearer ${await token(known)}` })).rejects.toMatchObject({ code: 14 });
+    await expect(
+      checkOnce(proc.ports.grpc, "/api/orders", { authorization: `Bearer ${await token(known)}` }),
+    ).rejects.toMatchObject({ code: 14 });
 
     const { answer, atMs } = await slow;
     expect(answer.http_response).toBe("ok_response");

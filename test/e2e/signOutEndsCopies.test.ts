@@ -22,7 +22,11 @@ describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("sign-out with sessi
 
   beforeAll(async () => {
     if (store === "redis") redis = await startRedis();
-    stack = await startStack({ login: true, session: { store }, ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}) });
+    stack = await startStack({
+      login: true,
+      session: { store },
+      ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}),
+    });
     browser = await startBrowser();
   }, 120_000);
 
@@ -46,7 +50,11 @@ describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("sign-out with sessi
       const before = await stack.request("/account", { headers: { cookie: copy } });
       expect(before.status).toBe(200);
 
-      const signOut = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { x: "1" }, maxRedirects: 0 });
+      const signOut = await context.request.post(`${stack.origin}/oauth2/sign_out`, {
+        headers: { origin: stack.origin },
+        form: { x: "1" },
+        maxRedirects: 0,
+      });
       expect(signOut.status()).toBe(302);
 
       const api = await stack.request("/account", { headers: { cookie: copy } });
@@ -90,7 +98,10 @@ describe.runIf(hasEnvoy)("sign-out with session.store redis while Redis is froze
     try {
       const page = await context.newPage();
       await loginThroughStack(page, stack.origin, "/account", { user: "bob", secondFactor: false });
-      const sessionCookies = async () => (await context.cookies(stack.origin)).filter((c) => c.name === SESSION_COOKIE || c.name.startsWith(`${SESSION_COOKIE}.`));
+      const sessionCookies = async () =>
+        (await context.cookies(stack.origin)).filter(
+          (c) => c.name === SESSION_COOKIE || c.name.startsWith(`${SESSION_COOKIE}.`),
+        );
       const copy = (await sessionCookies()).map((c) => `${c.name}=${c.value}`).join("; ");
       expect((await stack.request("/account", { headers: { cookie: copy } })).status).toBe(200);
 
@@ -99,7 +110,12 @@ describe.runIf(hasEnvoy)("sign-out with session.store redis while Redis is froze
       let headers: Record<string, string>;
       let body: string;
       try {
-        const signOut = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { x: "1" }, maxRedirects: 0, timeout: 30_000 });
+        const signOut = await context.request.post(`${stack.origin}/oauth2/sign_out`, {
+          headers: { origin: stack.origin },
+          form: { x: "1" },
+          maxRedirects: 0,
+          timeout: 30_000,
+        });
         status = signOut.status();
         headers = signOut.headers();
         body = await signOut.text();
@@ -117,7 +133,12 @@ describe.runIf(hasEnvoy)("sign-out with session.store redis while Redis is froze
       const refused = async () => (await stack.request("/account", { headers: { cookie: copy } })).status === 401;
       expect(await waitUntil(refused, loadScaledMs(15_000))).toBe(true);
 
-      const retry = await context.request.post(`${stack.origin}/oauth2/sign_out`, { headers: { origin: stack.origin }, form: { x: "1" }, maxRedirects: 0, timeout: 30_000 });
+      const retry = await context.request.post(`${stack.origin}/oauth2/sign_out`, {
+        headers: { origin: stack.origin },
+        form: { x: "1" },
+        maxRedirects: 0,
+        timeout: 30_000,
+      });
       expect(retry.status()).toBe(302);
       expect(await sessionCookies()).toEqual([]);
       expect((await stack.request("/account", { headers: { cookie: copy } })).status).toBe(401);

@@ -61,7 +61,12 @@ describe("tracing on", () => {
       config: {
         providers: { demo: providerOf(idp) },
         session: { keys: [randomBytes(32).toString("base64url")] },
-        tracing: { enabled: true, endpoint: receiver.url, serviceName: "portcullis-e2e", headers: { "x-collector-key": "e2e-key" } },
+        tracing: {
+          enabled: true,
+          endpoint: receiver.url,
+          serviceName: "portcullis-e2e",
+          headers: { "x-collector-key": "e2e-key" },
+        },
       },
     });
     const send = async (name: string, headers: Record<string, string>) => {
@@ -107,7 +112,14 @@ describe("tracing on", () => {
   };
 
   it("answers every request as without tracing", () => {
-    expect(statuses).toEqual({ w3c: 200, b3Single: 200, b3Multi: 200, unknownKid: 401, introspected: 200, denied: 401 });
+    expect(statuses).toEqual({
+      w3c: 200,
+      b3Single: 200,
+      b3Multi: 200,
+      unknownKid: 401,
+      introspected: 200,
+      denied: 401,
+    });
   });
 
   it("continues the client's W3C traceparent in the Check span, with route, decision, reason and provider", () => {
@@ -130,7 +142,11 @@ describe("tracing on", () => {
 
   it("makes the JWKS refetch for an unknown kid a child of the Check span", () => {
     const check = checkSpanOf(unknownKid.traceId);
-    expect(check.attributes).toMatchObject({ "portcullis.decision": "deny", "portcullis.reason": "key_not_found", "http.response.status_code": 401 });
+    expect(check.attributes).toMatchObject({
+      "portcullis.decision": "deny",
+      "portcullis.reason": "key_not_found",
+      "http.response.status_code": 401,
+    });
     const fetches = spansOf(unknownKid.traceId).filter((s) => s.name === "oidc.jwks_fetch");
     expect(fetches).toHaveLength(1);
     expect(fetches[0]).toMatchObject({ parentSpanId: check.spanId, kind: 3 });
@@ -143,7 +159,11 @@ describe("tracing on", () => {
     const calls = spansOf(introspected.traceId).filter((s) => s.name === "oidc.introspection");
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ parentSpanId: check.spanId, kind: 3 });
-    expect(calls[0]!.attributes).toMatchObject({ "portcullis.provider": "demo", "http.request.method": "POST", "portcullis.result": "active" });
+    expect(calls[0]!.attributes).toMatchObject({
+      "portcullis.provider": "demo",
+      "http.request.method": "POST",
+      "portcullis.result": "active",
+    });
   });
 
   it("exports discovery and the start-up key fetch as traces of their own", () => {
@@ -175,7 +195,9 @@ describe("tracing off (the default)", () => {
     try {
       const token = await stack.clientCredentialsToken();
       const { traceparent, traceId } = context();
-      expect((await stack.request("/api/x", { headers: { authorization: `Bearer ${token}`, traceparent } })).status).toBe(200);
+      expect(
+        (await stack.request("/api/x", { headers: { authorization: `Bearer ${token}`, traceparent } })).status,
+      ).toBe(200);
       expect((await stack.request("/api/x", { headers: { traceparent } })).status).toBe(401);
       expect(await stack.stopPortcullis()).toBe(0);
       expect(receiver.requestHeaders()).toEqual([]);

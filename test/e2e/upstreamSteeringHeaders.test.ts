@@ -66,7 +66,8 @@ describe("Portcullis removes the steering headers itself (Envoy's own removal ta
 
   it("keeps every steering header from the upstream on a public route", async () => {
     const got = await upstreamHeaders(stack, "/public/x", { ...STEERING, "x-tenant-override": "other", "x-kept": "1" });
-    for (const name of [...DEFAULT_REMOVED_REQUEST_HEADERS, "x-tenant-override"]) expect(got[name], name).toBeUndefined();
+    for (const name of [...DEFAULT_REMOVED_REQUEST_HEADERS, "x-tenant-override"])
+      expect(got[name], name).toBeUndefined();
     expect(got["x-kept"]).toBe("1");
   });
 
@@ -89,7 +90,10 @@ describe("the shipped Envoy config removes them when Portcullis is told to remov
   let stack: Stack;
   beforeAll(async () => {
     // No route may forward a header the policy does not remove: check-config refuses that.
-    stack = await startStack({ routes: ROUTES.filter((r) => r.forwardRequestHeaders === undefined), config: { policy: { removeRequestHeaders: [] } } });
+    stack = await startStack({
+      routes: ROUTES.filter((r) => r.forwardRequestHeaders === undefined),
+      config: { policy: { removeRequestHeaders: [] } },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -106,7 +110,17 @@ describe("the shipped Envoy config removes them when Portcullis is told to remov
 function rawGet(stack: Stack, path: string, headerLines: readonly string[]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: "127.0.0.1", port: stack.envoyPort, servername: "localhost", ca: stack.ca }, () => {
-      socket.write([`GET ${path} HTTP/1.1`, "Host: localhost", "Accept: application/json", "Connection: close", ...headerLines, "", ""].join("\r\n"));
+      socket.write(
+        [
+          `GET ${path} HTTP/1.1`,
+          "Host: localhost",
+          "Accept: application/json",
+          "Connection: close",
+          ...headerLines,
+          "",
+          "",
+        ].join("\r\n"),
+      );
     });
     const chunks: Buffer[] = [];
     socket.setTimeout(10_000, () => socket.destroy(new Error("no answer from Envoy")));
@@ -131,7 +145,11 @@ describe("two Cookie headers through Envoy", () => {
 
   it("never passes the session cookie on when it comes in a second Cookie header, and passes the others", async () => {
     const marker = randomUUID();
-    const res = await rawGet(stack, "/public/x", [`X-Test-Marker: ${marker}`, "Cookie: theme=dark; lang=en", "Cookie: __Host-portcullis=1.stolen-session; cart=a,b"]);
+    const res = await rawGet(stack, "/public/x", [
+      `X-Test-Marker: ${marker}`,
+      "Cookie: theme=dark; lang=en",
+      "Cookie: __Host-portcullis=1.stolen-session; cart=a,b",
+    ]);
     expect(res.status, res.body).toBe(200);
     const seen = stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker);
     expect(seen).toBeDefined();
@@ -143,7 +161,11 @@ describe("two Cookie headers through Envoy", () => {
 
   it("never passes it on when it comes in the first of two Cookie headers", async () => {
     const marker = randomUUID();
-    const res = await rawGet(stack, "/public/y", [`X-Test-Marker: ${marker}`, "Cookie: __Host-portcullis=1.stolen-session", "Cookie: theme=dark"]);
+    const res = await rawGet(stack, "/public/y", [
+      `X-Test-Marker: ${marker}`,
+      "Cookie: __Host-portcullis=1.stolen-session",
+      "Cookie: theme=dark",
+    ]);
     expect(res.status, res.body).toBe(200);
     const seen = stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker);
     const cookie = String(seen?.headers["cookie"] ?? "");

@@ -50,7 +50,11 @@ interface Pending {
 class ParseError extends Error {}
 
 /** Parses one response from the front of `data`; null when more bytes are needed. */
-function parseResponse(data: Buffer, isHead: boolean, ended: boolean): { response: RawResponse; rest: Buffer; close: boolean } | null {
+function parseResponse(
+  data: Buffer,
+  isHead: boolean,
+  ended: boolean,
+): { response: RawResponse; rest: Buffer; close: boolean } | null {
   const headEnd = data.indexOf("\r\n\r\n");
   if (headEnd === -1) {
     if (ended) throw new ParseError("connection closed inside a response head");
@@ -70,8 +74,13 @@ function parseResponse(data: Buffer, isHead: boolean, ended: boolean): { respons
   }
   const close = (headers["connection"] ?? "").toLowerCase().includes("close");
   let offset = headEnd + 4;
-  const finish = (body: Buffer, end: number) => ({ response: { status, headers, body: body.toString("utf8") }, rest: data.subarray(end), close });
-  if (isHead || status === 204 || status === 304 || (status >= 100 && status < 200)) return finish(Buffer.alloc(0), offset);
+  const finish = (body: Buffer, end: number) => ({
+    response: { status, headers, body: body.toString("utf8") },
+    rest: data.subarray(end),
+    close,
+  });
+  if (isHead || status === 204 || status === 304 || (status >= 100 && status < 200))
+    return finish(Buffer.alloc(0), offset);
   if ((headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")) {
     const chunks: Buffer[] = [];
     for (;;) {
@@ -104,7 +113,11 @@ function parseResponse(data: Buffer, isHead: boolean, ended: boolean): { respons
   }
   // No length: the body runs to the end of the connection.
   if (!ended) return null;
-  return { response: { status, headers, body: data.subarray(offset).toString("utf8") }, rest: Buffer.alloc(0), close: true };
+  return {
+    response: { status, headers, body: data.subarray(offset).toString("utf8") },
+    rest: Buffer.alloc(0),
+    close: true,
+  };
 }
 
 export function createRawHttpsPool(options: RawHttpsPoolOptions): RawHttpsPool {
@@ -121,7 +134,13 @@ export function createRawHttpsPool(options: RawHttpsPoolOptions): RawHttpsPool {
     open++;
     connecting++;
     let handshaking = true;
-    const socket = connect({ host: "127.0.0.1", port: options.port, servername: "localhost", ca: options.ca, ALPNProtocols: ["http/1.1"] });
+    const socket = connect({
+      host: "127.0.0.1",
+      port: options.port,
+      servername: "localhost",
+      ca: options.ca,
+      ALPNProtocols: ["http/1.1"],
+    });
     sockets.add(socket);
     let buffer: Buffer = Buffer.alloc(0);
     let current: Pending | null = null;
@@ -135,7 +154,8 @@ export function createRawHttpsPool(options: RawHttpsPoolOptions): RawHttpsPool {
         handshaking = false;
         connecting--;
         // Cannot even connect: fail what waits instead of reconnecting forever.
-        for (const request of queue.splice(0)) request.reject(error ?? new Error("connection closed during the TLS handshake"));
+        for (const request of queue.splice(0))
+          request.reject(error ?? new Error("connection closed during the TLS handshake"));
       }
       clearTimeout(timer);
       sockets.delete(socket);
@@ -221,7 +241,10 @@ export function createRawHttpsPool(options: RawHttpsPoolOptions): RawHttpsPool {
       const headerLines = Object.entries({ accept: "application/json", ...request.headers })
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join("");
-      const head = Buffer.from(`${method} ${request.target} HTTP/1.1\r\nhost: ${request.host ?? "localhost"}\r\n${headerLines}\r\n`, "utf8");
+      const head = Buffer.from(
+        `${method} ${request.target} HTTP/1.1\r\nhost: ${request.host ?? "localhost"}\r\n${headerLines}\r\n`,
+        "utf8",
+      );
       return new Promise<RawResponse>((resolve, reject) => {
         queue.push({ head, isHead: method === "HEAD", resolve, reject, retried: false });
         pump();

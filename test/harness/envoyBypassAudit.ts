@@ -10,7 +10,8 @@ import { DENIALS } from "../../src/core/DenialCode.ts";
 type Json = Record<string, any>;
 
 /** The body Portcullis answers a denial with, which Envoy's own 400s repeat word for word. */
-const denialBody = (code: "path_invalid" | "host_invalid") => JSON.stringify({ error: code, error_description: DENIALS[code].description });
+const denialBody = (code: "path_invalid" | "host_invalid") =>
+  JSON.stringify({ error: code, error_description: DENIALS[code].description });
 
 /** A path shape some upstream reads as another path: matched on the normalised path, query cut. */
 export const REJECTED_PATH_REGEX = String.raw`.*(;|%3[Bb]|%25|\.(/|$)|%2[Ee](/|$)|%(20|09)(/|$)|%[Cc][01]|%[Ff][5-9A-Fa-f]).*`;
@@ -54,7 +55,8 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
   const runtimeLimit = (config["layered_runtime"]?.layers as Json[] | undefined)
     ?.map((l) => l["static_layer"]?.["re2.max_program_size.error_level"])
     .find((v) => v !== undefined);
-  if (config["dynamic_resources"] !== undefined) fail("dynamic_resources", "a shipped config is static: nothing may add a listener or route at run time");
+  if (config["dynamic_resources"] !== undefined)
+    fail("dynamic_resources", "a shipped config is static: nothing may add a listener or route at run time");
 
   const listeners = (config["static_resources"]?.listeners ?? []) as Json[];
   if (listeners.length === 0) fail("static_resources.listeners", "none");
@@ -65,7 +67,10 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
     for (const [chainIndex, chain] of ((listener["filter_chains"] ?? []) as Json[]).entries()) {
       const filters = (chain["filters"] ?? []) as Json[];
       if (filters.length !== 1 || filters[0]?.["name"] !== HCM) {
-        fail(`${at} chain ${chainIndex}`, `must be one http_connection_manager, got ${filters.map((f) => f["name"]).join(", ")}`);
+        fail(
+          `${at} chain ${chainIndex}`,
+          `must be one http_connection_manager, got ${filters.map((f) => f["name"]).join(", ")}`,
+        );
         continue;
       }
       auditHcm(`${at} chain ${chainIndex}`, filters[0]?.["typed_config"] as Json);
@@ -76,16 +81,23 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
   function auditHcm(at: string, hcm: Json): void {
     if (hcm["normalize_path"] !== true) fail(at, "normalize_path must be true");
     if (hcm["merge_slashes"] !== true) fail(at, "merge_slashes must be true");
-    if (hcm["path_with_escaped_slashes_action"] !== "REJECT_REQUEST") fail(at, "path_with_escaped_slashes_action must be REJECT_REQUEST");
-    if (hcm["common_http_protocol_options"]?.headers_with_underscores_action !== "REJECT_REQUEST") fail(at, "headers_with_underscores_action must be REJECT_REQUEST");
+    if (hcm["path_with_escaped_slashes_action"] !== "REJECT_REQUEST")
+      fail(at, "path_with_escaped_slashes_action must be REJECT_REQUEST");
+    if (hcm["common_http_protocol_options"]?.headers_with_underscores_action !== "REJECT_REQUEST")
+      fail(at, "headers_with_underscores_action must be REJECT_REQUEST");
     if (hcm["use_remote_address"] !== true) fail(at, "use_remote_address must be true");
     if (hcm["xff_num_trusted_hops"] !== 0) fail(at, "xff_num_trusted_hops must be 0");
-    if (hcm["rds"] !== undefined || hcm["scoped_routes"] !== undefined) fail(at, "routes must be inline (route_config), not fetched");
+    if (hcm["rds"] !== undefined || hcm["scoped_routes"] !== undefined)
+      fail(at, "routes must be inline (route_config), not fetched");
     const filters = (hcm["http_filters"] ?? []) as Json[];
     const extAuthz = filters[0]?.["name"] === EXT_AUTHZ ? (filters[0]?.["typed_config"] as Json) : undefined;
     if (extAuthz !== undefined) {
       if (extAuthz["failure_mode_allow"] !== false) fail(at, "ext_authz failure_mode_allow must be false");
-      if (extAuthz["filter_enabled"] !== undefined || extAuthz["filter_enabled_metadata"] !== undefined || extAuthz["deny_at_disable"] !== undefined) {
+      if (
+        extAuthz["filter_enabled"] !== undefined ||
+        extAuthz["filter_enabled_metadata"] !== undefined ||
+        extAuthz["deny_at_disable"] !== undefined
+      ) {
         fail(at, "ext_authz must not be switchable off by runtime or metadata");
       }
     }
@@ -98,14 +110,17 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
     const routeConfig = hcm["route_config"] as Json | undefined;
     if (routeConfig === undefined) return;
     const virtualHosts = (routeConfig["virtual_hosts"] ?? []) as Json[];
-    const forwardsToApp = virtualHosts.some((vh) => ((vh["routes"] ?? []) as Json[]).some((r) => r["route"] !== undefined && r["route"].cluster !== adminCluster));
+    const forwardsToApp = virtualHosts.some((vh) =>
+      ((vh["routes"] ?? []) as Json[]).some((r) => r["route"] !== undefined && r["route"].cluster !== adminCluster),
+    );
     if (forwardsToApp) {
       if (extAuthz === undefined) fail(at, "forwards requests but has no ext_authz filter");
       const removed = new Set((routeConfig["request_headers_to_remove"] ?? []) as string[]);
       const kept = STEERING_HEADERS.filter((h) => !removed.has(h));
       if (kept.length > 0) fail(at, `request_headers_to_remove lacks ${kept.join(", ")}`);
       const logs = (hcm["access_log"] ?? []) as Json[];
-      if (!logs.some((l) => JSON.stringify(l).includes("%REQ(X-REQUEST-ID)%"))) fail(at, "no access_log line carries %REQ(X-REQUEST-ID)%");
+      if (!logs.some((l) => JSON.stringify(l).includes("%REQ(X-REQUEST-ID)%")))
+        fail(at, "no access_log line carries %REQ(X-REQUEST-ID)%");
     }
     for (const vh of virtualHosts) {
       const where = `${at} virtual host ${vh["name"]}`;
@@ -114,7 +129,12 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
       }
       const routes = (vh["routes"] ?? []) as Json[];
       if (forwardsToApp) auditRejectionRoutes(where, routes.slice(0, 3));
-      for (const [i, route] of routes.entries()) auditRoute(`${where} route ${i} (${route["name"] ?? JSON.stringify(route["match"])})`, route, extAuthz !== undefined);
+      for (const [i, route] of routes.entries())
+        auditRoute(
+          `${where} route ${i} (${route["name"] ?? JSON.stringify(route["match"])})`,
+          route,
+          extAuthz !== undefined,
+        );
     }
   }
 
@@ -123,20 +143,32 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
     const expectDirect400 = (route: Json | undefined, name: string, code: "path_invalid" | "host_invalid") => {
       if (route?.["name"] !== name) fail(where, `route ${name} must come before the others`);
       else if (route["direct_response"]?.status !== 400) fail(where, `${name} must answer 400 itself`);
-      else if (route["direct_response"].body?.inline_string !== denialBody(code)) fail(where, `${name} must answer Portcullis's ${code} body`);
+      else if (route["direct_response"].body?.inline_string !== denialBody(code))
+        fail(where, `${name} must answer Portcullis's ${code} body`);
     };
     expectDirect400(paths, "path_invalid", "path_invalid");
     expectDirect400(encoding, "path_encoding_invalid", "path_invalid");
     expectDirect400(host, "host_invalid", "host_invalid");
-    if (paths?.["match"]?.safe_regex?.regex !== REJECTED_PATH_REGEX) fail(where, "path_invalid must match the shared rejected-path regex");
+    if (paths?.["match"]?.safe_regex?.regex !== REJECTED_PATH_REGEX)
+      fail(where, "path_invalid must match the shared rejected-path regex");
     const header = (route: Json | undefined) => (route?.["match"]?.headers as Json[] | undefined)?.[0];
     const enc = header(encoding);
-    if (enc?.name !== ":path" || enc?.invert_match !== true || enc?.string_match?.safe_regex?.regex !== VALID_PATH_ENCODING_REGEX) {
+    if (
+      enc?.name !== ":path" ||
+      enc?.invert_match !== true ||
+      enc?.string_match?.safe_regex?.regex !== VALID_PATH_ENCODING_REGEX
+    ) {
       fail(where, "path_encoding_invalid must match a :path that is not the well-formed-escapes regex");
     }
-    if (typeof runtimeLimit !== "number" || runtimeLimit < 138) fail(where, "re2.max_program_size.error_level must admit the escapes regex (program size 138)");
+    if (typeof runtimeLimit !== "number" || runtimeLimit < 138)
+      fail(where, "re2.max_program_size.error_level must admit the escapes regex (program size 138)");
     const auth = header(host);
-    if (auth?.name !== ":authority" || auth?.invert_match !== true || auth?.treat_missing_header_as_empty !== true || auth?.string_match?.safe_regex?.regex !== VALID_AUTHORITY_REGEX) {
+    if (
+      auth?.name !== ":authority" ||
+      auth?.invert_match !== true ||
+      auth?.treat_missing_header_as_empty !== true ||
+      auth?.string_match?.safe_regex?.regex !== VALID_AUTHORITY_REGEX
+    ) {
       fail(where, "host_invalid must match an :authority (missing = empty) that is not the valid-authority regex");
     }
   }
@@ -148,22 +180,31 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
       fail(where, "neither forwards to one named cluster nor answers by itself");
       return;
     }
-    if (typeof action["cluster"] !== "string") fail(where, "must forward to one named cluster (no cluster_header, weighted_clusters or specifier)");
+    if (typeof action["cluster"] !== "string")
+      fail(where, "must forward to one named cluster (no cluster_header, weighted_clusters or specifier)");
     const disabled = route["typed_per_filter_config"]?.[EXT_AUTHZ]?.disabled === true;
     const otherPerFilter = Object.keys(route["typed_per_filter_config"] ?? {}).filter((k) => k !== EXT_AUTHZ);
     if (otherPerFilter.length > 0) fail(where, `unexpected per-filter config ${otherPerFilter.join(", ")}`);
     const match = route["match"] as Json;
     if (action["cluster"] === authCluster) {
-      if (match["prefix"] !== "/oauth2/" || Object.keys(match).length !== 1) fail(where, `${authCluster} may be reached only by the plain prefix /oauth2/`);
+      if (match["prefix"] !== "/oauth2/" || Object.keys(match).length !== 1)
+        fail(where, `${authCluster} may be reached only by the plain prefix /oauth2/`);
       return;
     }
     if (action["cluster"] === adminCluster) {
-      const methods = ((match["headers"] ?? []) as Json[]).filter((h) => h["name"] === ":method").map((h) => h["string_match"]?.exact);
-      if (match["path"] !== "/ready" || methods.join() !== "GET") fail(where, `${adminCluster} may be reached only by exactly GET /ready`);
+      const methods = ((match["headers"] ?? []) as Json[])
+        .filter((h) => h["name"] === ":method")
+        .map((h) => h["string_match"]?.exact);
+      if (match["path"] !== "/ready" || methods.join() !== "GET")
+        fail(where, `${adminCluster} may be reached only by exactly GET /ready`);
       return;
     }
     if (!hasExtAuthz || disabled) fail(where, `reaches ${action["cluster"]} without ext_authz`);
-    if (action["prefix_rewrite"] !== undefined || action["regex_rewrite"] !== undefined || action["path_rewrite_policy"] !== undefined) {
+    if (
+      action["prefix_rewrite"] !== undefined ||
+      action["regex_rewrite"] !== undefined ||
+      action["path_rewrite_policy"] !== undefined
+    ) {
       fail(where, "rewrites the path after Portcullis matched it");
     }
   }

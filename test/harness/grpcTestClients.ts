@@ -9,16 +9,24 @@ const AUTHORIZATION = "envoy.service.auth.v3.Authorization";
 
 function service(file: string, name: string): grpc.ServiceClientConstructor {
   const definition = protoLoader.loadSync(file, { ...PROTO_LOADER_OPTIONS, enums: String });
-  return name.split(".").reduce<any>((node, key) => node[key], grpc.loadPackageDefinition(definition)) as grpc.ServiceClientConstructor;
+  return name
+    .split(".")
+    .reduce<any>((node, key) => node[key], grpc.loadPackageDefinition(definition)) as grpc.ServiceClientConstructor;
 }
 
 /**
  * One Check of a GET on a new connection; resolves with the CheckResponse (`http_response` says
  * ok_response or denied_response) or rejects with the gRPC error (code UNAVAILABLE when nothing listens).
  */
-export function checkOnce(port: number, path: string, headers: Record<string, string> = {}, id = "test"): Promise<Json> {
+export function checkOnce(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  id = "test",
+): Promise<Json> {
   const Authorization = service("envoy/service/auth/v3/external_auth.proto", AUTHORIZATION);
-  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Json;
+  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+    Json;
   return new Promise<Json>((resolve, reject) => {
     client["Check"](
       { attributes: { request: { http: { id, method: "GET", host: "localhost", path, scheme: "https", headers } } } },
@@ -41,7 +49,8 @@ export interface CheckClient {
 /** One ext_authz client (protos loaded once, one connection) for many Checks, as property tests make. */
 export function openCheckClient(port: number): CheckClient {
   const Authorization = service("envoy/service/auth/v3/external_auth.proto", AUTHORIZATION);
-  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Json;
+  const client = new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+    Json;
   return {
     check: (path, headers = {}, host = "localhost") =>
       new Promise<Json>((resolve, reject) => {
@@ -60,11 +69,15 @@ export function healthOnce(port: number): Promise<string> {
   const Health = service("grpc/health/v1/health.proto", "grpc.health.v1.Health");
   const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Json;
   return new Promise<string>((resolve, reject) => {
-    client["Check"]({ service: AUTHORIZATION }, { deadline: Date.now() + 5000 }, (error: grpc.ServiceError | null, response: { status: string }) => {
-      client.close();
-      if (error) reject(error);
-      else resolve(response.status);
-    });
+    client["Check"](
+      { service: AUTHORIZATION },
+      { deadline: Date.now() + 5000 },
+      (error: grpc.ServiceError | null, response: { status: string }) => {
+        client.close();
+        if (error) reject(error);
+        else resolve(response.status);
+      },
+    );
   });
 }
 

@@ -36,7 +36,10 @@ export interface KeycloakRealm {
   readonly issuer: string;
   readonly tokenEndpoint: string;
   /** Sets a client's redirect URIs and merges attributes into its own (by clientId). */
-  updateClient(clientId: string, patch: { redirectUris?: readonly string[]; attributes?: Readonly<Record<string, string>> }): Promise<void>;
+  updateClient(
+    clientId: string,
+    patch: { redirectUris?: readonly string[]; attributes?: Readonly<Record<string, string>> },
+  ): Promise<void>;
   /** Keycloak's user id (the `sub` of the user's tokens). */
   userId(username: string): Promise<string>;
   userSessions(username: string): Promise<KeycloakSessionInfo[]>;
@@ -44,7 +47,12 @@ export interface KeycloakRealm {
   logoutUser(username: string): Promise<void>;
   /** Ends one session (the admin console's session list → Sign out). */
   deleteSession(sessionId: string): Promise<void>;
-  passwordGrant(client: KeycloakClientCredentials, username: string, password: string, scope?: string): Promise<KeycloakTokens>;
+  passwordGrant(
+    client: KeycloakClientCredentials,
+    username: string,
+    password: string,
+    scope?: string,
+  ): Promise<KeycloakTokens>;
   clientCredentialsGrant(client: KeycloakClientCredentials, scope?: string): Promise<KeycloakTokens>;
   /** RFC 7009 revocation at Keycloak's revocation endpoint. */
   revoke(client: KeycloakClientCredentials, token: string, hint?: "access_token" | "refresh_token"): Promise<void>;
@@ -89,7 +97,8 @@ export function keycloakAdminApi(connection: KeycloakConnection): KeycloakAdminA
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
-      if (res.status < 200 || res.status > 299) throw new Error(`Keycloak admin ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+      if (res.status < 200 || res.status > 299)
+        throw new Error(`Keycloak admin ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
       return (text === "" ? undefined : JSON.parse(text)) as T;
     },
   };
@@ -106,13 +115,19 @@ export async function importRealm(connection: KeycloakConnection, file: string):
   const realmPath = `/${encodeURIComponent(name)}`;
 
   const clientUuid = async (clientId: string): Promise<string> => {
-    const found = await api.request<{ id: string }[]>("GET", `${realmPath}/clients?clientId=${encodeURIComponent(clientId)}`);
+    const found = await api.request<{ id: string }[]>(
+      "GET",
+      `${realmPath}/clients?clientId=${encodeURIComponent(clientId)}`,
+    );
     const id = found[0]?.id;
     if (id === undefined) throw new Error(`realm ${name} has no client ${clientId}`);
     return id;
   };
   const userId = async (username: string): Promise<string> => {
-    const found = await api.request<{ id: string; username: string }[]>("GET", `${realmPath}/users?exact=true&username=${encodeURIComponent(username)}`);
+    const found = await api.request<{ id: string; username: string }[]>(
+      "GET",
+      `${realmPath}/users?exact=true&username=${encodeURIComponent(username)}`,
+    );
     const id = found.find((u) => u.username === username)?.id;
     if (id === undefined) throw new Error(`realm ${name} has no user ${username}`);
     return id;
@@ -130,7 +145,10 @@ export async function importRealm(connection: KeycloakConnection, file: string):
     tokenEndpoint: `${oidc}/token`,
     async updateClient(clientId, patch) {
       const id = await clientUuid(clientId);
-      const current = await api.request<{ attributes?: Record<string, string> } & Record<string, unknown>>("GET", `${realmPath}/clients/${id}`);
+      const current = await api.request<{ attributes?: Record<string, string> } & Record<string, unknown>>(
+        "GET",
+        `${realmPath}/clients/${id}`,
+      );
       await api.request("PUT", `${realmPath}/clients/${id}`, {
         ...current,
         ...(patch.redirectUris === undefined ? {} : { redirectUris: patch.redirectUris }),
@@ -148,7 +166,14 @@ export async function importRealm(connection: KeycloakConnection, file: string):
       await api.request("DELETE", `${realmPath}/sessions/${encodeURIComponent(sessionId)}`);
     },
     passwordGrant: (client, username, password, scope = "openid") =>
-      grant("password grant", { grant_type: "password", client_id: client.clientId, client_secret: client.secret, username, password, scope }),
+      grant("password grant", {
+        grant_type: "password",
+        client_id: client.clientId,
+        client_secret: client.secret,
+        username,
+        password,
+        scope,
+      }),
     clientCredentialsGrant: (client, scope) =>
       grant("client credentials grant", {
         grant_type: "client_credentials",
@@ -157,7 +182,12 @@ export async function importRealm(connection: KeycloakConnection, file: string):
         ...(scope === undefined ? {} : { scope }),
       }),
     async revoke(client, token, hint = "access_token") {
-      const res = await postForm(`${oidc}/revoke`, { client_id: client.clientId, client_secret: client.secret, token, token_type_hint: hint });
+      const res = await postForm(`${oidc}/revoke`, {
+        client_id: client.clientId,
+        client_secret: client.secret,
+        token,
+        token_type_hint: hint,
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`Keycloak revocation answered ${res.status}`);
     },

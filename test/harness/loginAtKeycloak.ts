@@ -28,7 +28,11 @@ const OTP_FORM = "#kc-otp-login-form";
 const SUBMIT = "#kc-login";
 
 /** `page` shows a Keycloak page (the browser was sent there); `keycloakOrigin` is Keycloak's URL origin. */
-export async function loginAtKeycloak(page: Page, keycloakOrigin: string, login: KeycloakLogin): Promise<KeycloakLoginSteps> {
+export async function loginAtKeycloak(
+  page: Page,
+  keycloakOrigin: string,
+  login: KeycloakLogin,
+): Promise<KeycloakLoginSteps> {
   const timeout = login.timeoutMs ?? 30_000;
   const onKeycloak = () => new URL(page.url()).origin === keycloakOrigin;
   let passwordAsked = false;
@@ -40,12 +44,16 @@ export async function loginAtKeycloak(page: Page, keycloakOrigin: string, login:
     try {
       await form.first().waitFor({ state: "visible", timeout: Math.max(1, deadline - Date.now()) });
     } catch (error) {
-      throw new Error(`Keycloak showed neither its login nor its one-time-code form (at ${page.url()}): ${await keycloakMessage(page)}`, { cause: error });
+      throw new Error(
+        `Keycloak showed neither its login nor its one-time-code form (at ${page.url()}): ${await keycloakMessage(page)}`,
+        { cause: error },
+      );
     }
     const errorText = await keycloakError(page);
     if (errorText !== null) throw new Error(`Keycloak refused the login of ${login.username}: ${errorText}`);
     if (await page.locator(OTP_FORM).isVisible()) {
-      if (login.totpKey === undefined) throw new Error(`Keycloak asked ${login.username} for a one-time code, and the test has no TOTP secret`);
+      if (login.totpKey === undefined)
+        throw new Error(`Keycloak asked ${login.username} for a one-time code, and the test has no TOTP secret`);
       otpAsked = true;
       await page.locator(`${OTP_FORM} input[name="otp"]`).fill(totpCode(login.totpKey));
     } else {
@@ -58,7 +66,10 @@ export async function loginAtKeycloak(page: Page, keycloakOrigin: string, login:
     // Keycloak may answer a POST with a page at the same URL (the next form, or an error): wait for
     // the new document, not for a new URL.
     await Promise.all([
-      page.waitForEvent("framenavigated", { predicate: (frame) => frame === page.mainFrame(), timeout: Math.max(1, deadline - Date.now()) }),
+      page.waitForEvent("framenavigated", {
+        predicate: (frame) => frame === page.mainFrame(),
+        timeout: Math.max(1, deadline - Date.now()),
+      }),
       page.locator(SUBMIT).click(),
     ]);
     await page.waitForLoadState("domcontentloaded");
@@ -77,5 +88,13 @@ async function keycloakError(page: Page): Promise<string | null> {
 }
 
 async function keycloakMessage(page: Page): Promise<string> {
-  return ((await page.locator("body").textContent().catch(() => "")) ?? "").replace(/\s+/g, " ").trim().slice(0, 300);
+  return (
+    (await page
+      .locator("body")
+      .textContent()
+      .catch(() => "")) ?? ""
+  )
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 300);
 }

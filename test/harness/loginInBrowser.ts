@@ -30,16 +30,21 @@ export async function loginInBrowser(page: Page, login: BrowserLogin): Promise<s
   if (login.secondFactor === true) await box.check();
   if (login.secondFactor === false) {
     // The browser itself would refuse to submit: say so instead of waiting for a navigation.
-    if ((await box.getAttribute("required")) !== null) throw new Error("the login page requires the second factor (a step-up was asked for)");
+    if ((await box.getAttribute("required")) !== null)
+      throw new Error("the login page requires the second factor (a step-up was asked for)");
     await box.uncheck();
   }
   const loginUrl = page.url();
   await Promise.all([
-    page.waitForURL((url) => url.href !== loginUrl, { waitUntil: "commit", ...(timeout === undefined ? {} : { timeout }) }),
+    page.waitForURL((url) => url.href !== loginUrl, {
+      waitUntil: "commit",
+      ...(timeout === undefined ? {} : { timeout }),
+    }),
     form.locator("#sign-in").click(),
   ]);
   await page.waitForLoadState("domcontentloaded");
   const refusal = page.locator("#login-error");
-  if ((await refusal.count()) > 0) throw new Error(`the dev IdP refused the login of ${login.user}: ${(await refusal.textContent())?.trim()}`);
+  if ((await refusal.count()) > 0)
+    throw new Error(`the dev IdP refused the login of ${login.user}: ${(await refusal.textContent())?.trim()}`);
   return page.url();
 }

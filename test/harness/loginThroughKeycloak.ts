@@ -7,7 +7,13 @@ import { loginAtKeycloak } from "./loginAtKeycloak.ts";
 import type { KeycloakLogin, KeycloakLoginSteps } from "./loginAtKeycloak.ts";
 
 /** `origin` is the stack's https origin, `path` the page to open; the browser must have no Portcullis session. */
-export async function loginThroughKeycloak(page: Page, origin: string, keycloakUrl: string, path: string, login: KeycloakLogin): Promise<KeycloakLoginSteps> {
+export async function loginThroughKeycloak(
+  page: Page,
+  origin: string,
+  keycloakUrl: string,
+  path: string,
+  login: KeycloakLogin,
+): Promise<KeycloakLoginSteps> {
   const target = new URL(path, origin).href;
   await page.goto(target);
   const steps = await loginAtKeycloak(page, keycloakUrl, login);

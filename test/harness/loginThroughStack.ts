@@ -20,16 +20,24 @@ export interface StackLogin {
  * not have a Portcullis session yet (an IdP session is fine only if `login` is not needed: then use
  * page.goto yourself).
  */
-export async function loginThroughStack(page: Page, origin: string, path: string, login: BrowserLogin): Promise<StackLogin> {
+export async function loginThroughStack(
+  page: Page,
+  origin: string,
+  path: string,
+  login: BrowserLogin,
+): Promise<StackLogin> {
   const target = new URL(path, origin).href;
   const redirect = page.waitForResponse((res) => res.url() === target && res.request().isNavigationRequest());
   const callback = page.waitForResponse((res) => new URL(res.url()).pathname === "/oauth2/callback");
   await page.goto(target);
   const loginRedirect = await redirect;
-  if (loginRedirect.status() !== 302) throw new Error(`${path} answered ${loginRedirect.status()}, not a 302 to the IdP`);
+  if (loginRedirect.status() !== 302)
+    throw new Error(`${path} answered ${loginRedirect.status()}, not a 302 to the IdP`);
   await loginInBrowser(page, login);
   const callbackResponse = await callback;
   await page.waitForURL((url) => url.href === target, { waitUntil: "domcontentloaded" });
-  const callbackSetCookies = (await callbackResponse.headersArray()).filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => h.value);
+  const callbackSetCookies = (await callbackResponse.headersArray())
+    .filter((h) => h.name.toLowerCase() === "set-cookie")
+    .map((h) => h.value);
   return { loginRedirect, callbackUrl: callbackResponse.url(), callbackSetCookies };
 }

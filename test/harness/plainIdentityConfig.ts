@@ -4,7 +4,13 @@
 import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
 
 export const PLAIN_IDENTITY: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+  headers: {
+    sub: "x-user-sub",
+    email: "x-user-email",
+    roles: "x-user-roles",
+    context: "x-user-context",
+    clientId: "x-client-id",
+  },
   roleClaims: ["roles"],
   claimHeaders: {},
   context: { enabled: false, fields: {} },

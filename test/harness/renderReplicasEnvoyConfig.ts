@@ -51,7 +51,10 @@ export function renderReplicasEnvoyConfig(shipped: string, values: ReplicasEnvoy
   const listener = only(config["static_resources"].listeners as Json[], "listener");
   set(listener, ["address", "socket_address", "address"], "127.0.0.1");
   set(listener, ["address", "socket_address", "port_value"], values.listenPort);
-  const certificate = only(listener["filter_chains"][0].transport_socket.typed_config.common_tls_context.tls_certificates as Json[], "certificate");
+  const certificate = only(
+    listener["filter_chains"][0].transport_socket.typed_config.common_tls_context.tls_certificates as Json[],
+    "certificate",
+  );
   set(certificate, ["certificate_chain", "filename"], values.tlsCertFile);
   set(certificate, ["private_key", "filename"], values.tlsKeyFile);
   // The test certificate and a browser's origin are localhost, on whatever port Envoy got.
@@ -59,14 +62,26 @@ export function renderReplicasEnvoyConfig(shipped: string, values: ReplicasEnvoy
   set(only(hcm["route_config"].virtual_hosts as Json[], "virtual host"), ["domains"], ["localhost", "localhost:*"]);
 
   const clusters = config["static_resources"].clusters as Json[];
-  replaceEndpoints(clusters, "portcullis_ext_authz", values.replicas.map((r) => ({ port: r.grpc })));
-  replaceEndpoints(clusters, "portcullis_auth", values.replicas.map((r) => ({ port: r.auth, healthCheckPort: r.admin })));
+  replaceEndpoints(
+    clusters,
+    "portcullis_ext_authz",
+    values.replicas.map((r) => ({ port: r.grpc })),
+  );
+  replaceEndpoints(
+    clusters,
+    "portcullis_auth",
+    values.replicas.map((r) => ({ port: r.auth, healthCheckPort: r.admin })),
+  );
   replaceEndpoints(clusters, "app", [{ port: values.upstreamPort }]);
   return stringify(config);
 }
 
 /** Every lb_endpoint becomes one per target, shaped like the shipped file's first one. */
-function replaceEndpoints(clusters: Json[], name: string, targets: ReadonlyArray<{ port: number; healthCheckPort?: number }>): void {
+function replaceEndpoints(
+  clusters: Json[],
+  name: string,
+  targets: ReadonlyArray<{ port: number; healthCheckPort?: number }>,
+): void {
   const cluster = clusters.find((c) => c["name"] === name);
   if (cluster === undefined) throw new Error(`envoy/replicas.yaml has no cluster ${name}`);
   const group = only(cluster["load_assignment"].endpoints as Json[], `${name} endpoint group`);
@@ -78,8 +93,10 @@ function replaceEndpoints(clusters: Json[], name: string, targets: ReadonlyArray
     const copy = structuredClone(template) as Json;
     set(copy, ["endpoint", "address", "socket_address", "address"], "127.0.0.1");
     set(copy, ["endpoint", "address", "socket_address", "port_value"], target.port);
-    if (hasHealthPort !== (target.healthCheckPort !== undefined)) throw new Error(`cluster ${name}: health-check port given where the file has none, or missing`);
-    if (target.healthCheckPort !== undefined) set(copy, ["endpoint", "health_check_config", "port_value"], target.healthCheckPort);
+    if (hasHealthPort !== (target.healthCheckPort !== undefined))
+      throw new Error(`cluster ${name}: health-check port given where the file has none, or missing`);
+    if (target.healthCheckPort !== undefined)
+      set(copy, ["endpoint", "health_check_config", "port_value"], target.healthCheckPort);
     return copy;
   });
 }

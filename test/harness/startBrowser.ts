@@ -45,7 +45,9 @@ const CLOSE_TIMEOUT_MS = 5000;
 export async function startBrowser(options: StartBrowserOptions = {}): Promise<StartedBrowser> {
   const executablePath = options.executablePath ?? chromiumPath();
   if (!existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath}: run bin/test (it installs the Debian package chromium) or set CHROMIUM_BIN`);
+    throw new Error(
+      `Chromium not found at ${executablePath}: run bin/test (it installs the Debian package chromium) or set CHROMIUM_BIN`,
+    );
   }
   const actionTimeoutMs = options.actionTimeoutMs ?? 10_000;
   const browser = await chromium.launch({

@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 
-export type HostedIdpName = "keycloak" | "auth0" | "okta" | "cognito" | "entra-tenant" | "entra-organizations" | "google";
+export type HostedIdpName =
+  "keycloak" | "auth0" | "okta" | "cognito" | "entra-tenant" | "entra-organizations" | "google";
 
 /** The Entra tenant of entra-tenant.json. */
 export const ENTRA_TENANT_ID = "9f3c6d2e-0b1a-4e5f-8a7b-1c2d3e4f5a6b";
@@ -51,7 +52,9 @@ const SPECS: Readonly<Record<HostedIdpName, Spec>> = {
 };
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -111,7 +114,9 @@ export async function startHostedIdps(): Promise<HostedIdps> {
       extraMetadata: {},
     };
     idps.set(name, idp);
-    routes.set(new URL(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`).pathname, (_req, res) => json(res, 200, { ...metadata, ...idp.extraMetadata }));
+    routes.set(new URL(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`).pathname, (_req, res) =>
+      json(res, 200, { ...metadata, ...idp.extraMetadata }),
+    );
     routes.set(new URL(metadata["jwks_uri"] as string).pathname, (_req, res) => json(res, 200, { keys: [publicJwk] }));
     routes.set(new URL(metadata["token_endpoint"] as string).pathname, async (req, res) => {
       const form = new URLSearchParams(await readBody(req));

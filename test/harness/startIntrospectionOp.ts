@@ -23,7 +23,11 @@ export interface IntrospectionOp {
   /** Requests that reached the introspection endpoint, and how each authenticated its client. */
   readonly introspections: { count: number; readonly auth: Array<"basic" | "body"> };
   /** A client-credentials access token; opaque. `resource` binds it to API_AUDIENCE; `dpop` sender-constrains it. */
-  clientCredentialsToken(options?: { scopes?: readonly string[]; resource?: boolean; dpop?: boolean }): Promise<TokenResponse>;
+  clientCredentialsToken(options?: {
+    scopes?: readonly string[];
+    resource?: boolean;
+    dpop?: boolean;
+  }): Promise<TokenResponse>;
   revoke(token: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,7 +86,8 @@ export async function startIntrospectionOp(options: { accessTokenTtlSeconds?: nu
       clientCredentials: { enabled: true },
       revocation: {
         enabled: true,
-        allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
+        allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) =>
+          token.clientId === client.clientId,
       },
       dPoP: { enabled: true },
       introspection: {
@@ -96,7 +101,12 @@ export async function startIntrospectionOp(options: { accessTokenTtlSeconds?: nu
         useGrantedResource: () => false,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           if (resource !== API_RESOURCE) throw new Error(`unknown resource ${resource}`);
-          return { scope: MACHINE_SCOPES.join(" "), audience: API_AUDIENCE, accessTokenFormat: "opaque", accessTokenTTL: ttl };
+          return {
+            scope: MACHINE_SCOPES.join(" "),
+            audience: API_AUDIENCE,
+            accessTokenFormat: "opaque",
+            accessTokenTTL: ttl,
+          };
         },
       },
     },
@@ -105,21 +115,39 @@ export async function startIntrospectionOp(options: { accessTokenTtlSeconds?: nu
   });
   handler = provider.callback();
 
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { introspection_endpoint?: unknown };
-  if (typeof discovery.introspection_endpoint !== "string") throw new Error("the provider advertises no introspection_endpoint");
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    introspection_endpoint?: unknown;
+  };
+  if (typeof discovery.introspection_endpoint !== "string")
+    throw new Error("the provider advertises no introspection_endpoint");
   const introspectionEndpoint = new URL(discovery.introspection_endpoint);
   const machineAuth = `Basic ${Buffer.from(`${MACHINE_CLIENT_ID}:${machineSecret}`).toString("base64")}`;
 
-  async function clientCredentialsToken(request: { scopes?: readonly string[]; resource?: boolean; dpop?: boolean } = {}): Promise<TokenResponse> {
+  async function clientCredentialsToken(
+    request: { scopes?: readonly string[]; resource?: boolean; dpop?: boolean } = {},
+  ): Promise<TokenResponse> {
     const tokenEndpoint = `${issuer}/token`;
-    const body = new URLSearchParams({ grant_type: "client_credentials", scope: (request.scopes ?? MACHINE_SCOPES).join(" ") });
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      scope: (request.scopes ?? MACHINE_SCOPES).join(" "),
+    });
     if (request.resource === true) body.set("resource", API_RESOURCE);
-    const headers: Record<string, string> = { authorization: machineAuth, "content-type": "application/x-www-form-urlencoded" };
+    const headers: Record<string, string> = {
+      authorization: machineAuth,
+      "content-type": "application/x-www-form-urlencoded",
+    };
     if (request.dpop === true) headers["dpop"] = await dpopProof(tokenEndpoint);
     const response = await fetch(tokenEndpoint, { method: "POST", headers, body, signal: AbortSignal.timeout(5000) });
-    const json = (await response.json()) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+    const json = (await response.json()) as {
+      access_token?: string;
+      expires_in?: number;
+      error?: string;
+      error_description?: string;
+    };
     if (!response.ok || typeof json.access_token !== "string") {
-      throw new Error(`token endpoint answered ${response.status}: ${json.error ?? "no access_token"} ${json.error_description ?? ""}`);
+      throw new Error(
+        `token endpoint answered ${response.status}: ${json.error ?? "no access_token"} ${json.error_description ?? ""}`,
+      );
     }
     return { accessToken: json.access_token, expiresIn: json.expires_in ?? 0 };
   }

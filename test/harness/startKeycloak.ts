@@ -70,9 +70,12 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
   const home = options.home ?? process.env.KEYCLOAK_HOME;
   const java = options.java ?? process.env.KEYCLOAK_JAVA;
   if (home === undefined || home === "" || !existsSync(join(home, "bin", "kc.sh"))) {
-    throw new Error("no Keycloak: run bin/test-keycloak (it provisions Java and Keycloak) or set KEYCLOAK_HOME and KEYCLOAK_JAVA");
+    throw new Error(
+      "no Keycloak: run bin/test-keycloak (it provisions Java and Keycloak) or set KEYCLOAK_HOME and KEYCLOAK_JAVA",
+    );
   }
-  if (java === undefined || java === "" || !existsSync(java)) throw new Error("no Java >= 21 for Keycloak: set KEYCLOAK_JAVA (bin/test-keycloak does)");
+  if (java === undefined || java === "" || !existsSync(java))
+    throw new Error("no Java >= 21 for Keycloak: set KEYCLOAK_JAVA (bin/test-keycloak does)");
   const seedDir = options.seedDir ?? process.env.KEYCLOAK_SEED_DIR;
   const timeoutMs = options.startTimeoutMs ?? 240_000;
 
@@ -117,7 +120,11 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
   const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
   await reserved.release();
   const started = Date.now();
-  const child: ChildProcess = spawn(join(home, "bin", "kc.sh"), args, { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(join(home, "bin", "kc.sh"), args, {
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const pid = child.pid ?? -1;
   if (pid > 0) killGroupOnExit(pid);
   child.stdout?.pipe(log, { end: false });
@@ -153,13 +160,19 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
 }
 
 /** Keycloak answers 503 while it bootstraps after binding its port: wait for the master realm. */
-async function waitForDiscovery(url: string, timeoutMs: number, exitCode: () => number | null | undefined): Promise<void> {
+async function waitForDiscovery(
+  url: string,
+  timeoutMs: number,
+  exitCode: () => number | null | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const code = exitCode();
     if (code !== undefined) throw new Error(`Keycloak exited with code ${code} before it was ready`);
     try {
-      const res = await fetch(`${url}/realms/master/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${url}/realms/master/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(2000),
+      });
       await res.arrayBuffer();
       if (res.status === 200) return;
     } catch {

@@ -75,7 +75,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       try {
         const raw = Buffer.concat(chunks);
         const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw).toString("utf8");
-        if (!String(req.headers["content-type"]).startsWith("application/json")) throw new Error("only JSON exports are decoded");
+        if (!String(req.headers["content-type"]).startsWith("application/json"))
+          throw new Error("only JSON exports are decoded");
         bodies.push(text);
         headers.push(req.headers);
         spans.push(...flatten(JSON.parse(text) as OtlpExport));

@@ -37,12 +37,20 @@ export function killOnExit(child: ChildProcess): void {
   });
 }
 
-export async function startPortcullisProcess(configFile: string, logFile: string, timeoutMs = 30_000): Promise<PortcullisProcess> {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", configFile], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_ENV: "test" },
-  });
+export async function startPortcullisProcess(
+  configFile: string,
+  logFile: string,
+  timeoutMs = 30_000,
+): Promise<PortcullisProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", configFile],
+    {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_ENV: "test" },
+    },
+  );
   killOnExit(child);
   const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
   child.stderr.pipe(log, { end: false });

@@ -38,14 +38,22 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
 
   const start = async () => {
     const args = [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", dir,
-      "--daemonize", "no",
-      "--loglevel", "warning",
-      "--protected-mode", "yes",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+      "--protected-mode",
+      "yes",
     ];
     if (options.password) args.push("--requirepass", options.password);
     const proc = spawn(redisServerBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -106,7 +114,14 @@ async function answers(port: number): Promise<boolean> {
 }
 
 async function redisCommand(port: number, args: readonly string[], password?: string): Promise<unknown> {
-  const client = new Redis({ host: "127.0.0.1", port, password, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000 });
+  const client = new Redis({
+    host: "127.0.0.1",
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+  });
   try {
     await client.connect();
     const [name, ...rest] = args;

@@ -97,14 +97,20 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
     // Every replica's ports are held before the IdP starts, so its back-channel logout URL can name one.
     const replicaCount = options.replicas ?? 3;
     const heldPorts: { grpc: ReservedPort; auth: ReservedPort; admin: ReservedPort }[] = [];
-    for (let index = 0; index < replicaCount; index += 1) heldPorts.push({ grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() });
+    for (let index = 0; index < replicaCount; index += 1)
+      heldPorts.push({ grpc: await reservePort(), auth: await reservePort(), admin: await reservePort() });
     scope.defer(() => Promise.all(heldPorts.flatMap((h) => [h.grpc.release(), h.auth.release(), h.admin.release()])));
-    const backchannelTarget = options.backchannelLogoutReplica === undefined ? undefined : heldPorts[options.backchannelLogoutReplica];
+    const backchannelTarget =
+      options.backchannelLogoutReplica === undefined ? undefined : heldPorts[options.backchannelLogoutReplica];
     const idp = await startDevIdp({
       audience: TEST_AUDIENCE,
       signingKeys: [await createSigningJwk()],
-      ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
-      ...(origin === null || backchannelTarget === undefined ? {} : { webBackchannelLogoutUri: `http://127.0.0.1:${backchannelTarget.auth.port}/oauth2/backchannel_logout` }),
+      ...(origin === null
+        ? {}
+        : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
+      ...(origin === null || backchannelTarget === undefined
+        ? {}
+        : { webBackchannelLogoutUri: `http://127.0.0.1:${backchannelTarget.auth.port}/oauth2/backchannel_logout` }),
     });
     scope.defer(() => idp.close());
     const upstream = await startEchoUpstream();
@@ -120,7 +126,11 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       await writeFile(
         configFile,
         stringify({
-          listen: { grpc: `127.0.0.1:${ports.grpc}`, auth: `127.0.0.1:${ports.auth}`, admin: `127.0.0.1:${ports.admin}` },
+          listen: {
+            grpc: `127.0.0.1:${ports.grpc}`,
+            auth: `127.0.0.1:${ports.auth}`,
+            admin: `127.0.0.1:${ports.admin}`,
+          },
           providers: {
             demo: {
               issuer: idp.issuer,
@@ -129,7 +139,12 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
               discoveryTimeoutMs: 10_000,
               ...(origin === null
                 ? {}
-                : { clientId: idp.webClient.id, clientSecret: idp.webClient.secret, scopes: [...LOGIN_SCOPES], redirectUri: `${origin}/oauth2/callback` }),
+                : {
+                    clientId: idp.webClient.id,
+                    clientSecret: idp.webClient.secret,
+                    scopes: [...LOGIN_SCOPES],
+                    redirectUri: `${origin}/oauth2/callback`,
+                  }),
             },
           },
           ...(origin === null ? {} : { session: { keys: [sessionKey], ...options.session } }),
@@ -162,11 +177,16 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
     const envoyPort = envoy.listenerPorts["https"];
     if (envoyPort === undefined) throw new Error("Envoy has no https listener");
 
-    const envoyHost = async (replica: Replica, cluster: "portcullis_ext_authz" | "portcullis_auth" = "portcullis_ext_authz"): Promise<EnvoyHostView> => {
+    const envoyHost = async (
+      replica: Replica,
+      cluster: "portcullis_ext_authz" | "portcullis_auth" = "portcullis_ext_authz",
+    ): Promise<EnvoyHostView> => {
       const port = cluster === "portcullis_ext_authz" ? replica.ports.grpc : replica.ports.auth;
       const res = await fetch(`${envoy.adminUrl}/clusters?format=json`, { signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as { cluster_statuses?: ClusterStatus[] };
-      const host = body.cluster_statuses?.find((c) => c.name === cluster)?.host_statuses?.find((h) => h.address?.socket_address?.port_value === port);
+      const host = body.cluster_statuses
+        ?.find((c) => c.name === cluster)
+        ?.host_statuses?.find((h) => h.address?.socket_address?.port_value === port);
       if (host === undefined) throw new Error(`Envoy has no ${cluster} host on port ${port}`);
       const stat = (name: string) => Number(host.stats?.find((s) => s.name === name)?.value ?? 0);
       const flags = host.health_status ?? {};
@@ -183,7 +203,12 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
     };
     // Envoy asks each replica's health once at start; wait until it has seen every one serving.
     for (const replica of replicas) {
-      if (!(await waitUntil(async () => (await envoyHost(replica)).healthy && (await envoyHost(replica, "portcullis_auth")).healthy, 15_000))) {
+      if (
+        !(await waitUntil(
+          async () => (await envoyHost(replica)).healthy && (await envoyHost(replica, "portcullis_auth")).healthy,
+          15_000,
+        ))
+      ) {
         throw new Error(`Envoy did not see replica ${replica.index + 1} healthy within 15 s`);
       }
     }
@@ -198,15 +223,20 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       dir,
       replicas,
       idp: () => idp,
-      request: (path, headers = {}) => httpsRequest({ port: envoyPort, path, ca: cert.certPem, headers: { host: REPLICAS_HOST, ...headers } }),
+      request: (path, headers = {}) =>
+        httpsRequest({ port: envoyPort, path, ca: cert.certPem, headers: { host: REPLICAS_HOST, ...headers } }),
       envoyHost,
       async envoyStats(prefix) {
-        const res = await fetch(`${envoy.adminUrl}/stats?format=json&filter=${encodeURIComponent(`^${prefix.replaceAll(".", "\\.")}`)}`, {
-          signal: AbortSignal.timeout(2000),
-        });
+        const res = await fetch(
+          `${envoy.adminUrl}/stats?format=json&filter=${encodeURIComponent(`^${prefix.replaceAll(".", "\\.")}`)}`,
+          {
+            signal: AbortSignal.timeout(2000),
+          },
+        );
         const body = (await res.json()) as { stats?: Array<{ name?: string; value?: number }> };
         const stats: Record<string, number> = {};
-        for (const s of body.stats ?? []) if (typeof s.name === "string" && typeof s.value === "number") stats[s.name] = s.value;
+        for (const s of body.stats ?? [])
+          if (typeof s.name === "string" && typeof s.value === "number") stats[s.name] = s.value;
         return stats;
       },
       close,
@@ -222,7 +252,11 @@ interface ClusterStatus {
   host_statuses?: Array<{
     address?: { socket_address?: { port_value?: number } };
     stats?: Array<{ name?: string; value?: string | number }>;
-    health_status?: { eds_health_status?: string; failed_active_health_check?: boolean; failed_outlier_check?: boolean };
+    health_status?: {
+      eds_health_status?: string;
+      failed_active_health_check?: boolean;
+      failed_outlier_check?: boolean;
+    };
   }>;
 }
 
@@ -297,6 +331,7 @@ async function holdPort(port: number): Promise<ReservedPort> {
   let released: Promise<void> | undefined;
   return {
     port,
-    release: () => (released ??= bound ? new Promise<void>((resolve) => placeholder.close(() => resolve())) : Promise.resolve()),
+    release: () =>
+      (released ??= bound ? new Promise<void>((resolve) => placeholder.close(() => resolve())) : Promise.resolve()),
   };
 }

@@ -130,7 +130,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const idpOptions: Omit<DevIdpOptions, "signingKeys"> = {
       audience: TEST_AUDIENCE,
       ...options.idp,
-      ...(origin === null ? {} : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
+      ...(origin === null
+        ? {}
+        : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),
     };
     let idp = await startDevIdp({ ...idpOptions, signingKeys: keys, port: options.idpPort?.port ?? 0 });
     const port = idp.port;
@@ -158,7 +160,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             jwksTimeoutMs: 5000,
             ...(origin === null
               ? {}
-              : { clientId: idp.webClient.id, clientSecret: webSecret, scopes: [...LOGIN_SCOPES], redirectUri: `${origin}/oauth2/callback` }),
+              : {
+                  clientId: idp.webClient.id,
+                  clientSecret: webSecret,
+                  scopes: [...LOGIN_SCOPES],
+                  redirectUri: `${origin}/oauth2/callback`,
+                }),
             ...options.provider,
           },
         },
@@ -190,8 +197,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return res.status === 200;
     }, READY_TIMEOUT_MS);
     if (!ready) {
-      const tail = (await readFile(portcullis.logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
-      throw new Error(`Portcullis /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n--- portcullis log (${portcullis.logFile}) ---\n${tail}`);
+      const tail = (await readFile(portcullis.logFile, "utf8").catch(() => ""))
+        .trim()
+        .split("\n")
+        .slice(-15)
+        .join("\n");
+      throw new Error(
+        `Portcullis /readyz did not answer 200 within ${READY_TIMEOUT_MS} ms\n--- portcullis log (${portcullis.logFile}) ---\n${tail}`,
+      );
     }
 
     const renderedEnvoyConfig = await renderEnvoyConfig({
@@ -205,7 +218,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       upstreamPort: options.upstreamPort ?? upstream.port,
       extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
     });
-    const envoyConfig = options.envoyConfig === undefined ? renderedEnvoyConfig : options.envoyConfig(renderedEnvoyConfig);
+    const envoyConfig =
+      options.envoyConfig === undefined ? renderedEnvoyConfig : options.envoyConfig(renderedEnvoyConfig);
     // Released at the last moment, so no other worker is handed the port in between.
     await envoyReserved?.release();
     const envoy: RunningEnvoy = await startEnvoy({ config: envoyConfig, logFile: join(dir, "envoy.log") });
@@ -265,7 +279,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async restartIdpWithNewKeys() {
         await idp.close();
         keys = [await createSigningJwk()];
-        idp = await startDevIdp({ ...idpOptions, signingKeys: keys, port, cliClientSecret: cliSecret, webClientSecret: webSecret });
+        idp = await startDevIdp({
+          ...idpOptions,
+          signingKeys: keys,
+          port,
+          cliClientSecret: cliSecret,
+          webClientSecret: webSecret,
+        });
       },
       stopPortcullis: () => portcullis.stop(),
       metrics,

@@ -99,7 +99,9 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
       await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
     }
   };
-  const workers = Array.from({ length: options.workers }, (_, i) => worker(options.kinds[i % options.kinds.length] as LoadKind));
+  const workers = Array.from({ length: options.workers }, (_, i) =>
+    worker(options.kinds[i % options.kinds.length] as LoadKind),
+  );
 
   return {
     answered: () => total,

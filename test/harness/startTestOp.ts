@@ -87,12 +87,16 @@ export async function startTestOp(options: TestOpOptions = {}): Promise<TestOp> 
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       if (!ctx.oidc.session?.accountId) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
       grant.addOIDCScope("openid profile email");
       await grant.save();
       return grant;
     },
-    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed("refresh_token"),
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed("refresh_token"),
     rotateRefreshToken: true,
     pkce: { required: () => true },
     ttl: {
@@ -158,7 +162,12 @@ export class CookieJar {
  * Follows the authorization URL like a browser until the IdP redirects to `redirectUri`, logging in
  * as `user` on the dev login form when asked; returns the callback's query parameters.
  */
-export async function loginAtTestOp(authorizationUrl: string, redirectUri: string, user: string, jar = new CookieJar()): Promise<URLSearchParams> {
+export async function loginAtTestOp(
+  authorizationUrl: string,
+  redirectUri: string,
+  user: string,
+  jar = new CookieJar(),
+): Promise<URLSearchParams> {
   let next: { url: string; init: RequestInit } = { url: authorizationUrl, init: { method: "GET" } };
   for (let hop = 0; hop < 10; hop += 1) {
     const response = await fetch(next.url, {
@@ -177,7 +186,8 @@ export async function loginAtTestOp(authorizationUrl: string, redirectUri: strin
       continue;
     }
     const html = await response.text();
-    if (response.status !== 200) throw new Error(`the IdP answered ${response.status} at ${next.url}: ${html.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`the IdP answered ${response.status} at ${next.url}: ${html.slice(0, 300)}`);
     // The dev interaction's login form: <form action="/interaction/<uid>/login" method="post"> with
     // hidden prompt=login and the login/password inputs.
     const action = /<form[^>]*action="([^"]+)"[^>]*method="post"/i.exec(html)?.[1];
@@ -205,7 +215,9 @@ interface GrantContext {
     session?: { accountId?: string; grantIdFor(clientId: string): string | undefined };
     client: { clientId: string };
     provider: {
-      Grant: { find(id: string): Promise<GrantLike | undefined> } & (new (fields: Record<string, unknown>) => GrantLike);
+      Grant: { find(id: string): Promise<GrantLike | undefined> } & (new (
+        fields: Record<string, unknown>,
+      ) => GrantLike);
     };
   };
 }

@@ -77,7 +77,10 @@ export function upstreamPathReadings(received: string): PathReading[] {
           .join("/"),
       ),
     },
-    { server: "Express 5, Rails, ASP.NET Core (trailing slash toggled)", target: sendableTarget(toggleTrailingSlash(path)) },
+    {
+      server: "Express 5, Rails, ASP.NET Core (trailing slash toggled)",
+      target: sendableTarget(toggleTrailingSlash(path)),
+    },
   ];
   const seen = new Set<string>();
   const distinct: PathReading[] = [];

@@ -79,7 +79,8 @@ async function apiStatus(session: SignedIn): Promise<number> {
   return (await stack.request(`${session.path}/data`, { headers: { cookie: session.cookie } })).status;
 }
 
-const logouts = (result: string) => stack.metric("portcullis_backchannel_logouts_total", { provider: PROVIDER, result });
+const logouts = (result: string) =>
+  stack.metric("portcullis_backchannel_logouts_total", { provider: PROVIDER, result });
 
 describe("a logout done in Keycloak", () => {
   it("by an admin signing the user out reaches Portcullis by back-channel and ends the user's browser session", async () => {

@@ -19,7 +19,12 @@ const ROUTES = [
   { name: "admin", match: { path: "/admin" }, auth: "required", require: { roles: ["admin"] } },
   { name: "editor", match: { path: "/editor" }, auth: "required", require: { roles: ["editor"] } },
   { name: "engineering", match: { path: "/engineering" }, auth: "required", require: { groups: ["engineering"] } },
-  { name: "batch", match: { path: "/batch" }, auth: "required", require: { clients: [BATCH_CLIENT.clientId], roles: ["batch.ingest"] } },
+  {
+    name: "batch",
+    match: { path: "/batch" },
+    auth: "required",
+    require: { clients: [BATCH_CLIENT.clientId], roles: ["batch.ingest"] },
+  },
   { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [ACR_SECOND_FACTOR] } },
   { name: "api", match: { path: "/api" }, auth: "required" },
 ];
@@ -45,7 +50,12 @@ async function send(path: string, token: string) {
   const marker = randomUUID();
   const res = await stack.request(path, { headers: { authorization: `Bearer ${token}`, "x-test-marker": marker } });
   const upstream = stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker);
-  return { status: res.status, headers: res.headers, error: (res.json as { error?: unknown } | undefined)?.error ?? null, upstream };
+  return {
+    status: res.status,
+    headers: res.headers,
+    error: (res.json as { error?: unknown } | undefined)?.error ?? null,
+    upstream,
+  };
 }
 
 describe("a person's Keycloak access token", () => {
@@ -58,14 +68,20 @@ describe("a person's Keycloak access token", () => {
     const roles = String(headers["x-user-roles"]).split(",");
     expect(roles).toEqual(expect.arrayContaining(["admin", "user", "editor"]));
     expect(headers["x-client-id"]).toBe(TESTS_CLIENT.clientId);
-    const context = JSON.parse(Buffer.from(String(headers["x-user-context"]), "base64").toString("utf8")) as { roles: string[] };
+    const context = JSON.parse(Buffer.from(String(headers["x-user-context"]), "base64").toString("utf8")) as {
+      roles: string[];
+    };
     expect(context.roles).toEqual(expect.arrayContaining(["admin", "editor"]));
   });
 
   it("meets a realm-role requirement from realm_access.roles: alice (admin) passes, bob gets 403", async () => {
     expect((await send("/admin/panel", await userToken(ALICE))).status).toBe(200);
     const bob = await send("/admin/panel", await userToken(BOB));
-    expect({ status: bob.status, error: bob.error, reached: bob.upstream !== undefined }).toEqual({ status: 403, error: "requirement_failed", reached: false });
+    expect({ status: bob.status, error: bob.error, reached: bob.upstream !== undefined }).toEqual({
+      status: 403,
+      error: "requirement_failed",
+      reached: false,
+    });
   });
 
   it(`meets a client-role requirement from resource_access.${WEB_CLIENT.clientId}.roles: alice (editor) passes, bob gets 403`, async () => {
@@ -92,7 +108,11 @@ describe("a person's Keycloak access token", () => {
 
   it("is refused on the machine route with 403", async () => {
     const res = await send("/batch/run", await userToken(ALICE));
-    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({ status: 403, error: "requirement_failed", reached: false });
+    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({
+      status: 403,
+      error: "requirement_failed",
+      reached: false,
+    });
   });
 });
 

@@ -66,7 +66,8 @@ async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
 }
 
 /** Opens `path` without a Portcullis session, logs in at Keycloak and waits to be back on `path`. */
-const signIn = (page: Page, path: string, user: RealmUser) => loginThroughKeycloak(page, stack.origin, keycloakUrl, path, user);
+const signIn = (page: Page, path: string, user: RealmUser) =>
+  loginThroughKeycloak(page, stack.origin, keycloakUrl, path, user);
 
 function upstreamRequestsFor(path: string): EchoedRequest[] {
   return stack.upstream.requests().filter((r) => r.path === path);
@@ -83,7 +84,9 @@ describe("browser login at Keycloak", () => {
     const { context, page } = await freshPage();
     try {
       const path = "/hello?tab=1";
-      const authorization = page.waitForRequest((req) => req.url().startsWith(`${realm.issuer}/protocol/openid-connect/auth?`));
+      const authorization = page.waitForRequest((req) =>
+        req.url().startsWith(`${realm.issuer}/protocol/openid-connect/auth?`),
+      );
       const steps = await signIn(page, path, ALICE);
       const query = new URL((await authorization).url()).searchParams;
       expect(query.get("client_id")).toBe(WEB_CLIENT.clientId);
@@ -111,7 +114,9 @@ describe("browser login at Keycloak", () => {
     try {
       await signIn(page, "/start", BOB);
       expect((await page.goto(`${stack.origin}/editor/draft`))?.status()).toBe(403);
-      expect(upstreamRequestsFor("/editor/draft").filter((r) => r.headers["x-user-email"] === "bob@example.com")).toEqual([]);
+      expect(
+        upstreamRequestsFor("/editor/draft").filter((r) => r.headers["x-user-email"] === "bob@example.com"),
+      ).toEqual([]);
     } finally {
       await context.close();
     }
@@ -159,7 +164,9 @@ describe("sign-out", () => {
       const ours = (await realm.userSessions(BOB.username)).map((s) => s.id).filter((id) => !earlier.has(id));
       expect(ours).toHaveLength(1);
 
-      const endSession = page.waitForRequest((req) => req.url().startsWith(`${realm.issuer}/protocol/openid-connect/logout?`));
+      const endSession = page.waitForRequest((req) =>
+        req.url().startsWith(`${realm.issuer}/protocol/openid-connect/logout?`),
+      );
       await page.goto(`${stack.origin}/oauth2/sign_out`);
       await page.locator("form button[type=submit]").click();
       const query = new URL((await endSession).url()).searchParams;
@@ -189,7 +196,9 @@ describe("a session whose Keycloak access token is past half its life", () => {
     const res = await page.reload();
     expect(res?.status()).toBe(200);
     expect(new URL(page.url()).origin).toBe(stack.origin);
-    expect(await stack.metric("portcullis_session_refreshes_total", { provider: PROVIDER, result: "ok" })).toBe(refreshes + 1);
+    expect(await stack.metric("portcullis_session_refreshes_total", { provider: PROVIDER, result: "ok" })).toBe(
+      refreshes + 1,
+    );
     expect(await sessionCookie(context)).not.toBe(before);
     expect(upstreamRequestsFor(path).at(-1)?.headers["x-user-sub"]).toBe(await realm.userId(ALICE.username));
     // A refresh, not a second login: Keycloak has no new session for alice.

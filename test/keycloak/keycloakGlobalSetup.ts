@@ -17,7 +17,9 @@ declare module "vitest" {
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const keycloak = await startKeycloak();
   const version = (await readFile(join(process.env.KEYCLOAK_HOME ?? "", "version.txt"), "utf8").catch(() => "")).trim();
-  process.stdout.write(`keycloak under test: ${version || "unknown version"} at ${keycloak.url}, ready ${(keycloak.startupMs / 1000).toFixed(1)} s after start (java: ${process.env.KEYCLOAK_JAVA})\n`);
+  process.stdout.write(
+    `keycloak under test: ${version || "unknown version"} at ${keycloak.url}, ready ${(keycloak.startupMs / 1000).toFixed(1)} s after start (java: ${process.env.KEYCLOAK_JAVA})\n`,
+  );
   project.provide("keycloak", { url: keycloak.url, admin: keycloak.admin });
   return () => keycloak.stop();
 }

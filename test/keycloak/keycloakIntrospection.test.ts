@@ -35,7 +35,8 @@ afterAll(async () => {
 });
 
 async function lightweightToken(user: RealmUser): Promise<string> {
-  return (await realm.passwordGrant(LIGHTWEIGHT_CLIENT, user.username, user.password, "openid profile email")).access_token;
+  return (await realm.passwordGrant(LIGHTWEIGHT_CLIENT, user.username, user.password, "openid profile email"))
+    .access_token;
 }
 
 function claimsOf(jwt: string): Record<string, unknown> {
@@ -49,7 +50,8 @@ async function send(path: string, token: string) {
   return { status: res.status, error: (res.json as { error?: unknown } | undefined)?.error ?? null, upstream };
 }
 
-const introspections = (result: string) => stack.metric("portcullis_introspections_total", { provider: PROVIDER, result });
+const introspections = (result: string) =>
+  stack.metric("portcullis_introspections_total", { provider: PROVIDER, result });
 
 describe("a lightweight Keycloak access token", () => {
   it("gets the user and the roles the JWT leaves out from Keycloak's introspection endpoint", async () => {
@@ -63,13 +65,19 @@ describe("a lightweight Keycloak access token", () => {
     expect(res.status).toBe(200);
     expect(res.upstream?.headers["x-user-sub"]).toBe(await realm.userId(ALICE.username));
     expect(res.upstream?.headers["x-user-email"]).toBe("alice@example.com");
-    expect(String(res.upstream?.headers["x-user-roles"]).split(",")).toEqual(expect.arrayContaining(["admin", "editor"]));
+    expect(String(res.upstream?.headers["x-user-roles"]).split(",")).toEqual(
+      expect.arrayContaining(["admin", "editor"]),
+    );
     expect(await introspections("active")).toBe(active + 1);
   });
 
   it("of a user without the role is refused on the role-gated route with 403", async () => {
     const res = await send("/editor/draft", await lightweightToken(BOB));
-    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({ status: 403, error: "requirement_failed", reached: false });
+    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({
+      status: 403,
+      error: "requirement_failed",
+      reached: false,
+    });
   });
 });
 
@@ -79,7 +87,11 @@ describe("a token Keycloak no longer vouches for", () => {
     expect((await send("/api/items", token)).status).toBe(200);
     await realm.revoke(LIGHTWEIGHT_CLIENT, token);
     const res = await send("/api/items", token);
-    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({ status: 401, error: "token_inactive", reached: false });
+    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({
+      status: 401,
+      error: "token_inactive",
+      reached: false,
+    });
   });
 
   it("is refused with 401 token_inactive right after an admin signed the user out in Keycloak", async () => {
@@ -87,6 +99,10 @@ describe("a token Keycloak no longer vouches for", () => {
     expect((await send("/api/items", token)).status).toBe(200);
     await realm.logoutUser(BOB.username);
     const res = await send("/api/items", token);
-    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({ status: 401, error: "token_inactive", reached: false });
+    expect({ status: res.status, error: res.error, reached: res.upstream !== undefined }).toEqual({
+      status: 401,
+      error: "token_inactive",
+      reached: false,
+    });
   });
 });

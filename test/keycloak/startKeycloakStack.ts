@@ -31,7 +31,10 @@ export interface KeycloakStack {
   close(): Promise<void>;
 }
 
-export async function startKeycloakStack(keycloak: KeycloakConnection, options: KeycloakStackOptions): Promise<KeycloakStack> {
+export async function startKeycloakStack(
+  keycloak: KeycloakConnection,
+  options: KeycloakStackOptions,
+): Promise<KeycloakStack> {
   const realm = await importRealm(keycloak, REALM_FILE);
   let stack: Stack | undefined;
   try {

@@ -13,7 +13,15 @@ const ISSUER = "https://idp.example.com";
 
 function sessionsWith(store: SessionStore) {
   const parsed = parseConfig({
-    providers: { corp: { issuer: ISSUER, audiences: ["api"], clientId: "web", clientSecret: "secret-secret", redirectUri: "https://app.example.com/oauth2/callback" } },
+    providers: {
+      corp: {
+        issuer: ISSUER,
+        audiences: ["api"],
+        clientId: "web",
+        clientSecret: "secret-secret",
+        redirectUri: "https://app.example.com/oauth2/callback",
+      },
+    },
     session: { keys: ["k".repeat(40)] },
     routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
   });
@@ -26,7 +34,10 @@ function sessionsWith(store: SessionStore) {
     verifyAccessToken: async () => ({ ok: false, code: "signature_invalid", detail: "unused" }),
     verifyLogoutToken: async (token) => ({
       provider: "corp",
-      outcome: { ok: true, claims: { iss: ISSUER, jti: token, iat: Math.floor(Date.now() / 1000), sid: "sid-1", sub: null } },
+      outcome: {
+        ok: true,
+        claims: { iss: ISSUER, jti: token, iat: Math.floor(Date.now() / 1000), sid: "sid-1", sub: null },
+      },
     }),
     store,
     revocations,
@@ -36,7 +47,13 @@ function sessionsWith(store: SessionStore) {
 
 describe("back-channel logout outcome", () => {
   it("answers ok when the revocation is recorded even if the stored sessions cannot be deleted yet, so the IdP does not post it again", async () => {
-    const cookieStore = createCookieSessionStore({ cookieName: "__Host-portcullis", cookieDomain: null, keys: ["k".repeat(40)], maxChunks: 8, cacheMax: 10 });
+    const cookieStore = createCookieSessionStore({
+      cookieName: "__Host-portcullis",
+      cookieDomain: null,
+      keys: ["k".repeat(40)],
+      maxChunks: 8,
+      cacheMax: 10,
+    });
     const failingStore: SessionStore = {
       ...cookieStore,
       revoke: async () => {
@@ -47,11 +64,20 @@ describe("back-channel logout outcome", () => {
     expect(await sessions.backchannelLogout("jti-1")).toEqual({ kind: "ok", sessionsEnded: 0 });
     expect(revocations.isRevoked({ id: "any", provider: "corp", sid: "sid-1", sub: "u", createdAt: 0 })).toBe(true);
     // A repost of the same token is still a replay.
-    expect(await sessions.backchannelLogout("jti-1")).toMatchObject({ kind: "invalid", detail: expect.stringMatching(/replayed/) });
+    expect(await sessions.backchannelLogout("jti-1")).toMatchObject({
+      kind: "invalid",
+      detail: expect.stringMatching(/replayed/),
+    });
   });
 
   it("lets an unexpected store fault through instead of calling it a logout", async () => {
-    const cookieStore = createCookieSessionStore({ cookieName: "__Host-portcullis", cookieDomain: null, keys: ["k".repeat(40)], maxChunks: 8, cacheMax: 10 });
+    const cookieStore = createCookieSessionStore({
+      cookieName: "__Host-portcullis",
+      cookieDomain: null,
+      keys: ["k".repeat(40)],
+      maxChunks: 8,
+      cacheMax: 10,
+    });
     const broken: SessionStore = {
       ...cookieStore,
       revoke: async () => {

@@ -23,7 +23,15 @@ Transfer/sec:    821.12KB
 describe("parseWrkOutput", () => {
   it("reads requests/s, totals and percentiles, converting wrk's units to milliseconds", () => {
     const r = parseWrkOutput(WRK);
-    expect(r).toEqual({ requestsPerSecond: 7002.4, requests: 35012, p50Ms: 2.17, p90Ms: 2.9, p99Ms: 0.85, non2xx: 7, socketErrors: 3 });
+    expect(r).toEqual({
+      requestsPerSecond: 7002.4,
+      requests: 35012,
+      p50Ms: 2.17,
+      p90Ms: 2.9,
+      p99Ms: 0.85,
+      non2xx: 7,
+      socketErrors: 3,
+    });
   });
 
   it("refuses output without the latency distribution rather than reporting zeros", () => {

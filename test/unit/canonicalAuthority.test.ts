@@ -59,7 +59,8 @@ describe("canonicalHost (configured host names)", () => {
 });
 
 describe("the Envoy adapter", () => {
-  const check = (host: string) => toAccessRequest({ attributes: { request: { http: { method: "GET", host, path: "/" } } } });
+  const check = (host: string) =>
+    toAccessRequest({ attributes: { request: { http: { method: "GET", host, path: "/" } } } });
 
   it("hands the gate the canonical host of a valid authority", () => {
     expect(check("API.example.com.:8443")).toMatchObject({ host: "api.example.com" });
@@ -68,6 +69,9 @@ describe("the Envoy adapter", () => {
 
   it("flags an invalid authority and keeps it as received for the log", () => {
     expect(check("admin.example.com:443:80")).toMatchObject({ host: "admin.example.com:443:80", hostInvalid: true });
-    expect(toAccessRequest({ attributes: { request: { http: { method: "GET", path: "/" } } } })).toMatchObject({ host: "", hostInvalid: true });
+    expect(toAccessRequest({ attributes: { request: { http: { method: "GET", path: "/" } } } })).toMatchObject({
+      host: "",
+      hostInvalid: true,
+    });
   });
 });

@@ -51,7 +51,9 @@ addFormats.default(ajv);
 const validateConfig = ajv.compile(renderJsonSchema());
 
 function schemaErrors(data: unknown): string[] {
-  return validateConfig(data) ? [] : (validateConfig.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message ?? ""}`);
+  return validateConfig(data)
+    ? []
+    : (validateConfig.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message ?? ""}`);
 }
 
 function parseYaml(text: string): unknown {
@@ -176,12 +178,18 @@ describe("JSON Schema of the config", () => {
     expect(readmeBlocks.length).toBeGreaterThan(0);
   });
 
-  it.each(configFiles.filter((file) => file.startsWith("examples")))("%s points editors at the schema with a yaml-language-server modeline", (file) => {
-    const text = readFileSync(join(ROOT, file), "utf8");
-    const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text);
-    expect(modeline, `${file} needs "# yaml-language-server: $schema=<relative path to deploy/portcullis.schema.json>"`).not.toBeNull();
-    expect(resolve(dirname(join(ROOT, file)), modeline?.[1] ?? "")).toBe(JSON_SCHEMA_PATH);
-  });
+  it.each(configFiles.filter((file) => file.startsWith("examples")))(
+    "%s points editors at the schema with a yaml-language-server modeline",
+    (file) => {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text);
+      expect(
+        modeline,
+        `${file} needs "# yaml-language-server: $schema=<relative path to deploy/portcullis.schema.json>"`,
+      ).not.toBeNull();
+      expect(resolve(dirname(join(ROOT, file)), modeline?.[1] ?? "")).toBe(JSON_SCHEMA_PATH);
+    },
+  );
 
   it.each(shipped)("%s validates against the schema as written and with its secrets set", (_name, text) => {
     expect(schemaErrors(parseYaml(text))).toEqual([]);
@@ -229,7 +237,10 @@ const rejected: (readonly [string, unknown])[] = [
   ["a host with a port", withRoute({ match: { host: "app.example.com:443" } })],
   ["roles with an unknown key", withRoute({ require: { roles: { oneOf: ["admin"] } } })],
   ["an empty role list", withRoute({ require: { roles: [] } })],
-  ["a claim check with two operators", withRoute({ require: { claims: { claim: "tier", equals: "gold", exists: true } } })],
+  [
+    "a claim check with two operators",
+    withRoute({ require: { claims: { claim: "tier", equals: "gold", exists: true } } }),
+  ],
   ["a claim check with no operator", withRoute({ require: { claims: { claim: "tier" } } })],
   ["a claim branch of 33 checks", claims(Array.from({ length: 33 }, (_, i) => leaf(i)))],
   ["a maxAge of 0", withRoute({ require: { maxAge: 0 } })],
@@ -244,17 +255,35 @@ const rejected: (readonly [string, unknown])[] = [
 const accepted: (readonly [string, unknown])[] = [
   ["the smallest config", base],
   ["empty optional sections", { ...base, identity: null, session: null, listen: null }],
-  ["a single host written without brackets, in upper case", withRoute({ match: { host: "APP.Example.com", path: "/" } })],
-  ["roles as anyOf and allOf lists", withRoute({ require: { roles: { anyOf: ["a"], allOf: ["b", "c"] }, groups: ["g"] } })],
-  ["a nested claim check of 32 checks", claims([{ any: [leaf(0), { claim: "x", oneOf: ["a", 1, true] }] }, ...Array.from({ length: 31 }, (_, i) => leaf(i))])],
+  [
+    "a single host written without brackets, in upper case",
+    withRoute({ match: { host: "APP.Example.com", path: "/" } }),
+  ],
+  [
+    "roles as anyOf and allOf lists",
+    withRoute({ require: { roles: { anyOf: ["a"], allOf: ["b", "c"] }, groups: ["g"] } }),
+  ],
+  [
+    "a nested claim check of 32 checks",
+    claims([
+      { any: [leaf(0), { claim: "x", oneOf: ["a", 1, true] }] },
+      ...Array.from({ length: 31 }, (_, i) => leaf(i)),
+    ]),
+  ],
   ["a maxAge and its null", withRoute({ require: { maxAge: 3600, acr: ["loa2"] } })],
   ["an IPv6 listen address", { ...base, listen: { grpc: "[::1]:0", admin: "127.0.0.1:9465" } }],
-  ["a glob, a regex and an exact path with an escape", { ...base, routes: [
-    { ...route, name: "a", match: { pathGlob: "/docs/**" } },
-    { ...route, name: "b", match: { pathRegex: "^/v[0-9]+/users$" } },
-    { ...route, name: "c", match: { pathExact: "/a%20b/" } },
-    route,
-  ] }],
+  [
+    "a glob, a regex and an exact path with an escape",
+    {
+      ...base,
+      routes: [
+        { ...route, name: "a", match: { pathGlob: "/docs/**" } },
+        { ...route, name: "b", match: { pathRegex: "^/v[0-9]+/users$" } },
+        { ...route, name: "c", match: { pathExact: "/a%20b/" } },
+        route,
+      ],
+    },
+  ],
   ["context fields from claims", { ...base, identity: { context: { fields: { id: "sub", tenant: "claim:org.id" } } } }],
 ];
 
@@ -285,35 +314,165 @@ describe("the schema and the parser", () => {
 // ---- each string format's pattern against its parse() --------------------------------------------
 
 const samples: (readonly [string, StringFormat, string[]])[] = [
-  ["listen address", listenAddress, ["0.0.0.0:9191", "[::1]:0", "localhost:65535", "host:65536", "host", ":80", "[::1]", "a b:1", "h:0080"]],
-  ["issuer URL", issuerUrl, ["https://idp.example.com", "https://idp.example.com/realms/a", "http://x.example/", "https://x/?q", "https://x/#f", "https://u:p@x", "ftp://x", "x.example", "HTTPS://X.example"]],
-  ["http(s) URL", httpUrl, ["https://x.example/cb?q=1", "https://x/#f", "https://u@x/", "mailto:a@b", "https://x.example:8443/a@b"]],
-  ["header name", headerName, ["x-user-sub", "x-a.b_c~", "X-User", "authorization", "cookie", "te", ":path", "x user", "x".repeat(100), "x".repeat(101)]],
-  ["removable header name", removableHeaderName, ["x-forwarded-host", "forwarded", "te", "X-Forwarded-Host", "host", "authorization", "cookie", ":path", "x y", "x".repeat(100), "x".repeat(101)]],
-  ["host pattern", hostPattern, ["app.example.com", "*.example.com", "APP.example.com", "example", "*.*.example", "-a.example", "a_b.example", "app.example.com:443", `${"a".repeat(63)}.example`, `${"a".repeat(64)}.example`]],
-  ["route path prefix", routePath, ["/", "/api", "/api/v1", "/api/", "api", "//a", "/a/./b", "/a/..", "/..a", "/a?b", "/a b", "/a\\b"]],
-  ["exact route path", routeExactPath, ["/", "/a/", "/a%20b", "/a%2F", "/a%2f", "/a%41", "/a%7E", "/a%7F", "/a\\b", "/a//", "/.", "/a/*"]],
+  [
+    "listen address",
+    listenAddress,
+    ["0.0.0.0:9191", "[::1]:0", "localhost:65535", "host:65536", "host", ":80", "[::1]", "a b:1", "h:0080"],
+  ],
+  [
+    "issuer URL",
+    issuerUrl,
+    [
+      "https://idp.example.com",
+      "https://idp.example.com/realms/a",
+      "http://x.example/",
+      "https://x/?q",
+      "https://x/#f",
+      "https://u:p@x",
+      "ftp://x",
+      "x.example",
+      "HTTPS://X.example",
+    ],
+  ],
+  [
+    "http(s) URL",
+    httpUrl,
+    ["https://x.example/cb?q=1", "https://x/#f", "https://u@x/", "mailto:a@b", "https://x.example:8443/a@b"],
+  ],
+  [
+    "header name",
+    headerName,
+    [
+      "x-user-sub",
+      "x-a.b_c~",
+      "X-User",
+      "authorization",
+      "cookie",
+      "te",
+      ":path",
+      "x user",
+      "x".repeat(100),
+      "x".repeat(101),
+    ],
+  ],
+  [
+    "removable header name",
+    removableHeaderName,
+    [
+      "x-forwarded-host",
+      "forwarded",
+      "te",
+      "X-Forwarded-Host",
+      "host",
+      "authorization",
+      "cookie",
+      ":path",
+      "x y",
+      "x".repeat(100),
+      "x".repeat(101),
+    ],
+  ],
+  [
+    "host pattern",
+    hostPattern,
+    [
+      "app.example.com",
+      "*.example.com",
+      "APP.example.com",
+      "example",
+      "*.*.example",
+      "-a.example",
+      "a_b.example",
+      "app.example.com:443",
+      `${"a".repeat(63)}.example`,
+      `${"a".repeat(64)}.example`,
+    ],
+  ],
+  [
+    "route path prefix",
+    routePath,
+    ["/", "/api", "/api/v1", "/api/", "api", "//a", "/a/./b", "/a/..", "/..a", "/a?b", "/a b", "/a\\b"],
+  ],
+  [
+    "exact route path",
+    routeExactPath,
+    ["/", "/a/", "/a%20b", "/a%2F", "/a%2f", "/a%41", "/a%7E", "/a%7F", "/a\\b", "/a//", "/.", "/a/*"],
+  ],
   ["route glob", routeGlob, ["/docs/**", "/files/*/meta", "/*", "/a*", "/**x", "/a/**/b/", "/a/%2A", "/./x"]],
-  ["route regex", routeRegex, ["^/v[0-9]+/users$", "^$", "^/a\\$", "^/a\\\\$", "/a$", "^/a", `^/${"a".repeat(510)}$`, `^/${"a".repeat(509)}$`]],
+  [
+    "route regex",
+    routeRegex,
+    ["^/v[0-9]+/users$", "^$", "^/a\\$", "^/a\\\\$", "/a$", "^/a", `^/${"a".repeat(510)}$`, `^/${"a".repeat(509)}$`],
+  ],
   ["HTTP method", httpMethod, ["GET", "get", "M-SEARCH", "1GET", "", "A".repeat(33)]],
   ["non-blank string", nonBlank, ["api", "a b", " a", "a ", "", "\ta", "a\n"]],
   ["claim path", claimPath, ["realm_access.roles", "https://example.com/tenant", " x", ""]],
   ["context source", contextSource, ["sub", "client_id", "claim:org.id", "claim:", "claim: x", "subject"]],
-  ["web origin", webOrigin, ["https://app.example.com", "https://app.example.com:8443", "https://app.example.com:443", "http://a.example:80", "http://a.example:443", "https://App.example.com", "https://a.example/", "https://a.example/x", "ftp://a.example", "https://[::1]:8443", "https://a.example:08443"]],
-  ["redirect target", redirectTarget, ["/", "/signed-out?x=1", "//evil.example", "/a\\b", "https://a.example/bye", "bye"]],
+  [
+    "web origin",
+    webOrigin,
+    [
+      "https://app.example.com",
+      "https://app.example.com:8443",
+      "https://app.example.com:443",
+      "http://a.example:80",
+      "http://a.example:443",
+      "https://App.example.com",
+      "https://a.example/",
+      "https://a.example/x",
+      "ftp://a.example",
+      "https://[::1]:8443",
+      "https://a.example:08443",
+    ],
+  ],
+  [
+    "redirect target",
+    redirectTarget,
+    ["/", "/signed-out?x=1", "//evil.example", "/a\\b", "https://a.example/bye", "bye"],
+  ],
   ["cookie name", cookieName, ["__Host-portcullis", "a.b", "a b", "a;b", "", "x".repeat(65)]],
-  ["cookie domain", cookieDomain, ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"]],
+  [
+    "cookie domain",
+    cookieDomain,
+    ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"],
+  ],
   ["sealing secret", sealingSecret, ["x".repeat(32), "x".repeat(31)]],
   [
     "OTLP endpoint",
     otlpEndpoint,
-    ["http://127.0.0.1:4318/v1/traces", "HTTPS://otlp.example.com/otlp/v1/traces?a=1", "http://[::1]:4318/v1/traces", "http://c:4318", "http://c:4318/", "https://c/?x=1", "grpc://c:4317/v1/traces", "https://u:p@c/v1/traces", "https://c/v1/traces#f", "c:4318/v1/traces", "https://c/v1/tra ces", "https://c\\v1/traces"],
+    [
+      "http://127.0.0.1:4318/v1/traces",
+      "HTTPS://otlp.example.com/otlp/v1/traces?a=1",
+      "http://[::1]:4318/v1/traces",
+      "http://c:4318",
+      "http://c:4318/",
+      "https://c/?x=1",
+      "grpc://c:4317/v1/traces",
+      "https://u:p@c/v1/traces",
+      "https://c/v1/traces#f",
+      "c:4318/v1/traces",
+      "https://c/v1/tra ces",
+      "https://c\\v1/traces",
+    ],
   ],
-  ["export header name", exportHeaderName, ["x-api-key", "Authorization", "a b", "", "x:y", "x".repeat(100), "x".repeat(101)]],
+  [
+    "export header name",
+    exportHeaderName,
+    ["x-api-key", "Authorization", "a b", "", "x:y", "x".repeat(100), "x".repeat(101)],
+  ],
   [
     "redis URL",
     redisUrl,
-    ["redis://127.0.0.1:6379", "rediss://redis.internal:6380/0", "redis://r/15", "redis://r/x", "redis://:pw@r", "http://r", "redis://r?db=1", "redis://r/01"],
+    [
+      "redis://127.0.0.1:6379",
+      "rediss://redis.internal:6380/0",
+      "redis://r/15",
+      "redis://r/x",
+      "redis://:pw@r",
+      "http://r",
+      "redis://r?db=1",
+      "redis://r/01",
+    ],
   ],
 ];
 
@@ -333,12 +492,9 @@ describe("string format patterns", () => {
     expect(missing).toEqual([]);
   });
 
-  it.each(samples)(
-    "the %s schema accepts exactly the samples the parser accepts",
-    (_label, format, values) => {
-      const validate = ajv.compile(stringFormatSchema(format));
-      const disagreements = values.filter((v) => validate(v) !== format.parse(v).ok);
-      expect(disagreements).toEqual([]);
-    },
-  );
+  it.each(samples)("the %s schema accepts exactly the samples the parser accepts", (_label, format, values) => {
+    const validate = ajv.compile(stringFormatSchema(format));
+    const disagreements = values.filter((v) => validate(v) !== format.parse(v).ok);
+    expect(disagreements).toEqual([]);
+  });
 });

@@ -116,7 +116,10 @@ describe("loadConfigFile: environment substitution", () => {
   const withIssuer = (issuer: string) => VALID.replace("https://idp.example.com", issuer);
 
   it("replaces ${NAME} with the variable's value", () => {
-    const result = load(withIssuer("https://${IDP_HOST}/realms/${REALM}"), { IDP_HOST: "idp.example.com", REALM: "main" });
+    const result = load(withIssuer("https://${IDP_HOST}/realms/${REALM}"), {
+      IDP_HOST: "idp.example.com",
+      REALM: "main",
+    });
     expect(result.ok && result.config.providers.demo?.issuer).toBe("https://idp.example.com/realms/main");
   });
 
@@ -136,7 +139,9 @@ describe("loadConfigFile: environment substitution", () => {
   });
 
   it("reports an unterminated ${", () => {
-    expect(issues(load(withIssuer("https://${IDP")))).toEqual([expect.stringMatching(/^providers\.demo\.issuer: unterminated/)]);
+    expect(issues(load(withIssuer("https://${IDP")))).toEqual([
+      expect.stringMatching(/^providers\.demo\.issuer: unterminated/),
+    ]);
   });
 
   it("never quotes a substituted value in a problem", () => {

@@ -40,7 +40,9 @@ describe("browser login config", () => {
 
   it("requires redirectUri with clientId and says what it should look like", () => {
     expect(problems(config({ redirectUri: undefined }))).toEqual([
-      expect.stringMatching(/^providers\.corp\.redirectUri: is required with clientId: .*https:\/\/app\.example\.com\/oauth2\/callback/),
+      expect.stringMatching(
+        /^providers\.corp\.redirectUri: is required with clientId: .*https:\/\/app\.example\.com\/oauth2\/callback/,
+      ),
     ]);
   });
 
@@ -57,7 +59,9 @@ describe("browser login config", () => {
   });
 
   it("requires session.keys once a provider has a clientId", () => {
-    expect(problems(config({}, {}))).toEqual([expect.stringMatching(/^session\.keys: is required when a provider has a clientId and redirectUri/)]);
+    expect(problems(config({}, {}))).toEqual([
+      expect.stringMatching(/^session\.keys: is required when a provider has a clientId and redirectUri/),
+    ]);
   });
 
   it("refuses a short sealing key without quoting it", () => {
@@ -67,7 +71,9 @@ describe("browser login config", () => {
   });
 
   it("requires the openid scope for login", () => {
-    expect(problems(config({ scopes: ["profile"] }))).toEqual([expect.stringMatching(/^providers\.corp\.scopes: must include "openid"/)]);
+    expect(problems(config({ scopes: ["profile"] }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.scopes: must include "openid"/),
+    ]);
   });
 
   it("refuses a __Host- cookie name together with a cookie domain", () => {
@@ -86,7 +92,14 @@ describe("browser login config", () => {
       expect.stringMatching(/^session\.postLogoutRedirect: points to https:\/\/evil\.example\.net/),
     ]);
     const allowed = parseConfig(
-      config({}, { keys: [KEY], postLogoutRedirect: "https://www.example.com/bye", allowedRedirectOrigins: ["https://www.example.com"] }),
+      config(
+        {},
+        {
+          keys: [KEY],
+          postLogoutRedirect: "https://www.example.com/bye",
+          allowedRedirectOrigins: ["https://www.example.com"],
+        },
+      ),
     );
     expect(allowed.ok).toBe(true);
   });
@@ -122,7 +135,11 @@ describe("browser login config", () => {
         { name: "shared", match: { path: "/" }, auth: "required" },
       ],
     };
-    expect(problems(raw)).toEqual([expect.stringMatching(/^routes\[1\]\.providers: accepts several providers that introspect opaque tokens \(acme, globex\)/)]);
+    expect(problems(raw)).toEqual([
+      expect.stringMatching(
+        /^routes\[1\]\.providers: accepts several providers that introspect opaque tokens \(acme, globex\)/,
+      ),
+    ]);
     expect(problems({ ...raw, routes: [raw.routes[0]] })).toEqual([]);
   });
 
@@ -133,7 +150,9 @@ describe("browser login config", () => {
     };
     const result = parseConfig(raw);
     expect(result.warnings.map(formatIssue)).toEqual([
-      expect.stringMatching(/^routes\[0\]\.match\.host: shop\.example\.com is not the host of providers\.corp\.redirectUri \(app\.example\.com\)/),
+      expect.stringMatching(
+        /^routes\[0\]\.match\.host: shop\.example\.com is not the host of providers\.corp\.redirectUri \(app\.example\.com\)/,
+      ),
     ]);
     const shared = parseConfig({ ...raw, session: { keys: [KEY], cookieDomain: "example.com" } });
     expect(shared.warnings).toEqual([]);

@@ -39,7 +39,7 @@ describe("parseConfig: secrets in problems", () => {
   it("never quotes the user or password of a URL written where it does not belong", () => {
     const result = parseConfig({ redis: { url: "redis://admin:hunter2@cache:6379" } });
     const text = problems(result).join("\n");
-    expect(text).toContain('redis.url: must not carry credentials');
+    expect(text).toContain("redis.url: must not carry credentials");
     expect(text).toContain('"redis://***@cache:6379"');
     expect(text).not.toContain("hunter2");
   });
@@ -76,7 +76,14 @@ describe("parseConfig: defaults", () => {
           redirectUri: null,
           requestTimeoutMs: 800,
           codeExchangeTimeoutMs: 5000,
-          introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false, requireAudience: true },
+          introspection: {
+            enabled: false,
+            endpoint: null,
+            authMethod: "client_secret_basic",
+            cacheTtlSeconds: 60,
+            jwt: false,
+            requireAudience: true,
+          },
           preset: null,
           claimNamespace: null,
           roleClaims: null,
@@ -91,11 +98,32 @@ describe("parseConfig: defaults", () => {
           logout: { method: "end_session", url: null, idTokenHint: false },
         },
       },
-      policy: { mode: "rules", allowPathShapes: [], removeRequestHeaders: ["x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-method-override", "x-http-method"] },
+      policy: {
+        mode: "rules",
+        allowPathShapes: [],
+        removeRequestHeaders: [
+          "x-forwarded-host",
+          "x-forwarded-prefix",
+          "forwarded",
+          "x-original-url",
+          "x-rewrite-url",
+          "x-http-method-override",
+          "x-method-override",
+          "x-http-method",
+        ],
+      },
       routes: [
         {
           name: "api",
-          match: { hosts: [], path: "/api", pathExact: null, pathGlob: null, pathRegex: null, methods: [], caseSensitive: null },
+          match: {
+            hosts: [],
+            path: "/api",
+            pathExact: null,
+            pathGlob: null,
+            pathRegex: null,
+            methods: [],
+            caseSensitive: null,
+          },
           auth: "required",
           providers: [],
           forwardRequestHeaders: [],
@@ -114,7 +142,13 @@ describe("parseConfig: defaults", () => {
         },
       ],
       identity: {
-        headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+        headers: {
+          sub: "x-user-sub",
+          email: "x-user-email",
+          roles: "x-user-roles",
+          context: "x-user-context",
+          clientId: "x-client-id",
+        },
         roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
         groupClaims: ["groups"],
         claimHeaders: {},
@@ -146,7 +180,14 @@ describe("parseConfig: defaults", () => {
         commandTimeoutMs: 500,
       },
       tokenCache: { maxEntries: 10000 },
-      tracing: { enabled: false, endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: "portcullis", sampleRatio: 1, exportTimeoutMs: 10000, headers: {} },
+      tracing: {
+        enabled: false,
+        endpoint: "http://127.0.0.1:4318/v1/traces",
+        serviceName: "portcullis",
+        sampleRatio: 1,
+        exportTimeoutMs: 10000,
+        headers: {},
+      },
       shutdown: { graceSeconds: 10, drainSeconds: 5 },
       log: { level: "info", audit: false },
     });
@@ -157,7 +198,13 @@ describe("parseConfig: defaults", () => {
     const result = parseConfig({ ...base(), identity: { headers: { sub: "x-sub" } }, listen: { grpc: "[::1]:0" } });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config.identity.headers).toEqual({ sub: "x-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" });
+    expect(result.config.identity.headers).toEqual({
+      sub: "x-sub",
+      email: "x-user-email",
+      roles: "x-user-roles",
+      context: "x-user-context",
+      clientId: "x-client-id",
+    });
     expect(result.config.listen.grpc).toEqual({ host: "::1", port: 0 });
     expect(result.config.listen.auth).toEqual({ host: "0.0.0.0", port: 8181 });
   });
@@ -170,11 +217,19 @@ describe("parseConfig: defaults", () => {
   it("turns match.host into a lower-cased hosts list, from a string or a list", () => {
     const raw = base();
     raw.routes.push({ name: "web", match: { path: "/", host: "WWW.Example.com" } as never, auth: "public" });
-    raw.routes.push({ name: "wild", match: { path: "/", host: ["*.Example.org", "a.example.net"] } as never, auth: "public" });
+    raw.routes.push({
+      name: "wild",
+      match: { path: "/", host: ["*.Example.org", "a.example.net"] } as never,
+      auth: "public",
+    });
     const result = parseConfig(raw);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config.routes.map((r) => r.match.hosts)).toEqual([[], ["www.example.com"], ["*.example.org", "a.example.net"]]);
+    expect(result.config.routes.map((r) => r.match.hosts)).toEqual([
+      [],
+      ["www.example.com"],
+      ["*.example.org", "a.example.net"],
+    ]);
   });
 });
 
@@ -201,55 +256,248 @@ describe("parseConfig: immutability", () => {
 
 // One invalid config per rule, mapped to the key path that must be reported.
 const invalid: [rule: string, mutate: (raw: Record<string, any>) => void, path: string, message?: RegExp][] = [
-  ["rejects an unknown top-level key", (r) => (r.bogus_key = 1), "bogus_key", /unknown key \(allowed: listen, providers/],
-  ["rejects an unknown provider key", (r) => (r.providers.demo.clientSecretz = "x"), "providers.demo.clientSecretz", /unknown key/],
-  ["rejects an unknown route key", (r) => (r.routes[0].methods = ["GET"]), "routes[0].methods", /unknown key \(allowed: name, match, auth, providers, require, forwardRequestHeaders\)/],
+  [
+    "rejects an unknown top-level key",
+    (r) => (r.bogus_key = 1),
+    "bogus_key",
+    /unknown key \(allowed: listen, providers/,
+  ],
+  [
+    "rejects an unknown provider key",
+    (r) => (r.providers.demo.clientSecretz = "x"),
+    "providers.demo.clientSecretz",
+    /unknown key/,
+  ],
+  [
+    "rejects an unknown route key",
+    (r) => (r.routes[0].methods = ["GET"]),
+    "routes[0].methods",
+    /unknown key \(allowed: name, match, auth, providers, require, forwardRequestHeaders\)/,
+  ],
   ["requires routes", (r) => delete r.routes, "routes", /is required/],
   ["rejects an empty routes list", (r) => (r.routes = []), "routes", /must not be empty/],
-  ["rejects a route that is not a mapping", (r) => (r.routes = ["api"]), "routes[0]", /must be a mapping \(got "api"\)/],
+  [
+    "rejects a route that is not a mapping",
+    (r) => (r.routes = ["api"]),
+    "routes[0]",
+    /must be a mapping \(got "api"\)/,
+  ],
   ["requires a route name", (r) => delete r.routes[0].name, "routes[0].name", /is required/],
-  ["rejects a route name that is not a metric-safe label", (r) => (r.routes[0].name = "API v1"), "routes[0].name", /must match/],
-  ["requires auth in rules mode", (r) => delete r.routes[0].auth, "routes[0].auth", /is required in rules mode: write auth: required, optional or public/],
-  ["rejects a path without a leading slash", (r) => (r.routes[0].match.path = "api"), "routes[0].match.path", /must start with "\/" \(got "api"\)/],
-  ["rejects a path with a trailing slash", (r) => (r.routes[0].match.path = "/api/"), "routes[0].match.path", /segment boundaries/],
+  [
+    "rejects a route name that is not a metric-safe label",
+    (r) => (r.routes[0].name = "API v1"),
+    "routes[0].name",
+    /must match/,
+  ],
+  [
+    "requires auth in rules mode",
+    (r) => delete r.routes[0].auth,
+    "routes[0].auth",
+    /is required in rules mode: write auth: required, optional or public/,
+  ],
+  [
+    "rejects a path without a leading slash",
+    (r) => (r.routes[0].match.path = "api"),
+    "routes[0].match.path",
+    /must start with "\/" \(got "api"\)/,
+  ],
+  [
+    "rejects a path with a trailing slash",
+    (r) => (r.routes[0].match.path = "/api/"),
+    "routes[0].match.path",
+    /segment boundaries/,
+  ],
   ["rejects a non-normalised path", (r) => (r.routes[0].match.path = "/a/../b"), "routes[0].match.path", /normalised/],
-  ["rejects a host with a port", (r) => (r.routes[0].match.host = "api.example.com:443"), "routes[0].match.host", /host name/],
-  ["rejects a bad host inside a list", (r) => (r.routes[0].match.host = ["ok.example", "bad host"]), "routes[0].match.host[1]"],
-  ["rejects an auth value outside the enum", (r) => (r.routes[0].auth = "sometimes"), "routes[0].auth", /must be one of required, optional, public \(got "sometimes"\)/],
+  [
+    "rejects a host with a port",
+    (r) => (r.routes[0].match.host = "api.example.com:443"),
+    "routes[0].match.host",
+    /host name/,
+  ],
+  [
+    "rejects a bad host inside a list",
+    (r) => (r.routes[0].match.host = ["ok.example", "bad host"]),
+    "routes[0].match.host[1]",
+  ],
+  [
+    "rejects an auth value outside the enum",
+    (r) => (r.routes[0].auth = "sometimes"),
+    "routes[0].auth",
+    /must be one of required, optional, public \(got "sometimes"\)/,
+  ],
   ["rejects a wrong type for a string", (r) => (r.routes[0].auth = 5), "routes[0].auth", /\(got 5\)/],
-  ["rejects a route naming an unknown provider", (r) => (r.routes[0].providers = ["demo", "other"]), "routes[0].providers[1]", /unknown provider "other" \(configured: demo\)/],
-  ["rejects duplicate route names", (r) => r.routes.push({ name: "api", match: { path: "/b" }, auth: "public" }), "routes[1].name", /duplicate route name "api" \(also routes\[0\]\)/],
-  ["rejects a required route when no provider is configured", (r) => delete r.providers, "routes[0].auth", /no provider is configured/],
-  ["rejects a provider name with capitals", (r) => (r.providers = { Demo: provider }), "providers.Demo", /name must match/],
+  [
+    "rejects a route naming an unknown provider",
+    (r) => (r.routes[0].providers = ["demo", "other"]),
+    "routes[0].providers[1]",
+    /unknown provider "other" \(configured: demo\)/,
+  ],
+  [
+    "rejects duplicate route names",
+    (r) => r.routes.push({ name: "api", match: { path: "/b" }, auth: "public" }),
+    "routes[1].name",
+    /duplicate route name "api" \(also routes\[0\]\)/,
+  ],
+  [
+    "rejects a required route when no provider is configured",
+    (r) => delete r.providers,
+    "routes[0].auth",
+    /no provider is configured/,
+  ],
+  [
+    "rejects a provider name with capitals",
+    (r) => (r.providers = { Demo: provider }),
+    "providers.Demo",
+    /name must match/,
+  ],
   ["requires an issuer", (r) => delete r.providers.demo.issuer, "providers.demo.issuer", /is required/],
-  ["rejects a relative issuer", (r) => (r.providers.demo.issuer = "idp.example.com"), "providers.demo.issuer", /absolute URL/],
-  ["rejects an http issuer without allowInsecureHttp", (r) => (r.providers.demo.issuer = "http://idp.example.com"), "providers.demo.issuer", /https:\/\/.*allowInsecureHttp/],
-  ["rejects an http jwksUri without allowInsecureHttp", (r) => (r.providers.demo.jwksUri = "http://idp.example.com/jwks"), "providers.demo.jwksUri", /https:\/\//],
-  ["rejects an issuer with a query", (r) => (r.providers.demo.issuer = "https://idp.example.com/?x=1"), "providers.demo.issuer", /query/],
+  [
+    "rejects a relative issuer",
+    (r) => (r.providers.demo.issuer = "idp.example.com"),
+    "providers.demo.issuer",
+    /absolute URL/,
+  ],
+  [
+    "rejects an http issuer without allowInsecureHttp",
+    (r) => (r.providers.demo.issuer = "http://idp.example.com"),
+    "providers.demo.issuer",
+    /https:\/\/.*allowInsecureHttp/,
+  ],
+  [
+    "rejects an http jwksUri without allowInsecureHttp",
+    (r) => (r.providers.demo.jwksUri = "http://idp.example.com/jwks"),
+    "providers.demo.jwksUri",
+    /https:\/\//,
+  ],
+  [
+    "rejects an issuer with a query",
+    (r) => (r.providers.demo.issuer = "https://idp.example.com/?x=1"),
+    "providers.demo.issuer",
+    /query/,
+  ],
   ["requires audiences", (r) => delete r.providers.demo.audiences, "providers.demo.audiences", /is required/],
-  ["rejects an empty audiences list", (r) => (r.providers.demo.audiences = []), "providers.demo.audiences", /must not be empty/],
+  [
+    "rejects an empty audiences list",
+    (r) => (r.providers.demo.audiences = []),
+    "providers.demo.audiences",
+    /must not be empty/,
+  ],
   ["rejects a blank audience", (r) => (r.providers.demo.audiences = [" "]), "providers.demo.audiences[0]"],
-  ["rejects the none algorithm", (r) => (r.providers.demo.algorithms = ["RS256", "none"]), "providers.demo.algorithms[1]", /must be one of RS256/],
-  ["rejects HS256", (r) => (r.providers.demo.algorithms = ["HS256"]), "providers.demo.algorithms[0]", /\(got "HS256"\)/],
-  ["rejects a duplicate algorithm", (r) => (r.providers.demo.algorithms = ["RS256", "RS256"]), "providers.demo.algorithms[1]", /duplicate/],
-  ["rejects a clock tolerance above 300", (r) => (r.providers.demo.clockToleranceSeconds = 301), "providers.demo.clockToleranceSeconds", /must be 0\.\.300 \(got 301\)/],
-  ["rejects a fractional timeout", (r) => (r.providers.demo.jwksTimeoutMs = 1000.5), "providers.demo.jwksTimeoutMs", /must be an integer/],
-  ["rejects a number written as a string", (r) => (r.providers.demo.discoveryTimeoutMs = "5000"), "providers.demo.discoveryTimeoutMs", /must be an integer \(got "5000"\)/],
-  ["rejects a non-boolean flag", (r) => (r.providers.demo.requireAccessTokenType = "yes"), "providers.demo.requireAccessTokenType", /true or false/],
+  [
+    "rejects the none algorithm",
+    (r) => (r.providers.demo.algorithms = ["RS256", "none"]),
+    "providers.demo.algorithms[1]",
+    /must be one of RS256/,
+  ],
+  [
+    "rejects HS256",
+    (r) => (r.providers.demo.algorithms = ["HS256"]),
+    "providers.demo.algorithms[0]",
+    /\(got "HS256"\)/,
+  ],
+  [
+    "rejects a duplicate algorithm",
+    (r) => (r.providers.demo.algorithms = ["RS256", "RS256"]),
+    "providers.demo.algorithms[1]",
+    /duplicate/,
+  ],
+  [
+    "rejects a clock tolerance above 300",
+    (r) => (r.providers.demo.clockToleranceSeconds = 301),
+    "providers.demo.clockToleranceSeconds",
+    /must be 0\.\.300 \(got 301\)/,
+  ],
+  [
+    "rejects a fractional timeout",
+    (r) => (r.providers.demo.jwksTimeoutMs = 1000.5),
+    "providers.demo.jwksTimeoutMs",
+    /must be an integer/,
+  ],
+  [
+    "rejects a number written as a string",
+    (r) => (r.providers.demo.discoveryTimeoutMs = "5000"),
+    "providers.demo.discoveryTimeoutMs",
+    /must be an integer \(got "5000"\)/,
+  ],
+  [
+    "rejects a non-boolean flag",
+    (r) => (r.providers.demo.requireAccessTokenType = "yes"),
+    "providers.demo.requireAccessTokenType",
+    /true or false/,
+  ],
   ["rejects a bad listen address", (r) => (r.listen = { grpc: "9191" }), "listen.grpc", /host:port/],
   ["rejects a listen port above 65535", (r) => (r.listen = { auth: "0.0.0.0:70000" }), "listen.auth", /0\.\.65535/],
-  ["rejects two listeners on one port", (r) => (r.listen = { grpc: "0.0.0.0:8000", auth: "0.0.0.0:8000" }), "listen.auth", /already used by listen\.grpc/],
-  ["rejects an upper-case header name", (r) => (r.identity = { headers: { sub: "X-User" } }), "identity.headers.sub", /lower-case/],
-  ["rejects authorization as an owned header", (r) => (r.identity = { claimHeaders: { authorization: "sub" } }), "identity.claimHeaders.authorization", /must not be authorization/],
-  ["rejects host as an owned header", (r) => (r.identity = { headers: { email: "host" } }), "identity.headers.email", /must not be authorization, host or cookie/],
-  ["rejects cookie as an owned header", (r) => (r.identity = { claimHeaders: { cookie: "sub" } }), "identity.claimHeaders.cookie"],
-  ["rejects a hop-by-hop header", (r) => (r.identity = { headers: { roles: "connection" } }), "identity.headers.roles", /hop-by-hop/],
-  ["rejects a pseudo-header", (r) => (r.identity = { claimHeaders: { ":path": "sub" } }), 'identity.claimHeaders[":path"]', /pseudo-header/],
-  ["rejects a header name with a space", (r) => (r.identity = { headers: { sub: "x user" } }), "identity.headers.sub", /HTTP header name/],
-  ["rejects two owned headers with one name", (r) => (r.identity = { headers: { email: "x-user-sub" } }), "identity.headers.email", /already used by identity\.headers\.sub/],
-  ["rejects a claim header that repeats a standard header", (r) => (r.identity = { claimHeaders: { "x-user-roles": "groups" } }), "identity.claimHeaders.x-user-roles", /already used by identity\.headers\.roles/],
-  ["rejects an unknown context source", (r) => (r.identity = { context: { fields: { id: "subject" } } }), "identity.context.fields.id", /claim:<path>/],
-  ["rejects maxHeaderBytes below 256", (r) => (r.identity = { maxHeaderBytes: 100 }), "identity.maxHeaderBytes", /256\.\.16384/],
+  [
+    "rejects two listeners on one port",
+    (r) => (r.listen = { grpc: "0.0.0.0:8000", auth: "0.0.0.0:8000" }),
+    "listen.auth",
+    /already used by listen\.grpc/,
+  ],
+  [
+    "rejects an upper-case header name",
+    (r) => (r.identity = { headers: { sub: "X-User" } }),
+    "identity.headers.sub",
+    /lower-case/,
+  ],
+  [
+    "rejects authorization as an owned header",
+    (r) => (r.identity = { claimHeaders: { authorization: "sub" } }),
+    "identity.claimHeaders.authorization",
+    /must not be authorization/,
+  ],
+  [
+    "rejects host as an owned header",
+    (r) => (r.identity = { headers: { email: "host" } }),
+    "identity.headers.email",
+    /must not be authorization, host or cookie/,
+  ],
+  [
+    "rejects cookie as an owned header",
+    (r) => (r.identity = { claimHeaders: { cookie: "sub" } }),
+    "identity.claimHeaders.cookie",
+  ],
+  [
+    "rejects a hop-by-hop header",
+    (r) => (r.identity = { headers: { roles: "connection" } }),
+    "identity.headers.roles",
+    /hop-by-hop/,
+  ],
+  [
+    "rejects a pseudo-header",
+    (r) => (r.identity = { claimHeaders: { ":path": "sub" } }),
+    'identity.claimHeaders[":path"]',
+    /pseudo-header/,
+  ],
+  [
+    "rejects a header name with a space",
+    (r) => (r.identity = { headers: { sub: "x user" } }),
+    "identity.headers.sub",
+    /HTTP header name/,
+  ],
+  [
+    "rejects two owned headers with one name",
+    (r) => (r.identity = { headers: { email: "x-user-sub" } }),
+    "identity.headers.email",
+    /already used by identity\.headers\.sub/,
+  ],
+  [
+    "rejects a claim header that repeats a standard header",
+    (r) => (r.identity = { claimHeaders: { "x-user-roles": "groups" } }),
+    "identity.claimHeaders.x-user-roles",
+    /already used by identity\.headers\.roles/,
+  ],
+  [
+    "rejects an unknown context source",
+    (r) => (r.identity = { context: { fields: { id: "subject" } } }),
+    "identity.context.fields.id",
+    /claim:<path>/,
+  ],
+  [
+    "rejects maxHeaderBytes below 256",
+    (r) => (r.identity = { maxHeaderBytes: 100 }),
+    "identity.maxHeaderBytes",
+    /256\.\.16384/,
+  ],
   ["rejects a zero token cache", (r) => (r.tokenCache = { maxEntries: 0 }), "tokenCache.maxEntries", /1\.\.1000000/],
   ["rejects an unknown log level", (r) => (r.log = { level: "trace" }), "log.level", /debug, info, warn, error/],
   ["rejects a negative grace period", (r) => (r.shutdown = { graceSeconds: -1 }), "shutdown.graceSeconds"],
@@ -319,7 +567,9 @@ describe("parseConfig: warnings", () => {
     raw.routes.push({ name: "apix", match: { path: "/apix" }, auth: "public" });
     const result = parseConfig(raw);
     expect(result.ok).toBe(true);
-    expect(warnings(result)).toEqual([expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(api\) matches every request it would/)]);
+    expect(warnings(result)).toEqual([
+      expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(api\) matches every request it would/),
+    ]);
   });
 
   it("does not warn when the later route is on a host the earlier one does not match", () => {

@@ -28,7 +28,10 @@ describe("config reference", () => {
   it("README.md's config reference block matches the schema", () => {
     expect(existsSync(README_PATH), `README.md is missing; ${REGENERATE}`).toBe(true);
     const block = extractConfigReference(readFileSync(README_PATH, "utf8"));
-    expect(block, `README.md has no ${CONFIG_REFERENCE_START} ... ${CONFIG_REFERENCE_END} block; ${REGENERATE}`).not.toBeNull();
+    expect(
+      block,
+      `README.md has no ${CONFIG_REFERENCE_START} ... ${CONFIG_REFERENCE_END} block; ${REGENERATE}`,
+    ).not.toBeNull();
     expect(block, `README.md's config reference is out of date; ${REGENERATE}`).toBe(renderConfigReference());
   });
 
@@ -42,20 +45,26 @@ describe("config reference", () => {
   });
 
   it("every schema key has a one-line description", () => {
-    const rows = renderConfigReference().split("\n").filter((l) => l.startsWith("| `"));
+    const rows = renderConfigReference()
+      .split("\n")
+      .filter((l) => l.startsWith("| `"));
     for (const row of rows) expect(row.split(" | ").at(-1)?.replace(/ \|$/, "").trim().length, row).toBeGreaterThan(3);
   });
 
   it("replaces only the text between the markers", () => {
     const readme = `# Portcullis\n\nintro\n\n${CONFIG_REFERENCE_START}\nold\n${CONFIG_REFERENCE_END}\n\n## After\n`;
     const updated = replaceConfigReference(readme, "new\n");
-    expect(updated).toBe(`# Portcullis\n\nintro\n\n${CONFIG_REFERENCE_START}\nnew\n${CONFIG_REFERENCE_END}\n\n## After\n`);
+    expect(updated).toBe(
+      `# Portcullis\n\nintro\n\n${CONFIG_REFERENCE_START}\nnew\n${CONFIG_REFERENCE_END}\n\n## After\n`,
+    );
     expect(extractConfigReference(updated)).toBe("new\n");
   });
 
   it("adds a heading and the markers to a README without them", () => {
     const updated = replaceConfigReference("# Portcullis\n", "ref\n");
-    expect(updated).toBe(`# Portcullis\n\n## Configuration reference\n\n${CONFIG_REFERENCE_START}\nref\n${CONFIG_REFERENCE_END}\n`);
+    expect(updated).toBe(
+      `# Portcullis\n\n## Configuration reference\n\n${CONFIG_REFERENCE_START}\nref\n${CONFIG_REFERENCE_END}\n`,
+    );
     expect(extractConfigReference("# no markers\n")).toBeNull();
   });
 });

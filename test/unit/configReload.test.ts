@@ -101,12 +101,25 @@ async function deadPort(): Promise<number> {
 }
 
 function provider(issuer: string, extra: Record<string, unknown> = {}) {
-  return { issuer, audiences: ["api"], allowInsecureHttp: true, jwksCooldownSeconds: 0, jwksTimeoutMs: 5000, discoveryTimeoutMs: 2000, ...extra };
+  return {
+    issuer,
+    audiences: ["api"],
+    allowInsecureHttp: true,
+    jwksCooldownSeconds: 0,
+    jwksTimeoutMs: 5000,
+    discoveryTimeoutMs: 2000,
+    ...extra,
+  };
 }
 
 /** Loopback listeners on port 0 unless the test says otherwise. */
 function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
-  return { listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }, log: { level: "info" }, shutdown: { drainSeconds: 0 }, ...raw };
+  return {
+    listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    log: { level: "info" },
+    shutdown: { drainSeconds: 0 },
+    ...raw,
+  };
 }
 
 function configOf(raw: Record<string, unknown>): PortcullisConfig {
@@ -129,7 +142,9 @@ function request(path: string, token?: string): AccessRequest {
 /** A logger whose JSON lines are kept for assertions. */
 function memoryLogger(level = "info") {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger(level, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createLogger(level, {
+    write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+  });
   return { logger, lines };
 }
 
@@ -167,7 +182,11 @@ describe("what a reload may not change", () => {
   it("refuses a reload that turns browser login on", () => {
     const login = configOf({
       providers: {
-        idp: provider("https://idp.example.com", { clientId: "c", clientSecret: "s".repeat(16), redirectUri: "https://app.example.com/oauth2/callback" }),
+        idp: provider("https://idp.example.com", {
+          clientId: "c",
+          clientSecret: "s".repeat(16),
+          redirectUri: "https://app.example.com/oauth2/callback",
+        }),
       },
       session: { keys: ["k".repeat(32)] },
       routes: [{ name: "api", match: { path: "/api" }, auth: "required" }],
@@ -183,7 +202,9 @@ describe("swapping the Check pipeline on reload", () => {
     const k2 = await createSigningKey("k2");
     const idp = await startIdp([k1.publicJwk]);
     const providers = { idp: provider(idp.issuer) };
-    const live = await startedLive(configOf({ providers, routes: [{ name: "before", match: { path: "/api" }, auth: "required" }] }));
+    const live = await startedLive(
+      configOf({ providers, routes: [{ name: "before", match: { path: "/api" }, auth: "required" }] }),
+    );
 
     // A token with a kid the loaded key set lacks: its check waits for a JWKS refetch we hold back.
     idp.keys = [k1.publicJwk, k2.publicJwk];
@@ -191,7 +212,9 @@ describe("swapping the Check pipeline on reload", () => {
     const inFlight = live.gate.decide(request("/api/x", await signToken(k2, idp.issuer)));
     expect(await waitUntil(async () => idp.held() === 1, 5000, 10)).toBe(true);
 
-    const outcome = await live.apply(configOf({ providers, routes: [{ name: "after", match: { path: "/api" }, auth: "required" }] }));
+    const outcome = await live.apply(
+      configOf({ providers, routes: [{ name: "after", match: { path: "/api" }, auth: "required" }] }),
+    );
     expect(outcome.result).toBe("ok");
     const next = await live.gate.decide(request("/api/x", await signToken(k1, idp.issuer)));
     expect(next).toMatchObject({ kind: "allow", route: "after" });
@@ -204,17 +227,28 @@ describe("swapping the Check pipeline on reload", () => {
     const key = await createSigningKey("k1");
     const idp = await startIdp([key.publicJwk]);
     const providers = { idp: provider(idp.issuer) };
-    const live = await startedLive(configOf({ providers, routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] }));
+    const live = await startedLive(
+      configOf({ providers, routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] }),
+    );
     const token = await signToken(key, idp.issuer);
     expect(await live.gate.decide(request("/api/x", token))).toMatchObject({ kind: "allow" });
     const registry = live.current().registry;
     const fetched = { ...idp.requests };
 
     const outcome = await live.apply(
-      configOf({ providers, routes: [{ name: "api", match: { path: "/api" }, auth: "required" }, { name: "docs", match: { path: "/docs" }, auth: "public" }] }),
+      configOf({
+        providers,
+        routes: [
+          { name: "api", match: { path: "/api" }, auth: "required" },
+          { name: "docs", match: { path: "/docs" }, auth: "public" },
+        ],
+      }),
     );
 
-    expect(outcome).toMatchObject({ result: "ok", summary: { providersKept: ["idp"], providersLoaded: [], routes: 2 } });
+    expect(outcome).toMatchObject({
+      result: "ok",
+      summary: { providersKept: ["idp"], providersLoaded: [], routes: 2 },
+    });
     expect(live.current().registry).toBe(registry);
     expect(registry.cacheSize()).toBe(1);
     expect(idp.requests).toEqual(fetched);
@@ -226,16 +260,26 @@ describe("swapping the Check pipeline on reload", () => {
     const keyB = await createSigningKey("b1");
     const [idpA, idpB] = [await startIdp([keyA.publicJwk]), await startIdp([keyB.publicJwk])];
     const routes = [{ name: "api", match: { path: "/api" }, auth: "required" }];
-    const live = await startedLive(configOf({ providers: { a: provider(idpA.issuer), b: provider(idpB.issuer) }, routes }));
+    const live = await startedLive(
+      configOf({ providers: { a: provider(idpA.issuer), b: provider(idpB.issuer) }, routes }),
+    );
     const fetchedA = { ...idpA.requests };
     const discoveriesB = idpB.requests.discovery;
 
     // B's new load is held: the reload must not swap (nor answer) before B is ready.
     idpB.hold.discovery = true;
-    const applying = live.apply(configOf({ providers: { a: provider(idpA.issuer), b: provider(idpB.issuer, { audiences: ["api", "api-v2"] }) }, routes }));
+    const applying = live.apply(
+      configOf({
+        providers: { a: provider(idpA.issuer), b: provider(idpB.issuer, { audiences: ["api", "api-v2"] }) },
+        routes,
+      }),
+    );
     expect(await waitUntil(async () => idpB.held() === 1, 5000, 10)).toBe(true);
     const tokenB2 = await signToken(keyB, idpB.issuer, { aud: "api-v2" });
-    expect(await live.gate.decide(request("/api/x", tokenB2))).toMatchObject({ kind: "deny", code: "audience_mismatch" });
+    expect(await live.gate.decide(request("/api/x", tokenB2))).toMatchObject({
+      kind: "deny",
+      code: "audience_mismatch",
+    });
     idpB.release();
 
     expect(await applying).toMatchObject({ result: "ok", summary: { providersKept: ["a"], providersLoaded: ["b"] } });
@@ -243,7 +287,9 @@ describe("swapping the Check pipeline on reload", () => {
     expect(idpA.requests).toEqual(fetchedA);
     expect(idpB.requests.discovery).toBe(discoveriesB + 1);
     expect(await live.gate.decide(request("/api/x", tokenB2))).toMatchObject({ kind: "allow" });
-    expect(await live.gate.decide(request("/api/x", await signToken(keyA, idpA.issuer)))).toMatchObject({ kind: "allow" });
+    expect(await live.gate.decide(request("/api/x", await signToken(keyA, idpA.issuer)))).toMatchObject({
+      kind: "allow",
+    });
   });
 
   it("does not apply a reload whose new provider cannot load, and the kept providers go on refreshing", async () => {
@@ -256,7 +302,10 @@ describe("swapping the Check pipeline on reload", () => {
 
     const outcome = await live.apply(
       configOf({
-        providers: { idp: provider(idp.issuer), down: provider(`http://127.0.0.1:${await deadPort()}`, { discoveryTimeoutMs: 500 }) },
+        providers: {
+          idp: provider(idp.issuer),
+          down: provider(`http://127.0.0.1:${await deadPort()}`, { discoveryTimeoutMs: 500 }),
+        },
         routes: [{ name: "changed", match: { path: "/api" }, auth: "public" }],
       }),
     );
@@ -267,7 +316,10 @@ describe("swapping the Check pipeline on reload", () => {
     expect(await live.gate.decide(request("/api/x"))).toMatchObject({ kind: "deny", route: "api" });
     // The provider the abandoned successor shared still fetches keys: an unknown kid loads the new key.
     idp.keys = [k1.publicJwk, k2.publicJwk];
-    expect(await live.gate.decide(request("/api/x", await signToken(k2, idp.issuer)))).toMatchObject({ kind: "allow", route: "api" });
+    expect(await live.gate.decide(request("/api/x", await signToken(k2, idp.issuer)))).toMatchObject({
+      kind: "allow",
+      route: "api",
+    });
   });
 
   it("closes the replaced registry once no check runs on it, so a removed provider fetches nothing more", async () => {
@@ -275,7 +327,9 @@ describe("swapping the Check pipeline on reload", () => {
     const [b1, b2] = [await createSigningKey("b1"), await createSigningKey("b2")];
     const [idpA, idpB] = [await startIdp([keyA.publicJwk]), await startIdp([b1.publicJwk])];
     const routes = [{ name: "api", match: { path: "/api" }, auth: "required" }];
-    const live = await startedLive(configOf({ providers: { a: provider(idpA.issuer), b: provider(idpB.issuer) }, routes }));
+    const live = await startedLive(
+      configOf({ providers: { a: provider(idpA.issuer), b: provider(idpB.issuer) }, routes }),
+    );
     const before = live.current();
 
     expect(await live.apply(configOf({ providers: { a: provider(idpA.issuer) }, routes }))).toMatchObject({
@@ -285,18 +339,32 @@ describe("swapping the Check pipeline on reload", () => {
 
     idpB.keys = [b1.publicJwk, b2.publicJwk];
     const fetched = idpB.requests.jwks;
-    expect(await before.registry.verify(await signToken(b2, idpB.issuer), [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
+    expect(await before.registry.verify(await signToken(b2, idpB.issuer), [])).toMatchObject({
+      ok: false,
+      code: "jwks_unavailable",
+    });
     expect(idpB.requests.jwks).toBe(fetched);
-    expect(await live.gate.decide(request("/api/x", await signToken(b1, idpB.issuer)))).toMatchObject({ kind: "deny", code: "issuer_mismatch" });
-    expect(await live.gate.decide(request("/api/x", await signToken(keyA, idpA.issuer)))).toMatchObject({ kind: "allow" });
+    expect(await live.gate.decide(request("/api/x", await signToken(b1, idpB.issuer)))).toMatchObject({
+      kind: "deny",
+      code: "issuer_mismatch",
+    });
+    expect(await live.gate.decide(request("/api/x", await signToken(keyA, idpA.issuer)))).toMatchObject({
+      kind: "allow",
+    });
   });
 
   it("refuses a reload that moves a listener and keeps running on the old config", async () => {
-    const live = createLivePipeline(configOf({ routes: [{ name: "api", match: { path: "/api" }, auth: "public" }] }), memoryLogger().logger);
+    const live = createLivePipeline(
+      configOf({ routes: [{ name: "api", match: { path: "/api" }, auth: "public" }] }),
+      memoryLogger().logger,
+    );
     cleanups.push(() => live.close());
     const before = live.current();
     const outcome = await live.apply(
-      configOf({ listen: { grpc: "127.0.0.1:9191", auth: "127.0.0.1:0", admin: "127.0.0.1:0" }, routes: [{ name: "docs", match: { path: "/docs" }, auth: "public" }] }),
+      configOf({
+        listen: { grpc: "127.0.0.1:9191", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+        routes: [{ name: "docs", match: { path: "/docs" }, auth: "public" }],
+      }),
     );
     expect(outcome).toMatchObject({ result: "invalid", problems: [{ path: "listen.grpc" }] });
     expect(live.current()).toBe(before);
@@ -311,7 +379,8 @@ describe("reloading from the file", () => {
     const server = await startServer(configOf(raw), { logger });
     cleanups.push(() => server.stop());
     const reloader = createConfigReloader({ file, env: {}, server, logger });
-    const metric = async (result: string) => readMetric(await server.metrics.registry.metrics(), "portcullis_config_reloads_total", { result });
+    const metric = async (result: string) =>
+      readMetric(await server.metrics.registry.metrics(), "portcullis_config_reloads_total", { result });
     return { server, reloader, lines, metric };
   }
 
@@ -319,9 +388,14 @@ describe("reloading from the file", () => {
     const dir = await mkdtemp(join(tmpdir(), "portcullis-reload-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, "config.yaml");
-    const { server, reloader, lines, metric } = await serverWith(file, { routes: [{ name: "api", match: { path: "/api" }, auth: "public" }] });
+    const { server, reloader, lines, metric } = await serverWith(file, {
+      routes: [{ name: "api", match: { path: "/api" }, auth: "public" }],
+    });
     const running = server.config();
-    await writeFile(file, stringify(withDefaults({ routes: [{ name: "api", match: { path: "api" }, auth: "sometimes" }] })));
+    await writeFile(
+      file,
+      stringify(withDefaults({ routes: [{ name: "api", match: { path: "api" }, auth: "sometimes" }] })),
+    );
 
     expect(await reloader.reload("SIGHUP")).toBe("invalid");
 
@@ -330,7 +404,9 @@ describe("reloading from the file", () => {
     expect(await metric("ok")).toBe(0);
     const problemLines = lines.filter((l) => l["level"] === "warn" && typeof l["key"] === "string");
     expect(problemLines.map((l) => l["key"]).sort()).toEqual(["routes[0].auth", "routes[0].match.path"]);
-    expect(lines.some((l) => l["level"] === "warn" && String(l["msg"]).includes("still running on the previous config"))).toBe(true);
+    expect(
+      lines.some((l) => l["level"] === "warn" && String(l["msg"]).includes("still running on the previous config")),
+    ).toBe(true);
   });
 
   it("merges reload requests that arrive while one runs into one more reload", async () => {
@@ -339,8 +415,18 @@ describe("reloading from the file", () => {
     const file = join(dir, "config.yaml");
     const key = await createSigningKey("k1");
     const idp = await startIdp([key.publicJwk]);
-    const { server, reloader, lines, metric } = await serverWith(file, { routes: [{ name: "api", match: { path: "/api" }, auth: "public" }] });
-    await writeFile(file, stringify(withDefaults({ providers: { idp: provider(idp.issuer) }, routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] })));
+    const { server, reloader, lines, metric } = await serverWith(file, {
+      routes: [{ name: "api", match: { path: "/api" }, auth: "public" }],
+    });
+    await writeFile(
+      file,
+      stringify(
+        withDefaults({
+          providers: { idp: provider(idp.issuer) },
+          routes: [{ name: "api", match: { path: "/api" }, auth: "required" }],
+        }),
+      ),
+    );
 
     idp.hold.discovery = true;
     const first = reloader.reload("SIGHUP");
@@ -354,7 +440,9 @@ describe("reloading from the file", () => {
     expect(Object.keys(server.config().providers)).toEqual(["idp"]);
     const summaries = lines.filter((l) => l["msg"] === "config reloaded");
     expect(summaries.map((l) => l["providersLoaded"])).toEqual([["idp"], []]);
-    expect(readMetric(await server.metrics.registry.metrics(), "portcullis_config_last_reload_success_timestamp_seconds")).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(
+      readMetric(await server.metrics.registry.metrics(), "portcullis_config_last_reload_success_timestamp_seconds"),
+    ).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(summaries[0]).toMatchObject({ trigger: "SIGHUP", sessionKeysChanged: false });
   });
 });

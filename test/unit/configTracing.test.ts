@@ -44,7 +44,12 @@ describe("tracing config", () => {
       exportTimeoutMs: 2000,
       headers: { "x-api-key": "k3y", Authorization: "Basic abc" },
     }).tracing;
-    expect(tracing).toMatchObject({ enabled: true, endpoint: "https://otlp.example.com/otlp/v1/traces", serviceName: "edge-authz", sampleRatio: 0.25 });
+    expect(tracing).toMatchObject({
+      enabled: true,
+      endpoint: "https://otlp.example.com/otlp/v1/traces",
+      serviceName: "edge-authz",
+      sampleRatio: 0.25,
+    });
     expect(tracing.headers).toEqual({ "x-api-key": "k3y", Authorization: "Basic abc" });
   });
 
@@ -63,7 +68,9 @@ describe("tracing config", () => {
   });
 
   it("rejects a gRPC or relative endpoint and credentials in the URL", () => {
-    expect(problems({ endpoint: "grpc://otel-collector:4317" })[0]).toContain("tracing.endpoint: must be an http:// or https:// URL (OTLP over HTTP");
+    expect(problems({ endpoint: "grpc://otel-collector:4317" })[0]).toContain(
+      "tracing.endpoint: must be an http:// or https:// URL (OTLP over HTTP",
+    );
     expect(problems({ endpoint: "otel-collector:4318/v1/traces" })[0]).toMatch(/^tracing\.endpoint: must be/);
     const withCredentials = problems({ endpoint: "https://user:pw@otlp.example.com/v1/traces" });
     expect(withCredentials[0]).toContain("tracing.endpoint: must not carry credentials (send them in tracing.headers)");
@@ -91,7 +98,10 @@ describe("tracing config", () => {
     const off = config(undefined);
     const on = config({ enabled: true });
     expect(reloadProblems(off, on)).toEqual([
-      { path: "tracing", message: "cannot change on reload (the tracer is set up once, at start); restart Portcullis to change tracing" },
+      {
+        path: "tracing",
+        message: "cannot change on reload (the tracer is set up once, at start); restart Portcullis to change tracing",
+      },
     ]);
     expect(reloadProblems(on, config({ enabled: true }))).toEqual([]);
   });

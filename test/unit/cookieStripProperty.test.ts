@@ -8,12 +8,18 @@ import { stripCookies } from "../../src/session/stripCookies.ts";
 import { propertyRuns } from "../harness/propertyRuns.ts";
 
 const OURS = ["__Host-s", "__Host-s.1", "__Host-s.2", "__Host-s-login.ab12"];
-const owns = (name: string): boolean => name === "__Host-s" || name.startsWith("__Host-s.") || name.startsWith("__Host-s-login.");
+const owns = (name: string): boolean =>
+  name === "__Host-s" || name.startsWith("__Host-s.") || name.startsWith("__Host-s-login.");
 
 // Our values carry SEAL, which no other value can (upper case is not in their alphabet).
-const ourCookie = fc.tuple(fc.constantFrom(...OURS), fc.stringMatching(/^[0-9]{1,6}$/)).map(([name, n]) => ({ name, value: `1.SEAL${n}`, ours: true }));
+const ourCookie = fc
+  .tuple(fc.constantFrom(...OURS), fc.stringMatching(/^[0-9]{1,6}$/))
+  .map(([name, n]) => ({ name, value: `1.SEAL${n}`, ours: true }));
 // Other values: printable, often with "," and "=" (lists, base64 padding) but never ";", space or "_".
-const otherValue = fc.string({ unit: fc.constantFrom("a", "b", "z", "0", "9", "=", ",", ".", "+", "/", "-", "%", "\""), maxLength: 12 });
+const otherValue = fc.string({
+  unit: fc.constantFrom("a", "b", "z", "0", "9", "=", ",", ".", "+", "/", "-", "%", '"'),
+  maxLength: 12,
+});
 const otherName = fc.stringMatching(/^[a-z][a-zA-Z0-9-]{0,7}$/);
 const otherCookie = fc.tuple(otherName, otherValue).map(([name, value]) => ({ name, value, ours: false }));
 const SEPARATORS = ["; ", ";", ", ", ","] as const;
@@ -59,7 +65,8 @@ describe("stripping our cookies from any joined Cookie header", () => {
         for (const segment of text.split(";")) {
           if (!segment.includes(",")) continue;
           for (const c of cookies) {
-            if (c.ours && segment.includes(`${c.name}=${c.value}`)) expect([undefined, DUPLICATE_COOKIE]).toContain(read.get(c.name));
+            if (c.ours && segment.includes(`${c.name}=${c.value}`))
+              expect([undefined, DUPLICATE_COOKIE]).toContain(read.get(c.name));
           }
         }
       }),

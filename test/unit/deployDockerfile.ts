@@ -76,7 +76,8 @@ export function parseCopy(args: string): CopySpec {
   const rest: string[] = [];
   for (const word of words) {
     if (word.startsWith("--from=")) from = word.slice("--from=".length);
-    else if (word.startsWith("--")) continue; // --chown, --chmod, --link: no effect on which files land where
+    else if (word.startsWith("--"))
+      continue; // --chown, --chmod, --link: no effect on which files land where
     else rest.push(word);
   }
   if (rest.length < 2) throw new Error(`COPY needs a source and a destination: ${args}`);
@@ -104,7 +105,8 @@ export function parseHealthcheck(args: string): Healthcheck {
   const match = /^((?:--[a-z-]+=\S+\s+)*)CMD\s+(.*)$/s.exec(args);
   if (match === null) throw new Error(`HEALTHCHECK without CMD: ${args}`);
   const options: Record<string, string> = {};
-  for (const option of (match[1] as string).matchAll(/--([a-z-]+)=(\S+)/g)) options[option[1] as string] = option[2] as string;
+  for (const option of (match[1] as string).matchAll(/--([a-z-]+)=(\S+)/g))
+    options[option[1] as string] = option[2] as string;
   const command = execForm(match[2] as string);
   if (command === null) throw new Error("HEALTHCHECK CMD is not in exec form");
   return { options, command };
@@ -121,7 +123,14 @@ export function dockerignore(text: string): (path: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+/, "").replace(/\/+$/, "");
       const source = pattern
         .split("/")
-        .map((part) => (part === "**" ? ".*" : part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")))
+        .map((part) =>
+          part === "**"
+            ? ".*"
+            : part
+                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                .replace(/\*/g, "[^/]*")
+                .replace(/\?/g, "[^/]"),
+        )
         .join("/");
       return { negate, regex: new RegExp(`^${source}$`) };
     });

@@ -26,16 +26,24 @@ function expectKeys(where: string, value: Json, allowed: readonly string[], requ
 }
 function expectObjectHeader(o: Json, apiVersion: string) {
   expect(o["apiVersion"]).toBe(apiVersion);
-  expectKeys(`${o["kind"]} metadata`, o["metadata"], ["name", "namespace", "labels", "annotations"], ["name", "namespace"]);
+  expectKeys(
+    `${o["kind"]} metadata`,
+    o["metadata"],
+    ["name", "namespace", "labels", "annotations"],
+    ["name", "namespace"],
+  );
   expect(o["metadata"].name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
 }
 
 const central = objectsOf("deploy/kubernetes/central.yaml");
 const service = one(central, "Service", "portcullis");
 const serviceFqdn = `${service["metadata"].name}.${service["metadata"].namespace}.svc.cluster.local`;
-const servicePort = (name: string) => (service["spec"].ports as Json[]).find((p) => p["name"] === name)?.["port"] as number;
+const servicePort = (name: string) =>
+  (service["spec"].ports as Json[]).find((p) => p["name"] === name)?.["port"] as number;
 const portcullisConfig = parse(one(central, "ConfigMap")["data"]["config.yaml"] as string) as Json;
-const redirectHosts = Object.values(portcullisConfig["providers"] as Record<string, Json>).map((p) => new URL(p["redirectUri"]).host);
+const redirectHosts = Object.values(portcullisConfig["providers"] as Record<string, Json>).map(
+  (p) => new URL(p["redirectUri"]).host,
+);
 
 const helmValues = parse(read("deploy/istio/istiod-values.yaml")) as Json;
 const operator = parse(read("deploy/istio/istio-operator.yaml")) as Json;
@@ -50,7 +58,12 @@ describe("deploy/istio mesh config", () => {
     const provider = providers[0] as Json;
     expectKeys("extensionProviders[0]", provider, ["name", "envoyExtAuthzGrpc"], ["name", "envoyExtAuthzGrpc"]);
     const grpc = provider["envoyExtAuthzGrpc"] as Json;
-    expectKeys("envoyExtAuthzGrpc", grpc, ["service", "port", "timeout", "failOpen", "statusOnError", "includeRequestBodyInCheck"], ["service", "port"]);
+    expectKeys(
+      "envoyExtAuthzGrpc",
+      grpc,
+      ["service", "port", "timeout", "failOpen", "statusOnError", "includeRequestBodyInCheck"],
+      ["service", "port"],
+    );
     expect(grpc["service"]).toBe(serviceFqdn);
     expect(grpc["port"]).toBe(servicePort("grpc"));
     expect(grpc["failOpen"]).toBe(false);
@@ -74,24 +87,48 @@ describe("deploy/istio/authorization-policy.yaml", () => {
 
   it("sends the gateway's requests for the app's host to the Portcullis provider, /oauth2/* excepted", () => {
     expectObjectHeader(custom, "security.istio.io/v1");
-    expectKeys("spec", custom["spec"], ["selector", "targetRef", "targetRefs", "action", "provider", "rules"], ["action", "provider"]);
+    expectKeys(
+      "spec",
+      custom["spec"],
+      ["selector", "targetRef", "targetRefs", "action", "provider", "rules"],
+      ["action", "provider"],
+    );
     expect(custom["spec"].action).toBe("CUSTOM");
     const names = (helmValues["meshConfig"].extensionProviders as Json[]).map((p) => p["name"]);
     expect(names).toContain(custom["spec"].provider.name);
-    const operations = (custom["spec"].rules as Json[]).flatMap((r) => (r["to"] as Json[]).map((t) => t["operation"] as Json));
-    for (const op of operations) expectKeys("operation", op, ["hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"]);
+    const operations = (custom["spec"].rules as Json[]).flatMap((r) =>
+      (r["to"] as Json[]).map((t) => t["operation"] as Json),
+    );
+    for (const op of operations)
+      expectKeys("operation", op, [
+        "hosts",
+        "notHosts",
+        "ports",
+        "notPorts",
+        "methods",
+        "notMethods",
+        "paths",
+        "notPaths",
+      ]);
     // Which requests the rules send to Portcullis is asserted in deployBypassAudit.test.ts; here, that
     // the exemption is /oauth2/* on the redirectUri's host, with and without a port.
     expect(operations.flatMap((op) => op["hosts"] ?? [])).toEqual([]);
     expect(operations.flatMap((op) => op["notHosts"] ?? [])).toEqual(redirectHosts.flatMap((h) => [h, `${h}:*`]));
-    expect(operations.flatMap((op) => [...(op["paths"] ?? []), ...(op["notPaths"] ?? [])])).toEqual(["/oauth2/*", "/oauth2/*"]);
+    expect(operations.flatMap((op) => [...(op["paths"] ?? []), ...(op["notPaths"] ?? [])])).toEqual([
+      "/oauth2/*",
+      "/oauth2/*",
+    ]);
   });
 
   it("lets only the gateway's mTLS identity reach the app, so no pod can forge x-user-* headers", () => {
     expectObjectHeader(allowGateway, "security.istio.io/v1");
     expect(allowGateway["spec"].action).toBe("ALLOW");
-    const sources = (allowGateway["spec"].rules as Json[]).flatMap((r) => (r["from"] as Json[]).map((f) => f["source"] as Json));
-    expect(sources.flatMap((s) => s["principals"])).toEqual([`cluster.local/ns/${custom["metadata"].namespace}/sa/istio-ingressgateway-service-account`]);
+    const sources = (allowGateway["spec"].rules as Json[]).flatMap((r) =>
+      (r["from"] as Json[]).map((f) => f["source"] as Json),
+    );
+    expect(sources.flatMap((s) => s["principals"])).toEqual([
+      `cluster.local/ns/${custom["metadata"].namespace}/sa/istio-ingressgateway-service-account`,
+    ]);
   });
 });
 
@@ -105,9 +142,25 @@ describe("deploy/istio/virtual-service.yaml", () => {
     expect(vs["spec"].hosts).toEqual(redirectHosts);
     const http = vs["spec"].http as Json[];
     for (const route of http) {
-      expectKeys(`http ${route["name"]}`, route, ["name", "match", "route", "redirect", "directResponse", "rewrite", "timeout", "retries", "headers", "fault", "mirror", "corsPolicy"]);
+      expectKeys(`http ${route["name"]}`, route, [
+        "name",
+        "match",
+        "route",
+        "redirect",
+        "directResponse",
+        "rewrite",
+        "timeout",
+        "retries",
+        "headers",
+        "fault",
+        "mirror",
+        "corsPolicy",
+      ]);
       // Exactly one of route, redirect and directResponse (istiod refuses the others).
-      expect({ name: route["name"], actions: ["route", "redirect", "directResponse"].filter((k) => route[k] !== undefined).length }).toEqual({ name: route["name"], actions: 1 });
+      expect({
+        name: route["name"],
+        actions: ["route", "redirect", "directResponse"].filter((k) => route[k] !== undefined).length,
+      }).toEqual({ name: route["name"], actions: 1 });
     }
     const auth = http.find((r) => r["name"] === "portcullis-auth") as Json;
     expect(auth["match"]).toEqual([{ uri: { prefix: "/oauth2/" } }]);
@@ -125,15 +178,25 @@ describe("deploy/istio/virtual-service.yaml", () => {
     expect(servers.flatMap((s) => s["hosts"])).toEqual(redirectHosts);
     expect(servers.map((s) => [s["port"].protocol, s["tls"]?.mode])).toEqual([["HTTPS", "SIMPLE"]]);
     // The CUSTOM policy selects the same gateway pods.
-    expect(one(policies, "AuthorizationPolicy", "portcullis")["spec"].selector.matchLabels).toEqual(gateway["spec"].selector);
+    expect(one(policies, "AuthorizationPolicy", "portcullis")["spec"].selector.matchLabels).toEqual(
+      gateway["spec"].selector,
+    );
   });
 });
 
 describe("README Istio section", () => {
   it("refers to every file in deploy/istio", () => {
     const readme = read("README.md");
-    const section = readme.slice(readme.indexOf("\n## Istio"), readme.indexOf("\n## ", readme.indexOf("\n## Istio") + 1));
-    for (const file of ["istiod-values.yaml", "istio-operator.yaml", "authorization-policy.yaml", "virtual-service.yaml"]) {
+    const section = readme.slice(
+      readme.indexOf("\n## Istio"),
+      readme.indexOf("\n## ", readme.indexOf("\n## Istio") + 1),
+    );
+    for (const file of [
+      "istiod-values.yaml",
+      "istio-operator.yaml",
+      "authorization-policy.yaml",
+      "virtual-service.yaml",
+    ]) {
       expect(section).toContain(`deploy/istio/${file}`);
     }
   });

@@ -46,7 +46,8 @@ const portNumber = (c: Json, port: string | number): number => {
   if (found === undefined) throw new Error(`container ${c["name"]} has no port named ${port}`);
   return found["containerPort"] as number;
 };
-const podLabels = (objects: Json[]) => only(objects, "Deployment")["spec"].template.metadata.labels as Record<string, string>;
+const podLabels = (objects: Json[]) =>
+  only(objects, "Deployment")["spec"].template.metadata.labels as Record<string, string>;
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -93,14 +94,25 @@ function expectHardenedPod(objects: Json[]) {
   expect(spec["automountServiceAccountToken"]).toBe(false);
   for (const c of spec["containers"] as Json[]) {
     const sc = { ...spec["securityContext"], ...c["securityContext"] };
-    expect({ container: c["name"], runAsNonRoot: sc.runAsNonRoot, nonZeroUid: sc.runAsUser > 0 }).toEqual({ container: c["name"], runAsNonRoot: true, nonZeroUid: true });
-    expect(c["securityContext"]).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect({ container: c["name"], runAsNonRoot: sc.runAsNonRoot, nonZeroUid: sc.runAsUser > 0 }).toEqual({
+      container: c["name"],
+      runAsNonRoot: true,
+      nonZeroUid: true,
+    });
+    expect(c["securityContext"]).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
   }
 }
 
 function expectProbesOnAdminListener(objects: Json[], config: PortcullisConfig) {
   const portcullis = container(objects, "portcullis");
-  for (const [probe, path] of [["livenessProbe", "/healthz"], ["readinessProbe", "/readyz"]] as const) {
+  for (const [probe, path] of [
+    ["livenessProbe", "/healthz"],
+    ["readinessProbe", "/readyz"],
+  ] as const) {
     expect(portcullis[probe].httpGet.path).toBe(path);
     expect(portNumber(portcullis, portcullis[probe].httpGet.port)).toBe(config.listen.admin.port);
   }
@@ -115,7 +127,9 @@ function expectGracefulStop(objects: Json[], config: PortcullisConfig) {
     const command = (c["lifecycle"]?.preStop?.exec?.command ?? []) as string[];
     const pause = Number(/(\d+)/.exec(command.join(" "))?.[1] ?? 0) / (command[0] === "node" ? 1000 : 1);
     pauses.set(c["name"], pause);
-    expect(spec["terminationGracePeriodSeconds"]).toBeGreaterThan(pause + config.shutdown.drainSeconds + config.shutdown.graceSeconds);
+    expect(spec["terminationGracePeriodSeconds"]).toBeGreaterThan(
+      pause + config.shutdown.drainSeconds + config.shutdown.graceSeconds,
+    );
   }
   // After SIGTERM Portcullis keeps answering (its drain, after any pause) until the endpoints are
   // gone, and longer than the pod's own Envoy takes requests.
@@ -130,9 +144,14 @@ function expectSelectorsAgree(objects: Json[]) {
   expect(selects(deployment["spec"].selector.matchLabels, labels)).toBe(true);
   expect(selects(only(objects, "PodDisruptionBudget")["spec"].selector.matchLabels, labels)).toBe(true);
   expect(selects(only(objects, "NetworkPolicy")["spec"].podSelector.matchLabels, labels)).toBe(true);
-  for (const service of objects.filter((o) => o["kind"] === "Service")) expect(selects(service["spec"].selector, labels)).toBe(true);
+  for (const service of objects.filter((o) => o["kind"] === "Service"))
+    expect(selects(service["spec"].selector, labels)).toBe(true);
   const hpa = only(objects, "HorizontalPodAutoscaler");
-  expect(hpa["spec"].scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: deployment["metadata"].name });
+  expect(hpa["spec"].scaleTargetRef).toEqual({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: deployment["metadata"].name,
+  });
   // With an HPA the Deployment leaves replicas alone, or every `kubectl apply` would reset them.
   expect(deployment["spec"].replicas).toBeUndefined();
   expect(podSpec(objects)["serviceAccountName"]).toBe(only(objects, "ServiceAccount")["metadata"].name);
@@ -143,8 +162,11 @@ function servicePorts(objects: Json[], serviceName: string): Record<string, { po
   const containers = podSpec(objects)["containers"] as Json[];
   const out: Record<string, { port: number; target: number }> = {};
   for (const p of only(objects, "Service", serviceName)["spec"].ports as Json[]) {
-    const owner = containers.find((c) => (c["ports"] as Json[] | undefined)?.some((cp) => cp["name"] === p["targetPort"]));
-    if (owner === undefined) throw new Error(`Service port ${p["name"]} targets ${p["targetPort"]}, which no container has`);
+    const owner = containers.find((c) =>
+      (c["ports"] as Json[] | undefined)?.some((cp) => cp["name"] === p["targetPort"]),
+    );
+    if (owner === undefined)
+      throw new Error(`Service port ${p["name"]} targets ${p["targetPort"]}, which no container has`);
     out[p["name"]] = { port: p["port"], target: portNumber(owner, p["targetPort"]) };
   }
   return out;
@@ -177,9 +199,16 @@ describe("deploy/kubernetes/central.yaml", () => {
   const { config, warnings } = loadMountedConfig(objects, "central");
 
   it("holds a Deployment, its Services, PDB, HPA, ConfigMap, ServiceAccount and NetworkPolicy, all in one namespace", () => {
-    expect(objects.map((o) => o["kind"]).sort()).toEqual(
-      ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount"],
-    );
+    expect(objects.map((o) => o["kind"]).sort()).toEqual([
+      "ConfigMap",
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "NetworkPolicy",
+      "PodDisruptionBudget",
+      "Service",
+      "Service",
+      "ServiceAccount",
+    ]);
     expect(new Set(objects.map((o) => o["metadata"].namespace))).toEqual(new Set(["portcullis-system"]));
     expect(container(objects, "portcullis")["image"]).toBe(`portcullis:${packageVersion}`);
   });
@@ -191,7 +220,12 @@ describe("deploy/kubernetes/central.yaml", () => {
   });
 
   it("mounts a config that loads with the pod's environment, the admin listener's warning the only one", () => {
-    expect(container(objects, "portcullis")["args"]).toEqual(["serve", "--config", "/etc/portcullis/config.yaml", "--watch"]);
+    expect(container(objects, "portcullis")["args"]).toEqual([
+      "serve",
+      "--config",
+      "/etc/portcullis/config.yaml",
+      "--watch",
+    ]);
     expect(warnings).toEqual(["listen.admin"]);
     expect(config.routes.length).toBeGreaterThan(0);
   });
@@ -202,7 +236,10 @@ describe("deploy/kubernetes/central.yaml", () => {
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
       const entry = env.find((e) => e["name"] === name);
-      expect({ name, secret: entry?.["valueFrom"]?.secretKeyRef?.name }).toEqual({ name, secret: "portcullis-secrets" });
+      expect({ name, secret: entry?.["valueFrom"]?.secretKeyRef?.name }).toEqual({
+        name,
+        secret: "portcullis-secrets",
+      });
     }
   });
 
@@ -226,7 +263,9 @@ describe("deploy/kubernetes/central.yaml", () => {
   });
 
   it("opens only the grpc, auth and admin ports", () => {
-    expect(openPorts(objects)).toEqual([config.listen.auth.port, config.listen.grpc.port, config.listen.admin.port].sort((a, b) => a - b));
+    expect(openPorts(objects)).toEqual(
+      [config.listen.auth.port, config.listen.grpc.port, config.listen.admin.port].sort((a, b) => a - b),
+    );
   });
 
   it("stops after the endpoints are gone and within the grace period", () => {
@@ -240,11 +279,15 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
   const envoyContainer = container(objects, "envoy");
   const envoyConfigMap = only(objects, "ConfigMap", "shop-portcullis-envoy");
   const envoy = parse(envoyConfigMap["data"]["envoy.yaml"] as string) as Json;
-  const listener = (name: string) => (envoy["static_resources"].listeners as Json[]).find((l) => l["name"] === name) as Json;
+  const listener = (name: string) =>
+    (envoy["static_resources"].listeners as Json[]).find((l) => l["name"] === name) as Json;
   const hcmOf = (l: Json) => l["filter_chains"][0].filters[0].typed_config as Json;
   const cluster = (name: string) => {
     const c = (envoy["static_resources"].clusters as Json[]).find((x) => x["name"] === name) as Json;
-    return c["load_assignment"].endpoints[0].lb_endpoints[0].endpoint.address.socket_address as { address: string; port_value: number };
+    return c["load_assignment"].endpoints[0].lb_endpoints[0].endpoint.address.socket_address as {
+      address: string;
+      port_value: number;
+    };
   };
   const appPort = portNumber(container(objects, "app"), "app");
 
@@ -264,7 +307,9 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
   it("runs Envoy on the mounted config, which checks with Portcullis on loopback and forwards to the app's port", () => {
     const args = envoyContainer["args"] as string[];
     const file = args[args.indexOf("-c") + 1] as string;
-    const mount = (envoyContainer["volumeMounts"] as Json[]).find((m) => file === `${m["mountPath"]}/envoy.yaml`) as Json;
+    const mount = (envoyContainer["volumeMounts"] as Json[]).find(
+      (m) => file === `${m["mountPath"]}/envoy.yaml`,
+    ) as Json;
     const volume = (podSpec(objects)["volumes"] as Json[]).find((v) => v["name"] === mount["name"]) as Json;
     expect(volume["configMap"].name).toBe(envoyConfigMap["metadata"].name);
     expect(cluster("portcullis_ext_authz")).toEqual({ address: "127.0.0.1", port_value: config.listen.grpc.port });
@@ -275,7 +320,10 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
 
   it("fails closed and lets only /oauth2/ past ext_authz, to Portcullis's auth listener", () => {
     const hcm = hcmOf(listener("main"));
-    expect(hcm["http_filters"].map((f: Json) => f["name"])).toEqual(["envoy.filters.http.ext_authz", "envoy.filters.http.router"]);
+    expect(hcm["http_filters"].map((f: Json) => f["name"])).toEqual([
+      "envoy.filters.http.ext_authz",
+      "envoy.filters.http.router",
+    ]);
     expect(hcm["http_filters"][0].typed_config.failure_mode_allow).toBe(false);
     expect(hcm["http_filters"][0].typed_config.grpc_service.envoy_grpc.cluster_name).toBe("portcullis_ext_authz");
     expect(hcm["normalize_path"]).toBe(true);
@@ -283,19 +331,27 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
     expect(hcm["common_http_protocol_options"].headers_with_underscores_action).toBe("REJECT_REQUEST");
     const routes = hcm["route_config"].virtual_hosts.flatMap((v: Json) => v["routes"]) as Json[];
     // Routes that forward without ext_authz (Envoy's own 400 answers forward nothing).
-    const skipping = routes.filter((r) => r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true);
+    const skipping = routes.filter(
+      (r) =>
+        r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
+    );
     expect(skipping.map((r) => [r["match"].prefix, r["route"].cluster])).toEqual([["/oauth2/", "portcullis_auth"]]);
     expect(routes.at(-1)).toMatchObject({ match: { prefix: "/" }, route: { cluster: "app" } });
   });
 
   it("answers the kubelet's Envoy probe from a listener that reaches nothing but Envoy's /ready", () => {
     const health = listener("health");
-    expect(health["address"].socket_address.port_value).toBe(portNumber(envoyContainer, envoyContainer["readinessProbe"].httpGet.port));
+    expect(health["address"].socket_address.port_value).toBe(
+      portNumber(envoyContainer, envoyContainer["readinessProbe"].httpGet.port),
+    );
     expect(envoyContainer["readinessProbe"].httpGet.path).toBe("/ready");
     const routes = hcmOf(health)["route_config"].virtual_hosts.flatMap((v: Json) => v["routes"]) as Json[];
     const forwarded = routes.filter((r) => r["route"] !== undefined);
     expect(forwarded.map((r) => [r["match"].path, r["route"].cluster])).toEqual([["/ready", "envoy_admin"]]);
-    expect(cluster("envoy_admin")).toEqual({ address: "127.0.0.1", port_value: envoy["admin"].address.socket_address.port_value });
+    expect(cluster("envoy_admin")).toEqual({
+      address: "127.0.0.1",
+      port_value: envoy["admin"].address.socket_address.port_value,
+    });
   });
 
   it("exposes Envoy, never the app's own port, through the Service and the NetworkPolicy", () => {

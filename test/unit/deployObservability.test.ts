@@ -22,7 +22,12 @@ const dashboard = readDashboard();
 const rules = readRuleFile();
 // With a Redis configured, as the dashboard's Redis panels and the Redis alerts assume.
 const registry = createMetrics({ redisUp: () => true }).registry;
-const histograms = new Set(registry.getMetricsAsArray().filter((m) => (m as unknown as { type?: string }).type === "histogram" || m.constructor.name === "Histogram").map((m) => (m as unknown as { name: string }).name));
+const histograms = new Set(
+  registry
+    .getMetricsAsArray()
+    .filter((m) => (m as unknown as { type?: string }).type === "histogram" || m.constructor.name === "Histogram")
+    .map((m) => (m as unknown as { name: string }).name),
+);
 const labelNamesOf = (family: string): string[] | undefined => {
   const metric = registry.getSingleMetric(family) as unknown as { labelNames?: string[] } | undefined;
   return metric === undefined ? undefined : [...(metric.labelNames ?? [])];
@@ -32,7 +37,8 @@ const TARGET_LABELS = ["job", "instance"];
 
 /** Closed label value sets, from the code (reasons) and from the metric help texts (`result (a|b)`). */
 function allowedValues(family: string, label: string): Set<string> | null {
-  if (label === "reason" && family === "portcullis_checks_total") return new Set([...Object.keys(DENIALS), "public", "anonymous", "authenticated"]);
+  if (label === "reason" && family === "portcullis_checks_total")
+    return new Set([...Object.keys(DENIALS), "public", "anonymous", "authenticated"]);
   if (label === "reason" && family === "portcullis_logins_total") return new Set([...LOGIN_ERROR_CODES, "ok"]);
   const help = (registry.getSingleMetric(family) as unknown as { help: string } | undefined)?.help ?? "";
   const set = new RegExp(`\\b${label} \\(([a-z_]+(?:\\|[a-z_]+)+)\\)`).exec(help);
@@ -69,37 +75,55 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
   });
 
   it("alerts on an instance down, fault denials, a provider not ready, JWKS errors, login and refresh failures, a refused reload and a slow Check p99", () => {
-    const byName = new Map(rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)));
+    const byName = new Map(
+      rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)),
+    );
     expect(byName.get("PortcullisInstanceDown")).toMatch(/\bup\{job="portcullis"\} == 0/);
     expect(byName.get("PortcullisFaultDenials")).toMatch(/reason=~"[^"]*internal_error[^"]*"/);
     expect(byName.get("PortcullisFaultDenials")).toMatch(/reason=~"[^"]*idp_unavailable[^"]*"/);
     expect(byName.get("PortcullisProviderNotReady")).toMatch(/portcullis_provider_ready == 0/);
     expect(byName.get("PortcullisJwksFetchErrors")).toMatch(/portcullis_jwks_fetches_total\{result="error"\}/);
     expect(byName.get("PortcullisLoginFailures")).toMatch(/portcullis_logins_total\{result="failed"\}/);
-    expect(byName.get("PortcullisSessionRefreshFailures")).toMatch(/portcullis_session_refreshes_total\{result="unavailable"\}/);
-    expect(byName.get("PortcullisConfigReloadFailed")).toMatch(/portcullis_config_reloads_total\{result=~"invalid\|error"\}/);
-    expect(byName.get("PortcullisCheckLatencyHigh")).toMatch(/histogram_quantile\(0\.99, .*portcullis_check_duration_seconds_bucket/);
+    expect(byName.get("PortcullisSessionRefreshFailures")).toMatch(
+      /portcullis_session_refreshes_total\{result="unavailable"\}/,
+    );
+    expect(byName.get("PortcullisConfigReloadFailed")).toMatch(
+      /portcullis_config_reloads_total\{result=~"invalid\|error"\}/,
+    );
+    expect(byName.get("PortcullisCheckLatencyHigh")).toMatch(
+      /histogram_quantile\(0\.99, .*portcullis_check_duration_seconds_bucket/,
+    );
   });
 
   it("alerts on Redis down or failing and on back-channel logouts refused or not applied, never on replays", () => {
-    const byName = new Map(rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)));
+    const byName = new Map(
+      rules.groups.flatMap((g) => g.rules.map((r) => [r.alert as string, String(r.expr)] as const)),
+    );
     expect(byName.get("PortcullisRedisDown")).toMatch(/portcullis_redis_up == 0/);
     expect(byName.get("PortcullisRedisErrors")).toMatch(/portcullis_redis_operations_total\{result="error"\}/);
-    expect(byName.get("PortcullisBackchannelLogoutsFailing")).toMatch(/portcullis_backchannel_logouts_total\{result=~"invalid\|unavailable"\}/);
+    expect(byName.get("PortcullisBackchannelLogoutsFailing")).toMatch(
+      /portcullis_backchannel_logouts_total\{result=~"invalid\|unavailable"\}/,
+    );
     expect(byName.get("PortcullisBackchannelLogoutsFailing")).not.toContain("replayed");
   });
 
   it("is the file the compose Prometheus loads, and its scrape job is the one PortcullisInstanceDown selects", () => {
-    const prometheus = parse(readFileSync(new URL("../../deploy/prometheus/prometheus.yml", import.meta.url), "utf8")) as {
+    const prometheus = parse(
+      readFileSync(new URL("../../deploy/prometheus/prometheus.yml", import.meta.url), "utf8"),
+    ) as {
       rule_files: string[];
       scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
     };
-    const compose = parse(readFileSync(new URL("../../deploy/compose.yaml", import.meta.url), "utf8")) as { services: Record<string, { volumes?: string[] }> };
+    const compose = parse(readFileSync(new URL("../../deploy/compose.yaml", import.meta.url), "utf8")) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
     const mounts = compose.services["prometheus"]?.volumes ?? [];
     const rulesMount = mounts.find((v) => v.startsWith("./prometheus/portcullis-alerts.yaml:"))?.split(":")[1];
     expect(prometheus.rule_files).toContain(rulesMount);
     expect(prometheus.scrape_configs.map((s) => s.job_name)).toContain("portcullis");
-    expect(prometheus.scrape_configs.find((s) => s.job_name === "portcullis")?.static_configs[0]?.targets).toEqual(["portcullis:9464"]);
+    expect(prometheus.scrape_configs.find((s) => s.job_name === "portcullis")?.static_configs[0]?.targets).toEqual([
+      "portcullis:9464",
+    ]);
   });
 });
 
@@ -132,15 +156,29 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
 
   it("has panels for decisions, latency quantiles, JWKS, readiness, the token cache, logins, refreshes, introspection, Redis, back-channel logouts, the process and reloads", () => {
     const all = dashboardExpressions(dashboard).join("\n");
-    for (const q of ["0.5", "0.95", "0.99"]) expect(all).toContain(`histogram_quantile(${q}, sum by (le) (rate(portcullis_check_duration_seconds_bucket`);
+    for (const q of ["0.5", "0.95", "0.99"])
+      expect(all).toContain(`histogram_quantile(${q}, sum by (le) (rate(portcullis_check_duration_seconds_bucket`);
     expect(all).toMatch(/sum by \(route, decision, reason\) \(rate\(portcullis_checks_total/);
-    for (const result of ["started", "completed", "failed"]) expect(all).toContain(`portcullis_logins_total{instance=~"$instance", provider=~"$provider", result="${result}"}`);
+    for (const result of ["started", "completed", "failed"])
+      expect(all).toContain(
+        `portcullis_logins_total{instance=~"$instance", provider=~"$provider", result="${result}"}`,
+      );
     for (const metric of [
-      "portcullis_jwks_fetches_total", "portcullis_provider_ready", "portcullis_token_cache_lookups_total", "portcullis_session_refreshes_total",
-      "portcullis_introspections_total", "portcullis_process_cpu_seconds_total", "portcullis_process_resident_memory_bytes", "portcullis_nodejs_eventloop_lag_p99_seconds",
-      "portcullis_config_reloads_total", "portcullis_config_last_reload_success_timestamp_seconds",
-      "portcullis_redis_up", "portcullis_redis_operations_total", "portcullis_backchannel_logouts_total",
-    ]) expect(all).toContain(metric);
+      "portcullis_jwks_fetches_total",
+      "portcullis_provider_ready",
+      "portcullis_token_cache_lookups_total",
+      "portcullis_session_refreshes_total",
+      "portcullis_introspections_total",
+      "portcullis_process_cpu_seconds_total",
+      "portcullis_process_resident_memory_bytes",
+      "portcullis_nodejs_eventloop_lag_p99_seconds",
+      "portcullis_config_reloads_total",
+      "portcullis_config_last_reload_success_timestamp_seconds",
+      "portcullis_redis_up",
+      "portcullis_redis_operations_total",
+      "portcullis_backchannel_logouts_total",
+    ])
+      expect(all).toContain(metric);
   });
 
   it("uses only the template variables it defines and Grafana's built-ins", () => {

@@ -10,7 +10,9 @@ export interface Dashboard {
   readonly uid: string;
   readonly title: string;
   readonly panels: readonly Panel[];
-  readonly templating: { readonly list: readonly { readonly name: string; readonly type: string; readonly query?: unknown }[] };
+  readonly templating: {
+    readonly list: readonly { readonly name: string; readonly type: string; readonly query?: unknown }[];
+  };
 }
 
 export interface Panel {
@@ -19,7 +21,11 @@ export interface Panel {
   readonly title: string;
   readonly gridPos: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
   readonly datasource?: { readonly type: string; readonly uid: string };
-  readonly targets?: readonly { readonly expr: string; readonly refId: string; readonly datasource?: { readonly uid: string } }[];
+  readonly targets?: readonly {
+    readonly expr: string;
+    readonly refId: string;
+    readonly datasource?: { readonly uid: string };
+  }[];
 }
 
 export interface AlertRule {
@@ -68,7 +74,9 @@ export interface Matcher {
 export function matchers(expr: string): Matcher[] {
   const found: Matcher[] = [];
   for (const selector of expr.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
-    for (const m of (selector[2] as string).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) {
+    for (const m of (selector[2] as string).matchAll(
+      /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g,
+    )) {
       found.push({ metric: selector[1] as string, label: m[1] as string, op: m[2] as string, value: m[3] as string });
     }
   }
@@ -77,7 +85,12 @@ export function matchers(expr: string): Matcher[] {
 
 /** Label names in `by (...)` / `without (...)` clauses. */
 export function groupingLabels(expr: string): string[] {
-  return [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => (m[1] as string).split(",").map((l) => l.trim()).filter((l) => l !== ""));
+  return [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    (m[1] as string)
+      .split(",")
+      .map((l) => l.trim())
+      .filter((l) => l !== ""),
+  );
 }
 
 /** Families and their types from Prometheus text exposition (`# TYPE name type` lines). */

@@ -13,8 +13,11 @@ type Json = Record<string, any>;
 const shippedText = readFileSync(new URL("../../envoy/replicas.yaml", import.meta.url), "utf8");
 const shipped = parse(shippedText) as Json;
 const hcm = shipped["static_resources"].listeners[0].filter_chains[0].filters[0].typed_config as Json;
-const extAuthz = (hcm["http_filters"] as Json[]).find((f) => f["name"] === "envoy.filters.http.ext_authz")?.["typed_config"] as Json;
-const cluster = (name: string) => (shipped["static_resources"].clusters as Json[]).find((c) => c["name"] === name) as Json;
+const extAuthz = (hcm["http_filters"] as Json[]).find((f) => f["name"] === "envoy.filters.http.ext_authz")?.[
+  "typed_config"
+] as Json;
+const cluster = (name: string) =>
+  (shipped["static_resources"].clusters as Json[]).find((c) => c["name"] === name) as Json;
 const seconds = (duration: string) => Number(/^(\d+(?:\.\d+)?)s$/.exec(duration)?.[1] ?? Number.NaN);
 const defaults = (() => {
   const result = parseConfig({
@@ -31,9 +34,16 @@ describe("envoy/replicas.yaml", () => {
     // envoy_grpc.retry_policy exists too, but only paces xDS reconnections: a Check is never retried by it.
     expect(grpcService["envoy_grpc"]).toEqual({ cluster_name: "portcullis_ext_authz" });
     const retry = grpcService["retry_policy"] as Json;
-    expect(String(retry["retry_on"]).split(",").sort()).toEqual(["connect-failure", "refused-stream", "reset", "unavailable"]);
+    expect(String(retry["retry_on"]).split(",").sort()).toEqual([
+      "connect-failure",
+      "refused-stream",
+      "reset",
+      "unavailable",
+    ]);
     expect(retry["num_retries"]).toBeGreaterThanOrEqual(1);
-    expect(retry["retry_host_predicate"].map((p: Json) => p["name"])).toEqual(["envoy.retry_host_predicates.previous_hosts"]);
+    expect(retry["retry_host_predicate"].map((p: Json) => p["name"])).toEqual([
+      "envoy.retry_host_predicates.previous_hosts",
+    ]);
     expect(seconds(retry["retry_back_off"].base_interval)).toBeLessThanOrEqual(0.05);
   });
 
@@ -45,7 +55,9 @@ describe("envoy/replicas.yaml", () => {
     expect(perTry).toBe(1);
     // Portcullis answers within its own outbound timeouts, so a try never needs more.
     const provider = defaults.providers["idp"];
-    expect(perTry * 1000).toBeGreaterThan(Math.max(provider?.jwksTimeoutMs ?? Infinity, provider?.requestTimeoutMs ?? Infinity));
+    expect(perTry * 1000).toBeGreaterThan(
+      Math.max(provider?.jwksTimeoutMs ?? Infinity, provider?.requestTimeoutMs ?? Infinity),
+    );
     expect(seconds(extAuthz["grpc_service"].timeout)).toBeGreaterThanOrEqual(2 * perTry);
   });
 
@@ -54,12 +66,15 @@ describe("envoy/replicas.yaml", () => {
     expect(others).toEqual([]);
     expect(check?.["grpc_health_check"]).toEqual({ service_name: "envoy.service.auth.v3.Authorization" });
     // One NOT_SERVING answer takes a replica out; the next check comes within interval + jitter.
-    const noticeWithin = seconds(check?.["interval"]) + seconds(check?.["interval_jitter"]) + seconds(check?.["timeout"]);
+    const noticeWithin =
+      seconds(check?.["interval"]) + seconds(check?.["interval_jitter"]) + seconds(check?.["timeout"]);
     expect(2 * noticeWithin).toBeLessThanOrEqual(defaults.shutdown.drainSeconds);
     expect(seconds(check?.["no_traffic_interval"])).toBeLessThanOrEqual(defaults.shutdown.drainSeconds / 2);
     const auth = (cluster("portcullis_auth")["health_checks"] as Json[])[0] as Json;
     expect(auth["http_health_check"]).toEqual({ path: "/readyz" });
-    expect(2 * (seconds(auth["interval"]) + seconds(auth["interval_jitter"]) + seconds(auth["timeout"]))).toBeLessThanOrEqual(defaults.shutdown.drainSeconds);
+    expect(
+      2 * (seconds(auth["interval"]) + seconds(auth["interval_jitter"]) + seconds(auth["timeout"])),
+    ).toBeLessThanOrEqual(defaults.shutdown.drainSeconds);
   });
 
   it("ejects a replica after consecutive failures and lets a dead replica's checks all be retried", () => {
@@ -78,20 +93,32 @@ describe("envoy/replicas.yaml", () => {
     const routes = hcm["route_config"].virtual_hosts[0].routes as Json[];
     const oauth = routes.find((r) => r["match"].prefix === "/oauth2/") as Json;
     expect(oauth["route"].cluster).toBe("portcullis_auth");
-    expect(String(oauth["route"].retry_policy.retry_on).split(",").sort()).toEqual(["connect-failure", "refused-stream", "reset-before-request"]);
+    expect(String(oauth["route"].retry_policy.retry_on).split(",").sort()).toEqual([
+      "connect-failure",
+      "refused-stream",
+      "reset-before-request",
+    ]);
     expect(oauth["typed_per_filter_config"]["envoy.filters.http.ext_authz"].disabled).toBe(true);
     // Routes that forward without ext_authz (Envoy's own 400 answers forward nothing).
-    const skipping = routes.filter((r) => r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true);
+    const skipping = routes.filter(
+      (r) =>
+        r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
+    );
     expect(skipping).toEqual([oauth]);
   });
 
   it("lists three replicas on Portcullis's default ports in both clusters", () => {
-    const endpoints = (name: string) => (cluster(name)["load_assignment"].endpoints[0].lb_endpoints as Json[]).map((e) => e["endpoint"]);
-    expect(endpoints("portcullis_ext_authz").map((e) => e.address.socket_address.port_value)).toEqual(Array(3).fill(defaults.listen.grpc.port));
-    expect(endpoints("portcullis_auth").map((e) => [e.address.socket_address.port_value, e.health_check_config.port_value])).toEqual(
-      Array(3).fill([defaults.listen.auth.port, defaults.listen.admin.port]),
+    const endpoints = (name: string) =>
+      (cluster(name)["load_assignment"].endpoints[0].lb_endpoints as Json[]).map((e) => e["endpoint"]);
+    expect(endpoints("portcullis_ext_authz").map((e) => e.address.socket_address.port_value)).toEqual(
+      Array(3).fill(defaults.listen.grpc.port),
     );
-    expect(endpoints("portcullis_auth").map((e) => e.address.socket_address.address)).toEqual(endpoints("portcullis_ext_authz").map((e) => e.address.socket_address.address));
+    expect(
+      endpoints("portcullis_auth").map((e) => [e.address.socket_address.port_value, e.health_check_config.port_value]),
+    ).toEqual(Array(3).fill([defaults.listen.auth.port, defaults.listen.admin.port]));
+    expect(endpoints("portcullis_auth").map((e) => e.address.socket_address.address)).toEqual(
+      endpoints("portcullis_ext_authz").map((e) => e.address.socket_address.address),
+    );
   });
 
   it("is what the end-to-end tests run, but for addresses, ports, certificate paths and domains", () => {
@@ -113,12 +140,32 @@ describe("envoy/replicas.yaml", () => {
 
   it("renders one endpoint per replica, and refuses a file of another shape", () => {
     const two = parse(
-      renderReplicasEnvoyConfig(shippedText, { listenPort: 0, tlsCertFile: "/c", tlsKeyFile: "/k", replicas: [{ grpc: 1, auth: 2, admin: 3 }, { grpc: 4, auth: 5, admin: 6 }], upstreamPort: 7 }),
+      renderReplicasEnvoyConfig(shippedText, {
+        listenPort: 0,
+        tlsCertFile: "/c",
+        tlsKeyFile: "/k",
+        replicas: [
+          { grpc: 1, auth: 2, admin: 3 },
+          { grpc: 4, auth: 5, admin: 6 },
+        ],
+        upstreamPort: 7,
+      }),
     ) as Json;
-    const grpcPorts = (two["static_resources"].clusters as Json[])[0]?.["load_assignment"].endpoints[0].lb_endpoints.map((e: Json) => e["endpoint"].address.socket_address.port_value);
+    const grpcPorts = (two["static_resources"].clusters as Json[])[0]?.[
+      "load_assignment"
+    ].endpoints[0].lb_endpoints.map((e: Json) => e["endpoint"].address.socket_address.port_value);
     expect(grpcPorts).toEqual([1, 4]);
-    expect(() => renderReplicasEnvoyConfig("static_resources: { listeners: [], clusters: [] }\nadmin: { address: { socket_address: { port_value: 1 } } }\n", {
-      listenPort: 0, tlsCertFile: "/c", tlsKeyFile: "/k", replicas: [], upstreamPort: 7,
-    })).toThrow(/expected one listener/);
+    expect(() =>
+      renderReplicasEnvoyConfig(
+        "static_resources: { listeners: [], clusters: [] }\nadmin: { address: { socket_address: { port_value: 1 } } }\n",
+        {
+          listenPort: 0,
+          tlsCertFile: "/c",
+          tlsKeyFile: "/k",
+          replicas: [],
+          upstreamPort: 7,
+        },
+      ),
+    ).toThrow(/expected one listener/);
   });
 });

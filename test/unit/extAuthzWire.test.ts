@@ -28,7 +28,10 @@ function upstreamClient(port: number) {
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     envoy: { service: { auth: { v3: { Authorization: grpc.ServiceClientConstructor } } } };
   };
-  return new pkg.envoy.service.auth.v3.Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+  return new pkg.envoy.service.auth.v3.Authorization(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {
     Check(req: object, cb: (err: grpc.ServiceError | null, res: any) => void): void;
   };
 }
@@ -78,13 +81,21 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
       },
     });
     const r = seen.at(-1)!;
-    expect(r).toMatchObject({ requestId: "req-1", method: "GET", host: "api.example.com", path: "/api/x?q=1", scheme: "https" });
+    expect(r).toMatchObject({
+      requestId: "req-1",
+      method: "GET",
+      host: "api.example.com",
+      path: "/api/x?q=1",
+      scheme: "https",
+    });
     expect(r.headers.get("authorization")).toBe("Bearer abc");
   });
 
   it("takes the request id from Envoy's stream id only when the request has no x-request-id", async () => {
     next = () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] });
-    await check(client, { attributes: { request: { http: { id: "14522190183262520317", method: "GET", host: "h", path: "/" } } } });
+    await check(client, {
+      attributes: { request: { http: { id: "14522190183262520317", method: "GET", host: "h", path: "/" } } },
+    });
     expect(seen.at(-1)!.requestId).toBe("14522190183262520317");
   });
 
@@ -97,7 +108,12 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
             method: "POST",
             host: "h",
             path: "/",
-            header_map: { headers: [{ key: "X-Two", raw_value: Buffer.from("a") }, { key: "x-two", raw_value: Buffer.from("b") }] },
+            header_map: {
+              headers: [
+                { key: "X-Two", raw_value: Buffer.from("a") },
+                { key: "x-two", raw_value: Buffer.from("b") },
+              ],
+            },
           },
         },
       },
@@ -106,12 +122,21 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
   });
 
   it("encodes an allow as OkHttpResponse with overwrite headers and headers_to_remove", async () => {
-    next = () => ({ kind: "allow", route: "r", reason: "authenticated", setHeaders: [["x-user-sub", "alice"]], removeHeaders: ["x-user-email"] });
+    next = () => ({
+      kind: "allow",
+      route: "r",
+      reason: "authenticated",
+      setHeaders: [["x-user-sub", "alice"]],
+      removeHeaders: ["x-user-email"],
+    });
     const res = await check(client, { attributes: { request: { http: { method: "GET", host: "h", path: "/" } } } });
     expect(res.status.code).toBe(0);
     expect(res.http_response).toBe("ok_response");
     expect(res.ok_response.headers).toEqual([
-      expect.objectContaining({ header: expect.objectContaining({ key: "x-user-sub", value: "alice" }), append_action: "OVERWRITE_IF_EXISTS_OR_ADD" }),
+      expect.objectContaining({
+        header: expect.objectContaining({ key: "x-user-sub", value: "alice" }),
+        append_action: "OVERWRITE_IF_EXISTS_OR_ADD",
+      }),
     ]);
     expect(res.ok_response.headers_to_remove).toEqual(["x-user-email"]);
   });
@@ -123,8 +148,13 @@ describe("ext_authz wire compatibility with the upstream Envoy protos", () => {
     expect(res.http_response).toBe("denied_response");
     expect(res.denied_response.status.code).toBe("Unauthorized");
     const headers = Object.fromEntries(res.denied_response.headers.map((h: any) => [h.header.key, h.header.value]));
-    expect(headers["www-authenticate"]).toBe('Bearer realm="portcullis", error="invalid_token", error_description="the token has expired"');
-    expect(JSON.parse(res.denied_response.body)).toEqual({ error: "token_expired", error_description: "the token has expired" });
+    expect(headers["www-authenticate"]).toBe(
+      'Bearer realm="portcullis", error="invalid_token", error_description="the token has expired"',
+    );
+    expect(JSON.parse(res.denied_response.body)).toEqual({
+      error: "token_expired",
+      error_description: "the token has expired",
+    });
   });
 
   it("answers a fault inside decide with an explicit 503 denial, not a gRPC error", async () => {

@@ -12,7 +12,13 @@ import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 
 const identityConfig: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+  headers: {
+    sub: "x-user-sub",
+    email: "x-user-email",
+    roles: "x-user-roles",
+    context: "x-user-context",
+    clientId: "x-client-id",
+  },
   roleClaims: ["roles", "realm_access.roles"],
   claimHeaders: {},
   context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },
@@ -23,7 +29,12 @@ const identityConfig: IdentityConfig = {
 const routes: RouteConfig[] = [
   { name: "health", match: { hosts: [], path: "/healthz" }, auth: "public", providers: [] },
   { name: "admin", match: { hosts: ["api.example.com"], path: "/admin" }, auth: "required", providers: ["corp"] },
-  { name: "api", match: { hosts: ["api.example.com", "*.apps.example.com"], path: "/api" }, auth: "required", providers: [] },
+  {
+    name: "api",
+    match: { hosts: ["api.example.com", "*.apps.example.com"], path: "/api" },
+    auth: "required",
+    providers: [],
+  },
 ];
 
 const claims = { sub: "alice", email: "alice@example.com", roles: ["admin"], scope: "api:read", exp: 2_000_000_000 };
@@ -81,11 +92,19 @@ describe("Gate.decide", () => {
     expect(header(d, "x-user-email")).toBe("alice@example.com");
     expect(header(d, "x-user-roles")).toBe("admin");
     const ctx = JSON.parse(Buffer.from(header(d, "x-user-context")!, "base64").toString("utf8"));
-    expect(ctx).toEqual({ id: "alice", email: "alice@example.com", scopes: ["api:read"], roles: ["admin"], exp: 2_000_000_000 });
+    expect(ctx).toEqual({
+      id: "alice",
+      email: "alice@example.com",
+      scopes: ["api:read"],
+      roles: ["admin"],
+      exp: 2_000_000_000,
+    });
   });
 
   it("never lists a header it sets among the headers to remove, and removes the owned ones it does not set", async () => {
-    const { gate } = gateWith({ nomail: { ok: true, provider: "corp", claims: { sub: "svc", exp: 2_000_000_000 }, expiresAt: 2_000_000_000 } });
+    const { gate } = gateWith({
+      nomail: { ok: true, provider: "corp", claims: { sub: "svc", exp: 2_000_000_000 }, expiresAt: 2_000_000_000 },
+    });
     const d = await gate.decide(request({ headerList: { authorization: "Bearer nomail" } }));
     if (d.kind !== "allow") throw new Error("expected allow");
     const set = d.setHeaders.map(([n]) => n);
@@ -118,11 +137,22 @@ describe("Gate.decide", () => {
     const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker", ...steering } }));
     expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
     if (d.kind !== "allow") throw new Error("expected allow");
-    expect([...d.removeHeaders].sort()).toEqual([...DEFAULT_REMOVED_REQUEST_HEADERS, "x-client-id", "x-user-context", "x-user-email", "x-user-roles", "x-user-sub"].sort());
+    expect([...d.removeHeaders].sort()).toEqual(
+      [
+        ...DEFAULT_REMOVED_REQUEST_HEADERS,
+        "x-client-id",
+        "x-user-context",
+        "x-user-email",
+        "x-user-roles",
+        "x-user-sub",
+      ].sort(),
+    );
   });
 
   it("maps a verifier failure to its stable code with 401 invalid_token", async () => {
-    const { gate } = gateWith({ old: { ok: false, code: "token_expired", provider: "corp", detail: "exp in the past" } });
+    const { gate } = gateWith({
+      old: { ok: false, code: "token_expired", provider: "corp", detail: "exp in the past" },
+    });
     const d = (await gate.decide(request({ headerList: { authorization: "Bearer old" } }))) as Deny;
     expect(d).toMatchObject({ status: 401, code: "token_expired", provider: "corp" });
     expect(header(d, "www-authenticate")).toContain('error="invalid_token"');
@@ -145,7 +175,9 @@ describe("Gate.decide", () => {
   });
 
   it("answers an IdP that cannot be reached (introspection down) with 503 idp_unavailable, not internal_error", async () => {
-    const { gate } = gateWith({ opaque: new VerifierFault("token introspection for provider \"corp\": POST timed out", { unavailable: true }) });
+    const { gate } = gateWith({
+      opaque: new VerifierFault('token introspection for provider "corp": POST timed out', { unavailable: true }),
+    });
     const d = (await gate.decide(request({ headerList: { authorization: "Bearer opaque" } }))) as Deny;
     expect(d).toMatchObject({ kind: "deny", status: 503, code: "idp_unavailable", route: "api" });
   });
@@ -160,7 +192,7 @@ describe("Gate.decide", () => {
 
   it("rejects a Bearer header with no token or characters outside b64token as malformed", async () => {
     const { gate, calls } = gateWith({});
-    for (const authorization of ["Bearer", "Bearer   ", "Bearer a b", "Bearer tok\"en"]) {
+    for (const authorization of ["Bearer", "Bearer   ", "Bearer a b", 'Bearer tok"en']) {
       const d = await gate.decide(request({ headerList: { authorization } }));
       expect(d, authorization).toMatchObject({ kind: "deny", status: 401, code: "token_malformed" });
     }
@@ -182,7 +214,9 @@ describe("Gate.decide", () => {
 
   it("matches routes after normalising the path, so /healthz/../admin is the admin route", async () => {
     const { gate, calls } = gateWith({ good });
-    const d = await gate.decide(request({ path: "/healthz/../admin/users", headerList: { authorization: "Bearer good" } }));
+    const d = await gate.decide(
+      request({ path: "/healthz/../admin/users", headerList: { authorization: "Bearer good" } }),
+    );
     expect(d).toMatchObject({ kind: "allow", route: "admin" });
     expect(calls[0]!.accepted).toEqual(["corp"]);
   });
@@ -195,7 +229,9 @@ describe("Gate.decide", () => {
 
   it("matches wildcard hosts", async () => {
     const { gate } = gateWith({ good });
-    const d = await gate.decide(request({ host: "shop.apps.example.com", headerList: { authorization: "Bearer good" } }));
+    const d = await gate.decide(
+      request({ host: "shop.apps.example.com", headerList: { authorization: "Bearer good" } }),
+    );
     expect(d).toMatchObject({ kind: "allow", route: "api" });
   });
 
@@ -212,7 +248,10 @@ describe("Gate.decide", () => {
         roles: identity.roles,
       },
       // The token cache hands back the same claims object for a repeated token; this table does too.
-      verifier: { verify: async (token) => (token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good) },
+      verifier: {
+        verify: async (token) =>
+          token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good,
+      },
     });
     const a = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
     const b = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));

@@ -15,7 +15,18 @@ import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
 const identity = PLAIN_IDENTITY;
 
-const noRequirements = { scopes: [], roles: null, groups: null, audiences: [], clients: [], principal: "any", claims: null, acr: [], amr: [], maxAge: null } as const;
+const noRequirements = {
+  scopes: [],
+  roles: null,
+  groups: null,
+  audiences: [],
+  clients: [],
+  principal: "any",
+  claims: null,
+  acr: [],
+  amr: [],
+  maxAge: null,
+} as const;
 const adminRole = { ...noRequirements, roles: { anyOf: ["admin"], allOf: [] } };
 
 /** The issue's table: `/admin` needs the role admin, everything else a login. */
@@ -24,21 +35,39 @@ const rulesTable: RouteConfig[] = [
   { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
 ];
 /** Blacklist mode: `/admin` needs the role, every other request is public. */
-const blacklistTable: RouteConfig[] = [{ name: "admin", match: { hosts: [], path: "/admin" }, auth: null, providers: [], require: adminRole }];
+const blacklistTable: RouteConfig[] = [
+  { name: "admin", match: { hosts: [], path: "/admin" }, auth: null, providers: [], require: adminRole },
+];
 
-const user: VerifyOutcome = { ok: true, provider: "corp", claims: { sub: "bob", roles: ["staff"], exp: 2_000_000_000 }, expiresAt: 2_000_000_000 };
+const user: VerifyOutcome = {
+  ok: true,
+  provider: "corp",
+  claims: { sub: "bob", roles: ["staff"], exp: 2_000_000_000 },
+  expiresAt: 2_000_000_000,
+};
 
 function gateFor(routes: RouteConfig[], policy: PolicyConfig = { mode: "rules" }, allow: PathShape[] = []): Gate {
   return new Gate({
     normalizePath: createPathNormalizer(allow),
     routes: new RouteTable(routes, policy),
     identity: createIdentityHeaders(identity),
-    verifier: { verify: async (token) => (token === "user" ? user : { ok: false, code: "signature_invalid", detail: "unknown test token" }) },
+    verifier: {
+      verify: async (token) =>
+        token === "user" ? user : { ok: false, code: "signature_invalid", detail: "unknown test token" },
+    },
   });
 }
 
 function request(path: string, over: Partial<AccessRequest> = {}): AccessRequest {
-  return { requestId: "r", method: "GET", scheme: "https", host: "app.example.com", path, headers: new Map([["authorization", "Bearer user"]]), ...over };
+  return {
+    requestId: "r",
+    method: "GET",
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map([["authorization", "Bearer user"]]),
+    ...over,
+  };
 }
 
 /** What decided: the code of a denial, or `allow` with the route. */
@@ -84,7 +113,10 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
   it("lets each shape through only when its switch is on, and then matches what is left", async () => {
     for (const [path, shape] of SHAPED) {
       const others = SHAPED.map(([, s]) => s).filter((s) => s !== shape);
-      expect(outcome(await gateFor(rulesTable, { mode: "rules" }, others).decide(request(path))), `${path} with only the others on`).toBe("path_invalid:-");
+      expect(
+        outcome(await gateFor(rulesTable, { mode: "rules" }, others).decide(request(path))),
+        `${path} with only the others on`,
+      ).toBe("path_invalid:-");
       const d = await gateFor(rulesTable, { mode: "rules" }, [shape]).decide(request(path));
       expect(d.kind === "deny" ? d.code : "allow", `${path} with ${shape} on`).not.toBe("path_invalid");
     }
@@ -92,7 +124,13 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
 
   it("covers HEAD with a rule that lists GET", async () => {
     const routes: RouteConfig[] = [
-      { name: "reports", match: { hosts: [], path: "/reports", methods: ["GET"] }, auth: "required", providers: [], require: adminRole },
+      {
+        name: "reports",
+        match: { hosts: [], path: "/reports", methods: ["GET"] },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ];
     const gate = gateFor(routes);
@@ -125,9 +163,27 @@ describe("letter case", () => {
 
   it("folds exact paths, globs and regexes of a protected rule", async () => {
     const routes: RouteConfig[] = [
-      { name: "exact", match: { hosts: [], path: null, pathExact: "/Admin/panel" }, auth: "required", providers: [], require: adminRole },
-      { name: "glob", match: { hosts: [], path: null, pathGlob: "/files/*/Meta" }, auth: "required", providers: [], require: adminRole },
-      { name: "regex", match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/admin/.*$" }, auth: "required", providers: [], require: adminRole },
+      {
+        name: "exact",
+        match: { hosts: [], path: null, pathExact: "/Admin/panel" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
+      {
+        name: "glob",
+        match: { hosts: [], path: null, pathGlob: "/files/*/Meta" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
+      {
+        name: "regex",
+        match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/admin/.*$" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ];
     const gate = gateFor(routes);
@@ -139,18 +195,41 @@ describe("letter case", () => {
 
 describe("one host, one meaning", () => {
   const hostRoutes: RouteConfig[] = [
-    { name: "admin-site", match: { hosts: ["admin.example.com"], path: null }, auth: "required", providers: [], require: adminRole },
+    {
+      name: "admin-site",
+      match: { hosts: ["admin.example.com"], path: null },
+      auth: "required",
+      providers: [],
+      require: adminRole,
+    },
     { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
   ];
 
   /** Through the Envoy adapter, as a CheckRequest would arrive. */
   function fromEnvoy(host: string): AccessRequest {
-    return toAccessRequest({ attributes: { request: { http: { method: "GET", host, path: "/", headers: { authorization: "Bearer user" } } } } });
+    return toAccessRequest({
+      attributes: { request: { http: { method: "GET", host, path: "/", headers: { authorization: "Bearer user" } } } },
+    });
   }
 
   it("denies with 400 host_invalid every authority that is not one host[:port]", async () => {
     const gate = gateFor(hostRoutes);
-    for (const host of ["admin.example.com:443:80", "localhost..", "evil@localhost", "localhost,evil", "::1", "fe80::1:443", "admin.example.com..", "", "a b", "a%2eb", "[::1", "[::1]x", "h:0", "h:65536"]) {
+    for (const host of [
+      "admin.example.com:443:80",
+      "localhost..",
+      "evil@localhost",
+      "localhost,evil",
+      "::1",
+      "fe80::1:443",
+      "admin.example.com..",
+      "",
+      "a b",
+      "a%2eb",
+      "[::1",
+      "[::1]x",
+      "h:0",
+      "h:65536",
+    ]) {
       const d = await gate.decide(fromEnvoy(host));
       expect(outcome(d), JSON.stringify(host)).toBe("host_invalid:-");
       expect(d.kind === "deny" && d.status).toBe(400);
@@ -159,12 +238,20 @@ describe("one host, one meaning", () => {
 
   it("says what is wrong with the authority in the log detail", async () => {
     const d = await gateFor(hostRoutes).decide(fromEnvoy("admin.example.com:443:80"));
-    expect(d.kind === "deny" && d.detail).toBe('more than one \':\' (two ports, or an unbracketed IPv6 literal): "admin.example.com:443:80"');
+    expect(d.kind === "deny" && d.detail).toBe(
+      "more than one ':' (two ports, or an unbracketed IPv6 literal): \"admin.example.com:443:80\"",
+    );
   });
 
   it("gives every valid spelling of a host that host's rule", async () => {
     const gate = gateFor(hostRoutes);
-    for (const host of ["admin.example.com", "ADMIN.example.com", "admin.example.com.", "admin.example.com:443", "admin.example.com.:8443"]) {
+    for (const host of [
+      "admin.example.com",
+      "ADMIN.example.com",
+      "admin.example.com.",
+      "admin.example.com:443",
+      "admin.example.com.:8443",
+    ]) {
       expect(outcome(await gate.decide(fromEnvoy(host))), host).toBe("requirement_failed:admin-site");
     }
     expect(outcome(await gate.decide(fromEnvoy("[::1]:8443")))).toBe("allow:open");
@@ -175,11 +262,35 @@ describe("trailing slash", () => {
   // The review's table: each protected rule, then a catch-all that only needs a login. Express 5
   // (strict: false), Rails and ASP.NET Core serve `/api/admin/` with the `/api/admin` handler.
   const routes: RouteConfig[] = [
-    { name: "exact", match: { hosts: [], path: null, pathExact: "/api/admin" }, auth: "required", providers: [], require: adminRole },
-    { name: "regex", match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/users$" }, auth: "required", providers: [], require: adminRole },
-    { name: "glob", match: { hosts: [], path: null, pathGlob: "/files/*/meta" }, auth: "required", providers: [], require: adminRole },
+    {
+      name: "exact",
+      match: { hosts: [], path: null, pathExact: "/api/admin" },
+      auth: "required",
+      providers: [],
+      require: adminRole,
+    },
+    {
+      name: "regex",
+      match: { hosts: [], path: null, pathRegex: "^/v[0-9]+/users$" },
+      auth: "required",
+      providers: [],
+      require: adminRole,
+    },
+    {
+      name: "glob",
+      match: { hosts: [], path: null, pathGlob: "/files/*/meta" },
+      auth: "required",
+      providers: [],
+      require: adminRole,
+    },
     { name: "prefix", match: { hosts: [], path: "/reports" }, auth: "required", providers: [], require: adminRole },
-    { name: "slashed", match: { hosts: [], path: null, pathExact: "/panel/" }, auth: "required", providers: [], require: adminRole },
+    {
+      name: "slashed",
+      match: { hosts: [], path: null, pathExact: "/panel/" },
+      auth: "required",
+      providers: [],
+      require: adminRole,
+    },
     { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
   ];
 
@@ -217,7 +328,12 @@ describe("trailing slash", () => {
   it("matches public rules exactly, so a toggled slash falls to the stricter rule after them", async () => {
     const open: RouteConfig[] = [
       { name: "health", match: { hosts: [], path: null, pathExact: "/healthz" }, auth: "public", providers: [] },
-      { name: "status", match: { hosts: [], path: null, pathRegex: "^/status/[a-z]+$" }, auth: "public", providers: [] },
+      {
+        name: "status",
+        match: { hosts: [], path: null, pathRegex: "^/status/[a-z]+$" },
+        auth: "public",
+        providers: [],
+      },
       { name: "assets", match: { hosts: [], path: null, pathGlob: "/assets/*/app.js" }, auth: "public", providers: [] },
       { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
     ];
@@ -234,7 +350,13 @@ describe("trailing slash", () => {
   it("never toggles the root path", async () => {
     // Hand-built rule (the parser refuses `//`): `/` with a slash added would be `//`.
     const gate = gateFor([
-      { name: "double", match: { hosts: [], path: null, pathExact: "//" }, auth: "required", providers: [], require: adminRole },
+      {
+        name: "double",
+        match: { hosts: [], path: null, pathExact: "//" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
       { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
     ]);
     expect(outcome(await gate.decide(request("/")))).toBe("allow:login");

@@ -20,7 +20,13 @@ const ORIGIN = "https://app.example.com";
 function loadConfig(): PortcullisConfig {
   const parsed = parseConfig({
     providers: {
-      corp: { issuer: ISSUER, audiences: ["api"], clientId: "web", clientSecret: "secret-secret", redirectUri: `${ORIGIN}/oauth2/callback` },
+      corp: {
+        issuer: ISSUER,
+        audiences: ["api"],
+        clientId: "web",
+        clientSecret: "secret-secret",
+        redirectUri: `${ORIGIN}/oauth2/callback`,
+      },
     },
     session: { keys: ["k".repeat(40)], refreshWindowSeconds: 60 },
     routes: [
@@ -52,7 +58,9 @@ function harness(): Harness {
   const now = { ms: Date.UTC(2026, 10, 23, 12) };
   const accessTokens = new Map<string, Record<string, unknown>>();
   const refreshCalls: string[] = [];
-  const refreshOutcome: { next: TokenResult | LoginError } = { next: new LoginError("invalid_grant", "no refresh set up") };
+  const refreshOutcome: { next: TokenResult | LoginError } = {
+    next: new LoginError("invalid_grant", "no refresh set up"),
+  };
   let pendingResult: TokenResult | null = null;
   const client: LoginClientPort = {
     async begin(params) {
@@ -88,20 +96,33 @@ function harness(): Harness {
     loginClient: () => client,
     verifyAccessToken: async (token, provider): Promise<VerifyOutcome> => {
       const claims = accessTokens.get(token);
-      return claims ? { ok: true, provider, claims, expiresAt: claims["exp"] as number } : { ok: false, code: "signature_invalid", detail: "unknown" };
+      return claims
+        ? { ok: true, provider, claims, expiresAt: claims["exp"] as number }
+        : { ok: false, code: "signature_invalid", detail: "unknown" };
     },
     now: () => now.ms,
   });
   const gate = new Gate({
     normalizePath,
     routes: new RouteTable(config.routes, config.policy),
-    verifier: { verify: async () => ({ ok: true, provider: "corp", claims: { sub: "bearer-user", exp: 4_000_000_000 }, expiresAt: 4_000_000_000 }) },
+    verifier: {
+      verify: async () => ({
+        ok: true,
+        provider: "corp",
+        claims: { sub: "bearer-user", exp: 4_000_000_000 },
+        expiresAt: 4_000_000_000,
+      }),
+    },
     identity: createIdentityHeaders(config.identity),
     sessions,
     now: () => now.ms,
   });
 
-  async function login(sub: string, accessClaims: Record<string, unknown> = {}, expiresInSeconds = 600): Promise<string> {
+  async function login(
+    sub: string,
+    accessClaims: Record<string, unknown> = {},
+    expiresInSeconds = 600,
+  ): Promise<string> {
     const exp = Math.floor(now.ms / 1000) + expiresInSeconds;
     const accessToken = `at-${sub}-${exp}`;
     accessTokens.set(accessToken, { sub, exp, ...accessClaims });
@@ -116,16 +137,37 @@ function harness(): Harness {
     const start = await gate.decide(request("/home", { accept: "text/html" }));
     const txnCookie = setCookies(start)[0]!.split(";")[0]!;
     const state = new URL(location(start)).searchParams.get("state")!;
-    const done = await sessions.completeLogin(new URLSearchParams({ code: "c", state }), sessions.parseCookies(txnCookie));
+    const done = await sessions.completeLogin(
+      new URLSearchParams({ code: "c", state }),
+      sessions.parseCookies(txnCookie),
+    );
     if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason}`);
-    return done.setCookies.filter((c) => c.startsWith("__Host-portcullis=")).map((c) => c.split(";")[0]).join("; ");
+    return done.setCookies
+      .filter((c) => c.startsWith("__Host-portcullis="))
+      .map((c) => c.split(";")[0])
+      .join("; ");
   }
 
-  return { gate, sessions, setLoginResult: (result) => void (pendingResult = result), now, refreshCalls, refreshOutcome, login };
+  return {
+    gate,
+    sessions,
+    setLoginResult: (result) => void (pendingResult = result),
+    now,
+    refreshCalls,
+    refreshOutcome,
+    login,
+  };
 }
 
 function request(path: string, headers: Record<string, string> = {}, method = "GET"): AccessRequest {
-  return { requestId: "r", method, scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+  return {
+    requestId: "r",
+    method,
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map(Object.entries(headers)),
+  };
 }
 
 function headerOf(d: Decision, name: string): string | undefined {
@@ -150,7 +192,9 @@ describe("Gate with browser sessions", () => {
     expect(location(d)).toMatch(new RegExp(`^${ISSUER}/authorize\\?`));
     const cookies = setCookies(d);
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatch(/^__Host-portcullis-login\.[A-Za-z0-9_-]{16}=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/);
+    expect(cookies[0]).toMatch(
+      /^__Host-portcullis-login\.[A-Za-z0-9_-]{16}=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/,
+    );
   });
 
   it("answers an API client without a credential with 401, never a redirect", async () => {
@@ -161,7 +205,9 @@ describe("Gate with browser sessions", () => {
 
   it("never redirects gRPC, XHR or a fetch() even when they accept text/html", async () => {
     const { gate } = harness();
-    const grpc = await gate.decide(request("/pkg.Svc/Call", { accept: "text/html", "content-type": "application/grpc" }, "POST"));
+    const grpc = await gate.decide(
+      request("/pkg.Svc/Call", { accept: "text/html", "content-type": "application/grpc" }, "POST"),
+    );
     const xhr = await gate.decide(request("/home", { accept: "text/html", "x-requested-with": "XMLHttpRequest" }));
     const fetchCall = await gate.decide(request("/home", { accept: "text/html", "sec-fetch-mode": "cors" }));
     for (const d of [grpc, xhr, fetchCall]) expect(d).toMatchObject({ kind: "deny", status: 401 });
@@ -196,7 +242,10 @@ describe("Gate with browser sessions", () => {
     expect(second.setHeaders).toBe(first.setHeaders);
     const eq = cookie.indexOf("=");
     const flipped = cookie.slice(0, eq + 30) + (cookie[eq + 30] === "A" ? "B" : "A") + cookie.slice(eq + 31);
-    expect(await h.gate.decide(request("/home", { cookie: flipped }))).toMatchObject({ status: 401, code: "session_invalid" });
+    expect(await h.gate.decide(request("/home", { cookie: flipped }))).toMatchObject({
+      status: 401,
+      code: "session_invalid",
+    });
   });
 
   it("refuses a cached session once its absolute lifetime is over", async () => {
@@ -241,7 +290,14 @@ describe("Gate with browser sessions", () => {
     const cookie = await h.login("alice", {}, 120);
     h.now.ms += 90_000; // 30 s left, inside the 60 s window
     const exp = Math.floor(h.now.ms / 1000) + 600;
-    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-new", accessTokenExpiresAt: exp, refreshToken: "rt-2", scope: "openid" };
+    h.refreshOutcome.next = {
+      idTokenClaims: null,
+      idToken: null,
+      accessToken: "at-new",
+      accessTokenExpiresAt: exp,
+      refreshToken: "rt-2",
+      scope: "openid",
+    };
     const d = await h.gate.decide(request("/home", { cookie }));
     expect(d).toMatchObject({ kind: "allow", credential: "session" });
     expect(h.refreshCalls).toEqual(["rt-alice"]);
@@ -254,7 +310,14 @@ describe("Gate with browser sessions", () => {
   it("refreshes no earlier than half the token's lifetime when the configured window is longer", async () => {
     const h = harness(); // refreshWindowSeconds: 60
     const cookie = await h.login("alice", {}, 100); // effective window: 50 s
-    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-new", accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 700, refreshToken: "rt-2", scope: null };
+    h.refreshOutcome.next = {
+      idTokenClaims: null,
+      idToken: null,
+      accessToken: "at-new",
+      accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 700,
+      refreshToken: "rt-2",
+      scope: null,
+    };
     h.now.ms += 40_000; // 60 s left: inside 60, outside 50
     expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
     expect(h.refreshCalls).toEqual([]);
@@ -267,7 +330,14 @@ describe("Gate with browser sessions", () => {
     const h = harness();
     const cookie = await h.login("alice", { roles: ["admin"] }, 30);
     h.now.ms += 20_000; // 10 s left, inside the window of 15 s (half of 30)
-    h.refreshOutcome.next = { idTokenClaims: null, idToken: null, accessToken: "at-unknown-to-the-verifier", accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 600, refreshToken: "rt-2", scope: "openid" };
+    h.refreshOutcome.next = {
+      idTokenClaims: null,
+      idToken: null,
+      accessToken: "at-unknown-to-the-verifier",
+      accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 600,
+      refreshToken: "rt-2",
+      scope: "openid",
+    };
     const d = await h.gate.decide(request("/home", { cookie }));
     expect(d).toMatchObject({ kind: "allow" });
     expect(h.refreshCalls).toEqual(["rt-alice"]);
@@ -282,8 +352,18 @@ describe("Gate with browser sessions", () => {
     const state = new URL(location(stepUp)).searchParams.get("state")!;
     const txnCookie = setCookies(stepUp)[0]!.split(";")[0]!;
     const exp = Math.floor(h.now.ms / 1000) + 600;
-    h.setLoginResult({ idTokenClaims: { sub: "alice", acr: "loa1" }, idToken: "id", accessToken: `at-alice-${exp}`, accessTokenExpiresAt: exp, refreshToken: null, scope: null });
-    const done = await h.sessions.completeLogin(new URLSearchParams({ code: "c", state }), h.sessions.parseCookies(txnCookie));
+    h.setLoginResult({
+      idTokenClaims: { sub: "alice", acr: "loa1" },
+      idToken: "id",
+      accessToken: `at-alice-${exp}`,
+      accessTokenExpiresAt: exp,
+      refreshToken: null,
+      scope: null,
+    });
+    const done = await h.sessions.completeLogin(
+      new URLSearchParams({ code: "c", state }),
+      h.sessions.parseCookies(txnCookie),
+    );
     expect(done).toMatchObject({ kind: "error", status: 400, reason: "acr_not_met" });
   });
 
@@ -293,7 +373,11 @@ describe("Gate with browser sessions", () => {
     h.now.ms += 40_000; // expired
     h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
     expect(await h.gate.decide(request("/maybe/x", { cookie }))).toMatchObject({ kind: "allow", reason: "anonymous" });
-    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "deny", status: 503, code: "idp_unavailable" });
+    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({
+      kind: "deny",
+      status: 503,
+      code: "idp_unavailable",
+    });
   });
 
   it("ends the session when the refresh is refused with invalid_grant: the browser logs in again", async () => {

@@ -11,16 +11,26 @@ import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcS
 describe("grpc.health.v1", () => {
   const state = new HealthState();
   let server: GrpcServer;
-  let client: grpc.Client & { Check(req: object, cb: (e: grpc.ServiceError | null, r: any) => void): void; Watch(req: object): grpc.ClientReadableStream<any> };
+  let client: grpc.Client & {
+    Check(req: object, cb: (e: grpc.ServiceError | null, r: any) => void): void;
+    Watch(req: object): grpc.ClientReadableStream<any>;
+  };
 
   beforeAll(async () => {
     server = await startGrpcServer({
       host: "127.0.0.1",
       port: 0,
-      authorization: createExtAuthzHandlers({ decide: async () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] }) }, { checked() {} }),
+      authorization: createExtAuthzHandlers(
+        { decide: async () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] }) },
+        { checked() {} },
+      ),
       health: createHealthHandlers(state),
     });
-    const def = protoLoader.loadSync("grpc/health/v1/health.proto", { includeDirs: [PROTO_ROOT], enums: String, defaults: true });
+    const def = protoLoader.loadSync("grpc/health/v1/health.proto", {
+      includeDirs: [PROTO_ROOT],
+      enums: String,
+      defaults: true,
+    });
     const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health as grpc.ServiceClientConstructor;
     client = new Health(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as any;
   });

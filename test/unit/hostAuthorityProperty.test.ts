@@ -12,7 +12,8 @@ import { propertyRuns } from "../harness/propertyRuns.ts";
 const RUNS = propertyRuns(5000);
 
 /** The shared contract's regex of a valid authority (RE2 syntax that JavaScript reads the same way). */
-const ENVOY_VALID_AUTHORITY = /^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/;
+const ENVOY_VALID_AUTHORITY =
+  /^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/;
 
 function validByGrammar(authority: string): boolean {
   const m = ENVOY_VALID_AUTHORITY.exec(authority);
@@ -30,14 +31,52 @@ function expressHostname(host: string): string {
   return index !== -1 ? host.substring(0, index) : host;
 }
 
-const UNITS = ["a", "B", "z", "0", "9", "-", "_", "admin", "example", "com", ".", ".", ":", ":443", ":80", ":0", ":65536", ":99999", "::1", "[", "]", "[::1]", "[fe80::1]", "[::ffff:1.2.3.4]", "[v1.x]", "@", ",", ";", " ", "%", "%2e", "*", "é", "\u212A", "/"];
+const UNITS = [
+  "a",
+  "B",
+  "z",
+  "0",
+  "9",
+  "-",
+  "_",
+  "admin",
+  "example",
+  "com",
+  ".",
+  ".",
+  ":",
+  ":443",
+  ":80",
+  ":0",
+  ":65536",
+  ":99999",
+  "::1",
+  "[",
+  "]",
+  "[::1]",
+  "[fe80::1]",
+  "[::ffff:1.2.3.4]",
+  "[v1.x]",
+  "@",
+  ",",
+  ";",
+  " ",
+  "%",
+  "%2e",
+  "*",
+  "é",
+  "\u212A",
+  "/",
+];
 const randomAuthority = fc.array(fc.constantFrom(...UNITS), { maxLength: 10 }).map((units) => units.join(""));
 
 const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const grammarAuthority = fc
   .tuple(
     fc.oneof(
-      fc.tuple(fc.array(label, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([labels, dot]) => labels.join(".") + (dot ? "." : "")),
+      fc
+        .tuple(fc.array(label, { minLength: 1, maxLength: 4 }), fc.boolean())
+        .map(([labels, dot]) => labels.join(".") + (dot ? "." : "")),
       fc.ipV6().map((ip) => `[${ip}]`),
     ),
     fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),

@@ -3,7 +3,13 @@ import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 
 const DEFAULTS: IdentityConfig = {
-  headers: { sub: "x-user-sub", email: "x-user-email", roles: "x-user-roles", context: "x-user-context", clientId: "x-client-id" },
+  headers: {
+    sub: "x-user-sub",
+    email: "x-user-email",
+    roles: "x-user-roles",
+    context: "x-user-context",
+    clientId: "x-client-id",
+  },
   roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
   claimHeaders: {},
   context: {
@@ -30,9 +36,7 @@ function decodeContext(value: string | undefined): Record<string, unknown> {
 
 describe("identity headers: owned headers", () => {
   it("lists every header Portcullis owns, lower-case, including claim headers", () => {
-    const identity = createIdentityHeaders(
-      config({ claimHeaders: { "X-Tenant": "tenant", "x-user-name": "name" } }),
-    );
+    const identity = createIdentityHeaders(config({ claimHeaders: { "X-Tenant": "tenant", "x-user-name": "name" } }));
     expect([...identity.ownedHeaders].sort()).toEqual(
       ["x-client-id", "x-tenant", "x-user-context", "x-user-email", "x-user-name", "x-user-roles", "x-user-sub"].sort(),
     );
@@ -40,7 +44,9 @@ describe("identity headers: owned headers", () => {
 
   it("gives a machine caller its client id and no x-user-* header made from it", () => {
     const identity = createIdentityHeaders(config({ claimHeaders: { "x-tenant": "tenant" } }));
-    const built = new Map(identity.build({ sub: "batch", client_id: "batch", scope: "api.read", tenant: "acme", roles: ["ops"] }, "client"));
+    const built = new Map(
+      identity.build({ sub: "batch", client_id: "batch", scope: "api.read", tenant: "acme", roles: ["ops"] }, "client"),
+    );
     expect([...built.entries()]).toEqual([
       ["x-client-id", "batch"],
       ["x-tenant", "acme"],
@@ -316,10 +322,13 @@ describe("identity headers: x-user-context", () => {
   });
 
   it("is left out when even an empty roles and scopes list would not fit", () => {
-    const built = headersFor({ sub: "u", address: "a".repeat(400) }, config({
-      maxHeaderBytes: 256,
-      context: { enabled: true, fields: { id: "sub", address: "claim:address" } },
-    }));
+    const built = headersFor(
+      { sub: "u", address: "a".repeat(400) },
+      config({
+        maxHeaderBytes: 256,
+        context: { enabled: true, fields: { id: "sub", address: "claim:address" } },
+      }),
+    );
     expect(built.has("x-user-context")).toBe(false);
     expect(built.get("x-user-sub")).toBe("u");
   });

@@ -39,11 +39,17 @@ describe("issuer policy", () => {
     expect(multiTenant.acceptsDiscoveryIssuer(`${ENTRA}/{tenantid}/v2.0`)).toBe(true);
     expect(multiTenant.acceptsDiscoveryIssuer(`${ENTRA}/organizations/v2.0`)).toBe(true);
     expect(multiTenant.acceptsDiscoveryIssuer(`https://sts.windows.net/${T1}/`)).toBe(false);
-    expect(createIssuerPolicy({ issuer: "https://idp.example.com" }).acceptsDiscoveryIssuer(`${ENTRA}/{tenantid}/v2.0`)).toBe(false);
+    expect(
+      createIssuerPolicy({ issuer: "https://idp.example.com" }).acceptsDiscoveryIssuer(`${ENTRA}/{tenantid}/v2.0`),
+    ).toBe(false);
   });
 
   it("takes every tenant with allowAnyTenant, and exact aliases without a tid", () => {
-    const any = createIssuerPolicy({ issuer: `${ENTRA}/common/v2.0`, tokenIssuers: [`${ENTRA}/{tenantid}/v2.0`], allowAnyTenant: true });
+    const any = createIssuerPolicy({
+      issuer: `${ENTRA}/common/v2.0`,
+      tokenIssuers: [`${ENTRA}/{tenantid}/v2.0`],
+      allowAnyTenant: true,
+    });
     expect(any.check({ iss: `${ENTRA}/${T2}/v2.0`, tid: T2 })).toBeNull();
     const google = createIssuerPolicy({ issuer: "https://accounts.google.com", tokenIssuers: ["accounts.google.com"] });
     expect(google.check({ iss: "accounts.google.com" })).toBeNull();
@@ -55,23 +61,35 @@ describe("logout URL", () => {
   const base: LogoutUrlInput = {
     method: "end_session",
     url: null,
-    metadata: { authorization_endpoint: "https://auth.example.com/oauth2/authorize", end_session_endpoint: "https://idp.example.com/logout" },
+    metadata: {
+      authorization_endpoint: "https://auth.example.com/oauth2/authorize",
+      end_session_endpoint: "https://idp.example.com/logout",
+    },
     issuer: "https://idp.example.com",
     clientId: "portcullis",
     idTokenHint: "id.token.hint",
     sendIdTokenHint: true,
     postLogoutRedirectUri: "https://app.example.com/",
   };
-  const idToken = (claims: Record<string, unknown>) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+  const idToken = (claims: Record<string, unknown>) =>
+    `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
 
   it("keeps the ID token out of the URL unless the provider needs it: client_id and a logout_hint (login_hint claim, else sid) instead", () => {
-    const withSid = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: idToken({ sub: "u1", sid: "s-42" }) }) as string);
+    const withSid = new URL(
+      buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: idToken({ sub: "u1", sid: "s-42" }) }) as string,
+    );
     expect([...withSid.searchParams]).toEqual([
       ["logout_hint", "s-42"],
       ["post_logout_redirect_uri", "https://app.example.com/"],
       ["client_id", "portcullis"],
     ]);
-    const entra = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: idToken({ sid: "s-42", login_hint: "O.aX-entra" }) }) as string);
+    const entra = new URL(
+      buildLogoutUrl({
+        ...base,
+        sendIdTokenHint: false,
+        idTokenHint: idToken({ sid: "s-42", login_hint: "O.aX-entra" }),
+      }) as string,
+    );
     expect(entra.searchParams.get("logout_hint")).toBe("O.aX-entra");
     const bare = new URL(buildLogoutUrl({ ...base, sendIdTokenHint: false, idTokenHint: null }) as string);
     expect([...bare.searchParams.keys()]).toEqual(["post_logout_redirect_uri", "client_id"]);
@@ -111,7 +129,11 @@ describe("login parameters", () => {
     const client = createLoginClient({
       providerName: "idp",
       issuer: "https://idp.example.com",
-      metadata: { issuer: "https://idp.example.com", authorization_endpoint: "https://idp.example.com/authorize", token_endpoint: "https://idp.example.com/token" },
+      metadata: {
+        issuer: "https://idp.example.com",
+        authorization_endpoint: "https://idp.example.com/authorize",
+        token_endpoint: "https://idp.example.com/token",
+      },
       keys: createLocalJWKSet({ keys: [] }),
       clientId: "portcullis",
       clientSecret: "s",
@@ -121,7 +143,12 @@ describe("login parameters", () => {
       clockToleranceSeconds: 5,
       timeoutMs: 1000,
       allowInsecureHttp: false,
-      authorizationParams: { state: "attacker", redirect_uri: "https://evil.example/cb", audience: "https://api.example.com", prompt: "consent" },
+      authorizationParams: {
+        state: "attacker",
+        redirect_uri: "https://evil.example/cb",
+        audience: "https://api.example.com",
+        prompt: "consent",
+      },
     });
     const { url, transaction } = await client.begin({ returnTo: "https://app.example.com/", prompt: "login" });
     const q = new URL(url).searchParams;

@@ -39,7 +39,10 @@ const ROUTES = [
 ];
 
 /** A pipeline with one provider `idp`, loaded from the fake IdP; closed after the test. */
-async function pipelineFor(provider: Record<string, unknown>, routes: readonly unknown[] = ROUTES): Promise<CheckPipeline> {
+async function pipelineFor(
+  provider: Record<string, unknown>,
+  routes: readonly unknown[] = ROUTES,
+): Promise<CheckPipeline> {
   const result = parseConfig({
     providers: { idp: { allowInsecureHttp: true, jwksTimeoutMs: 2000, ...provider } },
     routes,
@@ -54,7 +57,14 @@ async function pipelineFor(provider: Record<string, unknown>, routes: readonly u
 }
 
 function request(path: string, headers: Record<string, string> = {}): AccessRequest {
-  return { requestId: "t", method: "GET", scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+  return {
+    requestId: "t",
+    method: "GET",
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map(Object.entries(headers)),
+  };
 }
 
 const asBearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -65,7 +75,11 @@ function headerOf(decision: Decision, name: string): string | undefined {
 }
 
 function expectDenied(decision: Decision, status: number, code: string): void {
-  expect(decision.kind === "deny" ? [decision.status, decision.code, decision.detail] : decision).toEqual([status, code, expect.any(String)]);
+  expect(decision.kind === "deny" ? [decision.status, decision.code, decision.detail] : decision).toEqual([
+    status,
+    code,
+    expect.any(String),
+  ]);
 }
 
 interface LoggedIn {
@@ -90,7 +104,10 @@ async function logIn(
   const start = await pipeline.gate.decide(request("/home", { accept: "text/html" }));
   expect(start.kind === "deny" && start.status).toBe(302);
   const authorize = new URL(headerOf(start, "location") as string);
-  const txnCookie = (start.kind === "deny" ? start.headers : []).filter(([n]) => n === "set-cookie").map(([, v]) => v.split(";")[0]).join("; ");
+  const txnCookie = (start.kind === "deny" ? start.headers : [])
+    .filter(([n]) => n === "set-cookie")
+    .map(([, v]) => v.split(";")[0])
+    .join("; ");
   const nonce = authorize.searchParams.get("nonce") as string;
   idp.tokenResponse = async () => ({
     token_type: "Bearer",
@@ -101,10 +118,17 @@ async function logIn(
   });
   cleanups.push(() => void (idp.tokenResponse = null));
   const sessions = pipeline.sessions!;
-  const query = new URLSearchParams({ code: "code-1", state: authorize.searchParams.get("state") as string, ...callbackExtra });
+  const query = new URLSearchParams({
+    code: "code-1",
+    state: authorize.searchParams.get("state") as string,
+    ...callbackExtra,
+  });
   const done = await sessions.completeLogin(query, sessions.parseCookies(txnCookie));
   if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason}: ${done.detail}`);
-  const cookie = done.setCookies.filter((c) => /^__Host-portcullis(\.\d+)?=/.test(c) && !c.includes("Max-Age=0")).map((c) => c.split(";")[0]).join("; ");
+  const cookie = done.setCookies
+    .filter((c) => /^__Host-portcullis(\.\d+)?=/.test(c) && !c.includes("Max-Age=0"))
+    .map((c) => c.split(";")[0])
+    .join("; ");
   return { authorize, cookie };
 }
 
@@ -134,7 +158,10 @@ describe("preset: keycloak", () => {
       acr: "1",
       "allowed-origins": [APP],
       realm_access: { roles: ["offline_access", "default-roles-corp", "uma_authorization", "admin"] },
-      resource_access: { portcullis: { roles: ["reports-viewer"] }, account: { roles: ["manage-account", "view-profile"] } },
+      resource_access: {
+        portcullis: { roles: ["reports-viewer"] },
+        account: { roles: ["manage-account", "view-profile"] },
+      },
       scope: "openid profile email",
       email_verified: true,
       name: "Alice Admin",
@@ -148,27 +175,47 @@ describe("preset: keycloak", () => {
     const pipeline = await pipelineFor(provider());
     const decision = await pipeline.gate.decide(request("/admin/x", asBearer(await accessToken())));
     expect(decision.kind).toBe("allow");
-    expect(headerOf(decision, "x-user-roles")).toBe("offline_access,default-roles-corp,uma_authorization,admin,reports-viewer");
+    expect(headerOf(decision, "x-user-roles")).toBe(
+      "offline_access,default-roles-corp,uma_authorization,admin,reports-viewer",
+    );
     expect(headerOf(decision, "x-user-sub")).toBe("f3a1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d");
   });
 
   it("admits a route that requires a client role only with that role", async () => {
-    const routes = [{ name: "reports", match: { path: "/reports" }, auth: "required", require: { roles: ["reports-viewer"] } }];
+    const routes = [
+      { name: "reports", match: { path: "/reports" }, auth: "required", require: { roles: ["reports-viewer"] } },
+    ];
     const pipeline = await pipelineFor(provider(), routes);
     expect((await pipeline.gate.decide(request("/reports", asBearer(await accessToken())))).kind).toBe("allow");
     const withoutClientRole = await accessToken({ resource_access: { account: { roles: ["manage-account"] } } });
-    expectDenied(await pipeline.gate.decide(request("/reports", asBearer(withoutClientRole))), 403, "requirement_failed");
+    expectDenied(
+      await pipeline.gate.decide(request("/reports", asBearer(withoutClientRole))),
+      403,
+      "requirement_failed",
+    );
   });
 
   it("checks require.groups against the group-membership claim", async () => {
     const pipeline = await pipelineFor(provider());
     expect((await pipeline.gate.decide(request("/ops", asBearer(await accessToken())))).kind).toBe("allow");
-    expectDenied(await pipeline.gate.decide(request("/ops", asBearer(await accessToken({ groups: ["/engineering"] })))), 403, "requirement_failed");
+    expectDenied(
+      await pipeline.gate.decide(request("/ops", asBearer(await accessToken({ groups: ["/engineering"] })))),
+      403,
+      "requirement_failed",
+    );
   });
 
   it("refuses a Keycloak ID token presented as a bearer token, even when its audience is accepted", async () => {
     const pipeline = await pipelineFor({ ...provider(), audiences: ["orders-api", "portcullis"] });
-    const idToken = await idp().sign({ ...times(), iss: idp().issuer, aud: "portcullis", sub: "f3a1c2d4", typ: "ID", azp: "portcullis", email: "alice@example.com" });
+    const idToken = await idp().sign({
+      ...times(),
+      iss: idp().issuer,
+      aud: "portcullis",
+      sub: "f3a1c2d4",
+      typ: "ID",
+      azp: "portcullis",
+      email: "alice@example.com",
+    });
     expectDenied(await pipeline.gate.decide(request("/", asBearer(idToken))), 401, "claims_invalid");
   });
 
@@ -177,7 +224,15 @@ describe("preset: keycloak", () => {
     const { authorize, cookie } = await logIn(
       pipeline,
       idp(),
-      { iss: idp().issuer, aud: "portcullis", azp: "portcullis", sub: "f3a1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d", typ: "ID", email: "alice@example.com", auth_time: now() },
+      {
+        iss: idp().issuer,
+        aud: "portcullis",
+        azp: "portcullis",
+        sub: "f3a1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        typ: "ID",
+        email: "alice@example.com",
+        auth_time: now(),
+      },
       await accessToken(),
       { iss: idp().issuer, session_state: "0c4f9a2e" },
     );
@@ -196,11 +251,41 @@ describe("preset: keycloak", () => {
 describe("preset: cognito", () => {
   const idp = () => idps.get("cognito");
   const APP_CLIENT = "7k3example1clientid2abcde";
-  const provider = () => ({ preset: "cognito", issuer: idp().issuer, audiences: [APP_CLIENT], ...login, clientId: APP_CLIENT });
-  const base = () => ({ sub: "a1b2c3d4-e5f6-7081-92a3-b4c5d6e7f809", "cognito:groups": ["admin", "ops"], iss: idp().issuer, origin_jti: "5f1e9c2a", event_id: "0b6d3f7e", auth_time: now(), jti: "9e8d7c6b", ...times() });
+  const provider = () => ({
+    preset: "cognito",
+    issuer: idp().issuer,
+    audiences: [APP_CLIENT],
+    ...login,
+    clientId: APP_CLIENT,
+  });
+  const base = () => ({
+    sub: "a1b2c3d4-e5f6-7081-92a3-b4c5d6e7f809",
+    "cognito:groups": ["admin", "ops"],
+    iss: idp().issuer,
+    origin_jti: "5f1e9c2a",
+    event_id: "0b6d3f7e",
+    auth_time: now(),
+    jti: "9e8d7c6b",
+    ...times(),
+  });
   const accessToken = (claims: JWTPayload = {}) =>
-    idp().sign({ ...base(), version: 2, client_id: APP_CLIENT, token_use: "access", scope: "openid profile email", username: "alice", ...claims });
-  const idTokenClaims = (): JWTPayload => ({ ...base(), email_verified: true, "cognito:username": "alice", aud: APP_CLIENT, token_use: "id", email: "alice@example.com" });
+    idp().sign({
+      ...base(),
+      version: 2,
+      client_id: APP_CLIENT,
+      token_use: "access",
+      scope: "openid profile email",
+      username: "alice",
+      ...claims,
+    });
+  const idTokenClaims = (): JWTPayload => ({
+    ...base(),
+    email_verified: true,
+    "cognito:username": "alice",
+    aud: APP_CLIENT,
+    token_use: "id",
+    email: "alice@example.com",
+  });
 
   it("accepts an access token without aud by its app client id, with cognito:groups as roles and groups", async () => {
     const pipeline = await pipelineFor(provider());
@@ -214,12 +299,20 @@ describe("preset: cognito", () => {
 
   it("refuses an access token of another app client", async () => {
     const pipeline = await pipelineFor(provider());
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(await accessToken({ client_id: "another-app-client" })))), 401, "audience_mismatch");
+    expectDenied(
+      await pipeline.gate.decide(request("/", asBearer(await accessToken({ client_id: "another-app-client" })))),
+      401,
+      "audience_mismatch",
+    );
   });
 
   it("refuses a Cognito ID token presented as a bearer token", async () => {
     const pipeline = await pipelineFor(provider());
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(await idp().sign(idTokenClaims())))), 401, "claims_invalid");
+    expectDenied(
+      await pipeline.gate.decide(request("/", asBearer(await idp().sign(idTokenClaims())))),
+      401,
+      "claims_invalid",
+    );
   });
 
   it("signs out at the hosted UI's /logout with client_id and logout_uri, on the domain of the authorization endpoint", async () => {
@@ -240,7 +333,13 @@ describe("preset: cognito", () => {
 describe("preset: auth0", () => {
   const idp = () => idps.get("auth0");
   const API = "https://api.example.com";
-  const provider = () => ({ preset: "auth0", claimNamespace: "https://example.com", issuer: idp().issuer, audiences: [API], ...login });
+  const provider = () => ({
+    preset: "auth0",
+    claimNamespace: "https://example.com",
+    issuer: idp().issuer,
+    audiences: [API],
+    ...login,
+  });
   const accessToken = (claims: JWTPayload = {}) =>
     idp().sign({
       "https://example.com/roles": ["admin"],
@@ -272,12 +371,23 @@ describe("preset: auth0", () => {
     const decision = await pipeline.gate.decide(request("/admin", asBearer(token)));
     expect(headerOf(decision, "x-user-roles")).toBe("admin");
     expect((await pipeline.gate.decide(request("/ops", asBearer(token)))).kind).toBe("allow");
-    expectDenied(await pipeline.gate.decide(request("/admin", asBearer(await accessToken({ "https://example.com/roles": ["viewer"] })))), 403, "requirement_failed");
+    expectDenied(
+      await pipeline.gate.decide(
+        request("/admin", asBearer(await accessToken({ "https://example.com/roles": ["viewer"] }))),
+      ),
+      403,
+      "requirement_failed",
+    );
   });
 
   it("asks for the API audience and offline_access at login, so the session's access token is a JWT with the roles", async () => {
     const pipeline = await pipelineFor(provider());
-    const { authorize, cookie } = await logIn(pipeline, idp(), { ...idTokenClaims(), "https://example.com/roles": [] }, await accessToken());
+    const { authorize, cookie } = await logIn(
+      pipeline,
+      idp(),
+      { ...idTokenClaims(), "https://example.com/roles": [] },
+      await accessToken(),
+    );
     expect(authorize.searchParams.get("audience")).toBe(API);
     expect(authorize.searchParams.get("scope")).toBe("openid profile email offline_access");
     expect(headerOf(await pipeline.gate.decide(request("/admin", { cookie })), "x-user-roles")).toBe("admin");
@@ -313,20 +423,40 @@ describe("preset: okta", () => {
   const idp = () => idps.get("okta");
   const provider = () => ({ preset: "okta", issuer: idp().issuer, audiences: ["api://default"], ...login });
   const accessToken = (groups: string[]) =>
-    idp().sign({ ver: 1, jti: "AT.kq8c0F3bXp", iss: idp().issuer, aud: "api://default", ...times(), cid: "0oa1b2c3d4e5f6g7h8i9", uid: "00u1a2b3c4d5e6f7g8h9", scp: ["openid", "profile", "email"], auth_time: now(), sub: "alice@example.com", groups });
+    idp().sign({
+      ver: 1,
+      jti: "AT.kq8c0F3bXp",
+      iss: idp().issuer,
+      aud: "api://default",
+      ...times(),
+      cid: "0oa1b2c3d4e5f6g7h8i9",
+      uid: "00u1a2b3c4d5e6f7g8h9",
+      scp: ["openid", "profile", "email"],
+      auth_time: now(),
+      sub: "alice@example.com",
+      groups,
+    });
 
   it("takes the authorization server's groups claim as roles and groups", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/admin", asBearer(await accessToken(["Everyone", "admin", "ops"]))));
+    const decision = await pipeline.gate.decide(
+      request("/admin", asBearer(await accessToken(["Everyone", "admin", "ops"]))),
+    );
     expect(headerOf(decision, "x-user-roles")).toBe("Everyone,admin,ops");
     expect((await pipeline.gate.decide(request("/ops", asBearer(await accessToken(["ops"]))))).kind).toBe("allow");
-    expectDenied(await pipeline.gate.decide(request("/admin", asBearer(await accessToken(["Everyone"])))), 403, "requirement_failed");
+    expectDenied(
+      await pipeline.gate.decide(request("/admin", asBearer(await accessToken(["Everyone"])))),
+      403,
+      "requirement_failed",
+    );
   });
 
   it("asks for offline_access at login, for a refresh token", async () => {
     const pipeline = await pipelineFor(provider());
     const start = await pipeline.gate.decide(request("/", { accept: "text/html" }));
-    expect(new URL(headerOf(start, "location") as string).searchParams.get("scope")).toBe("openid profile email offline_access");
+    expect(new URL(headerOf(start, "location") as string).searchParams.get("scope")).toBe(
+      "openid profile email offline_access",
+    );
   });
 });
 
@@ -399,17 +529,44 @@ describe("preset: entra, one tenant", () => {
 
   it("refuses a v1 token of another tenant", async () => {
     const pipeline = await pipelineFor(provider());
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(await v1Token(OTHER_TENANT_ID)))), 401, "issuer_mismatch");
+    expectDenied(
+      await pipeline.gate.decide(request("/", asBearer(await v1Token(OTHER_TENANT_ID)))),
+      401,
+      "issuer_mismatch",
+    );
   });
 });
 
 describe("preset: entra, multi-tenant (organizations)", () => {
   const idp = () => idps.get("entra-organizations");
   const root = () => idp().issuer.replace(/\/organizations\/v2\.0$/, "");
-  const provider = (extra: Record<string, unknown> = {}) => ({ preset: "entra", issuer: idp().issuer, audiences: ["api://orders"], allowedTenants: [ENTRA_TENANT_ID], ...login, ...extra });
+  const provider = (extra: Record<string, unknown> = {}) => ({
+    preset: "entra",
+    issuer: idp().issuer,
+    audiences: ["api://orders"],
+    allowedTenants: [ENTRA_TENANT_ID],
+    ...login,
+    ...extra,
+  });
   const token = (issuerTenant: string, tid: string) =>
-    idp().sign({ aud: "api://orders", iss: `${root()}/${issuerTenant}/v2.0`, ...times(), azp: "portcullis", roles: ["admin"], sub: `user-of-${tid}`, tid, ver: "2.0" });
-  const idTokenClaims = (tenant: string): JWTPayload => ({ aud: "portcullis", iss: `${root()}/${tenant}/v2.0`, sub: `user-of-${tenant}`, tid: tenant, preferred_username: "alice@contoso.example", ver: "2.0" });
+    idp().sign({
+      aud: "api://orders",
+      iss: `${root()}/${issuerTenant}/v2.0`,
+      ...times(),
+      azp: "portcullis",
+      roles: ["admin"],
+      sub: `user-of-${tid}`,
+      tid,
+      ver: "2.0",
+    });
+  const idTokenClaims = (tenant: string): JWTPayload => ({
+    aud: "portcullis",
+    iss: `${root()}/${tenant}/v2.0`,
+    sub: `user-of-${tenant}`,
+    tid: tenant,
+    preferred_username: "alice@contoso.example",
+    ver: "2.0",
+  });
 
   it("loads the organizations endpoint, whose discovery names the {tenantid} template", async () => {
     expect(idp().metadata["issuer"]).toBe(`${root()}/{tenantid}/v2.0`);
@@ -418,7 +575,9 @@ describe("preset: entra, multi-tenant (organizations)", () => {
 
   it("accepts a token of an allowed tenant whose iss is the template filled with its own tid", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/admin", asBearer(await token(ENTRA_TENANT_ID, ENTRA_TENANT_ID))));
+    const decision = await pipeline.gate.decide(
+      request("/admin", asBearer(await token(ENTRA_TENANT_ID, ENTRA_TENANT_ID))),
+    );
     expect(decision.kind).toBe("allow");
     expect(headerOf(decision, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
   });
@@ -432,20 +591,30 @@ describe("preset: entra, multi-tenant (organizations)", () => {
 
   it("refuses a token whose iss names one tenant and whose tid names another", async () => {
     const pipeline = await pipelineFor(provider({ allowedTenants: [ENTRA_TENANT_ID, OTHER_TENANT_ID] }));
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(await token(ENTRA_TENANT_ID, OTHER_TENANT_ID)))), 401, "issuer_mismatch");
+    expectDenied(
+      await pipeline.gate.decide(request("/", asBearer(await token(ENTRA_TENANT_ID, OTHER_TENANT_ID)))),
+      401,
+      "issuer_mismatch",
+    );
   });
 
   it("accepts any tenant when allowAnyTenant is set", async () => {
     const pipeline = await pipelineFor(provider({ allowedTenants: [], allowAnyTenant: true }));
-    expect((await pipeline.gate.decide(request("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))))).kind).toBe("allow");
+    expect(
+      (await pipeline.gate.decide(request("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))))).kind,
+    ).toBe("allow");
   });
 
   it("completes a browser login for an allowed tenant and refuses one from another tenant", async () => {
     const pipeline = await pipelineFor(provider());
     const { authorize, cookie } = await logIn(pipeline, idp(), idTokenClaims(ENTRA_TENANT_ID), "opaque-graph-token");
     expect(authorize.pathname).toBe("/entra/organizations/oauth2/v2.0/authorize");
-    expect(headerOf(await pipeline.gate.decide(request("/", { cookie })), "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
-    await expect(logIn(pipeline, idp(), idTokenClaims(OTHER_TENANT_ID), "opaque-graph-token")).rejects.toThrow(/login failed: id_token_invalid: .*not in allowedTenants/);
+    expect(headerOf(await pipeline.gate.decide(request("/", { cookie })), "x-user-sub")).toBe(
+      `user-of-${ENTRA_TENANT_ID}`,
+    );
+    await expect(logIn(pipeline, idp(), idTokenClaims(OTHER_TENANT_ID), "opaque-graph-token")).rejects.toThrow(
+      /login failed: id_token_invalid: .*not in allowedTenants/,
+    );
   });
 
   it("refreshes a session whose new ID token names the tenant's own issuer", async () => {
@@ -453,13 +622,21 @@ describe("preset: entra, multi-tenant (organizations)", () => {
     const { cookie } = await logIn(pipeline, idp(), idTokenClaims(ENTRA_TENANT_ID), "opaque-graph-token", {}, 2);
     idp().tokenResponse = async (form) =>
       form.get("grant_type") === "refresh_token"
-        ? { token_type: "Bearer", expires_in: 3600, access_token: "opaque-graph-token-2", refresh_token: "refresh-token-2", id_token: await idp().sign({ ...idTokenClaims(ENTRA_TENANT_ID), ...times() }) }
+        ? {
+            token_type: "Bearer",
+            expires_in: 3600,
+            access_token: "opaque-graph-token-2",
+            refresh_token: "refresh-token-2",
+            id_token: await idp().sign({ ...idTokenClaims(ENTRA_TENANT_ID), ...times() }),
+          }
         : null;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const refreshed = await pipeline.gate.decide(request("/", { cookie }));
     expect(refreshed.kind).toBe("allow");
     expect(headerOf(refreshed, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
-    expect(refreshed.kind === "allow" && (refreshed.responseHeaders ?? []).some(([name]) => name === "set-cookie")).toBe(true);
+    expect(
+      refreshed.kind === "allow" && (refreshed.responseHeaders ?? []).some(([name]) => name === "set-cookie"),
+    ).toBe(true);
     expect(idp().tokenRequests.at(-1)?.get("grant_type")).toBe("refresh_token");
   });
 });
@@ -486,7 +663,11 @@ describe("preset: google", () => {
     const pipeline = await pipelineFor(provider());
     const start = await pipeline.gate.decide(request("/", { accept: "text/html" }));
     const q = new URL(headerOf(start, "location") as string).searchParams;
-    expect([q.get("access_type"), q.get("prompt"), q.get("scope")]).toEqual(["offline", "consent", "openid profile email"]);
+    expect([q.get("access_type"), q.get("prompt"), q.get("scope")]).toEqual([
+      "offline",
+      "consent",
+      "openid profile email",
+    ]);
   });
 
   it("gives a session the ID token's identity and never takes claims from the access token", async () => {
@@ -495,16 +676,27 @@ describe("preset: google", () => {
     const lookalike = await idp().sign({ ...idTokenClaims({ sub: "999", email: "mallory@example.com" }), ...times() });
     const { cookie } = await logIn(pipeline, idp(), idTokenClaims(), lookalike);
     const decision = await pipeline.gate.decide(request("/", { cookie }));
-    expect([headerOf(decision, "x-user-sub"), headerOf(decision, "x-user-email")]).toEqual(["110248495921238986420", "alice@example.com"]);
+    expect([headerOf(decision, "x-user-sub"), headerOf(decision, "x-user-email")]).toEqual([
+      "110248495921238986420",
+      "alice@example.com",
+    ]);
     const opaque = await logIn(pipeline, idp(), idTokenClaims(), "ya29.a0AfB_byC1x2y3z4-opaque");
-    expect(headerOf(await pipeline.gate.decide(request("/", { cookie: opaque.cookie })), "x-user-email")).toBe("alice@example.com");
+    expect(headerOf(await pipeline.gate.decide(request("/", { cookie: opaque.cookie })), "x-user-email")).toBe(
+      "alice@example.com",
+    );
   });
 
   it("accepts a Google ID token as a bearer token for its audience, also with the scheme-less issuer", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/", asBearer(await idp().sign({ ...idTokenClaims(), ...times() }))));
+    const decision = await pipeline.gate.decide(
+      request("/", asBearer(await idp().sign({ ...idTokenClaims(), ...times() }))),
+    );
     expect(headerOf(decision, "x-user-email")).toBe("alice@example.com");
-    const schemeless = await idp().sign({ ...idTokenClaims(), iss: idp().issuer.replace(/^http:\/\//, ""), ...times() });
+    const schemeless = await idp().sign({
+      ...idTokenClaims(),
+      iss: idp().issuer.replace(/^http:\/\//, ""),
+      ...times(),
+    });
     expect((await pipeline.gate.decide(request("/", asBearer(schemeless)))).kind).toBe("allow");
   });
 
@@ -512,8 +704,13 @@ describe("preset: google", () => {
     const pipeline = await pipelineFor(provider());
     const opaque = await pipeline.gate.decide(request("/", asBearer("ya29.a0AfB_byC1x2y3z4-opaque")));
     expectDenied(opaque, 401, "token_malformed");
-    expect(opaque.kind === "deny" && opaque.detail).toMatch(/provider idp issues opaque access tokens, which cannot be checked: send its ID token instead$/);
-    const foreign = await idp().sign({ ...idTokenClaims({ aud: "another.apps.googleusercontent.com", azp: "another.apps.googleusercontent.com" }), ...times() });
+    expect(opaque.kind === "deny" && opaque.detail).toMatch(
+      /provider idp issues opaque access tokens, which cannot be checked: send its ID token instead$/,
+    );
+    const foreign = await idp().sign({
+      ...idTokenClaims({ aud: "another.apps.googleusercontent.com", azp: "another.apps.googleusercontent.com" }),
+      ...times(),
+    });
     expectDenied(await pipeline.gate.decide(request("/", asBearer(foreign))), 401, "audience_mismatch");
   });
 

@@ -41,7 +41,15 @@ describe("normalizePath", () => {
 
   it("refuses a '..' that would remove an empty segment, which Envoy and Tomcat resolve differently", () => {
     // Envoy resolves dot segments first (/public/admin), Tomcat merges slashes first (/admin).
-    for (const raw of ["/public//../admin", "/a//../b", "/a//./../b", "/a//b/../../c", "/a/%2e%2e//../b", "//..", "/a//%2e%2e/b"]) {
+    for (const raw of [
+      "/public//../admin",
+      "/a//../b",
+      "/a//./../b",
+      "/a//b/../../c",
+      "/a/%2e%2e//../b",
+      "//..",
+      "/a//%2e%2e/b",
+    ]) {
       expect(normalizePath(raw), raw).toEqual({ ok: false, reason: "an empty segment before '..' (//..)" });
     }
     // With no empty segment before it a '..' is read one way, and empty segments elsewhere are merged.
@@ -62,8 +70,14 @@ describe("normalizePath", () => {
   it("keeps separators and the percent sign encoded and refuses an escaped ';'", () => {
     expect(normalized("/a%3Fb%23c")).toBe("/a%3Fb%23c");
     expect(normalizePath("/a%2Fb")).toMatchObject({ ok: false });
-    expect(normalizePath("/a%3Bb")).toMatchObject({ ok: false, reason: expect.stringContaining("shape pathParameters") });
-    expect(normalizePath("/a%25b")).toMatchObject({ ok: false, reason: expect.stringContaining("shape encodedPercent") });
+    expect(normalizePath("/a%3Bb")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("shape pathParameters"),
+    });
+    expect(normalizePath("/a%25b")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("shape encodedPercent"),
+    });
   });
 
   it("decodes percent-encoded unreserved characters", () => {
@@ -146,38 +160,84 @@ describe("normalizePath", () => {
 
   it("refuses path parameters, raw or encoded, naming the shape", () => {
     for (const raw of ["/admin;x/y", "/admin;/y", "/a/b;jsessionid=1", "/admin%3Bx/y", "/admin%3bx"]) {
-      expect(normalizePath(raw), raw).toEqual({ ok: false, reason: "a ';' or %3B (path parameters) in the path (shape pathParameters, off by default)" });
+      expect(normalizePath(raw), raw).toEqual({
+        ok: false,
+        reason: "a ';' or %3B (path parameters) in the path (shape pathParameters, off by default)",
+      });
     }
     expect(normalized("/a?x=1;y=2")).toBe("/a");
   });
 
   it("refuses an encoded percent, which double-decoding upstreams read as an escape", () => {
-    expect(normalizePath("/%2561dmin/x")).toEqual({ ok: false, reason: "an encoded percent %25 in the path (shape encodedPercent, off by default)" });
+    expect(normalizePath("/%2561dmin/x")).toEqual({
+      ok: false,
+      reason: "an encoded percent %25 in the path (shape encodedPercent, off by default)",
+    });
   });
 
   it("refuses a segment ending in a dot or an encoded space, after dot segments are resolved", () => {
-    for (const raw of ["/admin./y", "/admin%2e/y", "/admin%2E", "/a/...", "/a/.../b", "/x/../admin./y"]) expect(normalizePath(raw), raw).toMatchObject({ ok: false, reason: expect.stringContaining("shape trailingDot") });
-    for (const raw of ["/admin%20/y", "/admin%20", "/a/%20/b"]) expect(normalizePath(raw), raw).toMatchObject({ ok: false, reason: expect.stringContaining("shape trailingWhitespace") });
+    for (const raw of ["/admin./y", "/admin%2e/y", "/admin%2E", "/a/...", "/a/.../b", "/x/../admin./y"])
+      expect(normalizePath(raw), raw).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("shape trailingDot"),
+      });
+    for (const raw of ["/admin%20/y", "/admin%20", "/a/%20/b"])
+      expect(normalizePath(raw), raw).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("shape trailingWhitespace"),
+      });
     expect(normalized("/a.b/.c/x%20y/v1.2/z")).toBe("/a.b/.c/x%20y/v1.2/z");
   });
 
   it("reads the whole trailing run, so allowing one trimmable shape does not let the other through", () => {
-    expect(createPathNormalizer(["trailingWhitespace"])("/admin.%20/y")).toMatchObject({ ok: false, reason: expect.stringContaining("shape trailingDot") });
-    expect(createPathNormalizer(["trailingDot"])("/admin%20./y")).toMatchObject({ ok: false, reason: expect.stringContaining("shape trailingWhitespace") });
-    expect(createPathNormalizer(["trailingDot", "trailingWhitespace"])("/admin%20./y")).toEqual({ ok: true, path: "/admin%20./y" });
+    expect(createPathNormalizer(["trailingWhitespace"])("/admin.%20/y")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("shape trailingDot"),
+    });
+    expect(createPathNormalizer(["trailingDot"])("/admin%20./y")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("shape trailingWhitespace"),
+    });
+    expect(createPathNormalizer(["trailingDot", "trailingWhitespace"])("/admin%20./y")).toEqual({
+      ok: true,
+      path: "/admin%20./y",
+    });
   });
 
   it("refuses escapes that are not well-formed UTF-8 and keeps those that are", () => {
-    for (const raw of ["/%C0%AE%C0%AE/admin", "/%c0%af", "/%80", "/%FF", "/%E2%82", "/%E2%82/x", "/%ED%A0%80", "/%F4%90%80%80", "/%E0%80%AF", "/%C3\u00e9"]) {
-      expect(normalizePath(raw), raw).toMatchObject({ ok: false, reason: expect.stringContaining("shape invalidUtf8") });
+    for (const raw of [
+      "/%C0%AE%C0%AE/admin",
+      "/%c0%af",
+      "/%80",
+      "/%FF",
+      "/%E2%82",
+      "/%E2%82/x",
+      "/%ED%A0%80",
+      "/%F4%90%80%80",
+      "/%E0%80%AF",
+      "/%C3\u00e9",
+    ]) {
+      expect(normalizePath(raw), raw).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("shape invalidUtf8"),
+      });
     }
     expect(normalized("/%e2%82%ac/%F0%9F%98%80/caf\u00e9")).toBe("/%E2%82%AC/%F0%9F%98%80/caf%C3%A9");
     expect(createPathNormalizer(["invalidUtf8"])("/%C0%AE")).toEqual({ ok: true, path: "/%C0%AE" });
   });
 
   it("lets each shape through when it is allowed", () => {
-    const lenient = createPathNormalizer(["pathParameters", "encodedPercent", "trailingDot", "trailingWhitespace", "invalidUtf8"]);
-    expect(lenient("/admin;x/%3b/%2561/a./b%20/%C0%AE")).toEqual({ ok: true, path: "/admin;x/%3B/%2561/a./b%20/%C0%AE" });
+    const lenient = createPathNormalizer([
+      "pathParameters",
+      "encodedPercent",
+      "trailingDot",
+      "trailingWhitespace",
+      "invalidUtf8",
+    ]);
+    expect(lenient("/admin;x/%3b/%2561/a./b%20/%C0%AE")).toEqual({
+      ok: true,
+      path: "/admin;x/%3B/%2561/a./b%20/%C0%AE",
+    });
     expect(lenient("/a%2Fb")).toEqual({ ok: false, reason: "encoded slash or backslash" });
   });
 

@@ -3,14 +3,23 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
 import { createProviderRegistry, type ProviderRegistry } from "../../src/oidc/ProviderRegistry.ts";
-import { createSigningKey, providerConfig, signToken, startLoopbackIdp, type LoopbackIdp, type SigningKey } from "./oidcLoopbackIdp.ts";
+import {
+  createSigningKey,
+  providerConfig,
+  signToken,
+  startLoopbackIdp,
+  type LoopbackIdp,
+  type SigningKey,
+} from "./oidcLoopbackIdp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function setup(overrides: Partial<ProviderConfig> = {}): Promise<{ idp: LoopbackIdp; key: SigningKey; registry: ProviderRegistry }> {
+async function setup(
+  overrides: Partial<ProviderConfig> = {},
+): Promise<{ idp: LoopbackIdp; key: SigningKey; registry: ProviderRegistry }> {
   const key = await createSigningKey("key-1");
   const idp = await startLoopbackIdp([key.publicJwk]);
   cleanups.push(() => idp.close());
@@ -49,37 +58,59 @@ describe("ID tokens are not access tokens", () => {
     ["c_hash", { c_hash: "LDktKdoQak3Pk0cnXxCltA" }],
   ])("refuses a bearer JWT carrying %s even when its aud is an accepted audience", async (_claim, claims) => {
     const { registry, idp, key } = await setup({ audiences: ["api", "login-client"], clientId: "login-client" });
-    const outcome = await registry.verify(await signToken(key, idp.issuer, { aud: "login-client", roles: ["admin"], ...claims }), []);
+    const outcome = await registry.verify(
+      await signToken(key, idp.issuer, { aud: "login-client", roles: ["admin"], ...claims }),
+      [],
+    );
     expect(outcome).toMatchObject({ ok: false, code: "type_not_allowed" });
     if (!outcome.ok) expect(outcome.detail).toMatch(/ID token/);
   });
 
-  it.each(["id_token", "application/id+jwt", "logout+jwt"])("refuses a bearer JWT whose header typ is %s", async (typ) => {
-    const { registry, idp, key } = await setup();
-    expect(await registry.verify(await signToken(key, idp.issuer, {}, { typ }), [])).toMatchObject({ ok: false, code: "type_not_allowed" });
-  });
+  it.each(["id_token", "application/id+jwt", "logout+jwt"])(
+    "refuses a bearer JWT whose header typ is %s",
+    async (typ) => {
+      const { registry, idp, key } = await setup();
+      expect(await registry.verify(await signToken(key, idp.issuer, {}, { typ }), [])).toMatchObject({
+        ok: false,
+        code: "type_not_allowed",
+      });
+    },
+  );
 
   it.each(["ID", "Refresh", "Logout"])("refuses a Keycloak-style token whose typ claim is %s", async (typ) => {
     const { registry, idp, key } = await setup();
-    expect(await registry.verify(await signToken(key, idp.issuer, { typ }), [])).toMatchObject({ ok: false, code: "type_not_allowed" });
+    expect(await registry.verify(await signToken(key, idp.issuer, { typ }), [])).toMatchObject({
+      ok: false,
+      code: "type_not_allowed",
+    });
   });
 
   it("refuses a back-channel logout token signed by the provider's keys", async () => {
     const { registry, idp, key } = await setup();
     const events = { "http://schemas.openid.net/event/backchannel-logout": {} };
-    expect(await registry.verify(await signToken(key, idp.issuer, { events, sid: "s1" }), [])).toMatchObject({ ok: false, code: "type_not_allowed" });
+    expect(await registry.verify(await signToken(key, idp.issuer, { events, sid: "s1" }), [])).toMatchObject({
+      ok: false,
+      code: "type_not_allowed",
+    });
   });
 
   it("accepts an access token with typ JWT, at+jwt or a typ claim of Bearer", async () => {
     const { registry, idp, key } = await setup();
     expect(await registry.verify(await signToken(key, idp.issuer, {}, { typ: "JWT" }), [])).toMatchObject({ ok: true });
-    expect(await registry.verify(await signToken(key, idp.issuer, { sub: "u2" }, { typ: "at+jwt" }), [])).toMatchObject({ ok: true });
+    expect(await registry.verify(await signToken(key, idp.issuer, { sub: "u2" }, { typ: "at+jwt" }), [])).toMatchObject(
+      { ok: true },
+    );
     expect(await registry.verify(await signToken(key, idp.issuer, { typ: "Bearer" }), [])).toMatchObject({ ok: true });
   });
 
   it("accepts an ID token as the bearer credential of a provider whose access tokens are opaque (Google), but never a bound one", async () => {
     const { registry, idp, key } = await setup({ opaqueAccessTokens: true });
-    expect(await registry.verify(await signToken(key, idp.issuer, { nonce: "n", at_hash: "h" }), [])).toMatchObject({ ok: true });
-    expect(await registry.verify(await signToken(key, idp.issuer, { cnf: { jkt: "x" } }), [])).toMatchObject({ ok: false, code: "type_not_allowed" });
+    expect(await registry.verify(await signToken(key, idp.issuer, { nonce: "n", at_hash: "h" }), [])).toMatchObject({
+      ok: true,
+    });
+    expect(await registry.verify(await signToken(key, idp.issuer, { cnf: { jkt: "x" } }), [])).toMatchObject({
+      ok: false,
+      code: "type_not_allowed",
+    });
   });
 });

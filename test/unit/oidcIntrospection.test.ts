@@ -4,7 +4,12 @@ import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createIssuerPolicy } from "../../src/oidc/createIssuerPolicy.ts";
-import { createIntrospector, type IntrospectionResult, type Introspector, type IntrospectorOptions } from "../../src/oidc/createIntrospector.ts";
+import {
+  createIntrospector,
+  type IntrospectionResult,
+  type Introspector,
+  type IntrospectorOptions,
+} from "../../src/oidc/createIntrospector.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../../src/oidc/VerifyOutcome.ts";
 import {
@@ -81,7 +86,9 @@ function expectDenied(outcome: VerifyOutcome, code: string): void {
 }
 
 /** A loopback endpoint for faults the real provider cannot be made to produce. */
-async function startFakeEndpoint(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<URL> {
+async function startFakeEndpoint(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<URL> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -327,7 +334,9 @@ describe("introspection faults never allow", () => {
   });
 
   it("throws VerifierFault for a body that is not JSON", async () => {
-    const endpoint = await startFakeEndpoint((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>oops</html>"));
+    const endpoint = await startFakeEndpoint((_req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>oops</html>"),
+    );
     const fault = await faultOf(setup({ endpoint }).introspector.introspect(unknownToken()));
     expect(fault.message).toMatch(/not JSON/);
     expect(fault.unavailable).toBe(false);
@@ -335,14 +344,18 @@ describe("introspection faults never allow", () => {
 
   it("throws VerifierFault when the answer has no boolean active", async () => {
     for (const answer of [{ scope: "orders:read" }, { active: "true" }, [{ active: true }]]) {
-      const endpoint = await startFakeEndpoint((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)));
+      const endpoint = await startFakeEndpoint((_req, res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)),
+      );
       await faultOf(setup({ endpoint }).introspector.introspect(unknownToken()));
     }
   });
 
   it("never puts the token or the client secret in a fault, even when the endpoint echoes them", async () => {
     const echo = await startFakeEndpoint((req, res, body) =>
-      res.writeHead(200, { "content-type": "text/plain" }).end(`${body} ${req.headers.authorization ?? ""} ${decodeURIComponent(body)}`),
+      res
+        .writeHead(200, { "content-type": "text/plain" })
+        .end(`${body} ${req.headers.authorization ?? ""} ${decodeURIComponent(body)}`),
     );
     const echoError = await startFakeEndpoint((_req, res, body) => res.writeHead(500).end(body));
     const silent = await startFakeEndpoint(() => undefined);
@@ -381,8 +394,13 @@ describe("introspector options", () => {
 
 describe("introspection answers get the JWT path's checks", () => {
   /** An endpoint answering `answer` (an IdP's shape the real provider cannot be made to produce). */
-  async function answering(answer: Record<string, unknown>, overrides: Partial<IntrospectorOptions> = {}): Promise<VerifyOutcome> {
-    const endpoint = await startFakeEndpoint((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)));
+  async function answering(
+    answer: Record<string, unknown>,
+    overrides: Partial<IntrospectorOptions> = {},
+  ): Promise<VerifyOutcome> {
+    const endpoint = await startFakeEndpoint((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)),
+    );
     const { introspector } = setup({ endpoint, ...overrides });
     return introspector.introspect(unknownToken());
   }
@@ -404,12 +422,20 @@ describe("introspection answers get the JWT path's checks", () => {
   });
 
   it("checks client_id against the audiences when the provider's audience claim is client_id", async () => {
-    expectDenied(await answering(active({ aud: undefined, client_id: "someone-else" }), { audienceClaim: "client_id" }), "audience_mismatch");
-    expect((await answering(active({ aud: undefined, client_id: API_AUDIENCE }), { audienceClaim: "client_id" })).ok).toBe(true);
+    expectDenied(
+      await answering(active({ aud: undefined, client_id: "someone-else" }), { audienceClaim: "client_id" }),
+      "audience_mismatch",
+    );
+    expect(
+      (await answering(active({ aud: undefined, client_id: API_AUDIENCE }), { audienceClaim: "client_id" })).ok,
+    ).toBe(true);
   });
 
   it("applies the provider's access-token claims (Keycloak typ: Bearer, Cognito token_use: access)", async () => {
-    expectDenied(await answering(active({ token_use: "id" }), { accessTokenClaims: { token_use: "access" } }), "claims_invalid");
+    expectDenied(
+      await answering(active({ token_use: "id" }), { accessTokenClaims: { token_use: "access" } }),
+      "claims_invalid",
+    );
     expectDenied(await answering(active({ typ: "ID" }), { accessTokenClaims: { typ: "Bearer" } }), "type_not_allowed");
     expect((await answering(active({ typ: "Bearer" }), { accessTokenClaims: { typ: "Bearer" } })).ok).toBe(true);
   });

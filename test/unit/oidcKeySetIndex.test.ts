@@ -8,15 +8,22 @@ import { readKeySet } from "../../src/oidc/readKeySet.ts";
 
 const publicJwk = (type: "rsa" | "ec" | "ed25519", extra: Record<string, unknown> = {}): Record<string, unknown> => {
   const pair =
-    type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : type === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : generateKeyPairSync("ed25519");
+    type === "rsa"
+      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      : type === "ec"
+        ? generateKeyPairSync("ec", { namedCurve: "P-256" })
+        : generateKeyPairSync("ed25519");
   return { ...pair.publicKey.export({ format: "jwk" }), ...extra };
 };
 
 describe("jwkThumbprint", () => {
-  it.each(["rsa", "ec", "ed25519"] as const)("equals RFC 7638's thumbprint of a %s key, whatever other members it has", async (type) => {
-    const jwk = publicJwk(type, { kid: "k", use: "sig" });
-    expect(jwkThumbprint(jwk)).toBe(await calculateJwkThumbprint(jwk as JWK));
-  });
+  it.each(["rsa", "ec", "ed25519"] as const)(
+    "equals RFC 7638's thumbprint of a %s key, whatever other members it has",
+    async (type) => {
+      const jwk = publicJwk(type, { kid: "k", use: "sig" });
+      expect(jwkThumbprint(jwk)).toBe(await calculateJwkThumbprint(jwk as JWK));
+    },
+  );
 });
 
 describe("KeySetIndex.attribute", () => {
@@ -41,8 +48,14 @@ describe("KeySetIndex.attribute", () => {
 describe("readKeySet", () => {
   it("keeps usable members in order and reports the others by position and kid only", () => {
     const good = publicJwk("rsa", { kid: "good" });
-    const weak = { ...generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" }), kid: "weak" };
-    const withPrivate = { ...generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }), kid: "leaked" };
+    const weak = {
+      ...generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" }),
+      kid: "weak",
+    };
+    const withPrivate = {
+      ...generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }),
+      kid: "leaked",
+    };
     const read = readKeySet([null, good, weak, withPrivate, { kty: "oct", k: "c2VjcmV0" }, { kid: "no-kty" }]);
     expect(read.keys).toEqual([good]);
     expect(read.skipped).toEqual([

@@ -3,11 +3,33 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
-import { createLoginClient, REFRESH_MEMORY_MS, type LoginClient, type LoginClientOptions, type LoginTransaction } from "../../src/oidc/createLoginClient.ts";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
+import {
+  createLoginClient,
+  REFRESH_MEMORY_MS,
+  type LoginClient,
+  type LoginClientOptions,
+  type LoginTransaction,
+} from "../../src/oidc/createLoginClient.ts";
 import { LoginError, type LoginErrorCode } from "../../src/oidc/LoginError.ts";
 import { reservePort } from "../harness/reservePort.ts";
-import { CookieJar, loginAtTestOp, startTestOp, TEST_OP_POST_LOGOUT_URI, TEST_OP_PUBLIC_CLIENT_ID, type TestOp } from "../harness/startTestOp.ts";
+import {
+  CookieJar,
+  loginAtTestOp,
+  startTestOp,
+  TEST_OP_POST_LOGOUT_URI,
+  TEST_OP_PUBLIC_CLIENT_ID,
+  type TestOp,
+} from "../harness/startTestOp.ts";
 
 let op: TestOp;
 const cleanups: Array<() => unknown> = [];
@@ -41,7 +63,10 @@ function loginClient(overrides: Partial<LoginClientOptions> = {}): LoginClient {
 }
 
 /** begin() → the IdP's login → the callback parameters, as a browser would bring them back. */
-async function callbackFor(client: LoginClient, user = "alice"): Promise<{ params: URLSearchParams; txn: LoginTransaction }> {
+async function callbackFor(
+  client: LoginClient,
+  user = "alice",
+): Promise<{ params: URLSearchParams; txn: LoginTransaction }> {
   const { url, transaction } = await client.begin({ returnTo: "https://app.example.test/reports?q=1" });
   const params = await loginAtTestOp(url, op.redirectUri, user);
   return { params, txn: transaction };
@@ -60,7 +85,12 @@ async function expectLoginError(promise: Promise<unknown>, code: LoginErrorCode)
 describe("begin", () => {
   it("builds an authorization URL with state, nonce and an S256 challenge, keeping the verifier out of it", async () => {
     const client = loginClient();
-    const first = await client.begin({ returnTo: "https://app.example.test/a", acrValues: ["urn:mfa", "urn:pwd"], maxAge: 300, prompt: "login" });
+    const first = await client.begin({
+      returnTo: "https://app.example.test/a",
+      acrValues: ["urn:mfa", "urn:pwd"],
+      maxAge: 300,
+      prompt: "login",
+    });
     const second = await client.begin({ returnTo: "https://app.example.test/b" });
     const url = new URL(first.url);
     expect(`${url.origin}${url.pathname}`).toBe(op.metadata["authorization_endpoint"]);
@@ -72,12 +102,19 @@ describe("begin", () => {
     expect(q.get("state")).toBe(first.transaction.state);
     expect(q.get("nonce")).toBe(first.transaction.nonce);
     expect(q.get("code_challenge_method")).toBe("S256");
-    expect(q.get("code_challenge")).toBe(createHash("sha256").update(first.transaction.codeVerifier).digest("base64url"));
+    expect(q.get("code_challenge")).toBe(
+      createHash("sha256").update(first.transaction.codeVerifier).digest("base64url"),
+    );
     expect(q.get("acr_values")).toBe("urn:mfa urn:pwd");
     expect(q.get("max_age")).toBe("300");
     expect(q.get("prompt")).toBe("login");
     expect(first.url).not.toContain(first.transaction.codeVerifier);
-    expect(first.transaction).toMatchObject({ returnTo: "https://app.example.test/a", provider: "test-op", acrValues: ["urn:mfa", "urn:pwd"], maxAge: 300 });
+    expect(first.transaction).toMatchObject({
+      returnTo: "https://app.example.test/a",
+      provider: "test-op",
+      acrValues: ["urn:mfa", "urn:pwd"],
+      maxAge: 300,
+    });
     expect(Math.abs(first.transaction.createdAt - Date.now() / 1000)).toBeLessThan(5);
     // Fresh values for every login.
     expect(second.transaction.state).not.toBe(first.transaction.state);
@@ -186,7 +223,10 @@ describe("complete", () => {
   it("answers token_endpoint_unavailable quickly when the token endpoint is down", async () => {
     const down = await reservePort(); // resets every connection
     cleanups.push(() => down.release());
-    const client = loginClient({ metadata: { ...op.metadata, token_endpoint: `http://127.0.0.1:${down.port}/token` }, timeoutMs: 300 });
+    const client = loginClient({
+      metadata: { ...op.metadata, token_endpoint: `http://127.0.0.1:${down.port}/token` },
+      timeoutMs: 300,
+    });
     const { params, txn } = await callbackFor(client);
     const started = performance.now();
     await expectLoginError(client.complete(params, txn), "token_endpoint_unavailable");
@@ -234,16 +274,42 @@ describe("complete with a crafted token endpoint (faults the real IdP does not p
     const { transaction: txn } = await client.begin({ returnTo: "https://app.example.test/" });
     const params = new URLSearchParams({ code: "crafted-code", state: txn.state, iss: op.issuer });
     const now = Math.floor(Date.now() / 1000);
-    const claims: JWTPayload = { iss: op.issuer, sub: "alice", aud: op.clientId, nonce: txn.nonce, iat: now, exp: now + 600 };
-    return { client, txn, params, claims, rsa: rsa.privateKey, ec: ec.privateKey, keys, tokenEndpoint, respond: endpoint.respond, last: endpoint.last };
+    const claims: JWTPayload = {
+      iss: op.issuer,
+      sub: "alice",
+      aud: op.clientId,
+      nonce: txn.nonce,
+      iat: now,
+      exp: now + 600,
+    };
+    return {
+      client,
+      txn,
+      params,
+      claims,
+      rsa: rsa.privateKey,
+      ec: ec.privateKey,
+      keys,
+      tokenEndpoint,
+      respond: endpoint.respond,
+      last: endpoint.last,
+    };
   }
 
-  const tokens = (idToken: string) => ({ access_token: "opaque-at", token_type: "Bearer", expires_in: 120, id_token: idToken });
+  const tokens = (idToken: string) => ({
+    access_token: "opaque-at",
+    token_type: "Bearer",
+    expires_in: 120,
+    id_token: idToken,
+  });
 
   it("accepts a well-formed ID token signed with an allowed algorithm (control)", async () => {
     const c = await crafted();
     c.respond(tokens(await sign(c.claims, c.rsa, "RS256", "rsa-1")));
-    await expect(c.client.complete(c.params, c.txn)).resolves.toMatchObject({ idTokenClaims: { sub: "alice" }, refreshToken: null });
+    await expect(c.client.complete(c.params, c.txn)).resolves.toMatchObject({
+      idTokenClaims: { sub: "alice" },
+      refreshToken: null,
+    });
   });
 
   it("refuses an ID token signed with an algorithm outside the allowlist even when a key verifies it", async () => {
@@ -274,7 +340,9 @@ describe("complete with a crafted token endpoint (faults the real IdP does not p
     c.respond(tokens(await sign({ ...claims, auth_time: now - 3600 }, c.rsa, "RS256", "rsa-1")));
     await expectLoginError(c.client.complete(params, transaction), "id_token_invalid");
     c.respond(tokens(await sign({ ...claims, auth_time: now - 10 }, c.rsa, "RS256", "rsa-1")));
-    await expect(c.client.complete(params, transaction)).resolves.toMatchObject({ idTokenClaims: { auth_time: now - 10 } });
+    await expect(c.client.complete(params, transaction)).resolves.toMatchObject({
+      idTokenClaims: { auth_time: now - 10 },
+    });
   });
 
   it("sends the PKCE verifier with client_secret_basic, or client_secret_post when that is all the provider supports", async () => {
@@ -289,11 +357,18 @@ describe("complete with a crafted token endpoint (faults the real IdP does not p
     const [scheme, encoded] = String(basic.headers["authorization"]).split(" ");
     expect(scheme).toBe("Basic");
     // RFC 6749 §2.3.1: both parts form-urlencoded before base64.
-    const [id, secret] = Buffer.from(encoded!, "base64").toString().split(":").map((part) => decodeURIComponent(part));
+    const [id, secret] = Buffer.from(encoded!, "base64")
+      .toString()
+      .split(":")
+      .map((part) => decodeURIComponent(part));
     expect([id, secret]).toEqual([op.clientId, op.clientSecret]);
 
     const postOnly = loginClient({
-      metadata: { ...op.metadata, token_endpoint: c.tokenEndpoint, token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"] },
+      metadata: {
+        ...op.metadata,
+        token_endpoint: c.tokenEndpoint,
+        token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"],
+      },
       keys: c.keys,
     });
     await postOnly.complete(c.params, c.txn);
@@ -338,11 +413,17 @@ describe("complete with a crafted token endpoint (faults the real IdP does not p
     const refreshed = { iss: op.issuer, sub: "mallory", aud: op.clientId, iat: now, exp: now + 600 };
     c.respond({ ...tokens(await sign(refreshed, c.rsa, "RS256", "rsa-1")), refresh_token: "rt-2" });
     await expectLoginError(c.client.refresh("rt-sub", { sub: "alice" }), "subject_changed");
-    c.respond({ ...tokens(await sign({ ...refreshed, sub: "alice", iss: "https://other.example" }, c.rsa, "RS256", "rsa-1")), refresh_token: "rt-3" });
+    c.respond({
+      ...tokens(await sign({ ...refreshed, sub: "alice", iss: "https://other.example" }, c.rsa, "RS256", "rsa-1")),
+      refresh_token: "rt-3",
+    });
     await expectLoginError(c.client.refresh("rt-iss", { sub: "alice" }), "subject_changed");
     // Same subject: the new tokens, and the old refresh token kept when the IdP sends none.
     c.respond(tokens(await sign({ ...refreshed, sub: "alice" }, c.rsa, "RS256", "rsa-1")));
-    await expect(c.client.refresh("rt-same", { sub: "alice" })).resolves.toMatchObject({ accessToken: "opaque-at", refreshToken: "rt-same" });
+    await expect(c.client.refresh("rt-same", { sub: "alice" })).resolves.toMatchObject({
+      accessToken: "opaque-at",
+      refreshToken: "rt-same",
+    });
   });
 });
 
@@ -358,7 +439,9 @@ describe("refresh", () => {
     const client = loginClient();
     const login = await loggedIn(client);
     const before = op.count("/token");
-    const results = await Promise.all(Array.from({ length: 20 }, () => client.refresh(login.refreshToken, { sub: "alice" })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => client.refresh(login.refreshToken, { sub: "alice" })),
+    );
     expect(op.count("/token")).toBe(before + 1);
     const rotated = results[0]!.refreshToken;
     expect(rotated).not.toBe(login.refreshToken);
@@ -412,7 +495,9 @@ describe("endSessionUrl", () => {
     const client = loginClient();
     const { params, txn } = await callbackFor(client);
     const { idToken } = await client.complete(params, txn);
-    const url = new URL(client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!);
+    const url = new URL(
+      client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!,
+    );
     expect(`${url.origin}${url.pathname}`).toBe(op.metadata["end_session_endpoint"]);
     expect(url.searchParams.get("id_token_hint")).toBeNull();
     expect(url.searchParams.get("client_id")).toBe(op.clientId);
@@ -427,7 +512,9 @@ describe("endSessionUrl", () => {
     const client = loginClient({ logout: { method: "end_session", url: null, idTokenHint: true } });
     const { params, txn } = await callbackFor(client);
     const { idToken } = await client.complete(params, txn);
-    const url = new URL(client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!);
+    const url = new URL(
+      client.endSessionUrl({ idTokenHint: idToken, postLogoutRedirectUri: TEST_OP_POST_LOGOUT_URI, state: "s1" })!,
+    );
     expect(`${url.origin}${url.pathname}`).toBe(op.metadata["end_session_endpoint"]);
     expect(url.searchParams.get("id_token_hint")).toBe(idToken);
     expect(url.searchParams.get("post_logout_redirect_uri")).toBe(TEST_OP_POST_LOGOUT_URI);
@@ -477,7 +564,10 @@ async function startScriptedTokenEndpoint() {
     req.on("end", () => {
       last = { headers: req.headers, body: new URLSearchParams(Buffer.concat(chunks).toString("utf8")) };
       const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
-      res.writeHead(answer.status, { "content-type": typeof answer.body === "string" ? "text/html" : "application/json", "cache-control": "no-store" });
+      res.writeHead(answer.status, {
+        "content-type": typeof answer.body === "string" ? "text/html" : "application/json",
+        "cache-control": "no-store",
+      });
       res.end(text);
     });
   });

@@ -40,7 +40,12 @@ export async function startLoopbackIdp(keys: JWK[]): Promise<LoopbackIdp> {
     if (path === "/.well-known/openid-configuration") {
       idp.requests.discovery += 1;
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ issuer: idp.discoveryIssuer ?? idp.issuer, jwks_uri: `${idp.issuer}/jwks${idp.jwksUriSuffix}` }));
+      res.end(
+        JSON.stringify({
+          issuer: idp.discoveryIssuer ?? idp.issuer,
+          jwks_uri: `${idp.issuer}/jwks${idp.jwksUriSuffix}`,
+        }),
+      );
       return;
     }
     if (path === "/jwks") {
@@ -97,7 +102,14 @@ export function providerConfig(issuer: string, overrides: Partial<ProviderConfig
     redirectUri: null,
     requestTimeoutMs: 800,
     codeExchangeTimeoutMs: 5000,
-    introspection: { enabled: false, endpoint: null, authMethod: "client_secret_basic", cacheTtlSeconds: 60, jwt: false, requireAudience: true },
+    introspection: {
+      enabled: false,
+      endpoint: null,
+      authMethod: "client_secret_basic",
+      cacheTtlSeconds: 60,
+      jwt: false,
+      requireAudience: true,
+    },
     ...overrides,
   };
 }

@@ -5,7 +5,8 @@ import { isUnknownKeyError, mapVerifyError } from "../../src/oidc/mapVerifyError
 import type { TokenErrorCode } from "../../src/oidc/TokenErrorCode.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 
-const claimFailure = (claim: string, reason = "check_failed") => new errors.JWTClaimValidationFailed("m", {}, claim, reason);
+const claimFailure = (claim: string, reason = "check_failed") =>
+  new errors.JWTClaimValidationFailed("m", {}, claim, reason);
 
 const cases: Array<[string, unknown, TokenErrorCode]> = [
   ["ERR_JWT_EXPIRED", new errors.JWTExpired("m", {}, "exp", "check_failed"), "token_expired"],

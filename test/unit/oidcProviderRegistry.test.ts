@@ -10,7 +10,14 @@ import {
   type ProviderRegistryOptions,
   type RegistryLogger,
 } from "../../src/oidc/ProviderRegistry.ts";
-import { createSigningKey, providerConfig, signToken, startLoopbackIdp, type LoopbackIdp, type SigningKey } from "./oidcLoopbackIdp.ts";
+import {
+  createSigningKey,
+  providerConfig,
+  signToken,
+  startLoopbackIdp,
+  type LoopbackIdp,
+  type SigningKey,
+} from "./oidcLoopbackIdp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -54,7 +61,13 @@ async function setup(
   before?.(idp);
   const config = providerConfig(idp.issuer, overrides);
   const observer = recorder();
-  const registry = createProviderRegistry([config], { tokenCacheMaxEntries: 100, observer, retryInitialMs: 50, retryMaxMs: 200, ...options });
+  const registry = createProviderRegistry([config], {
+    tokenCacheMaxEntries: 100,
+    observer,
+    retryInitialMs: 50,
+    retryMaxMs: 200,
+    ...options,
+  });
   cleanups.push(() => registry.close());
   await registry.start();
   return { idp, key, registry, observer, config };
@@ -171,14 +184,18 @@ describe("ProviderRegistry start-up", () => {
 
   it("refuses at construction a provider whose algorithms include none or HS256", () => {
     expect(() =>
-      createProviderRegistry([providerConfig("https://idp.example.com", { algorithms: ["RS256", "HS256"] })], { tokenCacheMaxEntries: 10 }),
+      createProviderRegistry([providerConfig("https://idp.example.com", { algorithms: ["RS256", "HS256"] })], {
+        tokenCacheMaxEntries: 10,
+      }),
     ).toThrow(TypeError);
   });
 
   it("refuses at construction a provider whose jwksMaxAgeSeconds would make the background refresh spin", () => {
     for (const jwksMaxAgeSeconds of [0, -1, Number.NaN]) {
       expect(() =>
-        createProviderRegistry([providerConfig("https://idp.example.com", { jwksMaxAgeSeconds })], { tokenCacheMaxEntries: 10 }),
+        createProviderRegistry([providerConfig("https://idp.example.com", { jwksMaxAgeSeconds })], {
+          tokenCacheMaxEntries: 10,
+        }),
       ).toThrow(/jwksMaxAgeSeconds must be a positive number/);
     }
   });
@@ -276,7 +293,9 @@ describe("ProviderRegistry.verify", () => {
     const { registry, idp } = await setup();
     const now = Math.floor(Date.now() / 1000);
     const header = base64url.encode(JSON.stringify({ alg: "none" }));
-    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }));
+    const payload = base64url.encode(
+      JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }),
+    );
     expect(await registry.verify(`${header}.${payload}.`, [])).toMatchObject({ ok: false, code: "alg_not_allowed" });
   });
 
@@ -302,7 +321,9 @@ describe("ProviderRegistry.verify", () => {
     const { registry, idp, key } = await setup();
     const [h, , s] = (await signToken(key, idp.issuer, { sub: "alice" })).split(".");
     const now = Math.floor(Date.now() / 1000);
-    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "admin", iat: now, exp: now + 300 }));
+    const payload = base64url.encode(
+      JSON.stringify({ iss: idp.issuer, aud: "api", sub: "admin", iat: now, exp: now + 300 }),
+    );
     expect(await registry.verify(`${h}.${payload}.${s}`, [])).toMatchObject({ ok: false, code: "signature_invalid" });
   });
 
@@ -378,9 +399,14 @@ describe("ProviderRegistry.verify", () => {
     idp.keys = [key.publicJwk, { ...weak.publicKey.export({ format: "jwk" }), kid: "weak", alg: "RS256", use: "sig" }];
     const now = Math.floor(Date.now() / 1000);
     const header = base64url.encode(JSON.stringify({ alg: "RS256", kid: "weak" }));
-    const payload = base64url.encode(JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }));
+    const payload = base64url.encode(
+      JSON.stringify({ iss: idp.issuer, aud: "api", sub: "x", iat: now, exp: now + 300 }),
+    );
     const signature = base64url.encode(nodeSign("sha256", Buffer.from(`${header}.${payload}`), weak.privateKey));
-    expect(await registry.verify(`${header}.${payload}.${signature}`, [])).toMatchObject({ ok: false, code: "key_not_found" });
+    expect(await registry.verify(`${header}.${payload}.${signature}`, [])).toMatchObject({
+      ok: false,
+      code: "key_not_found",
+    });
     expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
   });
 });
@@ -401,7 +427,9 @@ describe("ProviderRegistry JWKS refetch", () => {
   it("coalesces ten concurrent unknown-kid verifications into one JWKS fetch", async () => {
     const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
     const stranger = await createSigningKey("unknown-kid");
-    const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => signToken(stranger, idp.issuer, { sub: `u${i}` })));
+    const tokens = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => signToken(stranger, idp.issuer, { sub: `u${i}` })),
+    );
     const outcomes = await Promise.all(tokens.map((t) => registry.verify(t, [])));
     for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "key_not_found" });
     expect(idp.requests.jwks).toBe(2);
@@ -496,7 +524,11 @@ describe("ProviderRegistry verified-token cache", () => {
     const { registry, idp, key, observer } = await setup();
     const token = await signToken(key, idp.issuer);
     expect(await registry.verify(token, ["demo"])).toMatchObject({ ok: true });
-    expect(await registry.verify(token, ["other"])).toMatchObject({ ok: false, code: "issuer_mismatch", provider: "demo" });
+    expect(await registry.verify(token, ["other"])).toMatchObject({
+      ok: false,
+      code: "issuer_mismatch",
+      provider: "demo",
+    });
     expect(observer.cache).toEqual([false, true]);
   });
 
@@ -523,7 +555,8 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     // Window 1 (the start-up fetch's cooldown has passed): a burst of 5, then 5 more spread over it.
     clock += 30_000;
     const burst = await Promise.all(Array.from({ length: 5 }, randomKid));
-    for (const outcome of burst) expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
+    for (const outcome of burst)
+      expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
     for (let i = 0; i < 5; i++) {
       clock += 5_000;
       expect(await randomKid()).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
@@ -588,7 +621,9 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     expect(registry.isReady()).toBe(true);
     expect(registry.status()[0]?.lastError).toContain("HTTP 500");
 
-    const warnings = logger.entries.filter((entry) => entry.level === "warn" && entry.msg.includes("could not be refreshed"));
+    const warnings = logger.entries.filter(
+      (entry) => entry.level === "warn" && entry.msg.includes("could not be refreshed"),
+    );
     expect(warnings).toHaveLength(1);
     const logged = JSON.stringify(logger.entries);
     expect(logged).toContain("/jwks answered HTTP 500");
@@ -599,7 +634,10 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
   it("takes a new key and drops a removed one at the next background refresh once the IdP is back", async () => {
     const logger = recordingLogger();
     // A cooldown of an hour: only the background refresh can fetch during this test.
-    const { registry, idp, key, observer } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 }, { logger });
+    const { registry, idp, key, observer } = await setup(
+      { jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 },
+      { logger },
+    );
     idp.jwksDown = true;
     await eventually(() => errors(observer) >= 1);
 
@@ -620,7 +658,9 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     const { registry, idp } = await setup({ jwksCooldownSeconds: 0 });
     const stranger = await createSigningKey("stranger");
     idp.jwksDown = true;
-    const tokens = await Promise.all(Array.from({ length: 10 }, () => signToken(stranger, idp.issuer, {}, { kid: randomUUID() })));
+    const tokens = await Promise.all(
+      Array.from({ length: 10 }, () => signToken(stranger, idp.issuer, {}, { kid: randomUUID() })),
+    );
     const outcomes = await Promise.all(tokens.map((token) => registry.verify(token, [])));
     for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable" });
     expect(idp.requests.jwks).toBe(2);
@@ -661,10 +701,15 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
       if (!holdNext) return fetch(input, init);
       holdNext = false;
       const signal = init!.signal!;
-      return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+      return new Promise<Response>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+      );
     };
     // A long JWKS timeout: only close() may end the held refresh, however slow the machine.
-    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05, jwksTimeoutMs: 60_000 }, { fetch: holdingFetch });
+    const { registry, idp, observer } = await setup(
+      { jwksMaxAgeSeconds: 0.05, jwksTimeoutMs: 60_000 },
+      { fetch: holdingFetch },
+    );
     holdNext = true;
     await eventually(() => !holdNext); // the held refresh is in flight
     const requestsAtClose = idp.requests.jwks;
@@ -693,7 +738,9 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
       await new Promise((r) => setTimeout(r, 200));
       console.log(registry.isReady() ? "ready" : "not ready");
     `;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let stdout = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -750,14 +797,23 @@ describe("a key set with one bad member", () => {
     const logger = recordingLogger();
     const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" });
     const { registry, idp, key, observer } = await setup({}, { logger }, (idp) => {
-      idp.keys = ["junk" as never, 42 as never, { kty: "RSA", kid: "broken", n: "AQAB", e: "AQAB" }, { ...weak, kid: "weak" }, { kty: "oct", kid: "shared", k: "c2VjcmV0" }];
+      idp.keys = [
+        "junk" as never,
+        42 as never,
+        { kty: "RSA", kid: "broken", n: "AQAB", e: "AQAB" },
+        { ...weak, kid: "weak" },
+        { kty: "oct", kid: "shared", k: "c2VjcmV0" },
+      ];
     });
     idp.keys.push(key.publicJwk);
     expect(registry.isReady()).toBe(false);
     await eventually(() => registry.isReady());
     expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
     for (const kid of ["broken", "weak", "shared"]) {
-      expect(await registry.verify(await signToken(key, idp.issuer, {}, { kid }), [])).toMatchObject({ ok: false, code: "key_not_found" });
+      expect(await registry.verify(await signToken(key, idp.issuer, {}, { kid }), [])).toMatchObject({
+        ok: false,
+        code: "key_not_found",
+      });
     }
     const counted = observer.skipped.filter(([provider]) => provider === "demo").map(([, n]) => n);
     expect(counted.at(-1)).toBe(5);

@@ -15,17 +15,107 @@ import { propertyRuns } from "../harness/propertyRuns.ts";
 const RUNS = propertyRuns(5000);
 
 const UNITS = [
-  "a", "A", "admin", "Admin", "ADMIN", "aDmIn", "docs", "DOCS", "api", "x", "Y", "1", "-", "_", "~",
-  ".", "..", "...", "%2e", "%2E", "%2e%2e", ".%2e", "%2E.", "%252e", "%25", "%2561", "%41", "%61", "%64min",
-  ";", ";x", "x;y", "%3b", "%3B", "%3bjsessionid=1", "%20", "%09", "%2f", "%2F", "%5c", "\\",
-  "%c0%ae", "%C0%AF", "%e0%80%ae", "%e2%82%ac", "%E2%82", "%ff", "%80", "%ED%A0%80", "%F0%9F%98%80",
-  "é", "É", "\u{1F600}", "\u212A", "\u0130", " ", "\t", "%", "%g1",
-  "/", "/", "/", "/", "//", "/./", "/../", "?", "?x=/../admin", "#", "#/admin", ":", "@", "=", "&", "+",
-  "%21", "%24", "%26", "%27", "%28", "%29", "%2a", "%2A", "%2b", "%2C", "%3a", "%3A", "%3d", "%40", "%40admin", "%3f", "%23",
+  "a",
+  "A",
+  "admin",
+  "Admin",
+  "ADMIN",
+  "aDmIn",
+  "docs",
+  "DOCS",
+  "api",
+  "x",
+  "Y",
+  "1",
+  "-",
+  "_",
+  "~",
+  ".",
+  "..",
+  "...",
+  "%2e",
+  "%2E",
+  "%2e%2e",
+  ".%2e",
+  "%2E.",
+  "%252e",
+  "%25",
+  "%2561",
+  "%41",
+  "%61",
+  "%64min",
+  ";",
+  ";x",
+  "x;y",
+  "%3b",
+  "%3B",
+  "%3bjsessionid=1",
+  "%20",
+  "%09",
+  "%2f",
+  "%2F",
+  "%5c",
+  "\\",
+  "%c0%ae",
+  "%C0%AF",
+  "%e0%80%ae",
+  "%e2%82%ac",
+  "%E2%82",
+  "%ff",
+  "%80",
+  "%ED%A0%80",
+  "%F0%9F%98%80",
+  "é",
+  "É",
+  "\u{1F600}",
+  "\u212A",
+  "\u0130",
+  " ",
+  "\t",
+  "%",
+  "%g1",
+  "/",
+  "/",
+  "/",
+  "/",
+  "//",
+  "/./",
+  "/../",
+  "?",
+  "?x=/../admin",
+  "#",
+  "#/admin",
+  ":",
+  "@",
+  "=",
+  "&",
+  "+",
+  "%21",
+  "%24",
+  "%26",
+  "%27",
+  "%28",
+  "%29",
+  "%2a",
+  "%2A",
+  "%2b",
+  "%2C",
+  "%3a",
+  "%3A",
+  "%3d",
+  "%40",
+  "%40admin",
+  "%3f",
+  "%23",
 ];
 
 /** A request path: mostly starting with "/", built from the units above. */
-const rawPath = fc.tuple(fc.constantFrom("/", "/", "/", "/admin/", "/Admin", "//", "", "x"), fc.array(fc.constantFrom(...UNITS), { maxLength: 12 })).map(([head, units]) => head + units.join(""));
+const rawPath = fc
+  .tuple(
+    fc.constantFrom("/", "/", "/", "/admin/", "/Admin", "//", "", "x"),
+    fc.array(fc.constantFrom(...UNITS), { maxLength: 12 }),
+  )
+  .map(([head, units]) => head + units.join(""));
 
 // ---- independent oracles ---------------------------------------------------------------------------
 
@@ -56,18 +146,35 @@ const READINGS: ReadonlyArray<readonly [string, (path: string) => string]> = [
   [
     "percent-decoded once more (double-decoding upstreams)",
     (p) =>
-      Buffer.from(p.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1")
+      Buffer.from(
+        p.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+        "latin1",
+      )
         .toString("latin1")
         // What it decoded is path text now: a `?` or `#` it made is not a query or fragment.
         .replace(/[^\x21-\x7e]|[?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`),
   ],
   ["trailing dots and spaces of segments trimmed (IIS, Windows)", (p) => p.replace(/(?:\.|%20)+(?=\/|$)/g, "")],
-  ["trailing slash toggled (Express 5 strict: false, Rails, ASP.NET Core)", (p) => (p === "/" ? p : p.endsWith("/") ? p.slice(0, -1) : `${p}/`)],
+  [
+    "trailing slash toggled (Express 5 strict: false, Rails, ASP.NET Core)",
+    (p) => (p === "/" ? p : p.endsWith("/") ? p.slice(0, -1) : `${p}/`),
+  ],
 ];
 
 // ---- the route tables of the issue -----------------------------------------------------------------
 
-const adminRole = { scopes: [], roles: { anyOf: ["admin"], allOf: [] }, groups: null, audiences: [], clients: [], principal: "any", claims: null, acr: [], amr: [], maxAge: null } as const;
+const adminRole = {
+  scopes: [],
+  roles: { anyOf: ["admin"], allOf: [] },
+  groups: null,
+  audiences: [],
+  clients: [],
+  principal: "any",
+  claims: null,
+  acr: [],
+  amr: [],
+  maxAge: null,
+} as const;
 const TABLES: ReadonlyArray<readonly [string, RouteConfig[], PolicyConfig]> = [
   [
     "rules: /admin needs a role, /docs public, the rest a login",
@@ -78,11 +185,21 @@ const TABLES: ReadonlyArray<readonly [string, RouteConfig[], PolicyConfig]> = [
     ],
     { mode: "rules" },
   ],
-  ["blacklist: /admin needs a role, the rest public", [{ name: "admin", match: { hosts: [], path: "/admin" }, auth: null, providers: [], require: adminRole }], { mode: "blacklist" }],
+  [
+    "blacklist: /admin needs a role, the rest public",
+    [{ name: "admin", match: { hosts: [], path: "/admin" }, auth: null, providers: [], require: adminRole }],
+    { mode: "blacklist" },
+  ],
   [
     "globs and regexes",
     [
-      { name: "admin", match: { hosts: [], path: null, pathGlob: "/**/admin/**" }, auth: "required", providers: [], require: adminRole },
+      {
+        name: "admin",
+        match: { hosts: [], path: null, pathGlob: "/**/admin/**" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
       { name: "api", match: { hosts: [], path: null, pathRegex: "^/api/[a-z0-9]+$" }, auth: "required", providers: [] },
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ],
@@ -91,7 +208,13 @@ const TABLES: ReadonlyArray<readonly [string, RouteConfig[], PolicyConfig]> = [
   [
     "exact, regex and glob rules, the rest public",
     [
-      { name: "admin", match: { hosts: [], path: null, pathExact: "/admin" }, auth: "required", providers: [], require: adminRole },
+      {
+        name: "admin",
+        match: { hosts: [], path: null, pathExact: "/admin" },
+        auth: "required",
+        providers: [],
+        require: adminRole,
+      },
       { name: "api", match: { hosts: [], path: null, pathRegex: "^/admin/[a-z]+$" }, auth: "required", providers: [] },
       { name: "login", match: { hosts: [], path: null, pathGlob: "/*/admin" }, auth: "required", providers: [] },
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
@@ -166,7 +289,10 @@ describe("path normalisation (property)", () => {
             const upstream = normalizePath(read(normalized.path));
             if (!upstream.ok) continue; // the upstream's reading names nothing a rule could protect better
             const theirs = strictness(table, upstream.path);
-            expect(own, `${JSON.stringify(raw)} → ${normalized.path}; ${reading}: ${upstream.path}`).toBeGreaterThanOrEqual(theirs);
+            expect(
+              own,
+              `${JSON.stringify(raw)} → ${normalized.path}; ${reading}: ${upstream.path}`,
+            ).toBeGreaterThanOrEqual(theirs);
           }
         }),
         { numRuns: RUNS },

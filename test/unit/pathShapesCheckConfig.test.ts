@@ -28,13 +28,19 @@ routes:
   );
   let stdout = "";
   let stderr = "";
-  const code = await runCheckConfig(["--config", path], { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: {} });
+  const code = await runCheckConfig(["--config", path], {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: {},
+  });
   return { code, stdout, stderr: stderr.split("\n").filter((line) => line !== "") };
 }
 
 describe("check-config and policy.allowPathShapes", () => {
   it("warns for each shape switched on what it exposes", async () => {
-    const { code, stderr } = await checkConfig("{ mode: rules, allowPathShapes: [pathParameters, encodedPercent, trailingDot, trailingWhitespace, invalidUtf8] }");
+    const { code, stderr } = await checkConfig(
+      "{ mode: rules, allowPathShapes: [pathParameters, encodedPercent, trailingDot, trailingWhitespace, invalidUtf8] }",
+    );
     expect(code).toBe(0);
     expect(stderr).toEqual([
       "warning: policy.allowPathShapes: includes pathParameters: /admin;x/y reaches an upstream that strips path parameters (Tomcat, Jetty, Spring) as /admin/y while rules see /admin;x/y; make sure no upstream behind this Portcullis reads it that way, or remove it",
@@ -54,6 +60,8 @@ describe("check-config and policy.allowPathShapes", () => {
   it("refuses a shape name it does not know, with its key path", async () => {
     const { code, stderr } = await checkConfig("{ mode: rules, allowPathShapes: [semicolons] }");
     expect(code).toBe(1);
-    expect(stderr[0]).toMatch(/^error: policy\.allowPathShapes\[0\]: must be one of pathParameters, encodedPercent, trailingDot, trailingWhitespace, invalidUtf8 \(got "semicolons"\)$/);
+    expect(stderr[0]).toMatch(
+      /^error: policy\.allowPathShapes\[0\]: must be one of pathParameters, encodedPercent, trailingDot, trailingWhitespace, invalidUtf8 \(got "semicolons"\)$/,
+    );
   });
 });

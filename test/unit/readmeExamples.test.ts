@@ -20,10 +20,13 @@ describe("README configuration examples", () => {
     expect(configBlocks.length).toBeGreaterThan(0);
   });
 
-  it.each(configBlocks.map((block, i) => [i, block] as const))("example %i parses without problems once its secrets are set", (_i, block) => {
-    const result = parseConfig(parse(withSecrets(block)));
-    expect(result.ok ? [] : result.problems.map(formatIssue)).toEqual([]);
-  });
+  it.each(configBlocks.map((block, i) => [i, block] as const))(
+    "example %i parses without problems once its secrets are set",
+    (_i, block) => {
+      const result = parseConfig(parse(withSecrets(block)));
+      expect(result.ok ? [] : result.problems.map(formatIssue)).toEqual([]);
+    },
+  );
 });
 
 describe("examples/ configs", () => {

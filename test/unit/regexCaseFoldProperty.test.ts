@@ -25,17 +25,66 @@ describe("case folding for the linear engine (which refuses the i flag)", () => 
   const letter = fc.constantFrom("a", "B", "z", "Q", "m");
   const atom: fc.Arbitrary<string> = fc.oneof(
     letter,
-    fc.constantFrom("/", "-", ".", "0", "9", "_", "\\d", "\\w", "\\W", "\\x41", "\\x5a", "\\x6D", "\\u0062", "\\u005A", "\\x", "\\k", "\\-", "\\."),
+    fc.constantFrom(
+      "/",
+      "-",
+      ".",
+      "0",
+      "9",
+      "_",
+      "\\d",
+      "\\w",
+      "\\W",
+      "\\x41",
+      "\\x5a",
+      "\\x6D",
+      "\\u0062",
+      "\\u005A",
+      "\\x",
+      "\\k",
+      "\\-",
+      "\\.",
+    ),
     // Legacy octal escapes (`\101` is "A"): config refuses them, checked below.
     fc.constantFrom("\\101", "\\132", "\\141", "\\1", "\\7", "\\01", "\\061", "\\8"),
-    fc.tuple(fc.boolean(), fc.array(fc.oneof(letter, fc.constantFrom("a-f", "A-C", "0-9", "x-z", "\\d", "-", "_", "Z-a", "\\x41-\\x46", "\\x6d", "\\u0051", "\\101", "\\141-\\143")), { minLength: 1, maxLength: 4 })).map(
-      ([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`,
-    ),
+    fc
+      .tuple(
+        fc.boolean(),
+        fc.array(
+          fc.oneof(
+            letter,
+            fc.constantFrom(
+              "a-f",
+              "A-C",
+              "0-9",
+              "x-z",
+              "\\d",
+              "-",
+              "_",
+              "Z-a",
+              "\\x41-\\x46",
+              "\\x6d",
+              "\\u0051",
+              "\\101",
+              "\\141-\\143",
+            ),
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
+      )
+      .map(([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`),
   );
   const piece = fc.tuple(atom, fc.constantFrom("", "", "+", "*", "?", "{2}", "{1,3}")).map(([a, q]) => a + q);
   const sequence = fc.array(piece, { minLength: 1, maxLength: 6 }).map((p) => p.join(""));
-  const pattern = fc.oneof(sequence, fc.tuple(sequence, sequence).map(([a, b]) => `(?:${a}|${b})+`), fc.tuple(sequence, sequence).map(([a, b]) => `${a}(${b})?`));
-  const input = fc.string({ unit: fc.constantFrom("a", "A", "b", "B", "z", "Z", "q", "Q", "m", "M", "/", "-", "0", "_", "x", "C", "."), maxLength: 12 });
+  const pattern = fc.oneof(
+    sequence,
+    fc.tuple(sequence, sequence).map(([a, b]) => `(?:${a}|${b})+`),
+    fc.tuple(sequence, sequence).map(([a, b]) => `${a}(${b})?`),
+  );
+  const input = fc.string({
+    unit: fc.constantFrom("a", "A", "b", "B", "z", "Z", "q", "Q", "m", "M", "/", "-", "0", "_", "x", "C", "."),
+    maxLength: 12,
+  });
 
   it("agrees with the i flag on every generated pattern and path", () => {
     fc.assert(
@@ -43,7 +92,9 @@ describe("case folding for the linear engine (which refuses the i flag)", () => 
         const anchored = `^(?:${source})$`;
         if (/\\(?:[1-9]|0[0-9])/.test(source)) {
           // An octal escape (or backreference) is copied unfolded, so route config must refuse it.
-          expect(routeRegexProblem(`^${source}$`) ?? "accepted").toMatch(/octal escape|not a valid regular expression|linear time/);
+          expect(routeRegexProblem(`^${source}$`) ?? "accepted").toMatch(
+            /octal escape|not a valid regular expression|linear time/,
+          );
           return;
         }
         let native: RegExp;

@@ -26,7 +26,13 @@ const good: VerifyOutcome = { ok: true, provider: "corp", claims, expiresAt: cla
 
 const routes: RouteConfig[] = [
   { name: "open", match: { hosts: [], path: "/open" }, auth: "public", providers: [] },
-  { name: "app", match: { hosts: [], path: "/app" }, auth: "required", providers: [], forwardRequestHeaders: ["x-forwarded-prefix"] },
+  {
+    name: "app",
+    match: { hosts: [], path: "/app" },
+    auth: "required",
+    providers: [],
+    forwardRequestHeaders: ["x-forwarded-prefix"],
+  },
   { name: "maybe", match: { hosts: [], path: "/maybe" }, auth: "optional", providers: [] },
   { name: "api", match: { hosts: [], path: "/" }, auth: "required", providers: [] },
 ];
@@ -36,12 +42,21 @@ function gateWith(policy?: PolicyConfig): Gate {
     normalizePath,
     routes: new RouteTable(routes, policy),
     identity: createIdentityHeaders(identity),
-    verifier: { verify: async (token) => (token === "good" ? good : { ok: false, code: "signature_invalid", detail: "test" }) },
+    verifier: {
+      verify: async (token) => (token === "good" ? good : { ok: false, code: "signature_invalid", detail: "test" }),
+    },
   });
 }
 
 function request(path: string, headers: Record<string, string> = {}): AccessRequest {
-  return { requestId: "r", method: "GET", scheme: "https", host: "app.example.com", path, headers: new Map(Object.entries(headers)) };
+  return {
+    requestId: "r",
+    method: "GET",
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map(Object.entries(headers)),
+  };
 }
 
 function removals(d: Decision): readonly string[] {
@@ -88,15 +103,21 @@ describe("request headers that steer the upstream, through the gate", () => {
     expect(removed).toContain("x-forwarded-host");
     expect(removed).toContain("x-http-method-override");
     // The same token on another route: its cached identity headers do not carry the first route's list.
-    expect(removals(await gate.decide(request("/api/x", { "x-forwarded-prefix": "/admin", authorization: "Bearer good" })))).toContain("x-forwarded-prefix");
+    expect(
+      removals(await gate.decide(request("/api/x", { "x-forwarded-prefix": "/admin", authorization: "Bearer good" }))),
+    ).toContain("x-forwarded-prefix");
   });
 
   it("names only the steering headers the request carries, so the usual answer encodes nothing more", async () => {
     const plain = removals(await gate.decide(request("/api/x", { authorization: "Bearer good" })));
     for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(plain).not.toContain(name);
-    const one = removals(await gate.decide(request("/api/x", { "x-original-url": "/admin", authorization: "Bearer good" })));
+    const one = removals(
+      await gate.decide(request("/api/x", { "x-original-url": "/admin", authorization: "Bearer good" })),
+    );
     expect(one).toContain("x-original-url");
-    expect(one.filter((name) => (DEFAULT_REMOVED_REQUEST_HEADERS as readonly string[]).includes(name))).toEqual(["x-original-url"]);
+    expect(one.filter((name) => (DEFAULT_REMOVED_REQUEST_HEADERS as readonly string[]).includes(name))).toEqual([
+      "x-original-url",
+    ]);
     expect(removals(await gate.decide(request("/open/x", { forwarded: "host=evil" })))).toContain("forwarded");
     expect(removals(await gate.decide(request("/open/x")))).not.toContain("forwarded");
   });
@@ -113,12 +134,16 @@ describe("request headers that steer the upstream, through the gate", () => {
     const removed = removals(await custom.decide(request("/open/x", { ...STEERING, "x-tenant-override": "other" })));
     expect(removed).toContain("x-tenant-override");
     expect(removed).not.toContain("x-forwarded-host");
-    const none = removals(await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(request("/open/x", STEERING)));
+    const none = removals(
+      await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(request("/open/x", STEERING)),
+    );
     expect([...none].sort()).toEqual([...OWNED].sort());
   });
 
   it("never removes an identity header it sets, even when the list names one", async () => {
-    const d = await gateWith({ mode: "rules", removeRequestHeaders: ["x-user-sub", "x-forwarded-host"] }).decide(request("/api/x", { "x-user-sub": "mallory", "x-forwarded-host": "evil.example", authorization: "Bearer good" }));
+    const d = await gateWith({ mode: "rules", removeRequestHeaders: ["x-user-sub", "x-forwarded-host"] }).decide(
+      request("/api/x", { "x-user-sub": "mallory", "x-forwarded-host": "evil.example", authorization: "Bearer good" }),
+    );
     expect(d.kind === "allow" && d.setHeaders.some(([n]) => n === "x-user-sub")).toBe(true);
     expect(removals(d)).not.toContain("x-user-sub");
     expect(removals(d)).toContain("x-forwarded-host");
@@ -185,7 +210,11 @@ describe("config: policy.removeRequestHeaders and routes[].forwardRequestHeaders
       (r) => (r.policy = { removeRequestHeaders: ["x-forwarded-host", "x-user-sub"] }),
       /^policy\.removeRequestHeaders\[1\]: "x-user-sub" is the identity header identity\.headers\.sub, which Portcullis sets and already removes from the client; take it off this list/,
     ],
-    ["an upper-case name", (r) => (r.policy = { removeRequestHeaders: ["X-Forwarded-Host"] }), /^policy\.removeRequestHeaders\[0\]: must be lower-case \(write "x-forwarded-host"\)/],
+    [
+      "an upper-case name",
+      (r) => (r.policy = { removeRequestHeaders: ["X-Forwarded-Host"] }),
+      /^policy\.removeRequestHeaders\[0\]: must be lower-case \(write "x-forwarded-host"\)/,
+    ],
     [
       "an upper-case name, without a second problem for a route forwarding another",
       (r) => {
@@ -194,10 +223,26 @@ describe("config: policy.removeRequestHeaders and routes[].forwardRequestHeaders
       },
       /^policy\.removeRequestHeaders\[1\]: must be lower-case/,
     ],
-    ["host", (r) => (r.policy = { removeRequestHeaders: ["host"] }), /^policy\.removeRequestHeaders\[0\]: must not be host/],
-    ["a pseudo-header", (r) => (r.policy = { removeRequestHeaders: [":authority"] }), /^policy\.removeRequestHeaders\[0\]: must not be a pseudo-header/],
-    ["cookie", (r) => (r.routes[0].forwardRequestHeaders = ["cookie"]), /^routes\[0\]\.forwardRequestHeaders\[0\]: must not be cookie/],
-    ["a name with a space", (r) => (r.policy = { removeRequestHeaders: ["x forwarded"] }), /^policy\.removeRequestHeaders\[0\]: must be an HTTP header name/],
+    [
+      "host",
+      (r) => (r.policy = { removeRequestHeaders: ["host"] }),
+      /^policy\.removeRequestHeaders\[0\]: must not be host/,
+    ],
+    [
+      "a pseudo-header",
+      (r) => (r.policy = { removeRequestHeaders: [":authority"] }),
+      /^policy\.removeRequestHeaders\[0\]: must not be a pseudo-header/,
+    ],
+    [
+      "cookie",
+      (r) => (r.routes[0].forwardRequestHeaders = ["cookie"]),
+      /^routes\[0\]\.forwardRequestHeaders\[0\]: must not be cookie/,
+    ],
+    [
+      "a name with a space",
+      (r) => (r.policy = { removeRequestHeaders: ["x forwarded"] }),
+      /^policy\.removeRequestHeaders\[0\]: must be an HTTP header name/,
+    ],
   ];
   it.each(invalid)("refuses %s with its key path and a fix", (_name, edit, expected) => {
     const lines = problems(edit);

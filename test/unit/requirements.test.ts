@@ -49,7 +49,12 @@ describe("scopes", () => {
 
   it("denies with insufficient_scope listing every scope the route requires", () => {
     const outcome = check({ scopes: ["api.read", "api.write"] }, { scope: "api.read" });
-    expect(outcome).toEqual({ ok: false, kind: "insufficient_scope", scopes: ["api.read", "api.write"], detail: "scopes: missing api.write" });
+    expect(outcome).toEqual({
+      ok: false,
+      kind: "insufficient_scope",
+      scopes: ["api.read", "api.write"],
+      detail: "scopes: missing api.write",
+    });
   });
 
   it("does not take a scope from a prefix of another scope", () => {
@@ -66,7 +71,11 @@ describe("roles and groups", () => {
   it("passes anyOf with one of the roles and denies with none", () => {
     const roles = { anyOf: ["admin", "ops"], allOf: [] };
     expect(check({ roles }, person, ["ops"])).toEqual({ ok: true });
-    expect(check({ roles }, person, ["dev"])).toEqual({ ok: false, kind: "forbidden", detail: "roles: none of admin, ops" });
+    expect(check({ roles }, person, ["dev"])).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "roles: none of admin, ops",
+    });
   });
 
   it("passes allOf only with every role", () => {
@@ -86,7 +95,11 @@ describe("roles and groups", () => {
     const groups = { anyOf: [], allOf: ["eng"] };
     expect(check({ groups }, { ...person, groups: ["eng", "ops"] })).toEqual({ ok: true });
     expect(check({ groups }, { ...person, groups: "eng" })).toEqual({ ok: true });
-    expect(check({ groups }, { ...person, groups: ["engineering"] })).toEqual({ ok: false, kind: "forbidden", detail: "groups: missing eng" });
+    expect(check({ groups }, { ...person, groups: ["engineering"] })).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "groups: missing eng",
+    });
     expect(check({ groups }, person, ["eng"])).toMatchObject({ ok: false, kind: "forbidden" });
   });
 });
@@ -95,14 +108,25 @@ describe("audiences and clients", () => {
   it("passes when aud, a string or a list, includes one of the audiences", () => {
     expect(check({ audiences: ["api://orders", "x"] }, { aud: "api://orders" })).toEqual({ ok: true });
     expect(check({ audiences: ["api://orders"] }, { aud: ["web", "api://orders"] })).toEqual({ ok: true });
-    expect(check({ audiences: ["api://orders"] }, { aud: ["web"] })).toEqual({ ok: false, kind: "forbidden", detail: "audiences: aud includes none of api://orders" });
+    expect(check({ audiences: ["api://orders"] }, { aud: ["web"] })).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "audiences: aud includes none of api://orders",
+    });
   });
 
   it("admits only the listed clients, by client_id or else azp", () => {
     expect(check({ clients: ["demo-cli"] }, { client_id: "demo-cli" })).toEqual({ ok: true });
     expect(check({ clients: ["demo-cli"] }, { azp: "demo-cli" })).toEqual({ ok: true });
-    expect(check({ clients: ["demo-cli"] }, { client_id: "other", azp: "demo-cli" })).toMatchObject({ ok: false, kind: "forbidden" });
-    expect(check({ clients: ["demo-cli"] }, { sub: "u" })).toEqual({ ok: false, kind: "forbidden", detail: "clients: token names no client_id or azp" });
+    expect(check({ clients: ["demo-cli"] }, { client_id: "other", azp: "demo-cli" })).toMatchObject({
+      ok: false,
+      kind: "forbidden",
+    });
+    expect(check({ clients: ["demo-cli"] }, { sub: "u" })).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "clients: token names no client_id or azp",
+    });
   });
 
   it("never puts the token's client id in the detail", () => {
@@ -134,7 +158,11 @@ describe("principal", () => {
   it.each(machines)("reads a token with %s as a machine's", (_name, claims) => {
     expect(isMachinePrincipal(claims)).toBe(true);
     expect(check({ principal: "client" }, claims)).toEqual({ ok: true });
-    expect(check({ principal: "user" }, claims)).toEqual({ ok: false, kind: "forbidden", detail: "principal: route admits people only, got a machine token" });
+    expect(check({ principal: "user" }, claims)).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "principal: route admits people only, got a machine token",
+    });
   });
 
   it.each(people)("reads a token with %s as a person's", (_name, claims) => {
@@ -175,18 +203,79 @@ describe("claim trees", () => {
     ["exists false on a present claim", { claim: "tenant", exists: false }, false],
     ["exists never reaches the prototype", { claim: "constructor", exists: true }, false],
     ["exists never reaches __proto__ members", { claim: "__proto__.toString", exists: true }, false],
-    ["all with every child passing", { all: [{ claim: "tenant", equals: "acme" }, { claim: "groups", contains: "eng" }] }, true],
-    ["all with one child failing", { all: [{ claim: "tenant", equals: "acme" }, { claim: "groups", contains: "sales" }] }, false],
-    ["any with one child passing", { any: [{ claim: "tenant", equals: "globex" }, { claim: "groups", contains: "ops" }] }, true],
-    ["any with no child passing", { any: [{ claim: "tenant", equals: "globex" }, { claim: "groups", contains: "sales" }] }, false],
+    [
+      "all with every child passing",
+      {
+        all: [
+          { claim: "tenant", equals: "acme" },
+          { claim: "groups", contains: "eng" },
+        ],
+      },
+      true,
+    ],
+    [
+      "all with one child failing",
+      {
+        all: [
+          { claim: "tenant", equals: "acme" },
+          { claim: "groups", contains: "sales" },
+        ],
+      },
+      false,
+    ],
+    [
+      "any with one child passing",
+      {
+        any: [
+          { claim: "tenant", equals: "globex" },
+          { claim: "groups", contains: "ops" },
+        ],
+      },
+      true,
+    ],
+    [
+      "any with no child passing",
+      {
+        any: [
+          { claim: "tenant", equals: "globex" },
+          { claim: "groups", contains: "sales" },
+        ],
+      },
+      false,
+    ],
     [
       "nested any inside all",
-      { all: [{ claim: "email_verified", exists: true }, { any: [{ claim: "org.tier", oneOf: ["platinum"] }, { all: [{ claim: "tenant", equals: "acme" }, { claim: "level", equals: 3 }] }] }] },
+      {
+        all: [
+          { claim: "email_verified", exists: true },
+          {
+            any: [
+              { claim: "org.tier", oneOf: ["platinum"] },
+              {
+                all: [
+                  { claim: "tenant", equals: "acme" },
+                  { claim: "level", equals: 3 },
+                ],
+              },
+            ],
+          },
+        ],
+      },
       true,
     ],
     [
       "nested all inside any failing",
-      { any: [{ claim: "org.tier", oneOf: ["platinum"] }, { all: [{ claim: "tenant", equals: "acme" }, { claim: "level", equals: 4 }] }] },
+      {
+        any: [
+          { claim: "org.tier", oneOf: ["platinum"] },
+          {
+            all: [
+              { claim: "tenant", equals: "acme" },
+              { claim: "level", equals: 4 },
+            ],
+          },
+        ],
+      },
       false,
     ],
   ];
@@ -198,10 +287,27 @@ describe("claim trees", () => {
   });
 
   it("names the failing claim and operator in the detail, never the token's value", () => {
-    const outcome = check({ claims: { all: [{ claim: "tenant", equals: "globex" }] } }, { ...claims, tenant: "secret-tenant-value" });
+    const outcome = check(
+      { claims: { all: [{ claim: "tenant", equals: "globex" }] } },
+      { ...claims, tenant: "secret-tenant-value" },
+    );
     expect(outcome).toEqual({ ok: false, kind: "forbidden", detail: "claims: tenant equals" });
-    const any = check({ claims: { any: [{ claim: "tenant", equals: "x" }, { claim: "org.tier", oneOf: ["y"] }] } }, claims);
-    expect(any).toEqual({ ok: false, kind: "forbidden", detail: "claims: none of any(tenant equals | org.tier oneOf)" });
+    const any = check(
+      {
+        claims: {
+          any: [
+            { claim: "tenant", equals: "x" },
+            { claim: "org.tier", oneOf: ["y"] },
+          ],
+        },
+      },
+      claims,
+    );
+    expect(any).toEqual({
+      ok: false,
+      kind: "forbidden",
+      detail: "claims: none of any(tenant equals | org.tier oneOf)",
+    });
   });
 });
 
@@ -209,7 +315,9 @@ describe("step-up", () => {
   const strong = { ...person, acr: "urn:portcullis:loa:2", amr: ["pwd", "otp"], auth_time: NOW - 60 };
 
   it("passes when acr, amr and auth_time all meet the route", () => {
-    expect(check({ acr: ["urn:portcullis:loa:2", "urn:portcullis:loa:3"], amr: ["otp"], maxAge: 300 }, strong)).toEqual({ ok: true });
+    expect(check({ acr: ["urn:portcullis:loa:2", "urn:portcullis:loa:3"], amr: ["otp"], maxAge: 300 }, strong)).toEqual(
+      { ok: true },
+    );
   });
 
   it("asks for step-up with the route's acr values when the acr is missing or another", () => {
@@ -220,7 +328,13 @@ describe("step-up", () => {
   });
 
   it("asks for step-up when an amr entry is missing, with null acr values when the route sets none", () => {
-    expect(check({ amr: ["otp", "hwk"] }, strong)).toEqual({ ok: false, kind: "step_up", acrValues: null, maxAge: null, detail: "step-up: amr lacks hwk" });
+    expect(check({ amr: ["otp", "hwk"] }, strong)).toEqual({
+      ok: false,
+      kind: "step_up",
+      acrValues: null,
+      maxAge: null,
+      detail: "step-up: amr lacks hwk",
+    });
     expect(check({ amr: ["otp"] }, { ...strong, amr: "otp" })).toEqual({ ok: true });
   });
 
@@ -236,8 +350,15 @@ describe("step-up", () => {
   });
 
   it("asks for step-up when maxAge is set and the token has no usable auth_time", () => {
-    expect(check({ maxAge: 300 }, { ...strong, auth_time: undefined })).toMatchObject({ ok: false, kind: "step_up", maxAge: 300 });
-    expect(check({ maxAge: 300 }, { ...strong, auth_time: "1800000000" })).toMatchObject({ ok: false, kind: "step_up" });
+    expect(check({ maxAge: 300 }, { ...strong, auth_time: undefined })).toMatchObject({
+      ok: false,
+      kind: "step_up",
+      maxAge: 300,
+    });
+    expect(check({ maxAge: 300 }, { ...strong, auth_time: "1800000000" })).toMatchObject({
+      ok: false,
+      kind: "step_up",
+    });
   });
 });
 
@@ -248,7 +369,11 @@ describe("evaluation order", () => {
   });
 
   it("reports a failed role before a missing scope", () => {
-    const outcome = check({ scopes: ["api.write"], roles: { anyOf: ["admin"], allOf: [] } }, { ...person, scope: "api.read" }, []);
+    const outcome = check(
+      { scopes: ["api.write"], roles: { anyOf: ["admin"], allOf: [] } },
+      { ...person, scope: "api.read" },
+      [],
+    );
     expect(outcome).toMatchObject({ ok: false, kind: "forbidden" });
   });
 
@@ -266,7 +391,16 @@ describe("evaluation order", () => {
         amr: ["otp"],
         maxAge: 60,
       },
-      { ...person, scope: "api.read", groups: ["eng"], aud: "api", tenant: "acme", acr: "loa2", amr: ["otp"], auth_time: NOW },
+      {
+        ...person,
+        scope: "api.read",
+        groups: ["eng"],
+        aud: "api",
+        tenant: "acme",
+        acr: "loa2",
+        amr: ["otp"],
+        auth_time: NOW,
+      },
       ["admin"],
     );
     expect(outcome).toEqual({ ok: true });

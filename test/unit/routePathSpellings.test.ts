@@ -39,13 +39,15 @@ describe("route path spellings", () => {
 
   it("matches a non-ASCII path written percent-encoded, however the request spells it", () => {
     const table = tableFor({ path: "/%C3%BCber-admin" });
-    for (const raw of ["/über-admin", "/%C3%BCber-admin", "/%c3%bcber-admin/x", "/%C3%BCBER-ADMIN"]) expect(routeOf(table, raw), raw).toBe("admin");
+    for (const raw of ["/über-admin", "/%C3%BCber-admin", "/%c3%bcber-admin/x", "/%C3%BCBER-ADMIN"])
+      expect(routeOf(table, raw), raw).toBe("admin");
   });
 
   it("folds hex escapes of letters in a regex, so /Admin meets ^/\\x41dmin", () => {
     for (const pathRegex of ["^/\\x41dmin(/.*)?$", "^/\\u0061dmin(/.*)?$", "^/[\\x41][d]min(/.*)?$"]) {
       const table = tableFor({ pathRegex });
-      for (const raw of ["/admin/x", "/Admin/x", "/ADMIN", "/%41dmin"]) expect(routeOf(table, raw), `${pathRegex} ${raw}`).toBe("admin");
+      for (const raw of ["/admin/x", "/Admin/x", "/ADMIN", "/%41dmin"])
+        expect(routeOf(table, raw), `${pathRegex} ${raw}`).toBe("admin");
     }
   });
 

@@ -27,7 +27,9 @@ describe("route regexes on the linear-time engine", () => {
   it("compiles every route regex with the linear engine's l flag, case-insensitive ones too", () => {
     expect(compileRouteRegex(STALLING).flags).toContain("l");
     expect(compileRouteRegex(STALLING, "i").flags).toContain("l");
-    const rule = compileRoutes([{ name: "r", match: { hosts: [], path: null, pathRegex: STALLING }, auth: "required", providers: [] }])[0]!;
+    const rule = compileRoutes([
+      { name: "r", match: { hosts: [], path: null, pathRegex: STALLING }, auth: "required", providers: [] },
+    ])[0]!;
     expect(rule.path.kind).toBe("regex");
     if (rule.path.kind === "regex") expect(rule.path.regex.flags).toContain("l");
   });
@@ -49,14 +51,20 @@ describe("route regexes on the linear-time engine", () => {
     ["a lookahead", "^/a(?!dmin).*$", /lookaround/],
     ["a backreference", "^/(a+)/\\1$", /backreference/],
     ["a named backreference", "^/(?<x>a+)/\\k<x>$", /backreference/],
-    ["a counted repetition above 16", "^/users/[0-9a-f]{24}$", /counted repetition above 16 .* split it into runs of at most 16 \(\[0-9a-f\]\{24\} is \[0-9a-f\]\{16\}\[0-9a-f\]\{8\}/],
+    [
+      "a counted repetition above 16",
+      "^/users/[0-9a-f]{24}$",
+      /counted repetition above 16 .* split it into runs of at most 16 \(\[0-9a-f\]\{24\} is \[0-9a-f\]\{16\}\[0-9a-f\]\{8\}/,
+    ],
     ["nested counted repetitions", "^/(?:a{8}){4}$", /nested counted repetitions/],
     ["an inline modifier group", "^/(?i:admin)/.*$", /modifier group/],
   ];
   it.each(refused)("refuses %s at config time with the key path and a fix", (_name, pattern, fix) => {
     const lines = regexProblem(pattern);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^routes\[0\]\.match\.pathRegex: cannot run in linear time, so a crafted path could stall every check: /);
+    expect(lines[0]).toMatch(
+      /^routes\[0\]\.match\.pathRegex: cannot run in linear time, so a crafted path could stall every check: /,
+    );
     expect(lines[0]).toMatch(fix);
   });
 
@@ -88,11 +96,23 @@ describe("the gate bounds what a regex runs on", () => {
     identity: createIdentityHeaders(identity),
     verifier: { verify: async () => ({ ok: false, code: "signature_invalid", detail: "test" }) },
   });
-  const request = (path: string) => ({ requestId: "r", method: "GET", scheme: "https", host: "h", path, headers: new Map<string, string>() });
+  const request = (path: string) => ({
+    requestId: "r",
+    method: "GET",
+    scheme: "https",
+    host: "h",
+    path,
+    headers: new Map<string, string>(),
+  });
 
   it(`refuses a path longer than ${REGEX_INPUT_LIMIT} characters with 400 path_invalid instead of matching a looser rule`, async () => {
     const long = `/api/${"a".repeat(REGEX_INPUT_LIMIT)}/items`;
-    expect(await gate.decide(request(long))).toMatchObject({ kind: "deny", status: 400, code: "path_invalid", route: null });
+    expect(await gate.decide(request(long))).toMatchObject({
+      kind: "deny",
+      status: 400,
+      code: "path_invalid",
+      route: null,
+    });
     const query = `/open?${"q".repeat(REGEX_INPUT_LIMIT * 2)}`;
     expect(await gate.decide(request(query))).toMatchObject({ kind: "allow", route: "open" });
   });

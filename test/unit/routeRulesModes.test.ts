@@ -32,7 +32,9 @@ const requests: [host: string, path: string, method: string][] = [
 function outcomes(t: RouteTable) {
   return requests.map(([host, path, method]) => {
     const route = t.match(host, path, method);
-    return route === null ? null : { name: route.name, auth: route.auth, providers: route.providers, requirements: route.requirements };
+    return route === null
+      ? null
+      : { name: route.name, auth: route.auth, providers: route.providers, requirements: route.requirements };
   });
 }
 
@@ -42,24 +44,39 @@ describe("policy modes compile to plain rules", () => {
       { name: "assets", match: { path: "/public", methods: ["GET", "HEAD"] } },
       { name: "health", match: { pathExact: "/healthz" } },
       { name: "docs", match: { host: "*.example.com", pathGlob: "/docs/**" } },
-      { name: "orders", match: { host: "api.example.com", path: "/api" }, auth: "required", require: { scopes: ["api.read"] } },
+      {
+        name: "orders",
+        match: { host: "api.example.com", path: "/api" },
+        auth: "required",
+        require: { scopes: ["api.read"] },
+      },
     ];
     const whitelist = load({ policy: { mode: "whitelist" }, routes: listed });
     const rules = load({
-      routes: [
-        ...listed.map((r) => ({ auth: "public", ...r })),
-        { name: "default", auth: "required" },
-      ],
+      routes: [...listed.map((r) => ({ auth: "public", ...r })), { name: "default", auth: "required" }],
     });
     expect(outcomes(table(whitelist))).toEqual(outcomes(table(rules)));
     expect(outcomes(table(whitelist)).map((o) => o?.name)).toEqual([
-      "default", "assets", "default", "health", "default", "orders", "orders", "docs", "default", "default",
+      "default",
+      "assets",
+      "default",
+      "health",
+      "default",
+      "orders",
+      "orders",
+      "docs",
+      "default",
+      "default",
     ]);
   });
 
   it("gives the same route for every request in blacklist mode as its hand-written rules", () => {
     const listed = [
-      { name: "admin", match: { host: "api.example.com", path: "/api", methods: ["DELETE"] }, require: { roles: ["admin"] } },
+      {
+        name: "admin",
+        match: { host: "api.example.com", path: "/api", methods: ["DELETE"] },
+        require: { roles: ["admin"] },
+      },
       { name: "orders", match: { host: "api.example.com", path: "/api" } },
       { name: "health", match: { pathExact: "/healthz" }, auth: "public" },
       { name: "docs", match: { pathRegex: "^/docs/.*$" }, auth: "optional" },
@@ -70,15 +87,30 @@ describe("policy modes compile to plain rules", () => {
     });
     expect(outcomes(table(blacklist))).toEqual(outcomes(table(rules)));
     expect(outcomes(table(blacklist)).map((o) => o && `${o.name}:${o.auth}`)).toEqual([
-      "default:public", "default:public", "default:public", "health:public", "default:public",
-      "orders:required", "admin:required", "docs:optional", "docs:optional", "default:public",
+      "default:public",
+      "default:public",
+      "default:public",
+      "health:public",
+      "default:public",
+      "orders:required",
+      "admin:required",
+      "docs:optional",
+      "docs:optional",
+      "default:public",
     ]);
   });
 
   it("appends a catch-all named default that requires auth in whitelist mode", () => {
     const t = table(load({ policy: { mode: "whitelist" }, routes: [{ name: "open", match: { path: "/open" } }] }));
     expect(t.match("any.host", "/open/x", "GET")).toMatchObject({ name: "open", auth: "public", index: 0 });
-    expect(t.match("any.host", "/closed", "POST")).toEqual({ name: "default", index: null, auth: "required", providers: [], requirements: null, removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS });
+    expect(t.match("any.host", "/closed", "POST")).toEqual({
+      name: "default",
+      index: null,
+      auth: "required",
+      providers: [],
+      requirements: null,
+      removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS,
+    });
   });
 
   it("appends a catch-all named default that is public in blacklist mode", () => {
@@ -89,13 +121,24 @@ describe("policy modes compile to plain rules", () => {
 
   it("matches nothing past the last rule in rules mode", () => {
     const config = load({ routes: [{ name: "api", match: { path: "/api" }, auth: "required" }] });
-    expect(config.policy).toEqual({ mode: "rules", allowPathShapes: [], removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS });
+    expect(config.policy).toEqual({
+      mode: "rules",
+      allowPathShapes: [],
+      removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS,
+    });
     expect(table(config).match("h", "/other", "GET")).toBeNull();
   });
 
   it("compiles requirements once and hands them out with the route", () => {
     const config = load({
-      routes: [{ name: "api", match: { path: "/api" }, auth: "required", require: { scopes: ["api.read"], roles: { allOf: ["ops"] }, maxAge: 300 } }],
+      routes: [
+        {
+          name: "api",
+          match: { path: "/api" },
+          auth: "required",
+          require: { scopes: ["api.read"], roles: { allOf: ["ops"] }, maxAge: 300 },
+        },
+      ],
     });
     const route = table(config).match("h", "/api", "GET");
     expect(route?.requirements).toMatchObject({

@@ -3,7 +3,12 @@ import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 
-function route(name: string, path: string, hosts: string[] = [], auth: "required" | "public" = "required"): RouteConfig {
+function route(
+  name: string,
+  path: string,
+  hosts: string[] = [],
+  auth: "required" | "public" = "required",
+): RouteConfig {
   return { name, match: { hosts, path }, auth, providers: [] };
 }
 
@@ -69,10 +74,7 @@ describe("RouteTable", () => {
   });
 
   it("treats a trailing dot on the request host as the same host, so it cannot fall through", () => {
-    const table = new RouteTable([
-      route("admin", "/", ["admin.example.com"]),
-      route("open", "/", [], "public"),
-    ]);
+    const table = new RouteTable([route("admin", "/", ["admin.example.com"]), route("open", "/", [], "public")]);
     expect(matchedName(table, "admin.example.com.", "/")).toBe("admin");
   });
 
@@ -100,10 +102,7 @@ describe("RouteTable", () => {
   });
 
   it("requires both host and path to match before a route wins", () => {
-    const table = new RouteTable([
-      route("admin", "/admin", ["admin.example.com"]),
-      route("public", "/", [], "public"),
-    ]);
+    const table = new RouteTable([route("admin", "/admin", ["admin.example.com"]), route("public", "/", [], "public")]);
     expect(matchedName(table, "admin.example.com", "/admin/x")).toBe("admin");
     expect(matchedName(table, "www.example.com", "/admin/x")).toBe("public");
   });
@@ -169,7 +168,10 @@ describe("RouteTable: path forms", () => {
       ["meta", { pathGlob: "/files/*/meta" }],
     ];
     for (const caseSensitive of [true, false]) {
-      const table = new RouteTable([...specs.map(([name, match]) => rule(name, { ...match, caseSensitive })), rule("rest", { path: "/" }, "public")]);
+      const table = new RouteTable([
+        ...specs.map(([name, match]) => rule(name, { ...match, caseSensitive })),
+        rule("rest", { path: "/" }, "public"),
+      ]);
       const label = `caseSensitive ${caseSensitive}`;
       expect(nameFor(table, "h", "/admin/"), label).toBe("admin");
       expect(nameFor(table, "h", "/panel"), label).toBe("panel");
@@ -192,7 +194,10 @@ describe("RouteTable: path forms", () => {
   });
 
   it("matches a glob whose ** is any number of segments, zero included", () => {
-    const table = new RouteTable([rule("docs", { pathGlob: "/docs/**/index.html" }), rule("tree", { pathGlob: "/tree/**" })]);
+    const table = new RouteTable([
+      rule("docs", { pathGlob: "/docs/**/index.html" }),
+      rule("tree", { pathGlob: "/tree/**" }),
+    ]);
     expect(nameFor(table, "h", "/docs/index.html")).toBe("docs");
     expect(nameFor(table, "h", "/docs/a/index.html")).toBe("docs");
     expect(nameFor(table, "h", "/docs/a/b/c/index.html")).toBe("docs");
@@ -261,7 +266,8 @@ describe("RouteTable: methods", () => {
 
   it("matches any method when none is listed", () => {
     const table = new RouteTable([rule("any", { path: "/" })]);
-    for (const method of ["GET", "POST", "PATCH", "OPTIONS", "PROPFIND"]) expect(nameFor(table, "h", "/x", method)).toBe("any");
+    for (const method of ["GET", "POST", "PATCH", "OPTIONS", "PROPFIND"])
+      expect(nameFor(table, "h", "/x", method)).toBe("any");
   });
 });
 
@@ -312,7 +318,13 @@ describe("RouteTable: order across the host index", () => {
       const form = random(4);
       const base = paths[random(paths.length)] as string;
       const match: MatchSpec =
-        form === 0 ? { path: base } : form === 1 ? { pathExact: `${base === "/" ? "" : base}/x` } : form === 2 ? { pathGlob: `${base === "/" ? "" : base}/*/y` } : { pathRegex: `^${base === "/" ? "" : base}/[0-9]+$` };
+        form === 0
+          ? { path: base }
+          : form === 1
+            ? { pathExact: `${base === "/" ? "" : base}/x` }
+            : form === 2
+              ? { pathGlob: `${base === "/" ? "" : base}/*/y` }
+              : { pathRegex: `^${base === "/" ? "" : base}/[0-9]+$` };
       routes.push(rule(`r${i}`, { ...match, hosts: host, ...(random(3) === 0 ? { methods: ["POST"] } : {}) }));
     }
     const table = new RouteTable(routes);
@@ -325,7 +337,8 @@ describe("RouteTable: order across the host index", () => {
     const requestPaths = ["/api", "/api/x", "/api/v1/x", "/admin/7", "/public/q/y", "/files/x", "/x", "/7", "/nothing"];
     for (const host of requestHosts) {
       for (const path of requestPaths) {
-        for (const method of ["GET", "POST"]) expect(nameFor(table, host, path, method), `${method} ${host}${path}`).toBe(scan(host, path, method));
+        for (const method of ["GET", "POST"])
+          expect(nameFor(table, host, path, method), `${method} ${host}${path}`).toBe(scan(host, path, method));
       }
     }
   });

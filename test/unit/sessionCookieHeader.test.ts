@@ -78,7 +78,14 @@ describe("parseCookieHeader", () => {
 describe("serializeCookie", () => {
   it("writes the name, value and attributes in a stable order", () => {
     expect(
-      serializeCookie("sid", "abc", { path: "/", domain: "example.com", maxAge: 60, httpOnly: true, secure: true, sameSite: "Lax" }),
+      serializeCookie("sid", "abc", {
+        path: "/",
+        domain: "example.com",
+        maxAge: 60,
+        httpOnly: true,
+        secure: true,
+        sameSite: "Lax",
+      }),
     ).toBe("sid=abc; Path=/; Domain=example.com; Max-Age=60; HttpOnly; Secure; SameSite=Lax");
     expect(serializeCookie("a", "")).toBe("a=");
   });
@@ -113,7 +120,9 @@ describe("serializeCookie", () => {
 
   it("enforces the __Host- and __Secure- prefix rules", () => {
     expect(serializeCookie("__Host-s", "v", { path: "/", secure: true })).toBe("__Host-s=v; Path=/; Secure");
-    expect(() => serializeCookie("__Host-s", "v", { path: "/", secure: true, domain: "example.com" })).toThrow(/__Host-/);
+    expect(() => serializeCookie("__Host-s", "v", { path: "/", secure: true, domain: "example.com" })).toThrow(
+      /__Host-/,
+    );
     expect(() => serializeCookie("__Host-s", "v", { path: "/app", secure: true })).toThrow(/__Host-/);
     expect(() => serializeCookie("__Host-s", "v", { path: "/" })).toThrow(/__Host-/);
     expect(() => serializeCookie("__Secure-s", "v", {})).toThrow(/__Secure-/);

@@ -128,7 +128,9 @@ describe("createCookieSealer", () => {
     // version(1) | keyId(4) | iv(12) | ciphertext | tag(16); key = HKDF-SHA256(secret, salt, info);
     // keyId = SHA-256(key)[0..4); AAD = version | keyId | "|" purpose.
     function sealRaw(plaintext: string, purpose = "session"): string {
-      const key = Buffer.from(hkdfSync("sha256", KEY_A, "portcullis/cookie-sealer/v1", `portcullis cookie: ${purpose}`, 32));
+      const key = Buffer.from(
+        hkdfSync("sha256", KEY_A, "portcullis/cookie-sealer/v1", `portcullis cookie: ${purpose}`, 32),
+      );
       const header = Buffer.concat([Buffer.of(1), createHash("sha256").update(key).digest().subarray(0, 4)]);
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", key, iv);
@@ -138,7 +140,9 @@ describe("createCookieSealer", () => {
     }
 
     it("accepts a well-formed hand-built value (the format is what the module says)", () => {
-      expect(sealer.unseal(sealRaw(JSON.stringify({ exp: LATER, p: { sub: "alice" } })), NOW)).toEqual({ sub: "alice" });
+      expect(sealer.unseal(sealRaw(JSON.stringify({ exp: LATER, p: { sub: "alice" } })), NOW)).toEqual({
+        sub: "alice",
+      });
     });
 
     it("refuses plaintexts that are not an object envelope with an object payload and numeric exp", () => {
@@ -153,14 +157,16 @@ describe("createCookieSealer", () => {
         JSON.stringify({ exp: LATER, p: null }),
         JSON.stringify({ p: { sub: "alice" } }),
         JSON.stringify({ exp: String(LATER), p: { sub: "alice" } }),
-        "{\"exp\":1e999,\"p\":{}}",
+        '{"exp":1e999,"p":{}}',
       ];
       for (const plaintext of refused) expect(sealer.unseal(sealRaw(plaintext), NOW), plaintext).toBeNull();
     });
 
     it("refuses a value whose AAD names another purpose even under the right key id", () => {
       // Built with the session key but the "login" purpose in the AAD: the tag must not verify.
-      const key = Buffer.from(hkdfSync("sha256", KEY_A, "portcullis/cookie-sealer/v1", "portcullis cookie: session", 32));
+      const key = Buffer.from(
+        hkdfSync("sha256", KEY_A, "portcullis/cookie-sealer/v1", "portcullis cookie: session", 32),
+      );
       const header = Buffer.concat([Buffer.of(1), createHash("sha256").update(key).digest().subarray(0, 4)]);
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", key, iv);

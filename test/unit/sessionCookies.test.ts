@@ -27,7 +27,11 @@ function names(setCookies: readonly string[]): string[] {
 }
 
 function bigPayload(bytes: number): Record<string, unknown> {
-  return { blob: randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64url").slice(0, bytes) };
+  return {
+    blob: randomBytes(Math.ceil((bytes * 3) / 4))
+      .toString("base64url")
+      .slice(0, bytes),
+  };
 }
 
 /** A JWT-shaped string of the given length (random base64url segments). */
@@ -49,7 +53,9 @@ describe("createSessionCookies", () => {
 
   it("sets the required attributes and a Max-Age up to the session's expiry", () => {
     const [header] = cookies.write({ sub: "alice" }, EXPIRES, [], NOW);
-    expect(header).toMatch(/^__Host-portcullis=1\.[A-Za-z0-9_-]+; Path=\/; Max-Age=28800; HttpOnly; Secure; SameSite=Lax$/);
+    expect(header).toMatch(
+      /^__Host-portcullis=1\.[A-Za-z0-9_-]+; Path=\/; Max-Age=28800; HttpOnly; Secure; SameSite=Lax$/,
+    );
     expect(header).not.toContain("Domain=");
   });
 
@@ -143,8 +149,14 @@ describe("createSessionCookies", () => {
     const jar = browserCookies(big);
     const { present } = cookies.read(jar, NOW);
     const small = cookies.write({ sub: "alice" }, EXPIRES, present, NOW);
-    expect(names(small)).toEqual(["__Host-portcullis", "__Host-portcullis.1", "__Host-portcullis.2", "__Host-portcullis.3"]);
-    for (const header of small.slice(1)) expect(header).toMatch(/^__Host-portcullis\.\d=; Path=\/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$/);
+    expect(names(small)).toEqual([
+      "__Host-portcullis",
+      "__Host-portcullis.1",
+      "__Host-portcullis.2",
+      "__Host-portcullis.3",
+    ]);
+    for (const header of small.slice(1))
+      expect(header).toMatch(/^__Host-portcullis\.\d=; Path=\/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$/);
     const after = browserCookies(small, jar);
     expect([...after.keys()]).toEqual(["__Host-portcullis"]);
     expect(cookies.read(after, NOW).payload).toEqual({ sub: "alice" });
@@ -209,7 +221,12 @@ describe("createSessionCookies", () => {
       iss: "https://idp.example.com/realms/main",
       sub: "3f1c9b6e-8d2a-4a51-9b0e-6c7f2d1e4a88",
       sid: "b1c2d3e4-sid",
-      claims: { email: "alice@example.com", name: "Alice Example", preferred_username: "alice", roles: ["user", "admin"] },
+      claims: {
+        email: "alice@example.com",
+        name: "Alice Example",
+        preferred_username: "alice",
+        roles: ["user", "admin"],
+      },
       accessToken: fakeJwt(900),
       accessTokenExpiresAt: NOW + 300,
       accessTokenIssuedAt: NOW,
@@ -219,7 +236,10 @@ describe("createSessionCookies", () => {
       createdAt: NOW,
       expiresAt: EXPIRES,
     };
-    for (const [name, domain] of [["__Host-portcullis", null], ["portcullis", "example.com"]] as const) {
+    for (const [name, domain] of [
+      ["__Host-portcullis", null],
+      ["portcullis", "example.com"],
+    ] as const) {
       const set = createSessionCookies({ name, domain, sealer });
       const written = set.write(session, session.expiresAt, [], NOW);
       expect(written).toHaveLength(1);

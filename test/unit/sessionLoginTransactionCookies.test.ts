@@ -42,7 +42,10 @@ function namesOf(setCookies: readonly string[]): string[] {
 }
 
 /** Issues each [state, createdAt] in turn into one jar, as a browser would store them. */
-function issueAll(logins: ReturnType<typeof createLoginTransactionCookies>, entries: ReadonlyArray<readonly [string, number]>): Map<string, string> {
+function issueAll(
+  logins: ReturnType<typeof createLoginTransactionCookies>,
+  entries: ReadonlyArray<readonly [string, number]>,
+): Map<string, string> {
   const jar = new Map<string, string>();
   for (const [state, at] of entries) apply(logins.issue(transaction(state, at), jar, NOW), jar);
   return jar;
@@ -72,7 +75,9 @@ describe("createLoginTransactionCookies", () => {
     const issued = logins.issue(transaction("state-1"), new Map(), NOW);
     expect(issued).toHaveLength(1);
     expect(namesOf(issued)).toEqual([nameFor("state-1")]);
-    expect(issued[0]).toMatch(new RegExp(`^${PREFIX}\\.[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]+; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$`));
+    expect(issued[0]).toMatch(
+      new RegExp(`^${PREFIX}\\.[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]+; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$`),
+    );
     expect(issued[0]).not.toContain("state-1");
     expect(issued[0]).not.toContain("verifier");
   });
@@ -95,7 +100,11 @@ describe("createLoginTransactionCookies", () => {
   });
 
   it("issues exactly one Set-Cookie even when maxPending logins are pending", () => {
-    const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
+    const jar = issueAll(logins, [
+      ["s1", NOW],
+      ["s2", NOW + 1],
+      ["s3", NOW + 2],
+    ]);
     expect([...jar.keys()].sort()).toEqual(["s1", "s2", "s3"].map(nameFor).sort());
     const issued = logins.issue(transaction("s4", NOW + 3), jar, NOW);
     expect(issued).toHaveLength(1);
@@ -105,7 +114,11 @@ describe("createLoginTransactionCookies", () => {
 
   it("a new login overwrites the oldest pending login when maxPending are pending", () => {
     // s2 is the oldest login although it was not written first.
-    const jar = issueAll(logins, [["s1", NOW + 3], ["s2", NOW + 1], ["s3", NOW + 2]]);
+    const jar = issueAll(logins, [
+      ["s1", NOW + 3],
+      ["s2", NOW + 1],
+      ["s3", NOW + 2],
+    ]);
     const issued = logins.issue(transaction("s4", NOW + 4), jar, NOW);
     expect(namesOf(issued)).toEqual([nameFor("s2")]);
     apply(issued, jar);
@@ -115,15 +128,25 @@ describe("createLoginTransactionCookies", () => {
   });
 
   it("on a tie in age, overwrites the pending login with the lowest cookie name", () => {
-    const jar = issueAll(logins, [["t1", NOW], ["t2", NOW], ["t3", NOW]]);
+    const jar = issueAll(logins, [
+      ["t1", NOW],
+      ["t2", NOW],
+      ["t3", NOW],
+    ]);
     const lowest = ["t1", "t2", "t3"].map(nameFor).sort()[0];
     expect(namesOf(logins.issue(transaction("t4", NOW + 1), jar, NOW))).toEqual([lowest]);
   });
 
   it("stops the pending logins from growing once tabs racing from one jar went past maxPending", () => {
-    const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1]]);
+    const jar = issueAll(logins, [
+      ["s1", NOW],
+      ["s2", NOW + 1],
+    ]);
     // Two tabs both saw two pending logins, so both were written under their own names.
-    const racing = [logins.issue(transaction("r1", NOW + 2), jar, NOW), logins.issue(transaction("r2", NOW + 3), jar, NOW)];
+    const racing = [
+      logins.issue(transaction("r1", NOW + 2), jar, NOW),
+      logins.issue(transaction("r2", NOW + 3), jar, NOW),
+    ];
     racing.forEach((issued) => apply(issued, jar));
     expect(jar.size).toBe(4);
     const issued = logins.issue(transaction("s5", NOW + 4), jar, NOW);
@@ -132,7 +155,11 @@ describe("createLoginTransactionCookies", () => {
   });
 
   it("take finds a transaction written over an evicted login's name", () => {
-    const jar = issueAll(logins, [["s1", NOW], ["s2", NOW + 1], ["s3", NOW + 2]]);
+    const jar = issueAll(logins, [
+      ["s1", NOW],
+      ["s2", NOW + 1],
+      ["s3", NOW + 2],
+    ]);
     apply(logins.issue(transaction("s4", NOW + 3), jar, NOW), jar);
     expect(jar.has(nameFor("s4"))).toBe(false);
     const taken = logins.take("s4", jar, NOW + 30);
@@ -193,7 +220,10 @@ describe("createLoginTransactionCookies", () => {
 
   it("take skips a duplicated name of the state and finds the transaction under another name", () => {
     const sealed = apply(logins.issue(transaction("state-1"), new Map(), NOW)).get(nameFor("state-1"))!;
-    const jar = new Map([[nameFor("state-1"), DUPLICATE_COOKIE], [nameFor("other"), sealed]]);
+    const jar = new Map([
+      [nameFor("state-1"), DUPLICATE_COOKIE],
+      [nameFor("other"), sealed],
+    ]);
     const counting = countingSealer();
     const taken = createLoginTransactionCookies({ ...OPTIONS, sealer: counting.sealer }).take("state-1", jar, NOW);
     expect(taken.txn?.state).toBe("state-1");
@@ -223,7 +253,8 @@ describe("createLoginTransactionCookies", () => {
     const counting = countingSealer();
     const bounded = createLoginTransactionCookies({ ...OPTIONS, sealer: counting.sealer });
     const jar = new Map<string, string>();
-    for (let index = 0; index < 200; index++) jar.set(nameFor(`x${index}`), sealer.seal(transaction(`x${index}`, NOW + index), NOW + 600));
+    for (let index = 0; index < 200; index++)
+      jar.set(nameFor(`x${index}`), sealer.seal(transaction(`x${index}`, NOW + index), NOW + 600));
     counting.reset();
     expect(bounded.issue(transaction("new", NOW + 999), jar, NOW)).toHaveLength(1);
     expect(counting.unseals()).toBe(MAX_SCAN);
@@ -274,14 +305,19 @@ describe("createLoginTransactionCookies", () => {
     expect(() => createLoginTransactionCookies({ ...OPTIONS, maxPending: 1.5 })).toThrow(/maxPending/);
     expect(() => createLoginTransactionCookies({ ...OPTIONS, domain: "example.com" })).toThrow(/__Host-/);
     expect(() => createLoginTransactionCookies({ ...OPTIONS, prefix: "bad prefix" })).toThrow(/cookie name/);
-    expect(() => createLoginTransactionCookies({ ...OPTIONS, prefix: "shared", domain: "bad domain" })).toThrow(/Domain/);
+    expect(() => createLoginTransactionCookies({ ...OPTIONS, prefix: "shared", domain: "bad domain" })).toThrow(
+      /Domain/,
+    );
     const shared = createLoginTransactionCookies({ ...OPTIONS, prefix: "portcullis-login", domain: "example.com" });
     expect(shared.issue(transaction("s1"), new Map(), NOW)[0]).toContain("; Domain=example.com;");
   });
 
   it("with maxPending 1, a new login replaces the pending one under its name", () => {
     const single = createLoginTransactionCookies({ ...OPTIONS, maxPending: 1 });
-    const jar = issueAll(single, [["first", NOW], ["second", NOW + 1]]);
+    const jar = issueAll(single, [
+      ["first", NOW],
+      ["second", NOW + 1],
+    ]);
     expect([...jar.keys()]).toEqual([nameFor("first")]);
     expect(single.take("first", jar, NOW).txn).toBeNull();
     expect(single.take("second", jar, NOW).txn?.state).toBe("second");

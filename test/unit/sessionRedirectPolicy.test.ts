@@ -11,7 +11,9 @@ function refused(target: string): void {
 describe("createRedirectPolicy", () => {
   it("resolves a same-origin absolute path against the base origin", () => {
     expect(policy.resolve("/", BASE)).toBe("https://app.example.com/");
-    expect(policy.resolve("/orders/42?tab=items&x=%20#top", BASE)).toBe("https://app.example.com/orders/42?tab=items&x=%20#top");
+    expect(policy.resolve("/orders/42?tab=items&x=%20#top", BASE)).toBe(
+      "https://app.example.com/orders/42?tab=items&x=%20#top",
+    );
   });
 
   it("accepts absolute URLs on the base origin or an allowed origin", () => {
@@ -22,7 +24,15 @@ describe("createRedirectPolicy", () => {
   });
 
   it("refuses protocol-relative and backslash tricks", () => {
-    for (const target of ["//evil.com", "//evil.com/path", "/\\evil.com", "\\/evil.com", "\\\\evil.com", "/a\\b", "https://allowed.example\\@evil.com"]) {
+    for (const target of [
+      "//evil.com",
+      "//evil.com/path",
+      "/\\evil.com",
+      "\\/evil.com",
+      "\\\\evil.com",
+      "/a\\b",
+      "https://allowed.example\\@evil.com",
+    ]) {
       refused(target);
     }
   });
@@ -63,7 +73,17 @@ describe("createRedirectPolicy", () => {
   });
 
   it("refuses whitespace and control characters anywhere", () => {
-    for (const target of ["/\t/evil.com", "/\n/evil.com", "/\r/evil.com", " /orders", "  //evil.com", "/orders ", "/a b", "/\u0000", "https://allowed.example/\n"]) {
+    for (const target of [
+      "/\t/evil.com",
+      "/\n/evil.com",
+      "/\r/evil.com",
+      " /orders",
+      "  //evil.com",
+      "/orders ",
+      "/a b",
+      "/\u0000",
+      "https://allowed.example/\n",
+    ]) {
       refused(target);
     }
   });
@@ -111,6 +131,8 @@ describe("createRedirectPolicy", () => {
     ]) {
       expect(() => createRedirectPolicy({ allowedOrigins: [entry] }), JSON.stringify(entry)).toThrow(/exact origin/);
     }
-    expect(() => createRedirectPolicy({ allowedOrigins: ["https://app.example.com:8443", "http://[::1]:3000"] })).not.toThrow();
+    expect(() =>
+      createRedirectPolicy({ allowedOrigins: ["https://app.example.com:8443", "http://[::1]:3000"] }),
+    ).not.toThrow();
   });
 });

@@ -6,7 +6,10 @@ import { parseConfig } from "../../src/config/parseConfig.ts";
 import { startDrainPeriod } from "../../src/app/startDrainPeriod.ts";
 
 const withShutdown = (shutdown?: unknown) =>
-  parseConfig({ routes: [{ name: "all", match: { path: "/" }, auth: "public" }], ...(shutdown === undefined ? {} : { shutdown }) });
+  parseConfig({
+    routes: [{ name: "all", match: { path: "/" }, auth: "public" }],
+    ...(shutdown === undefined ? {} : { shutdown }),
+  });
 
 describe("shutdown.drainSeconds", () => {
   it("defaults to 5 seconds, long enough for health checks every second to see NOT_SERVING", () => {

@@ -45,7 +45,14 @@ afterEach(async () => {
 });
 
 function start(options: Partial<TracingOptions> = {}): Tracing {
-  tracing = startTracing({ endpoint: receiver.url, serviceName: "portcullis", sampleRatio: 1, exportTimeoutMs: 5000, headers: {}, ...options });
+  tracing = startTracing({
+    endpoint: receiver.url,
+    serviceName: "portcullis",
+    sampleRatio: 1,
+    exportTimeoutMs: 5000,
+    headers: {},
+    ...options,
+  });
   return tracing;
 }
 
@@ -73,21 +80,35 @@ interface CheckRun {
  * One Check through the real handler with the tracer and observer startServer wires, the request
  * carrying `headers`; `decide` plays the gate (and may make traced IdP calls).
  */
-async function check(headers: Record<string, string>, decide: (request: AccessRequest) => Promise<Decision>): Promise<CheckRun> {
+async function check(
+  headers: Record<string, string>,
+  decide: (request: AccessRequest) => Promise<Decision>,
+): Promise<CheckRun> {
   const logLines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line.startsWith("{")) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line.startsWith("{")) logLines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const logger = createLogger("info", sink);
-  const handlers = createExtAuthzHandlers({ decide }, createCheckObserver(createMetrics(), logger, () => true), createCheckTracer(tracing!));
+  const handlers = createExtAuthzHandlers(
+    { decide },
+    createCheckObserver(createMetrics(), logger, () => true),
+    createCheckTracer(tracing!),
+  );
   const call = {
     request: {
       attributes: {
         request: {
-          http: { id: "req-1", method: "GET", host: "app.example.com", path: "/api/x", headers: { authorization: "Bearer sekrit.tok.en", ...headers } },
+          http: {
+            id: "req-1",
+            method: "GET",
+            host: "app.example.com",
+            path: "/api/x",
+            headers: { authorization: "Bearer sekrit.tok.en", ...headers },
+          },
         },
       },
     },
@@ -125,7 +146,10 @@ describe("the Check span", () => {
     start();
     const before = receiver.spans().length;
     await check({ b3: "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1" }, async () => allow());
-    await check({ "x-b3-traceid": "463ac35c9f6413ad48485a3953bb6124", "x-b3-spanid": "0020000000000001", "x-b3-sampled": "1" }, async () => allow());
+    await check(
+      { "x-b3-traceid": "463ac35c9f6413ad48485a3953bb6124", "x-b3-spanid": "0020000000000001", "x-b3-sampled": "1" },
+      async () => allow(),
+    );
     await tracing!.shutdown();
     const checks = spansSince(before).filter((s) => s.name === CHECK_SPAN_NAME);
     expect(checks.map((s) => [s.traceId, s.parentSpanId])).toEqual([
@@ -149,7 +173,11 @@ describe("the Check span", () => {
     const checkSpan = spans.find((s) => s.name === CHECK_SPAN_NAME)!;
     const fetchSpan = spans.find((s) => s.name === "oidc.jwks_fetch")!;
     expect(fetchSpan).toMatchObject({ traceId: TRACE_ID, parentSpanId: checkSpan.spanId, kind: CLIENT });
-    expect(fetchSpan.attributes).toEqual({ "portcullis.provider": "corp", "http.request.method": "GET", "url.full": "https://idp.example.com/keys" });
+    expect(fetchSpan.attributes).toEqual({
+      "portcullis.provider": "corp",
+      "http.request.method": "GET",
+      "url.full": "https://idp.example.com/keys",
+    });
   });
 
   it("marks a fault (503) as an error, and a denial as not one", async () => {
@@ -162,7 +190,14 @@ describe("the Check span", () => {
     await check({}, async () => internalErrorDecision("api", "boom"));
     await tracing!.shutdown();
     const checks = spansSince(before).filter((s) => s.name === CHECK_SPAN_NAME);
-    expect(checks.map((s) => [s.attributes["portcullis.decision"], s.attributes["portcullis.reason"], s.attributes["http.response.status_code"], s.statusCode])).toEqual([
+    expect(
+      checks.map((s) => [
+        s.attributes["portcullis.decision"],
+        s.attributes["portcullis.reason"],
+        s.attributes["http.response.status_code"],
+        s.statusCode,
+      ]),
+    ).toEqual([
       ["deny", "token_expired", 401, 0],
       ["deny", "internal_error", 503, 2],
       ["deny", "internal_error", 503, 2],
@@ -173,7 +208,9 @@ describe("the Check span", () => {
   it("puts its trace and span ids on the lines logged for the check", async () => {
     start();
     const before = receiver.spans().length;
-    const { logLines } = await check({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` }, async () => deny("token_missing", { route: "api" }));
+    const { logLines } = await check({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` }, async () =>
+      deny("token_missing", { route: "api" }),
+    );
     await tracing!.shutdown();
     const checkSpan = spansSince(before).find((s) => s.name === CHECK_SPAN_NAME)!;
     const audit = logLines.find((line) => line["msg"] === "audit");
@@ -209,7 +246,12 @@ describe("the exporter", () => {
     await tracing!.shutdown();
     expect(spansSince(before).map((s) => s.name)).toEqual(["queued"]);
     expect(spansSince(before)[0]!.resource["service.name"]).toBe("edge-authz");
-    expect(receiver.requestHeaders().slice(exportsBefore).map((h) => h["x-api-key"])).toEqual(["collector-key"]);
+    expect(
+      receiver
+        .requestHeaders()
+        .slice(exportsBefore)
+        .map((h) => h["x-api-key"]),
+    ).toEqual(["collector-key"]);
   });
 
   it("exports on its own after the batch delay", async () => {
@@ -225,7 +267,12 @@ describe("export problems", () => {
     const problems: string[] = [];
     const closed = await reservePort();
     await closed.release(); // nothing listens there now
-    start({ endpoint: `http://127.0.0.1:${closed.port}/v1/traces`, headers: { "x-api-key": "collector-key" }, batchDelayMs: 20, onProblem: (m) => problems.push(m) });
+    start({
+      endpoint: `http://127.0.0.1:${closed.port}/v1/traces`,
+      headers: { "x-api-key": "collector-key" },
+      batchDelayMs: 20,
+      onProblem: (m) => problems.push(m),
+    });
     await withSpan("lost", {}, async () => undefined);
     expect(await waitUntil(async () => problems.length > 0, 5000)).toBe(true);
     await withSpan("lost again", {}, async () => undefined);
@@ -277,7 +324,11 @@ describe("IdP call spans", () => {
     const refresh = spans.find((s) => s.name === "oidc.refresh")!;
     for (const span of [exchange, refresh]) {
       expect(span).toMatchObject({ traceId: outer.traceId, parentSpanId: outer.spanId, kind: CLIENT, statusCode: 0 });
-      expect(span.attributes).toEqual({ "portcullis.provider": "test-op", "http.request.method": "POST", "url.full": op.metadata["token_endpoint"] });
+      expect(span.attributes).toEqual({
+        "portcullis.provider": "test-op",
+        "http.request.method": "POST",
+        "url.full": op.metadata["token_endpoint"],
+      });
     }
     const exported = receiver.bodies().join("\n");
     for (const secret of secrets) expect(exported).not.toContain(secret);
@@ -287,7 +338,9 @@ describe("IdP call spans", () => {
     start();
     const before = receiver.spans().length;
     const failure = Object.assign(new Error("the IdP said no: token=abc"), { code: "invalid_grant" });
-    await expect(traceIdpCall("refresh", "corp", "POST", "https://idp.example.com/token", async () => Promise.reject(failure))).rejects.toBe(failure);
+    await expect(
+      traceIdpCall("refresh", "corp", "POST", "https://idp.example.com/token", async () => Promise.reject(failure)),
+    ).rejects.toBe(failure);
     await tracing!.shutdown();
     const [span] = spansSince(before);
     expect(span).toMatchObject({ name: "oidc.refresh", statusCode: 2 });
@@ -302,7 +355,10 @@ describe("with tracing off", () => {
     const seen = await withSpan("off", {}, async () => traceLogFields());
     expect(seen).toEqual({});
     const lines: string[] = [];
-    const logger = createLogger("info", new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString("utf8")), done()) }));
+    const logger = createLogger(
+      "info",
+      new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString("utf8")), done()) }),
+    );
     logger.info({ route: "api" }, "first");
     logger.info("second");
     expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([

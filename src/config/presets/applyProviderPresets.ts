@@ -12,10 +12,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const text = (value: unknown): string | undefined => (typeof value === "string" && value.trim() !== "" ? value : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value.trim() !== "" ? value : undefined;
 
 function inputOf(provider: Record<string, unknown>): PresetInput {
-  const audiences = Array.isArray(provider["audiences"]) && provider["audiences"].every((a) => typeof a === "string") ? (provider["audiences"] as string[]) : undefined;
+  const audiences =
+    Array.isArray(provider["audiences"]) && provider["audiences"].every((a) => typeof a === "string")
+      ? (provider["audiences"] as string[])
+      : undefined;
   const input: { -readonly [K in keyof PresetInput]: PresetInput[K] } = {};
   const issuer = text(provider["issuer"]);
   const clientId = text(provider["clientId"]);
@@ -50,7 +54,8 @@ export function applyPreset(provider: Record<string, unknown>): Record<string, u
 export function applyProviderPresets(raw: unknown): unknown {
   if (!isPlainObject(raw) || !isPlainObject(raw["providers"])) return raw;
   const providers: Record<string, unknown> = {};
-  for (const [name, provider] of Object.entries(raw["providers"])) setOwn(providers, name, isPlainObject(provider) ? applyPreset(provider) : provider);
+  for (const [name, provider] of Object.entries(raw["providers"]))
+    setOwn(providers, name, isPlainObject(provider) ? applyPreset(provider) : provider);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) setOwn(out, key, key === "providers" ? providers : value);
   return out;

@@ -11,11 +11,15 @@ export function namespacedClaim(namespace: string, name: string): string {
 
 export const auth0Preset: IdpPreset = {
   name: "auth0",
-  summary: "roles and groups from `<claimNamespace>roles` / `<claimNamespace>groups`, `audience` = the first of `audiences` at login, `offline_access`, `/v2/logout` when OIDC logout is off",
+  summary:
+    "roles and groups from `<claimNamespace>roles` / `<claimNamespace>groups`, `audience` = the first of `audiences` at login, `offline_access`, `/v2/logout` when OIDC logout is off",
   values: ({ claimNamespace, audiences }) => ({
     ...(claimNamespace === undefined
       ? {}
-      : { roleClaims: [namespacedClaim(claimNamespace, "roles")], groupClaims: [namespacedClaim(claimNamespace, "groups")] }),
+      : {
+          roleClaims: [namespacedClaim(claimNamespace, "roles")],
+          groupClaims: [namespacedClaim(claimNamespace, "groups")],
+        }),
     scopes: ["openid", "profile", "email", "offline_access"],
     ...(audiences?.[0] === undefined ? {} : { authorizationParams: { audience: audiences[0] } }),
     logout: { method: "auth0" },

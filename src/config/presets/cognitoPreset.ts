@@ -5,7 +5,8 @@ import type { IdpPreset } from "./IdpPreset.ts";
 
 export const cognitoPreset: IdpPreset = {
   name: "cognito",
-  summary: "roles and groups from `cognito:groups`, audiences checked against `client_id`, bearer tokens must be `token_use: access`, hosted-UI `/logout`",
+  summary:
+    "roles and groups from `cognito:groups`, audiences checked against `client_id`, bearer tokens must be `token_use: access`, hosted-UI `/logout`",
   values: () => ({
     roleClaims: ["cognito:groups"],
     groupClaims: ["cognito:groups"],

@@ -24,7 +24,8 @@ export function entraTokenIssuers(issuer: string): string[] {
 
 export const entraPreset: IdpPreset = {
   name: "entra",
-  summary: "roles from `roles`, groups from `groups`, v1 and v2 token issuers, `{tenantid}` issuers for `organizations`/`common`, `offline_access`, RP-initiated logout",
+  summary:
+    "roles from `roles`, groups from `groups`, v1 and v2 token issuers, `{tenantid}` issuers for `organizations`/`common`, `offline_access`, RP-initiated logout",
   values: ({ issuer }) => {
     const tokenIssuers = issuer === undefined ? [] : entraTokenIssuers(issuer);
     return {

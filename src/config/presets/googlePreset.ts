@@ -6,11 +6,14 @@ import type { IdpPreset } from "./IdpPreset.ts";
 
 export const googlePreset: IdpPreset = {
   name: "google",
-  summary: "no roles or groups, opaque access tokens (identity from the ID token), `access_type=offline` + `prompt=consent`, also the scheme-less issuer, sign-out clears only Portcullis's session",
+  summary:
+    "no roles or groups, opaque access tokens (identity from the ID token), `access_type=offline` + `prompt=consent`, also the scheme-less issuer, sign-out clears only Portcullis's session",
   values: ({ issuer }) => ({
     roleClaims: [],
     groupClaims: [],
-    ...(issuer === undefined || !/^https?:\/\/./.test(issuer) ? {} : { tokenIssuers: [issuer.replace(/^https?:\/\//, "").replace(/\/$/, "")] }),
+    ...(issuer === undefined || !/^https?:\/\/./.test(issuer)
+      ? {}
+      : { tokenIssuers: [issuer.replace(/^https?:\/\//, "").replace(/\/$/, "")] }),
     opaqueAccessTokens: true,
     authorizationParams: { access_type: "offline", prompt: "consent" },
     logout: { method: "local" },

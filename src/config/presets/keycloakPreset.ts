@@ -6,7 +6,8 @@ import type { IdpPreset } from "./IdpPreset.ts";
 
 export const keycloakPreset: IdpPreset = {
   name: "keycloak",
-  summary: "roles from `realm_access.roles` and `resource_access.<clientId>.roles`, groups from `groups`, bearer tokens must be `typ: Bearer`, RP-initiated logout",
+  summary:
+    "roles from `realm_access.roles` and `resource_access.<clientId>.roles`, groups from `groups`, bearer tokens must be `typ: Bearer`, RP-initiated logout",
   values: ({ clientId }) => ({
     roleClaims: ["realm_access.roles", ...(clientId === undefined ? [] : [`resource_access.${clientId}.roles`])],
     groupClaims: ["groups"],
