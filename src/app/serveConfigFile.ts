@@ -1,0 +1,102 @@
+// The life of one `serve` process after its arguments are parsed: load and check the config (exit 1
+// before listening on any problem), start the server, log one ready line, reload the config on SIGHUP
+// (and on file change when watching) without dropping a check, and stop gracefully on SIGTERM/SIGINT
+// (drain, then finish in-flight checks; a second signal ends the drain early). Resolves the exit code.
+import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { formatIssue } from "../config/ConfigIssue.ts";
+import { createLogger } from "../observability/createLogger.ts";
+import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
+import { startServer, type RunningServer } from "./startServer.ts";
+import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+
+export interface ServeOptions {
+  readonly file: string;
+  /** Also reload when the file changes (SIGHUP always reloads). */
+  readonly watch: boolean;
+}
+
+export async function serveConfigFile(options: ServeOptions): Promise<number> {
+  // Until the server runs, a SIGHUP (default action: exit) is remembered and applied once it does.
+  let earlyReload = false;
+  const onEarlyHangup = () => {
+    earlyReload = true;
+  };
+  process.on("SIGHUP", onEarlyHangup);
+  try {
+    return await serve(options, () => earlyReload);
+  } finally {
+    process.off("SIGHUP", onEarlyHangup);
+  }
+}
+
+async function serve({ file, watch }: ServeOptions, hangupBeforeReady: () => boolean): Promise<number> {
+  const result = loadConfigFile(file, process.env);
+  if (!result.ok) {
+    for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+    for (const p of result.problems) process.stderr.write(`error: ${formatIssue(p)}\n`);
+    process.stderr.write(`${result.problems.length} problem(s) in ${file}; nothing was started\n`);
+    return 1;
+  }
+  const config = result.config;
+  const logger = createLogger(config.log.level);
+  for (const w of result.warnings) logger.warn({ key: w.path }, w.message);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { logger });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    logger.error({ code }, `could not start: ${err instanceof Error ? err.message : "unknown error"}`);
+    return 1;
+  }
+  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
+  const reload = (trigger: ReloadTrigger) => void reloader.reload(trigger);
+  const onHangup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHangup);
+  let watcher: ConfigFileWatcher | null = null;
+  if (watch) {
+    try {
+      watcher = watchConfigFile(file, () => reload("file change"), { logger });
+    } catch (err) {
+      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
+    }
+  }
+  logger.info(
+    {
+      grpcPort: running.ports.grpc,
+      authPort: running.ports.auth,
+      adminPort: running.ports.admin,
+      providers: Object.keys(config.providers),
+      routes: config.routes.length,
+      watch: watcher !== null,
+    },
+    "portcullis ready",
+  );
+  if (hangupBeforeReady()) reload("SIGHUP");
+  return await new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        // An operator (or an impatient orchestrator) asks twice: skip what is left of the drain.
+        logger.info({ signal }, "second signal: ending the drain now");
+        void running.stop();
+        return;
+      }
+      signalled = true;
+      watcher?.close();
+      process.off("SIGHUP", onHangup);
+      logger.info(
+        { signal, drainSeconds: running.config().shutdown.drainSeconds },
+        "shutting down: health NOT_SERVING, still answering checks until the drain is over",
+      );
+      running.stop().then(
+        () => {
+          logger.info("stopped");
+          resolve(0);
+        },
+        () => resolve(1),
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
