@@ -6,6 +6,7 @@ import type { ClaimCheckConfig, ClaimValue } from "./PortcullisConfig.ts";
 import type { CustomReport, CustomResult } from "./configSchema.ts";
 import { claimPath } from "./configFormats.ts";
 import { keyPath } from "./keyPath.ts";
+import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
 const MAX_DEPTH = 6;
 const MAX_ITEMS = 32;
@@ -55,7 +56,8 @@ function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomRep
   let ok = true;
   for (const key of Object.keys(raw)) {
     if (key !== "claim" && !(OPERATORS as readonly string[]).includes(key)) {
-      report(keyPath(path, key), `unknown key (allowed: claim, ${OPERATORS.join(", ")}; or all / any alone)`);
+      const text = `claim, ${OPERATORS.join(", ")}; or all / any alone`;
+      report(keyPath(path, key), unknownKeyMessage(key, ["claim", ...OPERATORS, "all", "any"], text));
       ok = false;
     }
   }

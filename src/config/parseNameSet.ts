@@ -3,6 +3,7 @@
 
 import type { CustomReport, CustomResult } from "./configSchema.ts";
 import { keyPath } from "./keyPath.ts";
+import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
 const HOW = "write a list of names (any of them) or a mapping with anyOf and/or allOf lists";
 
@@ -40,7 +41,7 @@ export function parseNameSet(value: unknown, path: string, report: CustomReport)
   let ok = true;
   for (const key of Object.keys(raw)) {
     if (key !== "anyOf" && key !== "allOf") {
-      report(keyPath(path, key), "unknown key (allowed: anyOf, allOf)");
+      report(keyPath(path, key), unknownKeyMessage(key, ["anyOf", "allOf"]));
       ok = false;
     }
   }

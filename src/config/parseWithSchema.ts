@@ -5,6 +5,7 @@
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { setOwn } from "./setOwn.ts";
+import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 import type { ListNode, MapNode, ObjectNode, SchemaNode, StringNode } from "./configSchema.ts";
 
 export interface ParseContext {
@@ -151,7 +152,7 @@ function parseObject(node: ObjectNode, value: unknown, path: string, ctx: ParseC
   const allowed = Object.keys(node.fields);
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) {
-      ctx.problems.push({ path: keyPath(path, key), message: `unknown key (allowed: ${allowed.join(", ")})` });
+      ctx.problems.push({ path: keyPath(path, key), message: unknownKeyMessage(key, allowed) });
     }
   }
   return out;

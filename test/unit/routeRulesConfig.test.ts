@@ -201,7 +201,7 @@ const invalid: [string, (r: Raw) => void, RegExp][] = [
   [
     "rejects an unknown requirement",
     (r) => (r.routes[0].require = { scope: ["a"] }),
-    /^routes\[0\]\.require\.scope: unknown key \(allowed: scopes, roles, groups/,
+    /^routes\[0\]\.require\.scope: unknown key; did you mean "scopes"\? \(allowed: scopes, roles, groups/,
   ],
   [
     "rejects roles that are neither a list nor a mapping",
