@@ -5,7 +5,7 @@ import { renderConfigReference } from "../../src/config/renderConfigReference.ts
 import {
   CONFIG_REFERENCE_END,
   CONFIG_REFERENCE_START,
-  README_PATH,
+  CONFIG_REFERENCE_PATH,
   extractConfigReference,
   replaceConfigReference,
 } from "../../src/config/writeConfigReference.ts";
@@ -25,14 +25,16 @@ function leafPaths(node: SchemaNode, path: string, out: string[]): string[] {
 }
 
 describe("config reference", () => {
-  it("README.md's config reference block matches the schema", () => {
-    expect(existsSync(README_PATH), `README.md is missing; ${REGENERATE}`).toBe(true);
-    const block = extractConfigReference(readFileSync(README_PATH, "utf8"));
+  it("docs/configuration.md's config reference block matches the schema", () => {
+    expect(existsSync(CONFIG_REFERENCE_PATH), `docs/configuration.md is missing; ${REGENERATE}`).toBe(true);
+    const block = extractConfigReference(readFileSync(CONFIG_REFERENCE_PATH, "utf8"));
     expect(
       block,
-      `README.md has no ${CONFIG_REFERENCE_START} ... ${CONFIG_REFERENCE_END} block; ${REGENERATE}`,
+      `docs/configuration.md has no ${CONFIG_REFERENCE_START} ... ${CONFIG_REFERENCE_END} block; ${REGENERATE}`,
     ).not.toBeNull();
-    expect(block, `README.md's config reference is out of date; ${REGENERATE}`).toBe(renderConfigReference());
+    expect(block, `docs/configuration.md's config reference is out of date; ${REGENERATE}`).toBe(
+      renderConfigReference(),
+    );
   });
 
   it("documents every key of the schema with its required flag or default", () => {
@@ -52,15 +54,15 @@ describe("config reference", () => {
   });
 
   it("replaces only the text between the markers", () => {
-    const readme = `# Portcullis\n\nintro\n\n${CONFIG_REFERENCE_START}\nold\n${CONFIG_REFERENCE_END}\n\n## After\n`;
+    const readme = `# Configuration\n\nintro\n\n${CONFIG_REFERENCE_START}\nold\n${CONFIG_REFERENCE_END}\n\n## After\n`;
     const updated = replaceConfigReference(readme, "new\n");
     expect(updated).toBe(
-      `# Portcullis\n\nintro\n\n${CONFIG_REFERENCE_START}\nnew\n${CONFIG_REFERENCE_END}\n\n## After\n`,
+      `# Configuration\n\nintro\n\n${CONFIG_REFERENCE_START}\nnew\n${CONFIG_REFERENCE_END}\n\n## After\n`,
     );
     expect(extractConfigReference(updated)).toBe("new\n");
   });
 
-  it("adds a heading and the markers to a README without them", () => {
+  it("adds a heading and the markers to a page without them", () => {
     const updated = replaceConfigReference("# Portcullis\n", "ref\n");
     expect(updated).toBe(
       `# Portcullis\n\n## Configuration reference\n\n${CONFIG_REFERENCE_START}\nref\n${CONFIG_REFERENCE_END}\n`,
