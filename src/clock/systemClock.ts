@@ -1,0 +1,18 @@
+// The real clock: Date.now() and Node's timers, unref'd unless the caller asks to keep the process
+// alive. The default of every `clock` option in src/.
+import type { Clock, ClockTimer, TimerOptions } from "./Clock.ts";
+
+export const systemClock: Clock = {
+  now: Date.now,
+  setTimeout: (callback, ms, options) => handle(setTimeout(callback, ms), clearTimeout, options),
+  setInterval: (callback, ms, options) => handle(setInterval(callback, ms), clearInterval, options),
+};
+
+function handle(
+  timer: NodeJS.Timeout,
+  clear: (timer: NodeJS.Timeout) => void,
+  options: TimerOptions | undefined,
+): ClockTimer {
+  if (options?.keepAlive !== true) timer.unref();
+  return { cancel: () => clear(timer) };
+}
