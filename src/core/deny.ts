@@ -3,7 +3,7 @@
 // Public text only; the detail stays in the log.
 import { DENIALS, type DenialCode } from "./DenialCode.ts";
 import type { Deny, HeaderList } from "./Decision.ts";
-import { renderStatusPage } from "./renderStatusPage.ts";
+import { renderStatusPage } from "../errors/renderStatusPage.ts";
 
 export const DEFAULT_REALM = "portcullis";
 

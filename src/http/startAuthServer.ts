@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { BrowserSessions } from "../core/BrowserSessions.ts";
-import { escapeHtml, renderStatusPage } from "../core/renderStatusPage.ts";
+import { escapeHtml, renderStatusPage } from "../errors/renderStatusPage.ts";
 
 export interface AuthServer {
   readonly port: number;
