@@ -1,5 +1,5 @@
 // What the gate answers: a value, never an exception. Adapters turn it into their wire format.
-import type { DenialCode } from "./DenialCode.ts";
+import type { DenialCode } from "../errors/ErrorCode.ts";
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 

@@ -1,9 +1,9 @@
-// Builds denial values from stable codes through the one DENIALS table: status, RFC 6750 / RFC 9470
-// WWW-Authenticate, and a small JSON body for API clients or a small HTML page for browsers.
-// Public text only; the detail stays in the log.
-import { DENIALS, type DenialCode } from "./DenialCode.ts";
+// Builds denial values from stable codes through the error registry (src/errors/ErrorCode.ts):
+// status, RFC 6750 / RFC 9470 WWW-Authenticate, and a small JSON body for API clients or a small
+// HTML page for browsers. Public text only; the detail stays in the log.
+import { ERROR_CODES, type DenialCode } from "../errors/ErrorCode.ts";
 import type { Deny, HeaderList } from "./Decision.ts";
-import { renderStatusPage } from "../errors/renderStatusPage.ts";
+import { renderErrorPage } from "../errors/renderErrorPage.ts";
 
 export const DEFAULT_REALM = "portcullis";
 
@@ -41,15 +41,15 @@ function quoted(value: string): string {
 }
 
 function render(code: DenialCode, realm: string, browser: boolean, challenge: ChallengeParams | undefined): Rendered {
-  const spec = DENIALS[code];
+  const spec = ERROR_CODES[code];
   const headers: Array<[string, string]> = [
     ["content-type", browser ? "text/html; charset=utf-8" : "application/json"],
     ["cache-control", "no-store"],
   ];
-  if (spec.status === 401 || (spec.status === 403 && spec.bearerError !== undefined)) {
+  if (spec.status === 401 || (spec.status === 403 && spec.oauthError !== undefined)) {
     // RFC 6750 §3.1: a request with no credential gets the challenge without an error code.
     let value = `Bearer realm=${quoted(realm)}`;
-    if (spec.bearerError) value += `, error="${spec.bearerError}", error_description=${quoted(spec.description)}`;
+    if (spec.oauthError) value += `, error="${spec.oauthError}", error_description=${quoted(spec.description)}`;
     if (challenge?.scope !== undefined && challenge.scope.length > 0)
       value += `, scope=${quoted(challenge.scope.join(" "))}`;
     if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0)
@@ -58,16 +58,9 @@ function render(code: DenialCode, realm: string, browser: boolean, challenge: Ch
     headers.push(["www-authenticate", value]);
   }
   const body = browser
-    ? renderStatusPage({ status: spec.status, title: titleFor(spec.status), message: spec.description })
+    ? renderErrorPage(code, "check").body
     : JSON.stringify({ error: code, error_description: spec.description });
   return { status: spec.status, headers, body };
-}
-
-function titleFor(status: number): string {
-  if (status === 403) return "Access denied";
-  if (status === 401) return "Sign-in required";
-  if (status === 400) return "Bad request";
-  return "Service unavailable";
 }
 
 export function deny(code: DenialCode, options: DenyOptions): Deny {

@@ -1,7 +1,7 @@
 // The result of verifying a bearer token: a value for every denial; only faults are exceptions
 // (see VerifierFault). `detail` is for logs and never contains the token.
 import type { JWTPayload } from "jose";
-import type { TokenErrorCode } from "./TokenErrorCode.ts";
+import type { TokenErrorCode } from "../errors/ErrorCode.ts";
 
 export type VerifyOutcome =
   | {

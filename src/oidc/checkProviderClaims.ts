@@ -5,7 +5,7 @@
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { checkAccessTokenType } from "./checkAccessTokenType.ts";
 import type { IssuerPolicy } from "./createIssuerPolicy.ts";
-import type { TokenErrorCode } from "./TokenErrorCode.ts";
+import type { TokenErrorCode } from "../errors/ErrorCode.ts";
 
 export interface ClaimsProblem {
   readonly code: TokenErrorCode;

@@ -12,7 +12,7 @@ import { checkAccessTokenType } from "./checkAccessTokenType.ts";
 import { compactShapeProblem, MAX_TOKEN_LENGTH } from "./compactJwt.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { refuseNonAccessTokens } from "./refuseNonAccessTokens.ts";
-import type { TokenErrorCode } from "./TokenErrorCode.ts";
+import type { TokenErrorCode } from "../errors/ErrorCode.ts";
 import { traceIdpCall } from "./traceIdpCall.ts";
 import { VerifierFault } from "./VerifierFault.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";

@@ -2,6 +2,7 @@
 // refresh) and turns them into LoginErrors. Library messages and causes are not copied: they can
 // carry the response body, i.e. tokens. Errors no IdP answer can explain are VerifierFaults.
 import * as client from "openid-client";
+import { describeError } from "../errors/describeError.ts";
 import { LoginError, safeOAuthError } from "./LoginError.ts";
 import { VerifierFault } from "./VerifierFault.ts";
 
@@ -58,13 +59,5 @@ export function mapGrantError(err: unknown): LoginError {
         );
     }
   }
-  throw new VerifierFault(`unexpected error during a token-endpoint grant: ${describe(err)}`);
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return `${err.name}${typeof code === "string" ? ` ${code}` : ""}`;
-  }
-  return typeof err;
+  throw new VerifierFault(`unexpected error during a token-endpoint grant: ${describeError(err)}`);
 }

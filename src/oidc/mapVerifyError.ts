@@ -2,8 +2,9 @@
 // TokenErrorCodes. An error no token can explain is not a denial reason: it is thrown on as a
 // VerifierFault so the gate denies with internal_error and logs it, instead of hiding a bug.
 import { errors } from "jose";
+import { describeError } from "../errors/describeError.ts";
 import { BoundedFetchError } from "./boundedFetch.ts";
-import type { TokenErrorCode } from "./TokenErrorCode.ts";
+import type { TokenErrorCode } from "../errors/ErrorCode.ts";
 import { VerifierFault } from "./VerifierFault.ts";
 
 export interface MappedVerifyError {
@@ -18,7 +19,7 @@ export function mapVerifyError(err: unknown): MappedVerifyError {
   // failed IdP fetch there means no keys.
   if (err instanceof BoundedFetchError) return { code: "jwks_unavailable", detail: err.message };
   if (!(err instanceof errors.JOSEError)) {
-    throw new VerifierFault(`unexpected error during token verification: ${describe(err)}`, { cause: err });
+    throw new VerifierFault(`unexpected error during token verification: ${describeError(err)}`, { cause: err });
   }
   const detail = `${err.code}: ${err.message}`;
   switch (err.code) {
@@ -82,14 +83,9 @@ function claimCode(claim: string, reason: string): TokenErrorCode {
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
-  return typeof err;
-}
-
 /** A log-safe line for a failed discovery or key-set load, for status() and the start-up log. */
 export function describeLoadError(err: unknown): string {
   if (err instanceof BoundedFetchError) return err.message;
   if (err instanceof errors.JOSEError) return `${err.code}: ${err.message}`;
-  return `unexpected error: ${describe(err)}`;
+  return `unexpected error: ${describeError(err)}`;
 }

@@ -5,7 +5,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import type { IssuerPolicy } from "./createIssuerPolicy.ts";
-import { LoginError, type LoginErrorCode } from "./LoginError.ts";
+import type { LoginErrorCode } from "../errors/ErrorCode.ts";
+import { LoginError } from "./LoginError.ts";
 import { mapVerifyError } from "./mapVerifyError.ts";
 
 export interface IdTokenExpectations {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { renderEnvoyConfig } from "../../src/demo/renderEnvoyConfig.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
-import { DENIALS } from "../../src/core/DenialCode.ts";
+import { ERROR_CODES } from "../../src/errors/ErrorCode.ts";
 import { auditEnvoyConfig, REJECTED_PATH_REGEX, STEERING_HEADERS } from "../harness/envoyBypassAudit.ts";
 
 type Json = Record<string, any>;
@@ -315,7 +315,7 @@ describe("deploy/istio", () => {
     expect(http[0]?.["match"]).toEqual([{ uri: { regex: REJECTED_PATH_REGEX } }]);
     expect(http.slice(0, 2).map((r) => r["directResponse"].body.string)).toEqual(
       (["path_invalid", "host_invalid"] as const).map((code) =>
-        JSON.stringify({ error: code, error_description: DENIALS[code].description }),
+        JSON.stringify({ error: code, error_description: ERROR_CODES[code].description }),
       ),
     );
     const bad = new RegExp(`^(?:${http[1]?.["match"][0].authority.regex as string})$`);

@@ -5,13 +5,13 @@
 // shapes Portcullis refuses); they are written out here once and each config must carry them verbatim.
 
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
-import { DENIALS } from "../../src/core/DenialCode.ts";
+import { ERROR_CODES } from "../../src/errors/ErrorCode.ts";
 
 type Json = Record<string, any>;
 
 /** The body Portcullis answers a denial with, which Envoy's own 400s repeat word for word. */
 const denialBody = (code: "path_invalid" | "host_invalid") =>
-  JSON.stringify({ error: code, error_description: DENIALS[code].description });
+  JSON.stringify({ error: code, error_description: ERROR_CODES[code].description });
 
 /** A path shape some upstream reads as another path: matched on the normalised path, query cut. */
 export const REJECTED_PATH_REGEX = String.raw`.*(;|%3[Bb]|%25|\.(/|$)|%2[Ee](/|$)|%(20|09)(/|$)|%[Cc][01]|%[Ff][5-9A-Fa-f]).*`;

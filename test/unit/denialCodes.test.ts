@@ -1,23 +1,29 @@
-// Every stable denial code is documented in the README's table with its status, and the table
-// names no code that does not exist.
+// Every stable denial code is documented in docs/errors.md (generated from the error registry) with
+// the status it is answered with, and the page names no code that does not exist.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DENIALS } from "../../src/core/DenialCode.ts";
+import { ERROR_CODES, codesOn } from "../../src/errors/ErrorCode.ts";
+import { ERROR_REFERENCE_PATH } from "../../src/errors/writeErrorReference.ts";
 
-const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const block = readme.slice(readme.indexOf("<!-- denial-codes:start -->"), readme.indexOf("<!-- denial-codes:end -->"));
+const page = readFileSync(ERROR_REFERENCE_PATH, "utf8");
 const documented = new Map(
-  [...block.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const),
+  [...page.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|[^|]*\|([^|]*)\|/gm)].map(
+    (m) => [m[1]!, { status: Number(m[2]), surfaces: m[3]!.trim().split(", ") }] as const,
+  ),
 );
 
 describe("denial codes", () => {
   it("documents every code with the status it is answered with", () => {
-    for (const [code, spec] of Object.entries(DENIALS)) {
-      expect(documented.get(code), `README denial table row for ${code}`).toBe(spec.status);
+    for (const code of Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>) {
+      expect(documented.get(code)?.status, `docs/errors.md row for ${code}`).toBe(ERROR_CODES[code].status);
     }
   });
 
+  it("documents every Check denial code as answered by the Check", () => {
+    for (const code of codesOn("check")) expect(documented.get(code)?.surfaces, code).toContain("Check");
+  });
+
   it("documents no code the product does not have", () => {
-    expect([...documented.keys()].sort()).toEqual(Object.keys(DENIALS).sort());
+    expect([...documented.keys()].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 });

@@ -4,8 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { DENIALS } from "../../src/core/DenialCode.ts";
-import { LOGIN_ERROR_CODES } from "../../src/oidc/LoginError.ts";
+import { codesOn } from "../../src/errors/ErrorCode.ts";
 import { createMetrics } from "../../src/observability/Metrics.ts";
 import {
   alertExpressions,
@@ -38,8 +37,8 @@ const TARGET_LABELS = ["job", "instance"];
 /** Closed label value sets, from the code (reasons) and from the metric help texts (`result (a|b)`). */
 function allowedValues(family: string, label: string): Set<string> | null {
   if (label === "reason" && family === "portcullis_checks_total")
-    return new Set([...Object.keys(DENIALS), "public", "anonymous", "authenticated"]);
-  if (label === "reason" && family === "portcullis_logins_total") return new Set([...LOGIN_ERROR_CODES, "ok"]);
+    return new Set([...codesOn("check"), "public", "anonymous", "authenticated"]);
+  if (label === "reason" && family === "portcullis_logins_total") return new Set([...codesOn("callback"), "ok"]);
   const help = (registry.getSingleMetric(family) as unknown as { help: string } | undefined)?.help ?? "";
   const set = new RegExp(`\\b${label} \\(([a-z_]+(?:\\|[a-z_]+)+)\\)`).exec(help);
   return set === null ? null : new Set((set[1] as string).split("|"));

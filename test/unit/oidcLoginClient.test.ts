@@ -20,7 +20,8 @@ import {
   type LoginClientOptions,
   type LoginTransaction,
 } from "../../src/oidc/createLoginClient.ts";
-import { LoginError, type LoginErrorCode } from "../../src/oidc/LoginError.ts";
+import type { LoginErrorCode } from "../../src/errors/ErrorCode.ts";
+import { LoginError } from "../../src/oidc/LoginError.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import {
   CookieJar,

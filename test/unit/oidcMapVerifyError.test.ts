@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errors } from "jose";
 import { BoundedFetchError } from "../../src/oidc/boundedFetch.ts";
 import { isUnknownKeyError, mapVerifyError } from "../../src/oidc/mapVerifyError.ts";
-import type { TokenErrorCode } from "../../src/oidc/TokenErrorCode.ts";
+import type { TokenErrorCode } from "../../src/errors/ErrorCode.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 
 const claimFailure = (claim: string, reason = "check_failed") =>
