@@ -1,7 +1,8 @@
 // A logged-in browser's session cookie without an IdP: a Session shaped as src/session/Session.ts
 // with realistic sizes (~900-byte access token, ~800-byte ID token, a dozen claims), sealed and
-// chunked exactly as src/core/BrowserSessions.ts does, and the Cookie header a browser sends back.
+// chunked exactly as src/login/createBrowserLogin.ts does, and the Cookie header a browser sends back.
 import { randomBytes, randomUUID } from "node:crypto";
+import { SESSION_MAX_CHUNKS } from "../src/login/parseSessionCookies.ts";
 import { createCookieSealer, type CookieSealer } from "../src/session/createCookieSealer.ts";
 import { createSessionCookies } from "../src/session/createSessionCookies.ts";
 import type { Session } from "../src/session/Session.ts";
@@ -38,9 +39,6 @@ export interface BenchSessionInput {
   readonly audience: string;
   readonly clientId: string;
 }
-
-/** SESSION_MAX_CHUNKS of src/core/BrowserSessions.ts. */
-const SESSION_MAX_CHUNKS = 8;
 
 /** A JWT-shaped string of about `bytes` characters: its claims, then padding, then an RS256-sized signature. */
 function jwtShaped(header: object, claims: Record<string, unknown>, bytes: number): string {

@@ -6,11 +6,13 @@ import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { createBrowserSessions, type BrowserSessions, type LoginClientPort } from "../core/BrowserSessions.ts";
 import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
+import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
+import { createSessionPort } from "../login/createSessionPort.ts";
+import type { LoginClientPort } from "../login/LoginClientPort.ts";
 import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observability/Metrics.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
@@ -21,7 +23,7 @@ import {
 } from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createRedisSessionStore } from "../session/createRedisSessionStore.ts";
-import { createLogoutTokenDispatcher } from "./createLogoutTokenDispatcher.ts";
+import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 
@@ -30,7 +32,7 @@ export interface CheckPipeline {
   readonly config: PortcullisConfig;
   readonly registry: ProviderRegistry;
   /** Browser login and sessions; null when no provider has a client. */
-  readonly sessions: BrowserSessions | null;
+  readonly login: BrowserLogin | null;
   readonly gate: Gate;
   readonly metrics: Metrics;
   /** Handlers bound to this pipeline's gate (startServer serves a swappable gate instead). */
@@ -96,26 +98,26 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   }
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
-  const sessions =
+  const login =
     previous !== undefined &&
     previous.registry === registry &&
     isDeepStrictEqual(previous.config.session, config.session)
-      ? previous.sessions
-      : createSessions(config, registry, metrics, logger, reuse.shared ?? null);
+      ? previous.login
+      : createLogin(config, registry, metrics, logger, reuse.shared ?? null);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
     routes: new RouteTable(config.routes, config.policy),
     verifier: registry,
     identity: createIdentityHeaders(config.identity, Object.values(config.providers)),
     forwardAuthorization: config.identity.forwardAuthorization,
-    sessions,
+    sessions: login === null ? null : createSessionPort(login),
   });
 
   return {
     config,
     registry,
     metrics,
-    sessions,
+    login,
     gate,
     handlers: createExtAuthzHandlers(
       gate,
@@ -141,13 +143,13 @@ export function browserLoginEnabled(config: PortcullisConfig): boolean {
 }
 
 /** Browser sessions when some provider has a client: login clients are made once each provider is loaded. */
-function createSessions(
+function createLogin(
   config: PortcullisConfig,
   registry: ProviderRegistry,
   metrics: Metrics,
   logger: Logger,
   shared: SharedSessionState | null,
-): BrowserSessions | null {
+): BrowserLogin | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
   const clients = new Map<string, LoginClientPort>();
@@ -196,7 +198,7 @@ function createSessions(
           logger,
         })
       : undefined;
-  return createBrowserSessions({
+  return createBrowserLogin({
     session: config.session,
     providers,
     loginClient,

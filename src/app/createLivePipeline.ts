@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { AccessRequest } from "../core/AccessRequest.ts";
-import type { BrowserSessions } from "../core/BrowserSessions.ts";
 import type { Decision } from "../core/Decision.ts";
+import type { BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
 import type { ProviderRegistry } from "../oidc/ProviderRegistry.ts";
 import type { DecisionGate } from "../transport/createExtAuthzHandlers.ts";
@@ -36,8 +36,8 @@ export type ApplyOutcome =
 export interface LivePipeline {
   /** What the ext_authz handlers call: the current generation, read once per check. */
   readonly gate: DecisionGate;
-  /** The auth listener's view of the current sessions; null when browser login is off (fixed at start). */
-  readonly sessions: BrowserSessions | null;
+  /** The current generation's browser login, for the auth listener; null when browser login is off (fixed at start). */
+  readonly login: (() => BrowserLogin) | null;
   /** Process-wide: survive every reload. */
   readonly metrics: Metrics;
   /** The Redis connection when one is configured (for readiness and shutdown). */
@@ -83,8 +83,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
   function release(gen: Generation): void {
     const { registry } = gen.pipeline;
     // Sessions a reload replaced: no check runs on them any more, and the auth listener uses the current ones.
-    if (gen.pipeline.sessions !== null && gen.pipeline.sessions !== current.pipeline.sessions)
-      gen.pipeline.sessions.close();
+    if (gen.pipeline.login !== null && gen.pipeline.login !== current.pipeline.login) gen.pipeline.login.close();
     const users = (registryUsers.get(registry) ?? 1) - 1;
     if (users > 0) {
       registryUsers.set(registry, users);
@@ -115,27 +114,9 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
     },
   };
 
-  const sessionsOf = () => current.pipeline.sessions as BrowserSessions;
-  const sessions: BrowserSessions | null =
-    current.pipeline.sessions === null
-      ? null
-      : {
-          get cookiePrefix() {
-            return sessionsOf().cookiePrefix;
-          },
-          parseCookies: (header) => sessionsOf().parseCookies(header),
-          owns: (name) => sessionsOf().owns(name),
-          load: (cookies) => sessionsOf().load(cookies),
-          freshen: (session, present) => sessionsOf().freshen(session, present),
-          loginProviderFor: (routeProviders) => sessionsOf().loginProviderFor(routeProviders),
-          startLogin: (target, provider, cookies, stepUp) => sessionsOf().startLogin(target, provider, cookies, stepUp),
-          startLoginAt: (rd, cookies) => sessionsOf().startLoginAt(rd, cookies),
-          completeLogin: (query, cookies) => sessionsOf().completeLogin(query, cookies),
-          signOut: (cookies, rd) => sessionsOf().signOut(cookies, rd),
-          backchannelLogout: (token) => sessionsOf().backchannelLogout(token),
-          isTrustedOrigin: (origin) => sessionsOf().isTrustedOrigin(origin),
-          close: () => sessionsOf().close(),
-        };
+  // Every generation has browser login or none (see browserLoginEnabled): the auth listener asks
+  // for the current one on each request, so a login completes on the config it arrives under.
+  const login = current.pipeline.login === null ? null : () => current.pipeline.login as BrowserLogin;
 
   async function apply(next: PortcullisConfig): Promise<ApplyOutcome> {
     if (closed)
@@ -203,7 +184,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
           providersKept: kept,
           providersLoaded: loadedAnew,
           providersRemoved: Object.keys(oldProviders).filter((name) => !(name in next.providers)),
-          sessionsKept: pipeline.sessions === old.pipeline.sessions,
+          sessionsKept: pipeline.login === old.pipeline.login,
         },
       };
     } finally {
@@ -213,7 +194,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
 
   return {
     gate,
-    sessions,
+    login,
     metrics,
     redis: shared.redis,
     current: () => current.pipeline,

@@ -4,8 +4,8 @@
 // health PINGs) and coming back is logged once each way.
 import type { Logger } from "pino";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../core/BrowserSessions.ts";
 import type { Metrics } from "../observability/Metrics.ts";
+import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../oidc/createLogoutTokenDispatcher.ts";
 import { createRedisConnection, type RedisConnection } from "../session/createRedisConnection.ts";
 import type { RedisOperation } from "../session/createRedisSessionStore.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";

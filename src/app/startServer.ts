@@ -41,7 +41,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
   let stopped: Promise<void> | null = null;
 
   const live = createLivePipeline(config, logger);
-  const { metrics, sessions } = live;
+  const { metrics, login } = live;
   // Off by default; set up once per process (a reload cannot change it, see reloadProblems).
   const tracing = startConfiguredTracing(config.tracing, logger);
   const tracer = tracing === null ? undefined : createCheckTracer(tracing);
@@ -66,7 +66,7 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       health: createHealthHandlers(health),
     });
     started.push(() => grpc.shutdown(0));
-    auth = await startAuthServer({ ...config.listen.auth, sessions, logger });
+    auth = await startAuthServer({ ...config.listen.auth, login, logger });
     started.push(() => auth.close());
     admin = await startAdminServer({
       host: config.listen.admin.host,

@@ -1,19 +1,21 @@
-// The decision pipeline, readable in one place: refuse an invalid host, normalise the path → match a route (host, path,
-// method) → public passes → find the credential (bearer token, else browser session, refreshed
-// when near expiry) → none: optional passes anonymously, a browser is sent to log in, an API client
-// gets 401 → route requirements (scopes, roles, claims, clients, step-up) → identity headers.
-// Pure of transports; every outcome is a Decision value, and any unexpected fault becomes an
-// internal_error denial.
+// The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
+// path, the first matching route; public routes pass) → credential (a bearer token, else a browser
+// session) → session freshness (refreshed when near expiry) → requirements (scopes, roles, claims,
+// clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
+// browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
+// Decision value, and any unexpected fault becomes an internal_error denial.
 import type { AccessRequest } from "./AccessRequest.ts";
-import type { BrowserSessions, StepUp } from "./BrowserSessions.ts";
-import type { Decision, HeaderList } from "./Decision.ts";
+import type { Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
+import type { SessionPort } from "../login/SessionPort.ts";
+import type { StepUp } from "../login/startLogin.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
+import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
@@ -36,7 +38,7 @@ export interface GateDependencies {
     groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
   };
   /** Browser sessions and login; absent when no provider has a client (bearer tokens only). */
-  readonly sessions?: BrowserSessions | null;
+  readonly sessions?: SessionPort | null;
   /** Keep the client's Authorization header on an authenticated request (default: remove it). */
   readonly forwardAuthorization?: boolean;
   /** Epoch milliseconds (requirements' max_age). */
@@ -45,6 +47,7 @@ export interface GateDependencies {
 
 /** Who the request speaks for, once a credential checked out. */
 interface Subject {
+  readonly kind: "subject";
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
   readonly credential: "bearer" | "session";
@@ -55,6 +58,18 @@ interface Subject {
 interface IdentityHeaderSet {
   readonly set: HeaderList;
   readonly remove: readonly string[];
+}
+
+/** What every step after route policy reads: the request, its route, and our cookies in it. */
+interface CheckContext {
+  readonly request: AccessRequest;
+  readonly route: CompiledRoute;
+  /** A top-level browser navigation: sent to log in and shown pages, unlike API clients and gRPC. */
+  readonly browser: boolean;
+  readonly sessions: SessionPort | null;
+  readonly cookieHeader: string | undefined;
+  /** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
+  readonly upstreamCookie: string | null | undefined;
 }
 
 export class Gate {
@@ -72,147 +87,24 @@ export class Gate {
   async decide(request: AccessRequest): Promise<Decision> {
     let routeName: string | null = null;
     try {
-      // 1. One host, one meaning: an authority that is not one host[:port] is refused. Then the path,
-      // normalised exactly as our Envoy configs do (ambiguous shapes refused), before any rule sees it.
-      if (request.hostInvalid === true) {
-        // The authority is the client's; quoted and bounded so a log line stays one readable line.
-        const problem = authorityProblem(request.host) ?? "not a host[:port]";
-        return deny("host_invalid", {
-          route: null,
-          detail: `${problem}: ${JSON.stringify(request.host.slice(0, 200))}`,
-        });
-      }
-      const normalized = this.#deps.normalizePath(request.path);
-      if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
-      // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
-      if (normalized.path.length > REGEX_INPUT_LIMIT)
-        return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
-
-      // 2. First matching rule wins; no rule means the configured default (deny).
-      const route = this.#deps.routes.match(request.host, normalized.path, request.method);
-      if (route === null) {
-        return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
-      }
+      const route = this.#routePolicy(request);
+      if ("kind" in route) return route; // a denial
       routeName = route.name;
       const sessions = this.#deps.sessions ?? null;
       const cookieHeader = request.headers.get("cookie");
       // Our cookies (sealed session, login transactions) never travel upstream, on any route.
       const upstreamCookie =
-        sessions !== null && cookieHeader !== undefined ? this.#upstreamCookie(cookieHeader, sessions) : undefined;
-
-      // 3. Public routes pass, with every owned header stripped so clients cannot inject identity.
+        sessions !== null && cookieHeader !== undefined ? upstreamCookieOf(cookieHeader, sessions) : undefined;
+      // Public routes pass, with every owned header stripped so clients cannot inject identity.
       if (route.auth === "public") return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
 
-      // 4. The credential: a bearer token decides when there is one; otherwise a browser session.
       const browser = isBrowserNavigation(request.method, request.headers);
-      let subject: Subject | null = null;
-      let clearCookies: readonly string[] = [];
-      const bearer = extractBearerToken(request.headers.get("authorization"));
-      if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
-      if (bearer.kind === "token") {
-        const outcome = await this.#deps.verifier.verify(bearer.token, route.providers);
-        if (!outcome.ok) {
-          return deny(outcome.code, {
-            route: route.name,
-            detail: outcome.detail,
-            ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
-          });
-        }
-        subject = { claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
-      } else if (sessions !== null && cookieHeader !== undefined) {
-        const cookies = sessions.parseCookies(cookieHeader);
-        const loaded = await sessions.load(cookies);
-        if (loaded.kind === "invalid") clearCookies = loaded.clear;
-        // A session that cannot be read is not a missing one: fail closed with a 503, never a
-        // login loop (an optional route goes on anonymously, as for an IdP outage).
-        if (loaded.kind === "unavailable" && route.auth !== "optional") {
-          return deny("session_store_unavailable", { route: route.name, detail: loaded.reason, browser });
-        }
-        if (loaded.kind === "session" && acceptsProvider(route.providers, loaded.session.provider)) {
-          const fresh = await sessions.freshen(loaded.session, loaded.present);
-          // An optional route does without the caller's identity rather than fail for an outage.
-          if (fresh.kind === "unavailable" && route.auth !== "optional") {
-            const code = fresh.cause === "store" ? "session_store_unavailable" : "idp_unavailable";
-            return deny(code, { route: route.name, detail: fresh.reason, provider: loaded.session.provider, browser });
-          }
-          if (fresh.kind === "ended") clearCookies = fresh.clear;
-          else if (fresh.kind === "fresh")
-            subject = {
-              claims: fresh.session.claims,
-              provider: fresh.session.provider,
-              credential: "session",
-              setCookies: fresh.setCookies,
-            };
-        }
-        if (subject === null)
-          return this.#noCredential(request, route, browser, sessions, cookies, clearCookies, upstreamCookie);
-      }
-      if (subject === null)
-        return this.#noCredential(request, route, browser, sessions, null, clearCookies, upstreamCookie);
-
-      // 5. The route's requirements, on the verified claims.
-      const machine = isMachinePrincipal(subject.claims);
-      if (route.requirements !== null) {
-        const outcome = evaluateRequirements(route.requirements, {
-          claims: subject.claims,
-          roles: this.#deps.identity.roles(subject.claims, subject.provider),
-          ...(this.#deps.identity.groups
-            ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) }
-            : {}),
-          now: Math.floor(this.#now() / 1000),
-        });
-        if (!outcome.ok) {
-          const viaSession = subject.credential === "session";
-          const asPage = browser && viaSession;
-          const common = {
-            route: route.name,
-            detail: outcome.detail,
-            provider: subject.provider,
-            browser: asPage,
-            extraHeaders: setCookieHeaders(onDenial(subject.setCookies)),
-          };
-          if (outcome.kind === "insufficient_scope")
-            return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
-          if (outcome.kind === "forbidden") return deny("requirement_failed", common);
-          const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
-          if (asPage && sessions !== null) {
-            const cookies = sessions.parseCookies(cookieHeader);
-            const started = await sessions.startLogin(request, subject.provider, cookies, stepUp);
-            if (started.kind === "unavailable")
-              return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
-            return redirectDecision(started.location, started.setCookies, {
-              route: route.name,
-              provider: subject.provider,
-              detail: `step-up: ${outcome.detail}`,
-            });
-          }
-          return deny("step_up_required", {
-            ...common,
-            challenge: {
-              ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}),
-              ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}),
-            },
-          });
-        }
-      }
-
-      // 6. Identity headers: set ours, remove every other owned header the client may have sent.
-      const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
-      const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
-      return {
-        kind: "allow",
-        route: route.name,
-        reason: "authenticated",
-        setHeaders:
-          upstreamCookie === undefined || upstreamCookie === null
-            ? headers.set
-            : [...headers.set, ["cookie", upstreamCookie]],
-        removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
-        provider: subject.provider,
-        credential: subject.credential,
-        ...callerOf(subject.claims, machine),
-        ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
-      };
+      const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie };
+      const subject = await this.#credential(check);
+      if (subject.kind !== "subject") return subject;
+      const unmet = await this.#requirements(check, subject);
+      if (unmet !== null) return unmet;
+      return this.#identity(check, subject);
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -221,19 +113,104 @@ export class Gate {
     }
   }
 
+  /**
+   * Route policy. One host, one meaning: an authority that is not one host[:port] is refused. Then
+   * the path, normalised exactly as our Envoy configs do (ambiguous shapes refused), before any rule
+   * sees it; the first matching rule wins, and no rule means the configured default (deny).
+   */
+  #routePolicy(request: AccessRequest): CompiledRoute | Deny {
+    if (request.hostInvalid === true) {
+      // The authority is the client's; quoted and bounded so a log line stays one readable line.
+      const problem = authorityProblem(request.host) ?? "not a host[:port]";
+      return deny("host_invalid", {
+        route: null,
+        detail: `${problem}: ${JSON.stringify(request.host.slice(0, 200))}`,
+      });
+    }
+    const normalized = this.#deps.normalizePath(request.path);
+    if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
+    // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
+    if (normalized.path.length > REGEX_INPUT_LIMIT)
+      return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
+    const route = this.#deps.routes.match(request.host, normalized.path, request.method);
+    if (route === null) {
+      return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
+    }
+    return route;
+  }
+
+  /** The credential: a bearer token decides when there is one; otherwise a browser session. */
+  async #credential(check: CheckContext): Promise<Subject | Decision> {
+    const { request, route, sessions, cookieHeader } = check;
+    const bearer = extractBearerToken(request.headers.get("authorization"));
+    if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
+    if (bearer.kind === "token") {
+      const outcome = await this.#deps.verifier.verify(bearer.token, route.providers);
+      if (!outcome.ok) {
+        return deny(outcome.code, {
+          route: route.name,
+          detail: outcome.detail,
+          ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
+        });
+      }
+      return {
+        kind: "subject",
+        claims: outcome.claims,
+        provider: outcome.provider,
+        credential: "bearer",
+        setCookies: [],
+      };
+    }
+    if (sessions === null || cookieHeader === undefined) return this.#noCredential(check, null, []);
+    const cookies = sessions.parseCookies(cookieHeader);
+    const loaded = await sessions.load(cookies);
+    // A session that cannot be read is not a missing one: fail closed with a 503, never a
+    // login loop (an optional route goes on anonymously, as for an IdP outage).
+    if (loaded.kind === "unavailable" && route.auth !== "optional") {
+      return deny("session_store_unavailable", { route: route.name, detail: loaded.reason, browser: check.browser });
+    }
+    if (loaded.kind === "session" && acceptsProvider(route.providers, loaded.session.provider))
+      return this.#sessionFreshness(check, sessions, cookies, loaded.session, loaded.present);
+    return this.#noCredential(check, cookies, loaded.kind === "invalid" ? loaded.clear : []);
+  }
+
+  /** Session freshness: near its access token's expiry a session is refreshed, or ends. */
+  async #sessionFreshness(
+    check: CheckContext,
+    sessions: SessionPort,
+    cookies: ReadonlyMap<string, string>,
+    session: Session,
+    present: readonly string[],
+  ): Promise<Subject | Decision> {
+    const { route } = check;
+    const fresh = await sessions.freshen(session, present);
+    // An optional route does without the caller's identity rather than fail for an outage.
+    if (fresh.kind === "unavailable" && route.auth !== "optional") {
+      const code = fresh.cause === "store" ? "session_store_unavailable" : "idp_unavailable";
+      return deny(code, {
+        route: route.name,
+        detail: fresh.reason,
+        provider: session.provider,
+        browser: check.browser,
+      });
+    }
+    if (fresh.kind === "fresh") {
+      const { claims, provider } = fresh.session;
+      return { kind: "subject", claims, provider, credential: "session", setCookies: fresh.setCookies };
+    }
+    return this.#noCredential(check, cookies, fresh.kind === "ended" ? fresh.clear : []);
+  }
+
   /** No usable credential: optional routes pass anonymously, browsers go to log in, APIs get 401. */
   async #noCredential(
-    request: AccessRequest,
-    route: CompiledRoute,
-    browser: boolean,
-    sessions: BrowserSessions | null,
+    check: CheckContext,
     cookies: ReadonlyMap<string, string> | null,
     clearCookies: readonly string[],
-    upstreamCookie: string | null | undefined,
   ): Promise<Decision> {
+    const { request, route, sessions } = check;
     if (route.auth === "optional")
-      return this.#anonymous(route, request.headers, "anonymous", upstreamCookie, clearCookies);
-    if (browser && sessions !== null) {
+      return this.#anonymous(route, request.headers, "anonymous", check.upstreamCookie, clearCookies);
+    if (check.browser && sessions !== null) {
       const provider = sessions.loginProviderFor(route.providers);
       if (provider !== null) {
         const started = await sessions.startLogin(request, provider, cookies ?? new Map(), undefined);
@@ -253,6 +230,71 @@ export class Gate {
     return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
   }
 
+  /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
+  async #requirements(check: CheckContext, subject: Subject): Promise<Decision | null> {
+    const { route, request, sessions } = check;
+    if (route.requirements === null) return null;
+    const outcome = evaluateRequirements(route.requirements, {
+      claims: subject.claims,
+      roles: this.#deps.identity.roles(subject.claims, subject.provider),
+      ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
+      now: Math.floor(this.#now() / 1000),
+    });
+    if (outcome.ok) return null;
+    const asPage = check.browser && subject.credential === "session";
+    const common = {
+      route: route.name,
+      detail: outcome.detail,
+      provider: subject.provider,
+      browser: asPage,
+      extraHeaders: setCookieHeaders(onDenial(subject.setCookies)),
+    };
+    if (outcome.kind === "insufficient_scope")
+      return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
+    if (outcome.kind === "forbidden") return deny("requirement_failed", common);
+    const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
+    if (asPage && sessions !== null) {
+      const cookies = sessions.parseCookies(check.cookieHeader);
+      const started = await sessions.startLogin(request, subject.provider, cookies, stepUp);
+      if (started.kind === "unavailable")
+        return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
+      return redirectDecision(started.location, started.setCookies, {
+        route: route.name,
+        provider: subject.provider,
+        detail: `step-up: ${outcome.detail}`,
+      });
+    }
+    return deny("step_up_required", {
+      ...common,
+      challenge: {
+        ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}),
+        ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}),
+      },
+    });
+  }
+
+  /** Identity headers: set ours, remove every other owned header the client may have sent. */
+  #identity(check: CheckContext, subject: Subject): Decision {
+    const { request, route, upstreamCookie } = check;
+    const machine = isMachinePrincipal(subject.claims);
+    const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
+    const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
+    return {
+      kind: "allow",
+      route: route.name,
+      reason: "authenticated",
+      setHeaders:
+        upstreamCookie === undefined || upstreamCookie === null
+          ? headers.set
+          : [...headers.set, ["cookie", upstreamCookie]],
+      removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
+      provider: subject.provider,
+      credential: subject.credential,
+      ...callerOf(subject.claims, machine),
+      ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
+    };
+  }
+
   #anonymous(
     route: CompiledRoute,
     requestHeaders: ReadonlyMap<string, string>,
@@ -269,13 +311,6 @@ export class Gate {
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
     };
-  }
-
-  /** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
-  #upstreamCookie(header: string, sessions: BrowserSessions): string | null | undefined {
-    if (!header.includes(sessions.cookiePrefix)) return undefined;
-    const stripped = stripCookies(header, (name) => sessions.owns(name));
-    return stripped === header ? undefined : stripped;
   }
 
   #identityHeaders(claims: Readonly<Record<string, unknown>>, machine: boolean, provider: string): IdentityHeaderSet {
@@ -325,6 +360,13 @@ function callerOf(
 ): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
+}
+
+/** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
+function upstreamCookieOf(header: string, sessions: SessionPort): string | null | undefined {
+  if (!header.includes(sessions.cookiePrefix)) return undefined;
+  const stripped = stripCookies(header, (name) => sessions.owns(name));
+  return stripped === header ? undefined : stripped;
 }
 
 function acceptsProvider(accepted: readonly string[], provider: string): boolean {

@@ -5,8 +5,13 @@
 // everything when browser login is not configured, is a small JSON 404.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { BrowserSessions } from "../core/BrowserSessions.ts";
 import { escapeHtml, renderStatusPage } from "../errors/renderStatusPage.ts";
+import { backchannelLogout } from "../login/backchannelLogout.ts";
+import { completeLogin } from "../login/completeLogin.ts";
+import type { BrowserLogin } from "../login/createBrowserLogin.ts";
+import { parseSessionCookies } from "../login/parseSessionCookies.ts";
+import { signOut } from "../login/signOut.ts";
+import { startLoginAt } from "../login/startLogin.ts";
 
 export interface AuthServer {
   readonly port: number;
@@ -16,7 +21,8 @@ export interface AuthServer {
 export interface AuthServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly sessions?: BrowserSessions | null;
+  /** The current browser login (a config reload may replace it); absent when browser login is off. */
+  readonly login?: (() => BrowserLogin) | null;
   readonly logger?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -42,7 +48,8 @@ const MAX_FORM_BYTES = 4096;
 const BACKCHANNEL_RETRY_AFTER_SECONDS = "5";
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
-  const sessions = options.sessions ?? null;
+  // Asked for at each step: a config reload between two awaits hands the next step the new sessions.
+  const login = options.login ?? null;
   const logger = options.logger;
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -55,12 +62,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://auth.invalid");
-    if (sessions === null) return notFound(res);
-    const cookies = () => sessions.parseCookies(req.headers.cookie);
+    if (login === null) return notFound(res);
+    const cookies = () => parseSessionCookies(req.headers.cookie);
     switch (url.pathname) {
       case "/oauth2/callback": {
         if (req.method !== "GET") return methodNotAllowed(res, "GET");
-        const outcome = await sessions.completeLogin(url.searchParams, cookies());
+        const outcome = await completeLogin(login(), url.searchParams, cookies());
         if (outcome.kind === "redirect") {
           logger?.info({}, "login completed");
           return redirect(res, outcome.location, outcome.setCookies);
@@ -71,7 +78,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       }
       case "/oauth2/start": {
         if (req.method !== "GET") return methodNotAllowed(res, "GET");
-        const started = await sessions.startLoginAt(url.searchParams.get("rd"), cookies());
+        const started = await startLoginAt(login(), url.searchParams.get("rd"), cookies());
         if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
         if (started.kind === "refused") return page(res, 400, "Sign-in refused", started.message, []);
         return page(
@@ -87,12 +94,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         if (req.method !== "POST") return methodNotAllowed(res, "GET, POST");
         // No logout CSRF: a sign-out must come from a page of ours (browsers send Origin on POST).
         const origin = req.headers.origin;
-        if (origin === undefined || !sessions.isTrustedOrigin(origin)) {
+        if (origin === undefined || !login().trustedOrigins.has(origin)) {
           return page(res, 403, "Sign-out refused", "Sign out from the application's own sign-out page.", []);
         }
         const form = await readForm(req);
         if (form === null) return page(res, 400, "Sign-out refused", "The sign-out form could not be read.", []);
-        const outcome = await sessions.signOut(cookies(), form.get("rd"));
+        const outcome = await signOut(login(), cookies(), form.get("rd"));
         if (outcome.kind === "refused") return page(res, 400, "Sign-out refused", outcome.message, []);
         if (outcome.kind === "unavailable") {
           // Never a false "signed out": the cookie is kept so the user can retry, and the retry
@@ -120,7 +127,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
             error_description: "expected one logout_token form parameter",
           });
         }
-        const outcome = await sessions.backchannelLogout(token[0] as string);
+        const outcome = await backchannelLogout(login(), token[0] as string);
         if (outcome.kind === "ok") {
           logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
           return logoutAnswer(res, 200, null);

@@ -8,18 +8,20 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import {
-  createBrowserSessions,
-  LOGOUT_TOKEN_MAX_AGE_SECONDS,
-  type BrowserSessions,
-  type LoginClientPort,
-  type TokenResult,
-} from "../../src/core/BrowserSessions.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { backchannelLogout } from "../../src/login/backchannelLogout.ts";
+import { completeLogin } from "../../src/login/completeLogin.ts";
+import { createBrowserLogin, type BrowserLogin } from "../../src/login/createBrowserLogin.ts";
+import { createSessionPort } from "../../src/login/createSessionPort.ts";
+import { freshenSession, loadSession } from "../../src/login/freshenSession.ts";
+import type { LoginClientPort, TokenResult } from "../../src/login/LoginClientPort.ts";
+import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
+import { signOut } from "../../src/login/signOut.ts";
+import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../../src/oidc/createLogoutTokenDispatcher.ts";
 import { LoginError } from "../../src/oidc/LoginError.ts";
 import { BACKCHANNEL_LOGOUT_EVENT, verifyLogoutToken } from "../../src/oidc/verifyLogoutToken.ts";
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
@@ -128,7 +130,7 @@ class FakeIdp {
 
 interface Replica {
   readonly gate: Gate;
-  readonly sessions: BrowserSessions;
+  readonly login: BrowserLogin;
   readonly connection: RedisConnection;
   /** Revocation writes to Redis that failed (each attempt counts). */
   revocationWriteFailures(): number;
@@ -156,7 +158,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
           lockTtlMs: () => 2_000,
         })
       : undefined;
-  const sessions = createBrowserSessions({
+  const login = createBrowserLogin({
     session: config.session,
     providers: Object.values(config.providers),
     loginClient: () => client,
@@ -192,12 +194,12 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
           : { ok: false, code: "signature_invalid", detail: "bad" },
     },
     identity: createIdentityHeaders(config.identity),
-    sessions,
+    sessions: createSessionPort(login),
     now: () => idp.nowMs,
   });
   return {
     gate,
-    sessions,
+    login,
     connection,
     revocationWriteFailures: () => revocationWriteFailures,
     async close() {
@@ -233,10 +235,7 @@ async function startCluster(store: "redis" | "cookie", count = 3, prefix?: strin
       const start = await r.gate.decide(request({ accept: "text/html" }));
       const txn = headerValues(start, "set-cookie")[0]?.split(";")[0] ?? "";
       const state = new URL(headerValues(start, "location")[0] ?? "").searchParams.get("state") ?? "";
-      const done = await r.sessions.completeLogin(
-        new URLSearchParams({ code: "c", state }),
-        r.sessions.parseCookies(txn),
-      );
+      const done = await completeLogin(r.login, new URLSearchParams({ code: "c", state }), parseSessionCookies(txn));
       if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason} ${done.detail}`);
       return done.setCookies
         .filter((c) => c.startsWith("__Host-portcullis=") || c.startsWith("__Host-portcullis."))
@@ -299,15 +298,15 @@ async function postLogoutLikeAnIdp(
   r: Replica,
   token: string,
 ): Promise<{
-  outcome: Awaited<ReturnType<BrowserSessions["backchannelLogout"]>>;
+  outcome: Awaited<ReturnType<typeof backchannelLogout>>;
   accepted: boolean;
   acceptedAt: number;
 }> {
-  let outcome = await r.sessions.backchannelLogout(token);
+  let outcome = await backchannelLogout(r.login, token);
   let refusedOnce = false;
   for (let attempt = 1; attempt < 4 && outcome.kind === "unavailable"; attempt++) {
     refusedOnce = true;
-    outcome = await r.sessions.backchannelLogout(token);
+    outcome = await backchannelLogout(r.login, token);
   }
   // After a 503 the earlier attempt may have been stored after all: the repost is then a replay of a logout in effect.
   const accepted =
@@ -317,7 +316,7 @@ async function postLogoutLikeAnIdp(
 
 /** The replica's auth listener on a loopback port, as Envoy routes /oauth2/ to it. */
 async function authListener(r: Replica): Promise<AuthServer & { postLogout(token: string): Promise<Response> }> {
-  const server = await startAuthServer({ host: "127.0.0.1", port: 0, sessions: r.sessions });
+  const server = await startAuthServer({ host: "127.0.0.1", port: 0, login: () => r.login });
   return {
     ...server,
     postLogout: (token) =>
@@ -381,10 +380,7 @@ describe("sessions shared through Redis", () => {
     try {
       const cookie = await c.login(0, "alice", "sid-a");
       expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
-      const out = await (c.replicas[0] as Replica).sessions.signOut(
-        (c.replicas[0] as Replica).sessions.parseCookies(cookie),
-        null,
-      );
+      const out = await signOut((c.replicas[0] as Replica).login, parseSessionCookies(cookie), null);
       expect(out.kind).toBe("redirect");
       // The stolen copy of the cookie is dead everywhere, well before the in-memory copy would expire.
       expect(await refusedEverywhere(c.replicas, cookie, 1_000)).toBe(true);
@@ -399,11 +395,11 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a", 60);
       c.idp.nowMs += 40_000;
       const r1 = c.replicas[1] as Replica;
-      const stale = await r1.sessions.load(r1.sessions.parseCookies(cookie));
+      const stale = await loadSession(r1.login, parseSessionCookies(cookie));
       if (stale.kind !== "session") throw new Error("expected a session");
       // Replica 1 refreshes and releases the lock before replica 2 gets to its own refresh.
       expect(await (c.replicas[0] as Replica).gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
-      const fresh = await r1.sessions.freshen(stale.session, stale.present);
+      const fresh = await freshenSession(r1.login, stale.session, stale.present);
       expect(fresh.kind).toBe("fresh");
       expect(fresh.kind === "fresh" && fresh.session.accessToken !== stale.session.accessToken).toBe(true);
       expect(c.idp.refreshCalls).toHaveLength(1);
@@ -457,9 +453,9 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a");
       const token = await logoutToken({ sid: "sid-a" });
       redis.pause();
-      let outcome: ReturnType<BrowserSessions["backchannelLogout"]>;
+      let outcome: ReturnType<typeof backchannelLogout>;
       try {
-        outcome = r.sessions.backchannelLogout(token);
+        outcome = backchannelLogout(r.login, token);
         // The first attempt times out while Redis is frozen; it wakes up during the second.
         expect(await waitUntil(async () => r.revocationWriteFailures() >= 1, 10_000, 20)).toBe(true);
       } finally {
@@ -520,7 +516,7 @@ describe("sessions shared through Redis", () => {
       const a = await c.login(0, "alice", "sid-a");
       const b = await c.login(1, "alice", "sid-b");
       const bob = await c.login(2, "bob", "sid-c");
-      expect(await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "alice" }))).toEqual({
+      expect(await backchannelLogout((c.replicas[0] as Replica).login, await logoutToken({ sub: "alice" }))).toEqual({
         kind: "ok",
         sessionsEnded: 2,
       });
@@ -540,9 +536,9 @@ describe("sessions shared through Redis", () => {
       const cookie = await c.login(0, "alice", "sid-a");
       const r = c.replicas[0] as Replica;
       const token = await logoutToken({ sid: "sid-x" });
-      expect(await r.sessions.backchannelLogout(token)).toMatchObject({ kind: "ok" });
+      expect(await backchannelLogout(r.login, token)).toMatchObject({ kind: "ok" });
       // Replayed at another replica: the jti is shared through Redis.
-      expect(await (c.replicas[1] as Replica).sessions.backchannelLogout(token)).toMatchObject({
+      expect(await backchannelLogout((c.replicas[1] as Replica).login, token)).toMatchObject({
         kind: "invalid",
         detail: expect.stringMatching(/replayed/),
       });
@@ -555,7 +551,7 @@ describe("sessions shared through Redis", () => {
         await logoutToken({}),
         await logoutToken({ sid: "sid-a" }, { typ: "at+jwt" }),
       ];
-      for (const t of bad) expect(await r.sessions.backchannelLogout(t)).toMatchObject({ kind: "invalid" });
+      for (const t of bad) expect(await backchannelLogout(r.login, t)).toMatchObject({ kind: "invalid" });
       // None of them ended the session.
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
     } finally {
@@ -597,7 +593,7 @@ describe("sessions shared through Redis", () => {
       c.idp.nowMs += 40_000;
       await (c.replicas[1] as Replica).gate.decide(request({ cookie })); // a refresh writes too
       expect(c.idp.refreshCalls).toHaveLength(1);
-      await (c.replicas[2] as Replica).sessions.backchannelLogout(await logoutToken({ sid: "another-unique-sid" }));
+      await backchannelLogout((c.replicas[2] as Replica).login, await logoutToken({ sid: "another-unique-sid" }));
       const keys = (await redis.command("KEYS", `${c.prefix}*`)) as string[];
       expect(keys.length).toBeGreaterThan(2);
       let dump = keys.join("\n");
@@ -652,7 +648,7 @@ describe("cookie sessions with a shared revocation list", () => {
       for (const r of c.replicas)
         expect(await r.gate.decide(request({ cookie: copy }))).toMatchObject({ kind: "allow" });
       const r0 = c.replicas[0] as Replica;
-      const out = await r0.sessions.signOut(r0.sessions.parseCookies(copy), null);
+      const out = await signOut(r0.login, parseSessionCookies(copy), null);
       expect(out.kind).toBe("redirect");
       // The browser's cookies are cleared; a copy taken before is refused on the replica that signed
       // out at once and on the others through Redis.
@@ -671,7 +667,7 @@ describe("cookie sessions with a shared revocation list", () => {
     try {
       const cookie = await c.login(0, "frank", "sid-f");
       const r0 = c.replicas[0] as Replica;
-      expect((await r0.sessions.signOut(r0.sessions.parseCookies(cookie), null)).kind).toBe("redirect");
+      expect((await signOut(r0.login, parseSessionCookies(cookie), null)).kind).toBe("redirect");
       const late = await startCluster("cookie", 1, c.prefix);
       try {
         const r = late.replicas[0] as Replica;
@@ -691,7 +687,7 @@ describe("cookie sessions with a shared revocation list", () => {
     const c = await startCluster("cookie", 1);
     try {
       const cookie = await c.login(0, "dave", "sid-d");
-      await (c.replicas[0] as Replica).sessions.backchannelLogout(await logoutToken({ sub: "dave" }));
+      await backchannelLogout((c.replicas[0] as Replica).login, await logoutToken({ sub: "dave" }));
       const late = await startCluster("cookie", 1, c.prefix);
       try {
         expect(await refusedEverywhere(late.replicas, cookie, 5_000)).toBe(true);
@@ -775,9 +771,9 @@ describe("sign-out while Redis does not answer", () => {
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "allow" });
       expect(r.connection.isUp()).toBe(true);
       redis.pause();
-      let outcome: Awaited<ReturnType<BrowserSessions["signOut"]>>;
+      let outcome: Awaited<ReturnType<typeof signOut>>;
       try {
-        outcome = await r.sessions.signOut(r.sessions.parseCookies(cookie), null);
+        outcome = await signOut(r.login, parseSessionCookies(cookie), null);
       } finally {
         redis.resume();
       }
@@ -790,7 +786,7 @@ describe("sign-out while Redis does not answer", () => {
         await waitUntil(async () => (await r.gate.decide(request({ cookie }))).kind === "deny", loadScaledMs(10_000)),
       ).toBe(true);
       expect(await r.gate.decide(request({ cookie }))).toMatchObject({ kind: "deny", code: "session_invalid" });
-      expect((await r.sessions.signOut(r.sessions.parseCookies(cookie), null)).kind).toBe("redirect");
+      expect((await signOut(r.login, parseSessionCookies(cookie), null)).kind).toBe("redirect");
       expect(await refusedEverywhere(c.replicas, cookie, loadScaledMs(1_000))).toBe(true);
     } finally {
       redis.resume();

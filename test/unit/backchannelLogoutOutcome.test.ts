@@ -4,14 +4,15 @@
 // Redis cannot be made to produce on demand between two commands, so the store is a stand-in here.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import { createBrowserSessions } from "../../src/core/BrowserSessions.ts";
+import { backchannelLogout } from "../../src/login/backchannelLogout.ts";
+import { createBrowserLogin } from "../../src/login/createBrowserLogin.ts";
 import { createCookieSessionStore } from "../../src/session/createCookieSessionStore.ts";
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
 import { SessionStoreUnavailableError, type SessionStore } from "../../src/session/SessionStore.ts";
 
 const ISSUER = "https://idp.example.com";
 
-function sessionsWith(store: SessionStore) {
+function loginWith(store: SessionStore) {
   const parsed = parseConfig({
     providers: {
       corp: {
@@ -27,7 +28,7 @@ function sessionsWith(store: SessionStore) {
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const revocations = createRevocationList({ connection: null, jtiTtlSeconds: 1200 });
-  const sessions = createBrowserSessions({
+  const login = createBrowserLogin({
     session: parsed.config.session,
     providers: Object.values(parsed.config.providers),
     loginClient: () => null,
@@ -42,7 +43,7 @@ function sessionsWith(store: SessionStore) {
     store,
     revocations,
   });
-  return { sessions, revocations };
+  return { login, revocations };
 }
 
 describe("back-channel logout outcome", () => {
@@ -60,11 +61,11 @@ describe("back-channel logout outcome", () => {
         throw new SessionStoreUnavailableError("Redis revocation failed: Error (timeout)");
       },
     };
-    const { sessions, revocations } = sessionsWith(failingStore);
-    expect(await sessions.backchannelLogout("jti-1")).toEqual({ kind: "ok", sessionsEnded: 0 });
+    const { login, revocations } = loginWith(failingStore);
+    expect(await backchannelLogout(login, "jti-1")).toEqual({ kind: "ok", sessionsEnded: 0 });
     expect(revocations.isRevoked({ id: "any", provider: "corp", sid: "sid-1", sub: "u", createdAt: 0 })).toBe(true);
     // A repost of the same token is still a replay.
-    expect(await sessions.backchannelLogout("jti-1")).toMatchObject({
+    expect(await backchannelLogout(login, "jti-1")).toMatchObject({
       kind: "invalid",
       detail: expect.stringMatching(/replayed/),
     });
@@ -84,7 +85,7 @@ describe("back-channel logout outcome", () => {
         throw new TypeError("bug");
       },
     };
-    const { sessions } = sessionsWith(broken);
-    await expect(sessions.backchannelLogout("jti-2")).rejects.toThrow(TypeError);
+    const { login } = loginWith(broken);
+    await expect(backchannelLogout(login, "jti-2")).rejects.toThrow(TypeError);
   });
 });

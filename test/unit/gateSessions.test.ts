@@ -1,16 +1,20 @@
-// The gate with browser sessions, on plain data: a real BrowserSessions (real sealing, real cookie
+// The gate with browser sessions, on plain data: a real browser login (real sealing, real cookie
 // codec) and a login client that answers from a table, standing in for the IdP round trips that the
 // e2e tests drive for real through Envoy and Chromium.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import { createBrowserSessions, type LoginClientPort, type TokenResult } from "../../src/core/BrowserSessions.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { completeLogin } from "../../src/login/completeLogin.ts";
+import { createBrowserLogin, type BrowserLogin } from "../../src/login/createBrowserLogin.ts";
+import { createSessionPort } from "../../src/login/createSessionPort.ts";
+import type { LoginClientPort, TokenResult } from "../../src/login/LoginClientPort.ts";
+import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { LoginError } from "../../src/oidc/LoginError.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
 
@@ -43,7 +47,7 @@ function loadConfig(): PortcullisConfig {
 
 interface Harness {
   gate: Gate;
-  sessions: ReturnType<typeof createBrowserSessions>;
+  browserLogin: BrowserLogin;
   /** The tokens the next completed login returns. */
   setLoginResult(result: TokenResult): void;
   now: { ms: number };
@@ -90,7 +94,7 @@ function harness(): Harness {
     },
     endSessionUrl: () => null,
   };
-  const sessions = createBrowserSessions({
+  const browserLogin = createBrowserLogin({
     session: config.session,
     providers: Object.values(config.providers),
     loginClient: () => client,
@@ -114,7 +118,7 @@ function harness(): Harness {
       }),
     },
     identity: createIdentityHeaders(config.identity),
-    sessions,
+    sessions: createSessionPort(browserLogin),
     now: () => now.ms,
   });
 
@@ -137,9 +141,10 @@ function harness(): Harness {
     const start = await gate.decide(request("/home", { accept: "text/html" }));
     const txnCookie = setCookies(start)[0]!.split(";")[0]!;
     const state = new URL(location(start)).searchParams.get("state")!;
-    const done = await sessions.completeLogin(
+    const done = await completeLogin(
+      browserLogin,
       new URLSearchParams({ code: "c", state }),
-      sessions.parseCookies(txnCookie),
+      parseSessionCookies(txnCookie),
     );
     if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason}`);
     return done.setCookies
@@ -150,7 +155,7 @@ function harness(): Harness {
 
   return {
     gate,
-    sessions,
+    browserLogin,
     setLoginResult: (result) => void (pendingResult = result),
     now,
     refreshCalls,
@@ -360,9 +365,10 @@ describe("Gate with browser sessions", () => {
       refreshToken: null,
       scope: null,
     });
-    const done = await h.sessions.completeLogin(
+    const done = await completeLogin(
+      h.browserLogin,
       new URLSearchParams({ code: "c", state }),
-      h.sessions.parseCookies(txnCookie),
+      parseSessionCookies(txnCookie),
     );
     expect(done).toMatchObject({ kind: "error", status: 400, reason: "acr_not_met" });
   });

@@ -8,6 +8,9 @@ import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import type { Decision } from "../../src/core/Decision.ts";
+import { completeLogin } from "../../src/login/completeLogin.ts";
+import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
+import { signOut } from "../../src/login/signOut.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
 import { ENTRA_TENANT_ID, startHostedIdps, type HostedIdp, type HostedIdps } from "../harness/startHostedIdps.ts";
 
@@ -117,13 +120,13 @@ async function logIn(
     id_token: await idp.sign({ ...idTokenClaims, nonce, ...times() }),
   });
   cleanups.push(() => void (idp.tokenResponse = null));
-  const sessions = pipeline.sessions!;
+  const browserLogin = pipeline.login!;
   const query = new URLSearchParams({
     code: "code-1",
     state: authorize.searchParams.get("state") as string,
     ...callbackExtra,
   });
-  const done = await sessions.completeLogin(query, sessions.parseCookies(txnCookie));
+  const done = await completeLogin(browserLogin, query, parseSessionCookies(txnCookie));
   if (done.kind !== "redirect") throw new Error(`login failed: ${done.reason}: ${done.detail}`);
   const cookie = done.setCookies
     .filter((c) => /^__Host-portcullis(\.\d+)?=/.test(c) && !c.includes("Max-Age=0"))
@@ -133,8 +136,7 @@ async function logIn(
 }
 
 async function signOutLocation(pipeline: CheckPipeline, cookie: string): Promise<URL> {
-  const sessions = pipeline.sessions!;
-  const outcome = await sessions.signOut(sessions.parseCookies(cookie), null);
+  const outcome = await signOut(pipeline.login!, parseSessionCookies(cookie), null);
   if (outcome.kind !== "redirect") throw new Error(outcome.message);
   return new URL(outcome.location);
 }

@@ -2,10 +2,12 @@
 // among configured providers with a client (the logout token's audience); the provider's loaded keys,
 // algorithm allowlist and clock tolerance then verify everything (src/oidc/verifyLogoutToken).
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
-import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../core/BrowserSessions.ts";
-import { compactShapeProblem, readUnverifiedIssuer } from "../oidc/compactJwt.ts";
-import type { ProviderRegistry } from "../oidc/ProviderRegistry.ts";
-import { verifyLogoutToken, type LogoutTokenOutcome } from "../oidc/verifyLogoutToken.ts";
+import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
+import type { ProviderRegistry } from "./ProviderRegistry.ts";
+import { verifyLogoutToken, type LogoutTokenOutcome } from "./verifyLogoutToken.ts";
+
+/** A logout token older than this is refused; the revocation list remembers its jti for twice as long. */
+export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 600;
 
 export type LogoutTokenDispatcher = (
   token: string,

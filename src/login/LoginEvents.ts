@@ -1,0 +1,14 @@
+// What the login steps report as they go (the composition root turns these into metrics).
+// Reasons are stable codes, never free text, so they stay bounded metric labels.
+
+export interface LoginEvents {
+  loginStarted(provider: string): void;
+  loginCompleted(provider: string): void;
+  loginFailed(provider: string | null, reason: string): void;
+  refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;
+  backchannelLogout?(
+    provider: string | null,
+    result: "ok" | "invalid" | "replayed" | "unavailable",
+    sessionsEnded: number,
+  ): void;
+}

@@ -1,0 +1,72 @@
+// Starting a login: a 302 to the provider's authorization endpoint with a per-login transaction
+// cookie. Either the Check path starts one (a browser without a usable session, or a step-up), or
+// the page asks for one explicitly at `/oauth2/start?rd=…`.
+import type { BrowserLogin } from "./createBrowserLogin.ts";
+
+/** What a step-up login asks the IdP for (from a route's acr / max_age requirement). */
+export interface StepUp {
+  readonly acrValues: readonly string[] | null;
+  readonly maxAge: number | null;
+}
+
+export type LoginStart =
+  | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
+  | { readonly kind: "unavailable" };
+
+/** A login for the page the browser asked for (`target`, from the Check request). */
+export async function startLogin(
+  login: BrowserLogin,
+  target: { scheme: string; host: string; path: string },
+  provider: string,
+  cookies: ReadonlyMap<string, string>,
+  stepUp?: StepUp,
+): Promise<LoginStart> {
+  const origin = login.loginOrigins.get(provider) ?? login.defaultOrigin;
+  // The page asked for, on the login origin or an allowed origin with that host name; the login
+  // origin's root otherwise. The host is the client's :authority without its port, so it only
+  // picks among configured origins and never becomes one by itself.
+  const base = [origin, ...login.config.allowedRedirectOrigins].find(
+    (candidate) => hostnameOf(candidate) === target.host,
+  );
+  const path = target.path.startsWith("/") ? target.path : "/";
+  const returnTo = (base === undefined ? null : login.redirects.resolve(path, base)) ?? `${origin}/`;
+  return begin(login, provider, returnTo, cookies, stepUp);
+}
+
+/** `/oauth2/start?rd=…`: a login the page asks for explicitly; rd must pass the redirect policy. */
+export async function startLoginAt(
+  login: BrowserLogin,
+  rd: string | null,
+  cookies: ReadonlyMap<string, string>,
+): Promise<LoginStart | { readonly kind: "refused"; readonly message: string }> {
+  const provider = login.loginProviders[0]?.name;
+  if (provider === undefined) return { kind: "refused", message: "browser login is not configured" };
+  const origin = login.loginOrigins.get(provider) as string;
+  const returnTo = login.redirects.resolve(rd ?? "/", origin);
+  if (returnTo === null) return { kind: "refused", message: "the return address is not allowed" };
+  return begin(login, provider, returnTo, cookies);
+}
+
+async function begin(
+  login: BrowserLogin,
+  provider: string,
+  returnTo: string,
+  cookies: ReadonlyMap<string, string>,
+  stepUp?: StepUp,
+): Promise<LoginStart> {
+  const client = login.loginClient(provider);
+  if (client === null) return { kind: "unavailable" };
+  const params: { returnTo: string; acrValues?: readonly string[]; maxAge?: number; prompt?: string } = { returnTo };
+  if (stepUp?.acrValues) params.acrValues = stepUp.acrValues;
+  if (stepUp?.maxAge !== null && stepUp?.maxAge !== undefined) params.maxAge = stepUp.maxAge;
+  // A step-up must really authenticate again, not reuse the IdP session that fell short.
+  if (stepUp !== undefined) params.prompt = "login";
+  const { url, transaction } = await client.begin(params);
+  const setCookies = login.loginCookies.issue(transaction, cookies, login.nowSeconds());
+  login.events?.loginStarted(provider);
+  return { kind: "redirect", location: url, setCookies };
+}
+
+function hostnameOf(origin: string): string {
+  return new URL(origin).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+}
