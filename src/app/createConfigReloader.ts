@@ -4,7 +4,7 @@
 // that arrive meanwhile are merged into one more reload, which reads the file as it is by then.
 import type { Logger } from "pino";
 import { formatIssue } from "../config/ConfigIssue.ts";
-import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import type { ApplyOutcome } from "./createLivePipeline.ts";
 import type { RunningServer } from "./startServer.ts";
 
@@ -32,7 +32,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
     const before = server.config();
     let outcome: ApplyOutcome;
     try {
-      const loaded = loadConfigFile(file, env);
+      const loaded = loadCheckedConfig(file, env);
       for (const w of loaded.warnings) logger.warn({ key: w.path, trigger }, `config reload: ${formatIssue(w)}`);
       outcome = loaded.ok ? await server.reload(loaded.config) : { result: "invalid", problems: loaded.problems };
     } catch (error) {

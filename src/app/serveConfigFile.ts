@@ -2,7 +2,7 @@
 // before listening on any problem), start the server, log one ready line, reload the config on SIGHUP
 // (and on file change when watching) without dropping a check, and stop gracefully on SIGTERM/SIGINT
 // (drain, then finish in-flight checks; a second signal ends the drain early). Resolves the exit code.
-import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
@@ -30,7 +30,7 @@ export async function serveConfigFile(options: ServeOptions): Promise<number> {
 }
 
 async function serve({ file, watch }: ServeOptions, hangupBeforeReady: () => boolean): Promise<number> {
-  const result = loadConfigFile(file, process.env);
+  const result = loadCheckedConfig(file, process.env);
   if (!result.ok) {
     for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
     for (const p of result.problems) process.stderr.write(`error: ${formatIssue(p)}\n`);

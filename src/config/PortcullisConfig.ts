@@ -1,7 +1,7 @@
 // The parsed, fully-defaulted, frozen configuration. `parseConfig` is the only producer; every
 // other room reads this shape and never the YAML.
 
-import type { PathShape } from "../core/normalizePath.ts";
+import type { PathShape } from "./pathShapeNames.ts";
 
 export interface ListenAddress {
   readonly host: string;

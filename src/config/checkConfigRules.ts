@@ -3,6 +3,7 @@
 // do not collide. It reads the possibly partial output of parseWithSchema, so every field is optional.
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
+import type { ConfigRule } from "./ConfigRule.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules, type PartialRoute } from "./checkRouteRules.ts";
@@ -33,7 +34,7 @@ interface PartialSession {
 export interface PartialConfig {
   listen?: Record<string, Address | undefined>;
   providers?: Record<string, PartialProvider>;
-  policy?: { mode?: string; removeRequestHeaders?: (string | undefined)[] };
+  policy?: { mode?: string; removeRequestHeaders?: (string | undefined)[]; allowPathShapes?: (string | undefined)[] };
   routes?: ((PartialRoute & { forwardRequestHeaders?: (string | undefined)[] }) | undefined)[];
   session?: PartialSession;
   redis?: { url?: string | null; sentinels?: unknown[]; sentinelMaster?: string | null; caFile?: string | null };
@@ -49,13 +50,19 @@ export interface RuleFindings {
   readonly warnings: ConfigIssue[];
 }
 
-export function checkConfigRules(config: PartialConfig, findings: RuleFindings): void {
+/** `routeRules`: rules from other rooms about routes; they run right after ours on routes. */
+export function checkConfigRules(
+  config: PartialConfig,
+  findings: RuleFindings,
+  routeRules: readonly ConfigRule[] = [],
+): void {
   checkProviders(config, findings);
   checkProviderConventions(config.providers, findings);
   checkLogin(config, findings);
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
+  for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);
   checkListen(config, findings);

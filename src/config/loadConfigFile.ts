@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
+import type { ConfigRule } from "./ConfigRule.ts";
 import { parseConfig } from "./parseConfig.ts";
 import { substituteEnv } from "./substituteEnv.ts";
 
@@ -41,7 +42,12 @@ function yamlIssue(message: string, lineCounter: LineCounter, offset: number | u
   return { path: "(yaml)", message: `line ${line}:${col}: ${text}` };
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResult {
+/** `routeRules`: as for parseConfig (app/loadCheckedConfig.ts passes core's). */
+export function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  routeRules: readonly ConfigRule[] = [],
+): ConfigResult {
   const text = readText(file);
   if (typeof text !== "string") return fileProblem(text.message);
 
@@ -65,7 +71,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResu
   }
 
   const substituted = substituteEnv(raw, env);
-  const result = parseConfig(substituted.value, { secretPaths: substituted.substitutedPaths });
+  const result = parseConfig(substituted.value, { secretPaths: substituted.substitutedPaths, routeRules });
   if (result.ok && substituted.problems.length === 0) return { ...result, warnings: [...warnings, ...result.warnings] };
   // An unset variable leaves an empty string behind; its own message replaces the schema's one.
   const envPaths = new Set(substituted.problems.map((p) => p.path));

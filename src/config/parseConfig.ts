@@ -4,6 +4,7 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
+import type { ConfigRule } from "./ConfigRule.ts";
 import type { PortcullisConfig } from "./PortcullisConfig.ts";
 import { checkConfigRules, type PartialConfig } from "./checkConfigRules.ts";
 import { configSchema } from "./configSchema.ts";
@@ -14,6 +15,8 @@ import { applyProviderPresets } from "./presets/applyProviderPresets.ts";
 export interface ParseConfigOptions {
   /** Key paths whose values must never be quoted in messages (loadConfigFile passes env-substituted ones). */
   readonly secretPaths?: ReadonlySet<string>;
+  /** Route rules from rooms the config may not import (core's route-matching warnings); app/ passes them. */
+  readonly routeRules?: readonly ConfigRule[];
 }
 
 export type { ConfigResult } from "./ConfigResult.ts";
@@ -33,7 +36,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     problems,
     secretPaths: options.secretPaths ?? new Set(),
   });
-  if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings });
+  if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings }, options.routeRules);
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
   return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed as PortcullisConfig)), warnings };
 }

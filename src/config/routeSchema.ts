@@ -8,7 +8,7 @@ import { parseClaimCheck } from "./parseClaimCheck.ts";
 import { parseNameSet } from "./parseNameSet.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
-import { PATH_SHAPE_NAMES } from "../core/normalizePath.ts";
+import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 
 export const policyNode: ObjectNode = {
   kind: "object",

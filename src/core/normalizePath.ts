@@ -4,6 +4,10 @@
 // (PATH_SHAPES): a rule protects what the upstream serves, not only the bytes Portcullis saw. Pure
 // string work; the query and fragment are dropped, never interpreted.
 
+import type { PathShape } from "../config/pathShapeNames.ts";
+
+export { PATH_SHAPE_NAMES, type PathShape } from "../config/pathShapeNames.ts";
+
 export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
 
 /**
@@ -36,10 +40,7 @@ export const PATH_SHAPES = {
     exposes:
       "/%C0%AE%C0%AE/admin reaches an upstream that decodes overlong UTF-8 (old servlet containers, IIS) as /../admin while rules see the escapes",
   },
-} as const;
-
-export type PathShape = keyof typeof PATH_SHAPES;
-export const PATH_SHAPE_NAMES = Object.keys(PATH_SHAPES) as PathShape[];
+} as const satisfies Record<PathShape, { readonly found: string; readonly exposes: string }>;
 
 export type PathNormalizer = (rawPath: string) => NormalizedPath;
 

@@ -1,7 +1,7 @@
 // Config rules of browser login: a client needs a callback URL, sealing keys and openid; cookie
 // names follow the __Host- rules; redirects stay on known origins. Every problem names its key.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parseConfig.ts";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 
 const KEY = "k".repeat(32);
@@ -25,13 +25,13 @@ function config(provider: Record<string, unknown> = {}, session: Record<string, 
 }
 
 function problems(raw: unknown): string[] {
-  const result = parseConfig(raw);
+  const result = parseCheckedConfig(raw);
   return result.ok ? [] : result.problems.map(formatIssue);
 }
 
 describe("browser login config", () => {
   it("accepts a client with a callback URL and a sealing key", () => {
-    const result = parseConfig(config());
+    const result = parseCheckedConfig(config());
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.providers["corp"]?.scopes).toEqual(["openid", "profile", "email"]);
@@ -83,7 +83,7 @@ describe("browser login config", () => {
   });
 
   it("names the session cookie without the __Host- prefix when a domain is shared", () => {
-    const result = parseConfig(config({}, { keys: [KEY], cookieDomain: "Example.COM" }));
+    const result = parseCheckedConfig(config({}, { keys: [KEY], cookieDomain: "Example.COM" }));
     expect(result.ok && result.config.session).toMatchObject({ cookieName: "portcullis", cookieDomain: "example.com" });
   });
 
@@ -91,7 +91,7 @@ describe("browser login config", () => {
     expect(problems(config({}, { keys: [KEY], postLogoutRedirect: "https://evil.example.net/" }))).toEqual([
       expect.stringMatching(/^session\.postLogoutRedirect: points to https:\/\/evil\.example\.net/),
     ]);
-    const allowed = parseConfig(
+    const allowed = parseCheckedConfig(
       config(
         {},
         {
@@ -148,13 +148,13 @@ describe("browser login config", () => {
       ...config(),
       routes: [{ name: "shop", match: { host: "shop.example.com", path: "/" }, auth: "required" }],
     };
-    const result = parseConfig(raw);
+    const result = parseCheckedConfig(raw);
     expect(result.warnings.map(formatIssue)).toEqual([
       expect.stringMatching(
         /^routes\[0\]\.match\.host: shop\.example\.com is not the host of providers\.corp\.redirectUri \(app\.example\.com\)/,
       ),
     ]);
-    const shared = parseConfig({ ...raw, session: { keys: [KEY], cookieDomain: "example.com" } });
+    const shared = parseCheckedConfig({ ...raw, session: { keys: [KEY], cookieDomain: "example.com" } });
     expect(shared.warnings).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
 const base = () => ({
@@ -545,27 +546,27 @@ describe("parseConfig: warnings", () => {
   it("warns when allowInsecureHttp is true and accepts the http issuer", () => {
     const raw: Record<string, any> = base();
     raw.providers.demo = { ...provider, issuer: "http://localhost:3000", allowInsecureHttp: true };
-    const result = parseConfig(raw);
+    const result = parseCheckedConfig(raw);
     expect(result.ok).toBe(true);
     expect(warnings(result)).toEqual([expect.stringMatching(/^providers\.demo\.allowInsecureHttp: is true/)]);
   });
 
   it("warns when the admin listener is not on loopback", () => {
-    const result = parseConfig({ ...base(), listen: { admin: "0.0.0.0:9464" } });
+    const result = parseCheckedConfig({ ...base(), listen: { admin: "0.0.0.0:9464" } });
     expect(result.ok).toBe(true);
     expect(warnings(result)).toEqual([expect.stringMatching(/^listen\.admin: is not on loopback/)]);
   });
 
   it("does not warn for an admin listener on ::1 or localhost", () => {
-    expect(parseConfig({ ...base(), listen: { admin: "[::1]:9464" } }).warnings).toEqual([]);
-    expect(parseConfig({ ...base(), listen: { admin: "localhost:9464" } }).warnings).toEqual([]);
+    expect(parseCheckedConfig({ ...base(), listen: { admin: "[::1]:9464" } }).warnings).toEqual([]);
+    expect(parseCheckedConfig({ ...base(), listen: { admin: "localhost:9464" } }).warnings).toEqual([]);
   });
 
   it("warns about a route that an earlier route with the same hosts covers", () => {
     const raw: Record<string, any> = base();
     raw.routes.push({ name: "api-admin", match: { path: "/api/admin" }, auth: "public" });
     raw.routes.push({ name: "apix", match: { path: "/apix" }, auth: "public" });
-    const result = parseConfig(raw);
+    const result = parseCheckedConfig(raw);
     expect(result.ok).toBe(true);
     expect(warnings(result)).toEqual([
       expect.stringMatching(/^routes\[1\]: is unreachable: routes\[0\] \(api\) matches every request it would/),
@@ -576,7 +577,7 @@ describe("parseConfig: warnings", () => {
     const raw: Record<string, any> = base();
     raw.routes[0].match.host = "a.example.com";
     raw.routes.push({ name: "b", match: { path: "/api", host: "b.example.com" }, auth: "public" });
-    expect(parseConfig(raw).warnings).toEqual([]);
+    expect(parseCheckedConfig(raw).warnings).toEqual([]);
   });
 });
 

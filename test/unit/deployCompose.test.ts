@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfigFile } from "../../src/config/loadConfigFile.ts";
+import { loadCheckedConfig } from "../../src/app/loadCheckedConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import { execForm, last, parseDockerfile } from "./deployDockerfile.ts";
 import type { Stage } from "./deployDockerfile.ts";
@@ -74,7 +74,7 @@ const portcullisEnv = Object.fromEntries(
   Object.entries(service("portcullis").environment ?? {}).map(([k, v]) => [k, interpolate(String(v), {})]),
 );
 const configMount = mountOf(service("portcullis"), configTarget);
-const loaded = loadConfigFile(new URL(`../../deploy/${configMount}`, import.meta.url).pathname, portcullisEnv);
+const loaded = loadCheckedConfig(new URL(`../../deploy/${configMount}`, import.meta.url).pathname, portcullisEnv);
 const config = (loaded.ok ? loaded.config : undefined) as PortcullisConfig;
 const envoy = parse(read("deploy/docker/envoy.yaml")) as Json;
 const realmMount = service("keycloak")

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { loadConfigFile } from "../../src/config/loadConfigFile.ts";
+import { loadCheckedConfig } from "../../src/app/loadCheckedConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 
 type Json = Record<string, any>;
@@ -79,7 +79,7 @@ function loadMountedConfig(objects: Json[], name: string): { config: PortcullisC
   const { text } = mountedConfig(objects);
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, text);
-  const result = loadConfigFile(file, podEnv(objects));
+  const result = loadCheckedConfig(file, podEnv(objects));
   if (!result.ok) throw new Error(`config does not load: ${JSON.stringify(result.problems)}`);
   return { config: result.config, warnings: result.warnings.map((w) => w.path) };
 }

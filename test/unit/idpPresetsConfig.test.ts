@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
-import { parseConfig } from "../../src/config/parseConfig.ts";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
 import { PRESET_NAMES } from "../../src/config/presets/presetRegistry.ts";
 
@@ -15,7 +15,7 @@ const route = { name: "app", match: { path: "/" }, auth: "required" };
 const SESSION = { keys: ["k".repeat(40)] };
 
 function parse(provider: Record<string, unknown>, extra: Record<string, unknown> = {}): ConfigResult {
-  return parseConfig({ providers: { idp: provider }, routes: [route], session: SESSION, ...extra });
+  return parseCheckedConfig({ providers: { idp: provider }, routes: [route], session: SESSION, ...extra });
 }
 
 function effective(provider: Record<string, unknown>): ProviderConfig {
@@ -351,7 +351,7 @@ describe("check-config rules for the IdP-convention keys", () => {
   });
 
   it("rejects a token issuer that belongs to another provider", () => {
-    const result = parseConfig({
+    const result = parseCheckedConfig({
       providers: {
         a: { issuer: "https://a.example.com", audiences: ["x"] },
         b: { issuer: "https://b.example.com", audiences: ["x"], tokenIssuers: ["https://a.example.com"] },

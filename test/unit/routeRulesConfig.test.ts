@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
-import { parseConfig } from "../../src/config/parseConfig.ts";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 
 const providers = { corp: { issuer: "https://idp.example.com", audiences: ["api"] } };
 type Raw = Record<string, any>;
@@ -19,7 +19,7 @@ function problems(result: ConfigResult): string[] {
   return result.ok ? [] : result.problems.map(formatIssue);
 }
 function warnings(raw: Raw): string[] {
-  const result = parseConfig(raw);
+  const result = parseCheckedConfig(raw);
   expect(result.ok, result.ok ? "" : JSON.stringify(result.problems)).toBe(true);
   return result.warnings.map(formatIssue);
 }
@@ -319,7 +319,7 @@ describe("route config: one problem per invalid config, with its key path and a 
   it.each(invalid)("%s", (_name, edit, expected) => {
     const raw = base();
     edit(raw);
-    const lines = problems(parseConfig(raw));
+    const lines = problems(parseCheckedConfig(raw));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(expected);
   });
@@ -327,7 +327,7 @@ describe("route config: one problem per invalid config, with its key path and a 
   it("does not quote a requirement value that came from an environment variable", () => {
     const raw = base();
     raw.routes[0].require = { maxAge: "secret-ish" };
-    const result = parseConfig(raw, { secretPaths: new Set(["routes[0].require.maxAge"]) });
+    const result = parseCheckedConfig(raw, { secretPaths: new Set(["routes[0].require.maxAge"]) });
     expect(problems(result)).toEqual(["routes[0].require.maxAge: must be an integer 1..31536000 (seconds) or null"]);
   });
 
@@ -356,7 +356,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       amr: ["otp"],
       maxAge: 300,
     };
-    const result = parseConfig(raw);
+    const result = parseCheckedConfig(raw);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.routes[0]).toEqual({
@@ -400,7 +400,7 @@ describe("route config: one problem per invalid config, with its key path and a 
   });
 
   it("leaves auth null for the mode to fill in whitelist and blacklist mode", () => {
-    const result = parseConfig({
+    const result = parseCheckedConfig({
       providers,
       policy: { mode: "blacklist" },
       routes: [{ name: "a", match: { path: "/a" } }],
@@ -670,7 +670,7 @@ describe("route config: reachability warnings", () => {
   });
 
   it("does not compare a rule with an earlier one whose match failed to parse", () => {
-    const result = parseConfig(
+    const result = parseCheckedConfig(
       routes(
         { name: "bad", match: { pathRegex: "no-anchors" }, auth: "public" },
         { name: "api", match: { path: "/api" }, auth: "required" },

@@ -5,16 +5,16 @@
 // a GET rule matches HEAD. Sound but not complete: when it cannot decide (a regex against a glob,
 // say) coverage answers null and intersects false, so a warning is never raised by guesswork.
 
-import { foldAsciiCase } from "../core/foldAsciiCase.ts";
-import { regexLiteralPrefix } from "../core/regexLiteralPrefix.ts";
-import { toggleTrailingSlash } from "../core/toggleTrailingSlash.ts";
+import { foldAsciiCase } from "./foldAsciiCase.ts";
+import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
+import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 import {
   compileRouteRegex,
   exactSegments,
   globSegments,
   prefixSegments,
   type PathSegment,
-} from "./routePathPattern.ts";
+} from "../config/routePathPattern.ts";
 
 type HostPattern = { readonly exact: string } | { readonly suffix: string };
 type PathShape =

@@ -1,0 +1,73 @@
+// The summary `check-config` prints for a valid config: listeners, providers, sessions, and the
+// effective rule list as the gate will use it (a mode's catch-all rule and defaults included).
+// Values that may be secrets are never printed.
+
+import type { ListenAddress, PortcullisConfig, RouteConfig } from "../config/PortcullisConfig.ts";
+import { compileRoutes } from "../core/compileRoutes.ts";
+
+const address = (a: ListenAddress): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+function pathText(route: RouteConfig | undefined): string {
+  const m = route?.match;
+  if (m === undefined) return "every path";
+  if (m.pathExact) return `= ${m.pathExact}`;
+  if (m.pathGlob) return `glob ${m.pathGlob}`;
+  if (m.pathRegex) return `regex ${m.pathRegex}`;
+  return m.path ?? "every path";
+}
+
+/** Where sessions live and what shares logouts; the Redis URL carries no credentials (the parser refuses them). */
+function sessionsText(config: PortcullisConfig): string {
+  const redis = config.redis;
+  const where =
+    redis.sentinels.length > 0
+      ? `Redis Sentinel master ${redis.sentinelMaster} via ${redis.sentinels.length} sentinel(s)`
+      : redis.url !== null
+        ? `Redis ${redis.url}`
+        : null;
+  if (config.session.store === "redis")
+    return `store redis (${where}, key prefix ${redis.keyPrefix}); back-channel logouts shared by every replica`;
+  return where === null
+    ? "store cookie; back-channel logouts reach only the replica the IdP calls (configure redis for several replicas)"
+    : `store cookie; back-channel logouts shared through ${where}`;
+}
+
+export function summarizeConfig(file: string, config: PortcullisConfig): string {
+  const lines = [`config ok: ${file}`];
+  lines.push(
+    `listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`,
+  );
+  const providers = Object.values(config.providers);
+  lines.push(`providers (${providers.length}):`);
+  for (const p of providers)
+    lines.push(
+      `  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}${p.preset ? `, preset ${p.preset}` : ""}`,
+    );
+  if (config.session.keys.length > 0) lines.push(`sessions: ${sessionsText(config)}`);
+  // The effective rule list, as the gate will use it: a mode's catch-all rule and defaults included.
+  const rules = compileRoutes(config.routes, config.policy);
+  const unmatched = config.policy.mode === "rules" ? "; no match = deny" : "";
+  lines.push(`routes (${rules.length}, mode ${config.policy.mode}, first match wins${unmatched}):`);
+  rules.forEach((rule, i) => {
+    const r = rule.route;
+    const source = r.index === null ? undefined : config.routes[r.index];
+    const hosts = source === undefined || source.match.hosts.length === 0 ? "any host" : source.match.hosts.join(", ");
+    const methods =
+      source?.match.methods !== undefined && source.match.methods.length > 0
+        ? ` ${source.match.methods.join("|")}`
+        : "";
+    const providersText =
+      r.auth === "public" ? "" : `, providers ${r.providers.length > 0 ? r.providers.join(", ") : "all"}`;
+    const required = Object.entries(source?.require ?? {})
+      .filter(
+        ([key, value]) =>
+          value !== null && !(Array.isArray(value) && value.length === 0) && !(key === "principal" && value === "any"),
+      )
+      .map(([key]) => key);
+    const requires = required.length === 0 ? "" : `, requires ${required.join(", ")}`;
+    lines.push(
+      `  ${i}. ${r.name}: ${hosts}${methods} ${pathText(source)} -> auth ${r.auth}${providersText}${requires}`,
+    );
+  });
+  return `${lines.join("\n")}\n`;
+}
