@@ -18,6 +18,7 @@ import {
   type LoopbackIdp,
   type SigningKey,
 } from "./oidcLoopbackIdp.ts";
+import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -97,22 +98,18 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 1
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until read() has not changed for quietMs (a fetch aborted by close() settles, then nothing moves). */
-async function stable(read: () => number, quietMs = 100, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let value = read();
-  let since = Date.now();
-  while (Date.now() - since < quietMs) {
-    if (Date.now() > deadline) throw new Error("value did not settle in time");
-    await sleep(20);
-    if (read() !== value) {
-      value = read();
-      since = Date.now();
-    }
-  }
+/**
+ * Fires the registry's next timer (a start-up retry or a background refresh: the only timer it has
+ * at a time) by advancing the clock `ms`, then waits until the work it started has set the next one.
+ */
+async function fireNextTimer(clock: ManualClock, ms: number): Promise<void> {
+  await clock.whenPending();
+  clock.advance(ms);
+  await clock.whenPending();
 }
+
+/** Lets callbacks and promise continuations queued so far run (no time passes on any clock). */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("ProviderRegistry start-up", () => {
   it("becomes ready after discovery and one JWKS load", async () => {
@@ -124,7 +121,8 @@ describe("ProviderRegistry start-up", () => {
   });
 
   it("stays not ready with a clear lastError when the discovery issuer differs from the configured one", async () => {
-    const { registry, idp } = await setup({}, {}, (idp) => {
+    const clock = createManualClock();
+    const { registry, idp } = await setup({}, { clock }, (idp) => {
       idp.discoveryIssuer = "https://evil.example.com";
     });
     expect(registry.isReady()).toBe(false);
@@ -133,12 +131,15 @@ describe("ProviderRegistry start-up", () => {
     expect(status?.lastError).toContain("discovery issuer mismatch");
     expect(status?.lastError).toContain("https://evil.example.com");
     expect(idp.requests.jwks).toBe(0);
-    await sleep(150);
+    const discoveries = idp.requests.discovery;
+    for (let retry = 0; retry < 3; retry++) await fireNextTimer(clock, 240); // retryMaxMs 200, +20 % jitter at most
+    expect(idp.requests.discovery).toBe(discoveries + 3);
     expect(registry.isReady()).toBe(false);
   });
 
   it("keeps retrying when the JWKS is down at start, answers jwks_unavailable meanwhile, and becomes ready by itself", async () => {
-    const { registry, idp, key, observer } = await setup({}, {}, (idp) => {
+    const clock = createManualClock();
+    const { registry, idp, key, observer } = await setup({}, { clock }, (idp) => {
       idp.jwksDown = true;
     });
     expect(registry.isReady()).toBe(false);
@@ -148,7 +149,8 @@ describe("ProviderRegistry start-up", () => {
     const early = await registry.verify(token, []);
     expect(early).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
     idp.jwksDown = false;
-    await eventually(() => registry.isReady());
+    await fireNextTimer(clock, 60); // retryInitialMs 50, +20 % jitter at most
+    expect(registry.isReady()).toBe(true);
     expect(registry.status()).toEqual([{ provider: "demo", ready: true }]);
     expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
   });
@@ -164,9 +166,11 @@ describe("ProviderRegistry start-up", () => {
       attempts += 1;
       return fetch(input, init);
     };
+    const clock = createManualClock();
     const registry = createProviderRegistry([providerConfig(issuer)], {
       tokenCacheMaxEntries: 10,
       fetch: countingFetch,
+      clock,
       retryInitialMs: 20,
       retryMaxMs: 20,
     });
@@ -174,10 +178,13 @@ describe("ProviderRegistry start-up", () => {
     await registry.start();
     expect(registry.isReady()).toBe(false);
     expect(registry.status()[0]?.lastError).toMatch(/^discovery: GET .* failed to connect \(ECONNREFUSED\)$/);
-    await eventually(() => attempts >= 3); // the retries do run
+    for (let retry = 0; retry < 2; retry++) await fireNextTimer(clock, 24); // 20 ms, +20 % jitter at most
+    expect(attempts).toBe(3); // the retries do run
     registry.close();
+    expect(clock.pending()).toBe(0);
     const atClose = attempts;
-    await sleep(300); // more than ten retry intervals (20 ms, +20 % jitter at most)
+    clock.advance(300); // more than ten retry intervals
+    await flush();
     expect(attempts).toBe(atClose);
     expect(registry.isReady()).toBe(false);
   });
@@ -459,16 +466,16 @@ describe("ProviderRegistry JWKS refetch", () => {
   });
 
   it("does not refetch for an unknown kid during the cooldown, and does once it has passed", async () => {
-    let clock = Date.now();
-    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const clock = createManualClock();
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { clock });
     const next = await createSigningKey("key-2");
     idp.keys = [next.publicJwk];
-    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock / 1000) });
+    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock.now() / 1000) });
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
-    clock += 29_999;
+    clock.advance(29_999);
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
     expect(idp.requests.jwks).toBe(1);
-    clock += 1;
+    clock.advance(1);
     expect(await registry.verify(token, [])).toMatchObject({ ok: true });
     expect(idp.requests.jwks).toBe(2);
   });
@@ -508,14 +515,14 @@ describe("ProviderRegistry verified-token cache", () => {
   });
 
   it("expires a cached token at its exp (injected clock)", async () => {
-    let clock = Date.now();
-    const { registry, idp, key, observer } = await setup({ clockToleranceSeconds: 0 }, { now: () => clock });
-    const nowSeconds = Math.floor(clock / 1000);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const clock = createManualClock(nowSeconds * 1000);
+    const { registry, idp, key, observer } = await setup({ clockToleranceSeconds: 0 }, { clock });
     const token = await signToken(key, idp.issuer, { iat: nowSeconds, exp: nowSeconds + 10 });
     expect(await registry.verify(token, [])).toMatchObject({ ok: true });
-    clock = (nowSeconds + 9) * 1000;
+    clock.advance(9_000);
     expect(await registry.verify(token, [])).toMatchObject({ ok: true });
-    clock = (nowSeconds + 10) * 1000;
+    clock.advance(1_000);
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "token_expired" });
     expect(observer.cache).toEqual([false, true, false]);
   });
@@ -545,29 +552,29 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
   const errors = (observer: Recorder) => observer.jwks.filter(([, result]) => result === "error").length;
 
   it("makes at most one JWKS request per cooldown for unknown kids, failed attempts included", async () => {
-    let clock = Date.now();
-    const { registry, idp, observer } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const clock = createManualClock();
+    const { registry, idp, observer } = await setup({ jwksCooldownSeconds: 30 }, { clock });
     idp.jwksDown = true;
     const before = idp.requests.jwks;
     const stranger = await createSigningKey("stranger");
     const randomKid = async () => registry.verify(await signToken(stranger, idp.issuer, {}, { kid: randomUUID() }), []);
 
     // Window 1 (the start-up fetch's cooldown has passed): a burst of 5, then 5 more spread over it.
-    clock += 30_000;
+    clock.advance(30_000);
     const burst = await Promise.all(Array.from({ length: 5 }, randomKid));
     for (const outcome of burst)
       expect(outcome).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
     for (let i = 0; i < 5; i++) {
-      clock += 5_000;
+      clock.advance(5_000);
       expect(await randomKid()).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
     }
     expect(idp.requests.jwks - before).toBe(1);
 
     // Window 2: 10 more, one every 2.9 s, all inside 30 s of the second (failed) attempt.
-    clock += 5_000;
+    clock.advance(5_000);
     for (let i = 0; i < 10; i++) {
       expect(await randomKid()).toMatchObject({ ok: false, code: "jwks_unavailable", provider: "demo" });
-      clock += 2_900;
+      clock.advance(2_900);
     }
     expect(idp.requests.jwks - before).toBe(2);
     expect(errors(observer)).toBe(2);
@@ -575,45 +582,47 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
   });
 
   it("answers key_not_found without a request for an unknown kid within the cooldown of a successful fetch", async () => {
-    let clock = Date.now();
-    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const clock = createManualClock();
+    const { registry, idp } = await setup({ jwksCooldownSeconds: 30 }, { clock });
     const stranger = await createSigningKey("stranger");
-    clock += 29_000;
+    clock.advance(29_000);
     const token = await signToken(stranger, idp.issuer, {}, { kid: randomUUID() });
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found", provider: "demo" });
     expect(idp.requests.jwks).toBe(1);
   });
 
   it("fetches again for an unknown kid once the cooldown after a failed attempt has passed, and picks up the new key", async () => {
-    let clock = Date.now();
-    const { registry, idp, key } = await setup({ jwksCooldownSeconds: 30 }, { now: () => clock });
+    const clock = createManualClock();
+    const { registry, idp, key } = await setup({ jwksCooldownSeconds: 30 }, { clock });
     const next = await createSigningKey("key-2");
     idp.jwksDown = true;
-    clock += 30_000;
-    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock / 1000) });
+    clock.advance(30_000);
+    const token = await signToken(next, idp.issuer, {}, { nowSeconds: Math.floor(clock.now() / 1000) });
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
     expect(idp.requests.jwks).toBe(2);
 
     idp.jwksDown = false;
     idp.keys = [key.publicJwk, next.publicJwk];
-    clock += 29_000;
+    clock.advance(29_000);
     expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
     expect(idp.requests.jwks).toBe(2);
-    clock += 1_000;
+    clock.advance(1_000);
     expect(await registry.verify(token, [])).toMatchObject({ ok: true, provider: "demo" });
     expect(idp.requests.jwks).toBe(3);
   });
 
   it("keeps verifying a token with a known kid after the max age while the JWKS answers 500, and warns once without secrets", async () => {
     const logger = recordingLogger();
-    const { registry, idp, key, observer } = await setup({ jwksMaxAgeSeconds: 0.1 }, { logger }, (idp) => {
+    const clock = createManualClock();
+    const { registry, idp, key, observer } = await setup({ jwksMaxAgeSeconds: 0.1 }, { logger, clock }, (idp) => {
       idp.jwksUriSuffix = "?client_secret=hunter2";
     });
     idp.jwksDown = true;
     idp.jwksDownStatus = 500;
     const before = idp.requests.jwks;
     // Several background refreshes, each past the max age, have failed.
-    await eventually(() => errors(observer) >= 3);
+    for (let refresh = 0; refresh < 3; refresh++) await fireNextTimer(clock, 100);
+    expect(errors(observer)).toBeGreaterThanOrEqual(3);
     expect(idp.requests.jwks - before).toBeGreaterThanOrEqual(3);
 
     const token = await signToken(key, idp.issuer, { sub: "not-cached-yet" });
@@ -633,20 +642,23 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
 
   it("takes a new key and drops a removed one at the next background refresh once the IdP is back", async () => {
     const logger = recordingLogger();
+    const clock = createManualClock();
     // A cooldown of an hour: only the background refresh can fetch during this test.
     const { registry, idp, key, observer } = await setup(
       { jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 },
-      { logger },
+      { logger, clock },
     );
     idp.jwksDown = true;
-    await eventually(() => errors(observer) >= 1);
+    await fireNextTimer(clock, 100);
+    expect(errors(observer)).toBe(1);
 
     const next = await createSigningKey("key-2");
     const newToken = await signToken(next, idp.issuer);
     expect(await registry.verify(newToken, [])).toMatchObject({ ok: false, code: "jwks_unavailable" });
     idp.keys = [next.publicJwk];
     idp.jwksDown = false;
-    await eventually(async () => (await registry.verify(newToken, [])).ok);
+    await fireNextTimer(clock, 100);
+    expect(await registry.verify(newToken, [])).toMatchObject({ ok: true });
 
     const oldKeyToken = await signToken(key, idp.issuer, { sub: "signed-with-the-dropped-key" });
     expect(await registry.verify(oldKeyToken, [])).toMatchObject({ ok: false, code: "key_not_found" });
@@ -674,15 +686,18 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
       if (String(input).includes("/jwks")) jwksCalls += 1;
       return fetch(input, init);
     };
-    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05 }, { fetch: countingFetch });
-    await eventually(() => idp.requests.jwks >= 3);
+    const clock = createManualClock();
+    const { registry, idp, observer } = await setup({ jwksMaxAgeSeconds: 0.05 }, { fetch: countingFetch, clock });
+    for (let refresh = 0; refresh < 2; refresh++) await fireNextTimer(clock, 50);
+    expect(idp.requests.jwks).toBe(3);
+    // fireNextTimer waited for the last refresh to settle: none is in flight at close().
     registry.close();
+    expect(clock.pending()).toBe(0);
     const callsAtClose = jwksCalls;
     const requestsAtClose = idp.requests.jwks;
-    // A fetch in flight at close() is aborted and counted as an error once it settles.
-    await stable(() => observer.jwks.length);
     const fetches = observer.jwks.length;
-    await sleep(300); // six refresh intervals and more
+    clock.advance(300); // six refresh intervals and more
+    await flush();
     expect(jwksCalls).toBe(callsAtClose);
     // A refresh timer left running would still try (and count) an aborted fetch.
     expect(observer.jwks.length).toBe(fetches);
@@ -706,11 +721,13 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
       );
     };
     // A long JWKS timeout: only close() may end the held refresh, however slow the machine.
+    const clock = createManualClock();
     const { registry, idp, observer } = await setup(
       { jwksMaxAgeSeconds: 0.05, jwksTimeoutMs: 60_000 },
-      { fetch: holdingFetch },
+      { fetch: holdingFetch, clock },
     );
     holdNext = true;
+    clock.advance(50);
     await eventually(() => !holdNext); // the held refresh is in flight
     const requestsAtClose = idp.requests.jwks;
     const callsAtClose = jwksCalls;
@@ -718,7 +735,10 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     registry.close();
     await eventually(() => observer.jwks.length > observedAtClose);
     expect(observer.jwks.slice(observedAtClose)).toEqual([["demo", "error"]]);
-    await sleep(300); // six refresh intervals and more
+    await flush();
+    expect(clock.pending()).toBe(0); // the aborted refresh scheduled no other
+    clock.advance(300); // six refresh intervals and more
+    await flush();
     expect(jwksCalls).toBe(callsAtClose);
     expect(observer.jwks.length).toBe(observedAtClose + 1);
     expect(idp.requests.jwks).toBe(requestsAtClose);
@@ -730,12 +750,18 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
     cleanups.push(() => idp.close());
     const registryUrl = new URL("../../src/oidc/ProviderRegistry.ts", import.meta.url).href;
     const config = providerConfig(idp.issuer, { jwksMaxAgeSeconds: 0.05 });
-    // start() and never close(): the child must still exit once its script is done.
+    // start() and never close(): the child must still exit once its script is done. It waits (on
+    // the system clock, the default) until the background refresh has run once.
     const script = `
       const { createProviderRegistry } = await import(${JSON.stringify(registryUrl)});
-      const registry = createProviderRegistry([${JSON.stringify(config)}], { tokenCacheMaxEntries: 10 });
+      let jwksCalls = 0;
+      const countingFetch = (input, init) => {
+        if (String(input).includes("/jwks")) jwksCalls += 1;
+        return fetch(input, init);
+      };
+      const registry = createProviderRegistry([${JSON.stringify(config)}], { tokenCacheMaxEntries: 10, fetch: countingFetch });
       await registry.start();
-      await new Promise((r) => setTimeout(r, 200));
+      while (jwksCalls < 2) await new Promise((r) => setTimeout(r, 10));
       console.log(registry.isReady() ? "ready" : "not ready");
     `;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
@@ -760,17 +786,23 @@ describe("ProviderRegistry JWKS refresh while the IdP is down", () => {
 describe("a removed signing key ends the tokens it signed", () => {
   it("refuses a cached token once a background refresh no longer finds the key that signed it", async () => {
     const logger = recordingLogger();
-    const { registry, idp, key } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 }, { logger });
+    const clock = createManualClock();
+    const { registry, idp, key } = await setup(
+      { jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 },
+      { logger, clock },
+    );
     const next = await createSigningKey("key-2");
     idp.keys = [key.publicJwk, next.publicJwk];
     const oldToken = await signToken(key, idp.issuer, { sub: "old" });
-    await eventually(async () => (await registry.verify(await signToken(next, idp.issuer), [])).ok);
+    await fireNextTimer(clock, 100);
+    expect(await registry.verify(await signToken(next, idp.issuer), [])).toMatchObject({ ok: true });
     expect(await registry.verify(oldToken, [])).toMatchObject({ ok: true });
     const cachedBefore = registry.cacheSize();
     expect(cachedBefore).toBe(2);
 
     idp.keys = [next.publicJwk]; // the IdP revokes key-1
-    await eventually(() => registry.cacheSize() === 1);
+    await fireNextTimer(clock, 100);
+    expect(registry.cacheSize()).toBe(1);
     expect(await registry.verify(oldToken, [])).toMatchObject({ ok: false, code: "key_not_found" });
     expect(await registry.verify(await signToken(next, idp.issuer), [])).toMatchObject({ ok: true });
     const evictionLog = logger.entries.find((entry) => entry.msg.startsWith("signing keys removed"));
@@ -778,7 +810,11 @@ describe("a removed signing key ends the tokens it signed", () => {
   });
 
   it("evicts from the cache of a reloaded registry that shares the provider too", async () => {
-    const { registry, idp, key, config } = await setup({ jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 });
+    const clock = createManualClock();
+    const { registry, idp, key, config } = await setup(
+      { jwksMaxAgeSeconds: 0.1, jwksCooldownSeconds: 3600 },
+      { clock },
+    );
     const next = registry.successor([config], { tokenCacheMaxEntries: 100 });
     cleanups.push(() => next.close());
     await next.start();
@@ -787,7 +823,9 @@ describe("a removed signing key ends the tokens it signed", () => {
     expect(next.cacheSize()).toBe(1);
     const other = await createSigningKey("key-2");
     idp.keys = [other.publicJwk];
-    await eventually(() => next.cacheSize() === 0);
+    // The shared provider refreshes on the clock of the registry that loaded it.
+    await fireNextTimer(clock, 100);
+    expect(next.cacheSize()).toBe(0);
     expect(await next.verify(token, [])).toMatchObject({ ok: false, code: "key_not_found" });
   });
 });
@@ -796,7 +834,8 @@ describe("a key set with one bad member", () => {
   it("skips a member that is not an object or not a usable key, keeps the rest, counts and logs it once per refresh without key material", async () => {
     const logger = recordingLogger();
     const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" });
-    const { registry, idp, key, observer } = await setup({}, { logger }, (idp) => {
+    const clock = createManualClock();
+    const { registry, idp, key, observer } = await setup({}, { logger, clock }, (idp) => {
       idp.keys = [
         "junk" as never,
         42 as never,
@@ -807,7 +846,8 @@ describe("a key set with one bad member", () => {
     });
     idp.keys.push(key.publicJwk);
     expect(registry.isReady()).toBe(false);
-    await eventually(() => registry.isReady());
+    await fireNextTimer(clock, 60); // the start-up retry: retryInitialMs 50, +20 % jitter at most
+    expect(registry.isReady()).toBe(true);
     expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
     for (const kid of ["broken", "weak", "shared"]) {
       expect(await registry.verify(await signToken(key, idp.issuer, {}, { kid }), [])).toMatchObject({
@@ -826,10 +866,12 @@ describe("a key set with one bad member", () => {
   });
 
   it("keeps the keys it had when a fetched set has no usable member at all", async () => {
-    const { registry, idp, key } = await setup({ jwksMaxAgeSeconds: 0.1 });
+    const clock = createManualClock();
+    const { registry, idp, key } = await setup({ jwksMaxAgeSeconds: 0.1 }, { clock });
     const before = idp.requests.jwks;
     idp.keys = ["junk" as never];
-    await eventually(() => idp.requests.jwks > before + 1);
+    for (let refresh = 0; refresh < 2; refresh++) await fireNextTimer(clock, 100);
+    expect(idp.requests.jwks).toBeGreaterThan(before + 1);
     expect(registry.status()[0]?.lastError).toContain("no usable key");
     expect(await registry.verify(await signToken(key, idp.issuer), [])).toMatchObject({ ok: true });
   });

@@ -1,0 +1,54 @@
+// The fetch jose calls to load a provider's key set: bounded (size, timeout, aborted when the
+// provider closes), traced, counted; it keeps only the usable members (readKeySet), records them on
+// the state for adoptKeySet, and refuses a document that is not a JWK Set or has no usable key.
+import type { FetchImplementation } from "jose";
+import { BoundedFetchError, boundedFetch } from "./boundedFetch.ts";
+import { describeLoadError } from "./mapVerifyError.ts";
+import type { ProviderLoading, ProviderState } from "./ProviderState.ts";
+import { readKeySet } from "./readKeySet.ts";
+import { traceIdpCall } from "./traceIdpCall.ts";
+
+export function createJwksFetch(state: ProviderState, loading: ProviderLoading): FetchImplementation {
+  const { name, jwksTimeoutMs } = state.config;
+  const { observer, logger } = loading;
+  const fetchKeySet: FetchImplementation = async (url, init) => {
+    try {
+      const text = await boundedFetch(loading.fetch, url, {
+        signal: AbortSignal.any([init.signal, state.closing.signal]),
+        timeoutMs: jwksTimeoutMs,
+        accept: "application/json, application/jwk-set+json",
+        headers: init.headers,
+      });
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        throw new BoundedFetchError("JWKS response is not JSON");
+      }
+      const members = typeof doc === "object" && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+      if (!Array.isArray(members)) throw new BoundedFetchError("JWKS response is not a JWK Set");
+      // One bad member is skipped, not a reason to refuse the set; a set of bad members only is.
+      const read = readKeySet(members);
+      if (read.keys.length === 0 && members.length > 0) throw new BoundedFetchError("JWKS has no usable key");
+      if (read.skipped.length > 0) {
+        observer?.jwksKeysSkipped?.(name, read.skipped.length);
+        logger?.warn(
+          { provider: name, skipped: read.skipped.slice(0, 10) },
+          "JWKS members skipped: they cannot verify a signature",
+        );
+      }
+      state.pendingKeys = read.keys;
+      observer?.jwksFetch(name, "ok");
+      if (state.ready) state.lastError = undefined;
+      return new Response(JSON.stringify({ keys: read.keys }), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    } catch (err) {
+      observer?.jwksFetch(name, "error");
+      state.lastError = `jwks: ${describeLoadError(err)}`;
+      throw err;
+    }
+  };
+  return (url, init) => traceIdpCall("jwks_fetch", name, "GET", url, () => fetchKeySet(url, init));
+}
