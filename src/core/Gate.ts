@@ -5,6 +5,8 @@
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial.
 import type { AccessRequest } from "./AccessRequest.ts";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
@@ -41,8 +43,8 @@ export interface GateDependencies {
   readonly sessions?: SessionPort | null;
   /** Keep the client's Authorization header on an authenticated request (default: remove it). */
   readonly forwardAuthorization?: boolean;
-  /** Epoch milliseconds (requirements' max_age). */
-  readonly now?: () => number;
+  /** Where the time comes from (requirements' max_age); default: the system's. */
+  readonly clock?: Clock;
 }
 
 /** Who the request speaks for, once a credential checked out. */
@@ -74,14 +76,14 @@ interface CheckContext {
 
 export class Gate {
   readonly #deps: GateDependencies;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   /** Identity headers per verified claims object; the token cache hands back the same object, so
    * a cached token costs no rebuild, and entries go when the cache drops the claims. */
   readonly #headersByClaims = new WeakMap<object, IdentityHeaderSet>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   async decide(request: AccessRequest): Promise<Decision> {
@@ -238,7 +240,7 @@ export class Gate {
       claims: subject.claims,
       roles: this.#deps.identity.roles(subject.claims, subject.provider),
       ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
-      now: Math.floor(this.#now() / 1000),
+      now: Math.floor(this.#clock.now() / 1000),
     });
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";

@@ -4,6 +4,8 @@
 // themselves (startLogin, completeLogin, freshenSession, signOut, backchannelLogout) are functions
 // of this state, each in its own file.
 import { LRUCache } from "lru-cache";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { ProviderConfig, SessionConfig } from "../config/PortcullisConfig.ts";
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, type LogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
@@ -27,8 +29,8 @@ export interface BrowserLoginOptions {
   readonly loginClient: (provider: string) => LoginClientPort | null;
   /** Verifies an access token from the IdP as a bearer token of that provider (for its claims). */
   readonly verifyAccessToken: (token: string, provider: string) => Promise<VerifyOutcome>;
-  /** Epoch milliseconds. */
-  readonly now?: () => number;
+  /** Where the time comes from (sessions' expiry, refresh windows, login transactions); default: the system's. */
+  readonly clock?: Clock;
   readonly events?: LoginEvents;
   readonly logger?: LoginLogger;
   /** Where sessions live; default: sealed cookies (session.store "cookie"). */
@@ -92,7 +94,7 @@ const USED_STATES_MAX = 10_000;
 
 export function createBrowserLogin(options: BrowserLoginOptions): BrowserLogin {
   const { session: config } = options;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const loginProviders = options.providers.filter((p) => p.clientId !== null && p.redirectUri !== null);
   const loginOrigins = new Map(loginProviders.map((p) => [p.name, new URL(p.redirectUri as string).origin]));
   const store =
@@ -140,7 +142,7 @@ export function createBrowserLogin(options: BrowserLoginOptions): BrowserLogin {
     verifyLogoutToken: options.verifyLogoutToken ?? null,
     events,
     logger: options.logger ?? null,
-    nowSeconds: () => Math.floor(now() / 1000),
+    nowSeconds: () => Math.floor(clock.now() / 1000),
     owns: (name) => store.owns(name) || loginCookies.owns(name),
     close: () => store.close(),
   };

@@ -2,12 +2,12 @@
 // vouches for any more), then the refresh check: near the access token's expiry, refresh it once
 // (the store coordinates replicas) and keep the session working through a short IdP outage.
 import { createHash } from "node:crypto";
+import { describeError } from "../errors/describeError.ts";
 import { LoginError } from "../oidc/LoginError.ts";
 import type { Session } from "../session/Session.ts";
 import type { RefreshRun, StoreLoad, StoreRefresh } from "../session/SessionStore.ts";
 import { buildSession } from "./buildSession.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
-import { describeUnexpected } from "./describeUnexpected.ts";
 
 /** A session as the store found it, checked against the providers and the revocation list. */
 export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<string, string>): Promise<StoreLoad> {
@@ -79,7 +79,7 @@ export async function freshenSession(
         reason:
           error instanceof LoginError
             ? `refresh failed: ${error.code}`
-            : `refresh failed: ${describeUnexpected(error)}`,
+            : `refresh failed: unexpected ${describeError(error)}`,
       };
     }
   };

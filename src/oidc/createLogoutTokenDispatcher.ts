@@ -1,6 +1,8 @@
 // Routes a back-channel logout token to the provider that issued it: the unverified `iss` only picks
 // among configured providers with a client (the logout token's audience); the provider's loaded keys,
 // algorithm allowlist and clock tolerance then verify everything (src/oidc/verifyLogoutToken).
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { compactShapeProblem, readUnverifiedIssuer } from "./compactJwt.ts";
 import type { ProviderRegistry } from "./ProviderRegistry.ts";
@@ -16,7 +18,7 @@ export type LogoutTokenDispatcher = (
 export function createLogoutTokenDispatcher(
   providers: readonly ProviderConfig[],
   registry: ProviderRegistry,
-  now: () => number = Date.now,
+  clock: Clock = systemClock,
 ): LogoutTokenDispatcher {
   const byIssuer = new Map(providers.filter((p) => p.clientId !== null).map((p) => [p.issuer, p]));
   return async (token) => {
@@ -42,7 +44,7 @@ export function createLogoutTokenDispatcher(
       clientId: provider.clientId as string,
       algorithms: provider.algorithms,
       clockToleranceSeconds: provider.clockToleranceSeconds,
-      nowMs: now(),
+      nowMs: clock.now(),
       maxAgeSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS,
     });
     return { provider: provider.name, outcome };

@@ -29,6 +29,7 @@ import { createRedisSessionStore } from "../../src/session/createRedisSessionSto
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
 import { startAuthServer, type AuthServer } from "../../src/http/startAuthServer.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
@@ -79,12 +80,13 @@ class FakeIdp {
   readonly refreshCalls: string[] = [];
   readonly validRefreshTokens = new Set<string>();
   refreshDelayMs = 0;
-  nowMs = Date.now();
+  /** The time the sessions and the IdP see; moved by the tests. */
+  readonly clock = createManualClock();
   #n = 0;
 
   tokens(sub: string, sid: string, expiresIn: number): TokenResult {
     const n = ++this.#n;
-    const exp = Math.floor(this.nowMs / 1000) + expiresIn;
+    const exp = Math.floor(this.clock.now() / 1000) + expiresIn;
     const accessToken = `at-${sub}-${n}-${randomBytes(8).toString("hex")}`;
     this.accessClaims.set(accessToken, { sub, exp, email: `${sub}@example.com` });
     const refreshToken = `rt-${sub}-${n}-${randomBytes(8).toString("hex")}`;
@@ -108,7 +110,7 @@ class FakeIdp {
           codeVerifier: "v".repeat(43),
           returnTo: params.returnTo,
           provider: "corp",
-          createdAt: Math.floor(this.nowMs / 1000),
+          createdAt: Math.floor(this.clock.now() / 1000),
         };
         return { url: `${ISSUER}/authorize?state=${transaction.state}`, transaction };
       },
@@ -182,7 +184,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
     }),
     ...(store !== undefined ? { store } : {}),
     revocations,
-    now: () => idp.nowMs,
+    clock: idp.clock,
   });
   const gate = new Gate({
     normalizePath,
@@ -195,7 +197,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
     },
     identity: createIdentityHeaders(config.identity),
     sessions: createSessionPort(login),
-    now: () => idp.nowMs,
+    clock: idp.clock,
   });
   return {
     gate,
@@ -359,7 +361,7 @@ describe("sessions shared through Redis", () => {
     const c = await startCluster("redis");
     try {
       const cookie = await c.login(0, "alice", "sid-a", 60);
-      c.idp.nowMs += 40_000; // 20 s left: inside the refresh window (half the token's lifetime)
+      c.idp.clock.advance(40_000); // 20 s left: inside the refresh window (half the token's lifetime)
       c.idp.refreshDelayMs = 300;
       const decisions = await Promise.all(
         Array.from({ length: 10 }, (_, i) => (c.replicas[i % 3] as Replica).gate.decide(request({ cookie }))),
@@ -393,7 +395,7 @@ describe("sessions shared through Redis", () => {
     const c = await startCluster("redis");
     try {
       const cookie = await c.login(0, "alice", "sid-a", 60);
-      c.idp.nowMs += 40_000;
+      c.idp.clock.advance(40_000);
       const r1 = c.replicas[1] as Replica;
       const stale = await loadSession(r1.login, parseSessionCookies(cookie));
       if (stale.kind !== "session") throw new Error("expected a session");
@@ -475,7 +477,7 @@ describe("sessions shared through Redis", () => {
     const c = await startCluster("redis");
     try {
       const cookie = await c.login(0, "alice", "sid-a", 60);
-      c.idp.nowMs += 40_000;
+      c.idp.clock.advance(40_000);
       c.idp.validRefreshTokens.clear();
       expect(await (c.replicas[1] as Replica).gate.decide(request({ cookie }))).toMatchObject({
         kind: "deny",
@@ -590,7 +592,7 @@ describe("sessions shared through Redis", () => {
     const c = await startCluster("redis");
     try {
       const cookie = await c.login(0, "alice-unique-subject", "sid-unique-value", 60);
-      c.idp.nowMs += 40_000;
+      c.idp.clock.advance(40_000);
       await (c.replicas[1] as Replica).gate.decide(request({ cookie })); // a refresh writes too
       expect(c.idp.refreshCalls).toHaveLength(1);
       await backchannelLogout((c.replicas[2] as Replica).login, await logoutToken({ sid: "another-unique-sid" }));

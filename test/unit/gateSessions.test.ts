@@ -9,6 +9,7 @@ import type { Decision } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
+import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 import { completeLogin } from "../../src/login/completeLogin.ts";
 import { createBrowserLogin, type BrowserLogin } from "../../src/login/createBrowserLogin.ts";
@@ -50,7 +51,7 @@ interface Harness {
   browserLogin: BrowserLogin;
   /** The tokens the next completed login returns. */
   setLoginResult(result: TokenResult): void;
-  now: { ms: number };
+  clock: ManualClock;
   refreshCalls: string[];
   refreshOutcome: { next: TokenResult | LoginError };
   /** Completes a login as `sub` with these access-token claims and returns the session's Cookie header. */
@@ -59,7 +60,7 @@ interface Harness {
 
 function harness(): Harness {
   const config = loadConfig();
-  const now = { ms: Date.UTC(2026, 10, 23, 12) };
+  const clock = createManualClock(Date.UTC(2026, 10, 23, 12));
   const accessTokens = new Map<string, Record<string, unknown>>();
   const refreshCalls: string[] = [];
   const refreshOutcome: { next: TokenResult | LoginError } = {
@@ -74,7 +75,7 @@ function harness(): Harness {
         codeVerifier: "v".repeat(43),
         returnTo: params.returnTo,
         provider: "corp",
-        createdAt: Math.floor(now.ms / 1000),
+        createdAt: Math.floor(clock.now() / 1000),
         ...(params.acrValues ? { acrValues: [...params.acrValues] } : {}),
       };
       const url = new URL(`${ISSUER}/authorize`);
@@ -104,7 +105,7 @@ function harness(): Harness {
         ? { ok: true, provider, claims, expiresAt: claims["exp"] as number }
         : { ok: false, code: "signature_invalid", detail: "unknown" };
     },
-    now: () => now.ms,
+    clock,
   });
   const gate = new Gate({
     normalizePath,
@@ -119,7 +120,7 @@ function harness(): Harness {
     },
     identity: createIdentityHeaders(config.identity),
     sessions: createSessionPort(browserLogin),
-    now: () => now.ms,
+    clock,
   });
 
   async function login(
@@ -127,7 +128,7 @@ function harness(): Harness {
     accessClaims: Record<string, unknown> = {},
     expiresInSeconds = 600,
   ): Promise<string> {
-    const exp = Math.floor(now.ms / 1000) + expiresInSeconds;
+    const exp = Math.floor(clock.now() / 1000) + expiresInSeconds;
     const accessToken = `at-${sub}-${exp}`;
     accessTokens.set(accessToken, { sub, exp, ...accessClaims });
     pendingResult = {
@@ -157,7 +158,7 @@ function harness(): Harness {
     gate,
     browserLogin,
     setLoginResult: (result) => void (pendingResult = result),
-    now,
+    clock,
     refreshCalls,
     refreshOutcome,
     login,
@@ -257,7 +258,7 @@ describe("Gate with browser sessions", () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 600);
     expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
-    h.now.ms += 86_400_000 + 1000;
+    h.clock.advance(86_400_000 + 1000);
     expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "deny", status: 401 });
   });
 
@@ -293,8 +294,8 @@ describe("Gate with browser sessions", () => {
   it("refreshes an access token inside the refresh window and sends the resealed session back", async () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 120);
-    h.now.ms += 90_000; // 30 s left, inside the 60 s window
-    const exp = Math.floor(h.now.ms / 1000) + 600;
+    h.clock.advance(90_000); // 30 s left, inside the 60 s window
+    const exp = Math.floor(h.clock.now() / 1000) + 600;
     h.refreshOutcome.next = {
       idTokenClaims: null,
       idToken: null,
@@ -319,14 +320,14 @@ describe("Gate with browser sessions", () => {
       idTokenClaims: null,
       idToken: null,
       accessToken: "at-new",
-      accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 700,
+      accessTokenExpiresAt: Math.floor(h.clock.now() / 1000) + 700,
       refreshToken: "rt-2",
       scope: null,
     };
-    h.now.ms += 40_000; // 60 s left: inside 60, outside 50
+    h.clock.advance(40_000); // 60 s left: inside 60, outside 50
     expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
     expect(h.refreshCalls).toEqual([]);
-    h.now.ms += 15_000; // 45 s left
+    h.clock.advance(15_000); // 45 s left
     await h.gate.decide(request("/home", { cookie }));
     expect(h.refreshCalls).toEqual(["rt-alice"]);
   });
@@ -334,12 +335,12 @@ describe("Gate with browser sessions", () => {
   it("drops a role the refreshed tokens no longer carry, and keeps who signed in", async () => {
     const h = harness();
     const cookie = await h.login("alice", { roles: ["admin"] }, 30);
-    h.now.ms += 20_000; // 10 s left, inside the window of 15 s (half of 30)
+    h.clock.advance(20_000); // 10 s left, inside the window of 15 s (half of 30)
     h.refreshOutcome.next = {
       idTokenClaims: null,
       idToken: null,
       accessToken: "at-unknown-to-the-verifier",
-      accessTokenExpiresAt: Math.floor(h.now.ms / 1000) + 600,
+      accessTokenExpiresAt: Math.floor(h.clock.now() / 1000) + 600,
       refreshToken: "rt-2",
       scope: "openid",
     };
@@ -356,7 +357,7 @@ describe("Gate with browser sessions", () => {
     const stepUp = await h.gate.decide(request("/vault/", { cookie, accept: "text/html" }));
     const state = new URL(location(stepUp)).searchParams.get("state")!;
     const txnCookie = setCookies(stepUp)[0]!.split(";")[0]!;
-    const exp = Math.floor(h.now.ms / 1000) + 600;
+    const exp = Math.floor(h.clock.now() / 1000) + 600;
     h.setLoginResult({
       idTokenClaims: { sub: "alice", acr: "loa1" },
       idToken: "id",
@@ -376,7 +377,7 @@ describe("Gate with browser sessions", () => {
   it("lets an optional route through anonymously when the session's refresh cannot reach the IdP", async () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 30);
-    h.now.ms += 40_000; // expired
+    h.clock.advance(40_000); // expired
     h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
     expect(await h.gate.decide(request("/maybe/x", { cookie }))).toMatchObject({ kind: "allow", reason: "anonymous" });
     expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({
@@ -389,7 +390,7 @@ describe("Gate with browser sessions", () => {
   it("ends the session when the refresh is refused with invalid_grant: the browser logs in again", async () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 30);
-    h.now.ms += 40_000;
+    h.clock.advance(40_000);
     h.refreshOutcome.next = new LoginError("invalid_grant", "refresh token revoked");
     const d = await h.gate.decide(request("/home", { cookie, accept: "text/html" }));
     expect(d).toMatchObject({ status: 302, code: "login_required" });
