@@ -12,6 +12,8 @@ import type { SecondFactorDemand } from "./renderLoginPage.ts";
 
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|abort))?$/;
 
+type InteractionAction = "show" | "login" | "abort";
+
 /** Answers a request under /interaction/; never throws (faults become a small page). */
 export async function handleDevIdpInteraction(
   provider: Provider,
@@ -20,33 +22,9 @@ export async function handleDevIdpInteraction(
   path: string,
 ): Promise<void> {
   try {
-    const match = INTERACTION_PATH.exec(path);
-    const action = match?.[2] ?? "show";
-    if (match === null || (action === "show" ? req.method !== "GET" : req.method !== "POST")) {
-      sendPage(res, 404, "Not found", "<h1>Not found</h1>");
-      return;
-    }
-    let details: InteractionDetails;
-    try {
-      details = await provider.interactionDetails(req, res);
-    } catch {
-      sendPage(
-        res,
-        400,
-        "Sign-in expired",
-        `<h1>This sign-in has expired</h1>\n<p>Go back to the application and start again.</p>`,
-      );
-      return;
-    }
-    if (details.uid !== match[1]) {
-      sendPage(
-        res,
-        400,
-        "Sign-in mismatch",
-        `<h1>This sign-in does not match</h1>\n<p>Go back to the application and start again.</p>`,
-      );
-      return;
-    }
+    const opened = await openInteraction(provider, req, res, path);
+    if (opened === undefined) return;
+    const { action, details } = opened;
     if (action === "abort") {
       await provider.interactionFinished(
         req,
@@ -65,41 +43,86 @@ export async function handleDevIdpInteraction(
       return;
     }
     const demand = secondFactorDemand(details.params.acr_values);
-    if (action === "show") {
-      showLogin(res, 200, details, demand, loginHint(details));
-      return;
-    }
-    const form = new URLSearchParams(await readRequestBody(req, 8192));
-    const login = form.get(LOGIN_FIELDS.login) ?? "";
-    const user = checkDemoPassword(login, form.get(LOGIN_FIELDS.password) ?? "");
-    const secondFactor = form.get(LOGIN_FIELDS.secondFactor) === "otp";
-    if (user === undefined) {
-      showLogin(res, 401, details, demand, login, "Wrong user name or password.");
-      return;
-    }
-    if (demand === "required" && !secondFactor) {
-      showLogin(
-        res,
-        401,
-        details,
-        demand,
-        login,
-        "This application asks for a second factor: tick “Use a second factor”.",
-      );
-      return;
-    }
-    const facts = loginFactsFor(secondFactor);
-    await provider.interactionFinished(
-      req,
-      res,
-      { login: { accountId: user.sub, acr: facts.acr, amr: [...facts.amr], ts: facts.authTime, remember: true } },
-      { mergeWithLastSubmission: false },
-    );
+    if (action === "show") showLogin(res, 200, details, demand, loginHint(details));
+    else await submitLogin(provider, req, res, details, demand);
   } catch {
     if (!res.headersSent)
       sendPage(res, 500, "Error", "<h1>Something went wrong</h1>\n<p>Go back to the application and start again.</p>");
     else res.destroy();
   }
+}
+
+/** The interaction a request is about, or undefined once a 404/400 page has been sent. */
+async function openInteraction(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<{ action: InteractionAction; details: InteractionDetails } | undefined> {
+  const match = INTERACTION_PATH.exec(path);
+  const action = (match?.[2] ?? "show") as InteractionAction;
+  if (match === null || (action === "show" ? req.method !== "GET" : req.method !== "POST")) {
+    sendPage(res, 404, "Not found", "<h1>Not found</h1>");
+    return undefined;
+  }
+  let details: InteractionDetails;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    sendPage(
+      res,
+      400,
+      "Sign-in expired",
+      `<h1>This sign-in has expired</h1>\n<p>Go back to the application and start again.</p>`,
+    );
+    return undefined;
+  }
+  if (details.uid !== match[1]) {
+    sendPage(
+      res,
+      400,
+      "Sign-in mismatch",
+      `<h1>This sign-in does not match</h1>\n<p>Go back to the application and start again.</p>`,
+    );
+    return undefined;
+  }
+  return { action, details };
+}
+
+/** The login form posted: a known user with the right password (and a second factor when required). */
+async function submitLogin(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  details: InteractionDetails,
+  demand: SecondFactorDemand,
+): Promise<void> {
+  const form = new URLSearchParams(await readRequestBody(req, 8192));
+  const login = form.get(LOGIN_FIELDS.login) ?? "";
+  const user = checkDemoPassword(login, form.get(LOGIN_FIELDS.password) ?? "");
+  const secondFactor = form.get(LOGIN_FIELDS.secondFactor) === "otp";
+  if (user === undefined) {
+    showLogin(res, 401, details, demand, login, "Wrong user name or password.");
+    return;
+  }
+  if (demand === "required" && !secondFactor) {
+    showLogin(
+      res,
+      401,
+      details,
+      demand,
+      login,
+      "This application asks for a second factor: tick “Use a second factor”.",
+    );
+    return;
+  }
+  const facts = loginFactsFor(secondFactor);
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: user.sub, acr: facts.acr, amr: [...facts.amr], ts: facts.authTime, remember: true } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 /** Only LOA 2 acceptable: required; LOA 2 named but a password would do: suggested. */
