@@ -7,8 +7,9 @@ const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
 Usage:
   portcullis serve --config FILE         run the ext_authz server (gRPC :9191, auth :8181, admin 127.0.0.1:9464)
   portcullis check-config --config FILE  validate a config file; lists every problem with its key path
-  portcullis demo                        run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
-  portcullis demo token [--scope S]... [--client NAME] [--user NAME]
+  portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
+                                         (every port can be changed: portcullis demo --help)
+  portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
                                          print an access token from the running demo's IdP
   portcullis --version                   print the version
   portcullis --help                      print this help
@@ -27,8 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case "check-config":
       return (await import("./checkConfig.ts")).runCheckConfig(rest);
     case "demo":
-      if (rest[0] === "token") return (await import("../demo/runDemoToken.ts")).runDemoToken(rest.slice(1));
-      return (await import("../demo/runDemo.ts")).runDemo(rest);
+      return (await import("./runDemoCommand.ts")).runDemoCommand(rest);
     case "--version":
     case "-v":
     case "version":

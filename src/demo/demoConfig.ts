@@ -12,6 +12,11 @@ export interface DemoConfigInput {
   readonly entryOrigin: string;
   readonly sessionKey: string;
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
+  /**
+   * The session cookie's name when not the default: browsers send localhost cookies to every port,
+   * so demos side by side need names of their own to keep their sessions apart.
+   */
+  readonly sessionCookieName?: string;
 }
 
 export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
@@ -32,7 +37,10 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
         redirectUri: `${input.entryOrigin}/oauth2/callback`,
       },
     },
-    session: { keys: [input.sessionKey] },
+    session: {
+      keys: [input.sessionKey],
+      ...(input.sessionCookieName === undefined ? {} : { cookieName: input.sessionCookieName }),
+    },
     routes: [
       { name: "public", match: { path: "/public" }, auth: "public" },
       { name: "favicon", match: { pathExact: "/favicon.ico" }, auth: "public" },

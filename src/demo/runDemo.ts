@@ -1,29 +1,20 @@
 // `portcullis demo`: runs the demo in the foreground, prints where it is and what to try, and
 // stops every part on Ctrl-C / SIGTERM (exit 0). Exit 1 when it cannot start (a port is taken,
-// Envoy missing) or when Envoy dies underneath it.
+// Envoy missing) or when Envoy dies underneath it. Arguments are parsed by the command line
+// (src/cli/parseDemoArgs.ts); the URLs printed follow the ports the demo bound.
 
 import { demoDir } from "./demoState.ts";
+import { DEFAULT_DEMO_PORTS } from "./demoPorts.ts";
+import type { DemoPorts } from "./demoPorts.ts";
 import { startDemo } from "./startDemo.ts";
 import type { RunningDemo } from "./startDemo.ts";
 
-export async function runDemo(argv: readonly string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(
-      "Usage: portcullis demo            run the demo in the foreground (Ctrl-C stops it)\n       portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n",
-    );
-    return 0;
-  }
-  if (argv.length > 0) {
-    process.stderr.write(
-      `portcullis demo: unexpected argument ${JSON.stringify(argv[0])} (try: portcullis demo --help)\n`,
-    );
-    return 2;
-  }
+export async function runDemo(options: { readonly ports: Partial<DemoPorts> }): Promise<number> {
   const dir = demoDir();
   process.stdout.write("Starting the Portcullis demo (dev IdP, Portcullis, Envoy, echo upstream)...\n");
   let demo: RunningDemo;
   try {
-    demo = await startDemo({ dir });
+    demo = await startDemo({ dir, ports: options.ports });
   } catch (error) {
     process.stderr.write(`portcullis demo: could not start: ${(error as Error).message}\n`);
     return 1;
@@ -45,7 +36,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     process.on("SIGTERM", () => shutdown(0, "SIGTERM"));
     process.on("SIGHUP", () => shutdown(0, "SIGHUP"));
     void demo.envoyExited.then(() => {
-      if (!stopping) process.stderr.write(`Envoy exited unexpectedly; see ${dir}/envoy.log\n`);
+      if (!stopping) process.stderr.write(`Envoy exited unexpectedly; see ${demo.logFiles.envoy}\n`);
       shutdown(1, "Envoy exited");
     });
   });
@@ -53,13 +44,16 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
 
 function readyText(demo: RunningDemo): string {
   const url = demo.entryUrl;
+  // Without --port, `demo token` asks the demo on the default port when several run.
+  const token = demo.ports.https === DEFAULT_DEMO_PORTS.https ? "demo token" : `demo token --port ${demo.ports.https}`;
   return `
 Portcullis demo ready: ${url}
 
   Envoy (TLS, self-signed cert for localhost)  ${url}
   Portcullis admin (metrics, health)           ${demo.adminUrl}/metrics
   Dev IdP (issuer)                             ${demo.issuer}
-  Logs                                         ${demo.dir}/portcullis.log, ${demo.dir}/envoy.log
+  Echo upstream                                http://127.0.0.1:${demo.ports.upstream}
+  Logs                                         ${demo.logFiles.portcullis}, ${demo.logFiles.envoy}
 
 Open ${url}/ in a browser: sign in at the dev IdP as alice (password alice) or bob (password
 bob) and see the identity the upstream received. ${url}/secure/ asks for a second factor.
@@ -67,13 +61,13 @@ bob) and see the identity the upstream received. ${url}/secure/ asks for a secon
 Try (in another terminal):
   curl -k ${url}/public/x                 # public route: 200, the upstream echoes the request
   curl -k ${url}/api/x                    # protected: 401 with WWW-Authenticate: Bearer
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token)" ${url}/api/x
+  curl -k -H "Authorization: Bearer $(bin/portcullis ${token})" ${url}/api/x
                                           # 200: scope api.read; the upstream sees x-client-id
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --scope openid)" ${url}/api/x
+  curl -k -H "Authorization: Bearer $(bin/portcullis ${token} --scope openid)" ${url}/api/x
                                           # 403 insufficient_scope
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --user alice)" ${url}/admin/x
+  curl -k -H "Authorization: Bearer $(bin/portcullis ${token} --user alice)" ${url}/admin/x
                                           # 200: alice has the admin role (bob gets 403)
-  curl -k -H "Authorization: Bearer $(bin/portcullis demo token --client demo-batch)" ${url}/internal/x
+  curl -k -H "Authorization: Bearer $(bin/portcullis ${token} --client demo-batch)" ${url}/internal/x
                                           # 200: only the machine client demo-batch
   curl ${demo.adminUrl}/metrics | grep ^portcullis_
 

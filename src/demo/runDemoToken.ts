@@ -1,73 +1,74 @@
-// `portcullis demo token [--scope S]... [--client NAME] [--user NAME]`: prints an access token
-// from the running demo's IdP, alone on the last line of stdout. Client tokens come from the
-// client-credentials grant (demo-cli by default, or demo-batch); user tokens from the demo's
+// `portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]`: prints an access
+// token from a running demo's IdP, alone on the last line of stdout. The demo is found through its
+// state file: the one on HTTPS port N, else the only one running, else the one on 8443. Client tokens come from
+// the client-credentials grant (demo-cli by default, or demo-batch); user tokens from the demo's
 // loopback-only mint endpoint. Scopes default to api.read; each --scope replaces that default.
+// Arguments are parsed by the command line (src/cli/parseDemoArgs.ts).
 
-import { demoDir, readDemoState } from "./demoState.ts";
+import { DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID } from "./demoClients.ts";
+import { DEFAULT_DEMO_PORTS } from "./demoPorts.ts";
+import { demoDir, demoHttpsPort, findRunningDemos } from "./demoState.ts";
 import type { DemoState } from "./demoState.ts";
-import { DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID, fetchClientCredentialsToken } from "./startDevIdp.ts";
+import { fetchClientCredentialsToken } from "./fetchClientCredentialsToken.ts";
 
 /** What `demo token` asks for when no --scope is given (the demo's /api/ route wants it). */
 export const DEFAULT_TOKEN_SCOPES = ["api.read"] as const;
 
-interface TokenArgs {
-  scopes: string[];
-  client: string | undefined;
-  user: string | undefined;
+export interface DemoTokenRequest {
+  /** Empty: DEFAULT_TOKEN_SCOPES. */
+  readonly scopes: readonly string[];
+  /** A machine client's token (default demo-cli); not with `user`. */
+  readonly client?: string;
+  /** A demo user's token; not with `client`. */
+  readonly user?: string;
+  /** The HTTPS port of the demo to ask; needed only when several demos run. */
+  readonly port?: number;
 }
 
-export async function runDemoToken(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (typeof args === "string") {
-    process.stderr.write(
-      `portcullis demo token: ${args}\nUsage: portcullis demo token [--scope S]... [--client NAME] [--user NAME]\n`,
-    );
-    return 2;
-  }
-  const dir = demoDir();
-  const state = await readDemoState(dir);
-  if (state === undefined || !isAlive(state.pid)) {
-    process.stderr.write("portcullis demo token: the demo is not running. Start it first with: bin/portcullis demo\n");
+export async function runDemoToken(request: DemoTokenRequest): Promise<number> {
+  const found = await findDemo(demoDir(), request.port);
+  if (typeof found === "string") {
+    process.stderr.write(`portcullis demo token: ${found}\n`);
     return 1;
   }
   try {
     const token =
-      args.user === undefined ? await clientToken(state, args) : await userToken(state, args.user, args.scopes);
+      request.user === undefined
+        ? await clientToken(found, request)
+        : await userToken(found, request.user, request.scopes);
     process.stdout.write(`${token}\n`);
     return 0;
   } catch (error) {
     const message =
       (error as Error).message === "fetch failed"
-        ? `could not reach the demo IdP at ${state.issuer}; is the demo still running?`
+        ? `could not reach the demo IdP at ${found.issuer}; is the demo still running?`
         : (error as Error).message;
     process.stderr.write(`portcullis demo token: ${message}\n`);
     return 1;
   }
 }
 
-function parseArgs(argv: readonly string[]): TokenArgs | string {
-  const args: TokenArgs = { scopes: [], client: undefined, user: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] as string;
-    const [name, inline] =
-      flag.startsWith("--") && flag.includes("=")
-        ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)]
-        : [flag, undefined];
-    if (name !== "--scope" && name !== "--client" && name !== "--user")
-      return `unknown argument ${JSON.stringify(flag)}`;
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === "") return `${name} needs a value`;
-    if (name === "--scope") args.scopes.push(...value.split(" ").filter(Boolean));
-    else if (name === "--client") args.client = value;
-    else args.user = value;
+/** The running demo to ask, or why there is none to pick. */
+async function findDemo(dir: string, port: number | undefined): Promise<DemoState | string> {
+  const running = await findRunningDemos(dir);
+  const ports = running.map(demoHttpsPort).join(", ");
+  if (port !== undefined) {
+    const match = running.find((state) => demoHttpsPort(state) === port);
+    if (match !== undefined) return match;
+    return running.length === 0
+      ? `no demo is running on port ${port}. Start it first with: bin/portcullis demo --port ${port}`
+      : `no demo is running on port ${port} (running: ${ports})`;
   }
-  if (args.client !== undefined && args.user !== undefined)
-    return "--client and --user cannot be combined (user tokens are the browser client's)";
-  return args;
+  const [only, ...others] = running;
+  if (only === undefined) return "the demo is not running. Start it first with: bin/portcullis demo";
+  if (others.length === 0) return only;
+  // The default port's demo is the one `demo token` means without --port, as `demo` does.
+  const onDefault = running.find((state) => demoHttpsPort(state) === DEFAULT_DEMO_PORTS.https);
+  return onDefault ?? `several demos are running (HTTPS ports ${ports}): pick one with --port N`;
 }
 
-async function clientToken(state: DemoState, args: TokenArgs): Promise<string> {
-  const name = args.client ?? DEMO_CLIENT_ID;
+async function clientToken(state: DemoState, request: DemoTokenRequest): Promise<string> {
+  const name = request.client ?? DEMO_CLIENT_ID;
   const machines = Object.keys(state.clients).filter((id) => id !== DEMO_WEB_CLIENT_ID);
   if (name === DEMO_WEB_CLIENT_ID)
     throw new Error(
@@ -80,7 +81,7 @@ async function clientToken(state: DemoState, args: TokenArgs): Promise<string> {
     tokenEndpoint: state.tokenEndpoint,
     clientId: client.id,
     clientSecret: client.secret,
-    scopes: args.scopes.length > 0 ? args.scopes : [...DEFAULT_TOKEN_SCOPES],
+    scopes: request.scopes.length > 0 ? request.scopes : [...DEFAULT_TOKEN_SCOPES],
     resource: state.resource,
   });
 }
@@ -100,13 +101,4 @@ async function userToken(state: DemoState, user: string, scopes: readonly string
     throw new Error(`the demo IdP refused: ${body.error_description ?? body.error ?? response.status}`);
   }
   return body.access_token;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -2,10 +2,13 @@
 // received (method, path, headers), so that anyone can see which identity headers arrived; a
 // browser (Accept: text/html) gets the same as a small page with the identity and a sign-out button.
 // Keeps the last requests in memory (bounded) so tests can assert what did or did not get through.
+// The public surface for the demo's small HTTP servers: tests may listen/close their own the same way.
 
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { closeServer, listenServer } from "./listenServer.ts";
+
+export { closeServer, listenServer } from "./listenServer.ts";
 
 export interface EchoedRequest {
   readonly method: string;

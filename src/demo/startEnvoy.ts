@@ -1,6 +1,8 @@
 // Runs Envoy as a child process with a rendered config, waits until it is LIVE and reads back the
 // ports it bound (port 0 works for the listener and the admin). The child is killed when this
 // process exits, whatever the reason, so a crashed test or demo never leaves an Envoy behind.
+// This module is the public surface for Envoy in the demo, the tests and the benchmark: the demo
+// Envoy config (rendered from envoy/demo.yaml) and the localhost certificate come from here too.
 
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -10,6 +12,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+
+export { ensureDemoCertificate } from "./ensureDemoCertificate.ts";
+export type { DemoCertificate } from "./ensureDemoCertificate.ts";
+export { DEMO_ENVOY_TEMPLATE, fillTemplate, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
+export type { EnvoyConfigValues } from "./renderEnvoyConfig.ts";
 
 export interface EnvoyOptions {
   /** The Envoy binary; default $ENVOY_BIN. */
@@ -112,22 +119,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
 
   try {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-    const adminUrl = await waitFor(
-      deadline,
-      () => exitCode,
-      async () => {
-        const text = (await readFile(adminAddressFile, "utf8").catch(() => "")).trim();
-        return text === "" ? undefined : `http://${text}`;
-      },
-    );
-    await waitFor(
-      deadline,
-      () => exitCode,
-      async () => {
-        const res = await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-        return res?.status === 200 ? true : undefined;
-      },
-    );
+    const adminUrl = await waitForEnvoyReady(adminAddressFile, deadline, () => exitCode);
     const listenerPorts = await readListenerPorts(adminUrl);
     return { pid: child.pid ?? -1, adminUrl, listenerPorts, logFile, exited, stop };
   } catch (error) {
@@ -138,6 +130,23 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
       `Envoy did not become ready: ${(error as Error).message}${tail ? `\n--- envoy log (${logFile}) ---\n${tail}` : ""}`,
     );
   }
+}
+
+/** The admin URL once Envoy wrote its admin address and answers /ready with 200; throws if it exits first. */
+async function waitForEnvoyReady(
+  adminAddressFile: string,
+  deadline: number,
+  exitCode: () => number | null | undefined,
+): Promise<string> {
+  const adminUrl = await waitFor(deadline, exitCode, async () => {
+    const text = (await readFile(adminAddressFile, "utf8").catch(() => "")).trim();
+    return text === "" ? undefined : `http://${text}`;
+  });
+  await waitFor(deadline, exitCode, async () => {
+    const res = await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  });
+  return adminUrl;
 }
 
 async function readListenerPorts(adminUrl: string): Promise<Record<string, number>> {

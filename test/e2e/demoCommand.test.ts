@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { startDemo } from "../../src/demo/startDemo.ts";
 import type { RunningDemo } from "../../src/demo/startDemo.ts";
 import { httpsRequest } from "../harness/httpsRequest.ts";
@@ -124,7 +124,7 @@ describe("portcullis demo", () => {
   });
 
   it("keeps its state file readable by the owner only", async () => {
-    expect((await stat(join(dir, "state.json"))).mode & 0o077).toBe(0);
+    expect((await stat(join(demo.runDir, "state.json"))).mode & 0o077).toBe(0);
   });
 
   it("says which port is taken when it cannot start", async () => {
