@@ -4,12 +4,13 @@
 // SHA-256 of the token (never the token), bounded by entries and by age.
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
+import type { Clock } from "../clock/Clock.ts";
 
 export interface RefreshCoalescerOptions {
   readonly maxEntries: number;
   readonly rememberMs: number;
-  /** Epoch milliseconds; drives the memory's expiry. */
-  readonly now: () => number;
+  /** Drives the memory's expiry. */
+  readonly clock: Clock;
   /**
    * Whether a failure is final for this refresh token (remember it) or may be retried later
    * (forget it as soon as the waiting callers have it, e.g. the IdP was unreachable).
@@ -28,7 +29,7 @@ export function createRefreshCoalescer<T>(options: RefreshCoalescerOptions): Ref
     ttl: options.rememberMs,
     // lru-cache reads its clock from `perf.now()`; ours is injectable for tests. It would also cache
     // that reading for ttlResolution ms of real time; Date.now() is cheap enough to read each time.
-    perf: { now: options.now },
+    perf: { now: () => options.clock.now() },
     ttlResolution: 0,
   });
   return {

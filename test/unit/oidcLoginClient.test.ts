@@ -22,6 +22,7 @@ import {
 } from "../../src/oidc/createLoginClient.ts";
 import type { LoginErrorCode } from "../../src/errors/ErrorCode.ts";
 import { LoginError } from "../../src/oidc/LoginError.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import {
   CookieJar,
@@ -455,8 +456,8 @@ describe("refresh", () => {
   });
 
   it("replays the outcome to the pre-rotation token for a minute, then the IdP sees the reuse as invalid_grant", async () => {
-    let offsetMs = 0;
-    const client = loginClient({ now: () => Date.now() + offsetMs });
+    const clock = createManualClock();
+    const client = loginClient({ clock });
     const login = await loggedIn(client);
     const before = op.count("/token");
     const first = await client.refresh(login.refreshToken, { sub: "alice" });
@@ -464,7 +465,7 @@ describe("refresh", () => {
     expect(again).toEqual(first);
     expect(op.count("/token")).toBe(before + 1);
 
-    offsetMs = REFRESH_MEMORY_MS + 1000;
+    clock.advance(REFRESH_MEMORY_MS + 1000);
     await expectLoginError(client.refresh(login.refreshToken, { sub: "alice" }), "invalid_grant");
     expect(op.count("/token")).toBe(before + 2);
     // The refusal is remembered too: no retry storm from requests carrying the old cookie.
