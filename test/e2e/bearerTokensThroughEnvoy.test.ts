@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
 

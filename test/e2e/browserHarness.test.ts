@@ -11,7 +11,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import type { JWTPayload } from "jose";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { DEMO_WEB_CLIENT_ID, LOA_PASSWORD, LOA_SECOND_FACTOR, startDevIdp } from "../../src/demo/startDevIdp.ts";
 import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";

@@ -15,7 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { startDevIdp } from "../../src/demo/startDevIdp.ts";
 import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
-import type { DemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
+import type { DemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { envoyBinary } from "../../src/demo/startEnvoy.ts";
 
 type Json = Record<string, any>;

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { startDevIdp, type DevIdp } from "../../src/demo/startDevIdp.ts";
 import { startEchoUpstream, type EchoUpstream } from "../../src/demo/startEchoUpstream.ts";
 import { startEnvoy, type RunningEnvoy } from "../../src/demo/startEnvoy.ts";

@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { decodeJwt } from "jose";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
-import { writeDemoState } from "../../src/demo/demoState.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
+import { writeDemoState } from "../../src/demo/startDemo.ts";
 import {
   DEMO_BATCH_CLIENT_ID,
   DEMO_CLIENT_ID,

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
-import type { DemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
-import { fillTemplate, renderEnvoyConfig } from "../../src/demo/renderEnvoyConfig.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
+import type { DemoCertificate } from "../../src/demo/startEnvoy.ts";
+import { fillTemplate, renderEnvoyConfig } from "../../src/demo/startEnvoy.ts";
 import { envoyBinary } from "../../src/demo/startEnvoy.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
 

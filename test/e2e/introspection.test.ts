@@ -6,7 +6,7 @@
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { DEMO_WEB_CLIENT_ID, startDevIdp } from "../../src/demo/startDevIdp.ts";
 import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { reservePort } from "../harness/reservePort.ts";

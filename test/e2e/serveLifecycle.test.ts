@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { startDevIdp, type DevIdp } from "../../src/demo/startDevIdp.ts";
 import { checkOnce, healthOnce, watchHealth } from "../harness/grpcTestClients.ts";
 import { startPortcullisProcess, type PortcullisProcess } from "../harness/startPortcullisProcess.ts";

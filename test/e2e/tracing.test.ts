@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { startDevIdp, type DevIdp } from "../../src/demo/startDevIdp.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/startOtlpReceiver.ts";
 import { startStack, TEST_AUDIENCE, type Stack } from "../harness/startStack.ts";

@@ -3,7 +3,7 @@
 // A refused login throws with the page's message, so a test fails at the step that went wrong.
 
 import type { Page } from "playwright-core";
-import { LOGIN_FIELDS } from "../../src/demo/renderLoginPage.ts";
+import { LOGIN_FIELDS } from "../../src/demo/startDevIdp.ts";
 
 export interface BrowserLogin {
   readonly user: string;
