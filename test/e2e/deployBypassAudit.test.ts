@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { renderEnvoyConfig } from "../../src/demo/renderEnvoyConfig.ts";
+import { renderEnvoyConfig } from "../../src/demo/startEnvoy.ts";
 import { readReplicasEnvoyConfig, renderReplicasEnvoyConfig } from "../harness/renderReplicasEnvoyConfig.ts";
 import { ERROR_CODES } from "../../src/errors/ErrorCode.ts";
 import { auditEnvoyConfig, REJECTED_PATH_REGEX, STEERING_HEADERS } from "../harness/envoyBypassAudit.ts";
