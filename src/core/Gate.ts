@@ -7,6 +7,7 @@
 import type { AccessRequest } from "./AccessRequest.ts";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
+import { describeError } from "../errors/describeError.ts";
 import type { Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
@@ -21,6 +22,12 @@ import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
+import {
+  createIdentityHeaderCache,
+  type IdentityHeaderBuilder,
+  type IdentityHeaderCache,
+} from "./createIdentityHeaderCache.ts";
+import { withRouteRemovals } from "./withRouteRemovals.ts";
 
 export type { VerifyOutcome };
 
@@ -28,13 +35,7 @@ export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
   readonly routes: { match(host: string, path: string, method: string): CompiledRoute | null };
   readonly verifier: { verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome> };
-  readonly identity: {
-    readonly ownedHeaders: readonly string[];
-    build(
-      claims: Readonly<Record<string, unknown>>,
-      principal?: "user" | "client",
-      provider?: string,
-    ): ReadonlyArray<readonly [string, string]>;
+  readonly identity: IdentityHeaderBuilder & {
     /** Roles and groups where the token's provider keeps them (see createIdentityHeaders). */
     roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
     groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
@@ -57,11 +58,6 @@ interface Subject {
   readonly setCookies: readonly string[];
 }
 
-interface IdentityHeaderSet {
-  readonly set: HeaderList;
-  readonly remove: readonly string[];
-}
-
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
 interface CheckContext {
   readonly request: AccessRequest;
@@ -77,13 +73,12 @@ interface CheckContext {
 export class Gate {
   readonly #deps: GateDependencies;
   readonly #clock: Clock;
-  /** Identity headers per verified claims object; the token cache hands back the same object, so
-   * a cached token costs no rebuild, and entries go when the cache drops the claims. */
-  readonly #headersByClaims = new WeakMap<object, IdentityHeaderSet>();
+  readonly #identityHeaders: IdentityHeaderCache;
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
+    this.#identityHeaders = createIdentityHeaderCache(deps.identity, deps.forwardAuthorization === true);
   }
 
   async decide(request: AccessRequest): Promise<Decision> {
@@ -314,46 +309,6 @@ export class Gate {
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
     };
   }
-
-  #identityHeaders(claims: Readonly<Record<string, unknown>>, machine: boolean, provider: string): IdentityHeaderSet {
-    // A claims object belongs to one credential, hence to one provider: the cache key stays the claims.
-    const hit = this.#headersByClaims.get(claims);
-    if (hit) return hit;
-    const set = this.#deps.identity.build(claims, machine ? "client" : "user", provider);
-    // A header we set must not also be in the remove list (Envoy applies removals after the sets);
-    // the overwrite already replaces any client-sent value.
-    const setNames = new Set(set.map(([name]) => name));
-    const remove = this.#deps.identity.ownedHeaders.filter((name) => !setNames.has(name));
-    // The upstream gets the verified identity, not the credential: a token it never sees is a
-    // token it cannot leak or replay.
-    if (this.#deps.forwardAuthorization !== true) remove.push("authorization");
-    const value = { set, remove };
-    this.#headersByClaims.set(claims, value);
-    return value;
-  }
-}
-
-/**
- * `base` plus those of the route's request-header removals (policy.removeRequestHeaders less what
- * the route forwards) that the request carries. Envoy gives ext_authz every request header (unless
- * an `allowed_headers` narrows them: docs/security.md), so a name missing here is a header missing
- * from the request; naming only those present keeps the usual answer the cached `base` list, with
- * nothing allocated and nothing more to encode (always naming the eight defaults cost the
- * cached-bearer Check about 15% in bench/checkPath.ts). A header we set is never removed (Envoy
- * applies removals after sets); the config refuses that overlap too.
- */
-function withRouteRemovals(
-  base: readonly string[],
-  routeRemovals: readonly string[],
-  requestHeaders: ReadonlyMap<string, string>,
-  set: HeaderList,
-): readonly string[] {
-  let list: string[] | null = null;
-  for (const name of routeRemovals) {
-    if (!requestHeaders.has(name) || base.includes(name) || set.some(([n]) => n === name)) continue;
-    (list ??= [...base]).push(name);
-  }
-  return list ?? base;
 }
 
 function callerOf(
@@ -395,9 +350,5 @@ function describeFault(fault: unknown): string {
     const cause = fault.cause instanceof Error ? ` (cause: ${fault.cause.name})` : "";
     return `${fault.message}${cause}`;
   }
-  if (fault instanceof Error) {
-    const code = (fault as { code?: unknown }).code;
-    return `unexpected ${fault.name}${typeof code === "string" ? ` (${code})` : ""}`;
-  }
-  return "unexpected non-error fault";
+  return `unexpected ${describeError(fault)}`;
 }
