@@ -18,6 +18,7 @@ import {
   webOrigin,
   type StringFormat,
 } from "./configFormats.ts";
+import type { JsonSchema } from "./JsonSchema.ts";
 import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
 import { tracingNode } from "./tracingSchema.ts";
@@ -88,6 +89,10 @@ export interface CustomNode extends NodeBase {
   readonly kind: "custom";
   /** How the generated reference shows the type. */
   readonly typeLabel: string;
+  /** The JSON Schema of the value, written beside the parser it follows. */
+  readonly jsonSchema: JsonSchema;
+  /** Definitions `jsonSchema` refers to as `#/$defs/<name>` (a recursive value). */
+  readonly jsonSchemaDefs?: Readonly<Record<string, JsonSchema>>;
   /** Reports every problem (with key paths under `path`) and returns ok: false when there was one. */
   parse(value: unknown, path: string, report: CustomReport): CustomResult;
 }

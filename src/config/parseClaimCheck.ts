@@ -5,13 +5,49 @@
 import type { ClaimCheckConfig, ClaimValue } from "./PortcullisConfig.ts";
 import type { CustomReport, CustomResult } from "./configSchema.ts";
 import { claimPath } from "./configFormats.ts";
+import { NON_BLANK_PATTERN, type JsonSchema } from "./JsonSchema.ts";
 import { keyPath } from "./keyPath.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
 const MAX_DEPTH = 6;
 const MAX_ITEMS = 32;
+const MAX_ONE_OF = 256;
 const OPERATORS = ["equals", "oneOf", "contains", "exists"] as const;
 const SHAPES = "{all: [...]}, {any: [...]}, or {claim: <path>, equals | oneOf | contains | exists: ...}";
+
+const CLAIM_CHECK_REF = "#/$defs/claimCheck";
+const claimValue: JsonSchema = { type: ["string", "number", "boolean"] };
+const claimBranch = (kind: "all" | "any"): JsonSchema => ({
+  type: "object",
+  additionalProperties: false,
+  required: [kind],
+  properties: { [kind]: { type: "array", minItems: 1, maxItems: MAX_ITEMS, items: { $ref: CLAIM_CHECK_REF } } },
+});
+
+/** What parseClaimCheck accepts, as JSON Schema: the tree is recursive, so it is a definition of its own. */
+export const claimCheckJsonSchema: JsonSchema = { anyOf: [{ type: "null" }, { $ref: CLAIM_CHECK_REF }] };
+export const claimCheckJsonSchemaDefs: Readonly<Record<string, JsonSchema>> = {
+  claimCheck: {
+    description: `\`{all: [...]}\`, \`{any: [...]}\` (nestable, at most ${MAX_DEPTH} levels: check-config counts them) or a leaf \`{claim: <path>}\` with exactly one of \`equals\`, \`oneOf\`, \`contains\`, \`exists\`.`,
+    oneOf: [
+      claimBranch("all"),
+      claimBranch("any"),
+      {
+        type: "object",
+        additionalProperties: false,
+        required: ["claim"],
+        properties: {
+          claim: { type: "string", pattern: NON_BLANK_PATTERN },
+          equals: claimValue,
+          oneOf: { type: "array", minItems: 1, maxItems: MAX_ONE_OF, items: claimValue },
+          contains: claimValue,
+          exists: { type: "boolean" },
+        },
+        oneOf: OPERATORS.map((op) => ({ required: [op] })),
+      },
+    ],
+  },
+};
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -97,8 +133,8 @@ function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomRep
       return op === "equals" ? { claim, equals: parsed } : { claim, contains: parsed };
     }
     case "oneOf": {
-      if (!Array.isArray(value) || value.length === 0 || value.length > 256) {
-        report(at, "must be a list of 1..256 values", { value });
+      if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ONE_OF) {
+        report(at, `must be a list of 1..${MAX_ONE_OF} values`, { value });
         return undefined;
       }
       const values: ClaimValue[] = [];

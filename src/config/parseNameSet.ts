@@ -2,10 +2,32 @@
 // and/or `allOf` lists. A custom schema node because the value is one of two shapes.
 
 import type { CustomReport, CustomResult } from "./configSchema.ts";
+import { NON_BLANK_PATTERN, type JsonSchema } from "./JsonSchema.ts";
 import { keyPath } from "./keyPath.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
 const HOW = "write a list of names (any of them) or a mapping with anyOf and/or allOf lists";
+
+const names: JsonSchema = {
+  type: "array",
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: "string", pattern: NON_BLANK_PATTERN },
+};
+
+/** What parseNameSet accepts, as JSON Schema. */
+export const nameSetJsonSchema: JsonSchema = {
+  anyOf: [
+    { type: "null" },
+    names,
+    {
+      type: "object",
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { anyOf: names, allOf: names },
+    },
+  ],
+};
 
 function parseNames(value: unknown, path: string, report: CustomReport): string[] | null {
   if (!Array.isArray(value) || value.length === 0) {

@@ -1,15 +1,56 @@
 // String formats of the route keys: exact paths, globs, regexes and HTTP methods. Each validates the
-// value as written and says how to fix it; matching itself lives in core/compileRoutes.ts.
+// value as written and says how to fix it, and carries its JSON Schema; matching itself lives in
+// core/compileRoutes.ts.
 
 import type { FormatResult, StringFormat } from "./configFormats.ts";
 import { globSegments, isAnchoredRegex, REGEX_MAX_LENGTH, routeRegexProblem } from "./routePathPattern.ts";
 
-const ok = (value: unknown): FormatResult => ({ ok: true, value });
+const ok = (value: string): FormatResult => ({ ok: true, value });
 const fail = (message: string): FormatResult => ({ ok: false, message });
 
 // Characters the normaliser decodes from their escapes (core/normalizePath.ts): the unreserved ones
 // and the sub-delims and ":" "@" other than ";". A pattern must hold them as themselves.
 const DECODED_BY_NORMALISER = /[A-Za-z0-9._~!$&'()*+,=:@-]/;
+
+const HEX_DIGITS = "0123456789ABCDEF";
+
+/** `digits` (in HEX_DIGITS order) as a regex class body with runs of three or more written as ranges: `146-9A-E`. */
+function hexClass(digits: readonly string[]): string {
+  let out = "";
+  for (let i = 0; i < digits.length;) {
+    let j = i;
+    // A run continues while the next digit follows in HEX_DIGITS and in ASCII (9 and A do not).
+    while (j + 1 < digits.length && (digits[j + 1] as string).charCodeAt(0) === (digits[j] as string).charCodeAt(0) + 1)
+      j++;
+    out += j - i >= 2 ? `${digits[i]}-${digits[j]}` : digits.slice(i, j + 1).join("");
+    i = j + 1;
+  }
+  return out;
+}
+
+/**
+ * A `%XX` escape a normalised path can hold, for the JSON Schema: two upper-case hex digits that do
+ * not encode a character the normaliser decodes. Built from DECODED_BY_NORMALISER, as escapeProblem is.
+ */
+export const ESCAPE_PATTERN = ((): string => {
+  const decoded: string[] = [];
+  for (const high of HEX_DIGITS.slice(0, 8)) {
+    const lows = [...HEX_DIGITS].filter((low) =>
+      DECODED_BY_NORMALISER.test(String.fromCharCode(parseInt(high + low, 16))),
+    );
+    if (lows.length > 0) decoded.push(`${high}[${hexClass(lows)}]`);
+  }
+  return `%(?!${decoded.join("|")})[0-9A-F]{2}`;
+})();
+
+/** A path segment that is not `.` or `..`, for the JSON Schema. */
+export const NOT_DOT_SEGMENT_PATTERN = String.raw`(?!\.{1,2}(?:/|$))`;
+
+// A path character as an exact path or glob may hold: no query, fragment, space or backslash, no
+// non-ASCII (requests are matched percent-encoded), escapes only as ESCAPE_PATTERN allows.
+const EXACT_SEGMENT = `${NOT_DOT_SEGMENT_PATTERN}(?:[^/?#\\s\\\\%\\u0080-\\uFFFF]|${ESCAPE_PATTERN})+`;
+const GLOB_SEGMENT = `(?:\\*\\*?|${NOT_DOT_SEGMENT_PATTERN}(?:[^/?#\\s\\\\%*\\u0080-\\uFFFF]|${ESCAPE_PATTERN})+)`;
+const segmentsPattern = (segment: string): string => `^/(?:${segment}(?:/${segment})*/?)?$`;
 
 /** The UTF-8 percent-encoding of every non-ASCII character of `text`, upper-case hex as the normaliser writes it; null for a lone surrogate. */
 function percentEncodedNonAscii(text: string): string | null {
@@ -66,8 +107,9 @@ function plainPathProblem(value: string): string | null {
 }
 
 /** An exact path: compared byte for byte with the normalised request path (a trailing "/" counts). */
-export const routeExactPath: StringFormat = {
+export const routeExactPath: StringFormat<string> = {
   label: "path starting with `/`",
+  jsonSchema: { type: "string", pattern: segmentsPattern(EXACT_SEGMENT) },
   parse(value) {
     const problem = plainPathProblem(value);
     return problem === null ? ok(value) : fail(problem);
@@ -75,8 +117,9 @@ export const routeExactPath: StringFormat = {
 };
 
 /** A glob over whole segments: `*` is one segment, `**` any number of segments. */
-export const routeGlob: StringFormat = {
+export const routeGlob: StringFormat<string> = {
   label: "glob starting with `/` (`*` one segment, `**` any)",
+  jsonSchema: { type: "string", pattern: segmentsPattern(GLOB_SEGMENT) },
   parse(value) {
     const problem = plainPathProblem(value);
     if (problem !== null) return fail(problem);
@@ -86,8 +129,10 @@ export const routeGlob: StringFormat = {
 };
 
 /** A regular expression over the normalised path; anchored, bounded in length, and runnable on the linear-time engine (checked here). */
-export const routeRegex: StringFormat = {
+export const routeRegex: StringFormat<string> = {
   label: "regular expression anchored with `^` and `$`",
+  jsonSchema: { type: "string", maxLength: REGEX_MAX_LENGTH, pattern: String.raw`^\^(?:[^\\]|\\[\s\S])*\$$` },
+  schemaNote: "check-config also compiles it.",
   parse(value) {
     if (value.length > REGEX_MAX_LENGTH) return fail(`must be at most ${REGEX_MAX_LENGTH} characters`);
     if (!isAnchoredRegex(value)) {
@@ -131,10 +176,17 @@ function regexPathTextProblem(source: string): string | null {
 }
 
 /** An HTTP method token, upper-cased (`get` → `GET`). */
-export const httpMethod: StringFormat = {
+const METHOD = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+export const httpMethod: StringFormat<string> = {
   label: "HTTP method",
+  jsonSchema: {
+    type: "string",
+    pattern: METHOD.source,
+    examples: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+  },
   parse(value) {
-    if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(value)) return fail("must be an HTTP method name such as GET or POST");
+    if (!METHOD.test(value)) return fail("must be an HTTP method name such as GET or POST");
     return ok(value.toUpperCase());
   },
 };

@@ -4,8 +4,8 @@
 
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";
-import { parseClaimCheck } from "./parseClaimCheck.ts";
-import { parseNameSet } from "./parseNameSet.ts";
+import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
+import { nameSetJsonSchema, parseNameSet } from "./parseNameSet.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
@@ -53,6 +53,7 @@ const nameSet = (what: string, source: string): CustomNode => ({
   typeLabel: "list of names, or `{anyOf: [...], allOf: [...]}`",
   default: null,
   parse: parseNameSet,
+  jsonSchema: nameSetJsonSchema,
   description: `${what} (${source}): a list means any of them; \`anyOf\` / \`allOf\` lists may be combined (both must pass).`,
 });
 
@@ -84,6 +85,8 @@ const requirements: ObjectNode = {
       typeLabel: "claim check tree",
       default: null,
       parse: parseClaimCheck,
+      jsonSchema: claimCheckJsonSchema,
+      jsonSchemaDefs: claimCheckJsonSchemaDefs,
       description:
         '`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `"5"` for a string claim.',
     },
@@ -94,20 +97,21 @@ const requirements: ObjectNode = {
       typeLabel: "integer 1..31536000 or null",
       default: null,
       parse: parseMaxAge,
+      jsonSchema: { type: ["integer", "null"], minimum: 1, maximum: 31536000 },
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
   },
 };
 
-/** `routes[].match.caseSensitive`: a boolean, or null for the default by `auth`. Exported for renderJsonSchema.ts. */
-export function parseCaseSensitive(value: unknown, path: string, report: CustomReport): CustomResult {
+/** `routes[].match.caseSensitive`: a boolean, or null for the default by `auth`. */
+function parseCaseSensitive(value: unknown, path: string, report: CustomReport): CustomResult {
   if (value === null || typeof value === "boolean") return { ok: true, value };
   report(path, "must be true, false or null (null: case-insensitive unless the route is auth: public)", { value });
   return { ok: false };
 }
 
-/** Exported so that renderJsonSchema.ts can recognise the `maxAge` node. */
-export function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
+/** `require.maxAge`: seconds, or null for none. */
+function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
   if (value === null) return { ok: true, value: null };
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 31_536_000) {
     report(path, "must be an integer 1..31536000 (seconds) or null", { value });
@@ -185,6 +189,7 @@ export const routeNode: ObjectNode = {
           typeLabel: "true, false or null",
           default: null,
           parse: parseCaseSensitive,
+          jsonSchema: { type: ["boolean", "null"] },
           description:
             "Whether letter case counts when the path is matched. Missing or null: a rule that is not `auth: public` matches case-insensitively (ASCII letters of the path and of the pattern; a `pathRegex` as if it had the `i` flag) and a public rule exactly, so a path never falls to a looser rule because of letter case (`/Admin/y` is not let past an `/admin` rule by upstreams such as Express that ignore case). `true` or `false` sets it for this rule.",
         },

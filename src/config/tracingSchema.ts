@@ -1,12 +1,19 @@
 // The `tracing` section of the config schema: OpenTelemetry spans exported over OTLP/HTTP, off by
-// default. Its own file like routeSchema.ts; its formats and the sample-ratio parser are exported
-// so renderJsonSchema.ts can map them to JSON Schema.
+// default. Its own file like routeSchema.ts; its formats are exported for the tests that hold
+// each format's JSON Schema to its parser.
 import { nonBlank, type FormatResult, type StringFormat } from "./configFormats.ts";
 import type { CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
+import { AUTHORITY_PATTERN, HTTP_SCHEME_PATTERN } from "./JsonSchema.ts";
 
 /** An OTLP/HTTP traces URL: http or https, a path (usually `/v1/traces`), no credentials in it. */
-export const otlpEndpoint: StringFormat = {
+export const otlpEndpoint: StringFormat<string> = {
   label: "http(s) URL",
+  jsonSchema: {
+    type: "string",
+    format: "uri",
+    pattern: `^${HTTP_SCHEME_PATTERN}${AUTHORITY_PATTERN}/[^?#\\s\\\\][^#\\s\\\\]*$`,
+  },
+  schemaNote: "check-config also parses it as a URL.",
   parse(value): FormatResult {
     const url = URL.parse(value);
     // The URL parser would quietly encode a space and turn a backslash into a slash.
@@ -34,10 +41,13 @@ export const otlpEndpoint: StringFormat = {
 };
 
 /** A header sent to the collector: any HTTP field name (a collector's `Authorization` included). */
-export const exportHeaderName: StringFormat = {
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+
+export const exportHeaderName: StringFormat<string> = {
   label: "HTTP header name",
+  jsonSchema: { type: "string", pattern: HEADER_NAME.source },
   parse(value): FormatResult {
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(value)) {
+    if (!HEADER_NAME.test(value)) {
       return { ok: false, message: "must be an HTTP header name (letters, digits and !#$%&'*+.^_`|~-, at most 100)" };
     }
     return { ok: true, value };
@@ -45,7 +55,7 @@ export const exportHeaderName: StringFormat = {
 };
 
 /** A number 0..1 (YAML integers 0 and 1 included). */
-export function parseSampleRatio(value: unknown, path: string, report: CustomReport): CustomResult {
+function parseSampleRatio(value: unknown, path: string, report: CustomReport): CustomResult {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
     report(path, "must be a number from 0 to 1 (e.g. 0.1 records one in ten traces that start at Portcullis)", {
       value,
@@ -81,6 +91,7 @@ export const tracingNode: ObjectNode = {
       kind: "custom",
       typeLabel: "number 0..1",
       parse: parseSampleRatio,
+      jsonSchema: { type: "number", minimum: 0, maximum: 1 },
       default: 1,
       description:
         "Share of traces that start at Portcullis (requests without trace context) that are recorded. A request whose trace context says sampled or not sampled is followed as it says.",
