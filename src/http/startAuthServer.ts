@@ -2,10 +2,14 @@
 // `/oauth2/callback` completes a login, `/oauth2/start` begins one on request, `/oauth2/sign_out`
 // asks for confirmation (GET) and signs out (POST from a trusted origin), `/oauth2/backchannel_logout`
 // takes the IdP's logout tokens. Everything else, and
-// everything when browser login is not configured, is a small JSON 404.
+// everything when browser login is not configured, is a small JSON 404. Every error answer is a
+// registry code (src/errors/ErrorCode.ts): its status and public text come from there.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { escapeHtml, renderStatusPage } from "../errors/renderStatusPage.ts";
+import type { ErrorCode } from "../errors/ErrorCode.ts";
+import { renderErrorJson } from "../errors/renderErrorJson.ts";
+import { renderErrorPage, type ErrorPageOptions, type PageSurface } from "../errors/renderErrorPage.ts";
+import { escapeHtml } from "../errors/renderStatusPage.ts";
 import { backchannelLogout } from "../login/backchannelLogout.ts";
 import { completeLogin } from "../login/completeLogin.ts";
 import type { BrowserLogin } from "../login/createBrowserLogin.ts";
@@ -54,15 +58,14 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
-      if (!res.headersSent)
-        page(res, 503, "Sign-in unavailable", "The request could not be completed. Please try again.", []);
+      if (!res.headersSent) page(res, "internal_error", "auth_listener");
       else res.destroy();
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://auth.invalid");
-    if (login === null) return notFound(res);
+    if (login === null) return errorJson(res, "not_found");
     const cookies = () => parseSessionCookies(req.headers.cookie);
     switch (url.pathname) {
       case "/oauth2/callback": {
@@ -72,22 +75,19 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
           logger?.info({}, "login completed");
           return redirect(res, outcome.location, outcome.setCookies);
         }
-        logger?.info({ reason: outcome.reason, status: outcome.status, detail: outcome.detail }, "login failed");
-        const link = outcome.retry === null ? undefined : { href: outcome.retry, text: "Try again" };
-        return page(res, outcome.status, "Sign-in failed", outcome.message, outcome.setCookies, link);
+        const { reason, status, detail, note, retry, setCookies } = outcome;
+        logger?.info({ reason, status, detail }, "login failed");
+        return page(res, reason, "callback", {
+          note,
+          setCookies,
+          ...(retry === null ? {} : { link: { href: retry, text: "Try again" } }),
+        });
       }
       case "/oauth2/start": {
         if (req.method !== "GET") return methodNotAllowed(res, "GET");
         const started = await startLoginAt(login(), url.searchParams.get("rd"), cookies());
         if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
-        if (started.kind === "refused") return page(res, 400, "Sign-in refused", started.message, []);
-        return page(
-          res,
-          503,
-          "Sign-in unavailable",
-          "The identity provider is not reachable right now. Please try again shortly.",
-          [],
-        );
+        return page(res, started.kind === "refused" ? started.reason : "idp_unavailable", "start");
       }
       case "/oauth2/sign_out": {
         if (req.method === "GET" || req.method === "HEAD") return confirmSignOut(res, url.searchParams.get("rd"));
@@ -95,12 +95,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         // No logout CSRF: a sign-out must come from a page of ours (browsers send Origin on POST).
         const origin = req.headers.origin;
         if (origin === undefined || !login().trustedOrigins.has(origin)) {
-          return page(res, 403, "Sign-out refused", "Sign out from the application's own sign-out page.", []);
+          return page(res, "signout_origin_untrusted", "sign_out");
         }
         const form = await readForm(req);
-        if (form === null) return page(res, 400, "Sign-out refused", "The sign-out form could not be read.", []);
+        if (form === null) return page(res, "signout_form_unreadable", "sign_out");
         const outcome = await signOut(login(), cookies(), form.get("rd"));
-        if (outcome.kind === "refused") return page(res, 400, "Sign-out refused", outcome.message, []);
+        if (outcome.kind === "refused") return page(res, outcome.reason, "sign_out");
         if (outcome.kind === "unavailable") {
           // Never a false "signed out": the cookie is kept so the user can retry, and the retry
           // (back to the confirmation page, rd kept) finishes the sign-out once the store answers.
@@ -110,7 +110,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
             rd === null
               ? "/oauth2/sign_out"
               : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
-          return page(res, 503, "Sign-out unavailable", outcome.message, [], { href: retry, text: "Try again" });
+          return page(res, outcome.reason, "sign_out", { link: { href: retry, text: "Try again" } });
         }
         logger?.info({}, "signed out");
         return redirect(res, outcome.location, outcome.setCookies);
@@ -121,16 +121,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         // with one logout_token; the answer is 200, or 400 with an OAuth error, never cached.
         const form = await readForm(req);
         const token = form?.getAll("logout_token") ?? [];
-        if (token.length !== 1 || token[0] === "") {
-          return logoutAnswer(res, 400, {
-            error: "invalid_request",
-            error_description: "expected one logout_token form parameter",
-          });
-        }
+        if (token.length !== 1 || token[0] === "") return errorJson(res, "logout_request_invalid");
         const outcome = await backchannelLogout(login(), token[0] as string);
         if (outcome.kind === "ok") {
           logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
-          return logoutAnswer(res, 200, null);
+          res.writeHead(200, { "cache-control": "no-store" }).end();
+          return;
         }
         logger?.warn(
           { detail: outcome.detail },
@@ -139,21 +135,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         // 503 tells the IdP the token was fine but the logout could not be recorded (Redis did not
         // confirm it, retry included): it should post it again. Retry-After says when; a repeat of
         // a logout Redis did record after all is refused as a replay, with the logout in effect.
-        if (outcome.kind === "unavailable") {
-          return logoutAnswer(
-            res,
-            503,
-            { error: "temporarily_unavailable", error_description: "the logout could not be recorded; retry later" },
-            { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS },
-          );
-        }
-        return logoutAnswer(res, 400, {
-          error: "invalid_request",
-          error_description: "the logout token was not accepted",
-        });
+        if (outcome.kind === "unavailable")
+          return errorJson(res, "logout_unavailable", { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS });
+        return errorJson(res, "logout_token_invalid");
       }
       default:
-        return notFound(res);
+        return errorJson(res, "not_found");
     }
   }
 
@@ -187,15 +174,15 @@ function redirect(res: ServerResponse, location: string, setCookies: readonly st
     .end();
 }
 
+/** A registry code's page for a browser; `setCookies` e.g. clear a spent login transaction. */
 function page(
   res: ServerResponse,
-  status: number,
-  title: string,
-  message: string,
-  setCookies: readonly string[],
-  link?: { href: string; text: string },
+  code: ErrorCode,
+  surface: PageSurface,
+  options: ErrorPageOptions & { readonly setCookies?: readonly string[] } = {},
 ): void {
-  const body = renderStatusPage({ status, title, message, ...(link !== undefined ? { link } : {}) });
+  const { status, body } = renderErrorPage(code, surface, options);
+  const setCookies = options.setCookies ?? [];
   res
     .writeHead(status, { ...PAGE_HEADERS, ...(setCookies.length > 0 ? { "set-cookie": [...setCookies] } : {}) })
     .end(body);
@@ -217,30 +204,14 @@ function confirmSignOut(res: ServerResponse, rd: string | null): void {
   res.writeHead(200, { ...PAGE_HEADERS, "referrer-policy": "same-origin" }).end(body);
 }
 
-function logoutAnswer(
-  res: ServerResponse,
-  status: number,
-  body: object | null,
-  extra: Record<string, string> = {},
-): void {
-  const headers = {
-    "cache-control": "no-store",
-    ...extra,
-    ...(body === null ? {} : { "content-type": "application/json" }),
-  };
-  res.writeHead(status, headers).end(body === null ? undefined : JSON.stringify(body));
-}
-
-function notFound(res: ServerResponse): void {
-  res
-    .writeHead(404, { "content-type": "application/json", "cache-control": "no-store" })
-    .end(JSON.stringify({ error: "not_found", error_description: "no such endpoint" }));
+/** A registry code's small JSON answer (API clients and the IdP), never cached. */
+function errorJson(res: ServerResponse, code: ErrorCode, extra: Record<string, string> = {}): void {
+  const { status, body } = renderErrorJson(code);
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...extra }).end(body);
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {
-  res
-    .writeHead(405, { "content-type": "application/json", "cache-control": "no-store", allow })
-    .end(JSON.stringify({ error: "method_not_allowed", error_description: `use ${allow}` }));
+  errorJson(res, "method_not_allowed", { allow });
 }
 
 /** A small urlencoded form body, or null when it is too large or of another type. */

@@ -1,23 +1,26 @@
 // `GET /oauth2/callback`: completes a login. The state must name a pending login transaction of
 // this browser (its cookie) that was not used before; the code is exchanged, a step-up must bring
-// the level it asked for, and the new session is stored. Every failure goes through `fail`, one
-// row per case: HTTP status, stable reason (log and metric), public message, log detail.
-import type { LoginTransaction } from "../session/LoginTransaction.ts";
+// the level it asked for, and the new session is stored. Every failure goes through `fail` with a
+// registry code (status, public text, log and metric reason) and a detail for the log.
+import { describeError } from "../errors/describeError.ts";
 import { LoginError } from "../oidc/LoginError.ts";
+import { ERROR_CODES, type CodeOn } from "../errors/ErrorCode.ts";
+import type { LoginTransaction } from "../session/LoginTransaction.ts";
 import { SessionStoreUnavailableError } from "../session/SessionStore.ts";
 import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
 import { buildSession } from "./buildSession.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
-import { describeUnexpected } from "./describeUnexpected.ts";
 
 export type CallbackOutcome =
   | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
   | {
       readonly kind: "error";
-      readonly status: 400 | 502 | 503;
-      readonly reason: string;
-      /** Public text for the error page (escaped by the page renderer). */
-      readonly message: string;
+      /** The registry code: the page's status and public text, the log's and metric's reason. */
+      readonly reason: CodeOn<"callback">;
+      /** The code's status in the registry. */
+      readonly status: number;
+      /** Public text the page adds to the code's description: the IdP's own OAuth error, when plain. */
+      readonly note: string | null;
       readonly retry: string | null;
       readonly setCookies: readonly string[];
       readonly detail: string;
@@ -30,62 +33,16 @@ export async function completeLogin(
 ): Promise<CallbackOutcome> {
   const state = query.get("state");
   if (state === null || state.length === 0 || state.length > 512) {
-    if (query.get("error") !== null)
-      return fail(
-        login,
-        400,
-        "idp_error",
-        "The identity provider did not sign you in.",
-        "error response without state",
-        null,
-        "/",
-      );
-    return fail(
-      login,
-      400,
-      "state_missing",
-      "This sign-in link is incomplete or has expired.",
-      "callback without state",
-      null,
-      "/",
-    );
+    if (query.get("error") !== null) return fail(login, "idp_error", "error response without state", null, "/");
+    return fail(login, "state_missing", "callback without state", null, "/");
   }
   const { txn, clear } = login.loginCookies.take(state, cookies, login.nowSeconds());
-  if (txn === null)
-    return fail(
-      login,
-      400,
-      "state_mismatch",
-      "This sign-in attempt is unknown or has expired. Please try again.",
-      "no pending login matches the state",
-      null,
-      "/",
-      clear,
-    );
+  if (txn === null) return fail(login, "state_mismatch", "no pending login matches the state", null, "/", clear);
   if (login.usedStates.has(state))
-    return fail(
-      login,
-      400,
-      "callback_replayed",
-      "This sign-in attempt was already used. Please try again.",
-      "state already used",
-      txn.provider,
-      txn.returnTo,
-      clear,
-    );
+    return fail(login, "callback_replayed", "state already used", txn.provider, txn.returnTo, clear);
   login.usedStates.set(state, true);
   const client = login.loginClient(txn.provider);
-  if (client === null)
-    return fail(
-      login,
-      503,
-      "idp_unavailable",
-      "The identity provider is not reachable right now. Please try again shortly.",
-      "provider not ready",
-      txn.provider,
-      txn.returnTo,
-      clear,
-    );
+  if (client === null) return fail(login, "idp_unavailable", "provider not ready", txn.provider, txn.returnTo, clear);
   try {
     const tokens = await client.complete(query, txn);
     // A step-up login must bring the level it asked for; otherwise the page would send the
@@ -98,9 +55,7 @@ export async function completeLogin(
     )
       return fail(
         login,
-        400,
         "acr_not_met",
-        "The identity provider did not confirm the stronger sign-in this page needs.",
         "the ID token's acr is not one of the acr_values asked for",
         txn.provider,
         null,
@@ -124,96 +79,26 @@ function failedExchange(
   clear: readonly string[],
 ): CallbackOutcome {
   const { provider, returnTo } = txn;
-  if (error instanceof LoginError) {
-    if (error.code === "idp_error")
-      return fail(
-        login,
-        400,
-        "idp_error",
-        `The identity provider did not sign you in${error.idpError ? ` (${error.idpError})` : ""}.`,
-        error.message,
-        provider,
-        returnTo,
-        clear,
-      );
-    if (error.code === "token_endpoint_unavailable")
-      return fail(
-        login,
-        503,
-        error.code,
-        "The identity provider is not reachable right now. Please try again shortly.",
-        error.message,
-        provider,
-        returnTo,
-        clear,
-      );
-    if (error.code === "token_endpoint_error")
-      return fail(
-        login,
-        502,
-        error.code,
-        "The identity provider refused to complete the sign-in.",
-        error.message,
-        provider,
-        returnTo,
-        clear,
-      );
-    return fail(
-      login,
-      400,
-      error.code,
-      "The sign-in response could not be accepted. Please try again.",
-      error.message,
-      provider,
-      returnTo,
-      clear,
-    );
-  }
+  // Every login client code is a callback code: the registry holds its status and public text.
+  if (error instanceof LoginError)
+    return fail(login, error.code, error.message, provider, returnTo, clear, error.idpError);
   if (error instanceof SessionStoreUnavailableError)
-    return fail(
-      login,
-      503,
-      "session_store_unavailable",
-      "Sessions cannot be stored right now. Please try again shortly.",
-      error.message,
-      provider,
-      returnTo,
-      clear,
-    );
+    return fail(login, "session_store_unavailable", error.message, provider, returnTo, clear);
   if (error instanceof SessionTooLargeError)
-    return fail(
-      login,
-      502,
-      "session_too_large",
-      "Your identity is too large to keep in a session cookie.",
-      error.message,
-      provider,
-      null,
-      clear,
-    );
-  return fail(
-    login,
-    503,
-    "internal_error",
-    "The sign-in could not be completed. Please try again.",
-    describeUnexpected(error),
-    provider,
-    returnTo,
-    clear,
-  );
+    return fail(login, "session_too_large", error.message, provider, null, clear);
+  return fail(login, "internal_error", `unexpected ${describeError(error)}`, provider, returnTo, clear);
 }
 
 /** One failed callback, counted once; `retry` is where the error page's "Try again" link goes (null: none). */
 function fail(
   login: BrowserLogin,
-  status: 400 | 502 | 503,
-  reason: string,
-  message: string,
+  reason: CodeOn<"callback">,
   detail: string,
   provider: string | null,
   retry: string | null,
   setCookies: readonly string[] = [],
+  note: string | null = null,
 ): CallbackOutcome {
   login.events?.loginFailed(provider, reason);
-  return { kind: "error", status, reason, message, retry, setCookies, detail };
+  return { kind: "error", reason, status: ERROR_CODES[reason].status, note, retry, setCookies, detail };
 }

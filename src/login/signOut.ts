@@ -8,20 +8,13 @@ import type { BrowserLogin } from "./createBrowserLogin.ts";
 
 export type SignOutOutcome =
   | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
-  | { readonly kind: "refused"; readonly message: string }
+  | { readonly kind: "refused"; readonly reason: "redirect_not_allowed" }
   /**
    * The sign-out could not be made to hold for every replica (the session store or the shared
    * revocation list did not answer): this replica refuses the session, the cookie is kept, and the
-   * user is asked to try again. `reason` is the stable code for logs.
+   * user is asked to try again. `reason` is the registry code (page and log).
    */
-  | {
-      readonly kind: "unavailable";
-      readonly reason: "signout_unavailable";
-      readonly message: string;
-      readonly detail: string;
-    };
-
-const SIGN_OUT_UNAVAILABLE = "We could not sign you out right now. Please try again.";
+  | { readonly kind: "unavailable"; readonly reason: "signout_unavailable"; readonly detail: string };
 
 export async function signOut(
   login: BrowserLogin,
@@ -38,7 +31,7 @@ export async function signOut(
     session !== null && provider !== undefined && provider.issuer === session.iss && session.expiresAt > t;
   const origin = (vouched && login.loginOrigins.get(session.provider)) || login.defaultOrigin;
   const target = login.redirects.resolve(rd ?? login.config.postLogoutRedirect, origin);
-  if (target === null) return { kind: "refused", message: "the return address is not allowed" };
+  if (target === null) return { kind: "refused", reason: "redirect_not_allowed" };
   if (loaded.kind === "unavailable") return refuseUnreadSession(login, cookies, loaded, t);
   const ended = await endSession(login, cookies, session);
   if (ended.kind === "unavailable") return ended;
@@ -69,7 +62,6 @@ function refuseUnreadSession(
   return {
     kind: "unavailable",
     reason: "signout_unavailable",
-    message: SIGN_OUT_UNAVAILABLE,
     detail: `the session could not be read: ${loaded.reason}`,
   };
 }
@@ -117,7 +109,6 @@ async function endSession(
     return {
       kind: "unavailable",
       reason: "signout_unavailable",
-      message: SIGN_OUT_UNAVAILABLE,
       detail:
         deleteFault === null
           ? "the shared revocation could not be written"

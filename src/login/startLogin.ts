@@ -1,6 +1,7 @@
 // Starting a login: a 302 to the provider's authorization endpoint with a per-login transaction
 // cookie. Either the Check path starts one (a browser without a usable session, or a step-up), or
 // the page asks for one explicitly at `/oauth2/start?rd=…`.
+import type { CodeOn } from "../errors/ErrorCode.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
 
 /** What a step-up login asks the IdP for (from a route's acr / max_age requirement). */
@@ -38,12 +39,12 @@ export async function startLoginAt(
   login: BrowserLogin,
   rd: string | null,
   cookies: ReadonlyMap<string, string>,
-): Promise<LoginStart | { readonly kind: "refused"; readonly message: string }> {
+): Promise<LoginStart | { readonly kind: "refused"; readonly reason: CodeOn<"start"> }> {
   const provider = login.loginProviders[0]?.name;
-  if (provider === undefined) return { kind: "refused", message: "browser login is not configured" };
+  if (provider === undefined) return { kind: "refused", reason: "login_not_configured" };
   const origin = login.loginOrigins.get(provider) as string;
   const returnTo = login.redirects.resolve(rd ?? "/", origin);
-  if (returnTo === null) return { kind: "refused", message: "the return address is not allowed" };
+  if (returnTo === null) return { kind: "refused", reason: "redirect_not_allowed" };
   return begin(login, provider, returnTo, cookies);
 }
 

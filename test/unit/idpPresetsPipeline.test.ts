@@ -137,7 +137,7 @@ async function logIn(
 
 async function signOutLocation(pipeline: CheckPipeline, cookie: string): Promise<URL> {
   const outcome = await signOut(pipeline.login!, parseSessionCookies(cookie), null);
-  if (outcome.kind !== "redirect") throw new Error(outcome.message);
+  if (outcome.kind !== "redirect") throw new Error(outcome.reason);
   return new URL(outcome.location);
 }
 
