@@ -3,13 +3,14 @@
 import { describe, expect, it } from "vitest";
 import type { IdentityConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
-import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import type { Decision, Deny } from "../../src/core/Decision.ts";
+import type { Deny } from "../../src/core/Decision.ts";
 import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { headerOf } from "../harness/checkOutcome.ts";
+import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 
 const identityConfig: IdentityConfig = {
   headers: {
@@ -39,59 +40,32 @@ const routes: RouteConfig[] = [
 
 const claims = { sub: "alice", email: "alice@example.com", roles: ["admin"], scope: "api:read", exp: 2_000_000_000 };
 
-function gateWith(outcomes: Record<string, VerifyOutcome | Error>) {
-  const calls: Array<{ token: string; accepted: readonly string[] }> = [];
-  const gate = new Gate({
-    normalizePath,
-    routes: new RouteTable(routes),
-    identity: createIdentityHeaders(identityConfig),
-    verifier: {
-      async verify(token, accepted) {
-        calls.push({ token, accepted });
-        const o = outcomes[token];
-        if (o instanceof Error) throw o;
-        return o ?? { ok: false, code: "signature_invalid", detail: "unknown test token" };
-      },
-    },
-  });
-  return { gate, calls };
+/** The routes above, the identity config above, and a verifier answering from `tokens`. */
+function gateWith(tokens: Record<string, VerifyOutcome | Error>) {
+  return gateOver({ routes, identity: identityConfig, tokens });
 }
 
-function request(over: Partial<AccessRequest> & { headerList?: Record<string, string> } = {}): AccessRequest {
-  return {
-    requestId: "r1",
-    method: "GET",
-    scheme: "https",
-    host: "api.example.com",
-    path: "/api/items",
-    headers: new Map(Object.entries(over.headerList ?? {})),
-    ...over,
-  };
-}
-
-function header(d: Decision, name: string): string | undefined {
-  const list = d.kind === "allow" ? d.setHeaders : d.headers;
-  return list.find(([n]) => n === name)?.[1];
-}
+/** Requests in this file go to the API host. */
+const API = { host: "api.example.com" } as const;
 
 const good: VerifyOutcome = { ok: true, provider: "corp", claims, expiresAt: claims.exp };
 
 describe("Gate.decide", () => {
   it("denies a request with no bearer token on a protected route with 401 and a bare Bearer challenge", async () => {
     const { gate } = gateWith({});
-    const d = (await gate.decide(request())) as Deny;
+    const d = (await gate.decide(checkRequest("/api/items", {}, API))) as Deny;
     expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing", route: "api" });
-    expect(header(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
+    expect(headerOf(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
   });
 
   it("allows a verified token and sets identity headers from its claims", async () => {
     const { gate } = gateWith({ good });
-    const d = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    const d = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
     expect(d).toMatchObject({ kind: "allow", reason: "authenticated", route: "api", provider: "corp" });
-    expect(header(d, "x-user-sub")).toBe("alice");
-    expect(header(d, "x-user-email")).toBe("alice@example.com");
-    expect(header(d, "x-user-roles")).toBe("admin");
-    const ctx = JSON.parse(Buffer.from(header(d, "x-user-context")!, "base64").toString("utf8"));
+    expect(headerOf(d, "x-user-sub")).toBe("alice");
+    expect(headerOf(d, "x-user-email")).toBe("alice@example.com");
+    expect(headerOf(d, "x-user-roles")).toBe("admin");
+    const ctx = JSON.parse(Buffer.from(headerOf(d, "x-user-context")!, "base64").toString("utf8"));
     expect(ctx).toEqual({
       id: "alice",
       email: "alice@example.com",
@@ -105,7 +79,7 @@ describe("Gate.decide", () => {
     const { gate } = gateWith({
       nomail: { ok: true, provider: "corp", claims: { sub: "svc", exp: 2_000_000_000 }, expiresAt: 2_000_000_000 },
     });
-    const d = await gate.decide(request({ headerList: { authorization: "Bearer nomail" } }));
+    const d = await gate.decide(checkRequest("/api/items", { authorization: "Bearer nomail" }, API));
     if (d.kind !== "allow") throw new Error("expected allow");
     const set = d.setHeaders.map(([n]) => n);
     expect(set).toContain("x-user-sub");
@@ -116,7 +90,7 @@ describe("Gate.decide", () => {
 
   it("removes the client's Authorization header from an authenticated request unless configured to forward it", async () => {
     const { gate } = gateWith({ good });
-    const d = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    const d = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
     if (d.kind !== "allow") throw new Error("expected allow");
     expect(d.removeHeaders).toContain("authorization");
     const forwarding = new Gate({
@@ -126,7 +100,7 @@ describe("Gate.decide", () => {
       verifier: { verify: async () => good },
       forwardAuthorization: true,
     });
-    const f = await forwarding.decide(request({ headerList: { authorization: "Bearer good" } }));
+    const f = await forwarding.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
     if (f.kind !== "allow") throw new Error("expected allow");
     expect(f.removeHeaders).not.toContain("authorization");
   });
@@ -134,7 +108,7 @@ describe("Gate.decide", () => {
   it("strips every owned header and every upstream-steering header on a public route", async () => {
     const { gate } = gateWith({});
     const steering = Object.fromEntries(DEFAULT_REMOVED_REQUEST_HEADERS.map((name) => [name, "evil"]));
-    const d = await gate.decide(request({ path: "/healthz", headerList: { "x-user-sub": "attacker", ...steering } }));
+    const d = await gate.decide(checkRequest("/healthz", { "x-user-sub": "attacker", ...steering }, API));
     expect(d).toMatchObject({ kind: "allow", reason: "public", setHeaders: [] });
     if (d.kind !== "allow") throw new Error("expected allow");
     expect([...d.removeHeaders].sort()).toEqual(
@@ -153,22 +127,22 @@ describe("Gate.decide", () => {
     const { gate } = gateWith({
       old: { ok: false, code: "token_expired", provider: "corp", detail: "exp in the past" },
     });
-    const d = (await gate.decide(request({ headerList: { authorization: "Bearer old" } }))) as Deny;
+    const d = (await gate.decide(checkRequest("/api/items", { authorization: "Bearer old" }, API))) as Deny;
     expect(d).toMatchObject({ status: 401, code: "token_expired", provider: "corp" });
-    expect(header(d, "www-authenticate")).toContain('error="invalid_token"');
+    expect(headerOf(d, "www-authenticate")).toContain('error="invalid_token"');
     expect(JSON.parse(d.body)).toEqual({ error: "token_expired", error_description: "the token has expired" });
   });
 
   it("answers 503 when the provider keys are unavailable", async () => {
     const { gate } = gateWith({ t: { ok: false, code: "jwks_unavailable", detail: "fetch failed" } });
-    const d = await gate.decide(request({ headerList: { authorization: "Bearer t" } }));
+    const d = await gate.decide(checkRequest("/api/items", { authorization: "Bearer t" }, API));
     expect(d).toMatchObject({ kind: "deny", status: 503, code: "jwks_unavailable" });
-    expect(header(d, "www-authenticate")).toBeUndefined();
+    expect(headerOf(d, "www-authenticate")).toBeUndefined();
   });
 
   it("fails closed with internal_error when the verifier throws, without leaking the fault text", async () => {
     const { gate } = gateWith({ boom: new Error("secret detail eyJhbGci") });
-    const d = (await gate.decide(request({ headerList: { authorization: "Bearer boom" } }))) as Deny;
+    const d = (await gate.decide(checkRequest("/api/items", { authorization: "Bearer boom" }, API))) as Deny;
     expect(d).toMatchObject({ kind: "deny", status: 503, code: "internal_error", route: "api" });
     expect(d.body).not.toContain("secret");
     expect(d.detail).not.toContain("eyJhbGci");
@@ -178,59 +152,59 @@ describe("Gate.decide", () => {
     const { gate } = gateWith({
       opaque: new VerifierFault('token introspection for provider "corp": POST timed out', { unavailable: true }),
     });
-    const d = (await gate.decide(request({ headerList: { authorization: "Bearer opaque" } }))) as Deny;
+    const d = (await gate.decide(checkRequest("/api/items", { authorization: "Bearer opaque" }, API))) as Deny;
     expect(d).toMatchObject({ kind: "deny", status: 503, code: "idp_unavailable", route: "api" });
   });
 
   it("answers a non-Bearer authorization scheme with the bare Bearer challenge (RFC 6750 §3.1)", async () => {
-    const { gate, calls } = gateWith({});
-    const d = await gate.decide(request({ headerList: { authorization: "Basic YWxpY2U6cGFzcw==" } }));
+    const { gate, verifyCalls: calls } = gateWith({});
+    const d = await gate.decide(checkRequest("/api/items", { authorization: "Basic YWxpY2U6cGFzcw==" }, API));
     expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
-    expect(header(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
+    expect(headerOf(d, "www-authenticate")).toBe('Bearer realm="portcullis"');
     expect(calls).toHaveLength(0);
   });
 
   it("rejects a Bearer header with no token or characters outside b64token as malformed", async () => {
-    const { gate, calls } = gateWith({});
+    const { gate, verifyCalls: calls } = gateWith({});
     for (const authorization of ["Bearer", "Bearer   ", "Bearer a b", 'Bearer tok"en']) {
-      const d = await gate.decide(request({ headerList: { authorization } }));
+      const d = await gate.decide(checkRequest("/api/items", { authorization }, API));
       expect(d, authorization).toMatchObject({ kind: "deny", status: 401, code: "token_malformed" });
     }
     expect(calls).toHaveLength(0);
   });
 
   it("denies an unknown host with route_not_found and never calls the verifier", async () => {
-    const { gate, calls } = gateWith({ good });
-    const d = await gate.decide(request({ host: "evil.example.net", headerList: { authorization: "Bearer good" } }));
+    const { gate, verifyCalls: calls } = gateWith({ good });
+    const d = await gate.decide(
+      checkRequest("/api/items", { authorization: "Bearer good" }, { host: "evil.example.net" }),
+    );
     expect(d).toMatchObject({ kind: "deny", status: 403, code: "route_not_found", route: null });
     expect(calls).toHaveLength(0);
   });
 
   it("denies an unmatched path", async () => {
     const { gate } = gateWith({ good });
-    const d = await gate.decide(request({ path: "/other", headerList: { authorization: "Bearer good" } }));
+    const d = await gate.decide(checkRequest("/other", { authorization: "Bearer good" }, API));
     expect(d).toMatchObject({ kind: "deny", code: "route_not_found" });
   });
 
   it("matches routes after normalising the path, so /healthz/../admin is the admin route", async () => {
-    const { gate, calls } = gateWith({ good });
-    const d = await gate.decide(
-      request({ path: "/healthz/../admin/users", headerList: { authorization: "Bearer good" } }),
-    );
+    const { gate, verifyCalls: calls } = gateWith({ good });
+    const d = await gate.decide(checkRequest("/healthz/../admin/users", { authorization: "Bearer good" }, API));
     expect(d).toMatchObject({ kind: "allow", route: "admin" });
     expect(calls[0]!.accepted).toEqual(["corp"]);
   });
 
   it("rejects a path with an encoded slash", async () => {
     const { gate } = gateWith({});
-    const d = await gate.decide(request({ path: "/api%2F..%2Fadmin" }));
+    const d = await gate.decide(checkRequest("/api%2F..%2Fadmin", {}, API));
     expect(d).toMatchObject({ kind: "deny", status: 400, code: "path_invalid" });
   });
 
   it("matches wildcard hosts", async () => {
     const { gate } = gateWith({ good });
     const d = await gate.decide(
-      request({ host: "shop.apps.example.com", headerList: { authorization: "Bearer good" } }),
+      checkRequest("/api/items", { authorization: "Bearer good" }, { host: "shop.apps.example.com" }),
     );
     expect(d).toMatchObject({ kind: "allow", route: "api" });
   });
@@ -253,14 +227,14 @@ describe("Gate.decide", () => {
           token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good,
       },
     });
-    const a = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
-    const b = await gate.decide(request({ headerList: { authorization: "Bearer good" } }));
+    const a = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
+    const b = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
     if (a.kind !== "allow" || b.kind !== "allow") throw new Error("expected allow");
     expect(built).toEqual([claims]);
     expect(b.setHeaders).toEqual(a.setHeaders);
-    expect(header(b, "x-user-sub")).toBe("alice");
-    const c = await gate.decide(request({ headerList: { authorization: "Bearer bob" } }));
+    expect(headerOf(b, "x-user-sub")).toBe("alice");
+    const c = await gate.decide(checkRequest("/api/items", { authorization: "Bearer bob" }, API));
     expect(built).toEqual([claims, bob]);
-    expect(header(c, "x-user-sub")).toBe("bob");
+    expect(headerOf(c, "x-user-sub")).toBe("bob");
   });
 });

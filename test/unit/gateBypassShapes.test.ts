@@ -5,12 +5,11 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import type { Decision } from "../../src/core/Decision.ts";
-import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
+import type { Gate, VerifyOutcome } from "../../src/core/Gate.ts";
 import { createPathNormalizer, type PathShape } from "../../src/core/normalizePath.ts";
-import { RouteTable } from "../../src/core/RouteTable.ts";
-import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 import { toAccessRequest } from "../../src/transport/toAccessRequest.ts";
+import { outcomeOf } from "../harness/checkOutcome.ts";
+import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
 const identity = PLAIN_IDENTITY;
@@ -47,32 +46,12 @@ const user: VerifyOutcome = {
 };
 
 function gateFor(routes: RouteConfig[], policy: PolicyConfig = { mode: "rules" }, allow: PathShape[] = []): Gate {
-  return new Gate({
-    normalizePath: createPathNormalizer(allow),
-    routes: new RouteTable(routes, policy),
-    identity: createIdentityHeaders(identity),
-    verifier: {
-      verify: async (token) =>
-        token === "user" ? user : { ok: false, code: "signature_invalid", detail: "unknown test token" },
-    },
-  });
+  return gateOver({ routes, policy, normalizePath: createPathNormalizer(allow), identity, tokens: { user } }).gate;
 }
 
+/** A request of the user above, unless `over` replaces its headers. */
 function request(path: string, over: Partial<AccessRequest> = {}): AccessRequest {
-  return {
-    requestId: "r",
-    method: "GET",
-    scheme: "https",
-    host: "app.example.com",
-    path,
-    headers: new Map([["authorization", "Bearer user"]]),
-    ...over,
-  };
-}
-
-/** What decided: the code of a denial, or `allow` with the route. */
-function outcome(d: Decision): string {
-  return d.kind === "allow" ? `allow:${d.route}` : `${d.code}:${d.route ?? "-"}`;
+  return checkRequest(path, { authorization: "Bearer user" }, over);
 }
 
 const SHAPED: ReadonlyArray<readonly [string, PathShape]> = [
@@ -95,7 +74,7 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
       const gate = gateFor(routes, policy);
       for (const [path, shape] of SHAPED) {
         const d = await gate.decide(request(path));
-        expect(outcome(d), path).toBe("path_invalid:-");
+        expect(outcomeOf(d), path).toBe("path_invalid:-");
         expect(d.kind === "deny" && d.status, path).toBe(400);
         expect(d.kind === "deny" && d.detail, path).toContain(`shape ${shape}`);
       }
@@ -104,9 +83,9 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
     it(`gives /Admin/y the admin rule's decision, not the ${mode === "rules" ? "login" : "public"} catch-all (${mode} mode)`, async () => {
       const gate = gateFor(routes, policy);
       for (const path of ["/Admin/y", "/ADMIN/y", "/aDmIn", "/%41dmin/y"]) {
-        expect(outcome(await gate.decide(request(path))), path).toBe("requirement_failed:admin");
+        expect(outcomeOf(await gate.decide(request(path))), path).toBe("requirement_failed:admin");
       }
-      expect(outcome(await gate.decide(request("/Admin/y", { headers: new Map() })))).toBe("token_missing:admin");
+      expect(outcomeOf(await gate.decide(request("/Admin/y", { headers: new Map() })))).toBe("token_missing:admin");
     });
   }
 
@@ -114,7 +93,7 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
     for (const [path, shape] of SHAPED) {
       const others = SHAPED.map(([, s]) => s).filter((s) => s !== shape);
       expect(
-        outcome(await gateFor(rulesTable, { mode: "rules" }, others).decide(request(path))),
+        outcomeOf(await gateFor(rulesTable, { mode: "rules" }, others).decide(request(path))),
         `${path} with only the others on`,
       ).toBe("path_invalid:-");
       const d = await gateFor(rulesTable, { mode: "rules" }, [shape]).decide(request(path));
@@ -134,8 +113,8 @@ describe("a path an upstream serves as /admin/y never gets a looser decision tha
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ];
     const gate = gateFor(routes);
-    expect(outcome(await gate.decide(request("/reports/q1", { method: "HEAD" })))).toBe("requirement_failed:reports");
-    expect(outcome(await gate.decide(request("/reports/q1", { method: "POST" })))).toBe("allow:open");
+    expect(outcomeOf(await gate.decide(request("/reports/q1", { method: "HEAD" })))).toBe("requirement_failed:reports");
+    expect(outcomeOf(await gate.decide(request("/reports/q1", { method: "POST" })))).toBe("allow:open");
   });
 });
 
@@ -147,18 +126,18 @@ describe("letter case", () => {
 
   it("matches a public rule exactly by default, so /docs falls to the stricter rule after it", async () => {
     const gate = gateFor(routesWith(null, "public"));
-    expect(outcome(await gate.decide(request("/Docs/a")))).toBe("allow:docs");
-    expect(outcome(await gate.decide(request("/docs/a")))).toBe("requirement_failed:rest");
+    expect(outcomeOf(await gate.decide(request("/Docs/a")))).toBe("allow:docs");
+    expect(outcomeOf(await gate.decide(request("/docs/a")))).toBe("requirement_failed:rest");
   });
 
   it("matches a public rule case-insensitively when caseSensitive is false", async () => {
-    expect(outcome(await gateFor(routesWith(false, "public")).decide(request("/docs/a")))).toBe("allow:docs");
+    expect(outcomeOf(await gateFor(routesWith(false, "public")).decide(request("/docs/a")))).toBe("allow:docs");
   });
 
   it("matches a protected rule exactly when caseSensitive is true", async () => {
     const gate = gateFor(routesWith(true, "required"));
-    expect(outcome(await gate.decide(request("/Docs/a")))).toBe("allow:docs");
-    expect(outcome(await gate.decide(request("/DOCS/a")))).toBe("requirement_failed:rest");
+    expect(outcomeOf(await gate.decide(request("/Docs/a")))).toBe("allow:docs");
+    expect(outcomeOf(await gate.decide(request("/DOCS/a")))).toBe("requirement_failed:rest");
   });
 
   it("folds exact paths, globs and regexes of a protected rule", async () => {
@@ -187,9 +166,9 @@ describe("letter case", () => {
       { name: "open", match: { hosts: [], path: null }, auth: "public", providers: [] },
     ];
     const gate = gateFor(routes);
-    expect(outcome(await gate.decide(request("/admin/PANEL")))).toBe("requirement_failed:exact");
-    expect(outcome(await gate.decide(request("/FILES/x/meta")))).toBe("requirement_failed:glob");
-    expect(outcome(await gate.decide(request("/V2/Admin/users")))).toBe("requirement_failed:regex");
+    expect(outcomeOf(await gate.decide(request("/admin/PANEL")))).toBe("requirement_failed:exact");
+    expect(outcomeOf(await gate.decide(request("/FILES/x/meta")))).toBe("requirement_failed:glob");
+    expect(outcomeOf(await gate.decide(request("/V2/Admin/users")))).toBe("requirement_failed:regex");
   });
 });
 
@@ -231,7 +210,7 @@ describe("one host, one meaning", () => {
       "h:65536",
     ]) {
       const d = await gate.decide(fromEnvoy(host));
-      expect(outcome(d), JSON.stringify(host)).toBe("host_invalid:-");
+      expect(outcomeOf(d), JSON.stringify(host)).toBe("host_invalid:-");
       expect(d.kind === "deny" && d.status).toBe(400);
     }
   });
@@ -252,9 +231,9 @@ describe("one host, one meaning", () => {
       "admin.example.com:443",
       "admin.example.com.:8443",
     ]) {
-      expect(outcome(await gate.decide(fromEnvoy(host))), host).toBe("requirement_failed:admin-site");
+      expect(outcomeOf(await gate.decide(fromEnvoy(host))), host).toBe("requirement_failed:admin-site");
     }
-    expect(outcome(await gate.decide(fromEnvoy("[::1]:8443")))).toBe("allow:open");
+    expect(outcomeOf(await gate.decide(fromEnvoy("[::1]:8443")))).toBe("allow:open");
   });
 });
 
@@ -296,32 +275,32 @@ describe("trailing slash", () => {
 
   it("gives a path with a trailing slash added the protected exact, regex and glob rule's decision", async () => {
     const gate = gateFor(routes);
-    expect(outcome(await gate.decide(request("/api/admin/")))).toBe("requirement_failed:exact");
-    expect(outcome(await gate.decide(request("/v1/users/")))).toBe("requirement_failed:regex");
-    expect(outcome(await gate.decide(request("/files/a/meta/")))).toBe("requirement_failed:glob");
+    expect(outcomeOf(await gate.decide(request("/api/admin/")))).toBe("requirement_failed:exact");
+    expect(outcomeOf(await gate.decide(request("/v1/users/")))).toBe("requirement_failed:regex");
+    expect(outcomeOf(await gate.decide(request("/files/a/meta/")))).toBe("requirement_failed:glob");
   });
 
   it("gives a path without the trailing slash a rule written with one", async () => {
     const gate = gateFor(routes);
-    expect(outcome(await gate.decide(request("/panel/")))).toBe("requirement_failed:slashed");
-    expect(outcome(await gate.decide(request("/panel")))).toBe("requirement_failed:slashed");
+    expect(outcomeOf(await gate.decide(request("/panel/")))).toBe("requirement_failed:slashed");
+    expect(outcomeOf(await gate.decide(request("/panel")))).toBe("requirement_failed:slashed");
   });
 
   it("toggles one slash only, and still folds letter case", async () => {
     const gate = gateFor(routes);
-    expect(outcome(await gate.decide(request("/API/Admin/")))).toBe("requirement_failed:exact");
-    expect(outcome(await gate.decide(request("/V2/USERS/")))).toBe("requirement_failed:regex");
+    expect(outcomeOf(await gate.decide(request("/API/Admin/")))).toBe("requirement_failed:exact");
+    expect(outcomeOf(await gate.decide(request("/V2/USERS/")))).toBe("requirement_failed:regex");
     // `//` is merged by normalisation, so one toggle is all a normalised path can need.
-    expect(outcome(await gate.decide(request("/api/admin//")))).toBe("requirement_failed:exact");
-    expect(outcome(await gate.decide(request("/api/admin/x")))).toBe("allow:login");
-    expect(outcome(await gate.decide(request("/v1/users/7/")))).toBe("allow:login");
-    expect(outcome(await gate.decide(request("/files/a/meta/x")))).toBe("allow:login");
+    expect(outcomeOf(await gate.decide(request("/api/admin//")))).toBe("requirement_failed:exact");
+    expect(outcomeOf(await gate.decide(request("/api/admin/x")))).toBe("allow:login");
+    expect(outcomeOf(await gate.decide(request("/v1/users/7/")))).toBe("allow:login");
+    expect(outcomeOf(await gate.decide(request("/files/a/meta/x")))).toBe("allow:login");
   });
 
   it("matches a prefix rule with and without the trailing slash", async () => {
     const gate = gateFor(routes);
     for (const path of ["/reports", "/reports/", "/reports/q1", "/reports/q1/"]) {
-      expect(outcome(await gate.decide(request(path))), path).toBe("requirement_failed:prefix");
+      expect(outcomeOf(await gate.decide(request(path))), path).toBe("requirement_failed:prefix");
     }
   });
 
@@ -339,11 +318,11 @@ describe("trailing slash", () => {
     ];
     const gate = gateFor(open);
     const anonymous = { headers: new Map<string, string>() };
-    expect(outcome(await gate.decide(request("/healthz", anonymous)))).toBe("allow:health");
-    expect(outcome(await gate.decide(request("/status/db", anonymous)))).toBe("allow:status");
-    expect(outcome(await gate.decide(request("/assets/v1/app.js", anonymous)))).toBe("allow:assets");
+    expect(outcomeOf(await gate.decide(request("/healthz", anonymous)))).toBe("allow:health");
+    expect(outcomeOf(await gate.decide(request("/status/db", anonymous)))).toBe("allow:status");
+    expect(outcomeOf(await gate.decide(request("/assets/v1/app.js", anonymous)))).toBe("allow:assets");
     for (const path of ["/healthz/", "/status/db/", "/assets/v1/app.js/"]) {
-      expect(outcome(await gate.decide(request(path, anonymous))), path).toBe("token_missing:login");
+      expect(outcomeOf(await gate.decide(request(path, anonymous))), path).toBe("token_missing:login");
     }
   });
 
@@ -359,6 +338,6 @@ describe("trailing slash", () => {
       },
       { name: "login", match: { hosts: [], path: null }, auth: "required", providers: [] },
     ]);
-    expect(outcome(await gate.decide(request("/")))).toBe("allow:login");
+    expect(outcomeOf(await gate.decide(request("/")))).toBe("allow:login");
   });
 });

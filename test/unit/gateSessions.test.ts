@@ -4,13 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
-import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import type { Decision } from "../../src/core/Decision.ts";
-import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
-import { RouteTable } from "../../src/core/RouteTable.ts";
-import { normalizePath } from "../../src/core/normalizePath.ts";
-import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
-import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import type { Gate, VerifyOutcome } from "../../src/core/Gate.ts";
 import { completeLogin } from "../../src/login/completeLogin.ts";
 import { createBrowserLogin, type BrowserLogin } from "../../src/login/createBrowserLogin.ts";
 import { createSessionPort } from "../../src/login/createSessionPort.ts";
@@ -18,6 +12,9 @@ import type { LoginClientPort, TokenResult } from "../../src/login/LoginClientPo
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { LoginError } from "../../src/oidc/LoginError.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
+import { headerOf, locationOf, setCookiesOf } from "../harness/checkOutcome.ts";
+import { checkRequest, gateOver } from "../harness/checkRequest.ts";
+import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 
 const ISSUER = "https://idp.example.com";
 const ORIGIN = "https://app.example.com";
@@ -107,18 +104,18 @@ function harness(): Harness {
     },
     clock,
   });
-  const gate = new Gate({
-    normalizePath,
-    routes: new RouteTable(config.routes, config.policy),
-    verifier: {
-      verify: async () => ({
+  const { gate } = gateOver({
+    routes: config.routes,
+    policy: config.policy,
+    identity: config.identity,
+    tokens: {
+      "some-token": {
         ok: true,
         provider: "corp",
         claims: { sub: "bearer-user", exp: 4_000_000_000 },
         expiresAt: 4_000_000_000,
-      }),
+      },
     },
-    identity: createIdentityHeaders(config.identity),
     sessions: createSessionPort(browserLogin),
     clock,
   });
@@ -139,9 +136,9 @@ function harness(): Harness {
       refreshToken: `rt-${sub}`,
       scope: "openid",
     };
-    const start = await gate.decide(request("/home", { accept: "text/html" }));
-    const txnCookie = setCookies(start)[0]!.split(";")[0]!;
-    const state = new URL(location(start)).searchParams.get("state")!;
+    const start = await gate.decide(checkRequest("/home", { accept: "text/html" }));
+    const txnCookie = setCookiesOf(start)[0]!.split(";")[0]!;
+    const state = new URL(locationOf(start)).searchParams.get("state")!;
     const done = await completeLogin(
       browserLogin,
       new URLSearchParams({ code: "c", state }),
@@ -165,38 +162,13 @@ function harness(): Harness {
   };
 }
 
-function request(path: string, headers: Record<string, string> = {}, method = "GET"): AccessRequest {
-  return {
-    requestId: "r",
-    method,
-    scheme: "https",
-    host: "app.example.com",
-    path,
-    headers: new Map(Object.entries(headers)),
-  };
-}
-
-function headerOf(d: Decision, name: string): string | undefined {
-  const list = d.kind === "allow" ? d.setHeaders : d.headers;
-  return list.find(([n]) => n === name)?.[1];
-}
-
-function setCookies(d: Decision): string[] {
-  const list = d.kind === "allow" ? (d.responseHeaders ?? []) : d.headers;
-  return list.filter(([n]) => n === "set-cookie").map(([, v]) => v);
-}
-
-function location(d: Decision): string {
-  return headerOf(d, "location") ?? "";
-}
-
 describe("Gate with browser sessions", () => {
   it("sends a browser without a session to the IdP with exactly one Set-Cookie, the login transaction", async () => {
     const { gate } = harness();
-    const d = await gate.decide(request("/home?tab=2", { accept: "text/html,application/xhtml+xml" }));
+    const d = await gate.decide(checkRequest("/home?tab=2", { accept: "text/html,application/xhtml+xml" }));
     expect(d).toMatchObject({ kind: "deny", status: 302, code: "login_required", route: "app" });
-    expect(location(d)).toMatch(new RegExp(`^${ISSUER}/authorize\\?`));
-    const cookies = setCookies(d);
+    expect(locationOf(d)).toMatch(new RegExp(`^${ISSUER}/authorize\\?`));
+    const cookies = setCookiesOf(d);
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatch(
       /^__Host-portcullis-login\.[A-Za-z0-9_-]{16}=.*; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/,
@@ -205,24 +177,24 @@ describe("Gate with browser sessions", () => {
 
   it("answers an API client without a credential with 401, never a redirect", async () => {
     const { gate } = harness();
-    const d = await gate.decide(request("/home", { accept: "application/json" }));
+    const d = await gate.decide(checkRequest("/home", { accept: "application/json" }));
     expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
   });
 
   it("never redirects gRPC, XHR or a fetch() even when they accept text/html", async () => {
     const { gate } = harness();
     const grpc = await gate.decide(
-      request("/pkg.Svc/Call", { accept: "text/html", "content-type": "application/grpc" }, "POST"),
+      checkRequest("/pkg.Svc/Call", { accept: "text/html", "content-type": "application/grpc" }, { method: "POST" }),
     );
-    const xhr = await gate.decide(request("/home", { accept: "text/html", "x-requested-with": "XMLHttpRequest" }));
-    const fetchCall = await gate.decide(request("/home", { accept: "text/html", "sec-fetch-mode": "cors" }));
+    const xhr = await gate.decide(checkRequest("/home", { accept: "text/html", "x-requested-with": "XMLHttpRequest" }));
+    const fetchCall = await gate.decide(checkRequest("/home", { accept: "text/html", "sec-fetch-mode": "cors" }));
     for (const d of [grpc, xhr, fetchCall]) expect(d).toMatchObject({ kind: "deny", status: 401 });
   });
 
   it("allows a request carrying the session and sets identity headers from it", async () => {
     const h = harness();
     const cookie = await h.login("alice", { roles: ["admin"] });
-    const d = await h.gate.decide(request("/home", { cookie, "x-user-sub": "mallory" }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie, "x-user-sub": "mallory" }));
     expect(d).toMatchObject({ kind: "allow", reason: "authenticated", credential: "session", provider: "corp" });
     expect(headerOf(d, "x-user-sub")).toBe("alice");
     expect(headerOf(d, "x-user-email")).toBe("alice@example.com");
@@ -232,9 +204,9 @@ describe("Gate with browser sessions", () => {
   it("removes its own cookies from the Cookie header the upstream gets and keeps the others", async () => {
     const h = harness();
     const cookie = await h.login("alice");
-    const d = await h.gate.decide(request("/home", { cookie: `theme=dark; ${cookie}; lang=en` }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie: `theme=dark; ${cookie}; lang=en` }));
     expect(headerOf(d, "cookie")).toBe("theme=dark; lang=en");
-    const onlyOurs = await h.gate.decide(request("/public/x", { cookie }));
+    const onlyOurs = await h.gate.decide(checkRequest("/public/x", { cookie }));
     if (onlyOurs.kind !== "allow") throw new Error("expected allow");
     expect(onlyOurs.removeHeaders).toContain("cookie");
   });
@@ -242,13 +214,13 @@ describe("Gate with browser sessions", () => {
   it("unseals a repeated session cookie once and reuses its identity headers, while another cookie value is unsealed anew", async () => {
     const h = harness();
     const cookie = await h.login("alice");
-    const first = await h.gate.decide(request("/home", { cookie }));
-    const second = await h.gate.decide(request("/home", { cookie }));
+    const first = await h.gate.decide(checkRequest("/home", { cookie }));
+    const second = await h.gate.decide(checkRequest("/home", { cookie }));
     if (first.kind !== "allow" || second.kind !== "allow") throw new Error("expected allow");
     expect(second.setHeaders).toBe(first.setHeaders);
     const eq = cookie.indexOf("=");
     const flipped = cookie.slice(0, eq + 30) + (cookie[eq + 30] === "A" ? "B" : "A") + cookie.slice(eq + 31);
-    expect(await h.gate.decide(request("/home", { cookie: flipped }))).toMatchObject({
+    expect(await h.gate.decide(checkRequest("/home", { cookie: flipped }))).toMatchObject({
       status: 401,
       code: "session_invalid",
     });
@@ -257,15 +229,15 @@ describe("Gate with browser sessions", () => {
   it("refuses a cached session once its absolute lifetime is over", async () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 600);
-    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
+    expect(await h.gate.decide(checkRequest("/home", { cookie }))).toMatchObject({ kind: "allow" });
     h.clock.advance(86_400_000 + 1000);
-    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "deny", status: 401 });
+    expect(await h.gate.decide(checkRequest("/home", { cookie }))).toMatchObject({ kind: "deny", status: 401 });
   });
 
   it("lets a bearer token decide when a request carries both a token and a session", async () => {
     const h = harness();
     const cookie = await h.login("alice");
-    const d = await h.gate.decide(request("/home", { cookie, authorization: "Bearer some-token" }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie, authorization: "Bearer some-token" }));
     expect(d).toMatchObject({ kind: "allow", credential: "bearer" });
     expect(headerOf(d, "x-user-sub")).toBe("bearer-user");
   });
@@ -275,19 +247,19 @@ describe("Gate with browser sessions", () => {
     const cookie = await h.login("alice");
     const eq = cookie.indexOf("=");
     const flipped = cookie.slice(0, eq + 20) + (cookie[eq + 20] === "A" ? "B" : "A") + cookie.slice(eq + 21);
-    const browser = await h.gate.decide(request("/home", { cookie: flipped, accept: "text/html" }));
+    const browser = await h.gate.decide(checkRequest("/home", { cookie: flipped, accept: "text/html" }));
     expect(browser).toMatchObject({ status: 302, code: "login_required" });
-    const api = await h.gate.decide(request("/home", { cookie: flipped }));
+    const api = await h.gate.decide(checkRequest("/home", { cookie: flipped }));
     expect(api).toMatchObject({ status: 401, code: "session_invalid" });
-    expect(setCookies(api)).toEqual(["__Host-portcullis=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]);
+    expect(setCookiesOf(api)).toEqual(["__Host-portcullis=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]);
   });
 
   it("lets an optional route through anonymously without a credential and identifies a session when there is one", async () => {
     const h = harness();
-    const anonymous = await h.gate.decide(request("/maybe/x", { accept: "text/html" }));
+    const anonymous = await h.gate.decide(checkRequest("/maybe/x", { accept: "text/html" }));
     expect(anonymous).toMatchObject({ kind: "allow", reason: "anonymous" });
     const cookie = await h.login("bob");
-    const known = await h.gate.decide(request("/maybe/x", { cookie }));
+    const known = await h.gate.decide(checkRequest("/maybe/x", { cookie }));
     expect(headerOf(known, "x-user-sub")).toBe("bob");
   });
 
@@ -304,10 +276,10 @@ describe("Gate with browser sessions", () => {
       refreshToken: "rt-2",
       scope: "openid",
     };
-    const d = await h.gate.decide(request("/home", { cookie }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie }));
     expect(d).toMatchObject({ kind: "allow", credential: "session" });
     expect(h.refreshCalls).toEqual(["rt-alice"]);
-    const resealed = setCookies(d);
+    const resealed = setCookiesOf(d);
     expect(resealed.length).toBeGreaterThan(0);
     expect(resealed[0]).toMatch(/^__Host-portcullis=/);
     expect(headerOf(d, "x-user-sub")).toBe("alice");
@@ -325,10 +297,10 @@ describe("Gate with browser sessions", () => {
       scope: null,
     };
     h.clock.advance(40_000); // 60 s left: inside 60, outside 50
-    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({ kind: "allow" });
+    expect(await h.gate.decide(checkRequest("/home", { cookie }))).toMatchObject({ kind: "allow" });
     expect(h.refreshCalls).toEqual([]);
     h.clock.advance(15_000); // 45 s left
-    await h.gate.decide(request("/home", { cookie }));
+    await h.gate.decide(checkRequest("/home", { cookie }));
     expect(h.refreshCalls).toEqual(["rt-alice"]);
   });
 
@@ -344,7 +316,7 @@ describe("Gate with browser sessions", () => {
       refreshToken: "rt-2",
       scope: "openid",
     };
-    const d = await h.gate.decide(request("/home", { cookie }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie }));
     expect(d).toMatchObject({ kind: "allow" });
     expect(h.refreshCalls).toEqual(["rt-alice"]);
     expect(headerOf(d, "x-user-roles")).toBeUndefined();
@@ -354,9 +326,9 @@ describe("Gate with browser sessions", () => {
   it("refuses a step-up login whose ID token does not bring the acr asked for, instead of looping", async () => {
     const h = harness();
     const cookie = await h.login("alice");
-    const stepUp = await h.gate.decide(request("/vault/", { cookie, accept: "text/html" }));
-    const state = new URL(location(stepUp)).searchParams.get("state")!;
-    const txnCookie = setCookies(stepUp)[0]!.split(";")[0]!;
+    const stepUp = await h.gate.decide(checkRequest("/vault/", { cookie, accept: "text/html" }));
+    const state = new URL(locationOf(stepUp)).searchParams.get("state")!;
+    const txnCookie = setCookiesOf(stepUp)[0]!.split(";")[0]!;
     const exp = Math.floor(h.clock.now() / 1000) + 600;
     h.setLoginResult({
       idTokenClaims: { sub: "alice", acr: "loa1" },
@@ -379,8 +351,11 @@ describe("Gate with browser sessions", () => {
     const cookie = await h.login("alice", {}, 30);
     h.clock.advance(40_000); // expired
     h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
-    expect(await h.gate.decide(request("/maybe/x", { cookie }))).toMatchObject({ kind: "allow", reason: "anonymous" });
-    expect(await h.gate.decide(request("/home", { cookie }))).toMatchObject({
+    expect(await h.gate.decide(checkRequest("/maybe/x", { cookie }))).toMatchObject({
+      kind: "allow",
+      reason: "anonymous",
+    });
+    expect(await h.gate.decide(checkRequest("/home", { cookie }))).toMatchObject({
       kind: "deny",
       status: 503,
       code: "idp_unavailable",
@@ -392,7 +367,7 @@ describe("Gate with browser sessions", () => {
     const cookie = await h.login("alice", {}, 30);
     h.clock.advance(40_000);
     h.refreshOutcome.next = new LoginError("invalid_grant", "refresh token revoked");
-    const d = await h.gate.decide(request("/home", { cookie, accept: "text/html" }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie, accept: "text/html" }));
     expect(d).toMatchObject({ status: 302, code: "login_required" });
   });
 
@@ -400,14 +375,14 @@ describe("Gate with browser sessions", () => {
     const h = harness();
     const cookie = await h.login("alice", {}, 50);
     h.refreshOutcome.next = new LoginError("token_endpoint_unavailable", "down");
-    const d = await h.gate.decide(request("/home", { cookie }));
+    const d = await h.gate.decide(checkRequest("/home", { cookie }));
     expect(d).toMatchObject({ kind: "allow", credential: "session" });
   });
 
   it("answers a session without the route's scope with 403 insufficient_scope and an HTML page for a browser", async () => {
     const h = harness();
     const cookie = await h.login("alice", { scope: "openid" });
-    const d = await h.gate.decide(request("/reports/q1", { cookie, accept: "text/html" }));
+    const d = await h.gate.decide(checkRequest("/reports/q1", { cookie, accept: "text/html" }));
     expect(d).toMatchObject({ kind: "deny", status: 403, code: "insufficient_scope" });
     expect(headerOf(d, "content-type")).toMatch(/^text\/html/);
     expect(headerOf(d, "www-authenticate")).toMatch(/error="insufficient_scope", .*scope="reports.read"/);
@@ -416,11 +391,11 @@ describe("Gate with browser sessions", () => {
   it("sends a session that falls short of the route's acr back to the IdP with acr_values and prompt=login", async () => {
     const h = harness();
     const cookie = await h.login("alice");
-    const d = await h.gate.decide(request("/vault/", { cookie, accept: "text/html" }));
+    const d = await h.gate.decide(checkRequest("/vault/", { cookie, accept: "text/html" }));
     expect(d).toMatchObject({ status: 302, code: "login_required" });
-    const url = new URL(location(d));
+    const url = new URL(locationOf(d));
     expect(url.searchParams.get("acr_values")).toBe("loa2");
     expect(url.searchParams.get("prompt")).toBe("login");
-    expect(setCookies(d)).toHaveLength(1);
+    expect(setCookiesOf(d)).toHaveLength(1);
   });
 });

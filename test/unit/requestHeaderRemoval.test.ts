@@ -6,16 +6,13 @@ import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../../src/config/removedRequestHeaders.ts";
-import type { AccessRequest } from "../../src/core/AccessRequest.ts";
-import type { Decision } from "../../src/core/Decision.ts";
-import { Gate, type VerifyOutcome } from "../../src/core/Gate.ts";
-import { normalizePath } from "../../src/core/normalizePath.ts";
-import { RouteTable } from "../../src/core/RouteTable.ts";
-import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import type { Gate, VerifyOutcome } from "../../src/core/Gate.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
 import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
 import { HealthState } from "../../src/transport/HealthState.ts";
 import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
+import { removalsOf } from "../harness/checkOutcome.ts";
+import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 import { openCheckClient, type CheckClient } from "../harness/grpcTestClients.ts";
 import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
@@ -38,30 +35,7 @@ const routes: RouteConfig[] = [
 ];
 
 function gateWith(policy?: PolicyConfig): Gate {
-  return new Gate({
-    normalizePath,
-    routes: new RouteTable(routes, policy),
-    identity: createIdentityHeaders(identity),
-    verifier: {
-      verify: async (token) => (token === "good" ? good : { ok: false, code: "signature_invalid", detail: "test" }),
-    },
-  });
-}
-
-function request(path: string, headers: Record<string, string> = {}): AccessRequest {
-  return {
-    requestId: "r",
-    method: "GET",
-    scheme: "https",
-    host: "app.example.com",
-    path,
-    headers: new Map(Object.entries(headers)),
-  };
-}
-
-function removals(d: Decision): readonly string[] {
-  if (d.kind !== "allow") throw new Error(`expected allow, got ${JSON.stringify(d)}`);
-  return d.removeHeaders;
+  return gateOver({ routes, ...(policy !== undefined ? { policy } : {}), identity, tokens: { good } }).gate;
 }
 
 const STEERING = {
@@ -79,74 +53,86 @@ describe("request headers that steer the upstream, through the gate", () => {
   const gate = gateWith();
 
   it("removes every default steering header on a public route", async () => {
-    const removed = removals(await gate.decide(request("/open/x", STEERING)));
+    const removed = removalsOf(await gate.decide(checkRequest("/open/x", STEERING)));
     for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(removed).toContain(name);
     for (const name of OWNED) expect(removed).toContain(name);
   });
 
   it("removes them on an authenticated request, alongside the identity headers, and never a header it sets", async () => {
-    const d = await gate.decide(request("/api/x", { ...STEERING, authorization: "Bearer good" }));
-    const removed = removals(d);
+    const d = await gate.decide(checkRequest("/api/x", { ...STEERING, authorization: "Bearer good" }));
+    const removed = removalsOf(d);
     for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(removed).toContain(name);
     expect(removed).toContain("authorization");
     if (d.kind === "allow") for (const [name] of d.setHeaders) expect(removed).not.toContain(name);
   });
 
   it("removes them on an optional route passed anonymously", async () => {
-    const removed = removals(await gate.decide(request("/maybe", STEERING)));
+    const removed = removalsOf(await gate.decide(checkRequest("/maybe", STEERING)));
     for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(removed).toContain(name);
   });
 
   it("lets through only the headers a route forwards, and still removes the rest there", async () => {
-    const removed = removals(await gate.decide(request("/app/x", { ...STEERING, authorization: "Bearer good" })));
+    const removed = removalsOf(
+      await gate.decide(checkRequest("/app/x", { ...STEERING, authorization: "Bearer good" })),
+    );
     expect(removed).not.toContain("x-forwarded-prefix");
     expect(removed).toContain("x-forwarded-host");
     expect(removed).toContain("x-http-method-override");
     // The same token on another route: its cached identity headers do not carry the first route's list.
     expect(
-      removals(await gate.decide(request("/api/x", { "x-forwarded-prefix": "/admin", authorization: "Bearer good" }))),
+      removalsOf(
+        await gate.decide(checkRequest("/api/x", { "x-forwarded-prefix": "/admin", authorization: "Bearer good" })),
+      ),
     ).toContain("x-forwarded-prefix");
   });
 
   it("names only the steering headers the request carries, so the usual answer encodes nothing more", async () => {
-    const plain = removals(await gate.decide(request("/api/x", { authorization: "Bearer good" })));
+    const plain = removalsOf(await gate.decide(checkRequest("/api/x", { authorization: "Bearer good" })));
     for (const name of DEFAULT_REMOVED_REQUEST_HEADERS) expect(plain).not.toContain(name);
-    const one = removals(
-      await gate.decide(request("/api/x", { "x-original-url": "/admin", authorization: "Bearer good" })),
+    const one = removalsOf(
+      await gate.decide(checkRequest("/api/x", { "x-original-url": "/admin", authorization: "Bearer good" })),
     );
     expect(one).toContain("x-original-url");
     expect(one.filter((name) => (DEFAULT_REMOVED_REQUEST_HEADERS as readonly string[]).includes(name))).toEqual([
       "x-original-url",
     ]);
-    expect(removals(await gate.decide(request("/open/x", { forwarded: "host=evil" })))).toContain("forwarded");
-    expect(removals(await gate.decide(request("/open/x")))).not.toContain("forwarded");
+    expect(removalsOf(await gate.decide(checkRequest("/open/x", { forwarded: "host=evil" })))).toContain("forwarded");
+    expect(removalsOf(await gate.decide(checkRequest("/open/x")))).not.toContain("forwarded");
   });
 
   it("reuses one removal list per route and credential instead of building one per request", async () => {
-    const first = removals(await gate.decide(request("/api/a", { authorization: "Bearer good" })));
-    const second = removals(await gate.decide(request("/api/b", { authorization: "Bearer good" })));
+    const first = removalsOf(await gate.decide(checkRequest("/api/a", { authorization: "Bearer good" })));
+    const second = removalsOf(await gate.decide(checkRequest("/api/b", { authorization: "Bearer good" })));
     expect(second).toBe(first);
-    expect(removals(await gate.decide(request("/open/b")))).toBe(removals(await gate.decide(request("/open/c"))));
+    expect(removalsOf(await gate.decide(checkRequest("/open/b")))).toBe(
+      removalsOf(await gate.decide(checkRequest("/open/c"))),
+    );
   });
 
   it("removes the configured list instead of the default one", async () => {
     const custom = gateWith({ mode: "rules", removeRequestHeaders: ["x-tenant-override"] });
-    const removed = removals(await custom.decide(request("/open/x", { ...STEERING, "x-tenant-override": "other" })));
+    const removed = removalsOf(
+      await custom.decide(checkRequest("/open/x", { ...STEERING, "x-tenant-override": "other" })),
+    );
     expect(removed).toContain("x-tenant-override");
     expect(removed).not.toContain("x-forwarded-host");
-    const none = removals(
-      await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(request("/open/x", STEERING)),
+    const none = removalsOf(
+      await gateWith({ mode: "rules", removeRequestHeaders: [] }).decide(checkRequest("/open/x", STEERING)),
     );
     expect([...none].sort()).toEqual([...OWNED].sort());
   });
 
   it("never removes an identity header it sets, even when the list names one", async () => {
     const d = await gateWith({ mode: "rules", removeRequestHeaders: ["x-user-sub", "x-forwarded-host"] }).decide(
-      request("/api/x", { "x-user-sub": "mallory", "x-forwarded-host": "evil.example", authorization: "Bearer good" }),
+      checkRequest("/api/x", {
+        "x-user-sub": "mallory",
+        "x-forwarded-host": "evil.example",
+        authorization: "Bearer good",
+      }),
     );
     expect(d.kind === "allow" && d.setHeaders.some(([n]) => n === "x-user-sub")).toBe(true);
-    expect(removals(d)).not.toContain("x-user-sub");
-    expect(removals(d)).toContain("x-forwarded-host");
+    expect(removalsOf(d)).not.toContain("x-user-sub");
+    expect(removalsOf(d)).toContain("x-forwarded-host");
   });
 });
 

@@ -1,0 +1,69 @@
+// Check requests and Gates for the Gate's unit tests: a request as the ext_authz adapter builds
+// it, and a Gate over a route table whose verifier answers from a table of bearer tokens (real
+// verification is covered by the oidc and e2e tests).
+import type { Clock } from "../../src/clock/Clock.ts";
+import type { IdentityConfig, PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
+import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import { Gate, type GateDependencies, type VerifyOutcome } from "../../src/core/Gate.ts";
+import { normalizePath } from "../../src/core/normalizePath.ts";
+import { RouteTable } from "../../src/core/RouteTable.ts";
+import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import type { SessionPort } from "../../src/login/SessionPort.ts";
+import { PLAIN_IDENTITY } from "./plainIdentityConfig.ts";
+
+/** `GET https://app.example.com{path}` with these headers; `over` replaces any other field. */
+export function checkRequest(
+  path: string,
+  headers: Record<string, string> = {},
+  over: Partial<AccessRequest> = {},
+): AccessRequest {
+  return {
+    requestId: "r",
+    method: "GET",
+    scheme: "https",
+    host: "app.example.com",
+    path,
+    headers: new Map(Object.entries(headers)),
+    ...over,
+  };
+}
+
+export interface TestGateOptions {
+  readonly routes: readonly RouteConfig[];
+  readonly policy?: PolicyConfig;
+  /** Default: the normaliser with no extra path shapes allowed. */
+  readonly normalizePath?: GateDependencies["normalizePath"];
+  /** Default: PLAIN_IDENTITY. */
+  readonly identity?: IdentityConfig;
+  /** The verifier's answer per bearer token (an Error is thrown); any other token fails its signature. */
+  readonly tokens?: Readonly<Record<string, VerifyOutcome | Error>>;
+  readonly sessions?: SessionPort;
+  readonly clock?: Clock;
+}
+
+export interface TestGate {
+  readonly gate: Gate;
+  /** Every verifier call, in order. */
+  readonly verifyCalls: Array<{ readonly token: string; readonly accepted: readonly string[] }>;
+}
+
+export function gateOver(options: TestGateOptions): TestGate {
+  const verifyCalls: Array<{ token: string; accepted: readonly string[] }> = [];
+  const tokens = options.tokens ?? {};
+  const gate = new Gate({
+    normalizePath: options.normalizePath ?? normalizePath,
+    routes: new RouteTable([...options.routes], options.policy),
+    identity: createIdentityHeaders(options.identity ?? PLAIN_IDENTITY),
+    verifier: {
+      async verify(token, accepted) {
+        verifyCalls.push({ token, accepted });
+        const outcome = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+        if (outcome instanceof Error) throw outcome;
+        return outcome ?? { ok: false, code: "signature_invalid", detail: "unknown test token" };
+      },
+    },
+    ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  return { gate, verifyCalls };
+}
