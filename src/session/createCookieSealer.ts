@@ -17,6 +17,9 @@ import {
   randomBytes,
   type KeyObject,
 } from "node:crypto";
+import type { Clock } from "../clock/Clock.ts";
+import { epochSeconds } from "../clock/epochSeconds.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import { isPlainRecord } from "./isPlainRecord.ts";
 
 export type CookieSealer = {
@@ -24,7 +27,12 @@ export type CookieSealer = {
   unseal(value: string, now?: number): Record<string, unknown> | null;
 };
 
-export type CookieSealerOptions = { keys: readonly string[]; purpose: string };
+export type CookieSealerOptions = {
+  keys: readonly string[];
+  purpose: string;
+  /** The default time of unseal(); default: the system clock. */
+  clock?: Clock;
+};
 
 export const MIN_COOKIE_KEY_LENGTH = 32;
 const VERSION = 1;
@@ -52,12 +60,10 @@ function additionalData(header: Buffer, purpose: string): Buffer {
   return Buffer.concat([header, Buffer.from(`|${purpose}`, "utf8")]);
 }
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 export function createCookieSealer(options: CookieSealerOptions): CookieSealer {
   const { keys, purpose } = options;
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
   if (typeof purpose !== "string" || purpose.length === 0) {
     throw new Error("cookie sealer: purpose must be a non-empty string");
   }

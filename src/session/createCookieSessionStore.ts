@@ -2,6 +2,7 @@
 // server-side, so any replica can read any session. A bounded cache of unsealed sessions, keyed by a
 // digest of the cookie bytes, saves the decryption on repeat requests.
 import { LRUCache } from "lru-cache";
+import type { Clock } from "../clock/Clock.ts";
 import { createCookieSealer } from "./createCookieSealer.ts";
 import { createSessionCookies } from "./createSessionCookies.ts";
 import { digestOwnCookies } from "./digestOwnCookies.ts";
@@ -15,14 +16,18 @@ export interface CookieSessionStoreOptions {
   readonly maxChunks: number;
   /** Unsealed sessions kept, each no longer than it lives. */
   readonly cacheMax: number;
+  /** The cookies' default time when a caller gives none; default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export function createCookieSessionStore(options: CookieSessionStoreOptions): SessionStore {
+  const { clock } = options;
   const cookies = createSessionCookies({
     name: options.cookieName,
     domain: options.cookieDomain,
-    sealer: createCookieSealer({ keys: options.keys, purpose: "portcullis-session" }),
+    sealer: createCookieSealer({ keys: options.keys, purpose: "portcullis-session", clock }),
     maxChunks: options.maxChunks,
+    clock,
   });
   const unsealed = new LRUCache<string, { session: Session; present: readonly string[] }>({ max: options.cacheMax });
 

@@ -5,6 +5,9 @@
 // overwrites the oldest one's name. take() expires the cookie it found (one use). Reads <= MAX_SCAN.
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Clock } from "../clock/Clock.ts";
+import { epochSeconds } from "../clock/epochSeconds.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { CookieSealer } from "./createCookieSealer.ts";
 import { parseLoginTransaction, type LoginTransaction } from "./LoginTransaction.ts";
 import { DUPLICATE_COOKIE } from "./parseCookieHeader.ts";
@@ -16,6 +19,8 @@ export type LoginTransactionCookiesOptions = {
   sealer: CookieSealer;
   ttlSeconds: number;
   maxPending: number;
+  /** The default time of issue() and take(); default: the system clock. */
+  clock?: Clock;
 };
 
 export type TakenLoginTransaction = { txn: LoginTransaction | null; clear: string[] };
@@ -41,10 +46,6 @@ const MAX_STATE_LENGTH = 512;
 const ID_LENGTH = 16;
 const ID = /^[A-Za-z0-9_-]{16}$/;
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 function digest(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
@@ -53,6 +54,8 @@ type Pending = { name: string; txn: LoginTransaction };
 
 export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
   const { prefix, domain, sealer, ttlSeconds, maxPending } = options;
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
   if (!isCookieName(prefix))
     throw new Error(`login cookie prefix ${JSON.stringify(prefix)} is not a valid cookie name`);
   if (prefix.startsWith("__Host-") && domain !== null) {

@@ -6,6 +6,8 @@
 // event: a PING every second, with the command timeout, tells it apart.
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { RedisConfig } from "../config/PortcullisConfig.ts";
 
 export interface RedisConnection {
@@ -38,7 +40,12 @@ export const HEALTH_PROBE_INTERVAL_MS = 1_000;
  */
 export const HEALTH_PROBE_FAILURES_DOWN = 2;
 
-export function createRedisConnection(config: RedisConfig, events: RedisConnectionEvents = {}): RedisConnection {
+/** `clock` sets the health PING timer. */
+export function createRedisConnection(
+  config: RedisConfig,
+  events: RedisConnectionEvents = {},
+  clock: Clock = systemClock,
+): RedisConnection {
   const options = redisOptions(config);
   const client = new Redis(options);
   let subscriber: Redis | null = null;
@@ -69,7 +76,7 @@ export function createRedisConnection(config: RedisConfig, events: RedisConnecti
   client.on("error", (err: Error) => lost(describeRedisError(err)));
   client.on("close", () => lost("connection closed"));
   client.on("end", () => lost("connection ended"));
-  const probe = setInterval(() => {
+  const probe = clock.setInterval(() => {
     if (probing || client.status !== "ready") return;
     probing = true;
     client
@@ -94,7 +101,6 @@ export function createRedisConnection(config: RedisConfig, events: RedisConnecti
         probing = false;
       });
   }, HEALTH_PROBE_INTERVAL_MS);
-  probe.unref();
   return {
     client,
     prefix: config.keyPrefix,
@@ -108,7 +114,7 @@ export function createRedisConnection(config: RedisConfig, events: RedisConnecti
     },
     isUp: () => up && client.status === "ready",
     async close() {
-      clearInterval(probe);
+      probe.cancel();
       const all = [client, ...(subscriber === null ? [] : [subscriber])];
       await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -8,6 +8,10 @@
 import { randomBytes } from "node:crypto";
 import { Command } from "ioredis";
 import { LRUCache } from "lru-cache";
+import type { Clock, ClockTimer } from "../clock/Clock.ts";
+import { epochSeconds } from "../clock/epochSeconds.ts";
+import { sleep } from "../clock/sleep.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import type { RedisOperation } from "./createRedisSessionStore.ts";
@@ -68,7 +72,8 @@ export interface RevocationListOptions {
    * REVOCATION_WRITE_BUDGET_MS, or redis.commandTimeoutMs when that is longer.
    */
   readonly writeBudgetMs?: number;
-  readonly now?: () => number;
+  /** Entry expiry, the resync interval and the write budget; default: the system clock. */
+  readonly clock?: Clock;
   readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
   readonly logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -119,23 +124,27 @@ const RESYNC_INTERVAL_MS = 60_000;
 const MAX_REVOCATIONS = 1_000_000;
 
 export function createRevocationList(options: RevocationListOptions): RevocationList {
-  const now = options.now ?? Date.now;
-  const nowSeconds = () => Math.floor(now() / 1000);
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
   const max = options.maxEntries ?? MAX_REVOCATIONS;
   const { connection, events, logger } = options;
   let lastEvictionWarning = 0;
   // field → revokedAt; the field hashes provider and sid/sub, so no identifier is stored in clear.
   // Each entry expires with the sessions it covers (its own TTL).
+  // Entries and jtis expire on the same clock as the TTLs computed for them.
+  const perf = { now: () => clock.now() };
   const entries = new LRUCache<string, number>({
     max,
     ttlAutopurge: false,
+    perf,
+    ttlResolution: 0,
     dispose: (_value, _key, reason) => {
-      if (reason !== "evict" || Date.now() - lastEvictionWarning < 60_000) return;
-      lastEvictionWarning = Date.now();
+      if (reason !== "evict" || clock.now() - lastEvictionWarning < 60_000) return;
+      lastEvictionWarning = clock.now();
       logger?.warn({ max }, "the revocation list is full: the oldest back-channel logouts are being forgotten");
     },
   });
-  const jtis = new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000 });
+  const jtis = new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000, perf, ttlResolution: 0 });
   const hashKey = connection === null ? "" : `${connection.prefix}revocations`;
   const channel = hashKey;
 
@@ -175,7 +184,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     } while (cursor !== "0");
   }
 
-  let timer: NodeJS.Timeout | null = null;
+  let timer: ClockTimer | null = null;
   if (connection !== null) {
     const sync = () =>
       void resync().then(
@@ -194,8 +203,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       void subscriber.subscribe(channel).then(sync, () => undefined);
     });
     connection.client.on("ready", sync);
-    timer = setInterval(sync, RESYNC_INTERVAL_MS);
-    timer.unref();
+    timer = clock.setInterval(sync, RESYNC_INTERVAL_MS);
   }
 
   /**
@@ -210,12 +218,12 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     args: readonly string[],
   ): Promise<unknown> {
     const budget = Math.max(options.writeBudgetMs ?? REVOCATION_WRITE_BUDGET_MS, redis.commandTimeoutMs);
-    const deadline = Date.now() + budget;
+    const deadline = clock.now() + budget;
     let lastError: unknown = null;
     for (let attempt = 1; attempt <= REVOCATION_WRITE_ATTEMPTS; attempt++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - clock.now();
       if (attempt > 1 && remaining < MIN_ATTEMPT_MS) break;
-      const startedAt = Date.now();
+      const startedAt = clock.now();
       try {
         const reply = await evalWithTimeout(
           redis,
@@ -231,10 +239,8 @@ export function createRevocationList(options: RevocationListOptions): Revocation
         events?.operation("revocation", false);
         logger?.warn({ attempt, error: describeRedisError(error) }, "a revocation could not be written to Redis");
         // Refused at once (no connection): give a reconnect a moment rather than failing twice in a row.
-        if (Date.now() - startedAt < MIN_ATTEMPT_MS)
-          await new Promise((r) =>
-            setTimeout(r, Math.min(RECONNECT_PAUSE_MS, Math.max(0, deadline - Date.now() - MIN_ATTEMPT_MS))),
-          );
+        if (clock.now() - startedAt < MIN_ATTEMPT_MS)
+          await sleep(clock, Math.min(RECONNECT_PAUSE_MS, Math.max(0, deadline - clock.now() - MIN_ATTEMPT_MS)));
       }
     }
     throw lastError;
@@ -295,7 +301,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     },
     size: () => entries.size,
     close() {
-      if (timer !== null) clearInterval(timer);
+      timer?.cancel();
       entries.clear();
       jtis.clear();
     },

@@ -2,6 +2,9 @@
 // `name.1`, `name.2`, … hold the rest, each Set-Cookie under 4,000 bytes. A set that cannot be
 // reassembled exactly (missing, extra or duplicated chunk, bad count) reads as no session.
 
+import type { Clock } from "../clock/Clock.ts";
+import { epochSeconds } from "../clock/epochSeconds.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { CookieSealer } from "./createCookieSealer.ts";
 import { DUPLICATE_COOKIE } from "./parseCookieHeader.ts";
 import { SessionTooLargeError } from "./SessionTooLargeError.ts";
@@ -12,6 +15,8 @@ export type SessionCookiesOptions = {
   domain: string | null;
   sealer: CookieSealer;
   maxChunks?: number;
+  /** The default time of read() and write(); default: the system clock. */
+  clock?: Clock;
 };
 
 export type SessionCookieRead = { payload: Record<string, unknown> | null; present: string[] };
@@ -34,12 +39,10 @@ const MAX_AGE_DIGITS = String(MAX_AGE_CAP_SECONDS).length;
 const COUNT_PREFIX = /^([1-9][0-9]?)\.(.+)$/;
 const CHUNK_SUFFIX = /^[1-9][0-9]{0,2}$/;
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 export function createSessionCookies(options: SessionCookiesOptions): SessionCookies {
   const { name, domain, sealer } = options;
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
   const maxChunks = options.maxChunks ?? DEFAULT_SESSION_MAX_CHUNKS;
   if (!isCookieName(name)) throw new Error(`session cookie name ${JSON.stringify(name)} is not a valid cookie name`);
   if (name.startsWith("__Host-") && domain !== null) {
