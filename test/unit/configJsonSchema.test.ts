@@ -1,6 +1,6 @@
 // The published JSON Schema (deploy/portcullis.schema.json) is generated from configSchema, accepts
-// every config the repository ships (examples, README, demo) as check-config does, and rejects what
-// the parser rejects for each key's shape.
+// every config the repository ships (examples, README and docs/, demo) as check-config does, and
+// rejects what the parser rejects for each key's shape.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -38,6 +38,7 @@ import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJso
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
 import { exportHeaderName, otlpEndpoint } from "../../src/config/tracingSchema.ts";
 import { JSON_SCHEMA_PATH, renderJsonSchemaFile } from "../../src/config/writeJsonSchema.ts";
+import { portcullisConfigBlocks } from "../harness/markdownBlocks.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REGENERATE = "run `node src/config/writeJsonSchema.ts` to regenerate it";
@@ -125,9 +126,8 @@ const configFiles = ["examples", "deploy"]
   .filter((file) => isPortcullisConfig(readFileSync(file, "utf8")))
   .map((file) => relative(ROOT, file));
 
-const readmeBlocks = [...readFileSync(join(ROOT, "README.md"), "utf8").matchAll(/```yaml\n([\s\S]*?)```/g)]
-  .map((m) => m[1] as string)
-  .filter((block) => /^providers:/m.test(block) && /^routes:/m.test(block));
+/** The complete configs shown in README.md and docs/ (test/harness/markdownBlocks.ts). */
+const docsBlocks = portcullisConfigBlocks();
 
 const demoYaml = stringify(
   demoConfig({
@@ -144,7 +144,7 @@ const demoYaml = stringify(
 /** [name, YAML text, the file check-config reads: the repository's own, or null to write a copy]. */
 const shipped: (readonly [string, string, string | null])[] = [
   ...configFiles.map((file) => [file, readFileSync(join(ROOT, file), "utf8"), join(ROOT, file)] as const),
-  ...readmeBlocks.map((block, i) => [`README.md yaml block ${i}`, block, null] as const),
+  ...docsBlocks.map((block) => [`${block.name} yaml block`, block.text, null] as const),
   ["the demo config (src/demo/demoConfig.ts)", demoYaml, null] as const,
 ];
 
@@ -173,9 +173,9 @@ describe("JSON Schema of the config", () => {
     expect(validate({ ...base, bogus: 1 })).toBe(false);
   });
 
-  it("finds the repository's example configs, README examples and the demo config", () => {
+  it("finds the repository's example configs, the README's and docs' examples and the demo config", () => {
     expect(configFiles).toContain(join("examples", "multi-tenant.yaml"));
-    expect(readmeBlocks.length).toBeGreaterThan(0);
+    expect(docsBlocks.length).toBeGreaterThan(0);
   });
 
   it.each(configFiles.filter((file) => file.startsWith("examples")))(

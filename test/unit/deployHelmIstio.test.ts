@@ -184,9 +184,9 @@ describe("deploy/istio/virtual-service.yaml", () => {
   });
 });
 
-describe("README Istio section", () => {
+describe("the Istio section of docs/operations.md", () => {
   it("refers to every file in deploy/istio", () => {
-    const readme = read("README.md");
+    const readme = read("docs/operations.md");
     const section = readme.slice(
       readme.indexOf("\n## Istio"),
       readme.indexOf("\n## ", readme.indexOf("\n## Istio") + 1),

@@ -1,28 +1,28 @@
-// The Portcullis configs shown in the README are valid: a reader who copies one gets a working file.
+// The Portcullis configs shown in the README and docs/ are valid: a reader who copies one gets a working file.
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
+import { portcullisConfigBlocks } from "../harness/markdownBlocks.ts";
 
-const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const configBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
-  .map((m) => m[1]!)
-  .filter((block) => /^providers:/m.test(block) && /^routes:/m.test(block));
+const configBlocks = portcullisConfigBlocks();
 
 /** `${NAME}` placeholders stand for secrets from the environment; a long dummy stands in. */
 function withSecrets(yaml: string): string {
   return yaml.replace(/\$\{[A-Z_]+\}/g, "s".repeat(40));
 }
 
-describe("README configuration examples", () => {
-  it("has at least one complete example", () => {
-    expect(configBlocks.length).toBeGreaterThan(0);
+describe("configuration examples in the README and docs/", () => {
+  it("has complete examples in the README's quickstart and in docs/configuration.md", () => {
+    const pages = configBlocks.map((b) => b.name.split(":")[0]);
+    expect(pages).toContain("README.md");
+    expect(pages).toContain("docs/configuration.md");
   });
 
-  it.each(configBlocks.map((block, i) => [i, block] as const))(
-    "example %i parses without problems once its secrets are set",
-    (_i, block) => {
+  it.each(configBlocks.map((block) => [block.name, block.text] as const))(
+    "%s parses without problems once its secrets are set",
+    (_name, block) => {
       const result = parseConfig(parse(withSecrets(block)));
       expect(result.ok ? [] : result.problems.map(formatIssue)).toEqual([]);
     },
