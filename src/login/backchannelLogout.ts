@@ -19,7 +19,7 @@ export async function backchannelLogout(login: BrowserLogin, logoutToken: string
   }
   const { provider, outcome } = await login.verifyLogoutToken(logoutToken);
   if (!outcome.ok || provider === null) {
-    const unavailable = !outcome.ok && outcome.code === "keys_unavailable";
+    const unavailable = !outcome.ok && outcome.code === "logout_unavailable";
     report(provider, unavailable ? "unavailable" : "invalid");
     const detail = outcome.ok ? "no provider for this issuer" : outcome.detail;
     return unavailable ? { kind: "unavailable", detail } : { kind: "invalid", detail };

@@ -24,7 +24,7 @@ export function createLogoutTokenDispatcher(
   return async (token) => {
     const invalid = (detail: string, provider: string | null = null) => ({
       provider,
-      outcome: { ok: false, code: "invalid", detail } as const,
+      outcome: { ok: false, code: "logout_token_invalid", detail } as const,
     });
     const shape = compactShapeProblem(token);
     if (shape !== undefined) return invalid(shape);
@@ -36,7 +36,7 @@ export function createLogoutTokenDispatcher(
     if (loaded === null)
       return {
         provider: provider.name,
-        outcome: { ok: false, code: "keys_unavailable", detail: "provider keys not loaded yet" },
+        outcome: { ok: false, code: "logout_unavailable", detail: "provider keys not loaded yet" },
       };
     const outcome = await verifyLogoutToken(token, {
       keys: loaded.keys,

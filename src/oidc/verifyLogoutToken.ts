@@ -3,6 +3,7 @@
 // present), jti, the back-channel logout event, sid and/or sub, no nonce, and an explicit `typ`
 // that is not another token type. Every rejection is a value with a log-safe reason.
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { CodeOn } from "../errors/ErrorCode.ts";
 import { checkTimeClaims, MAX_NUMERIC_DATE } from "./checkTimeClaims.ts";
 import { mapVerifyError } from "./mapVerifyError.ts";
 
@@ -29,15 +30,18 @@ export interface LogoutClaims {
 
 export type LogoutTokenOutcome =
   | { readonly ok: true; readonly claims: LogoutClaims }
-  /** `keys_unavailable`: the provider's keys could not be fetched; the IdP may retry later. */
-  | { readonly ok: false; readonly code: "invalid" | "keys_unavailable"; readonly detail: string };
+  /** `logout_unavailable`: the provider's keys could not be fetched; the IdP may retry later. */
+  | { readonly ok: false; readonly code: LogoutTokenErrorCode; readonly detail: string };
+
+/** The back-channel logout codes a logout token itself can earn (the request's shape is checked before). */
+export type LogoutTokenErrorCode = Exclude<CodeOn<"backchannel_logout">, "logout_request_invalid">;
 
 // `JWT` is what most IdPs put in every token; `logout+jwt` is the explicit type the spec recommends.
 const ACCEPTED_TYP = new Set(["jwt", "logout+jwt", "application/logout+jwt", "application/jwt"]);
 const MAX_ID_LENGTH = 1024;
 
 export async function verifyLogoutToken(token: string, expect: LogoutTokenExpectations): Promise<LogoutTokenOutcome> {
-  const invalid = (detail: string): LogoutTokenOutcome => ({ ok: false, code: "invalid", detail });
+  const invalid = (detail: string): LogoutTokenOutcome => ({ ok: false, code: "logout_token_invalid", detail });
   let typ: unknown;
   try {
     typ = decodeProtectedHeader(token).typ;
@@ -60,7 +64,7 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
     }));
   } catch (err) {
     const mapped = mapVerifyError(err);
-    if (mapped.code === "jwks_unavailable") return { ok: false, code: "keys_unavailable", detail: mapped.detail };
+    if (mapped.code === "jwks_unavailable") return { ok: false, code: "logout_unavailable", detail: mapped.detail };
     return invalid(`${mapped.code}: ${mapped.detail}`);
   }
   const nowSeconds = expect.nowMs / 1000;

@@ -65,7 +65,7 @@ describe("verifyLogoutToken", () => {
     for (const typ of ["at+jwt", "id_token+jwt", "secevent+jwt"]) {
       expect(await verifyLogoutToken(await token({}, { typ }), expect_), typ).toMatchObject({
         ok: false,
-        code: "invalid",
+        code: "logout_token_invalid",
         detail: expect.stringMatching(/typ/),
       });
     }
@@ -74,11 +74,11 @@ describe("verifyLogoutToken", () => {
   it("refuses a token for another client, from another issuer, or with several audiences and no azp of ours", async () => {
     expect(await verifyLogoutToken(await token({ aud: "other-client" }), expect_)).toMatchObject({
       ok: false,
-      code: "invalid",
+      code: "logout_token_invalid",
     });
     expect(await verifyLogoutToken(await token({ iss: "https://evil.example.com" }), expect_)).toMatchObject({
       ok: false,
-      code: "invalid",
+      code: "logout_token_invalid",
     });
     expect(await verifyLogoutToken(await token({ aud: [CLIENT, "other"] }), expect_)).toMatchObject({
       ok: false,
@@ -132,7 +132,7 @@ describe("verifyLogoutToken", () => {
     })
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .sign(other.privateKey);
-    expect(await verifyLogoutToken(forged, expect_)).toMatchObject({ ok: false, code: "invalid" });
+    expect(await verifyLogoutToken(forged, expect_)).toMatchObject({ ok: false, code: "logout_token_invalid" });
     const hs = await new SignJWT({
       iss: ISSUER,
       aud: CLIENT,
@@ -143,7 +143,7 @@ describe("verifyLogoutToken", () => {
     })
       .setProtectedHeader({ alg: "HS256" })
       .sign(randomBytes(32));
-    expect(await verifyLogoutToken(hs, expect_)).toMatchObject({ ok: false, code: "invalid" });
-    expect(await verifyLogoutToken("not.a.jwt", expect_)).toMatchObject({ ok: false, code: "invalid" });
+    expect(await verifyLogoutToken(hs, expect_)).toMatchObject({ ok: false, code: "logout_token_invalid" });
+    expect(await verifyLogoutToken("not.a.jwt", expect_)).toMatchObject({ ok: false, code: "logout_token_invalid" });
   });
 });
