@@ -5,6 +5,8 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
@@ -50,6 +52,8 @@ export interface PipelineReuse {
   readonly previous?: CheckPipeline;
   /** The process's Redis connection and revocation list (absent: no Redis, revocations kept per pipeline). */
   readonly shared?: SharedSessionState;
+  /** The process's one clock, for every unit of the pipeline; default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reuse: PipelineReuse = {}): CheckPipeline {
@@ -58,9 +62,11 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   let metricsRef: Metrics | null = reuse.metrics ?? null;
   let cacheHits: { inc(): void } | null = null;
   let cacheMisses: { inc(): void } | null = null;
+  const clock = reuse.clock ?? systemClock;
   const registryOptions: ProviderRegistryOptions = {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
+    clock,
     observer: {
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
       jwksKeysSkipped: (provider, count) => metricsRef?.jwksKeysSkipped.inc({ provider }, count),
@@ -103,7 +109,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     previous.registry === registry &&
     isDeepStrictEqual(previous.config.session, config.session)
       ? previous.login
-      : createLogin(config, registry, metrics, logger, reuse.shared ?? null);
+      : createLogin(config, registry, metrics, logger, reuse.shared ?? null, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
     routes: new RouteTable(config.routes, config.policy),
@@ -111,6 +117,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     identity: createIdentityHeaders(config.identity, Object.values(config.providers)),
     forwardAuthorization: config.identity.forwardAuthorization,
     sessions: login === null ? null : createSessionPort(login),
+    clock,
   });
 
   return {
@@ -149,6 +156,7 @@ function createLogin(
   metrics: Metrics,
   logger: Logger,
   shared: SharedSessionState | null,
+  clock: Clock,
 ): BrowserLogin | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
@@ -177,6 +185,7 @@ function createLogin(
       issuerPolicy: createIssuerPolicy(p),
       ...(p.authorizationParams !== undefined ? { authorizationParams: p.authorizationParams } : {}),
       ...(p.logout !== undefined ? { logout: p.logout } : {}),
+      clock,
     });
     clients.set(name, client);
     return client;
@@ -196,6 +205,7 @@ function createLogin(
           lockTtlMs: (provider) => (config.providers[provider]?.requestTimeoutMs ?? 800) * 2 + 1_000,
           events: shared?.redisEvents,
           logger,
+          clock,
         })
       : undefined;
   return createBrowserLogin({
@@ -212,10 +222,11 @@ function createLogin(
             detail: "the provider's access tokens are opaque",
           })
         : registry.verify(token, [provider]),
-    verifyLogoutToken: createLogoutTokenDispatcher(providers, registry),
+    verifyLogoutToken: createLogoutTokenDispatcher(providers, registry, clock),
     ...(store !== undefined ? { store } : {}),
     ...(shared !== null ? { revocations: shared.revocations } : {}),
     logger,
+    clock,
     events: {
       backchannelLogout: (provider, result) =>
         metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),

@@ -3,6 +3,8 @@
 // problem with its key path; one summary line on success). One reload runs at a time; requests
 // that arrive meanwhile are merged into one more reload, which reads the file as it is by then.
 import type { Logger } from "pino";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import type { ApplyOutcome } from "./createLivePipeline.ts";
@@ -20,15 +22,18 @@ export interface ConfigReloaderOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly server: Pick<RunningServer, "config" | "reload" | "metrics">;
   readonly logger: Logger;
+  /** Times each reload (durationMs) and stamps the last success; default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export function createConfigReloader(options: ConfigReloaderOptions): ConfigReloader {
   const { file, env, server, logger } = options;
+  const clock = options.clock ?? systemClock;
   let chain: Promise<unknown> = Promise.resolve();
   let queued: Promise<ApplyOutcome["result"]> | null = null;
 
   async function reloadOnce(trigger: ReloadTrigger): Promise<ApplyOutcome["result"]> {
-    const started = performance.now();
+    const started = clock.now();
     const before = server.config();
     let outcome: ApplyOutcome;
     try {
@@ -42,9 +47,10 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       };
     }
     server.metrics.configReloads.inc({ result: outcome.result });
-    const durationMs = Math.round(performance.now() - started);
+    // Wall-clock time: a clock step during a reload could make it negative, so it is floored at 0.
+    const durationMs = Math.max(0, Math.round(clock.now() - started));
     if (outcome.result === "ok") {
-      server.metrics.configLastReloadSuccess.setToCurrentTime();
+      server.metrics.configLastReloadSuccess.set(clock.now() / 1000);
       const after = server.config();
       logger.info(
         {

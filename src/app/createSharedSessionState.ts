@@ -3,6 +3,8 @@
 // logout learned before a reload still holds after it. Redis going away (or no longer answering its
 // health PINGs) and coming back is logged once each way.
 import type { Logger } from "pino";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../oidc/createLogoutTokenDispatcher.ts";
@@ -19,7 +21,12 @@ export interface SharedSessionState {
   close(): void;
 }
 
-export function createSharedSessionState(config: PortcullisConfig, logger: Logger): SharedSessionState {
+/** `clock`: the process's one clock (the Redis health PINGs, the revocation list); default: the system clock. */
+export function createSharedSessionState(
+  config: PortcullisConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): SharedSessionState {
   let metrics: Metrics | null = null;
   const redisEvents = {
     operation: (operation: RedisOperation, ok: boolean) =>
@@ -27,22 +34,27 @@ export function createSharedSessionState(config: PortcullisConfig, logger: Logge
   };
   const configured = config.redis.url !== null || config.redis.sentinels.length > 0;
   const redis = configured
-    ? createRedisConnection(config.redis, {
-        upChanged(up, detail) {
-          if (up) logger.info({ redis: detail }, "Redis connected");
-          else
-            logger.warn(
-              { redis: detail },
-              "Redis unavailable: session requests get 503 until it is back; bearer tokens are unaffected",
-            );
+    ? createRedisConnection(
+        config.redis,
+        {
+          upChanged(up, detail) {
+            if (up) logger.info({ redis: detail }, "Redis connected");
+            else
+              logger.warn(
+                { redis: detail },
+                "Redis unavailable: session requests get 503 until it is back; bearer tokens are unaffected",
+              );
+          },
         },
-      })
+        clock,
+      )
     : null;
   const revocations = createRevocationList({
     connection: redis,
     jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
     events: redisEvents,
     logger,
+    clock,
   });
   return {
     redis,

@@ -1,6 +1,8 @@
 // The drain period between SIGTERM and closing the listeners: a timer that can be cut short (a
 // second signal). It keeps the process alive on purpose: the listeners are still answering while
 // load balancers notice NOT_SERVING and move traffic away.
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 
 export interface DrainPeriod {
   /** Resolves when the period is over, by time or by end(). */
@@ -11,15 +13,19 @@ export interface DrainPeriod {
   end(): void;
 }
 
-export function startDrainPeriod(ms: number): DrainPeriod {
+export function startDrainPeriod(ms: number, clock: Clock = systemClock): DrainPeriod {
   let finish!: () => void;
   let cutShort = false;
   let done = false;
   const over = new Promise<void>((resolve) => (finish = resolve));
-  const timer = setTimeout(() => {
-    done = true;
-    finish();
-  }, ms);
+  const timer = clock.setTimeout(
+    () => {
+      done = true;
+      finish();
+    },
+    ms,
+    { keepAlive: true },
+  );
   return {
     over,
     get cutShort() {
@@ -29,7 +35,7 @@ export function startDrainPeriod(ms: number): DrainPeriod {
       if (done) return;
       done = true;
       cutShort = true;
-      clearTimeout(timer);
+      timer.cancel();
       finish();
     },
   };

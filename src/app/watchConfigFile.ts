@@ -5,6 +5,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync, watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { Clock, ClockTimer } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 
 export interface ConfigFileWatcher {
   close(): void;
@@ -14,6 +16,8 @@ export interface WatchOptions {
   /** Quiet time after the last event before the file is read; default 300 ms. */
   readonly debounceMs?: number;
   readonly logger?: { warn(obj: object, msg: string): void };
+  /** Times the debounce; default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Larger files are compared by size and mtime only (the loader refuses them anyway). */
@@ -21,9 +25,10 @@ const MAX_HASHED_BYTES = 1024 * 1024;
 
 export function watchConfigFile(file: string, onChange: () => void, options: WatchOptions = {}): ConfigFileWatcher {
   const debounceMs = options.debounceMs ?? 300;
+  const clock = options.clock ?? systemClock;
   const path = resolve(file);
   let last = fingerprint(path);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ClockTimer | undefined;
   let watcher: FSWatcher | undefined;
 
   const check = () => {
@@ -34,7 +39,7 @@ export function watchConfigFile(file: string, onChange: () => void, options: Wat
     onChange();
   };
   const close = () => {
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.cancel();
     timer = undefined;
     watcher?.close();
     watcher = undefined;
@@ -42,9 +47,8 @@ export function watchConfigFile(file: string, onChange: () => void, options: Wat
 
   // Not persistent: the listeners keep the process alive, the watcher must not keep it from exiting.
   watcher = watch(dirname(path), { persistent: false }, () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(check, debounceMs);
-    timer.unref();
+    timer?.cancel();
+    timer = clock.setTimeout(check, debounceMs);
   });
   watcher.on("error", (error: NodeJS.ErrnoException) => {
     options.logger?.warn({ code: error.code, dir: dirname(path) }, "config file watch stopped; SIGHUP still reloads");

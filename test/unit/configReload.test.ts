@@ -20,6 +20,7 @@ import { startServer } from "../../src/app/startServer.ts";
 import { watchConfigFile } from "../../src/app/watchConfigFile.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
 import { readMetric } from "../harness/readMetric.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 import { createSigningKey, signToken } from "./oidcLoopbackIdp.ts";
 
@@ -455,27 +456,39 @@ describe("watching the config file", () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = await setup(dir);
     let changes = 0;
-    const watcher = watchConfigFile(file, () => (changes += 1), { debounceMs: DEBOUNCE_MS });
+    const clock = createManualClock();
+    const watcher = watchConfigFile(file, () => (changes += 1), { debounceMs: DEBOUNCE_MS, clock });
     cleanups.push(() => watcher.close());
-    return { dir, file, changes: () => changes };
+    /**
+     * The file system's events arrive in real time; the debounce runs on the manual clock, so each
+     * poll lets the debounce of the events seen so far run out.
+     */
+    const calledBack = (times: number) =>
+      waitUntil(
+        async () => {
+          clock.advance(DEBOUNCE_MS);
+          return changes === times;
+        },
+        5000,
+        10,
+      );
+    return { dir, file, clock, changes: () => changes, calledBack };
   }
 
-  const settle = () => new Promise((resolve) => setTimeout(resolve, DEBOUNCE_MS * 4));
-
   it("calls back once when an editor writes a new file and renames it over the config", async () => {
-    const { dir, file, changes } = await watched(async (d) => {
+    const { dir, file, clock, changes, calledBack } = await watched(async (d) => {
       await writeFile(join(d, "config.yaml"), "routes: []\n");
       return join(d, "config.yaml");
     });
     await writeFile(join(dir, ".config.yaml.swp"), "routes: [1]\n");
     await rename(join(dir, ".config.yaml.swp"), file);
-    expect(await waitUntil(async () => changes() === 1, 5000, 10)).toBe(true);
-    await settle();
+    expect(await calledBack(1)).toBe(true);
+    clock.advance(DEBOUNCE_MS * 4);
     expect(changes()).toBe(1);
   });
 
   it("calls back when a ConfigMap's ..data symlink is swapped to a new directory", async () => {
-    const { dir, changes } = await watched(async (d) => {
+    const { dir, calledBack } = await watched(async (d) => {
       await mkdir(join(d, "..2024_01"));
       await writeFile(join(d, "..2024_01", "config.yaml"), "routes: []\n");
       await symlink("..2024_01", join(d, "..data"));
@@ -488,19 +501,20 @@ describe("watching the config file", () => {
     await symlink("..2024_02", join(dir, "..data_tmp"));
     await rename(join(dir, "..data_tmp"), join(dir, "..data"));
     await rm(join(dir, "..2024_01"), { recursive: true });
-    expect(await waitUntil(async () => changes() === 1, 5000, 10)).toBe(true);
+    expect(await calledBack(1)).toBe(true);
   });
 
   it("does not call back when the file is rewritten with the same content or a neighbour changes", async () => {
-    const { dir, file, changes } = await watched(async (d) => {
+    const { dir, file, clock, changes, calledBack } = await watched(async (d) => {
       await writeFile(join(d, "config.yaml"), "routes: []\n");
       return join(d, "config.yaml");
     });
     await writeFile(file, "routes: []\n");
     await writeFile(join(dir, "other.txt"), "x");
-    await settle();
+    await clock.whenPending(); // the watcher has seen the writes: their debounce is running
+    clock.advance(DEBOUNCE_MS);
     expect(changes()).toBe(0);
     await writeFile(file, "routes: [3]\n");
-    expect(await waitUntil(async () => changes() === 1, 5000, 10)).toBe(true);
+    expect(await calledBack(1)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { startDrainPeriod } from "../../src/app/startDrainPeriod.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
 
 const withShutdown = (shutdown?: unknown) =>
   parseConfig({
@@ -35,29 +36,54 @@ describe("shutdown.drainSeconds", () => {
 });
 
 describe("startDrainPeriod", () => {
-  it("is over once its time has passed", async () => {
-    const t0 = Date.now();
-    const period = startDrainPeriod(150);
+  /** Lets promise continuations queued so far run (no time passes on any clock). */
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("is over once its time has passed, and not before", async () => {
+    const clock = createManualClock();
+    const period = startDrainPeriod(150, clock);
+    let over = false;
+    void period.over.then(() => (over = true));
+    clock.advance(149);
+    await flush();
+    expect(over).toBe(false);
+    clock.advance(1);
     await period.over;
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
     expect(period.cutShort).toBe(false);
   });
 
   it("ends at once when cut short, and a later end() changes nothing", async () => {
-    const t0 = Date.now();
-    const period = startDrainPeriod(60_000);
-    setTimeout(() => period.end(), 20);
+    const clock = createManualClock();
+    const period = startDrainPeriod(60_000, clock);
+    clock.advance(20);
+    period.end();
     await period.over;
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(clock.pending()).toBe(0); // the period's timer is gone, not merely outrun
     expect(period.cutShort).toBe(true);
     period.end();
     expect(period.cutShort).toBe(true);
   });
 
   it("does not count as cut short when end() comes after the time is up", async () => {
-    const period = startDrainPeriod(10);
+    const clock = createManualClock();
+    const period = startDrainPeriod(10, clock);
+    clock.advance(10);
     await period.over;
     period.end();
     expect(period.cutShort).toBe(false);
+  });
+
+  it("keeps the process alive until it is over, as the listeners' drain needs", async () => {
+    const clock = createManualClock();
+    const kept: boolean[] = [];
+    const keepAliveClock = {
+      ...clock,
+      setTimeout: (callback: () => void, ms: number, options?: { keepAlive?: boolean }) => {
+        kept.push(options?.keepAlive === true);
+        return clock.setTimeout(callback, ms);
+      },
+    };
+    startDrainPeriod(1_000, keepAliveClock).end();
+    expect(kept).toEqual([true]);
   });
 });
