@@ -1,5 +1,5 @@
 // Reads the project's documentation for the tests that keep it honest: the markdown pages (README.md,
-// docs/**, bench/README.md) and the fenced code blocks in them, indented ones (inside list items)
+// docs/**, bench/README.md, deploy/**) and the fenced code blocks in them, indented ones (inside list items)
 // included, with their info string (```sh step=start → lang "sh", attributes {step: "start"}).
 
 import { readdirSync, readFileSync } from "node:fs";
@@ -56,7 +56,7 @@ export function documentationPages(): string[] {
           ? [join(dir, entry.name)]
           : [],
     );
-  return ["README.md", ...underDocs("docs").sort(), "bench/README.md"];
+  return ["README.md", ...underDocs("docs").sort(), "bench/README.md", ...underDocs("deploy").sort()];
 }
 
 export function readPage(page: string): string {

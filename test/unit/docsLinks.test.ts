@@ -1,5 +1,5 @@
-// Every relative link in the README and docs/ (and bench/README.md) leads somewhere: the file or
-// folder exists, and a #anchor names a heading of the target page as GitHub renders it.
+// Every relative link in the README, docs/, bench/README.md and deploy/'s pages leads somewhere: the
+// file or folder exists, and a #anchor names a heading of the target page as GitHub renders it.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,7 +63,7 @@ function brokenLink(page: string, target: string): string | null {
 }
 
 describe("links in the documentation", () => {
-  it("finds the README, the docs pages and the benchmark's page", () => {
+  it("finds the README, the docs pages, the benchmark's page and the deployment pages", () => {
     const pages = documentationPages();
     expect(pages).toEqual(
       expect.arrayContaining([
@@ -74,6 +74,7 @@ describe("links in the documentation", () => {
         "docs/security.md",
         "docs/idps/README.md",
         "bench/README.md",
+        "deploy/helm/portcullis/README.md",
       ]),
     );
   });

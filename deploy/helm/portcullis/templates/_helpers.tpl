@@ -67,7 +67,7 @@ which would otherwise only show up as pods that exit at start.
 {{- define "portcullis.requireConfig" -}}
 {{- $examples := "deploy/helm/portcullis/examples/ has complete values files (values-keycloak.yaml, values-auth0.yaml, values-two-tenants.yaml)" }}
 {{- if not .Values.config }}
-{{- fail (printf "config is required: set it to your Portcullis config (providers, session, routes; the README's Configuration reference, without listen) in a values file passed with -f; %s" $examples) }}
+{{- fail (printf "config is required: set it to your Portcullis config (providers, session, routes; docs/configuration.md, without listen) in a values file passed with -f; %s" $examples) }}
 {{- end }}
 {{- if not (kindIs "map" .Values.config) }}
 {{- fail "config must be a mapping: your Portcullis config (providers, session, routes)" }}
