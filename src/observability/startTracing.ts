@@ -40,6 +40,11 @@ export interface TracingOptions {
   readonly batchDelayMs?: number;
   /** An export or SDK problem, log-safe; called at most once per minute. */
   readonly onProblem?: (message: string) => void;
+  /**
+   * Epoch milliseconds for the once-a-minute limit on problem reports; default Date.now. A function,
+   * not src/clock's Clock: this room imports nothing of ours.
+   */
+  readonly now?: () => number;
 }
 
 /** What the handler needs to put a span around one incoming call. */
@@ -78,7 +83,8 @@ export function startTracing(options: TracingOptions): Tracing {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   // The SDK reports export failures through diag; they reach our log, rate-limited, as one short line.
-  if (options.onProblem !== undefined) diag.setLogger(throttledDiag(options.onProblem), DiagLogLevel.WARN);
+  if (options.onProblem !== undefined)
+    diag.setLogger(throttledDiag(options.onProblem, options.now ?? Date.now), DiagLogLevel.WARN);
 
   const exporter = new OTLPTraceExporter({
     url: options.endpoint,
@@ -138,10 +144,10 @@ export function startTracing(options: TracingOptions): Tracing {
   };
 }
 
-function throttledDiag(report: (message: string) => void) {
+function throttledDiag(report: (message: string) => void, readNow: () => number) {
   let lastAt = -Infinity;
   const log = (message: string) => {
-    const now = Date.now();
+    const now = readNow();
     if (now - lastAt < PROBLEM_LOG_INTERVAL_MS) return;
     lastAt = now;
     // diag messages come from the SDK (export status, queue overflow); an error arrives as JSON with

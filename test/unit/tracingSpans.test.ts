@@ -3,6 +3,7 @@
 // children (the context follows awaits), log lines carry the ids, faults mark spans as errors,
 // sampling follows the incoming flag, and shutdown() exports what is still queued.
 import { Writable } from "node:stream";
+import { trace } from "@opentelemetry/api";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { createRemoteJWKSet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +21,7 @@ import { createLoginClient } from "../../src/oidc/createLoginClient.ts";
 import { traceIdpCall } from "../../src/oidc/traceIdpCall.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/startOtlpReceiver.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import { loginAtTestOp, startTestOp, type TestOp } from "../harness/startTestOp.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
@@ -161,10 +163,11 @@ describe("the Check span", () => {
   it("makes an IdP call during the check its child, across awaits", async () => {
     start();
     const before = receiver.spans().length;
+    // setImmediate: each await resumes from the event loop, not a microtask, as after real I/O.
     await check({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setImmediate(resolve));
       await traceIdpCall("jwks_fetch", "corp", "GET", "https://idp.example.com/keys?secret=1", async () => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setImmediate(resolve));
       });
       return allow();
     });
@@ -267,16 +270,26 @@ describe("export problems", () => {
     const problems: string[] = [];
     const closed = await reservePort();
     await closed.release(); // nothing listens there now
+    // Every problem the SDK reports reads the clock once, reported or not: the test sees the second
+    // failure reach the limit without waiting a guessed time for it.
+    const clock = createManualClock();
+    let problemsSeen = 0;
     start({
       endpoint: `http://127.0.0.1:${closed.port}/v1/traces`,
       headers: { "x-api-key": "collector-key" },
       batchDelayMs: 20,
+      // The exporter retries a refused connection within this budget before it reports the failure.
+      exportTimeoutMs: 300,
       onProblem: (m) => problems.push(m),
+      now: () => ((problemsSeen += 1), clock.now()),
     });
     await withSpan("lost", {}, async () => undefined);
-    expect(await waitUntil(async () => problems.length > 0, 5000)).toBe(true);
+    expect(await waitUntil(async () => problems.length > 0, 15_000)).toBe(true);
+    const seenAtFirst = problemsSeen;
+    clock.advance(59_999);
     await withSpan("lost again", {}, async () => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await waitUntil(async () => problemsSeen > seenAtFirst, 15_000)).toBe(true);
+    expect(problems).toHaveLength(1);
     await tracing!.shutdown();
     expect(problems).toEqual([`connect ECONNREFUSED 127.0.0.1:${closed.port}`]);
   });
@@ -354,6 +367,8 @@ describe("with tracing off", () => {
     const before = receiver.spans().length;
     const seen = await withSpan("off", {}, async () => traceLogFields());
     expect(seen).toEqual({});
+    // Nothing is recorded, so nothing can be queued for an export later.
+    expect(await withSpan("off", {}, async () => trace.getActiveSpan()?.isRecording() === true)).toBe(false);
     const lines: string[] = [];
     const logger = createLogger(
       "info",
@@ -367,7 +382,6 @@ describe("with tracing off", () => {
     ]);
     expect(lines.join("")).not.toContain("trace_id");
     expect(await traceIdpCall("discovery", "corp", "GET", "https://idp.example.com/", async () => 42)).toBe(42);
-    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(receiver.spans().length).toBe(before);
   });
 });
