@@ -12,6 +12,7 @@ import { completeLogin } from "../../src/login/completeLogin.ts";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { signOut } from "../../src/login/signOut.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
+import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 import { ENTRA_TENANT_ID, startHostedIdps, type HostedIdp, type HostedIdps } from "../harness/startHostedIdps.ts";
 
 const APP = "https://app.example.com";
@@ -45,6 +46,7 @@ const ROUTES = [
 async function pipelineFor(
   provider: Record<string, unknown>,
   routes: readonly unknown[] = ROUTES,
+  clock?: ManualClock,
 ): Promise<CheckPipeline> {
   const result = parseConfig({
     providers: { idp: { allowInsecureHttp: true, jwksTimeoutMs: 2000, ...provider } },
@@ -52,7 +54,7 @@ async function pipelineFor(
     session: { keys: ["k".repeat(40)] },
   });
   if (!result.ok) throw new Error(result.problems.map(formatIssue).join("\n"));
-  const pipeline = buildCheckPipeline(result.config, createLogger("silent"));
+  const pipeline = buildCheckPipeline(result.config, createLogger("silent"), clock === undefined ? {} : { clock });
   cleanups.push(() => pipeline.registry.close());
   await pipeline.registry.start();
   expect(pipeline.registry.status()).toEqual([{ provider: "idp", ready: true }]);
@@ -620,7 +622,8 @@ describe("preset: entra, multi-tenant (organizations)", () => {
   });
 
   it("refreshes a session whose new ID token names the tenant's own issuer", async () => {
-    const pipeline = await pipelineFor(provider());
+    const clock = createManualClock();
+    const pipeline = await pipelineFor(provider(), ROUTES, clock);
     const { cookie } = await logIn(pipeline, idp(), idTokenClaims(ENTRA_TENANT_ID), "opaque-graph-token", {}, 2);
     idp().tokenResponse = async (form) =>
       form.get("grant_type") === "refresh_token"
@@ -632,7 +635,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
             id_token: await idp().sign({ ...idTokenClaims(ENTRA_TENANT_ID), ...times() }),
           }
         : null;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    clock.advance(1500); // the access token (2 s) is now due for its refresh
     const refreshed = await pipeline.gate.decide(request("/", { cookie }));
     expect(refreshed.kind).toBe("allow");
     expect(headerOf(refreshed, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
