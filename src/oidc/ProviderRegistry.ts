@@ -125,36 +125,10 @@ function buildRegistry(
   };
   const { clock, observer } = loading;
   const cache = createTokenCache({ maxEntries: options.tokenCacheMaxEntries, now: () => clock.now() });
-  const { states, adopted, byIssuer } = collectStates(providers, inherited, cache, loading.logger);
+  const registryStates = collectStates(providers, inherited, cache, loading.logger);
+  const { states, adopted } = registryStates;
   let started: Promise<void> | undefined;
   let closed = false;
-
-  async function verifyUncached(token: string, cacheKey: string, accepted: readonly string[]): Promise<VerifyOutcome> {
-    const unverified = readUnverifiedIssuer(token);
-    if (!unverified.ok) return denyToken("token_malformed", unverified.detail);
-    if (unverified.iss === undefined) return denyToken("issuer_mismatch", "token has no string iss claim");
-    // An exact issuer wins over another provider's tenant template.
-    const iss = unverified.iss;
-    const state =
-      byIssuer.get(iss) ??
-      states.find((candidate) => candidate.issuers.templates.length > 0 && candidate.issuers.recognizes(iss));
-    if (state === undefined || !isAccepted(state.config.name, accepted)) {
-      // The issuer comes from an unverified token: bounded and quoted for the log.
-      return denyToken("issuer_mismatch", `token iss ${JSON.stringify(iss.slice(0, 200))} is not an accepted provider`);
-    }
-    const { config } = state;
-    // This provider's JWTs are introspected rather than verified here (revocation takes effect at once).
-    if (config.introspection.enabled && config.introspection.jwt)
-      return introspectWithProvider(state, token, introspection);
-    if (!state.ready || state.keys === undefined) {
-      return denyToken(
-        "jwks_unavailable",
-        `provider keys not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`,
-        config.name,
-      );
-    }
-    return verifyProviderJwt(state, state.keys, token, { cache, key: cacheKey }, loading);
-  }
 
   return {
     start() {
@@ -183,7 +157,7 @@ function buildRegistry(
         }
         return { ok: true, ...hit };
       }
-      return verifyUncached(token, cacheKey, accepted);
+      return verifyByIssuer(token, accepted, { cache, key: cacheKey }, registryStates, loading, introspection);
     },
     cacheSize: () => cache.size(),
     successor: (next, nextOptions) => buildRegistry(next, nextOptions, closed ? [] : states),
@@ -193,6 +167,41 @@ function buildRegistry(
       for (const state of states) releaseProviderState(state, cache);
     },
   };
+}
+
+/** A JWT not in the cache: the provider its `iss` names (exact issuer first, then tenant templates) verifies it. */
+async function verifyByIssuer(
+  token: string,
+  accepted: readonly string[],
+  cached: { readonly cache: TokenCache; readonly key: string },
+  { states, byIssuer }: RegistryStates,
+  loading: ProviderLoading,
+  introspection: IntrospectionSetup,
+): Promise<VerifyOutcome> {
+  const unverified = readUnverifiedIssuer(token);
+  if (!unverified.ok) return denyToken("token_malformed", unverified.detail);
+  if (unverified.iss === undefined) return denyToken("issuer_mismatch", "token has no string iss claim");
+  // An exact issuer wins over another provider's tenant template.
+  const iss = unverified.iss;
+  const state =
+    byIssuer.get(iss) ??
+    states.find((candidate) => candidate.issuers.templates.length > 0 && candidate.issuers.recognizes(iss));
+  if (state === undefined || !isAccepted(state.config.name, accepted)) {
+    // The issuer comes from an unverified token: bounded and quoted for the log.
+    return denyToken("issuer_mismatch", `token iss ${JSON.stringify(iss.slice(0, 200))} is not an accepted provider`);
+  }
+  const { config } = state;
+  // This provider's JWTs are introspected rather than verified here (revocation takes effect at once).
+  if (config.introspection.enabled && config.introspection.jwt)
+    return introspectWithProvider(state, token, introspection);
+  if (!state.ready || state.keys === undefined) {
+    return denyToken(
+      "jwks_unavailable",
+      `provider keys not loaded yet${state.lastError ? ` (${state.lastError})` : ""}`,
+      config.name,
+    );
+  }
+  return verifyProviderJwt(state, state.keys, token, cached, loading);
 }
 
 /** Validates the providers and gives each a state: the predecessor's when its config is unchanged, else a new one. */
