@@ -4,46 +4,15 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigRule } from "./ConfigRule.ts";
+import type { configSchema } from "./configSchema.ts";
+import type { PartialOutput, SchemaOutput } from "./SchemaOutput.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
-import { checkRouteRules, type PartialRoute } from "./checkRouteRules.ts";
+import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 
-interface Address {
-  host?: string;
-  port?: number;
-}
-interface PartialProvider {
-  issuer?: string;
-  jwksUri?: string | null;
-  allowInsecureHttp?: boolean;
-  clientId?: string | null;
-  clientSecret?: string | null;
-  scopes?: (string | undefined)[];
-  redirectUri?: string | null;
-  introspection?: { enabled?: boolean };
-}
-interface PartialSession {
-  store?: string;
-  keys?: unknown[];
-  cookieName?: string | null;
-  cookieDomain?: string | null;
-  allowedRedirectOrigins?: (string | undefined)[];
-  postLogoutRedirect?: string;
-}
-export interface PartialConfig {
-  listen?: Record<string, Address | undefined>;
-  providers?: Record<string, PartialProvider>;
-  policy?: { mode?: string; removeRequestHeaders?: (string | undefined)[]; allowPathShapes?: (string | undefined)[] };
-  routes?: ((PartialRoute & { forwardRequestHeaders?: (string | undefined)[] }) | undefined)[];
-  session?: PartialSession;
-  redis?: { url?: string | null; sentinels?: unknown[]; sentinelMaster?: string | null; caFile?: string | null };
-  identity?: {
-    headers?: Record<string, string | undefined>;
-    claimHeaders?: Record<string, string>;
-    context?: { enabled?: boolean };
-  };
-}
+/** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
+export type PartialConfig = PartialOutput<SchemaOutput<typeof configSchema>>;
 
 export interface RuleFindings {
   readonly problems: ConfigIssue[];

@@ -1,28 +1,12 @@
 // Cross-field rules for the IdP-convention keys of providers (presets already applied): tenant
 // templates need an explicit tenant policy, token issuers stay unambiguous across providers, the
 // login's extra parameters leave the protocol's own alone, and known IdP pitfalls are reported.
+import type { PartialConfig } from "./checkConfigRules.ts";
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { RESERVED_AUTHORIZATION_PARAMS } from "./providerConventionFields.ts";
 
-interface ConventionProvider {
-  issuer?: string;
-  preset?: string | null;
-  claimNamespace?: string | null;
-  allowInsecureHttp?: boolean;
-  clientId?: string | null;
-  redirectUri?: string | null;
-  audiences?: (string | undefined)[];
-  requireAccessTokenType?: boolean;
-  accessTokenClaims?: Record<string, string>;
-  opaqueAccessTokens?: boolean;
-  introspection?: { enabled?: boolean; endpoint?: string | null; requireAudience?: boolean };
-  authorizationParams?: Record<string, string>;
-  tokenIssuers?: (string | undefined)[];
-  allowedTenants?: (string | undefined)[];
-  allowAnyTenant?: boolean;
-  logout?: { url?: string | null };
-}
+type ConventionProvider = NonNullable<PartialConfig["providers"]>[string];
 
 export interface ConventionFindings {
   readonly problems: ConfigIssue[];
@@ -31,10 +15,7 @@ export interface ConventionFindings {
 
 export const TENANT_PLACEHOLDER = "{tenantid}";
 
-export function checkProviderConventions(
-  providers: Record<string, ConventionProvider> | undefined,
-  findings: ConventionFindings,
-): void {
+export function checkProviderConventions(providers: PartialConfig["providers"], findings: ConventionFindings): void {
   const entries = Object.entries(providers ?? {});
   for (const [name, provider] of entries) checkProvider(keyPath("providers", name), provider, findings);
   checkIssuerOwners(entries, findings);

@@ -3,17 +3,12 @@
 // permission), and no identity header Portcullis sets may be on the list, since Envoy applies an
 // ext_authz answer's removals after its sets and would drop our own value.
 
+import type { PartialConfig } from "./checkConfigRules.ts";
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 
-export interface RequestHeaderRemovalConfig {
-  policy?: { mode?: string; removeRequestHeaders?: (string | undefined)[] };
-  routes?: ({ name?: string; forwardRequestHeaders?: (string | undefined)[] } | undefined)[];
-  identity?: { headers?: Record<string, string | undefined>; claimHeaders?: Record<string, string> };
-}
-
 export function checkRequestHeaderRemoval(
-  config: RequestHeaderRemovalConfig,
+  config: PartialConfig,
   { problems }: { readonly problems: ConfigIssue[] },
 ): void {
   const removed = config.policy?.removeRequestHeaders;

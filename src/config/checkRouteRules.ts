@@ -5,28 +5,9 @@
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
+import type { PartialConfig } from "./checkConfigRules.ts";
 
-export interface PartialRoute {
-  name?: string;
-  match?: {
-    hosts?: (string | undefined)[];
-    path?: string | null;
-    pathExact?: string | null;
-    pathGlob?: string | null;
-    pathRegex?: string | null;
-    methods?: (string | undefined)[];
-    caseSensitive?: boolean | null;
-  };
-  auth?: string | null;
-  providers?: (string | undefined)[];
-  require?: Record<string, unknown>;
-}
-
-export interface PartialRouteConfig {
-  providers?: Record<string, unknown>;
-  policy?: { mode?: string; allowPathShapes?: (string | undefined)[] };
-  routes?: (PartialRoute | undefined)[];
-}
+export type PartialRoute = NonNullable<NonNullable<PartialConfig["routes"]>[number]>;
 
 interface Findings {
   readonly problems: ConfigIssue[];
@@ -37,7 +18,7 @@ const PATH_FORMS = ["path", "pathExact", "pathGlob", "pathRegex"] as const;
 /** Name of the catch-all rule whitelist and blacklist mode append (see core/compileRoutes.ts). */
 const DEFAULT_RULE = "default";
 
-export function checkRouteRules(config: PartialRouteConfig, { problems }: Findings): void {
+export function checkRouteRules(config: PartialConfig, { problems }: Findings): void {
   const providerNames = Object.keys(config.providers ?? {});
   const mode = config.policy?.mode;
   const modeDefault = mode === "whitelist" ? "public" : mode === "blacklist" ? "required" : null;

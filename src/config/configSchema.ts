@@ -1,26 +1,15 @@
 // The one declarative description of the YAML config: every key with its type, required/default,
-// limits and a one-line description. parseConfig validates against it and renderConfigReference
-// documents it, so defaults and docs live here and nowhere else. Defaults are written in YAML form.
+// limits and a one-line description. parseConfig validates against it, renderConfigReference and
+// renderJsonSchema document it, and PortcullisConfig.ts derives the parsed config's types from it
+// (SchemaOutput.ts), so defaults, docs and types live here and nowhere else. Defaults are written in
+// YAML form. Nodes are written `as const satisfies …Node` so that their literal types reach the
+// derived types (an annotation such as `: ObjectNode` would erase them).
 
-import {
-  claimPath,
-  contextSource,
-  headerName,
-  httpUrl,
-  issuerUrl,
-  cookieDomain,
-  cookieName,
-  listenAddress,
-  nonBlank,
-  redirectTarget,
-  redisUrl,
-  sealingSecret,
-  webOrigin,
-  type StringFormat,
-} from "./configFormats.ts";
+import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import type { JsonSchema } from "./JsonSchema.ts";
-import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
+import { providerNode } from "./providerSchema.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
+import { redisNode, sessionNode } from "./sessionSchema.ts";
 import { tracingNode } from "./tracingSchema.ts";
 
 interface NodeBase {
@@ -33,6 +22,11 @@ interface NodeBase {
   readonly secret?: boolean;
   /** Name of the key in PortcullisConfig when it differs from the YAML key (`host` → `hosts`). */
   readonly outputKey?: string;
+  /**
+   * The parser always outputs the key, but its type lets a config built in code (tests, benchmarks)
+   * leave it out; readers treat a missing key as the default. Types only: parsing ignores it.
+   */
+  readonly typeOptional?: boolean;
 }
 
 export interface StringNode extends NodeBase {
@@ -82,10 +76,11 @@ export interface MapNode extends NodeBase {
 
 /** Reports one problem under a custom node; `got` is quoted in the message unless the path is secret. */
 export type CustomReport = (path: string, message: string, got?: { readonly value: unknown }) => void;
-export type CustomResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
+/** `T`: what the parsed config holds for the value. */
+export type CustomResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false };
 
 /** A value the kinds above cannot express (one of two shapes, a recursive tree): it parses itself. */
-export interface CustomNode extends NodeBase {
+export interface CustomNode<T = unknown> extends NodeBase {
   readonly kind: "custom";
   /** How the generated reference shows the type. */
   readonly typeLabel: string;
@@ -94,344 +89,20 @@ export interface CustomNode extends NodeBase {
   /** Definitions `jsonSchema` refers to as `#/$defs/<name>` (a recursive value). */
   readonly jsonSchemaDefs?: Readonly<Record<string, JsonSchema>>;
   /** Reports every problem (with key paths under `path`) and returns ok: false when there was one. */
-  parse(value: unknown, path: string, report: CustomReport): CustomResult;
+  parse(value: unknown, path: string, report: CustomReport): CustomResult<T>;
 }
 
 export type SchemaNode = StringNode | IntegerNode | BooleanNode | ListNode | ObjectNode | MapNode | CustomNode;
 
-const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const header = (name: string, value: string) =>
+  ({
+    kind: "string",
+    format: headerName,
+    default: value,
+    description: `Upstream header carrying the ${name}.`,
+  }) as const satisfies StringNode;
 
-const provider: ObjectNode = {
-  kind: "object",
-  description: "One OpenID Connect provider whose access tokens are accepted.",
-  fields: {
-    issuer: {
-      kind: "string",
-      format: issuerUrl,
-      required: true,
-      description: "Exact issuer; tokens' `iss` must equal it. `http://` only with `allowInsecureHttp`.",
-    },
-    ...providerPresetFields,
-    audiences: {
-      kind: "list",
-      items: { kind: "string", format: nonBlank, description: "An accepted audience." },
-      nonEmpty: true,
-      unique: true,
-      required: true,
-      description: "Tokens must carry at least one of these in `aud`.",
-    },
-    algorithms: {
-      kind: "list",
-      items: { kind: "string", enum: ALGORITHMS, description: "An accepted JWS algorithm." },
-      nonEmpty: true,
-      unique: true,
-      default: ["RS256", "PS256", "ES256", "EdDSA"],
-      description: "Allowlist of asymmetric JWS algorithms (never `none` or `HS*`).",
-    },
-    clockToleranceSeconds: {
-      kind: "integer",
-      min: 0,
-      max: 300,
-      default: 60,
-      description: "Clock skew allowed when checking `exp`, `nbf` and `iat`.",
-    },
-    requireAccessTokenType: {
-      kind: "boolean",
-      default: false,
-      description: "When true, the token's `typ` must be `at+jwt` (RFC 9068).",
-    },
-    jwksUri: {
-      kind: "string",
-      format: httpUrl,
-      nullable: true,
-      default: null,
-      description: "Overrides the `jwks_uri` from discovery; null = use discovery.",
-    },
-    discoveryTimeoutMs: {
-      kind: "integer",
-      min: 100,
-      max: 60000,
-      default: 5000,
-      description: "Timeout of the OpenID discovery request.",
-    },
-    jwksTimeoutMs: {
-      kind: "integer",
-      min: 100,
-      max: 60000,
-      default: 800,
-      description:
-        "Timeout of a JWKS request. A check may wait for one (a token with an unknown `kid`), so keep it below Envoy's ext_authz timeout (1 s in the shipped configs): the client then gets Portcullis's own answer, not Envoy's bare error.",
-    },
-    jwksCooldownSeconds: {
-      kind: "integer",
-      min: 0,
-      max: 3600,
-      default: 30,
-      description: "Minimum seconds between two JWKS refetches triggered by an unknown `kid`.",
-    },
-    jwksMaxAgeSeconds: {
-      kind: "integer",
-      min: 10,
-      max: 86400,
-      default: 600,
-      description: "Seconds after which the JWKS is refetched even when no unknown `kid` asks for it.",
-    },
-    allowInsecureHttp: {
-      kind: "boolean",
-      default: false,
-      description: "Permits `http://` issuer and JWKS URLs (development only; reported as a warning).",
-    },
-    clientId: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      default: null,
-      description:
-        "OAuth client id of Portcullis at this provider; needed for browser login and introspection. null = bearer tokens only.",
-    },
-    clientSecret: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      secret: true,
-      default: null,
-      description: "Client secret (pass it as `${ENV_VAR}`); null = a public client (PKCE only).",
-    },
-    scopes: {
-      kind: "list",
-      items: { kind: "string", pattern: /^[\x21\x23-\x5B\x5D-\x7E]+$/, description: "A scope." },
-      unique: true,
-      nonEmpty: true,
-      default: ["openid", "profile", "email"],
-      description: "Scopes asked for at browser login; must include `openid`.",
-    },
-    redirectUri: {
-      kind: "string",
-      format: httpUrl,
-      nullable: true,
-      default: null,
-      description:
-        "The public `https://<host>/oauth2/callback` URL Envoy routes to Portcullis; required with `clientId`. Never derived from a request's `Host` or `X-Forwarded-*`.",
-    },
-    requestTimeoutMs: {
-      kind: "integer",
-      min: 100,
-      max: 60000,
-      default: 800,
-      description:
-        "Timeout of a token refresh or introspection made while a check waits; keep it below Envoy's ext_authz timeout.",
-    },
-    codeExchangeTimeoutMs: {
-      kind: "integer",
-      min: 100,
-      max: 60000,
-      default: 5000,
-      description: "Timeout of the authorization-code exchange on `/oauth2/callback`.",
-    },
-    introspection: {
-      kind: "object",
-      description: "Token introspection (RFC 7662) for opaque access tokens; needs `clientId` and `clientSecret`.",
-      fields: {
-        enabled: { kind: "boolean", default: false, description: "Introspect bearer tokens that are not JWTs." },
-        endpoint: {
-          kind: "string",
-          format: httpUrl,
-          nullable: true,
-          default: null,
-          description: "Overrides `introspection_endpoint` from discovery.",
-        },
-        authMethod: {
-          kind: "string",
-          enum: ["client_secret_basic", "client_secret_post"],
-          default: "client_secret_basic",
-          description: "How Portcullis authenticates to the introspection endpoint.",
-        },
-        cacheTtlSeconds: {
-          kind: "integer",
-          min: 0,
-          max: 3600,
-          default: 60,
-          description: "Longest time an answer is reused (never past the token's `exp`); 0 = ask every time.",
-        },
-        jwt: {
-          kind: "boolean",
-          default: false,
-          description:
-            "Introspect this provider's JWTs too instead of verifying them locally, so revocation takes effect at once.",
-        },
-        requireAudience: {
-          kind: "boolean",
-          default: true,
-          description:
-            "An active answer must name one of `audiences` in `aud` (in `client_id` with `audienceClaim: client_id`), as a JWT must: a token the provider minted for another resource server is refused (`audience_mismatch`). false = an answer without `aud` is accepted (one with `aud` is still checked); only for a provider whose introspection never reports `aud`.",
-        },
-      },
-    },
-    ...providerConventionFields,
-  },
-};
-
-const session: ObjectNode = {
-  kind: "object",
-  description: "Browser sessions: made at login, kept in encrypted cookies or in Redis.",
-  fields: {
-    store: {
-      kind: "string",
-      enum: ["cookie", "redis"],
-      default: "cookie",
-      description:
-        "`cookie`: the whole session is sealed into cookies, nothing is stored server-side. `redis`: the cookie holds only a session id and a per-session secret; Redis holds the session encrypted with a key derived from that secret (needs `redis`). Use `redis` to share sessions and refreshes across replicas and to end sessions server-side.",
-    },
-    keys: {
-      kind: "list",
-      items: { kind: "string", format: sealingSecret, secret: true, description: "A sealing secret." },
-      unique: true,
-      default: [],
-      description:
-        "Secrets that seal session and login cookies (AES-256-GCM); the first seals, all unseal, so a new key goes first and an old one last until its sessions expire. Required when a provider has a `clientId`.",
-    },
-    cookieName: {
-      kind: "string",
-      format: cookieName,
-      nullable: true,
-      default: null,
-      description:
-        "Session cookie name; null = `__Host-portcullis` (host-only), or `portcullis` when `cookieDomain` is set.",
-    },
-    cookieDomain: {
-      kind: "string",
-      format: cookieDomain,
-      nullable: true,
-      default: null,
-      description: "Share the session across subdomains of this domain; null = host-only cookies (safest).",
-    },
-    lifetimeSeconds: {
-      kind: "integer",
-      min: 60,
-      max: 2592000,
-      default: 86400,
-      description: "Absolute session lifetime, however long the refresh token lasts.",
-    },
-    refreshWindowSeconds: {
-      kind: "integer",
-      min: 0,
-      max: 3600,
-      default: 300,
-      description: "Refresh the access token when it expires within this many seconds.",
-    },
-    loginTimeoutSeconds: {
-      kind: "integer",
-      min: 30,
-      max: 600,
-      default: 600,
-      description: "How long a started login may take before its transaction cookie expires.",
-    },
-    maxPendingLogins: {
-      kind: "integer",
-      min: 1,
-      max: 20,
-      default: 5,
-      description: "Logins pending at once per browser (several tabs); the oldest is dropped beyond this.",
-    },
-    allowedRedirectOrigins: {
-      kind: "list",
-      items: { kind: "string", format: webOrigin, description: "An origin." },
-      unique: true,
-      default: [],
-      description:
-        "Origins besides the login origin (that of `redirectUri`) that return URLs and post-logout redirects may point to.",
-    },
-    postLogoutRedirect: {
-      kind: "string",
-      format: redirectTarget,
-      default: "/",
-      description: "Where the browser lands after sign-out: a path on the login origin or a URL on an allowed origin.",
-    },
-  },
-};
-
-const redis: ObjectNode = {
-  kind: "object",
-  description:
-    "Redis, shared by every replica: the session store (`session.store: redis`), the refresh lock, and the back-channel logout and sign-out revocations and the replay guard. Without it each replica knows only its own logouts and sign-outs.",
-  fields: {
-    url: {
-      kind: "string",
-      format: redisUrl,
-      nullable: true,
-      default: null,
-      description: "`redis://host:6379[/db]`, or `rediss://` for TLS; null = no Redis.",
-    },
-    sentinels: {
-      kind: "list",
-      items: { kind: "string", format: listenAddress, description: "A sentinel's `host:port`." },
-      unique: true,
-      default: [],
-      description: "Redis Sentinel: ask these for the current master (`url` then only sets TLS and the database).",
-    },
-    sentinelMaster: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      default: null,
-      description: "The master's name in Sentinel; required with `sentinels`.",
-    },
-    username: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      default: null,
-      description: "ACL user name (Redis 6+); null = default user.",
-    },
-    password: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      default: null,
-      secret: true,
-      description:
-        "Password (`requirepass` or the ACL user's); write `${REDIS_PASSWORD}` to take it from the environment.",
-    },
-    caFile: {
-      kind: "string",
-      format: nonBlank,
-      nullable: true,
-      default: null,
-      description:
-        "PEM file of CA certificates that sign the server's certificate (rediss:// only); null = the system's.",
-    },
-    keyPrefix: {
-      kind: "string",
-      pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
-      default: "portcullis:",
-      description: "Prefix of every key and channel, so several deployments can share one Redis.",
-    },
-    connectTimeoutMs: {
-      kind: "integer",
-      min: 100,
-      max: 60000,
-      default: 2000,
-      description: "Timeout of each connection attempt; reconnects back off up to 2 s.",
-    },
-    commandTimeoutMs: {
-      kind: "integer",
-      min: 10,
-      max: 10000,
-      default: 500,
-      description:
-        "Timeout of each command; a slower Redis counts as unavailable (session requests get 503, bearer tokens are unaffected).",
-    },
-  },
-};
-
-const header = (name: string, value: string): StringNode => ({
-  kind: "string",
-  format: headerName,
-  default: value,
-  description: `Upstream header carrying the ${name}.`,
-});
-
-export const configSchema: ObjectNode = {
+export const configSchema = {
   kind: "object",
   description: "The Portcullis configuration file.",
   fields: {
@@ -463,7 +134,7 @@ export const configSchema: ObjectNode = {
       kind: "map",
       keyLabel: "<name>",
       keyPattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
-      values: provider,
+      values: providerNode,
       keyInto: "name",
       default: {},
       description: "Named OpenID Connect providers; the name is a metric label.",
@@ -505,6 +176,7 @@ export const configSchema: ObjectNode = {
         },
         groupClaims: {
           kind: "list",
+          typeOptional: true,
           items: { kind: "string", format: claimPath, description: "A claim path." },
           unique: true,
           default: ["groups"],
@@ -549,8 +221,8 @@ export const configSchema: ObjectNode = {
         },
       },
     },
-    session,
-    redis,
+    session: sessionNode,
+    redis: redisNode,
     tokenCache: {
       kind: "object",
       description: "Cache of verified tokens.",
@@ -599,4 +271,4 @@ export const configSchema: ObjectNode = {
     },
     tracing: tracingNode,
   },
-};
+} as const satisfies ObjectNode;

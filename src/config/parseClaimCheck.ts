@@ -2,12 +2,22 @@
 // `{claim, equals | oneOf | contains | exists}`. Recursive, so a custom schema node; depth and
 // width are bounded so a config cannot build a check that costs more than a few dozen comparisons.
 
-import type { ClaimCheckConfig, ClaimValue } from "./PortcullisConfig.ts";
 import type { CustomReport, CustomResult } from "./configSchema.ts";
 import { claimPath } from "./configFormats.ts";
 import { NON_BLANK_PATTERN, type JsonSchema } from "./JsonSchema.ts";
 import { keyPath } from "./keyPath.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
+
+export type ClaimValue = string | number | boolean;
+
+/** A tree of claim checks: `all` / `any` nodes over leaves with exactly one operator. */
+export type ClaimCheckConfig =
+  | { readonly all: readonly ClaimCheckConfig[] }
+  | { readonly any: readonly ClaimCheckConfig[] }
+  | { readonly claim: string; readonly equals: ClaimValue }
+  | { readonly claim: string; readonly oneOf: readonly ClaimValue[] }
+  | { readonly claim: string; readonly contains: ClaimValue }
+  | { readonly claim: string; readonly exists: boolean };
 
 const MAX_DEPTH = 6;
 const MAX_ITEMS = 32;
@@ -179,7 +189,11 @@ function parseNode(value: unknown, path: string, report: CustomReport, depth: nu
   return parseLeaf(value, path, report);
 }
 
-export function parseClaimCheck(value: unknown, path: string, report: CustomReport): CustomResult {
+export function parseClaimCheck(
+  value: unknown,
+  path: string,
+  report: CustomReport,
+): CustomResult<ClaimCheckConfig | null> {
   if (value === null) return { ok: true, value: null };
   const parsed = parseNode(value, path, report, 1);
   return parsed === undefined ? { ok: false } : { ok: true, value: parsed };

@@ -6,11 +6,12 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
 import type { ConfigRule } from "./ConfigRule.ts";
 import type { PortcullisConfig } from "./PortcullisConfig.ts";
-import { checkConfigRules, type PartialConfig } from "./checkConfigRules.ts";
+import { checkConfigRules } from "./checkConfigRules.ts";
 import { configSchema } from "./configSchema.ts";
 import { deepFreeze } from "./deepFreeze.ts";
-import { INVALID, parseNode } from "./parseWithSchema.ts";
+import { INVALID, parseWithSchema } from "./parseWithSchema.ts";
 import { applyProviderPresets } from "./presets/applyProviderPresets.ts";
+import type { SchemaOutput } from "./SchemaOutput.ts";
 
 export interface ParseConfigOptions {
   /** Key paths whose values must never be quoted in messages (loadConfigFile passes env-substituted ones). */
@@ -32,19 +33,20 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     };
   }
   // Presets first: their values then go through the same checks as anything the user wrote.
-  const parsed = parseNode(configSchema, applyProviderPresets(raw), "", {
+  const parsed = parseWithSchema(configSchema, applyProviderPresets(raw), {
     problems,
     secretPaths: options.secretPaths ?? new Set(),
   });
-  if (parsed !== INVALID) checkConfigRules(parsed as PartialConfig, { problems, warnings }, options.routeRules);
+  // With problems the output is partial (holes where a value failed): the rules read it as such.
+  if (parsed !== INVALID) checkConfigRules(parsed, { problems, warnings }, options.routeRules);
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
-  return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed as PortcullisConfig)), warnings };
+  return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed)), warnings };
 }
 
 /** Defaults that depend on other keys, filled in once the whole config is valid. */
-function resolveDerivedDefaults(config: PortcullisConfig): PortcullisConfig {
-  const session = config.session as { cookieName: string | null; cookieDomain: string | null };
+function resolveDerivedDefaults(parsed: SchemaOutput<typeof configSchema>): PortcullisConfig {
+  const { cookieName, cookieDomain } = parsed.session;
   // __Host- binds the cookie to the exact host, Secure and Path=/; it cannot carry a Domain.
-  session.cookieName ??= session.cookieDomain === null ? "__Host-portcullis" : "portcullis";
-  return config;
+  const name = cookieName ?? (cookieDomain === null ? "__Host-portcullis" : "portcullis");
+  return { ...parsed, session: { ...parsed.session, cookieName: name } };
 }

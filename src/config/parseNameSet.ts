@@ -6,6 +6,12 @@ import { NON_BLANK_PATTERN, type JsonSchema } from "./JsonSchema.ts";
 import { keyPath } from "./keyPath.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
+/** `roles: [a, b]` is `{ anyOf: [a, b], allOf: [] }`; when both lists are given both must pass. */
+export interface NameSetRequirement {
+  readonly anyOf: readonly string[];
+  readonly allOf: readonly string[];
+}
+
 const HOW = "write a list of names (any of them) or a mapping with anyOf and/or allOf lists";
 
 const names: JsonSchema = {
@@ -49,7 +55,11 @@ function parseNames(value: unknown, path: string, report: CustomReport): string[
   return ok ? names : null;
 }
 
-export function parseNameSet(value: unknown, path: string, report: CustomReport): CustomResult {
+export function parseNameSet(
+  value: unknown,
+  path: string,
+  report: CustomReport,
+): CustomResult<NameSetRequirement | null> {
   if (value === null) return { ok: true, value: null };
   if (Array.isArray(value)) {
     const anyOf = parseNames(value, path, report);

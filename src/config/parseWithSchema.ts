@@ -7,6 +7,7 @@ import { keyPath } from "./keyPath.ts";
 import { setOwn } from "./setOwn.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 import type { ListNode, MapNode, ObjectNode, SchemaNode, StringNode } from "./configSchema.ts";
+import type { SchemaOutput } from "./SchemaOutput.ts";
 
 export interface ParseContext {
   readonly problems: ConfigIssue[];
@@ -50,6 +51,18 @@ function report(
   const secret = node?.secret === true || ctx.secretPaths.has(path);
   ctx.problems.push({ path, message: secret ? message : `${message} (got ${describeValue(value)})` });
   return INVALID;
+}
+
+/**
+ * The whole walk from the top, its output typed from the schema (SchemaOutput.ts): the walk builds
+ * exactly that shape when it records no problem; with problems it is partial (see INVALID).
+ */
+export function parseWithSchema<N extends SchemaNode>(
+  node: N,
+  value: unknown,
+  ctx: ParseContext,
+): SchemaOutput<N> | typeof INVALID {
+  return parseNode(node, value, "", ctx) as SchemaOutput<N> | typeof INVALID;
 }
 
 export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: ParseContext): Parsed {

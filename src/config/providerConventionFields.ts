@@ -20,43 +20,51 @@ export const RESERVED_AUTHORIZATION_PARAMS: readonly string[] = [
   "request_uri",
 ];
 
-const claimPaths = (what: string, global: string): ListNode => ({
-  kind: "list",
-  items: { kind: "string", format: claimPath, description: "A claim path." },
-  unique: true,
-  nullable: true,
-  default: null,
-  description: `Claim paths read for this provider's ${what}, in order, merged; null = the preset's, else \`${global}\`. [] = none.`,
-});
+const claimPaths = (what: string, global: string) =>
+  ({
+    typeOptional: true,
+    kind: "list",
+    items: { kind: "string", format: claimPath, description: "A claim path." },
+    unique: true,
+    nullable: true,
+    default: null,
+    description: `Claim paths read for this provider's ${what}, in order, merged; null = the preset's, else \`${global}\`. [] = none.`,
+  }) as const satisfies ListNode;
 
-const stringMap = (keyLabel: string, keyPattern: RegExp, description: string): MapNode => ({
-  kind: "map",
-  keyLabel,
-  keyPattern,
-  values: { kind: "string", description: "Its value." },
-  default: {},
-  description,
-});
+const stringMap = (keyLabel: string, keyPattern: RegExp, description: string) =>
+  ({
+    typeOptional: true,
+    kind: "map",
+    keyLabel,
+    keyPattern,
+    values: { kind: "string", description: "Its value." },
+    default: {},
+    description,
+  }) as const satisfies MapNode;
 
-const names = (what: string, description: string): ListNode => ({
-  kind: "list",
-  items: { kind: "string", format: nonBlank, description: `A ${what}.` },
-  unique: true,
-  default: [],
-  description,
-});
+const names = (what: string, description: string) =>
+  ({
+    typeOptional: true,
+    kind: "list",
+    items: { kind: "string", format: nonBlank, description: `A ${what}.` },
+    unique: true,
+    default: [],
+    description,
+  }) as const satisfies ListNode;
 
-const preset: StringNode = {
+const preset = {
   kind: "string",
+  typeOptional: true,
   enum: PRESET_NAMES,
   nullable: true,
   default: null,
   description:
     "Fills in a hosted IdP's conventions (roles and groups claims, login parameters, token quirks, logout): see docs/idps/. Every key you write on the provider wins over the preset's value for it (inside `logout`, field by field). null = none.",
-};
+} as const satisfies StringNode;
 
-const logout: ObjectNode = {
+const logout = {
   kind: "object",
+  typeOptional: true,
   description: "How `/oauth2/sign_out` ends the session at the IdP (Portcullis's own session always ends).",
   fields: {
     method: {
@@ -76,28 +84,30 @@ const logout: ObjectNode = {
     },
     idTokenHint: {
       kind: "boolean",
+      typeOptional: true,
       default: false,
       description:
         "RP-initiated logout sends the session's ID token as `id_token_hint`. false: the ID token stays out of the URL (browser history, IdP and proxy logs); the redirect names `client_id` and a `logout_hint` (the ID token's `login_hint` claim, else its `sid`), and an IdP that needs the ID token to skip its own confirmation asks the user. true where the IdP requires it (preset `okta`) or would otherwise ask (preset `keycloak`): see docs/idps/.",
     },
   },
-};
+} as const satisfies ObjectNode;
 
 /** Placed right after `issuer`. */
-export const providerPresetFields: Readonly<Record<string, SchemaNode>> = {
+export const providerPresetFields = {
   preset,
   claimNamespace: {
     kind: "string",
+    typeOptional: true,
     format: nonBlank,
     nullable: true,
     default: null,
     description:
       "With `preset: auth0`: the namespace your Auth0 Action writes custom claims under (e.g. `https://example.com/`): roles from `<claimNamespace>roles`, groups from `<claimNamespace>groups`.",
   },
-};
+} as const satisfies Record<string, SchemaNode>;
 
 /** Placed at the end of the provider. */
-export const providerConventionFields: Readonly<Record<string, SchemaNode>> = {
+export const providerConventionFields = {
   roleClaims: claimPaths("roles (the roles header, `require.roles`)", "identity.roleClaims"),
   groupClaims: claimPaths("groups (`require.groups`)", "identity.groupClaims"),
   authorizationParams: stringMap(
@@ -115,12 +125,14 @@ export const providerConventionFields: Readonly<Record<string, SchemaNode>> = {
   ),
   allowAnyTenant: {
     kind: "boolean",
+    typeOptional: true,
     default: false,
     description:
       "With a `{tenantid}` issuer and no `allowedTenants`: accept every tenant, i.e. any organisation's users (reported as a warning).",
   },
   audienceClaim: {
     kind: "string",
+    typeOptional: true,
     enum: ["aud", "client_id"],
     default: "aud",
     description:
@@ -133,9 +145,10 @@ export const providerConventionFields: Readonly<Record<string, SchemaNode>> = {
   ),
   opaqueAccessTokens: {
     kind: "boolean",
+    typeOptional: true,
     default: false,
     description:
       "The IdP's access tokens cannot be checked by Portcullis (Google): a browser session takes its identity from the ID token only and never verifies or introspects the access token.",
   },
   logout,
-};
+} as const satisfies Record<string, SchemaNode>;

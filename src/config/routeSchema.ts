@@ -5,12 +5,12 @@
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";
 import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
-import { nameSetJsonSchema, parseNameSet } from "./parseNameSet.ts";
+import { nameSetJsonSchema, parseNameSet, type NameSetRequirement } from "./parseNameSet.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 
-export const policyNode: ObjectNode = {
+export const policyNode = {
   kind: "object",
   description:
     "How the route list is read. `rules`: the routes are the whole policy and an unmatched request is denied. `whitelist`: every request needs auth except those the routes list (a route's `auth` defaults to `public`). `blacklist`: every request is public except those the routes list (a route's `auth` defaults to `required`). Both modes are a shorthand for the same rules with a last catch-all route named `default`.",
@@ -24,6 +24,7 @@ export const policyNode: ObjectNode = {
     },
     allowPathShapes: {
       kind: "list",
+      typeOptional: true,
       items: { kind: "string", enum: PATH_SHAPE_NAMES, description: "A path shape to let through." },
       unique: true,
       default: [],
@@ -32,6 +33,7 @@ export const policyNode: ObjectNode = {
     },
     removeRequestHeaders: {
       kind: "list",
+      typeOptional: true,
       items: { kind: "string", format: removableHeaderName, description: "A request header name, lower-case." },
       unique: true,
       default: [...DEFAULT_REMOVED_REQUEST_HEADERS],
@@ -39,7 +41,7 @@ export const policyNode: ObjectNode = {
         "Request headers removed from every request Portcullis lets through (in its ext_authz answer), because they change what an upstream serves: the host or prefix it builds links and redirects from, the URL or method it routes by. A route lets one through with `forwardRequestHeaders`. The default list also keeps a sidecar behind an Envoy that does not strip them safe. Portcullis names in its answer those the request carries, so an Envoy that narrows what it sends to ext_authz (`allowed_headers`) must send these too. Not `host`, `authorization`, `cookie` or identity headers (those have their own rules).",
     },
   },
-};
+} as const satisfies ObjectNode;
 
 const nameList = (what: string) => ({
   kind: "list" as const,
@@ -48,16 +50,17 @@ const nameList = (what: string) => ({
   default: [],
 });
 
-const nameSet = (what: string, source: string): CustomNode => ({
-  kind: "custom",
-  typeLabel: "list of names, or `{anyOf: [...], allOf: [...]}`",
-  default: null,
-  parse: parseNameSet,
-  jsonSchema: nameSetJsonSchema,
-  description: `${what} (${source}): a list means any of them; \`anyOf\` / \`allOf\` lists may be combined (both must pass).`,
-});
+const nameSet = (what: string, source: string) =>
+  ({
+    kind: "custom",
+    typeLabel: "list of names, or `{anyOf: [...], allOf: [...]}`",
+    default: null,
+    parse: parseNameSet,
+    jsonSchema: nameSetJsonSchema,
+    description: `${what} (${source}): a list means any of them; \`anyOf\` / \`allOf\` lists may be combined (both must pass).`,
+  }) as const satisfies CustomNode<NameSetRequirement | null>;
 
-const requirements: ObjectNode = {
+const requirements = {
   kind: "object",
   description:
     "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
@@ -101,17 +104,17 @@ const requirements: ObjectNode = {
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
   },
-};
+} as const satisfies ObjectNode;
 
 /** `routes[].match.caseSensitive`: a boolean, or null for the default by `auth`. */
-function parseCaseSensitive(value: unknown, path: string, report: CustomReport): CustomResult {
+function parseCaseSensitive(value: unknown, path: string, report: CustomReport): CustomResult<boolean | null> {
   if (value === null || typeof value === "boolean") return { ok: true, value };
   report(path, "must be true, false or null (null: case-insensitive unless the route is auth: public)", { value });
   return { ok: false };
 }
 
 /** `require.maxAge`: seconds, or null for none. */
-function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult {
+function parseMaxAge(value: unknown, path: string, report: CustomReport): CustomResult<number | null> {
   if (value === null) return { ok: true, value: null };
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 31_536_000) {
     report(path, "must be an integer 1..31536000 (seconds) or null", { value });
@@ -120,7 +123,7 @@ function parseMaxAge(value: unknown, path: string, report: CustomReport): Custom
   return { ok: true, value };
 }
 
-export const routeNode: ObjectNode = {
+export const routeNode = {
   kind: "object",
   description: "One route rule; the first rule that matches a request decides.",
   fields: {
@@ -155,6 +158,7 @@ export const routeNode: ObjectNode = {
         },
         pathExact: {
           kind: "string",
+          typeOptional: true,
           format: routeExactPath,
           nullable: true,
           default: null,
@@ -162,6 +166,7 @@ export const routeNode: ObjectNode = {
         },
         pathGlob: {
           kind: "string",
+          typeOptional: true,
           format: routeGlob,
           nullable: true,
           default: null,
@@ -170,6 +175,7 @@ export const routeNode: ObjectNode = {
         },
         pathRegex: {
           kind: "string",
+          typeOptional: true,
           format: routeRegex,
           nullable: true,
           default: null,
@@ -178,6 +184,7 @@ export const routeNode: ObjectNode = {
         },
         methods: {
           kind: "list",
+          typeOptional: true,
           items: { kind: "string", format: httpMethod, description: "A method." },
           unique: true,
           default: [],
@@ -186,6 +193,7 @@ export const routeNode: ObjectNode = {
         },
         caseSensitive: {
           kind: "custom",
+          typeOptional: true,
           typeLabel: "true, false or null",
           default: null,
           parse: parseCaseSensitive,
@@ -211,9 +219,10 @@ export const routeNode: ObjectNode = {
       description:
         "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
-    require: requirements,
+    require: { ...requirements, typeOptional: true },
     forwardRequestHeaders: {
       kind: "list",
+      typeOptional: true,
       items: {
         kind: "string",
         format: removableHeaderName,
@@ -225,4 +234,4 @@ export const routeNode: ObjectNode = {
         "Headers from `policy.removeRequestHeaders` this route lets through from the client (e.g. `x-forwarded-prefix` for an app that builds its links from it behind a trusted proxy); missing = none.",
     },
   },
-};
+} as const satisfies ObjectNode;

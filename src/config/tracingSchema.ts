@@ -55,7 +55,7 @@ export const exportHeaderName: StringFormat<string> = {
 };
 
 /** A number 0..1 (YAML integers 0 and 1 included). */
-function parseSampleRatio(value: unknown, path: string, report: CustomReport): CustomResult {
+function parseSampleRatio(value: unknown, path: string, report: CustomReport): CustomResult<number> {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
     report(path, "must be a number from 0 to 1 (e.g. 0.1 records one in ten traces that start at Portcullis)", {
       value,
@@ -65,7 +65,7 @@ function parseSampleRatio(value: unknown, path: string, report: CustomReport): C
   return { ok: true, value };
 }
 
-export const tracingNode: ObjectNode = {
+export const tracingNode = {
   kind: "object",
   description:
     "OpenTelemetry tracing: a span per Check that continues the trace Envoy passes (W3C `traceparent`, B3), with child spans for IdP calls, exported over OTLP/HTTP. Off by default.",
@@ -117,4 +117,4 @@ export const tracingNode: ObjectNode = {
       description: "HTTP headers sent with every export, e.g. a collector's API key.",
     },
   },
-};
+} as const satisfies ObjectNode;
