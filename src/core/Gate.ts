@@ -4,29 +4,29 @@
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial.
-import type { AccessRequest } from "./AccessRequest.ts";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
+import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
 import { describeError } from "../errors/describeError.ts";
-import type { Decision, Deny, HeaderList } from "./Decision.ts";
-import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
-import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
-import { extractBearerToken } from "./extractBearerToken.ts";
-import { isBrowserNavigation } from "./isBrowserNavigation.ts";
-import type { CompiledRoute } from "./RouteTable.ts";
 import type { SessionPort } from "../login/SessionPort.ts";
 import type { StepUp } from "../login/startLogin.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
-import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
+import type { AccessRequest } from "./AccessRequest.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
 import {
   createIdentityHeaderCache,
   type IdentityHeaderBuilder,
   type IdentityHeaderCache,
 } from "./createIdentityHeaderCache.ts";
+import type { Decision, Deny, HeaderList } from "./Decision.ts";
+import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
+import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { extractBearerToken } from "./extractBearerToken.ts";
+import { isBrowserNavigation } from "./isBrowserNavigation.ts";
+import type { CompiledRoute } from "./RouteTable.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 
 export type { VerifyOutcome };
