@@ -1,6 +1,6 @@
 // The path forms a route may match on, as data: a prefix, an exact path or a glob become a list of
-// segment patterns, which both the matcher (core/compileRoutes.ts) and check-config's overlap
-// analysis read. Regexes stay opaque strings here; only their anchoring is checked.
+// segment patterns, which both the matcher (core/compileRoutes.ts) and its overlap analysis
+// (core/routeCoverage.ts) read. Regexes stay opaque strings here; only their anchoring is checked.
 
 import { compileLinearRegex, linearRegexProblem, type LinearRegexFlags } from "./compileLinearRegex.ts";
 

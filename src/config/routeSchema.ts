@@ -1,6 +1,6 @@
 // The `policy` and `routes[]` parts of the config schema: route matching, auth, providers and
 // requirements. configSchema.ts places them; cross-field rules (one path form, auth required in
-// rules mode, reachability) are in checkRouteRules.ts.
+// rules mode) are in checkRouteRules.ts, reachability in core/checkRouteMatching.ts.
 
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";

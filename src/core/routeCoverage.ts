@@ -1,9 +1,9 @@
-// Set reasoning over route matches for check-config: does one rule match every request another
-// would (coverage), and can a request match both (intersects)? It reads a rule the way the matcher
-// does (core/compileRoutes.ts): a rule that is not public matches the ASCII-case-folded path unless
-// `match.caseSensitive` says otherwise, also matches the path with one trailing slash toggled, and
-// a GET rule matches HEAD. Sound but not complete: when it cannot decide (a regex against a glob,
-// say) coverage answers null and intersects false, so a warning is never raised by guesswork.
+// Set reasoning over route matches for the route-matching warnings (checkRouteMatching.ts): does
+// one rule match every request another would (coverage), and can a request match both (intersects)?
+// It reads a rule the way the matcher does (compileRoutes.ts): a rule that is not public matches the
+// ASCII-case-folded path unless `match.caseSensitive` says otherwise, also matches the path with one
+// trailing slash toggled, and a GET rule matches HEAD. Sound but not complete: when it cannot decide
+// (a regex against a glob, say) coverage answers null and intersects false, so no warning is guessed.
 
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
