@@ -52,10 +52,7 @@ function digest(text: string): Buffer {
 
 type Pending = { name: string; txn: LoginTransaction };
 
-export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
-  const { prefix, domain, sealer, ttlSeconds, maxPending } = options;
-  const clock = options.clock ?? systemClock;
-  const nowSeconds = () => epochSeconds(clock);
+function checkOptions({ prefix, domain, ttlSeconds, maxPending }: LoginTransactionCookiesOptions): void {
   if (!isCookieName(prefix))
     throw new Error(`login cookie prefix ${JSON.stringify(prefix)} is not a valid cookie name`);
   if (prefix.startsWith("__Host-") && domain !== null) {
@@ -67,6 +64,24 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
   if (!Number.isSafeInteger(maxPending) || maxPending < 1 || maxPending > MAX_PENDING_LOGINS_LIMIT) {
     throw new Error(`login cookies: maxPending must be an integer from 1 to ${MAX_PENDING_LOGINS_LIMIT}`);
   }
+}
+
+/** The oldest pending login; on a tie, the one whose name sorts first. */
+function oldestOf(live: readonly Pending[]): Pending {
+  let oldest = live[0]!;
+  for (const pending of live) {
+    const older = pending.txn.createdAt < oldest.txn.createdAt;
+    const tie = pending.txn.createdAt === oldest.txn.createdAt && pending.name < oldest.name;
+    if (older || tie) oldest = pending;
+  }
+  return oldest;
+}
+
+export function createLoginTransactionCookies(options: LoginTransactionCookiesOptions): LoginTransactionCookies {
+  const { prefix, domain, sealer, ttlSeconds, maxPending } = options;
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
+  checkOptions(options);
   const attributes = (maxAge: number): CookieAttributes => portcullisCookieAttributes(domain, maxAge);
   // Validates the domain and prefix rules at start-up.
   serializeCookie(`${prefix}.${"A".repeat(ID_LENGTH)}`, "", attributes(0));
@@ -107,17 +122,8 @@ export function createLoginTransactionCookies(options: LoginTransactionCookiesOp
       const pending = read(name, cookies, now);
       if (pending !== null) live.push({ name, txn: pending });
     }
-    let name = nameOf(digest(checked.state));
-    if (live.length >= maxPending) {
-      // Overwriting the oldest live login keeps at most maxPending of them with one Set-Cookie.
-      let oldest = live[0]!;
-      for (const pending of live) {
-        const older = pending.txn.createdAt < oldest.txn.createdAt;
-        const tie = pending.txn.createdAt === oldest.txn.createdAt && pending.name < oldest.name;
-        if (older || tie) oldest = pending;
-      }
-      name = oldest.name;
-    }
+    // Overwriting the oldest live login keeps at most maxPending of them with one Set-Cookie.
+    const name = live.length >= maxPending ? oldestOf(live).name : nameOf(digest(checked.state));
     const sealed = sealer.seal(checked, now + ttlSeconds);
     return [serializeCookie(name, sealed, attributes(ttlSeconds))];
   }

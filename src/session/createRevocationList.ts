@@ -6,16 +6,16 @@
 // once and re-reads the hash whenever its connection comes back. Without Redis a revocation lives
 // only in the memory of the replica that recorded it. Also the replay guard for logout-token `jti`s.
 import { randomBytes } from "node:crypto";
-import { Command } from "ioredis";
-import { LRUCache } from "lru-cache";
 import type { Clock, ClockTimer } from "../clock/Clock.ts";
 import { epochSeconds } from "../clock/epochSeconds.ts";
-import { sleep } from "../clock/sleep.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
-import type { RedisOperation } from "./createRedisSessionStore.ts";
+import { createRevocationEntries, revocationField } from "./createRevocationEntries.ts";
+import { followSharedRevocations } from "./followSharedRevocations.ts";
+import type { RedisOperation } from "./RedisSessionContext.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
+import { writeRevocationScript } from "./writeRevocationScript.ts";
 
 export interface Revocation {
   readonly provider: string;
@@ -108,14 +108,6 @@ return 1`;
  * chance), and a second attempt gets what is left: two attempts at most.
  */
 export const REVOCATION_WRITE_BUDGET_MS = 2_000;
-const REVOCATION_WRITE_ATTEMPTS = 2;
-/** A second attempt needs at least this much of the budget to be worth making. */
-const MIN_ATTEMPT_MS = 100;
-/** After a failure that was immediate (not connected), the pause before the retry: a reconnect's first step. */
-const RECONNECT_PAUSE_MS = 250;
-
-/** Re-read the shared list this often even when no connection dropped: pub/sub delivers at most once. */
-const RESYNC_INTERVAL_MS = 60_000;
 /**
  * Revocations held in memory. Dropping one would let a revoked cookie session pass again, so the
  * bound is far above any realistic count of logouts within one session lifetime, and reaching it is
@@ -126,151 +118,43 @@ const MAX_REVOCATIONS = 1_000_000;
 export function createRevocationList(options: RevocationListOptions): RevocationList {
   const clock = options.clock ?? systemClock;
   const nowSeconds = () => epochSeconds(clock);
-  const max = options.maxEntries ?? MAX_REVOCATIONS;
   const { connection, events, logger } = options;
-  let lastEvictionWarning = 0;
-  // field → revokedAt; the field hashes provider and sid/sub, so no identifier is stored in clear.
-  // Each entry expires with the sessions it covers (its own TTL).
-  // Entries and jtis expire on the same clock as the TTLs computed for them.
-  const perf = { now: () => clock.now() };
-  const entries = new LRUCache<string, number>({
-    max,
-    ttlAutopurge: false,
-    perf,
-    ttlResolution: 0,
-    dispose: (_value, _key, reason) => {
-      if (reason !== "evict" || clock.now() - lastEvictionWarning < 60_000) return;
-      lastEvictionWarning = clock.now();
-      logger?.warn({ max }, "the revocation list is full: the oldest back-channel logouts are being forgotten");
-    },
+  const entries = createRevocationEntries({
+    max: options.maxEntries ?? MAX_REVOCATIONS,
+    jtiTtlSeconds: options.jtiTtlSeconds,
+    clock,
+    logger,
   });
-  const jtis = new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000, perf, ttlResolution: 0 });
   const hashKey = connection === null ? "" : `${connection.prefix}revocations`;
   const channel = hashKey;
-
-  const fieldOf = (kind: "sid" | "sub" | "ses", provider: string, value: string) =>
-    `${kind}:${digestPair(provider, value)}`;
-
-  function remember(field: string, revokedAt: number, expiresAt: number): void {
-    const ttlMs = (expiresAt - nowSeconds()) * 1000;
-    if (ttlMs <= 0) return;
-    const known = entries.get(field);
-    // Keep the latest revocation time for a subject: it covers every earlier one.
-    if (known === undefined || known < revokedAt) entries.set(field, revokedAt, { ttl: ttlMs });
-  }
-
-  function apply(message: string): void {
-    const m = /^((?:sid|sub|ses):[A-Za-z0-9_-]{43})=(\d{1,12}):(\d{1,12})$/.exec(message);
-    if (m) remember(m[1] as string, Number(m[2]), Number(m[3]));
-  }
-
-  async function resync(): Promise<void> {
-    if (connection === null) return;
-    const client = connection.client;
-    // In pages, so a long list never blocks Redis or this process in one go.
-    let cursor = "0";
-    do {
-      const [next, flat] = await client.hscan(hashKey, cursor, "COUNT", 1000);
-      cursor = next;
-      const expired: string[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const field = flat[i] as string;
-        const [revokedAt, expiresAt] = (flat[i + 1] as string).split(":").map(Number) as [number, number];
-        if (!(expiresAt > nowSeconds())) expired.push(field);
-        else apply(`${field}=${revokedAt}:${expiresAt}`);
-      }
-      // Hash fields cannot expire by themselves (before Redis 7.4): whoever sees old ones removes them.
-      if (expired.length > 0) await client.hdel(hashKey, ...expired);
-    } while (cursor !== "0");
-  }
-
-  let timer: ClockTimer | null = null;
-  if (connection !== null) {
-    const sync = () =>
-      void resync().then(
-        () => events?.operation("revocation", true),
-        (err: unknown) => {
-          events?.operation("revocation", false);
-          logger?.warn({ error: describeRedisError(err) }, "could not read the shared revocation list; will retry");
-        },
-      );
-    const subscriber = connection.subscriber();
-    subscriber.on("message", (from: string, message: string) => {
-      if (from === channel) apply(message);
+  const timer: ClockTimer | null =
+    connection === null ? null : followSharedRevocations(connection, { hashKey, entries, clock, events, logger });
+  const write = (redis: RedisConnection, script: string, keys: readonly string[], args: readonly string[]) =>
+    writeRevocationScript(redis, script, keys, args, {
+      budgetMs: options.writeBudgetMs ?? REVOCATION_WRITE_BUDGET_MS,
+      clock,
+      events,
+      logger,
     });
-    // (Re)subscribed: read everything published while this replica was away.
-    subscriber.on("ready", () => {
-      void subscriber.subscribe(channel).then(sync, () => undefined);
-    });
-    connection.client.on("ready", sync);
-    timer = clock.setInterval(sync, RESYNC_INTERVAL_MS);
-  }
-
-  /**
-   * Runs a revocation script with its own timeout (longer than redis.commandTimeoutMs, which is
-   * tuned for the Check path), retried once within the write budget. Both scripts are idempotent,
-   * so an attempt that timed out after Redis ran it does no harm to the retry.
-   */
-  async function write(
-    redis: RedisConnection,
-    script: string,
-    keys: readonly string[],
-    args: readonly string[],
-  ): Promise<unknown> {
-    const budget = Math.max(options.writeBudgetMs ?? REVOCATION_WRITE_BUDGET_MS, redis.commandTimeoutMs);
-    const deadline = clock.now() + budget;
-    let lastError: unknown = null;
-    for (let attempt = 1; attempt <= REVOCATION_WRITE_ATTEMPTS; attempt++) {
-      const remaining = deadline - clock.now();
-      if (attempt > 1 && remaining < MIN_ATTEMPT_MS) break;
-      const startedAt = clock.now();
-      try {
-        const reply = await evalWithTimeout(
-          redis,
-          script,
-          keys,
-          args,
-          Math.min(Math.max(redis.commandTimeoutMs, Math.floor(budget / 2)), remaining),
-        );
-        events?.operation("revocation", true);
-        return reply;
-      } catch (error) {
-        lastError = error;
-        events?.operation("revocation", false);
-        logger?.warn({ attempt, error: describeRedisError(error) }, "a revocation could not be written to Redis");
-        // Refused at once (no connection): give a reconnect a moment rather than failing twice in a row.
-        if (clock.now() - startedAt < MIN_ATTEMPT_MS)
-          await sleep(clock, Math.min(RECONNECT_PAUSE_MS, Math.max(0, deadline - clock.now() - MIN_ATTEMPT_MS)));
-      }
-    }
-    throw lastError;
-  }
 
   return {
-    isRevoked(session) {
-      if (entries.size === 0) return false;
-      if (session.sid !== null && entries.has(fieldOf("sid", session.provider, session.sid))) return true;
-      if (entries.has(fieldOf("ses", session.provider, session.id))) return true;
-      const subRevokedAt = entries.get(fieldOf("sub", session.provider, session.sub));
-      return subRevokedAt !== undefined && session.createdAt <= subRevokedAt;
-    },
+    isRevoked: (session) => entries.isRevoked(session),
     async revoke(revocation, ttlSeconds, token) {
       const expiresAt = nowSeconds() + ttlSeconds;
       const fields = [
-        ...(revocation.sid !== null ? [fieldOf("sid", revocation.provider, revocation.sid)] : []),
+        ...(revocation.sid !== null ? [revocationField("sid", revocation.provider, revocation.sid)] : []),
         ...(revocation.sub !== null && revocation.sid === null
-          ? [fieldOf("sub", revocation.provider, revocation.sub)]
+          ? [revocationField("sub", revocation.provider, revocation.sub)]
           : []),
       ];
       const key = digestPair(token.issuer, token.jti);
       if (connection === null) {
-        if (jtis.has(key)) return "replayed";
-        jtis.set(key, true);
-        for (const field of fields) remember(field, revocation.at, expiresAt);
+        if (!entries.markJti(key)) return "replayed";
+        for (const field of fields) entries.remember(field, revocation.at, expiresAt);
         return "revoked";
       }
       // This replica refuses the sessions at once, whatever Redis says next.
-      for (const field of fields) remember(field, revocation.at, expiresAt);
+      for (const field of fields) entries.remember(field, revocation.at, expiresAt);
       const value = `${revocation.at}:${expiresAt}`;
       const nonce = randomBytes(16).toString("base64url");
       try {
@@ -286,9 +170,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       }
     },
     async endSession(session) {
-      const field = fieldOf("ses", session.provider, session.id);
+      const field = revocationField("ses", session.provider, session.id);
       const at = nowSeconds();
-      remember(field, at, session.expiresAt);
+      entries.remember(field, at, session.expiresAt);
       if (connection === null || session.expiresAt <= at) return;
       try {
         await write(connection, RECORD_REVOCATION, [hashKey], [channel, field, `${at}:${session.expiresAt}`]);
@@ -297,27 +181,12 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       }
     },
     endSessionHere(session) {
-      remember(fieldOf("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
+      entries.remember(revocationField("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
     },
-    size: () => entries.size,
+    size: () => entries.size(),
     close() {
       timer?.cancel();
       entries.clear();
-      jtis.clear();
     },
   };
-}
-
-/** EVAL with a timeout of its own: ioredis applies commandTimeout only to commands without one. */
-function evalWithTimeout(
-  redis: RedisConnection,
-  script: string,
-  keys: readonly string[],
-  args: readonly string[],
-  timeoutMs: number,
-): Promise<unknown> {
-  const command = new Command("eval", [script, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
-  command.setTimeout(Math.max(1, timeoutMs));
-  redis.client.sendCommand(command);
-  return command.promise as Promise<unknown>;
 }

@@ -39,11 +39,7 @@ const MAX_AGE_DIGITS = String(MAX_AGE_CAP_SECONDS).length;
 const COUNT_PREFIX = /^([1-9][0-9]?)\.(.+)$/;
 const CHUNK_SUFFIX = /^[1-9][0-9]{0,2}$/;
 
-export function createSessionCookies(options: SessionCookiesOptions): SessionCookies {
-  const { name, domain, sealer } = options;
-  const clock = options.clock ?? systemClock;
-  const nowSeconds = () => epochSeconds(clock);
-  const maxChunks = options.maxChunks ?? DEFAULT_SESSION_MAX_CHUNKS;
+function checkOptions(name: string, domain: string | null, maxChunks: number): void {
   if (!isCookieName(name)) throw new Error(`session cookie name ${JSON.stringify(name)} is not a valid cookie name`);
   if (name.startsWith("__Host-") && domain !== null) {
     throw new Error(`session cookie name ${name}: the __Host- prefix cannot be used with a cookie domain`);
@@ -51,6 +47,37 @@ export function createSessionCookies(options: SessionCookiesOptions): SessionCoo
   if (!Number.isSafeInteger(maxChunks) || maxChunks < 1 || maxChunks > MAX_CHUNKS_LIMIT) {
     throw new Error(`session cookies: maxChunks must be an integer from 1 to ${MAX_CHUNKS_LIMIT}`);
   }
+}
+
+/** The sealed value cut into parts, each of whose Set-Cookie headers stays under MAX_SET_COOKIE_BYTES. */
+function splitSealed(
+  sealed: string,
+  layout: {
+    readonly maxChunks: number;
+    readonly chunkName: (index: number) => string;
+    readonly attributeBytes: number;
+  },
+): string[] {
+  const countDigits = String(layout.maxChunks).length + 1; // "<count>."
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset < sealed.length) {
+    const index = parts.length;
+    const overhead =
+      Buffer.byteLength(`${layout.chunkName(index)}=`) + layout.attributeBytes + (index === 0 ? countDigits : 0);
+    const room = MAX_SET_COOKIE_BYTES - 1 - overhead;
+    parts.push(sealed.slice(offset, offset + room));
+    offset += room;
+  }
+  return parts;
+}
+
+export function createSessionCookies(options: SessionCookiesOptions): SessionCookies {
+  const { name, domain, sealer } = options;
+  const clock = options.clock ?? systemClock;
+  const nowSeconds = () => epochSeconds(clock);
+  const maxChunks = options.maxChunks ?? DEFAULT_SESSION_MAX_CHUNKS;
+  checkOptions(name, domain, maxChunks);
   const attributes = (maxAge: number): CookieAttributes => portcullisCookieAttributes(domain, maxAge);
   // Validates the domain and prefix rules once, at start-up, rather than on the first login.
   const expiredTemplate = serializeCookie(name, "", attributes(0));
@@ -96,26 +123,12 @@ export function createSessionCookies(options: SessionCookiesOptions): SessionCoo
     return { payload: sealer.unseal(parts.join(""), now), present };
   }
 
-  function split(sealed: string): string[] {
-    const countDigits = String(maxChunks).length + 1; // "<count>."
-    const parts: string[] = [];
-    let offset = 0;
-    while (offset < sealed.length) {
-      const index = parts.length;
-      const overhead = Buffer.byteLength(`${chunkName(index)}=`) + attributeBytes + (index === 0 ? countDigits : 0);
-      const room = MAX_SET_COOKIE_BYTES - 1 - overhead;
-      parts.push(sealed.slice(offset, offset + room));
-      offset += room;
-    }
-    return parts;
-  }
-
   function write(payload: object, expiresAt: number, present: readonly string[], now: number = nowSeconds()): string[] {
     const maxAge = Math.min(Math.floor(expiresAt - now), MAX_AGE_CAP_SECONDS);
     // A session that is already over is written as its absence.
     if (!Number.isFinite(maxAge) || maxAge <= 0) return clear(present);
     const sealed = sealer.seal(payload, expiresAt);
-    const parts = split(sealed);
+    const parts = splitSealed(sealed, { maxChunks, chunkName, attributeBytes });
     if (parts.length > maxChunks) throw new SessionTooLargeError(sealed.length, parts.length, maxChunks);
     const headers = parts.map((part, index) =>
       serializeCookie(chunkName(index), index === 0 ? `${parts.length}.${part}` : part, attributes(maxAge)),
