@@ -1,6 +1,6 @@
 // Verified claims → the identity headers set on the upstream request (x-user-sub, x-user-email,
 // x-user-roles, configured claim headers, x-user-context). Everything config-derived is computed once
-// in createIdentityHeaders; build() is pure and its result is cached by the caller per credential.
+// in createIdentityHeaders (a plan the per-request functions read); build() is pure and its result is cached by the caller per credential.
 // Roles and groups are read from the claim paths of the token's provider (its own or its preset's),
 // else from identity.roleClaims / identity.groupClaims.
 
@@ -110,163 +110,215 @@ function keepWithin<T>(list: readonly T[], budget: number, costOf: (entry: T) =>
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 const jsonBytes = (v: unknown): number => utf8Bytes(JSON.stringify(v));
 
+/** Everything build() reads, computed once from config; the per-request functions below take it. */
+interface HeaderPlan {
+  readonly maxBytes: number;
+  readonly names: {
+    readonly sub: string;
+    readonly email: string;
+    readonly roles: string;
+    readonly context: string;
+    readonly clientId: string;
+  };
+  readonly claimHeaders: readonly (readonly [name: string, path: readonly string[]])[];
+  readonly contextEnabled: boolean;
+  readonly contextFields: readonly (readonly [field: string, source: ContextSource])[];
+  readonly defaultRolePaths: readonly (readonly string[])[];
+  readonly defaultGroupPaths: readonly (readonly string[])[];
+  readonly rolePathsOf: ReadonlyMap<string, readonly (readonly string[])[]>;
+  readonly groupPathsOf: ReadonlyMap<string, readonly (readonly string[])[]>;
+}
+
 export function createIdentityHeaders(
   config: IdentityConfig,
   providers: readonly ProviderClaimPaths[] = [],
 ): IdentityHeaders {
-  const maxBytes = config.maxHeaderBytes;
-  const names = {
-    sub: config.headers.sub.toLowerCase(),
-    email: config.headers.email.toLowerCase(),
-    roles: config.headers.roles.toLowerCase(),
-    context: config.headers.context.toLowerCase(),
-    clientId: config.headers.clientId.toLowerCase(),
+  const plan = planHeaders(config, providers);
+  const { names } = plan;
+  const owned = [
+    names.sub,
+    names.email,
+    names.roles,
+    names.context,
+    names.clientId,
+    ...plan.claimHeaders.map(([n]) => n),
+  ];
+  // The config parser checks this too; two meanings for one header would make build() ambiguous.
+  if (new Set(owned).size !== owned.length) {
+    throw new Error("identity: header names must be distinct");
+  }
+  return {
+    ownedHeaders: Object.freeze(owned),
+    build: (claims, principal = "user", provider) => buildHeaders(plan, claims, principal, provider),
+    roles: (claims, provider) => rolesOf(plan, claims, provider),
+    groups: (claims, provider) => groupsOf(plan, claims, provider),
   };
-  const claimHeaders = Object.entries(config.claimHeaders).map(
-    ([name, path]) => [name.toLowerCase(), claimPathSegments(path)] as const,
-  );
-  const defaultRolePaths = config.roleClaims.map(claimPathSegments);
-  const defaultGroupPaths = (config.groupClaims ?? ["groups"]).map(claimPathSegments);
+}
+
+function planHeaders(config: IdentityConfig, providers: readonly ProviderClaimPaths[]): HeaderPlan {
   const rolePathsOf = new Map<string, (readonly string[])[]>();
   const groupPathsOf = new Map<string, (readonly string[])[]>();
   for (const p of providers) {
     if (p.roleClaims != null) rolePathsOf.set(p.name, p.roleClaims.map(claimPathSegments));
     if (p.groupClaims != null) groupPathsOf.set(p.name, p.groupClaims.map(claimPathSegments));
   }
-  const rolePaths = (provider: string | undefined) =>
-    (provider === undefined ? undefined : rolePathsOf.get(provider)) ?? defaultRolePaths;
-  const groupPaths = (provider: string | undefined) =>
-    (provider === undefined ? undefined : groupPathsOf.get(provider)) ?? defaultGroupPaths;
-  const contextFields = config.context.enabled
-    ? Object.entries(config.context.fields).map(
-        ([field, source]) => [field, parseContextSource(field, source)] as const,
-      )
-    : [];
+  return {
+    maxBytes: config.maxHeaderBytes,
+    names: {
+      sub: config.headers.sub.toLowerCase(),
+      email: config.headers.email.toLowerCase(),
+      roles: config.headers.roles.toLowerCase(),
+      context: config.headers.context.toLowerCase(),
+      clientId: config.headers.clientId.toLowerCase(),
+    },
+    claimHeaders: Object.entries(config.claimHeaders).map(
+      ([name, path]) => [name.toLowerCase(), claimPathSegments(path)] as const,
+    ),
+    contextEnabled: config.context.enabled,
+    contextFields: config.context.enabled
+      ? Object.entries(config.context.fields).map(
+          ([field, source]) => [field, parseContextSource(field, source)] as const,
+        )
+      : [],
+    defaultRolePaths: config.roleClaims.map(claimPathSegments),
+    defaultGroupPaths: (config.groupClaims ?? ["groups"]).map(claimPathSegments),
+    rolePathsOf,
+    groupPathsOf,
+  };
+}
 
-  const owned = [names.sub, names.email, names.roles, names.context, names.clientId, ...claimHeaders.map(([n]) => n)];
-  // The config parser checks this too; two meanings for one header would make build() ambiguous.
-  if (new Set(owned).size !== owned.length) {
-    throw new Error("identity: header names must be distinct");
-  }
-  const ownedHeaders = Object.freeze(owned);
-
-  /**
-   * The union of every role claim, first occurrence first. A role must be sendable verbatim in a
-   * comma-separated header: names containing a comma, control characters or surrounding whitespace
-   * are dropped (the context uses the same list so both views agree).
-   */
-  function rolesOf(claims: Claims, provider?: string): string[] {
-    const roles = new Set<string>();
-    for (const path of rolePaths(provider)) {
-      const value = resolveClaim(claims, path);
-      const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-      for (const role of list) {
-        if (typeof role === "string" && !role.includes(",") && isVerbatimHeaderValue(role, maxBytes)) {
-          roles.add(role);
-        }
-      }
-    }
-    return [...roles];
-  }
-
-  /** The x-user-context value, or null when it cannot fit even with every role and scope dropped. */
-  function contextValue(claims: Claims, subject: string | null, roles: string[]): string | null {
-    const body: Record<string, unknown> = {};
-    // Lists we may shorten to fit, with the field each one fills.
-    const shrinkable: Array<{ field: string; list: string[] }> = [];
-    for (const [field, source] of contextFields) {
-      switch (source.kind) {
-        case "sub":
-          body[field] = subject;
-          break;
-        case "email":
-          body[field] = emailOf(claims);
-          break;
-        case "client_id":
-          body[field] = clientIdOf(claims);
-          break;
-        case "exp":
-          body[field] = expOf(claims);
-          break;
-        case "scopes":
-        case "roles": {
-          const list = source.kind === "roles" ? [...roles] : scopesOf(claims);
-          body[field] = list;
-          shrinkable.push({ field, list });
-          break;
-        }
-        case "claim":
-          body[field] = resolveClaim(claims, source.path) ?? null;
-          break;
-      }
-    }
-    // Standard base64 turns every 3 bytes into 4 characters; fit the JSON into that budget.
-    const jsonBudget = Math.floor(maxBytes / 4) * 3;
-    let over = jsonBytes(body) - jsonBudget;
-    if (over > 0) {
-      // Drop entries from the end of the longest list, one at a time, until the JSON fits.
-      // Sizes are tracked arithmetically so a token with thousands of roles stays linear-ish.
-      while (over > 0) {
-        let longest: { field: string; list: string[] } | undefined;
-        for (const s of shrinkable) {
-          if (s.list.length > 0 && (!longest || s.list.length > longest.list.length)) longest = s;
-        }
-        if (!longest) return null;
-        const removed = longest.list.pop() as string;
-        over -= jsonBytes(removed) + (longest.list.length > 0 ? 1 : 0);
-      }
-      for (const s of shrinkable) body[s.field] = s.list;
-    }
-    const json = JSON.stringify(body);
-    if (utf8Bytes(json) > jsonBudget) return null;
-    return Buffer.from(json, "utf8").toString("base64");
-  }
-
-  /** Every string in the provider's group claims, first occurrence first. */
-  function groupsOf(claims: Claims, provider?: string): string[] {
-    const groups = new Set<string>();
-    for (const path of groupPaths(provider)) {
-      const value = resolveClaim(claims, path);
-      const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-      for (const group of list) if (typeof group === "string" && group.length > 0) groups.add(group);
-    }
-    return [...groups];
-  }
-
-  function build(claims: Claims, principal: "user" | "client" = "user", provider?: string): IdentityHeader[] {
-    const headers: IdentityHeader[] = [];
-    const clientId = clientIdOf(claims);
-    if (clientId !== null && isVerbatimHeaderValue(clientId, maxBytes)) headers.push([names.clientId, clientId]);
-    if (principal === "client") {
-      pushClaimHeaders(claims, headers);
-      return headers;
-    }
-    const subject = subjectOf(claims);
-    if (subject !== null && isVerbatimHeaderValue(subject, maxBytes)) headers.push([names.sub, subject]);
-    const email = emailOf(claims);
-    if (email !== null && isVerbatimHeaderValue(email, maxBytes)) headers.push([names.email, email]);
-
-    const roles = rolesOf(claims, provider);
-    const rolesInHeader = keepWithin(roles, maxBytes, utf8Bytes);
-    if (rolesInHeader.length > 0) headers.push([names.roles, rolesInHeader.join(",")]);
-
-    pushClaimHeaders(claims, headers);
-
-    if (config.context.enabled) {
-      const context = contextValue(claims, subject, roles);
-      if (context !== null) headers.push([names.context, context]);
-    }
+function buildHeaders(
+  plan: HeaderPlan,
+  claims: Claims,
+  principal: "user" | "client",
+  provider: string | undefined,
+): IdentityHeader[] {
+  const { names, maxBytes } = plan;
+  const headers: IdentityHeader[] = [];
+  const clientId = clientIdOf(claims);
+  if (clientId !== null && isVerbatimHeaderValue(clientId, maxBytes)) headers.push([names.clientId, clientId]);
+  if (principal === "client") {
+    pushClaimHeaders(plan, claims, headers);
     return headers;
   }
+  const subject = subjectOf(claims);
+  if (subject !== null && isVerbatimHeaderValue(subject, maxBytes)) headers.push([names.sub, subject]);
+  const email = emailOf(claims);
+  if (email !== null && isVerbatimHeaderValue(email, maxBytes)) headers.push([names.email, email]);
 
-  function pushClaimHeaders(claims: Claims, headers: IdentityHeader[]): void {
-    for (const [name, path] of claimHeaders) {
-      const text = claimToText(resolveClaim(claims, path));
-      if (text === null) continue;
-      const value = sanitizeHeaderValue(text, maxBytes);
-      if (value.length > 0) headers.push([name, value]);
+  const roles = rolesOf(plan, claims, provider);
+  const rolesInHeader = keepWithin(roles, maxBytes, utf8Bytes);
+  if (rolesInHeader.length > 0) headers.push([names.roles, rolesInHeader.join(",")]);
+
+  pushClaimHeaders(plan, claims, headers);
+
+  if (plan.contextEnabled) {
+    const context = contextValue(plan, claims, subject, roles);
+    if (context !== null) headers.push([names.context, context]);
+  }
+  return headers;
+}
+
+function pushClaimHeaders(plan: HeaderPlan, claims: Claims, headers: IdentityHeader[]): void {
+  for (const [name, path] of plan.claimHeaders) {
+    const text = claimToText(resolveClaim(claims, path));
+    if (text === null) continue;
+    const value = sanitizeHeaderValue(text, plan.maxBytes);
+    if (value.length > 0) headers.push([name, value]);
+  }
+}
+
+/**
+ * The union of every role claim, first occurrence first. A role must be sendable verbatim in a
+ * comma-separated header: names containing a comma, control characters or surrounding whitespace
+ * are dropped (the context uses the same list so both views agree).
+ */
+function rolesOf(plan: HeaderPlan, claims: Claims, provider: string | undefined): string[] {
+  const paths = (provider === undefined ? undefined : plan.rolePathsOf.get(provider)) ?? plan.defaultRolePaths;
+  const roles = new Set<string>();
+  for (const path of paths) {
+    const value = resolveClaim(claims, path);
+    const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+    for (const role of list) {
+      if (typeof role === "string" && !role.includes(",") && isVerbatimHeaderValue(role, plan.maxBytes)) {
+        roles.add(role);
+      }
     }
   }
+  return [...roles];
+}
 
-  return { ownedHeaders, build, roles: rolesOf, groups: groupsOf };
+/** Every string in the provider's group claims, first occurrence first. */
+function groupsOf(plan: HeaderPlan, claims: Claims, provider: string | undefined): string[] {
+  const paths = (provider === undefined ? undefined : plan.groupPathsOf.get(provider)) ?? plan.defaultGroupPaths;
+  const groups = new Set<string>();
+  for (const path of paths) {
+    const value = resolveClaim(claims, path);
+    const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+    for (const group of list) if (typeof group === "string" && group.length > 0) groups.add(group);
+  }
+  return [...groups];
+}
+
+/** The x-user-context value, or null when it cannot fit even with every role and scope dropped. */
+function contextValue(plan: HeaderPlan, claims: Claims, subject: string | null, roles: string[]): string | null {
+  const body: Record<string, unknown> = {};
+  // Lists we may shorten to fit, with the field each one fills.
+  const shrinkable: Array<{ field: string; list: string[] }> = [];
+  for (const [field, source] of plan.contextFields) {
+    switch (source.kind) {
+      case "sub":
+        body[field] = subject;
+        break;
+      case "email":
+        body[field] = emailOf(claims);
+        break;
+      case "client_id":
+        body[field] = clientIdOf(claims);
+        break;
+      case "exp":
+        body[field] = expOf(claims);
+        break;
+      case "scopes":
+      case "roles": {
+        const list = source.kind === "roles" ? [...roles] : scopesOf(claims);
+        body[field] = list;
+        shrinkable.push({ field, list });
+        break;
+      }
+      case "claim":
+        body[field] = resolveClaim(claims, source.path) ?? null;
+        break;
+    }
+  }
+  // Standard base64 turns every 3 bytes into 4 characters; fit the JSON into that budget.
+  const jsonBudget = Math.floor(plan.maxBytes / 4) * 3;
+  if (!shrinkToFit(body, shrinkable, jsonBytes(body) - jsonBudget)) return null;
+  const json = JSON.stringify(body);
+  if (utf8Bytes(json) > jsonBudget) return null;
+  return Buffer.from(json, "utf8").toString("base64");
+}
+
+/**
+ * Drops entries from the end of the longest list, one at a time, until `over` bytes are gone; false
+ * when every list is empty and it is still over. Sizes are tracked arithmetically so a token with
+ * thousands of roles stays linear-ish.
+ */
+function shrinkToFit(
+  body: Record<string, unknown>,
+  shrinkable: Array<{ field: string; list: string[] }>,
+  over: number,
+): boolean {
+  if (over <= 0) return true;
+  while (over > 0) {
+    let longest: { field: string; list: string[] } | undefined;
+    for (const s of shrinkable) {
+      if (s.list.length > 0 && (!longest || s.list.length > longest.list.length)) longest = s;
+    }
+    if (!longest) return false;
+    const removed = longest.list.pop() as string;
+    over -= jsonBytes(removed) + (longest.list.length > 0 ? 1 : 0);
+  }
+  for (const s of shrinkable) body[s.field] = s.list;
+  return true;
 }
