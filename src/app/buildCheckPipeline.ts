@@ -25,6 +25,7 @@ import {
 } from "../oidc/ProviderRegistry.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createRedisSessionStore } from "../session/createRedisSessionStore.ts";
+import type { SessionStore } from "../session/SessionStore.ts";
 import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
@@ -160,8 +161,44 @@ function createLogin(
 ): BrowserLogin | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
+  for (const provider of Object.keys(config.providers))
+    for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+  const store = sessionStoreFor(config, shared, logger, clock);
+  return createBrowserLogin({
+    session: config.session,
+    providers,
+    loginClient: loginClientsOf(registry, clock),
+    // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
+    verifyAccessToken: (token, provider) =>
+      config.providers[provider]?.opaqueAccessTokens === true
+        ? Promise.resolve({
+            ok: false,
+            code: "token_malformed",
+            provider,
+            detail: "the provider's access tokens are opaque",
+          })
+        : registry.verify(token, [provider]),
+    verifyLogoutToken: createLogoutTokenDispatcher(providers, registry, clock),
+    ...(store !== undefined ? { store } : {}),
+    ...(shared !== null ? { revocations: shared.revocations } : {}),
+    logger,
+    clock,
+    events: {
+      backchannelLogout: (provider, result) =>
+        metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
+      loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
+      loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
+      loginFailed: (provider, reason) =>
+        metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
+      refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
+    },
+  });
+}
+
+/** Each provider's login client, made once the provider's discovery and keys are loaded (null before). */
+function loginClientsOf(registry: ProviderRegistry, clock: Clock): (provider: string) => LoginClientPort | null {
   const clients = new Map<string, LoginClientPort>();
-  const loginClient = (name: string): LoginClientPort | null => {
+  return (name) => {
     const existing = clients.get(name);
     if (existing !== undefined) return existing;
     const loaded = registry.loaded(name);
@@ -190,51 +227,27 @@ function createLogin(
     clients.set(name, client);
     return client;
   };
-  for (const provider of Object.keys(config.providers))
-    for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+}
+
+/** The Redis session store when `session.store` is redis and Redis is configured; otherwise sealed cookies (undefined). */
+function sessionStoreFor(
+  config: PortcullisConfig,
+  shared: SharedSessionState | null,
+  logger: Logger,
+  clock: Clock,
+): SessionStore | undefined {
   const redis = shared?.redis ?? null;
-  const store =
-    config.session.store === "redis" && redis !== null
-      ? createRedisSessionStore({
-          connection: redis,
-          cookieName: config.session.cookieName,
-          cookieDomain: config.session.cookieDomain,
-          keys: config.session.keys,
-          lifetimeSeconds: config.session.lifetimeSeconds,
-          // The lease covers the refresh call's timeout and the access-token check after it; it is renewed while both run.
-          lockTtlMs: (provider) => (config.providers[provider]?.requestTimeoutMs ?? 800) * 2 + 1_000,
-          events: shared?.redisEvents,
-          logger,
-          clock,
-        })
-      : undefined;
-  return createBrowserLogin({
-    session: config.session,
-    providers,
-    loginClient,
-    // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
-    verifyAccessToken: (token, provider) =>
-      config.providers[provider]?.opaqueAccessTokens === true
-        ? Promise.resolve({
-            ok: false,
-            code: "token_malformed",
-            provider,
-            detail: "the provider's access tokens are opaque",
-          })
-        : registry.verify(token, [provider]),
-    verifyLogoutToken: createLogoutTokenDispatcher(providers, registry, clock),
-    ...(store !== undefined ? { store } : {}),
-    ...(shared !== null ? { revocations: shared.revocations } : {}),
+  if (config.session.store !== "redis" || redis === null) return undefined;
+  return createRedisSessionStore({
+    connection: redis,
+    cookieName: config.session.cookieName,
+    cookieDomain: config.session.cookieDomain,
+    keys: config.session.keys,
+    lifetimeSeconds: config.session.lifetimeSeconds,
+    // The lease covers the refresh call's timeout and the access-token check after it; it is renewed while both run.
+    lockTtlMs: (provider) => (config.providers[provider]?.requestTimeoutMs ?? 800) * 2 + 1_000,
+    events: shared?.redisEvents,
     logger,
     clock,
-    events: {
-      backchannelLogout: (provider, result) =>
-        metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
-      loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
-      loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
-      loginFailed: (provider, reason) =>
-        metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
-      refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
-    },
   });
 }

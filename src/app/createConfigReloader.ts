@@ -7,7 +7,7 @@ import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
-import type { ApplyOutcome } from "./createLivePipeline.ts";
+import type { ApplyOutcome } from "./prepareReload.ts";
 import type { RunningServer } from "./startServer.ts";
 
 export type ReloadTrigger = "SIGHUP" | "file change";

@@ -1,6 +1,17 @@
-// Runs one Portcullis process from a parsed config: the Check pipeline behind gRPC ext_authz +
-// health, the auth listener and the admin listener. Used by `serve`, by the demo and by tests.
-// reload() swaps the pipeline under the same listeners (see createLivePipeline).
+// The composition root: one Portcullis process from a parsed config (used by `serve`, the demo and
+// tests). The units, in start-up order:
+//   1. logger         pino at log.level (serve passes its own)
+//   2. health         gRPC health and /readyz say NOT_SERVING until every provider's keys are loaded
+//   3. live pipeline  shared session state (Redis, revocation list), process-wide metrics, and the first
+//                     generation: provider registry, login clients, browser login, gate (buildCheckPipeline)
+//   4. tracing        OpenTelemetry when `tracing` is configured; once per process
+//   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer
+//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes); all bound
+//                     before any serves, and a failed bind closes the ones that did
+//   7. providers      discovery and JWKS load in the background (checks answer 503 jwks_unavailable meanwhile)
+//   8. readiness      health SERVING once every provider is ready
+// reload() builds the next generation under the same listeners (createLivePipeline); stop() runs the
+// list backwards: NOT_SERVING, the drain, in-flight checks, the pipeline, the listeners, tracing.
 import type { Logger } from "pino";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { startAuthServer } from "../http/startAuthServer.ts";
@@ -14,8 +25,11 @@ import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
 import { startConfiguredTracing } from "./startConfiguredTracing.ts";
-import { createLivePipeline, type ApplyOutcome } from "./createLivePipeline.ts";
+import { createLivePipeline } from "./createLivePipeline.ts";
+import type { ApplyOutcome } from "./prepareReload.ts";
 import { startDrainPeriod, type DrainPeriod } from "./startDrainPeriod.ts";
+import type { LivePipeline } from "./createLivePipeline.ts";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 
 export interface RunningServer {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
@@ -34,83 +48,42 @@ export interface RunningServer {
 }
 
 export async function startServer(config: PortcullisConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger(config.log.level);
-  const health = new HealthState("NOT_SERVING");
-  let stopping = false;
-  let drain: DrainPeriod | null = null;
-  let stopped: Promise<void> | null = null;
-
-  const live = createLivePipeline(config, logger);
-  const { metrics, login } = live;
-  // Off by default; set up once per process (a reload cannot change it, see reloadProblems).
+  const logger = options.logger ?? createLogger(config.log.level); // 1
+  const health = new HealthState("NOT_SERVING"); // 2
+  const live = createLivePipeline(config, logger); // 3
+  // 4: off by default; a reload cannot change it (see reloadProblems).
   const tracing = startConfiguredTracing(config.tracing, logger);
   const tracer = tracing === null ? undefined : createCheckTracer(tracing);
-  const handlers = createExtAuthzHandlers(
-    live.gate,
-    createCheckObserver(metrics, logger, () => live.current().config.log.audit),
-    tracer,
-  );
-  const registry = () => live.current().registry;
-
-  // Bind every listener before serving any; if one cannot bind, close the ones that did, so a
-  // failed start never leaves a half-started process answering checks.
-  const started: Array<() => Promise<void>> = [];
-  let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
-  let auth: Awaited<ReturnType<typeof startAuthServer>>;
-  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  const observer = createCheckObserver(live.metrics, logger, () => live.current().config.log.audit);
+  const handlers = createExtAuthzHandlers(live.gate, observer, tracer); // 5
+  let stopping = false;
+  let listeners: Listeners;
   try {
-    grpc = await startGrpcServer({
-      host: config.listen.grpc.host,
-      port: config.listen.grpc.port,
-      authorization: handlers,
-      health: createHealthHandlers(health),
-    });
-    started.push(() => grpc.shutdown(0));
-    auth = await startAuthServer({ ...config.listen.auth, login, logger });
-    started.push(() => auth.close());
-    admin = await startAdminServer({
-      host: config.listen.admin.host,
-      port: config.listen.admin.port,
-      registry: metrics.registry,
-      notReadyReason: () => {
-        if (stopping) return "shutting down";
-        if (registry().isReady()) return null;
-        const waiting = registry()
-          .status()
-          .filter((s) => !s.ready)
-          .map((s) => s.provider);
-        return `waiting for provider keys: ${waiting.join(", ")}`;
-      },
-      degradedReason: () =>
-        live.redis !== null && !live.redis.isUp()
-          ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
-          : null,
-    });
+    listeners = await bindListeners(config, { live, logger, health, handlers, stopping: () => stopping }); // 6
   } catch (error) {
-    for (const close of started.reverse()) await close().catch(() => undefined);
     live.close();
     await tracing?.shutdown();
     throw error;
   }
-
-  // Discovery and JWKS load in the background; checks answer 503 jwks_unavailable meanwhile, and
-  // gRPC health says NOT_SERVING until every provider is ready, so Envoy's health checks prefer
-  // replicas that can decide.
+  // 7: Envoy's health checks prefer replicas that can decide, so health stays NOT_SERVING meanwhile.
   live
     .start()
     .catch((err: unknown) =>
       logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"),
     );
   const readiness = setInterval(() => {
-    if (stopping || !registry().isReady()) return;
-    health.set("SERVING");
+    if (stopping || !live.current().registry.isReady()) return;
+    health.set("SERVING"); // 8
     clearInterval(readiness);
   }, 100);
   readiness.unref();
 
+  const { grpc, auth, admin } = listeners;
+  let drain: DrainPeriod | null = null;
+  let stopped: Promise<void> | null = null;
   return {
     ports: { grpc: grpc.port, auth: auth.port, admin: admin.port },
-    metrics,
+    metrics: live.metrics,
     config: () => live.current().config,
     reload: (next) => live.apply(next),
     stop() {
@@ -144,4 +117,58 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
       return stopped;
     },
   };
+}
+
+interface Listeners {
+  readonly grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  readonly auth: Awaited<ReturnType<typeof startAuthServer>>;
+  readonly admin: Awaited<ReturnType<typeof startAdminServer>>;
+}
+
+interface ListenerUnits {
+  readonly live: LivePipeline;
+  readonly logger: Logger;
+  readonly health: HealthState;
+  readonly handlers: UntypedServiceImplementation;
+  readonly stopping: () => boolean;
+}
+
+/** Binds every listener before any serves; if one cannot bind, the ones that did are closed, so a failed start never leaves a half-started process answering checks. */
+async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Promise<Listeners> {
+  const { live, logger, health, handlers } = units;
+  const registry = () => live.current().registry;
+  const started: Array<() => Promise<void>> = [];
+  try {
+    const grpc = await startGrpcServer({
+      host: config.listen.grpc.host,
+      port: config.listen.grpc.port,
+      authorization: handlers,
+      health: createHealthHandlers(health),
+    });
+    started.push(() => grpc.shutdown(0));
+    const auth = await startAuthServer({ ...config.listen.auth, login: live.login, logger });
+    started.push(() => auth.close());
+    const admin = await startAdminServer({
+      host: config.listen.admin.host,
+      port: config.listen.admin.port,
+      registry: live.metrics.registry,
+      notReadyReason: () => {
+        if (units.stopping()) return "shutting down";
+        if (registry().isReady()) return null;
+        const waiting = registry()
+          .status()
+          .filter((s) => !s.ready)
+          .map((s) => s.provider);
+        return `waiting for provider keys: ${waiting.join(", ")}`;
+      },
+      degradedReason: () =>
+        live.redis !== null && !live.redis.isUp()
+          ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
+          : null,
+    });
+    return { grpc, auth, admin };
+  } catch (error) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
 }
