@@ -237,9 +237,7 @@ function rolesOf(plan: HeaderPlan, claims: Claims, provider: string | undefined)
   const paths = (provider === undefined ? undefined : plan.rolePathsOf.get(provider)) ?? plan.defaultRolePaths;
   const roles = new Set<string>();
   for (const path of paths) {
-    const value = resolveClaim(claims, path);
-    const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-    for (const role of list) {
+    for (const role of namesAt(claims, path)) {
       if (typeof role === "string" && !role.includes(",") && isVerbatimHeaderValue(role, plan.maxBytes)) {
         roles.add(role);
       }
@@ -253,11 +251,15 @@ function groupsOf(plan: HeaderPlan, claims: Claims, provider: string | undefined
   const paths = (provider === undefined ? undefined : plan.groupPathsOf.get(provider)) ?? plan.defaultGroupPaths;
   const groups = new Set<string>();
   for (const path of paths) {
-    const value = resolveClaim(claims, path);
-    const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-    for (const group of list) if (typeof group === "string" && group.length > 0) groups.add(group);
+    for (const group of namesAt(claims, path)) if (typeof group === "string" && group.length > 0) groups.add(group);
   }
   return [...groups];
+}
+
+/** A claim holding one name or a list of them, as a list (empty when absent or of another type). */
+function namesAt(claims: Claims, path: readonly string[]): readonly unknown[] {
+  const value = resolveClaim(claims, path);
+  return typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
 }
 
 /** The x-user-context value, or null when it cannot fit even with every role and scope dropped. */
