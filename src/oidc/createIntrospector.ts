@@ -4,11 +4,10 @@
 // any endpoint problem throws VerifierFault (the gate answers 503) — an unreachable IdP never allows.
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { FetchLike } from "./boundedFetch.ts";
 import { MAX_TOKEN_LENGTH } from "./compactJwt.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { judgeIntrospection, type IntrospectionRules, type IntrospectionVerdict } from "./judgeIntrospection.ts";
-import { introspectionEndpointOf, postIntrospection, type IntrospectionAuthMethod } from "./postIntrospection.ts";
+import { introspectionEndpointOf, postIntrospection, type IntrospectionEndpointOptions } from "./postIntrospection.ts";
 import { traceIdpCall } from "./traceIdpCall.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 
@@ -19,14 +18,8 @@ export interface IntrospectionObserver {
   introspection(provider: string, result: IntrospectionResult): void;
 }
 
-export interface IntrospectorOptions {
-  readonly providerName: string;
-  /** From discovery (`introspection_endpoint`) or configured. https unless allowInsecureHttp. */
-  readonly endpoint: URL;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly authMethod: IntrospectionAuthMethod;
-  readonly timeoutMs: number;
+/** The endpoint and client authentication (IntrospectionEndpointOptions), and how answers are judged and cached. */
+export interface IntrospectorOptions extends IntrospectionEndpointOptions {
   /** The longest an answer is trusted; inactive answers at most min(this, 30 s). 0 = no cache. */
   readonly cacheTtlSeconds: number;
   readonly maxEntries: number;
@@ -51,7 +44,6 @@ export interface IntrospectorOptions {
   readonly idTokensAreBearer?: boolean;
   /** Permits an http:// endpoint (development only: the token and client secret cross in clear). */
   readonly allowInsecureHttp?: boolean;
-  readonly fetch?: FetchLike;
   /** Epoch milliseconds; drives time claims and the cache. */
   readonly now?: () => number;
   readonly observer?: IntrospectionObserver;

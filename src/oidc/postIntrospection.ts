@@ -23,6 +23,7 @@ export interface IntrospectionEndpoint {
 
 export interface IntrospectionEndpointOptions {
   readonly providerName: string;
+  /** From discovery (`introspection_endpoint`) or configured. https unless allowInsecureHttp. */
   readonly endpoint: URL;
   readonly clientId: string;
   readonly clientSecret: string;
