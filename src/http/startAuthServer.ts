@@ -5,7 +5,6 @@
 // everything when browser login is not configured, is a small JSON 404. Every error answer is a
 // registry code (src/errors/ErrorCode.ts): its status and public text come from there.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { ErrorCode } from "../errors/ErrorCode.ts";
 import { renderErrorJson } from "../errors/renderErrorJson.ts";
 import { renderErrorPage, type ErrorPageOptions, type PageSurface } from "../errors/renderErrorPage.ts";
@@ -16,6 +15,7 @@ import type { BrowserLogin } from "../login/createBrowserLogin.ts";
 import { parseSessionCookies } from "../login/parseSessionCookies.ts";
 import { signOut } from "../login/signOut.ts";
 import { startLoginAt } from "../login/startLogin.ts";
+import { listenHttpServer } from "../observability/listenHttpServer.ts";
 
 export interface AuthServer {
   readonly port: number;
@@ -51,117 +51,130 @@ const MAX_FORM_BYTES = 4096;
 /** When an IdP should post a back-channel logout again that could not be recorded: a Redis blip, not an outage. */
 const BACKCHANNEL_RETRY_AFTER_SECONDS = "5";
 
+type AuthLogger = NonNullable<AuthServerOptions["logger"]>;
+
+/** What every route handler reads: the current browser login and the logger. */
+interface Routes {
+  /** Asked for at each step: a config reload between two awaits hands the next step the new sessions. */
+  readonly login: () => BrowserLogin;
+  readonly logger: AuthLogger | undefined;
+}
+
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
-  // Asked for at each step: a config reload between two awaits hands the next step the new sessions.
   const login = options.login ?? null;
   const logger = options.logger;
+  const routes: Routes | null = login === null ? null : { login, logger };
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    route(routes, req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
       if (!res.headersSent) page(res, "internal_error", "auth_listener");
       else res.destroy();
     });
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://auth.invalid");
-    if (login === null) return errorJson(res, "not_found");
-    const cookies = () => parseSessionCookies(req.headers.cookie);
-    switch (url.pathname) {
-      case "/oauth2/callback": {
-        if (req.method !== "GET") return methodNotAllowed(res, "GET");
-        const outcome = await completeLogin(login(), url.searchParams, cookies());
-        if (outcome.kind === "redirect") {
-          logger?.info({}, "login completed");
-          return redirect(res, outcome.location, outcome.setCookies);
-        }
-        const { reason, status, detail, note, retry, setCookies } = outcome;
-        logger?.info({ reason, status, detail }, "login failed");
-        return page(res, reason, "callback", {
-          note,
-          setCookies,
-          ...(retry === null ? {} : { link: { href: retry, text: "Try again" } }),
-        });
-      }
-      case "/oauth2/start": {
-        if (req.method !== "GET") return methodNotAllowed(res, "GET");
-        const started = await startLoginAt(login(), url.searchParams.get("rd"), cookies());
-        if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
-        return page(res, started.kind === "refused" ? started.reason : "idp_unavailable", "start");
-      }
-      case "/oauth2/sign_out": {
-        if (req.method === "GET" || req.method === "HEAD") return confirmSignOut(res, url.searchParams.get("rd"));
-        if (req.method !== "POST") return methodNotAllowed(res, "GET, POST");
-        // No logout CSRF: a sign-out must come from a page of ours (browsers send Origin on POST).
-        const origin = req.headers.origin;
-        if (origin === undefined || !login().trustedOrigins.has(origin)) {
-          return page(res, "signout_origin_untrusted", "sign_out");
-        }
-        const form = await readForm(req);
-        if (form === null) return page(res, "signout_form_unreadable", "sign_out");
-        const outcome = await signOut(login(), cookies(), form.get("rd"));
-        if (outcome.kind === "refused") return page(res, outcome.reason, "sign_out");
-        if (outcome.kind === "unavailable") {
-          // Never a false "signed out": the cookie is kept so the user can retry, and the retry
-          // (back to the confirmation page, rd kept) finishes the sign-out once the store answers.
-          logger?.warn({ reason: outcome.reason, detail: outcome.detail }, "sign-out could not be completed");
-          const rd = form.get("rd");
-          const retry =
-            rd === null
-              ? "/oauth2/sign_out"
-              : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
-          return page(res, outcome.reason, "sign_out", { link: { href: retry, text: "Try again" } });
-        }
-        logger?.info({}, "signed out");
-        return redirect(res, outcome.location, outcome.setCookies);
-      }
-      case "/oauth2/backchannel_logout": {
-        if (req.method !== "POST") return methodNotAllowed(res, "POST");
-        // Called by the IdP server to server (OpenID Connect Back-Channel Logout 1.0, 2.5): a form
-        // with one logout_token; the answer is 200, or 400 with an OAuth error, never cached.
-        const form = await readForm(req);
-        const token = form?.getAll("logout_token") ?? [];
-        if (token.length !== 1 || token[0] === "") return errorJson(res, "logout_request_invalid");
-        const outcome = await backchannelLogout(login(), token[0] as string);
-        if (outcome.kind === "ok") {
-          logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
-          res.writeHead(200, { "cache-control": "no-store" }).end();
-          return;
-        }
-        logger?.warn(
-          { detail: outcome.detail },
-          outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed",
-        );
-        // 503 tells the IdP the token was fine but the logout could not be recorded (Redis did not
-        // confirm it, retry included): it should post it again. Retry-After says when; a repeat of
-        // a logout Redis did record after all is refused as a replay, with the logout in effect.
-        if (outcome.kind === "unavailable")
-          return errorJson(res, "logout_unavailable", { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS });
-        return errorJson(res, "logout_token_invalid");
-      }
-      default:
-        return errorJson(res, "not_found");
-    }
-  }
-
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttpServer(server, options.port, options.host);
 }
+
+type RouteHandler = (routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+async function route(routes: Routes | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://auth.invalid");
+  const handler = routes === null ? undefined : ROUTE_HANDLERS.get(url.pathname);
+  if (routes === null || handler === undefined) return errorJson(res, "not_found");
+  return handler(routes, req, res, url);
+}
+
+/** GET /oauth2/callback: completes a login and redirects back, or a page saying why not. */
+async function callbackRoute(routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== "GET") return methodNotAllowed(res, "GET");
+  const outcome = await completeLogin(routes.login(), url.searchParams, parseSessionCookies(req.headers.cookie));
+  if (outcome.kind === "redirect") {
+    routes.logger?.info({}, "login completed");
+    return redirect(res, outcome.location, outcome.setCookies);
+  }
+  const { reason, status, detail, note, retry, setCookies } = outcome;
+  routes.logger?.info({ reason, status, detail }, "login failed");
+  return page(res, reason, "callback", {
+    note,
+    setCookies,
+    ...(retry === null ? {} : { link: { href: retry, text: "Try again" } }),
+  });
+}
+
+/** GET /oauth2/start?rd=: begins a login on request. */
+async function startRoute(routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== "GET") return methodNotAllowed(res, "GET");
+  const started = await startLoginAt(
+    routes.login(),
+    url.searchParams.get("rd"),
+    parseSessionCookies(req.headers.cookie),
+  );
+  if (started.kind === "redirect") return redirect(res, started.location, started.setCookies);
+  return page(res, started.kind === "refused" ? started.reason : "idp_unavailable", "start");
+}
+
+/** /oauth2/sign_out: GET asks for confirmation, POST from a trusted origin signs out. */
+async function signOutRoute(routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method === "GET" || req.method === "HEAD") return confirmSignOut(res, url.searchParams.get("rd"));
+  if (req.method !== "POST") return methodNotAllowed(res, "GET, POST");
+  // No logout CSRF: a sign-out must come from a page of ours (browsers send Origin on POST).
+  const origin = req.headers.origin;
+  if (origin === undefined || !routes.login().trustedOrigins.has(origin)) {
+    return page(res, "signout_origin_untrusted", "sign_out");
+  }
+  const form = await readForm(req);
+  if (form === null) return page(res, "signout_form_unreadable", "sign_out");
+  const outcome = await signOut(routes.login(), parseSessionCookies(req.headers.cookie), form.get("rd"));
+  if (outcome.kind === "refused") return page(res, outcome.reason, "sign_out");
+  if (outcome.kind === "unavailable") {
+    // Never a false "signed out": the cookie is kept so the user can retry, and the retry
+    // (back to the confirmation page, rd kept) finishes the sign-out once the store answers.
+    routes.logger?.warn({ reason: outcome.reason, detail: outcome.detail }, "sign-out could not be completed");
+    const rd = form.get("rd");
+    const retry =
+      rd === null
+        ? "/oauth2/sign_out"
+        : `/oauth2/sign_out?${new URLSearchParams({ rd: rd.slice(0, 2048) }).toString()}`;
+    return page(res, outcome.reason, "sign_out", { link: { href: retry, text: "Try again" } });
+  }
+  routes.logger?.info({}, "signed out");
+  return redirect(res, outcome.location, outcome.setCookies);
+}
+
+/**
+ * POST /oauth2/backchannel_logout, called by the IdP server to server (OpenID Connect Back-Channel
+ * Logout 1.0, 2.5): a form with one logout_token; the answer is 200, or 400 with an OAuth error, never cached.
+ */
+async function backchannelLogoutRoute(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "POST") return methodNotAllowed(res, "POST");
+  const form = await readForm(req);
+  const token = form?.getAll("logout_token") ?? [];
+  if (token.length !== 1 || token[0] === "") return errorJson(res, "logout_request_invalid");
+  const outcome = await backchannelLogout(routes.login(), token[0] as string);
+  if (outcome.kind === "ok") {
+    routes.logger?.info({ sessionsEnded: outcome.sessionsEnded }, "back-channel logout accepted");
+    res.writeHead(200, { "cache-control": "no-store" }).end();
+    return;
+  }
+  routes.logger?.warn(
+    { detail: outcome.detail },
+    outcome.kind === "invalid" ? "back-channel logout refused" : "back-channel logout failed",
+  );
+  // 503 tells the IdP the token was fine but the logout could not be recorded (Redis did not
+  // confirm it, retry included): it should post it again. Retry-After says when; a repeat of
+  // a logout Redis did record after all is refused as a replay, with the logout in effect.
+  if (outcome.kind === "unavailable")
+    return errorJson(res, "logout_unavailable", { "retry-after": BACKCHANNEL_RETRY_AFTER_SECONDS });
+  return errorJson(res, "logout_token_invalid");
+}
+
+const ROUTE_HANDLERS: ReadonlyMap<string, RouteHandler> = new Map([
+  ["/oauth2/callback", callbackRoute],
+  ["/oauth2/start", startRoute],
+  ["/oauth2/sign_out", signOutRoute],
+  ["/oauth2/backchannel_logout", backchannelLogoutRoute],
+]);
 
 function redirect(res: ServerResponse, location: string, setCookies: readonly string[]): void {
   res

@@ -1,8 +1,8 @@
 // The admin listener: /metrics (Prometheus), /healthz (process alive), /readyz (every provider's
 // discovery and JWKS loaded and not shutting down). Bind it to loopback: it is not for clients.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { listenHttpServer } from "./listenHttpServer.ts";
 
 export interface AdminServer {
   readonly port: number;
@@ -54,19 +54,5 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttpServer(server, options.port, options.host);
 }
