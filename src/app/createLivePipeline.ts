@@ -3,6 +3,8 @@
 // the config it started on; a retired generation's registry is closed once its last check is done.
 // A reload is all or nothing: it swaps only after the providers it adds or changes have loaded.
 import type { Logger } from "pino";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
@@ -31,12 +33,13 @@ export interface LivePipeline {
   close(): void;
 }
 
-export function createLivePipeline(config: PortcullisConfig, logger: Logger): LivePipeline {
+/** `clock`: the process's one clock, handed to every unit of every generation; default: the system clock. */
+export function createLivePipeline(config: PortcullisConfig, logger: Logger, clock: Clock = systemClock): LivePipeline {
   let applying = false;
   let closed = false;
   // Redis and the revocation list are process-wide: every generation shares the connection, and a
   // logout learned before a reload still holds after it.
-  const shared = createSharedSessionState(config, logger);
+  const shared = createSharedSessionState(config, logger, clock);
   // The gauges read whichever generation is current when they are scraped.
   let generations: Generations | null = null;
   const current = (): CheckPipeline => (generations as Generations).current();
@@ -49,7 +52,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
     ...(shared.redis !== null ? { redisUp: (shared.redis as RedisConnection).isUp } : {}),
   });
   shared.observe(metrics);
-  const tracked = trackGenerations(buildCheckPipeline(config, logger, { metrics, shared }));
+  const tracked = trackGenerations(buildCheckPipeline(config, logger, { metrics, shared, clock }));
   generations = tracked;
 
   // Every generation has browser login or none (see browserLoginEnabled): the auth listener asks
@@ -65,7 +68,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger): Li
       };
     applying = true;
     try {
-      const prepared = await prepareReload(current(), next, { logger, metrics, shared, closed: () => closed });
+      const prepared = await prepareReload(current(), next, { logger, metrics, shared, clock, closed: () => closed });
       if (!prepared.ready) return prepared.outcome;
       tracked.swap(prepared.pipeline);
       logger.level = next.log.level;

@@ -4,6 +4,7 @@
 // on any problem the new registry is closed and the current generation keeps serving.
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
+import type { Clock } from "../clock/Clock.ts";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { Metrics } from "../observability/Metrics.ts";
@@ -35,6 +36,7 @@ export interface ReloadContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly shared: SharedSessionState;
+  readonly clock: Clock;
   /** True once the process is shutting down: a reload that finishes loading then is dropped. */
   readonly closed: () => boolean;
 }

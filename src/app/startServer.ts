@@ -13,6 +13,8 @@
 // reload() builds the next generation under the same listeners (createLivePipeline); stop() runs the
 // list backwards: NOT_SERVING, the drain, in-flight checks, the pipeline, the listeners, tracing.
 import type { Logger } from "pino";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { startAuthServer } from "../http/startAuthServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
@@ -47,10 +49,17 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: PortcullisConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export interface ServerOptions {
+  readonly logger?: Logger;
+  /** The process's one clock: every unit's time and timers (readiness, drain, pipeline); default: the system clock. */
+  readonly clock?: Clock;
+}
+
+export async function startServer(config: PortcullisConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.log.level); // 1
   const health = new HealthState("NOT_SERVING"); // 2
-  const live = createLivePipeline(config, logger); // 3
+  const clock = options.clock ?? systemClock;
+  const live = createLivePipeline(config, logger, clock); // 3
   // 4: off by default; a reload cannot change it (see reloadProblems).
   const tracing = startConfiguredTracing(config.tracing, logger);
   const tracer = tracing === null ? undefined : createCheckTracer(tracing);
@@ -71,12 +80,11 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
     .catch((err: unknown) =>
       logger.error({ err: err instanceof Error ? err.name : "unknown" }, "provider start failed"),
     );
-  const readiness = setInterval(() => {
+  const readiness = clock.setInterval(() => {
     if (stopping || !live.current().registry.isReady()) return;
     health.set("SERVING"); // 8
-    clearInterval(readiness);
+    readiness.cancel();
   }, 100);
-  readiness.unref();
 
   const { grpc, auth, admin } = listeners;
   let drain: DrainPeriod | null = null;
@@ -92,11 +100,11 @@ export async function startServer(config: PortcullisConfig, options: { logger?: 
         return stopped;
       }
       stopping = true;
-      clearInterval(readiness);
+      readiness.cancel();
       // Load balancers stop sending new work only once their health checks see NOT_SERVING: until
       // the drain is over every check (and every login callback) is still answered.
       health.set("NOT_SERVING");
-      const period = startDrainPeriod(live.current().config.shutdown.drainSeconds * 1000);
+      const period = startDrainPeriod(live.current().config.shutdown.drainSeconds * 1000, clock);
       drain = period;
       stopped = (async () => {
         await period.over;
