@@ -41,73 +41,19 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "portcullis_" });
-  const tokenCacheSizeFn = options.tokenCacheSize;
-  const providerReadyFn = options.providerReady;
-  const providerReady = new Gauge({
-    name: "portcullis_provider_ready",
-    help: "1 when the provider's discovery document and JWKS are loaded, else 0.",
-    labelNames: ["provider"] as const,
-    registers: [registry],
-    collect() {
-      if (!providerReadyFn) return;
-      // A provider removed by a config reload disappears instead of keeping its last value.
-      this.reset();
-      for (const p of providerReadyFn()) this.set({ provider: p.provider }, p.ready ? 1 : 0);
-    },
-  });
-  const configReloads = new Counter({
-    name: "portcullis_config_reloads_total",
-    help: "Config reloads (SIGHUP or file change) by result: ok (applied), invalid (refused, old config kept), error (valid but could not be applied, old config kept).",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  // Every result is exported from the start, so rate() and alerts see a 0 before the first reload.
-  for (const result of ["ok", "invalid", "error"]) configReloads.inc({ result }, 0);
-  const tokenCacheLookups = new Counter({
-    name: "portcullis_token_cache_lookups_total",
-    help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  // Closed label sets start at 0, so dashboards and rate() see the series before the first check.
-  for (const result of ["hit", "miss"]) tokenCacheLookups.inc({ result }, 0);
-  const configLastReloadSuccess = new Gauge({
-    name: "portcullis_config_last_reload_success_timestamp_seconds",
-    help: "When the config now in use was applied (process start or the last successful reload), in Unix seconds.",
-    registers: [registry],
-  });
-  configLastReloadSuccess.setToCurrentTime();
-  const redisUpFn = options.redisUp;
-  // Exported whether or not Redis is configured (the dashboard and alerts find it everywhere): with
-  // no Redis there is nothing to be down, so it reads 1.
-  new Gauge({
-    name: "portcullis_redis_up",
-    help: "0 while the configured Redis (sessions, refresh locks, revocations) cannot be reached or leaves two health PINGs in a row unanswered within redis.commandTimeoutMs, else 1 (also 1 when no Redis is configured); it reconnects by itself.",
-    registers: [registry],
-    collect() {
-      this.set(redisUpFn === undefined || redisUpFn() ? 1 : 0);
-    },
-  });
-  const redisOperations = new Counter({
-    name: "portcullis_redis_operations_total",
-    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation: back-channel logouts with their replay guard, and sign-outs; each attempt counts) and result (ok|error).",
-    labelNames: ["operation", "result"] as const,
-    registers: [registry],
-  });
-  for (const operation of REDIS_OPERATIONS)
-    for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
-  const backchannelLogouts = new Counter({
-    name: "portcullis_backchannel_logouts_total",
-    help: 'Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider "(unknown)" when the token names none of ours.',
-    labelNames: ["provider", "result"] as const,
-    registers: [registry],
-  });
   return {
-    redisOperations,
-    backchannelLogouts,
     registry,
-    configReloads,
-    configLastReloadSuccess,
+    ...checkMetrics(registry),
+    ...tokenMetrics(registry, options),
+    ...browserLoginMetrics(registry),
+    ...configMetrics(registry),
+    ...redisMetrics(registry, options),
+  };
+}
+
+/** The ext_authz Check path: answers and how long they took. */
+function checkMetrics(registry: Registry): Pick<Metrics, "checks" | "checkDuration"> {
+  return {
     checks: new Counter({
       name: "portcullis_checks_total",
       help: "ext_authz checks answered, by decision (allow|deny), reason (a stable code) and route name.",
@@ -120,6 +66,39 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["decision"] as const,
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
+    }),
+  };
+}
+
+/** Providers and token verification: readiness, JWKS, the verified-token cache, introspection. */
+function tokenMetrics(
+  registry: Registry,
+  options: MetricsOptions,
+): Pick<
+  Metrics,
+  "providerReady" | "jwksFetches" | "jwksKeysSkipped" | "tokenCacheLookups" | "tokenCacheSize" | "introspections"
+> {
+  const { tokenCacheSize: tokenCacheSizeFn, providerReady: providerReadyFn } = options;
+  const tokenCacheLookups = new Counter({
+    name: "portcullis_token_cache_lookups_total",
+    help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  // Closed label sets start at 0, so dashboards and rate() see the series before the first check.
+  for (const result of ["hit", "miss"]) tokenCacheLookups.inc({ result }, 0);
+  return {
+    providerReady: new Gauge({
+      name: "portcullis_provider_ready",
+      help: "1 when the provider's discovery document and JWKS are loaded, else 0.",
+      labelNames: ["provider"] as const,
+      registers: [registry],
+      collect() {
+        if (!providerReadyFn) return;
+        // A provider removed by a config reload disappears instead of keeping its last value.
+        this.reset();
+        for (const p of providerReadyFn()) this.set({ provider: p.provider }, p.ready ? 1 : 0);
+      },
     }),
     jwksFetches: new Counter({
       name: "portcullis_jwks_fetches_total",
@@ -142,7 +121,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         if (tokenCacheSizeFn) this.set(tokenCacheSizeFn());
       },
     }),
-    providerReady,
+    introspections: new Counter({
+      name: "portcullis_introspections_total",
+      help: "Token introspection outcomes by provider and result (active|inactive|error|cache_hit).",
+      labelNames: ["provider", "result"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** Browser login: logins, session refreshes, back-channel logouts. */
+function browserLoginMetrics(registry: Registry): Pick<Metrics, "logins" | "sessionRefreshes" | "backchannelLogouts"> {
+  return {
     logins: new Counter({
       name: "portcullis_logins_total",
       help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code; `ok` unless failed). Stateless sessions cannot be counted while active.",
@@ -155,11 +145,54 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["provider", "result"] as const,
       registers: [registry],
     }),
-    introspections: new Counter({
-      name: "portcullis_introspections_total",
-      help: "Token introspection outcomes by provider and result (active|inactive|error|cache_hit).",
+    backchannelLogouts: new Counter({
+      name: "portcullis_backchannel_logouts_total",
+      help: 'Back-channel logout requests by provider and result (ok|invalid|replayed|unavailable); provider "(unknown)" when the token names none of ours.',
       labelNames: ["provider", "result"] as const,
       registers: [registry],
     }),
   };
+}
+
+/** Config reloads and when the config in use was applied. */
+function configMetrics(registry: Registry): Pick<Metrics, "configReloads" | "configLastReloadSuccess"> {
+  const configReloads = new Counter({
+    name: "portcullis_config_reloads_total",
+    help: "Config reloads (SIGHUP or file change) by result: ok (applied), invalid (refused, old config kept), error (valid but could not be applied, old config kept).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  // Every result is exported from the start, so rate() and alerts see a 0 before the first reload.
+  for (const result of ["ok", "invalid", "error"]) configReloads.inc({ result }, 0);
+  const configLastReloadSuccess = new Gauge({
+    name: "portcullis_config_last_reload_success_timestamp_seconds",
+    help: "When the config now in use was applied (process start or the last successful reload), in Unix seconds.",
+    registers: [registry],
+  });
+  configLastReloadSuccess.setToCurrentTime();
+  return { configReloads, configLastReloadSuccess };
+}
+
+/** Redis: whether it is up, and its operations. */
+function redisMetrics(registry: Registry, options: MetricsOptions): Pick<Metrics, "redisOperations"> {
+  const redisUpFn = options.redisUp;
+  // Exported whether or not Redis is configured (the dashboard and alerts find it everywhere): with
+  // no Redis there is nothing to be down, so it reads 1.
+  new Gauge({
+    name: "portcullis_redis_up",
+    help: "0 while the configured Redis (sessions, refresh locks, revocations) cannot be reached or leaves two health PINGs in a row unanswered within redis.commandTimeoutMs, else 1 (also 1 when no Redis is configured); it reconnects by itself.",
+    registers: [registry],
+    collect() {
+      this.set(redisUpFn === undefined || redisUpFn() ? 1 : 0);
+    },
+  });
+  const redisOperations = new Counter({
+    name: "portcullis_redis_operations_total",
+    help: "Redis operations by operation (session_read|session_write|session_delete|refresh_lock|revocation: back-channel logouts with their replay guard, and sign-outs; each attempt counts) and result (ok|error).",
+    labelNames: ["operation", "result"] as const,
+    registers: [registry],
+  });
+  for (const operation of REDIS_OPERATIONS)
+    for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
+  return { redisOperations };
 }
