@@ -170,6 +170,7 @@ class Utf8Checker {
  * percent-encoded as UTF-8; dot segments removed (never above root), a `..` that would remove an
  * empty segment (`/a//../b`, which Envoy reads `/a/b` and Tomcat `/b`) rejected; repeated slashes
  * merged; then a segment ending in `.` or `%20` rejected unless allowed.
+ * Long on purpose: normalize is the Check hot path's single pass over the path, performance-tuned.
  */
 export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNormalizer {
   const allow = new Set(allowed);
@@ -179,6 +180,7 @@ export function createPathNormalizer(allowed: Iterable<PathShape> = []): PathNor
   const trailingWhitespace = allow.has("trailingWhitespace");
   const invalidUtf8 = allow.has("invalidUtf8");
 
+  // One function on purpose: the steps share the pass's state (decoded, utf8, out); split, they would pass it around.
   return function normalize(rawPath: string): NormalizedPath {
     let end = rawPath.length;
     const q = rawPath.indexOf("?");
