@@ -4,6 +4,7 @@
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial.
+// (Just over 350 lines: the steps of decide are kept in one file so the pipeline reads top to bottom.)
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
