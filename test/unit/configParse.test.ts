@@ -3,6 +3,7 @@ import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
+import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
 const base = () => ({
@@ -128,18 +129,8 @@ describe("parseConfig: defaults", () => {
           auth: "required",
           providers: [],
           forwardRequestHeaders: [],
-          require: {
-            scopes: [],
-            roles: null,
-            groups: null,
-            audiences: [],
-            clients: [],
-            principal: "any",
-            claims: null,
-            acr: [],
-            amr: [],
-            maxAge: null,
-          },
+          // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
+          require: NO_REQUIREMENTS,
         },
       ],
       identity: {

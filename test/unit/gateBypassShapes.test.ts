@@ -10,23 +10,12 @@ import { createPathNormalizer, type PathShape } from "../../src/core/normalizePa
 import { toAccessRequest } from "../../src/transport/toAccessRequest.ts";
 import { outcomeOf } from "../harness/checkOutcome.ts";
 import { checkRequest, gateOver } from "../harness/checkRequest.ts";
+import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
 
 const identity = PLAIN_IDENTITY;
 
-const noRequirements = {
-  scopes: [],
-  roles: null,
-  groups: null,
-  audiences: [],
-  clients: [],
-  principal: "any",
-  claims: null,
-  acr: [],
-  amr: [],
-  maxAge: null,
-} as const;
-const adminRole = { ...noRequirements, roles: { anyOf: ["admin"], allOf: [] } };
+const adminRole = { ...NO_REQUIREMENTS, roles: { anyOf: ["admin"], allOf: [] } };
 
 /** The issue's table: `/admin` needs the role admin, everything else a login. */
 const rulesTable: RouteConfig[] = [

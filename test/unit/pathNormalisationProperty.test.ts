@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { createPathNormalizer, normalizePath, PATH_SHAPE_NAMES } from "../../src/core/normalizePath.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
+import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 import { propertyRuns } from "../harness/propertyRuns.ts";
 
 const RUNS = propertyRuns(5000);
@@ -163,18 +164,7 @@ const READINGS: ReadonlyArray<readonly [string, (path: string) => string]> = [
 
 // ---- the route tables of the issue -----------------------------------------------------------------
 
-const adminRole = {
-  scopes: [],
-  roles: { anyOf: ["admin"], allOf: [] },
-  groups: null,
-  audiences: [],
-  clients: [],
-  principal: "any",
-  claims: null,
-  acr: [],
-  amr: [],
-  maxAge: null,
-} as const;
+const adminRole = { ...NO_REQUIREMENTS, roles: { anyOf: ["admin"], allOf: [] } };
 const TABLES: ReadonlyArray<readonly [string, RouteConfig[], PolicyConfig]> = [
   [
     "rules: /admin needs a role, /docs public, the rest a login",

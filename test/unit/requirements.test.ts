@@ -3,23 +3,12 @@ import type { RequirementsConfig } from "../../src/config/PortcullisConfig.ts";
 import { compileRequirements, type CompiledRequirements } from "../../src/core/compileRequirements.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "../../src/core/evaluateRequirements.ts";
 import { readScopes } from "../../src/core/readScopes.ts";
+import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 
-const NONE: RequirementsConfig = {
-  scopes: [],
-  roles: null,
-  groups: null,
-  audiences: [],
-  clients: [],
-  principal: "any",
-  claims: null,
-  acr: [],
-  amr: [],
-  maxAge: null,
-};
 const NOW = 1_800_000_000;
 
 function compiled(parts: Partial<RequirementsConfig>): CompiledRequirements {
-  const req = compileRequirements({ ...NONE, ...parts });
+  const req = compileRequirements({ ...NO_REQUIREMENTS, ...parts });
   if (req === null) throw new Error("expected requirements");
   return req;
 }
@@ -32,7 +21,7 @@ const person = { sub: "u-1", email: "ada@example.com", client_id: "web" };
 
 describe("compileRequirements", () => {
   it("compiles a block that requires nothing to null", () => {
-    expect(compileRequirements({ ...NONE })).toBeNull();
+    expect(compileRequirements({ ...NO_REQUIREMENTS })).toBeNull();
     expect(compileRequirements(undefined)).toBeNull();
   });
 });

@@ -1,0 +1,17 @@
+// A route's requirements with nothing required (what the parser fills in for a route without
+// `require`): tests spread it and set the one part they are about. One copy, so a new
+// requirements field is added in one place.
+import type { RequirementsConfig } from "../../src/config/PortcullisConfig.ts";
+
+export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({
+  scopes: [],
+  roles: null,
+  groups: null,
+  audiences: [],
+  clients: [],
+  principal: "any",
+  claims: null,
+  acr: [],
+  amr: [],
+  maxAge: null,
+});
