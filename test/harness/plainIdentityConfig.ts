@@ -2,15 +2,10 @@
 // context header, the Authorization header removed. One copy, so a new IdentityConfig field is added
 // in one place.
 import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
+import { DEFAULT_IDENTITY_HEADER_NAMES } from "./defaultIdentityHeaderNames.ts";
 
 export const PLAIN_IDENTITY: IdentityConfig = {
-  headers: {
-    sub: "x-user-sub",
-    email: "x-user-email",
-    roles: "x-user-roles",
-    context: "x-user-context",
-    clientId: "x-client-id",
-  },
+  headers: DEFAULT_IDENTITY_HEADER_NAMES,
   roleClaims: ["roles"],
   claimHeaders: {},
   context: { enabled: false, fields: {} },

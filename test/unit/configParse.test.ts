@@ -3,6 +3,7 @@ import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
+import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
 import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
@@ -134,13 +135,7 @@ describe("parseConfig: defaults", () => {
         },
       ],
       identity: {
-        headers: {
-          sub: "x-user-sub",
-          email: "x-user-email",
-          roles: "x-user-roles",
-          context: "x-user-context",
-          clientId: "x-client-id",
-        },
+        headers: DEFAULT_IDENTITY_HEADER_NAMES,
         roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
         groupClaims: ["groups"],
         claimHeaders: {},

@@ -10,16 +10,11 @@ import { normalizePath } from "../../src/core/normalizePath.ts";
 import { VerifierFault } from "../../src/oidc/VerifierFault.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
 import { headerOf } from "../harness/checkOutcome.ts";
+import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
 import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 
 const identityConfig: IdentityConfig = {
-  headers: {
-    sub: "x-user-sub",
-    email: "x-user-email",
-    roles: "x-user-roles",
-    context: "x-user-context",
-    clientId: "x-client-id",
-  },
+  headers: DEFAULT_IDENTITY_HEADER_NAMES,
   roleClaims: ["roles", "realm_access.roles"],
   claimHeaders: {},
   context: { enabled: true, fields: { id: "sub", email: "email", scopes: "scopes", roles: "roles", exp: "exp" } },

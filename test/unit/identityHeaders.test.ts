@@ -1,15 +1,10 @@
 import { describe, it, expect } from "vitest";
 import type { IdentityConfig } from "../../src/config/PortcullisConfig.ts";
 import { createIdentityHeaders } from "../../src/identity/IdentityHeaders.ts";
+import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
 
 const DEFAULTS: IdentityConfig = {
-  headers: {
-    sub: "x-user-sub",
-    email: "x-user-email",
-    roles: "x-user-roles",
-    context: "x-user-context",
-    clientId: "x-client-id",
-  },
+  headers: DEFAULT_IDENTITY_HEADER_NAMES,
   roleClaims: ["roles", "realm_access.roles", "groups", "cognito:groups"],
   claimHeaders: {},
   context: {
