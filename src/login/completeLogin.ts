@@ -79,9 +79,19 @@ function failedExchange(
   clear: readonly string[],
 ): CallbackOutcome {
   const { provider, returnTo } = txn;
-  // Every login client code is a callback code: the registry holds its status and public text.
+  // Every login client code is a callback code: the registry holds its status and public text. The
+  // page names the IdP's own error only when the IdP refused the sign-in (the user cancelled); a
+  // token endpoint's refusal (invalid_client, ...) is for the operator's log, not the browser.
   if (error instanceof LoginError)
-    return fail(login, error.code, error.message, provider, returnTo, clear, error.idpError);
+    return fail(
+      login,
+      error.code,
+      error.message,
+      provider,
+      returnTo,
+      clear,
+      error.code === "idp_error" ? error.idpError : null,
+    );
   if (error instanceof SessionStoreUnavailableError)
     return fail(login, "session_store_unavailable", error.message, provider, returnTo, clear);
   if (error instanceof SessionTooLargeError)
