@@ -1,5 +1,5 @@
 // Command-line options of bench/run.ts. Every phase is bounded by `durationSeconds`; the defaults
-// are the ones the README's figures are meant to be read against.
+// are the ones bench/README.md's figures are meant to be read against.
 import { parseArgs } from "node:util";
 
 export interface BenchOptions {

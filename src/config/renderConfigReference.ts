@@ -1,6 +1,6 @@
 // Renders the configuration reference (Markdown tables: key path, type, required/default,
-// description) from configSchema, so the README's reference cannot drift from the parser.
-// One table per top-level key; output is deterministic (a test compares it with README.md).
+// description) from configSchema, so docs/configuration.md's reference cannot drift from the parser.
+// One table per top-level key; output is deterministic (a test compares it with docs/configuration.md).
 
 import { configSchema, type SchemaNode } from "./configSchema.ts";
 

@@ -7,7 +7,7 @@ import type { IssuerPolicy } from "./createIssuerPolicy.ts";
 
 /**
  * One pending login as this client makes and completes it. The session room seals the same shape
- * into its cookie (src/session/LoginTransaction.ts); the core hands it across, so oidc needs
+ * into its cookie (src/session/LoginTransaction.ts); browser login (src/login) hands it across, so oidc needs
  * nothing from the session room.
  */
 export interface LoginTransaction {

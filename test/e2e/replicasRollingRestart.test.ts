@@ -34,7 +34,7 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
       session: { store: "redis" },
       // 2 s instead of 500 ms per Redis command: with the default, one run on a loaded 2-core
       // machine had Redis reads time out on the running replicas while another one started, and 6
-      // session requests answered 503 (likely CPU starvation, not Redis). See the README.
+      // session requests answered 503 (likely CPU starvation, not Redis). See docs/operations.md#several-replicas.
       config: { redis: { url: redis.url, commandTimeoutMs: 2000 } },
     });
     const token = await stack.idp().clientCredentialsToken();
