@@ -63,6 +63,7 @@ export async function prepareReload(
       metrics: context.metrics,
       previous: old,
       shared: context.shared,
+      clock: context.clock,
     });
   } catch (error) {
     // The parser should have refused whatever makes a build fail; nothing was swapped.
