@@ -105,13 +105,15 @@ export function createBrowserLogin(options: BrowserLoginOptions): BrowserLogin {
       keys: config.keys,
       maxChunks: SESSION_MAX_CHUNKS,
       cacheMax: UNSEALED_SESSIONS_MAX,
+      clock,
     });
   const loginCookies = createLoginTransactionCookies({
     prefix: `${config.cookieName}-login`,
     domain: config.cookieDomain,
-    sealer: createCookieSealer({ keys: config.keys, purpose: "portcullis-login" }),
+    sealer: createCookieSealer({ keys: config.keys, purpose: "portcullis-login", clock }),
     ttlSeconds: config.loginTimeoutSeconds,
     maxPending: config.maxPendingLogins,
+    clock,
   });
   const events = options.events ?? null;
   // The refresh metric counts refreshes, not the requests that shared one (ten parallel requests, one IdP call).
@@ -127,7 +129,8 @@ export function createBrowserLogin(options: BrowserLoginOptions): BrowserLogin {
     store,
     revocations:
       options.revocations ??
-      createRevocationList({ connection: null, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2 }),
+      // On the login's clock: a revocation is kept until the session it names would expire, by that clock.
+      createRevocationList({ connection: null, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2, clock }),
     loginCookies,
     redirects: createRedirectPolicy({ allowedOrigins: config.allowedRedirectOrigins }),
     usedStates: new LRUCache<string, true>({ max: USED_STATES_MAX, ttl: config.loginTimeoutSeconds * 1000 }),
