@@ -3,7 +3,8 @@
 import type { Clock, ClockTimer, TimerOptions } from "./Clock.ts";
 
 export const systemClock: Clock = {
-  now: Date.now,
+  // Read at each call, not captured at load: whatever stands in for Date.now then (fake time in a test) is what counts.
+  now: () => Date.now(),
   setTimeout: (callback, ms, options) => handle(setTimeout(callback, ms), clearTimeout, options),
   setInterval: (callback, ms, options) => handle(setInterval(callback, ms), clearInterval, options),
 };
