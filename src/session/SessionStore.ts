@@ -1,4 +1,4 @@
-// Where browser sessions live, as the browser-session logic sees it: in sealed cookies
+// Where browser sessions live, as browser login (src/login) sees it: in sealed cookies
 // (createCookieSessionStore) or in Redis behind a cookie that holds an id and a secret
 // (createRedisSessionStore). Both speak in Set-Cookie values; neither decides policy.
 import type { Session } from "./Session.ts";
