@@ -34,6 +34,10 @@ export function closestKey(key: string, allowed: readonly string[]): string | nu
   let best: string | null = null;
   let bestDistance = limit + 1;
   for (const candidate of allowed) {
+    // The distance is at least the difference in length: a key much longer (or shorter) than the
+    // candidate is never within the limit, and is not compared letter by letter (a 1 MiB key would
+    // take seconds and hundreds of MB, in check-config or a serving process's reload).
+    if (Math.abs(key.length - candidate.length) > limit) continue;
     const distance = editDistance(key, candidate);
     if (distance < bestDistance) {
       best = candidate;
