@@ -9,18 +9,21 @@ import { digestPair } from "./digestPair.ts";
 
 export type RevocationKind = "sid" | "sub" | "ses";
 
+/** What a revocation is matched against: the session's id, its provider's sid and sub, and when it began (epoch seconds). */
+export interface RevocableSession {
+  readonly id: string;
+  readonly provider: string;
+  readonly sid: string | null;
+  readonly sub: string;
+  readonly createdAt: number;
+}
+
 export interface RevocationEntries {
   /** Keeps the latest revocation time for the field until `expiresAt` (epoch seconds); a past one is ignored. */
   remember(field: string, revokedAt: number, expiresAt: number): void;
   /** A stored or published revocation, `field=revokedAt:expiresAt`; anything else is ignored. */
   apply(message: string): void;
-  isRevoked(session: {
-    readonly id: string;
-    readonly provider: string;
-    readonly sid: string | null;
-    readonly sub: string;
-    readonly createdAt: number;
-  }): boolean;
+  isRevoked(session: RevocableSession): boolean;
   /** Marks a logout token's jti (digest) used on this replica; false when it was already. */
   markJti(key: string): boolean;
   size(): number;

@@ -11,7 +11,7 @@ import { epochSeconds } from "../clock/epochSeconds.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
-import { createRevocationEntries, revocationField } from "./createRevocationEntries.ts";
+import { createRevocationEntries, revocationField, type RevocableSession } from "./createRevocationEntries.ts";
 import { followSharedRevocations } from "./followSharedRevocations.ts";
 import type { RedisOperation } from "./RedisSessionContext.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
@@ -26,13 +26,7 @@ export interface Revocation {
 }
 
 export interface RevocationList {
-  isRevoked(session: {
-    readonly id: string;
-    readonly provider: string;
-    readonly sid: string | null;
-    readonly sub: string;
-    readonly createdAt: number;
-  }): boolean;
+  isRevoked(session: RevocableSession): boolean;
   /**
    * Records a logout token's revocation, kept for `ttlSeconds` (the longest a session it names can
    * live): here at once, and with Redis for every replica, in one script with the token's jti, so a
