@@ -23,6 +23,7 @@ import { readMetric } from "../harness/readMetric.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 import { createSigningKey, signToken } from "./oidcLoopbackIdp.ts";
+import { checkRequest } from "../harness/checkRequest.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -129,15 +130,9 @@ function configOf(raw: Record<string, unknown>): PortcullisConfig {
   return result.config;
 }
 
+/** `GET https://localhost{path}`, with the bearer token when one is given. */
 function request(path: string, token?: string): AccessRequest {
-  return {
-    requestId: "unit",
-    method: "GET",
-    scheme: "https",
-    host: "localhost",
-    path,
-    headers: new Map(token === undefined ? [] : [["authorization", `Bearer ${token}`]]),
-  };
+  return checkRequest(path, token === undefined ? {} : { authorization: `Bearer ${token}` }, { host: "localhost" });
 }
 
 /** A logger whose JSON lines are kept for assertions. */

@@ -6,7 +6,6 @@ import type { JWTPayload } from "jose";
 import { buildCheckPipeline, type CheckPipeline } from "../../src/app/buildCheckPipeline.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import { completeLogin } from "../../src/login/completeLogin.ts";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
@@ -14,6 +13,8 @@ import { signOut } from "../../src/login/signOut.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
 import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 import { ENTRA_TENANT_ID, startHostedIdps, type HostedIdp, type HostedIdps } from "../harness/startHostedIdps.ts";
+import { checkRequest } from "../harness/checkRequest.ts";
+import { headerOf } from "../harness/checkOutcome.ts";
 
 const APP = "https://app.example.com";
 const REDIRECT_URI = `${APP}/oauth2/callback`;
@@ -61,23 +62,7 @@ async function pipelineFor(
   return pipeline;
 }
 
-function request(path: string, headers: Record<string, string> = {}): AccessRequest {
-  return {
-    requestId: "t",
-    method: "GET",
-    scheme: "https",
-    host: "app.example.com",
-    path,
-    headers: new Map(Object.entries(headers)),
-  };
-}
-
 const asBearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-function headerOf(decision: Decision, name: string): string | undefined {
-  const list = decision.kind === "allow" ? decision.setHeaders : decision.headers;
-  return list.find(([n]) => n === name)?.[1];
-}
 
 function expectDenied(decision: Decision, status: number, code: string): void {
   expect(decision.kind === "deny" ? [decision.status, decision.code, decision.detail] : decision).toEqual([
@@ -106,7 +91,7 @@ async function logIn(
   callbackExtra: Record<string, string> = {},
   expiresIn = 3600,
 ): Promise<LoggedIn> {
-  const start = await pipeline.gate.decide(request("/home", { accept: "text/html" }));
+  const start = await pipeline.gate.decide(checkRequest("/home", { accept: "text/html" }));
   expect(start.kind === "deny" && start.status).toBe(302);
   const authorize = new URL(headerOf(start, "location") as string);
   const txnCookie = (start.kind === "deny" ? start.headers : [])
@@ -177,7 +162,7 @@ describe("preset: keycloak", () => {
 
   it("sends realm roles and the login client's roles upstream, never another client's", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/admin/x", asBearer(await accessToken())));
+    const decision = await pipeline.gate.decide(checkRequest("/admin/x", asBearer(await accessToken())));
     expect(decision.kind).toBe("allow");
     expect(headerOf(decision, "x-user-roles")).toBe(
       "offline_access,default-roles-corp,uma_authorization,admin,reports-viewer",
@@ -190,10 +175,10 @@ describe("preset: keycloak", () => {
       { name: "reports", match: { path: "/reports" }, auth: "required", require: { roles: ["reports-viewer"] } },
     ];
     const pipeline = await pipelineFor(provider(), routes);
-    expect((await pipeline.gate.decide(request("/reports", asBearer(await accessToken())))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/reports", asBearer(await accessToken())))).kind).toBe("allow");
     const withoutClientRole = await accessToken({ resource_access: { account: { roles: ["manage-account"] } } });
     expectDenied(
-      await pipeline.gate.decide(request("/reports", asBearer(withoutClientRole))),
+      await pipeline.gate.decide(checkRequest("/reports", asBearer(withoutClientRole))),
       403,
       "requirement_failed",
     );
@@ -201,9 +186,9 @@ describe("preset: keycloak", () => {
 
   it("checks require.groups against the group-membership claim", async () => {
     const pipeline = await pipelineFor(provider());
-    expect((await pipeline.gate.decide(request("/ops", asBearer(await accessToken())))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/ops", asBearer(await accessToken())))).kind).toBe("allow");
     expectDenied(
-      await pipeline.gate.decide(request("/ops", asBearer(await accessToken({ groups: ["/engineering"] })))),
+      await pipeline.gate.decide(checkRequest("/ops", asBearer(await accessToken({ groups: ["/engineering"] })))),
       403,
       "requirement_failed",
     );
@@ -220,7 +205,7 @@ describe("preset: keycloak", () => {
       azp: "portcullis",
       email: "alice@example.com",
     });
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(idToken))), 401, "claims_invalid");
+    expectDenied(await pipeline.gate.decide(checkRequest("/", asBearer(idToken))), 401, "claims_invalid");
   });
 
   it("logs a browser in with the iss response parameter Keycloak advertises, takes roles from the access token, and logs out at its end_session_endpoint", async () => {
@@ -241,7 +226,7 @@ describe("preset: keycloak", () => {
       { iss: idp().issuer, session_state: "0c4f9a2e" },
     );
     expect(`${authorize.origin}${authorize.pathname}`).toBe(idp().metadata["authorization_endpoint"]);
-    const decision = await pipeline.gate.decide(request("/admin/x", { cookie }));
+    const decision = await pipeline.gate.decide(checkRequest("/admin/x", { cookie }));
     expect(decision.kind).toBe("allow");
     expect(headerOf(decision, "x-user-roles")).toContain("reports-viewer");
     const logout = await signOutLocation(pipeline, cookie);
@@ -294,17 +279,17 @@ describe("preset: cognito", () => {
   it("accepts an access token without aud by its app client id, with cognito:groups as roles and groups", async () => {
     const pipeline = await pipelineFor(provider());
     const token = await accessToken();
-    const admin = await pipeline.gate.decide(request("/admin", asBearer(token)));
+    const admin = await pipeline.gate.decide(checkRequest("/admin", asBearer(token)));
     expect(admin.kind).toBe("allow");
     expect(headerOf(admin, "x-user-roles")).toBe("admin,ops");
     expect(headerOf(admin, "x-client-id")).toBe(APP_CLIENT);
-    expect((await pipeline.gate.decide(request("/ops", asBearer(token)))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/ops", asBearer(token)))).kind).toBe("allow");
   });
 
   it("refuses an access token of another app client", async () => {
     const pipeline = await pipelineFor(provider());
     expectDenied(
-      await pipeline.gate.decide(request("/", asBearer(await accessToken({ client_id: "another-app-client" })))),
+      await pipeline.gate.decide(checkRequest("/", asBearer(await accessToken({ client_id: "another-app-client" })))),
       401,
       "audience_mismatch",
     );
@@ -313,7 +298,7 @@ describe("preset: cognito", () => {
   it("refuses a Cognito ID token presented as a bearer token", async () => {
     const pipeline = await pipelineFor(provider());
     expectDenied(
-      await pipeline.gate.decide(request("/", asBearer(await idp().sign(idTokenClaims())))),
+      await pipeline.gate.decide(checkRequest("/", asBearer(await idp().sign(idTokenClaims())))),
       401,
       "claims_invalid",
     );
@@ -322,7 +307,7 @@ describe("preset: cognito", () => {
   it("signs out at the hosted UI's /logout with client_id and logout_uri, on the domain of the authorization endpoint", async () => {
     const pipeline = await pipelineFor(provider());
     const { cookie } = await logIn(pipeline, idp(), idTokenClaims(), await accessToken());
-    expect(headerOf(await pipeline.gate.decide(request("/admin", { cookie })), "x-user-roles")).toBe("admin,ops");
+    expect(headerOf(await pipeline.gate.decide(checkRequest("/admin", { cookie })), "x-user-roles")).toBe("admin,ops");
     const logout = await signOutLocation(pipeline, cookie);
     expect(logout.origin).toBe(new URL(idp().metadata["authorization_endpoint"] as string).origin);
     expect(logout.origin).not.toBe(new URL(idp().issuer).origin);
@@ -372,12 +357,12 @@ describe("preset: auth0", () => {
   it("reads namespaced roles and groups for the roles header and require.groups", async () => {
     const pipeline = await pipelineFor(provider());
     const token = await accessToken();
-    const decision = await pipeline.gate.decide(request("/admin", asBearer(token)));
+    const decision = await pipeline.gate.decide(checkRequest("/admin", asBearer(token)));
     expect(headerOf(decision, "x-user-roles")).toBe("admin");
-    expect((await pipeline.gate.decide(request("/ops", asBearer(token)))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/ops", asBearer(token)))).kind).toBe("allow");
     expectDenied(
       await pipeline.gate.decide(
-        request("/admin", asBearer(await accessToken({ "https://example.com/roles": ["viewer"] }))),
+        checkRequest("/admin", asBearer(await accessToken({ "https://example.com/roles": ["viewer"] }))),
       ),
       403,
       "requirement_failed",
@@ -394,7 +379,7 @@ describe("preset: auth0", () => {
     );
     expect(authorize.searchParams.get("audience")).toBe(API);
     expect(authorize.searchParams.get("scope")).toBe("openid profile email offline_access");
-    expect(headerOf(await pipeline.gate.decide(request("/admin", { cookie })), "x-user-roles")).toBe("admin");
+    expect(headerOf(await pipeline.gate.decide(checkRequest("/admin", { cookie })), "x-user-roles")).toBe("admin");
   });
 
   it("signs out at /v2/logout with client_id and returnTo when the tenant has no OIDC logout", async () => {
@@ -444,12 +429,12 @@ describe("preset: okta", () => {
   it("takes the authorization server's groups claim as roles and groups", async () => {
     const pipeline = await pipelineFor(provider());
     const decision = await pipeline.gate.decide(
-      request("/admin", asBearer(await accessToken(["Everyone", "admin", "ops"]))),
+      checkRequest("/admin", asBearer(await accessToken(["Everyone", "admin", "ops"]))),
     );
     expect(headerOf(decision, "x-user-roles")).toBe("Everyone,admin,ops");
-    expect((await pipeline.gate.decide(request("/ops", asBearer(await accessToken(["ops"]))))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/ops", asBearer(await accessToken(["ops"]))))).kind).toBe("allow");
     expectDenied(
-      await pipeline.gate.decide(request("/admin", asBearer(await accessToken(["Everyone"])))),
+      await pipeline.gate.decide(checkRequest("/admin", asBearer(await accessToken(["Everyone"])))),
       403,
       "requirement_failed",
     );
@@ -457,7 +442,7 @@ describe("preset: okta", () => {
 
   it("asks for offline_access at login, for a refresh token", async () => {
     const pipeline = await pipelineFor(provider());
-    const start = await pipeline.gate.decide(request("/", { accept: "text/html" }));
+    const start = await pipeline.gate.decide(checkRequest("/", { accept: "text/html" }));
     expect(new URL(headerOf(start, "location") as string).searchParams.get("scope")).toBe(
       "openid profile email offline_access",
     );
@@ -520,13 +505,13 @@ describe("preset: entra, one tenant", () => {
   it("takes app roles from roles and group ids from groups in a v2 access token", async () => {
     const pipeline = await pipelineFor(provider());
     const token = await v2Token();
-    expect(headerOf(await pipeline.gate.decide(request("/admin", asBearer(token))), "x-user-roles")).toBe("admin");
-    expect((await pipeline.gate.decide(request("/ops", asBearer(token)))).kind).toBe("allow");
+    expect(headerOf(await pipeline.gate.decide(checkRequest("/admin", asBearer(token))), "x-user-roles")).toBe("admin");
+    expect((await pipeline.gate.decide(checkRequest("/ops", asBearer(token)))).kind).toBe("allow");
   });
 
   it("accepts a v1 access token of the same tenant, issued by sts.windows.net for an api:// audience", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/admin", asBearer(await v1Token(ENTRA_TENANT_ID))));
+    const decision = await pipeline.gate.decide(checkRequest("/admin", asBearer(await v1Token(ENTRA_TENANT_ID))));
     expect(decision.kind).toBe("allow");
     expect(headerOf(decision, "x-user-roles")).toBe("admin");
   });
@@ -534,7 +519,7 @@ describe("preset: entra, one tenant", () => {
   it("refuses a v1 token of another tenant", async () => {
     const pipeline = await pipelineFor(provider());
     expectDenied(
-      await pipeline.gate.decide(request("/", asBearer(await v1Token(OTHER_TENANT_ID)))),
+      await pipeline.gate.decide(checkRequest("/", asBearer(await v1Token(OTHER_TENANT_ID)))),
       401,
       "issuer_mismatch",
     );
@@ -580,7 +565,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
   it("accepts a token of an allowed tenant whose iss is the template filled with its own tid", async () => {
     const pipeline = await pipelineFor(provider());
     const decision = await pipeline.gate.decide(
-      request("/admin", asBearer(await token(ENTRA_TENANT_ID, ENTRA_TENANT_ID))),
+      checkRequest("/admin", asBearer(await token(ENTRA_TENANT_ID, ENTRA_TENANT_ID))),
     );
     expect(decision.kind).toBe("allow");
     expect(headerOf(decision, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
@@ -588,7 +573,9 @@ describe("preset: entra, multi-tenant (organizations)", () => {
 
   it("refuses a token of a tenant that is not in allowedTenants", async () => {
     const pipeline = await pipelineFor(provider());
-    const decision = await pipeline.gate.decide(request("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))));
+    const decision = await pipeline.gate.decide(
+      checkRequest("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))),
+    );
     expectDenied(decision, 401, "issuer_mismatch");
     expect(decision.kind === "deny" && decision.detail).toContain("not in allowedTenants");
   });
@@ -596,7 +583,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
   it("refuses a token whose iss names one tenant and whose tid names another", async () => {
     const pipeline = await pipelineFor(provider({ allowedTenants: [ENTRA_TENANT_ID, OTHER_TENANT_ID] }));
     expectDenied(
-      await pipeline.gate.decide(request("/", asBearer(await token(ENTRA_TENANT_ID, OTHER_TENANT_ID)))),
+      await pipeline.gate.decide(checkRequest("/", asBearer(await token(ENTRA_TENANT_ID, OTHER_TENANT_ID)))),
       401,
       "issuer_mismatch",
     );
@@ -605,7 +592,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
   it("accepts any tenant when allowAnyTenant is set", async () => {
     const pipeline = await pipelineFor(provider({ allowedTenants: [], allowAnyTenant: true }));
     expect(
-      (await pipeline.gate.decide(request("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))))).kind,
+      (await pipeline.gate.decide(checkRequest("/", asBearer(await token(OTHER_TENANT_ID, OTHER_TENANT_ID))))).kind,
     ).toBe("allow");
   });
 
@@ -613,7 +600,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
     const pipeline = await pipelineFor(provider());
     const { authorize, cookie } = await logIn(pipeline, idp(), idTokenClaims(ENTRA_TENANT_ID), "opaque-graph-token");
     expect(authorize.pathname).toBe("/entra/organizations/oauth2/v2.0/authorize");
-    expect(headerOf(await pipeline.gate.decide(request("/", { cookie })), "x-user-sub")).toBe(
+    expect(headerOf(await pipeline.gate.decide(checkRequest("/", { cookie })), "x-user-sub")).toBe(
       `user-of-${ENTRA_TENANT_ID}`,
     );
     await expect(logIn(pipeline, idp(), idTokenClaims(OTHER_TENANT_ID), "opaque-graph-token")).rejects.toThrow(
@@ -636,7 +623,7 @@ describe("preset: entra, multi-tenant (organizations)", () => {
           }
         : null;
     clock.advance(1500); // the access token (2 s) is now due for its refresh
-    const refreshed = await pipeline.gate.decide(request("/", { cookie }));
+    const refreshed = await pipeline.gate.decide(checkRequest("/", { cookie }));
     expect(refreshed.kind).toBe("allow");
     expect(headerOf(refreshed, "x-user-sub")).toBe(`user-of-${ENTRA_TENANT_ID}`);
     expect(
@@ -666,7 +653,7 @@ describe("preset: google", () => {
 
   it("asks for offline access with a consent prompt at login, to get a refresh token", async () => {
     const pipeline = await pipelineFor(provider());
-    const start = await pipeline.gate.decide(request("/", { accept: "text/html" }));
+    const start = await pipeline.gate.decide(checkRequest("/", { accept: "text/html" }));
     const q = new URL(headerOf(start, "location") as string).searchParams;
     expect([q.get("access_type"), q.get("prompt"), q.get("scope")]).toEqual([
       "offline",
@@ -680,13 +667,13 @@ describe("preset: google", () => {
     // Were the access token read, this JWT signed by Google's key would make the caller Mallory.
     const lookalike = await idp().sign({ ...idTokenClaims({ sub: "999", email: "mallory@example.com" }), ...times() });
     const { cookie } = await logIn(pipeline, idp(), idTokenClaims(), lookalike);
-    const decision = await pipeline.gate.decide(request("/", { cookie }));
+    const decision = await pipeline.gate.decide(checkRequest("/", { cookie }));
     expect([headerOf(decision, "x-user-sub"), headerOf(decision, "x-user-email")]).toEqual([
       "110248495921238986420",
       "alice@example.com",
     ]);
     const opaque = await logIn(pipeline, idp(), idTokenClaims(), "ya29.a0AfB_byC1x2y3z4-opaque");
-    expect(headerOf(await pipeline.gate.decide(request("/", { cookie: opaque.cookie })), "x-user-email")).toBe(
+    expect(headerOf(await pipeline.gate.decide(checkRequest("/", { cookie: opaque.cookie })), "x-user-email")).toBe(
       "alice@example.com",
     );
   });
@@ -694,7 +681,7 @@ describe("preset: google", () => {
   it("accepts a Google ID token as a bearer token for its audience, also with the scheme-less issuer", async () => {
     const pipeline = await pipelineFor(provider());
     const decision = await pipeline.gate.decide(
-      request("/", asBearer(await idp().sign({ ...idTokenClaims(), ...times() }))),
+      checkRequest("/", asBearer(await idp().sign({ ...idTokenClaims(), ...times() }))),
     );
     expect(headerOf(decision, "x-user-email")).toBe("alice@example.com");
     const schemeless = await idp().sign({
@@ -702,12 +689,12 @@ describe("preset: google", () => {
       iss: idp().issuer.replace(/^http:\/\//, ""),
       ...times(),
     });
-    expect((await pipeline.gate.decide(request("/", asBearer(schemeless)))).kind).toBe("allow");
+    expect((await pipeline.gate.decide(checkRequest("/", asBearer(schemeless)))).kind).toBe("allow");
   });
 
   it("refuses an opaque Google access token as a bearer token, and an ID token for another client", async () => {
     const pipeline = await pipelineFor(provider());
-    const opaque = await pipeline.gate.decide(request("/", asBearer("ya29.a0AfB_byC1x2y3z4-opaque")));
+    const opaque = await pipeline.gate.decide(checkRequest("/", asBearer("ya29.a0AfB_byC1x2y3z4-opaque")));
     expectDenied(opaque, 401, "token_malformed");
     expect(opaque.kind === "deny" && opaque.detail).toMatch(
       /provider idp issues opaque access tokens, which cannot be checked: send its ID token instead$/,
@@ -716,7 +703,7 @@ describe("preset: google", () => {
       ...idTokenClaims({ aud: "another.apps.googleusercontent.com", azp: "another.apps.googleusercontent.com" }),
       ...times(),
     });
-    expectDenied(await pipeline.gate.decide(request("/", asBearer(foreign))), 401, "audience_mismatch");
+    expectDenied(await pipeline.gate.decide(checkRequest("/", asBearer(foreign))), 401, "audience_mismatch");
   });
 
   it("signs out of Portcullis only, since Google has no end-session endpoint", async () => {
