@@ -23,7 +23,7 @@ import {
   type IdentityHeaderCache,
 } from "./createIdentityHeaderCache.ts";
 import type { Decision, Deny, HeaderList } from "./Decision.ts";
-import { deny, internalErrorDecision, redirectDecision } from "./deny.ts";
+import { deny, internalErrorDecision, redirectDecision, type DenyOptions } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -98,9 +98,17 @@ export class Gate {
 
       const browser = isBrowserNavigation(request.method, request.headers);
       const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie };
-      const subject = await this.#credential(check);
+      // The credential step's bearer branch is awaited here rather than inside a step of its own, so
+      // a cached token (the hot path) costs one await, not a chain of them.
+      const bearer = extractBearerToken(request.headers.get("authorization"));
+      if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
+      const subject =
+        bearer.kind === "token"
+          ? bearerSubject(route, await this.#deps.verifier.verify(bearer.token, route.providers))
+          : await this.#sessionCredential(check);
       if (subject.kind !== "subject") return subject;
-      const unmet = await this.#requirements(check, subject);
+      // Null (met) or a denial without waiting; only a step-up login is a promise.
+      const unmet = this.#requirements(check, subject);
       if (unmet !== null) return unmet;
       return this.#identity(check, subject);
     } catch (fault) {
@@ -137,28 +145,9 @@ export class Gate {
     return route;
   }
 
-  /** The credential: a bearer token decides when there is one; otherwise a browser session. */
-  async #credential(check: CheckContext): Promise<Subject | Decision> {
-    const { request, route, sessions, cookieHeader } = check;
-    const bearer = extractBearerToken(request.headers.get("authorization"));
-    if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
-    if (bearer.kind === "token") {
-      const outcome = await this.#deps.verifier.verify(bearer.token, route.providers);
-      if (!outcome.ok) {
-        return deny(outcome.code, {
-          route: route.name,
-          detail: outcome.detail,
-          ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
-        });
-      }
-      return {
-        kind: "subject",
-        claims: outcome.claims,
-        provider: outcome.provider,
-        credential: "bearer",
-        setCookies: [],
-      };
-    }
+  /** The credential without a bearer token: the browser session, when there is one. */
+  async #sessionCredential(check: CheckContext): Promise<Subject | Decision> {
+    const { route, sessions, cookieHeader } = check;
     if (sessions === null || cookieHeader === undefined) return this.#noCredential(check, null, []);
     const cookies = sessions.parseCookies(cookieHeader);
     const loaded = await sessions.load(cookies);
@@ -229,8 +218,8 @@ export class Gate {
   }
 
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
-  async #requirements(check: CheckContext, subject: Subject): Promise<Decision | null> {
-    const { route, request, sessions } = check;
+  #requirements(check: CheckContext, subject: Subject): Decision | Promise<Decision> | null {
+    const { route, sessions } = check;
     if (route.requirements === null) return null;
     const outcome = evaluateRequirements(route.requirements, {
       claims: subject.claims,
@@ -251,23 +240,33 @@ export class Gate {
       return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
     if (outcome.kind === "forbidden") return deny("requirement_failed", common);
     const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
-    if (asPage && sessions !== null) {
-      const cookies = sessions.parseCookies(check.cookieHeader);
-      const started = await sessions.startLogin(request, subject.provider, cookies, stepUp);
-      if (started.kind === "unavailable")
-        return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
-      return redirectDecision(started.location, started.setCookies, {
-        route: route.name,
-        provider: subject.provider,
-        detail: `step-up: ${outcome.detail}`,
-      });
-    }
+    if (asPage && sessions !== null) return this.#stepUpLogin(check, sessions, subject, stepUp, common, outcome.detail);
     return deny("step_up_required", {
       ...common,
       challenge: {
         ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}),
         ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}),
       },
+    });
+  }
+
+  /** A browser whose session falls short of a route's step-up goes back to the IdP for it. */
+  async #stepUpLogin(
+    check: CheckContext,
+    sessions: SessionPort,
+    subject: Subject,
+    stepUp: StepUp,
+    common: DenyOptions,
+    detail: string,
+  ): Promise<Decision> {
+    const cookies = sessions.parseCookies(check.cookieHeader);
+    const started = await sessions.startLogin(check.request, subject.provider, cookies, stepUp);
+    if (started.kind === "unavailable")
+      return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
+    return redirectDecision(started.location, started.setCookies, {
+      route: check.route.name,
+      provider: subject.provider,
+      detail: `step-up: ${detail}`,
     });
   }
 
@@ -352,4 +351,16 @@ function describeFault(fault: unknown): string {
     return `${fault.message}${cause}`;
   }
   return `unexpected ${describeError(fault)}`;
+}
+
+/** A verified bearer token's subject, or its denial. */
+function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome): Subject | Decision {
+  if (!outcome.ok) {
+    return deny(outcome.code, {
+      route: route.name,
+      detail: outcome.detail,
+      ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
+    });
+  }
+  return { kind: "subject", claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
 }
