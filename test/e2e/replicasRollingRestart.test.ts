@@ -178,6 +178,11 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
         },
       }),
     );
+    // A failure's own access-log line says which layer answered (flags, response code details).
+    if (report.failures.length > 0) {
+      const lines = (await readFile(stack.envoyLogFile, "utf8")).split("\n");
+      console.log(lines.filter((line) => line.includes('"status":"5') || line.includes('"status":5')).slice(0, 10));
+    }
     expect(report.failures).toEqual([]);
   }, 120_000);
 });

@@ -59,8 +59,10 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
   let total = 0;
   let stopping = false;
 
+  // The status, and for a failure what answered it: the body's start and Envoy's own flags, so a
+  // failure says whether Envoy (ext_authz error, no healthy upstream) or Portcullis (a denial code) sent it.
   const send = (kind: LoadKind) =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<{ status: number; answer: string }>((resolve, reject) => {
       const req = request(
         {
           host: "127.0.0.1",
@@ -72,8 +74,16 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
           headers: { host: options.host ?? "localhost", accept: "application/json", ...kind.headers() },
         },
         (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            if (body.length < 200) body += chunk;
+          });
+          res.on("end", () => {
+            const server = res.headers["server"] ?? "";
+            const answer = `${JSON.stringify(body.slice(0, 200))} server=${server} www-authenticate=${res.headers["www-authenticate"] ?? ""}`;
+            resolve({ status: res.statusCode ?? 0, answer });
+          });
           res.on("error", reject);
         },
       );
@@ -87,8 +97,8 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
       const t0 = Date.now();
       let what: string | null = null;
       try {
-        const status = await send(kind);
-        if (!(kind.accepts?.(status) ?? (status >= 200 && status < 300))) what = `status ${status}`;
+        const { status, answer } = await send(kind);
+        if (!(kind.accepts?.(status) ?? (status >= 200 && status < 300))) what = `status ${status} ${answer}`;
       } catch (error) {
         what = (error as Error).message;
       }
