@@ -13,6 +13,7 @@ import { parseConfig } from "../src/config/parseConfig.ts";
 import { buildCheckPipeline } from "../src/app/buildCheckPipeline.ts";
 import { RouteTable } from "../src/core/RouteTable.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
+import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { buildLargeRouteConfig, LARGE_TABLE_HOSTS, LARGE_TABLE_REQUEST } from "./buildLargeRouteConfig.ts";
@@ -83,15 +84,15 @@ async function startPipeline(name: string, config: PortcullisConfig, request: ob
   await pipeline.registry.start();
   const wire = method.requestSerialize(request);
   const counts = { allowed: 0, answered: 0 };
-  let lastOk: OkResponse | null = null;
+  let lastOk: Buffer | null = null;
   let resolveCheck: () => void = () => undefined;
   const callback: sendUnaryData<unknown> = (_err, response) => {
-    const encoded = method.responseSerialize(response as object);
+    // The handler answers with the CheckResponse bytes: ok_response (tag 0x1a) follows the 4-byte status.
+    const encoded = response as Buffer;
     counts.answered += 1;
-    const ok = (response as { ok_response?: OkResponse }).ok_response;
-    if (ok && encoded.length > 0) {
+    if (encoded[4] === 0x1a) {
       counts.allowed += 1;
-      lastOk = ok;
+      lastOk = encoded;
     }
     resolveCheck();
   };
@@ -99,13 +100,20 @@ async function startPipeline(name: string, config: PortcullisConfig, request: ob
     const started = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const done = new Promise<void>((resolve) => (resolveCheck = resolve));
-      const call = { request: method.requestDeserialize(wire) } as ServerUnaryCall<never, unknown>;
+      const call = { request: decodeCheckRequest(wire) } as ServerUnaryCall<never, unknown>;
       pipeline.handlers["Check"]!(call as never, callback);
       await done;
     }
     return Number(process.hrtime.bigint() - started) / 1000 / n;
   };
-  return { name, run, counts, last: () => lastOk, close: () => pipeline.registry.close() };
+  return {
+    name,
+    run,
+    counts,
+    last: () =>
+      lastOk === null ? null : (method.responseDeserialize(lastOk) as { ok_response: OkResponse }).ok_response,
+    close: () => pipeline.registry.close(),
+  };
 }
 
 /** Fails loudly unless the pipeline allowed as `sub` and left the upstream the Cookie header expected. */

@@ -16,6 +16,7 @@ import { createCookieSessionStore } from "../src/session/createCookieSessionStor
 import { createRedisSessionStore } from "../src/session/createRedisSessionStore.ts";
 import type { Session } from "../src/session/Session.ts";
 import type { SessionStore } from "../src/session/SessionStore.ts";
+import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { startRedis } from "../test/harness/startRedis.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
@@ -116,9 +117,10 @@ async function startRun(name: string, config: PortcullisConfig, request: object,
   await pipeline.registry.start();
   const check = (wire: Buffer) =>
     new Promise<boolean>((resolve) => {
-      const call = { request: method.requestDeserialize(wire) } as ServerUnaryCall<never, unknown>;
+      const call = { request: decodeCheckRequest(wire) } as ServerUnaryCall<never, unknown>;
       const callback: sendUnaryData<unknown> = (_err, response) =>
-        resolve((response as { ok_response?: unknown }).ok_response !== undefined);
+        // The handler answers with the CheckResponse bytes: ok_response (tag 0x1a) follows the 4-byte status.
+        resolve((response as Buffer)[4] === 0x1a);
       pipeline.handlers["Check"]!(call as never, callback);
     });
   return { name, pipeline, check, wire: method.requestSerialize(request) };

@@ -1,12 +1,13 @@
-// The ext_authz v3 Check handler: wire → AccessRequest → gate.decide() → CheckResponse. Any fault
-// here becomes an explicit 503 denial, never a gRPC error that Envoy's failure_mode_allow could
+// The ext_authz v3 Check handler: AccessRequest (decoded by the service definition's
+// decodeCheckRequest) → gate.decide() → CheckResponse bytes. Any fault here, a refused request
+// included, becomes an explicit 503 denial, never a gRPC error that Envoy's failure_mode_allow could
 // turn into an allow.
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import { internalErrorDecision } from "../core/deny.ts";
-import { toAccessRequest, type CheckRequestWire } from "./toAccessRequest.ts";
-import { toCheckResponse } from "./toCheckResponse.ts";
+import { CheckRequestRefused } from "./decodeCheckRequest.ts";
+import { encodeCheckResponse } from "./encodeCheckResponse.ts";
 
 export interface DecisionGate {
   decide(request: AccessRequest): Promise<Decision>;
@@ -28,12 +29,18 @@ export function createExtAuthzHandlers(
   tracer?: CheckTracer,
 ): UntypedServiceImplementation {
   return {
-    Check(call: ServerUnaryCall<CheckRequestWire, unknown>, callback: sendUnaryData<unknown>) {
+    Check(call: ServerUnaryCall<AccessRequest | CheckRequestRefused, Buffer>, callback: sendUnaryData<Buffer>) {
       const started = performance.now();
       let request: AccessRequest | null = null;
-      const answer = (decision: Decision, fault?: unknown) => {
+      const answer = (decided: Decision, fault?: unknown) => {
+        let decision = decided;
+        let bytes = encodeCheckResponse(decision);
+        if (bytes === null) {
+          decision = internalErrorDecision(decision.route, "a string in the decision has no UTF-8 form");
+          bytes = encodeCheckResponse(decision) as Buffer;
+        }
         // Answer first: metrics and logging must never delay or prevent the response.
-        callback(null, toCheckResponse(decision));
+        callback(null, bytes);
         try {
           observer.checked(request, decision, (performance.now() - started) / 1000, fault);
         } catch {
@@ -41,7 +48,11 @@ export function createExtAuthzHandlers(
         }
       };
       try {
-        const decoded = toAccessRequest(call.request);
+        const decoded = call.request;
+        if (decoded instanceof CheckRequestRefused) {
+          answer(internalErrorDecision(null, `check request refused: ${decoded.reason}`));
+          return;
+        }
         request = decoded;
         if (tracer === undefined) {
           gate.decide(decoded).then(
@@ -65,7 +76,7 @@ export function createExtAuthzHandlers(
           ),
         );
       } catch (fault) {
-        answer(internalErrorDecision(null, "unexpected fault decoding the check request"), fault);
+        answer(internalErrorDecision(null, "unexpected fault starting the check"), fault);
       }
     },
   };

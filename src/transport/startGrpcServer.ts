@@ -1,7 +1,8 @@
 // Binds the gRPC server that carries ext_authz Check and grpc.health.v1. Shutdown is graceful:
 // in-flight calls finish, then the server closes; past the grace period it is forced.
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
-import { loadProtos } from "./loadProtos.ts";
+import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
+import { loadHealthService } from "./loadProtos.ts";
 
 export interface GrpcServer {
   readonly port: number;
@@ -15,7 +16,6 @@ export async function startGrpcServer(options: {
   authorization: UntypedServiceImplementation;
   health: UntypedServiceImplementation;
 }): Promise<GrpcServer> {
-  const services = loadProtos();
   const server = new Server({
     // Envoy holds long-lived HTTP/2 connections; keepalive lets dead peers be noticed.
     "grpc.keepalive_time_ms": 60_000,
@@ -26,8 +26,8 @@ export async function startGrpcServer(options: {
     // Bounds concurrent checks per connection; Envoy opens more connections when it needs them.
     "grpc.max_concurrent_streams": 1000,
   });
-  server.addService(services.authorization, options.authorization);
-  server.addService(services.health, options.health);
+  server.addService(AUTHORIZATION_SERVICE_DEFINITION, options.authorization);
+  server.addService(loadHealthService(), options.health);
   const address = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));

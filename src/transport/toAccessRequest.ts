@@ -1,7 +1,8 @@
-// Envoy CheckRequest (as decoded by proto-loader) → AccessRequest. Headers come either as the
-// `headers` map or, with `encode_raw_headers`, as `header_map`; both are accepted.
+// Envoy CheckRequest (as decoded by proto-loader) → AccessRequest: the reference the wire codec
+// (decodeCheckRequest) is held to by a differential test. Headers come either as the `headers` map
+// or, with `encode_raw_headers`, as `header_map`; both are accepted.
 import type { AccessRequest } from "../core/AccessRequest.ts";
-import { canonicalAuthority } from "../core/canonicalAuthority.ts";
+import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
 interface HeaderValueWire {
   key?: string;
@@ -38,18 +39,14 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
   } else if (http.headers) {
     for (const [k, v] of Object.entries(http.headers)) headers.set(k.toLowerCase(), v);
   }
-  const authority = http.host || headers.get(":authority") || "";
-  const host = canonicalAuthority(authority);
-  return {
-    // Envoy's x-request-id is what its access log and the upstream see, so logs can be joined on it;
-    // http.id is Envoy's internal stream id, used only when the header is absent.
-    requestId: headers.get("x-request-id") || http.id || "",
-    method: (http.method || headers.get(":method") || "").toUpperCase(),
-    scheme: http.scheme || headers.get(":scheme") || "",
-    // An invalid authority is kept as received, flagged: the gate refuses it (host_invalid) and says why.
-    host: host ?? authority,
-    ...(host === null ? { hostInvalid: true } : {}),
-    path: http.path || headers.get(":path") || "",
+  return assembleAccessRequest(
+    {
+      id: http.id ?? "",
+      method: http.method ?? "",
+      path: http.path ?? "",
+      host: http.host ?? "",
+      scheme: http.scheme ?? "",
+    },
     headers,
-  };
+  );
 }

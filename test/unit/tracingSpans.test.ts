@@ -20,6 +20,7 @@ import { withSpan } from "../../src/observability/withSpan.ts";
 import { createLoginClient } from "../../src/oidc/createLoginClient.ts";
 import { traceIdpCall } from "../../src/oidc/traceIdpCall.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
+import { toAccessRequest } from "../../src/transport/toAccessRequest.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/startOtlpReceiver.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
 import { reservePort } from "../harness/reservePort.ts";
@@ -101,7 +102,8 @@ async function check(
     createCheckTracer(tracing!),
   );
   const call = {
-    request: {
+    // The handler receives what the service definition's wire decoder made of the bytes.
+    request: toAccessRequest({
       attributes: {
         request: {
           http: {
@@ -113,7 +115,7 @@ async function check(
           },
         },
       },
-    },
+    }),
   } as unknown as ServerUnaryCall<never, unknown>;
   await new Promise<void>((resolve) => {
     const callback: sendUnaryData<unknown> = () => resolve();
