@@ -1,7 +1,8 @@
 // Starts the bench's helper processes and guarantees they all stop: on stopAll(), on a signal to
 // the bench, and (as a last resort, SIGKILL) when the bench process exits for any reason.
 // Each child keeps only the last lines of its output, so a failure can be explained in a bounded way.
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+// With pinning on, servers run on one CPU set and load generators on another (taskset).
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const KEPT_LINES = 40;
@@ -19,19 +20,68 @@ export interface ManagedChild {
   readonly exited: Promise<number | null>;
 }
 
+/** A child's side of the pinning: the measured servers, or the load generators (the default). */
+export type ChildRole = "server" | "load";
+
+/** CPU lists in taskset's syntax ("0", "1", "0-1"). */
+export interface CpuPinning {
+  readonly server: string;
+  readonly load: string;
+  /** Every CPU: what an unpinned phase gives all children. */
+  readonly all: string;
+}
+
 export class ChildProcessGroup {
   readonly #children = new Set<ManagedChild>();
+  readonly #roles = new Map<ManagedChild, ChildRole>();
+  readonly #pinning: CpuPinning | null;
+  #pinned: boolean;
   readonly #onExit = () => {
     for (const child of this.#children)
       if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL");
   };
 
-  constructor() {
+  constructor(pinning: CpuPinning | null = null) {
+    this.#pinning = pinning;
+    this.#pinned = pinning !== null;
     process.once("exit", this.#onExit);
   }
 
-  spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): ManagedChild {
-    const proc = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  /** Whether children are pinned now (new ones are started with taskset). */
+  get pinned(): boolean {
+    return this.#pinned;
+  }
+
+  /**
+   * Pins (or unpins: every CPU) the running children and those started later; `taskset -a` moves
+   * every thread of a child (Envoy's workers, Node's and Go's runtime threads).
+   */
+  setPinned(on: boolean): void {
+    if (this.#pinning === null || on === this.#pinned) return;
+    this.#pinned = on;
+    for (const [child, role] of this.#roles) {
+      const pid = child.process.pid;
+      if (pid === undefined || child.process.exitCode !== null) continue;
+      spawnSync("taskset", ["-a", "-p", "-c", this.#cpusFor(role), String(pid)], { stdio: "ignore", timeout: 5000 });
+    }
+  }
+
+  #cpusFor(role: ChildRole): string {
+    const p = this.#pinning!;
+    return this.#pinned ? p[role] : p.all;
+  }
+
+  spawn(
+    name: string,
+    command: string,
+    args: readonly string[],
+    options: SpawnOptions & { role?: ChildRole } = {},
+  ): ManagedChild {
+    const { role = "load", ...spawnOptions } = options;
+    // taskset execs the command: the child's pid is the command's own.
+    const [file, argv] =
+      this.#pinning === null ? [command, args] : ["taskset", ["-c", this.#cpusFor(role), command, ...args]];
+    const proc = spawn(file, argv, { ...spawnOptions, stdio: ["ignore", "pipe", "pipe"] });
     const kept: string[] = [];
     const keep = (stream: string, line: string) => {
       kept.push(`[${name} ${stream}] ${line}`);
@@ -90,7 +140,11 @@ export class ChildProcessGroup {
         }),
     };
     this.#children.add(child);
-    void exited.then(() => this.#children.delete(child));
+    this.#roles.set(child, role);
+    void exited.then(() => {
+      this.#children.delete(child);
+      this.#roles.delete(child);
+    });
     return child;
   }
 

@@ -10,6 +10,7 @@ export interface LatencySummary {
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly p99Ms: number;
+  readonly p999Ms: number;
   readonly maxMs: number;
 }
 
@@ -50,6 +51,7 @@ export class LatencyHistogram {
       p50Ms: this.percentileMs(50),
       p90Ms: this.percentileMs(90),
       p99Ms: this.percentileMs(99),
+      p999Ms: this.percentileMs(99.9),
       maxMs: this.#maxUs / 1000,
     };
   }

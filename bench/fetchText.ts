@@ -21,7 +21,8 @@ export async function waitForHttp200(url: string, timeoutMs: number): Promise<vo
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Short: the memory phase times cold start to this 200.
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
 }

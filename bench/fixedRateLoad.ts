@@ -2,6 +2,8 @@
 // start + i/rate; latency is measured from that due time, so a stall is charged to every request
 // it delayed (no coordinated omission). Keep-alive agent, bounded duration, per-request timeout.
 // Input: one JSON argument (FixedRateSpec). Output: one JSON line {"result": FixedRateResult}.
+// With a tokens file, request i carries the file's token i as its bearer (first-seen tokens).
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { LatencyHistogram, type LatencySummary } from "./LatencyHistogram.ts";
 
@@ -13,6 +15,8 @@ export interface FixedRateSpec {
   readonly durationSeconds: number;
   readonly connections: number;
   readonly timeoutMs: number;
+  /** One bearer token per line, sent in order (warm-up first), each once while they last. */
+  readonly tokensFile?: string;
 }
 
 export interface FixedRateResult {
@@ -29,7 +33,9 @@ export interface FixedRateResult {
   readonly sendLagP99Ms: number;
 }
 
-function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: boolean) {
+type HeadersFor = () => Record<string, string>;
+
+function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: boolean, headersFor: HeadersFor) {
   const url = new URL(spec.url);
   const total = Math.round(spec.rate * seconds);
   const interval = 1000 / spec.rate;
@@ -88,7 +94,7 @@ function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: bo
           port: url.port,
           path: url.pathname + url.search,
           method: "GET",
-          headers: spec.headers,
+          headers: headersFor(),
         },
         (res) => {
           res.resume();
@@ -125,8 +131,14 @@ function runPhase(spec: FixedRateSpec, agent: Agent, seconds: number, record: bo
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as FixedRateSpec;
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
-  if (spec.warmupSeconds > 0) await runPhase(spec, agent, spec.warmupSeconds, false);
-  const phase = await runPhase(spec, agent, spec.durationSeconds, true);
+  const tokens = spec.tokensFile ? readFileSync(spec.tokensFile, "utf8").split("\n").filter(Boolean) : [];
+  let next = 0;
+  const headersFor: HeadersFor =
+    tokens.length === 0
+      ? () => spec.headers
+      : () => ({ ...spec.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` });
+  if (spec.warmupSeconds > 0) await runPhase(spec, agent, spec.warmupSeconds, false, headersFor);
+  const phase = await runPhase(spec, agent, spec.durationSeconds, true, headersFor);
   agent.destroy();
   const result: FixedRateResult = {
     targetRate: spec.rate,

@@ -11,6 +11,20 @@ const cpuText = (cpu: Record<string, number | null> | undefined) =>
 const num = (v: number | null | undefined, digits: number) =>
   v === null || v === undefined ? "n/a" : v.toFixed(digits);
 
+const eld = (d: { p99Ms: number; maxMs: number } | null | undefined) =>
+  d ? `${num(d.p99Ms, 1)} ms (${num(d.maxMs, 1)} ms)` : "n/a";
+
+function memoryLine(report: BenchReport): string {
+  const m = report.memory;
+  if (!m) return "memory and cold start: n/a";
+  return (
+    `fresh Portcullis: cold start ${num(m.coldStartMs, 0)} ms, RSS ${num(m.rssAtReadyMb, 0)} MB at ready, ` +
+    `${num(m.rssAfterLoadMb, 0)} MB after ${m.valid.calls} valid + ${m.invalid.calls} invalid tokens ` +
+    `(server CPU ${num(m.valid.serverCpuUsPerCall, 0)} / ${num(m.invalid.serverCpuUsPerCall, 0)} µs per call), ` +
+    `${num(m.rssAfterIdleMb, 0)} MB after ${m.idleSeconds} s idle`
+  );
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
@@ -20,7 +34,7 @@ function table(rows: string[][]): string {
 
 export function formatReport(report: BenchReport): string {
   const { throughput: t, fixedRate: f, check: c, options: o } = report;
-  const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms", "bad", "CPU µs/req"]];
+  const rows: string[][] = [["scenario", "load", "req/s", "p50 ms", "p99 ms (/ p99.9)", "bad", "CPU µs/req"]];
   const wrkRow = (name: string, r: typeof t.noAuth) =>
     rows.push([
       name,
@@ -31,13 +45,13 @@ export function formatReport(report: BenchReport): string {
       r ? String(r.non2xx + r.socketErrors) : "n/a",
       cpuText(r?.cpuUsPerRequest),
     ]);
-  const rateRow = (name: string, r: typeof f.noAuth) =>
+  const rateRow = (name: string, r: typeof f.noAuth, rate = o.rate) =>
     rows.push([
       name,
-      `fixed ${o.rate}/s`,
+      `fixed ${rate}/s`,
       num(r?.achievedRate, 0),
       num(r?.responseTime.p50Ms, 3),
-      num(r?.responseTime.p99Ms, 3),
+      `${num(r?.responseTime.p99Ms, 3)} / ${num(r?.responseTime.p999Ms, 3)}`,
       r ? String(r.non2xx + r.errors) : "n/a",
       cpuText(r?.cpuUsPerRequest),
     ]);
@@ -53,14 +67,20 @@ export function formatReport(report: BenchReport): string {
     ]);
   wrkRow("envoy, no auth", t.noAuth);
   wrkRow("envoy + jwt_authn", t.jwtAuthn);
+  wrkRow("envoy + ext_authz no-op grpc-go", t.noopGoExtAuthz);
   wrkRow("envoy + ext_authz no-op grpc-js", t.noopExtAuthz);
   wrkRow("envoy + ext_authz Portcullis", t.portcullis);
   wrkRow("envoy + ext_authz Portcullis (session)", t.portcullisSession);
+  wrkRow("envoy + ext_authz oauth2-proxy (HTTP)", t.oauth2Proxy);
   rateRow("envoy, no auth", f.noAuth);
   rateRow("envoy + jwt_authn", f.jwtAuthn);
+  rateRow("envoy + ext_authz no-op grpc-go", f.noopGoExtAuthz);
   rateRow("envoy + ext_authz no-op grpc-js", f.noopExtAuthz);
   rateRow("envoy + ext_authz Portcullis", f.portcullis);
-  checkRow("Check → no-op grpc-js (floor)", c.noopFloor);
+  rateRow("envoy + ext_authz oauth2-proxy (HTTP)", f.oauth2Proxy);
+  rateRow("envoy + ext_authz Portcullis (first-seen)", report.firstSeen, o.firstSeenRate);
+  checkRow("Check → no-op grpc-go (floor)", c.noopGoFloor);
+  checkRow("Check → no-op grpc-js", c.noopFloor);
   checkRow("Check → Portcullis (cached token)", c.portcullis);
 
   const r = report.ratios;
@@ -68,6 +88,12 @@ export function formatReport(report: BenchReport): string {
     table(rows),
     "",
     `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, ext_authz no-op ${num(f.noopExtAuthz?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
+    `Portcullis event-loop delay p99 (max) at the fixed rate: cached ${eld(f.portcullis?.eventLoopDelay)}, first-seen ${eld(report.firstSeen?.eventLoopDelay)}`,
+    memoryLine(report),
+    `RSS at ready (MB): ${Object.entries(report.rssAtReadyMb)
+      .map(([name, mb]) => `${name} ${num(mb, 0)}`)
+      .join(", ")}`,
+    ...report.skippedPeers.map((p) => `${p.peer}: ${p.reason}`),
     `Portcullis token cache after the run: ${report.portcullisTokenCache ? `${report.portcullisTokenCache.hits} hits, ${report.portcullisTokenCache.misses} misses` : "n/a"}`,
     `rounds: ${o.rounds}${o.rounds > 1 ? " (each row is that scenario's median round)" : ""}`,
     `machine: ${report.environment["cpus"]} CPUs, 1-min load average ${report.environment["loadAverage1mAtStart"]} at start, ${report.environment["loadAverage1mAtEnd"]} at end`,
@@ -76,6 +102,10 @@ export function formatReport(report: BenchReport): string {
     `  throughput  Portcullis / jwt_authn   ${num(r.throughputVsJwtAuthn, 3)}`,
     `  throughput  Portcullis / no auth     ${num(r.throughputVsNoAuth, 3)}`,
     `  throughput  Portcullis / ext_authz no-op ${num(r.throughputVsNoopExtAuthz, 3)}`,
+    `  throughput  Portcullis / ext_authz no-op grpc-go ${num(r.throughputVsNoopGo, 3)}`,
+    `  Check server CPU per call  Portcullis / no-op grpc-go ${num(r.checkServerCpuVsNoopGo, 2)}`,
+    `  p99 added at ${o.rate}/s vs no-op grpc-go ${num(r.addedP99VsNoopGoMs, 3)} ms`,
+    `  first-seen token: Portcullis CPU added per check ${num(r.firstSeenAddedCpuUs, 0)} µs`,
     `  Check rate  Portcullis / no-op floor ${num(r.checkVsNoopFloor, 3)}`,
     `  Check server CPU per call  Portcullis / no-op ${num(r.checkServerCpuVsNoopFloor, 2)}`,
     `  CPU added per request at ${o.rate}/s vs jwt_authn ${num(r.addedCpuUsPerRequestVsJwtAuthn, 0)} µs`,

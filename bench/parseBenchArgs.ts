@@ -13,9 +13,17 @@ export interface BenchOptions {
   readonly rate: number;
   /** Interleaved repetitions of every phase; the report shows each scenario's median round. */
   readonly rounds: number;
+  /** Rate of the first-seen phase (distinct valid tokens through Envoy), req/s. */
+  readonly firstSeenRate: number;
+  /** The memory phase's distinct valid tokens, then invalid ones, and the idle period after (s). */
+  readonly memoryValid: number;
+  readonly memoryInvalid: number;
+  readonly idleSeconds: number;
+  /** Envoy and the servers on one CPU, the load generators on another (taskset), for wrk and direct Check. */
+  readonly pin: boolean;
 }
 
-const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000] [--rounds 1]`;
+const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000] [--rounds 1] [--first-seen-rate 500] [--memory-valid 50000] [--memory-invalid 100000] [--idle 30] [--no-pin]`;
 
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -34,6 +42,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       connections: { type: "string" },
       rate: { type: "string" },
       rounds: { type: "string" },
+      "first-seen-rate": { type: "string" },
+      "memory-valid": { type: "string" },
+      "memory-invalid": { type: "string" },
+      idle: { type: "string" },
+      "no-pin": { type: "boolean" },
     },
     strict: true,
   });
@@ -43,5 +56,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     connections: Math.max(1, Math.round(positive("connections", values.connections, 16, 1024))),
     rate: Math.max(1, Math.round(positive("rate", values.rate, 1000, 100_000))),
     rounds: Math.max(1, Math.round(positive("rounds", values.rounds, 1, 20))),
+    firstSeenRate: Math.max(1, Math.round(positive("first-seen-rate", values["first-seen-rate"], 500, 100_000))),
+    memoryValid: Math.round(positive("memory-valid", values["memory-valid"], 50_000, 1_000_000)),
+    memoryInvalid: Math.round(positive("memory-invalid", values["memory-invalid"], 100_000, 1_000_000)),
+    idleSeconds: positive("idle", values.idle, 30, 600),
+    pin: values["no-pin"] !== true,
   };
 }

@@ -1,12 +1,15 @@
 // The Envoy bootstrap for the comparison: four loopback listeners on ephemeral ports that differ
 // only in their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to
-// a no-op Check server, ext_authz gRPC to Portcullis — all routing to the same upstream. Rendered as
+// a no-op Check server (grpc-js, and grpc-go when it was built), ext_authz gRPC to Portcullis,
+// ext_authz HTTP to oauth2-proxy when it was built — all routing to the same upstream. Rendered as
 // JSON, which Envoy reads as YAML.
 
 export const LISTENER_NAMES = {
   noAuth: "no_auth",
   jwtAuthn: "jwt_authn",
   noopExtAuthz: "ext_authz_noop",
+  noopGoExtAuthz: "ext_authz_noop_go",
+  oauth2Proxy: "ext_authz_oauth2_proxy",
   extAuthz: "ext_authz",
 } as const;
 
@@ -14,6 +17,10 @@ export interface EnvoyConfigInput {
   readonly upstreamPort: number;
   /** The no-op grpc-js Check server: the ext_authz_noop listener's authorization service. */
   readonly noopCheckGrpcPort: number;
+  /** The no-op grpc-go Check server (null: not built, its listener and cluster are left out). */
+  readonly noopGoCheckGrpcPort: number | null;
+  /** oauth2-proxy's HTTP port (null: not built, its listener and cluster are left out). */
+  readonly oauth2ProxyPort: number | null;
   /** null: Portcullis is not available, the ext_authz listener and its cluster are left out. */
   readonly portcullisGrpcPort: number | null;
   readonly issuer: string;
@@ -51,6 +58,28 @@ function extAuthzFilter(clusterName: string) {
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
       grpc_service: { envoy_grpc: { cluster_name: clusterName }, timeout: "1s" },
+      transport_api_version: "V3",
+      failure_mode_allow: false,
+    },
+  };
+}
+
+// oauth2-proxy answers ext_authz over HTTP: Envoy asks path_prefix + the request's path, with the
+// credential headers, and passes the identity headers of a 200 on to the upstream.
+function oauth2ProxyFilter() {
+  const exact = (names: string[]) => ({ patterns: names.map((n) => ({ exact: n })) });
+  return {
+    name: "envoy.filters.http.ext_authz",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+      http_service: {
+        server_uri: { uri: "http://oauth2-proxy", cluster: "oauth2_proxy", timeout: "1s" },
+        path_prefix: "/oauth2/auth",
+        authorization_request: { allowed_headers: exact(["authorization", "cookie"]) },
+        authorization_response: {
+          allowed_upstream_headers: exact(["x-auth-request-user", "x-auth-request-email"]),
+        },
+      },
       transport_api_version: "V3",
       failure_mode_allow: false,
     },
@@ -124,6 +153,14 @@ export function renderEnvoyConfig(input: EnvoyConfigInput): string {
     staticCluster("upstream", input.upstreamPort),
     staticCluster("noop_check", input.noopCheckGrpcPort, http2Only),
   ];
+  if (input.oauth2ProxyPort !== null) {
+    listeners.push(listener(LISTENER_NAMES.oauth2Proxy, [oauth2ProxyFilter()]));
+    clusters.push(staticCluster("oauth2_proxy", input.oauth2ProxyPort));
+  }
+  if (input.noopGoCheckGrpcPort !== null) {
+    listeners.push(listener(LISTENER_NAMES.noopGoExtAuthz, [extAuthzFilter("noop_go_check")]));
+    clusters.push(staticCluster("noop_go_check", input.noopGoCheckGrpcPort, http2Only));
+  }
   if (input.portcullisGrpcPort !== null) {
     listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthzFilter("portcullis")]));
     clusters.push(staticCluster("portcullis", input.portcullisGrpcPort, http2Only));

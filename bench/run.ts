@@ -1,30 +1,36 @@
-// The Portcullis benchmark: one run, one Envoy, four routes (no auth, native jwt_authn, ext_authz →
-// no-op grpc-js Check server, ext_authz → Portcullis, the last with a bearer token and again with a
-// browser's sealed session cookie) under wrk (max throughput) and a fixed-rate generator (latency at
-// --rate), plus the direct Check rate against the same no-op grpc-js floor.
+// The Portcullis benchmark: one run, one Envoy, five routes (no auth, native jwt_authn, ext_authz →
+// no-op grpc-go and no-op grpc-js Check servers, ext_authz → Portcullis, the last with a bearer token
+// and again with a browser's sealed session cookie) under wrk (max throughput, pinned) and a
+// fixed-rate generator (latency at --rate, unpinned), first-seen tokens, direct Check against the
+// no-op floors, then memory and cold start on a fresh Portcullis. Writes bench/results/latest.json.
 // Loopback only; every phase and child is bounded.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildReport } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
-import { ChildProcessGroup } from "./ChildProcessGroup.ts";
+import { buildGoPeer, NOOP_GO_SERVER, OAUTH2_PROXY, OAUTH2_PROXY_VERSION } from "./buildGoPeer.ts";
+import { ChildProcessGroup, type CpuPinning } from "./ChildProcessGroup.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
 import { fetchText } from "./fetchText.ts";
 import { formatReport } from "./formatReport.ts";
+import { measureMemory, type MemoryResult } from "./measureMemory.ts";
 import { measureRound, type RoundResult, type Scenario } from "./measureRound.ts";
+import { mintBenchTokens, writeTokenFile } from "./mintBenchTokens.ts";
 import { parseBenchArgs } from "./parseBenchArgs.ts";
 import { pickMedianRound } from "./pickMedianRound.ts";
+import { readProcessRssMb } from "./readProcessRss.ts";
 import { readTokenCacheLookups, type TokenCacheLookups } from "./readTokenCacheLookups.ts";
 import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { startJwksServer, type JwksServer } from "./startJwksServer.ts";
+import { startOauth2Proxy } from "./startOauth2Proxy.ts";
 import {
   BENCH_CLIENT_ID,
   BENCH_ROUTE_PATH,
@@ -34,10 +40,23 @@ import {
   type RunningPortcullis,
 } from "./startPortcullis.ts";
 
-const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enforcesAuth: boolean }[] = [
+/** deniedStatus: what the route answers without a credential (401 unless said). */
+const SCENARIOS: readonly {
+  key: Scenario;
+  label: string;
+  listener: string;
+  enforcesAuth: boolean;
+  deniedStatus?: number;
+}[] = [
   { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
   { key: "jwtAuthn", label: "jwt_authn", listener: LISTENER_NAMES.jwtAuthn, enforcesAuth: true },
-  // The no-op Check server says OK to everything, with or without a token: probed for 200 only.
+  // The no-op Check servers say OK to everything, with or without a token: probed for 200 only.
+  {
+    key: "noopGoExtAuthz",
+    label: "ext_authz no-op grpc-go",
+    listener: LISTENER_NAMES.noopGoExtAuthz,
+    enforcesAuth: false,
+  },
   { key: "noopExtAuthz", label: "ext_authz no-op", listener: LISTENER_NAMES.noopExtAuthz, enforcesAuth: false },
   { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
   // The same listener and Portcullis process; only the credential differs.
@@ -47,6 +66,14 @@ const SCENARIOS: readonly { key: Scenario; label: string; listener: string; enfo
     listener: LISTENER_NAMES.extAuthz,
     enforcesAuth: true,
   },
+  // oauth2-proxy refuses a request without a credential with 403 (its sign-in page, no redirect).
+  {
+    key: "oauth2Proxy",
+    label: "ext_authz oauth2-proxy",
+    listener: LISTENER_NAMES.oauth2Proxy,
+    enforcesAuth: true,
+    deniedStatus: 403,
+  },
 ];
 const LABELS = Object.fromEntries(SCENARIOS.map((s) => [s.key, s.label])) as Record<Scenario, string>;
 const AUDIENCE = "bench-api";
@@ -54,10 +81,46 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** A peer of the issue's table that this bench cannot build from the Go module proxy (checked 2026-12). */
+const OPA_ENVOY_SKIPPED = {
+  peer: "OPA-envoy",
+  reason: "skipped: the Go module proxy does not serve github.com/open-policy-agent/opa-envoy-plugin",
+};
+
+/** Envoy and the servers on CPU 0, load generators on CPU 1 (taskset), when there are two CPUs or more. */
+function cpuPinning(wanted: boolean): CpuPinning | null {
+  const count = cpus().length;
+  if (!wanted || count < 2 || commandVersion("taskset", ["--version"]) === null) return null;
+  return { server: "0", load: "1", all: `0-${count - 1}` };
+}
+
+/** The commit the measured Portcullis was built from, "+changes" when src/ differs from it. */
+function portcullisRevision(repoRoot: string): string {
+  const head = spawnSync("git", ["-C", repoRoot, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  if (head.status !== 0) return process.env["PORTCULLIS_REVISION"] ?? "unknown";
+  const dirty = spawnSync("git", ["-C", repoRoot, "status", "--porcelain", "--", "src"], { encoding: "utf8" });
+  return `${head.stdout.trim()}${dirty.stdout.trim() === "" ? "" : "+changes"}`;
+}
+
+/** The version a Go module is required at in bench/noopGo/go.mod. */
+function goModuleVersion(repoRoot: string, module: string): string {
+  const goMod = readFileSync(join(repoRoot, "bench", "noopGo", "go.mod"), "utf8");
+  return new RegExp(`^\\s*${module.replaceAll(".", "\\.")} (v\\S+)`, "m").exec(goMod)?.[1] ?? "unknown";
+}
+
 function commandVersion(command: string, args: string[]): string | null {
   const out = spawnSync(command, args, { encoding: "utf8", timeout: 10_000 });
   if (out.error) return null;
-  return `${out.stdout}${out.stderr}`.split("\n")[0]!.trim();
+  // Envoy prints an empty line before its version.
+  return (
+    `${out.stdout}${out.stderr}`
+      .split("\n")
+      .map((line) => line.trim())
+      .find((line) => line !== "") ?? ""
+  );
 }
 
 /** What a clean-looking figure would hide: errors under load (problems) or a generator that fell behind (warnings). */
@@ -77,6 +140,13 @@ function reviewRound(round: RoundResult, index: number): { problems: string[]; w
         `${where(`fixed-rate ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`,
       );
   }
+  const fs = round.firstSeen;
+  if (fs && fs.non2xx + fs.errors > 0)
+    found.push(`${where("first-seen tokens")}: ${fs.non2xx} non-2xx responses, ${fs.errors} failed requests`);
+  if (fs && fs.tokenCacheMisses !== null && fs.tokenCacheMisses < fs.completed)
+    warnings.push(
+      `${where("first-seen tokens")}: only ${fs.tokenCacheMisses} token-cache misses for ${fs.completed} checks`,
+    );
   const c = round.check.portcullis;
   if (c && c.notOk + c.errors > 0)
     found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
@@ -87,7 +157,8 @@ async function main(): Promise<number> {
   const options = parseBenchArgs(process.argv.slice(2));
   const repoRoot = here("../");
   const workDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
-  const group = new ChildProcessGroup();
+  const pinning = cpuPinning(options.pin);
+  const group = new ChildProcessGroup(pinning);
   const problems: string[] = [];
   const warnings: string[] = [];
   let jwksServer: JwksServer | undefined;
@@ -152,8 +223,29 @@ async function main(): Promise<number> {
     const upstreamPort = await group
       .spawn("upstream", process.execPath, childScript("./okUpstreamProcess.ts"))
       .waitForLine(portLine, 10_000);
-    const noopCheck = group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts"));
+    const noopCheck = group.spawn("noop-check", process.execPath, childScript("./noopCheckServerProcess.ts"), {
+      role: "server",
+    });
     const noopPort = await noopCheck.waitForLine(portLine, 10_000);
+    const goBuild = buildGoPeer(repoRoot, "noop-check-go", NOOP_GO_SERVER);
+    let noopGo: { pid: number | undefined; port: number } | null = null;
+    if ("skipped" in goBuild) {
+      problems.push(`no-op grpc-go server skipped: ${goBuild.skipped}`);
+      say(problems.at(-1)!);
+    } else {
+      const child = group.spawn("noop-check-go", goBuild.bin, [], { role: "server" });
+      noopGo = { pid: child.process.pid, port: await child.waitForLine(portLine, 10_000) };
+    }
+    const skippedPeers = [OPA_ENVOY_SKIPPED];
+    let oauth2Proxy: { pid: number | undefined; port: number } | null = null;
+    const oauth2ProxyBuild = buildGoPeer(repoRoot, `oauth2-proxy ${OAUTH2_PROXY_VERSION}`, OAUTH2_PROXY);
+    try {
+      if ("skipped" in oauth2ProxyBuild) throw new Error(oauth2ProxyBuild.skipped);
+      oauth2Proxy = await startOauth2Proxy(group, oauth2ProxyBuild.bin, identity.issuer, AUDIENCE);
+    } catch (err) {
+      skippedPeers.push({ peer: `oauth2-proxy ${OAUTH2_PROXY_VERSION}`, reason: `skipped: ${message(err)}` });
+      say(`oauth2-proxy ${skippedPeers.at(-1)!.reason}`);
+    }
 
     let portcullis: RunningPortcullis | null = null;
     try {
@@ -171,6 +263,8 @@ async function main(): Promise<number> {
       renderEnvoyConfig({
         upstreamPort,
         noopCheckGrpcPort: noopPort,
+        noopGoCheckGrpcPort: noopGo?.port ?? null,
+        oauth2ProxyPort: oauth2Proxy?.port ?? null,
         portcullisGrpcPort: portcullis?.grpcPort ?? null,
         issuer: identity.issuer,
         audience: AUDIENCE,
@@ -184,8 +278,10 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) {
       const port = envoy.ports.get(s.listener);
       if (port === undefined) {
-        if ((s.key !== "portcullis" && s.key !== "portcullisSession") || portcullis !== null)
-          problems.push(`envoy has no ${s.listener} listener`);
+        const portcullisMissing = (s.key === "portcullis" || s.key === "portcullisSession") && portcullis === null;
+        const peerMissing =
+          (s.key === "noopGoExtAuthz" && noopGo === null) || (s.key === "oauth2Proxy" && oauth2Proxy === null);
+        if (!portcullisMissing && !peerMissing) problems.push(`envoy has no ${s.listener} listener`);
         continue;
       }
       const url = `http://127.0.0.1:${port}${BENCH_ROUTE_PATH}`;
@@ -195,13 +291,32 @@ async function main(): Promise<number> {
           throw new Error(`with the credential: ${withToken.status} ${withToken.body.slice(0, 200)}`);
         if (s.enforcesAuth) {
           const without = await fetchText(url);
-          if (without.status !== 401) throw new Error(`without a credential: expected 401, got ${without.status}`);
+          const denied = s.deniedStatus ?? 401;
+          if (without.status !== denied)
+            throw new Error(`without a credential: expected ${denied}, got ${without.status}`);
         }
         urls.set(s.key, url);
       } catch (err) {
         problems.push(`${s.label}: sanity probe failed, not measured: ${message(err)}`);
       }
     }
+
+    const rssAtReadyMb = {
+      envoy: readProcessRssMb(envoy.pid),
+      portcullis: readProcessRssMb(portcullis?.pid),
+      noopGrpcJs: readProcessRssMb(noopCheck.process.pid),
+      noopGrpcGo: readProcessRssMb(noopGo?.pid),
+      oauth2Proxy: readProcessRssMb(oauth2Proxy?.pid),
+    };
+    // Every first-seen token is used once: each round gets its own, minted before any phase runs.
+    const firstSeenCount = Math.ceil(options.firstSeenRate * (options.warmupSeconds + options.durationSeconds)) + 100;
+    say(`minting ${options.rounds * firstSeenCount} first-seen tokens`);
+    const firstSeenFiles = Array.from({ length: options.rounds }, (_, i) =>
+      writeTokenFile(
+        join(workDir, `first-seen-${i}.txt`),
+        mintBenchTokens(identity, firstSeenCount, { label: `first-seen-${i}`, valid: true }),
+      ),
+    );
 
     const rounds: RoundResult[] = [];
     for (let i = 0; i < options.rounds; i += 1) {
@@ -215,14 +330,26 @@ async function main(): Promise<number> {
           headers: {
             noAuth: authHeaders,
             jwtAuthn: authHeaders,
+            noopGoExtAuthz: authHeaders,
             noopExtAuthz: authHeaders,
             portcullis: authHeaders,
             portcullisSession: sessionHeaders,
+            oauth2Proxy: authHeaders,
           },
           noopCheckTarget: `127.0.0.1:${noopPort}`,
+          noopGoCheckTarget: noopGo ? `127.0.0.1:${noopGo.port}` : null,
           portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
+          portcullisAdminPort: portcullis?.adminPort ?? null,
           checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
-          pids: { envoy: envoy.pid, portcullis: portcullis?.pid, noopCheck: noopCheck.process.pid },
+          firstSeenTokensFile: firstSeenFiles[i]!,
+          firstSeenRate: options.firstSeenRate,
+          pids: {
+            envoy: envoy.pid,
+            portcullis: portcullis?.pid,
+            noopCheck: noopCheck.process.pid,
+            noopGoCheck: noopGo?.pid,
+            oauth2Proxy: oauth2Proxy?.pid,
+          },
         },
         problems,
         say,
@@ -231,6 +358,41 @@ async function main(): Promise<number> {
       const review = reviewRound(round, i);
       problems.push(...review.problems);
       warnings.push(...review.warnings);
+    }
+
+    let memory: MemoryResult | null = null;
+    try {
+      say(`minting ${options.memoryValid} valid and ${options.memoryInvalid} invalid tokens for the memory phase`);
+      const validTokensFile = writeTokenFile(
+        join(workDir, "memory-valid.txt"),
+        mintBenchTokens(identity, options.memoryValid, { label: "memory", valid: true }),
+      );
+      const invalidTokensFile = writeTokenFile(
+        join(workDir, "memory-invalid.txt"),
+        mintBenchTokens(identity, options.memoryInvalid, { label: "invalid", valid: false }),
+      );
+      memory = await measureMemory(
+        group,
+        {
+          repoRoot,
+          workDir,
+          setup,
+          validTokensFile,
+          invalidTokensFile,
+          validCount: options.memoryValid,
+          invalidCount: options.memoryInvalid,
+          idleSeconds: options.idleSeconds,
+          concurrency: options.connections,
+        },
+        say,
+      );
+      if (memory.valid.ok !== memory.valid.calls || memory.invalid.denied !== memory.invalid.calls)
+        problems.push(
+          `memory phase: valid tokens ${memory.valid.ok}/${memory.valid.calls} allowed, invalid ${memory.invalid.denied}/${memory.invalid.calls} denied (expected all)`,
+        );
+    } catch (err) {
+      problems.push(`memory phase: ${message(err)}`);
+      say(problems.at(-1)!);
     }
 
     let tokenCache: TokenCacheLookups | null = null;
@@ -254,19 +416,31 @@ async function main(): Promise<number> {
     const byScenario = <T>(pick: (s: Scenario) => T) => ({
       noAuth: pick("noAuth"),
       jwtAuthn: pick("jwtAuthn"),
+      noopGoExtAuthz: pick("noopGoExtAuthz"),
       noopExtAuthz: pick("noopExtAuthz"),
       portcullis: pick("portcullis"),
       portcullisSession: pick("portcullisSession"),
+      oauth2Proxy: pick("oauth2Proxy"),
     });
     const report = buildReport({
       startedAt,
       options,
       environment: {
         node: process.version,
-        envoy: commandVersion(envoyBin, ["--version"])?.replace(/^.*version:\s*/, "") ?? "unknown",
+        envoy: /\/(\d+\.\d+\.\d+)\//.exec(commandVersion(envoyBin, ["--version"]) ?? "")?.[1] ?? "unknown",
         wrk: wrkVersion,
+        portcullis: portcullisRevision(repoRoot),
+        go: "skipped" in goBuild ? "unavailable" : goBuild.goVersion,
+        grpcGo: goModuleVersion(repoRoot, "google.golang.org/grpc"),
+        oauth2Proxy: "skipped" in oauth2ProxyBuild ? "unavailable" : OAUTH2_PROXY_VERSION,
+        grpcJs: JSON.parse(readFileSync(join(repoRoot, "node_modules", "@grpc", "grpc-js", "package.json"), "utf8"))
+          .version as string,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? "unknown",
+        kernel: release(),
+        pinning: pinning
+          ? `Envoy and servers on CPU ${pinning.server}, load generators on CPU ${pinning.load} (wrk, direct Check, memory); fixed-rate and first-seen unpinned`
+          : "none",
         loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
         loadAverage1mAtEnd: Number(loadavg()[0]!.toFixed(2)),
       },
@@ -277,21 +451,35 @@ async function main(): Promise<number> {
           rounds.map((r) => r.check.noopFloor),
           (r) => r.requestsPerSecond,
         ),
+        noopGoFloor: pickMedianRound(
+          rounds.map((r) => r.check.noopGoFloor),
+          (r) => r.requestsPerSecond,
+        ),
         portcullis: pickMedianRound(
           rounds.map((r) => r.check.portcullis),
           (r) => r.requestsPerSecond,
         ),
       },
+      firstSeen: pickMedianRound(
+        rounds.map((r) => r.firstSeen),
+        (r) => r.cpuUsPerRequest["portcullis"] ?? 0,
+      ),
+      memory,
+      rssAtReadyMb,
+      skippedPeers,
       portcullisTokenCache: tokenCache,
       rounds,
       problems,
       warnings,
     });
     process.stdout.write(`\n${formatReport(report)}`);
-    const outDir = join(repoRoot, ".cache", "bench");
+    // The results file is committed: bench/README.md's table is generated from it (bench/writeBenchTable.ts).
+    const outDir = join(repoRoot, "bench", "results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-    say(`results written to ${join(outDir, "latest.json")}`);
+    say(
+      `results written to bench/results/latest.json; node bench/writeBenchTable.ts puts its table in bench/README.md`,
+    );
     return problems.length === 0 ? 0 : 1;
   } finally {
     await cleanup();

@@ -26,17 +26,22 @@ export async function startEnvoy(
   const configPath = join(workDir, "envoy.json");
   const adminPath = join(workDir, "envoy-admin-address");
   writeFileSync(configPath, config);
-  const envoy = group.spawn("envoy", envoyBin, [
-    "-c",
-    configPath,
-    "--concurrency",
-    "1",
-    "--disable-hot-restart",
-    "--admin-address-path",
-    adminPath,
-    "--log-level",
-    "warn",
-  ]);
+  const envoy = group.spawn(
+    "envoy",
+    envoyBin,
+    [
+      "-c",
+      configPath,
+      "--concurrency",
+      "1",
+      "--disable-hot-restart",
+      "--admin-address-path",
+      adminPath,
+      "--log-level",
+      "warn",
+    ],
+    { role: "server" },
+  );
   const deadline = Date.now() + 20_000;
   let adminAddress = "";
   while (!adminAddress) {

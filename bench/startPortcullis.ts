@@ -54,14 +54,15 @@ export async function startPortcullis(
   repoRoot: string,
   workDir: string,
   setup: PortcullisBenchSetup,
+  name = "portcullis",
 ): Promise<RunningPortcullis> {
-  const configPath = join(workDir, "portcullis.yaml");
+  const configPath = join(workDir, `${name}.yaml`);
   writeFileSync(configPath, renderPortcullisConfig(setup), { mode: 0o600 });
   const child = group.spawn(
-    "portcullis",
+    name,
     process.execPath,
     ["--disable-warning=ExperimentalWarning", join(repoRoot, "src", "cli", "main.ts"), "serve", "--config", configPath],
-    { cwd: repoRoot },
+    { cwd: repoRoot, role: "server" },
   );
   const ready = await child.waitForLine((line) => {
     if (!line.includes('"portcullis ready"')) return undefined;

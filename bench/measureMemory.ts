@@ -1,0 +1,75 @@
+// The footprint phases, on a fresh Portcullis process (pinned like the servers): cold start (spawn
+// to /readyz 200), RSS at ready, RSS after a stream of distinct valid tokens and then of invalid
+// ones through direct Check (the server's CPU per call for each), and RSS after an idle period.
+// Runs after the rounds so its grown caches and heap never touch the other figures.
+import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
+import type { CheckStreamResult, CheckStreamSpec } from "./checkStreamProcess.ts";
+import { withCpuUsage } from "./readProcessCpuSeconds.ts";
+import { readProcessRssMb } from "./readProcessRss.ts";
+import { runJsonChild } from "./runJsonChild.ts";
+import { BENCH_ROUTE_PATH, startPortcullis, type PortcullisBenchSetup } from "./startPortcullis.ts";
+
+export interface MemorySpec {
+  readonly repoRoot: string;
+  readonly workDir: string;
+  readonly setup: PortcullisBenchSetup;
+  readonly validTokensFile: string;
+  readonly invalidTokensFile: string;
+  readonly validCount: number;
+  readonly invalidCount: number;
+  readonly idleSeconds: number;
+  readonly concurrency: number;
+}
+
+export type TokenStream = CheckStreamResult & { readonly serverCpuUsPerCall: number | null };
+
+export interface MemoryResult {
+  /** Spawn of `portcullis serve` to its /readyz answering 200 (keys fetched from the local JWKS stub). */
+  readonly coldStartMs: number;
+  readonly rssAtReadyMb: number | null;
+  readonly valid: TokenStream;
+  readonly invalid: TokenStream;
+  readonly rssAfterLoadMb: number | null;
+  readonly rssAfterIdleMb: number | null;
+  readonly idleSeconds: number;
+}
+
+export async function measureMemory(
+  group: ChildProcessGroup,
+  spec: MemorySpec,
+  say: (text: string) => void,
+): Promise<MemoryResult> {
+  say("memory: a fresh Portcullis, cold start to /readyz");
+  const started = performance.now();
+  const portcullis = await startPortcullis(group, spec.repoRoot, spec.workDir, spec.setup, "portcullis-memory");
+  const coldStartMs = performance.now() - started;
+  const rssAtReadyMb = readProcessRssMb(portcullis.pid);
+  const stream = async (name: string, tokensFile: string): Promise<TokenStream> => {
+    const streamSpec: CheckStreamSpec = {
+      target: `127.0.0.1:${portcullis.grpcPort}`,
+      concurrency: spec.concurrency,
+      tokensFile,
+      host: "127.0.0.1:10000",
+      path: BENCH_ROUTE_PATH,
+    };
+    const { result, cpuSeconds } = await withCpuUsage({ server: portcullis.pid }, () =>
+      runJsonChild<CheckStreamResult>(
+        group,
+        name,
+        new URL("./checkStreamProcess.ts", import.meta.url).pathname,
+        streamSpec,
+        600_000,
+      ),
+    );
+    const cpu = cpuSeconds["server"];
+    return { ...result, serverCpuUsPerCall: cpu === null || cpu === undefined ? null : (cpu / result.calls) * 1e6 };
+  };
+  say(`memory: ${spec.validCount} distinct valid tokens, then ${spec.invalidCount} invalid ones (direct Check)`);
+  const valid = await stream("memory-valid", spec.validTokensFile);
+  const invalid = await stream("memory-invalid", spec.invalidTokensFile);
+  const rssAfterLoadMb = readProcessRssMb(portcullis.pid);
+  say(`memory: idle ${spec.idleSeconds} s`);
+  await new Promise((resolve) => setTimeout(resolve, spec.idleSeconds * 1000));
+  const rssAfterIdleMb = readProcessRssMb(portcullis.pid);
+  return { coldStartMs, rssAtReadyMb, valid, invalid, rssAfterLoadMb, rssAfterIdleMb, idleSeconds: spec.idleSeconds };
+}
