@@ -61,7 +61,10 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   const clock = options.clock ?? systemClock;
   const live = createLivePipeline(config, logger, clock); // 3
   // 4: off by default; a reload cannot change it (see reloadProblems).
-  const tracing = startConfiguredTracing(config.tracing, logger);
+  const tracing = await startConfiguredTracing(config.tracing, logger).catch((error: unknown) => {
+    live.close();
+    throw error;
+  });
   const tracer = tracing === null ? undefined : createCheckTracer(tracing);
   const observer = createCheckObserver(live.metrics, logger, () => live.current().config.log.audit);
   const handlers = createExtAuthzHandlers(live.gate, observer, tracer); // 5

@@ -5,10 +5,13 @@
 // keeps the connection open but stops answering (hung, frozen, swapping) raises no connection
 // event: a PING every second, with the command timeout, tells it apart.
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis, RedisOptions } from "ioredis";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { RedisConfig } from "../config/PortcullisConfig.ts";
+
+const requireHere = createRequire(import.meta.url);
 
 export interface RedisConnection {
   /** Commands (sessions, locks, revocations). */
@@ -47,7 +50,7 @@ export function createRedisConnection(
   clock: Clock = systemClock,
 ): RedisConnection {
   const options = redisOptions(config);
-  const client = new Redis(options);
+  const client = new (loadIoredis().Redis)(options);
   let subscriber: Redis | null = null;
   // Up = connected (connection events) and answering (health PINGs); changes are reported once.
   let connected = false;
@@ -166,4 +169,13 @@ export function describeRedisError(err: unknown): string {
   if (/timed? ?out/i.test(err.message)) return `${err.name} (timeout)`;
   if (/writeable|connection is closed|stream/i.test(err.message)) return `${err.name} (not connected)`;
   return err.name;
+}
+
+/**
+ * The Redis client library, loaded on first use: a process without `redis` configured never loads
+ * it (about 20 MB of RSS and tens of ms of start-up). ioredis is CommonJS, so `require` loads it
+ * synchronously and createRedisConnection stays synchronous for its callers.
+ */
+export function loadIoredis(): typeof import("ioredis") {
+  return requireHere("ioredis") as typeof import("ioredis");
 }

@@ -44,23 +44,30 @@ export function createRevocationEntries(options: {
   let lastEvictionWarning = 0;
   // Entries and jtis expire on the same clock as the TTLs computed for them.
   const perf = { now: () => clock.now() };
+  // Both caches are made on first use: an LRUCache allocates arrays for all of `max` up front (the
+  // entries' million slots are 16 MB of RSS), and most processes never see a logout.
   // field → revokedAt. Each entry expires with the sessions it covers (its own TTL).
-  const entries = new LRUCache<string, number>({
-    max,
-    ttlAutopurge: false,
-    perf,
-    ttlResolution: 0,
-    dispose: (_value, _key, reason) => {
-      if (reason !== "evict" || clock.now() - lastEvictionWarning < 60_000) return;
-      lastEvictionWarning = clock.now();
-      logger?.warn({ max }, "the revocation list is full: the oldest back-channel logouts are being forgotten");
-    },
-  });
-  const jtis = new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000, perf, ttlResolution: 0 });
+  let entries: LRUCache<string, number> | null = null;
+  const entriesCache = () =>
+    (entries ??= new LRUCache<string, number>({
+      max,
+      ttlAutopurge: false,
+      perf,
+      ttlResolution: 0,
+      dispose: (_value, _key, reason) => {
+        if (reason !== "evict" || clock.now() - lastEvictionWarning < 60_000) return;
+        lastEvictionWarning = clock.now();
+        logger?.warn({ max }, "the revocation list is full: the oldest back-channel logouts are being forgotten");
+      },
+    }));
+  let jtis: LRUCache<string, true> | null = null;
+  const jtisCache = () =>
+    (jtis ??= new LRUCache<string, true>({ max: 100_000, ttl: options.jtiTtlSeconds * 1000, perf, ttlResolution: 0 }));
 
   function remember(field: string, revokedAt: number, expiresAt: number): void {
     const ttlMs = (expiresAt - epochSeconds(clock)) * 1000;
     if (ttlMs <= 0) return;
+    const entries = entriesCache();
     const known = entries.get(field);
     // Keep the latest revocation time for a subject: it covers every earlier one.
     if (known === undefined || known < revokedAt) entries.set(field, revokedAt, { ttl: ttlMs });
@@ -73,21 +80,22 @@ export function createRevocationEntries(options: {
       if (m) remember(m[1] as string, Number(m[2]), Number(m[3]));
     },
     isRevoked(session) {
-      if (entries.size === 0) return false;
+      if (entries === null || entries.size === 0) return false;
       if (session.sid !== null && entries.has(revocationField("sid", session.provider, session.sid))) return true;
       if (entries.has(revocationField("ses", session.provider, session.id))) return true;
       const subRevokedAt = entries.get(revocationField("sub", session.provider, session.sub));
       return subRevokedAt !== undefined && session.createdAt <= subRevokedAt;
     },
     markJti(key) {
-      if (jtis.has(key)) return false;
-      jtis.set(key, true);
+      const seen = jtisCache();
+      if (seen.has(key)) return false;
+      seen.set(key, true);
       return true;
     },
-    size: () => entries.size,
+    size: () => entries?.size ?? 0,
     clear() {
-      entries.clear();
-      jtis.clear();
+      entries?.clear();
+      jtis?.clear();
     },
   };
 }

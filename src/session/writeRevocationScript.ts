@@ -2,10 +2,9 @@
 // redis.commandTimeoutMs, which is tuned for the Check path), retried once within a time budget.
 // Both revocation scripts are idempotent, so an attempt that timed out after Redis ran it does no
 // harm to the retry.
-import { Command } from "ioredis";
 import type { Clock } from "../clock/Clock.ts";
 import { sleep } from "../clock/sleep.ts";
-import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
+import { describeRedisError, loadIoredis, type RedisConnection } from "./createRedisConnection.ts";
 import type { RedisOperation } from "./RedisSessionContext.ts";
 
 export interface RevocationWriteOptions {
@@ -68,7 +67,10 @@ function evalWithTimeout(
   args: readonly string[],
   timeoutMs: number,
 ): Promise<unknown> {
-  const command = new Command("eval", [script, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
+  // Only reached with a Redis connection, so the library is loaded already (see loadIoredis).
+  const command = new (loadIoredis().Command)("eval", [script, keys.length, ...keys, ...args], {
+    replyEncoding: "utf8",
+  });
   command.setTimeout(Math.max(1, timeoutMs));
   redis.client.sendCommand(command);
   return command.promise as Promise<unknown>;

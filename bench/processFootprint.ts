@@ -1,0 +1,305 @@
+// The weight of a `serve` process: cold start (spawn to /readyz 200) and RSS at ready, for a minimal
+// config (one provider, bearer tokens only) and for one with Redis and tracing, started --runs times
+// each from src/cli/main.ts as a checkout runs it; with --base DIR an older tree (a git worktree with
+// node_modules beside it) runs alternately with this one in the same run. A loopback issuer stub
+// times discovery and the JWKS fetch, so the start-up's own share is reported apart from the IdP's.
+// --built also runs each tree compiled as the package ships it (dist/cli/main.js, no type stripping).
+// Run: node --disable-warning=ExperimentalWarning bench/processFootprint.ts [--runs 7] [--base DIR] [--built]
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+};
+const RUNS = Number(arg("runs", "7"));
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const BASE = arg("base", "");
+const BUILT = process.argv.includes("--built");
+const sourceTrees: ReadonlyArray<readonly [string, string]> =
+  BASE === ""
+    ? [["this", REPO]]
+    : [
+        ["base", resolve(BASE)],
+        ["this", REPO],
+      ];
+
+/** A tree and how `serve` is started in it: its TypeScript sources, or its compiled dist/. */
+interface Variant {
+  readonly name: string;
+  readonly root: string;
+  readonly main: string;
+}
+
+/** Compiles `root` as `npm pack` does (tsconfig.build.json) into `out`/dist, beside links to what dist/ reads. */
+function buildTree(root: string, out: string): string {
+  for (const part of ["proto", "package.json", "node_modules"]) symlinkSync(join(root, part), join(out, part));
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(root, "node_modules/typescript/bin/tsc"),
+      "-p",
+      join(root, "tsconfig.build.json"),
+      "--outDir",
+      join(out, "dist"),
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  // Type errors (work in progress in a shared checkout) still emit JavaScript; only a missing entry point stops the run.
+  const main = join(out, "dist/cli/main.js");
+  if (!existsSync(main)) throw new Error(`tsc produced no ${main} for ${root}`);
+  if (tsc.status !== 0)
+    console.log(`note: ${root} has type errors (tsc exit ${tsc.status}); its emitted JavaScript is measured`);
+  return main;
+}
+
+/** When the issuer stub was first asked for discovery and when it finished sending the JWKS. */
+interface IdpTimes {
+  discoveryAt: number | null;
+  jwksDoneAt: number | null;
+}
+
+interface IssuerStub {
+  readonly issuer: string;
+  readonly tracesUrl: string;
+  readonly times: IdpTimes;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return (server.address() as AddressInfo).port;
+}
+
+async function startIssuerStub(): Promise<IssuerStub> {
+  const times: IdpTimes = { discoveryAt: null, jwksDoneAt: null };
+  let issuer = "";
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/v1/traces") return void req.resume().on("end", () => res.writeHead(200).end("{}"));
+    if (path === "/.well-known/openid-configuration") times.discoveryAt ??= performance.now();
+    const body =
+      path === "/.well-known/openid-configuration"
+        ? { issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ["RS256"] }
+        : path === "/jwks.json"
+          ? { keys: [] }
+          : null;
+    if (body === null) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body), () => {
+      if (path === "/jwks.json") times.jwksDoneAt ??= performance.now();
+    });
+  });
+  server.keepAliveTimeout = 200;
+  issuer = `http://127.0.0.1:${await listen(server)}`;
+  return {
+    issuer,
+    tracesUrl: `${issuer}/v1/traces`,
+    times,
+    reset() {
+      times.discoveryAt = null;
+      times.jwksDoneAt = null;
+    },
+    close: () => new Promise<void>((done) => (server.closeAllConnections(), server.close(() => done()))),
+  };
+}
+
+/** A throwaway redis-server on a free loopback port, or null (with the reason) when none is installed. */
+async function startRedis(dir: string): Promise<{ url: string; stop(): void } | string> {
+  const bin = process.env["REDIS_SERVER_BIN"] ?? "/usr/bin/redis-server";
+  if (!existsSync(bin)) return `no redis-server at ${bin} (set REDIS_SERVER_BIN)`;
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise<void>((done) => probe.close(() => done()));
+  const child = spawn(
+    bin,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    {
+      stdio: "ignore",
+    },
+  );
+  for (let i = 0; i < 200; i++) {
+    const up = spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: "ignore" }).status === 0;
+    if (up) return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill("SIGKILL");
+  return "redis-server did not accept connections within 5 s";
+}
+
+function renderConfig(issuer: string, extra: object): string {
+  return JSON.stringify({
+    listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    providers: { idp: { issuer, audiences: ["api"], algorithms: ["RS256"], allowInsecureHttp: true } },
+    routes: [{ name: "api", match: { path: "/" }, auth: "required", providers: ["idp"] }],
+    log: { level: "info" },
+    ...extra,
+  });
+}
+
+interface Sample {
+  readonly readyMs: number;
+  /** Spawn to the first discovery request: the process's own start-up. */
+  readonly toDiscoveryMs: number;
+  /** First discovery request to the JWKS sent: the IdP's share. */
+  readonly discoveryMs: number;
+  readonly rssMb: number;
+}
+
+async function waitFor200(url: string, deadline: number): Promise<void> {
+  while (performance.now() < deadline) {
+    const status = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => (void r.body?.cancel(), r.status),
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${url} did not answer 200 in time`);
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+  return line === null ? Number.NaN : Number(line[1]) / 1024;
+}
+
+async function startOnce(variant: Variant, configFile: string, stub: IssuerStub): Promise<Sample> {
+  stub.reset();
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", variant.main, "serve", "--config", configFile],
+    { cwd: variant.root, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const tail: string[] = [];
+  createInterface({ input: child.stderr }).on("line", (l) => tail.push(l));
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  try {
+    const adminPort = await new Promise<number>((done, fail) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        tail.push(line);
+        if (line.includes('"portcullis ready"')) done((JSON.parse(line) as { adminPort: number }).adminPort);
+      });
+      void exited.then(() => fail(new Error(`serve exited before it was ready:\n${tail.slice(-10).join("\n")}`)));
+    });
+    await waitFor200(`http://127.0.0.1:${adminPort}/readyz`, t0 + 30_000);
+    const readyMs = performance.now() - t0;
+    const sample = {
+      readyMs,
+      toDiscoveryMs: (stub.times.discoveryAt ?? Number.NaN) - t0,
+      discoveryMs: (stub.times.jwksDoneAt ?? Number.NaN) - (stub.times.discoveryAt ?? Number.NaN),
+      rssMb: rssMb(child.pid!),
+    };
+    return sample;
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2 === 1
+      ? s[(s.length - 1) / 2]!
+      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "portcullis-footprint-"));
+  const stub = await startIssuerStub();
+  const redis = await startRedis(dir);
+  try {
+    const variants: Variant[] = sourceTrees.map(([name, root]) => ({
+      name,
+      root,
+      main: join(root, "src/cli/main.ts"),
+    }));
+    if (BUILT)
+      for (const [name, root] of sourceTrees) {
+        const out = join(dir, `built-${name}`);
+        mkdirSync(out);
+        variants.push({ name: `${name} built`, root: out, main: buildTree(root, out) });
+      }
+    const configs: Array<readonly [string, string]> = [["minimal", renderConfig(stub.issuer, {})]];
+    if (typeof redis === "string") console.log(`skipped: redis + tracing (${redis})`);
+    else
+      configs.push([
+        "redis + tracing",
+        renderConfig(stub.issuer, { redis: { url: redis.url }, tracing: { enabled: true, endpoint: stub.tracesUrl } }),
+      ]);
+    const files = configs.map(([name, text], i) => {
+      const file = join(dir, `config-${i}.json`);
+      writeFileSync(file, text, { mode: 0o600 });
+      return { name, file };
+    });
+    const samples = new Map<string, Sample[]>();
+    // Alternating (every tree and config once per run) so machine noise falls on all alike.
+    for (let run = 0; run < RUNS; run++)
+      for (const { name, file } of files)
+        for (const variant of variants) {
+          const key = `${name}|${variant.name}`;
+          const list = samples.get(key) ?? [];
+          list.push(await startOnce(variant, file, stub));
+          samples.set(key, list);
+        }
+    report(
+      files.map((f) => f.name),
+      variants.map((v) => v.name),
+      samples,
+    );
+    mkdirSync(join(REPO, ".cache/bench"), { recursive: true });
+    writeFileSync(
+      join(REPO, ".cache/bench/process-footprint.json"),
+      JSON.stringify({ runs: RUNS, node: process.version, variants, samples: Object.fromEntries(samples) }, null, 1),
+    );
+  } finally {
+    if (typeof redis !== "string") redis.stop();
+    await stub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(
+  configNames: readonly string[],
+  variantNames: readonly string[],
+  samples: ReadonlyMap<string, Sample[]>,
+): void {
+  console.log(`node ${process.version}, ${RUNS} starts per row, medians (alternating runs)`);
+  console.log("config            tree        ready ms  own start ms  discovery+JWKS ms  RSS at ready MB");
+  const of = (config: string, variant: string, f: (s: Sample) => number) =>
+    median((samples.get(`${config}|${variant}`) ?? []).map(f));
+  for (const config of configNames)
+    for (const variant of variantNames) {
+      const m = (f: (s: Sample) => number) => of(config, variant, f);
+      console.log(
+        `${config.padEnd(17)} ${variant.padEnd(10)} ${m((s) => s.readyMs)
+          .toFixed(0)
+          .padStart(9)}  ${m((s) => s.toDiscoveryMs)
+          .toFixed(0)
+          .padStart(12)}  ${m((s) => s.discoveryMs)
+          .toFixed(0)
+          .padStart(17)}  ${m((s) => s.rssMb)
+          .toFixed(1)
+          .padStart(15)}`,
+      );
+    }
+  if (BASE === "") return;
+  for (const config of configNames)
+    for (const suffix of BUILT ? ["", " built"] : [""]) {
+      const ratio = (f: (s: Sample) => number) =>
+        (of(config, `this${suffix}`, f) / of(config, `base${suffix}`, f)).toFixed(2);
+      console.log(
+        `${config}${suffix}: this/base ready ${ratio((s) => s.readyMs)}×, own start ${ratio((s) => s.toDiscoveryMs)}×, RSS ${ratio((s) => s.rssMb)}×`,
+      );
+    }
+}
+
+await main();
