@@ -21,6 +21,8 @@ export interface LoadFailure {
 }
 
 export interface LoadReport {
+  /** Epoch milliseconds the load started at: a failure's atMs counts from here. */
+  readonly startedAt: number;
   readonly durationMs: number;
   readonly answered: Readonly<Record<string, number>>;
   readonly total: number;
@@ -122,6 +124,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
       const sorted = [...latencies].sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
       return {
+        startedAt: started,
         durationMs: Date.now() - started,
         answered: { ...answered },
         total,
