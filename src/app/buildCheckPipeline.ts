@@ -92,8 +92,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       providerReady: () => registry.status().map((s) => ({ provider: s.provider, ready: s.ready })),
     });
   metricsRef = metrics;
-  cacheHits = metrics.tokenCacheLookups.labels({ result: "hit" });
-  cacheMisses = metrics.tokenCacheLookups.labels({ result: "miss" });
+  cacheHits = metrics.tokenCacheLookups.child({ result: "hit" });
+  cacheMisses = metrics.tokenCacheLookups.child({ result: "miss" });
   // Each configured provider's series start at 0, so dashboards and rate() see them before the
   // first login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
   for (const provider of Object.keys(config.providers)) {

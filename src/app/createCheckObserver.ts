@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
+import type { CounterChild } from "../observability/BatchedCounter.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 
@@ -13,21 +14,25 @@ export function createCheckObserver(
   logger: Logger,
   audit: () => boolean = () => false,
 ): CheckObserver {
-  // Metric children per label set, resolved once: a cached child skips prom-client's label hashing
-  // on every check.
-  const checkCounters = new Map<string, { inc(): void }>();
+  // Metric children per label set, resolved once and found again without building a key: a check
+  // adds to plain numbers that the next scrape reads (see BatchedCounter, BatchedHistogram).
+  const checkCounters = {
+    allow: new Map<string, Map<string, CounterChild>>(),
+    deny: new Map<string, Map<string, CounterChild>>(),
+  };
   const durations = {
-    allow: metrics.checkDuration.labels({ decision: "allow" }),
-    deny: metrics.checkDuration.labels({ decision: "deny" }),
+    allow: metrics.checkDuration.child({ decision: "allow" }),
+    deny: metrics.checkDuration.child({ decision: "deny" }),
   };
   const countCheck = (decision: Decision) => {
     const reason = decision.kind === "allow" ? decision.reason : decision.code;
     const route = decision.route ?? "(none)";
-    const key = `${decision.kind}\u0000${reason}\u0000${route}`;
-    let counter = checkCounters.get(key);
+    let byReason = checkCounters[decision.kind].get(route);
+    if (byReason === undefined) checkCounters[decision.kind].set(route, (byReason = new Map()));
+    let counter = byReason.get(reason);
     if (counter === undefined) {
-      counter = metrics.checks.labels({ decision: decision.kind, reason, route });
-      checkCounters.set(key, counter);
+      counter = metrics.checks.child({ decision: decision.kind, reason, route });
+      byReason.set(reason, counter);
     }
     counter.inc();
   };

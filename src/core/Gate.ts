@@ -4,7 +4,8 @@
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial.
-// (Just over 350 lines: the steps of decide are kept in one file so the pipeline reads top to bottom.)
+// (About 400 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
+// the reuse of plain allow answers beside the steps that make them.)
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
@@ -22,7 +23,7 @@ import {
   type IdentityHeaderBuilder,
   type IdentityHeaderCache,
 } from "./createIdentityHeaderCache.ts";
-import type { Decision, Deny, HeaderList } from "./Decision.ts";
+import type { Allow, Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
@@ -75,6 +76,14 @@ export class Gate {
   readonly #deps: GateDependencies;
   readonly #clock: Clock;
   readonly #identityHeaders: IdentityHeaderCache;
+  /**
+   * Per credential (its claims object, which the token cache hands back for every check of one
+   * token) and route: the plain allow answer, made once (see #identity). An entry goes with its
+   * claims; each holds at most one answer per route of this generation's config.
+   */
+  readonly #allows = new WeakMap<object, Map<CompiledRoute, Allow>>();
+  /** Per route: its plain public or anonymous answer (bounded by the routes of this config). */
+  readonly #anonymousAllows = new Map<CompiledRoute, { public?: Allow; anonymous?: Allow }>();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -276,14 +285,30 @@ export class Gate {
     const machine = isMachinePrincipal(subject.claims);
     const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
     const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
+    // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
+    // removals) is the same for every check of one credential on one route: it is made once and
+    // handed out again, so a cached token's check allocates no answer, and a transport may reuse
+    // what it encoded for that answer.
+    const plain = upstreamCookie === undefined && subject.setCookies.length === 0 && remove === headers.remove;
+    if (!plain) return this.#allow(check, subject, headers.set, remove, machine);
+    let byRoute = this.#allows.get(subject.claims);
+    const known = byRoute?.get(route);
+    if (known !== undefined && known.provider === subject.provider && known.credential === subject.credential)
+      return known;
+    const allow = Object.freeze(this.#allow(check, subject, headers.set, remove, machine));
+    if (byRoute === undefined) this.#allows.set(subject.claims, (byRoute = new Map()));
+    byRoute.set(route, allow);
+    return allow;
+  }
+
+  /** The allow answer for a subject: our headers set, `remove` removed, the caller named for the audit log. */
+  #allow(check: CheckContext, subject: Subject, set: HeaderList, remove: readonly string[], machine: boolean): Allow {
+    const { route, upstreamCookie } = check;
     return {
       kind: "allow",
       route: route.name,
       reason: "authenticated",
-      setHeaders:
-        upstreamCookie === undefined || upstreamCookie === null
-          ? headers.set
-          : [...headers.set, ["cookie", upstreamCookie]],
+      setHeaders: upstreamCookie === undefined || upstreamCookie === null ? set : [...set, ["cookie", upstreamCookie]],
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       provider: subject.provider,
       credential: subject.credential,
@@ -299,8 +324,13 @@ export class Gate {
     upstreamCookie: string | null | undefined,
     clearCookies: readonly string[],
   ): Decision {
-    const remove = withRouteRemovals(this.#deps.identity.ownedHeaders, route.removeRequestHeaders, requestHeaders, []);
-    return {
+    const owned = this.#deps.identity.ownedHeaders;
+    const remove = withRouteRemovals(owned, route.removeRequestHeaders, requestHeaders, []);
+    // As for a credential: the usual answer of a public or optional route is made once per route.
+    const plain = upstreamCookie === undefined && clearCookies.length === 0 && remove === owned;
+    const known = plain ? this.#anonymousAllows.get(route)?.[reason] : undefined;
+    if (known !== undefined) return known;
+    const allow: Allow = {
       kind: "allow",
       route: route.name,
       reason,
@@ -308,6 +338,11 @@ export class Gate {
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
     };
+    if (!plain) return allow;
+    const byReason = this.#anonymousAllows.get(route) ?? {};
+    byReason[reason] = Object.freeze(allow);
+    this.#anonymousAllows.set(route, byReason);
+    return byReason[reason];
   }
 }
 
@@ -353,6 +388,9 @@ function describeFault(fault: unknown): string {
   return `unexpected ${describeError(fault)}`;
 }
 
+/** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
+const NONE: readonly string[] = Object.freeze([]);
+
 /** A verified bearer token's subject, or its denial. */
 function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome): Subject | Decision {
   if (!outcome.ok) {
@@ -362,5 +400,11 @@ function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome): Subject | 
       ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
     });
   }
-  return { kind: "subject", claims: outcome.claims, provider: outcome.provider, credential: "bearer", setCookies: [] };
+  return {
+    kind: "subject",
+    claims: outcome.claims,
+    provider: outcome.provider,
+    credential: "bearer",
+    setCookies: NONE,
+  };
 }

@@ -8,6 +8,8 @@ export type BearerExtraction =
 // b64token from RFC 6750 §2.1, bounded so that a huge header cannot reach the verifier.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
+const BEARER = "bearer";
+const BEARER_SCHEME = /^bearer/i;
 
 export function extractBearerToken(authorization: string | undefined): BearerExtraction {
   if (authorization === undefined || authorization === "") return { kind: "none" };
@@ -18,8 +20,8 @@ export function extractBearerToken(authorization: string | undefined): BearerExt
     return authorization.toLowerCase() === "bearer"
       ? { kind: "malformed", detail: "empty bearer token" }
       : { kind: "none" };
-  const scheme = authorization.slice(0, space);
-  if (scheme.toLowerCase() !== "bearer") return { kind: "none" };
+  // The scheme compared in place (any case), without cutting it out of the header on every check.
+  if (space !== BEARER.length || !BEARER_SCHEME.test(authorization)) return { kind: "none" };
   const token = authorization.slice(space + 1).trim();
   if (token.length === 0) return { kind: "malformed", detail: "empty bearer token" };
   if (token.length > MAX_TOKEN_LENGTH) return { kind: "malformed", detail: "bearer token too long" };

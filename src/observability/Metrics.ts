@@ -1,14 +1,18 @@
 // The Prometheus registry and every metric Portcullis exports. Labels are bounded by construction:
 // route names and provider names come from config, decisions and reasons from closed sets.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+// The Check path's families (checks, their duration, token-cache lookups) count into plain numbers
+// (BatchedCounter, BatchedHistogram) that a scrape reads, so a check allocates nothing for metrics.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { BatchedCounter } from "./BatchedCounter.ts";
+import { BatchedHistogram } from "./BatchedHistogram.ts";
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly checks: Counter<"decision" | "reason" | "route">;
-  readonly checkDuration: Histogram<"decision">;
+  readonly checks: BatchedCounter<"decision" | "reason" | "route">;
+  readonly checkDuration: BatchedHistogram<"decision">;
   readonly jwksFetches: Counter<"provider" | "result">;
   readonly jwksKeysSkipped: Counter<"provider">;
-  readonly tokenCacheLookups: Counter<"result">;
+  readonly tokenCacheLookups: BatchedCounter<"result">;
   readonly tokenCacheSize: Gauge;
   readonly providerReady: Gauge<"provider">;
   readonly logins: Counter<"provider" | "result" | "reason">;
@@ -54,13 +58,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 /** The ext_authz Check path: answers and how long they took. */
 function checkMetrics(registry: Registry): Pick<Metrics, "checks" | "checkDuration"> {
   return {
-    checks: new Counter({
+    checks: new BatchedCounter({
       name: "portcullis_checks_total",
       help: "ext_authz checks answered, by decision (allow|deny), reason (a stable code) and route name.",
       labelNames: ["decision", "reason", "route"] as const,
       registers: [registry],
     }),
-    checkDuration: new Histogram({
+    checkDuration: new BatchedHistogram({
       name: "portcullis_check_duration_seconds",
       help: "Time to answer one ext_authz check, from request decoded to response handed to gRPC.",
       labelNames: ["decision"] as const,
@@ -79,7 +83,7 @@ function tokenMetrics(
   "providerReady" | "jwksFetches" | "jwksKeysSkipped" | "tokenCacheLookups" | "tokenCacheSize" | "introspections"
 > {
   const { tokenCacheSize: tokenCacheSizeFn, providerReady: providerReadyFn } = options;
-  const tokenCacheLookups = new Counter({
+  const tokenCacheLookups = new BatchedCounter({
     name: "portcullis_token_cache_lookups_total",
     help: "Verified-token cache lookups by result (hit|miss); hit ratio = hit / (hit + miss).",
     labelNames: ["result"] as const,

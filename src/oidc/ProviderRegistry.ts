@@ -155,7 +155,7 @@ function buildRegistry(
         if (!isAccepted(hit.provider, accepted)) {
           return denyToken("issuer_mismatch", "token issuer is not an accepted provider for this route", hit.provider);
         }
-        return { ok: true, ...hit };
+        return hit; // the cached outcome itself: nothing allocated on the hot path
       }
       return verifyByIssuer(token, accepted, { cache, key: cacheKey }, registryStates, loading, introspection);
     },

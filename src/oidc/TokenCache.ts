@@ -3,6 +3,8 @@
 // the injected clock); failures are never cached. A hit costs one SHA-256 and no I/O. Each entry
 // remembers the key that verified it, so a key-set refresh that drops a key can end the tokens it
 // signed (a scan of the cache, only when a key was removed: rare, and bounded by maxEntries).
+// A hit hands back the one outcome object stored for the token (verify() answers with it as is), so
+// a cached check allocates nothing here and the claims keep their identity for per-credential caches.
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { JWTPayload } from "jose";
@@ -14,11 +16,14 @@ export interface CachedVerification {
   readonly expiresAt: number;
 }
 
+/** A hit: the verification as verify() answers it, one frozen object per cached token. */
+export type CachedOutcome = CachedVerification & { readonly ok: true };
+
 export interface TokenCache {
   /** The hash to use for both get and set, computed once per token. */
   keyOf(token: string): string;
   /** A live entry, or undefined (an entry at or past its exp is dropped). */
-  get(key: string): CachedVerification | undefined;
+  get(key: string): CachedOutcome | undefined;
   /** Stores an entry unless it is already at or past its exp; `signingKey` = the verifying key's thumbprint. */
   set(key: string, entry: CachedVerification, signingKey: string): void;
   /** Drops the provider's entries verified by one of these keys; returns how many. */
@@ -27,7 +32,7 @@ export interface TokenCache {
 }
 
 interface Entry {
-  readonly verification: CachedVerification;
+  readonly verification: CachedOutcome;
   readonly signingKey: string;
 }
 
@@ -57,7 +62,13 @@ export function createTokenCache(options: { maxEntries: number; now: () => numbe
     set(key, entry, signingKey) {
       const ttl = Math.floor(entry.expiresAt * 1000 - now());
       if (!(ttl >= 1)) return;
-      lru.set(key, { verification: entry, signingKey }, { ttl });
+      const verification: CachedOutcome = Object.freeze({
+        ok: true,
+        provider: entry.provider,
+        claims: entry.claims,
+        expiresAt: entry.expiresAt,
+      });
+      lru.set(key, { verification, signingKey }, { ttl });
     },
     evictSignedBy(provider, removedKeys) {
       if (removedKeys.size === 0) return 0;

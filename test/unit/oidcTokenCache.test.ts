@@ -50,6 +50,17 @@ describe("TokenCache", () => {
     expect(cache.get("c")).toBeDefined();
   });
 
+  it("hands back one frozen verify() outcome per token, with the very claims object it was given", () => {
+    const cache = createTokenCache({ maxEntries: 10, now: () => 0 });
+    const claims = { sub: "alice" };
+    cache.set("k", { provider: "demo", claims, expiresAt: 100 }, "key-1");
+    const hit = cache.get("k");
+    expect(hit).toEqual({ ok: true, provider: "demo", claims, expiresAt: 100 });
+    expect(hit?.claims).toBe(claims);
+    expect(cache.get("k")).toBe(hit);
+    expect(Object.isFrozen(hit)).toBe(true);
+  });
+
   it("refuses a non-positive maxEntries at construction", () => {
     expect(() => createTokenCache({ maxEntries: 0, now: () => 0 })).toThrow(TypeError);
   });
