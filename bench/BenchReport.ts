@@ -38,6 +38,8 @@ export interface BenchReport {
   readonly environment: Readonly<Record<string, string | number>>;
   readonly throughput: ByAuth<WrkMeasurement>;
   readonly fixedRate: ByAuth<FixedRateMeasurement>;
+  /** The fixed rate with Envoy and the server pinned to one CPU: no-op grpc-go and Portcullis only. */
+  readonly fixedRatePinned: ByAuth<FixedRateMeasurement>;
   readonly check: {
     readonly noopFloor: CheckMeasurement | null;
     readonly noopGoFloor: CheckMeasurement | null;
@@ -66,6 +68,8 @@ export interface BenchReport {
     readonly checkServerCpuVsNoopGo: number | null;
     /** Fixed-rate p99 (unpinned), Portcullis route − no-op grpc-go route. */
     readonly addedP99VsNoopGoMs: number | null;
+    /** Fixed-rate p99 pinned to one CPU, Portcullis route / no-op grpc-go route. */
+    readonly pinnedP99VsNoopGo: number | null;
     /** Portcullis CPU per check, first-seen token − cached token (both through Envoy at a fixed rate). */
     readonly firstSeenAddedCpuUs: number | null;
     /** RSS after the memory phase's token streams − RSS at ready (the fresh process). */
@@ -115,6 +119,10 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       c.noopGoFloor?.serverCpuUsPerCall ?? undefined,
     ),
     addedP99VsNoopGoMs: difference(f.portcullis?.responseTime.p99Ms, f.noopGoExtAuthz?.responseTime.p99Ms),
+    pinnedP99VsNoopGo: ratio(
+      input.fixedRatePinned.portcullis?.responseTime.p99Ms,
+      input.fixedRatePinned.noopGoExtAuthz?.responseTime.p99Ms,
+    ),
     firstSeenAddedCpuUs: difference(
       input.firstSeen?.cpuUsPerRequest["portcullis"] ?? undefined,
       f.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined,
@@ -171,6 +179,12 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       ratios.addedP99VsNoopGoMs,
       "<= 1",
       (v) => v <= 1,
+    ),
+    target(
+      `p99 at ${input.options.rate} req/s pinned to one CPU, Portcullis / no-op grpc-go`,
+      ratios.pinnedP99VsNoopGo,
+      "<= 2",
+      (v) => v <= 2,
     ),
     target(
       "first-seen token: Portcullis CPU added per check (µs)",

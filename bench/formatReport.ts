@@ -79,6 +79,8 @@ export function formatReport(report: BenchReport): string {
   rateRow("envoy + ext_authz Portcullis", f.portcullis);
   rateRow("envoy + ext_authz oauth2-proxy (HTTP)", f.oauth2Proxy);
   rateRow("envoy + ext_authz Portcullis (first-seen)", report.firstSeen, o.firstSeenRate);
+  rateRow("pinned: envoy + ext_authz no-op grpc-go", report.fixedRatePinned.noopGoExtAuthz);
+  rateRow("pinned: envoy + ext_authz Portcullis", report.fixedRatePinned.portcullis);
   checkRow("Check → no-op grpc-go (floor)", c.noopGoFloor);
   checkRow("Check → no-op grpc-js", c.noopFloor);
   checkRow("Check → Portcullis (cached token)", c.portcullis);

@@ -58,6 +58,8 @@ export type CheckMeasurement = CheckLoadResult & { readonly serverCpuUsPerCall: 
 export interface RoundResult {
   readonly throughput: Record<Scenario, WrkMeasurement | null>;
   readonly fixedRate: Record<Scenario, FixedRateMeasurement | null>;
+  /** The fixed rate again with pinning on (no-op grpc-go and Portcullis only; all null when unpinned). */
+  readonly fixedRatePinned: Record<Scenario, FixedRateMeasurement | null>;
   readonly check: {
     noopFloor: CheckMeasurement | null;
     noopGoFloor: CheckMeasurement | null;
@@ -158,10 +160,17 @@ async function fixedRatePhase(
   return { ...result, cpuUsPerRequest: perRequest(cpuSeconds, sent), eventLoopDelay };
 }
 
-async function measureFixedRate(ctx: RoundContext): Promise<Record<Scenario, FixedRateMeasurement | null>> {
+// Pinned, only the pair the goal compares: Portcullis against the no-op grpc-go floor on one shared CPU.
+const PINNED_FIXED_RATE_ORDER: readonly Scenario[] = ["noopGoExtAuthz", "portcullis"];
+
+async function measureFixedRate(
+  ctx: RoundContext,
+  order: readonly Scenario[],
+): Promise<Record<Scenario, FixedRateMeasurement | null>> {
   const { options, targets } = ctx;
   const fixedRate: Record<Scenario, FixedRateMeasurement | null> = none();
-  for (const s of FIXED_RATE_ORDER) {
+  const how = ctx.group.pinned ? ", pinned" : "";
+  for (const s of order) {
     const url = targets.urls.get(s);
     if (!url) continue;
     const spec: FixedRateSpec = {
@@ -173,7 +182,7 @@ async function measureFixedRate(ctx: RoundContext): Promise<Record<Scenario, Fix
       connections: options.connections,
       timeoutMs: 2000,
     };
-    fixedRate[s] = await ctx.attempt(`fixed rate ${options.rate}/s, ${targets.labels[s]}`, () =>
+    fixedRate[s] = await ctx.attempt(`fixed rate ${options.rate}/s${how}, ${targets.labels[s]}`, () =>
       fixedRatePhase(ctx, s, spec, `fixed-rate-${s}`),
     );
   }
@@ -276,16 +285,17 @@ export async function measureRound(
   };
   const pinned = group.pinned;
   const throughput = await measureThroughput(ctx);
+  const fixedRatePinned = pinned ? await measureFixedRate(ctx, PINNED_FIXED_RATE_ORDER) : none();
   // Latency at a fixed rate with every CPU free, as a deployment would run; pinning is restored after.
   group.setPinned(false);
   let fixedRate: RoundResult["fixedRate"];
   let firstSeen: FirstSeenMeasurement | null;
   try {
-    fixedRate = await measureFixedRate(ctx);
+    fixedRate = await measureFixedRate(ctx, FIXED_RATE_ORDER);
     firstSeen = await measureFirstSeen(ctx);
   } finally {
     group.setPinned(pinned);
   }
   const check = await measureDirectChecks(ctx);
-  return { throughput, fixedRate, check, firstSeen, pinned };
+  return { throughput, fixedRate, fixedRatePinned, check, firstSeen, pinned };
 }

@@ -93,6 +93,10 @@ function portcullisTable(report: BenchReport): string[] {
     "| Portcullis | measured |",
     "|---|---|",
     `| event-loop delay p99 at ${int(o.rate)} req/s, cached token | ${delay(f.portcullis?.eventLoopDelay)} |`,
+    `| p50 / p99 / p99.9 at ${int(o.rate)} req/s with Envoy and the server pinned to one CPU | ` +
+      `${latencyText(report.fixedRatePinned.portcullis)} (no-op Go server: ` +
+      `${latencyText(report.fixedRatePinned.noopGoExtAuthz)}); event-loop delay p99 ` +
+      `${delay(report.fixedRatePinned.portcullis?.eventLoopDelay)} |`,
     `| first-seen tokens at ${int(o.firstSeenRate)} req/s through Envoy: Portcullis CPU per check | ` +
       `${int(fs?.cpuUsPerRequest["portcullis"])} µs (cached token at ${int(o.rate)} req/s: ` +
       `${int(f.portcullis?.cpuUsPerRequest["portcullis"])} µs); p50 / p99 / p99.9 ${latencyText(fs)}; ` +

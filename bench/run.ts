@@ -132,13 +132,17 @@ function reviewRound(round: RoundResult, index: number): { problems: string[]; w
     const w = round.throughput[s.key];
     if (w && w.non2xx + w.socketErrors > 0)
       found.push(`${where(`wrk ${s.label}`)}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
-    const f = round.fixedRate[s.key];
-    if (f && f.non2xx + f.errors > 0)
-      found.push(`${where(`fixed-rate ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
-    if (f && f.sendLagP99Ms > 2)
-      warnings.push(
-        `${where(`fixed-rate ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`,
-      );
+    for (const [f, how] of [
+      [round.fixedRate[s.key], "fixed-rate"],
+      [round.fixedRatePinned[s.key], "fixed-rate pinned"],
+    ] as const) {
+      if (f && f.non2xx + f.errors > 0)
+        found.push(`${where(`${how} ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
+      if (f && f.sendLagP99Ms > 2)
+        warnings.push(
+          `${where(`${how} ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`,
+        );
+    }
   }
   const fs = round.firstSeen;
   if (fs && fs.non2xx + fs.errors > 0)
@@ -404,7 +408,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const median = <K extends "throughput" | "fixedRate">(
+    const median = <K extends "throughput" | "fixedRate" | "fixedRatePinned">(
       kind: K,
       s: Scenario,
       key: (r: NonNullable<RoundResult[K][Scenario]>) => number,
@@ -439,13 +443,14 @@ async function main(): Promise<number> {
         cpuModel: cpus()[0]?.model ?? "unknown",
         kernel: release(),
         pinning: pinning
-          ? `Envoy and servers on CPU ${pinning.server}, load generators on CPU ${pinning.load} (wrk, direct Check, memory); fixed-rate and first-seen unpinned`
+          ? `Envoy and servers on CPU ${pinning.server}, load generators on CPU ${pinning.load} (wrk, direct Check, memory, the pinned fixed-rate rows); fixed-rate and first-seen unpinned`
           : "none",
         loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
         loadAverage1mAtEnd: Number(loadavg()[0]!.toFixed(2)),
       },
       throughput: byScenario((s) => median("throughput", s, (r) => r.requestsPerSecond)),
       fixedRate: byScenario((s) => median("fixedRate", s, (r) => r.responseTime.p99Ms)),
+      fixedRatePinned: byScenario((s) => median("fixedRatePinned", s, (r) => r.responseTime.p99Ms)),
       check: {
         noopFloor: pickMedianRound(
           rounds.map((r) => r.check.noopFloor),
