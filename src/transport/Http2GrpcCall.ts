@@ -1,0 +1,215 @@
+// One gRPC call on a node:http2 stream, unary or server-streaming: reads the one length-prefixed
+// request message (refusing compressed, oversize, missing, truncated or repeated ones), keeps the
+// grpc-timeout deadline, and answers. It is also the `call` the grpc-js-shaped handlers are given
+// (request, cancelled, write, end, on), so createExtAuthzHandlers and createHealthHandlers serve here
+// unchanged. A unary answer's headers, message and trailers are queued in one tick (node:http2 sends
+// them in one write): a process killed mid-answer never leaves Envoy a started answer it won't retry.
+import type { ServerHttp2Stream } from "node:http2";
+import { frameMessage, GrpcCode, OK_TRAILERS, RESPONSE_HEADERS, statusTrailers, trailersOnly } from "./grpcWire.ts";
+
+/** A method as the server routes it: the grpc-js definition's (de)serializers and the implementation. */
+export interface GrpcMethod {
+  readonly responseStream: boolean;
+  readonly deserialize: (bytes: Buffer) => unknown;
+  readonly serialize: (value: any) => Buffer;
+  readonly handler: (call: any, callback?: any) => void;
+}
+
+/** What a handler's callback may be given as an error (grpc-js's ServerErrorResponse shape). */
+interface HandlerError {
+  code?: number;
+  details?: string;
+  message?: string;
+}
+
+type CallEvent = "cancelled" | "close";
+
+export class Http2GrpcCall {
+  /** The decoded request message, set before the handler runs. */
+  request: unknown = undefined;
+  /** True once the client went away or the deadline passed; the answer is then dropped. */
+  cancelled = false;
+  readonly #stream: ServerHttp2Stream;
+  readonly #method: GrpcMethod;
+  readonly #path: string;
+  readonly #encoding: string | undefined;
+  readonly #maxBytes: number;
+  #chunks: Buffer[] = [];
+  #received = 0;
+  /** The message length from its prefix, once 5 bytes are in; -1 before. */
+  #length = -1;
+  #done = false;
+  #headersSent = false;
+  #trailers = OK_TRAILERS;
+  #timer: NodeJS.Timeout | undefined;
+  #listeners: Array<[CallEvent, () => void]> | undefined;
+
+  constructor(
+    stream: ServerHttp2Stream,
+    method: GrpcMethod,
+    options: { path: string; encoding: string | undefined; timeoutMs: number | undefined; maxBytes: number },
+  ) {
+    this.#stream = stream;
+    this.#method = method;
+    this.#path = options.path;
+    this.#encoding = options.encoding;
+    this.#maxBytes = options.maxBytes;
+    stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    stream.on("end", () => this.#onEnd());
+    stream.on("close", () => this.#onClose());
+    if (options.timeoutMs !== undefined) this.#timer = setTimeout(() => this.#onDeadline(), options.timeoutMs);
+  }
+
+  /** grpc-js's ServerWritableStream.write: one response message of a server-streaming call. */
+  write(value: unknown): boolean {
+    if (this.#done || this.#stream.destroyed) return false;
+    const framed = this.#serialize(value);
+    if (framed === null) return false;
+    this.#sendHeaders();
+    return this.#stream.write(framed);
+  }
+
+  /** grpc-js's ServerWritableStream.end: the stream ends with status OK. */
+  end(): void {
+    if (this.#done) return;
+    this.#finish();
+    if (!this.#headersSent) this.#trailersOnly(GrpcCode.OK, "OK");
+    else if (!this.#stream.destroyed) this.#stream.end();
+  }
+
+  /** "cancelled" when the client goes away or the deadline passes first; "close" when the stream closes. */
+  on(event: CallEvent, listener: () => void): this {
+    (this.#listeners ??= []).push([event, listener]);
+    return this;
+  }
+
+  #emit(event: CallEvent): void {
+    if (this.#listeners === undefined) return;
+    for (const [name, listener] of this.#listeners) if (name === event) listener();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return; // answered early (refused, deadline): the rest is read and dropped
+    this.#chunks.push(chunk);
+    this.#received += chunk.length;
+    if (this.#length === -1 && this.#received >= 5) {
+      const prefix = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#received);
+      const refusal = this.#refusePrefix(prefix[0] as number, prefix.readUInt32BE(1));
+      if (refusal !== null) return this.#fail(refusal[0], refusal[1]);
+      this.#length = prefix.readUInt32BE(1);
+    }
+    if (this.#length !== -1 && this.#received > 5 + this.#length) {
+      this.#fail(GrpcCode.UNIMPLEMENTED, `Received a second request message for ${this.#path}`);
+    }
+  }
+
+  /** Why a message prefix is refused, as grpc does: compression it cannot read, or a message over the limit. */
+  #refusePrefix(flag: number, length: number): [number, string] | null {
+    if (flag === 1) {
+      const encoding = this.#encoding ?? "identity";
+      if (encoding === "identity") return [GrpcCode.INTERNAL, "Compressed flag set with identity encoding"];
+      return [GrpcCode.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`];
+    }
+    if (flag !== 0) return [GrpcCode.INTERNAL, `Invalid message flag ${flag}`];
+    if (length > this.#maxBytes) {
+      return [GrpcCode.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.#maxBytes})`];
+    }
+    return null;
+  }
+
+  #onEnd(): void {
+    if (this.#done) return;
+    if (this.#received === 0)
+      return this.#fail(GrpcCode.UNIMPLEMENTED, `Received no request message for ${this.#path}`);
+    if (this.#length === -1 || this.#received < 5 + this.#length) {
+      return this.#fail(GrpcCode.INTERNAL, "Request message truncated");
+    }
+    const whole = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#received);
+    this.#chunks = [];
+    try {
+      this.request = this.#method.deserialize(whole.subarray(5));
+    } catch {
+      return this.#fail(GrpcCode.INTERNAL, "Error deserializing request");
+    }
+    try {
+      if (this.#method.responseStream) this.#method.handler(this);
+      else this.#method.handler(this, (error: HandlerError | null, value?: unknown) => this.#answer(error, value));
+    } catch {
+      this.#fail(GrpcCode.INTERNAL, "Handler failed");
+    }
+  }
+
+  /** A unary handler's callback: the answer's headers, message and trailers leave together. */
+  #answer(error: HandlerError | null, value: unknown): void {
+    if (this.#done) return;
+    if (error !== null && error !== undefined) {
+      return this.#fail(error.code ?? GrpcCode.UNKNOWN, error.details ?? error.message ?? "");
+    }
+    const framed = this.#serialize(value);
+    if (framed === null) return;
+    this.#finish();
+    if (this.#stream.destroyed) return;
+    this.#sendHeaders();
+    this.#stream.end(framed);
+  }
+
+  #serialize(value: unknown): Buffer | null {
+    try {
+      return frameMessage(this.#method.serialize(value));
+    } catch {
+      this.#fail(GrpcCode.INTERNAL, "Error serializing response");
+      return null;
+    }
+  }
+
+  #sendHeaders(): void {
+    if (this.#headersSent) return;
+    this.#headersSent = true;
+    const stream = this.#stream;
+    stream.once("wantTrailers", () => {
+      if (!stream.destroyed) stream.sendTrailers(this.#trailers);
+    });
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+  }
+
+  /** Answers with an error status: trailers-only before any message, else in the trailers. */
+  #fail(code: number, message: string): void {
+    if (this.#done) return;
+    this.#finish();
+    if (this.#stream.destroyed) return;
+    if (!this.#headersSent) return this.#trailersOnly(code, message);
+    this.#trailers = statusTrailers(code, message);
+    this.#stream.end();
+  }
+
+  #trailersOnly(code: number, message: string): void {
+    if (this.#stream.destroyed || this.#stream.headersSent) return;
+    this.#stream.respond(trailersOnly(code, message), { endStream: true });
+    // Whatever the client still sends is read and dropped, so its flow-control window keeps moving.
+    this.#stream.resume();
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#chunks = [];
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  #onDeadline(): void {
+    this.#timer = undefined;
+    if (this.#done) return;
+    // The handler's work is not interrupted (a decision has no cancellation point); its answer is dropped.
+    this.#fail(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");
+    this.cancelled = true;
+    this.#emit("cancelled");
+  }
+
+  #onClose(): void {
+    if (!this.#done) {
+      this.#finish();
+      this.cancelled = true;
+      this.#emit("cancelled");
+    }
+    this.#emit("close");
+  }
+}

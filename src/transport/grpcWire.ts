@@ -1,0 +1,82 @@
+// The gRPC-over-HTTP/2 wire pieces the node:http2 server needs: status codes, the response header
+// blocks (built once), the grpc-timeout grammar, the 5-byte message prefix and the percent-encoding
+// of grpc-message. Kept apart from the server so the protocol is readable in one place.
+import type { OutgoingHttpHeaders } from "node:http2";
+
+/** The gRPC status codes this server answers with (the numbers are the protocol's). */
+export const GrpcCode = {
+  OK: 0,
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** Response headers of an answer with a message; reused (node:http2 copies what it is given). */
+export const RESPONSE_HEADERS: OutgoingHttpHeaders = Object.freeze({
+  ":status": 200,
+  "content-type": "application/grpc+proto",
+});
+
+export const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0", "grpc-message": "OK" });
+
+/** A trailers-only answer: the HTTP/2 response whose one header block carries the status (gRPC's error shape). */
+export function trailersOnly(code: number, message: string): OutgoingHttpHeaders {
+  return {
+    ":status": 200,
+    "content-type": "application/grpc+proto",
+    "grpc-status": String(code),
+    "grpc-message": percentEncode(message),
+  };
+}
+
+export function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
+  return { "grpc-status": String(code), "grpc-message": percentEncode(message) };
+}
+
+/** grpc-message is percent-encoded UTF-8: every byte outside printable ASCII, and '%' itself. */
+export function percentEncode(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
+
+/**
+ * grpc-timeout in milliseconds ("200m" → 200), undefined when absent, null when malformed (the spec's
+ * grammar: 1-8 digits and one unit letter). A timeout under a millisecond rounds up to one, so a tiny
+ * deadline still expires instead of never being set.
+ */
+export function parseGrpcTimeout(value: string | string[] | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  const match = typeof value === "string" ? TIMEOUT.exec(value) : null;
+  if (match === null) return null;
+  const ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  return Math.max(1, Math.ceil(ms));
+}
+
+/** The content types gRPC's protobuf calls arrive with: application/grpc, optionally +proto or with parameters. */
+export function isGrpcProtoContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const type = value.split(";", 1)[0]!.trim().toLowerCase();
+  return type === "application/grpc" || type === "application/grpc+proto";
+}
+
+/** One length-prefixed message (flag 0: not compressed). */
+export function frameMessage(message: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(5 + message.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.length, 1);
+  message.copy(framed, 5);
+  return framed;
+}

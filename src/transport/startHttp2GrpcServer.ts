@@ -1,0 +1,180 @@
+// A minimal gRPC server on node:http2 (h2c, as Envoy's cluster speaks) for ext_authz Check and
+// grpc.health.v1 Check/Watch, a drop-in for startGrpcServer (same options, same GrpcServer contract)
+// without grpc-js's per-call machinery. Kept from grpc-js: its keepalive pings, the stream cap, the
+// 1 MiB receive limit, deadlines, status trailers, and a graceful shutdown (GOAWAY, in-flight calls
+// finish, forced past the grace period).
+import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
+import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
+import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, trailersOnly } from "./grpcWire.ts";
+import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
+import { loadHealthService } from "./loadProtos.ts";
+import type { GrpcServer } from "./startGrpcServer.ts";
+
+/** The same settings startGrpcServer gives grpc-js. */
+const KEEPALIVE_TIME_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+const MAX_CONCURRENT_STREAMS = 1000;
+
+export interface Http2GrpcServerOptions {
+  host: string;
+  port: number;
+  authorization: UntypedServiceImplementation;
+  health: UntypedServiceImplementation;
+  /** Overrides for tests; production uses the grpc-js server's values. */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  maxMessageBytes?: number;
+}
+
+/** The routing table: each method's path → its (de)serializers and handler. Unary and server-streaming only. */
+function methodTable(services: Array<[ServiceDefinition, UntypedServiceImplementation]>): Map<string, GrpcMethod> {
+  const table = new Map<string, GrpcMethod>();
+  for (const [definition, implementation] of services) {
+    for (const [name, method] of Object.entries(definition)) {
+      const handler = implementation[name];
+      if (handler === undefined || method.requestStream) continue;
+      table.set(method.path, {
+        responseStream: method.responseStream,
+        deserialize: method.requestDeserialize,
+        serialize: method.responseSerialize,
+        handler: handler as GrpcMethod["handler"],
+      });
+    }
+  }
+  return table;
+}
+
+function routeStream(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  methods: ReadonlyMap<string, GrpcMethod>,
+  maxBytes: number,
+): void {
+  // An error is always followed by 'close', which the call handles; without a listener it would throw.
+  stream.on("error", () => undefined);
+  if (headers[":method"] !== "POST") {
+    stream.respond({ ":status": 405, allow: "POST" }, { endStream: true });
+    return;
+  }
+  // grpc answers a request that is not gRPC at the HTTP level: 415, as grpc-js does.
+  if (!isGrpcProtoContentType(headers["content-type"])) {
+    stream.respond({ ":status": 415 }, { endStream: true });
+    return;
+  }
+  const path = headers[":path"] ?? "";
+  const method = methods.get(path);
+  if (method === undefined) {
+    stream.respond(trailersOnly(GrpcCode.UNIMPLEMENTED, `The server does not implement the method ${path}`), {
+      endStream: true,
+    });
+    return;
+  }
+  const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
+  if (timeoutMs === null) {
+    stream.respond(trailersOnly(GrpcCode.INTERNAL, `Invalid grpc-timeout value "${headers["grpc-timeout"]}"`), {
+      endStream: true,
+    });
+    return;
+  }
+  const encoding = headers["grpc-encoding"] as string | undefined;
+  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes });
+}
+
+/** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */
+function keepAlive(session: Http2Session, timeMs: number, timeoutMs: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(ping, timeMs);
+    timer.unref();
+  };
+  const ping = () => {
+    if (session.destroyed || session.closed) return;
+    const deadline = setTimeout(() => session.destroy(), timeoutMs);
+    deadline.unref();
+    timer = deadline;
+    let sent = false;
+    try {
+      sent = session.ping((error) => {
+        clearTimeout(deadline);
+        if (error) session.destroy();
+        else schedule();
+      });
+    } catch {
+      sent = false;
+    }
+    if (!sent) {
+      clearTimeout(deadline);
+      session.destroy();
+    }
+  };
+  schedule();
+  session.on("close", () => clearTimeout(timer));
+}
+
+export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Promise<GrpcServer> {
+  const methods = methodTable([
+    [AUTHORIZATION_SERVICE_DEFINITION, options.authorization],
+    [loadHealthService(), options.health],
+  ]);
+  const maxBytes = options.maxMessageBytes ?? MAX_CHECK_REQUEST_BYTES;
+  const server = createServer({
+    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    // As grpc-js: node's session memory limit degrades badly when reached (ENHANCE_YOUR_CALM under
+    // bursts), and the stream cap bounds a connection's work instead.
+    maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+  });
+  const sessions = new Set<Http2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    session.on("error", () => undefined); // followed by 'close'
+    keepAlive(
+      session,
+      options.keepaliveTimeMs ?? KEEPALIVE_TIME_MS,
+      options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
+    );
+  });
+  server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    port: (server.address() as AddressInfo).port,
+    shutdown: (graceMs) => (closing ??= shutdown(server, sessions, graceMs)),
+  };
+}
+
+/** No new connections; every session gets GOAWAY and closes once its streams finish; past graceMs they are destroyed. */
+function shutdown(
+  server: ReturnType<typeof createServer>,
+  sessions: Set<Http2Session>,
+  graceMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let pending = 1 + sessions.size;
+    const settled = () => {
+      if (--pending === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      for (const session of sessions) session.destroy();
+    }, graceMs);
+    timer.unref();
+    server.close(() => settled());
+    for (const session of sessions) {
+      if (session.closed || session.destroyed) settled();
+      else session.close(settled);
+    }
+  });
+}
