@@ -3,8 +3,10 @@
 // each from src/cli/main.ts as a checkout runs it; with --base DIR an older tree (a git worktree with
 // node_modules beside it) runs alternately with this one in the same run. A loopback issuer stub
 // times discovery and the JWKS fetch, so the start-up's own share is reported apart from the IdP's.
-// --built also runs each tree compiled as the package ships it (dist/cli/main.js, no type stripping).
-// Run: node --disable-warning=ExperimentalWarning bench/processFootprint.ts [--runs 7] [--base DIR] [--built]
+// --built also runs each tree compiled as the package ships it (dist/cli/main.js, no type stripping);
+// --compile-cache also runs each with Node's compile cache warmed, as bin/portcullis starts it.
+// Run: node --disable-warning=ExperimentalWarning bench/processFootprint.ts [--runs 7] [--base DIR]
+//      [--built] [--compile-cache]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -22,6 +24,7 @@ const RUNS = Number(arg("runs", "7"));
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BASE = arg("base", "");
 const BUILT = process.argv.includes("--built");
+const CACHED = process.argv.includes("--compile-cache");
 const sourceTrees: ReadonlyArray<readonly [string, string]> =
   BASE === ""
     ? [["this", REPO]]
@@ -30,11 +33,15 @@ const sourceTrees: ReadonlyArray<readonly [string, string]> =
         ["this", REPO],
       ];
 
-/** A tree and how `serve` is started in it: its TypeScript sources, or its compiled dist/. */
+/** A tree and how `serve` is started in it: its TypeScript sources or its compiled dist/, with or without a compile cache. */
 interface Variant {
   readonly name: string;
+  /** The variant's name without the tree's: what the ratios pair up. */
+  readonly kind: string;
   readonly root: string;
   readonly main: string;
+  /** NODE_COMPILE_CACHE, or null for none. */
+  readonly compileCache: string | null;
 }
 
 /** Compiles `root` as `npm pack` does (tsconfig.build.json) into `out`/dist, beside links to what dist/ reads. */
@@ -139,6 +146,7 @@ function renderConfig(issuer: string, extra: object): string {
     providers: { idp: { issuer, audiences: ["api"], algorithms: ["RS256"], allowInsecureHttp: true } },
     routes: [{ name: "api", match: { path: "/" }, auth: "required", providers: ["idp"] }],
     log: { level: "info" },
+    shutdown: { drainSeconds: 0 },
     ...extra,
   });
 }
@@ -175,7 +183,7 @@ async function startOnce(variant: Variant, configFile: string, stub: IssuerStub)
   const child = spawn(
     process.execPath,
     ["--disable-warning=ExperimentalWarning", variant.main, "serve", "--config", configFile],
-    { cwd: variant.root, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: variant.root, stdio: ["ignore", "pipe", "pipe"], env: compileCacheEnv(variant.compileCache) },
   );
   const tail: string[] = [];
   createInterface({ input: child.stderr }).on("line", (l) => tail.push(l));
@@ -198,9 +206,38 @@ async function startOnce(variant: Variant, configFile: string, stub: IssuerStub)
     };
     return sample;
   } finally {
-    child.kill("SIGKILL");
+    // SIGTERM, as an orchestrator stops it (a process writes its compile cache by the time it exits).
+    child.kill("SIGTERM");
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
     await exited;
+    clearTimeout(kill);
   }
+}
+
+function compileCacheEnv(dir: string | null): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env["NODE_COMPILE_CACHE"];
+  if (dir !== null) env["NODE_COMPILE_CACHE"] = dir;
+  return env;
+}
+
+/** Every tree from its sources, and with --built compiled; with --compile-cache each also with a cache of its own. */
+function makeVariants(dir: string): Variant[] {
+  const plain = sourceTrees.flatMap(([tree, root]) => {
+    const fromSources = { name: tree, kind: "", root, main: join(root, "src/cli/main.ts"), compileCache: null };
+    if (!BUILT) return [fromSources];
+    const out = join(dir, `built-${tree}`);
+    mkdirSync(out);
+    return [
+      fromSources,
+      { name: `${tree} built`, kind: " built", root: out, main: buildTree(root, out), compileCache: null },
+    ];
+  });
+  if (!CACHED) return plain;
+  return plain.flatMap((v, i) => [
+    v,
+    { ...v, name: `${v.name} cached`, kind: `${v.kind} cached`, compileCache: join(dir, `compile-cache-${i}`) },
+  ]);
 }
 
 const median = (xs: readonly number[]): number => {
@@ -217,17 +254,7 @@ async function main(): Promise<void> {
   const stub = await startIssuerStub();
   const redis = await startRedis(dir);
   try {
-    const variants: Variant[] = sourceTrees.map(([name, root]) => ({
-      name,
-      root,
-      main: join(root, "src/cli/main.ts"),
-    }));
-    if (BUILT)
-      for (const [name, root] of sourceTrees) {
-        const out = join(dir, `built-${name}`);
-        mkdirSync(out);
-        variants.push({ name: `${name} built`, root: out, main: buildTree(root, out) });
-      }
+    const variants = makeVariants(dir);
     const configs: Array<readonly [string, string]> = [["minimal", renderConfig(stub.issuer, {})]];
     if (typeof redis === "string") console.log(`skipped: redis + tracing (${redis})`);
     else
@@ -240,6 +267,9 @@ async function main(): Promise<void> {
       writeFileSync(file, text, { mode: 0o600 });
       return { name, file };
     });
+    // A cache is warmed by one unmeasured start per config, as a first `bin/portcullis serve` would.
+    for (const variant of variants.filter((v) => v.compileCache !== null))
+      for (const { file } of files) await startOnce(variant, file, stub);
     const samples = new Map<string, Sample[]>();
     // Alternating (every tree and config once per run) so machine noise falls on all alike.
     for (let run = 0; run < RUNS; run++)
@@ -252,7 +282,7 @@ async function main(): Promise<void> {
         }
     report(
       files.map((f) => f.name),
-      variants.map((v) => v.name),
+      variants,
       samples,
     );
     mkdirSync(join(REPO, ".cache/bench"), { recursive: true });
@@ -269,35 +299,48 @@ async function main(): Promise<void> {
 
 function report(
   configNames: readonly string[],
-  variantNames: readonly string[],
+  variants: readonly Variant[],
   samples: ReadonlyMap<string, Sample[]>,
 ): void {
   console.log(`node ${process.version}, ${RUNS} starts per row, medians (alternating runs)`);
-  console.log("config            tree        ready ms  own start ms  discovery+JWKS ms  RSS at ready MB");
+  console.log("config           variant            ready ms  own start ms  discovery+JWKS ms  RSS at ready MB");
   const of = (config: string, variant: string, f: (s: Sample) => number) =>
     median((samples.get(`${config}|${variant}`) ?? []).map(f));
+  const cell = (value: number, digits: number, width: number) => value.toFixed(digits).padStart(width);
   for (const config of configNames)
-    for (const variant of variantNames) {
-      const m = (f: (s: Sample) => number) => of(config, variant, f);
-      console.log(
-        `${config.padEnd(17)} ${variant.padEnd(10)} ${m((s) => s.readyMs)
-          .toFixed(0)
-          .padStart(9)}  ${m((s) => s.toDiscoveryMs)
-          .toFixed(0)
-          .padStart(12)}  ${m((s) => s.discoveryMs)
-          .toFixed(0)
-          .padStart(17)}  ${m((s) => s.rssMb)
-          .toFixed(1)
-          .padStart(15)}`,
-      );
+    for (const { name } of variants) {
+      const m = (f: (s: Sample) => number) => of(config, name, f);
+      const cells = [
+        cell(
+          m((s) => s.readyMs),
+          0,
+          8,
+        ),
+        cell(
+          m((s) => s.toDiscoveryMs),
+          0,
+          12,
+        ),
+        cell(
+          m((s) => s.discoveryMs),
+          0,
+          17,
+        ),
+        cell(
+          m((s) => s.rssMb),
+          1,
+          15,
+        ),
+      ];
+      console.log(`${config.padEnd(16)} ${name.padEnd(17)} ${cells.join("  ")}`);
     }
   if (BASE === "") return;
   for (const config of configNames)
-    for (const suffix of BUILT ? ["", " built"] : [""]) {
+    for (const kind of new Set(variants.map((v) => v.kind))) {
       const ratio = (f: (s: Sample) => number) =>
-        (of(config, `this${suffix}`, f) / of(config, `base${suffix}`, f)).toFixed(2);
+        (of(config, `this${kind}`, f) / of(config, `base${kind}`, f)).toFixed(2);
       console.log(
-        `${config}${suffix}: this/base ready ${ratio((s) => s.readyMs)}×, own start ${ratio((s) => s.toDiscoveryMs)}×, RSS ${ratio((s) => s.rssMb)}×`,
+        `${config}${kind}: this/base ready ${ratio((s) => s.readyMs)}×, own start ${ratio((s) => s.toDiscoveryMs)}×, RSS ${ratio((s) => s.rssMb)}×`,
       );
     }
 }

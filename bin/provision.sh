@@ -64,6 +64,19 @@ provision_node() {
   node_options_ok "$PORTCULLIS_NODE"
 }
 
+provision_compile_cache() {
+  # Node's on-disk compile cache (the type-stripped sources and V8's code for every module): a start
+  # after the first skips stripping (no TypeScript transformer loaded: ~20 MB less RSS) and most
+  # compiling, roughly halving the time to ready. It lives in our own cache directory, writable only
+  # by whoever owns the checkout or the user's cache, never a shared temp folder: its entries are
+  # code Node runs. A caller's NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE wins. Each change of
+  # a source adds entries and none are removed, so past 64 MB it starts over.
+  [ -z "${NODE_COMPILE_CACHE:-}" ] && [ -z "${NODE_DISABLE_COMPILE_CACHE:-}" ] || return 0
+  local dir="$CACHE/compile"
+  if [ -d "$dir" ] && [ "$(du -sk "$dir" 2>/dev/null | cut -f1)" -gt 65536 ]; then rm -rf "$dir"; fi
+  NODE_COMPILE_CACHE="$dir"; export NODE_COMPILE_CACHE
+}
+
 provision_deps() {
   # npm runs under the provisioned Node so that install scripts see the runtime we use.
   local stamp="$ROOT/node_modules/.portcullis-lock-hash"

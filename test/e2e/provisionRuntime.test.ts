@@ -1,5 +1,6 @@
-// bin/portcullis under a caller's NODE_OPTIONS: provisioning judges the runtime without them, keeps
-// them for the real run, and says so when Node refuses them, never deleting a working .cache/node.
+// The runtime bin/portcullis provisions: under a caller's NODE_OPTIONS it judges the runtime without
+// them, keeps them for the real run, and says so when Node refuses them, never deleting a working
+// .cache/node; and it runs with Node's compile cache in the checkout's .cache/compile.
 // Runs a copy of bin/ in a temporary checkout whose .cache/node links to this runtime, so the shared
 // cache is never at risk; a `node` and `npm` that always fail come first on PATH, so the cached
 // runtime is the one chosen and a reinstall could not reach the network.
@@ -35,7 +36,8 @@ async function makeCheckout(dir: string): Promise<void> {
   await symlink(process.execPath, join(dir, CACHED_NODE));
   await mkdir(join(dir, "src/cli"), { recursive: true });
   const cli =
-    "console.log(JSON.stringify({ args: process.argv.slice(2), noDeprecation: process.noDeprecation === true }));\n";
+    "console.log(JSON.stringify({ args: process.argv.slice(2), noDeprecation: process.noDeprecation === true, " +
+    "compileCache: process.env.NODE_COMPILE_CACHE ?? null }));\n";
   await writeFile(join(dir, "src/cli/main.ts"), cli);
   await mkdir(join(dir, "failing-tools"));
   for (const tool of ["node", "npm"]) {
@@ -44,13 +46,16 @@ async function makeCheckout(dir: string): Promise<void> {
   }
 }
 
-function runPortcullis(dir: string, nodeOptions: string): Promise<Run> {
+function runPortcullis(dir: string, nodeOptions: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${join(dir, "failing-tools")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     NODE_OPTIONS: nodeOptions,
   };
   delete env.PORTCULLIS_NODE;
+  delete env.NODE_COMPILE_CACHE;
+  delete env.NODE_DISABLE_COMPILE_CACHE;
+  Object.assign(env, extraEnv);
   return new Promise((resolve) => {
     execFile(join(dir, "bin/portcullis"), ["--version"], { env, timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
@@ -82,13 +87,43 @@ describe("bin/portcullis with the caller's NODE_OPTIONS", () => {
     await runPortcullis(scope.dir, "--no-such-flag");
     const run = await runPortcullis(scope.dir, "");
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ args: ["--version"], noDeprecation: false });
+    expect(JSON.parse(run.stdout)).toMatchObject({ args: ["--version"], noDeprecation: false });
     expect(run.stderr).toBe("");
   });
 
   it("passes flags Node accepts on to the command it runs", async () => {
     const run = await runPortcullis(scope.dir, "--no-deprecation");
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ args: ["--version"], noDeprecation: true });
+    expect(JSON.parse(run.stdout)).toMatchObject({ args: ["--version"], noDeprecation: true });
+  });
+});
+
+describe("bin/portcullis and Node's compile cache", () => {
+  let scope: TempScope;
+  beforeEach(async () => {
+    scope = await createTempScope("portcullis-provision-");
+    await makeCheckout(scope.dir);
+  });
+  afterEach(() => scope.close());
+
+  it("runs with the compile cache in the checkout's .cache/compile", async () => {
+    const run = await runPortcullis(scope.dir, "");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ compileCache: join(scope.dir, ".cache/compile") });
+  });
+
+  it("leaves the caller's compile cache setting alone", async () => {
+    const own = await runPortcullis(scope.dir, "", { NODE_COMPILE_CACHE: join(scope.dir, "elsewhere") });
+    expect(JSON.parse(own.stdout)).toMatchObject({ compileCache: join(scope.dir, "elsewhere") });
+    const disabled = await runPortcullis(scope.dir, "", { NODE_DISABLE_COMPILE_CACHE: "1" });
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ compileCache: null });
+  });
+
+  it("starts the cache over once it has grown past 64 MB", async () => {
+    await mkdir(join(scope.dir, ".cache/compile"), { recursive: true });
+    await writeFile(join(scope.dir, ".cache/compile/stale"), Buffer.alloc(65 * 1024 * 1024, 1));
+    const run = await runPortcullis(scope.dir, "");
+    expect(run.code).toBe(0);
+    await expect(lstat(join(scope.dir, ".cache/compile/stale"))).rejects.toThrow();
   });
 });
