@@ -7,7 +7,7 @@ import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import { internalErrorDecision } from "../core/deny.ts";
 import { CheckRequestRefused } from "./decodeCheckRequest.ts";
-import { encodeCheckResponse } from "./encodeCheckResponse.ts";
+import { checkResponseBytes } from "./checkResponseBytes.ts";
 
 export interface DecisionGate {
   decide(request: AccessRequest): Promise<Decision>;
@@ -34,10 +34,10 @@ export function createExtAuthzHandlers(
       let request: AccessRequest | null = null;
       const answer = (decided: Decision, fault?: unknown) => {
         let decision = decided;
-        let bytes = encodeCheckResponse(decision);
+        let bytes = checkResponseBytes(decision);
         if (bytes === null) {
           decision = internalErrorDecision(decision.route, "a string in the decision has no UTF-8 form");
-          bytes = encodeCheckResponse(decision) as Buffer;
+          bytes = checkResponseBytes(decision) as Buffer;
         }
         // Answer first: metrics and logging must never delay or prevent the response.
         callback(null, bytes);
