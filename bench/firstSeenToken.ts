@@ -114,6 +114,7 @@ async function startSubject(impl: Implementation): Promise<Subject> {
   const { parseConfig } = await import(new URL("config/parseConfig.ts", impl.root).href);
   const { buildCheckPipeline } = await import(new URL("app/buildCheckPipeline.ts", impl.root).href);
   const { createLogger } = await import(new URL("observability/createLogger.ts", impl.root).href);
+  const { decodeCheckRequest } = await import(new URL("transport/decodeCheckRequest.ts", impl.root).href);
   const parsed = parseConfig({
     providers: {
       bench: { issuer: jwks.issuer, audiences: ["bench-api"], algorithms: ["RS256", "ES256"], allowInsecureHttp: true },
@@ -129,9 +130,9 @@ async function startSubject(impl: Implementation): Promise<Subject> {
   const counts = { allowed: 0, answered: 0 };
   let resolveCheck: () => void = () => undefined;
   const callback: sendUnaryData<unknown> = (_err, response) => {
-    const encoded = method.responseSerialize(response as object);
+    // The handler answers with the CheckResponse bytes: ok_response (tag 0x1a) follows the 4-byte status.
     counts.answered += 1;
-    if ((response as { ok_response?: unknown }).ok_response !== undefined && encoded.length > 0) counts.allowed += 1;
+    if ((response as Buffer)[4] === 0x1a) counts.allowed += 1;
     resolveCheck();
   };
   return {
@@ -141,7 +142,7 @@ async function startSubject(impl: Implementation): Promise<Subject> {
     async check(requests) {
       for (const wire of requests) {
         const done = new Promise<void>((resolve) => (resolveCheck = resolve));
-        const call = { request: method.requestDeserialize(wire) } as ServerUnaryCall<never, unknown>;
+        const call = { request: decodeCheckRequest(wire) } as ServerUnaryCall<never, unknown>;
         forCheck.handlers["Check"](call as never, callback);
         await done;
       }

@@ -1,23 +1,37 @@
-// Which key of a provider's current key set verified a token, by RFC 7638 thumbprint, so a cached
-// verification can be ended when a refresh drops that key (the way an IdP revokes a compromised
-// key). attribute() repeats jose's key selection on the header (kid, the alg's key type and curve,
-// a member's own alg and use); when that does not name exactly one member it answers undefined and
-// the verification is not cached.
-import { hash } from "node:crypto";
+// A provider's current key set, ready to verify with: each usable member's KeyObject (imported once
+// when the set is adopted, never per token) and its RFC 7638 thumbprint. select() picks the member a
+// token's header names by jose's rules for a JWK Set (kid, the alg's key type and curve, a member's
+// own alg, use and key_ops), so the key that verified a token is known and its cached verifications
+// can be ended when a refresh drops it (the way an IdP revokes a compromised key).
+import { hash, type KeyObject } from "node:crypto";
+import type { JwsAlgorithm } from "./jwsAlgorithm.ts";
+import type { UsableKey } from "./readKeySet.ts";
+
+export interface KeySetMember {
+  readonly thumbprint: string;
+  readonly key: KeyObject;
+  /** node:crypto's view of the key, checked against the algorithm before it is used. */
+  readonly keyType: string | undefined;
+  readonly namedCurve: string | undefined;
+  readonly modulusLength: number | undefined;
+}
+
+/** The one member a header names, or why there is none to verify with. */
+export type KeySelection = KeySetMember | "none" | "several";
 
 export interface KeySetIndex {
   readonly thumbprints: ReadonlySet<string>;
-  /** The thumbprint of the one member a token with this header is verified with, else undefined. */
-  attribute(header: { readonly alg?: unknown; readonly kid?: unknown }): string | undefined;
+  /** The member that verifies a token signed with `alg` (its entry `algorithm`) under this `kid`. */
+  select(alg: string, algorithm: JwsAlgorithm, kid: unknown): KeySelection;
 }
 
-interface Member {
-  readonly thumbprint: string;
+interface Entry extends KeySetMember {
   readonly kid: unknown;
-  readonly kty: string;
+  readonly kty: unknown;
   readonly crv: unknown;
   readonly alg: unknown;
-  readonly use: unknown;
+  /** `ext`, `key_ops` and `use` allow verifying (jose's isUsableJWK). */
+  readonly verifies: boolean;
 }
 
 /** RFC 7638: SHA-256 over the required members, in lexicographic order, without whitespace. */
@@ -32,39 +46,47 @@ export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string {
   return hash("sha256", canonical, "base64url");
 }
 
-function keyTypeOf(alg: string): { kty: string; crv?: readonly string[] } | undefined {
-  if (/^(RS|PS)(256|384|512)$/.test(alg)) return { kty: "RSA" };
-  if (alg === "ES256") return { kty: "EC", crv: ["P-256"] };
-  if (alg === "ES384") return { kty: "EC", crv: ["P-384"] };
-  if (alg === "ES512") return { kty: "EC", crv: ["P-521"] };
-  if (alg === "EdDSA" || alg === "Ed25519") return { kty: "OKP", crv: ["Ed25519", "Ed448"] };
-  return undefined;
+function verifies(jwk: Readonly<Record<string, unknown>>): boolean {
+  const { ext, key_ops: keyOps, use } = jwk;
+  const opsAllow =
+    keyOps === undefined ||
+    (Array.isArray(keyOps) &&
+      keyOps.every((op, at) => typeof op === "string" && keyOps.indexOf(op) === at) &&
+      keyOps.includes("verify"));
+  return (ext === undefined || typeof ext === "boolean") && opsAllow && (use === undefined || use === "sig");
 }
 
-export function createKeySetIndex(keys: readonly Readonly<Record<string, unknown>>[]): KeySetIndex {
-  const members: Member[] = keys.map((jwk) => ({
+export function createKeySetIndex(keys: readonly UsableKey[]): KeySetIndex {
+  const entries: Entry[] = keys.map(({ jwk, key }) => ({
     thumbprint: jwkThumbprint(jwk),
+    key,
+    keyType: key.asymmetricKeyType,
+    namedCurve: key.asymmetricKeyDetails?.namedCurve,
+    modulusLength: key.asymmetricKeyDetails?.modulusLength,
     kid: jwk["kid"],
-    kty: jwk["kty"] as string,
+    kty: jwk["kty"],
     crv: jwk["crv"],
     alg: jwk["alg"],
-    use: jwk["use"],
+    verifies: verifies(jwk),
   }));
   return {
-    thumbprints: new Set(members.map((member) => member.thumbprint)),
-    attribute(header) {
-      if (typeof header.alg !== "string") return undefined;
-      const type = keyTypeOf(header.alg);
-      if (type === undefined) return undefined;
-      const candidates = members.filter(
-        (member) =>
-          (header.kid === undefined || member.kid === header.kid) &&
-          member.kty === type.kty &&
-          (type.crv === undefined || type.crv.includes(member.crv as string)) &&
-          (member.alg === undefined || member.alg === header.alg) &&
-          (member.use === undefined || member.use === "sig"),
-      );
-      return candidates.length === 1 ? candidates[0]!.thumbprint : undefined;
+    thumbprints: new Set(entries.map((entry) => entry.thumbprint)),
+    select(alg, algorithm, kid) {
+      // A loop, not filter(): this runs for every token not yet in the cache.
+      let found: Entry | undefined;
+      for (const entry of entries) {
+        if (
+          entry.verifies &&
+          entry.kty === algorithm.kty &&
+          (kid === undefined || (typeof kid === "string" && kid === entry.kid)) &&
+          (entry.alg === undefined || entry.alg === alg) &&
+          (algorithm.crv === undefined || entry.crv === algorithm.crv)
+        ) {
+          if (found !== undefined) return "several";
+          found = entry;
+        }
+      }
+      return found ?? "none";
     },
   };
 }

@@ -1,6 +1,7 @@
 // The configured OIDC providers and bearer-JWT verification: discovery and JWKS loading with
 // background retries until each provider is ready, then verify() = shape check → cache → pick the
-// provider by exact `iss` → jose jwtVerify → our time-claim rules → cache. Denials are values;
+// provider by exact `iss` → signature on the provider's prepared keys and jose's claim checks
+// (verifyProviderJwt) → our time-claim rules → cache. Denials are values;
 // faults reject with VerifierFault (see mapVerifyError). Key-set refreshes (background every
 // jwksMaxAgeSeconds, unknown kid at most once per jwksCooldownSeconds) never drop loaded keys on failure;
 // a successful one that no longer holds a key evicts the cached tokens that key verified.

@@ -10,7 +10,9 @@ import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import type { Introspector } from "./createIntrospector.ts";
 import type { KeySetIndex } from "./KeySetIndex.ts";
 import type { OidcObserver } from "./OidcObserver.ts";
+import type { UsableKey } from "./readKeySet.ts";
 import type { TokenCache } from "./TokenCache.ts";
+import { FORBIDDEN_ALG } from "./verifyProviderJwt.ts";
 
 export type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 
@@ -34,6 +36,8 @@ export interface ProviderState {
   readonly config: ProviderConfig;
   /** Which `iss` values are this provider's (issuer, tokenIssuers, tenant templates). */
   readonly issuers: IssuerPolicy;
+  /** The configured algorithms a token may be signed with (none and HS* never are). */
+  readonly allowedAlgorithms: ReadonlySet<string>;
   /** Aborts this provider's loads and refreshes once no registry uses it any more. */
   readonly closing: AbortController;
   /** Registries (a registry and its successors) that use this state and have not been closed. */
@@ -56,10 +60,13 @@ export interface ProviderState {
   lastFetchFailed: boolean;
   /** A refresh failure was logged; no more warnings until a refresh succeeds again. */
   refreshWarned: boolean;
-  /** The usable members of the key set jose holds, by thumbprint; swapped after each successful fetch. */
+  /**
+   * The usable members of the key set jose holds, with their KeyObjects: bearer tokens are verified
+   * with these. Swapped after each successful fetch.
+   */
   keyIndex: KeySetIndex | undefined;
   /** The usable members of the set being fetched, until the fetch completes. */
-  pendingKeys: readonly Record<string, unknown>[] | undefined;
+  pendingKeys: readonly UsableKey[] | undefined;
   /** The verified-token caches of the registries using this state: a dropped key is evicted from each. */
   readonly caches: Set<TokenCache>;
 }
@@ -68,6 +75,7 @@ export function createProviderState(config: ProviderConfig, cache: TokenCache): 
   return {
     config,
     issuers: createIssuerPolicy(config),
+    allowedAlgorithms: new Set(config.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg))),
     closing: new AbortController(),
     users: 1,
     keys: undefined,

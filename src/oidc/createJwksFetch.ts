@@ -1,6 +1,7 @@
 // The fetch jose calls to load a provider's key set: bounded (size, timeout, aborted when the
-// provider closes), traced, counted; it keeps only the usable members (readKeySet), records them on
-// the state for adoptKeySet, and refuses a document that is not a JWK Set or has no usable key.
+// provider closes), traced, counted; it keeps only the usable members (readKeySet), records them
+// with their KeyObjects on the state for adoptKeySet (bearer tokens are verified with those; jose's
+// copy serves ID and logout tokens), and refuses a document that is not a JWK Set or has no usable key.
 import type { FetchImplementation } from "jose";
 import { BoundedFetchError, boundedFetch } from "./boundedFetch.ts";
 import { describeLoadError } from "./mapVerifyError.ts";
@@ -40,7 +41,7 @@ export function createJwksFetch(state: ProviderState, loading: ProviderLoading):
       state.pendingKeys = read.keys;
       observer?.jwksFetch(name, "ok");
       if (state.ready) state.lastError = undefined;
-      return new Response(JSON.stringify({ keys: read.keys }), {
+      return new Response(JSON.stringify({ keys: read.keys.map((usable) => usable.jwk) }), {
         status: 200,
         headers: { "content-type": "application/json" },
       });

@@ -70,7 +70,8 @@ export async function refetchForUnknownKid(
 }
 
 /**
- * After jose swapped in a fetched set: index it, and end the cached verifications of every key the
+ * After jose swapped in a fetched set: index it with the KeyObjects readKeySet imported (bearer
+ * tokens are verified with these from now on), and end the cached verifications of every key the
  * new set no longer holds, in every registry sharing this provider.
  */
 function adoptKeySet(state: ProviderState, loading: ProviderLoading): void {

@@ -3,8 +3,8 @@
 // (503): a token naming a skipped member's kid finds no key (401 key_not_found). Skipped: non-objects,
 // keys of a type we never verify with (`oct`), keys carrying private material, keys Node cannot
 // import, RSA keys under 2048 bits. Reasons are log-safe: they name the member's position and kid,
-// never key material.
-import { createPublicKey, type JsonWebKey as NodeJwk } from "node:crypto";
+// never key material. Each kept member comes with its KeyObject, imported here once per fetched set.
+import { createPublicKey, type JsonWebKey as NodeJwk, type KeyObject } from "node:crypto";
 
 export interface SkippedKey {
   readonly index: number;
@@ -13,9 +13,16 @@ export interface SkippedKey {
   readonly reason: string;
 }
 
+export interface UsableKey {
+  /** The member as the IdP wrote it. */
+  readonly jwk: Readonly<Record<string, unknown>>;
+  /** Its public key, imported once: bearer tokens are verified with it. */
+  readonly key: KeyObject;
+}
+
 export interface ReadKeySet {
-  /** The usable members, as the IdP wrote them. */
-  readonly keys: readonly Record<string, unknown>[];
+  /** The usable members, in the set's order. */
+  readonly keys: readonly UsableKey[];
   readonly skipped: readonly SkippedKey[];
 }
 
@@ -29,7 +36,8 @@ function printableKid(member: Record<string, unknown>): string | undefined {
   return typeof kid === "string" && /^[\x21-\x7e]{1,64}$/.test(kid) ? kid : undefined;
 }
 
-function problemOf(member: unknown): string | undefined {
+/** The member's public key, or why it cannot verify a signature. */
+function importMember(member: unknown): KeyObject | string {
   if (typeof member !== "object" || member === null || Array.isArray(member)) return "not a JSON object";
   const jwk = member as Record<string, unknown>;
   const kty = jwk["kty"];
@@ -45,22 +53,22 @@ function problemOf(member: unknown): string | undefined {
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (kty === "RSA" && (bits === undefined || bits < MIN_RSA_BITS))
     return `RSA modulus shorter than ${MIN_RSA_BITS} bits`;
-  return undefined;
+  return key;
 }
 
 /** `members` is the set's `keys` array (already checked to be an array). */
 export function readKeySet(members: readonly unknown[]): ReadKeySet {
-  const keys: Record<string, unknown>[] = [];
+  const keys: UsableKey[] = [];
   const skipped: SkippedKey[] = [];
   members.forEach((member, index) => {
-    const reason = problemOf(member);
-    if (reason === undefined) {
-      keys.push(member as Record<string, unknown>);
+    const imported = importMember(member);
+    if (typeof imported !== "string") {
+      keys.push({ jwk: member as Record<string, unknown>, key: imported });
       return;
     }
     const kid =
       typeof member === "object" && member !== null ? printableKid(member as Record<string, unknown>) : undefined;
-    skipped.push(kid === undefined ? { index, reason } : { index, kid, reason });
+    skipped.push(kid === undefined ? { index, reason: imported } : { index, kid, reason: imported });
   });
   return { keys, skipped };
 }

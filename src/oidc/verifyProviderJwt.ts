@@ -1,7 +1,9 @@
-// Verifies a JWT with the provider its `iss` picked: the signature with the provider's loaded keys
-// (one refetch per cooldown for an unknown kid), our time-claim rules on the clock, the provider's
-// claim rules and the access-token form; a success is cached under the key that verified it.
-import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+// Verifies a JWT with the provider its `iss` picked: the signature with the provider's prepared
+// key set (one refetch per cooldown for an unknown kid), jose's claim checks, our time-claim rules
+// on the clock, the provider's claim rules and the access-token form; a success is cached under the
+// key that verified it. Without an unknown kid it never awaits, so the token is in the cache before
+// the same token's next request runs: identical concurrent first-seen tokens are verified once.
+import { errors, type JWTPayload } from "jose";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
@@ -11,18 +13,12 @@ import { isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
 import type { ProviderLoading, ProviderState, RemoteKeys } from "./ProviderState.ts";
 import { refuseNonAccessTokens } from "./refuseNonAccessTokens.ts";
 import type { CachedVerification, TokenCache } from "./TokenCache.ts";
+import { validateJwtClaims } from "./validateJwtClaims.ts";
+import { verifyCompactJws, type JwsCheck } from "./verifyCompactJws.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 
 /** Never acceptable whatever the configuration says: no signature, or a shared secret. */
 export const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
-
-type SignatureCheck =
-  | {
-      readonly ok: true;
-      readonly payload: JWTPayload;
-      readonly header: { readonly typ?: unknown; readonly alg?: unknown; readonly kid?: unknown };
-    }
-  | { readonly ok: false; readonly error: unknown };
 
 /** The provider is ready (keys loaded); resolves with a denial value for every token problem. */
 export async function verifyProviderJwt(
@@ -34,18 +30,7 @@ export async function verifyProviderJwt(
 ): Promise<VerifyOutcome> {
   const { config } = state;
   const { clock } = loading;
-  const verifyOptions: JWTVerifyOptions = {
-    algorithms: config.algorithms.filter((alg) => !FORBIDDEN_ALG.test(alg)),
-    // iss is checked by checkProviderClaims (aliases, tenant templates); aud here unless the
-    // provider names its audience in client_id (Cognito).
-    ...(config.audienceClaim === "client_id" ? {} : { audience: [...config.audiences] }),
-    clockTolerance: config.clockToleranceSeconds,
-    requiredClaims: ["exp"],
-    currentDate: new Date(clock.now()),
-  };
-  if (config.requireAccessTokenType) verifyOptions.typ = "at+jwt"; // jose also accepts application/at+jwt
-  let indexBefore = state.keyIndex;
-  let checked = await checkSignature(token, keys, verifyOptions);
+  let checked = checkSignature(state, token);
   if (!checked.ok && isUnknownKeyError(checked.error)) {
     const refetch = await refetchForUnknownKid(state, keys, loading);
     // A failed refresh, now or earlier in this cooldown, answers jwks_unavailable: we cannot tell
@@ -60,21 +45,31 @@ export async function verifyProviderJwt(
         config.name,
       );
     }
-    if (refetch === "refreshed") {
-      indexBefore = state.keyIndex;
-      checked = await checkSignature(token, keys, verifyOptions);
-    }
+    if (refetch === "refreshed") checked = checkSignature(state, token);
   }
   if (!checked.ok) {
     const mapped = mapVerifyError(checked.error); // throws VerifierFault for anything unrecognised
     return denyToken(mapped.code, mapped.detail, config.name);
   }
-  const { payload } = checked;
-  const timeProblem = checkTimeClaims(payload, clock.now() / 1000, config.clockToleranceSeconds);
+  const now = clock.now();
+  const claimsChecked = validateJwtClaims(checked.header, checked.payload, {
+    // iss is checked by checkProviderClaims (aliases, tenant templates); aud here unless the
+    // provider names its audience in client_id (Cognito).
+    audiences: config.audienceClaim === "client_id" ? undefined : config.audiences,
+    typ: config.requireAccessTokenType ? "at+jwt" : undefined, // application/at+jwt matches too
+    toleranceSeconds: config.clockToleranceSeconds,
+    nowSeconds: Math.floor(now / 1000),
+  });
+  if (!claimsChecked.ok) {
+    const mapped = mapVerifyError(claimsChecked.error);
+    return denyToken(mapped.code, mapped.detail, config.name);
+  }
+  const payload: JWTPayload = claimsChecked.claims;
+  const timeProblem = checkTimeClaims(payload, now / 1000, config.clockToleranceSeconds);
   if (timeProblem) return denyToken(timeProblem.code, timeProblem.detail, config.name);
   const claimsProblem = checkProviderClaims(config, state.issuers, payload);
   if (claimsProblem) return denyToken(claimsProblem.code, claimsProblem.detail, config.name);
-  const formProblem = refuseNonAccessTokens(checked.header.typ, payload, {
+  const formProblem = refuseNonAccessTokens(checked.header["typ"], payload, {
     idTokensAreBearer: config.opaqueAccessTokens === true,
   });
   if (formProblem) return denyToken(formProblem.code, formProblem.detail, config.name);
@@ -83,19 +78,16 @@ export async function verifyProviderJwt(
     claims: deepFreeze(payload),
     expiresAt: payload.exp as number,
   };
-  // Cached only when the verifying key is known and still in the set: a key dropped while this
-  // token was being verified must not leave an entry behind that no eviction will see.
-  const signingKey = (indexBefore ?? state.keyIndex)?.attribute(checked.header);
-  if (signingKey !== undefined && state.keyIndex?.thumbprints.has(signingKey) === true)
-    cached.cache.set(cached.key, entry, signingKey);
+  // Cached only while the verifying key is still in the set: a key dropped while this token waited
+  // for a refetch must not leave an entry behind that no eviction will see.
+  if (state.keyIndex?.thumbprints.has(checked.signedBy) === true) cached.cache.set(cached.key, entry, checked.signedBy);
   return { ok: true, ...entry };
 }
 
-async function checkSignature(token: string, keys: RemoteKeys, options: JWTVerifyOptions): Promise<SignatureCheck> {
-  try {
-    const verified = await jwtVerify(token, keys, options);
-    return { ok: true, payload: verified.payload, header: verified.protectedHeader };
-  } catch (error) {
-    return { ok: false, error };
-  }
+/** The signature and header checks with the keys the provider holds now. */
+function checkSignature(state: ProviderState, token: string): JwsCheck {
+  const index = state.keyIndex;
+  // Ready implies a key set was adopted; fail closed should that ever not hold.
+  if (index === undefined) return { ok: false, error: new errors.JWKSNoMatchingKey() };
+  return verifyCompactJws(token, index, state.allowedAlgorithms);
 }

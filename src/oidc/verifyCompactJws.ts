@@ -1,0 +1,126 @@
+// Verifies a compact JWS with a provider's prepared key set, synchronously, with node:crypto's
+// verify() on the KeyObject imported when the set was adopted (jose's WebCrypto path costs about
+// three times the CPU: a thread-pool job per token). The checks are jose's compactVerify's, in its
+// order: a JSON-object header, `crit` naming only extensions we understand, `b64`, an alg from the
+// configured allowlist (never trusted from the header alone), the one key the header names
+// (KeySetIndex.select) of the alg's key type, then the signature over the signing input.
+// Failures are jose's own error classes and messages, so mapVerifyError reads them as before.
+import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from "node:crypto";
+import { errors } from "jose";
+import { jwsAlgorithm } from "./jwsAlgorithm.ts";
+import type { KeySetIndex } from "./KeySetIndex.ts";
+
+export type JwsCheck =
+  | {
+      readonly ok: true;
+      readonly header: Readonly<Record<string, unknown>>;
+      /** The decoded payload bytes; its JSON is read by validateJwtClaims. */
+      readonly payload: Buffer;
+      /** The thumbprint of the member that verified the signature. */
+      readonly signedBy: string;
+    }
+  | { readonly ok: false; readonly error: errors.JOSEError };
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** base64url as jose reads it (WHATWG atob): its alphabet only, and never a length of 4n+1. */
+export function decodeBase64url(part: string): Buffer | undefined {
+  if (part.length % 4 === 1 || !BASE64URL.test(part)) return undefined;
+  return Buffer.from(part, "base64url");
+}
+
+/** jose decodes JOSE JSON with a fatal UTF-8 decoder: invalid UTF-8 is refused, not replaced. */
+export const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A plain JSON object (what jose's isObject accepts after JSON.parse), else undefined. */
+export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(strictUtf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
+
+const fail = (error: errors.JOSEError): JwsCheck => ({ ok: false, error });
+
+/** RFC 7515 §4.1.11: `crit` may only name extensions we process; `b64` (RFC 7797) is the one. */
+function readCrit(header: Readonly<Record<string, unknown>>): boolean | errors.JOSEError {
+  const crit = header["crit"];
+  if (crit === undefined) return true;
+  if (!Array.isArray(crit) || crit.length === 0 || crit.some((name) => typeof name !== "string" || name.length === 0))
+    return new errors.JWSInvalid(
+      '"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present',
+    );
+  for (const name of crit as string[]) {
+    // The name comes from an unverified token: bounded for the log.
+    if (name !== "b64")
+      return new errors.JOSENotSupported(`Extension Header Parameter "${name.slice(0, 40)}" is not recognized`);
+    if (!Object.hasOwn(header, name) || header[name] === undefined)
+      return new errors.JWSInvalid(`Extension Header Parameter "${name}" is missing`);
+  }
+  if (!crit.includes("b64")) return true;
+  const b64 = header["b64"];
+  if (typeof b64 !== "boolean")
+    return new errors.JWSInvalid('The "b64" (base64url-encode payload) Header Parameter must be a boolean');
+  return b64;
+}
+
+/** verify()'s key argument: RSA-PSS with a salt as long as the digest, ECDSA as r‖s. */
+function keyInput(key: KeyObject, pss: boolean, rawEcdsa: boolean): KeyObject | VerifyKeyObjectInput {
+  if (pss) return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+  if (rawEcdsa) return { key, dsaEncoding: "ieee-p1363" };
+  return key;
+}
+
+/** `allowed`: the provider's algorithm allowlist. Never throws for anything a token holds. */
+export function verifyCompactJws(token: string, keys: KeySetIndex, allowed: ReadonlySet<string>): JwsCheck {
+  const first = token.indexOf(".");
+  const last = token.lastIndexOf(".");
+  if (first === -1 || first === last || token.indexOf(".", first + 1) !== last)
+    return fail(new errors.JWSInvalid("Invalid Compact JWS"));
+  const headerBytes = decodeBase64url(token.slice(0, first));
+  const header = headerBytes === undefined ? undefined : parseJsonObject(headerBytes);
+  if (header === undefined) return fail(new errors.JWSInvalid("JWS Protected Header is invalid"));
+  const b64 = readCrit(header);
+  if (typeof b64 !== "boolean") return fail(b64);
+  const alg = header["alg"];
+  if (typeof alg !== "string" || alg.length === 0)
+    return fail(new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid'));
+  if (!allowed.has(alg))
+    return fail(new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed'));
+  // jose refuses an unencoded payload only after checking its signature; no JWT may use one either way.
+  if (!b64) return fail(new errors.JWTInvalid("JWTs MUST NOT use unencoded payload"));
+  const algorithm = jwsAlgorithm(alg);
+  if (algorithm === undefined)
+    return fail(new errors.JOSENotSupported('Unsupported "alg" value for a JSON Web Key Set'));
+  const member = keys.select(alg, algorithm, header["kid"]);
+  if (member === "none") return fail(new errors.JWKSNoMatchingKey());
+  if (member === "several") return fail(new errors.JWKSMultipleMatchingKeys());
+  // The member's JWK matched the alg's kty and crv; its imported key must be of that kind too.
+  if (
+    member.keyType !== algorithm.keyType ||
+    (algorithm.namedCurve !== undefined && member.namedCurve !== algorithm.namedCurve)
+  )
+    return fail(new errors.JWKInvalid(`the key the token names cannot verify ${alg}`));
+  if (algorithm.minRsaBits > 0 && !((member.modulusLength ?? 0) >= algorithm.minRsaBits))
+    return fail(new errors.JWKInvalid(`${alg} requires key modulusLength to be 2048 bits or larger`));
+  const signature = decodeBase64url(token.slice(last + 1));
+  if (signature === undefined) return fail(new errors.JWSInvalid("Failed to base64url decode the signature"));
+  // Decoded before the signature check (jose: after) so the signing input is known to be base64url:
+  // ASCII, one byte per character.
+  const payload = decodeBase64url(token.slice(first + 1, last));
+  if (payload === undefined) return fail(new errors.JWSInvalid("Failed to base64url decode the payload"));
+  let valid = false;
+  try {
+    const signingInput = Buffer.from(token.slice(0, last), "latin1");
+    valid = verify(algorithm.hash, signingInput, keyInput(member.key, algorithm.pss, algorithm.rawEcdsa), signature);
+  } catch {
+    valid = false; // jose: a signature the primitive cannot even read fails verification
+  }
+  if (!valid) return fail(new errors.JWSSignatureVerificationFailed());
+  return { ok: true, header, payload, signedBy: member.thumbprint };
+}
