@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -92,6 +93,10 @@ interface Figures {
   pauseMaxMs: number;
   fullGcs: number;
   fullPauseMaxMs: number;
+  /** Every collection's pause in the window, summed, per second of load. */
+  gcMsPerSecond: number;
+  /** The server's peak RSS (VmHWM), MB. */
+  peakRssMb: number;
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
@@ -130,12 +135,26 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
   for (let i = 0; i < preloadRequests.length; i += 50) await Promise.all(preloadRequests.slice(i, i + 50).map(call));
   for (let i = 0; i < 2000; i++) await call(cachedRequest);
   measuring = true;
+  // --snapshot: a heap snapshot half-way (run with --flags "--heapsnapshot-signal=SIGUSR2"): what is live mid-load.
+  const snapshot = process.argv.includes("--snapshot")
+    ? setTimeout(() => child.kill("SIGUSR2"), (seconds * 1000) / 2)
+    : null;
   const latency = await fixedRate(call, rate, seconds);
+  if (snapshot !== null) clearTimeout(snapshot);
   measuring = false;
   client.close();
+  const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
+  const peakRssMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   child.kill("SIGTERM");
   await new Promise((done) => child.on("close", done));
   const field = (line: string, key: string) => Number(new RegExp(`\\b${key}=([0-9.]+)`).exec(line)?.[1] ?? 0);
+  if (process.argv.includes("--dump"))
+    for (const l of gcLines)
+      console.log(
+        ["gc", "pause", "allocated", "promoted", "new_space_survived", "new_space_capacity"]
+          .map((k) => `${k}=${new RegExp(`\\b${k}=(\\S+)`).exec(l)?.[1]}`)
+          .join(" "),
+      );
   const young = gcLines.filter((l) => / gc=s /.test(l));
   const full = gcLines.filter((l) => / gc=mc /.test(l));
   const pauses = young.map((l) => field(l, "pause")).sort((a, b) => a - b);
@@ -146,6 +165,8 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
     pauseMaxMs: pauses.at(-1) ?? 0,
     fullGcs: full.length,
     fullPauseMaxMs: Math.max(0, ...full.map((l) => field(l, "pause"))),
+    gcMsPerSecond: gcLines.reduce((sum, l) => sum + field(l, "pause"), 0) / seconds,
+    peakRssMb,
     ...latency,
   };
 }
@@ -186,11 +207,11 @@ console.log(
   `${rate} Check/s for ${seconds} s after ${preload} distinct tokens, cached token; median of ${rounds} round(s):`,
 );
 console.log(
-  "variant                                  young  MB promoted/young  pause p50/max ms  full  full max ms  p50 ms  p99 ms  p99.9 ms  errors",
+  "variant                                                       young  MB promoted/young  pause p50/max ms  full  full max ms  GC ms/s  peak RSS MB  p50 ms  p99 ms  p99.9 ms  errors",
 );
 for (const [name, runs] of results) {
   const of = (k: keyof Figures) => median(runs.map((f) => f[k]));
   console.log(
-    `${name.padEnd(40)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("errors")}`,
+    `${name.padEnd(61)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("gcMsPerSecond").toFixed(1).padStart(7)}  ${of("peakRssMb").toFixed(0).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("errors")}`,
   );
 }
