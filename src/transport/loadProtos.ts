@@ -1,6 +1,7 @@
 // Loads the ext_authz v3 and grpc.health.v1 definitions from proto/ (a faithful subset of the
-// upstream files). Options are fixed here so every loader in the process decodes the same way. The
-// server loads health alone: ext_authz is served by its wire codec (authorizationServiceDefinition).
+// upstream files) for clients, tests and benchmarks; options are fixed here so every loader decodes
+// the same way. The grpc-js server loads none: it serves both through hand-written codecs (see
+// authorizationServiceDefinition and healthServiceDefinition), held to these files by tests.
 import { fileURLToPath } from "node:url";
 import * as protoLoader from "@grpc/proto-loader";
 import { loadPackageDefinition, type GrpcObject, type ServiceDefinition } from "@grpc/grpc-js";
@@ -21,15 +22,15 @@ export interface LoadedServices {
   readonly health: ServiceDefinition;
 }
 
-function pick(root: GrpcObject, path: string): ServiceDefinition {
-  let node: unknown = root;
-  for (const part of path.split(".")) node = (node as Record<string, unknown>)[part];
-  return (node as { service: ServiceDefinition }).service;
-}
-
+/** grpc.health.v1 alone, through proto-loader (the grpc-js server serves HEALTH_SERVICE_DEFINITION instead). */
 export function loadHealthService(): ServiceDefinition {
   const definition = protoLoader.loadSync("grpc/health/v1/health.proto", PROTO_LOADER_OPTIONS);
-  return pick(loadPackageDefinition(definition) as GrpcObject, "grpc.health.v1.Health");
+  const root = loadPackageDefinition(definition) as GrpcObject;
+  return (
+    (((root["grpc"] as GrpcObject)["health"] as GrpcObject)["v1"] as GrpcObject)["Health"] as {
+      service: ServiceDefinition;
+    }
+  ).service;
 }
 
 export function loadProtos(): LoadedServices {
@@ -38,8 +39,13 @@ export function loadProtos(): LoadedServices {
     PROTO_LOADER_OPTIONS,
   );
   const root = loadPackageDefinition(definition) as GrpcObject;
+  const pick = (path: string): ServiceDefinition => {
+    let node: unknown = root;
+    for (const part of path.split(".")) node = (node as Record<string, unknown>)[part];
+    return (node as { service: ServiceDefinition }).service;
+  };
   return {
-    authorization: pick(root, "envoy.service.auth.v3.Authorization"),
-    health: pick(root, "grpc.health.v1.Health"),
+    authorization: pick("envoy.service.auth.v3.Authorization"),
+    health: pick("grpc.health.v1.Health"),
   };
 }

@@ -2,7 +2,7 @@
 // in-flight calls finish, then the server closes; past the grace period it is forced.
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
-import { loadHealthService } from "./loadProtos.ts";
+import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 
 export interface GrpcServer {
   readonly port: number;
@@ -27,7 +27,7 @@ export async function startGrpcServer(options: {
     "grpc.max_concurrent_streams": 1000,
   });
   server.addService(AUTHORIZATION_SERVICE_DEFINITION, options.authorization);
-  server.addService(loadHealthService(), options.health);
+  server.addService(HEALTH_SERVICE_DEFINITION, options.health);
   const address = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));

@@ -16,6 +16,7 @@ import {
   MAX_CHECK_REQUEST_BYTES,
 } from "../../src/transport/decodeCheckRequest.ts";
 import { encodeCheckResponse } from "../../src/transport/encodeCheckResponse.ts";
+import { decodeHealthCheckRequest, encodeHealthCheckResponse } from "../../src/transport/healthServiceDefinition.ts";
 import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import { toAccessRequest, type CheckRequestWire } from "../../src/transport/toAccessRequest.ts";
 import { toCheckResponse } from "../../src/transport/toCheckResponse.ts";
@@ -369,5 +370,34 @@ describe("the CheckResponse wire encoder against toCheckResponse and protobufjs"
       }),
       { numRuns: propertyRuns(50) },
     );
+  });
+});
+
+const healthDefinition = protoLoader.loadSync("grpc/health/v1/health.proto", PROTO_LOADER_OPTIONS);
+const health = healthDefinition["grpc.health.v1.Health"] as Record<
+  string,
+  protoLoader.MethodDefinition<object, object>
+>;
+
+describe("the grpc.health.v1 codec against proto-loader", () => {
+  it("reads the service name proto-loader reads from every generated HealthCheckRequest", () => {
+    const request = fc
+      .tuple(maybe(text), unknowns, order)
+      .map(([service, extra, o]) =>
+        shuffled([health["Check"]!.requestSerialize(service === undefined ? {} : { service }), ...extra], o),
+      );
+    fc.assert(
+      fc.property(request, (bytes) => {
+        const expected = (health["Check"]!.requestDeserialize(Buffer.from(bytes)) as { service?: string }).service;
+        expect(decodeHealthCheckRequest(Buffer.from(bytes)).service).toBe(expected ?? "");
+      }),
+      { numRuns: propertyRuns(1000) },
+    );
+  });
+
+  it("writes the bytes proto-loader writes for every serving status", () => {
+    for (const status of [0, 1, 2, 3])
+      for (const method of ["Check", "Watch"])
+        expect(encodeHealthCheckResponse({ status })).toEqual(health[method]!.responseSerialize({ status }));
   });
 });
