@@ -158,6 +158,8 @@ interface Sample {
   /** First discovery request to the JWKS sent: the IdP's share. */
   readonly discoveryMs: number;
   readonly rssMb: number;
+  /** The anonymous (private) part of the RSS: what each further process (a worker) adds; the rest is mostly Node's binary, shared. */
+  readonly privateMb: number;
 }
 
 async function waitFor200(url: string, deadline: number): Promise<void> {
@@ -172,8 +174,8 @@ async function waitFor200(url: string, deadline: number): Promise<void> {
   throw new Error(`${url} did not answer 200 in time`);
 }
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+function statusMb(pid: number, field: "VmRSS" | "RssAnon"): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
   return line === null ? Number.NaN : Number(line[1]) / 1024;
 }
 
@@ -202,7 +204,8 @@ async function startOnce(variant: Variant, configFile: string, stub: IssuerStub)
       readyMs,
       toDiscoveryMs: (stub.times.discoveryAt ?? Number.NaN) - t0,
       discoveryMs: (stub.times.jwksDoneAt ?? Number.NaN) - (stub.times.discoveryAt ?? Number.NaN),
-      rssMb: rssMb(child.pid!),
+      rssMb: statusMb(child.pid!, "VmRSS"),
+      privateMb: statusMb(child.pid!, "RssAnon"),
     };
     return sample;
   } finally {
@@ -297,41 +300,26 @@ async function main(): Promise<void> {
   }
 }
 
+const COLUMNS: ReadonlyArray<{ title: string; digits: number; of: (s: Sample) => number }> = [
+  { title: "ready ms", digits: 0, of: (s) => s.readyMs },
+  { title: "own start ms", digits: 0, of: (s) => s.toDiscoveryMs },
+  { title: "discovery+JWKS ms", digits: 0, of: (s) => s.discoveryMs },
+  { title: "RSS at ready MB", digits: 1, of: (s) => s.rssMb },
+  { title: "private MB", digits: 1, of: (s) => s.privateMb },
+];
+
 function report(
   configNames: readonly string[],
   variants: readonly Variant[],
   samples: ReadonlyMap<string, Sample[]>,
 ): void {
   console.log(`node ${process.version}, ${RUNS} starts per row, medians (alternating runs)`);
-  console.log("config           variant            ready ms  own start ms  discovery+JWKS ms  RSS at ready MB");
+  console.log(`${"config".padEnd(16)} ${"variant".padEnd(17)} ${COLUMNS.map((c) => c.title).join("  ")}`);
   const of = (config: string, variant: string, f: (s: Sample) => number) =>
     median((samples.get(`${config}|${variant}`) ?? []).map(f));
-  const cell = (value: number, digits: number, width: number) => value.toFixed(digits).padStart(width);
   for (const config of configNames)
     for (const { name } of variants) {
-      const m = (f: (s: Sample) => number) => of(config, name, f);
-      const cells = [
-        cell(
-          m((s) => s.readyMs),
-          0,
-          8,
-        ),
-        cell(
-          m((s) => s.toDiscoveryMs),
-          0,
-          12,
-        ),
-        cell(
-          m((s) => s.discoveryMs),
-          0,
-          17,
-        ),
-        cell(
-          m((s) => s.rssMb),
-          1,
-          15,
-        ),
-      ];
+      const cells = COLUMNS.map((c) => of(config, name, c.of).toFixed(c.digits).padStart(c.title.length));
       console.log(`${config.padEnd(16)} ${name.padEnd(17)} ${cells.join("  ")}`);
     }
   if (BASE === "") return;
@@ -339,9 +327,13 @@ function report(
     for (const kind of new Set(variants.map((v) => v.kind))) {
       const ratio = (f: (s: Sample) => number) =>
         (of(config, `this${kind}`, f) / of(config, `base${kind}`, f)).toFixed(2);
-      console.log(
-        `${config}${kind}: this/base ready ${ratio((s) => s.readyMs)}×, own start ${ratio((s) => s.toDiscoveryMs)}×, RSS ${ratio((s) => s.rssMb)}×`,
-      );
+      const figures = [
+        `ready ${ratio((s) => s.readyMs)}×`,
+        `own start ${ratio((s) => s.toDiscoveryMs)}×`,
+        `RSS ${ratio((s) => s.rssMb)}×`,
+        `private ${ratio((s) => s.privateMb)}×`,
+      ];
+      console.log(`${config}${kind}: this/base ${figures.join(", ")}`);
     }
 }
 
