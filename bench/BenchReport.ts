@@ -49,6 +49,8 @@ export interface BenchReport {
   readonly firstSeen: FirstSeenMeasurement | null;
   /** Cold start, RSS at ready and after the token streams and the idle period (a fresh process). */
   readonly memory: MemoryResult | null;
+  /** The same memory phase with the V8 heap capped at --heap-cap MB (what a 256 Mi container gives). */
+  readonly memoryHeapCapped: MemoryResult | null;
   /** RSS (MB) of each long-running process right after it was ready. */
   readonly rssAtReadyMb: Readonly<Record<string, number | null>>;
   /** Peers the bench could not run here, each with why (e.g. OPA-envoy, oauth2-proxy). */
@@ -74,6 +76,8 @@ export interface BenchReport {
     readonly firstSeenAddedCpuUs: number | null;
     /** RSS after the memory phase's token streams − RSS at ready (the fresh process). */
     readonly rssGrowthMb: number | null;
+    /** Server CPU for the memory phase's token streams, heap capped / Node's default heap. */
+    readonly heapCappedCpuVsDefault: number | null;
     readonly checkVsNoopFloor: number | null;
     readonly addedP99VsNoAuthMs: number | null;
     readonly addedP99VsJwtAuthnMs: number | null;
@@ -104,6 +108,11 @@ const totalCpu = (cpu: Record<string, number | null> | undefined) => {
   const values = Object.values(cpu);
   return values.some((v) => v === null) ? undefined : values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
 };
+/** Server CPU µs the memory phase's two token streams took in all. */
+const streamCpu = (m: MemoryResult | null) => {
+  if (!m || m.valid.serverCpuUsPerCall === null || m.invalid.serverCpuUsPerCall === null) return undefined;
+  return m.valid.serverCpuUsPerCall * m.valid.calls + m.invalid.serverCpuUsPerCall * m.invalid.calls;
+};
 const difference = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined ? a - b : null;
 
@@ -127,6 +136,7 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       input.firstSeen?.cpuUsPerRequest["portcullis"] ?? undefined,
       f.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined,
     ),
+    heapCappedCpuVsDefault: ratio(streamCpu(input.memoryHeapCapped), streamCpu(input.memory)),
     rssGrowthMb: difference(input.memory?.rssAfterLoadMb ?? undefined, input.memory?.rssAtReadyMb ?? undefined),
     checkVsNoopFloor: ratio(c.portcullis?.requestsPerSecond, c.noopFloor?.requestsPerSecond),
     addedP99VsNoAuthMs: difference(f.portcullis?.responseTime.p99Ms, f.noAuth?.responseTime.p99Ms),
@@ -193,6 +203,12 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       (v) => v <= 150,
     ),
     target("RSS growth after the token streams (MB)", ratios.rssGrowthMb, "<= 128", (v) => v <= 128),
+    target(
+      `token streams' CPU with the heap capped at ${input.options.heapCapMb} MB / default heap`,
+      ratios.heapCappedCpuVsDefault,
+      "<= 1.3",
+      (v) => v <= 1.3,
+    ),
   ];
   return { ...input, ratios, targets };
 }

@@ -14,11 +14,10 @@ const num = (v: number | null | undefined, digits: number) =>
 const eld = (d: { p99Ms: number; maxMs: number } | null | undefined) =>
   d ? `${num(d.p99Ms, 1)} ms (${num(d.maxMs, 1)} ms)` : "n/a";
 
-function memoryLine(report: BenchReport): string {
-  const m = report.memory;
+function memoryLine(m: BenchReport["memory"]): string {
   if (!m) return "memory and cold start: n/a";
   return (
-    `fresh Portcullis: cold start ${num(m.coldStartMs, 0)} ms, RSS ${num(m.rssAtReadyMb, 0)} MB at ready, ` +
+    `fresh Portcullis${m.heapCapMb === null ? "" : ` (heap capped at ${m.heapCapMb} MB)`}: cold start ${num(m.coldStartMs, 0)} ms, RSS ${num(m.rssAtReadyMb, 0)} MB at ready, ` +
     `${num(m.rssAfterLoadMb, 0)} MB after ${m.valid.calls} valid + ${m.invalid.calls} invalid tokens ` +
     `(server CPU ${num(m.valid.serverCpuUsPerCall, 0)} / ${num(m.invalid.serverCpuUsPerCall, 0)} µs per call), ` +
     `${num(m.rssAfterIdleMb, 0)} MB after ${m.idleSeconds} s idle`
@@ -91,7 +90,8 @@ export function formatReport(report: BenchReport): string {
     "",
     `fixed-rate service time p99 (ms, from actual send): no auth ${num(f.noAuth?.serviceTime.p99Ms, 3)}, jwt_authn ${num(f.jwtAuthn?.serviceTime.p99Ms, 3)}, ext_authz no-op ${num(f.noopExtAuthz?.serviceTime.p99Ms, 3)}, Portcullis ${num(f.portcullis?.serviceTime.p99Ms, 3)}`,
     `Portcullis event-loop delay p99 (max) at the fixed rate: cached ${eld(f.portcullis?.eventLoopDelay)}, first-seen ${eld(report.firstSeen?.eventLoopDelay)}`,
-    memoryLine(report),
+    memoryLine(report.memory),
+    memoryLine(report.memoryHeapCapped),
     `RSS at ready (MB): ${Object.entries(report.rssAtReadyMb)
       .map(([name, mb]) => `${name} ${num(mb, 0)}`)
       .join(", ")}`,

@@ -1,7 +1,10 @@
 // The footprint phases, on a fresh Portcullis process (pinned like the servers): cold start (spawn
 // to /readyz 200), RSS at ready, RSS after a stream of distinct valid tokens and then of invalid
 // ones through direct Check (the server's CPU per call for each), and RSS after an idle period.
-// Runs after the rounds so its grown caches and heap never touch the other figures.
+// Runs after the rounds so its grown caches and heap never touch the other figures; run again with
+// the V8 heap capped (--max-old-space-size), as a container's memory limit would, it shows what
+// the same load costs in CPU there. The process is stopped at the end.
+import { existsSync } from "node:fs";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import type { CheckStreamResult, CheckStreamSpec } from "./checkStreamProcess.ts";
 import { withCpuUsage } from "./readProcessCpuSeconds.ts";
@@ -19,6 +22,8 @@ export interface MemorySpec {
   readonly invalidCount: number;
   readonly idleSeconds: number;
   readonly concurrency: number;
+  /** --max-old-space-size for this process (MB), null for Node's default. */
+  readonly heapCapMb: number | null;
 }
 
 export type TokenStream = CheckStreamResult & { readonly serverCpuUsPerCall: number | null };
@@ -32,6 +37,18 @@ export interface MemoryResult {
   readonly rssAfterLoadMb: number | null;
   readonly rssAfterIdleMb: number | null;
   readonly idleSeconds: number;
+  readonly heapCapMb: number | null;
+}
+
+async function stopProcess(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && existsSync(`/proc/${pid}`)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 export async function measureMemory(
@@ -39,9 +56,17 @@ export async function measureMemory(
   spec: MemorySpec,
   say: (text: string) => void,
 ): Promise<MemoryResult> {
-  say("memory: a fresh Portcullis, cold start to /readyz");
+  const cap = spec.heapCapMb === null ? "" : ` (heap capped at ${spec.heapCapMb} MB)`;
+  say(`memory${cap}: a fresh Portcullis, cold start to /readyz`);
   const started = performance.now();
-  const portcullis = await startPortcullis(group, spec.repoRoot, spec.workDir, spec.setup, "portcullis-memory");
+  const portcullis = await startPortcullis(
+    group,
+    spec.repoRoot,
+    spec.workDir,
+    spec.setup,
+    spec.heapCapMb === null ? "portcullis-memory" : "portcullis-memory-capped",
+    spec.heapCapMb === null ? [] : [`--max-old-space-size=${spec.heapCapMb}`],
+  );
   const coldStartMs = performance.now() - started;
   const rssAtReadyMb = readProcessRssMb(portcullis.pid);
   const stream = async (name: string, tokensFile: string): Promise<TokenStream> => {
@@ -64,12 +89,22 @@ export async function measureMemory(
     const cpu = cpuSeconds["server"];
     return { ...result, serverCpuUsPerCall: cpu === null || cpu === undefined ? null : (cpu / result.calls) * 1e6 };
   };
-  say(`memory: ${spec.validCount} distinct valid tokens, then ${spec.invalidCount} invalid ones (direct Check)`);
+  say(`memory${cap}: ${spec.validCount} distinct valid tokens, then ${spec.invalidCount} invalid ones (direct Check)`);
   const valid = await stream("memory-valid", spec.validTokensFile);
   const invalid = await stream("memory-invalid", spec.invalidTokensFile);
   const rssAfterLoadMb = readProcessRssMb(portcullis.pid);
-  say(`memory: idle ${spec.idleSeconds} s`);
+  say(`memory${cap}: idle ${spec.idleSeconds} s`);
   await new Promise((resolve) => setTimeout(resolve, spec.idleSeconds * 1000));
   const rssAfterIdleMb = readProcessRssMb(portcullis.pid);
-  return { coldStartMs, rssAtReadyMb, valid, invalid, rssAfterLoadMb, rssAfterIdleMb, idleSeconds: spec.idleSeconds };
+  await stopProcess(portcullis.pid);
+  return {
+    coldStartMs,
+    rssAtReadyMb,
+    valid,
+    invalid,
+    rssAfterLoadMb,
+    rssAfterIdleMb,
+    idleSeconds: spec.idleSeconds,
+    heapCapMb: spec.heapCapMb,
+  };
 }

@@ -42,7 +42,7 @@ function header(report: BenchReport): string[] {
       `${e["loadAverage1mAtStart"]} at start, ${e["loadAverage1mAtEnd"]} at end), ` +
       `\`--duration ${o.durationSeconds} --warmup ${o.warmupSeconds} --connections ${o.connections} --rate ${o.rate} ` +
       `--rounds ${o.rounds} --first-seen-rate ${o.firstSeenRate} --memory-valid ${o.memoryValid} ` +
-      `--memory-invalid ${o.memoryInvalid} --idle ${o.idleSeconds}${o.pin ? "" : " --no-pin"}\`. ` +
+      `--memory-invalid ${o.memoryInvalid} --idle ${o.idleSeconds} --heap-cap ${o.heapCapMb}${o.pin ? "" : " --no-pin"}\`. ` +
       "Compare ratios within this run, not figures across runs.",
     "",
     `Machine: ${e["cpuModel"]}, ${e["cpus"]} CPUs, Linux ${e["kernel"]}. Pinning: ${e["pinning"]}. ` +
@@ -108,7 +108,19 @@ function portcullisTable(report: BenchReport): string[] {
     `| RSS after ${m ? int(m.valid.calls) : NA} distinct valid + ${m ? int(m.invalid.calls) : NA} invalid tokens (direct Check) | ` +
       `${m ? `${int(m.rssAfterLoadMb)} MB; server CPU per call ${int(m.valid.serverCpuUsPerCall)} µs valid, ${int(m.invalid.serverCpuUsPerCall)} µs invalid` : NA} |`,
     `| RSS after ${m ? m.idleSeconds : NA} s idle | ${m ? `${int(m.rssAfterIdleMb)} MB` : NA} |`,
+    heapCappedRow(report),
   ];
+}
+
+function heapCappedRow(report: BenchReport): string {
+  const c = report.memoryHeapCapped;
+  const label = `the same token streams with the heap capped at ${report.options.heapCapMb} MB (\`--max-old-space-size\`)`;
+  if (!c) return `| ${label} | ${NA} |`;
+  return (
+    `| ${label} | RSS ${int(c.rssAfterLoadMb)} MB after, ${int(c.rssAfterIdleMb)} MB after idle; server CPU per call ` +
+    `${int(c.valid.serverCpuUsPerCall)} µs valid, ${int(c.invalid.serverCpuUsPerCall)} µs invalid ` +
+    `(${fixed(report.ratios.heapCappedCpuVsDefault, 2)}× the default heap's) |`
+  );
 }
 
 function goals(report: BenchReport): string[] {

@@ -15,14 +15,14 @@ import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { buildGoPeer, NOOP_GO_SERVER, OAUTH2_PROXY, OAUTH2_PROXY_VERSION } from "./buildGoPeer.ts";
 import { ChildProcessGroup, type CpuPinning } from "./ChildProcessGroup.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
-import { createBenchIdentity } from "./createBenchIdentity.ts";
+import { createBenchIdentity, type BenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
 import { fetchText } from "./fetchText.ts";
 import { formatReport } from "./formatReport.ts";
 import { measureMemory, type MemoryResult } from "./measureMemory.ts";
 import { measureRound, type RoundResult, type Scenario } from "./measureRound.ts";
 import { mintBenchTokens, writeTokenFile } from "./mintBenchTokens.ts";
-import { parseBenchArgs } from "./parseBenchArgs.ts";
+import { parseBenchArgs, type BenchOptions } from "./parseBenchArgs.ts";
 import { pickMedianRound } from "./pickMedianRound.ts";
 import { readProcessRssMb } from "./readProcessRss.ts";
 import { readTokenCacheLookups, type TokenCacheLookups } from "./readTokenCacheLookups.ts";
@@ -155,6 +155,57 @@ function reviewRound(round: RoundResult, index: number): { problems: string[]; w
   if (c && c.notOk + c.errors > 0)
     found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
   return { problems: found, warnings };
+}
+
+/**
+ * The memory phase twice on fresh processes, Node's default heap then the heap capped at --heap-cap,
+ * each with the same minted tokens; a failure is a problem and leaves that result null.
+ */
+async function runMemoryPhases(
+  group: ChildProcessGroup,
+  options: BenchOptions,
+  identity: BenchIdentity,
+  where: { repoRoot: string; workDir: string; setup: PortcullisBenchSetup },
+  problems: string[],
+): Promise<[MemoryResult | null, MemoryResult | null]> {
+  say(`minting ${options.memoryValid} valid and ${options.memoryInvalid} invalid tokens for the memory phase`);
+  const validTokensFile = writeTokenFile(
+    join(where.workDir, "memory-valid.txt"),
+    mintBenchTokens(identity, options.memoryValid, { label: "memory", valid: true }),
+  );
+  const invalidTokensFile = writeTokenFile(
+    join(where.workDir, "memory-invalid.txt"),
+    mintBenchTokens(identity, options.memoryInvalid, { label: "invalid", valid: false }),
+  );
+  const run = async (heapCapMb: number | null): Promise<MemoryResult | null> => {
+    const what = heapCapMb === null ? "memory phase" : `memory phase (heap capped at ${heapCapMb} MB)`;
+    try {
+      const memory = await measureMemory(
+        group,
+        {
+          ...where,
+          validTokensFile,
+          invalidTokensFile,
+          validCount: options.memoryValid,
+          invalidCount: options.memoryInvalid,
+          idleSeconds: options.idleSeconds,
+          concurrency: options.connections,
+          heapCapMb,
+        },
+        say,
+      );
+      if (memory.valid.ok !== memory.valid.calls || memory.invalid.denied !== memory.invalid.calls)
+        problems.push(
+          `${what}: valid tokens ${memory.valid.ok}/${memory.valid.calls} allowed, invalid ${memory.invalid.denied}/${memory.invalid.calls} denied (expected all)`,
+        );
+      return memory;
+    } catch (err) {
+      problems.push(`${what}: ${message(err)}`);
+      say(problems.at(-1)!);
+      return null;
+    }
+  };
+  return [await run(null), await run(options.heapCapMb)];
 }
 
 async function main(): Promise<number> {
@@ -364,40 +415,13 @@ async function main(): Promise<number> {
       warnings.push(...review.warnings);
     }
 
-    let memory: MemoryResult | null = null;
-    try {
-      say(`minting ${options.memoryValid} valid and ${options.memoryInvalid} invalid tokens for the memory phase`);
-      const validTokensFile = writeTokenFile(
-        join(workDir, "memory-valid.txt"),
-        mintBenchTokens(identity, options.memoryValid, { label: "memory", valid: true }),
-      );
-      const invalidTokensFile = writeTokenFile(
-        join(workDir, "memory-invalid.txt"),
-        mintBenchTokens(identity, options.memoryInvalid, { label: "invalid", valid: false }),
-      );
-      memory = await measureMemory(
-        group,
-        {
-          repoRoot,
-          workDir,
-          setup,
-          validTokensFile,
-          invalidTokensFile,
-          validCount: options.memoryValid,
-          invalidCount: options.memoryInvalid,
-          idleSeconds: options.idleSeconds,
-          concurrency: options.connections,
-        },
-        say,
-      );
-      if (memory.valid.ok !== memory.valid.calls || memory.invalid.denied !== memory.invalid.calls)
-        problems.push(
-          `memory phase: valid tokens ${memory.valid.ok}/${memory.valid.calls} allowed, invalid ${memory.invalid.denied}/${memory.invalid.calls} denied (expected all)`,
-        );
-    } catch (err) {
-      problems.push(`memory phase: ${message(err)}`);
-      say(problems.at(-1)!);
-    }
+    const [memory, memoryHeapCapped] = await runMemoryPhases(
+      group,
+      options,
+      identity,
+      { repoRoot, workDir, setup },
+      problems,
+    );
 
     let tokenCache: TokenCacheLookups | null = null;
     if (portcullis) {
@@ -470,6 +494,7 @@ async function main(): Promise<number> {
         (r) => r.cpuUsPerRequest["portcullis"] ?? 0,
       ),
       memory,
+      memoryHeapCapped,
       rssAtReadyMb,
       skippedPeers,
       portcullisTokenCache: tokenCache,

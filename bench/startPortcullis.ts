@@ -55,13 +55,21 @@ export async function startPortcullis(
   workDir: string,
   setup: PortcullisBenchSetup,
   name = "portcullis",
+  nodeArgs: readonly string[] = [],
 ): Promise<RunningPortcullis> {
   const configPath = join(workDir, `${name}.yaml`);
   writeFileSync(configPath, renderPortcullisConfig(setup), { mode: 0o600 });
   const child = group.spawn(
     name,
     process.execPath,
-    ["--disable-warning=ExperimentalWarning", join(repoRoot, "src", "cli", "main.ts"), "serve", "--config", configPath],
+    [
+      ...nodeArgs,
+      "--disable-warning=ExperimentalWarning",
+      join(repoRoot, "src", "cli", "main.ts"),
+      "serve",
+      "--config",
+      configPath,
+    ],
     { cwd: repoRoot, role: "server" },
   );
   const ready = await child.waitForLine((line) => {
