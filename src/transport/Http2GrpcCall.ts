@@ -2,8 +2,9 @@
 // request message (refusing compressed, oversize, missing, truncated or repeated ones), keeps the
 // grpc-timeout deadline, and answers. It is also the `call` the grpc-js-shaped handlers are given
 // (request, cancelled, write, end, on), so createExtAuthzHandlers and createHealthHandlers serve here
-// unchanged. A unary answer's headers, message and trailers are queued in one tick (node:http2 sends
-// them in one write): a process killed mid-answer never leaves Envoy a started answer it won't retry.
+// unchanged. A unary answer's headers, message and trailers are queued in one tick, but node:http2
+// still sends the trailers one event-loop turn after the headers and message (it learns the data's end,
+// and asks for trailers, while writing them): as with grpc-js, a kill in between leaves a started answer.
 import type { ServerHttp2Stream } from "node:http2";
 import { frameMessage, GrpcCode, OK_TRAILERS, RESPONSE_HEADERS, statusTrailers, trailersOnly } from "./grpcWire.ts";
 
@@ -139,7 +140,7 @@ export class Http2GrpcCall {
     }
   }
 
-  /** A unary handler's callback: the answer's headers, message and trailers leave together. */
+  /** A unary handler's callback: headers, message and (on 'wantTrailers') the OK trailers, queued at once. */
   #answer(error: HandlerError | null, value: unknown): void {
     if (this.#done) return;
     if (error !== null && error !== undefined) {
