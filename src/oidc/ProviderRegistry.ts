@@ -202,7 +202,7 @@ async function verifyByIssuer(
       config.name,
     );
   }
-  return verifyProviderJwt(state, state.keys, token, cached, loading);
+  return verifyProviderJwt(state, state.keys, { token, claims: unverified.claims }, cached, loading);
 }
 
 /** Validates the providers and gives each a state: the predecessor's when its config is unchanged, else a new one. */

@@ -1,11 +1,37 @@
 // Cheap, untrusted reading of a compact JWS before any crypto: the shape check that runs ahead of
-// the cache, and the payload's `iss` used only to pick a provider (jose re-reads everything after
-// the signature is verified).
+// the cache, and the payload's claims, read once as jose reads them (strict base64url and UTF-8, a
+// JSON object): their `iss` picks a provider, and once the signature over the same text is verified
+// (verifyProviderJwt) they are the token's claims.
 
 /** Envoy's default header limit is 60 KiB; nothing longer can be a real bearer token. */
 export const MAX_TOKEN_LENGTH = 64 * 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** base64url as jose reads it (WHATWG atob): its alphabet only, and never a length of 4n+1. */
+export function isBase64url(part: string): boolean {
+  return part.length % 4 !== 1 && BASE64URL.test(part);
+}
+
+export function decodeBase64url(part: string): Buffer | undefined {
+  return isBase64url(part) ? Buffer.from(part, "base64url") : undefined;
+}
+
+/** jose decodes JOSE JSON with a fatal UTF-8 decoder: invalid UTF-8 is refused, not replaced. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A plain JSON object (what jose's isObject accepts after JSON.parse), else undefined. */
+export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(strictUtf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
 
 /** A reason string when the token is not a compact JWS (three base64url parts), else undefined. */
 export function compactShapeProblem(token: string): string | undefined {
@@ -23,20 +49,20 @@ export function compactShapeProblem(token: string): string | undefined {
 }
 
 export type UnverifiedIssuer =
-  { readonly ok: true; readonly iss: string | undefined } | { readonly ok: false; readonly detail: string };
+  | {
+      readonly ok: true;
+      readonly iss: string | undefined;
+      /** The whole payload, parsed: the token's claims once its signature is verified. */
+      readonly claims: Record<string, unknown>;
+    }
+  | { readonly ok: false; readonly detail: string };
 
 /** Reads `iss` from a shape-checked token's payload WITHOUT verifying anything. */
 export function readUnverifiedIssuer(token: string): UnverifiedIssuer {
-  const payload = token.slice(token.indexOf(".") + 1, token.lastIndexOf("."));
-  let claims: unknown;
-  try {
-    claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-  } catch {
-    return { ok: false, detail: "JWT payload is not JSON" };
-  }
-  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
-    return { ok: false, detail: "JWT payload is not a JSON object" };
-  }
-  const iss = (claims as Record<string, unknown>)["iss"];
-  return { ok: true, iss: typeof iss === "string" ? iss : undefined };
+  const bytes = decodeBase64url(token.slice(token.indexOf(".") + 1, token.lastIndexOf(".")));
+  if (bytes === undefined) return { ok: false, detail: "JWT payload is not base64url" };
+  const claims = parseJsonObject(bytes);
+  if (claims === undefined) return { ok: false, detail: "JWT payload is not a JSON object" };
+  const iss = claims["iss"];
+  return { ok: true, iss: typeof iss === "string" ? iss : undefined, claims };
 }

@@ -1,10 +1,9 @@
 // The claim checks jose's jwtVerify makes after the signature, for the options a bearer token is
-// verified with, in jose's order and with its errors: the payload is a JSON object, the header's
-// `typ` when one is required, `aud` and `exp` present, `aud` names one of our audiences, `iat` and
+// verified with, in jose's order and with its errors (the payload was read as a JSON object by
+// readUnverifiedIssuer, as jose reads it): the header's `typ` when one is required, `aud` and `exp` present, `aud` names one of our audiences, `iat` and
 // `nbf` numbers, `nbf` reached and `exp` not passed (both within the clock tolerance). Our own
 // stricter time rules (finite, in range, `iat` not in the future) follow in checkTimeClaims.
 import { errors, type JWTPayload } from "jose";
-import { parseJsonObject } from "./verifyCompactJws.ts";
 
 export interface JwtClaimRules {
   /** Accepted `aud` values; undefined when the audience is checked elsewhere (client_id). */
@@ -38,15 +37,12 @@ function notANumber(claims: JWTPayload, name: "iat" | "nbf" | "exp"): errors.JOS
   return new errors.JWTClaimValidationFailed(`"${name}" claim must be a number`, claims, name, "invalid");
 }
 
-/** Runs on a payload whose signature is verified; `header` is the token's protected header. */
+/** Runs on claims whose signature is verified; `header` is the token's protected header. */
 export function validateJwtClaims(
   header: Readonly<Record<string, unknown>>,
-  payload: Uint8Array,
+  claims: JWTPayload,
   rules: JwtClaimRules,
 ): ClaimsCheck {
-  const claims = parseJsonObject(payload) as JWTPayload | undefined;
-  if (claims === undefined)
-    return { ok: false, error: new errors.JWTInvalid("JWT Claims Set must be a top-level JSON object") };
   const fail = (error: errors.JOSEError): ClaimsCheck => ({ ok: false, error });
   const typ = header["typ"];
   if (rules.typ !== undefined && (typeof typ !== "string" || normalizeTyp(typ) !== normalizeTyp(rules.typ)))

@@ -7,6 +7,7 @@
 // Failures are jose's own error classes and messages, so mapVerifyError reads them as before.
 import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from "node:crypto";
 import { errors } from "jose";
+import { decodeBase64url, isBase64url, parseJsonObject } from "./compactJwt.ts";
 import { jwsAlgorithm } from "./jwsAlgorithm.ts";
 import type { KeySetIndex } from "./KeySetIndex.ts";
 
@@ -14,36 +15,10 @@ export type JwsCheck =
   | {
       readonly ok: true;
       readonly header: Readonly<Record<string, unknown>>;
-      /** The decoded payload bytes; its JSON is read by validateJwtClaims. */
-      readonly payload: Buffer;
       /** The thumbprint of the member that verified the signature. */
       readonly signedBy: string;
     }
   | { readonly ok: false; readonly error: errors.JOSEError };
-
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
-
-/** base64url as jose reads it (WHATWG atob): its alphabet only, and never a length of 4n+1. */
-export function decodeBase64url(part: string): Buffer | undefined {
-  if (part.length % 4 === 1 || !BASE64URL.test(part)) return undefined;
-  return Buffer.from(part, "base64url");
-}
-
-/** jose decodes JOSE JSON with a fatal UTF-8 decoder: invalid UTF-8 is refused, not replaced. */
-export const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** A plain JSON object (what jose's isObject accepts after JSON.parse), else undefined. */
-export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(strictUtf8.decode(bytes));
-  } catch {
-    return undefined;
-  }
-  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-    ? (parsed as Record<string, unknown>)
-    : undefined;
-}
 
 const fail = (error: errors.JOSEError): JwsCheck => ({ ok: false, error });
 
@@ -110,10 +85,10 @@ export function verifyCompactJws(token: string, keys: KeySetIndex, allowed: Read
     return fail(new errors.JWKInvalid(`${alg} requires key modulusLength to be 2048 bits or larger`));
   const signature = decodeBase64url(token.slice(last + 1));
   if (signature === undefined) return fail(new errors.JWSInvalid("Failed to base64url decode the signature"));
-  // Decoded before the signature check (jose: after) so the signing input is known to be base64url:
-  // ASCII, one byte per character.
-  const payload = decodeBase64url(token.slice(first + 1, last));
-  if (payload === undefined) return fail(new errors.JWSInvalid("Failed to base64url decode the payload"));
+  // Checked before the signature (jose: after) so the signing input is known to be base64url: ASCII,
+  // one byte per character. The caller has parsed the payload already (readUnverifiedIssuer).
+  if (!isBase64url(token.slice(first + 1, last)))
+    return fail(new errors.JWSInvalid("Failed to base64url decode the payload"));
   let valid = false;
   try {
     const signingInput = Buffer.from(token.slice(0, last), "latin1");
@@ -122,5 +97,5 @@ export function verifyCompactJws(token: string, keys: KeySetIndex, allowed: Read
     valid = false; // jose: a signature the primitive cannot even read fails verification
   }
   if (!valid) return fail(new errors.JWSSignatureVerificationFailed());
-  return { ok: true, header, payload, signedBy: member.thumbprint };
+  return { ok: true, header, signedBy: member.thumbprint };
 }

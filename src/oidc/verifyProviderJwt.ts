@@ -24,11 +24,16 @@ export const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 export async function verifyProviderJwt(
   state: ProviderState,
   keys: RemoteKeys,
-  token: string,
+  jwt: {
+    readonly token: string;
+    /** The payload as readUnverifiedIssuer parsed it: trusted only once the signature is verified. */
+    readonly claims: JWTPayload;
+  },
   cached: { readonly cache: TokenCache; readonly key: string },
   loading: ProviderLoading,
 ): Promise<VerifyOutcome> {
   const { config } = state;
+  const { token } = jwt;
   const { clock } = loading;
   let checked = checkSignature(state, token);
   if (!checked.ok && isUnknownKeyError(checked.error)) {
@@ -52,7 +57,7 @@ export async function verifyProviderJwt(
     return denyToken(mapped.code, mapped.detail, config.name);
   }
   const now = clock.now();
-  const claimsChecked = validateJwtClaims(checked.header, checked.payload, {
+  const claimsChecked = validateJwtClaims(checked.header, jwt.claims, {
     // iss is checked by checkProviderClaims (aliases, tenant templates); aud here unless the
     // provider names its audience in client_id (Cognito).
     audiences: config.audienceClaim === "client_id" ? undefined : config.audiences,
