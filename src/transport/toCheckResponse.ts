@@ -1,6 +1,7 @@
-// Decision → Envoy CheckResponse. Allow: OkHttpResponse that overwrites identity headers, removes
-// every other owned header, and adds response headers for the client (a refreshed session's
-// Set-Cookie). Deny: DeniedHttpResponse carrying our status, headers, body.
+// Decision → Envoy CheckResponse object for proto-loader: the reference encodeCheckResponse (what the
+// server sends) is held to byte for byte by a differential test. Allow: OkHttpResponse that
+// overwrites identity headers, removes every other owned header, and adds response headers for the
+// client (a refreshed session's Set-Cookie). Deny: DeniedHttpResponse carrying our status, headers, body.
 import type { Decision, HeaderList } from "../core/Decision.ts";
 
 const GRPC_OK = 0;
