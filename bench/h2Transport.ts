@@ -2,7 +2,9 @@
 // same config and cached bearer token, one with grpc-js and one with the node:http2 server
 // (PORTCULLIS_GRPC_TRANSPORT=http2), a closed-loop grpc-js client with --connections calls in flight,
 // phases alternating (A, B, B, A…). Reports each server's CPU per call (/proc/<pid>/stat) and calls/s.
-// Run: node --disable-warning=ExperimentalWarning bench/h2Transport.ts [--root DIR] [--rounds 4] [--duration 5]
+// --envoy adds the same through one Envoy (one worker, wrk with --connections): Envoy's and the
+// server's CPU per request and req/s, each transport behind its own ext_authz listener.
+// Run: node --disable-warning=ExperimentalWarning bench/h2Transport.ts [--root DIR] [--rounds 4] [--duration 5] [--envoy]
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:http2";
@@ -14,6 +16,10 @@ import type { CheckLoadResult, CheckLoadSpec } from "./checkLoadProcess.ts";
 import { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { readProcessCpuSeconds } from "./readProcessCpuSeconds.ts";
+import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
+import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
+import { runWrk } from "./runWrk.ts";
+import { startEnvoy } from "./startEnvoy.ts";
 import { runJsonChild } from "./runJsonChild.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { startPortcullis } from "./startPortcullis.ts";
@@ -25,6 +31,8 @@ const root = resolve(arg("--root") ?? here);
 const rounds = Number(arg("--rounds") ?? 4);
 const duration = Number(arg("--duration") ?? 5);
 const connections = Number(arg("--connections") ?? 16);
+const throughEnvoy = process.argv.includes("--envoy");
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Which server answers on a port: grpc-js advertises grpc-accept-encoding in its response headers, the node:http2 server does not. */
 function servedBy(port: number): Promise<string> {
@@ -43,6 +51,68 @@ function servedBy(port: number): Promise<string> {
     });
     stream.end(Buffer.from([0, 0, 0, 0, 0]));
   });
+}
+
+interface Served {
+  readonly name: string;
+  readonly server: { readonly pid: number | undefined; readonly grpcPort: number };
+}
+
+/** wrk through Envoy to each transport in turn: Envoy's and the server's CPU per request, req/s. */
+async function envoyRounds(servers: Served[], token: string, issuer: string, jwks: object): Promise<void> {
+  const portLine = (line: string) => {
+    const m = /^\{"port":(\d+)\}$/.exec(line);
+    return m ? Number(m[1]) : undefined;
+  };
+  const upstream = group.spawn("upstream", process.execPath, [
+    "--disable-warning=ExperimentalWarning",
+    join(here, "bench/okUpstreamProcess.ts"),
+  ]);
+  const [grpcJs, http2] = servers as [Served, Served];
+  // The bench's Envoy config has two identical ext_authz listeners: the no-op one is pointed at the http2 server.
+  const config = renderEnvoyConfig({
+    upstreamPort: await upstream.waitForLine(portLine, 10_000),
+    noopCheckGrpcPort: http2.server.grpcPort,
+    noopGoCheckGrpcPort: null,
+    oauth2ProxyPort: null,
+    portcullisGrpcPort: grpcJs.server.grpcPort,
+    issuer,
+    audience: "bench-api",
+    jwks,
+  });
+  const envoy = await startEnvoy(group, resolveEnvoyBinary(root), workDir, config);
+  const listeners = new Map([
+    ["grpc-js", LISTENER_NAMES.extAuthz],
+    ["http2", LISTENER_NAMES.noopExtAuthz],
+  ]);
+  const results = new Map(
+    servers.map((s) => [s.name, { envoy: [] as number[], server: [] as number[], rps: [] as number[] }]),
+  );
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
+      const url = `http://127.0.0.1:${envoy.ports.get(listeners.get(s.name)!)}/bench`;
+      const [envoyBefore, serverBefore] = [readProcessCpuSeconds(envoy.pid), readProcessCpuSeconds(s.server.pid)];
+      const headers = { authorization: `Bearer ${token}` };
+      const wrk = await runWrk(group, "wrk", { url, headers, connections, durationSeconds: duration });
+      const [envoyAfter, serverAfter] = [readProcessCpuSeconds(envoy.pid), readProcessCpuSeconds(s.server.pid)];
+      if (wrk.non2xx > 0 || wrk.socketErrors > 0) throw new Error(`${s.name} through Envoy: ${JSON.stringify(wrk)}`);
+      const row = results.get(s.name)!;
+      row.envoy.push((((envoyAfter ?? 0) - (envoyBefore ?? 0)) / wrk.requests) * 1e6);
+      row.server.push((((serverAfter ?? 0) - (serverBefore ?? 0)) / wrk.requests) * 1e6);
+      row.rps.push(wrk.requestsPerSecond);
+      const cpu = `${row.envoy.at(-1)!.toFixed(1)} + ${row.server.at(-1)!.toFixed(1)} µs CPU per request`;
+      console.log(
+        `envoy round ${r + 1} ${s.name}: ${Math.round(wrk.requestsPerSecond)} req/s, ${cpu}, p99 ${wrk.p99Ms} ms`,
+      );
+    }
+  }
+  for (const [name, row] of results) {
+    const cpu = `${median(row.envoy).toFixed(1)} + ${median(row.server).toFixed(1)} µs CPU per request (Envoy + server)`;
+    console.log(`through Envoy, ${name}: median ${Math.round(median(row.rps))} req/s, ${cpu}`);
+  }
+  const [a, b] = [results.get("grpc-js")!, results.get("http2")!];
+  const paired = median(b.server.map((x, i) => x / a.server[i]!)).toFixed(2);
+  console.log(`through Envoy, http2 / grpc-js server CPU per request, median of the rounds' ratios: ${paired}×`);
 }
 
 const group = new ChildProcessGroup();
@@ -87,7 +157,6 @@ try {
       console.log(`round ${r + 1} ${s.name}: ${line}, p99 ${result.latency.p99Ms.toFixed(2)} ms`);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const s of servers) {
     console.log(
       `${s.name}: median ${median(s.cpuPerCall).toFixed(1)} µs CPU per call, ${Math.round(median(s.rps))} calls/s`,
@@ -99,6 +168,7 @@ try {
   // Each round runs both back to back: the median of the rounds' own ratios is steadier on a busy machine.
   const paired = b.cpuPerCall.map((x, i) => x / a.cpuPerCall[i]!);
   console.log(`http2 / grpc-js, median of the rounds' ratios: ${median(paired).toFixed(2)}× CPU per call`);
+  if (throughEnvoy) await envoyRounds(servers, identity.token, identity.issuer, identity.jwks);
 } finally {
   await group.stopAll();
   await jwks.close();
