@@ -36,7 +36,11 @@ export type { VerifyOutcome };
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
   readonly routes: { match(host: string, path: string, method: string): CompiledRoute | null };
-  readonly verifier: { verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome> };
+  readonly verifier: {
+    verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
+    /** A cached token's outcome without a promise, else undefined (then verify() is called). */
+    verifyCached?(token: string, accepted: readonly string[]): VerifyOutcome | undefined;
+  };
   readonly identity: IdentityHeaderBuilder & {
     /** Roles and groups where the token's provider keeps them (see createIdentityHeaders). */
     roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
@@ -78,10 +82,10 @@ export class Gate {
   readonly #identityHeaders: IdentityHeaderCache;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
-   * token) and route: the plain allow answer, made once (see #identity). An entry goes with its
-   * claims; each holds at most one answer per route of this generation's config.
+   * token): its plain allow answer on the route it uses (most credentials use one), or on each
+   * route by name once it uses several (see #identity). An entry goes with its claims.
    */
-  readonly #allows = new WeakMap<object, Map<CompiledRoute, Allow>>();
+  readonly #allows = new WeakMap<object, Allow | Map<string, Allow>>();
   /** Per route: its plain public or anonymous answer (bounded by the routes of this config). */
   readonly #anonymousAllows = new Map<CompiledRoute, { public?: Allow; anonymous?: Allow }>();
 
@@ -107,13 +111,19 @@ export class Gate {
 
       const browser = isBrowserNavigation(request.method, request.headers);
       const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie };
-      // The credential step's bearer branch is awaited here rather than inside a step of its own, so
-      // a cached token (the hot path) costs one await, not a chain of them.
+      // The credential step's bearer branch is here rather than in a step of its own, so a cached
+      // token (the hot path) is answered without waiting on anything; only a token the cache does
+      // not hold is awaited.
       const bearer = extractBearerToken(request.headers.get("authorization"));
       if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
+      const { verifier } = this.#deps;
       const subject =
         bearer.kind === "token"
-          ? bearerSubject(route, await this.#deps.verifier.verify(bearer.token, route.providers))
+          ? bearerSubject(
+              route,
+              verifier.verifyCached?.(bearer.token, route.providers) ??
+                (await verifier.verify(bearer.token, route.providers)),
+            )
           : await this.#sessionCredential(check);
       if (subject.kind !== "subject") return subject;
       // Null (met) or a denial without waiting; only a step-up login is a promise.
@@ -291,13 +301,22 @@ export class Gate {
     // what it encoded for that answer.
     const plain = upstreamCookie === undefined && subject.setCookies.length === 0 && remove === headers.remove;
     if (!plain) return this.#allow(check, subject, headers.set, remove, machine);
-    let byRoute = this.#allows.get(subject.claims);
-    const known = byRoute?.get(route);
-    if (known !== undefined && known.provider === subject.provider && known.credential === subject.credential)
+    const kept = this.#allows.get(subject.claims);
+    // A plain answer depends on the route only through its name (the removals are checked above).
+    const known = kept === undefined || kept instanceof Map ? kept?.get(route.name) : kept;
+    if (known?.route === route.name && known.provider === subject.provider && known.credential === subject.credential)
       return known;
     const allow = Object.freeze(this.#allow(check, subject, headers.set, remove, machine));
-    if (byRoute === undefined) this.#allows.set(subject.claims, (byRoute = new Map()));
-    byRoute.set(route, allow);
+    if (kept === undefined) this.#allows.set(subject.claims, allow);
+    else if (kept instanceof Map) kept.set(route.name, allow);
+    else if (kept.route !== route.name)
+      this.#allows.set(
+        subject.claims,
+        new Map([
+          [kept.route, kept],
+          [route.name, allow],
+        ]),
+      );
     return allow;
   }
 

@@ -68,6 +68,12 @@ export interface ProviderRegistry {
    * Resolves with a denial value for every token problem; rejects only with VerifierFault.
    */
   verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
+  /**
+   * What verify() would answer for a token in the verified-token cache, without a promise (the hot
+   * path of a known token); undefined when the token needs verify(), which then reuses this call's
+   * hash of it.
+   */
+  verifyCached(token: string, accepted: readonly string[]): VerifyOutcome | undefined;
   cacheSize(): number;
   /**
    * A ready provider's discovery document and key set (for the login client's ID token checks);
@@ -130,6 +136,8 @@ function buildRegistry(
   const { states, adopted } = registryStates;
   let started: Promise<void> | undefined;
   let closed = false;
+  // The last token verifyCached() missed and its key, until the verify() that follows it.
+  let missed: { readonly token: string; readonly key: string } | undefined;
 
   return {
     start() {
@@ -146,18 +154,29 @@ function buildRegistry(
         ready: state.ready,
         ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
       })),
+    verifyCached(token, accepted) {
+      // Only a compact JWS can be in the cache: anything else goes to verify() without a hash.
+      if (!hasTwoDots(token)) return undefined;
+      const key = cache.keyOf(token);
+      const hit = cache.get(key);
+      if (hit === undefined) {
+        missed = { token, key };
+        return undefined;
+      }
+      observer?.tokenCache(true);
+      return cachedOutcome(hit, accepted);
+    },
     async verify(token, accepted) {
+      // The key verifyCached() computed a moment ago when it missed this very token (the gate calls
+      // them back to back, in one turn), so a first-seen token is hashed and looked up once.
+      const known = missed !== undefined && missed.token === token ? missed.key : undefined;
+      missed = undefined;
       const shapeProblem = compactShapeProblem(token);
       if (shapeProblem !== undefined) return verifyOpaque(states, token, accepted, shapeProblem, introspection);
-      const cacheKey = cache.keyOf(token);
-      const hit = cache.get(cacheKey);
+      const cacheKey = known ?? cache.keyOf(token);
+      const hit = known === undefined ? cache.get(cacheKey) : undefined;
       observer?.tokenCache(hit !== undefined);
-      if (hit !== undefined) {
-        if (!isAccepted(hit.provider, accepted)) {
-          return denyToken("issuer_mismatch", "token issuer is not an accepted provider for this route", hit.provider);
-        }
-        return hit; // the cached outcome itself: nothing allocated on the hot path
-      }
+      if (hit !== undefined) return cachedOutcome(hit, accepted);
       return verifyByIssuer(token, accepted, { cache, key: cacheKey }, registryStates, loading, introspection);
     },
     cacheSize: () => cache.size(),
@@ -287,6 +306,20 @@ function loadedProvider(
     }
   };
   return { config: state.config, metadata: state.metadata, keys: withRefetch };
+}
+
+/** A cache hit as verify() answers it: the cached outcome itself (nothing allocated), unless the route does not accept its provider. */
+function cachedOutcome(hit: VerifyOutcome & { ok: true }, accepted: readonly string[]): VerifyOutcome {
+  if (!isAccepted(hit.provider, accepted))
+    return denyToken("issuer_mismatch", "token issuer is not an accepted provider for this route", hit.provider);
+  return hit;
+}
+
+/** Exactly two dots, the shape of a compact JWS, checked without splitting the token. */
+function hasTwoDots(token: string): boolean {
+  const first = token.indexOf(".");
+  const second = first < 0 ? -1 : token.indexOf(".", first + 1);
+  return second > 0 && token.indexOf(".", second + 1) < 0;
 }
 
 function isAccepted(provider: string, accepted: readonly string[]): boolean {

@@ -539,6 +539,34 @@ describe("ProviderRegistry verified-token cache", () => {
     expect(observer.cache).toEqual([false, true]);
   });
 
+  it("answers a cached token without a promise through verifyCached, as verify() would, and counts one lookup per check", async () => {
+    const { registry, idp, key, observer } = await setup();
+    const token = await signToken(key, idp.issuer);
+    // First seen: verifyCached misses, and the verify() that follows counts that one miss.
+    expect(registry.verifyCached(token, [])).toBeUndefined();
+    const verified = await registry.verify(token, []);
+    expect(verified).toMatchObject({ ok: true, provider: "demo" });
+    expect(observer.cache).toEqual([false]);
+    const hit = registry.verifyCached(token, []);
+    expect(hit).toBe(await registry.verify(token, []));
+    expect(hit).toEqual(verified);
+    expect(registry.verifyCached(token, ["other"])).toMatchObject({ ok: false, code: "issuer_mismatch" });
+    expect(observer.cache).toEqual([false, true, true, true]);
+    // An opaque token is not looked up (nor hashed) here: verify() decides it.
+    expect(registry.verifyCached("opaque-token", [])).toBeUndefined();
+    expect(observer.cache).toHaveLength(4);
+  });
+
+  it("never lets verifyCached's remembered miss answer for another token", async () => {
+    const { registry, idp, key } = await setup();
+    const good = await signToken(key, idp.issuer, { sub: "alice" });
+    const other = await signToken(key, idp.issuer, { aud: "nope" });
+    expect(registry.verifyCached(good, [])).toBeUndefined();
+    expect(await registry.verify(other, [])).toMatchObject({ ok: false });
+    expect(await registry.verify(good, [])).toMatchObject({ ok: true, claims: { sub: "alice" } });
+    expect(registry.verifyCached(good, [])).toMatchObject({ ok: true, claims: { sub: "alice" } });
+  });
+
   it("keeps at most tokenCacheMaxEntries verified tokens", async () => {
     const { registry, idp, key } = await setup({}, { tokenCacheMaxEntries: 3 });
     for (let i = 0; i < 5; i++) {
