@@ -153,28 +153,24 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
   };
 }
 
-/** No new connections; every session gets GOAWAY and closes once its streams finish; past graceMs they are destroyed. */
+/**
+ * No new connections; every session gets GOAWAY and closes once its streams finish; past graceMs the
+ * rest are destroyed. Resolves when the listener has closed, which is once every connection has.
+ */
 function shutdown(
   server: ReturnType<typeof createServer>,
   sessions: Set<Http2Session>,
   graceMs: number,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
-    let pending = 1 + sessions.size;
-    const settled = () => {
-      if (--pending === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
     const timer = setTimeout(() => {
       for (const session of sessions) session.destroy();
     }, graceMs);
     timer.unref();
-    server.close(() => settled());
-    for (const session of sessions) {
-      if (session.closed || session.destroyed) settled();
-      else session.close(settled);
-    }
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    for (const session of sessions) session.close();
   });
 }
