@@ -5,15 +5,14 @@
 // With --baseline REF the same figures are taken, alternating round by round, for src/oidc as it
 // was at REF (the rest of src/ as in this tree), so before and after come from one run.
 // Run: node --disable-warning=ExperimentalWarning bench/firstSeenToken.ts [--tokens 400] [--rounds 5] [--baseline REF]
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { GCProfiler, getHeapStatistics } from "node:v8";
 import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
+import { extractOidcBaseline } from "./extractOidcBaseline.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 
 const arg = (name: string): string | undefined => {
@@ -23,7 +22,6 @@ const arg = (name: string): string | undefined => {
 const TOKENS = Number(arg("tokens")) || 400;
 const ROUNDS = Number(arg("rounds")) || 5;
 const BASELINE = arg("baseline");
-const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 // --- keys, issuer and a stream of distinct tokens --------------------------------------------------
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -76,21 +74,9 @@ interface Implementation {
   readonly root: URL;
 }
 
-/** A copy of this tree's src/ (and proto/) with src/oidc replaced by the baseline's. */
-function extractBaseline(ref: string): URL {
-  const commit = execFileSync("git", ["rev-parse", "--short", ref], { cwd: REPO, encoding: "utf8" }).trim();
-  const dir = `${REPO}.cache/bench/first-seen-${commit}`;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  cpSync(`${REPO}src`, `${dir}/src`, { recursive: true });
-  if (!existsSync(`${dir}/proto`)) cpSync(`${REPO}proto`, `${dir}/proto`, { recursive: true });
-  rmSync(`${dir}/src/oidc`, { recursive: true });
-  execFileSync("sh", ["-c", `git archive ${commit} src/oidc | tar -x -C ${JSON.stringify(dir)}`], { cwd: REPO });
-  return pathToFileURL(`${dir}/src/`);
-}
-
 const implementations: Implementation[] = [{ name: "this tree", root: new URL("../src/", import.meta.url) }];
-if (BASELINE !== undefined) implementations.push({ name: `oidc@${BASELINE}`, root: extractBaseline(BASELINE) });
+if (BASELINE !== undefined)
+  implementations.push({ name: `oidc@${BASELINE}`, root: pathToFileURL(`${extractOidcBaseline(BASELINE)}/src/`) });
 
 const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
 const method = (

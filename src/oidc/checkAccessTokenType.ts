@@ -7,7 +7,7 @@ import type { ClaimsProblem } from "./checkProviderClaims.ts";
 
 export interface AccessTokenTypeRules {
   readonly accessTokenClaims?: ProviderConfig["accessTokenClaims"];
-  /** Checked only when `jwt` is true (the JWT path leaves it to jose's `typ` option). */
+  /** Checked only when `jwt` is true (the JWT path leaves it to validateJwtClaims, jose's `typ` rule). */
   readonly requireAccessTokenType: boolean;
 }
 

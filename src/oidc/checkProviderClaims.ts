@@ -1,5 +1,5 @@
-// The provider-specific checks a bearer JWT's verified claims must pass after jose's signature and
-// time checks: its `iss` by the provider's issuer policy (aliases, tenant templates), the claims
+// The provider-specific checks a bearer JWT's verified claims must pass after the signature and
+// jose's claim checks (verifyCompactJws, validateJwtClaims): its `iss` by the provider's issuer policy (aliases, tenant templates), the claims
 // that mark an access token (`typ: Bearer`, `token_use: access`), and `client_id` as the audience
 // where the IdP puts no `aud` in access tokens (Cognito).
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
@@ -19,7 +19,7 @@ export function checkProviderClaims(
 ): ClaimsProblem | null {
   const issuerProblem = issuers.check(claims);
   if (issuerProblem !== null) return { code: "issuer_mismatch", detail: issuerProblem };
-  // typ: at+jwt is jose's check on this path (it reads the verified header).
+  // typ: at+jwt is validateJwtClaims's check on this path (it reads the verified header).
   const typeProblem = checkAccessTokenType(
     { accessTokenClaims: config.accessTokenClaims, requireAccessTokenType: false },
     { jwt: true, headerTyp: undefined },
