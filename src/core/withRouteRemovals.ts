@@ -18,9 +18,22 @@ export function withRouteRemovals(
   set: HeaderList,
 ): readonly string[] {
   let list: string[] | null = null;
-  for (const name of routeRemovals) {
-    if (!requestHeaders.has(name) || base.includes(name) || set.some(([n]) => n === name)) continue;
+  // Index loops, here and in setsHeader: on the Check path a for-of allocated an iterator result
+  // per name.
+  for (let i = 0; i < routeRemovals.length; i++) {
+    const name = routeRemovals[i]!;
+    if (!requestHeaders.has(name) || base.includes(name) || setsHeader(set, name)) continue;
     (list ??= [...base]).push(name);
   }
   return list ?? base;
+}
+
+/**
+ * Whether `set` sets `name`. A function of its own rather than a closure over the loop's name: a
+ * closure there made every iteration allocate a scope for it (~40 B a name, 320 B a check with the
+ * eight default removals), called or not.
+ */
+function setsHeader(set: HeaderList, name: string): boolean {
+  for (let i = 0; i < set.length; i++) if (set[i]![0] === name) return true;
+  return false;
 }
