@@ -2,9 +2,10 @@
 // decoding only attributes.request.http (id, method, path, host, scheme, headers or header_map) and
 // skipping everything else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
 // (a truncated or over-long varint, a length past its message, a known field with another wire type,
-// field 0, an unmatched group, one of our messages twice, a header named twice in the map form, more
-// than MAX_CHECK_HEADERS headers, more than MAX_CHECK_REQUEST_BYTES) is refused, and refused means
-// denied. The differential test (test/unit/checkCodecProperty.test.ts) holds it to toAccessRequest.
+// field 0, an unmatched group, one of our messages twice, a header named twice in the map form, a
+// header name that is not ASCII, more than MAX_CHECK_HEADERS headers, more than
+// MAX_CHECK_REQUEST_BYTES) is refused, and refused means denied. The differential test
+// (test/unit/checkCodecProperty.test.ts) holds it to toAccessRequest.
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
@@ -107,15 +108,19 @@ function headerName(end: number): string {
   pos = stop;
   const length = stop - start;
   if (length === 0) return "";
-  if (length > MAX_NAME_BYTES) return (buf as unknown as BufferSlicers).utf8Slice(start, stop).toLowerCase();
   let hash = length;
   let plain = true;
   for (let i = start; i < stop; i++) {
     const byte = buf[i] as number;
+    // HTTP lower-cases names as ASCII; toLowerCase() maps some non-ASCII letters to ASCII ("\u212A"
+    // KELVIN SIGN to "k"), which would read a header the upstream does not see under that name.
+    // Envoy's codecs refuse such names, so one here was not a client's header as Envoy meant it.
+    if (byte > 0x7f) refuse("a header name that is not ASCII");
     if (byte < 0x21 || byte > 0x7e || (byte >= 0x41 && byte <= 0x5a)) plain = false;
     hash = (Math.imul(hash, 31) + byte) | 0;
   }
-  if (!plain) return (buf as unknown as BufferSlicers).utf8Slice(start, stop).toLowerCase();
+  if (!plain || length > MAX_NAME_BYTES)
+    return (buf as unknown as BufferSlicers).latin1Slice(start, stop).toLowerCase();
   const known = names.get(hash);
   if (known !== undefined && known.length === length) {
     let same = true;
