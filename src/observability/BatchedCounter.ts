@@ -14,15 +14,21 @@ interface PendingChild<L extends string> extends CounterChild {
 
 export class BatchedCounter<L extends string> {
   readonly #counter: Counter<L>;
-  // Bounded by the label sets the caller binds (route names from config, closed sets of reasons).
-  readonly #children: PendingChild<L>[] = [];
+  readonly #labelNames: readonly L[];
+  // One child per label set, however often it is asked for (every config generation binds its
+  // own): bounded by route names from config and closed sets of decisions, reasons and results.
+  readonly #children = new Map<string, PendingChild<L>>();
 
   constructor(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) {
+    this.#labelNames = config.labelNames;
     this.#counter = new Counter<L>({ ...config, collect: () => this.#flush() });
   }
 
-  /** A child bound to `labels`; its series appears on the first scrape after its first inc(). */
+  /** The child bound to `labels`; its series appears on the first scrape after its first inc(). */
   child(labels: Partial<Record<L, string>>): CounterChild {
+    const key = JSON.stringify(this.#labelNames.map((name) => labels[name] ?? null));
+    const existing = this.#children.get(key);
+    if (existing !== undefined) return existing;
     const child: PendingChild<L> = {
       labels,
       pending: 0,
@@ -30,7 +36,7 @@ export class BatchedCounter<L extends string> {
         this.pending += 1;
       },
     };
-    this.#children.push(child);
+    this.#children.set(key, child);
     return child;
   }
 
@@ -40,7 +46,7 @@ export class BatchedCounter<L extends string> {
   }
 
   #flush(): void {
-    for (const child of this.#children) {
+    for (const child of this.#children.values()) {
       if (child.pending === 0) continue;
       const pending = child.pending;
       child.pending = 0;

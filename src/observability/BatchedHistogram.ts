@@ -28,8 +28,10 @@ export class BatchedHistogram<L extends string> {
   readonly aggregator = "sum";
   readonly labelNames: readonly L[];
   readonly #bounds: readonly number[];
-  // Bounded by the label sets the caller binds (a closed set: allow, deny).
-  readonly #children: Child<L>[] = [];
+  // One child per label set, however often it is asked for (every config generation binds its
+  // own): bounded by the closed set the caller binds (allow, deny).
+  readonly #children = new Map<string, Child<L>>();
+  readonly #handles = new Map<string, HistogramChild>();
 
   constructor(config: {
     name: string;
@@ -45,14 +47,17 @@ export class BatchedHistogram<L extends string> {
     for (const registry of config.registers) registry.registerMetric(this as unknown as Metric);
   }
 
-  /** A child bound to `labels`; its series appear once it has observed something. */
+  /** The child bound to `labels`; its series appear once it has observed something. */
   child(labels: Partial<Record<L, string>>): HistogramChild {
+    const key = JSON.stringify(this.labelNames.map((name) => labels[name] ?? null));
+    const existing = this.#handles.get(key);
+    if (existing !== undefined) return existing;
     const bounds = this.#bounds;
     const state = new Float64Array(bounds.length + 2);
-    this.#children.push({ labels, state });
+    this.#children.set(key, { labels, state });
     const sum = bounds.length;
     const count = bounds.length + 1;
-    return {
+    const handle: HistogramChild = {
       observe(value: number) {
         if (!Number.isFinite(value)) throw new TypeError("histogram value is not a finite number");
         // `le`: the first bound at or above the value; above the last, only +Inf (the count) has it.
@@ -66,6 +71,8 @@ export class BatchedHistogram<L extends string> {
         state[count]! += 1;
       },
     };
+    this.#handles.set(key, handle);
+    return handle;
   }
 
   /** What a Registry reads on a scrape (prom-client's metric shape, labels already merged). */
@@ -73,7 +80,7 @@ export class BatchedHistogram<L extends string> {
     const bounds = this.#bounds;
     const values: MetricValue[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, state } of this.#children) {
+    for (const { labels, state } of this.#children.values()) {
       const count = state[bounds.length + 1]!;
       if (count === 0) continue;
       let cumulative = 0;
@@ -89,6 +96,6 @@ export class BatchedHistogram<L extends string> {
   }
 
   reset(): void {
-    for (const child of this.#children) child.state.fill(0);
+    for (const child of this.#children.values()) child.state.fill(0);
   }
 }

@@ -69,6 +69,19 @@ describe("batched Check metrics", () => {
     expect(shape(await f.batched.getMetricsAsJSON())).toEqual(shape(await f.reference.getMetricsAsJSON()));
   });
 
+  it("hand out one child per label set however often it is bound (each config reload binds again), counting into one series", async () => {
+    const f = families();
+    const labels = { decision: "allow", reason: "authenticated", route: "api" };
+    const first = f.batchedCounter.child(labels);
+    const again = f.batchedCounter.child({ route: "api", reason: "authenticated", decision: "allow" });
+    expect(again).toBe(first);
+    expect(f.batchedHistogram.child({ decision: "allow" })).toBe(f.batchedHistogram.child({ decision: "allow" }));
+    first.inc();
+    again.inc();
+    f.counter.inc(labels, 2);
+    expect(await f.batched.metrics()).toBe(await f.reference.metrics());
+  });
+
   it("refuse a duration that is not a finite number, like prom-client", () => {
     const child = families().batchedHistogram.child({ decision: "allow" });
     expect(() => child.observe(Number.NaN)).toThrow(TypeError);
