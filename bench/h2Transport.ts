@@ -1,6 +1,6 @@
 // Direct Check through the two gRPC transports side by side: two `serve` processes of one tree, the
 // same config and cached bearer token, one with grpc-js and one with the node:http2 server
-// (PORTCULLIS_GRPC_TRANSPORT=http2), a closed-loop grpc-js client with --connections calls in flight,
+// (listen.grpcTransport: http2), a closed-loop grpc-js client with --connections calls in flight,
 // phases alternating (A, B, B, A…). Reports each server's CPU per call (/proc/<pid>/stat) and calls/s.
 // --envoy adds the same through one Envoy (one worker, wrk with --connections): Envoy's and the
 // server's CPU per request and req/s, each transport behind its own ext_authz listener.
@@ -123,17 +123,20 @@ try {
   jwks.setJwks(identity.jwks);
   const setup = { issuer: jwks.issuer, audience: "bench-api", sessionKey: randomBytes(32).toString("base64") };
   const servers = [];
-  for (const transport of ["grpc-js", "http2"]) {
-    // The serve child inherits the environment: the switch is read there.
-    process.env["PORTCULLIS_GRPC_TRANSPORT"] = transport;
-    const server = await startPortcullis(group, root, mkdtempSync(join(workDir, "s-")), setup, transport);
+  for (const transport of ["grpc-js", "http2"] as const) {
+    const server = await startPortcullis(
+      group,
+      root,
+      mkdtempSync(join(workDir, "s-")),
+      { ...setup, grpcTransport: transport },
+      transport,
+    );
     const actual = await servedBy(server.grpcPort);
     if (actual !== transport) {
-      throw new Error(`${transport} asked, ${actual} serves: is src/app/startServer.ts calling startCheckServer?`);
+      throw new Error(`${transport} asked, ${actual} serves: does this tree know listen.grpcTransport?`);
     }
     servers.push({ name: transport, server, cpuPerCall: [] as number[], rps: [] as number[] });
   }
-  delete process.env["PORTCULLIS_GRPC_TRANSPORT"];
   const request = buildCheckRequest(identity.token, "localhost", "/bench");
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {

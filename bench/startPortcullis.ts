@@ -22,6 +22,8 @@ export interface PortcullisBenchSetup {
   readonly audience: string;
   /** The `session.keys` secret (32+ characters): the bench seals its session cookie with it. */
   readonly sessionKey: string;
+  /** listen.grpcTransport; default grpc-js. */
+  readonly grpcTransport?: "grpc-js" | "http2";
 }
 
 export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
@@ -29,7 +31,12 @@ export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
   // config file lives in the bench's temporary directory, removed on exit, like the key in it.
   return JSON.stringify(
     {
-      listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+      listen: {
+        grpc: "127.0.0.1:0",
+        grpcTransport: setup.grpcTransport ?? "grpc-js",
+        auth: "127.0.0.1:0",
+        admin: "127.0.0.1:0",
+      },
       providers: {
         bench: {
           issuer: setup.issuer,

@@ -21,7 +21,8 @@ import { createLogger } from "../observability/createLogger.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
 import { HealthState } from "../transport/HealthState.ts";
-import { startGrpcServer } from "../transport/startGrpcServer.ts";
+import { startCheckServer } from "../transport/startCheckServer.ts";
+import type { GrpcServer } from "../transport/startGrpcServer.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
@@ -131,7 +132,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
 }
 
 interface Listeners {
-  readonly grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  readonly grpc: GrpcServer;
   readonly auth: Awaited<ReturnType<typeof startAuthServer>>;
   readonly admin: Awaited<ReturnType<typeof startAdminServer>>;
 }
@@ -150,7 +151,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
   const registry = () => live.current().registry;
   const started: Array<() => Promise<void>> = [];
   try {
-    const grpc = await startGrpcServer({
+    const grpc = await startCheckServer(config.listen.grpcTransport, {
       host: config.listen.grpc.host,
       port: config.listen.grpc.port,
       authorization: handlers,

@@ -275,7 +275,8 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 function checkListen(config: PartialConfig, { problems, warnings }: RuleFindings): void {
   const listen = config.listen ?? {};
   const seen = new Map<number, string>();
-  for (const [key, address] of Object.entries(listen)) {
+  for (const key of ["grpc", "auth", "admin"] as const) {
+    const address = listen[key];
     if (address?.port === undefined || address.port === 0) continue;
     const first = seen.get(address.port);
     if (first === undefined) seen.set(address.port, key);

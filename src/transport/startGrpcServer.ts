@@ -10,12 +10,14 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export async function startGrpcServer(options: {
-  host: string;
-  port: number;
-  authorization: UntypedServiceImplementation;
-  health: UntypedServiceImplementation;
-}): Promise<GrpcServer> {
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly authorization: UntypedServiceImplementation;
+  readonly health: UntypedServiceImplementation;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const server = new Server({
     // Envoy holds long-lived HTTP/2 connections; keepalive lets dead peers be noticed.
     "grpc.keepalive_time_ms": 60_000,

@@ -10,7 +10,7 @@ import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefiniti
 import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, trailersOnly } from "./grpcWire.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
-import { loadHealthService } from "./loadProtos.ts";
+import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
 
 /** The same settings startGrpcServer gives grpc-js. */
@@ -117,7 +117,7 @@ function keepAlive(session: Http2Session, timeMs: number, timeoutMs: number): vo
 export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Promise<GrpcServer> {
   const methods = methodTable([
     [AUTHORIZATION_SERVICE_DEFINITION, options.authorization],
-    [loadHealthService(), options.health],
+    [HEALTH_SERVICE_DEFINITION, options.health],
   ]);
   const maxBytes = options.maxMessageBytes ?? MAX_CHECK_REQUEST_BYTES;
   const server = createServer({

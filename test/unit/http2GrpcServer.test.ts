@@ -12,7 +12,8 @@ import { HealthState } from "../../src/transport/HealthState.ts";
 import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import type { GrpcServer } from "../../src/transport/startGrpcServer.ts";
 import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
-import { grpcTransportFrom } from "../../src/transport/startCheckServer.ts";
+import { startCheckServer } from "../../src/transport/startCheckServer.ts";
+import { connect } from "node:http2";
 import { openCheckClient } from "../harness/grpcTestClients.ts";
 import { grpcFrame, openRawSession, rawGrpcCall } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
@@ -252,10 +253,43 @@ describe("the node:http2 gRPC server's connections", () => {
   });
 });
 
+/** Which server answered: grpc-js names its accepted encodings in every answer, the http2 server does not. */
+function servedBy(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("response", (headers) => {
+      resolve(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
+      session.destroy();
+    });
+    stream.resume();
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+}
+
 describe("the transport switch", () => {
-  it("is grpc-js unless PORTCULLIS_GRPC_TRANSPORT says http2, and refuses other values", () => {
-    expect(grpcTransportFrom({})).toBe("grpc-js");
-    expect(grpcTransportFrom({ PORTCULLIS_GRPC_TRANSPORT: "http2" })).toBe("http2");
-    expect(() => grpcTransportFrom({ PORTCULLIS_GRPC_TRANSPORT: "h2" })).toThrow(/grpc-js or http2/);
+  it("serves Check and health with the transport listen.grpcTransport names", async () => {
+    for (const transport of ["grpc-js", "http2"] as const) {
+      const server = await startCheckServer(transport, {
+        host: "127.0.0.1",
+        port: 0,
+        authorization: createExtAuthzHandlers(
+          { decide: async () => ({ kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] }) },
+          { checked: () => undefined },
+        ),
+        health: createHealthHandlers(new HealthState()),
+      });
+      try {
+        expect(await servedBy(server.port)).toBe(transport);
+      } finally {
+        await server.shutdown(100);
+      }
+    }
   });
 });
