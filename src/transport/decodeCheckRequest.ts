@@ -3,7 +3,7 @@
 // skipping everything else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
 // (a truncated or over-long varint, a length past its message, a known field with another wire type,
 // field 0, an unmatched group, one of our messages twice, a header named twice in the map form, a
-// header name that is not ASCII, more than MAX_CHECK_HEADERS headers, more than
+// header name or method that is not ASCII, more than MAX_CHECK_HEADERS headers, more than
 // MAX_CHECK_REQUEST_BYTES) is refused, and refused means denied. The differential test
 // (test/unit/checkCodecProperty.test.ts) holds it to toAccessRequest.
 import type { AccessRequest } from "../core/AccessRequest.ts";
@@ -290,6 +290,11 @@ function only(field: number, end: number, inner: (end: number) => void): void {
 const httpOfRequest = (end: number) => only(2, end, httpRequest);
 const requestOfAttributes = (end: number) => only(4, end, httpOfRequest);
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** CheckRequest bytes → AccessRequest, or why they were refused. Never throws. */
 export function decodeCheckRequest(bytes: Buffer): AccessRequest | CheckRequestRefused {
   if (bytes.length > MAX_CHECK_REQUEST_BYTES) return new CheckRequestRefused("message too large");
@@ -302,6 +307,9 @@ export function decodeCheckRequest(bytes: Buffer): AccessRequest | CheckRequestR
     only(1, bytes.length, requestOfAttributes);
     // As the reference does: header_map when it has entries, else the headers map.
     const headers = rawHeaders ?? mapHeaders ?? new Map<string, string>();
+    // The method is upper-cased for route rules, and toUpperCase() maps "\u017F" (LONG S) to an ASCII
+    // S: "PO\u017FT" would meet POST's rules while the upstream gets another method. Envoy refuses it.
+    if (!isAscii(method || headers.get(":method") || "")) refuse("a method that is not ASCII");
     return assembleAccessRequest({ id, method, path, host, scheme }, headers);
   } catch (fault) {
     return fault instanceof CheckRequestRefused ? fault : new CheckRequestRefused("unexpected fault decoding");

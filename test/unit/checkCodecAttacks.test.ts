@@ -88,6 +88,14 @@ describe("crafted CheckRequests against the wire decoder", () => {
     expect(request.host).toBe("b.example");
   });
 
+  it("method case: a method only Unicode upper-cases to an ASCII one (LONG S, the st ligature) is refused", () => {
+    for (const method of ["PO\u017FT", "po\uFB06", "OPTION\u017F", "G\u00c9T"]) {
+      expect(decode(aroundHttp(stringField(2, method)))).toBeInstanceOf(CheckRequestRefused);
+      expect(decode(aroundHttp(mapEntry(":method", method)))).toBeInstanceOf(CheckRequestRefused);
+    }
+    expect(decoded(aroundHttp(stringField(2, "post"))).method).toBe("POST");
+  });
+
   it("path with query: the path field is kept whole for the gate's normalisation", () => {
     expect(decoded(aroundHttp(stringField(4, "/api/x?next=/../admin"))).path).toBe("/api/x?next=/../admin");
   });

@@ -223,11 +223,30 @@ function neverLooser(bytes: Uint8Array): void {
   expect(comparable(decoded)).toEqual(comparable(expected!));
 }
 
+/** The method as the request carries it (the field, else the :method header), before upper-casing. */
+function wireMethod(bytes: Uint8Array): string {
+  const wire = reference.requestDeserialize(Buffer.from(bytes)) as CheckRequestWire;
+  const http = wire.attributes?.request?.http ?? {};
+  if (http.method) return http.method;
+  const raw = http.header_map?.headers;
+  if (raw && raw.length > 0)
+    return raw
+      .filter((h) => h.key?.toLowerCase() === ":method")
+      .map((h) => (h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString("latin1") : (h.value ?? "")))
+      .join(",");
+  return Object.entries(http.headers ?? {}).find(([k]) => k.toLowerCase() === ":method")?.[1] ?? "";
+}
+
 describe("the CheckRequest wire decoder against proto-loader and toAccessRequest", () => {
   it("decodes every generated CheckRequest to the same AccessRequest as the reference", () => {
     fc.assert(
       fc.property(checkRequestBytes, (bytes) => {
         const decoded = decodeCheckRequest(Buffer.from(bytes));
+        // The one refusal of bytes Envoy could frame: a method toUpperCase() could fold into an ASCII one.
+        if (decoded instanceof CheckRequestRefused && decoded.reason === "a method that is not ASCII") {
+          expect(wireMethod(bytes)).toMatch(/[^\x00-\x7f]/);
+          return;
+        }
         expect(decoded instanceof CheckRequestRefused ? decoded.reason : "decoded").toBe("decoded");
         const expected = referenceDecode(bytes);
         expect(expected).not.toBeNull();
