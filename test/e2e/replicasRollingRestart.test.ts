@@ -189,6 +189,12 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
     if (report.failures.length > 0) {
       const lines = (await readFile(stack.envoyLogFile, "utf8")).split("\n");
       console.log(lines.filter((line) => line.includes('"status":"5') || line.includes('"status":5')).slice(0, 10));
+      // And each replica's own denials (their detail says why, e.g. keys not loaded yet).
+      for (const replica of stack.replicas) {
+        const own = (await readFile(replica.logFile, "utf8").catch(() => "")).split("\n");
+        const denials = own.filter((line) => /"code":"(jwks_unavailable|internal_error|idp_unavailable)/.test(line));
+        if (denials.length > 0) console.log(`replica ${replica.index + 1}:`, denials.slice(0, 5));
+      }
     }
     const cutOff = report.failures.filter(
       (f) => report.startedAt + f.atMs <= killedAt + 20 && /^status 503 "" server=envoy /.test(f.what),
