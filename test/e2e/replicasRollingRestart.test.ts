@@ -165,6 +165,14 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
       await untilEnvoySees(victim, false);
       detectedMs = Date.now() - t0;
       await answeredAfter(STEP_REQUESTS);
+      // As an orchestrator's restart back-off does, the replica comes back only once Envoy's active
+      // health check has seen it gone. Restarted within half a second (it now starts in under
+      // 100 ms), it was sent checks while still loading its keys, and answered them 503
+      // jwks_unavailable: Envoy kept offering it checks although outlier detection had ejected it.
+      if (!(await waitUntil(async () => (await stack.envoyHost(victim)).failedActiveHealthCheck, STEP_TIMEOUT_MS, 25)))
+        throw new Error(
+          `Envoy's health check did not see replica ${victim.index + 1} gone within ${STEP_TIMEOUT_MS} ms`,
+        );
       await victim.start();
       await untilEnvoySees(victim, true);
     });
@@ -193,7 +201,11 @@ describe("three Portcullis replicas behind Envoy (envoy/replicas.yaml), sessions
       for (const replica of stack.replicas) {
         const own = (await readFile(replica.logFile, "utf8").catch(() => "")).split("\n");
         const denials = own.filter((line) => /"code":"(jwks_unavailable|internal_error|idp_unavailable)/.test(line));
-        if (denials.length > 0) console.log(`replica ${replica.index + 1}:`, denials.slice(0, 5));
+        if (denials.length > 0) {
+          console.log(`replica ${replica.index + 1}:`, denials.slice(0, 5));
+          // The replica's start-up around its first denials: when it listened, loaded keys, was ready.
+          console.log(own.filter((line) => !line.includes('"msg":"request denied"')).slice(-12));
+        }
       }
     }
     const cutOff = report.failures.filter(
