@@ -1,11 +1,11 @@
 // The auth listener answers every error with a registry code: the status, the page or JSON body and
 // the logged and counted reason all come from src/errors/ErrorCode.ts, on every endpoint.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parseConfig.ts";
 import { ERROR_CODES, type ErrorCode } from "../../src/errors/ErrorCode.ts";
 import { renderErrorPage, type PageSurface } from "../../src/errors/renderErrorPage.ts";
 import { startAuthServer, type AuthServer } from "../../src/http/startAuthServer.ts";
 import { createBrowserLogin } from "../../src/login/createBrowserLogin.ts";
+import { browserLoginConfig } from "../harness/browserLoginConfig.ts";
 
 const APP = "https://app.example.com";
 const failedLogins: string[] = [];
@@ -13,23 +13,10 @@ let server: AuthServer;
 let clientFault = false;
 
 beforeAll(async () => {
-  const parsed = parseConfig({
-    providers: {
-      corp: {
-        issuer: "https://idp.example.com",
-        audiences: ["api"],
-        clientId: "web",
-        clientSecret: "secret-secret",
-        redirectUri: `${APP}/oauth2/callback`,
-      },
-    },
-    session: { keys: ["k".repeat(40)] },
-    routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const config = browserLoginConfig();
   const login = createBrowserLogin({
-    session: parsed.config.session,
-    providers: Object.values(parsed.config.providers),
+    session: config.session,
+    providers: Object.values(config.providers),
     // The provider is never ready here, or its client fails in a way no step expects.
     loginClient: () => {
       if (clientFault) throw new TypeError("a library message quoting secret-secret");

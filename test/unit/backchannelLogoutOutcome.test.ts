@@ -3,34 +3,21 @@
 // housekeeping. A store whose delete fails after the revocation was recorded is a fault a real
 // Redis cannot be made to produce on demand between two commands, so the store is a stand-in here.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parseConfig.ts";
 import { backchannelLogout } from "../../src/login/backchannelLogout.ts";
 import { createBrowserLogin } from "../../src/login/createBrowserLogin.ts";
 import { createCookieSessionStore } from "../../src/session/createCookieSessionStore.ts";
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
 import { SessionStoreUnavailableError, type SessionStore } from "../../src/session/SessionStore.ts";
+import { browserLoginConfig } from "../harness/browserLoginConfig.ts";
 
 const ISSUER = "https://idp.example.com";
 
 function loginWith(store: SessionStore) {
-  const parsed = parseConfig({
-    providers: {
-      corp: {
-        issuer: ISSUER,
-        audiences: ["api"],
-        clientId: "web",
-        clientSecret: "secret-secret",
-        redirectUri: "https://app.example.com/oauth2/callback",
-      },
-    },
-    session: { keys: ["k".repeat(40)] },
-    routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const config = browserLoginConfig();
   const revocations = createRevocationList({ connection: null, jtiTtlSeconds: 1200 });
   const login = createBrowserLogin({
-    session: parsed.config.session,
-    providers: Object.values(parsed.config.providers),
+    session: config.session,
+    providers: Object.values(config.providers),
     loginClient: () => null,
     verifyAccessToken: async () => ({ ok: false, code: "signature_invalid", detail: "unused" }),
     verifyLogoutToken: async (token) => ({

@@ -2,35 +2,22 @@
 // list it makes when none is given (a sign-out refuses a copy of the cookie until the session would
 // have expired), whatever the clock reads against the system's time.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parseConfig.ts";
 import { createBrowserLogin } from "../../src/login/createBrowserLogin.ts";
 import { loadSession } from "../../src/login/freshenSession.ts";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { signOut } from "../../src/login/signOut.ts";
 import type { Session } from "../../src/session/Session.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
+import { browserLoginConfig } from "../harness/browserLoginConfig.ts";
 
 const ISSUER = "https://idp.example.com";
 
 function browserLoginAt(startMs: number) {
-  const parsed = parseConfig({
-    providers: {
-      corp: {
-        issuer: ISSUER,
-        audiences: ["api"],
-        clientId: "web",
-        clientSecret: "secret-secret",
-        redirectUri: "https://app.example.com/oauth2/callback",
-      },
-    },
-    session: { keys: ["k".repeat(40)] },
-    routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const config = browserLoginConfig();
   const clock = createManualClock(startMs);
   const login = createBrowserLogin({
-    session: parsed.config.session,
-    providers: Object.values(parsed.config.providers),
+    session: config.session,
+    providers: Object.values(config.providers),
     loginClient: () => null,
     verifyAccessToken: async () => ({ ok: false, code: "signature_invalid", detail: "unused" }),
     clock,

@@ -3,7 +3,6 @@
 // endpoint (`invalid_client`, `invalid_grant`, `server_error`) is the operator's business: the page
 // shows the registry's description alone, and the code goes to the log.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parseConfig.ts";
 import { ERROR_CODES, type LoginErrorCode } from "../../src/errors/ErrorCode.ts";
 import { renderErrorPage } from "../../src/errors/renderErrorPage.ts";
 import { completeLogin } from "../../src/login/completeLogin.ts";
@@ -12,28 +11,14 @@ import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { startLoginAt } from "../../src/login/startLogin.ts";
 import { LoginError } from "../../src/oidc/LoginError.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
-
-const APP = "https://app.example.com";
+import { browserLoginConfig } from "../harness/browserLoginConfig.ts";
 
 /** A callback whose code exchange fails with `failure`, and the page the browser gets for it. */
 async function failedCallback(failure: LoginError) {
-  const parsed = parseConfig({
-    providers: {
-      corp: {
-        issuer: "https://idp.example.com",
-        audiences: ["api"],
-        clientId: "web",
-        clientSecret: "secret-secret",
-        redirectUri: `${APP}/oauth2/callback`,
-      },
-    },
-    session: { keys: ["k".repeat(40)] },
-    routes: [{ name: "app", match: { path: "/" }, auth: "required" }],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const config = browserLoginConfig();
   const login = createBrowserLogin({
-    session: parsed.config.session,
-    providers: Object.values(parsed.config.providers),
+    session: config.session,
+    providers: Object.values(config.providers),
     loginClient: () => ({
       async begin(params) {
         const transaction: LoginTransaction = {
