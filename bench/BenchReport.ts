@@ -45,7 +45,7 @@ export interface BenchReport {
     readonly noopGoFloor: CheckMeasurement | null;
     readonly portcullis: CheckMeasurement | null;
   };
-  /** Distinct valid tokens through Envoy at --first-seen-rate (median round by Portcullis CPU per check). */
+  /** Distinct valid tokens through Envoy at --first-seen-rate (median round by CPU added per check). */
   readonly firstSeen: FirstSeenMeasurement | null;
   /** Cold start, RSS at ready and after the token streams and the idle period (a fresh process). */
   readonly memory: MemoryResult | null;
@@ -72,7 +72,10 @@ export interface BenchReport {
     readonly addedP99VsNoopGoMs: number | null;
     /** Fixed-rate p99 pinned to one CPU, Portcullis route / no-op grpc-go route. */
     readonly pinnedP99VsNoopGo: number | null;
-    /** Portcullis CPU per check, first-seen token − cached token (both through Envoy at a fixed rate). */
+    /**
+     * Portcullis CPU per check, first-seen token − cached token, both through Envoy at --first-seen-rate
+     * in the same round (results files from before that: the cached token at --rate).
+     */
     readonly firstSeenAddedCpuUs: number | null;
     /** RSS after the memory phase's token streams − RSS at ready (the fresh process). */
     readonly rssGrowthMb: number | null;
@@ -116,6 +119,18 @@ const streamCpu = (m: MemoryResult | null) => {
 const difference = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined ? a - b : null;
 
+/** First-seen − cached Portcullis CPU per check, against the cached token at the same rate when measured. */
+export function firstSeenAddedCpu(
+  firstSeen: FirstSeenMeasurement | null,
+  cachedAtRate: FixedRateMeasurement | null,
+): number | null {
+  const cached = firstSeen?.cachedSameRate ?? cachedAtRate;
+  return difference(
+    firstSeen?.cpuUsPerRequest["portcullis"] ?? undefined,
+    cached?.cpuUsPerRequest["portcullis"] ?? undefined,
+  );
+}
+
 export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): BenchReport {
   const { throughput: t, fixedRate: f, check: c } = input;
   const ratios = {
@@ -132,10 +147,7 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       input.fixedRatePinned.portcullis?.responseTime.p99Ms,
       input.fixedRatePinned.noopGoExtAuthz?.responseTime.p99Ms,
     ),
-    firstSeenAddedCpuUs: difference(
-      input.firstSeen?.cpuUsPerRequest["portcullis"] ?? undefined,
-      f.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined,
-    ),
+    firstSeenAddedCpuUs: firstSeenAddedCpu(input.firstSeen, f.portcullis),
     heapCappedCpuVsDefault: ratio(streamCpu(input.memoryHeapCapped), streamCpu(input.memory)),
     rssGrowthMb: difference(input.memory?.rssAfterLoadMb ?? undefined, input.memory?.rssAtReadyMb ?? undefined),
     checkVsNoopFloor: ratio(c.portcullis?.requestsPerSecond, c.noopFloor?.requestsPerSecond),

@@ -77,6 +77,11 @@ export function formatReport(report: BenchReport): string {
   rateRow("envoy + ext_authz no-op grpc-js", f.noopExtAuthz);
   rateRow("envoy + ext_authz Portcullis", f.portcullis);
   rateRow("envoy + ext_authz oauth2-proxy (HTTP)", f.oauth2Proxy);
+  rateRow(
+    "envoy + ext_authz Portcullis (cached, first-seen's rate)",
+    report.firstSeen?.cachedSameRate ?? null,
+    o.firstSeenRate,
+  );
   rateRow("envoy + ext_authz Portcullis (first-seen)", report.firstSeen, o.firstSeenRate);
   rateRow("pinned: envoy + ext_authz no-op grpc-go", report.fixedRatePinned.noopGoExtAuthz);
   rateRow("pinned: envoy + ext_authz Portcullis", report.fixedRatePinned.portcullis);

@@ -52,7 +52,15 @@ export type FixedRateMeasurement = FixedRateResult & {
   readonly eventLoopDelay: EventLoopDelay | null;
 };
 /** Distinct valid tokens through Envoy at a fixed rate: every check is a first sight (cache misses counted). */
-export type FirstSeenMeasurement = FixedRateMeasurement & { readonly tokenCacheMisses: number | null };
+export type FirstSeenMeasurement = FixedRateMeasurement & {
+  readonly tokenCacheMisses: number | null;
+  /**
+   * The cached token at the same rate, right before in the same round: what a first-seen check is
+   * compared with (CPU per request at another rate carries another share of per-wakeup overhead).
+   * Absent in results files written before it was measured.
+   */
+  readonly cachedSameRate?: FixedRateMeasurement;
+};
 export type CheckMeasurement = CheckLoadResult & { readonly serverCpuUsPerCall: number | null };
 
 export interface RoundResult {
@@ -195,22 +203,27 @@ async function measureFirstSeen(ctx: RoundContext): Promise<FirstSeenMeasurement
   const tokensFile = targets.firstSeenTokensFile;
   const adminPort = targets.portcullisAdminPort;
   if (!url || tokensFile === null || adminPort === null) return null;
-  const spec: FixedRateSpec = {
+  const cachedSpec: FixedRateSpec = {
     url,
-    headers: {},
+    headers: targets.headers.portcullis,
     rate: targets.firstSeenRate,
     warmupSeconds: options.warmupSeconds,
     durationSeconds: options.durationSeconds,
     connections: options.connections,
     timeoutMs: 2000,
-    tokensFile,
   };
-  return ctx.attempt(`first-seen tokens at ${targets.firstSeenRate}/s, ext_authz Portcullis`, async () => {
-    const before = await readTokenCacheLookups(adminPort);
-    const measured = await fixedRatePhase(ctx, "portcullis", spec, "first-seen");
-    const after = await readTokenCacheLookups(adminPort);
-    return { ...measured, tokenCacheMisses: after.misses - before.misses };
-  });
+  const spec: FixedRateSpec = { ...cachedSpec, headers: {}, tokensFile };
+  return ctx.attempt(
+    `first-seen tokens beside a cached one at ${targets.firstSeenRate}/s, ext_authz Portcullis`,
+    async () => {
+      // The same rate, process and round for both: only the token stream differs.
+      const cachedSameRate = await fixedRatePhase(ctx, "portcullis", cachedSpec, "first-seen-cached");
+      const before = await readTokenCacheLookups(adminPort);
+      const measured = await fixedRatePhase(ctx, "portcullis", spec, "first-seen");
+      const after = await readTokenCacheLookups(adminPort);
+      return { ...measured, tokenCacheMisses: after.misses - before.misses, cachedSameRate };
+    },
+  );
 }
 
 async function measureDirectChecks(ctx: RoundContext): Promise<RoundResult["check"]> {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildReport } from "./BenchReport.ts";
+import { buildReport, firstSeenAddedCpu } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { buildGoPeer, NOOP_GO_SERVER, OAUTH2_PROXY, OAUTH2_PROXY_VERSION } from "./buildGoPeer.ts";
 import { ChildProcessGroup, type CpuPinning } from "./ChildProcessGroup.ts";
@@ -147,6 +147,9 @@ function reviewRound(round: RoundResult, index: number): { problems: string[]; w
   const fs = round.firstSeen;
   if (fs && fs.non2xx + fs.errors > 0)
     found.push(`${where("first-seen tokens")}: ${fs.non2xx} non-2xx responses, ${fs.errors} failed requests`);
+  const fc = fs?.cachedSameRate;
+  if (fc && fc.non2xx + fc.errors > 0)
+    found.push(`${where("first-seen's cached phase")}: ${fc.non2xx} non-2xx responses, ${fc.errors} failed requests`);
   if (fs && fs.tokenCacheMisses !== null && fs.tokenCacheMisses < fs.completed)
     warnings.push(
       `${where("first-seen tokens")}: only ${fs.tokenCacheMisses} token-cache misses for ${fs.completed} checks`,
@@ -489,9 +492,10 @@ async function main(): Promise<number> {
           (r) => r.requestsPerSecond,
         ),
       },
+      // The round whose first-seen check added the median CPU over its own cached phase.
       firstSeen: pickMedianRound(
         rounds.map((r) => r.firstSeen),
-        (r) => r.cpuUsPerRequest["portcullis"] ?? 0,
+        (r) => firstSeenAddedCpu(r, null) ?? 0,
       ),
       memory,
       memoryHeapCapped,
