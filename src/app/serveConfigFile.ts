@@ -2,18 +2,27 @@
 // before listening on any problem), start the server, log one ready line, reload the config on SIGHUP
 // (and on file change when watching) without dropping a check, and stop gracefully on SIGTERM/SIGINT
 // (drain, then finish in-flight checks; a second signal ends the drain early). Resolves the exit code.
+// With more than one worker the process becomes their supervisor (superviseWorkers.ts) instead.
 import { flushCompileCache } from "node:module";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
+import { countAvailableCpus } from "./countAvailableCpus.ts";
 import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
+import type { WorkersOption } from "./parseWorkersOption.ts";
+import { superviseWorkers } from "./superviseWorkers.ts";
 import { startServer, type RunningServer } from "./startServer.ts";
 import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { workersConfigProblems } from "./workersConfigProblems.ts";
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import type { Logger } from "pino";
 
 export interface ServeOptions {
   readonly file: string;
   /** Also reload when the file changes (SIGHUP always reloads). */
   readonly watch: boolean;
+  /** `--workers N|auto`; absent: 1, this one process (no supervisor). */
+  readonly workers?: WorkersOption;
 }
 
 export async function serveConfigFile(options: ServeOptions): Promise<number> {
@@ -30,7 +39,8 @@ export async function serveConfigFile(options: ServeOptions): Promise<number> {
   }
 }
 
-async function serve({ file, watch }: ServeOptions, hangupBeforeReady: () => boolean): Promise<number> {
+async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): Promise<number> {
+  const { file, watch } = options;
   const result = loadCheckedConfig(file, process.env);
   if (!result.ok) {
     for (const w of result.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
@@ -41,6 +51,9 @@ async function serve({ file, watch }: ServeOptions, hangupBeforeReady: () => boo
   const config = result.config;
   const logger = createLogger(config.log.level);
   for (const w of result.warnings) logger.warn({ key: w.path }, w.message);
+  const workers = decideWorkers(options.workers ?? 1, config, logger);
+  if (typeof workers !== "number") return refuseWorkers(workers, file);
+  if (workers > 1) return superviseWorkers({ file, watch, workers, config, logger, hangupBeforeReady });
   let running: RunningServer;
   try {
     running = await startServer(config, { logger });
@@ -103,4 +116,31 @@ async function serve({ file, watch }: ServeOptions, hangupBeforeReady: () => boo
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+}
+
+function refuseWorkers(problems: ReturnType<typeof workersConfigProblems>, file: string): number {
+  for (const p of problems) process.stderr.write(`error: ${formatIssue(p)}\n`);
+  process.stderr.write(`${problems.length} problem(s) in ${file} for --workers; nothing was started\n`);
+  return 1;
+}
+
+/**
+ * The worker count to run: a number asked for is refused (with the config's problems) when the
+ * config needs one process; `auto` (the CPUs available) falls back to 1 then, with a log line.
+ */
+function decideWorkers(
+  asked: WorkersOption,
+  config: PortcullisConfig,
+  logger: Logger,
+): number | ReturnType<typeof workersConfigProblems> {
+  const count = asked === "auto" ? countAvailableCpus() : asked;
+  if (count === 1) return 1;
+  const problems = workersConfigProblems(config, count);
+  if (problems.length === 0) return count;
+  if (asked !== "auto") return problems;
+  logger.warn(
+    { cpus: count, keys: problems.map((p) => p.path) },
+    `--workers auto: running one process instead of ${count} workers: ${problems.map(formatIssue).join("; ")}`,
+  );
+  return 1;
 }

@@ -12,6 +12,8 @@
 //   8. readiness      health SERVING once every provider is ready
 // reload() builds the next generation under the same listeners (createLivePipeline); stop() runs the
 // list backwards: NOT_SERVING, the drain, in-flight checks, the pipeline, the listeners, tracing.
+// A `serve --workers` worker binds the gRPC and auth ports with SO_REUSEPORT and no admin listener
+// (the supervisor serves it from every worker's readiness and metrics).
 import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
@@ -37,6 +39,8 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 export interface RunningServer {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
   readonly metrics: Metrics;
+  /** Why the process is not ready (null when it is), and what is degraded without making it unready: /readyz's answer. */
+  readiness(): { readonly notReady: string | null; readonly degraded: string | null };
   /** The config checks are decided by now. */
   config(): PortcullisConfig;
   /** Applies a parsed config without a restart (listeners stay); on anything but ok the old config keeps serving. */
@@ -54,6 +58,12 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** The process's one clock: every unit's time and timers (readiness, drain, pipeline); default: the system clock. */
   readonly clock?: Clock;
+  /**
+   * Run as one of `serve --workers` processes: the gRPC and auth listeners bind these ports with
+   * SO_REUSEPORT (the config's own ports, or the first worker's when the config says 0), and no admin
+   * listener is bound (ports.admin is 0).
+   */
+  readonly worker?: { readonly grpcPort: number; readonly authPort: number };
 }
 
 export async function startServer(config: PortcullisConfig, options: ServerOptions = {}): Promise<RunningServer> {
@@ -72,7 +82,8 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   let stopping = false;
   let listeners: Listeners;
   try {
-    listeners = await bindListeners(config, { live, logger, health, handlers, stopping: () => stopping }); // 6
+    const units = { live, logger, health, handlers, stopping: () => stopping, worker: options.worker };
+    listeners = await bindListeners(config, units); // 6
   } catch (error) {
     live.close();
     await tracing?.shutdown();
@@ -94,8 +105,9 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   let drain: DrainPeriod | null = null;
   let stopped: Promise<void> | null = null;
   return {
-    ports: { grpc: grpc.port, auth: auth.port, admin: admin.port },
+    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0 },
     metrics: live.metrics,
+    readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
     reload: (next) => live.apply(next),
     stop() {
@@ -122,7 +134,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin.close()]);
+        await Promise.all([auth.close(), admin?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -134,7 +146,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
 interface Listeners {
   readonly grpc: GrpcServer;
   readonly auth: Awaited<ReturnType<typeof startAuthServer>>;
-  readonly admin: Awaited<ReturnType<typeof startAdminServer>>;
+  readonly admin: Awaited<ReturnType<typeof startAdminServer>> | null;
 }
 
 interface ListenerUnits {
@@ -143,44 +155,55 @@ interface ListenerUnits {
   readonly health: HealthState;
   readonly handlers: UntypedServiceImplementation;
   readonly stopping: () => boolean;
+  readonly worker: ServerOptions["worker"];
 }
 
 /** Binds every listener before any serves; if one cannot bind, the ones that did are closed, so a failed start never leaves a half-started process answering checks. */
 async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Promise<Listeners> {
-  const { live, logger, health, handlers } = units;
-  const registry = () => live.current().registry;
+  const { live, logger, health, handlers, worker } = units;
+  const reusePort = worker !== undefined;
   const started: Array<() => Promise<void>> = [];
   try {
     const grpc = await startCheckServer(config.listen.grpcTransport, {
       host: config.listen.grpc.host,
-      port: config.listen.grpc.port,
+      port: worker?.grpcPort ?? config.listen.grpc.port,
       authorization: handlers,
       health: createHealthHandlers(health),
+      ...(reusePort ? { reusePort } : {}),
     });
     started.push(() => grpc.shutdown(0));
-    const auth = await startAuthServer({ ...config.listen.auth, login: live.login, logger });
+    const authPort = worker?.authPort ?? config.listen.auth.port;
+    const auth = await startAuthServer({ ...config.listen.auth, port: authPort, reusePort, login: live.login, logger });
     started.push(() => auth.close());
-    const admin = await startAdminServer({
-      host: config.listen.admin.host,
-      port: config.listen.admin.port,
-      registry: live.metrics.registry,
-      notReadyReason: () => {
-        if (units.stopping()) return "shutting down";
-        if (registry().isReady()) return null;
-        const waiting = registry()
-          .status()
-          .filter((s) => !s.ready)
-          .map((s) => s.provider);
-        return `waiting for provider keys: ${waiting.join(", ")}`;
-      },
-      degradedReason: () =>
-        live.redis !== null && !live.redis.isUp()
-          ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
-          : null,
-    });
+    const admin = reusePort
+      ? null
+      : await startAdminServer({
+          host: config.listen.admin.host,
+          port: config.listen.admin.port,
+          registry: live.metrics.registry,
+          notReadyReason: () => notReadyReason(live, units.stopping),
+          degradedReason: () => degradedReason(live),
+        });
     return { grpc, auth, admin };
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {
+  if (stopping()) return "shutting down";
+  const registry = live.current().registry;
+  if (registry.isReady()) return null;
+  const waiting = registry
+    .status()
+    .filter((s) => !s.ready)
+    .map((s) => s.provider);
+  return `waiting for provider keys: ${waiting.join(", ")}`;
+}
+
+function degradedReason(live: LivePipeline): string | null {
+  return live.redis !== null && !live.redis.isUp()
+    ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
+    : null;
 }

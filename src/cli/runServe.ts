@@ -1,17 +1,51 @@
-// `portcullis serve --config FILE [--watch]` (or PORTCULLIS_CONFIG): parses the arguments and hands
-// the file to the composition root (src/app/serveConfigFile.ts), which runs the process.
+// `portcullis serve --config FILE [--watch] [--workers N|auto]` (or PORTCULLIS_CONFIG,
+// PORTCULLIS_WORKERS): parses the arguments and hands the file to the composition root
+// (src/app/serveConfigFile.ts), which runs the process.
+import { parseWorkersOption, type WorkersOption } from "../app/parseWorkersOption.ts";
 import { serveConfigFile } from "../app/serveConfigFile.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
 
 const USAGE = [
-  "usage: portcullis serve --config FILE [--watch]   (or set PORTCULLIS_CONFIG)",
+  "usage: portcullis serve --config FILE [--watch] [--workers N|auto]   (or set PORTCULLIS_CONFIG)",
   "  SIGHUP reloads the config; --watch also reloads it when the file changes.",
   "  An invalid config is refused and the running one kept.",
+  "  --workers N runs N processes sharing the gRPC and auth ports (SO_REUSEPORT) under one supervisor",
+  "  that serves the admin listener for all; auto: one per CPU available (cgroup quota aware).",
+  "  Default 1 (one process, no supervisor), or PORTCULLIS_WORKERS.",
 ].join("\n");
+
+/** Takes `--workers N` / `--workers=N` out of argv; the flag wins over PORTCULLIS_WORKERS. */
+function takeWorkers(argv: readonly string[]): { rest: string[]; workers?: WorkersOption } | { error: string } {
+  const rest: string[] = [];
+  let value: { text: string; source: string } | undefined;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? "";
+    if (arg === "--workers") {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("-")) return { error: "--workers needs a number or auto" };
+      value = { text: next, source: "--workers" };
+      i += 1;
+    } else if (arg.startsWith("--workers=")) {
+      value = { text: arg.slice("--workers=".length), source: "--workers" };
+    } else {
+      rest.push(arg);
+    }
+  }
+  const fromEnv = process.env["PORTCULLIS_WORKERS"];
+  value ??= fromEnv === undefined || fromEnv === "" ? undefined : { text: fromEnv, source: "PORTCULLIS_WORKERS" };
+  if (value === undefined) return { rest };
+  const parsed = parseWorkersOption(value.text, value.source);
+  return "error" in parsed ? parsed : { rest, workers: parsed.workers };
+}
 
 export async function runServe(argv: readonly string[]): Promise<number> {
   const watch = argv.includes("--watch");
-  const rest = argv.filter((arg) => arg !== "--watch");
+  const taken = takeWorkers(argv.filter((arg) => arg !== "--watch"));
+  if ("error" in taken) {
+    process.stderr.write(`error: ${taken.error}\n${USAGE}\n`);
+    return 1;
+  }
+  const { rest, workers } = taken;
   const fromEnv = process.env["PORTCULLIS_CONFIG"];
   const args = rest.length === 0 && fromEnv ? { file: fromEnv } : parseConfigArgs(rest);
   if ("help" in args) {
@@ -22,5 +56,5 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     process.stderr.write(`error: ${args.error}\n${USAGE}\n`);
     return 1;
   }
-  return serveConfigFile({ file: args.file, watch });
+  return serveConfigFile({ file: args.file, watch, ...(workers !== undefined ? { workers } : {}) });
 }

@@ -25,6 +25,8 @@ export interface AuthServer {
 export interface AuthServerOptions {
   readonly host: string;
   readonly port: number;
+  /** SO_REUSEPORT: each `serve --workers` worker listens on the same port with its own socket. */
+  readonly reusePort?: boolean;
   /** The current browser login (a config reload may replace it); absent when browser login is off. */
   readonly login?: (() => BrowserLogin) | null;
   readonly logger?: {
@@ -73,7 +75,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
-  return listenHttpServer(server, options.port, options.host);
+  return listenHttpServer(server, options.port, options.host, { reusePort: options.reusePort === true });
 }
 
 type RouteHandler = (routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;

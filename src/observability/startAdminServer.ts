@@ -12,9 +12,12 @@ export interface AdminServer {
 export interface AdminServerOptions {
   host: string;
   port: number;
-  registry: Registry;
+  /** A process's registry, or what the `serve --workers` supervisor aggregates from its workers. */
+  registry: Pick<Registry, "metrics" | "contentType">;
   /** Returns null when ready, else a short reason shown in the /readyz body. */
   notReadyReason: () => string | null;
+  /** Returns null while the process can serve, else why /healthz answers 503 (a supervisor with no worker running). */
+  unhealthyReason?: () => string | null;
   /**
    * Something that does not make the process unready but must be visible (Redis down: session
    * requests get 503 while bearer tokens still pass, so taking the replica out would only hurt).
@@ -30,7 +33,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return;
     }
     if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end("ok\n");
+      const unhealthy = options.unhealthyReason?.() ?? null;
+      res
+        .writeHead(unhealthy === null ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
+        .end(unhealthy === null ? "ok\n" : `unhealthy: ${unhealthy}\n`);
       return;
     }
     if (path === "/readyz") {

@@ -7,5 +7,8 @@ export type GrpcTransport = "grpc-js" | "http2";
 
 export async function startCheckServer(transport: GrpcTransport, options: GrpcServerOptions): Promise<GrpcServer> {
   if (transport === "http2") return (await import("./startHttp2GrpcServer.ts")).startHttp2GrpcServer(options);
+  // grpc-js binds its own listener without SO_REUSEPORT: a second worker would fail to bind (or, in a
+  // cluster worker, be handed the supervisor's socket), so sharing a port is refused here too.
+  if (options.reusePort === true) throw new Error("listen.grpcTransport grpc-js cannot share its port between workers");
   return (await import("./startGrpcServer.ts")).startGrpcServer(options);
 }

@@ -15,6 +15,8 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly authorization: UntypedServiceImplementation;
   readonly health: UntypedServiceImplementation;
+  /** SO_REUSEPORT, so `serve --workers` processes share the port (the node:http2 server only; grpc-js cannot set it). */
+  readonly reusePort?: boolean;
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {

@@ -23,6 +23,8 @@ export interface Http2GrpcServerOptions {
   port: number;
   authorization: UntypedServiceImplementation;
   health: UntypedServiceImplementation;
+  /** SO_REUSEPORT: each `serve --workers` worker listens on the same port with its own socket. */
+  reusePort?: boolean;
   /** Overrides for tests; production uses the grpc-js server's values. */
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
@@ -141,7 +143,7 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
   server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, reusePort: options.reusePort === true }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -1,0 +1,25 @@
+// What in a config keeps `serve --workers` above 1 from being safe, as config problems with their key
+// path: state one process must hold alone. Browser login without Redis keeps back-channel logouts,
+// sign-outs and their replay guard in the process that received them, so the other workers would
+// still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT).
+import type { ConfigIssue } from "../config/ConfigIssue.ts";
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { browserLoginEnabled } from "./buildCheckPipeline.ts";
+
+export function workersConfigProblems(config: PortcullisConfig, workers: number): ConfigIssue[] {
+  const problems: ConfigIssue[] = [];
+  const hasRedis = config.redis.url !== null || config.redis.sentinels.length > 0;
+  if (browserLoginEnabled(config) && !hasRedis) {
+    problems.push({
+      path: "redis.url",
+      message: `--workers ${workers} needs Redis with browser login (session.store "${config.session.store}"): without it each worker keeps its own back-channel logouts, sign-outs and logout-token replay guard, so the other workers would still accept a session that was ended. Set redis.url (and session.store: redis to share sessions and refreshes too), or run --workers 1`,
+    });
+  }
+  if (config.listen.grpcTransport === "grpc-js") {
+    problems.push({
+      path: "listen.grpcTransport",
+      message: `--workers ${workers} needs the http2 transport: grpc-js cannot listen with SO_REUSEPORT, so workers cannot share listen.grpc's port. Set listen.grpcTransport: http2, or run --workers 1`,
+    });
+  }
+  return problems;
+}
