@@ -22,7 +22,7 @@ export interface PortcullisBenchSetup {
   readonly audience: string;
   /** The `session.keys` secret (32+ characters): the bench seals its session cookie with it. */
   readonly sessionKey: string;
-  /** listen.grpcTransport; default grpc-js. */
+  /** listen.grpcTransport; unset leaves the product's default (http2). */
   readonly grpcTransport?: "grpc-js" | "http2";
 }
 
@@ -33,7 +33,7 @@ export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
     {
       listen: {
         grpc: "127.0.0.1:0",
-        grpcTransport: setup.grpcTransport ?? "grpc-js",
+        ...(setup.grpcTransport === undefined ? {} : { grpcTransport: setup.grpcTransport }),
         auth: "127.0.0.1:0",
         admin: "127.0.0.1:0",
       },

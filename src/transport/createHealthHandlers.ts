@@ -1,18 +1,15 @@
 // grpc.health.v1 Check and Watch. The empty service name and the ext_authz service name report
 // the process status; any other name is NOT_FOUND, as the health protocol prescribes.
-import {
-  status as GrpcStatus,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type sendUnaryData,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+// Types only from grpc-js: the node:http2 transport serves these handlers without loading it.
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { HealthState, ServingStatus } from "./HealthState.ts";
 
 export const AUTHORIZATION_SERVICE = "envoy.service.auth.v3.Authorization";
 const KNOWN = new Set(["", AUTHORIZATION_SERVICE]);
 const WIRE: Record<ServingStatus, number> = { SERVING: 1, NOT_SERVING: 2 };
 const SERVICE_UNKNOWN = 3;
+/** gRPC's NOT_FOUND status code (the protocol's number, as grpc-js's status.NOT_FOUND). */
+const NOT_FOUND = 5;
 
 interface HealthCheckRequest {
   service?: string;
@@ -23,7 +20,7 @@ export function createHealthHandlers(state: HealthState): UntypedServiceImplemen
     Check(call: ServerUnaryCall<HealthCheckRequest, unknown>, callback: sendUnaryData<unknown>) {
       const service = call.request.service ?? "";
       if (!KNOWN.has(service)) {
-        callback({ code: GrpcStatus.NOT_FOUND, details: "unknown service" });
+        callback({ code: NOT_FOUND, details: "unknown service" });
         return;
       }
       callback(null, { status: WIRE[state.status] });

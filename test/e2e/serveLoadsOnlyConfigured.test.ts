@@ -2,6 +2,7 @@
 // `redis` and `tracing` it never loads the Redis client (ioredis) or the OpenTelemetry SDK and
 // exporter, and no serve process loads the demo (src/demo/, oidc-provider). Every module a real
 // `serve` child loads, CommonJS included, is recorded by test/harness/recordLoadedModules.ts.
+// With the node:http2 gRPC transport (the default) it loads neither grpc-js nor proto-loader.
 // (That tracing and Redis work when configured: tracing.test.ts, redisSessions.test.ts, redisHealth.test.ts.)
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
@@ -22,13 +23,17 @@ const TRACING_SDK = [
   "/node_modules/@opentelemetry/exporter-trace-otlp-http/",
 ];
 const DEMO = ["/src/demo/", "/node_modules/oidc-provider/"];
+const GRPC_JS = ["/node_modules/@grpc/grpc-js/", "/node_modules/@grpc/proto-loader/", "/node_modules/protobufjs/"];
+
+let started = 0;
 
 /** Starts `serve` with `extra` merged into a one-provider config, waits for its ready line and returns what it loaded. */
 async function modulesLoadedBy(scope: TempScope, extra: object): Promise<string[]> {
   // Nothing listens behind these ports (they reset connections): the process starts all the same.
   const down = await reservePort();
   scope.defer(() => down.release());
-  const configFile = join(scope.dir, "portcullis.json");
+  started += 1;
+  const configFile = join(scope.dir, `portcullis-${started}.json`);
   const config = {
     listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
     providers: { idp: { issuer: `http://127.0.0.1:${down.port}`, audiences: ["api"], allowInsecureHttp: true } },
@@ -37,7 +42,7 @@ async function modulesLoadedBy(scope: TempScope, extra: object): Promise<string[
     ...extra,
   };
   await writeFile(configFile, JSON.stringify(config).replaceAll("DOWN_PORT", String(down.port)), { mode: 0o600 });
-  const record = join(scope.dir, "loaded.txt");
+  const record = join(scope.dir, `loaded-${started}.txt`);
   const child = spawn(
     process.execPath,
     ["--disable-warning=ExperimentalWarning", "--import", RECORDER, MAIN, "serve", "--config", configFile],
@@ -77,6 +82,17 @@ describe("what a serve process loads", () => {
     expect(loadedAny(urls, [REDIS_CLIENT])).toEqual([]);
     expect(loadedAny(urls, TRACING_SDK)).toEqual([]);
     expect(loadedAny(urls, DEMO)).toEqual([]);
+  });
+
+  it("loads neither grpc-js nor proto-loader with the default node:http2 gRPC transport, and grpc-js only when chosen", async () => {
+    const http2 = await modulesLoadedBy(scope, {});
+    expect(http2.some((url) => url.endsWith("/src/transport/startHttp2GrpcServer.ts"))).toBe(true);
+    expect(loadedAny(http2, GRPC_JS)).toEqual([]);
+    const grpcJs = await modulesLoadedBy(scope, {
+      listen: { grpc: "127.0.0.1:0", grpcTransport: "grpc-js", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    });
+    expect(loadedAny(grpcJs, ["/node_modules/@grpc/grpc-js/"]).length).toBeGreaterThan(0);
+    expect(grpcJs.some((url) => url.endsWith("/src/transport/startHttp2GrpcServer.ts"))).toBe(false);
   });
 
   it("loads the Redis client and the tracing SDK when redis and tracing are configured, and still not the demo", async () => {
