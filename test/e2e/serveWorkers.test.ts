@@ -1,0 +1,289 @@
+// `portcullis serve --workers 2` as an operator runs it: one supervisor, two worker processes
+// sharing the gRPC port (SO_REUSEPORT), one admin listener for both. Checks from many connections
+// reach both workers and /metrics counts them all; /readyz waits for every worker's keys; a killed
+// worker comes back; SIGHUP reaches every worker; SIGTERM drains them and exits 0. Bad --workers
+// values and configs that need one process are refused before anything starts.
+import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countAvailableCpus } from "../../src/app/countAvailableCpus.ts";
+import { checkOnce } from "../harness/grpcTestClients.ts";
+import { readMetric } from "../harness/readMetric.ts";
+import { killOnExit, REPO_ROOT } from "../harness/startPortcullisProcess.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+interface Serving {
+  readonly pid: number;
+  readonly ports: { grpc: number; admin: number };
+  readonly exited: Promise<number | null>;
+  lines(): Array<Record<string, unknown>>;
+}
+
+/** `serve` with extra arguments, its stdout kept in a file; resolves at the "portcullis ready" line. */
+async function serve(config: string, log: string, args: readonly string[]): Promise<Serving> {
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", config, ...args],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "test" } },
+  );
+  killOnExit(child);
+  const out = createWriteStream(log);
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const lines = () =>
+    (existsSync(log) ? readFileSync(log, "utf8") : "")
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const ready = await waitUntil(async () => lines().some((l) => l["msg"] === "portcullis ready"), 60_000);
+  if (!ready) throw new Error(`no ready line:\n${readFileSync(log, "utf8")}`);
+  const line = lines().find((l) => l["msg"] === "portcullis ready")!;
+  return {
+    pid: child.pid ?? -1,
+    ports: { grpc: line["grpcPort"] as number, admin: line["adminPort"] as number },
+    exited,
+    lines,
+  };
+}
+
+function workerPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function admin(s: Serving, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${s.ports.admin}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: await res.text() };
+}
+
+function runServe(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "serve", ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, ...env },
+  });
+}
+
+describe("portcullis serve --workers 2", () => {
+  let dir: string;
+  let idp: Server;
+  let issuer: string;
+  let keysServed = false;
+  let token: string;
+  let portcullis: Serving;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "portcullis-workers-"));
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    // The IdP answers its keys only once the test says so: until then no worker can be ready.
+    idp = createServer((req, res) => {
+      if (req.url === "/.well-known/openid-configuration")
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+      else if (req.url === "/jwks" && keysServed)
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+      else res.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve));
+    issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    token = await signToken(privateKey, issuer);
+    await writeFile(join(dir, "config.yaml"), config(issuer, []));
+    portcullis = await serve(join(dir, "config.yaml"), join(dir, "serve.log"), ["--workers", "2"]);
+  });
+
+  afterAll(async () => {
+    // Gone already when the last test passed; its workers end themselves once their supervisor is gone.
+    if (portcullis !== undefined && existsSync(`/proc/${portcullis.pid}`)) process.kill(portcullis.pid, "SIGKILL");
+    await new Promise<void>((resolve) => idp?.close(() => resolve()));
+    if (process.env.PORTCULLIS_KEEP_E2E_LOGS === undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("says not ready until every worker has its provider's keys, then ready", async () => {
+    expect(portcullis.lines().find((l) => l["msg"] === "portcullis ready")).toMatchObject({ workers: 2 });
+    const before = await admin(portcullis, "/readyz");
+    expect(before.status).toBe(503);
+    expect(before.body).toMatch(/not ready: (worker \d: waiting for provider keys: idp|\d of 2 workers)/);
+    expect((await admin(portcullis, "/healthz")).status).toBe(200);
+    keysServed = true;
+    expect(await waitUntil(async () => (await admin(portcullis, "/readyz")).status === 200, 20_000)).toBe(true);
+  });
+
+  it("answers checks on one port from both workers, and /metrics counts every check once", async () => {
+    const sent = 24;
+    for (let i = 0; i < sent; i++) {
+      // checkOnce opens a connection of its own: the kernel hashes each to one of the two sockets.
+      const response = await checkOnce(portcullis.ports.grpc, "/api", { authorization: `Bearer ${token}` });
+      expect(response["status"]?.code ?? 0).toBe(0);
+    }
+    const metrics = (await admin(portcullis, "/metrics")).body;
+    expect(readMetric(metrics, "portcullis_checks_total", { decision: "allow", route: "api" })).toBe(sent);
+    const one = readMetric(metrics, "portcullis_worker_checks", { worker: "1" });
+    const two = readMetric(metrics, "portcullis_worker_checks", { worker: "2" });
+    expect(one).toBeGreaterThan(0);
+    expect(two).toBeGreaterThan(0);
+    expect(one + two).toBe(sent);
+    expect(readMetric(metrics, "portcullis_provider_ready", { provider: "idp" })).toBe(1);
+    expect(readMetric(metrics, "portcullis_workers", { state: "ready" })).toBe(2);
+  });
+
+  it("reloads every worker on SIGHUP", async () => {
+    await writeFile(
+      join(dir, "config.yaml"),
+      config(issuer, ["  - { name: open, match: { path: /open }, auth: public }"]),
+    );
+    process.kill(portcullis.pid, "SIGHUP");
+    const reloaded = () =>
+      new Set(
+        portcullis
+          .lines()
+          .filter((l) => l["msg"] === "config reloaded")
+          .map((l) => l["worker"]),
+      );
+    expect(await waitUntil(async () => reloaded().size === 2, 20_000)).toBe(true);
+    expect(reloaded()).toEqual(new Set([1, 2]));
+    for (let i = 0; i < 6; i++) {
+      const response = await checkOnce(portcullis.ports.grpc, "/open");
+      expect(response["status"]?.code ?? 0).toBe(0);
+    }
+  });
+
+  it("starts a killed worker again and is ready again", async () => {
+    const [victim] = workerPids(portcullis.pid);
+    expect(victim).toBeDefined();
+    process.kill(victim!, "SIGKILL");
+    const restarted = async () => {
+      const pids = workerPids(portcullis.pid);
+      return pids.length === 2 && !pids.includes(victim!);
+    };
+    expect(await waitUntil(restarted, 20_000)).toBe(true);
+    expect(
+      portcullis.lines().some((l) => l["msg"] === "worker exited; starting it again" && l["signal"] === "SIGKILL"),
+    ).toBe(true);
+    expect(await waitUntil(async () => (await admin(portcullis, "/readyz")).status === 200, 20_000)).toBe(true);
+    expect(readMetric((await admin(portcullis, "/metrics")).body, "portcullis_worker_restarts_total")).toBe(1);
+  });
+
+  it("drains every worker on SIGTERM and exits 0", async () => {
+    const workers = workerPids(portcullis.pid);
+    process.kill(portcullis.pid, "SIGTERM");
+    expect(await portcullis.exited).toBe(0);
+    const stopped = portcullis.lines().filter((l) => l["msg"] === "stopped");
+    expect(new Set(stopped.map((l) => l["worker"] ?? "supervisor"))).toEqual(new Set([1, 2, "supervisor"]));
+    for (const pid of workers) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+});
+
+describe("portcullis serve --workers refusals", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "portcullis-workers-refused-"));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a worker count that is not a whole number from 1 up, from the flag or the environment", async () => {
+    await writeFile(join(dir, "ok.yaml"), config("https://idp.example.com", []));
+    const zero = runServe(["--config", join(dir, "ok.yaml"), "--workers", "0"]);
+    expect(zero.status).toBe(1);
+    expect(zero.stderr).toContain("--workers 0 is out of range: a whole number from 1 to 256, or auto");
+    const word = runServe(["--config", join(dir, "ok.yaml"), "--workers=abc"]);
+    expect(word.status).toBe(1);
+    expect(word.stderr).toContain('--workers "abc" is not a whole number from 1 to 256');
+    const env = runServe(["--config", join(dir, "ok.yaml")], { PORTCULLIS_WORKERS: "two" });
+    expect(env.status).toBe(1);
+    expect(env.stderr).toContain('PORTCULLIS_WORKERS "two" is not a whole number');
+  });
+
+  it("refuses several workers for browser login without Redis, naming redis.url; auto runs one process", async () => {
+    const file = join(dir, "login.yaml");
+    await writeFile(file, loginConfig());
+    const refused = runServe(["--config", file, "--workers", "2"]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error: redis.url: --workers 2 needs Redis with browser login");
+    expect(refused.stderr).toContain("nothing was started");
+    expect(refused.stdout).not.toContain("portcullis ready");
+    const auto = await serve(file, join(dir, "auto.log"), ["--workers", "auto"]);
+    try {
+      const ready = auto.lines().find((l) => l["msg"] === "portcullis ready")!;
+      expect(ready["workers"]).toBeUndefined();
+      const fellBack = auto.lines().some((l) => String(l["msg"]).startsWith("--workers auto: running one process"));
+      expect(fellBack).toBe(countAvailableCpus() > 1);
+    } finally {
+      process.kill(auto.pid, "SIGTERM");
+      expect(await auto.exited).toBe(0);
+    }
+  });
+
+  it("refuses several workers on the grpc-js transport, naming listen.grpcTransport", async () => {
+    const file = join(dir, "grpcjs.yaml");
+    await writeFile(
+      file,
+      config("https://idp.example.com", []).replace("grpcTransport: http2", "grpcTransport: grpc-js"),
+    );
+    const refused = runServe(["--config", file, "--workers", "2"]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error: listen.grpcTransport: --workers 2 needs the http2 transport");
+  });
+});
+
+function config(issuer: string, extraRoutes: readonly string[]): string {
+  return [
+    'listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0", grpcTransport: http2 }',
+    "providers:",
+    "  idp:",
+    `    issuer: ${issuer}`,
+    "    audiences: [workers-api]",
+    "    allowInsecureHttp: true",
+    "routes:",
+    "  - { name: api, match: { path: /api }, auth: required }",
+    ...extraRoutes,
+    "shutdown: { graceSeconds: 5, drainSeconds: 0 }",
+  ].join("\n");
+}
+
+function loginConfig(): string {
+  return [
+    'listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0", grpcTransport: http2 }',
+    "providers:",
+    "  idp:",
+    "    issuer: http://127.0.0.1:9",
+    "    audiences: [workers-api]",
+    "    allowInsecureHttp: true",
+    "    clientId: web",
+    "    redirectUri: https://app.example.com/oauth2/callback",
+    "session: { keys: [0123456789abcdef0123456789abcdef0123456789] }",
+    "routes:",
+    "  - { name: api, match: { path: /api }, auth: required }",
+    "shutdown: { graceSeconds: 5, drainSeconds: 0 }",
+  ].join("\n");
+}
+
+async function signToken(key: CryptoKey, issuer: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ scope: "api" })
+    .setProtectedHeader({ alg: "RS256", kid: "k1", typ: "at+jwt" })
+    .setIssuer(issuer)
+    .setAudience("workers-api")
+    .setSubject("someone")
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(key);
+}
