@@ -2,7 +2,13 @@
 // only in their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to
 // a no-op Check server (grpc-js, and grpc-go when it was built), ext_authz gRPC to Portcullis,
 // ext_authz HTTP to oauth2-proxy when it was built — all routing to the same upstream. Rendered as
-// JSON, which Envoy reads as YAML.
+// JSON, which Envoy reads as YAML. Every ext_authz gRPC listener uses the shipped configs' filter,
+// allowed_headers included (those the bench's Portcullis config reads), so the no-op servers are
+// sent the same headers as Portcullis.
+import { randomBytes } from "node:crypto";
+import { allowedHeaderPatterns } from "../src/app/envoyAllowedHeaders.ts";
+import { parseConfig } from "../src/config/parseConfig.ts";
+import { renderPortcullisConfig } from "./startPortcullis.ts";
 
 export const LISTENER_NAMES = {
   noAuth: "no_auth",
@@ -28,9 +34,9 @@ export interface EnvoyConfigInput {
   readonly jwks: object;
 }
 
-const loopback = (port: number) => ({ socket_address: { address: "127.0.0.1", port_value: port } });
+export const loopback = (port: number) => ({ socket_address: { address: "127.0.0.1", port_value: port } });
 
-function staticCluster(name: string, port: number, extra: object = {}) {
+export function staticCluster(name: string, port: number, extra: object = {}) {
   return {
     name,
     type: "STATIC",
@@ -41,7 +47,7 @@ function staticCluster(name: string, port: number, extra: object = {}) {
 }
 
 // gRPC needs HTTP/2 to the cluster.
-const http2Only = {
+export const http2Only = {
   typed_extension_protocol_options: {
     "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
       "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
@@ -60,8 +66,23 @@ function extAuthzFilter(clusterName: string) {
       grpc_service: { envoy_grpc: { cluster_name: clusterName }, timeout: "1s" },
       transport_api_version: "V3",
       failure_mode_allow: false,
+      status_on_error: { code: "ServiceUnavailable" },
+      include_peer_certificate: false,
+      allowed_headers: { patterns: benchAllowedHeaders() },
     },
   };
+}
+
+/** The allowed_headers of the bench's Portcullis config; they depend on none of its per-run values. */
+export function benchAllowedHeaders(): { exact: string }[] {
+  const raw = renderPortcullisConfig({
+    issuer: "https://issuer.invalid",
+    audience: "bench-api",
+    sessionKey: randomBytes(32).toString("base64"),
+  });
+  const parsed = parseConfig(JSON.parse(raw));
+  if (!parsed.ok) throw new Error(`the bench's Portcullis config: ${JSON.stringify(parsed.problems)}`);
+  return allowedHeaderPatterns(parsed.config);
 }
 
 // oauth2-proxy answers ext_authz over HTTP: Envoy asks path_prefix + the request's path, with the
@@ -86,7 +107,7 @@ function oauth2ProxyFilter() {
   };
 }
 
-function listener(name: string, authFilters: object[]) {
+export function listener(name: string, authFilters: object[]) {
   return {
     name,
     address: loopback(0),

@@ -1,9 +1,11 @@
-// `portcullis check-config --config FILE`: validates a config without starting anything. Lists every
-// problem with its key path on stderr and exits 1, or prints a summary on stdout and exits 0.
+// `portcullis check-config --config FILE [--envoy]`: validates a config without starting anything.
+// Lists every problem with its key path on stderr and exits 1, or prints a summary on stdout (with
+// --envoy: the Envoy ext_authz filter this config needs, allowed_headers included) and exits 0.
 // Warnings go to stderr in both cases. Values that may be secrets are never printed.
 
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { loadCheckedConfig } from "../app/loadCheckedConfig.ts";
+import { renderEnvoyExtAuthzFilter } from "../app/renderEnvoyExtAuthzFilter.ts";
 import { summarizeConfig } from "../app/summarizeConfig.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
 
@@ -13,15 +15,20 @@ export interface CheckConfigIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const USAGE = "usage: portcullis check-config --config FILE";
+const USAGE = "usage: portcullis check-config --config FILE [--envoy]";
 
 export async function runCheckConfig(
   argv: string[],
   io: CheckConfigIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  const args = parseConfigArgs(argv);
+  // --envoy is check-config's own flag; the rest are the arguments every config command takes.
+  const envoy = argv.includes("--envoy");
+  const args = parseConfigArgs(argv.filter((arg) => arg !== "--envoy"));
   if ("help" in args) {
-    io.stdout.write(`${USAGE}\nValidates the config file; exit 0 when valid, 1 when not.\n`);
+    io.stdout.write(
+      `${USAGE}\nValidates the config file; exit 0 when valid, 1 when not.\n` +
+        "--envoy  print the Envoy ext_authz filter (YAML) with the allowed_headers this config needs\n",
+    );
     return 0;
   }
   if ("error" in args) {
@@ -36,6 +43,10 @@ export async function runCheckConfig(
   if (!result.ok) {
     io.stderr.write(`${args.file}: ${result.problems.length} problem(s); the config is invalid\n`);
     return 1;
+  }
+  if (envoy) {
+    io.stdout.write(renderEnvoyExtAuthzFilter(result.config));
+    return 0;
   }
   io.stdout.write(summarizeConfig(args.file, result.config));
   io.stdout.write(`warnings: ${result.warnings.length}${result.warnings.length > 0 ? " (listed on stderr)" : ""}\n`);

@@ -23,6 +23,12 @@ export interface EnvoyConfigValues {
    * The e2e tests give loaded CI machines more room; keep it above the providers' jwksTimeoutMs.
    */
   readonly extAuthzTimeoutMs?: number;
+  /**
+   * The request headers ext_authz sends Portcullis (its allowed_headers): those the Portcullis
+   * config being run reads, from src/app/envoyAllowedHeaders.ts. Required: a list for another
+   * config could keep from Portcullis a header it must see (a removal to make, the session cookie).
+   */
+  readonly allowedHeaders: readonly string[];
 }
 
 export const DEMO_ENVOY_TEMPLATE = new URL("../../envoy/demo.yaml", import.meta.url);
@@ -42,10 +48,14 @@ export async function renderEnvoyConfig(
     AUTH_PORT: port(values.authPort),
     UPSTREAM_PORT: port(values.upstreamPort),
     EXT_AUTHZ_TIMEOUT: duration(values.extAuthzTimeoutMs ?? 1000),
+    EXT_AUTHZ_ALLOWED_HEADERS: patterns(values.allowedHeaders),
   });
 }
 
-export function fillTemplate(text: string, values: Readonly<Record<string, string | number>>): string {
+/** A template value: strings are quoted, numbers written as they are, lists as JSON (a YAML flow sequence). */
+export type TemplateValue = string | number | readonly Readonly<Record<string, string>>[];
+
+export function fillTemplate(text: string, values: Readonly<Record<string, TemplateValue>>): string {
   const unused = new Set(Object.keys(values));
   const missing = new Set<string>();
   // Only the value lines, never the comments: a {{NAME}} in a comment is documentation.
@@ -78,6 +88,15 @@ export function fillTemplate(text: string, values: Readonly<Record<string, strin
 function duration(ms: number): string {
   if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new Error(`not a timeout in milliseconds: ${ms}`);
   return `${ms / 1000}s`;
+}
+
+/** Header names as Envoy StringMatcher patterns; a name that is not a lower-case HTTP token is refused. */
+function patterns(names: readonly string[]): { exact: string }[] {
+  if (names.length === 0) throw new Error("allowedHeaders is empty: Portcullis reads at least authorization");
+  for (const name of names)
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+      throw new Error(`not a lower-case header name: ${JSON.stringify(name)}`);
+  return names.map((name) => ({ exact: name }));
 }
 
 function port(value: number): number {

@@ -91,6 +91,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         extAuthzPort: portcullis.ports.grpc,
         authPort: portcullis.ports.auth,
         upstreamPort: upstream.port,
+        allowedHeaders: portcullis.allowedHeaders,
       }),
       logFile: logFiles.envoy,
       concurrency: 2,

@@ -4,6 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
+import { envoyAllowedHeaders } from "../app/envoyAllowedHeaders.ts";
 import { startServer } from "../app/startServer.ts";
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { parseConfig } from "../config/parseConfig.ts";
@@ -25,6 +26,8 @@ export interface DemoPortcullisOptions {
 export interface DemoPortcullis {
   readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
   readonly adminUrl: string;
+  /** The request headers the demo's Envoy sends to ext_authz: those this config reads. */
+  readonly allowedHeaders: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -55,7 +58,8 @@ export async function startDemoPortcullis(options: DemoPortcullisOptions): Promi
     await stop();
     throw error;
   }
-  return { ports: server.ports, adminUrl, stop };
+  const allowedHeaders = envoyAllowedHeaders(parsed.config).map((h) => h.name);
+  return { ports: server.ports, adminUrl, allowedHeaders, stop };
 }
 
 async function waitForReady(url: string, timeoutMs: number): Promise<void> {

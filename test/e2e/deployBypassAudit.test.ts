@@ -67,6 +67,7 @@ async function shippedEnvoyConfigs(): Promise<Array<[string, Json]>> {
     extAuthzPort: 9191,
     authPort: 8181,
     upstreamPort: 9480,
+    allowedHeaders: ["authorization", "cookie"],
   });
   const replicas = await readReplicasEnvoyConfig();
   const replicasForTests = renderReplicasEnvoyConfig(replicas, {

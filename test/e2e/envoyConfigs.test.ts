@@ -101,6 +101,7 @@ describe("envoy/demo.yaml", () => {
       extAuthzPort: 9191,
       authPort: 8181,
       upstreamPort: 9480,
+      allowedHeaders: ["authorization", "cookie"],
     });
     expect(await validate(text)).toMatch(/OK/);
   });
@@ -115,6 +116,7 @@ describe("envoy/demo.yaml", () => {
       extAuthzPort: 9191,
       authPort: 8181,
       upstreamPort: 9480,
+      allowedHeaders: ["authorization", "cookie"],
     };
     const timeoutOf = (text: string) =>
       at(

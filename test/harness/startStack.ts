@@ -13,6 +13,8 @@ import { createPublicKey, randomBytes } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
 import type { JWTPayload, JWTHeaderParameters } from "jose";
 import { stringify } from "yaml";
+import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
+import { loadCheckedConfig } from "../../src/app/loadCheckedConfig.ts";
 import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import type { SigningJwk } from "../../src/demo/startDevIdp.ts";
 import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
@@ -217,6 +219,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       authPort: portcullis.ports.auth,
       upstreamPort: options.upstreamPort ?? upstream.port,
       extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
+      // As a deployment would: the headers this stack's own config reads, nothing else.
+      allowedHeaders: allowedHeadersOf(configFile),
     });
     const envoyConfig =
       options.envoyConfig === undefined ? renderedEnvoyConfig : options.envoyConfig(renderedEnvoyConfig);
@@ -296,4 +300,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await close();
     throw error;
   }
+}
+
+/** The ext_authz allowed_headers for the config file Portcullis was started with (it parsed, so this does). */
+function allowedHeadersOf(configFile: string): string[] {
+  const loaded = loadCheckedConfig(configFile, { ...process.env, NODE_ENV: "test" });
+  if (!loaded.ok) throw new Error(`${configFile}: ${JSON.stringify(loaded.problems)}`);
+  return envoyAllowedHeaders(loaded.config).map((h) => h.name);
 }

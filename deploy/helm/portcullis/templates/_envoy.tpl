@@ -169,6 +169,13 @@ static_resources:
                       grpc_service:
                         envoy_grpc: { cluster_name: portcullis_ext_authz }
                         timeout: {{ $e.extAuthzTimeout }}
+                      # Only the request headers Portcullis reads, from the chart's `config` as
+                      # `portcullis check-config --envoy` computes them (portcullis.envoyAllowedHeaders
+                      # below); Envoy sends ext_authz no other. Identity headers are not among them:
+                      # Portcullis removes or overwrites every one on every allowed request, sent or not.
+                      allowed_headers:
+                        patterns:
+                          {{- include "portcullis.envoyAllowedHeaders" . | nindent 26 }}
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -311,3 +318,33 @@ resources:
     - name: tmp
       mountPath: /tmp
 {{- end }}
+
+{{/*
+The ext_authz allowed_headers of the chart's Portcullis `config`: the same list as
+src/app/envoyAllowedHeaders.ts (test/e2e/deployHelmAllowedHeaders.test.ts holds the two equal):
+authorization and x-request-id always; with browser login (a provider with clientId and
+redirectUri, and session.keys) the Cookie header and the headers that tell a page navigation from
+an API call; policy.removeRequestHeaders (default list unless set); with tracing.enabled the W3C and
+B3 trace context.
+*/}}
+{{- define "portcullis.envoyAllowedHeaders" -}}
+{{- $c := .Values.config | default dict -}}
+{{- $names := list "authorization" "x-request-id" -}}
+{{- $login := false -}}
+{{- range $name, $p := ($c.providers | default dict) -}}
+{{- if and (kindIs "map" $p) $p.clientId $p.redirectUri -}}{{- $login = true -}}{{- end -}}
+{{- end -}}
+{{- if and $login (($c.session | default dict).keys) -}}
+{{- $names = concat $names (list "cookie" "accept" "content-type" "sec-fetch-mode" "x-requested-with") -}}
+{{- end -}}
+{{- $policy := $c.policy | default dict -}}
+{{- $removed := list "x-forwarded-host" "x-forwarded-prefix" "forwarded" "x-original-url" "x-rewrite-url" "x-http-method-override" "x-method-override" "x-http-method" -}}
+{{- if hasKey $policy "removeRequestHeaders" -}}{{- $removed = $policy.removeRequestHeaders | default list -}}{{- end -}}
+{{- $names = concat $names $removed -}}
+{{- if ($c.tracing | default dict).enabled -}}
+{{- $names = concat $names (list "traceparent" "tracestate" "b3" "x-b3-traceid" "x-b3-spanid" "x-b3-sampled" "x-b3-flags") -}}
+{{- end -}}
+{{- $patterns := list -}}
+{{- range $n := $names | uniq -}}{{- $patterns = append $patterns (dict "exact" $n) -}}{{- end -}}
+{{- toYaml $patterns -}}
+{{- end -}}

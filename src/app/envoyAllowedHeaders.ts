@@ -1,0 +1,74 @@
+// The request headers Envoy's ext_authz filter must send Portcullis for a given config (its
+// `allowed_headers`), each with the reason it is read. Everything else Envoy would send (user-agent,
+// accept-language, other cookies' neighbours, x-forwarded-*, pseudo-headers already carried as the
+// request's host, path, method and scheme) is decoded and dropped unread, at Envoy's cost and ours.
+
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
+import { browserLoginEnabled } from "./buildCheckPipeline.ts";
+
+/** One header Portcullis reads from a Check, and why (printed beside it by `check-config --envoy`). */
+export interface AllowedHeader {
+  readonly name: string;
+  readonly why: string;
+}
+
+/**
+ * What src/core/isBrowserNavigation.ts reads to tell a page navigation (sent to log in, shown error
+ * pages) from fetch/XHR and gRPC; it decides something only where browser login is on.
+ */
+export const BROWSER_NAVIGATION_HEADERS: readonly string[] = Object.freeze([
+  "accept",
+  "content-type",
+  "sec-fetch-mode",
+  "x-requested-with",
+]);
+
+/** What the tracing propagators (src/observability/startTracing.ts: W3C trace context, then B3) extract. */
+export const TRACE_CONTEXT_HEADERS: readonly string[] = Object.freeze([
+  "traceparent",
+  "tracestate",
+  "b3",
+  "x-b3-traceid",
+  "x-b3-spanid",
+  "x-b3-sampled",
+  "x-b3-flags",
+]);
+
+/**
+ * The headers, in a stable order. Not listed, on purpose: the identity headers Portcullis owns
+ * (every allow answer removes or overwrites each of them whether or not the request carries it, so
+ * it need not see them); pseudo-headers (Envoy sends them as attributes.request.http's host, path,
+ * method and scheme); forwarding headers (x-forwarded-for/-proto: never trusted from a client).
+ */
+export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedHeader[] {
+  const headers: AllowedHeader[] = [
+    { name: "authorization", why: "the bearer token; removed before the upstream on authenticated requests" },
+    { name: "x-request-id", why: "Envoy's request id, joined with Portcullis's log lines" },
+  ];
+  if (browserLoginEnabled(config)) {
+    headers.push({
+      name: "cookie",
+      why: "browser login: the session cookie (Portcullis's own cookies are stripped before the upstream)",
+    });
+    for (const name of BROWSER_NAVIGATION_HEADERS)
+      headers.push({ name, why: "browser login: tell a page navigation (sent to log in) from API calls" });
+  }
+  // Portcullis names in its answer only those of these removals the request carries: it must see them.
+  // As compileRoutes reads it: a config built in code may leave the list out.
+  for (const name of config.policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS)
+    headers.push({
+      name,
+      why: "policy.removeRequestHeaders: removed before the upstream when the request carries them",
+    });
+  if (config.tracing.enabled)
+    for (const name of TRACE_CONTEXT_HEADERS)
+      headers.push({ name, why: "tracing: the trace context the Check's span continues (W3C, B3)" });
+  // A name twice (a removal that is also a trace header) is sent once, for its first reason.
+  return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
+}
+
+/** The list as Envoy's ListStringMatcher patterns (exact names; Envoy's header names are lower-case). */
+export function allowedHeaderPatterns(config: PortcullisConfig): { exact: string }[] {
+  return envoyAllowedHeaders(config).map(({ name }) => ({ exact: name }));
+}

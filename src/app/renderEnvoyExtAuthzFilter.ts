@@ -1,0 +1,44 @@
+// The Envoy ext_authz HTTP filter for a Portcullis config, as YAML to paste into an Envoy config's
+// http_filters (what `portcullis check-config --envoy` prints): the settings the shipped Envoy
+// configs use, with the allowed_headers this config needs, each header with the reason it is sent.
+
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { envoyAllowedHeaders } from "./envoyAllowedHeaders.ts";
+
+export interface ExtAuthzFilterOptions {
+  /** The Envoy cluster of Portcullis's gRPC listener; default portcullis_ext_authz. */
+  readonly clusterName?: string;
+  /** Envoy's wait for a Check answer; default 1s. */
+  readonly timeout?: string;
+}
+
+export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: ExtAuthzFilterOptions = {}): string {
+  const lines: string[] = [];
+  let reason = "";
+  for (const { name, why } of envoyAllowedHeaders(config)) {
+    if (why !== reason) lines.push(`        # ${(reason = why)}`);
+    // Plain names stay plain; any other token character is quoted, so no name can be read as YAML.
+    lines.push(`        - exact: ${/^[a-z0-9-]+$/.test(name) ? name : JSON.stringify(name)}`);
+  }
+  const headers = lines.join("\n");
+  return `# Envoy's ext_authz filter for this Portcullis config, the first of the listener's http_filters.
+# allowed_headers lists the request headers Portcullis reads; Envoy sends it no other. Print this
+# again after changing browser login (a provider's clientId/redirectUri, session.keys), tracing or
+# policy.removeRequestHeaders: portcullis check-config --config FILE --envoy
+- name: envoy.filters.http.ext_authz
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+    transport_api_version: V3
+    # SECURITY: fail closed: Portcullis unreachable or slow means 503, never a pass.
+    failure_mode_allow: false
+    status_on_error: { code: ServiceUnavailable }
+    # Portcullis reads neither the client certificate, the TLS session nor the body.
+    include_peer_certificate: false
+    grpc_service:
+      envoy_grpc: { cluster_name: ${options.clusterName ?? "portcullis_ext_authz"} }
+      timeout: ${options.timeout ?? "1s"}
+    allowed_headers:
+      patterns:
+${headers}
+`;
+}

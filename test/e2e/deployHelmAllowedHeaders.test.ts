@@ -1,0 +1,106 @@
+// The chart's sidecar Envoy sends ext_authz the headers its own Portcullis config reads: for each
+// example values file, and for configs that turn browser login off, tracing on or change
+// policy.removeRequestHeaders, `helm template`'s allowed_headers equal what
+// src/app/envoyAllowedHeaders.ts computes for the config.yaml the same render puts in the ConfigMap.
+// Needs HELM_BIN (bin/test sets it).
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
+import { loadCheckedConfig } from "../../src/app/loadCheckedConfig.ts";
+
+type Json = Record<string, any>;
+const run = promisify(execFile);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CHART = "deploy/helm/portcullis";
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "portcullis-helm-headers-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function helmBin(): string {
+  const bin = process.env["HELM_BIN"];
+  if (bin === undefined || bin === "") throw new Error("HELM_BIN is not set: run the suite with bin/test");
+  return bin;
+}
+
+/** Renders the chart in sidecar mode: the Envoy config's allowed_headers and the Portcullis config. */
+async function render(valuesFiles: readonly string[]): Promise<{ shipped: string[]; configYaml: string }> {
+  const args = ["template", "shop", CHART, "--namespace", "shop", "--set", "mode=sidecar"];
+  for (const file of valuesFiles) args.push("-f", file);
+  const { stdout } = await run(helmBin(), args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
+  const maps = parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Json | null)
+    .filter((d): d is Json => d?.["kind"] === "ConfigMap");
+  const envoyYaml = maps.map((m) => m["data"]?.["envoy.yaml"]).find((t) => typeof t === "string") as string;
+  const configYaml = maps.map((m) => m["data"]?.["config.yaml"]).find((t) => typeof t === "string") as string;
+  const envoy = parse(envoyYaml) as Json;
+  const filters = envoy["static_resources"].listeners[0].filter_chains[0].filters[0].typed_config
+    .http_filters as Json[];
+  const extAuthz = filters.find((f) => f["name"] === "envoy.filters.http.ext_authz")!;
+  const patterns = extAuthz["typed_config"].allowed_headers.patterns as { exact: string }[];
+  return { shipped: patterns.map((p) => p.exact), configYaml };
+}
+
+/** What the module computes for the rendered config.yaml, every ${VAR} given a long value. */
+async function computed(configYaml: string): Promise<string[]> {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, configYaml);
+  const env = Object.fromEntries([...configYaml.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map(([, n]) => [n!, "k".repeat(43)]));
+  const loaded = loadCheckedConfig(file, env);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+  return envoyAllowedHeaders(loaded.config).map((h) => h.name);
+}
+
+async function valuesFile(values: Json): Promise<string> {
+  const file = join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, stringify(values));
+  return file;
+}
+
+const PROVIDER = { issuer: "https://idp.example.com", audiences: ["api"] };
+const ROUTES = [{ name: "default", match: { path: "/" }, auth: "required" }];
+
+describe("the chart's sidecar Envoy allowed_headers", () => {
+  for (const example of ["values-keycloak.yaml", "values-auth0.yaml", "values-two-tenants.yaml"]) {
+    it(`equal the computed list for examples/${example}`, async () => {
+      const { shipped, configYaml } = await render([`${CHART}/examples/${example}`]);
+      expect(shipped).toContain("cookie");
+      expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+    });
+  }
+
+  it("leave out the Cookie and navigation headers without browser login, and follow tracing and removals", async () => {
+    const file = await valuesFile({
+      config: {
+        providers: { corp: PROVIDER },
+        routes: ROUTES,
+        tracing: { enabled: true },
+        policy: { removeRequestHeaders: ["x-forwarded-host", "x-original-host"] },
+      },
+    });
+    const { shipped, configYaml } = await render([file]);
+    expect(shipped).not.toContain("cookie");
+    expect(shipped).toContain("traceparent");
+    expect(shipped).toContain("x-original-host");
+    expect(shipped).not.toContain("forwarded");
+    expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+  });
+
+  it("send no removal names when policy.removeRequestHeaders is empty", async () => {
+    const file = await valuesFile({
+      config: { providers: { corp: PROVIDER }, routes: ROUTES, policy: { removeRequestHeaders: [] } },
+    });
+    const { shipped, configYaml } = await render([file]);
+    expect(shipped).toEqual(["authorization", "x-request-id"]);
+    expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+  });
+});
