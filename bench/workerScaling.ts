@@ -6,11 +6,13 @@
 // so on a 2-core machine it takes as little as possible of the cores the workers need. Reports per
 // round calls/s, the servers' CPU (supervisor and workers, /proc) and the generator's, the checks each
 // worker answered, and at the end the median calls/s ratio 2 ÷ 1 workers.
+// --envoy then puts the 2-worker server behind one Envoy (bench/workerScalingEnvoy.ts): Envoy's
+// default HTTP/2 pool against a max_concurrent_streams cap, and the checks each worker answered.
 // Run: node --disable-warning=ExperimentalWarning bench/workerScaling.ts [--rounds 4] [--duration 5]
-//      [--connections 8] [--streams 16]
+//      [--connections 8] [--streams 16] [--envoy]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as protoLoader from "@grpc/proto-loader";
@@ -21,6 +23,7 @@ import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { waitForHttp200 } from "./fetchText.ts";
 import { readProcessCpuSeconds } from "./readProcessCpuSeconds.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { measureThroughEnvoy } from "./workerScalingEnvoy.ts";
 
 const arg = (name: string, fallback: number): number =>
   process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback;
@@ -137,6 +140,9 @@ async function round(s: Served, body: string, r: number): Promise<void> {
   );
 }
 
+const loadAtStart = loadavg()
+  .map((x) => x.toFixed(1))
+  .join(" ");
 const group = new ChildProcessGroup();
 const dir = mkdtempSync(join(tmpdir(), "portcullis-workers-"));
 const jwks = await startJwksServer();
@@ -165,10 +171,26 @@ try {
       `--workers ${s.workers}: median ${Math.round(median(s.rps))} calls/s, ${median(s.serverCpuPerCall).toFixed(1)} µs server CPU per call, ${median(s.serverCores).toFixed(2)} cores`,
     );
   }
+  // On a shared machine the workers get what the other work leaves: calls/s follows the cores they
+  // were granted, and the CPU per call says whether a second worker costs anything per call.
+  const cpuRatio = median(two.serverCpuPerCall) / median(one.serverCpuPerCall);
+  console.log(
+    `server CPU per call, 2 workers ÷ 1: ${cpuRatio.toFixed(2)}×; cores used, 2 workers ÷ 1: ${(median(two.serverCores) / median(one.serverCores)).toFixed(2)}×; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} at the end (${loadAtStart} at the start)`,
+  );
   const paired = median(two.rps.map((x, i) => x / (one.rps[i] ?? NaN)));
   console.log(
     `calls/s, 2 workers ÷ 1: ${(median(two.rps) / median(one.rps)).toFixed(2)}× (median of the rounds' own ratios ${paired.toFixed(2)}×)`,
   );
+  if (process.argv.includes("--envoy")) {
+    const envoyInput = { root: here, workDir: dir, grpcPort: two.grpcPort, adminPort: two.adminPort };
+    await measureThroughEnvoy(group, {
+      ...envoyInput,
+      ...{ token: identity.token, issuer: jwks.issuer, jwks: identity.jwks },
+      ...{ rounds: 2, duration, connections: 16, streamsPerConnection: 4 },
+    });
+  }
 } finally {
   await group.stopAll();
   await jwks.close();
