@@ -6,7 +6,16 @@
 // still sends the trailers one event-loop turn after the headers and message (it learns the data's end,
 // and asks for trailers, while writing them): as with grpc-js, a kill in between leaves a started answer.
 import type { ServerHttp2Stream } from "node:http2";
-import { frameMessage, GrpcCode, OK_TRAILERS, RESPONSE_HEADERS, statusTrailers, trailersOnly } from "./grpcWire.ts";
+import {
+  frameMessage,
+  GrpcCode,
+  OK_TRAILERS,
+  RESPOND_AND_END,
+  RESPOND_WITH_TRAILERS,
+  RESPONSE_HEADERS,
+  statusTrailers,
+  trailersOnly,
+} from "./grpcWire.ts";
 
 /** A method as the server routes it: the grpc-js definition's (de)serializers and the implementation. */
 export interface GrpcMethod {
@@ -170,7 +179,7 @@ export class Http2GrpcCall {
     stream.once("wantTrailers", () => {
       if (!stream.destroyed) stream.sendTrailers(this.#trailers);
     });
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
   }
 
   /** Answers with an error status: trailers-only before any message, else in the trailers. */
@@ -185,7 +194,7 @@ export class Http2GrpcCall {
 
   #trailersOnly(code: number, message: string): void {
     if (this.#stream.destroyed || this.#stream.headersSent) return;
-    this.#stream.respond(trailersOnly(code, message), { endStream: true });
+    this.#stream.respond(trailersOnly(code, message), RESPOND_AND_END);
     // Whatever the client still sends is read and dropped, so its flow-control window keeps moving.
     this.#stream.resume();
   }

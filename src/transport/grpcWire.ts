@@ -20,6 +20,13 @@ export const RESPONSE_HEADERS: OutgoingHttpHeaders = Object.freeze({
   "content-type": "application/grpc+proto",
 });
 
+/**
+ * respond() options, shared by every call: no Date header (gRPC has no use for it, and node:http2
+ * would format and encode one per answer).
+ */
+export const RESPOND_WITH_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false });
+export const RESPOND_AND_END = Object.freeze({ endStream: true, sendDate: false });
+
 export const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0", "grpc-message": "OK" });
 
 /** A trailers-only answer: the HTTP/2 response whose one header block carries the status (gRPC's error shape). */

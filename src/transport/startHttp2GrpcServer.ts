@@ -4,11 +4,11 @@
 // 1 MiB receive limit, deadlines, status trailers, and a graceful shutdown (GOAWAY, in-flight calls
 // finish, forced past the grace period).
 import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
 import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
-import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, trailersOnly } from "./grpcWire.ts";
+import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -49,6 +49,8 @@ function methodTable(services: Array<[ServiceDefinition, UntypedServiceImplement
   return table;
 }
 
+const ignore = (): void => undefined;
+
 function routeStream(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
@@ -56,29 +58,31 @@ function routeStream(
   maxBytes: number,
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
-  stream.on("error", () => undefined);
+  stream.on("error", ignore);
   if (headers[":method"] !== "POST") {
-    stream.respond({ ":status": 405, allow: "POST" }, { endStream: true });
+    stream.respond({ ":status": 405, allow: "POST" }, RESPOND_AND_END);
     return;
   }
   // grpc answers a request that is not gRPC at the HTTP level: 415, as grpc-js does.
   if (!isGrpcProtoContentType(headers["content-type"])) {
-    stream.respond({ ":status": 415 }, { endStream: true });
+    stream.respond({ ":status": 415 }, RESPOND_AND_END);
     return;
   }
   const path = headers[":path"] ?? "";
   const method = methods.get(path);
   if (method === undefined) {
-    stream.respond(trailersOnly(GrpcCode.UNIMPLEMENTED, `The server does not implement the method ${path}`), {
-      endStream: true,
-    });
+    stream.respond(
+      trailersOnly(GrpcCode.UNIMPLEMENTED, `The server does not implement the method ${path}`),
+      RESPOND_AND_END,
+    );
     return;
   }
   const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
   if (timeoutMs === null) {
-    stream.respond(trailersOnly(GrpcCode.INTERNAL, `Invalid grpc-timeout value "${headers["grpc-timeout"]}"`), {
-      endStream: true,
-    });
+    stream.respond(
+      trailersOnly(GrpcCode.INTERNAL, `Invalid grpc-timeout value "${headers["grpc-timeout"]}"`),
+      RESPOND_AND_END,
+    );
     return;
   }
   const encoding = headers["grpc-encoding"] as string | undefined;
@@ -130,6 +134,14 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
     maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
   });
   const sessions = new Set<Http2Session>();
+  // A session closed gracefully ends its socket and then waits for the peer to close its side; a
+  // peer that never does would hold the listener's close (and the process's exit) forever, so the
+  // sockets themselves are what the grace period ends.
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
@@ -151,22 +163,25 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
   let closing: Promise<void> | null = null;
   return {
     port: (server.address() as AddressInfo).port,
-    shutdown: (graceMs) => (closing ??= shutdown(server, sessions, graceMs)),
+    shutdown: (graceMs) => (closing ??= shutdown(server, sessions, sockets, graceMs)),
   };
 }
 
 /**
  * No new connections; every session gets GOAWAY and closes once its streams finish; past graceMs the
- * rest are destroyed. Resolves when the listener has closed, which is once every connection has.
+ * rest, and every socket still open (a peer that has not closed its side), are destroyed. Resolves
+ * when the listener has closed, which is once every connection has.
  */
 function shutdown(
   server: ReturnType<typeof createServer>,
   sessions: Set<Http2Session>,
+  sockets: Set<Socket>,
   graceMs: number,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
     }, graceMs);
     timer.unref();
     server.close(() => {

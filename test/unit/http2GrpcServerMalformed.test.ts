@@ -107,6 +107,26 @@ describe("the node:http2 gRPC server and malformed HTTP/2", () => {
     expect(checks).toBe(0);
   });
 
+  it("past the grace period, ends a connection whose peer never closes its side, so shutdown resolves", async () => {
+    const other = await startHttp2GrpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      authorization: createExtAuthzHandlers({ decide: () => new Promise<Decision>(() => undefined) }, { checked() {} }),
+      health: createHealthHandlers(new HealthState()),
+    });
+    // allowHalfOpen: the server's FIN is read but this side is never ended, as a stuck peer would.
+    const socket = connectTcp({ port: other.port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+    await new Promise<void>((resolve) => socket.once("data", () => resolve()));
+    try {
+      await other.shutdown(100);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it("still answers a well-formed Check on a new connection afterwards", async () => {
     const session = openRawSession(server.port);
     try {
