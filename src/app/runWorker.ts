@@ -19,7 +19,10 @@ export async function runWorker(place: WorkerPlace): Promise<number> {
   // Until the server runs, a reload asked for is remembered and applied once it does.
   const early: ToWorker[] = [];
   const remember = (message: unknown) => {
-    if (isToWorker(message)) early.push(message);
+    if (!isToWorker(message)) return;
+    // Told to stop before serving (a worker started again may wait for its keys): nothing to drain.
+    if (message.portcullis === "stop") process.exit(0);
+    early.push(message);
   };
   process.on("message", remember);
   const ignore = () => undefined;
@@ -35,7 +38,11 @@ export async function runWorker(place: WorkerPlace): Promise<number> {
   try {
     running = await startServer(result.config, {
       logger,
-      worker: { grpcPort: place.grpcPort, authPort: place.authPort },
+      worker: {
+        grpcPort: place.grpcPort,
+        authPort: place.authPort,
+        ...(place.waitReadyMs !== undefined ? { waitReadyMs: place.waitReadyMs } : {}),
+      },
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

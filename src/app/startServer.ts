@@ -63,7 +63,7 @@ export interface ServerOptions {
    * SO_REUSEPORT (the config's own ports, or the first worker's when the config says 0), and no admin
    * listener is bound (ports.admin is 0).
    */
-  readonly worker?: { readonly grpcPort: number; readonly authPort: number };
+  readonly worker?: { readonly grpcPort: number; readonly authPort: number; readonly waitReadyMs?: number };
 }
 
 export async function startServer(config: PortcullisConfig, options: ServerOptions = {}): Promise<RunningServer> {
@@ -82,6 +82,10 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   let stopping = false;
   let listeners: Listeners;
   try {
+    // A worker the supervisor starts again joins the shared ports only once its keys are loaded (or
+    // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
+    // would get 503 jwks_unavailable.
+    if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
     const units = { live, logger, health, handlers, stopping: () => stopping, worker: options.worker };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
@@ -206,4 +210,16 @@ function degradedReason(live: LivePipeline): string | null {
   return live.redis !== null && !live.redis.isUp()
     ? "Redis unreachable (session requests get 503; bearer tokens unaffected)"
     : null;
+}
+
+async function untilReady(live: LivePipeline, clock: Clock, waitMs: number): Promise<void> {
+  await live.start();
+  const until = clock.now() + waitMs;
+  await new Promise<void>((resolve) => {
+    const poll = clock.setInterval(() => {
+      if (!live.current().registry.isReady() && clock.now() < until) return;
+      poll.cancel();
+      resolve();
+    }, 100);
+  });
 }

@@ -18,6 +18,8 @@ import {
 const STABLE_AFTER_MS = 30_000;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 10_000;
+/** A worker started again listens once its keys are loaded, or after this long (an IdP down then). */
+const RESTART_WAIT_READY_MS = 30_000;
 /** A worker that does not answer by then is counted as not answering (busy or hung). */
 const ASK_TIMEOUT_MS = 2_000;
 
@@ -150,7 +152,8 @@ class ClusterWorkerPool implements WorkerPool {
     slot.restart = null;
     slot.listening = false;
     slot.startedAt = Date.now();
-    const place = { id: slot.id, file: this.#options.file, ...this.#ports };
+    const again = this.#startDone ? { waitReadyMs: RESTART_WAIT_READY_MS } : {};
+    const place = { id: slot.id, file: this.#options.file, ...this.#ports, ...again };
     const worker = cluster.fork({ [WORKER_PLACE_VARIABLE]: JSON.stringify(place) });
     slot.worker = worker;
     worker.on("message", (message: unknown) => {

@@ -9,6 +9,8 @@ export interface WorkerPlace {
   readonly file: string;
   readonly grpcPort: number;
   readonly authPort: number;
+  /** Set when the supervisor starts a worker again: listen only once ready, or after this long. */
+  readonly waitReadyMs?: number;
 }
 
 export const WORKER_PLACE_VARIABLE = "PORTCULLIS_WORKER";
