@@ -29,20 +29,38 @@ export function createIdentityHeaderCache(
   forwardAuthorization: boolean,
 ): IdentityHeaderCache {
   const byClaims = new WeakMap<object, IdentityHeaderSet>();
+  // Most credentials get the same header names, hence the same remove list: the last one is reused
+  // (frozen, never changed) instead of one more array kept per credential.
+  let lastSet: HeaderList | undefined;
+  let lastRemove: readonly string[] = [];
   return (claims, machine, provider) => {
     // A claims object belongs to one credential, hence to one provider: the cache key stays the claims.
     const hit = byClaims.get(claims);
     if (hit) return hit;
     const set = identity.build(claims, machine ? "client" : "user", provider);
-    // A header we set must not also be in the remove list (Envoy applies removals after the sets);
-    // the overwrite already replaces any client-sent value.
-    const setNames = new Set(set.map(([name]) => name));
-    const remove = identity.ownedHeaders.filter((name) => !setNames.has(name));
-    // The upstream gets the verified identity, not the credential: a token it never sees is a
-    // token it cannot leak or replay.
-    if (!forwardAuthorization) remove.push("authorization");
+    const remove = lastSet !== undefined && sameNames(lastSet, set) ? lastRemove : removeList(set);
+    lastSet = set;
+    lastRemove = remove;
     const value = { set, remove };
     byClaims.set(claims, value);
     return value;
   };
+
+  /** Every owned header not in `set`, and the credential's own header unless it is forwarded. */
+  function removeList(set: HeaderList): readonly string[] {
+    // A header we set must not also be in the remove list (Envoy applies removals after the sets);
+    // the overwrite already replaces any client-sent value.
+    const remove = identity.ownedHeaders.filter((name) => !set.some(([setName]) => setName === name));
+    // The upstream gets the verified identity, not the credential: a token it never sees is a
+    // token it cannot leak or replay.
+    if (!forwardAuthorization) remove.push("authorization");
+    return Object.freeze(remove);
+  }
+}
+
+/** The same header names in the same order. */
+function sameNames(a: HeaderList, b: HeaderList): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0]) return false;
+  return true;
 }

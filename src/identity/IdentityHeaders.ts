@@ -295,10 +295,15 @@ function contextValue(plan: HeaderPlan, claims: Claims, subject: string | null, 
   }
   // Standard base64 turns every 3 bytes into 4 characters; fit the JSON into that budget.
   const jsonBudget = Math.floor(plan.maxBytes / 4) * 3;
-  if (!shrinkToFit(body, shrinkable, jsonBytes(body) - jsonBudget)) return null;
-  const json = JSON.stringify(body);
-  if (utf8Bytes(json) > jsonBudget) return null;
-  return Buffer.from(json, "utf8").toString("base64");
+  // Serialized once when it fits (the usual case: this runs once per new credential), again only
+  // after shrinking.
+  let json = Buffer.from(JSON.stringify(body), "utf8");
+  if (json.length > jsonBudget) {
+    if (!shrinkToFit(body, shrinkable, json.length - jsonBudget)) return null;
+    json = Buffer.from(JSON.stringify(body), "utf8");
+    if (json.length > jsonBudget) return null;
+  }
+  return json.toString("base64");
 }
 
 /**

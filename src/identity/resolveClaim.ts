@@ -10,7 +10,8 @@ function resolveFrom(value: unknown, segments: readonly string[], from: number):
   if (from === segments.length) return value;
   if (!isPlainObject(value)) return undefined;
   for (let to = segments.length; to > from; to--) {
-    const key = segments.slice(from, to).join(".");
+    // One segment is its own key: no string is built for the usual last step of a path.
+    const key = to === from + 1 ? segments[from]! : segments.slice(from, to).join(".");
     // Own properties only: a path like `__proto__.x` must never reach Object.prototype.
     if (Object.hasOwn(value, key)) {
       const found = resolveFrom(value[key], segments, to);

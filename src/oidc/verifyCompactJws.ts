@@ -5,11 +5,14 @@
 // configured allowlist (never trusted from the header alone), the one key the header names
 // (KeySetIndex.select) of the alg's key type, then the signature over the signing input.
 // Failures are jose's own error classes and messages, so mapVerifyError reads them as before.
+// A header that passed its checks is kept per key set (preparedHeader): the next token under the
+// same header goes straight to its signature.
 import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from "node:crypto";
 import { errors } from "jose";
 import { decodeBase64url, isBase64url, parseJsonObject } from "./compactJwt.ts";
-import { jwsAlgorithm } from "./jwsAlgorithm.ts";
-import type { KeySetIndex } from "./KeySetIndex.ts";
+import { deepFreeze } from "../config/deepFreeze.ts";
+import { jwsAlgorithm, type JwsAlgorithm } from "./jwsAlgorithm.ts";
+import type { KeySetIndex, KeySetMember } from "./KeySetIndex.ts";
 
 export type JwsCheck =
   | {
@@ -51,38 +54,91 @@ function keyInput(key: KeyObject, pss: boolean, rawEcdsa: boolean): KeyObject | 
   return key;
 }
 
+/** What a header decides before the signature: the header itself, its algorithm and the key to verify with. */
+interface PreparedHeader {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly algorithm: JwsAlgorithm;
+  readonly member: KeySetMember;
+  readonly keyInput: KeyObject | VerifyKeyObjectInput;
+  /** The allowlist the header was checked against (a provider's own, fixed with its config). */
+  readonly allowed: ReadonlySet<string>;
+}
+
+/**
+ * Headers that passed every check before the signature, per key set, by their base64url text: an
+ * IdP signs every token of one key under the same header, so a first-seen token's header is
+ * usually decoded, parsed and checked once per key set, not once per token. What a header decides
+ * depends only on its text, the key set and the allowlist, all three part of the lookup (a key-set
+ * refresh makes a new index, hence an empty map). Refused headers are never kept, and the map is
+ * emptied when full, so headers an attacker varies cost only their own checks.
+ */
+const preparedHeaders = new WeakMap<KeySetIndex, Map<string, PreparedHeader>>();
+const MAX_PREPARED_HEADERS = 32;
+
+/** The header's checks in jose's order, up to the key's size; a PreparedHeader or why it is refused. */
+function prepareHeader(
+  headerPart: string,
+  keys: KeySetIndex,
+  allowed: ReadonlySet<string>,
+): PreparedHeader | errors.JOSEError {
+  const headerBytes = decodeBase64url(headerPart);
+  const header = headerBytes === undefined ? undefined : parseJsonObject(headerBytes);
+  if (header === undefined) return new errors.JWSInvalid("JWS Protected Header is invalid");
+  const b64 = readCrit(header);
+  if (typeof b64 !== "boolean") return b64;
+  const alg = header["alg"];
+  if (typeof alg !== "string" || alg.length === 0)
+    return new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  if (!allowed.has(alg)) return new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  // jose refuses an unencoded payload only after checking its signature; no JWT may use one either way.
+  if (!b64) return new errors.JWTInvalid("JWTs MUST NOT use unencoded payload");
+  const algorithm = jwsAlgorithm(alg);
+  if (algorithm === undefined) return new errors.JOSENotSupported('Unsupported "alg" value for a JSON Web Key Set');
+  const member = keys.select(alg, algorithm, header["kid"]);
+  if (member === "none") return new errors.JWKSNoMatchingKey();
+  if (member === "several") return new errors.JWKSMultipleMatchingKeys();
+  // The member's JWK matched the alg's kty and crv; its imported key must be of that kind too.
+  if (
+    member.keyType !== algorithm.keyType ||
+    (algorithm.namedCurve !== undefined && member.namedCurve !== algorithm.namedCurve)
+  )
+    return new errors.JWKInvalid(`the key the token names cannot verify ${alg}`);
+  if (algorithm.minRsaBits > 0 && !((member.modulusLength ?? 0) >= algorithm.minRsaBits))
+    return new errors.JWKInvalid(`${alg} requires key modulusLength to be 2048 bits or larger`);
+  return {
+    header: deepFreeze(header),
+    algorithm,
+    member,
+    keyInput: keyInput(member.key, algorithm.pss, algorithm.rawEcdsa),
+    allowed,
+  };
+}
+
+/** prepareHeader, once per header text and key set (see preparedHeaders). */
+function preparedHeader(
+  headerPart: string,
+  keys: KeySetIndex,
+  allowed: ReadonlySet<string>,
+): PreparedHeader | errors.JOSEError {
+  let known = preparedHeaders.get(keys);
+  const hit = known?.get(headerPart);
+  if (hit !== undefined && hit.allowed === allowed) return hit;
+  const prepared = prepareHeader(headerPart, keys, allowed);
+  if (prepared instanceof errors.JOSEError) return prepared;
+  if (known === undefined) preparedHeaders.set(keys, (known = new Map()));
+  if (known.size >= MAX_PREPARED_HEADERS) known.clear();
+  known.set(headerPart, prepared);
+  return prepared;
+}
+
 /** `allowed`: the provider's algorithm allowlist. Never throws for anything a token holds. */
 export function verifyCompactJws(token: string, keys: KeySetIndex, allowed: ReadonlySet<string>): JwsCheck {
   const first = token.indexOf(".");
   const last = token.lastIndexOf(".");
   if (first === -1 || first === last || token.indexOf(".", first + 1) !== last)
     return fail(new errors.JWSInvalid("Invalid Compact JWS"));
-  const headerBytes = decodeBase64url(token.slice(0, first));
-  const header = headerBytes === undefined ? undefined : parseJsonObject(headerBytes);
-  if (header === undefined) return fail(new errors.JWSInvalid("JWS Protected Header is invalid"));
-  const b64 = readCrit(header);
-  if (typeof b64 !== "boolean") return fail(b64);
-  const alg = header["alg"];
-  if (typeof alg !== "string" || alg.length === 0)
-    return fail(new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid'));
-  if (!allowed.has(alg))
-    return fail(new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed'));
-  // jose refuses an unencoded payload only after checking its signature; no JWT may use one either way.
-  if (!b64) return fail(new errors.JWTInvalid("JWTs MUST NOT use unencoded payload"));
-  const algorithm = jwsAlgorithm(alg);
-  if (algorithm === undefined)
-    return fail(new errors.JOSENotSupported('Unsupported "alg" value for a JSON Web Key Set'));
-  const member = keys.select(alg, algorithm, header["kid"]);
-  if (member === "none") return fail(new errors.JWKSNoMatchingKey());
-  if (member === "several") return fail(new errors.JWKSMultipleMatchingKeys());
-  // The member's JWK matched the alg's kty and crv; its imported key must be of that kind too.
-  if (
-    member.keyType !== algorithm.keyType ||
-    (algorithm.namedCurve !== undefined && member.namedCurve !== algorithm.namedCurve)
-  )
-    return fail(new errors.JWKInvalid(`the key the token names cannot verify ${alg}`));
-  if (algorithm.minRsaBits > 0 && !((member.modulusLength ?? 0) >= algorithm.minRsaBits))
-    return fail(new errors.JWKInvalid(`${alg} requires key modulusLength to be 2048 bits or larger`));
+  const prepared = preparedHeader(token.slice(0, first), keys, allowed);
+  if (prepared instanceof errors.JOSEError) return fail(prepared);
   const signature = decodeBase64url(token.slice(last + 1));
   if (signature === undefined) return fail(new errors.JWSInvalid("Failed to base64url decode the signature"));
   // Checked before the signature (jose: after) so the signing input is known to be base64url: ASCII,
@@ -92,10 +148,10 @@ export function verifyCompactJws(token: string, keys: KeySetIndex, allowed: Read
   let valid = false;
   try {
     const signingInput = Buffer.from(token.slice(0, last), "latin1");
-    valid = verify(algorithm.hash, signingInput, keyInput(member.key, algorithm.pss, algorithm.rawEcdsa), signature);
+    valid = verify(prepared.algorithm.hash, signingInput, prepared.keyInput, signature);
   } catch {
     valid = false; // jose: a signature the primitive cannot even read fails verification
   }
   if (!valid) return fail(new errors.JWSSignatureVerificationFailed());
-  return { ok: true, header, signedBy: member.thumbprint };
+  return { ok: true, header: prepared.header, signedBy: prepared.member.thumbprint };
 }
