@@ -4,7 +4,7 @@
 // work sent to libuv's pool is counted), wall µs and V8 heap bytes allocated per token.
 // With --baseline REF the same figures are taken, alternating round by round, for src/oidc as it
 // was at REF (the rest of src/ as in this tree), so before and after come from one run.
-// Run: node --disable-warning=ExperimentalWarning bench/firstSeenToken.ts [--tokens 400] [--rounds 5] [--baseline REF]
+// Run: node --disable-warning=ExperimentalWarning bench/firstSeenToken.ts [--tokens 400] [--rounds 5] [--baseline REF [--baseline-dirs src/oidc,src/identity]]
 import { generateKeyPairSync, sign } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { GCProfiler, getHeapStatistics } from "node:v8";
@@ -22,6 +22,8 @@ const arg = (name: string): string | undefined => {
 const TOKENS = Number(arg("tokens")) || 400;
 const ROUNDS = Number(arg("rounds")) || 5;
 const BASELINE = arg("baseline");
+/** Which folders of src/ the baseline takes at its ref (comma-separated; default src/oidc). */
+const BASELINE_DIRS = (arg("baseline-dirs") ?? "src/oidc").split(",");
 
 // --- keys, issuer and a stream of distinct tokens --------------------------------------------------
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -76,7 +78,10 @@ interface Implementation {
 
 const implementations: Implementation[] = [{ name: "this tree", root: new URL("../src/", import.meta.url) }];
 if (BASELINE !== undefined)
-  implementations.push({ name: `oidc@${BASELINE}`, root: pathToFileURL(`${extractOidcBaseline(BASELINE)}/src/`) });
+  implementations.push({
+    name: `oidc@${BASELINE}`,
+    root: pathToFileURL(`${extractOidcBaseline(BASELINE, BASELINE_DIRS)}/src/`),
+  });
 
 const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
 const method = (

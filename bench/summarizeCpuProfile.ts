@@ -2,6 +2,7 @@
 // sample was doing, read from the innermost frame that says so: a known primitive (signature check,
 // hashing, base64url, JSON, UTF-8, GC), else the innermost frame of this repository's src/ (so the
 // Node internals a module calls count as that module's), else the package or Node internal.
+// A sampling heap profile is summed the same way by allocating function (summarizeHeapProfile).
 import type { Profiler } from "node:inspector";
 
 export interface ProfileSummary {
@@ -70,4 +71,34 @@ export function summarizeCpuProfile(profile: Profiler.Profile): ProfileSummary {
   }
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   return { totalUs, byCategory: sorted(byCategory), byFunction: sorted(byFunction) };
+}
+
+/** A sampling heap profile's bytes by allocating function (name, file and line), largest first. */
+export function summarizeHeapProfile(profile: { readonly head: HeapNode }): {
+  totalBytes: number;
+  byFunction: readonly (readonly [string, number])[];
+} {
+  const byFunction = new Map<string, number>();
+  let totalBytes = 0;
+  // A builtin (Map.set, Array.join …) is named with the function that called it.
+  const visit = (node: HeapNode, caller: string): void => {
+    const f = node.callFrame;
+    const native = f.url === "" && caller !== "";
+    const where = native
+      ? `${caller} → ${f.functionName || "(native)"}`
+      : `${f.functionName || "(anonymous)"} ${shortUrl(f.url)}:${f.lineNumber + 1}`;
+    if (node.selfSize > 0) {
+      byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
+      totalBytes += node.selfSize;
+    }
+    for (const child of node.children) visit(child, native ? caller : where);
+  };
+  visit(profile.head, "");
+  return { totalBytes, byFunction: [...byFunction].sort((a, b) => b[1] - a[1]) };
+}
+
+interface HeapNode {
+  readonly callFrame: Frame;
+  readonly selfSize: number;
+  readonly children: readonly HeapNode[];
 }
