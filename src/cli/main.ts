@@ -6,6 +6,7 @@ const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
 
 Usage:
   portcullis serve --config FILE         run the ext_authz server (gRPC :9191, auth :8181, admin 127.0.0.1:9464)
+      [--watch] [--workers N|auto]       reload on file change; N processes sharing the ports (auto: one per CPU)
   portcullis check-config --config FILE  validate a config file; lists every problem with its key path
   portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
                                          (every port can be changed: portcullis demo --help)
