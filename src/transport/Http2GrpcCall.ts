@@ -6,6 +6,7 @@
 // still sends the trailers one event-loop turn after the headers and message (it learns the data's end,
 // and asks for trailers, while writing them): as with grpc-js, a kill in between leaves a started answer.
 import type { ServerHttp2Stream } from "node:http2";
+import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import {
   frameMessage,
   GrpcCode,
@@ -44,20 +45,29 @@ export class Http2GrpcCall {
   readonly #path: string;
   readonly #encoding: string | undefined;
   readonly #maxBytes: number;
-  #chunks: Buffer[] = [];
+  /** The request's bytes so far; an array only once a second chunk arrives (most requests come in one). */
+  #chunks: Buffer | Buffer[] | null = null;
   #received = 0;
   /** The message length from its prefix, once 5 bytes are in; -1 before. */
   #length = -1;
   #done = false;
   #headersSent = false;
   #trailers = OK_TRAILERS;
-  #timer: NodeJS.Timeout | undefined;
+  /** performance.now() time the grpc-timeout passes; Infinity without one. */
+  deadlineAt = Infinity;
+  readonly #deadlines: DeadlineSweeper;
   #listeners: Array<[CallEvent, () => void]> | undefined;
 
   constructor(
     stream: ServerHttp2Stream,
     method: GrpcMethod,
-    options: { path: string; encoding: string | undefined; timeoutMs: number | undefined; maxBytes: number },
+    options: {
+      path: string;
+      encoding: string | undefined;
+      timeoutMs: number | undefined;
+      maxBytes: number;
+      deadlines: DeadlineSweeper;
+    },
   ) {
     this.#stream = stream;
     this.#method = method;
@@ -67,7 +77,11 @@ export class Http2GrpcCall {
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("end", () => this.#onEnd());
     stream.on("close", () => this.#onClose());
-    if (options.timeoutMs !== undefined) this.#timer = setTimeout(() => this.#onDeadline(), options.timeoutMs);
+    this.#deadlines = options.deadlines;
+    if (options.timeoutMs !== undefined) {
+      this.deadlineAt = performance.now() + options.timeoutMs;
+      this.#deadlines.add(this);
+    }
   }
 
   /** grpc-js's ServerWritableStream.write: one response message of a server-streaming call. */
@@ -100,10 +114,13 @@ export class Http2GrpcCall {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return; // answered early (refused, deadline): the rest is read and dropped
-    this.#chunks.push(chunk);
+    const chunks = this.#chunks;
+    if (chunks === null) this.#chunks = chunk;
+    else if (Array.isArray(chunks)) chunks.push(chunk);
+    else this.#chunks = [chunks, chunk];
     this.#received += chunk.length;
     if (this.#length === -1 && this.#received >= 5) {
-      const prefix = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#received);
+      const prefix = this.#bytes();
       const refusal = this.#refusePrefix(prefix[0] as number, prefix.readUInt32BE(1));
       if (refusal !== null) return this.#fail(refusal[0], refusal[1]);
       this.#length = prefix.readUInt32BE(1);
@@ -111,6 +128,13 @@ export class Http2GrpcCall {
     if (this.#length !== -1 && this.#received > 5 + this.#length) {
       this.#fail(GrpcCode.UNIMPLEMENTED, `Received a second request message for ${this.#path}`);
     }
+  }
+
+  /** Every byte received so far, in one buffer (the chunk itself when there is one). */
+  #bytes(): Buffer {
+    const chunks = this.#chunks;
+    if (chunks === null) return Buffer.alloc(0);
+    return Array.isArray(chunks) ? Buffer.concat(chunks, this.#received) : chunks;
   }
 
   /** Why a message prefix is refused, as grpc does: compression it cannot read, or a message over the limit. */
@@ -134,8 +158,8 @@ export class Http2GrpcCall {
     if (this.#length === -1 || this.#received < 5 + this.#length) {
       return this.#fail(GrpcCode.INTERNAL, "Request message truncated");
     }
-    const whole = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#received);
-    this.#chunks = [];
+    const whole = this.#bytes();
+    this.#chunks = null;
     try {
       this.request = this.#method.deserialize(whole.subarray(5));
     } catch {
@@ -201,12 +225,12 @@ export class Http2GrpcCall {
 
   #finish(): void {
     this.#done = true;
-    this.#chunks = [];
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#chunks = null;
+    if (this.deadlineAt !== Infinity) this.#deadlines.delete(this);
   }
 
-  #onDeadline(): void {
-    this.#timer = undefined;
+  /** The sweeper's call when the grpc-timeout has passed. */
+  expire(): void {
     if (this.#done) return;
     // The handler's work is not interrupted (a decision has no cancellation point); its answer is dropped.
     this.#fail(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");

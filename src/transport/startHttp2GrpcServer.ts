@@ -9,6 +9,7 @@ import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
 import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
+import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -56,6 +57,7 @@ function routeStream(
   headers: IncomingHttpHeaders,
   methods: ReadonlyMap<string, GrpcMethod>,
   maxBytes: number,
+  deadlines: DeadlineSweeper,
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
   stream.on("error", ignore);
@@ -86,7 +88,7 @@ function routeStream(
     return;
   }
   const encoding = headers["grpc-encoding"] as string | undefined;
-  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes });
+  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes, deadlines });
 }
 
 /** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */
@@ -152,7 +154,8 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
       options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
     );
   });
-  server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes));
+  const deadlines = new DeadlineSweeper();
+  server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes, deadlines));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ port: options.port, host: options.host, reusePort: options.reusePort === true }, () => {
