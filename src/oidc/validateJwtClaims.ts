@@ -19,6 +19,10 @@ export type ClaimsCheck =
   { readonly ok: true; readonly claims: JWTPayload } | { readonly ok: false; readonly error: errors.JOSEError };
 
 const CHECK_FAILED = "check_failed";
+const fail = (error: errors.JOSEError): ClaimsCheck => ({ ok: false, error });
+// jose checks presence in this order: aud (when an audience is required), then exp.
+const REQUIRED_WITH_AUDIENCE: readonly string[] = ["aud", "exp"];
+const REQUIRED: readonly string[] = ["exp"];
 
 const normalizeTyp = (value: string): string => {
   const lower = value.toLowerCase();
@@ -43,12 +47,10 @@ export function validateJwtClaims(
   claims: JWTPayload,
   rules: JwtClaimRules,
 ): ClaimsCheck {
-  const fail = (error: errors.JOSEError): ClaimsCheck => ({ ok: false, error });
   const typ = header["typ"];
   if (rules.typ !== undefined && (typeof typ !== "string" || normalizeTyp(typ) !== normalizeTyp(rules.typ)))
     return fail(new errors.JWTClaimValidationFailed('unexpected "typ" JWT header value', claims, "typ", CHECK_FAILED));
-  // jose checks presence in this order: aud (when an audience is required), then exp.
-  for (const name of rules.audiences === undefined ? ["exp"] : ["aud", "exp"]) {
+  for (const name of rules.audiences === undefined ? REQUIRED : REQUIRED_WITH_AUDIENCE) {
     if (!Object.hasOwn(claims, name))
       return fail(new errors.JWTClaimValidationFailed(`missing required "${name}" claim`, claims, name, "missing"));
   }

@@ -4,10 +4,10 @@
 // key that verified it. Without an unknown kid it never awaits, so the token is in the cache before
 // the same token's next request runs: identical concurrent first-seen tokens are verified once.
 import { errors, type JWTPayload } from "jose";
-import { deepFreeze } from "../config/deepFreeze.ts";
 import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import { denyToken } from "./denyToken.ts";
+import { freezeClaims } from "./freezeClaims.ts";
 import { refetchForUnknownKid } from "./fetchProviderKeys.ts";
 import { isUnknownKeyError, mapVerifyError } from "./mapVerifyError.ts";
 import type { ProviderLoading, ProviderState, RemoteKeys } from "./ProviderState.ts";
@@ -80,7 +80,7 @@ export async function verifyProviderJwt(
   if (formProblem) return denyToken(formProblem.code, formProblem.detail, config.name);
   const entry: CachedVerification = {
     provider: config.name,
-    claims: deepFreeze(payload),
+    claims: freezeClaims(payload),
     expiresAt: payload.exp as number,
   };
   // Cached only while the verifying key is still in the set: a key dropped while this token waited
