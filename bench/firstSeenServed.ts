@@ -96,7 +96,8 @@ async function sendAtRate(client: CheckClient, requests: readonly object[], rate
   const answers: Promise<number | undefined>[] = [];
   for (let i = 0; i < requests.length; i++) {
     const due = started + (i * 1000) / rate;
-    if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     answers.push(
       new Promise((resolve, reject) =>
         client.Check(requests[i]!, (err, res) => (err ? reject(err) : resolve(res?.status?.code))),
