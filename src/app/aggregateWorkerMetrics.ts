@@ -2,7 +2,10 @@
 // prom-client's aggregator (counters and histograms add up; a gauge that says whether something is
 // up or ready takes the lowest worker's value, so one worker without keys reads 0), plus the
 // supervisor's own series: workers by state, restarts, and checks answered per worker (to see that
-// the kernel spreads connections).
+// the kernel spreads connections). Counters stay monotonic across worker restarts and missed
+// answers: a worker that does not answer counts with its last answer, and the counters and
+// histograms a worker had last reported are kept once it is gone, else the sum would drop and
+// Prometheus would read the drop as a reset and the next value as a burst.
 import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import type { WorkerMetrics } from "./workerMessages.ts";
 
@@ -12,6 +15,8 @@ const LOWEST_OF_WORKERS = new Set([
   "portcullis_redis_up",
   "portcullis_config_last_reload_success_timestamp_seconds",
 ]);
+/** Past this many retired snapshots they are summed into one. */
+const RETIRED_KEPT = 8;
 
 export interface WorkerCounts {
   readonly configured: number;
@@ -20,15 +25,48 @@ export interface WorkerCounts {
   readonly restarts: number;
 }
 
-export function aggregateWorkerMetrics(
-  perWorker: ReadonlyArray<{ readonly id: number; readonly metrics: WorkerMetrics | null }>,
-  counts: WorkerCounts,
-): { metrics(): Promise<string> } {
-  const answered = perWorker.filter((w): w is { id: number; metrics: WorkerMetrics } => w.metrics !== null);
-  const arrays = answered.map((w) =>
-    w.metrics.map((metric) => (LOWEST_OF_WORKERS.has(metric.name) ? { ...metric, aggregator: "min" } : metric)),
-  );
-  const summed: Registry = AggregatorRegistry.aggregate(arrays);
+export interface WorkerMetricsRow {
+  readonly id: number;
+  readonly generation: number;
+  readonly metrics: WorkerMetrics | null;
+}
+
+export interface WorkerMetricsAggregator {
+  aggregate(rows: readonly WorkerMetricsRow[], counts: WorkerCounts): Promise<string>;
+}
+
+const counting = (metrics: WorkerMetrics): WorkerMetrics =>
+  metrics.filter((metric) => ["counter", "histogram"].includes(String(metric.type)));
+
+const withAggregators = (metrics: WorkerMetrics): WorkerMetrics =>
+  metrics.map((metric) => (LOWEST_OF_WORKERS.has(metric.name) ? { ...metric, aggregator: "min" } : metric));
+
+export function createWorkerMetricsAggregator(): WorkerMetricsAggregator {
+  const last = new Map<number, { generation: number; metrics: WorkerMetrics }>();
+  let retired: WorkerMetrics[] = [];
+  return {
+    async aggregate(rows, counts) {
+      for (const row of rows) {
+        const previous = last.get(row.id);
+        if (previous !== undefined && previous.generation !== row.generation) {
+          // The slot's worker was started again: what its predecessor counted stays counted.
+          retired.push(counting(previous.metrics));
+          last.delete(row.id);
+        }
+        if (row.metrics !== null) last.set(row.id, { generation: row.generation, metrics: row.metrics });
+      }
+      if (retired.length > RETIRED_KEPT) {
+        retired = [(await AggregatorRegistry.aggregate(retired).getMetricsAsJSON()) as WorkerMetrics];
+      }
+      const live = [...last.values()].map((entry) => withAggregators(entry.metrics));
+      const summed: Registry = AggregatorRegistry.aggregate([...live, ...retired]);
+      const own = supervisorRegistry(rows, counts);
+      return Registry.merge([summed, own]).metrics();
+    },
+  };
+}
+
+function supervisorRegistry(rows: readonly WorkerMetricsRow[], counts: WorkerCounts): Registry {
   const own = new Registry();
   const workers = new Gauge({
     name: "portcullis_workers",
@@ -39,7 +77,7 @@ export function aggregateWorkerMetrics(
   workers.set({ state: "configured" }, counts.configured);
   workers.set({ state: "listening" }, counts.listening);
   workers.set({ state: "ready" }, counts.ready);
-  workers.set({ state: "answered" }, answered.length);
+  workers.set({ state: "answered" }, rows.filter((row) => row.metrics !== null).length);
   new Counter({
     name: "portcullis_worker_restarts_total",
     help: "serve --workers: workers started again after exiting unasked.",
@@ -51,10 +89,11 @@ export function aggregateWorkerMetrics(
     labelNames: ["worker"] as const,
     registers: [own],
   });
-  for (const w of answered) {
-    const checks = w.metrics.find((metric) => metric.name === "portcullis_checks_total");
+  for (const row of rows) {
+    if (row.metrics === null) continue;
+    const checks = row.metrics.find((metric) => metric.name === "portcullis_checks_total");
     const total = (checks?.values ?? []).reduce((sum, value) => sum + value.value, 0);
-    perWorkerChecks.set({ worker: String(w.id) }, total);
+    perWorkerChecks.set({ worker: String(row.id) }, total);
   }
-  return Registry.merge([summed, own]);
+  return own;
 }

@@ -29,6 +29,8 @@ interface Slot {
   listening: boolean;
   startedAt: number;
   quickDeaths: number;
+  /** How many times this slot's worker was started: tells a restarted worker's answers from its predecessor's. */
+  generation: number;
   restart: NodeJS.Timeout | null;
   exitCode: number | null;
 }
@@ -47,8 +49,9 @@ export interface WorkerPool {
   /** Workers listening now (alive and serving), and restarts so far. */
   counts(): { configured: number; listening: number; restarts: number };
   broadcast(message: ToWorker): void;
-  ask(what: "metrics"): Promise<Array<{ id: number; metrics: WorkerMetrics }>>;
-  ask(what: "readiness"): Promise<Array<{ id: number; readiness: WorkerReadiness | null }>>;
+  /** Every slot, with the generation of its worker and its answer (null: not running, or no answer in time). */
+  ask(what: "metrics"): Promise<Array<{ id: number; generation: number; metrics: WorkerMetrics | null }>>;
+  ask(what: "readiness"): Promise<Array<{ id: number; generation: number; readiness: WorkerReadiness | null }>>;
   /** Drains every worker (a second call ends their drains); resolves true when all exited with 0. */
   stop(): Promise<boolean>;
 }
@@ -63,7 +66,16 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
 }
 
 function newSlot(id: number): Slot {
-  return { id, worker: null, listening: false, startedAt: 0, quickDeaths: 0, restart: null, exitCode: null };
+  return {
+    id,
+    worker: null,
+    listening: false,
+    startedAt: 0,
+    quickDeaths: 0,
+    generation: 0,
+    restart: null,
+    exitCode: null,
+  };
 }
 
 class ClusterWorkerPool implements WorkerPool {
@@ -104,8 +116,8 @@ class ClusterWorkerPool implements WorkerPool {
     for (const slot of this.#slots) if (slot.worker?.isConnected()) slot.worker.send(message);
   }
 
-  ask(what: "metrics"): Promise<Array<{ id: number; metrics: WorkerMetrics }>>;
-  ask(what: "readiness"): Promise<Array<{ id: number; readiness: WorkerReadiness | null }>>;
+  ask(what: "metrics"): Promise<Array<{ id: number; generation: number; metrics: WorkerMetrics | null }>>;
+  ask(what: "readiness"): Promise<Array<{ id: number; generation: number; readiness: WorkerReadiness | null }>>;
   ask(what: "metrics" | "readiness"): Promise<Array<{ id: number } & Record<string, unknown>>> {
     const asked = this.#slots.filter((s) => s.worker !== null && s.listening && s.worker.isConnected());
     const id = this.#nextQuestion++;
@@ -114,7 +126,8 @@ class ClusterWorkerPool implements WorkerPool {
       const finish = () => {
         clearTimeout(timer);
         this.#answers.delete(id);
-        resolve(asked.map((s) => ({ id: s.id, [what]: got.get(s.id)?.[what] ?? null })));
+        const answer = (s: Slot) => (asked.includes(s) ? (got.get(s.id)?.[what] ?? null) : null);
+        resolve(this.#slots.map((s) => ({ id: s.id, generation: s.generation, [what]: answer(s) })));
       };
       const timer = setTimeout(finish, ASK_TIMEOUT_MS);
       this.#answers.set(id, (slotId, message) => {
@@ -152,6 +165,7 @@ class ClusterWorkerPool implements WorkerPool {
     slot.restart = null;
     slot.listening = false;
     slot.startedAt = Date.now();
+    slot.generation += 1;
     const again = this.#startDone ? { waitReadyMs: RESTART_WAIT_READY_MS } : {};
     const place = { id: slot.id, file: this.#options.file, ...this.#ports, ...again };
     const worker = cluster.fork({ [WORKER_PLACE_VARIABLE]: JSON.stringify(place) });

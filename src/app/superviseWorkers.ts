@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import type { Logger } from "pino";
 import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { startAdminServer, type AdminServer } from "../observability/startAdminServer.ts";
-import { aggregateWorkerMetrics } from "./aggregateWorkerMetrics.ts";
+import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
 import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
@@ -37,6 +37,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
   let readiness: ReadonlyArray<{ id: number; readiness: WorkerReadiness | null }> = [];
   let pool: WorkerPool | null = null;
   let admin: AdminServer;
+  const aggregator = createWorkerMetricsAggregator();
   try {
     admin = await startAdminServer({
       host: config.listen.admin.host,
@@ -46,7 +47,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
         metrics: async () => {
           if (pool === null) return "";
           const perWorker = await pool.ask("metrics");
-          return aggregateWorkerMetrics(perWorker, { ...pool.counts(), ready: readyCount(readiness) }).metrics();
+          return aggregator.aggregate(perWorker, { ...pool.counts(), ready: readyCount(readiness) });
         },
       },
       notReadyReason: () => notReadyReason(stopping, pool, readiness),

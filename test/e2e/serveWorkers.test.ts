@@ -162,7 +162,9 @@ describe("portcullis serve --workers 2", () => {
     }
   });
 
-  it("starts a killed worker again and is ready again", async () => {
+  it("starts a killed worker again and is ready again, its checks still counted", async () => {
+    const checksBefore = readMetric((await admin(portcullis, "/metrics")).body, "portcullis_checks_total");
+    expect(checksBefore).toBe(30);
     const [victim] = workerPids(portcullis.pid);
     expect(victim).toBeDefined();
     process.kill(victim!, "SIGKILL");
@@ -175,7 +177,10 @@ describe("portcullis serve --workers 2", () => {
       portcullis.lines().some((l) => l["msg"] === "worker exited; starting it again" && l["signal"] === "SIGKILL"),
     ).toBe(true);
     expect(await waitUntil(async () => (await admin(portcullis, "/readyz")).status === 200, 20_000)).toBe(true);
-    expect(readMetric((await admin(portcullis, "/metrics")).body, "portcullis_worker_restarts_total")).toBe(1);
+    const metrics = (await admin(portcullis, "/metrics")).body;
+    expect(readMetric(metrics, "portcullis_worker_restarts_total")).toBe(1);
+    // What the killed worker had counted by the last scrape stays in the total: no drop for Prometheus to read as a reset.
+    expect(readMetric(metrics, "portcullis_checks_total")).toBe(checksBefore);
   });
 
   it("drains every worker on SIGTERM and exits 0", async () => {
