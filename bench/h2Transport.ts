@@ -3,8 +3,13 @@
 // (listen.grpcTransport: http2), a closed-loop grpc-js client with --connections calls in flight,
 // phases alternating (A, B, B, A…). Reports each server's CPU per call (/proc/<pid>/stat) and calls/s.
 // --envoy adds the same through one Envoy (one worker, wrk with --connections): Envoy's and the
-// server's CPU per request and req/s, each transport behind its own ext_authz listener.
-// Run: node --disable-warning=ExperimentalWarning bench/h2Transport.ts [--root DIR] [--rounds 4] [--duration 5] [--envoy]
+// server's CPU per request and req/s, each transport behind its own ext_authz listener. --go adds the
+// no-op grpc-go server (bench/noopGo) to the direct rounds; --base DIR adds the http2 server of an
+// older tree (a checkout with node_modules); --syscalls then counts each server's socket writes per
+// call under strace (one phase at 1 call in flight, one at --connections); --cpu-prof-dir DIR writes a
+// CPU profile of the http2 server there when it stops.
+// Run: node --disable-warning=ExperimentalWarning bench/h2Transport.ts [--root DIR] [--rounds 4] [--duration 5]
+//      [--envoy] [--go] [--base DIR] [--syscalls] [--cpu-prof-dir DIR]
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:http2";
@@ -12,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
+import { buildGoPeer, NOOP_GO_SERVER } from "./buildGoPeer.ts";
 import type { CheckLoadResult, CheckLoadSpec } from "./checkLoadProcess.ts";
 import { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
@@ -21,6 +27,7 @@ import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
 import { runWrk } from "./runWrk.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { runJsonChild } from "./runJsonChild.ts";
+import { countSocketWrites } from "./countSocketWrites.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { startPortcullis } from "./startPortcullis.ts";
 
@@ -32,6 +39,10 @@ const rounds = Number(arg("--rounds") ?? 4);
 const duration = Number(arg("--duration") ?? 5);
 const connections = Number(arg("--connections") ?? 16);
 const throughEnvoy = process.argv.includes("--envoy");
+const withGo = process.argv.includes("--go");
+const base = arg("--base");
+const withSyscalls = process.argv.includes("--syscalls");
+const profileDir = arg("--cpu-prof-dir");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Which server answers on a port: grpc-js advertises grpc-accept-encoding in its response headers, the node:http2 server does not. */
@@ -59,7 +70,7 @@ interface Served {
 }
 
 /** wrk through Envoy to each transport in turn: Envoy's and the server's CPU per request, req/s. */
-async function envoyRounds(servers: Served[], token: string, issuer: string, jwks: object): Promise<void> {
+async function envoyRounds(all: Served[], token: string, issuer: string, jwks: object): Promise<void> {
   const portLine = (line: string) => {
     const m = /^\{"port":(\d+)\}$/.exec(line);
     return m ? Number(m[1]) : undefined;
@@ -68,7 +79,7 @@ async function envoyRounds(servers: Served[], token: string, issuer: string, jwk
     "--disable-warning=ExperimentalWarning",
     join(here, "bench/okUpstreamProcess.ts"),
   ]);
-  const [grpcJs, http2] = servers as [Served, Served];
+  const [grpcJs, http2] = ["grpc-js", "http2"].map((name) => all.find((s) => s.name === name)!) as [Served, Served];
   // The bench's Envoy config has two identical ext_authz listeners: the no-op one is pointed at the http2 server.
   const config = renderEnvoyConfig({
     upstreamPort: await upstream.waitForLine(portLine, 10_000),
@@ -85,6 +96,7 @@ async function envoyRounds(servers: Served[], token: string, issuer: string, jwk
     ["grpc-js", LISTENER_NAMES.extAuthz],
     ["http2", LISTENER_NAMES.noopExtAuthz],
   ]);
+  const servers = [grpcJs, http2];
   const results = new Map(
     servers.map((s) => [s.name, { envoy: [] as number[], server: [] as number[], rps: [] as number[] }]),
   );
@@ -118,62 +130,109 @@ async function envoyRounds(servers: Served[], token: string, issuer: string, jwk
 const group = new ChildProcessGroup();
 const workDir = mkdtempSync(join(tmpdir(), "portcullis-h2-"));
 const jwks = await startJwksServer();
-try {
-  const identity = await createBenchIdentity(jwks.issuer, "bench-api");
-  jwks.setJwks(identity.jwks);
-  const setup = { issuer: jwks.issuer, audience: "bench-api", sessionKey: randomBytes(32).toString("base64") };
-  const servers = [];
-  for (const transport of ["grpc-js", "http2"] as const) {
-    const server = await startPortcullis(
-      group,
-      root,
-      mkdtempSync(join(workDir, "s-")),
-      { ...setup, grpcTransport: transport },
-      transport,
-    );
+
+interface Measured extends Served {
+  readonly cpuPerCall: number[];
+  readonly rps: number[];
+}
+
+/** The servers of the run: Portcullis on each transport (and on an older tree's http2), then the Go floor. */
+async function startServers(setup: { issuer: string; audience: string; sessionKey: string }): Promise<Measured[]> {
+  const servers: Measured[] = [];
+  const trees: Array<[string, string, "grpc-js" | "http2"]> = [
+    ["grpc-js", root, "grpc-js"],
+    ["http2", root, "http2"],
+  ];
+  if (base !== undefined) trees.push(["http2 (base)", resolve(base), "http2"]);
+  for (const [name, tree, transport] of trees) {
+    const dir = mkdtempSync(join(workDir, "s-"));
+    const profile = profileDir !== undefined && name === "http2" ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+    const server = await startPortcullis(group, tree, dir, { ...setup, grpcTransport: transport }, name, profile);
     const actual = await servedBy(server.grpcPort);
     if (actual !== transport) {
       throw new Error(`${transport} asked, ${actual} serves: does this tree know listen.grpcTransport?`);
     }
-    servers.push({ name: transport, server, cpuPerCall: [] as number[], rps: [] as number[] });
+    servers.push({ name, server, cpuPerCall: [], rps: [] });
   }
-  const request = buildCheckRequest(identity.token, "localhost", "/bench");
-  for (let r = 0; r < rounds; r++) {
-    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
-      const spec: CheckLoadSpec = {
-        target: `127.0.0.1:${s.server.grpcPort}`,
-        concurrency: connections,
-        warmupSeconds: 1,
-        durationSeconds: duration,
-        request,
-      };
-      const before = readProcessCpuSeconds(s.server.pid);
-      const script = join(here, "bench/checkLoadProcess.ts");
-      const result = await runJsonChild<CheckLoadResult>(group, "load", script, spec, (duration + 30) * 1000);
-      const after = readProcessCpuSeconds(s.server.pid);
-      if (result.ok === 0 || result.notOk > 0 || result.errors > 0) {
-        throw new Error(`${s.name}: ${JSON.stringify(result)}`);
-      }
-      s.cpuPerCall.push((((after ?? 0) - (before ?? 0)) / result.totalCalls) * 1e6);
-      s.rps.push(result.requestsPerSecond);
-      const line = `${s.cpuPerCall.at(-1)!.toFixed(1)} µs CPU per call, ${Math.round(result.requestsPerSecond)} calls/s`;
-      console.log(`round ${r + 1} ${s.name}: ${line}, p99 ${result.latency.p99Ms.toFixed(2)} ms`);
-    }
+  if (withGo) {
+    const build = buildGoPeer(here, "noop-check-go", NOOP_GO_SERVER);
+    if ("skipped" in build) throw new Error(`--go: ${build.skipped}`);
+    const child = group.spawn("noop-check-go", build.bin, [], { role: "server" });
+    const portLine = (line: string) => {
+      const m = /^\{"port":(\d+)\}$/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    };
+    const server = { pid: child.process.pid, grpcPort: await child.waitForLine(portLine, 10_000) };
+    servers.push({ name: "grpc-go (no-op)", server, cpuPerCall: [], rps: [] });
   }
+  return servers;
+}
+
+/** One closed-loop phase against `s`: the load's result and the server's CPU seconds over it. */
+async function loadPhase(s: Served, request: object, concurrency: number, seconds: number) {
+  const spec: CheckLoadSpec = {
+    target: `127.0.0.1:${s.server.grpcPort}`,
+    concurrency,
+    warmupSeconds: 1,
+    durationSeconds: seconds,
+    request,
+  };
+  const before = readProcessCpuSeconds(s.server.pid);
+  const script = join(here, "bench/checkLoadProcess.ts");
+  const result = await runJsonChild<CheckLoadResult>(group, "load", script, spec, (seconds + 30) * 1000);
+  const cpu = (readProcessCpuSeconds(s.server.pid) ?? 0) - (before ?? 0);
+  if (result.ok === 0 || result.notOk > 0 || result.errors > 0) throw new Error(`${s.name}: ${JSON.stringify(result)}`);
+  return { result, cpu };
+}
+
+function report(servers: Measured[]): void {
   for (const s of servers) {
     console.log(
       `${s.name}: median ${median(s.cpuPerCall).toFixed(1)} µs CPU per call, ${Math.round(median(s.rps))} calls/s`,
     );
   }
-  const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
-  const cpu = (median(b.cpuPerCall) / median(a.cpuPerCall)).toFixed(2);
-  console.log(`http2 / grpc-js: ${cpu}× CPU per call, ${(median(b.rps) / median(a.rps)).toFixed(2)}× calls/s`);
-  // Each round runs both back to back: the median of the rounds' own ratios is steadier on a busy machine.
-  const paired = b.cpuPerCall.map((x, i) => x / a.cpuPerCall[i]!);
-  console.log(`http2 / grpc-js, median of the rounds' ratios: ${median(paired).toFixed(2)}× CPU per call`);
+  // Each round runs every server back to back: the median of the rounds' own ratios is steadier on a busy machine.
+  const http2 = servers.find((s) => s.name === "http2")!;
+  for (const other of servers) {
+    if (other === http2) continue;
+    const paired = median(http2.cpuPerCall.map((x, i) => x / other.cpuPerCall[i]!)).toFixed(2);
+    const medians = (median(http2.cpuPerCall) / median(other.cpuPerCall)).toFixed(2);
+    console.log(`http2 / ${other.name}: ${medians}× CPU per call (median of the rounds' ratios ${paired}×)`);
+  }
+}
+
+try {
+  const identity = await createBenchIdentity(jwks.issuer, "bench-api");
+  jwks.setJwks(identity.jwks);
+  const setup = { issuer: jwks.issuer, audience: "bench-api", sessionKey: randomBytes(32).toString("base64") };
+  const servers = await startServers(setup);
+  const request = buildCheckRequest(identity.token, "localhost", "/bench");
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
+      const { result, cpu } = await loadPhase(s, request, connections, duration);
+      s.cpuPerCall.push((cpu / result.totalCalls) * 1e6);
+      s.rps.push(result.requestsPerSecond);
+      const line = `${s.cpuPerCall.at(-1)!.toFixed(1)} µs CPU per call, ${Math.round(result.requestsPerSecond)} calls/s`;
+      console.log(`round ${r + 1} ${s.name}: ${line}, p99 ${result.latency.p99Ms.toFixed(2)} ms`);
+    }
+  }
+  if (rounds > 0) report(servers);
+  if (withSyscalls) {
+    for (const concurrency of [1, connections]) {
+      for (const s of servers) {
+        const counted = await countSocketWrites(s.server.pid, () => loadPhase(s, request, concurrency, 2));
+        const perCall = (n: number) => (n / counted.value.result.totalCalls).toFixed(2);
+        console.log(
+          `${s.name}, ${concurrency} in flight: ${perCall(counted.writes)} socket writes per call ` +
+            `(${counted.value.result.totalCalls} calls; ${counted.summary})`,
+        );
+      }
+    }
+  }
   if (throughEnvoy) await envoyRounds(servers, identity.token, identity.issuer, identity.jwks);
 } finally {
-  await group.stopAll();
+  // A profile is written when serve exits, after its drain and grace periods (5 + 10 s by default).
+  await group.stopAll(profileDir === undefined ? 3000 : 40_000);
   await jwks.close();
   rmSync(workDir, { recursive: true, force: true });
 }
