@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countAvailableCpus } from "../../src/app/countAvailableCpus.ts";
 import { checkOnce } from "../harness/grpcTestClients.ts";
 import { readMetric } from "../harness/readMetric.ts";
+import { startRedis } from "../harness/startRedis.ts";
 import { killOnExit, REPO_ROOT } from "../harness/startPortcullisProcess.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -237,6 +238,32 @@ describe("portcullis serve --workers refusals", () => {
     }
   });
 
+  it("runs several workers for browser login when sessions and logouts live in Redis", async () => {
+    const redis = await startRedis();
+    try {
+      const file = join(dir, "redis.yaml");
+      await writeFile(
+        file,
+        `${loginConfig()}\nredis: { url: "${redis.url}" }\nsession: { store: redis, keys: [${SESSION_KEY}] }`.replace(
+          `session: { keys: [${SESSION_KEY}] }\n`,
+          "",
+        ),
+      );
+      const served = await serve(file, join(dir, "redis.log"), ["--workers", "2"]);
+      expect(served.lines().find((l) => l["msg"] === "portcullis ready")).toMatchObject({ workers: 2 });
+      const connected = () =>
+        served
+          .lines()
+          .filter((l) => l["msg"] === "Redis connected")
+          .map((l) => l["worker"]);
+      expect(await waitUntil(async () => new Set(connected()).size === 2, 20_000)).toBe(true);
+      process.kill(served.pid, "SIGTERM");
+      expect(await served.exited).toBe(0);
+    } finally {
+      await redis.close();
+    }
+  });
+
   it("refuses several workers on the grpc-js transport, naming listen.grpcTransport", async () => {
     const file = join(dir, "grpcjs.yaml");
     await writeFile(
@@ -264,6 +291,8 @@ function config(issuer: string, extraRoutes: readonly string[]): string {
   ].join("\n");
 }
 
+const SESSION_KEY = "0123456789abcdef0123456789abcdef0123456789";
+
 function loginConfig(): string {
   return [
     'listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0", grpcTransport: http2 }',
@@ -274,7 +303,7 @@ function loginConfig(): string {
     "    allowInsecureHttp: true",
     "    clientId: web",
     "    redirectUri: https://app.example.com/oauth2/callback",
-    "session: { keys: [0123456789abcdef0123456789abcdef0123456789] }",
+    `session: { keys: [${SESSION_KEY}] }`,
     "routes:",
     "  - { name: api, match: { path: /api }, auth: required }",
     "shutdown: { graceSeconds: 5, drainSeconds: 0 }",
