@@ -9,7 +9,7 @@
 // --envoy then puts the 2-worker server behind one Envoy (bench/workerScalingEnvoy.ts): Envoy's
 // default HTTP/2 pool against a max_concurrent_streams cap, and the checks each worker answered.
 // Run: node --disable-warning=ExperimentalWarning bench/workerScaling.ts [--rounds 4] [--duration 5]
-//      [--connections 8] [--streams 16] [--envoy]
+//      [--connections 16] [--streams 8] [--envoy]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -29,8 +29,8 @@ const arg = (name: string, fallback: number): number =>
   process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback;
 const rounds = arg("--rounds", 4);
 const duration = arg("--duration", 5);
-const connections = arg("--connections", 8);
-const streams = arg("--streams", 16);
+const connections = arg("--connections", 16);
+const streams = arg("--streams", 8);
 const here = fileURLToPath(new URL("..", import.meta.url));
 const h2load = process.env["H2LOAD_BIN"] ?? "h2load";
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
