@@ -218,6 +218,18 @@ describe("portcullis serve --workers refusals", () => {
     expect(env.stderr).toContain('PORTCULLIS_WORKERS "two" is not a whole number');
   });
 
+  it("refuses a bad config before any worker starts, with the messages of one process", async () => {
+    const file = join(dir, "bad.yaml");
+    await writeFile(file, config("https://idp.example.com", []).replace("audiences:", "audiencez:"));
+    const one = runServe(["--config", file]);
+    const two = runServe(["--config", file, "--workers", "2"]);
+    expect(two.status).toBe(1);
+    expect(one.status).toBe(1);
+    expect(two.stderr).toBe(one.stderr);
+    expect(two.stderr).toContain('did you mean "audiences"');
+    expect(two.stdout).not.toContain("worker");
+  });
+
   it("refuses several workers for browser login without Redis, naming redis.url; auto runs one process", async () => {
     const file = join(dir, "login.yaml");
     await writeFile(file, loginConfig());
