@@ -35,6 +35,10 @@ interface HandlerError {
 
 type CallEvent = "cancelled" | "close";
 
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  if (!this.destroyed) this.sendTrailers(OK_TRAILERS);
+}
+
 export class Http2GrpcCall {
   /** The decoded request message, set before the handler runs. */
   request: unknown = undefined;
@@ -200,9 +204,10 @@ export class Http2GrpcCall {
     if (this.#headersSent) return;
     this.#headersSent = true;
     const stream = this.#stream;
-    stream.once("wantTrailers", () => {
-      if (!stream.destroyed) stream.sendTrailers(this.#trailers);
-    });
+    // 'wantTrailers' comes once per stream. A unary answer always ends OK (its headers leave with its
+    // message, after which nothing can fail it), so it takes one shared listener instead of a closure.
+    if (!this.#method.responseStream) stream.on("wantTrailers", sendOkTrailers);
+    else stream.on("wantTrailers", () => stream.destroyed || stream.sendTrailers(this.#trailers));
     stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
   }
 

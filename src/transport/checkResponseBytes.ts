@@ -4,6 +4,7 @@
 // lookup. A decision made for one check (not frozen) is encoded every time, never kept.
 import type { Decision } from "../core/Decision.ts";
 import { encodeCheckResponse } from "./encodeCheckResponse.ts";
+import { keptFramed } from "./grpcWire.ts";
 
 const encoded = new WeakMap<Decision, Buffer>();
 
@@ -14,9 +15,8 @@ export function checkResponseBytes(decision: Decision): Buffer | null {
   if (known !== undefined) return known;
   const fresh = encodeCheckResponse(decision);
   if (fresh === null) return null;
-  // A buffer of its own: a slice of Node's shared pool would keep a whole 8 kB pool alive with it.
-  const kept = Buffer.allocUnsafeSlow(fresh.length);
-  fresh.copy(kept);
+  // Kept framed too: the node:http2 server writes the same frame for every check of this answer.
+  const kept = keptFramed(fresh);
   encoded.set(decision, kept);
   return kept;
 }

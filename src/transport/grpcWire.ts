@@ -79,11 +79,34 @@ export function isGrpcProtoContentType(value: string | undefined): boolean {
   return type === "application/grpc" || type === "application/grpc+proto";
 }
 
-/** One length-prefixed message (flag 0: not compressed). */
+/** Messages kept framed beside their bytes (keptFramed), so an answer reused for many calls is framed once. */
+const FRAMED = new WeakMap<Buffer, Buffer>();
+
+/** One length-prefixed message (flag 0: not compressed); the kept frame when the message has one. */
 export function frameMessage(message: Buffer): Buffer {
+  const kept = FRAMED.get(message);
+  if (kept !== undefined) return kept;
   const framed = Buffer.allocUnsafe(5 + message.length);
+  writeFrame(framed, message);
+  return framed;
+}
+
+/**
+ * A copy of `message` in a buffer of its own (not a slice of Node's shared pool, which would keep a
+ * whole 8 kB pool alive), framed: the bytes returned are a view after the 5-byte prefix, and
+ * frameMessage hands out the whole frame for them without copying. Both are never written again, so
+ * concurrent answers may share them.
+ */
+export function keptFramed(message: Buffer): Buffer {
+  const framed = Buffer.allocUnsafeSlow(5 + message.length);
+  writeFrame(framed, message);
+  const view = framed.subarray(5);
+  FRAMED.set(view, framed);
+  return view;
+}
+
+function writeFrame(framed: Buffer, message: Buffer): void {
   framed[0] = 0;
   framed.writeUInt32BE(message.length, 1);
   message.copy(framed, 5);
-  return framed;
 }
