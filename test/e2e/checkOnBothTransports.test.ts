@@ -1,0 +1,78 @@
+// The checks that matter through real Envoy on each gRPC transport `listen.grpcTransport` offers:
+// the node:http2 server (the default) and grpc-js. A valid token is let through with its identity
+// (a forged identity header overwritten), a missing or forged one refused with 401, a public route
+// answered, and Envoy's own gRPC health checks keep the cluster in rotation.
+import { randomUUID } from "node:crypto";
+import { connect } from "node:http2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../harness/startStack.ts";
+
+/** Which server answers on a port: grpc-js names its accepted encodings in every answer, the http2 server does not. */
+function servedBy(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("response", (headers) => {
+      resolve(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
+      session.destroy();
+    });
+    stream.resume();
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+}
+
+describe.each(["http2", "grpc-js"] as const)("checks through Envoy with listen.grpcTransport %s", (transport) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      config: { listen: { grpc: "127.0.0.1:0", grpcTransport: transport, auth: "127.0.0.1:0", admin: "127.0.0.1:0" } },
+    });
+  });
+  afterAll(() => stack?.close());
+
+  const send = async (path: string, headers: Record<string, string> = {}) => {
+    const marker = randomUUID();
+    const response = await stack.request(path, { headers: { "x-test-marker": marker, ...headers } });
+    return { ...response, upstream: stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker) };
+  };
+
+  it(`is served by ${transport}`, async () => {
+    expect(await servedBy(stack.portcullisGrpcPort)).toBe(transport);
+  });
+
+  it("lets a valid token through with its identity, overwriting a forged identity header", async () => {
+    const token = await stack.signToken({ sub: `alice-${transport}` });
+    const res = await send("/api/things", { authorization: `Bearer ${token}`, "x-user-sub": "attacker" });
+    expect(res.status).toBe(200);
+    expect(res.upstream?.headers["x-user-sub"]).toBe(`alice-${transport}`);
+  });
+
+  it("refuses a missing or forged token with 401, and answers a public route", async () => {
+    expect((await send("/api/things")).status).toBe(401);
+    const forged = `${(await stack.signToken()).slice(0, -4)}AAAA`;
+    const refused = await send("/api/things", { authorization: `Bearer ${forged}` });
+    expect(refused.status).toBe(401);
+    expect(refused.upstream).toBeUndefined();
+    expect((await send("/public/page")).status).toBe(200);
+  });
+
+  it("passes Envoy's gRPC health checks", async () => {
+    const url = `${stack.envoyAdminUrl}/stats?filter=^cluster\\.portcullis_ext_authz\\.health_check\\.`;
+    const count = (text: string, name: string) =>
+      Number(new RegExp(`health_check\\.${name}: (\\d+)`).exec(text)?.[1] ?? NaN);
+    // Envoy checks on its own interval: wait (with a margin) for its first answered check.
+    let text = "";
+    for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      text = await (await fetch(url)).text();
+      if (count(text, "success") > 0) break;
+    }
+    expect(count(text, "success")).toBeGreaterThan(0);
+    expect(count(text, "failure")).toBe(0);
+  });
+});
