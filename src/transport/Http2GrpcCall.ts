@@ -3,8 +3,10 @@
 // grpc-timeout deadline, and answers. It is also the `call` the grpc-js-shaped handlers are given
 // (request, cancelled, write, end, on), so createExtAuthzHandlers and createHealthHandlers serve here
 // unchanged. A unary answer's headers, message and trailers are queued in one tick, but node:http2
-// still sends the trailers one event-loop turn after the headers and message (it learns the data's end,
-// and asks for trailers, while writing them): as with grpc-js, a kill in between leaves a started answer.
+// still sends the trailers in a write of their own one event-loop turn after the headers and message
+// (it asks for trailers, 'wantTrailers', only while writing the data's end, and sendTrailers submits
+// them from a setImmediate; no public API does better): as with grpc-js, a kill in between leaves a
+// started answer. Under load the answers of several calls share each write.
 import type { ServerHttp2Stream } from "node:http2";
 import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import {
