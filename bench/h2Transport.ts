@@ -58,7 +58,9 @@ function servedBy(port: number): Promise<string> {
     });
     stream.on("response", (headers) => {
       done(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
-      session.close();
+      // destroy, not close: a graceful close left this side of the connection open until the process
+      // exited, and serve waited its whole grace period for it when stopped.
+      session.destroy();
     });
     stream.end(Buffer.from([0, 0, 0, 0, 0]));
   });
