@@ -189,15 +189,19 @@ function buildRegistry(
   };
 }
 
-/** A JWT not in the cache: the provider its `iss` names (exact issuer first, then tenant templates) verifies it. */
-async function verifyByIssuer(
+/**
+ * A JWT not in the cache: the provider its `iss` names (exact issuer first, then tenant templates)
+ * verifies it. A value when nothing has to be waited for (the usual first-seen token: verify()
+ * answers it without a promise chain of its own), a promise for introspection or an unknown kid.
+ */
+function verifyByIssuer(
   token: string,
   accepted: readonly string[],
   cached: { readonly cache: TokenCache; readonly key: string },
   { states, byIssuer }: RegistryStates,
   loading: ProviderLoading,
   introspection: IntrospectionSetup,
-): Promise<VerifyOutcome> {
+): VerifyOutcome | Promise<VerifyOutcome> {
   const unverified = readUnverifiedIssuer(token);
   if (!unverified.ok) return denyToken("token_malformed", unverified.detail);
   if (unverified.iss === undefined) return denyToken("issuer_mismatch", "token has no string iss claim");

@@ -20,38 +20,68 @@ import type { VerifyOutcome } from "./VerifyOutcome.ts";
 /** Never acceptable whatever the configuration says: no signature, or a shared secret. */
 export const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 
-/** The provider is ready (keys loaded); resolves with a denial value for every token problem. */
-export async function verifyProviderJwt(
+/** A token's text and its payload as readUnverifiedIssuer parsed it (trusted only once the signature is verified). */
+interface UnverifiedJwt {
+  readonly token: string;
+  readonly claims: JWTPayload;
+}
+
+/**
+ * The provider is ready (keys loaded); a denial value for every token problem. Answers at once
+ * (no promise, nothing to wait for) unless the token names a kid the loaded keys lack, which waits
+ * for at most one refetch; throws VerifierFault for an error mapVerifyError does not recognise.
+ */
+export function verifyProviderJwt(
   state: ProviderState,
   keys: RemoteKeys,
-  jwt: {
-    readonly token: string;
-    /** The payload as readUnverifiedIssuer parsed it: trusted only once the signature is verified. */
-    readonly claims: JWTPayload;
-  },
+  jwt: UnverifiedJwt,
   cached: { readonly cache: TokenCache; readonly key: string },
   loading: ProviderLoading,
+): VerifyOutcome | Promise<VerifyOutcome> {
+  const checked = checkSignature(state, jwt.token);
+  if (!checked.ok && isUnknownKeyError(checked.error))
+    return verifyAfterRefetch(state, keys, jwt, checked, { cached, loading });
+  return concludeVerification(state, checked, jwt, cached, loading);
+}
+
+/** An unknown kid: one refetch of the key set per cooldown, then the signature again with what it brought. */
+async function verifyAfterRefetch(
+  state: ProviderState,
+  keys: RemoteKeys,
+  jwt: UnverifiedJwt,
+  unknownKid: JwsCheck,
+  {
+    cached,
+    loading,
+  }: { readonly cached: { readonly cache: TokenCache; readonly key: string }; readonly loading: ProviderLoading },
 ): Promise<VerifyOutcome> {
-  const { config } = state;
-  const { token } = jwt;
-  const { clock } = loading;
-  let checked = checkSignature(state, token);
-  if (!checked.ok && isUnknownKeyError(checked.error)) {
-    const refetch = await refetchForUnknownKid(state, keys, loading);
-    // A failed refresh, now or earlier in this cooldown, answers jwks_unavailable: we cannot tell
-    // whether the IdP has this key, and every token with this kid gets the same answer during the
-    // window whichever request happened to trigger the fetch. key_not_found is kept for a kid
-    // that a key set fetched successfully does not have.
-    if (refetch === "failed" || (refetch === "cooling-down" && state.lastFetchFailed)) {
-      const when = refetch === "failed" ? "could not be refreshed" : "could not be refreshed within the cooldown";
-      return denyToken(
-        "jwks_unavailable",
-        `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`,
-        config.name,
-      );
-    }
-    if (refetch === "refreshed") checked = checkSignature(state, token);
+  const refetch = await refetchForUnknownKid(state, keys, loading);
+  // A failed refresh, now or earlier in this cooldown, answers jwks_unavailable: we cannot tell
+  // whether the IdP has this key, and every token with this kid gets the same answer during the
+  // window whichever request happened to trigger the fetch. key_not_found is kept for a kid
+  // that a key set fetched successfully does not have.
+  if (refetch === "failed" || (refetch === "cooling-down" && state.lastFetchFailed)) {
+    const when = refetch === "failed" ? "could not be refreshed" : "could not be refreshed within the cooldown";
+    return denyToken(
+      "jwks_unavailable",
+      `no loaded key matches the token and the key set ${when} (${state.lastError ?? "jwks: failed"})`,
+      state.config.name,
+    );
   }
+  const checked = refetch === "refreshed" ? checkSignature(state, jwt.token) : unknownKid;
+  return concludeVerification(state, checked, jwt, cached, loading);
+}
+
+/** After the signature: jose's claim checks, our time rules, the provider's claim rules and form; a success is cached. */
+function concludeVerification(
+  state: ProviderState,
+  checked: JwsCheck,
+  jwt: UnverifiedJwt,
+  cached: { readonly cache: TokenCache; readonly key: string },
+  loading: ProviderLoading,
+): VerifyOutcome {
+  const { config } = state;
+  const { clock } = loading;
   if (!checked.ok) {
     const mapped = mapVerifyError(checked.error); // throws VerifierFault for anything unrecognised
     return denyToken(mapped.code, mapped.detail, config.name);
