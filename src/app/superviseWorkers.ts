@@ -168,7 +168,7 @@ function notReadyReason(
   if (listening < configured) return `${listening} of ${configured} workers running`;
   if (readiness.length < configured) return `${readiness.length} of ${configured} workers answered`;
   for (const r of readiness) {
-    if (r.readiness === null) return `worker ${r.id} does not answer`;
+    if (r.readiness === null) return `worker ${r.id} has not answered (starting, or busy past 2 s)`;
     if (r.readiness.notReady !== null) return `worker ${r.id}: ${r.readiness.notReady}`;
   }
   return null;
