@@ -279,6 +279,27 @@ describe("portcullis serve --workers refusals", () => {
     }
   });
 
+  it("reloads every worker when the watched file changes", async () => {
+    const file = join(dir, "watched.yaml");
+    await writeFile(file, config("http://127.0.0.1:9", []));
+    const served = await serve(file, join(dir, "watched.log"), ["--workers", "2", "--watch"]);
+    try {
+      expect(served.lines().find((l) => l["msg"] === "portcullis ready")).toMatchObject({ workers: 2, watch: true });
+      await writeFile(file, config("http://127.0.0.1:9", ["  - { name: open, match: { path: /open }, auth: public }"]));
+      const reloaded = () =>
+        new Set(
+          served
+            .lines()
+            .filter((l) => l["msg"] === "config reloaded" && l["trigger"] === "file change")
+            .map((l) => l["worker"]),
+        );
+      expect(await waitUntil(async () => reloaded().size === 2, 20_000)).toBe(true);
+    } finally {
+      process.kill(served.pid, "SIGTERM");
+      expect(await served.exited).toBe(0);
+    }
+  });
+
   it("refuses several workers on the grpc-js transport, naming listen.grpcTransport", async () => {
     const file = join(dir, "grpcjs.yaml");
     await writeFile(
