@@ -24,6 +24,8 @@ export interface MemorySpec {
   readonly concurrency: number;
   /** --max-old-space-size for this process (MB), null for Node's default. */
   readonly heapCapMb: number | null;
+  /** More node flags for this process (bench/memoryVariants.ts compares heap settings). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export type TokenStream = CheckStreamResult & { readonly serverCpuUsPerCall: number | null };
@@ -38,6 +40,8 @@ export interface MemoryResult {
   readonly rssAfterIdleMb: number | null;
   readonly idleSeconds: number;
   readonly heapCapMb: number | null;
+  /** The node flags beside the heap cap (absent in results written before they were recorded). */
+  readonly nodeArgs?: readonly string[];
 }
 
 async function stopProcess(pid: number | undefined): Promise<void> {
@@ -65,7 +69,7 @@ export async function measureMemory(
     spec.workDir,
     spec.setup,
     spec.heapCapMb === null ? "portcullis-memory" : "portcullis-memory-capped",
-    spec.heapCapMb === null ? [] : [`--max-old-space-size=${spec.heapCapMb}`],
+    [...(spec.heapCapMb === null ? [] : [`--max-old-space-size=${spec.heapCapMb}`]), ...(spec.nodeArgs ?? [])],
   );
   const coldStartMs = performance.now() - started;
   const rssAtReadyMb = readProcessRssMb(portcullis.pid);
@@ -106,5 +110,6 @@ export async function measureMemory(
     rssAfterIdleMb,
     idleSeconds: spec.idleSeconds,
     heapCapMb: spec.heapCapMb,
+    nodeArgs: spec.nodeArgs ?? [],
   };
 }

@@ -19,13 +19,16 @@ export interface BenchOptions {
   readonly memoryValid: number;
   readonly memoryInvalid: number;
   readonly idleSeconds: number;
-  /** The memory phase runs again with --max-old-space-size=this (MB): what a 256 Mi container gives. */
+  /**
+   * The memory phase runs again with --max-old-space-size=this (MB) and the Helm chart's young
+   * generation (bench/chartNodeOptions.ts): what the chart gives its 256Mi container.
+   */
   readonly heapCapMb: number;
   /** Envoy and the servers on one CPU, the load generators on another (taskset), for wrk and direct Check. */
   readonly pin: boolean;
 }
 
-const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000] [--rounds 1] [--first-seen-rate 500] [--memory-valid 50000] [--memory-invalid 100000] [--idle 30] [--heap-cap 128] [--no-pin]`;
+const USAGE = `usage: node --disable-warning=ExperimentalWarning bench/run.ts [--duration 10] [--warmup 2] [--connections 16] [--rate 1000] [--rounds 1] [--first-seen-rate 500] [--memory-valid 50000] [--memory-invalid 100000] [--idle 30] [--heap-cap 112] [--no-pin]`;
 
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -63,7 +66,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     memoryValid: Math.round(positive("memory-valid", values["memory-valid"], 50_000, 1_000_000)),
     memoryInvalid: Math.round(positive("memory-invalid", values["memory-invalid"], 100_000, 1_000_000)),
     idleSeconds: positive("idle", values.idle, 30, 600),
-    heapCapMb: Math.round(positive("heap-cap", values["heap-cap"], 128, 65_536)),
+    heapCapMb: Math.round(positive("heap-cap", values["heap-cap"], 112, 65_536)),
     pin: values["no-pin"] !== true,
   };
 }

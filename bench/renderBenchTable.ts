@@ -122,7 +122,11 @@ function cachedBesideFirstSeen(report: BenchReport): string {
 
 function heapCappedRow(report: BenchReport): string {
   const c = report.memoryHeapCapped;
-  const label = `the same token streams with the heap capped at ${report.options.heapCapMb} MB (\`--max-old-space-size\`)`;
+  const flags = [`--max-old-space-size=${report.options.heapCapMb}`, ...(c?.nodeArgs ?? [])];
+  const label =
+    flags.length > 1
+      ? `the same token streams in the Helm chart's heap (\`${flags.join(" ")}\`)`
+      : `the same token streams with the heap capped at ${report.options.heapCapMb} MB (\`--max-old-space-size\`)`;
   if (!c) return `| ${label} | ${NA} |`;
   return (
     `| ${label} | RSS ${int(c.rssAfterLoadMb)} MB after, ${int(c.rssAfterIdleMb)} MB after idle; server CPU per call ` +

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { buildReport, firstSeenAddedCpu } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { buildGoPeer, NOOP_GO_SERVER, OAUTH2_PROXY, OAUTH2_PROXY_VERSION } from "./buildGoPeer.ts";
+import { chartYoungGenerationFlags } from "./chartNodeOptions.ts";
 import { ChildProcessGroup, type CpuPinning } from "./ChildProcessGroup.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
 import { createBenchIdentity, type BenchIdentity } from "./createBenchIdentity.ts";
@@ -180,7 +181,7 @@ async function runMemoryPhases(
     join(where.workDir, "memory-invalid.txt"),
     mintBenchTokens(identity, options.memoryInvalid, { label: "invalid", valid: false }),
   );
-  const run = async (heapCapMb: number | null): Promise<MemoryResult | null> => {
+  const run = async (heapCapMb: number | null, nodeArgs: readonly string[]): Promise<MemoryResult | null> => {
     const what = heapCapMb === null ? "memory phase" : `memory phase (heap capped at ${heapCapMb} MB)`;
     try {
       const memory = await measureMemory(
@@ -194,6 +195,7 @@ async function runMemoryPhases(
           idleSeconds: options.idleSeconds,
           concurrency: options.connections,
           heapCapMb,
+          nodeArgs,
         },
         say,
       );
@@ -208,7 +210,8 @@ async function runMemoryPhases(
       return null;
     }
   };
-  return [await run(null), await run(options.heapCapMb)];
+  // Node's defaults, then the heap a 256Mi pod of the chart runs with: --heap-cap and the chart's young generation.
+  return [await run(null, []), await run(options.heapCapMb, chartYoungGenerationFlags(where.repoRoot))];
 }
 
 async function main(): Promise<number> {

@@ -103,13 +103,13 @@ beforeAll(async () => {
   await ports["app"]?.release();
   app = await startEchoUpstream({ port: port("app") });
 
-  // The Secret's variables, as secretKeyRef would set them.
+  // The Secret's variables, as secretKeyRef would set them; plain values (NODE_OPTIONS) as they are.
   const secrets: Record<string, string> = {
     "client-secret": idp.webClient.secret,
     "session-key": randomBytes(32).toString("base64url"),
   };
   for (const e of portcullisContainer["env"] as Json[])
-    process.env[e["name"]] = secrets[e["valueFrom"].secretKeyRef.key];
+    process.env[e["name"]] = e["value"] ?? secrets[e["valueFrom"].secretKeyRef.key];
   const configFile = join(dir, "config.yaml");
   await writeFile(configFile, configMap("shop-portcullis")["config.yaml"] as string);
   for (const name of ["grpc", "auth", "admin"]) await ports[name]?.release();

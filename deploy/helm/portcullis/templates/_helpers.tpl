@@ -96,6 +96,13 @@ which would otherwise only show up as pods that exit at start.
 
 {{/* The `env` of the Portcullis container: secretEnv from existingSecret, then extraEnv. */}}
 {{- define "portcullis.env" -}}
+{{- /* The heap flags (values nodeOptions), unless extraEnv sets NODE_OPTIONS itself: one variable, no duplicate. */}}
+{{- $ownNodeOptions := false }}
+{{- range .Values.extraEnv }}{{ if eq .name "NODE_OPTIONS" }}{{ $ownNodeOptions = true }}{{ end }}{{ end }}
+{{- if and .Values.nodeOptions (not $ownNodeOptions) }}
+- name: NODE_OPTIONS
+  value: {{ .Values.nodeOptions | quote }}
+{{- end }}
 {{- if and .Values.secretEnv (not .Values.existingSecret) }}
 {{- fail "secretEnv maps variables to keys of existingSecret: set existingSecret to the Secret's name" }}
 {{- end }}
