@@ -22,6 +22,7 @@ import {
 import * as protoLoader from "@grpc/proto-loader";
 import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
+import { readEventLoopDelay, resetEventLoopDelay } from "./readEventLoopDelay.ts";
 import { LatencyHistogram } from "./LatencyHistogram.ts";
 import { renderPortcullisConfig } from "./startPortcullis.ts";
 import { startJwksServer } from "./startJwksServer.ts";
@@ -90,6 +91,8 @@ interface Figures {
   scavenges: number;
   promotedMbPerScavenge: number;
   pauseP50Ms: number;
+  /** p99 of every collection's pause in the window, young and full. */
+  pauseP99Ms: number;
   pauseMaxMs: number;
   fullGcs: number;
   fullPauseMaxMs: number;
@@ -100,6 +103,8 @@ interface Figures {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  /** The server's event-loop delay p99 over the window (its /metrics; NaN for the no-op server). */
+  loopDelayP99Ms: number;
   errors: number;
 }
 
@@ -115,31 +120,36 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
   let out = "";
   let measuring = false;
   const gcLines: string[] = [];
-  const ready = new Promise<number>((done) =>
+  const ready = new Promise<{ port: number; adminPort: number | null }>((done) =>
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       let nl: number;
       while ((nl = out.indexOf("\n")) >= 0) {
         const line = out.slice(0, nl);
         out = out.slice(nl + 1);
-        if (line.includes('"portcullis ready"')) done((JSON.parse(line) as { grpcPort: number }).grpcPort);
-        else if (line.startsWith('{"port"')) done((JSON.parse(line) as { port: number }).port);
+        if (line.includes('"portcullis ready"')) {
+          const { grpcPort, adminPort } = JSON.parse(line) as { grpcPort: number; adminPort: number };
+          done({ port: grpcPort, adminPort });
+        } else if (line.startsWith('{"port"'))
+          done({ port: (JSON.parse(line) as { port: number }).port, adminPort: null });
         else if (measuring && line.includes(" gc=")) gcLines.push(line);
       }
     }),
   );
-  const port = await ready;
+  const { port, adminPort } = await ready;
   const client = new Ctor(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as CheckClient;
   const call = (request: object) => new Promise<Error | null>((done) => client.Check(request, done));
   // Keys load just after ready; the first first-seen check waits for them through the registry.
   for (let i = 0; i < preloadRequests.length; i += 50) await Promise.all(preloadRequests.slice(i, i + 50).map(call));
   for (let i = 0; i < 2000; i++) await call(cachedRequest);
   measuring = true;
+  if (adminPort !== null) await resetEventLoopDelay(adminPort);
   // --snapshot: a heap snapshot half-way (run with --flags "--heapsnapshot-signal=SIGUSR2"): what is live mid-load.
   const snapshot = process.argv.includes("--snapshot")
     ? setTimeout(() => child.kill("SIGUSR2"), (seconds * 1000) / 2)
     : null;
   const latency = await fixedRate(call, rate, seconds);
+  const loopDelay = adminPort === null ? null : await readEventLoopDelay(adminPort);
   if (snapshot !== null) clearTimeout(snapshot);
   measuring = false;
   client.close();
@@ -158,15 +168,18 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
   const young = gcLines.filter((l) => / gc=s /.test(l));
   const full = gcLines.filter((l) => / gc=mc /.test(l));
   const pauses = young.map((l) => field(l, "pause")).sort((a, b) => a - b);
+  const allPauses = gcLines.map((l) => field(l, "pause")).sort((a, b) => a - b);
   return {
     scavenges: young.length,
     promotedMbPerScavenge: young.reduce((s, l) => s + field(l, "promoted"), 0) / Math.max(1, young.length) / 2 ** 20,
     pauseP50Ms: pauses[Math.floor(pauses.length / 2)] ?? 0,
+    pauseP99Ms: allPauses[Math.min(allPauses.length - 1, Math.floor(allPauses.length * 0.99))] ?? 0,
     pauseMaxMs: pauses.at(-1) ?? 0,
     fullGcs: full.length,
     fullPauseMaxMs: Math.max(0, ...full.map((l) => field(l, "pause"))),
     gcMsPerSecond: gcLines.reduce((sum, l) => sum + field(l, "pause"), 0) / seconds,
     peakRssMb,
+    loopDelayP99Ms: loopDelay?.p99Ms ?? Number.NaN,
     ...latency,
   };
 }
@@ -207,11 +220,11 @@ console.log(
   `${rate} Check/s for ${seconds} s after ${preload} distinct tokens, cached token; median of ${rounds} round(s):`,
 );
 console.log(
-  "variant                                                       young  MB promoted/young  pause p50/max ms  full  full max ms  GC ms/s  peak RSS MB  p50 ms  p99 ms  p99.9 ms  errors",
+  "variant                                                       young  MB promoted/young  pause p50/max ms  GC pause p99 ms  full  full max ms  GC ms/s  peak RSS MB  p50 ms  p99 ms  p99.9 ms  loop p99 ms  errors",
 );
 for (const [name, runs] of results) {
   const of = (k: keyof Figures) => median(runs.map((f) => f[k]));
   console.log(
-    `${name.padEnd(61)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("gcMsPerSecond").toFixed(1).padStart(7)}  ${of("peakRssMb").toFixed(0).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("errors")}`,
+    `${name.padEnd(61)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${of("pauseP99Ms").toFixed(1).padStart(15)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("gcMsPerSecond").toFixed(1).padStart(7)}  ${of("peakRssMb").toFixed(0).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("loopDelayP99Ms").toFixed(2).padStart(10)}  ${of("errors")}`,
   );
 }
