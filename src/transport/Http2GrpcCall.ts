@@ -9,6 +9,7 @@
 // started answer. Under load the answers of several calls share each write.
 import type { ServerHttp2Stream } from "node:http2";
 import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
+import type { BudgetHolder, RequestByteBudget } from "./RequestByteBudget.ts";
 import {
   frameMessage,
   GrpcCode,
@@ -38,10 +39,10 @@ interface HandlerError {
 type CallEvent = "cancelled" | "close";
 
 function sendOkTrailers(this: ServerHttp2Stream): void {
-  if (!this.destroyed) this.sendTrailers(OK_TRAILERS);
+  if (!this.destroyed && !this.closed) this.sendTrailers(OK_TRAILERS);
 }
 
-export class Http2GrpcCall {
+export class Http2GrpcCall implements BudgetHolder {
   /** The decoded request message, set before the handler runs. */
   request: unknown = undefined;
   /** True once the client went away or the deadline passed; the answer is then dropped. */
@@ -63,6 +64,9 @@ export class Http2GrpcCall {
   deadlineAt = Infinity;
   readonly #deadlines: DeadlineSweeper;
   #listeners: Array<[CallEvent, () => void]> | undefined;
+  /** The request bytes this call holds against the server's budget, given back when it finishes. */
+  heldBytes = 0;
+  readonly #budget: RequestByteBudget;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -73,6 +77,7 @@ export class Http2GrpcCall {
       timeoutMs: number | undefined;
       maxBytes: number;
       deadlines: DeadlineSweeper;
+      budget: RequestByteBudget;
     },
   ) {
     this.#stream = stream;
@@ -80,6 +85,7 @@ export class Http2GrpcCall {
     this.#path = options.path;
     this.#encoding = options.encoding;
     this.#maxBytes = options.maxBytes;
+    this.#budget = options.budget;
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("end", () => this.#onEnd());
     stream.on("close", () => this.#onClose());
@@ -92,7 +98,7 @@ export class Http2GrpcCall {
 
   /** grpc-js's ServerWritableStream.write: one response message of a server-streaming call. */
   write(value: unknown): boolean {
-    if (this.#done || this.#stream.destroyed) return false;
+    if (this.#done || this.#gone()) return false;
     const framed = this.#serialize(value);
     if (framed === null) return false;
     this.#sendHeaders();
@@ -104,7 +110,7 @@ export class Http2GrpcCall {
     if (this.#done) return;
     this.#finish();
     if (!this.#headersSent) this.#trailersOnly(GrpcCode.OK, "OK");
-    else if (!this.#stream.destroyed) this.#stream.end();
+    else if (!this.#gone()) this.#stream.end();
   }
 
   /** "cancelled" when the client goes away or the deadline passes first; "close" when the stream closes. */
@@ -120,6 +126,10 @@ export class Http2GrpcCall {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return; // answered early (refused, deadline): the rest is read and dropped
+    if (!this.#budget.take(this, chunk.length)) {
+      const limit = this.#budget.limit;
+      return this.#fail(GrpcCode.RESOURCE_EXHAUSTED, `Server is holding its limit of request bytes (${limit})`);
+    }
     const chunks = this.#chunks;
     if (chunks === null) this.#chunks = chunk;
     else if (Array.isArray(chunks)) chunks.push(chunk);
@@ -188,7 +198,7 @@ export class Http2GrpcCall {
     const framed = this.#serialize(value);
     if (framed === null) return;
     this.#finish();
-    if (this.#stream.destroyed) return;
+    if (this.#gone()) return;
     this.#sendHeaders();
     this.#stream.end(framed);
   }
@@ -209,7 +219,7 @@ export class Http2GrpcCall {
     // 'wantTrailers' comes once per stream. A unary answer always ends OK (its headers leave with its
     // message, after which nothing can fail it), so it takes one shared listener instead of a closure.
     if (!this.#method.responseStream) stream.on("wantTrailers", sendOkTrailers);
-    else stream.on("wantTrailers", () => stream.destroyed || stream.sendTrailers(this.#trailers));
+    else stream.on("wantTrailers", () => stream.destroyed || stream.closed || stream.sendTrailers(this.#trailers));
     stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
   }
 
@@ -217,14 +227,23 @@ export class Http2GrpcCall {
   #fail(code: number, message: string): void {
     if (this.#done) return;
     this.#finish();
-    if (this.#stream.destroyed) return;
+    if (this.#gone()) return;
     if (!this.#headersSent) return this.#trailersOnly(code, message);
     this.#trailers = statusTrailers(code, message);
     this.#stream.end();
   }
 
+  /**
+   * Nothing can be sent: destroyed, or closed (an RST, or the session gone) before node destroys it.
+   * respond() and sendTrailers() throw on a closed stream, and a peer that drops its connection
+   * mid-message ends each stream's reading before it is destroyed.
+   */
+  #gone(): boolean {
+    return this.#stream.destroyed || this.#stream.closed;
+  }
+
   #trailersOnly(code: number, message: string): void {
-    if (this.#stream.destroyed || this.#stream.headersSent) return;
+    if (this.#gone() || this.#stream.headersSent) return;
     this.#stream.respond(trailersOnly(code, message), RESPOND_AND_END);
     // Whatever the client still sends is read and dropped, so its flow-control window keeps moving.
     this.#stream.resume();
@@ -233,14 +252,24 @@ export class Http2GrpcCall {
   #finish(): void {
     this.#done = true;
     this.#chunks = null;
+    this.#budget.release(this);
     if (this.deadlineAt !== Infinity) this.#deadlines.delete(this);
   }
 
   /** The sweeper's call when the grpc-timeout has passed. */
   expire(): void {
+    this.#abandon(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");
+  }
+
+  /** The budget's call when it needs this large request's bytes for smaller ones. */
+  exhaust(): void {
+    this.#abandon(GrpcCode.RESOURCE_EXHAUSTED, "Server is holding its limit of request bytes; large request ended");
+  }
+
+  #abandon(code: number, message: string): void {
     if (this.#done) return;
     // The handler's work is not interrupted (a decision has no cancellation point); its answer is dropped.
-    this.#fail(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");
+    this.#fail(code, message);
     this.cancelled = true;
     this.#emit("cancelled");
   }

@@ -2,7 +2,8 @@
 // grpc.health.v1 Check/Watch, a drop-in for startGrpcServer (same options, same GrpcServer contract)
 // without grpc-js's per-call machinery. Kept from grpc-js: its keepalive pings, the stream cap, the
 // 1 MiB receive limit, deadlines, status trailers, and a graceful shutdown (GOAWAY, in-flight calls
-// finish, forced past the grace period).
+// finish, forced past the grace period). Added: one budget of request bytes in flight across all
+// calls (RequestByteBudget) and a cap on connections, so no number of peers can grow its memory unbounded.
 import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
@@ -10,6 +11,7 @@ import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefiniti
 import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
+import { RequestByteBudget } from "./RequestByteBudget.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -18,6 +20,12 @@ import type { GrpcServer } from "./startGrpcServer.ts";
 const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 const MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * Connections past this are closed at accept. Envoy keeps a few per worker and upstream host, so
+ * even a large mesh of sidecars stays far below it; it bounds the per-connection memory (node:http2's
+ * session, socket buffers) a flood of idle connections would otherwise hold without limit.
+ */
+const MAX_CONNECTIONS = 10_000;
 
 export interface Http2GrpcServerOptions {
   host: string;
@@ -30,6 +38,9 @@ export interface Http2GrpcServerOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** The budget of request bytes in flight; a test's own to read its count (default MAX_BUFFERED_REQUEST_BYTES). */
+  requestBudget?: RequestByteBudget;
+  maxConnections?: number;
 }
 
 /** The routing table: each method's path → its (de)serializers and handler. Unary and server-streaming only. */
@@ -58,6 +69,7 @@ function routeStream(
   methods: ReadonlyMap<string, GrpcMethod>,
   maxBytes: number,
   deadlines: DeadlineSweeper,
+  budget: RequestByteBudget,
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
   stream.on("error", ignore);
@@ -88,7 +100,7 @@ function routeStream(
     return;
   }
   const encoding = headers["grpc-encoding"] as string | undefined;
-  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes, deadlines });
+  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes, deadlines, budget });
 }
 
 /** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */
@@ -135,6 +147,8 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
     maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
   });
+  // Refused at accept: net.Server closes a socket past the count before node:http2 sees it.
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   const sessions = new Set<Http2Session>();
   // A session closed gracefully ends its socket and then waits for the peer to close its side; a
   // peer that never does would hold the listener's close (and the process's exit) forever, so the
@@ -155,7 +169,8 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
     );
   });
   const deadlines = new DeadlineSweeper();
-  server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes, deadlines));
+  const budget = options.requestBudget ?? new RequestByteBudget();
+  server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes, deadlines, budget));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ port: options.port, host: options.host, reusePort: options.reusePort === true }, () => {
