@@ -1,12 +1,15 @@
 // The span of one ext_authz Check: continues the trace Envoy passed in the request's headers and
 // records what was decided (route, decision, reason, provider, credential kind), never the token,
 // cookie, path or any header value. A fault (5xx) marks the span as an error; a denial does not.
-import { SpanStatusCode } from "@opentelemetry/api";
+import type { SpanStatusCode } from "@opentelemetry/api";
 import type { Decision } from "../core/Decision.ts";
 import type { Tracing } from "../observability/startTracing.ts";
 import type { CheckTracer } from "../transport/createExtAuthzHandlers.ts";
 
 export const CHECK_SPAN_NAME = "envoy.service.auth.v3.Authorization/Check";
+
+/** SpanStatusCode.ERROR by value: a type-only import keeps @opentelemetry/api out until tracing starts. */
+const STATUS_ERROR: SpanStatusCode.ERROR = 2;
 
 const RPC_ATTRIBUTES = {
   "rpc.system": "grpc",
@@ -26,7 +29,7 @@ export function createCheckTracer(tracing: Tracing): CheckTracer {
         if (!span.isRecording()) return decision; // not sampled: nothing to describe
         span.setAttributes(decisionAttributes(decision));
         if (decision.kind === "deny" && decision.status >= 500)
-          span.setStatus({ code: SpanStatusCode.ERROR, message: decision.code });
+          span.setStatus({ code: STATUS_ERROR, message: decision.code });
         return decision;
       });
     },

@@ -6,8 +6,10 @@ import {
   context,
   diag,
   DiagLogLevel,
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
+  SpanStatusCode,
   trace,
   type Attributes,
   type Span,
@@ -24,6 +26,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
+import { setActiveTracingApi } from "./activeTracingApi.ts";
 import { TRACER_NAME } from "./withSpan.ts";
 
 export interface TracingOptions {
@@ -108,6 +111,7 @@ export function startTracing(options: TracingOptions): Tracing {
     ],
   });
   trace.setGlobalTracerProvider(provider);
+  setActiveTracingApi({ trace, isSpanContextValid, SpanKind, SpanStatusCode });
   // W3C last: when a request carries both, traceparent decides. Only extracted (Portcullis calls
   // no upstream with the request's context), so no global propagator is registered.
   const propagator = new CompositePropagator({ propagators: [new B3Propagator(), new W3CTraceContextPropagator()] });
@@ -134,6 +138,7 @@ export function startTracing(options: TracingOptions): Tracing {
           options.onProblem?.(`tracing shutdown: ${err instanceof Error ? err.message : "failed"}`),
         )
         .finally(() => {
+          setActiveTracingApi(undefined);
           trace.disable();
           context.disable();
           diag.disable();

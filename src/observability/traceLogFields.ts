@@ -1,11 +1,13 @@
 // Log correlation: the trace and span ids of the span active where a line is logged (the Check's,
 // or an IdP call's inside it), so a log line leads to its trace. Nothing when no span is active,
 // which is always the case with tracing off. A new object every call: pino merges the line into it.
-import { isSpanContextValid, trace } from "@opentelemetry/api";
+import { activeTracingApi } from "./activeTracingApi.ts";
 
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
-  const span = trace.getActiveSpan();
+  const api = activeTracingApi();
+  if (api === undefined) return {}; // tracing off: the OpenTelemetry API is not even loaded
+  const span = api.trace.getActiveSpan();
   if (span === undefined) return {};
   const ids = span.spanContext();
-  return isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+  return api.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
 }

@@ -1,7 +1,8 @@
 // A CLIENT span around one outbound call (JWKS, discovery, introspection, token endpoint), child of
 // whatever span is active: the Check span when a check waits for the call, none (a new trace) for
-// background work. With tracing off the OpenTelemetry API is a no-op and `run` is simply called.
-import { SpanKind, SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
+// background work. With tracing off `run` is simply called, and the OpenTelemetry API is not loaded.
+import type { Attributes } from "@opentelemetry/api";
+import { activeTracingApi } from "./activeTracingApi.ts";
 
 export const TRACER_NAME = "portcullis";
 
@@ -10,7 +11,12 @@ export interface SpanNotes {
   set(key: string, value: string | number | boolean): void;
 }
 
+const NO_NOTES: SpanNotes = { set: () => undefined };
+
 export function withSpan<T>(name: string, attributes: Attributes, run: (notes: SpanNotes) => Promise<T>): Promise<T> {
+  const api = activeTracingApi();
+  if (api === undefined) return run(NO_NOTES);
+  const { SpanKind, SpanStatusCode, trace } = api;
   // Looked up per call (a map lookup): a tracer kept from before startTracing, or from a provider
   // since shut down, would keep pointing at it.
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
