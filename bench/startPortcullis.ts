@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import { waitForHttp200 } from "./fetchText.ts";
+import { productNodeFlags } from "./productNodeFlags.ts";
 
 export interface RunningPortcullis {
   readonly pid: number | undefined;
@@ -70,6 +71,8 @@ export async function startPortcullis(
     name,
     process.execPath,
     [
+      // The flags bin/portcullis adds, then the caller's (a later V8 flag wins).
+      ...productNodeFlags(),
       ...nodeArgs,
       "--disable-warning=ExperimentalWarning",
       join(repoRoot, "src", "cli", "main.ts"),
