@@ -4,7 +4,7 @@
 // takes the IdP's logout tokens. Everything else, and
 // everything when browser login is not configured, is a small JSON 404. Every error answer is a
 // registry code (src/errors/ErrorCode.ts): its status and public text come from there.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorCode } from "../errors/ErrorCode.ts";
 import { renderErrorJson } from "../errors/renderErrorJson.ts";
 import { renderErrorPage, type ErrorPageOptions, type PageSurface } from "../errors/renderErrorPage.ts";
@@ -16,6 +16,10 @@ import { parseSessionCookies } from "../login/parseSessionCookies.ts";
 import { signOut } from "../login/signOut.ts";
 import { startLoginAt } from "../login/startLogin.ts";
 import { listenHttpServer } from "../observability/listenHttpServer.ts";
+
+// node:http by getBuiltinModule, not an ESM import: importing it builds a namespace of all its
+// exports, whose lazy WebSocket getter loads undici (Node's fetch, ~14 MB of RSS) into every process.
+const { createServer } = process.getBuiltinModule("node:http");
 
 export interface AuthServer {
   readonly port: number;

@@ -1,8 +1,12 @@
 // The admin listener: /metrics (Prometheus), /healthz (process alive), /readyz (every provider's
 // discovery and JWKS loaded and not shutting down). Bind it to loopback: it is not for clients.
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { Registry } from "prom-client";
 import { listenHttpServer } from "./listenHttpServer.ts";
+
+// node:http by getBuiltinModule, not an ESM import: importing it builds a namespace of all its
+// exports, whose lazy WebSocket getter loads undici (Node's fetch, ~14 MB of RSS) into every process.
+const { createServer } = process.getBuiltinModule("node:http");
 
 export interface AdminServer {
   readonly port: number;

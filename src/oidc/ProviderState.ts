@@ -1,11 +1,11 @@
-// One configured provider's loading state: discovery, the key set jose holds and its index,
+// One configured provider's loading state: discovery, the key set (createProviderKeySet) and its index,
 // timers, the fetch in flight, and the token caches to evict from. Shared by a registry and its
 // successors while the provider's config is unchanged; ProviderLoading says what the background
 // work of the registry that made it reads (fetch, clock, observer, logger, retry backoff).
-import { createRemoteJWKSet } from "jose";
 import type { Clock, ClockTimer } from "../clock/Clock.ts";
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import type { FetchLike } from "./boundedFetch.ts";
+import type { ProviderKeySet } from "./createProviderKeySet.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import type { Introspector } from "./createIntrospector.ts";
 import type { KeySetIndex } from "./KeySetIndex.ts";
@@ -14,7 +14,7 @@ import type { UsableKey } from "./readKeySet.ts";
 import type { TokenCache } from "./TokenCache.ts";
 import { FORBIDDEN_ALG } from "./verifyProviderJwt.ts";
 
-export type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
+export type RemoteKeys = ProviderKeySet;
 
 export interface RegistryLogger {
   warn(obj: object, msg: string): void;
@@ -61,7 +61,7 @@ export interface ProviderState {
   /** A refresh failure was logged; no more warnings until a refresh succeeds again. */
   refreshWarned: boolean;
   /**
-   * The usable members of the key set jose holds, with their KeyObjects: bearer tokens are verified
+   * The usable members of the loaded key set, with their KeyObjects: bearer tokens are verified
    * with these. Swapped after each successful fetch.
    */
   keyIndex: KeySetIndex | undefined;

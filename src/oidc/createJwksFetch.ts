@@ -1,24 +1,28 @@
-// The fetch jose calls to load a provider's key set: bounded (size, timeout, aborted when the
-// provider closes), traced, counted; it keeps only the usable members (readKeySet), records them
-// with their KeyObjects on the state for adoptKeySet (bearer tokens are verified with those; jose's
-// copy serves ID and logout tokens), and refuses a document that is not a JWK Set or has no usable key.
-import type { FetchImplementation } from "jose";
+// Loading a provider's key set: bounded (size, timeout, aborted when the provider closes), traced,
+// counted; it keeps only the usable members (readKeySet), records them with their KeyObjects on the
+// state for adoptKeySet (bearer tokens are verified with those; the set it returns serves ID and
+// logout tokens), and refuses a document that is not a JWK Set or has no usable key.
+import type { JSONWebKeySet } from "jose";
 import { BoundedFetchError, boundedFetch } from "./boundedFetch.ts";
 import { describeLoadError } from "./mapVerifyError.ts";
 import type { ProviderLoading, ProviderState } from "./ProviderState.ts";
 import { readKeySet } from "./readKeySet.ts";
 import { traceIdpCall } from "./traceIdpCall.ts";
 
-export function createJwksFetch(state: ProviderState, loading: ProviderLoading): FetchImplementation {
+export function createJwksFetch(
+  state: ProviderState,
+  loading: ProviderLoading,
+  url: URL,
+): () => Promise<JSONWebKeySet> {
   const { name, jwksTimeoutMs } = state.config;
   const { observer, logger } = loading;
-  const fetchKeySet: FetchImplementation = async (url, init) => {
+  const fetchKeySet = async (): Promise<JSONWebKeySet> => {
     try {
+      // The timeout spans the whole GET, connect to last byte; closing the provider aborts it too.
       const text = await boundedFetch(loading.fetch, url, {
-        signal: AbortSignal.any([init.signal, state.closing.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(jwksTimeoutMs), state.closing.signal]),
         timeoutMs: jwksTimeoutMs,
         accept: "application/json, application/jwk-set+json",
-        headers: init.headers,
       });
       let doc: unknown;
       try {
@@ -41,15 +45,12 @@ export function createJwksFetch(state: ProviderState, loading: ProviderLoading):
       state.pendingKeys = read.keys;
       observer?.jwksFetch(name, "ok");
       if (state.ready) state.lastError = undefined;
-      return new Response(JSON.stringify({ keys: read.keys.map((usable) => usable.jwk) }), {
-        status: 200,
-        headers: { "content-type": "application/json" },
-      });
+      return { keys: read.keys.map((usable) => usable.jwk) };
     } catch (err) {
       observer?.jwksFetch(name, "error");
       state.lastError = `jwks: ${describeLoadError(err)}`;
       throw err;
     }
   };
-  return (url, init) => traceIdpCall("jwks_fetch", name, "GET", url, () => fetchKeySet(url, init));
+  return () => traceIdpCall("jwks_fetch", name, "GET", url, fetchKeySet);
 }

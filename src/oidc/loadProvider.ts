@@ -1,8 +1,8 @@
 // A provider's start-up load (discovery, then the first key set) with background retries on the
 // clock until it succeeds, then the background key-set refresh every jwksMaxAgeSeconds. Neither
 // ever rejects; the state's lastError says what failed, and one warning is logged per problem.
-import { createRemoteJWKSet, customFetch } from "jose";
 import { createJwksFetch } from "./createJwksFetch.ts";
+import { createProviderKeySet } from "./createProviderKeySet.ts";
 import { discoverProvider, discoveryUrl } from "./discoverProvider.ts";
 import { fetchProviderKeys } from "./fetchProviderKeys.ts";
 import { describeLoadError } from "./mapVerifyError.ts";
@@ -21,17 +21,10 @@ export async function loadProvider(state: ProviderState, loading: ProviderLoadin
       } catch (err) {
         throw new LoadStepError("discovery", err);
       }
-      // jose keeps the key set, swaps it only after a successful reload and coalesces reloads, but
-      // it times its cooldown and max age from the last *successful* fetch: during an IdP outage
-      // that would let every unknown kid refetch and make known kids fail after the max age. So
-      // jose never fetches on its own here (both Infinity); fetchProviderKeys() decides when to reload.
+      // The key set swaps only after a successful reload and never fetches on its own:
+      // fetchProviderKeys() decides when to reload (cooldown counted from the last attempt).
       state.metadata = discovered.metadata;
-      state.keys = createRemoteJWKSet(discovered.jwksUri, {
-        timeoutDuration: config.jwksTimeoutMs,
-        cooldownDuration: Infinity,
-        cacheMaxAge: Infinity,
-        [customFetch]: createJwksFetch(state, loading),
-      });
+      state.keys = createProviderKeySet(createJwksFetch(state, loading, discovered.jwksUri));
     }
     try {
       await fetchProviderKeys(state, state.keys, loading);
