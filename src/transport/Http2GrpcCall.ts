@@ -9,7 +9,7 @@
 // started answer. Under load the answers of several calls share each write.
 import type { ServerHttp2Stream } from "node:http2";
 import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
-import type { BudgetHolder, RequestByteBudget } from "./RequestByteBudget.ts";
+import { CALL_BYTES, type BudgetHolder, type RequestByteBudget } from "./RequestByteBudget.ts";
 import {
   frameMessage,
   GrpcCode,
@@ -94,6 +94,7 @@ export class Http2GrpcCall implements BudgetHolder {
       this.deadlineAt = performance.now() + options.timeoutMs;
       this.#deadlines.add(this);
     }
+    if (!this.#budget.take(this, CALL_BYTES)) this.#refuseOverBudget();
   }
 
   /** grpc-js's ServerWritableStream.write: one response message of a server-streaming call. */
@@ -126,10 +127,7 @@ export class Http2GrpcCall implements BudgetHolder {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return; // answered early (refused, deadline): the rest is read and dropped
-    if (!this.#budget.take(this, chunk.length)) {
-      const limit = this.#budget.limit;
-      return this.#fail(GrpcCode.RESOURCE_EXHAUSTED, `Server is holding its limit of request bytes (${limit})`);
-    }
+    if (!this.#budget.take(this, chunk.length)) return this.#refuseOverBudget();
     const chunks = this.#chunks;
     if (chunks === null) this.#chunks = chunk;
     else if (Array.isArray(chunks)) chunks.push(chunk);
@@ -144,6 +142,11 @@ export class Http2GrpcCall implements BudgetHolder {
     if (this.#length !== -1 && this.#received > 5 + this.#length) {
       this.#fail(GrpcCode.UNIMPLEMENTED, `Received a second request message for ${this.#path}`);
     }
+  }
+
+  #refuseOverBudget(): void {
+    const limit = this.#budget.limit;
+    this.#fail(GrpcCode.RESOURCE_EXHAUSTED, `Server is holding its limit of request bytes (${limit})`);
   }
 
   /** Every byte received so far, in one buffer (the chunk itself when there is one). */

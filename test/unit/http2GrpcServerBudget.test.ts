@@ -9,7 +9,7 @@ import type { Decision } from "../../src/core/Decision.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
 import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
 import { HealthState } from "../../src/transport/HealthState.ts";
-import { RequestByteBudget } from "../../src/transport/RequestByteBudget.ts";
+import { CALL_BYTES, RequestByteBudget } from "../../src/transport/RequestByteBudget.ts";
 import type { GrpcServer } from "../../src/transport/startGrpcServer.ts";
 import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
 import { grpcFrame, openRawSession, rawGrpcCall } from "../harness/rawGrpcCall.ts";
@@ -37,7 +37,7 @@ function smallCheck(path = "/small"): Buffer {
   return grpcFrame(upstream.checkRequest.encode(upstream.checkRequest.fromObject(message)).finish());
 }
 
-/** A Check stream whose message says `declared` bytes but only `sent` bytes (prefix included) are written. */
+/** A Check stream whose message says `declared` bytes but only `sent` (prefix included; 0: headers only) are written. */
 function partialCheck(
   session: ClientHttp2Session,
   declared: number,
@@ -59,9 +59,11 @@ function partialCheck(
     stream.on("close", () => resolve(undefined));
     stream.resume();
   });
-  const bytes = Buffer.alloc(sent);
-  bytes.writeUInt32BE(declared, 1);
-  stream.write(bytes);
+  if (sent > 0) {
+    const bytes = Buffer.alloc(sent);
+    bytes.writeUInt32BE(declared, 1);
+    stream.write(bytes);
+  }
   return { stream, status };
 }
 
@@ -99,7 +101,7 @@ describe("the node:http2 gRPC server's budget of request bytes in flight", () =>
     const calls = Array.from({ length: 8 }, () => partialCheck(flood, 900 * KIB, 300 * KIB));
     const refused: number[] = [];
     calls.forEach((c) => c.status.then((s) => s === 8 && refused.push(s)));
-    // At most three of 300 KiB fit in 1 MiB: the other five are refused once their bytes arrive.
+    // At most three of 300 KiB (and CALL_BYTES each) fit in 1 MiB: the others are refused as their bytes arrive.
     expect(await waitUntil(async () => refused.length >= 5, 10_000, 10)).toBe(true);
     expect(budget.bytes).toBeLessThanOrEqual(budget.limit);
 
@@ -110,7 +112,8 @@ describe("the node:http2 gRPC server's budget of request bytes in flight", () =>
   });
 
   it("ends the large partial messages holding the whole budget so a small check fits", async () => {
-    const budget = new RequestByteBudget(1024 * KIB);
+    const held = CALL_BYTES + 256 * KIB;
+    const budget = new RequestByteBudget(4 * held);
     const { port } = await start(testGate(), { requestBudget: budget });
     const flood = session(port);
     const calls = Array.from({ length: 4 }, () => partialCheck(flood, 900 * KIB, 256 * KIB));
@@ -118,9 +121,23 @@ describe("the node:http2 gRPC server's budget of request bytes in flight", () =>
 
     const answer = await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] });
     expect(answer.grpcStatus).toBe(0);
-    // The oldest large call gave way, with a message saying why.
+    // The oldest large call gave way; the others still hold theirs.
     expect(await calls[0]!.status).toBe(8);
-    expect(budget.bytes).toBe(3 * 256 * KIB);
+    expect(budget.bytes).toBe(3 * held);
+  });
+
+  it("refuses a call that opens when the budget is full, before any of its message", async () => {
+    const budget = new RequestByteBudget(2 * CALL_BYTES);
+    const { port } = await start(testGate(), { requestBudget: budget });
+    const client = session(port);
+    const open = [partialCheck(client, 100, 0), partialCheck(client, 100, 0)];
+    expect(await waitUntil(async () => budget.bytes === 2 * CALL_BYTES, 10_000, 10)).toBe(true);
+    const refused = await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] });
+    expect(refused.grpcStatus).toBe(8);
+    expect(refused.grpcMessage).toBe(`Server is holding its limit of request bytes (${2 * CALL_BYTES})`);
+    open.forEach((c) => c.stream.close(constants.NGHTTP2_CANCEL));
+    expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
+    expect((await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
   });
 
   it("gives back a call's bytes exactly once however it ends: answer, RST, deadline, refusal, session close", async () => {
@@ -133,12 +150,12 @@ describe("the node:http2 gRPC server's budget of request bytes in flight", () =>
     const dropped = partialCheck(session(port), 10 * KIB, 4 * KIB);
     const slow = rawGrpcCall(first, { path: CHECK, data: [smallCheck("/slow")] });
     const slowBytes = smallCheck("/slow").length;
-    expect(await waitUntil(async () => budget.bytes === 9 * KIB + slowBytes, 10_000, 10)).toBe(true);
+    expect(await waitUntil(async () => budget.bytes === 9 * KIB + slowBytes + 4 * CALL_BYTES, 10_000, 10)).toBe(true);
 
     reset.stream.close(constants.NGHTTP2_CANCEL);
     expect(await expiring.status).toBe(4);
     dropped.stream.session!.destroy();
-    expect(await waitUntil(async () => budget.bytes === slowBytes, 10_000, 10)).toBe(true);
+    expect(await waitUntil(async () => budget.bytes === slowBytes + CALL_BYTES, 10_000, 10)).toBe(true);
 
     gate.release();
     expect((await slow).grpcStatus).toBe(0);
@@ -156,7 +173,7 @@ describe("the node:http2 gRPC server when a peer drops its connection", () => {
     const { port } = await start(testGate(), { requestBudget: budget });
     const dropping = session(port);
     const calls = Array.from({ length: 4 }, () => partialCheck(dropping, 900 * KIB, 300 * KIB));
-    expect(await waitUntil(async () => budget.bytes === 4 * 300 * KIB, 10_000, 10)).toBe(true);
+    expect(await waitUntil(async () => budget.bytes === 4 * (300 * KIB + CALL_BYTES), 10_000, 10)).toBe(true);
     dropping.destroy();
     await Promise.all(calls.map((c) => c.status));
     expect((await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
