@@ -106,7 +106,7 @@ async function startRecordedServe(
 }
 
 /** A serve whose one provider is a loopback IdP, a token it signed, and the verdict of a Check carrying a bearer. */
-async function startBearerServe(scope: TempScope, env: Record<string, string>) {
+async function startBearerServe(scope: TempScope, env: Record<string, string>, login: object = {}) {
   const key = await createSigningKey("k1");
   const idp = await startLoopbackIdp([key.publicJwk]);
   scope.defer(() => idp.close());
@@ -116,7 +116,8 @@ async function startBearerServe(scope: TempScope, env: Record<string, string>) {
     scope,
     {
       listen: { grpc: `127.0.0.1:${grpc.port}`, auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
-      providers: { idp: { issuer: idp.issuer, audiences: ["api"], allowInsecureHttp: true } },
+      providers: { idp: { issuer: idp.issuer, audiences: ["api"], allowInsecureHttp: true, ...login } },
+      ...("clientId" in login ? { session: { keys: ["k".repeat(40)] } } : {}),
     },
     env,
   );
@@ -171,6 +172,16 @@ describe("what a serve process loads", () => {
     expect((await serve.importersOf("jose")).length).toBeGreaterThan(0); // the probe sees imports
     const importers = await serve.importersOf("@opentelemetry/api");
     expect(importers.filter((url) => !url.includes("/node_modules/prom-client/"))).toEqual([]);
+  });
+
+  it("with browser login configured, starts and verifies bearer tokens without loading undici", async () => {
+    const { serve, verdict, token } = await startBearerServe(
+      scope,
+      {},
+      { clientId: "web", clientSecret: "secret-secret", redirectUri: "https://app.example.com/oauth2/callback" },
+    );
+    expect(await waitUntil(async () => (await verdict(token)) === "ok_response", 20_000)).toBe(true);
+    expect((await serve.loadedInternally()).filter((name) => name.includes("undici"))).toEqual([]);
   });
 
   it("goes through fetch (and so loads undici) when NODE_USE_ENV_PROXY asks Node to honour proxy variables", async () => {
