@@ -62,6 +62,12 @@ interface Subject {
   readonly credential: "bearer" | "session";
   /** Set-Cookie values for the client (a refreshed session). */
   readonly setCookies: readonly string[];
+  /**
+   * Whether its plain answer is kept for the next checks: a bearer token's once the token cache
+   * answered it (its second sight; most first-seen tokens are never seen again), a session's always
+   * (its store hands back the same claims for the same cookie).
+   */
+  readonly keepAnswer: boolean;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -117,13 +123,10 @@ export class Gate {
       const bearer = extractBearerToken(request.headers.get("authorization"));
       if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
       const { verifier } = this.#deps;
+      const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
       const subject =
         bearer.kind === "token"
-          ? bearerSubject(
-              route,
-              verifier.verifyCached?.(bearer.token, route.providers) ??
-                (await verifier.verify(bearer.token, route.providers)),
-            )
+          ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
           : await this.#sessionCredential(check);
       if (subject.kind !== "subject") return subject;
       // Null (met) or a denial without waiting; only a step-up login is a promise.
@@ -202,7 +205,14 @@ export class Gate {
     }
     if (fresh.kind === "fresh") {
       const { claims, provider } = fresh.session;
-      return { kind: "subject", claims, provider, credential: "session", setCookies: fresh.setCookies };
+      return {
+        kind: "subject",
+        claims,
+        provider,
+        credential: "session",
+        setCookies: fresh.setCookies,
+        keepAnswer: true,
+      };
     }
     return this.#noCredential(check, cookies, fresh.kind === "ended" ? fresh.clear : []);
   }
@@ -296,11 +306,12 @@ export class Gate {
     const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
     const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
-    // removals) is the same for every check of one credential on one route: it is made once and
-    // handed out again, so a cached token's check allocates no answer, and a transport may reuse
-    // what it encoded for that answer.
+    // removals) is the same for every check of one credential on one route: once the credential is
+    // known to come back (see Subject.keepAnswer) it is made once, frozen and handed out again, so a
+    // cached token's check allocates no answer and a transport may reuse what it encoded for it.
+    // A first-seen token's answer is made for its one check and not kept (nor are its bytes).
     const plain = upstreamCookie === undefined && subject.setCookies.length === 0 && remove === headers.remove;
-    if (!plain) return this.#allow(check, subject, headers.set, remove, machine);
+    if (!plain || !subject.keepAnswer) return this.#allow(check, subject, headers.set, remove, machine);
     const kept = this.#allows.get(subject.claims);
     // A plain answer depends on the route only through its name (the removals are checked above).
     const known = kept === undefined || kept instanceof Map ? kept?.get(route.name) : kept;
@@ -410,8 +421,8 @@ function describeFault(fault: unknown): string {
 /** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
 const NONE: readonly string[] = Object.freeze([]);
 
-/** A verified bearer token's subject, or its denial. */
-function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome): Subject | Decision {
+/** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */
+function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: boolean): Subject | Decision {
   if (!outcome.ok) {
     return deny(outcome.code, {
       route: route.name,
@@ -425,5 +436,6 @@ function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome): Subject | 
     provider: outcome.provider,
     credential: "bearer",
     setCookies: NONE,
+    keepAnswer: fromCache,
   };
 }

@@ -37,6 +37,11 @@ export interface TestGateOptions {
   readonly identity?: IdentityConfig;
   /** The verifier's answer per bearer token (an Error is thrown); any other token fails its signature. */
   readonly tokens?: Readonly<Record<string, VerifyOutcome | Error>>;
+  /**
+   * A token cache in front of the verifier, as ProviderRegistry's: a token verify() accepted once is
+   * answered by verifyCached (from the table as it is then) on its later checks. Default: none.
+   */
+  readonly tokenCache?: boolean;
   readonly sessions?: SessionPort;
   readonly clock?: Clock;
 }
@@ -50,17 +55,33 @@ export interface TestGate {
 export function gateOver(options: TestGateOptions): TestGate {
   const verifyCalls: Array<{ token: string; accepted: readonly string[] }> = [];
   const tokens = options.tokens ?? {};
+  const accepted = new Set<string>();
+  const outcomeOf = (token: string): VerifyOutcome | Error =>
+    (Object.hasOwn(tokens, token) ? tokens[token] : undefined) ?? {
+      ok: false,
+      code: "signature_invalid",
+      detail: "unknown test token",
+    };
   const gate = new Gate({
     normalizePath: options.normalizePath ?? normalizePath,
     routes: new RouteTable([...options.routes], options.policy),
     identity: createIdentityHeaders(options.identity ?? PLAIN_IDENTITY),
     verifier: {
-      async verify(token, accepted) {
-        verifyCalls.push({ token, accepted });
-        const outcome = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+      async verify(token, providers) {
+        verifyCalls.push({ token, accepted: providers });
+        const outcome = outcomeOf(token);
         if (outcome instanceof Error) throw outcome;
-        return outcome ?? { ok: false, code: "signature_invalid", detail: "unknown test token" };
+        if (outcome.ok) accepted.add(token);
+        return outcome;
       },
+      ...(options.tokenCache === true
+        ? {
+            verifyCached(token: string): VerifyOutcome | undefined {
+              const outcome = outcomeOf(token);
+              return accepted.has(token) && !(outcome instanceof Error) ? outcome : undefined;
+            },
+          }
+        : {}),
     },
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),

@@ -1,9 +1,13 @@
-// A cached credential's checks on one route get one answer object, made once, so the hot path
-// allocates no answer; anything that makes a request's answer its own (a header the route removes,
-// another route, another credential) still gets its own, and a reused answer cannot be changed.
+// A bearer token's plain answer on a route is kept only once the token comes back: its first check
+// (verified, not from the token cache) gets an answer made for that check alone, and from its
+// second (a token-cache hit) on, one frozen answer is made, kept and handed out again, so the hot
+// path allocates no answer while a flood of one-time tokens leaves none behind. Anything that makes
+// a request's answer its own (a header the route removes, another route, another credential) still
+// gets its own, and a kept answer cannot be changed.
 import { describe, expect, it } from "vitest";
 import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import type { VerifyOutcome } from "../../src/core/Gate.ts";
+import { checkResponseBytes } from "../../src/transport/checkResponseBytes.ts";
 import { removalsOf } from "../harness/checkOutcome.ts";
 import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 
@@ -15,35 +19,70 @@ const routes: RouteConfig[] = [
 ];
 const alice: VerifyOutcome = { ok: true, provider: "corp", claims: { sub: "alice", exp: 2e9 }, expiresAt: 2e9 };
 const bob: VerifyOutcome = { ok: true, provider: "corp", claims: { sub: "bob", exp: 2e9 }, expiresAt: 2e9 };
-const gate = () => gateOver({ routes, tokens: { alice, bob } }).gate;
+const gate = () => gateOver({ routes, tokens: { alice, bob }, tokenCache: true }).gate;
 const asAlice = { authorization: "Bearer alice" };
 
 describe("the gate's reused answers", () => {
-  it("answers one credential's repeated checks on a route with the same frozen answer", async () => {
+  it("answers a token's first check with an answer of its own that is not kept", async () => {
     const g = gate();
     const first = await g.decide(checkRequest("/api/a", asAlice));
-    const second = await g.decide(checkRequest("/api/b", asAlice));
     expect(first).toMatchObject({ kind: "allow", route: "api", provider: "corp", caller: { id: "alice" } });
-    expect(second).toBe(first);
-    expect(Object.isFrozen(first)).toBe(true);
+    // Not frozen: the transport encodes it for this check and keeps no bytes for it either.
+    expect(Object.isFrozen(first)).toBe(false);
+    expect(checkResponseBytes(first)).not.toBe(checkResponseBytes(first));
+    const second = await g.decide(checkRequest("/api/b", asAlice));
+    expect(second).not.toBe(first);
+    expect(second).toEqual(first);
+  });
+
+  it("keeps one frozen answer from the token's second check, from the token cache, and reuses it from then on", async () => {
+    const g = gate();
+    await g.decide(checkRequest("/api/a", asAlice));
+    const second = await g.decide(checkRequest("/api/b", asAlice));
+    expect(Object.isFrozen(second)).toBe(true);
+    expect(await g.decide(checkRequest("/api/c", asAlice))).toBe(second);
+    expect(await g.decide(checkRequest("/api/d", asAlice))).toBe(second);
+    // Its bytes are encoded once and kept beside it.
+    expect(checkResponseBytes(second)).toBe(checkResponseBytes(second));
+  });
+
+  it("keeps nothing for a verifier without a token cache: every check's answer is its own", async () => {
+    const { gate: g } = gateOver({ routes, tokens: { alice } });
+    const first = await g.decide(checkRequest("/api/a", asAlice));
+    const second = await g.decide(checkRequest("/api/a", asAlice));
+    expect(second).not.toBe(first);
+    expect(Object.isFrozen(second)).toBe(false);
+    expect(second).toEqual(first);
   });
 
   it("gives another route and another credential answers of their own", async () => {
     const g = gate();
     const api = await g.decide(checkRequest("/api/a", asAlice));
+    const keptApi = await g.decide(checkRequest("/api/a", asAlice));
     const admin = await g.decide(checkRequest("/admin/a", asAlice));
+    const keptAdmin = await g.decide(checkRequest("/admin/a", asAlice));
+    await g.decide(checkRequest("/api/a", { authorization: "Bearer bob" }));
     const asBob = await g.decide(checkRequest("/api/a", { authorization: "Bearer bob" }));
-    expect(admin).not.toBe(api);
     expect(admin).toMatchObject({ route: "admin" });
-    expect(asBob).not.toBe(api);
+    expect(keptAdmin).not.toBe(keptApi);
+    expect(keptAdmin).toMatchObject({ route: "admin" });
+    expect(asBob).not.toBe(keptApi);
     expect(asBob).toMatchObject({ route: "api", caller: { id: "bob" } });
+    // Both routes' kept answers stay kept for the one credential.
+    expect(await g.decide(checkRequest("/api/b", asAlice))).toBe(keptApi);
+    expect(await g.decide(checkRequest("/admin/b", asAlice))).toBe(keptAdmin);
+    expect(api).toEqual(keptApi);
   });
 
-  it("still removes a steering header a request carries after a plain answer was reused", async () => {
+  it("still removes a steering header a request carries, on a first check and after an answer was kept", async () => {
     const g = gate();
+    const steering = { ...asAlice, "x-forwarded-host": "evil.example.com" };
+    const firstSteered = await g.decide(checkRequest("/api/a", steering));
+    expect(removalsOf(firstSteered)).toContain("x-forwarded-host");
     const plain = await g.decide(checkRequest("/api/a", asAlice));
+    expect(Object.isFrozen(plain)).toBe(true);
     expect(removalsOf(plain)).not.toContain("x-forwarded-host");
-    const steered = await g.decide(checkRequest("/api/a", { ...asAlice, "x-forwarded-host": "evil.example.com" }));
+    const steered = await g.decide(checkRequest("/api/a", steering));
     expect(steered).not.toBe(plain);
     expect(removalsOf(steered)).toContain("x-forwarded-host");
     expect(await g.decide(checkRequest("/api/a", asAlice))).toBe(plain);
