@@ -7,7 +7,7 @@ import type { ProviderLoading, ProviderState, RemoteKeys } from "./ProviderState
 
 /**
  * Reloads the provider's key set, one fetch in flight at a time (later callers join it). On
- * failure jose keeps the keys it had, so tokens with known kids keep verifying; the failure is
+ * failure the key set keeps the keys it had, so tokens with known kids keep verifying; the failure is
  * counted by createJwksFetch and logged once per failure streak once the provider is ready.
  */
 export function fetchProviderKeys(state: ProviderState, keys: RemoteKeys, loading: ProviderLoading): Promise<void> {
@@ -70,7 +70,7 @@ export async function refetchForUnknownKid(
 }
 
 /**
- * After jose swapped in a fetched set: index it with the KeyObjects readKeySet imported (bearer
+ * After the key set swapped in a fetched set: index it with the KeyObjects readKeySet imported (bearer
  * tokens are verified with these from now on), and end the cached verifications of every key the
  * new set no longer holds, in every registry sharing this provider.
  */
