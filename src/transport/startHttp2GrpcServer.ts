@@ -12,6 +12,7 @@ import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { RequestByteBudget } from "./RequestByteBudget.ts";
+import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -19,6 +20,11 @@ import type { GrpcServer } from "./startGrpcServer.ts";
 /** The same settings startGrpcServer gives grpc-js. */
 const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
+/**
+ * Not lower: Envoy's HTTP/2 upstream pool sizes itself by its own max_concurrent_streams, not the
+ * server's SETTINGS (envoyproxy/envoy#13933, open), so past a lower cap its checks would wait queued
+ * inside one connection instead of opening another. Memory is bounded by the request-byte budget.
+ */
 const MAX_CONCURRENT_STREAMS = 1000;
 /**
  * Connections past this are closed at accept. Envoy keeps a few per worker and upstream host, so
@@ -73,6 +79,9 @@ function routeStream(
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
   stream.on("error", ignore);
+  // Once closed, node:http2 keeps the stream reachable for V8's young collections until a full one;
+  // its listeners must not keep the call (request, handler closures) reachable with it.
+  stream.once("close", releaseClosedStream);
   if (headers[":method"] !== "POST") {
     stream.respond({ ":status": 405, allow: "POST" }, RESPOND_AND_END);
     return;
