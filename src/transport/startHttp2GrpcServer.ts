@@ -12,6 +12,7 @@ import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { RequestByteBudget } from "./RequestByteBudget.ts";
+import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -78,6 +79,9 @@ function routeStream(
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
   stream.on("error", ignore);
+  // Once closed, node:http2 keeps the stream reachable for V8's young collections until a full one;
+  // its listeners must not keep the call (request, handler closures) reachable with it.
+  stream.once("close", releaseClosedStream);
   if (headers[":method"] !== "POST") {
     stream.respond({ ":status": 405, allow: "POST" }, RESPOND_AND_END);
     return;
