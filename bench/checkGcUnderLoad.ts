@@ -3,9 +3,12 @@
 // token, after --preload distinct tokens were checked once (a full token cache lengthens full GCs).
 // Reports per variant: young collections, bytes promoted per collection, pause p50/max, full
 // collections, and the client's latency p50/p99/p99.9 (from each call's due time: no coordinated
-// omission). Variants (node flags, and with --base DIR an older src/ tree) run alternately.
+// omission), the server's CPU per call and the bytes promoted per call. Variants (node flags, and with
+// --base DIR an older src/ tree, or --trees DIR,DIR… whole checkouts) run alternately; --noop adds the
+// no-op grpc-js server, --noop --bare bare node:http2 with a fixed answer instead (node:http2's own floor),
+// either with the first --flags set.
 // Run: node --disable-warning=ExperimentalWarning bench/checkGcUnderLoad.ts [--rate 1000] [--seconds 15]
-//      [--preload 5000] [--rounds 1] [--base DIR] [--flags "|--max-semi-space-size=32"]
+//      [--preload 5000] [--rounds 1] [--base DIR | --trees DIR,DIR] [--flags "|--max-semi-space-size=32"]
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -37,19 +40,31 @@ const preload = Number(arg("preload", "5000"));
 const rounds = Number(arg("rounds", "1"));
 const REPO = resolve(new URL(import.meta.url).pathname, "../..");
 const trees =
-  arg("base", "") === ""
-    ? [["this", REPO]]
-    : [
-        ["base", resolve(arg("base", ""), "..")],
-        ["this", REPO],
-      ];
+  arg("trees", "") !== ""
+    ? arg("trees", "")
+        .split(",")
+        .map((dir) => [dir, resolve(dir)])
+    : arg("base", "") === ""
+      ? [["this", REPO]]
+      : [
+          ["base", resolve(arg("base", ""), "..")],
+          ["this", REPO],
+        ];
 const flagSets = arg("flags", "")
   .split("|")
   .map((f) => f.split(" ").filter((s) => s !== ""));
 const variants = [
-  // The transport floor: the no-op grpc-js Check server (bench/noopCheckServerProcess.ts), same client.
+  // The transport floor: the no-op grpc-js Check server (bench/noopCheckServerProcess.ts), or with
+  // --bare bench/bareHttp2CheckServerProcess.ts; same client, the first variant's node flags.
   ...(process.argv.includes("--noop")
-    ? [{ name: "no-op grpc-js server", root: REPO, flags: [] as string[], noop: true }]
+    ? [
+        {
+          name: process.argv.includes("--bare") ? "bare node:http2 fixed answer" : "no-op grpc-js server",
+          root: REPO,
+          flags: flagSets[0]!,
+          noop: true,
+        },
+      ]
     : []),
   ...trees.flatMap(([tree, root]) =>
     flagSets.map((flags) => ({
@@ -106,11 +121,20 @@ interface Figures {
   /** The server's event-loop delay p99 over the window (its /metrics; NaN for the no-op server). */
   loopDelayP99Ms: number;
   errors: number;
+  /** The server's CPU (user + system) over the window, per call. */
+  cpuUsPerCall: number;
+  /** Every young collection's promoted bytes in the window, per call made. */
+  promotedBytesPerCall: number;
 }
 
 async function measure(root: string, flags: readonly string[], noop: boolean): Promise<Figures> {
   const script = noop
-    ? [join(REPO, "bench/noopCheckServerProcess.ts")]
+    ? [
+        join(
+          REPO,
+          process.argv.includes("--bare") ? "bench/bareHttp2CheckServerProcess.ts" : "bench/noopCheckServerProcess.ts",
+        ),
+      ]
     : [join(root, "src/cli/main.ts"), "serve", "--config", configPath];
   const child = spawn(
     process.execPath,
@@ -148,7 +172,9 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
   const snapshot = process.argv.includes("--snapshot")
     ? setTimeout(() => child.kill("SIGUSR2"), (seconds * 1000) / 2)
     : null;
+  const cpu0 = await cpuMs(child.pid);
   const latency = await fixedRate(call, rate, seconds);
+  const cpuUsPerCall = (((await cpuMs(child.pid)) - cpu0) * 1000) / (rate * seconds);
   const loopDelay = adminPort === null ? null : await readEventLoopDelay(adminPort);
   if (snapshot !== null) clearTimeout(snapshot);
   measuring = false;
@@ -179,9 +205,17 @@ async function measure(root: string, flags: readonly string[], noop: boolean): P
     fullPauseMaxMs: Math.max(0, ...full.map((l) => field(l, "pause"))),
     gcMsPerSecond: gcLines.reduce((sum, l) => sum + field(l, "pause"), 0) / seconds,
     peakRssMb,
+    cpuUsPerCall,
+    promotedBytesPerCall: young.reduce((s, l) => s + field(l, "promoted"), 0) / (rate * seconds),
     loopDelayP99Ms: loopDelay?.p99Ms ?? Number.NaN,
     ...latency,
   };
+}
+
+/** A process's CPU time (user + system) from /proc, in ms (clock ticks of 10 ms). */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Open loop: call i is due at start + i/rate; latency from its due time. */
@@ -225,6 +259,6 @@ console.log(
 for (const [name, runs] of results) {
   const of = (k: keyof Figures) => median(runs.map((f) => f[k]));
   console.log(
-    `${name.padEnd(61)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${of("pauseP99Ms").toFixed(1).padStart(15)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("gcMsPerSecond").toFixed(1).padStart(7)}  ${of("peakRssMb").toFixed(0).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("loopDelayP99Ms").toFixed(2).padStart(10)}  ${of("errors")}`,
+    `${name.padEnd(61)} ${String(of("scavenges")).padStart(5)}  ${of("promotedMbPerScavenge").toFixed(2).padStart(15)}  ${`${of("pauseP50Ms").toFixed(1)}/${of("pauseMaxMs").toFixed(1)}`.padStart(16)}  ${of("pauseP99Ms").toFixed(1).padStart(15)}  ${String(of("fullGcs")).padStart(4)}  ${of("fullPauseMaxMs").toFixed(1).padStart(11)}  ${of("gcMsPerSecond").toFixed(1).padStart(7)}  ${of("peakRssMb").toFixed(0).padStart(11)}  ${of("p50Ms").toFixed(2).padStart(6)}  ${of("p99Ms").toFixed(2).padStart(6)}  ${of("p999Ms").toFixed(2).padStart(8)}  ${of("loopDelayP99Ms").toFixed(2).padStart(10)}  ${of("errors")}  cpu us/call ${of("cpuUsPerCall").toFixed(0)}  promoted B/call ${of("promotedBytesPerCall").toFixed(0)}`,
   );
 }
