@@ -100,7 +100,7 @@ function portcullisTable(report: BenchReport): string[] {
     `| first-seen tokens at ${int(o.firstSeenRate)} req/s through Envoy: Portcullis CPU per check | ` +
       `${int(fs?.cpuUsPerRequest["portcullis"])} µs (${cachedBesideFirstSeen(report)}); ` +
       `p50 / p99 / p99.9 ${latencyText(fs)}; event-loop delay p99 ${delay(fs?.eventLoopDelay)} |`,
-    `| cold start, spawn to /readyz 200 (local issuer stub) | ${m ? `${int(m.coldStartMs)} ms` : NA} |`,
+    `| cold start, spawn to /readyz 200 (local issuer stub; Node's compile cache warm, as bin/portcullis starts it) | ${m ? `${int(m.coldStartMs)} ms` : NA} |`,
     `| RSS at ready | ${m ? `${int(m.rssAtReadyMb)} MB` : NA} (beside it: Envoy ${int(rss["envoy"])} MB, ` +
       `no-op grpc-js ${int(rss["noopGrpcJs"])} MB, no-op Go ${int(rss["noopGrpcGo"])} MB, ` +
       `oauth2-proxy ${int(rss["oauth2Proxy"])} MB) |`,

@@ -80,7 +80,7 @@ export async function startPortcullis(
       "--config",
       configPath,
     ],
-    { cwd: repoRoot, role: "server" },
+    { cwd: repoRoot, role: "server", env: compileCacheEnv(repoRoot) },
   );
   const ready = await child.waitForLine((line) => {
     if (!line.includes('"portcullis ready"')) return undefined;
@@ -93,4 +93,15 @@ export async function startPortcullis(
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${child.tail()}`);
   }
   return { pid: child.process.pid, ...ready };
+}
+
+/**
+ * Node's compile cache where bin/portcullis keeps it (.cache/compile), so the bench's Portcullis
+ * starts as the product's launcher starts it: after the first start, without stripping types or
+ * compiling most modules again (cold start and RSS at ready are a restart's). A caller's
+ * NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE wins, as in bin/portcullis.
+ */
+function compileCacheEnv(repoRoot: string): NodeJS.ProcessEnv {
+  if (process.env["NODE_COMPILE_CACHE"] || process.env["NODE_DISABLE_COMPILE_CACHE"]) return process.env;
+  return { ...process.env, NODE_COMPILE_CACHE: join(repoRoot, ".cache", "compile") };
 }
