@@ -118,6 +118,12 @@ which would otherwise only show up as pods that exit at start.
 {{- end }}
 {{- end }}
 
+{{/* values workers as text: "1" (one process, no flag), "2"…"256" or "auto". Values files give
+numbers as floats, --set as integers: both print as digits. */}}
+{{- define "portcullis.workers" -}}
+{{- if kindIs "string" .Values.workers }}{{ .Values.workers }}{{ else }}{{ int64 .Values.workers }}{{ end }}
+{{- end }}
+
 {{/* The Portcullis container, the same in both modes. */}}
 {{- define "portcullis.container" -}}
 - name: portcullis
@@ -129,6 +135,10 @@ which would otherwise only show up as pods that exit at start.
     - /etc/portcullis/config.yaml
     {{- if eq .Values.configReload "watch" }}
     - --watch
+    {{- end }}
+    {{- if ne (include "portcullis.workers" .) "1" }}
+    - --workers
+    - {{ include "portcullis.workers" . | quote }}
     {{- end }}
   {{- $env := include "portcullis.env" . }}
   {{- if trim $env }}
