@@ -12,7 +12,6 @@
 //      [--envoy] [--go] [--base DIR] [--syscalls] [--cpu-prof-dir DIR]
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +29,7 @@ import { runJsonChild } from "./runJsonChild.ts";
 import { countSocketWrites } from "./countSocketWrites.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { startPortcullis } from "./startPortcullis.ts";
+import { servedByTransport } from "../test/harness/servedByTransport.ts";
 
 const arg = (name: string): string | undefined =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
@@ -44,27 +44,6 @@ const base = arg("--base");
 const withSyscalls = process.argv.includes("--syscalls");
 const profileDir = arg("--cpu-prof-dir");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Which server answers on a port: grpc-js advertises grpc-accept-encoding in its response headers, the node:http2 server does not. */
-function servedBy(port: number): Promise<string> {
-  return new Promise((done, fail) => {
-    const session = connect(`http://127.0.0.1:${port}`);
-    session.on("error", fail);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/grpc.health.v1.Health/Check",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("response", (headers) => {
-      done(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
-      // destroy, not close: a graceful close left this side of the connection open until the process
-      // exited, and serve waited its whole grace period for it when stopped.
-      session.destroy();
-    });
-    stream.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
 
 interface Served {
   readonly name: string;
@@ -150,7 +129,7 @@ async function startServers(setup: { issuer: string; audience: string; sessionKe
     const dir = mkdtempSync(join(workDir, "s-"));
     const profile = profileDir !== undefined && name === "http2" ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
     const server = await startPortcullis(group, tree, dir, { ...setup, grpcTransport: transport }, name, profile);
-    const actual = await servedBy(server.grpcPort);
+    const actual = await servedByTransport(server.grpcPort);
     if (actual !== transport) {
       throw new Error(`${transport} asked, ${actual} serves: does this tree know listen.grpcTransport?`);
     }

@@ -16,6 +16,7 @@ import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { summarizeCpuProfile, summarizeHeapProfile } from "./summarizeCpuProfile.ts";
+import { realisticAccessTokenClaims } from "./realisticAccessTokenClaims.ts";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);
@@ -44,24 +45,7 @@ let serial = 0;
 function mint(): string {
   serial += 1;
   const header = b64({ alg: "RS256", kid: "bench-rs256", typ: "JWT" });
-  const payload = b64({
-    iss: jwks.issuer,
-    aud: ["bench-api", "account"],
-    sub: `f3b9c2d4-7e51-4c0a-9d2e-${String(serial).padStart(12, "0")}`,
-    azp: "bench-web",
-    client_id: "bench-web",
-    scope: "openid profile email bench.read bench.write",
-    email: `user${serial}@example.com`,
-    email_verified: true,
-    name: "Bench User",
-    roles: ["bench", "reader", "writer"],
-    realm_access: { roles: ["offline_access", "uma_authorization", "default-roles-bench"] },
-    sid: `3c5e${serial.toString(16).padStart(8, "0")}-aaaa-bbbb-cccc-000000000000`,
-    jti: `jti-${serial}-${now}`,
-    iat: now,
-    nbf: now,
-    exp: now + 24 * 3600,
-  });
+  const payload = b64(realisticAccessTokenClaims(jwks.issuer, serial, now));
   const input = `${header}.${payload}`;
   return `${input}.${sign("sha256", Buffer.from(input), rsa.privateKey).toString("base64url")}`;
 }

@@ -3,29 +3,9 @@
 // (a forged identity header overwritten), a missing or forged one refused with 401, a public route
 // answered, and Envoy's own gRPC health checks keep the cluster in rotation.
 import { randomUUID } from "node:crypto";
-import { connect } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../harness/startStack.ts";
-
-/** Which server answers on a port: grpc-js names its accepted encodings in every answer, the http2 server does not. */
-function servedBy(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/grpc.health.v1.Health/Check",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("response", (headers) => {
-      resolve(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
-      session.destroy();
-    });
-    stream.resume();
-    stream.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
+import { servedByTransport } from "../harness/servedByTransport.ts";
 
 describe.each(["http2", "grpc-js"] as const)("checks through Envoy with listen.grpcTransport %s", (transport) => {
   let stack: Stack;
@@ -43,7 +23,7 @@ describe.each(["http2", "grpc-js"] as const)("checks through Envoy with listen.g
   };
 
   it(`is served by ${transport}`, async () => {
-    expect(await servedBy(stack.portcullisGrpcPort)).toBe(transport);
+    expect(await servedByTransport(stack.portcullisGrpcPort)).toBe(transport);
   });
 
   it("lets a valid token through with its identity, overwriting a forged identity header", async () => {

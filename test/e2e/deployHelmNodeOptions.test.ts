@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { runHelm } from "../harness/runHelm.ts";
 
 type Json = Record<string, any>;
 const run = promisify(execFile);
@@ -26,21 +27,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function helm(...args: string[]): Promise<string> {
-  const bin = process.env["HELM_BIN"];
-  if (bin === undefined || bin === "") throw new Error("HELM_BIN is not set: run the suite with bin/test");
-  const { stdout } = await run(bin, args, {
-    cwd: ROOT,
-    timeout: 60_000,
-    env: {
-      ...process.env,
-      HELM_CACHE_HOME: join(dir, "c"),
-      HELM_CONFIG_HOME: join(dir, "g"),
-      HELM_DATA_HOME: join(dir, "d"),
-    },
-  });
-  return stdout;
-}
+/** helm with its state under this file's temporary directory. */
+const helm = (...args: string[]): Promise<string> => runHelm(dir, args);
 
 /** The Portcullis container's env entries named NODE_OPTIONS. */
 async function nodeOptionsOf(...set: string[]): Promise<Json[]> {

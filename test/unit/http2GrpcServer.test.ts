@@ -13,10 +13,10 @@ import { PROTO_LOADER_OPTIONS } from "../../src/transport/loadProtos.ts";
 import type { GrpcServer } from "../../src/transport/startGrpcServer.ts";
 import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
 import { startCheckServer } from "../../src/transport/startCheckServer.ts";
-import { connect } from "node:http2";
 import { openCheckClient } from "../harness/grpcTestClients.ts";
 import { grpcFrame, openRawSession, rawGrpcCall } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
+import { servedByTransport } from "../harness/servedByTransport.ts";
 
 const CHECK = "/envoy.service.auth.v3.Authorization/Check";
 const upstream = loadUpstreamExtAuthzTypes();
@@ -253,26 +253,6 @@ describe("the node:http2 gRPC server's connections", () => {
   });
 });
 
-/** Which server answered: grpc-js names its accepted encodings in every answer, the http2 server does not. */
-function servedBy(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/grpc.health.v1.Health/Check",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("response", (headers) => {
-      resolve(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
-      session.destroy();
-    });
-    stream.resume();
-    stream.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
-
 describe("the transport switch", () => {
   it("serves Check and health with the transport listen.grpcTransport names", async () => {
     for (const transport of ["grpc-js", "http2"] as const) {
@@ -286,7 +266,7 @@ describe("the transport switch", () => {
         health: createHealthHandlers(new HealthState()),
       });
       try {
-        expect(await servedBy(server.port)).toBe(transport);
+        expect(await servedByTransport(server.port)).toBe(transport);
       } finally {
         await server.shutdown(100);
       }

@@ -1,0 +1,24 @@
+// Which gRPC transport answers on a port: grpc-js names its accepted encodings (grpc-accept-encoding)
+// in every answer's headers, the node:http2 server does not. Asks with one grpc.health.v1 Check.
+import { connect } from "node:http2";
+
+export function servedByTransport(port: number): Promise<"http2" | "grpc-js"> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("response", (headers) => {
+      resolve(headers["grpc-accept-encoding"] === undefined ? "http2" : "grpc-js");
+      // destroy, not close: a graceful close left this side of the connection open until the process
+      // exited, and a serve being stopped waited its whole grace period for it.
+      session.destroy();
+    });
+    stream.resume();
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+}
