@@ -82,6 +82,16 @@ const VARIANTS: readonly Variant[] = [
       charge_cluster_response_stats: false,
     }),
   },
+  {
+    name: "allowed+skip_envoy_headers",
+    // envoy_grpc.skip_envoy_headers: no x-envoy-internal, x-forwarded-for, x-envoy-expected-rq-timeout-ms
+    // on the Check call (Portcullis reads none of them; the deadline travels as grpc-timeout).
+    filter: (c, allowed) => ({
+      ...shippedFilter(c),
+      allowed_headers: allowed,
+      grpc_service: { envoy_grpc: { cluster_name: c, skip_envoy_headers: true }, timeout: "1s" },
+    }),
+  },
   { name: "clear_route_cache", filter: (c) => ({ ...shippedFilter(c), clear_route_cache: true }) },
   { name: "filter_state_stats", filter: (c) => ({ ...shippedFilter(c), emit_filter_state_stats: true }) },
   {

@@ -63,7 +63,8 @@ function extAuthzFilter(clusterName: string) {
     name: "envoy.filters.http.ext_authz",
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
-      grpc_service: { envoy_grpc: { cluster_name: clusterName }, timeout: "1s" },
+      // As the shipped configs: no x-envoy-internal, x-forwarded-for or x-envoy-expected-rq-timeout-ms on the call.
+      grpc_service: { envoy_grpc: { cluster_name: clusterName, skip_envoy_headers: true }, timeout: "1s" },
       transport_api_version: "V3",
       failure_mode_allow: false,
       status_on_error: { code: "ServiceUnavailable" },

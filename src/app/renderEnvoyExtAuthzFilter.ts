@@ -35,7 +35,8 @@ export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: Ext
     # Portcullis reads neither the client certificate, the TLS session nor the body.
     include_peer_certificate: false
     grpc_service:
-      envoy_grpc: { cluster_name: ${options.clusterName ?? "portcullis_ext_authz"} }
+      # No x-envoy-internal or x-forwarded-for on the Check call: Portcullis reads neither.
+      envoy_grpc: { cluster_name: ${options.clusterName ?? "portcullis_ext_authz"}, skip_envoy_headers: true }
       timeout: ${options.timeout ?? "1s"}
     allowed_headers:
       patterns:

@@ -32,7 +32,7 @@ describe("envoy/replicas.yaml", () => {
   it("retries a Check on grpc_service itself, where ext_authz honours it, on another replica", () => {
     const grpcService = extAuthz["grpc_service"] as Json;
     // envoy_grpc.retry_policy exists too, but only paces xDS reconnections: a Check is never retried by it.
-    expect(grpcService["envoy_grpc"]).toEqual({ cluster_name: "portcullis_ext_authz" });
+    expect(grpcService["envoy_grpc"]).toEqual({ cluster_name: "portcullis_ext_authz", skip_envoy_headers: true });
     const retry = grpcService["retry_policy"] as Json;
     expect(String(retry["retry_on"]).split(",").sort()).toEqual([
       "connect-failure",

@@ -167,7 +167,9 @@ static_resources:
                       status_on_error: { code: ServiceUnavailable }
                       include_peer_certificate: false
                       grpc_service:
-                        envoy_grpc: { cluster_name: portcullis_ext_authz }
+                        # No x-envoy-internal or x-forwarded-for on the Check call: Portcullis reads neither, and each
+                        # header costs both sides per check.
+                        envoy_grpc: { cluster_name: portcullis_ext_authz, skip_envoy_headers: true }
                         timeout: {{ $e.extAuthzTimeout }}
                       # Only the request headers Portcullis reads, from the chart's `config` as
                       # `portcullis check-config --envoy` computes them (portcullis.envoyAllowedHeaders
