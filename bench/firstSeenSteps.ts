@@ -165,7 +165,7 @@ const steps: readonly (readonly [string, Step])[] = [
     "identity headers, first time (+ JSON.parse, freeze)",
     ({ payloads }) => {
       const headers = createIdentityHeaderCache(identity, false);
-      for (const p of payloads) headers(freezeClaims(JSON.parse(p)), false, "bench");
+      for (const p of payloads) headers(freezeClaims(JSON.parse(p)), false, "bench", false);
     },
   ],
   [
@@ -173,7 +173,7 @@ const steps: readonly (readonly [string, Step])[] = [
     ({ payloads }) => {
       const headers = createIdentityHeaderCache(identity, false);
       for (const p of payloads) {
-        const set = headers(freezeClaims(JSON.parse(p)), false, "bench");
+        const set = headers(freezeClaims(JSON.parse(p)), false, "bench", false);
         const bytes = encodeCheckResponse({
           kind: "allow",
           route: "bench",

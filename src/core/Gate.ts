@@ -303,7 +303,7 @@ export class Gate {
   #identity(check: CheckContext, subject: Subject): Decision {
     const { request, route, upstreamCookie } = check;
     const machine = isMachinePrincipal(subject.claims);
-    const headers = this.#identityHeaders(subject.claims, machine, subject.provider);
+    const headers = this.#identityHeaders(subject.claims, machine, subject.provider, subject.keepAnswer);
     const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
     // removals) is the same for every check of one credential on one route: once the credential is

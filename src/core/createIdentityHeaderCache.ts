@@ -1,6 +1,8 @@
 // The identity headers one verified credential gets: ours to set, and every other owned header to
-// remove. Built once per claims object: the token cache hands back the same object for a cached
-// token, so it costs no rebuild, and an entry goes when the cache drops the claims.
+// remove. Kept per claims object once the credential comes back (the token cache hands back the same
+// object for a cached token, so it costs no rebuild), and an entry goes when the cache drops the
+// claims. A credential seen once is built for its one check and not kept: most first-seen tokens
+// never return, and each WeakMap entry is an ephemeron every collection has to trace.
 import type { HeaderList } from "./Decision.ts";
 
 export interface IdentityHeaderSet {
@@ -22,6 +24,8 @@ export type IdentityHeaderCache = (
   claims: Readonly<Record<string, unknown>>,
   machine: boolean,
   provider: string,
+  /** Keep the set for this claims object: the credential has been seen before (Subject.keepAnswer). */
+  keep: boolean,
 ) => IdentityHeaderSet;
 
 export function createIdentityHeaderCache(
@@ -33,7 +37,7 @@ export function createIdentityHeaderCache(
   // (frozen, never changed) instead of one more array kept per credential.
   let lastSet: HeaderList | undefined;
   let lastRemove: readonly string[] = [];
-  return (claims, machine, provider) => {
+  return (claims, machine, provider, keep) => {
     // A claims object belongs to one credential, hence to one provider: the cache key stays the claims.
     const hit = byClaims.get(claims);
     if (hit) return hit;
@@ -42,7 +46,7 @@ export function createIdentityHeaderCache(
     lastSet = set;
     lastRemove = remove;
     const value = { set, remove };
-    byClaims.set(claims, value);
+    if (keep) byClaims.set(claims, value);
     return value;
   };
 

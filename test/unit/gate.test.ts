@@ -204,10 +204,14 @@ describe("Gate.decide", () => {
     expect(d).toMatchObject({ kind: "allow", route: "api" });
   });
 
-  it("builds the identity headers once per verified claims: a repeated check reuses them, other claims get their own", async () => {
+  it("keeps a credential's identity headers from its second check on: a token seen once is built for its one check, a cached one is never rebuilt", async () => {
     const identity = createIdentityHeaders(identityConfig);
     const built: Array<Readonly<Record<string, unknown>>> = [];
     const bob = { sub: "bob", exp: 2_000_000_000 };
+    const outcomeOf = (token: string) =>
+      token === "bob" ? ({ ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } as const) : good;
+    // As the token cache: a token verified once is answered from the cache, with the same claims object.
+    const verified = new Set<string>();
     const gate = new Gate({
       normalizePath,
       routes: new RouteTable(routes),
@@ -216,20 +220,23 @@ describe("Gate.decide", () => {
         build: (c) => (built.push(c), identity.build(c)),
         roles: identity.roles,
       },
-      // The token cache hands back the same claims object for a repeated token; this table does too.
       verifier: {
-        verify: async (token) =>
-          token === "bob" ? { ok: true, provider: "corp", claims: bob, expiresAt: bob.exp } : good,
+        verifyCached: (token) => (verified.has(token) ? outcomeOf(token) : undefined),
+        verify: async (token) => (verified.add(token), outcomeOf(token)),
       },
     });
-    const a = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
-    const b = await gate.decide(checkRequest("/api/items", { authorization: "Bearer good" }, API));
-    if (a.kind !== "allow" || b.kind !== "allow") throw new Error("expected allow");
+    const check = (token: string) => gate.decide(checkRequest("/api/items", { authorization: `Bearer ${token}` }, API));
+    const first = await check("good");
     expect(built).toEqual([claims]);
-    expect(b.setHeaders).toEqual(a.setHeaders);
-    expect(headerOf(b, "x-user-sub")).toBe("alice");
-    const c = await gate.decide(checkRequest("/api/items", { authorization: "Bearer bob" }, API));
-    expect(built).toEqual([claims, bob]);
-    expect(headerOf(c, "x-user-sub")).toBe("bob");
+    const second = await check("good");
+    expect(built).toEqual([claims, claims]);
+    const third = await check("good");
+    expect(built).toEqual([claims, claims]);
+    if (first.kind !== "allow" || second.kind !== "allow" || third.kind !== "allow") throw new Error("expected allow");
+    expect(third.setHeaders).toEqual(first.setHeaders);
+    expect(headerOf(third, "x-user-sub")).toBe("alice");
+    const bobs = [await check("bob"), await check("bob"), await check("bob")];
+    expect(built).toEqual([claims, claims, bob, bob]);
+    expect(bobs.map((d) => headerOf(d, "x-user-sub"))).toEqual(["bob", "bob", "bob"]);
   });
 });
