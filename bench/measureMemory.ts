@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import type { ChildProcessGroup } from "./ChildProcessGroup.ts";
 import type { CheckStreamResult, CheckStreamSpec } from "./checkStreamProcess.ts";
 import { withCpuUsage } from "./readProcessCpuSeconds.ts";
+import { fetchText } from "./fetchText.ts";
 import { readProcessRssMb } from "./readProcessRss.ts";
 import { runJsonChild } from "./runJsonChild.ts";
 import { BENCH_ROUTE_PATH, startPortcullis, type PortcullisBenchSetup } from "./startPortcullis.ts";
@@ -100,6 +101,7 @@ export async function measureMemory(
   say(`memory${cap}: idle ${spec.idleSeconds} s`);
   await new Promise((resolve) => setTimeout(resolve, spec.idleSeconds * 1000));
   const rssAfterIdleMb = readProcessRssMb(portcullis.pid);
+  say(`memory${cap}: after idle, V8 heap spaces used / size: ${await heapSpaces(portcullis.adminPort)}`);
   await stopProcess(portcullis.pid);
   return {
     coldStartMs,
@@ -112,4 +114,23 @@ export async function measureMemory(
     heapCapMb: spec.heapCapMb,
     nodeArgs: spec.nodeArgs ?? [],
   };
+}
+
+/** Each V8 heap space's used and committed MB, from the process's own metrics: where the RSS is. */
+async function heapSpaces(adminPort: number): Promise<string> {
+  const { body } = await fetchText(`http://127.0.0.1:${adminPort}/metrics`);
+  const read = (metric: string) =>
+    new Map(
+      [
+        ...body.matchAll(
+          new RegExp(`^portcullis_nodejs_heap_space_size_${metric}_bytes\\{space="(\\w+)"\\} (\\S+)$`, "gm"),
+        ),
+      ].map((m) => [m[1]!, Number(m[2]) / 2 ** 20]),
+    );
+  const used = read("used");
+  const total = read("total");
+  return [...total]
+    .filter(([, mb]) => mb >= 1)
+    .map(([space, mb]) => `${space} ${(used.get(space) ?? 0).toFixed(0)}/${mb.toFixed(0)}`)
+    .join(", ");
 }

@@ -91,7 +91,11 @@ describe("deploy/Dockerfile", () => {
   });
 
   it("starts `node dist/cli/main.js serve --config /etc/portcullis/config.yaml` in exec form (signals reach node)", () => {
-    expect(execForm(last(runtime, "ENTRYPOINT")?.args ?? "")).toEqual(["node", "/app/dist/cli/main.js"]);
+    expect(execForm(last(runtime, "ENTRYPOINT")?.args ?? "")).toEqual([
+      "node",
+      "--heap-growing-percent=150",
+      "/app/dist/cli/main.js",
+    ]);
     expect(execForm(last(runtime, "CMD")?.args ?? "")).toEqual(["serve", "--config", "/etc/portcullis/config.yaml"]);
   });
 });
