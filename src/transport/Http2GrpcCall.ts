@@ -9,6 +9,7 @@
 // started answer. Under load the answers of several calls share each write.
 import type { ServerHttp2Stream } from "node:http2";
 import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
+import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { CALL_BYTES, type BudgetHolder, type RequestByteBudget } from "./RequestByteBudget.ts";
 import {
   frameMessage,
@@ -278,6 +279,9 @@ export class Http2GrpcCall implements BudgetHolder {
   }
 
   #onClose(): void {
+    // Once closed, node:http2 keeps the stream reachable for V8's young collections until a full one;
+    // its listeners must not keep this call (request, handler closures) reachable with it.
+    releaseClosedStream(this.#stream);
     if (!this.#done) {
       this.#finish();
       this.cancelled = true;

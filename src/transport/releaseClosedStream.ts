@@ -5,13 +5,13 @@
 import type { ServerHttp2Stream } from "node:http2";
 
 /**
- * A 'close' listener, shared (no closure): every listener but 'error's goes. Node emits nothing on a
- * closed stream after 'close' but, at worst, a late write's error, which keeps its listener. Removing
- * listeners while 'close' is being emitted is safe: emit() calls a copy of the list.
+ * Called from the call's own 'close' listener: every listener but 'error's goes. Node emits nothing
+ * on a closed stream after 'close' but, at worst, a late write's error, which keeps its listener.
+ * Removing listeners while 'close' is being emitted is safe: emit() calls a copy of the list.
  */
-export function releaseClosedStream(this: ServerHttp2Stream): void {
-  this.removeAllListeners("data");
-  this.removeAllListeners("end");
-  this.removeAllListeners("wantTrailers");
-  this.removeAllListeners("close");
+export function releaseClosedStream(stream: ServerHttp2Stream): void {
+  stream.removeAllListeners("data");
+  stream.removeAllListeners("end");
+  stream.removeAllListeners("wantTrailers");
+  stream.removeAllListeners("close");
 }

@@ -4,7 +4,13 @@
 // 1 MiB receive limit, deadlines, status trailers, and a graceful shutdown (GOAWAY, in-flight calls
 // finish, forced past the grace period). Added: one budget of request bytes in flight across all
 // calls (RequestByteBudget) and a cap on connections, so no number of peers can grow its memory unbounded.
-import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import {
+  createServer,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
@@ -12,8 +18,8 @@ import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { RequestByteBudget } from "./RequestByteBudget.ts";
-import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
+import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
 
@@ -69,6 +75,12 @@ function methodTable(services: Array<[ServiceDefinition, UntypedServiceImplement
 
 const ignore = (): void => undefined;
 
+/** An answer before any call exists (no gRPC, no such method, a bad grpc-timeout), and its stream's listeners let go once closed. */
+function refuse(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders): void {
+  stream.once("close", () => releaseClosedStream(stream));
+  stream.respond(headers, RESPOND_AND_END);
+}
+
 function routeStream(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
@@ -79,33 +91,25 @@ function routeStream(
 ): void {
   // An error is always followed by 'close', which the call handles; without a listener it would throw.
   stream.on("error", ignore);
-  // Once closed, node:http2 keeps the stream reachable for V8's young collections until a full one;
-  // its listeners must not keep the call (request, handler closures) reachable with it.
-  stream.once("close", releaseClosedStream);
+  // A call lets go of its stream's listeners itself, from its own 'close' listener (one listener less per call).
   if (headers[":method"] !== "POST") {
-    stream.respond({ ":status": 405, allow: "POST" }, RESPOND_AND_END);
+    refuse(stream, { ":status": 405, allow: "POST" });
     return;
   }
   // grpc answers a request that is not gRPC at the HTTP level: 415, as grpc-js does.
   if (!isGrpcProtoContentType(headers["content-type"])) {
-    stream.respond({ ":status": 415 }, RESPOND_AND_END);
+    refuse(stream, { ":status": 415 });
     return;
   }
   const path = headers[":path"] ?? "";
   const method = methods.get(path);
   if (method === undefined) {
-    stream.respond(
-      trailersOnly(GrpcCode.UNIMPLEMENTED, `The server does not implement the method ${path}`),
-      RESPOND_AND_END,
-    );
+    refuse(stream, trailersOnly(GrpcCode.UNIMPLEMENTED, `The server does not implement the method ${path}`));
     return;
   }
   const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
   if (timeoutMs === null) {
-    stream.respond(
-      trailersOnly(GrpcCode.INTERNAL, `Invalid grpc-timeout value "${headers["grpc-timeout"]}"`),
-      RESPOND_AND_END,
-    );
+    refuse(stream, trailersOnly(GrpcCode.INTERNAL, `Invalid grpc-timeout value "${headers["grpc-timeout"]}"`));
     return;
   }
   const encoding = headers["grpc-encoding"] as string | undefined;
