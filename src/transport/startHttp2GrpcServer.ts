@@ -18,7 +18,8 @@ import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { RequestByteBudget } from "./RequestByteBudget.ts";
-import { Http2GrpcCall, type GrpcMethod } from "./Http2GrpcCall.ts";
+import type { GrpcMethod } from "./GrpcCall.ts";
+import { serveHttp2Call } from "./serveHttp2Call.ts";
 import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
@@ -113,7 +114,7 @@ function routeStream(
     return;
   }
   const encoding = headers["grpc-encoding"] as string | undefined;
-  new Http2GrpcCall(stream, method, { path, encoding, timeoutMs, maxBytes, deadlines, budget });
+  serveHttp2Call(stream, method, { path, encoding, timeoutMs, maxBytes, deadlines, budget });
 }
 
 /** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */

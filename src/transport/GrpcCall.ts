@@ -1,26 +1,11 @@
-// One gRPC call on a node:http2 stream, unary or server-streaming: reads the one length-prefixed
+// One gRPC call, unary or server-streaming, whatever carries it: reads the one length-prefixed
 // request message (refusing compressed, oversize, missing, truncated or repeated ones), keeps the
-// grpc-timeout deadline, and answers. It is also the `call` the grpc-js-shaped handlers are given
-// (request, cancelled, write, end, on), so createExtAuthzHandlers and createHealthHandlers serve here
-// unchanged. A unary answer's headers, message and trailers are queued in one tick, but node:http2
-// still sends the trailers in a write of their own one event-loop turn after the headers and message
-// (it asks for trailers, 'wantTrailers', only while writing the data's end, and sendTrailers submits
-// them from a setImmediate; no public API does better): as with grpc-js, a kill in between leaves a
-// started answer. Under load the answers of several calls share each write.
-import type { ServerHttp2Stream } from "node:http2";
+// grpc-timeout deadline, and answers through its GrpcCallWire (node:http2's stream, or a stream of the
+// node:net server's own HTTP/2). It is also the `call` the grpc-js-shaped handlers are given (request,
+// cancelled, write, end, on), so createExtAuthzHandlers and createHealthHandlers serve on both unchanged.
 import type { DeadlineSweeper } from "./DeadlineSweeper.ts";
-import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { CALL_BYTES, type BudgetHolder, type RequestByteBudget } from "./RequestByteBudget.ts";
-import {
-  frameMessage,
-  GrpcCode,
-  OK_TRAILERS,
-  RESPOND_AND_END,
-  RESPOND_WITH_TRAILERS,
-  RESPONSE_HEADERS,
-  statusTrailers,
-  trailersOnly,
-} from "./grpcWire.ts";
+import { frameMessage, GrpcCode } from "./grpcWire.ts";
 
 /** A method as the server routes it: the grpc-js definition's (de)serializers and the implementation. */
 export interface GrpcMethod {
@@ -28,6 +13,20 @@ export interface GrpcMethod {
   readonly deserialize: (bytes: Buffer) => unknown;
   readonly serialize: (value: any) => Buffer;
   readonly handler: (call: any, callback?: any) => void;
+}
+
+/** What a call needs of the HTTP/2 stream under it: its answer's three shapes, and whether it can still send. */
+export interface GrpcCallWire {
+  /** Nothing can be sent any more (reset, closed, its connection gone). */
+  gone(): boolean;
+  /** A unary answer: response headers, the framed message and OK trailers, ending the stream. */
+  answer(framed: Buffer): void;
+  /** One message of a server-streaming answer (the response headers first, once); false when it must wait. */
+  write(framed: Buffer): boolean;
+  /** Ends the stream with a status: in the trailers after a message, else as a trailers-only answer. */
+  finish(code: number, message: string): void;
+  /** Whatever the client still sends after an early answer is read and dropped. */
+  discard(): void;
 }
 
 /** What a handler's callback may be given as an error (grpc-js's ServerErrorResponse shape). */
@@ -39,80 +38,58 @@ interface HandlerError {
 
 type CallEvent = "cancelled" | "close";
 
-function sendOkTrailers(this: ServerHttp2Stream): void {
-  if (!this.destroyed && !this.closed) this.sendTrailers(OK_TRAILERS);
+export interface GrpcCallOptions {
+  readonly path: string;
+  readonly encoding: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly maxBytes: number;
+  readonly deadlines: DeadlineSweeper;
+  readonly budget: RequestByteBudget;
 }
 
-export class Http2GrpcCall implements BudgetHolder {
+export class GrpcCall implements BudgetHolder {
   /** The decoded request message, set before the handler runs. */
   request: unknown = undefined;
   /** True once the client went away or the deadline passed; the answer is then dropped. */
   cancelled = false;
-  readonly #stream: ServerHttp2Stream;
+  readonly #wire: GrpcCallWire;
   readonly #method: GrpcMethod;
-  readonly #path: string;
-  readonly #encoding: string | undefined;
-  readonly #maxBytes: number;
+  readonly #options: GrpcCallOptions;
   /** The request's bytes so far; an array only once a second chunk arrives (most requests come in one). */
   #chunks: Buffer | Buffer[] | null = null;
   #received = 0;
   /** The message length from its prefix, once 5 bytes are in; -1 before. */
   #length = -1;
   #done = false;
-  #headersSent = false;
-  #trailers = OK_TRAILERS;
   /** performance.now() time the grpc-timeout passes; Infinity without one. */
   deadlineAt = Infinity;
-  readonly #deadlines: DeadlineSweeper;
   #listeners: Array<[CallEvent, () => void]> | undefined;
   /** The request bytes this call holds against the server's budget, given back when it finishes. */
   heldBytes = 0;
-  readonly #budget: RequestByteBudget;
 
-  constructor(
-    stream: ServerHttp2Stream,
-    method: GrpcMethod,
-    options: {
-      path: string;
-      encoding: string | undefined;
-      timeoutMs: number | undefined;
-      maxBytes: number;
-      deadlines: DeadlineSweeper;
-      budget: RequestByteBudget;
-    },
-  ) {
-    this.#stream = stream;
+  constructor(wire: GrpcCallWire, method: GrpcMethod, options: GrpcCallOptions) {
+    this.#wire = wire;
     this.#method = method;
-    this.#path = options.path;
-    this.#encoding = options.encoding;
-    this.#maxBytes = options.maxBytes;
-    this.#budget = options.budget;
-    stream.on("data", (chunk: Buffer) => this.#onData(chunk));
-    stream.on("end", () => this.#onEnd());
-    stream.on("close", () => this.#onClose());
-    this.#deadlines = options.deadlines;
+    this.#options = options;
     if (options.timeoutMs !== undefined) {
       this.deadlineAt = performance.now() + options.timeoutMs;
-      this.#deadlines.add(this);
+      options.deadlines.add(this);
     }
-    if (!this.#budget.take(this, CALL_BYTES)) this.#refuseOverBudget();
+    if (!options.budget.take(this, CALL_BYTES)) this.#refuseOverBudget();
   }
 
   /** grpc-js's ServerWritableStream.write: one response message of a server-streaming call. */
   write(value: unknown): boolean {
-    if (this.#done || this.#gone()) return false;
+    if (this.#done || this.#wire.gone()) return false;
     const framed = this.#serialize(value);
-    if (framed === null) return false;
-    this.#sendHeaders();
-    return this.#stream.write(framed);
+    return framed !== null && this.#wire.write(framed);
   }
 
   /** grpc-js's ServerWritableStream.end: the stream ends with status OK. */
   end(): void {
     if (this.#done) return;
     this.#finish();
-    if (!this.#headersSent) this.#trailersOnly(GrpcCode.OK, "OK");
-    else if (!this.#gone()) this.#stream.end();
+    if (!this.#wire.gone()) this.#wire.finish(GrpcCode.OK, "OK");
   }
 
   /** "cancelled" when the client goes away or the deadline passes first; "close" when the stream closes. */
@@ -126,9 +103,10 @@ export class Http2GrpcCall implements BudgetHolder {
     for (const [name, listener] of this.#listeners) if (name === event) listener();
   }
 
-  #onData(chunk: Buffer): void {
+  /** A chunk of the request's DATA. */
+  receive(chunk: Buffer): void {
     if (this.#done) return; // answered early (refused, deadline): the rest is read and dropped
-    if (!this.#budget.take(this, chunk.length)) return this.#refuseOverBudget();
+    if (!this.#options.budget.take(this, chunk.length)) return this.#refuseOverBudget();
     const chunks = this.#chunks;
     if (chunks === null) this.#chunks = chunk;
     else if (Array.isArray(chunks)) chunks.push(chunk);
@@ -141,12 +119,12 @@ export class Http2GrpcCall implements BudgetHolder {
       this.#length = prefix.readUInt32BE(1);
     }
     if (this.#length !== -1 && this.#received > 5 + this.#length) {
-      this.#fail(GrpcCode.UNIMPLEMENTED, `Received a second request message for ${this.#path}`);
+      this.#fail(GrpcCode.UNIMPLEMENTED, `Received a second request message for ${this.#options.path}`);
     }
   }
 
   #refuseOverBudget(): void {
-    const limit = this.#budget.limit;
+    const limit = this.#options.budget.limit;
     this.#fail(GrpcCode.RESOURCE_EXHAUSTED, `Server is holding its limit of request bytes (${limit})`);
   }
 
@@ -160,21 +138,25 @@ export class Http2GrpcCall implements BudgetHolder {
   /** Why a message prefix is refused, as grpc does: compression it cannot read, or a message over the limit. */
   #refusePrefix(flag: number, length: number): [number, string] | null {
     if (flag === 1) {
-      const encoding = this.#encoding ?? "identity";
+      const encoding = this.#options.encoding ?? "identity";
       if (encoding === "identity") return [GrpcCode.INTERNAL, "Compressed flag set with identity encoding"];
       return [GrpcCode.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`];
     }
     if (flag !== 0) return [GrpcCode.INTERNAL, `Invalid message flag ${flag}`];
-    if (length > this.#maxBytes) {
-      return [GrpcCode.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.#maxBytes})`];
+    if (length > this.#options.maxBytes) {
+      return [
+        GrpcCode.RESOURCE_EXHAUSTED,
+        `Received message larger than max (${length} vs. ${this.#options.maxBytes})`,
+      ];
     }
     return null;
   }
 
-  #onEnd(): void {
+  /** The client ended its side: the request is whole (or refused), and the handler runs. */
+  receiveEnd(): void {
     if (this.#done) return;
     if (this.#received === 0)
-      return this.#fail(GrpcCode.UNIMPLEMENTED, `Received no request message for ${this.#path}`);
+      return this.#fail(GrpcCode.UNIMPLEMENTED, `Received no request message for ${this.#options.path}`);
     if (this.#length === -1 || this.#received < 5 + this.#length) {
       return this.#fail(GrpcCode.INTERNAL, "Request message truncated");
     }
@@ -193,7 +175,7 @@ export class Http2GrpcCall implements BudgetHolder {
     }
   }
 
-  /** A unary handler's callback: headers, message and (on 'wantTrailers') the OK trailers, queued at once. */
+  /** A unary handler's callback: headers, message and OK trailers, queued at once. */
   #answer(error: HandlerError | null, value: unknown): void {
     if (this.#done) return;
     if (error !== null && error !== undefined) {
@@ -202,9 +184,7 @@ export class Http2GrpcCall implements BudgetHolder {
     const framed = this.#serialize(value);
     if (framed === null) return;
     this.#finish();
-    if (this.#gone()) return;
-    this.#sendHeaders();
-    this.#stream.end(framed);
+    if (!this.#wire.gone()) this.#wire.answer(framed);
   }
 
   #serialize(value: unknown): Buffer | null {
@@ -216,48 +196,20 @@ export class Http2GrpcCall implements BudgetHolder {
     }
   }
 
-  #sendHeaders(): void {
-    if (this.#headersSent) return;
-    this.#headersSent = true;
-    const stream = this.#stream;
-    // 'wantTrailers' comes once per stream. A unary answer always ends OK (its headers leave with its
-    // message, after which nothing can fail it), so it takes one shared listener instead of a closure.
-    if (!this.#method.responseStream) stream.on("wantTrailers", sendOkTrailers);
-    else stream.on("wantTrailers", () => stream.destroyed || stream.closed || stream.sendTrailers(this.#trailers));
-    stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-  }
-
   /** Answers with an error status: trailers-only before any message, else in the trailers. */
   #fail(code: number, message: string): void {
     if (this.#done) return;
     this.#finish();
-    if (this.#gone()) return;
-    if (!this.#headersSent) return this.#trailersOnly(code, message);
-    this.#trailers = statusTrailers(code, message);
-    this.#stream.end();
-  }
-
-  /**
-   * Nothing can be sent: destroyed, or closed (an RST, or the session gone) before node destroys it.
-   * respond() and sendTrailers() throw on a closed stream, and a peer that drops its connection
-   * mid-message ends each stream's reading before it is destroyed.
-   */
-  #gone(): boolean {
-    return this.#stream.destroyed || this.#stream.closed;
-  }
-
-  #trailersOnly(code: number, message: string): void {
-    if (this.#gone() || this.#stream.headersSent) return;
-    this.#stream.respond(trailersOnly(code, message), RESPOND_AND_END);
-    // Whatever the client still sends is read and dropped, so its flow-control window keeps moving.
-    this.#stream.resume();
+    if (this.#wire.gone()) return;
+    this.#wire.finish(code, message);
+    this.#wire.discard();
   }
 
   #finish(): void {
     this.#done = true;
     this.#chunks = null;
-    this.#budget.release(this);
-    if (this.deadlineAt !== Infinity) this.#deadlines.delete(this);
+    this.#options.budget.release(this);
+    if (this.deadlineAt !== Infinity) this.#options.deadlines.delete(this);
   }
 
   /** The sweeper's call when the grpc-timeout has passed. */
@@ -278,10 +230,8 @@ export class Http2GrpcCall implements BudgetHolder {
     this.#emit("cancelled");
   }
 
-  #onClose(): void {
-    // Once closed, node:http2 keeps the stream reachable for V8's young collections until a full one;
-    // its listeners must not keep this call (request, handler closures) reachable with it.
-    releaseClosedStream(this.#stream);
+  /** The stream is closed (answered, reset, or its connection gone). */
+  closed(): void {
     if (!this.#done) {
       this.#finish();
       this.cancelled = true;
