@@ -120,9 +120,10 @@ interface Measured extends Served {
 /** The servers of the run: Portcullis on each transport (and on an older tree's http2), then the Go floor. */
 async function startServers(setup: { issuer: string; audience: string; sessionKey: string }): Promise<Measured[]> {
   const servers: Measured[] = [];
-  const trees: Array<[string, string, "grpc-js" | "http2"]> = [
+  const trees: Array<[string, string, "grpc-js" | "http2" | "net"]> = [
     ["grpc-js", root, "grpc-js"],
     ["http2", root, "http2"],
+    ["net", root, "net"],
   ];
   if (base !== undefined) trees.push(["http2 (base)", resolve(base), "http2"]);
   for (const [name, tree, transport] of trees) {
@@ -173,12 +174,14 @@ function report(servers: Measured[]): void {
     );
   }
   // Each round runs every server back to back: the median of the rounds' own ratios is steadier on a busy machine.
-  const http2 = servers.find((s) => s.name === "http2")!;
-  for (const other of servers) {
-    if (other === http2) continue;
-    const paired = median(http2.cpuPerCall.map((x, i) => x / other.cpuPerCall[i]!)).toFixed(2);
-    const medians = (median(http2.cpuPerCall) / median(other.cpuPerCall)).toFixed(2);
-    console.log(`http2 / ${other.name}: ${medians}× CPU per call (median of the rounds' ratios ${paired}×)`);
+  for (const name of ["http2", "net"]) {
+    const own = servers.find((s) => s.name === name)!;
+    for (const other of servers) {
+      if (other === own) continue;
+      const paired = median(own.cpuPerCall.map((x, i) => x / other.cpuPerCall[i]!)).toFixed(2);
+      const medians = (median(own.cpuPerCall) / median(other.cpuPerCall)).toFixed(2);
+      console.log(`${name} / ${other.name}: ${medians}× CPU per call (median of the rounds' ratios ${paired}×)`);
+    }
   }
 }
 

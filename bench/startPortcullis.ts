@@ -24,7 +24,7 @@ export interface PortcullisBenchSetup {
   /** The `session.keys` secret (32+ characters): the bench seals its session cookie with it. */
   readonly sessionKey: string;
   /** listen.grpcTransport; unset leaves the product's default (http2). */
-  readonly grpcTransport?: "grpc-js" | "http2";
+  readonly grpcTransport?: "grpc-js" | "http2" | "net";
 }
 
 export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {

@@ -12,13 +12,14 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import type { ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
 import { MAX_CHECK_REQUEST_BYTES } from "./decodeCheckRequest.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout, RESPOND_AND_END, trailersOnly } from "./grpcWire.ts";
 import { DeadlineSweeper } from "./DeadlineSweeper.ts";
 import { RequestByteBudget } from "./RequestByteBudget.ts";
 import type { GrpcMethod } from "./GrpcCall.ts";
+import { grpcMethodTable } from "./grpcMethodTable.ts";
 import { serveHttp2Call } from "./serveHttp2Call.ts";
 import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
@@ -54,24 +55,6 @@ export interface Http2GrpcServerOptions {
   /** The budget of request bytes in flight; a test's own to read its count (default MAX_BUFFERED_REQUEST_BYTES). */
   requestBudget?: RequestByteBudget;
   maxConnections?: number;
-}
-
-/** The routing table: each method's path → its (de)serializers and handler. Unary and server-streaming only. */
-function methodTable(services: Array<[ServiceDefinition, UntypedServiceImplementation]>): Map<string, GrpcMethod> {
-  const table = new Map<string, GrpcMethod>();
-  for (const [definition, implementation] of services) {
-    for (const [name, method] of Object.entries(definition)) {
-      const handler = implementation[name];
-      if (handler === undefined || method.requestStream) continue;
-      table.set(method.path, {
-        responseStream: method.responseStream,
-        deserialize: method.requestDeserialize,
-        serialize: method.responseSerialize,
-        handler: handler as GrpcMethod["handler"],
-      });
-    }
-  }
-  return table;
 }
 
 const ignore = (): void => undefined;
@@ -149,7 +132,7 @@ function keepAlive(session: Http2Session, timeMs: number, timeoutMs: number): vo
 }
 
 export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Promise<GrpcServer> {
-  const methods = methodTable([
+  const methods = grpcMethodTable([
     [AUTHORIZATION_SERVICE_DEFINITION, options.authorization],
     [HEALTH_SERVICE_DEFINITION, options.health],
   ]);

@@ -11,7 +11,7 @@ import { createHealthHandlers } from "../../src/transport/createHealthHandlers.t
 import { HealthState } from "../../src/transport/HealthState.ts";
 import { CALL_BYTES, RequestByteBudget } from "../../src/transport/RequestByteBudget.ts";
 import type { GrpcServer } from "../../src/transport/startGrpcServer.ts";
-import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
+import { OWN_GRPC_SERVERS, type StartOwnGrpcServer } from "../harness/ownGrpcServers.ts";
 import { grpcFrame, openRawSession, rawGrpcCall } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
@@ -70,8 +70,12 @@ function partialCheck(
 const opened: Array<{ close(): void }> = [];
 let server: GrpcServer | undefined;
 
-async function start(gate: ReturnType<typeof testGate>, extra: object): Promise<GrpcServer> {
-  server = await startHttp2GrpcServer({
+async function startWith(
+  startServer: StartOwnGrpcServer,
+  gate: ReturnType<typeof testGate>,
+  extra: object,
+): Promise<GrpcServer> {
+  server = await startServer({
     host: "127.0.0.1",
     port: 0,
     authorization: createExtAuthzHandlers(gate, { checked() {} }),
@@ -93,113 +97,118 @@ afterEach(async () => {
   server = undefined;
 });
 
-describe("the node:http2 gRPC server's budget of request bytes in flight", () => {
-  it("refuses partial large messages past the budget RESOURCE_EXHAUSTED and still answers a small check", async () => {
-    const budget = new RequestByteBudget(1024 * KIB);
-    const { port } = await start(testGate(), { requestBudget: budget });
-    const flood = session(port);
-    const calls = Array.from({ length: 8 }, () => partialCheck(flood, 900 * KIB, 300 * KIB));
-    const refused: number[] = [];
-    calls.forEach((c) => c.status.then((s) => s === 8 && refused.push(s)));
-    // At most three of 300 KiB (and CALL_BYTES each) fit in 1 MiB: the others are refused as their bytes arrive.
-    expect(await waitUntil(async () => refused.length >= 5, 10_000, 10)).toBe(true);
-    expect(budget.bytes).toBeLessThanOrEqual(budget.limit);
+describe.each(OWN_GRPC_SERVERS)("the $name gRPC server", ({ start }) => {
+  describe("budget of request bytes in flight", () => {
+    it("refuses partial large messages past the budget RESOURCE_EXHAUSTED and still answers a small check", async () => {
+      const budget = new RequestByteBudget(1024 * KIB);
+      const { port } = await startWith(start, testGate(), { requestBudget: budget });
+      const flood = session(port);
+      const calls = Array.from({ length: 8 }, () => partialCheck(flood, 900 * KIB, 300 * KIB));
+      const refused: number[] = [];
+      calls.forEach((c) => c.status.then((s) => s === 8 && refused.push(s)));
+      // At most three of 300 KiB (and CALL_BYTES each) fit in 1 MiB: the others are refused as their bytes arrive.
+      expect(await waitUntil(async () => refused.length >= 5, 10_000, 10)).toBe(true);
+      expect(budget.bytes).toBeLessThanOrEqual(budget.limit);
 
-    const answer = await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] });
-    expect(answer.grpcStatus).toBe(0);
-    flood.destroy();
-    expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
+      const answer = await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] });
+      expect(answer.grpcStatus).toBe(0);
+      flood.destroy();
+      expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
+    });
+
+    it("ends the large partial messages holding the whole budget so a small check fits", async () => {
+      const held = CALL_BYTES + 256 * KIB;
+      const budget = new RequestByteBudget(4 * held);
+      const { port } = await startWith(start, testGate(), { requestBudget: budget });
+      const flood = session(port);
+      const calls = Array.from({ length: 4 }, () => partialCheck(flood, 900 * KIB, 256 * KIB));
+      expect(await waitUntil(async () => budget.bytes === budget.limit, 10_000, 10)).toBe(true);
+
+      const answer = await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] });
+      expect(answer.grpcStatus).toBe(0);
+      // The oldest large call gave way; the others still hold theirs.
+      expect(await calls[0]!.status).toBe(8);
+      expect(budget.bytes).toBe(3 * held);
+    });
+
+    it("refuses a call that opens when the budget is full, before any of its message", async () => {
+      const budget = new RequestByteBudget(2 * CALL_BYTES);
+      const { port } = await startWith(start, testGate(), { requestBudget: budget });
+      const client = session(port);
+      const open = [partialCheck(client, 100, 0), partialCheck(client, 100, 0)];
+      expect(await waitUntil(async () => budget.bytes === 2 * CALL_BYTES, 10_000, 10)).toBe(true);
+      const refused = await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] });
+      expect(refused.grpcStatus).toBe(8);
+      expect(refused.grpcMessage).toBe(`Server is holding its limit of request bytes (${2 * CALL_BYTES})`);
+      open.forEach((c) => c.stream.close(constants.NGHTTP2_CANCEL));
+      expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
+      expect((await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
+    });
+
+    it("gives back a call's bytes exactly once however it ends: answer, RST, deadline, refusal, session close", async () => {
+      const budget = new RequestByteBudget();
+      const gate = testGate();
+      const { port } = await startWith(start, gate, { requestBudget: budget, maxMessageBytes: 64 * KIB });
+      const first = session(port);
+      const reset = partialCheck(first, 10 * KIB, 3 * KIB);
+      const expiring = partialCheck(first, 10 * KIB, 2 * KIB, { "grpc-timeout": "50m" });
+      const dropped = partialCheck(session(port), 10 * KIB, 4 * KIB);
+      const slow = rawGrpcCall(first, { path: CHECK, data: [smallCheck("/slow")] });
+      const slowBytes = smallCheck("/slow").length;
+      expect(await waitUntil(async () => budget.bytes === 9 * KIB + slowBytes + 4 * CALL_BYTES, 10_000, 10)).toBe(true);
+
+      reset.stream.close(constants.NGHTTP2_CANCEL);
+      expect(await expiring.status).toBe(4);
+      dropped.stream.session!.destroy();
+      expect(await waitUntil(async () => budget.bytes === slowBytes + CALL_BYTES, 10_000, 10)).toBe(true);
+
+      gate.release();
+      expect((await slow).grpcStatus).toBe(0);
+      const oversize = await rawGrpcCall(first, {
+        path: CHECK,
+        data: [Buffer.from([0, 0, 2, 0, 0]), Buffer.alloc(10)],
+      });
+      expect(oversize.grpcStatus).toBe(8);
+      expect((await rawGrpcCall(first, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
+      expect(budget.bytes).toBe(0);
+    });
   });
 
-  it("ends the large partial messages holding the whole budget so a small check fits", async () => {
-    const held = CALL_BYTES + 256 * KIB;
-    const budget = new RequestByteBudget(4 * held);
-    const { port } = await start(testGate(), { requestBudget: budget });
-    const flood = session(port);
-    const calls = Array.from({ length: 4 }, () => partialCheck(flood, 900 * KIB, 256 * KIB));
-    expect(await waitUntil(async () => budget.bytes === budget.limit, 10_000, 10)).toBe(true);
-
-    const answer = await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] });
-    expect(answer.grpcStatus).toBe(0);
-    // The oldest large call gave way; the others still hold theirs.
-    expect(await calls[0]!.status).toBe(8);
-    expect(budget.bytes).toBe(3 * held);
+  describe("when a peer drops its connection", () => {
+    it("stays up and answering when the connection goes with partial messages on it", async () => {
+      // respond() on a stream the session's end had closed used to throw out of the 'end' handler.
+      const budget = new RequestByteBudget();
+      const { port } = await startWith(start, testGate(), { requestBudget: budget });
+      const dropping = session(port);
+      const calls = Array.from({ length: 4 }, () => partialCheck(dropping, 900 * KIB, 300 * KIB));
+      expect(await waitUntil(async () => budget.bytes === 4 * (300 * KIB + CALL_BYTES), 10_000, 10)).toBe(true);
+      dropping.destroy();
+      await Promise.all(calls.map((c) => c.status));
+      expect((await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
+    });
   });
 
-  it("refuses a call that opens when the budget is full, before any of its message", async () => {
-    const budget = new RequestByteBudget(2 * CALL_BYTES);
-    const { port } = await start(testGate(), { requestBudget: budget });
-    const client = session(port);
-    const open = [partialCheck(client, 100, 0), partialCheck(client, 100, 0)];
-    expect(await waitUntil(async () => budget.bytes === 2 * CALL_BYTES, 10_000, 10)).toBe(true);
-    const refused = await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] });
-    expect(refused.grpcStatus).toBe(8);
-    expect(refused.grpcMessage).toBe(`Server is holding its limit of request bytes (${2 * CALL_BYTES})`);
-    open.forEach((c) => c.stream.close(constants.NGHTTP2_CANCEL));
-    expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
-    expect((await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
-  });
+  describe("cap on connections", () => {
+    it("refuses connections past the cap at accept and keeps answering the others", async () => {
+      const { port } = await startWith(start, testGate(), { maxConnections: 2 });
+      const kept = [session(port), session(port)];
+      for (const s of kept) expect((await rawGrpcCall(s, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
 
-  it("gives back a call's bytes exactly once however it ends: answer, RST, deadline, refusal, session close", async () => {
-    const budget = new RequestByteBudget();
-    const gate = testGate();
-    const { port } = await start(gate, { requestBudget: budget, maxMessageBytes: 64 * KIB });
-    const first = session(port);
-    const reset = partialCheck(first, 10 * KIB, 3 * KIB);
-    const expiring = partialCheck(first, 10 * KIB, 2 * KIB, { "grpc-timeout": "50m" });
-    const dropped = partialCheck(session(port), 10 * KIB, 4 * KIB);
-    const slow = rawGrpcCall(first, { path: CHECK, data: [smallCheck("/slow")] });
-    const slowBytes = smallCheck("/slow").length;
-    expect(await waitUntil(async () => budget.bytes === 9 * KIB + slowBytes + 4 * CALL_BYTES, 10_000, 10)).toBe(true);
+      const extra = session(port);
+      const answer = await rawGrpcCall(extra, { path: CHECK, data: [smallCheck()] }).catch(() => undefined);
+      expect(answer?.grpcStatus).toBeUndefined();
+      expect(extra.destroyed || extra.closed).toBe(true);
 
-    reset.stream.close(constants.NGHTTP2_CANCEL);
-    expect(await expiring.status).toBe(4);
-    dropped.stream.session!.destroy();
-    expect(await waitUntil(async () => budget.bytes === slowBytes + CALL_BYTES, 10_000, 10)).toBe(true);
-
-    gate.release();
-    expect((await slow).grpcStatus).toBe(0);
-    const oversize = await rawGrpcCall(first, { path: CHECK, data: [Buffer.from([0, 0, 2, 0, 0]), Buffer.alloc(10)] });
-    expect(oversize.grpcStatus).toBe(8);
-    expect((await rawGrpcCall(first, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
-    expect(budget.bytes).toBe(0);
-  });
-});
-
-describe("the node:http2 gRPC server when a peer drops its connection", () => {
-  it("stays up and answering when the connection goes with partial messages on it", async () => {
-    // respond() on a stream the session's end had closed used to throw out of the 'end' handler.
-    const budget = new RequestByteBudget();
-    const { port } = await start(testGate(), { requestBudget: budget });
-    const dropping = session(port);
-    const calls = Array.from({ length: 4 }, () => partialCheck(dropping, 900 * KIB, 300 * KIB));
-    expect(await waitUntil(async () => budget.bytes === 4 * (300 * KIB + CALL_BYTES), 10_000, 10)).toBe(true);
-    dropping.destroy();
-    await Promise.all(calls.map((c) => c.status));
-    expect((await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
-  });
-});
-
-describe("the node:http2 gRPC server's cap on connections", () => {
-  it("refuses connections past the cap at accept and keeps answering the others", async () => {
-    const { port } = await start(testGate(), { maxConnections: 2 });
-    const kept = [session(port), session(port)];
-    for (const s of kept) expect((await rawGrpcCall(s, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
-
-    const extra = session(port);
-    const answer = await rawGrpcCall(extra, { path: CHECK, data: [smallCheck()] }).catch(() => undefined);
-    expect(answer?.grpcStatus).toBeUndefined();
-    expect(extra.destroyed || extra.closed).toBe(true);
-
-    for (const s of kept) expect((await rawGrpcCall(s, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
-    // A connection that closes makes room for another.
-    kept[0]!.destroy();
-    expect(
-      await waitUntil(
-        async () => (await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] })).grpcStatus === 0,
-        10_000,
-        50,
-      ),
-    ).toBe(true);
+      for (const s of kept) expect((await rawGrpcCall(s, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
+      // A connection that closes makes room for another.
+      kept[0]!.destroy();
+      expect(
+        await waitUntil(
+          async () => (await rawGrpcCall(session(port), { path: CHECK, data: [smallCheck()] })).grpcStatus === 0,
+          10_000,
+          50,
+        ),
+      ).toBe(true);
+    });
   });
 });

@@ -11,7 +11,7 @@ import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandle
 import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
 import { HealthState } from "../../src/transport/HealthState.ts";
 import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
-import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
+import { OWN_GRPC_SERVERS } from "../harness/ownGrpcServers.ts";
 import { propertyRuns } from "../harness/propertyRuns.ts";
 import { grpcFrame, openRawSession, rawGrpcCall, type RawGrpcRequest } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
@@ -58,62 +58,64 @@ const checkRequest = httpRequest.map((http) => {
   return upstream.checkRequest.encode(message).finish();
 });
 
-describe("the node:http2 gRPC server against grpc-js", () => {
-  let reference: GrpcServer;
-  let candidate: GrpcServer;
-  let referenceSession: ReturnType<typeof openRawSession>;
-  let candidateSession: ReturnType<typeof openRawSession>;
-  beforeAll(async () => {
-    const options = {
-      host: "127.0.0.1",
-      port: 0,
-      authorization: createExtAuthzHandlers(gate, { checked() {} }),
-      health: createHealthHandlers(new HealthState()),
-    };
-    reference = await startGrpcServer(options);
-    candidate = await startHttp2GrpcServer(options);
-    referenceSession = openRawSession(reference.port);
-    candidateSession = openRawSession(candidate.port);
-  });
-  afterAll(async () => {
-    referenceSession.close();
-    candidateSession.close();
-    await Promise.all([reference.shutdown(1000), candidate.shutdown(1000)]);
-  });
+describe.each(OWN_GRPC_SERVERS)("the $name gRPC server", ({ start }) => {
+  describe("against grpc-js", () => {
+    let reference: GrpcServer;
+    let candidate: GrpcServer;
+    let referenceSession: ReturnType<typeof openRawSession>;
+    let candidateSession: ReturnType<typeof openRawSession>;
+    beforeAll(async () => {
+      const options = {
+        host: "127.0.0.1",
+        port: 0,
+        authorization: createExtAuthzHandlers(gate, { checked() {} }),
+        health: createHealthHandlers(new HealthState()),
+      };
+      reference = await startGrpcServer(options);
+      candidate = await start(options);
+      referenceSession = openRawSession(reference.port);
+      candidateSession = openRawSession(candidate.port);
+    });
+    afterAll(async () => {
+      referenceSession.close();
+      candidateSession.close();
+      await Promise.all([reference.shutdown(1000), candidate.shutdown(1000)]);
+    });
 
-  const both = (request: RawGrpcRequest) =>
-    Promise.all([rawGrpcCall(referenceSession, request), rawGrpcCall(candidateSession, request)]);
+    const both = (request: RawGrpcRequest) =>
+      Promise.all([rawGrpcCall(referenceSession, request), rawGrpcCall(candidateSession, request)]);
 
-  it("answers the same CheckRequests with byte-identical CheckResponses", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(checkRequest, checkRequest, fc.uint8Array({ maxLength: 64 })), async (bytes) => {
-        const [expected, actual] = await both({ path: CHECK, data: [grpcFrame(bytes)] });
-        expect(actual.grpcStatus).toBe(0);
-        expect(actual.grpcStatus).toBe(expected.grpcStatus);
-        expect(actual.body.equals(expected.body)).toBe(true);
-      }),
-      { numRuns: propertyRuns(300) },
-    );
-  });
+    it("answers the same CheckRequests with byte-identical CheckResponses", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(checkRequest, checkRequest, fc.uint8Array({ maxLength: 64 })), async (bytes) => {
+          const [expected, actual] = await both({ path: CHECK, data: [grpcFrame(bytes)] });
+          expect(actual.grpcStatus).toBe(0);
+          expect(actual.grpcStatus).toBe(expected.grpcStatus);
+          expect(actual.body.equals(expected.body)).toBe(true);
+        }),
+        { numRuns: propertyRuns(300) },
+      );
+    });
 
-  it("gives the same statuses for calls both refuse", async () => {
-    const valid = grpcFrame(upstream.checkRequest.encode(upstream.checkRequest.fromObject({})).finish());
-    const refused: RawGrpcRequest[] = [
-      { path: "/envoy.service.auth.v2.Authorization/Check", data: [valid] },
-      { path: CHECK, data: [Buffer.from([0, 0, 0x10, 0, 1])] },
-      { path: CHECK },
-      { path: CHECK, data: [Buffer.concat([valid, valid])] },
-      { path: CHECK, headers: { "grpc-timeout": "soon" }, data: [valid] },
-      { path: CHECK, headers: { "grpc-encoding": "br" }, data: [grpcFrame(Buffer.from([1]), 1)] },
-    ];
-    for (const request of refused) {
-      const [expected, actual] = await both(request);
-      expect({ path: request.path, status: actual.grpcStatus }).toEqual({
-        path: request.path,
-        status: expected.grpcStatus,
-      });
-    }
-    const [expected, actual] = await both({ path: CHECK, headers: { "content-type": "text/plain" }, data: [valid] });
-    expect(actual.headers[":status"]).toBe(expected.headers[":status"]);
+    it("gives the same statuses for calls both refuse", async () => {
+      const valid = grpcFrame(upstream.checkRequest.encode(upstream.checkRequest.fromObject({})).finish());
+      const refused: RawGrpcRequest[] = [
+        { path: "/envoy.service.auth.v2.Authorization/Check", data: [valid] },
+        { path: CHECK, data: [Buffer.from([0, 0, 0x10, 0, 1])] },
+        { path: CHECK },
+        { path: CHECK, data: [Buffer.concat([valid, valid])] },
+        { path: CHECK, headers: { "grpc-timeout": "soon" }, data: [valid] },
+        { path: CHECK, headers: { "grpc-encoding": "br" }, data: [grpcFrame(Buffer.from([1]), 1)] },
+      ];
+      for (const request of refused) {
+        const [expected, actual] = await both(request);
+        expect({ path: request.path, status: actual.grpcStatus }).toEqual({
+          path: request.path,
+          status: expected.grpcStatus,
+        });
+      }
+      const [expected, actual] = await both({ path: CHECK, headers: { "content-type": "text/plain" }, data: [valid] });
+      expect(actual.headers[":status"]).toBe(expected.headers[":status"]);
+    });
   });
 });

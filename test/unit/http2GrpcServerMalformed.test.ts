@@ -9,7 +9,7 @@ import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandle
 import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
 import { HealthState } from "../../src/transport/HealthState.ts";
 import type { GrpcServer } from "../../src/transport/startGrpcServer.ts";
-import { startHttp2GrpcServer } from "../../src/transport/startHttp2GrpcServer.ts";
+import { OWN_GRPC_SERVERS } from "../harness/ownGrpcServers.ts";
 import { grpcFrame, openRawSession, rawGrpcCall } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
 
@@ -66,81 +66,86 @@ function exchange(port: number, bytes: Buffer): Promise<number[]> {
   });
 }
 
-describe("the node:http2 gRPC server and malformed HTTP/2", () => {
-  let checks = 0;
-  let server: GrpcServer;
-  beforeAll(async () => {
-    const gate = {
-      decide: async (): Promise<Decision> => {
-        checks += 1;
-        return { kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] };
-      },
-    };
-    server = await startHttp2GrpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      authorization: createExtAuthzHandlers(gate, { checked() {} }),
-      health: createHealthHandlers(new HealthState()),
-    });
-  });
-  afterAll(() => server.shutdown(1000));
-
-  it("answers a frame of an unknown layout on stream 0 with GOAWAY", async () => {
-    // A SETTINGS frame whose length is not a multiple of 6 is a connection error (FRAME_SIZE_ERROR).
-    expect(await exchange(server.port, frame(SETTINGS, 0, 0, Buffer.alloc(5)))).toContain(GOAWAY);
-  });
-
-  it("refuses a request without :path before any handler sees it", async () => {
-    const block = Buffer.concat([
-      Buffer.from([0x83, 0x86]), // :method POST, :scheme http (static table)
-      literal(":authority", "x"),
-      literal("content-type", "application/grpc"),
-    ]);
-    const types = await exchange(server.port, frame(HEADERS, END_HEADERS | END_STREAM, 1, block));
-    expect(types.some((type) => type === RST_STREAM || type === GOAWAY)).toBe(true);
-    expect(checks).toBe(0);
-  });
-
-  it("answers DATA on a stream that was never opened with GOAWAY", async () => {
-    const data = frame(DATA, END_STREAM, 3, grpcFrame(Buffer.alloc(3)));
-    expect(await exchange(server.port, data)).toContain(GOAWAY);
-    expect(checks).toBe(0);
-  });
-
-  it("past the grace period, ends a connection whose peer never closes its side, so shutdown resolves", async () => {
-    const other = await startHttp2GrpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      authorization: createExtAuthzHandlers({ decide: () => new Promise<Decision>(() => undefined) }, { checked() {} }),
-      health: createHealthHandlers(new HealthState()),
-    });
-    // allowHalfOpen: the server's FIN is read but this side is never ended, as a stuck peer would.
-    const socket = connectTcp({ port: other.port, host: "127.0.0.1", allowHalfOpen: true });
-    socket.on("error", () => undefined);
-    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
-    await new Promise<void>((resolve) => socket.once("data", () => resolve()));
-    try {
-      await other.shutdown(100);
-    } finally {
-      socket.destroy();
-    }
-  });
-
-  it("still answers a well-formed Check on a new connection afterwards", async () => {
-    const session = openRawSession(server.port);
-    try {
-      const { checkRequest } = loadUpstreamExtAuthzTypes();
-      const http = { id: "1", method: "GET", host: "h", path: "/", scheme: "https" };
-      const bytes = checkRequest.encode(checkRequest.fromObject({ attributes: { request: { http } } })).finish();
-      const answer = await rawGrpcCall(session, {
-        path: "/envoy.service.auth.v3.Authorization/Check",
-        data: [grpcFrame(bytes)],
+describe.each(OWN_GRPC_SERVERS)("the $name gRPC server", ({ start }) => {
+  describe("and malformed HTTP/2", () => {
+    let checks = 0;
+    let server: GrpcServer;
+    beforeAll(async () => {
+      const gate = {
+        decide: async (): Promise<Decision> => {
+          checks += 1;
+          return { kind: "allow", route: "r", reason: "public", setHeaders: [], removeHeaders: [] };
+        },
+      };
+      server = await start({
+        host: "127.0.0.1",
+        port: 0,
+        authorization: createExtAuthzHandlers(gate, { checked() {} }),
+        health: createHealthHandlers(new HealthState()),
       });
-      expect(answer.grpcStatus).toBe(0);
-      expect(checks).toBe(1);
-    } finally {
-      session.close();
-    }
+    });
+    afterAll(() => server.shutdown(1000));
+
+    it("answers a frame of an unknown layout on stream 0 with GOAWAY", async () => {
+      // A SETTINGS frame whose length is not a multiple of 6 is a connection error (FRAME_SIZE_ERROR).
+      expect(await exchange(server.port, frame(SETTINGS, 0, 0, Buffer.alloc(5)))).toContain(GOAWAY);
+    });
+
+    it("refuses a request without :path before any handler sees it", async () => {
+      const block = Buffer.concat([
+        Buffer.from([0x83, 0x86]), // :method POST, :scheme http (static table)
+        literal(":authority", "x"),
+        literal("content-type", "application/grpc"),
+      ]);
+      const types = await exchange(server.port, frame(HEADERS, END_HEADERS | END_STREAM, 1, block));
+      expect(types.some((type) => type === RST_STREAM || type === GOAWAY)).toBe(true);
+      expect(checks).toBe(0);
+    });
+
+    it("answers DATA on a stream that was never opened with GOAWAY", async () => {
+      const data = frame(DATA, END_STREAM, 3, grpcFrame(Buffer.alloc(3)));
+      expect(await exchange(server.port, data)).toContain(GOAWAY);
+      expect(checks).toBe(0);
+    });
+
+    it("past the grace period, ends a connection whose peer never closes its side, so shutdown resolves", async () => {
+      const other = await start({
+        host: "127.0.0.1",
+        port: 0,
+        authorization: createExtAuthzHandlers(
+          { decide: () => new Promise<Decision>(() => undefined) },
+          { checked() {} },
+        ),
+        health: createHealthHandlers(new HealthState()),
+      });
+      // allowHalfOpen: the server's FIN is read but this side is never ended, as a stuck peer would.
+      const socket = connectTcp({ port: other.port, host: "127.0.0.1", allowHalfOpen: true });
+      socket.on("error", () => undefined);
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+      await new Promise<void>((resolve) => socket.once("data", () => resolve()));
+      try {
+        await other.shutdown(100);
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    it("still answers a well-formed Check on a new connection afterwards", async () => {
+      const session = openRawSession(server.port);
+      try {
+        const { checkRequest } = loadUpstreamExtAuthzTypes();
+        const http = { id: "1", method: "GET", host: "h", path: "/", scheme: "https" };
+        const bytes = checkRequest.encode(checkRequest.fromObject({ attributes: { request: { http } } })).finish();
+        const answer = await rawGrpcCall(session, {
+          path: "/envoy.service.auth.v3.Authorization/Check",
+          data: [grpcFrame(bytes)],
+        });
+        expect(answer.grpcStatus).toBe(0);
+        expect(checks).toBe(1);
+      } finally {
+        session.close();
+      }
+    });
   });
 });
