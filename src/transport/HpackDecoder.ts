@@ -37,8 +37,11 @@ export class HpackDecoder {
     this.#maxListSize = maxHeaderListSize;
   }
 
-  /** Decodes one whole header block (HEADERS + CONTINUATIONs); throws CompressionError. */
-  decode(block: Buffer, start: number, end: number): RequestHeaders {
+  /**
+   * Decodes one whole header block (HEADERS + CONTINUATIONs); throws CompressionError. `onField` sees
+   * every field as decoded (tests hold the decoder to RFC 7541's examples with it).
+   */
+  decode(block: Buffer, start: number, end: number, onField?: (name: string, value: string) => void): RequestHeaders {
     const out: RequestHeaders = {
       method: undefined,
       path: undefined,
@@ -82,6 +85,7 @@ export class HpackDecoder {
           if (indexing) this.#add(name, value);
         }
         fieldsSeen = true;
+        onField?.(name, value);
         listSize += name.length + value.length + 32;
         if (out.malformed !== undefined) continue; // keep decoding: the table must stay in step
         if (listSize > this.#maxListSize) out.malformed = "header list too large";
