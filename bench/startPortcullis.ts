@@ -23,7 +23,7 @@ export interface PortcullisBenchSetup {
   readonly audience: string;
   /** The `session.keys` secret (32+ characters): the bench seals its session cookie with it. */
   readonly sessionKey: string;
-  /** listen.grpcTransport; unset leaves the product's default (http2). */
+  /** listen.grpcTransport; unset leaves the product's default (net). */
   readonly grpcTransport?: "grpc-js" | "http2" | "net";
 }
 

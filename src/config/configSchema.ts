@@ -118,10 +118,10 @@ export const configSchema = {
         },
         grpcTransport: {
           kind: "string",
-          enum: ["http2", "net", "grpc-js"],
-          default: "http2",
+          enum: ["net", "http2", "grpc-js"],
+          default: "net",
           description:
-            "The server behind `grpc`: `http2`, a minimal unary gRPC server on `node:http2` (Check and health only, about a quarter less CPU per check than grpc-js, and grpc-js is then never loaded); `net`, the same on `node:net` with Portcullis's own HTTP/2 framing (a quarter of node:http2's transport CPU per call); or `grpc-js`; fixed at start.",
+            "The server behind `grpc`: `net`, a unary gRPC server on `node:net` with Portcullis's own HTTP/2 (h2c) framing (Check and health only; about 0.4x node:http2's CPU per check, and neither grpc-js nor node:http2's server is loaded); `http2`, the same on `node:http2`; or `grpc-js`; fixed at start.",
         },
         auth: {
           kind: "string",

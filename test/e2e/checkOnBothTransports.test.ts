@@ -1,5 +1,5 @@
 // The checks that matter through real Envoy on each gRPC transport `listen.grpcTransport` offers:
-// the node:http2 server (the default), the node:net server with its own HTTP/2 framing, and grpc-js. A valid token is let through with its identity
+// the node:net server with its own HTTP/2 framing (the default), the node:http2 server, and grpc-js. A valid token is let through with its identity
 // (a forged identity header overwritten), a missing or forged one refused with 401, a public route
 // answered, and Envoy's own gRPC health checks keep the cluster in rotation.
 import { randomUUID } from "node:crypto";

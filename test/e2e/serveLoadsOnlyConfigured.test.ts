@@ -2,7 +2,7 @@
 // `redis` and `tracing` it never loads the Redis client (ioredis) or the OpenTelemetry SDK and
 // exporter, and no serve process loads the demo (src/demo/, oidc-provider). Every module a real
 // `serve` child loads, CommonJS included, is recorded by test/harness/recordLoadedModules.ts.
-// With the node:http2 gRPC transport (the default) it loads neither grpc-js nor proto-loader.
+// With the node:net gRPC transport (the default) it loads neither grpc-js, proto-loader nor node:http2's server.
 // A bearer-only serve fetches discovery and keys over node:http and verifies tokens with node:crypto:
 // it does not load undici (Node's fetch, ~14 MB), and without tracing no module of ours asks for
 // @opentelemetry/api (prom-client still requires it for its process CPU metric).
@@ -146,8 +146,14 @@ describe("what a serve process loads", () => {
     expect(loadedAny(urls, DEMO)).toEqual([]);
   });
 
-  it("loads neither grpc-js nor proto-loader with the default node:http2 gRPC transport, and grpc-js only when chosen", async () => {
-    const http2 = await modulesLoadedBy(scope, {});
+  it("loads neither grpc-js nor proto-loader with the default node:net gRPC transport, and the others only when chosen", async () => {
+    const net = await modulesLoadedBy(scope, {});
+    expect(net.some((url) => url.endsWith("/src/transport/startNetGrpcServer.ts"))).toBe(true);
+    expect(net.some((url) => url.endsWith("/src/transport/startHttp2GrpcServer.ts"))).toBe(false);
+    expect(loadedAny(net, GRPC_JS)).toEqual([]);
+    const http2 = await modulesLoadedBy(scope, {
+      listen: { grpc: "127.0.0.1:0", grpcTransport: "http2", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    });
     expect(http2.some((url) => url.endsWith("/src/transport/startHttp2GrpcServer.ts"))).toBe(true);
     expect(loadedAny(http2, GRPC_JS)).toEqual([]);
     const grpcJs = await modulesLoadedBy(scope, {
