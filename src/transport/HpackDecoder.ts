@@ -158,7 +158,11 @@ function hasUpperCase(name: string): boolean {
   return false;
 }
 
-/** An N-bit prefix integer (RFC 7541 §5.1) and the position after it; at most 2^31 - 1. */
+/**
+ * An N-bit prefix integer (RFC 7541 §5.1) and the position after it; at most 2^31 - 1 in at most five
+ * continuation octets. Octets of zeros add nothing but shift: unbounded, they would shift past 2^1024
+ * and turn the value into NaN, which passes every comparison (a table size of NaN evicts nothing).
+ */
 export function readInteger(buf: Buffer, pos: number, end: number, prefixBits: number): [number, number] {
   const max = (1 << prefixBits) - 1;
   let value = buf[pos]! & max;
@@ -167,6 +171,7 @@ export function readInteger(buf: Buffer, pos: number, end: number, prefixBits: n
   let shift = 0;
   for (;;) {
     if (pos >= end) throw new CompressionError("truncated integer");
+    if (shift > 28) throw new CompressionError("integer longer than five continuation octets");
     const byte = buf[pos++]!;
     value += (byte & 0x7f) * 2 ** shift;
     if (value > 0x7fffffff) throw new CompressionError("integer too large");

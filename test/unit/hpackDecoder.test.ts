@@ -101,6 +101,20 @@ describe("the HPACK decoder", () => {
     }
   });
 
+  it("refuses an integer padded with zero continuation octets, so a table size update cannot lift the table's bound", () => {
+    // 150 octets of 0x80 carry no value but shift past 2^1024: read naively the integer is NaN, a size
+    // update to NaN passes the 4,096 check, and no entry is ever evicted again.
+    const overlong = Buffer.concat([Buffer.from([0x3f]), Buffer.alloc(150, 0x80), Buffer.from([0x00])]);
+    const entry = Buffer.concat([Buffer.from([0x40, 0x01, 0x61, 0x7f, 0xe9, 0x06]), Buffer.alloc(1000, 0x62)]);
+    const block = Buffer.concat([overlong, entry, entry, entry, entry, entry, entry]);
+    expect(() => new HpackDecoder(64 * 1024).decode(block, 0, block.length)).toThrow(CompressionError);
+    // A size update to 31 in five continuation octets is as far as any value up to 2^31 - 1 needs; six are refused.
+    const decode = (hex: string) => () =>
+      new HpackDecoder(64 * 1024).decode(Buffer.from(hex, "hex"), 0, hex.length / 2);
+    expect(decode("3f808080808000")).toThrow(CompressionError);
+    expect(decode("3f8080808000")).not.toThrow();
+  });
+
   it("marks a header list past its bound malformed without losing the table", () => {
     const decoder = new HpackDecoder(100);
     const big = Buffer.concat([Buffer.from("8384", "hex"), Buffer.from([0x40, 1, 0x61, 100]), Buffer.alloc(100, 0x62)]);
