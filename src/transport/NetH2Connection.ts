@@ -295,9 +295,10 @@ export class NetH2Connection implements StreamHost {
     const block = this.#block;
     if (block === null || block.stream !== id)
       throw new ConnectionError(H2Error.PROTOCOL_ERROR, "unexpected CONTINUATION");
-    block.size += end - start;
+    // Each frame counts its header too: empty CONTINUATIONs would otherwise pile up for free.
+    block.size += FRAME_HEADER_BYTES + end - start;
     if (block.size > MAX_HEADER_BLOCK) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "header block too large");
-    block.parts.push(Buffer.from(buf.subarray(start, end)));
+    if (end > start) block.parts.push(Buffer.from(buf.subarray(start, end)));
     if (!(flags & Flag.END_HEADERS)) return;
     this.#block = null;
     this.#headerBlock(id, block.flags, Buffer.concat(block.parts));
