@@ -40,6 +40,13 @@ const MAX_HEADER_BLOCK = 128 * 1024;
 const MAX_WINDOW = 2 ** 31 - 1;
 /** Streams the peer may reset before their answer, per second on average (bursts of 10x): past it, GOAWAY. */
 const RESETS_PER_SECOND = 1000;
+/**
+ * Bytes queued for the peer, past which no more of its frames are read until the socket drains: a peer
+ * that does not read would otherwise have every PING, SETTINGS and refused request answered into memory
+ * (a 13-byte HEADERS can cost a 12 KiB refusal). Far above what a reading peer leaves queued.
+ */
+const OUT_HIGH_WATER = 256 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 export interface NetH2Options {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
@@ -73,7 +80,10 @@ export class NetH2Connection implements StreamHost {
   /** The header block being assembled from HEADERS + CONTINUATION frames. */
   #block: { stream: number; flags: number; parts: Buffer[]; size: number } | null = null;
   #out: Buffer[] = [];
+  #outBytes = 0;
   #flushScheduled = false;
+  /** Reading stopped while the peer does not read what it was sent (OUT_HIGH_WATER). */
+  #paused = false;
   #goingAway = false;
   #closed = false;
   #resetAllowance = 10 * RESETS_PER_SECOND;
@@ -100,6 +110,7 @@ export class NetH2Connection implements StreamHost {
     socket.on("error", () => this.destroy());
     socket.on("close", () => this.#onSocketClose());
     socket.on("end", () => this.destroy());
+    socket.on("drain", () => this.#resume());
     this.#schedulePing();
   }
 
@@ -107,6 +118,7 @@ export class NetH2Connection implements StreamHost {
   send(bytes: Buffer): void {
     if (this.#closed) return;
     this.#out.push(bytes);
+    this.#outBytes += bytes.length;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -118,8 +130,18 @@ export class NetH2Connection implements StreamHost {
     if (this.#closed || this.#out.length === 0) return;
     const out = this.#out;
     this.#out = [];
+    this.#outBytes = 0;
     this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     if (this.#goingAway && this.#streams.size === 0) this.#socket.end();
+    // The kernel took it all: the peer reads, and what stopped reading carries on (else at 'drain').
+    if (this.#paused && this.#socket.writableLength <= OUT_HIGH_WATER) this.#resume();
+  }
+
+  #resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.#socket.resume();
+    this.#onData(NO_BYTES); // the frames read before reading stopped
   }
 
   release(stream: NetH2Stream): void {
@@ -174,6 +196,10 @@ export class NetH2Connection implements StreamHost {
     if (this.#closed) return;
     let buf = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
     this.#buffer = null;
+    if (this.#paused) {
+      this.#buffer = buf;
+      return;
+    }
     let at = 0;
     let consumed = 0;
     try {
@@ -190,6 +216,11 @@ export class NetH2Connection implements StreamHost {
         at = PREFACE.length;
       }
       while (buf.length - at >= FRAME_HEADER_BYTES) {
+        if (this.#outBytes + this.#socket.writableLength > OUT_HIGH_WATER) {
+          this.#paused = true;
+          this.#socket.pause();
+          break;
+        }
         const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
         if (length > MAX_FRAME_SIZE) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "frame too large");
         if (buf.length - at < FRAME_HEADER_BYTES + length) break;

@@ -122,4 +122,56 @@ describe("the node:net gRPC server against floods", () => {
     expect(goAwayCode(frames)).toBe(ENHANCE_YOUR_CALM);
     expect(checks).toBe(before);
   });
+
+  it("stops reading a client that sends 8,000 requests for 12 KiB refusals and reads none, and answers them all once it reads", async () => {
+    // The first request puts a 3,990-byte :path of '%'s and the content type in the dynamic table; each
+    // later one names both in 4 bytes, and its UNIMPLEMENTED answer echoes the path percent-encoded.
+    const path = "%".repeat(3990);
+    const first = Buffer.concat([
+      Buffer.from([0x83, 0x86, 0x44]),
+      hpackString(path),
+      Buffer.from([0x5f]),
+      hpackString("application/grpc"),
+    ]);
+    const parts = [frame(HEADERS, END_HEADERS | END_STREAM, 1, first)];
+    const last = 1 + 2 * 8000;
+    for (let id = 3; id < last; id += 2)
+      parts.push(frame(HEADERS, END_HEADERS | END_STREAM, id, Buffer.from([0x83, 0x86, 0xbf, 0xbe])));
+    // A Check after them all: decided only once the server has read that far.
+    parts.push(frame(HEADERS, END_HEADERS, last, requestBlock()), frame(DATA, END_STREAM, last, CHECK_MESSAGE));
+    const before = checks;
+    const heldBefore = process.memoryUsage().arrayBuffers;
+    const socket = connectTcp(server.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    socket.pause();
+    await new Promise<void>((resolve) =>
+      socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), ...parts]), () => resolve()),
+    );
+    // Every byte is in the server's kernel buffer: a server that reads on decides the Check within a few turns.
+    let maxHeld = 0;
+    for (let turn = 0; turn < 50 && checks === before; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      maxHeld = Math.max(maxHeld, process.memoryUsage().arrayBuffers - heldBefore);
+    }
+    expect(checks).toBe(before);
+    expect(maxHeld).toBeLessThan(16 * 1024 * 1024);
+    // Once the client reads, every stream is answered: 8,000 refusals and the Check.
+    let received = Buffer.alloc(0);
+    const answered = new Set<number>();
+    await new Promise<void>((resolve) => {
+      socket.on("data", (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        let at = 0;
+        for (const f of parseFrames(received)) {
+          at += 9 + f.payload.length;
+          if (f.type === HEADERS && f.flags & END_STREAM) answered.add(f.stream);
+        }
+        received = received.subarray(at);
+        if (answered.size === 8001) resolve();
+      });
+      socket.resume();
+    });
+    socket.destroy();
+    expect(checks).toBe(before + 1);
+  });
 });
