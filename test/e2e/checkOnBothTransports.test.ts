@@ -7,52 +7,57 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../harness/startStack.ts";
 import { servedByTransport } from "../harness/servedByTransport.ts";
 
-describe.each(["http2", "net", "grpc-js"] as const)("checks through Envoy with listen.grpcTransport %s", (transport) => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({
-      config: { listen: { grpc: "127.0.0.1:0", grpcTransport: transport, auth: "127.0.0.1:0", admin: "127.0.0.1:0" } },
+describe.each(["http2", "net", "grpc-js"] as const)(
+  "checks through Envoy with listen.grpcTransport %s",
+  (transport) => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack({
+        config: {
+          listen: { grpc: "127.0.0.1:0", grpcTransport: transport, auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+        },
+      });
     });
-  });
-  afterAll(() => stack?.close());
+    afterAll(() => stack?.close());
 
-  const send = async (path: string, headers: Record<string, string> = {}) => {
-    const marker = randomUUID();
-    const response = await stack.request(path, { headers: { "x-test-marker": marker, ...headers } });
-    return { ...response, upstream: stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker) };
-  };
+    const send = async (path: string, headers: Record<string, string> = {}) => {
+      const marker = randomUUID();
+      const response = await stack.request(path, { headers: { "x-test-marker": marker, ...headers } });
+      return { ...response, upstream: stack.upstream.requests().find((r) => r.headers["x-test-marker"] === marker) };
+    };
 
-  it(`is served by ${transport}`, async () => {
-    expect(await servedByTransport(stack.portcullisGrpcPort)).toBe(transport);
-  });
+    it(`is served by ${transport}`, async () => {
+      expect(await servedByTransport(stack.portcullisGrpcPort)).toBe(transport);
+    });
 
-  it("lets a valid token through with its identity, overwriting a forged identity header", async () => {
-    const token = await stack.signToken({ sub: `alice-${transport}` });
-    const res = await send("/api/things", { authorization: `Bearer ${token}`, "x-user-sub": "attacker" });
-    expect(res.status).toBe(200);
-    expect(res.upstream?.headers["x-user-sub"]).toBe(`alice-${transport}`);
-  });
+    it("lets a valid token through with its identity, overwriting a forged identity header", async () => {
+      const token = await stack.signToken({ sub: `alice-${transport}` });
+      const res = await send("/api/things", { authorization: `Bearer ${token}`, "x-user-sub": "attacker" });
+      expect(res.status).toBe(200);
+      expect(res.upstream?.headers["x-user-sub"]).toBe(`alice-${transport}`);
+    });
 
-  it("refuses a missing or forged token with 401, and answers a public route", async () => {
-    expect((await send("/api/things")).status).toBe(401);
-    const forged = `${(await stack.signToken()).slice(0, -4)}AAAA`;
-    const refused = await send("/api/things", { authorization: `Bearer ${forged}` });
-    expect(refused.status).toBe(401);
-    expect(refused.upstream).toBeUndefined();
-    expect((await send("/public/page")).status).toBe(200);
-  });
+    it("refuses a missing or forged token with 401, and answers a public route", async () => {
+      expect((await send("/api/things")).status).toBe(401);
+      const forged = `${(await stack.signToken()).slice(0, -4)}AAAA`;
+      const refused = await send("/api/things", { authorization: `Bearer ${forged}` });
+      expect(refused.status).toBe(401);
+      expect(refused.upstream).toBeUndefined();
+      expect((await send("/public/page")).status).toBe(200);
+    });
 
-  it("passes Envoy's gRPC health checks", async () => {
-    const url = `${stack.envoyAdminUrl}/stats?filter=^cluster\\.portcullis_ext_authz\\.health_check\\.`;
-    const count = (text: string, name: string) =>
-      Number(new RegExp(`health_check\\.${name}: (\\d+)`).exec(text)?.[1] ?? NaN);
-    // Envoy checks on its own interval: wait (with a margin) for its first answered check.
-    let text = "";
-    for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-      text = await (await fetch(url)).text();
-      if (count(text, "success") > 0) break;
-    }
-    expect(count(text, "success")).toBeGreaterThan(0);
-    expect(count(text, "failure")).toBe(0);
-  });
-});
+    it("passes Envoy's gRPC health checks", async () => {
+      const url = `${stack.envoyAdminUrl}/stats?filter=^cluster\\.portcullis_ext_authz\\.health_check\\.`;
+      const count = (text: string, name: string) =>
+        Number(new RegExp(`health_check\\.${name}: (\\d+)`).exec(text)?.[1] ?? NaN);
+      // Envoy checks on its own interval: wait (with a margin) for its first answered check.
+      let text = "";
+      for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        text = await (await fetch(url)).text();
+        if (count(text, "success") > 0) break;
+      }
+      expect(count(text, "success")).toBeGreaterThan(0);
+      expect(count(text, "failure")).toBe(0);
+    });
+  },
+);

@@ -56,7 +56,7 @@ describe("parseConfig: defaults", () => {
     expect(result.config).toEqual({
       listen: {
         grpc: { host: "0.0.0.0", port: 9191 },
-        grpcTransport: "http2",
+        grpcTransport: "net",
         auth: { host: "0.0.0.0", port: 8181 },
         admin: { host: "127.0.0.1", port: 9464 },
       },
