@@ -1,5 +1,5 @@
 // Throughput of `serve --workers 1` against `--workers 2` on direct Check (no Envoy): two serve
-// processes of this tree with the same bearer-only config (http2 transport) and a cached RS256 token,
+// processes of this tree with the same bearer-only config (--transport, default net) and a cached RS256 token,
 // rounds alternating (1, 2, 2, 1…). The load is h2load (nghttp2, C; Debian: apt-get install -y
 // nghttp2-client, or H2LOAD_BIN) over --connections HTTP/2 connections with --streams calls in flight
 // each, posting one pre-encoded gRPC CheckRequest: a generator far cheaper per call than a Node one,
@@ -9,7 +9,7 @@
 // --envoy then puts the 2-worker server behind one Envoy (bench/workerScalingEnvoy.ts): Envoy's
 // default HTTP/2 pool against a max_concurrent_streams cap, and the checks each worker answered.
 // Run: node --disable-warning=ExperimentalWarning bench/workerScaling.ts [--rounds 4] [--duration 5]
-//      [--connections 16] [--streams 8] [--envoy]
+//      [--connections 16] [--streams 8] [--transport net|http2] [--envoy]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -31,6 +31,8 @@ const rounds = arg("--rounds", 4);
 const duration = arg("--duration", 5);
 const connections = arg("--connections", 16);
 const streams = arg("--streams", 8);
+const transport = process.argv.includes("--transport") ? process.argv[process.argv.indexOf("--transport") + 1] : "net";
+if (transport !== "net" && transport !== "http2") throw new Error(`--transport: net or http2, not ${transport}`);
 const here = fileURLToPath(new URL("..", import.meta.url));
 const h2load = process.env["H2LOAD_BIN"] ?? "h2load";
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -61,7 +63,7 @@ function treeCpuSeconds(pid: number): number {
 
 function renderConfig(issuer: string): string {
   return JSON.stringify({
-    listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0", grpcTransport: "http2" },
+    listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0", grpcTransport: transport },
     providers: { bench: { issuer, audiences: ["bench-api"], algorithms: ["RS256"], allowInsecureHttp: true } },
     routes: [{ name: "bench", match: { path: "/" }, auth: "required", providers: ["bench"] }],
     log: { level: "info" },
