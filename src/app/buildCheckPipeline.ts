@@ -28,7 +28,9 @@ import { createRedisSessionStore } from "../session/createRedisSessionStore.ts";
 import type { SessionStore } from "../session/SessionStore.ts";
 import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
+import { createAssertionPipeline, type AssertionPipeline } from "./createAssertionPipeline.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
+import { createConfiguredTokenBinding } from "./createConfiguredTokenBinding.ts";
 
 export interface CheckPipeline {
   /** The config this pipeline was built from. */
@@ -40,6 +42,8 @@ export interface CheckPipeline {
   readonly metrics: Metrics;
   /** Handlers bound to this pipeline's gate (startServer serves a swappable gate instead). */
   readonly handlers: UntypedServiceImplementation;
+  /** The signed identity assertion and what the auth listener publishes of it; null when no route adds one. */
+  readonly assertion: AssertionPipeline | null;
 }
 
 export interface PipelineReuse {
@@ -111,13 +115,15 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     isDeepStrictEqual(previous.config.session, config.session)
       ? previous.login
       : createLogin(config, registry, metrics, logger, reuse.shared ?? null, clock);
+  const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
     routes: new RouteTable(config.routes, config.policy),
     verifier: registry,
-    identity: createIdentityHeaders(config.identity, Object.values(config.providers)),
+    ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
     sessions: login === null ? null : createSessionPort(login),
+    binding: createConfiguredTokenBinding(config),
     clock,
   });
 
@@ -127,11 +133,19 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     metrics,
     login,
     gate,
+    assertion: identity.assertions,
     handlers: createExtAuthzHandlers(
       gate,
       createCheckObserver(metrics, logger, () => config.log.audit),
     ),
   };
+}
+
+/** The gate's identity headers and signed assertion (null when no route adds one) for a config. */
+function identityOf(config: PortcullisConfig, shared: SharedSessionState | undefined, logger: Logger, clock: Clock) {
+  const identity = createIdentityHeaders(config.identity, Object.values(config.providers));
+  const assertions = createAssertionPipeline(config, identity, { keyring: shared?.assertionKeys, logger, clock });
+  return { identity, assertions };
 }
 
 /** Same providers in the same order (opaque tokens go to the first introspecting one) and the same token-cache size. */

@@ -11,10 +11,13 @@ import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../oidc/createLogoutTokenDispatche
 import { createRedisConnection, type RedisConnection } from "../session/createRedisConnection.ts";
 import type { RedisOperation } from "../session/createRedisSessionStore.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
+import { createAssertionKeyring, type AssertionKeyring } from "./createAssertionKeyring.ts";
 
 export interface SharedSessionState {
   readonly redis: RedisConnection | null;
   readonly revocations: RevocationList;
+  /** The keys that sign identity assertions: a generated one outlives reloads (and is shared through Redis). */
+  readonly assertionKeys: AssertionKeyring;
   /** Counts Redis operations once metrics exist. */
   readonly redisEvents: { operation(operation: RedisOperation, ok: boolean): void };
   observe(metrics: Metrics): void;
@@ -56,15 +59,18 @@ export function createSharedSessionState(
     logger,
     clock,
   });
+  const assertionKeys = createAssertionKeyring(redis, logger, clock);
   return {
     redis,
     revocations,
+    assertionKeys,
     redisEvents,
     observe(m) {
       metrics = m;
     },
     close() {
       revocations.close();
+      assertionKeys.close();
       void redis?.close();
     },
   };

@@ -5,7 +5,9 @@
 
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
+import { FORWARDED_CLIENT_CERT_HEADER } from "../core/parseForwardedClientCert.ts";
 import { browserLoginEnabled } from "./buildCheckPipeline.ts";
+import { clientCertificateUse } from "./clientCertificateUse.ts";
 
 /** One header Portcullis reads from a Check, and why (printed beside it by `check-config --envoy`). */
 export interface AllowedHeader {
@@ -60,6 +62,16 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
     headers.push({
       name,
       why: "policy.removeRequestHeaders: removed before the upstream when the request carries them",
+    });
+  // Only with mTLS configured: elsewhere Envoy's default (forward_client_cert_details SANITIZE) drops a
+  // client's own header before any filter sees it.
+  const certificates = clientCertificateUse(config);
+  if (certificates.forwarded || certificates.peer)
+    headers.push({
+      name: FORWARDED_CLIENT_CERT_HEADER,
+      why: certificates.forwarded
+        ? "mTLS: the client certificate a trusted proxy forwards; removed before the upstream on routes that do not trust it"
+        : "mTLS: removed before the upstream (only a trusted proxy's is read)",
     });
   if (config.tracing.enabled)
     for (const name of TRACE_CONTEXT_HEADERS)

@@ -3,6 +3,7 @@
 // configs use, with the allowed_headers this config needs, each header with the reason it is sent.
 
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { clientCertificateUse } from "./clientCertificateUse.ts";
 import { envoyAllowedHeaders } from "./envoyAllowedHeaders.ts";
 
 export interface ExtAuthzFilterOptions {
@@ -21,10 +22,17 @@ export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: Ext
     lines.push(`        - exact: ${/^[a-z0-9-]+$/.test(name) ? name : JSON.stringify(name)}`);
   }
   const headers = lines.join("\n");
+  const peerCertificate = clientCertificateUse(config).peer
+    ? `    # mTLS: the client certificate (its thumbprint for cnf x5t#S256 tokens, its names for mtls.clients).
+    # The listener must require and verify it (DownstreamTlsContext: require_client_certificate, a
+    # validation_context with your CA): Portcullis trusts what Envoy hands over.
+    include_peer_certificate: true`
+    : `    # Portcullis reads neither the client certificate, the TLS session nor the body.
+    include_peer_certificate: false`;
   return `# Envoy's ext_authz filter for this Portcullis config, the first of the listener's http_filters.
 # allowed_headers lists the request headers Portcullis reads; Envoy sends it no other. Print this
-# again after changing browser login (a provider's clientId/redirectUri, session.keys), tracing or
-# policy.removeRequestHeaders: portcullis check-config --config FILE --envoy
+# again after changing browser login (a provider's clientId/redirectUri, session.keys), tracing,
+# policy.removeRequestHeaders or mTLS (boundTokens, routes' mtls): portcullis check-config --config FILE --envoy
 - name: envoy.filters.http.ext_authz
   typed_config:
     "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
@@ -32,8 +40,7 @@ export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: Ext
     # SECURITY: fail closed: Portcullis unreachable or slow means 503, never a pass.
     failure_mode_allow: false
     status_on_error: { code: ServiceUnavailable }
-    # Portcullis reads neither the client certificate, the TLS session nor the body.
-    include_peer_certificate: false
+${peerCertificate}
     grpc_service:
       # No x-envoy-internal or x-forwarded-for on the Check call: Portcullis reads neither.
       envoy_grpc: { cluster_name: ${options.clusterName ?? "portcullis_ext_authz"}, skip_envoy_headers: true }

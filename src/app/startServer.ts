@@ -177,7 +177,14 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
     });
     started.push(() => grpc.shutdown(0));
     const authPort = worker?.authPort ?? config.listen.auth.port;
-    const auth = await startAuthServer({ ...config.listen.auth, port: authPort, reusePort, login: live.login, logger });
+    const auth = await startAuthServer({
+      ...config.listen.auth,
+      port: authPort,
+      reusePort,
+      login: live.login,
+      assertionDocuments: () => live.current().assertion?.documents() ?? null,
+      logger,
+    });
     started.push(() => auth.close());
     const admin = reusePort
       ? null

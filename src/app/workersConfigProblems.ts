@@ -1,9 +1,11 @@
 // What in a config keeps `serve --workers` above 1 from being safe, as config problems with their key
 // path: state one process must hold alone. Browser login without Redis keeps back-channel logouts,
 // sign-outs and their replay guard in the process that received them, so the other workers would
-// still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT).
+// still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT); a
+// generated assertion key without Redis would be one key per worker.
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { assertionRouteAudiences } from "../identity/assertionRouteAudiences.ts";
 import { browserLoginEnabled } from "./buildCheckPipeline.ts";
 
 export function workersConfigProblems(config: PortcullisConfig, workers: number): ConfigIssue[] {
@@ -13,6 +15,12 @@ export function workersConfigProblems(config: PortcullisConfig, workers: number)
     problems.push({
       path: "redis.url",
       message: `--workers ${workers} needs Redis with browser login (session.store "${config.session.store}"): without it each worker keeps its own back-channel logouts, sign-outs and logout-token replay guard, so the other workers would still accept a session that was ended. Set redis.url (and session.store: redis to share sessions and refreshes too), or run --workers 1`,
+    });
+  }
+  if (!hasRedis && (config.identity.assertion?.keys.length ?? 1) === 0 && assertionRouteAudiences(config).size > 0) {
+    problems.push({
+      path: "identity.assertion.keys",
+      message: `--workers ${workers} needs configured keys or Redis for the signed assertion: each worker would generate its own key and publish only its own, so an upstream would refuse the assertions of every other worker. Set identity.assertion.keys (or redis.url to share a generated key), or run --workers 1`,
     });
   }
   if (config.listen.grpcTransport === "grpc-js") {

@@ -7,6 +7,8 @@ import type { ConfigRule } from "./ConfigRule.ts";
 import type { configSchema } from "./configSchema.ts";
 import type { PartialOutput, SchemaOutput } from "./SchemaOutput.ts";
 import { keyPath } from "./keyPath.ts";
+import { checkAssertionRules } from "./checkAssertionRules.ts";
+import { checkBindingRules } from "./checkBindingRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
@@ -31,9 +33,11 @@ export function checkConfigRules(
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
+  checkBindingRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);
+  checkAssertionRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
 }

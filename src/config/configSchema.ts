@@ -5,6 +5,7 @@
 // YAML form. Nodes are written `as const satisfies …Node` so that their literal types reach the
 // derived types (an annotation such as `: ObjectNode` would erase them).
 
+import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
@@ -226,6 +227,7 @@ export const configSchema = {
           description:
             "Pass the client's `Authorization` header on to the upstream. Off by default: the upstream gets the verified identity headers, never a credential it could leak or replay.",
         },
+        assertion: assertionNode,
       },
     },
     session: sessionNode,

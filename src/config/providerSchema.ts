@@ -2,6 +2,7 @@
 // timeouts, browser-login client and introspection; the IdP-convention keys come from
 // providerConventionFields.ts. configSchema.ts places it.
 
+import { providerBoundTokensNode } from "./bindingSchema.ts";
 import { httpUrl, issuerUrl, nonBlank } from "./configFormats.ts";
 import type { ObjectNode } from "./configSchema.ts";
 import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
@@ -47,6 +48,7 @@ export const providerNode = {
       default: false,
       description: "When true, the token's `typ` must be `at+jwt` (RFC 9068).",
     },
+    boundTokens: providerBoundTokensNode,
     jwksUri: {
       kind: "string",
       format: httpUrl,

@@ -2,6 +2,8 @@
 // requirements. configSchema.ts places them; cross-field rules (one path form, auth required in
 // rules mode) are in checkRouteRules.ts, reachability in core/checkRouteMatching.ts.
 
+import { routeAssertionNode } from "./assertionSchema.ts";
+import { routeBoundTokensNode, routeMtlsNode } from "./bindingSchema.ts";
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";
 import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
@@ -103,6 +105,7 @@ const requirements = {
       jsonSchema: { type: ["integer", "null"], minimum: 1, maximum: 31536000 },
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
+    boundTokens: routeBoundTokensNode,
   },
 } as const satisfies ObjectNode;
 
@@ -220,6 +223,8 @@ export const routeNode = {
         "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
     require: { ...requirements, typeOptional: true },
+    mtls: routeMtlsNode,
+    assertion: routeAssertionNode,
     forwardRequestHeaders: {
       kind: "list",
       typeOptional: true,

@@ -1,5 +1,6 @@
 // The transport-free view of one request that the gate decides on. Every front door (Envoy gRPC
 // today) converts its wire format into this; nothing here knows gRPC, protobuf or HTTP servers.
+import type { ClientCertificate } from "./ClientCertificate.ts";
 
 export interface AccessRequest {
   /** Envoy's x-request-id (or another correlation id); only for logs. */
@@ -15,4 +16,8 @@ export interface AccessRequest {
   readonly path: string;
   /** Request headers, names lower-cased. A repeated header arrives joined with ",". */
   readonly headers: ReadonlyMap<string, string>;
+  /** The client's TLS certificate as Envoy handed it over (include_peer_certificate); absent: none. */
+  readonly clientCertificate?: ClientCertificate;
+  /** Envoy sent a certificate that is not one readable certificate (too long, malformed): read as none. */
+  readonly clientCertificateUnreadable?: boolean;
 }

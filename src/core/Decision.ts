@@ -17,10 +17,12 @@ export interface Allow {
   readonly provider?: string;
   /** Headers for the response to the client, e.g. the Set-Cookie of a refreshed session. */
   readonly responseHeaders?: HeaderList;
-  /** How the caller was identified: a bearer token or a browser session (metrics, logs). */
-  readonly credential?: "bearer" | "session";
+  /** How the caller was identified: a bearer token, a browser session or a client certificate alone (logs). */
+  readonly credential?: "bearer" | "session" | "certificate";
   /** Who was let through, for the audit log: a person's `sub` or a machine's client id. */
   readonly caller?: { readonly kind: "user" | "client"; readonly id: string };
+  /** Epoch ms from which a kept answer is made again: its signed identity assertion renews then. */
+  readonly renewAt?: number;
 }
 
 export interface Deny {

@@ -18,6 +18,8 @@ import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
+import { CERTIFICATE_PROVIDER, certificateClientOf } from "./certificateClientOf.ts";
+import { createAssertionHeaders, type AssertionDependency, type AssertionHeaders } from "./createAssertionHeaders.ts";
 import {
   createIdentityHeaderCache,
   type IdentityHeaderBuilder,
@@ -29,6 +31,8 @@ import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluate
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
+import { createTokenBinding } from "./createTokenBinding.ts";
+import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 
 export type { VerifyOutcome };
@@ -48,10 +52,17 @@ export interface GateDependencies {
   };
   /** Browser sessions and login; absent when no provider has a client (bearer tokens only). */
   readonly sessions?: SessionPort | null;
+  /**
+   * Checks a bound token (`cnf`) against the request's proof, and what routes demand; default: one
+   * that checks client certificates and refuses DPoP-bound tokens (createTokenBinding without options).
+   */
+  readonly binding?: TokenBinding;
   /** Keep the client's Authorization header on an authenticated request (default: remove it). */
   readonly forwardAuthorization?: boolean;
-  /** Where the time comes from (requirements' max_age); default: the system's. */
+  /** Where the time comes from (requirements' max_age, assertion renewal); default: the system's. */
   readonly clock?: Clock;
+  /** The signed identity assertion for upstreams; absent when no route adds one. */
+  readonly assertions?: AssertionDependency | null;
 }
 
 /** Who the request speaks for, once a credential checked out. */
@@ -59,7 +70,7 @@ interface Subject {
   readonly kind: "subject";
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
-  readonly credential: "bearer" | "session";
+  readonly credential: "bearer" | "session" | "certificate";
   /** Set-Cookie values for the client (a refreshed session). */
   readonly setCookies: readonly string[];
   /**
@@ -86,6 +97,10 @@ export class Gate {
   readonly #deps: GateDependencies;
   readonly #clock: Clock;
   readonly #identityHeaders: IdentityHeaderCache;
+  readonly #binding: TokenBinding;
+  /** Some provider demands bound tokens: a token without cnf is checked even where its route says nothing. */
+  readonly #providersDemandBinding: boolean;
+  readonly #assertionHeaders: AssertionHeaders | null;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
    * token): its plain allow answer on the route it uses (most credentials use one), or on each
@@ -99,6 +114,9 @@ export class Gate {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#identityHeaders = createIdentityHeaderCache(deps.identity, deps.forwardAuthorization === true);
+    this.#binding = deps.binding ?? createTokenBinding();
+    this.#providersDemandBinding = this.#binding.providersDemand;
+    this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
   }
 
   async decide(request: AccessRequest): Promise<Decision> {
@@ -127,8 +145,24 @@ export class Gate {
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
-          : await this.#sessionCredential(check);
+          : (certificateSubject(check) ?? (await this.#sessionCredential(check)));
       if (subject.kind !== "subject") return subject;
+      // Token binding, on every check of a token (the cache keeps cnf; the proof is the request's). A
+      // token without cnf on a route that demands nothing (the hot path) costs these three reads.
+      if (
+        bearer.kind === "token" &&
+        (subject.claims["cnf"] !== undefined || route.binding !== null || this.#providersDemandBinding)
+      ) {
+        const presented: PresentedToken = {
+          token: bearer.token,
+          scheme: "bearer",
+          claims: subject.claims,
+          provider: subject.provider,
+        };
+        const outcome = this.#binding.check(presented, request, route);
+        const refused = outcome instanceof Promise ? await outcome : outcome;
+        if (refused !== null) return refused;
+      }
       // Null (met) or a denial without waiting; only a step-up login is a promise.
       const unmet = this.#requirements(check, subject);
       if (unmet !== null) return unmet;
@@ -310,17 +344,26 @@ export class Gate {
     // known to come back (see Subject.keepAnswer) it is made once, frozen and handed out again, so a
     // cached token's check allocates no answer and a transport may reuse what it encoded for it.
     // A first-seen token's answer is made for its one check and not kept (nor are its bytes).
+    // An answer carrying a signed assertion is kept only until the assertion renews (renewAt).
     const plain = upstreamCookie === undefined && subject.setCookies.length === 0 && remove === headers.remove;
     if (!plain || !subject.keepAnswer) return this.#allow(check, subject, headers.set, remove, machine);
     const kept = this.#allows.get(subject.claims);
     // A plain answer depends on the route only through its name (the removals are checked above).
     const known = kept === undefined || kept instanceof Map ? kept?.get(route.name) : kept;
-    if (known?.route === route.name && known.provider === subject.provider && known.credential === subject.credential)
+    if (
+      known?.route === route.name &&
+      known.provider === subject.provider &&
+      known.credential === subject.credential &&
+      (known.renewAt === undefined || this.#clock.now() < known.renewAt)
+    )
       return known;
-    const allow = Object.freeze(this.#allow(check, subject, headers.set, remove, machine));
-    if (kept === undefined) this.#allows.set(subject.claims, allow);
+    const fresh = this.#allow(check, subject, headers.set, remove, machine);
+    if (fresh.kind !== "allow") return fresh;
+    const allow = Object.freeze(fresh);
+    if (kept === undefined || (!(kept instanceof Map) && kept.route === route.name))
+      this.#allows.set(subject.claims, allow);
     else if (kept instanceof Map) kept.set(route.name, allow);
-    else if (kept.route !== route.name)
+    else
       this.#allows.set(
         subject.claims,
         new Map([
@@ -331,9 +374,24 @@ export class Gate {
     return allow;
   }
 
-  /** The allow answer for a subject: our headers set, `remove` removed, the caller named for the audit log. */
-  #allow(check: CheckContext, subject: Subject, set: HeaderList, remove: readonly string[], machine: boolean): Allow {
+  /**
+   * The allow answer for a subject: our headers set (the route's signed assertion among them),
+   * `remove` removed, the caller named for the audit log; a denial when the assertion cannot be made.
+   */
+  #allow(
+    check: CheckContext,
+    subject: Subject,
+    set: HeaderList,
+    remove: readonly string[],
+    machine: boolean,
+  ): Allow | Deny {
     const { route, upstreamCookie } = check;
+    const asserted =
+      this.#assertionHeaders?.(route.name, subject.claims, subject.provider, machine, set, remove) ?? null;
+    // Fail closed: an upstream that expects the assertion never gets the request without one.
+    if (asserted !== null && "refused" in asserted)
+      return internalErrorDecision(route.name, `signed assertion not made: ${asserted.refused}`);
+    if (asserted !== null) ({ set, remove } = asserted);
     return {
       kind: "allow",
       route: route.name,
@@ -344,6 +402,7 @@ export class Gate {
       credential: subject.credential,
       ...callerOf(subject.claims, machine),
       ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
+      ...(asserted !== null ? { renewAt: asserted.renewAt } : {}),
     };
   }
 
@@ -420,6 +479,23 @@ function describeFault(fault: unknown): string {
 
 /** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
 const NONE: readonly string[] = Object.freeze([]);
+
+/** A machine the route admits by its client certificate alone (mtls.clients), or null. */
+function certificateSubject(check: CheckContext): Subject | null {
+  const binding = check.route.binding;
+  if (binding === null || binding.clients.length === 0) return null;
+  const client = certificateClientOf(check.request, binding);
+  if (client === null) return null;
+  // Its claims object is the client's own, the same on every request, so its answer is kept like a session's.
+  return {
+    kind: "subject",
+    claims: client.claims,
+    provider: CERTIFICATE_PROVIDER,
+    credential: "certificate",
+    setCookies: NONE,
+    keepAnswer: true,
+  };
+}
 
 /** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */
 function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: boolean): Subject | Decision {

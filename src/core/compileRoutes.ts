@@ -30,6 +30,8 @@ import { compileRouteRegex, globSegments, type PathSegment } from "../config/rou
 import { canonicalHost } from "./canonicalHost.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
+import { compileRouteBinding, type RouteBinding } from "./compileRouteBinding.ts";
+import { FORWARDED_CLIENT_CERT_HEADER } from "./parseForwardedClientCert.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
 
 /** What a request matched: the decision inputs the gate reads. */
@@ -43,8 +45,14 @@ export interface CompiledRoute {
   readonly providers: readonly string[];
   /** null = nothing beyond a valid credential. */
   readonly requirements: CompiledRequirements | null;
-  /** Request headers removed before the upstream (policy list minus the route's forwarded ones); routes that forward nothing share one array. */
+  /**
+   * Request headers removed before the upstream (policy list minus the route's forwarded ones; in a
+   * config whose routes read client certificates, x-forwarded-client-cert too, unless the route
+   * trusts the hop that sets it); routes that forward nothing share one array.
+   */
   readonly removeRequestHeaders: readonly string[];
+  /** Sender-constrained tokens and mTLS clients (compileRouteBinding.ts); null = nothing set. */
+  readonly binding: RouteBinding | null;
 }
 
 export type PathMatcher =
@@ -91,8 +99,19 @@ export function compileRoutes(
   routes: readonly RouteConfig[],
   policy: PolicyConfig = { mode: "rules" },
 ): readonly CompiledRule[] {
-  const removed = policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS;
-  const compiled = routes.map((route, index) => compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed));
+  const policyRemoved = policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS;
+  const bindings = routes.map(compileRouteBinding);
+  // Where routes read client certificates, a client's own x-forwarded-client-cert would read, at an
+  // upstream, as a certificate it never presented: removed everywhere but on routes that trust the
+  // proxy which sets it. (Elsewhere Envoy's default forward_client_cert_details drops it, and the
+  // header stays out of allowed_headers: app/clientCertificateUse.ts decides both alike.)
+  const removed =
+    bindings.some(readsCertificates) && !policyRemoved.includes(FORWARDED_CLIENT_CERT_HEADER)
+      ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
+      : policyRemoved;
+  const compiled = routes.map((route, index) =>
+    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null),
+  );
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
     compiled.push({
@@ -103,6 +122,7 @@ export function compileRoutes(
         providers: [],
         requirements: null,
         removeRequestHeaders: removed,
+        binding: null,
       },
       exactHosts: null,
       hostSuffixes: [],
@@ -121,6 +141,7 @@ function compileRule(
   index: number,
   defaultAuth: RouteAuth | null,
   removed: readonly string[],
+  binding: RouteBinding | null,
 ): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
@@ -134,7 +155,10 @@ function compileRule(
   const methods = (route.match.methods ?? []).map((m) => m.toUpperCase());
   if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
   const caseSensitive = route.match.caseSensitive ?? auth === "public";
-  const forwarded = route.forwardRequestHeaders ?? [];
+  const forwarded =
+    binding?.trustForwardedClientCert === true
+      ? [...(route.forwardRequestHeaders ?? []), FORWARDED_CLIENT_CERT_HEADER]
+      : (route.forwardRequestHeaders ?? []);
   const path = compilePath(route, index, !caseSensitive);
   return {
     route: {
@@ -144,6 +168,7 @@ function compileRule(
       providers: route.providers,
       requirements: compileRequirements(route.require),
       removeRequestHeaders: forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name)),
+      binding,
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
@@ -155,6 +180,13 @@ function compileRule(
     // A prefix or every-path matcher accepts a path exactly when it accepts the toggled one.
     trailingSlashToggled: auth !== "public" && path.kind !== "any" && path.kind !== "prefix",
   };
+}
+
+/** A route that reads a client certificate: for a bound token it demands, a client it admits, a hop it trusts. */
+function readsCertificates(binding: RouteBinding | null): boolean {
+  if (binding === null) return false;
+  const demand = binding.boundTokens;
+  return binding.trustForwardedClientCert || binding.clients.length > 0 || demand === "mtls" || demand === "any";
 }
 
 /** The path matcher; with `fold`, every literal in it is ASCII-case-folded and a regex ignores case. */

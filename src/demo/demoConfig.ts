@@ -2,6 +2,8 @@
 // any config file): one provider with browser login, and routes that show each kind of policy.
 
 export const DEMO_STEP_UP_ACR = "urn:portcullis:loa:2";
+/** The audience of the signed identity assertion the demo's upstream gets (and verifies). */
+export const DEMO_ASSERTION_AUDIENCE = "demo-upstream";
 
 export interface DemoConfigInput {
   readonly issuer: string;
@@ -41,6 +43,9 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
       keys: [input.sessionKey],
       ...(input.sessionCookieName === undefined ? {} : { cookieName: input.sessionCookieName }),
     },
+    // Every identified request carries a signed assertion the echo upstream verifies with jose; its
+    // key is generated at start (one process, no Redis) and published on /.well-known/jwks.json.
+    identity: { assertion: { enabled: true, issuer: input.entryOrigin, audience: DEMO_ASSERTION_AUDIENCE } },
     routes: [
       { name: "public", match: { path: "/public" }, auth: "public" },
       { name: "favicon", match: { pathExact: "/favicon.ico" }, auth: "public" },

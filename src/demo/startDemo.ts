@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DEMO_BATCH_CLIENT_ID, DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID } from "./demoClients.ts";
+import { DEMO_ASSERTION_AUDIENCE } from "./demoConfig.ts";
 import { checkDemoPorts, DEFAULT_DEMO_PORTS, holdEphemeralPort, resolveDemoPorts } from "./demoPorts.ts";
 import type { DemoPorts } from "./demoPorts.ts";
 import { demoRunDir, removeDemoState, writeDemoState } from "./demoState.ts";
@@ -67,7 +68,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const mintSecret = randomBytes(32).toString("base64url");
     const idp = await startDemoIdp(ports, entryOrigin, mintSecret);
     stops.push(() => idp.close());
-    const upstream = await startEchoUpstream({ port: ports.upstream });
+    let authPort = 0;
+    const upstream = await startDemoUpstream(ports.upstream, entryOrigin, () => authPort);
     stops.push(() => upstream.close());
     const portcullis = await startDemoPortcullis({
       idp,
@@ -78,6 +80,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       logFile: logFiles.portcullis,
     });
     stops.push(() => portcullis.stop());
+    authPort = portcullis.ports.auth;
 
     const cert = await ensureDemoCertificate(options.dir);
     await held?.release();
@@ -118,6 +121,21 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The echo upstream, verifying the signed assertion as an upstream would: it fetches Portcullis's
+ * keys from the auth listener inside the machine, once Portcullis listens (it starts after this).
+ */
+function startDemoUpstream(port: number, entryOrigin: string, authPort: () => number) {
+  return startEchoUpstream({
+    port,
+    assertion: {
+      issuer: entryOrigin,
+      audience: DEMO_ASSERTION_AUDIENCE,
+      jwksUrl: () => `http://127.0.0.1:${authPort()}/.well-known/jwks.json`,
+    },
+  });
 }
 
 async function startDemoIdp(ports: DemoPorts, entryOrigin: string, mintSecret: string): Promise<DevIdp> {

@@ -2,10 +2,13 @@
 // received (method, path, headers), so that anyone can see which identity headers arrived; a
 // browser (Accept: text/html) gets the same as a small page with the identity and a sign-out button.
 // Keeps the last requests in memory (bounded) so tests can assert what did or did not get through.
+// With `assertion` it verifies Portcullis's signed identity assertion the way an upstream would
+// (jose: the remote JWKS, issuer and audience) and shows the outcome beside the headers.
 // The public surface for the demo's small HTTP servers: tests may listen/close their own the same way.
 
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 import { closeServer, listenServer } from "./listenServer.ts";
 
 export { closeServer, listenServer } from "./listenServer.ts";
@@ -14,6 +17,22 @@ export interface EchoedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** With `assertion`: whether the request's signed identity assertion verified, and its claims or why not. */
+  readonly assertion?: AssertionCheck;
+}
+
+export type AssertionCheck =
+  { readonly verified: true; readonly claims: JWTPayload } | { readonly verified: false; readonly reason: string };
+
+export interface EchoAssertionOptions {
+  /** Portcullis's `identity.assertion.issuer`. */
+  readonly issuer: string;
+  /** This upstream's audience (the route's `assertion.audience`). */
+  readonly audience: string;
+  /** Where Portcullis publishes its keys, asked on the first request (the auth listener may bind after the upstream). */
+  readonly jwksUrl: () => string;
+  /** Default `x-portcullis-assertion`. */
+  readonly header?: string;
 }
 
 export interface EchoUpstream {
@@ -25,10 +44,19 @@ export interface EchoUpstream {
 
 const KEPT_REQUESTS = 200;
 
-export async function startEchoUpstream(options: { port?: number } = {}): Promise<EchoUpstream> {
+export async function startEchoUpstream(
+  options: { port?: number; assertion?: EchoAssertionOptions } = {},
+): Promise<EchoUpstream> {
   const seen: EchoedRequest[] = [];
-  const server = createServer((req, res) => {
-    const echoed: EchoedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers };
+  const verify = options.assertion === undefined ? null : assertionVerifier(options.assertion);
+  const server = createServer(async (req, res) => {
+    const assertion = verify === null ? undefined : await verify(req.headers);
+    const echoed: EchoedRequest = {
+      method: req.method ?? "",
+      path: req.url ?? "",
+      headers: req.headers,
+      ...(assertion === undefined ? {} : { assertion }),
+    };
     seen.push(echoed);
     if (seen.length > KEPT_REQUESTS) seen.shift();
     // Drain the body without keeping it: the echo is about headers, and bodies can be large.
@@ -48,6 +76,33 @@ export async function startEchoUpstream(options: { port?: number } = {}): Promis
     port: (server.address() as AddressInfo).port,
     requests: () => [...seen],
     close: () => closeServer(server),
+  };
+}
+
+/**
+ * What an upstream does with the assertion, in a few lines: the keys from Portcullis's JWKS (fetched
+ * once, refetched for an unknown kid), then jwtVerify with the issuer and this upstream's audience.
+ */
+function assertionVerifier(
+  options: EchoAssertionOptions,
+): (headers: EchoedRequest["headers"]) => Promise<AssertionCheck> {
+  let keys: ReturnType<typeof createRemoteJWKSet> | null = null;
+  const header = options.header ?? "x-portcullis-assertion";
+  return async (headers) => {
+    const token = headers[header];
+    if (typeof token !== "string") return { verified: false, reason: "no assertion" };
+    keys ??= createRemoteJWKSet(new URL(options.jwksUrl()));
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ["ES256", "EdDSA"],
+      });
+      return { verified: true, claims: payload };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return { verified: false, reason: typeof code === "string" ? code : "unverifiable" };
+    }
   };
 }
 
@@ -82,6 +137,16 @@ ${rows}
 </table>
 <h2>x-user-context</h2>
 <pre id="context">${escapeHtml(context)}</pre>
+${
+  echoed.assertion === undefined
+    ? ""
+    : `<h2>Signed identity assertion</h2>
+<p id="assertion">${
+        echoed.assertion.verified
+          ? `verified: <code>${escapeHtml(JSON.stringify(echoed.assertion.claims))}</code>`
+          : `not verified: ${escapeHtml(echoed.assertion.reason)}`
+      }</p>`
+}
 <p><a href="/">Home</a> · <a href="/secure/">Step-up page</a> · <a href="/admin/">Admin page</a></p>
 <form method="post" action="/oauth2/sign_out"><button id="sign-out" type="submit">Sign out</button></form>
 </body></html>

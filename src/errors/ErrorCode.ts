@@ -124,6 +124,22 @@ const TABLE = {
       "logout or refresh token (`nonce`, `at_hash`, `c_hash`, an ID `typ`), or a sender-constrained token (`cnf`: " +
       "DPoP, mTLS) sent as a plain bearer token",
   },
+  token_binding_mismatch: {
+    status: 401,
+    oauthError: "invalid_token",
+    description: "the token is bound to another certificate or key",
+    surfaces: ["check"],
+    when: "a certificate-bound token (`cnf.x5t#S256`, RFC 8705) presented with a client certificate of another thumbprint",
+  },
+  bound_token_required: {
+    status: 401,
+    oauthError: "invalid_token",
+    description: "this route requires a sender-constrained token",
+    surfaces: ["check"],
+    when:
+      "a plain bearer token (no `cnf`), or one bound by another method, on a route whose `require.boundTokens` (or its " +
+      "provider's `boundTokens`) demands `mtls`, `dpop` or `any`",
+  },
   claims_invalid: {
     status: 401,
     oauthError: "invalid_token",

@@ -1,9 +1,10 @@
 // The auth HTTP listener that Envoy routes /oauth2/* to (with ext_authz disabled on that route):
 // `/oauth2/callback` completes a login, `/oauth2/start` begins one on request, `/oauth2/sign_out`
 // asks for confirmation (GET) and signs out (POST from a trusted origin), `/oauth2/backchannel_logout`
-// takes the IdP's logout tokens. Everything else, and
-// everything when browser login is not configured, is a small JSON 404. Every error answer is a
-// registry code (src/errors/ErrorCode.ts): its status and public text come from there.
+// takes the IdP's logout tokens; `/.well-known/jwks.json` (also `/oauth2/jwks.json`) and
+// `/.well-known/openid-configuration` publish the keys that sign identity assertions. Everything
+// else, and the login routes when browser login is not configured, is a small JSON 404. Every error
+// answer is a registry code (src/errors/ErrorCode.ts): its status and public text come from there.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorCode } from "../errors/ErrorCode.ts";
 import { renderErrorJson } from "../errors/renderErrorJson.ts";
@@ -16,6 +17,7 @@ import { parseSessionCookies } from "../login/parseSessionCookies.ts";
 import { signOut } from "../login/signOut.ts";
 import { startLoginAt } from "../login/startLogin.ts";
 import { listenHttpServer } from "../observability/listenHttpServer.ts";
+import type { AssertionDocuments } from "../identity/renderAssertionDocuments.ts";
 
 // node:http by getBuiltinModule, not an ESM import: importing it builds a namespace of all its
 // exports, whose lazy WebSocket getter loads undici (Node's fetch, ~14 MB of RSS) into every process.
@@ -33,6 +35,8 @@ export interface AuthServerOptions {
   readonly reusePort?: boolean;
   /** The current browser login (a config reload may replace it); absent when browser login is off. */
   readonly login?: (() => BrowserLogin) | null;
+  /** The current generation's assertion keys and discovery document; null when there are none (404). */
+  readonly assertionDocuments?: () => AssertionDocuments | null;
   readonly logger?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -70,8 +74,9 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const login = options.login ?? null;
   const logger = options.logger;
   const routes: Routes | null = login === null ? null : { login, logger };
+  const documents = options.assertionDocuments ?? (() => null);
   const server = createServer((req, res) => {
-    route(routes, req, res).catch((error: unknown) => {
+    route(routes, documents, req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
       if (!res.headersSent) page(res, "internal_error", "auth_listener");
       else res.destroy();
@@ -84,8 +89,15 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
 
 type RouteHandler = (routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
-async function route(routes: Routes | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  routes: Routes | null,
+  documents: () => AssertionDocuments | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "http://auth.invalid");
+  const published = PUBLISHED.get(url.pathname);
+  if (published !== undefined) return publish(res, req.method, documents()?.[published] ?? null);
   const handler = routes === null ? undefined : ROUTE_HANDLERS.get(url.pathname);
   if (routes === null || handler === undefined) return errorJson(res, "not_found");
   return handler(routes, req, res, url);
@@ -181,6 +193,30 @@ const ROUTE_HANDLERS: ReadonlyMap<string, RouteHandler> = new Map([
   ["/oauth2/sign_out", signOutRoute],
   ["/oauth2/backchannel_logout", backchannelLogoutRoute],
 ]);
+
+/** The assertion's public documents, by path (DESIGN.md names /oauth2/jwks.json, OpenID /.well-known/). */
+const PUBLISHED: ReadonlyMap<string, keyof AssertionDocuments> = new Map([
+  ["/.well-known/jwks.json", "jwks"],
+  ["/oauth2/jwks.json", "jwks"],
+  ["/.well-known/openid-configuration", "discovery"],
+]);
+
+/**
+ * A public document, cacheable for 5 minutes: a key is published (second in identity.assertion.keys)
+ * at least that long before it signs. 404 while there is none (no route adds an assertion, or the
+ * shared key is not read yet).
+ */
+function publish(res: ServerResponse, method: string | undefined, body: string | null): void {
+  if (method !== "GET" && method !== "HEAD") return methodNotAllowed(res, "GET, HEAD");
+  if (body === null) return errorJson(res, "not_found");
+  res
+    .writeHead(200, {
+      "content-type": "application/json",
+      "cache-control": "public, max-age=300",
+      "x-content-type-options": "nosniff",
+    })
+    .end(method === "HEAD" ? undefined : body);
+}
 
 function redirect(res: ServerResponse, location: string, setCookies: readonly string[]): void {
   res

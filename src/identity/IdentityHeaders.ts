@@ -142,6 +142,9 @@ export function createIdentityHeaders(
     names.context,
     names.clientId,
     ...plan.claimHeaders.map(([n]) => n),
+    // The signed assertion's header is owned whether or not a route adds it: a client-sent value
+    // is removed on every route, so no upstream ever reads a forged one.
+    ...(config.assertion === undefined ? [] : [config.assertion.header.toLowerCase()]),
   ];
   // The config parser checks this too; two meanings for one header would make build() ambiguous.
   if (new Set(owned).size !== owned.length) {

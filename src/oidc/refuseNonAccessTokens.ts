@@ -1,13 +1,13 @@
-// A bearer credential is accepted only in the form it was issued for: an access token presented by
-// its holder. Refused here, on the JWT and the introspection paths alike: a sender-constrained token
-// without its proof, an ID token (`nonce`, `at_hash`, `c_hash`, an ID-token `typ`), and a logout or
-// refresh token that happens to be signed by the same keys. With `audiences` holding the login
+// A bearer credential is accepted only in the form it was issued for: an access token. Refused here,
+// on the JWT and the introspection paths alike: an ID token (`nonce`, `at_hash`, `c_hash`, an
+// ID-token `typ`), and a logout or refresh token that happens to be signed by the same keys. A
+// sender-constrained token (`cnf`) passes here and is cached with its `cnf`: its proof belongs to
+// each request, so the gate checks it on every check (core/createTokenBinding.ts). With `audiences` holding the login
 // client id (Entra: an access token for your own API has aud = client id) an ID token would
 // otherwise pass every other check and its roles be used. Limits: an ID token with none of these
 // markers is caught only by the provider's own type rules (`accessTokenClaims`,
 // `requireAccessTokenType`), which check-config asks for in that configuration.
 import type { ClaimsProblem } from "./checkProviderClaims.ts";
-import { refuseSenderConstrainedTokens } from "./refuseSenderConstrainedTokens.ts";
 
 export interface TokenFormRules {
   /**
@@ -39,8 +39,6 @@ export function refuseNonAccessTokens(
   claims: Readonly<Record<string, unknown>>,
   rules: TokenFormRules,
 ): ClaimsProblem | null {
-  const bound = refuseSenderConstrainedTokens(claims);
-  if (bound !== null) return bound;
   if (typeof headerTyp === "string" && NON_ACCESS_HEADER_TYPES.has(mediaType(headerTyp))) {
     return { code: "type_not_allowed", detail: `typ ${JSON.stringify(headerTyp.slice(0, 40))} is not an access token` };
   }

@@ -3,6 +3,7 @@
 // only differ in how they read the bytes.
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { canonicalAuthority } from "../core/canonicalAuthority.ts";
+import { parseClientCertificate } from "../core/parseClientCertificate.ts";
 
 /** The HttpRequest fields an AccessRequest is made of; "" where the wire left one out. */
 export interface HttpRequestFields {
@@ -13,9 +14,18 @@ export interface HttpRequestFields {
   readonly scheme: string;
 }
 
-export function assembleAccessRequest(http: HttpRequestFields, headers: Map<string, string>): AccessRequest {
+/**
+ * `certificate`: attributes.source.certificate, Envoy's URL-encoded PEM of the client's certificate
+ * (include_peer_certificate); "" when it sent none.
+ */
+export function assembleAccessRequest(
+  http: HttpRequestFields,
+  headers: Map<string, string>,
+  certificate = "",
+): AccessRequest {
   const authority = http.host || headers.get(":authority") || "";
   const host = canonicalAuthority(authority);
+  const clientCertificate = certificate === "" ? null : parseClientCertificate(certificate);
   return {
     // Envoy's x-request-id is what its access log and the upstream see, so logs can be joined on it;
     // http.id is Envoy's internal stream id, used only when the header is absent.
@@ -27,5 +37,7 @@ export function assembleAccessRequest(http: HttpRequestFields, headers: Map<stri
     ...(host === null ? { hostInvalid: true } : {}),
     path: http.path || headers.get(":path") || "",
     headers,
+    ...(clientCertificate !== null ? { clientCertificate } : {}),
+    ...(certificate !== "" && clientCertificate === null ? { clientCertificateUnreadable: true } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // The ext_authz CheckRequest wire decoder: reads the protobuf bytes straight into an AccessRequest,
 // decoding only attributes.request.http (id, method, path, host, scheme, headers or header_map) and
-// skipping everything else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
+// attributes.source.certificate (the client's, with include_peer_certificate), skipping everything
+// else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
 // (a truncated or over-long varint, a length past its message, a known field with another wire type,
 // field 0, an unmatched group, one of our messages twice, a header named twice in the map form, a
 // header name or method that is not ASCII, more than MAX_CHECK_HEADERS headers, more than
@@ -41,6 +42,7 @@ let method = "";
 let path = "";
 let host = "";
 let scheme = "";
+let certificate = "";
 let mapHeaders: Map<string, string> | null = null;
 let rawHeaders: Map<string, string> | null = null;
 let headerCount = 0;
@@ -288,7 +290,32 @@ function only(field: number, end: number, inner: (end: number) => void): void {
 }
 
 const httpOfRequest = (end: number) => only(2, end, httpRequest);
-const requestOfAttributes = (end: number) => only(4, end, httpOfRequest);
+
+/** AttributeContext.Peer (the source): its certificate (field 5); a restated one counts last, as protobuf reads it. */
+function peer(end: number): void {
+  while (pos < end) {
+    const t = tag(end);
+    if (t >>> 3 === 5) certificate = stringField(t, end);
+    else skip(t, end, 0);
+  }
+}
+
+/** AttributeContext: source (1) and request (4), each at most once. */
+function attributes(end: number): void {
+  let sourceSeen = false;
+  let requestSeen = false;
+  while (pos < end) {
+    const t = tag(end);
+    const field = t >>> 3;
+    if (field === 1) {
+      peer(enter(t, end, sourceSeen));
+      sourceSeen = true;
+    } else if (field === 4) {
+      httpOfRequest(enter(t, end, requestSeen));
+      requestSeen = true;
+    } else skip(t, end, 0);
+  }
+}
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
@@ -300,22 +327,23 @@ export function decodeCheckRequest(bytes: Buffer): AccessRequest | CheckRequestR
   if (bytes.length > MAX_CHECK_REQUEST_BYTES) return new CheckRequestRefused("message too large");
   buf = bytes;
   pos = 0;
-  id = method = path = host = scheme = "";
+  id = method = path = host = scheme = certificate = "";
   mapHeaders = rawHeaders = null;
   headerCount = 0;
   try {
-    only(1, bytes.length, requestOfAttributes);
+    only(1, bytes.length, attributes);
     // As the reference does: header_map when it has entries, else the headers map.
     const headers = rawHeaders ?? mapHeaders ?? new Map<string, string>();
     // The method is upper-cased for route rules, and toUpperCase() maps "\u017F" (LONG S) to an ASCII
     // S: "PO\u017FT" would meet POST's rules while the upstream gets another method. Envoy refuses it.
     if (!isAscii(method || headers.get(":method") || "")) refuse("a method that is not ASCII");
-    return assembleAccessRequest({ id, method, path, host, scheme }, headers);
+    return assembleAccessRequest({ id, method, path, host, scheme }, headers, certificate);
   } catch (fault) {
     return fault instanceof CheckRequestRefused ? fault : new CheckRequestRefused("unexpected fault decoding");
   } finally {
     // Neither the request's bytes nor its headers stay reachable from here after the call.
     buf = EMPTY;
     mapHeaders = rawHeaders = null;
+    certificate = "";
   }
 }

@@ -1,6 +1,7 @@
 // Envoy CheckRequest (as decoded by proto-loader) → AccessRequest: the reference the wire codec
 // (decodeCheckRequest) is held to by a differential test. Headers come either as the `headers` map
-// or, with `encode_raw_headers`, as `header_map`; both are accepted.
+// or, with `encode_raw_headers`, as `header_map`; both are accepted. The client certificate is
+// attributes.source.certificate (with include_peer_certificate).
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
@@ -21,7 +22,7 @@ export interface HttpRequestWire {
 }
 
 export interface CheckRequestWire {
-  attributes?: { request?: { http?: HttpRequestWire } };
+  attributes?: { source?: { certificate?: string }; request?: { http?: HttpRequestWire } };
 }
 
 export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
@@ -48,5 +49,6 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
       scheme: http.scheme ?? "",
     },
     headers,
+    wire.attributes?.source?.certificate ?? "",
   );
 }

@@ -42,7 +42,7 @@ describe("deploy/docker/envoy.yaml", () => {
     expect(stdout + stderr).toMatch(/OK/);
   });
 
-  it("fails closed, times ext_authz out, normalises paths and routes only /oauth2/ past ext_authz", async () => {
+  it("fails closed, times ext_authz out, normalises paths and routes only /oauth2/ and the assertion keys past ext_authz", async () => {
     const config = parse(await readFile(FILE, "utf8")) as Json;
     const hcm = config["static_resources"].listeners[0].filter_chains[0].filters[0].typed_config;
     const extAuthz = hcm.http_filters[0].typed_config;
@@ -60,6 +60,11 @@ describe("deploy/docker/envoy.yaml", () => {
       (r) =>
         r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
     );
-    expect(skipping.map((r) => [r["match"].prefix, r["route"].cluster])).toEqual([["/oauth2/", "portcullis_auth"]]);
+    // The assertion's public keys and discovery document by exact path; the login endpoints by prefix.
+    expect(skipping.map((r) => [r["match"].prefix ?? r["match"].path, r["route"].cluster])).toEqual([
+      ["/.well-known/jwks.json", "portcullis_auth"],
+      ["/.well-known/openid-configuration", "portcullis_auth"],
+      ["/oauth2/", "portcullis_auth"],
+    ]);
   });
 });

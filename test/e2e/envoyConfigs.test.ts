@@ -50,7 +50,7 @@ describe("envoy/production-example.yaml", () => {
     expect(await validate(text)).toMatch(/OK/);
   });
 
-  it("fails closed, times ext_authz out and routes /oauth2/ to the auth listener without ext_authz", async () => {
+  it("fails closed, times ext_authz out and routes /oauth2/ and the assertion keys to the auth listener without ext_authz", async () => {
     const config = parse(
       await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8"),
     ) as Json;
@@ -59,8 +59,18 @@ describe("envoy/production-example.yaml", () => {
     expect(at(extAuthz, "failure_mode_allow")).toBe(false);
     expect(at(extAuthz, "grpc_service", "timeout")).toBe("1s");
     const routes = at(hcm, "route_config", "virtual_hosts", 0, "routes") as Json[];
-    const oauthRoute = routes.find((r) => at(r, "route") !== undefined);
-    expect(at(oauthRoute, "match", "prefix")).toBe("/oauth2/");
+    // Only the login endpoints (by prefix) and the assertion's public documents (exact paths) skip ext_authz.
+    const skipping = routes.filter(
+      (r) =>
+        at(r, "route") !== undefined &&
+        at(r, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled") === true,
+    );
+    expect(skipping.map((r) => at(r, "match", "prefix") ?? at(r, "match", "path"))).toEqual([
+      "/.well-known/jwks.json",
+      "/.well-known/openid-configuration",
+      "/oauth2/",
+    ]);
+    const oauthRoute = skipping.at(-1);
     expect(at(oauthRoute, "route", "cluster")).toBe("portcullis_auth");
     expect(at(oauthRoute, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled")).toBe(true);
     expect(at(hcm, "common_http_protocol_options", "headers_with_underscores_action")).toBe("REJECT_REQUEST");

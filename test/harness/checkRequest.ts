@@ -44,6 +44,8 @@ export interface TestGateOptions {
   readonly tokenCache?: boolean;
   readonly sessions?: SessionPort;
   readonly clock?: Clock;
+  /** Default: the Gate's own (client certificates checked, DPoP-bound tokens refused). */
+  readonly binding?: GateDependencies["binding"];
 }
 
 export interface TestGate {
@@ -85,6 +87,7 @@ export function gateOver(options: TestGateOptions): TestGate {
     },
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.binding !== undefined ? { binding: options.binding } : {}),
   });
   return { gate, verifyCalls };
 }

@@ -34,6 +34,9 @@ export const VALID_AUTHORITY_REGEX = String.raw`^(([A-Za-z0-9_-]+)(\.[A-Za-z0-9_
  * same list Portcullis removes by default, so the Envoy layer and Portcullis's own cannot drift apart. */
 export const STEERING_HEADERS = DEFAULT_REMOVED_REQUEST_HEADERS;
 
+/** Portcullis's public documents of the signed identity assertion, routed to its auth listener by exact path. */
+const PUBLISHED_PATHS: readonly unknown[] = ["/.well-known/jwks.json", "/.well-known/openid-configuration"];
+
 const HCM = "envoy.filters.network.http_connection_manager";
 const EXT_AUTHZ = "envoy.filters.http.ext_authz";
 
@@ -187,8 +190,9 @@ export function auditEnvoyConfig(config: Json, options: AuditOptions = {}): stri
     if (otherPerFilter.length > 0) fail(where, `unexpected per-filter config ${otherPerFilter.join(", ")}`);
     const match = route["match"] as Json;
     if (action["cluster"] === authCluster) {
-      if (match["prefix"] !== "/oauth2/" || Object.keys(match).length !== 1)
-        fail(where, `${authCluster} may be reached only by the plain prefix /oauth2/`);
+      const published = PUBLISHED_PATHS.includes(match["path"]) && Object.keys(match).length === 1;
+      if (!published && (match["prefix"] !== "/oauth2/" || Object.keys(match).length !== 1))
+        fail(where, `${authCluster} may be reached only by the plain prefix /oauth2/ or the exact assertion key paths`);
       return;
     }
     if (action["cluster"] === adminCluster) {

@@ -20,6 +20,8 @@ export interface HttpsRequestOptions {
   /** Sent as is; set content-type in headers. */
   readonly body?: string;
   readonly timeoutMs?: number;
+  /** A client certificate and its key (PEM) for an mTLS listener. */
+  readonly clientCertificate?: { readonly cert: string; readonly key: string };
 }
 
 export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
@@ -32,6 +34,9 @@ export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsRespons
         path: options.path,
         method: options.method ?? "GET",
         ca: options.ca,
+        ...(options.clientCertificate !== undefined
+          ? { cert: options.clientCertificate.cert, key: options.clientCertificate.key }
+          : {}),
         agent: false,
         headers: { host: "localhost", accept: "application/json", ...options.headers },
         timeout: options.timeoutMs ?? 10_000,

@@ -14,4 +14,5 @@ export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({
   acr: [],
   amr: [],
   maxAge: null,
+  boundTokens: null,
 });

@@ -83,6 +83,8 @@ export interface StackOptions {
 export interface Stack {
   /** The Envoy HTTPS port on 127.0.0.1 (certificate for localhost). */
   readonly envoyPort: number;
+  /** Every Envoy listener's port by name (`https`, and those an `envoyConfig` rewrite adds, e.g. `mtls`). */
+  readonly envoyListenerPorts: Readonly<Record<string, number>>;
   /** `https://localhost:<envoyPort>`: the browser's origin (and, with `login`, the redirect URI's). */
   readonly origin: string;
   /** The stack's self-signed certificate (PEM), trusted by `request`. */
@@ -91,6 +93,8 @@ export interface Stack {
   readonly portcullisAdminUrl: string;
   /** Portcullis's ext_authz gRPC port, to ask it directly what Envoy did not pass on. */
   readonly portcullisGrpcPort: number;
+  /** Portcullis's auth listener, `http://127.0.0.1:<port>`, as a service inside the network reaches it. */
+  readonly portcullisAuthUrl: string;
   readonly audience: string;
   readonly issuer: string;
   readonly upstream: EchoUpstream;
@@ -239,11 +243,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     return {
       envoyPort,
+      envoyListenerPorts: envoy.listenerPorts,
       origin: origin ?? `https://localhost:${envoyPort}`,
       ca: cert.certPem,
       envoyAdminUrl: envoy.adminUrl,
       portcullisAdminUrl,
       portcullisGrpcPort: portcullis.ports.grpc,
+      portcullisAuthUrl: `http://127.0.0.1:${portcullis.ports.auth}`,
       audience: TEST_AUDIENCE,
       issuer: idp.issuer,
       upstream,

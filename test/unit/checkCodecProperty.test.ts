@@ -3,6 +3,7 @@
 // are built with protobufjs from Envoy's complete upstream protos, unknown fields of every wire type
 // spliced in at every level; decisions are encoded by both and must be byte-equal (both write fields
 // in number order with the same explicit zeroes). Malformed bytes are refused, never decoded looser.
+import { execFileSync } from "node:child_process";
 import * as protoLoader from "@grpc/proto-loader";
 import fc from "fast-check";
 import protobuf from "protobufjs";
@@ -131,12 +132,45 @@ const httpBytes = fc
     ]);
   });
 
+// A real client certificate as Envoy sends it (URL-encoded PEM), so the differential covers a read
+// certificate as well as unreadable values; made once with openssl, the key thrown away.
+const CERTIFICATE_PEM = execFileSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "/dev/null",
+  ].concat([
+    "-subj",
+    "/O=Codec/CN=client",
+    "-days",
+    "1",
+    "-addext",
+    "subjectAltName=URI:spiffe://example.org/c,DNS:c.example",
+  ]),
+  { encoding: "utf8", timeout: 30_000 },
+);
+const certificateText = fc.oneof(
+  text,
+  fc.constantFrom(
+    encodeURIComponent(CERTIFICATE_PEM),
+    CERTIFICATE_PEM,
+    encodeURIComponent(CERTIFICATE_PEM).slice(0, 200),
+  ),
+);
 const peer = fc.record(
   {
     address: fc.record({ socket_address: fc.record({ address: text, port_value: fc.nat(65535) }) }),
     service: text,
     labels: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), text, { maxKeys: 3 }),
     principal: text,
+    certificate: certificateText,
   },
   { requiredKeys: [] },
 );
@@ -177,7 +211,8 @@ const checkRequestBytes = fc
 // The fields the codec reads, level by level: a message to descend into, or a field kept whole.
 const READ_FIELDS: Record<string, Record<number, string>> = {
   check: { 1: "attributes" },
-  attributes: { 4: "request" },
+  attributes: { 1: "source", 4: "request" },
+  source: { 5: "keep" },
   request: { 2: "http" },
   http: { 1: "keep", 2: "keep", 3: "keep", 4: "keep", 5: "keep", 6: "keep", 13: "keep" },
 };
@@ -311,6 +346,17 @@ describe("the CheckRequest wire decoder refuses what Envoy cannot send", () => {
     expect(refused(bytesField(1, bytesField(4, concatBytes([bytesField(2, http), bytesField(2, http)]))))).toBe(true);
     const headerMap = bytesField(13, bytesField(1, stringField(1, "a")));
     expect(refused(aroundHttp(concatBytes([headerMap, headerMap])))).toBe(true);
+  });
+
+  it("refuses attributes.source given twice, and reads the certificate of the source peer only", () => {
+    const source = bytesField(1, stringField(5, encodeURIComponent(CERTIFICATE_PEM)));
+    const request = bytesField(4, bytesField(2, stringField(2, "GET")));
+    expect(refused(bytesField(1, concatBytes([source, source, request])))).toBe(true);
+    const once = decodeCheckRequest(Buffer.from(bytesField(1, concatBytes([source, request])))) as AccessRequest;
+    expect(once.clientCertificate?.uris).toEqual(["spiffe://example.org/c"]);
+    const destination = bytesField(2, stringField(5, encodeURIComponent(CERTIFICATE_PEM)));
+    const other = decodeCheckRequest(Buffer.from(bytesField(1, concatBytes([destination, request])))) as AccessRequest;
+    expect(other.clientCertificate).toBeUndefined();
   });
 
   it("refuses a header named twice in the headers map, in any case, which Envoy joins into one entry", () => {

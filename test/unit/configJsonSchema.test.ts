@@ -1,6 +1,7 @@
 // The published JSON Schema (deploy/portcullis.schema.json) is generated from configSchema, accepts
 // every config the repository ships (examples, README and docs/, demo) as check-config does, and
 // rejects what the parser rejects for each key's shape.
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -13,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { demoConfig } from "../../src/demo/demoConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import { CLIENT_ID, DNS_NAME, SPIFFE_ID, THUMBPRINT } from "../../src/config/bindingSchema.ts";
+import { assertionPrivateKey } from "../../src/config/assertionSchema.ts";
 import { configSchema, type SchemaNode } from "../../src/config/configSchema.ts";
 import {
   claimPath,
@@ -313,7 +316,23 @@ describe("the schema and the parser", () => {
 
 // ---- each string format's pattern against its parse() --------------------------------------------
 
+/** Signing keys of the kinds the assertion takes, as PEM and as a JWK. */
+const assertionKeySamples = (): string[] => {
+  const ec = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey;
+  const ed = generateKeyPairSync("ed25519").privateKey;
+  return [
+    ec.export({ type: "pkcs8", format: "pem" }).toString(),
+    ec.export({ type: "sec1", format: "pem" }).toString(),
+    ed.export({ type: "pkcs8", format: "pem" }).toString(),
+    JSON.stringify(ed.export({ format: "jwk" })),
+    "",
+    "not a key",
+    '{"kty":"OKP"}',
+  ];
+};
+
 const samples: (readonly [string, StringFormat, string[]])[] = [
+  ["assertion key", assertionPrivateKey, assertionKeySamples()],
   [
     "listen address",
     listenAddress,
@@ -460,6 +479,32 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
     exportHeaderName,
     ["x-api-key", "Authorization", "a b", "", "x:y", "x".repeat(100), "x".repeat(101)],
   ],
+  [
+    "SPIFFE ID",
+    SPIFFE_ID,
+    [
+      "spiffe://example.org/ns/billing/sa/api",
+      "spiffe://example.org",
+      "spiffe://Example.org/x",
+      "spiffe://example.org/",
+      "spiffe://example.org/a?b",
+      "spiffe://example.org/a#b",
+      "https://example.org/a",
+      "spiffe://example.org/a b",
+    ],
+  ],
+  ["DNS name", DNS_NAME, ["billing.internal", "Billing.Example.com", "*.internal", "a..b", "a.", "-a", "a b", ""]],
+  [
+    "base64url SHA-256",
+    THUMBPRINT,
+    [
+      "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2",
+      "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg",
+      "a+b/" + "a".repeat(39),
+      "",
+    ],
+  ],
+  ["client id", CLIENT_ID, ["billing", "svc:billing@example", "two words", "", "x".repeat(200), "x".repeat(201), "é"]],
   [
     "redis URL",
     redisUrl,

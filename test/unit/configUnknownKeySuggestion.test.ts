@@ -17,8 +17,10 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 describe("unknown config keys", () => {
   it("names the route key a misspelt one was meant to be", () => {
     const problems = problemsOf({ providers: { demo: provider }, routes: [{ ...route, mach: { path: "/x" } }] });
-    expect(problems).toContain(
-      'routes[0].mach: unknown key; did you mean "match"? (allowed: name, match, auth, providers, require, forwardRequestHeaders)',
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^routes\[0\]\.mach: unknown key; did you mean "match"\? \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders\)$/,
+      ),
     );
   });
 

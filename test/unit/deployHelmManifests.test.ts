@@ -318,7 +318,7 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
     expect(envoy["admin"].address.socket_address.address).toBe("127.0.0.1");
   });
 
-  it("fails closed and lets only /oauth2/ past ext_authz, to Portcullis's auth listener", () => {
+  it("fails closed and lets only /oauth2/ and the assertion keys past ext_authz, to Portcullis's auth listener", () => {
     const hcm = hcmOf(listener("main"));
     expect(hcm["http_filters"].map((f: Json) => f["name"])).toEqual([
       "envoy.filters.http.ext_authz",
@@ -335,7 +335,12 @@ describe("deploy/kubernetes/sidecar.yaml", () => {
       (r) =>
         r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
     );
-    expect(skipping.map((r) => [r["match"].prefix, r["route"].cluster])).toEqual([["/oauth2/", "portcullis_auth"]]);
+    // The assertion's public keys and discovery document by exact path; the login endpoints by prefix.
+    expect(skipping.map((r) => [r["match"].prefix ?? r["match"].path, r["route"].cluster])).toEqual([
+      ["/.well-known/jwks.json", "portcullis_auth"],
+      ["/.well-known/openid-configuration", "portcullis_auth"],
+      ["/oauth2/", "portcullis_auth"],
+    ]);
     expect(routes.at(-1)).toMatchObject({ match: { prefix: "/" }, route: { cluster: "app" } });
   });
 

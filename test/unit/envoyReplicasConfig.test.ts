@@ -104,7 +104,13 @@ describe("envoy/replicas.yaml", () => {
       (r) =>
         r["route"] !== undefined && r["typed_per_filter_config"]?.["envoy.filters.http.ext_authz"]?.disabled === true,
     );
-    expect(skipping).toEqual([oauth]);
+    // The assertion's public keys and discovery document, by exact path, then /oauth2/.
+    expect(skipping.map((r) => r["match"])).toEqual([
+      { path: "/.well-known/jwks.json" },
+      { path: "/.well-known/openid-configuration" },
+      { prefix: "/oauth2/" },
+    ]);
+    expect(skipping.every((r) => r["route"].cluster === "portcullis_auth")).toBe(true);
   });
 
   it("lists three replicas on Portcullis's default ports in both clusters", () => {

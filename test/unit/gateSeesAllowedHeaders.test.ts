@@ -156,3 +156,59 @@ describe("the Gate under allowed_headers", () => {
       expect(removed).toContain(name);
   });
 });
+
+describe("the Gate under allowed_headers with mTLS configured", () => {
+  const SPIFFE = "spiffe://example.org/ns/billing/sa/api";
+  // Browser login on, as above: the Gate reads the Cookie header only where it is listed.
+  const mtls = parseConfig({
+    providers: {
+      corp: {
+        issuer: "https://idp.example.com",
+        audiences: ["api"],
+        clientId: "web",
+        clientSecret: "secret-secret",
+        redirectUri: "https://app.example.com/oauth2/callback",
+      },
+    },
+    session: { keys: ["k".repeat(43)] },
+    routes: [
+      {
+        name: "machines",
+        match: { path: "/machines" },
+        auth: "required",
+        mtls: { clients: [{ clientId: "b", spiffeId: SPIFFE }] },
+      },
+      {
+        name: "proxied",
+        match: { path: "/proxied" },
+        auth: "required",
+        mtls: { trustForwardedClientCert: true, clients: [{ clientId: "b", spiffeId: SPIFFE }] },
+      },
+      { name: "default", match: { path: "/" }, auth: "required", require: { boundTokens: "mtls" } },
+    ],
+  });
+  if (!mtls.ok) throw new Error(JSON.stringify(mtls.problems));
+  const listed = new Set(envoyAllowedHeaders(mtls.config).map((h) => h.name));
+  const mtlsGate = gateOver({
+    routes: mtls.config.routes,
+    policy: mtls.config.policy,
+    tokens: { good: { ok: true, provider: "corp", claims, expiresAt: 2_000_000_000 } },
+    sessions,
+  }).gate;
+  const certificate = { thumbprint: "A".repeat(43), subject: "CN=b", uris: [SPIFFE], dnsNames: [] };
+  const forged = { "x-forwarded-client-cert": `Hash=${"ab".repeat(32)};URI=${SPIFFE}` };
+
+  it.each([
+    ["/machines/x", forged],
+    ["/proxied/x", forged],
+    ["/api", { authorization: "Bearer good", ...forged }],
+  ] as const)("reads only listed headers and decides the same on %s %j", async (path, headers) => {
+    const read = new Set<string>();
+    const full = { ...NOISE, ...headers };
+    const over = { clientCertificate: certificate };
+    const all = await mtlsGate.decide(checkRequest(path, {}, { ...over, headers: recording(full, read) }));
+    for (const name of read) expect(listed, `the Gate read ${name}`).toContain(name);
+    const onlyListed = Object.fromEntries(Object.entries(full).filter(([name]) => listed.has(name)));
+    expect(await mtlsGate.decide(checkRequest(path, onlyListed, over))).toEqual(all);
+  });
+});

@@ -1,5 +1,6 @@
-// A bearer JWT is accepted only as an access token presented by its holder: sender-constrained
-// tokens, ID tokens and logout tokens signed by the provider's own keys are refused.
+// A bearer JWT is accepted only as an access token: ID tokens and logout tokens signed by the
+// provider's own keys are refused. A sender-constrained token verifies with its `cnf` kept in the
+// claims, so the gate can check its proof on every check (test/unit/tokenBinding.test.ts).
 import { afterEach, describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
 import { createProviderRegistry, type ProviderRegistry } from "../../src/oidc/ProviderRegistry.ts";
@@ -35,19 +36,18 @@ describe("sender-constrained tokens on the JWT path", () => {
     ["an mTLS-bound token (cnf x5t#S256)", { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }],
     ["a token with any other cnf", { kid: "some-key" }],
     ["a token whose cnf is not even an object", "bound"],
-  ])("refuses %s presented as a bearer token with type_not_allowed", async (_name, cnf) => {
+  ])("verifies %s with its cnf kept in the claims, for the gate to check its proof", async (_name, cnf) => {
     const { registry, idp, key } = await setup();
     const outcome = await registry.verify(await signToken(key, idp.issuer, { cnf }), []);
-    expect(outcome).toMatchObject({ ok: false, code: "type_not_allowed", provider: "demo" });
-    if (!outcome.ok) expect(outcome.detail).toContain("sender-constrained token presented as a bearer token");
+    expect(outcome).toMatchObject({ ok: true, provider: "demo", claims: { cnf } });
   });
 
-  it("never caches a refused sender-constrained token: the second presentation is refused too", async () => {
+  it("caches a sender-constrained token like any other: its proof belongs to each request, not to the cache", async () => {
     const { registry, idp, key } = await setup();
     const token = await signToken(key, idp.issuer, { cnf: { jkt: "abc" } });
     await registry.verify(token, []);
-    expect(await registry.verify(token, [])).toMatchObject({ ok: false, code: "type_not_allowed" });
-    expect(registry.cacheSize()).toBe(0);
+    expect(registry.verifyCached(token, [])).toMatchObject({ ok: true, claims: { cnf: { jkt: "abc" } } });
+    expect(registry.cacheSize()).toBe(1);
   });
 });
 
@@ -103,14 +103,10 @@ describe("ID tokens are not access tokens", () => {
     expect(await registry.verify(await signToken(key, idp.issuer, { typ: "Bearer" }), [])).toMatchObject({ ok: true });
   });
 
-  it("accepts an ID token as the bearer credential of a provider whose access tokens are opaque (Google), but never a bound one", async () => {
+  it("accepts an ID token as the bearer credential of a provider whose access tokens are opaque (Google)", async () => {
     const { registry, idp, key } = await setup({ opaqueAccessTokens: true });
     expect(await registry.verify(await signToken(key, idp.issuer, { nonce: "n", at_hash: "h" }), [])).toMatchObject({
       ok: true,
-    });
-    expect(await registry.verify(await signToken(key, idp.issuer, { cnf: { jkt: "x" } }), [])).toMatchObject({
-      ok: false,
-      code: "type_not_allowed",
     });
   });
 });

@@ -394,7 +394,10 @@ describe("route config: one problem per invalid config, with its key path and a 
         acr: ["urn:portcullis:loa:2"],
         amr: ["otp"],
         maxAge: 300,
+        boundTokens: null,
       },
+      assertion: { enabled: null, audience: null },
+      mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
     });
     expect(Object.isFrozen(result.config.routes[0]?.require?.claims)).toBe(true);
   });

@@ -110,6 +110,7 @@ describe("policy modes compile to plain rules", () => {
       providers: [],
       requirements: null,
       removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS,
+      binding: null,
     });
   });
 

@@ -148,6 +148,20 @@ static_resources:
                             envoy.filters.http.ext_authz:
                               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
                               disabled: true
+                        # The public keys and discovery document of Portcullis's signed identity assertion
+                        # (identity.assertion): public, for upstreams that verify it; exact paths only.
+                        - match: { path: "/.well-known/jwks.json" }
+                          route: { cluster: portcullis_auth, timeout: 10s }
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_authz:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                              disabled: true
+                        - match: { path: "/.well-known/openid-configuration" }
+                          route: { cluster: portcullis_auth, timeout: 10s }
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_authz:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                              disabled: true
                         # SECURITY: only Portcullis's own /oauth2/ endpoints skip ext_authz.
                         - match: { prefix: "/oauth2/" }
                           route: { cluster: portcullis_auth, timeout: 10s }
