@@ -1,6 +1,6 @@
 // The arguments of `portcullis demo` and `portcullis demo token`. Every listener of the demo has a
-// port flag (--port for Envoy's HTTPS entry, --idp-port, --upstream-port, --grpc-port, --auth-port,
-// --admin-port), as `--flag N` or `--flag=N`; a bad value or an unknown flag is an error (exit 2).
+// port flag (--port for Envoy's HTTPS entry, --mtls-port, --idp-port, --upstream-port, --grpc-port,
+// --auth-port, --admin-port), as `--flag N` or `--flag=N`; a bad value or an unknown flag is an error (exit 2).
 
 import type { DemoPorts } from "../demo/startDemo.ts";
 import type { DemoTokenRequest } from "../demo/runDemoToken.ts";
@@ -8,6 +8,7 @@ import type { DemoTokenRequest } from "../demo/runDemoToken.ts";
 /** Each port flag and the listener it sets. */
 const PORT_FLAGS: Readonly<Record<string, keyof DemoPorts>> = {
   "--port": "https",
+  "--mtls-port": "mtls",
   "--idp-port": "idp",
   "--upstream-port": "upstream",
   "--grpc-port": "grpc",
@@ -15,11 +16,12 @@ const PORT_FLAGS: Readonly<Record<string, keyof DemoPorts>> = {
   "--admin-port": "admin",
 };
 
-export const DEMO_USAGE = `Usage: portcullis demo [--port N] [--idp-port N] [--upstream-port N] [--grpc-port N]
-                      [--auth-port N] [--admin-port N]
+export const DEMO_USAGE = `Usage: portcullis demo [--port N] [--mtls-port N] [--idp-port N] [--upstream-port N]
+                      [--grpc-port N] [--auth-port N] [--admin-port N]
   Runs Envoy + Portcullis + a dev IdP + a sample upstream in the foreground (Ctrl-C stops it).
 
   --port N           Envoy's HTTPS entry, https://localhost:N (default 8443)
+  --mtls-port N      Envoy's mTLS entry: a client certificate from the demo's CA (default 8444)
   --idp-port N       the dev IdP, issuer http://127.0.0.1:N (default 9400)
   --upstream-port N  the echo upstream (default 9480)
   --grpc-port N      Portcullis ext_authz gRPC (default 9191)
@@ -30,12 +32,18 @@ export const DEMO_USAGE = `Usage: portcullis demo [--port N] [--idp-port N] [--u
   free ones the system picks, so a second demo runs beside the first: portcullis demo --port 9443.
   Logs and state go to .cache/demo/<HTTPS port>/ (or $PORTCULLIS_DEMO_DIR/<HTTPS port>/).
 
-Usage: portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
+Usage: portcullis demo token [--scope S]... [--client NAME] [--user NAME [--bound-to-cert]] [--port N]
   Prints an access token from the running demo's IdP. --port N picks the demo on HTTPS port N;
-  without it, the only demo running, or the one on 8443 when several run.
+  without it, the only demo running, or the one on 8443 when several run. --bound-to-cert binds
+  the user's token to the demo machine's client certificate (cnf x5t#S256, RFC 8705): it is then
+  accepted only on the mTLS entry, with that certificate.
 `;
 
-export const DEMO_TOKEN_USAGE = "Usage: portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]";
+export const DEMO_TOKEN_USAGE =
+  "Usage: portcullis demo token [--scope S]... [--client NAME] [--user NAME [--bound-to-cert]] [--port N]";
+
+/** A `demo token` flag that takes no value. */
+const BOUND_TO_CERT = "--bound-to-cert";
 
 export type DemoArgs =
   | { readonly command: "run"; readonly ports: Partial<DemoPorts> }
@@ -80,7 +88,9 @@ function parseTokenArgs(argv: readonly string[]): DemoTokenRequest | string {
   let client: string | undefined;
   let user: string | undefined;
   let port: number | undefined;
-  for (const { name, value } of flags(argv)) {
+  const boundToCertificate = argv.includes(BOUND_TO_CERT);
+  for (const { name, value } of flags(argv.filter((arg) => arg !== BOUND_TO_CERT))) {
+    if (name === BOUND_TO_CERT) return `${BOUND_TO_CERT} takes no value`;
     if (name !== "--scope" && name !== "--client" && name !== "--user" && name !== "--port")
       return `unknown argument ${JSON.stringify(name)}`;
     if (value === undefined || value === "") return `${name} needs a value`;
@@ -95,11 +105,14 @@ function parseTokenArgs(argv: readonly string[]): DemoTokenRequest | string {
   }
   if (client !== undefined && user !== undefined)
     return "--client and --user cannot be combined (user tokens are the browser client's)";
+  if (boundToCertificate && user === undefined)
+    return `${BOUND_TO_CERT} binds a user's token: give --user NAME (e.g. --user alice ${BOUND_TO_CERT})`;
   return {
     scopes,
     ...(client === undefined ? {} : { client }),
     ...(user === undefined ? {} : { user }),
     ...(port === undefined ? {} : { port }),
+    ...(boundToCertificate ? { boundToCertificate } : {}),
   };
 }
 

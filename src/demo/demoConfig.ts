@@ -1,9 +1,14 @@
 // The demo's Portcullis configuration, written as the YAML a user would write (then parsed like
-// any config file): one provider with browser login, and routes that show each kind of policy.
+// any config file): one provider with browser login, and routes that show each kind of policy,
+// mTLS ones too (a machine admitted by its client certificate, a route that demands bound tokens).
 
 export const DEMO_STEP_UP_ACR = "urn:portcullis:loa:2";
 /** The audience of the signed identity assertion the demo's upstream gets (and verifies). */
 export const DEMO_ASSERTION_AUDIENCE = "demo-upstream";
+/** The demo machine's SPIFFE ID: the one URI SAN of the client certificate the demo makes. */
+export const DEMO_MACHINE_SPIFFE_ID = "spiffe://demo.portcullis.local/billing";
+/** The client id the demo machine is admitted as by its certificate (x-client-id upstream). */
+export const DEMO_MACHINE_CLIENT_ID = "billing";
 
 export interface DemoConfigInput {
   readonly issuer: string;
@@ -58,6 +63,16 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
         require: { principal: "client", clients: [input.machineClientId] },
       },
       { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [DEMO_STEP_UP_ACR] } },
+      // On the mTLS entry (8444): the demo machine gets in by its certificate's SPIFFE ID, no token...
+      {
+        name: "machines",
+        match: { path: "/machines" },
+        auth: "required",
+        mtls: { clients: [{ spiffeId: DEMO_MACHINE_SPIFFE_ID, clientId: DEMO_MACHINE_CLIENT_ID }] },
+        require: { clients: [DEMO_MACHINE_CLIENT_ID] },
+      },
+      // ...and only tokens bound to the presented certificate (RFC 8705) pass: `demo token --bound-to-cert`.
+      { name: "bound", match: { path: "/bound" }, auth: "required", require: { boundTokens: "mtls" } },
       { name: "default", match: { path: "/" }, auth: "required" },
     ],
     // One replica behind its own Envoy: nothing to drain traffic to, so Ctrl-C stops at once.

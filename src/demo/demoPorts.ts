@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 export interface DemoPorts {
   /** Envoy's HTTPS listener: the demo's entry. */
   readonly https: number;
+  /** Envoy's mTLS listener: the same routes, with a client certificate from the demo's client CA. */
+  readonly mtls: number;
   /** The dev IdP (issuer http://127.0.0.1:PORT). */
   readonly idp: number;
   /** The echo upstream behind Envoy. */
@@ -22,6 +24,7 @@ export interface DemoPorts {
 
 export const DEFAULT_DEMO_PORTS: DemoPorts = {
   https: 8443,
+  mtls: 8444,
   idp: 9400,
   upstream: 9480,
   grpc: 9191,
@@ -49,6 +52,7 @@ export function resolveDemoPorts(requested: Partial<DemoPorts>): DemoPorts {
   const pick = (name: keyof DemoPorts) => requested[name] ?? fallback?.[name] ?? 0;
   return {
     https,
+    mtls: pick("mtls"),
     idp: pick("idp"),
     upstream: pick("upstream"),
     grpc: pick("grpc"),

@@ -18,6 +18,20 @@ export interface DemoState {
   readonly clients: Readonly<Record<string, { readonly id: string; readonly secret: string }>>;
   readonly mintUrl: string;
   readonly mintSecret: string;
+  /** The mTLS entry and its files; absent for an IdP run without the demo around it. */
+  readonly mtls?: DemoMtlsEntry;
+}
+
+/** The demo's mTLS entry and the files a client uses there (curl --cacert, --cert, --key). */
+export interface DemoMtlsEntry {
+  readonly entryUrl: string;
+  /** The localhost certificate both entries present (self-signed): what a client trusts. */
+  readonly serverCertFile: string;
+  /** The demo machine's certificate (`demo token --bound-to-cert` binds to it) and key, PEM. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** The demo's client CA, the only issuer the mTLS entry accepts. */
+  readonly clientCaFile: string;
 }
 
 /** .cache/demo in the checkout (or PORTCULLIS_DEMO_DIR): the certificate and one directory per demo. */

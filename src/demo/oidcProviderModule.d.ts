@@ -74,7 +74,11 @@ declare module "oidc-provider" {
     readonly Grant: { find(id: string): Promise<OidcGrant | undefined> } & (new (
       fields: Record<string, unknown>,
     ) => OidcGrant);
-    readonly AccessToken: new (fields: Record<string, unknown>) => OidcTokenLike & { save(): Promise<string> };
+    readonly AccessToken: new (fields: Record<string, unknown>) => OidcTokenLike & {
+      save(): Promise<string>;
+      /** Binds the token to a client certificate (cnf x5t#S256) or a DPoP key thumbprint (cnf jkt). */
+      setThumbprint(kind: "x5t", certificate: import("node:crypto").X509Certificate): void;
+    };
     readonly ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
   }
 

@@ -1,9 +1,12 @@
 // Renders envoy/demo.yaml (a template with {{NAME}} placeholders) into a concrete Envoy config.
 // The demo and the e2e harness both go through here, so the tested config is the shipped one.
 // Every placeholder must be given and every given value must be used; values are YAML-quoted.
+// With `mtls` the demo's mTLS listener is added, a copy of the https one (addMtlsListener.ts).
 
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
+import { addMtlsListener } from "./addMtlsListener.ts";
+import type { MtlsListenerValues } from "./addMtlsListener.ts";
 
 export interface EnvoyConfigValues {
   /** Envoy admin port on 127.0.0.1; 0 = ephemeral (read back via --admin-address-path). */
@@ -29,6 +32,8 @@ export interface EnvoyConfigValues {
    * config could keep from Portcullis a header it must see (a removal to make, the session cookie).
    */
   readonly allowedHeaders: readonly string[];
+  /** A second listener, `mtls`, requiring client certificates from this CA (the demo's); absent = none. */
+  readonly mtls?: MtlsListenerValues;
 }
 
 export const DEMO_ENVOY_TEMPLATE = new URL("../../envoy/demo.yaml", import.meta.url);
@@ -38,7 +43,7 @@ export async function renderEnvoyConfig(
   template: URL | string = DEMO_ENVOY_TEMPLATE,
 ): Promise<string> {
   const text = await readFile(template, "utf8");
-  return fillTemplate(text, {
+  const rendered = fillTemplate(text, {
     ADMIN_PORT: port(values.adminPort),
     LISTEN_ADDRESS: values.listenAddress,
     LISTEN_PORT: port(values.listenPort),
@@ -49,6 +54,11 @@ export async function renderEnvoyConfig(
     UPSTREAM_PORT: port(values.upstreamPort),
     EXT_AUTHZ_TIMEOUT: duration(values.extAuthzTimeoutMs ?? 1000),
     EXT_AUTHZ_ALLOWED_HEADERS: patterns(values.allowedHeaders),
+  });
+  if (values.mtls === undefined) return rendered;
+  return addMtlsListener(rendered, {
+    listenPort: port(values.mtls.listenPort),
+    clientCaFile: values.mtls.clientCaFile,
   });
 }
 

@@ -3,6 +3,7 @@
 // Envoy missing) or when Envoy dies underneath it. Arguments are parsed by the command line
 // (src/cli/parseDemoArgs.ts); the URLs printed follow the ports the demo bound.
 
+import { DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_SPIFFE_ID } from "./demoConfig.ts";
 import { demoDir } from "./demoState.ts";
 import { DEFAULT_DEMO_PORTS } from "./demoPorts.ts";
 import type { DemoPorts } from "./demoPorts.ts";
@@ -50,6 +51,7 @@ function readyText(demo: RunningDemo): string {
 Portcullis demo ready: ${url}
 
   Envoy (TLS, self-signed cert for localhost)  ${url}
+  Envoy mTLS entry (client certificate)        ${demo.mtls.entryUrl}
   Portcullis admin (metrics, health)           ${demo.adminUrl}/metrics
   Dev IdP (issuer)                             ${demo.issuer}
   Echo upstream                                http://127.0.0.1:${demo.ports.upstream}
@@ -70,7 +72,26 @@ Try (in another terminal):
   curl -k -H "Authorization: Bearer $(bin/portcullis ${token} --client demo-batch)" ${url}/internal/x
                                           # 200: only the machine client demo-batch
   curl ${demo.adminUrl}/metrics | grep ^portcullis_
-
+${mtlsText(demo, token)}
 Press Ctrl-C to stop.
+`;
+}
+
+/** The mTLS entry: the demo machine's certificate (SPIFFE ID), a token bound to it, and what is refused. */
+function mtlsText(demo: RunningDemo, token: string): string {
+  const { entryUrl, serverCertFile, clientCertFile, clientKeyFile } = demo.mtls;
+  const curl = `curl --cacert ${serverCertFile} --cert ${clientCertFile} --key ${clientKeyFile}`;
+  const bound = `$(bin/portcullis ${token} --user alice --bound-to-cert)`;
+  return `
+mTLS entry ${entryUrl}: a client certificate from the demo's CA (the demo machine's, SPIFFE ID
+${DEMO_MACHINE_SPIFFE_ID}); the TLS handshake refuses any other:
+  ${curl} ${entryUrl}/machines/x
+                                          # 200 without a token: the upstream sees x-client-id ${DEMO_MACHINE_CLIENT_ID}
+  ${curl} -H "Authorization: Bearer ${bound}" ${entryUrl}/bound/x
+                                          # 200: a token bound to this certificate (cnf x5t#S256, RFC 8705)
+  curl -k -i -H "Authorization: Bearer ${bound}" ${demo.entryUrl}/bound/x
+                                          # 401: the same token without the certificate
+  ${curl} -i -H "Authorization: Bearer $(bin/portcullis ${token} --user alice)" ${entryUrl}/bound/x
+                                          # 401 bound_token_required: a plain bearer token
 `;
 }

@@ -1,10 +1,13 @@
-// `portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]`: prints an access
-// token from a running demo's IdP, alone on the last line of stdout. The demo is found through its
-// state file: the one on HTTPS port N, else the only one running, else the one on 8443. Client tokens come from
-// the client-credentials grant (demo-cli by default, or demo-batch); user tokens from the demo's
-// loopback-only mint endpoint. Scopes default to api.read; each --scope replaces that default.
-// Arguments are parsed by the command line (src/cli/parseDemoArgs.ts).
+// `portcullis demo token [--scope S]... [--client NAME] [--user NAME [--bound-to-cert]] [--port N]`:
+// prints an access token from a running demo's IdP, alone on the last line of stdout. The demo is
+// found through its state file: the one on HTTPS port N, else the only one running, else the one on
+// 8443. Client tokens come from the client-credentials grant (demo-cli by default, or demo-batch);
+// user tokens from the demo's loopback-only mint endpoint, bound to the demo machine's client
+// certificate with --bound-to-cert (the IdP puts its thumbprint in cnf, as an RFC 8705 server does
+// for the certificate a client authenticated with). Scopes default to api.read; each --scope
+// replaces that default. Arguments are parsed by the command line (src/cli/parseDemoArgs.ts).
 
+import { readFile } from "node:fs/promises";
 import { DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID } from "./demoClients.ts";
 import { DEFAULT_DEMO_PORTS } from "./demoPorts.ts";
 import { demoDir, demoHttpsPort, findRunningDemos } from "./demoState.ts";
@@ -23,6 +26,8 @@ export interface DemoTokenRequest {
   readonly user?: string;
   /** The HTTPS port of the demo to ask; needed only when several demos run. */
   readonly port?: number;
+  /** With `user`: bind the token to the demo machine's client certificate (cnf x5t#S256). */
+  readonly boundToCertificate?: boolean;
 }
 
 export async function runDemoToken(request: DemoTokenRequest): Promise<number> {
@@ -35,7 +40,7 @@ export async function runDemoToken(request: DemoTokenRequest): Promise<number> {
     const token =
       request.user === undefined
         ? await clientToken(found, request)
-        : await userToken(found, request.user, request.scopes);
+        : await userToken(found, request.user, request.scopes, request.boundToCertificate === true);
     process.stdout.write(`${token}\n`);
     return 0;
   } catch (error) {
@@ -86,13 +91,25 @@ async function clientToken(state: DemoState, request: DemoTokenRequest): Promise
   });
 }
 
-async function userToken(state: DemoState, user: string, scopes: readonly string[]): Promise<string> {
+async function userToken(
+  state: DemoState,
+  user: string,
+  scopes: readonly string[],
+  boundToCertificate: boolean,
+): Promise<string> {
+  // The certificate, not its key: the IdP needs only what it would see in a TLS handshake.
+  let certificate: string | undefined;
+  if (boundToCertificate) {
+    if (state.mtls === undefined) throw new Error("this demo has no mTLS entry to bind a token to");
+    certificate = await readFile(state.mtls.clientCertFile, "utf8");
+  }
   const response = await fetch(state.mintUrl, {
     method: "POST",
     headers: { authorization: `Bearer ${state.mintSecret}`, "content-type": "application/json" },
     body: JSON.stringify({
       user,
       scopes: [...new Set(["openid", ...(scopes.length > 0 ? scopes : DEFAULT_TOKEN_SCOPES)])],
+      ...(certificate === undefined ? {} : { certificate }),
     }),
     signal: AbortSignal.timeout(5000),
   });

@@ -1,15 +1,20 @@
 // The dev IdP's loopback-only endpoint that mints a user's access token without a browser
 // (`demo token --user`): POST from 127.0.0.1/::1 with `Authorization: Bearer <mintSecret>` and a
-// JSON body {user, scopes?}. Anything else is 404 (no secret, wrong method, remote) or 401.
+// JSON body {user, scopes?, certificate?}. Anything else is 404 (no secret, wrong method, remote) or
+// 401. `certificate` (PEM) binds the token to it (cnf x5t#S256, `demo token --bound-to-cert`).
 
-import { timingSafeEqual } from "node:crypto";
+import { timingSafeEqual, X509Certificate } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readRequestBody } from "./readRequestBody.ts";
 
 /** Where the mint endpoint is served on the IdP; `demo token --user` posts there. */
 export const MINT_USER_TOKEN_PATH = "/demo/user-token";
 
-export type MintUserToken = (user: string, scopes?: readonly string[]) => Promise<string>;
+export type MintUserToken = (
+  user: string,
+  scopes?: readonly string[],
+  boundCertificate?: X509Certificate,
+) => Promise<string>;
 
 export async function serveMintUserToken(
   req: IncomingMessage,
@@ -33,14 +38,28 @@ export async function serveMintUserToken(
     return;
   }
   try {
-    const raw = await readRequestBody(req, 4096);
-    const { user, scopes } = JSON.parse(raw) as { user?: unknown; scopes?: unknown };
+    const raw = await readRequestBody(req, 16_384);
+    const { user, scopes, certificate } = JSON.parse(raw) as {
+      user?: unknown;
+      scopes?: unknown;
+      certificate?: unknown;
+    };
     if (typeof user !== "string") throw new Error("body needs a string `user`");
     const scopeList =
       Array.isArray(scopes) && scopes.every((s) => typeof s === "string") ? (scopes as string[]) : undefined;
-    send(200, { access_token: await mint(user, scopeList) });
+    send(200, { access_token: await mint(user, scopeList, boundCertificateOf(certificate)) });
   } catch (error) {
     send(400, { error: "invalid_request", error_description: (error as Error).message });
+  }
+}
+
+function boundCertificateOf(pem: unknown): X509Certificate | undefined {
+  if (pem === undefined) return undefined;
+  if (typeof pem !== "string") throw new Error("`certificate` must be a PEM string");
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw new Error("`certificate` is not a PEM certificate");
   }
 }
 

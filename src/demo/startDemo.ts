@@ -1,6 +1,7 @@
 // Starts the whole demo on loopback: dev IdP, echo upstream, Portcullis (in-process, the same
 // startServer as `serve`), and Envoy (child) terminating TLS with a locally made certificate.
-// Ports default to the documented ones (README) on HTTPS port 8443; see demoPorts.ts for the rest.
+// Ports default to the documented ones (README) on HTTPS port 8443 (mTLS on 8444, a client
+// certificate from the demo's own CA); see demoPorts.ts for the rest.
 // This module is the demo's public surface: tests and the benchmark import the demo from here only.
 
 import { randomBytes } from "node:crypto";
@@ -11,20 +12,24 @@ import { DEMO_ASSERTION_AUDIENCE } from "./demoConfig.ts";
 import { checkDemoPorts, DEFAULT_DEMO_PORTS, holdEphemeralPort, resolveDemoPorts } from "./demoPorts.ts";
 import type { DemoPorts } from "./demoPorts.ts";
 import { demoRunDir, removeDemoState, writeDemoState } from "./demoState.ts";
-import type { DemoState } from "./demoState.ts";
+import type { DemoMtlsEntry, DemoState } from "./demoState.ts";
 import type { DevIdp } from "./DevIdp.ts";
+import { MTLS_LISTENER_NAME } from "./addMtlsListener.ts";
 import { ensureDemoCertificate } from "./ensureDemoCertificate.ts";
+import { ensureDemoClientPki } from "./ensureDemoClientPki.ts";
 import { renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { MINT_USER_TOKEN_PATH } from "./serveMintUserToken.ts";
 import { startDemoPortcullis } from "./startDemoPortcullis.ts";
+import type { DemoPortcullis } from "./startDemoPortcullis.ts";
 import { createSigningJwk, startDevIdp } from "./startDevIdp.ts";
 import { startEchoUpstream } from "./startEchoUpstream.ts";
 import { startEnvoy } from "./startEnvoy.ts";
+import type { RunningEnvoy } from "./startEnvoy.ts";
 
 export { DEFAULT_DEMO_PORTS, PortInUseError, resolveDemoPorts } from "./demoPorts.ts";
 export type { DemoPorts } from "./demoPorts.ts";
 export { writeDemoState } from "./demoState.ts";
-export type { DemoState } from "./demoState.ts";
+export type { DemoMtlsEntry, DemoState } from "./demoState.ts";
 
 export interface DemoOptions {
   /** The demo directory: the certificate every demo shares, and a directory per demo (by HTTPS port). */
@@ -43,6 +48,8 @@ export interface RunningDemo {
   readonly runDir: string;
   /** The ports every listener bound. */
   readonly ports: DemoPorts;
+  /** The mTLS entry (Envoy's second listener) and the certificate files a client uses there. */
+  readonly mtls: DemoMtlsEntry;
   readonly logFiles: { readonly portcullis: string; readonly envoy: string };
   /** Resolves when Envoy exits on its own (a crash): the demo is then no longer usable. */
   readonly envoyExited: Promise<void>;
@@ -82,27 +89,18 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     stops.push(() => portcullis.stop());
     authPort = portcullis.ports.auth;
 
-    const cert = await ensureDemoCertificate(options.dir);
-    await held?.release();
-    const envoy = await startEnvoy({
-      config: await renderEnvoyConfig({
-        adminPort: 0,
-        listenAddress: "127.0.0.1",
-        listenPort: httpsPort,
-        tlsCertFile: cert.certFile,
-        tlsKeyFile: cert.keyFile,
-        extAuthzPort: portcullis.ports.grpc,
-        authPort: portcullis.ports.auth,
-        upstreamPort: upstream.port,
-        allowedHeaders: portcullis.allowedHeaders,
-      }),
+    const { envoy, mtls } = await startDemoEnvoy({
+      dir: options.dir,
+      ports: { https: httpsPort, mtls: ports.mtls },
+      portcullis,
+      upstreamPort: upstream.port,
       logFile: logFiles.envoy,
-      concurrency: 2,
+      releaseHeldPort: async () => held?.release(),
     });
     stops.push(() => envoy.stop());
     const entryUrl = `https://localhost:${envoy.listenerPorts.https}`;
 
-    await writeDemoState(options.dir, demoStateOf(idp, entryUrl, mintSecret));
+    await writeDemoState(options.dir, demoStateOf(idp, entryUrl, mintSecret, mtls));
     // Removed before Envoy stops, so `demo token` never finds a demo that is going away.
     stops.splice(stops.length - 1, 0, () => removeDemoState(options.dir, httpsPort, process.pid));
     return {
@@ -111,7 +109,14 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       issuer: idp.issuer,
       dir: options.dir,
       runDir,
-      ports: { https: httpsPort, idp: idp.port, upstream: upstream.port, ...portcullis.ports },
+      ports: {
+        https: httpsPort,
+        mtls: envoy.listenerPorts[MTLS_LISTENER_NAME] ?? 0,
+        idp: idp.port,
+        upstream: upstream.port,
+        ...portcullis.ports,
+      },
+      mtls,
       logFiles,
       envoyExited: envoy.exited,
       stop,
@@ -138,6 +143,46 @@ function startDemoUpstream(port: number, entryOrigin: string, authPort: () => nu
   });
 }
 
+/**
+ * Envoy with the demo's two entries: HTTPS, and the mTLS listener that asks for a client certificate
+ * from the demo's client CA (made once, kept in the demo directory beside the localhost certificate).
+ */
+async function startDemoEnvoy(options: {
+  readonly dir: string;
+  readonly ports: Pick<DemoPorts, "https" | "mtls">;
+  readonly portcullis: DemoPortcullis;
+  readonly upstreamPort: number;
+  readonly logFile: string;
+  /** Lets go of the held HTTPS port just before Envoy binds it. */
+  readonly releaseHeldPort: () => Promise<void>;
+}): Promise<{ readonly envoy: RunningEnvoy; readonly mtls: DemoMtlsEntry }> {
+  const { dir, portcullis } = options;
+  const cert = await ensureDemoCertificate(dir);
+  const clientPki = await ensureDemoClientPki(dir);
+  const config = await renderEnvoyConfig({
+    adminPort: 0,
+    listenAddress: "127.0.0.1",
+    listenPort: options.ports.https,
+    tlsCertFile: cert.certFile,
+    tlsKeyFile: cert.keyFile,
+    extAuthzPort: portcullis.ports.grpc,
+    authPort: portcullis.ports.auth,
+    upstreamPort: options.upstreamPort,
+    allowedHeaders: portcullis.allowedHeaders,
+    mtls: { listenPort: options.ports.mtls, clientCaFile: clientPki.caFile },
+  });
+  await options.releaseHeldPort();
+  const envoy = await startEnvoy({ config, logFile: options.logFile, concurrency: 2 });
+  const mtls: DemoMtlsEntry = {
+    entryUrl: `https://localhost:${envoy.listenerPorts[MTLS_LISTENER_NAME]}`,
+    serverCertFile: cert.certFile,
+    clientCertFile: clientPki.clientCertFile,
+    clientKeyFile: clientPki.clientKeyFile,
+    clientCaFile: clientPki.caFile,
+  };
+  return { envoy, mtls };
+}
+
 async function startDemoIdp(ports: DemoPorts, entryOrigin: string, mintSecret: string): Promise<DevIdp> {
   return startDevIdp({
     signingKeys: [await createSigningJwk()],
@@ -153,7 +198,7 @@ async function startDemoIdp(ports: DemoPorts, entryOrigin: string, mintSecret: s
   });
 }
 
-function demoStateOf(idp: DevIdp, entryUrl: string, mintSecret: string): DemoState {
+function demoStateOf(idp: DevIdp, entryUrl: string, mintSecret: string, mtls: DemoMtlsEntry): DemoState {
   return {
     pid: process.pid,
     entryUrl,
@@ -168,5 +213,6 @@ function demoStateOf(idp: DevIdp, entryUrl: string, mintSecret: string): DemoSta
     },
     mintUrl: `${idp.issuer}${MINT_USER_TOKEN_PATH}`,
     mintSecret,
+    mtls,
   };
 }

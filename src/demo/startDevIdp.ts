@@ -5,6 +5,7 @@
 // This module is the dev IdP's public surface: tests and the benchmark import it from here only.
 
 import { randomBytes } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +29,7 @@ import { fetchClientCredentialsToken } from "./fetchClientCredentialsToken.ts";
 import { handleDevIdpInteraction } from "./handleDevIdpInteraction.ts";
 import { closeServer, listenServer } from "./listenServer.ts";
 import { MINT_USER_TOKEN_PATH, serveMintUserToken } from "./serveMintUserToken.ts";
+import type { MintUserToken } from "./serveMintUserToken.ts";
 
 export { createSigningJwk } from "./createSigningJwk.ts";
 export type { SigningJwk } from "./createSigningJwk.ts";
@@ -98,8 +100,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 
   const mint = userTokenMinter(provider, resource, resourceServer, mintedLogins);
   const defaultUserScopes = ["openid", ...DEMO_API_SCOPES];
-  handler = devIdpRequestHandler(provider, options.mintSecret, (user, scopes) =>
-    mint("jwt", user, scopes ?? defaultUserScopes, {}),
+  handler = devIdpRequestHandler(provider, options.mintSecret, (user, scopes, boundCertificate) =>
+    mint("jwt", user, scopes ?? defaultUserScopes, {}, boundCertificate),
   );
 
   return {
@@ -128,7 +130,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 function devIdpRequestHandler(
   provider: Provider,
   mintSecret: string | undefined,
-  mint: (user: string, scopes?: readonly string[]) => Promise<string>,
+  mint: MintUserToken,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const providerHandler = provider.callback();
   return (req, res) => {
@@ -144,6 +146,7 @@ type UserTokenMinter = (
   userName: string,
   scopes: readonly string[],
   login: Partial<LoginFacts>,
+  boundCertificate?: X509Certificate,
 ) => Promise<string>;
 
 /** Access tokens for a demo user as if demo-web had obtained them, without a browser. */
@@ -153,7 +156,7 @@ function userTokenMinter(
   resourceServer: DevIdpResourceServer,
   mintedLogins: WeakMap<object, LoginFacts>,
 ): UserTokenMinter {
-  return async (format, userName, scopes, login) => {
+  return async (format, userName, scopes, login, boundCertificate) => {
     const user = findDemoUser(userName);
     if (user === undefined)
       throw new Error(`unknown demo user ${JSON.stringify(userName)} (known: ${Object.keys(DEMO_USERS).join(", ")})`);
@@ -166,6 +169,8 @@ function userTokenMinter(
       gty: "authorization_code",
       resourceServer: new provider.ResourceServer(resource, { ...resourceServer, accessTokenFormat: format }),
     });
+    // As oidc-provider binds a token to the certificate a client authenticated with (RFC 8705).
+    if (boundCertificate !== undefined) token.setThumbprint("x5t", boundCertificate);
     mintedLogins.set(token, { ...loginFactsFor(false), ...login });
     return token.save();
   };

@@ -10,6 +10,8 @@ describe("portcullis demo arguments", () => {
     const args = parseDemoArgs([
       "--port",
       "9443",
+      "--mtls-port",
+      "9444",
       "--idp-port=9401",
       "--upstream-port",
       "9481",
@@ -22,7 +24,7 @@ describe("portcullis demo arguments", () => {
     ]);
     expect(args).toEqual({
       command: "run",
-      ports: { https: 9443, idp: 9401, upstream: 9481, grpc: 9192, auth: 8182, admin: 9465 },
+      ports: { https: 9443, mtls: 9444, idp: 9401, upstream: 9481, grpc: 9192, auth: 8182, admin: 9465 },
     });
   });
 
@@ -38,6 +40,7 @@ describe("portcullis demo arguments", () => {
     [["--port"], "--port needs a port number"],
     [["--port", "9443", "--port", "9444"], "--port is given twice"],
     [["--port", "9443", "--auth-port", "9443"], "--auth-port: 9443 is already given to --port"],
+    [["--port", "9443", "--mtls-port", "9443"], "--mtls-port: 9443 is already given to --port"],
     [["--listen", "9443"], `unexpected argument "--listen"`],
   ])("refuse %j with an error naming the flag", (argv, message) => {
     expect(parseDemoArgs(argv)).toMatchObject({ command: "error", error: `portcullis demo: ${message}` });
@@ -60,11 +63,24 @@ describe("portcullis demo token arguments", () => {
     });
   });
 
+  it("take --bound-to-cert, without a value, for a user's token bound to the demo machine's certificate", () => {
+    expect(parseDemoArgs(["token", "--bound-to-cert", "--user", "alice", "--scope", "api.read"])).toEqual({
+      command: "token",
+      request: { scopes: ["api.read"], user: "alice", boundToCertificate: true },
+    });
+  });
+
   it.each([
     [["--port", "http"], `--port: must be 1-65535 (got "http")`],
     [["--client", "a", "--user", "b"], "--client and --user cannot be combined (user tokens are the browser client's)"],
     [["--user"], "--user needs a value"],
     [["--audience", "x"], `unknown argument "--audience"`],
+    [["--bound-to-cert"], "--bound-to-cert binds a user's token: give --user NAME (e.g. --user alice --bound-to-cert)"],
+    [
+      ["--client", "demo-batch", "--bound-to-cert"],
+      "--bound-to-cert binds a user's token: give --user NAME (e.g. --user alice --bound-to-cert)",
+    ],
+    [["--user", "alice", "--bound-to-cert=yes"], "--bound-to-cert takes no value"],
   ])("refuse %j", (argv, message) => {
     expect(parseDemoArgs(["token", ...argv])).toMatchObject({
       command: "error",
@@ -80,7 +96,15 @@ describe("the ports a demo listens on", () => {
   });
 
   it("are system-chosen (0) on another HTTPS port, except those given, so a second demo never collides", () => {
-    expect(resolveDemoPorts({ https: 9443 })).toEqual({ https: 9443, idp: 0, upstream: 0, grpc: 0, auth: 0, admin: 0 });
+    expect(resolveDemoPorts({ https: 9443 })).toEqual({
+      https: 9443,
+      mtls: 0,
+      idp: 0,
+      upstream: 0,
+      grpc: 0,
+      auth: 0,
+      admin: 0,
+    });
     expect(resolveDemoPorts({ https: 9443, idp: 9500 })).toMatchObject({ idp: 9500, grpc: 0 });
   });
 });
