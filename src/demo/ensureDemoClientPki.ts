@@ -4,7 +4,7 @@
 // deleted once the client certificate is issued: nothing can issue another one that Envoy trusts.
 
 import { execFile } from "node:child_process";
-import { createHash, createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
+import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,10 +18,6 @@ export interface DemoClientPki {
   readonly caFile: string;
   readonly clientCertFile: string;
   readonly clientKeyFile: string;
-  readonly clientCertPem: string;
-  readonly clientKeyPem: string;
-  /** base64url SHA-256 of the client certificate's DER: what a token bound to it carries as cnf["x5t#S256"]. */
-  readonly clientThumbprint: string;
 }
 
 export async function ensureDemoClientPki(dir: string): Promise<DemoClientPki> {
@@ -35,10 +31,7 @@ export async function ensureDemoClientPki(dir: string): Promise<DemoClientPki> {
   try {
     await mkdir(staging, { mode: 0o700 });
     await issue(staging);
-    await rm(pkiDir, { recursive: true, force: true });
-    await rename(staging, pkiDir).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
-    });
+    return await moveIntoPlace(staging, pkiDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
@@ -49,9 +42,30 @@ export async function ensureDemoClientPki(dir: string): Promise<DemoClientPki> {
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  const made = await readValid(pkiDir);
-  if (made === undefined) throw new Error(`the demo's client certificates in ${pkiDir} are not usable`);
-  return made;
+}
+
+/**
+ * Renames the new set into place; when a concurrent demo got there first with a usable set, that one
+ * is kept (and ours dropped), so every demo ends up with the same CA and client certificate.
+ */
+async function moveIntoPlace(staging: string, pkiDir: string): Promise<DemoClientPki> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await rename(staging, pkiDir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+      const theirs = await readValid(pkiDir);
+      if (theirs !== undefined) return theirs;
+      // An expired or broken set from an earlier run: replaced.
+      await rm(pkiDir, { recursive: true, force: true });
+      continue;
+    }
+    const ours = await readValid(pkiDir);
+    if (ours === undefined) break;
+    return ours;
+  }
+  throw new Error(`the client certificates in ${pkiDir} are not usable`);
 }
 
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -95,23 +109,18 @@ async function readValid(dir: string): Promise<DemoClientPki | undefined> {
   const clientCertFile = join(dir, "client.crt");
   const clientKeyFile = join(dir, "client.key");
   try {
-    const [caPem, clientCertPem, clientKeyPem] = await Promise.all(
-      [caFile, clientCertFile, clientKeyFile].map((file) => readFile(file, "utf8")),
-    );
-    const ca = new X509Certificate(caPem as string);
-    const client = new X509Certificate(clientCertPem as string);
+    const [caPem, clientCertPem, clientKeyPem] = await Promise.all([
+      readFile(caFile, "utf8"),
+      readFile(clientCertFile, "utf8"),
+      readFile(clientKeyFile, "utf8"),
+    ]);
+    const ca = new X509Certificate(caPem);
+    const client = new X509Certificate(clientCertPem);
     const lasts = (cert: X509Certificate) => Date.parse(cert.validTo) - Date.now() >= DAY_MS;
     if (!lasts(ca) || !lasts(client) || !client.checkIssued(ca) || !client.verify(ca.publicKey)) return undefined;
     if (client.subjectAltName !== `URI:${DEMO_MACHINE_SPIFFE_ID}`) return undefined;
-    if (!client.checkPrivateKey(createPrivateKey(clientKeyPem as string))) return undefined;
-    return {
-      caFile,
-      clientCertFile,
-      clientKeyFile,
-      clientCertPem: clientCertPem as string,
-      clientKeyPem: clientKeyPem as string,
-      clientThumbprint: createHash("sha256").update(client.raw).digest("base64url"),
-    };
+    if (!client.checkPrivateKey(createPrivateKey(clientKeyPem))) return undefined;
+    return { caFile, clientCertFile, clientKeyFile };
   } catch {
     return undefined;
   }
