@@ -1,7 +1,9 @@
 // The dev IdP as the other tests rely on it, over real HTTP without Portcullis: machine tokens of both
 // demo clients (RFC 9068, no person in them), `demo token` scope selection against a running demo
-// state, user tokens with the login's strength, opaque tokens and introspection, and the counters.
+// state, user tokens with the login's strength (bound to a certificate on request), opaque tokens
+// and introspection, and the counters.
 
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -13,6 +15,7 @@ import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { writeDemoState } from "../../src/demo/startDemo.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import {
   DEMO_BATCH_CLIENT_ID,
   DEMO_CLIENT_ID,
@@ -190,6 +193,43 @@ describe("user tokens minted by the dev IdP", () => {
       auth_time: authTime,
     });
     expect(claims.roles).toEqual(["admin", "user"]);
+  });
+});
+
+describe("the dev IdP's mint endpoint with a certificate", () => {
+  const mint = (body: unknown, secret = mintSecret) =>
+    fetch(`${idp.issuer}${MINT_USER_TOKEN_PATH}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+
+  it("binds the token to it: cnf x5t#S256 is the certificate's SHA-256 thumbprint (RFC 8705)", async () => {
+    const { certPem } = await ensureDemoCertificate(demoDir);
+    const res = await mint({ user: "alice", scopes: ["openid", "api.read"], certificate: certPem });
+    expect(res.status).toBe(200);
+    const { access_token } = (await res.json()) as { access_token: string };
+    const thumbprint = createHash("sha256").update(new X509Certificate(certPem).raw).digest("base64url");
+    expect(decodeJwt(access_token)).toMatchObject({ sub: "alice", cnf: { "x5t#S256": thumbprint } });
+  });
+
+  it("answers 400 to what is not a PEM certificate, and 401 without the mint secret", async () => {
+    const bad = await mint({
+      user: "alice",
+      certificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "invalid_request" });
+    const { certPem } = await ensureDemoCertificate(demoDir);
+    expect((await mint({ user: "alice", certificate: certPem }, "wrong-secret-0123456789abcdef")).status).toBe(401);
+  });
+
+  it("is not asked by `demo token --bound-to-cert` for a demo without an mTLS entry, which exits 1 saying so", async () => {
+    const out = await demoToken(["--user", "alice", "--bound-to-cert"]);
+    expect(out.code).toBe(1);
+    expect(out.token).toBe("");
+    expect(out.stderr).toMatch(/no mTLS entry/);
   });
 });
 
