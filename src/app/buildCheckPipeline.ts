@@ -123,7 +123,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
     sessions: login === null ? null : createSessionPort(login),
-    binding: createConfiguredTokenBinding(config),
+    binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
   });
 

@@ -1,6 +1,7 @@
 // What every generation of the Check pipeline shares across config reloads: the Redis connection
-// (when `redis` is configured) and the revocation list (back-channel logouts and sign-outs), so a
-// logout learned before a reload still holds after it. Redis going away (or no longer answering its
+// (when `redis` is configured), the revocation list (back-channel logouts and sign-outs), so a
+// logout learned before a reload still holds after it, and the DPoP replay store and nonce key, so a
+// proof used before a reload is still refused after it. Redis going away (or no longer answering its
 // health PINGs) and coming back is logged once each way.
 import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
@@ -12,12 +13,15 @@ import { createRedisConnection, type RedisConnection } from "../session/createRe
 import type { RedisOperation } from "../session/createRedisSessionStore.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
 import { createAssertionKeyring, type AssertionKeyring } from "./createAssertionKeyring.ts";
+import { createDpopState, type DpopState } from "./createDpopState.ts";
 
 export interface SharedSessionState {
   readonly redis: RedisConnection | null;
   readonly revocations: RevocationList;
   /** The keys that sign identity assertions: a generated one outlives reloads (and is shared through Redis). */
   readonly assertionKeys: AssertionKeyring;
+  /** Where DPoP proofs are remembered (Redis when configured) and the generated nonce key. */
+  readonly dpop: DpopState;
   /** Counts Redis operations once metrics exist. */
   readonly redisEvents: { operation(operation: RedisOperation, ok: boolean): void };
   observe(metrics: Metrics): void;
@@ -64,6 +68,7 @@ export function createSharedSessionState(
     redis,
     revocations,
     assertionKeys,
+    dpop: createDpopState(redis, redisEvents, clock),
     redisEvents,
     observe(m) {
       metrics = m;

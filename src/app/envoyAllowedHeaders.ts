@@ -73,6 +73,11 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
         ? "mTLS: the client certificate a trusted proxy forwards; removed before the upstream on routes that do not trust it"
         : "mTLS: removed before the upstream (only a trusted proxy's is read)",
     });
+  if (Object.values(config.providers).some((provider) => provider.dpop?.enabled === true))
+    headers.push({
+      name: "dpop",
+      why: "DPoP: the proof of possession of a DPoP-bound token; removed before the upstream with the Authorization header",
+    });
   if (config.tracing.enabled)
     for (const name of TRACE_CONTEXT_HEADERS)
       headers.push({ name, why: "tracing: the trace context the Check's span continues (W3C, B3)" });

@@ -2,8 +2,10 @@
 // path: state one process must hold alone. Browser login without Redis keeps back-channel logouts,
 // sign-outs and their replay guard in the process that received them, so the other workers would
 // still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT); a
-// generated assertion key without Redis would be one key per worker.
+// generated assertion key without Redis would be one key per worker; DPoP without Redis would let
+// each worker accept a proof once (a replay store per process) and refuse the others' nonces.
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
+import { keyPath } from "../config/keyPath.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { assertionRouteAudiences } from "../identity/assertionRouteAudiences.ts";
 import { browserLoginEnabled } from "./buildCheckPipeline.ts";
@@ -21,6 +23,13 @@ export function workersConfigProblems(config: PortcullisConfig, workers: number)
     problems.push({
       path: "identity.assertion.keys",
       message: `--workers ${workers} needs configured keys or Redis for the signed assertion: each worker would generate its own key and publish only its own, so an upstream would refuse the assertions of every other worker. Set identity.assertion.keys (or redis.url to share a generated key), or run --workers 1`,
+    });
+  }
+  const dpop = Object.values(config.providers).find((p) => p.dpop?.enabled === true);
+  if (!hasRedis && dpop !== undefined) {
+    problems.push({
+      path: keyPath(keyPath(keyPath("providers", dpop.name), "dpop"), "enabled"),
+      message: `--workers ${workers} needs Redis with DPoP: each worker would remember only the proofs it saw, so a proof replayed to another worker would be accepted again (and a generated nonce key is one per worker). Set redis.url, or run --workers 1`,
     });
   }
   if (config.listen.grpcTransport === "grpc-js") {

@@ -9,6 +9,7 @@ import type { PartialOutput, SchemaOutput } from "./SchemaOutput.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkAssertionRules } from "./checkAssertionRules.ts";
 import { checkBindingRules } from "./checkBindingRules.ts";
+import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
@@ -34,6 +35,7 @@ export function checkConfigRules(
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
   checkBindingRules(config, findings);
+  checkDpopRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);

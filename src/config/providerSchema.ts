@@ -3,6 +3,7 @@
 // providerConventionFields.ts. configSchema.ts places it.
 
 import { providerBoundTokensNode } from "./bindingSchema.ts";
+import { dpopNode } from "./dpopSchema.ts";
 import { httpUrl, issuerUrl, nonBlank } from "./configFormats.ts";
 import type { ObjectNode } from "./configSchema.ts";
 import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
@@ -49,6 +50,7 @@ export const providerNode = {
       description: "When true, the token's `typ` must be `at+jwt` (RFC 9068).",
     },
     boundTokens: providerBoundTokensNode,
+    dpop: dpopNode,
     jwksUri: {
       kind: "string",
       format: httpUrl,

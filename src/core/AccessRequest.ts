@@ -10,6 +10,11 @@ export interface AccessRequest {
   readonly scheme: string;
   /** The :authority as canonicalAuthority leaves it: lower-cased, no port, no trailing dot; as received when hostInvalid. */
   readonly host: string;
+  /**
+   * The :authority as the client sent it, port included (DPoP's `htu` names it); absent where a
+   * front door does not give it, and then `host` stands in.
+   */
+  readonly authority?: string;
   /** The :authority is not one `host[:port]` (canonicalAuthority refused it); the gate denies with host_invalid. */
   readonly hostInvalid?: boolean;
   /** The raw path as received, query included; the gate normalises it. */

@@ -146,16 +146,20 @@ export class Gate {
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
           : (certificateSubject(check) ?? (await this.#sessionCredential(check)));
-      if (subject.kind !== "subject") return subject;
+      if (subject.kind !== "subject")
+        return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;
       // Token binding, on every check of a token (the cache keeps cnf; the proof is the request's). A
       // token without cnf on a route that demands nothing (the hot path) costs these three reads.
       if (
         bearer.kind === "token" &&
-        (subject.claims["cnf"] !== undefined || route.binding !== null || this.#providersDemandBinding)
+        (subject.claims["cnf"] !== undefined ||
+          route.binding !== null ||
+          this.#providersDemandBinding ||
+          bearer.scheme === "dpop")
       ) {
         const presented: PresentedToken = {
           token: bearer.token,
-          scheme: "bearer",
+          scheme: bearer.scheme,
           claims: subject.claims,
           provider: subject.provider,
         };
@@ -173,6 +177,18 @@ export class Gate {
         return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
       return internalErrorDecision(routeName, describeFault(fault));
     }
+  }
+
+  /** A token refused under the DPoP scheme is refused on the DPoP challenge (RFC 9449 §7.1), not Bearer's. */
+  #onScheme(scheme: "bearer" | "dpop", route: CompiledRoute, refused: Decision): Decision {
+    if (scheme === "bearer" || refused.kind !== "deny" || refused.status !== 401) return refused;
+    const dpop = this.#binding.dpopChallenge(route);
+    return deny(refused.code, {
+      route: refused.route,
+      ...(refused.detail !== undefined ? { detail: refused.detail } : {}),
+      ...(refused.provider !== undefined ? { provider: refused.provider } : {}),
+      challenge: { dpop: { algs: dpop?.algs ?? [], only: true } },
+    });
   }
 
   /**
@@ -277,7 +293,13 @@ export class Gate {
       }
     }
     const code = clearCookies.length > 0 ? "session_invalid" : "token_missing";
-    return deny(code, { route: route.name, extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)) });
+    // Where a provider of the route accepts DPoP, the 401 offers that scheme too (RFC 9449 §7.1).
+    const dpop = this.#binding.dpopChallenge(route);
+    return deny(code, {
+      route: route.name,
+      extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)),
+      ...(dpop !== null ? { challenge: { dpop } } : {}),
+    });
   }
 
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
@@ -338,7 +360,9 @@ export class Gate {
     const { request, route, upstreamCookie } = check;
     const machine = isMachinePrincipal(subject.claims);
     const headers = this.#identityHeaders(subject.claims, machine, subject.provider, subject.keepAnswer);
-    const remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
+    let remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
+    // A DPoP proof goes where the Authorization header goes: removed unless the token is forwarded.
+    if (this.#deps.forwardAuthorization !== true && request.headers.has("dpop")) remove = [...remove, "dpop"];
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
     // removals) is the same for every check of one credential on one route: once the credential is
     // known to come back (see Subject.keepAnswer) it is made once, frozen and handed out again, so a

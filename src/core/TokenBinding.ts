@@ -4,6 +4,7 @@
 // is the implementation; the composition root injects it (and the DPoP proof check into it).
 import type { AccessRequest } from "./AccessRequest.ts";
 import type { Deny } from "./Decision.ts";
+import type { DpopChallenge } from "./deny.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
 
 /** A verified bearer credential as the client presented it. */
@@ -27,6 +28,11 @@ export interface TokenBinding {
    */
   readonly providersDemand: boolean;
   check(presented: PresentedToken, request: AccessRequest, route: CompiledRoute): BindingOutcome;
+  /**
+   * The DPoP challenge a 401 on this route carries (RFC 9449 §7.1: `algs`, and `only` where its
+   * demand leaves no room for a bearer token); null where no provider of the route accepts DPoP.
+   */
+  dpopChallenge(route: CompiledRoute): DpopChallenge | null;
 }
 
 /**
@@ -36,4 +42,6 @@ export interface TokenBinding {
  */
 export interface DpopBinding {
   checkProof(jkt: unknown, presented: PresentedToken, request: AccessRequest, route: CompiledRoute): BindingOutcome;
+  /** The proof algorithms of those of `providers` (empty: every provider) that accept DPoP; empty when none does. */
+  algorithms(providers: readonly string[]): readonly string[];
 }

@@ -7,7 +7,7 @@
 import type { AccessRequest } from "./AccessRequest.ts";
 import { checkCertificateBinding } from "./checkCertificateBinding.ts";
 import type { BoundTokens } from "./compileRouteBinding.ts";
-import { deny } from "./deny.ts";
+import { deny, type DpopChallenge } from "./deny.ts";
 import { presentedClientCertificate } from "./presentedClientCertificate.ts";
 import { quotableMembers, refuseUnprovenBinding } from "./refuseUnprovenBinding.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
@@ -30,17 +30,37 @@ const NO_DPOP: DpopBinding = {
       route: route.name,
       provider: presented.provider,
     }),
+  algorithms: () => [],
 };
 
 export function createTokenBinding(options: TokenBindingOptions = {}): TokenBinding {
   const providers = options.providers ?? new Map<string, BoundTokens>();
   const dpop = options.dpop ?? NO_DPOP;
+  // Per route of this config (bounded by it): its DPoP challenge, made on its first 401.
+  const challenges = new WeakMap<CompiledRoute, DpopChallenge | null>();
+  const dpopChallenge = (route: CompiledRoute): DpopChallenge | null => {
+    let challenge = challenges.get(route);
+    if (challenge === undefined) {
+      const algs = dpop.algorithms(route.providers);
+      const accepted = route.providers.length > 0 ? route.providers : [...providers.keys()];
+      // DPoP alone where the route demands it, or (saying nothing) every provider it accepts does.
+      const only =
+        route.binding?.boundTokens === "dpop" ||
+        ((route.binding?.boundTokens ?? null) === null &&
+          accepted.length > 0 &&
+          accepted.every((name) => providers.get(name) === "dpop"));
+      challenge = algs.length === 0 ? null : Object.freeze({ algs, only });
+      challenges.set(route, challenge);
+    }
+    return challenge;
+  };
   return {
     providersDemand: [...providers.values()].some((demand) => demand !== "none"),
     check(presented, request, route) {
       const demand = route.binding?.boundTokens ?? providers.get(presented.provider) ?? "none";
-      return checkBinding(presented, request, route, demand, dpop);
+      return checkBinding(presented, request, route, demand, dpop, dpopChallenge);
     },
+    dpopChallenge,
   };
 }
 
@@ -50,12 +70,27 @@ function checkBinding(
   route: CompiledRoute,
   demand: BoundTokens,
   dpop: DpopBinding,
+  dpopChallenge: (route: CompiledRoute) => DpopChallenge | null,
 ): BindingOutcome {
   const context = { route: route.name, provider: presented.provider };
   const cnf = presented.claims["cnf"];
+  // RFC 9449 §7.1: the DPoP scheme is for a token bound to the proof's key; any other is refused.
+  if (presented.scheme === "dpop" && !namesKey(cnf)) {
+    const challenge = dpopChallenge(route);
+    return deny("type_not_allowed", {
+      ...context,
+      detail: "a token without cnf.jkt presented with the DPoP scheme",
+      ...(challenge !== null ? { challenge: { dpop: challenge } } : {}),
+    });
+  }
   if (cnf === undefined) {
     if (demand === "none") return null;
-    return deny("bound_token_required", { ...context, detail: `the route demands ${demand}; the token has no cnf` });
+    return boundTokenRequired(
+      demand,
+      `the route demands ${demand}; the token has no cnf`,
+      context,
+      dpopChallenge(route),
+    );
   }
   // A `cnf` that is not an object with members (null, a string, a list, {}) binds to nothing we can check.
   if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf))
@@ -69,14 +104,32 @@ function checkBinding(
   const byCertificate = Object.hasOwn(bound, X5T);
   const byKey = Object.hasOwn(bound, JKT);
   if ((demand === "mtls" && !byCertificate) || (demand === "dpop" && !byKey))
-    return deny("bound_token_required", {
-      ...context,
-      detail: `the route demands ${demand}; the token is bound by ${quotableMembers(members)}`,
-    });
+    return boundTokenRequired(
+      demand,
+      `the route demands ${demand}; the token is bound by ${quotableMembers(members)}`,
+      context,
+      dpopChallenge(route),
+    );
   // Every method the token names must be proven: a token bound to a key and a certificate needs both.
   if (byCertificate) {
     const refused = checkCertificateBinding(bound[X5T], presentedClientCertificate(request, route.binding), context);
     if (refused !== null) return refused;
   }
   return byKey ? dpop.checkProof(bound[JKT], presented, request, route) : null;
+}
+
+/** Whether `cnf` is an object with a `jkt` member (checked further by the DPoP slot). */
+function namesKey(cnf: unknown): boolean {
+  return typeof cnf === "object" && cnf !== null && !Array.isArray(cnf) && Object.hasOwn(cnf, JKT);
+}
+
+/** 401 bound_token_required; where a DPoP-bound token would do, with the DPoP challenge that asks for one. */
+function boundTokenRequired(
+  demand: BoundTokens,
+  detail: string,
+  context: { readonly route: string; readonly provider: string },
+  challenge: DpopChallenge | null,
+) {
+  const dpop = challenge !== null && (demand === "dpop" || demand === "any");
+  return deny("bound_token_required", { ...context, detail, ...(dpop ? { challenge: { dpop: challenge } } : {}) });
 }

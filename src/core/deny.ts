@@ -1,18 +1,30 @@
 // Builds denial values from stable codes through the error registry (src/errors/ErrorCode.ts):
 // status, RFC 6750 / RFC 9470 WWW-Authenticate, and a small JSON body for API clients or a small
 // HTML page for browsers. Public text only; the detail stays in the log.
-import { ERROR_CODES, type DenialCode } from "../errors/ErrorCode.ts";
+import { ERROR_CODES, type DenialCode, type ErrorSpec } from "../errors/ErrorCode.ts";
 import type { Deny, HeaderList } from "./Decision.ts";
 import { renderErrorPage } from "../errors/renderErrorPage.ts";
 
 export const DEFAULT_REALM = "portcullis";
 
-/** Extra WWW-Authenticate parameters: `scope` (RFC 6750), `acr_values` / `max_age` (RFC 9470). */
+/** Extra WWW-Authenticate parameters: `scope` (RFC 6750), `acr_values` / `max_age` (RFC 9470), the DPoP scheme (RFC 9449). */
 export interface ChallengeParams {
   readonly scope?: readonly string[];
   readonly acrValues?: readonly string[];
   readonly maxAge?: number;
+  /** The DPoP challenge (RFC 9449 §7.1): beside Bearer, or alone (`only`) where a bearer token cannot pass. */
+  readonly dpop?: DpopChallenge;
 }
+
+export interface DpopChallenge {
+  /** The proof algorithms accepted (`algs`), from config. */
+  readonly algs: readonly string[];
+  /** Only DPoP-bound tokens can pass here: no Bearer challenge, and the error goes on the DPoP one. */
+  readonly only?: boolean;
+}
+
+/** The errors of the DPoP scheme itself: answered on its challenge alone (the client spoke DPoP). */
+const DPOP_ERRORS: ReadonlySet<string> = new Set(["invalid_dpop_proof", "use_dpop_nonce"]);
 
 export interface DenyOptions {
   readonly route: string | null;
@@ -46,21 +58,43 @@ function render(code: DenialCode, realm: string, browser: boolean, challenge: Ch
     ["content-type", browser ? "text/html; charset=utf-8" : "application/json"],
     ["cache-control", "no-store"],
   ];
-  if (spec.status === 401 || (spec.status === 403 && spec.oauthError !== undefined)) {
-    // RFC 6750 §3.1: a request with no credential gets the challenge without an error code.
-    let value = `Bearer realm=${quoted(realm)}`;
-    if (spec.oauthError) value += `, error="${spec.oauthError}", error_description=${quoted(spec.description)}`;
-    if (challenge?.scope !== undefined && challenge.scope.length > 0)
-      value += `, scope=${quoted(challenge.scope.join(" "))}`;
-    if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0)
-      value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
-    if (challenge?.maxAge !== undefined) value += `, max_age=${quoted(String(challenge.maxAge))}`;
-    headers.push(["www-authenticate", value]);
-  }
+  if (spec.status === 401 || (spec.status === 403 && spec.oauthError !== undefined))
+    headers.push(["www-authenticate", challengeOf(spec, realm, challenge)]);
   const body = browser
     ? renderErrorPage(code, "check").body
     : JSON.stringify({ error: code, error_description: spec.description });
   return { status: spec.status, headers, body };
+}
+
+/**
+ * The WWW-Authenticate value: Bearer (RFC 6750 §3), and the DPoP challenge after it where DPoP is
+ * accepted, in one header (Envoy keeps one value of a header on a denial; RFC 9110 §11.6.1 allows a
+ * list of challenges).
+ */
+function challengeOf(spec: ErrorSpec, realm: string, challenge: ChallengeParams | undefined): string {
+  const error = spec.oauthError ? `error="${spec.oauthError}", error_description=${quoted(spec.description)}` : "";
+  const dpop = challenge?.dpop;
+  const dpopError = spec.oauthError !== undefined && DPOP_ERRORS.has(spec.oauthError);
+  if (dpop !== undefined || dpopError) {
+    const algs = dpop === undefined || dpop.algs.length === 0 ? "" : `algs=${quoted(dpop.algs.join(" "))}`;
+    const params = [dpopError || dpop?.only === true ? error : "", algs].filter((p) => p !== "").join(", ");
+    const dpopValue = params === "" ? "DPoP" : `DPoP ${params}`;
+    if (dpopError || dpop?.only === true) return dpopValue;
+    return `${bearerChallenge(realm, error, challenge)}, ${dpopValue}`;
+  }
+  return bearerChallenge(realm, error, challenge);
+}
+
+/** RFC 6750 §3.1: a request with no credential gets the challenge without an error code. */
+function bearerChallenge(realm: string, error: string, challenge: ChallengeParams | undefined): string {
+  let value = `Bearer realm=${quoted(realm)}`;
+  if (error !== "") value += `, ${error}`;
+  if (challenge?.scope !== undefined && challenge.scope.length > 0)
+    value += `, scope=${quoted(challenge.scope.join(" "))}`;
+  if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0)
+    value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
+  if (challenge?.maxAge !== undefined) value += `, max_age=${quoted(String(challenge.maxAge))}`;
+  return value;
 }
 
 export function deny(code: DenialCode, options: DenyOptions): Deny {

@@ -12,7 +12,10 @@ export type OAuthError =
   | "invalid_request"
   | "insufficient_scope"
   | "insufficient_user_authentication"
-  | "temporarily_unavailable";
+  | "temporarily_unavailable"
+  // RFC 9449 §7.1 and §9: the DPoP challenge's errors.
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 export interface ErrorSpec {
   readonly status: 302 | 400 | 401 | 403 | 404 | 405 | 502 | 503;
@@ -139,6 +142,33 @@ const TABLE = {
     when:
       "a plain bearer token (no `cnf`), or one bound by another method, on a route whose `require.boundTokens` (or its " +
       "provider's `boundTokens`) demands `mtls`, `dpop` or `any`",
+  },
+  invalid_dpop_proof: {
+    status: 401,
+    oauthError: "invalid_dpop_proof",
+    description: "the DPoP proof is missing or invalid",
+    surfaces: ["check"],
+    when:
+      "a DPoP-bound token (`cnf.jkt`, RFC 9449) sent as `Authorization: DPoP` without one valid `DPoP` proof of " +
+      "this request: signature, `typ`, `alg` (`providers.<name>.dpop.algorithms`), key thumbprint = `cnf.jkt`, " +
+      "`htm`, `htu`, `iat` within `dpop.proofMaxAgeSeconds`, `ath`, a `jti` not seen before (a replay)",
+  },
+  use_dpop_nonce: {
+    status: 401,
+    oauthError: "use_dpop_nonce",
+    description: "the DPoP proof must carry the nonce this server provides",
+    surfaces: ["check"],
+    when:
+      "the provider requires nonces (`providers.<name>.dpop.nonce.required`) and the proof has none, or a stale " +
+      "one: the `DPoP-Nonce` response header carries the one to use",
+  },
+  dpop_replay_unavailable: {
+    status: 503,
+    description: "the proof of possession could not be checked; retry later",
+    surfaces: ["check"],
+    when:
+      "the DPoP replay store could not tell whether the proof was used before (Redis down or slow, or the " +
+      "in-memory store full of unexpired proofs): refused rather than risk a replay",
   },
   claims_invalid: {
     status: 401,

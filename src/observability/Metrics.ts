@@ -31,6 +31,7 @@ export const REDIS_OPERATIONS = [
   "session_delete",
   "refresh_lock",
   "revocation",
+  "dpop_replay",
 ] as const;
 /** Results of portcullis_backchannel_logouts_total. */
 export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] as const;

@@ -13,7 +13,13 @@ import { openSessionRecord, sealSessionRecord, type SessionRef } from "./redisSe
 import type { Session } from "./Session.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
 
-export type RedisOperation = "session_read" | "session_write" | "session_delete" | "refresh_lock" | "revocation";
+export type RedisOperation =
+  | "session_read"
+  | "session_write"
+  | "session_delete"
+  | "refresh_lock"
+  | "revocation"
+  | "dpop_replay";
 
 export interface RedisSessionStoreOptions {
   readonly connection: RedisConnection;

@@ -34,6 +34,7 @@ export function assembleAccessRequest(
     scheme: http.scheme || headers.get(":scheme") || "",
     // An invalid authority is kept as received, flagged: the gate refuses it (host_invalid) and says why.
     host: host ?? authority,
+    authority,
     ...(host === null ? { hostInvalid: true } : {}),
     path: http.path || headers.get(":path") || "",
     headers,
