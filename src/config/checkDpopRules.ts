@@ -28,7 +28,8 @@ export function checkDpopRules(config: PartialConfig, { problems, warnings }: Ru
   }
   (config.routes ?? []).forEach((route, index) => {
     if (route?.require?.boundTokens !== "dpop") return;
-    const named = route.providers ?? providers.map(([name]) => name);
+    // No providers (or an empty list) on a route means every provider.
+    const named = route.providers?.length ? route.providers : providers.map(([name]) => name);
     if (named.some((name) => typeof name === "string" && accepting.has(name))) return;
     problems.push({
       path: keyPath(keyPath(keyPath("routes", index), "require"), "boundTokens"),

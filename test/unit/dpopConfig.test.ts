@@ -56,6 +56,14 @@ describe("the DPoP config", () => {
     expect(result.ok ? [] : result.problems).toEqual([
       expect.objectContaining({ path: "routes[0].require.boundTokens" }),
     ]);
+    const accepting = parseConfig({
+      providers: { corp: PROVIDER, partner: { ...PROVIDER, issuer: "https://p.example.com", dpop: { enabled: true } } },
+      routes: [
+        { name: "any", auth: "required", require: { boundTokens: "dpop" } },
+        { name: "named", auth: "required", providers: ["partner"], require: { boundTokens: "dpop" } },
+      ],
+    });
+    expect(accepting.ok ? [] : accepting.problems).toEqual([]);
   });
 
   it("warns when replicas share Redis but each would generate its own nonce key", () => {
