@@ -21,6 +21,8 @@ export interface ReplicasEnvoyValues {
   /** One entry per replica, on 127.0.0.1; the shipped file names three. */
   readonly replicas: readonly ReplicaPorts[];
   readonly upstreamPort: number;
+  /** Request headers ext_authz sends beyond the shipped allowed_headers (a config that reads more, e.g. `dpop`). */
+  readonly extraAllowedHeaders?: readonly string[];
 }
 
 type Json = Record<string, any>;
@@ -36,6 +38,7 @@ export const REPLACED_PATHS: readonly string[] = [
   "static_resources.listeners.0.filter_chains.0.transport_socket.typed_config.common_tls_context.tls_certificates.0.certificate_chain.filename",
   "static_resources.listeners.0.filter_chains.0.transport_socket.typed_config.common_tls_context.tls_certificates.0.private_key.filename",
   "static_resources.listeners.0.filter_chains.0.filters.0.typed_config.route_config.virtual_hosts.0.domains",
+  "static_resources.listeners.0.filter_chains.0.filters.0.typed_config.http_filters.*.typed_config.allowed_headers.patterns",
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.address",
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.port_value",
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.health_check_config.port_value",
@@ -60,6 +63,16 @@ export function renderReplicasEnvoyConfig(shipped: string, values: ReplicasEnvoy
   // The test certificate and a browser's origin are localhost, on whatever port Envoy got.
   const hcm = only(listener["filter_chains"][0].filters as Json[], "network filter").typed_config as Json;
   set(only(hcm["route_config"].virtual_hosts as Json[], "virtual host"), ["domains"], ["localhost", "localhost:*"]);
+  if (values.extraAllowedHeaders !== undefined && values.extraAllowedHeaders.length > 0) {
+    const extAuthz = (hcm["http_filters"] as Json[]).find((f) => f["name"] === "envoy.filters.http.ext_authz");
+    if (extAuthz === undefined) throw new Error("envoy/replicas.yaml has no ext_authz filter");
+    const patterns = extAuthz["typed_config"].allowed_headers.patterns as Json[];
+    set(
+      extAuthz["typed_config"].allowed_headers as Json,
+      ["patterns"],
+      [...patterns, ...values.extraAllowedHeaders.map((name) => ({ exact: name }))],
+    );
+  }
 
   const clusters = config["static_resources"].clusters as Json[];
   replaceEndpoints(

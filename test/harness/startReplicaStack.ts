@@ -37,6 +37,10 @@ export interface ReplicaStackOptions {
    */
   readonly login?: boolean;
   readonly session?: Readonly<Record<string, unknown>>;
+  /** Extra/overriding settings of every replica's `demo` provider (e.g. `dpop`). */
+  readonly provider?: Readonly<Record<string, unknown>>;
+  /** Request headers Envoy sends ext_authz beyond the shipped allowed_headers (e.g. `dpop`). */
+  readonly extraAllowedHeaders?: readonly string[];
   /** Routes of every replica; default /api required, /public public. */
   readonly routes?: readonly unknown[];
   /** With `login`: the dev IdP posts back-channel logout tokens straight to this replica's auth listener (0-based). */
@@ -145,6 +149,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
                     scopes: [...LOGIN_SCOPES],
                     redirectUri: `${origin}/oauth2/callback`,
                   }),
+              ...options.provider,
             },
           },
           ...(origin === null ? {} : { session: { keys: [sessionKey], ...options.session } }),
@@ -169,6 +174,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       tlsKeyFile: cert.keyFile,
       replicas: replicas.map((r) => r.ports),
       upstreamPort: upstream.port,
+      ...(options.extraAllowedHeaders !== undefined ? { extraAllowedHeaders: options.extraAllowedHeaders } : {}),
     });
     await envoyReserved?.release();
     const envoyLogFile = join(dir, "envoy.log");

@@ -127,7 +127,7 @@ describe("envoy/replicas.yaml", () => {
     );
   });
 
-  it("is what the end-to-end tests run, but for addresses, ports, certificate paths and domains", () => {
+  it("is what the end-to-end tests run, but for addresses, ports, certificate paths, domains and added allowed headers", () => {
     const rendered = parse(
       renderReplicasEnvoyConfig(shippedText, {
         listenPort: 18443,
@@ -135,6 +135,7 @@ describe("envoy/replicas.yaml", () => {
         tlsKeyFile: "/tmp/key.pem",
         replicas: [19191, 29191, 39191].map((grpc, i) => ({ grpc, auth: 18181 + i, admin: 19464 + i })),
         upstreamPort: 18080,
+        extraAllowedHeaders: ["dpop"],
       }),
     );
     const patterns = REPLACED_PATHS.map((p) => new RegExp(`^${p.replaceAll(".", "\\.").replaceAll("*", "\\d+")}$`));
