@@ -95,6 +95,25 @@ describe("the chart's sidecar Envoy allowed_headers", () => {
     expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
   });
 
+  it("send the DPoP proof header when a provider enables DPoP, and only then", async () => {
+    const file = await valuesFile({
+      config: {
+        providers: {
+          corp: { ...PROVIDER, dpop: { enabled: true } },
+          other: { ...PROVIDER, issuer: "https://o.example.com" },
+        },
+        routes: ROUTES,
+      },
+    });
+    const { shipped, configYaml } = await render([file]);
+    expect(shipped).toContain("dpop");
+    expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+    const off = await valuesFile({
+      config: { providers: { corp: { ...PROVIDER, dpop: { enabled: false } } }, routes: ROUTES },
+    });
+    expect((await render([off])).shipped).not.toContain("dpop");
+  });
+
   it("send no removal names when policy.removeRequestHeaders is empty", async () => {
     const file = await valuesFile({
       config: { providers: { corp: PROVIDER }, routes: ROUTES, policy: { removeRequestHeaders: [] } },

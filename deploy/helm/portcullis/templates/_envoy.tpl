@@ -349,8 +349,8 @@ The ext_authz allowed_headers of the chart's Portcullis `config`: the same list 
 src/app/envoyAllowedHeaders.ts (test/e2e/deployHelmAllowedHeaders.test.ts holds the two equal):
 authorization and x-request-id always; with browser login (a provider with clientId and
 redirectUri, and session.keys) the Cookie header and the headers that tell a page navigation from
-an API call; policy.removeRequestHeaders (default list unless set); with tracing.enabled the W3C and
-B3 trace context.
+an API call; policy.removeRequestHeaders (default list unless set); with a provider's dpop.enabled
+the DPoP proof header; with tracing.enabled the W3C and B3 trace context.
 */}}
 {{- define "portcullis.envoyAllowedHeaders" -}}
 {{- $c := .Values.config | default dict -}}
@@ -366,6 +366,9 @@ B3 trace context.
 {{- $removed := list "x-forwarded-host" "x-forwarded-prefix" "forwarded" "x-original-url" "x-rewrite-url" "x-http-method-override" "x-method-override" "x-http-method" -}}
 {{- if hasKey $policy "removeRequestHeaders" -}}{{- $removed = $policy.removeRequestHeaders | default list -}}{{- end -}}
 {{- $names = concat $names $removed -}}
+{{- range $name, $p := ($c.providers | default dict) -}}
+{{- if and (kindIs "map" $p) (kindIs "map" $p.dpop) $p.dpop.enabled -}}{{- $names = append $names "dpop" -}}{{- end -}}
+{{- end -}}
 {{- if ($c.tracing | default dict).enabled -}}
 {{- $names = concat $names (list "traceparent" "tracestate" "b3" "x-b3-traceid" "x-b3-spanid" "x-b3-sampled" "x-b3-flags") -}}
 {{- end -}}
