@@ -91,6 +91,8 @@ interface CheckContext {
   readonly cookieHeader: string | undefined;
   /** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
   readonly upstreamCookie: string | null | undefined;
+  /** The token came as `Authorization: DPoP` (its proof was checked): the DPoP header goes with it. */
+  readonly dpopScheme: boolean;
 }
 
 export class Gate {
@@ -134,11 +136,12 @@ export class Gate {
       if (route.auth === "public") return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
 
       const browser = isBrowserNavigation(request.method, request.headers);
-      const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie };
+      const bearer = extractBearerToken(request.headers.get("authorization"));
+      const dpopScheme = bearer.kind === "token" && bearer.scheme === "dpop";
+      const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie, dpopScheme };
       // The credential step's bearer branch is here rather than in a step of its own, so a cached
       // token (the hot path) is answered without waiting on anything; only a token the cache does
       // not hold is awaited.
-      const bearer = extractBearerToken(request.headers.get("authorization"));
       if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
       const { verifier } = this.#deps;
       const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
@@ -362,7 +365,8 @@ export class Gate {
     const headers = this.#identityHeaders(subject.claims, machine, subject.provider, subject.keepAnswer);
     let remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
     // A DPoP proof goes where the Authorization header goes: removed unless the token is forwarded.
-    if (this.#deps.forwardAuthorization !== true && request.headers.has("dpop")) remove = [...remove, "dpop"];
+    if (check.dpopScheme && this.#deps.forwardAuthorization !== true && request.headers.has("dpop"))
+      remove = [...remove, "dpop"];
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
     // removals) is the same for every check of one credential on one route: once the credential is
     // known to come back (see Subject.keepAnswer) it is made once, frozen and handed out again, so a

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { request } from "node:https";
 import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from "jose";
 import * as client from "openid-client";
-import type { DevIdp } from "../../src/demo/DevIdp.ts";
+import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { tokenHash } from "../../src/oidc/checkDpopProof.ts";
 
 export interface DpopClient {

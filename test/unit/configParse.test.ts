@@ -69,6 +69,13 @@ describe("parseConfig: defaults", () => {
           clockToleranceSeconds: 60,
           requireAccessTokenType: false,
           boundTokens: "none",
+          dpop: {
+            enabled: false,
+            algorithms: ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+            proofMaxAgeSeconds: 60,
+            clockSkewSeconds: 5,
+            nonce: { required: false, secret: null, lifetimeSeconds: 300 },
+          },
           jwksUri: null,
           discoveryTimeoutMs: 5000,
           jwksTimeoutMs: 800,

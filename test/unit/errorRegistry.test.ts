@@ -38,11 +38,15 @@ describe("error registry", () => {
     }
   });
 
-  it("a Check denial with an OAuth error is a 401 or 403 that WWW-Authenticate can carry (RFC 6750, RFC 9470)", () => {
+  it("a Check denial with an OAuth error is a 401 or 403 that WWW-Authenticate can carry (RFC 6750, RFC 9470, RFC 9449)", () => {
     for (const code of codesOn("check")) {
       const { status, oauthError } = ERROR_CODES[code];
       if (oauthError === undefined) continue;
-      if (status === 401) expect(["invalid_token", "insufficient_user_authentication"], code).toContain(oauthError);
+      if (status === 401)
+        expect(
+          ["invalid_token", "insufficient_user_authentication", "invalid_dpop_proof", "use_dpop_nonce"],
+          code,
+        ).toContain(oauthError);
       else expect([status, oauthError], code).toEqual([403, "insufficient_scope"]);
     }
   });
