@@ -32,6 +32,15 @@ export function workersConfigProblems(config: PortcullisConfig, workers: number)
       message: `--workers ${workers} needs Redis with DPoP: each worker would remember only the proofs it saw, so a proof replayed to another worker would be accepted again (and a generated nonce key is one per worker). Set redis.url, or run --workers 1`,
     });
   }
+  const unkeyed = Object.values(config.providers).find(
+    (p) => p.dpop?.enabled === true && p.dpop.nonce.required && p.dpop.nonce.secret === null,
+  );
+  if (unkeyed !== undefined) {
+    problems.push({
+      path: keyPath(keyPath(keyPath(keyPath("providers", unkeyed.name), "dpop"), "nonce"), "secret"),
+      message: `--workers ${workers} needs a configured DPoP nonce secret: each worker would generate its own key and refuse the nonces the others give out, so clients would be asked for a new nonce again and again. Set the same secret (\${ENV_VAR}, 32+ characters), or run --workers 1`,
+    });
+  }
   if (config.listen.grpcTransport === "grpc-js") {
     problems.push({
       path: "listen.grpcTransport",

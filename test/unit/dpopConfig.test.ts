@@ -95,5 +95,15 @@ describe("what DPoP asks of Envoy and of workers", () => {
     ]);
     const shared = config({ dpop: { enabled: true } }, { redis: { url: "redis://127.0.0.1:6379" } });
     expect(workersConfigProblems(shared, 2).filter((p) => p.path.includes("dpop"))).toEqual([]);
+    const nonces = (secret: string | null) =>
+      workersConfigProblems(
+        config(
+          { dpop: { enabled: true, nonce: { required: true, secret } } },
+          { redis: { url: "redis://127.0.0.1:6379" } },
+        ),
+        2,
+      ).filter((p) => p.path.includes("dpop"));
+    expect(nonces(null)).toEqual([expect.objectContaining({ path: "providers.corp.dpop.nonce.secret" })]);
+    expect(nonces("s".repeat(43))).toEqual([]);
   });
 });
