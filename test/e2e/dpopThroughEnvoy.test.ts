@@ -79,6 +79,21 @@ describe("a DPoP-bound token", () => {
     expect(res.upstream?.headers["x-client-id"]).toBe("demo-cli");
   });
 
+  it("checks htu against the scheme Envoy accepted, whatever X-Forwarded-Proto the client sends", async () => {
+    const headers = (proof: string) => ({
+      authorization: `DPoP ${accessToken}`,
+      dpop: proof,
+      "x-forwarded-proto": "http",
+    });
+    const https = await send(stack, "/api/things", headers(await dpop.proof(accessToken, "/api/things")));
+    expect(https.status).toBe(200);
+    const http = await dpop.proof(accessToken, "/api/things", {
+      htu: `${stack.origin.replace("https:", "http:")}/api/things`,
+    });
+    await expectProofRefused(http);
+    expect((await send(stack, "/api/things", headers(http))).status).toBe(401);
+  });
+
   it("refuses a proof made for another method", async () => {
     await expectProofRefused(await dpop.proof(accessToken, "/api/things", { htm: "POST" }));
   });
