@@ -26,7 +26,7 @@ import {
   type IdentityHeaderCache,
 } from "./createIdentityHeaderCache.ts";
 import type { Allow, Decision, Deny, HeaderList } from "./Decision.ts";
-import { deny, internalErrorDecision, redirectDecision, type DenyOptions } from "./deny.ts";
+import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -142,7 +142,12 @@ export class Gate {
       // The credential step's bearer branch is here rather than in a step of its own, so a cached
       // token (the hot path) is answered without waiting on anything; only a token the cache does
       // not hold is awaited.
-      if (bearer.kind === "malformed") return deny("token_malformed", { route: route.name, detail: bearer.detail });
+      if (bearer.kind === "malformed")
+        return this.#onScheme(
+          bearer.scheme,
+          route,
+          deny("token_malformed", { route: route.name, detail: bearer.detail }),
+        );
       const { verifier } = this.#deps;
       const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
       const subject =
@@ -185,13 +190,17 @@ export class Gate {
   /** A token refused under the DPoP scheme is refused on the DPoP challenge (RFC 9449 §7.1), not Bearer's. */
   #onScheme(scheme: "bearer" | "dpop", route: CompiledRoute, refused: Decision): Decision {
     if (scheme === "bearer" || refused.kind !== "deny" || refused.status !== 401) return refused;
-    const dpop = this.#binding.dpopChallenge(route);
     return deny(refused.code, {
       route: refused.route,
       ...(refused.detail !== undefined ? { detail: refused.detail } : {}),
       ...(refused.provider !== undefined ? { provider: refused.provider } : {}),
-      challenge: { dpop: { algs: dpop?.algs ?? [], only: true } },
+      challenge: { dpop: this.#dpopAlone(route) },
     });
+  }
+
+  /** The DPoP challenge alone, for a request that spoke DPoP: the route's algs (none where no provider of it accepts DPoP). */
+  #dpopAlone(route: CompiledRoute): DpopChallenge {
+    return { algs: this.#binding.dpopChallenge(route)?.algs ?? [], only: true };
   }
 
   /**
@@ -324,8 +333,10 @@ export class Gate {
       browser: asPage,
       extraHeaders: setCookieHeaders(onDenial(subject.setCookies)),
     };
+    // A token that came as DPoP is answered on the DPoP challenge (RFC 9449 §7.1), with the same parameters.
+    const dpop = check.dpopScheme ? { dpop: this.#dpopAlone(route) } : {};
     if (outcome.kind === "insufficient_scope")
-      return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes } });
+      return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes, ...dpop } });
     if (outcome.kind === "forbidden") return deny("requirement_failed", common);
     const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
     if (asPage && sessions !== null) return this.#stepUpLogin(check, sessions, subject, stepUp, common, outcome.detail);
@@ -334,6 +345,7 @@ export class Gate {
       challenge: {
         ...(outcome.acrValues ? { acrValues: outcome.acrValues } : {}),
         ...(outcome.maxAge !== null ? { maxAge: outcome.maxAge } : {}),
+        ...dpop,
       },
     });
   }

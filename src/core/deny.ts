@@ -69,32 +69,32 @@ function render(code: DenialCode, realm: string, browser: boolean, challenge: Ch
 /**
  * The WWW-Authenticate value: Bearer (RFC 6750 §3), and the DPoP challenge after it where DPoP is
  * accepted, in one header (Envoy keeps one value of a header on a denial; RFC 9110 §11.6.1 allows a
- * list of challenges).
+ * list of challenges). The error and its parameters go on the scheme the client used: DPoP's own
+ * errors, and every error where only DPoP will do, on the DPoP challenge alone.
  */
 function challengeOf(spec: ErrorSpec, realm: string, challenge: ChallengeParams | undefined): string {
-  const error = spec.oauthError ? `error="${spec.oauthError}", error_description=${quoted(spec.description)}` : "";
+  const params = errorParams(spec, challenge);
   const dpop = challenge?.dpop;
   const dpopError = spec.oauthError !== undefined && DPOP_ERRORS.has(spec.oauthError);
-  if (dpop !== undefined || dpopError) {
-    const algs = dpop === undefined || dpop.algs.length === 0 ? "" : `algs=${quoted(dpop.algs.join(" "))}`;
-    const params = [dpopError || dpop?.only === true ? error : "", algs].filter((p) => p !== "").join(", ");
-    const dpopValue = params === "" ? "DPoP" : `DPoP ${params}`;
-    if (dpopError || dpop?.only === true) return dpopValue;
-    return `${bearerChallenge(realm, error, challenge)}, ${dpopValue}`;
-  }
-  return bearerChallenge(realm, error, challenge);
+  const bearer = `Bearer realm=${quoted(realm)}${params.map((p) => `, ${p}`).join("")}`;
+  if (dpop === undefined && !dpopError) return bearer;
+  const algs = dpop === undefined || dpop.algs.length === 0 ? [] : [`algs=${quoted(dpop.algs.join(" "))}`];
+  const alone = dpopError || dpop?.only === true;
+  const dpopParams = [...(alone ? params : []), ...algs];
+  const dpopValue = dpopParams.length === 0 ? "DPoP" : `DPoP ${dpopParams.join(", ")}`;
+  return alone ? dpopValue : `${bearer}, ${dpopValue}`;
 }
 
 /** RFC 6750 §3.1: a request with no credential gets the challenge without an error code. */
-function bearerChallenge(realm: string, error: string, challenge: ChallengeParams | undefined): string {
-  let value = `Bearer realm=${quoted(realm)}`;
-  if (error !== "") value += `, ${error}`;
+function errorParams(spec: ErrorSpec, challenge: ChallengeParams | undefined): string[] {
+  const params: string[] = [];
+  if (spec.oauthError) params.push(`error="${spec.oauthError}"`, `error_description=${quoted(spec.description)}`);
   if (challenge?.scope !== undefined && challenge.scope.length > 0)
-    value += `, scope=${quoted(challenge.scope.join(" "))}`;
+    params.push(`scope=${quoted(challenge.scope.join(" "))}`);
   if (challenge?.acrValues !== undefined && challenge.acrValues.length > 0)
-    value += `, acr_values=${quoted(challenge.acrValues.join(" "))}`;
-  if (challenge?.maxAge !== undefined) value += `, max_age=${quoted(String(challenge.maxAge))}`;
-  return value;
+    params.push(`acr_values=${quoted(challenge.acrValues.join(" "))}`);
+  if (challenge?.maxAge !== undefined) params.push(`max_age=${quoted(String(challenge.maxAge))}`);
+  return params;
 }
 
 export function deny(code: DenialCode, options: DenyOptions): Deny {

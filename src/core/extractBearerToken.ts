@@ -4,7 +4,7 @@
 export type BearerExtraction =
   | { readonly kind: "none" }
   | { readonly kind: "token"; readonly token: string; readonly scheme: "bearer" | "dpop" }
-  | { readonly kind: "malformed"; readonly detail: string };
+  | { readonly kind: "malformed"; readonly detail: string; readonly scheme: "bearer" | "dpop" };
 
 // b64token from RFC 6750 §2.1, bounded so that a huge header cannot reach the verifier.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -21,7 +21,9 @@ export function extractBearerToken(authorization: string | undefined): BearerExt
   const space = authorization.indexOf(" ");
   if (space === -1) {
     const scheme = authorization.toLowerCase();
-    return scheme === BEARER || scheme === DPOP ? { kind: "malformed", detail: "empty token" } : { kind: "none" };
+    return scheme === BEARER || scheme === DPOP
+      ? { kind: "malformed", detail: `empty ${scheme} token`, scheme }
+      : { kind: "none" };
   }
   // The scheme compared in place (any case), without cutting it out of the header on every check.
   const scheme =
@@ -32,8 +34,9 @@ export function extractBearerToken(authorization: string | undefined): BearerExt
         : null;
   if (scheme === null) return { kind: "none" };
   const token = authorization.slice(space + 1).trim();
-  if (token.length === 0) return { kind: "malformed", detail: `empty ${scheme} token` };
-  if (token.length > MAX_TOKEN_LENGTH) return { kind: "malformed", detail: `${scheme} token too long` };
-  if (!B64TOKEN.test(token)) return { kind: "malformed", detail: `${scheme} token has characters outside b64token` };
+  if (token.length === 0) return { kind: "malformed", detail: `empty ${scheme} token`, scheme };
+  if (token.length > MAX_TOKEN_LENGTH) return { kind: "malformed", detail: `${scheme} token too long`, scheme };
+  if (!B64TOKEN.test(token))
+    return { kind: "malformed", detail: `${scheme} token has characters outside b64token`, scheme };
   return { kind: "token", token, scheme };
 }

@@ -58,6 +58,13 @@ const ROUTES: RouteConfig[] = [
   { name: "api", match: { hosts: [], path: "/api" }, auth: "required", providers: [] },
   { name: "strict", match: { hosts: [], path: "/strict" }, auth: "required", providers: [], require: requireDpop },
   { name: "partners", match: { hosts: [], path: "/partners" }, auth: "required", providers: ["partner"] },
+  {
+    name: "admin",
+    match: { hosts: [], path: "/admin" },
+    auth: "required",
+    providers: [],
+    require: { ...requireDpop, boundTokens: null, scopes: ["admin"] },
+  },
 ];
 
 function setup(options: { nonces?: boolean; maxProofs?: number } = {}) {
@@ -189,6 +196,22 @@ describe("schemes that do not fit the token", () => {
     )) as Deny;
     expect(d).toMatchObject({ status: 401, code: "type_not_allowed" });
     expect(d.detail).toContain("without cnf.jkt");
+  });
+
+  it("answers a malformed token under the DPoP scheme on the DPoP challenge", async () => {
+    const { gate } = setup();
+    const d = (await gate.decide(request("/api/things", { authorization: "DPoP not,a token" }))) as Deny;
+    expect(d).toMatchObject({ status: 401, code: "token_malformed" });
+    expect(headerOf(d, "www-authenticate")).toMatch(new RegExp(`^DPoP error="invalid_token", [^,]+, ${ALGS}$`));
+  });
+
+  it("answers a DPoP-bound token short of the route's scopes with 403 on the DPoP challenge, naming the scope", async () => {
+    const { gate } = setup();
+    const d = (await gate.decide(request("/admin/x", dpopHeaders("bound", await proof("bound", "/admin/x"))))) as Deny;
+    expect(d).toMatchObject({ status: 403, code: "insufficient_scope" });
+    expect(headerOf(d, "www-authenticate")).toMatch(
+      new RegExp(`^DPoP error="insufficient_scope", [^,]+, scope="admin", ${ALGS}$`),
+    );
   });
 
   it("answers an unknown token under the DPoP scheme on the DPoP challenge", async () => {
