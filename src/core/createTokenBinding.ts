@@ -130,6 +130,9 @@ function boundTokenRequired(
   context: { readonly route: string; readonly provider: string },
   challenge: DpopChallenge | null,
 ) {
-  const dpop = challenge !== null && (demand === "dpop" || demand === "any");
-  return deny("bound_token_required", { ...context, detail, ...(dpop ? { challenge: { dpop: challenge } } : {}) });
+  if (challenge === null || (demand !== "dpop" && demand !== "any"))
+    return deny("bound_token_required", { ...context, detail });
+  // Where only DPoP will do for this token's provider, the error goes on the DPoP challenge alone.
+  const dpop = demand === "dpop" && !challenge.only ? { ...challenge, only: true } : challenge;
+  return deny("bound_token_required", { ...context, detail, challenge: { dpop } });
 }

@@ -67,7 +67,7 @@ const ROUTES: RouteConfig[] = [
   },
 ];
 
-function setup(options: { nonces?: boolean; maxProofs?: number } = {}) {
+function setup(options: { nonces?: boolean; maxProofs?: number; corpDemands?: "dpop" | "none" } = {}) {
   const clock = createManualClock(NOW);
   const policy: DpopPolicy = {
     algorithms: new Set(["ES256", "ES384", "EdDSA", "PS256", "RS256"]),
@@ -78,7 +78,7 @@ function setup(options: { nonces?: boolean; maxProofs?: number } = {}) {
   };
   const binding = createTokenBinding({
     providers: new Map([
-      ["corp", "none"],
+      ["corp", options.corpDemands ?? "none"],
       ["partner", "none"],
     ]),
     dpop: createDpopBinding({
@@ -242,6 +242,21 @@ describe("challenges where DPoP is accepted", () => {
     expect(d).toMatchObject({ status: 401, code: "bound_token_required" });
     expect(headerOf(d, "www-authenticate")).toMatch(new RegExp(`^DPoP error="invalid_token", [^,]+, ${ALGS}$`));
     const ok = await gate.decide(request("/strict/x", dpopHeaders("bound", await proof("bound", "/strict/x"))));
+    expect(ok.kind).toBe("allow");
+  });
+});
+
+describe("a provider demanding DPoP-bound tokens (boundTokens: dpop)", () => {
+  it("answers its plain bearer token with bound_token_required on the DPoP challenge alone", async () => {
+    const { gate } = setup({ corpDemands: "dpop" });
+    const d = (await gate.decide(request("/admin/x", { authorization: "Bearer plain" }))) as Deny;
+    expect(d).toMatchObject({ status: 401, code: "bound_token_required", provider: "corp" });
+    expect(headerOf(d, "www-authenticate")).toMatch(new RegExp(`^DPoP error="invalid_token", [^,]+, ${ALGS}$`));
+    // /api accepts every provider and only corp demands DPoP: both schemes stay on offer there.
+    expect(headerOf(await gate.decide(request("/api/things", {})), "www-authenticate")).toBe(
+      `Bearer realm="portcullis", DPoP ${ALGS}`,
+    );
+    const ok = await gate.decide(request("/api/things", dpopHeaders("bound", await proof("bound", "/api/things"))));
     expect(ok.kind).toBe("allow");
   });
 });
