@@ -29,6 +29,7 @@ import type { SessionStore } from "../session/SessionStore.ts";
 import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
+import { createConfiguredTokenExchange } from "./createConfiguredTokenExchange.ts";
 
 export interface CheckPipeline {
   /** The config this pipeline was built from. */
@@ -119,6 +120,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     forwardAuthorization: config.identity.forwardAuthorization,
     sessions: login === null ? null : createSessionPort(login),
     clock,
+    tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
   });
 
   return {

@@ -9,6 +9,7 @@ import type { PartialOutput, SchemaOutput } from "./SchemaOutput.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
+import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 
 /** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
@@ -31,6 +32,7 @@ export function checkConfigRules(
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
+  checkExchangeRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);

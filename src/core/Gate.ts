@@ -14,6 +14,7 @@ import type { SessionPort } from "../login/SessionPort.ts";
 import type { StepUp } from "../login/startLogin.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
+import type { TokenExchangePort } from "../oidc/TokenExchange.ts";
 import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
@@ -30,6 +31,7 @@ import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
+import { withExchangedToken } from "./withExchangedToken.ts";
 
 export type { VerifyOutcome };
 
@@ -52,6 +54,8 @@ export interface GateDependencies {
   readonly forwardAuthorization?: boolean;
   /** Where the time comes from (requirements' max_age); default: the system's. */
   readonly clock?: Clock;
+  /** Token exchange for the routes that ask for it; absent or null when none does. */
+  readonly tokenExchange?: TokenExchangePort | null;
 }
 
 /** Who the request speaks for, once a credential checked out. */
@@ -60,6 +64,10 @@ interface Subject {
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
   readonly credential: "bearer" | "session";
+  /** The caller's access token (the bearer token, or the session's), for token exchange. */
+  readonly token: string;
+  /** When that token expires (epoch seconds), if known: an exchanged token is not reused past it. */
+  readonly tokenExp: number | null;
   /** Set-Cookie values for the client (a refreshed session). */
   readonly setCookies: readonly string[];
   /**
@@ -126,13 +134,22 @@ export class Gate {
       const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
       const subject =
         bearer.kind === "token"
-          ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
+          ? bearerSubject(
+              route,
+              bearer.token,
+              cached ?? (await verifier.verify(bearer.token, route.providers)),
+              cached !== undefined,
+            )
           : await this.#sessionCredential(check);
       if (subject.kind !== "subject") return subject;
       // Null (met) or a denial without waiting; only a step-up login is a promise.
       const unmet = this.#requirements(check, subject);
       if (unmet !== null) return unmet;
-      return this.#identity(check, subject);
+      const allowed = this.#identity(check, subject);
+      const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
+      if (exchange === null || allowed.kind !== "allow") return allowed;
+      const asPage = browser && subject.credential === "session";
+      return await withExchangedToken(exchange, allowed, { ...subject, browser: asPage });
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -204,12 +221,14 @@ export class Gate {
       });
     }
     if (fresh.kind === "fresh") {
-      const { claims, provider } = fresh.session;
+      const { claims, provider, accessToken } = fresh.session;
       return {
         kind: "subject",
         claims,
         provider,
         credential: "session",
+        token: accessToken,
+        tokenExp: fresh.session.accessTokenExpiresAt,
         setCookies: fresh.setCookies,
         keepAnswer: true,
       };
@@ -422,7 +441,12 @@ function describeFault(fault: unknown): string {
 const NONE: readonly string[] = Object.freeze([]);
 
 /** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */
-function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: boolean): Subject | Decision {
+function bearerSubject(
+  route: CompiledRoute,
+  token: string,
+  outcome: VerifyOutcome,
+  fromCache: boolean,
+): Subject | Decision {
   if (!outcome.ok) {
     return deny(outcome.code, {
       route: route.name,
@@ -435,6 +459,8 @@ function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: 
     claims: outcome.claims,
     provider: outcome.provider,
     credential: "bearer",
+    token,
+    tokenExp: typeof outcome.claims["exp"] === "number" ? outcome.claims["exp"] : null,
     setCookies: NONE,
     keepAnswer: fromCache,
   };
