@@ -23,7 +23,7 @@ export const exchangeHeaderName: StringFormat<string> = {
 };
 
 /** RFC 6750's scheme word (a token): `Bearer`, or another the upstream expects. */
-const SCHEME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9._~+-]{0,31}$/;
 
 export const exchangeNode = {
   kind: "object",
