@@ -20,6 +20,8 @@ import { headerOf } from "../harness/checkOutcome.ts";
 import { checkRequest } from "../harness/checkRequest.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
 import { PLAIN_IDENTITY } from "../harness/plainIdentityConfig.ts";
+import type { SessionPort } from "../../src/login/SessionPort.ts";
+import type { Session } from "../../src/session/Session.ts";
 
 const T0 = 1_900_000_000_000;
 const ENDPOINT = "https://idp.example.com/token";
@@ -314,5 +316,59 @@ describe("the Gate on a route with token exchange", () => {
     const d = await gate.decide(checkRequest("/orders/1", { authorization: "Bearer forged" }));
     expect(d).toMatchObject({ kind: "deny", status: 401 });
     expect(endpoint.posted).toHaveLength(0);
+  });
+
+  it("exchanges a browser session's access token, reused no longer than that token lives", async () => {
+    const route = routeWith({ audience: ["orders-api"] });
+    const endpoint = scriptedEndpoint((n) => tokenAnswer(`exchanged-${n}`, 3600));
+    const clock = createManualClock(T0);
+    const session: Session = {
+      v: 1,
+      id: "s1",
+      provider: "corp",
+      iss: "https://idp.example.com",
+      sub: "alice",
+      sid: null,
+      claims: { sub: "alice" },
+      accessToken: "session-access-token",
+      accessTokenExpiresAt: T0 / 1000 + 120,
+      accessTokenIssuedAt: T0 / 1000,
+      refreshToken: null,
+      idToken: null,
+      authTime: null,
+      createdAt: T0 / 1000,
+      expiresAt: T0 / 1000 + 3600,
+    };
+    const sessions: SessionPort = {
+      cookiePrefix: "__Host-session",
+      owns: (name) => name.startsWith("__Host-session"),
+      parseCookies: () => new Map([["__Host-session", "sealed"]]),
+      load: async () => ({ kind: "session", session, present: ["__Host-session"] }),
+      freshen: async () => ({ kind: "fresh", session, setCookies: [] }),
+      loginProviderFor: () => "corp",
+      startLogin: async () => ({ kind: "unavailable" }),
+    };
+    const gate = new Gate({
+      normalizePath,
+      routes: new RouteTable([route]),
+      identity: createIdentityHeaders(PLAIN_IDENTITY),
+      verifier: { verify: async () => ({ ok: false, code: "signature_invalid", detail: "no bearer tokens here" }) },
+      sessions,
+      clock,
+      tokenExchange: createTokenExchange([route], {
+        provider: () => ({ tokenEndpoint: ENDPOINT, clientId: "portcullis", clientSecret: "s3cret" }),
+        clock,
+        fetch: endpoint.fetch,
+      }),
+    });
+    const browser = checkRequest("/orders/1", { cookie: "__Host-session=sealed", accept: "text/html" });
+    const first = (await gate.decide(browser)) as Allow;
+    expect(headerOf(first, "authorization")).toBe("Bearer exchanged-1");
+    expect(endpoint.posted[0]?.form.get("subject_token")).toBe("session-access-token");
+    expect(first.removeHeaders).toContain("cookie");
+    clock.advance(119_000);
+    expect(headerOf(await gate.decide(browser), "authorization")).toBe("Bearer exchanged-1");
+    clock.advance(2_000);
+    expect(headerOf(await gate.decide(browser), "authorization")).toBe("Bearer exchanged-2");
   });
 });
