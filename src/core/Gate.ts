@@ -31,7 +31,7 @@ import { extractBearerToken } from "./extractBearerToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
-import { withExchangedToken } from "./withExchangedToken.ts";
+import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 
 export type { VerifyOutcome };
 
@@ -64,10 +64,8 @@ interface Subject {
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
   readonly credential: "bearer" | "session";
-  /** The caller's access token (the bearer token, or the session's), for token exchange. */
-  readonly token: string;
-  /** When that token expires (epoch seconds), if known: an exchanged token is not reused past it. */
-  readonly tokenExp: number | null;
+  /** The session, when the credential is one (its access token is what token exchange sends). */
+  readonly session?: Session;
   /** Set-Cookie values for the client (a refreshed session). */
   readonly setCookies: readonly string[];
   /**
@@ -134,22 +132,18 @@ export class Gate {
       const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
       const subject =
         bearer.kind === "token"
-          ? bearerSubject(
-              route,
-              bearer.token,
-              cached ?? (await verifier.verify(bearer.token, route.providers)),
-              cached !== undefined,
-            )
+          ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
           : await this.#sessionCredential(check);
       if (subject.kind !== "subject") return subject;
       // Null (met) or a denial without waiting; only a step-up login is a promise.
       const unmet = this.#requirements(check, subject);
       if (unmet !== null) return unmet;
       const allowed = this.#identity(check, subject);
+      // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
+      // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
       const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
       if (exchange === null || allowed.kind !== "allow") return allowed;
-      const asPage = browser && subject.credential === "session";
-      return await withExchangedToken(exchange, allowed, { ...subject, browser: asPage });
+      return await withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, browser));
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -221,14 +215,13 @@ export class Gate {
       });
     }
     if (fresh.kind === "fresh") {
-      const { claims, provider, accessToken } = fresh.session;
+      const { claims, provider } = fresh.session;
       return {
         kind: "subject",
         claims,
         provider,
         credential: "session",
-        token: accessToken,
-        tokenExp: fresh.session.accessTokenExpiresAt,
+        session: fresh.session,
         setCookies: fresh.setCookies,
         keepAnswer: true,
       };
@@ -437,16 +430,24 @@ function describeFault(fault: unknown): string {
   return `unexpected ${describeError(fault)}`;
 }
 
+type BearerCredential = ReturnType<typeof extractBearerToken>;
+
 /** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
 const NONE: readonly string[] = Object.freeze([]);
 
+/** What token exchange sends for the caller: the session's access token, else the bearer token. */
+function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {
+  const { session, provider } = subject;
+  if (session !== undefined)
+    return { token: session.accessToken, tokenExp: session.accessTokenExpiresAt, provider, browser };
+  // A subject is a session's or a bearer token's; anything else is a bug, denied as internal_error.
+  if (bearer.kind !== "token") throw new Error("no access token to exchange");
+  const exp = subject.claims["exp"];
+  return { token: bearer.token, tokenExp: typeof exp === "number" ? exp : null, provider, browser: false };
+}
+
 /** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */
-function bearerSubject(
-  route: CompiledRoute,
-  token: string,
-  outcome: VerifyOutcome,
-  fromCache: boolean,
-): Subject | Decision {
+function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: boolean): Subject | Decision {
   if (!outcome.ok) {
     return deny(outcome.code, {
       route: route.name,
@@ -459,8 +460,6 @@ function bearerSubject(
     claims: outcome.claims,
     provider: outcome.provider,
     credential: "bearer",
-    token,
-    tokenExp: typeof outcome.claims["exp"] === "number" ? outcome.claims["exp"] : null,
     setCookies: NONE,
     keepAnswer: fromCache,
   };
