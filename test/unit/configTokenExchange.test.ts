@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import { NO_EXCHANGE } from "../harness/noExchange.ts";
 
 function config(exchange: Record<string, unknown> | undefined, route: Record<string, unknown> = {}) {
   return {
@@ -40,22 +41,7 @@ describe("routes[].exchange", () => {
     const result = parseCheckedConfig(config(undefined));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config.routes[0]?.exchange).toEqual({
-      enabled: false,
-      provider: null,
-      audience: [],
-      resource: [],
-      scopes: [],
-      clientId: null,
-      clientSecret: null,
-      authMethod: "client_secret_basic",
-      header: "authorization",
-      scheme: "Bearer",
-      removeAuthorization: true,
-      timeoutMs: 800,
-      expiryMarginSeconds: 30,
-      cacheMaxEntries: 10000,
-    });
+    expect(result.config.routes[0]?.exchange).toEqual(NO_EXCHANGE);
   });
 
   it("accepts an exchange for an audience with the provider's own client", () => {

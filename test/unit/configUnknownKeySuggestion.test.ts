@@ -18,7 +18,7 @@ describe("unknown config keys", () => {
   it("names the route key a misspelt one was meant to be", () => {
     const problems = problemsOf({ providers: { demo: provider }, routes: [{ ...route, mach: { path: "/x" } }] });
     expect(problems).toContain(
-      'routes[0].mach: unknown key; did you mean "match"? (allowed: name, match, auth, providers, require, forwardRequestHeaders)',
+      'routes[0].mach: unknown key; did you mean "match"? (allowed: name, match, auth, providers, require, forwardRequestHeaders, exchange)',
     );
   });
 
