@@ -172,7 +172,7 @@ describe("the token exchange answer", () => {
     expect(results).toEqual(["refused"]);
   });
 
-  it("is an outage for invalid_client, a 5xx, a network error, a timeout and a 200 that is not a Bearer access token", async () => {
+  it("is an outage for invalid_client, a 5xx, a network error and a 200 that is not a Bearer access token", async () => {
     const cases: Array<Response | Error> = [
       Response.json({ error: "invalid_client" }, { status: 401 }),
       new Response("busy", { status: 503 }),
@@ -187,6 +187,24 @@ describe("the token exchange answer", () => {
       new Response("<html>", { status: 200 }),
     ];
     for (const answer of cases) expect((await judge(answer)).outcome.kind, String(answer)).toBe("unavailable");
+  });
+
+  it("is an outage, within timeoutMs, when the token endpoint does not answer", async () => {
+    // The call's own timeout is real time (as every outbound timeout is): the shortest one allowed.
+    const silent = (async (_url: string, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) =>
+        init.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)),
+      )) as typeof fetch;
+    const exchange = createRouteTokenExchange(routeWith({ audience: ["x"], timeoutMs: 100 }).exchange!, {
+      provider: () => ({ tokenEndpoint: ENDPOINT, clientId: "portcullis", clientSecret: "s3cret" }),
+      clock: createManualClock(T0),
+      fetch: silent,
+    });
+    expect(await exchange.exchange("caller-token", "corp", farExp)).toEqual({
+      kind: "unavailable",
+      provider: "corp",
+      detail: "POST https://idp.example.com/token timed out after 100 ms",
+    });
   });
 
   it("refuses a caller verified by another provider than the exchange's, without calling the IdP", async () => {
