@@ -31,6 +31,7 @@ import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createAssertionPipeline, type AssertionPipeline } from "./createAssertionPipeline.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createConfiguredTokenBinding } from "./createConfiguredTokenBinding.ts";
+import { createConfiguredTokenExchange } from "./createConfiguredTokenExchange.ts";
 
 export interface CheckPipeline {
   /** The config this pipeline was built from. */
@@ -125,6 +126,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     sessions: login === null ? null : createSessionPort(login),
     binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
+    tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
   });
 
   return {

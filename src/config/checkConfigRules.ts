@@ -12,6 +12,7 @@ import { checkBindingRules } from "./checkBindingRules.ts";
 import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
+import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 
 /** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
@@ -36,6 +37,7 @@ export function checkConfigRules(
   checkRouteRules(config, findings);
   checkBindingRules(config, findings);
   checkDpopRules(config, findings);
+  checkExchangeRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);

@@ -11,6 +11,7 @@ import { nameSetJsonSchema, parseNameSet, type NameSetRequirement } from "./pars
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
+import { exchangeNode } from "./exchangeSchema.ts";
 
 export const policyNode = {
   kind: "object",
@@ -238,5 +239,6 @@ export const routeNode = {
       description:
         "Headers from `policy.removeRequestHeaders` this route lets through from the client (e.g. `x-forwarded-prefix` for an app that builds its links from it behind a trusted proxy); missing = none.",
     },
+    exchange: exchangeNode,
   },
 } as const satisfies ObjectNode;

@@ -14,6 +14,7 @@ import type { SessionPort } from "../login/SessionPort.ts";
 import type { StepUp } from "../login/startLogin.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
+import type { TokenExchangePort } from "../oidc/TokenExchange.ts";
 import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
@@ -34,6 +35,7 @@ import type { CompiledRoute } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
+import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 
 export type { VerifyOutcome };
 
@@ -63,6 +65,8 @@ export interface GateDependencies {
   readonly clock?: Clock;
   /** The signed identity assertion for upstreams; absent when no route adds one. */
   readonly assertions?: AssertionDependency | null;
+  /** Token exchange for the routes that ask for it; absent or null when none does. */
+  readonly tokenExchange?: TokenExchangePort | null;
 }
 
 /** Who the request speaks for, once a credential checked out. */
@@ -71,6 +75,8 @@ interface Subject {
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
   readonly credential: "bearer" | "session" | "certificate";
+  /** The session, when the credential is one (its access token is what token exchange sends). */
+  readonly session?: Session;
   /** Set-Cookie values for the client (a refreshed session). */
   readonly setCookies: readonly string[];
   /**
@@ -178,7 +184,12 @@ export class Gate {
       // Null (met) or a denial without waiting; only a step-up login is a promise.
       const unmet = this.#requirements(check, subject);
       if (unmet !== null) return unmet;
-      return this.#identity(check, subject);
+      const allowed = this.#identity(check, subject);
+      // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
+      // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
+      const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
+      if (exchange === null || allowed.kind !== "allow") return allowed;
+      return await withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, browser));
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -272,6 +283,7 @@ export class Gate {
         claims,
         provider,
         credential: "session",
+        session: fresh.session,
         setCookies: fresh.setCookies,
         keepAnswer: true,
       };
@@ -517,6 +529,8 @@ function describeFault(fault: unknown): string {
   return `unexpected ${describeError(fault)}`;
 }
 
+type BearerCredential = ReturnType<typeof extractBearerToken>;
+
 /** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -535,6 +549,18 @@ function certificateSubject(check: CheckContext): Subject | null {
     setCookies: NONE,
     keepAnswer: true,
   };
+}
+
+/** What token exchange sends for the caller: the session's access token, else the bearer token. */
+function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {
+  const { session, provider } = subject;
+  if (session !== undefined)
+    return { token: session.accessToken, tokenExp: session.accessTokenExpiresAt, provider, browser };
+  // A certificate client has no token to exchange (check-config refuses exchange with mtls.clients);
+  // anything else without one is a bug. Either is denied as internal_error, never let through.
+  if (bearer.kind !== "token") throw new Error("no access token to exchange");
+  const exp = subject.claims["exp"];
+  return { token: bearer.token, tokenExp: typeof exp === "number" ? exp : null, provider, browser: false };
 }
 
 /** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */

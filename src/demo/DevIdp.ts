@@ -15,6 +15,8 @@ export interface DevIdpOptions {
   /** Secret of the client-credentials client `demo-batch`; random per run when absent. */
   readonly batchClientSecret?: string;
   readonly webClientSecret?: string;
+  /** Secret of the token-exchange client `demo-exchange`; random per run when absent. */
+  readonly exchangeClientSecret?: string;
   /** Redirect URIs of the browser client `demo-web` (authorization code + PKCE). */
   readonly webRedirectUris?: readonly string[];
   readonly webPostLogoutRedirectUris?: readonly string[];
@@ -74,6 +76,8 @@ export interface DevIdp {
   readonly cliClient: MachineClient;
   readonly batchClient: MachineClient;
   readonly webClient: MachineClient;
+  /** May exchange access tokens (RFC 8693) for the `demo-orders` audience. */
+  readonly exchangeClient: MachineClient;
   /** Live counters; resetCounts() sets them to zero. */
   readonly counts: Readonly<DevIdpCounts>;
   resetCounts(): void;

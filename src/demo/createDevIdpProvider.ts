@@ -8,7 +8,8 @@ import type { OidcClient, OidcContext, OidcTokenLike } from "oidc-provider";
 import type { SigningJwk } from "./createSigningJwk.ts";
 import { DEMO_ACR_VALUES, findDemoUser, meetsAcrValues } from "./demoAccounts.ts";
 import type { LoginFacts } from "./demoAccounts.ts";
-import { DEMO_API_SCOPES, DEMO_WEB_CLIENT_ID, INTROSPECTING_CLIENTS } from "./demoClients.ts";
+import { DEMO_API_SCOPES, DEMO_EXCHANGE_TARGETS, DEMO_WEB_CLIENT_ID, INTROSPECTING_CLIENTS } from "./demoClients.ts";
+import { registerDevIdpTokenExchange } from "./registerDevIdpTokenExchange.ts";
 import { renderLogoutPage, renderSignedOutPage } from "./renderLogoutPage.ts";
 
 /** How the API's access tokens are issued (oidc-provider's resource server info). */
@@ -35,7 +36,7 @@ export interface DevIdpProviderSettings {
 
 export function createDevIdpProvider(settings: DevIdpProviderSettings): Provider {
   const accessTtl = settings.resourceServer.accessTokenTTL;
-  return new Provider(settings.issuer, {
+  const provider = new Provider(settings.issuer, {
     jwks: { keys: settings.signingKeys },
     clients: settings.clients,
     fetch: loopbackFetch,
@@ -88,6 +89,8 @@ export function createDevIdpProvider(settings: DevIdpProviderSettings): Provider
       ctx.body = JSON.stringify({ error: out.error, error_description: out.error_description });
     },
   });
+  registerDevIdpTokenExchange(provider, { ...settings, targets: DEMO_EXCHANGE_TARGETS });
+  return provider;
 }
 
 /**

@@ -12,6 +12,12 @@ export const DEMO_BATCH_SCOPES = ["api.read"] as const;
 /** The browser client (authorization code + PKCE), Portcullis's client in the demo. */
 export const DEMO_WEB_CLIENT_ID = "demo-web";
 export const DEMO_AUDIENCE = "portcullis-demo-api";
+/** A service's client that may exchange tokens (RFC 8693), for the audiences in DEMO_EXCHANGE_TARGETS. */
+export const DEMO_EXCHANGE_CLIENT_ID = "demo-exchange";
+/** The audiences each exchanging client may ask the dev IdP for. */
+export const DEMO_EXCHANGE_TARGETS: Readonly<Record<string, readonly string[]>> = {
+  [DEMO_EXCHANGE_CLIENT_ID]: ["demo-orders"],
+};
 /** Clients allowed to introspect (RFC 7662): the ones a resource server would use. */
 export const INTROSPECTING_CLIENTS: ReadonlySet<string> = new Set([DEMO_CLIENT_ID, DEMO_WEB_CLIENT_ID]);
 /** The API scopes each machine client may ask for (and gets when it names none). */
@@ -24,12 +30,13 @@ export interface DemoClientSettings {
   readonly cliClient: MachineClient;
   readonly batchClient: MachineClient;
   readonly webClient: MachineClient;
+  readonly exchangeClient: MachineClient;
   readonly webRedirectUris: readonly string[];
   readonly webPostLogoutRedirectUris: readonly string[];
   readonly webBackchannelLogoutUri: string | undefined;
 }
 
-/** oidc-provider client metadata for the three demo clients. */
+/** oidc-provider client metadata for the demo clients. */
 export function demoClients(settings: DemoClientSettings): Record<string, unknown>[] {
   return [
     {
@@ -59,6 +66,13 @@ export function demoClients(settings: DemoClientSettings): Record<string, unknow
         ? {}
         : { backchannel_logout_uri: settings.webBackchannelLogoutUri, backchannel_logout_session_required: true }),
       scope: ["openid", "profile", "email", "offline_access", ...DEMO_API_SCOPES].join(" "),
+    },
+    {
+      client_id: settings.exchangeClient.id,
+      client_secret: settings.exchangeClient.secret,
+      grant_types: ["urn:ietf:params:oauth:grant-type:token-exchange"],
+      response_types: [],
+      redirect_uris: [],
     },
   ];
 }

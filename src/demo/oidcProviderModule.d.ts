@@ -80,6 +80,13 @@ declare module "oidc-provider" {
       setThumbprint(kind: "x5t", certificate: import("node:crypto").X509Certificate): void;
     };
     readonly ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
+    /** Adds a grant type to the token endpoint (the token exchange grant); `dupes`: parameters that may repeat. */
+    registerGrantType(
+      name: string,
+      handler: (ctx: OidcContext) => Promise<void>,
+      params: readonly string[],
+      dupes?: readonly string[],
+    ): void;
   }
 
   export interface InteractionCheck {
@@ -90,6 +97,14 @@ declare module "oidc-provider" {
     readonly name: string;
     readonly checks: InteractionCheck[];
   }
+
+  /** OAuth errors a grant handler throws; oidc-provider answers them as RFC 6749 error responses. */
+  export const errors: {
+    readonly InvalidClient: new (description: string) => Error;
+    readonly InvalidGrant: new (description: string) => Error;
+    readonly InvalidRequest: new (description: string) => Error;
+    readonly InvalidTarget: new (description: string) => Error;
+  };
 
   export const interactionPolicy: {
     Check: new (

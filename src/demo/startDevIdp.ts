@@ -20,6 +20,7 @@ import {
   DEMO_AUDIENCE,
   DEMO_BATCH_CLIENT_ID,
   DEMO_CLIENT_ID,
+  DEMO_EXCHANGE_CLIENT_ID,
   DEMO_WEB_CLIENT_ID,
   demoClients,
   MACHINE_CLIENT_SCOPES,
@@ -41,6 +42,7 @@ export {
   DEMO_BATCH_CLIENT_ID,
   DEMO_BATCH_SCOPES,
   DEMO_CLIENT_ID,
+  DEMO_EXCHANGE_CLIENT_ID,
   DEMO_WEB_CLIENT_ID,
 } from "./demoClients.ts";
 export type { DevIdp, DevIdpCounts, DevIdpOptions, MachineClient } from "./DevIdp.ts";
@@ -62,6 +64,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const cliClient = { id: DEMO_CLIENT_ID, secret: options.cliClientSecret ?? secret() };
   const batchClient = { id: DEMO_BATCH_CLIENT_ID, secret: options.batchClientSecret ?? secret() };
   const webClient = { id: DEMO_WEB_CLIENT_ID, secret: options.webClientSecret ?? secret() };
+  const exchangeClient = { id: DEMO_EXCHANGE_CLIENT_ID, secret: options.exchangeClientSecret ?? secret() };
   const resourceServer: DevIdpResourceServer = {
     scope: DEMO_API_SCOPES.join(" "),
     audience,
@@ -85,6 +88,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       cliClient,
       batchClient,
       webClient,
+      exchangeClient,
       webRedirectUris: options.webRedirectUris ?? ["https://localhost:8443/oauth2/callback"],
       webPostLogoutRedirectUris: options.webPostLogoutRedirectUris ?? ["https://localhost:8443/"],
       webBackchannelLogoutUri: options.webBackchannelLogoutUri,
@@ -116,6 +120,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     cliClient,
     batchClient,
     webClient,
+    exchangeClient,
     counts,
     resetCounts: () => Object.assign(counts, zeroDevIdpCounts()),
     mintUserToken: (user, scopes = defaultUserScopes, login = {}) => mint("jwt", user, scopes, login),

@@ -242,6 +242,24 @@ const TABLE = {
       "the request carries a session but the session store (Redis) cannot be reached, or the callback cannot store " +
       "the new session; bearer tokens are unaffected",
   },
+  token_exchange_refused: {
+    status: 403,
+    description: "the identity provider refused a token for the service behind this route",
+    surfaces: ["check"],
+    when:
+      "a route with `exchange` enabled: the provider answered the token exchange (RFC 8693) with an OAuth error " +
+      "(the caller's token may not be exchanged for this audience, or is no longer valid at the provider), or " +
+      "`exchange.provider` is not the provider that verified the caller",
+  },
+  token_exchange_unavailable: {
+    status: 503,
+    description: "a token for the service behind this route could not be obtained right now",
+    surfaces: ["check"],
+    when:
+      "a route with `exchange` enabled: the token endpoint was not reachable in `exchange.timeoutMs`, answered 5xx " +
+      "or something that is not a Bearer access token, refused Portcullis's own client (`invalid_client`), or the " +
+      "provider is not loaded yet",
+  },
   path_invalid: {
     status: 400,
     description: "the request path is not acceptable",

@@ -67,7 +67,10 @@ export interface StackOptions {
   /** Extra/overriding `session` settings (with `login`), e.g. refreshWindowSeconds. */
   readonly session?: Readonly<Record<string, unknown>>;
   /** Token lifetimes of the dev IdP (e.g. a short access-token TTL to make sessions refresh). */
-  readonly idp?: Pick<DevIdpOptions, "accessTokenTtlSeconds" | "idTokenTtlSeconds" | "refreshTokenTtlSeconds">;
+  readonly idp?: Pick<
+    DevIdpOptions,
+    "accessTokenTtlSeconds" | "idTokenTtlSeconds" | "refreshTokenTtlSeconds" | "exchangeClientSecret"
+  >;
   /**
    * Envoy's upstream is this port on 127.0.0.1 (a server the test runs, e.g. a real Express app)
    * instead of the echo upstream's; the echo still runs, so `upstream` stays usable.

@@ -40,6 +40,7 @@ import { parseConfig } from "../../src/config/parseConfig.ts";
 import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJsonSchema.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
 import { exportHeaderName, otlpEndpoint } from "../../src/config/tracingSchema.ts";
+import { exchangeHeaderName } from "../../src/config/exchangeSchema.ts";
 import { JSON_SCHEMA_PATH, renderJsonSchemaFile } from "../../src/config/writeJsonSchema.ts";
 import { portcullisConfigBlocks } from "../harness/markdownBlocks.ts";
 
@@ -373,6 +374,11 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
       "x".repeat(100),
       "x".repeat(101),
     ],
+  ],
+  [
+    "exchange header name",
+    exchangeHeaderName,
+    ["authorization", "x-orders-token", "X-Token", "cookie", "host", "te", ":path", "x y", "x".repeat(101)],
   ],
   [
     "removable header name",

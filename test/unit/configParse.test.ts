@@ -5,6 +5,7 @@ import { parseConfig } from "../../src/config/parseConfig.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
 import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
+import { NO_EXCHANGE } from "../harness/noExchange.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
 const base = () => ({
@@ -140,6 +141,7 @@ describe("parseConfig: defaults", () => {
           providers: [],
           forwardRequestHeaders: [],
           assertion: { enabled: null, audience: null },
+          exchange: NO_EXCHANGE,
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
           mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
@@ -282,7 +284,7 @@ const invalid: [rule: string, mutate: (raw: Record<string, any>) => void, path: 
     "rejects an unknown route key",
     (r) => (r.routes[0].methods = ["GET"]),
     "routes[0].methods",
-    /unknown key \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders\)/,
+    /unknown key \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders, exchange\)/,
   ],
   ["requires routes", (r) => delete r.routes, "routes", /is required/],
   ["rejects an empty routes list", (r) => (r.routes = []), "routes", /must not be empty/],

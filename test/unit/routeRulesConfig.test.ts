@@ -6,6 +6,7 @@ import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
+import { NO_EXCHANGE } from "../harness/noExchange.ts";
 
 const providers = { corp: { issuer: "https://idp.example.com", audiences: ["api"] } };
 type Raw = Record<string, any>;
@@ -373,6 +374,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       auth: "required",
       providers: [],
       forwardRequestHeaders: [],
+      exchange: NO_EXCHANGE,
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },
