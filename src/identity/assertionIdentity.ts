@@ -34,8 +34,9 @@ export function assertionIdentity(
   for (const claim of wanted) {
     switch (claim) {
       case "sub": {
-        // A machine's subject is its client id when its token names no other (RFC 9068).
-        const sub = text(claims["sub"]) ?? (machine ? clientId : null);
+        // Only the token's own sub, as for x-user-sub: a client id made the subject would read, at
+        // an upstream, as the person whose sub it equals. A machine is named by client_id.
+        const sub = text(claims["sub"]);
         if (sub !== null) body["sub"] = sub;
         break;
       }
