@@ -95,6 +95,21 @@ describe("Envoy jwt_authn in front of an upstream", () => {
     expect(await direct("/orders/1", {})).toBe(401);
   });
 
+  it("never passes on a client's own x-verified-sub, even when the assertion carries no sub", async () => {
+    // A caller without a subject (a machine token naming neither sub nor a client) gets an assertion
+    // without sub: jwt_authn then sets no x-verified-sub, and the client's must not survive either.
+    const headless = await stack.signToken({ sub: undefined, client_id: undefined });
+    for (const bearer of [headless, await token()]) {
+      const res = await stack.request("/orders/impersonate", {
+        headers: { authorization: `Bearer ${bearer}`, "x-verified-sub": "admin" },
+      });
+      expect(res.status).toBe(200);
+      const seen = stack.upstream.requests().at(-1);
+      expect(seen?.path).toBe("/orders/impersonate");
+      expect(seen?.headers["x-verified-sub"]).not.toBe("admin");
+    }
+  });
+
   it("refuses (403) an assertion minted for another upstream's audience", async () => {
     // The billing route's assertion, sent on to this sidecar by a misrouted gate: jwt_authn answers
     // an audience it does not accept with 403, a missing or unverifiable assertion with 401.
