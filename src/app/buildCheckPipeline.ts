@@ -29,6 +29,7 @@ import type { SessionStore } from "../session/SessionStore.ts";
 import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createAssertionPipeline, type AssertionPipeline } from "./createAssertionPipeline.ts";
+import { providersDemandCertificates } from "./clientCertificateUse.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createConfiguredTokenBinding } from "./createConfiguredTokenBinding.ts";
 
@@ -118,7 +119,9 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: new RouteTable(config.routes, config.policy),
+    routes: new RouteTable(config.routes, config.policy, {
+      providersDemandCertificates: providersDemandCertificates(config),
+    }),
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
