@@ -2,7 +2,8 @@
 // Hash, Subject, URI and DNS) read on a route that trusts the hop, against the same certificate read
 // from the Check's peer certificate on a route that does not: one certificate means one thumbprint,
 // one subject and one set of names whichever way it arrives, also for a subject whose RFC 4514 form
-// holds escapes (a quote, a backslash, a comma), so one `subject` selector admits it on both routes.
+// holds escapes (a quote, a backslash, a comma, bytes above 0x7f) or an RDN of two attributes, so one
+// `subject` selector admits it on both routes.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseClientCertificate } from "../../src/core/parseClientCertificate.ts";
@@ -17,16 +18,21 @@ const SPIFFE = "spiffe://example.org/ns/odd/sa/api";
 let scope: TempScope;
 let pki: TestPki;
 let stack: Stack;
-let subject: string;
+/** Each certificate's subject as the peer-certificate route reads it: the selector both routes get. */
+const subjects: Record<string, string> = {};
+const NAMES = ["odd", "multi", "utf8"] as const;
 
 beforeAll(async () => {
   scope = await createTempScope("portcullis-pki-");
   pki = await createTestPki(scope.dir, {
     odd: { subject: '/O=Exa, mple/CN=a"b\\\\c', altNames: [`URI:${SPIFFE}`, "DNS:odd.internal"] },
+    multi: { subject: "/O=Example/CN=billing+OU=ops" },
+    utf8: { subject: "/O=Example/CN=M\u00fcller" },
   });
-  // The subject as the peer-certificate route reads it: the selector both routes are given.
-  subject = parseClientCertificate(encodeURIComponent(pki.clients["odd"]!.certPem))!.subject!;
-  const clients = (clientId: string) => [{ subject, clientId }];
+  for (const name of NAMES)
+    subjects[name] = parseClientCertificate(encodeURIComponent(pki.clients[name]!.certPem))!.subject!;
+  const clients = (prefix: string) =>
+    NAMES.map((name) => ({ subject: subjects[name]!, clientId: `${prefix}-${name}` }));
   stack = await startStack({
     routes: [
       { name: "peer", match: { path: "/peer" }, auth: "required", mtls: { clients: clients("by-peer") } },
@@ -67,16 +73,18 @@ async function send(path: string, client: TestCertificate, headers: Record<strin
 }
 
 describe("x-forwarded-client-cert written by Envoy", () => {
-  it("admits by one subject selector whether the certificate comes as the peer's or forwarded", async () => {
-    const client = pki.clients["odd"]!;
-    expect(subject).toContain('\\"');
-    const peer = await send("/peer/x", client);
-    expect([peer.status, peer.upstream?.headers["x-client-id"]]).toEqual([200, "by-peer"]);
-    const forwarded = await send("/forwarded/x", client);
-    // Envoy's own element reached Portcullis (and the upstream, on the route that trusts it).
-    expect(String(forwarded.upstream?.headers["x-forwarded-client-cert"] ?? "")).toContain("Subject=");
-    expect([forwarded.status, forwarded.upstream?.headers["x-client-id"]]).toEqual([200, "by-forwarded"]);
-  });
+  it.each(NAMES)(
+    "admits %s by one subject selector whether its certificate comes as the peer's or forwarded",
+    async (name) => {
+      const client = pki.clients[name]!;
+      const peer = await send("/peer/x", client);
+      expect([peer.status, peer.upstream?.headers["x-client-id"]]).toEqual([200, `by-peer-${name}`]);
+      const forwarded = await send("/forwarded/x", client);
+      expect([forwarded.status, forwarded.upstream?.headers["x-client-id"]]).toEqual([200, `by-forwarded-${name}`]);
+      // What Envoy wrote reached Portcullis (and the upstream, on the route that trusts it).
+      expect(String(forwarded.upstream?.headers["x-forwarded-client-cert"])).toContain(`Subject="${subjects[name]}"`);
+    },
+  );
 
   it("binds a token to the forwarded certificate's thumbprint", async () => {
     const client = pki.clients["odd"]!;
