@@ -119,9 +119,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: new RouteTable(config.routes, config.policy, {
-      providersDemandCertificates: providersDemandCertificates(config),
-    }),
+    routes: routeTableOf(config),
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
@@ -142,6 +140,13 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       createCheckObserver(metrics, logger, () => config.log.audit),
     ),
   };
+}
+
+/** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */
+function routeTableOf(config: PortcullisConfig): RouteTable {
+  return new RouteTable(config.routes, config.policy, {
+    providersDemandCertificates: providersDemandCertificates(config),
+  });
 }
 
 /** The gate's identity headers and signed assertion (null when no route adds one) for a config. */
