@@ -28,7 +28,9 @@ export function assertionIdentity(
 ): Record<string, unknown> | null {
   const { claims, machine } = sources;
   const body: Record<string, unknown> = {};
-  if (sources.idp !== undefined && fits(sources.idp)) body["idp"] = sources.idp;
+  // Never left out for its length (it is a configured issuer, and the config's size rule counts it):
+  // without it two providers' users of one sub would get the same assertion.
+  if (sources.idp !== undefined) body["idp"] = sources.idp;
   const lists: string[][] = [];
   const clientId = text(claims["client_id"]) ?? text(claims["azp"]);
   for (const claim of wanted) {

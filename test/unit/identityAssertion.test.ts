@@ -185,6 +185,21 @@ describe("the signed identity assertion", () => {
     expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "idp", "iss", "jti", "scope", "sub"]);
   });
 
+  it("always names the credential's issuer (idp), however long, so two providers' subjects never read alike", async () => {
+    const long = `https://idp.example.com/${"tenant/".repeat(45)}v2.0`;
+    const signer = createAssertionSigner({
+      config: configWith({ maxBytes: 4096 }).identity.assertion!,
+      keys: () => keys,
+      now: () => T0,
+      issuerOf: (provider) => (provider === "corp" ? long : "https://other.example.com"),
+      roles: () => [],
+      groups: () => [],
+    });
+    const { payload } = await verify(issued(signer.issue(alice, "corp", false, "orders")).value, keys, "orders", T0);
+    expect(long.length).toBeGreaterThan(256);
+    expect(payload).toMatchObject({ sub: "alice", idp: long });
+  });
+
   it("is refused, not made unsigned, while no key is loaded", () => {
     expect(signerOver(null, { now: T0 }).issue(alice, "corp", false, "orders")).toEqual({ refused: "keys_not_loaded" });
   });
