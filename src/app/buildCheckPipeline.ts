@@ -29,6 +29,7 @@ import type { SessionStore } from "../session/SessionStore.ts";
 import { createLogoutTokenDispatcher } from "../oidc/createLogoutTokenDispatcher.ts";
 import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createAssertionPipeline, type AssertionPipeline } from "./createAssertionPipeline.ts";
+import { providersDemandCertificates } from "./clientCertificateUse.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createConfiguredTokenBinding } from "./createConfiguredTokenBinding.ts";
 import { createConfiguredTokenExchange } from "./createConfiguredTokenExchange.ts";
@@ -119,7 +120,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: new RouteTable(config.routes, config.policy),
+    routes: routeTableOf(config),
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
@@ -141,6 +142,13 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       createCheckObserver(metrics, logger, () => config.log.audit),
     ),
   };
+}
+
+/** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */
+function routeTableOf(config: PortcullisConfig): RouteTable {
+  return new RouteTable(config.routes, config.policy, {
+    providersDemandCertificates: providersDemandCertificates(config),
+  });
 }
 
 /** The gate's identity headers and signed assertion (null when no route adds one) for a config. */

@@ -13,8 +13,13 @@ export interface ClientCertificateUse {
 
 const CERTIFICATE_DEMANDS = new Set(["mtls", "any"]);
 
+/** Some provider demands certificate-bound tokens (mtls or any): what the route table is told too. */
+export function providersDemandCertificates(config: PortcullisConfig): boolean {
+  return Object.values(config.providers).some((p) => CERTIFICATE_DEMANDS.has(p.boundTokens ?? "none"));
+}
+
 export function clientCertificateUse(config: PortcullisConfig): ClientCertificateUse {
-  const providerDemands = Object.values(config.providers).some((p) => CERTIFICATE_DEMANDS.has(p.boundTokens ?? "none"));
+  const providerDemands = providersDemandCertificates(config);
   let peer = false;
   let forwarded = false;
   for (const route of config.routes) {

@@ -4,6 +4,7 @@
 
 import type { ListenAddress, PortcullisConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { compileRoutes } from "../core/compileRoutes.ts";
+import { providersDemandCertificates } from "./clientCertificateUse.ts";
 
 const address = (a: ListenAddress): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
@@ -45,7 +46,9 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
     );
   if (config.session.keys.length > 0) lines.push(`sessions: ${sessionsText(config)}`);
   // The effective rule list, as the gate will use it: a mode's catch-all rule and defaults included.
-  const rules = compileRoutes(config.routes, config.policy);
+  const rules = compileRoutes(config.routes, config.policy, {
+    providersDemandCertificates: providersDemandCertificates(config),
+  });
   const unmatched = config.policy.mode === "rules" ? "; no match = deny" : "";
   lines.push(`routes (${rules.length}, mode ${config.policy.mode}, first match wins${unmatched}):`);
   rules.forEach((rule, i) => {

@@ -115,7 +115,7 @@ export const assertionNode = {
       unique: true,
       default: ["sub", "email", "roles", "groups", "client_id"],
       description:
-        "The identity claims it carries (beside `iss`, `aud`, `idp` = the credential's issuer, `iat`, `exp`, `jti`): never the whole token. `roles` and `groups` are read as for the headers; `client_id` is set for machine callers only.",
+        "The identity claims it carries (beside `iss`, `aud`, `idp` = the credential's issuer, `iat`, `exp`, `jti`): never the whole token. `roles` and `groups` are read as for the headers; `sub` only ever from the token's own `sub`; `client_id` is set for machine callers only (a machine without a `sub` is named by it alone).",
     },
     maxBytes: {
       kind: "integer",

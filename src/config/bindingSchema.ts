@@ -90,7 +90,7 @@ const certificateClientNode = {
     uri: selector("A URI subject alternative name, compared exactly."),
     dnsName: selector("A DNS subject alternative name, compared without letter case (no wildcards).", DNS_NAME),
     subject: selector(
-      "The certificate's whole subject in RFC 4514 form, most specific first, compared exactly (`CN=billing,O=Example,C=DE`).",
+      "The certificate's whole subject in RFC 4514 form as `openssl x509 -noout -subject -nameopt RFC2253` prints it (and Envoy forwards it), most specific first, compared exactly (`CN=billing,O=Example,C=DE`).",
     ),
     thumbprint: selector(
       "The SHA-256 thumbprint of the certificate (base64url of the DER, as in `cnf.x5t#S256`).",

@@ -6,7 +6,10 @@
 export interface ClientCertificate {
   /** SHA-256 of the DER, base64url without padding: what `cnf["x5t#S256"]` names. */
   readonly thumbprint: string;
-  /** The subject in RFC 4514 form, most specific first (`CN=billing,O=Example`); null when unknown. */
+  /**
+   * The subject in RFC 4514 form as OpenSSL and Envoy write it (`CN=billing,O=Example`: most specific
+   * first, `+` inside an RDN, bytes above 0x7f as `\XX`); null when unknown.
+   */
   readonly subject: string | null;
   /** URI subject alternative names (SPIFFE IDs among them), at most MAX_CERTIFICATE_NAMES. */
   readonly uris: readonly string[];

@@ -4,8 +4,9 @@
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial.
-// (About 400 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
-// the reuse of plain allow answers beside the steps that make them.)
+// (About 470 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
+// the reuse of plain allow answers beside the steps that make them; who a credential speaks for is
+// Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
@@ -19,7 +20,6 @@ import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
-import { CERTIFICATE_PROVIDER, certificateClientOf } from "./certificateClientOf.ts";
 import { createAssertionHeaders, type AssertionDependency, type AssertionHeaders } from "./createAssertionHeaders.ts";
 import {
   createIdentityHeaderCache,
@@ -34,6 +34,7 @@ import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
+import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 
@@ -67,24 +68,6 @@ export interface GateDependencies {
   readonly assertions?: AssertionDependency | null;
   /** Token exchange for the routes that ask for it; absent or null when none does. */
   readonly tokenExchange?: TokenExchangePort | null;
-}
-
-/** Who the request speaks for, once a credential checked out. */
-interface Subject {
-  readonly kind: "subject";
-  readonly claims: Readonly<Record<string, unknown>>;
-  readonly provider: string;
-  readonly credential: "bearer" | "session" | "certificate";
-  /** The session, when the credential is one (its access token is what token exchange sends). */
-  readonly session?: Session;
-  /** Set-Cookie values for the client (a refreshed session). */
-  readonly setCookies: readonly string[];
-  /**
-   * Whether its plain answer is kept for the next checks: a bearer token's once the token cache
-   * answered it (its second sight; most first-seen tokens are never seen again), a session's always
-   * (its store hands back the same claims for the same cookie).
-   */
-  readonly keepAnswer: boolean;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -159,7 +142,7 @@ export class Gate {
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
-          : (certificateSubject(check) ?? (await this.#sessionCredential(check)));
+          : (certificateSubject(request, route) ?? (await this.#sessionCredential(check)));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;
       // Token binding, on every check of a token (the cache keeps cnf; the proof is the request's). A
@@ -531,26 +514,6 @@ function describeFault(fault: unknown): string {
 
 type BearerCredential = ReturnType<typeof extractBearerToken>;
 
-/** No Set-Cookie for the client: one shared empty list instead of a new one per check. */
-const NONE: readonly string[] = Object.freeze([]);
-
-/** A machine the route admits by its client certificate alone (mtls.clients), or null. */
-function certificateSubject(check: CheckContext): Subject | null {
-  const binding = check.route.binding;
-  if (binding === null || binding.clients.length === 0) return null;
-  const client = certificateClientOf(check.request, binding);
-  if (client === null) return null;
-  // Its claims object is the client's own, the same on every request, so its answer is kept like a session's.
-  return {
-    kind: "subject",
-    claims: client.claims,
-    provider: CERTIFICATE_PROVIDER,
-    credential: "certificate",
-    setCookies: NONE,
-    keepAnswer: true,
-  };
-}
-
 /** What token exchange sends for the caller: the session's access token, else the bearer token. */
 function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {
   const { session, provider } = subject;
@@ -561,23 +524,4 @@ function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: bo
   if (bearer.kind !== "token") throw new Error("no access token to exchange");
   const exp = subject.claims["exp"];
   return { token: bearer.token, tokenExp: typeof exp === "number" ? exp : null, provider, browser: false };
-}
-
-/** A verified bearer token's subject, or its denial; `fromCache`: the token cache answered it. */
-function bearerSubject(route: CompiledRoute, outcome: VerifyOutcome, fromCache: boolean): Subject | Decision {
-  if (!outcome.ok) {
-    return deny(outcome.code, {
-      route: route.name,
-      detail: outcome.detail,
-      ...(outcome.provider !== undefined ? { provider: outcome.provider } : {}),
-    });
-  }
-  return {
-    kind: "subject",
-    claims: outcome.claims,
-    provider: outcome.provider,
-    credential: "bearer",
-    setCookies: NONE,
-    keepAnswer: fromCache,
-  };
 }

@@ -5,7 +5,14 @@
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
-import { compileRoutes, pathMatches, toggledMayMatch, type CompiledRoute, type CompiledRule } from "./compileRoutes.ts";
+import {
+  compileRoutes,
+  pathMatches,
+  toggledMayMatch,
+  type CompiledRoute,
+  type CompiledRule,
+  type RouteCompileOptions,
+} from "./compileRoutes.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 
@@ -57,8 +64,8 @@ export class RouteTable {
   /** Some rule matches case-insensitively: the segment index is keyed by folded segments. */
   readonly #fold: boolean;
 
-  constructor(routes: readonly RouteConfig[], policy?: PolicyConfig) {
-    const rules = compileRoutes(routes, policy);
+  constructor(routes: readonly RouteConfig[], policy?: PolicyConfig, options?: RouteCompileOptions) {
+    const rules = compileRoutes(routes, policy, options);
     const fold = rules.some((rule) => rule.caseInsensitive);
     this.#fold = fold;
     const hosts = new Set<string>();

@@ -95,18 +95,27 @@ const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> =
   blacklist: "public",
 };
 
+/** What compiling a route list needs from the rest of the config. */
+export interface RouteCompileOptions {
+  /** Some provider's `boundTokens` is mtls or any: routes that demand nothing themselves read certificates. */
+  readonly providersDemandCertificates?: boolean;
+}
+
 export function compileRoutes(
   routes: readonly RouteConfig[],
   policy: PolicyConfig = { mode: "rules" },
+  options: RouteCompileOptions = {},
 ): readonly CompiledRule[] {
   const policyRemoved = policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS;
   const bindings = routes.map(compileRouteBinding);
+  const providersDemand = options.providersDemandCertificates === true;
   // Where routes read client certificates, a client's own x-forwarded-client-cert would read, at an
   // upstream, as a certificate it never presented: removed everywhere but on routes that trust the
   // proxy which sets it. (Elsewhere Envoy's default forward_client_cert_details drops it, and the
   // header stays out of allowed_headers: app/clientCertificateUse.ts decides both alike.)
   const removed =
-    bindings.some(readsCertificates) && !policyRemoved.includes(FORWARDED_CLIENT_CERT_HEADER)
+    bindings.some((binding) => readsCertificates(binding, providersDemand)) &&
+    !policyRemoved.includes(FORWARDED_CLIENT_CERT_HEADER)
       ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
       : policyRemoved;
   const compiled = routes.map((route, index) =>
@@ -182,11 +191,14 @@ function compileRule(
   };
 }
 
-/** A route that reads a client certificate: for a bound token it demands, a client it admits, a hop it trusts. */
-function readsCertificates(binding: RouteBinding | null): boolean {
-  if (binding === null) return false;
-  const demand = binding.boundTokens;
-  return binding.trustForwardedClientCert || binding.clients.length > 0 || demand === "mtls" || demand === "any";
+/**
+ * A route that reads a client certificate: for a bound token it (or, when it says nothing, a
+ * provider) demands, a client it admits, a hop it trusts.
+ */
+function readsCertificates(binding: RouteBinding | null, providersDemand: boolean): boolean {
+  const demand = binding?.boundTokens ?? null;
+  if (demand === null ? providersDemand : demand === "mtls" || demand === "any") return true;
+  return binding !== null && (binding.trustForwardedClientCert || binding.clients.length > 0);
 }
 
 /** The path matcher; with `fold`, every literal in it is ASCII-case-folded and a regex ignores case. */

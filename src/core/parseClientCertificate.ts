@@ -47,11 +47,31 @@ export function certificateOf(x509: X509Certificate): ClientCertificate | null {
   if (names === null) return null;
   return Object.freeze({
     thumbprint: createHash("sha256").update(x509.raw).digest("base64url"),
-    // node:crypto prints the subject one RDN a line, escaped per RFC 2253, least specific first.
-    subject: x509.subject === "" ? null : x509.subject.split("\n").reverse().join(","),
+    subject: x509.subject === "" ? null : rfc2253Subject(x509.subject),
     uris: Object.freeze(names.uris),
     dnsNames: Object.freeze(names.dnsNames.map((name) => name.toLowerCase())),
   });
+}
+
+/**
+ * node:crypto's subject (one RDN a line, least specific first, the attributes of one RDN joined by
+ * " + ", escaped per RFC 2253 but UTF-8 left as is) in OpenSSL's RFC 2253 form, the one Envoy writes
+ * in x-forwarded-client-cert and `openssl x509 -nameopt RFC2253` prints: most specific first, an
+ * RDN's attributes reversed too and joined by "+", every byte above 0x7f written \XX. One certificate
+ * then has one subject however it reaches Portcullis. (A value's own "+" is escaped, so " + " only
+ * ever separates attributes.)
+ */
+function rfc2253Subject(subject: string): string {
+  const rdns = subject.split("\n").reverse();
+  return rdns.map((rdn) => escapeHighBytes(rdn.split(" + ").reverse().join("+"))).join(",");
+}
+
+function escapeHighBytes(text: string): string {
+  if (!/[^\x00-\x7f]/.test(text)) return text;
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8"))
+    out += byte > 0x7f ? `\\${byte.toString(16).toUpperCase()}` : String.fromCharCode(byte);
+  return out;
 }
 
 /**

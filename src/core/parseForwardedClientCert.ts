@@ -1,6 +1,7 @@
 // Reads x-forwarded-client-cert (XFCC) as Envoy and most meshes write it, on a route that trusts the
 // hop in front (routes[].mtls.trustForwardedClientCert): elements joined by ",", each `key=value`
-// pairs joined by ";", a value holding `,` `;` `=` or a quote written in double quotes. Strict: an
+// pairs joined by ";", a value holding `,` `;` `=` or a quote written in double quotes (its
+// backslash escapes kept as written: Envoy's Subject is RFC 4514 text in quotes). Strict: an
 // unknown key, a key given twice (except URI and DNS), a Hash that is not hex SHA-256, a Cert that is
 // not one certificate or does not hash to Hash, and (unless configured) more than one element are
 // refused, with a reason for the log. Never called for a hop the route does not trust.
@@ -96,11 +97,16 @@ function splitUnquoted(text: string, separator: string): string[] | null {
   return parts;
 }
 
-/** A value as written: bare, or in double quotes with `\"` and `\\` escaped; null when malformed. */
+/**
+ * A value as written: bare, or the content between double quotes exactly as it stands. Envoy wraps
+ * the subject's RFC 4514 text in quotes without escaping it again (that text already writes `"` and
+ * `\` as `\"` and `\\`), so its escapes are the subject's own and stay: the subject then reads
+ * as the peer certificate's does. A quote inside that is not escaped is malformed: null.
+ */
 function unquote(value: string): string | null {
   if (!value.startsWith('"')) return value.includes('"') ? null : value;
   if (value.length < 2 || !value.endsWith('"')) return null;
   const inner = value.slice(1, -1);
   if (/(^|[^\\])"/.test(inner.replace(/\\\\/g, ""))) return null;
-  return inner.replace(/\\(["\\])/g, "$1");
+  return inner;
 }

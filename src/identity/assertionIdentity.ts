@@ -28,14 +28,17 @@ export function assertionIdentity(
 ): Record<string, unknown> | null {
   const { claims, machine } = sources;
   const body: Record<string, unknown> = {};
-  if (sources.idp !== undefined && fits(sources.idp)) body["idp"] = sources.idp;
+  // Never left out for its length (it is a configured issuer, and the config's size rule counts it):
+  // without it two providers' users of one sub would get the same assertion.
+  if (sources.idp !== undefined) body["idp"] = sources.idp;
   const lists: string[][] = [];
   const clientId = text(claims["client_id"]) ?? text(claims["azp"]);
   for (const claim of wanted) {
     switch (claim) {
       case "sub": {
-        // A machine's subject is its client id when its token names no other (RFC 9068).
-        const sub = text(claims["sub"]) ?? (machine ? clientId : null);
+        // Only the token's own sub, as for x-user-sub: a client id made the subject would read, at
+        // an upstream, as the person whose sub it equals. A machine is named by client_id.
+        const sub = text(claims["sub"]);
         if (sub !== null) body["sub"] = sub;
         break;
       }

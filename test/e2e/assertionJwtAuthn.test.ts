@@ -4,7 +4,8 @@
 // (remote_jwks through a cluster), its issuer and the upstream's audience. Only requests that came
 // through the gate with an assertion for that upstream get in; anything else is 401 (403 for another audience).
 import { join } from "node:path";
-import { generateKeyPair, SignJWT } from "jose";
+import { generateKeyPairSync } from "node:crypto";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fillTemplate, startEnvoy, type RunningEnvoy } from "../../src/demo/startEnvoy.ts";
 import { reservePort } from "../harness/reservePort.ts";
@@ -17,12 +18,18 @@ const TEMPLATE = new URL("../../envoy/upstream-jwt-authn.yaml", import.meta.url)
 
 let stack: Stack;
 let sidecar: RunningEnvoy;
+/** Portcullis's signing key, configured, so the test can sign as Portcullis would. */
+const { privateKey: signingKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 
 beforeAll(async () => {
   const port = await reservePort();
   stack = await startStack({
     upstreamPort: port.port,
-    config: { identity: { assertion: { issuer: ISSUER } } },
+    config: {
+      identity: {
+        assertion: { issuer: ISSUER, keys: [signingKey.export({ format: "pem", type: "pkcs8" }) as string] },
+      },
+    },
     routes: [
       {
         name: "orders",
@@ -93,6 +100,38 @@ describe("Envoy jwt_authn in front of an upstream", () => {
     expect(res.status).toBe(401);
     expect(await direct("/orders/1", { [HEADER]: forged })).toBe(401);
     expect(await direct("/orders/1", {})).toBe(401);
+  });
+
+  it("never passes on a client's own x-verified-sub, even when the assertion carries no sub", async () => {
+    // A caller without a subject (a machine token naming neither sub nor a client) gets an assertion
+    // without sub: jwt_authn then sets no x-verified-sub, and the client's must not survive either.
+    const headless = await stack.signToken({ sub: undefined, client_id: undefined });
+    for (const bearer of [headless, await token()]) {
+      const res = await stack.request("/orders/impersonate", {
+        headers: { authorization: `Bearer ${bearer}`, "x-verified-sub": "admin" },
+      });
+      expect(res.status).toBe(200);
+      const seen = stack.upstream.requests().at(-1);
+      expect(seen?.path).toBe("/orders/impersonate");
+      expect(seen?.headers["x-verified-sub"]).not.toBe("admin");
+    }
+  });
+
+  it("refuses an assertion a few seconds past its exp, signed with Portcullis's own key", async () => {
+    // The assertion lives 60 s; jwt_authn's default clock skew (60 s) would double the time a copied
+    // one can be replayed. The recipe allows 5 s.
+    const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
+    const now = Math.floor(Date.now() / 1000);
+    const minted = (exp: number) =>
+      new SignJWT({ sub: "alice" })
+        .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
+        .setIssuer(ISSUER)
+        .setAudience("orders")
+        .setIssuedAt(exp - 60)
+        .setExpirationTime(exp)
+        .sign(signingKey);
+    expect(await direct("/orders/1", { [HEADER]: await minted(now + 30) })).toBe(200);
+    expect(await direct("/orders/1", { [HEADER]: await minted(now - 30) })).toBe(401);
   });
 
   it("refuses (403) an assertion minted for another upstream's audience", async () => {

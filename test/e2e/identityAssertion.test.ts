@@ -160,4 +160,38 @@ describe("the signed identity assertion through Envoy", () => {
     expect(discovery.status).toBe(200);
     expect(discovery.json).toMatchObject({ issuer: ISSUER, jwks_uri: `${ISSUER}/.well-known/jwks.json` });
   });
+
+  it("lets nothing but its two documents past ext_authz under /.well-known/", async () => {
+    const jwks = (await stack.request("/.well-known/jwks.json")).body;
+    // A query string, or a path Envoy normalises to the exact one, still gets the document itself.
+    const same = [
+      "/.well-known/jwks.json?x=1",
+      "/.well-known/./jwks.json",
+      "/.well-known//jwks.json",
+      "/.well-known/%6Awks.json",
+    ];
+    for (const path of same) {
+      const res = await stack.request(path);
+      expect([res.status, res.body], path).toEqual([200, jwks]);
+    }
+    // Anything else meets the gate: no route lists it here, so Portcullis denies it (a JSON body with
+    // its error code), and neither Portcullis's auth listener nor the upstream answers it.
+    for (const path of [
+      "/.well-known/jwks.json/x",
+      "/.well-known/jwks.jsonx",
+      "/.well-known/JWKS.json",
+      "/.well-known/security.txt",
+      "/.well-known/jwks.json/../../oauth2x",
+      "/.well-known/openid-configuration/../../orders/1",
+    ]) {
+      const marker = randomUUID();
+      const res = await stack.request(path, { headers: { "x-test-marker": marker } });
+      expect(res.status, path).not.toBe(200);
+      expect(res.body, path).not.toBe(jwks);
+      expect(
+        upstream.requests().some((r) => r.headers["x-test-marker"] === marker),
+        path,
+      ).toBe(false);
+    }
+  });
 });

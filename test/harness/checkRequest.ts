@@ -4,6 +4,8 @@
 import type { Clock } from "../../src/clock/Clock.ts";
 import type { IdentityConfig, PolicyConfig, RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import type { BoundTokens } from "../../src/core/compileRouteBinding.ts";
+import { createTokenBinding } from "../../src/core/createTokenBinding.ts";
 import { Gate, type GateDependencies, type VerifyOutcome } from "../../src/core/Gate.ts";
 import { normalizePath } from "../../src/core/normalizePath.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
@@ -46,6 +48,11 @@ export interface TestGateOptions {
   readonly clock?: Clock;
   /** Default: the Gate's own (client certificates checked, DPoP-bound tokens refused). */
   readonly binding?: GateDependencies["binding"];
+  /**
+   * Each provider's `boundTokens`, as a config gives them: the Gate's binding and the route table
+   * (which removes x-forwarded-client-cert where certificates are read) both follow it. Default: none.
+   */
+  readonly providerBoundTokens?: Readonly<Record<string, BoundTokens>>;
 }
 
 export interface TestGate {
@@ -64,9 +71,12 @@ export function gateOver(options: TestGateOptions): TestGate {
       code: "signature_invalid",
       detail: "unknown test token",
     };
+  const providerDemands = options.providerBoundTokens ?? {};
   const gate = new Gate({
     normalizePath: options.normalizePath ?? normalizePath,
-    routes: new RouteTable([...options.routes], options.policy),
+    routes: new RouteTable([...options.routes], options.policy, {
+      providersDemandCertificates: Object.values(providerDemands).some((d) => d === "mtls" || d === "any"),
+    }),
     identity: createIdentityHeaders(options.identity ?? PLAIN_IDENTITY),
     verifier: {
       async verify(token, providers) {
@@ -87,7 +97,11 @@ export function gateOver(options: TestGateOptions): TestGate {
     },
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    ...(options.binding !== undefined ? { binding: options.binding } : {}),
+    ...(options.binding !== undefined
+      ? { binding: options.binding }
+      : options.providerBoundTokens !== undefined
+        ? { binding: createTokenBinding({ providers: new Map(Object.entries(providerDemands)) }) }
+        : {}),
   });
   return { gate, verifyCalls };
 }

@@ -4,14 +4,15 @@
 // `check-config --envoy` prints it for a config that uses mTLS. The `https` listener stays as it is:
 // a client there presents no certificate. `forwardClientCert` sets the mtls listener's
 // forward_client_cert_details (FORWARD_ONLY lets a client's own x-forwarded-client-cert through, to
-// show that Portcullis ignores it on a route that does not trust the hop).
+// show that Portcullis ignores it on a route that does not trust the hop; SANITIZE_SET makes Envoy
+// write its own element for the client's certificate: Hash, Subject, URI and DNS).
 import { parse, stringify } from "yaml";
 import type { TestPki } from "./createTestPki.ts";
 
 type Json = Record<string, any>;
 
 export interface MtlsListenerOptions {
-  readonly forwardClientCert?: "SANITIZE" | "FORWARD_ONLY";
+  readonly forwardClientCert?: "SANITIZE" | "FORWARD_ONLY" | "SANITIZE_SET";
 }
 
 export function withMtlsListener(rendered: string, pki: TestPki, options: MtlsListenerOptions = {}): string {
@@ -34,6 +35,8 @@ export function withMtlsListener(rendered: string, pki: TestPki, options: MtlsLi
   const hcm = chain["filters"][0].typed_config as Json;
   hcm["stat_prefix"] = "ingress_mtls";
   hcm["forward_client_cert_details"] = options.forwardClientCert ?? "SANITIZE";
+  if (options.forwardClientCert === "SANITIZE_SET")
+    hcm["set_current_client_cert_details"] = { subject: true, uri: true, dns: true };
   listeners.push(mtls);
   return stringify(config);
 }

@@ -84,6 +84,21 @@ describe("the config of bound tokens and mTLS clients", () => {
       expect.objectContaining({ path: "routes[0].mtls.clients", message: expect.stringContaining("auth: public") }),
     ]);
   });
+
+  it("refuses certificate clients on a route that is public by the whitelist mode's default", () => {
+    // Written without auth in whitelist mode, the route is public: its clients would admit everyone.
+    const result = parseConfig({
+      providers: { corp: PROVIDER },
+      policy: { mode: "whitelist" },
+      routes: [{ name: "m", match: { path: "/m" }, mtls: { clients: [{ clientId: "b", spiffeId: SPIFFE }] } }],
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.objectContaining({
+        path: "routes[0].mtls.clients",
+        message: expect.stringContaining("the whitelist mode default"),
+      }),
+    ]);
+  });
 });
 
 describe("what a config asks of Envoy (check-config --envoy)", () => {

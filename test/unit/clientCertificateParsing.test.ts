@@ -102,11 +102,13 @@ describe("parseForwardedClientCert", () => {
     expect(parseForwardedClientCert(header, "one")).toMatchObject({ ok: false });
   });
 
-  it("keeps a comma inside a quoted Subject within its element", () => {
-    const header = `Hash=${"aa".repeat(32)};Subject="CN=a\\"b,O=Exa\\, mple"`;
+  it("keeps a comma inside a quoted Subject within its element, and its RFC 4514 escapes as written", () => {
+    // Envoy wraps the subject's RFC 4514 text in quotes as it is: `\"` and `\\` are the subject's
+    // own escapes, read as the peer certificate's subject reads (CN=a"b\c, O=Exa, mple).
+    const header = `Hash=${"aa".repeat(32)};Subject="CN=a\\"b\\\\c,O=Exa\\, mple"`;
     expect(parseForwardedClientCert(header, "one")).toMatchObject({
       ok: true,
-      certificate: { subject: 'CN=a"b,O=Exa\\, mple' },
+      certificate: { subject: 'CN=a\\"b\\\\c,O=Exa\\, mple' },
     });
   });
 });

@@ -113,11 +113,19 @@ describe("the signed identity assertion", () => {
     ).rejects.toMatchObject({ claim: "iss" });
   });
 
-  it("names a machine caller by its client id and carries client_id only for machines", async () => {
+  it("names a machine caller by client_id only, never by a sub its token does not carry", async () => {
+    // A client id made the subject would read upstream as the person whose sub it equals (the same
+    // rule as x-user-sub): a machine is named by client_id, its sub only when its token has one.
     const signer = signerOver(keys, { now: T0 });
-    const machine = issued(signer.issue({ client_id: "billing-job", exp: T0 / 1000 + 600 }, "corp", true, "orders"));
-    expect((await verify(machine.value, keys, "orders", T0)).payload).toMatchObject({
-      sub: "billing-job",
+    const machine = issued(signer.issue({ client_id: "alice", exp: T0 / 1000 + 600 }, "corp", true, "orders"));
+    const payload = (await verify(machine.value, keys, "orders", T0)).payload;
+    expect(payload).toMatchObject({ client_id: "alice" });
+    expect(payload).not.toHaveProperty("sub");
+    const withSub = issued(
+      signer.issue({ sub: "svc-billing", client_id: "billing-job", exp: T0 / 1000 + 600 }, "corp", true, "orders"),
+    );
+    expect((await verify(withSub.value, keys, "orders", T0)).payload).toMatchObject({
+      sub: "svc-billing",
       client_id: "billing-job",
     });
     const person = issued(signer.issue({ ...alice, client_id: "web" }, "corp", false, "orders"));
@@ -175,6 +183,21 @@ describe("the signed identity assertion", () => {
     );
     const { payload } = await verify(value, keys, "orders", T0);
     expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "idp", "iss", "jti", "scope", "sub"]);
+  });
+
+  it("always names the credential's issuer (idp), however long, so two providers' subjects never read alike", async () => {
+    const long = `https://idp.example.com/${"tenant/".repeat(45)}v2.0`;
+    const signer = createAssertionSigner({
+      config: configWith({ maxBytes: 4096 }).identity.assertion!,
+      keys: () => keys,
+      now: () => T0,
+      issuerOf: (provider) => (provider === "corp" ? long : "https://other.example.com"),
+      roles: () => [],
+      groups: () => [],
+    });
+    const { payload } = await verify(issued(signer.issue(alice, "corp", false, "orders")).value, keys, "orders", T0);
+    expect(long.length).toBeGreaterThan(256);
+    expect(payload).toMatchObject({ sub: "alice", idp: long });
   });
 
   it("is refused, not made unsigned, while no key is loaded", () => {

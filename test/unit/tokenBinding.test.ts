@@ -153,6 +153,19 @@ describe("require.boundTokens", () => {
     expect(bound).toMatchObject({ kind: "allow", route: "plain" });
   });
 
+  it("removes a client's x-forwarded-client-cert upstream where only the provider demands certificate-bound tokens", async () => {
+    // As check-config --envoy lists it for this config: read by no route, removed before the upstream.
+    const { gate: g } = gateOver({
+      routes: [route("plain", "/plain")],
+      tokens: TOKENS,
+      providerBoundTokens: { corp: "mtls" },
+    });
+    const forged = { ...bearer("bound"), "x-forwarded-client-cert": `Hash=${"a".repeat(64)};URI=${SPIFFE}` };
+    const d = await g.decide(checkRequest("/plain", forged, { clientCertificate: certificate() }));
+    expect(d).toMatchObject({ kind: "allow", route: "plain" });
+    expect(removalsOf(d)).toContain("x-forwarded-client-cert");
+  });
+
   it("refuses a DPoP-bound token where the route demands mtls", async () => {
     const d = await gate().decide(checkRequest("/mtls", bearer("dpop"), { clientCertificate: certificate() }));
     expect(d).toMatchObject({ kind: "deny", code: "bound_token_required" });
