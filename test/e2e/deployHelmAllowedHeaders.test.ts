@@ -114,6 +114,39 @@ describe("the chart's sidecar Envoy allowed_headers", () => {
     expect((await render([off])).shipped).not.toContain("dpop");
   });
 
+  it("send x-forwarded-client-cert where a route reads client certificates, and only then", async () => {
+    const mtlsRoutes = [
+      {
+        name: "mesh",
+        match: { path: "/mesh" },
+        auth: "required",
+        mtls: { trustForwardedClientCert: true, clients: [{ spiffeId: "spiffe://example.org/a", clientId: "a" }] },
+      },
+      ...ROUTES,
+    ];
+    for (const config of [
+      { providers: { corp: PROVIDER }, routes: mtlsRoutes },
+      { providers: { corp: { ...PROVIDER, boundTokens: "mtls" } }, routes: ROUTES },
+      {
+        providers: { corp: PROVIDER },
+        routes: [{ ...ROUTES[0], require: { boundTokens: "any" } }],
+      },
+    ]) {
+      const { shipped, configYaml } = await render([await valuesFile({ config })]);
+      expect(shipped).toContain("x-forwarded-client-cert");
+      expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+    }
+    const overruled = await valuesFile({
+      config: {
+        providers: { corp: { ...PROVIDER, boundTokens: "mtls" } },
+        routes: [{ ...ROUTES[0], require: { boundTokens: "none" } }],
+      },
+    });
+    const { shipped, configYaml } = await render([overruled]);
+    expect(shipped).not.toContain("x-forwarded-client-cert");
+    expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
+  });
+
   it("send no removal names when policy.removeRequestHeaders is empty", async () => {
     const file = await valuesFile({
       config: { providers: { corp: PROVIDER }, routes: ROUTES, policy: { removeRequestHeaders: [] } },

@@ -349,8 +349,9 @@ The ext_authz allowed_headers of the chart's Portcullis `config`: the same list 
 src/app/envoyAllowedHeaders.ts (test/e2e/deployHelmAllowedHeaders.test.ts holds the two equal):
 authorization and x-request-id always; with browser login (a provider with clientId and
 redirectUri, and session.keys) the Cookie header and the headers that tell a page navigation from
-an API call; policy.removeRequestHeaders (default list unless set); with a provider's dpop.enabled
-the DPoP proof header; with tracing.enabled the W3C and B3 trace context.
+an API call; policy.removeRequestHeaders (default list unless set); x-forwarded-client-cert where a
+route reads client certificates (app/clientCertificateUse.ts); with a provider's dpop.enabled the
+DPoP proof header; with tracing.enabled the W3C and B3 trace context.
 */}}
 {{- define "portcullis.envoyAllowedHeaders" -}}
 {{- $c := .Values.config | default dict -}}
@@ -366,6 +367,21 @@ the DPoP proof header; with tracing.enabled the W3C and B3 trace context.
 {{- $removed := list "x-forwarded-host" "x-forwarded-prefix" "forwarded" "x-original-url" "x-rewrite-url" "x-http-method-override" "x-method-override" "x-http-method" -}}
 {{- if hasKey $policy "removeRequestHeaders" -}}{{- $removed = $policy.removeRequestHeaders | default list -}}{{- end -}}
 {{- $names = concat $names $removed -}}
+{{- $demands := list "mtls" "any" -}}
+{{- $providersDemand := false -}}
+{{- range $name, $p := ($c.providers | default dict) -}}
+{{- if and (kindIs "map" $p) (has ($p.boundTokens | default "none") $demands) -}}{{- $providersDemand = true -}}{{- end -}}
+{{- end -}}
+{{- $certificates := false -}}
+{{- range $r := ($c.routes | default list) -}}
+{{- if kindIs "map" $r -}}
+{{- $m := $r.mtls | default dict -}}
+{{- $own := ($r.require | default dict).boundTokens | default "" -}}
+{{- $routeDemands := ternary $providersDemand (has $own $demands) (eq $own "") -}}
+{{- if or $m.trustForwardedClientCert $routeDemands (gt (len ($m.clients | default list)) 0) -}}{{- $certificates = true -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $certificates -}}{{- $names = append $names "x-forwarded-client-cert" -}}{{- end -}}
 {{- range $name, $p := ($c.providers | default dict) -}}
 {{- if and (kindIs "map" $p) (kindIs "map" $p.dpop) $p.dpop.enabled -}}{{- $names = append $names "dpop" -}}{{- end -}}
 {{- end -}}
