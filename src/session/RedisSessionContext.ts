@@ -14,12 +14,7 @@ import type { Session } from "./Session.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
 
 export type RedisOperation =
-  | "session_read"
-  | "session_write"
-  | "session_delete"
-  | "refresh_lock"
-  | "revocation"
-  | "dpop_replay";
+  "session_read" | "session_write" | "session_delete" | "refresh_lock" | "revocation" | "dpop_replay";
 
 export interface RedisSessionStoreOptions {
   readonly connection: RedisConnection;

@@ -137,7 +137,9 @@ describe("what a config asks of Envoy (check-config --envoy)", () => {
   });
 
   it("leaves a route that demands only DPoP without the certificate", () => {
-    const c = config([{ name: "api", auth: "required", require: { boundTokens: "dpop" } }], { dpop: { enabled: true } });
+    const c = config([{ name: "api", auth: "required", require: { boundTokens: "dpop" } }], {
+      dpop: { enabled: true },
+    });
     expect(renderEnvoyExtAuthzFilter(c)).toContain("include_peer_certificate: false");
   });
 });
