@@ -22,7 +22,8 @@ import {
   windowUpdateFrame,
   frame,
 } from "./h2Frames.ts";
-import { CompressionError, HpackDecoder, type RequestHeaders } from "./HpackDecoder.ts";
+import { CompressionError, HpackDecoder } from "./HpackDecoder.ts";
+import type { RequestHeaders } from "./RequestHeaders.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout } from "./grpcWire.ts";
 import { NetH2Stream, type StreamHost } from "./NetH2Stream.ts";
 import type { RequestByteBudget } from "./RequestByteBudget.ts";
@@ -303,6 +304,12 @@ export class NetH2Connection implements StreamHost {
     if (stream.remoteEnded) throw new ConnectionError(H2Error.STREAM_CLOSED, "DATA after END_STREAM");
     const [from, to] = this.#unpad(flags, buf, start, end);
     if (flags & Flag.END_STREAM) stream.remoteEnded = true;
+    if (stream.contentLeft !== -1) {
+      // DATA past the content-length, or an end short of it: the request is malformed.
+      stream.contentLeft -= to - from;
+      if (stream.contentLeft < 0 || (stream.remoteEnded && stream.contentLeft !== 0))
+        return this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+    }
     const call = stream.call;
     if (call !== null && to > from) call.receive(Buffer.from(buf.subarray(from, to)));
     if (stream.remoteEnded) {
@@ -337,15 +344,18 @@ export class NetH2Connection implements StreamHost {
 
   /** A whole header block: a new request, or (on an open stream) the client's trailers. */
   #headerBlock(id: number, flags: number, block: Buffer): void {
-    // Decoded whatever becomes of the stream: the dynamic table must stay in step with the peer's.
-    const headers = this.#decoder.decode(block, 0, block.length);
-    const endStream = (flags & Flag.END_STREAM) !== 0;
     const open = this.#streams.get(id);
+    // Decoded whatever becomes of the stream: the dynamic table must stay in step with the peer's.
+    const headers = this.#decoder.decode(block, 0, block.length, open !== undefined);
+    const endStream = (flags & Flag.END_STREAM) !== 0;
     if (open !== undefined) {
-      // Trailers: they must end the stream; gRPC requests carry none worth reading.
+      // Trailers: they must end the stream; gRPC requests carry none worth reading, but a malformed
+      // block makes the whole request malformed (RFC 9113 §8.1.1), never a request to answer.
       if (!endStream || open.remoteEnded)
         throw new ConnectionError(H2Error.PROTOCOL_ERROR, "HEADERS on an open stream");
       open.remoteEnded = true;
+      if (headers.malformed !== undefined || open.contentLeft > 0)
+        return this.#resetStream(open, H2Error.PROTOCOL_ERROR);
       open.call?.receiveEnd();
       return;
     }
@@ -360,18 +370,15 @@ export class NetH2Connection implements StreamHost {
     }
     const stream = new NetH2Stream(id, this.#peerStreamWindow, this);
     stream.remoteEnded = endStream;
+    stream.contentLeft = headers.contentLength;
+    if (endStream && headers.contentLength > 0) headers.malformed ??= "content-length without DATA";
     this.#streams.set(id, stream);
     this.#route(stream, headers);
   }
 
   /** As the node:http2 server routes a stream: HTTP-level refusals, then the method, then the call. */
   #route(stream: NetH2Stream, headers: RequestHeaders): void {
-    if (headers.malformed !== undefined) {
-      stream.reset = true;
-      this.#streams.delete(stream.id);
-      this.send(rstStreamFrame(stream.id, H2Error.PROTOCOL_ERROR));
-      return;
-    }
+    if (headers.malformed !== undefined) return this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
     if (headers.method !== "POST")
       return stream.refuse([
         [":status", "405"],
@@ -462,16 +469,19 @@ export class NetH2Connection implements StreamHost {
     if (id > this.#lastStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
     const stream = this.#streams.get(id);
     if (stream === undefined) return;
-    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
-      stream.reset = true;
-      this.#streams.delete(id);
-      this.#blocked.delete(stream);
-      this.send(rstStreamFrame(id, increment === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR));
-      stream.call?.closed();
-      return;
-    }
+    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW)
+      return this.#resetStream(stream, increment === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
     stream.sendWindow += increment;
     this.#unblock();
+  }
+
+  /** A stream error (RFC 9113 §5.4.2): RST_STREAM, and its call (if any) ends unanswered. */
+  #resetStream(stream: NetH2Stream, code: number): void {
+    stream.reset = true;
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    this.send(rstStreamFrame(stream.id, code));
+    stream.call?.closed();
   }
 
   #unblock(): void {

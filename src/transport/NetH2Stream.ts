@@ -36,6 +36,8 @@ export class NetH2Stream implements GrpcCallWire {
   /** This side has sent END_STREAM, or the stream was reset. */
   localEnded = false;
   reset = false;
+  /** DATA bytes its content-length still announces, -1 without one (RFC 9113 §8.1.1). */
+  contentLeft = -1;
   #headersSent = false;
   /** DATA (and the trailers after it) waiting for window, in order. */
   #pending: Array<{ data: Buffer | null; block: Buffer; end: boolean }> | null = null;

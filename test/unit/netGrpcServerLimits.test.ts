@@ -32,13 +32,14 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
   return Buffer.concat([head, payload]);
 }
 
-/** POST, http, :path Check, content-type application/grpc: literals without indexing, no Huffman. */
+/** POST, http, :path Check, :authority, content-type application/grpc: literals without indexing, no Huffman. */
 function requestBlock(): Buffer {
   const literal = (index: number, value: string) =>
     Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value)]);
   return Buffer.concat([
     Buffer.from([0x83, 0x86]),
     literal(0x04, CHECK),
+    literal(0x01, "portcullis"),
     Buffer.concat([Buffer.from([0x0f, 0x10, 16]), Buffer.from("application/grpc")]),
   ]);
 }
