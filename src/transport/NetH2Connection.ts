@@ -322,6 +322,9 @@ export class NetH2Connection implements StreamHost {
     let [from, to] = this.#unpad(flags, buf, start, end);
     if (flags & Flag.PRIORITY) {
       if (to - from < 5) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "priority fields missing");
+      // RFC 9113 §5.3.1 (RFC 7540's priority scheme): as nghttp2, an error for the connection.
+      if ((buf.readUInt32BE(from) & 0x7fffffff) === id)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, "stream depends on itself");
       from += 5;
     }
     const part = buf.subarray(from, to);
@@ -435,6 +438,7 @@ export class NetH2Connection implements StreamHost {
     }
     if ((end - start) % 6 !== 0)
       throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "SETTINGS not a multiple of 6 bytes");
+    let initialWindow = this.#peerStreamWindow;
     for (let at = start; at < end; at += 6) {
       const setting = buf.readUInt16BE(at);
       const value = buf.readUInt32BE(at + 2);
@@ -442,9 +446,7 @@ export class NetH2Connection implements StreamHost {
         throw new ConnectionError(H2Error.PROTOCOL_ERROR, "ENABLE_PUSH not 0 or 1");
       if (setting === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE too large");
-        const delta = value - this.#peerStreamWindow;
-        this.#peerStreamWindow = value;
-        for (const stream of this.#streams.values()) stream.sendWindow += delta;
+        initialWindow = value;
       }
       if (setting === Setting.MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215)
@@ -452,8 +454,22 @@ export class NetH2Connection implements StreamHost {
         this.maxFrameSize = value;
       }
     }
+    if (initialWindow !== this.#peerStreamWindow) this.#changeInitialWindow(initialWindow);
     this.send(SETTINGS_ACK);
     this.#unblock();
+  }
+
+  /**
+   * Every open stream's window moves by the change (RFC 9113 §6.9.2), once per SETTINGS frame whatever
+   * number of entries it repeats; a window taken past 2^31-1 is the connection's FLOW_CONTROL_ERROR.
+   */
+  #changeInitialWindow(value: number): void {
+    const delta = value - this.#peerStreamWindow;
+    this.#peerStreamWindow = value;
+    for (const stream of this.#streams.values()) {
+      stream.sendWindow += delta;
+      if (stream.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "window past 2^31-1");
+    }
   }
 
   #windowUpdate(id: number, buf: Buffer, start: number, end: number): void {

@@ -15,9 +15,10 @@ import { grpcFrame } from "../harness/rawGrpcCall.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const [DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY] = [0x0, 0x1, 0x3, 0x4, 0x7];
+const [DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE] = [0x0, 0x1, 0x3, 0x4, 0x7, 0x8];
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
+const PRIORITY = 0x20;
 const CHECK = "/envoy.service.auth.v3.Authorization/Check";
 const { checkRequest } = loadUpstreamExtAuthzTypes();
 const MESSAGE = grpcFrame(checkRequest.encode(checkRequest.fromObject({})).finish());
@@ -98,6 +99,22 @@ const MALFORMED: ReadonlyArray<readonly [string, Buffer]> = [
   ["trailers with an upper-case name", withTrailers([["X-Trailer", "1"]])],
   ["trailers with te other than trailers", withTrailers([["te", "gzip"]])],
   ["trailers with content-length", withTrailers([["content-length", "3"]])],
+  [
+    "HEADERS whose priority makes the stream depend on itself",
+    Buffer.concat([
+      frame(HEADERS, END_HEADERS | PRIORITY, 1, Buffer.concat([Buffer.from([0, 0, 0, 1, 16]), block(REQUEST)])),
+      frame(DATA, END_STREAM, 1, MESSAGE),
+    ]),
+  ],
+  [
+    "SETTINGS_INITIAL_WINDOW_SIZE that takes an open stream's window past 2^31-1",
+    Buffer.concat([
+      frame(HEADERS, END_HEADERS, 1, block(REQUEST)),
+      frame(WINDOW_UPDATE, 0, 1, Buffer.from([0x7f, 0xff, 0x00, 0x00])),
+      frame(SETTINGS, 0, 0, Buffer.from([0, 4, 0x7f, 0xff, 0xff, 0xff])),
+      frame(DATA, END_STREAM, 1, MESSAGE),
+    ]),
+  ],
 ];
 
 interface Exchange {
