@@ -73,7 +73,9 @@ export class NetH2Connection implements StreamHost {
   readonly #options: NetH2Options;
   readonly #decoder = new HpackDecoder(MAX_HEADER_LIST_SIZE);
   readonly #streams = new Map<number, NetH2Stream>();
+  /** Streams with DATA waiting for window; #waiting, those of them whose own window is open (the connection's is not). */
   readonly #blocked = new Set<NetH2Stream>();
+  readonly #waiting = new Set<NetH2Stream>();
   #buffer: Buffer | null = null;
   #prefaceSeen = false;
   #peerStreamWindow = 65_535;
@@ -149,6 +151,7 @@ export class NetH2Connection implements StreamHost {
     if (this.#streams.get(stream.id) !== stream) return;
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
     // The answer is complete but the client is still sending: tell it to stop (RFC 9113 §8.1).
     if (!stream.remoteEnded && !stream.reset) this.send(rstStreamFrame(stream.id, H2Error.NO_ERROR));
     stream.call?.closed();
@@ -157,6 +160,7 @@ export class NetH2Connection implements StreamHost {
 
   block(stream: NetH2Stream): void {
     this.#blocked.add(stream);
+    if (stream.sendWindow > 0) this.#waiting.add(stream);
   }
 
   /** Graceful: GOAWAY, no new streams, the connection ends once the open ones are answered. */
@@ -181,6 +185,7 @@ export class NetH2Connection implements StreamHost {
     }
     this.#streams.clear();
     this.#blocked.clear();
+    this.#waiting.clear();
     this.#onClose();
   }
 
@@ -416,6 +421,7 @@ export class NetH2Connection implements StreamHost {
     stream.reset = true;
     this.#streams.delete(id);
     this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
     stream.call?.closed();
   }
 
@@ -454,9 +460,10 @@ export class NetH2Connection implements StreamHost {
         this.maxFrameSize = value;
       }
     }
+    const grew = initialWindow > this.#peerStreamWindow;
     if (initialWindow !== this.#peerStreamWindow) this.#changeInitialWindow(initialWindow);
     this.send(SETTINGS_ACK);
-    this.#unblock();
+    if (grew) this.#unblock(this.#blocked);
   }
 
   /**
@@ -479,8 +486,11 @@ export class NetH2Connection implements StreamHost {
       if (increment === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
       if (this.sendWindow + increment > MAX_WINDOW)
         throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "window past 2^31-1");
+      const wasShut = this.sendWindow <= 0;
       this.sendWindow += increment;
-      return this.#unblock();
+      // Streams wait on the connection's window only once it is spent; before that, on their own.
+      if (wasShut) this.#unblock(this.#waiting);
+      return;
     }
     if (id > this.#lastStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
     const stream = this.#streams.get(id);
@@ -488,7 +498,8 @@ export class NetH2Connection implements StreamHost {
     if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW)
       return this.#resetStream(stream, increment === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
     stream.sendWindow += increment;
-    this.#unblock();
+    // Only this stream's window moved: only it may send more (the others are not walked per frame).
+    if (this.#blocked.has(stream)) this.#flushStream(stream);
   }
 
   /** A stream error (RFC 9113 §5.4.2): RST_STREAM, and its call (if any) ends unanswered. */
@@ -496,12 +507,29 @@ export class NetH2Connection implements StreamHost {
     stream.reset = true;
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
     this.send(rstStreamFrame(stream.id, code));
     stream.call?.closed();
   }
 
-  #unblock(): void {
-    for (const stream of this.#blocked) if (stream.flush()) this.#blocked.delete(stream);
+  /**
+   * Sends what waited in `streams`, stream by stream, while the connection's window lasts. A blocked
+   * stream waits on its own window or the connection's, and a WINDOW_UPDATE walks only the streams it
+   * can unblock: one frame of a few bytes never costs a walk of every blocked stream.
+   */
+  #unblock(streams: Set<NetH2Stream>): void {
+    for (const stream of streams) {
+      if (this.sendWindow <= 0) return;
+      this.#flushStream(stream);
+    }
+  }
+
+  #flushStream(stream: NetH2Stream): void {
+    if (stream.flush()) {
+      this.#blocked.delete(stream);
+      this.#waiting.delete(stream);
+    } else if (stream.sendWindow > 0) this.#waiting.add(stream);
+    else this.#waiting.delete(stream);
   }
 
   /** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */
