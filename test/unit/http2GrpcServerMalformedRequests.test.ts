@@ -3,7 +3,6 @@
 // may reach the Check handler or get a message back: each is refused on its stream (RST_STREAM), by its
 // connection (GOAWAY), or at the HTTP level before any call. A well-formed request written the same way
 // is answered, so the harness itself is not what refuses.
-import { connect as connectTcp } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/Decision.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
@@ -12,40 +11,23 @@ import { HealthState } from "../../src/transport/HealthState.ts";
 import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
 import { OWN_GRPC_SERVERS } from "../harness/ownGrpcServers.ts";
 import { grpcFrame } from "../harness/rawGrpcCall.ts";
+import {
+  END_HEADERS,
+  END_STREAM,
+  exchange,
+  type Field,
+  frame,
+  FrameType,
+  literalBlock,
+} from "../harness/rawH2Exchange.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
 
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const [DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE] = [0x0, 0x1, 0x3, 0x4, 0x7, 0x8];
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
+const { DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE } = FrameType;
 const PRIORITY = 0x20;
 const CHECK = "/envoy.service.auth.v3.Authorization/Check";
 const { checkRequest } = loadUpstreamExtAuthzTypes();
 const MESSAGE = grpcFrame(checkRequest.encode(checkRequest.fromObject({})).finish());
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-type Field = readonly [string, string];
-
-/** Literal fields without indexing, literal names, no Huffman: any bytes the test wants, as written. */
-function block(fields: readonly Field[]): Buffer {
-  const parts = fields.map(([name, value]) =>
-    Buffer.concat([
-      Buffer.from([0x00, name.length]),
-      Buffer.from(name, "latin1"),
-      Buffer.from([value.length]),
-      Buffer.from(value, "latin1"),
-    ]),
-  );
-  return Buffer.concat(parts);
-}
+const block = literalBlock;
 
 const REQUEST: readonly Field[] = [
   [":method", "POST"],
@@ -117,32 +99,6 @@ const MALFORMED: ReadonlyArray<readonly [string, Buffer]> = [
   ],
 ];
 
-interface Exchange {
-  readonly frames: ReadonlyArray<{ type: number; stream: number }>;
-}
-
-/**
- * Writes the preface, an empty SETTINGS, `bytes` and a GOAWAY of this side's own: every server then
- * answers or refuses what it read and closes the connection once no stream is left.
- */
-function exchange(port: number, bytes: Buffer): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, "127.0.0.1");
-    let received = Buffer.alloc(0);
-    socket.on("data", (chunk) => (received = Buffer.concat([received, chunk])));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      const frames: Array<{ type: number; stream: number }> = [];
-      for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3))
-        frames.push({ type: received[at + 3]!, stream: received.readUInt32BE(at + 5) });
-      resolve({ frames });
-    });
-    socket.write(
-      Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), bytes, frame(GOAWAY, 0, 0, Buffer.alloc(8))]),
-    );
-  });
-}
-
 const SERVERS = [{ name: "grpc-js (reference)", start: startGrpcServer }, ...OWN_GRPC_SERVERS];
 
 describe.each(SERVERS)("the $name gRPC server", ({ start }) => {
@@ -167,14 +123,14 @@ describe.each(SERVERS)("the $name gRPC server", ({ start }) => {
 
     it("answers the well-formed request written the same way", async () => {
       checks = 0;
-      const { frames } = await exchange(server.port, call(REQUEST));
+      const frames = await exchange(server.port, call(REQUEST));
       expect(frames.some((f) => f.type === DATA && f.stream === 1)).toBe(true);
       expect(checks).toBe(1);
     });
 
     it.each(MALFORMED)("refuses a request with %s before the Check handler", async (_, bytes) => {
       checks = 0;
-      const { frames } = await exchange(server.port, bytes);
+      const frames = await exchange(server.port, bytes);
       expect(frames.some((f) => f.type === DATA && f.stream === 1)).toBe(false);
       expect(checks).toBe(0);
       // Refused by HTTP/2 (RST_STREAM or GOAWAY), or at the HTTP level (a header block alone).
