@@ -48,6 +48,11 @@ const RESETS_PER_SECOND = 1000;
  */
 const OUT_HIGH_WATER = 256 * 1024;
 const NO_BYTES = Buffer.alloc(0);
+const BOOLEAN_SETTINGS = new Set<number>([
+  Setting.ENABLE_PUSH,
+  Setting.ENABLE_CONNECT_PROTOCOL,
+  Setting.NO_RFC7540_PRIORITIES,
+]);
 
 export interface NetH2Options {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
@@ -282,6 +287,7 @@ export class NetH2Connection implements StreamHost {
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "GOAWAY on a stream");
+        if (end - start < 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
         this.goAway();
         return;
       case FrameType.WINDOW_UPDATE:
@@ -448,8 +454,9 @@ export class NetH2Connection implements StreamHost {
     for (let at = start; at < end; at += 6) {
       const setting = buf.readUInt16BE(at);
       const value = buf.readUInt32BE(at + 2);
-      if (setting === Setting.ENABLE_PUSH && value > 1)
-        throw new ConnectionError(H2Error.PROTOCOL_ERROR, "ENABLE_PUSH not 0 or 1");
+      // The boolean settings (RFC 9113 §6.5.2, RFC 8441 §3, RFC 9113 §5.3.2): 0 or 1, as nghttp2 holds them.
+      if (value > 1 && BOOLEAN_SETTINGS.has(setting))
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, `setting ${setting} not 0 or 1`);
       if (setting === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE too large");
         initialWindow = value;

@@ -21,6 +21,7 @@ import {
   literalBlock,
 } from "../harness/rawH2Exchange.ts";
 import { loadUpstreamExtAuthzTypes } from "../harness/upstreamExtAuthzTypes.ts";
+import { Setting } from "../../src/transport/h2Frames.ts";
 
 const { DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE } = FrameType;
 const PRIORITY = 0x20;
@@ -97,6 +98,13 @@ const MALFORMED: ReadonlyArray<readonly [string, Buffer]> = [
       frame(DATA, END_STREAM, 1, MESSAGE),
     ]),
   ],
+  ...[Setting.ENABLE_CONNECT_PROTOCOL, Setting.NO_RFC7540_PRIORITIES].map(
+    (id) =>
+      [
+        `SETTINGS ${id} (a boolean setting) of 2`,
+        Buffer.concat([frame(SETTINGS, 0, 0, Buffer.from([0, id, 0, 0, 0, 2])), call(REQUEST)]),
+      ] as const,
+  ),
 ];
 
 const SERVERS = [{ name: "grpc-js (reference)", start: startGrpcServer }, ...OWN_GRPC_SERVERS];
