@@ -44,7 +44,7 @@ const RESETS_PER_SECOND = 1000;
 /**
  * Bytes queued for the peer, past which no more of its frames are read until the socket drains: a peer
  * that does not read would otherwise have every PING, SETTINGS and refused request answered into memory
- * (a 13-byte HEADERS can cost a 12 KiB refusal). Far above what a reading peer leaves queued.
+ * (a 14-byte HEADERS can cost a 12 KiB refusal). Far above what a reading peer leaves queued.
  */
 const OUT_HIGH_WATER = 256 * 1024;
 const NO_BYTES = Buffer.alloc(0);
