@@ -82,6 +82,11 @@ export class NetH2Connection implements StreamHost {
   readonly #blocked = new Set<NetH2Stream>();
   readonly #waiting = new Set<NetH2Stream>();
   #buffer: Buffer | null = null;
+  /** Chunks read since, while #buffer and they hold less than #want bytes: joined once, not per read. */
+  #more: Buffer[] = [];
+  #moreBytes = 0;
+  /** What #buffer must hold before anything can be parsed: the frame it has begun, else a frame header. */
+  #want = 0;
   #prefaceSeen = false;
   #peerStreamWindow = 65_535;
   #lastStream = 0;
@@ -205,10 +210,22 @@ export class NetH2Connection implements StreamHost {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    let buf = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#buffer !== null && this.#buffer.length + this.#moreBytes + chunk.length < this.#want) {
+      // A frame trickling in: joining on every read would copy it over and over (quadratic in its length).
+      this.#more.push(chunk);
+      this.#moreBytes += chunk.length;
+      return;
+    }
+    let buf = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, ...this.#more, chunk]);
     this.#buffer = null;
+    if (this.#moreBytes > 0) {
+      this.#more = [];
+      this.#moreBytes = 0;
+    }
+    this.#want = FRAME_HEADER_BYTES;
     if (this.#paused) {
       this.#buffer = buf;
+      this.#want = 0;
       return;
     }
     let at = 0;
@@ -219,6 +236,7 @@ export class NetH2Connection implements StreamHost {
           if (!PREFACE.subarray(0, buf.length).equals(buf))
             throw new ConnectionError(H2Error.PROTOCOL_ERROR, "bad preface");
           this.#buffer = buf;
+          this.#want = PREFACE.length;
           return;
         }
         if (!buf.subarray(0, PREFACE.length).equals(PREFACE))
@@ -229,12 +247,16 @@ export class NetH2Connection implements StreamHost {
       while (buf.length - at >= FRAME_HEADER_BYTES) {
         if (this.#outBytes + this.#socket.writableLength > OUT_HIGH_WATER) {
           this.#paused = true;
+          this.#want = 0;
           this.#socket.pause();
           break;
         }
         const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
         if (length > MAX_FRAME_SIZE) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "frame too large");
-        if (buf.length - at < FRAME_HEADER_BYTES + length) break;
+        if (buf.length - at < FRAME_HEADER_BYTES + length) {
+          this.#want = FRAME_HEADER_BYTES + length;
+          break;
+        }
         const type = buf[at + 3]!;
         const flags = buf[at + 4]!;
         const stream = buf.readUInt32BE(at + 5) & 0x7fffffff;
