@@ -80,6 +80,23 @@ describe("the HPACK decoder", () => {
     expect(fields[2]).toEqual(["a", "1"]);
   });
 
+  it("keeps a field's invalid characters with its dynamic table entry: a block that indexes it again is malformed too", () => {
+    const decoder = new HpackDecoder(64 * 1024);
+    // POST, http, :path "test", :authority "x", then "x-a: a\r" with incremental indexing (table index 62).
+    const request = "8386" + "04" + "0474657374" + "01" + "0178"; // literals without indexing
+    const first = Buffer.from(request + "40" + "03782d61" + "02610d", "hex");
+    expect(decoder.decode(first, 0, first.length).malformed).toBe("invalid value of x-a");
+    const again = Buffer.from(request + "be", "hex");
+    expect(decoder.decode(again, 0, again.length).malformed).toBe("invalid value of x-a");
+    // Trailers are held to the same rules, and may carry no pseudo-header.
+    const trailers = Buffer.from("be", "hex");
+    expect(decoder.decode(trailers, 0, trailers.length, true).malformed).toBe("invalid value of x-a");
+    const pseudo = Buffer.from("84", "hex");
+    expect(decoder.decode(pseudo, 0, pseudo.length, true).malformed).toBe("pseudo-header :path in trailers");
+    const fine = Buffer.from("0003782d62017a", "hex"); // x-b: z
+    expect(decoder.decode(fine, 0, fine.length, true).malformed).toBeUndefined();
+  });
+
   it("refuses an index past the table, a table size past the announced one and a size update after a field", () => {
     const decoder = new HpackDecoder(64 * 1024);
     const refuse = (hex: string) => {
