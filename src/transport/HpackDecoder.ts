@@ -5,30 +5,26 @@
 // decoded to the end, keeping the table in step, and reported as malformed for its stream alone.
 import { decodeHuffman, HuffmanError } from "./decodeHuffman.ts";
 import { HPACK_STATIC_TABLE } from "./hpackStaticTable.ts";
+import {
+  endRequestHeaders,
+  fieldCharsOk,
+  newRequestHeaders,
+  readRequestField,
+  readTrailerField,
+  type RequestHeaders,
+} from "./RequestHeaders.ts";
 
 /** SETTINGS_HEADER_TABLE_SIZE this server announces (HTTP/2's default): the peer's table updates may not pass it. */
 export const HEADER_TABLE_SIZE = 4096;
 
 export class CompressionError extends Error {}
 
-/** What a gRPC call reads of its request headers; everything else is only counted and checked. */
-export interface RequestHeaders {
-  method: string | undefined;
-  path: string | undefined;
-  contentType: string | undefined;
-  timeout: string | undefined;
-  encoding: string | undefined;
-  /** Why the block is not a valid HTTP/2 request (the stream is refused), or undefined. */
-  malformed: string | undefined;
-}
-
-/** Fields that carry HTTP/1.1 connection semantics and may not appear in HTTP/2 (RFC 9113 §8.2.2). */
-const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
-const PSEUDO = new Set([":method", ":scheme", ":path", ":authority"]);
-
 export class HpackDecoder {
-  /** Newest first; sizes per RFC 7541 §4.1 (name + value + 32). */
-  readonly #table: Array<readonly [string, string]> = [];
+  /**
+   * Newest first; sizes per RFC 7541 §4.1 (name + value + 32). Each entry keeps whether its characters
+   * are valid (fieldCharsOk), so the indexed fields a steady peer sends are not scanned again.
+   */
+  readonly #table: Array<readonly [string, string, boolean]> = [];
   #size = 0;
   #maxSize = HEADER_TABLE_SIZE;
   readonly #maxListSize: number;
@@ -38,32 +34,32 @@ export class HpackDecoder {
   }
 
   /**
-   * Decodes one whole header block (HEADERS + CONTINUATIONs); throws CompressionError. `onField` sees
-   * every field as decoded (tests hold the decoder to RFC 7541's examples with it).
+   * Decodes one whole header block (HEADERS + CONTINUATIONs), a request's or (`trailers`) the trailers
+   * after its DATA; throws CompressionError. `onField` sees every field as decoded (tests hold the
+   * decoder to RFC 7541's examples with it).
    */
-  decode(block: Buffer, start: number, end: number, onField?: (name: string, value: string) => void): RequestHeaders {
-    const out: RequestHeaders = {
-      method: undefined,
-      path: undefined,
-      contentType: undefined,
-      timeout: undefined,
-      encoding: undefined,
-      malformed: undefined,
-    };
+  decode(
+    block: Buffer,
+    start: number,
+    end: number,
+    trailers = false,
+    onField?: (name: string, value: string) => void,
+  ): RequestHeaders {
+    const out = newRequestHeaders();
     let pos = start;
     let listSize = 0;
-    let regularSeen = false;
     let fieldsSeen = false;
     try {
       while (pos < end) {
         const first = block[pos]!;
         let name: string;
         let value: string;
+        let charsOk: boolean;
         if (first & 0x80) {
           // Indexed field.
           const [index, next] = readInteger(block, pos, end, 7);
           pos = next;
-          [name, value] = this.#entry(index);
+          [name, value, charsOk = true] = this.#entry(index);
         } else if ((first & 0xe0) === 0x20) {
           // A dynamic table size update: only before the block's first field (RFC 7541 §4.2).
           if (fieldsSeen) throw new CompressionError("dynamic table size update after a header field");
@@ -82,49 +78,27 @@ export class HpackDecoder {
           if (index === 0) [name, pos] = readString(block, pos, end);
           else name = this.#entry(index)[0];
           [value, pos] = readString(block, pos, end);
-          if (indexing) this.#add(name, value);
+          charsOk = fieldCharsOk(name, value);
+          if (indexing) this.#add(name, value, charsOk);
         }
         fieldsSeen = true;
         onField?.(name, value);
         listSize += name.length + value.length + 32;
         if (out.malformed !== undefined) continue; // keep decoding: the table must stay in step
         if (listSize > this.#maxListSize) out.malformed = "header list too large";
-        else if (name.charCodeAt(0) === 0x3a) {
-          if (regularSeen) out.malformed = "pseudo-header after a regular header";
-          else this.#pseudo(out, name, value);
-        } else {
-          regularSeen = true;
-          this.#regular(out, name, value);
-        }
+        else if (trailers) readTrailerField(out, name, value, charsOk);
+        else readRequestField(out, name, value, charsOk);
       }
     } catch (error) {
       if (error instanceof HuffmanError) throw new CompressionError(error.message);
       throw error;
     }
-    if (out.malformed === undefined && (out.method === undefined || out.path === undefined))
-      out.malformed = "missing :method or :path";
+    if (!trailers) endRequestHeaders(out);
     return out;
   }
 
-  #pseudo(out: RequestHeaders, name: string, value: string): void {
-    if (!PSEUDO.has(name)) out.malformed = `pseudo-header ${name} not allowed in a request`;
-    else if (name === ":method")
-      out.malformed = out.method === undefined ? ((out.method = value), undefined) : "duplicate :method";
-    else if (name === ":path")
-      out.malformed = out.path === undefined ? ((out.path = value), undefined) : "duplicate :path";
-  }
-
-  #regular(out: RequestHeaders, name: string, value: string): void {
-    if (hasUpperCase(name)) out.malformed = "header name with upper-case letters";
-    else if (CONNECTION_SPECIFIC.has(name)) out.malformed = `connection-specific header ${name}`;
-    else if (name === "te" && value !== "trailers") out.malformed = "te other than trailers";
-    else if (name === "content-type")
-      out.contentType = out.contentType === undefined ? value : `${out.contentType}, ${value}`;
-    else if (name === "grpc-timeout") out.timeout = out.timeout === undefined ? value : "";
-    else if (name === "grpc-encoding") out.encoding = out.encoding === undefined ? value : "";
-  }
-
-  #entry(index: number): readonly [string, string] {
+  /** A static entry (all valid: no third member) or a dynamic one. */
+  #entry(index: number): readonly [string, string, boolean?] {
     if (index === 0) throw new CompressionError("header index 0");
     if (index <= HPACK_STATIC_TABLE.length) return HPACK_STATIC_TABLE[index - 1]!;
     const entry = this.#table[index - HPACK_STATIC_TABLE.length - 1];
@@ -132,12 +106,12 @@ export class HpackDecoder {
     return entry;
   }
 
-  #add(name: string, value: string): void {
+  #add(name: string, value: string, charsOk: boolean): void {
     const size = name.length + value.length + 32;
     // An entry larger than the whole table empties it and is not added (RFC 7541 §4.4).
     this.#evict(size);
     if (size > this.#maxSize) return;
-    this.#table.unshift([name, value]);
+    this.#table.unshift([name, value, charsOk]);
     this.#size += size;
   }
 
@@ -148,14 +122,6 @@ export class HpackDecoder {
       this.#size -= name.length + value.length + 32;
     }
   }
-}
-
-function hasUpperCase(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code >= 0x41 && code <= 0x5a) return true;
-  }
-  return false;
 }
 
 /**

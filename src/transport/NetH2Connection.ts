@@ -22,7 +22,8 @@ import {
   windowUpdateFrame,
   frame,
 } from "./h2Frames.ts";
-import { CompressionError, HpackDecoder, type RequestHeaders } from "./HpackDecoder.ts";
+import { CompressionError, HpackDecoder } from "./HpackDecoder.ts";
+import type { RequestHeaders } from "./RequestHeaders.ts";
 import { GrpcCode, isGrpcProtoContentType, parseGrpcTimeout } from "./grpcWire.ts";
 import { NetH2Stream, type StreamHost } from "./NetH2Stream.ts";
 import type { RequestByteBudget } from "./RequestByteBudget.ts";
@@ -43,10 +44,15 @@ const RESETS_PER_SECOND = 1000;
 /**
  * Bytes queued for the peer, past which no more of its frames are read until the socket drains: a peer
  * that does not read would otherwise have every PING, SETTINGS and refused request answered into memory
- * (a 13-byte HEADERS can cost a 12 KiB refusal). Far above what a reading peer leaves queued.
+ * (a 14-byte HEADERS can cost a 12 KiB refusal). Far above what a reading peer leaves queued.
  */
 const OUT_HIGH_WATER = 256 * 1024;
 const NO_BYTES = Buffer.alloc(0);
+const BOOLEAN_SETTINGS = new Set<number>([
+  Setting.ENABLE_PUSH,
+  Setting.ENABLE_CONNECT_PROTOCOL,
+  Setting.NO_RFC7540_PRIORITIES,
+]);
 
 export interface NetH2Options {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
@@ -72,8 +78,15 @@ export class NetH2Connection implements StreamHost {
   readonly #options: NetH2Options;
   readonly #decoder = new HpackDecoder(MAX_HEADER_LIST_SIZE);
   readonly #streams = new Map<number, NetH2Stream>();
+  /** Streams with DATA waiting for window; #waiting, those of them whose own window is open (the connection's is not). */
   readonly #blocked = new Set<NetH2Stream>();
+  readonly #waiting = new Set<NetH2Stream>();
   #buffer: Buffer | null = null;
+  /** Chunks read since, while #buffer and they hold less than #want bytes: joined once, not per read. */
+  #more: Buffer[] = [];
+  #moreBytes = 0;
+  /** What #buffer must hold before anything can be parsed: the frame it has begun, else a frame header. */
+  #want = 0;
   #prefaceSeen = false;
   #peerStreamWindow = 65_535;
   #lastStream = 0;
@@ -148,6 +161,7 @@ export class NetH2Connection implements StreamHost {
     if (this.#streams.get(stream.id) !== stream) return;
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
     // The answer is complete but the client is still sending: tell it to stop (RFC 9113 §8.1).
     if (!stream.remoteEnded && !stream.reset) this.send(rstStreamFrame(stream.id, H2Error.NO_ERROR));
     stream.call?.closed();
@@ -156,6 +170,7 @@ export class NetH2Connection implements StreamHost {
 
   block(stream: NetH2Stream): void {
     this.#blocked.add(stream);
+    if (stream.sendWindow > 0) this.#waiting.add(stream);
   }
 
   /** Graceful: GOAWAY, no new streams, the connection ends once the open ones are answered. */
@@ -180,6 +195,7 @@ export class NetH2Connection implements StreamHost {
     }
     this.#streams.clear();
     this.#blocked.clear();
+    this.#waiting.clear();
     this.#onClose();
   }
 
@@ -194,10 +210,22 @@ export class NetH2Connection implements StreamHost {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    let buf = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#buffer !== null && this.#buffer.length + this.#moreBytes + chunk.length < this.#want) {
+      // A frame trickling in: joining on every read would copy it over and over (quadratic in its length).
+      this.#more.push(chunk);
+      this.#moreBytes += chunk.length;
+      return;
+    }
+    let buf = this.#buffer === null ? chunk : Buffer.concat([this.#buffer, ...this.#more, chunk]);
     this.#buffer = null;
+    if (this.#moreBytes > 0) {
+      this.#more = [];
+      this.#moreBytes = 0;
+    }
+    this.#want = FRAME_HEADER_BYTES;
     if (this.#paused) {
       this.#buffer = buf;
+      this.#want = 0;
       return;
     }
     let at = 0;
@@ -208,6 +236,7 @@ export class NetH2Connection implements StreamHost {
           if (!PREFACE.subarray(0, buf.length).equals(buf))
             throw new ConnectionError(H2Error.PROTOCOL_ERROR, "bad preface");
           this.#buffer = buf;
+          this.#want = PREFACE.length;
           return;
         }
         if (!buf.subarray(0, PREFACE.length).equals(PREFACE))
@@ -218,12 +247,16 @@ export class NetH2Connection implements StreamHost {
       while (buf.length - at >= FRAME_HEADER_BYTES) {
         if (this.#outBytes + this.#socket.writableLength > OUT_HIGH_WATER) {
           this.#paused = true;
+          this.#want = 0;
           this.#socket.pause();
           break;
         }
         const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
         if (length > MAX_FRAME_SIZE) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "frame too large");
-        if (buf.length - at < FRAME_HEADER_BYTES + length) break;
+        if (buf.length - at < FRAME_HEADER_BYTES + length) {
+          this.#want = FRAME_HEADER_BYTES + length;
+          break;
+        }
         const type = buf[at + 3]!;
         const flags = buf[at + 4]!;
         const stream = buf.readUInt32BE(at + 5) & 0x7fffffff;
@@ -276,6 +309,7 @@ export class NetH2Connection implements StreamHost {
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "GOAWAY on a stream");
+        if (end - start < 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
         this.goAway();
         return;
       case FrameType.WINDOW_UPDATE:
@@ -303,6 +337,12 @@ export class NetH2Connection implements StreamHost {
     if (stream.remoteEnded) throw new ConnectionError(H2Error.STREAM_CLOSED, "DATA after END_STREAM");
     const [from, to] = this.#unpad(flags, buf, start, end);
     if (flags & Flag.END_STREAM) stream.remoteEnded = true;
+    if (stream.contentLeft !== -1) {
+      // DATA past the content-length, or an end short of it: the request is malformed.
+      stream.contentLeft -= to - from;
+      if (stream.contentLeft < 0 || (stream.remoteEnded && stream.contentLeft !== 0))
+        return this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+    }
     const call = stream.call;
     if (call !== null && to > from) call.receive(Buffer.from(buf.subarray(from, to)));
     if (stream.remoteEnded) {
@@ -315,6 +355,9 @@ export class NetH2Connection implements StreamHost {
     let [from, to] = this.#unpad(flags, buf, start, end);
     if (flags & Flag.PRIORITY) {
       if (to - from < 5) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "priority fields missing");
+      // RFC 9113 §5.3.1 (RFC 7540's priority scheme): as nghttp2, an error for the connection.
+      if ((buf.readUInt32BE(from) & 0x7fffffff) === id)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, "stream depends on itself");
       from += 5;
     }
     const part = buf.subarray(from, to);
@@ -337,15 +380,18 @@ export class NetH2Connection implements StreamHost {
 
   /** A whole header block: a new request, or (on an open stream) the client's trailers. */
   #headerBlock(id: number, flags: number, block: Buffer): void {
-    // Decoded whatever becomes of the stream: the dynamic table must stay in step with the peer's.
-    const headers = this.#decoder.decode(block, 0, block.length);
-    const endStream = (flags & Flag.END_STREAM) !== 0;
     const open = this.#streams.get(id);
+    // Decoded whatever becomes of the stream: the dynamic table must stay in step with the peer's.
+    const headers = this.#decoder.decode(block, 0, block.length, open !== undefined);
+    const endStream = (flags & Flag.END_STREAM) !== 0;
     if (open !== undefined) {
-      // Trailers: they must end the stream; gRPC requests carry none worth reading.
+      // Trailers: they must end the stream; gRPC requests carry none worth reading, but a malformed
+      // block makes the whole request malformed (RFC 9113 §8.1.1), never a request to answer.
       if (!endStream || open.remoteEnded)
         throw new ConnectionError(H2Error.PROTOCOL_ERROR, "HEADERS on an open stream");
       open.remoteEnded = true;
+      if (headers.malformed !== undefined || open.contentLeft > 0)
+        return this.#resetStream(open, H2Error.PROTOCOL_ERROR);
       open.call?.receiveEnd();
       return;
     }
@@ -360,18 +406,15 @@ export class NetH2Connection implements StreamHost {
     }
     const stream = new NetH2Stream(id, this.#peerStreamWindow, this);
     stream.remoteEnded = endStream;
+    stream.contentLeft = headers.contentLength;
+    if (endStream && headers.contentLength > 0) headers.malformed ??= "content-length without DATA";
     this.#streams.set(id, stream);
     this.#route(stream, headers);
   }
 
   /** As the node:http2 server routes a stream: HTTP-level refusals, then the method, then the call. */
   #route(stream: NetH2Stream, headers: RequestHeaders): void {
-    if (headers.malformed !== undefined) {
-      stream.reset = true;
-      this.#streams.delete(stream.id);
-      this.send(rstStreamFrame(stream.id, H2Error.PROTOCOL_ERROR));
-      return;
-    }
+    if (headers.malformed !== undefined) return this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
     if (headers.method !== "POST")
       return stream.refuse([
         [":status", "405"],
@@ -406,6 +449,7 @@ export class NetH2Connection implements StreamHost {
     stream.reset = true;
     this.#streams.delete(id);
     this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
     stream.call?.closed();
   }
 
@@ -428,16 +472,16 @@ export class NetH2Connection implements StreamHost {
     }
     if ((end - start) % 6 !== 0)
       throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "SETTINGS not a multiple of 6 bytes");
+    let initialWindow = this.#peerStreamWindow;
     for (let at = start; at < end; at += 6) {
       const setting = buf.readUInt16BE(at);
       const value = buf.readUInt32BE(at + 2);
-      if (setting === Setting.ENABLE_PUSH && value > 1)
-        throw new ConnectionError(H2Error.PROTOCOL_ERROR, "ENABLE_PUSH not 0 or 1");
+      // The boolean settings (RFC 9113 §6.5.2, RFC 8441 §3, RFC 9113 §5.3.2): 0 or 1, as nghttp2 holds them.
+      if (value > 1 && BOOLEAN_SETTINGS.has(setting))
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, `setting ${setting} not 0 or 1`);
       if (setting === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE too large");
-        const delta = value - this.#peerStreamWindow;
-        this.#peerStreamWindow = value;
-        for (const stream of this.#streams.values()) stream.sendWindow += delta;
+        initialWindow = value;
       }
       if (setting === Setting.MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215)
@@ -445,8 +489,23 @@ export class NetH2Connection implements StreamHost {
         this.maxFrameSize = value;
       }
     }
+    const grew = initialWindow > this.#peerStreamWindow;
+    if (initialWindow !== this.#peerStreamWindow) this.#changeInitialWindow(initialWindow);
     this.send(SETTINGS_ACK);
-    this.#unblock();
+    if (grew) this.#unblock(this.#blocked);
+  }
+
+  /**
+   * Every open stream's window moves by the change (RFC 9113 §6.9.2), once per SETTINGS frame whatever
+   * number of entries it repeats; a window taken past 2^31-1 is the connection's FLOW_CONTROL_ERROR.
+   */
+  #changeInitialWindow(value: number): void {
+    const delta = value - this.#peerStreamWindow;
+    this.#peerStreamWindow = value;
+    for (const stream of this.#streams.values()) {
+      stream.sendWindow += delta;
+      if (stream.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "window past 2^31-1");
+    }
   }
 
   #windowUpdate(id: number, buf: Buffer, start: number, end: number): void {
@@ -456,26 +515,50 @@ export class NetH2Connection implements StreamHost {
       if (increment === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
       if (this.sendWindow + increment > MAX_WINDOW)
         throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "window past 2^31-1");
+      const wasShut = this.sendWindow <= 0;
       this.sendWindow += increment;
-      return this.#unblock();
+      // Streams wait on the connection's window only once it is spent; before that, on their own.
+      if (wasShut) this.#unblock(this.#waiting);
+      return;
     }
     if (id > this.#lastStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
     const stream = this.#streams.get(id);
     if (stream === undefined) return;
-    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
-      stream.reset = true;
-      this.#streams.delete(id);
-      this.#blocked.delete(stream);
-      this.send(rstStreamFrame(id, increment === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR));
-      stream.call?.closed();
-      return;
-    }
+    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW)
+      return this.#resetStream(stream, increment === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
     stream.sendWindow += increment;
-    this.#unblock();
+    // Only this stream's window moved: only it may send more (the others are not walked per frame).
+    if (this.#blocked.has(stream)) this.#flushStream(stream);
   }
 
-  #unblock(): void {
-    for (const stream of this.#blocked) if (stream.flush()) this.#blocked.delete(stream);
+  /** A stream error (RFC 9113 §5.4.2): RST_STREAM, and its call (if any) ends unanswered. */
+  #resetStream(stream: NetH2Stream, code: number): void {
+    stream.reset = true;
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    this.#waiting.delete(stream);
+    this.send(rstStreamFrame(stream.id, code));
+    stream.call?.closed();
+  }
+
+  /**
+   * Sends what waited in `streams`, stream by stream, while the connection's window lasts. A blocked
+   * stream waits on its own window or the connection's, and a WINDOW_UPDATE walks only the streams it
+   * can unblock: one frame of a few bytes never costs a walk of every blocked stream.
+   */
+  #unblock(streams: Set<NetH2Stream>): void {
+    for (const stream of streams) {
+      if (this.sendWindow <= 0) return;
+      this.#flushStream(stream);
+    }
+  }
+
+  #flushStream(stream: NetH2Stream): void {
+    if (stream.flush()) {
+      this.#blocked.delete(stream);
+      this.#waiting.delete(stream);
+    } else if (stream.sendWindow > 0) this.#waiting.add(stream);
+    else this.#waiting.delete(stream);
   }
 
   /** grpc-js's server keepalive: a ping every keepaliveTimeMs; no ack within keepaliveTimeoutMs drops the connection. */

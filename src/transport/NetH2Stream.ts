@@ -36,6 +36,8 @@ export class NetH2Stream implements GrpcCallWire {
   /** This side has sent END_STREAM, or the stream was reset. */
   localEnded = false;
   reset = false;
+  /** DATA bytes its content-length still announces, -1 without one (RFC 9113 §8.1.1). */
+  contentLeft = -1;
   #headersSent = false;
   /** DATA (and the trailers after it) waiting for window, in order. */
   #pending: Array<{ data: Buffer | null; block: Buffer; end: boolean }> | null = null;
@@ -95,7 +97,7 @@ export class NetH2Stream implements GrpcCallWire {
     this.#headersSent = true;
     if (this.#pending !== null) this.#pending.push({ data: null, block, end: true });
     else {
-      this.#host.send(headersFrame(this.id, block, true));
+      this.#host.send(headersFrame(this.id, block, true, this.#host.maxFrameSize));
       this.#ended();
     }
   }
@@ -104,7 +106,7 @@ export class NetH2Stream implements GrpcCallWire {
   refuse(fields: ReadonlyArray<readonly [string, string]>): void {
     this.localEnded = true;
     this.#headersSent = true;
-    this.#host.send(headersFrame(this.id, encodeHeaderBlock(fields), true));
+    this.#host.send(headersFrame(this.id, encodeHeaderBlock(fields), true, this.#host.maxFrameSize));
     this.#ended();
   }
 
@@ -128,7 +130,7 @@ export class NetH2Stream implements GrpcCallWire {
         if (next.data.length > 0) continue;
       }
       pending.shift();
-      if (next.block.length > 0 || next.end) host.send(headersFrame(this.id, next.block, next.end));
+      if (next.block.length > 0 || next.end) host.send(headersFrame(this.id, next.block, next.end, host.maxFrameSize));
     }
     this.#pending = null;
     if (this.localEnded) this.#ended();
@@ -138,7 +140,7 @@ export class NetH2Stream implements GrpcCallWire {
   #sendHeaders(): void {
     if (this.#headersSent) return;
     this.#headersSent = true;
-    this.#host.send(headersFrame(this.id, RESPONSE_BLOCK, false));
+    this.#host.send(headersFrame(this.id, RESPONSE_BLOCK, false, this.#host.maxFrameSize));
   }
 
   #queue(data: Buffer, trailers: Buffer | null, end: boolean): void {
@@ -154,10 +156,20 @@ export class NetH2Stream implements GrpcCallWire {
 
 const EMPTY = Buffer.alloc(0);
 
-function headersFrame(stream: number, block: Buffer, end: boolean): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + block.length);
-  writeFrameHeader(out, 0, block.length, FrameType.HEADERS, Flag.END_HEADERS | (end ? Flag.END_STREAM : 0), stream);
-  block.copy(out, FRAME_HEADER_BYTES);
+/**
+ * A header block as HEADERS, and CONTINUATIONs when it is longer than the peer's frames (RFC 9113 §4.2:
+ * a grpc-message naming a long :path or grpc-timeout can be); one buffer, so nothing comes between them.
+ */
+function headersFrame(stream: number, block: Buffer, end: boolean, maxFrameSize: number): Buffer {
+  const frames = Math.max(1, Math.ceil(block.length / maxFrameSize));
+  const out = Buffer.allocUnsafe(frames * FRAME_HEADER_BYTES + block.length);
+  for (let i = 0, at = 0; i < frames; i++) {
+    const part = block.subarray(i * maxFrameSize, (i + 1) * maxFrameSize);
+    const type = i === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+    const flags = (i === frames - 1 ? Flag.END_HEADERS : 0) | (i === 0 && end ? Flag.END_STREAM : 0);
+    writeFrameHeader(out, at, part.length, type, flags, stream);
+    at += FRAME_HEADER_BYTES + part.copy(out, at + FRAME_HEADER_BYTES);
+  }
   return out;
 }
 

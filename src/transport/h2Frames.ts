@@ -39,6 +39,8 @@ export const Setting = {
   INITIAL_WINDOW_SIZE: 4,
   MAX_FRAME_SIZE: 5,
   MAX_HEADER_LIST_SIZE: 6,
+  ENABLE_CONNECT_PROTOCOL: 8,
+  NO_RFC7540_PRIORITIES: 9,
 } as const;
 
 export const FRAME_HEADER_BYTES = 9;

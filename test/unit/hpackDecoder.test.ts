@@ -9,7 +9,7 @@ import { CompressionError, HEADER_TABLE_SIZE, HpackDecoder } from "../../src/tra
 function decodeAll(decoder: HpackDecoder, hex: string): Array<[string, string]> {
   const fields: Array<[string, string]> = [];
   const block = Buffer.from(hex, "hex");
-  decoder.decode(block, 0, block.length, (name, value) => fields.push([name, value]));
+  decoder.decode(block, 0, block.length, false, (name, value) => fields.push([name, value]));
   return fields;
 }
 
@@ -43,12 +43,13 @@ describe("the HPACK decoder", () => {
     expect(decodeAll(decoder, "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf")).toEqual(THIRD);
   });
 
-  it("reads the method and path a call needs, and marks a block without them malformed", () => {
+  it("reads the method and path a call needs, and marks a block without :path malformed", () => {
     const decoder = new HpackDecoder(64 * 1024);
-    const ok = Buffer.from("8386" + "44" + "0474657374", "hex"); // POST, http, :path "test" (literal, indexed)
+    // POST, http, :path "test" and :authority "x" (literals with indexed names)
+    const ok = Buffer.from("8386" + "44" + "0474657374" + "41" + "0178", "hex");
     expect(decoder.decode(ok, 0, ok.length)).toMatchObject({ method: "POST", path: "test", malformed: undefined });
     const noPath = Buffer.from("8386", "hex");
-    expect(decoder.decode(noPath, 0, noPath.length).malformed).toBe("missing :method or :path");
+    expect(decoder.decode(noPath, 0, noPath.length).malformed).toBe("missing :method, :scheme or :path");
   });
 
   it("marks upper-case names, connection-specific fields and pseudo-headers after regular ones malformed, and keeps decoding", () => {
@@ -75,8 +76,25 @@ describe("the HPACK decoder", () => {
     // The literals above were indexed all the same: the table stayed in step (index 62 is the newest, "a: 1").
     const fields: Array<[string, string]> = [];
     const next = Buffer.from("8384be", "hex");
-    decoder.decode(next, 0, next.length, (name, value) => fields.push([name, value]));
+    decoder.decode(next, 0, next.length, false, (name, value) => fields.push([name, value]));
     expect(fields[2]).toEqual(["a", "1"]);
+  });
+
+  it("keeps a field's invalid characters with its dynamic table entry: a block that indexes it again is malformed too", () => {
+    const decoder = new HpackDecoder(64 * 1024);
+    // POST, http, :path "test", :authority "x", then "x-a: a\r" with incremental indexing (table index 62).
+    const request = "8386" + "04" + "0474657374" + "01" + "0178"; // literals without indexing
+    const first = Buffer.from(request + "40" + "03782d61" + "02610d", "hex");
+    expect(decoder.decode(first, 0, first.length).malformed).toBe("invalid value of x-a");
+    const again = Buffer.from(request + "be", "hex");
+    expect(decoder.decode(again, 0, again.length).malformed).toBe("invalid value of x-a");
+    // Trailers are held to the same rules, and may carry no pseudo-header.
+    const trailers = Buffer.from("be", "hex");
+    expect(decoder.decode(trailers, 0, trailers.length, true).malformed).toBe("invalid value of x-a");
+    const pseudo = Buffer.from("84", "hex");
+    expect(decoder.decode(pseudo, 0, pseudo.length, true).malformed).toBe("pseudo-header :path in trailers");
+    const fine = Buffer.from("0003782d62017a", "hex"); // x-b: z
+    expect(decoder.decode(fine, 0, fine.length, true).malformed).toBeUndefined();
   });
 
   it("refuses an index past the table, a table size past the announced one and a size update after a field", () => {

@@ -53,11 +53,13 @@ function hpackString(value: string): Buffer {
   return Buffer.concat([Buffer.from(prefix), bytes]);
 }
 
-/** POST, http, :path, content-type application/grpc: literals without indexing. */
+/** POST, http, :path, :authority, content-type application/grpc: literals without indexing. */
 function requestBlock(path = CHECK): Buffer {
   return Buffer.concat([
     Buffer.from([0x83, 0x86, 0x04]),
     hpackString(path),
+    Buffer.from([0x01]),
+    hpackString("portcullis"),
     Buffer.from([0x0f, 0x10]),
     hpackString("application/grpc"),
   ]);
@@ -124,19 +126,22 @@ describe("the node:net gRPC server against floods", () => {
   });
 
   it("stops reading a client that sends 8,000 requests for 12 KiB refusals and reads none, and answers them all once it reads", async () => {
-    // The first request puts a 3,990-byte :path of '%'s and the content type in the dynamic table; each
-    // later one names both in 4 bytes, and its UNIMPLEMENTED answer echoes the path percent-encoded.
-    const path = "%".repeat(3990);
+    // The first request puts a 3,938-byte :path of '%'s, the authority and the content type in the
+    // dynamic table; each later one names all three in 5 bytes, and its UNIMPLEMENTED answer echoes the
+    // path percent-encoded.
+    const path = "%".repeat(3938);
     const first = Buffer.concat([
       Buffer.from([0x83, 0x86, 0x44]),
       hpackString(path),
+      Buffer.from([0x41]),
+      hpackString("portcullis"),
       Buffer.from([0x5f]),
       hpackString("application/grpc"),
     ]);
     const parts = [frame(HEADERS, END_HEADERS | END_STREAM, 1, first)];
     const last = 1 + 2 * 8000;
     for (let id = 3; id < last; id += 2)
-      parts.push(frame(HEADERS, END_HEADERS | END_STREAM, id, Buffer.from([0x83, 0x86, 0xbf, 0xbe])));
+      parts.push(frame(HEADERS, END_HEADERS | END_STREAM, id, Buffer.from([0x83, 0x86, 0xc0, 0xbf, 0xbe])));
     // A Check after them all: decided only once the server has read that far.
     parts.push(frame(HEADERS, END_HEADERS, last, requestBlock()), frame(DATA, END_STREAM, last, CHECK_MESSAGE));
     const before = checks;

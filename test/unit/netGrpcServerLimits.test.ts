@@ -1,7 +1,8 @@
 // The node:net gRPC server's own HTTP/2 limits, as a peer meets them: a header block grown past its
 // bound by CONTINUATION frames, a flood of stream resets, a client whose flow-control window is smaller
-// than the answer (the answer waits for WINDOW_UPDATEs and arrives whole), a HEADERS frame that breaks
-// off a header block, and a malformed request refused on its stream while the connection carries on.
+// than the answer (the answer waits for WINDOW_UPDATEs and arrives whole), an answer's header block
+// longer than the client's frames (split into CONTINUATIONs), a HEADERS frame that breaks off a header
+// block, and a malformed request refused on its stream while the connection carries on.
 import { connect } from "node:http2";
 import { connect as connectTcp } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,28 +33,33 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
   return Buffer.concat([head, payload]);
 }
 
-/** POST, http, :path Check, content-type application/grpc: literals without indexing, no Huffman. */
+/** POST, http, :path Check, :authority, content-type application/grpc: literals without indexing, no Huffman. */
 function requestBlock(): Buffer {
   const literal = (index: number, value: string) =>
     Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value)]);
   return Buffer.concat([
     Buffer.from([0x83, 0x86]),
     literal(0x04, CHECK),
+    literal(0x01, "portcullis"),
     Buffer.concat([Buffer.from([0x0f, 0x10, 16]), Buffer.from("application/grpc")]),
   ]);
 }
 
 /** Writes `bytes` after the preface and an empty SETTINGS; resolves with the frames the server sent until it closed. */
-function exchange(port: number, bytes: Buffer): Promise<Array<{ type: number; stream: number; payload: Buffer }>> {
+function exchange(
+  port: number,
+  bytes: Buffer,
+): Promise<Array<{ type: number; flags: number; stream: number; payload: Buffer }>> {
   return new Promise((resolve) => {
     const socket = connectTcp(port, "127.0.0.1");
     let received = Buffer.alloc(0);
     const frames = () => {
-      const out: Array<{ type: number; stream: number; payload: Buffer }> = [];
+      const out: Array<{ type: number; flags: number; stream: number; payload: Buffer }> = [];
       for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) {
         const length = received.readUIntBE(at, 3);
         out.push({
           type: received[at + 3]!,
+          flags: received[at + 4]!,
           stream: received.readUInt32BE(at + 5),
           payload: received.subarray(at + 9, at + 9 + length),
         });
@@ -132,6 +138,33 @@ describe("the node:net gRPC server's HTTP/2 limits", () => {
     const reset = frames.find((f) => f.type === RST_STREAM && f.stream === 1);
     expect(reset?.payload.readUInt32BE(0)).toBe(PROTOCOL_ERROR);
     expect(frames.some((f) => f.type === DATA && f.stream === 3)).toBe(true);
+  });
+
+  it("splits an answer's header block longer than the client's 16 KiB frames into HEADERS and CONTINUATION", async () => {
+    // A 30,000-byte :path of non-ASCII bytes: the UNIMPLEMENTED answer's grpc-message names it percent-encoded (90 KB).
+    const path = "/" + "\u00e9".repeat(29_999);
+    const length = Buffer.from([
+      0x7f,
+      ...[((path.length - 127) % 128) | 0x80, (((path.length - 127) >> 7) % 128) | 0x80, (path.length - 127) >> 14],
+    ]);
+    const pathField = Buffer.concat([Buffer.from([0x04]), length, Buffer.from(path, "latin1")]);
+    const block = Buffer.concat([Buffer.from([0x83, 0x86]), pathField, requestBlock().subarray(4 + CHECK.length)]);
+    const message = grpcFrame(upstream.checkRequest.encode(upstream.checkRequest.fromObject({})).finish());
+    const parts = [frame(HEADERS, 0, 1, block.subarray(0, 16_000))];
+    for (let at = 16_000; at < block.length; at += 16_000)
+      parts.push(
+        frame(CONTINUATION, at + 16_000 >= block.length ? END_HEADERS : 0, 1, block.subarray(at, at + 16_000)),
+      );
+    parts.push(frame(DATA, END_STREAM, 1, message), frame(GOAWAY, 0, 0, Buffer.alloc(8)));
+    const frames = (await exchange(server.port, Buffer.concat(parts))).filter(
+      (f) => f.stream === 1 && (f.type === HEADERS || f.type === CONTINUATION),
+    );
+    expect(frames.every((f) => f.payload.length <= 16_384)).toBe(true);
+    expect(frames[0]?.type).toBe(HEADERS);
+    expect(frames.slice(1).every((f) => f.type === CONTINUATION)).toBe(true);
+    expect(frames.at(-1)!.flags & END_HEADERS).toBe(END_HEADERS);
+    const grpcMessage = Buffer.concat(frames.map((f) => f.payload)).toString("latin1");
+    expect(grpcMessage).toContain("%C3%A9".repeat(1000));
   });
 
   it("holds a large answer for a client with a 100-byte window and delivers it whole as the window opens", async () => {
