@@ -19,7 +19,11 @@ export class DeadlineSweeper {
   /** Whether the timer is pending; its first run finds no call and leaves it idle. */
   #armed = true;
 
-  constructor() {
+  /** How long a call without grpc-timeout may take to send its request (GrpcCall's REQUEST_WAIT_MS). */
+  readonly requestWaitMs: number;
+
+  constructor(requestWaitMs = 30_000) {
+    this.requestWaitMs = requestWaitMs;
     // One Timeout for the server's life, re-armed with refresh() (which also revives a timer that has
     // fired, but not one cleared); unref'd: a deadline alone keeps no process up.
     this.#timer = setTimeout(() => this.#sweep(), RESOLUTION_MS);

@@ -61,8 +61,15 @@ export class GrpcCall implements BudgetHolder {
   /** The message length from its prefix, once 5 bytes are in; -1 before. */
   #length = -1;
   #done = false;
-  /** performance.now() time the grpc-timeout passes; Infinity without one. */
+  /** performance.now() time the grpc-timeout (else the wait for the request) passes; Infinity after. */
   deadlineAt = Infinity;
+  /**
+   * The client set no grpc-timeout: the deadline is the server's wait for the whole request
+   * (deadlines.requestWaitMs, END_STREAM), lifted once it is here so a health Watch stream lives on. A
+   * peer that opens streams and sends nothing would otherwise hold their budget (RequestByteBudget)
+   * until its connection ends. Envoy always sends grpc-timeout, which bounds its whole call instead.
+   */
+  #waitingOnly = false;
   #listeners: Array<[CallEvent, () => void]> | undefined;
   /** The request bytes this call holds against the server's budget, given back when it finishes. */
   heldBytes = 0;
@@ -71,10 +78,9 @@ export class GrpcCall implements BudgetHolder {
     this.#wire = wire;
     this.#method = method;
     this.#options = options;
-    if (options.timeoutMs !== undefined) {
-      this.deadlineAt = performance.now() + options.timeoutMs;
-      options.deadlines.add(this);
-    }
+    this.#waitingOnly = options.timeoutMs === undefined;
+    this.deadlineAt = performance.now() + (options.timeoutMs ?? options.deadlines.requestWaitMs);
+    options.deadlines.add(this);
     if (!options.budget.take(this, CALL_BYTES)) this.#refuseOverBudget();
   }
 
@@ -155,6 +161,11 @@ export class GrpcCall implements BudgetHolder {
   /** The client ended its side: the request is whole (or refused), and the handler runs. */
   receiveEnd(): void {
     if (this.#done) return;
+    if (this.#waitingOnly) {
+      // The request is here: a call the client gave no deadline runs (or streams) as long as it needs.
+      this.#options.deadlines.delete(this);
+      this.deadlineAt = Infinity;
+    }
     if (this.#received === 0)
       return this.#fail(GrpcCode.UNIMPLEMENTED, `Received no request message for ${this.#options.path}`);
     if (this.#length === -1 || this.#received < 5 + this.#length) {
@@ -212,9 +223,12 @@ export class GrpcCall implements BudgetHolder {
     if (this.deadlineAt !== Infinity) this.#options.deadlines.delete(this);
   }
 
-  /** The sweeper's call when the grpc-timeout has passed. */
+  /** The sweeper's call when the grpc-timeout (or the wait for the request) has passed. */
   expire(): void {
-    this.#abandon(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");
+    this.#abandon(
+      GrpcCode.DEADLINE_EXCEEDED,
+      this.#waitingOnly ? "Request message not received in time" : "Deadline exceeded",
+    );
   }
 
   /** The budget's call when it needs this large request's bytes for smaller ones. */

@@ -52,6 +52,8 @@ export interface Http2GrpcServerOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** How long a call without grpc-timeout may take to send its whole request (default 30 s). */
+  requestWaitMs?: number;
   /** The budget of request bytes in flight; a test's own to read its count (default MAX_BUFFERED_REQUEST_BYTES). */
   requestBudget?: RequestByteBudget;
   maxConnections?: number;
@@ -165,7 +167,7 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
       options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
     );
   });
-  const deadlines = new DeadlineSweeper();
+  const deadlines = new DeadlineSweeper(options.requestWaitMs);
   const budget = options.requestBudget ?? new RequestByteBudget();
   server.on("stream", (stream, headers) => routeStream(stream, headers, methods, maxBytes, deadlines, budget));
   await new Promise<void>((resolve, reject) => {

@@ -27,7 +27,7 @@ export async function startNetGrpcServer(options: Http2GrpcServerOptions): Promi
       [HEALTH_SERVICE_DEFINITION, options.health],
     ]),
     maxBytes: options.maxMessageBytes ?? MAX_CHECK_REQUEST_BYTES,
-    deadlines: new DeadlineSweeper(),
+    deadlines: new DeadlineSweeper(options.requestWaitMs),
     budget: options.requestBudget ?? new RequestByteBudget(),
     keepaliveTimeMs: options.keepaliveTimeMs ?? KEEPALIVE_TIME_MS,
     keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 // The node:http2 gRPC server's bounds, over real sockets: the budget of request bytes in flight
 // (calls past it refused RESOURCE_EXHAUSTED, large partial messages giving way to a small check, the
-// count back to 0 however a call ends), a peer dropping its connection mid-message, and the cap on
+// count back to 0 however a call ends, a call without grpc-timeout whose request never arrives ended), a peer dropping its connection mid-message, and the cap on
 // connections (refused at accept, the others served).
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
@@ -171,6 +171,32 @@ describe.each(OWN_GRPC_SERVERS)("the $name gRPC server", ({ start }) => {
       expect(oversize.grpcStatus).toBe(8);
       expect((await rawGrpcCall(first, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
       expect(budget.bytes).toBe(0);
+    });
+  });
+
+  describe("wait for the request of a call without grpc-timeout", () => {
+    it("ends a call that sends no whole request in time DEADLINE_EXCEEDED and gives its budget back", async () => {
+      const budget = new RequestByteBudget();
+      const { port } = await startWith(start, testGate(), { requestBudget: budget, requestWaitMs: 300 });
+      const client = session(port);
+      const silent = partialCheck(client, 100, 0);
+      const partial = partialCheck(client, 100, 20);
+      expect(await silent.status).toBe(4);
+      expect(await partial.status).toBe(4);
+      expect(await waitUntil(async () => budget.bytes === 0, 10_000, 10)).toBe(true);
+      expect((await rawGrpcCall(client, { path: CHECK, data: [smallCheck()] })).grpcStatus).toBe(0);
+    });
+
+    it("lets a whole request's handler take longer than the wait: the wait ends with the request", async () => {
+      const gate = testGate();
+      const { port } = await startWith(start, gate, { requestWaitMs: 100 });
+      const client = session(port);
+      const slow = rawGrpcCall(client, { path: CHECK, data: [smallCheck("/slow")] });
+      // A call opened after it that never sends its request: once the server has ended that one, the
+      // wait has passed for the slow call too, whose request was whole and whose decision is pending.
+      expect(await partialCheck(client, 100, 0).status).toBe(4);
+      gate.release();
+      expect((await slow).grpcStatus).toBe(0);
     });
   });
 
