@@ -1,10 +1,13 @@
 // The demo's Portcullis configuration, written as the YAML a user would write (then parsed like
 // any config file): one provider with browser login, and routes that show each kind of policy,
-// mTLS ones too (a machine admitted by its client certificate, a route that demands bound tokens).
+// mTLS ones too (a machine admitted by its client certificate, a route that demands bound tokens),
+// and one whose upstream gets a token exchanged for its own audience (RFC 8693).
 
 export const DEMO_STEP_UP_ACR = "urn:portcullis:loa:2";
 /** The audience of the signed identity assertion the demo's upstream gets (and verifies). */
 export const DEMO_ASSERTION_AUDIENCE = "demo-upstream";
+/** The audience /orders's upstream gets a token for, exchanged from the caller's (the dev IdP grants only it). */
+export const DEMO_EXCHANGE_AUDIENCE = "demo-orders";
 /** The demo machine's SPIFFE ID: the one URI SAN of the client certificate the demo makes. */
 export const DEMO_MACHINE_SPIFFE_ID = "spiffe://demo.portcullis.local/billing";
 /** The client id the demo machine is admitted as by its certificate (x-client-id upstream). */
@@ -15,6 +18,8 @@ export interface DemoConfigInput {
   readonly audience: string;
   readonly webClient: { readonly id: string; readonly secret: string };
   readonly machineClientId: string;
+  /** The service client that exchanges callers' tokens (RFC 8693) for DEMO_EXCHANGE_AUDIENCE on /orders. */
+  readonly exchangeClient: { readonly id: string; readonly secret: string };
   /** The public origin browsers use, e.g. https://localhost:8443. */
   readonly entryOrigin: string;
   readonly sessionKey: string;
@@ -63,6 +68,18 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
         require: { principal: "client", clients: [input.machineClientId] },
       },
       { name: "secure", match: { path: "/secure" }, auth: "required", require: { acr: [DEMO_STEP_UP_ACR] } },
+      // The upstream gets its own token for demo-orders (same sub), exchanged at the IdP, never the caller's.
+      {
+        name: "orders",
+        match: { path: "/orders" },
+        auth: "required",
+        exchange: {
+          enabled: true,
+          audience: [DEMO_EXCHANGE_AUDIENCE],
+          clientId: input.exchangeClient.id,
+          clientSecret: input.exchangeClient.secret,
+        },
+      },
       // On the mTLS entry (8444): the demo machine gets in by its certificate's SPIFFE ID, no token...
       {
         name: "machines",

@@ -38,6 +38,7 @@ export async function startDemoPortcullis(options: DemoPortcullisOptions): Promi
       audience: options.idp.audience,
       webClient: options.idp.webClient,
       machineClientId: DEMO_BATCH_CLIENT_ID,
+      exchangeClient: options.idp.exchangeClient,
       entryOrigin: options.entryOrigin,
       sessionKey: randomBytes(32).toString("base64url"),
       ports: options.ports,

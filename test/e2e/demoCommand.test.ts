@@ -116,6 +116,23 @@ describe("portcullis demo", () => {
     expect(String(at(res.json, "headers", "x-user-roles"))).toContain("admin");
   });
 
+  it("gives /orders's upstream a token exchanged for demo-orders with the caller's sub, never the caller's token", async () => {
+    const out = await demoToken(["--user", "alice"]);
+    expect(out.code).toBe(0);
+    const caller = out.stdout.trim();
+    const res = await get("/orders/1", caller);
+    expect(res.status).toBe(200);
+    const authorization = String(at(res.json, "headers", "authorization"));
+    expect(authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(authorization).not.toContain(caller);
+    const claims = JSON.parse(Buffer.from(authorization.split(".")[1]!, "base64url").toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(claims["sub"]).toBe("alice");
+    expect([claims["aud"]].flat()).toEqual(["demo-orders"]);
+  });
+
   it("`demo token` for an unknown user fails with a message and exit 1, printing no token", async () => {
     const out = await demoToken(["--user", "mallory"]);
     expect(out.code).toBe(1);

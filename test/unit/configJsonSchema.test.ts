@@ -139,6 +139,7 @@ const demoYaml = stringify(
     audience: "demo-api",
     webClient: { id: "demo-web", secret: SECRET },
     machineClientId: "demo-batch",
+    exchangeClient: { id: "demo-exchange", secret: SECRET },
     entryOrigin: "https://localhost:8443",
     sessionKey: SECRET,
     ports: { grpc: 9191, auth: 8181, admin: 9464 },
