@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { keycloakAdminApi, type KeycloakAdminApi, type KeycloakRealm } from "../harness/keycloakAdmin.ts";
 import type { Stack } from "../harness/startStack.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
 import { ALICE, BATCH_CLIENT, TESTS_CLIENT } from "./portcullisRealm.ts";
 import { PROVIDER, startKeycloakStack, type KeycloakStack } from "./startKeycloakStack.ts";
 
@@ -134,9 +135,16 @@ describe("a route with token exchange at Keycloak", () => {
     });
     expect(await exchanges("refused")).toBe(refusedBefore + 1);
     // The denial is logged once with Keycloak's reason, and neither token appears in the log.
-    const log = await readFile(join(stack.dir, "portcullis.log"), "utf8");
-    const denial = log.split("\n").find((line) => line.includes('"token_exchange_refused"'));
-    expect(denial).toMatch(/HTTP 400 \w+/);
+    // Portcullis writes its log asynchronously: wait for the denial's line to reach the file.
+    let log = "";
+    const denialLine = () => log.split("\n").find((line) => line.includes('"token_exchange_refused"'));
+    expect(
+      await waitUntil(async () => {
+        log = await readFile(join(stack.dir, "portcullis.log"), "utf8");
+        return denialLine() !== undefined;
+      }, 10_000),
+    ).toBe(true);
+    expect(denialLine()).toMatch(/HTTP 400 \w+/);
     expect(log).not.toContain(caller);
     expect(log).not.toContain(EXCHANGER.secret);
   });
