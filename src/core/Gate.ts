@@ -373,7 +373,13 @@ export class Gate {
     let remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
     // A DPoP proof goes where the Authorization header goes: removed unless the token is forwarded,
     // whatever the scheme (a proof sent beside a Bearer token or a cookie is no less the client's).
-    if (this.#deps.forwardAuthorization !== true && request.headers.has("dpop")) remove = [...remove, "dpop"];
+    // Read only where DPoP is spoken or the route's providers accept it: Envoy passes the header then.
+    if (
+      this.#deps.forwardAuthorization !== true &&
+      (check.dpopScheme || this.#binding.dpopChallenge(route) !== null) &&
+      request.headers.has("dpop")
+    )
+      remove = [...remove, "dpop"];
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
     // removals) is the same for every check of one credential on one route: once the credential is
     // known to come back (see Subject.keepAnswer) it is made once, frozen and handed out again, so a
