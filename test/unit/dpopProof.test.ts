@@ -240,6 +240,17 @@ describe("replays", () => {
     });
   });
 
+  it("makes room for a new proof from expired ones when providers' proof windows differ", async () => {
+    const clock = createManualClock(NOW);
+    const store = createMemoryDpopReplayStore({ maxEntries: 3, clock });
+    expect(await store.claim("long-window", 600_000)).toBe("fresh");
+    expect(await store.claim("short-1", 10_000)).toBe("fresh");
+    expect(await store.claim("short-2", 10_000)).toBe("fresh");
+    clock.advance(10_001);
+    expect(await store.claim("short-3", 10_000)).toBe("fresh");
+    expect(await store.claim("long-window", 600_000)).toBe("replayed");
+  });
+
   it("asks the store nothing for a proof that failed its checks", async () => {
     let asked = 0;
     const counting = { claim: () => ((asked += 1), Promise.resolve("fresh" as const)) };
