@@ -371,8 +371,14 @@ export class Gate {
     const machine = isMachinePrincipal(subject.claims);
     const headers = this.#identityHeaders(subject.claims, machine, subject.provider, subject.keepAnswer);
     let remove = withRouteRemovals(headers.remove, route.removeRequestHeaders, request.headers, headers.set);
-    // A DPoP proof goes where the Authorization header goes: removed unless the token is forwarded.
-    if (check.dpopScheme && this.#deps.forwardAuthorization !== true && request.headers.has("dpop"))
+    // A DPoP proof goes where the Authorization header goes: removed unless the token is forwarded,
+    // whatever the scheme (a proof sent beside a Bearer token or a cookie is no less the client's).
+    // Read only where DPoP is spoken or the route's providers accept it: Envoy passes the header then.
+    if (
+      this.#deps.forwardAuthorization !== true &&
+      (check.dpopScheme || this.#binding.dpopChallenge(route) !== null) &&
+      request.headers.has("dpop")
+    )
       remove = [...remove, "dpop"];
     // The usual answer (no Cookie header to rewrite, nothing for the client, only the usual
     // removals) is the same for every check of one credential on one route: once the credential is

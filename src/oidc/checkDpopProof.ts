@@ -15,6 +15,13 @@ export const MAX_PROOF_CHARS = 16 * 1024;
 /** A jti is a random id (RFC 9449 §4.2: 96 bits or more); longer than this is not one. */
 export const MAX_JTI_CHARS = 256;
 
+/**
+ * Added to the proof window for as long as a jti is remembered: the window's last millisecond is
+ * still accepted (iat + maxAge, inclusive), and replicas' clocks differ a little, so a jti
+ * remembered for exactly the window could be forgotten while its proof is still good somewhere.
+ */
+export const REPLAY_MARGIN_MS = 1000;
+
 /** How one provider checks proofs (from its `dpop` config). */
 export interface DpopPolicy {
   /** The algorithms a proof may be signed with (a subset of DPOP_ALGORITHMS). */
@@ -111,7 +118,7 @@ function checkClaims(
   return {
     ok: true,
     replayKey: createHash("sha256").update(thumbprint).update("\u0000").update(jti).digest("base64url"),
-    ttlMs: (policy.maxAgeSeconds + policy.futureSkewSeconds) * 1000,
+    ttlMs: (policy.maxAgeSeconds + policy.futureSkewSeconds) * 1000 + REPLAY_MARGIN_MS,
   };
 }
 

@@ -119,7 +119,11 @@ function tokenTypeProblem(
   token: string,
 ): ClaimsProblem | null {
   const tokenType = answer["token_type"];
-  if (typeof tokenType === "string" && tokenType.toLowerCase() !== "bearer") {
+  // RFC 9449 §6.2: a DPoP-bound token's answer says token_type DPoP with its cnf.jkt; the token
+  // binding then demands the proof of that key (and refuses the token sent as Bearer). DPoP without
+  // a jkt binds to nothing that could be proven, and is refused here.
+  const dpopBound = typeof tokenType === "string" && tokenType.toLowerCase() === "dpop" && hasJkt(answer["cnf"]);
+  if (typeof tokenType === "string" && tokenType.toLowerCase() !== "bearer" && !dpopBound) {
     return {
       code: "type_not_allowed",
       detail: `token_type ${JSON.stringify(tokenType.slice(0, 40))} is not a bearer token`,
@@ -175,4 +179,9 @@ function headerTypOf(token: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Whether `cnf` is an object naming a key thumbprint (`jkt`, a string). */
+function hasJkt(cnf: unknown): boolean {
+  return typeof cnf === "object" && cnf !== null && typeof (cnf as Record<string, unknown>)["jkt"] === "string";
 }

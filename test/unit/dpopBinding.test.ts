@@ -189,6 +189,15 @@ describe("schemes that do not fit the token", () => {
     }
   });
 
+  it("keeps a DPoP header sent beside a plain Bearer token from the upstream, as it keeps the Authorization", async () => {
+    const { gate } = setup();
+    const d = await gate.decide(
+      request("/api/things", { authorization: "Bearer plain", dpop: await proof("plain", "/api/things") }),
+    );
+    expect(d).toMatchObject({ kind: "allow", route: "api", credential: "bearer" });
+    expect(removalsOf(d)).toEqual(expect.arrayContaining(["authorization", "dpop"]));
+  });
+
   it("refuses a token without cnf.jkt sent with the DPoP scheme, even with a valid-looking proof", async () => {
     const { gate } = setup();
     const d = (await gate.decide(

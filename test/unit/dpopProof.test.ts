@@ -5,7 +5,13 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { exportJWK, calculateJwkThumbprint, SignJWT, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { checkDpopProof, tokenHash, type DpopPolicy, type DpopPresentation } from "../../src/oidc/checkDpopProof.ts";
+import {
+  checkDpopProof,
+  REPLAY_MARGIN_MS,
+  tokenHash,
+  type DpopPolicy,
+  type DpopPresentation,
+} from "../../src/oidc/checkDpopProof.ts";
 import { createDpopNonces } from "../../src/oidc/createDpopNonces.ts";
 import { createMemoryDpopReplayStore } from "../../src/oidc/createMemoryDpopReplayStore.ts";
 import { DPOP_ALGORITHMS } from "../../src/config/dpopSchema.ts";
@@ -197,10 +203,26 @@ describe("replays", () => {
     expect(await verifyDpopProof(once, policy, store, NOW)).toEqual({ ok: true });
     const again = await verifyDpopProof(once, policy, store, NOW);
     expect(again).toMatchObject({ ok: false, error: "invalid_dpop_proof", detail: expect.stringMatching(/replayed/) });
-    clock.advance(65_001);
+    clock.advance(65_000 + REPLAY_MARGIN_MS + 1);
     expect(store.size()).toBe(1);
     await store.claim("another", 65_000);
     expect(store.size()).toBe(1);
+  });
+
+  it("refuses a replay at the last millisecond a proof dated ahead by the allowed skew is still accepted", async () => {
+    const clock = createManualClock(NOW);
+    const store = createMemoryDpopReplayStore({ maxEntries: 10, clock });
+    const ahead = presented(await proof({ claims: { iat: Math.floor(NOW / 1000) + policy.futureSkewSeconds } }));
+    expect(await verifyDpopProof(ahead, policy, store, NOW)).toEqual({ ok: true });
+    // iat + maxAge: the proof's own checks still pass here, so only the store stands against a replay.
+    const lastAccepted = NOW + (policy.futureSkewSeconds + policy.maxAgeSeconds) * 1000;
+    clock.advance(lastAccepted - NOW);
+    expect(checkDpopProof(ahead, policy, lastAccepted).ok).toBe(true);
+    expect(await verifyDpopProof(ahead, policy, store, lastAccepted)).toMatchObject({
+      ok: false,
+      error: "invalid_dpop_proof",
+      detail: expect.stringMatching(/replayed/),
+    });
   });
 
   it("fails closed when the memory store is full of unexpired proofs, and when the store faults", async () => {
@@ -216,6 +238,17 @@ describe("replays", () => {
       ok: false,
       error: "unavailable",
     });
+  });
+
+  it("makes room for a new proof from expired ones when providers' proof windows differ", async () => {
+    const clock = createManualClock(NOW);
+    const store = createMemoryDpopReplayStore({ maxEntries: 3, clock });
+    expect(await store.claim("long-window", 600_000)).toBe("fresh");
+    expect(await store.claim("short-1", 10_000)).toBe("fresh");
+    expect(await store.claim("short-2", 10_000)).toBe("fresh");
+    clock.advance(10_001);
+    expect(await store.claim("short-3", 10_000)).toBe("fresh");
+    expect(await store.claim("long-window", 600_000)).toBe("replayed");
   });
 
   it("asks the store nothing for a proof that failed its checks", async () => {

@@ -200,9 +200,14 @@ describe("token introspection against a real OpenID Provider", () => {
     expect(calls()).toBe(1);
   });
 
-  it("denies a DPoP-bound token presented as a plain bearer token", async () => {
+  it("accepts a DPoP-bound token's answer with its cnf.jkt, so the token binding demands the proof of that key", async () => {
     const { introspector } = setup();
-    expectDenied(await introspector.introspect(await opaqueToken({ dpop: true })), "type_not_allowed");
+    const outcome = await introspector.introspect(await opaqueToken({ dpop: true }));
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) {
+      expect(outcome.claims["token_type"]).toMatch(/^dpop$/i);
+      expect(outcome.claims["cnf"]).toMatchObject({ jkt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    }
   });
 
   it("denies a token the provider still calls active once its exp has passed on our clock", async () => {
