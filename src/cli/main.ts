@@ -9,6 +9,7 @@ Usage:
       [--watch] [--workers N|auto]       reload on file change; N processes sharing the ports (auto: one per CPU)
   portcullis check-config --config FILE  validate a config file; lists every problem with its key path
       [--envoy]                          print Envoy's ext_authz filter for it (allowed_headers included)
+      [--explain-routes [--json]]        print the ordered rule table with requirements and overlaps (docs/explain.md)
   portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
                                          (every port can be changed: portcullis demo --help)
   portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
