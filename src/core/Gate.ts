@@ -32,7 +32,7 @@ import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluate
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
-import type { CompiledRoute } from "./RouteTable.ts";
+import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
@@ -43,7 +43,11 @@ export type { VerifyOutcome };
 
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
-  readonly routes: { match(host: string, path: string, method: string): CompiledRoute | null };
+  readonly routes: {
+    match(host: string, path: string, method: string): CompiledRoute | null;
+    /** Each rule up to the match and the part of the request it does not match (explain only). */
+    consider?(host: string, path: string, method: string): readonly RuleConsidered[];
+  };
   readonly verifier: {
     verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
     /** A cached token's outcome without a promise, else undefined (then verify() is called). */
@@ -243,6 +247,13 @@ export class Gate {
     if (normalized.path.length > REGEX_INPUT_LIMIT)
       return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
     const route = this.#deps.routes.match(request.host, normalized.path, request.method);
+    if (trace !== null)
+      for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method) ?? [])
+        trace.record({
+          step: "rule",
+          outcome: rule.mismatch === null ? "matches" : "skipped",
+          detail: rule.mismatch === null ? rule.name : `${rule.name}: ${rule.mismatch} does not match`,
+        });
     trace?.record(
       route === null
         ? { step: "route", outcome: "none", detail: `no rule matches ${request.method} ${request.host}` }

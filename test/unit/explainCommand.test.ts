@@ -85,6 +85,7 @@ const TABLE: { name: string; args: () => Promise<string[]>; code: number; lines:
     code: 3,
     lines: [
       "  path: normalised: /nowhere",
+      "  rule: skipped: api: path does not match",
       "  route: none: no rule matches GET app.example.com",
       "response: 403 route_not_found",
     ],
@@ -169,6 +170,8 @@ const TABLE: { name: string; args: () => Promise<string[]>; code: number; lines:
     lines: [
       "request: GET https://app.example.com /Reports/./1",
       "  path: normalised: /Reports/1",
+      "  rule: skipped: health: path does not match",
+      "  rule: matches: reports",
       "  route: matched: reports (auth required)",
       "  requirements: met",
       "  decision: allow: authenticated on route reports",
@@ -210,6 +213,12 @@ describe("portcullis explain", () => {
     expect(out["request"]).toEqual({ method: "GET", scheme: "https", host: "app.example.com", path: "/api/x?q=1" });
     expect(out["trace"]).toEqual([
       { step: "path", outcome: "normalised", detail: "/api/x" },
+      ...["health", "reports", "admin", "acme", "feed"].map((name) => ({
+        step: "rule",
+        outcome: "skipped",
+        detail: `${name}: path does not match`,
+      })),
+      { step: "rule", outcome: "matches", detail: "api" },
       { step: "route", outcome: "matched", detail: "api (auth required)" },
       { step: "credential", outcome: "token_missing" },
       { step: "decision", outcome: "deny", detail: "401 token_missing on route api" },
