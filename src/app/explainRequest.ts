@@ -26,6 +26,17 @@ export interface Explanation {
   readonly request: { readonly method: string; readonly scheme: string; readonly host: string; readonly path: string };
   readonly trace: readonly GateTraceEntry[];
   readonly decision: Decision;
+  /** Headers whose values are credentials for the upstream (signed assertion, exchanged token): never printed. */
+  readonly credentialHeaders: ReadonlySet<string>;
+}
+
+/** The upstream headers this config puts credentials in, lower-cased. */
+function credentialHeadersOf(config: PortcullisConfig): ReadonlySet<string> {
+  const names = new Set<string>();
+  if (config.identity.assertion !== undefined) names.add(config.identity.assertion.header.toLowerCase());
+  for (const route of config.routes)
+    if (route.exchange?.enabled === true) names.add(route.exchange.header.toLowerCase());
+  return names;
 }
 
 /** Splits `https://host:port/p?q#f` without resolving dot segments or escapes: the gate must see the raw path. */
@@ -91,6 +102,7 @@ export async function explainRequest(
       request: { method: request.method, scheme: request.scheme, host: request.host, path: request.path },
       trace: trace.entries,
       decision,
+      credentialHeaders: credentialHeadersOf(config),
     };
   } finally {
     pipeline.registry.close();

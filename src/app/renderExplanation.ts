@@ -7,32 +7,38 @@ import type { Explanation } from "./explainRequest.ts";
 const CREDENTIAL_HEADERS = new Set(["authorization", "cookie", "proxy-authorization", "dpop"]);
 
 /** A header value as explain shows it: a cookie by its name, any other credential not at all. */
-function shown(name: string, value: string): string {
+function shown(name: string, value: string, credentials: ReadonlySet<string>): string {
   const lower = name.toLowerCase();
   if (lower === "set-cookie") return `${value.split("=", 1)[0] ?? ""}=(value not shown)`;
-  return CREDENTIAL_HEADERS.has(lower) ? "(value not shown)" : value;
+  return CREDENTIAL_HEADERS.has(lower) || credentials.has(lower) ? "(value not shown)" : value;
 }
 
-const headerList = (list: HeaderList | undefined): [string, string][] =>
-  (list ?? []).map(([name, value]) => [name, shown(name, value)]);
+type Shown = (list: HeaderList | undefined) => [string, string][];
+
+const shownWith =
+  (credentials: ReadonlySet<string>): Shown =>
+  (list) =>
+    (list ?? []).map(([name, value]) => [name, shown(name, value, credentials)]);
 
 /** The decision with credential values taken out: the JSON form's `decision`. */
-export function publicDecision(decision: Decision): Record<string, unknown> {
+function publicDecision(decision: Decision, headerList: Shown): Record<string, unknown> {
   if (decision.kind === "deny") {
-    const { detail: _detail, headers, ...rest } = decision;
-    return { ...rest, headers: headerList(headers), ...(_detail !== undefined ? { detail: _detail } : {}) };
+    const { headers, ...rest } = decision;
+    return { ...rest, headers: headerList(headers) };
   }
   const { setHeaders, responseHeaders, renewAt: _renewAt, ...rest } = decision;
   return { ...rest, setHeaders: headerList(setHeaders), responseHeaders: headerList(responseHeaders) };
 }
 
 export function explanationJson(explanation: Explanation): string {
-  const { request, trace, decision } = explanation;
-  return `${JSON.stringify({ request, trace, decision: publicDecision(decision) }, null, 2)}\n`;
+  const { request, trace, decision, credentialHeaders } = explanation;
+  const out = { request, trace, decision: publicDecision(decision, shownWith(credentialHeaders)) };
+  return `${JSON.stringify(out, null, 2)}\n`;
 }
 
 export function renderExplanation(explanation: Explanation): string {
   const { request, trace, decision } = explanation;
+  const headerList = shownWith(explanation.credentialHeaders);
   const lines = [`request: ${request.method} ${request.scheme}://${request.host} ${request.path}`];
   for (const entry of trace)
     lines.push(`  ${entry.step}: ${entry.outcome}${entry.detail === undefined ? "" : `: ${entry.detail}`}`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -203,6 +204,40 @@ describe("portcullis explain", () => {
       );
       expect(stdout).not.toContain(t);
       expect(stdout).not.toContain(t.split(".")[2]);
+    }
+  });
+
+  it("never prints the signed identity assertion an upstream would get", async () => {
+    const assertionConfig = join(dir, "assertion.yaml");
+    writeFileSync(
+      assertionConfig,
+      `identity: { assertion: { issuer: "https://auth.example.com", keys: ["\${ASSERTION_KEY}"] } }
+providers:
+  demo: { issuer: "${ISSUER}", audiences: [api], algorithms: [RS256] }
+routes:
+  - { name: orders, match: { path: /orders }, auth: required, assertion: { enabled: true, audience: orders } }
+`,
+    );
+    const key = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    for (const json of [[], ["--json"]]) {
+      let stdout = "";
+      const code = await runExplain(
+        [
+          "--config",
+          assertionConfig,
+          "--jwks",
+          jwks,
+          ...json,
+          "--token",
+          await token({}),
+          "GET",
+          "https://a.example.com/orders",
+        ],
+        { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: () => true }, env: { ASSERTION_KEY: key } },
+      );
+      expect(code, stdout).toBe(0);
+      expect(stdout).toMatch(/x-portcullis-assertion"?(: |",\s*")\(value not shown\)/);
+      expect(stdout).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
     }
   });
 
