@@ -29,6 +29,7 @@ import {
 import type { Allow, Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -188,7 +189,7 @@ export class Gate {
         if (refused !== null) return refused;
       }
       // Null (met) or a denial without waiting; only a step-up login is a promise.
-      const unmet = this.#requirements(check, subject);
+      const unmet = this.#requirements(check, subject, trace);
       trace?.record(requirementsEntry(route, unmet));
       if (unmet !== null) return unmet;
       const allowed = this.#identity(check, subject);
@@ -352,15 +353,19 @@ export class Gate {
   }
 
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
-  #requirements(check: CheckContext, subject: Subject): Decision | Promise<Decision> | null {
+  #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const outcome = evaluateRequirements(route.requirements, {
+    const judged = {
       claims: subject.claims,
       roles: this.#deps.identity.roles(subject.claims, subject.provider),
       ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
       now: Math.floor(this.#clock.now() / 1000),
-    });
+    };
+    if (trace !== null)
+      for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
+        trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
+    const outcome = evaluateRequirements(route.requirements, judged);
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";
     const common = {

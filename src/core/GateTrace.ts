@@ -5,7 +5,8 @@
 import type { Decision } from "./Decision.ts";
 import type { Subject } from "./Subject.ts";
 
-export type GateTraceStep = "host" | "path" | "rule" | "route" | "credential" | "binding" | "requirements" | "decision";
+export type GateTraceStep =
+  "host" | "path" | "rule" | "route" | "credential" | "binding" | "requirement" | "requirements" | "decision";
 
 export interface GateTraceEntry {
   readonly step: GateTraceStep;

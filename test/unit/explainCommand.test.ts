@@ -133,6 +133,7 @@ const TABLE: { name: string; args: () => Promise<string[]>; code: number; lines:
     code: 3,
     lines: [
       "  credential: verified: bearer token from provider demo",
+      "  requirement: failed: scopes: missing reports.read",
       "  requirements: insufficient_scope",
       "response: 403 insufficient_scope",
     ],
@@ -146,13 +147,21 @@ const TABLE: { name: string; args: () => Promise<string[]>; code: number; lines:
       "https://app.example.com/admin",
     ],
     code: 3,
-    lines: ["  requirements: requirement_failed: roles", "response: 403 requirement_failed"],
+    lines: [
+      "  requirement: failed: roles",
+      "  requirements: requirement_failed: roles",
+      "response: 403 requirement_failed",
+    ],
   },
   {
     name: "a failed claim check",
     args: async () => ["--token", await token({ org: "other" }), "GET", "https://app.example.com/acme"],
     code: 3,
-    lines: ["  requirements: requirement_failed: claims", "response: 403 requirement_failed"],
+    lines: [
+      "  requirement: failed: claims: org equals",
+      "  requirements: requirement_failed: claims",
+      "response: 403 requirement_failed",
+    ],
   },
   {
     name: "an optional route without a credential",
@@ -174,6 +183,7 @@ const TABLE: { name: string; args: () => Promise<string[]>; code: number; lines:
       "  rule: skipped: health: path does not match",
       "  rule: matches: reports",
       "  route: matched: reports (auth required)",
+      "  requirement: met: scopes",
       "  requirements: met",
       "  decision: allow: authenticated on route reports",
       "  upstream gets x-user-sub: alice",
