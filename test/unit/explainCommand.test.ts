@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runExplain } from "../../src/cli/runExplain.ts";
+import { createBenchSession } from "../../bench/createBenchSession.ts";
 
 // The IdP's keys come from a JWKS file (--jwks): no network, the tokens are signed here.
 const ISSUER = "https://idp.example.com";
@@ -249,6 +250,51 @@ routes:
       expect(stdout).toMatch(/x-portcullis-assertion"?(: |",\s*")\(value not shown\)/);
       expect(stdout).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
     }
+  });
+
+  it("verifies a browser session cookie and keeps it from the upstream", async () => {
+    const sessionKey = "k".repeat(43);
+    const sessionConfig = join(dir, "session.yaml");
+    writeFileSync(
+      sessionConfig,
+      `providers:
+  demo: { issuer: "${ISSUER}", audiences: [api], algorithms: [RS256], clientId: web, redirectUri: "https://app.example.com/oauth2/callback" }
+session: { keys: ["\${SESSION_KEY}"] }
+routes:
+  - { name: app, match: { path: / }, auth: required }
+`,
+    );
+    const browser = createBenchSession({
+      key: sessionKey,
+      cookieName: "__Host-portcullis",
+      provider: "demo",
+      issuer: ISSUER,
+      audience: "api",
+      clientId: "web",
+    });
+    let stdout = "";
+    const code = await runExplain(
+      [
+        "--config",
+        sessionConfig,
+        "--jwks",
+        jwks,
+        "--cookie",
+        `${browser.cookieHeader}; theme=dark`,
+        "GET",
+        "https://app.example.com/",
+      ],
+      {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: () => true },
+        env: { SESSION_KEY: sessionKey },
+      },
+    );
+    expect(code, stdout).toBe(0);
+    expect(stdout).toContain("  credential: verified: session from provider demo");
+    expect(stdout).toContain("  decision: allow: authenticated on route app");
+    expect(stdout).toContain("  upstream gets cookie: (value not shown)");
+    expect(stdout).not.toContain(browser.sealed.slice(0, 40));
   });
 
   it("prints the trace, the decision and the response as JSON with --json", async () => {
