@@ -16,6 +16,7 @@ import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLog
 import { createSessionPort } from "../login/createSessionPort.ts";
 import type { LoginClientPort } from "../login/LoginClientPort.ts";
 import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observability/Metrics.ts";
+import type { FetchLike } from "../oidc/boundedFetch.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
 import {
@@ -61,19 +62,21 @@ export interface PipelineReuse {
   readonly shared?: SharedSessionState;
   /** The process's one clock, for every unit of the pipeline; default: the system clock. */
   readonly clock?: Clock;
+  /** How the providers reach their IdPs (discovery, keys); default: the global fetch. `explain --jwks` serves a file. */
+  readonly fetch?: FetchLike;
 }
 
 export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reuse: PipelineReuse = {}): CheckPipeline {
   // The registry needs the metrics observer and the metrics may need the registry's cache size:
   // the observer forwards through this late-bound reference.
   let metricsRef: Metrics | null = reuse.metrics ?? null;
-  let cacheHits: { inc(): void } | null = null;
-  let cacheMisses: { inc(): void } | null = null;
+  let [cacheHits, cacheMisses]: ({ inc(): void } | null)[] = [null, null];
   const clock = reuse.clock ?? systemClock;
   const registryOptions: ProviderRegistryOptions = {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
     clock,
+    ...(reuse.fetch !== undefined ? { fetch: reuse.fetch } : {}),
     observer: {
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
       jwksKeysSkipped: (provider, count) => metricsRef?.jwksKeysSkipped.inc({ provider }, count),

@@ -1,11 +1,14 @@
-// `portcullis check-config --config FILE [--envoy]`: validates a config without starting anything.
-// Lists every problem with its key path on stderr and exits 1, or prints a summary on stdout (with
-// --envoy: the Envoy ext_authz filter this config needs, allowed_headers included) and exits 0.
+// `portcullis check-config --config FILE [--envoy | --explain-routes [--json]]`: validates a config
+// without starting anything. Lists every problem with its key path on stderr and exits 1, or prints
+// a summary on stdout (with --envoy: the Envoy ext_authz filter this config needs, allowed_headers
+// included; with --explain-routes: the ordered rule table and its overlaps) and exits 0.
 // Warnings go to stderr in both cases. Values that may be secrets are never printed.
 
 import { formatIssue } from "../config/ConfigIssue.ts";
 import { loadCheckedConfig } from "../app/loadCheckedConfig.ts";
+import { describeRoutes } from "../app/describeRoutes.ts";
 import { renderEnvoyExtAuthzFilter } from "../app/renderEnvoyExtAuthzFilter.ts";
+import { renderRouteTable } from "../app/renderRouteTable.ts";
 import { summarizeConfig } from "../app/summarizeConfig.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
 
@@ -15,24 +18,35 @@ export interface CheckConfigIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const USAGE = "usage: portcullis check-config --config FILE [--envoy]";
+const USAGE = "usage: portcullis check-config --config FILE [--envoy | --explain-routes [--json]]";
+const OWN_FLAGS = ["--envoy", "--explain-routes", "--json"];
 
 export async function runCheckConfig(
   argv: string[],
   io: CheckConfigIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  // --envoy is check-config's own flag; the rest are the arguments every config command takes.
+  // These are check-config's own flags; the rest are the arguments every config command takes.
   const envoy = argv.includes("--envoy");
-  const args = parseConfigArgs(argv.filter((arg) => arg !== "--envoy"));
+  const explain = argv.includes("--explain-routes");
+  const json = argv.includes("--json");
+  const args = parseConfigArgs(argv.filter((arg) => !OWN_FLAGS.includes(arg)));
   if ("help" in args) {
     io.stdout.write(
       `${USAGE}\nValidates the config file; exit 0 when valid, 1 when not.\n` +
-        "--envoy  print the Envoy ext_authz filter (YAML) with the allowed_headers this config needs\n",
+        "--envoy           print the Envoy ext_authz filter (YAML) with the allowed_headers this config needs\n" +
+        "--explain-routes  print the ordered rule table (catch-all included) with each rule's requirements and\n" +
+        "                  the rules an earlier one shadows; with --json, as JSON (docs/explain.md)\n",
     );
     return 0;
   }
-  if ("error" in args) {
-    io.stderr.write(`error: ${args.error}\n${USAGE}\n`);
+  const conflict =
+    envoy && explain
+      ? "--envoy and --explain-routes exclude each other"
+      : json && !explain
+        ? "--json needs --explain-routes"
+        : null;
+  if ("error" in args || conflict !== null) {
+    io.stderr.write(`error: ${"error" in args ? args.error : conflict}\n${USAGE}\n`);
     return 1;
   }
   const result = loadCheckedConfig(args.file, io.env);
@@ -46,6 +60,11 @@ export async function runCheckConfig(
   }
   if (envoy) {
     io.stdout.write(renderEnvoyExtAuthzFilter(result.config));
+    return 0;
+  }
+  if (explain) {
+    const table = describeRoutes(result.config, result.warnings);
+    io.stdout.write(json ? `${JSON.stringify(table, null, 2)}\n` : renderRouteTable(table));
     return 0;
   }
   io.stdout.write(summarizeConfig(args.file, result.config));

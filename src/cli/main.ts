@@ -1,5 +1,5 @@
-// The `portcullis` command: dispatches to serve, check-config and demo. Exit codes: 0 success,
-// 1 failure (bad config included), 2 usage error.
+// The `portcullis` command: dispatches to serve, check-config, explain and demo. Exit codes: 0 success,
+// 1 failure (bad config included), 2 usage error; explain answers 3 for a denied request.
 import { readFileSync } from "node:fs";
 
 const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
@@ -9,6 +9,9 @@ Usage:
       [--watch] [--workers N|auto]       reload on file change; N processes sharing the ports (auto: one per CPU)
   portcullis check-config --config FILE  validate a config file; lists every problem with its key path
       [--envoy]                          print Envoy's ext_authz filter for it (allowed_headers included)
+      [--explain-routes [--json]]        print the ordered rule table with requirements and overlaps (docs/explain.md)
+  portcullis explain --config FILE [--token T | --cookie C] [--jwks FILE] [--json] METHOD URL [-H 'N: v']...
+                                         the decision for one request and each step that led to it (docs/explain.md)
   portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
                                          (every port can be changed: portcullis demo --help)
   portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
@@ -29,6 +32,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import("./runServe.ts")).runServe(rest);
     case "check-config":
       return (await import("./checkConfig.ts")).runCheckConfig(rest);
+    case "explain":
+      return (await import("./runExplain.ts")).runExplain(rest);
     case "demo":
       return (await import("./runDemoCommand.ts")).runDemoCommand(rest);
     case "--version":

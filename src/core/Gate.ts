@@ -3,7 +3,8 @@
 // session) → session freshness (refreshed when near expiry) → requirements (scopes, roles, claims,
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
-// Decision value, and any unexpected fault becomes an internal_error denial.
+// Decision value, and any unexpected fault becomes an internal_error denial. `explain()` runs the
+// same steps reporting each to a GateTrace (`portcullis explain`); `decide()` passes none.
 // (About 470 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
 // the reuse of plain allow answers beside the steps that make them; who a credential speaks for is
 // Subject.ts.)
@@ -29,9 +30,11 @@ import {
 import type { Allow, Decision, Deny, HeaderList } from "./Decision.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
+import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
-import type { CompiledRoute } from "./RouteTable.ts";
+import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
@@ -42,7 +45,11 @@ export type { VerifyOutcome };
 
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
-  readonly routes: { match(host: string, path: string, method: string): CompiledRoute | null };
+  readonly routes: {
+    match(host: string, path: string, method: string): CompiledRoute | null;
+    /** Each rule up to the match and the part of the request it does not match (explain only). */
+    consider?(host: string, path: string, method: string): readonly RuleConsidered[];
+  };
   readonly verifier: {
     verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
     /** A cached token's outcome without a promise, else undefined (then verify() is called). */
@@ -110,10 +117,21 @@ export class Gate {
     this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
   }
 
-  async decide(request: AccessRequest): Promise<Decision> {
+  decide(request: AccessRequest): Promise<Decision> {
+    return this.#decide(request, null);
+  }
+
+  /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
+  async explain(request: AccessRequest, trace: GateTrace): Promise<Decision> {
+    const decision = await this.#decide(request, trace);
+    trace.record(decisionEntry(decision));
+    return decision;
+  }
+
+  async #decide(request: AccessRequest, trace: GateTrace | null): Promise<Decision> {
     let routeName: string | null = null;
     try {
-      const route = this.#routePolicy(request);
+      const route = this.#routePolicy(request, trace);
       if ("kind" in route) return route; // a denial
       routeName = route.name;
       const sessions = this.#deps.sessions ?? null;
@@ -122,7 +140,10 @@ export class Gate {
       const upstreamCookie =
         sessions !== null && cookieHeader !== undefined ? upstreamCookieOf(cookieHeader, sessions) : undefined;
       // Public routes pass, with every owned header stripped so clients cannot inject identity.
-      if (route.auth === "public") return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
+      if (route.auth === "public") {
+        trace?.record({ step: "credential", outcome: "not needed", detail: "public route" });
+        return this.#anonymous(route, request.headers, "public", upstreamCookie, []);
+      }
 
       const browser = isBrowserNavigation(request.method, request.headers);
       const bearer = extractBearerToken(request.headers.get("authorization"));
@@ -131,18 +152,21 @@ export class Gate {
       // The credential step's bearer branch is here rather than in a step of its own, so a cached
       // token (the hot path) is answered without waiting on anything; only a token the cache does
       // not hold is awaited.
-      if (bearer.kind === "malformed")
+      if (bearer.kind === "malformed") {
+        trace?.record({ step: "credential", outcome: "token_malformed", detail: bearer.detail });
         return this.#onScheme(
           bearer.scheme,
           route,
           deny("token_malformed", { route: route.name, detail: bearer.detail }),
         );
+      }
       const { verifier } = this.#deps;
       const cached = bearer.kind === "token" ? verifier.verifyCached?.(bearer.token, route.providers) : undefined;
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
           : (certificateSubject(request, route) ?? (await this.#sessionCredential(check)));
+      trace?.record(credentialEntry(bearer.kind === "token" ? bearer.scheme : "other", subject, cached !== undefined));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;
       // Token binding, on every check of a token (the cache keeps cnf; the proof is the request's). A
@@ -162,10 +186,12 @@ export class Gate {
         };
         const outcome = this.#binding.check(presented, request, route);
         const refused = outcome instanceof Promise ? await outcome : outcome;
+        trace?.record({ step: "binding", outcome: refused === null ? "ok" : refused.code });
         if (refused !== null) return refused;
       }
       // Null (met) or a denial without waiting; only a step-up login is a promise.
-      const unmet = this.#requirements(check, subject);
+      const unmet = this.#requirements(check, subject, trace);
+      trace?.record(requirementsEntry(route, unmet));
       if (unmet !== null) return unmet;
       const allowed = this.#identity(check, subject);
       // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
@@ -202,8 +228,9 @@ export class Gate {
    * the path, normalised exactly as our Envoy configs do (ambiguous shapes refused), before any rule
    * sees it; the first matching rule wins, and no rule means the configured default (deny).
    */
-  #routePolicy(request: AccessRequest): CompiledRoute | Deny {
+  #routePolicy(request: AccessRequest, trace: GateTrace | null): CompiledRoute | Deny {
     if (request.hostInvalid === true) {
+      trace?.record({ step: "host", outcome: "invalid" });
       // The authority is the client's; quoted and bounded so a log line stays one readable line.
       const problem = authorityProblem(request.host) ?? "not a host[:port]";
       return deny("host_invalid", {
@@ -212,11 +239,28 @@ export class Gate {
       });
     }
     const normalized = this.#deps.normalizePath(request.path);
+    trace?.record(
+      normalized.ok
+        ? { step: "path", outcome: "normalised", detail: normalized.path }
+        : { step: "path", outcome: "invalid", detail: normalized.reason },
+    );
     if (!normalized.ok) return deny("path_invalid", { route: null, detail: normalized.reason });
     // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
     if (normalized.path.length > REGEX_INPUT_LIMIT)
       return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
     const route = this.#deps.routes.match(request.host, normalized.path, request.method);
+    if (trace !== null)
+      for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method) ?? [])
+        trace.record({
+          step: "rule",
+          outcome: rule.mismatch === null ? "matches" : "skipped",
+          detail: rule.mismatch === null ? rule.name : `${rule.name}: ${rule.mismatch} does not match`,
+        });
+    trace?.record(
+      route === null
+        ? { step: "route", outcome: "none", detail: `no rule matches ${request.method} ${request.host}` }
+        : { step: "route", outcome: "matched", detail: `${route.name} (auth ${route.auth})` },
+    );
     if (route === null) {
       return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
     }
@@ -310,15 +354,19 @@ export class Gate {
   }
 
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
-  #requirements(check: CheckContext, subject: Subject): Decision | Promise<Decision> | null {
+  #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const outcome = evaluateRequirements(route.requirements, {
+    const judged = {
       claims: subject.claims,
       roles: this.#deps.identity.roles(subject.claims, subject.provider),
       ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
       now: Math.floor(this.#clock.now() / 1000),
-    });
+    };
+    if (trace !== null)
+      for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
+        trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
+    const outcome = evaluateRequirements(route.requirements, judged);
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";
     const common = {
@@ -489,6 +537,18 @@ function upstreamCookieOf(header: string, sessions: SessionPort): string | null 
   if (!header.includes(sessions.cookiePrefix)) return undefined;
   const stripped = stripCookies(header, (name) => sessions.owns(name));
   return stripped === header ? undefined : stripped;
+}
+
+/** The requirements step's entry: none configured, met, or the first one that failed and its answer. */
+function requirementsEntry(route: CompiledRoute, unmet: Decision | Promise<Decision> | null): GateTraceEntry {
+  if (route.requirements === null) return { step: "requirements", outcome: "none" };
+  if (unmet === null) return { step: "requirements", outcome: "met" };
+  if (unmet instanceof Promise) return { step: "requirements", outcome: "step_up", detail: "a new login" };
+  return {
+    step: "requirements",
+    outcome: unmet.kind === "deny" ? unmet.code : "redirect",
+    ...(unmet.kind === "deny" && unmet.detail !== undefined ? { detail: unmet.detail } : {}),
+  };
 }
 
 function acceptsProvider(accepted: readonly string[], provider: string): boolean {

@@ -18,6 +18,12 @@ import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 
 export type { CompiledRoute };
 
+/** One rule as `consider` saw it: matched, or the first part of the request it does not match. */
+export interface RuleConsidered {
+  readonly name: string;
+  readonly mismatch: "host" | "method" | "path" | null;
+}
+
 /** Rules that can apply to one host, split by the request's first path segment. */
 interface Bucket {
   /** First segment → the rules that can match a path starting with it, in configuration order. */
@@ -63,11 +69,14 @@ export class RouteTable {
   readonly #otherHosts: Bucket;
   /** Some rule matches case-insensitively: the segment index is keyed by folded segments. */
   readonly #fold: boolean;
+  /** Every rule in configuration order, for consider(). */
+  readonly #rules: readonly CompiledRule[];
 
   constructor(routes: readonly RouteConfig[], policy?: PolicyConfig, options?: RouteCompileOptions) {
     const rules = compileRoutes(routes, policy, options);
     const fold = rules.some((rule) => rule.caseInsensitive);
     this.#fold = fold;
+    this.#rules = rules;
     const hosts = new Set<string>();
     for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
     const byHost = new Map<string, Bucket>();
@@ -126,6 +135,39 @@ export class RouteTable {
     }
     return null;
   }
+
+  /**
+   * For `portcullis explain`, never the Check path: each rule in order up to the one that matches,
+   * with the first of host, method and path it does not match. Walks the whole list rather than
+   * the indexes, with match()'s own tests; a test holds the two to the same answer.
+   */
+  consider(host: string, normalizedPath: string, method: string): RuleConsidered[] {
+    const h = canonicalAuthority(host);
+    const upper = method.toUpperCase();
+    const out: RuleConsidered[] = [];
+    for (const rule of this.#rules) {
+      const mismatch =
+        h === null || !hostMatches(rule, h)
+          ? "host"
+          : rule.methods !== null && !rule.methods.has(upper)
+            ? "method"
+            : !rulePathMatches(rule, normalizedPath)
+              ? "path"
+              : null;
+      out.push({ name: rule.route.name, mismatch });
+      if (mismatch === null) break;
+    }
+    return out;
+  }
+}
+
+/** The rule's path test as match() makes it: folded when the rule ignores case, then the other trailing-slash spelling. */
+function rulePathMatches(rule: CompiledRule, normalizedPath: string): boolean {
+  const fold = (p: string) => (rule.caseInsensitive ? foldAsciiCase(p) : p);
+  if (pathMatches(rule.path, fold(normalizedPath))) return true;
+  if (!rule.trailingSlashToggled) return false;
+  const toggled = toggleTrailingSlash(normalizedPath);
+  return toggled !== null && pathMatches(rule.path, fold(toggled));
 }
 
 function hostMatches(rule: CompiledRule, host: string): boolean {
