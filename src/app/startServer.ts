@@ -5,7 +5,8 @@
 //   3. live pipeline  shared session state (Redis, revocation list), process-wide metrics, and the first
 //                     generation: provider registry, login clients, browser login, gate (buildCheckPipeline)
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
-//   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer
+//   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
+//                     the forward-auth endpoint over the same gate and observer
 //   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes); all bound
 //                     before any serves, and a failed bind closes the ones that did
 //   7. providers      discovery and JWKS load in the background (checks answer 503 jwks_unavailable meanwhile)
@@ -18,7 +19,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { startAuthServer } from "../http/startAuthServer.ts";
+import { startAuthServer, type AuthServerOptions } from "../http/startAuthServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
@@ -29,6 +30,7 @@ import type { Metrics } from "../observability/Metrics.ts";
 import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
+import { createForwardAuthRoute } from "./createForwardAuthRoute.ts";
 import { startConfiguredTracing } from "./startConfiguredTracing.ts";
 import { createLivePipeline } from "./createLivePipeline.ts";
 import type { ApplyOutcome } from "./prepareReload.ts";
@@ -86,7 +88,8 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const units = { live, logger, health, handlers, stopping: () => stopping, worker: options.worker };
+    const forwardAuth = createForwardAuthRoute(live.gate, observer, () => live.current().config);
+    const units = { live, logger, health, handlers, forwardAuth, stopping: () => stopping, worker: options.worker };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
     live.close();
@@ -158,6 +161,7 @@ interface ListenerUnits {
   readonly logger: Logger;
   readonly health: HealthState;
   readonly handlers: UntypedServiceImplementation;
+  readonly forwardAuth: NonNullable<AuthServerOptions["forwardAuth"]>;
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
 }
@@ -183,6 +187,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       reusePort,
       login: live.login,
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
+      forwardAuth: units.forwardAuth,
       logger,
     });
     started.push(() => auth.close());

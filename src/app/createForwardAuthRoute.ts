@@ -1,0 +1,35 @@
+// The forward-auth endpoint as the auth listener serves it: the transport's handler over the live
+// gate and the check observer, its settings read from the current config generation (a reload can
+// turn it on or off, move it, or change the trusted proxies; the address blocks are built once per
+// generation).
+import { BlockList } from "node:net";
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import type { ForwardAuthRoute } from "../http/startAuthServer.ts";
+import type { CheckObserver, DecisionGate } from "../transport/createExtAuthzHandlers.ts";
+import { createForwardAuthHandler, type ForwardAuthSettings } from "../transport/createForwardAuthHandler.ts";
+
+type ForwardAuthConfig = NonNullable<PortcullisConfig["forwardAuth"]>;
+
+export function createForwardAuthRoute(
+  gate: DecisionGate,
+  observer: CheckObserver,
+  config: () => PortcullisConfig,
+): () => ForwardAuthRoute | null {
+  let built: { readonly from: ForwardAuthConfig; readonly settings: ForwardAuthSettings } | null = null;
+  const settingsOf = (section: ForwardAuthConfig): ForwardAuthSettings => {
+    if (built?.from === section) return built.settings;
+    const trustedProxies = new BlockList();
+    for (const block of section.trustedProxies) {
+      const [address, prefix] = block.split("/") as [string, string];
+      trustedProxies.addSubnet(address, Number(prefix), address.includes(":") ? "ipv6" : "ipv4");
+    }
+    const settings = { trustedProxies, headers: section.headers, loginUrlHeader: section.loginUrlHeader };
+    built = { from: section, settings };
+    return settings;
+  };
+  const handle = createForwardAuthHandler(gate, observer, () => settingsOf(config().forwardAuth as ForwardAuthConfig));
+  return () => {
+    const section = config().forwardAuth;
+    return section?.enabled === true ? { path: section.path, handle } : null;
+  };
+}
