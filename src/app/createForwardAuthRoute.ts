@@ -10,11 +10,15 @@ import { createForwardAuthHandler, type ForwardAuthSettings } from "../transport
 
 type ForwardAuthConfig = NonNullable<PortcullisConfig["forwardAuth"]>;
 
+/**
+ * The endpoint for one listener: `own` for the endpoint's own listener (forwardAuth.listen), else
+ * the auth listener's path, which is served only while no own listener is configured.
+ */
 export function createForwardAuthRoute(
   gate: DecisionGate,
   observer: CheckObserver,
   config: () => PortcullisConfig,
-): () => ForwardAuthRoute | null {
+): { readonly onAuthListener: () => ForwardAuthRoute | null; readonly own: () => ForwardAuthRoute | null } {
   let built: { readonly from: ForwardAuthConfig; readonly settings: ForwardAuthSettings } | null = null;
   const settingsOf = (section: ForwardAuthConfig): ForwardAuthSettings => {
     if (built?.from === section) return built.settings;
@@ -28,8 +32,10 @@ export function createForwardAuthRoute(
     return settings;
   };
   const handle = createForwardAuthHandler(gate, observer, () => settingsOf(config().forwardAuth as ForwardAuthConfig));
-  return () => {
+  const route = (own: boolean) => () => {
     const section = config().forwardAuth;
-    return section?.enabled === true ? { path: section.path, handle } : null;
+    if (section?.enabled !== true || (section.listen !== null) !== own) return null;
+    return { path: section.path, handle };
   };
+  return { onAuthListener: route(false), own: route(true) };
 }

@@ -7,7 +7,8 @@
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
 //   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
 //                     the forward-auth endpoint over the same gate and observer
-//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes); all bound
+//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes), the
+//                     forward-auth endpoint's own when forwardAuth.listen is set; all bound
 //                     before any serves, and a failed bind closes the ones that did
 //   7. providers      discovery and JWKS load in the background (checks answer 503 jwks_unavailable meanwhile)
 //   8. readiness      health SERVING once every provider is ready
@@ -19,7 +20,9 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { startAuthServer, type AuthServerOptions } from "../http/startAuthServer.ts";
+import { startAuthServer } from "../http/startAuthServer.ts";
+import { startForwardAuthServer } from "../http/startForwardAuthServer.ts";
+import type { HttpListener } from "../observability/listenHttpServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
@@ -31,6 +34,7 @@ import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
 import { createForwardAuthRoute } from "./createForwardAuthRoute.ts";
+import { ownForwardAuthListener } from "./reloadProblems.ts";
 import { startConfiguredTracing } from "./startConfiguredTracing.ts";
 import { createLivePipeline } from "./createLivePipeline.ts";
 import type { ApplyOutcome } from "./prepareReload.ts";
@@ -39,7 +43,13 @@ import type { LivePipeline } from "./createLivePipeline.ts";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 
 export interface RunningServer {
-  readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
+  /** forwardAuth: the endpoint's own listener (0 when it has none). */
+  readonly ports: {
+    readonly grpc: number;
+    readonly auth: number;
+    readonly admin: number;
+    readonly forwardAuth: number;
+  };
   readonly metrics: Metrics;
   /** Why the process is not ready (null when it is), and what is degraded without making it unready: /readyz's answer. */
   readiness(): { readonly notReady: string | null; readonly degraded: string | null };
@@ -108,11 +118,11 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     readiness.cancel();
   }, 100);
 
-  const { grpc, auth, admin } = listeners;
+  const { grpc, auth, admin, forwardAuth } = listeners;
   let drain: DrainPeriod | null = null;
   let stopped: Promise<void> | null = null;
   return {
-    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0 },
+    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0, forwardAuth: forwardAuth?.port ?? 0 },
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
@@ -141,7 +151,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin?.close()]);
+        await Promise.all([auth.close(), admin?.close(), forwardAuth?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -154,6 +164,8 @@ interface Listeners {
   readonly grpc: GrpcServer;
   readonly auth: Awaited<ReturnType<typeof startAuthServer>>;
   readonly admin: Awaited<ReturnType<typeof startAdminServer>> | null;
+  /** The forward-auth endpoint's own listener; null when it has none. */
+  readonly forwardAuth: HttpListener | null;
 }
 
 interface ListenerUnits {
@@ -161,7 +173,7 @@ interface ListenerUnits {
   readonly logger: Logger;
   readonly health: HealthState;
   readonly handlers: UntypedServiceImplementation;
-  readonly forwardAuth: NonNullable<AuthServerOptions["forwardAuth"]>;
+  readonly forwardAuth: ReturnType<typeof createForwardAuthRoute>;
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
 }
@@ -187,10 +199,14 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       reusePort,
       login: live.login,
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
-      forwardAuth: units.forwardAuth,
+      forwardAuth: units.forwardAuth.onAuthListener,
       logger,
     });
     started.push(() => auth.close());
+    const own = ownForwardAuthListener(config);
+    const forwardAuth =
+      own === null ? null : await startForwardAuthServer({ ...own, reusePort, route: units.forwardAuth.own });
+    if (forwardAuth !== null) started.push(() => forwardAuth.close());
     const admin = reusePort
       ? null
       : await startAdminServer({
@@ -200,7 +216,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
           notReadyReason: () => notReadyReason(live, units.stopping),
           degradedReason: () => degradedReason(live),
         });
-    return { grpc, auth, admin };
+    return { grpc, auth, admin, forwardAuth };
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;

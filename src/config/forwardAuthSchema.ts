@@ -2,7 +2,7 @@
 // `auth_request` asks, off by default. The forwarded method/URI/host/scheme headers are trusted only
 // from `trustedProxies`; every other peer is refused.
 import { isIP } from "node:net";
-import { headerName, type FormatResult, type StringFormat } from "./configFormats.ts";
+import { headerName, listenAddress, type FormatResult, type StringFormat } from "./configFormats.ts";
 import type { ObjectNode, StringNode } from "./configSchema.ts";
 
 const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
@@ -41,15 +41,23 @@ export const forwardAuthNode = {
   kind: "object",
   typeOptional: true,
   description:
-    "HTTP forward-auth for nginx `auth_request`: the same decision as the ext_authz Check, answered on a path of the auth listener (see docs/forward-auth.md).",
+    "HTTP forward-auth for nginx `auth_request`: the same decision as the ext_authz Check, answered on a path of the auth listener or on a listener of its own (see docs/forward-auth.md).",
   fields: {
     enabled: { kind: "boolean", default: false, description: "Serve the forward-auth endpoint." },
+    listen: {
+      kind: "string",
+      format: listenAddress,
+      nullable: true,
+      default: null,
+      description:
+        "A listener of its own (`host:port`) for the endpoint, which then answers `path` there and 404 elsewhere; null: `path` on the auth listener. Fixed at start; with `serve --workers`, give a fixed port.",
+    },
     path: {
       kind: "string",
       pattern: /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
       default: "/oauth2/auth",
       description:
-        "Path of the endpoint on the auth listener (it takes precedence over the `/oauth2/*` endpoints of the same path).",
+        "Path of the endpoint (on the auth listener it takes precedence over the `/oauth2/*` endpoint of the same path).",
     },
     trustedProxies: {
       kind: "list",

@@ -87,7 +87,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const forwardAuth = options.forwardAuth ?? (() => null);
   const server = createServer((req, res) => {
     const forward = forwardAuth();
-    if (forward !== null && pathOf(req.url) === forward.path) return forward.handle(req, res);
+    if (forward !== null && requestPath(req.url) === forward.path) return forward.handle(req, res);
     route(routes, documents, req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
       if (!res.headersSent) page(res, "internal_error", "auth_listener");
@@ -100,7 +100,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
 }
 
 /** The path of a request target, without its query; "" for anything but origin form. */
-function pathOf(target: string | undefined): string {
+export function requestPath(target: string | undefined): string {
   if (target === undefined || !target.startsWith("/")) return "";
   const query = target.indexOf("?");
   return query === -1 ? target : target.slice(0, query);

@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
+import { reloadProblems } from "../../src/app/reloadProblems.ts";
 import { startServer, type RunningServer } from "../../src/app/startServer.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
 import { readForwardAuthRequest, ForwardAuthRefused } from "../../src/transport/readForwardAuthRequest.ts";
@@ -70,9 +71,10 @@ function ask(
   server: RunningServer,
   headers: Record<string, string | string[]>,
   path = "/oauth2/auth",
+  port = server.ports.auth,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port: server.ports.auth, path, headers }, (res) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () =>
@@ -197,6 +199,38 @@ describe("forward-auth refuses", () => {
     expect((await ask(server, forwarded("/public"), "/authz")).status).toBe(403);
     const res = await ask(server, { ...forwarded("/public"), "x-auth-uri": "/public" }, "/authz?x=1");
     expect(res.status).toBe(200);
+  });
+});
+
+describe("forward-auth on a listener of its own", () => {
+  it("answers its path there, 404 elsewhere, and no longer on the auth listener", async () => {
+    const { server, token } = await started({ enabled: true, listen: "127.0.0.1:0" });
+    const port = server.ports.forwardAuth;
+    expect(port).not.toBe(0);
+    expect(port).not.toBe(server.ports.auth);
+    const allowed = await ask(
+      server,
+      forwarded("/api", { authorization: `Bearer ${await token()}` }),
+      "/oauth2/auth",
+      port,
+    );
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers["x-user-sub"]).toBe("user-1");
+    expect((await ask(server, forwarded("/api"), "/oauth2/callback", port)).status).toBe(404);
+    expect((await ask(server, forwarded("/public"))).status).toBe(404);
+  });
+
+  it("is not started, stopped or moved by a reload; the rest of forwardAuth may change", async () => {
+    const { server } = await started({ enabled: true, listen: "127.0.0.1:0" });
+    const running = server.config();
+    const section = running.forwardAuth!;
+    const off = { ...running, forwardAuth: { ...section, enabled: false } };
+    const moved = { ...running, forwardAuth: { ...section, listen: { host: "127.0.0.1", port: 1 } } };
+    const retuned = { ...running, forwardAuth: { ...section, trustedProxies: ["10.0.0.0/8"] } };
+    expect((await server.reload(off)).result).toBe("invalid");
+    expect(reloadProblems(running, off).map((p) => p.path)).toEqual(["forwardAuth.listen"]);
+    expect(reloadProblems(running, moved).map((p) => p.path)).toEqual(["forwardAuth.listen"]);
+    expect(reloadProblems(running, retuned)).toEqual([]);
   });
 });
 
