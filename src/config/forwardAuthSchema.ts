@@ -1,5 +1,5 @@
 // The `forwardAuth` section of the config schema: the HTTP forward-auth endpoint nginx's
-// `auth_request` asks, off by default. The forwarded method/URI/host/scheme headers are trusted only
+// `auth_request` (or Traefik's forwardAuth, Caddy's forward_auth) asks, off by default. The forwarded method/URI/host/scheme headers are trusted only
 // from `trustedProxies`; every other peer is refused.
 import { isIP } from "node:net";
 import { headerName, listenAddress, type FormatResult, type StringFormat } from "./configFormats.ts";
@@ -29,21 +29,29 @@ export const proxyCidr: StringFormat<string> = {
   },
 };
 
-const forwarded = (what: string, value: string) =>
+const forwarded = (what: string, nginx: string, traefik: string) =>
   ({
     kind: "string",
     format: headerName,
-    default: value,
-    description: `Request header the proxy sets to the original request's ${what}.`,
+    nullable: true,
+    default: null,
+    description: `Request header the proxy sets to the original request's ${what}; null: the \`proxy\`'s own (nginx: \`${nginx}\`, traefik and caddy: \`${traefik}\`).`,
   }) as const satisfies StringNode;
 
 export const forwardAuthNode = {
   kind: "object",
   typeOptional: true,
   description:
-    "HTTP forward-auth for nginx `auth_request`: the same decision as the ext_authz Check, answered on a path of the auth listener or on a listener of its own (see docs/forward-auth.md).",
+    "HTTP forward-auth for nginx `auth_request`, Traefik `forwardAuth` or Caddy `forward_auth`: the same decision as the ext_authz Check, answered on a path of the auth listener or on a listener of its own (see docs/forward-auth.md).",
   fields: {
     enabled: { kind: "boolean", default: false, description: "Serve the forward-auth endpoint." },
+    proxy: {
+      kind: "string",
+      enum: ["nginx", "traefik", "caddy"],
+      default: "nginx",
+      description:
+        "Whose conventions to follow: the default names of the forwarded headers, and how a browser is sent to log in (nginx: 401 with the URL in `loginUrlHeader`, since `auth_request` passes on no redirect; traefik and caddy: the 302 itself, which they hand to the client).",
+    },
     listen: {
       kind: "string",
       format: listenAddress,
@@ -73,10 +81,10 @@ export const forwardAuthNode = {
       description:
         "Names of the headers the proxy sets; the proxy must overwrite any a client sent (nginx: `proxy_set_header`).",
       fields: {
-        method: forwarded("method", "x-original-method"),
-        uri: forwarded("path and query, as received", "x-original-uri"),
-        host: forwarded("host (`Host`, port included)", "x-forwarded-host"),
-        proto: forwarded("scheme (`http` or `https`)", "x-forwarded-proto"),
+        method: forwarded("method", "x-original-method", "x-forwarded-method"),
+        uri: forwarded("path and query, as received", "x-original-uri", "x-forwarded-uri"),
+        host: forwarded("host (`Host`, port included)", "x-forwarded-host", "x-forwarded-host"),
+        proto: forwarded("scheme (`http` or `https`)", "x-forwarded-proto", "x-forwarded-proto"),
       },
     },
     loginUrlHeader: {
@@ -84,7 +92,7 @@ export const forwardAuthNode = {
       format: headerName,
       default: "x-auth-request-redirect",
       description:
-        "Response header carrying the login URL when a browser must sign in (answered 401 so nginx's `error_page 401` can redirect to it).",
+        "Response header carrying the login URL when a browser must sign in (answered 401 so nginx's `error_page 401` can redirect to it); `proxy: nginx` only.",
     },
   },
 } as const satisfies ObjectNode;

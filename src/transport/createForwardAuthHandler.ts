@@ -15,7 +15,8 @@ export interface ForwardAuthSettings {
   /** The peers whose forwarded headers are believed. */
   readonly trustedProxies: BlockList;
   readonly headers: ForwardedHeaderNames;
-  readonly loginUrlHeader: string;
+  /** A browser's login redirect becomes 401 with its URL in this header (nginx); null: the 302 itself. */
+  readonly loginUrlHeader: string | null;
 }
 
 export type ForwardAuthHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -33,7 +34,7 @@ export function createForwardAuthHandler(
     const answer = (decision: Decision, fault?: unknown) => {
       const { status, headers, body } = toForwardAuthResponse(
         decision,
-        current?.loginUrlHeader ?? "",
+        current?.loginUrlHeader ?? null,
         request?.headers,
       );
       const out: Record<string, string | string[]> = {};

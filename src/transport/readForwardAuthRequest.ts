@@ -21,6 +21,10 @@ export class ForwardAuthRefused {
   }
 }
 
+const WEBSOCKET_SCHEMES: ReadonlyMap<string, string> = new Map([
+  ["ws", "http"],
+  ["wss", "https"],
+]);
 const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/;
 /** What the subrequest's own connection adds: never the client's, and never in Envoy's header map. */
 const CONNECTION_HEADERS: ReadonlySet<string> = new Set([
@@ -67,11 +71,13 @@ export function readForwardAuthRequest(
   const method = one(names.method);
   const uri = one(names.uri);
   const host = one(names.host);
-  const proto = one(names.proto);
+  const forwardedProto = one(names.proto);
   if (method instanceof ForwardAuthRefused) return method;
   if (uri instanceof ForwardAuthRefused) return uri;
   if (host instanceof ForwardAuthRefused) return host;
-  if (proto instanceof ForwardAuthRefused) return proto;
+  if (forwardedProto instanceof ForwardAuthRefused) return forwardedProto;
+  // Traefik says ws/wss for a WebSocket upgrade: the same request over http/https.
+  const proto = WEBSOCKET_SCHEMES.get(forwardedProto) ?? forwardedProto;
   if (!METHOD.test(method)) return new ForwardAuthRefused(`${names.method} is not a method`);
   if (proto !== "http" && proto !== "https") return new ForwardAuthRefused(`${names.proto} is not http or https`);
   // An absolute-form or asterisk-form target is not what the upstream routes on; the gate

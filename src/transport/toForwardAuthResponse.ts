@@ -3,7 +3,8 @@
 // Set-Cookie; nginx cannot remove a header on condition, so the final upstream value of Cookie and
 // Authorization (the client's own, or the decision's, or none) is always answered. Deny: the Check's status, headers and body, except a browser's login redirect, which
 // becomes 401 with the login URL in a header (nginx's auth_request takes only 2xx, 401 and 403;
-// `error_page 401 =302 $login_url` sends the browser on).
+// `error_page 401 =302 $login_url` sends the browser on); Traefik and Caddy hand a denial to the
+// client as it is, so for them (no loginUrlHeader) the 302 stays a 302.
 import type { Decision } from "../core/Decision.ts";
 
 /** The owned headers the proxy must not pass upstream, comma-separated (nginx clears each by name). */
@@ -19,10 +20,13 @@ export interface ForwardAuthResponse {
 /** Client headers the decision may rewrite or strip, which nginx passes on unless told their final value. */
 const CREDENTIAL_HEADERS = ["cookie", "authorization"] as const;
 
-/** `requestHeaders`: the client's headers, names lower-cased (for the credential headers' final values). */
+/**
+ * `loginUrlHeader`: where a login redirect's URL goes on a 401 (nginx); null keeps the 302.
+ * `requestHeaders`: the client's headers, names lower-cased (for the credential headers' final values).
+ */
 export function toForwardAuthResponse(
   decision: Decision,
-  loginUrlHeader: string,
+  loginUrlHeader: string | null,
   requestHeaders: ReadonlyMap<string, string> = new Map(),
 ): ForwardAuthResponse {
   if (decision.kind === "allow") {
@@ -44,7 +48,7 @@ export function toForwardAuthResponse(
       body: "",
     };
   }
-  if (decision.status === 302) {
+  if (decision.status === 302 && loginUrlHeader !== null) {
     const headers = decision.headers.map(([name, value]) =>
       name === "location" ? ([loginUrlHeader, value] as const) : ([name, value] as const),
     );

@@ -202,6 +202,46 @@ describe("forward-auth refuses", () => {
   });
 });
 
+describe("Traefik's forwardAuth and Caddy's forward_auth conventions", () => {
+  const traefikStyle = (uri: string, extra: Record<string, string> = {}) => ({
+    "x-forwarded-method": "GET",
+    "x-forwarded-uri": uri,
+    "x-forwarded-host": "app.example.com",
+    "x-forwarded-proto": "https",
+    "x-forwarded-for": "203.0.113.9",
+    ...extra,
+  });
+
+  it.each(["traefik", "caddy"])("%s: X-Forwarded-Method and X-Forwarded-Uri are the request decided", async (proxy) => {
+    const { server, token } = await started({ enabled: true, proxy });
+    const allowed = await ask(server, traefikStyle("/api/x", { authorization: `Bearer ${await token()}` }));
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers["x-user-sub"]).toBe("user-1");
+    expect((await ask(server, traefikStyle("/api/x"))).status).toBe(401);
+    expect((await ask(server, traefikStyle("/public/x"))).status).toBe(200);
+  });
+
+  it("traefik: nginx's X-Original-URI is not read (only the convention's headers are)", async () => {
+    const { server } = await started({ enabled: true, proxy: "traefik" });
+    const res = await ask(server, traefikStyle("/api/x", { "x-original-uri": "/public/x" }));
+    expect(res.status).toBe(401);
+    // And without its own headers the request is refused, never decided on nginx's.
+    const nginxOnly = await ask(server, forwarded("/public/x"));
+    expect(nginxOnly.status).toBe(403);
+  });
+
+  it("traefik: a WebSocket upgrade's wss scheme is decided as https", async () => {
+    const { server } = await started({ enabled: true, proxy: "traefik" });
+    expect((await ask(server, traefikStyle("/public/ws", { "x-forwarded-proto": "wss" }))).status).toBe(200);
+  });
+
+  it("header names set under forwardAuth.headers win over the convention's", async () => {
+    const { server } = await started({ enabled: true, proxy: "caddy", headers: { uri: "x-real-uri" } });
+    expect((await ask(server, traefikStyle("/public/x"))).status).toBe(403);
+    expect((await ask(server, traefikStyle("/api/x", { "x-real-uri": "/public/x" }))).status).toBe(200);
+  });
+});
+
 describe("forward-auth on a listener of its own", () => {
   it("answers its path there, 404 elsewhere, and no longer on the auth listener", async () => {
     const { server, token } = await started({ enabled: true, listen: "127.0.0.1:0" });

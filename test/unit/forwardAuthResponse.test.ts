@@ -77,6 +77,19 @@ describe("a denial", () => {
     expect(res.headers.some(([n]) => n === "location")).toBe(false);
   });
 
+  it("stays the 302 with its Location and cookie for Traefik and Caddy (no login URL header)", () => {
+    const decision = redirectDecision(
+      "https://idp.example/authorize?state=s",
+      ["__Host-portcullis-login.x=t; Secure"],
+      {
+        route: "app",
+      },
+    );
+    const res = toForwardAuthResponse(decision, null);
+    expect(res.status).toBe(302);
+    expect(res.headers).toEqual(decision.headers);
+  });
+
   it.each([
     ["token_missing", 401],
     ["insufficient_scope", 403],
