@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { startAuthServer } from "../http/startAuthServer.ts";
+import { startAuthServer, type ForwardAuthRoute } from "../http/startAuthServer.ts";
 import { startForwardAuthServer } from "../http/startForwardAuthServer.ts";
 import type { HttpListener } from "../observability/listenHttpServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
@@ -30,7 +30,7 @@ import { HealthState } from "../transport/HealthState.ts";
 import { startCheckServer } from "../transport/startCheckServer.ts";
 import type { GrpcServer } from "../transport/startGrpcServer.ts";
 import type { Metrics } from "../observability/Metrics.ts";
-import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+import { createExtAuthzHandlers, type CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
 import { createForwardAuthRoute } from "./createForwardAuthRoute.ts";
@@ -98,8 +98,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const forwardAuth = createForwardAuthRoute(live.gate, observer, () => live.current().config);
-    const units = { live, logger, health, handlers, forwardAuth, stopping: () => stopping, worker: options.worker };
+    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
     live.close();
@@ -118,11 +117,11 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     readiness.cancel();
   }, 100);
 
-  const { grpc, auth, admin, forwardAuth } = listeners;
+  const { grpc, auth, admin } = listeners;
   let drain: DrainPeriod | null = null;
   let stopped: Promise<void> | null = null;
   return {
-    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0, forwardAuth: forwardAuth?.port ?? 0 },
+    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0, forwardAuth: listeners.forwardAuth?.port ?? 0 },
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
@@ -151,7 +150,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin?.close(), forwardAuth?.close()]);
+        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -173,7 +172,8 @@ interface ListenerUnits {
   readonly logger: Logger;
   readonly health: HealthState;
   readonly handlers: UntypedServiceImplementation;
-  readonly forwardAuth: ReturnType<typeof createForwardAuthRoute>;
+  /** Checks answered on the forward-auth endpoint are observed as the ext_authz ones are. */
+  readonly observer: CheckObserver;
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
 }
@@ -182,6 +182,7 @@ interface ListenerUnits {
 async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Promise<Listeners> {
   const { live, logger, health, handlers, worker } = units;
   const reusePort = worker !== undefined;
+  const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
   try {
     const grpc = await startCheckServer(config.listen.grpcTransport, {
@@ -199,13 +200,11 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       reusePort,
       login: live.login,
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
-      forwardAuth: units.forwardAuth.onAuthListener,
+      forwardAuth: forwardAuthRoute.onAuthListener,
       logger,
     });
     started.push(() => auth.close());
-    const own = ownForwardAuthListener(config);
-    const forwardAuth =
-      own === null ? null : await startForwardAuthServer({ ...own, reusePort, route: units.forwardAuth.own });
+    const forwardAuth = await startOwnForwardAuthListener(config, forwardAuthRoute.own, reusePort);
     if (forwardAuth !== null) started.push(() => forwardAuth.close());
     const admin = reusePort
       ? null
@@ -221,6 +220,17 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The forward-auth endpoint's own listener when forwardAuth.listen is set; null otherwise. */
+async function startOwnForwardAuthListener(
+  config: PortcullisConfig,
+  route: () => ForwardAuthRoute | null,
+  reusePort: boolean,
+): Promise<HttpListener | null> {
+  const own = ownForwardAuthListener(config);
+  if (own === null) return null;
+  return startForwardAuthServer({ ...own, reusePort, route });
 }
 
 function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { setCookiesOf } from "../harness/parseSetCookie.ts";
 import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
@@ -39,7 +40,6 @@ describe("the shipped nginx example", () => {
     const dir = await mkdtemp(join(tmpdir(), "portcullis-nginx-t-"));
     try {
       const certDir = join(dir, "cert");
-      const { ensureDemoCertificate } = await import("../../src/demo/ensureDemoCertificate.ts");
       const cert = await ensureDemoCertificate(certDir);
       const site = renderNginxExample(await readFile(NGINX_EXAMPLE, "utf8"), {
         listen: "127.0.0.1:1",

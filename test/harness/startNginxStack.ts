@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { startDevIdp, createSigningJwk, type DevIdp } from "../../src/demo/startDevIdp.ts";
 import { startEchoUpstream, type EchoUpstream } from "../../src/demo/startEchoUpstream.ts";
 import { createTempScope } from "./createTempScope.ts";
