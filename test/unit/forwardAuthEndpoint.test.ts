@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import { reloadProblems } from "../../src/app/reloadProblems.ts";
+import { workersConfigProblems } from "../../src/app/workersConfigProblems.ts";
 import { startServer, type RunningServer } from "../../src/app/startServer.ts";
 import { createLogger } from "../../src/observability/createLogger.ts";
 import { readForwardAuthRequest, ForwardAuthRefused } from "../../src/transport/readForwardAuthRequest.ts";
@@ -271,6 +272,21 @@ describe("forward-auth on a listener of its own", () => {
     expect(reloadProblems(running, off).map((p) => p.path)).toEqual(["forwardAuth.listen"]);
     expect(reloadProblems(running, moved).map((p) => p.path)).toEqual(["forwardAuth.listen"]);
     expect(reloadProblems(running, retuned)).toEqual([]);
+  });
+});
+
+describe("forward-auth with serve --workers", () => {
+  it("asks for a fixed port for the endpoint's own listener, and nothing on the auth listener", () => {
+    const config = (forwardAuth: Record<string, unknown>) => {
+      const parsed = parseConfig({ routes: [{ name: "all", match: { path: "/" }, auth: "public" }], forwardAuth });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+      return parsed.config;
+    };
+    const paths = (forwardAuth: Record<string, unknown>) =>
+      workersConfigProblems(config(forwardAuth), 4).map((p) => p.path);
+    expect(paths({ enabled: true, listen: "127.0.0.1:0" })).toEqual(["forwardAuth.listen"]);
+    expect(paths({ enabled: true, listen: "127.0.0.1:8282" })).toEqual([]);
+    expect(paths({ enabled: true })).toEqual([]);
   });
 });
 
