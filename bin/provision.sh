@@ -1,7 +1,8 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
-# provision_chromium and provision_redis (bin/test only) export CHROMIUM_BIN and REDIS_SERVER_BIN;
+# provision_chromium, provision_redis and provision_nginx (bin/test only) export CHROMIUM_BIN,
+# REDIS_SERVER_BIN and NGINX_BIN;
 # provision_java and provision_keycloak (bin/test-keycloak only) export KEYCLOAK_JAVA, KEYCLOAK_HOME
 # and KEYCLOAK_SEED_DIR.
 set -euo pipefail
@@ -151,6 +152,14 @@ provision_redis() {
   if [ -n "${REDIS_SERVER_BIN:-}" ] && [ ! -x "$REDIS_SERVER_BIN" ]; then log "error: REDIS_SERVER_BIN=$REDIS_SERVER_BIN is not an executable file"; exit 1; fi
   REDIS_SERVER_BIN="$(provision_debian_binary redis-server "${REDIS_SERVER_BIN:-/usr/bin/redis-server}" "the shared-session tests" REDIS_SERVER_BIN)"
   export REDIS_SERVER_BIN
+}
+
+provision_nginx() {
+  # The forward-auth tests put Debian's nginx (auth_request is built in) in front of Portcullis,
+  # started by the tests on free loopback ports with their own config. Exports NGINX_BIN.
+  if [ -n "${NGINX_BIN:-}" ] && [ ! -x "$NGINX_BIN" ]; then log "error: NGINX_BIN=$NGINX_BIN is not an executable file"; exit 1; fi
+  NGINX_BIN="$(provision_debian_binary nginx "${NGINX_BIN:-/usr/sbin/nginx}" "the forward-auth tests" NGINX_BIN)"
+  export NGINX_BIN
 }
 
 # Java and Keycloak, for the live Keycloak suite (test/keycloak); bin/test-keycloak only.

@@ -1,7 +1,7 @@
 // What a config reload cannot change in a running process, as config problems with their key path:
 // the listener addresses (the sockets are bound once, at start) and whether browser login is on
 // (the auth listener is started with or without sessions), tracing (set up once per process), and
-// Redis and the session store (connected once per process).
+// Redis and the session store (connected once per process), the forward-auth endpoint's own listener.
 // Everything else may change on reload.
 import { isDeepStrictEqual } from "node:util";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
@@ -39,6 +39,14 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
       message: `cannot change on reload (started with "${running.session.store}"; sessions of one store are unknown to the other); restart Portcullis, and expect users to sign in again`,
     });
   }
+  const forwardWas = ownForwardAuthListener(running);
+  const forwardNow = ownForwardAuthListener(next);
+  if (!isDeepStrictEqual(forwardWas, forwardNow)) {
+    problems.push({
+      path: "forwardAuth.listen",
+      message: `the forward-auth listener cannot be started, stopped or moved on reload (started with ${forwardWas === null ? "none" : address(forwardWas)}, the file now says ${forwardNow === null ? "none" : address(forwardNow)}); restart Portcullis`,
+    });
+  }
   if (!isDeepStrictEqual(running.tracing, next.tracing)) {
     problems.push({
       path: "tracing",
@@ -46,6 +54,12 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
     });
   }
   return problems;
+}
+
+/** The forward-auth endpoint's own listener, when it has one (enabled with `listen` set). */
+export function ownForwardAuthListener(config: PortcullisConfig): ListenAddress | null {
+  const section = config.forwardAuth;
+  return section?.enabled === true && section.listen !== null ? section.listen : null;
 }
 
 function address(listen: ListenAddress): string {

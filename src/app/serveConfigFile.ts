@@ -79,6 +79,7 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
       grpcPort: running.ports.grpc,
       authPort: running.ports.auth,
       adminPort: running.ports.admin,
+      ...(running.ports.forwardAuth === 0 ? {} : { forwardAuthPort: running.ports.forwardAuth }),
       providers: Object.keys(config.providers),
       routes: config.routes.length,
       watch: watcher !== null,

@@ -5,8 +5,10 @@
 //   3. live pipeline  shared session state (Redis, revocation list), process-wide metrics, and the first
 //                     generation: provider registry, login clients, browser login, gate (buildCheckPipeline)
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
-//   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer
-//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes); all bound
+//   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
+//                     the forward-auth endpoint over the same gate and observer
+//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes), the
+//                     forward-auth endpoint's own when forwardAuth.listen is set; all bound
 //                     before any serves, and a failed bind closes the ones that did
 //   7. providers      discovery and JWKS load in the background (checks answer 503 jwks_unavailable meanwhile)
 //   8. readiness      health SERVING once every provider is ready
@@ -18,7 +20,9 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
-import { startAuthServer } from "../http/startAuthServer.ts";
+import { startAuthServer, type ForwardAuthRoute } from "../http/startAuthServer.ts";
+import { startForwardAuthServer } from "../http/startForwardAuthServer.ts";
+import type { HttpListener } from "../observability/listenHttpServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
@@ -26,9 +30,11 @@ import { HealthState } from "../transport/HealthState.ts";
 import { startCheckServer } from "../transport/startCheckServer.ts";
 import type { GrpcServer } from "../transport/startGrpcServer.ts";
 import type { Metrics } from "../observability/Metrics.ts";
-import { createExtAuthzHandlers } from "../transport/createExtAuthzHandlers.ts";
+import { createExtAuthzHandlers, type CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
+import { createForwardAuthRoute } from "./createForwardAuthRoute.ts";
+import { ownForwardAuthListener } from "./reloadProblems.ts";
 import { startConfiguredTracing } from "./startConfiguredTracing.ts";
 import { createLivePipeline } from "./createLivePipeline.ts";
 import type { ApplyOutcome } from "./prepareReload.ts";
@@ -37,7 +43,13 @@ import type { LivePipeline } from "./createLivePipeline.ts";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 
 export interface RunningServer {
-  readonly ports: { readonly grpc: number; readonly auth: number; readonly admin: number };
+  /** forwardAuth: the endpoint's own listener (0 when it has none). */
+  readonly ports: {
+    readonly grpc: number;
+    readonly auth: number;
+    readonly admin: number;
+    readonly forwardAuth: number;
+  };
   readonly metrics: Metrics;
   /** Why the process is not ready (null when it is), and what is degraded without making it unready: /readyz's answer. */
   readiness(): { readonly notReady: string | null; readonly degraded: string | null };
@@ -86,7 +98,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const units = { live, logger, health, handlers, stopping: () => stopping, worker: options.worker };
+    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
     live.close();
@@ -109,7 +121,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   let drain: DrainPeriod | null = null;
   let stopped: Promise<void> | null = null;
   return {
-    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0 },
+    ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0, forwardAuth: listeners.forwardAuth?.port ?? 0 },
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
@@ -138,7 +150,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin?.close()]);
+        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -151,6 +163,8 @@ interface Listeners {
   readonly grpc: GrpcServer;
   readonly auth: Awaited<ReturnType<typeof startAuthServer>>;
   readonly admin: Awaited<ReturnType<typeof startAdminServer>> | null;
+  /** The forward-auth endpoint's own listener; null when it has none. */
+  readonly forwardAuth: HttpListener | null;
 }
 
 interface ListenerUnits {
@@ -158,6 +172,8 @@ interface ListenerUnits {
   readonly logger: Logger;
   readonly health: HealthState;
   readonly handlers: UntypedServiceImplementation;
+  /** Checks answered on the forward-auth endpoint are observed as the ext_authz ones are. */
+  readonly observer: CheckObserver;
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
 }
@@ -166,6 +182,7 @@ interface ListenerUnits {
 async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Promise<Listeners> {
   const { live, logger, health, handlers, worker } = units;
   const reusePort = worker !== undefined;
+  const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
   try {
     const grpc = await startCheckServer(config.listen.grpcTransport, {
@@ -183,9 +200,12 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       reusePort,
       login: live.login,
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
+      forwardAuth: forwardAuthRoute.onAuthListener,
       logger,
     });
     started.push(() => auth.close());
+    const forwardAuth = await startOwnForwardAuthListener(config, forwardAuthRoute.own, reusePort);
+    if (forwardAuth !== null) started.push(() => forwardAuth.close());
     const admin = reusePort
       ? null
       : await startAdminServer({
@@ -195,11 +215,22 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
           notReadyReason: () => notReadyReason(live, units.stopping),
           degradedReason: () => degradedReason(live),
         });
-    return { grpc, auth, admin };
+    return { grpc, auth, admin, forwardAuth };
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The forward-auth endpoint's own listener when forwardAuth.listen is set; null otherwise. */
+async function startOwnForwardAuthListener(
+  config: PortcullisConfig,
+  route: () => ForwardAuthRoute | null,
+  reusePort: boolean,
+): Promise<HttpListener | null> {
+  const own = ownForwardAuthListener(config);
+  if (own === null) return null;
+  return startForwardAuthServer({ ...own, reusePort, route });
 }
 
 function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {

@@ -3,12 +3,14 @@
 // sign-outs and their replay guard in the process that received them, so the other workers would
 // still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT); a
 // generated assertion key without Redis would be one key per worker; DPoP without Redis would let
-// each worker accept a proof once (a replay store per process) and refuse the others' nonces.
+// each worker accept a proof once (a replay store per process) and refuse the others' nonces; a
+// forward-auth listener on port 0 would be a different port in each worker.
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import { keyPath } from "../config/keyPath.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { assertionRouteAudiences } from "../identity/assertionRouteAudiences.ts";
 import { browserLoginEnabled } from "./buildCheckPipeline.ts";
+import { ownForwardAuthListener } from "./reloadProblems.ts";
 
 export function workersConfigProblems(config: PortcullisConfig, workers: number): ConfigIssue[] {
   const problems: ConfigIssue[] = [];
@@ -45,6 +47,12 @@ export function workersConfigProblems(config: PortcullisConfig, workers: number)
     problems.push({
       path: "listen.grpcTransport",
       message: `--workers ${workers} needs the http2 transport: grpc-js cannot listen with SO_REUSEPORT, so workers cannot share listen.grpc's port. Set listen.grpcTransport: http2, or run --workers 1`,
+    });
+  }
+  if (ownForwardAuthListener(config)?.port === 0) {
+    problems.push({
+      path: "forwardAuth.listen",
+      message: `--workers ${workers} needs a fixed port for the forward-auth listener: with port 0 each worker would listen on a port of its own, which no proxy could be pointed at. Give a port, or run --workers 1`,
     });
   }
   return problems;

@@ -7,6 +7,7 @@
 
 import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
+import { forwardAuthNode } from "./forwardAuthSchema.ts";
 import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
@@ -279,5 +280,6 @@ export const configSchema = {
       },
     },
     tracing: tracingNode,
+    forwardAuth: forwardAuthNode,
   },
 } as const satisfies ObjectNode;

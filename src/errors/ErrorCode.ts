@@ -283,6 +283,14 @@ const TABLE = {
     surfaces: ["check"],
     when: "no route matches the host and path",
   },
+  forward_auth_peer_untrusted: {
+    status: 403,
+    description: "this endpoint answers only the configured proxies",
+    surfaces: ["check"],
+    when:
+      "a forward-auth request (`forwardAuth.path`) from an address outside `forwardAuth.trustedProxies`, or one " +
+      "whose forwarded method, URI, host or scheme header is missing, repeated or malformed",
+  },
   internal_error: {
     status: 503,
     description: "the request could not be authorized",

@@ -3,7 +3,8 @@
 // asks for confirmation (GET) and signs out (POST from a trusted origin), `/oauth2/backchannel_logout`
 // takes the IdP's logout tokens; `/.well-known/jwks.json` (also `/oauth2/jwks.json`) and
 // `/.well-known/openid-configuration` publish the keys that sign identity assertions. Everything
-// else, and the login routes when browser login is not configured, is a small JSON 404. Every error
+// else, and the login routes when browser login is not configured, is a small JSON 404. With
+// forward-auth on, its path (`forwardAuth.path`) is handed to the transport's handler first. Every error
 // answer is a registry code (src/errors/ErrorCode.ts): its status and public text come from there.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorCode } from "../errors/ErrorCode.ts";
@@ -37,6 +38,8 @@ export interface AuthServerOptions {
   readonly login?: (() => BrowserLogin) | null;
   /** The current generation's assertion keys and discovery document; null when there are none (404). */
   readonly assertionDocuments?: () => AssertionDocuments | null;
+  /** The forward-auth endpoint of the current config, asked per request; null while it is off. */
+  readonly forwardAuth?: () => ForwardAuthRoute | null;
   readonly logger?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -61,6 +64,12 @@ const MAX_FORM_BYTES = 4096;
 /** When an IdP should post a back-channel logout again that could not be recorded: a Redis blip, not an outage. */
 const BACKCHANNEL_RETRY_AFTER_SECONDS = "5";
 
+/** A path this listener hands to another front door as it is (the forward-auth endpoint). */
+export interface ForwardAuthRoute {
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
 type AuthLogger = NonNullable<AuthServerOptions["logger"]>;
 
 /** What every route handler reads: the current browser login and the logger. */
@@ -75,7 +84,10 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const logger = options.logger;
   const routes: Routes | null = login === null ? null : { login, logger };
   const documents = options.assertionDocuments ?? (() => null);
+  const forwardAuth = options.forwardAuth ?? (() => null);
   const server = createServer((req, res) => {
+    const forward = forwardAuth();
+    if (forward !== null && requestPath(req.url) === forward.path) return forward.handle(req, res);
     route(routes, documents, req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
       if (!res.headersSent) page(res, "internal_error", "auth_listener");
@@ -85,6 +97,13 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
   return listenHttpServer(server, options.port, options.host, { reusePort: options.reusePort === true });
+}
+
+/** The path of a request target, without its query; "" for anything but origin form. */
+export function requestPath(target: string | undefined): string {
+  if (target === undefined || !target.startsWith("/")) return "";
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
 }
 
 type RouteHandler = (routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;

@@ -40,6 +40,7 @@ import { parseConfig } from "../../src/config/parseConfig.ts";
 import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJsonSchema.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
 import { exportHeaderName, otlpEndpoint } from "../../src/config/tracingSchema.ts";
+import { proxyCidr } from "../../src/config/forwardAuthSchema.ts";
 import { exchangeHeaderName } from "../../src/config/exchangeSchema.ts";
 import { JSON_SCHEMA_PATH, renderJsonSchemaFile } from "../../src/config/writeJsonSchema.ts";
 import { portcullisConfigBlocks } from "../harness/markdownBlocks.ts";
@@ -461,6 +462,25 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
     "cookie domain",
     cookieDomain,
     ["example.com", "Example.COM", "com", ".example.com", "example.com:443", "a-.example.com"],
+  ],
+  [
+    "proxy CIDR",
+    proxyCidr,
+    [
+      "127.0.0.1/32",
+      "::1/128",
+      "10.0.0.0/8",
+      "fd00::/8",
+      "0.0.0.0/0",
+      "10.0.0.0/33",
+      "::1/129",
+      "10.0.0.0",
+      "localhost/8",
+      "10.0.0.0/08",
+      "1.2.3/8",
+      "256.0.0.0/8",
+      "01.2.3.4/8",
+    ],
   ],
   ["sealing secret", sealingSecret, ["x".repeat(32), "x".repeat(31)]],
   [

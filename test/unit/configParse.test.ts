@@ -32,7 +32,7 @@ describe("parseConfig: the acceptance case", () => {
         'routes[0].match.path: must start with "/" (got "admin")',
         'routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "routes[0].name: is required",
-        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing)",
+        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing, forwardAuth)",
       ]),
     );
     expect(paths(result)).toHaveLength(4);
@@ -199,6 +199,15 @@ describe("parseConfig: defaults", () => {
         sampleRatio: 1,
         exportTimeoutMs: 10000,
         headers: {},
+      },
+      forwardAuth: {
+        enabled: false,
+        proxy: "nginx",
+        listen: null,
+        path: "/oauth2/auth",
+        trustedProxies: ["127.0.0.1/32", "::1/128"],
+        headers: { method: null, uri: null, host: null, proto: null },
+        loginUrlHeader: "x-auth-request-redirect",
       },
       shutdown: { graceSeconds: 10, drainSeconds: 5 },
       log: { level: "info", audit: false },

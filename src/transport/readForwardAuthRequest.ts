@@ -1,0 +1,92 @@
+// nginx `auth_request` subrequest → AccessRequest, built by the same assembleAccessRequest as the
+// ext_authz Check: the original method, URI, host and scheme come from the headers the proxy set
+// (trusted because the peer is a configured proxy), every other header is the client's. Those four
+// must each be there exactly once and well formed, or the request is refused (and denied).
+import type { AccessRequest } from "../core/AccessRequest.ts";
+import { assembleAccessRequest } from "./assembleAccessRequest.ts";
+
+/** Names (lower-case) of the headers carrying the original request's method, URI, host and scheme. */
+export interface ForwardedHeaderNames {
+  readonly method: string;
+  readonly uri: string;
+  readonly host: string;
+  readonly proto: string;
+}
+
+/** Why a forward-auth request was not read; answered with a denial. */
+export class ForwardAuthRefused {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+const WEBSOCKET_SCHEMES: ReadonlyMap<string, string> = new Map([
+  ["ws", "http"],
+  ["wss", "https"],
+]);
+const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/;
+/** What the subrequest's own connection adds: never the client's, and never in Envoy's header map. */
+const CONNECTION_HEADERS: ReadonlySet<string> = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+]);
+
+/** `rawHeaders`: node:http's IncomingMessage.rawHeaders (name, value, name, value...). */
+export function readForwardAuthRequest(
+  rawHeaders: readonly string[],
+  names: ForwardedHeaderNames,
+): AccessRequest | ForwardAuthRefused {
+  const forwarded = new Map<string, string[]>();
+  const forwardedNames = new Set([names.method, names.uri, names.host, names.proto]);
+  const headers = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    if (forwardedNames.has(name)) {
+      const seen = forwarded.get(name);
+      if (seen === undefined) forwarded.set(name, [value]);
+      else seen.push(value);
+      continue;
+    }
+    if (CONNECTION_HEADERS.has(name)) continue;
+    // A repeated header is joined with "," as Envoy's ext_authz header map joins it.
+    const prior = headers.get(name);
+    headers.set(name, prior === undefined ? value : `${prior},${value}`);
+  }
+  const one = (name: string): string | ForwardAuthRefused => {
+    const values = forwarded.get(name);
+    if (values === undefined || values.length !== 1 || values[0] === "") {
+      return new ForwardAuthRefused(`${name} must be set exactly once by the proxy`);
+    }
+    return values[0] as string;
+  };
+  const method = one(names.method);
+  const uri = one(names.uri);
+  const host = one(names.host);
+  const forwardedProto = one(names.proto);
+  if (method instanceof ForwardAuthRefused) return method;
+  if (uri instanceof ForwardAuthRefused) return uri;
+  if (host instanceof ForwardAuthRefused) return host;
+  if (forwardedProto instanceof ForwardAuthRefused) return forwardedProto;
+  // Traefik says ws/wss for a WebSocket upgrade: the same request over http/https.
+  const proto = WEBSOCKET_SCHEMES.get(forwardedProto) ?? forwardedProto;
+  if (!METHOD.test(method)) return new ForwardAuthRefused(`${names.method} is not a method`);
+  if (proto !== "http" && proto !== "https") return new ForwardAuthRefused(`${names.proto} is not http or https`);
+  // An absolute-form or asterisk-form target is not what the upstream routes on; the gate
+  // normalises and judges everything else about the path, as it does Envoy's :path.
+  if (!uri.startsWith("/")) return new ForwardAuthRefused(`${names.uri} does not start with "/"`);
+  // The pseudo-headers as Envoy's map carries them, so nothing reads this request differently.
+  headers.set(":authority", host);
+  headers.set(":method", method);
+  headers.set(":path", uri);
+  headers.set(":scheme", proto);
+  return assembleAccessRequest({ id: "", method, path: uri, host, scheme: proto }, headers);
+}
