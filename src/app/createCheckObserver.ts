@@ -1,7 +1,8 @@
 // The ext_authz observer: counts every answered check and its duration, logs each denial once,
 // and with the audit log on, one line per decision. It reads the audit switch through a getter, so
 // one observer serves every config generation across reloads; its metric children are bounded by
-// route names (from config) and reasons (closed sets).
+// route names (from config) and reasons (closed sets). A shadow rule's would-be denial is counted
+// and logged here too.
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
@@ -37,9 +38,30 @@ export function createCheckObserver(
     counter.inc();
   };
 
+  // Shadow rules' would-be denials: route names and registry codes only (bounded labels); the log
+  // line names the request, never its credential.
+  const shadowDenied = (request: AccessRequest | null, decision: Decision) => {
+    for (const { route, code } of decision.shadowDenials ?? []) {
+      metrics.shadowDenials.inc({ route, code });
+      logger.info(
+        {
+          requestId: clip(request?.requestId),
+          route,
+          code,
+          decidedBy: decision.route,
+          decision: decision.kind,
+          method: request?.method,
+          host: clip(request?.host),
+        },
+        "shadow rule would deny",
+      );
+    }
+  };
+
   return {
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
       countCheck(decision);
+      if (decision.shadowDenials !== undefined) shadowDenied(request, decision);
       durations[decision.kind].observe(seconds);
       const auditing = audit();
       if (decision.kind === "allow") {

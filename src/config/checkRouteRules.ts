@@ -86,6 +86,14 @@ export function checkRouteRules(config: PartialConfig, { problems }: Findings): 
       });
     }
 
+    if (route.mode === "shadow" && auth === "public") {
+      problems.push({
+        path: keyPath(path, "mode"),
+        message:
+          "is shadow but the route is public, so it has nothing to evaluate and never denies; set auth: required (or optional) with requirements, or remove mode",
+      });
+    }
+
     const match = route.match;
     if (match === undefined) return;
     const forms = PATH_FORMS.filter((form) => typeof match[form] === "string");
