@@ -38,30 +38,10 @@ export function createCheckObserver(
     counter.inc();
   };
 
-  // Shadow rules' would-be denials: route names and registry codes only (bounded labels); the log
-  // line names the request, never its credential.
-  const shadowDenied = (request: AccessRequest | null, decision: Decision) => {
-    for (const { route, code } of decision.shadowDenials ?? []) {
-      metrics.shadowDenials.inc({ route, code });
-      logger.info(
-        {
-          requestId: clip(request?.requestId),
-          route,
-          code,
-          decidedBy: decision.route,
-          decision: decision.kind,
-          method: request?.method,
-          host: clip(request?.host),
-        },
-        "shadow rule would deny",
-      );
-    }
-  };
-
   return {
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
       countCheck(decision);
-      if (decision.shadowDenials !== undefined) shadowDenied(request, decision);
+      if (decision.shadowDenials !== undefined) recordShadowDenials(metrics, logger, request, decision);
       durations[decision.kind].observe(seconds);
       const auditing = audit();
       if (decision.kind === "allow") {
@@ -103,6 +83,33 @@ export function createCheckObserver(
       }
     },
   };
+}
+
+/**
+ * Shadow rules' would-be denials: counted by route name and registry code only (bounded labels),
+ * and one info line each naming the request, never its credential.
+ */
+function recordShadowDenials(
+  metrics: Metrics,
+  logger: Logger,
+  request: AccessRequest | null,
+  decision: Decision,
+): void {
+  for (const { route, code } of decision.shadowDenials ?? []) {
+    metrics.shadowDenials.inc({ route, code });
+    logger.info(
+      {
+        requestId: clip(request?.requestId),
+        route,
+        code,
+        decidedBy: decision.route,
+        decision: decision.kind,
+        method: request?.method,
+        host: clip(request?.host),
+      },
+      "shadow rule would deny",
+    );
+  }
 }
 
 /** Client-supplied values go into logs bounded, so a huge header cannot flood them. */

@@ -296,7 +296,7 @@ export class Gate {
       for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method) ?? [])
         trace.record({
           step: "rule",
-          outcome: rule.mismatch !== null ? "skipped" : rule.shadow ? "shadow" : "matches",
+          outcome: rule.mismatch !== null ? "skipped" : rule.shadow === true ? "shadow" : "matches",
           detail: rule.mismatch === null ? rule.name : `${rule.name}: ${rule.mismatch} does not match`,
         });
     trace?.record(

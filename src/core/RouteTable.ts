@@ -24,7 +24,7 @@ export interface RuleConsidered {
   readonly name: string;
   readonly mismatch: "host" | "method" | "path" | null;
   /** A shadow rule: evaluated, never deciding; the walk goes on past it when it matches. */
-  readonly shadow: boolean;
+  readonly shadow?: true;
 }
 
 /** Rules that can apply to one host, split by the request's first path segment. */
@@ -163,7 +163,7 @@ export class RouteTable {
               ? "path"
               : null;
       const shadow = rule.route.shadow === true;
-      out.push({ name: rule.route.name, mismatch, shadow });
+      out.push(shadow ? { name: rule.route.name, mismatch, shadow } : { name: rule.route.name, mismatch });
       if (mismatch === null && !shadow) break;
     }
     return out;
