@@ -1,7 +1,8 @@
 // The ext_authz observer: counts every answered check and its duration, logs each denial once,
 // and with the audit log on, one line per decision. It reads the audit switch through a getter, so
 // one observer serves every config generation across reloads; its metric children are bounded by
-// route names (from config) and reasons (closed sets).
+// route names (from config) and reasons (closed sets). A shadow rule's would-be denial is counted
+// and logged here too.
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
@@ -40,6 +41,7 @@ export function createCheckObserver(
   return {
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
       countCheck(decision);
+      if (decision.shadowDenials !== undefined) recordShadowDenials(metrics, logger, request, decision);
       durations[decision.kind].observe(seconds);
       const auditing = audit();
       if (decision.kind === "allow") {
@@ -81,6 +83,33 @@ export function createCheckObserver(
       }
     },
   };
+}
+
+/**
+ * Shadow rules' would-be denials: counted by route name and registry code only (bounded labels),
+ * and one info line each naming the request, never its credential.
+ */
+function recordShadowDenials(
+  metrics: Metrics,
+  logger: Logger,
+  request: AccessRequest | null,
+  decision: Decision,
+): void {
+  for (const { route, code } of decision.shadowDenials ?? []) {
+    metrics.shadowDenials.inc({ route, code });
+    logger.info(
+      {
+        requestId: clip(request?.requestId),
+        route,
+        code,
+        decidedBy: decision.route,
+        decision: decision.kind,
+        method: request?.method,
+        host: clip(request?.host),
+      },
+      "shadow rule would deny",
+    );
+  }
 }
 
 /** Client-supplied values go into logs bounded, so a huge header cannot flood them. */

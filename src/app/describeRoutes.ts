@@ -30,6 +30,8 @@ export interface RouteRow {
   readonly caseInsensitive: boolean;
   readonly trailingSlashToggled: boolean;
   readonly auth: RouteAuth;
+  /** `shadow`: evaluated and its would-be denials counted, never deciding (routes[].mode). */
+  readonly mode: "enforce" | "shadow";
   readonly providers: readonly string[];
   readonly requirements: readonly RouteRequirementText[];
   readonly findings: readonly RouteFinding[];
@@ -91,6 +93,7 @@ function rowOf(
     caseInsensitive: rule.caseInsensitive,
     trailingSlashToggled: rule.trailingSlashToggled,
     auth: r.auth,
+    mode: r.shadow === true ? "shadow" : "enforce",
     providers: r.auth === "public" ? [] : r.providers,
     requirements: describeRouteRequirements(source),
     findings,

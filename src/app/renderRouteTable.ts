@@ -18,7 +18,8 @@ export function renderRouteTable(table: RouteTableDescription): string {
   const lines = [`routes (${table.rules.length}, mode ${table.mode}, first match wins${unmatched}):`];
   for (const row of table.rules) {
     const origin = row.configIndex === null ? `appended by ${table.mode} mode` : `routes[${row.configIndex}]`;
-    lines.push(`${row.position}. ${row.name} (${origin})`);
+    const shadow = row.mode === "shadow" ? ", shadow: would-be denials counted, the next matching rule decides" : "";
+    lines.push(`${row.position}. ${row.name} (${origin}${shadow})`);
     lines.push(`     match: ${matchText(row)}`);
     const providers =
       row.auth === "public" ? "" : `, providers ${row.providers.length > 0 ? row.providers.join(", ") : "all"}`;

@@ -26,6 +26,12 @@ export function checkExchangeRules(config: PartialConfig, { problems }: Findings
 
     if ((exchange.audience ?? []).length === 0 && (exchange.resource ?? []).length === 0)
       problem("audience", "is empty and so is resource: name the service the exchanged token is for in one of them");
+    // A shadow rule never lets a request through, so it has no upstream to exchange a token for.
+    if (route.mode === "shadow")
+      problem(
+        "enabled",
+        "is true on a mode: shadow route, which never lets a request through; remove exchange or use enforce",
+      );
     if (route.auth === "public")
       problem("enabled", "is true on an auth: public route, where no caller's token is checked; set auth: required");
     // A machine admitted by its certificate alone holds no token the IdP could exchange.

@@ -86,6 +86,7 @@ export function checkRouteRules(config: PartialConfig, { problems }: Findings): 
       });
     }
 
+    if (route.mode === "shadow" && auth === "public") problems.push(shadowOnPublic(path));
     const match = route.match;
     if (match === undefined) return;
     const forms = PATH_FORMS.filter((form) => typeof match[form] === "string");
@@ -96,6 +97,14 @@ export function checkRouteRules(config: PartialConfig, { problems }: Findings): 
       });
     }
   });
+}
+
+function shadowOnPublic(path: string): ConfigIssue {
+  return {
+    path: keyPath(path, "mode"),
+    message:
+      "is shadow but the route is public, so it has nothing to evaluate and never denies; set auth: required (or optional) with requirements, or remove mode",
+  };
 }
 
 function hasRequirements(require: Record<string, unknown>): boolean {

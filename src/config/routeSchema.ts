@@ -226,6 +226,14 @@ export const routeNode = {
     require: { ...requirements, typeOptional: true },
     mtls: routeMtlsNode,
     assertion: routeAssertionNode,
+    mode: {
+      kind: "string",
+      typeOptional: true,
+      enum: ["enforce", "shadow"],
+      default: "enforce",
+      description:
+        "`enforce`: the rule decides the requests it matches. `shadow`: the rule is evaluated (credential, binding and requirements, as its `auth` and `providers` say, without refreshing a session or starting a login) and a would-be denial is counted in `portcullis_shadow_denials_total{route,code}` and logged at info, but the rule never decides: the request goes on to the next matching rule, as if this one were not there. For rolling out a stricter rule safely: put it in shadow mode before the rule it will replace, watch the metric, then switch it to `enforce`. Not with `auth: public` (nothing to evaluate) or token exchange.",
+    },
     forwardRequestHeaders: {
       kind: "list",
       typeOptional: true,

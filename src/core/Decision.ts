@@ -1,6 +1,12 @@
 // What the gate answers: a value, never an exception. Adapters turn it into their wire format.
 import type { DenialCode } from "../errors/ErrorCode.ts";
 
+/** A shadow rule's would-be denial of a request another rule decided (`routes[].mode: shadow`). */
+export interface ShadowDenial {
+  readonly route: string;
+  readonly code: DenialCode;
+}
+
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
 export interface Allow {
@@ -23,6 +29,8 @@ export interface Allow {
   readonly caller?: { readonly kind: "user" | "client"; readonly id: string };
   /** Epoch ms from which a kept answer is made again: its signed identity assertion renews then. */
   readonly renewAt?: number;
+  /** Shadow rules met before the deciding one that would have denied the request (metric and log). */
+  readonly shadowDenials?: readonly ShadowDenial[];
 }
 
 export interface Deny {
@@ -37,6 +45,8 @@ export interface Deny {
   readonly provider?: string;
   /** Private detail for the log line; never sent to the client. */
   readonly detail?: string;
+  /** As on Allow: shadow rules that would have denied it too (counted whatever the decision). */
+  readonly shadowDenials?: readonly ShadowDenial[];
 }
 
 export type Decision = Allow | Deny;

@@ -4,8 +4,9 @@
 // clients, step-up) → identity headers. No credential: an optional route passes anonymously, a
 // browser is sent to log in, an API client gets 401. Pure of transports; every outcome is a
 // Decision value, and any unexpected fault becomes an internal_error denial. `explain()` runs the
-// same steps reporting each to a GateTrace (`portcullis explain`); `decide()` passes none.
-// (About 470 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
+// same steps reporting each to a GateTrace (`portcullis explain`); `decide()` passes none. Shadow
+// rules (`mode: shadow`) never decide: a config with any adds their would-be denials (#withShadows).
+// (About 500 lines: the steps of decide are kept in one file so the pipeline reads top to bottom, with
 // the reuse of plain allow answers beside the steps that make them; who a credential speaks for is
 // Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
@@ -27,7 +28,9 @@ import {
   type IdentityHeaderBuilder,
   type IdentityHeaderCache,
 } from "./createIdentityHeaderCache.ts";
-import type { Allow, Decision, Deny, HeaderList } from "./Decision.ts";
+import type { Allow, Decision, Deny, HeaderList, ShadowDenial } from "./Decision.ts";
+import type { DenialCode } from "../errors/ErrorCode.ts";
+import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRule.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
@@ -49,6 +52,10 @@ export interface GateDependencies {
     match(host: string, path: string, method: string): CompiledRoute | null;
     /** Each rule up to the match and the part of the request it does not match (explain only). */
     consider?(host: string, path: string, method: string): readonly RuleConsidered[];
+    /** Some rule is in shadow mode (then shadowsBefore is called on every check). */
+    readonly hasShadows?: boolean;
+    /** The shadow rules a request meets before the rule that decides it. */
+    shadowsBefore?(host: string, path: string, method: string): readonly CompiledRoute[];
   };
   readonly verifier: {
     verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
@@ -118,14 +125,51 @@ export class Gate {
   }
 
   decide(request: AccessRequest): Promise<Decision> {
-    return this.#decide(request, null);
+    // A config without shadow rules pays one property read for them.
+    return this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
   }
 
   /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
   async explain(request: AccessRequest, trace: GateTrace): Promise<Decision> {
-    const decision = await this.#decide(request, trace);
+    const decision =
+      this.#deps.routes.hasShadows === true
+        ? await this.#withShadows(request, trace)
+        : await this.#decide(request, trace);
     trace.record(decisionEntry(decision));
     return decision;
+  }
+
+  /**
+   * Shadow mode: the rule that decides is the first matching rule not in shadow mode (match()
+   * skips shadow rules), as if they were not there; each shadow rule met before it is evaluated
+   * without side effects (evaluateShadowRule) and its would-be denial added to the decision.
+   */
+  async #withShadows(request: AccessRequest, trace: GateTrace | null): Promise<Decision> {
+    const decision = await this.#decide(request, trace);
+    const normalized = this.#deps.normalizePath(request.path);
+    if (request.hostInvalid === true || !normalized.ok || normalized.path.length > REGEX_INPUT_LIMIT) return decision;
+    const shadows = this.#deps.routes.shadowsBefore?.(request.host, normalized.path, request.method) ?? [];
+    const denials: ShadowDenial[] = [];
+    for (const route of shadows) {
+      let code: DenialCode | null;
+      try {
+        code = await evaluateShadowRule(this.#shadowDeps, request, route);
+      } catch (fault) {
+        code = fault instanceof VerifierFault && fault.unavailable ? "idp_unavailable" : "internal_error";
+      }
+      trace?.record({ step: "shadow", outcome: code ?? "would allow", detail: `route ${route.name}` });
+      if (code !== null) denials.push({ route: route.name, code });
+    }
+    return denials.length === 0 ? decision : { ...decision, shadowDenials: denials };
+  }
+
+  get #shadowDeps(): ShadowDependencies {
+    return {
+      verifier: this.#deps.verifier,
+      identity: this.#deps.identity,
+      sessions: this.#deps.sessions ?? null,
+      nowSeconds: () => Math.floor(this.#clock.now() / 1000),
+    };
   }
 
   async #decide(request: AccessRequest, trace: GateTrace | null): Promise<Decision> {
@@ -253,7 +297,7 @@ export class Gate {
       for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method) ?? [])
         trace.record({
           step: "rule",
-          outcome: rule.mismatch === null ? "matches" : "skipped",
+          outcome: rule.mismatch !== null ? "skipped" : rule.shadow === true ? "shadow" : "matches",
           detail: rule.mismatch === null ? rule.name : `${rule.name}: ${rule.mismatch} does not match`,
         });
     trace?.record(

@@ -6,7 +6,16 @@ import type { Decision } from "./Decision.ts";
 import type { Subject } from "./Subject.ts";
 
 export type GateTraceStep =
-  "host" | "path" | "rule" | "route" | "credential" | "binding" | "requirement" | "requirements" | "decision";
+  | "host"
+  | "path"
+  | "rule"
+  | "route"
+  | "credential"
+  | "binding"
+  | "requirement"
+  | "requirements"
+  | "shadow"
+  | "decision";
 
 export interface GateTraceEntry {
   readonly step: GateTraceStep;

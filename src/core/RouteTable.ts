@@ -2,6 +2,7 @@
 // the first rule, in configuration order, whose host, path and method match, or null (the gate
 // denies). Paths must already be normalised (normalizePath); nothing here decodes or resolves them.
 // A rule that is not public also matches the path with one trailing slash toggled (compileRoutes.ts).
+// Shadow rules (`mode: shadow`) never decide: match() skips them; shadowsBefore() finds them.
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
@@ -22,6 +23,8 @@ export type { CompiledRoute };
 export interface RuleConsidered {
   readonly name: string;
   readonly mismatch: "host" | "method" | "path" | null;
+  /** A shadow rule: evaluated, never deciding; the walk goes on past it when it matches. */
+  readonly shadow?: true;
 }
 
 /** Rules that can apply to one host, split by the request's first path segment. */
@@ -71,12 +74,17 @@ export class RouteTable {
   readonly #fold: boolean;
   /** Every rule in configuration order, for consider(). */
   readonly #rules: readonly CompiledRule[];
+  /** Some rule is in shadow mode; without one, shadowsBefore() is never called (see Gate). */
+  readonly hasShadows: boolean;
 
   constructor(routes: readonly RouteConfig[], policy?: PolicyConfig, options?: RouteCompileOptions) {
-    const rules = compileRoutes(routes, policy, options);
+    const all = compileRoutes(routes, policy, options);
+    this.#rules = all;
+    this.hasShadows = all.some((rule) => rule.route.shadow === true);
+    // The indexes hold only the rules that decide, so match() never sees a shadow rule.
+    const rules = this.hasShadows ? all.filter((rule) => rule.route.shadow !== true) : all;
     const fold = rules.some((rule) => rule.caseInsensitive);
     this.#fold = fold;
-    this.#rules = rules;
     const hosts = new Set<string>();
     for (const rule of rules) for (const host of rule.exactHosts ?? []) hosts.add(host);
     const byHost = new Map<string, Bucket>();
@@ -154,8 +162,28 @@ export class RouteTable {
             : !rulePathMatches(rule, normalizedPath)
               ? "path"
               : null;
-      out.push({ name: rule.route.name, mismatch });
-      if (mismatch === null) break;
+      const shadow = rule.route.shadow === true;
+      out.push(shadow ? { name: rule.route.name, mismatch, shadow } : { name: rule.route.name, mismatch });
+      if (mismatch === null && !shadow) break;
+    }
+    return out;
+  }
+
+  /**
+   * The shadow rules a request meets before the rule that decides it: each one that matches, in
+   * configuration order, up to the first matching rule that is not in shadow mode. Walks the whole
+   * list (only configs with shadow rules call it).
+   */
+  shadowsBefore(host: string, normalizedPath: string, method: string): CompiledRoute[] {
+    const h = canonicalAuthority(host);
+    if (h === null) return [];
+    const upper = method.toUpperCase();
+    const out: CompiledRoute[] = [];
+    for (const rule of this.#rules) {
+      if (!hostMatches(rule, h) || (rule.methods !== null && !rule.methods.has(upper))) continue;
+      if (!rulePathMatches(rule, normalizedPath)) continue;
+      if (rule.route.shadow !== true) break;
+      out.push(rule.route);
     }
     return out;
   }

@@ -27,8 +27,10 @@ export function checkRouteMatching(config: PartialConfig, { warnings }: RuleFind
   const routes = config.routes ?? [];
   const shapes = routes.map((route) => (route === undefined ? null : shapeOf(route, modeDefault)));
   warnAllowedPathShapes(config.policy?.allowPathShapes ?? [], warnings);
-  warnShadowedRoutes(routes, shapes, warnings);
-  if (modeDefault !== null) warnCatchAllShadowed(mode as string, shapes, warnings);
+  // A shadow rule (mode: shadow) never decides, so it takes no request from a later rule.
+  const deciding = shapes.map((shape, i) => (routes[i]?.mode === "shadow" ? null : shape));
+  warnShadowedRoutes(routes, shapes, deciding, warnings);
+  if (modeDefault !== null) warnCatchAllShadowed(mode as string, deciding, warnings);
 }
 
 /** How the rule matches, or null when it cannot be analysed: a part failed to parse, or it breaks a rule already reported. */
@@ -93,13 +95,14 @@ function label(routes: readonly (PartialRoute | undefined)[], index: number): st
 function warnShadowedRoutes(
   routes: readonly (PartialRoute | undefined)[],
   shapes: readonly (RouteShape | null)[],
+  deciding: readonly (RouteShape | null)[],
   warnings: ConfigIssue[],
 ): void {
   shapes.forEach((later, index) => {
     if (later === null) return;
     const overlapping: number[] = [];
     for (let i = 0; i < index; i++) {
-      const earlier = shapes[i];
+      const earlier = deciding[i];
       if (earlier === null || earlier === undefined) continue;
       if (covers(earlier, later)) {
         const why = sharesOnlyToggledSpelling(earlier, later)

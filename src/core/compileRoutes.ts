@@ -53,6 +53,8 @@ export interface CompiledRoute {
   readonly removeRequestHeaders: readonly string[];
   /** Sender-constrained tokens and mTLS clients (compileRouteBinding.ts); null = nothing set. */
   readonly binding: RouteBinding | null;
+  /** `mode: shadow`: evaluated and its would-be denial recorded, never deciding (see Gate). */
+  readonly shadow?: boolean;
 }
 
 export type PathMatcher =
@@ -178,6 +180,7 @@ function compileRule(
       requirements: compileRequirements(route.require),
       removeRequestHeaders: forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name)),
       binding,
+      ...(route.mode === "shadow" ? { shadow: true } : {}),
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,

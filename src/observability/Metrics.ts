@@ -10,6 +10,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly checks: BatchedCounter<"decision" | "reason" | "route">;
   readonly checkDuration: BatchedHistogram<"decision">;
+  /** Would-be denials of shadow rules (`routes[].mode: shadow`), by route name and denial code. */
+  readonly shadowDenials: Counter<"route" | "code">;
   readonly jwksFetches: Counter<"provider" | "result">;
   readonly jwksKeysSkipped: Counter<"provider">;
   readonly tokenCacheLookups: BatchedCounter<"result">;
@@ -57,8 +59,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 /** The ext_authz Check path: answers and how long they took. */
-function checkMetrics(registry: Registry): Pick<Metrics, "checks" | "checkDuration"> {
+function checkMetrics(registry: Registry): Pick<Metrics, "checks" | "checkDuration" | "shadowDenials"> {
   return {
+    shadowDenials: new Counter({
+      name: "portcullis_shadow_denials_total",
+      help: "Requests a shadow rule (routes[].mode: shadow) would have denied, by route name and denial code; another rule decided them.",
+      labelNames: ["route", "code"] as const,
+      registers: [registry],
+    }),
     checks: new BatchedCounter({
       name: "portcullis_checks_total",
       help: "ext_authz checks answered, by decision (allow|deny), reason (a stable code) and route name.",

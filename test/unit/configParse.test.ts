@@ -140,6 +140,7 @@ describe("parseConfig: defaults", () => {
           auth: "required",
           providers: [],
           forwardRequestHeaders: [],
+          mode: "enforce",
           assertion: { enabled: null, audience: null },
           exchange: NO_EXCHANGE,
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.

@@ -142,6 +142,7 @@ ${PROVIDERS}routes:
       caseInsensitive: true,
       trailingSlashToggled: false,
       auth: "required",
+      mode: "enforce",
       providers: [],
       requirements: [
         { what: "scopes", text: 'all of "reports.read"' },

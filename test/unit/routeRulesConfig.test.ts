@@ -374,6 +374,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       auth: "required",
       providers: [],
       forwardRequestHeaders: [],
+      mode: "enforce",
       exchange: NO_EXCHANGE,
       require: {
         scopes: ["api.read"],
