@@ -1,16 +1,16 @@
-// The Check path's session steps: load the session the cookies name (and refuse one no provider
-// vouches for any more), then the refresh check: near the access token's expiry, refresh it once
-// (the store coordinates replicas) and keep the session working through a short IdP outage.
+// The Check path's session steps: load the session the cookies name (refusing one no provider
+// vouches for any more, or one idle too long), then the refresh check: near the access token's expiry,
+// refresh it once (the store coordinates replicas), survive a short IdP outage, slide the idle timeout.
 import { createHash } from "node:crypto";
 import { describeError } from "../errors/describeError.ts";
 import { LoginError } from "../oidc/LoginError.ts";
 import type { Session } from "../session/Session.ts";
 import type { RefreshRun, StoreLoad, StoreRefresh } from "../session/SessionStore.ts";
 import { buildSession } from "./buildSession.ts";
+import type { BrowserLogin } from "./createBrowserLogin.ts";
 
 /** How far the last-seen time may lag: the most an idle timeout ends a session early. */
 const LAST_SEEN_STEP_SECONDS = 60;
-import type { BrowserLogin } from "./createBrowserLogin.ts";
 
 /** A session as the store found it, checked against the providers and the revocation list. */
 export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<string, string>): Promise<StoreLoad> {
@@ -52,8 +52,10 @@ export async function freshenSession(
   session: Session,
   present: readonly string[],
 ): Promise<StoreRefresh> {
+  // Without an idle timeout nothing is added to the path, not even an await.
+  if (login.config.idleTimeoutSeconds === null) return refreshCheck(login, session, present);
   const outcome = await refreshCheck(login, session, present);
-  if (outcome.kind !== "fresh" || login.config.idleTimeoutSeconds === null) return outcome;
+  if (outcome.kind !== "fresh") return outcome;
   return markSeen(login, outcome.session, outcome.setCookies, present);
 }
 
