@@ -11,7 +11,19 @@ import {
   sealingSecret,
   webOrigin,
 } from "./configFormats.ts";
-import type { ObjectNode } from "./configSchema.ts";
+import type { CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
+
+// The last-seen time moves at most once a minute: a shorter idle timeout could not be honoured.
+function parseIdleTimeout(value: unknown, path: string, report: CustomReport): CustomResult<number | null> {
+  if (value === null) return { ok: true, value: null };
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 60 || value > 2592000) {
+    report(path, "must be whole seconds from 60 to 2592000 (e.g. 1800 for half an hour), or null for none", {
+      value,
+    });
+    return { ok: false };
+  }
+  return { ok: true, value };
+}
 
 export const sessionNode = {
   kind: "object",
@@ -53,6 +65,15 @@ export const sessionNode = {
       max: 2592000,
       default: 86400,
       description: "Absolute session lifetime, however long the refresh token lasts.",
+    },
+    idleTimeoutSeconds: {
+      kind: "custom",
+      typeLabel: "integer 60..2592000 or null",
+      parse: parseIdleTimeout,
+      jsonSchema: { type: ["integer", "null"], minimum: 60, maximum: 2592000 },
+      default: null,
+      description:
+        "End a session not used for this long (sliding; the last-seen time is written at most once a minute, so it may end up to a minute early); null = no idle timeout, only `lifetimeSeconds`.",
     },
     refreshWindowSeconds: {
       kind: "integer",

@@ -49,5 +49,7 @@ export async function buildSession(
     authTime,
     createdAt: previous?.createdAt ?? t,
     expiresAt: previous?.expiresAt ?? t + login.config.lifetimeSeconds,
+    // A login or a refresh is use: the idle clock starts again.
+    lastSeenAt: t,
   };
 }

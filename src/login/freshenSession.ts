@@ -1,6 +1,6 @@
-// The Check path's session steps: load the session the cookies name (and refuse one no provider
-// vouches for any more), then the refresh check: near the access token's expiry, refresh it once
-// (the store coordinates replicas) and keep the session working through a short IdP outage.
+// The Check path's session steps: load the session the cookies name (refusing one no provider
+// vouches for any more, or one idle too long), then the refresh check: near the access token's expiry,
+// refresh it once (the store coordinates replicas), survive a short IdP outage, slide the idle timeout.
 import { createHash } from "node:crypto";
 import { describeError } from "../errors/describeError.ts";
 import { LoginError } from "../oidc/LoginError.ts";
@@ -8,6 +8,9 @@ import type { Session } from "../session/Session.ts";
 import type { RefreshRun, StoreLoad, StoreRefresh } from "../session/SessionStore.ts";
 import { buildSession } from "./buildSession.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
+
+/** How far the last-seen time may lag: the most an idle timeout ends a session early. */
+const LAST_SEEN_STEP_SECONDS = 60;
 
 /** A session as the store found it, checked against the providers and the revocation list. */
 export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<string, string>): Promise<StoreLoad> {
@@ -26,7 +29,21 @@ export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<stri
   ) {
     return { kind: "invalid", clear: login.store.clear(present) };
   }
+  const idle = login.config.idleTimeoutSeconds;
+  if (idle !== null && (session.lastSeenAt ?? session.createdAt) + idle <= t) {
+    return { kind: "invalid", clear: await endIdleSession(login, session, present) };
+  }
   return loaded;
+}
+
+/** An idle session is over: deleted from the store where there is one, its cookies cleared either way. */
+async function endIdleSession(login: BrowserLogin, session: Session, present: readonly string[]) {
+  try {
+    return await login.store.destroy(session, present);
+  } catch {
+    // Redis could not delete it: the record keeps its old last-seen time, so it stays idle and refused.
+    return login.store.clear(present);
+  }
 }
 
 /** A session after the refresh check: fresh (maybe refreshed), ended, or unavailable (IdP or store). */
@@ -35,6 +52,38 @@ export async function freshenSession(
   session: Session,
   present: readonly string[],
 ): Promise<StoreRefresh> {
+  // Without an idle timeout nothing is added to the path, not even an await.
+  if (login.config.idleTimeoutSeconds === null) return refreshCheck(login, session, present);
+  const outcome = await refreshCheck(login, session, present);
+  if (outcome.kind !== "fresh") return outcome;
+  return markSeen(login, outcome.session, outcome.setCookies, present);
+}
+
+/**
+ * Slides the idle timeout: a session last seen a minute ago or more is written back with the time
+ * now, so a busy session costs a store write (or a re-sealed cookie) once a minute, not per request.
+ */
+async function markSeen(
+  login: BrowserLogin,
+  session: Session,
+  setCookies: readonly string[],
+  present: readonly string[],
+): Promise<StoreRefresh> {
+  const t = login.nowSeconds();
+  if (t - (session.lastSeenAt ?? session.createdAt) < LAST_SEEN_STEP_SECONDS) {
+    return { kind: "fresh", session, setCookies };
+  }
+  try {
+    const touched = await login.store.touch(session, present, t);
+    return { kind: "fresh", session: touched.session, setCookies: [...setCookies, ...touched.setCookies] };
+  } catch {
+    // The store is down: this request still holds a valid session; the next one tries again, and
+    // if none gets through the session ends idle, which is the safe side.
+    return { kind: "fresh", session, setCookies };
+  }
+}
+
+async function refreshCheck(login: BrowserLogin, session: Session, present: readonly string[]): Promise<StoreRefresh> {
   const t = login.nowSeconds();
   const remaining = session.accessTokenExpiresAt - t;
   // Never more than half the token's own lifetime: with 5-minute tokens (Keycloak's default) a

@@ -24,6 +24,11 @@ export type Session = {
   createdAt: number;
   /** Absolute cap: the session ends here whatever the tokens say. */
   expiresAt: number;
+  /**
+   * When the session was last used, written at most once a minute (`session.idleTimeoutSeconds`).
+   * Absent in sessions sealed before it was kept: their `createdAt` stands in.
+   */
+  lastSeenAt?: number;
 };
 
 const SESSION_KEYS: ReadonlySet<string> = new Set([
@@ -42,6 +47,7 @@ const SESSION_KEYS: ReadonlySet<string> = new Set([
   "authTime",
   "createdAt",
   "expiresAt",
+  "lastSeenAt",
 ]);
 
 function isText(value: unknown): value is string {
@@ -68,7 +74,8 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
   if (p.idToken !== null && !isText(p.idToken)) return null;
   if (p.authTime !== null && !isEpochSeconds(p.authTime)) return null;
   if (!isEpochSeconds(p.createdAt) || !isEpochSeconds(p.expiresAt)) return null;
-  return {
+  if (p.lastSeenAt !== undefined && !isEpochSeconds(p.lastSeenAt)) return null;
+  const session: Session = {
     v: 1,
     id: p.id,
     provider: p.provider,
@@ -85,4 +92,6 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
     createdAt: p.createdAt,
     expiresAt: p.expiresAt,
   };
+  if (p.lastSeenAt !== undefined) session.lastSeenAt = p.lastSeenAt;
+  return session;
 }

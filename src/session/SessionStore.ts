@@ -40,6 +40,16 @@ export interface SessionStore {
     run: () => Promise<RefreshRun>,
     nowSeconds: number,
   ): Promise<StoreRefresh>;
+  /**
+   * Keeps `nowSeconds` as the session's last-seen time: the cookie store re-seals the cookie (its
+   * Set-Cookie values come back); the Redis store rewrites the record, never one that is gone.
+   * `session` is one this store loaded. Throws SessionStoreUnavailableError.
+   */
+  touch(
+    session: Session,
+    present: readonly string[],
+    nowSeconds: number,
+  ): Promise<{ readonly session: Session; readonly setCookies: readonly string[] }>;
   /** Ends a session (sign-out): forgets it in the store and returns the cookies that clear it. */
   destroy(session: Session | null, present: readonly string[]): Promise<readonly string[]>;
   /**

@@ -74,6 +74,10 @@ export function createCookieSessionStore(options: CookieSessionStoreOptions): Se
     load,
     create: async (session, jar, t) => cookies.write(session, session.expiresAt, cookies.read(jar, t).present, t),
     refresh,
+    async touch(loaded, present, t) {
+      const session = { ...loaded, lastSeenAt: t };
+      return { session, setCookies: cookies.write(session, session.expiresAt, present, t) };
+    },
     destroy: async (_, present) => cookies.clear(present),
     sessionIdOf: (jar, t) => {
       const read = cookies.read(jar, t);

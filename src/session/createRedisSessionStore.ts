@@ -11,7 +11,7 @@ import {
   type RedisSessionContext,
   type RedisSessionStoreOptions,
 } from "./RedisSessionContext.ts";
-import { newSessionRef, sessionRefOf } from "./redisSessionRecord.ts";
+import { newSessionRef, sessionRefOf, type SessionRef } from "./redisSessionRecord.ts";
 import { refreshUnderLock } from "./refreshRedisSession.ts";
 import type { Session } from "./Session.ts";
 import type { RefreshRun, SessionStore, StoreLoad, StoreRefresh } from "./SessionStore.ts";
@@ -22,6 +22,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   const ctx = createRedisSessionContext(options);
   const { cookies } = ctx;
   const refreshing = new Map<string, Promise<StoreRefresh>>();
+  const touching = new Map<string, Promise<{ session: Session; setCookies: readonly string[] }>>();
 
   function refresh(
     session: Session,
@@ -46,6 +47,16 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     load: (jar, t) => loadSession(ctx, jar, t),
     create: (session, jar, t) => createSession(ctx, session, jar, t),
     refresh,
+    touch(session, _, t) {
+      const ref = ctx.refs.get(session);
+      if (ref === undefined) return Promise.reject(new Error("session not loaded from this store"));
+      // Requests of one session that race write its last-seen time once.
+      const running = touching.get(ref.id);
+      if (running !== undefined) return running;
+      const write = touchSession(ctx, session, ref, t).finally(() => touching.delete(ref.id));
+      touching.set(ref.id, write);
+      return write;
+    },
     destroy: (session, present) => destroySession(ctx, session, present),
     // The cookie is sealed with the session keys, not with anything in Redis: its id is readable
     // while Redis is down.
@@ -57,6 +68,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     revoke: (provider, by) => revokeSessions(ctx, provider, by),
     close() {
       refreshing.clear();
+      touching.clear();
       ctx.memory.close();
     },
   };
@@ -106,6 +118,24 @@ async function createSession(
     ctx.cookies.read(jar, t).present,
     t,
   );
+}
+
+async function touchSession(
+  ctx: RedisSessionContext,
+  loaded: Session,
+  ref: SessionRef,
+  t: number,
+): Promise<{ session: Session; setCookies: readonly string[] }> {
+  const session = { ...loaded, lastSeenAt: t };
+  // XX: a session deleted meanwhile (sign-out, back-channel logout) stays deleted; KEEPTTL: the
+  // absolute lifetime is unchanged.
+  await ctx.call("session_write", () =>
+    ctx.client.set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "KEEPTTL", "XX"),
+  );
+  ctx.refs.set(session, ref);
+  // Every replica drops its copy, so the next read sees the new last-seen time and writes no more.
+  await ctx.memory.invalidate(ref.id);
+  return { session, setCookies: [] };
 }
 
 async function destroySession(

@@ -175,6 +175,7 @@ describe("parseConfig: defaults", () => {
         cookieName: "__Host-portcullis",
         cookieDomain: null,
         lifetimeSeconds: 86400,
+        idleTimeoutSeconds: null,
         refreshWindowSeconds: 300,
         loginTimeoutSeconds: 600,
         maxPendingLogins: 5,
