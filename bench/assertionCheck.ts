@@ -6,7 +6,6 @@
 // entry and two people alternating, so every check signs (a miss). Pipelines alternate in rounds;
 // each figure is the median round. The hit rate is the signer's own count over the timed rounds.
 // Run: node --disable-warning=ExperimentalWarning bench/assertionCheck.ts [--iterations 100000]
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { SignJWT } from "jose";
 import { buildCheckPipeline, type CheckPipeline } from "../src/app/buildCheckPipeline.ts";
@@ -14,10 +13,10 @@ import { parseConfig } from "../src/config/parseConfig.ts";
 import type { PortcullisConfig } from "../src/config/PortcullisConfig.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const iterations = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 100_000;
 const jwks = await startJwksServer();
@@ -54,10 +53,7 @@ const load = (assertion: Record<string, unknown>): PortcullisConfig => {
   return parsed.config;
 };
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 interface Run {
   readonly name: string;

@@ -7,15 +7,14 @@
 // Run: node --disable-warning=ExperimentalWarning bench/checkCodec.ts [--iterations 20000] [--rounds 7]
 import { spawnSync } from "node:child_process";
 import { GCProfiler } from "node:v8";
-import * as protoLoader from "@grpc/proto-loader";
 import type { Decision } from "../src/core/Decision.ts";
 import { deny } from "../src/core/deny.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
 import { checkResponseBytes } from "../src/transport/checkResponseBytes.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { toAccessRequest, type CheckRequestWire } from "../src/transport/toAccessRequest.ts";
 import { toCheckResponse } from "../src/transport/toCheckResponse.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 // Allocation is read from heap growth, so the process needs gc() and a young generation that holds
 // a whole batch: re-run with those flags unless they are on.
@@ -37,10 +36,7 @@ const iterations = arg("--iterations", 20_000);
 const rounds = arg("--rounds", 7);
 const ALLOCATION_BATCH = 1_000;
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 // A bearer token of the size a real RS256 access token has (the codec never looks inside it).
 const token = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.${"x".repeat(420)}.${"s".repeat(342)}`;

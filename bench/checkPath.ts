@@ -6,7 +6,6 @@
 // route list; then the unseal alone and RouteTable.match alone are timed.
 // Run: node --disable-warning=ExperimentalWarning bench/checkPath.ts [--iterations 200000]
 import { randomBytes } from "node:crypto";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
@@ -14,12 +13,12 @@ import { buildCheckPipeline } from "../src/app/buildCheckPipeline.ts";
 import { RouteTable } from "../src/core/RouteTable.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { buildLargeRouteConfig, LARGE_TABLE_HOSTS, LARGE_TABLE_REQUEST } from "./buildLargeRouteConfig.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const iterations = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 200_000;
 const jwks = await startJwksServer();
@@ -55,10 +54,7 @@ const browser = createBenchSession({
   clientId: "bench-web",
 });
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 interface HeaderOption {
   header: { key: string; value: string };

@@ -10,7 +10,6 @@
 // Run: node --expose-gc --disable-warning=ExperimentalWarning bench/checkPathTracing.ts [--iterations 100000]
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { buildCheckPipeline } from "../src/app/buildCheckPipeline.ts";
 import { createCheckObserver } from "../src/app/createCheckObserver.ts";
@@ -20,10 +19,10 @@ import { createLogger } from "../src/observability/createLogger.ts";
 import { startTracing } from "../src/observability/startTracing.ts";
 import { createExtAuthzHandlers } from "../src/transport/createExtAuthzHandlers.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const iterations = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 100_000;
 const ROUNDS = 5;
@@ -68,10 +67,7 @@ const logger = createLogger("warn");
 const pipeline = buildCheckPipeline(parsed.config, logger);
 await pipeline.registry.start();
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 const traceparent = (flags: string) => `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`;
 
 interface Variant {

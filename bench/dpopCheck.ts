@@ -6,7 +6,6 @@
 // Pipelines alternate in rounds; each figure is the median round.
 // Run: node --disable-warning=ExperimentalWarning bench/dpopCheck.ts [--iterations 20000]
 import { randomUUID } from "node:crypto";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { buildCheckPipeline, type CheckPipeline } from "../src/app/buildCheckPipeline.ts";
@@ -15,10 +14,10 @@ import type { PortcullisConfig } from "../src/config/PortcullisConfig.ts";
 import { tokenHash } from "../src/oidc/checkDpopProof.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { createBenchIdentity, type BenchIdentity } from "./createBenchIdentity.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const iterations = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 20_000;
 const ROUNDS = 5;
@@ -77,10 +76,7 @@ async function dpopClient(alg: "ES256" | "EdDSA", bench: BenchIdentity, count: n
   return requests;
 }
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 interface Run {
   readonly name: string;

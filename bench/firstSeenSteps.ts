@@ -5,7 +5,6 @@
 // the difference. CPU µs per token (this thread), medians over rounds.
 // Run: node --disable-warning=ExperimentalWarning bench/firstSeenSteps.ts [--tokens 2000] [--rounds 7]
 import { generateKeyPairSync, hash, sign, verify } from "node:crypto";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { buildCheckPipeline } from "../src/app/buildCheckPipeline.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
@@ -25,10 +24,10 @@ import { validateJwtClaims } from "../src/oidc/validateJwtClaims.ts";
 import { verifyCompactJws } from "../src/oidc/verifyCompactJws.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
 import { encodeCheckResponse } from "../src/transport/encodeCheckResponse.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { realisticAccessTokenClaims } from "./realisticAccessTokenClaims.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);
@@ -73,10 +72,7 @@ const issuers = createIssuerPolicy(provider);
 const identity = createIdentityHeaders(config.identity, Object.values(config.providers));
 const pipeline = buildCheckPipeline(config, createLogger("warn"));
 await pipeline.registry.start();
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 let resolveCheck: () => void = () => undefined;
 let allowed200 = 0;

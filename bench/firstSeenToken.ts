@@ -8,13 +8,12 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { GCProfiler, getHeapStatistics } from "node:v8";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { extractOidcBaseline } from "./extractOidcBaseline.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { realisticAccessTokenClaims } from "./realisticAccessTokenClaims.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);
@@ -67,10 +66,7 @@ if (BASELINE !== undefined)
     root: pathToFileURL(`${extractOidcBaseline(BASELINE, BASELINE_DIRS)}/src/`),
   });
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 interface Verifier {
   verify(token: string, accepted: readonly string[]): Promise<{ ok: boolean; code?: string }>;

@@ -9,14 +9,13 @@
 import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { Session, type HeapProfiler, type Profiler } from "node:inspector/promises";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { pathToFileURL } from "node:url";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { startJwksServer } from "./startJwksServer.ts";
 import { summarizeCpuProfile, summarizeHeapProfile } from "./summarizeCpuProfile.ts";
 import { realisticAccessTokenClaims } from "./realisticAccessTokenClaims.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);
@@ -61,10 +60,7 @@ const parsed = parseConfig({
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
 const pipeline = buildCheckPipeline(parsed.config, createLogger("warn"));
 await pipeline.registry.start();
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 let allowed = 0;
 let resolveCheck: () => void = () => undefined;

@@ -5,7 +5,6 @@
 // the replica's heap and RSS growth and Redis's used_memory are reported for both stores.
 // Run: node --disable-warning=ExperimentalWarning bench/sessionStores.ts [--iterations 40000] [--sessions 100000]
 import { randomBytes } from "node:crypto";
-import * as protoLoader from "@grpc/proto-loader";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { PortcullisConfig } from "../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
@@ -17,12 +16,12 @@ import { createRedisSessionStore } from "../src/session/createRedisSessionStore.
 import type { Session } from "../src/session/Session.ts";
 import type { SessionStore } from "../src/session/SessionStore.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
-import { PROTO_LOADER_OPTIONS } from "../src/transport/loadProtos.ts";
 import { startRedis } from "../test/harness/startRedis.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession } from "./createBenchSession.ts";
 import { startJwksServer } from "./startJwksServer.ts";
+import { checkMethodDefinition } from "./checkMethodDefinition.ts";
 
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(name) + 1]) || fallback;
 const iterations = arg("--iterations", 40_000);
@@ -99,10 +98,7 @@ async function newSessionCookie(store: SessionStore, n: number): Promise<string>
   return setCookies.map((c) => c.slice(0, c.indexOf(";"))).join("; ");
 }
 
-const definition = protoLoader.loadSync("envoy/service/auth/v3/external_auth.proto", PROTO_LOADER_OPTIONS);
-const method = (
-  definition["envoy.service.auth.v3.Authorization"] as Record<string, protoLoader.MethodDefinition<object, object>>
-)["Check"]!;
+const method = checkMethodDefinition;
 
 interface Run {
   readonly name: string;

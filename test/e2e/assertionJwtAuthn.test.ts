@@ -8,6 +8,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fillTemplate, startEnvoy, type RunningEnvoy } from "../../src/demo/startEnvoy.ts";
+import { assertedRoute } from "../harness/assertedRoute.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
 import { readFile } from "node:fs/promises";
@@ -31,18 +32,8 @@ beforeAll(async () => {
       },
     },
     routes: [
-      {
-        name: "orders",
-        match: { host: "localhost", path: "/orders" },
-        auth: "required",
-        assertion: { enabled: true, audience: "orders" },
-      },
-      {
-        name: "billing",
-        match: { host: "localhost", path: "/billing" },
-        auth: "required",
-        assertion: { enabled: true, audience: "billing" },
-      },
+      assertedRoute("orders"),
+      assertedRoute("billing"),
       { name: "plain", match: { host: "localhost", path: "/plain" }, auth: "required" },
     ],
   });

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEchoUpstream, type EchoUpstream, type EchoedRequest } from "../../src/demo/startEchoUpstream.ts";
+import { assertedRoute } from "../harness/assertedRoute.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
 
@@ -24,18 +25,8 @@ beforeAll(async () => {
     upstreamPort: port.port,
     config: { identity: { assertion: { issuer: ISSUER } } },
     routes: [
-      {
-        name: "orders",
-        match: { host: "localhost", path: "/orders" },
-        auth: "required",
-        assertion: { enabled: true, audience: "orders" },
-      },
-      {
-        name: "billing",
-        match: { host: "localhost", path: "/billing" },
-        auth: "required",
-        assertion: { enabled: true, audience: "billing" },
-      },
+      assertedRoute("orders"),
+      assertedRoute("billing"),
       { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
       { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
     ],

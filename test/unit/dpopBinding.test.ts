@@ -17,6 +17,7 @@ import { createMemoryDpopReplayStore } from "../../src/oidc/createMemoryDpopRepl
 import { headerOf, removalsOf } from "../harness/checkOutcome.ts";
 import { checkRequest, gateOver } from "../harness/checkRequest.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
+import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const ORIGIN = "https://app.example.com:8443";
@@ -40,19 +41,7 @@ const TOKENS = {
   elsewhere: outcome({ jkt: JKT }, "partner"),
 };
 
-const requireDpop: NonNullable<RouteConfig["require"]> = {
-  scopes: [],
-  roles: null,
-  groups: null,
-  audiences: [],
-  clients: [],
-  principal: "any",
-  claims: null,
-  acr: [],
-  amr: [],
-  maxAge: null,
-  boundTokens: "dpop",
-};
+const requireDpop: NonNullable<RouteConfig["require"]> = { ...NO_REQUIREMENTS, boundTokens: "dpop" };
 
 const ROUTES: RouteConfig[] = [
   { name: "api", match: { hosts: [], path: "/api" }, auth: "required", providers: [] },
