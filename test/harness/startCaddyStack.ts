@@ -5,16 +5,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startCaddy } from "./startCaddy.ts";
-import { startForwardAuthStack, type ForwardAuthStack } from "./startForwardAuthStack.ts";
+import { startForwardAuthStack, type ForwardAuthStack, type FrontProxyStart } from "./startForwardAuthStack.ts";
 import { REPO_ROOT } from "./startPortcullisProcess.ts";
+import { replaceMarkedValues } from "./replaceMarkedValues.ts";
 
 export const CADDY_EXAMPLE = join(REPO_ROOT, "examples/caddy/Caddyfile");
 
-/** The example with its marked values replaced; a value no longer in the example fails loudly. */
-export function renderCaddyExample(
-  example: string,
-  values: { port: number; certFile: string; keyFile: string; authPort: number; upstreamPort: number },
-): string {
+/** The example with its marked values replaced by the stack's. */
+export function renderCaddyExample(example: string, values: Omit<FrontProxyStart, "dir">): string {
   const replacements: Array<[string, string]> = [
     [
       "\napp.example.com {\n",
@@ -23,11 +21,7 @@ export function renderCaddyExample(
     ["127.0.0.1:8181", `127.0.0.1:${values.authPort}`],
     ["127.0.0.1:8080", `127.0.0.1:${values.upstreamPort}`],
   ];
-  let site = example;
-  for (const [from, to] of replacements) {
-    if (!site.includes(from)) throw new Error(`examples/caddy/Caddyfile no longer has "${from.trim()}"`);
-    site = site.replaceAll(from, to);
-  }
+  const site = replaceMarkedValues(example, "examples/caddy/Caddyfile", replacements, true);
   const global = `{
 \tadmin off
 \tauto_https disable_redirects

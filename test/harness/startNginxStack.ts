@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startForwardAuthStack, type ForwardAuthStack } from "./startForwardAuthStack.ts";
 import { startNginx } from "./startNginx.ts";
 import { REPO_ROOT } from "./startPortcullisProcess.ts";
+import { replaceMarkedValues } from "./replaceMarkedValues.ts";
 
 export const NGINX_EXAMPLE = join(REPO_ROOT, "examples/nginx/portcullis.conf");
 
@@ -23,12 +24,7 @@ export function renderNginxExample(
     ["server 127.0.0.1:8181;", `server 127.0.0.1:${values.authPort};`],
     ["server 127.0.0.1:8080;", `server 127.0.0.1:${values.upstreamPort};`],
   ];
-  let site = example;
-  for (const [from, to] of replacements) {
-    if (!site.includes(from)) throw new Error(`examples/nginx/portcullis.conf no longer has "${from}"`);
-    site = site.replace(from, to);
-  }
-  return site;
+  return replaceMarkedValues(example, "examples/nginx/portcullis.conf", replacements);
 }
 
 export function startNginxStack(): Promise<NginxStack> {
