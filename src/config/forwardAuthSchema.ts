@@ -78,12 +78,12 @@ export const forwardAuthNode = {
       unique: true,
       default: ["127.0.0.1/32", "::1/128"],
       description:
-        "Peers allowed to ask: the forwarded headers are taken from these addresses only; any other peer gets 403 `forward_auth_peer_untrusted`.",
+        "Peers allowed to ask: what the proxy says about the original request (its forwarded headers; Envoy's method, path and Host) is taken from these addresses only; any other peer gets 403 `forward_auth_peer_untrusted`.",
     },
     headers: {
       kind: "object",
       description:
-        "Names of the headers the proxy sets; the proxy must overwrite any a client sent (nginx: `proxy_set_header`).",
+        "Names of the headers the proxy sets; the proxy must overwrite any a client sent (nginx: `proxy_set_header`; Envoy: `authorization_request.headers_to_add`).",
       fields: {
         method: forwarded("method", "x-original-method", "x-forwarded-method", "the request's own method"),
         uri: forwarded(

@@ -26,7 +26,8 @@ export async function startListeningChild(options: {
   });
   killOnExit(child);
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Only the tail is kept (it says why a start failed); a long test run's log lines are not.
+  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const listening = await waitUntil(
     () =>
@@ -42,7 +43,7 @@ export async function startListeningChild(options: {
   );
   if (!listening) {
     child.kill("SIGKILL");
-    throw new Error(`${options.name} did not listen on ${options.port}: ${stderr.trim().slice(-4000)}`);
+    throw new Error(`${options.name} did not listen on ${options.port}: ${stderr.trim()}`);
   }
   return {
     pid: child.pid as number,
