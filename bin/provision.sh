@@ -1,8 +1,8 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
-# provision_chromium, provision_redis and provision_nginx (bin/test only) export CHROMIUM_BIN,
-# REDIS_SERVER_BIN and NGINX_BIN;
+# provision_chromium, provision_redis, provision_nginx and provision_caddy (bin/test only) export
+# CHROMIUM_BIN, REDIS_SERVER_BIN, NGINX_BIN and CADDY_BIN;
 # provision_java and provision_keycloak (bin/test-keycloak only) export KEYCLOAK_JAVA, KEYCLOAK_HOME
 # and KEYCLOAK_SEED_DIR.
 set -euo pipefail
@@ -332,6 +332,17 @@ provision_promtool() {
   go_install_cached promtool PROMTOOL_BIN "$PROMTOOL_MODULE_VERSION $PROMTOOL_BUILD_TAGS" \
     "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION" \
     "-s -w -X github.com/prometheus/common/version.Version=$PROMTOOL_VERSION" "$PROMTOOL_BUILD_TAGS"
+}
+
+# Caddy, for the forward-auth tests behind Caddy (test/e2e/caddyForwardAuth.test.ts); bin/test only.
+CADDY_VERSION="v2.11.9"          # github.com/caddyserver/caddy/v2 from the Go module proxy, pinned
+
+provision_caddy() {
+  # The standard Caddy build (forward_auth and reverse_proxy are in it). Built as the main module,
+  # Caddy finds no version of itself in the build information (`caddy version` says "unknown"):
+  # CustomVersion, set at link time, is what its own docs give for such builds. Exports CADDY_BIN.
+  go_install_cached caddy CADDY_BIN "$CADDY_VERSION" "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" \
+    "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=$CADDY_VERSION" ""
 }
 
 provision_all() {

@@ -13,6 +13,7 @@ import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
+import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 
 /** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
@@ -44,6 +45,7 @@ export function checkConfigRules(
   checkAssertionRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
+  checkForwardAuthRules(config, findings);
 }
 
 function checkRedis(config: PartialConfig, { problems }: RuleFindings): void {

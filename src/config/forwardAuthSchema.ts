@@ -1,6 +1,7 @@
 // The `forwardAuth` section of the config schema: the HTTP forward-auth endpoint nginx's
-// `auth_request` (or Traefik's forwardAuth, Caddy's forward_auth) asks, off by default. The forwarded method/URI/host/scheme headers are trusted only
-// from `trustedProxies`; every other peer is refused.
+// `auth_request` (or Traefik's forwardAuth, Caddy's forward_auth, Envoy's ext_authz http_service)
+// asks, off by default. What the proxy says about the original request is trusted only from
+// `trustedProxies`; every other peer is refused.
 import { isIP } from "node:net";
 import { headerName, listenAddress, type FormatResult, type StringFormat } from "./configFormats.ts";
 import type { ObjectNode, StringNode } from "./configSchema.ts";
@@ -29,28 +30,31 @@ export const proxyCidr: StringFormat<string> = {
   },
 };
 
-const forwarded = (what: string, nginx: string, traefik: string) =>
+/** `envoy`: what Envoy's http_service carries in place of a header (null: it sends one, the default's). */
+const forwarded = (what: string, nginx: string, traefik: string, envoy: string | null) =>
   ({
     kind: "string",
     format: headerName,
     nullable: true,
     default: null,
-    description: `Request header the proxy sets to the original request's ${what}; null: the \`proxy\`'s own (nginx: \`${nginx}\`, traefik and caddy: \`${traefik}\`).`,
+    description:
+      `Request header the proxy sets to the original request's ${what}; null: the \`proxy\`'s own (nginx: \`${nginx}\`, traefik and caddy: \`${traefik}\`, envoy: ` +
+      (envoy === null ? `\`${traefik}\`).` : `${envoy}, so this must stay null).`),
   }) as const satisfies StringNode;
 
 export const forwardAuthNode = {
   kind: "object",
   typeOptional: true,
   description:
-    "HTTP forward-auth for nginx `auth_request`, Traefik `forwardAuth` or Caddy `forward_auth`: the same decision as the ext_authz Check, answered on a path of the auth listener or on a listener of its own (see docs/forward-auth.md).",
+    "HTTP forward-auth for nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth` or Envoy's ext_authz `http_service`: the same decision as the ext_authz Check, answered on a path of the auth listener or on a listener of its own (see docs/forward-auth.md).",
   fields: {
     enabled: { kind: "boolean", default: false, description: "Serve the forward-auth endpoint." },
     proxy: {
       kind: "string",
-      enum: ["nginx", "traefik", "caddy"],
+      enum: ["nginx", "traefik", "caddy", "envoy"],
       default: "nginx",
       description:
-        "Whose conventions to follow: the default names of the forwarded headers, and how a browser is sent to log in (nginx: 401 with the URL in `loginUrlHeader`, since `auth_request` passes on no redirect; traefik and caddy: the 302 itself, which they hand to the client).",
+        "Whose conventions to follow: where the original request is read from, how a browser is sent to log in (nginx: 401 with the URL in `loginUrlHeader`, since `auth_request` passes on no redirect; the others: the 302 itself, which they hand to the client), and how the headers to remove are named (envoy: in `x-envoy-auth-headers-to-remove`). envoy is Envoy's ext_authz `http_service`: the original method, host and path (after `path`, its `path_prefix`) are the request's own, so `path` is matched as a prefix.",
     },
     listen: {
       kind: "string",
@@ -65,7 +69,7 @@ export const forwardAuthNode = {
       pattern: /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
       default: "/oauth2/auth",
       description:
-        "Path of the endpoint (on the auth listener it takes precedence over the `/oauth2/*` endpoint of the same path).",
+        "Path of the endpoint (on the auth listener it takes precedence over the `/oauth2/*` endpoint of the same path); with `proxy: envoy`, Envoy's `path_prefix`: the endpoint answers every path below it.",
     },
     trustedProxies: {
       kind: "list",
@@ -74,17 +78,22 @@ export const forwardAuthNode = {
       unique: true,
       default: ["127.0.0.1/32", "::1/128"],
       description:
-        "Peers allowed to ask: the forwarded headers are taken from these addresses only; any other peer gets 403 `forward_auth_peer_untrusted`.",
+        "Peers allowed to ask: what the proxy says about the original request (its forwarded headers; Envoy's method, path and Host) is taken from these addresses only; any other peer gets 403 `forward_auth_peer_untrusted`.",
     },
     headers: {
       kind: "object",
       description:
-        "Names of the headers the proxy sets; the proxy must overwrite any a client sent (nginx: `proxy_set_header`).",
+        "Names of the headers the proxy sets; the proxy must overwrite any a client sent (nginx: `proxy_set_header`; Envoy: `authorization_request.headers_to_add`).",
       fields: {
-        method: forwarded("method", "x-original-method", "x-forwarded-method"),
-        uri: forwarded("path and query, as received", "x-original-uri", "x-forwarded-uri"),
-        host: forwarded("host (`Host`, port included)", "x-forwarded-host", "x-forwarded-host"),
-        proto: forwarded("scheme (`http` or `https`)", "x-forwarded-proto", "x-forwarded-proto"),
+        method: forwarded("method", "x-original-method", "x-forwarded-method", "the request's own method"),
+        uri: forwarded(
+          "path and query, as received",
+          "x-original-uri",
+          "x-forwarded-uri",
+          "the request's own path after `path`",
+        ),
+        host: forwarded("host (`Host`, port included)", "x-forwarded-host", "x-forwarded-host", "the request's `Host`"),
+        proto: forwarded("scheme (`http` or `https`)", "x-forwarded-proto", "x-forwarded-proto", null),
       },
     },
     loginUrlHeader: {

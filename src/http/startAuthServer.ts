@@ -4,7 +4,8 @@
 // takes the IdP's logout tokens; `/.well-known/jwks.json` (also `/oauth2/jwks.json`) and
 // `/.well-known/openid-configuration` publish the keys that sign identity assertions. Everything
 // else, and the login routes when browser login is not configured, is a small JSON 404. With
-// forward-auth on, its path (`forwardAuth.path`) is handed to the transport's handler first. Every error
+// forward-auth on, its path (`forwardAuth.path`; for Envoy's http_service every path below it too) is
+// handed to the transport's handler first. Every error
 // answer is a registry code (src/errors/ErrorCode.ts): its status and public text come from there.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorCode } from "../errors/ErrorCode.ts";
@@ -67,7 +68,15 @@ const BACKCHANNEL_RETRY_AFTER_SECONDS = "5";
 /** A path this listener hands to another front door as it is (the forward-auth endpoint). */
 export interface ForwardAuthRoute {
   readonly path: string;
+  /** Every path below `path` is the endpoint's too (Envoy's http_service appends the original path). */
+  readonly below: boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** Whether a request target is the forward-auth endpoint's. */
+export function isForwardAuthTarget(route: ForwardAuthRoute, target: string | undefined): boolean {
+  const path = requestPath(target);
+  return path === route.path || (route.below && path.startsWith(`${route.path}/`));
 }
 
 type AuthLogger = NonNullable<AuthServerOptions["logger"]>;
@@ -87,7 +96,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const forwardAuth = options.forwardAuth ?? (() => null);
   const server = createServer((req, res) => {
     const forward = forwardAuth();
-    if (forward !== null && requestPath(req.url) === forward.path) return forward.handle(req, res);
+    if (forward !== null && isForwardAuthTarget(forward, req.url)) return forward.handle(req, res);
     route(routes, documents, req, res).catch((error: unknown) => {
       logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
       if (!res.headersSent) page(res, "internal_error", "auth_listener");

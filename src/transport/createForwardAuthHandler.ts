@@ -1,22 +1,25 @@
-// The HTTP forward-auth front door (nginx `auth_request`): a request from a trusted proxy →
-// readForwardAuthRequest → gate.decide() → toForwardAuthResponse. Nothing is decided here. A peer
-// outside the trusted blocks, a refused request or any fault is answered with an explicit denial,
-// and every answer is observed like a Check (metrics, denial and audit log).
+// The HTTP forward-auth front door (nginx `auth_request`, Traefik, Caddy, Envoy's http_service): a
+// request from a trusted proxy → the convention's reader → gate.decide() → the convention's answer.
+// Nothing is decided here. A peer outside the trusted blocks, a refused request or any fault is
+// answered with an explicit denial, and every answer is observed like a Check (metrics, denial and
+// audit log).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BlockList } from "node:net";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import { deny, internalErrorDecision } from "../core/deny.ts";
 import type { CheckObserver, DecisionGate } from "./createExtAuthzHandlers.ts";
-import { ForwardAuthRefused, readForwardAuthRequest, type ForwardedHeaderNames } from "./readForwardAuthRequest.ts";
-import { toForwardAuthResponse } from "./toForwardAuthResponse.ts";
+import { ForwardAuthRefused } from "./readForwardAuthRequest.ts";
+import { toForwardAuthResponse, type ForwardAuthResponse } from "./toForwardAuthResponse.ts";
 
+/** One proxy's conventions: where it says what the original request was, and how it takes an answer. */
 export interface ForwardAuthSettings {
-  /** The peers whose forwarded headers are believed. */
+  /** The peers whose word about the original request is believed. */
   readonly trustedProxies: BlockList;
-  readonly headers: ForwardedHeaderNames;
-  /** A browser's login redirect becomes 401 with its URL in this header (nginx); null: the 302 itself. */
-  readonly loginUrlHeader: string | null;
+  /** The original request from what the proxy sent (readForwardAuthRequest, readEnvoyAuthRequest). */
+  readonly read: (req: IncomingMessage) => AccessRequest | ForwardAuthRefused;
+  /** The decision in the proxy's terms; `clientHeaders`: the read request's headers (nginx's final credential values). */
+  readonly answer: (decision: Decision, clientHeaders: ReadonlyMap<string, string> | undefined) => ForwardAuthResponse;
 }
 
 export type ForwardAuthHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -32,11 +35,9 @@ export function createForwardAuthHandler(
     let request: AccessRequest | null = null;
     let current: ForwardAuthSettings | null = null;
     const answer = (decision: Decision, fault?: unknown) => {
-      const { status, headers, body } = toForwardAuthResponse(
-        decision,
-        current?.loginUrlHeader ?? null,
-        request?.headers,
-      );
+      // Before the settings are read (a fault there), the plainest answer: the denial as it is.
+      const { status, headers, body } =
+        current === null ? toForwardAuthResponse(decision, null) : current.answer(decision, request?.headers);
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of headers) {
         const prior = out[name];
@@ -59,7 +60,7 @@ export function createForwardAuthHandler(
         answer(deny("forward_auth_peer_untrusted", { route: null, detail: "peer outside forwardAuth.trustedProxies" }));
         return;
       }
-      const read = readForwardAuthRequest(req.rawHeaders, current.headers);
+      const read = current.read(req);
       if (read instanceof ForwardAuthRefused) {
         answer(deny("forward_auth_peer_untrusted", { route: null, detail: read.reason }));
         return;

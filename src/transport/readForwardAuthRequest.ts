@@ -1,7 +1,9 @@
-// nginx `auth_request` subrequest → AccessRequest, built by the same assembleAccessRequest as the
-// ext_authz Check: the original method, URI, host and scheme come from the headers the proxy set
-// (trusted because the peer is a configured proxy), every other header is the client's. Those four
-// must each be there exactly once and well formed, or the request is refused (and denied).
+// A forward-auth request → AccessRequest, built by the same assembleAccessRequest as the ext_authz
+// Check. nginx, Traefik and Caddy send the original method, URI, host and scheme in headers they
+// set; Envoy's ext_authz http_service sends the original method and host as the request's own and
+// the original path after its path_prefix, the scheme in a header (readEnvoyAuthRequest). Either
+// way they are trusted because the peer is a configured proxy, every other header is the client's,
+// and each must be there exactly once and well formed, or the request is refused (and denied).
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
@@ -10,6 +12,12 @@ export interface ForwardedHeaderNames {
   readonly method: string;
   readonly uri: string;
   readonly host: string;
+  readonly proto: string;
+}
+
+/** Envoy's http_service: the endpoint's path (Envoy's `path_prefix`) and the scheme's header. */
+export interface EnvoyAuthRequestShape {
+  readonly pathPrefix: string;
   readonly proto: string;
 }
 
@@ -44,13 +52,48 @@ export function readForwardAuthRequest(
   rawHeaders: readonly string[],
   names: ForwardedHeaderNames,
 ): AccessRequest | ForwardAuthRefused {
+  const { forwarded, headers } = collectHeaders(rawHeaders, [names.method, names.uri, names.host, names.proto]);
+  const method = exactlyOnce(forwarded, names.method);
+  const uri = exactlyOnce(forwarded, names.uri);
+  if (method instanceof ForwardAuthRefused) return method;
+  if (uri instanceof ForwardAuthRefused) return uri;
+  return assemble(method, uri, forwarded, headers, names);
+}
+
+/**
+ * Envoy's http_service: `method` and `url` are the request line's, `url` the original path and
+ * query after `pathPrefix`; the host is the request's own `Host`.
+ */
+export function readEnvoyAuthRequest(
+  method: string,
+  url: string,
+  rawHeaders: readonly string[],
+  shape: EnvoyAuthRequestShape,
+): AccessRequest | ForwardAuthRefused {
+  const { forwarded, headers } = collectHeaders(rawHeaders, ["host", shape.proto]);
+  // Envoy appends the original :path, which starts with "/", to the prefix.
+  if (!url.startsWith(`${shape.pathPrefix}/`)) {
+    return new ForwardAuthRefused(`the path does not continue ${shape.pathPrefix} with the original path`);
+  }
+  const names = { method: "the method", uri: "the path", host: "host", proto: shape.proto };
+  return assemble(method, url.slice(shape.pathPrefix.length), forwarded, headers, names);
+}
+
+interface CollectedHeaders {
+  /** The headers named as forwarded, every value kept (a repeat is refused). */
+  readonly forwarded: ReadonlyMap<string, readonly string[]>;
+  /** The client's headers as Envoy's ext_authz map carries them. */
+  readonly headers: Map<string, string>;
+}
+
+function collectHeaders(rawHeaders: readonly string[], forwardedNames: readonly string[]): CollectedHeaders {
+  const named = new Set(forwardedNames);
   const forwarded = new Map<string, string[]>();
-  const forwardedNames = new Set([names.method, names.uri, names.host, names.proto]);
   const headers = new Map<string, string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;
-    if (forwardedNames.has(name)) {
+    if (named.has(name)) {
       const seen = forwarded.get(name);
       if (seen === undefined) forwarded.set(name, [value]);
       else seen.push(value);
@@ -61,19 +104,27 @@ export function readForwardAuthRequest(
     const prior = headers.get(name);
     headers.set(name, prior === undefined ? value : `${prior},${value}`);
   }
-  const one = (name: string): string | ForwardAuthRefused => {
-    const values = forwarded.get(name);
-    if (values === undefined || values.length !== 1 || values[0] === "") {
-      return new ForwardAuthRefused(`${name} must be set exactly once by the proxy`);
-    }
-    return values[0] as string;
-  };
-  const method = one(names.method);
-  const uri = one(names.uri);
-  const host = one(names.host);
-  const forwardedProto = one(names.proto);
-  if (method instanceof ForwardAuthRefused) return method;
-  if (uri instanceof ForwardAuthRefused) return uri;
+  return { forwarded, headers };
+}
+
+function exactlyOnce(forwarded: CollectedHeaders["forwarded"], name: string): string | ForwardAuthRefused {
+  const values = forwarded.get(name);
+  if (values === undefined || values.length !== 1 || values[0] === "") {
+    return new ForwardAuthRefused(`${name} must be set exactly once by the proxy`);
+  }
+  return values[0] as string;
+}
+
+/** `names`: what to call each part in a refusal (the header names, or the request's own parts). */
+function assemble(
+  method: string,
+  uri: string,
+  forwarded: CollectedHeaders["forwarded"],
+  headers: Map<string, string>,
+  names: ForwardedHeaderNames,
+): AccessRequest | ForwardAuthRefused {
+  const host = exactlyOnce(forwarded, names.host);
+  const forwardedProto = exactlyOnce(forwarded, names.proto);
   if (host instanceof ForwardAuthRefused) return host;
   if (forwardedProto instanceof ForwardAuthRefused) return forwardedProto;
   // Traefik says ws/wss for a WebSocket upgrade: the same request over http/https.

@@ -1,10 +1,12 @@
-// Decision → the answer to nginx's `auth_request` subrequest. Allow: 200 with the identity headers
-// (for `auth_request_set`), the owned headers to strip in one list, and a refreshed session's
-// Set-Cookie; nginx cannot remove a header on condition, so the final upstream value of Cookie and
-// Authorization (the client's own, or the decision's, or none) is always answered. Deny: the Check's status, headers and body, except a browser's login redirect, which
-// becomes 401 with the login URL in a header (nginx's auth_request takes only 2xx, 401 and 403;
-// `error_page 401 =302 $login_url` sends the browser on); Traefik and Caddy hand a denial to the
-// client as it is, so for them (no loginUrlHeader) the 302 stays a 302.
+// Decision → the answer to a forward-auth request. Allow: 200 with the identity headers (for
+// nginx's `auth_request_set`, Caddy's `copy_headers`), the owned headers to strip in one list, and
+// a refreshed session's Set-Cookie; nginx cannot remove a header on condition, so the final
+// upstream value of Cookie and Authorization (the client's own, or the decision's, or none) is
+// always answered. Deny: the Check's status, headers and body, except a browser's login redirect,
+// which becomes 401 with the login URL in a header (nginx's auth_request takes only 2xx, 401 and
+// 403; `error_page 401 =302 $login_url` sends the browser on); Traefik and Caddy hand a denial to
+// the client as it is, so for them (no loginUrlHeader) the 302 stays a 302. Envoy's http_service
+// removes headers by the names in x-envoy-auth-headers-to-remove (toEnvoyAuthResponse).
 import type { Decision } from "../core/Decision.ts";
 
 /** The owned headers the proxy must not pass upstream, comma-separated (nginx clears each by name). */
@@ -55,4 +57,30 @@ export function toForwardAuthResponse(
     return { status: 401, headers, body: "" };
   }
   return { status: decision.status, headers: decision.headers, body: decision.body };
+}
+
+/** Envoy's http_service removes the request headers this header names (after setting the copied ones). */
+export const ENVOY_REMOVE_HEADERS_HEADER = "x-envoy-auth-headers-to-remove";
+
+/**
+ * Decision → the answer to Envoy's ext_authz http_service. Allow: 200 with the headers to set
+ * (Envoy copies those in `allowed_upstream_headers`), the owned headers to remove in
+ * x-envoy-auth-headers-to-remove (never one that is set: Envoy removes after it sets), and a
+ * refreshed session's Set-Cookie (`allowed_client_headers_on_success`). Deny: as the Check's, the
+ * 302 of a browser's login included (Envoy passes any status but 200 and 5xx to the client).
+ */
+export function toEnvoyAuthResponse(decision: Decision): ForwardAuthResponse {
+  if (decision.kind !== "allow") return toForwardAuthResponse(decision, null);
+  const set = new Set(decision.setHeaders.map(([name]) => name));
+  const remove = decision.removeHeaders.filter((name) => !set.has(name));
+  return {
+    status: 200,
+    headers: [
+      ...decision.setHeaders,
+      ...(remove.length > 0 ? [[ENVOY_REMOVE_HEADERS_HEADER, remove.join(",")] as const] : []),
+      ["cache-control", "no-store"],
+      ...(decision.responseHeaders ?? []),
+    ],
+    body: "",
+  };
 }

@@ -83,6 +83,7 @@ async function shippedEnvoyConfigs(): Promise<Array<[string, Json]>> {
   return [
     ["envoy/demo.yaml (rendered)", parse(demo) as Json],
     ["envoy/production-example.yaml", parse(await read("envoy/production-example.yaml")) as Json],
+    ["envoy/envoy-http-ext-authz.yaml", parse(await read("envoy/envoy-http-ext-authz.yaml")) as Json],
     ["envoy/replicas.yaml", parse(replicas) as Json],
     ["envoy/replicas.yaml (as the replica tests render it)", parse(replicasForTests) as Json],
     ["deploy/docker/envoy.yaml", parse(await read("deploy/docker/envoy.yaml")) as Json],

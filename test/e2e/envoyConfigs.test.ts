@@ -1,7 +1,8 @@
 // The Envoy configs we ship are accepted by the pinned Envoy (`--mode validate`), and the demo
 // template cannot be rendered with a placeholder left unset. envoy/replicas.yaml is validated as
 // shipped and as the replica tests render it, and Envoy must know every retry condition it names
-// (an unknown one is only a warning, then silently ignored).
+// (an unknown one is only a warning, then silently ignored). envoy/envoy-http-ext-authz.yaml (ext_authz
+// over HTTP) is validated as shipped, failing closed and keeping the forward-auth endpoint from clients.
 
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -74,6 +75,31 @@ describe("envoy/production-example.yaml", () => {
     expect(at(oauthRoute, "route", "cluster")).toBe("portcullis_auth");
     expect(at(oauthRoute, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled")).toBe(true);
     expect(at(hcm, "common_http_protocol_options", "headers_with_underscores_action")).toBe("REJECT_REQUEST");
+  });
+});
+
+describe("envoy/envoy-http-ext-authz.yaml", () => {
+  const read = () => readFile(new URL("../../envoy/envoy-http-ext-authz.yaml", import.meta.url), "utf8");
+
+  it("is a valid Envoy config once its certificate paths point at real files", async () => {
+    const text = (await read())
+      .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+    expect(await validate(text)).toMatch(/OK/);
+  });
+
+  it("fails closed, asks forwardAuth.path's default and keeps the endpoint from clients before /oauth2/", async () => {
+    const config = parse(await read()) as Json;
+    const hcm = at(config, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config");
+    const extAuthz = at(hcm, "http_filters", 0, "typed_config");
+    expect(at(extAuthz, "failure_mode_allow")).toBe(false);
+    expect(at(extAuthz, "http_service", "path_prefix")).toBe("/oauth2/auth");
+    expect(at(extAuthz, "http_service", "server_uri", "timeout")).toBe("1s");
+    const routes = at(hcm, "route_config", "virtual_hosts", 0, "routes") as Json[];
+    const blocked = routes.findIndex((r) => at(r, "match", "path_separated_prefix") === "/oauth2/auth");
+    const oauth = routes.findIndex((r) => at(r, "match", "prefix") === "/oauth2/");
+    expect(at(routes[blocked], "direct_response", "status")).toBe(404);
+    expect(blocked).toBeLessThan(oauth);
   });
 });
 

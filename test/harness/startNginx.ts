@@ -2,17 +2,10 @@
 // nginx's `http {}` block, such as examples/nginx/portcullis.conf) wrapped in a main config that
 // keeps every file in the test's own directory, in the foreground as one process, on a port the
 // caller reserved. `testNginxConfig` is `nginx -t` over the same wrapper.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { join } from "node:path";
-import { killOnExit } from "./startPortcullisProcess.ts";
-import { waitUntil } from "./waitUntil.ts";
-
-export interface RunningNginx {
-  readonly pid: number;
-  stop(): Promise<void>;
-}
+import { startListeningChild, type RunningChild } from "./startListeningChild.ts";
 
 export function nginxBinary(): string {
   return process.env["NGINX_BIN"] ?? "/usr/sbin/nginx";
@@ -55,36 +48,13 @@ export async function testNginxConfig(dir: string, site: string): Promise<{ ok: 
 }
 
 /** Starts nginx with `site`, and waits until `port` (the site's listener) accepts connections. */
-export async function startNginx(dir: string, site: string, port: number): Promise<RunningNginx> {
+export async function startNginx(dir: string, site: string, port: number): Promise<RunningChild> {
   const main = await writeMainConfig(dir, site);
-  const child = spawn(nginxBinary(), ["-p", dir, "-e", join(dir, "nginx-error.log"), "-c", main], {
-    stdio: ["ignore", "ignore", "pipe"],
+  return startListeningChild({
+    name: "nginx",
+    command: nginxBinary(),
+    args: ["-p", dir, "-e", join(dir, "nginx-error.log"), "-c", main],
+    port,
+    stopSignal: "SIGQUIT",
   });
-  killOnExit(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const listening = await waitUntil(
-    () =>
-      new Promise<boolean>((resolve) => {
-        if (child.exitCode !== null) return resolve(false);
-        const socket = createConnection({ host: "127.0.0.1", port }, () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on("error", () => resolve(false));
-      }),
-    15_000,
-  );
-  if (!listening) {
-    child.kill("SIGKILL");
-    throw new Error(`nginx did not listen on ${port}: ${stderr.trim()}`);
-  }
-  return {
-    pid: child.pid as number,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGQUIT");
-      await exited;
-    },
-  };
 }

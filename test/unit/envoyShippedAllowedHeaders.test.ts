@@ -46,6 +46,7 @@ describe("shipped Envoy configs send ext_authz the headers their Portcullis conf
     ["deploy/docker/envoy.yaml", "deploy/docker/portcullis.yaml"],
     ["envoy/replicas.yaml", "deploy/docker/portcullis.yaml"],
     ["envoy/production-example.yaml", "examples/idps/keycloak.yaml"],
+    ["envoy/envoy-http-ext-authz.yaml", "examples/idps/keycloak.yaml"],
   ] as const) {
     it(`${envoyFile} matches ${portcullisFile}`, async () => {
       const shipped = shippedAllowedHeaders(parse(await readFile(new URL(envoyFile, root), "utf8")));

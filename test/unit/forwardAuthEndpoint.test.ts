@@ -2,24 +2,15 @@
 // ext_authz Check from the forwarded method/URI/host/scheme, 200 with identity headers and the
 // final credential headers, 401/403 with the Check's WWW-Authenticate and JSON, refused peers and
 // refused forwarded headers, off by default. The AccessRequest is held to the Check decoder's.
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 import { reloadProblems } from "../../src/app/reloadProblems.ts";
 import { workersConfigProblems } from "../../src/app/workersConfigProblems.ts";
-import { startServer, type RunningServer } from "../../src/app/startServer.ts";
-import { createLogger } from "../../src/observability/createLogger.ts";
 import { readForwardAuthRequest, ForwardAuthRefused } from "../../src/transport/readForwardAuthRequest.ts";
 import { toAccessRequest } from "../../src/transport/toAccessRequest.ts";
 import { readMetric } from "../harness/readMetric.ts";
-import { createSigningKey, signToken, startLoopbackIdp, type LoopbackIdp } from "./oidcLoopbackIdp.ts";
-import { waitUntil } from "../harness/waitUntil.ts";
-
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+import { ask, started } from "./forwardAuthServer.ts";
 
 const NAMES = {
   method: "x-original-method",
@@ -27,65 +18,6 @@ const NAMES = {
   host: "x-forwarded-host",
   proto: "x-forwarded-proto",
 };
-const ROUTES = [
-  { name: "public", match: { path: "/public" }, auth: "public" },
-  { name: "admin", match: { path: "/admin" }, auth: "required", require: { scopes: ["admin"] } },
-  { name: "api", match: { path: "/api" }, auth: "required" },
-];
-
-async function serverWith(idp: LoopbackIdp, forwardAuth: Record<string, unknown> | null) {
-  const parsed = parseConfig({
-    listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
-    log: { level: "info" },
-    shutdown: { drainSeconds: 0 },
-    providers: { idp: { issuer: idp.issuer, audiences: ["api"], allowInsecureHttp: true } },
-    routes: ROUTES,
-    ...(forwardAuth === null ? {} : { forwardAuth }),
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const server = await startServer(parsed.config, { logger });
-  cleanups.push(() => server.stop());
-  expect(await waitUntil(async () => server.readiness().notReady === null, 10_000)).toBe(true);
-  return { server, lines };
-}
-
-/** `null`: no forwardAuth section (the default, off). */
-async function started(forwardAuth: Record<string, unknown> | null = { enabled: true }) {
-  const key = await createSigningKey("k1");
-  const idp = await startLoopbackIdp([key.publicJwk]);
-  cleanups.push(() => idp.close());
-  const { server, lines } = await serverWith(idp, forwardAuth);
-  const token = (claims: Record<string, unknown> = {}) => signToken(key, idp.issuer, claims);
-  return { server, lines, token };
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** GET on the auth listener as nginx's subrequest sends it: `forwarded` are the proxy's headers. */
-function ask(
-  server: RunningServer,
-  headers: Record<string, string | string[]>,
-  path = "/oauth2/auth",
-  port = server.ports.auth,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const forwarded = (uri: string, extra: Record<string, string | string[]> = {}) => ({
   "x-original-method": "GET",

@@ -1,10 +1,11 @@
 // Decision → the answer to nginx's auth_request subrequest, for the decisions the gate makes:
 // an allow's identity headers, owned headers and final credential headers, a refreshed session's
-// Set-Cookie passed through, a login redirect as 401 with the login URL, denials as the Check's.
+// Set-Cookie passed through, a login redirect as 401 with the login URL, denials as the Check's;
+// Envoy's http_service answer naming its removals in x-envoy-auth-headers-to-remove.
 import { describe, expect, it } from "vitest";
 import type { Allow } from "../../src/core/Decision.ts";
 import { deny, redirectDecision } from "../../src/core/deny.ts";
-import { toForwardAuthResponse } from "../../src/transport/toForwardAuthResponse.ts";
+import { toEnvoyAuthResponse, toForwardAuthResponse } from "../../src/transport/toForwardAuthResponse.ts";
 
 const LOGIN_HEADER = "x-auth-request-redirect";
 
@@ -100,5 +101,35 @@ describe("a denial", () => {
     expect(res.status).toBe(status);
     expect(res.headers).toEqual(decision.headers);
     expect(res.body).toBe(decision.body);
+  });
+});
+
+describe("Envoy's http_service answer", () => {
+  it("names the owned headers to remove in x-envoy-auth-headers-to-remove, never one it sets (Envoy removes after setting)", () => {
+    const res = toEnvoyAuthResponse(
+      allow({
+        setHeaders: [
+          ["x-user-sub", "alice"],
+          ["cookie", "theme=dark"],
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers).toContainEqual(["x-user-sub", "alice"]);
+    expect(res.headers).toContainEqual(["cookie", "theme=dark"]);
+    expect(res.headers).toContainEqual(["x-envoy-auth-headers-to-remove", "x-user-email,authorization"]);
+    expect(res.headers.map(([n]) => n)).not.toContain("x-auth-remove-headers");
+  });
+
+  it("passes a refreshed session's cookies on, and a login redirect as the 302 it is", () => {
+    const responseHeaders = [["set-cookie", "__Host-portcullis=a; Secure"]] as const;
+    const res = toEnvoyAuthResponse(allow({ responseHeaders }));
+    expect(res.headers).toContainEqual(["set-cookie", "__Host-portcullis=a; Secure"]);
+    const login = redirectDecision("https://idp.example/authorize?x=1", ["__Host-portcullis-login.1=t"], {
+      route: "app",
+    });
+    const redirect = toEnvoyAuthResponse(login);
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers).toContainEqual(["location", "https://idp.example/authorize?x=1"]);
   });
 });
