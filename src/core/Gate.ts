@@ -180,6 +180,7 @@ export class Gate {
       identity: this.#deps.identity,
       sessions: this.#deps.sessions ?? null,
       nowSeconds: () => Math.floor(this.#clock.now() / 1000),
+      revocations: this.#revocations,
     };
   }
 

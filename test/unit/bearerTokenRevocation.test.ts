@@ -139,6 +139,24 @@ describe("the Gate and revoked bearer tokens", () => {
   });
 });
 
+describe("shadow rules and revoked bearer tokens", () => {
+  it("records a shadow rule's would-be token_revoked for a revoked token on a route that lets it pass anonymously", async () => {
+    const list = listAt(createManualClock(T0 * 1000));
+    const { gate } = gateOver({
+      routes: [
+        { name: "api-strict", match: { hosts: [], path: "/api" }, auth: "required", providers: [], mode: "shadow" },
+        { name: "api", match: { hosts: [], path: "/api" }, auth: "public", providers: [] },
+      ],
+      tokens: { t: accepted({ sub: "alice", sid: "s1" }) },
+      revocations: list,
+    });
+    await logout(list, { sid: "s1" }, T0);
+    const d = await gate.decide(checkRequest("/api/x", { authorization: "Bearer t" }));
+    expect(d).toMatchObject({ kind: "allow", route: "api", reason: "public" });
+    expect(d.shadowDenials).toEqual([{ route: "api-strict", code: "token_revoked" }]);
+  });
+});
+
 describe("how long a back-channel logout is kept", () => {
   async function loggedOutWith(session: { lifetimeSeconds: number; maxTokenLifetimeSeconds: number }) {
     const clock = createManualClock(T0 * 1000);
