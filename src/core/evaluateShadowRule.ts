@@ -1,8 +1,8 @@
 // The would-be answer of a shadow rule (`routes[].mode: shadow`, see Gate): the credential its
 // `auth` and `providers` ask for (a revoked bearer token counts as refused), then its requirements,
-// judged without side effects — a browser
-// session is read but never refreshed, no login is started, and no DPoP proof is consumed (the
-// binding step is left to the rule that decides, which checks the same proof once).
+// judged without side effects — a browser session is read but never refreshed, no login is started,
+// and no DPoP proof is consumed (the binding step is left to the rule that decides, which checks the
+// same proof once).
 import type { DenialCode } from "../errors/ErrorCode.ts";
 import type { SessionPort } from "../login/SessionPort.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
