@@ -6,12 +6,11 @@
 // headers (with the signed assertion) → token exchange where the route asks for it. No credential:
 // an optional route passes anonymously, a browser is sent to log in, an API client gets 401. Pure of
 // transports; every outcome is a Decision value, and any unexpected fault becomes an internal_error
-// denial. `explain()` runs the same steps reporting each to a GateTrace
-// (`portcullis explain`); `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config
-// with any adds their would-be denials (#withShadows). (About 670 lines with comments, over the ~350
-// habit on purpose: the steps of decide are kept in one file so the pipeline reads top to bottom, with
-// the reuse of plain allow answers beside the steps that make them; who a credential speaks for is
-// Subject.ts.)
+// denial. `explain()` runs the same steps reporting each to a GateTrace (`portcullis explain`);
+// `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config with any adds their
+// would-be denials (#withShadows). (About 670 lines with comments, over the ~350 habit on purpose:
+// the steps of decide are kept in one file so the pipeline reads top to bottom, with the reuse of
+// plain allow answers beside the steps that make them; who a credential speaks for is Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
