@@ -129,6 +129,19 @@ describe("the Gate and revoked bearer tokens", () => {
     expect(after.kind).toBe("allow");
   });
 
+  it("refuses a revoked token sent with the DPoP scheme on the DPoP challenge", async () => {
+    const list = listAt(createManualClock(T0 * 1000));
+    const { gate } = gateOver({
+      routes,
+      tokens: { d: accepted({ sub: "alice", sid: "s1", cnf: { jkt: "thumbprint" } }) },
+      revocations: list,
+    });
+    await logout(list, { sid: "s1" }, T0);
+    const d = (await gate.decide(checkRequest("/api/x", { authorization: "DPoP d", dpop: "proof" }))) as Deny;
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_revoked" });
+    expect(headerOf(d, "www-authenticate")).toMatch(/^DPoP error="invalid_token"/);
+  });
+
   it("reports the refusal as the revocation step to explain", async () => {
     const list = listAt(createManualClock(T0 * 1000));
     const { gate } = gateOver({ routes, tokens: { t: accepted({ sub: "alice", sid: "s1" }) }, revocations: list });
