@@ -127,7 +127,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
-    sessions: login === null ? null : createSessionPort(login),
+    ...sessionsOf(login, reuse.shared),
     binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
     tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
@@ -159,6 +159,14 @@ function identityOf(config: PortcullisConfig, shared: SharedSessionState | undef
   const identity = createIdentityHeaders(config.identity, Object.values(config.providers));
   const assertions = createAssertionPipeline(config, identity, { keyring: shared?.assertionKeys, logger, clock });
   return { identity, assertions };
+}
+
+/** The gate's browser sessions, and the revocation list its bearer tokens meet (back-channel logouts' sid and sub). */
+function sessionsOf(login: BrowserLogin | null, shared: SharedSessionState | undefined) {
+  return {
+    sessions: login === null ? null : createSessionPort(login),
+    revocations: login?.revocations ?? shared?.revocations ?? null,
+  };
 }
 
 /** Same providers in the same order (opaque tokens go to the first introspecting one) and the same token-cache size. */

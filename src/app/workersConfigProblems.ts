@@ -1,10 +1,11 @@
 // What in a config keeps `serve --workers` above 1 from being safe, as config problems with their key
 // path: state one process must hold alone. Browser login without Redis keeps back-channel logouts,
 // sign-outs and their replay guard in the process that received them, so the other workers would
-// still accept a session that was ended; grpc-js cannot share its port (no SO_REUSEPORT); a
-// generated assertion key without Redis would be one key per worker; DPoP without Redis would let
-// each worker accept a proof once (a replay store per process) and refuse the others' nonces; a
-// forward-auth listener on port 0 would be a different port in each worker.
+// still accept a session (or a logged-out sid's bearer token) that was ended; grpc-js cannot share
+// its port (no SO_REUSEPORT); a generated assertion key without Redis would be one key per worker;
+// DPoP without Redis would let each worker accept a proof once (a replay store per process) and
+// refuse the others' nonces; a forward-auth listener on port 0 would be a different port in each
+// worker.
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import { keyPath } from "../config/keyPath.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
@@ -18,7 +19,7 @@ export function workersConfigProblems(config: PortcullisConfig, workers: number)
   if (browserLoginEnabled(config) && !hasRedis) {
     problems.push({
       path: "redis.url",
-      message: `--workers ${workers} needs Redis with browser login (session.store "${config.session.store}"): without it each worker keeps its own back-channel logouts, sign-outs and logout-token replay guard, so the other workers would still accept a session that was ended. Set redis.url (and session.store: redis to share sessions and refreshes too), or run --workers 1`,
+      message: `--workers ${workers} needs Redis with browser login (session.store "${config.session.store}"): without it each worker keeps its own back-channel logouts, sign-outs and logout-token replay guard, so the other workers would still accept a session that was ended (and the bearer tokens of a logged-out IdP session). Set redis.url (and session.store: redis to share sessions and refreshes too), or run --workers 1`,
     });
   }
   if (!hasRedis && (config.identity.assertion?.keys.length ?? 1) === 0 && assertionRouteAudiences(config).size > 0) {

@@ -75,6 +75,14 @@ export const sessionNode = {
       description:
         "End a session not used for this long (sliding; the last-seen time is written at most once a minute, so it may end up to a minute early); null = no idle timeout, only `lifetimeSeconds`.",
     },
+    maxTokenLifetimeSeconds: {
+      kind: "integer",
+      min: 60,
+      max: 2592000,
+      default: 86400,
+      description:
+        "The longest lifetime (`exp` − `iat`) of the access tokens your providers issue. A back-channel logout is kept in the revocation list for the longer of this and `lifetimeSeconds`, so that it refuses the bearer tokens issued before it for as long as they live (it refuses sessions as well). Longer-lived tokens are not refused for that: set at least your IdPs' access-token lifetime.",
+    },
     refreshWindowSeconds: {
       kind: "integer",
       min: 0,

@@ -1,16 +1,16 @@
 // The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
 // path, the first matching route; public routes pass) → credential (a bearer token, else a client
-// certificate the route admits, else a browser session) → token binding (cnf: the certificate or the
-// DPoP proof) → session freshness (refreshed when near expiry) → requirements (scopes, roles, claims,
-// clients, step-up) → identity headers (with the signed assertion) → token exchange where the route
-// asks for it. No credential: an optional route passes anonymously, a browser is sent to log in, an
-// API client gets 401. Pure of transports; every outcome is a Decision value, and any unexpected fault
-// becomes an internal_error denial. `explain()` runs the same steps reporting each to a GateTrace
-// (`portcullis explain`); `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config
-// with any adds their would-be denials (#withShadows). (About 640 lines with comments, over the ~350
-// habit on purpose: the steps of decide are kept in one file so the pipeline reads top to bottom, with
-// the reuse of plain allow answers beside the steps that make them; who a credential speaks for is
-// Subject.ts.)
+// certificate the route admits, else a browser session) → token revocation (back-channel logouts'
+// sid and sub) → token binding (cnf: the certificate or the DPoP proof) → session freshness
+// (refreshed when near expiry) → requirements (scopes, roles, claims, clients, step-up) → identity
+// headers (with the signed assertion) → token exchange where the route asks for it. No credential:
+// an optional route passes anonymously, a browser is sent to log in, an API client gets 401. Pure of
+// transports; every outcome is a Decision value, and any unexpected fault becomes an internal_error
+// denial. `explain()` runs the same steps reporting each to a GateTrace (`portcullis explain`);
+// `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config with any adds their
+// would-be denials (#withShadows). (About 670 lines with comments, over the ~350 habit on purpose:
+// the steps of decide are kept in one file so the pipeline reads top to bottom, with the reuse of
+// plain allow answers beside the steps that make them; who a credential speaks for is Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { REGEX_INPUT_LIMIT } from "../config/compileLinearRegex.ts";
@@ -20,6 +20,7 @@ import type { StepUp } from "../login/startLogin.ts";
 import { VerifierFault } from "../oidc/VerifierFault.ts";
 import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 import type { TokenExchangePort } from "../oidc/TokenExchange.ts";
+import type { RevocationList } from "../session/createRevocationList.ts";
 import type { Session } from "../session/Session.ts";
 import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
@@ -84,6 +85,11 @@ export interface GateDependencies {
   readonly assertions?: AssertionDependency | null;
   /** Token exchange for the routes that ask for it; absent or null when none does. */
   readonly tokenExchange?: TokenExchangePort | null;
+  /**
+   * The revocation list bearer tokens meet (back-channel logouts by `sid` or `sub`), consulted for
+   * every verified token, cached or not; absent or null: no revocations to meet.
+   */
+  readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -108,6 +114,7 @@ export class Gate {
   /** Some provider demands bound tokens: a token without cnf is checked even where its route says nothing. */
   readonly #providersDemandBinding: boolean;
   readonly #assertionHeaders: AssertionHeaders | null;
+  readonly #revocations: Pick<RevocationList, "isTokenRevoked"> | null;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
    * token): its plain allow answer on the route it uses (most credentials use one), or on each
@@ -124,6 +131,7 @@ export class Gate {
     this.#binding = deps.binding ?? createTokenBinding();
     this.#providersDemandBinding = this.#binding.providersDemand;
     this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
+    this.#revocations = deps.revocations ?? null;
   }
 
   decide(request: AccessRequest): Promise<Decision> {
@@ -171,6 +179,7 @@ export class Gate {
       identity: this.#deps.identity,
       sessions: this.#deps.sessions ?? null,
       nowSeconds: () => Math.floor(this.#clock.now() / 1000),
+      revocations: this.#revocations,
     };
   }
 
@@ -215,6 +224,8 @@ export class Gate {
       trace?.record(credentialEntry(bearer.kind === "token" ? bearer.scheme : "other", subject, cached !== undefined));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;
+      const revoked = bearer.kind === "token" ? this.#revocation(bearer.scheme, route, subject, trace) : null;
+      if (revoked !== null) return revoked;
       // Token binding, on every check of a token (the cache keeps cnf; the proof is the request's). A
       // token without cnf on a route that demands nothing (the hot path) costs these three reads.
       if (
@@ -251,6 +262,27 @@ export class Gate {
         return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
       return internalErrorDecision(routeName, describeFault(fault));
     }
+  }
+
+  /**
+   * Token revocation, on every check of a token, cached or not: a token whose answer is kept is
+   * refused from the first check after the logout on. Null when not revoked; an empty list costs a
+   * size read and no allocation.
+   */
+  #revocation(
+    scheme: "bearer" | "dpop",
+    route: CompiledRoute,
+    subject: Subject,
+    trace: GateTrace | null,
+  ): Decision | null {
+    if (this.#revocations?.isTokenRevoked(subject.provider, subject.claims) !== true) return null;
+    trace?.record({ step: "revocation", outcome: "token_revoked" });
+    const detail = "a logout ended the token's IdP session (sid) or its user's tokens issued by then (sub)";
+    return this.#onScheme(
+      scheme,
+      route,
+      deny("token_revoked", { route: route.name, provider: subject.provider, detail }),
+    );
   }
 
   /** A token refused under the DPoP scheme is refused on the DPoP challenge (RFC 9449 §7.1), not Bearer's. */

@@ -1,7 +1,8 @@
 // What the Gate's steps report when someone asks why a request got its answer (`portcullis
-// explain`): the host and normalised path, the route, the credential and its verification, token
-// binding, requirements and the decision. The Check path passes no trace, so it costs one null test
-// per step; entries hold no token, cookie or secret (details are the same log-safe ones denials carry).
+// explain`): the host and normalised path, the route, the credential and its verification, its
+// revocation, token binding, requirements and the decision. The Check path passes no trace, so it
+// costs one null test per step; entries hold no token, cookie or secret (details are the same
+// log-safe ones denials carry).
 import type { Decision } from "./Decision.ts";
 import type { Subject } from "./Subject.ts";
 
@@ -11,6 +12,7 @@ export type GateTraceStep =
   | "rule"
   | "route"
   | "credential"
+  | "revocation"
   | "binding"
   | "requirement"
   | "requirements"

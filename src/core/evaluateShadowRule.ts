@@ -1,7 +1,8 @@
 // The would-be answer of a shadow rule (`routes[].mode: shadow`, see Gate): the credential its
-// `auth` and `providers` ask for, then its requirements, judged without side effects — a browser
-// session is read but never refreshed, no login is started, and no DPoP proof is consumed (the
-// binding step is left to the rule that decides, which checks the same proof once).
+// `auth` and `providers` ask for (a revoked bearer token counts as refused), then its requirements,
+// judged without side effects — a browser session is read but never refreshed, no login is started,
+// and no DPoP proof is consumed (the binding step is left to the rule that decides, which checks the
+// same proof once).
 import type { DenialCode } from "../errors/ErrorCode.ts";
 import type { SessionPort } from "../login/SessionPort.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
@@ -18,6 +19,8 @@ export interface ShadowDependencies {
   readonly sessions: SessionPort | null;
   /** Epoch seconds, for requirements' max_age. */
   readonly nowSeconds: () => number;
+  /** The revocation list a bearer token meets, as on the rule that decides. */
+  readonly revocations?: GateDependencies["revocations"];
 }
 
 /** The denial code the shadow rule would answer this request with, or null when it would let it through. */
@@ -40,7 +43,10 @@ export async function evaluateShadowRule(
     return browserLogin && isBrowserNavigation(request.method, request.headers) ? "login_required" : "token_missing";
   }
   if (subject.kind === "deny") return subject.code;
-  if (subject.kind !== "subject" || route.requirements === null) return null;
+  if (subject.kind !== "subject") return null;
+  if (bearer.kind === "token" && deps.revocations?.isTokenRevoked(subject.provider, subject.claims) === true)
+    return "token_revoked";
+  if (route.requirements === null) return null;
   const outcome = evaluateRequirements(route.requirements, {
     claims: subject.claims,
     roles: deps.identity.roles(subject.claims, subject.provider),

@@ -193,6 +193,16 @@ const TABLE = {
     raisedBy: "token verification",
     when: "introspection says the opaque token is not active (revoked, expired, unknown)",
   },
+  token_revoked: {
+    status: 401,
+    oauthError: "invalid_token",
+    description: "the token has been revoked",
+    surfaces: ["check"],
+    when:
+      "a verified bearer token (JWT or introspected) whose IdP session (`sid`) a back-channel logout ended, or whose " +
+      "user (`sub`) was logged out everywhere at or after the token's `iat` (a token without `iat` counts as issued " +
+      "before); shared by every replica through `redis`",
+  },
   login_required: {
     status: 302,
     description: "sign-in is required; the browser is sent to the identity provider",

@@ -1,8 +1,10 @@
 // `POST /oauth2/backchannel_logout` (OpenID Connect Back-Channel Logout 1.0): verifies the IdP's
-// logout token and ends the sessions it names. The revocation (what refuses the sessions on every
-// replica) decides the answer; deleting the stored sessions afterwards is housekeeping.
+// logout token and ends the sessions it names, and the bearer tokens of that IdP session (`sid`) or
+// user (`sub`). The revocation (what refuses them on every replica) decides the answer; deleting the
+// stored sessions afterwards is housekeeping.
 import { SessionStoreUnavailableError } from "../session/SessionStore.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
+import { revocationLifetimeSeconds } from "./revocationLifetimeSeconds.ts";
 
 /** The endpoint's answer (section 2.8): ok, a token refused, or a logout that could not be recorded. */
 export type BackchannelOutcome =
@@ -28,10 +30,10 @@ export async function backchannelLogout(login: BrowserLogin, logoutToken: string
   try {
     // With a sid the logout names one IdP session; with only a sub, every session of that user.
     const by = claims.sid !== null ? { sid: claims.sid, sub: null } : { sid: null, sub: claims.sub };
-    // Kept as long as the sessions it names can live, under the lifetime in force now.
+    // Kept as long as the sessions and bearer tokens it refuses can live, under the settings in force now.
     const recorded = await login.revocations.revoke(
       { provider, ...by, at: Math.max(claims.iat, login.nowSeconds()) },
-      login.config.lifetimeSeconds,
+      revocationLifetimeSeconds(login.config),
       { issuer: claims.iss, jti: claims.jti },
     );
     if (recorded === "replayed") {

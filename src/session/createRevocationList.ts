@@ -27,6 +27,8 @@ export interface Revocation {
 
 export interface RevocationList {
   isRevoked(session: RevocableSession): boolean;
+  /** A verified bearer token, by its provider and its `sid`, `sub` and `iat` claims; false at once when the list is empty. */
+  isTokenRevoked(provider: string, claims: Readonly<Record<string, unknown>>): boolean;
   /**
    * Records a logout token's revocation, kept for `ttlSeconds` (the longest a session it names can
    * live): here at once, and with Redis for every replica, in one script with the token's jti, so a
@@ -133,6 +135,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
 
   return {
     isRevoked: (session) => entries.isRevoked(session),
+    isTokenRevoked: (provider, claims) => entries.isTokenRevoked(provider, claims),
     async revoke(revocation, ttlSeconds, token) {
       const expiresAt = nowSeconds() + ttlSeconds;
       const fields = [

@@ -1,14 +1,17 @@
 // Opaque access tokens through the real Envoy, introspected (RFC 7662) at a real dev IdP that
 // Portcullis authenticates to as demo-cli: allowed with the scopes the IdP reports, answered from
 // the cache within its TTL (the IdP counts its introspection calls), one call for concurrent
-// requests, revoked or unknown tokens refused with 401 token_inactive, and an introspection
-// endpoint that is down answered with 503, never an allow.
+// requests, revoked or unknown tokens refused with 401 token_inactive, a cached token of a user the
+// IdP logged out by back-channel refused with 401 token_revoked, and an introspection endpoint that
+// is down answered with 503, never an allow.
 
 import { randomBytes, randomUUID } from "node:crypto";
+import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { DEMO_WEB_CLIENT_ID, startDevIdp } from "../../src/demo/startDevIdp.ts";
-import type { DevIdp } from "../../src/demo/startDevIdp.ts";
+import type { DevIdp, SigningJwk } from "../../src/demo/startDevIdp.ts";
+import { BACKCHANNEL_LOGOUT_EVENT } from "../../src/oidc/verifyLogoutToken.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import type { ReservedPort } from "../harness/reservePort.ts";
 import { startStack, TEST_AUDIENCE } from "../harness/startStack.ts";
@@ -17,6 +20,8 @@ import type { Stack } from "../harness/startStack.ts";
 let stack: Stack;
 /** Provider `op`: introspects at its discovered endpoint. */
 let op: DevIdp;
+/** `op`'s signing key, to sign its back-channel logout tokens. */
+let opKey: SigningJwk;
 /** Provider `down`: discovery and keys load, but its introspection endpoint resets every connection. */
 let downIdp: DevIdp;
 let closedPort: ReservedPort;
@@ -38,8 +43,9 @@ function introspectingProvider(idp: DevIdp, introspection: Record<string, unknow
 }
 
 beforeAll(async () => {
+  opKey = await createSigningJwk();
   [op, downIdp, closedPort] = await Promise.all([
-    createSigningJwk().then((key) => startDevIdp({ signingKeys: [key], audience: TEST_AUDIENCE })),
+    startDevIdp({ signingKeys: [opKey], audience: TEST_AUDIENCE }),
     createSigningJwk().then((key) => startDevIdp({ signingKeys: [key], audience: TEST_AUDIENCE })),
     reservePort(),
   ]);
@@ -162,6 +168,50 @@ describe("an opaque token the IdP says is not active", () => {
     const res = await send("/read/x", randomBytes(32).toString("base64url"));
     expect([res.status, res.error, res.upstream]).toEqual([401, "token_inactive", undefined]);
     expect(op.counts.introspection).toBe(calls + 1);
+  });
+});
+
+/** Posts `op`'s back-channel logout token for a user (`sub` only) to Portcullis, as the IdP would. */
+async function logoutUser(sub: string): Promise<number> {
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({
+    sub,
+    aud: op.cliClient.id,
+    jti: randomUUID(),
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+  })
+    .setProtectedHeader({ alg: "RS256", kid: opKey.kid, typ: "logout+jwt" })
+    .setIssuer(op.issuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 120)
+    .sign(await importJWK(opKey, "RS256"));
+  const res = await fetch(`${stack.portcullisAuthUrl}/oauth2/backchannel_logout`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ logout_token: token }).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe("an opaque token of a user the IdP logged out", () => {
+  it("is refused with 401 token_revoked from the cached introspection answer, while another user's token passes", async () => {
+    const token = await op.opaqueToken("bob", ["openid", "api.read"]);
+    const other = await op.opaqueToken("alice", ["openid", "api.read"]);
+    expect((await send("/read/1", token)).status).toBe(200);
+    expect((await send("/read/2", token)).status).toBe(200);
+    const calls = op.counts.introspection;
+
+    expect(await logoutUser("bob")).toBe(200);
+    const res = await send("/read/3", token);
+    expect([res.status, res.error, res.upstream]).toEqual([401, "token_revoked", undefined]);
+    expect(res.headers["www-authenticate"]).toBe(
+      'Bearer realm="portcullis", error="invalid_token", error_description="the token has been revoked"',
+    );
+    // The IdP was not asked again: the cached answer met the revocation list.
+    expect(op.counts.introspection).toBe(calls);
+    expect((await send("/read/4", other)).status).toBe(200);
   });
 });
 

@@ -53,6 +53,8 @@ export interface TestGateOptions {
    * (which removes x-forwarded-client-cert where certificates are read) both follow it. Default: none.
    */
   readonly providerBoundTokens?: Readonly<Record<string, BoundTokens>>;
+  /** The revocation list bearer tokens meet (back-channel logouts). Default: none. */
+  readonly revocations?: GateDependencies["revocations"];
 }
 
 export interface TestGate {
@@ -97,6 +99,7 @@ export function gateOver(options: TestGateOptions): TestGate {
     },
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.revocations !== undefined ? { revocations: options.revocations } : {}),
     ...(options.binding !== undefined
       ? { binding: options.binding }
       : options.providerBoundTokens !== undefined

@@ -8,7 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
+import { createSigningJwk, type SigningJwk } from "../../src/demo/startDevIdp.ts";
 import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { startDevIdp, type DevIdp } from "../../src/demo/startDevIdp.ts";
 import { startEchoUpstream } from "../../src/demo/startEchoUpstream.ts";
@@ -45,6 +45,8 @@ export interface ReplicaStackOptions {
   readonly routes?: readonly unknown[];
   /** With `login`: the dev IdP posts back-channel logout tokens straight to this replica's auth listener (0-based). */
   readonly backchannelLogoutReplica?: number;
+  /** The dev IdP's private signing keys (the first signs), for tests that sign tokens of their own; default: a new one. */
+  readonly signingKeys?: readonly SigningJwk[];
 }
 
 /** Envoy's view of one replica in a cluster (admin /clusters). */
@@ -108,7 +110,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       options.backchannelLogoutReplica === undefined ? undefined : heldPorts[options.backchannelLogoutReplica];
     const idp = await startDevIdp({
       audience: TEST_AUDIENCE,
-      signingKeys: [await createSigningJwk()],
+      signingKeys: options.signingKeys ?? [await createSigningJwk()],
       ...(origin === null
         ? {}
         : { webRedirectUris: [`${origin}/oauth2/callback`], webPostLogoutRedirectUris: [`${origin}/`] }),

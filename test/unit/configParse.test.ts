@@ -176,6 +176,7 @@ describe("parseConfig: defaults", () => {
         cookieDomain: null,
         lifetimeSeconds: 86400,
         idleTimeoutSeconds: null,
+        maxTokenLifetimeSeconds: 86400,
         refreshWindowSeconds: 300,
         loginTimeoutSeconds: 600,
         maxPendingLogins: 5,
