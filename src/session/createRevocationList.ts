@@ -51,6 +51,16 @@ export interface RevocationList {
    * the retry's endSession shares it).
    */
   endSessionHere(session: { readonly id: string; readonly provider: string; readonly expiresAt: number }): void;
+  /**
+   * Ends every session of `sub` at `provider` created at or before `at` (epoch seconds), kept for
+   * `ttlSeconds` (the longest such a session can live): here at once, and with Redis for every
+   * replica. No logout token, so no jti: an operator's "end all of this user's sessions". Throws
+   * SessionStoreUnavailableError when Redis could not be reached (this replica refuses them all the same).
+   */
+  revokeSubject(
+    subject: { readonly provider: string; readonly sub: string; readonly at: number },
+    ttlSeconds: number,
+  ): Promise<void>;
   /** Entries held in memory (for tests and the metric). */
   size(): number;
   close(): void;
@@ -88,7 +98,7 @@ for i = 4, #ARGV, 2 do
   redis.call('publish', ARGV[2], ARGV[i] .. '=' .. ARGV[i + 1])
 end
 return 1`;
-/** A revocation without a jti (a sign-out): idempotent, so a retry is harmless. */
+/** A revocation without a jti (a sign-out, an operator's): idempotent, so a retry is harmless. */
 const RECORD_REVOCATION = `for i = 2, #ARGV, 2 do
   redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1])
   redis.call('publish', ARGV[1], ARGV[i] .. '=' .. ARGV[i + 1])
@@ -176,6 +186,17 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     },
     endSessionHere(session) {
       entries.remember(revocationField("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
+    },
+    async revokeSubject(subject, ttlSeconds) {
+      const field = revocationField("sub", subject.provider, subject.sub);
+      const expiresAt = nowSeconds() + ttlSeconds;
+      entries.remember(field, subject.at, expiresAt);
+      if (connection === null) return;
+      try {
+        await write(connection, RECORD_REVOCATION, [hashKey], [channel, field, `${subject.at}:${expiresAt}`]);
+      } catch (error) {
+        throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
+      }
     },
     size: () => entries.size(),
     close() {
