@@ -18,7 +18,10 @@ export interface ListedSession {
   readonly provider: string;
   /** Epoch seconds; null for a session stored before summaries were kept. */
   readonly createdAt: number | null;
-  /** Epoch seconds; null unless session.idleTimeoutSeconds is set and the session was used since its login minute. */
+  /**
+   * Epoch seconds: the login, then (only with session.idleTimeoutSeconds) the last use, written at
+   * most once a minute; null for a session stored before summaries were kept.
+   */
   readonly lastSeenAt: number | null;
   readonly expiresAt: number;
   readonly userAgentDigest: string | null;

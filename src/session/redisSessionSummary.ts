@@ -9,7 +9,7 @@ export interface SessionSummary {
   readonly provider: string;
   /** Epoch seconds. */
   readonly createdAt: number;
-  /** Epoch seconds; null until the session is first marked seen (only with session.idleTimeoutSeconds). */
+  /** Epoch seconds: the login's, then each last-seen write (only with session.idleTimeoutSeconds). */
   readonly lastSeenAt: number | null;
   /** The absolute end of the session (epoch seconds). */
   readonly expiresAt: number;

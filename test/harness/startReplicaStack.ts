@@ -45,6 +45,8 @@ export interface ReplicaStackOptions {
   readonly routes?: readonly unknown[];
   /** With `login`: the dev IdP posts back-channel logout tokens straight to this replica's auth listener (0-based). */
   readonly backchannelLogoutReplica?: number;
+  /** Environment variables every replica gets beyond the test process's (e.g. a secret named as `${VAR}`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Envoy's view of one replica in a cluster (admin /clusters). */
@@ -164,7 +166,9 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
         }),
         { mode: 0o600 },
       );
-      replicas.push(createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), scope.defer));
+      replicas.push(
+        createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), scope.defer, options.env),
+      );
     }
     for (const replica of replicas) await replica.start();
 
@@ -273,6 +277,7 @@ function createReplica(
   configFile: string,
   logFile: string,
   defer: (cleanup: () => Promise<unknown>) => void,
+  env: Readonly<Record<string, string>> = {},
 ): Replica {
   let held: ReservedPort[] = [initiallyHeld.grpc, initiallyHeld.auth, initiallyHeld.admin];
   let running: PortcullisProcess | null = null;
@@ -304,7 +309,7 @@ function createReplica(
       if (running !== null) throw new Error(`replica ${index + 1} is already running`);
       const t0 = Date.now();
       await release();
-      const proc = await startPortcullisProcess(configFile, logFile);
+      const proc = await startPortcullisProcess(configFile, logFile, undefined, env);
       running = proc;
       // Once it is gone, its ports are held again at once (see the module comment).
       void proc.exited.then(() => {
