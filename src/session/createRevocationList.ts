@@ -11,7 +11,12 @@ import { epochSeconds } from "../clock/epochSeconds.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
-import { createRevocationEntries, revocationField, type RevocableSession } from "./createRevocationEntries.ts";
+import {
+  createRevocationEntries,
+  revocationField,
+  type RevocableSession,
+  type RevocationEntries,
+} from "./createRevocationEntries.ts";
 import { followSharedRevocations } from "./followSharedRevocations.ts";
 import type { RedisOperation } from "./RedisSessionContext.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
@@ -187,21 +192,38 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     endSessionHere(session) {
       entries.remember(revocationField("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
     },
-    async revokeSubject(subject, ttlSeconds) {
-      const field = revocationField("sub", subject.provider, subject.sub);
-      const expiresAt = nowSeconds() + ttlSeconds;
-      entries.remember(field, subject.at, expiresAt);
-      if (connection === null) return;
-      try {
-        await write(connection, RECORD_REVOCATION, [hashKey], [channel, field, `${subject.at}:${expiresAt}`]);
-      } catch (error) {
-        throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
-      }
-    },
+    revokeSubject: (subject, ttlSeconds) =>
+      recordRevocation({ entries, connection, hashKey, write }, revocationField("sub", subject.provider, subject.sub), {
+        at: subject.at,
+        expiresAt: nowSeconds() + ttlSeconds,
+      }),
     size: () => entries.size(),
     close() {
       timer?.cancel();
       entries.clear();
     },
   };
+}
+
+/**
+ * A revocation without a jti: remembered here at once, then stored in the hash and published on the
+ * channel of the same name for every replica.
+ */
+async function recordRevocation(
+  list: {
+    readonly entries: RevocationEntries;
+    readonly connection: RedisConnection | null;
+    readonly hashKey: string;
+    readonly write: (redis: RedisConnection, script: string, keys: string[], args: string[]) => Promise<unknown>;
+  },
+  field: string,
+  { at, expiresAt }: { readonly at: number; readonly expiresAt: number },
+): Promise<void> {
+  list.entries.remember(field, at, expiresAt);
+  if (list.connection === null) return;
+  try {
+    await list.write(list.connection, RECORD_REVOCATION, [list.hashKey], [list.hashKey, field, `${at}:${expiresAt}`]);
+  } catch (error) {
+    throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
+  }
 }

@@ -9,31 +9,29 @@ const ADMIN = new URL("http://127.0.0.1:9464");
 describe("portcullis sessions arguments", () => {
   it("list a user's sessions, at one provider or all, on the default admin listener", () => {
     expect(parseSessionsArgs(["list", "--sub", "alice"])).toEqual({
-      command: "list",
-      sub: "alice",
-      provider: null,
-      common: { admin: ADMIN, json: false },
+      request: { kind: "list", sub: "alice", provider: null },
+      admin: ADMIN,
+      json: false,
     });
     expect(
       parseSessionsArgs(["list", "--sub", "alice", "--provider", "corp", "--json", "--admin", "http://10.0.0.1:9000"]),
     ).toEqual({
-      command: "list",
-      sub: "alice",
-      provider: "corp",
-      common: { admin: new URL("http://10.0.0.1:9000"), json: true },
+      request: { kind: "list", sub: "alice", provider: "corp" },
+      admin: new URL("http://10.0.0.1:9000"),
+      json: true,
     });
   });
 
   it("revoke one session by handle, or every session of a user", () => {
     expect(parseSessionsArgs(["revoke", "--session", "corp.abcdefghijklmnop"])).toEqual({
-      command: "revoke",
-      target: { session: "corp.abcdefghijklmnop" },
-      common: { admin: ADMIN, json: false },
+      request: { kind: "end_session", handle: "corp.abcdefghijklmnop" },
+      admin: ADMIN,
+      json: false,
     });
     expect(parseSessionsArgs(["revoke", "--sub", "alice", "--provider", "corp"])).toEqual({
-      command: "revoke",
-      target: { sub: "alice", provider: "corp" },
-      common: { admin: ADMIN, json: false },
+      request: { kind: "end_user", sub: "alice", provider: "corp" },
+      admin: ADMIN,
+      json: false,
     });
   });
 

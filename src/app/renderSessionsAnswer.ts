@@ -1,6 +1,6 @@
 // The human form of an admin API answer for `portcullis sessions`: a table of sessions (times in
 // UTC, ISO 8601 to the second), or one line saying what was ended and where.
-import type { SessionsArgs } from "./parseSessionsArgs.ts";
+import type { SessionsRequest } from "./callSessionsAdmin.ts";
 
 interface Listed {
   readonly handle: string;
@@ -11,8 +11,8 @@ interface Listed {
   readonly userAgentDigest: string | null;
 }
 
-export function renderSessionsAnswer(args: SessionsArgs, body: unknown): string {
-  if (args.command === "list") {
+export function renderSessionsAnswer(request: SessionsRequest, body: unknown): string {
+  if (request.kind === "list") {
     const { sub, sessions } = body as { sub: string; sessions: readonly Listed[] };
     if (sessions.length === 0) return `no active sessions of sub ${JSON.stringify(sub)}\n`;
     const rows = [
@@ -36,7 +36,7 @@ export function renderSessionsAnswer(args: SessionsArgs, body: unknown): string 
     const count = `${sessions.length} session${sessions.length === 1 ? "" : "s"} of sub ${JSON.stringify(sub)}`;
     return `${lines.join("\n")}\n${count}\n`;
   }
-  if ("session" in args.target) return `ended session ${args.target.session} on every replica\n`;
+  if (request.kind === "end_session") return `ended session ${request.handle} on every replica\n`;
   const ended = body as {
     sub: string;
     providers: readonly string[];
