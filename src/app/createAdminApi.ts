@@ -58,19 +58,21 @@ export function createAdminApi(units: AdminApiUnits): AdminApi {
       const settings = units.settings();
       if (!settings.enabled || settings.token === null) return false;
       const route = routeOf(req.method ?? "", new URL(req.url ?? "/", "http://admin").pathname);
-      void answerRequest(req, settings, settings.token, route).then((answer) => {
-        units.counter.inc({ action: route.action, result: answer.result });
-        const line = { admin: route.action, by: "admin token", result: answer.result, ...answer.audit };
-        if (answer.result === "unauthorized") units.logger.warn(line, "admin request refused");
-        else units.logger.info(line, "admin action");
-        res
-          .writeHead(answer.status, {
-            "content-type": "application/json",
-            "cache-control": "no-store",
-            ...answer.headers,
-          })
-          .end(`${JSON.stringify(answer.body)}\n`);
-      });
+      void answerRequest(req, settings, settings.token, route)
+        .then((answer) => {
+          units.counter.inc({ action: route.action, result: answer.result });
+          const line = { admin: route.action, by: "admin token", result: answer.result, ...answer.audit };
+          if (answer.result === "unauthorized") units.logger.warn(line, "admin request refused");
+          else units.logger.info(line, "admin action");
+          res
+            .writeHead(answer.status, {
+              "content-type": "application/json",
+              "cache-control": "no-store",
+              ...answer.headers,
+            })
+            .end(`${JSON.stringify(answer.body)}\n`);
+        })
+        .catch(() => res.destroy());
       return true;
     },
   };

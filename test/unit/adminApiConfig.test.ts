@@ -72,4 +72,24 @@ describe("admin.api", () => {
       "admin.api.token: is required when admin.api.enabled is true: set it to ${PORTCULLIS_ADMIN_TOKEN} and export a secret of 32+ characters (e.g. from `openssl rand -base64 32`)",
     ]);
   });
+
+  it("refuses a token an Authorization header cannot carry (a space, non-ASCII), without quoting it", () => {
+    const result = load("admin:\n  api:\n    enabled: true\n    token: ${PORTCULLIS_ADMIN_TOKEN}\n", {
+      PORTCULLIS_ADMIN_TOKEN: `${TOKEN} with spaces`,
+    });
+    expect(issues(result)).toEqual([
+      "admin.api.token: must be at most 1024 printable ASCII characters without spaces (it is sent as `Authorization: Bearer <token>`), e.g. from `openssl rand -base64 32`",
+    ]);
+  });
+
+  it("warns when the API is served on an admin listener beyond loopback", () => {
+    const result = load(
+      'listen: { admin: "0.0.0.0:9464" }\nadmin:\n  api:\n    enabled: true\n    token: ${PORTCULLIS_ADMIN_TOKEN}\n',
+      { PORTCULLIS_ADMIN_TOKEN: TOKEN },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map(formatIssue)).toContain(
+      "admin.api.enabled: serves the session admin API on listen.admin (0.0.0.0), which is not on loopback: only the token guards it, so keep that port unreachable from clients (a NetworkPolicy or firewall)",
+    );
+  });
 });
