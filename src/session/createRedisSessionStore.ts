@@ -142,11 +142,15 @@ async function touchSession(
   const session = { ...loaded, lastSeenAt: t };
   // XX: a session deleted meanwhile (sign-out, back-channel logout) stays deleted; KEEPTTL: the
   // absolute lifetime is unchanged.
+  // With the listing's last-seen time (a summary missing, from before summaries were kept, stays so).
   await ctx.call("session_write", () =>
-    ctx.client.set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "KEEPTTL", "XX"),
+    execOrThrow(
+      ctx.client
+        .multi()
+        .set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "KEEPTTL", "XX")
+        .eval(TOUCH_SUMMARY, 1, ctx.summaryKey(ref.id), String(t)),
+    ),
   );
-  // The listing's last-seen time; a summary missing (a session made before summaries were kept) stays so.
-  await ctx.call("session_write", () => touchSummary(ctx, ref.id, t));
   ctx.refs.set(session, ref);
   // Every replica drops its copy, so the next read sees the new last-seen time and writes no more.
   await ctx.memory.invalidate(ref.id);
@@ -201,10 +205,6 @@ if not ok or type(summary) ~= 'table' then return 0 end
 summary['l'] = tonumber(ARGV[1])
 redis.call('set', KEYS[1], cjson.encode(summary), 'KEEPTTL')
 return 1`;
-
-function touchSummary(ctx: RedisSessionContext, id: string, t: number): Promise<unknown> {
-  return ctx.client.eval(TOUCH_SUMMARY, 1, ctx.summaryKey(id), String(t));
-}
 
 function indexKeysOf(ctx: RedisSessionContext, session: Session): string[] {
   const keys = [ctx.indexKey("sub", session.provider, session.sub)];
