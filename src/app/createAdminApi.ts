@@ -61,7 +61,8 @@ export function createAdminApi(units: AdminApiUnits): AdminApi {
       void answerRequest(req, settings, settings.token, route)
         .then((answer) => {
           units.counter.inc({ action: route.action, result: answer.result });
-          const line = { admin: route.action, by: "admin token", result: answer.result, ...answer.audit };
+          const from = req.socket.remoteAddress ?? "unknown";
+          const line = { admin: route.action, by: "admin token", from, result: answer.result, ...answer.audit };
           if (answer.result === "unauthorized") units.logger.warn(line, "admin request refused");
           else units.logger.info(line, "admin action");
           res

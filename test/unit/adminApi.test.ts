@@ -145,6 +145,7 @@ describe("the admin API", () => {
       obj: {
         admin: "end_user_sessions",
         by: "admin token",
+        from: "127.0.0.1",
         result: "ok",
         sub: "alice",
         providers: ["corp"],
