@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
 import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
@@ -76,7 +77,8 @@ describe.runIf(hasEnvoy)("the session admin API with cookie sessions", () => {
     });
     expect(ended.status).toBe(200);
     expect(ended.body).toMatchObject({ sub: "alice", providers: ["demo"], sessionsDeleted: 0, everyReplica: true });
-    expect(await answersOnEveryReplica(stack, before, 401)).toBe(true);
+    // Every replica learns it by pub/sub: within moments, stretched on a loaded machine.
+    expect(await waitUntil(() => answersOnEveryReplica(stack, before, 401), loadScaledMs(5_000))).toBe(true);
     // Sessions are refused when created at or before the revocation's second: the next login is a later one.
     const revokedAt = ended.body["revokedAt"] as number;
     expect(await waitUntil(async () => Date.now() / 1000 >= revokedAt + 1, 5_000)).toBe(true);
