@@ -57,7 +57,9 @@ export function createAdminApi(units: AdminApiUnits): AdminApi {
     handle(req, res) {
       const settings = units.settings();
       if (!settings.enabled || settings.token === null) return false;
-      const route = routeOf(req.method ?? "", new URL(req.url ?? "/", "http://admin").pathname);
+      // A request line no URL parser takes is no route of ours (never a throw out of the listener).
+      const path = URL.parse(req.url ?? "/", "http://admin")?.pathname ?? "";
+      const route = routeOf(req.method ?? "", path);
       void answerRequest(req, settings, settings.token, route)
         .then((answer) => {
           units.counter.inc({ action: route.action, result: answer.result });
@@ -125,7 +127,7 @@ async function answerRequest(
 
 async function listSessions(req: IncomingMessage, settings: AdminApiSettings, sessions: SessionAdmin) {
   if (!sessions.listable) return error("sessions_not_listable", "conflict", "session.store is cookie");
-  const query = new URL(req.url ?? "/", "http://admin").searchParams;
+  const query = URL.parse(req.url ?? "/", "http://admin")?.searchParams ?? new URLSearchParams();
   const who = subjectOf(query.get("sub"), query.get("provider") ?? undefined, settings.providers);
   if ("invalid" in who) return error("admin_request_invalid", "invalid", who.invalid);
   const listed = await sessions.list(who.sub, who.providers);
@@ -143,7 +145,8 @@ async function endSession(encoded: string, sessions: SessionAdmin): Promise<Answ
   const outcome = await sessions.endSession(handle);
   if (outcome === "invalid")
     return error("admin_request_invalid", "invalid", "the handle is not one GET /admin/sessions gives");
-  if (outcome === "not_found") return { ...error("session_not_found", "not_found"), audit: { handle } };
+  if (outcome === "not_found")
+    return { ...error("session_not_found", "not_found"), audit: { code: "session_not_found", handle } };
   return ok({ handle, ended: true }, { handle });
 }
 
