@@ -10,6 +10,7 @@ import type { BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createMetrics, type Metrics } from "../observability/Metrics.ts";
 import type { DecisionGate } from "../transport/createExtAuthzHandlers.ts";
 import type { RedisConnection } from "../session/createRedisConnection.ts";
+import type { RevocationList } from "../session/createRevocationList.ts";
 import { buildCheckPipeline, type CheckPipeline } from "./buildCheckPipeline.ts";
 import { createSharedSessionState } from "./createSharedSessionState.ts";
 import { prepareReload, SHUTTING_DOWN, type ApplyOutcome } from "./prepareReload.ts";
@@ -24,6 +25,8 @@ export interface LivePipeline {
   readonly metrics: Metrics;
   /** The Redis connection when one is configured (for readiness and shutdown). */
   readonly redis: RedisConnection | null;
+  /** The process's revocation list (back-channel logouts, sign-outs, the admin API's). */
+  readonly revocations: RevocationList;
   current(): CheckPipeline;
   /** First discovery + JWKS attempt of the start-up config's providers (see ProviderRegistry.start). */
   start(): Promise<void>;
@@ -83,6 +86,7 @@ export function createLivePipeline(config: PortcullisConfig, logger: Logger, clo
     login,
     metrics,
     redis: shared.redis,
+    revocations: shared.revocations,
     current,
     start: () => current().registry.start(),
     apply,

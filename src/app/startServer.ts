@@ -7,7 +7,8 @@
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
 //   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
 //                     the forward-auth endpoint over the same gate and observer
-//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes), the
+//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes, and
+//                     the session-control API when admin.api.enabled), the
 //                     forward-auth endpoint's own when forwardAuth.listen is set; all bound
 //                     before any serves, and a failed bind closes the ones that did
 //   7. providers      discovery and JWKS load in the background (checks answer 503 jwks_unavailable meanwhile)
@@ -24,6 +25,7 @@ import { startAuthServer, type ForwardAuthRoute } from "../http/startAuthServer.
 import { startForwardAuthServer } from "../http/startForwardAuthServer.ts";
 import type { HttpListener } from "../observability/listenHttpServer.ts";
 import { createLogger } from "../observability/createLogger.ts";
+import { adminActionsCounter } from "../observability/adminActionsCounter.ts";
 import { startAdminServer } from "../observability/startAdminServer.ts";
 import { createHealthHandlers } from "../transport/createHealthHandlers.ts";
 import { HealthState } from "../transport/HealthState.ts";
@@ -31,6 +33,8 @@ import { startCheckServer } from "../transport/startCheckServer.ts";
 import type { GrpcServer } from "../transport/startGrpcServer.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import { createExtAuthzHandlers, type CheckObserver } from "../transport/createExtAuthzHandlers.ts";
+import { adminApiSettings } from "./adminApiSettings.ts";
+import { createAdminApi } from "./createAdminApi.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
 import { createCheckTracer } from "./createCheckTracer.ts";
 import { createForwardAuthRoute } from "./createForwardAuthRoute.ts";
@@ -98,7 +102,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker };
+    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker, clock };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
     live.close();
@@ -176,11 +180,12 @@ interface ListenerUnits {
   readonly observer: CheckObserver;
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
+  readonly clock: Clock;
 }
 
 /** Binds every listener before any serves; if one cannot bind, the ones that did are closed, so a failed start never leaves a half-started process answering checks. */
 async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Promise<Listeners> {
-  const { live, logger, health, handlers, worker } = units;
+  const { live, logger, health, handlers, worker, clock } = units;
   const reusePort = worker !== undefined;
   const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
@@ -214,6 +219,11 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
           registry: live.metrics.registry,
           notReadyReason: () => notReadyReason(live, units.stopping),
           degradedReason: () => degradedReason(live),
+          adminApi: createAdminApi({
+            settings: () => adminApiSettings(live.current().config, live, clock),
+            counter: adminActionsCounter(live.metrics.registry),
+            logger,
+          }),
         });
     return { grpc, auth, admin, forwardAuth };
   } catch (error) {

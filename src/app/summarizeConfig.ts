@@ -38,6 +38,10 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
   lines.push(
     `listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`,
   );
+  if (config.admin?.api.enabled === true)
+    lines.push(
+      `admin API: on (session control under /admin/ on ${address(config.listen.admin)}; token from the environment)`,
+    );
   const providers = Object.values(config.providers);
   lines.push(`providers (${providers.length}):`);
   for (const p of providers)

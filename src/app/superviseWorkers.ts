@@ -1,7 +1,7 @@
 // The `serve --workers N` supervisor (N > 1): forks N workers that each run the whole server on the
 // shared gRPC and auth ports (SO_REUSEPORT: the kernel spreads connections), serves the admin listener
 // once for all of them (/readyz: every worker ready; /healthz: some worker serving; /metrics: their
-// registries aggregated), logs the one ready line, relays SIGHUP and --watch reloads to every worker,
+// registries aggregated; the admin API with its own Redis connection, createSupervisorAdminApi), logs the one ready line, relays SIGHUP and --watch reloads to every worker,
 // restarts a worker that dies (with a back-off), and on SIGTERM/SIGINT drains them all and exits after
 // them (1 if one failed). It never answers a check itself. Resolves the exit code.
 import { createServer } from "node:net";
@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { startAdminServer, type AdminServer } from "../observability/startAdminServer.ts";
 import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
+import { createSupervisorAdminApi, type SupervisorAdminApi } from "./createSupervisorAdminApi.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
 import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
@@ -38,6 +39,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
   let pool: WorkerPool | null = null;
   let admin: AdminServer;
   const aggregator = createWorkerMetricsAggregator();
+  const adminApi = createSupervisorAdminApi(config, logger);
   try {
     admin = await startAdminServer({
       host: config.listen.admin.host,
@@ -47,14 +49,17 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
         metrics: async () => {
           if (pool === null) return "";
           const perWorker = await pool.ask("metrics");
-          return aggregator.aggregate(perWorker, { ...pool.counts(), ready: readyCount(readiness) });
+          const summed = await aggregator.aggregate(perWorker, { ...pool.counts(), ready: readyCount(readiness) });
+          return summed + (await adminApi.metrics());
         },
       },
       notReadyReason: () => notReadyReason(stopping, pool, readiness),
       unhealthyReason: () => (pool !== null && pool.counts().listening === 0 ? "no worker is running" : null),
       degradedReason: () => readiness.find((r) => r.readiness?.degraded)?.readiness?.degraded ?? null,
+      adminApi: adminApi.api,
     });
   } catch (err) {
+    adminApi.close();
     const code = (err as { code?: string }).code;
     logger.error({ code }, `could not start: ${err instanceof Error ? err.message : "unknown error"}`);
     return 1;
@@ -80,9 +85,10 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
     clearInterval(poll);
     await running.stop();
     await admin.close();
+    adminApi.close();
     return 1;
   }
-  return superviseUntilStopped(options, { pool: running, admin, ports, poll }, () => {
+  return superviseUntilStopped(options, { pool: running, admin, adminApi, ports, poll }, () => {
     stopping = true;
   });
 }
@@ -90,13 +96,14 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<numbe
 interface Supervised {
   readonly pool: WorkerPool;
   readonly admin: AdminServer;
+  readonly adminApi: SupervisorAdminApi;
   readonly ports: { grpcPort: number; authPort: number };
   readonly poll: NodeJS.Timeout;
 }
 
 async function superviseUntilStopped(
   options: SuperviseOptions,
-  { pool, admin, ports, poll }: Supervised,
+  { pool, admin, adminApi, ports, poll }: Supervised,
   markStopping: () => void,
 ): Promise<number> {
   const { config, logger, file } = options;
@@ -143,6 +150,7 @@ async function superviseUntilStopped(
       void pool.stop().then(async (allClean) => {
         clearInterval(poll);
         await admin.close();
+        adminApi.close();
         if (allClean) logger.info("stopped");
         else logger.error("stopped; a worker did not stop cleanly");
         resolve(allClean ? 0 : 1);

@@ -1,4 +1,4 @@
-// The `portcullis` command: dispatches to serve, check-config, explain and demo. Exit codes: 0 success,
+// The `portcullis` command: dispatches to serve, check-config, explain, sessions and demo. Exit codes: 0 success,
 // 1 failure (bad config included), 2 usage error; explain answers 3 for a denied request.
 import { readFileSync } from "node:fs";
 
@@ -12,6 +12,10 @@ Usage:
       [--explain-routes [--json]]        print the ordered rule table with requirements and overlaps (docs/explain.md)
   portcullis explain --config FILE [--token T | --cookie C] [--jwks FILE] [--json] METHOD URL [-H 'N: v']...
                                          the decision for one request and each step that led to it (docs/explain.md)
+  portcullis sessions list --sub SUB [--provider P] [--admin URL] [--json]
+  portcullis sessions revoke (--session HANDLE | --sub SUB [--provider P]) [--admin URL] [--json]
+                                         list or end a user's sessions through the admin API (token from
+                                         PORTCULLIS_ADMIN_TOKEN; docs/sessions-admin.md)
   portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
                                          (every port can be changed: portcullis demo --help)
   portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
@@ -34,6 +38,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import("./checkConfig.ts")).runCheckConfig(rest);
     case "explain":
       return (await import("./runExplain.ts")).runExplain(rest);
+    case "sessions":
+      return (await import("./runSessions.ts")).runSessions(rest);
     case "demo":
       return (await import("./runDemoCommand.ts")).runDemoCommand(rest);
     case "--version":

@@ -5,6 +5,7 @@
 // YAML form. Nodes are written `as const satisfies …Node` so that their literal types reach the
 // derived types (an annotation such as `: ObjectNode` would erase them).
 
+import { adminNode } from "./adminSchema.ts";
 import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import { forwardAuthNode } from "./forwardAuthSchema.ts";
@@ -281,5 +282,6 @@ export const configSchema = {
     },
     tracing: tracingNode,
     forwardAuth: forwardAuthNode,
+    admin: adminNode,
   },
 } as const satisfies ObjectNode;

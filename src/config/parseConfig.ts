@@ -6,6 +6,7 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
 import type { ConfigRule } from "./ConfigRule.ts";
 import type { PortcullisConfig } from "./PortcullisConfig.ts";
+import { checkAdminApiRules } from "./checkAdminApiRules.ts";
 import { checkConfigRules } from "./checkConfigRules.ts";
 import { configSchema } from "./configSchema.ts";
 import { deepFreeze } from "./deepFreeze.ts";
@@ -38,7 +39,10 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     secretPaths: options.secretPaths ?? new Set(),
   });
   // With problems the output is partial (holes where a value failed): the rules read it as such.
-  if (parsed !== INVALID) checkConfigRules(parsed, { problems, warnings }, options.routeRules);
+  if (parsed !== INVALID) {
+    checkConfigRules(parsed, { problems, warnings }, options.routeRules);
+    checkAdminApiRules(parsed, { problems, warnings }, options.secretPaths ?? new Set());
+  }
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
   return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed)), warnings };
 }

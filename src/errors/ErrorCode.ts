@@ -5,7 +5,8 @@
 // (Over 350 lines: it is one table, one row per code, and reads best whole.)
 
 /** Where an error is answered. */
-export type Surface = "check" | "callback" | "start" | "sign_out" | "backchannel_logout" | "auth_listener";
+export type Surface =
+  "check" | "callback" | "start" | "sign_out" | "backchannel_logout" | "auth_listener" | "admin_api";
 
 export type OAuthError =
   | "invalid_token"
@@ -18,7 +19,7 @@ export type OAuthError =
   | "use_dpop_nonce";
 
 export interface ErrorSpec {
-  readonly status: 302 | 400 | 401 | 403 | 404 | 405 | 502 | 503;
+  readonly status: 302 | 400 | 401 | 403 | 404 | 405 | 409 | 502 | 503;
   /**
    * On the Check, the RFC 6750 / RFC 9470 `error` of WWW-Authenticate (the JSON body names our code);
    * on the auth listener's JSON answers, the body's `error` (RFC 6749 section 5.2).
@@ -247,10 +248,11 @@ const TABLE = {
   session_store_unavailable: {
     status: 503,
     description: "sessions cannot be read right now; please try again shortly",
-    surfaces: ["check", "callback"],
+    surfaces: ["check", "callback", "admin_api"],
     when:
       "the request carries a session but the session store (Redis) cannot be reached, or the callback cannot store " +
-      "the new session; bearer tokens are unaffected",
+      "the new session; bearer tokens are unaffected. On the admin API: Redis did not answer (an ended session or " +
+      "user is already refused by the replica that answered; retry to reach every replica)",
   },
   token_exchange_refused: {
     status: 403,
@@ -304,7 +306,7 @@ const TABLE = {
   internal_error: {
     status: 503,
     description: "the request could not be authorized",
-    surfaces: ["check", "callback", "auth_listener"],
+    surfaces: ["check", "callback", "auth_listener", "admin_api"],
     when: "an unexpected fault; the request is denied and the fault logged once",
   },
   state_missing: {
@@ -456,14 +458,54 @@ const TABLE = {
   not_found: {
     status: 404,
     description: "no such endpoint",
-    surfaces: ["auth_listener"],
-    when: "a path the auth listener does not serve (every path, when browser login is not configured)",
+    surfaces: ["auth_listener", "admin_api"],
+    when:
+      "a path the auth listener does not serve (every path, when browser login is not configured); a path under " +
+      "`/admin/` the admin API does not serve",
   },
   method_not_allowed: {
     status: 405,
     description: "use a method the Allow header names",
-    surfaces: ["auth_listener"],
+    surfaces: ["auth_listener", "admin_api"],
     when: "an endpoint asked with a method it does not take; `Allow` lists those it takes",
+  },
+  admin_token_invalid: {
+    status: 401,
+    description: "a valid admin token is required",
+    surfaces: ["admin_api"],
+    when:
+      "an admin API request without `Authorization: Bearer <admin.api.token>`, or with another token (compared in " +
+      "constant time, never logged)",
+  },
+  admin_request_invalid: {
+    status: 400,
+    description: "the admin request is not valid",
+    surfaces: ["admin_api"],
+    when:
+      "a missing or malformed `sub`, an unknown `provider`, a handle that is not one the listing gives, or a body " +
+      "that is not a small JSON object; the answer's `detail` says which",
+  },
+  session_not_found: {
+    status: 404,
+    description: "no live session has this handle",
+    surfaces: ["admin_api"],
+    when: "`DELETE /admin/sessions/{handle}` for a session that ended, expired or never existed",
+  },
+  sessions_not_listable: {
+    status: 409,
+    description: "listing sessions needs the Redis session store",
+    surfaces: ["admin_api"],
+    when:
+      "`GET /admin/sessions` or `DELETE /admin/sessions/{handle}` with `session.store: cookie`: cookie sessions " +
+      "live in the browser; ending all of a user's sessions (`POST /admin/users/revoke`) still works",
+  },
+  admin_needs_redis: {
+    status: 409,
+    description: "the admin api of a serve --workers supervisor needs Redis",
+    surfaces: ["admin_api"],
+    when:
+      "`serve --workers` without `redis`: the supervisor answers the admin API and could only record a revocation " +
+      "in its own memory, which no worker reads",
   },
 } as const satisfies { readonly [code: string]: ErrorSpec };
 

@@ -4,8 +4,8 @@
 import { ERROR_CODES, type ErrorCode, type Surface } from "./ErrorCode.ts";
 import { renderStatusPage } from "./renderStatusPage.ts";
 
-/** Surfaces that answer browsers with a page (back-channel logout answers the IdP in JSON). */
-export type PageSurface = Exclude<Surface, "backchannel_logout">;
+/** Surfaces that answer browsers with a page (back-channel logout answers the IdP in JSON, the admin API its CLI). */
+export type PageSurface = Exclude<Surface, "backchannel_logout" | "admin_api">;
 
 const TITLES: { readonly [S in PageSurface]: (status: number) => string } = {
   check: (status) =>

@@ -35,6 +35,12 @@ const SURFACES: { readonly [S in Surface]: { readonly name: string; readonly ans
       'any path of the auth listener: JSON `{"error": <code>, "error_description": <description>}`, or an ' +
       "HTML page for a fault",
   },
+  admin_api: {
+    name: "admin API",
+    answer:
+      "`/admin/*` on the admin listener (docs/sessions-admin.md): JSON " +
+      '`{"error": <code>, "error_description": <description>, "detail": <what was wrong>}`',
+  },
 };
 
 export function renderErrorReference(): string {

@@ -134,7 +134,12 @@ async function route(
 /** GET /oauth2/callback: completes a login and redirects back, or a page saying why not. */
 async function callbackRoute(routes: Routes, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method !== "GET") return methodNotAllowed(res, "GET");
-  const outcome = await completeLogin(routes.login(), url.searchParams, parseSessionCookies(req.headers.cookie));
+  const outcome = await completeLogin(
+    routes.login(),
+    url.searchParams,
+    parseSessionCookies(req.headers.cookie),
+    req.headers["user-agent"] ?? null,
+  );
   if (outcome.kind === "redirect") {
     routes.logger?.info({}, "login completed");
     return redirect(res, outcome.location, outcome.setCookies);

@@ -30,6 +30,8 @@ export async function completeLogin(
   login: BrowserLogin,
   query: URLSearchParams,
   cookies: ReadonlyMap<string, string>,
+  /** The browser's User-Agent: the Redis store keeps a short digest of it for the session admin's listing. */
+  userAgent: string | null = null,
 ): Promise<CallbackOutcome> {
   const state = query.get("state");
   if (state === null || state.length === 0 || state.length > 512) {
@@ -62,7 +64,7 @@ export async function completeLogin(
         clear,
       );
     const session = await buildSession(login, txn.provider, tokens, null);
-    const setCookies = [...clear, ...(await login.store.create(session, cookies, login.nowSeconds()))];
+    const setCookies = [...clear, ...(await login.store.create(session, cookies, login.nowSeconds(), userAgent))];
     const origin = login.loginOrigins.get(txn.provider) ?? login.defaultOrigin;
     login.events?.loginCompleted(txn.provider);
     return { kind: "redirect", location: login.redirects.resolve(txn.returnTo, origin) ?? `${origin}/`, setCookies };

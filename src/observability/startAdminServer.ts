@@ -1,6 +1,8 @@
 // The admin listener: /metrics (Prometheus), /healthz (process alive), /readyz (every provider's
-// discovery and JWKS loaded and not shutting down). Bind it to loopback: it is not for clients.
-import type { Server } from "node:http";
+// discovery and JWKS loaded and not shutting down), and under /admin/ the session-control API when
+// the composition root hands one (any method there; everything else is GET-only). Bind it to
+// loopback: it is not for clients.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import { listenHttpServer } from "./listenHttpServer.ts";
 
@@ -27,11 +29,18 @@ export interface AdminServerOptions {
    * requests get 503 while bearer tokens still pass, so taking the replica out would only hurt).
    */
   degradedReason?: () => string | null;
+  /** Paths under /admin/: true when it took the request; false (or absent) answers 404 as for any unknown path. */
+  adminApi?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === "/admin" || path.startsWith("/admin/")) {
+      if (options.adminApi?.handle(req, res) !== true)
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
       return;

@@ -8,7 +8,7 @@ import { createCookieSealer } from "./createCookieSealer.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import { createRedisSessionMemory, type RedisSessionMemory } from "./createRedisSessionMemory.ts";
 import { createSessionCookies, type SessionCookies } from "./createSessionCookies.ts";
-import { digestPair } from "./digestPair.ts";
+import { indexKeyOf, sessionKeyOf, summaryKeyOf } from "./redisSessionKeys.ts";
 import { openSessionRecord, sealSessionRecord, type SessionRef } from "./redisSessionRecord.ts";
 import type { Session } from "./Session.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
@@ -45,6 +45,8 @@ export interface RedisSessionContext {
   /** Sessions whose cookie pointed at them during this process: id and secret, to write them back after a refresh. */
   readonly refs: WeakMap<Session, SessionRef>;
   sessionKey(id: string): string;
+  /** The session's listable summary (redisSessionSummary). */
+  summaryKey(id: string): string;
   lockKey(id: string): string;
   indexKey(kind: "sid" | "sub", provider: string, value: string): string;
   call<T>(operation: RedisOperation, fn: () => Promise<T>): Promise<T>;
@@ -59,7 +61,7 @@ export function createRedisSessionContext(options: RedisSessionStoreOptions): Re
   const clock = options.clock ?? systemClock;
   const memory = createRedisSessionMemory(connection, { cacheMax: options.cacheMax ?? 10_000, clock });
   const refs = new WeakMap<Session, SessionRef>();
-  const sessionKey = (id: string) => `${prefix}s:{${id}}`;
+  const sessionKey = (id: string) => sessionKeyOf(prefix, id);
   return {
     options,
     client: connection.client,
@@ -74,8 +76,9 @@ export function createRedisSessionContext(options: RedisSessionStoreOptions): Re
     memory,
     refs,
     sessionKey,
+    summaryKey: (id) => summaryKeyOf(prefix, id),
     lockKey: (id) => `${sessionKey(id)}:lock`,
-    indexKey: (kind, provider, value) => `${prefix}idx:${kind}:${digestPair(provider, value)}`,
+    indexKey: (kind, provider, value) => indexKeyOf(prefix, kind, provider, value),
     async call(operation, fn) {
       try {
         const result = await fn();

@@ -28,8 +28,17 @@ export interface SessionStore {
   /** Whether a cookie name is one of the store's. */
   owns(name: string): boolean;
   load(cookies: ReadonlyMap<string, string>, nowSeconds: number): StoreLoad | Promise<StoreLoad>;
-  /** Keeps a new session (a completed login); returns its Set-Cookie values. Throws SessionStoreUnavailableError. */
-  create(session: Session, cookies: ReadonlyMap<string, string>, nowSeconds: number): Promise<readonly string[]>;
+  /**
+   * Keeps a new session (a completed login); returns its Set-Cookie values. `userAgent`: the login's
+   * User-Agent, of which the Redis store keeps a short digest for the session admin's listing (the
+   * cookie store keeps nothing of it: its sessions cannot be listed). Throws SessionStoreUnavailableError.
+   */
+  create(
+    session: Session,
+    cookies: ReadonlyMap<string, string>,
+    nowSeconds: number,
+    userAgent?: string | null,
+  ): Promise<readonly string[]>;
   /**
    * Refreshes a session once: `run` calls the IdP. The cookie store runs it for this request; the
    * Redis store runs it on one replica at a time and hands the result to the others.

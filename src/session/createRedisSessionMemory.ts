@@ -4,6 +4,7 @@
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock/Clock.ts";
 import type { RedisConnection } from "./createRedisConnection.ts";
+import { invalidationChannelOf } from "./redisSessionKeys.ts";
 import type { Session } from "./Session.ts";
 
 export interface RememberedSession {
@@ -44,7 +45,7 @@ export function createRedisSessionMemory(
     },
   });
   let lastFailureAt = 0;
-  const invalidations = `${connection.prefix}session-invalidations`;
+  const invalidations = invalidationChannelOf(connection.prefix);
   const subscriber = connection.subscriber();
   const onMessage = (channel: string, id: string) => {
     if (channel === invalidations) forget(id);

@@ -3,7 +3,8 @@
 // key derived from that secret (redisSessionRecord), so a dump of Redis alone reveals no token. The
 // key expires with the session; sign-out and back-channel logout delete it. A refresh runs on one
 // replica at a time under a Redis lock (refreshRedisSession). Sessions read are kept a few seconds in
-// memory (createRedisSessionMemory), dropped on every replica by each write or delete.
+// memory (createRedisSessionMemory), dropped on every replica by each write or delete. Beside each
+// record a small summary (redisSessionSummary) is what the session admin lists.
 import { digestOwnCookies } from "./digestOwnCookies.ts";
 import { execOrThrow } from "./execOrThrow.ts";
 import {
@@ -12,6 +13,7 @@ import {
   type RedisSessionStoreOptions,
 } from "./RedisSessionContext.ts";
 import { newSessionRef, sessionRefOf, type SessionRef } from "./redisSessionRecord.ts";
+import { digestUserAgent, encodeSessionSummary } from "./redisSessionSummary.ts";
 import { refreshUnderLock } from "./refreshRedisSession.ts";
 import type { Session } from "./Session.ts";
 import type { RefreshRun, SessionStore, StoreLoad, StoreRefresh } from "./SessionStore.ts";
@@ -45,7 +47,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     kind: "redis",
     owns: (name) => cookies.owns(name),
     load: (jar, t) => loadSession(ctx, jar, t),
-    create: (session, jar, t) => createSession(ctx, session, jar, t),
+    create: (session, jar, t, userAgent) => createSession(ctx, session, jar, t, userAgent ?? null),
     refresh,
     touch(session, _, t) {
       const ref = ctx.refs.get(session);
@@ -102,11 +104,22 @@ async function createSession(
   session: Session,
   jar: ReadonlyMap<string, string>,
   t: number,
+  userAgent: string | null,
 ): Promise<readonly string[]> {
   const ref = newSessionRef(session.id);
   const ttlMs = Math.max(1, (session.expiresAt - t) * 1000);
   const indexTtl = ctx.options.lifetimeSeconds;
-  const batch = ctx.client.multi().set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "PX", ttlMs);
+  const summary = encodeSessionSummary({
+    provider: session.provider,
+    createdAt: session.createdAt,
+    lastSeenAt: session.lastSeenAt ?? null,
+    expiresAt: session.expiresAt,
+    userAgentDigest: digestUserAgent(userAgent),
+  });
+  const batch = ctx.client
+    .multi()
+    .set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "PX", ttlMs)
+    .set(ctx.summaryKey(ref.id), summary, "PX", ttlMs);
   // Sorted by expiry, so members of expired sessions are trimmed at each login instead of piling up.
   for (const key of indexKeysOf(ctx, session))
     batch.zremrangebyscore(key, "-inf", t).zadd(key, session.expiresAt, ref.id).expire(key, indexTtl);
@@ -129,8 +142,14 @@ async function touchSession(
   const session = { ...loaded, lastSeenAt: t };
   // XX: a session deleted meanwhile (sign-out, back-channel logout) stays deleted; KEEPTTL: the
   // absolute lifetime is unchanged.
+  // With the listing's last-seen time (a summary missing, from before summaries were kept, stays so).
   await ctx.call("session_write", () =>
-    ctx.client.set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "KEEPTTL", "XX"),
+    execOrThrow(
+      ctx.client
+        .multi()
+        .set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "KEEPTTL", "XX")
+        .eval(TOUCH_SUMMARY, 1, ctx.summaryKey(ref.id), String(t)),
+    ),
   );
   ctx.refs.set(session, ref);
   // Every replica drops its copy, so the next read sees the new last-seen time and writes no more.
@@ -145,7 +164,7 @@ async function destroySession(
 ): Promise<readonly string[]> {
   const ref = session === null ? undefined : ctx.refs.get(session);
   if (ref !== undefined && session !== null) {
-    const batch = ctx.client.multi().del(ctx.sessionKey(ref.id));
+    const batch = ctx.client.multi().del(ctx.sessionKey(ref.id), ctx.summaryKey(ref.id));
     for (const key of indexKeysOf(ctx, session)) batch.zrem(key, ref.id);
     await ctx.call("session_delete", () => execOrThrow(batch));
     await ctx.memory.invalidate(ref.id);
@@ -168,6 +187,8 @@ async function revokeSessions(
     for (const id of await ctx.call("revocation", () => ctx.client.zrange(index, "0", "-1"))) ids.add(id);
   const batch = ctx.client.multi();
   for (const id of ids) batch.del(ctx.sessionKey(id));
+  // After the records, so the replies counted below are one per session.
+  for (const id of ids) batch.del(ctx.summaryKey(id));
   // A sub-wide logout also ends the sid index; a sid logout leaves the user's other sessions listed.
   if (by.sid !== null) batch.del(ctx.indexKey("sid", provider, by.sid));
   if (by.sub !== null) batch.del(ctx.indexKey("sub", provider, by.sub));
@@ -175,6 +196,15 @@ async function revokeSessions(
   for (const id of ids) await ctx.memory.invalidate(id);
   return replies.slice(0, ids.size).reduce<number>((sum, deleted) => sum + (deleted as number), 0);
 }
+
+/** Sets the summary's last-seen time, in Redis, so two replicas touching at once cannot lose the rest. */
+const TOUCH_SUMMARY = `local text = redis.call('get', KEYS[1])
+if not text then return 0 end
+local ok, summary = pcall(cjson.decode, text)
+if not ok or type(summary) ~= 'table' then return 0 end
+summary['l'] = tonumber(ARGV[1])
+redis.call('set', KEYS[1], cjson.encode(summary), 'KEEPTTL')
+return 1`;
 
 function indexKeysOf(ctx: RedisSessionContext, session: Session): string[] {
   const keys = [ctx.indexKey("sub", session.provider, session.sub)];

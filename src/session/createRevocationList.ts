@@ -11,7 +11,12 @@ import { epochSeconds } from "../clock/epochSeconds.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import { digestPair } from "./digestPair.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
-import { createRevocationEntries, revocationField, type RevocableSession } from "./createRevocationEntries.ts";
+import {
+  createRevocationEntries,
+  revocationField,
+  type RevocableSession,
+  type RevocationEntries,
+} from "./createRevocationEntries.ts";
 import { followSharedRevocations } from "./followSharedRevocations.ts";
 import type { RedisOperation } from "./RedisSessionContext.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
@@ -53,6 +58,16 @@ export interface RevocationList {
    * the retry's endSession shares it).
    */
   endSessionHere(session: { readonly id: string; readonly provider: string; readonly expiresAt: number }): void;
+  /**
+   * Ends every session of `sub` at `provider` created at or before `at` (epoch seconds), kept for
+   * `ttlSeconds` (the longest such a session can live): here at once, and with Redis for every
+   * replica. No logout token, so no jti: an operator's "end all of this user's sessions". Throws
+   * SessionStoreUnavailableError when Redis could not be reached (this replica refuses them all the same).
+   */
+  revokeSubject(
+    subject: { readonly provider: string; readonly sub: string; readonly at: number },
+    ttlSeconds: number,
+  ): Promise<void>;
   /** Entries held in memory (for tests and the metric). */
   size(): number;
   close(): void;
@@ -90,7 +105,7 @@ for i = 4, #ARGV, 2 do
   redis.call('publish', ARGV[2], ARGV[i] .. '=' .. ARGV[i + 1])
 end
 return 1`;
-/** A revocation without a jti (a sign-out): idempotent, so a retry is harmless. */
+/** A revocation without a jti (a sign-out, an operator's): idempotent, so a retry is harmless. */
 const RECORD_REVOCATION = `for i = 2, #ARGV, 2 do
   redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1])
   redis.call('publish', ARGV[1], ARGV[i] .. '=' .. ARGV[i + 1])
@@ -180,10 +195,38 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     endSessionHere(session) {
       entries.remember(revocationField("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
     },
+    revokeSubject: (subject, ttlSeconds) =>
+      recordRevocation({ entries, connection, hashKey, write }, revocationField("sub", subject.provider, subject.sub), {
+        at: subject.at,
+        expiresAt: nowSeconds() + ttlSeconds,
+      }),
     size: () => entries.size(),
     close() {
       timer?.cancel();
       entries.clear();
     },
   };
+}
+
+/**
+ * A revocation without a jti: remembered here at once, then stored in the hash and published on the
+ * channel of the same name for every replica.
+ */
+async function recordRevocation(
+  list: {
+    readonly entries: RevocationEntries;
+    readonly connection: RedisConnection | null;
+    readonly hashKey: string;
+    readonly write: (redis: RedisConnection, script: string, keys: string[], args: string[]) => Promise<unknown>;
+  },
+  field: string,
+  { at, expiresAt }: { readonly at: number; readonly expiresAt: number },
+): Promise<void> {
+  list.entries.remember(field, at, expiresAt);
+  if (list.connection === null) return;
+  try {
+    await list.write(list.connection, RECORD_REVOCATION, [list.hashKey], [list.hashKey, field, `${at}:${expiresAt}`]);
+  } catch (error) {
+    throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
+  }
 }

@@ -177,6 +177,27 @@ describe("portcullis serve", () => {
     expect(log).not.toContain(forged.split(".")[2]);
   });
 
+  it("serves no admin API unless admin.api is enabled: /admin/ paths answer 404 whatever the method or token", async () => {
+    const admin = `http://127.0.0.1:${portcullis.ports.admin}`;
+    const headers = { authorization: `Bearer ${"x".repeat(40)}` };
+    for (const [method, path] of [
+      ["GET", "/admin/sessions?sub=alice"],
+      ["DELETE", "/admin/sessions/idp.abcdefghijklmnop"],
+      ["POST", "/admin/users/revoke"],
+    ] as const) {
+      const res = await fetch(`${admin}${path}`, { method, headers, signal: AbortSignal.timeout(5000) });
+      expect([method, res.status]).toEqual([method, 404]);
+      await res.arrayBuffer();
+    }
+    const cli = spawnSync(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", MAIN, "sessions", "list", "--sub", "alice", "--admin", admin],
+      { encoding: "utf8", timeout: 20_000, env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: "x".repeat(40) } },
+    );
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toContain("404");
+  });
+
   it("on SIGTERM reports NOT_SERVING to a health Watch opened before, finishes and exits 0", async () => {
     const watch = watchHealth(portcullis.ports.grpc);
     try {

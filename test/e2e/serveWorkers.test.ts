@@ -30,11 +30,16 @@ interface Serving {
 }
 
 /** `serve` with extra arguments, its stdout kept in a file; resolves at the "portcullis ready" line. */
-async function serve(config: string, log: string, args: readonly string[]): Promise<Serving> {
+async function serve(
+  config: string,
+  log: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<Serving> {
   const child = spawn(
     process.execPath,
     ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", config, ...args],
-    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "test" } },
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env, NODE_ENV: "test" } },
   );
   killOnExit(child);
   const out = createWriteStream(log);
@@ -70,6 +75,23 @@ async function admin(s: Serving, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: await res.text() };
 }
 
+const ADMIN_TOKEN = "an-admin-token-for-the-workers-test-0123456789";
+const ADMIN_API = 'admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } }';
+
+/** An admin API request to the supervisor's admin listener, with the admin token. */
+async function adminApi(s: Serving, method: string, path: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${s.ports.admin}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
 function runServe(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "serve", ...args], {
     encoding: "utf8",
@@ -103,8 +125,10 @@ describe("portcullis serve --workers 2", () => {
     await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve));
     issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
     token = await signToken(privateKey, issuer);
-    await writeFile(join(dir, "config.yaml"), config(issuer, []));
-    portcullis = await serve(join(dir, "config.yaml"), join(dir, "serve.log"), ["--workers", "2"]);
+    await writeFile(join(dir, "config.yaml"), `${config(issuer, [])}\n${ADMIN_API}`);
+    portcullis = await serve(join(dir, "config.yaml"), join(dir, "serve.log"), ["--workers", "2"], {
+      PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
   });
 
   afterAll(async () => {
@@ -143,6 +167,15 @@ describe("portcullis serve --workers 2", () => {
     expect(one + two).toBe(sent);
     expect(readMetric(metrics, "portcullis_provider_ready", { provider: "idp" })).toBe(1);
     expect(readMetric(metrics, "portcullis_workers", { state: "ready" })).toBe(2);
+  });
+
+  it("answers the admin API from the supervisor: without Redis it refuses with admin_needs_redis, as no worker would learn", async () => {
+    const refused = await adminApi(portcullis, "POST", "/admin/users/revoke", { sub: "someone" });
+    expect([refused.status, refused.body["error"]]).toEqual([409, "admin_needs_redis"]);
+    const metrics = (await admin(portcullis, "/metrics")).body;
+    expect(
+      readMetric(metrics, "portcullis_admin_actions_total", { action: "end_user_sessions", result: "conflict" }),
+    ).toBe(1);
   });
 
   it("reloads every worker on SIGHUP", async () => {
@@ -259,12 +292,14 @@ describe("portcullis serve --workers refusals", () => {
       const file = join(dir, "redis.yaml");
       await writeFile(
         file,
-        `${loginConfig()}\nredis: { url: "${redis.url}" }\nsession: { store: redis, keys: [${SESSION_KEY}] }`.replace(
+        `${loginConfig()}\nredis: { url: "${redis.url}" }\nsession: { store: redis, keys: [${SESSION_KEY}] }\n${ADMIN_API}`.replace(
           `session: { keys: [${SESSION_KEY}] }\n`,
           "",
         ),
       );
-      const served = await serve(file, join(dir, "redis.log"), ["--workers", "2"]);
+      const served = await serve(file, join(dir, "redis.log"), ["--workers", "2"], {
+        PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
       expect(served.lines().find((l) => l["msg"] === "portcullis ready")).toMatchObject({ workers: 2 });
       const connected = () =>
         served
@@ -272,6 +307,18 @@ describe("portcullis serve --workers refusals", () => {
           .filter((l) => l["msg"] === "Redis connected")
           .map((l) => l["worker"]);
       expect(await waitUntil(async () => new Set(connected()).size === 2, 20_000)).toBe(true);
+      // The supervisor serves the admin API over its own Redis connection: what it ends is stored
+      // in the revocation hash every worker follows.
+      const ended = await adminApi(served, "POST", "/admin/users/revoke", { sub: "alice" });
+      expect(ended).toMatchObject({
+        status: 200,
+        body: { providers: ["idp"], sessionsDeleted: 0, everyReplica: true },
+      });
+      expect(await redis.command("HLEN", "portcullis:revocations")).toBe(1);
+      expect(await adminApi(served, "GET", "/admin/sessions?sub=alice")).toEqual({
+        status: 200,
+        body: { sub: "alice", sessions: [] },
+      });
       process.kill(served.pid, "SIGTERM");
       expect(await served.exited).toBe(0);
     } finally {

@@ -41,6 +41,8 @@ export async function startPortcullisProcess(
   configFile: string,
   logFile: string,
   timeoutMs = 30_000,
+  /** Added to the test process's environment (e.g. a secret the config names as `${VAR}`). */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<PortcullisProcess> {
   const child = spawn(
     process.execPath,
@@ -48,7 +50,7 @@ export async function startPortcullisProcess(
     {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_ENV: "test" },
+      env: { ...process.env, ...env, NODE_ENV: "test" },
     },
   );
   killOnExit(child);

@@ -47,6 +47,8 @@ export interface ReplicaStackOptions {
   readonly backchannelLogoutReplica?: number;
   /** The dev IdP's private signing keys (the first signs), for tests that sign tokens of their own; default: a new one. */
   readonly signingKeys?: readonly SigningJwk[];
+  /** Environment variables every replica gets beyond the test process's (e.g. a secret named as `${VAR}`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Envoy's view of one replica in a cluster (admin /clusters). */
@@ -166,7 +168,9 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
         }),
         { mode: 0o600 },
       );
-      replicas.push(createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), scope.defer));
+      replicas.push(
+        createReplica(index, ports, held, configFile, join(dir, `replica-${index + 1}.log`), scope.defer, options.env),
+      );
     }
     for (const replica of replicas) await replica.start();
 
@@ -275,6 +279,7 @@ function createReplica(
   configFile: string,
   logFile: string,
   defer: (cleanup: () => Promise<unknown>) => void,
+  env: Readonly<Record<string, string>> = {},
 ): Replica {
   let held: ReservedPort[] = [initiallyHeld.grpc, initiallyHeld.auth, initiallyHeld.admin];
   let running: PortcullisProcess | null = null;
@@ -306,7 +311,7 @@ function createReplica(
       if (running !== null) throw new Error(`replica ${index + 1} is already running`);
       const t0 = Date.now();
       await release();
-      const proc = await startPortcullisProcess(configFile, logFile);
+      const proc = await startPortcullisProcess(configFile, logFile, undefined, env);
       running = proc;
       // Once it is gone, its ports are held again at once (see the module comment).
       void proc.exited.then(() => {

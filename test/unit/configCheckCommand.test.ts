@@ -91,6 +91,27 @@ routes:
     ]);
   });
 
+  it("says when the admin API is on, and refuses an admin token written in the file without printing it", async () => {
+    const yaml = (token: string) => `providers:
+  demo: { issuer: "https://idp.example.com", audiences: [api] }
+routes:
+  - { name: api, match: { path: /api }, auth: required }
+admin: { api: { enabled: true, token: "${token}" } }
+`;
+    const on = await run([`--config=${file("admin-on.yaml", yaml("\${ADMIN_TOKEN}"))}`], {
+      ADMIN_TOKEN: "x".repeat(40),
+    });
+    expect(on.code).toBe(0);
+    expect(on.stdout).toContain(
+      "admin API: on (session control under /admin/ on 127.0.0.1:9464; token from the environment)",
+    );
+    expect(on.stdout + on.stderr).not.toContain("x".repeat(40));
+    const literal = await run([`--config=${file("admin-literal.yaml", yaml("y".repeat(40)))}`]);
+    expect(literal.code).toBe(1);
+    expect(literal.stderr).toContain("admin.api.token: must come from the environment, not be written in the file");
+    expect(literal.stdout + literal.stderr).not.toContain("y".repeat(40));
+  });
+
   it("exits 1 with usage when --config is missing", async () => {
     const { code, stderr } = await run([]);
     expect(code).toBe(1);

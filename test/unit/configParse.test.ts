@@ -32,7 +32,7 @@ describe("parseConfig: the acceptance case", () => {
         'routes[0].match.path: must start with "/" (got "admin")',
         'routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "routes[0].name: is required",
-        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing, forwardAuth)",
+        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing, forwardAuth, admin)",
       ]),
     );
     expect(paths(result)).toHaveLength(4);
@@ -214,6 +214,7 @@ describe("parseConfig: defaults", () => {
       },
       shutdown: { graceSeconds: 10, drainSeconds: 5 },
       log: { level: "info", audit: false },
+      admin: { api: { enabled: false, token: null } },
     });
     expect(result.warnings).toEqual([]);
   });

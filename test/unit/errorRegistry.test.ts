@@ -23,7 +23,7 @@ describe("error registry", () => {
   it("every code has exactly one status and a public description", () => {
     for (const code of codes) {
       const spec = ERROR_CODES[code];
-      expect([302, 400, 401, 403, 404, 405, 502, 503], code).toContain(spec.status);
+      expect([302, 400, 401, 403, 404, 405, 409, 502, 503], code).toContain(spec.status);
       // A clause a JSON error_description carries as is and a page turns into a sentence.
       expect(spec.description, code).toMatch(/^[a-z][^\n"\\]*[A-Za-z]$/);
       expect(spec.when.length, code).toBeGreaterThan(0);
