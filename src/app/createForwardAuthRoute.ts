@@ -2,10 +2,10 @@
 // gate and the check observer, with the proxy's conventions (header names, login answer) resolved, its settings read from the current config generation (a reload can
 // turn it on or off, move it, or change the trusted proxies; the address blocks are built once per
 // generation).
-import { BlockList } from "node:net";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { ForwardAuthRoute } from "../http/startAuthServer.ts";
 import type { CheckObserver, DecisionGate } from "../transport/createExtAuthzHandlers.ts";
+import { blockListOf } from "./blockListOf.ts";
 import { createForwardAuthHandler, type ForwardAuthSettings } from "../transport/createForwardAuthHandler.ts";
 import type { ForwardedHeaderNames } from "../transport/readForwardAuthRequest.ts";
 
@@ -35,11 +35,7 @@ export function createForwardAuthRoute(
   let built: { readonly from: ForwardAuthConfig; readonly settings: ForwardAuthSettings } | null = null;
   const settingsOf = (section: ForwardAuthConfig): ForwardAuthSettings => {
     if (built?.from === section) return built.settings;
-    const trustedProxies = new BlockList();
-    for (const block of section.trustedProxies) {
-      const [address, prefix] = block.split("/") as [string, string];
-      trustedProxies.addSubnet(address, Number(prefix), address.includes(":") ? "ipv6" : "ipv4");
-    }
+    const trustedProxies = blockListOf(section.trustedProxies);
     const convention = FORWARDED_HEADERS[section.proxy];
     const headers = {
       method: section.headers.method ?? convention.method,

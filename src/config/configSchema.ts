@@ -12,6 +12,7 @@ import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
 import { redisNode, sessionNode } from "./sessionSchema.ts";
+import { traceRequestsNode } from "./traceRequestsSchema.ts";
 import { tracingNode } from "./tracingSchema.ts";
 
 interface NodeBase {
@@ -277,6 +278,7 @@ export const configSchema = {
           description:
             'One `info` line per decision (`"msg":"audit"`): route, allow or deny, reason, the caller\'s `sub` or client id, provider. Never a token or cookie.',
         },
+        traceRequests: traceRequestsNode,
       },
     },
     tracing: tracingNode,
