@@ -191,8 +191,10 @@ function createLogin(
 ): BrowserLogin | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
-  for (const provider of Object.keys(config.providers))
+  for (const provider of Object.keys(config.providers)) {
     for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+    if (config.session.idleTimeoutSeconds !== null) metrics.sessionsEnded.inc({ provider, reason: "idle" }, 0);
+  }
   const store = sessionStoreFor(config, shared, logger, clock);
   return createBrowserLogin({
     session: config.session,
@@ -221,6 +223,7 @@ function createLogin(
       loginFailed: (provider, reason) =>
         metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
       refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
+      sessionEnded: (provider, reason) => metrics.sessionsEnded.inc({ provider, reason }),
     },
   });
 }

@@ -21,6 +21,8 @@ export interface Metrics {
   readonly providerReady: Gauge<"provider">;
   readonly logins: Counter<"provider" | "result" | "reason">;
   readonly sessionRefreshes: Counter<"provider" | "result">;
+  /** Sessions Portcullis refused and ended by itself, by provider and reason (idle). */
+  readonly sessionsEnded: Counter<"provider" | "reason">;
   readonly introspections: Counter<"provider" | "result">;
   readonly configReloads: Counter<"result">;
   readonly configLastReloadSuccess: Gauge;
@@ -158,8 +160,16 @@ function tokenMetrics(
 }
 
 /** Browser login: logins, session refreshes, back-channel logouts. */
-function browserLoginMetrics(registry: Registry): Pick<Metrics, "logins" | "sessionRefreshes" | "backchannelLogouts"> {
+function browserLoginMetrics(
+  registry: Registry,
+): Pick<Metrics, "logins" | "sessionRefreshes" | "sessionsEnded" | "backchannelLogouts"> {
   return {
+    sessionsEnded: new Counter({
+      name: "portcullis_sessions_ended_total",
+      help: "Sessions refused and ended by Portcullis itself on a check, by provider and reason (idle: unused for session.idleTimeoutSeconds). A stateless cookie session the browser sends again after it ended counts again.",
+      labelNames: ["provider", "reason"] as const,
+      registers: [registry],
+    }),
     logins: new Counter({
       name: "portcullis_logins_total",
       help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code; `ok` unless failed). Stateless sessions cannot be counted while active.",
