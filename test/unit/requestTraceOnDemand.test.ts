@@ -4,6 +4,7 @@
 // never reaches the log, and traces are rate-limited.
 import { afterEach, describe, expect, it } from "vitest";
 import { createLivePipeline, type LivePipeline } from "../../src/app/createLivePipeline.ts";
+import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { Decision } from "../../src/core/Decision.ts";
@@ -183,6 +184,16 @@ describe("a request carrying the trace header", () => {
     const decision = await live.gate.decide(request("/healthz", { "x-portcullis-trace": "1" }, "10.0.0.1"));
     expect(traces(lines)).toHaveLength(0);
     expect(removed(decision)).not.toContain("x-portcullis-trace");
+  });
+});
+
+describe("log.traceRequests and Envoy's allowed_headers (check-config --envoy)", () => {
+  it("lists the trace header, under its configured name, only while the section is on", () => {
+    const names = (traceRequests: Record<string, unknown>) =>
+      envoyAllowedHeaders(configWith(traceRequests)).map((h) => h.name);
+    expect(names({ enabled: true, secret: SECRET })).toContain("x-portcullis-trace");
+    expect(names({ enabled: true, secret: SECRET, header: "x-debug-me" })).toContain("x-debug-me");
+    expect(names({ enabled: false })).not.toContain("x-portcullis-trace");
   });
 });
 
