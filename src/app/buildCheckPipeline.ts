@@ -32,6 +32,7 @@ import type { SharedSessionState } from "./createSharedSessionState.ts";
 import { createAssertionPipeline, type AssertionPipeline } from "./createAssertionPipeline.ts";
 import { providersDemandCertificates } from "./clientCertificateUse.ts";
 import { createCheckObserver } from "./createCheckObserver.ts";
+import { createRequestTraceLog, type RequestTraceLog } from "./createRequestTraceLog.ts";
 import { createConfiguredTokenBinding } from "./createConfiguredTokenBinding.ts";
 import { createConfiguredTokenExchange } from "./createConfiguredTokenExchange.ts";
 
@@ -47,6 +48,8 @@ export interface CheckPipeline {
   readonly handlers: UntypedServiceImplementation;
   /** The signed identity assertion and what the auth listener publishes of it; null when no route adds one. */
   readonly assertion: AssertionPipeline | null;
+  /** Trace on demand (log.traceRequests); null or absent when off, and the live gate then calls gate.decide directly. */
+  readonly requestTrace?: RequestTraceLog | null;
 }
 
 export interface PipelineReuse {
@@ -133,6 +136,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
   });
 
+  const observer = createCheckObserver(metrics, logger, () => config.log.audit);
+  const requestTrace = createRequestTraceLog(config, { logger, metrics, clock });
   return {
     config,
     registry,
@@ -140,10 +145,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     login,
     gate,
     assertion: identity.assertions,
-    handlers: createExtAuthzHandlers(
-      gate,
-      createCheckObserver(metrics, logger, () => config.log.audit),
-    ),
+    requestTrace,
+    handlers: createExtAuthzHandlers(gate, observer),
   };
 }
 
@@ -196,8 +199,10 @@ function createLogin(
 ): BrowserLogin | null {
   const providers = Object.values(config.providers);
   if (!browserLoginEnabled(config)) return null;
-  for (const provider of Object.keys(config.providers))
+  for (const provider of Object.keys(config.providers)) {
     for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
+    if (config.session.idleTimeoutSeconds !== null) metrics.sessionsEnded.inc({ provider, reason: "idle" }, 0);
+  }
   const store = sessionStoreFor(config, shared, logger, clock);
   return createBrowserLogin({
     session: config.session,
@@ -226,6 +231,7 @@ function createLogin(
       loginFailed: (provider, reason) =>
         metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),
       refreshed: (provider, result) => metrics.sessionRefreshes.inc({ provider, result }),
+      sessionEnded: (provider, reason) => metrics.sessionsEnded.inc({ provider, reason }),
     },
   });
 }

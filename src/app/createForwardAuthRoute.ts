@@ -4,10 +4,10 @@
 // (a reload can turn it on or off, move it, or change the trusted proxies; the address blocks and
 // conventions are built once per generation).
 import type { IncomingMessage } from "node:http";
-import { BlockList } from "node:net";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { ForwardAuthRoute } from "../http/startAuthServer.ts";
 import type { CheckObserver, DecisionGate } from "../transport/createExtAuthzHandlers.ts";
+import { blockListOf } from "./blockListOf.ts";
 import { createForwardAuthHandler, type ForwardAuthSettings } from "../transport/createForwardAuthHandler.ts";
 import {
   readEnvoyAuthRequest,
@@ -70,11 +70,7 @@ export function createForwardAuthRoute(
   let built: { readonly from: ForwardAuthConfig; readonly settings: ForwardAuthSettings } | null = null;
   const settingsOf = (section: ForwardAuthConfig): ForwardAuthSettings => {
     if (built?.from === section) return built.settings;
-    const trustedProxies = new BlockList();
-    for (const block of section.trustedProxies) {
-      const [address, prefix] = block.split("/") as [string, string];
-      trustedProxies.addSubnet(address, Number(prefix), address.includes(":") ? "ipv6" : "ipv4");
-    }
+    const trustedProxies = blockListOf(section.trustedProxies);
     const settings = { trustedProxies, ...conventionOf(section) };
     built = { from: section, settings };
     return settings;

@@ -81,6 +81,12 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
   if (config.tracing.enabled)
     for (const name of TRACE_CONTEXT_HEADERS)
       headers.push({ name, why: "tracing: the trace context the Check's span continues (W3C, B3)" });
+  const traceRequests = config.log.traceRequests;
+  if (traceRequests?.enabled === true)
+    headers.push({
+      name: traceRequests.header,
+      why: "log.traceRequests: asks for the request's decision trace in the log; removed before the upstream",
+    });
   // A name twice (a removal that is also a trace header) is sent once, for its first reason.
   return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
 }

@@ -11,6 +11,7 @@ import { discoveryUrl } from "../oidc/discoverProvider.ts";
 import type { FetchLike } from "../oidc/boundedFetch.ts";
 import { assembleAccessRequest } from "../transport/assembleAccessRequest.ts";
 import { buildCheckPipeline } from "./buildCheckPipeline.ts";
+import { credentialHeadersOf } from "./credentialHeadersOf.ts";
 
 export interface ExplainInput {
   readonly method: string;
@@ -28,15 +29,6 @@ export interface Explanation {
   readonly decision: Decision;
   /** Headers whose values are credentials for the upstream (signed assertion, exchanged token): never printed. */
   readonly credentialHeaders: ReadonlySet<string>;
-}
-
-/** The upstream headers this config puts credentials in, lower-cased. */
-function credentialHeadersOf(config: PortcullisConfig): ReadonlySet<string> {
-  const names = new Set<string>();
-  if (config.identity.assertion !== undefined) names.add(config.identity.assertion.header.toLowerCase());
-  for (const route of config.routes)
-    if (route.exchange?.enabled === true) names.add(route.exchange.header.toLowerCase());
-  return names;
 }
 
 /** Splits `https://host:port/p?q#f` without resolving dot segments or escapes: the gate must see the raw path. */

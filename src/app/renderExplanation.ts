@@ -30,10 +30,18 @@ function publicDecision(decision: Decision, headerList: Shown): Record<string, u
   return { ...rest, setHeaders: headerList(setHeaders), responseHeaders: headerList(responseHeaders) };
 }
 
-export function explanationJson(explanation: Explanation): string {
+/** The JSON form as an object: `explain --json` prints it, a live request's trace logs it (docs/explain.md). */
+export function explanationObject(explanation: Explanation): {
+  readonly request: Explanation["request"];
+  readonly trace: Explanation["trace"];
+  readonly decision: Record<string, unknown>;
+} {
   const { request, trace, decision, credentialHeaders } = explanation;
-  const out = { request, trace, decision: publicDecision(decision, shownWith(credentialHeaders)) };
-  return `${JSON.stringify(out, null, 2)}\n`;
+  return { request, trace, decision: publicDecision(decision, shownWith(credentialHeaders)) };
+}
+
+export function explanationJson(explanation: Explanation): string {
+  return `${JSON.stringify(explanationObject(explanation), null, 2)}\n`;
 }
 
 export function renderExplanation(explanation: Explanation): string {

@@ -58,7 +58,9 @@ export function trackGenerations(first: CheckPipeline): Generations {
       gen.inflight += 1;
       let decided: Promise<Decision>;
       try {
-        decided = gen.pipeline.gate.decide(request);
+        // A config without trace on demand pays one property read for it.
+        const traceLog = gen.pipeline.requestTrace;
+        decided = traceLog == null ? gen.pipeline.gate.decide(request) : traceLog.decide(gen.pipeline.gate, request);
       } catch (fault) {
         decided = Promise.reject(fault);
       }

@@ -1,9 +1,11 @@
 // Cross-field rules of the signed identity assertion: a route that adds it needs an issuer and an
 // audience, a public route cannot add one, at most two keys, its header is not another identity
-// header's, and its fixed claims leave room for the identity within `maxBytes`. A warning when
-// generated keys would differ between replicas (no Redis to share them).
+// header's, and its fixed claims leave room for the identity within `maxBytes`. Warnings when
+// generated keys would differ between replicas (no Redis to share them), and for a shadow rule's own
+// assertion (it signs nothing until the rule enforces).
 
 import type { PartialConfig, RuleFindings } from "./checkConfigRules.ts";
+import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { MAX_ASSERTION_KEYS } from "./assertionSchema.ts";
 
@@ -15,7 +17,7 @@ const MIN_IDENTITY_BYTES = 256;
 export function checkAssertionRules(config: PartialConfig, { problems, warnings }: RuleFindings): void {
   const assertion = config.identity?.assertion ?? {};
   const path = "identity.assertion";
-  const routesWithAssertion = assertionRoutes(config, problems);
+  const routesWithAssertion = assertionRoutes(config, { problems, warnings });
   if ((assertion.keys ?? []).length > MAX_ASSERTION_KEYS)
     problems.push({
       path: keyPath(path, "keys"),
@@ -65,8 +67,11 @@ interface AssertionRoute {
   readonly audience: string | null;
 }
 
-/** The routes that add the assertion, each with its audience; problems for public routes and missing audiences. */
-function assertionRoutes(config: PartialConfig, problems: RuleFindings["problems"]): AssertionRoute[] {
+/**
+ * The routes that add the assertion, each with its audience; problems for public routes and missing
+ * audiences, a warning for a shadow route's own assertion.
+ */
+function assertionRoutes(config: PartialConfig, { problems, warnings }: RuleFindings): AssertionRoute[] {
   const globalOn = config.identity?.assertion?.enabled === true;
   const globalAudience = config.identity?.assertion?.audience ?? null;
   const found: AssertionRoute[] = [];
@@ -86,6 +91,8 @@ function assertionRoutes(config: PartialConfig, problems: RuleFindings["problems
       return;
     }
     if (!(own ?? globalOn)) return;
+    if (route.mode === "shadow" && (own === true || typeof route.assertion?.audience === "string"))
+      warnings.push(shadowAssertion(where, route.name ?? where));
     const audience = route.assertion?.audience ?? globalAudience;
     if (typeof audience !== "string")
       problems.push({
@@ -95,6 +102,20 @@ function assertionRoutes(config: PartialConfig, problems: RuleFindings["problems
     found.push({ where, name: route.name ?? where, audience: typeof audience === "string" ? audience : null });
   });
   return found;
+}
+
+/**
+ * A shadow rule never lets a request through, so nothing is signed for it: the requests it matches
+ * reach the upstream with the assertion of the rule that decides them, or none. A warning, not a
+ * refusal: nothing is signed that the rule does not gate, and staging the rule exactly as it will be
+ * enforced (assertion included) is what shadow mode is for; the warning keeps anyone from believing
+ * the upstream already gets this audience's assertion.
+ */
+function shadowAssertion(where: string, name: string): ConfigIssue {
+  return {
+    path: keyPath(where, "assertion"),
+    message: `is set on ${name}, a mode: shadow rule, which never lets a request through: no assertion is signed for it, and the requests it matches reach the upstream with the assertion of the rule that decides them, or none. It applies once the rule is switched to enforce; if the upstream needs the assertion now, set it on the deciding rule (or identity.assertion.enabled for every route)`,
+  };
 }
 
 /** Refuses a maxBytes its fixed claims (issuer, audience, the longest provider issuer) leave too little of. */

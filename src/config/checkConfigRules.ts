@@ -15,6 +15,7 @@ import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
+import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
 
 /** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
 export type PartialConfig = PartialOutput<SchemaOutput<typeof configSchema>>;
@@ -24,11 +25,15 @@ export interface RuleFindings {
   readonly warnings: ConfigIssue[];
 }
 
-/** `routeRules`: rules from other rooms about routes; they run right after ours on routes. */
+/**
+ * `routeRules`: rules from other rooms about routes; they run right after ours on routes.
+ * `fromEnvironment`: key paths whose value came from `${ENV}` (a secret must).
+ */
 export function checkConfigRules(
   config: PartialConfig,
   findings: RuleFindings,
   routeRules: readonly ConfigRule[] = [],
+  fromEnvironment: ReadonlySet<string> = new Set(),
 ): void {
   checkProviders(config, findings);
   checkProviderConventions(config.providers, findings);
@@ -46,6 +51,7 @@ export function checkConfigRules(
   checkListen(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);
+  checkTraceRequestRules(config, findings, fromEnvironment);
 }
 
 function checkRedis(config: PartialConfig, { problems }: RuleFindings): void {

@@ -13,6 +13,7 @@ import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
 import { redisNode, sessionNode } from "./sessionSchema.ts";
+import { traceRequestsNode } from "./traceRequestsSchema.ts";
 import { tracingNode } from "./tracingSchema.ts";
 
 interface NodeBase {
@@ -278,6 +279,7 @@ export const configSchema = {
           description:
             'One `info` line per decision (`"msg":"audit"`): route, allow or deny, reason, the caller\'s `sub` or client id, provider. Never a token or cookie.',
         },
+        traceRequests: traceRequestsNode,
       },
     },
     tracing: tracingNode,

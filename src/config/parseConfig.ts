@@ -15,7 +15,10 @@ import { applyProviderPresets } from "./presets/applyProviderPresets.ts";
 import type { SchemaOutput } from "./SchemaOutput.ts";
 
 export interface ParseConfigOptions {
-  /** Key paths whose values must never be quoted in messages (loadConfigFile passes env-substituted ones). */
+  /**
+   * Key paths whose values came from `${ENV}` (loadConfigFile passes them): never quoted in messages,
+   * and the only place a secret such as log.traceRequests.secret may come from.
+   */
   readonly secretPaths?: ReadonlySet<string>;
   /** Route rules from rooms the config may not import (core's route-matching warnings); app/ passes them. */
   readonly routeRules?: readonly ConfigRule[];
@@ -40,7 +43,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   });
   // With problems the output is partial (holes where a value failed): the rules read it as such.
   if (parsed !== INVALID) {
-    checkConfigRules(parsed, { problems, warnings }, options.routeRules);
+    checkConfigRules(parsed, { problems, warnings }, options.routeRules, options.secretPaths ?? new Set());
     checkAdminApiRules(parsed, { problems, warnings }, options.secretPaths ?? new Set());
   }
   if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };

@@ -73,7 +73,7 @@ export const sessionNode = {
       jsonSchema: { type: ["integer", "null"], minimum: 60, maximum: 2592000 },
       default: null,
       description:
-        "End a session not used for this long (sliding; the last-seen time is written at most once a minute, so it may end up to a minute early); null = no idle timeout, only `lifetimeSeconds`.",
+        'End a session not used for this long (sliding; the last-seen time is written at most once a minute, so it may end up to a minute early), counted in `portcullis_sessions_ended_total{reason="idle"}` and logged at info; null = no idle timeout, only `lifetimeSeconds`.',
     },
     maxTokenLifetimeSeconds: {
       kind: "integer",

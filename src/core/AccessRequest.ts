@@ -21,6 +21,12 @@ export interface AccessRequest {
   readonly path: string;
   /** Request headers, names lower-cased. A repeated header arrives joined with ",". */
   readonly headers: ReadonlyMap<string, string>;
+  /**
+   * The downstream peer's IP address as the front door knows it (Envoy: attributes.source.address,
+   * the TCP peer of its listener, never X-Forwarded-For); absent where it is not known (a pipe, or
+   * the forward-auth endpoint, whose peer is the proxy).
+   */
+  readonly sourceAddress?: string;
   /** The client's TLS certificate as Envoy handed it over (include_peer_certificate); absent: none. */
   readonly clientCertificate?: ClientCertificate;
   /** Envoy sent a certificate that is not one readable certificate (too long, malformed): read as none. */

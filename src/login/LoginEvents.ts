@@ -6,6 +6,8 @@ export interface LoginEvents {
   loginCompleted(provider: string): void;
   loginFailed(provider: string | null, reason: string): void;
   refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;
+  /** A session presented on a check was refused and ended by Portcullis itself (idle: session.idleTimeoutSeconds). */
+  sessionEnded?(provider: string, reason: "idle"): void;
   backchannelLogout?(
     provider: string | null,
     result: "ok" | "invalid" | "replayed" | "unavailable",

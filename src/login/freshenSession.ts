@@ -30,10 +30,27 @@ export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<stri
     return { kind: "invalid", clear: login.store.clear(present) };
   }
   const idle = login.config.idleTimeoutSeconds;
-  if (idle !== null && (session.lastSeenAt ?? session.createdAt) + idle <= t) {
+  const lastSeen = session.lastSeenAt ?? session.createdAt;
+  if (idle !== null && lastSeen + idle <= t) {
+    login.events?.sessionEnded?.(session.provider, "idle");
+    // Which session, as a digest only: its id names its Redis record, and the log is no place for it.
+    login.logger?.info?.(
+      {
+        provider: session.provider,
+        session: sessionDigest(session.id),
+        idleSeconds: t - lastSeen,
+        idleTimeoutSeconds: idle,
+      },
+      "session ended: idle",
+    );
     return { kind: "invalid", clear: await endIdleSession(login, session, present) };
   }
   return loaded;
+}
+
+/** A short digest of a session id, to tell one session's log lines from another's and nothing more. */
+function sessionDigest(id: string): string {
+  return createHash("sha256").update(`portcullis session\u0000${id}`).digest("base64url").slice(0, 16);
 }
 
 /** An idle session is over: deleted from the store where there is one, its cookies cleared either way. */

@@ -12,6 +12,8 @@ export interface Metrics {
   readonly checkDuration: BatchedHistogram<"decision">;
   /** Would-be denials of shadow rules (`routes[].mode: shadow`), by route name and denial code. */
   readonly shadowDenials: Counter<"route" | "code">;
+  /** Requests that asked for a trace (`log.traceRequests`), by result: traced, rate_limited, untrusted. */
+  readonly requestTraces: Counter<"result">;
   readonly jwksFetches: Counter<"provider" | "result">;
   readonly jwksKeysSkipped: Counter<"provider">;
   readonly tokenCacheLookups: BatchedCounter<"result">;
@@ -19,6 +21,8 @@ export interface Metrics {
   readonly providerReady: Gauge<"provider">;
   readonly logins: Counter<"provider" | "result" | "reason">;
   readonly sessionRefreshes: Counter<"provider" | "result">;
+  /** Sessions Portcullis refused and ended by itself, by provider and reason (idle). */
+  readonly sessionsEnded: Counter<"provider" | "reason">;
   readonly introspections: Counter<"provider" | "result">;
   readonly configReloads: Counter<"result">;
   readonly configLastReloadSuccess: Gauge;
@@ -35,6 +39,8 @@ export const REDIS_OPERATIONS = [
   "revocation",
   "dpop_replay",
 ] as const;
+/** Results of portcullis_request_traces_total. */
+export const REQUEST_TRACE_RESULTS = ["traced", "rate_limited", "untrusted"] as const;
 /** Results of portcullis_backchannel_logouts_total. */
 export const BACKCHANNEL_RESULTS = ["ok", "invalid", "replayed", "unavailable"] as const;
 
@@ -59,8 +65,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 /** The ext_authz Check path: answers and how long they took. */
-function checkMetrics(registry: Registry): Pick<Metrics, "checks" | "checkDuration" | "shadowDenials"> {
+function checkMetrics(
+  registry: Registry,
+): Pick<Metrics, "checks" | "checkDuration" | "shadowDenials" | "requestTraces"> {
+  const requestTraces = new Counter({
+    name: "portcullis_request_traces_total",
+    help: "Checks whose request carried the trace header (log.traceRequests), by result: traced (its trace was logged), rate_limited (over maxPerSecond, decided untraced), untrusted (neither a trusted address nor the secret: ignored).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  for (const result of REQUEST_TRACE_RESULTS) requestTraces.inc({ result }, 0);
   return {
+    requestTraces,
     shadowDenials: new Counter({
       name: "portcullis_shadow_denials_total",
       help: "Requests a shadow rule (routes[].mode: shadow) would have denied, by route name and denial code; another rule decided them.",
@@ -144,8 +160,16 @@ function tokenMetrics(
 }
 
 /** Browser login: logins, session refreshes, back-channel logouts. */
-function browserLoginMetrics(registry: Registry): Pick<Metrics, "logins" | "sessionRefreshes" | "backchannelLogouts"> {
+function browserLoginMetrics(
+  registry: Registry,
+): Pick<Metrics, "logins" | "sessionRefreshes" | "sessionsEnded" | "backchannelLogouts"> {
   return {
+    sessionsEnded: new Counter({
+      name: "portcullis_sessions_ended_total",
+      help: "Sessions refused and ended by Portcullis itself on a check, by provider and reason (idle: unused for session.idleTimeoutSeconds). A stateless cookie session the browser sends again after it ended counts again.",
+      labelNames: ["provider", "reason"] as const,
+      registers: [registry],
+    }),
     logins: new Counter({
       name: "portcullis_logins_total",
       help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code; `ok` unless failed). Stateless sessions cannot be counted while active.",

@@ -16,12 +16,14 @@ export interface HttpRequestFields {
 
 /**
  * `certificate`: attributes.source.certificate, Envoy's URL-encoded PEM of the client's certificate
- * (include_peer_certificate); "" when it sent none.
+ * (include_peer_certificate); "" when it sent none. `sourceAddress`: attributes.source.address's
+ * socket address; "" when there is none.
  */
 export function assembleAccessRequest(
   http: HttpRequestFields,
   headers: Map<string, string>,
   certificate = "",
+  sourceAddress = "",
 ): AccessRequest {
   const authority = http.host || headers.get(":authority") || "";
   const host = canonicalAuthority(authority);
@@ -38,6 +40,9 @@ export function assembleAccessRequest(
     ...(host === null ? { hostInvalid: true } : {}),
     path: http.path || headers.get(":path") || "",
     headers,
+    // A plain field (undefined when unknown) rather than one more spread: a spread here cost the
+    // decoder about a tenth of its time per check.
+    sourceAddress: sourceAddress === "" ? undefined : sourceAddress,
     ...(clientCertificate !== null ? { clientCertificate } : {}),
     ...(certificate !== "" && clientCertificate === null ? { clientCertificateUnreadable: true } : {}),
   };

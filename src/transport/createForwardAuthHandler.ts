@@ -9,6 +9,7 @@ import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import { deny, internalErrorDecision } from "../core/deny.ts";
 import type { CheckObserver, DecisionGate } from "./createExtAuthzHandlers.ts";
+import { peerInBlocks } from "./peerInBlocks.ts";
 import { ForwardAuthRefused } from "./readForwardAuthRequest.ts";
 import { toForwardAuthResponse, type ForwardAuthResponse } from "./toForwardAuthResponse.ts";
 
@@ -56,7 +57,7 @@ export function createForwardAuthHandler(
       // The subrequest has no body worth reading; draining it keeps the connection usable.
       req.resume();
       current = settings();
-      if (!isTrusted(current.trustedProxies, req.socket.remoteAddress)) {
+      if (!peerInBlocks(current.trustedProxies, req.socket.remoteAddress)) {
         answer(deny("forward_auth_peer_untrusted", { route: null, detail: "peer outside forwardAuth.trustedProxies" }));
         return;
       }
@@ -74,12 +75,4 @@ export function createForwardAuthHandler(
       answer(internalErrorDecision(null, "unexpected fault starting the forward-auth check"), fault);
     }
   };
-}
-
-/** An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; it is checked as the IPv4 address it is. */
-function isTrusted(blocks: BlockList, address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return blocks.check(mapped[1] as string, "ipv4");
-  return blocks.check(address, address.includes(":") ? "ipv6" : "ipv4");
 }

@@ -1,7 +1,8 @@
 // Envoy CheckRequest (as decoded by proto-loader) → AccessRequest: the reference the wire codec
 // (decodeCheckRequest) is held to by a differential test. Headers come either as the `headers` map
 // or, with `encode_raw_headers`, as `header_map`; both are accepted. The client certificate is
-// attributes.source.certificate (with include_peer_certificate).
+// attributes.source.certificate (with include_peer_certificate); the downstream peer's address is
+// attributes.source.address.socket_address.address.
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
@@ -22,7 +23,10 @@ export interface HttpRequestWire {
 }
 
 export interface CheckRequestWire {
-  attributes?: { source?: { certificate?: string }; request?: { http?: HttpRequestWire } };
+  attributes?: {
+    source?: { certificate?: string; address?: { socket_address?: { address?: string } } };
+    request?: { http?: HttpRequestWire };
+  };
 }
 
 export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
@@ -50,5 +54,6 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
     },
     headers,
     wire.attributes?.source?.certificate ?? "",
+    wire.attributes?.source?.address?.socket_address?.address ?? "",
   );
 }

@@ -95,6 +95,18 @@ describe("the chart's sidecar Envoy allowed_headers", () => {
     expect([...shipped].sort()).toEqual([...(await computed(configYaml))].sort());
   });
 
+  it("send the trace-on-demand header when log.traceRequests is on, under its configured name", async () => {
+    const log = (traceRequests: Json) =>
+      valuesFile({ config: { providers: { corp: PROVIDER }, routes: ROUTES, log: { traceRequests } } });
+    const on = await render([await log({ enabled: true, trustedAddresses: ["10.0.0.0/8"] })]);
+    expect(on.shipped).toContain("x-portcullis-trace");
+    expect([...on.shipped].sort()).toEqual([...(await computed(on.configYaml))].sort());
+    const named = await render([await log({ enabled: true, header: "x-debug-me", trustedAddresses: ["10.0.0.0/8"] })]);
+    expect(named.shipped).toContain("x-debug-me");
+    expect([...named.shipped].sort()).toEqual([...(await computed(named.configYaml))].sort());
+    expect((await render([await log({ enabled: false })])).shipped).not.toContain("x-portcullis-trace");
+  });
+
   it("send the DPoP proof header when a provider enables DPoP, and only then", async () => {
     const file = await valuesFile({
       config: {

@@ -1,8 +1,9 @@
 // `portcullis serve --workers 2` as an operator runs it: one supervisor, two worker processes
 // sharing the gRPC port (SO_REUSEPORT), one admin listener for both. Checks from many connections
 // reach both workers and /metrics counts them all; /readyz waits for every worker's keys; a killed
-// worker comes back; SIGHUP reaches every worker; SIGTERM drains them and exits 0. Bad --workers
-// values and configs that need one process are refused before anything starts.
+// worker comes back; SIGHUP reaches every worker; SIGTERM drains them and exits 0. Each worker logs
+// the traces asked of it (log.traceRequests). Bad --workers values and configs that need one process
+// are refused before anything starts.
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -21,6 +22,9 @@ import { killOnExit, REPO_ROOT } from "../harness/startPortcullisProcess.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+// Every serve this file starts gets it through its environment (config: ${PORTCULLIS_E2E_TRACE_SECRET}).
+const TRACE_SECRET = "workers-trace-secret-0123456789abcdef";
+process.env["PORTCULLIS_E2E_TRACE_SECRET"] = TRACE_SECRET;
 
 interface Serving {
   readonly pid: number;
@@ -151,13 +155,22 @@ describe("portcullis serve --workers 2", () => {
     expect(await waitUntil(async () => (await admin(portcullis, "/readyz")).status === 200, 20_000)).toBe(true);
   });
 
-  it("answers checks on one port from both workers, and /metrics counts every check once", async () => {
+  it("answers checks on one port from both workers, each logging the traces asked of it, and /metrics counts every check once", async () => {
     const sent = 24;
     for (let i = 0; i < sent; i++) {
       // checkOnce opens a connection of its own: the kernel hashes each to one of the two sockets.
-      const response = await checkOnce(portcullis.ports.grpc, "/api", { authorization: `Bearer ${token}` });
+      const response = await checkOnce(
+        portcullis.ports.grpc,
+        "/api",
+        { authorization: `Bearer ${token}`, "x-portcullis-trace": TRACE_SECRET },
+        `trace-${i}`,
+      );
       expect(response["status"]?.code ?? 0).toBe(0);
     }
+    const traced = () => portcullis.lines().filter((l) => l["msg"] === "request trace");
+    expect(await waitUntil(async () => traced().length === sent, 10_000)).toBe(true);
+    expect(new Set(traced().map((l) => l["requestId"])).size).toBe(sent);
+    expect(new Set(traced().map((l) => l["worker"]))).toEqual(new Set([1, 2]));
     const metrics = (await admin(portcullis, "/metrics")).body;
     expect(readMetric(metrics, "portcullis_checks_total", { decision: "allow", route: "api" })).toBe(sent);
     const one = readMetric(metrics, "portcullis_worker_checks", { worker: "1" });
@@ -165,6 +178,7 @@ describe("portcullis serve --workers 2", () => {
     expect(one).toBeGreaterThan(0);
     expect(two).toBeGreaterThan(0);
     expect(one + two).toBe(sent);
+    expect(readMetric(metrics, "portcullis_request_traces_total", { result: "traced" })).toBe(sent);
     expect(readMetric(metrics, "portcullis_provider_ready", { provider: "idp" })).toBe(1);
     expect(readMetric(metrics, "portcullis_workers", { state: "ready" })).toBe(2);
   });
@@ -371,6 +385,7 @@ function config(issuer: string, extraRoutes: readonly string[]): string {
     "  - { name: api, match: { path: /api }, auth: required }",
     ...extraRoutes,
     "shutdown: { graceSeconds: 5, drainSeconds: 0 }",
+    'log: { traceRequests: { enabled: true, secret: "${PORTCULLIS_E2E_TRACE_SECRET}", maxPerSecond: 100 } }',
   ].join("\n");
 }
 

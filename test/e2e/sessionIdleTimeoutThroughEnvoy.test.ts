@@ -3,8 +3,11 @@
 // waiting out the timeout the test moves the session's last-seen time back, sealing it with the
 // stack's session key (into the cookie, or into the Redis record): last seen 90 s ago slides (the
 // page loads and the last-seen time moves to now), last seen longer ago than the timeout sends the
-// browser to log in again (and the Redis record is gone).
+// browser to log in again (and the Redis record is gone), counted in portcullis_sessions_ended_total
+// and logged with a digest of the session only.
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
@@ -153,6 +156,8 @@ describe.each([
   it(
     "sends a browser whose session sat idle past the timeout to log in again",
     async () => {
+      const idle = { provider: "demo", reason: "idle" };
+      const endedBefore = await stack.metric("portcullis_sessions_ended_total", idle);
       const cookie = await backdater.setLastSeen(await logIn(stack), nowSeconds() - IDLE_SECONDS - 5);
       // Redis: the session read at the login may still be in a replica's memory for a few seconds.
       expect(await waitUntil(async () => (await page(stack, cookie)).status === 302, 20_000)).toBe(true);
@@ -160,6 +165,17 @@ describe.each([
       expect(res.status).toBe(302);
       expect(String(res.headers["location"])).toContain(stack.issuer);
       if (store === "redis") expect((await recordOf(cookie)).session).toBeNull();
+      // Counted on /metrics and logged at info with a digest of the session, never its cookie or tokens.
+      expect(await stack.metric("portcullis_sessions_ended_total", idle)).toBeGreaterThan(endedBefore);
+      const idleLines = async () =>
+        (await readFile(join(stack.dir, "portcullis.log"), "utf8"))
+          .split("\n")
+          .filter((l) => l.includes('"session ended: idle"'));
+      expect(await waitUntil(async () => (await idleLines()).length > 0, 10_000)).toBe(true);
+      const line = JSON.parse((await idleLines()).at(-1)!) as Record<string, unknown>;
+      expect(line).toMatchObject({ level: "info", provider: "demo", idleTimeoutSeconds: IDLE_SECONDS });
+      for (const part of cookie.split(/[=;]\s*/))
+        if (part.length > 20) expect(JSON.stringify(line)).not.toContain(part);
     },
     TEST_TIMEOUT,
   );

@@ -22,6 +22,8 @@ export interface HttpsRequestOptions {
   readonly timeoutMs?: number;
   /** A client certificate and its key (PEM) for an mTLS listener. */
   readonly clientCertificate?: { readonly cert: string; readonly key: string };
+  /** The client's own address (e.g. 127.0.0.2), as Envoy then reports it for the downstream peer. */
+  readonly localAddress?: string;
 }
 
 export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
@@ -37,6 +39,7 @@ export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsRespons
         ...(options.clientCertificate !== undefined
           ? { cert: options.clientCertificate.cert, key: options.clientCertificate.key }
           : {}),
+        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
         agent: false,
         headers: { host: "localhost", accept: "application/json", ...options.headers },
         timeout: options.timeoutMs ?? 10_000,

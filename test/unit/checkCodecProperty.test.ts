@@ -212,7 +212,9 @@ const checkRequestBytes = fc
 const READ_FIELDS: Record<string, Record<number, string>> = {
   check: { 1: "attributes" },
   attributes: { 1: "source", 4: "request" },
-  source: { 5: "keep" },
+  source: { 1: "address", 5: "keep" },
+  address: { 1: "socket" },
+  socket: { 2: "keep" },
   request: { 2: "http" },
   http: { 1: "keep", 2: "keep", 3: "keep", 4: "keep", 5: "keep", 6: "keep", 13: "keep" },
 };

@@ -213,7 +213,17 @@ describe("parseConfig: defaults", () => {
         loginUrlHeader: "x-auth-request-redirect",
       },
       shutdown: { graceSeconds: 10, drainSeconds: 5 },
-      log: { level: "info", audit: false },
+      log: {
+        level: "info",
+        audit: false,
+        traceRequests: {
+          enabled: false,
+          header: "x-portcullis-trace",
+          trustedAddresses: [],
+          secret: null,
+          maxPerSecond: 10,
+        },
+      },
       admin: { api: { enabled: false, token: null } },
     });
     expect(result.warnings).toEqual([]);

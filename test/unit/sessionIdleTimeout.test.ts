@@ -1,17 +1,18 @@
 // The idle timeout on cookie sessions, on a manual clock: a session unused for longer than
 // `session.idleTimeoutSeconds` is no session; use slides it, and the last-seen time is re-sealed
-// into the cookie at most once a minute; without the setting no request re-seals anything.
+// into the cookie at most once a minute; without the setting no request re-seals anything. An idle
+// end is counted (by provider and reason) and logged with a digest of the session, never its id or tokens.
 import { describe, expect, it } from "vitest";
 import type { SessionConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
-import { createBrowserLogin } from "../../src/login/createBrowserLogin.ts";
+import { createBrowserLogin, type BrowserLoginOptions } from "../../src/login/createBrowserLogin.ts";
 import { freshenSession, loadSession } from "../../src/login/freshenSession.ts";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { parseSession, type Session } from "../../src/session/Session.ts";
 import { browserLoginConfig, BROWSER_LOGIN_ISSUER } from "../harness/browserLoginConfig.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
 
-function browserAt(idleTimeoutSeconds: number | null) {
+function browserAt(idleTimeoutSeconds: number | null, observed: Pick<BrowserLoginOptions, "events" | "logger"> = {}) {
   const config = browserLoginConfig();
   const session: SessionConfig = { ...config.session, idleTimeoutSeconds };
   const clock = createManualClock(Date.parse("2026-06-01T08:00:00Z"));
@@ -21,6 +22,7 @@ function browserAt(idleTimeoutSeconds: number | null) {
     loginClient: () => null,
     verifyAccessToken: async () => ({ ok: false, code: "signature_invalid", detail: "unused" }),
     clock,
+    ...observed,
   });
   let jar = "";
   let setCookieResponses = 0;
@@ -74,6 +76,39 @@ function sessionAt(t: number): Session {
 }
 
 describe("session idle timeout (cookie store)", () => {
+  it("counts and logs a session ended for idleness: provider, reason and a digest, never its id or tokens", async () => {
+    const ended: Array<[string, string]> = [];
+    const lines: Array<{ obj: object; msg: string }> = [];
+    const browser = browserAt(600, {
+      events: {
+        loginStarted: () => undefined,
+        loginCompleted: () => undefined,
+        loginFailed: () => undefined,
+        refreshed: () => undefined,
+        sessionEnded: (provider, reason) => void ended.push([provider, reason]),
+      },
+      logger: { warn: () => undefined, info: (obj, msg) => void lines.push({ obj, msg }) },
+    });
+    await browser.logIn();
+    browser.clock.advance(599_000);
+    expect((await browser.request()).kind).toBe("session");
+    expect(ended).toEqual([]);
+    browser.clock.advance(600_000);
+    expect((await browser.request()).kind).toBe("invalid");
+
+    expect(ended).toEqual([["corp", "idle"]]);
+    const idleLines = lines.filter((l) => l.msg === "session ended: idle");
+    expect(idleLines).toHaveLength(1);
+    expect(idleLines[0]?.obj).toEqual({
+      provider: "corp",
+      session: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) as unknown,
+      idleSeconds: 600,
+      idleTimeoutSeconds: 600,
+    });
+    const text = JSON.stringify(idleLines);
+    for (const secret of ["session-id-0123456789", "alice", '"at"']) expect(text).not.toContain(secret);
+  });
+
   it("ends a session unused for longer than the idle timeout and clears its cookie", async () => {
     const browser = browserAt(600);
     await browser.logIn();

@@ -351,7 +351,8 @@ authorization and x-request-id always; with browser login (a provider with clien
 redirectUri, and session.keys) the Cookie header and the headers that tell a page navigation from
 an API call; policy.removeRequestHeaders (default list unless set); x-forwarded-client-cert where a
 route reads client certificates (app/clientCertificateUse.ts); with a provider's dpop.enabled the
-DPoP proof header; with tracing.enabled the W3C and B3 trace context.
+DPoP proof header; with tracing.enabled the W3C and B3 trace context; with
+log.traceRequests.enabled its header (default x-portcullis-trace).
 */}}
 {{- define "portcullis.envoyAllowedHeaders" -}}
 {{- $c := .Values.config | default dict -}}
@@ -387,6 +388,10 @@ DPoP proof header; with tracing.enabled the W3C and B3 trace context.
 {{- end -}}
 {{- if ($c.tracing | default dict).enabled -}}
 {{- $names = concat $names (list "traceparent" "tracestate" "b3" "x-b3-traceid" "x-b3-spanid" "x-b3-sampled" "x-b3-flags") -}}
+{{- end -}}
+{{- $traceRequests := (($c.log | default dict).traceRequests | default dict) -}}
+{{- if $traceRequests.enabled -}}
+{{- $names = append $names ($traceRequests.header | default "x-portcullis-trace") -}}
 {{- end -}}
 {{- $patterns := list -}}
 {{- range $n := $names | uniq -}}{{- $patterns = append $patterns (dict "exact" $n) -}}{{- end -}}
