@@ -147,6 +147,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       events,
       logger,
     });
+  const shared = { entries, connection, hashKey, write };
 
   return {
     isRevoked: (session) => entries.isRevoked(session),
@@ -184,19 +185,15 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     async endSession(session) {
       const field = revocationField("ses", session.provider, session.id);
       const at = nowSeconds();
-      entries.remember(field, at, session.expiresAt);
-      if (connection === null || session.expiresAt <= at) return;
-      try {
-        await write(connection, RECORD_REVOCATION, [hashKey], [channel, field, `${at}:${session.expiresAt}`]);
-      } catch (error) {
-        throw new SessionStoreUnavailableError(`Redis revocation failed: ${describeRedisError(error)}`);
-      }
+      // An expired session needs no shared record; this replica still refuses it at once.
+      if (session.expiresAt <= at) return entries.remember(field, at, session.expiresAt);
+      await recordRevocation(shared, field, { at, expiresAt: session.expiresAt });
     },
     endSessionHere(session) {
       entries.remember(revocationField("ses", session.provider, session.id), nowSeconds(), session.expiresAt);
     },
     revokeSubject: (subject, ttlSeconds) =>
-      recordRevocation({ entries, connection, hashKey, write }, revocationField("sub", subject.provider, subject.sub), {
+      recordRevocation(shared, revocationField("sub", subject.provider, subject.sub), {
         at: subject.at,
         expiresAt: nowSeconds() + ttlSeconds,
       }),
