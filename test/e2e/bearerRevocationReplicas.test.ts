@@ -3,67 +3,26 @@
 // `sid` and `iat` it needs and logout tokens as the IdP would), and a real Redis sharing the
 // revocation list. A logout posted at replica 1 refuses the token at every replica through Envoy,
 // also where the token was cached; the same runs on one replica without Redis (in memory).
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { importJWK, SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk, type SigningJwk } from "../../src/demo/startDevIdp.ts";
-import { BACKCHANNEL_LOGOUT_EVENT } from "../../src/oidc/verifyLogoutToken.ts";
 import type { HttpsResponse } from "../harness/httpsRequest.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { readMetric } from "../harness/readMetric.ts";
+import { replicaIdpTokens } from "../harness/replicaIdpTokens.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
-import { TEST_AUDIENCE } from "../harness/startStack.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Signs access tokens and logout tokens with the dev IdP's own key, and drives checks through Envoy. */
+/** The dev IdP's tokens, and a way to drive checks through Envoy until every replica answered. */
 function tokensFor(stack: ReplicaStack, key: SigningJwk) {
-  const privateKey = importJWK(key, "RS256");
-  const idp = stack.idp();
-  const sign = async (claims: JWTPayload, typ: string) =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg: "RS256", kid: key.kid, typ })
-      .setIssuer(idp.issuer)
-      .sign(await privateKey);
-  const metrics = async (index: number) => {
-    const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.admin}/metrics`, {
-      signal: AbortSignal.timeout(2000),
-    });
-    return res.text();
-  };
+  const idpTokens = replicaIdpTokens(stack, key);
+  const metrics = idpTokens.metrics;
   return {
-    /** An access token for the API, issued at `iat` (default a minute ago), living ten minutes. */
-    accessToken(claims: { sub: string; sid?: string; iat?: number }) {
-      const iat = claims.iat ?? nowSeconds() - 60;
-      return sign({ aud: TEST_AUDIENCE, scope: "openid", ...claims, iat, exp: iat + 600 }, "at+jwt");
-    },
-    /** Posts the IdP's logout token for a sid or a sub to one replica's auth listener, as the IdP does. */
-    async logout(index: number, by: { sid?: string; sub?: string }): Promise<number> {
-      const now = nowSeconds();
-      const token = await sign(
-        {
-          aud: idp.webClient.id,
-          iat: now,
-          exp: now + 120,
-          jti: randomBytes(12).toString("hex"),
-          events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-          ...by,
-        },
-        "logout+jwt",
-      );
-      const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.auth}/oauth2/backchannel_logout`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ logout_token: token }).toString(),
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    },
+    ...idpTokens,
     /**
      * Sends the token through Envoy in batches until every replica has answered it as `outcome` at
      * least `times` more times (Envoy picks the replica), checking each answer; false if a batch
