@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk, type SigningJwk } from "../../src/demo/startDevIdp.ts";
 import type { HttpsResponse } from "../harness/httpsRequest.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
-import { readMetric } from "../harness/readMetric.ts";
 import { replicaIdpTokens } from "../harness/replicaIdpTokens.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
@@ -20,7 +19,6 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** The dev IdP's tokens, and a way to drive checks through Envoy until every replica answered. */
 function tokensFor(stack: ReplicaStack, key: SigningJwk) {
   const idpTokens = replicaIdpTokens(stack, key);
-  const metrics = idpTokens.metrics;
   return {
     ...idpTokens,
     /**
@@ -38,10 +36,7 @@ function tokensFor(stack: ReplicaStack, key: SigningJwk) {
         outcome === "allow"
           ? { decision: "allow", reason: "authenticated", route: "api" }
           : { decision: "deny", reason: "token_revoked", route: "api" };
-      const count = async () =>
-        Promise.all(
-          stack.replicas.map(async (r) => readMetric(await metrics(r.index), "portcullis_checks_total", labels)),
-        );
+      const count = () => idpTokens.metricOnEach("portcullis_checks_total", labels);
       const before = await count();
       for (let batch = 0; batch < 20; batch++) {
         const answers = await Promise.all(

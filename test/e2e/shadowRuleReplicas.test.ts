@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningJwk } from "../../src/demo/startDevIdp.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
-import { readMetric } from "../harness/readMetric.ts";
 import { replicaIdpTokens, type ReplicaIdpTokens } from "../harness/replicaIdpTokens.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
@@ -49,12 +48,7 @@ describe.runIf(hasEnvoy)("a shadow rule on two replicas sharing Redis, through E
     await redis?.close();
   });
 
-  const shadowDenials = () =>
-    Promise.all(
-      stack.replicas.map(async (r) =>
-        readMetric(await t.metrics(r.index), "portcullis_shadow_denials_total", SHADOW_DENIAL),
-      ),
-    );
+  const shadowDenials = () => t.metricOnEach("portcullis_shadow_denials_total", SHADOW_DENIAL);
 
   /** Sends the token through Envoy in batches of 4 until `done` holds (or 20 batches); every answer must be `status`. */
   async function sendUntil(token: string, status: number, done: () => Promise<boolean>): Promise<boolean> {
@@ -84,15 +78,11 @@ describe.runIf(hasEnvoy)("a shadow rule on two replicas sharing Redis, through E
     const admin = await t.accessToken({ sub: "alice", sid: "sid-alice", roles: ["admin"] });
     const before = await shadowDenials();
     const allowed = () =>
-      Promise.all(
-        stack.replicas.map(async (r) =>
-          readMetric(await t.metrics(r.index), "portcullis_checks_total", {
-            decision: "allow",
-            reason: "authenticated",
-            route: "api",
-          }),
-        ),
-      );
+      t.metricOnEach("portcullis_checks_total", {
+        decision: "allow",
+        reason: "authenticated",
+        route: "api",
+      });
     const allowedBefore = await allowed();
     expect(await sendUntil(admin, 200, async () => (await allowed()).every((n, i) => n > allowedBefore[i]!))).toBe(
       true,
@@ -112,15 +102,11 @@ describe.runIf(hasEnvoy)("a shadow rule on two replicas sharing Redis, through E
     }, loadScaledMs(2_000));
     expect(refusedEverywhere).toBe(true);
     const revoked = () =>
-      Promise.all(
-        stack.replicas.map(async (r) =>
-          readMetric(await t.metrics(r.index), "portcullis_checks_total", {
-            decision: "deny",
-            reason: "token_revoked",
-            route: "api",
-          }),
-        ),
-      );
+      t.metricOnEach("portcullis_checks_total", {
+        decision: "deny",
+        reason: "token_revoked",
+        route: "api",
+      });
     expect(await sendUntil(token, 401, async () => (await revoked()).every((n) => n > 0))).toBe(true);
   }, 90_000);
 });

@@ -1,10 +1,11 @@
 // Tokens the dev IdP of a replica stack would issue, signed with its own key the test holds: access
 // tokens with the `sub`, `sid` and `iat` a test needs, and back-channel logout tokens posted to one
-// replica's auth listener as the IdP posts them; plus one replica's /metrics.
+// replica's auth listener as the IdP posts them; plus the replicas' /metrics.
 import { randomBytes } from "node:crypto";
 import { importJWK, SignJWT, type JWTPayload } from "jose";
 import type { SigningJwk } from "../../src/demo/startDevIdp.ts";
 import { BACKCHANNEL_LOGOUT_EVENT } from "../../src/oidc/verifyLogoutToken.ts";
+import { readMetric } from "./readMetric.ts";
 import type { ReplicaStack } from "./startReplicaStack.ts";
 import { TEST_AUDIENCE } from "./startStack.ts";
 
@@ -17,6 +18,8 @@ export interface ReplicaIdpTokens {
   logout(index: number, by: { sid?: string; sub?: string }): Promise<number>;
   /** One replica's Prometheus exposition. */
   metrics(index: number): Promise<string>;
+  /** A metric's value on each replica, in replica order. */
+  metricOnEach(name: string, labels: Readonly<Record<string, string>>): Promise<number[]>;
 }
 
 export function replicaIdpTokens(stack: ReplicaStack, key: SigningJwk): ReplicaIdpTokens {
@@ -27,6 +30,12 @@ export function replicaIdpTokens(stack: ReplicaStack, key: SigningJwk): ReplicaI
       .setProtectedHeader({ alg: "RS256", kid: key.kid, typ })
       .setIssuer(idp.issuer)
       .sign(await privateKey);
+  const metrics = async (index: number) => {
+    const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.admin}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.text();
+  };
   return {
     accessToken(claims) {
       const iat = claims.iat ?? nowSeconds() - 60;
@@ -54,11 +63,8 @@ export function replicaIdpTokens(stack: ReplicaStack, key: SigningJwk): ReplicaI
       await res.arrayBuffer();
       return res.status;
     },
-    async metrics(index) {
-      const res = await fetch(`http://127.0.0.1:${stack.replicas[index]!.ports.admin}/metrics`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      return res.text();
-    },
+    metrics,
+    metricOnEach: (name, labels) =>
+      Promise.all(stack.replicas.map(async (r) => readMetric(await metrics(r.index), name, labels))),
   };
 }
