@@ -11,6 +11,7 @@ export interface SessionsArgs {
 }
 
 const VALUE_FLAGS = new Set(["--sub", "--provider", "--session", "--admin"]);
+const UNEXPECTED = "unexpected value (not shown): give each value after its flag";
 
 export function parseSessionsArgs(argv: readonly string[]): SessionsArgs | { error: string } | { help: true } {
   const [command, ...rest] = argv;
@@ -24,7 +25,9 @@ export function parseSessionsArgs(argv: readonly string[]): SessionsArgs | { err
     if (arg === "--json") json = true;
     else if (arg === "--token" || arg.startsWith("--token="))
       return { error: "the admin token is read from PORTCULLIS_ADMIN_TOKEN, never an argument" };
-    else if (!VALUE_FLAGS.has(arg)) return { error: unknownArgument(arg, i + 2) };
+    else if (!VALUE_FLAGS.has(arg))
+      // Named, never quoted whole: a pasted token (alone or as --flag=token) must not reach a CI log.
+      return { error: arg.startsWith("-") ? `unknown argument ${JSON.stringify(arg.split("=", 1)[0])}` : UNEXPECTED };
     else if (rest[i + 1] === undefined || rest[i + 1] === "") return { error: `${arg} needs a value` };
     else if (values.has(arg)) return { error: `${arg} is given twice` };
     else values.set(arg, rest[(i += 1)] as string);
@@ -45,16 +48,4 @@ export function parseSessionsArgs(argv: readonly string[]): SessionsArgs | { err
   } else if (sub === undefined) return { error: "revoke needs --session HANDLE (from sessions list) or --sub SUB" };
   else request = { kind: "end_user", sub, provider };
   return { request, admin, json };
-}
-
-/**
- * An argument refused without its value: a pasted token (alone or as `--flag=token`) would
- * otherwise be echoed into a terminal's scrollback or a CI log. `position` counts from the subcommand.
- */
-function unknownArgument(arg: string, position: number): string {
-  if (!arg.startsWith("-"))
-    return `unexpected value as argument ${position} (not shown): give each value after its flag`;
-  const eq = arg.indexOf("=");
-  const name = JSON.stringify(arg.slice(0, eq < 0 ? 64 : Math.min(eq, 64)));
-  return eq < 0 ? `unknown argument ${name}` : `unknown argument ${name} with "=": give the value after a space`;
 }
