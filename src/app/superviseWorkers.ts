@@ -111,8 +111,12 @@ async function superviseUntilStopped(
   const reload = (trigger: "SIGHUP" | "file change") => {
     // The supervisor's own part of the config, its admin API: a rotated or withdrawn token must be
     // refused here at once. A config that does not load is reported by the workers, which keep theirs.
-    const loaded = loadCheckedConfig(file, process.env);
-    if (loaded.ok) adminApi.reload(loaded.config);
+    try {
+      const loaded = loadCheckedConfig(file, process.env);
+      if (loaded.ok) adminApi.reload(loaded.config);
+    } catch (err) {
+      logger.warn({ error: err instanceof Error ? err.name : "unknown" }, "the supervisor could not read the config");
+    }
     pool.broadcast({ portcullis: "reload", trigger });
   };
   const onHangup = () => reload("SIGHUP");
