@@ -1,6 +1,7 @@
 // The client side of the session admin API (docs/sessions-admin.md), for `portcullis sessions`:
 // one request to an admin listener with the admin token, with a timeout, and its answer or a
-// one-line reason (the API's code, description and detail; never the token).
+// one-line reason (the API's code, description and detail; never the token). A redirect is never
+// followed: the admin API gives none, and another server's 200 must not read as a revocation done.
 
 export type SessionsRequest =
   | { readonly kind: "list"; readonly sub: string; readonly provider: string | null }
@@ -30,11 +31,19 @@ export async function callSessionsAdmin(
       headers: { authorization: `Bearer ${token}`, ...(json ? { "content-type": "application/json" } : {}) },
       ...(json ? { body: JSON.stringify({ sub: request.sub, ...provider }) } : {}),
       signal: AbortSignal.timeout(TIMEOUT_MS),
+      // Followed, a 307 would send the token to another path of that host (fetch drops it only
+      // across origins) and its target's answer would be taken for the admin API's.
+      redirect: "manual",
     });
   } catch (error) {
     const why = error instanceof Error && error.name === "TimeoutError" ? "no answer in 10 s" : "cannot connect";
     return { ok: false, message: `${admin.origin}: ${why}` };
   }
+  if (res.status >= 300 && res.status < 400)
+    return {
+      ok: false,
+      message: `${res.status} redirect from ${admin.origin}, not followed: give --admin the admin listener itself`,
+    };
   let body: unknown;
   try {
     body = JSON.parse(await res.text());

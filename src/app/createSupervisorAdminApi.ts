@@ -18,6 +18,12 @@ import { createAdminApi, type AdminApi } from "./createAdminApi.ts";
 
 export interface SupervisorAdminApi {
   readonly api: AdminApi;
+  /**
+   * A reloaded config's admin.api: a rotated token or an API turned off applies at once (the old
+   * token is refused from the next request); an API off at start stays off until a restart, as its
+   * Redis connection is opened only at start.
+   */
+  reload(config: PortcullisConfig): void;
   /** The supervisor's own portcullis_admin_actions_total, in exposition text, for /metrics. */
   metrics(): Promise<string>;
   close(): void;
@@ -37,10 +43,19 @@ export function createSupervisorAdminApi(
     redis === null
       ? null
       : createRevocationList({ connection: redis, jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2, logger, clock });
-  // Fixed at start: a reload reaches the workers, not the supervisor (admin.api.token says so).
-  const settings = adminApiSettings(config, revocations === null ? null : { redis, revocations }, clock);
+  const shared = revocations === null ? null : { redis, revocations };
+  let settings = adminApiSettings(config, shared, clock);
   return {
     api: createAdminApi({ settings: () => settings, counter, logger }),
+    reload(next) {
+      const reloaded = adminApiSettings(next, shared, clock);
+      if (reloaded.enabled && !enabled)
+        logger.warn(
+          { key: "admin.api.enabled" },
+          "a reload turned the admin API on: a serve --workers supervisor serves it only after a restart",
+        );
+      settings = enabled ? reloaded : { ...reloaded, enabled: false };
+    },
     metrics: () => registry.metrics(),
     close() {
       revocations?.close();

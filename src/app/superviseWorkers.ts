@@ -10,6 +10,7 @@ import type { ListenAddress, PortcullisConfig } from "../config/PortcullisConfig
 import { startAdminServer, type AdminServer } from "../observability/startAdminServer.ts";
 import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
 import { createSupervisorAdminApi, type SupervisorAdminApi } from "./createSupervisorAdminApi.ts";
+import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
 import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
@@ -107,7 +108,17 @@ async function superviseUntilStopped(
   markStopping: () => void,
 ): Promise<number> {
   const { config, logger, file } = options;
-  const reload = (trigger: "SIGHUP" | "file change") => pool.broadcast({ portcullis: "reload", trigger });
+  const reload = (trigger: "SIGHUP" | "file change") => {
+    // The supervisor's own part of the config, its admin API: a rotated or withdrawn token must be
+    // refused here at once. A config that does not load is reported by the workers, which keep theirs.
+    try {
+      const loaded = loadCheckedConfig(file, process.env);
+      if (loaded.ok) adminApi.reload(loaded.config);
+    } catch (err) {
+      logger.warn({ error: err instanceof Error ? err.name : "unknown" }, "the supervisor could not read the config");
+    }
+    pool.broadcast({ portcullis: "reload", trigger });
+  };
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
   let watcher: ConfigFileWatcher | null = null;

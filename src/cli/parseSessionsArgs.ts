@@ -11,6 +11,7 @@ export interface SessionsArgs {
 }
 
 const VALUE_FLAGS = new Set(["--sub", "--provider", "--session", "--admin"]);
+const UNEXPECTED = "unexpected value (not shown): give each value after its flag";
 
 export function parseSessionsArgs(argv: readonly string[]): SessionsArgs | { error: string } | { help: true } {
   const [command, ...rest] = argv;
@@ -22,9 +23,11 @@ export function parseSessionsArgs(argv: readonly string[]): SessionsArgs | { err
     const arg = rest[i] ?? "";
     if (arg === "--help" || arg === "-h") return { help: true };
     if (arg === "--json") json = true;
-    else if (arg === "--token")
+    else if (arg === "--token" || arg.startsWith("--token="))
       return { error: "the admin token is read from PORTCULLIS_ADMIN_TOKEN, never an argument" };
-    else if (!VALUE_FLAGS.has(arg)) return { error: `unknown argument ${JSON.stringify(arg)}` };
+    else if (!VALUE_FLAGS.has(arg))
+      // Named, never quoted whole: a pasted token (alone or as --flag=token) must not reach a CI log.
+      return { error: arg.startsWith("-") ? `unknown argument ${JSON.stringify(arg.split("=", 1)[0])}` : UNEXPECTED };
     else if (rest[i + 1] === undefined || rest[i + 1] === "") return { error: `${arg} needs a value` };
     else if (values.has(arg)) return { error: `${arg} is given twice` };
     else values.set(arg, rest[(i += 1)] as string);

@@ -27,7 +27,7 @@ export const adminNode = {
           secret: true,
           default: null,
           description:
-            "The bearer token every API request must carry (`Authorization: Bearer …`); required when `enabled`; must come from the environment (`${PORTCULLIS_ADMIN_TOKEN}`), 32+ characters, e.g. from `openssl rand -base64 32`. With `serve --workers` the supervisor reads it at start (a reload does not change it there).",
+            "The bearer token every API request must carry (`Authorization: Bearer …`); required when `enabled`; must come from the environment (`${PORTCULLIS_ADMIN_TOKEN}`), 32+ characters, e.g. from `openssl rand -base64 32`. A reload rotates it or turns the API off at once, with `serve --workers` in the supervisor too (turning the API on there needs a restart).",
         },
       },
     },

@@ -31,10 +31,20 @@ export interface AdminServerOptions {
   degradedReason?: () => string | null;
   /** Paths under /admin/: true when it took the request; false (or absent) answers 404 as for any unknown path. */
   adminApi?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
+  /** How long a client may take to send a whole request, headers and body (default 10 s). */
+  requestTimeoutMs?: number;
 }
 
+/**
+ * How often Node looks for requests past their timeout: its default (30 s) would let a client that
+ * trickles its headers hold a connection three times as long as the request timeout says.
+ */
+const TIMEOUT_SWEEP_MS = 1_000;
+
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const server: Server = createServer((req, res) => {
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
+  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS };
+  const server: Server = createServer(timeouts, (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/admin" || path.startsWith("/admin/")) {
       if (options.adminApi?.handle(req, res) !== true)
@@ -72,6 +82,5 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
   server.keepAliveTimeout = 5_000;
-  server.requestTimeout = 10_000;
   return listenHttpServer(server, options.port, options.host);
 }

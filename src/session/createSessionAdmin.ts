@@ -85,10 +85,16 @@ export function createSessionAdmin(options: SessionAdminOptions): SessionAdmin {
     },
     async endSubject(sub, providers) {
       const at = epochSeconds(clock);
+      // Every provider's revocation is begun before any is awaited: each is remembered here at
+      // once, so a Redis fault on the first never leaves the others' sessions passing on this replica.
+      const recorded = await Promise.allSettled(
+        providers.map((provider) => revocations.revokeSubject({ provider, sub, at }, options.lifetimeSeconds)),
+      );
+      const failed = recorded.find((outcome) => outcome.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      if (redis === null) return { revokedAt: at, deleted: 0 };
       let deleted = 0;
       for (const provider of providers) {
-        await revocations.revokeSubject({ provider, sub, at }, options.lifetimeSeconds);
-        if (redis === null) continue;
         const index = indexKeyOf(redis.prefix, "sub", provider, sub);
         const ids = await run(() => redis.client.zrange(index, "0", "-1"));
         deleted += await deleteStored(redis, ids, index);

@@ -128,4 +128,21 @@ describe("a request asking for its trace through Envoy", () => {
     expect(await stack.metric("portcullis_request_traces_total", { result: "untrusted" })).toBe(untrustedBefore + 1);
     expect((await traceLines()).length).toBe(tracesBefore);
   });
+
+  it("from another address that names a trusted one in X-Forwarded-For, Forwarded or x-envoy-external-address is not traced", async () => {
+    const untrustedBefore = await stack.metric("portcullis_request_traces_total", { result: "untrusted" });
+    const tracesBefore = (await traceLines()).length;
+    const res = await send("/public/page", {
+      [HEADER]: "please",
+      "x-forwarded-for": "127.0.0.2",
+      forwarded: "for=127.0.0.2",
+      "x-envoy-external-address": "127.0.0.2",
+      "x-real-ip": "127.0.0.2",
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.upstream?.headers[HEADER]).toBeUndefined();
+    expect(await stack.metric("portcullis_request_traces_total", { result: "untrusted" })).toBe(untrustedBefore + 1);
+    expect((await traceLines()).length).toBe(tracesBefore);
+  });
 });

@@ -211,6 +211,15 @@ describe("portcullis serve --workers 2", () => {
       const response = await checkOnce(portcullis.ports.grpc, "/open");
       expect(response["status"]?.code ?? 0).toBe(0);
     }
+    // The supervisor read the file too: the admin API it no longer names is off, its token refused.
+    const withOldToken = await fetch(`http://127.0.0.1:${portcullis.ports.admin}/admin/users/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ sub: "someone" }),
+      signal: AbortSignal.timeout(5000),
+    });
+    await withOldToken.arrayBuffer();
+    expect(withOldToken.status).toBe(404);
   });
 
   it("starts a killed worker again and is ready again, its checks still counted", async () => {

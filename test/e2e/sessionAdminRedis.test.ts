@@ -4,6 +4,7 @@
 // or all of a user's deletes what is stored and records the revocation every replica follows.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock/systemClock.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
 import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
@@ -11,7 +12,7 @@ import { createRevocationList, type RevocationList } from "../../src/session/cre
 import { createSessionAdmin, type SessionAdmin } from "../../src/session/createSessionAdmin.ts";
 import { digestUserAgent } from "../../src/session/redisSessionSummary.ts";
 import type { Session } from "../../src/session/Session.ts";
-import type { SessionStore } from "../../src/session/SessionStore.ts";
+import { SessionStoreUnavailableError, type SessionStore } from "../../src/session/SessionStore.ts";
 import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
@@ -142,5 +143,30 @@ describe("the session admin over Redis", () => {
     expect(await waitUntil(async () => elsewhere.isRevoked(before), 5_000)).toBe(true);
     expect(elsewhere.isRevoked({ ...before, createdAt: T0 + 11 })).toBe(false);
     expect(await admin.list("dave", ["corp"])).toHaveLength(1);
+  });
+
+  it("ends a user's sessions at every provider on this replica at once even when Redis does not answer, and says the write failed", async () => {
+    // The system clock: a revocation write's budget runs on it while Redis is stopped.
+    const here = createRevocationList({ connection, jtiTtlSeconds: 600, clock: systemClock });
+    const ending = createSessionAdmin({
+      connection,
+      store: "redis",
+      revocations: here,
+      lifetimeSeconds: 3600,
+      clock: systemClock,
+    });
+    const createdAt = Math.floor(Date.now() / 1000) - 60;
+    redis.pause();
+    let outcome: unknown;
+    try {
+      outcome = await ending.endSubject("erin", ["corp", "partner"]).catch((error: unknown) => error);
+    } finally {
+      redis.resume();
+    }
+    expect(outcome).toBeInstanceOf(SessionStoreUnavailableError);
+    for (const provider of ["corp", "partner"])
+      expect(here.isRevoked({ id: "e".repeat(20), provider, sid: null, sub: "erin", createdAt })).toBe(true);
+    here.close();
+    expect(await waitUntil(async () => connection.isUp(), 10_000)).toBe(true);
   });
 });

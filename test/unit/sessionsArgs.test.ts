@@ -44,7 +44,8 @@ describe("portcullis sessions arguments", () => {
     [["list", "--sub", "a", "--sub", "b"], "--sub is given twice"],
     [["list", "--session", "corp.x"], "list takes --sub (and --provider), not --session"],
     [["list", "--sub", "a", "--all"], 'unknown argument "--all"'],
-    [["list", "--sub", "a", "extra"], 'unknown argument "extra"'],
+    [["list", "--sub", "a", "extra"], "unexpected value (not shown): give each value after its flag"],
+    [["list", "--sub=alice"], 'unknown argument "--sub"'],
     [["revoke"], "revoke needs --session HANDLE (from sessions list) or --sub SUB"],
     [["revoke", "--provider", "corp"], "revoke needs --session HANDLE (from sessions list) or --sub SUB"],
     [
@@ -65,6 +66,22 @@ describe("portcullis sessions arguments", () => {
     ],
   ])("refuse %j: %s", (argv, error) => {
     expect(parseSessionsArgs(argv)).toEqual({ error });
+  });
+
+  it("never echo a value a refused argument carries, such as a pasted admin token", () => {
+    const token = "s3cr3t-admin-token-0123456789abcdefghij";
+    for (const argv of [
+      ["revoke", "--sub", "a", `--token=${token}`],
+      ["revoke", "--sub", "a", token],
+      ["revoke", "--sub", "a", `--admin-token=${token}`],
+    ]) {
+      const parsed = parseSessionsArgs(argv);
+      expect(parsed).toHaveProperty("error");
+      expect(JSON.stringify(parsed)).not.toContain(token);
+    }
+    expect(parseSessionsArgs(["revoke", "--sub", "a", `--token=${token}`])).toEqual({
+      error: "the admin token is read from PORTCULLIS_ADMIN_TOKEN, never an argument",
+    });
   });
 
   it("answer --help for help", () => {
