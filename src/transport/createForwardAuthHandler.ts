@@ -62,7 +62,7 @@ export function createForwardAuthHandler(
       }
       const read = current.read(req);
       if (read instanceof ForwardAuthRefused) {
-        answer(deny("forward_auth_peer_untrusted", { route: null, detail: read.reason }));
+        answer(deny(read.code, { route: null, detail: read.reason }));
         return;
       }
       request = read;
