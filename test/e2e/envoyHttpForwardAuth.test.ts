@@ -11,9 +11,11 @@ import {
   describeBrowserLoginThrough,
   describeIdentityHeadersStripped,
   describeLoginRedirectThrough,
+  describeSteeringHeadersRemoved,
   upstreamRequestsFor,
   useForwardAuthStack,
 } from "../harness/forwardAuthScenarios.ts";
+import { describeTargetsServedAsDecided } from "../harness/describeTargetsServedAsDecided.ts";
 import { startEnvoyHttpStack } from "../harness/startEnvoyHttpStack.ts";
 
 const { stack, browser } = useForwardAuthStack(() => startEnvoyHttpStack(), { browser: true });
@@ -21,6 +23,8 @@ const { stack, browser } = useForwardAuthStack(() => startEnvoyHttpStack(), { br
 describeBearerTokensThrough("envoy-http", stack);
 describeIdentityHeadersStripped("envoy-http", stack);
 describeLoginRedirectThrough("envoy-http", stack);
+describeSteeringHeadersRemoved("envoy-http", stack);
+describeTargetsServedAsDecided("envoy-http", stack);
 describeBrowserLoginThrough("envoy-http", stack, browser);
 
 describe("what Envoy's http_service carries", () => {

@@ -178,11 +178,46 @@ export function describeClientForwardingIgnored(
       expect(upstreamRequestsFor(stack(), "/api/secret")).toHaveLength(0);
     });
 
+    it(`a client's own ${Object.keys(forged).join(", ")} do not reach the upstream either`, async () => {
+      expect((await stack().request("/public/forged", { headers: { ...forged } })).status).toBe(200);
+      const seen = upstreamRequestsFor(stack(), "/public/forged").at(-1)?.headers ?? {};
+      for (const [name, value] of Object.entries(forged)) expect(seen[name], name).not.toBe(value);
+    });
+
     it("the forward-auth endpoint itself is not reachable from outside", async () => {
       const token = await stack().idp.clientCredentialsToken(["api.read"]);
       const res = await stack().request("/oauth2/auth", { headers: { ...forged, authorization: `Bearer ${token}` } });
       expect(res.status).toBe(404);
       expect(res.headers["x-user-sub"]).toBeUndefined();
+    });
+  });
+}
+
+/** policy.removeRequestHeaders' default: headers with which a client makes a framework serve another host, path or method. */
+const STEERING_HEADERS = {
+  "x-forwarded-host": "evil.example",
+  "x-forwarded-prefix": "/evil",
+  forwarded: "host=evil.example;proto=http",
+  "x-original-url": "/evil",
+  "x-rewrite-url": "/evil",
+  "x-http-method-override": "DELETE",
+  "x-method-override": "DELETE",
+  "x-http-method": "DELETE",
+};
+
+export function describeSteeringHeadersRemoved(proxy: string, stack: () => ForwardAuthStack): void {
+  describe(`headers that steer the upstream, sent by a client through ${proxy}`, () => {
+    it("never reach the upstream as the client sent them, allowed or public", async () => {
+      const token = await stack().idp.clientCredentialsToken(["api.read"]);
+      const headers = { ...STEERING_HEADERS, authorization: `Bearer ${token}` };
+      expect((await stack().request("/api/steer", { headers })).status).toBe(200);
+      expect((await stack().request("/public/steer", { headers: STEERING_HEADERS })).status).toBe(200);
+      for (const path of ["/api/steer", "/public/steer"]) {
+        const seen = upstreamRequestsFor(stack(), path).at(-1)?.headers ?? {};
+        for (const [name, value] of Object.entries(STEERING_HEADERS)) {
+          expect(String(seen[name] ?? ""), `${name} on ${path}`).not.toContain(value);
+        }
+      }
     });
   });
 }
