@@ -35,19 +35,26 @@ export function createForwardAuthHandler(
     let request: AccessRequest | null = null;
     let current: ForwardAuthSettings | null = null;
     const answer = (decision: Decision, fault?: unknown) => {
-      // Before the settings are read (a fault there), the plainest answer: the denial as it is.
-      const { status, headers, body } =
-        current === null ? toForwardAuthResponse(decision, null) : current.answer(decision, request?.headers);
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of headers) {
-        const prior = out[name];
-        if (prior === undefined) out[name] = name === "set-cookie" ? [value] : value;
-        else if (Array.isArray(prior)) prior.push(value);
-        else out[name] = value;
-      }
-      if (!res.headersSent) res.writeHead(status, out).end(body);
+      let observed = decision;
+      let cause = fault;
       try {
-        observer.checked(request, decision, (performance.now() - started) / 1000, fault);
+        // Before the settings are read (a fault there), the plainest answer: the denial as it is.
+        const shaped =
+          current === null ? toForwardAuthResponse(decision, null) : current.answer(decision, request?.headers);
+        if (!res.headersSent) writeAnswer(res, shaped);
+      } catch (writeFault) {
+        // An answer that cannot be written whole is never half an allow: the denial, or none at all.
+        observed = internalErrorDecision(null, "unexpected fault writing the forward-auth answer");
+        cause = fault ?? writeFault;
+        try {
+          if (res.headersSent) res.destroy();
+          else writeAnswer(res, toForwardAuthResponse(observed, null));
+        } catch {
+          res.destroy();
+        }
+      }
+      try {
+        observer.checked(request, observed, (performance.now() - started) / 1000, cause);
       } catch {
         // An observer fault is not the request's business.
       }
@@ -74,6 +81,27 @@ export function createForwardAuthHandler(
       answer(internalErrorDecision(null, "unexpected fault starting the forward-auth check"), fault);
     }
   };
+}
+
+/**
+ * A header value as bytes on the wire. One beyond Latin-1 can only be Portcullis's own (a claim's
+ * text; what was read from the request is one char per byte) and goes as UTF-8, the bytes Envoy
+ * sends for it; node:http would refuse it. Anything else goes as the bytes it stands for.
+ */
+function wireValue(value: string): string {
+  return /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
+}
+
+function writeAnswer(res: ServerResponse, { status, headers, body }: ForwardAuthResponse): void {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, raw] of headers) {
+    const value = wireValue(raw);
+    const prior = out[name];
+    if (prior === undefined) out[name] = name === "set-cookie" ? [value] : value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = value;
+  }
+  res.writeHead(status, out).end(body);
 }
 
 /** An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; it is checked as the IPv4 address it is. */
