@@ -83,19 +83,24 @@ export function createForwardAuthHandler(
   };
 }
 
+/** Answered values read from the request itself (one char per byte), which go back as those bytes. */
+const FROM_THE_REQUEST: ReadonlySet<string> = new Set(["cookie", "authorization"]);
+
 /**
- * A header value as bytes on the wire. One beyond Latin-1 can only be Portcullis's own (a claim's
- * text; what was read from the request is one char per byte) and goes as UTF-8, the bytes Envoy
- * sends for it; node:http would refuse it. Anything else goes as the bytes it stands for.
+ * A header value as bytes on the wire. Portcullis's own values (claims' text) go as UTF-8, the
+ * bytes Envoy sends for them over gRPC: as Latin-1, `José` and `Josè` would both read `Jos\uFFFD`
+ * to a UTF-8 upstream, and node:http refuses anything beyond U+00FF. What was read from the
+ * request goes back as the bytes it came as.
  */
-function wireValue(value: string): string {
-  return /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
+function wireValue(name: string, value: string): string {
+  if (FROM_THE_REQUEST.has(name) || !/[^\u0000-\u007f]/.test(value)) return value;
+  return Buffer.from(value, "utf8").toString("latin1");
 }
 
 function writeAnswer(res: ServerResponse, { status, headers, body }: ForwardAuthResponse): void {
   const out: Record<string, string | string[]> = {};
   for (const [name, raw] of headers) {
-    const value = wireValue(raw);
+    const value = wireValue(name, raw);
     const prior = out[name];
     if (prior === undefined) out[name] = name === "set-cookie" ? [value] : value;
     else if (Array.isArray(prior)) prior.push(value);

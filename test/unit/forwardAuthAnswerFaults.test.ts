@@ -1,8 +1,8 @@
-// The forward-auth answer on the wire: a claim beyond Latin-1 goes as its UTF-8 bytes (node:http
-// refuses such a string, and the refusal escaped as an unhandled rejection that ends the process),
-// and an answer that cannot be written is replaced by the 503 internal_error denial, never left
-// half-written or unanswered. The fault is injected with a gate that answers an unwritable header,
-// which the real gate never makes (identity values are sanitised).
+// The forward-auth answer on the wire: a claim's non-ASCII text goes as its UTF-8 bytes (node:http
+// refuses a string beyond Latin-1, and the refusal escaped as an unhandled rejection that ends the
+// process), a client's own Cookie as the bytes it came as, and an answer that cannot be written is
+// replaced by the 503 internal_error denial, never left half-written or unanswered. That fault is
+// injected with a gate answering an unwritable header, which the real gate never makes.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BlockList } from "node:net";
@@ -30,6 +30,24 @@ describe("identity values beyond Latin-1 through forward-auth", () => {
     // node:http hands a received header value over one char per byte.
     expect(Buffer.from(String(res.headers["x-user-email"]), "latin1").toString("utf8")).toBe(email);
     expect((await ask(server, { ...forwarded, "x-original-uri": "/public" })).status).toBe(200);
+  });
+
+  it("go as UTF-8 within Latin-1 too, so José and Josè stay two names to a UTF-8 upstream", async () => {
+    const { server, token } = await started();
+    const res = await ask(server, {
+      ...forwarded,
+      authorization: `Bearer ${await token({ email: "josé@example.com" })}`,
+    });
+    expect(Buffer.from(String(res.headers["x-user-email"]), "latin1").toString("hex")).toBe(
+      Buffer.from("josé@example.com", "utf8").toString("hex"),
+    );
+  });
+
+  it("a client's own Cookie goes back as the bytes it came as", async () => {
+    const { server, token } = await started();
+    const cookie = Buffer.from("theme=café", "utf8").toString("latin1");
+    const res = await ask(server, { ...forwarded, cookie, authorization: `Bearer ${await token()}` });
+    expect(res.headers["cookie"]).toBe(cookie);
   });
 });
 
