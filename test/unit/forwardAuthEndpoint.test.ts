@@ -202,6 +202,20 @@ describe("Traefik's forwardAuth and Caddy's forward_auth conventions", () => {
   });
 });
 
+describe("forward-auth on a dual-stack listener", () => {
+  // A peer connecting over IPv4 to [::] shows as ::ffff:127.0.0.1: judged as the IPv4 address it is,
+  // whichever way the block is written, and refused when no block names it.
+  it.each([
+    [["127.0.0.1/32"], 200],
+    [["::ffff:127.0.0.0/104"], 200],
+    [["10.0.0.0/8", "::1/128"], 403],
+  ])("judges an IPv4-mapped peer against %j: %i", async (trustedProxies, status) => {
+    const { server } = await started({ enabled: true, listen: "[::]:0", trustedProxies });
+    const res = await ask(server, forwarded("/public/x"), "/oauth2/auth", server.ports.forwardAuth);
+    expect(res.status).toBe(status);
+  });
+});
+
 describe("forward-auth on a listener of its own", () => {
   it("answers its path there, 404 elsewhere, and no longer on the auth listener", async () => {
     const { server, token } = await started({ enabled: true, listen: "127.0.0.1:0" });
