@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginInBrowser } from "./loginInBrowser.ts";
 import { setCookiesOf } from "./parseSetCookie.ts";
 import { startBrowser, type StartedBrowser } from "./startBrowser.ts";
+import type { HttpsResponse } from "./httpsRequest.ts";
 import type { ForwardAuthStack } from "./startForwardAuthStack.ts";
 
 export const HTML_ACCEPT = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
@@ -161,6 +162,27 @@ export function describeBrowserLoginThrough(
   });
 }
 
+/** Ways a client might name Portcullis's forward-auth endpoint (/oauth2/auth) to a front proxy. */
+export const ENDPOINT_SPELLINGS = [
+  "/oauth2/auth",
+  "/oauth2/auth?x=1",
+  "/oauth2/auth/",
+  "/oauth2//auth",
+  "/oauth2/./auth",
+  "/oauth2/x/../auth",
+  "/oauth2/%61uth",
+  "/oauth2%2fauth",
+  "/OAUTH2/AUTH",
+  "/oauth2/auth;x",
+];
+
+/** The answer is a refusal, or the application's (the path went to it): never the endpoint's own. */
+export function expectNotTheEndpoint(stack: ForwardAuthStack, path: string, res: HttpsResponse): void {
+  if (res.status !== 400 && res.status !== 404) expect(upstreamRequestsFor(stack, path), path).not.toHaveLength(0);
+  expect(res.headers["x-auth-remove-headers"], path).toBeUndefined();
+  expect(res.headers["x-envoy-auth-headers-to-remove"], path).toBeUndefined();
+}
+
 /**
  * What a client sends to steer the decision: its own copies of the headers the proxy sets
  * (`forged`, which must name a public path) are ignored, and the endpoint itself (Portcullis's
@@ -184,11 +206,14 @@ export function describeClientForwardingIgnored(
       for (const [name, value] of Object.entries(forged)) expect(seen[name], name).not.toBe(value);
     });
 
-    it("the forward-auth endpoint itself is not reachable from outside", async () => {
+    it("the forward-auth endpoint itself is not reachable from outside, however it is spelled", async () => {
       const token = await stack().idp.clientCredentialsToken(["api.read"]);
-      const res = await stack().request("/oauth2/auth", { headers: { ...forged, authorization: `Bearer ${token}` } });
-      expect(res.status).toBe(404);
-      expect(res.headers["x-user-sub"]).toBeUndefined();
+      for (const path of ENDPOINT_SPELLINGS) {
+        const res = await stack().request(path, { headers: { ...forged, authorization: `Bearer ${token}` } });
+        expectNotTheEndpoint(stack(), path, res);
+        expect(res.headers["x-user-sub"], path).toBeUndefined();
+        expect(res.headers["x-client-id"], path).toBeUndefined();
+      }
     });
   });
 }
