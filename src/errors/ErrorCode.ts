@@ -279,7 +279,8 @@ const TABLE = {
     when:
       "the path cannot be normalised safely (encoded slash, bad escape, control character) or has a shape upstreams " +
       "read as another path: `;`/`%3B` path parameters, `%25`, a segment ending in `.` or `%20`, escapes that are " +
-      "not UTF-8 (see `policy.allowPathShapes`)",
+      "not UTF-8 (see `policy.allowPathShapes`); behind nginx, Caddy or Traefik, whose upstream gets the target as " +
+      "sent, also a forwarded URI with a dot segment, an empty segment (`//`) or a `#`",
   },
   host_invalid: {
     status: 400,

@@ -19,11 +19,8 @@ import { parseSessionCookies } from "../login/parseSessionCookies.ts";
 import { signOut } from "../login/signOut.ts";
 import { startLoginAt } from "../login/startLogin.ts";
 import { listenHttpServer } from "../observability/listenHttpServer.ts";
+import { createBoundedHttpServer, type PeerTimeLimits } from "./createBoundedHttpServer.ts";
 import type { AssertionDocuments } from "../identity/renderAssertionDocuments.ts";
-
-// node:http by getBuiltinModule, not an ESM import: importing it builds a namespace of all its
-// exports, whose lazy WebSocket getter loads undici (Node's fetch, ~14 MB of RSS) into every process.
-const { createServer } = process.getBuiltinModule("node:http");
 
 export interface AuthServer {
   readonly port: number;
@@ -41,6 +38,8 @@ export interface AuthServerOptions {
   readonly assertionDocuments?: () => AssertionDocuments | null;
   /** The forward-auth endpoint of the current config, asked per request; null while it is off. */
   readonly forwardAuth?: () => ForwardAuthRoute | null;
+  /** How long a peer may take; default PEER_TIME_LIMITS. */
+  readonly peerTimeLimits?: PeerTimeLimits;
   readonly logger?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -94,7 +93,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const routes: Routes | null = login === null ? null : { login, logger };
   const documents = options.assertionDocuments ?? (() => null);
   const forwardAuth = options.forwardAuth ?? (() => null);
-  const server = createServer((req, res) => {
+  const server = createBoundedHttpServer((req, res) => {
     const forward = forwardAuth();
     if (forward !== null && isForwardAuthTarget(forward, req.url)) return forward.handle(req, res);
     route(routes, documents, req, res).catch((error: unknown) => {
@@ -102,9 +101,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       if (!res.headersSent) page(res, "internal_error", "auth_listener");
       else res.destroy();
     });
-  });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  }, options.peerTimeLimits);
   return listenHttpServer(server, options.port, options.host, { reusePort: options.reusePort === true });
 }
 

@@ -36,19 +36,26 @@ export function createForwardAuthHandler(
     let request: AccessRequest | null = null;
     let current: ForwardAuthSettings | null = null;
     const answer = (decision: Decision, fault?: unknown) => {
-      // Before the settings are read (a fault there), the plainest answer: the denial as it is.
-      const { status, headers, body } =
-        current === null ? toForwardAuthResponse(decision, null) : current.answer(decision, request?.headers);
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of headers) {
-        const prior = out[name];
-        if (prior === undefined) out[name] = name === "set-cookie" ? [value] : value;
-        else if (Array.isArray(prior)) prior.push(value);
-        else out[name] = value;
-      }
-      if (!res.headersSent) res.writeHead(status, out).end(body);
+      let observed = decision;
+      let cause = fault;
       try {
-        observer.checked(request, decision, (performance.now() - started) / 1000, fault);
+        // Before the settings are read (a fault there), the plainest answer: the denial as it is.
+        const shaped =
+          current === null ? toForwardAuthResponse(decision, null) : current.answer(decision, request?.headers);
+        if (!res.headersSent) writeAnswer(res, shaped);
+      } catch (writeFault) {
+        // An answer that cannot be written whole is never half an allow: the denial, or none at all.
+        observed = internalErrorDecision(null, "unexpected fault writing the forward-auth answer");
+        cause = fault ?? writeFault;
+        try {
+          if (res.headersSent) res.destroy();
+          else writeAnswer(res, toForwardAuthResponse(observed, null));
+        } catch {
+          res.destroy();
+        }
+      }
+      try {
+        observer.checked(request, observed, (performance.now() - started) / 1000, cause);
       } catch {
         // An observer fault is not the request's business.
       }
@@ -63,7 +70,7 @@ export function createForwardAuthHandler(
       }
       const read = current.read(req);
       if (read instanceof ForwardAuthRefused) {
-        answer(deny("forward_auth_peer_untrusted", { route: null, detail: read.reason }));
+        answer(deny(read.code, { route: null, detail: read.reason }));
         return;
       }
       request = read;
@@ -75,4 +82,30 @@ export function createForwardAuthHandler(
       answer(internalErrorDecision(null, "unexpected fault starting the forward-auth check"), fault);
     }
   };
+}
+
+/** Answered values read from the request itself (one char per byte), which go back as those bytes. */
+const FROM_THE_REQUEST: ReadonlySet<string> = new Set(["cookie", "authorization"]);
+
+/**
+ * A header value as bytes on the wire. Portcullis's own values (claims' text) go as UTF-8, the
+ * bytes Envoy sends for them over gRPC: as Latin-1, `José` and `Josè` would both read `Jos\uFFFD`
+ * to a UTF-8 upstream, and node:http refuses anything beyond U+00FF. What was read from the
+ * request goes back as the bytes it came as.
+ */
+function wireValue(name: string, value: string): string {
+  if (FROM_THE_REQUEST.has(name) || !/[^\u0000-\u007f]/.test(value)) return value;
+  return Buffer.from(value, "utf8").toString("latin1");
+}
+
+function writeAnswer(res: ServerResponse, { status, headers, body }: ForwardAuthResponse): void {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, raw] of headers) {
+    const value = wireValue(name, raw);
+    const prior = out[name];
+    if (prior === undefined) out[name] = name === "set-cookie" ? [value] : value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = value;
+  }
+  res.writeHead(status, out).end(body);
 }

@@ -6,6 +6,7 @@
 // and each must be there exactly once and well formed, or the request is refused (and denied).
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
+import { rawTargetAmbiguity } from "./rawTargetAmbiguity.ts";
 
 /** Names (lower-case) of the headers carrying the original request's method, URI, host and scheme. */
 export interface ForwardedHeaderNames {
@@ -21,11 +22,16 @@ export interface EnvoyAuthRequestShape {
   readonly proto: string;
 }
 
-/** Why a forward-auth request was not read; answered with a denial. */
+/**
+ * Why a forward-auth request was not read; answered with a denial: what the proxy should have sent
+ * is `forward_auth_peer_untrusted`, a client's target the upstream would read otherwise `path_invalid`.
+ */
 export class ForwardAuthRefused {
   readonly reason: string;
-  constructor(reason: string) {
+  readonly code: "forward_auth_peer_untrusted" | "path_invalid";
+  constructor(reason: string, code: ForwardAuthRefused["code"] = "forward_auth_peer_untrusted") {
     this.reason = reason;
+    this.code = code;
   }
 }
 
@@ -134,6 +140,9 @@ function assemble(
   // An absolute-form or asterisk-form target is not what the upstream routes on; the gate
   // normalises and judges everything else about the path, as it does Envoy's :path.
   if (!uri.startsWith("/")) return new ForwardAuthRefused(`${names.uri} does not start with "/"`);
+  // The proxy passes the target on as it is, not as the gate normalises it.
+  const ambiguity = rawTargetAmbiguity(uri);
+  if (ambiguity !== null) return new ForwardAuthRefused(`${names.uri} ${ambiguity}`, "path_invalid");
   // The pseudo-headers as Envoy's map carries them, so nothing reads this request differently.
   headers.set(":authority", host);
   headers.set(":method", method);

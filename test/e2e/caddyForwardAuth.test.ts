@@ -14,9 +14,11 @@ import {
   describeClientForwardingIgnored,
   describeIdentityHeadersStripped,
   describeLoginRedirectThrough,
+  describeSteeringHeadersRemoved,
   upstreamRequestsFor,
   useForwardAuthStack,
 } from "../harness/forwardAuthScenarios.ts";
+import { describeTargetsServedAsDecided } from "../harness/describeTargetsServedAsDecided.ts";
 import { validateCaddyfile } from "../harness/startCaddy.ts";
 import { CADDY_EXAMPLE, startCaddyStack } from "../harness/startCaddyStack.ts";
 
@@ -40,6 +42,8 @@ describe("the shipped Caddyfile", () => {
 describeBearerTokensThrough("caddy", stack);
 describeIdentityHeadersStripped("caddy", stack);
 describeLoginRedirectThrough("caddy", stack);
+describeSteeringHeadersRemoved("caddy", stack);
+describeTargetsServedAsDecided("caddy", stack);
 describeBrowserLoginThrough("caddy", stack, browser);
 describeClientForwardingIgnored("caddy", stack, {
   "x-forwarded-uri": "/public/ok",

@@ -11,9 +11,13 @@ import {
   describeBrowserLoginThrough,
   describeIdentityHeadersStripped,
   describeLoginRedirectThrough,
+  describeSteeringHeadersRemoved,
+  ENDPOINT_SPELLINGS,
+  expectNotTheEndpoint,
   upstreamRequestsFor,
   useForwardAuthStack,
 } from "../harness/forwardAuthScenarios.ts";
+import { describeTargetsServedAsDecided } from "../harness/describeTargetsServedAsDecided.ts";
 import { startEnvoyHttpStack } from "../harness/startEnvoyHttpStack.ts";
 
 const { stack, browser } = useForwardAuthStack(() => startEnvoyHttpStack(), { browser: true });
@@ -21,6 +25,8 @@ const { stack, browser } = useForwardAuthStack(() => startEnvoyHttpStack(), { br
 describeBearerTokensThrough("envoy-http", stack);
 describeIdentityHeadersStripped("envoy-http", stack);
 describeLoginRedirectThrough("envoy-http", stack);
+describeSteeringHeadersRemoved("envoy-http", stack);
+describeTargetsServedAsDecided("envoy-http", stack);
 describeBrowserLoginThrough("envoy-http", stack, browser);
 
 describe("what Envoy's http_service carries", () => {
@@ -45,13 +51,13 @@ describe("what Envoy's http_service carries", () => {
     expect(res.json).toMatchObject({ error: "token_missing" });
   });
 
-  it("the forward-auth endpoint is not reachable through the /oauth2/ route", async () => {
+  it("the forward-auth endpoint is not reachable through the /oauth2/ route, however it is spelled", async () => {
     const token = await stack().idp.clientCredentialsToken(["api.read"]);
-    for (const path of ["/oauth2/auth", "/oauth2/auth/api/x"]) {
+    for (const path of [...ENDPOINT_SPELLINGS, "/oauth2/auth/api/x", "/oauth2/auth/api/../public/x"]) {
       const res = await stack().request(path, { headers: { authorization: `Bearer ${token}` } });
-      expect(res.status).toBe(404);
-      expect(res.headers["x-user-sub"]).toBeUndefined();
-      expect(res.headers["x-client-id"]).toBeUndefined();
+      expectNotTheEndpoint(stack(), path, res);
+      expect(res.headers["x-user-sub"], path).toBeUndefined();
+      expect(res.headers["x-client-id"], path).toBeUndefined();
     }
   });
 });

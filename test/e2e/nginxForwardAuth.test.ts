@@ -14,8 +14,12 @@ import {
   describeClientForwardingIgnored,
   describeIdentityHeadersStripped,
   describeLoginRedirectThrough,
+  describeSteeringHeadersRemoved,
+  upstreamRequestsFor,
   useForwardAuthStack,
 } from "../harness/forwardAuthScenarios.ts";
+import { describeTargetsServedAsDecided } from "../harness/describeTargetsServedAsDecided.ts";
+import { createRawHttpsPool } from "../harness/createRawHttpsPool.ts";
 import { testNginxConfig } from "../harness/startNginx.ts";
 import { NGINX_EXAMPLE, renderNginxExample, startNginxStack } from "../harness/startNginxStack.ts";
 
@@ -46,9 +50,27 @@ describe("the shipped nginx example", () => {
 describeBearerTokensThrough("nginx", stack);
 describeIdentityHeadersStripped("nginx", stack);
 describeLoginRedirectThrough("nginx", stack);
+describeSteeringHeadersRemoved("nginx", stack);
+describeTargetsServedAsDecided("nginx", stack);
 describeBrowserLoginThrough("nginx", stack, browser);
 describeClientForwardingIgnored("nginx", stack, {
   "x-original-uri": "/public/ok",
   "x-original-method": "GET",
   "x-forwarded-host": "other.example",
+});
+
+describe("the host nginx passes on", () => {
+  // nginx's $host is the request line's host of an absolute-form request; Portcullis decides on
+  // X-Forwarded-Host, the Host header ($http_host): the application must get that one.
+  it("is the Host header Portcullis decided on, also for an absolute-form request naming another host", async () => {
+    const pool = createRawHttpsPool({ port: stack().proxyPort, ca: stack().ca, connections: 1 });
+    try {
+      const host = `localhost:${stack().proxyPort}`;
+      const res = await pool.send({ target: "https://admin.example.com/public/absolute", host });
+      expect(res.status).toBe(200);
+      expect(upstreamRequestsFor(stack(), "/public/absolute").at(-1)?.headers["host"]).toBe(host);
+    } finally {
+      pool.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginInBrowser } from "./loginInBrowser.ts";
 import { setCookiesOf } from "./parseSetCookie.ts";
 import { startBrowser, type StartedBrowser } from "./startBrowser.ts";
+import type { HttpsResponse } from "./httpsRequest.ts";
 import type { ForwardAuthStack } from "./startForwardAuthStack.ts";
 
 export const HTML_ACCEPT = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
@@ -161,6 +162,27 @@ export function describeBrowserLoginThrough(
   });
 }
 
+/** Ways a client might name Portcullis's forward-auth endpoint (/oauth2/auth) to a front proxy. */
+export const ENDPOINT_SPELLINGS = [
+  "/oauth2/auth",
+  "/oauth2/auth?x=1",
+  "/oauth2/auth/",
+  "/oauth2//auth",
+  "/oauth2/./auth",
+  "/oauth2/x/../auth",
+  "/oauth2/%61uth",
+  "/oauth2%2fauth",
+  "/OAUTH2/AUTH",
+  "/oauth2/auth;x",
+];
+
+/** The answer is a refusal, or the application's (the path went to it): never the endpoint's own. */
+export function expectNotTheEndpoint(stack: ForwardAuthStack, path: string, res: HttpsResponse): void {
+  if (res.status !== 400 && res.status !== 404) expect(upstreamRequestsFor(stack, path), path).not.toHaveLength(0);
+  expect(res.headers["x-auth-remove-headers"], path).toBeUndefined();
+  expect(res.headers["x-envoy-auth-headers-to-remove"], path).toBeUndefined();
+}
+
 /**
  * What a client sends to steer the decision: its own copies of the headers the proxy sets
  * (`forged`, which must name a public path) are ignored, and the endpoint itself (Portcullis's
@@ -178,11 +200,49 @@ export function describeClientForwardingIgnored(
       expect(upstreamRequestsFor(stack(), "/api/secret")).toHaveLength(0);
     });
 
-    it("the forward-auth endpoint itself is not reachable from outside", async () => {
+    it(`a client's own ${Object.keys(forged).join(", ")} do not reach the upstream either`, async () => {
+      expect((await stack().request("/public/forged", { headers: { ...forged } })).status).toBe(200);
+      const seen = upstreamRequestsFor(stack(), "/public/forged").at(-1)?.headers ?? {};
+      for (const [name, value] of Object.entries(forged)) expect(seen[name], name).not.toBe(value);
+    });
+
+    it("the forward-auth endpoint itself is not reachable from outside, however it is spelled", async () => {
       const token = await stack().idp.clientCredentialsToken(["api.read"]);
-      const res = await stack().request("/oauth2/auth", { headers: { ...forged, authorization: `Bearer ${token}` } });
-      expect(res.status).toBe(404);
-      expect(res.headers["x-user-sub"]).toBeUndefined();
+      for (const path of ENDPOINT_SPELLINGS) {
+        const res = await stack().request(path, { headers: { ...forged, authorization: `Bearer ${token}` } });
+        expectNotTheEndpoint(stack(), path, res);
+        expect(res.headers["x-user-sub"], path).toBeUndefined();
+        expect(res.headers["x-client-id"], path).toBeUndefined();
+      }
+    });
+  });
+}
+
+/** policy.removeRequestHeaders' default: headers with which a client makes a framework serve another host, path or method. */
+const STEERING_HEADERS = {
+  "x-forwarded-host": "evil.example",
+  "x-forwarded-prefix": "/evil",
+  forwarded: "host=evil.example;proto=http",
+  "x-original-url": "/evil",
+  "x-rewrite-url": "/evil",
+  "x-http-method-override": "DELETE",
+  "x-method-override": "DELETE",
+  "x-http-method": "DELETE",
+};
+
+export function describeSteeringHeadersRemoved(proxy: string, stack: () => ForwardAuthStack): void {
+  describe(`headers that steer the upstream, sent by a client through ${proxy}`, () => {
+    it("never reach the upstream as the client sent them, allowed or public", async () => {
+      const token = await stack().idp.clientCredentialsToken(["api.read"]);
+      const headers = { ...STEERING_HEADERS, authorization: `Bearer ${token}` };
+      expect((await stack().request("/api/steer", { headers })).status).toBe(200);
+      expect((await stack().request("/public/steer", { headers: STEERING_HEADERS })).status).toBe(200);
+      for (const path of ["/api/steer", "/public/steer"]) {
+        const seen = upstreamRequestsFor(stack(), path).at(-1)?.headers ?? {};
+        for (const [name, value] of Object.entries(STEERING_HEADERS)) {
+          expect(String(seen[name] ?? ""), `${name} on ${path}`).not.toContain(value);
+        }
+      }
     });
   });
 }

@@ -74,10 +74,37 @@ describe("forward-auth answers", () => {
 
   it("decides on the normalised forwarded path, not on the subrequest's own path", async () => {
     const { server, token } = await started();
-    // /public/../admin is /admin once normalised: the admin rule applies, not the public one.
-    const res = await ask(server, forwarded("/public/../admin", { authorization: `Bearer ${await token()}` }));
+    // /%61dmin is /admin once normalised: the admin rule applies, not the public one.
+    const res = await ask(server, forwarded("/%61dmin/x", { authorization: `Bearer ${await token()}` }));
     expect(res.status).toBe(403);
     expect((await ask(server, forwarded("/public/x"))).status).toBe(200);
+  });
+
+  // The proxy passes the target on as it came: Express routes /admin/../public/x to /admin while
+  // the gate would decide /public/x; new URL("//admin/x", base) is /x; Go serves /public#/../admin
+  // as /admin.
+  it.each([
+    ["a dot segment", "/admin/../public/x"],
+    ["an escaped dot segment", "/admin/%2E%2e/public/x"],
+    ["a '.' segment", "/public/./x"],
+    ["an empty segment", "/public//x"],
+    ["a leading '//'", "//public/x"],
+    ["a fragment", "/public/x#/../../admin"],
+  ])(
+    "a forwarded URI with %s with 400 path_invalid, never deciding a path the upstream does not serve",
+    async (_what, uri) => {
+      const { server } = await started();
+      const res = await ask(server, forwarded(uri));
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ error: "path_invalid" });
+    },
+  );
+
+  it("takes dots and '//' inside a segment or the query as they are", async () => {
+    const { server } = await started();
+    for (const uri of ["/public/a..b/.x/", "/public/x?next=//a/../b", "/public/%2e%2ex"]) {
+      expect((await ask(server, forwarded(uri))).status, uri).toBe(200);
+    }
   });
 
   it("refuses an invalid forwarded host as the Check does (host_invalid)", async () => {
@@ -175,6 +202,20 @@ describe("Traefik's forwardAuth and Caddy's forward_auth conventions", () => {
   });
 });
 
+describe("forward-auth on a dual-stack listener", () => {
+  // A peer connecting over IPv4 to [::] shows as ::ffff:127.0.0.1: judged as the IPv4 address it is,
+  // whichever way the block is written, and refused when no block names it.
+  it.each([
+    [["127.0.0.1/32"], 200],
+    [["::ffff:127.0.0.0/104"], 200],
+    [["10.0.0.0/8", "::1/128"], 403],
+  ])("judges an IPv4-mapped peer against %j: %i", async (trustedProxies, status) => {
+    const { server } = await started({ enabled: true, listen: "[::]:0", trustedProxies });
+    const res = await ask(server, forwarded("/public/x"), "/oauth2/auth", server.ports.forwardAuth);
+    expect(res.status).toBe(status);
+  });
+});
+
 describe("forward-auth on a listener of its own", () => {
   it("answers its path there, 404 elsewhere, and no longer on the auth listener", async () => {
     const { server, token } = await started({ enabled: true, listen: "127.0.0.1:0" });
@@ -229,7 +270,7 @@ describe("the AccessRequest a forward-auth request becomes", () => {
       host: "portcullis:8181",
       connection: "close",
       ...client,
-      ...forwarded("/a/%2e%2e/b?q"),
+      ...forwarded("/a/%2e%2e%62?q"),
     }).flat();
     const read = readForwardAuthRequest(raw, NAMES);
     const check = toAccessRequest({
@@ -238,13 +279,13 @@ describe("the AccessRequest a forward-auth request becomes", () => {
           http: {
             id: "1",
             method: "GET",
-            path: "/a/%2e%2e/b?q",
+            path: "/a/%2e%2e%62?q",
             host: "app.example.com",
             scheme: "https",
             headers: {
               ":authority": "app.example.com",
               ":method": "GET",
-              ":path": "/a/%2e%2e/b?q",
+              ":path": "/a/%2e%2e%62?q",
               ":scheme": "https",
               ...client,
             },
