@@ -19,7 +19,7 @@ import { parseSessionCookies } from "../login/parseSessionCookies.ts";
 import { signOut } from "../login/signOut.ts";
 import { startLoginAt } from "../login/startLogin.ts";
 import { listenHttpServer } from "../observability/listenHttpServer.ts";
-import { createBoundedHttpServer, type PeerTimeLimits } from "./createBoundedHttpServer.ts";
+import { createBoundedHttpServer, type PeerTimeLimits } from "../observability/createBoundedHttpServer.ts";
 import type { AssertionDocuments } from "../identity/renderAssertionDocuments.ts";
 
 export interface AuthServer {

@@ -3,7 +3,7 @@
 // http_service, every path below it) goes to its handler, every other path is a small JSON 404.
 import { renderErrorJson } from "../errors/renderErrorJson.ts";
 import { listenHttpServer, type HttpListener } from "../observability/listenHttpServer.ts";
-import { createBoundedHttpServer, type PeerTimeLimits } from "./createBoundedHttpServer.ts";
+import { createBoundedHttpServer, type PeerTimeLimits } from "../observability/createBoundedHttpServer.ts";
 import { isForwardAuthTarget, type ForwardAuthRoute } from "./startAuthServer.ts";
 
 export async function startForwardAuthServer(options: {

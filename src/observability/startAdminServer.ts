@@ -4,11 +4,8 @@
 // loopback: it is not for clients.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
+import { createBoundedHttpServer, type PeerTimeLimits } from "./createBoundedHttpServer.ts";
 import { listenHttpServer } from "./listenHttpServer.ts";
-
-// node:http by getBuiltinModule, not an ESM import: importing it builds a namespace of all its
-// exports, whose lazy WebSocket getter loads undici (Node's fetch, ~14 MB of RSS) into every process.
-const { createServer } = process.getBuiltinModule("node:http");
 
 export interface AdminServer {
   readonly port: number;
@@ -31,20 +28,12 @@ export interface AdminServerOptions {
   degradedReason?: () => string | null;
   /** Paths under /admin/: true when it took the request; false (or absent) answers 404 as for any unknown path. */
   adminApi?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
-  /** How long a client may take to send a whole request, headers and body (default 10 s). */
-  requestTimeoutMs?: number;
+  /** How long a peer may take (default PEER_TIME_LIMITS, as the auth listener's); tests pass smaller ones. */
+  peerTimeLimits?: PeerTimeLimits;
 }
 
-/**
- * How often Node looks for requests past their timeout: its default (30 s) would let a client that
- * trickles its headers hold a connection three times as long as the request timeout says.
- */
-const TIMEOUT_SWEEP_MS = 1_000;
-
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const requestTimeout = options.requestTimeoutMs ?? 10_000;
-  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS };
-  const server: Server = createServer(timeouts, (req, res) => {
+  const server: Server = createBoundedHttpServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/admin" || path.startsWith("/admin/")) {
       if (options.adminApi?.handle(req, res) !== true)
@@ -80,7 +69,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-  });
+  }, options.peerTimeLimits);
   server.keepAliveTimeout = 5_000;
   return listenHttpServer(server, options.port, options.host);
 }

@@ -1,12 +1,14 @@
-// How long a peer may hold a connection to the auth listener and the forward-auth listener
+// How long a peer may hold a connection to the auth, forward-auth and admin listeners
 // (createBoundedHttpServer): one that never sends a byte, one that sends its headers a line at a
 // time (slowloris) and one that trickles a body are each cut off near their limit, not at
 // node:http's next check (every 30 s by default). Small limits keep the test short.
 import { connect, type Socket } from "node:net";
+import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PeerTimeLimits } from "../../src/http/createBoundedHttpServer.ts";
+import type { PeerTimeLimits } from "../../src/observability/createBoundedHttpServer.ts";
 import { startAuthServer } from "../../src/http/startAuthServer.ts";
 import { startForwardAuthServer } from "../../src/http/startForwardAuthServer.ts";
+import { startAdminServer } from "../../src/observability/startAdminServer.ts";
 
 const LIMITS: PeerTimeLimits = { headersMs: 400, requestMs: 400, checkEveryMs: 50 };
 /** Well under node:http's default check interval (30 s), well over LIMITS on a loaded machine. */
@@ -23,6 +25,14 @@ const LISTENERS = {
   "the forward-auth listener": () =>
     startForwardAuthServer({ host: "127.0.0.1", port: 0, route: () => null, peerTimeLimits: LIMITS }),
   "the auth listener": () => startAuthServer({ host: "127.0.0.1", port: 0, peerTimeLimits: LIMITS }),
+  "the admin listener": () =>
+    startAdminServer({
+      host: "127.0.0.1",
+      port: 0,
+      registry: new Registry(),
+      notReadyReason: () => null,
+      peerTimeLimits: LIMITS,
+    }),
 };
 
 /** Connects, runs `talk` every 100 ms while open; resolves with what was read and when it closed. */

@@ -1,4 +1,4 @@
-// The node:http server of the auth listener and the forward-auth listener, with the time a peer may
+// The node:http server of the auth, forward-auth and admin listeners, with the time a peer may
 // take bounded: the headers and the whole request within 10 s (a connection that sends nothing gets
 // 408 then), checked every second. node:http checks every 30 s by default, so a silent, slowloris or
 // trickling peer held a connection for 30 to 40 s. Keep-alive connections idle for 5 s are closed
