@@ -13,6 +13,7 @@ import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
+import { checkKeySourceRules } from "./checkKeySourceRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
@@ -37,6 +38,7 @@ export function checkConfigRules(
 ): void {
   checkProviders(config, findings);
   checkProviderConventions(config.providers, findings);
+  checkKeySourceRules(config, findings);
   checkLogin(config, findings);
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
