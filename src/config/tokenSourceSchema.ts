@@ -33,7 +33,7 @@ export const tokenSourceNode = {
       nullable: true,
       default: null,
       description:
-        "A query parameter holding the token, e.g. `access_token` (browsers cannot set headers on a WebSocket upgrade). Only with the Envoy gRPC front door, which removes it before the upstream; a request naming it twice is refused.",
+        "A query parameter holding the token, e.g. `access_token` (browsers cannot set headers on a WebSocket upgrade). Only with the Envoy gRPC front door, which removes it before the upstream (Envoy then rebuilds the query string, its parameters in sorted order); a request naming it twice is refused. Keep it out of Envoy's own access log format too.",
     },
   },
 } as const satisfies ObjectNode;
