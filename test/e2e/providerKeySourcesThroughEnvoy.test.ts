@@ -8,7 +8,7 @@ import { createPublicKey, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSigningJwk, type SigningJwk } from "../../src/demo/createSigningJwk.ts";
+import { createSigningJwk, type SigningJwk } from "../../src/demo/startDevIdp.ts";
 import { createTempScope } from "../harness/createTempScope.ts";
 import { reservePort } from "../harness/reservePort.ts";
 import { waitUntil } from "../harness/waitUntil.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { exportPKCS8, exportSPKI, SignJWT } from "jose";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../../src/config/PortcullisConfig.ts";
-import { ensureDemoCertificate } from "../../src/demo/ensureDemoCertificate.ts";
+import { ensureDemoCertificate } from "../../src/demo/startEnvoy.ts";
 import { createProviderRegistry, type ProviderRegistry } from "../../src/oidc/ProviderRegistry.ts";
 import { createSigningKey, providerConfig, signToken, startLoopbackIdp } from "./oidcLoopbackIdp.ts";
 
