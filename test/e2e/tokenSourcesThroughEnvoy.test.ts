@@ -107,4 +107,10 @@ describe("the token is never logged", () => {
     expect(log).not.toContain(token);
     expect(log).not.toContain(token.split(".")[2]);
   });
+
+  it("appears nowhere in Envoy's access log either (the shipped format logs the path without its query)", async () => {
+    const log = await readFile(join(stack.dir, "envoy.log"), "utf8");
+    expect(log).toContain('"path":"/ws/chat"');
+    expect(log).not.toContain(token.split(".")[2]);
+  });
 });
