@@ -28,7 +28,7 @@ export function adminApiSettings(
             revocations: shared.revocations,
             // Kept as long as a back-channel logout is: the user's bearer tokens issued by now are
             // refused too, and must not pass again before they expire.
-            lifetimeSeconds: revocationLifetimeSeconds(config.session),
+            lifetimeSeconds: revocationLifetimeSeconds(config.session, Object.values(config.providers)),
             clock,
           }),
     everyReplica: shared !== null && shared.redis !== null,

@@ -87,6 +87,19 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
       name: traceRequests.header,
       why: "log.traceRequests: asks for the request's decision trace in the log; removed before the upstream",
     });
+  for (const route of config.routes) {
+    const source = route.tokenSource;
+    if (typeof source?.header === "string")
+      headers.push({
+        name: source.header,
+        why: `routes.${route.name}.tokenSource.header: the route's token; removed before the upstream`,
+      });
+    if (typeof source?.cookie === "string")
+      headers.push({
+        name: "cookie",
+        why: `routes.${route.name}.tokenSource.cookie: the route's token cookie; removed before the upstream`,
+      });
+  }
   // A name twice (a removal that is also a trace header) is sent once, for its first reason.
   return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
 }

@@ -4,6 +4,7 @@
 // load as `serve` loads them, except that with a key set file no IdP is called: discovery is
 // answered from the config and every provider's keys from the file.
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { redactTokenParameters } from "./redactTokenParameters.ts";
 import type { Decision } from "../core/Decision.ts";
 import { createRecordingTrace, type GateTraceEntry } from "../core/GateTrace.ts";
 import { createLogger } from "../observability/createLogger.ts";
@@ -91,7 +92,12 @@ export async function explainRequest(
     const trace = createRecordingTrace();
     const decision = await pipeline.gate.explain(request, trace);
     return {
-      request: { method: request.method, scheme: request.scheme, host: request.host, path: request.path },
+      request: {
+        method: request.method,
+        scheme: request.scheme,
+        host: request.host,
+        path: redactTokenParameters(request.path, config),
+      },
       trace: trace.entries,
       decision,
       credentialHeaders: credentialHeadersOf(config),

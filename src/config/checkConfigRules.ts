@@ -13,6 +13,8 @@ import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
+import { checkKeySourceRules } from "./checkKeySourceRules.ts";
+import { checkTokenSourceRules } from "./checkTokenSourceRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
@@ -37,6 +39,7 @@ export function checkConfigRules(
 ): void {
   checkProviders(config, findings);
   checkProviderConventions(config.providers, findings);
+  checkKeySourceRules(config, findings);
   checkLogin(config, findings);
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
@@ -44,6 +47,7 @@ export function checkConfigRules(
   checkBindingRules(config, findings);
   checkDpopRules(config, findings);
   checkExchangeRules(config, findings);
+  checkTokenSourceRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);

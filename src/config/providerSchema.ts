@@ -7,6 +7,8 @@ import { dpopNode } from "./dpopSchema.ts";
 import { httpUrl, issuerUrl, nonBlank } from "./configFormats.ts";
 import type { ObjectNode } from "./configSchema.ts";
 import { providerConventionFields, providerPresetFields } from "./providerConventionFields.ts";
+import { providerKeySourceFields } from "./providerKeySourceFields.ts";
+import { providerTokenLimitFields } from "./providerTokenLimitFields.ts";
 
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
@@ -18,7 +20,8 @@ export const providerNode = {
       kind: "string",
       format: issuerUrl,
       required: true,
-      description: "Exact issuer; tokens' `iss` must equal it. `http://` only with `allowInsecureHttp`.",
+      description:
+        "Exact issuer; tokens' `iss` must equal it, and discovery is fetched from it (unless `discovery: false`). `http://` only with `allowInsecureHttp`.",
     },
     ...providerPresetFields,
     audiences: {
@@ -49,6 +52,7 @@ export const providerNode = {
       default: false,
       description: "When true, the token's `typ` must be `at+jwt` (RFC 9068).",
     },
+    ...providerTokenLimitFields,
     boundTokens: providerBoundTokensNode,
     dpop: dpopNode,
     jwksUri: {
@@ -56,8 +60,10 @@ export const providerNode = {
       format: httpUrl,
       nullable: true,
       default: null,
-      description: "Overrides the `jwks_uri` from discovery; null = use discovery.",
+      description:
+        "Overrides the `jwks_uri` from discovery; with `discovery: false` it is where the keys come from (or `staticKeys`). null = the discovery document's. Example: `jwksUri: https://idp.internal/oauth2/keys`.",
     },
+    ...providerKeySourceFields,
     discoveryTimeoutMs: {
       kind: "integer",
       min: 100,

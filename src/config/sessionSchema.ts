@@ -81,7 +81,7 @@ export const sessionNode = {
       max: 2592000,
       default: 86400,
       description:
-        "The longest lifetime (`exp` − `iat`) of the access tokens your providers issue. A back-channel logout is kept in the revocation list for the longer of this and `lifetimeSeconds`, so that it refuses the bearer tokens issued before it for as long as they live (it refuses sessions as well). Longer-lived tokens are not refused for that: set at least your IdPs' access-token lifetime.",
+        "The longest lifetime (`exp` − `iat`) of the access tokens your providers issue. A back-channel logout is kept in the revocation list for the longest of this, `lifetimeSeconds` and every provider's `maxTokenLifetimeSeconds`, so that it refuses the bearer tokens issued before it for as long as they live (it refuses sessions as well). This key refuses no token: to refuse longer-lived tokens, set `providers.<name>.maxTokenLifetimeSeconds`, which also lengthens how long revocations are kept.",
     },
     refreshWindowSeconds: {
       kind: "integer",

@@ -19,6 +19,8 @@ export interface Allow {
   readonly setHeaders: HeaderList;
   /** Header names to strip from the upstream request: every header Portcullis owns. */
   readonly removeHeaders: readonly string[];
+  /** Query parameters to strip from the upstream request's path (a route's query token source). */
+  readonly removeQueryParameters?: readonly string[];
   /** The provider that vouched for the caller, when one did (a bounded metric label). */
   readonly provider?: string;
   /** Headers for the response to the client, e.g. the Set-Cookie of a refreshed session. */

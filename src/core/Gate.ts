@@ -22,7 +22,6 @@ import type { VerifyOutcome } from "../oidc/VerifyOutcome.ts";
 import type { TokenExchangePort } from "../oidc/TokenExchange.ts";
 import type { RevocationList } from "../session/createRevocationList.ts";
 import type { Session } from "../session/Session.ts";
-import { stripCookies } from "../session/stripCookies.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
 import { authorityProblem } from "./canonicalAuthority.ts";
 import { createAssertionHeaders, type AssertionDependency, type AssertionHeaders } from "./createAssertionHeaders.ts";
@@ -37,7 +36,9 @@ import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRul
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
-import { extractBearerToken } from "./extractBearerToken.ts";
+import type { BearerExtraction } from "./extractBearerToken.ts";
+import { readPresentedToken } from "./readRouteToken.ts";
+import { upstreamCookieOf } from "./upstreamCookieOf.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
@@ -192,8 +193,7 @@ export class Gate {
       const sessions = this.#deps.sessions ?? null;
       const cookieHeader = request.headers.get("cookie");
       // Our cookies (sealed session, login transactions) never travel upstream, on any route.
-      const upstreamCookie =
-        sessions !== null && cookieHeader !== undefined ? upstreamCookieOf(cookieHeader, sessions) : undefined;
+      const upstreamCookie = upstreamCookieOf(cookieHeader, sessions, route.tokenSource);
       // Public routes pass, with every owned header stripped so clients cannot inject identity.
       if (route.auth === "public") {
         trace?.record({ step: "credential", outcome: "not needed", detail: "public route" });
@@ -201,7 +201,7 @@ export class Gate {
       }
 
       const browser = isBrowserNavigation(request.method, request.headers);
-      const bearer = extractBearerToken(request.headers.get("authorization"));
+      const bearer = readPresentedToken(request, route);
       const dpopScheme = bearer.kind === "token" && bearer.scheme === "dpop";
       const check: CheckContext = { request, route, browser, sessions, cookieHeader, upstreamCookie, dpopScheme };
       // The credential step's bearer branch is here rather than in a step of its own, so a cached
@@ -570,6 +570,7 @@ export class Gate {
       ...callerOf(subject.claims, machine),
       ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
       ...(asserted !== null ? { renewAt: asserted.renewAt } : {}),
+      ...(route.removeQueryParameters === undefined ? {} : { removeQueryParameters: route.removeQueryParameters }),
     };
   }
 
@@ -593,6 +594,7 @@ export class Gate {
       setHeaders: typeof upstreamCookie === "string" ? [["cookie", upstreamCookie]] : [],
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
+      ...(route.removeQueryParameters === undefined ? {} : { removeQueryParameters: route.removeQueryParameters }),
     };
     if (!plain) return allow;
     const byReason = this.#anonymousAllows.get(route) ?? {};
@@ -608,13 +610,6 @@ function callerOf(
 ): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
-}
-
-/** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */
-function upstreamCookieOf(header: string, sessions: SessionPort): string | null | undefined {
-  if (!header.includes(sessions.cookiePrefix)) return undefined;
-  const stripped = stripCookies(header, (name) => sessions.owns(name));
-  return stripped === header ? undefined : stripped;
 }
 
 /** The requirements step's entry: none configured, met, or the first one that failed and its answer. */
@@ -656,7 +651,7 @@ function describeFault(fault: unknown): string {
   return `unexpected ${describeError(fault)}`;
 }
 
-type BearerCredential = ReturnType<typeof extractBearerToken>;
+type BearerCredential = BearerExtraction;
 
 /** What token exchange sends for the caller: the session's access token, else the bearer token. */
 function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {

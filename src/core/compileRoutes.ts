@@ -24,6 +24,7 @@
 // already covers `/api` and `/api/...` alike.
 // A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
+import { compileTokenSource, type RouteTokenSource } from "./RouteTokenSource.ts";
 import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
@@ -55,6 +56,10 @@ export interface CompiledRoute {
   readonly binding: RouteBinding | null;
   /** `mode: shadow`: evaluated and its would-be denial recorded, never deciding (see Gate). */
   readonly shadow?: boolean;
+  /** Where the token is read when not from Authorization (routes[].tokenSource); absent = Authorization. */
+  readonly tokenSource?: RouteTokenSource;
+  /** Query parameters removed before the upstream (a query token source's); absent = none. */
+  readonly removeQueryParameters?: readonly string[];
 }
 
 export type PathMatcher =
@@ -171,6 +176,8 @@ function compileRule(
       ? [...(route.forwardRequestHeaders ?? []), FORWARDED_CLIENT_CERT_HEADER]
       : (route.forwardRequestHeaders ?? []);
   const path = compilePath(route, index, !caseSensitive);
+  const tokenSource = compileTokenSource(route);
+  const kept = forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name));
   return {
     route: {
       name: route.name,
@@ -178,9 +185,12 @@ function compileRule(
       auth,
       providers: route.providers,
       requirements: compileRequirements(route.require),
-      removeRequestHeaders: forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name)),
+      // A header token source's header never reaches the upstream, like Authorization.
+      removeRequestHeaders: tokenSource?.kind === "header" ? Object.freeze([...kept, tokenSource.name]) : kept,
       binding,
       ...(route.mode === "shadow" ? { shadow: true } : {}),
+      ...(tokenSource === undefined ? {} : { tokenSource }),
+      ...(tokenSource?.kind === "query" ? { removeQueryParameters: Object.freeze([tokenSource.name]) } : {}),
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,

@@ -8,7 +8,7 @@ import type { SessionPort } from "../login/SessionPort.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
 import type { CompiledRoute } from "./compileRoutes.ts";
 import { evaluateRequirements } from "./evaluateRequirements.ts";
-import { extractBearerToken } from "./extractBearerToken.ts";
+import { readPresentedToken } from "./readRouteToken.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { GateDependencies } from "./Gate.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
@@ -30,7 +30,7 @@ export async function evaluateShadowRule(
   route: CompiledRoute,
 ): Promise<DenialCode | null> {
   if (route.auth === "public") return null; // check-config refuses it; nothing to evaluate
-  const bearer = extractBearerToken(request.headers.get("authorization"));
+  const bearer = readPresentedToken(request, route);
   if (bearer.kind === "malformed") return "token_malformed";
   let subject: Subject | { kind: "allow" } | { kind: "deny"; code: DenialCode } | null;
   if (bearer.kind === "token") {

@@ -1,6 +1,7 @@
 // Reads the access token from the Authorization header: `Bearer` (RFC 6750) or `DPoP` (RFC 9449
 // §7.1, the same b64token syntax), with the scheme it came in, since a DPoP-bound token is accepted
-// only under DPoP. Only the header form is accepted: tokens in query strings or bodies leak into logs.
+// only under DPoP. Only the header form is read here: a route that takes its token from another
+// header, a cookie or a query parameter says so in its tokenSource (readRouteToken.ts).
 export type BearerExtraction =
   | { readonly kind: "none" }
   | { readonly kind: "token"; readonly token: string; readonly scheme: "bearer" | "dpop" }

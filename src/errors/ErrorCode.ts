@@ -77,6 +77,22 @@ const TABLE = {
     raisedBy: "token verification",
     when: "`iat` is in the future",
   },
+  token_lifetime_too_long: {
+    status: 401,
+    oauthError: "invalid_token",
+    description: "the token was issued for too long a lifetime",
+    surfaces: ["check"],
+    raisedBy: "token verification",
+    when: "`exp` − `iat` exceeds the provider's `maxTokenLifetimeSeconds`, or the token lacks `iat` or `exp` while that limit is set",
+  },
+  subject_not_allowed: {
+    status: 401,
+    oauthError: "invalid_token",
+    description: "the token subject is not accepted",
+    surfaces: ["check"],
+    raisedBy: "token verification",
+    when: "`sub` is missing or not one of the provider's `subjects`",
+  },
   signature_invalid: {
     status: 401,
     oauthError: "invalid_token",

@@ -33,7 +33,7 @@ export async function backchannelLogout(login: BrowserLogin, logoutToken: string
     // Kept as long as the sessions and bearer tokens it refuses can live, under the settings in force now.
     const recorded = await login.revocations.revoke(
       { provider, ...by, at: Math.max(claims.iat, login.nowSeconds()) },
-      revocationLifetimeSeconds(login.config),
+      revocationLifetimeSeconds(login.config, login.providers.values()),
       { issuer: claims.iss, jti: claims.jti },
     );
     if (recorded === "replayed") {

@@ -2,6 +2,7 @@
 // with client authentication and answers with the same VerifyOutcome the JWT path gives. Results are
 // cached by SHA-256 of the token, never past `exp`; concurrent lookups of one token share one call;
 // any endpoint problem throws VerifierFault (the gate answers 503) — an unreachable IdP never allows.
+import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { MAX_TOKEN_LENGTH } from "./compactJwt.ts";
@@ -42,6 +43,8 @@ export interface IntrospectorOptions extends IntrospectionEndpointOptions {
   readonly requireAccessTokenType?: boolean;
   /** The provider's ID tokens are its bearer credential (Google): see refuseNonAccessTokens. */
   readonly idTokensAreBearer?: boolean;
+  /** The provider's lifetime and subject limits (checkTokenLimits), as on the JWT path. */
+  readonly tokenLimits?: Pick<ProviderConfig, "maxTokenLifetimeSeconds" | "subjects">;
   /** Permits an http:// endpoint (development only: the token and client secret cross in clear). */
   readonly allowInsecureHttp?: boolean;
   /** Epoch milliseconds; drives time claims and the cache. */
@@ -135,6 +138,7 @@ function introspectionRulesOf(options: IntrospectorOptions): IntrospectionRules 
     accessTokenClaims: options.accessTokenClaims,
     requireAccessTokenType: options.requireAccessTokenType === true,
     toleranceSeconds: options.clockToleranceSeconds,
+    tokenLimits: options.tokenLimits ?? {},
     trustMs: options.cacheTtlSeconds * 1000,
     denialTrustMs: Math.min(options.cacheTtlSeconds, MAX_DENIAL_CACHE_SECONDS) * 1000,
   };

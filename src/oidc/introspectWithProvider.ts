@@ -22,7 +22,8 @@ export function introspectWithProvider(
 ): Promise<VerifyOutcome> {
   const { config } = state;
   if (state.introspector === undefined) {
-    if (state.metadata === undefined) {
+    // Without discovery the endpoint is configured (check-config requires it): nothing to wait for.
+    if (state.metadata === undefined && config.discovery !== false) {
       return Promise.resolve(
         denyToken(
           "jwks_unavailable",
@@ -31,7 +32,7 @@ export function introspectWithProvider(
         ),
       );
     }
-    const endpoint = config.introspection.endpoint ?? state.metadata["introspection_endpoint"];
+    const endpoint = config.introspection.endpoint ?? state.metadata?.["introspection_endpoint"];
     if (typeof endpoint !== "string" || !URL.canParse(endpoint)) {
       throw new VerifierFault(
         `provider ${config.name} has no introspection endpoint (set providers.${config.name}.introspection.endpoint)`,
@@ -55,6 +56,7 @@ export function introspectWithProvider(
       requireAccessTokenType: config.requireAccessTokenType,
       idTokensAreBearer: config.opaqueAccessTokens === true,
       ...(config.accessTokenClaims === undefined ? {} : { accessTokenClaims: config.accessTokenClaims }),
+      tokenLimits: config,
       allowInsecureHttp: config.allowInsecureHttp,
       fetch: setup.fetch,
       now: () => setup.clock.now(),

@@ -5,7 +5,9 @@ import type { JWTPayload } from "jose";
 import { deepFreeze } from "../config/deepFreeze.ts";
 import type { TokenErrorCode } from "../errors/ErrorCode.ts";
 import { checkAccessTokenType } from "./checkAccessTokenType.ts";
+import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import type { ClaimsProblem } from "./checkProviderClaims.ts";
+import { checkTokenLimits } from "./checkTokenLimits.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
 import { compactShapeProblem } from "./compactJwt.ts";
 import type { IssuerPolicy } from "./createIssuerPolicy.ts";
@@ -26,6 +28,7 @@ export interface IntrospectionRules {
   readonly accessTokenClaims: Readonly<Record<string, string>> | undefined;
   readonly requireAccessTokenType: boolean;
   readonly toleranceSeconds: number;
+  readonly tokenLimits: Pick<ProviderConfig, "maxTokenLifetimeSeconds" | "subjects">;
   /** How long (ms) an active answer is trusted, and a denial. */
   readonly trustMs: number;
   readonly denialTrustMs: number;
@@ -52,7 +55,8 @@ export function judgeIntrospection(
     claimShapeProblem(answer) ??
     issuerProblem(rules, answer) ??
     audienceProblem(rules, answer) ??
-    tokenTypeProblem(rules, answer, token);
+    tokenTypeProblem(rules, answer, token) ??
+    checkTokenLimits(rules.tokenLimits, answer);
   if (problem !== null) return denied(rules, problem, nowMs);
   return judgeTimes(rules, answer, nowMs);
 }

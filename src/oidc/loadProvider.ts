@@ -1,4 +1,4 @@
-// A provider's start-up load (discovery, then the first key set) with background retries on the
+// A provider's start-up load (discovery unless `discovery: false`, then the first key set) with background retries on the
 // clock until it succeeds, then the background key-set refresh every jwksMaxAgeSeconds. Neither
 // ever rejects; the state's lastError says what failed, and one warning is logged per problem.
 import { createJwksFetch } from "./createJwksFetch.ts";
@@ -6,26 +6,14 @@ import { createProviderKeySet } from "./createProviderKeySet.ts";
 import { discoverProvider, discoveryUrl } from "./discoverProvider.ts";
 import { fetchProviderKeys } from "./fetchProviderKeys.ts";
 import { describeLoadError } from "./mapVerifyError.ts";
-import type { ProviderLoading, ProviderState } from "./ProviderState.ts";
+import type { ProviderLoading, ProviderState, RemoteKeys } from "./ProviderState.ts";
+import { createStaticKeysFetch } from "./createStaticKeysFetch.ts";
 import { traceIdpCall } from "./traceIdpCall.ts";
 
 export async function loadProvider(state: ProviderState, loading: ProviderLoading): Promise<void> {
   const { config } = state;
   try {
-    if (state.keys === undefined) {
-      let discovered;
-      try {
-        discovered = await traceIdpCall("discovery", config.name, "GET", discoveryUrl(config.issuer), () =>
-          discoverProvider(config, loading.fetch, state.closing.signal),
-        );
-      } catch (err) {
-        throw new LoadStepError("discovery", err);
-      }
-      // The key set swaps only after a successful reload and never fetches on its own:
-      // fetchProviderKeys() decides when to reload (cooldown counted from the last attempt).
-      state.metadata = discovered.metadata;
-      state.keys = createProviderKeySet(createJwksFetch(state, loading, discovered.jwksUri));
-    }
+    state.keys ??= await keySetOf(state, loading);
     try {
       await fetchProviderKeys(state, state.keys, loading);
     } catch (err) {
@@ -34,12 +22,42 @@ export async function loadProvider(state: ProviderState, loading: ProviderLoadin
     state.ready = true;
     state.failures = 0;
     state.lastError = undefined;
-    loading.logger?.info({ provider: config.name }, "OIDC provider ready: discovery and keys loaded");
+    loading.logger?.info(
+      { provider: config.name },
+      config.discovery !== false
+        ? "OIDC provider ready: discovery and keys loaded"
+        : "OIDC provider ready: keys loaded (no discovery)",
+    );
     scheduleRefresh(state, loading);
   } catch (err) {
     if (state.closing.signal.aborted) return;
     scheduleRetry(state, loading, err);
   }
+}
+
+/**
+ * Where the provider's keys come from: the discovery document's (or the configured) jwks_uri, or,
+ * with `discovery: false`, the configured jwksUri or staticKeys without any discovery request.
+ */
+async function keySetOf(state: ProviderState, loading: ProviderLoading): Promise<RemoteKeys> {
+  const { config } = state;
+  if (config.discovery === false) {
+    // check-config guarantees one of them; fail closed (never ready) should that ever not hold.
+    if (config.jwksUri !== null) return createProviderKeySet(createJwksFetch(state, loading, new URL(config.jwksUri)));
+    return createProviderKeySet(createStaticKeysFetch(state, loading));
+  }
+  let discovered;
+  try {
+    discovered = await traceIdpCall("discovery", config.name, "GET", discoveryUrl(config.issuer), () =>
+      discoverProvider(config, loading.fetch, state.closing.signal),
+    );
+  } catch (err) {
+    throw new LoadStepError("discovery", err);
+  }
+  // The key set swaps only after a successful reload and never fetches on its own:
+  // fetchProviderKeys() decides when to reload (cooldown counted from the last attempt).
+  state.metadata = discovered.metadata;
+  return createProviderKeySet(createJwksFetch(state, loading, discovered.jwksUri));
 }
 
 /** Backoff doubling from retryInitialMs to retryMaxMs, with one warning per distinct problem. */

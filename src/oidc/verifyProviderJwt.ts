@@ -6,6 +6,7 @@
 import { errors, type JWTPayload } from "jose";
 import { checkProviderClaims } from "./checkProviderClaims.ts";
 import { checkTimeClaims } from "./checkTimeClaims.ts";
+import { checkTokenLimits } from "./checkTokenLimits.ts";
 import { denyToken } from "./denyToken.ts";
 import { freezeClaims } from "./freezeClaims.ts";
 import { refetchForUnknownKid } from "./fetchProviderKeys.ts";
@@ -104,6 +105,8 @@ function concludeVerification(
   if (timeProblem) return denyToken(timeProblem.code, timeProblem.detail, config.name);
   const claimsProblem = checkProviderClaims(config, state.issuers, payload);
   if (claimsProblem) return denyToken(claimsProblem.code, claimsProblem.detail, config.name);
+  const limitProblem = checkTokenLimits(config, payload);
+  if (limitProblem) return denyToken(limitProblem.code, limitProblem.detail, config.name);
   const formProblem = refuseNonAccessTokens(checked.header["typ"], payload, {
     idTokensAreBearer: config.opaqueAccessTokens === true,
   });

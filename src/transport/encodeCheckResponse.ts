@@ -16,6 +16,7 @@ const CHECK_RESPONSE_OK = 0x1a; // CheckResponse.ok_response = 3
 const OK_HEADERS = 0x12; // OkHttpResponse.headers = 2; DeniedHttpResponse.headers = 2 too
 const OK_HEADERS_TO_REMOVE = 0x2a; // OkHttpResponse.headers_to_remove = 5
 const OK_RESPONSE_HEADERS_TO_ADD = 0x32; // OkHttpResponse.response_headers_to_add = 6
+const OK_QUERY_PARAMETERS_TO_REMOVE = 0x42; // OkHttpResponse.query_parameters_to_remove = 8
 const DENIED_STATUS = 0x0a; // DeniedHttpResponse.status = 1
 const DENIED_BODY = 0x1a; // DeniedHttpResponse.body = 3
 const KEY = 0x0a; // HeaderValue.key = 1; HeaderValueOption.header = 1; HttpStatus.code = 1 is 0x08
@@ -133,10 +134,14 @@ function encodeAllow(decision: Extract<Decision, { kind: "allow" }>): Buffer {
   let payload = headerListSize(decision.setHeaders);
   for (let i = 0; i < remove.length; i++) payload += field(measure(remove[i]!));
   payload += headerListSize(responseHeaders);
+  // Only a query token source's route names these; every other answer writes the bytes it always did.
+  const query = decision.removeQueryParameters;
+  if (query !== undefined) for (let i = 0; i < query.length; i++) payload += field(measure(query[i]!));
   begin(STATUS_OK.length + field(payload), STATUS_OK, CHECK_RESPONSE_OK, payload);
   writeHeaderList(OK_HEADERS, decision.setHeaders, false);
   for (let i = 0; i < remove.length; i++) writeString(OK_HEADERS_TO_REMOVE, remove[i]!);
   writeHeaderList(OK_RESPONSE_HEADERS_TO_ADD, responseHeaders, true);
+  if (query !== undefined) for (let i = 0; i < query.length; i++) writeString(OK_QUERY_PARAMETERS_TO_REMOVE, query[i]!);
   return out;
 }
 

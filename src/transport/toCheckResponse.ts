@@ -1,7 +1,7 @@
 // Decision → Envoy CheckResponse object for proto-loader: the reference encodeCheckResponse (what the
 // server sends) is held to byte for byte by a differential test. Allow: OkHttpResponse that
 // overwrites identity headers, removes every other owned header, and adds response headers for the
-// client (a refreshed session's Set-Cookie). Deny: DeniedHttpResponse carrying our status, headers, body.
+// client (a refreshed session's Set-Cookie), and strips a query token source's parameter. Deny: DeniedHttpResponse carrying our status, headers, body.
 import type { Decision, HeaderList } from "../core/Decision.ts";
 
 const GRPC_OK = 0;
@@ -30,6 +30,9 @@ export function toCheckResponse(decision: Decision): object {
     };
     if (decision.responseHeaders !== undefined && decision.responseHeaders.length > 0) {
       ok["response_headers_to_add"] = headerOptions(decision.responseHeaders, true);
+    }
+    if (decision.removeQueryParameters !== undefined && decision.removeQueryParameters.length > 0) {
+      ok["query_parameters_to_remove"] = decision.removeQueryParameters;
     }
     return { status: { code: GRPC_OK }, ok_response: ok };
   }

@@ -8,6 +8,7 @@
 // the client as it is, so for them (no loginUrlHeader) the 302 stays a 302. Envoy's http_service
 // removes headers by the names in x-envoy-auth-headers-to-remove (toEnvoyAuthResponse).
 import type { Decision } from "../core/Decision.ts";
+import { internalErrorDecision } from "../core/deny.ts";
 
 /** The owned headers the proxy must not pass upstream, comma-separated (nginx clears each by name). */
 export const REMOVE_HEADERS_HEADER = "x-auth-remove-headers";
@@ -31,6 +32,13 @@ export function toForwardAuthResponse(
   loginUrlHeader: string | null,
   requestHeaders: ReadonlyMap<string, string> = new Map(),
 ): ForwardAuthResponse {
+  // A proxy asking by forward-auth cannot be told to drop a query parameter: a query token source's
+  // token would reach the upstream, so the request is refused (check-config refuses the setup too).
+  if (decision.kind === "allow" && (decision.removeQueryParameters?.length ?? 0) > 0)
+    return toForwardAuthResponse(
+      internalErrorDecision(decision.route, "a query token source cannot be removed by a forward-auth proxy"),
+      null,
+    );
   if (decision.kind === "allow") {
     const kept: Array<readonly [string, string]> = [];
     for (const name of CREDENTIAL_HEADERS) {
@@ -70,7 +78,9 @@ export const ENVOY_REMOVE_HEADERS_HEADER = "x-envoy-auth-headers-to-remove";
  * 302 of a browser's login included (Envoy passes any status but 200 and 5xx to the client).
  */
 export function toEnvoyAuthResponse(decision: Decision): ForwardAuthResponse {
-  if (decision.kind !== "allow") return toForwardAuthResponse(decision, null);
+  // Envoy's http_service cannot drop a query parameter either: refused as above.
+  if (decision.kind !== "allow" || (decision.removeQueryParameters?.length ?? 0) > 0)
+    return toForwardAuthResponse(decision, null);
   const set = new Set(decision.setHeaders.map(([name]) => name));
   const remove = decision.removeHeaders.filter((name) => !set.has(name));
   return {

@@ -393,6 +393,7 @@ const allow = fc.record({
   setHeaders: headerList,
   removeHeaders: fc.array(fc.oneof(headerName, wellFormed), { maxLength: 6 }),
   responseHeaders: maybe(headerList),
+  removeQueryParameters: maybe(fc.array(fc.oneof(fc.constant("access_token"), wellFormed), { maxLength: 3 })),
 });
 const deny = fc.record({
   kind: fc.constant("deny" as const),
@@ -417,6 +418,11 @@ describe("the CheckResponse wire encoder against toCheckResponse and protobufjs"
         // And Envoy's complete definition reads them back as the decision it came from.
         const read = upstream.checkResponse.toObject(upstream.checkResponse.decode(bytes!), { enums: Number });
         expect(read["status"]).toEqual({ code: expect.any(Number) });
+        // Envoy strips exactly the query parameters the decision names (a query token source's).
+        if (decision.kind === "allow") {
+          const ok = read["ok_response"] as { query_parameters_to_remove?: string[] } | undefined;
+          expect(ok?.query_parameters_to_remove ?? []).toEqual(decision.removeQueryParameters ?? []);
+        }
       }),
       { numRuns: propertyRuns(3000) },
     );

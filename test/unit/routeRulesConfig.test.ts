@@ -376,6 +376,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       forwardRequestHeaders: [],
       mode: "enforce",
       exchange: NO_EXCHANGE,
+      tokenSource: { header: null, cookie: null, query: null },
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },
