@@ -12,6 +12,7 @@ import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
+import { createDynamicMetadata } from "../identity/createDynamicMetadata.ts";
 import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createSessionPort } from "../login/createSessionPort.ts";
 import type { LoginClientPort } from "../login/LoginClientPort.ts";
@@ -134,6 +135,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
     tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
+    metadata: createDynamicMetadata(config.identity.metadata),
   });
 
   const observer = createCheckObserver(metrics, logger, () => config.log.audit);

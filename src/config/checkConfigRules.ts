@@ -14,6 +14,7 @@ import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
+import { checkMetadataRules } from "./checkMetadataRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
 
@@ -48,6 +49,7 @@ export function checkConfigRules(
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);
   checkAssertionRules(config, findings);
+  checkMetadataRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);

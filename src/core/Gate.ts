@@ -46,6 +46,7 @@ import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
+import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
 
 export type { VerifyOutcome };
 
@@ -90,6 +91,8 @@ export interface GateDependencies {
    * every verified token, cached or not; absent or null: no revocations to meet.
    */
   readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
+  /** The dynamic metadata of allowed answers (`identity.metadata`); absent or null: none sent. */
+  readonly metadata?: MetadataBuilder | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -115,6 +118,7 @@ export class Gate {
   readonly #providersDemandBinding: boolean;
   readonly #assertionHeaders: AssertionHeaders | null;
   readonly #revocations: Pick<RevocationList, "isTokenRevoked"> | null;
+  readonly #metadata: MetadataBuilder | null;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
    * token): its plain allow answer on the route it uses (most credentials use one), or on each
@@ -132,6 +136,7 @@ export class Gate {
     this.#providersDemandBinding = this.#binding.providersDemand;
     this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
     this.#revocations = deps.revocations ?? null;
+    this.#metadata = deps.metadata ?? null;
   }
 
   decide(request: AccessRequest): Promise<Decision> {
@@ -570,6 +575,8 @@ export class Gate {
       ...callerOf(subject.claims, machine),
       ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
       ...(asserted !== null ? { renewAt: asserted.renewAt } : {}),
+      // Made with the answer, so a reused answer carries it at no further cost.
+      ...(this.#metadata === null ? {} : { metadata: this.#metadata(route.name, metadataSubjectOf(subject, machine)) }),
     };
   }
 
@@ -593,6 +600,7 @@ export class Gate {
       setHeaders: typeof upstreamCookie === "string" ? [["cookie", upstreamCookie]] : [],
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
+      ...(this.#metadata === null ? {} : { metadata: this.#metadata(route.name, null) }),
     };
     if (!plain) return allow;
     const byReason = this.#anonymousAllows.get(route) ?? {};
@@ -608,6 +616,12 @@ function callerOf(
 ): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
+}
+
+/** What the metadata is made from: claims and names only, never the session and its tokens. */
+function metadataSubjectOf(subject: Subject, machine: boolean): MetadataSubject {
+  const { claims, provider, credential } = subject;
+  return { claims, provider, credential, machine, clientId: clientIdOf(claims) };
 }
 
 /** The Cookie header the upstream gets: ours removed; null = none left (remove the header); undefined = unchanged. */

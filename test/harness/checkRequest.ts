@@ -55,6 +55,8 @@ export interface TestGateOptions {
   readonly providerBoundTokens?: Readonly<Record<string, BoundTokens>>;
   /** The revocation list bearer tokens meet (back-channel logouts). Default: none. */
   readonly revocations?: GateDependencies["revocations"];
+  /** The dynamic metadata of allowed answers (identity.metadata). Default: none. */
+  readonly metadata?: GateDependencies["metadata"];
 }
 
 export interface TestGate {
@@ -100,6 +102,7 @@ export function gateOver(options: TestGateOptions): TestGate {
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.revocations !== undefined ? { revocations: options.revocations } : {}),
+    ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
     ...(options.binding !== undefined
       ? { binding: options.binding }
       : options.providerBoundTokens !== undefined
