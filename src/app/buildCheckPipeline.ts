@@ -13,6 +13,8 @@ import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { createDynamicMetadata } from "../identity/createDynamicMetadata.ts";
+import { createRouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
+import { createDenialPages } from "../core/createDenialPages.ts";
 import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createSessionPort } from "../login/createSessionPort.ts";
 import type { LoginClientPort } from "../login/LoginClientPort.ts";
@@ -130,12 +132,11 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     routes: routeTableOf(config),
     verifier: registry,
     ...identity,
-    forwardAuthorization: config.identity.forwardAuthorization,
     ...sessionsOf(login, reuse.shared),
     binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
     tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
-    metadata: createDynamicMetadata(config.identity.metadata),
+    ...answerPartsOf(config),
   });
 
   const observer = createCheckObserver(metrics, logger, () => config.log.audit);
@@ -149,6 +150,16 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     assertion: identity.assertions,
     requestTrace,
     handlers: createExtAuthzHandlers(gate, observer),
+  };
+}
+
+/** What answers carry besides the identity headers: the client's Authorization, metadata, client headers, pages. */
+function answerPartsOf(config: PortcullisConfig) {
+  return {
+    forwardAuthorization: config.identity.forwardAuthorization,
+    metadata: createDynamicMetadata(config.identity.metadata),
+    responseHeaders: createRouteResponseHeaders(config.routes, config.identity.maxHeaderBytes),
+    denialPages: createDenialPages(config.routes),
   };
 }
 

@@ -15,6 +15,7 @@ import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkMetadataRules } from "./checkMetadataRules.ts";
+import { checkRouteAnswerRules } from "./checkRouteAnswerRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
 
@@ -50,6 +51,7 @@ export function checkConfigRules(
   checkRequestHeaderRemoval(config, findings);
   checkAssertionRules(config, findings);
   checkMetadataRules(config, findings);
+  checkRouteAnswerRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);

@@ -12,6 +12,7 @@ import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 import { exchangeNode } from "./exchangeSchema.ts";
+import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
 
 export const policyNode = {
   kind: "object",
@@ -248,5 +249,7 @@ export const routeNode = {
         "Headers from `policy.removeRequestHeaders` this route lets through from the client (e.g. `x-forwarded-prefix` for an app that builds its links from it behind a trusted proxy); missing = none.",
     },
     exchange: exchangeNode,
+    responseHeaders: routeResponseHeadersNode,
+    denial: routeDenialNode,
   },
 } as const satisfies ObjectNode;

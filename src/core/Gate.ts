@@ -47,6 +47,8 @@ import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
+import type { RouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
+import type { DenialPages } from "./createDenialPages.ts";
 
 export type { VerifyOutcome };
 
@@ -93,6 +95,10 @@ export interface GateDependencies {
   readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
   /** The dynamic metadata of allowed answers (`identity.metadata`); absent or null: none sent. */
   readonly metadata?: MetadataBuilder | null;
+  /** Routes' response headers for the client on an allowed request (`routes[].responseHeaders`). */
+  readonly responseHeaders?: RouteResponseHeaders | null;
+  /** Routes' own denial bodies (`routes[].denial`). */
+  readonly denialPages?: DenialPages | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -119,6 +125,8 @@ export class Gate {
   readonly #assertionHeaders: AssertionHeaders | null;
   readonly #revocations: Pick<RevocationList, "isTokenRevoked"> | null;
   readonly #metadata: MetadataBuilder | null;
+  readonly #responseHeaders: RouteResponseHeaders | null;
+  readonly #denialPages: DenialPages | null;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
    * token): its plain allow answer on the route it uses (most credentials use one), or on each
@@ -137,11 +145,16 @@ export class Gate {
     this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
     this.#revocations = deps.revocations ?? null;
     this.#metadata = deps.metadata ?? null;
+    this.#responseHeaders = deps.responseHeaders ?? null;
+    this.#denialPages = deps.denialPages ?? null;
   }
 
   decide(request: AccessRequest): Promise<Decision> {
-    // A config without shadow rules pays one property read for them.
-    return this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
+    // A config without shadow rules pays one property read for them; without denial pages, one more.
+    const decided =
+      this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
+    const pages = this.#denialPages;
+    return pages === null ? decided : decided.then((decision) => pages(decision, request));
   }
 
   /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
@@ -573,7 +586,7 @@ export class Gate {
       provider: subject.provider,
       credential: subject.credential,
       ...callerOf(subject.claims, machine),
-      ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
+      ...toClientOf(subject, this.#responseHeaders?.(route.name, subject.claims) ?? []),
       ...(asserted !== null ? { renewAt: asserted.renewAt } : {}),
       // Made with the answer, so a reused answer carries it at no further cost.
       ...(this.#metadata === null ? {} : { metadata: this.#metadata(route.name, metadataSubjectOf(subject, machine)) }),
@@ -616,6 +629,12 @@ function callerOf(
 ): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
+}
+
+/** The client's headers on an allowed answer: a refreshed session's Set-Cookie, then the route's own. */
+function toClientOf(subject: Subject, routeHeaders: HeaderList): { responseHeaders?: HeaderList } {
+  if (subject.setCookies.length === 0) return routeHeaders.length > 0 ? { responseHeaders: routeHeaders } : {};
+  return { responseHeaders: [...setCookieHeaders(subject.setCookies), ...routeHeaders] };
 }
 
 /** What the metadata is made from: claims and names only, never the session and its tokens. */

@@ -3,6 +3,7 @@
 // and route (the gate keeps it in the reused answer); identifiers that would need changing to fit are
 // left out, free-form claim values are sanitised and cut. Only claims: never a token or cookie.
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { claimScalarText, claimText } from "./claimText.ts";
 import { resolveClaim } from "./resolveClaim.ts";
 import { isVerbatimHeaderValue, sanitizeHeaderValue } from "./sanitizeHeaderValue.ts";
 
@@ -45,32 +46,14 @@ export function createDynamicMetadata(config: MetadataConfig | undefined): Metad
     fields.push(["credential", subject.credential], ["kind", subject.machine ? "client" : "user"]);
     identifier(fields, "sub", Object.hasOwn(subject.claims, "sub") ? subject.claims["sub"] : undefined);
     identifier(fields, "client_id", subject.clientId);
-    if (tenantClaim !== null) identifier(fields, "tenant", scalarOf(resolveClaim(subject.claims, tenantClaim)));
+    if (tenantClaim !== null) identifier(fields, "tenant", claimScalarText(resolveClaim(subject.claims, tenantClaim)));
     for (const path of claims) {
       // A key the fields above use is theirs: a claim never overwrites who the caller is.
       if (fields.some(([name]) => name === path)) continue;
-      const text = textOf(resolveClaim(subject.claims, path));
+      const text = claimText(resolveClaim(subject.claims, path));
       const value = text === undefined ? "" : sanitizeHeaderValue(text, maxValueBytes);
       if (value !== "") fields.push([path, value]);
     }
     return Object.freeze({ namespace, fields: Object.freeze(fields) });
   };
-}
-
-function scalarOf(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") return String(value);
-  return undefined;
-}
-
-/** A scalar as text, an array of scalars joined with ","; objects and anything else: undefined. */
-function textOf(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return scalarOf(value);
-  const parts: string[] = [];
-  for (const item of value) {
-    const part = scalarOf(item);
-    if (part === undefined) return undefined;
-    parts.push(part);
-  }
-  return parts.length === 0 ? undefined : parts.join(",");
 }

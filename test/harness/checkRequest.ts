@@ -57,6 +57,9 @@ export interface TestGateOptions {
   readonly revocations?: GateDependencies["revocations"];
   /** The dynamic metadata of allowed answers (identity.metadata). Default: none. */
   readonly metadata?: GateDependencies["metadata"];
+  /** Routes' response headers and denial bodies. Default: none. */
+  readonly responseHeaders?: GateDependencies["responseHeaders"];
+  readonly denialPages?: GateDependencies["denialPages"];
 }
 
 export interface TestGate {
@@ -103,6 +106,8 @@ export function gateOver(options: TestGateOptions): TestGate {
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.revocations !== undefined ? { revocations: options.revocations } : {}),
     ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+    ...(options.responseHeaders !== undefined ? { responseHeaders: options.responseHeaders } : {}),
+    ...(options.denialPages !== undefined ? { denialPages: options.denialPages } : {}),
     ...(options.binding !== undefined
       ? { binding: options.binding }
       : options.providerBoundTokens !== undefined
