@@ -15,6 +15,7 @@ import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { createDynamicMetadata } from "../identity/createDynamicMetadata.ts";
 import { createRouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
 import { createDenialPages } from "../core/createDenialPages.ts";
+import type { TokenForwarding, TokenForwardings } from "../core/withForwardedToken.ts";
 import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createSessionPort } from "../login/createSessionPort.ts";
 import type { LoginClientPort } from "../login/LoginClientPort.ts";
@@ -160,7 +161,17 @@ function answerPartsOf(config: PortcullisConfig) {
     metadata: createDynamicMetadata(config.identity.metadata),
     responseHeaders: createRouteResponseHeaders(config.routes, config.identity.maxHeaderBytes),
     denialPages: createDenialPages(config.routes),
+    forwardTokens: tokenForwardingsOf(config),
   };
+}
+
+/** The routes whose upstream gets the caller's token; null when none asks (the usual config). */
+function tokenForwardingsOf(config: PortcullisConfig): TokenForwardings | null {
+  const forwardings = new Map<string, TokenForwarding>();
+  for (const { name, forwardToken } of config.routes)
+    if (forwardToken?.enabled === true)
+      forwardings.set(name, { token: forwardToken.token, header: forwardToken.header });
+  return forwardings.size === 0 ? null : forwardings;
 }
 
 /** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */

@@ -14,6 +14,7 @@ import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
+import { checkForwardTokenRules } from "./checkForwardTokenRules.ts";
 import { checkMetadataRules } from "./checkMetadataRules.ts";
 import { checkRouteAnswerRules } from "./checkRouteAnswerRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
@@ -52,6 +53,7 @@ export function checkConfigRules(
   checkAssertionRules(config, findings);
   checkMetadataRules(config, findings);
   checkRouteAnswerRules(config, findings);
+  checkForwardTokenRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);

@@ -12,6 +12,7 @@ import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 import { exchangeNode } from "./exchangeSchema.ts";
+import { forwardTokenNode } from "./forwardTokenSchema.ts";
 import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
 
 export const policyNode = {
@@ -251,5 +252,6 @@ export const routeNode = {
     exchange: exchangeNode,
     responseHeaders: routeResponseHeadersNode,
     denial: routeDenialNode,
+    forwardToken: forwardTokenNode,
   },
 } as const satisfies ObjectNode;

@@ -49,6 +49,7 @@ import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.t
 import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
 import type { RouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
 import type { DenialPages } from "./createDenialPages.ts";
+import { forwardedTokenOf, withForwardedToken, type TokenForwardings } from "./withForwardedToken.ts";
 
 export type { VerifyOutcome };
 
@@ -99,6 +100,8 @@ export interface GateDependencies {
   readonly responseHeaders?: RouteResponseHeaders | null;
   /** Routes' own denial bodies (`routes[].denial`). */
   readonly denialPages?: DenialPages | null;
+  /** The routes whose upstream gets the caller's token (`routes[].forwardToken`); absent or null: none. */
+  readonly forwardTokens?: TokenForwardings | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -268,12 +271,8 @@ export class Gate {
       const unmet = this.#requirements(check, subject, trace);
       trace?.record(requirementsEntry(route, unmet));
       if (unmet !== null) return unmet;
-      const allowed = this.#identity(check, subject);
-      // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
-      // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
-      const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
-      if (exchange === null || allowed.kind !== "allow") return allowed;
-      return await withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, browser));
+      const upstream = this.#upstreamToken(check, subject, bearer, this.#identity(check, subject));
+      return upstream instanceof Promise ? await upstream : upstream;
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -447,6 +446,26 @@ export class Gate {
       extraHeaders: setCookieHeaders(clearCookies.slice(0, 1)),
       ...(dpop !== null ? { challenge: { dpop } } : {}),
     });
+  }
+
+  /** The upstream's token where the route asks for one: the caller's own (forwardToken) or an exchanged one. */
+  #upstreamToken(
+    check: CheckContext,
+    subject: Subject,
+    bearer: BearerCredential,
+    allowed: Decision,
+  ): Decision | Promise<Decision> {
+    if (allowed.kind !== "allow") return allowed;
+    const { route } = check;
+    // The caller's token for the routes that ask for it: per token, so never one of #allows either.
+    const forwarding = this.#deps.forwardTokens?.get(route.name);
+    if (forwarding !== undefined)
+      return withForwardedToken(allowed, forwarding, forwardedTokenOf(forwarding, subject.session, tokenOf(bearer)));
+    // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
+    // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
+    const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
+    if (exchange === null) return allowed;
+    return withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, check.browser));
   }
 
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
@@ -690,6 +709,10 @@ function describeFault(fault: unknown): string {
 }
 
 type BearerCredential = ReturnType<typeof extractBearerToken>;
+
+function tokenOf(bearer: BearerCredential): { token: string; scheme: string } | null {
+  return bearer.kind === "token" ? bearer : null;
+}
 
 /** What token exchange sends for the caller: the session's access token, else the bearer token. */
 function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {

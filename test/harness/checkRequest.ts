@@ -60,6 +60,8 @@ export interface TestGateOptions {
   /** Routes' response headers and denial bodies. Default: none. */
   readonly responseHeaders?: GateDependencies["responseHeaders"];
   readonly denialPages?: GateDependencies["denialPages"];
+  /** Routes whose upstream gets the caller's token. Default: none. */
+  readonly forwardTokens?: GateDependencies["forwardTokens"];
 }
 
 export interface TestGate {
@@ -108,6 +110,7 @@ export function gateOver(options: TestGateOptions): TestGate {
     ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
     ...(options.responseHeaders !== undefined ? { responseHeaders: options.responseHeaders } : {}),
     ...(options.denialPages !== undefined ? { denialPages: options.denialPages } : {}),
+    ...(options.forwardTokens !== undefined ? { forwardTokens: options.forwardTokens } : {}),
     ...(options.binding !== undefined
       ? { binding: options.binding }
       : options.providerBoundTokens !== undefined
