@@ -143,6 +143,9 @@ describe("parseConfig: defaults", () => {
           mode: "enforce",
           assertion: { enabled: null, audience: null },
           exchange: NO_EXCHANGE,
+          responseHeaders: {},
+          denial: { html: null, json: null },
+          forwardToken: { enabled: false, token: "access", header: "authorization" },
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
           mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
@@ -168,6 +171,7 @@ describe("parseConfig: defaults", () => {
           keys: [],
           cacheMaxEntries: 10000,
         },
+        metadata: { enabled: false, namespace: "portcullis", tenantClaim: null, claims: [], maxValueBytes: 256 },
       },
       session: {
         store: "cookie",
@@ -307,7 +311,7 @@ const invalid: [rule: string, mutate: (raw: Record<string, any>) => void, path: 
     "rejects an unknown route key",
     (r) => (r.routes[0].methods = ["GET"]),
     "routes[0].methods",
-    /unknown key \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders, exchange\)/,
+    /unknown key \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders, exchange, responseHeaders, denial, forwardToken\)/,
   ],
   ["requires routes", (r) => delete r.routes, "routes", /is required/],
   ["rejects an empty routes list", (r) => (r.routes = []), "routes", /must not be empty/],

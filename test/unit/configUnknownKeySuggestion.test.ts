@@ -19,7 +19,7 @@ describe("unknown config keys", () => {
     const problems = problemsOf({ providers: { demo: provider }, routes: [{ ...route, mach: { path: "/x" } }] });
     expect(problems).toContainEqual(
       expect.stringMatching(
-        /^routes\[0\]\.mach: unknown key; did you mean "match"\? \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders, exchange\)$/,
+        /^routes\[0\]\.mach: unknown key; did you mean "match"\? \(allowed: name, match, auth, providers, require, (.+, )?forwardRequestHeaders, exchange, responseHeaders, denial, forwardToken\)$/,
       ),
     );
   });

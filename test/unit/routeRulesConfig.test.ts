@@ -376,6 +376,9 @@ describe("route config: one problem per invalid config, with its key path and a 
       forwardRequestHeaders: [],
       mode: "enforce",
       exchange: NO_EXCHANGE,
+      responseHeaders: {},
+      denial: { html: null, json: null },
+      forwardToken: { enabled: false, token: "access", header: "authorization" },
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },
