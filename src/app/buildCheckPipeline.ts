@@ -15,6 +15,7 @@ import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
 import { createDynamicMetadata } from "../identity/createDynamicMetadata.ts";
 import { createRouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
 import { createDenialPages } from "../core/createDenialPages.ts";
+import { withDenialFiles } from "./readDenialPage.ts";
 import type { TokenForwarding, TokenForwardings } from "../core/withForwardedToken.ts";
 import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createSessionPort } from "../login/createSessionPort.ts";
@@ -160,7 +161,7 @@ function answerPartsOf(config: PortcullisConfig) {
     forwardAuthorization: config.identity.forwardAuthorization,
     metadata: createDynamicMetadata(config.identity.metadata),
     responseHeaders: createRouteResponseHeaders(config.routes, config.identity.maxHeaderBytes),
-    denialPages: createDenialPages(config.routes),
+    denialPages: createDenialPages(withDenialFiles(config.routes)),
     forwardTokens: tokenForwardingsOf(config),
   };
 }

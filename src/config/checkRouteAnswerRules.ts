@@ -33,7 +33,12 @@ export function checkRouteAnswerRules(config: PartialConfig, { problems }: RuleF
           path: keyPath(keyPath(at, "responseHeaders"), name),
           message: `${JSON.stringify(name)} would steer the client (cookies, framing, redirects, challenges); use a header of your own, e.g. "x-auth-user"`,
         });
-    const { html, json } = route.denial ?? {};
+    const { html, json, htmlFile } = route.denial ?? {};
+    if (typeof html === "string" && typeof htmlFile === "string")
+      problems.push({
+        path: keyPath(keyPath(at, "denial"), "htmlFile"),
+        message: "is set beside html: keep one (the page inline, or the file it is read from)",
+      });
     if (typeof html === "string" && Buffer.byteLength(html, "utf8") > MAX_DENIAL_HTML_BYTES)
       problems.push({
         path: keyPath(keyPath(at, "denial"), "html"),

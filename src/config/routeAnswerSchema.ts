@@ -42,6 +42,13 @@ export const routeDenialNode = {
       default: null,
       description: `HTML page for a browser navigation (\`content-type: text/html; charset=utf-8\`), at most ${MAX_DENIAL_HTML_BYTES} bytes. \`{{code}}\`, \`{{status}}\`, \`{{route}}\` and \`{{requestId}}\` are replaced, HTML-escaped; nothing else of the request is shown. null: the built-in page.`,
     },
+    htmlFile: {
+      kind: "string",
+      pattern: /^\/[^\0]*$/,
+      nullable: true,
+      default: null,
+      description: `The page of \`html\` read from this absolute path instead (UTF-8, same limits and placeholders), at start and on each reload; check-config reads it too. Not with \`html\`. Example: \`/etc/portcullis/pages/403.html\`.`,
+    },
     json: {
       kind: "string",
       nullable: true,

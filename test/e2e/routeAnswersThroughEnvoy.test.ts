@@ -1,7 +1,10 @@
 // Through real Envoy: a route's responseHeaders reach the client on an allowed request (x-auth-user
 // for a UI) and never the upstream; its denial bodies reach the client as configured, an HTML page
-// for a browser navigation (placeholders escaped) and JSON for an API client, with the status and
+// for a browser navigation read from a file (placeholders filled in) and JSON for an API client, with the status and
 // WWW-Authenticate Portcullis chose.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../harness/startStack.ts";
 
@@ -10,7 +13,11 @@ const JSON_BODY = '{"error":"forbidden","help":"https://intranet.example.com/acc
 
 describe("a route's response headers and denial bodies through Envoy", () => {
   let stack: Stack;
+  let pages: string;
   beforeAll(async () => {
+    // The page comes from a file, as a deployment mounts it.
+    pages = await mkdtemp(join(tmpdir(), "portcullis-pages-"));
+    await writeFile(join(pages, "403.html"), PAGE);
     stack = await startStack({
       routes: [
         {
@@ -19,14 +26,17 @@ describe("a route's response headers and denial bodies through Envoy", () => {
           auth: "required",
           require: { roles: ["staff"] },
           responseHeaders: { "x-auth-user": "email", "x-auth-id": "sub" },
-          denial: { html: PAGE, json: JSON_BODY },
+          denial: { htmlFile: join(pages, "403.html"), json: JSON_BODY },
         },
         { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
         { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
       ],
     });
   });
-  afterAll(() => stack?.close());
+  afterAll(async () => {
+    await stack?.close();
+    await rm(pages, { recursive: true, force: true });
+  });
 
   it("sends the client x-auth-user and x-auth-id on an allowed request, and only on that route", async () => {
     const token = await stack.signToken({ sub: "alice", email: "alice@example.com", roles: ["staff"] });

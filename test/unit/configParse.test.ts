@@ -144,7 +144,7 @@ describe("parseConfig: defaults", () => {
           assertion: { enabled: null, audience: null },
           exchange: NO_EXCHANGE,
           responseHeaders: {},
-          denial: { html: null, json: null },
+          denial: { html: null, htmlFile: null, json: null },
           forwardToken: { enabled: false, token: "access", header: "authorization" },
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,

@@ -3,7 +3,12 @@
 // an HTML page for browser navigations (placeholders HTML-escaped, no other request data) and JSON for
 // API clients, status and WWW-Authenticate unchanged. check-config refuses headers that steer the
 // client, oversize pages and JSON that does not parse.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
+import { withDenialFiles } from "../../src/app/readDenialPage.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { createDenialPages } from "../../src/core/createDenialPages.ts";
@@ -126,6 +131,28 @@ describe("a route's own denial bodies", () => {
   it("leaves other routes' denials as they were", async () => {
     const d = denied(await gate().decide(checkRequest("/api/x", bearer("mallory"))));
     expect(JSON.parse(d.body)).toMatchObject({ error: "requirement_failed" });
+  });
+
+  it("reads the page from htmlFile, and check-config refuses a file it cannot read or one beside html", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "portcullis-denial-"));
+    const file = join(dir, "403.html");
+    writeFileSync(file, "<p>From a file: {{code}}</p>");
+    const routes = [
+      { name: "ui", match: { path: "/" }, auth: "required", require: { roles: ["staff"] }, denial: { htmlFile: file } },
+    ];
+    const result = parseCheckedConfig({ ...base, routes });
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    const loaded = withDenialFiles(result.config.routes);
+    const g = gateOver({ routes: loaded, tokens, denialPages: createDenialPages(loaded) }).gate;
+    const d = denied(await g.decide(checkRequest("/x", bearer("mallory", { accept: "text/html" }))));
+    expect(d.body).toBe("<p>From a file: requirement_failed</p>");
+    const missing = parseCheckedConfig({
+      ...base,
+      routes: [{ ...routes[0], denial: { htmlFile: join(dir, "no.html") } }],
+    });
+    expect(JSON.stringify(missing)).toMatch(/routes\[0\]\.denial\.htmlFile.*cannot be read \(ENOENT\)/);
+    const both = parseCheckedConfig({ ...base, routes: [{ ...routes[0], denial: { htmlFile: file, html: "<p/>" } }] });
+    expect(both.ok).toBe(false);
   });
 
   it("is refused by check-config when the JSON does not parse or the page is too large", () => {

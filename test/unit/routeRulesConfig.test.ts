@@ -377,7 +377,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       mode: "enforce",
       exchange: NO_EXCHANGE,
       responseHeaders: {},
-      denial: { html: null, json: null },
+      denial: { html: null, htmlFile: null, json: null },
       forwardToken: { enabled: false, token: "access", header: "authorization" },
       require: {
         scopes: ["api.read"],
