@@ -4,6 +4,7 @@
 // kept for reuse; check-config refuses it with token exchange or on a public route and warns beside
 // the signed assertion.
 import { describe, expect, it } from "vitest";
+import { credentialHeadersOf } from "../../src/app/credentialHeadersOf.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import type { Allow, Decision } from "../../src/core/Decision.ts";
@@ -89,6 +90,12 @@ describe("check-config for forwardToken", () => {
       expect(ok.config.routes[0]!.forwardToken).toEqual({ enabled: true, token: "access", header: "authorization" });
     const plain = withRoute({});
     if (plain.ok) expect(plain.config.routes[0]!.forwardToken?.enabled).toBe(false);
+  });
+
+  it("counts the forwarded token's header among the credentials explain and request traces never show", () => {
+    const result = withRoute({ forwardToken: { enabled: true, token: "id", header: "x-id-token" } });
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    expect(credentialHeadersOf(result.config).has("x-id-token")).toBe(true);
   });
 
   it("warns when the client's Authorization header reaches upstreams elsewhere", () => {
