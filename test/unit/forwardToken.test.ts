@@ -92,6 +92,15 @@ describe("check-config for forwardToken", () => {
     if (plain.ok) expect(plain.config.routes[0]!.forwardToken?.enabled).toBe(false);
   });
 
+  it("warns when the route's upstream also gets the signed identity assertion", () => {
+    const result = withRoute(
+      { forwardToken: { enabled: true } },
+      { identity: { assertion: { enabled: true, issuer: "https://auth.example.com", audience: "shop" } } },
+    );
+    const warning = result.ok ? result.warnings.find((w) => w.path === "routes[0].forwardToken.enabled") : undefined;
+    expect(warning?.message).toMatch(/^this route's upstream also gets the signed identity assertion/);
+  });
+
   it("counts the forwarded token's header among the credentials explain and request traces never show", () => {
     const result = withRoute({ forwardToken: { enabled: true, token: "id", header: "x-id-token" } });
     if (!result.ok) throw new Error(JSON.stringify(result));
