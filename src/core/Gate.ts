@@ -3,12 +3,14 @@
 // certificate the route admits, else a browser session) → token revocation (back-channel logouts'
 // sid and sub) → token binding (cnf: the certificate or the DPoP proof) → session freshness
 // (refreshed when near expiry) → requirements (scopes, roles, claims, clients, step-up) → identity
-// headers (with the signed assertion) → token exchange where the route asks for it. No credential:
+// headers (with the signed assertion, the dynamic metadata and the route's client headers) → the
+// caller's token or an exchanged one where the route asks for it. No credential:
 // an optional route passes anonymously, a browser is sent to log in, an API client gets 401. Pure of
 // transports; every outcome is a Decision value, and any unexpected fault becomes an internal_error
 // denial. `explain()` runs the same steps reporting each to a GateTrace (`portcullis explain`);
 // `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config with any adds their
-// would-be denials (#withShadows). (About 670 lines with comments, over the ~350 habit on purpose:
+// would-be denials (#withShadows); a route's own denial bodies replace the built-in ones last.
+// (About 730 lines with comments, over the ~350 habit on purpose:
 // the steps of decide are kept in one file so the pipeline reads top to bottom, with the reuse of
 // plain allow answers beside the steps that make them; who a credential speaks for is Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
