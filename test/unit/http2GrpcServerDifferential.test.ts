@@ -40,7 +40,13 @@ const gate = {
       setHeaders: [["x-method", request.method], ["x-path", request.path], ...setHeaders],
       removeHeaders: [...request.headers.keys()],
       // Dynamic metadata (identity.metadata) goes out in the same bytes on every server too.
-      metadata: { namespace: "portcullis", fields: [["route", request.host], ["path", request.path]] },
+      metadata: {
+        namespace: "portcullis",
+        fields: [
+          ["route", request.host],
+          ["path", request.path],
+        ],
+      },
     };
   },
 };
