@@ -12,6 +12,11 @@ import { Gate } from "../core/Gate.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
+import { createDynamicMetadata } from "../identity/createDynamicMetadata.ts";
+import { createRouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
+import { createDenialPages } from "../core/createDenialPages.ts";
+import { withDenialFiles } from "./readDenialPage.ts";
+import type { TokenForwarding, TokenForwardings } from "../core/withForwardedToken.ts";
 import { createBrowserLogin, type BrowserLogin } from "../login/createBrowserLogin.ts";
 import { createSessionPort } from "../login/createSessionPort.ts";
 import type { LoginClientPort } from "../login/LoginClientPort.ts";
@@ -129,11 +134,11 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     routes: routeTableOf(config),
     verifier: registry,
     ...identity,
-    forwardAuthorization: config.identity.forwardAuthorization,
     ...sessionsOf(login, reuse.shared),
     binding: createConfiguredTokenBinding(config, reuse.shared?.dpop, clock),
     clock,
     tokenExchange: createConfiguredTokenExchange(config, registry, metrics, clock),
+    ...answerPartsOf(config),
   });
 
   const observer = createCheckObserver(metrics, logger, () => config.log.audit);
@@ -148,6 +153,26 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
     requestTrace,
     handlers: createExtAuthzHandlers(gate, observer),
   };
+}
+
+/** What answers carry besides the identity headers: the client's Authorization, metadata, client headers, pages. */
+function answerPartsOf(config: PortcullisConfig) {
+  return {
+    forwardAuthorization: config.identity.forwardAuthorization,
+    metadata: createDynamicMetadata(config.identity.metadata),
+    responseHeaders: createRouteResponseHeaders(config.routes, config.identity.maxHeaderBytes),
+    denialPages: createDenialPages(withDenialFiles(config.routes)),
+    forwardTokens: tokenForwardingsOf(config),
+  };
+}
+
+/** The routes whose upstream gets the caller's token; null when none asks (the usual config). */
+function tokenForwardingsOf(config: PortcullisConfig): TokenForwardings | null {
+  const forwardings = new Map<string, TokenForwarding>();
+  for (const { name, forwardToken } of config.routes)
+    if (forwardToken?.enabled === true)
+      forwardings.set(name, { token: forwardToken.token, header: forwardToken.header });
+  return forwardings.size === 0 ? null : forwardings;
 }
 
 /** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */

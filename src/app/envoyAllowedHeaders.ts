@@ -55,7 +55,9 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
     });
     for (const name of BROWSER_NAVIGATION_HEADERS)
       headers.push({ name, why: "browser login: tell a page navigation (sent to log in) from API calls" });
-  }
+  } else if (config.routes.some(({ denial }) => (denial?.html ?? denial?.htmlFile ?? null) !== null))
+    for (const name of BROWSER_NAVIGATION_HEADERS)
+      headers.push({ name, why: "routes[].denial.html: tell a page navigation (shown the page) from API calls" });
   // Portcullis names in its answer only those of these removals the request carries: it must see them.
   // As compileRoutes reads it: a config built in code may leave the list out.
   for (const name of config.policy.removeRequestHeaders ?? DEFAULT_REMOVED_REQUEST_HEADERS)

@@ -5,7 +5,8 @@
 import type { ConfigResult } from "../config/ConfigResult.ts";
 import { parseConfig, type ParseConfigOptions } from "../config/parseConfig.ts";
 import { checkRouteMatching } from "../core/checkRouteMatching.ts";
+import { checkDenialFiles } from "./readDenialPage.ts";
 
 export function parseCheckedConfig(raw: unknown, options: Omit<ParseConfigOptions, "routeRules"> = {}): ConfigResult {
-  return parseConfig(raw, { ...options, routeRules: [checkRouteMatching] });
+  return parseConfig(raw, { ...options, routeRules: [checkRouteMatching, checkDenialFiles] });
 }

@@ -16,6 +16,9 @@ import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkKeySourceRules } from "./checkKeySourceRules.ts";
 import { checkTokenSourceRules } from "./checkTokenSourceRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
+import { checkForwardTokenRules } from "./checkForwardTokenRules.ts";
+import { checkMetadataRules } from "./checkMetadataRules.ts";
+import { checkRouteAnswerRules } from "./checkRouteAnswerRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
 
@@ -52,6 +55,9 @@ export function checkConfigRules(
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);
   checkAssertionRules(config, findings);
+  checkMetadataRules(config, findings);
+  checkRouteAnswerRules(config, findings);
+  checkForwardTokenRules(config, findings);
   checkListen(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);

@@ -9,6 +9,7 @@ import { adminNode } from "./adminSchema.ts";
 import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import { forwardAuthNode } from "./forwardAuthSchema.ts";
+import { metadataNode } from "./metadataSchema.ts";
 import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
 import { policyNode, routeNode } from "./routeSchema.ts";
@@ -231,6 +232,7 @@ export const configSchema = {
             "Pass the client's `Authorization` header on to the upstream. Off by default: the upstream gets the verified identity headers, never a credential it could leak or replay.",
         },
         assertion: assertionNode,
+        metadata: metadataNode,
       },
     },
     session: sessionNode,

@@ -13,6 +13,8 @@ import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormat
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 import { exchangeNode } from "./exchangeSchema.ts";
 import { tokenSourceNode } from "./tokenSourceSchema.ts";
+import { forwardTokenNode } from "./forwardTokenSchema.ts";
+import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
 
 export const policyNode = {
   kind: "object",
@@ -250,5 +252,8 @@ export const routeNode = {
     },
     exchange: exchangeNode,
     tokenSource: tokenSourceNode,
+    responseHeaders: routeResponseHeadersNode,
+    denial: routeDenialNode,
+    forwardToken: forwardTokenNode,
   },
 } as const satisfies ObjectNode;

@@ -9,6 +9,15 @@ export interface ShadowDenial {
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
+/**
+ * The CheckResponse's dynamic_metadata: `fields` (string values, sanitised and bounded) under the
+ * key `namespace` of Envoy's ext_authz metadata, for rate limits and access logs (`identity.metadata`).
+ */
+export interface DynamicMetadata {
+  readonly namespace: string;
+  readonly fields: HeaderList;
+}
+
 export interface Allow {
   readonly kind: "allow";
   /** Name of the matched route (a bounded metric label). */
@@ -33,6 +42,8 @@ export interface Allow {
   readonly renewAt?: number;
   /** Shadow rules met before the deciding one that would have denied the request (metric and log). */
   readonly shadowDenials?: readonly ShadowDenial[];
+  /** Who and where, for Envoy's later filters and access log (CheckResponse.dynamic_metadata). */
+  readonly metadata?: DynamicMetadata;
 }
 
 export interface Deny {

@@ -3,12 +3,14 @@
 // certificate the route admits, else a browser session) → token revocation (back-channel logouts'
 // sid and sub) → token binding (cnf: the certificate or the DPoP proof) → session freshness
 // (refreshed when near expiry) → requirements (scopes, roles, claims, clients, step-up) → identity
-// headers (with the signed assertion) → token exchange where the route asks for it. No credential:
+// headers (with the signed assertion, the dynamic metadata and the route's client headers) → the
+// caller's token or an exchanged one where the route asks for it. No credential:
 // an optional route passes anonymously, a browser is sent to log in, an API client gets 401. Pure of
 // transports; every outcome is a Decision value, and any unexpected fault becomes an internal_error
 // denial. `explain()` runs the same steps reporting each to a GateTrace (`portcullis explain`);
 // `decide()` passes none. Shadow rules (`mode: shadow`) never decide: a config with any adds their
-// would-be denials (#withShadows). (About 670 lines with comments, over the ~350 habit on purpose:
+// would-be denials (#withShadows); a route's own denial bodies replace the built-in ones last.
+// (About 730 lines with comments, over the ~350 habit on purpose:
 // the steps of decide are kept in one file so the pipeline reads top to bottom, with the reuse of
 // plain allow answers beside the steps that make them; who a credential speaks for is Subject.ts.)
 import type { Clock } from "../clock/Clock.ts";
@@ -47,6 +49,10 @@ import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
+import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
+import type { RouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
+import type { DenialPages } from "./createDenialPages.ts";
+import { forwardedTokenOf, withForwardedToken, type TokenForwardings } from "./withForwardedToken.ts";
 
 export type { VerifyOutcome };
 
@@ -91,6 +97,14 @@ export interface GateDependencies {
    * every verified token, cached or not; absent or null: no revocations to meet.
    */
   readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
+  /** The dynamic metadata of allowed answers (`identity.metadata`); absent or null: none sent. */
+  readonly metadata?: MetadataBuilder | null;
+  /** Routes' response headers for the client on an allowed request (`routes[].responseHeaders`). */
+  readonly responseHeaders?: RouteResponseHeaders | null;
+  /** Routes' own denial bodies (`routes[].denial`). */
+  readonly denialPages?: DenialPages | null;
+  /** The routes whose upstream gets the caller's token (`routes[].forwardToken`); absent or null: none. */
+  readonly forwardTokens?: TokenForwardings | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -116,6 +130,9 @@ export class Gate {
   readonly #providersDemandBinding: boolean;
   readonly #assertionHeaders: AssertionHeaders | null;
   readonly #revocations: Pick<RevocationList, "isTokenRevoked"> | null;
+  readonly #metadata: MetadataBuilder | null;
+  readonly #responseHeaders: RouteResponseHeaders | null;
+  readonly #denialPages: DenialPages | null;
   /**
    * Per credential (its claims object, which the token cache hands back for every check of one
    * token): its plain allow answer on the route it uses (most credentials use one), or on each
@@ -133,11 +150,17 @@ export class Gate {
     this.#providersDemandBinding = this.#binding.providersDemand;
     this.#assertionHeaders = deps.assertions == null ? null : createAssertionHeaders(deps.assertions);
     this.#revocations = deps.revocations ?? null;
+    this.#metadata = deps.metadata ?? null;
+    this.#responseHeaders = deps.responseHeaders ?? null;
+    this.#denialPages = deps.denialPages ?? null;
   }
 
   decide(request: AccessRequest): Promise<Decision> {
-    // A config without shadow rules pays one property read for them.
-    return this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
+    // A config without shadow rules pays one property read for them; without denial pages, one more.
+    const decided =
+      this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
+    const pages = this.#denialPages;
+    return pages === null ? decided : decided.then((decision) => pages(decision, request));
   }
 
   /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
@@ -250,12 +273,8 @@ export class Gate {
       const unmet = this.#requirements(check, subject, trace);
       trace?.record(requirementsEntry(route, unmet));
       if (unmet !== null) return unmet;
-      const allowed = this.#identity(check, subject);
-      // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
-      // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
-      const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
-      if (exchange === null || allowed.kind !== "allow") return allowed;
-      return await withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, browser));
+      const upstream = this.#upstreamToken(check, subject, bearer, this.#identity(check, subject));
+      return upstream instanceof Promise ? await upstream : upstream;
     } catch (fault) {
       // An IdP that cannot be reached (introspection) is an outage to report as such, not a bug.
       if (fault instanceof VerifierFault && fault.unavailable)
@@ -431,6 +450,26 @@ export class Gate {
     });
   }
 
+  /** The upstream's token where the route asks for one: the caller's own (forwardToken) or an exchanged one. */
+  #upstreamToken(
+    check: CheckContext,
+    subject: Subject,
+    bearer: BearerCredential,
+    allowed: Decision,
+  ): Decision | Promise<Decision> {
+    if (allowed.kind !== "allow") return allowed;
+    const { route } = check;
+    // The caller's token for the routes that ask for it: per token, so never one of #allows either.
+    const forwarding = this.#deps.forwardTokens?.get(route.name);
+    if (forwarding !== undefined)
+      return withForwardedToken(allowed, forwarding, forwardedTokenOf(forwarding, subject.session, tokenOf(bearer)));
+    // Token exchange, on the routes that ask for it: the upstream gets a token the IdP made for it
+    // instead of the caller's. Its answer is per caller token, so it is never one of #allows.
+    const exchange = this.#deps.tokenExchange?.forRoute(route.name) ?? null;
+    if (exchange === null) return allowed;
+    return withExchangedToken(exchange, allowed, exchangeSubject(bearer, subject, check.browser));
+  }
+
   /** Requirements: the route's scopes, roles, claims, clients and step-up, on the verified claims; null = met. */
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
@@ -568,9 +607,11 @@ export class Gate {
       provider: subject.provider,
       credential: subject.credential,
       ...callerOf(subject.claims, machine),
-      ...(subject.setCookies.length > 0 ? { responseHeaders: setCookieHeaders(subject.setCookies) } : {}),
+      ...toClientOf(subject, this.#responseHeaders?.(route.name, subject.claims) ?? []),
       ...(asserted !== null ? { renewAt: asserted.renewAt } : {}),
       ...(route.removeQueryParameters === undefined ? {} : { removeQueryParameters: route.removeQueryParameters }),
+      // Made with the answer, so a reused answer carries it at no further cost.
+      ...(this.#metadata === null ? {} : { metadata: this.#metadata(route.name, metadataSubjectOf(subject, machine)) }),
     };
   }
 
@@ -595,6 +636,7 @@ export class Gate {
       removeHeaders: upstreamCookie === null ? [...remove, "cookie"] : remove,
       ...(clearCookies.length > 0 ? { responseHeaders: setCookieHeaders(clearCookies) } : {}),
       ...(route.removeQueryParameters === undefined ? {} : { removeQueryParameters: route.removeQueryParameters }),
+      ...(this.#metadata === null ? {} : { metadata: this.#metadata(route.name, null) }),
     };
     if (!plain) return allow;
     const byReason = this.#anonymousAllows.get(route) ?? {};
@@ -610,6 +652,18 @@ function callerOf(
 ): { caller?: { kind: "user" | "client"; id: string } } {
   const id = machine ? clientIdOf(claims) : typeof claims["sub"] === "string" ? claims["sub"] : null;
   return id === null ? {} : { caller: { kind: machine ? "client" : "user", id } };
+}
+
+/** The client's headers on an allowed answer: a refreshed session's Set-Cookie, then the route's own. */
+function toClientOf(subject: Subject, routeHeaders: HeaderList): { responseHeaders?: HeaderList } {
+  if (subject.setCookies.length === 0) return routeHeaders.length > 0 ? { responseHeaders: routeHeaders } : {};
+  return { responseHeaders: [...setCookieHeaders(subject.setCookies), ...routeHeaders] };
+}
+
+/** What the metadata is made from: claims and names only, never the session and its tokens. */
+function metadataSubjectOf(subject: Subject, machine: boolean): MetadataSubject {
+  const { claims, provider, credential } = subject;
+  return { claims, provider, credential, machine, clientId: clientIdOf(claims) };
 }
 
 /** The requirements step's entry: none configured, met, or the first one that failed and its answer. */
@@ -652,6 +706,10 @@ function describeFault(fault: unknown): string {
 }
 
 type BearerCredential = BearerExtraction;
+
+function tokenOf(bearer: BearerCredential): { token: string; scheme: string } | null {
+  return bearer.kind === "token" ? bearer : null;
+}
 
 /** What token exchange sends for the caller: the session's access token, else the bearer token. */
 function exchangeSubject(bearer: BearerCredential, subject: Subject, browser: boolean): ExchangeSubject {

@@ -2,7 +2,7 @@
 // for toCheckResponse's object (fields in number order, the explicit zeroes included), which the
 // differential test (test/unit/checkCodecProperty.test.ts) checks. A string with no UTF-8 form (a
 // lone surrogate, e.g. from a claim) is not written at all: the caller answers with a denial instead.
-import type { Decision, HeaderList } from "../core/Decision.ts";
+import type { Decision, DynamicMetadata, HeaderList } from "../core/Decision.ts";
 
 const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNAVAILABLE = 14;
@@ -22,6 +22,12 @@ const DENIED_BODY = 0x1a; // DeniedHttpResponse.body = 3
 const KEY = 0x0a; // HeaderValue.key = 1; HeaderValueOption.header = 1; HttpStatus.code = 1 is 0x08
 const VALUE = 0x12; // HeaderValue.value = 2
 const APPEND_ACTION = 0x18; // HeaderValueOption.append_action = 3
+const CHECK_RESPONSE_METADATA = 0x22; // CheckResponse.dynamic_metadata = 4 (google.protobuf.Struct)
+const STRUCT_FIELD = 0x0a; // Struct.fields = 1: map entries { key = 1, value = 2 }
+const ENTRY_KEY = 0x0a;
+const ENTRY_VALUE = 0x12;
+const VALUE_STRING = 0x1a; // Value.string_value = 3
+const VALUE_STRUCT = 0x2a; // Value.struct_value = 5
 
 /** CheckResponse.status = google.rpc.Status { code }: four constant bytes per gRPC code. */
 function statusBytes(code: number): Buffer {
@@ -75,6 +81,45 @@ function headerListSize(list: HeaderList): number {
     size += field(headerOptionSize(measure(key), measure(value)));
   }
   return size;
+}
+
+/** Struct { fields: { namespace: Value { struct_value: Struct { fields: { name: Value { string_value } } } } } }. */
+function metadataSize(metadata: DynamicMetadata): number {
+  const namespace = measure(metadata.namespace);
+  let inner = 0;
+  for (const [name, value] of metadata.fields) inner += field(stringEntrySize(measure(name), measure(value)));
+  return field(field(namespace) + field(field(inner)));
+}
+
+/** A map entry { key, Value { string_value } } for sizes kl, vl. */
+function stringEntrySize(kl: number, vl: number): number {
+  return field(kl) + field(field(vl));
+}
+
+function writeMetadata(metadata: DynamicMetadata): void {
+  // The inner Struct's size again, from the lengths measured for it (after the namespace's).
+  let inner = 0;
+  for (let i = 0; i < metadata.fields.length; i++)
+    inner += field(stringEntrySize(lengths[read + 1 + 2 * i]!, lengths[read + 2 + 2 * i]!));
+  const namespaceEntry = field(lengths[read]!) + field(field(inner));
+  out[at++] = CHECK_RESPONSE_METADATA;
+  writeVarint(field(namespaceEntry));
+  out[at++] = STRUCT_FIELD;
+  writeVarint(namespaceEntry);
+  writeString(ENTRY_KEY, metadata.namespace);
+  out[at++] = ENTRY_VALUE;
+  writeVarint(field(inner));
+  out[at++] = VALUE_STRUCT;
+  writeVarint(inner);
+  for (const [name, value] of metadata.fields) {
+    out[at++] = STRUCT_FIELD;
+    writeVarint(stringEntrySize(lengths[read]!, lengths[read + 1]!));
+    const vl = lengths[read + 1]!;
+    writeString(ENTRY_KEY, name);
+    out[at++] = ENTRY_VALUE;
+    writeVarint(field(vl));
+    writeString(VALUE_STRING, value);
+  }
 }
 
 function writeVarint(n: number): void {
@@ -137,11 +182,17 @@ function encodeAllow(decision: Extract<Decision, { kind: "allow" }>): Buffer {
   // Only a query token source's route names these; every other answer writes the bytes it always did.
   const query = decision.removeQueryParameters;
   if (query !== undefined) for (let i = 0; i < query.length; i++) payload += field(measure(query[i]!));
-  begin(STATUS_OK.length + field(payload), STATUS_OK, CHECK_RESPONSE_OK, payload);
+  // Metadata without fields is not sent (protobufjs, the reference, would write an empty Value).
+  const metadata = decision.metadata?.fields.length ? decision.metadata : undefined;
+  // Measured once, after the query parameters (measure() records each length in order for the
+  // writing pass, which writes them in the same order).
+  const metadataBytes = metadata === undefined ? 0 : field(metadataSize(metadata));
+  begin(STATUS_OK.length + field(payload) + metadataBytes, STATUS_OK, CHECK_RESPONSE_OK, payload);
   writeHeaderList(OK_HEADERS, decision.setHeaders, false);
   for (let i = 0; i < remove.length; i++) writeString(OK_HEADERS_TO_REMOVE, remove[i]!);
   writeHeaderList(OK_RESPONSE_HEADERS_TO_ADD, responseHeaders, true);
   if (query !== undefined) for (let i = 0; i < query.length; i++) writeString(OK_QUERY_PARAMETERS_TO_REMOVE, query[i]!);
+  if (metadata !== undefined) writeMetadata(metadata);
   return out;
 }
 

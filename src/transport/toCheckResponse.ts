@@ -1,8 +1,10 @@
 // Decision → Envoy CheckResponse object for proto-loader: the reference encodeCheckResponse (what the
 // server sends) is held to byte for byte by a differential test. Allow: OkHttpResponse that
 // overwrites identity headers, removes every other owned header, and adds response headers for the
-// client (a refreshed session's Set-Cookie), and strips a query token source's parameter. Deny: DeniedHttpResponse carrying our status, headers, body.
-import type { Decision, HeaderList } from "../core/Decision.ts";
+// client (a refreshed session's Set-Cookie), strips a query token source's parameter, and carries
+// the dynamic metadata when the gate made some. Deny: DeniedHttpResponse carrying our status,
+// headers, body.
+import type { Decision, DynamicMetadata, HeaderList } from "../core/Decision.ts";
 
 const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
@@ -22,6 +24,13 @@ function headerOptions(headers: HeaderList, addSetCookies: boolean) {
   );
 }
 
+/** google.protobuf.Struct as proto-loader takes it (protobufjs's bundled struct.proto names its fields in camelCase). */
+function structOf(metadata: DynamicMetadata): object {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of metadata.fields) fields[name] = { stringValue: value };
+  return { fields: { [metadata.namespace]: { structValue: { fields } } } };
+}
+
 export function toCheckResponse(decision: Decision): object {
   if (decision.kind === "allow") {
     const ok: Record<string, unknown> = {
@@ -34,7 +43,10 @@ export function toCheckResponse(decision: Decision): object {
     if (decision.removeQueryParameters !== undefined && decision.removeQueryParameters.length > 0) {
       ok["query_parameters_to_remove"] = decision.removeQueryParameters;
     }
-    return { status: { code: GRPC_OK }, ok_response: ok };
+    const response: Record<string, unknown> = { status: { code: GRPC_OK }, ok_response: ok };
+    if (decision.metadata !== undefined && decision.metadata.fields.length > 0)
+      response["dynamic_metadata"] = structOf(decision.metadata);
+    return response;
   }
   const grpcCode =
     decision.status === 401

@@ -188,3 +188,36 @@ describe("envoy/demo.yaml", () => {
     expect(parse(text)).toEqual({ file: "/tmp/x\nadmin: evil" });
   });
 });
+
+describe("envoy/per-user-rate-limit.yaml", () => {
+  it("is a valid Envoy config that limits per user from ext_authz's dynamic metadata, after ext_authz", async () => {
+    const text = await renderEnvoyConfig(
+      {
+        adminPort: 0,
+        listenAddress: "127.0.0.1",
+        listenPort: 0,
+        tlsCertFile: cert.certFile,
+        tlsKeyFile: cert.keyFile,
+        extAuthzPort: 9191,
+        authPort: 8181,
+        upstreamPort: 9480,
+        allowedHeaders: ["authorization", "cookie"],
+      },
+      new URL("../../envoy/per-user-rate-limit.yaml", import.meta.url),
+    );
+    expect(await validate(text)).toMatch(/OK/);
+    const hcm = at(parse(text), "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config");
+    const filters = at(hcm, "http_filters") as Json[];
+    expect(filters.map((f) => f["name"])).toEqual([
+      "envoy.filters.http.ext_authz",
+      "envoy.filters.http.local_ratelimit",
+      "envoy.filters.http.router",
+    ]);
+    expect(at(filters[0], "typed_config", "failure_mode_allow")).toBe(false);
+    const action = at(filters[1], "typed_config", "rate_limits", 0, "actions", 0, "metadata");
+    expect(at(action, "metadata_key")).toEqual({
+      key: "envoy.filters.http.ext_authz",
+      path: [{ key: "portcullis" }, { key: "sub" }],
+    });
+  });
+});

@@ -55,6 +55,13 @@ export interface TestGateOptions {
   readonly providerBoundTokens?: Readonly<Record<string, BoundTokens>>;
   /** The revocation list bearer tokens meet (back-channel logouts). Default: none. */
   readonly revocations?: GateDependencies["revocations"];
+  /** The dynamic metadata of allowed answers (identity.metadata). Default: none. */
+  readonly metadata?: GateDependencies["metadata"];
+  /** Routes' response headers and denial bodies. Default: none. */
+  readonly responseHeaders?: GateDependencies["responseHeaders"];
+  readonly denialPages?: GateDependencies["denialPages"];
+  /** Routes whose upstream gets the caller's token. Default: none. */
+  readonly forwardTokens?: GateDependencies["forwardTokens"];
 }
 
 export interface TestGate {
@@ -100,6 +107,10 @@ export function gateOver(options: TestGateOptions): TestGate {
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.revocations !== undefined ? { revocations: options.revocations } : {}),
+    ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+    ...(options.responseHeaders !== undefined ? { responseHeaders: options.responseHeaders } : {}),
+    ...(options.denialPages !== undefined ? { denialPages: options.denialPages } : {}),
+    ...(options.forwardTokens !== undefined ? { forwardTokens: options.forwardTokens } : {}),
     ...(options.binding !== undefined
       ? { binding: options.binding }
       : options.providerBoundTokens !== undefined

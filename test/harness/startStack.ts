@@ -81,6 +81,8 @@ export interface StackOptions {
    * settings and show that Portcullis holds on its own where that setting is missing.
    */
   readonly envoyConfig?: (rendered: string) => string;
+  /** Another shipped Envoy template with envoy/demo.yaml's placeholders (e.g. envoy/per-user-rate-limit.yaml). */
+  readonly envoyTemplate?: URL;
 }
 
 export interface Stack {
@@ -216,19 +218,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     }
 
-    const renderedEnvoyConfig = await renderEnvoyConfig({
-      adminPort: 0,
-      listenAddress: "127.0.0.1",
-      listenPort: envoyReserved?.port ?? 0,
-      tlsCertFile: cert.certFile,
-      tlsKeyFile: cert.keyFile,
-      extAuthzPort: portcullis.ports.grpc,
-      authPort: portcullis.ports.auth,
-      upstreamPort: options.upstreamPort ?? upstream.port,
-      extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
-      // As a deployment would: the headers this stack's own config reads, nothing else.
-      allowedHeaders: allowedHeadersOf(configFile),
-    });
+    const renderedEnvoyConfig = await renderEnvoyConfig(
+      {
+        adminPort: 0,
+        listenAddress: "127.0.0.1",
+        listenPort: envoyReserved?.port ?? 0,
+        tlsCertFile: cert.certFile,
+        tlsKeyFile: cert.keyFile,
+        extAuthzPort: portcullis.ports.grpc,
+        authPort: portcullis.ports.auth,
+        upstreamPort: options.upstreamPort ?? upstream.port,
+        extAuthzTimeoutMs: EXT_AUTHZ_TIMEOUT_MS,
+        // As a deployment would: the headers this stack's own config reads, nothing else.
+        allowedHeaders: allowedHeadersOf(configFile),
+      },
+      options.envoyTemplate,
+    );
     const envoyConfig =
       options.envoyConfig === undefined ? renderedEnvoyConfig : options.envoyConfig(renderedEnvoyConfig);
     // Released at the last moment, so no other worker is handed the port in between.

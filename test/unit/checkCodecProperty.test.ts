@@ -182,7 +182,7 @@ const attributeScalars = fc.record(
     metadata_context: fc.record({
       filter_metadata: fc.dictionary(
         fc.stringMatching(/^[a-z.]{1,8}$/),
-        fc.record({ fields: fc.dictionary(fc.stringMatching(/^[a-z]{1,5}$/), fc.record({ string_value: text })) }),
+        fc.record({ fields: fc.dictionary(fc.stringMatching(/^[a-z]{1,5}$/), fc.record({ stringValue: text })) }),
         { maxKeys: 2 },
       ),
     }),
@@ -394,6 +394,16 @@ const allow = fc.record({
   removeHeaders: fc.array(fc.oneof(headerName, wellFormed), { maxLength: 6 }),
   responseHeaders: maybe(headerList),
   removeQueryParameters: maybe(fc.array(fc.oneof(fc.constant("access_token"), wellFormed), { maxLength: 3 })),
+  // Field names unique (a Struct is a map), never "__proto__" (lost by the reference's plain object).
+  metadata: maybe(
+    fc.record({
+      namespace: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_-]{0,12}$/),
+      fields: fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_.:]{0,10}$/), wellFormed), {
+        maxLength: 8,
+        selector: ([name]) => name,
+      }),
+    }),
+  ),
 });
 const deny = fc.record({
   kind: fc.constant("deny" as const),
@@ -422,6 +432,12 @@ describe("the CheckResponse wire encoder against toCheckResponse and protobufjs"
         if (decision.kind === "allow") {
           const ok = read["ok_response"] as { query_parameters_to_remove?: string[] } | undefined;
           expect(ok?.query_parameters_to_remove ?? []).toEqual(decision.removeQueryParameters ?? []);
+        }
+        if (decision.kind === "allow" && decision.metadata !== undefined && decision.metadata.fields.length > 0) {
+          const { namespace, fields } = decision.metadata;
+          const struct = (read["dynamic_metadata"] as { fields: Record<string, { structValue: unknown }> }).fields;
+          const inner = (struct[namespace]!.structValue as { fields?: Record<string, { stringValue: string }> }).fields;
+          expect(Object.entries(inner ?? {}).map(([k, v]) => [k, v.stringValue])).toEqual(fields);
         }
       }),
       { numRuns: propertyRuns(3000) },

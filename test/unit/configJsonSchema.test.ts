@@ -37,6 +37,7 @@ import {
   type StringFormat,
 } from "../../src/config/configFormats.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
+import { responseHeaderSource } from "../../src/config/routeAnswerSchema.ts";
 import { renderJsonSchema, stringFormatSchema } from "../../src/config/renderJsonSchema.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "../../src/config/routeFormats.ts";
 import { exportHeaderName, otlpEndpoint } from "../../src/config/tracingSchema.ts";
@@ -435,6 +436,7 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
   ["non-blank string", nonBlank, ["api", "a b", " a", "a ", "", "\ta", "a\n"]],
   ["claim path", claimPath, ["realm_access.roles", "https://example.com/tenant", " x", ""]],
   ["context source", contextSource, ["sub", "client_id", "claim:org.id", "claim:", "claim: x", "subject"]],
+  ["response header source", responseHeaderSource, ["sub", "email", "client_id", "claim:team", "roles", "claim:"]],
   [
     "web origin",
     webOrigin,

@@ -148,6 +148,9 @@ describe("parseConfig: defaults", () => {
           assertion: { enabled: null, audience: null },
           exchange: NO_EXCHANGE,
           tokenSource: { header: null, cookie: null, query: null },
+          responseHeaders: {},
+          denial: { html: null, htmlFile: null, json: null },
+          forwardToken: { enabled: false, token: "access", header: "authorization" },
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
           mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
@@ -173,6 +176,7 @@ describe("parseConfig: defaults", () => {
           keys: [],
           cacheMaxEntries: 10000,
         },
+        metadata: { enabled: false, namespace: "portcullis", tenantClaim: null, claims: [], maxValueBytes: 256 },
       },
       session: {
         store: "cookie",

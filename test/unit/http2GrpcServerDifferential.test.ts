@@ -39,6 +39,14 @@ const gate = {
       reason: "public",
       setHeaders: [["x-method", request.method], ["x-path", request.path], ...setHeaders],
       removeHeaders: [...request.headers.keys()],
+      // Dynamic metadata (identity.metadata) goes out in the same bytes on every server too.
+      metadata: {
+        namespace: "portcullis",
+        fields: [
+          ["route", request.host],
+          ["path", request.path],
+        ],
+      },
     };
   },
 };

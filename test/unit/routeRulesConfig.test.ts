@@ -377,6 +377,9 @@ describe("route config: one problem per invalid config, with its key path and a 
       mode: "enforce",
       exchange: NO_EXCHANGE,
       tokenSource: { header: null, cookie: null, query: null },
+      responseHeaders: {},
+      denial: { html: null, htmlFile: null, json: null },
+      forwardToken: { enabled: false, token: "access", header: "authorization" },
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },

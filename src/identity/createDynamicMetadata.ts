@@ -1,0 +1,59 @@
+// Verified claims → the Check answer's dynamic metadata (`identity.metadata`): who was let through
+// and where, as flat string fields for Envoy's rate limits and access log. Built once per credential
+// and route (the gate keeps it in the reused answer); identifiers that would need changing to fit are
+// left out, free-form claim values are sanitised and cut. Only claims: never a token or cookie.
+import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
+import { claimScalarText, claimText } from "./claimText.ts";
+import { resolveClaim } from "./resolveClaim.ts";
+import { isVerbatimHeaderValue, sanitizeHeaderValue } from "./sanitizeHeaderValue.ts";
+
+type MetadataConfig = NonNullable<PortcullisConfig["identity"]["metadata"]>;
+type Fields = Array<readonly [name: string, value: string]>;
+
+export interface MetadataValue {
+  readonly namespace: string;
+  readonly fields: ReadonlyArray<readonly [name: string, value: string]>;
+}
+
+/** Who a verified credential speaks for, as the gate knows it. */
+export interface MetadataSubject {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly provider: string;
+  readonly credential: "bearer" | "session" | "certificate";
+  /** A machine (client credentials) rather than a person. */
+  readonly machine: boolean;
+  /** The OAuth client the token was issued to, when it says. */
+  readonly clientId: string | null;
+}
+
+export interface MetadataBuilder {
+  /** The metadata of an allowed request on `route`: a subject's, or the route alone (public, anonymous). */
+  (route: string, subject: MetadataSubject | null): MetadataValue;
+}
+
+/** null when `identity.metadata` is off. */
+export function createDynamicMetadata(config: MetadataConfig | undefined): MetadataBuilder | null {
+  if (config === undefined || !config.enabled) return null;
+  const { namespace, tenantClaim, claims, maxValueBytes } = config;
+  const identifier = (fields: Fields, name: string, value: unknown) => {
+    if (typeof value === "string" && isVerbatimHeaderValue(value, maxValueBytes)) fields.push([name, value]);
+  };
+  return (route, subject) => {
+    const fields: Fields = [];
+    identifier(fields, "route", route);
+    if (subject === null) return Object.freeze({ namespace, fields: Object.freeze(fields) });
+    identifier(fields, "provider", subject.provider);
+    fields.push(["credential", subject.credential], ["kind", subject.machine ? "client" : "user"]);
+    identifier(fields, "sub", Object.hasOwn(subject.claims, "sub") ? subject.claims["sub"] : undefined);
+    identifier(fields, "client_id", subject.clientId);
+    if (tenantClaim !== null) identifier(fields, "tenant", claimScalarText(resolveClaim(subject.claims, tenantClaim)));
+    for (const path of claims) {
+      // A key the fields above use is theirs: a claim never overwrites who the caller is.
+      if (fields.some(([name]) => name === path)) continue;
+      const text = claimText(resolveClaim(subject.claims, path));
+      const value = text === undefined ? "" : sanitizeHeaderValue(text, maxValueBytes);
+      if (value !== "") fields.push([path, value]);
+    }
+    return Object.freeze({ namespace, fields: Object.freeze(fields) });
+  };
+}
