@@ -3,7 +3,8 @@
 // bound tokens, certificate clients, token exchange, assertion, forwarded headers. Names only.
 
 import type { RouteConfig } from "../config/PortcullisConfig.ts";
-import type { ClaimCheckConfig } from "../config/parseClaimCheck.ts";
+import type { ClaimCheckConfig, ClaimOperator } from "../config/parseClaimCheck.ts";
+import { leafOperator } from "../core/compileClaimCheck.ts";
 import type { NameSetRequirement } from "../config/parseNameSet.ts";
 
 /** One requirement or route feature: `what` is the config key it comes from, `text` what it asks. */
@@ -29,11 +30,30 @@ export function describeClaimCheck(check: ClaimCheckConfig, nested = false): str
     const text = items.map((item) => describeClaimCheck(item, true)).join(joiner);
     return nested && items.length > 1 ? `(${text})` : text;
   }
-  if ("equals" in check) return `${check.claim} = ${JSON.stringify(check.equals)}`;
-  if ("oneOf" in check) return `${check.claim} in [${list(check.oneOf)}]`;
-  if ("contains" in check) return `${check.claim} contains ${JSON.stringify(check.contains)}`;
-  return check.exists ? `${check.claim} exists` : `${check.claim} absent`;
+  if ("not" in check) return `not ${describeClaimCheck(check.not, true)}`;
+  const [op, operand] = leafOperator(check);
+  if (op === "exists") return operand === true ? `${check.claim} exists` : `${check.claim} absent`;
+  const text = Array.isArray(operand) ? `[${list(operand)}]` : JSON.stringify(operand);
+  return `${check.claim} ${CLAIM_OPERATOR_TEXT[op]} ${text}`;
 }
+
+/** How each operator reads in the route table. */
+const CLAIM_OPERATOR_TEXT: Readonly<Record<Exclude<ClaimOperator, "exists">, string>> = {
+  equals: "=",
+  notEquals: "!=",
+  contains: "contains",
+  oneOf: "in",
+  notOneOf: "not in",
+  matches: "matches",
+  endsWith: "ends with",
+  greaterThan: ">",
+  atLeast: ">=",
+  lessThan: "<",
+  atMost: "<=",
+  hasAll: "has all of",
+  hasAny: "has any of",
+  hasNone: "has none of",
+};
 
 /** The caller requirements (`require`), in the order the gate evaluates them. */
 function requirementTexts(route: RouteConfig): RouteRequirementText[] {

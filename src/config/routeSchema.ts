@@ -12,8 +12,9 @@ import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
 import { PATH_SHAPE_NAMES } from "./pathShapeNames.ts";
 import { exchangeNode } from "./exchangeSchema.ts";
+import { routeDenyNode } from "./denyRuleSchema.ts";
 
-export const policyNode = {
+const basePolicyNode = {
   kind: "object",
   description:
     "How the route list is read. `rules`: the routes are the whole policy and an unmatched request is denied. `whitelist`: every request needs auth except those the routes list (a route's `auth` defaults to `public`). `blacklist`: every request is public except those the routes list (a route's `auth` defaults to `required`). Both modes are a shorthand for the same rules with a last catch-all route named `default`.",
@@ -107,6 +108,29 @@ const requirements = {
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
     boundTokens: routeBoundTokensNode,
+  },
+} as const satisfies ObjectNode;
+
+// The policy-wide requirements: those of `require` that read the caller (binding stays per route).
+const { boundTokens: _boundTokens, ...defaultRequirementFields } = requirements.fields;
+
+export const policyNode = {
+  ...basePolicyNode,
+  fields: {
+    ...basePolicyNode.fields,
+    defaults: {
+      kind: "object",
+      typeOptional: true,
+      description: "What every rule that is not `auth: public` asks of a caller besides its own `require`.",
+      fields: {
+        require: {
+          ...requirements,
+          fields: defaultRequirementFields,
+          description:
+            "Requirements every non-public rule adds to its own `require` (both must hold: scopes and `amr` add up, `acr` must be in both lists, the smaller `maxAge` counts), including the catch-all rule whitelist mode appends: the central MFA and scope policy, e.g. `{amr: [mfa]}`. A rule opts out with `defaults: false` (check-config warns). Checked as the rule's own: who the caller is first, then scopes, then step-up.",
+        },
+      },
+    },
   },
 } as const satisfies ObjectNode;
 
@@ -224,6 +248,14 @@ export const routeNode = {
         "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
     require: { ...requirements, typeOptional: true },
+    deny: routeDenyNode,
+    defaults: {
+      kind: "boolean",
+      typeOptional: true,
+      default: true,
+      description:
+        "`false`: this rule does not add `policy.defaults.require` (check-config warns, as the rule is then weaker than the policy says). Public rules never add it.",
+    },
     mtls: routeMtlsNode,
     assertion: routeAssertionNode,
     mode: {

@@ -37,6 +37,7 @@ import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRul
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
+import { denyAllOf, denyByRule } from "./denyByRule.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -189,6 +190,7 @@ export class Gate {
       const route = this.#routePolicy(request, trace);
       if ("kind" in route) return route; // a denial
       routeName = route.name;
+      if (route.denyAll !== undefined) return denyAllOf(route, route.denyAll, request, trace);
       const sessions = this.#deps.sessions ?? null;
       const cookieHeader = request.headers.get("cookie");
       // Our cookies (sealed session, login transactions) never travel upstream, on any route.
@@ -459,6 +461,8 @@ export class Gate {
     if (outcome.kind === "insufficient_scope")
       return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes, ...dpop } });
     if (outcome.kind === "forbidden") return deny("requirement_failed", common);
+    if (outcome.kind === "denied")
+      return denyByRule(outcome.denial, { route: route.name, browser: asPage, provider: subject.provider });
     const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
     if (asPage && sessions !== null) return this.#stepUpLogin(check, sessions, subject, stepUp, common, outcome.detail);
     return deny("step_up_required", {

@@ -24,12 +24,13 @@
 // already covers `/api` and `/api/...` alike.
 // A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
-import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
+import type { DefaultRequirementsConfig, PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
 import { canonicalHost } from "./canonicalHost.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
+import { compileDenials, type CompiledDenial } from "./compileDenials.ts";
 import { compileRouteBinding, type RouteBinding } from "./compileRouteBinding.ts";
 import { FORWARDED_CLIENT_CERT_HEADER } from "./parseForwardedClientCert.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
@@ -55,6 +56,8 @@ export interface CompiledRoute {
   readonly binding: RouteBinding | null;
   /** `mode: shadow`: evaluated and its would-be denial recorded, never deciding (see Gate). */
   readonly shadow?: boolean;
+  /** A deny rule without `when`: every request the route matches is answered with it, before any credential. */
+  readonly denyAll?: CompiledDenial;
 }
 
 export type PathMatcher =
@@ -120,8 +123,9 @@ export function compileRoutes(
     !policyRemoved.includes(FORWARDED_CLIENT_CERT_HEADER)
       ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
       : policyRemoved;
+  const defaults = policy.defaults?.require ?? null;
   const compiled = routes.map((route, index) =>
-    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null),
+    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null, defaults),
   );
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
@@ -131,7 +135,8 @@ export function compileRoutes(
         index: null,
         auth: catchAll,
         providers: [],
-        requirements: null,
+        // The whitelist catch-all is a rule that is not public: the policy defaults hold on it too.
+        requirements: catchAll === "public" ? null : compileRequirements(undefined, defaults),
         removeRequestHeaders: removed,
         binding: null,
       },
@@ -153,9 +158,12 @@ function compileRule(
   defaultAuth: RouteAuth | null,
   removed: readonly string[],
   binding: RouteBinding | null,
+  defaults: DefaultRequirementsConfig | null,
 ): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
+  const denials = compileDenials(route.deny);
+  const applied = auth === "public" || route.defaults === false ? null : defaults;
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const raw of route.match.hosts) {
@@ -177,10 +185,11 @@ function compileRule(
       index,
       auth,
       providers: route.providers,
-      requirements: compileRequirements(route.require),
+      requirements: compileRequirements(route.require, applied, denials.conditional),
       removeRequestHeaders: forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name)),
       binding,
       ...(route.mode === "shadow" ? { shadow: true } : {}),
+      ...(denials.always !== null ? { denyAll: denials.always } : {}),
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
