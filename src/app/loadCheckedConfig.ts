@@ -4,8 +4,9 @@
 
 import type { ConfigResult } from "../config/ConfigResult.ts";
 import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { checkDenyCodes } from "../core/checkDenyCodes.ts";
 import { checkRouteMatching } from "../core/checkRouteMatching.ts";
 
 export function loadCheckedConfig(file: string, env: NodeJS.ProcessEnv): ConfigResult {
-  return loadConfigFile(file, env, [checkRouteMatching]);
+  return loadConfigFile(file, env, [checkRouteMatching, checkDenyCodes]);
 }

@@ -95,7 +95,7 @@ const requirements = {
       jsonSchema: claimCheckJsonSchema,
       jsonSchemaDefs: claimCheckJsonSchemaDefs,
       description:
-        '`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `"5"` for a string claim.',
+        '`{all: [...]}`, `{any: [...]}`, `{not: {...}}` (nestable) or a leaf `{claim: <path>, <operator>: ...}` with one operator: `equals: v` / `notEquals: v`; `oneOf: [v, ...]` / `notOneOf: [...]`; `contains: v` (the claim is a list holding v, or equals v: a space-separated string is one value, see `hasAny`); `exists: true|false`; `matches: "^...$"` (a string claim, anchored, linear-time engine as `pathRegex`); `endsWith: "@example.com"` (a string claim, ASCII case folded as domains are); `greaterThan` / `atLeast` / `lessThan` / `atMost: n` (a number claim only: `"5"` never compares); `hasAll` / `hasAny` / `hasNone: [name, ...]` (the claim read as a set: a list\'s strings, or a space-separated string such as `scope`). Values compare by type and value: quote `"5"` for a string claim. A missing claim fails every operator except `exists: false`, `notEquals`, `notOneOf`, `hasNone` and a `not` of a check it fails. Example: `{all: [{claim: email, endsWith: "@example.com"}, {not: {claim: groups, hasAny: [suspended]}}, {claim: level, atLeast: 2}]}`.',
     },
     acr: { ...nameList("acr value"), description: "Step-up: the `acr` of the token or session must be one of these." },
     amr: { ...nameList("amr entry"), description: "Step-up: every one of these must be in `amr` (e.g. `mfa`, `otp`)." },

@@ -190,7 +190,6 @@ export class Gate {
       const route = this.#routePolicy(request, trace);
       if ("kind" in route) return route; // a denial
       routeName = route.name;
-      if (route.denyAll !== undefined) return denyAllOf(route, route.denyAll, request, trace);
       const sessions = this.#deps.sessions ?? null;
       const cookieHeader = request.headers.get("cookie");
       // Our cookies (sealed session, login transactions) never travel upstream, on any route.
@@ -344,6 +343,8 @@ export class Gate {
     if (route === null) {
       return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
     }
+    // A rule that denies every request it matches (a deny rule without `when`) needs no credential.
+    if (route.denyAll !== undefined) return denyAllOf(route, route.denyAll, request, trace);
     return route;
   }
 
