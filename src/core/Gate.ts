@@ -38,6 +38,7 @@ import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type D
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
 import { denyAllOf, denyByRule } from "./denyByRule.ts";
+import { judgedSubject } from "./judgedSubject.ts";
 import { extractBearerToken } from "./extractBearerToken.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -438,12 +439,7 @@ export class Gate {
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const judged = {
-      claims: subject.claims,
-      roles: this.#deps.identity.roles(subject.claims, subject.provider),
-      ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
-      now: Math.floor(this.#clock.now() / 1000),
-    };
+    const judged = judgedSubject(this.#deps.identity, subject, this.#clock);
     if (trace !== null)
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });

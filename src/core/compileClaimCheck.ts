@@ -26,12 +26,31 @@ function isScalar(value: unknown): value is ClaimValue {
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
 }
 
-/** A claim read as a set: a list's string members, or a space-separated string's words (`scope`). */
-function setOf(value: unknown): ReadonlySet<string> {
-  const items = typeof value === "string" ? value.split(" ") : Array.isArray(value) ? value : [];
-  const set = new Set<string>();
-  for (const item of items) if (typeof item === "string" && item.length > 0) set.add(item);
-  return set;
+/**
+ * Whether a claim read as a set holds `name`: a list's string members, or a space-separated
+ * string's words (`scope`), found in place without splitting, so a check allocates nothing.
+ */
+function setHas(value: unknown, name: string): boolean {
+  if (Array.isArray(value)) return value.includes(name);
+  if (typeof value !== "string") return false;
+  for (let at = value.indexOf(name); at !== -1; at = value.indexOf(name, at + 1)) {
+    const end = at + name.length;
+    if ((at === 0 || value.charCodeAt(at - 1) === 0x20) && (end === value.length || value.charCodeAt(end) === 0x20))
+      return true;
+  }
+  return false;
+}
+
+/** `value` ends with `suffix` (already ASCII-folded), comparing ASCII letters in either case, in place. */
+function endsWithFolded(value: string, suffix: string): boolean {
+  const offset = value.length - suffix.length;
+  if (offset < 0) return false;
+  for (let i = 0; i < suffix.length; i++) {
+    let c = value.charCodeAt(offset + i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== suffix.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 const finite = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
@@ -66,7 +85,7 @@ function comparePredicate(op: ClaimOperator, operand: unknown): Predicate {
     case "endsWith": {
       // ASCII case folded: domain names compare in either case, so `@EXAMPLE.com` is `@example.com`.
       const suffix = foldAsciiCase(operand as string);
-      return (v) => typeof v === "string" && v.length >= suffix.length && foldAsciiCase(v).endsWith(suffix);
+      return (v) => typeof v === "string" && endsWithFolded(v, suffix);
     }
     case "greaterThan":
       return (v) => finite(v) && v > (operand as number);
@@ -80,8 +99,8 @@ function comparePredicate(op: ClaimOperator, operand: unknown): Predicate {
     case "hasAny":
     case "hasNone": {
       const wanted = operand as readonly string[];
-      if (op === "hasAll") return (v) => ((set) => wanted.every((name) => set.has(name)))(setOf(v));
-      const any = (v: unknown): boolean => ((set) => wanted.some((name) => set.has(name)))(setOf(v));
+      if (op === "hasAll") return (v) => wanted.every((name) => setHas(v, name));
+      const any = (v: unknown): boolean => wanted.some((name) => setHas(v, name));
       return op === "hasAny" ? any : (v) => !any(v);
     }
     default:

@@ -156,6 +156,8 @@ describe("set operators", () => {
   it("read a list claim's string members and never a prefix of a member", () => {
     expect(passes({ claim: "groups", hasAny: ["ops"] }, { groups: ["ops", 7] })).toBe(true);
     expect(passes({ claim: "scope", hasAny: ["api"] }, { scope: "api.read" })).toBe(false);
+    expect(passes({ claim: "scope", hasAny: ["read"] }, { scope: "api.read" })).toBe(false);
+    expect(passes({ claim: "scope", hasAny: ["a"] }, { scope: "xa ax a" })).toBe(true);
   });
 
   it("treat a missing or non-string claim as the empty set", () => {
