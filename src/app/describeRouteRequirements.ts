@@ -1,5 +1,5 @@
 // One line per thing a route asks of a caller beyond matching it, for the route table
-// (`check-config --explain-routes`): scopes, roles, groups, claims (the tree summarised), step-up,
+// (`check-config --explain-routes`): deny rules, scopes, roles, groups, claims (the tree summarised), step-up,
 // bound tokens, certificate clients, token exchange, assertion, forwarded headers. Names only.
 
 import type { RouteConfig } from "../config/PortcullisConfig.ts";
@@ -77,6 +77,23 @@ function requirementTexts(route: RouteConfig): RouteRequirementText[] {
   return out;
 }
 
+/** Each deny rule: its code and status, and the callers it names (every request when none). */
+function denyTexts(route: RouteConfig): RouteRequirementText[] {
+  return (route.deny ?? []).map((rule, i) => {
+    const w = rule.when;
+    const parts: string[] = [];
+    if (w !== undefined) {
+      if (w.scopes.length > 0) parts.push(`scope any of ${list(w.scopes)}`);
+      if (w.clients.length > 0) parts.push(`client one of ${list(w.clients)}`);
+      if (w.groups.length > 0) parts.push(`group any of ${list(w.groups)}`);
+      if (w.roles.length > 0) parts.push(`role any of ${list(w.roles)}`);
+      if (w.claims !== null) parts.push(describeClaimCheck(w.claims));
+    }
+    const who = parts.length === 0 ? "every request" : `when ${parts.join(" and ")}`;
+    return { what: `deny[${i}]`, text: `${rule.code} (${rule.status}) ${who}` };
+  });
+}
+
 /** What the route does besides deciding: certificate clients, exchange, assertion, headers let through. */
 function featureTexts(route: RouteConfig): RouteRequirementText[] {
   const out: RouteRequirementText[] = [];
@@ -108,5 +125,8 @@ function featureTexts(route: RouteConfig): RouteRequirementText[] {
 
 /** Everything a route asks or does beyond matching; empty for the catch-all rule of a mode. */
 export function describeRouteRequirements(route: RouteConfig | undefined): readonly RouteRequirementText[] {
-  return route === undefined ? [] : [...requirementTexts(route), ...featureTexts(route)];
+  if (route === undefined) return [];
+  const optOut: RouteRequirementText[] =
+    route.defaults === false ? [{ what: "defaults", text: "policy.defaults not asked" }] : [];
+  return [...denyTexts(route), ...requirementTexts(route), ...optOut, ...featureTexts(route)];
 }
