@@ -4,7 +4,7 @@ import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
-import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
+import { NO_DEFAULT_REQUIREMENTS, NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 import { NO_EXCHANGE } from "../harness/noExchange.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
@@ -124,6 +124,7 @@ describe("parseConfig: defaults", () => {
           "x-method-override",
           "x-http-method",
         ],
+        defaults: { require: NO_DEFAULT_REQUIREMENTS },
       },
       routes: [
         {
@@ -145,6 +146,8 @@ describe("parseConfig: defaults", () => {
           exchange: NO_EXCHANGE,
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
+          deny: [],
+          defaults: true,
           mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
         },
       ],
