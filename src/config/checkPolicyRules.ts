@@ -3,7 +3,7 @@
 // `policy.defaults.require`, and a rule opting out of the defaults (a warning). Reads the possibly
 // partial parser output; the deny codes' collision with built-in codes is core/checkDenyCodes.ts.
 
-import { claimCheckContradictions } from "./claimCheckContradictions.ts";
+import { claimCheckContradictions, looseSuffixes } from "./claimCheckContradictions.ts";
 import type { PartialConfig, RuleFindings } from "./checkConfigRules.ts";
 import type { PartialRoute } from "./checkRouteRules.ts";
 import type { ConfigIssue } from "./ConfigIssue.ts";
@@ -28,12 +28,16 @@ function hasOwnRequirements(require: PartialRoute["require"]): boolean {
   });
 }
 
-function contradictions(tree: unknown, path: string, problems: ConfigIssue[]): void {
+/** Contradictions are problems; a loose `endsWith` suffix a warning. */
+function checkClaims(tree: unknown, path: string, { problems, warnings }: RuleFindings): void {
   // A claims tree parses whole or not at all (a custom node), so a present one is complete.
-  for (const found of claimCheckContradictions(tree as ClaimCheckConfig | null | undefined, path)) problems.push(found);
+  const parsed = tree as ClaimCheckConfig | null | undefined;
+  problems.push(...claimCheckContradictions(parsed, path));
+  warnings.push(...looseSuffixes(parsed, path));
 }
 
-function checkDeny(route: PartialRoute, path: string, auth: string | null | undefined, problems: ConfigIssue[]): void {
+function checkDeny(route: PartialRoute, path: string, auth: string | null | undefined, findings: RuleFindings): void {
+  const { problems } = findings;
   const rules = route.deny ?? [];
   const always = rules.findIndex((rule) => rule !== undefined && whenIsEmpty(rule.when));
   if (always !== -1 && rules.length > 1)
@@ -55,7 +59,7 @@ function checkDeny(route: PartialRoute, path: string, auth: string | null | unde
         message:
           "reads the caller, but the route is public so nobody is identified and it never applies; set auth: required (or optional), or remove when to deny every request",
       });
-    contradictions(rule.when?.claims, keyPath(keyPath(at, "when"), "claims"), problems);
+    checkClaims(rule.when?.claims, keyPath(keyPath(at, "when"), "claims"), findings);
   });
 }
 
@@ -83,18 +87,19 @@ function checkAgainstDefaults(
     });
 }
 
-export function checkPolicyRules(config: PartialConfig, { problems, warnings }: RuleFindings): void {
+export function checkPolicyRules(config: PartialConfig, findings: RuleFindings): void {
+  const { problems, warnings } = findings;
   const mode = config.policy?.mode;
   const modeDefault = mode === "whitelist" ? "public" : mode === "blacklist" ? "required" : null;
   const defaults = config.policy?.defaults?.require;
   const defaultsSet = hasOwnRequirements(defaults);
-  contradictions(defaults?.claims, "policy.defaults.require.claims", problems);
+  checkClaims(defaults?.claims, "policy.defaults.require.claims", findings);
   (config.routes ?? []).forEach((route, index) => {
     if (route === undefined) return;
     const path = keyPath("routes", index);
     const auth = route.auth === null ? modeDefault : route.auth;
-    checkDeny(route, path, auth, problems);
-    contradictions(route.require?.claims, keyPath(keyPath(path, "require"), "claims"), problems);
+    checkDeny(route, path, auth, findings);
+    checkClaims(route.require?.claims, keyPath(keyPath(path, "require"), "claims"), findings);
     if (!defaultsSet || auth === "public") return;
     if (route.defaults === false)
       warnings.push({

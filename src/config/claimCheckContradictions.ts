@@ -68,6 +68,26 @@ function checkAll(leaves: readonly Leaf[], found: Contradiction[]): void {
   });
 }
 
+/**
+ * Each `endsWith` whose suffix starts with a letter or digit: `example.com` also passes
+ * `ada@evilexample.com`, so a domain check wants the `@` (or a leading `.` for subdomains).
+ */
+export function looseSuffixes(tree: ClaimCheckConfig | null | undefined, path: string): Contradiction[] {
+  const found: Contradiction[] = [];
+  const walk = (node: ClaimCheckConfig, at: string): void => {
+    if ("all" in node) node.all.forEach((child, i) => walk(child, keyPath(keyPath(at, "all"), i)));
+    else if ("any" in node) node.any.forEach((child, i) => walk(child, keyPath(keyPath(at, "any"), i)));
+    else if ("not" in node) walk(node.not, keyPath(at, "not"));
+    else if ("endsWith" in node && /^[A-Za-z0-9]/.test(node.endsWith))
+      found.push({
+        path: keyPath(at, "endsWith"),
+        message: `is ${JSON.stringify(node.endsWith)}, which also passes a value such as "x@evil${node.endsWith}"; start it with "@" (an address at that domain) or "." (its subdomains)`,
+      });
+  };
+  if (tree !== null && tree !== undefined) walk(tree, path);
+  return found;
+}
+
 /** Every contradiction in `tree`, at the key path of the later of the two leaves. */
 export function claimCheckContradictions(tree: ClaimCheckConfig | null | undefined, path: string): Contradiction[] {
   const found: Contradiction[] = [];

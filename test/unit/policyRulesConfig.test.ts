@@ -64,6 +64,16 @@ describe("check-config on claim checks", () => {
     expect(code).toBe(1);
     expect(output).toContain('routes[0].require.claims.matches: must be anchored: start with "^" and end with "$"');
   });
+
+  it("warns that an endsWith without @ or . also passes look-alike domains", async () => {
+    const { code, output } = await checkConfig(`routes:
+  - { name: api, auth: required, require: { claims: { claim: email, endsWith: example.com } } }
+`);
+    expect(code).toBe(0);
+    expect(output).toContain(
+      'routes[0].require.claims.endsWith: is "example.com", which also passes a value such as "x@evilexample.com"',
+    );
+  });
 });
 
 describe("check-config on deny rules", () => {
