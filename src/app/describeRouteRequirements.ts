@@ -2,7 +2,7 @@
 // (`check-config --explain-routes`): deny rules, scopes, roles, groups, claims (the tree summarised), step-up,
 // bound tokens, certificate clients, token exchange, assertion, forwarded headers. Names only.
 
-import type { RouteConfig } from "../config/PortcullisConfig.ts";
+import type { DefaultRequirementsConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import type { ClaimCheckConfig, ClaimOperator } from "../config/parseClaimCheck.ts";
 import { leafOperator } from "../core/compileClaimCheck.ts";
 import type { NameSetRequirement } from "../config/parseNameSet.ts";
@@ -55,9 +55,8 @@ const CLAIM_OPERATOR_TEXT: Readonly<Record<Exclude<ClaimOperator, "exists">, str
   hasNone: "has none of",
 };
 
-/** The caller requirements (`require`), in the order the gate evaluates them. */
-function requirementTexts(route: RouteConfig): RouteRequirementText[] {
-  const r = route.require;
+/** The caller requirements (`require`, or `policy.defaults.require`), in the order the gate evaluates them. */
+export function requirementTexts(r: DefaultRequirementsConfig | RouteConfig["require"]): RouteRequirementText[] {
   const out: RouteRequirementText[] = [];
   const add = (what: string, text: string | null): void => {
     if (text !== null) out.push({ what, text });
@@ -73,7 +72,7 @@ function requirementTexts(route: RouteConfig): RouteRequirementText[] {
   add("acr", r.acr.length > 0 ? `one of ${list(r.acr)}` : null);
   add("amr", r.amr.length > 0 ? `all of ${list(r.amr)}` : null);
   add("maxAge", r.maxAge === null ? null : `authenticated within ${r.maxAge}s`);
-  add("boundTokens", r.boundTokens ?? null);
+  if ("boundTokens" in r) add("boundTokens", r.boundTokens ?? null);
   return out;
 }
 
@@ -128,5 +127,5 @@ export function describeRouteRequirements(route: RouteConfig | undefined): reado
   if (route === undefined) return [];
   const optOut: RouteRequirementText[] =
     route.defaults === false ? [{ what: "defaults", text: "policy.defaults not asked" }] : [];
-  return [...denyTexts(route), ...requirementTexts(route), ...optOut, ...featureTexts(route)];
+  return [...denyTexts(route), ...requirementTexts(route.require), ...optOut, ...featureTexts(route)];
 }

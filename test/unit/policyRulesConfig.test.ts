@@ -16,12 +16,12 @@ afterAll(() => {
 });
 
 let count = 0;
-async function checkConfig(yaml: string) {
+async function checkConfig(yaml: string, extra: string[] = []) {
   const path = join(dir, `config-${count++}.yaml`);
   writeFileSync(path, `providers:\n  demo: { issuer: "https://idp.example.com", audiences: [api] }\n${yaml}`);
   let stdout = "";
   let stderr = "";
-  const code = await runCheckConfig(["--config", path], {
+  const code = await runCheckConfig(["--config", path, ...extra], {
     stdout: { write: (t: string) => (stdout += t) },
     stderr: { write: (t: string) => (stderr += t) },
     env: {},
@@ -138,5 +138,31 @@ routes:
     expect(code).toBe(1);
     expect(output).toContain("routes[0].require.principal: is client but policy.defaults.require.principal is user");
     expect(output).toContain("routes[0].require.acr: shares no value with policy.defaults.require.acr (gold)");
+  });
+});
+
+describe("check-config --explain-routes", () => {
+  it("lists each deny rule, the claim tree with its operators and the defaults each rule asks", async () => {
+    const { code, output } = await checkConfig(
+      `policy: { defaults: { require: { amr: [mfa] } } }
+routes:
+  - { name: gone, match: { path: /v1 }, auth: public, deny: [{ code: api_retired, status: 404 }] }
+  - name: orders
+    match: { path: /orders }
+    auth: required
+    require: { claims: { all: [{ claim: scope, hasAll: [orders.read] }, { not: { claim: groups, hasAny: [suspended] } }, { claim: level, atLeast: 2 }] } }
+    deny: [{ code: blocked_client, when: { clients: [legacy-cli] } }]
+  - { name: kiosk, match: { path: /kiosk }, auth: required, defaults: false }
+`,
+      ["--explain-routes"],
+    );
+    expect(code).toBe(0);
+    expect(output).toContain("deny[0]: api_retired (404) every request");
+    expect(output).toContain('deny[0]: blocked_client (403) when client one of "legacy-cli"');
+    expect(output).toContain(
+      'claims: scope has all of ["orders.read"] and not groups has any of ["suspended"] and level >= 2',
+    );
+    expect(output).toContain('defaults amr: all of "mfa"');
+    expect(output).toContain("defaults: policy.defaults not asked");
   });
 });
