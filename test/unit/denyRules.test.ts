@@ -79,6 +79,17 @@ describe("routes[].deny", () => {
     expect(header(d, "www-authenticate")).toBeUndefined();
   });
 
+  it("shows a deny-all rule as the deny step of the explain trace, with no credential step", async () => {
+    const trace = createRecordingTrace();
+    await gateFor({}, blocking).explain(checkRequest("/v1/users", bearer("reader")), trace);
+    expect(trace.entries).toContainEqual({
+      step: "deny",
+      outcome: "api_retired",
+      detail: "deny[0] applies to every request the route matches",
+    });
+    expect(trace.entries.some((e) => e.step === "credential")).toBe(false);
+  });
+
   it("never denies an anonymous caller by a when on an optional route (nothing to read)", async () => {
     const gate = gateFor({}, [
       {
@@ -107,6 +118,22 @@ describe("routes[].deny", () => {
     expect(d).toMatchObject({ kind: "allow", route: "orders" });
     expect(d.shadowDenials).toEqual([{ route: "block-legacy", code: "policy_denied" }]);
     expect((await gate.decide(checkRequest("/orders", bearer("reader")))).shadowDenials).toBeUndefined();
+  });
+
+  it("counts a public shadow deny-all rule's would-be denial of every request it matches", async () => {
+    const gate = gateFor({}, [
+      {
+        name: "close-v1",
+        mode: "shadow",
+        match: { path: "/v1" },
+        auth: "public",
+        deny: [{ code: "api_retired", status: 404 }],
+      },
+      { name: "v1", match: { path: "/v1" }, auth: "public" },
+    ]);
+    const d = await gate.decide(checkRequest("/v1/users", {}));
+    expect(d).toMatchObject({ kind: "allow", route: "v1", reason: "public" });
+    expect(d.shadowDenials).toEqual([{ route: "close-v1", code: "policy_denied" }]);
   });
 
   it("shows each deny rule and each claim operator's outcome in the explain trace", async () => {
