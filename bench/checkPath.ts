@@ -3,7 +3,8 @@
 // costs per check from the gRPC transport that run.ts measures around it. Four pipelines run in
 // alternating rounds: a cached bearer token, a sealed browser-session cookie (unsealed and checked on
 // every request), the same cookie among unrelated ones, and a cached token on a 200-rule, 20-host
-// route list; then the unseal alone and RouteTable.match alone are timed.
+// route list, and the same list with deny rules, policy defaults and a claim tree of the newer
+// operators on the rule it meets; then the unseal alone and RouteTable.match alone are timed.
 // Run: node --disable-warning=ExperimentalWarning bench/checkPath.ts [--iterations 200000]
 import { randomBytes } from "node:crypto";
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
@@ -14,7 +15,12 @@ import { RouteTable } from "../src/core/RouteTable.ts";
 import { createLogger } from "../src/observability/createLogger.ts";
 import { decodeCheckRequest } from "../src/transport/decodeCheckRequest.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
-import { buildLargeRouteConfig, LARGE_TABLE_HOSTS, LARGE_TABLE_REQUEST } from "./buildLargeRouteConfig.ts";
+import {
+  buildLargeRouteConfig,
+  LARGE_TABLE_HOSTS,
+  LARGE_TABLE_REQUEST,
+  POLICY_DEFAULTS,
+} from "./buildLargeRouteConfig.ts";
 import { createBenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
 import { startJwksServer } from "./startJwksServer.ts";
@@ -37,13 +43,20 @@ const provider = {
     redirectUri: "https://app.example.com/oauth2/callback",
   },
 };
-const load = (routes: unknown[]): PortcullisConfig => {
-  const parsed = parseConfig({ providers: provider, routes, session: { keys: [sessionKey] }, log: { level: "info" } });
+const load = (routes: unknown[], policy: object = {}): PortcullisConfig => {
+  const parsed = parseConfig({
+    providers: provider,
+    policy,
+    routes,
+    session: { keys: [sessionKey] },
+    log: { level: "info" },
+  });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config;
 };
 const smallConfig = load([{ name: "bench", match: { path: "/" }, auth: "required" }]);
 const largeConfig = load(buildLargeRouteConfig("bench"));
+const policyConfig = load(buildLargeRouteConfig("bench", true), POLICY_DEFAULTS);
 const benchProvider = smallConfig.providers["bench"]!;
 const browser = createBenchSession({
   key: sessionKey,
@@ -156,13 +169,19 @@ const pipelines = [
     largeConfig,
     buildCheckRequest(identity.token, LARGE_TABLE_REQUEST.host, LARGE_TABLE_REQUEST.path),
   ),
+  await startPipeline(
+    "largePolicy",
+    policyConfig,
+    buildCheckRequest(identity.token, LARGE_TABLE_REQUEST.host, LARGE_TABLE_REQUEST.path),
+  ),
 ] as const;
-const [bearer, session, sessionMixed, large] = pipelines;
+const [bearer, session, sessionMixed, large, largePolicy] = pipelines;
 for (const p of pipelines) await p.run(20_000);
 expectAllowed(bearer, "bench-user", "unchanged");
 expectAllowed(session, browser.session.sub, "removed");
 expectAllowed(sessionMixed, browser.session.sub, UNRELATED_COOKIES);
 expectAllowed(large, "bench-user", "unchanged");
+expectAllowed(largePolicy, "bench-user", "unchanged");
 for (const p of pipelines) p.counts.allowed = p.counts.answered = 0;
 const us = new Map<PipelineRun, number[]>(pipelines.map((p) => [p, []]));
 for (let r = 0; r < ROUNDS; r++) {
@@ -186,6 +205,12 @@ console.log(
 );
 console.log(
   line(large, `bearer token (cached), ${largeConfig.routes.length} routes on ${LARGE_TABLE_HOSTS.length} hosts`),
+);
+console.log(
+  line(
+    largePolicy,
+    `bearer token (cached), the same ${policyConfig.routes.length} routes with deny rules, policy.defaults and a 6-operator claim tree`,
+  ),
 );
 
 // The unseal alone: base64url decode and canonical check, AES-256-GCM open, JSON parse and expiry,

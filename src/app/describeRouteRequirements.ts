@@ -1,9 +1,10 @@
 // One line per thing a route asks of a caller beyond matching it, for the route table
-// (`check-config --explain-routes`): scopes, roles, groups, claims (the tree summarised), step-up,
+// (`check-config --explain-routes`): deny rules, scopes, roles, groups, claims (the tree summarised), step-up,
 // bound tokens, certificate clients, token exchange, assertion, forwarded headers. Names only.
 
-import type { RouteConfig } from "../config/PortcullisConfig.ts";
-import type { ClaimCheckConfig } from "../config/parseClaimCheck.ts";
+import type { DefaultRequirementsConfig, RouteConfig } from "../config/PortcullisConfig.ts";
+import type { ClaimCheckConfig, ClaimOperator } from "../config/parseClaimCheck.ts";
+import { leafOperator } from "../core/compileClaimCheck.ts";
 import type { NameSetRequirement } from "../config/parseNameSet.ts";
 
 /** One requirement or route feature: `what` is the config key it comes from, `text` what it asks. */
@@ -29,15 +30,33 @@ export function describeClaimCheck(check: ClaimCheckConfig, nested = false): str
     const text = items.map((item) => describeClaimCheck(item, true)).join(joiner);
     return nested && items.length > 1 ? `(${text})` : text;
   }
-  if ("equals" in check) return `${check.claim} = ${JSON.stringify(check.equals)}`;
-  if ("oneOf" in check) return `${check.claim} in [${list(check.oneOf)}]`;
-  if ("contains" in check) return `${check.claim} contains ${JSON.stringify(check.contains)}`;
-  return check.exists ? `${check.claim} exists` : `${check.claim} absent`;
+  if ("not" in check) return `not ${describeClaimCheck(check.not, true)}`;
+  const [op, operand] = leafOperator(check);
+  if (op === "exists") return operand === true ? `${check.claim} exists` : `${check.claim} absent`;
+  const text = Array.isArray(operand) ? `[${list(operand)}]` : JSON.stringify(operand);
+  return `${check.claim} ${CLAIM_OPERATOR_TEXT[op]} ${text}`;
 }
 
-/** The caller requirements (`require`), in the order the gate evaluates them. */
-function requirementTexts(route: RouteConfig): RouteRequirementText[] {
-  const r = route.require;
+/** How each operator reads in the route table. */
+const CLAIM_OPERATOR_TEXT: Readonly<Record<Exclude<ClaimOperator, "exists">, string>> = {
+  equals: "=",
+  notEquals: "!=",
+  contains: "contains",
+  oneOf: "in",
+  notOneOf: "not in",
+  matches: "matches",
+  endsWith: "ends with",
+  greaterThan: ">",
+  atLeast: ">=",
+  lessThan: "<",
+  atMost: "<=",
+  hasAll: "has all of",
+  hasAny: "has any of",
+  hasNone: "has none of",
+};
+
+/** The caller requirements (`require`, or `policy.defaults.require`), in the order the gate evaluates them. */
+export function requirementTexts(r: DefaultRequirementsConfig | RouteConfig["require"]): RouteRequirementText[] {
   const out: RouteRequirementText[] = [];
   const add = (what: string, text: string | null): void => {
     if (text !== null) out.push({ what, text });
@@ -53,8 +72,25 @@ function requirementTexts(route: RouteConfig): RouteRequirementText[] {
   add("acr", r.acr.length > 0 ? `one of ${list(r.acr)}` : null);
   add("amr", r.amr.length > 0 ? `all of ${list(r.amr)}` : null);
   add("maxAge", r.maxAge === null ? null : `authenticated within ${r.maxAge}s`);
-  add("boundTokens", r.boundTokens ?? null);
+  if ("boundTokens" in r) add("boundTokens", r.boundTokens ?? null);
   return out;
+}
+
+/** Each deny rule: its code and status, and the callers it names (every request when none). */
+function denyTexts(route: RouteConfig): RouteRequirementText[] {
+  return (route.deny ?? []).map((rule, i) => {
+    const w = rule.when;
+    const parts: string[] = [];
+    if (w !== undefined) {
+      if (w.scopes.length > 0) parts.push(`scope any of ${list(w.scopes)}`);
+      if (w.clients.length > 0) parts.push(`client one of ${list(w.clients)}`);
+      if (w.groups.length > 0) parts.push(`group any of ${list(w.groups)}`);
+      if (w.roles.length > 0) parts.push(`role any of ${list(w.roles)}`);
+      if (w.claims !== null) parts.push(describeClaimCheck(w.claims));
+    }
+    const who = parts.length === 0 ? "every request" : `when ${parts.join(" and ")}`;
+    return { what: `deny[${i}]`, text: `${rule.code} (${rule.status}) ${who}` };
+  });
 }
 
 /** What the route does besides deciding: certificate clients, exchange, assertion, headers let through. */
@@ -88,5 +124,8 @@ function featureTexts(route: RouteConfig): RouteRequirementText[] {
 
 /** Everything a route asks or does beyond matching; empty for the catch-all rule of a mode. */
 export function describeRouteRequirements(route: RouteConfig | undefined): readonly RouteRequirementText[] {
-  return route === undefined ? [] : [...requirementTexts(route), ...featureTexts(route)];
+  if (route === undefined) return [];
+  const optOut: RouteRequirementText[] =
+    route.defaults === false ? [{ what: "defaults", text: "policy.defaults not asked" }] : [];
+  return [...denyTexts(route), ...requirementTexts(route.require), ...optOut, ...featureTexts(route)];
 }

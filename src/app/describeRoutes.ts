@@ -6,9 +6,9 @@
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
 import { keyPath } from "../config/keyPath.ts";
 import type { PortcullisConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
-import { compileRoutes, type CompiledRule } from "../core/compileRoutes.ts";
+import { compileRoutes, type CompiledRoute, type CompiledRule } from "../core/compileRoutes.ts";
 import { providersDemandCertificates } from "./clientCertificateUse.ts";
-import { describeRouteRequirements, type RouteRequirementText } from "./describeRouteRequirements.ts";
+import { describeRouteRequirements, requirementTexts, type RouteRequirementText } from "./describeRouteRequirements.ts";
 
 export type RoutePathKind = "any" | "prefix" | "exact" | "glob" | "regex";
 
@@ -95,9 +95,20 @@ function rowOf(
     auth: r.auth,
     mode: r.shadow === true ? "shadow" : "enforce",
     providers: r.auth === "public" ? [] : r.providers,
-    requirements: describeRouteRequirements(source),
+    requirements: [...describeRouteRequirements(source), ...defaultsTexts(r, source, config)],
     findings,
   };
+}
+
+/** `policy.defaults.require` where the rule asks it: every non-public rule that does not opt out. */
+function defaultsTexts(
+  route: CompiledRoute,
+  source: RouteConfig | undefined,
+  config: PortcullisConfig,
+): RouteRequirementText[] {
+  const defaults = config.policy.defaults?.require;
+  if (defaults === undefined || route.auth === "public" || source?.defaults === false) return [];
+  return requirementTexts(defaults).map(({ what, text }) => ({ what: `defaults ${what}`, text }));
 }
 
 /** The table for a valid config and the warnings its check produced. */

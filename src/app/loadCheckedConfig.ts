@@ -4,9 +4,10 @@
 
 import type { ConfigResult } from "../config/ConfigResult.ts";
 import { loadConfigFile } from "../config/loadConfigFile.ts";
+import { checkDenyCodes } from "../core/checkDenyCodes.ts";
 import { checkRouteMatching } from "../core/checkRouteMatching.ts";
 import { checkDenialFiles } from "./readDenialPage.ts";
 
 export function loadCheckedConfig(file: string, env: NodeJS.ProcessEnv): ConfigResult {
-  return loadConfigFile(file, env, [checkRouteMatching, checkDenialFiles]);
+  return loadConfigFile(file, env, [checkRouteMatching, checkDenialFiles, checkDenyCodes]);
 }

@@ -40,6 +40,12 @@ export type RouteAuth = NonNullable<RouteConfig["auth"]>;
 /** What a caller must have on a route; every part that is set must pass. Empty lists / null = not required. */
 export type RequirementsConfig = NonNullable<RouteConfig["require"]>;
 
+/** One `routes[].deny` rule. */
+export type DenyRuleConfig = NonNullable<RouteConfig["deny"]>[number];
+
+/** `policy.defaults.require`: the caller requirements every non-public rule adds. */
+export type DefaultRequirementsConfig = NonNullable<NonNullable<PolicyConfig["defaults"]>["require"]>;
+
 export type IdentityConfig = PortcullisConfig["identity"];
 /** OpenTelemetry tracing: spans exported over OTLP/HTTP; off by default. */
 export type TracingConfig = PortcullisConfig["tracing"];

@@ -11,6 +11,7 @@ import { checkAssertionRules } from "./checkAssertionRules.ts";
 import { checkBindingRules } from "./checkBindingRules.ts";
 import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
+import { checkPolicyRules } from "./checkPolicyRules.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkKeySourceRules } from "./checkKeySourceRules.ts";
@@ -47,6 +48,7 @@ export function checkConfigRules(
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
+  checkPolicyRules(config, findings);
   checkBindingRules(config, findings);
   checkDpopRules(config, findings);
   checkExchangeRules(config, findings);

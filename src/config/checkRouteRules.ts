@@ -4,6 +4,7 @@
 // and are core/checkRouteMatching.ts, which the composition root adds to parsing.
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
+import { whenIsEmpty } from "./checkPolicyRules.ts";
 import { keyPath } from "./keyPath.ts";
 import type { PartialConfig } from "./checkConfigRules.ts";
 
@@ -86,7 +87,7 @@ export function checkRouteRules(config: PartialConfig, { problems }: Findings): 
       });
     }
 
-    if (route.mode === "shadow" && auth === "public") problems.push(shadowOnPublic(path));
+    if (route.mode === "shadow" && auth === "public" && !deniesAll(route)) problems.push(shadowOnPublic(path));
     const match = route.match;
     if (match === undefined) return;
     const forms = PATH_FORMS.filter((form) => typeof match[form] === "string");
@@ -97,6 +98,11 @@ export function checkRouteRules(config: PartialConfig, { problems }: Findings): 
       });
     }
   });
+}
+
+/** A deny rule without `when`: a shadow rule with one needs no caller, it counts what a block would refuse. */
+function deniesAll(route: PartialRoute): boolean {
+  return (route.deny ?? []).some((rule) => rule !== undefined && whenIsEmpty(rule.when));
 }
 
 function shadowOnPublic(path: string): ConfigIssue {

@@ -1,32 +1,36 @@
-// Parses a `claims` requirement tree: `{all: [...]}` / `{any: [...]}` nodes over leaves
-// `{claim, equals | oneOf | contains | exists}`. Recursive, so a custom schema node; depth and
-// width are bounded so a config cannot build a check that costs more than a few dozen comparisons.
+// Parses a `claims` requirement tree: `{all: [...]}` / `{any: [...]}` / `{not: {...}}` nodes over
+// leaves `{claim, <operator>}` (operators and their operands: parseClaimOperator.ts). Recursive, so a
+// custom schema node; depth and width are bounded so a check costs at most a few dozen comparisons.
 
 import type { CustomReport, CustomResult } from "./configSchema.ts";
 import { claimPath } from "./configFormats.ts";
 import { NON_BLANK_PATTERN, type JsonSchema } from "./JsonSchema.ts";
 import { keyPath } from "./keyPath.ts";
+import {
+  CLAIM_OPERATORS,
+  claimOperandJsonSchema,
+  parseClaimOperand,
+  type ClaimLeafConfig,
+  type ClaimOperator,
+} from "./parseClaimOperator.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
 
-export type ClaimValue = string | number | boolean;
+export type { ClaimValue, ClaimLeafConfig, ClaimOperator } from "./parseClaimOperator.ts";
 
-/** A tree of claim checks: `all` / `any` nodes over leaves with exactly one operator. */
+/** A tree of claim checks: `all` / `any` / `not` nodes over leaves with exactly one operator. */
 export type ClaimCheckConfig =
   | { readonly all: readonly ClaimCheckConfig[] }
   | { readonly any: readonly ClaimCheckConfig[] }
-  | { readonly claim: string; readonly equals: ClaimValue }
-  | { readonly claim: string; readonly oneOf: readonly ClaimValue[] }
-  | { readonly claim: string; readonly contains: ClaimValue }
-  | { readonly claim: string; readonly exists: boolean };
+  | { readonly not: ClaimCheckConfig }
+  | ClaimLeafConfig;
 
 const MAX_DEPTH = 6;
 const MAX_ITEMS = 32;
-const MAX_ONE_OF = 256;
-const OPERATORS = ["equals", "oneOf", "contains", "exists"] as const;
-const SHAPES = "{all: [...]}, {any: [...]}, or {claim: <path>, equals | oneOf | contains | exists: ...}";
+const OPERATORS: readonly ClaimOperator[] = CLAIM_OPERATORS;
+const BRANCHES = ["all", "any", "not"] as const;
+const SHAPES = `{all: [...]}, {any: [...]}, {not: {...}}, or {claim: <path>, ${OPERATORS.join(" | ")}: ...}`;
 
 const CLAIM_CHECK_REF = "#/$defs/claimCheck";
-const claimValue: JsonSchema = { type: ["string", "number", "boolean"] };
 const claimBranch = (kind: "all" | "any"): JsonSchema => ({
   type: "object",
   additionalProperties: false,
@@ -38,21 +42,21 @@ const claimBranch = (kind: "all" | "any"): JsonSchema => ({
 export const claimCheckJsonSchema: JsonSchema = { anyOf: [{ type: "null" }, { $ref: CLAIM_CHECK_REF }] };
 export const claimCheckJsonSchemaDefs: Readonly<Record<string, JsonSchema>> = {
   claimCheck: {
-    description: `\`{all: [...]}\`, \`{any: [...]}\` (nestable, at most ${MAX_DEPTH} levels: check-config counts them) or a leaf \`{claim: <path>}\` with exactly one of \`equals\`, \`oneOf\`, \`contains\`, \`exists\`.`,
+    description: `\`{all: [...]}\`, \`{any: [...]}\`, \`{not: {...}}\` (nestable, at most ${MAX_DEPTH} levels: check-config counts them) or a leaf \`{claim: <path>}\` with exactly one of ${OPERATORS.map((op) => `\`${op}\``).join(", ")}.`,
     oneOf: [
       claimBranch("all"),
       claimBranch("any"),
       {
         type: "object",
         additionalProperties: false,
+        required: ["not"],
+        properties: { not: { $ref: CLAIM_CHECK_REF } },
+      },
+      {
+        type: "object",
+        additionalProperties: false,
         required: ["claim"],
-        properties: {
-          claim: { type: "string", pattern: NON_BLANK_PATTERN },
-          equals: claimValue,
-          oneOf: { type: "array", minItems: 1, maxItems: MAX_ONE_OF, items: claimValue },
-          contains: claimValue,
-          exists: { type: "boolean" },
-        },
+        properties: { claim: { type: "string", pattern: NON_BLANK_PATTERN }, ...claimOperandJsonSchema },
         oneOf: OPERATORS.map((op) => ({ required: [op] })),
       },
     ],
@@ -61,18 +65,6 @@ export const claimCheckJsonSchemaDefs: Readonly<Record<string, JsonSchema>> = {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isClaimValue(value: unknown): value is ClaimValue {
-  return (
-    typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
-  );
-}
-
-function parseValue(value: unknown, path: string, report: CustomReport): ClaimValue | undefined {
-  if (isClaimValue(value)) return value;
-  report(path, "must be a string, number or boolean", { value });
-  return undefined;
 }
 
 function parseBranch(
@@ -102,8 +94,8 @@ function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomRep
   let ok = true;
   for (const key of Object.keys(raw)) {
     if (key !== "claim" && !(OPERATORS as readonly string[]).includes(key)) {
-      const text = `claim, ${OPERATORS.join(", ")}; or all / any alone`;
-      report(keyPath(path, key), unknownKeyMessage(key, ["claim", ...OPERATORS, "all", "any"], text));
+      const text = `claim, ${OPERATORS.join(", ")}; or all / any / not alone`;
+      report(keyPath(path, key), unknownKeyMessage(key, ["claim", ...OPERATORS, ...BRANCHES], text));
       ok = false;
     }
   }
@@ -128,41 +120,14 @@ function parseLeaf(raw: Record<string, unknown>, path: string, report: CustomRep
   }
   if (ops.length === 0) {
     // An unknown key (a typo such as `equal`) already says what is wrong.
-    if (ok) report(path, "needs one operator: equals, oneOf, contains or exists");
+    if (ok) report(path, `needs one operator: ${OPERATORS.join(", ")}`);
     return undefined;
   }
-  const op = ops[0] as (typeof OPERATORS)[number];
-  const at = keyPath(path, op);
-  const value = raw[op];
+  const op = ops[0] as ClaimOperator;
   if (!ok || typeof claim !== "string") return undefined;
-  switch (op) {
-    case "equals":
-    case "contains": {
-      const parsed = parseValue(value, at, report);
-      if (parsed === undefined) return undefined;
-      return op === "equals" ? { claim, equals: parsed } : { claim, contains: parsed };
-    }
-    case "oneOf": {
-      if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ONE_OF) {
-        report(at, `must be a list of 1..${MAX_ONE_OF} values`, { value });
-        return undefined;
-      }
-      const values: ClaimValue[] = [];
-      let good = true;
-      value.forEach((item, index) => {
-        const parsed = parseValue(item, keyPath(at, index), report);
-        if (parsed === undefined) good = false;
-        else values.push(parsed);
-      });
-      return good ? { claim, oneOf: values } : undefined;
-    }
-    case "exists":
-      if (typeof value !== "boolean") {
-        report(at, "must be true (the claim must be present) or false (it must be absent)", { value });
-        return undefined;
-      }
-      return { claim, exists: value };
-  }
+  const operand = parseClaimOperand(op, raw[op], keyPath(path, op), report);
+  // The operand's type follows the operator (parseClaimOperand's contract).
+  return operand === undefined ? undefined : ({ claim, [op]: operand } as ClaimLeafConfig);
 }
 
 function parseNode(value: unknown, path: string, report: CustomReport, depth: number): ClaimCheckConfig | undefined {
@@ -174,15 +139,19 @@ function parseNode(value: unknown, path: string, report: CustomReport, depth: nu
     report(path, `must be a mapping: ${SHAPES}`, { value });
     return undefined;
   }
-  const branches = (["all", "any"] as const).filter((k) => Object.hasOwn(value, k));
+  const branches = BRANCHES.filter((k) => Object.hasOwn(value, k));
   if (branches.length > 0) {
     const extra = Object.keys(value).filter((k) => k !== branches[0]);
     if (extra.length > 0) {
       report(
         path,
-        `has ${[branches[0], ...extra].join(" and ")}: a check is either all, any, or a claim leaf; nest them instead`,
+        `has ${[branches[0], ...extra].join(" and ")}: a check is either all, any, not, or a claim leaf; nest them instead`,
       );
       return undefined;
+    }
+    if (branches[0] === "not") {
+      const inner = parseNode(value["not"], keyPath(path, "not"), report, depth + 1);
+      return inner === undefined ? undefined : { not: inner };
     }
     return parseBranch(branches[0] as "all" | "any", value[branches[0] as string], path, report, depth);
   }

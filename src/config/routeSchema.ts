@@ -15,8 +15,9 @@ import { exchangeNode } from "./exchangeSchema.ts";
 import { tokenSourceNode } from "./tokenSourceSchema.ts";
 import { forwardTokenNode } from "./forwardTokenSchema.ts";
 import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
+import { routeDenyNode } from "./denyRuleSchema.ts";
 
-export const policyNode = {
+const basePolicyNode = {
   kind: "object",
   description:
     "How the route list is read. `rules`: the routes are the whole policy and an unmatched request is denied. `whitelist`: every request needs auth except those the routes list (a route's `auth` defaults to `public`). `blacklist`: every request is public except those the routes list (a route's `auth` defaults to `required`). Both modes are a shorthand for the same rules with a last catch-all route named `default`.",
@@ -97,7 +98,7 @@ const requirements = {
       jsonSchema: claimCheckJsonSchema,
       jsonSchemaDefs: claimCheckJsonSchemaDefs,
       description:
-        '`{all: [...]}`, `{any: [...]}` (nestable) or a leaf `{claim: <path>, equals: v}` / `oneOf: [v, ...]` / `contains: v` (the claim is a list holding v, or equals v) / `exists: true|false`. Values compare by type and value: quote `"5"` for a string claim.',
+        '`{all: [...]}`, `{any: [...]}`, `{not: {...}}` (nestable) or a leaf `{claim: <path>, <operator>: ...}` with one operator: `equals: v` / `notEquals: v`; `oneOf: [v, ...]` / `notOneOf: [...]`; `contains: v` (the claim is a list holding v, or equals v: a space-separated string is one value, see `hasAny`); `exists: true|false`; `matches: "^...$"` (a string claim, anchored, linear-time engine as `pathRegex`); `endsWith: "@example.com"` (a string claim, ASCII case folded as domains are); `greaterThan` / `atLeast` / `lessThan` / `atMost: n` (a number claim only: `"5"` never compares); `hasAll` / `hasAny` / `hasNone: [name, ...]` (the claim read as a set: a list\'s strings, or a space-separated string such as `scope`). Values compare by type and value: quote `"5"` for a string claim. A missing claim fails every operator except `exists: false`, `notEquals`, `notOneOf`, `hasNone` and a `not` of a check it fails. Example: `{all: [{claim: email, endsWith: "@example.com"}, {not: {claim: groups, hasAny: [suspended]}}, {claim: level, atLeast: 2}]}`.',
     },
     acr: { ...nameList("acr value"), description: "Step-up: the `acr` of the token or session must be one of these." },
     amr: { ...nameList("amr entry"), description: "Step-up: every one of these must be in `amr` (e.g. `mfa`, `otp`)." },
@@ -110,6 +111,29 @@ const requirements = {
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
     boundTokens: routeBoundTokensNode,
+  },
+} as const satisfies ObjectNode;
+
+// The policy-wide requirements: those of `require` that read the caller (binding stays per route).
+const { boundTokens: _boundTokens, ...defaultRequirementFields } = requirements.fields;
+
+export const policyNode = {
+  ...basePolicyNode,
+  fields: {
+    ...basePolicyNode.fields,
+    defaults: {
+      kind: "object",
+      typeOptional: true,
+      description: "What every rule that is not `auth: public` asks of a caller besides its own `require`.",
+      fields: {
+        require: {
+          ...requirements,
+          fields: defaultRequirementFields,
+          description:
+            "Requirements every non-public rule adds to its own `require` (both must hold: scopes and `amr` add up, `acr` must be in both lists, the smaller `maxAge` counts), including the catch-all rule whitelist mode appends: the central MFA and scope policy, e.g. `{amr: [mfa]}`. A rule opts out with `defaults: false` (check-config warns). Checked as the rule's own: who the caller is first, then scopes, then step-up.",
+        },
+      },
+    },
   },
 } as const satisfies ObjectNode;
 
@@ -227,6 +251,14 @@ export const routeNode = {
         "Providers whose credentials the route accepts; browser login uses the first; missing = every configured provider.",
     },
     require: { ...requirements, typeOptional: true },
+    deny: routeDenyNode,
+    defaults: {
+      kind: "boolean",
+      typeOptional: true,
+      default: true,
+      description:
+        "`false`: this rule does not add `policy.defaults.require` (check-config warns, as the rule is then weaker than the policy says). Public rules never add it.",
+    },
     mtls: routeMtlsNode,
     assertion: routeAssertionNode,
     mode: {

@@ -1,8 +1,10 @@
 // The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
-// path, the first matching route; public routes pass) → credential (a bearer token, else a client
-// certificate the route admits, else a browser session) → token revocation (back-channel logouts'
-// sid and sub) → token binding (cnf: the certificate or the DPoP proof) → session freshness
-// (refreshed when near expiry) → requirements (scopes, roles, claims, clients, step-up) → identity
+// path, the first matching route; a deny rule without `when` answers at once; public routes pass) →
+// credential (a bearer token from the route's token source, else a client certificate the route
+// admits, else a browser session) → token revocation (back-channel logouts' sid and sub) → token
+// binding (cnf: the certificate or the DPoP proof) → session freshness (refreshed when near expiry)
+// → deny rules' `when`, then requirements (policy defaults and the route's own: scopes, roles,
+// claims, clients, step-up) → identity
 // headers (with the signed assertion, the dynamic metadata and the route's client headers) → the
 // caller's token or an exchanged one where the route asks for it. No credential:
 // an optional route passes anonymously, a browser is sent to log in, an API client gets 401. Pure of
@@ -41,6 +43,8 @@ import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
 import type { BearerExtraction } from "./extractBearerToken.ts";
 import { readPresentedToken } from "./readRouteToken.ts";
 import { upstreamCookieOf } from "./upstreamCookieOf.ts";
+import { denyAllOf, denyByRule } from "./denyByRule.ts";
+import { judgedSubject } from "./judgedSubject.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
@@ -361,6 +365,8 @@ export class Gate {
     if (route === null) {
       return deny("route_not_found", { route: null, detail: `no route for host ${JSON.stringify(request.host)}` });
     }
+    // A rule that denies every request it matches (a deny rule without `when`) needs no credential.
+    if (route.denyAll !== undefined) return denyAllOf(route, route.denyAll, request, trace);
     return route;
   }
 
@@ -474,12 +480,7 @@ export class Gate {
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const judged = {
-      claims: subject.claims,
-      roles: this.#deps.identity.roles(subject.claims, subject.provider),
-      ...(this.#deps.identity.groups ? { groups: this.#deps.identity.groups(subject.claims, subject.provider) } : {}),
-      now: Math.floor(this.#clock.now() / 1000),
-    };
+    const judged = judgedSubject(this.#deps.identity, subject, this.#clock);
     if (trace !== null)
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
@@ -498,6 +499,8 @@ export class Gate {
     if (outcome.kind === "insufficient_scope")
       return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes, ...dpop } });
     if (outcome.kind === "forbidden") return deny("requirement_failed", common);
+    if (outcome.kind === "denied")
+      return denyByRule(outcome.denial, { route: route.name, browser: asPage, provider: subject.provider });
     const stepUp: StepUp = { acrValues: outcome.acrValues, maxAge: outcome.maxAge };
     if (asPage && sessions !== null) return this.#stepUpLogin(check, sessions, subject, stepUp, common, outcome.detail);
     return deny("step_up_required", {

@@ -14,6 +14,7 @@ export type GateTraceStep =
   | "credential"
   | "revocation"
   | "binding"
+  | "deny"
   | "requirement"
   | "requirements"
   | "shadow"

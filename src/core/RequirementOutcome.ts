@@ -3,6 +3,8 @@
 // browser, 401 insufficient_user_authentication for an API). `detail` is for logs: it names claims
 // and the route's own configured values, never a value taken from the token.
 
+import type { CompiledDenial } from "./compileDenials.ts";
+
 export type RequirementOutcome =
   | { readonly ok: true }
   | {
@@ -13,6 +15,8 @@ export type RequirementOutcome =
       readonly detail: string;
     }
   | { readonly ok: false; readonly kind: "forbidden"; readonly detail: string }
+  /** A deny rule of the route applies (`routes[].deny`): its code and status answer. */
+  | { readonly ok: false; readonly kind: "denied"; readonly denial: CompiledDenial; readonly detail: string }
   | {
       readonly ok: false;
       readonly kind: "step_up";

@@ -6,14 +6,8 @@
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
-import {
-  compileRoutes,
-  pathMatches,
-  toggledMayMatch,
-  type CompiledRoute,
-  type CompiledRule,
-  type RouteCompileOptions,
-} from "./compileRoutes.ts";
+import { compileRoutes, type CompiledRoute, type CompiledRule, type RouteCompileOptions } from "./compileRoutes.ts";
+import { pathMatches, toggledMayMatch } from "./pathMatches.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
 

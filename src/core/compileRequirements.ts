@@ -1,8 +1,13 @@
-// Compiles a route's `require` block once at start-up into the shape evaluateRequirements reads;
-// a block that requires nothing compiles to null, so an unconditioned route costs nothing per check.
+// Compiles a route's `require` block once at start-up into the shape evaluateRequirements reads,
+// with the policy's `defaults.require` and the route's conditional deny rules beside it; a route that
+// asks nothing compiles to null, so an unconditioned route costs nothing per check.
+// Defaults merge exactly where one list can say both (scopes and amr add up, acr is the intersection,
+// the smaller maxAge counts: one step-up challenge for both); the parts that read who the caller is
+// stay a set of their own, checked before the route's.
 
-import type { NameSetRequirement, RequirementsConfig } from "../config/PortcullisConfig.ts";
+import type { DefaultRequirementsConfig, NameSetRequirement, RequirementsConfig } from "../config/PortcullisConfig.ts";
 import { compileClaimCheck, type CompiledClaimCheck } from "./compileClaimCheck.ts";
+import type { CompiledDenial } from "./compileDenials.ts";
 
 export interface StepUpRequirement {
   /** The `acr` must be one of these; null = any acr. */
@@ -26,19 +31,34 @@ export interface CompiledRequirements {
   readonly claims: CompiledClaimCheck | null;
   /** null = no step-up condition. */
   readonly stepUp: StepUpRequirement | null;
+  /** Conditional deny rules, judged first; absent = none. */
+  readonly denials?: readonly CompiledDenial[];
+  /** The caller parts of `policy.defaults.require` (no scopes or step-up: merged above); absent = none. */
+  readonly defaults?: CompiledRequirements;
 }
+
+type CallerRequirements = Omit<RequirementsConfig, "boundTokens"> | DefaultRequirementsConfig;
 
 function nameSet(set: NameSetRequirement | null): NameSetRequirement | null {
   return set === null || (set.anyOf.length === 0 && set.allOf.length === 0) ? null : set;
 }
 
-export function compileRequirements(config: RequirementsConfig | undefined): CompiledRequirements | null {
-  if (config === undefined) return null;
-  const stepUp: StepUpRequirement | null =
-    config.acr.length > 0 || config.amr.length > 0 || config.maxAge !== null
-      ? { acr: config.acr.length > 0 ? config.acr : null, amr: config.amr, maxAge: config.maxAge }
-      : null;
-  const compiled: CompiledRequirements = {
+function stepUpOf(config: CallerRequirements): StepUpRequirement | null {
+  return config.acr.length > 0 || config.amr.length > 0 || config.maxAge !== null
+    ? { acr: config.acr.length > 0 ? config.acr : null, amr: config.amr, maxAge: config.maxAge }
+    : null;
+}
+
+/** Both step-ups at once: an acr both accept, every amr of both, the tighter maxAge. */
+function mergeStepUp(a: StepUpRequirement | null, b: StepUpRequirement | null): StepUpRequirement | null {
+  if (a === null || b === null) return a ?? b;
+  const acr = a.acr === null ? b.acr : b.acr === null ? a.acr : a.acr.filter((v) => b.acr?.includes(v));
+  const maxAge = a.maxAge === null ? b.maxAge : b.maxAge === null ? a.maxAge : Math.min(a.maxAge, b.maxAge);
+  return { acr, amr: [...new Set([...a.amr, ...b.amr])], maxAge };
+}
+
+function compileSet(config: CallerRequirements): CompiledRequirements {
+  return {
     scopes: config.scopes,
     roles: nameSet(config.roles),
     groups: nameSet(config.groups),
@@ -46,16 +66,50 @@ export function compileRequirements(config: RequirementsConfig | undefined): Com
     clients: config.clients.length > 0 ? new Set(config.clients) : null,
     principal: config.principal,
     claims: config.claims === null ? null : compileClaimCheck(config.claims),
-    stepUp,
+    stepUp: stepUpOf(config),
   };
-  const empty =
-    compiled.scopes.length === 0 &&
-    compiled.roles === null &&
-    compiled.groups === null &&
-    compiled.audiences.length === 0 &&
-    compiled.clients === null &&
-    compiled.principal === "any" &&
-    compiled.claims === null &&
-    compiled.stepUp === null;
-  return empty ? null : compiled;
 }
+
+function isEmpty(r: CompiledRequirements): boolean {
+  return (
+    r.scopes.length === 0 &&
+    r.roles === null &&
+    r.groups === null &&
+    r.audiences.length === 0 &&
+    r.clients === null &&
+    r.principal === "any" &&
+    r.claims === null &&
+    r.stepUp === null &&
+    (r.denials ?? []).length === 0 &&
+    r.defaults === undefined
+  );
+}
+
+export function compileRequirements(
+  config: CallerRequirements | undefined,
+  defaults: DefaultRequirementsConfig | null = null,
+  denials: readonly CompiledDenial[] = [],
+): CompiledRequirements | null {
+  const own = config === undefined ? null : compileSet(config);
+  const base = defaults === null ? null : compileSet(defaults);
+  const callerDefaults = base === null ? null : { ...base, scopes: [], stepUp: null };
+  const merged: CompiledRequirements = {
+    ...(own ?? EMPTY),
+    scopes: [...new Set([...(base?.scopes ?? []), ...(own?.scopes ?? [])])],
+    stepUp: mergeStepUp(base?.stepUp ?? null, own?.stepUp ?? null),
+    ...(denials.length > 0 ? { denials } : {}),
+    ...(callerDefaults !== null && !isEmpty(callerDefaults) ? { defaults: callerDefaults } : {}),
+  };
+  return isEmpty(merged) ? null : merged;
+}
+
+const EMPTY: CompiledRequirements = {
+  scopes: [],
+  roles: null,
+  groups: null,
+  audiences: [],
+  clients: null,
+  principal: "any",
+  claims: null,
+  stepUp: null,
+};

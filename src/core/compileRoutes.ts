@@ -25,12 +25,13 @@
 // A rule whose methods list GET also matches HEAD, which most frameworks route to the GET handler.
 
 import { compileTokenSource, type RouteTokenSource } from "./RouteTokenSource.ts";
-import type { PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
+import type { DefaultRequirementsConfig, PolicyConfig, RouteAuth, RouteConfig } from "../config/PortcullisConfig.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders.ts";
 import { compileRouteRegex, globSegments, type PathSegment } from "../config/routePathPattern.ts";
 import { canonicalHost } from "./canonicalHost.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { compileRequirements, type CompiledRequirements } from "./compileRequirements.ts";
+import { compileDenials, type CompiledDenial } from "./compileDenials.ts";
 import { compileRouteBinding, type RouteBinding } from "./compileRouteBinding.ts";
 import { FORWARDED_CLIENT_CERT_HEADER } from "./parseForwardedClientCert.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
@@ -60,6 +61,8 @@ export interface CompiledRoute {
   readonly tokenSource?: RouteTokenSource;
   /** Query parameters removed before the upstream (a query token source's); absent = none. */
   readonly removeQueryParameters?: readonly string[];
+  /** A deny rule without `when`: every request the route matches is answered with it, before any credential. */
+  readonly denyAll?: CompiledDenial;
 }
 
 export type PathMatcher =
@@ -125,8 +128,9 @@ export function compileRoutes(
     !policyRemoved.includes(FORWARDED_CLIENT_CERT_HEADER)
       ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
       : policyRemoved;
+  const defaults = policy.defaults?.require ?? null;
   const compiled = routes.map((route, index) =>
-    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null),
+    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null, defaults),
   );
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
@@ -136,7 +140,8 @@ export function compileRoutes(
         index: null,
         auth: catchAll,
         providers: [],
-        requirements: null,
+        // The whitelist catch-all is a rule that is not public: the policy defaults hold on it too.
+        requirements: catchAll === "public" ? null : compileRequirements(undefined, defaults),
         removeRequestHeaders: removed,
         binding: null,
       },
@@ -158,9 +163,12 @@ function compileRule(
   defaultAuth: RouteAuth | null,
   removed: readonly string[],
   binding: RouteBinding | null,
+  defaults: DefaultRequirementsConfig | null,
 ): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
+  const denials = compileDenials(route.deny);
+  const applied = auth === "public" || route.defaults === false ? null : defaults;
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const raw of route.match.hosts) {
@@ -184,13 +192,14 @@ function compileRule(
       index,
       auth,
       providers: route.providers,
-      requirements: compileRequirements(route.require),
+      requirements: compileRequirements(route.require, applied, denials.conditional),
       // A header token source's header never reaches the upstream, like Authorization.
       removeRequestHeaders: tokenSource?.kind === "header" ? Object.freeze([...kept, tokenSource.name]) : kept,
       binding,
       ...(route.mode === "shadow" ? { shadow: true } : {}),
       ...(tokenSource === undefined ? {} : { tokenSource }),
       ...(tokenSource?.kind === "query" ? { removeQueryParameters: Object.freeze([tokenSource.name]) } : {}),
+      ...(denials.always !== null ? { denyAll: denials.always } : {}),
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
@@ -269,78 +278,4 @@ function firstSegmentOf(matcher: PathMatcher): string | null {
           : matcher.prefix;
   const end = literal.indexOf("/", 1);
   return end === -1 ? null : literal.slice(1, end);
-}
-
-/**
- * Glob match over whole segments, linear in practice: the classic wildcard algorithm with one
- * backtrack point, where `**` plays `*` over segments and `*` plays `?` (one non-empty segment).
- * No regex, so no pattern can make a long path cost more than segments × pattern length; no
- * split either: segments are read in place.
- */
-export function globMatches(segments: readonly PathSegment[], path: string): boolean {
-  const n = path.length;
-  let p = 0;
-  let s = 1; // start of the current path segment (after its "/"); s > n: no segment left
-  let starP = -1;
-  let starS = 0;
-  while (s <= n) {
-    let e = path.indexOf("/", s);
-    if (e === -1) e = n;
-    const seg = segments[p];
-    if (
-      seg !== undefined &&
-      ((seg.kind === "one" && e > s) ||
-        (seg.kind === "literal" && e - s === seg.value.length && path.startsWith(seg.value, s)))
-    ) {
-      p++;
-      s = e + 1;
-    } else if (seg?.kind === "any") {
-      starP = p;
-      starS = s;
-      p++;
-    } else if (starP !== -1) {
-      // Let the last `**` swallow one more segment and retry what follows it.
-      p = starP + 1;
-      const next = path.indexOf("/", starS);
-      starS = next === -1 ? n + 1 : next + 1;
-      s = starS;
-    } else {
-      return false;
-    }
-  }
-  while (segments[p]?.kind === "any") p++;
-  return p === segments.length;
-}
-
-/**
- * False when `path` with one trailing slash toggled cannot match, read off `path` itself so that a
- * request walking many rules makes no toggled path for them: an exact path must differ in length by
- * one, and the toggled path keeps a glob's or regex's literal prefix only if `path` has it already
- * or is that prefix less its final slash.
- */
-export function toggledMayMatch(matcher: PathMatcher, path: string): boolean {
-  switch (matcher.kind) {
-    case "exact":
-      return matcher.path.length === path.length + 1 || matcher.path.length === path.length - 1;
-    case "glob":
-    case "regex":
-      return matcher.prefix.length === path.length + 1 || path.startsWith(matcher.prefix);
-    default:
-      return true;
-  }
-}
-
-export function pathMatches(matcher: PathMatcher, path: string): boolean {
-  switch (matcher.kind) {
-    case "any":
-      return true;
-    case "prefix":
-      return path === matcher.base || path.startsWith(matcher.baseWithSlash);
-    case "exact":
-      return path === matcher.path;
-    case "glob":
-      return path.startsWith(matcher.prefix) && globMatches(matcher.segments, path);
-    case "regex":
-      return path.startsWith(matcher.prefix) && matcher.regex.test(path);
-  }
 }

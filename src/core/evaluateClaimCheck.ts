@@ -1,32 +1,28 @@
-// Evaluates a compiled claim-check tree against verified claims. Values compare by type and value
-// (`5` never equals `"5"`); `contains` reads a list claim, or a single value as a list of one.
-// Returns null when the tree passes, else a log-safe description naming claims and operators only.
+// Evaluates a compiled claim-check tree against verified claims (each leaf's operator is a predicate
+// made by compileClaimCheck). Returns null when the tree passes, else a log-safe description naming
+// claims and operators only, never a value taken from the token: `email endsWith`, `not(group hasAny)`.
 
 import { resolveClaim } from "../identity/resolveClaim.ts";
 import type { CompiledClaimCheck } from "./compileClaimCheck.ts";
 
-type Leaf = Extract<CompiledClaimCheck, { kind: "leaf" }>;
-
-function leafPasses(leaf: Leaf, claims: Readonly<Record<string, unknown>>): boolean {
-  const value = resolveClaim(claims, leaf.segments);
-  switch (leaf.op) {
-    case "equals":
-      return value === leaf.value;
-    case "contains":
-      return Array.isArray(value) ? value.includes(leaf.value) : value === leaf.value;
-    case "oneOf":
-      return (
-        (typeof value === "string" || typeof value === "number" || typeof value === "boolean") && leaf.values.has(value)
-      );
-    case "exists":
-      return (value !== undefined && value !== null) === leaf.present;
+/** The check as written, for the failure of a `not` (its inner check passed). */
+function describe(check: CompiledClaimCheck): string {
+  switch (check.kind) {
+    case "leaf":
+      return `${check.claim} ${check.op}`;
+    case "not":
+      return `not(${describe(check.check)})`;
+    default:
+      return `${check.kind}(${check.checks.map(describe).join(", ")})`;
   }
 }
 
 export function failedClaimCheck(check: CompiledClaimCheck, claims: Readonly<Record<string, unknown>>): string | null {
   switch (check.kind) {
     case "leaf":
-      return leafPasses(check, claims) ? null : `${check.claim} ${check.op}`;
+      return check.passes(resolveClaim(claims, check.segments)) ? null : `${check.claim} ${check.op}`;
+    case "not":
+      return failedClaimCheck(check.check, claims) === null ? `not(${describe(check.check)})` : null;
     case "all": {
       for (const child of check.checks) {
         const failed = failedClaimCheck(child, claims);

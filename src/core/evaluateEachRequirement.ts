@@ -15,9 +15,13 @@ const NONE: CompiledRequirements = {
   stepUp: null,
 };
 
-/** The parts a route sets, in the order evaluateRequirements checks them. */
+/** The parts a route sets, in the order evaluateRequirements checks them: deny rules, defaults, its own. */
 function partsOf(req: CompiledRequirements): [string, Partial<CompiledRequirements>][] {
   const parts: [string, Partial<CompiledRequirements>][] = [];
+  for (const denial of req.denials ?? []) parts.push([`deny[${denial.index}] ${denial.code}`, { denials: [denial] }]);
+  if (req.defaults !== undefined)
+    for (const [part, only] of partsOf(req.defaults))
+      parts.push([`defaults ${part}`, { defaults: { ...NONE, ...only } }]);
   if (req.principal !== "any") parts.push(["principal", { principal: req.principal }]);
   if (req.clients !== null) parts.push(["clients", { clients: req.clients }]);
   if (req.audiences.length > 0) parts.push(["audiences", { audiences: req.audiences }]);

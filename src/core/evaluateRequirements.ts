@@ -1,4 +1,5 @@
-// Checks a verified caller against a route's compiled requirements. Order: who the caller is
+// Checks a verified caller against a route's compiled requirements. Order: the route's deny rules
+// (a denied caller is never asked for anything), then who the caller is, the policy defaults' parts first
 // (principal, client, audience, roles, groups, claims → forbidden), then what the token grants
 // (scopes → insufficient_scope), then how recently and strongly the person signed in (acr, amr,
 // maxAge → step_up), so a new login is never asked for when it could not make the request pass.
@@ -8,6 +9,7 @@ import type { CompiledRequirements, StepUpRequirement } from "./compileRequireme
 import type { RequirementOutcome } from "./RequirementOutcome.ts";
 import { clientIdOf } from "./clientIdOf.ts";
 import { failedClaimCheck } from "./evaluateClaimCheck.ts";
+import { applyingDenial } from "./evaluateDenials.ts";
 import { isMachinePrincipal } from "./isMachinePrincipal.ts";
 import { readScopes } from "./readScopes.ts";
 
@@ -71,6 +73,17 @@ function failedStepUp(
 }
 
 export function evaluateRequirements(req: CompiledRequirements, subject: RequirementSubject): RequirementOutcome {
+  if (req.denials !== undefined) {
+    const denial = applyingDenial(req.denials, subject);
+    if (denial !== null)
+      return { ok: false, kind: "denied", denial, detail: `deny[${denial.index}] ${denial.code}: its when holds` };
+  }
+  // The defaults hold only caller parts (their scopes and step-up are merged into req), so checking
+  // them whole here keeps the order: every caller part before any scope or step-up.
+  if (req.defaults !== undefined) {
+    const outcome = evaluateRequirements(req.defaults, subject);
+    if (!outcome.ok) return outcome.kind === "forbidden" ? forbidden(`defaults ${outcome.detail}`) : outcome;
+  }
   const { claims } = subject;
 
   if (req.principal !== "any") {

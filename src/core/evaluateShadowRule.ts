@@ -29,6 +29,7 @@ export async function evaluateShadowRule(
   request: AccessRequest,
   route: CompiledRoute,
 ): Promise<DenialCode | null> {
+  if (route.denyAll !== undefined) return "policy_denied";
   if (route.auth === "public") return null; // check-config refuses it; nothing to evaluate
   const bearer = readPresentedToken(request, route);
   if (bearer.kind === "malformed") return "token_malformed";
@@ -56,6 +57,7 @@ export async function evaluateShadowRule(
   if (outcome.ok) return null;
   if (outcome.kind === "insufficient_scope") return "insufficient_scope";
   if (outcome.kind === "forbidden") return "requirement_failed";
+  if (outcome.kind === "denied") return "policy_denied";
   return "step_up_required";
 }
 

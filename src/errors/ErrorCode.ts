@@ -246,6 +246,13 @@ const TABLE = {
     surfaces: ["check"],
     when: "the caller fails another requirement of the route (role, group, claim, client, principal, audience)",
   },
+  policy_denied: {
+    status: 403,
+    oauthError: "insufficient_scope",
+    description: "access to this route is denied by policy",
+    surfaces: ["check"],
+    when: "a deny rule of the route applies (`routes[].deny`); the JSON body's `error` is the rule's own `code` and the status its `status` (403, 404 or 401), this code is the metric reason",
+  },
   step_up_required: {
     status: 401,
     oauthError: "insufficient_user_authentication",

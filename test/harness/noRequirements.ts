@@ -16,3 +16,17 @@ export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({
   maxAge: null,
   boundTokens: null,
 });
+
+/** `policy.defaults.require` with nothing required (what the parser fills in): the caller parts of a route's `require`. */
+export const NO_DEFAULT_REQUIREMENTS: Omit<RequirementsConfig, "boundTokens"> = Object.freeze({
+  scopes: [],
+  roles: null,
+  groups: null,
+  audiences: [],
+  clients: [],
+  principal: "any",
+  claims: null,
+  acr: [],
+  amr: [],
+  maxAge: null,
+});

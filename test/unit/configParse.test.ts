@@ -4,7 +4,7 @@ import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { DEFAULT_IDENTITY_HEADER_NAMES } from "../harness/defaultIdentityHeaderNames.ts";
-import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
+import { NO_DEFAULT_REQUIREMENTS, NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 import { NO_EXCHANGE } from "../harness/noExchange.ts";
 
 const provider = { issuer: "https://idp.example.com", audiences: ["api"] };
@@ -128,6 +128,7 @@ describe("parseConfig: defaults", () => {
           "x-method-override",
           "x-http-method",
         ],
+        defaults: { require: NO_DEFAULT_REQUIREMENTS },
       },
       routes: [
         {
@@ -153,6 +154,8 @@ describe("parseConfig: defaults", () => {
           forwardToken: { enabled: false, token: "access", header: "authorization" },
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
+          deny: [],
+          defaults: true,
           mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
         },
       ],

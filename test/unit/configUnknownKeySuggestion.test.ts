@@ -52,7 +52,7 @@ describe("unknown config keys", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'routes[0].require.roles.anyof: unknown key; did you mean "anyOf"? (allowed: anyOf, allOf)',
-        'routes[0].require.claims.equal: unknown key; did you mean "equals"? (allowed: claim, equals, oneOf, contains, exists; or all / any alone)',
+        'routes[0].require.claims.equal: unknown key; did you mean "equals"? (allowed: claim, equals, notEquals, contains, oneOf, notOneOf, exists, matches, endsWith, greaterThan, atLeast, lessThan, atMost, hasAll, hasAny, hasNone; or all / any / not alone)',
       ]),
     );
   });

@@ -232,7 +232,7 @@ const invalid: [string, (r: Raw) => void, RegExp][] = [
   [
     "rejects a claim leaf without an operator",
     (r) => (r.routes[0].require = { claims: { claim: "tenant" } }),
-    /^routes\[0\]\.require\.claims: needs one operator: equals, oneOf, contains or exists/,
+    /^routes\[0\]\.require\.claims: needs one operator: equals, notEquals, contains, oneOf, notOneOf, exists, matches, endsWith/,
   ],
   [
     "rejects a claim leaf with two operators",
@@ -247,7 +247,7 @@ const invalid: [string, (r: Raw) => void, RegExp][] = [
   [
     "rejects all and a leaf in one node",
     (r) => (r.routes[0].require = { claims: { all: [{ claim: "a", exists: true }], claim: "b" } }),
-    /^routes\[0\]\.require\.claims: has all and claim: a check is either all, any, or a claim leaf/,
+    /^routes\[0\]\.require\.claims: has all and claim: a check is either all, any, not, or a claim leaf/,
   ],
   [
     "rejects an empty all list",
@@ -403,6 +403,8 @@ describe("route config: one problem per invalid config, with its key path and a 
         maxAge: 300,
         boundTokens: null,
       },
+      deny: [],
+      defaults: true,
       assertion: { enabled: null, audience: null },
       mtls: { trustForwardedClientCert: false, forwardedClientCertElements: "one", clients: [] },
     });

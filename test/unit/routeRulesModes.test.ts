@@ -1,3 +1,4 @@
+import { NO_DEFAULT_REQUIREMENTS } from "../harness/noRequirements.ts";
 import { describe, expect, it } from "vitest";
 import type { PortcullisConfig } from "../../src/config/PortcullisConfig.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
@@ -126,6 +127,7 @@ describe("policy modes compile to plain rules", () => {
       mode: "rules",
       allowPathShapes: [],
       removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS,
+      defaults: { require: NO_DEFAULT_REQUIREMENTS },
     });
     expect(table(config).match("h", "/other", "GET")).toBeNull();
   });
