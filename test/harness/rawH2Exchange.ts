@@ -53,3 +53,50 @@ export function exchange(port: number, bytes: Buffer): Promise<Array<{ type: num
     socket.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)), bytes, goAway]));
   });
 }
+
+/**
+ * As `exchange`, but this side's GOAWAY waits until the server has finished stream 1 (a frame on it
+ * with END_STREAM, its RST_STREAM, or the server's own GOAWAY), or `quietMs` passed without that: a
+ * server that decides a request after the connection closed (grpc-js on a loaded machine) then
+ * cannot have its decision counted in the next exchange, nor its answer lost.
+ */
+export function exchangeAnswered(
+  port: number,
+  bytes: Buffer,
+  quietMs = 2_000,
+): Promise<Array<{ type: number; stream: number }>> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, "127.0.0.1");
+    let received = Buffer.alloc(0);
+    const frames: Array<{ type: number; stream: number }> = [];
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(quiet);
+      if (socket.writable) socket.write(frame(FrameType.GOAWAY, 0, 0, Buffer.alloc(8)));
+    };
+    const quiet = setTimeout(end, quietMs);
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 9 && received.length >= 9 + received.readUIntBE(0, 3)) {
+        const type = received[3]!;
+        const flags = received[4]!;
+        const stream = received.readUInt32BE(5) & 0x7fffffff;
+        frames.push({ type, stream });
+        received = received.subarray(9 + received.readUIntBE(0, 3));
+        const streamEnds =
+          stream === 1 &&
+          (type === FrameType.RST_STREAM ||
+            ((type === FrameType.HEADERS || type === FrameType.DATA) && (flags & END_STREAM) !== 0));
+        if (streamEnds || type === FrameType.GOAWAY) end();
+      }
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      clearTimeout(quiet);
+      resolve(frames);
+    });
+    socket.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)), bytes]));
+  });
+}

@@ -18,7 +18,7 @@ import { grpcFrame } from "../harness/rawGrpcCall.ts";
 import {
   END_HEADERS,
   END_STREAM,
-  exchange,
+  exchangeAnswered,
   type Field,
   frame,
   FrameType,
@@ -136,8 +136,8 @@ describe("the node:net gRPC server against grpc-js, on mutated request header bl
         decided.reference = 0;
         decided.candidate = 0;
         const [expected, actual] = await Promise.all([
-          exchange(reference.port, bytes),
-          exchange(candidate.port, bytes),
+          exchangeAnswered(reference.port, bytes),
+          exchangeAnswered(candidate.port, bytes),
         ]);
         const answered = (frames: typeof expected) => frames.some((f) => f.type === FrameType.DATA && f.stream === 1);
         if (decided.candidate > 0) expect(decided.reference).toBe(1);
