@@ -61,7 +61,7 @@ export const denyRuleNode = {
       pattern: /^[a-z](?:[a-z0-9]|_(?=[a-z0-9])){0,63}$/,
       default: "policy_denied",
       description:
-        "The stable code the client reads in the JSON body's `error` (the log and `portcullis_decisions_total{reason}` say `policy_denied`, the `route` label names the rule): lower_snake, at most 64 characters, and not one of Portcullis's own codes (docs/errors.md) other than `policy_denied`, so a client never reads `token_expired` and refreshes for nothing.",
+        "The stable code the client reads in the JSON body's `error` (the `reason` of `portcullis_checks_total` and of the log line stays `policy_denied`, the log line names the rule): lower_snake, at most 64 characters, and not one of Portcullis's own codes (docs/errors.md) other than `policy_denied`, so a client never reads `token_expired` and refreshes for nothing.",
     },
     status: {
       kind: "custom",
