@@ -186,6 +186,15 @@ function compileRule(
   const path = compilePath(route, index, !caseSensitive);
   const tokenSource = compileTokenSource(route);
   const kept = forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name));
+  // Headers of the route's own that only Portcullis may fill: a header token source's (it never
+  // reaches the upstream, like Authorization) and forwardToken's (a client's copy never passes for
+  // the token Portcullis forwards, whatever the answer: anonymous, or no token of that kind).
+  const own = [
+    ...(tokenSource?.kind === "header" ? [tokenSource.name] : []),
+    ...(route.forwardToken?.enabled === true && !kept.includes(route.forwardToken.header)
+      ? [route.forwardToken.header]
+      : []),
+  ];
   return {
     route: {
       name: route.name,
@@ -193,8 +202,7 @@ function compileRule(
       auth,
       providers: route.providers,
       requirements: compileRequirements(route.require, applied, denials.conditional),
-      // A header token source's header never reaches the upstream, like Authorization.
-      removeRequestHeaders: tokenSource?.kind === "header" ? Object.freeze([...kept, tokenSource.name]) : kept,
+      removeRequestHeaders: own.length > 0 ? Object.freeze([...kept, ...own]) : kept,
       binding,
       ...(route.mode === "shadow" ? { shadow: true } : {}),
       ...(tokenSource === undefined ? {} : { tokenSource }),

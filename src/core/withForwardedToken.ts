@@ -34,7 +34,8 @@ export function withForwardedToken(allow: Allow, forwarding: TokenForwarding, to
   const others = allow.removeHeaders.filter((name) => name !== header);
   // Whatever else happens, the client's own Authorization header is not what reaches the upstream.
   const remove = header === "authorization" || others.includes("authorization") ? others : [...others, "authorization"];
-  if (token === null) return { ...allow, removeHeaders: [...remove, ...(header === "authorization" ? [header] : [])] };
+  // No token of that kind: the route's header is removed, so a client's own copy never passes for one.
+  if (token === null) return { ...allow, removeHeaders: [...remove, header] };
   if (!HEADER_SAFE_TOKEN.test(token))
     return internalErrorDecision(allow.route, "forwardToken: the token is not a header-safe string");
   const value = header === "authorization" ? `Bearer ${token}` : token;

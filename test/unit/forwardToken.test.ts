@@ -76,6 +76,44 @@ describe("forwarding the caller's token upstream", () => {
   });
 });
 
+describe("a client's own copy of the forwarded token's header", () => {
+  const idToken = { enabled: true, token: "id" as const, header: "x-id-token" };
+  const profile: RouteConfig = {
+    name: "profile",
+    match: { hosts: [], path: "/profile" },
+    auth: "optional",
+    providers: [],
+    forwardToken: idToken,
+  };
+  const g = () =>
+    gateOver({
+      routes: [profile],
+      tokens: { "alice.jwt": alice },
+      forwardTokens: new Map([["profile", { token: "id" as const, header: "x-id-token" }]]),
+    }).gate;
+  const forged = { "x-id-token": "forged" };
+
+  it("never reaches the upstream on an anonymous answer of the route", async () => {
+    const d = await g().decide(checkRequest("/profile", forged));
+    expect(d.kind).toBe("allow");
+    expect(upstreamHeader(d, "x-id-token")).toBeUndefined();
+    expect(d.kind === "allow" && d.removeHeaders).toContain("x-id-token");
+  });
+
+  it("never reaches the upstream when the caller has no token of that kind (a bearer caller on an ID-token route)", async () => {
+    const d = await g().decide(checkRequest("/profile", { ...forged, authorization: "Bearer alice.jwt" }));
+    expect(d.kind).toBe("allow");
+    expect(upstreamHeader(d, "x-id-token")).toBeUndefined();
+    expect(d.kind === "allow" && d.removeHeaders).toContain("x-id-token");
+  });
+
+  it("is replaced by the forwarded token when there is one", () => {
+    const d = withForwardedToken(allow, { token: "id", header: "x-id-token" }, "session-id");
+    expect(upstreamHeader(d, "x-id-token")).toBe("session-id");
+    expect(d.kind === "allow" && d.removeHeaders).not.toContain("x-id-token");
+  });
+});
+
 describe("check-config for forwardToken", () => {
   const base = {
     providers: { corp: { issuer: "https://idp.example.com", audiences: ["api"] } },
