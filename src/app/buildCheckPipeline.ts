@@ -9,6 +9,7 @@ import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { Gate } from "../core/Gate.ts";
+import { API_KEY_PROVIDER, createApiKeySet, type ApiKeySet } from "../core/ApiKeySet.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
@@ -124,9 +125,12 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       ? previous.login
       : createLogin(config, registry, metrics, logger, reuse.shared ?? null, clock);
   const identity = identityOf(config, reuse.shared, logger, clock);
+  // Built from this config: a reload's pipeline holds the new keys only (rotation).
+  const apiKeys = createApiKeySet(config.apiKeys);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: routeTableOf(config),
+    routes: routeTableOf(config, apiKeys),
+    apiKeys,
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
@@ -151,15 +155,18 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
 }
 
 /** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */
-function routeTableOf(config: PortcullisConfig): RouteTable {
+function routeTableOf(config: PortcullisConfig, apiKeys: ApiKeySet | null): RouteTable {
   return new RouteTable(config.routes, config.policy, {
     providersDemandCertificates: providersDemandCertificates(config),
+    ...(apiKeys === null ? {} : { apiKeySources: apiKeys.sources }),
   });
 }
 
 /** The gate's identity headers and signed assertion (null when no route adds one) for a config. */
 function identityOf(config: PortcullisConfig, shared: SharedSessionState | undefined, logger: Logger, clock: Clock) {
-  const identity = createIdentityHeaders(config.identity, Object.values(config.providers));
+  // An API key's roles are its `roles` claim (ApiKeySet), whatever identity.roleClaims says.
+  const apiKeyClaims = { name: API_KEY_PROVIDER, roleClaims: ["roles"], groupClaims: null };
+  const identity = createIdentityHeaders(config.identity, [...Object.values(config.providers), apiKeyClaims]);
   const assertions = createAssertionPipeline(config, identity, { keyring: shared?.assertionKeys, logger, clock });
   return { identity, assertions };
 }

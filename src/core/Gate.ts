@@ -47,6 +47,7 @@ import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
+import type { ApiKeySet } from "./ApiKeySet.ts";
 
 export type { VerifyOutcome };
 
@@ -91,6 +92,8 @@ export interface GateDependencies {
    * every verified token, cached or not; absent or null: no revocations to meet.
    */
   readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
+  /** API keys for the routes that accept them (apiKeys); absent or null: none configured. */
+  readonly apiKeys?: Pick<ApiKeySet, "subjectOf"> | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -220,7 +223,9 @@ export class Gate {
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
-          : (certificateSubject(request, route) ?? (await this.#sessionCredential(check)));
+          : (certificateSubject(request, route) ??
+            this.#deps.apiKeys?.subjectOf(request, route) ??
+            (await this.#sessionCredential(check)));
       trace?.record(credentialEntry(bearer.kind === "token" ? bearer.scheme : "other", subject, cached !== undefined));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;
