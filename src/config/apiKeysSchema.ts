@@ -39,6 +39,8 @@ const apiKeyNode = {
       kind: "string",
       format: sha256Digest,
       required: true,
+      // A key pasted here by mistake is never quoted back.
+      secret: true,
       description:
         'SHA-256 of the key\'s bytes (UTF-8), hex or base64url, e.g. `printf %s "$KEY" | sha256sum`; or `${ENV}`.',
     },
