@@ -19,7 +19,7 @@ export const sha256Digest: StringFormat<string> = {
     return {
       ok: false,
       message:
-        "must be the SHA-256 digest of the key (64 hex digits or 43 base64url characters), never the key itself: `portcullis apikey new` prints a key and its digest",
+        'must be the SHA-256 digest of the key (64 hex digits or 43 base64url characters), never the key itself: printf %s "$KEY" | sha256sum',
     };
   },
 };

@@ -58,10 +58,8 @@ export interface CompiledRoute {
   readonly shadow?: boolean;
   /** Where the token is read when not from Authorization (routes[].tokenSource); absent = Authorization. */
   readonly tokenSource?: RouteTokenSource;
-  /** Query parameters removed before the upstream (a query token source's, the API key's); absent = none. */
+  /** Query parameters removed before the upstream (a query token source's); absent = none. */
   readonly removeQueryParameters?: readonly string[];
-  /** Admits callers by API key (routes[].apiKeys, see ApiKeySet.ts); absent = not. */
-  readonly apiKeys?: boolean;
 }
 
 export type PathMatcher =
@@ -108,8 +106,6 @@ const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> =
 export interface RouteCompileOptions {
   /** Some provider's `boundTokens` is mtls or any: routes that demand nothing themselves read certificates. */
   readonly providersDemandCertificates?: boolean;
-  /** Where API keys are read (ApiKeySet.sources): removed before the upstream on routes that accept keys. */
-  readonly apiKeySources?: readonly RouteTokenSource[];
 }
 
 export function compileRoutes(
@@ -130,10 +126,7 @@ export function compileRoutes(
       ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
       : policyRemoved;
   const compiled = routes.map((route, index) =>
-    withApiKeys(
-      compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null),
-      route.apiKeys === true ? (options.apiKeySources ?? []) : null,
-    ),
+    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null),
   );
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
@@ -208,24 +201,6 @@ function compileRule(
     caseInsensitive: !caseSensitive && path.kind !== "any",
     // A prefix or every-path matcher accepts a path exactly when it accepts the toggled one.
     trailingSlashToggled: auth !== "public" && path.kind !== "any" && path.kind !== "prefix",
-  };
-}
-
-/** A rule whose route accepts API keys (`sources` non-null): keys read there never reach the upstream. */
-function withApiKeys(rule: CompiledRule, sources: readonly RouteTokenSource[] | null): CompiledRule {
-  if (sources === null) return rule;
-  const { route } = rule;
-  const headers = sources.filter((s) => s.kind === "header").map((s) => s.name);
-  const queries = sources.filter((s) => s.kind === "query").map((s) => s.name);
-  const params = [...(route.removeQueryParameters ?? []), ...queries];
-  return {
-    ...rule,
-    route: {
-      ...route,
-      apiKeys: true,
-      removeRequestHeaders: Object.freeze([...route.removeRequestHeaders, ...headers]),
-      ...(params.length === 0 ? {} : { removeQueryParameters: Object.freeze([...new Set(params)]) }),
-    },
   };
 }
 
