@@ -125,12 +125,9 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       ? previous.login
       : createLogin(config, registry, metrics, logger, reuse.shared ?? null, clock);
   const identity = identityOf(config, reuse.shared, logger, clock);
-  // Built from this config: a reload's pipeline holds the new keys only (rotation).
-  const apiKeys = createApiKeySet(config.apiKeys);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: routeTableOf(config, apiKeys),
-    apiKeys,
+    ...routesOf(config),
     verifier: registry,
     ...identity,
     forwardAuthorization: config.identity.forwardAuthorization,
@@ -154,12 +151,18 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   };
 }
 
-/** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */
-function routeTableOf(config: PortcullisConfig, apiKeys: ApiKeySet | null): RouteTable {
-  return new RouteTable(config.routes, config.policy, {
+/**
+ * The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert
+ * removal) and where API keys are read, and the API keys, built from this config: a reload's
+ * pipeline holds the new keys only (rotation).
+ */
+function routesOf(config: PortcullisConfig): { routes: RouteTable; apiKeys: ApiKeySet | null } {
+  const apiKeys = createApiKeySet(config.apiKeys);
+  const routes = new RouteTable(config.routes, config.policy, {
     providersDemandCertificates: providersDemandCertificates(config),
     ...(apiKeys === null ? {} : { apiKeySources: apiKeys.sources }),
   });
+  return { routes, apiKeys };
 }
 
 /** The gate's identity headers and signed assertion (null when no route adds one) for a config. */

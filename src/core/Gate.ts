@@ -44,7 +44,8 @@ import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
-import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
+import { bearerSubject, type Subject } from "./Subject.ts";
+import { machineSubject } from "./machineSubject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 import type { ApiKeySet } from "./ApiKeySet.ts";
@@ -223,9 +224,7 @@ export class Gate {
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
-          : (certificateSubject(request, route) ??
-            this.#deps.apiKeys?.subjectOf(request, route) ??
-            (await this.#sessionCredential(check)));
+          : (machineSubject(request, route, this.#deps.apiKeys) ?? (await this.#sessionCredential(check)));
       trace?.record(credentialEntry(bearer.kind === "token" ? bearer.scheme : "other", subject, cached !== undefined));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;

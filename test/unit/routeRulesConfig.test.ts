@@ -377,6 +377,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       mode: "enforce",
       exchange: NO_EXCHANGE,
       tokenSource: { header: null, cookie: null, query: null },
+      apiKeys: false,
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },
