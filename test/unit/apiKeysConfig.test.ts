@@ -2,9 +2,13 @@
 // in clear), each digest and client id once, routes opting in only where keys are enabled and a
 // credential is read, a place to read keys from; every problem with its key path.
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
+import { loadConfigFile } from "../../src/config/loadConfigFile.ts";
 import { allowedHeaderPatterns } from "../../src/app/envoyAllowedHeaders.ts";
 import { redactTokenParameters } from "../../src/app/redactTokenParameters.ts";
 
@@ -113,5 +117,25 @@ describe("apiKeys in the config", () => {
     expect(redactTokenParameters("/legacy/x?api_key=secret&a=1", result.config)).toBe(
       "/legacy/x?api_key=[redacted]&a=1",
     );
+  });
+
+  it("takes a digest from ${ENV} in a config file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "apikeys-"));
+    try {
+      const file = join(dir, "portcullis.yaml");
+      writeFileSync(
+        file,
+        [
+          "providers: { corp: { issuer: https://idp.example.com, audiences: [api] } }",
+          "routes: [{ name: legacy, match: { path: /legacy }, auth: required, apiKeys: true }]",
+          "apiKeys: { enabled: true, keys: [{ clientId: cron, sha256: '${CRON_KEY_SHA256}' }] }",
+          "",
+        ].join("\n"),
+      );
+      const result = loadConfigFile(file, { CRON_KEY_SHA256: digest("one").toUpperCase() });
+      expect(result.ok ? result.config.apiKeys?.keys[0]?.sha256 : result.problems.map(formatIssue)).toBe(digest("one"));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
