@@ -60,7 +60,8 @@ const apiKeyNode = {
       items: { kind: "string", pattern: /^[\x21-\x2b\x2d-\x7e]{1,200}$/, description: "A role (no comma, no space)." },
       unique: true,
       default: [],
-      description: "Its roles, as `require.roles` and the roles header read them.",
+      description:
+        "Its roles, as `require.roles` reads them (a machine principal gets `x-client-id`, no user headers).",
     },
   },
 } as const satisfies ObjectNode;
@@ -69,7 +70,7 @@ export const apiKeysNode = {
   kind: "object",
   typeOptional: true,
   description:
-    "API keys for legacy clients that cannot get a token: each key admits one machine client with fixed scopes and roles, on routes with `apiKeys: true` only. Keys are held as SHA-256 digests, looked up by the digest of the presented key, removed before the upstream and never logged. A reload swaps the whole set (rotation: add the new digest, move clients over, remove the old one). Prefer tokens: a key does not expire and is not bound to its sender.",
+    "API keys for legacy clients that cannot get a token: each key admits one machine client with fixed scopes and roles, on routes with `apiKeys: true` only. Keys are held as SHA-256 digests, looked up by the digest of the presented key, removed before the upstream and never logged. A reload swaps the whole set (rotation: add the new key under a new `clientId`, move the client over, remove the old entry). See docs/security.md, API keys. Prefer tokens: a key does not expire and is not bound to its sender.",
   fields: {
     enabled: { kind: "boolean", default: false, description: "Accept API keys on the routes that opt in." },
     header: {
