@@ -1,6 +1,6 @@
 // The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
 // path, the first matching route; public routes pass) → credential (a bearer token, else a client
-// certificate the route admits, else a browser session) → token revocation (back-channel logouts'
+// certificate or API key the route admits, else a browser session) → token revocation (back-channel logouts'
 // sid and sub) → token binding (cnf: the certificate or the DPoP proof) → session freshness
 // (refreshed when near expiry) → requirements (scopes, roles, claims, clients, step-up) → identity
 // headers (with the signed assertion) → token exchange where the route asks for it. No credential:
