@@ -9,6 +9,7 @@ import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { Gate } from "../core/Gate.ts";
+import { API_KEY_PROVIDER, createApiKeySet, type ApiKeySet } from "../core/ApiKeySet.ts";
 import { RouteTable } from "../core/RouteTable.ts";
 import { createPathNormalizer } from "../core/normalizePath.ts";
 import { createIdentityHeaders } from "../identity/IdentityHeaders.ts";
@@ -131,7 +132,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    routes: routeTableOf(config),
+    ...routesOf(config),
     verifier: registry,
     ...identity,
     ...sessionsOf(login, reuse.shared),
@@ -175,16 +176,25 @@ function tokenForwardingsOf(config: PortcullisConfig): TokenForwardings | null {
   return forwardings.size === 0 ? null : forwardings;
 }
 
-/** The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert removal). */
-function routeTableOf(config: PortcullisConfig): RouteTable {
-  return new RouteTable(config.routes, config.policy, {
+/**
+ * The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert
+ * removal) and where API keys are read, and the API keys, built from this config: a reload's
+ * pipeline holds the new keys only (rotation).
+ */
+function routesOf(config: PortcullisConfig): { routes: RouteTable; apiKeys: ApiKeySet | null } {
+  const apiKeys = createApiKeySet(config.apiKeys);
+  const routes = new RouteTable(config.routes, config.policy, {
     providersDemandCertificates: providersDemandCertificates(config),
+    ...(apiKeys === null ? {} : { apiKeySources: apiKeys.sources }),
   });
+  return { routes, apiKeys };
 }
 
 /** The gate's identity headers and signed assertion (null when no route adds one) for a config. */
 function identityOf(config: PortcullisConfig, shared: SharedSessionState | undefined, logger: Logger, clock: Clock) {
-  const identity = createIdentityHeaders(config.identity, Object.values(config.providers));
+  // An API key's roles are its `roles` claim (ApiKeySet), whatever identity.roleClaims says.
+  const apiKeyClaims = { name: API_KEY_PROVIDER, roleClaims: ["roles"], groupClaims: null };
+  const identity = createIdentityHeaders(config.identity, [...Object.values(config.providers), apiKeyClaims]);
   const assertions = createAssertionPipeline(config, identity, { keyring: shared?.assertionKeys, logger, clock });
   return { identity, assertions };
 }

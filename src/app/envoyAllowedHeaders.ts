@@ -102,6 +102,12 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
         why: `routes.${route.name}.tokenSource.cookie: the route's token cookie; removed before the upstream`,
       });
   }
+  const apiKeyHeader = config.apiKeys?.enabled === true ? config.apiKeys.header : null;
+  if (apiKeyHeader !== null && config.routes.some((route) => route.apiKeys === true))
+    headers.push({
+      name: apiKeyHeader,
+      why: "apiKeys.header: the API key of routes with apiKeys; removed before the upstream",
+    });
   // A name twice (a removal that is also a trace header) is sent once, for its first reason.
   return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
 }

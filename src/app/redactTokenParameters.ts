@@ -1,12 +1,17 @@
 // A request path as `portcullis explain` shows it: the value of every query parameter some route
-// reads a token from (routes[].tokenSource.query) replaced, so a token pasted into an explained URL
-// is not echoed to a terminal, a CI log or a ticket.
+// reads a token from (routes[].tokenSource.query), and the API key's (apiKeys.queryParameter),
+// replaced, so a token or key pasted into an explained URL is not echoed to a terminal, a CI log or a ticket.
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 
 export const REDACTED = "[redacted]";
 
-export function redactTokenParameters(path: string, config: Pick<PortcullisConfig, "routes">): string {
+export function redactTokenParameters(
+  path: string,
+  config: Pick<PortcullisConfig, "routes"> & { readonly apiKeys?: PortcullisConfig["apiKeys"] },
+): string {
   const names = new Set<string>();
+  // An API key's parameter is redacted whether or not keys are enabled: a pasted URL may still hold one.
+  if (typeof config.apiKeys?.queryParameter === "string") names.add(config.apiKeys.queryParameter);
   for (const route of config.routes)
     if (typeof route.tokenSource?.query === "string") names.add(route.tokenSource.query);
   const start = path.indexOf("?");

@@ -16,6 +16,7 @@ import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkKeySourceRules } from "./checkKeySourceRules.ts";
 import { checkTokenSourceRules } from "./checkTokenSourceRules.ts";
+import { checkApiKeyRules } from "./checkApiKeyRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
 import { checkForwardTokenRules } from "./checkForwardTokenRules.ts";
 import { checkMetadataRules } from "./checkMetadataRules.ts";
@@ -53,6 +54,7 @@ export function checkConfigRules(
   checkDpopRules(config, findings);
   checkExchangeRules(config, findings);
   checkTokenSourceRules(config, findings);
+  checkApiKeyRules(config, findings);
   for (const rule of routeRules) rule(config, findings);
   checkHeaders(config, findings);
   checkRequestHeaderRemoval(config, findings);

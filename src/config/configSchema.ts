@@ -6,6 +6,7 @@
 // derived types (an annotation such as `: ObjectNode` would erase them).
 
 import { adminNode } from "./adminSchema.ts";
+import { apiKeysNode } from "./apiKeysSchema.ts";
 import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import { forwardAuthNode } from "./forwardAuthSchema.ts";
@@ -287,5 +288,6 @@ export const configSchema = {
     tracing: tracingNode,
     forwardAuth: forwardAuthNode,
     admin: adminNode,
+    apiKeys: apiKeysNode,
   },
 } as const satisfies ObjectNode;

@@ -287,5 +287,12 @@ export const routeNode = {
     responseHeaders: routeResponseHeadersNode,
     denial: routeDenialNode,
     forwardToken: forwardTokenNode,
+    apiKeys: {
+      kind: "boolean",
+      typeOptional: true,
+      default: false,
+      description:
+        "Admit callers by an API key (the top-level `apiKeys` section) when the request brings no token: a key admits its client as a machine principal, and `require` applies to it as to a token. An unknown key → 401 `api_key_invalid`. Needs `auth: required` or `optional`.",
+    },
   },
 } as const satisfies ObjectNode;

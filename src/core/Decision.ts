@@ -35,7 +35,7 @@ export interface Allow {
   /** Headers for the response to the client, e.g. the Set-Cookie of a refreshed session. */
   readonly responseHeaders?: HeaderList;
   /** How the caller was identified: a bearer token, a browser session or a client certificate alone (logs). */
-  readonly credential?: "bearer" | "session" | "certificate";
+  readonly credential?: "bearer" | "session" | "certificate" | "api_key";
   /** Who was let through, for the audit log: a person's `sub` or a machine's client id. */
   readonly caller?: { readonly kind: "user" | "client"; readonly id: string };
   /** Epoch ms from which a kept answer is made again: its signed identity assertion renews then. */

@@ -1,7 +1,7 @@
 // The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
 // path, the first matching route; a deny rule without `when` answers at once; public routes pass) →
-// credential (a bearer token from the route's token source, else a client certificate the route
-// admits, else a browser session) → token revocation (back-channel logouts' sid and sub) → token
+// credential (a bearer token from the route's token source, else a client certificate or API key
+// the route admits, else a browser session) → token revocation (back-channel logouts' sid and sub) → token
 // binding (cnf: the certificate or the DPoP proof) → session freshness (refreshed when near expiry)
 // → deny rules' `when`, then requirements (policy defaults and the route's own: scopes, roles,
 // claims, clients, step-up) → identity
@@ -50,13 +50,15 @@ import { isBrowserNavigation } from "./isBrowserNavigation.ts";
 import type { CompiledRoute, RuleConsidered } from "./RouteTable.ts";
 import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
-import { bearerSubject, certificateSubject, type Subject } from "./Subject.ts";
+import { bearerSubject, type Subject } from "./Subject.ts";
+import { machineSubject } from "./machineSubject.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
 import type { RouteResponseHeaders } from "../identity/createRouteResponseHeaders.ts";
 import type { DenialPages } from "./createDenialPages.ts";
 import { forwardedTokenOf, withForwardedToken, type TokenForwardings } from "./withForwardedToken.ts";
+import type { ApiKeySet } from "./ApiKeySet.ts";
 
 export type { VerifyOutcome };
 
@@ -109,6 +111,8 @@ export interface GateDependencies {
   readonly denialPages?: DenialPages | null;
   /** The routes whose upstream gets the caller's token (`routes[].forwardToken`); absent or null: none. */
   readonly forwardTokens?: TokenForwardings | null;
+  /** API keys for the routes that accept them (apiKeys); absent or null: none configured. */
+  readonly apiKeys?: Pick<ApiKeySet, "subjectOf"> | null;
 }
 
 /** What every step after route policy reads: the request, its route, and our cookies in it. */
@@ -247,7 +251,7 @@ export class Gate {
       const subject =
         bearer.kind === "token"
           ? bearerSubject(route, cached ?? (await verifier.verify(bearer.token, route.providers)), cached !== undefined)
-          : (certificateSubject(request, route) ?? (await this.#sessionCredential(check)));
+          : (machineSubject(request, route, this.#deps.apiKeys) ?? (await this.#sessionCredential(check)));
       trace?.record(credentialEntry(bearer.kind === "token" ? bearer.scheme : "other", subject, cached !== undefined));
       if (subject.kind !== "subject")
         return bearer.kind === "token" ? this.#onScheme(bearer.scheme, route, subject) : subject;

@@ -6,6 +6,7 @@
 
 import type { PolicyConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import { canonicalAuthority } from "./canonicalAuthority.ts";
+import { withApiKeyRoutes, type ApiKeyRouteOptions } from "./withApiKeyRoutes.ts";
 import { compileRoutes, type CompiledRoute, type CompiledRule, type RouteCompileOptions } from "./compileRoutes.ts";
 import { pathMatches, toggledMayMatch } from "./pathMatches.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
@@ -71,8 +72,12 @@ export class RouteTable {
   /** Some rule is in shadow mode; without one, shadowsBefore() is never called (see Gate). */
   readonly hasShadows: boolean;
 
-  constructor(routes: readonly RouteConfig[], policy?: PolicyConfig, options?: RouteCompileOptions) {
-    const all = compileRoutes(routes, policy, options);
+  constructor(
+    routes: readonly RouteConfig[],
+    policy?: PolicyConfig,
+    options?: RouteCompileOptions & ApiKeyRouteOptions,
+  ) {
+    const all = withApiKeyRoutes(compileRoutes(routes, policy, options), routes, options?.apiKeySources);
     this.#rules = all;
     this.hasShadows = all.some((rule) => rule.route.shadow === true);
     // The indexes hold only the rules that decide, so match() never sees a shadow rule.

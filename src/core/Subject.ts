@@ -13,7 +13,7 @@ export interface Subject {
   readonly kind: "subject";
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
-  readonly credential: "bearer" | "session" | "certificate";
+  readonly credential: "bearer" | "session" | "certificate" | "api_key";
   /** The session, when the credential is one (its access token is what token exchange sends). */
   readonly session?: Session;
   /** Set-Cookie values for the client (a refreshed session). */

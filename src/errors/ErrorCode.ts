@@ -45,6 +45,12 @@ const TABLE = {
     surfaces: ["check"],
     when: "no bearer token on a route that requires one (no `Authorization` header, or another scheme such as Basic)",
   },
+  api_key_invalid: {
+    status: 401,
+    description: "the API key is not valid",
+    surfaces: ["check"],
+    when: "on a route with `apiKeys: true`, a key (in `apiKeys.header` or `apiKeys.queryParameter`) that matches no configured digest, is malformed or longer than 256 characters, or is sent in both places; the challenge is the route's plain `Bearer` one, without an `error` (the key is not a token)",
+  },
   token_malformed: {
     status: 401,
     oauthError: "invalid_token",

@@ -19,7 +19,7 @@ export interface MetadataValue {
 export interface MetadataSubject {
   readonly claims: Readonly<Record<string, unknown>>;
   readonly provider: string;
-  readonly credential: "bearer" | "session" | "certificate";
+  readonly credential: "bearer" | "session" | "certificate" | "api_key";
   /** A machine (client credentials) rather than a person. */
   readonly machine: boolean;
   /** The OAuth client the token was issued to, when it says. */

@@ -15,6 +15,7 @@ import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { demoConfig } from "../../src/demo/demoConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { CLIENT_ID, DNS_NAME, SPIFFE_ID, THUMBPRINT } from "../../src/config/bindingSchema.ts";
+import { sha256Digest } from "../../src/config/apiKeysSchema.ts";
 import { assertionPrivateKey } from "../../src/config/assertionSchema.ts";
 import { configSchema, type SchemaNode } from "../../src/config/configSchema.ts";
 import {
@@ -530,6 +531,18 @@ const samples: (readonly [string, StringFormat, string[]])[] = [
       "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2",
       "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg",
       "a+b/" + "a".repeat(39),
+      "",
+    ],
+  ],
+  [
+    "SHA-256 digest",
+    sha256Digest,
+    [
+      "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0",
+      "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
+      "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg",
+      "my-api-key",
       "",
     ],
   ],

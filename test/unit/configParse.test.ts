@@ -32,7 +32,7 @@ describe("parseConfig: the acceptance case", () => {
         'routes[0].match.path: must start with "/" (got "admin")',
         'routes[0].auth: must be one of required, optional, public (got "sometimes")',
         "routes[0].name: is required",
-        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing, forwardAuth, admin)",
+        "bogus_key: unknown key (allowed: listen, providers, policy, routes, identity, session, redis, tokenCache, shutdown, log, tracing, forwardAuth, admin, apiKeys)",
       ]),
     );
     expect(paths(result)).toHaveLength(4);
@@ -152,6 +152,7 @@ describe("parseConfig: defaults", () => {
           responseHeaders: {},
           denial: { html: null, htmlFile: null, json: null },
           forwardToken: { enabled: false, token: "access", header: "authorization" },
+          apiKeys: false,
           // Nothing required: the defaults the harness's NO_REQUIREMENTS stands for in other tests.
           require: NO_REQUIREMENTS,
           deny: [],
@@ -237,6 +238,7 @@ describe("parseConfig: defaults", () => {
         },
       },
       admin: { api: { enabled: false, token: null } },
+      apiKeys: { enabled: false, header: "x-api-key", queryParameter: null, keys: [] },
     });
     expect(result.warnings).toEqual([]);
   });

@@ -380,6 +380,7 @@ describe("route config: one problem per invalid config, with its key path and a 
       responseHeaders: {},
       denial: { html: null, htmlFile: null, json: null },
       forwardToken: { enabled: false, token: "access", header: "authorization" },
+      apiKeys: false,
       require: {
         scopes: ["api.read"],
         roles: { anyOf: ["admin", "ops"], allOf: [] },
