@@ -173,10 +173,12 @@ export class Gate {
 
   /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
   async explain(request: AccessRequest, trace: GateTrace): Promise<Decision> {
-    const decision =
+    const decided =
       this.#deps.routes.hasShadows === true
         ? await this.#withShadows(request, trace)
         : await this.#decide(request, trace);
+    // The answer the client would get, route's denial body included (a traced live request gets it).
+    const decision = this.#denialPages === null ? decided : await this.#denialPages(decided, request);
     trace.record(decisionEntry(decision));
     return decision;
   }

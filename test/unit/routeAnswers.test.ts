@@ -12,6 +12,7 @@ import { withDenialFiles } from "../../src/app/readDenialPage.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
 import { createDenialPages } from "../../src/core/createDenialPages.ts";
+import { createRecordingTrace } from "../../src/core/GateTrace.ts";
 import type { Decision } from "../../src/core/Decision.ts";
 import type { VerifyOutcome } from "../../src/core/Gate.ts";
 import { createRouteResponseHeaders } from "../../src/identity/createRouteResponseHeaders.ts";
@@ -126,6 +127,12 @@ describe("a route's own denial bodies", () => {
     expect(missing.status).toBe(401);
     expect(missing.body).toBe(JSON_BODY);
     expect(header(missing.headers, "www-authenticate")).toMatch(/^Bearer/);
+  });
+
+  it("is the answer explain (and a traced live request) gives too", async () => {
+    const forbidden = denied(await gate().explain(checkRequest("/ui/data", bearer("mallory")), createRecordingTrace()));
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body).toBe(JSON_BODY);
   });
 
   it("leaves other routes' denials as they were", async () => {
