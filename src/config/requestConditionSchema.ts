@@ -111,7 +111,7 @@ const conditionList = (what: "header" | "query parameter", description: string) 
 
 export const matchHeadersNode = conditionList(
   "header",
-  'Request headers the rule also needs; every one must hold (a condition only narrows a rule). Each is `{name, equals: value}`, `{name, matches: "^...$"}` (anchored, linear-time engine as `pathRegex`) or `{name, present: true|false}`; names are case-insensitive, values exact. A repeated header is tested as Envoy joins it (`a,b`). Header values are the client\'s own: on a rule that grants more than the rule after it, a header condition lets any client choose the looser rule (see docs/policy.md). Example: `[{name: x-api-version, equals: "2"}, {name: x-debug, present: false}]`.',
+  'Request headers the rule also needs; every one must hold (a condition only narrows a rule). Each is `{name, equals: value}`, `{name, matches: "^...$"}` (anchored, linear-time engine as `pathRegex`) or `{name, present: true|false}`; names are case-insensitive, values exact. A repeated header is tested as Envoy joins it (`a,b`). Envoy must send the header to ext_authz (`check-config --envoy` adds each to its `allowed_headers`): one it leaves out reads as absent. Header values are the client\'s own: on a rule that grants more than the rule after it, a header condition lets any client choose the looser rule (see docs/policy.md). Example: `[{name: x-api-version, equals: "2"}, {name: x-debug, present: false}]`.',
 );
 
 export const matchQueryNode = conditionList(
