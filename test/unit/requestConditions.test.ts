@@ -6,7 +6,7 @@ import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { runExplain } from "../../src/cli/runExplain.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { RouteConfig } from "../../src/config/PortcullisConfig.ts";
-import { queryParameters } from "../../src/core/compileRequestConditions.ts";
+import { compileRequestConditions, queryParameters } from "../../src/core/compileRequestConditions.ts";
 import { RouteTable } from "../../src/core/RouteTable.ts";
 
 // routes[].match.headers / .query / .sourceAddresses: parsed by the schema, compiled once, and
@@ -59,6 +59,10 @@ describe("routes[].match.headers", () => {
     expect(matched(t, "/", request("/", { "x-debug": "" }))).toBe("debug");
     expect(matched(t, "/", request("/", { "x-tenant": "acme" }))).toBe("plain");
     expect(matched(t, "/", request("/", { "x-tenant": "acme1" }))).toBeNull();
+  });
+
+  it("compiles a rule without conditions to nothing, so matching does no extra work for it", () => {
+    expect(compileRequestConditions({ hosts: [], headers: [], query: [], sourceAddresses: [] } as never)).toBeNull();
   });
 
   it("never matches a rule with conditions when the caller gives no request to test", () => {
