@@ -102,6 +102,13 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
         why: `routes.${route.name}.tokenSource.cookie: the route's token cookie; removed before the upstream`,
       });
   }
+  // A header Envoy does not send reads as absent: `present: false` would hold for every request.
+  for (const route of config.routes)
+    for (const condition of route.match.headers ?? [])
+      headers.push({
+        name: condition.name,
+        why: `routes.${route.name}.match.headers: a condition of the route's match`,
+      });
   const apiKeyHeader = config.apiKeys?.enabled === true ? config.apiKeys.header : null;
   if (apiKeyHeader !== null && config.routes.some((route) => route.apiKeys === true))
     headers.push({

@@ -16,6 +16,7 @@ import { tokenSourceNode } from "./tokenSourceSchema.ts";
 import { forwardTokenNode } from "./forwardTokenSchema.ts";
 import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
 import { routeDenyNode } from "./denyRuleSchema.ts";
+import { matchHeadersNode, matchQueryNode, matchSourceAddressesNode } from "./requestConditionSchema.ts";
 
 const basePolicyNode = {
   kind: "object",
@@ -232,6 +233,9 @@ export const routeNode = {
           description:
             "Whether letter case counts when the path is matched. Missing or null: a rule that is not `auth: public` matches case-insensitively (ASCII letters of the path and of the pattern; a `pathRegex` as if it had the `i` flag) and a public rule exactly, so a path never falls to a looser rule because of letter case (`/Admin/y` is not let past an `/admin` rule by upstreams such as Express that ignore case). `true` or `false` sets it for this rule.",
         },
+        headers: matchHeadersNode,
+        query: matchQueryNode,
+        sourceAddresses: matchSourceAddressesNode,
       },
     },
     auth: {

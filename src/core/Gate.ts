@@ -59,19 +59,21 @@ import type { RouteResponseHeaders } from "../identity/createRouteResponseHeader
 import type { DenialPages } from "./createDenialPages.ts";
 import { forwardedTokenOf, withForwardedToken, type TokenForwardings } from "./withForwardedToken.ts";
 import type { ApiKeySet } from "./ApiKeySet.ts";
+import type { ConditionInput } from "./compileRequestConditions.ts";
 
 export type { VerifyOutcome };
 
 export interface GateDependencies {
   readonly normalizePath: (raw: string) => { ok: true; path: string } | { ok: false; reason: string };
   readonly routes: {
-    match(host: string, path: string, method: string): CompiledRoute | null;
+    /** `request`: what a rule's header, query and source-address conditions read. */
+    match(host: string, path: string, method: string, request: ConditionInput): CompiledRoute | null;
     /** Each rule up to the match and the part of the request it does not match (explain only). */
-    consider?(host: string, path: string, method: string): readonly RuleConsidered[];
+    consider?(host: string, path: string, method: string, request: ConditionInput): readonly RuleConsidered[];
     /** Some rule is in shadow mode (then shadowsBefore is called on every check). */
     readonly hasShadows?: boolean;
     /** The shadow rules a request meets before the rule that decides it. */
-    shadowsBefore?(host: string, path: string, method: string): readonly CompiledRoute[];
+    shadowsBefore?(host: string, path: string, method: string, request: ConditionInput): readonly CompiledRoute[];
   };
   readonly verifier: {
     verify(token: string, accepted: readonly string[]): Promise<VerifyOutcome>;
@@ -192,7 +194,7 @@ export class Gate {
     const decision = await this.#decide(request, trace);
     const normalized = this.#deps.normalizePath(request.path);
     if (request.hostInvalid === true || !normalized.ok || normalized.path.length > REGEX_INPUT_LIMIT) return decision;
-    const shadows = this.#deps.routes.shadowsBefore?.(request.host, normalized.path, request.method) ?? [];
+    const shadows = this.#deps.routes.shadowsBefore?.(request.host, normalized.path, request.method, request) ?? [];
     const denials: ShadowDenial[] = [];
     for (const route of shadows) {
       let code: DenialCode | null;
@@ -355,9 +357,9 @@ export class Gate {
     // Bounds what a route regex runs on; a longer path is refused, never left to a looser rule.
     if (normalized.path.length > REGEX_INPUT_LIMIT)
       return deny("path_invalid", { route: null, detail: `path longer than ${REGEX_INPUT_LIMIT} characters` });
-    const route = this.#deps.routes.match(request.host, normalized.path, request.method);
+    const route = this.#deps.routes.match(request.host, normalized.path, request.method, request);
     if (trace !== null)
-      for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method) ?? [])
+      for (const rule of this.#deps.routes.consider?.(request.host, normalized.path, request.method, request) ?? [])
         trace.record({
           step: "rule",
           outcome: rule.mismatch !== null ? "skipped" : rule.shadow === true ? "shadow" : "matches",

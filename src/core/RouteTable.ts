@@ -11,13 +11,14 @@ import { compileRoutes, type CompiledRoute, type CompiledRule, type RouteCompile
 import { pathMatches, toggledMayMatch } from "./pathMatches.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
+import type { ConditionInput } from "./compileRequestConditions.ts";
 
 export type { CompiledRoute };
 
 /** One rule as `consider` saw it: matched, or the first part of the request it does not match. */
 export interface RuleConsidered {
   readonly name: string;
-  readonly mismatch: "host" | "method" | "path" | null;
+  readonly mismatch: "host" | "method" | "path" | "headers" | "query" | "source" | null;
   /** A shadow rule: evaluated, never deciding; the walk goes on past it when it matches. */
   readonly shadow?: true;
 }
@@ -106,7 +107,7 @@ export class RouteTable {
    * First rule matching host, path and method, in configuration order; null when none does, and
    * when `host` is not a valid authority (canonicalAuthority), so no caller can match on one.
    */
-  match(host: string, normalizedPath: string, method: string): CompiledRoute | null {
+  match(host: string, normalizedPath: string, method: string, request?: ConditionInput): CompiledRoute | null {
     const h = canonicalAuthority(host);
     if (h === null) return null;
     const known = this.#byHost.size === 0 ? undefined : this.#byHost.get(h);
@@ -138,7 +139,9 @@ export class RouteTable {
         if (!pathMatches(rule.path, rule.caseInsensitive ? (toggledFolded ??= foldAsciiCase(toggled)) : toggled))
           continue;
       }
-      if (known !== undefined || hostMatches(rule, h)) return rule.route;
+      if (known === undefined && !hostMatches(rule, h)) continue;
+      if (!conditionsHold(rule, request)) continue;
+      return rule.route;
     }
     return null;
   }
@@ -148,7 +151,7 @@ export class RouteTable {
    * with the first of host, method and path it does not match. Walks the whole list rather than
    * the indexes, with match()'s own tests; a test holds the two to the same answer.
    */
-  consider(host: string, normalizedPath: string, method: string): RuleConsidered[] {
+  consider(host: string, normalizedPath: string, method: string, request?: ConditionInput): RuleConsidered[] {
     const h = canonicalAuthority(host);
     const upper = method.toUpperCase();
     const out: RuleConsidered[] = [];
@@ -160,7 +163,7 @@ export class RouteTable {
             ? "method"
             : !rulePathMatches(rule, normalizedPath)
               ? "path"
-              : null;
+              : conditionMismatch(rule, request);
       const shadow = rule.route.shadow === true;
       out.push(shadow ? { name: rule.route.name, mismatch, shadow } : { name: rule.route.name, mismatch });
       if (mismatch === null && !shadow) break;
@@ -173,19 +176,32 @@ export class RouteTable {
    * configuration order, up to the first matching rule that is not in shadow mode. Walks the whole
    * list (only configs with shadow rules call it).
    */
-  shadowsBefore(host: string, normalizedPath: string, method: string): CompiledRoute[] {
+  shadowsBefore(host: string, normalizedPath: string, method: string, request?: ConditionInput): CompiledRoute[] {
     const h = canonicalAuthority(host);
     if (h === null) return [];
     const upper = method.toUpperCase();
     const out: CompiledRoute[] = [];
     for (const rule of this.#rules) {
       if (!hostMatches(rule, h) || (rule.methods !== null && !rule.methods.has(upper))) continue;
-      if (!rulePathMatches(rule, normalizedPath)) continue;
+      if (!rulePathMatches(rule, normalizedPath) || !conditionsHold(rule, request)) continue;
       if (rule.route.shadow !== true) break;
       out.push(rule.route);
     }
     return out;
   }
+}
+
+/**
+ * A rule's request conditions: none holds at once; with some, a caller that gives no request (a
+ * lookup by host, path and method alone) never matches the rule, so a condition never widens it.
+ */
+function conditionsHold(rule: CompiledRule, request: ConditionInput | undefined): boolean {
+  return rule.conditions === undefined || conditionMismatch(rule, request) === null;
+}
+
+function conditionMismatch(rule: CompiledRule, request: ConditionInput | undefined): RuleConsidered["mismatch"] {
+  if (rule.conditions === undefined) return null;
+  return request === undefined ? "headers" : rule.conditions(request);
 }
 
 /** The rule's path test as match() makes it: folded when the rule ignores case, then the other trailing-slash spelling. */

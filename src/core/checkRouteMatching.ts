@@ -27,10 +27,58 @@ export function checkRouteMatching(config: PartialConfig, { warnings }: RuleFind
   const routes = config.routes ?? [];
   const shapes = routes.map((route) => (route === undefined ? null : shapeOf(route, modeDefault)));
   warnAllowedPathShapes(config.policy?.allowPathShapes ?? [], warnings);
-  // A shadow rule (mode: shadow) never decides, so it takes no request from a later rule.
-  const deciding = shapes.map((shape, i) => (routes[i]?.mode === "shadow" ? null : shape));
+  // A shadow rule (mode: shadow) never decides, so it takes no request from a later rule; a rule with
+  // request conditions takes only the requests that meet them, and a later rule is its fallback.
+  const deciding = shapes.map((shape, i) =>
+    routes[i]?.mode === "shadow" || hasRequestConditions(routes[i]) ? null : shape,
+  );
   warnShadowedRoutes(routes, shapes, deciding, warnings);
+  const auths = routes.map((route) => (route?.auth === null ? modeDefault : route?.auth));
+  warnClientChosenRules(routes, shapes, auths, warnings);
   if (modeDefault !== null) warnCatchAllShadowed(mode as string, deciding, warnings);
+}
+
+function hasRequestConditions(route: PartialRoute | undefined): boolean {
+  const match = route?.match;
+  return (
+    (match?.headers?.length ?? 0) > 0 || (match?.query?.length ?? 0) > 0 || (match?.sourceAddresses?.length ?? 0) > 0
+  );
+}
+
+const AUTH_STRENGTH: Readonly<Record<string, number>> = { public: 0, optional: 1, required: 2 };
+
+/**
+ * A rule whose header or query condition is all that sets it apart from a stricter rule after it
+ * (for the requests both match): the client writes headers
+ * and queries, so any client picks the looser rule by sending them. Source addresses are not the
+ * client's to choose and are not warned about.
+ */
+function warnClientChosenRules(
+  routes: readonly (PartialRoute | undefined)[],
+  shapes: readonly (RouteShape | null)[],
+  auths: readonly (string | null | undefined)[],
+  warnings: ConfigIssue[],
+): void {
+  shapes.forEach((earlier, i) => {
+    const route = routes[i];
+    const match = route?.match;
+    const auth = auths[i];
+    if (earlier === null || route === undefined || route.mode === "shadow" || typeof auth !== "string") return;
+    const key = (match?.headers?.length ?? 0) > 0 ? "headers" : (match?.query?.length ?? 0) > 0 ? "query" : null;
+    if (key === null) return;
+    const strength = AUTH_STRENGTH[auth] ?? 0;
+    for (let j = i + 1; j < shapes.length; j++) {
+      const later = shapes[j];
+      const laterAuth = auths[j];
+      if (later === null || typeof laterAuth !== "string" || !intersects(earlier, later)) continue;
+      if ((AUTH_STRENGTH[laterAuth] ?? 0) <= strength) continue;
+      warnings.push({
+        path: `${keyPath("routes", i)}.match.${key}`,
+        message: `is the client's to send: any client that sends it gets this rule (auth ${auth}) instead of ${label(routes, j)} (auth ${laterAuth}) for the requests both match; a ${key === "headers" ? "header" : "query"} condition may narrow a rule, never be what keeps a caller out (see docs/policy.md)`,
+      });
+      return;
+    }
+  });
 }
 
 /** How the rule matches, or null when it cannot be analysed: a part failed to parse, or it breaks a rule already reported. */

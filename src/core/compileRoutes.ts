@@ -35,6 +35,7 @@ import { compileDenials, type CompiledDenial } from "./compileDenials.ts";
 import { compileRouteBinding, type RouteBinding } from "./compileRouteBinding.ts";
 import { FORWARDED_CLIENT_CERT_HEADER } from "./parseForwardedClientCert.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
+import { compileRequestConditions, type RequestConditions } from "./compileRequestConditions.ts";
 
 /** What a request matched: the decision inputs the gate reads. */
 export interface CompiledRoute {
@@ -89,6 +90,8 @@ export interface CompiledRule {
   readonly caseInsensitive: boolean;
   /** Also match the path with one trailing slash toggled (a rule that is not public, when it can differ). */
   readonly trailingSlashToggled: boolean;
+  /** Header, query and source-address tests (compileRequestConditions.ts); absent = none, no work per request. */
+  readonly conditions?: RequestConditions;
 }
 
 /** Name of the catch-all rule that whitelist and blacklist mode append. */
@@ -184,6 +187,7 @@ function compileRule(
       ? [...(route.forwardRequestHeaders ?? []), FORWARDED_CLIENT_CERT_HEADER]
       : (route.forwardRequestHeaders ?? []);
   const path = compilePath(route, index, !caseSensitive);
+  const conditions = compileRequestConditions(route.match);
   const tokenSource = compileTokenSource(route);
   const kept = forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name));
   // Headers of the route's own that only Portcullis may fill: a header token source's (it never
@@ -218,6 +222,7 @@ function compileRule(
     caseInsensitive: !caseSensitive && path.kind !== "any",
     // A prefix or every-path matcher accepts a path exactly when it accepts the toggled one.
     trailingSlashToggled: auth !== "public" && path.kind !== "any" && path.kind !== "prefix",
+    ...(conditions === null ? {} : { conditions }),
   };
 }
 

@@ -69,6 +69,18 @@ describe("envoyAllowedHeaders", () => {
     expect(names(config(LOGIN))).toEqual(names(config()));
   });
 
+  it("adds the headers a route's match conditions read, lower-cased", () => {
+    const parsed = parseConfig({
+      providers: { corp: PROVIDER },
+      routes: [
+        { name: "v2", match: { path: "/api", headers: [{ name: "Accept-Version", equals: "2" }] }, auth: "required" },
+        ...ROUTES,
+      ],
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    expect(names(parsed.config)).toContain("accept-version");
+  });
+
   it("adds the W3C and B3 trace context when tracing is on", () => {
     expect(names(config({ tracing: { enabled: true } }))).toEqual([
       "authorization",
