@@ -1,19 +1,11 @@
 // The human form of an admin API answer for `portcullis sessions`: a table of sessions (times in
 // UTC, ISO 8601 to the second), or one line saying what was ended and where.
+import type { ListedSession } from "../session/createSessionAdmin.ts";
 import type { SessionsRequest } from "./callSessionsAdmin.ts";
-
-interface Listed {
-  readonly handle: string;
-  readonly provider: string;
-  readonly createdAt: number | null;
-  readonly lastSeenAt: number | null;
-  readonly expiresAt: number;
-  readonly userAgentDigest: string | null;
-}
 
 export function renderSessionsAnswer(request: SessionsRequest, body: unknown): string {
   if (request.kind === "list") {
-    const { sub, sessions } = body as { sub: string; sessions: readonly Listed[] };
+    const { sub, sessions } = body as { sub: string; sessions: readonly ListedSession[] };
     if (sessions.length === 0) return `no active sessions of sub ${JSON.stringify(sub)}\n`;
     const rows = [
       ["HANDLE", "PROVIDER", "CREATED", "LAST SEEN", "EXPIRES", "USER AGENT"],

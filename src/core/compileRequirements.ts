@@ -94,7 +94,7 @@ export function compileRequirements(
   const base = defaults === null ? null : compileSet(defaults);
   const callerDefaults = base === null ? null : { ...base, scopes: [], stepUp: null };
   const merged: CompiledRequirements = {
-    ...(own ?? EMPTY),
+    ...(own ?? NO_COMPILED_REQUIREMENTS),
     scopes: [...new Set([...(base?.scopes ?? []), ...(own?.scopes ?? [])])],
     stepUp: mergeStepUp(base?.stepUp ?? null, own?.stepUp ?? null),
     ...(denials.length > 0 ? { denials } : {}),
@@ -103,7 +103,8 @@ export function compileRequirements(
   return isEmpty(merged) ? null : merged;
 }
 
-const EMPTY: CompiledRequirements = {
+/** Requirements with nothing required: the base each part is laid on (here and in explain's per-part judging). */
+export const NO_COMPILED_REQUIREMENTS: CompiledRequirements = Object.freeze({
   scopes: [],
   roles: null,
   groups: null,
@@ -112,4 +113,4 @@ const EMPTY: CompiledRequirements = {
   principal: "any",
   claims: null,
   stepUp: null,
-};
+});

@@ -1,19 +1,8 @@
 // Each part of a route's requirements on its own, for `portcullis explain`: which passed and which
 // failed, where the Check path stops at the first failure. Every part is judged by
 // evaluateRequirements itself, on requirements holding that part alone, so the two cannot disagree.
-import type { CompiledRequirements } from "./compileRequirements.ts";
+import { NO_COMPILED_REQUIREMENTS as NONE, type CompiledRequirements } from "./compileRequirements.ts";
 import { evaluateRequirements, type RequirementSubject } from "./evaluateRequirements.ts";
-
-const NONE: CompiledRequirements = {
-  scopes: [],
-  roles: null,
-  groups: null,
-  audiences: [],
-  clients: null,
-  principal: "any",
-  claims: null,
-  stepUp: null,
-};
 
 /** The parts a route sets, in the order evaluateRequirements checks them: deny rules, defaults, its own. */
 function partsOf(req: CompiledRequirements): [string, Partial<CompiledRequirements>][] {

@@ -3,20 +3,6 @@
 // requirements field is added in one place.
 import type { RequirementsConfig } from "../../src/config/PortcullisConfig.ts";
 
-export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({
-  scopes: [],
-  roles: null,
-  groups: null,
-  audiences: [],
-  clients: [],
-  principal: "any",
-  claims: null,
-  acr: [],
-  amr: [],
-  maxAge: null,
-  boundTokens: null,
-});
-
 /** `policy.defaults.require` with nothing required (what the parser fills in): the caller parts of a route's `require`. */
 export const NO_DEFAULT_REQUIREMENTS: Omit<RequirementsConfig, "boundTokens"> = Object.freeze({
   scopes: [],
@@ -30,3 +16,5 @@ export const NO_DEFAULT_REQUIREMENTS: Omit<RequirementsConfig, "boundTokens"> = 
   amr: [],
   maxAge: null,
 });
+
+export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({ ...NO_DEFAULT_REQUIREMENTS, boundTokens: null });
