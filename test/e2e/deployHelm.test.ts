@@ -170,6 +170,12 @@ describe("helm template, validated against Kubernetes' schemas", () => {
       "extraEnv[0].value=--max-old-space-size=192",
       "serviceAccount.create=false",
       "serviceAccount.name=portcullis-sa",
+      "priorityClassName=platform-critical",
+      "extraVolumes[0].name=corp-ca",
+      "extraVolumes[0].configMap.name=corp-ca",
+      "extraVolumeMounts[0].name=corp-ca",
+      "extraVolumeMounts[0].mountPath=/etc/portcullis-ca",
+      "extraVolumeMounts[0].readOnly=true",
     );
     expect(await validateAgainstKubernetes("optional", text)).toEqual(
       KUBERNETES_VERSIONS.map(() => "monitoring.coreos.com/v1 ServiceMonitor"),
