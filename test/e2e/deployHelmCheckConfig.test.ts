@@ -3,7 +3,8 @@
 // container's env with the Secret's values, and the real CLI run with the container's args. A good
 // config passes; one that the values schema lets through but Portcullis refuses (a route naming an
 // unknown provider, a session key in the Secret too short) stops the pod there with its key path.
-// Also: extraVolumes/extraVolumeMounts/extraEnv (a private CA), startupProbe and priorityClassName.
+// The pre-install/pre-upgrade hook Job runs the same check before Helm applies a new config. Also:
+// extraVolumes/extraVolumeMounts/extraEnv (a private CA), startupProbe and priorityClassName.
 // Needs HELM_BIN (bin/test sets it).
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -50,10 +51,10 @@ const portcullisContainer = (objects: Json[]): Json =>
   (podSpec(objects)["containers"] as Json[]).find((c) => c["name"] === "portcullis") as Json;
 const initContainers = (objects: Json[]): Json[] => (podSpec(objects)["initContainers"] ?? []) as Json[];
 
-/** Runs a container's args with the real CLI in a stand-in of the pod's filesystem; exit code and output. */
-async function runAsKubelet(objects: Json[], container: Json, secrets: Record<string, string>) {
+/** Runs a container's args with the real CLI in a stand-in of its pod's filesystem; exit code and output. */
+async function runAsKubelet(objects: Json[], container: Json, secrets: Record<string, string>, pod = podSpec(objects)) {
   const root = await mkdtemp(join(dir, "pod-"));
-  const volumes = podSpec(objects)["volumes"] as Json[];
+  const volumes = pod["volumes"] as Json[];
   for (const mount of container["volumeMounts"] as Json[]) {
     const volume = volumes.find((v) => v["name"] === mount["name"]) as Json;
     const at = join(root, mount["mountPath"]);
@@ -124,6 +125,66 @@ describe("the check-config init container", () => {
 
   it("is left out with checkConfig.initContainer false", async () => {
     expect(initContainers(await render(await keycloakValues(), "checkConfig.initContainer=false"))).toEqual([]);
+  });
+});
+
+describe("the pre-install/pre-upgrade check-config hook", () => {
+  const hookObjects = (objects: Json[]) =>
+    objects.filter((o) => o["metadata"].annotations?.["helm.sh/hook"] === "pre-install,pre-upgrade");
+  const job = (objects: Json[]) => objects.find((o) => o["kind"] === "Job") as Json;
+
+  it("is a ConfigMap holding the release's config and then a Job, both before install and upgrade", async () => {
+    const objects = await render(await keycloakValues());
+    const hooks = hookObjects(objects);
+    expect(hooks.map((o) => `${o["kind"]} ${o["metadata"].name}`)).toEqual([
+      "ConfigMap portcullis-check-config",
+      "Job portcullis-check-config",
+    ]);
+    const [configMap, checkJob] = hooks as [Json, Json];
+    const weight = (o: Json) => Number(o["metadata"].annotations["helm.sh/hook-weight"]);
+    expect(weight(configMap)).toBeLessThan(weight(checkJob));
+    const release = objects.find((o) => o["kind"] === "ConfigMap" && o["metadata"].name === "portcullis") as Json;
+    expect(parse(configMap["data"]["config.yaml"])).toEqual(parse(release["data"]["config.yaml"]));
+    // Kept when it fails, for its log; replaced by the next attempt.
+    expect(checkJob["metadata"].annotations["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
+    expect(checkJob["spec"]).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: "Never" } } });
+  });
+
+  it("runs the init container's check on the hook's ConfigMap: the example passes, an unknown provider fails", async () => {
+    const good = await render(await keycloakValues());
+    const [container] = job(good)["spec"].template.spec.containers as Json[];
+    expect(container).toEqual(initContainers(good)[0]);
+    const passed = await runAsKubelet(good, container as Json, SECRETS, job(good)["spec"].template.spec);
+    expect(passed.code).toBe(0);
+    const values = await keycloakValues();
+    values["config"].routes[1].providers = ["keycloack"];
+    const bad = await render(values);
+    const badJob = job(bad)["spec"].template.spec;
+    const failed = await runAsKubelet(bad, badJob.containers[0], SECRETS, badJob);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('error: routes[1].providers[0]: unknown provider "keycloack"');
+  });
+
+  it("runs a pod no Service, PDB or NetworkPolicy of the release selects", async () => {
+    const objects = await render(await keycloakValues());
+    const labels = job(objects)["spec"].template.metadata.labels as Record<string, string>;
+    const selectors = objects
+      .filter((o) => ["Service", "PodDisruptionBudget", "NetworkPolicy"].includes(o["kind"]))
+      .map((o) =>
+        o["kind"] === "Service" ? o["spec"].selector : (o["spec"].selector ?? o["spec"].podSelector).matchLabels,
+      );
+    expect(selectors.length).toBeGreaterThan(2);
+    for (const selector of selectors)
+      expect(Object.entries(selector as Json).every(([k, v]) => labels[k] === v)).toBe(false);
+  });
+
+  it("is left out with checkConfig.hook false, and of deploy/kubernetes/ (kubectl apply has no hooks)", async () => {
+    expect(hookObjects(await render(await keycloakValues(), "checkConfig.hook=false"))).toEqual([]);
+    for (const file of ["central.yaml", "sidecar.yaml"]) {
+      const text = await readFile(join(ROOT, "deploy/kubernetes", file), "utf8");
+      expect(text).toMatch(/^#\s+helm template .* --no-hooks /m);
+      expect(text).not.toContain("helm.sh/hook");
+    }
   });
 });
 

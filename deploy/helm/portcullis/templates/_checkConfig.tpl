@@ -24,3 +24,11 @@ this container's log, and the rollout waits (maxUnavailable 0) while the old pod
   volumeMounts:
     {{- include "portcullis.volumeMounts" . | nindent 4 }}
 {{- end }}
+
+{{/* Labels of the check-config hook's objects: the release's, without the selector's name label. */}}
+{{- define "portcullis.checkConfigLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: check-config
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
