@@ -13,7 +13,7 @@ export const CHART_VALUES_SCHEMA_PATH = fileURLToPath(
 );
 
 const CONFIG_DESCRIPTION =
-  "Required, no default (Helm would deep-merge one into yours): the Portcullis config file (docs/configuration.md) without `listen`, which the chart sets from `ports` and `mode`. Each key's shape is checked here; the rules between keys, and the formats Helm's regular expressions cannot express, by `portcullis check-config` (the chart's init container runs it before Portcullis starts). The templates refuse an empty config, one without `routes`, and a `${VAR}` that neither `secretEnv` nor `extraEnv` sets. examples/ has complete values files.";
+  "Required, no default (Helm would deep-merge one into yours): the Portcullis config file (docs/configuration.md) without `listen`, which the chart sets from `ports` and `mode`. Each key's shape is checked here; the rules between keys, and the formats Helm's regular expressions cannot express, by `portcullis check-config`, which the chart runs with the pod's environment before Helm applies a change (a hook Job) and before Portcullis starts in a pod (an init container). The templates refuse an empty config, one without `routes`, and a `${VAR}` that neither `secretEnv` nor `extraEnv` sets. examples/ has complete values files.";
 
 /** Helm validates with Go's RE2, which has no lookaround: such a pattern would make every render fail. */
 const RE2_UNSUPPORTED = /\(\?<?[=!]|\\[1-9]/;
