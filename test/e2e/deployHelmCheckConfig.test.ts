@@ -148,6 +148,11 @@ describe("the pre-install/pre-upgrade check-config hook", () => {
     // Kept when it fails, for its log; replaced by the next attempt.
     expect(checkJob["metadata"].annotations["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
     expect(checkJob["spec"]).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: "Never" } } });
+    // A mesh sidecar would never exit, and the Job would never complete.
+    expect(checkJob["spec"].template.metadata.annotations).toEqual({
+      "sidecar.istio.io/inject": "false",
+      "linkerd.io/inject": "disabled",
+    });
   });
 
   it("runs the init container's check on the hook's ConfigMap: the example passes, an unknown provider fails", async () => {
