@@ -209,10 +209,17 @@ describe("the pod's extras", () => {
     }
   });
 
-  it("refuses an extra mount over the chart's /etc/portcullis or /tmp", async () => {
-    for (const mountPath of ["/etc/portcullis", "/tmp"]) {
+  it("refuses an extra mount over or inside the chart's /etc/portcullis, or over /tmp", async () => {
+    for (const mountPath of ["/etc/portcullis", "/etc/portcullis/ca", "/tmp"]) {
       const values = { ...(await keycloakValues()), extraVolumeMounts: [{ name: "x", mountPath }] };
       await expect(render(values)).rejects.toThrow(/at '\/extraVolumeMounts\/0\/mountPath'/);
+    }
+  });
+
+  it("refuses an extra volume named like one of the chart's", async () => {
+    for (const name of ["config", "tmp"]) {
+      const values = { ...(await keycloakValues()), extraVolumes: [{ name, emptyDir: {} }] };
+      await expect(render(values)).rejects.toThrow(/at '\/extraVolumes\/0\/name'/);
     }
   });
 
