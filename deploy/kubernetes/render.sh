@@ -21,7 +21,9 @@ render() { # $1 = output file, $2 = what it is, rest = helm template arguments
 
 # The chart has no default config: both files carry the Keycloak example's, for you to edit.
 VALUES=deploy/helm/portcullis/examples/values-keycloak.yaml
+# --no-hooks: the pre-install/upgrade check-config Job is Helm's; with kubectl apply the pods' own
+# check-config init container does the check.
 render deploy/kubernetes/central.yaml "central mode (a Service for your Envoy or Istio)" \
-  portcullis deploy/helm/portcullis --namespace portcullis-system -f "$VALUES"
+  portcullis deploy/helm/portcullis --namespace portcullis-system --no-hooks -f "$VALUES"
 render deploy/kubernetes/sidecar.yaml "sidecar mode (Envoy and Portcullis in the app's pods; the sample app is traefik/whoami)" \
-  shop deploy/helm/portcullis --namespace shop --set mode=sidecar -f "$VALUES"
+  shop deploy/helm/portcullis --namespace shop --no-hooks --set mode=sidecar -f "$VALUES"

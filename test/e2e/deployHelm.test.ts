@@ -24,7 +24,7 @@ const CHART = "deploy/helm/portcullis";
 const VALUES = `${CHART}/examples/values-keycloak.yaml`;
 const KUBERNETES_VERSIONS = ["1.29", "1.37"]; // Chart.yaml kubeVersion >=1.29; the newest schemas shipped
 /** Kinds that are CRDs, not in Kubernetes' schemas: checked by hand below. */
-const CRD_KINDS = new Set(["monitoring.coreos.com/v1 ServiceMonitor"]);
+const CRD_KINDS = new Set(["monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule"]);
 
 function tool(name: string): string {
   const bin = process.env[name];
@@ -126,7 +126,14 @@ describe("helm lint", () => {
     for (const set of [
       [],
       ["mode=sidecar"],
-      ["serviceMonitor.enabled=true", "sidecar.envoy.tls.secretName=app-tls", "mode=sidecar", "configReload=restart"],
+      [
+        "serviceMonitor.enabled=true",
+        "prometheusRule.enabled=true",
+        "grafanaDashboard.enabled=true",
+        "sidecar.envoy.tls.secretName=app-tls",
+        "mode=sidecar",
+        "configReload=restart",
+      ],
     ]) {
       const out = await helm("lint", "--strict", CHART, "-f", VALUES, ...set.flatMap((s) => ["--set", s]));
       expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
@@ -157,7 +164,7 @@ describe("helm template, validated against Kubernetes' schemas", () => {
     expect(await validateAgainstKubernetes("sidecar", await render("mode=sidecar"))).toEqual([]);
   });
 
-  it("renders every optional setting into valid objects, the ServiceMonitor checked by hand", async () => {
+  it("renders every optional setting into valid objects, the ServiceMonitor checked by hand (the PrometheusRule by test/e2e/deployHelmObservability.test.ts)", async () => {
     const text = await render(
       "serviceMonitor.enabled=true",
       "serviceMonitor.labels.release=prometheus",
@@ -170,9 +177,21 @@ describe("helm template, validated against Kubernetes' schemas", () => {
       "extraEnv[0].value=--max-old-space-size=192",
       "serviceAccount.create=false",
       "serviceAccount.name=portcullis-sa",
+      "priorityClassName=platform-critical",
+      "extraVolumes[0].name=corp-ca",
+      "extraVolumes[0].configMap.name=corp-ca",
+      "extraVolumeMounts[0].name=corp-ca",
+      "extraVolumeMounts[0].mountPath=/etc/portcullis-ca",
+      "extraVolumeMounts[0].readOnly=true",
+      "prometheusRule.enabled=true",
+      "grafanaDashboard.enabled=true",
     );
-    expect(await validateAgainstKubernetes("optional", text)).toEqual(
-      KUBERNETES_VERSIONS.map(() => "monitoring.coreos.com/v1 ServiceMonitor"),
+    const unknown = await validateAgainstKubernetes("optional", text);
+    expect(unknown.sort()).toEqual(
+      KUBERNETES_VERSIONS.flatMap(() => [
+        "monitoring.coreos.com/v1 PrometheusRule",
+        "monitoring.coreos.com/v1 ServiceMonitor",
+      ]).sort(),
     );
     const objects = objectsOf(text);
     const monitor = only(objects, "ServiceMonitor");

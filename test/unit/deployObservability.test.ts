@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { codesOn } from "../../src/errors/ErrorCode.ts";
+import { headingAnchors } from "../harness/headingAnchors.ts";
 import { createMetrics } from "../../src/observability/Metrics.ts";
 import {
   alertExpressions,
@@ -31,8 +32,9 @@ const labelNamesOf = (family: string): string[] | undefined => {
   const metric = registry.getSingleMetric(family) as unknown as { labelNames?: string[] } | undefined;
   return metric === undefined ? undefined : [...(metric.labelNames ?? [])];
 };
-// Labels Prometheus adds to every series, and the bucket label of histograms.
-const TARGET_LABELS = ["job", "instance"];
+// Labels Prometheus adds to every series (namespace where it discovers targets in Kubernetes, as a
+// ServiceMonitor does).
+const TARGET_LABELS = ["job", "namespace", "instance"];
 
 /** Closed label value sets, from the code (reasons) and from the metric help texts (`result (a|b)`). */
 function allowedValues(family: string, label: string): Set<string> | null {
@@ -66,7 +68,7 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
         expect(rule.for).toMatch(/^\d+[smh]$/);
         expect(Object.keys(rule.labels ?? {})).toEqual(["severity"]);
         expect(["critical", "warning"]).toContain(rule.labels?.["severity"]);
-        expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(["description", "summary"]);
+        expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(["description", "runbook_url", "summary"]);
         for (const text of Object.values(rule.annotations ?? {})) expect(typeof text).toBe("string");
       }
     }
@@ -106,6 +108,34 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
     expect(byName.get("PortcullisBackchannelLogoutsFailing")).not.toContain("replayed");
   });
 
+  it("alerts when Prometheus finds no Portcullis at all, where InstanceDown has no series to fire on", () => {
+    const absent = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === "PortcullisAbsent");
+    expect(absent?.expr).toBe('absent(up{job="portcullis"})');
+    expect(absent?.labels?.["severity"]).toBe("critical");
+  });
+
+  it("keeps job and namespace apart in every alert that sums over instances", () => {
+    for (const expr of alertExpressions(rules)) {
+      for (const [, labels] of expr.matchAll(/\bby \(([^)]*)\)/g)) {
+        const grouped = (labels as string).split(",").map((l) => l.trim());
+        expect(grouped.slice(0, 2), expr).toEqual(["job", "namespace"]);
+      }
+    }
+  });
+
+  it("links each alert to its own section of docs/runbooks.md, and every section there to an alert", () => {
+    const runbooks = readFileSync(new URL("../../docs/runbooks.md", import.meta.url), "utf8");
+    const anchors = headingAnchors(runbooks);
+    const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert as string));
+    for (const rule of rules.groups.flatMap((g) => g.rules)) {
+      const name = rule.alert as string;
+      expect(rule.annotations?.["runbook_url"], name).toBe(`docs/runbooks.md#${name.toLowerCase()}`);
+      expect(anchors.has(name.toLowerCase()), `docs/runbooks.md has no "## ${name}"`).toBe(true);
+    }
+    const sections = [...runbooks.matchAll(/^## (\S+)$/gm)].map((m) => m[1]);
+    expect(sections.sort()).toEqual([...alerts].sort());
+  });
+
   it("is the file the compose Prometheus loads, and its scrape job is the one PortcullisInstanceDown selects", () => {
     const prometheus = parse(
       readFileSync(new URL("../../deploy/prometheus/prometheus.yml", import.meta.url), "utf8"),
@@ -123,6 +153,19 @@ describe("deploy/prometheus/portcullis-alerts.yaml", () => {
     expect(prometheus.scrape_configs.find((s) => s.job_name === "portcullis")?.static_configs[0]?.targets).toEqual([
       "portcullis:9464",
     ]);
+  });
+});
+
+describe("the Helm chart's copies (deploy/helm/portcullis/files/, which its templates read)", () => {
+  it.each([
+    ["portcullis-alerts.yaml", "deploy/prometheus/portcullis-alerts.yaml"],
+    ["portcullis-dashboard.json", "deploy/grafana/portcullis-dashboard.json"],
+  ])("%s is the same file as %s", (copy, original) => {
+    const text = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+    expect(
+      text(`deploy/helm/portcullis/files/${copy}`),
+      `run: cp ${original} deploy/helm/portcullis/files/ (Helm reads no file outside the chart)`,
+    ).toBe(text(original));
   });
 });
 
@@ -160,7 +203,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
     expect(all).toMatch(/sum by \(route, decision, reason\) \(rate\(portcullis_checks_total/);
     for (const result of ["started", "completed", "failed"])
       expect(all).toContain(
-        `portcullis_logins_total{instance=~"$instance", provider=~"$provider", result="${result}"}`,
+        `portcullis_logins_total{job=~"$job", namespace=~"$namespace", instance=~"$instance", provider=~"$provider", result="${result}"}`,
       );
     for (const metric of [
       "portcullis_jwks_fetches_total",
@@ -178,6 +221,23 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
       "portcullis_backchannel_logouts_total",
     ])
       expect(all).toContain(metric);
+  });
+
+  it("selects every query and its instance, route and provider variables by the job and namespace variables", () => {
+    const variables = dashboard.templating.list.map((v) => v.name);
+    expect(variables.slice(0, 4)).toEqual(["datasource", "job", "namespace", "instance"]);
+    for (const expr of dashboardExpressions(dashboard)) {
+      const selectors = matchers(expr).filter((m) => m.metric.startsWith("portcullis_"));
+      expect(selectors.length, expr).toBeGreaterThan(0);
+      for (const metric of new Set(selectors.map((m) => m.metric))) {
+        const own = selectors.filter((m) => m.metric === metric).map((m) => `${m.label}${m.op}${m.value}`);
+        expect(own, `${metric} in ${expr}`).toEqual(
+          expect.arrayContaining(["job=~$job", "namespace=~$namespace", "instance=~$instance"]),
+        );
+      }
+    }
+    for (const variable of dashboard.templating.list.filter((v) => ["instance", "route", "provider"].includes(v.name)))
+      expect(JSON.stringify(variable.query), variable.name).toContain('{job=~\\"$job\\", namespace=~\\"$namespace\\"}');
   });
 
   it("uses only the template variables it defines and Grafana's built-ins", () => {

@@ -38,6 +38,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Where the Portcullis container and its check-config init container read the config. */}}
+{{- define "portcullis.configPath" -}}
+/etc/portcullis/config.yaml
+{{- end }}
+
 {{- define "portcullis.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -132,7 +137,7 @@ numbers as floats, --set as integers: both print as digits. */}}
   args:
     - serve
     - --config
-    - /etc/portcullis/config.yaml
+    - {{ include "portcullis.configPath" . }}
     {{- if eq .Values.configReload "watch" }}
     - --watch
     {{- end }}
@@ -164,6 +169,15 @@ numbers as floats, --set as integers: both print as digits. */}}
       path: /readyz
       port: admin
     {{- toYaml .Values.probes.readiness | nindent 4 }}
+  {{- with .Values.probes.startup }}
+  # Until /healthz first answers, the liveness probe waits: a slow start (several workers, a busy
+  # node) is not killed as a hang.
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- if eq .Values.mode "sidecar" }}
   # Sidecar mode: SIGTERM only once the pod's Envoy (same preStop pause) stops taking requests, so
   # Portcullis's own drain outlasts it. In central mode SIGTERM comes at once: Portcullis drains by
@@ -179,13 +193,21 @@ numbers as floats, --set as integers: both print as digits. */}}
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
   volumeMounts:
-    # The whole directory, not a subPath: the kubelet updates it in place, which `--watch` sees.
-    - name: config
-      mountPath: /etc/portcullis
-      readOnly: true
-    # HOME is /tmp in the image: the only writable place on a read-only root filesystem.
-    - name: tmp
-      mountPath: /tmp
+    {{- include "portcullis.volumeMounts" . | nindent 4 }}
+{{- end }}
+
+{{/* The mounts of the Portcullis container, which its check-config init container shares. */}}
+{{- define "portcullis.volumeMounts" -}}
+# The whole directory, not a subPath: the kubelet updates it in place, which `--watch` sees.
+- name: config
+  mountPath: /etc/portcullis
+  readOnly: true
+# HOME is /tmp in the image: the only writable place on a read-only root filesystem.
+- name: tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* Pod-level settings both modes share. */}}
@@ -194,6 +216,9 @@ serviceAccountName: {{ include "portcullis.serviceAccountName" . }}
 # Portcullis never calls the Kubernetes API.
 automountServiceAccountToken: false
 terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
