@@ -109,7 +109,7 @@ describe("parseSession", () => {
 describe("parseLoginTransaction", () => {
   it("accepts a well-formed transaction with and without the optional fields", () => {
     expect(parseLoginTransaction({ ...txn })).toEqual(txn);
-    const full = { ...txn, acrValues: ["urn:mfa"], maxAge: 300 };
+    const full = { ...txn, acrValues: ["urn:mfa"], maxAge: 300, scopes: ["reports.read"] };
     expect(parseLoginTransaction(full)).toEqual(full);
   });
 
@@ -142,6 +142,9 @@ describe("parseLoginTransaction", () => {
       ["maxAge", -1],
       ["maxAge", 1.5],
       ["maxAge", "300"],
+      ["scopes", "reports.read"],
+      ["scopes", []],
+      ["scopes", [""]],
     ];
     for (const [key, value] of wrong) {
       expect(parseLoginTransaction(withField(txn, key, value)), `${key}=${String(value)}`).toBeNull();
