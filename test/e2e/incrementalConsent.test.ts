@@ -196,6 +196,7 @@ describe("a form POST without a session", () => {
         const answer = await posted;
         expect(answer.status()).toBe(401);
         expect(await answer.headerValue("location")).toBeNull();
+        expect(await answer.headerValue("content-type")).toMatch(/^application\/json/);
         expect(new URL(answer.url()).pathname).toBe("/reports/submit");
         expect(stack.upstream.requests().filter((r) => r.path === "/reports/submit")).toEqual([]);
       } finally {

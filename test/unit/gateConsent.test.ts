@@ -120,6 +120,31 @@ describe("incremental consent for a browser session", () => {
   });
 });
 
+describe("a form POST", () => {
+  const FORM = {
+    accept: "text/html",
+    "sec-fetch-mode": "navigate",
+    "content-type": "application/x-www-form-urlencoded",
+  };
+
+  it("without a session is answered 401 token_missing, never sent to log in", async () => {
+    const h = harness(CONSENTING);
+    const d = await h.gate.decide(checkRequest("/reports/q1", FORM, { method: "POST" }));
+    expect(d).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
+    expect(locationOf(d)).toBe("");
+    expect(h.begins).toEqual([]);
+  });
+
+  it("with a session lacking a consentable scope is answered 403 insufficient_scope, never sent for consent", async () => {
+    const h = harness(CONSENTING);
+    const cookie = await h.login("alice", { scope: "openid" });
+    const d = await h.gate.decide(checkRequest("/reports/q1", { cookie, ...FORM }, { method: "POST" }));
+    expect(d).toMatchObject({ kind: "deny", status: 403, code: "insufficient_scope" });
+    expect(locationOf(d)).toBe("");
+    expect(h.begins).toHaveLength(1); // the first login only
+  });
+});
+
 describe("planConsentLogin", () => {
   const req = (over: Partial<CompiledRequirements>): CompiledRequirements => ({ ...NO_COMPILED_REQUIREMENTS, ...over });
   const subject = (claims: Record<string, unknown>) => ({ claims, roles: [], now: 1_800_000_000 });
