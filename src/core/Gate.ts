@@ -509,7 +509,13 @@ export class Gate {
       // A browser session may go back to its IdP for the missing scopes (incremental consent).
       const consent =
         asPage && sessions !== null
-          ? planConsentLogin(route.requirements, judged, outcome.missing, sessions.consentScopesOf(subject.provider))
+          ? planConsentLogin(
+              route.requirements,
+              judged,
+              outcome.missing,
+              sessions.consentScopesOf(subject.provider),
+              subject.session?.consented,
+            )
           : null;
       if (consent !== null && sessions !== null)
         return this.#stepUpLogin(check, sessions, subject, consent, common, outcome.detail);
@@ -691,7 +697,8 @@ function metadataSubjectOf(subject: Subject, machine: boolean): MetadataSubject 
 function requirementsEntry(route: CompiledRoute, unmet: Decision | Promise<Decision> | null): GateTraceEntry {
   if (route.requirements === null) return { step: "requirements", outcome: "none" };
   if (unmet === null) return { step: "requirements", outcome: "met" };
-  if (unmet instanceof Promise) return { step: "requirements", outcome: "step_up", detail: "a new login" };
+  if (unmet instanceof Promise)
+    return { step: "requirements", outcome: "step_up", detail: "a new login (step-up or incremental consent)" };
   return {
     step: "requirements",
     outcome: unmet.kind === "deny" ? unmet.code : "redirect",

@@ -13,16 +13,20 @@ const KEPT_SCOPES_MAX = 64;
 
 /**
  * The login that could make `req` pass for `subject`, whose scopes fall short by `missing`; null when
- * a missing scope is outside `allowed` (`providers.<name>.consentScopes`) or when the session would
- * still fail after it (then a new login could not help).
+ * a missing scope is outside `allowed` (`providers.<name>.consentScopes`), when the session was made
+ * by a consent for it already (`consented`: it lost the scope since, e.g. at a refresh, and asking
+ * again could go round for ever), or when the session would still fail after it (then a new login
+ * could not help).
  */
 export function planConsentLogin(
   req: CompiledRequirements,
   subject: RequirementSubject,
   missing: readonly string[],
   allowed: ReadonlySet<string>,
+  consented: readonly string[] = [],
 ): StepUp | null {
-  if (missing.length === 0 || !missing.every((scope) => allowed.has(scope))) return null;
+  if (missing.length === 0) return null;
+  if (!missing.every((scope) => allowed.has(scope) && !consented.includes(scope))) return null;
   // The rest of the route's requirements, as if the scopes were there: step-up rides along.
   const rest = evaluateRequirements({ ...req, scopes: [] }, subject);
   if (!rest.ok && rest.kind !== "step_up") return null;

@@ -65,7 +65,7 @@ export async function completeLogin(
         null,
         clear,
       );
-    const session = await buildSession(login, txn.provider, tokens, null);
+    const session = await buildSession(login, txn.provider, tokens, null, txn.scopes);
     // An incremental consent must bring the scopes it asked for, as the new session carries them
     // (what the route reads); otherwise the page would send the browser straight back, round and round.
     const lacking = lackingScopes(txn, session.claims);

@@ -189,7 +189,7 @@ export function harness(options: SessionGateOptions = {}): Harness {
       idToken: "id",
       accessToken,
       accessTokenExpiresAt: exp,
-      refreshToken: null,
+      refreshToken: "rt-consent",
       scope: null,
     };
     const state = new URL(locationOf(started)).searchParams.get("state")!;

@@ -81,6 +81,29 @@ describe("incremental consent for a browser session", () => {
     expect(sessionCookieOf(done.setCookies)).toBe("");
   });
 
+  it("does not send a session made by a consent for a scope again once a refresh took that scope away", async () => {
+    const h = harness(CONSENTING);
+    const { started } = await consentStarted(h, "/reports/q1");
+    const done = await h.complete(started, { scope: "openid reports.read" });
+    if (done.kind !== "redirect") throw new Error(`callback failed: ${done.reason}`);
+    const cookie = sessionCookieOf(done.setCookies);
+    expect(await h.gate.decide(checkRequest("/reports/q1", { cookie, ...PAGE }))).toMatchObject({ kind: "allow" });
+    h.clock.advance(560_000); // inside the refresh window of the 600 s token
+    h.refreshOutcome.next = {
+      idTokenClaims: null,
+      idToken: null,
+      accessToken: "at-narrowed",
+      accessTokenExpiresAt: Math.floor(h.clock.now() / 1000) + 600,
+      refreshToken: "rt-2",
+      scope: "openid",
+    };
+    const begun = h.begins.length;
+    const d = await h.gate.decide(checkRequest("/reports/q1", { cookie, ...PAGE }));
+    expect(h.refreshCalls).toHaveLength(1);
+    expect(d).toMatchObject({ kind: "deny", status: 403, code: "insufficient_scope" });
+    expect(h.begins).toHaveLength(begun);
+  });
+
   it("keeps 403 insufficient_scope for a scope outside the provider's consentScopes", async () => {
     const h = harness(CONSENTING);
     const cookie = await h.login("alice", { scope: "openid" });

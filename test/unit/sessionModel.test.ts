@@ -52,6 +52,11 @@ describe("parseSession", () => {
     expect(parsed?.authTime).toBeNull();
   });
 
+  it("keeps the scopes an incremental consent added, when there are any", () => {
+    expect(parseSession({ ...session, consented: ["reports.read"] })?.consented).toEqual(["reports.read"]);
+    expect(parseSession({ ...session })).not.toHaveProperty("consented");
+  });
+
   it("rejects another version", () => {
     expect(parseSession(withField(session, "v", 2))).toBeNull();
     expect(parseSession(withField(session, "v", "1"))).toBeNull();
@@ -94,6 +99,9 @@ describe("parseSession", () => {
       ["createdAt", null],
       ["expiresAt", Number.POSITIVE_INFINITY],
       ["expiresAt", Number.NaN],
+      ["consented", "reports.read"],
+      ["consented", [""]],
+      ["consented", Array.from({ length: 65 }, (_, i) => `s${i}`)],
     ];
     for (const [key, value] of wrong) {
       expect(parseSession(withField(session, key, value)), `${key}=${String(value)}`).toBeNull();
