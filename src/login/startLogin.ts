@@ -68,7 +68,7 @@ async function begin(
 ): Promise<LoginStart> {
   const client = login.loginClient(provider);
   if (client === null) return { kind: "unavailable" };
-  const params: Parameters<typeof client.begin>[0] & { prompt?: string } = { returnTo };
+  const params: Parameters<typeof client.begin>[0] = { returnTo };
   if (stepUp?.acrValues) params.acrValues = stepUp.acrValues;
   if (stepUp?.maxAge !== null && stepUp?.maxAge !== undefined) params.maxAge = stepUp.maxAge;
   const consent = stepUp?.consent;
