@@ -128,7 +128,7 @@ export const providerNode = {
       unique: true,
       default: [],
       description:
-        "Incremental consent: scopes a browser session may be sent back to this provider to add when a route requires one it lacks (`require.scopes`). The new login asks for `scopes`, the session's granted scopes and the missing ones, with the route's step-up in the same round trip; it must bring them, or the browser gets a 403 page (`scope_not_granted`), never a second round trip. A missing scope outside this list stays 403 `insufficient_scope`, as it does for API callers always. Needs `clientId` and `redirectUri`. Example: `consentScopes: [reports.read]`.",
+        "Incremental consent: scopes a browser session may be sent back to this provider to add when a route requires one it lacks (`require.scopes`). The new login asks for `scopes`, the session's granted scopes and the missing ones, with the route's step-up in the same round trip; it must bring them, or the browser gets a 403 page (`scope_not_granted`), never a second round trip. A missing scope outside this list stays 403 `insufficient_scope`, as it does for API callers always. Needs `clientId` and `redirectUri`. See docs/policy.md, After a login. Example: `consentScopes: [reports.read]`.",
     },
     redirectUri: {
       kind: "string",
