@@ -261,7 +261,7 @@ function createLogin(
     events: {
       backchannelLogout: (provider, result) =>
         metrics.backchannelLogouts.inc({ provider: provider ?? "(unknown)", result }),
-      loginStarted: (provider) => metrics.logins.inc({ provider, result: "started", reason: "ok" }),
+      loginStarted: (provider, reason) => metrics.logins.inc({ provider, result: "started", reason }),
       loginCompleted: (provider) => metrics.logins.inc({ provider, result: "completed", reason: "ok" }),
       loginFailed: (provider, reason) =>
         metrics.logins.inc({ provider: provider ?? "(unknown)", result: "failed", reason }),

@@ -9,6 +9,7 @@ import type { PartialOutput, SchemaOutput } from "./SchemaOutput.ts";
 import { keyPath } from "./keyPath.ts";
 import { checkAssertionRules } from "./checkAssertionRules.ts";
 import { checkBindingRules } from "./checkBindingRules.ts";
+import { checkConsentScopeRules } from "./checkConsentScopeRules.ts";
 import { checkDpopRules } from "./checkDpopRules.ts";
 import { checkProviderConventions } from "./checkProviderConventions.ts";
 import { checkPolicyRules } from "./checkPolicyRules.ts";
@@ -46,6 +47,7 @@ export function checkConfigRules(
   checkProviderConventions(config.providers, findings);
   checkKeySourceRules(config, findings);
   checkLogin(config, findings);
+  checkConsentScopeRules(config, findings);
   checkIntrospectionRouting(config, findings);
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);

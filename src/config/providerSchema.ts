@@ -122,6 +122,14 @@ export const providerNode = {
       default: ["openid", "profile", "email"],
       description: "Scopes asked for at browser login; must include `openid`.",
     },
+    consentScopes: {
+      kind: "list",
+      items: { kind: "string", pattern: /^[\x21\x23-\x5B\x5D-\x7E]+$/, description: "A scope." },
+      unique: true,
+      default: [],
+      description:
+        "Incremental consent: scopes a browser session may be sent back to this provider to add when a route requires one it lacks (`require.scopes`). The new login asks for `scopes`, the session's granted scopes and the missing ones, with the route's step-up in the same round trip; it must bring them, or the browser gets a 403 page (`scope_not_granted`), never a second round trip. A missing scope outside this list stays 403 `insufficient_scope`, as it does for API callers always. Needs `clientId` and `redirectUri`. See docs/policy.md, After a login. Example: `consentScopes: [reports.read]`.",
+    },
     redirectUri: {
       kind: "string",
       format: httpUrl,

@@ -40,6 +40,7 @@ import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRul
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
+import { planConsentLogin } from "./planConsentLogin.ts";
 import type { BearerExtraction } from "./extractBearerToken.ts";
 import { readPresentedToken } from "./readRouteToken.ts";
 import { upstreamCookieOf } from "./upstreamCookieOf.ts";
@@ -504,8 +505,22 @@ export class Gate {
     };
     // A token that came as DPoP is answered on the DPoP challenge (RFC 9449 §7.1), with the same parameters.
     const dpop = check.dpopScheme ? { dpop: this.#dpopAlone(route) } : {};
-    if (outcome.kind === "insufficient_scope")
+    if (outcome.kind === "insufficient_scope") {
+      // A browser session may go back to its IdP for the missing scopes (incremental consent).
+      const consent =
+        asPage && sessions !== null
+          ? planConsentLogin(
+              route.requirements,
+              judged,
+              outcome.missing,
+              sessions.consentScopesOf(subject.provider),
+              subject.session?.consented,
+            )
+          : null;
+      if (consent !== null && sessions !== null)
+        return this.#stepUpLogin(check, sessions, subject, consent, common, outcome.detail);
       return deny("insufficient_scope", { ...common, challenge: { scope: outcome.scopes, ...dpop } });
+    }
     if (outcome.kind === "forbidden") return deny("requirement_failed", common);
     if (outcome.kind === "denied")
       return denyByRule(outcome.denial, { route: route.name, browser: asPage, provider: subject.provider });
@@ -521,7 +536,7 @@ export class Gate {
     });
   }
 
-  /** A browser whose session falls short of a route's step-up goes back to the IdP for it. */
+  /** A browser whose session falls short of a route's step-up (or consented scopes) goes back to the IdP for it. */
   async #stepUpLogin(
     check: CheckContext,
     sessions: SessionPort,
@@ -532,12 +547,13 @@ export class Gate {
   ): Promise<Decision> {
     const cookies = sessions.parseCookies(check.cookieHeader);
     const started = await sessions.startLogin(check.request, subject.provider, cookies, stepUp);
+    const what = stepUp.consent === undefined ? "step-up" : "consent";
     if (started.kind === "unavailable")
-      return deny("idp_unavailable", { ...common, detail: "provider not ready for step-up" });
+      return deny("idp_unavailable", { ...common, detail: `provider not ready for ${what}` });
     return redirectDecision(started.location, started.setCookies, {
       route: check.route.name,
       provider: subject.provider,
-      detail: `step-up: ${detail}`,
+      detail: `${what}: ${detail}`,
     });
   }
 
@@ -681,7 +697,8 @@ function metadataSubjectOf(subject: Subject, machine: boolean): MetadataSubject 
 function requirementsEntry(route: CompiledRoute, unmet: Decision | Promise<Decision> | null): GateTraceEntry {
   if (route.requirements === null) return { step: "requirements", outcome: "none" };
   if (unmet === null) return { step: "requirements", outcome: "met" };
-  if (unmet instanceof Promise) return { step: "requirements", outcome: "step_up", detail: "a new login" };
+  if (unmet instanceof Promise)
+    return { step: "requirements", outcome: "step_up", detail: "a new login (step-up or incremental consent)" };
   return {
     step: "requirements",
     outcome: unmet.kind === "deny" ? unmet.code : "redirect",

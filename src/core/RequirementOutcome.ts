@@ -12,6 +12,8 @@ export type RequirementOutcome =
       readonly kind: "insufficient_scope";
       /** Every scope the route requires (for WWW-Authenticate `scope="..."`), not only the missing ones. */
       readonly scopes: readonly string[];
+      /** The required scopes the caller lacks (what incremental consent asks the IdP to add). */
+      readonly missing: readonly string[];
       readonly detail: string;
     }
   | { readonly ok: false; readonly kind: "forbidden"; readonly detail: string }

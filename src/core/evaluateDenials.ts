@@ -5,7 +5,7 @@
 import { clientIdOf } from "./clientIdOf.ts";
 import type { CompiledDenial, CompiledDenyCondition } from "./compileDenials.ts";
 import { failedClaimCheck } from "./evaluateClaimCheck.ts";
-import { readScopes } from "./readScopes.ts";
+import { readScopes } from "../identity/readScopes.ts";
 
 /** What a deny condition reads of the caller (a RequirementSubject). */
 export interface DenialSubject {

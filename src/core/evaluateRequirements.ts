@@ -11,7 +11,7 @@ import { clientIdOf } from "./clientIdOf.ts";
 import { failedClaimCheck } from "./evaluateClaimCheck.ts";
 import { applyingDenial } from "./evaluateDenials.ts";
 import { isMachinePrincipal } from "./isMachinePrincipal.ts";
-import { readScopes } from "./readScopes.ts";
+import { readScopes } from "../identity/readScopes.ts";
 
 export { clientIdOf, isMachinePrincipal };
 export type { RequirementOutcome };
@@ -124,6 +124,7 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
         ok: false,
         kind: "insufficient_scope",
         scopes: req.scopes,
+        missing,
         detail: `scopes: missing ${missing.join(", ")}`,
       };
   }

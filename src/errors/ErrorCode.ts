@@ -373,6 +373,12 @@ const TABLE = {
     surfaces: ["callback"],
     when: "a step-up login's ID token has no `acr` among the `acr_values` asked for",
   },
+  scope_not_granted: {
+    status: 403,
+    description: "the identity provider did not grant the permission this page needs",
+    surfaces: ["callback"],
+    when: "an incremental consent login (`providers.<name>.consentScopes`) ended with a session that lacks a scope it asked for: the IdP refused or ignored it (the browser is not sent back again)",
+  },
   response_issuer_mismatch: {
     status: 400,
     description: "the sign-in response could not be accepted; please try again",

@@ -18,6 +18,8 @@ export interface LoginClientPort {
     acrValues?: readonly string[];
     maxAge?: number;
     prompt?: string;
+    /** Incremental consent: `add` (recorded in the transaction) and `keep`, asked for beside the configured scopes. */
+    scopes?: { readonly add: readonly string[]; readonly keep: readonly string[] };
   }): Promise<{ url: string; transaction: LoginTransaction }>;
   complete(params: URLSearchParams, transaction: LoginTransaction): Promise<TokenResult>;
   refresh(refreshToken: string, expected: { sub: string }): Promise<TokenResult>;

@@ -2,7 +2,8 @@
 // Reasons are stable codes, never free text, so they stay bounded metric labels.
 
 export interface LoginEvents {
-  loginStarted(provider: string): void;
+  /** `reason`: a plain login (`ok`), a step-up's, or an incremental consent's (`consent`). */
+  loginStarted(provider: string, reason: "ok" | "step_up" | "consent"): void;
   loginCompleted(provider: string): void;
   loginFailed(provider: string | null, reason: string): void;
   refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;

@@ -21,6 +21,8 @@ export interface SessionPort {
   freshen(session: Session, present: readonly string[]): Promise<Freshness>;
   /** The provider a login on a route goes to; null when none of the route's providers has a client. */
   loginProviderFor(routeProviders: readonly string[]): string | null;
+  /** The scopes a session of this provider may be sent back to ask for (`providers.<name>.consentScopes`). */
+  consentScopesOf(provider: string): ReadonlySet<string>;
   startLogin(
     target: { scheme: string; host: string; path: string },
     provider: string,

@@ -2,7 +2,7 @@
 // keeps what the IdP does not resend: who signed in, how, when, and the session's own lifetime.
 import type { ProviderConfig } from "../config/PortcullisConfig.ts";
 import { LoginError } from "../oidc/LoginError.ts";
-import type { Session } from "../session/Session.ts";
+import { CONSENTED_SCOPES_MAX, type Session } from "../session/Session.ts";
 import { composeSessionClaims } from "./composeSessionClaims.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
 import type { TokenResult } from "./LoginClientPort.ts";
@@ -12,6 +12,8 @@ export async function buildSession(
   provider: string,
   tokens: TokenResult,
   previous: Session | null,
+  /** A login's incremental consent: the scopes it added (its transaction's); a refresh keeps the previous ones. */
+  consented: readonly string[] = [],
 ): Promise<Session> {
   const issuer = (login.providers.get(provider) as ProviderConfig).issuer;
   // The access token's claims are a bonus (roles, scope); a verifier that cannot answer right now
@@ -51,5 +53,10 @@ export async function buildSession(
     expiresAt: previous?.expiresAt ?? t + login.config.lifetimeSeconds,
     // A login or a refresh is use: the idle clock starts again.
     lastSeenAt: t,
+    ...consentedOf(previous?.consented ?? consented),
   };
+}
+
+function consentedOf(scopes: readonly string[]): { consented?: string[] } {
+  return scopes.length === 0 ? {} : { consented: scopes.slice(0, CONSENTED_SCOPES_MAX) };
 }

@@ -1,13 +1,15 @@
 // `GET /oauth2/callback`: completes a login. The state must name a pending login transaction of
 // this browser (its cookie) that was not used before; the code is exchanged, a step-up must bring
-// the level it asked for, and the new session is stored. Every failure goes through `fail` with a
-// registry code (status, public text, log and metric reason) and a detail for the log.
+// the level it asked for and an incremental consent its scopes, and the new session is stored.
+// Every failure goes through `fail` with a registry code (status, public text, log and metric
+// reason) and a detail for the log.
 import { describeError } from "../errors/describeError.ts";
 import { LoginError } from "../oidc/LoginError.ts";
 import { ERROR_CODES, type CodeOn } from "../errors/ErrorCode.ts";
 import type { LoginTransaction } from "../session/LoginTransaction.ts";
 import { SessionStoreUnavailableError } from "../session/SessionStore.ts";
 import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
+import { readScopes } from "../identity/readScopes.ts";
 import { buildSession } from "./buildSession.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
 
@@ -63,7 +65,19 @@ export async function completeLogin(
         null,
         clear,
       );
-    const session = await buildSession(login, txn.provider, tokens, null);
+    const session = await buildSession(login, txn.provider, tokens, null, txn.scopes);
+    // An incremental consent must bring the scopes it asked for, as the new session carries them
+    // (what the route reads); otherwise the page would send the browser straight back, round and round.
+    const lacking = lackingScopes(txn, session.claims);
+    if (lacking !== null)
+      return fail(
+        login,
+        "scope_not_granted",
+        `the new session lacks the scopes the consent asked for: ${lacking}`,
+        txn.provider,
+        null,
+        clear,
+      );
     const setCookies = [...clear, ...(await login.store.create(session, cookies, login.nowSeconds(), userAgent))];
     const origin = login.loginOrigins.get(txn.provider) ?? login.defaultOrigin;
     login.events?.loginCompleted(txn.provider);
@@ -71,6 +85,14 @@ export async function completeLogin(
   } catch (error) {
     return failedExchange(login, error, txn, clear);
   }
+}
+
+/** The consent's scopes (configured names, so fit for the log) the session lacks, or null when it has them all. */
+function lackingScopes(txn: LoginTransaction, claims: Readonly<Record<string, unknown>>): string | null {
+  if (txn.scopes === undefined) return null;
+  const granted = readScopes(claims);
+  const lacking = txn.scopes.filter((scope) => !granted.has(scope));
+  return lacking.length === 0 ? null : lacking.join(", ");
 }
 
 /** The code exchange or the session's storage threw: which failure the browser sees. */

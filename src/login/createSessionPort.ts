@@ -6,8 +6,12 @@ import { parseSessionCookies } from "./parseSessionCookies.ts";
 import type { SessionPort } from "./SessionPort.ts";
 import { startLogin } from "./startLogin.ts";
 
+const NONE: ReadonlySet<string> = new Set();
+
 export function createSessionPort(login: BrowserLogin): SessionPort {
+  const consentScopes = new Map([...login.providers.values()].map((p) => [p.name, new Set(p.consentScopes)] as const));
   return {
+    consentScopesOf: (provider) => consentScopes.get(provider) ?? NONE,
     cookiePrefix: login.cookiePrefix,
     owns: login.owns,
     parseCookies: parseSessionCookies,

@@ -4,10 +4,21 @@
 import type { CodeOn } from "../errors/ErrorCode.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
 
-/** What a step-up login asks the IdP for (from a route's acr / max_age requirement). */
+/** What a step-up login asks the IdP for (from a route's acr / max_age requirement, and its scopes). */
 export interface StepUp {
   readonly acrValues: readonly string[] | null;
   readonly maxAge: number | null;
+  /** Incremental consent (core/planConsentLogin): scopes to add to the session's, which it must then carry. */
+  readonly consent?: ConsentScopes;
+}
+
+export interface ConsentScopes {
+  /** The route's scopes the session lacks: asked for, recorded in the transaction, checked on the callback. */
+  readonly add: readonly string[];
+  /** The scopes the session already holds: asked for again, so that the new session drops none. */
+  readonly keep: readonly string[];
+  /** The route's step-up fails too: the IdP must authenticate again (prompt=login), not only consent. */
+  readonly stepUp: boolean;
 }
 
 export type LoginStart =
@@ -57,14 +68,17 @@ async function begin(
 ): Promise<LoginStart> {
   const client = login.loginClient(provider);
   if (client === null) return { kind: "unavailable" };
-  const params: { returnTo: string; acrValues?: readonly string[]; maxAge?: number; prompt?: string } = { returnTo };
+  const params: Parameters<typeof client.begin>[0] = { returnTo };
   if (stepUp?.acrValues) params.acrValues = stepUp.acrValues;
   if (stepUp?.maxAge !== null && stepUp?.maxAge !== undefined) params.maxAge = stepUp.maxAge;
-  // A step-up must really authenticate again, not reuse the IdP session that fell short.
-  if (stepUp !== undefined) params.prompt = "login";
+  const consent = stepUp?.consent;
+  if (consent !== undefined) params.scopes = { add: consent.add, keep: consent.keep };
+  // A step-up must really authenticate again, not reuse the IdP session that fell short; a consent
+  // alone needs no new sign-in (the IdP asks the person about the scopes as it sees fit).
+  if (stepUp !== undefined && (consent === undefined || consent.stepUp)) params.prompt = "login";
   const { url, transaction } = await client.begin(params);
   const setCookies = login.loginCookies.issue(transaction, cookies, login.nowSeconds());
-  login.events?.loginStarted(provider);
+  login.events?.loginStarted(provider, stepUp === undefined ? "ok" : consent !== undefined ? "consent" : "step_up");
   return { kind: "redirect", location: url, setCookies };
 }
 

@@ -172,7 +172,7 @@ function browserLoginMetrics(
     }),
     logins: new Counter({
       name: "portcullis_logins_total",
-      help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code; `ok` unless failed). Stateless sessions cannot be counted while active.",
+      help: "Browser logins by provider, result (started|completed|failed) and reason (a stable code: why it failed; for started, ok, step_up or consent; otherwise ok). Stateless sessions cannot be counted while active.",
       labelNames: ["provider", "result", "reason"] as const,
       registers: [registry],
     }),

@@ -21,6 +21,8 @@ export interface LoginTransaction {
   createdAt: number;
   acrValues?: string[];
   maxAge?: number;
+  /** Incremental consent: the scopes this login added, which its tokens must grant. */
+  scopes?: string[];
 }
 
 export interface LoginClientOptions {
@@ -64,6 +66,11 @@ export interface BeginLoginInput {
   /** Seconds; the ID token must then carry an `auth_time` no older than this. */
   readonly maxAge?: number;
   readonly prompt?: string;
+  /**
+   * Incremental consent: scopes asked for beside the configured ones, `keep` (the session's) and
+   * `add` (the transaction records these, for the callback to check).
+   */
+  readonly scopes?: { readonly add: readonly string[]; readonly keep: readonly string[] };
 }
 
 export interface BeganLogin {

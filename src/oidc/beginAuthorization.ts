@@ -15,7 +15,7 @@ export async function beginAuthorization(ctx: LoginClientContext, input: BeginLo
     ...options.authorizationParams,
     response_type: "code",
     redirect_uri: options.redirectUri,
-    scope: options.scopes.join(" "),
+    scope: scopeParameter(options.scopes, input),
     state,
     nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
@@ -34,8 +34,15 @@ export async function beginAuthorization(ctx: LoginClientContext, input: BeginLo
     createdAt: Math.floor(ctx.clock.now() / 1000),
     ...(input.acrValues !== undefined && input.acrValues.length > 0 ? { acrValues: [...input.acrValues] } : {}),
     ...(input.maxAge !== undefined ? { maxAge: input.maxAge } : {}),
+    ...(input.scopes !== undefined && input.scopes.add.length > 0 ? { scopes: [...input.scopes.add] } : {}),
   };
   return { url: url.href, transaction };
+}
+
+/** The configured scopes first, then a consent's kept and added ones: each once, none dropped. */
+function scopeParameter(configured: readonly string[], input: BeginLoginInput): string {
+  if (input.scopes === undefined) return configured.join(" ");
+  return [...new Set([...configured, ...input.scopes.keep, ...input.scopes.add])].join(" ");
 }
 
 function checkBeginInput(input: BeginLoginInput): void {
@@ -46,4 +53,8 @@ function checkBeginInput(input: BeginLoginInput): void {
   if (input.maxAge !== undefined && !(Number.isSafeInteger(input.maxAge) && input.maxAge >= 0)) {
     throw new TypeError("begin(): maxAge must be a non-negative integer");
   }
+  // Scopes reach the authorization URL: only RFC 6749 scope tokens, so none can smuggle a parameter.
+  const scopes = input.scopes === undefined ? [] : [...input.scopes.add, ...input.scopes.keep];
+  if (!scopes.every((scope) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)))
+    throw new TypeError("begin(): a scope must be an RFC 6749 scope token");
 }

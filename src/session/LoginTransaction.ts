@@ -14,10 +14,12 @@ export type LoginTransaction = {
   createdAt: number;
   acrValues?: string[];
   maxAge?: number;
+  /** Incremental consent: the scopes this login added, which the new session must carry. */
+  scopes?: string[];
 };
 
 const REQUIRED_KEYS = ["state", "nonce", "codeVerifier", "returnTo", "provider", "createdAt"] as const;
-const KNOWN_KEYS: ReadonlySet<string> = new Set([...REQUIRED_KEYS, "acrValues", "maxAge"]);
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...REQUIRED_KEYS, "acrValues", "maxAge", "scopes"]);
 
 function isText(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
@@ -51,6 +53,11 @@ export function parseLoginTransaction(payload: Record<string, unknown>): LoginTr
   if ("maxAge" in p) {
     if (typeof p.maxAge !== "number" || !Number.isSafeInteger(p.maxAge) || p.maxAge < 0) return null;
     txn.maxAge = p.maxAge;
+  }
+  if ("scopes" in p) {
+    const scopes = p.scopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isText)) return null;
+    txn.scopes = [...scopes];
   }
   return txn;
 }

@@ -29,7 +29,15 @@ export type Session = {
    * Absent in sessions sealed before it was kept: their `createdAt` stands in.
    */
   lastSeenAt?: number;
+  /**
+   * The scopes an incremental consent added to this session (kept through refreshes): a session that
+   * lacks one of them again is not sent for it a second time. Absent: none.
+   */
+  consented?: string[];
 };
+
+/** At most this many consented scopes are kept (each is a configured `consentScopes` name). */
+export const CONSENTED_SCOPES_MAX = 64;
 
 const SESSION_KEYS: ReadonlySet<string> = new Set([
   "v",
@@ -48,6 +56,7 @@ const SESSION_KEYS: ReadonlySet<string> = new Set([
   "createdAt",
   "expiresAt",
   "lastSeenAt",
+  "consented",
 ]);
 
 function isText(value: unknown): value is string {
@@ -75,6 +84,12 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
   if (p.authTime !== null && !isEpochSeconds(p.authTime)) return null;
   if (!isEpochSeconds(p.createdAt) || !isEpochSeconds(p.expiresAt)) return null;
   if (p.lastSeenAt !== undefined && !isEpochSeconds(p.lastSeenAt)) return null;
+  const consented = p.consented;
+  if (
+    consented !== undefined &&
+    (!Array.isArray(consented) || consented.length > CONSENTED_SCOPES_MAX || !consented.every(isText))
+  )
+    return null;
   const session: Session = {
     v: 1,
     id: p.id,
@@ -93,5 +108,6 @@ export function parseSession(payload: Record<string, unknown>): Session | null {
     expiresAt: p.expiresAt,
   };
   if (p.lastSeenAt !== undefined) session.lastSeenAt = p.lastSeenAt;
+  if (consented !== undefined) session.consented = [...(consented as string[])];
   return session;
 }

@@ -158,3 +158,46 @@ describe("browser login config", () => {
     expect(shared.warnings).toEqual([]);
   });
 });
+
+describe("incremental consent config (providers.<name>.consentScopes)", () => {
+  const withRoutes = (provider: Record<string, unknown>, routes: unknown[]) => ({ ...config(provider), routes });
+
+  it("refuses consentScopes on a provider without browser login, naming the key", () => {
+    expect(
+      problems(config({ clientId: undefined, clientSecret: undefined, redirectUri: undefined, consentScopes: ["a"] })),
+    ).toEqual([
+      expect.stringMatching(/^providers\.corp\.consentScopes: needs browser login \(clientId and redirectUri\)/),
+    ]);
+  });
+
+  it("refuses a consent scope that is not a scope token", () => {
+    expect(problems(config({ consentScopes: ["a b"] }))).toEqual([
+      expect.stringMatching(/^providers\.corp\.consentScopes\[0\]: /),
+    ]);
+  });
+
+  it("warns where a route requires a scope the consenting provider may not ask for, and not for one it may", () => {
+    const result = parseCheckedConfig(
+      withRoutes({ consentScopes: ["reports.read"] }, [
+        { name: "reports", match: { path: "/reports" }, auth: "required", require: { scopes: ["reports.read"] } },
+        { name: "ledger", match: { path: "/ledger" }, auth: "required", require: { scopes: ["email", "ledger.read"] } },
+        { name: "all", match: { path: "/" }, auth: "required" },
+      ]),
+    );
+    if (!result.ok) throw new Error(result.problems.map(formatIssue).join("\n"));
+    expect(result.warnings.map(formatIssue)).toEqual([
+      expect.stringMatching(
+        /^routes\[1\]\.require\.scopes\[1\]: "ledger\.read" \(route "ledger"\) is in neither providers\.corp\.scopes nor providers\.corp\.consentScopes: .*403/,
+      ),
+    ]);
+  });
+
+  it("says nothing about route scopes while no provider asks for consent", () => {
+    const result = parseCheckedConfig(
+      withRoutes({}, [
+        { name: "ledger", match: { path: "/" }, auth: "required", require: { scopes: ["ledger.read"] } },
+      ]),
+    );
+    expect(result.ok && result.warnings).toEqual([]);
+  });
+});

@@ -90,6 +90,7 @@ describe("parseConfig: defaults", () => {
           clientId: null,
           clientSecret: null,
           scopes: ["openid", "profile", "email"],
+          consentScopes: [],
           redirectUri: null,
           requestTimeoutMs: 800,
           codeExchangeTimeoutMs: 5000,

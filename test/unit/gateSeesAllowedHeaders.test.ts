@@ -70,6 +70,7 @@ const sessions: SessionPort = {
         ? { kind: "invalid", clear: ["__Host-portcullis"] }
         : { kind: "none" },
   freshen: async (s) => ({ kind: "fresh", session: s, setCookies: [] }),
+  consentScopesOf: () => new Set(),
   loginProviderFor: () => "corp",
   startLogin: async () => ({ kind: "redirect", location: "https://idp.example.com/authorize", setCookies: ["tx=1"] }),
 };

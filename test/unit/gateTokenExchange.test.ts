@@ -114,6 +114,7 @@ describe("the Gate on a route with token exchange", () => {
       load: async () => ({ kind: "session", session, present: ["__Host-session"] }),
       freshen: async () => ({ kind: "fresh", session, setCookies: [] }),
       loginProviderFor: () => "corp",
+      consentScopesOf: () => new Set(),
       startLogin: async () => ({ kind: "unavailable" }),
     };
     const gate = new Gate({

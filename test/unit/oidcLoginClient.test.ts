@@ -125,6 +125,25 @@ describe("begin", () => {
     const q2 = new URL(second.url).searchParams;
     expect(q2.has("acr_values") || q2.has("max_age") || q2.has("prompt")).toBe(false);
   });
+
+  it("asks an incremental consent for the configured, the kept and the added scopes, each once, and records only the added", async () => {
+    const client = loginClient();
+    const { url, transaction } = await client.begin({
+      returnTo: "https://app.example.test/a",
+      scopes: { add: ["reports.read"], keep: ["email", "orders.read"] },
+    });
+    expect(new URL(url).searchParams.get("scope")).toBe("openid profile email orders.read reports.read");
+    expect(transaction.scopes).toEqual(["reports.read"]);
+  });
+
+  it("refuses a consent scope that is not an RFC 6749 scope token", async () => {
+    const client = loginClient();
+    for (const bad of ["a b", 'a"b', "a\\b", ""])
+      await expect(
+        client.begin({ returnTo: "https://app.example.test/a", scopes: { add: [bad], keep: [] } }),
+        JSON.stringify(bad),
+      ).rejects.toThrow(TypeError);
+  });
 });
 
 describe("complete", () => {

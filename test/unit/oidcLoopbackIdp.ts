@@ -99,6 +99,7 @@ export function providerConfig(issuer: string, overrides: Partial<ProviderConfig
     clientId: null,
     clientSecret: null,
     scopes: ["openid", "profile", "email"],
+    consentScopes: [],
     redirectUri: null,
     requestTimeoutMs: 800,
     codeExchangeTimeoutMs: 5000,

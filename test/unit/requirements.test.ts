@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RequirementsConfig } from "../../src/config/PortcullisConfig.ts";
 import { compileRequirements, type CompiledRequirements } from "../../src/core/compileRequirements.ts";
 import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "../../src/core/evaluateRequirements.ts";
-import { readScopes } from "../../src/core/readScopes.ts";
+import { readScopes } from "../../src/identity/readScopes.ts";
 import { NO_REQUIREMENTS } from "../harness/noRequirements.ts";
 
 const NOW = 1_800_000_000;
@@ -36,12 +36,13 @@ describe("scopes", () => {
     expect(check({ scopes: ["api.read"] }, { scp: "api.read other" })).toEqual({ ok: true });
   });
 
-  it("denies with insufficient_scope listing every scope the route requires", () => {
+  it("denies with insufficient_scope listing every scope the route requires and the ones missing", () => {
     const outcome = check({ scopes: ["api.read", "api.write"] }, { scope: "api.read" });
     expect(outcome).toEqual({
       ok: false,
       kind: "insufficient_scope",
       scopes: ["api.read", "api.write"],
+      missing: ["api.write"],
       detail: "scopes: missing api.write",
     });
   });

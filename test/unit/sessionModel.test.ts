@@ -52,6 +52,11 @@ describe("parseSession", () => {
     expect(parsed?.authTime).toBeNull();
   });
 
+  it("keeps the scopes an incremental consent added, when there are any", () => {
+    expect(parseSession({ ...session, consented: ["reports.read"] })?.consented).toEqual(["reports.read"]);
+    expect(parseSession({ ...session })).not.toHaveProperty("consented");
+  });
+
   it("rejects another version", () => {
     expect(parseSession(withField(session, "v", 2))).toBeNull();
     expect(parseSession(withField(session, "v", "1"))).toBeNull();
@@ -94,6 +99,9 @@ describe("parseSession", () => {
       ["createdAt", null],
       ["expiresAt", Number.POSITIVE_INFINITY],
       ["expiresAt", Number.NaN],
+      ["consented", "reports.read"],
+      ["consented", [""]],
+      ["consented", Array.from({ length: 65 }, (_, i) => `s${i}`)],
     ];
     for (const [key, value] of wrong) {
       expect(parseSession(withField(session, key, value)), `${key}=${String(value)}`).toBeNull();
@@ -109,7 +117,7 @@ describe("parseSession", () => {
 describe("parseLoginTransaction", () => {
   it("accepts a well-formed transaction with and without the optional fields", () => {
     expect(parseLoginTransaction({ ...txn })).toEqual(txn);
-    const full = { ...txn, acrValues: ["urn:mfa"], maxAge: 300 };
+    const full = { ...txn, acrValues: ["urn:mfa"], maxAge: 300, scopes: ["reports.read"] };
     expect(parseLoginTransaction(full)).toEqual(full);
   });
 
@@ -142,6 +150,9 @@ describe("parseLoginTransaction", () => {
       ["maxAge", -1],
       ["maxAge", 1.5],
       ["maxAge", "300"],
+      ["scopes", "reports.read"],
+      ["scopes", []],
+      ["scopes", [""]],
     ];
     for (const [key, value] of wrong) {
       expect(parseLoginTransaction(withField(txn, key, value)), `${key}=${String(value)}`).toBeNull();
