@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import { parseConfig } from "../../src/config/parseConfig.ts";
 import { createApiKeySet } from "../../src/core/ApiKeySet.ts";
+import { summarizeConfig } from "../../src/app/summarizeConfig.ts";
 import type { AccessRequest } from "../../src/core/AccessRequest.ts";
 
 type Raw = Record<string, any>;
@@ -57,6 +58,15 @@ describe("the API keys file", () => {
       { clientId: "reports-cron", sha256: digest("rk"), scopes: ["reports:read"], roles: ["batch"] },
     ]);
     expect(clientOf(config(file), "rk")).toBe("reports-cron");
+  });
+
+  it("is counted, never shown, in check-config's summary", () => {
+    const file = keysFile(`- { clientId: counted, sha256: ${digest("c")} }\n`);
+    const result = parseConfig(config(file, [{ clientId: "inline", sha256: digest("i") }]));
+    if (!result.ok) throw new Error(result.problems.map(formatIssue).join("\n"));
+    const summary = summarizeConfig("portcullis.yaml", result.config);
+    expect(summary).toContain(`API keys: 2 (with those of ${file})`);
+    expect(summary).not.toContain(digest("c"));
   });
 
   it("reads a JSON file as well", () => {
