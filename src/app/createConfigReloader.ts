@@ -63,6 +63,9 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
           sessionsKept: outcome.summary.sessionsKept,
           // Never the keys themselves: only whether the list changed.
           sessionKeysChanged: before.session.keys.join("\n") !== after.session.keys.join("\n"),
+          // API keys (inline and apiKeys.file) by count and whether the set changed, never a digest.
+          apiKeys: after.apiKeys?.keys.length ?? 0,
+          apiKeysChanged: apiKeySetOf(before) !== apiKeySetOf(after),
         },
         "config reloaded",
       );
@@ -91,4 +94,10 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       return next;
     },
   };
+}
+
+/** The key set a config admits, as one comparable string (client, digest, scopes and roles of each key). */
+function apiKeySetOf(config: ReturnType<RunningServer["config"]>): string {
+  if (config.apiKeys?.enabled !== true) return "";
+  return JSON.stringify(config.apiKeys.keys);
 }

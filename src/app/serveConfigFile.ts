@@ -9,6 +9,7 @@ import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { countAvailableCpus } from "./countAvailableCpus.ts";
 import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
+import { filesReadByConfig } from "./filesReadByConfig.ts";
 import type { WorkersOption } from "./parseWorkersOption.ts";
 import { superviseWorkers } from "./superviseWorkers.ts";
 import { startServer, type RunningServer } from "./startServer.ts";
@@ -63,17 +64,13 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     return 1;
   }
   const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
-  const reload = (trigger: ReloadTrigger) => void reloader.reload(trigger);
+  let watcher: ConfigFileWatcher | null = null;
+  // After each reload the watch follows the files the running config reads (the keys file may have moved).
+  const reload = (trigger: ReloadTrigger) =>
+    void reloader.reload(trigger).then(() => watcher?.follow(filesReadByConfig(running.config())));
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
-  let watcher: ConfigFileWatcher | null = null;
-  if (watch) {
-    try {
-      watcher = watchConfigFile(file, () => reload("file change"), { logger });
-    } catch (err) {
-      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
-    }
-  }
+  if (watch) watcher = startWatching(file, config, () => reload("file change"), logger);
   logger.info(
     {
       grpcPort: running.ports.grpc,
@@ -117,6 +114,18 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+}
+
+/** The config file and the files it reads, watched; null (and a warn line) when they cannot be. */
+function startWatching(file: string, config: PortcullisConfig, onChange: () => void, logger: Logger) {
+  try {
+    const watcher = watchConfigFile(file, onChange, { logger });
+    watcher.follow(filesReadByConfig(config));
+    return watcher;
+  } catch (err) {
+    logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
+    return null;
+  }
 }
 
 function refuseWorkers(problems: ReturnType<typeof workersConfigProblems>, file: string): number {

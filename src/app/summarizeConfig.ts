@@ -49,6 +49,11 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
       `  ${p.name}: issuer ${p.issuer}, audiences ${p.audiences.join(", ")}${p.preset ? `, preset ${p.preset}` : ""}`,
     );
   if (config.session.keys.length > 0) lines.push(`sessions: ${sessionsText(config)}`);
+  // How many keys, inline and from the file together (their digests are never shown).
+  if (config.apiKeys?.enabled === true) {
+    const from = config.apiKeys.file === null ? "" : ` (with those of ${config.apiKeys.file})`;
+    lines.push(`API keys: ${config.apiKeys.keys.length}${from}`);
+  }
   // The effective rule list, as the gate will use it: a mode's catch-all rule and defaults included.
   const rules = compileRoutes(config.routes, config.policy, {
     providersDemandCertificates: providersDemandCertificates(config),

@@ -11,6 +11,7 @@ import { startAdminServer, type AdminServer } from "../observability/startAdminS
 import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
 import { createSupervisorAdminApi, type SupervisorAdminApi } from "./createSupervisorAdminApi.ts";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
+import { filesReadByConfig } from "./filesReadByConfig.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
 import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
@@ -108,12 +109,17 @@ async function superviseUntilStopped(
   markStopping: () => void,
 ): Promise<number> {
   const { config, logger, file } = options;
+  let watcher: ConfigFileWatcher | null = null;
   const reload = (trigger: "SIGHUP" | "file change") => {
     // The supervisor's own part of the config, its admin API: a rotated or withdrawn token must be
     // refused here at once. A config that does not load is reported by the workers, which keep theirs.
+    // The watch follows the files the new config reads (the keys file may have moved).
     try {
       const loaded = loadCheckedConfig(file, process.env);
-      if (loaded.ok) adminApi.reload(loaded.config);
+      if (loaded.ok) {
+        adminApi.reload(loaded.config);
+        watcher?.follow(filesReadByConfig(loaded.config));
+      }
     } catch (err) {
       logger.warn({ error: err instanceof Error ? err.name : "unknown" }, "the supervisor could not read the config");
     }
@@ -121,10 +127,10 @@ async function superviseUntilStopped(
   };
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
-  let watcher: ConfigFileWatcher | null = null;
   if (options.watch) {
     try {
       watcher = watchConfigFile(file, () => reload("file change"), { logger });
+      watcher.follow(filesReadByConfig(config));
     } catch (err) {
       logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
     }

@@ -1,7 +1,8 @@
-// `serve --watch`: calls back when the config file's content changes. It watches the file's
+// `serve --watch`: calls back when the config file's content changes, or that of a file the config
+// names and reads at each reload (`follow`: the API keys file, denial pages). It watches each file's
 // directory, not the file, so editors that write a new file and rename it over the old one and
-// Kubernetes ConfigMap updates (a `..data` symlink swapped to a new directory) are seen as well.
-// Events are debounced and the content compared, so a burst of events or a touch is one callback at most.
+// Kubernetes ConfigMap and Secret updates (a `..data` symlink swapped to a new directory) are seen as
+// well. Events are debounced and contents compared, so a burst of events or a touch is one callback at most.
 import { createHash } from "node:crypto";
 import { readFileSync, statSync, watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -9,11 +10,13 @@ import type { Clock, ClockTimer } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 
 export interface ConfigFileWatcher {
+  /** From now on also watch these files (replacing the ones followed before); the config file stays watched. */
+  follow(files: readonly string[]): void;
   close(): void;
 }
 
 export interface WatchOptions {
-  /** Quiet time after the last event before the file is read; default 300 ms. */
+  /** Quiet time after the last event before the files are read; default 300 ms. */
   readonly debounceMs?: number;
   readonly logger?: { warn(obj: object, msg: string): void };
   /** Times the debounce; default: the system clock. */
@@ -23,38 +26,70 @@ export interface WatchOptions {
 /** Larger files are compared by size and mtime only (the loader refuses them anyway). */
 const MAX_HASHED_BYTES = 1024 * 1024;
 
+/** Throws when the config file's directory cannot be watched (followed files only log). */
 export function watchConfigFile(file: string, onChange: () => void, options: WatchOptions = {}): ConfigFileWatcher {
   const debounceMs = options.debounceMs ?? 300;
   const clock = options.clock ?? systemClock;
-  const path = resolve(file);
-  let last = fingerprint(path);
+  const configPath = resolve(file);
+  // Path → its content's fingerprint when last seen; directory → its watcher.
+  const seen = new Map<string, string>([[configPath, fingerprint(configPath)]]);
+  const watchers = new Map<string, FSWatcher>();
   let timer: ClockTimer | undefined;
-  let watcher: FSWatcher | undefined;
 
   const check = () => {
     timer = undefined;
-    const now = fingerprint(path);
-    if (now === last) return;
-    last = now;
-    onChange();
+    let changed = false;
+    for (const [path, last] of seen) {
+      const now = fingerprint(path);
+      if (now === last) continue;
+      seen.set(path, now);
+      changed = true;
+    }
+    if (changed) onChange();
   };
-  const close = () => {
-    timer?.cancel();
-    timer = undefined;
-    watcher?.close();
-    watcher = undefined;
+  const watchDirectory = (dir: string) => {
+    // Not persistent: the listeners keep the process alive, the watcher must not keep it from exiting.
+    const watcher = watch(dir, { persistent: false }, () => {
+      timer?.cancel();
+      timer = clock.setTimeout(check, debounceMs);
+    });
+    watcher.on("error", (error: NodeJS.ErrnoException) => {
+      options.logger?.warn({ code: error.code, dir }, "config file watch stopped; SIGHUP still reloads");
+      watcher.close();
+      watchers.delete(dir);
+    });
+    watchers.set(dir, watcher);
   };
+  watchDirectory(dirname(configPath));
 
-  // Not persistent: the listeners keep the process alive, the watcher must not keep it from exiting.
-  watcher = watch(dirname(path), { persistent: false }, () => {
-    timer?.cancel();
-    timer = clock.setTimeout(check, debounceMs);
-  });
-  watcher.on("error", (error: NodeJS.ErrnoException) => {
-    options.logger?.warn({ code: error.code, dir: dirname(path) }, "config file watch stopped; SIGHUP still reloads");
-    close();
-  });
-  return { close };
+  return {
+    follow(files) {
+      const wanted = new Set([configPath, ...files.map((f) => resolve(f))]);
+      for (const path of seen.keys()) if (!wanted.has(path)) seen.delete(path);
+      for (const path of wanted) if (!seen.has(path)) seen.set(path, fingerprint(path));
+      const dirs = new Set([...wanted].map((path) => dirname(path)));
+      for (const [dir, watcher] of watchers) {
+        if (dirs.has(dir)) continue;
+        watcher.close();
+        watchers.delete(dir);
+      }
+      for (const dir of dirs) {
+        if (watchers.has(dir)) continue;
+        try {
+          watchDirectory(dir);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          options.logger?.warn({ code, dir }, "cannot watch a file the config reads; SIGHUP still reloads");
+        }
+      }
+    },
+    close() {
+      timer?.cancel();
+      timer = undefined;
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
+    },
+  };
 }
 
 /** The content's digest, or why it cannot be read (so a file that disappears and comes back counts as a change). */

@@ -1,5 +1,5 @@
-// The `portcullis` command: dispatches to serve, check-config, explain, sessions and demo. Exit codes: 0 success,
-// 1 failure (bad config included), 2 usage error; explain answers 3 for a denied request.
+// The `portcullis` command: dispatches to serve, check-config, explain, sessions, apikey and demo. Exit
+// codes: 0 success, 1 failure (bad config included), 2 usage error; explain answers 3 for a denial.
 import { readFileSync } from "node:fs";
 
 const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
@@ -16,6 +16,8 @@ Usage:
   portcullis sessions revoke (--session HANDLE | --sub SUB [--provider P]) [--admin URL] [--json]
                                          list or end a user's sessions through the admin API (token from
                                          PORTCULLIS_ADMIN_TOKEN; docs/sessions-admin.md)
+  portcullis apikey new --client ID [--scope S]... [--role R]...
+                                         print a new API key once and its entry for apiKeys.file (docs/security.md)
   portcullis demo [--port N] ...         run Envoy + Portcullis + a dev IdP + a sample upstream on https://localhost:8443
                                          (every port can be changed: portcullis demo --help)
   portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
@@ -40,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import("./runExplain.ts")).runExplain(rest);
     case "sessions":
       return (await import("./runSessions.ts")).runSessions(rest);
+    case "apikey":
+      return (await import("../app/runApiKeyCommand.ts")).runApiKeyCommand(rest);
     case "demo":
       return (await import("./runDemoCommand.ts")).runDemoCommand(rest);
     case "--version":

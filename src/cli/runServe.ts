@@ -1,8 +1,8 @@
 // `portcullis serve --config FILE [--watch] [--workers N|auto]` (or PORTCULLIS_CONFIG,
 // PORTCULLIS_WORKERS): parses the arguments and hands the file to the composition root
 // (src/app/serveConfigFile.ts), which runs the process.
-import { parseWorkersOption, type WorkersOption } from "../app/parseWorkersOption.ts";
 import { serveConfigFile } from "../app/serveConfigFile.ts";
+import { takeWorkersOption } from "../app/takeWorkersOption.ts";
 import { parseConfigArgs } from "./parseConfigArgs.ts";
 
 const USAGE = [
@@ -14,33 +14,12 @@ const USAGE = [
   "  Default 1 (one process, no supervisor), or PORTCULLIS_WORKERS.",
 ].join("\n");
 
-/** Takes `--workers N` / `--workers=N` out of argv; the flag wins over PORTCULLIS_WORKERS. */
-function takeWorkers(argv: readonly string[]): { rest: string[]; workers?: WorkersOption } | { error: string } {
-  const rest: string[] = [];
-  let value: { text: string; source: string } | undefined;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? "";
-    if (arg === "--workers") {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("-")) return { error: "--workers needs a number or auto" };
-      value = { text: next, source: "--workers" };
-      i += 1;
-    } else if (arg.startsWith("--workers=")) {
-      value = { text: arg.slice("--workers=".length), source: "--workers" };
-    } else {
-      rest.push(arg);
-    }
-  }
-  const fromEnv = process.env["PORTCULLIS_WORKERS"];
-  value ??= fromEnv === undefined || fromEnv === "" ? undefined : { text: fromEnv, source: "PORTCULLIS_WORKERS" };
-  if (value === undefined) return { rest };
-  const parsed = parseWorkersOption(value.text, value.source);
-  return "error" in parsed ? parsed : { rest, workers: parsed.workers };
-}
-
 export async function runServe(argv: readonly string[]): Promise<number> {
   const watch = argv.includes("--watch");
-  const taken = takeWorkers(argv.filter((arg) => arg !== "--watch"));
+  const taken = takeWorkersOption(
+    argv.filter((arg) => arg !== "--watch"),
+    process.env,
+  );
   if ("error" in taken) {
     process.stderr.write(`error: ${taken.error}\n${USAGE}\n`);
     return 1;

@@ -1,6 +1,7 @@
 // The `apiKeys` section of the config schema: static keys for legacy clients that cannot get a token,
 // held only as SHA-256 digests (a key never appears in clear), each naming the client it admits and
-// its scopes and roles. Routes opt in with `routes[].apiKeys`; checkApiKeyRules.ts checks the rest.
+// its scopes and roles, written inline or in a keys file (readApiKeyFile.ts). Routes opt in with
+// `routes[].apiKeys`; checkApiKeyRules.ts checks the rest.
 import { headerName, type FormatResult, type StringFormat } from "./configFormats.ts";
 import type { ObjectNode } from "./configSchema.ts";
 import { CLIENT_ID } from "./bindingSchema.ts";
@@ -24,7 +25,7 @@ export const sha256Digest: StringFormat<string> = {
   },
 };
 
-const apiKeyNode = {
+export const apiKeyNode = {
   kind: "object",
   description: "One key: the digest of its value and who presenting it stands for.",
   fields: {
@@ -92,7 +93,15 @@ export const apiKeysNode = {
       kind: "list",
       items: apiKeyNode,
       default: [],
-      description: "The accepted keys; digests and client ids each unique.",
+      description: "The accepted keys; digests and client ids each unique (with those of `file`).",
+    },
+    file: {
+      kind: "string",
+      pattern: /^\/[^\0]*$/,
+      nullable: true,
+      default: null,
+      description:
+        "More keys from this absolute path: a YAML or JSON list of entries shaped like those of `keys` (`clientId`, `sha256`, `scopes`, `roles`; digests only, at most 10000 entries, 1 MiB), e.g. a Kubernetes Secret mounted as `/etc/portcullis/keys/api-keys.yaml`. Read at start and on each reload (`serve --watch` also reloads when it changes); a file that does not load fails the start or the reload (the running keys are kept), each problem naming the file and the entry. Example: `/etc/portcullis/keys/api-keys.yaml`.",
     },
   },
 } as const satisfies ObjectNode;

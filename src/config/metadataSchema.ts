@@ -1,6 +1,6 @@
-// The `identity.metadata` section of the config schema: who was let through, sent back to Envoy as
-// the Check answer's dynamic metadata so its rate-limit filters and access log can use it. Values
-// come from verified claims only (never a token or cookie), sanitised and bounded.
+// The `identity.metadata` section of the config schema: who was let through (or refused, and why),
+// sent back to Envoy as the Check answer's dynamic metadata so its rate-limit filters and access log
+// can use it. Values come from verified claims only (never a token or cookie), sanitised and bounded.
 import { claimPath } from "./configFormats.ts";
 import type { ObjectNode } from "./configSchema.ts";
 
@@ -8,7 +8,7 @@ export const metadataNode = {
   kind: "object",
   typeOptional: true,
   description:
-    "Dynamic metadata in the Check answer (Envoy's `envoy.filters.http.ext_authz` namespace, under the key `namespace`): `route`, `provider`, `credential` (`bearer`, `session` or `certificate`), `kind` (`user` or `client`), `sub`, `client_id`, `tenant` and each of `claims`, for Envoy's rate limits (`metadata` action) and access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:portcullis:sub)%`). A public or anonymous answer carries `route` alone. Example: `{ enabled: true, tenantClaim: tid, claims: [email] }`; envoy/per-user-rate-limit.yaml uses it.",
+    "Dynamic metadata in the Check answer (Envoy's `envoy.filters.http.ext_authz` namespace, under the key `namespace`): `route`, `provider`, `credential` (`bearer`, `session`, `certificate` or `api_key`), `kind` (`user` or `client`), `sub`, `client_id`, `tenant` and each of `claims`, for Envoy's rate limits (`metadata` action) and access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:portcullis:sub)%`). A public or anonymous answer carries `route` alone; a denial carries `route` and its `code`, and who the caller is only when the caller was verified (refused by requirements or deny rules), never from a refused credential. Forward-auth answers carry none. Example: `{ enabled: true, tenantClaim: tid, claims: [email] }`; envoy/per-user-rate-limit.yaml uses it.",
   fields: {
     enabled: { kind: "boolean", default: false, description: "Send the metadata." },
     namespace: {

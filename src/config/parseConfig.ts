@@ -1,6 +1,6 @@
-// Turns raw YAML data into the frozen, fully-defaulted PortcullisConfig: strict schema parse, then
-// cross-field rules, all problems reported at once, no side effects. Defaults come only from
-// configSchema.ts.
+// Turns raw YAML data into the frozen, fully-defaulted PortcullisConfig: strict schema parse (with
+// the keys of `apiKeys.file` read in), then cross-field rules, all problems reported at once, no side
+// effects. Defaults come only from configSchema.ts.
 
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
@@ -12,6 +12,7 @@ import { configSchema } from "./configSchema.ts";
 import { deepFreeze } from "./deepFreeze.ts";
 import { INVALID, parseWithSchema } from "./parseWithSchema.ts";
 import { applyProviderPresets } from "./presets/applyProviderPresets.ts";
+import { withApiKeyFile } from "./withApiKeyFile.ts";
 import type { SchemaOutput } from "./SchemaOutput.ts";
 
 export interface ParseConfigOptions {
@@ -46,8 +47,11 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     checkConfigRules(parsed, { problems, warnings }, options.routeRules, options.secretPaths ?? new Set());
     checkAdminApiRules(parsed, { problems, warnings }, options.secretPaths ?? new Set());
   }
-  if (problems.length > 0 || parsed === INVALID) return { ok: false, problems, warnings };
-  return { ok: true, config: deepFreeze(resolveDerivedDefaults(parsed)), warnings };
+  // The keys file is read once per generation, after the rules (which check the inline keys; the
+  // file's own checks name the file and entry): what the pipeline gets is that one read.
+  const complete = parsed === INVALID ? INVALID : withApiKeyFile(parsed, problems);
+  if (problems.length > 0 || complete === INVALID) return { ok: false, problems, warnings };
+  return { ok: true, config: deepFreeze(resolveDerivedDefaults(complete)), warnings };
 }
 
 /** Defaults that depend on other keys, filled in once the whole config is valid. */

@@ -1,7 +1,8 @@
 // API keys for legacy clients (the `apiKeys` section, routes with `apiKeys: true`): the configured
-// digests compiled once per config generation (a reload swaps the whole set: rotation), and the
-// credential step that turns a presented key into a machine principal, an api_key_invalid denial,
-// or nothing (no key: the request goes on as one without a credential). The key is never logged.
+// digests (inline and from apiKeys.file) compiled once per config generation (a reload swaps the
+// whole set: rotation), and the credential step that turns a presented key into a machine
+// principal, an api_key_invalid denial, or nothing (no key: the request goes on as one without a
+// credential). The key is never logged.
 import { createHash } from "node:crypto";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { AccessRequest } from "./AccessRequest.ts";
@@ -70,7 +71,9 @@ export function createApiKeySet(section: PortcullisConfig["apiKeys"] | undefined
         return invalid(`key in ${presented.where} longer than ${MAX_API_KEY_LENGTH} characters`);
       // Constant-time enough: the lookup compares digests, never keys. The caller controls the input
       // of a preimage-resistant hash, so how far a Map's string comparison gets into a stored digest
-      // tells them nothing about any key (steering a digest's prefix means a partial preimage).
+      // tells them nothing about any key (steering a digest's prefix means a partial preimage). What
+      // else varies is the hashing, over the presented key only (bounded above), and the Map's hash of
+      // a 64-character digest: neither depends on the stored keys, however many the file holds.
       const digest = createHash("sha256").update(presented.key, "utf8").digest("hex");
       return byDigest.get(digest) ?? invalid(`no configured key matches the key in ${presented.where}`);
     },

@@ -60,6 +60,8 @@ export interface Deny {
   readonly detail?: string;
   /** As on Allow: shadow rules that would have denied it too (counted whatever the decision). */
   readonly shadowDenials?: readonly ShadowDenial[];
+  /** Where and why, and who once the caller was verified, for Envoy's access log (dynamic_metadata). */
+  readonly metadata?: DynamicMetadata;
 }
 
 export type Decision = Allow | Deny;

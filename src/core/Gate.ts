@@ -53,6 +53,7 @@ import { createTokenBinding } from "./createTokenBinding.ts";
 import type { PresentedToken, TokenBinding } from "./TokenBinding.ts";
 import { bearerSubject, type Subject } from "./Subject.ts";
 import { machineSubject } from "./machineSubject.ts";
+import { withDenialMetadata } from "./withDenialMetadata.ts";
 import { withRouteRemovals } from "./withRouteRemovals.ts";
 import { withExchangedToken, type ExchangeSubject } from "./withExchangedToken.ts";
 import type { MetadataBuilder, MetadataSubject } from "../identity/createDynamicMetadata.ts";
@@ -106,7 +107,7 @@ export interface GateDependencies {
    * every verified token, cached or not; absent or null: no revocations to meet.
    */
   readonly revocations?: Pick<RevocationList, "isTokenRevoked"> | null;
-  /** The dynamic metadata of allowed answers (`identity.metadata`); absent or null: none sent. */
+  /** The dynamic metadata of answers (`identity.metadata`), allows and denials; absent or null: none sent. */
   readonly metadata?: MetadataBuilder | null;
   /** Routes' response headers for the client on an allowed request (`routes[].responseHeaders`). */
   readonly responseHeaders?: RouteResponseHeaders | null;
@@ -167,19 +168,23 @@ export class Gate {
   }
 
   decide(request: AccessRequest): Promise<Decision> {
-    // A config without shadow rules pays one property read for them; without denial pages, one more.
-    const decided =
+    // A config without shadow rules pays one property read for them; without denial pages, one more;
+    // without dynamic metadata, one more.
+    const shadowed =
       this.#deps.routes.hasShadows === true ? this.#withShadows(request, null) : this.#decide(request, null);
+    const metadata = this.#metadata;
+    const decided = metadata === null ? shadowed : shadowed.then((decision) => withDenialMetadata(decision, metadata));
     const pages = this.#denialPages;
     return pages === null ? decided : decided.then((decision) => pages(decision, request));
   }
 
   /** decide(), with each step reported to `trace` (`portcullis explain`); the decision is its last entry. */
   async explain(request: AccessRequest, trace: GateTrace): Promise<Decision> {
-    const decided =
+    const shadowed =
       this.#deps.routes.hasShadows === true
         ? await this.#withShadows(request, trace)
         : await this.#decide(request, trace);
+    const decided = this.#metadata === null ? shadowed : withDenialMetadata(shadowed, this.#metadata);
     // The answer the client would get, route's denial body included (a traced live request gets it).
     const decision = this.#denialPages === null ? decided : await this.#denialPages(decided, request);
     trace.record(decisionEntry(decision));
@@ -285,7 +290,7 @@ export class Gate {
       // Null (met) or a denial without waiting; only a step-up login is a promise.
       const unmet = this.#requirements(check, subject, trace);
       trace?.record(requirementsEntry(route, unmet));
-      if (unmet !== null) return unmet;
+      if (unmet !== null) return this.#refusedVerified(unmet, subject);
       const upstream = this.#upstreamToken(check, subject, bearer, this.#identity(check, subject));
       return upstream instanceof Promise ? await upstream : upstream;
     } catch (fault) {
@@ -294,6 +299,13 @@ export class Gate {
         return deny("idp_unavailable", { route: routeName, detail: describeFault(fault) });
       return internalErrorDecision(routeName, describeFault(fault));
     }
+  }
+
+  /** A requirement's denial of a verified caller carries who they are in its metadata (when sent). */
+  #refusedVerified(unmet: Decision | Promise<Decision>, subject: Subject): Decision | Promise<Decision> {
+    const metadata = this.#metadata;
+    if (metadata === null || unmet instanceof Promise) return unmet;
+    return withDenialMetadata(unmet, metadata, metadataSubjectOf(subject, isMachinePrincipal(subject.claims)));
   }
 
   /**

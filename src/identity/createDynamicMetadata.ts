@@ -1,7 +1,8 @@
 // Verified claims → the Check answer's dynamic metadata (`identity.metadata`): who was let through
-// and where, as flat string fields for Envoy's rate limits and access log. Built once per credential
-// and route (the gate keeps it in the reused answer); identifiers that would need changing to fit are
-// left out, free-form claim values are sanitised and cut. Only claims: never a token or cookie.
+// (or refused) and where, as flat string fields for Envoy's rate limits and access log. Built once per
+// credential and route on an allow (the gate keeps it in the reused answer), per denial on a deny;
+// identifiers that would need changing to fit are left out, free-form claim values are sanitised and
+// cut. Only verified claims: never a token or cookie, never a claim of a credential that was refused.
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { claimScalarText, claimText } from "./claimText.ts";
 import { resolveClaim } from "./resolveClaim.ts";
@@ -27,8 +28,11 @@ export interface MetadataSubject {
 }
 
 export interface MetadataBuilder {
-  /** The metadata of an allowed request on `route`: a subject's, or the route alone (public, anonymous). */
-  (route: string, subject: MetadataSubject | null): MetadataValue;
+  /**
+   * The metadata of an answer on `route` (null: no route matched): a verified subject's, or the route
+   * alone (public, anonymous, or a denial before any caller was verified); a denial adds its `code`.
+   */
+  (route: string | null, subject: MetadataSubject | null, denial?: string): MetadataValue;
 }
 
 /** null when `identity.metadata` is off. */
@@ -38,9 +42,11 @@ export function createDynamicMetadata(config: MetadataConfig | undefined): Metad
   const identifier = (fields: Fields, name: string, value: unknown) => {
     if (typeof value === "string" && isVerbatimHeaderValue(value, maxValueBytes)) fields.push([name, value]);
   };
-  return (route, subject) => {
+  return (route, subject, denial) => {
     const fields: Fields = [];
-    identifier(fields, "route", route);
+    if (route !== null) identifier(fields, "route", route);
+    // A denial code is one of ours (a deny rule's own is checked as an identifier at config time).
+    if (denial !== undefined) identifier(fields, "code", denial);
     if (subject === null) return Object.freeze({ namespace, fields: Object.freeze(fields) });
     identifier(fields, "provider", subject.provider);
     fields.push(["credential", subject.credential], ["kind", subject.machine ? "client" : "user"]);

@@ -205,13 +205,17 @@ function encodeDeny(decision: Extract<Decision, { kind: "deny" }>): Buffer {
         : STATUS_PERMISSION_DENIED;
   const httpStatus = 1 + varintSize(decision.status);
   const payload = field(httpStatus) + headerListSize(decision.headers) + field(measure(decision.body));
-  begin(status.length + field(payload), status, CHECK_RESPONSE_DENIED, payload);
+  // As on an allow: after the denied response, measured after the body (measure() order is write order).
+  const metadata = decision.metadata?.fields.length ? decision.metadata : undefined;
+  const metadataBytes = metadata === undefined ? 0 : field(metadataSize(metadata));
+  begin(status.length + field(payload) + metadataBytes, status, CHECK_RESPONSE_DENIED, payload);
   out[at++] = DENIED_STATUS;
   writeVarint(httpStatus);
   out[at++] = 0x08; // HttpStatus.code = 1, varint
   writeVarint(decision.status);
   writeHeaderList(OK_HEADERS, decision.headers, false);
   writeString(DENIED_BODY, decision.body);
+  if (metadata !== undefined) writeMetadata(metadata);
   return out;
 }
 

@@ -3,7 +3,7 @@
 // overwrites identity headers, removes every other owned header, and adds response headers for the
 // client (a refreshed session's Set-Cookie), strips a query token source's parameter, and carries
 // the dynamic metadata when the gate made some. Deny: DeniedHttpResponse carrying our status,
-// headers, body.
+// headers, body, and the denial's dynamic metadata when the gate made some.
 import type { Decision, DynamicMetadata, HeaderList } from "../core/Decision.ts";
 
 const GRPC_OK = 0;
@@ -54,7 +54,7 @@ export function toCheckResponse(decision: Decision): object {
       : decision.status === 503
         ? GRPC_UNAVAILABLE
         : GRPC_PERMISSION_DENIED;
-  return {
+  const denied: Record<string, unknown> = {
     status: { code: grpcCode },
     denied_response: {
       status: { code: decision.status },
@@ -62,4 +62,8 @@ export function toCheckResponse(decision: Decision): object {
       body: decision.body,
     },
   };
+  // Envoy takes dynamic_metadata from a denial too (its access log sees it on the 401 or 403).
+  if (decision.metadata !== undefined && decision.metadata.fields.length > 0)
+    denied["dynamic_metadata"] = structOf(decision.metadata);
+  return denied;
 }

@@ -220,6 +220,25 @@ describe("helm template, validated against Kubernetes' schemas", () => {
     expect(deployment["spec"].template.metadata.annotations["checksum/config"]).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("mounts the API keys Secret whole, read-only, for config.apiKeys.file and --watch", async () => {
+    const text = await render("apiKeysSecret=portcullis-api-keys");
+    await validateAgainstKubernetes("api-keys", text);
+    const pod = only(objectsOf(text), "Deployment")["spec"].template.spec as Json;
+    expect((pod["volumes"] as Json[]).find((v) => v["name"] === "api-keys")).toEqual({
+      name: "api-keys",
+      secret: { secretName: "portcullis-api-keys" },
+    });
+    const portcullis = (pod["containers"] as Json[]).find((c) => c["name"] === "portcullis") as Json;
+    expect((portcullis["volumeMounts"] as Json[]).find((m) => m["name"] === "api-keys")).toEqual({
+      name: "api-keys",
+      mountPath: "/etc/portcullis-api-keys",
+      readOnly: true,
+    });
+    expect(portcullis["args"]).toContain("--watch");
+    const none = only(objectsOf(await render()), "Deployment")["spec"].template.spec as Json;
+    expect((none["volumes"] as Json[]).map((v) => v["name"])).not.toContain("api-keys");
+  });
+
   it("changes the config checksum with the config in restart mode, so helm upgrade rolls the pods", async () => {
     const checksum = async (level: string) =>
       only(objectsOf(await render("configReload=restart", `config.log.level=${level}`)), "Deployment")["spec"].template

@@ -1,7 +1,8 @@
 // The shipped envoy/per-user-rate-limit.yaml through real Envoy, on each gRPC transport: Portcullis
 // answers with dynamic metadata (identity.metadata), Envoy's local rate limit gives each `sub` a
 // bucket of its own from it, so alice is limited (429) after 3 requests while bob still passes, and
-// the access log records who was let through from the same metadata.
+// the access log records who was let through from the same metadata; a denial's line records its
+// route and code, and the caller only once verified (never the sub of a refused token).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ interface AccessLine {
   readonly user?: string | null;
   readonly client_id?: string | null;
   readonly auth_route?: string | null;
+  readonly auth_code?: string | null;
 }
 
 describe.each(["net", "http2", "grpc-js"] as const)("per-user rate limits from dynamic metadata on %s", (transport) => {
@@ -30,6 +32,16 @@ describe.each(["net", "http2", "grpc-js"] as const)("per-user rate limits from d
         listen: { grpc: "127.0.0.1:0", grpcTransport: transport, auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
         identity: { metadata: { enabled: true } },
       },
+      routes: [
+        {
+          name: "reports",
+          match: { host: "localhost", path: "/reports" },
+          auth: "required",
+          require: { scopes: ["reports:read"] },
+        },
+        { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
+        { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
+      ],
     });
   });
   afterAll(() => stack?.close());
@@ -81,5 +93,29 @@ describe.each(["net", "http2", "grpc-js"] as const)("per-user rate limits from d
     const anonymous = await accessLineFor("/public/anyone-logged");
     expect(anonymous.auth_route).toBe("public");
     expect(anonymous.user ?? "-").toBe("-");
+  }, 45_000);
+
+  it("records a denial's route and code in Envoy's access log, and the caller only once verified", async () => {
+    expect((await get("/api/nobody-denied")).status).toBe(401);
+    const expired = await stack.signToken({ sub: `mallory-${transport}`, exp: Math.floor(Date.now() / 1000) - 600 });
+    expect((await get("/api/expired-denied", expired)).status).toBe(401);
+    const dave = await stack.signToken({ sub: `dave-${transport}`, client_id: "reports-ui" });
+    expect((await get("/reports/dave-denied", dave)).status).toBe(403);
+
+    expect(await accessLineFor("/api/nobody-denied")).toMatchObject({
+      status: 401,
+      auth_route: "api",
+      auth_code: "token_missing",
+    });
+    const refused = await accessLineFor("/api/expired-denied");
+    expect(refused).toMatchObject({ status: 401, auth_route: "api", auth_code: "token_expired" });
+    expect(refused.user ?? "-").toBe("-");
+    expect(await accessLineFor("/reports/dave-denied")).toMatchObject({
+      status: 403,
+      auth_route: "reports",
+      auth_code: "insufficient_scope",
+      user: `dave-${transport}`,
+      client_id: "reports-ui",
+    });
   }, 45_000);
 });

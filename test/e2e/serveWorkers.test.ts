@@ -1,9 +1,10 @@
 // `portcullis serve --workers 2` as an operator runs it: one supervisor, two worker processes
 // sharing the gRPC port (SO_REUSEPORT), one admin listener for both. Checks from many connections
 // reach both workers and /metrics counts them all; /readyz waits for every worker's keys; a killed
-// worker comes back; SIGHUP reaches every worker; SIGTERM drains them and exits 0. Each worker logs
-// the traces asked of it (log.traceRequests). Bad --workers values and configs that need one process
-// are refused before anything starts.
+// worker comes back; SIGHUP and --watch (the config file or the API keys file it names) reach every
+// worker; SIGTERM drains them and exits 0. Each worker logs the traces asked of it
+// (log.traceRequests). Bad --workers values and configs that need one process are refused before
+// anything starts.
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -367,6 +368,37 @@ describe("portcullis serve --workers refusals", () => {
     } finally {
       process.kill(served.pid, "SIGTERM");
       expect(await served.exited).toBe(0);
+    }
+  });
+
+  it("reloads every worker when the API keys file the config names changes, in its own directory", async () => {
+    const keysDir = await mkdtemp(join(tmpdir(), "portcullis-workers-keys-"));
+    const keysFile = join(keysDir, "api-keys.yaml");
+    const entry = (client: string) => `- { clientId: ${client}, sha256: ${client.padEnd(64, "0")} }\n`;
+    await writeFile(keysFile, entry("aa"));
+    const file = join(dir, "keys-watched.yaml");
+    const keyRoutes = ["  - { name: legacy, match: { path: /legacy }, auth: required, apiKeys: true }"];
+    await writeFile(
+      file,
+      `${config("http://127.0.0.1:9", keyRoutes)}\napiKeys: { enabled: true, file: ${keysFile} }\n`,
+    );
+    const served = await serve(file, join(dir, "keys-watched.log"), ["--workers", "2", "--watch"]);
+    try {
+      await writeFile(keysFile, `${entry("aa")}${entry("bb")}`);
+      const reloaded = () =>
+        served
+          .lines()
+          .filter((l) => l["msg"] === "config reloaded" && l["trigger"] === "file change")
+          .map((l) => ({ worker: l["worker"], apiKeys: l["apiKeys"], apiKeysChanged: l["apiKeysChanged"] }));
+      expect(await waitUntil(async () => new Set(reloaded().map((r) => r.worker)).size === 2, 20_000)).toBe(true);
+      expect(reloaded().map(({ apiKeys, apiKeysChanged }) => ({ apiKeys, apiKeysChanged }))).toEqual([
+        { apiKeys: 2, apiKeysChanged: true },
+        { apiKeys: 2, apiKeysChanged: true },
+      ]);
+    } finally {
+      process.kill(served.pid, "SIGTERM");
+      expect(await served.exited).toBe(0);
+      await rm(keysDir, { recursive: true, force: true });
     }
   });
 

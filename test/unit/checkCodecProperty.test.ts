@@ -386,6 +386,14 @@ describe("the CheckRequest wire decoder refuses what Envoy cannot send", () => {
 // Well-formed strings only: one with a lone surrogate has no UTF-8 form (tested below).
 const wellFormed = text.filter((s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed());
 const headerList = fc.array(fc.tuple(fc.oneof(headerName, fc.constant("set-cookie")), wellFormed), { maxLength: 6 });
+// Field names unique (a Struct is a map), never "__proto__" (lost by the reference's plain object).
+const metadata = fc.record({
+  namespace: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_-]{0,12}$/),
+  fields: fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_.:]{0,10}$/), wellFormed), {
+    maxLength: 8,
+    selector: ([name]) => name,
+  }),
+});
 const allow = fc.record({
   kind: fc.constant("allow" as const),
   route: fc.constant("r"),
@@ -394,16 +402,7 @@ const allow = fc.record({
   removeHeaders: fc.array(fc.oneof(headerName, wellFormed), { maxLength: 6 }),
   responseHeaders: maybe(headerList),
   removeQueryParameters: maybe(fc.array(fc.oneof(fc.constant("access_token"), wellFormed), { maxLength: 3 })),
-  // Field names unique (a Struct is a map), never "__proto__" (lost by the reference's plain object).
-  metadata: maybe(
-    fc.record({
-      namespace: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_-]{0,12}$/),
-      fields: fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_.:]{0,10}$/), wellFormed), {
-        maxLength: 8,
-        selector: ([name]) => name,
-      }),
-    }),
-  ),
+  metadata: maybe(metadata),
 });
 const deny = fc.record({
   kind: fc.constant("deny" as const),
@@ -415,10 +414,11 @@ const deny = fc.record({
     wellFormed,
     wellFormed.map((s) => s.repeat(50)),
   ),
+  metadata: maybe(metadata),
 });
 
 describe("the CheckResponse wire encoder against toCheckResponse and protobufjs", () => {
-  it("writes the same bytes as protobufjs for every generated allow and denial", () => {
+  it("writes the same bytes as protobufjs for every generated allow and denial, dynamic metadata included", () => {
     fc.assert(
       fc.property(fc.oneof(allow, deny), (decision: Decision) => {
         const bytes = encodeCheckResponse(decision);
@@ -433,7 +433,8 @@ describe("the CheckResponse wire encoder against toCheckResponse and protobufjs"
           const ok = read["ok_response"] as { query_parameters_to_remove?: string[] } | undefined;
           expect(ok?.query_parameters_to_remove ?? []).toEqual(decision.removeQueryParameters ?? []);
         }
-        if (decision.kind === "allow" && decision.metadata !== undefined && decision.metadata.fields.length > 0) {
+        // Allow or denial, Envoy reads the metadata back field for field.
+        if (decision.metadata !== undefined && decision.metadata.fields.length > 0) {
           const { namespace, fields } = decision.metadata;
           const struct = (read["dynamic_metadata"] as { fields: Record<string, { structValue: unknown }> }).fields;
           const inner = (struct[namespace]!.structValue as { fields?: Record<string, { stringValue: string }> }).fields;

@@ -242,7 +242,7 @@ describe("parseConfig: defaults", () => {
         },
       },
       admin: { api: { enabled: false, token: null } },
-      apiKeys: { enabled: false, header: "x-api-key", queryParameter: null, keys: [] },
+      apiKeys: { enabled: false, header: "x-api-key", queryParameter: null, keys: [], file: null },
     });
     expect(result.warnings).toEqual([]);
   });

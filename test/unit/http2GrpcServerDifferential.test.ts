@@ -30,6 +30,14 @@ const gate = {
         status: 403,
         headers: [["x-why", request.headers.get("x-deny") ?? ""]],
         body: request.path,
+        // A denial's dynamic metadata goes out in the same bytes on every server as well.
+        metadata: {
+          namespace: "portcullis",
+          fields: [
+            ["code", "insufficient_scope"],
+            ["path", request.path],
+          ],
+        },
       };
     }
     const setHeaders = [...request.headers].map(([name, value]) => [`x-echo-${name}`, value] as const);

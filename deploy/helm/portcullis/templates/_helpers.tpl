@@ -205,6 +205,12 @@ numbers as floats, --set as integers: both print as digits. */}}
 # HOME is /tmp in the image: the only writable place on a read-only root filesystem.
 - name: tmp
   mountPath: /tmp
+{{- if .Values.apiKeysSecret }}
+# API keys (config.apiKeys.file): the whole Secret, which the kubelet updates in place for `--watch`.
+- name: api-keys
+  mountPath: /etc/portcullis-api-keys
+  readOnly: true
+{{- end }}
 {{- with .Values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
