@@ -186,32 +186,48 @@ const attributeScalars = fc.record(
         { maxKeys: 2 },
       ),
     }),
-    tls_session: fc.record({ sni: text }),
   },
   { requiredKeys: [] },
 );
+// AttributeContext.tls_session (12): its sni (1), restated or left out, and unknown fields; once at most.
+const tlsSessionField = fc
+  .tuple(maybe(text), maybe(text), unknowns, order)
+  .map(([sni, restated, extra, o]) =>
+    bytesField(
+      12,
+      concatBytes([
+        shuffled([...(sni === undefined ? [] : [stringField(1, sni)]), ...extra], o),
+        ...(restated === undefined ? [] : [stringField(1, restated)]),
+      ]),
+    ),
+  );
 
 /** A CheckRequest as Envoy could send it, and then some: unknown fields at every level, any order. */
 const checkRequestBytes = fc
   .tuple(
     attributeScalars,
     maybe(httpBytes),
+    maybe(tlsSessionField),
     fc.record({ seconds: fc.nat(), nanos: fc.nat(999_999_999) }),
     fc.tuple(unknowns, unknowns, unknowns),
     order,
   )
-  .map(([scalars, http, time, [inRequest, inAttributes, inCheck], o]) => {
+  .map(([scalars, http, tls, time, [inRequest, inAttributes, inCheck], o]) => {
     const timeBytes = upstream.request.encode(upstream.request.fromObject({ time })).finish();
     const request = shuffled([timeBytes, ...(http === undefined ? [] : [bytesField(2, http)]), ...inRequest], o);
     const attributes = upstream.attributeContext.encode(upstream.attributeContext.fromObject(scalars)).finish();
-    const context = shuffled([attributes, bytesField(4, request), ...inAttributes], o);
+    const context = shuffled(
+      [attributes, bytesField(4, request), ...(tls === undefined ? [] : [tls]), ...inAttributes],
+      o,
+    );
     return shuffled([bytesField(1, context), ...inCheck], o);
   });
 
 // The fields the codec reads, level by level: a message to descend into, or a field kept whole.
 const READ_FIELDS: Record<string, Record<number, string>> = {
   check: { 1: "attributes" },
-  attributes: { 1: "source", 4: "request" },
+  attributes: { 1: "source", 4: "request", 12: "tls" },
+  tls: { 1: "keep" },
   source: { 1: "address", 5: "keep" },
   address: { 1: "socket" },
   socket: { 2: "keep" },
