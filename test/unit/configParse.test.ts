@@ -129,6 +129,7 @@ describe("parseConfig: defaults", () => {
           "x-http-method",
         ],
         defaults: { require: NO_DEFAULT_REQUIREMENTS },
+        trustedForwardedHops: 0,
       },
       routes: [
         {
@@ -144,6 +145,8 @@ describe("parseConfig: defaults", () => {
             headers: [],
             query: [],
             sourceAddresses: [],
+            sni: [],
+            time: null,
           },
           auth: "required",
           providers: [],

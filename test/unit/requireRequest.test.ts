@@ -1,0 +1,168 @@
+// Conditions on the request as requirements: `require.request` (and the policy defaults') refuses a
+// request that fails them with 403 request_condition_failed before any credential is read, instead
+// of letting it fall through to the next rule; a deny rule's `when.request` joins its caller parts.
+import { describe, expect, it } from "vitest";
+import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
+import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
+import { renderEnvoyExtAuthzFilter } from "../../src/app/renderEnvoyExtAuthzFilter.ts";
+import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import type { VerifyOutcome } from "../../src/core/Gate.ts";
+import { createRecordingTrace } from "../../src/core/GateTrace.ts";
+import { checkRequest, gateOver } from "../harness/checkRequest.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
+
+const PROVIDERS = { corp: { issuer: "https://idp.example.com", audiences: ["api"] } };
+const token = (claims: Record<string, unknown>): VerifyOutcome => ({
+  ok: true,
+  provider: "corp",
+  claims: { sub: "alice", exp: 2_000_000_000, ...claims },
+  expiresAt: 2_000_000_000,
+});
+const TOKENS = { staff: token({ groups: ["staff"] }), contractor: token({ groups: ["contractors"] }) };
+const bearer = (name: string) => ({ authorization: `Bearer ${name}` });
+const office = ["10.0.0.0/8"];
+
+function config(policy: Record<string, unknown>, routes: unknown[]) {
+  const parsed = parseCheckedConfig({ providers: PROVIDERS, policy, routes });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems.map(formatIssue)));
+  return parsed.config;
+}
+
+function gateFor(policy: Record<string, unknown>, routes: unknown[], clock = createManualClock()) {
+  const { routes: parsedRoutes, policy: parsedPolicy } = config(policy, routes);
+  return gateOver({ routes: parsedRoutes, policy: parsedPolicy, tokens: TOKENS, clock });
+}
+
+const admin = {
+  name: "admin",
+  match: { path: "/admin" },
+  auth: "required",
+  require: { request: { sourceAddresses: office } },
+};
+const fallback = { name: "rest", match: { path: "/" }, auth: "public" };
+
+describe("require.request", () => {
+  it("refuses a request from outside the blocks with 403 request_condition_failed, never the next rule", async () => {
+    const { gate, verifyCalls } = gateFor({}, [admin, fallback]);
+    const d = await gate.decide(checkRequest("/admin/x", bearer("staff"), { sourceAddress: "192.0.2.1" }));
+    expect(d).toMatchObject({ kind: "deny", route: "admin", status: 403, code: "request_condition_failed" });
+    if (d.kind !== "deny") throw new Error("deny");
+    expect(JSON.parse(d.body)).toEqual({
+      error: "request_condition_failed",
+      error_description: "this request does not meet the route's conditions",
+    });
+    // No challenge: no token or login would help.
+    expect(d.headers?.some(([name]) => name === "www-authenticate")).toBe(false);
+    expect(d.detail).toBe("require.request: source does not match");
+    // Judged before the credential: the token was never verified.
+    expect(verifyCalls).toEqual([]);
+  });
+
+  it("refuses before asking for a credential, and lets a caller from inside the blocks on to the credential", async () => {
+    const { gate } = gateFor({}, [admin, fallback]);
+    const outside = await gate.decide(checkRequest("/admin/x", {}, { sourceAddress: "192.0.2.1" }));
+    expect(outside).toMatchObject({ kind: "deny", status: 403, code: "request_condition_failed" });
+    const inside = await gate.decide(checkRequest("/admin/x", {}, { sourceAddress: "10.1.2.3" }));
+    expect(inside).toMatchObject({ kind: "deny", status: 401, code: "token_missing" });
+    const allowed = await gate.decide(checkRequest("/admin/x", bearer("staff"), { sourceAddress: "10.1.2.3" }));
+    expect(allowed.kind).toBe("allow");
+  });
+
+  it("holds the policy defaults' request conditions on every non-public rule, beside the rule's own", async () => {
+    const clock = createManualClock(Date.parse("2026-03-28T12:00:00Z")); // a Saturday
+    const weekdays = { days: ["mon", "tue", "wed", "thu", "fri"], timeZone: "UTC" };
+    const { gate } = gateFor(
+      { defaults: { require: { request: { time: weekdays } } } },
+      [admin, { name: "api", match: { path: "/api" }, auth: "required" }, fallback],
+      clock,
+    );
+    const api = await gate.decide(checkRequest("/api/x", bearer("staff")));
+    expect(api).toMatchObject({ kind: "deny", route: "api", code: "request_condition_failed" });
+    if (api.kind === "deny") expect(api.detail).toBe("require.request: time does not match");
+    expect((await gate.decide(checkRequest("/public"))).kind).toBe("allow");
+    clock.advance(2 * 86_400_000); // Monday
+    expect((await gate.decide(checkRequest("/api/x", bearer("staff")))).kind).toBe("allow");
+    // Both hold on a rule with its own: the defaults' time and the rule's address.
+    const admin1 = await gate.decide(checkRequest("/admin/x", bearer("staff"), { sourceAddress: "192.0.2.1" }));
+    expect(admin1).toMatchObject({ kind: "deny", code: "request_condition_failed" });
+  });
+
+  it("names the failed condition in explain's trace", async () => {
+    const { gate } = gateFor({}, [admin, fallback]);
+    const trace = createRecordingTrace();
+    await gate.explain(checkRequest("/admin/x", {}, { sourceAddress: "192.0.2.1" }), trace);
+    expect(trace.entries).toContainEqual({
+      step: "requirement",
+      outcome: "failed",
+      detail: "request: source does not match",
+    });
+  });
+
+  it("check-config refuses request requirements on a public rule, as any requirement", () => {
+    const parsed = parseCheckedConfig({
+      providers: PROVIDERS,
+      routes: [
+        { name: "open", match: { path: "/" }, auth: "public", require: { request: { sni: ["a.example.com"] } } },
+      ],
+    });
+    expect(parsed.ok ? [] : parsed.problems.map(formatIssue)).toEqual([
+      expect.stringMatching(/^routes\[0\]\.require: has requirements but auth is public/),
+    ]);
+  });
+});
+
+describe("deny rules' when.request", () => {
+  const routes = [
+    {
+      name: "reports",
+      match: { path: "/reports" },
+      auth: "required",
+      deny: [
+        { code: "outside_network", when: { groups: ["contractors"], request: { sourceAddresses: ["192.0.2.0/24"] } } },
+      ],
+    },
+  ];
+
+  it("denies only a caller the other parts name whose request meets the conditions", async () => {
+    const { gate } = gateFor({}, routes);
+    const at = (name: string, sourceAddress: string) =>
+      gate.decide(checkRequest("/reports/q1", bearer(name), { sourceAddress }));
+    const denied = await at("contractor", "192.0.2.9");
+    expect(denied).toMatchObject({ kind: "deny", status: 403, code: "policy_denied" });
+    if (denied.kind === "deny") expect(JSON.parse(denied.body).error).toBe("outside_network");
+    expect((await at("contractor", "10.0.0.1")).kind).toBe("allow");
+    expect((await at("staff", "192.0.2.9")).kind).toBe("allow");
+  });
+});
+
+describe("what Envoy must send for request conditions", () => {
+  it("adds x-forwarded-for to allowed_headers only with trusted hops and an address condition", () => {
+    const names = (policy: Record<string, unknown>, routes: unknown[]) =>
+      envoyAllowedHeaders(config(policy, routes)).map(({ name }) => name);
+    expect(names({ trustedForwardedHops: 1 }, [admin])).toContain("x-forwarded-for");
+    expect(names({}, [admin])).not.toContain("x-forwarded-for");
+    expect(names({ trustedForwardedHops: 1 }, [fallback])).not.toContain("x-forwarded-for");
+  });
+
+  it("adds the headers require.request and the defaults' conditions read", () => {
+    const headers = envoyAllowedHeaders(
+      config({ defaults: { require: { request: { headers: [{ name: "X-Tenant", present: true }] } } } }, [
+        { ...admin, require: { request: { headers: [{ name: "x-region", equals: "eu" }] } } },
+      ]),
+    );
+    expect(headers).toContainEqual({
+      name: "x-tenant",
+      why: "policy.defaults.require.request.headers: a request condition",
+    });
+    expect(headers).toContainEqual({
+      name: "x-region",
+      why: "routes.admin.require.request.headers: a request condition",
+    });
+  });
+
+  it("asks Envoy for the TLS session when an SNI condition is configured, and only then", () => {
+    const withSni = config({}, [{ name: "a", match: { sni: ["api.example.com"] }, auth: "required" }]);
+    expect(renderEnvoyExtAuthzFilter(withSni)).toContain("include_tls_session: true");
+    expect(renderEnvoyExtAuthzFilter(config({}, [admin]))).not.toContain("include_tls_session");
+  });
+});
