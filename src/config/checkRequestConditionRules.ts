@@ -20,6 +20,7 @@ export function checkRequestConditionRules(config: PartialConfig, { warnings }: 
   const hops = config.policy?.trustedForwardedHops;
   if (typeof hops !== "number" || hops === 0) return;
   const path = keyPath("policy", "trustedForwardedHops");
+  const proxies = hops === 1 ? "one proxy" : `${hops} proxies`;
   if (!readsSourceAddresses(config)) {
     warnings.push({
       path,
@@ -29,6 +30,6 @@ export function checkRequestConditionRules(config: PartialConfig, { warnings }: 
   }
   warnings.push({
     path,
-    message: `trusts X-Forwarded-For: sourceAddresses conditions test the entry ${hops} left of the last one, which is only the client's address when exactly ${hops} proxies you operate stand in front of Envoy, each appending the address it saw, and Envoy runs with use_remote_address: true (it appends the peer last) and passes x-forwarded-for to ext_authz (check-config --envoy); with fewer proxies than that, any client chooses the address its conditions test`,
+    message: `trusts X-Forwarded-For: sourceAddresses conditions test the entry ${hops} left of the last one, which is only the client's address when exactly ${proxies} you operate, each appending the address it saw, stand in front of Envoy, and Envoy runs with use_remote_address: true (it appends the peer last) and passes x-forwarded-for to ext_authz (check-config --envoy); with fewer proxies than that, any client chooses the address its conditions test`,
   });
 }

@@ -220,7 +220,7 @@ describe("policy.trustedForwardedHops", () => {
     });
     expect(used.warnings.map(formatIssue)).toEqual([
       expect.stringMatching(
-        /^policy\.trustedForwardedHops: trusts X-Forwarded-For: .*exactly 2 proxies you operate .*use_remote_address: true/,
+        /^policy\.trustedForwardedHops: trusts X-Forwarded-For: .*exactly 2 proxies you operate, .*use_remote_address: true/,
       ),
     ]);
     const unused = parsed([rest], { trustedForwardedHops: 1 });
