@@ -22,9 +22,6 @@ export interface ExplainInput {
   readonly headers: readonly (readonly [string, string])[];
   /** A JWKS document every provider's keys come from instead of its IdP; null = discover and fetch as serve does. */
   readonly jwks: string | null;
-  /** Envoy's source.address and tls_session.sni for the request; absent = not known. */
-  readonly sourceAddress?: string | null;
-  readonly sni?: string | null;
 }
 
 export interface Explanation {
@@ -84,9 +81,6 @@ export async function explainRequest(
   const request = assembleAccessRequest(
     { id: "explain", method: input.method, path: parts.path, host: parts.authority, scheme: parts.scheme },
     headers,
-    "",
-    input.sourceAddress ?? "",
-    input.sni ?? "",
   );
   const pipeline = buildCheckPipeline(
     config,

@@ -1,8 +1,6 @@
 // The arguments of `portcullis explain`: `--config FILE`, at most one of `--token T` / `--cookie C`,
-// `--jwks FILE`, `--json`, `-H 'Name: value'` (repeatable), `--source ADDRESS` and `--sni NAME` (what
-// Envoy would report of the connection), then METHOD and URL. Anything else is an error, so a
-// mistyped flag is reported instead of silently changing the request explained.
-import { isIP } from "node:net";
+// `--jwks FILE`, `--json`, `-H 'Name: value'` (repeatable), then METHOD and URL. Anything else is an
+// error, so a mistyped flag is reported instead of silently changing the request explained.
 
 export interface ExplainArgs {
   readonly file: string;
@@ -11,13 +9,9 @@ export interface ExplainArgs {
   readonly headers: readonly (readonly [string, string])[];
   readonly jwksFile: string | null;
   readonly json: boolean;
-  /** The client's address as Envoy's source.address; null = none (no sourceAddresses condition holds). */
-  readonly sourceAddress: string | null;
-  /** The TLS server name as Envoy's tls_session.sni; null = none. */
-  readonly sni: string | null;
 }
 
-const VALUE_FLAGS = new Set(["--config", "-c", "--token", "--cookie", "--jwks", "-H", "--header", "--source", "--sni"]);
+const VALUE_FLAGS = new Set(["--config", "-c", "--token", "--cookie", "--jwks", "-H", "--header"]);
 
 function header(text: string): readonly [string, string] | null {
   const colon = text.indexOf(":");
@@ -56,19 +50,6 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs | { error
   if (token !== undefined && cookie !== undefined) return { error: "--token and --cookie exclude each other" };
   if (token !== undefined) headers.push(["authorization", `Bearer ${token}`]);
   if (cookie !== undefined) headers.push(["cookie", cookie]);
-  const source = values.get("--source") ?? null;
-  if (source !== null && isIP(source) === 0) return { error: `--source ${JSON.stringify(source)}: give an IP address` };
-  const sni = values.get("--sni") ?? null;
-  if (sni === "") return { error: "--sni needs a server name" };
   const [method, url] = positional as [string, string];
-  return {
-    file,
-    method: method.toUpperCase(),
-    url,
-    headers,
-    jwksFile: values.get("--jwks") ?? null,
-    json,
-    sourceAddress: source,
-    sni,
-  };
+  return { file, method: method.toUpperCase(), url, headers, jwksFile: values.get("--jwks") ?? null, json };
 }

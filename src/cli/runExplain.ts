@@ -11,7 +11,7 @@ import type { CheckConfigIo } from "./checkConfig.ts";
 import { parseExplainArgs } from "./parseExplainArgs.ts";
 
 const USAGE =
-  "usage: portcullis explain --config FILE [--token T | --cookie C] [--jwks FILE] [--source ADDRESS] [--sni NAME] [--json] METHOD URL [-H 'Name: value']...";
+  "usage: portcullis explain --config FILE [--token T | --cookie C] [--jwks FILE] [--json] METHOD URL [-H 'Name: value']...";
 
 const HELP = `${USAGE}
 Runs one request through the config's real decision pipeline and prints each step: the normalised
@@ -22,8 +22,6 @@ response a client gets and the headers the upstream gets. Exit 0 allowed, 3 deni
   --jwks FILE  every provider's keys from this JWKS file; no IdP is called
   --json       print it as JSON (docs/explain.md)
   -H 'N: v'    another request header (repeatable)
-  --source A   the client's address as Envoy reports it (sourceAddresses conditions)
-  --sni NAME   the TLS server name the client asked for (sni conditions)
 `;
 
 export async function runExplain(
@@ -56,14 +54,7 @@ export async function runExplain(
   }
   const explanation = await explainRequest(
     loaded.config,
-    {
-      method: args.method,
-      url: args.url,
-      headers: args.headers,
-      jwks,
-      sourceAddress: args.sourceAddress,
-      sni: args.sni,
-    },
+    { method: args.method, url: args.url, headers: args.headers, jwks },
     io.stderr,
   );
   io.stdout.write(args.json ? explanationJson(explanation) : renderExplanation(explanation));

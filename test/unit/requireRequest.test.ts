@@ -1,11 +1,7 @@
 // Conditions on the request as requirements: `require.request` (and the policy defaults') refuses a
 // request that fails them with 403 request_condition_failed before any credential is read, instead
 // of letting it fall through to the next rule; a deny rule's `when.request` joins its caller parts.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runExplain } from "../../src/cli/runExplain.ts";
+import { describe, expect, it } from "vitest";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
 import { renderEnvoyExtAuthzFilter } from "../../src/app/renderEnvoyExtAuthzFilter.ts";
@@ -168,53 +164,5 @@ describe("what Envoy must send for request conditions", () => {
     const withSni = config({}, [{ name: "a", match: { sni: ["api.example.com"] }, auth: "required" }]);
     expect(renderEnvoyExtAuthzFilter(withSni)).toContain("include_tls_session: true");
     expect(renderEnvoyExtAuthzFilter(config({}, [admin]))).not.toContain("include_tls_session");
-  });
-});
-
-describe("explain: conditions on the connection", () => {
-  let dir = "";
-  let file = "";
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "portcullis-require-request-"));
-    file = join(dir, "config.yaml");
-    writeFileSync(
-      file,
-      `providers:
-  demo: { issuer: "https://idp.example.com", audiences: [api], algorithms: [RS256], jwksUri: "https://idp.example.com/jwks" }
-routes:
-  - { name: partner, match: { path: /api, sni: [partner.example.com] }, auth: public }
-  - name: api
-    match: { path: /api }
-    auth: required
-    require: { request: { sourceAddresses: [10.0.0.0/8] } }
-`,
-    );
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function explain(...argv: string[]) {
-    let stdout = "";
-    const code = await runExplain(["--config", file, ...argv], {
-      stdout: { write: (t: string) => (stdout += t) },
-      stderr: { write: (t: string) => (stdout += t) },
-      env: {},
-    });
-    return { code, stdout };
-  }
-
-  it("takes the SNI and the source address from --sni and --source, and names what failed", async () => {
-    const partner = await explain("--sni", "partner.example.com", "GET", "https://app.example.com/api/x");
-    expect(partner.code, partner.stdout).toBe(0);
-    const refused = await explain("--source", "192.0.2.1", "GET", "https://app.example.com/api/x");
-    expect(refused.stdout).toContain("partner: sni does not match");
-    expect(refused.stdout).toContain("request: source does not match");
-    expect(refused.stdout).toContain("403 request_condition_failed");
-    expect(refused.code, refused.stdout).toBe(3);
-  });
-
-  it("refuses a --source that is not an IP address", async () => {
-    const bad = await explain("--source", "office", "GET", "https://app.example.com/api/x");
-    expect(bad.code).toBe(2);
-    expect(bad.stdout).toContain('--source "office": give an IP address');
   });
 });
