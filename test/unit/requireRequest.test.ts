@@ -1,7 +1,11 @@
 // Conditions on the request as requirements: `require.request` (and the policy defaults') refuses a
 // request that fails them with 403 request_condition_failed before any credential is read, instead
 // of letting it fall through to the next rule; a deny rule's `when.request` joins its caller parts.
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runExplain } from "../../src/cli/runExplain.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
 import { renderEnvoyExtAuthzFilter } from "../../src/app/renderEnvoyExtAuthzFilter.ts";
@@ -164,5 +168,43 @@ describe("what Envoy must send for request conditions", () => {
     const withSni = config({}, [{ name: "a", match: { sni: ["api.example.com"] }, auth: "required" }]);
     expect(renderEnvoyExtAuthzFilter(withSni)).toContain("include_tls_session: true");
     expect(renderEnvoyExtAuthzFilter(config({}, [admin]))).not.toContain("include_tls_session");
+  });
+});
+
+describe("explain: request conditions as requirements", () => {
+  let dir = "";
+  let file = "";
+  const days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+  // Today and tomorrow (UTC) left out: closed however long the test runs.
+  const closed = days.filter((_, i) => i !== new Date().getUTCDay() && i !== (new Date().getUTCDay() + 1) % 7);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "portcullis-require-request-"));
+    file = join(dir, "config.yaml");
+    writeFileSync(
+      file,
+      `providers:
+  demo: { issuer: "https://idp.example.com", audiences: [api], algorithms: [RS256], jwksUri: "https://idp.example.com/jwks" }
+routes:
+  - { name: batch, match: { path: /api, time: { days: [${closed.join(", ")}], timeZone: UTC } }, auth: public }
+  - name: api
+    match: { path: /api }
+    auth: required
+    require: { request: { headers: [{ name: x-tenant, present: true }] } }
+`,
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("names the time condition a rule fails, and the request condition a requirement fails", async () => {
+    let stdout = "";
+    const code = await runExplain(["--config", file, "GET", "https://app.example.com/api/x"], {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stdout += t) },
+      env: {},
+    });
+    expect(stdout).toContain("batch: time does not match");
+    expect(stdout).toContain("request: headers does not match");
+    expect(stdout).toContain("403 request_condition_failed");
+    expect(code, stdout).toBe(3);
   });
 });
