@@ -124,7 +124,7 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
   return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
 }
 
-/** Every place request conditions are written (a rule's match and require.request, the defaults'), with its key path. */
+/** Every place request conditions are written (a rule's match, require.request and deny rules' when.request, the defaults'), with its key path. */
 export function requestConditionSets(
   config: PortcullisConfig,
 ): { readonly where: string; readonly conditions: RequestConditionConfig }[] {
@@ -135,6 +135,10 @@ export function requestConditionSets(
     sets.push({ where: `routes.${route.name}.match`, conditions: route.match });
     const own = route.require?.request;
     if (own !== undefined) sets.push({ where: `routes.${route.name}.require.request`, conditions: own });
+    (route.deny ?? []).forEach(({ when }, i) => {
+      if (when?.request !== undefined)
+        sets.push({ where: `routes.${route.name}.deny[${i}].when.request`, conditions: when.request });
+    });
   }
   return sets;
 }
