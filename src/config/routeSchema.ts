@@ -53,7 +53,7 @@ const basePolicyNode = {
       max: 10,
       default: 0,
       description:
-        "How many proxies in front of Envoy (load balancers you operate) append the address they saw to `X-Forwarded-For`; `sourceAddresses` conditions then test the address that many entries left of the last one (the peer Envoy appends itself, so Envoy must run with `use_remote_address: true`, as the shipped configs do). 0 (default): `X-Forwarded-For` is never read and conditions test Envoy's `source.address`. Envoy's own `xff_num_trusted_hops` does not change the `source.address` ext_authz reports (docs/policy.md). With 1 or more, Envoy must send the header (`check-config --envoy` adds it to `allowed_headers`); a header that is missing, has fewer entries, an entry that is not an IP address, or whose last entry is not the peer's address fails the condition. Set it to exactly the number of proxies you run: one too many trusts an address the client wrote.",
+        "How many proxies in front of Envoy (load balancers you operate) append the address they saw to `X-Forwarded-For`; `sourceAddresses` conditions then test the address that many entries left of the last one (the peer Envoy appends itself, so Envoy must run with `use_remote_address: true`, as the shipped configs do). 0 (default): `X-Forwarded-For` is never read and conditions test Envoy's `source.address`. Envoy's own `xff_num_trusted_hops` does not change the `source.address` ext_authz reports (docs/policy.md). With 1 or more, Envoy must send the header (`check-config --envoy` adds it to `allowed_headers`); a header that is missing, has fewer entries, an entry that is not an IP address, or whose last entry is not the peer's address fails the condition. Set it to exactly the number of proxies you run: one too many trusts an address the client wrote. Example: `1` behind one load balancer you operate.",
     },
     removeRequestHeaders: {
       kind: "list",
@@ -87,7 +87,7 @@ const nameSet = (what: string, source: string) =>
 const requirements = {
   kind: "object",
   description:
-    "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
+    "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; failing `request` → 403 `request_condition_failed`, before any credential is read; any other failure → 403.",
   fields: {
     scopes: {
       ...nameList("scope"),
