@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCheckConfig } from "../../src/cli/checkConfig.ts";
 import { runExplain } from "../../src/cli/runExplain.ts";
 import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
@@ -206,5 +207,36 @@ routes:
     expect(stdout).toContain("request: headers does not match");
     expect(stdout).toContain("403 request_condition_failed");
     expect(code, stdout).toBe(3);
+  });
+});
+
+describe("check-config --explain-routes: request conditions", () => {
+  it("shows a rule's match conditions, its require.request, a deny rule's when.request and the defaults'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "portcullis-routes-conditions-"));
+    const path = join(dir, "config.yaml");
+    writeFileSync(
+      path,
+      `providers:
+  demo: { issuer: "https://idp.example.com", audiences: [api] }
+policy: { defaults: { require: { request: { sni: ["*.example.com"] } } } }
+routes:
+  - name: v2
+    match: { path: /api, headers: [{ name: x-api-version, equals: "2" }], time: { days: [mon, tue], from: "09:00", to: "18:00", timeZone: Europe/Berlin } }
+    auth: required
+    require: { request: { sourceAddresses: [10.0.0.0/8], query: [{ name: debug, present: false }] } }
+    deny: [{ code: weekend_guests, when: { groups: [guests], request: { time: { days: [sat, sun], timeZone: UTC } } } }]
+`,
+    );
+    let output = "";
+    const io = { write: (t: string) => (output += t) };
+    const code = await runCheckConfig(["--config", path, "--explain-routes"], { stdout: io, stderr: io, env: {} });
+    rmSync(dir, { recursive: true, force: true });
+    expect(code, output).toBe(0);
+    expect(output).toContain('match: header x-api-version = "2" and time mon,tue 09:00-18:00 Europe/Berlin');
+    expect(output).toContain("request: query debug absent and source in 10.0.0.0/8");
+    expect(output).toContain(
+      'deny[0]: weekend_guests (403) when group any of "guests" and request time sat,sun all day UTC',
+    );
+    expect(output).toContain("defaults request: sni one of *.example.com");
   });
 });
