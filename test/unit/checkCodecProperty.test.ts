@@ -334,6 +334,13 @@ const aroundHttp = (http: Uint8Array) => bytesField(1, bytesField(4, bytesField(
 const refused = (bytes: Uint8Array) => decodeCheckRequest(Buffer.from(bytes)) instanceof CheckRequestRefused;
 
 describe("the CheckRequest wire decoder refuses what Envoy cannot send", () => {
+  it("reads the TLS server name, the last one stated, and refuses tls_session given twice", () => {
+    const tls = (...snis: string[]) => bytesField(12, concatBytes(snis.map((sni) => stringField(1, sni))));
+    const decoded = decodeCheckRequest(Buffer.from(bytesField(1, tls("a.example.com", "b.example.com"))));
+    expect(decoded instanceof CheckRequestRefused ? decoded.reason : decoded.sni).toBe("b.example.com");
+    expect(refused(bytesField(1, concatBytes([tls("a.example.com"), tls("b.example.com")])))).toBe(true);
+  });
+
   it("refuses a known field with another wire type (a method sent as a varint)", () => {
     expect(refused(aroundHttp(concatBytes([tagBytes(2, 0), varintBytes(5n)])))).toBe(true);
     expect(refused(concatBytes([tagBytes(1, 0), varintBytes(1n)]))).toBe(true);
