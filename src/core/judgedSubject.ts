@@ -1,7 +1,7 @@
 // The caller as route requirements read it: the verified claims, and what is worked out from them
 // only when a requirement asks — the roles and groups the identity module reads, and the time (for
 // maxAge) — each at most once per check, so a route whose rules read only claims or scopes pays
-// for neither.
+// for neither; and the request, which deny rules' `when.request` test.
 import type { Clock } from "../clock/Clock.ts";
 import type { RequirementSubject } from "./evaluateRequirements.ts";
 import type { Subject } from "./Subject.ts";
