@@ -11,6 +11,7 @@ import { parseCheckedConfig } from "../../src/app/parseCheckedConfig.ts";
 import { envoyAllowedHeaders } from "../../src/app/envoyAllowedHeaders.ts";
 import { renderEnvoyExtAuthzFilter } from "../../src/app/renderEnvoyExtAuthzFilter.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
+import { compileRoutes } from "../../src/core/compileRoutes.ts";
 import type { VerifyOutcome } from "../../src/core/Gate.ts";
 import { createRecordingTrace } from "../../src/core/GateTrace.ts";
 import { checkRequest, gateOver } from "../harness/checkRequest.ts";
@@ -238,5 +239,16 @@ routes:
       'deny[0]: weekend_guests (403) when group any of "guests" and request time sat,sun all day UTC',
     );
     expect(output).toContain("defaults request: sni one of *.example.com");
+  });
+});
+
+describe("a rule without request conditions", () => {
+  it("compiles to no condition test and no request requirement, so the Check path does no work for them", () => {
+    const parsed = config({ defaults: { require: { amr: ["mfa"] } } }, [
+      { name: "plain", match: { path: "/" }, auth: "required", require: { scopes: ["a"] } },
+    ]);
+    const rules = compileRoutes(parsed.routes, parsed.policy);
+    expect(rules[0]?.conditions).toBeUndefined();
+    expect(rules[0] && "requestRequirement" in rules[0].route).toBe(false);
   });
 });
