@@ -132,7 +132,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   const identity = identityOf(config, reuse.shared, logger, clock);
   const gate = new Gate({
     normalizePath: createPathNormalizer(config.policy.allowPathShapes ?? []),
-    ...routesOf(config),
+    ...routesOf(config, clock),
     verifier: registry,
     ...identity,
     ...sessionsOf(login, reuse.shared),
@@ -178,13 +178,14 @@ function tokenForwardingsOf(config: PortcullisConfig): TokenForwardings | null {
 
 /**
  * The route table, told whether providers demand certificate-bound tokens (x-forwarded-client-cert
- * removal) and where API keys are read, and the API keys, built from this config: a reload's
+ * removal), where API keys are read and the clock `time` conditions read, and the API keys, built from this config: a reload's
  * pipeline holds the new keys only (rotation).
  */
-function routesOf(config: PortcullisConfig): { routes: RouteTable; apiKeys: ApiKeySet | null } {
+function routesOf(config: PortcullisConfig, clock: Clock): { routes: RouteTable; apiKeys: ApiKeySet | null } {
   const apiKeys = createApiKeySet(config.apiKeys);
   const routes = new RouteTable(config.routes, config.policy, {
     providersDemandCertificates: providersDemandCertificates(config),
+    clock,
     ...(apiKeys === null ? {} : { apiKeySources: apiKeys.sources }),
   });
   return { routes, apiKeys };

@@ -1,11 +1,13 @@
 // One line per thing a route asks of a caller beyond matching it, for the route table
-// (`check-config --explain-routes`): deny rules, scopes, roles, groups, claims (the tree summarised), step-up,
-// bound tokens, certificate clients, token exchange, assertion, forwarded headers. Names only.
+// (`check-config --explain-routes`): request conditions of the match, deny rules, scopes, roles,
+// groups, claims (the tree summarised), step-up, conditions on the request, bound tokens, certificate
+// clients, token exchange, assertion, forwarded headers. Names only.
 
 import type { DefaultRequirementsConfig, RouteConfig } from "../config/PortcullisConfig.ts";
 import type { ClaimCheckConfig, ClaimOperator } from "../config/parseClaimCheck.ts";
 import { leafOperator } from "../core/compileClaimCheck.ts";
 import type { NameSetRequirement } from "../config/parseNameSet.ts";
+import { describeRequestConditions } from "./describeRequestConditions.ts";
 
 /** One requirement or route feature: `what` is the config key it comes from, `text` what it asks. */
 export interface RouteRequirementText {
@@ -72,6 +74,7 @@ export function requirementTexts(r: DefaultRequirementsConfig | RouteConfig["req
   add("acr", r.acr.length > 0 ? `one of ${list(r.acr)}` : null);
   add("amr", r.amr.length > 0 ? `all of ${list(r.amr)}` : null);
   add("maxAge", r.maxAge === null ? null : `authenticated within ${r.maxAge}s`);
+  add("request", describeRequestConditions(r.request));
   if ("boundTokens" in r) add("boundTokens", r.boundTokens ?? null);
   return out;
 }
@@ -87,6 +90,8 @@ function denyTexts(route: RouteConfig): RouteRequirementText[] {
       if (w.groups.length > 0) parts.push(`group any of ${list(w.groups)}`);
       if (w.roles.length > 0) parts.push(`role any of ${list(w.roles)}`);
       if (w.claims !== null) parts.push(describeClaimCheck(w.claims));
+      const request = describeRequestConditions(w.request);
+      if (request !== null) parts.push(`request ${request}`);
     }
     const who = parts.length === 0 ? "every request" : `when ${parts.join(" and ")}`;
     return { what: `deny[${i}]`, text: `${rule.code} (${rule.status}) ${who}` };
@@ -127,5 +132,7 @@ export function describeRouteRequirements(route: RouteConfig | undefined): reado
   if (route === undefined) return [];
   const optOut: RouteRequirementText[] =
     route.defaults === false ? [{ what: "defaults", text: "policy.defaults not asked" }] : [];
-  return [...denyTexts(route), ...requirementTexts(route.require), ...optOut, ...featureTexts(route)];
+  const match = describeRequestConditions(route.match);
+  const conditions: RouteRequirementText[] = match === null ? [] : [{ what: "match", text: match }];
+  return [...conditions, ...denyTexts(route), ...requirementTexts(route.require), ...optOut, ...featureTexts(route)];
 }

@@ -8,6 +8,7 @@ import { DEFAULT_REMOVED_REQUEST_HEADERS } from "../config/removedRequestHeaders
 import { FORWARDED_CLIENT_CERT_HEADER } from "../core/parseForwardedClientCert.ts";
 import { browserLoginEnabled } from "./buildCheckPipeline.ts";
 import { clientCertificateUse } from "./clientCertificateUse.ts";
+import type { RequestConditionConfig } from "../core/compileRequestConditions.ts";
 
 /** One header Portcullis reads from a Check, and why (printed beside it by `check-config --envoy`). */
 export interface AllowedHeader {
@@ -41,7 +42,8 @@ export const TRACE_CONTEXT_HEADERS: readonly string[] = Object.freeze([
  * The headers, in a stable order. Not listed, on purpose: the identity headers Portcullis owns
  * (every allow answer removes or overwrites each of them whether or not the request carries it, so
  * it need not see them); pseudo-headers (Envoy sends them as attributes.request.http's host, path,
- * method and scheme); forwarding headers (x-forwarded-for/-proto: never trusted from a client).
+ * method and scheme); forwarding headers (x-forwarded-proto never, x-forwarded-for only where
+ * policy.trustedForwardedHops says which of its entries proxies you run wrote).
  */
 export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedHeader[] {
   const headers: AllowedHeader[] = [
@@ -103,12 +105,15 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
       });
   }
   // A header Envoy does not send reads as absent: `present: false` would hold for every request.
-  for (const route of config.routes)
-    for (const condition of route.match.headers ?? [])
-      headers.push({
-        name: condition.name,
-        why: `routes.${route.name}.match.headers: a condition of the route's match`,
-      });
+  for (const { where, conditions } of requestConditionSets(config))
+    for (const condition of conditions.headers ?? [])
+      headers.push({ name: condition.name, why: `${where}.headers: a request condition` });
+  const hops = config.policy.trustedForwardedHops ?? 0;
+  if (hops > 0 && requestConditionSets(config).some(({ conditions }) => (conditions.sourceAddresses ?? []).length > 0))
+    headers.push({
+      name: "x-forwarded-for",
+      why: `policy.trustedForwardedHops (${hops}): sourceAddresses conditions read the client address the trusted proxies appended`,
+    });
   const apiKeyHeader = config.apiKeys?.enabled === true ? config.apiKeys.header : null;
   if (apiKeyHeader !== null && config.routes.some((route) => route.apiKeys === true))
     headers.push({
@@ -117,6 +122,25 @@ export function envoyAllowedHeaders(config: PortcullisConfig): readonly AllowedH
     });
   // A name twice (a removal that is also a trace header) is sent once, for its first reason.
   return headers.filter((h, i) => headers.findIndex((other) => other.name === h.name) === i);
+}
+
+/** Every place request conditions are written (a rule's match, require.request and deny rules' when.request, the defaults'), with its key path. */
+export function requestConditionSets(
+  config: PortcullisConfig,
+): { readonly where: string; readonly conditions: RequestConditionConfig }[] {
+  const sets: { where: string; conditions: RequestConditionConfig }[] = [];
+  const defaults = config.policy.defaults?.require?.request;
+  if (defaults !== undefined) sets.push({ where: "policy.defaults.require.request", conditions: defaults });
+  for (const route of config.routes) {
+    sets.push({ where: `routes.${route.name}.match`, conditions: route.match });
+    const own = route.require?.request;
+    if (own !== undefined) sets.push({ where: `routes.${route.name}.require.request`, conditions: own });
+    (route.deny ?? []).forEach(({ when }, i) => {
+      if (when?.request !== undefined)
+        sets.push({ where: `routes.${route.name}.deny[${i}].when.request`, conditions: when.request });
+    });
+  }
+  return sets;
 }
 
 /** The list as Envoy's ListStringMatcher patterns (exact names; Envoy's header names are lower-case). */

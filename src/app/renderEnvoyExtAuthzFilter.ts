@@ -4,7 +4,7 @@
 
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import { clientCertificateUse } from "./clientCertificateUse.ts";
-import { envoyAllowedHeaders } from "./envoyAllowedHeaders.ts";
+import { envoyAllowedHeaders, requestConditionSets } from "./envoyAllowedHeaders.ts";
 
 export interface ExtAuthzFilterOptions {
   /** The Envoy cluster of Portcullis's gRPC listener; default portcullis_ext_authz. */
@@ -27,12 +27,19 @@ export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: Ext
     # The listener must require and verify it (DownstreamTlsContext: require_client_certificate, a
     # validation_context with your CA): Portcullis trusts what Envoy hands over.
     include_peer_certificate: true`
-    : `    # Portcullis reads neither the client certificate, the TLS session nor the body.
+    : `    # Portcullis reads neither the client certificate nor the body.
     include_peer_certificate: false`;
+  // Without it Envoy leaves tls_session out, every request reads as having no SNI and no sni condition holds.
+  const tlsSession = requestConditionSets(config).some(({ conditions }) => (conditions.sni ?? []).length > 0)
+    ? `
+    # sni conditions: the TLS server name the client asked for (attributes.tls_session.sni).
+    include_tls_session: true`
+    : "";
   return `# Envoy's ext_authz filter for this Portcullis config, the first of the listener's http_filters.
 # allowed_headers lists the request headers Portcullis reads; Envoy sends it no other. Print this
 # again after changing browser login (a provider's clientId/redirectUri, session.keys), tracing,
-# policy.removeRequestHeaders or mTLS (boundTokens, routes' mtls): portcullis check-config --config FILE --envoy
+# policy.removeRequestHeaders, mTLS (boundTokens, routes' mtls) or request conditions (headers, sni,
+# trustedForwardedHops): portcullis check-config --config FILE --envoy
 - name: envoy.filters.http.ext_authz
   typed_config:
     "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
@@ -40,7 +47,7 @@ export function renderEnvoyExtAuthzFilter(config: PortcullisConfig, options: Ext
     # SECURITY: fail closed: Portcullis unreachable or slow means 503, never a pass.
     failure_mode_allow: false
     status_on_error: { code: ServiceUnavailable }
-${peerCertificate}
+${peerCertificate}${tlsSession}
     grpc_service:
       # No x-envoy-internal or x-forwarded-for on the Check call: Portcullis reads neither.
       envoy_grpc: { cluster_name: ${options.clusterName ?? "portcullis_ext_authz"}, skip_envoy_headers: true }

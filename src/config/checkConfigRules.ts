@@ -24,6 +24,7 @@ import { checkMetadataRules } from "./checkMetadataRules.ts";
 import { checkRouteAnswerRules } from "./checkRouteAnswerRules.ts";
 import { checkRequestHeaderRemoval } from "./checkRequestHeaderRemoval.ts";
 import { checkTraceRequestRules } from "./checkTraceRequestRules.ts";
+import { checkRequestConditionRules } from "./checkRequestConditionRules.ts";
 
 /** The parser's possibly partial output (SchemaOutput.ts), as every rule reads it. */
 export type PartialConfig = PartialOutput<SchemaOutput<typeof configSchema>>;
@@ -52,6 +53,7 @@ export function checkConfigRules(
   checkLoginHosts(config, findings);
   checkRouteRules(config, findings);
   checkPolicyRules(config, findings);
+  checkRequestConditionRules(config, findings);
   checkBindingRules(config, findings);
   checkDpopRules(config, findings);
   checkExchangeRules(config, findings);

@@ -9,6 +9,7 @@ import type { PartialRoute } from "./checkRouteRules.ts";
 import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import type { ClaimCheckConfig } from "./parseClaimCheck.ts";
+import { requestConditionsGiven } from "./requestConditionsGiven.ts";
 
 type PartialWhen = NonNullable<NonNullable<NonNullable<PartialRoute["deny"]>[number]>["when"]>;
 
@@ -16,13 +17,18 @@ type PartialWhen = NonNullable<NonNullable<NonNullable<PartialRoute["deny"]>[num
 export function whenIsEmpty(when: PartialWhen | undefined): boolean {
   if (when === undefined) return true;
   const lists = [when.scopes, when.clients, when.groups, when.roles];
-  return lists.every((list) => list === undefined || list.length === 0) && (when.claims ?? null) === null;
+  return (
+    lists.every((list) => list === undefined || list.length === 0) &&
+    (when.claims ?? null) === null &&
+    !requestConditionsGiven(when.request)
+  );
 }
 
 function hasOwnRequirements(require: PartialRoute["require"]): boolean {
   if (require === undefined) return false;
   return Object.entries(require).some(([key, value]) => {
     if (key === "principal") return value !== "any" && value !== undefined;
+    if (key === "request") return requestConditionsGiven(value as Parameters<typeof requestConditionsGiven>[0]);
     if (Array.isArray(value)) return value.length > 0;
     return value !== null && value !== undefined;
   });

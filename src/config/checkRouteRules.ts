@@ -7,6 +7,7 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import { whenIsEmpty } from "./checkPolicyRules.ts";
 import { keyPath } from "./keyPath.ts";
 import type { PartialConfig } from "./checkConfigRules.ts";
+import { requestConditionsGiven } from "./requestConditionsGiven.ts";
 
 export type PartialRoute = NonNullable<NonNullable<PartialConfig["routes"]>[number]>;
 
@@ -116,6 +117,7 @@ function shadowOnPublic(path: string): ConfigIssue {
 function hasRequirements(require: Record<string, unknown>): boolean {
   return Object.entries(require).some(([key, value]) => {
     if (key === "principal") return value !== "any" && value !== undefined;
+    if (key === "request") return requestConditionsGiven(value as Parameters<typeof requestConditionsGiven>[0]);
     if (Array.isArray(value)) return value.length > 0;
     return value !== null && value !== undefined;
   });

@@ -5,6 +5,7 @@
 import type { CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { nonBlank } from "./configFormats.ts";
 import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
+import { requireRequestNode } from "./requestConditionSchema.ts";
 
 /** The statuses a deny rule may answer with: 403 (default), 404 (hide the route), 401 (sign in again). */
 export const DENY_STATUSES = [401, 403, 404] as const;
@@ -47,6 +48,11 @@ const denyWhenNode = {
       jsonSchema: claimCheckJsonSchema,
       jsonSchemaDefs: claimCheckJsonSchemaDefs,
       description: "The claim check tree (as in `require.claims`) passes.",
+    },
+    request: {
+      ...requireRequestNode,
+      description:
+        "The request meets these conditions (`headers`, `query`, `sourceAddresses`, `sni`, `time`, shaped as in `match`), e.g. a group of callers refused outside office hours or from outside a network: `{groups: [contractors], request: {time: {days: [sat, sun], timeZone: Europe/Berlin}}}`. Judged with the other parts, on an identified caller.",
     },
   },
 } as const satisfies ObjectNode;

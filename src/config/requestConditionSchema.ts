@@ -1,7 +1,10 @@
-// `routes[].match.headers`, `.query` and `.sourceAddresses`: request attributes a rule's match may
-// test besides host, path and method. Each condition narrows the rule (all must hold); parsed here,
-// compiled once by core/compileRequestConditions.ts.
-import type { CustomReport, CustomResult, ListNode } from "./configSchema.ts";
+// `routes[].match.headers`, `.query`, `.sourceAddresses`, `.sni` and `.time`: request attributes a
+// rule's match may test besides host, path and method, and `require.request`, the same tests as a
+// requirement. Each condition narrows the rule (all must hold); parsed here, compiled once by
+// core/compileRequestConditions.ts.
+import type { CustomReport, CustomResult, ListNode, ObjectNode } from "./configSchema.ts";
+import { hostPattern } from "./configFormats.ts";
+import { timeWindowNode } from "./timeWindowSchema.ts";
 import { linearRegexProblem } from "./compileLinearRegex.ts";
 import { isAnchoredRegex, REGEX_MAX_LENGTH } from "./routePathPattern.ts";
 import { proxyCidr } from "./forwardAuthSchema.ts";
@@ -126,5 +129,32 @@ export const matchSourceAddressesNode = {
   unique: true,
   default: [],
   description:
-    "Address blocks (`address/prefix`) the client's address must be in; missing or empty = any address. The address is Envoy's `source.address` (the TCP peer of its listener, never `X-Forwarded-For`): behind a load balancer that is the balancer's address. An IPv4 peer on a dual-stack listener (`::ffff:a.b.c.d`) is checked as IPv4; a request without a known address does not match. Example: `[10.0.0.0/8, \"fd00::/8\"]`.",
+    "Address blocks (`address/prefix`) the client's address must be in; missing or empty = any address. The address is Envoy's `source.address` (the TCP peer of its listener): behind a load balancer that is the balancer's address, unless `policy.trustedForwardedHops` says how many proxies in front of Envoy append to `X-Forwarded-For` (then the entry that many places left of the peer's own, see docs/policy.md; a header that does not have it fails the condition). An IPv4 peer on a dual-stack listener (`::ffff:a.b.c.d`) is checked as IPv4; a request without a known address does not match. Example: `[10.0.0.0/8, \"fd00::/8\"]`.",
 } as const satisfies ListNode;
+
+export const matchSniNode = {
+  kind: "list",
+  typeOptional: true,
+  items: { kind: "string", format: hostPattern, description: "A server name, or `*.suffix` for one more label." },
+  unique: true,
+  default: [],
+  description:
+    "TLS server names (SNI) the client's TLS handshake must have named: exact names, or `*.example.com` for exactly one label before the suffix (`a.example.com`, not `example.com` or `a.b.example.com`); case-insensitive; missing or empty = any. Read from the Check's `attributes.tls_session.sni`, which Envoy sends only with `include_tls_session: true` on its ext_authz filter (`check-config --envoy` prints it); a request without SNI (plain HTTP, a client that sent none, an Envoy that does not send it) does not match. The SNI is the client's choice and may differ from its Host: like a header it may narrow a rule, never be what keeps a caller out. Example: `[api.example.com, \"*.internal.example.com\"]`.",
+} as const satisfies ListNode;
+
+export const matchTimeNode = timeWindowNode;
+
+/** `require.request` (and `policy.defaults.require.request`): the match conditions, as a requirement that answers 403. */
+export const requireRequestNode = {
+  kind: "object",
+  typeOptional: true,
+  description:
+    'Conditions on the request the rule\'s callers must meet, with the same shapes as `match`\'s (`headers`, `query`, `sourceAddresses`, `sni`, `time`), every one given must hold. Unlike `match`, a request that fails one does not go on to the next rule: it is refused with 403 `request_condition_failed` before any credential is read (signing in would not help). Example: `{sourceAddresses: [10.0.0.0/8], time: {days: [mon, tue, wed, thu, fri], from: "08:00", to: "20:00", timeZone: Europe/Berlin}}`.',
+  fields: {
+    headers: matchHeadersNode,
+    query: matchQueryNode,
+    sourceAddresses: matchSourceAddressesNode,
+    sni: matchSniNode,
+    time: matchTimeNode,
+  },
+} as const satisfies ObjectNode;

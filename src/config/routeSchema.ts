@@ -16,7 +16,14 @@ import { tokenSourceNode } from "./tokenSourceSchema.ts";
 import { forwardTokenNode } from "./forwardTokenSchema.ts";
 import { routeDenialNode, routeResponseHeadersNode } from "./routeAnswerSchema.ts";
 import { routeDenyNode } from "./denyRuleSchema.ts";
-import { matchHeadersNode, matchQueryNode, matchSourceAddressesNode } from "./requestConditionSchema.ts";
+import {
+  matchHeadersNode,
+  matchQueryNode,
+  matchSniNode,
+  matchSourceAddressesNode,
+  matchTimeNode,
+  requireRequestNode,
+} from "./requestConditionSchema.ts";
 
 const basePolicyNode = {
   kind: "object",
@@ -38,6 +45,15 @@ const basePolicyNode = {
       default: [],
       description:
         "Path shapes that common upstreams read differently from Portcullis and Envoy, refused by default with 400 `path_invalid` before any rule sees them; list one here only for an API that needs it (`check-config` warns what each exposes). `pathParameters`: `;` or `%3B` (Tomcat, Jetty and Spring serve `/admin;x/y` as `/admin/y`). `encodedPercent`: `%25` (a double-decoding upstream serves `/%2561dmin` as `/admin`). `trailingDot`: a segment ending in `.` (IIS and Spring serve `/admin./y` as `/admin/y`). `trailingWhitespace`: a segment ending in `%20`. `invalidUtf8`: escapes that are not well-formed UTF-8 (overlong `%C0%AE` is a dot to some servers). Always refused, whatever this says: `%2F`, `%5C`, a backslash, control characters, spaces, malformed escapes.",
+    },
+    trustedForwardedHops: {
+      kind: "integer",
+      typeOptional: true,
+      min: 0,
+      max: 10,
+      default: 0,
+      description:
+        "How many proxies in front of Envoy (load balancers you operate) append the address they saw to `X-Forwarded-For`; `sourceAddresses` conditions then test the address that many entries left of the last one (the peer Envoy appends itself, so Envoy must run with `use_remote_address: true`, as the shipped configs do). 0 (default): `X-Forwarded-For` is never read and conditions test Envoy's `source.address`. Envoy's own `xff_num_trusted_hops` does not change the `source.address` ext_authz reports (docs/policy.md). With 1 or more, Envoy must send the header (`check-config --envoy` adds it to `allowed_headers`); a header that is missing, has fewer entries, an entry that is not an IP address, or whose last entry is not the peer's address fails the condition. Set it to exactly the number of proxies you run: one too many trusts an address the client wrote. Example: `1` behind one load balancer you operate.",
     },
     removeRequestHeaders: {
       kind: "list",
@@ -71,7 +87,7 @@ const nameSet = (what: string, source: string) =>
 const requirements = {
   kind: "object",
   description:
-    "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; any other failure → 403.",
+    "What an identified caller must have; every part given must pass. Not allowed with `auth: public`. Failing scopes → 403 `insufficient_scope`; failing step-up (`acr`, `amr`, `maxAge`) → a new login or 401 `insufficient_user_authentication`; failing `request` → 403 `request_condition_failed`, before any credential is read; any other failure → 403.",
   fields: {
     scopes: {
       ...nameList("scope"),
@@ -112,6 +128,7 @@ const requirements = {
       description: "Step-up: most seconds since the caller's `auth_time`; a token without `auth_time` fails it.",
     },
     boundTokens: routeBoundTokensNode,
+    request: requireRequestNode,
   },
 } as const satisfies ObjectNode;
 
@@ -236,6 +253,8 @@ export const routeNode = {
         headers: matchHeadersNode,
         query: matchQueryNode,
         sourceAddresses: matchSourceAddressesNode,
+        sni: matchSniNode,
+        time: matchTimeNode,
       },
     },
     auth: {

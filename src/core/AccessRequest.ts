@@ -27,6 +27,11 @@ export interface AccessRequest {
    * the forward-auth endpoint, whose peer is the proxy).
    */
   readonly sourceAddress?: string;
+  /**
+   * The TLS server name the client's handshake asked for (Envoy: attributes.tls_session.sni, sent
+   * with include_tls_session); absent when there was none or it was not sent.
+   */
+  readonly sni?: string;
   /** The client's TLS certificate as Envoy handed it over (include_peer_certificate); absent: none. */
   readonly clientCertificate?: ClientCertificate;
   /** Envoy sent a certificate that is not one readable certificate (too long, malformed): read as none. */

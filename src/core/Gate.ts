@@ -1,5 +1,6 @@
 // The decision pipeline, readable in one place (`decide`): route policy (one host, one normalised
-// path, the first matching route; a deny rule without `when` answers at once; public routes pass) →
+// path, the first matching route; a deny rule without `when` answers at once, a `require.request`
+// the request fails is refused; public routes pass) →
 // credential (a bearer token from the route's token source, else a client certificate or API key
 // the route admits, else a browser session) → token revocation (back-channel logouts' sid and sub) → token
 // binding (cnf: the certificate or the DPoP proof) → session freshness (refreshed when near expiry)
@@ -45,6 +46,7 @@ import type { BearerExtraction } from "./extractBearerToken.ts";
 import { readPresentedToken } from "./readRouteToken.ts";
 import { upstreamCookieOf } from "./upstreamCookieOf.ts";
 import { denyAllOf, denyByRule } from "./denyByRule.ts";
+import { refuseUnmetRequest } from "./refuseUnmetRequest.ts";
 import { judgedSubject } from "./judgedSubject.ts";
 import { credentialEntry, decisionEntry, type GateTrace, type GateTraceEntry } from "./GateTrace.ts";
 import { isBrowserNavigation } from "./isBrowserNavigation.ts";
@@ -388,6 +390,7 @@ export class Gate {
     }
     // A rule that denies every request it matches (a deny rule without `when`) needs no credential.
     if (route.denyAll !== undefined) return denyAllOf(route, route.denyAll, request, trace);
+    if (route.requestRequirement !== undefined) return refuseUnmetRequest(route, request, trace) ?? route;
     return route;
   }
 
@@ -501,7 +504,7 @@ export class Gate {
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const judged = judgedSubject(this.#deps.identity, subject, this.#clock);
+    const judged = judgedSubject(this.#deps.identity, subject, this.#clock, check.request);
     if (trace !== null)
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });

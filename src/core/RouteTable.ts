@@ -11,14 +11,14 @@ import { compileRoutes, type CompiledRoute, type CompiledRule, type RouteCompile
 import { pathMatches, toggledMayMatch } from "./pathMatches.ts";
 import { foldAsciiCase } from "./foldAsciiCase.ts";
 import { toggleTrailingSlash } from "./toggleTrailingSlash.ts";
-import type { ConditionInput } from "./compileRequestConditions.ts";
+import type { ConditionInput, ConditionKind } from "./compileRequestConditions.ts";
 
 export type { CompiledRoute };
 
 /** One rule as `consider` saw it: matched, or the first part of the request it does not match. */
 export interface RuleConsidered {
   readonly name: string;
-  readonly mismatch: "host" | "method" | "path" | "headers" | "query" | "source" | null;
+  readonly mismatch: "host" | "method" | "path" | ConditionKind | null;
   /** A shadow rule: evaluated, never deciding; the walk goes on past it when it matches. */
   readonly shadow?: true;
 }

@@ -16,6 +16,7 @@ import {
   writtenCoverage,
   type RouteShape,
 } from "./routeCoverage.ts";
+import { requestConditionsGiven } from "../config/requestConditionsGiven.ts";
 
 const PATH_FORMS = ["path", "pathExact", "pathGlob", "pathRegex"] as const;
 /** Name of the catch-all rule whitelist and blacklist mode append (see compileRoutes.ts). */
@@ -39,18 +40,17 @@ export function checkRouteMatching(config: PartialConfig, { warnings }: RuleFind
 }
 
 function hasRequestConditions(route: PartialRoute | undefined): boolean {
-  const match = route?.match;
-  return (
-    (match?.headers?.length ?? 0) > 0 || (match?.query?.length ?? 0) > 0 || (match?.sourceAddresses?.length ?? 0) > 0
-  );
+  return requestConditionsGiven(route?.match);
 }
+
+const CLIENT_CHOSEN = { headers: "a header", query: "a query", sni: "an SNI" } as const;
 
 const AUTH_STRENGTH: Readonly<Record<string, number>> = { public: 0, optional: 1, required: 2 };
 
 /**
- * A rule whose header or query condition is all that sets it apart from a stricter rule after it
- * (for the requests both match): the client writes headers
- * and queries, so any client picks the looser rule by sending them. Source addresses are not the
+ * A rule whose header, query or SNI condition is all that sets it apart from a stricter rule after it
+ * (for the requests both match): the client writes headers, queries and the TLS server name, so any
+ * client picks the looser rule by sending them. Source addresses and time windows are not the
  * client's to choose and are not warned about.
  */
 function warnClientChosenRules(
@@ -64,7 +64,14 @@ function warnClientChosenRules(
     const match = route?.match;
     const auth = auths[i];
     if (earlier === null || route === undefined || route.mode === "shadow" || typeof auth !== "string") return;
-    const key = (match?.headers?.length ?? 0) > 0 ? "headers" : (match?.query?.length ?? 0) > 0 ? "query" : null;
+    const key =
+      (match?.headers?.length ?? 0) > 0
+        ? "headers"
+        : (match?.query?.length ?? 0) > 0
+          ? "query"
+          : (match?.sni?.length ?? 0) > 0
+            ? "sni"
+            : null;
     if (key === null) return;
     const strength = AUTH_STRENGTH[auth] ?? 0;
     for (let j = i + 1; j < shapes.length; j++) {
@@ -74,7 +81,7 @@ function warnClientChosenRules(
       if ((AUTH_STRENGTH[laterAuth] ?? 0) <= strength) continue;
       warnings.push({
         path: `${keyPath("routes", i)}.match.${key}`,
-        message: `is the client's to send: any client that sends it gets this rule (auth ${auth}) instead of ${label(routes, j)} (auth ${laterAuth}) for the requests both match; a ${key === "headers" ? "header" : "query"} condition may narrow a rule, never be what keeps a caller out (see docs/policy.md)`,
+        message: `is the client's to send: any client that sends it gets this rule (auth ${auth}) instead of ${label(routes, j)} (auth ${laterAuth}) for the requests both match; ${CLIENT_CHOSEN[key]} condition may narrow a rule, never be what keeps a caller out (see docs/policy.md)`,
       });
       return;
     }

@@ -5,6 +5,7 @@
 import type { DenyRuleConfig } from "../config/PortcullisConfig.ts";
 import type { DenyStatus } from "../config/denyRuleSchema.ts";
 import { compileClaimCheck, type CompiledClaimCheck } from "./compileClaimCheck.ts";
+import { compileRequestConditions, type ConditionOptions, type RequestConditions } from "./compileRequestConditions.ts";
 
 /** When a deny rule applies: every part that is not null must hold. */
 export interface CompiledDenyCondition {
@@ -13,6 +14,8 @@ export interface CompiledDenyCondition {
   readonly groups: readonly string[] | null;
   readonly roles: readonly string[] | null;
   readonly claims: CompiledClaimCheck | null;
+  /** Conditions on the request itself (`when.request`). */
+  readonly request: RequestConditions | null;
 }
 
 export interface CompiledDenial {
@@ -28,7 +31,7 @@ export interface CompiledDenial {
 const orNull = <T>(list: readonly T[] | undefined): readonly T[] | null =>
   list === undefined || list.length === 0 ? null : list;
 
-export function compileDenial(rule: DenyRuleConfig, index: number): CompiledDenial {
+export function compileDenial(rule: DenyRuleConfig, index: number, options: ConditionOptions = {}): CompiledDenial {
   const when = rule.when;
   const condition: CompiledDenyCondition | null =
     when === undefined
@@ -39,6 +42,7 @@ export function compileDenial(rule: DenyRuleConfig, index: number): CompiledDeni
           groups: orNull(when.groups),
           roles: orNull(when.roles),
           claims: when.claims === null || when.claims === undefined ? null : compileClaimCheck(when.claims),
+          request: when.request === undefined ? null : compileRequestConditions(when.request, options),
         };
   const empty =
     condition === null ||
@@ -46,16 +50,20 @@ export function compileDenial(rule: DenyRuleConfig, index: number): CompiledDeni
       condition.clients === null &&
       condition.groups === null &&
       condition.roles === null &&
-      condition.claims === null);
+      condition.claims === null &&
+      condition.request === null);
   return { code: rule.code ?? "policy_denied", status: rule.status ?? 403, index, when: empty ? null : condition };
 }
 
 /** The route's deny rules: the first unconditional one (check-config makes it the only one), and the conditional ones. */
-export function compileDenials(rules: readonly DenyRuleConfig[] | undefined): {
+export function compileDenials(
+  rules: readonly DenyRuleConfig[] | undefined,
+  options: ConditionOptions = {},
+): {
   readonly always: CompiledDenial | null;
   readonly conditional: readonly CompiledDenial[];
 } {
-  const compiled = (rules ?? []).map(compileDenial);
+  const compiled = (rules ?? []).map((rule, index) => compileDenial(rule, index, options));
   return {
     always: compiled.find((d) => d.when === null) ?? null,
     conditional: compiled.filter((d) => d.when !== null),

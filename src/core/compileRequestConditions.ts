@@ -1,10 +1,15 @@
-// A rule's request conditions (`match.headers`, `.query`, `.sourceAddresses`) compiled once into one
-// test the route table runs after host, path and method matched. A condition only narrows a rule:
-// anything unreadable (a repeated or undecodable query parameter, an unknown source address) fails it.
+// Request conditions (a rule's `match.headers`, `.query`, `.sourceAddresses`, `.sni`, `.time`, or
+// the same in `require.request`) compiled once into one test the route table runs after host, path
+// and method matched. A condition only narrows a rule: anything unreadable (a repeated or undecodable
+// query parameter, an unknown source address or SNI, an untrustworthy X-Forwarded-For) fails it.
 import { BlockList, isIP } from "node:net";
-import type { RouteMatchConfig } from "../config/PortcullisConfig.ts";
+import type { Clock } from "../clock/Clock.ts";
+import { systemClock } from "../clock/systemClock.ts";
 import type { ValueCondition } from "../config/requestConditionSchema.ts";
+import type { TimeWindow } from "../config/timeWindowSchema.ts";
 import { compileLinearRegex } from "../config/compileLinearRegex.ts";
+import { compileTimeWindow } from "./compileTimeWindow.ts";
+import { forwardedClientAddress, plainAddress } from "./forwardedClientAddress.ts";
 
 /** What conditions read of a request: the AccessRequest fields, nothing transport-specific. */
 export interface ConditionInput {
@@ -12,10 +17,31 @@ export interface ConditionInput {
   /** The raw path as received, query included. */
   readonly path: string;
   readonly sourceAddress?: string;
+  /** The TLS server name the client asked for (Envoy's tls_session.sni); absent: none known. */
+  readonly sni?: string;
 }
 
+/** The conditions as the config gives them (a rule's match, or a require.request). */
+export interface RequestConditionConfig {
+  readonly headers?: readonly ValueCondition[];
+  readonly query?: readonly ValueCondition[];
+  readonly sourceAddresses?: readonly string[];
+  readonly sni?: readonly string[];
+  readonly time?: TimeWindow | null;
+}
+
+export interface ConditionOptions {
+  /** Where a `time` condition reads the time; default the system's. */
+  readonly clock?: Clock;
+  /** policy.trustedForwardedHops: 0 (default) reads source.address, N the X-Forwarded-For entry N left of the last. */
+  readonly trustedForwardedHops?: number;
+}
+
+/** A kind of condition, named in explain's "does not match" line. */
+export type ConditionKind = "headers" | "query" | "source" | "sni" | "time";
+
 /** The compiled test, with the first kind of condition that failed (for explain). */
-export type RequestConditions = (request: ConditionInput) => "headers" | "query" | "source" | null;
+export type RequestConditions = (request: ConditionInput) => ConditionKind | null;
 
 type ValueTest = (value: string | undefined) => boolean;
 
@@ -26,13 +52,22 @@ function valueTest(condition: ValueCondition): ValueTest {
   return (value) => value !== undefined && regex.test(value);
 }
 
-/** null: the rule has no conditions, and the route table does no work for it. */
-export function compileRequestConditions(match: RouteMatchConfig): RequestConditions | null {
+/** null: there are no conditions, and the route table does no work for them. */
+export function compileRequestConditions(
+  match: RequestConditionConfig,
+  options: ConditionOptions = {},
+): RequestConditions | null {
   const headers = (match.headers ?? []).map((c) => ({ name: c.name, test: valueTest(c) }));
   const query = (match.query ?? []).map((c) => ({ name: c.name, test: valueTest(c) }));
   const sources = match.sourceAddresses ?? [];
-  if (headers.length === 0 && query.length === 0 && sources.length === 0) return null;
+  const sni = match.sni ?? [];
+  const time = match.time ?? null;
+  if (headers.length === 0 && query.length === 0 && sources.length === 0 && sni.length === 0 && time === null)
+    return null;
   const blocks = sources.length === 0 ? null : blockList(sources);
+  const hops = options.trustedForwardedHops ?? 0;
+  const serverName = sni.length === 0 ? null : sniTest(sni);
+  const inWindow = time === null ? null : compileTimeWindow(time, options.clock ?? systemClock);
   return (request) => {
     for (const { name, test } of headers) if (!test(request.headers.get(name))) return "headers";
     if (query.length > 0) {
@@ -43,8 +78,31 @@ export function compileRequestConditions(match: RouteMatchConfig): RequestCondit
         if (value === null || !test(value)) return "query";
       }
     }
-    if (blocks !== null && !addressIn(blocks, request.sourceAddress)) return "source";
+    if (blocks !== null) {
+      const address =
+        hops === 0
+          ? request.sourceAddress
+          : forwardedClientAddress(request.headers.get("x-forwarded-for"), request.sourceAddress, hops);
+      if (!addressIn(blocks, address)) return "source";
+    }
+    if (serverName !== null && !serverName(request.sni)) return "sni";
+    if (inWindow !== null && !inWindow()) return "time";
     return null;
+  };
+}
+
+/** Exact names, and `*.suffix` for exactly one label more; SNI is compared as DNS compares names. */
+function sniTest(names: readonly string[]): (sni: string | undefined) => boolean {
+  const exact = new Set(names.filter((n) => !n.startsWith("*.")));
+  const suffixes = names.filter((n) => n.startsWith("*.")).map((n) => n.slice(1));
+  return (sni) => {
+    if (sni === undefined || sni === "") return false;
+    const name = sni.toLowerCase();
+    if (exact.has(name)) return true;
+    for (const suffix of suffixes)
+      if (name.endsWith(suffix) && name.length > suffix.length && !name.slice(0, -suffix.length).includes("."))
+        return true;
+    return false;
   };
 }
 
@@ -83,11 +141,10 @@ function blockList(blocks: readonly string[]): BlockList {
   return list;
 }
 
-/** An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d` and is checked as the IPv4 address it is. */
+/** An IPv4 peer on a dual-stack socket (`::ffff:a.b.c.d`) is checked as the IPv4 address it is. */
 function addressIn(blocks: BlockList, address: string | undefined): boolean {
   if (address === undefined) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return blocks.check(mapped[1] as string, "ipv4");
-  const family = isIP(address);
-  return family !== 0 && blocks.check(address, family === 6 ? "ipv6" : "ipv4");
+  const plain = plainAddress(address);
+  const family = isIP(plain);
+  return family !== 0 && blocks.check(plain, family === 6 ? "ipv6" : "ipv4");
 }

@@ -35,7 +35,9 @@ import { compileDenials, type CompiledDenial } from "./compileDenials.ts";
 import { compileRouteBinding, type RouteBinding } from "./compileRouteBinding.ts";
 import { FORWARDED_CLIENT_CERT_HEADER } from "./parseForwardedClientCert.ts";
 import { regexLiteralPrefix } from "./regexLiteralPrefix.ts";
-import { compileRequestConditions, type RequestConditions } from "./compileRequestConditions.ts";
+import { compileRequestConditions, type ConditionOptions, type RequestConditions } from "./compileRequestConditions.ts";
+import { compileRequestRequirement } from "./compileRequestRequirement.ts";
+import type { Clock } from "../clock/Clock.ts";
 
 /** What a request matched: the decision inputs the gate reads. */
 export interface CompiledRoute {
@@ -64,6 +66,8 @@ export interface CompiledRoute {
   readonly removeQueryParameters?: readonly string[];
   /** A deny rule without `when`: every request the route matches is answered with it, before any credential. */
   readonly denyAll?: CompiledDenial;
+  /** `require.request` (with the defaults'): failing it answers 403 request_condition_failed; absent = none. */
+  readonly requestRequirement?: RequestConditions;
 }
 
 export type PathMatcher =
@@ -90,7 +94,7 @@ export interface CompiledRule {
   readonly caseInsensitive: boolean;
   /** Also match the path with one trailing slash toggled (a rule that is not public, when it can differ). */
   readonly trailingSlashToggled: boolean;
-  /** Header, query and source-address tests (compileRequestConditions.ts); absent = none, no work per request. */
+  /** Header, query, source-address, SNI and time tests (compileRequestConditions.ts); absent = none, no work per request. */
   readonly conditions?: RequestConditions;
 }
 
@@ -112,6 +116,8 @@ const CATCH_ALL_AUTH: Readonly<Record<PolicyConfig["mode"], RouteAuth | null>> =
 export interface RouteCompileOptions {
   /** Some provider's `boundTokens` is mtls or any: routes that demand nothing themselves read certificates. */
   readonly providersDemandCertificates?: boolean;
+  /** What `time` conditions read; default the system clock. */
+  readonly clock?: Clock;
 }
 
 export function compileRoutes(
@@ -132,8 +138,12 @@ export function compileRoutes(
       ? Object.freeze([...policyRemoved, FORWARDED_CLIENT_CERT_HEADER])
       : policyRemoved;
   const defaults = policy.defaults?.require ?? null;
+  const conditions: ConditionOptions = {
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    trustedForwardedHops: policy.trustedForwardedHops ?? 0,
+  };
   const compiled = routes.map((route, index) =>
-    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null, defaults),
+    compileRule(route, index, MODE_DEFAULT_AUTH[policy.mode], removed, bindings[index] ?? null, defaults, conditions),
   );
   const catchAll = CATCH_ALL_AUTH[policy.mode];
   if (catchAll !== null) {
@@ -147,6 +157,9 @@ export function compileRoutes(
         requirements: catchAll === "public" ? null : compileRequirements(undefined, defaults),
         removeRequestHeaders: removed,
         binding: null,
+        ...requestRequirementOf(
+          catchAll === "public" ? null : compileRequestRequirement(undefined, defaults?.request, conditions),
+        ),
       },
       exactHosts: null,
       hostSuffixes: [],
@@ -167,10 +180,11 @@ function compileRule(
   removed: readonly string[],
   binding: RouteBinding | null,
   defaults: DefaultRequirementsConfig | null,
+  conditionOptions: ConditionOptions,
 ): CompiledRule {
   const auth = route.auth ?? defaultAuth;
   if (auth === null) throw new Error(`routes[${index}].auth: required in rules mode`);
-  const denials = compileDenials(route.deny);
+  const denials = compileDenials(route.deny, conditionOptions);
   const applied = auth === "public" || route.defaults === false ? null : defaults;
   const exact = new Set<string>();
   const suffixes: string[] = [];
@@ -187,7 +201,8 @@ function compileRule(
       ? [...(route.forwardRequestHeaders ?? []), FORWARDED_CLIENT_CERT_HEADER]
       : (route.forwardRequestHeaders ?? []);
   const path = compilePath(route, index, !caseSensitive);
-  const conditions = compileRequestConditions(route.match);
+  const conditions = compileRequestConditions(route.match, conditionOptions);
+  const requestRequirement = compileRequestRequirement(route.require?.request, applied?.request, conditionOptions);
   const tokenSource = compileTokenSource(route);
   const kept = forwarded.length === 0 ? removed : removed.filter((name) => !forwarded.includes(name));
   // Headers of the route's own that only Portcullis may fill: a header token source's (it never
@@ -212,6 +227,7 @@ function compileRule(
       ...(tokenSource === undefined ? {} : { tokenSource }),
       ...(tokenSource?.kind === "query" ? { removeQueryParameters: Object.freeze([tokenSource.name]) } : {}),
       ...(denials.always !== null ? { denyAll: denials.always } : {}),
+      ...requestRequirementOf(requestRequirement),
     },
     exactHosts: route.match.hosts.length === 0 ? null : exact,
     hostSuffixes: suffixes,
@@ -225,6 +241,8 @@ function compileRule(
     ...(conditions === null ? {} : { conditions }),
   };
 }
+
+const requestRequirementOf = (test: RequestConditions | null) => (test === null ? {} : { requestRequirement: test });
 
 /**
  * A route that reads a client certificate: for a bound token it (or, when it says nothing, a

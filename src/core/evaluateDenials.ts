@@ -6,12 +6,15 @@ import { clientIdOf } from "./clientIdOf.ts";
 import type { CompiledDenial, CompiledDenyCondition } from "./compileDenials.ts";
 import { failedClaimCheck } from "./evaluateClaimCheck.ts";
 import { readScopes } from "../identity/readScopes.ts";
+import type { ConditionInput } from "./compileRequestConditions.ts";
 
 /** What a deny condition reads of the caller (a RequirementSubject). */
 export interface DenialSubject {
   readonly claims: Readonly<Record<string, unknown>>;
   readonly roles: readonly string[];
   readonly groups?: readonly string[];
+  /** The request, for `when.request`; absent: such a condition does not hold. */
+  readonly request?: ConditionInput;
 }
 
 function groupsOf(subject: DenialSubject): readonly string[] {
@@ -36,7 +39,8 @@ export function denyConditionHolds(when: CompiledDenyCondition, subject: DenialS
     if (!when.groups.some((group) => groups.includes(group))) return false;
   }
   if (when.roles !== null && !when.roles.some((role) => subject.roles.includes(role))) return false;
-  return when.claims === null || failedClaimCheck(when.claims, claims) === null;
+  if (when.claims !== null && failedClaimCheck(when.claims, claims) !== null) return false;
+  return when.request === null || (subject.request !== undefined && when.request(subject.request) === null);
 }
 
 export function applyingDenial(denials: readonly CompiledDenial[], subject: DenialSubject): CompiledDenial | null {

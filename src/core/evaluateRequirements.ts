@@ -12,6 +12,7 @@ import { failedClaimCheck } from "./evaluateClaimCheck.ts";
 import { applyingDenial } from "./evaluateDenials.ts";
 import { isMachinePrincipal } from "./isMachinePrincipal.ts";
 import { readScopes } from "../identity/readScopes.ts";
+import type { ConditionInput } from "./compileRequestConditions.ts";
 
 export { clientIdOf, isMachinePrincipal };
 export type { RequirementOutcome };
@@ -25,6 +26,8 @@ export interface RequirementSubject {
   readonly groups?: readonly string[];
   /** Epoch seconds. */
   readonly now: number;
+  /** The request, for deny rules' `when.request`. */
+  readonly request?: ConditionInput;
 }
 
 const OK: RequirementOutcome = { ok: true };

@@ -1,5 +1,5 @@
 // The would-be answer of a shadow rule (`routes[].mode: shadow`, see Gate): the credential its
-// `auth` and `providers` ask for (a revoked bearer token counts as refused), then its requirements,
+// `auth` and `providers` ask for (after its require.request; a revoked bearer token counts as refused), then its requirements,
 // judged without side effects — a browser session is read but never refreshed, no login is started,
 // and no DPoP proof is consumed (the binding step is left to the rule that decides, which checks the
 // same proof once).
@@ -30,6 +30,8 @@ export async function evaluateShadowRule(
   route: CompiledRoute,
 ): Promise<DenialCode | null> {
   if (route.denyAll !== undefined) return "policy_denied";
+  if (route.requestRequirement !== undefined && route.requestRequirement(request) !== null)
+    return "request_condition_failed";
   if (route.auth === "public") return null; // check-config refuses it; nothing to evaluate
   const bearer = readPresentedToken(request, route);
   if (bearer.kind === "malformed") return "token_malformed";
@@ -53,6 +55,7 @@ export async function evaluateShadowRule(
     roles: deps.identity.roles(subject.claims, subject.provider),
     ...(deps.identity.groups ? { groups: deps.identity.groups(subject.claims, subject.provider) } : {}),
     now: deps.nowSeconds(),
+    request,
   });
   if (outcome.ok) return null;
   if (outcome.kind === "insufficient_scope") return "insufficient_scope";

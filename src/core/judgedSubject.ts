@@ -1,10 +1,11 @@
 // The caller as route requirements read it: the verified claims, and what is worked out from them
 // only when a requirement asks — the roles and groups the identity module reads, and the time (for
 // maxAge) — each at most once per check, so a route whose rules read only claims or scopes pays
-// for neither.
+// for neither; and the request, which deny rules' `when.request` test.
 import type { Clock } from "../clock/Clock.ts";
 import type { RequirementSubject } from "./evaluateRequirements.ts";
 import type { Subject } from "./Subject.ts";
+import type { ConditionInput } from "./compileRequestConditions.ts";
 
 interface RoleReader {
   roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
@@ -13,6 +14,7 @@ interface RoleReader {
 
 class JudgedSubject implements RequirementSubject {
   readonly claims: Readonly<Record<string, unknown>>;
+  readonly request: ConditionInput | undefined;
   #roles: readonly string[] | undefined;
   #groups: readonly string[] | undefined;
   #now: number | undefined;
@@ -20,8 +22,9 @@ class JudgedSubject implements RequirementSubject {
   readonly #provider: string;
   readonly #clock: Clock;
 
-  constructor(identity: RoleReader, subject: Subject, clock: Clock) {
+  constructor(identity: RoleReader, subject: Subject, clock: Clock, request: ConditionInput | undefined) {
     this.claims = subject.claims;
+    this.request = request;
     this.#identity = identity;
     this.#provider = subject.provider;
     this.#clock = clock;
@@ -42,6 +45,11 @@ class JudgedSubject implements RequirementSubject {
   }
 }
 
-export function judgedSubject(identity: RoleReader, subject: Subject, clock: Clock): RequirementSubject {
-  return new JudgedSubject(identity, subject, clock);
+export function judgedSubject(
+  identity: RoleReader,
+  subject: Subject,
+  clock: Clock,
+  request?: ConditionInput,
+): RequirementSubject {
+  return new JudgedSubject(identity, subject, clock, request);
 }

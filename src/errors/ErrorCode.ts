@@ -252,6 +252,12 @@ const TABLE = {
     surfaces: ["check"],
     when: "the caller fails another requirement of the route (role, group, claim, client, principal, audience)",
   },
+  request_condition_failed: {
+    status: 403,
+    description: "this request does not meet the route's conditions",
+    surfaces: ["check"],
+    when: "the request fails a condition of the route's `require.request` (or of `policy.defaults.require.request`): a header, query parameter, source address, TLS SNI or time window; refused before any credential is read, without a challenge (no token or login would help)",
+  },
   policy_denied: {
     status: 403,
     oauthError: "insufficient_scope",

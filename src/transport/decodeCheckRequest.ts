@@ -1,7 +1,8 @@
 // The ext_authz CheckRequest wire decoder: reads the protobuf bytes straight into an AccessRequest,
 // decoding only attributes.request.http (id, method, path, host, scheme, headers or header_map),
-// attributes.source.certificate (the client's, with include_peer_certificate) and the IP of
-// attributes.source.address (the downstream peer), skipping everything else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
+// attributes.source.certificate (the client's, with include_peer_certificate), the IP of
+// attributes.source.address (the downstream peer) and attributes.tls_session.sni (with
+// include_tls_session), skipping everything else unread. Stricter than protobufjs, never looser: anything Envoy cannot send
 // (a truncated or over-long varint, a length past its message, a known field with another wire type,
 // field 0, an unmatched group, one of our messages twice, a header named twice in the map form, a
 // header name or method that is not ASCII, more than MAX_CHECK_HEADERS headers, more than
@@ -45,6 +46,7 @@ let host = "";
 let scheme = "";
 let certificate = "";
 let sourceAddress = "";
+let sni = "";
 let mapHeaders: Map<string, string> | null = null;
 let rawHeaders: Map<string, string> | null = null;
 let headerCount = 0;
@@ -322,10 +324,20 @@ function peer(end: number): void {
   }
 }
 
-/** AttributeContext: source (1) and request (4), each at most once. */
+/** AttributeContext.TLSSession: its sni (field 1); a restated one counts last. */
+function tlsSession(end: number): void {
+  while (pos < end) {
+    const t = tag(end);
+    if (t >>> 3 === 1) sni = stringField(t, end);
+    else skip(t, end, 0);
+  }
+}
+
+/** AttributeContext: source (1), request (4) and tls_session (12), each at most once. */
 function attributes(end: number): void {
   let sourceSeen = false;
   let requestSeen = false;
+  let tlsSeen = false;
   while (pos < end) {
     const t = tag(end);
     const field = t >>> 3;
@@ -335,6 +347,9 @@ function attributes(end: number): void {
     } else if (field === 4) {
       httpOfRequest(enter(t, end, requestSeen));
       requestSeen = true;
+    } else if (field === 12) {
+      tlsSession(enter(t, end, tlsSeen));
+      tlsSeen = true;
     } else skip(t, end, 0);
   }
 }
@@ -349,7 +364,7 @@ export function decodeCheckRequest(bytes: Buffer): AccessRequest | CheckRequestR
   if (bytes.length > MAX_CHECK_REQUEST_BYTES) return new CheckRequestRefused("message too large");
   buf = bytes;
   pos = 0;
-  id = method = path = host = scheme = certificate = sourceAddress = "";
+  id = method = path = host = scheme = certificate = sourceAddress = sni = "";
   mapHeaders = rawHeaders = null;
   headerCount = 0;
   try {
@@ -359,13 +374,13 @@ export function decodeCheckRequest(bytes: Buffer): AccessRequest | CheckRequestR
     // The method is upper-cased for route rules, and toUpperCase() maps "\u017F" (LONG S) to an ASCII
     // S: "PO\u017FT" would meet POST's rules while the upstream gets another method. Envoy refuses it.
     if (!isAscii(method || headers.get(":method") || "")) refuse("a method that is not ASCII");
-    return assembleAccessRequest({ id, method, path, host, scheme }, headers, certificate, sourceAddress);
+    return assembleAccessRequest({ id, method, path, host, scheme }, headers, certificate, sourceAddress, sni);
   } catch (fault) {
     return fault instanceof CheckRequestRefused ? fault : new CheckRequestRefused("unexpected fault decoding");
   } finally {
     // Neither the request's bytes nor its headers stay reachable from here after the call.
     buf = EMPTY;
     mapHeaders = rawHeaders = null;
-    certificate = sourceAddress = "";
+    certificate = sourceAddress = sni = "";
   }
 }

@@ -2,7 +2,7 @@
 // (decodeCheckRequest) is held to by a differential test. Headers come either as the `headers` map
 // or, with `encode_raw_headers`, as `header_map`; both are accepted. The client certificate is
 // attributes.source.certificate (with include_peer_certificate); the downstream peer's address is
-// attributes.source.address.socket_address.address.
+// attributes.source.address.socket_address.address; the TLS server name is attributes.tls_session.sni.
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import { assembleAccessRequest } from "./assembleAccessRequest.ts";
 
@@ -26,6 +26,7 @@ export interface CheckRequestWire {
   attributes?: {
     source?: { certificate?: string; address?: { socket_address?: { address?: string } } };
     request?: { http?: HttpRequestWire };
+    tls_session?: { sni?: string };
   };
 }
 
@@ -55,5 +56,6 @@ export function toAccessRequest(wire: CheckRequestWire): AccessRequest {
     headers,
     wire.attributes?.source?.certificate ?? "",
     wire.attributes?.source?.address?.socket_address?.address ?? "",
+    wire.attributes?.tls_session?.sni ?? "",
   );
 }

@@ -1,9 +1,11 @@
 // The checks that matter through real Envoy on each gRPC transport `listen.grpcTransport` offers:
 // the node:net server with its own HTTP/2 framing (the default), the node:http2 server, and grpc-js. A valid token is let through with its identity
 // (a forged identity header overwritten), a missing or forged one refused with 401, a public route
-// answered, and Envoy's own gRPC health checks keep the cluster in rotation.
+// answered, the TLS server name read for an sni condition, and Envoy's own gRPC health checks keep
+// the cluster in rotation.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpsRequest } from "../harness/httpsRequest.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
 import { servedByTransport } from "../harness/servedByTransport.ts";
 
@@ -16,6 +18,21 @@ describe.each(["http2", "net", "grpc-js"] as const)(
         config: {
           listen: { grpc: "127.0.0.1:0", grpcTransport: transport, auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
         },
+        routes: [
+          { name: "api", match: { host: "localhost", path: "/api" }, auth: "required" },
+          { name: "public", match: { host: "localhost", path: "/public" }, auth: "public" },
+          {
+            name: "partner",
+            match: { host: "localhost", path: "/partner", sni: ["partner.localhost"] },
+            auth: "public",
+          },
+        ],
+        // The TLS server name reaches the Check only with include_tls_session.
+        envoyConfig: (rendered) =>
+          rendered.replace(
+            /^(\s*)include_peer_certificate: false$/m,
+            "$1include_peer_certificate: false\n$1include_tls_session: true",
+          ),
       });
     });
     afterAll(() => stack?.close());
@@ -44,6 +61,13 @@ describe.each(["http2", "net", "grpc-js"] as const)(
       expect(refused.status).toBe(401);
       expect(refused.upstream).toBeUndefined();
       expect((await send("/public/page")).status).toBe(200);
+    });
+
+    it("reads the TLS server name Envoy sends (tls_session.sni) for an sni condition", async () => {
+      const get = (servername: string) =>
+        httpsRequest({ port: stack.envoyPort, path: "/partner/x", ca: stack.ca, servername });
+      expect((await get("partner.localhost")).status).toBe(200);
+      expect((await get("localhost")).json).toMatchObject({ error: "route_not_found" });
     });
 
     it("passes Envoy's gRPC health checks", async () => {

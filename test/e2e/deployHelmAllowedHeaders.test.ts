@@ -1,7 +1,8 @@
-// The chart's sidecar Envoy sends ext_authz the headers its own Portcullis config reads: for each
-// example values file, and for configs that turn browser login off, tracing on or change
-// policy.removeRequestHeaders, `helm template`'s allowed_headers equal what
-// src/app/envoyAllowedHeaders.ts computes for the config.yaml the same render puts in the ConfigMap.
+// The chart's sidecar Envoy sends ext_authz the headers its own Portcullis config reads (and the TLS
+// session where an SNI condition needs it): for each example values file, and for configs that turn
+// browser login off, tracing on, change policy.removeRequestHeaders or write request conditions,
+// `helm template`'s allowed_headers equal what src/app/envoyAllowedHeaders.ts computes for the
+// config.yaml the same render puts in the ConfigMap.
 // Needs HELM_BIN (bin/test sets it).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -33,7 +34,9 @@ function helmBin(): string {
 }
 
 /** Renders the chart in sidecar mode: the Envoy config's allowed_headers and the Portcullis config. */
-async function render(valuesFiles: readonly string[]): Promise<{ shipped: string[]; configYaml: string }> {
+async function render(
+  valuesFiles: readonly string[],
+): Promise<{ shipped: string[]; configYaml: string; extAuthz: Json }> {
   const args = ["template", "shop", CHART, "--namespace", "shop", "--set", "mode=sidecar"];
   for (const file of valuesFiles) args.push("-f", file);
   const { stdout } = await run(helmBin(), args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
@@ -47,7 +50,7 @@ async function render(valuesFiles: readonly string[]): Promise<{ shipped: string
     .http_filters as Json[];
   const extAuthz = filters.find((f) => f["name"] === "envoy.filters.http.ext_authz")!;
   const patterns = extAuthz["typed_config"].allowed_headers.patterns as { exact: string }[];
-  return { shipped: patterns.map((p) => p.exact), configYaml };
+  return { shipped: patterns.map((p) => p.exact), configYaml, extAuthz: extAuthz["typed_config"] };
 }
 
 /** What the module computes for the rendered config.yaml, every ${VAR} given a long value. */
@@ -105,6 +108,48 @@ describe("the chart's sidecar Envoy allowed_headers", () => {
     expect(named.shipped).toContain("x-debug-me");
     expect([...named.shipped].sort()).toEqual([...(await computed(named.configYaml))].sort());
     expect((await render([await log({ enabled: false })])).shipped).not.toContain("x-portcullis-trace");
+  });
+
+  it("send the headers request conditions read, and x-forwarded-for only with trusted hops and an address condition", async () => {
+    const conditions = (policy: Json) =>
+      valuesFile({
+        config: {
+          providers: { corp: PROVIDER },
+          policy,
+          routes: [
+            {
+              name: "v2",
+              match: { path: "/api", headers: [{ name: "Accept-Version", equals: "2" }] },
+              auth: "required",
+            },
+            {
+              name: "office",
+              match: { path: "/office" },
+              auth: "required",
+              require: { request: { sourceAddresses: ["10.0.0.0/8"], headers: [{ name: "x-site", present: true }] } },
+              deny: [{ when: { groups: ["guests"], request: { headers: [{ name: "x-kiosk", present: true }] } } }],
+            },
+            ...ROUTES,
+          ],
+        },
+      });
+    const trusting = await render([await conditions({ trustedForwardedHops: 1 })]);
+    for (const name of ["accept-version", "x-site", "x-kiosk", "x-forwarded-for"])
+      expect(trusting.shipped).toContain(name);
+    expect([...trusting.shipped].sort()).toEqual([...(await computed(trusting.configYaml))].sort());
+    const plain = await render([await conditions({})]);
+    expect(plain.shipped).not.toContain("x-forwarded-for");
+    expect([...plain.shipped].sort()).toEqual([...(await computed(plain.configYaml))].sort());
+  });
+
+  it("ask Envoy for the TLS session when an SNI condition is configured, and only then", async () => {
+    const routes = (match: Json) => [{ name: "partner", match: { path: "/p", ...match }, auth: "required" }, ...ROUTES];
+    const sni = await render([
+      await valuesFile({ config: { providers: { corp: PROVIDER }, routes: routes({ sni: ["p.example.com"] }) } }),
+    ]);
+    expect(sni.extAuthz["include_tls_session"]).toBe(true);
+    const none = await render([await valuesFile({ config: { providers: { corp: PROVIDER }, routes: routes({}) } })]);
+    expect(none.extAuthz["include_tls_session"]).toBeUndefined();
   });
 
   it("send the DPoP proof header when a provider enables DPoP, and only then", async () => {

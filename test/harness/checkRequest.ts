@@ -85,6 +85,7 @@ export function gateOver(options: TestGateOptions): TestGate {
     normalizePath: options.normalizePath ?? normalizePath,
     routes: new RouteTable([...options.routes], options.policy, {
       providersDemandCertificates: Object.values(providerDemands).some((d) => d === "mtls" || d === "any"),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
     }),
     identity: createIdentityHeaders(options.identity ?? PLAIN_IDENTITY),
     verifier: {

@@ -2,6 +2,7 @@
 // Sends exactly the headers given (no fetch-added ones), so tests control Host and header case.
 
 import { request } from "node:https";
+import { checkServerIdentity } from "node:tls";
 
 export interface HttpsResponse {
   readonly status: number;
@@ -24,6 +25,8 @@ export interface HttpsRequestOptions {
   readonly clientCertificate?: { readonly cert: string; readonly key: string };
   /** The client's own address (e.g. 127.0.0.2), as Envoy then reports it for the downstream peer. */
   readonly localAddress?: string;
+  /** The TLS server name (SNI) the client sends; default localhost. The certificate is checked for localhost either way. */
+  readonly servername?: string;
 }
 
 export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
@@ -31,7 +34,8 @@ export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsRespons
     const req = request(
       {
         host: "127.0.0.1",
-        servername: "localhost",
+        servername: options.servername ?? "localhost",
+        checkServerIdentity: (_host, cert) => checkServerIdentity("localhost", cert),
         port: options.port,
         path: options.path,
         method: options.method ?? "GET",

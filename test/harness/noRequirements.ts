@@ -15,6 +15,7 @@ export const NO_DEFAULT_REQUIREMENTS: Omit<RequirementsConfig, "boundTokens"> = 
   acr: [],
   amr: [],
   maxAge: null,
+  request: Object.freeze({ headers: [], query: [], sourceAddresses: [], sni: [], time: null }),
 });
 
 export const NO_REQUIREMENTS: RequirementsConfig = Object.freeze({ ...NO_DEFAULT_REQUIREMENTS, boundTokens: null });

@@ -186,32 +186,48 @@ const attributeScalars = fc.record(
         { maxKeys: 2 },
       ),
     }),
-    tls_session: fc.record({ sni: text }),
   },
   { requiredKeys: [] },
 );
+// AttributeContext.tls_session (12): its sni (1), restated or left out, and unknown fields; once at most.
+const tlsSessionField = fc
+  .tuple(maybe(text), maybe(text), unknowns, order)
+  .map(([sni, restated, extra, o]) =>
+    bytesField(
+      12,
+      concatBytes([
+        shuffled([...(sni === undefined ? [] : [stringField(1, sni)]), ...extra], o),
+        ...(restated === undefined ? [] : [stringField(1, restated)]),
+      ]),
+    ),
+  );
 
 /** A CheckRequest as Envoy could send it, and then some: unknown fields at every level, any order. */
 const checkRequestBytes = fc
   .tuple(
     attributeScalars,
     maybe(httpBytes),
+    maybe(tlsSessionField),
     fc.record({ seconds: fc.nat(), nanos: fc.nat(999_999_999) }),
     fc.tuple(unknowns, unknowns, unknowns),
     order,
   )
-  .map(([scalars, http, time, [inRequest, inAttributes, inCheck], o]) => {
+  .map(([scalars, http, tls, time, [inRequest, inAttributes, inCheck], o]) => {
     const timeBytes = upstream.request.encode(upstream.request.fromObject({ time })).finish();
     const request = shuffled([timeBytes, ...(http === undefined ? [] : [bytesField(2, http)]), ...inRequest], o);
     const attributes = upstream.attributeContext.encode(upstream.attributeContext.fromObject(scalars)).finish();
-    const context = shuffled([attributes, bytesField(4, request), ...inAttributes], o);
+    const context = shuffled(
+      [attributes, bytesField(4, request), ...(tls === undefined ? [] : [tls]), ...inAttributes],
+      o,
+    );
     return shuffled([bytesField(1, context), ...inCheck], o);
   });
 
 // The fields the codec reads, level by level: a message to descend into, or a field kept whole.
 const READ_FIELDS: Record<string, Record<number, string>> = {
   check: { 1: "attributes" },
-  attributes: { 1: "source", 4: "request" },
+  attributes: { 1: "source", 4: "request", 12: "tls" },
+  tls: { 1: "keep" },
   source: { 1: "address", 5: "keep" },
   address: { 1: "socket" },
   socket: { 2: "keep" },
@@ -318,6 +334,13 @@ const aroundHttp = (http: Uint8Array) => bytesField(1, bytesField(4, bytesField(
 const refused = (bytes: Uint8Array) => decodeCheckRequest(Buffer.from(bytes)) instanceof CheckRequestRefused;
 
 describe("the CheckRequest wire decoder refuses what Envoy cannot send", () => {
+  it("reads the TLS server name, the last one stated, and refuses tls_session given twice", () => {
+    const tls = (...snis: string[]) => bytesField(12, concatBytes(snis.map((sni) => stringField(1, sni))));
+    const decoded = decodeCheckRequest(Buffer.from(bytesField(1, tls("a.example.com", "b.example.com"))));
+    expect(decoded instanceof CheckRequestRefused ? decoded.reason : decoded.sni).toBe("b.example.com");
+    expect(refused(bytesField(1, concatBytes([tls("a.example.com"), tls("b.example.com")])))).toBe(true);
+  });
+
   it("refuses a known field with another wire type (a method sent as a varint)", () => {
     expect(refused(aroundHttp(concatBytes([tagBytes(2, 0), varintBytes(5n)])))).toBe(true);
     expect(refused(concatBytes([tagBytes(1, 0), varintBytes(1n)]))).toBe(true);

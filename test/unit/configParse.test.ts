@@ -130,6 +130,7 @@ describe("parseConfig: defaults", () => {
           "x-http-method",
         ],
         defaults: { require: NO_DEFAULT_REQUIREMENTS },
+        trustedForwardedHops: 0,
       },
       routes: [
         {
@@ -145,6 +146,8 @@ describe("parseConfig: defaults", () => {
             headers: [],
             query: [],
             sourceAddresses: [],
+            sni: [],
+            time: null,
           },
           auth: "required",
           providers: [],

@@ -128,6 +128,7 @@ describe("policy modes compile to plain rules", () => {
       allowPathShapes: [],
       removeRequestHeaders: DEFAULT_REMOVED_REQUEST_HEADERS,
       defaults: { require: NO_DEFAULT_REQUIREMENTS },
+      trustedForwardedHops: 0,
     });
     expect(table(config).match("h", "/other", "GET")).toBeNull();
   });

@@ -180,6 +180,10 @@ static_resources:
                       failure_mode_allow: false
                       status_on_error: { code: ServiceUnavailable }
                       include_peer_certificate: false
+                      {{- if include "portcullis.readsSni" . }}
+                      # sni conditions: the TLS server name the client asked for (attributes.tls_session.sni).
+                      include_tls_session: true
+                      {{- end }}
                       grpc_service:
                         # No x-envoy-internal or x-forwarded-for on the Check call: Portcullis reads neither, and each
                         # header costs both sides per check.
@@ -352,7 +356,9 @@ redirectUri, and session.keys) the Cookie header and the headers that tell a pag
 an API call; policy.removeRequestHeaders (default list unless set); x-forwarded-client-cert where a
 route reads client certificates (app/clientCertificateUse.ts); with a provider's dpop.enabled the
 DPoP proof header; with tracing.enabled the W3C and B3 trace context; with
-log.traceRequests.enabled its header (default x-portcullis-trace).
+log.traceRequests.enabled its header (default x-portcullis-trace); the header of every request
+condition (match.headers, require.request.headers, deny rules' when.request.headers, the defaults'),
+and x-forwarded-for with policy.trustedForwardedHops above 0 and a sourceAddresses condition.
 */}}
 {{- define "portcullis.envoyAllowedHeaders" -}}
 {{- $c := .Values.config | default dict -}}
@@ -393,7 +399,48 @@ log.traceRequests.enabled its header (default x-portcullis-trace).
 {{- if $traceRequests.enabled -}}
 {{- $names = append $names ($traceRequests.header | default "x-portcullis-trace") -}}
 {{- end -}}
+{{- $sources := false -}}
+{{- range $set := (include "portcullis.requestConditionSets" . | fromJsonArray) -}}
+{{- range $h := ($set.headers | default list) -}}
+{{- if kindIs "map" $h -}}{{- $names = append $names (lower $h.name) -}}{{- end -}}
+{{- end -}}
+{{- if gt (len ($set.sourceAddresses | default list)) 0 -}}{{- $sources = true -}}{{- end -}}
+{{- end -}}
+{{- if and $sources (gt (int ($policy.trustedForwardedHops | default 0)) 0) -}}
+{{- $names = append $names "x-forwarded-for" -}}
+{{- end -}}
 {{- $patterns := list -}}
 {{- range $n := $names | uniq -}}{{- $patterns = append $patterns (dict "exact" $n) -}}{{- end -}}
 {{- toYaml $patterns -}}
+{{- end -}}
+
+{{/*
+Every place the chart's Portcullis `config` writes request conditions, as a JSON list (as
+src/app/envoyAllowedHeaders.ts's requestConditionSets reads them): policy.defaults.require.request,
+each route's match and require.request, and its deny rules' when.request.
+*/}}
+{{- define "portcullis.requestConditionSets" -}}
+{{- $c := .Values.config | default dict -}}
+{{- $sets := list -}}
+{{- $defaults := ((($c.policy | default dict).defaults | default dict).require | default dict).request -}}
+{{- if kindIs "map" $defaults -}}{{- $sets = append $sets $defaults -}}{{- end -}}
+{{- range $r := ($c.routes | default list) -}}
+{{- if kindIs "map" $r -}}
+{{- if kindIs "map" $r.match -}}{{- $sets = append $sets $r.match -}}{{- end -}}
+{{- $own := ($r.require | default dict).request -}}
+{{- if kindIs "map" $own -}}{{- $sets = append $sets $own -}}{{- end -}}
+{{- range $d := ($r.deny | default list) -}}
+{{- $when := (ternary $d dict (kindIs "map" $d)).when | default dict -}}
+{{- if kindIs "map" $when.request -}}{{- $sets = append $sets $when.request -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $sets -}}
+{{- end -}}
+
+{{/* "true" when some request condition of the chart's `config` tests the TLS server name (sni). */}}
+{{- define "portcullis.readsSni" -}}
+{{- range $set := (include "portcullis.requestConditionSets" . | fromJsonArray) -}}
+{{- if gt (len ($set.sni | default list)) 0 -}}true{{- end -}}
+{{- end -}}
 {{- end -}}
