@@ -38,8 +38,9 @@ import type { Allow, Decision, Deny, HeaderList, ShadowDenial } from "./Decision
 import type { DenialCode } from "../errors/ErrorCode.ts";
 import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRule.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
-import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { clientIdOf, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
+import { createRequirementMemo, type RequirementMemo } from "./createRequirementMemo.ts";
 import type { BearerExtraction } from "./extractBearerToken.ts";
 import { readPresentedToken } from "./readRouteToken.ts";
 import { upstreamCookieOf } from "./upstreamCookieOf.ts";
@@ -151,6 +152,8 @@ export class Gate {
   readonly #allows = new WeakMap<object, Allow | Map<string, Allow>>();
   /** Per route: its plain public or anonymous answer (bounded by the routes of this config). */
   readonly #anonymousAllows = new Map<CompiledRoute, { public?: Allow; anonymous?: Allow }>();
+  /** Per returning credential: what its claims alone decide of each route's requirements. */
+  readonly #requirementMemo: RequirementMemo = createRequirementMemo();
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -492,7 +495,7 @@ export class Gate {
     if (trace !== null)
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
-    const outcome = evaluateRequirements(route.requirements, judged);
+    const outcome = this.#requirementMemo.judge(route.requirements, judged, subject);
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";
     const common = {
