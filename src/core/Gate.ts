@@ -153,7 +153,7 @@ export class Gate {
   /** Per route: its plain public or anonymous answer (bounded by the routes of this config). */
   readonly #anonymousAllows = new Map<CompiledRoute, { public?: Allow; anonymous?: Allow }>();
   /** Per returning credential: what its claims alone decide of each route's requirements. */
-  readonly #requirementMemo: RequirementMemo = createRequirementMemo();
+  readonly #requirementMemo: RequirementMemo;
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -166,6 +166,7 @@ export class Gate {
     this.#metadata = deps.metadata ?? null;
     this.#responseHeaders = deps.responseHeaders ?? null;
     this.#denialPages = deps.denialPages ?? null;
+    this.#requirementMemo = createRequirementMemo(deps.identity, this.#clock);
   }
 
   decide(request: AccessRequest): Promise<Decision> {
@@ -491,11 +492,12 @@ export class Gate {
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const judged = judgedSubject(this.#deps.identity, subject, this.#clock);
-    if (trace !== null)
+    if (trace !== null) {
+      const judged = judgedSubject(this.#deps.identity, subject, this.#clock);
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
-    const outcome = this.#requirementMemo.judge(route.requirements, judged, subject);
+    }
+    const outcome = this.#requirementMemo.judge(route.requirements, subject);
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";
     const common = {

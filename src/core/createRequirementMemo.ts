@@ -4,8 +4,10 @@
 // clients, audiences, roles, groups, claims, scopes, acr, amr) is judged once per compiled
 // requirements and reused; maxAge, which reads the clock, is judged on every check. One memo per
 // Gate, keyed by the compiled requirements object, so a reload's new policy is always judged afresh.
+import type { Clock } from "../clock/Clock.ts";
 import type { CompiledRequirements } from "./compileRequirements.ts";
-import { evaluateMaxAge, evaluateTimelessRequirements, type RequirementSubject } from "./evaluateRequirements.ts";
+import { evaluateMaxAge, evaluateTimelessRequirements } from "./evaluateRequirements.ts";
+import { judgedSubject, type RoleReader } from "./judgedSubject.ts";
 import type { RequirementOutcome } from "./RequirementOutcome.ts";
 import type { Subject } from "./Subject.ts";
 
@@ -14,6 +16,9 @@ import type { Subject } from "./Subject.ts";
  * has the rest judged on every check, so one credential holds at most this many plus one.
  */
 export const KEPT_ROUTES_PER_CREDENTIAL = 32;
+
+/** What the memo reads of a credential: its claims, their provider, and whether it comes back. */
+export type JudgedCredential = Pick<Subject, "claims" | "provider" | "keepAnswer">;
 
 /** One credential's kept answers: its first route's inline (most credentials use one), then a few more. */
 interface Kept {
@@ -24,47 +29,42 @@ interface Kept {
 }
 
 export interface RequirementMemo {
-  /** evaluateRequirements(req, judged)'s answer; `credential` says whether its claims may be kept for. */
-  judge(
-    req: CompiledRequirements,
-    judged: RequirementSubject,
-    credential: Pick<Subject, "claims" | "provider" | "keepAnswer">,
-  ): RequirementOutcome;
+  /** evaluateRequirements' answer for the credential, at the clock's time. */
+  judge(req: CompiledRequirements, credential: JudgedCredential): RequirementOutcome;
 }
 
-export function createRequirementMemo(): RequirementMemo {
+export function createRequirementMemo(identity: RoleReader, clock: Pick<Clock, "now">): RequirementMemo {
   // Held weakly by the claims object: an entry goes when the token cache lets its token go.
   const kept = new WeakMap<object, Kept>();
+  const fresh = (req: CompiledRequirements, credential: JudgedCredential): RequirementOutcome =>
+    evaluateTimelessRequirements(req, judgedSubject(identity, credential, clock));
 
-  function timeless(
-    req: CompiledRequirements,
-    judged: RequirementSubject,
-    credential: Pick<Subject, "claims" | "provider" | "keepAnswer">,
-  ): RequirementOutcome {
+  function timeless(req: CompiledRequirements, credential: JudgedCredential): RequirementOutcome {
     // Only claims that cannot change are kept for: the verifiers deep-freeze a token's claims and API
     // keys' and certificate clients' are frozen at start; a session's are not frozen, and stay fresh.
-    if (!credential.keepAnswer || !Object.isFrozen(credential.claims)) return evaluateTimelessRequirements(req, judged);
+    if (!credential.keepAnswer || !Object.isFrozen(credential.claims)) return fresh(req, credential);
     const entry = kept.get(credential.claims);
     if (entry === undefined) {
-      const outcome = Object.freeze(evaluateTimelessRequirements(req, judged));
+      const outcome = Object.freeze(fresh(req, credential));
       kept.set(credential.claims, { provider: credential.provider, req, outcome });
       return outcome;
     }
     // Roles and groups are read per provider: claims met under another provider are judged afresh.
-    if (entry.provider !== credential.provider) return evaluateTimelessRequirements(req, judged);
+    if (entry.provider !== credential.provider) return fresh(req, credential);
     if (entry.req === req) return entry.outcome;
     const known = entry.more?.get(req);
     if (known !== undefined) return known;
-    const outcome = Object.freeze(evaluateTimelessRequirements(req, judged));
+    const outcome = Object.freeze(fresh(req, credential));
     entry.more ??= new Map();
     if (entry.more.size < KEPT_ROUTES_PER_CREDENTIAL) entry.more.set(req, outcome);
     return outcome;
   }
 
   return {
-    judge(req, judged, credential) {
-      const outcome = timeless(req, judged, credential);
-      return outcome.ok ? evaluateMaxAge(req, judged) : outcome;
+    judge(req, credential) {
+      const outcome = timeless(req, credential);
+      if (!outcome.ok || req.stepUp === null || req.stepUp.maxAge === null) return outcome;
+      return evaluateMaxAge(req, { claims: credential.claims, now: Math.floor(clock.now() / 1000) });
     },
   };
 }

@@ -6,7 +6,8 @@ import type { Clock } from "../clock/Clock.ts";
 import type { RequirementSubject } from "./evaluateRequirements.ts";
 import type { Subject } from "./Subject.ts";
 
-interface RoleReader {
+/** Where roles and groups are read (the identity module), per provider. */
+export interface RoleReader {
   roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
   groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
 }
@@ -18,9 +19,9 @@ class JudgedSubject implements RequirementSubject {
   #now: number | undefined;
   readonly #identity: RoleReader;
   readonly #provider: string;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
 
-  constructor(identity: RoleReader, subject: Subject, clock: Clock) {
+  constructor(identity: RoleReader, subject: Pick<Subject, "claims" | "provider">, clock: Pick<Clock, "now">) {
     this.claims = subject.claims;
     this.#identity = identity;
     this.#provider = subject.provider;
@@ -42,6 +43,10 @@ class JudgedSubject implements RequirementSubject {
   }
 }
 
-export function judgedSubject(identity: RoleReader, subject: Subject, clock: Clock): RequirementSubject {
+export function judgedSubject(
+  identity: RoleReader,
+  subject: Pick<Subject, "claims" | "provider">,
+  clock: Pick<Clock, "now">,
+): RequirementSubject {
   return new JudgedSubject(identity, subject, clock);
 }

@@ -33,6 +33,12 @@ function required(parts: Partial<RequirementsConfig>, denials: DenyRuleConfig[] 
   return req;
 }
 
+/** A memo over the identity module and a clock the test sets (seconds; it may go back as well). */
+function memoAt(seconds = NOW) {
+  const clock = { seconds, now: () => clock.seconds * 1000 };
+  return { memo: createRequirementMemo(identity, clock), clock };
+}
+
 /** The caller as the Gate judges it (roles read by the identity module), at `now`. */
 function judged(claims: Readonly<Record<string, unknown>>, now = NOW): RequirementSubject {
   return { claims, roles: identity.roles(claims, "corp"), now };
@@ -82,34 +88,46 @@ describe("the requirement memo, against a fresh evaluation", () => {
     ),
   })).node;
   const nameSet = fc.option(fc.record({ anyOf: someNames, allOf: someNames }), { nil: null });
-  // Each part present about half the time, from the same small pools as the claims, so that every
-  // kind of answer (met, denied, forbidden, insufficient_scope, step-up by acr/amr and by maxAge) comes up.
+  // A few parts at a time, from the same small pools as the claims, so that every kind of answer
+  // (met, denied, forbidden, insufficient_scope, step-up by acr or amr, and by maxAge) comes up.
   const clientIds = fc.uniqueArray(fc.constantFrom("web", "cli"), { minLength: 1, maxLength: 2 });
-  const callerParts = fc.record(
-    {
-      scopes: fc.uniqueArray(names, { minLength: 1, maxLength: 2 }),
-      roles: nameSet,
-      groups: nameSet,
-      audiences: fc.uniqueArray(fc.constantFrom("api", "other"), { minLength: 1, maxLength: 1 }),
-      clients: clientIds,
-      principal: fc.constantFrom("any", "user", "client"),
-      claims: tree,
-      acr: fc.uniqueArray(fc.constantFrom("gold", "silver"), { minLength: 1, maxLength: 2 }),
-      amr: fc.uniqueArray(fc.constantFrom("pwd", "mfa"), { minLength: 1, maxLength: 2 }),
-      maxAge: fc.constantFrom(0, 60, 600),
-    },
-    { requiredKeys: [] },
-  );
+  const everyPart = fc.record({
+    scopes: fc.uniqueArray(names, { minLength: 1, maxLength: 2 }),
+    roles: nameSet,
+    groups: nameSet,
+    audiences: fc.uniqueArray(fc.constantFrom("api", "other"), { minLength: 1, maxLength: 1 }),
+    clients: clientIds,
+    principal: fc.constantFrom("any", "user", "client"),
+    claims: tree,
+    acr: fc.uniqueArray(fc.constantFrom("gold", "silver"), { minLength: 1, maxLength: 2 }),
+    amr: fc.uniqueArray(fc.constantFrom("pwd", "mfa"), { minLength: 1, maxLength: 2 }),
+    maxAge: fc.constantFrom(0, 60, 600),
+  });
+  const PARTS = Object.keys(NO_DEFAULT_REQUIREMENTS) as (keyof typeof NO_DEFAULT_REQUIREMENTS)[];
+  const callerParts = (most: number) =>
+    fc
+      .tuple(everyPart, fc.subarray(PARTS, { maxLength: most }))
+      .map(([all, keys]) => Object.fromEntries(keys.map((key) => [key, all[key]])));
   const denial: fc.Arbitrary<DenyRuleConfig> = fc.record({
     code: fc.constantFrom("blocked", "suspended"),
     status: fc.constantFrom(401, 403, 404),
-    when: fc.record(
-      { scopes: someNames, clients: clientIds, groups: someNames, roles: someNames, claims: tree },
-      { requiredKeys: [] },
-    ),
-  }) as fc.Arbitrary<DenyRuleConfig>;
+    when: fc
+      .tuple(
+        fc.record({ scopes: someNames, clients: clientIds, groups: someNames, roles: someNames, claims: tree }),
+        fc.subarray(["scopes", "clients", "groups", "roles", "claims"] as const, { minLength: 1, maxLength: 2 }),
+      )
+      // The parts left out as the parser leaves them: empty.
+      .map(([all, keys]) => ({
+        scopes: [],
+        clients: [],
+        groups: [],
+        roles: [],
+        claims: null,
+        ...Object.fromEntries(keys.map((key) => [key, all[key]])),
+      })),
+  });
   const requirements = fc
-    .tuple(callerParts, fc.option(callerParts, { nil: null }), fc.array(denial, { maxLength: 2 }))
+    .tuple(callerParts(3), fc.option(callerParts(2), { nil: null, freq: 2 }), fc.array(denial, { maxLength: 2 }))
     .map(([own, defaults, denials]) =>
       compileRequirements(
         { ...NO_REQUIREMENTS, ...own } as RequirementsConfig,
@@ -151,20 +169,22 @@ describe("the requirement memo, against a fresh evaluation", () => {
         claims,
         fc.array(fc.tuple(fc.nat(), fc.constantFrom(0, 30, 120, 900, 2000)), { minLength: 1, maxLength: 12 }),
         (routes, raw, checks) => {
-          const memo = createRequirementMemo();
+          const { memo, clock } = memoAt();
           const frozen = freezeClaims(structuredClone(raw));
           const credential = { claims: frozen, provider: "corp", keepAnswer: true };
           for (const [pick, later] of checks) {
             const req = routes[pick % routes.length]!;
             const subject = judged(frozen, NOW + later);
+            clock.seconds = NOW + later;
             const fresh = evaluateRequirements(req, subject);
-            expect(memo.judge(req, subject, credential)).toEqual(fresh);
+            expect(memo.judge(req, credential)).toEqual(fresh);
             seen.add(fresh.ok ? "met" : fresh.detail.includes("maxAge") ? "maxAge" : fresh.kind);
           }
         },
       ),
       { numRuns: propertyRuns(600) },
     );
+    console.log([...seen]);
     // The generators reach every kind of answer, the clock-bound one included.
     expect([...seen].sort()).toEqual(["denied", "forbidden", "insufficient_scope", "maxAge", "met", "step_up"]);
   });
@@ -177,69 +197,68 @@ describe("what the memo keeps", () => {
 
   it("judges a returning token's frozen claims once per route: later checks read no claim", () => {
     const { claims, reads } = countedClaims({ sub: "u-1", client_id: "web", scope: "orders", email: "a@example.com" });
-    const memo = createRequirementMemo();
+    const { memo } = memoAt();
     const credential = { claims, provider: "corp", keepAnswer: true };
-    expect(memo.judge(req, judged(claims), credential)).toEqual({ ok: true });
+    expect(memo.judge(req, credential)).toEqual({ ok: true });
     expect(reads.count).toBeGreaterThan(0);
     reads.count = 0;
-    for (let i = 0; i < 3; i++) expect(memo.judge(req, judged(claims), credential)).toEqual({ ok: true });
+    for (let i = 0; i < 3; i++) expect(memo.judge(req, credential)).toEqual({ ok: true });
     expect(reads.count).toBe(0);
   });
 
   it("keeps a failure as well, and answers it the same each time", () => {
     const { claims, reads } = countedClaims({ sub: "u-1", client_id: "legacy", scope: "orders" });
-    const memo = createRequirementMemo();
+    const { memo } = memoAt();
     const credential = { claims, provider: "corp", keepAnswer: true };
-    const first = memo.judge(req, judged(claims), credential);
+    const first = memo.judge(req, credential);
     expect(first).toMatchObject({ ok: false, kind: "denied", denial: { code: "blocked" } });
     reads.count = 0;
-    expect(memo.judge(req, judged(claims), credential)).toEqual(first);
+    expect(memo.judge(req, credential)).toEqual(first);
     expect(reads.count).toBe(0);
   });
 
   it("judges claims that are not frozen (a session's) on every check", () => {
     const { claims, reads } = countedClaims({ client_id: "web", scope: "orders", email: "a@example.com" }, false);
-    const memo = createRequirementMemo();
+    const { memo } = memoAt();
     const credential = { claims, provider: "corp", keepAnswer: true };
-    memo.judge(req, judged(claims), credential);
+    memo.judge(req, credential);
     reads.count = 0;
-    expect(memo.judge(req, judged(claims), credential)).toEqual({ ok: true });
+    expect(memo.judge(req, credential)).toEqual({ ok: true });
     expect(reads.count).toBeGreaterThan(0);
   });
 
   it("keeps nothing for a first-seen token's check (most are never seen again)", () => {
     const { claims, reads } = countedClaims({ client_id: "web", scope: "orders", email: "a@example.com" });
-    const memo = createRequirementMemo();
-    memo.judge(req, judged(claims), { claims, provider: "corp", keepAnswer: false });
+    const { memo } = memoAt();
+    memo.judge(req, { claims, provider: "corp", keepAnswer: false });
     reads.count = 0;
-    memo.judge(req, judged(claims), { claims, provider: "corp", keepAnswer: true });
+    memo.judge(req, { claims, provider: "corp", keepAnswer: true });
     expect(reads.count).toBeGreaterThan(0);
   });
 
   it("judges claims met under another provider afresh (roles are read per provider)", () => {
     const { claims, reads } = countedClaims({ client_id: "web", scope: "orders", email: "a@example.com" });
-    const memo = createRequirementMemo();
-    memo.judge(req, judged(claims), { claims, provider: "corp", keepAnswer: true });
+    const { memo } = memoAt();
+    memo.judge(req, { claims, provider: "corp", keepAnswer: true });
     reads.count = 0;
-    memo.judge(req, judged(claims), { claims, provider: "partner", keepAnswer: true });
+    memo.judge(req, { claims, provider: "partner", keepAnswer: true });
     expect(reads.count).toBeGreaterThan(0);
   });
 
   it(`keeps one credential's answers for at most ${KEPT_ROUTES_PER_CREDENTIAL + 1} routes, judging the others each time with the same answer`, () => {
     const { claims, reads } = countedClaims({ client_id: "web", scope: "orders", email: "a@example.com" });
-    const memo = createRequirementMemo();
+    const { memo } = memoAt();
     const credential = { claims, provider: "corp", keepAnswer: true };
     // Distinct compiled requirements, as distinct routes have; every other one fails.
     const routes = Array.from({ length: 3 * KEPT_ROUTES_PER_CREDENTIAL }, (_, i) =>
       required({ scopes: [i % 2 === 0 ? "orders" : `other${i}`] }),
     );
-    for (const route of routes) memo.judge(route, judged(claims), credential);
+    for (const route of routes) memo.judge(route, credential);
     const rereads = routes.map((route) => {
-      const subject = judged(claims);
       reads.count = 0;
-      const outcome = memo.judge(route, subject, credential);
+      const outcome = memo.judge(route, credential);
       const count = reads.count;
-      expect(outcome).toEqual(evaluateRequirements(route, subject));
+      expect(outcome).toEqual(evaluateRequirements(route, judged(claims)));
       return count;
     });
     expect(rereads.filter((count) => count === 0)).toHaveLength(KEPT_ROUTES_PER_CREDENTIAL + 1);
