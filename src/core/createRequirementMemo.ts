@@ -40,13 +40,15 @@ export function createRequirementMemo(identity: RoleReader, clock: Pick<Clock, "
     evaluateTimelessRequirements(req, judgedSubject(identity, credential, clock));
 
   function timeless(req: CompiledRequirements, credential: JudgedCredential): RequirementOutcome {
-    // Only claims that cannot change are kept for: the verifiers deep-freeze a token's claims and API
-    // keys' and certificate clients' are frozen at start; a session's are not frozen, and stay fresh.
-    if (!credential.keepAnswer || !Object.isFrozen(credential.claims)) return fresh(req, credential);
+    if (!credential.keepAnswer) return fresh(req, credential);
+    // Entries are made for frozen claims only (below), so a found entry needs no second look.
     const entry = kept.get(credential.claims);
     if (entry === undefined) {
-      const outcome = Object.freeze(fresh(req, credential));
-      kept.set(credential.claims, { provider: credential.provider, req, outcome });
+      // Only claims that cannot change are kept for: the verifiers deep-freeze a token's claims and API
+      // keys' and certificate clients' are frozen at start; a session's are not frozen, and stay fresh.
+      const outcome = fresh(req, credential);
+      if (Object.isFrozen(credential.claims))
+        kept.set(credential.claims, { provider: credential.provider, req, outcome: Object.freeze(outcome) });
       return outcome;
     }
     // Roles and groups are read per provider: claims met under another provider are judged afresh.
