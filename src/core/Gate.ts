@@ -39,9 +39,10 @@ import type { Allow, Decision, Deny, HeaderList, ShadowDenial } from "./Decision
 import type { DenialCode } from "../errors/ErrorCode.ts";
 import { evaluateShadowRule, type ShadowDependencies } from "./evaluateShadowRule.ts";
 import { deny, internalErrorDecision, redirectDecision, type DenyOptions, type DpopChallenge } from "./deny.ts";
-import { clientIdOf, evaluateRequirements, isMachinePrincipal } from "./evaluateRequirements.ts";
+import { clientIdOf, isMachinePrincipal } from "./evaluateRequirements.ts";
 import { evaluateEachRequirement } from "./evaluateEachRequirement.ts";
 import { planConsentLogin } from "./planConsentLogin.ts";
+import { createRequirementMemo, type RequirementMemo } from "./createRequirementMemo.ts";
 import type { BearerExtraction } from "./extractBearerToken.ts";
 import { readPresentedToken } from "./readRouteToken.ts";
 import { upstreamCookieOf } from "./upstreamCookieOf.ts";
@@ -155,6 +156,8 @@ export class Gate {
   readonly #allows = new WeakMap<object, Allow | Map<string, Allow>>();
   /** Per route: its plain public or anonymous answer (bounded by the routes of this config). */
   readonly #anonymousAllows = new Map<CompiledRoute, { public?: Allow; anonymous?: Allow }>();
+  /** Per returning credential: what its claims alone decide of each route's requirements. */
+  readonly #requirementMemo: RequirementMemo;
 
   constructor(deps: GateDependencies) {
     this.#deps = deps;
@@ -167,6 +170,7 @@ export class Gate {
     this.#metadata = deps.metadata ?? null;
     this.#responseHeaders = deps.responseHeaders ?? null;
     this.#denialPages = deps.denialPages ?? null;
+    this.#requirementMemo = createRequirementMemo(deps.identity, this.#clock);
   }
 
   decide(request: AccessRequest): Promise<Decision> {
@@ -504,11 +508,12 @@ export class Gate {
   #requirements(check: CheckContext, subject: Subject, trace: GateTrace | null): Decision | Promise<Decision> | null {
     const { route, sessions } = check;
     if (route.requirements === null) return null;
-    const judged = judgedSubject(this.#deps.identity, subject, this.#clock, check.request);
-    if (trace !== null)
+    if (trace !== null) {
+      const judged = judgedSubject(this.#deps.identity, subject, this.#clock, check.request);
       for (const { part, detail } of evaluateEachRequirement(route.requirements, judged))
         trace.record({ step: "requirement", outcome: detail === null ? "met" : "failed", detail: detail ?? part });
-    const outcome = evaluateRequirements(route.requirements, judged);
+    }
+    const outcome = this.#requirementMemo.judge(route.requirements, subject, check.request);
     if (outcome.ok) return null;
     const asPage = check.browser && subject.credential === "session";
     const common = {
@@ -526,7 +531,7 @@ export class Gate {
         asPage && sessions !== null
           ? planConsentLogin(
               route.requirements,
-              judged,
+              judgedSubject(this.#deps.identity, subject, this.#clock, check.request),
               outcome.missing,
               sessions.consentScopesOf(subject.provider),
               subject.session?.consented,

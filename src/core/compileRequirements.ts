@@ -33,6 +33,11 @@ export interface CompiledRequirements {
   readonly stepUp: StepUpRequirement | null;
   /** Conditional deny rules, judged first; absent = none. */
   readonly denials?: readonly CompiledDenial[];
+  /**
+   * true when a deny rule's `when.request` reads the request: the answer then depends on more than
+   * the caller's claims, so it is never kept for a returning credential (createRequirementMemo).
+   */
+  readonly readsRequest?: true;
   /** The caller parts of `policy.defaults.require` (no scopes or step-up: merged above); absent = none. */
   readonly defaults?: CompiledRequirements;
 }
@@ -98,6 +103,7 @@ export function compileRequirements(
     scopes: [...new Set([...(base?.scopes ?? []), ...(own?.scopes ?? [])])],
     stepUp: mergeStepUp(base?.stepUp ?? null, own?.stepUp ?? null),
     ...(denials.length > 0 ? { denials } : {}),
+    ...(denials.some((d) => d.when?.request != null) ? { readsRequest: true as const } : {}),
     ...(callerDefaults !== null && !isEmpty(callerDefaults) ? { defaults: callerDefaults } : {}),
   };
   return isEmpty(merged) ? null : merged;

@@ -3,6 +3,8 @@
 // (principal, client, audience, roles, groups, claims → forbidden), then what the token grants
 // (scopes → insufficient_scope), then how recently and strongly the person signed in (acr, amr,
 // maxAge → step_up), so a new login is never asked for when it could not make the request pass.
+// Everything but maxAge reads the caller alone (evaluateTimelessRequirements), so a credential whose
+// claims never change may have that part judged once (createRequirementMemo); maxAge reads the clock.
 
 import type { NameSetRequirement } from "../config/PortcullisConfig.ts";
 import type { CompiledRequirements, StepUpRequirement } from "./compileRequirements.ts";
@@ -53,11 +55,8 @@ function forbidden(detail: string): RequirementOutcome {
   return { ok: false, kind: "forbidden", detail };
 }
 
-function failedStepUp(
-  stepUp: StepUpRequirement,
-  claims: Readonly<Record<string, unknown>>,
-  now: number,
-): string | null {
+/** acr and amr: what the sign-in was, never how long ago (maxAge is failedMaxAge's). */
+function failedStepUp(stepUp: StepUpRequirement, claims: Readonly<Record<string, unknown>>): string | null {
   if (stepUp.acr !== null) {
     const acr = own(claims, "acr");
     if (typeof acr !== "string" || !stepUp.acr.includes(acr)) return `acr is not one of ${stepUp.acr.join(", ")}`;
@@ -67,15 +66,46 @@ function failedStepUp(
     const missing = stepUp.amr.filter((method) => !amr.includes(method));
     if (missing.length > 0) return `amr lacks ${missing.join(", ")}`;
   }
-  if (stepUp.maxAge !== null) {
-    const authTime = own(claims, "auth_time");
-    if (typeof authTime !== "number" || !Number.isFinite(authTime)) return "auth_time missing (maxAge set)";
-    if (now - authTime > stepUp.maxAge) return `authentication older than maxAge ${stepUp.maxAge} s`;
-  }
   return null;
 }
 
+function failedMaxAge(maxAge: number, claims: Readonly<Record<string, unknown>>, now: number): string | null {
+  const authTime = own(claims, "auth_time");
+  if (typeof authTime !== "number" || !Number.isFinite(authTime)) return "auth_time missing (maxAge set)";
+  return now - authTime > maxAge ? `authentication older than maxAge ${maxAge} s` : null;
+}
+
+function stepUpOutcome(stepUp: StepUpRequirement, failed: string): RequirementOutcome {
+  return { ok: false, kind: "step_up", acrValues: stepUp.acr, maxAge: stepUp.maxAge, detail: `step-up: ${failed}` };
+}
+
 export function evaluateRequirements(req: CompiledRequirements, subject: RequirementSubject): RequirementOutcome {
+  const timeless = evaluateTimelessRequirements(req, subject);
+  return timeless.ok ? evaluateMaxAge(req, subject) : timeless;
+}
+
+/**
+ * The step-up's maxAge, the one part that reads the clock: judged after every other part passed
+ * (evaluateTimelessRequirements), so together they answer as evaluateRequirements does.
+ */
+export function evaluateMaxAge(
+  req: CompiledRequirements,
+  subject: Pick<RequirementSubject, "claims" | "now">,
+): RequirementOutcome {
+  const stepUp = req.stepUp;
+  if (stepUp === null || stepUp.maxAge === null) return OK;
+  const failed = failedMaxAge(stepUp.maxAge, subject.claims, subject.now);
+  return failed === null ? OK : stepUpOutcome(stepUp, failed);
+}
+
+/**
+ * Every part but maxAge, in evaluateRequirements' order: the answer depends on the claims, roles
+ * and groups alone (never on the time or the request), so for one unchanging caller it never changes.
+ */
+export function evaluateTimelessRequirements(
+  req: CompiledRequirements,
+  subject: Omit<RequirementSubject, "now">,
+): RequirementOutcome {
   if (req.denials !== undefined) {
     const denial = applyingDenial(req.denials, subject);
     if (denial !== null)
@@ -84,7 +114,8 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
   // The defaults hold only caller parts (their scopes and step-up are merged into req), so checking
   // them whole here keeps the order: every caller part before any scope or step-up.
   if (req.defaults !== undefined) {
-    const outcome = evaluateRequirements(req.defaults, subject);
+    // The defaults carry no step-up (merged into req), so their whole answer is timeless.
+    const outcome = evaluateTimelessRequirements(req.defaults, subject);
     if (!outcome.ok) return outcome.kind === "forbidden" ? forbidden(`defaults ${outcome.detail}`) : outcome;
   }
   const { claims } = subject;
@@ -133,16 +164,8 @@ export function evaluateRequirements(req: CompiledRequirements, subject: Require
   }
 
   if (req.stepUp !== null) {
-    const failed = failedStepUp(req.stepUp, claims, subject.now);
-    if (failed !== null) {
-      return {
-        ok: false,
-        kind: "step_up",
-        acrValues: req.stepUp.acr,
-        maxAge: req.stepUp.maxAge,
-        detail: `step-up: ${failed}`,
-      };
-    }
+    const failed = failedStepUp(req.stepUp, claims);
+    if (failed !== null) return stepUpOutcome(req.stepUp, failed);
   }
   return OK;
 }

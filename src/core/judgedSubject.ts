@@ -7,7 +7,8 @@ import type { RequirementSubject } from "./evaluateRequirements.ts";
 import type { Subject } from "./Subject.ts";
 import type { ConditionInput } from "./compileRequestConditions.ts";
 
-interface RoleReader {
+/** Where roles and groups are read (the identity module), per provider. */
+export interface RoleReader {
   roles(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
   groups?(claims: Readonly<Record<string, unknown>>, provider?: string): string[];
 }
@@ -20,9 +21,14 @@ class JudgedSubject implements RequirementSubject {
   #now: number | undefined;
   readonly #identity: RoleReader;
   readonly #provider: string;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
 
-  constructor(identity: RoleReader, subject: Subject, clock: Clock, request: ConditionInput | undefined) {
+  constructor(
+    identity: RoleReader,
+    subject: Pick<Subject, "claims" | "provider">,
+    clock: Pick<Clock, "now">,
+    request: ConditionInput | undefined,
+  ) {
     this.claims = subject.claims;
     this.request = request;
     this.#identity = identity;
@@ -47,8 +53,8 @@ class JudgedSubject implements RequirementSubject {
 
 export function judgedSubject(
   identity: RoleReader,
-  subject: Subject,
-  clock: Clock,
+  subject: Pick<Subject, "claims" | "provider">,
+  clock: Pick<Clock, "now">,
   request?: ConditionInput,
 ): RequirementSubject {
   return new JudgedSubject(identity, subject, clock, request);
