@@ -33,6 +33,8 @@ import type { Stage } from "../unit/deployDockerfile.ts";
 
 const AUDIENCE = "container-image-api";
 const REPO = new URL("../../", import.meta.url);
+const READYZ_STATUS =
+  "fetch('http://127.0.0.1:9464/readyz',{signal:AbortSignal.timeout(2000)}).then(r=>console.log(r.status))";
 
 interface ImageConfig {
   readonly Entrypoint: string[];
@@ -234,6 +236,50 @@ describe("the image's contents and configuration", () => {
     const version = (JSON.parse(await readFile(new URL("package.json", REPO), "utf8")) as { version: string }).version;
     const result = await podman(image, ["run", "--rm", ...HARDENED_RUN_OPTIONS, image.image, "--version"]);
     expect(result).toMatchObject({ code: 0, stdout: `portcullis ${version}\n` });
+  });
+
+  it("is healthy by its own HEALTHCHECK, as shipped, through `podman healthcheck run` (own network, default admin port)", async () => {
+    // A network of its own: the admin listener takes its default 127.0.0.1:9464 without meeting the
+    // rest of the suite. /healthz says alive, which needs no provider, so the issuer may be unreachable.
+    const dir = await mkdtemp(join(tmpdir(), "portcullis-container-health-"));
+    const configFile = join(dir, "config.yaml");
+    await writeFile(
+      configFile,
+      stringify({
+        providers: { idp: { issuer: "http://127.0.0.1:9", audiences: [AUDIENCE], allowInsecureHttp: true } },
+        routes: [{ name: "api", match: { path: "/api" }, auth: "required" }],
+      }),
+      { mode: 0o644 },
+    );
+    const name = `portcullis-e2e-health-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const options = HARDENED_RUN_OPTIONS.filter((o) => o !== "--network=host" && o !== "--no-healthcheck");
+    try {
+      const started = await podman(image, [
+        "run",
+        "--detach",
+        `--name=${name}`,
+        "--network=none",
+        // No systemd here to time it: the test runs it.
+        "--health-interval=disable",
+        ...options,
+        `--volume=${configFile}:/etc/portcullis/config.yaml:ro`,
+        image.image,
+      ]);
+      expect(started).toMatchObject({ code: 0 });
+      const healthy = await waitUntil(
+        async () => (await podman(image, ["healthcheck", "run", name])).code === 0,
+        30_000,
+      );
+      expect(healthy).toBe(true);
+      const state = await podman(image, ["inspect", "--format={{.State.Health.Status}}", name]);
+      expect(state.stdout.trim()).toBe("healthy");
+      // Alive is not ready: the provider's keys never loaded.
+      const ready = await podman(image, ["exec", name, "node", "-e", READYZ_STATUS]);
+      expect(ready.stdout.trim()).toBe("503");
+    } finally {
+      await podman(image, ["rm", "--force", "--time=0", name]);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("stays within its size budget: under 80 MB compressed, 200 MB unpacked", () => {

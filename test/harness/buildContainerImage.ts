@@ -62,12 +62,12 @@ export async function buildContainerImage(): Promise<BuiltImage> {
 /**
  * `podman run` options every test container gets: the hardening deploy/README.md recommends, limits
  * within the machine's hard ones (podman's default RLIMIT_NOFILE/NPROC exceed them, and an
- * unprivileged raise is refused), and no healthcheck timer (podman asks systemd for one; there is
- * none here, and the tests run the image's HEALTHCHECK command themselves).
+ * unprivileged raise is refused), and no healthcheck on the container (podman asks systemd to time
+ * it, logging an error where there is none; the tests run the image's HEALTHCHECK command themselves).
  */
 export const HARDENED_RUN_OPTIONS: readonly string[] = [
   "--network=host",
-  "--health-interval=disable",
+  "--no-healthcheck",
   "--read-only",
   "--cap-drop=ALL",
   "--security-opt=no-new-privileges",
