@@ -37,7 +37,10 @@ export async function buildContainerImage(): Promise<BuiltImage> {
   }).catch((e: { stderr?: string; message: string }) => {
     throw new Error(`bin/build-image failed: ${e.message}\n${e.stderr ?? ""}`);
   });
-  const info = JSON.parse(await readFile(join(REPO_ROOT, ".cache/image/last-build.json"), "utf8")) as Omit<
+  // The record of this very build (last-build.json may already be another checkout's, sharing the cache).
+  const hash = /-([0-9a-f]{16})$/.exec(stdout.trim())?.[1];
+  if (hash === undefined) throw new Error(`bin/build-image printed no image reference: ${stdout}`);
+  const info = JSON.parse(await readFile(join(REPO_ROOT, `.cache/image/build-${hash}.json`), "utf8")) as Omit<
     BuiltImage,
     "podmanFlags" | "podman"
   >;
