@@ -1,8 +1,9 @@
 # Sourced by bin/portcullis and bin/test: installs what the project needs, once, under .cache/.
 # Idempotent: each step checks a stamp and returns at once when its work is already done.
 # Exports PORTCULLIS_NODE (a Node >= 22.12) and ENVOY_BIN (the pinned Envoy, unless set already);
-# provision_chromium, provision_redis, provision_nginx and provision_caddy (bin/test only) export
-# CHROMIUM_BIN, REDIS_SERVER_BIN, NGINX_BIN and CADDY_BIN;
+# provision_chromium, provision_redis, provision_nginx, provision_caddy and provision_image_tools
+# (bin/test only) export CHROMIUM_BIN, REDIS_SERVER_BIN, NGINX_BIN, CADDY_BIN and BUILDAH_BIN,
+# PODMAN_BIN, RUNC_BIN;
 # provision_java and provision_keycloak (bin/test-keycloak only) export KEYCLOAK_JAVA, KEYCLOAK_HOME
 # and KEYCLOAK_SEED_DIR.
 set -euo pipefail
@@ -343,6 +344,21 @@ provision_caddy() {
   # CustomVersion, set at link time, is what its own docs give for such builds. Exports CADDY_BIN.
   go_install_cached caddy CADDY_BIN "$CADDY_VERSION" "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" \
     "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=$CADDY_VERSION" ""
+}
+
+# The image tools, for bin/build-image and test/e2e/containerImage.test.ts (bin/test only): Debian's
+# buildah builds the image without a Docker engine, podman runs it, runc is podman's OCI runtime
+# (Debian's default, crun, refuses this kind of machine's hybrid cgroup hierarchy). Exports
+# BUILDAH_BIN, PODMAN_BIN and RUNC_BIN.
+provision_image_tools() {
+  local var pkg bin
+  for var in BUILDAH_BIN PODMAN_BIN RUNC_BIN; do
+    if [ -n "${!var:-}" ] && [ ! -x "${!var}" ]; then log "error: $var=${!var} is not an executable file"; exit 1; fi
+  done
+  BUILDAH_BIN="$(provision_debian_binary buildah "${BUILDAH_BIN:-/usr/bin/buildah}" "building the container image" BUILDAH_BIN)"
+  PODMAN_BIN="$(provision_debian_binary podman "${PODMAN_BIN:-/usr/bin/podman}" "running the container image" PODMAN_BIN)"
+  RUNC_BIN="$(provision_debian_binary runc "${RUNC_BIN:-/usr/sbin/runc}" "running the container image" RUNC_BIN)"
+  export BUILDAH_BIN PODMAN_BIN RUNC_BIN
 }
 
 provision_all() {

@@ -1,5 +1,5 @@
-// deploy/Dockerfile builds a production image: Node 24, production dependencies only, a non-root
-// numeric user, a HEALTHCHECK on the admin listener, the ports of the config defaults, and a build
+// deploy/Dockerfile builds a production image: Node 24 base images pinned by digest, production
+// dependencies only (no demo IdP, no package manager, no provisioning script), a non-root numeric user, a HEALTHCHECK on the admin listener, the ports of the config defaults, and a build
 // context (.dockerignore) that carries the sources but never a checkout's caches or secrets.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -22,15 +22,25 @@ const stages = parseDockerfile(read("deploy/Dockerfile"));
 const build = stages.find((s) => s.name === "build") as Stage;
 const runtime = stages.at(-1) as Stage;
 const ignored = dockerignore(read(".dockerignore"));
+/** A FROM pinned by the digest of its image (index): `name[:tag]@sha256:<64 hex>`. */
+const PINNED = /^[a-z0-9./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/;
+const unpinned = (base: string) => base.replace(/@sha256:[0-9a-f]{64}$/, "");
 
 describe("deploy/Dockerfile", () => {
   it("builds on node:24 and runs on a slim or distroless Node 24 image", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(build.base).toMatch(/^node:24(\.|$|-bookworm$|-trixie$)/);
+    expect(unpinned(build.base)).toMatch(/^node:24(\.|$|-bookworm$|-trixie$)/);
     expect(runtime).not.toBe(build);
-    expect(runtime.base).toMatch(
+    expect(unpinned(runtime.base)).toMatch(
       /^(node:24[.\d]*-(bookworm-|trixie-)?slim|gcr\.io\/distroless\/nodejs24-debian\d+(:nonroot)?)$/,
     );
+  });
+
+  it("pins every base image by digest, so a tag moved upstream cannot change what is built", () => {
+    for (const stage of stages) expect(stage.base, stage.name ?? "").toMatch(PINNED);
+    // What the check refuses: a tag alone, a short or upper-case digest, another algorithm.
+    for (const base of ["node:24-slim", "node:24-slim@sha256:abc", `node@sha512:${"a".repeat(128)}`, "node:latest"])
+      expect(base).not.toMatch(PINNED);
   });
 
   it("compiles with npm ci and npm run prepack, then prunes dev dependencies, in the build stage", () => {
@@ -43,19 +53,41 @@ describe("deploy/Dockerfile", () => {
     for (const run of runs) expect(run).toMatch(/^npm /);
   });
 
-  it("installs nothing in the runtime stage: its RUN lines only create the user", () => {
-    for (const run of all(runtime, "RUN")) {
-      expect(run.args).not.toMatch(/\b(npm|npx|yarn|pnpm|corepack|apt-get|apk)\b/);
-      for (const command of run.args.split("&&")) expect(command.trim()).toMatch(/^(groupadd|useradd) /);
+  it("installs nothing in the runtime stage and removes npm, npx, corepack and yarn from it", () => {
+    const commands = all(runtime, "RUN").flatMap((run) => run.args.split("&&").map((c) => c.trim()));
+    for (const command of commands) {
+      expect(command).not.toMatch(/\b(apt-get|apk|npm (ci|i|install)|npx |pnpm|corepack enable)\b/);
+      expect(command).toMatch(/^(groupadd|useradd|rm -rf) /);
     }
+    const removed = commands.filter((c) => c.startsWith("rm -rf ")).flatMap((c) => c.split(/\s+/).slice(2));
+    for (const path of [
+      "/usr/local/lib/node_modules/npm",
+      "/usr/local/lib/node_modules/corepack",
+      "/usr/local/bin/npm",
+      "/usr/local/bin/npx",
+      "/usr/local/bin/corepack",
+    ])
+      expect(removed).toContain(path);
+    // Only package managers: nothing else of the base image is taken away.
+    for (const path of removed)
+      expect(path).toMatch(/^\/(usr\/local\/(lib\/node_modules|bin)\/(npm|npx|corepack|yarn|yarnpkg)$|opt\/yarn-v\*$)/);
   });
 
-  it("copies only the built output, production node_modules, package.json, protos, Envoy configs and the wrapper into the runtime", () => {
+  it("removes the demo's IdP (oidc-provider) from the dependencies it ships, after pruning dev dependencies", () => {
+    const runs = all(build, "RUN").map((r) => r.args);
+    const prune = runs.findIndex((r) => /\bnpm prune --omit=dev\b/.test(r));
+    const uninstall = runs.findIndex((r) => /^npm uninstall .*\boidc-provider\b/.test(r));
+    expect(uninstall).toBeGreaterThan(prune);
+    expect(runs[uninstall]).toContain("--omit=dev");
+  });
+
+  it("copies only the built output, production node_modules, package.json, protos and Envoy configs into the runtime", () => {
     const copies = all(runtime, "COPY").map((c) => parseCopy(c.args));
     const fromBuild = copies.filter((c) => c.from === "build").flatMap((c) => c.sources);
     expect(fromBuild.sort()).toEqual(["/build/dist", "/build/node_modules", "/build/package.json"]);
     const fromContext = copies.filter((c) => c.from === null).flatMap((c) => c.sources);
-    expect(fromContext.sort()).toEqual(["bin/portcullis", "bin/provision.sh", "envoy", "proto"]);
+    // No bin/: the checkout's wrapper and its provisioning script install things; the image runs node.
+    expect(fromContext.sort()).toEqual(["envoy", "proto"]);
     expect(all(runtime, "ADD")).toEqual([]);
   });
 
@@ -121,6 +153,8 @@ describe(".dockerignore", () => {
       ".git/config",
       "test/e2e/failClosed.test.ts",
       "bin/test",
+      "bin/provision.sh",
+      "bin/portcullis",
       ".env",
     ]) {
       expect(ignored(path), path).toBe(true);
