@@ -12,7 +12,8 @@ import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader
 import type { WorkersOption } from "./parseWorkersOption.ts";
 import { superviseWorkers } from "./superviseWorkers.ts";
 import { startServer, type RunningServer } from "./startServer.ts";
-import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { configSourceFiles, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { watchFiles } from "./watchFiles.ts";
 import { workersConfigProblems } from "./workersConfigProblems.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { Logger } from "pino";
@@ -63,13 +64,15 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     return 1;
   }
   const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
-  const reload = (trigger: ReloadTrigger) => void reloader.reload(trigger);
+  let watcher: ConfigFileWatcher | null = null;
+  // A keysFile named (or renamed) by a reloaded config is watched from then on.
+  const reload = (trigger: ReloadTrigger) =>
+    void reloader.reload(trigger).then(() => watcher?.setFiles(configSourceFiles(file, running.config())));
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
-  let watcher: ConfigFileWatcher | null = null;
   if (watch) {
     try {
-      watcher = watchConfigFile(file, () => reload("file change"), { logger });
+      watcher = watchFiles(configSourceFiles(file, config), () => reload("file change"), { logger });
     } catch (err) {
       logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
     }

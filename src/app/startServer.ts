@@ -7,7 +7,8 @@
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
 //   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
 //                     the forward-auth endpoint over the same gate and observer
-//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes, and
+//   6. listeners      `listen.tls` loaded and watched (startListenerTls) when set; then
+//                     gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes, and
 //                     the session-control API when admin.api.enabled), the
 //                     forward-auth endpoint's own when forwardAuth.listen is set; all bound
 //                     before any serves, and a failed bind closes the ones that did
@@ -45,6 +46,8 @@ import type { ApplyOutcome } from "./prepareReload.ts";
 import { startDrainPeriod, type DrainPeriod } from "./startDrainPeriod.ts";
 import type { LivePipeline } from "./createLivePipeline.ts";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { startConfiguredTls } from "./startConfiguredTls.ts";
+import type { RunningListenerTls } from "./startListenerTls.ts";
 
 export interface RunningServer {
   /** forwardAuth: the endpoint's own listener (0 when it has none). */
@@ -80,6 +83,8 @@ export interface ServerOptions {
    * listener is bound (ports.admin is 0).
    */
   readonly worker?: { readonly grpcPort: number; readonly authPort: number; readonly waitReadyMs?: number };
+  /** Quiet time after the last change to a `listen.tls` file before it is read (default 300 ms); tests pass less. */
+  readonly tlsDebounceMs?: number;
 }
 
 export async function startServer(config: PortcullisConfig, options: ServerOptions = {}): Promise<RunningServer> {
@@ -97,14 +102,27 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   const handlers = createExtAuthzHandlers(live.gate, observer, tracer); // 5
   let stopping = false;
   let listeners: Listeners;
+  let tls: RunningListenerTls | null = null;
   try {
+    tls = startConfiguredTls(config, logger, live.metrics, clock, options.tlsDebounceMs);
     // A worker the supervisor starts again joins the shared ports only once its keys are loaded (or
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker, clock };
+    const units = {
+      live,
+      logger,
+      health,
+      handlers,
+      observer,
+      stopping: () => stopping,
+      worker: options.worker,
+      clock,
+      tls,
+    };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
+    tls?.close();
     live.close();
     await tracing?.shutdown();
     throw error;
@@ -129,7 +147,11 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
-    reload: (next) => live.apply(next),
+    reload: (next) => {
+      // SIGHUP reads the certificate files again too (they are watched as well).
+      tls?.reload();
+      return live.apply(next);
+    },
     stop() {
       if (stopped !== null) {
         drain?.end();
@@ -155,6 +177,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
         await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close()]);
+        tls?.close();
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -181,6 +204,8 @@ interface ListenerUnits {
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
   readonly clock: Clock;
+  /** `listen.tls` for the gRPC and auth listeners; null = plaintext. */
+  readonly tls: RunningListenerTls | null;
 }
 
 /** Binds every listener before any serves; if one cannot bind, the ones that did are closed, so a failed start never leaves a half-started process answering checks. */
@@ -190,12 +215,14 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
   const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
   try {
+    const tls = units.tls === null ? {} : { tls: units.tls };
     const grpc = await startCheckServer(config.listen.grpcTransport, {
       host: config.listen.grpc.host,
       port: worker?.grpcPort ?? config.listen.grpc.port,
       authorization: handlers,
       health: createHealthHandlers(health),
       ...(reusePort ? { reusePort } : {}),
+      ...tls,
     });
     started.push(() => grpc.shutdown(0));
     const authPort = worker?.authPort ?? config.listen.auth.port;
@@ -207,6 +234,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
       forwardAuth: forwardAuthRoute.onAuthListener,
       logger,
+      ...tls,
     });
     started.push(() => auth.close());
     const forwardAuth = await startOwnForwardAuthListener(config, forwardAuthRoute.own, reusePort);

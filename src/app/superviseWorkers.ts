@@ -12,7 +12,8 @@ import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
 import { createSupervisorAdminApi, type SupervisorAdminApi } from "./createSupervisorAdminApi.ts";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
-import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { configSourceFiles, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { watchFiles } from "./watchFiles.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
 
 export interface SuperviseOptions {
@@ -108,12 +109,15 @@ async function superviseUntilStopped(
   markStopping: () => void,
 ): Promise<number> {
   const { config, logger, file } = options;
+  let watcher: ConfigFileWatcher | null = null;
   const reload = (trigger: "SIGHUP" | "file change") => {
     // The supervisor's own part of the config, its admin API: a rotated or withdrawn token must be
     // refused here at once. A config that does not load is reported by the workers, which keep theirs.
     try {
       const loaded = loadCheckedConfig(file, process.env);
       if (loaded.ok) adminApi.reload(loaded.config);
+      // A keysFile named (or renamed) by the new config is watched from now on.
+      if (loaded.ok) watcher?.setFiles(configSourceFiles(file, loaded.config));
     } catch (err) {
       logger.warn({ error: err instanceof Error ? err.name : "unknown" }, "the supervisor could not read the config");
     }
@@ -121,10 +125,9 @@ async function superviseUntilStopped(
   };
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
-  let watcher: ConfigFileWatcher | null = null;
   if (options.watch) {
     try {
-      watcher = watchConfigFile(file, () => reload("file change"), { logger });
+      watcher = watchFiles(configSourceFiles(file, config), () => reload("file change"), { logger });
     } catch (err) {
       logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
     }
