@@ -43,10 +43,12 @@ export async function startPortcullisProcess(
   timeoutMs = 30_000,
   /** Added to the test process's environment (e.g. a secret the config names as `${VAR}`). */
   env: Readonly<Record<string, string>> = {},
+  /** More `serve` arguments (e.g. `--watch`, `--workers 2`). */
+  serveArgs: readonly string[] = [],
 ): Promise<PortcullisProcess> {
   const child = spawn(
     process.execPath,
-    ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", configFile],
+    ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", configFile, ...serveArgs],
     {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],

@@ -83,6 +83,8 @@ export interface StackOptions {
   readonly envoyConfig?: (rendered: string) => string;
   /** Another shipped Envoy template with envoy/demo.yaml's placeholders (e.g. envoy/per-user-rate-limit.yaml). */
   readonly envoyTemplate?: URL;
+  /** More `serve` arguments, e.g. `--watch` or `--workers 2`. */
+  readonly serveArgs?: readonly string[];
 }
 
 export interface Stack {
@@ -196,7 +198,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }),
       { mode: 0o600 },
     );
-    const portcullis: PortcullisProcess = await startPortcullisProcess(configFile, join(dir, "portcullis.log"));
+    const portcullis: PortcullisProcess = await startPortcullisProcess(
+      configFile,
+      join(dir, "portcullis.log"),
+      undefined,
+      {},
+      options.serveArgs,
+    );
     scope.defer(() => portcullis.stop());
     const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;
 
