@@ -83,6 +83,7 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
       authPort: running.ports.auth,
       adminPort: running.ports.admin,
       ...(running.ports.forwardAuth === 0 ? {} : { forwardAuthPort: running.ports.forwardAuth }),
+      tls: config.listen.tls.certFile !== null,
       providers: Object.keys(config.providers),
       routes: config.routes.length,
       watch: watcher !== null,

@@ -137,6 +137,7 @@ async function superviseUntilStopped(
       grpcPort: ports.grpcPort,
       authPort: ports.authPort,
       adminPort: admin.port,
+      tls: config.listen.tls.certFile !== null,
       providers: Object.keys(config.providers),
       routes: config.routes.length,
       watch: watcher !== null,

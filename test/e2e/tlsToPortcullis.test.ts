@@ -35,7 +35,12 @@ beforeAll(async () => {
 });
 afterAll(() => scope?.close());
 
-function tlsStack(transport: Transport, tlsDir: SecretDir, envoyClientCert: boolean): Promise<Stack> {
+function tlsStack(
+  transport: Transport,
+  tlsDir: SecretDir,
+  envoyClientCert: boolean,
+  serveArgs: readonly string[] = [],
+): Promise<Stack> {
   const client = pki.clients.envoy!;
   return startStack({
     config: {
@@ -51,6 +56,7 @@ function tlsStack(transport: Transport, tlsDir: SecretDir, envoyClientCert: bool
         },
       },
     },
+    serveArgs,
     envoyConfig: (rendered) =>
       withUpstreamTlsToPortcullis(rendered, {
         caFile: bothCas,
@@ -156,5 +162,38 @@ describe("certificate rotation without a restart", () => {
     const log = await readFile(join(stack.dir, "portcullis.log"), "utf8");
     expect(log).toContain("TLS reload refused, the previous certificate still serves");
     expect(log).not.toContain("PRIVATE KEY");
+  });
+});
+
+describe("certificate rotation under serve --workers 2", () => {
+  let stack: Stack;
+  let secret: SecretDir;
+  const client = () => ({ cert: pki.clients.envoy!.certPem, key: pki.clients.envoy!.keyPem });
+  beforeAll(async () => {
+    secret = await serverSecret("secret-workers");
+    stack = await tlsStack("net", secret, true, ["--workers", "2"]);
+  });
+  afterAll(() => stack?.close());
+
+  it("presents the new certificate on every new connection, whichever worker the kernel hands it to", async () => {
+    const after = new X509Certificate(renewed.server.certPem).serialNumber;
+    await secret.update({ "tls.crt": renewed.server.certPem, "tls.key": renewed.server.keyPem, "ca.crt": pki.caPem });
+    // Both workers reloaded: the supervisor's /metrics sums them.
+    expect(
+      await waitUntil(async () => (await stack.metric("portcullis_tls_reloads_total", { result: "ok" })) === 2, 10_000),
+    ).toBe(true);
+    const serials = [];
+    for (let i = 0; i < 12; i += 1) {
+      serials.push(
+        await servedCertificateSerial({
+          port: stack.portcullisGrpcPort,
+          ca: pki.caPem + renewed.caPem,
+          client: client(),
+        }),
+      );
+    }
+    expect(new Set(serials)).toEqual(new Set([after]));
+    const token = await stack.signToken();
+    expect((await stack.request("/api/things", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 });

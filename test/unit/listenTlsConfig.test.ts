@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCheckedConfig } from "../../src/app/loadCheckedConfig.ts";
 import { loadListenerTls } from "../../src/app/loadListenerTls.ts";
 import { reloadProblems } from "../../src/app/reloadProblems.ts";
+import { summarizeConfig } from "../../src/app/summarizeConfig.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { createTempScope, type TempScope } from "../harness/createTempScope.ts";
@@ -45,6 +46,9 @@ describe("listen.tls", () => {
     );
     expect(problems(on)).toEqual([]);
     expect(on.ok && on.config.listen.tls).toMatchObject({ requireClientCertificate: true, minVersion: "TLSv1.2" });
+    expect(on.ok && summarizeConfig("portcullis.yaml", on.config)).toContain(
+      `tls: on for grpc and auth (${pki.server.certFile}, TLSv1.2+, client certificate required (CA ${pki.caFile}); files watched, reloaded without a restart)`,
+    );
   });
 
   it("needs the key with the certificate, and TLS for a client CA", async () => {
