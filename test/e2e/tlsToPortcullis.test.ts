@@ -13,6 +13,7 @@ import { createTestPki, type TestPki } from "../harness/createTestPki.ts";
 import { createSecretDir, type SecretDir } from "../harness/kubernetesSecretDir.ts";
 import { httpsRequest } from "../harness/httpsRequest.ts";
 import { servedCertificateSerial } from "../harness/servedCertificateSerial.ts";
+import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 import { withUpstreamTlsToPortcullis } from "../harness/withUpstreamTlsToPortcullis.ts";
@@ -195,5 +196,36 @@ describe("certificate rotation under serve --workers 2", () => {
     expect(new Set(serials)).toEqual(new Set([after]));
     const token = await stack.signToken();
     expect((await stack.request("/api/things", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+});
+
+describe("the shipped central-mode Envoy config (envoy/replicas.yaml) over TLS", () => {
+  let stack: ReplicaStack;
+  beforeAll(async () => {
+    const envoy = pki.clients.envoy!;
+    stack = await startReplicaStack({
+      replicas: 2,
+      config: { shutdown: { graceSeconds: 2, drainSeconds: 0 } },
+      portcullisTls: {
+        server: pki.server,
+        clientCaFile: pki.caFile,
+        envoy: { caFile: pki.caFile, certFile: envoy.certFile, keyFile: envoy.keyFile },
+      },
+    });
+  }, 120_000);
+  afterAll(() => stack?.close());
+
+  it("keeps every replica healthy in both clusters (gRPC health over TLS, /readyz on the plaintext admin port)", async () => {
+    for (const replica of stack.replicas) {
+      expect((await stack.envoyHost(replica)).healthy).toBe(true);
+      expect((await stack.envoyHost(replica, "portcullis_auth")).healthy).toBe(true);
+    }
+  });
+
+  it("decides checks and answers /oauth2/* over TLS", async () => {
+    const token = await stack.idp().clientCredentialsToken();
+    expect((await stack.request("/api/orders", { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await stack.request("/api/orders")).status).toBe(401);
+    expect((await stack.request("/oauth2/callback")).status).toBe(404);
   });
 });
