@@ -1,7 +1,8 @@
 // What a config reload cannot change in a running process, as config problems with their key path:
-// the listener addresses and TLS settings (the sockets are bound once, at start) and whether browser login is on
-// (the auth listener is started with or without sessions), tracing (set up once per process), and
-// Redis and the session store (connected once per process), the forward-auth endpoint's own listener.
+// the listener addresses and TLS settings (the sockets are bound once, at start; the TLS files'
+// contents are watched by the listeners), whether browser login is on (the auth listener is started
+// with or without sessions), tracing (set up once per process), and Redis and the session store
+// (connected once per process), the forward-auth endpoint's own listener.
 // Everything else may change on reload.
 import { isDeepStrictEqual } from "node:util";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";

@@ -63,20 +63,7 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     logger.error({ code }, `could not start: ${err instanceof Error ? err.message : "unknown error"}`);
     return 1;
   }
-  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
-  let watcher: ConfigFileWatcher | null = null;
-  // A keysFile named (or renamed) by a reloaded config is watched from then on.
-  const reload = (trigger: ReloadTrigger) =>
-    void reloader.reload(trigger).then(() => watcher?.setFiles(configSourceFiles(file, running.config())));
-  const onHangup = () => reload("SIGHUP");
-  process.on("SIGHUP", onHangup);
-  if (watch) {
-    try {
-      watcher = watchFiles(configSourceFiles(file, config), () => reload("file change"), { logger });
-    } catch (err) {
-      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
-    }
-  }
+  const { reload, onHangup, watcher } = startReloading(file, watch, running, logger);
   logger.info(
     {
       grpcPort: running.ports.grpc,
@@ -121,6 +108,25 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+}
+
+/** SIGHUP, and with `watch` a change to the config file or a file it names, reload the config. */
+function startReloading(file: string, watch: boolean, running: RunningServer, logger: Logger) {
+  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
+  let watcher: ConfigFileWatcher | null = null;
+  // A keysFile named (or renamed) by a reloaded config is watched from then on.
+  const reload = (trigger: ReloadTrigger) =>
+    void reloader.reload(trigger).then(() => watcher?.setFiles(configSourceFiles(file, running.config())));
+  const onHangup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHangup);
+  if (watch) {
+    try {
+      watcher = watchFiles(configSourceFiles(file, running.config()), () => reload("file change"), { logger });
+    } catch (err) {
+      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
+    }
+  }
+  return { reload, onHangup, watcher };
 }
 
 function refuseWorkers(problems: ReturnType<typeof workersConfigProblems>, file: string): number {

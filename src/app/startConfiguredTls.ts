@@ -12,11 +12,10 @@ export function startConfiguredTls(
   logger: Logger,
   metrics: Metrics,
   clock: Clock,
-  debounceMs?: number,
 ): RunningListenerTls | null {
   const tls = config.listen.tls;
   const files = listenerTlsFiles(tls);
   if (files === null) return null;
   const settings = { ...files, requireClientCertificate: tls.requireClientCertificate };
-  return startListenerTls(settings, { logger, metrics, clock, ...(debounceMs === undefined ? {} : { debounceMs }) });
+  return startListenerTls(settings, { logger, metrics, clock });
 }

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock/Clock.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { ServerTls } from "../transport/ServerTls.ts";
-import { loadListenerTls, type ListenerTlsFiles, type LoadedTls } from "./loadListenerTls.ts";
+import { loadListenerTls, type ListenerTlsFiles, type LoadedTls, type TlsFileIssue } from "./loadListenerTls.ts";
 import { watchFiles, type FilesWatcher } from "./watchFiles.ts";
 
 export interface ListenerTlsSettings extends ListenerTlsFiles {
@@ -51,16 +51,7 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
 
   const reload = (): boolean => {
     const next = loadListenerTls(settings, clock.now());
-    if (!next.ok) {
-      metrics.tlsReloads.inc({ result: "invalid" });
-      for (const p of next.problems) {
-        logger.warn(
-          { key: `listen.tls.${p.key}` },
-          `TLS reload refused, the previous certificate still serves: ${p.message}`,
-        );
-      }
-      return false;
-    }
+    if (!next.ok) return refused(units, next.problems);
     if (sameFiles(next.tls, current)) return false;
     const context = { ...next.tls.context, minVersion: settings.minVersion };
     for (const listener of listeners) {
@@ -87,25 +78,7 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
     return true;
   };
 
-  const files = [
-    settings.certFile,
-    settings.keyFile,
-    ...(settings.clientCaFile === null ? [] : [settings.clientCaFile]),
-  ];
-  let watcher: FilesWatcher | null = null;
-  try {
-    watcher = watchFiles(files, () => void reload(), {
-      clock,
-      logger,
-      fallback: "SIGHUP still reloads the certificate",
-      ...(units.debounceMs === undefined ? {} : { debounceMs: units.debounceMs }),
-    });
-  } catch (error) {
-    logger.warn(
-      { code: (error as NodeJS.ErrnoException).code },
-      "cannot watch the TLS files; SIGHUP still reloads them",
-    );
-  }
+  const watcher = watchTlsFiles(settings, () => void reload(), units);
   return {
     serverOptions: () => ({ ...base, ...current.context }),
     onReplace(listener) {
@@ -115,6 +88,41 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
     reload,
     close: () => watcher?.close(),
   };
+}
+
+/** A set that does not load: counted, each problem logged with its key path; the old set serves on. */
+function refused(units: Units, problems: readonly TlsFileIssue[]): false {
+  units.metrics.tlsReloads.inc({ result: "invalid" });
+  for (const p of problems) {
+    units.logger.warn(
+      { key: `listen.tls.${p.key}` },
+      `TLS reload refused, the previous certificate still serves: ${p.message}`,
+    );
+  }
+  return false;
+}
+
+/** The files watched for a change; null when their directory cannot be watched (SIGHUP still reloads). */
+function watchTlsFiles(settings: ListenerTlsSettings, onChange: () => void, units: Units): FilesWatcher | null {
+  const files = [
+    settings.certFile,
+    settings.keyFile,
+    ...(settings.clientCaFile === null ? [] : [settings.clientCaFile]),
+  ];
+  try {
+    return watchFiles(files, onChange, {
+      clock: units.clock,
+      logger: units.logger,
+      fallback: "SIGHUP still reloads the certificate",
+      ...(units.debounceMs === undefined ? {} : { debounceMs: units.debounceMs }),
+    });
+  } catch (error) {
+    units.logger.warn(
+      { code: (error as NodeJS.ErrnoException).code },
+      "cannot watch the TLS files; SIGHUP still reloads them",
+    );
+    return null;
+  }
 }
 
 function sameFiles(a: LoadedTls, b: LoadedTls): boolean {

@@ -83,8 +83,6 @@ export interface ServerOptions {
    * listener is bound (ports.admin is 0).
    */
   readonly worker?: { readonly grpcPort: number; readonly authPort: number; readonly waitReadyMs?: number };
-  /** Quiet time after the last change to a `listen.tls` file before it is read (default 300 ms); tests pass less. */
-  readonly tlsDebounceMs?: number;
 }
 
 export async function startServer(config: PortcullisConfig, options: ServerOptions = {}): Promise<RunningServer> {
@@ -102,27 +100,14 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   const handlers = createExtAuthzHandlers(live.gate, observer, tracer); // 5
   let stopping = false;
   let listeners: Listeners;
-  let tls: RunningListenerTls | null = null;
   try {
-    tls = startConfiguredTls(config, logger, live.metrics, clock, options.tlsDebounceMs);
     // A worker the supervisor starts again joins the shared ports only once its keys are loaded (or
     // after waitReadyMs): its siblings answer meanwhile, where a connection the kernel handed it
     // would get 503 jwks_unavailable.
     if (options.worker?.waitReadyMs !== undefined) await untilReady(live, clock, options.worker.waitReadyMs);
-    const units = {
-      live,
-      logger,
-      health,
-      handlers,
-      observer,
-      stopping: () => stopping,
-      worker: options.worker,
-      clock,
-      tls,
-    };
+    const units = { live, logger, health, handlers, observer, stopping: () => stopping, worker: options.worker, clock };
     listeners = await bindListeners(config, units); // 6
   } catch (error) {
-    tls?.close();
     live.close();
     await tracing?.shutdown();
     throw error;
@@ -147,11 +132,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
-    reload: (next) => {
-      // SIGHUP reads the certificate files again too (they are watched as well).
-      tls?.reload();
-      return live.apply(next);
-    },
+    reload: reloadWith(live, listeners.tls),
     stop() {
       if (stopped !== null) {
         drain?.end();
@@ -176,8 +157,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close()]);
-        tls?.close();
+        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close(), listeners.tls?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -192,6 +172,8 @@ interface Listeners {
   readonly admin: Awaited<ReturnType<typeof startAdminServer>> | null;
   /** The forward-auth endpoint's own listener; null when it has none. */
   readonly forwardAuth: HttpListener | null;
+  /** `listen.tls` of the gRPC and auth listeners, its files watched; null = plaintext. */
+  readonly tls: RunningListenerTls | null;
 }
 
 interface ListenerUnits {
@@ -204,8 +186,6 @@ interface ListenerUnits {
   readonly stopping: () => boolean;
   readonly worker: ServerOptions["worker"];
   readonly clock: Clock;
-  /** `listen.tls` for the gRPC and auth listeners; null = plaintext. */
-  readonly tls: RunningListenerTls | null;
 }
 
 /** Binds every listener before any serves; if one cannot bind, the ones that did are closed, so a failed start never leaves a half-started process answering checks. */
@@ -215,7 +195,9 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
   const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
   try {
-    const tls = units.tls === null ? {} : { tls: units.tls };
+    const listenerTls = startConfiguredTls(config, logger, live.metrics, clock);
+    if (listenerTls !== null) started.push(async () => listenerTls.close());
+    const tls = listenerTls === null ? {} : { tls: listenerTls };
     const grpc = await startCheckServer(config.listen.grpcTransport, {
       host: config.listen.grpc.host,
       port: worker?.grpcPort ?? config.listen.grpc.port,
@@ -253,7 +235,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
             logger,
           }),
         });
-    return { grpc, auth, admin, forwardAuth };
+    return { grpc, auth, admin, forwardAuth, tls: listenerTls };
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;
@@ -269,6 +251,14 @@ async function startOwnForwardAuthListener(
   const own = ownForwardAuthListener(config);
   if (own === null) return null;
   return startForwardAuthServer({ ...own, reusePort, route });
+}
+
+/** A reload (SIGHUP, --watch) applies the config and reads the certificate files again (they are watched too). */
+function reloadWith(live: LivePipeline, tls: RunningListenerTls | null): RunningServer["reload"] {
+  return (next) => {
+    tls?.reload();
+    return live.apply(next);
+  };
 }
 
 function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {

@@ -1,6 +1,7 @@
-// Reads a YAML config file, substitutes `${ENV}` references, reads `session.keysFile` and parses it into a PortcullisConfig.
-// Every failure (unreadable file, YAML syntax with line:col, duplicate keys, unset variables, schema
-// problems) comes back as problems, never as an exception; no source line is echoed (it may hold secrets).
+// Reads a YAML config file, substitutes `${ENV}` references, fills `session.keys` from
+// `session.keysFile` and parses it into a PortcullisConfig. Every failure (unreadable file, YAML syntax
+// with line:col, duplicate keys, unset variables, schema problems) comes back as problems, never as an
+// exception; no source line is echoed (it may hold secrets).
 
 import { readFileSync, statSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";

@@ -1,9 +1,10 @@
 // Envoy → Portcullis over TLS (`listen.tls`), as central mode ships it: on each gRPC transport a
 // valid token is let through and a missing one refused; with client-certificate verification an
 // Envoy without a certificate is refused at the handshake and, failure_mode_allow being false, its
-// clients get the shipped status_on_error (503); the auth listener answers /oauth2/* over https; and a certificate rotated by a
-// Kubernetes-style Secret update is presented to new handshakes without a restart, while a bad pair
-// leaves the previous one serving.
+// clients get the shipped status_on_error (503); the auth listener answers /oauth2/* over https; a
+// certificate rotated by a Kubernetes-style Secret update is presented to new handshakes without a
+// restart (also under --workers 2), while a bad pair leaves the previous one serving; and the shipped
+// envoy/replicas.yaml runs against replicas serving listen.tls.
 import { X509Certificate } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
