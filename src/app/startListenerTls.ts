@@ -37,6 +37,15 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
     throw new Error(`listen.tls.${problem?.key ?? "certFile"}: ${problem?.message ?? "cannot be loaded"}`);
   }
   let current: LoadedTls = first.tls;
+  logger.info(
+    {
+      serial: first.tls.serial,
+      notAfter: new Date(first.tls.notAfterMs).toISOString(),
+      clientCertificates:
+        settings.clientCaFile === null ? "off" : settings.requireClientCertificate ? "required" : "verified",
+    },
+    "TLS on for the gRPC and auth listeners",
+  );
   const showExpiry = () => {
     metrics.tlsCertificateExpiry.reset();
     metrics.tlsCertificateExpiry.set({ serial: current.serial }, current.notAfterMs / 1000);

@@ -1,14 +1,17 @@
 // `session.keysFile`: the sealing keys read from a file at load, one per line (blank and `#` lines
 // skipped), exclusive with `session.keys`, every problem at `session.keysFile` without quoting a key;
-// and `--watch` watches the file beside the config.
+// and `--watch` watches the file beside the config (the watched set follows the config in use).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSourceFiles } from "../../src/app/watchConfigFile.ts";
+import { watchFiles } from "../../src/app/watchFiles.ts";
 import { formatIssue } from "../../src/config/ConfigIssue.ts";
 import type { ConfigResult } from "../../src/config/ConfigResult.ts";
 import { loadConfigFile } from "../../src/config/loadConfigFile.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
+import { waitUntil } from "../harness/waitUntil.ts";
 
 const KEY_A = "a".repeat(24) + "-first-key-0123456789";
 const KEY_B = "b".repeat(24) + "-second-key-012345678";
@@ -64,5 +67,37 @@ describe("session.keysFile", () => {
     const result = await load(`  keys: ["${KEY_A}"]`);
     expect(result.ok && result.config.session.keys).toEqual([KEY_A]);
     if (result.ok) expect(configSourceFiles(result.file, result.config)).toEqual([result.file]);
+  });
+});
+
+describe("watching the config's files", () => {
+  it("calls back when a file added to the watched set changes, and no longer for one taken out", async () => {
+    const [config, keys, old] = [join(dir, "watched.yaml"), join(dir, "watched-keys"), join(dir, "old-keys")];
+    for (const file of [config, keys, old]) await writeFile(file, "1\n");
+    const clock = createManualClock();
+    let changes = 0;
+    const watcher = watchFiles([config, old], () => (changes += 1), { debounceMs: 20, clock });
+    try {
+      watcher.setFiles([config, keys]);
+      await writeFile(old, "2\n");
+      await writeFile(keys, "2\n");
+      const seen = await waitUntil(
+        async () => {
+          clock.advance(20);
+          return changes === 1;
+        },
+        5000,
+        10,
+      );
+      expect(seen).toBe(true);
+      await writeFile(old, "3\n");
+      for (let i = 0; i < 10; i += 1) {
+        clock.advance(20);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(changes).toBe(1);
+    } finally {
+      watcher.close();
+    }
   });
 });
