@@ -47,7 +47,11 @@ describe("envoy/production-example.yaml", () => {
   it("is a valid Envoy config once its certificate paths point at real files", async () => {
     const text = (await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8"))
       .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
-      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile)
+      .replaceAll("/etc/envoy/portcullis-tls/ca.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.key", cert.keyFile);
+    expect(text).not.toMatch(/filename: \/etc\/envoy\/portcullis-tls\//);
     expect(await validate(text)).toMatch(/OK/);
   });
 
