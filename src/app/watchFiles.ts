@@ -9,7 +9,7 @@ import type { Clock, ClockTimer } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
 
 export interface FilesWatcher {
-  /** Watches these files from now on (their current contents are the baseline). */
+  /** Watches these files from now on (their current contents are the baseline); a directory that cannot be watched is logged, never thrown. */
   setFiles(files: readonly string[]): void;
   close(): void;
 }
@@ -51,15 +51,23 @@ export function watchFiles(files: readonly string[], onChange: () => void, optio
     watchers.get(dir)?.close();
     watchers.delete(dir);
   };
-  const setFiles = (next: readonly string[]) => {
+  const setFiles = (next: readonly string[], throwing: boolean) => {
     paths = [...new Set(next.map((file) => resolve(file)))];
     last = fingerprints(paths);
     const dirs = new Set(paths.map((path) => dirname(path)));
     for (const dir of [...watchers.keys()]) if (!dirs.has(dir)) stopWatching(dir);
     for (const dir of dirs) {
       if (watchers.has(dir)) continue;
-      // Not persistent: the listeners keep the process alive, the watcher must not keep it from exiting.
-      const watcher = watch(dir, { persistent: false }, onEvent);
+      let watcher: FSWatcher;
+      try {
+        // Not persistent: the listeners keep the process alive, the watcher must not keep it from exiting.
+        watcher = watch(dir, { persistent: false }, onEvent);
+      } catch (error) {
+        if (throwing) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        options.logger?.warn({ code, dir }, `cannot watch ${dir}; ${options.fallback ?? "SIGHUP still reloads"}`);
+        continue;
+      }
       watcher.on("error", (error: NodeJS.ErrnoException) => {
         options.logger?.warn(
           { code: error.code, dir },
@@ -70,9 +78,9 @@ export function watchFiles(files: readonly string[], onChange: () => void, optio
       watchers.set(dir, watcher);
     }
   };
-  setFiles(files);
+  setFiles(files, true);
   return {
-    setFiles,
+    setFiles: (next) => setFiles(next, false),
     close() {
       timer?.cancel();
       timer = undefined;
