@@ -24,8 +24,6 @@ interface Units {
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, "tlsReloads" | "tlsCertificateExpiry">;
   readonly clock: Clock;
-  /** Quiet time after the last file event; tests pass a small one. */
-  readonly debounceMs?: number;
 }
 
 /** Throws (with the key path) when the files do not load at start: check-config has said why already. */
@@ -63,6 +61,8 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
     if (!next.ok) return refused(units, next.problems);
     if (sameFiles(next.tls, current)) return false;
     const context = { ...next.tls.context, minVersion: settings.minVersion };
+    // loadListenerTls built a secure context from these already, so a listener refusing them is not
+    // expected; should one, the listeners before it keep the new pair and the rest the old one.
     for (const listener of listeners) {
       try {
         listener(context);
@@ -123,7 +123,6 @@ function watchTlsFiles(settings: ListenerTlsSettings, onChange: () => void, unit
       clock: units.clock,
       logger: units.logger,
       fallback: "SIGHUP still reloads the certificate",
-      ...(units.debounceMs === undefined ? {} : { debounceMs: units.debounceMs }),
     });
   } catch (error) {
     units.logger.warn(
