@@ -23,7 +23,8 @@ render() { # $1 = output file, $2 = what it is, rest = helm template arguments
 VALUES=deploy/helm/portcullis/examples/values-keycloak.yaml
 # --no-hooks: the pre-install/upgrade check-config Job is Helm's; with kubectl apply the pods' own
 # check-config init container does the check.
-render deploy/kubernetes/central.yaml "central mode (a Service for your Envoy or Istio)" \
-  portcullis deploy/helm/portcullis --namespace portcullis-system --no-hooks -f "$VALUES"
+# Central mode with TLS between Envoy and Portcullis (the Secret portcullis-tls: tls.crt, tls.key, ca.crt).
+render deploy/kubernetes/central.yaml "central mode (a Service for your Envoy or Istio, TLS from the Secret portcullis-tls)" \
+  portcullis deploy/helm/portcullis --namespace portcullis-system --no-hooks -f "$VALUES" --set tls.secretName=portcullis-tls
 render deploy/kubernetes/sidecar.yaml "sidecar mode (Envoy and Portcullis in the app's pods; the sample app is traefik/whoami)" \
   shop deploy/helm/portcullis --namespace shop --no-hooks --set mode=sidecar -f "$VALUES"

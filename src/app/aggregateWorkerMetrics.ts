@@ -14,6 +14,7 @@ const LOWEST_OF_WORKERS = new Set([
   "portcullis_provider_ready",
   "portcullis_redis_up",
   "portcullis_config_last_reload_success_timestamp_seconds",
+  "portcullis_tls_certificate_expiry_timestamp_seconds",
 ]);
 /** Past this many retired snapshots they are summed into one. */
 const RETIRED_KEPT = 8;

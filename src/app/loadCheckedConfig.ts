@@ -7,7 +7,8 @@ import { loadConfigFile } from "../config/loadConfigFile.ts";
 import { checkDenyCodes } from "../core/checkDenyCodes.ts";
 import { checkRouteMatching } from "../core/checkRouteMatching.ts";
 import { checkDenialFiles } from "./readDenialPage.ts";
+import { checkListenTlsFiles } from "./checkListenTlsFiles.ts";
 
 export function loadCheckedConfig(file: string, env: NodeJS.ProcessEnv): ConfigResult {
-  return loadConfigFile(file, env, [checkRouteMatching, checkDenialFiles, checkDenyCodes]);
+  return loadConfigFile(file, env, [checkRouteMatching, checkDenialFiles, checkDenyCodes, checkListenTlsFiles]);
 }

@@ -7,7 +7,11 @@ import { parseConfig, type ParseConfigOptions } from "../config/parseConfig.ts";
 import { checkDenyCodes } from "../core/checkDenyCodes.ts";
 import { checkRouteMatching } from "../core/checkRouteMatching.ts";
 import { checkDenialFiles } from "./readDenialPage.ts";
+import { checkListenTlsFiles } from "./checkListenTlsFiles.ts";
 
 export function parseCheckedConfig(raw: unknown, options: Omit<ParseConfigOptions, "routeRules"> = {}): ConfigResult {
-  return parseConfig(raw, { ...options, routeRules: [checkRouteMatching, checkDenialFiles, checkDenyCodes] });
+  return parseConfig(raw, {
+    ...options,
+    routeRules: [checkRouteMatching, checkDenialFiles, checkDenyCodes, checkListenTlsFiles],
+  });
 }

@@ -1,7 +1,8 @@
 // What a config reload cannot change in a running process, as config problems with their key path:
-// the listener addresses (the sockets are bound once, at start) and whether browser login is on
-// (the auth listener is started with or without sessions), tracing (set up once per process), and
-// Redis and the session store (connected once per process), the forward-auth endpoint's own listener.
+// the listener addresses and TLS settings (the sockets are bound once, at start; the TLS files'
+// contents are watched by the listeners), whether browser login is on (the auth listener is started
+// with or without sessions), tracing (set up once per process), and Redis and the session store
+// (connected once per process), the forward-auth endpoint's own listener.
 // Everything else may change on reload.
 import { isDeepStrictEqual } from "node:util";
 import type { ConfigIssue } from "../config/ConfigIssue.ts";
@@ -17,6 +18,13 @@ export function reloadProblems(running: PortcullisConfig, next: PortcullisConfig
     problems.push({
       path: `listen.${name}`,
       message: `cannot change on reload (started with ${address(was)}, the file now says ${address(now)}); restart Portcullis to move a listener`,
+    });
+  }
+  if (!isDeepStrictEqual(running.listen.tls, next.listen.tls)) {
+    problems.push({
+      path: "listen.tls",
+      message:
+        "cannot change on reload (the listeners are set up once, at start); the files it names are watched, so replace their contents to rotate a certificate, or restart Portcullis to change these settings",
     });
   }
   const loginWas = browserLoginEnabled(running);

@@ -9,11 +9,11 @@ import { formatIssue } from "../config/ConfigIssue.ts";
 import { createLogger } from "../observability/createLogger.ts";
 import { countAvailableCpus } from "./countAvailableCpus.ts";
 import { createConfigReloader, type ReloadTrigger } from "./createConfigReloader.ts";
-import { filesReadByConfig } from "./filesReadByConfig.ts";
 import type { WorkersOption } from "./parseWorkersOption.ts";
 import { superviseWorkers } from "./superviseWorkers.ts";
 import { startServer, type RunningServer } from "./startServer.ts";
-import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { configSourceFiles, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { watchFiles } from "./watchFiles.ts";
 import { workersConfigProblems } from "./workersConfigProblems.ts";
 import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { Logger } from "pino";
@@ -63,20 +63,14 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
     logger.error({ code }, `could not start: ${err instanceof Error ? err.message : "unknown error"}`);
     return 1;
   }
-  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
-  let watcher: ConfigFileWatcher | null = null;
-  // After each reload the watch follows the files the running config reads (the keys file may have moved).
-  const reload = (trigger: ReloadTrigger) =>
-    void reloader.reload(trigger).then(() => watcher?.follow(filesReadByConfig(running.config())));
-  const onHangup = () => reload("SIGHUP");
-  process.on("SIGHUP", onHangup);
-  if (watch) watcher = startWatching(file, config, () => reload("file change"), logger);
+  const { reload, onHangup, watcher } = startReloading(file, watch, running, logger);
   logger.info(
     {
       grpcPort: running.ports.grpc,
       authPort: running.ports.auth,
       adminPort: running.ports.admin,
       ...(running.ports.forwardAuth === 0 ? {} : { forwardAuthPort: running.ports.forwardAuth }),
+      tls: config.listen.tls.certFile !== null,
       providers: Object.keys(config.providers),
       routes: config.routes.length,
       watch: watcher !== null,
@@ -116,16 +110,23 @@ async function serve(options: ServeOptions, hangupBeforeReady: () => boolean): P
   });
 }
 
-/** The config file and the files it reads, watched; null (and a warn line) when they cannot be. */
-function startWatching(file: string, config: PortcullisConfig, onChange: () => void, logger: Logger) {
-  try {
-    const watcher = watchConfigFile(file, onChange, { logger });
-    watcher.follow(filesReadByConfig(config));
-    return watcher;
-  } catch (err) {
-    logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
-    return null;
+/** SIGHUP, and with `watch` a change to the config file or a file it names, reload the config. */
+function startReloading(file: string, watch: boolean, running: RunningServer, logger: Logger) {
+  const reloader = createConfigReloader({ file, env: process.env, server: running, logger });
+  let watcher: ConfigFileWatcher | null = null;
+  // A keysFile named (or renamed) by a reloaded config is watched from then on.
+  const reload = (trigger: ReloadTrigger) =>
+    void reloader.reload(trigger).then(() => watcher?.setFiles(configSourceFiles(file, running.config())));
+  const onHangup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHangup);
+  if (watch) {
+    try {
+      watcher = watchFiles(configSourceFiles(file, running.config()), () => reload("file change"), { logger });
+    } catch (err) {
+      logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
+    }
   }
+  return { reload, onHangup, watcher };
 }
 
 function refuseWorkers(problems: ReturnType<typeof workersConfigProblems>, file: string): number {

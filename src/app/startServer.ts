@@ -7,7 +7,8 @@
 //   4. tracing        OpenTelemetry when `tracing` is configured; once per process
 //   5. ext_authz      the handlers over the live gate, with the check observer (metrics, audit log) and tracer;
 //                     the forward-auth endpoint over the same gate and observer
-//   6. listeners      gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes, and
+//   6. listeners      `listen.tls` loaded and watched (startListenerTls) when set; then
+//                     gRPC (ext_authz + health), auth HTTP (/oauth2/*), admin (/metrics, probes, and
 //                     the session-control API when admin.api.enabled), the
 //                     forward-auth endpoint's own when forwardAuth.listen is set; all bound
 //                     before any serves, and a failed bind closes the ones that did
@@ -45,6 +46,8 @@ import type { ApplyOutcome } from "./prepareReload.ts";
 import { startDrainPeriod, type DrainPeriod } from "./startDrainPeriod.ts";
 import type { LivePipeline } from "./createLivePipeline.ts";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { startConfiguredTls } from "./startConfiguredTls.ts";
+import type { RunningListenerTls } from "./startListenerTls.ts";
 
 export interface RunningServer {
   /** forwardAuth: the endpoint's own listener (0 when it has none). */
@@ -129,7 +132,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
     metrics: live.metrics,
     readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
-    reload: (next) => live.apply(next),
+    reload: reloadWith(live, listeners.tls),
     stop() {
       if (stopped !== null) {
         drain?.end();
@@ -154,7 +157,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
         // providers gives up when live.close() runs.
         await grpc.shutdown(graceSeconds * 1000);
         live.close();
-        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close()]);
+        await Promise.all([auth.close(), admin?.close(), listeners.forwardAuth?.close(), listeners.tls?.close()]);
         // The last spans (those of the checks that just finished) are exported before exit.
         await tracing?.shutdown();
       })();
@@ -169,6 +172,8 @@ interface Listeners {
   readonly admin: Awaited<ReturnType<typeof startAdminServer>> | null;
   /** The forward-auth endpoint's own listener; null when it has none. */
   readonly forwardAuth: HttpListener | null;
+  /** `listen.tls` of the gRPC and auth listeners, its files watched; null = plaintext. */
+  readonly tls: RunningListenerTls | null;
 }
 
 interface ListenerUnits {
@@ -190,12 +195,16 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
   const forwardAuthRoute = createForwardAuthRoute(live.gate, units.observer, () => live.current().config);
   const started: Array<() => Promise<void>> = [];
   try {
+    const listenerTls = startConfiguredTls(config, logger, live.metrics, clock);
+    if (listenerTls !== null) started.push(async () => listenerTls.close());
+    const tls = listenerTls === null ? {} : { tls: listenerTls };
     const grpc = await startCheckServer(config.listen.grpcTransport, {
       host: config.listen.grpc.host,
       port: worker?.grpcPort ?? config.listen.grpc.port,
       authorization: handlers,
       health: createHealthHandlers(health),
       ...(reusePort ? { reusePort } : {}),
+      ...tls,
     });
     started.push(() => grpc.shutdown(0));
     const authPort = worker?.authPort ?? config.listen.auth.port;
@@ -207,6 +216,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
       assertionDocuments: () => live.current().assertion?.documents() ?? null,
       forwardAuth: forwardAuthRoute.onAuthListener,
       logger,
+      ...tls,
     });
     started.push(() => auth.close());
     const forwardAuth = await startOwnForwardAuthListener(config, forwardAuthRoute.own, reusePort);
@@ -225,7 +235,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
             logger,
           }),
         });
-    return { grpc, auth, admin, forwardAuth };
+    return { grpc, auth, admin, forwardAuth, tls: listenerTls };
   } catch (error) {
     for (const close of started.reverse()) await close().catch(() => undefined);
     throw error;
@@ -241,6 +251,14 @@ async function startOwnForwardAuthListener(
   const own = ownForwardAuthListener(config);
   if (own === null) return null;
   return startForwardAuthServer({ ...own, reusePort, route });
+}
+
+/** A reload (SIGHUP, --watch) applies the config and reads the certificate files again (they are watched too). */
+function reloadWith(live: LivePipeline, tls: RunningListenerTls | null): RunningServer["reload"] {
+  return (next) => {
+    tls?.reload();
+    return live.apply(next);
+  };
 }
 
 function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {

@@ -33,11 +33,26 @@ function sessionsText(config: PortcullisConfig): string {
     : `store cookie; back-channel logouts shared through ${where}`;
 }
 
+/** How Envoy reaches the gRPC and auth listeners; plaintext is said so, it is for loopback and meshes. */
+function tlsText(config: PortcullisConfig): string {
+  const tls = config.listen.tls;
+  if (tls.certFile === null)
+    return "off: grpc and auth are plaintext (for a sidecar on loopback or a mesh that encrypts; central mode should set listen.tls)";
+  const clients =
+    tls.clientCaFile === null
+      ? "no client certificate asked for"
+      : tls.requireClientCertificate
+        ? `client certificate required (CA ${tls.clientCaFile})`
+        : `client certificate verified when presented (CA ${tls.clientCaFile})`;
+  return `on for grpc and auth (${tls.certFile}, ${tls.minVersion}+, ${clients}; files watched, reloaded without a restart)`;
+}
+
 export function summarizeConfig(file: string, config: PortcullisConfig): string {
   const lines = [`config ok: ${file}`];
   lines.push(
     `listen: grpc ${address(config.listen.grpc)}, auth ${address(config.listen.auth)}, admin ${address(config.listen.admin)}`,
   );
+  lines.push(`tls: ${tlsText(config)}`);
   if (config.admin?.api.enabled === true)
     lines.push(
       `admin API: on (session control under /admin/ on ${address(config.listen.admin)}; token from the environment)`,

@@ -11,9 +11,9 @@ import { startAdminServer, type AdminServer } from "../observability/startAdminS
 import { createWorkerMetricsAggregator } from "./aggregateWorkerMetrics.ts";
 import { createSupervisorAdminApi, type SupervisorAdminApi } from "./createSupervisorAdminApi.ts";
 import { loadCheckedConfig } from "./loadCheckedConfig.ts";
-import { filesReadByConfig } from "./filesReadByConfig.ts";
 import { startWorkerPool, type WorkerPool } from "./startWorkerPool.ts";
-import { watchConfigFile, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { configSourceFiles, type ConfigFileWatcher } from "./watchConfigFile.ts";
+import { watchFiles } from "./watchFiles.ts";
 import type { WorkerReadiness } from "./workerMessages.ts";
 
 export interface SuperviseOptions {
@@ -113,13 +113,11 @@ async function superviseUntilStopped(
   const reload = (trigger: "SIGHUP" | "file change") => {
     // The supervisor's own part of the config, its admin API: a rotated or withdrawn token must be
     // refused here at once. A config that does not load is reported by the workers, which keep theirs.
-    // The watch follows the files the new config reads (the keys file may have moved).
     try {
       const loaded = loadCheckedConfig(file, process.env);
-      if (loaded.ok) {
-        adminApi.reload(loaded.config);
-        watcher?.follow(filesReadByConfig(loaded.config));
-      }
+      if (loaded.ok) adminApi.reload(loaded.config);
+      // A keysFile named (or renamed) by the new config is watched from now on.
+      if (loaded.ok) watcher?.setFiles(configSourceFiles(file, loaded.config));
     } catch (err) {
       logger.warn({ error: err instanceof Error ? err.name : "unknown" }, "the supervisor could not read the config");
     }
@@ -129,8 +127,7 @@ async function superviseUntilStopped(
   process.on("SIGHUP", onHangup);
   if (options.watch) {
     try {
-      watcher = watchConfigFile(file, () => reload("file change"), { logger });
-      watcher.follow(filesReadByConfig(config));
+      watcher = watchFiles(configSourceFiles(file, config), () => reload("file change"), { logger });
     } catch (err) {
       logger.warn({ code: (err as NodeJS.ErrnoException).code }, "cannot watch the config file; SIGHUP still reloads");
     }
@@ -140,6 +137,7 @@ async function superviseUntilStopped(
       grpcPort: ports.grpcPort,
       authPort: ports.authPort,
       adminPort: admin.port,
+      tls: config.listen.tls.certFile !== null,
       providers: Object.keys(config.providers),
       routes: config.routes.length,
       watch: watcher !== null,

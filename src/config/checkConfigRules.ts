@@ -16,6 +16,7 @@ import { checkPolicyRules } from "./checkPolicyRules.ts";
 import { checkRouteRules } from "./checkRouteRules.ts";
 import { checkExchangeRules } from "./checkExchangeRules.ts";
 import { checkKeySourceRules } from "./checkKeySourceRules.ts";
+import { checkListenTlsRules } from "./checkListenTlsRules.ts";
 import { checkTokenSourceRules } from "./checkTokenSourceRules.ts";
 import { checkApiKeyRules } from "./checkApiKeyRules.ts";
 import { checkForwardAuthRules } from "./checkForwardAuthRules.ts";
@@ -67,6 +68,7 @@ export function checkConfigRules(
   checkRouteAnswerRules(config, findings);
   checkForwardTokenRules(config, findings);
   checkListen(config, findings);
+  checkListenTlsRules(config, findings);
   checkRedis(config, findings);
   checkForwardAuthRules(config, findings);
   checkTraceRequestRules(config, findings, fromEnvironment);

@@ -10,6 +10,7 @@ import { apiKeysNode } from "./apiKeysSchema.ts";
 import { assertionNode } from "./assertionSchema.ts";
 import { claimPath, contextSource, headerName, listenAddress, type StringFormat } from "./configFormats.ts";
 import { forwardAuthNode } from "./forwardAuthSchema.ts";
+import { listenTlsNode } from "./listenTlsSchema.ts";
 import { metadataNode } from "./metadataSchema.ts";
 import type { JsonSchema } from "./JsonSchema.ts";
 import { providerNode } from "./providerSchema.ts";
@@ -141,6 +142,7 @@ export const configSchema = {
           default: "127.0.0.1:9464",
           description: "`/metrics`, `/healthz`, `/readyz`; a warning when not on loopback.",
         },
+        tls: listenTlsNode,
       },
     },
     providers: {

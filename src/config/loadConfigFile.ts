@@ -1,6 +1,7 @@
-// Reads a YAML config file, substitutes `${ENV}` references and parses it into a PortcullisConfig.
-// Every failure (unreadable file, YAML syntax with line:col, duplicate keys, unset variables, schema
-// problems) comes back as problems, never as an exception; no source line is echoed (it may hold secrets).
+// Reads a YAML config file, substitutes `${ENV}` references, fills `session.keys` from
+// `session.keysFile` and parses it into a PortcullisConfig. Every failure (unreadable file, YAML syntax
+// with line:col, duplicate keys, unset variables, schema problems) comes back as problems, never as an
+// exception; no source line is echoed (it may hold secrets).
 
 import { readFileSync, statSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
@@ -8,6 +9,7 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import type { ConfigResult } from "./ConfigResult.ts";
 import type { ConfigRule } from "./ConfigRule.ts";
 import { parseConfig } from "./parseConfig.ts";
+import { readSessionKeysFile } from "./readSessionKeysFile.ts";
 import { substituteEnv } from "./substituteEnv.ts";
 
 const MAX_BYTES = 1024 * 1024;
@@ -71,14 +73,16 @@ export function loadConfigFile(
   }
 
   const substituted = substituteEnv(raw, env);
-  const result = parseConfig(substituted.value, { secretPaths: substituted.substitutedPaths, routeRules });
-  if (result.ok && substituted.problems.length === 0) return { ...result, warnings: [...warnings, ...result.warnings] };
+  const keys = readSessionKeysFile(substituted.value);
+  const result = parseConfig(keys.value, { secretPaths: substituted.substitutedPaths, routeRules });
+  const ownProblems = [...substituted.problems, ...keys.problems];
+  if (result.ok && ownProblems.length === 0) return { ...result, warnings: [...warnings, ...result.warnings] };
   // An unset variable leaves an empty string behind; its own message replaces the schema's one.
-  const envPaths = new Set(substituted.problems.map((p) => p.path));
+  const envPaths = new Set(ownProblems.map((p) => p.path));
   const schemaProblems = result.ok ? [] : result.problems.filter((p) => !envPaths.has(p.path));
   return {
     ok: false,
-    problems: [...substituted.problems, ...schemaProblems],
+    problems: [...ownProblems, ...schemaProblems],
     warnings: [...warnings, ...result.warnings],
   };
 }

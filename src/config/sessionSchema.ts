@@ -42,7 +42,15 @@ export const sessionNode = {
       unique: true,
       default: [],
       description:
-        "Secrets that seal session and login cookies (AES-256-GCM); the first seals, all unseal, so a new key goes first and an old one last until its sessions expire. Required when a provider has a `clientId`.",
+        "Secrets that seal session and login cookies (AES-256-GCM); the first seals, all unseal, so a new key goes first and an old one last until its sessions expire. Required when a provider has a `clientId` (here or through `keysFile`).",
+    },
+    keysFile: {
+      kind: "string",
+      format: nonBlank,
+      nullable: true,
+      default: null,
+      description:
+        "Read `keys` from this file instead, one key per line (the first seals; blank lines and `#` lines are skipped), e.g. a Kubernetes Secret mounted at `/etc/portcullis/session/keys`. Read at start and on every reload, and `serve --watch` watches it like the config file, so updating the Secret rotates the keys without a rollout (put the new key first and keep the old one after it until its sessions expire). At most one of `keys` and `keysFile`.",
     },
     cookieName: {
       kind: "string",

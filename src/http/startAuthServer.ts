@@ -21,6 +21,7 @@ import { startLoginAt } from "../login/startLogin.ts";
 import { listenHttpServer } from "../observability/listenHttpServer.ts";
 import { createBoundedHttpServer, type PeerTimeLimits } from "../observability/createBoundedHttpServer.ts";
 import type { AssertionDocuments } from "../identity/renderAssertionDocuments.ts";
+import type { ServerTls } from "../observability/ServerTls.ts";
 
 export interface AuthServer {
   readonly port: number;
@@ -40,6 +41,8 @@ export interface AuthServerOptions {
   readonly forwardAuth?: () => ForwardAuthRoute | null;
   /** How long a peer may take; default PEER_TIME_LIMITS. */
   readonly peerTimeLimits?: PeerTimeLimits;
+  /** HTTPS (`listen.tls`); absent: plain HTTP. */
+  readonly tls?: ServerTls;
   readonly logger?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -93,15 +96,19 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const routes: Routes | null = login === null ? null : { login, logger };
   const documents = options.assertionDocuments ?? (() => null);
   const forwardAuth = options.forwardAuth ?? (() => null);
-  const server = createBoundedHttpServer((req, res) => {
-    const forward = forwardAuth();
-    if (forward !== null && isForwardAuthTarget(forward, req.url)) return forward.handle(req, res);
-    route(routes, documents, req, res).catch((error: unknown) => {
-      logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
-      if (!res.headersSent) page(res, "internal_error", "auth_listener");
-      else res.destroy();
-    });
-  }, options.peerTimeLimits);
+  const server = createBoundedHttpServer(
+    (req, res) => {
+      const forward = forwardAuth();
+      if (forward !== null && isForwardAuthTarget(forward, req.url)) return forward.handle(req, res);
+      route(routes, documents, req, res).catch((error: unknown) => {
+        logger?.error({ err: error instanceof Error ? error.name : "unknown" }, "auth endpoint failed");
+        if (!res.headersSent) page(res, "internal_error", "auth_listener");
+        else res.destroy();
+      });
+    },
+    options.peerTimeLimits,
+    options.tls,
+  );
   return listenHttpServer(server, options.port, options.host, { reusePort: options.reusePort === true });
 }
 

@@ -26,6 +26,10 @@ export interface Metrics {
   readonly introspections: Counter<"provider" | "result">;
   readonly configReloads: Counter<"result">;
   readonly configLastReloadSuccess: Gauge;
+  /** `listen.tls` file reloads by result (ok, invalid). */
+  readonly tlsReloads: Counter<"result">;
+  /** When the certificate the listeners present expires (Unix seconds), labelled with its serial number. */
+  readonly tlsCertificateExpiry: Gauge<"serial">;
   readonly redisOperations: Counter<"operation" | "result">;
   readonly backchannelLogouts: Counter<"provider" | "result">;
 }
@@ -192,7 +196,9 @@ function browserLoginMetrics(
 }
 
 /** Config reloads and when the config in use was applied. */
-function configMetrics(registry: Registry): Pick<Metrics, "configReloads" | "configLastReloadSuccess"> {
+function configMetrics(
+  registry: Registry,
+): Pick<Metrics, "configReloads" | "configLastReloadSuccess" | "tlsReloads" | "tlsCertificateExpiry"> {
   const configReloads = new Counter({
     name: "portcullis_config_reloads_total",
     help: "Config reloads (SIGHUP or file change) by result: ok (applied), invalid (refused, old config kept), error (valid but could not be applied, old config kept).",
@@ -207,7 +213,21 @@ function configMetrics(registry: Registry): Pick<Metrics, "configReloads" | "con
     registers: [registry],
   });
   configLastReloadSuccess.setToCurrentTime();
-  return { configReloads, configLastReloadSuccess };
+  const tlsReloads = new Counter({
+    name: "portcullis_tls_reloads_total",
+    help: "Reloads of the listen.tls files after they changed, by result: ok (new handshakes use them), invalid (refused, the previous certificate still serves).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  for (const result of ["ok", "invalid"]) tlsReloads.inc({ result }, 0);
+  // Labelled, so that nothing is exported without listen.tls (an unlabelled 0 would read as expired).
+  const tlsCertificateExpiry = new Gauge({
+    name: "portcullis_tls_certificate_expiry_timestamp_seconds",
+    help: "When the certificate the gRPC and auth listeners present (listen.tls.certFile) expires, in Unix seconds, by its serial number (one series: the one in use).",
+    labelNames: ["serial"] as const,
+    registers: [registry],
+  });
+  return { configReloads, configLastReloadSuccess, tlsReloads, tlsCertificateExpiry };
 }
 
 /** Redis: whether it is up, and its operations. */

@@ -1,8 +1,10 @@
 // Binds the gRPC server that carries ext_authz Check and grpc.health.v1. Shutdown is graceful:
-// in-flight calls finish, then the server closes; past the grace period it is forced.
-import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+// in-flight calls finish, then the server closes; past the grace period it is forced. With `tls`,
+// grpc-js's certificate-provider credentials, so a renewed certificate is used without a restart.
+import { Server, ServerCredentials, experimental, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AUTHORIZATION_SERVICE_DEFINITION } from "./authorizationServiceDefinition.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
+import type { ServerTls } from "./ServerTls.ts";
 
 export interface GrpcServer {
   readonly port: number;
@@ -17,6 +19,8 @@ export interface GrpcServerOptions {
   readonly health: UntypedServiceImplementation;
   /** SO_REUSEPORT, so `serve --workers` processes share the port (the node:http2 server only; grpc-js cannot set it). */
   readonly reusePort?: boolean;
+  /** TLS instead of h2c; its key pair may be replaced while serving (the minimum version stays node's, TLS 1.2). */
+  readonly tls?: ServerTls;
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
@@ -34,7 +38,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.addService(HEALTH_SERVICE_DEFINITION, options.health);
   const address = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(address, credentialsOf(options.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
   return {
     port,
@@ -51,4 +55,46 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
       }),
   };
+}
+
+/**
+ * grpc-js's certificate-provider credentials, fed by the listener's TLS: it calls setSecureContext on
+ * its server for each new key pair, so new handshakes use it and open connections keep theirs.
+ */
+function credentialsOf(tls: ServerTls | undefined): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const options = tls.serverOptions();
+  const pem = (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(String(value)));
+  let identity: experimental.IdentityCertificateUpdate = {
+    certificate: pem(options.cert),
+    privateKey: pem(options.key),
+  };
+  let ca: experimental.CaCertificateUpdate | null =
+    options.ca === undefined ? null : { caCertificate: pem(options.ca) };
+  const identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  const caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  tls.onReplace((context) => {
+    identity = { certificate: pem(context.cert), privateKey: pem(context.key) };
+    if (context.ca !== undefined) ca = { caCertificate: pem(context.ca) };
+    for (const listener of identityListeners) listener(identity);
+    for (const listener of caListeners) listener(ca);
+  });
+  const provider: experimental.CertificateProvider = {
+    // Answered after grpc-js has registered its server's watcher, which it does after adding these.
+    addIdentityCertificateListener(listener) {
+      identityListeners.add(listener);
+      queueMicrotask(() => listener(identity));
+    },
+    removeIdentityCertificateListener: (listener) => identityListeners.delete(listener),
+    addCaCertificateListener(listener) {
+      caListeners.add(listener);
+      queueMicrotask(() => listener(ca));
+    },
+    removeCaCertificateListener: (listener) => caListeners.delete(listener),
+  };
+  return experimental.createCertificateProviderServerCredentials(
+    provider,
+    ca === null ? null : provider,
+    options.rejectUnauthorized === true,
+  );
 }

@@ -4,8 +4,12 @@
 // 1 MiB receive limit, deadlines, status trailers, and a graceful shutdown (GOAWAY, in-flight calls
 // finish, forced past the grace period). Added: one budget of request bytes in flight across all
 // calls (RequestByteBudget) and a cap on connections, so no number of peers can grow its memory unbounded.
+// With `tls`, a node:http2 secure server (ALPN h2) whose certificate is replaced without a restart.
 import {
+  createSecureServer,
   createServer,
+  type Http2SecureServer,
+  type Http2Server,
   type Http2Session,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
@@ -24,6 +28,7 @@ import { serveHttp2Call } from "./serveHttp2Call.ts";
 import { releaseClosedStream } from "./releaseClosedStream.ts";
 import { HEALTH_SERVICE_DEFINITION } from "./healthServiceDefinition.ts";
 import type { GrpcServer } from "./startGrpcServer.ts";
+import type { ServerTls } from "./ServerTls.ts";
 
 /** The same settings startGrpcServer gives grpc-js. */
 const KEEPALIVE_TIME_MS = 60_000;
@@ -40,6 +45,8 @@ const MAX_CONCURRENT_STREAMS = 1000;
  * session, socket buffers) a flood of idle connections would otherwise hold without limit.
  */
 const MAX_CONNECTIONS = 10_000;
+/** A peer that has not finished its TLS handshake by then is dropped (node's default is 120 s). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface Http2GrpcServerOptions {
   host: string;
@@ -57,6 +64,8 @@ export interface Http2GrpcServerOptions {
   /** The budget of request bytes in flight; a test's own to read its count (default MAX_BUFFERED_REQUEST_BYTES). */
   requestBudget?: RequestByteBudget;
   maxConnections?: number;
+  /** TLS (ALPN h2) instead of h2c; its key pair may be replaced while serving. */
+  tls?: ServerTls;
 }
 
 const ignore = (): void => undefined;
@@ -139,13 +148,14 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
     [HEALTH_SERVICE_DEFINITION, options.health],
   ]);
   const maxBytes = options.maxMessageBytes ?? MAX_CHECK_REQUEST_BYTES;
-  const server = createServer({
+  const serverOptions = {
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     // As grpc-js: node's session memory limit degrades badly when reached (ENHANCE_YOUR_CALM under
     // bursts), and the stream cap bounds a connection's work instead.
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
     maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-  });
+  };
+  const server = options.tls === undefined ? createServer(serverOptions) : createTlsServer(options.tls, serverOptions);
   // Refused at accept: net.Server closes a socket past the count before node:http2 sees it.
   server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   const sessions = new Set<Http2Session>();
@@ -190,7 +200,7 @@ export async function startHttp2GrpcServer(options: Http2GrpcServerOptions): Pro
  * when the listener has closed, which is once every connection has.
  */
 function shutdown(
-  server: ReturnType<typeof createServer>,
+  server: Http2Server | Http2SecureServer,
   sessions: Set<Http2Session>,
   sockets: Set<Socket>,
   graceMs: number,
@@ -207,4 +217,19 @@ function shutdown(
     });
     for (const session of sessions) session.close();
   });
+}
+
+/** node:http2 over TLS, HTTP/2 only; new key pairs apply to the next handshakes, open sessions keep theirs. */
+function createTlsServer(tls: ServerTls, options: Parameters<typeof createServer>[0]): Http2SecureServer {
+  const server = createSecureServer({
+    ...options,
+    ...tls.serverOptions(),
+    allowHTTP1: false,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  });
+  // A failed handshake (no client certificate, a wrong CA) ends that socket; nothing else to do.
+  server.on("tlsClientError", () => undefined);
+  const stop = tls.onReplace((context) => server.setSecureContext(context));
+  server.once("close", stop);
+  return server;
 }

@@ -47,7 +47,11 @@ describe("envoy/production-example.yaml", () => {
   it("is a valid Envoy config once its certificate paths point at real files", async () => {
     const text = (await readFile(new URL("../../envoy/production-example.yaml", import.meta.url), "utf8"))
       .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
-      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile)
+      .replaceAll("/etc/envoy/portcullis-tls/ca.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.key", cert.keyFile);
+    expect(text).not.toMatch(/filename: \/etc\/envoy\/portcullis-tls\//);
     expect(await validate(text)).toMatch(/OK/);
   });
 
@@ -107,8 +111,12 @@ describe("envoy/replicas.yaml", () => {
   it("is a valid Envoy config once its certificate paths point at real files, every retry condition known", async () => {
     const text = (await readReplicasEnvoyConfig())
       .replace("/etc/envoy/tls/fullchain.pem", cert.certFile)
-      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile);
+      .replace("/etc/envoy/tls/privkey.pem", cert.keyFile)
+      .replaceAll("/etc/envoy/portcullis-tls/ca.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.crt", cert.certFile)
+      .replaceAll("/etc/envoy/portcullis-tls/tls.key", cert.keyFile);
     expect(text).not.toContain("/etc/envoy/tls/");
+    expect(text).not.toMatch(/filename: \/etc\/envoy\/portcullis-tls\//);
     const output = await validate(text);
     expect(output).toMatch(/OK/);
     expect(output).not.toMatch(/Unknown retry_on policy token/);
@@ -123,6 +131,15 @@ describe("envoy/replicas.yaml", () => {
       upstreamPort: 18080,
     });
     expect(await validate(text)).toMatch(/OK/);
+    const withTls = renderReplicasEnvoyConfig(await readReplicasEnvoyConfig(), {
+      listenPort: 0,
+      tlsCertFile: cert.certFile,
+      tlsKeyFile: cert.keyFile,
+      replicas: [0, 1, 2].map((i) => ({ grpc: 19191 + i, auth: 18181 + i, admin: 19464 + i })),
+      upstreamPort: 18080,
+      portcullisTls: { caFile: cert.certFile, certFile: cert.certFile, keyFile: cert.keyFile },
+    });
+    expect(await validate(withTls)).toMatch(/OK/);
   });
 });
 

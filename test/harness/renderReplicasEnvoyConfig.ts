@@ -23,6 +23,12 @@ export interface ReplicasEnvoyValues {
   readonly upstreamPort: number;
   /** Request headers ext_authz sends beyond the shipped allowed_headers (a config that reads more, e.g. `dpop`). */
   readonly extraAllowedHeaders?: readonly string[];
+  /**
+   * The replicas serve `listen.tls` with a certificate for localhost: Envoy trusts `caFile` and
+   * presents `certFile`/`keyFile`. Absent: the replicas are plaintext and the shipped upstream TLS
+   * (transport_socket of both Portcullis clusters) is left out.
+   */
+  readonly portcullisTls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
 }
 
 type Json = Record<string, any>;
@@ -42,6 +48,8 @@ export const REPLACED_PATHS: readonly string[] = [
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.address",
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.address.socket_address.port_value",
   "static_resources.clusters.*.load_assignment.endpoints.0.lb_endpoints.*.endpoint.health_check_config.port_value",
+  // Left out for plaintext replicas; with portcullisTls, its files and the name checked (localhost).
+  "static_resources.clusters.*.transport_socket",
 ];
 
 export async function readReplicasEnvoyConfig(): Promise<string> {
@@ -86,7 +94,26 @@ export function renderReplicasEnvoyConfig(shipped: string, values: ReplicasEnvoy
     values.replicas.map((r) => ({ port: r.auth, healthCheckPort: r.admin })),
   );
   replaceEndpoints(clusters, "app", [{ port: values.upstreamPort }]);
+  for (const name of ["portcullis_ext_authz", "portcullis_auth"]) {
+    const cluster = clusters.find((c) => c["name"] === name) as Json;
+    if (values.portcullisTls === undefined) delete cluster["transport_socket"];
+    else upstreamTlsFor(cluster, values.portcullisTls);
+  }
   return stringify(config);
+}
+
+/** The shipped UpstreamTlsContext, its files and name (SNI, SAN) the test's. */
+function upstreamTlsFor(cluster: Json, files: NonNullable<ReplicasEnvoyValues["portcullisTls"]>): void {
+  const context = cluster["transport_socket"]?.typed_config as Json | undefined;
+  if (context === undefined) throw new Error(`envoy/replicas.yaml: cluster ${cluster["name"]} has no transport_socket`);
+  set(context, ["sni"], "localhost");
+  const common = context["common_tls_context"] as Json;
+  set(common, ["validation_context", "trusted_ca", "filename"], files.caFile);
+  const san = only(common["validation_context"].match_typed_subject_alt_names as Json[], "SAN matcher");
+  set(san, ["matcher", "exact"], "localhost");
+  const own = only(common["tls_certificates"] as Json[], "client certificate");
+  set(own, ["certificate_chain", "filename"], files.certFile);
+  set(own, ["private_key", "filename"], files.keyFile);
 }
 
 /** Every lb_endpoint becomes one per target, shaped like the shipped file's first one. */

@@ -43,7 +43,7 @@ export async function startPortcullisProcess(
   timeoutMs = 30_000,
   /** Added to the test process's environment (e.g. a secret the config names as `${VAR}`). */
   env: Readonly<Record<string, string>> = {},
-  /** More `serve` arguments, e.g. `--watch`. */
+  /** More `serve` arguments (e.g. `--watch`, `--workers 2`). */
   serveArgs: readonly string[] = [],
 ): Promise<PortcullisProcess> {
   const child = spawn(

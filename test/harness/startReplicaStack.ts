@@ -49,6 +49,16 @@ export interface ReplicaStackOptions {
   readonly signingKeys?: readonly SigningJwk[];
   /** Environment variables every replica gets beyond the test process's (e.g. a secret named as `${VAR}`). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The replicas serve `listen.tls` (server certificate for localhost, client certificates of
+   * `clientCaFile` required) and Envoy talks to them with the shipped UpstreamTlsContext (these files).
+   */
+  readonly portcullisTls?: {
+    readonly server: { readonly certFile: string; readonly keyFile: string };
+    readonly clientCaFile: string;
+    /** What Envoy trusts and presents. */
+    readonly envoy: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  };
 }
 
 /** Envoy's view of one replica in a cluster (admin /clusters). */
@@ -138,6 +148,15 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
             grpc: `127.0.0.1:${ports.grpc}`,
             auth: `127.0.0.1:${ports.auth}`,
             admin: `127.0.0.1:${ports.admin}`,
+            ...(options.portcullisTls === undefined
+              ? {}
+              : {
+                  tls: {
+                    certFile: options.portcullisTls.server.certFile,
+                    keyFile: options.portcullisTls.server.keyFile,
+                    clientCaFile: options.portcullisTls.clientCaFile,
+                  },
+                }),
           },
           providers: {
             demo: {
@@ -181,6 +200,7 @@ export async function startReplicaStack(options: ReplicaStackOptions = {}): Prom
       replicas: replicas.map((r) => r.ports),
       upstreamPort: upstream.port,
       ...(options.extraAllowedHeaders !== undefined ? { extraAllowedHeaders: options.extraAllowedHeaders } : {}),
+      ...(options.portcullisTls !== undefined ? { portcullisTls: options.portcullisTls.envoy } : {}),
     });
     await envoyReserved?.release();
     const envoyLogFile = join(dir, "envoy.log");

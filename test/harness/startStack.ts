@@ -85,6 +85,8 @@ export interface StackOptions {
   readonly envoyTemplate?: URL;
   /** `serve --watch`: reload when the config file or a file it reads changes. */
   readonly watch?: boolean;
+  /** More `serve` arguments, e.g. `--watch` or `--workers 2`. */
+  readonly serveArgs?: readonly string[];
 }
 
 export interface Stack {
@@ -203,7 +205,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       join(dir, "portcullis.log"),
       undefined,
       {},
-      options.watch === true ? ["--watch"] : [],
+      [...(options.watch === true ? ["--watch"] : []), ...(options.serveArgs ?? [])],
     );
     scope.defer(() => portcullis.stop());
     const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;

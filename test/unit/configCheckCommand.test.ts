@@ -80,6 +80,7 @@ routes:
     const { code, stdout, stderr } = await run([`--config=${path}`], { ISSUER: "http://localhost:3000" });
     expect(code).toBe(0);
     expect(stdout).toContain("listen: grpc 0.0.0.0:9191, auth 0.0.0.0:8181, admin 0.0.0.0:9464");
+    expect(stdout).toContain("tls: off: grpc and auth are plaintext (for a sidecar on loopback or a mesh");
     expect(stdout).toContain("demo: issuer http://localhost:3000, audiences api");
     expect(stdout).toContain("0. api: api.example.com /api -> auth required, providers all");
     expect(stdout).toContain("1. health: any host /healthz -> auth public");

@@ -60,6 +60,13 @@ describe("parseConfig: defaults", () => {
         grpcTransport: "net",
         auth: { host: "0.0.0.0", port: 8181 },
         admin: { host: "127.0.0.1", port: 9464 },
+        tls: {
+          certFile: null,
+          keyFile: null,
+          clientCaFile: null,
+          requireClientCertificate: true,
+          minVersion: "TLSv1.2",
+        },
       },
       providers: {
         demo: {
@@ -192,6 +199,7 @@ describe("parseConfig: defaults", () => {
       session: {
         store: "cookie",
         keys: [],
+        keysFile: null,
         cookieName: "__Host-portcullis",
         cookieDomain: null,
         lifetimeSeconds: 86400,

@@ -4,8 +4,9 @@
 // 0.0.0.0, a config that loads with the environment the pod gives it, and every name, port and
 // selector agreeing with the object that refers to it. The sidecar's Envoy sends checks and
 // /oauth2/* to Portcullis on loopback and everything else to the app container's port.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -75,8 +76,28 @@ function podEnv(objects: Json[]): Record<string, string> {
   return env;
 }
 
+/** Where the pod mounts the listeners' TLS Secret (central.yaml), and a stand-in of it on this machine. */
+const TLS_MOUNT = "/etc/portcullis-tls/";
+function standInTlsSecret(): string {
+  const secret = join(dir, "portcullis-tls");
+  mkdirSync(secret, { recursive: true });
+  const [crt, key] = [join(secret, "tls.crt"), join(secret, "tls.key")];
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=portcullis"],
+    ],
+    { stdio: "ignore", timeout: 30_000 },
+  );
+  writeFileSync(join(secret, "ca.crt"), readFileSync(crt));
+  return `${secret}/`;
+}
+
 function loadMountedConfig(objects: Json[], name: string): { config: PortcullisConfig; warnings: string[] } {
-  const { text } = mountedConfig(objects);
+  const { text: mounted } = mountedConfig(objects);
+  // The config names the Secret's files where the pod mounts them: here, a stand-in Secret's.
+  const text = mounted.includes(TLS_MOUNT) ? mounted.replaceAll(TLS_MOUNT, standInTlsSecret()) : mounted;
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, text);
   const result = loadCheckedConfig(file, podEnv(objects));
@@ -228,6 +249,18 @@ describe("deploy/kubernetes/central.yaml", () => {
     ]);
     expect(warnings).toEqual(["listen.admin"]);
     expect(config.routes.length).toBeGreaterThan(0);
+  });
+
+  it("serves the grpc and auth listeners over TLS from the mounted Secret, Envoy's client certificate required", () => {
+    expect(mountedConfig(objects).text).toContain("certFile: /etc/portcullis-tls/tls.crt");
+    expect(config.listen.tls).toMatchObject({ requireClientCertificate: true, minVersion: "TLSv1.2" });
+    expect(config.listen.tls.clientCaFile).toMatch(/\/ca\.crt$/);
+    const mount = (container(objects, "portcullis")["volumeMounts"] as Json[]).find(
+      (m) => m["name"] === "listener-tls",
+    );
+    expect(mount).toEqual({ name: "listener-tls", mountPath: "/etc/portcullis-tls", readOnly: true });
+    const volume = (podSpec(objects)["volumes"] as Json[]).find((v) => v["name"] === "listener-tls");
+    expect(volume).toEqual({ name: "listener-tls", secret: { secretName: "portcullis-tls" } });
   });
 
   it("gives the pod every ${VAR} the config names, from a Secret, and never a secret value in the ConfigMap", () => {

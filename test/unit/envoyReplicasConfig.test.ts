@@ -127,6 +127,34 @@ describe("envoy/replicas.yaml", () => {
     );
   });
 
+  it("talks TLS to both Portcullis listeners, checking the certificate's CA and name and presenting its own", () => {
+    for (const [name, alpn] of [
+      ["portcullis_ext_authz", "h2"],
+      ["portcullis_auth", "http/1.1"],
+    ] as const) {
+      const socket = cluster(name)["transport_socket"] as Json;
+      expect(socket["typed_config"]["@type"]).toBe(
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+      );
+      const context = socket["typed_config"] as Json;
+      expect(context["sni"]).toBe("portcullis");
+      const common = context["common_tls_context"] as Json;
+      expect(common["alpn_protocols"]).toEqual([alpn]);
+      expect(common["validation_context"].trusted_ca.filename).toBe("/etc/envoy/portcullis-tls/ca.crt");
+      expect(common["validation_context"].match_typed_subject_alt_names).toEqual([
+        { san_type: "DNS", matcher: { exact: "portcullis" } },
+      ]);
+      expect(common["tls_certificates"]).toHaveLength(1);
+    }
+    // The auth cluster's health checks go to the plaintext admin listener.
+    const auth = cluster("portcullis_auth");
+    const criteria = auth["health_checks"][0].transport_socket_match_criteria as Json;
+    const plaintext = (auth["transport_socket_matches"] as Json[]).find((m) =>
+      Object.entries(criteria).every(([k, v]) => m["match"][k] === v),
+    );
+    expect(plaintext?.["transport_socket"].name).toBe("envoy.transport_sockets.raw_buffer");
+  });
+
   it("is what the end-to-end tests run, but for addresses, ports, certificate paths, domains and added allowed headers", () => {
     const rendered = parse(
       renderReplicasEnvoyConfig(shippedText, {
@@ -138,7 +166,10 @@ describe("envoy/replicas.yaml", () => {
         extraAllowedHeaders: ["dpop"],
       }),
     );
-    const patterns = REPLACED_PATHS.map((p) => new RegExp(`^${p.replaceAll(".", "\\.").replaceAll("*", "\\d+")}$`));
+    // A replaced object (the upstream TLS) covers every path below it.
+    const patterns = REPLACED_PATHS.map(
+      (p) => new RegExp(`^${p.replaceAll(".", "\\.").replaceAll("*", "\\d+")}(?:\\..+)?$`),
+    );
     const changed = differingPaths(shipped, rendered);
     expect(changed.filter((path) => !patterns.some((p) => p.test(path)))).toEqual([]);
     // And every kind of replacement happened (the rendering really targets this file).

@@ -66,8 +66,8 @@ async function watchedPair() {
 
 describe("watching the files a config reads", () => {
   it("calls back once when a followed keys file's Secret is swapped", async () => {
-    const { keysFile, watcher, clock, calledBack, swapSecret, changes } = await watchedPair();
-    watcher.follow([keysFile]);
+    const { configFile, keysFile, watcher, clock, calledBack, swapSecret, changes } = await watchedPair();
+    watcher.setFiles([configFile, keysFile]);
     await swapSecret("..2026_02", "- { clientId: a, sha256: x }\n");
     expect(await calledBack(1)).toBe(true);
     clock.advance(DEBOUNCE_MS * 4);
@@ -76,8 +76,8 @@ describe("watching the files a config reads", () => {
 
   it("does not call back for a keys file no longer followed, and keeps watching the config file", async () => {
     const { configFile, keysFile, watcher, clock, calledBack, swapSecret, changes } = await watchedPair();
-    watcher.follow([keysFile]);
-    watcher.follow([]);
+    watcher.setFiles([configFile, keysFile]);
+    watcher.setFiles([configFile]);
     await swapSecret("..2026_02", "- { clientId: a, sha256: x }\n");
     await writeFile(configFile, "routes: [1]\n");
     expect(await calledBack(1)).toBe(true);

@@ -59,6 +59,13 @@ grpc and auth listeners stay on loopback (only the pod's Envoy calls them); the 
 {{- end }}
 {{- $bind := ternary "127.0.0.1" "0.0.0.0" (eq .Values.mode "sidecar") }}
 {{- $listen := dict "grpc" (printf "%s:%d" $bind (int .Values.ports.grpc)) "auth" (printf "%s:%d" $bind (int .Values.ports.auth)) "admin" (printf "0.0.0.0:%d" (int .Values.ports.admin)) }}
+{{- if include "portcullis.tlsEnabled" . }}
+{{- $tls := dict "certFile" "/etc/portcullis-tls/tls.crt" "keyFile" "/etc/portcullis-tls/tls.key" "minVersion" .Values.tls.minVersion }}
+{{- if .Values.tls.verifyClientCertificates }}
+{{- $_ := set $tls "clientCaFile" "/etc/portcullis-tls/ca.crt" }}
+{{- end }}
+{{- $_ := set $listen "tls" $tls }}
+{{- end }}
 {{- $config := merge (dict "listen" $listen) (deepCopy .Values.config) }}
 {{- toYaml $config }}
 {{- end }}
@@ -196,6 +203,28 @@ numbers as floats, --set as integers: both print as digits. */}}
     {{- include "portcullis.volumeMounts" . | nindent 4 }}
 {{- end }}
 
+{{/*
+"true" when the grpc and auth listeners serve TLS from `tls.secretName` (central mode only: in
+sidecar mode they are on loopback, and a Secret there is refused rather than silently unused).
+*/}}
+{{- define "portcullis.tlsEnabled" -}}
+{{- if (.Values.tls).secretName }}
+{{- if eq .Values.mode "sidecar" }}
+{{- fail "tls.secretName is for central mode: in sidecar mode Envoy reaches Portcullis over the pod's loopback" }}
+{{- end }}
+{{- "true" }}
+{{- end }}
+{{- end }}
+
+{{/* The listener TLS Secret's volume (listen.tls), for the pod and the check-config hook Job. */}}
+{{- define "portcullis.tlsVolume" -}}
+{{- if include "portcullis.tlsEnabled" . }}
+- name: listener-tls
+  secret:
+    secretName: {{ .Values.tls.secretName }}
+{{- end }}
+{{- end }}
+
 {{/* The mounts of the Portcullis container, which its check-config init container shares. */}}
 {{- define "portcullis.volumeMounts" -}}
 # The whole directory, not a subPath: the kubelet updates it in place, which `--watch` sees.
@@ -209,6 +238,12 @@ numbers as floats, --set as integers: both print as digits. */}}
 # API keys (config.apiKeys.file): the whole Secret, which the kubelet updates in place for `--watch`.
 - name: api-keys
   mountPath: /etc/portcullis-api-keys
+  readOnly: true
+{{- end }}
+{{- if include "portcullis.tlsEnabled" . }}
+# listen.tls: a directory too, so a renewed certificate reaches the watched files.
+- name: listener-tls
+  mountPath: /etc/portcullis-tls
   readOnly: true
 {{- end }}
 {{- with .Values.extraVolumeMounts }}
