@@ -71,7 +71,11 @@ export function loadConfigFile(
   }
 
   const substituted = substituteEnv(raw, env);
-  const result = parseConfig(substituted.value, { secretPaths: substituted.substitutedPaths, routeRules });
+  const result = parseConfig(substituted.value, {
+    secretPaths: substituted.substitutedPaths,
+    envVariables: substituted.variablesAt,
+    routeRules,
+  });
   if (result.ok && substituted.problems.length === 0) return { ...result, warnings: [...warnings, ...result.warnings] };
   // An unset variable leaves an empty string behind; its own message replaces the schema's one.
   const envPaths = new Set(substituted.problems.map((p) => p.path));

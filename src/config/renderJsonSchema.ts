@@ -26,7 +26,7 @@ export function stringFormatSchema(format: StringFormat<unknown>): JsonSchema {
 
 const ENV_REFERENCE_DEF: JsonSchema = {
   description:
-    "A string holding `${NAME}`: Portcullis replaces it with the environment variable NAME before checking the value, so editors cannot check its format (`$${` writes a literal `${`).",
+    'A string holding `${NAME}`: Portcullis replaces it with the environment variable NAME before checking the value, so editors cannot check its format (`$${` writes a literal `${`). An integer or true/false key takes `"${NAME}"` too: the variable must then hold a decimal integer in the key\'s range, or true or false.',
   type: "string",
   pattern: String.raw`\$\{[A-Za-z_][A-Za-z0-9_]*\}`,
 };
@@ -155,10 +155,14 @@ function renderNode(node: SchemaNode, root: boolean): JsonSchema {
   switch (node.kind) {
     case "string":
       return { ...annotations, ...stringSchema(node) };
+    // An integer or boolean key may be written `${NAME}` too: check-config reads the variable as the value.
     case "integer":
-      return { ...annotations, type: "integer", minimum: node.min, maximum: node.max };
+      return {
+        ...annotations,
+        anyOf: [{ type: "integer", minimum: node.min, maximum: node.max }, { $ref: ENV_REFERENCE }],
+      };
     case "boolean":
-      return { ...annotations, type: "boolean" };
+      return { ...annotations, anyOf: [{ type: "boolean" }, { $ref: ENV_REFERENCE }] };
     case "list":
       return { ...annotations, ...listSchema(node) };
     case "object":
