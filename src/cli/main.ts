@@ -8,6 +8,7 @@ Usage:
   portcullis serve --config FILE         run the ext_authz server (gRPC :9191, auth :8181, admin 127.0.0.1:9464)
       [--watch] [--workers N|auto]       reload on file change; N processes sharing the ports (auto: one per CPU)
   portcullis check-config --config FILE  validate a config file; lists every problem with its key path
+      [--strict] [--format text|json]    warnings fail too; one JSON report on stdout
       [--envoy]                          print Envoy's ext_authz filter for it (allowed_headers included)
       [--explain-routes [--json]]        print the ordered rule table with requirements and overlaps (docs/explain.md)
   portcullis explain --config FILE [--token T | --cookie C] [--jwks FILE] [--json] METHOD URL [-H 'N: v']...

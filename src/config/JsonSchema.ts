@@ -1,4 +1,4 @@
-// A JSON Schema (draft 2020-12) object as the config's generated schema writes it, and the pattern
+// A JSON Schema (draft-07) object as the config's generated schema writes it, and the pattern
 // pieces several string formats' schemas share. Each format (configFormats.ts, routeFormats.ts)
 // carries its own schema beside its parser, so the two are written and reviewed together.
 

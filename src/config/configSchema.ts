@@ -93,7 +93,7 @@ export interface CustomNode<T = unknown> extends NodeBase {
   readonly typeLabel: string;
   /** The JSON Schema of the value, written beside the parser it follows. */
   readonly jsonSchema: JsonSchema;
-  /** Definitions `jsonSchema` refers to as `#/$defs/<name>` (a recursive value). */
+  /** Definitions `jsonSchema` refers to as `#/definitions/<name>` (a recursive value). */
   readonly jsonSchemaDefs?: Readonly<Record<string, JsonSchema>>;
   /** Reports every problem (with key paths under `path`) and returns ok: false when there was one. */
   parse(value: unknown, path: string, report: CustomReport): CustomResult<T>;

@@ -74,7 +74,11 @@ export function loadConfigFile(
 
   const substituted = substituteEnv(raw, env);
   const keys = readSessionKeysFile(substituted.value);
-  const result = parseConfig(keys.value, { secretPaths: substituted.substitutedPaths, routeRules });
+  const result = parseConfig(keys.value, {
+    secretPaths: substituted.substitutedPaths,
+    envVariables: substituted.variablesAt,
+    routeRules,
+  });
   const ownProblems = [...substituted.problems, ...keys.problems];
   if (result.ok && ownProblems.length === 0) return { ...result, warnings: [...warnings, ...result.warnings] };
   // An unset variable leaves an empty string behind; its own message replaces the schema's one.

@@ -30,7 +30,7 @@ const OPERATORS: readonly ClaimOperator[] = CLAIM_OPERATORS;
 const BRANCHES = ["all", "any", "not"] as const;
 const SHAPES = `{all: [...]}, {any: [...]}, {not: {...}}, or {claim: <path>, ${OPERATORS.join(" | ")}: ...}`;
 
-const CLAIM_CHECK_REF = "#/$defs/claimCheck";
+const CLAIM_CHECK_REF = "#/definitions/claimCheck";
 const claimBranch = (kind: "all" | "any"): JsonSchema => ({
   type: "object",
   additionalProperties: false,

@@ -21,6 +21,8 @@ export interface ParseConfigOptions {
    * and the only place a secret such as log.traceRequests.secret may come from.
    */
   readonly secretPaths?: ReadonlySet<string>;
+  /** The variables behind each of those paths: an integer or boolean key reads `${PORT}` as its value. */
+  readonly envVariables?: ReadonlyMap<string, readonly string[]>;
   /** Route rules from rooms the config may not import (core's route-matching warnings); app/ passes them. */
   readonly routeRules?: readonly ConfigRule[];
 }
@@ -41,6 +43,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   const parsed = parseWithSchema(configSchema, applyProviderPresets(raw), {
     problems,
     secretPaths: options.secretPaths ?? new Set(),
+    ...(options.envVariables === undefined ? {} : { envVariables: options.envVariables }),
   });
   // With problems the output is partial (holes where a value failed): the rules read it as such.
   if (parsed !== INVALID) {

@@ -6,13 +6,24 @@ import type { ConfigIssue } from "./ConfigIssue.ts";
 import { keyPath } from "./keyPath.ts";
 import { setOwn } from "./setOwn.ts";
 import { unknownKeyMessage } from "./unknownKeyMessage.ts";
-import type { ListNode, MapNode, ObjectNode, SchemaNode, StringNode } from "./configSchema.ts";
+import { envScalar, envSourceNote } from "./envScalar.ts";
+import type {
+  BooleanNode,
+  IntegerNode,
+  ListNode,
+  MapNode,
+  ObjectNode,
+  SchemaNode,
+  StringNode,
+} from "./configSchema.ts";
 import type { SchemaOutput } from "./SchemaOutput.ts";
 
 export interface ParseContext {
   readonly problems: ConfigIssue[];
   /** Paths whose value must not be quoted (e.g. it came from an environment variable). */
   readonly secretPaths: ReadonlySet<string>;
+  /** The environment variables each substituted path's value came from (integer and boolean keys read them). */
+  readonly envVariables?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -70,14 +81,8 @@ export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: P
     case "string":
       return parseString(node, value, path, ctx);
     case "integer":
-      if (typeof value !== "number" || !Number.isInteger(value))
-        return report(ctx, node, path, "must be an integer", value);
-      if (value < node.min || value > node.max)
-        return report(ctx, node, path, `must be ${node.min}..${node.max}`, value);
-      return value;
     case "boolean":
-      if (typeof value !== "boolean") return report(ctx, node, path, "must be true or false", value);
-      return value;
+      return parseScalar(node, value, path, ctx);
     case "list":
       return parseList(node, value, path, ctx);
     case "object":
@@ -92,6 +97,23 @@ export function parseNode(node: SchemaNode, value: unknown, path: string, ctx: P
       return result.ok ? result.value : INVALID;
     }
   }
+}
+
+/**
+ * An integer or boolean key. Written as `${NAME}` it arrives as a string: the variable's text is
+ * read as the number or boolean (envScalar.ts); messages then name the variable, never its value.
+ */
+function parseScalar(node: IntegerNode | BooleanNode, raw: unknown, path: string, ctx: ParseContext): Parsed {
+  const names = typeof raw === "string" ? ctx.envVariables?.get(path) : undefined;
+  const from = envSourceNote(names);
+  const value = names !== undefined && typeof raw === "string" ? (envScalar(node.kind, raw) ?? raw) : raw;
+  if (node.kind === "boolean")
+    return typeof value === "boolean" ? value : report(ctx, node, path, `must be true or false${from}`, value);
+  if (typeof value !== "number" || !Number.isInteger(value))
+    return report(ctx, node, path, `must be an integer${from}`, value);
+  if (value < node.min || value > node.max)
+    return report(ctx, node, path, `must be ${node.min}..${node.max}${from}`, value);
+  return value;
 }
 
 function parseString(node: StringNode, value: unknown, path: string, ctx: ParseContext): Parsed {

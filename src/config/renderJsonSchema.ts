@@ -1,8 +1,8 @@
-// Renders configSchema as a JSON Schema (draft 2020-12) so that editors validate and complete config
-// files. Each string format and custom node carries its own sub-schema beside its parser (a format
-// or node without one does not type-check); cross-field rules stay in check-config only.
-// Declared as 2020-12 but written with keywords draft-07 tools know too: the YAML language server
-// (VS Code's YAML extension) still validates with draft 07.
+// Renders configSchema as a JSON Schema (draft-07) so that editors validate and complete config
+// files: the YAML language server (VS Code's YAML extension) and Helm validate with draft-07, so the
+// schema says so and keeps to its keywords (`definitions`, no `$ref` beside other keywords). Each
+// string format and custom node carries its own sub-schema beside its parser; cross-field rules
+// stay in check-config only.
 
 import {
   configSchema,
@@ -17,7 +17,7 @@ import type { JsonSchema } from "./JsonSchema.ts";
 
 export type { JsonSchema } from "./JsonSchema.ts";
 
-const ENV_REFERENCE = "#/$defs/envReference";
+const ENV_REFERENCE = "#/definitions/envReference";
 
 /** The JSON Schema of one string format, without the `${NAME}` alternative. */
 export function stringFormatSchema(format: StringFormat<unknown>): JsonSchema {
@@ -26,7 +26,7 @@ export function stringFormatSchema(format: StringFormat<unknown>): JsonSchema {
 
 const ENV_REFERENCE_DEF: JsonSchema = {
   description:
-    "A string holding `${NAME}`: Portcullis replaces it with the environment variable NAME before checking the value, so editors cannot check its format (`$${` writes a literal `${`).",
+    'A string holding `${NAME}`: Portcullis replaces it with the environment variable NAME before checking the value, so editors cannot check its format (`$${` writes a literal `${`). An integer or true/false key takes `"${NAME}"` too: the variable must then hold a decimal integer in the key\'s range, or true or false.',
   type: "string",
   pattern: String.raw`\$\{[A-Za-z_][A-Za-z0-9_]*\}`,
 };
@@ -129,11 +129,12 @@ function descriptionOf(node: SchemaNode): string {
   return note === undefined ? node.description : `${node.description} ${note}`;
 }
 
-/** Every `$defs` entry custom nodes bring, in schema order; one name given two definitions is a bug. */
+/** Every `definitions` entry custom nodes bring, in schema order; one name given two definitions is a bug. */
 function collectDefs(node: SchemaNode, defs: JsonSchema): void {
   if (node.kind === "custom") {
     for (const [name, def] of Object.entries(node.jsonSchemaDefs ?? {})) {
-      if (name in defs && defs[name] !== def) throw new Error(`renderJsonSchema: two definitions of $defs/${name}`);
+      if (name in defs && defs[name] !== def)
+        throw new Error(`renderJsonSchema: two definitions of definitions/${name}`);
       defs[name] = def;
     }
   } else if (node.kind === "object") {
@@ -154,10 +155,14 @@ function renderNode(node: SchemaNode, root: boolean): JsonSchema {
   switch (node.kind) {
     case "string":
       return { ...annotations, ...stringSchema(node) };
+    // An integer or boolean key may be written `${NAME}` too: check-config reads the variable as the value.
     case "integer":
-      return { ...annotations, type: "integer", minimum: node.min, maximum: node.max };
+      return {
+        ...annotations,
+        anyOf: [{ type: "integer", minimum: node.min, maximum: node.max }, { $ref: ENV_REFERENCE }],
+      };
     case "boolean":
-      return { ...annotations, type: "boolean" };
+      return { ...annotations, anyOf: [{ type: "boolean" }, { $ref: ENV_REFERENCE }] };
     case "list":
       return { ...annotations, ...listSchema(node) };
     case "object":
@@ -174,11 +179,11 @@ export function renderJsonSchema(): JsonSchema {
   const defs: JsonSchema = { envReference: ENV_REFERENCE_DEF };
   collectDefs(configSchema, defs);
   return {
-    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $schema: "http://json-schema.org/draft-07/schema#",
     $comment: "Generated from src/config/configSchema.ts by `node src/config/writeJsonSchema.ts`; do not edit by hand.",
     title: "Portcullis configuration",
     ...body,
     description: `${configSchema.description} Editors check each key's shape; \`portcullis check-config\` also checks the rules between keys (e.g. \`redirectUri\` with \`clientId\`, unique route names, known provider names, one path form per route, reachable routes).`,
-    $defs: defs,
+    definitions: defs,
   };
 }

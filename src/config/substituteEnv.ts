@@ -11,6 +11,8 @@ export interface SubstitutionResult {
   readonly problems: ConfigIssue[];
   /** Key paths whose value came (partly) from the environment. */
   readonly substitutedPaths: Set<string>;
+  /** The variables each substituted path's value came from, in the order written (names only). */
+  readonly variablesAt: Map<string, string[]>;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -18,6 +20,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv): SubstitutionResult {
   const problems: ConfigIssue[] = [];
   const substitutedPaths = new Set<string>();
+  const variablesAt = new Map<string, string[]>();
   const walk = (node: unknown, path: string): unknown => {
     if (typeof node === "string") return substituteString(node, path);
     if (Array.isArray(node)) return node.map((item, i) => walk(item, keyPath(path, i)));
@@ -53,6 +56,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv): Substitut
         } else {
           out += env[name];
           substitutedPaths.add(path);
+          variablesAt.set(path, [...(variablesAt.get(path) ?? []), name]);
         }
         i = end + 1;
       } else {
@@ -62,5 +66,5 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv): Substitut
     }
     return out;
   };
-  return { value: walk(value, ""), problems, substitutedPaths };
+  return { value: walk(value, ""), problems, substitutedPaths, variablesAt };
 }

@@ -1,5 +1,5 @@
 // Writes the config's JSON Schema into the Helm chart's values.schema.json as `properties.config`
-// (its definitions as the root `$defs`), so `helm install/upgrade/template/lint` refuse a typo'd
+// (its definitions merged into the root `definitions`, draft-07 as Helm reads it), so `helm install/upgrade/template/lint` refuse a typo'd
 // config key before anything reaches a cluster. Run: `node src/config/writeChartValuesSchema.ts`.
 // Everything else in that file is written by hand and kept as it is, key order included.
 
@@ -31,31 +31,39 @@ function withoutLookaround(schema: unknown): unknown {
 }
 
 /**
- * The chart's values schema with `properties.config` and `$defs` taken from the config's schema.
+ * The chart's values schema with `properties.config` and the config's `definitions` taken from the
+ * config's schema; the chart's own definitions stay first, in their order. A generated name equal
+ * to a hand-written one replaces it, so the hand-written ones keep names the config never uses
+ * (the unit test checks that every definition is referenced, so none lingers).
  * `listen` is the chart's (so left out: a config setting it is refused), and `routes` is not
  * required here so that an empty config reaches the template's message naming the examples.
  */
 export function renderChartValuesSchema(chart: JsonSchema): JsonSchema {
-  const { $defs, properties, required: _routes, ...config } = renderJsonSchema();
+  const { definitions, properties, required: _routes, ...config } = renderJsonSchema();
+  const generated = definitions as JsonSchema;
+  const chartDefinitions = Object.fromEntries(
+    Object.entries((chart["definitions"] ?? {}) as JsonSchema).filter(([name]) => !(name in generated)),
+  );
   const { listen: _chartSets, ...configProperties } = properties as JsonSchema;
   delete config["$schema"];
   delete config["$comment"];
   delete config["title"];
   const chartProperties = chart["properties"] as JsonSchema;
+  const { $defs: _before, ...chartRest } = chart;
   return {
-    ...chart,
-    $schema: "https://json-schema.org/draft/2020-12/schema",
+    ...chartRest,
+    $schema: "http://json-schema.org/draft-07/schema#",
+    definitions: { ...chartDefinitions, ...(withoutLookaround(generated) as JsonSchema) },
     properties: {
       ...chartProperties,
       config: withoutLookaround({
         $comment:
-          "Generated from src/config/configSchema.ts by `node src/config/writeChartValuesSchema.ts`, as is the root $defs; do not edit by hand.",
+          "Generated from src/config/configSchema.ts by `node src/config/writeChartValuesSchema.ts`, as are the root definitions it refers to; do not edit by hand.",
         ...config,
         description: CONFIG_DESCRIPTION,
         properties: configProperties,
       }),
     },
-    $defs: withoutLookaround($defs),
   };
 }
 

@@ -3,6 +3,7 @@
 // port, its database a copy of the provisioned seed (schema, master realm, an admin) in a temp dir.
 // Realms are imported afterwards through the admin REST API (test/harness/keycloakAdmin.ts).
 // stop() ends the whole process group (kc.sh and its JVM); so does the test process's exit.
+// With PORTCULLIS_TEST_CONTAINERS=1, a container instead (startKeycloakContainer.ts).
 
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -12,6 +13,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { reservePort } from "./reservePort.ts";
+import { testComponentSource } from "./testComponentSource.ts";
 
 export interface KeycloakAdminCredentials {
   readonly username: string;
@@ -67,6 +69,8 @@ function signalGroup(leader: number, signal: NodeJS.Signals): void {
 }
 
 export async function startKeycloak(options: StartKeycloakOptions = {}): Promise<KeycloakServer> {
+  if (testComponentSource() === "containers")
+    return (await import("./startKeycloakContainer.ts")).startKeycloakContainer(options);
   const home = options.home ?? process.env.KEYCLOAK_HOME;
   const java = options.java ?? process.env.KEYCLOAK_JAVA;
   if (home === undefined || home === "" || !existsSync(join(home, "bin", "kc.sh"))) {

@@ -1,6 +1,7 @@
 // A real Redis for tests: Debian's redis-server on a free loopback port, no persistence (no RDB, no
 // AOF), its own temporary directory. stop() and start() again on the same port let a test take
-// Redis away mid-run and bring it back; close() removes everything.
+// Redis away mid-run and bring it back; close() removes everything. With PORTCULLIS_TEST_CONTAINERS=1,
+// a container instead (startRedisContainer.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -8,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { reservePort } from "./reservePort.ts";
+import { testComponentSource } from "./testComponentSource.ts";
 
 export interface TestRedis {
   readonly port: number;
@@ -30,6 +32,8 @@ export function redisServerBinary(): string {
 }
 
 export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
+  if (testComponentSource() === "containers")
+    return (await import("./startRedisContainer.ts")).startRedisContainer(options);
   const reserved = await reservePort();
   const port = reserved.port;
   await reserved.release();
@@ -113,7 +117,7 @@ async function answers(port: number): Promise<boolean> {
   });
 }
 
-async function redisCommand(port: number, args: readonly string[], password?: string): Promise<unknown> {
+export async function redisCommand(port: number, args: readonly string[], password?: string): Promise<unknown> {
   const client = new Redis({
     host: "127.0.0.1",
     port,

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ const EXAMPLES = join(ROOT, "deploy/helm/portcullis/examples");
 const committed = readFileSync(CHART_VALUES_SCHEMA_PATH, "utf8");
 const schema = JSON.parse(committed) as Json;
 
-const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
 addFormats.default(ajv);
 const validate = ajv.compile(schema);
 const chartDefaults = parse(readFileSync(join(ROOT, "deploy/helm/portcullis/values.yaml"), "utf8")) as Json;
@@ -31,6 +31,13 @@ const errorsOf = () => (validate.errors ?? []).map((e) => `${e.instancePath} ${e
 describe("the chart's values.schema.json", () => {
   it("embeds the config's JSON Schema as generated (run `node src/config/writeChartValuesSchema.ts` after a change)", () => {
     expect(committed).toBe(renderChartValuesSchemaFile(committed));
+  });
+
+  it("is a draft-07 schema, as Helm reads it, whose every definition is referenced", () => {
+    expect(schema["$schema"]).toBe("http://json-schema.org/draft-07/schema#");
+    expect(committed).not.toContain('"$defs"');
+    expect(ajv.validateSchema(schema)).toBe(true);
+    for (const name of Object.keys(schema["definitions"])) expect(committed).toContain(`"#/definitions/${name}"`);
   });
 
   it("describes every config key but listen, which the chart sets", () => {
