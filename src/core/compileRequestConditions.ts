@@ -99,12 +99,19 @@ export function compileRequestConditions(
   };
 }
 
-/** Exact names, and `*.suffix` for exactly one label more; SNI is compared as DNS compares names. */
+/** A server name as DNS writes it in SNI (RFC 6066 §3): visible ASCII only. */
+const ASCII_NAME = /^[\x21-\x7e]+$/;
+
+/**
+ * Exact names, and `*.suffix` for exactly one label more; SNI is compared as DNS compares names,
+ * ASCII case-insensitively: toLowerCase() would fold a non-ASCII name (KELVIN SIGN) onto another
+ * than the one Envoy's filter chains saw, so such a name never matches.
+ */
 function sniTest(names: readonly string[]): (sni: string | undefined) => boolean {
-  const exact = new Set(names.filter((n) => !n.startsWith("*.")));
-  const suffixes = names.filter((n) => n.startsWith("*.")).map((n) => n.slice(1));
+  const exact = new Set(names.filter((n) => !n.startsWith("*.")).map((n) => n.toLowerCase()));
+  const suffixes = names.filter((n) => n.startsWith("*.")).map((n) => n.slice(1).toLowerCase());
   return (sni) => {
-    if (sni === undefined || sni === "") return false;
+    if (sni === undefined || !ASCII_NAME.test(sni)) return false;
     const name = sni.toLowerCase();
     if (exact.has(name)) return true;
     for (const suffix of suffixes)
