@@ -119,3 +119,29 @@ describe("match and require.request on an unreadable request", () => {
     expect(untrusted).toMatchObject({ kind: "deny", status: 403, code: "request_condition_failed" });
   });
 });
+
+describe("check-config on a deny rule's when.request", () => {
+  it("warns that a header, query or SNI condition refuses only clients that choose to send it", () => {
+    const parsed = parseCheckedConfig({
+      providers: PROVIDERS,
+      routes: [
+        {
+          name: "reports",
+          match: { path: "/reports" },
+          auth: "required",
+          deny: [
+            {
+              when: { request: { headers: [{ name: "x-debug", present: true }], query: [{ name: "a", equals: "b" }] } },
+            },
+            { when: { groups: ["contractors"], request: { sourceAddresses: ["192.0.2.0/24"] } } },
+          ],
+        },
+      ],
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems.map(formatIssue)));
+    expect(parsed.warnings.map(formatIssue)).toEqual([
+      expect.stringMatching(/^routes\[0\]\.deny\[0\]\.when\.request\.headers: is the client's to send or leave out/),
+      expect.stringMatching(/^routes\[0\]\.deny\[0\]\.when\.request\.query: is the client's to send or leave out/),
+    ]);
+  });
+});
