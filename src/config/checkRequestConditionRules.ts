@@ -1,6 +1,7 @@
 // What check-config says about request conditions beyond their own keys: the trust that
 // policy.trustedForwardedHops places in X-Forwarded-For, spelled out as a warning (it is only as
-// safe as the proxy count is exact), and a hop count that no condition reads.
+// safe as the proxy count is exact), a hop count that no condition reads, and a deny rule that only
+// refuses clients which choose to send a header, query parameter or SNI.
 import type { PartialConfig, RuleFindings } from "./checkConfigRules.ts";
 import { keyPath } from "./keyPath.ts";
 
@@ -16,7 +17,25 @@ function readsSourceAddresses(config: PartialConfig): boolean {
   );
 }
 
+/** Of a deny rule's when.request, the conditions on what the client writes (not address or time). */
+const CLIENT_WRITTEN = ["headers", "query", "sni"] as const;
+
+function warnClientWrittenDenials(config: PartialConfig, warnings: RuleFindings["warnings"]): void {
+  (config.routes ?? []).forEach((route, r) =>
+    (route?.deny ?? []).forEach((rule, d) => {
+      const request = rule?.when?.request;
+      for (const key of CLIENT_WRITTEN)
+        if ((request?.[key]?.length ?? 0) > 0)
+          warnings.push({
+            path: keyPath(keyPath(keyPath(keyPath(keyPath(keyPath("routes", r), "deny"), d), "when"), "request"), key),
+            message: `is the client's to send or leave out: the deny rule refuses only clients that write the ${key === "sni" ? "SNI" : key === "headers" ? "header" : "query parameter"} as it says, and any other gets past it; deny on what the client cannot choose (groups, roles, claims, sourceAddresses, time), or require the opposite with require.request, unless a proxy you run always sets it`,
+          });
+    }),
+  );
+}
+
 export function checkRequestConditionRules(config: PartialConfig, { warnings }: RuleFindings): void {
+  warnClientWrittenDenials(config, warnings);
   const hops = config.policy?.trustedForwardedHops;
   if (typeof hops !== "number" || hops === 0) return;
   const path = keyPath("policy", "trustedForwardedHops");

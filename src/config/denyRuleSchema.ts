@@ -52,7 +52,7 @@ const denyWhenNode = {
     request: {
       ...requireRequestNode,
       description:
-        "The request meets these conditions (`headers`, `query`, `sourceAddresses`, `sni`, `time`, shaped as in `match`), e.g. a group of callers refused outside office hours or from outside a network: `{groups: [contractors], request: {time: {days: [sat, sun], timeZone: Europe/Berlin}}}`. Judged with the other parts, on an identified caller.",
+        "The request meets these conditions (`headers`, `query`, `sourceAddresses`, `sni`, `time`, shaped as in `match`), e.g. a group of callers refused outside office hours or from outside a network: `{groups: [contractors], request: {time: {days: [sat, sun], timeZone: Europe/Berlin}}}`. Judged with the other parts, on an identified caller. What a condition cannot read counts as met, so the rule fires (where `match` would fail): a query parameter given twice or an undecodable query, no source address, an `X-Forwarded-For` that `policy.trustedForwardedHops` cannot trust.",
     },
   },
 } as const satisfies ObjectNode;

@@ -2,7 +2,7 @@
 // `apiKeys.keys` ones, checked by the same schema node, digests and client ids each once. Every
 // problem names the file and the entry index; a digest's place is never quoted (a key pasted there
 // by mistake stays unseen), nor is any source line.
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { apiKeyNode } from "./apiKeysSchema.ts";
 import type { ListNode } from "./configSchema.ts";
@@ -61,10 +61,17 @@ function shapeOf(value: unknown): string {
 }
 
 function readText(file: string): string | ApiKeyFileRead {
+  let fd: number | undefined;
   try {
-    if (statSync(file).size > MAX_API_KEY_FILE_BYTES) return refused(`${file}: is larger than 1 MiB`);
-    const bytes = readFileSync(file);
-    // Checked again on what was read: the file may have grown between the two calls.
+    // Non-blocking open and fstat on that descriptor: a FIFO or device put there (by mistake or on
+    // purpose) is refused instead of blocking the event loop or reading without end, and the size
+    // checked is that of the file read, whatever replaces the path meanwhile.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return refused(`${file}: is not a regular file: point apiKeys.file at a keys file`);
+    if (stat.size > MAX_API_KEY_FILE_BYTES) return refused(`${file}: is larger than 1 MiB`);
+    // At most one byte past the limit is read, however much the file grew since the fstat.
+    const bytes = readBounded(fd, MAX_API_KEY_FILE_BYTES + 1);
     if (bytes.length > MAX_API_KEY_FILE_BYTES) return refused(`${file}: is larger than 1 MiB`);
     const text = bytes.toString("utf8");
     if (!Buffer.from(text, "utf8").equals(bytes)) return refused(`${file}: is not UTF-8 text`);
@@ -72,7 +79,20 @@ function readText(file: string): string | ApiKeyFileRead {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
     return refused(`${file}: cannot be read (${code}): point apiKeys.file at a readable keys file`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+function readBounded(fd: number, limit: number): Buffer {
+  const buffer = Buffer.alloc(limit);
+  let length = 0;
+  while (length < limit) {
+    const n = readSync(fd, buffer, length, limit - length, null);
+    if (n === 0) break;
+    length += n;
+  }
+  return buffer.subarray(0, length);
 }
 
 /** Each digest and client id once in the file (holes left by invalid entries are skipped). */

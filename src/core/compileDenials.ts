@@ -42,7 +42,10 @@ export function compileDenial(rule: DenyRuleConfig, index: number, options: Cond
           groups: orNull(when.groups),
           roles: orNull(when.roles),
           claims: when.claims === null || when.claims === undefined ? null : compileClaimCheck(when.claims),
-          request: when.request === undefined ? null : compileRequestConditions(when.request, options),
+          request:
+            when.request === undefined
+              ? null
+              : compileRequestConditions(when.request, { ...options, unreadableHolds: true }),
         };
   const empty =
     condition === null ||

@@ -35,6 +35,12 @@ export interface ConditionOptions {
   readonly clock?: Clock;
   /** policy.trustedForwardedHops: 0 (default) reads source.address, N the X-Forwarded-For entry N left of the last. */
   readonly trustedForwardedHops?: number;
+  /**
+   * A deny rule's `when.request`: a query or source address the conditions cannot read (a repeated
+   * or undecodable parameter, which the upstream may well read as the denied value; no trustworthy
+   * address) counts as meeting them, so the deny rule fires. Default: it fails them (match, require).
+   */
+  readonly unreadableHolds?: boolean;
 }
 
 /** A kind of condition, named in explain's "does not match" line. */
@@ -68,14 +74,15 @@ export function compileRequestConditions(
   const hops = options.trustedForwardedHops ?? 0;
   const serverName = sni.length === 0 ? null : sniTest(sni);
   const inWindow = time === null ? null : compileTimeWindow(time, options.clock ?? systemClock);
+  const unreadable = options.unreadableHolds === true;
   return (request) => {
     for (const { name, test } of headers) if (!test(request.headers.get(name))) return "headers";
     if (query.length > 0) {
       const params = queryParameters(request.path);
-      if (params === null) return "query";
+      if (params === null && !unreadable) return "query";
       for (const { name, test } of query) {
-        const value = params.get(name);
-        if (value === null || !test(value)) return "query";
+        const value = params === null ? null : params.get(name);
+        if (value === null ? !unreadable : !test(value)) return "query";
       }
     }
     if (blocks !== null) {
@@ -83,7 +90,8 @@ export function compileRequestConditions(
         hops === 0
           ? request.sourceAddress
           : forwardedClientAddress(request.headers.get("x-forwarded-for"), request.sourceAddress, hops);
-      if (!addressIn(blocks, address)) return "source";
+      const inside = addressIn(blocks, address);
+      if (inside === null ? !unreadable : !inside) return "source";
     }
     if (serverName !== null && !serverName(request.sni)) return "sni";
     if (inWindow !== null && !inWindow()) return "time";
@@ -91,12 +99,19 @@ export function compileRequestConditions(
   };
 }
 
-/** Exact names, and `*.suffix` for exactly one label more; SNI is compared as DNS compares names. */
+/** A server name as DNS writes it in SNI (RFC 6066 §3): visible ASCII only. */
+const ASCII_NAME = /^[\x21-\x7e]+$/;
+
+/**
+ * Exact names, and `*.suffix` for exactly one label more; SNI is compared as DNS compares names,
+ * ASCII case-insensitively: toLowerCase() would fold a non-ASCII name (KELVIN SIGN) onto another
+ * than the one Envoy's filter chains saw, so such a name never matches.
+ */
 function sniTest(names: readonly string[]): (sni: string | undefined) => boolean {
-  const exact = new Set(names.filter((n) => !n.startsWith("*.")));
-  const suffixes = names.filter((n) => n.startsWith("*.")).map((n) => n.slice(1));
+  const exact = new Set(names.filter((n) => !n.startsWith("*.")).map((n) => n.toLowerCase()));
+  const suffixes = names.filter((n) => n.startsWith("*.")).map((n) => n.slice(1).toLowerCase());
   return (sni) => {
-    if (sni === undefined || sni === "") return false;
+    if (sni === undefined || !ASCII_NAME.test(sni)) return false;
     const name = sni.toLowerCase();
     if (exact.has(name)) return true;
     for (const suffix of suffixes)
@@ -141,10 +156,13 @@ function blockList(blocks: readonly string[]): BlockList {
   return list;
 }
 
-/** An IPv4 peer on a dual-stack socket (`::ffff:a.b.c.d`) is checked as the IPv4 address it is. */
-function addressIn(blocks: BlockList, address: string | undefined): boolean {
-  if (address === undefined) return false;
+/**
+ * Whether the address is in the blocks; null when there is no address to check (none known, or not
+ * an IP address). An IPv4 peer on a dual-stack socket (`::ffff:a.b.c.d`) is checked as the IPv4 address it is.
+ */
+function addressIn(blocks: BlockList, address: string | undefined): boolean | null {
+  if (address === undefined) return null;
   const plain = plainAddress(address);
   const family = isIP(plain);
-  return family !== 0 && blocks.check(plain, family === 6 ? "ipv6" : "ipv4");
+  return family === 0 ? null : blocks.check(plain, family === 6 ? "ipv6" : "ipv4");
 }

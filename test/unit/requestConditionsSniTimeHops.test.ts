@@ -48,6 +48,16 @@ describe("routes[].match.sni", () => {
     expect(matched(t, input({ sni: "evilcorp.example.com" }))).toBe("rest");
   });
 
+  it("folds ASCII letter case only: a non-ASCII name whose lower case is an ASCII one does not match", () => {
+    // KELVIN SIGN and LATIN CAPITAL I WITH DOT lower-case to "k" and "i̇" in JavaScript; DNS names
+    // compare ASCII case-insensitively, and Envoy's filter chains saw another name.
+    const kube = table([{ name: "kube", match: { sni: ["kube.example.com", "*.example.com"] }, auth: "public" }, rest]);
+    expect(matched(kube, input({ sni: "KUBE.example.com" }))).toBe("kube");
+    expect(matched(kube, input({ sni: "\u212Aube.example.com" }))).toBe("rest");
+    expect(matched(kube, input({ sni: "\u212A.example.com" }))).toBe("rest");
+    expect(matched(kube, input({ sni: "kube.example.com\u0000" }))).toBe("rest");
+  });
+
   it("does not match a request without SNI (plain HTTP, or an Envoy that does not send it)", () => {
     expect(matched(t, input())).toBe("rest");
     expect(matched(t, input({ sni: "" }))).toBe("rest");
