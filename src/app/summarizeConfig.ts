@@ -86,10 +86,7 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
     const providersText =
       r.auth === "public" ? "" : `, providers ${r.providers.length > 0 ? r.providers.join(", ") : "all"}`;
     const required = Object.entries(source?.require ?? {})
-      .filter(
-        ([key, value]) =>
-          value !== null && !(Array.isArray(value) && value.length === 0) && !(key === "principal" && value === "any"),
-      )
+      .filter(([key, value]) => !requiresNothing(value) && !(key === "principal" && value === "any"))
       .map(([key]) => key);
     const requires = required.length === 0 ? "" : `, requires ${required.join(", ")}`;
     lines.push(
@@ -97,4 +94,12 @@ export function summarizeConfig(file: string, config: PortcullisConfig): string 
     );
   });
   return `${lines.join("\n")}\n`;
+}
+
+/** A requirement part the parser fills in when it is not given: null, an empty list, or an object of such (`request`). */
+function requiresNothing(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === "object") return Object.values(value).every(requiresNothing);
+  return false;
 }

@@ -56,14 +56,20 @@ providers:
 routes:
   - { name: health, match: { pathExact: /healthz, methods: [GET, HEAD] } }
   - { name: reports, match: { path: /reports }, auth: required, require: { scopes: [reports.read], roles: [analyst] } }
+  - { name: office, match: { path: /office }, auth: required, require: { request: { sourceAddresses: [10.0.0.0/8] } } }
+  - { name: api, match: { path: /api }, auth: required }
 `,
     );
     const { code, stdout } = await run([`--config=${path}`], {});
     expect(code).toBe(0);
-    expect(stdout).toContain("routes (3, mode whitelist, first match wins):");
-    expect(stdout).toContain("0. health: any host GET|HEAD = /healthz -> auth public");
-    expect(stdout).toContain("1. reports: any host /reports -> auth required, providers all, requires scopes, roles");
-    expect(stdout).toContain("2. default: any host every path -> auth required, providers all");
+    const lines = stdout.split("\n").map((line) => line.trim());
+    expect(stdout).toContain("routes (5, mode whitelist, first match wins):");
+    expect(lines).toContain("0. health: any host GET|HEAD = /healthz -> auth public");
+    expect(lines).toContain("1. reports: any host /reports -> auth required, providers all, requires scopes, roles");
+    expect(lines).toContain("2. office: any host /office -> auth required, providers all, requires request");
+    // A rule that requires nothing says so by listing nothing (no part the parser filled in empty).
+    expect(lines).toContain("3. api: any host /api -> auth required, providers all");
+    expect(lines).toContain("4. default: any host every path -> auth required, providers all");
   });
 
   it("prints a summary with providers, routes, listeners and warnings and exits 0", async () => {
