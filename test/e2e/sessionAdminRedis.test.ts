@@ -32,7 +32,9 @@ let admin: SessionAdmin;
 function redisConfig(url: string) {
   const parsed = parseConfig({
     routes: [{ name: "all", match: { path: "/" }, auth: "public" }],
-    redis: { url, keyPrefix: `t${randomBytes(4).toString("hex")}:` },
+    // A generous command timeout: these tests are about what the admin does, not how fast a busy
+    // machine's Redis answers (the Check path's 500 ms default timed out under a loaded run).
+    redis: { url, keyPrefix: `t${randomBytes(4).toString("hex")}:`, commandTimeoutMs: 5000 },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config.redis;

@@ -1,9 +1,13 @@
 // A loopback port held by a placeholder until the part meant to use it is about to bind, so a
 // test worker running alongside cannot be given the same port in between (free-then-bind races).
+// The port is drawn below the kernel's ephemeral range: between release and the real bind, an
+// outgoing connection or a listen(0) anywhere on the machine (other workers, Envoy, Redis clients)
+// can be handed any ephemeral port, which once made Envoy fail with "Address already in use".
 // The placeholder resets every connection: to a client it looks like a service that is down.
 
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { randomInt } from "node:crypto";
 
 export interface ReservedPort {
   readonly port: number;
@@ -11,15 +15,47 @@ export interface ReservedPort {
   release(): Promise<void>;
 }
 
+/** The lowest port the kernel hands out by itself (Linux ip_local_port_range); 32768 when unknown. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const DRAW_LOW = 10_000;
+const ATTEMPTS = 50;
+
+function listenOn(server: Server, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (error.code === "EADDRINUSE" || error.code === "EACCES") resolve(false);
+      else reject(error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve(true);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, "127.0.0.1");
+  });
+}
+
 export async function reservePort(): Promise<ReservedPort> {
   const placeholder = createServer((socket) => socket.resetAndDestroy());
-  await new Promise<void>((resolve, reject) => {
-    placeholder.once("error", reject);
-    placeholder.listen(0, "127.0.0.1", () => resolve());
-  });
+  const high = ephemeralLow();
+  let bound = false;
+  for (let attempt = 0; attempt < ATTEMPTS && !bound; attempt++)
+    bound = await listenOn(placeholder, randomInt(DRAW_LOW, high));
+  // Every draw taken (a crowded machine): an ephemeral port, as before, rather than no test.
+  if (!bound && !(await listenOn(placeholder, 0))) throw new Error("no loopback port could be reserved");
   let released: Promise<void> | undefined;
   return {
-    port: (placeholder.address() as AddressInfo).port,
+    port: (placeholder.address() as { port: number }).port,
     release: () => (released ??= new Promise<void>((resolve) => placeholder.close(() => resolve()))),
   };
 }
