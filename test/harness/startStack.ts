@@ -83,6 +83,10 @@ export interface StackOptions {
   readonly envoyConfig?: (rendered: string) => string;
   /** Another shipped Envoy template with envoy/demo.yaml's placeholders (e.g. envoy/per-user-rate-limit.yaml). */
   readonly envoyTemplate?: URL;
+  /** How Portcullis is started, up to `serve` (e.g. an installed npm package's bin); default the checkout's sources. */
+  readonly portcullisCommand?: readonly string[];
+  /** Added to Portcullis's environment (e.g. the PATH an installed package's bin finds its Node on). */
+  readonly portcullisEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Stack {
@@ -196,7 +200,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }),
       { mode: 0o600 },
     );
-    const portcullis: PortcullisProcess = await startPortcullisProcess(configFile, join(dir, "portcullis.log"));
+    const portcullis: PortcullisProcess = await startPortcullisProcess(
+      configFile,
+      join(dir, "portcullis.log"),
+      undefined,
+      options.portcullisEnv,
+      options.portcullisCommand,
+    );
     scope.defer(() => portcullis.stop());
     const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;
 
