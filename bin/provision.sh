@@ -345,6 +345,17 @@ provision_caddy() {
     "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=$CADDY_VERSION" ""
 }
 
+# actionlint, for checking the GitHub Actions workflows offline (test/unit/workflowsActionlint.test.ts); bin/test only.
+ACTIONLINT_VERSION="v1.7.12"     # github.com/rhysd/actionlint from the Go module proxy, pinned
+
+provision_actionlint() {
+  # Built without shellcheck or pyflakes beside it: actionlint then checks expressions, contexts,
+  # action inputs, runner labels and job graphs, and skips the lint of run: scripts. Exports ACTIONLINT_BIN.
+  go_install_cached actionlint ACTIONLINT_BIN "$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" \
+    "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" ""
+}
+
 provision_all() {
   provision_node
   provision_deps
