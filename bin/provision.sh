@@ -356,6 +356,17 @@ provision_actionlint() {
     "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" ""
 }
 
+# The OCI distribution registry, for pushing the packaged chart over oci:// in a test
+# (test/e2e/helmPackage.test.ts); bin/test only.
+REGISTRY_VERSION="v3.1.2"        # github.com/distribution/distribution/v3 from the Go module proxy, pinned
+
+provision_registry() {
+  # Exports REGISTRY_BIN.
+  go_install_cached registry REGISTRY_BIN "$REGISTRY_VERSION" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION" \
+    "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" ""
+}
+
 provision_all() {
   provision_node
   provision_deps

@@ -1,10 +1,12 @@
 // The Helm chart as a release ships it: deploy/helm/package.sh packages it (after helm lint --strict),
 // the archive carries package.json's version as version and appVersion under a name and tag an OCI
-// registry accepts, and each example's values render from the archive into objects valid against
-// Kubernetes' own schemas (kubernetes-validate --strict, offline). Needs HELM_BIN and
-// KUBERNETES_VALIDATE_BIN (bin/test sets them).
+// registry accepts, `helm push` to a real OCI registry (on loopback) takes it and prints the digest
+// the release signs, and each example's values render from the archive into objects valid against
+// Kubernetes' own schemas (kubernetes-validate --strict, offline). Needs HELM_BIN,
+// KUBERNETES_VALIDATE_BIN and REGISTRY_BIN (bin/test sets them).
 import { execFile } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +14,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { createTempScope } from "../harness/createTempScope.ts";
 import type { TempScope } from "../harness/createTempScope.ts";
 import { runHelm } from "../harness/runHelm.ts";
+import { startOciRegistry } from "../harness/startOciRegistry.ts";
 import { REPO_ROOT } from "../harness/startPortcullisProcess.ts";
 
 const run = promisify(execFile);
@@ -112,5 +115,41 @@ describe("the packaged Helm chart", () => {
       const checked = kinds.filter((k) => !CRD_KINDS.has(k)).length;
       expect(lines.filter((l) => l.startsWith("INFO")).length, example).toBe(checked * KUBERNETES_VERSIONS.length);
     }
+  });
+});
+
+describe("the packaged chart pushed to an OCI registry", () => {
+  const sha256 = async (file: string) =>
+    createHash("sha256")
+      .update(await readFile(file))
+      .digest("hex");
+
+  it("is accepted by helm push, which prints the digest the release signs, and pulls back byte for byte", async () => {
+    const registry = await startOciRegistry(join(scope.dir, "registry"));
+    scope.defer(() => registry.stop());
+    const helmHome = join(scope.dir, "helm");
+    const charts = `oci://${registry.host}/charts`;
+    // helm push reports on stderr; runHelm resolves stdout only, so both are read here.
+    const { stdout, stderr } = await run(tool("HELM_BIN"), ["push", archive, charts, "--plain-http"], {
+      cwd: REPO_ROOT,
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(helmHome, "c"),
+        HELM_CONFIG_HOME: join(helmHome, "g"),
+        HELM_DATA_HOME: join(helmHome, "d"),
+      },
+    });
+    // The release workflow reads this line (sed 's/^Digest: *//') to sign the chart by digest.
+    const digest = /^Digest: *(sha256:[0-9a-f]{64})$/m.exec(`${stdout}${stderr}`)?.[1];
+    expect(digest).toBeDefined();
+    expect(`${stdout}${stderr}`).toMatch(new RegExp(`^Pushed: ${registry.host}/charts/portcullis:${version}$`, "m"));
+
+    const pulled = join(scope.dir, "pulled");
+    await mkdir(pulled);
+    await runHelm(helmHome, ["pull", `${charts}/portcullis`, "--version", version, "--plain-http", "-d", pulled]);
+    expect(await sha256(join(pulled, `portcullis-${version}.tgz`))).toBe(await sha256(archive));
+    const byDigest = await runHelm(helmHome, ["show", "chart", `${charts}/portcullis@${digest}`, "--plain-http"]);
+    expect(parse(byDigest)).toMatchObject({ name: "portcullis", version, appVersion: version });
   });
 });
