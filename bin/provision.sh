@@ -361,6 +361,28 @@ provision_image_tools() {
   export BUILDAH_BIN PODMAN_BIN RUNC_BIN
 }
 
+# actionlint, for checking the GitHub Actions workflows offline (test/unit/workflowsActionlint.test.ts); bin/test only.
+ACTIONLINT_VERSION="v1.7.12"     # github.com/rhysd/actionlint from the Go module proxy, pinned
+
+provision_actionlint() {
+  # Built without shellcheck or pyflakes beside it: actionlint then checks expressions, contexts,
+  # action inputs, runner labels and job graphs, and skips the lint of run: scripts. Exports ACTIONLINT_BIN.
+  go_install_cached actionlint ACTIONLINT_BIN "$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" \
+    "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" ""
+}
+
+# The OCI distribution registry, for pushing the packaged chart over oci:// in a test
+# (test/e2e/helmPackage.test.ts); bin/test only.
+REGISTRY_VERSION="v3.1.2"        # github.com/distribution/distribution/v3 from the Go module proxy, pinned
+
+provision_registry() {
+  # Exports REGISTRY_BIN.
+  go_install_cached registry REGISTRY_BIN "$REGISTRY_VERSION" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION" \
+    "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" ""
+}
+
 provision_all() {
   provision_node
   provision_deps

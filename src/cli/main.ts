@@ -1,6 +1,5 @@
 // The `portcullis` command: dispatches to serve, check-config, explain, sessions, apikey and demo. Exit
 // codes: 0 success, 1 failure (bad config included), 2 usage error; explain answers 3 for a denial.
-import { readFileSync } from "node:fs";
 
 const USAGE = `Portcullis — identity-aware access proxy (Envoy ext_authz)
 
@@ -23,14 +22,9 @@ Usage:
                                          (every port can be changed: portcullis demo --help)
   portcullis demo token [--scope S]... [--client NAME] [--user NAME] [--port N]
                                          print an access token from the running demo's IdP
-  portcullis --version                   print the version
+  portcullis --version                   print the version, its commit and the Node running it
   portcullis --help                      print this help
 `;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -50,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case "--version":
     case "-v":
     case "version":
-      process.stdout.write(`portcullis ${version()}\n`);
+      process.stdout.write(`${(await import("../app/versionLine.ts")).versionLine()}\n`);
       return 0;
     case "--help":
     case "-h":

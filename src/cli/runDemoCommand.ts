@@ -15,6 +15,6 @@ export async function runDemoCommand(argv: readonly string[]): Promise<number> {
     case "token":
       return (await import("../demo/runDemoToken.ts")).runDemoToken(args.request);
     case "run":
-      return (await import("../demo/runDemo.ts")).runDemo({ ports: args.ports });
+      return (await import("../demo/runDemoIfInstalled.ts")).runDemoIfInstalled({ ports: args.ports });
   }
 }

@@ -45,16 +45,16 @@ export async function startPortcullisProcess(
   env: Readonly<Record<string, string>> = {},
   /** More `serve` arguments (e.g. `--watch`, `--workers 2`). */
   serveArgs: readonly string[] = [],
+  /** The command before `serve` (e.g. an installed package's bin/portcullis); default this checkout's sources. */
+  command: readonly string[] = [process.execPath, "--disable-warning=ExperimentalWarning", MAIN],
 ): Promise<PortcullisProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--disable-warning=ExperimentalWarning", MAIN, "serve", "--config", configFile, ...serveArgs],
-    {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env, NODE_ENV: "test" },
-    },
-  );
+  const [program, ...programArgs] = command;
+  if (program === undefined) throw new Error("startPortcullisProcess: an empty command");
+  const child = spawn(program, [...programArgs, "serve", "--config", configFile, ...serveArgs], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env, NODE_ENV: "test" },
+  });
   killOnExit(child);
   const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
   child.stderr.pipe(log, { end: false });

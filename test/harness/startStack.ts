@@ -87,6 +87,10 @@ export interface StackOptions {
   readonly watch?: boolean;
   /** More `serve` arguments, e.g. `--watch` or `--workers 2`. */
   readonly serveArgs?: readonly string[];
+  /** How Portcullis is started, up to `serve` (e.g. an installed npm package's bin); default the checkout's sources. */
+  readonly portcullisCommand?: readonly string[];
+  /** Added to Portcullis's environment (e.g. the PATH an installed package's bin finds its Node on). */
+  readonly portcullisEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Stack {
@@ -204,8 +208,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       configFile,
       join(dir, "portcullis.log"),
       undefined,
-      {},
+      options.portcullisEnv ?? {},
       [...(options.watch === true ? ["--watch"] : []), ...(options.serveArgs ?? [])],
+      options.portcullisCommand,
     );
     scope.defer(() => portcullis.stop());
     const portcullisAdminUrl = `http://127.0.0.1:${portcullis.ports.admin}`;

@@ -73,12 +73,22 @@ describe("deploy/Dockerfile", () => {
       expect(path).toMatch(/^\/(usr\/local\/(lib\/node_modules|bin)\/(npm|npx|corepack|yarn|yarnpkg)$|opt\/yarn-v\*$)/);
   });
 
-  it("removes the demo's IdP (oidc-provider) from the dependencies it ships, after pruning dev dependencies", () => {
+  it("ships without the demo's IdP: oidc-provider is a devDependency, and dev dependencies are pruned after the build", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(Object.keys(pkg.dependencies)).not.toContain("oidc-provider");
+    expect(Object.keys(pkg.devDependencies)).toContain("oidc-provider");
     const runs = all(build, "RUN").map((r) => r.args);
+    const prepack = runs.findIndex((r) => /\bnpm run prepack\b/.test(r));
     const prune = runs.findIndex((r) => /\bnpm prune --omit=dev\b/.test(r));
-    const uninstall = runs.findIndex((r) => /^npm uninstall .*\boidc-provider\b/.test(r));
-    expect(uninstall).toBeGreaterThan(prune);
-    expect(runs[uninstall]).toContain("--omit=dev");
+    expect(prune).toBeGreaterThan(prepack);
+  });
+
+  it("stamps the commit --version prints from the PORTCULLIS_COMMIT build argument, declared before the build", () => {
+    const args = all(build, "ARG").map((a) => a.args);
+    expect(args).toContain("PORTCULLIS_COMMIT");
   });
 
   it("copies only the built output, production node_modules, package.json, protos and Envoy configs into the runtime", () => {
