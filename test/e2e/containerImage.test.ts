@@ -232,10 +232,14 @@ describe("the image's contents and configuration", () => {
     });
   });
 
-  it("prints the packaged version through its entrypoint", async () => {
+  it("prints the packaged version, the commit it was packed from and its Node through its entrypoint", async () => {
     const version = (JSON.parse(await readFile(new URL("package.json", REPO), "utf8")) as { version: string }).version;
     const result = await podman(image, ["run", "--rm", ...HARDENED_RUN_OPTIONS, image.image, "--version"]);
-    expect(result).toMatchObject({ code: 0, stdout: `portcullis ${version}\n` });
+    expect(result.code).toBe(0);
+    // npm pack stamps the checkout's commit (bin/build-image packs this checkout).
+    expect(result.stdout).toMatch(
+      new RegExp(`^portcullis ${version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{7,12}\\) node v24\\.\\S+\n$`),
+    );
   });
 
   it("is healthy by its own HEALTHCHECK, as shipped, through `podman healthcheck run` (own network, default admin port)", async () => {
