@@ -25,6 +25,7 @@ import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observabili
 import type { FetchLike } from "../oidc/boundedFetch.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
+import type { IdpCallObserver } from "../oidc/traceIdpCall.ts";
 import {
   createProviderRegistry,
   type ProviderRegistry,
@@ -81,6 +82,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   let metricsRef: Metrics | null = reuse.metrics ?? null;
   let [cacheHits, cacheMisses]: ({ inc(): void } | null)[] = [null, null];
   const clock = reuse.clock ?? systemClock;
+  const observeIdpCall: IdpCallObserver = (call, provider, outcome, seconds) =>
+    metricsRef?.idpRequestDuration.observe({ provider, call, outcome }, seconds);
   const registryOptions: ProviderRegistryOptions = {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
@@ -90,9 +93,11 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
       jwksKeysSkipped: (provider, count) => metricsRef?.jwksKeysSkipped.inc({ provider }, count),
       tokenCache: (hit) => (hit ? cacheHits : cacheMisses)?.inc(),
+      idpCall: observeIdpCall,
     },
     introspectionObserver: {
       introspection: (provider, result) => metricsRef?.introspections.inc({ provider, result }),
+      idpCall: observeIdpCall,
     },
   };
   const providers = Object.values(config.providers);
@@ -243,7 +248,9 @@ function createLogin(
   return createBrowserLogin({
     session: config.session,
     providers,
-    loginClient: loginClientsOf(registry, clock),
+    loginClient: loginClientsOf(registry, clock, (call, provider, outcome, seconds) =>
+      metrics.idpRequestDuration.observe({ provider, call, outcome }, seconds),
+    ),
     // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
     verifyAccessToken: (token, provider) =>
       config.providers[provider]?.opaqueAccessTokens === true
@@ -273,7 +280,11 @@ function createLogin(
 }
 
 /** Each provider's login client, made once the provider's discovery and keys are loaded (null before). */
-function loginClientsOf(registry: ProviderRegistry, clock: Clock): (provider: string) => LoginClientPort | null {
+function loginClientsOf(
+  registry: ProviderRegistry,
+  clock: Clock,
+  observeIdpCall: IdpCallObserver,
+): (provider: string) => LoginClientPort | null {
   const clients = new Map<string, LoginClientPort>();
   return (name) => {
     const existing = clients.get(name);
@@ -300,6 +311,7 @@ function loginClientsOf(registry: ProviderRegistry, clock: Clock): (provider: st
       ...(p.authorizationParams !== undefined ? { authorizationParams: p.authorizationParams } : {}),
       ...(p.logout !== undefined ? { logout: p.logout } : {}),
       clock,
+      observeIdpCall,
     });
     clients.set(name, client);
     return client;
