@@ -59,7 +59,8 @@ export interface MetricsOptions {
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "portcullis_" });
+  // The standard names (process_*, nodejs_*), unprefixed, so stock Node.js dashboards find them.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     ...checkMetrics(registry),
