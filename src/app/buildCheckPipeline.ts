@@ -117,15 +117,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   metricsRef = metrics;
   cacheHits = metrics.tokenCacheLookups.child({ result: "hit" });
   cacheMisses = metrics.tokenCacheLookups.child({ result: "miss" });
-  // Each configured provider's series start at 0, so dashboards and rate() see them before the
-  // first login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
-  for (const provider of Object.keys(config.providers)) {
-    for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
-    for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
-    for (const result of ["active", "inactive", "error", "cache_hit"])
-      metrics.introspections.inc({ provider, result }, 0);
-    metrics.jwksKeysSkipped.inc({ provider }, 0);
-  }
+  startProviderSeries(metrics, Object.keys(config.providers));
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
   const login =
@@ -277,6 +269,20 @@ function createLogin(
       sessionEnded: (provider, reason) => metrics.sessionsEnded.inc({ provider, reason }),
     },
   });
+}
+
+/**
+ * Each configured provider's series start at 0, so dashboards and rate() see them before the first
+ * login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
+ */
+function startProviderSeries(metrics: Metrics, providers: readonly string[]): void {
+  for (const provider of providers) {
+    for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
+    for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
+    for (const result of ["active", "inactive", "error", "cache_hit"])
+      metrics.introspections.inc({ provider, result }, 0);
+    metrics.jwksKeysSkipped.inc({ provider }, 0);
+  }
 }
 
 /** Each provider's login client, made once the provider's discovery and keys are loaded (null before). */

@@ -22,20 +22,7 @@ export function createCheckObserver(
     allow: new Map<string, Map<string, CounterChild>>(),
     deny: new Map<string, Map<string, CounterChild>>(),
   };
-  // Duration children by route name (from config, or "(none)" when no rule matched: never a value
-  // the client chose), both decisions bound together on a route's first check.
-  const durations = new Map<string, Record<Decision["kind"], HistogramChild>>();
-  const durationOf = (route: string): Record<Decision["kind"], HistogramChild> => {
-    let children = durations.get(route);
-    if (children === undefined) {
-      children = {
-        allow: metrics.checkDuration.child({ decision: "allow", route }),
-        deny: metrics.checkDuration.child({ decision: "deny", route }),
-      };
-      durations.set(route, children);
-    }
-    return children;
-  };
+  const durationOf = durationChildren(metrics);
   /** Counts the check and returns its route's label value. */
   const countCheck = (decision: Decision): string => {
     const reason = decision.kind === "allow" ? decision.reason : decision.code;
@@ -95,6 +82,25 @@ export function createCheckObserver(
         logger.info(line, auditing ? "audit" : "request denied");
       }
     },
+  };
+}
+
+/**
+ * Duration children by route name (from config, or "(none)" when no rule matched: never a value the
+ * client chose), both decisions bound together on a route's first check and found by one Map lookup.
+ */
+function durationChildren(metrics: Metrics): (route: string) => Record<Decision["kind"], HistogramChild> {
+  const durations = new Map<string, Record<Decision["kind"], HistogramChild>>();
+  return (route) => {
+    let children = durations.get(route);
+    if (children === undefined) {
+      children = {
+        allow: metrics.checkDuration.child({ decision: "allow", route }),
+        deny: metrics.checkDuration.child({ decision: "deny", route }),
+      };
+      durations.set(route, children);
+    }
+    return children;
   };
 }
 
