@@ -121,11 +121,9 @@ async function heapSpaces(adminPort: number): Promise<string> {
   const { body } = await fetchText(`http://127.0.0.1:${adminPort}/metrics`);
   const read = (metric: string) =>
     new Map(
-      [
-        ...body.matchAll(
-          new RegExp(`^portcullis_nodejs_heap_space_size_${metric}_bytes\\{space="(\\w+)"\\} (\\S+)$`, "gm"),
-        ),
-      ].map((m) => [m[1]!, Number(m[2]) / 2 ** 20]),
+      [...body.matchAll(new RegExp(`^nodejs_heap_space_size_${metric}_bytes\\{space="(\\w+)"\\} (\\S+)$`, "gm"))].map(
+        (m) => [m[1]!, Number(m[2]) / 2 ** 20],
+      ),
     );
   const used = read("used");
   const total = read("total");

@@ -1,5 +1,5 @@
 // Portcullis's event-loop delay over a phase, from its admin /metrics: prom-client's default process
-// metrics (portcullis_nodejs_eventloop_lag_*) come from perf_hooks.monitorEventLoopDelay, whose
+// metrics (nodejs_eventloop_lag_*) come from perf_hooks.monitorEventLoopDelay, whose
 // histogram is reset at every scrape, so a scrape before a phase and one after it bound the window.
 // That histogram records the whole interval between its timer's ticks, prom-client's 10 ms
 // resolution included (an idle process reads p50 ~10.1 ms): the delay reported here is beyond it.
@@ -28,9 +28,7 @@ export async function resetEventLoopDelay(adminPort: number): Promise<void> {
 export async function readEventLoopDelay(adminPort: number): Promise<EventLoopDelay | null> {
   const body = await scrape(adminPort);
   const gauge = (name: string) => {
-    const m = new RegExp(`^portcullis_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})?\\s+([\\d.e+-]+)$`, "m").exec(
-      body,
-    );
+    const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})?\\s+([\\d.e+-]+)$`, "m").exec(body);
     return m ? Math.max(0, Number(m[1]) * 1000 - EVENT_LOOP_MONITOR_RESOLUTION_MS) : null;
   };
   const p99Ms = gauge("p99");

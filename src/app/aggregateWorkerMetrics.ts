@@ -5,7 +5,9 @@
 // the kernel spreads connections). Counters stay monotonic across worker restarts and missed
 // answers: a worker that does not answer counts with its last answer, and the counters and
 // histograms a worker had last reported are kept once it is gone, else the sum would drop and
-// Prometheus would read the drop as a reset and the next value as a burst.
+// Prometheus would read the drop as a reset and the next value as a burst. The standard process
+// metrics (process_*, nodejs_*) describe one process each, so they are never summed: each worker's
+// series carry a `worker` label (its number) and leave with the worker.
 import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import type { WorkerMetrics } from "./workerMessages.ts";
 
@@ -36,11 +38,22 @@ export interface WorkerMetricsAggregator {
   aggregate(rows: readonly WorkerMetricsRow[], counts: WorkerCounts): Promise<string>;
 }
 
-const counting = (metrics: WorkerMetrics): WorkerMetrics =>
-  metrics.filter((metric) => ["counter", "histogram"].includes(String(metric.type)));
+/** A process's own metrics under their standard names: per worker, never added up. */
+const isProcessMetric = (name: string): boolean => name.startsWith("process_") || name.startsWith("nodejs_");
 
-const withAggregators = (metrics: WorkerMetrics): WorkerMetrics =>
-  metrics.map((metric) => (LOWEST_OF_WORKERS.has(metric.name) ? { ...metric, aggregator: "min" } : metric));
+const counting = (metrics: WorkerMetrics): WorkerMetrics =>
+  metrics.filter((metric) => ["counter", "histogram"].includes(String(metric.type)) && !isProcessMetric(metric.name));
+
+const withAggregators = (id: number, metrics: WorkerMetrics): WorkerMetrics =>
+  metrics.map((metric) => {
+    if (LOWEST_OF_WORKERS.has(metric.name)) return { ...metric, aggregator: "min" };
+    if (!isProcessMetric(metric.name)) return metric;
+    // The worker label makes every series its own, so "first" passes each through unchanged (the
+    // default metrics' own aggregators would average some and omit process_start_time_seconds).
+    const worker = String(id);
+    const values = metric.values.map((value) => ({ ...value, labels: { ...value.labels, worker } }));
+    return { ...metric, aggregator: "first", values };
+  });
 
 export function createWorkerMetricsAggregator(): WorkerMetricsAggregator {
   const last = new Map<number, { generation: number; metrics: WorkerMetrics }>();
@@ -59,7 +72,7 @@ export function createWorkerMetricsAggregator(): WorkerMetricsAggregator {
       if (retired.length > RETIRED_KEPT) {
         retired = [(await AggregatorRegistry.aggregate(retired).getMetricsAsJSON()) as WorkerMetrics];
       }
-      const live = [...last.values()].map((entry) => withAggregators(entry.metrics));
+      const live = [...last].map(([id, entry]) => withAggregators(id, entry.metrics));
       const summed: Registry = AggregatorRegistry.aggregate([...live, ...retired]);
       const own = supervisorRegistry(rows, counts);
       return Registry.merge([summed, own]).metrics();

@@ -25,6 +25,7 @@ import { BACKCHANNEL_RESULTS, createMetrics, type Metrics } from "../observabili
 import type { FetchLike } from "../oidc/boundedFetch.ts";
 import { createIssuerPolicy } from "../oidc/createIssuerPolicy.ts";
 import { createLoginClient } from "../oidc/createLoginClient.ts";
+import type { IdpCallObserver } from "../oidc/traceIdpCall.ts";
 import {
   createProviderRegistry,
   type ProviderRegistry,
@@ -81,6 +82,8 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   let metricsRef: Metrics | null = reuse.metrics ?? null;
   let [cacheHits, cacheMisses]: ({ inc(): void } | null)[] = [null, null];
   const clock = reuse.clock ?? systemClock;
+  const observeIdpCall: IdpCallObserver = (call, provider, outcome, seconds) =>
+    metricsRef?.idpRequestDuration.observe({ provider, call, outcome }, seconds);
   const registryOptions: ProviderRegistryOptions = {
     tokenCacheMaxEntries: config.tokenCache.maxEntries,
     logger,
@@ -90,9 +93,11 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
       jwksFetch: (provider, result) => metricsRef?.jwksFetches.inc({ provider, result }),
       jwksKeysSkipped: (provider, count) => metricsRef?.jwksKeysSkipped.inc({ provider }, count),
       tokenCache: (hit) => (hit ? cacheHits : cacheMisses)?.inc(),
+      idpCall: observeIdpCall,
     },
     introspectionObserver: {
       introspection: (provider, result) => metricsRef?.introspections.inc({ provider, result }),
+      idpCall: observeIdpCall,
     },
   };
   const providers = Object.values(config.providers);
@@ -112,15 +117,7 @@ export function buildCheckPipeline(config: PortcullisConfig, logger: Logger, reu
   metricsRef = metrics;
   cacheHits = metrics.tokenCacheLookups.child({ result: "hit" });
   cacheMisses = metrics.tokenCacheLookups.child({ result: "miss" });
-  // Each configured provider's series start at 0, so dashboards and rate() see them before the
-  // first login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
-  for (const provider of Object.keys(config.providers)) {
-    for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
-    for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
-    for (const result of ["active", "inactive", "error", "cache_hit"])
-      metrics.introspections.inc({ provider, result }, 0);
-    metrics.jwksKeysSkipped.inc({ provider }, 0);
-  }
+  startProviderSeries(metrics, Object.keys(config.providers));
 
   // Kept sessions keep their caches (unsealed sessions, used login states, refresh back-off).
   const login =
@@ -243,7 +240,9 @@ function createLogin(
   return createBrowserLogin({
     session: config.session,
     providers,
-    loginClient: loginClientsOf(registry, clock),
+    loginClient: loginClientsOf(registry, clock, (call, provider, outcome, seconds) =>
+      metrics.idpRequestDuration.observe({ provider, call, outcome }, seconds),
+    ),
     // Access tokens Portcullis cannot check (Google's) are not tried: the session's identity is the ID token's.
     verifyAccessToken: (token, provider) =>
       config.providers[provider]?.opaqueAccessTokens === true
@@ -272,8 +271,26 @@ function createLogin(
   });
 }
 
+/**
+ * Each configured provider's series start at 0, so dashboards and rate() see them before the first
+ * login, refresh or introspection (adding 0 is harmless when a reload keeps a provider).
+ */
+function startProviderSeries(metrics: Metrics, providers: readonly string[]): void {
+  for (const provider of providers) {
+    for (const result of ["started", "completed"]) metrics.logins.inc({ provider, result, reason: "ok" }, 0);
+    for (const result of ["ok", "ended", "unavailable"]) metrics.sessionRefreshes.inc({ provider, result }, 0);
+    for (const result of ["active", "inactive", "error", "cache_hit"])
+      metrics.introspections.inc({ provider, result }, 0);
+    metrics.jwksKeysSkipped.inc({ provider }, 0);
+  }
+}
+
 /** Each provider's login client, made once the provider's discovery and keys are loaded (null before). */
-function loginClientsOf(registry: ProviderRegistry, clock: Clock): (provider: string) => LoginClientPort | null {
+function loginClientsOf(
+  registry: ProviderRegistry,
+  clock: Clock,
+  observeIdpCall: IdpCallObserver,
+): (provider: string) => LoginClientPort | null {
   const clients = new Map<string, LoginClientPort>();
   return (name) => {
     const existing = clients.get(name);
@@ -300,6 +317,7 @@ function loginClientsOf(registry: ProviderRegistry, clock: Clock): (provider: st
       ...(p.authorizationParams !== undefined ? { authorizationParams: p.authorizationParams } : {}),
       ...(p.logout !== undefined ? { logout: p.logout } : {}),
       clock,
+      observeIdpCall,
     });
     clients.set(name, client);
     return client;

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { AccessRequest } from "../core/AccessRequest.ts";
 import type { Decision } from "../core/Decision.ts";
 import type { CounterChild } from "../observability/BatchedCounter.ts";
+import type { HistogramChild } from "../observability/BatchedHistogram.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { CheckObserver } from "../transport/createExtAuthzHandlers.ts";
 
@@ -21,11 +22,9 @@ export function createCheckObserver(
     allow: new Map<string, Map<string, CounterChild>>(),
     deny: new Map<string, Map<string, CounterChild>>(),
   };
-  const durations = {
-    allow: metrics.checkDuration.child({ decision: "allow" }),
-    deny: metrics.checkDuration.child({ decision: "deny" }),
-  };
-  const countCheck = (decision: Decision) => {
+  const durationOf = durationChildren(metrics);
+  /** Counts the check and returns its route's label value. */
+  const countCheck = (decision: Decision): string => {
     const reason = decision.kind === "allow" ? decision.reason : decision.code;
     const route = decision.route ?? "(none)";
     let byReason = checkCounters[decision.kind].get(route);
@@ -36,13 +35,14 @@ export function createCheckObserver(
       byReason.set(reason, counter);
     }
     counter.inc();
+    return route;
   };
 
   return {
     checked(request: AccessRequest | null, decision: Decision, seconds: number, fault?: unknown) {
-      countCheck(decision);
+      const route = countCheck(decision);
       if (decision.shadowDenials !== undefined) recordShadowDenials(metrics, logger, request, decision);
-      durations[decision.kind].observe(seconds);
+      durationOf(route)[decision.kind].observe(seconds);
       const auditing = audit();
       if (decision.kind === "allow") {
         if (!auditing) return;
@@ -82,6 +82,25 @@ export function createCheckObserver(
         logger.info(line, auditing ? "audit" : "request denied");
       }
     },
+  };
+}
+
+/**
+ * Duration children by route name (from config, or "(none)" when no rule matched: never a value the
+ * client chose), both decisions bound together on a route's first check and found by one Map lookup.
+ */
+function durationChildren(metrics: Metrics): (route: string) => Record<Decision["kind"], HistogramChild> {
+  const durations = new Map<string, Record<Decision["kind"], HistogramChild>>();
+  return (route) => {
+    let children = durations.get(route);
+    if (children === undefined) {
+      children = {
+        allow: metrics.checkDuration.child({ decision: "allow", route }),
+        deny: metrics.checkDuration.child({ decision: "deny", route }),
+      };
+      durations.set(route, children);
+    }
+    return children;
   };
 }
 

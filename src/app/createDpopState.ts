@@ -8,7 +8,7 @@ import { createMemoryDpopReplayStore } from "../oidc/createMemoryDpopReplayStore
 import type { DpopReplayStore } from "../oidc/DpopReplayStore.ts";
 import type { RedisConnection } from "../session/createRedisConnection.ts";
 import { createRedisDpopReplayStore } from "../session/createRedisDpopReplayStore.ts";
-import type { RedisOperation } from "../session/RedisSessionContext.ts";
+import type { RedisOperationEvents } from "../session/RedisOperationEvents.ts";
 
 /**
  * Proofs remembered in memory at most: each lives for the proof window (about a minute), so this
@@ -24,7 +24,7 @@ export interface DpopState {
 
 export function createDpopState(
   redis: RedisConnection | null,
-  events: { operation(operation: RedisOperation, ok: boolean): void },
+  events: RedisOperationEvents,
   clock: Clock = systemClock,
 ): DpopState {
   return {

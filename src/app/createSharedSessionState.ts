@@ -10,7 +10,7 @@ import type { PortcullisConfig } from "../config/PortcullisConfig.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../oidc/createLogoutTokenDispatcher.ts";
 import { createRedisConnection, type RedisConnection } from "../session/createRedisConnection.ts";
-import type { RedisOperation } from "../session/createRedisSessionStore.ts";
+import type { RedisOperationEvents } from "../session/RedisOperationEvents.ts";
 import { createRevocationList, type RevocationList } from "../session/createRevocationList.ts";
 import { createAssertionKeyring, type AssertionKeyring } from "./createAssertionKeyring.ts";
 import { createDpopState, type DpopState } from "./createDpopState.ts";
@@ -23,7 +23,7 @@ export interface SharedSessionState {
   /** Where DPoP proofs are remembered (Redis when configured) and the generated nonce key. */
   readonly dpop: DpopState;
   /** Counts Redis operations once metrics exist. */
-  readonly redisEvents: { operation(operation: RedisOperation, ok: boolean): void };
+  readonly redisEvents: RedisOperationEvents;
   observe(metrics: Metrics): void;
   close(): void;
 }
@@ -35,9 +35,11 @@ export function createSharedSessionState(
   clock: Clock = systemClock,
 ): SharedSessionState {
   let metrics: Metrics | null = null;
-  const redisEvents = {
-    operation: (operation: RedisOperation, ok: boolean) =>
-      metrics?.redisOperations.inc({ operation, result: ok ? "ok" : "error" }),
+  const redisEvents: RedisOperationEvents = {
+    operation(operation, outcome, seconds) {
+      metrics?.redisOperations.inc({ operation, result: outcome === "ok" ? "ok" : "error" });
+      if (seconds !== undefined) metrics?.redisOperationDuration.observe({ operation, outcome }, seconds);
+    },
   };
   const configured = config.redis.url !== null || config.redis.sentinels.length > 0;
   const redis = configured

@@ -2,14 +2,14 @@
 // route names and provider names come from config, decisions and reasons from closed sets.
 // The Check path's families (checks, their duration, token-cache lookups) count into plain numbers
 // (BatchedCounter, BatchedHistogram) that a scrape reads, so a check allocates nothing for metrics.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { BatchedCounter } from "./BatchedCounter.ts";
 import { BatchedHistogram } from "./BatchedHistogram.ts";
 
 export interface Metrics {
   readonly registry: Registry;
   readonly checks: BatchedCounter<"decision" | "reason" | "route">;
-  readonly checkDuration: BatchedHistogram<"decision">;
+  readonly checkDuration: BatchedHistogram<"decision" | "route">;
   /** Would-be denials of shadow rules (`routes[].mode: shadow`), by route name and denial code. */
   readonly shadowDenials: Counter<"route" | "code">;
   /** Requests that asked for a trace (`log.traceRequests`), by result: traced, rate_limited, untrusted. */
@@ -24,6 +24,8 @@ export interface Metrics {
   /** Sessions Portcullis refused and ended by itself, by provider and reason (idle). */
   readonly sessionsEnded: Counter<"provider" | "reason">;
   readonly introspections: Counter<"provider" | "result">;
+  /** Calls to IdPs by provider, call (IDP_CALLS) and outcome (ok|error|timeout). */
+  readonly idpRequestDuration: Histogram<"provider" | "call" | "outcome">;
   readonly configReloads: Counter<"result">;
   readonly configLastReloadSuccess: Gauge;
   /** `listen.tls` file reloads by result (ok, invalid). */
@@ -31,6 +33,8 @@ export interface Metrics {
   /** When the certificate the listeners present expires (Unix seconds), labelled with its serial number. */
   readonly tlsCertificateExpiry: Gauge<"serial">;
   readonly redisOperations: Counter<"operation" | "result">;
+  /** Redis operations' durations by operation (REDIS_OPERATIONS) and outcome (ok|error|timeout). */
+  readonly redisOperationDuration: Histogram<"operation" | "outcome">;
   readonly backchannelLogouts: Counter<"provider" | "result">;
 }
 
@@ -43,6 +47,8 @@ export const REDIS_OPERATIONS = [
   "revocation",
   "dpop_replay",
 ] as const;
+/** Calls timed by portcullis_idp_request_duration_seconds (a closed set). */
+export const IDP_CALLS = ["discovery", "jwks_fetch", "introspection", "code_exchange", "refresh"] as const;
 /** Results of portcullis_request_traces_total. */
 export const REQUEST_TRACE_RESULTS = ["traced", "rate_limited", "untrusted"] as const;
 /** Results of portcullis_backchannel_logouts_total. */
@@ -57,7 +63,8 @@ export interface MetricsOptions {
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "portcullis_" });
+  // The standard names (process_*, nodejs_*), unprefixed, so stock Node.js dashboards find them.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     ...checkMetrics(registry),
@@ -95,8 +102,8 @@ function checkMetrics(
     }),
     checkDuration: new BatchedHistogram({
       name: "portcullis_check_duration_seconds",
-      help: "Time to answer one ext_authz check, from request decoded to response handed to gRPC.",
-      labelNames: ["decision"] as const,
+      help: 'Time to answer one ext_authz check, from request decoded to response handed to gRPC, by decision (allow|deny) and route name ("(none)" when no rule matched).',
+      labelNames: ["decision", "route"] as const,
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
@@ -109,7 +116,13 @@ function tokenMetrics(
   options: MetricsOptions,
 ): Pick<
   Metrics,
-  "providerReady" | "jwksFetches" | "jwksKeysSkipped" | "tokenCacheLookups" | "tokenCacheSize" | "introspections"
+  | "providerReady"
+  | "jwksFetches"
+  | "jwksKeysSkipped"
+  | "tokenCacheLookups"
+  | "tokenCacheSize"
+  | "introspections"
+  | "idpRequestDuration"
 > {
   const { tokenCacheSize: tokenCacheSizeFn, providerReady: providerReadyFn } = options;
   const tokenCacheLookups = new BatchedCounter({
@@ -153,6 +166,13 @@ function tokenMetrics(
       collect() {
         if (tokenCacheSizeFn) this.set(tokenCacheSizeFn());
       },
+    }),
+    idpRequestDuration: new Histogram({
+      name: "portcullis_idp_request_duration_seconds",
+      help: "Calls to an IdP by provider, call (discovery|jwks_fetch|introspection|code_exchange|refresh: the last two at the token endpoint) and outcome (ok: answered, whatever the answer|error|timeout), from request sent to answer read.",
+      labelNames: ["provider", "call", "outcome"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
     }),
     introspections: new Counter({
       name: "portcullis_introspections_total",
@@ -231,7 +251,10 @@ function configMetrics(
 }
 
 /** Redis: whether it is up, and its operations. */
-function redisMetrics(registry: Registry, options: MetricsOptions): Pick<Metrics, "redisOperations"> {
+function redisMetrics(
+  registry: Registry,
+  options: MetricsOptions,
+): Pick<Metrics, "redisOperations" | "redisOperationDuration"> {
   const redisUpFn = options.redisUp;
   // Exported whether or not Redis is configured (the dashboard and alerts find it everywhere): with
   // no Redis there is nothing to be down, so it reads 1.
@@ -251,5 +274,12 @@ function redisMetrics(registry: Registry, options: MetricsOptions): Pick<Metrics
   });
   for (const operation of REDIS_OPERATIONS)
     for (const result of ["ok", "error"]) redisOperations.inc({ operation, result }, 0);
-  return { redisOperations };
+  const redisOperationDuration = new Histogram({
+    name: "portcullis_redis_operation_duration_seconds",
+    help: "Redis operations' durations, first command sent to last reply (an operation may be a few commands: a session read with its index, a revocation script), by operation (as portcullis_redis_operations_total) and outcome (ok|error|timeout: no answer within the command's timeout). Operations refused without a command (Redis known to be down) are counted, not timed.",
+    labelNames: ["operation", "outcome"] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  return { redisOperations, redisOperationDuration };
 }

@@ -4,6 +4,7 @@ import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import type { Clock } from "../clock/Clock.ts";
 import type { ProviderLogoutConfig } from "../config/PortcullisConfig.ts";
 import type { IssuerPolicy } from "./createIssuerPolicy.ts";
+import type { IdpCallObserver } from "./traceIdpCall.ts";
 
 /**
  * One pending login as this client makes and completes it. The session room seals the same shape
@@ -57,6 +58,8 @@ export interface LoginClientOptions {
   readonly authorizationParams?: Readonly<Record<string, string>>;
   /** How endSessionUrl ends the IdP's session; default: OIDC RP-initiated logout from discovery. */
   readonly logout?: ProviderLogoutConfig;
+  /** Told how long each token endpoint call (code exchange, refresh) took and how it ended. */
+  readonly observeIdpCall?: IdpCallObserver;
 }
 
 export interface BeginLoginInput {

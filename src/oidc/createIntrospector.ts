@@ -9,7 +9,7 @@ import { MAX_TOKEN_LENGTH } from "./compactJwt.ts";
 import { createIssuerPolicy, type IssuerPolicy } from "./createIssuerPolicy.ts";
 import { judgeIntrospection, type IntrospectionRules, type IntrospectionVerdict } from "./judgeIntrospection.ts";
 import { introspectionEndpointOf, postIntrospection, type IntrospectionEndpointOptions } from "./postIntrospection.ts";
-import { traceIdpCall } from "./traceIdpCall.ts";
+import { traceIdpCall, type IdpCallObserver } from "./traceIdpCall.ts";
 import type { VerifyOutcome } from "./VerifyOutcome.ts";
 
 /** What one introspect() call came to; "cache_hit" = answered without an HTTP call of its own. */
@@ -17,6 +17,8 @@ export type IntrospectionResult = "active" | "inactive" | "error" | "cache_hit";
 
 export interface IntrospectionObserver {
   introspection(provider: string, result: IntrospectionResult): void;
+  /** How long one introspection request took and how it ended. */
+  idpCall?: IdpCallObserver;
 }
 
 /** The endpoint and client authentication (IntrospectionEndpointOptions), and how answers are judged and cached. */
@@ -81,11 +83,18 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   async function lookup(token: string, key: string): Promise<VerifyOutcome> {
     let answer: Record<string, unknown>;
     try {
-      answer = await traceIdpCall("introspection", provider, "POST", target.endpoint, async (notes) => {
-        const answered = await postIntrospection(target, token);
-        notes.set("portcullis.result", answered["active"] === true ? "active" : "inactive");
-        return answered;
-      });
+      answer = await traceIdpCall(
+        "introspection",
+        provider,
+        "POST",
+        target.endpoint,
+        async (notes) => {
+          const answered = await postIntrospection(target, token);
+          notes.set("portcullis.result", answered["active"] === true ? "active" : "inactive");
+          return answered;
+        },
+        observer?.idpCall,
+      );
     } catch (err) {
       observer?.introspection(provider, "error");
       throw err; // faults are never cached

@@ -37,7 +37,7 @@ export function createJwksFetch(
       throw err;
     }
   };
-  return () => traceIdpCall("jwks_fetch", name, "GET", url, fetchKeySet);
+  return () => traceIdpCall("jwks_fetch", name, "GET", url, fetchKeySet, observer?.idpCall);
 }
 
 /**

@@ -34,8 +34,13 @@ export async function exchangeAuthorizationCode(
   let tokens: client.TokenEndpointResponse | undefined;
   let failure: unknown;
   try {
-    tokens = await traceIdpCall("code_exchange", options.providerName, "POST", ctx.tokenEndpoint, () =>
-      grant(configureCall(ctx, call)),
+    tokens = await traceIdpCall(
+      "code_exchange",
+      options.providerName,
+      "POST",
+      ctx.tokenEndpoint,
+      () => grant(configureCall(ctx, call)),
+      options.observeIdpCall,
     );
   } catch (err) {
     failure = err;

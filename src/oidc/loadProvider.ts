@@ -48,8 +48,13 @@ async function keySetOf(state: ProviderState, loading: ProviderLoading): Promise
   }
   let discovered;
   try {
-    discovered = await traceIdpCall("discovery", config.name, "GET", discoveryUrl(config.issuer), () =>
-      discoverProvider(config, loading.fetch, state.closing.signal),
+    discovered = await traceIdpCall(
+      "discovery",
+      config.name,
+      "GET",
+      discoveryUrl(config.issuer),
+      () => discoverProvider(config, loading.fetch, state.closing.signal),
+      loading.observer?.idpCall,
     );
   } catch (err) {
     throw new LoadStepError("discovery", err);

@@ -18,8 +18,13 @@ export async function runRefreshGrant(ctx: LoginClientContext, refreshToken: str
   let tokens: client.TokenEndpointResponse | undefined;
   let failure: unknown;
   try {
-    tokens = await traceIdpCall("refresh", options.providerName, "POST", ctx.tokenEndpoint, () =>
-      client.refreshTokenGrant(configureCall(ctx, call), refreshToken),
+    tokens = await traceIdpCall(
+      "refresh",
+      options.providerName,
+      "POST",
+      ctx.tokenEndpoint,
+      () => client.refreshTokenGrant(configureCall(ctx, call), refreshToken),
+      options.observeIdpCall,
     );
   } catch (err) {
     failure = err;

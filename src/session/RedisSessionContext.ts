@@ -1,6 +1,7 @@
 // What the Redis session store's steps share: the connection, the cookie that carries each
 // session's ref, the in-memory copies, the key names, and call(), which counts every operation and
 // turns a failure into SessionStoreUnavailableError (and stops serving sessions from memory).
+import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
 import type { Clock } from "../clock/Clock.ts";
 import { systemClock } from "../clock/systemClock.ts";
@@ -10,6 +11,7 @@ import { createRedisSessionMemory, type RedisSessionMemory } from "./createRedis
 import { createSessionCookies, type SessionCookies } from "./createSessionCookies.ts";
 import { indexKeyOf, sessionKeyOf, summaryKeyOf } from "./redisSessionKeys.ts";
 import { openSessionRecord, sealSessionRecord, type SessionRef } from "./redisSessionRecord.ts";
+import { redisFailureOutcome, type RedisOperationEvents } from "./RedisOperationEvents.ts";
 import type { Session } from "./Session.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
 
@@ -28,7 +30,7 @@ export interface RedisSessionStoreOptions {
   readonly lockTtlMs: (provider: string) => number;
   /** How often a replica that lost the refresh race looks for the winner's result. */
   readonly pollIntervalMs?: number;
-  readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
+  readonly events?: RedisOperationEvents;
   readonly logger?: { warn(obj: object, msg: string): void };
   /** Sessions kept in memory, each for at most CACHE_TTL_MS (default 10,000). */
   readonly cacheMax?: number;
@@ -80,12 +82,13 @@ export function createRedisSessionContext(options: RedisSessionStoreOptions): Re
     lockKey: (id) => `${sessionKey(id)}:lock`,
     indexKey: (kind, provider, value) => indexKeyOf(prefix, kind, provider, value),
     async call(operation, fn) {
+      const startedAt = performance.now();
       try {
         const result = await fn();
-        events?.operation(operation, true);
+        events?.operation(operation, "ok", (performance.now() - startedAt) / 1000);
         return result;
       } catch (error) {
-        events?.operation(operation, false);
+        events?.operation(operation, redisFailureOutcome(error), (performance.now() - startedAt) / 1000);
         memory.failed();
         throw new SessionStoreUnavailableError(
           `Redis ${operation.replace("_", " ")} failed: ${describeRedisError(error)}`,

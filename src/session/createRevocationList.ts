@@ -18,7 +18,7 @@ import {
   type RevocationEntries,
 } from "./createRevocationEntries.ts";
 import { followSharedRevocations } from "./followSharedRevocations.ts";
-import type { RedisOperation } from "./RedisSessionContext.ts";
+import type { RedisOperationEvents } from "./RedisOperationEvents.ts";
 import { SessionStoreUnavailableError } from "./SessionStore.ts";
 import { writeRevocationScript } from "./writeRevocationScript.ts";
 
@@ -85,7 +85,7 @@ export interface RevocationListOptions {
   readonly writeBudgetMs?: number;
   /** Entry expiry, the resync interval and the write budget; default: the system clock. */
   readonly clock?: Clock;
-  readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
+  readonly events?: RedisOperationEvents;
   readonly logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 

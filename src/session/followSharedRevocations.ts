@@ -1,11 +1,12 @@
 // Keeps a replica's revocations in step with the shared list in Redis: every published revocation
 // is applied as it arrives, and the whole hash is re-read whenever the connection (or the
 // subscription) comes back and once a minute anyway, since pub/sub delivers at most once.
+import { performance } from "node:perf_hooks";
 import type { Clock, ClockTimer } from "../clock/Clock.ts";
 import { epochSeconds } from "../clock/epochSeconds.ts";
 import { describeRedisError, type RedisConnection } from "./createRedisConnection.ts";
 import type { RevocationEntries } from "./createRevocationEntries.ts";
-import type { RedisOperation } from "./RedisSessionContext.ts";
+import { redisFailureOutcome, type RedisOperationEvents } from "./RedisOperationEvents.ts";
 
 /** Re-read the shared list this often even when no connection dropped: pub/sub delivers at most once. */
 const RESYNC_INTERVAL_MS = 60_000;
@@ -15,7 +16,7 @@ export interface SharedRevocations {
   readonly hashKey: string;
   readonly entries: RevocationEntries;
   readonly clock: Clock;
-  readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
+  readonly events?: RedisOperationEvents;
   readonly logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -23,14 +24,17 @@ export interface SharedRevocations {
 export function followSharedRevocations(connection: RedisConnection, shared: SharedRevocations): ClockTimer {
   const { hashKey, entries, events, logger } = shared;
   const channel = hashKey;
-  const sync = () =>
+  const sync = () => {
+    const startedAt = performance.now();
+    const seconds = () => (performance.now() - startedAt) / 1000;
     void resync(connection, shared).then(
-      () => events?.operation("revocation", true),
+      () => events?.operation("revocation", "ok", seconds()),
       (err: unknown) => {
-        events?.operation("revocation", false);
+        events?.operation("revocation", redisFailureOutcome(err), seconds());
         logger?.warn({ error: describeRedisError(err) }, "could not read the shared revocation list; will retry");
       },
     );
+  };
   const subscriber = connection.subscriber();
   subscriber.on("message", (from: string, message: string) => {
     if (from === channel) entries.apply(message);

@@ -2,16 +2,17 @@
 // redis.commandTimeoutMs, which is tuned for the Check path), retried once within a time budget.
 // Both revocation scripts are idempotent, so an attempt that timed out after Redis ran it does no
 // harm to the retry.
+import { performance } from "node:perf_hooks";
 import type { Clock } from "../clock/Clock.ts";
 import { sleep } from "../clock/sleep.ts";
 import { describeRedisError, loadIoredis, type RedisConnection } from "./createRedisConnection.ts";
-import type { RedisOperation } from "./RedisSessionContext.ts";
+import { redisFailureOutcome, type RedisOperationEvents } from "./RedisOperationEvents.ts";
 
 export interface RevocationWriteOptions {
   /** The whole write, retry included, at most; at least the connection's command timeout. */
   readonly budgetMs: number;
   readonly clock: Clock;
-  readonly events?: { operation(operation: RedisOperation, ok: boolean): void };
+  readonly events?: RedisOperationEvents;
   readonly logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -37,6 +38,8 @@ export async function writeRevocationScript(
     const remaining = deadline - clock.now();
     if (attempt > 1 && remaining < MIN_ATTEMPT_MS) break;
     const startedAt = clock.now();
+    // The metric's duration is the real time the attempt took, whatever clock the budget runs on.
+    const sentAt = performance.now();
     try {
       const reply = await evalWithTimeout(
         redis,
@@ -45,11 +48,11 @@ export async function writeRevocationScript(
         args,
         Math.min(Math.max(redis.commandTimeoutMs, Math.floor(budget / 2)), remaining),
       );
-      events?.operation("revocation", true);
+      events?.operation("revocation", "ok", (performance.now() - sentAt) / 1000);
       return reply;
     } catch (error) {
       lastError = error;
-      events?.operation("revocation", false);
+      events?.operation("revocation", redisFailureOutcome(error), (performance.now() - sentAt) / 1000);
       logger?.warn({ attempt, error: describeRedisError(error) }, "a revocation could not be written to Redis");
       // Refused at once (no connection): give a reconnect a moment rather than failing twice in a row.
       if (clock.now() - startedAt < MIN_ATTEMPT_MS)

@@ -94,7 +94,7 @@ describe("metrics behind deploy/grafana and deploy/prometheus", () => {
     expect(at("portcullis_redis_up", {})).toBe(1);
     expect(at("portcullis_redis_operations_total", { operation: "session_read", result: "error" })).toBe(0);
     expect(at("portcullis_backchannel_logouts_total", { provider: "(unknown)", result: "invalid" })).toBe(1);
-    expect(at("portcullis_nodejs_eventloop_lag_p99_seconds", {})).toBeGreaterThan(0);
-    expect(at("portcullis_process_cpu_seconds_total", {})).toBeGreaterThan(0);
+    expect(at("nodejs_eventloop_lag_p99_seconds", {})).toBeGreaterThan(0);
+    expect(at("process_cpu_seconds_total", {})).toBeGreaterThan(0);
   });
 });

@@ -44,7 +44,8 @@ describe("the Redis DPoP replay store", () => {
   it("refuses at a second replica a proof the first accepted, and keeps it for the proof window only", async () => {
     const events: string[] = [];
     const first = createRedisDpopReplayStore(await connect(), {
-      operation: (op, ok) => events.push(`${op}:${ok}`),
+      operation: (op, outcome, seconds) =>
+        events.push(`${op}:${outcome}:${seconds === undefined ? "untimed" : "timed"}`),
     });
     const second = createRedisDpopReplayStore(await connect());
     expect(await first.claim("proof-a", 65_000)).toBe("fresh");
@@ -54,12 +55,16 @@ describe("the Redis DPoP replay store", () => {
     const ttl = Number(await redis.command("PTTL", "replay-test:dpop:proof-a"));
     expect(ttl).toBeGreaterThan(60_000);
     expect(ttl).toBeLessThanOrEqual(65_000);
-    expect(events).toEqual(["dpop_replay:true", "dpop_replay:true"]);
+    expect(events).toEqual(["dpop_replay:ok:timed", "dpop_replay:ok:timed"]);
   });
 
-  it("answers unavailable, never fresh, while Redis is frozen or stopped", async () => {
+  it("answers unavailable, never fresh, while Redis is frozen or stopped, timed as a timeout or untimed", async () => {
     const connection = await connect();
-    const store = createRedisDpopReplayStore(connection);
+    const events: string[] = [];
+    const store = createRedisDpopReplayStore(connection, {
+      operation: (op, outcome, seconds) =>
+        events.push(`${op}:${outcome}:${seconds === undefined ? "untimed" : "timed"}`),
+    });
     redis.pause();
     try {
       expect(await store.claim("proof-frozen", 65_000)).toEqual({
@@ -77,5 +82,7 @@ describe("the Redis DPoP replay store", () => {
     }
     expect(await waitUntil(async () => connection.isUp(), 10_000)).toBe(true);
     expect(await store.claim("proof-stopped", 65_000)).toBe("fresh");
+    // Frozen: no answer within the command timeout; stopped: refused before any command was sent.
+    expect(events).toEqual(["dpop_replay:timeout:timed", "dpop_replay:error:untimed", "dpop_replay:ok:timed"]);
   });
 });

@@ -145,7 +145,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
   const revocations = createRevocationList({
     connection,
     jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
-    events: { operation: (_, ok) => void (ok ? undefined : (revocationWriteFailures += 1)) },
+    events: { operation: (_, outcome) => void (outcome === "ok" ? undefined : (revocationWriteFailures += 1)) },
   });
   const client = idp.client(pending);
   const keys = createLocalJWKSet({ keys: [publicJwk] });

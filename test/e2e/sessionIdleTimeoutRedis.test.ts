@@ -64,7 +64,9 @@ function replica(config: PortcullisConfig, clock: ManualClock, writes: { count: 
     keys: config.session.keys,
     lifetimeSeconds: config.session.lifetimeSeconds,
     lockTtlMs: () => 2_000,
-    events: { operation: (op, ok) => void (op === "session_write" && ok ? (writes.count += 1) : undefined) },
+    events: {
+      operation: (op, outcome) => void (op === "session_write" && outcome === "ok" ? (writes.count += 1) : undefined),
+    },
     clock,
   });
   const login = createBrowserLogin({

@@ -1,7 +1,7 @@
 // The supervisor's one scrape over its workers: counters and histograms summed, readiness-like gauges
 // at the lowest worker's value, per-worker checks, and counts that never drop when a worker is
 // started again or misses a scrape.
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createWorkerMetricsAggregator, type WorkerMetricsRow } from "../../src/app/aggregateWorkerMetrics.ts";
 import type { WorkerMetrics } from "../../src/app/workerMessages.ts";
@@ -82,5 +82,30 @@ describe("createWorkerMetricsAggregator", () => {
       text = await aggregator.aggregate([row(1, generation, await workerMetrics(10, 1, 0))], counts);
     }
     expect(readMetric(text, "portcullis_checks_total")).toBe(120);
+  });
+
+  it("reports each worker's process_* and nodejs_* series under its worker label, and drops them once it is gone", async () => {
+    const processMetrics = async (): Promise<WorkerMetrics> => {
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry });
+      return registry.getMetricsAsJSON();
+    };
+    const aggregator = createWorkerMetricsAggregator();
+    const both = await aggregator.aggregate(
+      [row(1, 1, await processMetrics()), row(2, 1, await processMetrics())],
+      counts,
+    );
+    for (const worker of ["1", "2"]) {
+      expect(both, worker).toMatch(new RegExp(`^process_cpu_seconds_total\\{worker="${worker}"\\} `, "m"));
+      expect(readMetric(both, "process_resident_memory_bytes", { worker })).toBeGreaterThan(0);
+      expect(readMetric(both, "process_start_time_seconds", { worker })).toBeGreaterThan(0);
+      expect(readMetric(both, "nodejs_eventloop_lag_p99_seconds", { worker })).toBeGreaterThanOrEqual(0);
+    }
+    // Never summed into a series without the label.
+    expect(both).not.toMatch(/^process_cpu_seconds_total /m);
+    // Worker 2 started again and not answering yet: its predecessor's process series are gone.
+    const after = await aggregator.aggregate([row(1, 1, await processMetrics()), row(2, 2, null)], counts);
+    expect(readMetric(after, "process_start_time_seconds", { worker: "1" })).toBeGreaterThan(0);
+    expect(after).not.toMatch(/^process_[a-z_]+\{[^}]*worker="2"/m);
   });
 });

@@ -11,6 +11,7 @@ import {
   alertExpressions,
   dashboardExpressions,
   familyOf,
+  isOwnMetric,
   groupingLabels,
   matchers,
   metricNames,
@@ -211,9 +212,9 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
       "portcullis_token_cache_lookups_total",
       "portcullis_session_refreshes_total",
       "portcullis_introspections_total",
-      "portcullis_process_cpu_seconds_total",
-      "portcullis_process_resident_memory_bytes",
-      "portcullis_nodejs_eventloop_lag_p99_seconds",
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "nodejs_eventloop_lag_p99_seconds",
       "portcullis_config_reloads_total",
       "portcullis_config_last_reload_success_timestamp_seconds",
       "portcullis_redis_up",
@@ -227,7 +228,7 @@ describe("deploy/grafana/portcullis-dashboard.json", () => {
     const variables = dashboard.templating.list.map((v) => v.name);
     expect(variables.slice(0, 4)).toEqual(["datasource", "job", "namespace", "instance"]);
     for (const expr of dashboardExpressions(dashboard)) {
-      const selectors = matchers(expr).filter((m) => m.metric.startsWith("portcullis_"));
+      const selectors = matchers(expr).filter((m) => isOwnMetric(m.metric));
       expect(selectors.length, expr).toBeGreaterThan(0);
       for (const metric of new Set(selectors.map((m) => m.metric))) {
         const own = selectors.filter((m) => m.metric === metric).map((m) => `${m.label}${m.op}${m.value}`);
@@ -283,8 +284,8 @@ describe.each(sources)("the %s' PromQL", (_name, expressions) => {
       const families = metricNames(expr).map((n) => familyOf(n, histograms));
       const known = new Set([...TARGET_LABELS, ...families.flatMap((f) => labelNamesOf(f) ?? [])]);
       if (families.some((f) => histograms.has(f))) known.add("le");
-      if (families.includes("portcullis_nodejs_gc_duration_seconds")) known.add("kind");
-      for (const m of matchers(expr).filter((m) => m.metric.startsWith("portcullis_"))) {
+      if (families.includes("nodejs_gc_duration_seconds")) known.add("kind");
+      for (const m of matchers(expr).filter((m) => isOwnMetric(m.metric))) {
         const own = new Set([...TARGET_LABELS, ...(labelNamesOf(familyOf(m.metric, histograms)) ?? [])]);
         if (m.metric.endsWith("_bucket")) own.add("le");
         expect(own.has(m.label), `${m.metric}{${m.label}} in ${expr}`).toBe(true);
@@ -296,7 +297,7 @@ describe.each(sources)("the %s' PromQL", (_name, expressions) => {
   it("matches closed labels (decision, result, reason) only on values Portcullis emits", () => {
     let checked = 0;
     for (const m of expressions.flatMap(matchers)) {
-      if (!m.metric.startsWith("portcullis_") || (m.op !== "=" && m.op !== "=~") || m.value.startsWith("$")) continue;
+      if (!isOwnMetric(m.metric) || (m.op !== "=" && m.op !== "=~") || m.value.startsWith("$")) continue;
       const allowed = allowedValues(familyOf(m.metric, histograms), m.label);
       if (allowed === null) continue;
       for (const value of m.op === "=" ? [m.value] : m.value.split("|")) {

@@ -52,9 +52,12 @@ export function alertExpressions(rules: RuleFile = readRuleFile()): string[] {
   return rules.groups.flatMap((g) => g.rules.map((r) => String(r.expr)));
 }
 
-/** Every `portcullis_*` name in the expression, as written (histogram suffixes included). */
+/** Whether a metric is Portcullis's: its own `portcullis_*` or its process's standard `process_*`, `nodejs_*`. */
+export const isOwnMetric = (name: string): boolean => /^(portcullis|process|nodejs)_/.test(name);
+
+/** Every metric name Portcullis exports in the expression, as written (histogram suffixes included). */
 export function metricNames(expr: string): string[] {
-  return [...new Set(expr.match(/\bportcullis_[a-z0-9_]+/g) ?? [])];
+  return [...new Set(expr.match(/\b(?:portcullis|process|nodejs)_[a-z0-9_]+/g) ?? [])];
 }
 
 /** The family a sample name belongs to: `x_bucket|_sum|_count` → `x` when `x` is a histogram. */
