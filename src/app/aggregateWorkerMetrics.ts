@@ -13,6 +13,8 @@ import type { WorkerMetrics } from "./workerMessages.ts";
 
 /** Gauges whose sum would mislead: read the worst worker's value. */
 const LOWEST_OF_WORKERS = new Set([
+  // 1 on every worker, with the same labels: summed it would read as the number of workers.
+  "portcullis_build_info",
   "portcullis_provider_ready",
   "portcullis_redis_up",
   "portcullis_config_last_reload_success_timestamp_seconds",

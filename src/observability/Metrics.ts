@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { BatchedCounter } from "./BatchedCounter.ts";
 import { BatchedHistogram } from "./BatchedHistogram.ts";
+import { readBuildInfo, type BuildInfo } from "./readBuildInfo.ts";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -65,6 +66,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   // The standard names (process_*, nodejs_*), unprefixed, so stock Node.js dashboards find them.
   collectDefaultMetrics({ register: registry });
+  buildInfoMetric(registry);
   return {
     registry,
     ...checkMetrics(registry),
@@ -216,6 +218,20 @@ function browserLoginMetrics(
 }
 
 /** Config reloads and when the config in use was applied. */
+// Read once per process: in a checkout it asks git, which a registry made per reload need not repeat.
+let buildInfo: BuildInfo | undefined;
+
+/** portcullis_build_info: always 1, its labels say which build answers (a rollout's progress, a mixed fleet). */
+function buildInfoMetric(registry: Registry): void {
+  buildInfo ??= readBuildInfo();
+  new Gauge({
+    name: "portcullis_build_info",
+    help: "Always 1; labelled with the version, the commit it was built from and the Node.js version running it.",
+    labelNames: ["version", "commit", "node"] as const,
+    registers: [registry],
+  }).set({ version: buildInfo.version, commit: buildInfo.commit, node: buildInfo.node }, 1);
+}
+
 function configMetrics(
   registry: Registry,
 ): Pick<Metrics, "configReloads" | "configLastReloadSuccess" | "tlsReloads" | "tlsCertificateExpiry"> {
