@@ -1,35 +1,9 @@
 // `check-config --format json` prints one JSON document with every problem and warning (key path,
 // message, severity) and the same exit codes as the text output; `--strict` makes warnings fail.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCheckConfig } from "../../src/cli/checkConfig.ts";
+import { describe, expect, it } from "vitest";
+import { checkConfigRunner } from "../harness/checkConfigRunner.ts";
 
-let dir = "";
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-check-report-"));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCheckConfig(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env,
-  });
-  return { code, stdout, stderr };
-}
-
-function file(name: string, yaml: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, yaml);
-  return path;
-}
+const { run, file, pathOf } = checkConfigRunner("portcullis-check-report-");
 
 const CLEAN = `providers:
   demo: { issuer: "https://idp.example.com", audiences: [api] }
@@ -66,7 +40,7 @@ describe("check-config --format json", () => {
     expect(report.problems).toEqual([
       { path: "providers.demo.allowInsecureHttp", message: expect.any(String), severity: "warning" },
     ]);
-    expect(report.summary[0]).toBe(`config ok: ${join(dir, "warned.yaml")}`);
+    expect(report.summary[0]).toBe(`config ok: ${pathOf("warned.yaml")}`);
     expect(report.summary).toContain("providers (1):");
     expect(report.summary).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}0\. api: any host \/api -> /)]));
   });

@@ -1,33 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCheckConfig } from "../../src/cli/checkConfig.ts";
+import { describe, expect, it } from "vitest";
+import { checkConfigRunner } from "../harness/checkConfigRunner.ts";
 
-let dir = "";
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-check-"));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCheckConfig(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env,
-  });
-  return { code, stdout, stderr };
-}
-
-function file(name: string, yaml: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, yaml);
-  return path;
-}
+const { run, file, pathOf } = checkConfigRunner("portcullis-check-");
 
 describe("check-config", () => {
   it("lists every problem with its key path on stderr and exits 1", async () => {
@@ -133,7 +107,7 @@ admin: { api: { enabled: true, token: "${token}" } }
   });
 
   it("reports an unreadable file and exits 1", async () => {
-    const { code, stderr } = await run(["--config", join(dir, "missing.yaml")]);
+    const { code, stderr } = await run(["--config", pathOf("missing.yaml")]);
     expect(code).toBe(1);
     expect(stderr).toContain("error: (file): cannot read");
   });
