@@ -98,7 +98,8 @@ async function accessLinesOf(path: string): Promise<AccessLine[]> {
 describe("Envoy's access log", () => {
   it("records an allowed request once under the request id the upstream got, with both routes and no denial code", async () => {
     const path = `/api/logged-${randomUUID()}`;
-    const res = await send(path, { authorization: `Bearer ${await stack.clientCredentialsToken()}` });
+    const sub = `alice-${randomUUID()}`;
+    const res = await send(path, { authorization: `Bearer ${await stack.signToken({ sub })}` });
     expect(res.status).toBe(200);
     const requestId = res.upstream?.headers["x-request-id"] as string;
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -106,10 +107,9 @@ describe("Envoy's access log", () => {
     const lines = await accessLinesOf(path);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ request_id: requestId, status: 200, route: "upstream", auth_route: "api" });
-    expect(lines[0]?.auth_code ?? "-").toBe("-");
-    const text = JSON.stringify(lines[0]);
-    expect(text).not.toContain("sub");
-    expect(text).not.toContain("client_id");
+    expect(lines[0]?.auth_code).toBeNull();
+    // The caller is personal data: Envoy has it as metadata, the shipped format does not log it.
+    expect(JSON.stringify(lines[0])).not.toContain(sub);
   });
 
   it("records a denial once with Portcullis's code, under the request id of Portcullis's own denial line", async () => {
@@ -129,11 +129,15 @@ describe("Envoy's access log", () => {
     });
     const requestId = lines[0]?.request_id;
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const denials = (await logText())
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l["msg"] === "request denied" && l["requestId"] === requestId);
+    let denials: Array<Record<string, unknown>> = [];
+    await waitUntil(async () => {
+      denials = (await logText())
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l["msg"] === "request denied" && l["requestId"] === requestId);
+      return denials.length > 0;
+    }, 10_000);
     expect(denials).toHaveLength(1);
     expect(denials[0]).toMatchObject({ code: "token_missing", route: "api" });
   });

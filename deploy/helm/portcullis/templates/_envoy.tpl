@@ -100,8 +100,8 @@ static_resources:
                           duration_ms: "%DURATION%"
                           bytes_sent: "%BYTES_SENT%"
                           # Portcullis's answer, from its dynamic metadata (identity.metadata.enabled; without it
-                          # both are empty and Envoy's route and details are all there is): the route it matched and,
-                          # on a denial, its code (token_missing, insufficient_scope, ...). No code means allowed;
+                          # both are null and Envoy's route and details are all there is): the route it matched and,
+                          # on a denial, its code (token_missing, insufficient_scope, ...). A null code is an allow;
                           # details says ext_authz_denied or ext_authz_error when Envoy refused. Who the caller was
                           # (sub, email) is not logged by default: personal data (per-user-rate-limit.yaml shows how).
                           auth_route: "%DYNAMIC_METADATA(envoy.filters.http.ext_authz:portcullis:route):128%"
