@@ -55,7 +55,11 @@ export function demoConfig(input: DemoConfigInput): Record<string, unknown> {
     },
     // Every identified request carries a signed assertion the echo upstream verifies with jose; its
     // key is generated at start (one process, no Redis) and published on /.well-known/jwks.json.
-    identity: { assertion: { enabled: true, issuer: input.entryOrigin, audience: DEMO_ASSERTION_AUDIENCE } },
+    // Route and denial code as dynamic metadata: envoy.log has them as auth_route and auth_code.
+    identity: {
+      assertion: { enabled: true, issuer: input.entryOrigin, audience: DEMO_ASSERTION_AUDIENCE },
+      metadata: { enabled: true },
+    },
     routes: [
       { name: "public", match: { path: "/public" }, auth: "public" },
       { name: "favicon", match: { pathExact: "/favicon.ico" }, auth: "public" },

@@ -2,6 +2,8 @@
 // header from a trusted client address (Envoy's downstream peer, here 127.0.0.2) or with the secret
 // is logged by the `serve` process as one "request trace" line joined to Envoy's x-request-id; any
 // other is only decided; the upstream never sees the header and the log never holds the secret.
+// Envoy's access log (envoy/demo.yaml's, with identity.metadata) has one line per request under the
+// same request id: Envoy's route, Portcullis's route and, for a denial, its code; never the caller.
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ beforeAll(async () => {
   process.env[SECRET_ENV] = SECRET;
   stack = await startStack({
     config: {
+      identity: { metadata: { enabled: true } },
       log: {
         level: "info",
         traceRequests: { enabled: true, trustedAddresses: ["127.0.0.2/32"], secret: `\${${SECRET_ENV}}` },
@@ -67,6 +70,78 @@ async function traceOf(requestId: string): Promise<Record<string, unknown> | und
   );
   return found;
 }
+
+interface AccessLine {
+  readonly request_id?: string;
+  readonly path?: string;
+  readonly status?: number | string;
+  readonly details?: string;
+  readonly route?: string | null;
+  readonly auth_route?: string | null;
+  readonly auth_code?: string | null;
+}
+
+/** Waits for Envoy's access-log lines of `path` (Envoy flushes its log about every 10 s). */
+async function accessLinesOf(path: string): Promise<AccessLine[]> {
+  let found: AccessLine[] = [];
+  await waitUntil(async () => {
+    found = (await readFile(join(stack.dir, "envoy.log"), "utf8"))
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as AccessLine)
+      .filter((l) => l.path === path);
+    return found.length > 0;
+  }, 30_000);
+  return found;
+}
+
+describe("Envoy's access log", () => {
+  it("records an allowed request once under the request id the upstream got, with both routes and no denial code", async () => {
+    const path = `/api/logged-${randomUUID()}`;
+    const sub = `alice-${randomUUID()}`;
+    const res = await send(path, { authorization: `Bearer ${await stack.signToken({ sub })}` });
+    expect(res.status).toBe(200);
+    const requestId = res.upstream?.headers["x-request-id"] as string;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const lines = await accessLinesOf(path);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ request_id: requestId, status: 200, route: "upstream", auth_route: "api" });
+    expect(lines[0]?.auth_code).toBeNull();
+    // The caller is personal data: Envoy has it as metadata, the shipped format does not log it.
+    expect(JSON.stringify(lines[0])).not.toContain(sub);
+  });
+
+  it("records a denial once with Portcullis's code, under the request id of Portcullis's own denial line", async () => {
+    const path = `/api/refused-${randomUUID()}`;
+    const res = await send(path, {});
+    expect(res.status).toBe(401);
+    expect(res.upstream).toBeUndefined();
+
+    const lines = await accessLinesOf(path);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      status: 401,
+      details: "ext_authz_denied",
+      route: "upstream",
+      auth_route: "api",
+      auth_code: "token_missing",
+    });
+    const requestId = lines[0]?.request_id;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    let denials: Array<Record<string, unknown>> = [];
+    await waitUntil(async () => {
+      denials = (await logText())
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l["msg"] === "request denied" && l["requestId"] === requestId);
+      return denials.length > 0;
+    }, 10_000);
+    expect(denials).toHaveLength(1);
+    expect(denials[0]).toMatchObject({ code: "token_missing", route: "api" });
+  });
+});
 
 describe("a request asking for its trace through Envoy", () => {
   it("with the secret is logged with its steps and decision under Envoy's request id, and the upstream never sees the header", async () => {

@@ -99,6 +99,13 @@ static_resources:
                           upstream: "%UPSTREAM_CLUSTER%"
                           duration_ms: "%DURATION%"
                           bytes_sent: "%BYTES_SENT%"
+                          # Portcullis's answer, from its dynamic metadata (identity.metadata.enabled; without it
+                          # both are null and Envoy's route and details are all there is): the route it matched and,
+                          # on a denial, its code (token_missing, insufficient_scope, ...). A null code is an allow;
+                          # details says ext_authz_denied or ext_authz_error when Envoy refused. Who the caller was
+                          # (sub, email) is not logged by default: personal data (per-user-rate-limit.yaml shows how).
+                          auth_route: "%DYNAMIC_METADATA(envoy.filters.http.ext_authz:portcullis:route):128%"
+                          auth_code: "%DYNAMIC_METADATA(envoy.filters.http.ext_authz:portcullis:code):64%"
                 route_config:
                   name: app
                   # SECURITY: headers with which a client could make a framework serve another host, path or
@@ -150,26 +157,30 @@ static_resources:
                               disabled: true
                         # The public keys and discovery document of Portcullis's signed identity assertion
                         # (identity.assertion): public, for upstreams that verify it; exact paths only.
-                        - match: { path: "/.well-known/jwks.json" }
+                        - name: jwks
+                          match: { path: "/.well-known/jwks.json" }
                           route: { cluster: portcullis_auth, timeout: 10s }
                           typed_per_filter_config:
                             envoy.filters.http.ext_authz:
                               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
                               disabled: true
-                        - match: { path: "/.well-known/openid-configuration" }
+                        - name: openid_configuration
+                          match: { path: "/.well-known/openid-configuration" }
                           route: { cluster: portcullis_auth, timeout: 10s }
                           typed_per_filter_config:
                             envoy.filters.http.ext_authz:
                               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
                               disabled: true
                         # SECURITY: only Portcullis's own /oauth2/ endpoints skip ext_authz.
-                        - match: { prefix: "/oauth2/" }
+                        - name: oauth2
+                          match: { prefix: "/oauth2/" }
                           route: { cluster: portcullis_auth, timeout: 10s }
                           typed_per_filter_config:
                             envoy.filters.http.ext_authz:
                               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
                               disabled: true
-                        - match: { prefix: "/" }
+                        - name: upstream
+                          match: { prefix: "/" }
                           route: { cluster: app, timeout: {{ $e.upstreamTimeout }} }
                 http_filters:
                   - name: envoy.filters.http.ext_authz
