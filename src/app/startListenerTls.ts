@@ -40,7 +40,7 @@ export function startListenerTls(settings: ListenerTlsSettings, units: Units): R
       serial: first.tls.serial,
       notAfter: new Date(first.tls.notAfterMs).toISOString(),
       clientCertificates:
-        settings.clientCaFile === null ? "off" : settings.requireClientCertificate ? "required" : "verified",
+        settings.clientCaFile === null ? "off" : settings.requireClientCertificate ? "required" : "asked, not enforced",
     },
     "TLS on for the gRPC and auth listeners",
   );

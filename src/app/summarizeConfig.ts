@@ -43,7 +43,7 @@ function tlsText(config: PortcullisConfig): string {
       ? "no client certificate asked for"
       : tls.requireClientCertificate
         ? `client certificate required (CA ${tls.clientCaFile})`
-        : `client certificate verified when presented (CA ${tls.clientCaFile})`;
+        : `client certificate asked for, not enforced (CA ${tls.clientCaFile})`;
   return `on for grpc and auth (${tls.certFile}, ${tls.minVersion}+, ${clients}; files watched, reloaded without a restart)`;
 }
 

@@ -3,7 +3,7 @@
 // are read by app/checkListenTlsFiles.ts (the config room reads no TLS material).
 import type { PartialConfig, RuleFindings } from "./checkConfigRules.ts";
 
-export function checkListenTlsRules(config: PartialConfig, { problems }: RuleFindings): void {
+export function checkListenTlsRules(config: PartialConfig, { problems, warnings }: RuleFindings): void {
   const tls = config.listen?.tls;
   if (tls === undefined) return;
   const hasCert = typeof tls.certFile === "string";
@@ -24,6 +24,14 @@ export function checkListenTlsRules(config: PartialConfig, { problems }: RuleFin
     problems.push({
       path: "listen.tls.clientCaFile",
       message: "client certificates are verified only over TLS: set certFile and keyFile too, or remove clientCaFile",
+    });
+  }
+  if (hasCert && typeof tls.clientCaFile === "string" && tls.requireClientCertificate === false) {
+    // The listeners then ask for a certificate but hold no client to it: a migration step, not a control.
+    warnings.push({
+      path: "listen.tls.requireClientCertificate",
+      message:
+        "false lets any client in, with or without a certificate and whether or not clientCaFile signed it: only for moving Envoy to client certificates; set true once it presents one",
     });
   }
   if (hasCert && tls.minVersion === "TLSv1.3" && config.listen?.grpcTransport === "grpc-js") {

@@ -36,7 +36,7 @@ export const listenTlsNode = {
       kind: "boolean",
       default: true,
       description:
-        "With `clientCaFile`: refuse at the handshake a client without a certificate signed by it; false = ask for one and refuse only an invalid one (a client without one is let through). Ignored without `clientCaFile`.",
+        "With `clientCaFile`: refuse at the handshake a client without a certificate signed by it. false = ask for a certificate but refuse no client (none, or one `clientCaFile` did not sign): only while moving Envoy to client certificates, and check-config warns. Ignored without `clientCaFile`.",
     },
     minVersion: {
       kind: "string",

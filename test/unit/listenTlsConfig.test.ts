@@ -51,6 +51,17 @@ describe("listen.tls", () => {
     );
   });
 
+  it("warns that requireClientCertificate false holds no client to a certificate", async () => {
+    const tls = `    certFile: ${pki.server.certFile}\n    keyFile: ${pki.server.keyFile}\n    clientCaFile: ${pki.caFile}`;
+    const loose = await load(`${tls}\n    requireClientCertificate: false`);
+    expect(problems(loose)).toEqual([]);
+    expect(loose.warnings.map(formatIssue)).toContainEqual(
+      expect.stringMatching(/^listen\.tls\.requireClientCertificate: false lets any client in/),
+    );
+    const strict = await load(tls);
+    expect(strict.warnings.map(formatIssue).filter((w) => w.startsWith("listen.tls"))).toEqual([]);
+  });
+
   it("needs the key with the certificate, and TLS for a client CA", async () => {
     expect(problems(await load(`    certFile: ${pki.server.certFile}`))).toEqual([
       "listen.tls.keyFile: is required with certFile: the PEM private key of its certificate",
