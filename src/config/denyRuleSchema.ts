@@ -4,7 +4,7 @@
 
 import type { CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { nonBlank } from "./configFormats.ts";
-import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
+import { claimCheckNode } from "./parseClaimCheck.ts";
 import { requireRequestNode } from "./requestConditionSchema.ts";
 
 /** The statuses a deny rule may answer with: 403 (default), 404 (hide the route), 401 (sign in again). */
@@ -40,15 +40,7 @@ const denyWhenNode = {
       "The caller is in any of these groups (read as for `require.groups`), e.g. `suspended`.",
     ),
     roles: anyOfNames("role", "The caller has any of these roles (read as for `require.roles`)."),
-    claims: {
-      kind: "custom",
-      typeLabel: "claim check tree",
-      default: null,
-      parse: parseClaimCheck,
-      jsonSchema: claimCheckJsonSchema,
-      jsonSchemaDefs: claimCheckJsonSchemaDefs,
-      description: "The claim check tree (as in `require.claims`) passes.",
-    },
+    claims: claimCheckNode("The claim check tree (as in `require.claims`) passes."),
     request: {
       ...requireRequestNode,
       description:

@@ -167,3 +167,16 @@ export function parseClaimCheck(
   const parsed = parseNode(value, path, report, 1);
   return parsed === undefined ? { ok: false } : { ok: true, value: parsed };
 }
+
+/** The `claims` key of a requirement and of a deny rule's `when`: one claim check tree, null when not given. */
+export function claimCheckNode(description: string) {
+  return {
+    kind: "custom",
+    typeLabel: "claim check tree",
+    default: null,
+    parse: parseClaimCheck,
+    jsonSchema: claimCheckJsonSchema,
+    jsonSchemaDefs: claimCheckJsonSchemaDefs,
+    description,
+  } as const;
+}

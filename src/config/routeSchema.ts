@@ -6,7 +6,7 @@ import { routeAssertionNode } from "./assertionSchema.ts";
 import { routeBoundTokensNode, routeMtlsNode } from "./bindingSchema.ts";
 import type { CustomNode, CustomReport, CustomResult, ObjectNode } from "./configSchema.ts";
 import { hostPattern, nonBlank, removableHeaderName, routePath } from "./configFormats.ts";
-import { claimCheckJsonSchema, claimCheckJsonSchemaDefs, parseClaimCheck } from "./parseClaimCheck.ts";
+import { claimCheckNode } from "./parseClaimCheck.ts";
 import { nameSetJsonSchema, parseNameSet, type NameSetRequirement } from "./parseNameSet.ts";
 import { DEFAULT_REMOVED_REQUEST_HEADERS } from "./removedRequestHeaders.ts";
 import { httpMethod, routeExactPath, routeGlob, routeRegex } from "./routeFormats.ts";
@@ -107,16 +107,9 @@ const requirements = {
       description:
         "`user`: person tokens only; `client`: machine tokens only. A token is a machine's when it has no `sub`, or its `sub` equals its `client_id`/`azp` and it carries no person claim (`email`, `preferred_username`, `name`, `given_name`, `family_name`, `nickname`, `upn`).",
     },
-    claims: {
-      kind: "custom",
-      typeLabel: "claim check tree",
-      default: null,
-      parse: parseClaimCheck,
-      jsonSchema: claimCheckJsonSchema,
-      jsonSchemaDefs: claimCheckJsonSchemaDefs,
-      description:
-        '`{all: [...]}`, `{any: [...]}`, `{not: {...}}` (nestable) or a leaf `{claim: <path>, <operator>: ...}` with one operator: `equals: v` / `notEquals: v`; `oneOf: [v, ...]` / `notOneOf: [...]`; `contains: v` (the claim is a list holding v, or equals v: a space-separated string is one value, see `hasAny`); `exists: true|false`; `matches: "^...$"` (a string claim, anchored, linear-time engine as `pathRegex`); `endsWith: "@example.com"` (a string claim, ASCII case folded as domains are); `greaterThan` / `atLeast` / `lessThan` / `atMost: n` (a number claim only: `"5"` never compares); `hasAll` / `hasAny` / `hasNone: [name, ...]` (the claim read as a set: a list\'s strings, or a space-separated string such as `scope`). Values compare by type and value: quote `"5"` for a string claim. A missing claim fails every operator except `exists: false`, `notEquals`, `notOneOf`, `hasNone` and a `not` of a check it fails. Example: `{all: [{claim: email, endsWith: "@example.com"}, {not: {claim: groups, hasAny: [suspended]}}, {claim: level, atLeast: 2}]}`.',
-    },
+    claims: claimCheckNode(
+      '`{all: [...]}`, `{any: [...]}`, `{not: {...}}` (nestable) or a leaf `{claim: <path>, <operator>: ...}` with one operator: `equals: v` / `notEquals: v`; `oneOf: [v, ...]` / `notOneOf: [...]`; `contains: v` (the claim is a list holding v, or equals v: a space-separated string is one value, see `hasAny`); `exists: true|false`; `matches: "^...$"` (a string claim, anchored, linear-time engine as `pathRegex`); `endsWith: "@example.com"` (a string claim, ASCII case folded as domains are); `greaterThan` / `atLeast` / `lessThan` / `atMost: n` (a number claim only: `"5"` never compares); `hasAll` / `hasAny` / `hasNone: [name, ...]` (the claim read as a set: a list\'s strings, or a space-separated string such as `scope`). Values compare by type and value: quote `"5"` for a string claim. A missing claim fails every operator except `exists: false`, `notEquals`, `notOneOf`, `hasNone` and a `not` of a check it fails. Example: `{all: [{claim: email, endsWith: "@example.com"}, {not: {claim: groups, hasAny: [suspended]}}, {claim: level, atLeast: 2}]}`.',
+    ),
     acr: { ...nameList("acr value"), description: "Step-up: the `acr` of the token or session must be one of these." },
     amr: { ...nameList("amr entry"), description: "Step-up: every one of these must be in `amr` (e.g. `mfa`, `otp`)." },
     maxAge: {
