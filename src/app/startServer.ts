@@ -130,7 +130,7 @@ export async function startServer(config: PortcullisConfig, options: ServerOptio
   return {
     ports: { grpc: grpc.port, auth: auth.port, admin: admin?.port ?? 0, forwardAuth: listeners.forwardAuth?.port ?? 0 },
     metrics: live.metrics,
-    readiness: () => ({ notReady: notReadyReason(live, () => stopping), degraded: degradedReason(live) }),
+    readiness: () => ({ notReady: notReadyReason(live, health, () => stopping), degraded: degradedReason(live) }),
     config: () => live.current().config,
     reload: reloadWith(live, listeners.tls),
     stop() {
@@ -227,7 +227,7 @@ async function bindListeners(config: PortcullisConfig, units: ListenerUnits): Pr
           host: config.listen.admin.host,
           port: config.listen.admin.port,
           registry: live.metrics.registry,
-          notReadyReason: () => notReadyReason(live, units.stopping),
+          notReadyReason: () => notReadyReason(live, health, units.stopping),
           degradedReason: () => degradedReason(live),
           adminApi: createAdminApi({
             settings: () => adminApiSettings(live.current().config, live, clock),
@@ -261,10 +261,12 @@ function reloadWith(live: LivePipeline, tls: RunningListenerTls | null): Running
   };
 }
 
-function notReadyReason(live: LivePipeline, stopping: () => boolean): string | null {
+function notReadyReason(live: LivePipeline, health: HealthState, stopping: () => boolean): string | null {
   if (stopping()) return "shutting down";
   const registry = live.current().registry;
-  if (registry.isReady()) return null;
+  // /readyz and gRPC health agree: keys may load up to one readiness tick before health says
+  // SERVING, and a caller told "ready" (a harness, a rollout) must not then meet NOT_SERVING.
+  if (registry.isReady()) return health.status === "SERVING" ? null : "starting: health not yet SERVING";
   const waiting = registry
     .status()
     .filter((s) => !s.ready)

@@ -1,12 +1,17 @@
-// grpc.health.v1 as Envoy's health checker sees it.
+// grpc.health.v1 as Envoy's health checker sees it, and /readyz's agreement with it.
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../src/app/startServer.ts";
+import { parseConfig } from "../../src/config/parseConfig.ts";
+import { createLogger } from "../../src/observability/createLogger.ts";
 import { createExtAuthzHandlers } from "../../src/transport/createExtAuthzHandlers.ts";
 import { createHealthHandlers } from "../../src/transport/createHealthHandlers.ts";
 import { HealthState } from "../../src/transport/HealthState.ts";
 import { PROTO_ROOT } from "../../src/transport/loadProtos.ts";
 import { startGrpcServer, type GrpcServer } from "../../src/transport/startGrpcServer.ts";
+import { createManualClock } from "../harness/createManualClock.ts";
+import { healthOnce } from "../harness/grpcTestClients.ts";
 
 describe("grpc.health.v1", () => {
   const state = new HealthState();
@@ -72,5 +77,38 @@ describe("grpc.health.v1", () => {
     await Promise.race([ended, failed]);
     expect(statuses).toEqual(["SERVING", "NOT_SERVING"]);
     expect(await checkStatus("")).toBe("NOT_SERVING");
+  });
+});
+
+describe("readiness and gRPC health together", () => {
+  it("says not ready on /readyz until gRPC health says SERVING, so a caller told ready never meets NOT_SERVING", async () => {
+    // No provider: the pipeline can decide at once, and only the readiness tick moves health.
+    const parsed = parseConfig({
+      listen: { grpc: "127.0.0.1:0", auth: "127.0.0.1:0", admin: "127.0.0.1:0" },
+      shutdown: { drainSeconds: 0 },
+      routes: [{ name: "public", match: { path: "/" }, auth: "public" }],
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join("; "));
+    const clock = createManualClock();
+    const server = await startServer(parsed.config, { clock, logger: createLogger("error") });
+    try {
+      const readyz = async () => {
+        const res = await fetch(`http://127.0.0.1:${server.ports.admin}/readyz`);
+        return { status: res.status, body: await res.text() };
+      };
+      expect(await healthOnce(server.ports.grpc)).toBe("NOT_SERVING");
+      expect(await readyz()).toEqual({ status: 503, body: expect.stringContaining("health not yet SERVING") });
+      expect(server.readiness().notReady).toBe("starting: health not yet SERVING");
+      clock.advance(100);
+      expect(await healthOnce(server.ports.grpc)).toBe("SERVING");
+      expect((await readyz()).status).toBe(200);
+      expect(server.readiness().notReady).toBeNull();
+    } finally {
+      // The drain (0 s) and the grace period run on the test's clock too.
+      const stopped = server.stop();
+      await clock.whenPending();
+      clock.advance(5000);
+      await stopped;
+    }
   });
 });
