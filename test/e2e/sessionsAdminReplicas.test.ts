@@ -12,9 +12,10 @@ import { digestUserAgent } from "../../src/session/redisSessionSummary.ts";
 import { readMetric } from "../harness/readMetric.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
@@ -36,6 +37,7 @@ describe.runIf(hasEnvoy)("the session admin API across replicas (Redis store)", 
   let redis: TestRedis;
   let stack: ReplicaStack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<ReplicaStack> | undefined;
   const cookies = { laptop: "", phone: "", bob: "" };
 
   const sessions = (args: string[], token: string | null = TOKEN, replica = 0) =>
@@ -58,26 +60,27 @@ describe.runIf(hasEnvoy)("the session admin API across replicas (Redis store)", 
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startReplicaStack({
-      replicas: 2,
-      login: true,
-      session: { store: "redis" },
-      config: {
-        redis: { url: redis.url, commandTimeoutMs: 2000 },
-        shutdown: { graceSeconds: 2, drainSeconds: 0 },
-        admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
-      },
-      env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
-    });
-    browser = await startBrowser();
+    running = await startWithBrowser(() =>
+      startReplicaStack({
+        replicas: 2,
+        login: true,
+        session: { store: "redis" },
+        config: {
+          redis: { url: redis.url, commandTimeoutMs: 2000 },
+          shutdown: { graceSeconds: 2, drainSeconds: 0 },
+          admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
+        },
+        env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
+      }),
+    );
+    ({ stack, browser } = running);
     cookies.laptop = await loginForCookie(browser, stack, "alice", LAPTOP);
     cookies.phone = await loginForCookie(browser, stack, "alice", PHONE);
     cookies.bob = await loginForCookie(browser, stack, "bob", LAPTOP);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 
