@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { adminReplicaStackOptions } from "../harness/adminReplicaStackOptions.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
@@ -27,19 +28,7 @@ describe.runIf(hasEnvoy)("the session admin API with cookie sessions", () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    running = await startWithBrowser(() =>
-      startReplicaStack({
-        replicas: 2,
-        login: true,
-        session: { store: "cookie" },
-        config: {
-          redis: { url: redis.url, commandTimeoutMs: 2000 },
-          shutdown: { graceSeconds: 2, drainSeconds: 0 },
-          admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
-        },
-        env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
-      }),
-    );
+    running = await startWithBrowser(() => startReplicaStack(adminReplicaStackOptions(redis.url, "cookie", TOKEN)));
     ({ stack, browser } = running);
   }, 180_000);
 

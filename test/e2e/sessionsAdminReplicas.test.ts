@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestUserAgent } from "../../src/session/redisSessionSummary.ts";
 import { readMetric } from "../harness/readMetric.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { adminReplicaStackOptions } from "../harness/adminReplicaStackOptions.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
@@ -60,19 +61,7 @@ describe.runIf(hasEnvoy)("the session admin API across replicas (Redis store)", 
 
   beforeAll(async () => {
     redis = await startRedis();
-    running = await startWithBrowser(() =>
-      startReplicaStack({
-        replicas: 2,
-        login: true,
-        session: { store: "redis" },
-        config: {
-          redis: { url: redis.url, commandTimeoutMs: 2000 },
-          shutdown: { graceSeconds: 2, drainSeconds: 0 },
-          admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
-        },
-        env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
-      }),
-    );
+    running = await startWithBrowser(() => startReplicaStack(adminReplicaStackOptions(redis.url, "redis", TOKEN)));
     ({ stack, browser } = running);
     cookies.laptop = await loginForCookie(browser, stack, "alice", LAPTOP);
     cookies.phone = await loginForCookie(browser, stack, "alice", PHONE);
