@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { readMetric } from "../harness/readMetric.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
@@ -18,21 +19,23 @@ describe.runIf(hasEnvoy)("back-channel logout across replicas", () => {
   let redis: TestRedis;
   let stack: ReplicaStack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<ReplicaStack> | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startReplicaStack({
-      login: true,
-      session: { store: "redis" },
-      config: { redis: { url: redis.url, commandTimeoutMs: 2000 }, shutdown: { graceSeconds: 2, drainSeconds: 0 } },
-      backchannelLogoutReplica: 1,
-    });
-    browser = await startBrowser();
+    running = await startWithBrowser(() =>
+      startReplicaStack({
+        login: true,
+        session: { store: "redis" },
+        config: { redis: { url: redis.url, commandTimeoutMs: 2000 }, shutdown: { graceSeconds: 2, drainSeconds: 0 } },
+        backchannelLogoutReplica: 1,
+      }),
+    );
+    ({ stack, browser } = running);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 

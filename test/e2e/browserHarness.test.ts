@@ -17,9 +17,11 @@ import type { DevIdp } from "../../src/demo/startDevIdp.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { startBrowser } from "../harness/startBrowser.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 let idp: DevIdp;
 let browser: StartedBrowser;
+let running: StackWithBrowser<DevIdp> | undefined;
 let relyingParty: Server;
 let rpOrigin: string;
 /** Every request the loopback relying party received, newest last. */
@@ -34,17 +36,19 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => relyingParty.listen(0, "127.0.0.1", resolve));
   rpOrigin = `http://127.0.0.1:${(relyingParty.address() as AddressInfo).port}`;
-  idp = await startDevIdp({
-    signingKeys: [await createSigningJwk()],
-    webRedirectUris: [`${rpOrigin}/callback`],
-    webPostLogoutRedirectUris: [`${rpOrigin}/signed-out`],
-  });
-  browser = await startBrowser();
+  const signingKey = await createSigningJwk();
+  running = await startWithBrowser(() =>
+    startDevIdp({
+      signingKeys: [signingKey],
+      webRedirectUris: [`${rpOrigin}/callback`],
+      webPostLogoutRedirectUris: [`${rpOrigin}/signed-out`],
+    }),
+  );
+  ({ stack: idp, browser } = running);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await idp?.close();
+  await running?.close();
   relyingParty?.closeAllConnections();
   await new Promise((resolve) => relyingParty?.close(resolve));
 });
@@ -300,6 +304,18 @@ describe("a refused or abandoned login at the dev IdP", () => {
 
 // Last: it closes the browser the tests above share (afterAll's close is then a no-op).
 describe("the browser harness", () => {
+  it("closes the Chromium it launched when the stack beside it fails to start, and throws the stack's failure", async () => {
+    let launched: StartedBrowser | undefined;
+    const stackFailure = new Error("the stack did not start");
+    const start = startWithBrowser(
+      () => Promise.reject(stackFailure),
+      async () => (launched = await startBrowser()),
+    );
+    await expect(start).rejects.toBe(stackFailure);
+    expect(launched?.pid).toBeGreaterThan(0);
+    expect(() => process.kill(launched?.pid as number, 0)).toThrow();
+  });
+
   it("closes idempotently and leaves no Chromium process behind", async () => {
     expect(browser.pid).toBeGreaterThan(0);
     await Promise.all([browser.close(), browser.close()]);

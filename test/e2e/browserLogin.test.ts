@@ -11,10 +11,10 @@ import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { parseSetCookie, setCookiesOf } from "../harness/parseSetCookie.ts";
 import type { SetCookie } from "../harness/parseSetCookie.ts";
-import { startBrowser } from "../harness/startBrowser.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { LOGIN_SCOPES, startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
 const LOGIN_COOKIE = /^__Host-portcullis-login\.[A-Za-z0-9_-]{16}$/;
@@ -24,18 +24,15 @@ const TEST_TIMEOUT = 60_000;
 
 let stack: Stack;
 let browser: StartedBrowser;
+let running: StackWithBrowser<Stack> | undefined;
 
 beforeAll(async () => {
-  const [started, launched] = await Promise.allSettled([startStack({ login: true }), startBrowser()]);
-  if (started.status === "fulfilled") stack = started.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  if (started.status === "rejected") throw started.reason;
-  if (launched.status === "rejected") throw launched.reason;
+  running = await startWithBrowser(() => startStack({ login: true }));
+  ({ stack, browser } = running);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
+  await running?.close();
 });
 
 /** Logins by result (and reason), over every provider label: a callback whose state matches no

@@ -12,10 +12,10 @@ import type { EchoedRequest } from "../../src/demo/startEchoUpstream.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { parseSetCookie } from "../harness/parseSetCookie.ts";
-import { startBrowser } from "../harness/startBrowser.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startStack } from "../harness/startStack.ts";
 import type { Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
 const ACCESS_TOKEN_TTL_SECONDS = 20;
@@ -25,6 +25,7 @@ const TEST_TIMEOUT = 60_000;
 
 let stack: Stack;
 let browser: StartedBrowser;
+let running: StackWithBrowser<Stack> | undefined;
 interface AgingSession {
   readonly context: BrowserContext;
   readonly page: Page;
@@ -44,18 +45,14 @@ async function agingSession(path: string): Promise<AgingSession> {
 }
 
 beforeAll(async () => {
-  const [started, launched] = await Promise.allSettled([
+  running = await startWithBrowser(() =>
     startStack({
       login: true,
       idp: { accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS },
       session: { refreshWindowSeconds: REFRESH_WINDOW_SECONDS },
     }),
-    startBrowser(),
-  ]);
-  if (started.status === "fulfilled") stack = started.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  if (started.status === "rejected") throw started.reason;
-  if (launched.status === "rejected") throw launched.reason;
+  );
+  ({ stack, browser } = running);
   nearEnd = await agingSession("/dashboard");
   pastEnd = await agingSession("/late");
 });
@@ -63,8 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nearEnd?.context.close();
   await pastEnd?.context.close();
-  await browser?.close();
-  await stack?.close();
+  await running?.close();
 });
 
 async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {

@@ -7,8 +7,9 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_WEB_CLIENT_ID } from "../../src/demo/startDevIdp.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 // Short tokens so the session is refreshed within the test (never earlier than half the lifetime).
@@ -16,9 +17,10 @@ const ACCESS_TOKEN_TTL_SECONDS = 20;
 
 let stack: Stack;
 let browser: StartedBrowser;
+let running: StackWithBrowser<Stack> | undefined;
 
 beforeAll(async () => {
-  const [started, launched] = await Promise.allSettled([
+  running = await startWithBrowser(() =>
     startStack({
       login: true,
       idp: { accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS },
@@ -34,17 +36,12 @@ beforeAll(async () => {
         { name: "default", match: { path: "/" }, auth: "required" },
       ],
     }),
-    startBrowser(),
-  ]);
-  if (started.status === "fulfilled") stack = started.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  if (started.status === "rejected") throw started.reason;
-  if (launched.status === "rejected") throw launched.reason;
+  );
+  ({ stack, browser } = running);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
+  await running?.close();
 });
 
 const keys = () => {

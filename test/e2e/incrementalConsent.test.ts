@@ -9,17 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOA_SECOND_FACTOR } from "../../src/demo/startDevIdp.ts";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { LOGIN_SCOPES, startStack, type Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
 const TEST_TIMEOUT = 60_000;
 
 let stack: Stack;
 let browser: StartedBrowser;
+let running: StackWithBrowser<Stack> | undefined;
 
 beforeAll(async () => {
-  const [started, launched] = await Promise.allSettled([
+  running = await startWithBrowser(() =>
     startStack({
       login: true,
       // api.admin is one the dev IdP does not know: it leaves it out of the grant.
@@ -37,17 +39,12 @@ beforeAll(async () => {
         { name: "default", match: { path: "/" }, auth: "required" },
       ],
     }),
-    startBrowser(),
-  ]);
-  if (started.status === "fulfilled") stack = started.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  if (started.status === "rejected") throw started.reason;
-  if (launched.status === "rejected") throw launched.reason;
+  );
+  ({ stack, browser } = running);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
+  await running?.close();
 });
 
 /** A browser signed in with the stack's login scopes (api.read, not api.write). */

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import { readMetric } from "../harness/readMetric.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 const TEST_TIMEOUT = 90_000;
 
@@ -15,11 +16,15 @@ describe("latency histograms through Envoy", () => {
   let browser: StartedBrowser;
   let redis: TestRedis;
   let stack: Stack;
+  let running: StackWithBrowser<Stack> | undefined;
   let exposition: string;
 
   beforeAll(async () => {
-    [browser, redis] = await Promise.all([startBrowser(), startRedis()]);
-    stack = await startStack({ login: true, session: { store: "redis" }, config: { redis: { url: redis.url } } });
+    redis = await startRedis();
+    running = await startWithBrowser(() =>
+      startStack({ login: true, session: { store: "redis" }, config: { redis: { url: redis.url } } }),
+    );
+    ({ stack, browser } = running);
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
@@ -36,8 +41,8 @@ describe("latency histograms through Envoy", () => {
   }, TEST_TIMEOUT);
 
   afterAll(async () => {
-    await stack?.close();
-    await Promise.all([browser?.close(), redis?.close()]);
+    await running?.close();
+    await redis?.close();
   });
 
   const at = (name: string, labels: Record<string, string>) => readMetric(exposition, name, labels);

@@ -7,10 +7,12 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { adminReplicaStackOptions } from "../harness/adminReplicaStackOptions.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
@@ -22,26 +24,16 @@ describe.runIf(hasEnvoy)("the session admin API with cookie sessions", () => {
   let redis: TestRedis;
   let stack: ReplicaStack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<ReplicaStack> | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startReplicaStack({
-      replicas: 2,
-      login: true,
-      session: { store: "cookie" },
-      config: {
-        redis: { url: redis.url, commandTimeoutMs: 2000 },
-        shutdown: { graceSeconds: 2, drainSeconds: 0 },
-        admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
-      },
-      env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
-    });
-    browser = await startBrowser();
+    running = await startWithBrowser(() => startReplicaStack(adminReplicaStackOptions(redis.url, "cookie", TOKEN)));
+    ({ stack, browser } = running);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 

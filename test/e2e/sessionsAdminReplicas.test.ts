@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestUserAgent } from "../../src/session/redisSessionSummary.ts";
 import { readMetric } from "../harness/readMetric.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { adminReplicaStackOptions } from "../harness/adminReplicaStackOptions.ts";
 import { adminCall, answersOnEveryReplica, loginForCookie } from "../harness/replicaSessionAnswers.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startReplicaStack, type ReplicaStack } from "../harness/startReplicaStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
@@ -36,6 +38,7 @@ describe.runIf(hasEnvoy)("the session admin API across replicas (Redis store)", 
   let redis: TestRedis;
   let stack: ReplicaStack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<ReplicaStack> | undefined;
   const cookies = { laptop: "", phone: "", bob: "" };
 
   const sessions = (args: string[], token: string | null = TOKEN, replica = 0) =>
@@ -58,26 +61,15 @@ describe.runIf(hasEnvoy)("the session admin API across replicas (Redis store)", 
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startReplicaStack({
-      replicas: 2,
-      login: true,
-      session: { store: "redis" },
-      config: {
-        redis: { url: redis.url, commandTimeoutMs: 2000 },
-        shutdown: { graceSeconds: 2, drainSeconds: 0 },
-        admin: { api: { enabled: true, token: "${PORTCULLIS_ADMIN_TOKEN}" } },
-      },
-      env: { PORTCULLIS_ADMIN_TOKEN: TOKEN },
-    });
-    browser = await startBrowser();
+    running = await startWithBrowser(() => startReplicaStack(adminReplicaStackOptions(redis.url, "redis", TOKEN)));
+    ({ stack, browser } = running);
     cookies.laptop = await loginForCookie(browser, stack, "alice", LAPTOP);
     cookies.phone = await loginForCookie(browser, stack, "alice", PHONE);
     cookies.bob = await loginForCookie(browser, stack, "bob", LAPTOP);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 

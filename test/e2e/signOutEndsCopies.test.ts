@@ -6,9 +6,10 @@
 // expired) stops the copy; with `redis` the stored session is deleted as well.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -19,20 +20,22 @@ describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("sign-out with sessi
   let redis: TestRedis | null = null;
   let stack: Stack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<Stack> | undefined;
 
   beforeAll(async () => {
     if (store === "redis") redis = await startRedis();
-    stack = await startStack({
-      login: true,
-      session: { store },
-      ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}),
-    });
-    browser = await startBrowser();
+    running = await startWithBrowser(() =>
+      startStack({
+        login: true,
+        session: { store },
+        ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}),
+      }),
+    );
+    ({ stack, browser } = running);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 
@@ -79,17 +82,20 @@ describe.runIf(hasEnvoy)("sign-out with session.store redis while Redis is froze
   let redis: TestRedis | null = null;
   let stack: Stack;
   let browser: StartedBrowser;
+  let running: StackWithBrowser<Stack> | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startStack({ login: true, session: { store: "redis" }, config: { redis: { url: redis.url } } });
-    browser = await startBrowser();
+    const { url } = redis;
+    running = await startWithBrowser(() =>
+      startStack({ login: true, session: { store: "redis" }, config: { redis: { url } } }),
+    );
+    ({ stack, browser } = running);
   }, 120_000);
 
   afterAll(async () => {
     redis?.resume();
-    await browser?.close();
-    await stack?.close();
+    await running?.close();
     await redis?.close();
   });
 

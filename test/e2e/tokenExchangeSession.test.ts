@@ -8,16 +8,18 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_EXCHANGE_CLIENT_ID } from "../../src/demo/startDevIdp.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
-import { startBrowser, type StartedBrowser } from "../harness/startBrowser.ts";
+import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
+import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
 
 const SECRET = randomBytes(24).toString("base64url");
 
 let stack: Stack;
 let browser: StartedBrowser;
+let running: StackWithBrowser<Stack> | undefined;
 
 beforeAll(async () => {
-  const [started, launched] = await Promise.allSettled([
+  running = await startWithBrowser(() =>
     startStack({
       login: true,
       idp: { exchangeClientSecret: SECRET },
@@ -36,17 +38,12 @@ beforeAll(async () => {
         { name: "default", match: { path: "/" }, auth: "required" },
       ],
     }),
-    startBrowser(),
-  ]);
-  if (started.status === "fulfilled") stack = started.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  if (started.status === "rejected") throw started.reason;
-  if (launched.status === "rejected") throw launched.reason;
+  );
+  ({ stack, browser } = running);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
+  await running?.close();
 });
 
 describe("a browser session on a route with token exchange", () => {

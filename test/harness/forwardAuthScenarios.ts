@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginInBrowser } from "./loginInBrowser.ts";
 import { setCookiesOf } from "./parseSetCookie.ts";
-import { startBrowser, type StartedBrowser } from "./startBrowser.ts";
+import type { StartedBrowser } from "./startBrowser.ts";
+import { startWithBrowser, type StackWithBrowser } from "./startWithBrowser.ts";
 import type { HttpsResponse } from "./httpsRequest.ts";
 import type { ForwardAuthStack } from "./startForwardAuthStack.ts";
 
@@ -19,24 +20,21 @@ export function useForwardAuthStack(
   options: { readonly browser: boolean },
 ): { stack: () => ForwardAuthStack; browser: () => StartedBrowser } {
   let stack: ForwardAuthStack | undefined;
-  let browser: StartedBrowser | undefined;
+  let running: StackWithBrowser<ForwardAuthStack> | undefined;
   beforeAll(async () => {
-    const [started, launched] = await Promise.allSettled([
-      start(),
-      options.browser ? startBrowser() : Promise.resolve(undefined),
-    ]);
-    if (started.status === "fulfilled") stack = started.value;
-    if (launched.status === "fulfilled") browser = launched.value;
-    if (started.status === "rejected") throw started.reason;
-    if (launched.status === "rejected") throw launched.reason;
+    if (options.browser) {
+      running = await startWithBrowser(start);
+      stack = running.stack;
+    } else {
+      stack = await start();
+    }
   }, 90_000);
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
+    await (running ?? stack)?.close();
   });
   return {
     stack: () => stack as ForwardAuthStack,
-    browser: () => browser as StartedBrowser,
+    browser: () => running?.browser as StartedBrowser,
   };
 }
 
