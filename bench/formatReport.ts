@@ -29,7 +29,7 @@ function mtlsLine(report: BenchReport): string {
   const m = report.ratios.mtls;
   const c = report.portcullisMtlsConnections;
   const connections = c
-    ? `; Envoy → Portcullis over the run: ${c.handshakes} TLS handshakes (${c.connectionErrors} errors), ${c.connections} connections, ${c.requests} Check calls`
+    ? `; Envoy → Portcullis over the run: TLS handshakes ${c.handshakes} (errors ${c.connectionErrors}), connections ${c.connections}, Check calls ${c.requests}`
     : "";
   return (
     `  mTLS / plaintext (both through Portcullis): throughput ${num(m?.throughputVsPlaintext, 3)}, CPU per request ` +

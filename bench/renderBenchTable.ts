@@ -134,7 +134,9 @@ function mtlsRow(report: BenchReport): string[] {
       `req/s ${fixed(m.throughputVsPlaintext, 2)}×; CPU per request ${fixed(m.cpuVsPlaintext, 2)}× ` +
       `(Envoy ${fixed(m.envoyCpuVsPlaintext, 2)}×, Portcullis ${fixed(m.portcullisCpuVsPlaintext, 2)}×; ` +
       `${signed(m.addedCpuUsPerRequest, 0)} µs); p99 at ${int(report.options.rate)} req/s ${signed(m.addedP99Ms, 1)} ms` +
-      (c ? `; ${int(c.handshakes)} TLS handshakes for ${int(c.requests)} Check calls over the run |` : " |"),
+      (c
+        ? `; Envoy's TLS handshakes with it over the run: ${int(c.handshakes)}, for ${int(c.requests)} Check calls |`
+        : " |"),
   ];
 }
 

@@ -58,7 +58,7 @@ describe("bench/README.md results table", () => {
     expect(line).toContain(`req/s ${(4321 / plain.requestsPerSecond).toFixed(2)}×`);
     expect(line).toContain(`CPU per request ${cpuRatio.toFixed(2)}×`);
     expect(line).toContain(`p99 at 1,000 req/s +${(4.5 - plainRate.responseTime.p99Ms).toFixed(1)} ms`);
-    expect(line).toContain("1 TLS handshakes for 123,456 Check calls over the run");
+    expect(line).toContain("Envoy's TLS handshakes with it over the run: 1, for 123,456 Check calls");
   });
 
   it("leaves the mTLS row out of a results file written before that route was measured", () => {
