@@ -9,6 +9,7 @@ import type {
   WrkMeasurement,
 } from "./measureRound.ts";
 import type { BenchOptions } from "./parseBenchArgs.ts";
+import type { ClusterTlsCounters } from "./readEnvoyClusterTls.ts";
 import type { TokenCacheLookups } from "./readTokenCacheLookups.ts";
 
 export interface ByAuth<T> {
@@ -19,10 +20,31 @@ export interface ByAuth<T> {
   /** ext_authz to the no-op grpc-js Check server: the floor of an ext_authz server on grpc-js. */
   readonly noopExtAuthz: T | null;
   readonly portcullis: T | null;
+  /**
+   * The bearer token through a second Portcullis that Envoy reaches over mTLS (listen.tls, client
+   * certificate required; shipped UpstreamTlsContext). Absent in results files written before it was measured.
+   */
+  readonly portcullisMtls?: T | null;
   /** The Portcullis route with a sealed browser-session cookie instead of the bearer token (wrk only: fixed-rate is null). */
   readonly portcullisSession: T | null;
   /** ext_authz over HTTP to oauth2-proxy (bearer JWTs accepted), when it was built. */
   readonly oauth2Proxy: T | null;
+}
+
+/** The bearer token over mTLS to Portcullis against the same over plaintext, in the same run. */
+export interface MtlsRatios {
+  /** wrk req/s, mTLS / plaintext. */
+  readonly throughputVsPlaintext: number | null;
+  /** wrk req/s, mTLS / the no-op grpc-go route (plaintext): the floor of any ext_authz server. */
+  readonly throughputVsNoopGo: number | null;
+  /** Under wrk, CPU µs per request (Envoy + Portcullis), mTLS / plaintext, and each process's alone. */
+  readonly cpuVsPlaintext: number | null;
+  readonly envoyCpuVsPlaintext: number | null;
+  readonly portcullisCpuVsPlaintext: number | null;
+  /** Under wrk, CPU µs per request (Envoy + Portcullis) mTLS − plaintext: what TLS adds to each request. */
+  readonly addedCpuUsPerRequest: number | null;
+  /** Fixed-rate p99 (unpinned), mTLS − plaintext route (ms). */
+  readonly addedP99Ms: number | null;
 }
 
 export interface TargetCheck {
@@ -57,6 +79,11 @@ export interface BenchReport {
   readonly skippedPeers: readonly { readonly peer: string; readonly reason: string }[];
   /** Portcullis's own token-cache counters after the run: the hot path is the hit path. */
   readonly portcullisTokenCache: TokenCacheLookups | null;
+  /**
+   * Envoy's counters of the mTLS route's cluster after the run: handshakes beside the Check calls
+   * they carried (HTTP/2 reuses a connection). Absent in results files from before that route.
+   */
+  readonly portcullisMtlsConnections?: ClusterTlsCounters | null;
   /** Every round's raw figures; the fields above hold each scenario's median round. */
   readonly rounds: readonly RoundResult[];
   readonly ratios: {
@@ -96,6 +123,8 @@ export interface BenchReport {
     readonly sessionThroughputVsBearer: number | null;
     /** Under wrk, Portcullis's own CPU per request, session cookie / bearer token. */
     readonly sessionPortcullisCpuVsBearer: number | null;
+    /** The mTLS route against the plaintext one (absent in results files from before it). */
+    readonly mtls?: MtlsRatios;
   };
   readonly targets: readonly TargetCheck[];
   /** Scenarios skipped or with errors: the run exits 1. */
@@ -129,6 +158,22 @@ export function firstSeenAddedCpu(
     firstSeen?.cpuUsPerRequest["portcullis"] ?? undefined,
     cached?.cpuUsPerRequest["portcullis"] ?? undefined,
   );
+}
+
+function mtlsRatios(input: Omit<BenchReport, "ratios" | "targets">): MtlsRatios {
+  const { throughput: t, fixedRate: f } = input;
+  const mtls = t.portcullisMtls?.cpuUsPerRequest;
+  const plain = t.portcullis?.cpuUsPerRequest;
+  const share = (cpu: typeof mtls, name: string) => cpu?.[name] ?? undefined;
+  return {
+    throughputVsPlaintext: ratio(t.portcullisMtls?.requestsPerSecond, t.portcullis?.requestsPerSecond),
+    throughputVsNoopGo: ratio(t.portcullisMtls?.requestsPerSecond, t.noopGoExtAuthz?.requestsPerSecond),
+    cpuVsPlaintext: ratio(totalCpu(mtls), totalCpu(plain)),
+    envoyCpuVsPlaintext: ratio(share(mtls, "envoy"), share(plain, "envoy")),
+    portcullisCpuVsPlaintext: ratio(share(mtls, "portcullis"), share(plain, "portcullis")),
+    addedCpuUsPerRequest: difference(totalCpu(mtls), totalCpu(plain)),
+    addedP99Ms: difference(f.portcullisMtls?.responseTime.p99Ms, f.portcullis?.responseTime.p99Ms),
+  };
 }
 
 export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): BenchReport {
@@ -169,6 +214,7 @@ export function buildReport(input: Omit<BenchReport, "ratios" | "targets">): Ben
       t.portcullisSession?.cpuUsPerRequest["portcullis"] ?? undefined,
       t.portcullis?.cpuUsPerRequest["portcullis"] ?? undefined,
     ),
+    ...("portcullisMtls" in t ? { mtls: mtlsRatios(input) } : {}),
   };
   const target = (name: string, value: number | null, text: string, ok: (v: number) => boolean): TargetCheck => ({
     name,

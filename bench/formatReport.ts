@@ -24,6 +24,20 @@ function memoryLine(m: BenchReport["memory"]): string {
   );
 }
 
+/** The mTLS route against the plaintext one, and how many handshakes its Check calls rode on. */
+function mtlsLine(report: BenchReport): string {
+  const m = report.ratios.mtls;
+  const c = report.portcullisMtlsConnections;
+  const connections = c
+    ? `; Envoy → Portcullis over the run: TLS handshakes ${c.handshakes} (errors ${c.connectionErrors}), connections ${c.connections}, Check calls ${c.requests}`
+    : "";
+  return (
+    `  mTLS / plaintext (both through Portcullis): throughput ${num(m?.throughputVsPlaintext, 3)}, CPU per request ` +
+    `${num(m?.cpuVsPlaintext, 2)} (envoy ${num(m?.envoyCpuVsPlaintext, 2)}, portcullis ${num(m?.portcullisCpuVsPlaintext, 2)}; ` +
+    `+${num(m?.addedCpuUsPerRequest, 0)} µs), p99 added at ${report.options.rate}/s ${num(m?.addedP99Ms, 3)} ms${connections}`
+  );
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
@@ -69,6 +83,7 @@ export function formatReport(report: BenchReport): string {
   wrkRow("envoy + ext_authz no-op grpc-go", t.noopGoExtAuthz);
   wrkRow("envoy + ext_authz no-op grpc-js", t.noopExtAuthz);
   wrkRow("envoy + ext_authz Portcullis", t.portcullis);
+  wrkRow("envoy + ext_authz Portcullis over mTLS", t.portcullisMtls ?? null);
   wrkRow("envoy + ext_authz Portcullis (session)", t.portcullisSession);
   wrkRow("envoy + ext_authz oauth2-proxy (HTTP)", t.oauth2Proxy);
   rateRow("envoy, no auth", f.noAuth);
@@ -76,6 +91,7 @@ export function formatReport(report: BenchReport): string {
   rateRow("envoy + ext_authz no-op grpc-go", f.noopGoExtAuthz);
   rateRow("envoy + ext_authz no-op grpc-js", f.noopExtAuthz);
   rateRow("envoy + ext_authz Portcullis", f.portcullis);
+  rateRow("envoy + ext_authz Portcullis over mTLS", f.portcullisMtls ?? null);
   rateRow("envoy + ext_authz oauth2-proxy (HTTP)", f.oauth2Proxy);
   rateRow(
     "envoy + ext_authz Portcullis (cached, first-seen's rate)",
@@ -120,6 +136,7 @@ export function formatReport(report: BenchReport): string {
     `  p99 added at ${o.rate}/s vs jwt_authn   ${num(r.addedP99VsJwtAuthnMs, 3)} ms`,
     `  p99 added at ${o.rate}/s vs ext_authz no-op ${num(r.addedP99VsNoopExtAuthzMs, 3)} ms   (service time: ${num(r.addedServiceP99VsNoopExtAuthzMs, 3)} ms)`,
     `  session cookie / bearer token (both through Portcullis): throughput ${num(r.sessionThroughputVsBearer, 3)}, Portcullis CPU per request ${num(r.sessionPortcullisCpuVsBearer, 2)}`,
+    mtlsLine(report),
     "",
     "targets:",
     ...report.targets.map(

@@ -15,9 +15,17 @@ import { runJsonChild } from "./runJsonChild.ts";
 import { runWrk } from "./runWrk.ts";
 
 /** portcullisSession: the Portcullis route again, with a browser's sealed session cookie instead of the token. */
+/** portcullisMtls: the bearer token through a second Portcullis that Envoy reaches over mTLS. */
 /** noopGoExtAuthz: ext_authz to the no-op grpc-go server; noopExtAuthz: to the no-op grpc-js server. */
 export type Scenario =
-  "noAuth" | "jwtAuthn" | "noopGoExtAuthz" | "noopExtAuthz" | "portcullis" | "portcullisSession" | "oauth2Proxy";
+  | "noAuth"
+  | "jwtAuthn"
+  | "noopGoExtAuthz"
+  | "noopExtAuthz"
+  | "portcullis"
+  | "portcullisMtls"
+  | "portcullisSession"
+  | "oauth2Proxy";
 
 export interface RoundTargets {
   /** Scenario → the Envoy URL that passed its sanity probe (absent: not measured). */
@@ -29,6 +37,8 @@ export interface RoundTargets {
   readonly noopGoCheckTarget: string | null;
   readonly portcullisCheckTarget: string | null;
   readonly portcullisAdminPort: number | null;
+  /** The mTLS Portcullis's admin listener (its event-loop delay), null when it does not run. */
+  readonly portcullisMtlsAdminPort: number | null;
   readonly checkRequest: object;
   /** This round's distinct valid tokens for the first-seen phase (null: phase skipped). */
   readonly firstSeenTokensFile: string | null;
@@ -37,6 +47,7 @@ export interface RoundTargets {
   readonly pids: {
     readonly envoy?: number;
     readonly portcullis?: number;
+    readonly portcullisMtls?: number;
     readonly noopCheck?: number;
     readonly noopGoCheck?: number;
     readonly oauth2Proxy?: number;
@@ -87,26 +98,28 @@ function perRequest(cpuSeconds: Record<string, number | null>, requests: number)
   );
 }
 
-// The no-op ext_authz route runs right before Portcullis's, and the session cookie right after the
-// bearer token, so each pair compared sees the same conditions.
-const SCENARIO_ORDER: readonly Scenario[] = [
+// The no-op ext_authz route runs right before Portcullis's, mTLS and the session cookie right after
+// the plaintext bearer token, so each pair compared sees the same conditions.
+export const SCENARIO_ORDER: readonly Scenario[] = [
   "noAuth",
   "jwtAuthn",
   "noopGoExtAuthz",
   "noopExtAuthz",
   "portcullis",
+  "portcullisMtls",
   "portcullisSession",
   "oauth2Proxy",
 ];
 // The session cookie runs under wrk only: a fixed-rate phase more per round would take a 3-round run
 // with --duration 8 past six minutes. Its per-request cost is in CPU µs/req and in bench/checkPath.ts.
-const FIXED_RATE_ORDER: readonly Scenario[] = SCENARIO_ORDER.filter((s) => s !== "portcullisSession");
+export const FIXED_RATE_ORDER: readonly Scenario[] = SCENARIO_ORDER.filter((s) => s !== "portcullisSession");
 const none = (): Record<Scenario, null> => ({
   noAuth: null,
   jwtAuthn: null,
   noopGoExtAuthz: null,
   noopExtAuthz: null,
   portcullis: null,
+  portcullisMtls: null,
   portcullisSession: null,
   oauth2Proxy: null,
 });
@@ -126,6 +139,7 @@ const here = (file: string) => new URL(file, import.meta.url).pathname;
 function serverPids(targets: RoundTargets, s: Scenario): Record<string, number | undefined> {
   if (s === "portcullis" || s === "portcullisSession")
     return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullis };
+  if (s === "portcullisMtls") return { envoy: targets.pids.envoy, portcullis: targets.pids.portcullisMtls };
   if (s === "noopExtAuthz") return { envoy: targets.pids.envoy, noop: targets.pids.noopCheck };
   if (s === "noopGoExtAuthz") return { envoy: targets.pids.envoy, noop: targets.pids.noopGoCheck };
   if (s === "oauth2Proxy") return { envoy: targets.pids.envoy, "oauth2-proxy": targets.pids.oauth2Proxy };
@@ -157,7 +171,12 @@ async function fixedRatePhase(
   spec: FixedRateSpec,
   name: string,
 ): Promise<FixedRateMeasurement> {
-  const adminPort = s === "portcullis" || s === "portcullisSession" ? ctx.targets.portcullisAdminPort : null;
+  const adminPort =
+    s === "portcullis" || s === "portcullisSession"
+      ? ctx.targets.portcullisAdminPort
+      : s === "portcullisMtls"
+        ? ctx.targets.portcullisMtlsAdminPort
+        : null;
   if (adminPort !== null) await resetEventLoopDelay(adminPort);
   const { result, cpuSeconds } = await withCpuUsage(serverPids(ctx.targets, s), () =>
     runJsonChild<FixedRateResult>(ctx.group, name, here("./fixedRateLoad.ts"), spec, ctx.boundMs),
@@ -170,6 +189,20 @@ async function fixedRatePhase(
 
 // Pinned, only the pair the goal compares: Portcullis against the no-op grpc-go floor on one shared CPU.
 const PINNED_FIXED_RATE_ORDER: readonly Scenario[] = ["noopGoExtAuthz", "portcullis"];
+
+/**
+ * The phases of a full round (every peer running), each a --warmup plus a --duration: what
+ * bench/README.md's "Each round has N phases" counts (test/unit/benchPhases.test.ts holds them together).
+ */
+export const ROUND_PHASES = {
+  wrk: SCENARIO_ORDER.length,
+  fixedRateUnpinned: FIXED_RATE_ORDER.length,
+  fixedRatePinned: PINNED_FIXED_RATE_ORDER.length,
+  // The cached token at the first-seen rate, then the first-seen stream.
+  firstSeen: 2,
+  // no-op grpc-go, no-op grpc-js, Portcullis.
+  directCheck: 3,
+} as const;
 
 async function measureFixedRate(
   ctx: RoundContext,

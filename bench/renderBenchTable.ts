@@ -63,6 +63,16 @@ function envoyTable(report: BenchReport): string[] {
     row("ext_authz → no-op Go server (grpc-go)", t.noopGoExtAuthz, f.noopGoExtAuthz),
     row("ext_authz → no-op grpc-js server", t.noopExtAuthz, f.noopExtAuthz),
     row("ext_authz → **Portcullis** (cached bearer token)", t.portcullis, f.portcullis),
+    // Results files from before the mTLS route have no such key: no row rather than a row of n/a.
+    ...("portcullisMtls" in t
+      ? [
+          row(
+            "ext_authz → Portcullis over mTLS (cached bearer token)",
+            t.portcullisMtls ?? null,
+            f.portcullisMtls ?? null,
+          ),
+        ]
+      : []),
     row("ext_authz → Portcullis (session cookie)", t.portcullisSession, null),
     ...(t.oauth2Proxy
       ? [row(`ext_authz → oauth2-proxy ${e(report, "oauth2Proxy")} (HTTP)`, t.oauth2Proxy, f.oauth2Proxy)]
@@ -100,6 +110,7 @@ function portcullisTable(report: BenchReport): string[] {
     `| first-seen tokens at ${int(o.firstSeenRate)} req/s through Envoy: Portcullis CPU per check | ` +
       `${int(fs?.cpuUsPerRequest["portcullis"])} µs (${cachedBesideFirstSeen(report)}); ` +
       `p50 / p99 / p99.9 ${latencyText(fs)}; event-loop delay p99 ${delay(fs?.eventLoopDelay)} |`,
+    ...mtlsRow(report),
     `| cold start, spawn to /readyz 200 (local issuer stub; Node's compile cache warm, as bin/portcullis starts it) | ${m ? `${int(m.coldStartMs)} ms` : NA} |`,
     `| RSS at ready | ${m ? `${int(m.rssAtReadyMb)} MB` : NA} (beside it: Envoy ${int(rss["envoy"])} MB, ` +
       `no-op grpc-js ${int(rss["noopGrpcJs"])} MB, no-op Go ${int(rss["noopGrpcGo"])} MB, ` +
@@ -108,6 +119,24 @@ function portcullisTable(report: BenchReport): string[] {
       `${m ? `${int(m.rssAfterLoadMb)} MB; server CPU per call ${int(m.valid.serverCpuUsPerCall)} µs valid, ${int(m.invalid.serverCpuUsPerCall)} µs invalid` : NA} |`,
     `| RSS after ${m ? m.idleSeconds : NA} s idle | ${m ? `${int(m.rssAfterIdleMb)} MB` : NA} |`,
     heapCappedRow(report),
+  ];
+}
+
+/** The mTLS route as ratios to the plaintext one of the same run, and the handshakes it paid. */
+function mtlsRow(report: BenchReport): string[] {
+  const m = report.ratios.mtls;
+  if (m === undefined) return [];
+  const c = report.portcullisMtlsConnections;
+  const signed = (v: number | null, digits: number) =>
+    v === null ? NA : `${v < 0 ? "−" : "+"}${Math.abs(v).toFixed(digits)}`;
+  return [
+    `| over mTLS against plaintext, cached bearer token (Envoy presents a client certificate and checks Portcullis's) | ` +
+      `req/s ${fixed(m.throughputVsPlaintext, 2)}×; CPU per request ${fixed(m.cpuVsPlaintext, 2)}× ` +
+      `(Envoy ${fixed(m.envoyCpuVsPlaintext, 2)}×, Portcullis ${fixed(m.portcullisCpuVsPlaintext, 2)}×; ` +
+      `${signed(m.addedCpuUsPerRequest, 0)} µs); p99 at ${int(report.options.rate)} req/s ${signed(m.addedP99Ms, 1)} ms` +
+      (c
+        ? `; Envoy's TLS handshakes with it over the run: ${int(c.handshakes)}, for ${int(c.requests)} Check calls |`
+        : " |"),
   ];
 }
 

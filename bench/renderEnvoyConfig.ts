@@ -1,13 +1,15 @@
-// The Envoy bootstrap for the comparison: four loopback listeners on ephemeral ports that differ
-// only in their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to
-// a no-op Check server (grpc-js, and grpc-go when it was built), ext_authz gRPC to Portcullis,
-// ext_authz HTTP to oauth2-proxy when it was built — all routing to the same upstream. Rendered as
+// The Envoy bootstrap for the comparison: loopback listeners on ephemeral ports that differ only in
+// their auth filter — none, native jwt_authn (inline JWKS, JWT cache on), ext_authz gRPC to a no-op
+// Check server (grpc-js, and grpc-go when it was built), ext_authz gRPC to Portcullis (plaintext, and
+// over mTLS with the shipped UpstreamTlsContext when that Portcullis runs), ext_authz HTTP to
+// oauth2-proxy when it was built — all routing to the same upstream. Rendered as
 // JSON, which Envoy reads as YAML. Every ext_authz gRPC listener uses the shipped configs' filter,
 // allowed_headers included (those the bench's Portcullis config reads), so the no-op servers are
 // sent the same headers as Portcullis.
 import { randomBytes } from "node:crypto";
 import { allowedHeaderPatterns } from "../src/app/envoyAllowedHeaders.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
+import { shippedUpstreamTls, type UpstreamTlsFiles } from "./shippedUpstreamTls.ts";
 import { renderPortcullisConfig } from "./startPortcullis.ts";
 
 export const LISTENER_NAMES = {
@@ -17,7 +19,11 @@ export const LISTENER_NAMES = {
   noopGoExtAuthz: "ext_authz_noop_go",
   oauth2Proxy: "ext_authz_oauth2_proxy",
   extAuthz: "ext_authz",
+  extAuthzMtls: "ext_authz_mtls",
 } as const;
+
+/** The cluster of the mTLS route: its ssl.* stats count Envoy's handshakes with Portcullis. */
+export const PORTCULLIS_MTLS_CLUSTER = "portcullis_mtls";
 
 export interface EnvoyConfigInput {
   readonly upstreamPort: number;
@@ -29,6 +35,8 @@ export interface EnvoyConfigInput {
   readonly oauth2ProxyPort: number | null;
   /** null: Portcullis is not available, the ext_authz listener and its cluster are left out. */
   readonly portcullisGrpcPort: number | null;
+  /** The second Portcullis, serving listen.tls with a client certificate required (absent or null: left out). */
+  readonly portcullisMtls?: { readonly grpcPort: number; readonly tls: UpstreamTlsFiles } | null;
   readonly issuer: string;
   readonly audience: string;
   readonly jwks: object;
@@ -186,6 +194,16 @@ export function renderEnvoyConfig(input: EnvoyConfigInput): string {
   if (input.portcullisGrpcPort !== null) {
     listeners.push(listener(LISTENER_NAMES.extAuthz, [extAuthzFilter("portcullis")]));
     clusters.push(staticCluster("portcullis", input.portcullisGrpcPort, http2Only));
+  }
+  if (input.portcullisMtls) {
+    // The same filter; only the cluster differs: TLS with the shipped UpstreamTlsContext.
+    listeners.push(listener(LISTENER_NAMES.extAuthzMtls, [extAuthzFilter(PORTCULLIS_MTLS_CLUSTER)]));
+    clusters.push(
+      staticCluster(PORTCULLIS_MTLS_CLUSTER, input.portcullisMtls.grpcPort, {
+        ...http2Only,
+        transport_socket: shippedUpstreamTls(input.portcullisMtls.tls),
+      }),
+    );
   }
   return JSON.stringify({ admin: { address: loopback(0) }, static_resources: { listeners, clusters } }, null, 2);
 }

@@ -1,6 +1,7 @@
-// The Portcullis benchmark: one run, one Envoy, five routes (no auth, native jwt_authn, ext_authz →
-// no-op grpc-go and no-op grpc-js Check servers, ext_authz → Portcullis, the last with a bearer token
-// and again with a browser's sealed session cookie) under wrk (max throughput, pinned) and a
+// The Portcullis benchmark: one run, one Envoy, its routes (no auth, native jwt_authn, ext_authz →
+// no-op grpc-go and no-op grpc-js Check servers, ext_authz → Portcullis with a bearer token, the same
+// over mTLS to a second Portcullis, and with a browser's sealed session cookie, ext_authz HTTP →
+// oauth2-proxy) under wrk (max throughput, pinned) and a
 // fixed-rate generator (latency at --rate, unpinned), first-seen tokens, direct Check against the
 // no-op floors, then memory and cold start on a fresh Portcullis. Writes bench/results/latest.json.
 // Loopback only; every phase and child is bounded.
@@ -12,25 +13,28 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildReport, firstSeenAddedCpu } from "./BenchReport.ts";
 import { buildCheckRequest } from "./buildCheckRequest.ts";
+import { LABELS } from "./benchScenarios.ts";
 import { buildGoPeer, NOOP_GO_SERVER, OAUTH2_PROXY, OAUTH2_PROXY_VERSION } from "./buildGoPeer.ts";
 import { chartYoungGenerationFlags } from "./chartNodeOptions.ts";
 import { ChildProcessGroup, type CpuPinning } from "./ChildProcessGroup.ts";
 import { parseConfig } from "../src/config/parseConfig.ts";
 import { createBenchIdentity, type BenchIdentity } from "./createBenchIdentity.ts";
 import { createBenchSession, UNRELATED_COOKIES } from "./createBenchSession.ts";
-import { fetchText } from "./fetchText.ts";
 import { formatReport } from "./formatReport.ts";
 import { measureMemory, type MemoryResult } from "./measureMemory.ts";
 import { measureRound, type RoundResult, type Scenario } from "./measureRound.ts";
 import { mintBenchTokens, writeTokenFile } from "./mintBenchTokens.ts";
 import { parseBenchArgs, type BenchOptions } from "./parseBenchArgs.ts";
 import { pickMedianRound } from "./pickMedianRound.ts";
+import { probeRoutes } from "./probeRoutes.ts";
+import { readEnvoyClusterTls, type ClusterTlsCounters } from "./readEnvoyClusterTls.ts";
 import { readProcessRssMb } from "./readProcessRss.ts";
 import { readTokenCacheLookups, type TokenCacheLookups } from "./readTokenCacheLookups.ts";
-import { LISTENER_NAMES, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
+import { PORTCULLIS_MTLS_CLUSTER, renderEnvoyConfig } from "./renderEnvoyConfig.ts";
 import { resolveEnvoyBinary } from "./resolveEnvoyBinary.ts";
 import { startEnvoy } from "./startEnvoy.ts";
 import { startJwksServer, type JwksServer } from "./startJwksServer.ts";
+import { reviewRound } from "./reviewRound.ts";
 import { startOauth2Proxy } from "./startOauth2Proxy.ts";
 import {
   BENCH_CLIENT_ID,
@@ -40,43 +44,8 @@ import {
   type PortcullisBenchSetup,
   type RunningPortcullis,
 } from "./startPortcullis.ts";
+import { startPortcullisOverMtls, type RunningPortcullisOverMtls } from "./startPortcullisOverMtls.ts";
 
-/** deniedStatus: what the route answers without a credential (401 unless said). */
-const SCENARIOS: readonly {
-  key: Scenario;
-  label: string;
-  listener: string;
-  enforcesAuth: boolean;
-  deniedStatus?: number;
-}[] = [
-  { key: "noAuth", label: "no auth", listener: LISTENER_NAMES.noAuth, enforcesAuth: false },
-  { key: "jwtAuthn", label: "jwt_authn", listener: LISTENER_NAMES.jwtAuthn, enforcesAuth: true },
-  // The no-op Check servers say OK to everything, with or without a token: probed for 200 only.
-  {
-    key: "noopGoExtAuthz",
-    label: "ext_authz no-op grpc-go",
-    listener: LISTENER_NAMES.noopGoExtAuthz,
-    enforcesAuth: false,
-  },
-  { key: "noopExtAuthz", label: "ext_authz no-op", listener: LISTENER_NAMES.noopExtAuthz, enforcesAuth: false },
-  { key: "portcullis", label: "ext_authz Portcullis", listener: LISTENER_NAMES.extAuthz, enforcesAuth: true },
-  // The same listener and Portcullis process; only the credential differs.
-  {
-    key: "portcullisSession",
-    label: "ext_authz Portcullis (session)",
-    listener: LISTENER_NAMES.extAuthz,
-    enforcesAuth: true,
-  },
-  // oauth2-proxy refuses a request without a credential with 403 (its sign-in page, no redirect).
-  {
-    key: "oauth2Proxy",
-    label: "ext_authz oauth2-proxy",
-    listener: LISTENER_NAMES.oauth2Proxy,
-    enforcesAuth: true,
-    deniedStatus: 403,
-  },
-];
-const LABELS = Object.fromEntries(SCENARIOS.map((s) => [s.key, s.label])) as Record<Scenario, string>;
 const AUDIENCE = "bench-api";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -122,43 +91,6 @@ function commandVersion(command: string, args: string[]): string | null {
       .map((line) => line.trim())
       .find((line) => line !== "") ?? ""
   );
-}
-
-/** What a clean-looking figure would hide: errors under load (problems) or a generator that fell behind (warnings). */
-function reviewRound(round: RoundResult, index: number): { problems: string[]; warnings: string[] } {
-  const found: string[] = [];
-  const warnings: string[] = [];
-  const where = (label: string) => `round ${index + 1}, ${label}`;
-  for (const s of SCENARIOS) {
-    const w = round.throughput[s.key];
-    if (w && w.non2xx + w.socketErrors > 0)
-      found.push(`${where(`wrk ${s.label}`)}: ${w.non2xx} non-2xx responses, ${w.socketErrors} socket errors`);
-    for (const [f, how] of [
-      [round.fixedRate[s.key], "fixed-rate"],
-      [round.fixedRatePinned[s.key], "fixed-rate pinned"],
-    ] as const) {
-      if (f && f.non2xx + f.errors > 0)
-        found.push(`${where(`${how} ${s.label}`)}: ${f.non2xx} non-2xx responses, ${f.errors} failed requests`);
-      if (f && f.sendLagP99Ms > 2)
-        warnings.push(
-          `${where(`${how} ${s.label}`)}: the generator itself lagged (send lag p99 ${f.sendLagP99Ms.toFixed(2)} ms); the machine is short of CPU`,
-        );
-    }
-  }
-  const fs = round.firstSeen;
-  if (fs && fs.non2xx + fs.errors > 0)
-    found.push(`${where("first-seen tokens")}: ${fs.non2xx} non-2xx responses, ${fs.errors} failed requests`);
-  const fc = fs?.cachedSameRate;
-  if (fc && fc.non2xx + fc.errors > 0)
-    found.push(`${where("first-seen's cached phase")}: ${fc.non2xx} non-2xx responses, ${fc.errors} failed requests`);
-  if (fs && fs.tokenCacheMisses !== null && fs.tokenCacheMisses < fs.completed)
-    warnings.push(
-      `${where("first-seen tokens")}: only ${fs.tokenCacheMisses} token-cache misses for ${fs.completed} checks`,
-    );
-  const c = round.check.portcullis;
-  if (c && c.notOk + c.errors > 0)
-    found.push(`${where("direct Check Portcullis")}: ${c.notOk} denied and ${c.errors} failed calls (expected all OK)`);
-  return { problems: found, warnings };
 }
 
 /**
@@ -316,6 +248,14 @@ async function main(): Promise<number> {
       problems.push(`Portcullis did not start, its scenarios are skipped: ${message(err)}`);
       say(problems.at(-1)!);
     }
+    let portcullisMtls: RunningPortcullisOverMtls | null = null;
+    try {
+      say("starting Portcullis over mTLS (serve with listen.tls, client certificate required)");
+      portcullisMtls = await startPortcullisOverMtls(group, repoRoot, workDir, setup);
+    } catch (err) {
+      problems.push(`Portcullis over mTLS did not start, its scenario is skipped: ${message(err)}`);
+      say(problems.at(-1)!);
+    }
 
     const envoy = await startEnvoy(
       group,
@@ -327,44 +267,28 @@ async function main(): Promise<number> {
         noopGoCheckGrpcPort: noopGo?.port ?? null,
         oauth2ProxyPort: oauth2Proxy?.port ?? null,
         portcullisGrpcPort: portcullis?.grpcPort ?? null,
+        portcullisMtls: portcullisMtls && {
+          grpcPort: portcullisMtls.portcullis.grpcPort,
+          tls: portcullisMtls.envoyTls,
+        },
         issuer: identity.issuer,
         audience: AUDIENCE,
         jwks: identity.jwks,
       }),
     );
 
-    // Only a route proven to pass the token and refuse its absence is measured: a fast 401/403
-    // path would otherwise pass for a fast filter.
-    const urls = new Map<Scenario, string>();
-    for (const s of SCENARIOS) {
-      const port = envoy.ports.get(s.listener);
-      if (port === undefined) {
-        const portcullisMissing = (s.key === "portcullis" || s.key === "portcullisSession") && portcullis === null;
-        const peerMissing =
-          (s.key === "noopGoExtAuthz" && noopGo === null) || (s.key === "oauth2Proxy" && oauth2Proxy === null);
-        if (!portcullisMissing && !peerMissing) problems.push(`envoy has no ${s.listener} listener`);
-        continue;
-      }
-      const url = `http://127.0.0.1:${port}${BENCH_ROUTE_PATH}`;
-      try {
-        const withToken = await fetchText(url, headersFor(s.key));
-        if (withToken.status !== 200 || withToken.body !== "ok")
-          throw new Error(`with the credential: ${withToken.status} ${withToken.body.slice(0, 200)}`);
-        if (s.enforcesAuth) {
-          const without = await fetchText(url);
-          const denied = s.deniedStatus ?? 401;
-          if (without.status !== denied)
-            throw new Error(`without a credential: expected ${denied}, got ${without.status}`);
-        }
-        urls.set(s.key, url);
-      } catch (err) {
-        problems.push(`${s.label}: sanity probe failed, not measured: ${message(err)}`);
-      }
-    }
+    const absent = new Set<Scenario>([
+      ...(portcullis === null ? (["portcullis", "portcullisSession"] as const) : []),
+      ...(portcullisMtls === null ? (["portcullisMtls"] as const) : []),
+      ...(noopGo === null ? (["noopGoExtAuthz"] as const) : []),
+      ...(oauth2Proxy === null ? (["oauth2Proxy"] as const) : []),
+    ]);
+    const urls = await probeRoutes({ envoy, headersFor, absent }, problems);
 
     const rssAtReadyMb = {
       envoy: readProcessRssMb(envoy.pid),
       portcullis: readProcessRssMb(portcullis?.pid),
+      portcullisMtls: readProcessRssMb(portcullisMtls?.portcullis.pid),
       noopGrpcJs: readProcessRssMb(noopCheck.process.pid),
       noopGrpcGo: readProcessRssMb(noopGo?.pid),
       oauth2Proxy: readProcessRssMb(oauth2Proxy?.pid),
@@ -394,6 +318,7 @@ async function main(): Promise<number> {
             noopGoExtAuthz: authHeaders,
             noopExtAuthz: authHeaders,
             portcullis: authHeaders,
+            portcullisMtls: authHeaders,
             portcullisSession: sessionHeaders,
             oauth2Proxy: authHeaders,
           },
@@ -401,12 +326,14 @@ async function main(): Promise<number> {
           noopGoCheckTarget: noopGo ? `127.0.0.1:${noopGo.port}` : null,
           portcullisCheckTarget: portcullis ? `127.0.0.1:${portcullis.grpcPort}` : null,
           portcullisAdminPort: portcullis?.adminPort ?? null,
+          portcullisMtlsAdminPort: portcullisMtls?.portcullis.adminPort ?? null,
           checkRequest: buildCheckRequest(identity.token, "127.0.0.1:10000", BENCH_ROUTE_PATH),
           firstSeenTokensFile: firstSeenFiles[i]!,
           firstSeenRate: options.firstSeenRate,
           pids: {
             envoy: envoy.pid,
             portcullis: portcullis?.pid,
+            portcullisMtls: portcullisMtls?.portcullis.pid,
             noopCheck: noopCheck.process.pid,
             noopGoCheck: noopGo?.pid,
             oauth2Proxy: oauth2Proxy?.pid,
@@ -428,6 +355,16 @@ async function main(): Promise<number> {
       { repoRoot, workDir, setup },
       problems,
     );
+
+    // How often Envoy paid a handshake to the mTLS Portcullis over the whole run, beside its calls.
+    let mtlsConnections: ClusterTlsCounters | null = null;
+    if (portcullisMtls && urls.has("portcullisMtls")) {
+      try {
+        mtlsConnections = await readEnvoyClusterTls(envoy.adminUrl, PORTCULLIS_MTLS_CLUSTER);
+      } catch (err) {
+        problems.push(`Envoy's TLS counters of the mTLS route: ${message(err)}`);
+      }
+    }
 
     let tokenCache: TokenCacheLookups | null = null;
     if (portcullis) {
@@ -453,6 +390,7 @@ async function main(): Promise<number> {
       noopGoExtAuthz: pick("noopGoExtAuthz"),
       noopExtAuthz: pick("noopExtAuthz"),
       portcullis: pick("portcullis"),
+      portcullisMtls: pick("portcullisMtls"),
       portcullisSession: pick("portcullisSession"),
       oauth2Proxy: pick("oauth2Proxy"),
     });
@@ -505,6 +443,7 @@ async function main(): Promise<number> {
       rssAtReadyMb,
       skippedPeers,
       portcullisTokenCache: tokenCache,
+      portcullisMtlsConnections: mtlsConnections,
       rounds,
       problems,
       warnings,

@@ -25,6 +25,15 @@ export interface PortcullisBenchSetup {
   readonly sessionKey: string;
   /** listen.grpcTransport; unset leaves the product's default (net). */
   readonly grpcTransport?: "grpc-js" | "http2" | "net";
+  /** listen.tls with a client certificate required (mTLS, as central mode ships it); unset: plaintext. */
+  readonly tls?: PortcullisTlsFiles;
+}
+
+export interface PortcullisTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The CA that signed Envoy's client certificate. */
+  readonly clientCaFile: string;
 }
 
 export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
@@ -37,6 +46,7 @@ export function renderPortcullisConfig(setup: PortcullisBenchSetup): string {
         ...(setup.grpcTransport === undefined ? {} : { grpcTransport: setup.grpcTransport }),
         auth: "127.0.0.1:0",
         admin: "127.0.0.1:0",
+        ...(setup.tls === undefined ? {} : { tls: { ...setup.tls, requireClientCertificate: true } }),
       },
       providers: {
         bench: {

@@ -5,7 +5,8 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { createBenchIdentity } from "../../bench/createBenchIdentity.ts";
 import { mintBenchTokens } from "../../bench/mintBenchTokens.ts";
-import { LISTENER_NAMES, renderEnvoyConfig } from "../../bench/renderEnvoyConfig.ts";
+import { LISTENER_NAMES, PORTCULLIS_MTLS_CLUSTER, renderEnvoyConfig } from "../../bench/renderEnvoyConfig.ts";
+import { shippedUpstreamTls } from "../../bench/shippedUpstreamTls.ts";
 
 const ISSUER = "http://127.0.0.1:9";
 
@@ -64,5 +65,58 @@ describe("renderEnvoyConfig", () => {
     ).static_resources.clusters;
     expect(JSON.stringify(clusters.find((c) => c.name === "noop_go_check"))).toContain('"port_value":4');
     expect(JSON.stringify(clusters.find((c) => c.name === "oauth2_proxy"))).toContain('"port_value":5');
+  });
+
+  it("sends the mTLS route to its Portcullis with the shipped UpstreamTlsContext, only the files and name the run's", () => {
+    const tls = {
+      caFile: "/run/ca.crt",
+      serverName: "localhost",
+      certFile: "/run/envoy.crt",
+      keyFile: "/run/envoy.key",
+    };
+    const config = JSON.parse(
+      renderEnvoyConfig({
+        ...base,
+        noopGoCheckGrpcPort: null,
+        oauth2ProxyPort: null,
+        portcullisMtls: { grpcPort: 6, tls },
+      }),
+    ) as { static_resources: { listeners: { name: string }[]; clusters: Record<string, any>[] } };
+    expect(config.static_resources.listeners.map((l) => l.name)).toContain(LISTENER_NAMES.extAuthzMtls);
+    const cluster = config.static_resources.clusters.find((c) => c["name"] === PORTCULLIS_MTLS_CLUSTER)!;
+    expect(JSON.stringify(cluster["load_assignment"])).toContain('"port_value":6');
+    const context = cluster["transport_socket"].typed_config;
+    expect(context["@type"]).toBe("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
+    expect(context.sni).toBe("localhost");
+    expect(context.common_tls_context).toEqual({
+      alpn_protocols: ["h2"],
+      tls_params: { tls_minimum_protocol_version: "TLSv1_2" },
+      validation_context: {
+        trusted_ca: { filename: "/run/ca.crt" },
+        match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "localhost" } }],
+      },
+      tls_certificates: [
+        { certificate_chain: { filename: "/run/envoy.crt" }, private_key: { filename: "/run/envoy.key" } },
+      ],
+    });
+    // Without that Portcullis, no listener and no cluster.
+    const plain = renderEnvoyConfig({ ...base, noopGoCheckGrpcPort: null, oauth2ProxyPort: null });
+    expect(listenerNames(plain)).not.toContain(LISTENER_NAMES.extAuthzMtls);
+    expect(plain).not.toContain(PORTCULLIS_MTLS_CLUSTER);
+  });
+
+  it("refuses to guess when the shipped cluster no longer has one SAN matcher and one client certificate", () => {
+    const tls = { caFile: "/ca", serverName: "localhost", certFile: "/c", keyFile: "/k" };
+    const withoutClientCertificate = `static_resources:
+  clusters:
+    - name: portcullis_ext_authz
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          common_tls_context:
+            validation_context:
+              match_typed_subject_alt_names: [{ san_type: DNS, matcher: { exact: portcullis } }]
+`;
+    expect(() => shippedUpstreamTls(tls, withoutClientCertificate)).toThrow(/one client certificate/);
   });
 });
