@@ -4,6 +4,8 @@
 // outgoing connection or a listen(0) anywhere on the machine (other workers, Envoy, Redis clients)
 // can be handed any ephemeral port, which once made Envoy fail with "Address already in use".
 // The placeholder resets every connection: to a client it looks like a service that is down.
+// Ports the Fetch standard calls "bad" are never drawn: Node's fetch and Chromium refuse them, so a
+// service there could never be reached by the tests (10080 once kept a replica's /readyz unread).
 
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -28,6 +30,17 @@ function ephemeralLow(): number {
 const DRAW_LOW = 10_000;
 const ATTEMPTS = 50;
 
+/** The Fetch standard's bad ports at or above DRAW_LOW (https://fetch.spec.whatwg.org/#bad-port). */
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([10080]);
+
+/** A port to try: drawn below the ephemeral range, never one fetch or a browser refuses. */
+export function drawPort(high: number, random: (low: number, high: number) => number = randomInt): number {
+  for (;;) {
+    const port = random(DRAW_LOW, high);
+    if (!FETCH_BAD_PORTS.has(port)) return port;
+  }
+}
+
 function listenOn(server: Server, port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -49,8 +62,7 @@ export async function reservePort(): Promise<ReservedPort> {
   const placeholder = createServer((socket) => socket.resetAndDestroy());
   const high = ephemeralLow();
   let bound = false;
-  for (let attempt = 0; attempt < ATTEMPTS && !bound; attempt++)
-    bound = await listenOn(placeholder, randomInt(DRAW_LOW, high));
+  for (let attempt = 0; attempt < ATTEMPTS && !bound; attempt++) bound = await listenOn(placeholder, drawPort(high));
   // Every draw taken (a crowded machine): an ephemeral port, as before, rather than no test.
   if (!bound && !(await listenOn(placeholder, 0))) throw new Error("no loopback port could be reserved");
   let released: Promise<void> | undefined;
