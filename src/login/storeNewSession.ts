@@ -9,10 +9,11 @@ import { sessionDigest } from "./sessionDigest.ts";
 type Replaced = { readonly session: Session } | { readonly id: string } | null;
 
 /**
- * Returns the new session's Set-Cookie values. Throws what `store.create` throws: then nothing
- * changed and the browser keeps the session it had. Once the new session is stored the login
- * succeeds; a replaced session that could not be ended for every replica is refused by this one
- * at least, and the log says so at warn.
+ * Returns the new session's Set-Cookie values. Throws what `store.create` throws: the login fails
+ * and the browser keeps the session it had (with Redis, unless the timed-out write ran after all:
+ * then the old session ended with it and the browser signs in again). Once the new session is
+ * stored the login succeeds; a replaced session that could not be ended for every replica is
+ * refused by this one at least, and the log says so at warn.
  */
 export async function storeNewSession(
   login: BrowserLogin,

@@ -2,9 +2,10 @@
 // keys) holds only the session id and a per-session secret; Redis holds the session encrypted with a
 // key derived from that secret (redisSessionRecord), so a dump of Redis alone reveals no token. The
 // key expires with the session; sign-out, back-channel logout and a new login of the same browser
-// (which replaces it) delete it. A refresh runs on one replica at a time under a Redis lock (refreshRedisSession). Sessions read are kept a few seconds in
-// memory (createRedisSessionMemory), dropped on every replica by each write or delete. Beside each
-// record a small summary (redisSessionSummary) is what the session admin lists.
+// (which replaces it) delete it. A refresh runs on one replica at a time under a Redis lock
+// (refreshRedisSession). Sessions read are kept a few seconds in memory (createRedisSessionMemory),
+// dropped on every replica by each write or delete. Beside each record a small summary
+// (redisSessionSummary) is what the session admin lists.
 import { digestOwnCookies } from "./digestOwnCookies.ts";
 import { execOrThrow } from "./execOrThrow.ts";
 import {
@@ -122,8 +123,9 @@ async function createSession(
     userAgentDigest: digestUserAgent(userAgent),
   });
   const batch = ctx.client.multi();
-  // The replaced session ends in the same transaction as the new one is written: if the write
-  // fails, the login fails and the browser keeps the session it had, never one half replaced.
+  // The replaced session ends in the same transaction as the new one is written, both or neither: a
+  // failed write fails the login and the browser keeps its session; one Redis runs after it timed
+  // out leaves the browser signed out (the new cookie never reached it), never with both alive.
   if (replaces !== null && replaced !== undefined && replaced.id !== ref.id) {
     batch.del(ctx.sessionKey(replaced.id), ctx.summaryKey(replaced.id));
     for (const key of indexKeysOf(ctx, replaces)) batch.zrem(key, replaced.id);
