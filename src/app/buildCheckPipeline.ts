@@ -235,6 +235,7 @@ function createLogin(
   for (const provider of Object.keys(config.providers)) {
     for (const result of BACKCHANNEL_RESULTS) metrics.backchannelLogouts.inc({ provider, result }, 0);
     if (config.session.idleTimeoutSeconds !== null) metrics.sessionsEnded.inc({ provider, reason: "idle" }, 0);
+    metrics.sessionsEnded.inc({ provider, reason: "replaced" }, 0);
   }
   const store = sessionStoreFor(config, shared, logger, clock);
   return createBrowserLogin({

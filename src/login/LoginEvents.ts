@@ -7,8 +7,11 @@ export interface LoginEvents {
   loginCompleted(provider: string): void;
   loginFailed(provider: string | null, reason: string): void;
   refreshed(provider: string, result: "ok" | "ended" | "unavailable"): void;
-  /** A session presented on a check was refused and ended by Portcullis itself (idle: session.idleTimeoutSeconds). */
-  sessionEnded?(provider: string, reason: "idle"): void;
+  /**
+   * A session ended by Portcullis itself: refused on a check when idle for session.idleTimeoutSeconds
+   * (`idle`), or replaced by a new login of the same browser, a step-up's, a consent's or a plain one (`replaced`).
+   */
+  sessionEnded?(provider: string, reason: "idle" | "replaced"): void;
   backchannelLogout?(
     provider: string | null,
     result: "ok" | "invalid" | "replayed" | "unavailable",

@@ -1,6 +1,7 @@
 // `GET /oauth2/callback`: completes a login. The state must name a pending login transaction of
 // this browser (its cookie) that was not used before; the code is exchanged, a step-up must bring
-// the level it asked for and an incremental consent its scopes, and the new session is stored.
+// the level it asked for and an incremental consent its scopes, and the new session is stored (the
+// one the browser held before, if any, ends: storeNewSession).
 // Every failure goes through `fail` with a registry code (status, public text, log and metric
 // reason) and a detail for the log.
 import { describeError } from "../errors/describeError.ts";
@@ -12,6 +13,7 @@ import { SessionTooLargeError } from "../session/SessionTooLargeError.ts";
 import { readScopes } from "../identity/readScopes.ts";
 import { buildSession } from "./buildSession.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
+import { storeNewSession } from "./storeNewSession.ts";
 
 export type CallbackOutcome =
   | { readonly kind: "redirect"; readonly location: string; readonly setCookies: readonly string[] }
@@ -78,7 +80,8 @@ export async function completeLogin(
         null,
         clear,
       );
-    const setCookies = [...clear, ...(await login.store.create(session, cookies, login.nowSeconds(), userAgent))];
+    // The session the browser held (a step-up's or a consent's, or another sign-in's) ends with it.
+    const setCookies = [...clear, ...(await storeNewSession(login, session, cookies, userAgent))];
     const origin = login.loginOrigins.get(txn.provider) ?? login.defaultOrigin;
     login.events?.loginCompleted(txn.provider);
     return { kind: "redirect", location: login.redirects.resolve(txn.returnTo, origin) ?? `${origin}/`, setCookies };

@@ -7,6 +7,7 @@ import { LoginError } from "../oidc/LoginError.ts";
 import type { Session } from "../session/Session.ts";
 import type { RefreshRun, StoreLoad, StoreRefresh } from "../session/SessionStore.ts";
 import { buildSession } from "./buildSession.ts";
+import { sessionDigest } from "./sessionDigest.ts";
 import type { BrowserLogin } from "./createBrowserLogin.ts";
 
 /** How far the last-seen time may lag: the most an idle timeout ends a session early. */
@@ -46,11 +47,6 @@ export async function loadSession(login: BrowserLogin, cookies: ReadonlyMap<stri
     return { kind: "invalid", clear: await endIdleSession(login, session, present) };
   }
   return loaded;
-}
-
-/** A short digest of a session id, to tell one session's log lines from another's and nothing more. */
-function sessionDigest(id: string): string {
-  return createHash("sha256").update(`portcullis session\u0000${id}`).digest("base64url").slice(0, 16);
 }
 
 /** An idle session is over: deleted from the store where there is one, its cookies cleared either way. */

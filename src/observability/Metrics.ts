@@ -192,7 +192,7 @@ function browserLoginMetrics(
   return {
     sessionsEnded: new Counter({
       name: "portcullis_sessions_ended_total",
-      help: "Sessions refused and ended by Portcullis itself on a check, by provider and reason (idle: unused for session.idleTimeoutSeconds). A stateless cookie session the browser sends again after it ended counts again.",
+      help: "Sessions ended by Portcullis itself, by provider and reason (idle: refused on a check, unused for session.idleTimeoutSeconds; replaced: a new login of the same browser, a step-up, a consent or a sign-in, took its place). A stateless cookie session the browser sends again after an idle end counts again.",
       labelNames: ["provider", "reason"] as const,
       registers: [registry],
     }),

@@ -31,13 +31,17 @@ export interface SessionStore {
   /**
    * Keeps a new session (a completed login); returns its Set-Cookie values. `userAgent`: the login's
    * User-Agent, of which the Redis store keeps a short digest for the session admin's listing (the
-   * cookie store keeps nothing of it: its sessions cannot be listed). Throws SessionStoreUnavailableError.
+   * cookie store keeps nothing of it: its sessions cannot be listed). `replaces`: the session this
+   * store loaded from the same cookies, which the new one replaces: the Redis store deletes it in the
+   * same transaction as it writes the new one (both or neither) and every replica forgets it; the
+   * cookie store has nothing to delete (the caller revokes its id). Throws SessionStoreUnavailableError.
    */
   create(
     session: Session,
     cookies: ReadonlyMap<string, string>,
     nowSeconds: number,
     userAgent?: string | null,
+    replaces?: Session | null,
   ): Promise<readonly string[]>;
   /**
    * Refreshes a session once: `run` calls the IdP. The cookie store runs it for this request; the

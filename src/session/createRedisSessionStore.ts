@@ -1,10 +1,11 @@
 // Sessions kept in Redis, shared by every replica. The browser's cookie (sealed with the session
 // keys) holds only the session id and a per-session secret; Redis holds the session encrypted with a
 // key derived from that secret (redisSessionRecord), so a dump of Redis alone reveals no token. The
-// key expires with the session; sign-out and back-channel logout delete it. A refresh runs on one
-// replica at a time under a Redis lock (refreshRedisSession). Sessions read are kept a few seconds in
-// memory (createRedisSessionMemory), dropped on every replica by each write or delete. Beside each
-// record a small summary (redisSessionSummary) is what the session admin lists.
+// key expires with the session; sign-out, back-channel logout and a new login of the same browser
+// (which replaces it) delete it. A refresh runs on one replica at a time under a Redis lock
+// (refreshRedisSession). Sessions read are kept a few seconds in memory (createRedisSessionMemory),
+// dropped on every replica by each write or delete. Beside each record a small summary
+// (redisSessionSummary) is what the session admin lists.
 import { digestOwnCookies } from "./digestOwnCookies.ts";
 import { execOrThrow } from "./execOrThrow.ts";
 import {
@@ -47,7 +48,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     kind: "redis",
     owns: (name) => cookies.owns(name),
     load: (jar, t) => loadSession(ctx, jar, t),
-    create: (session, jar, t, userAgent) => createSession(ctx, session, jar, t, userAgent ?? null),
+    create: (session, jar, t, userAgent, replaces) =>
+      createSession(ctx, session, jar, t, userAgent ?? null, replaces ?? null),
     refresh,
     touch(session, _, t) {
       const ref = ctx.refs.get(session);
@@ -105,8 +107,12 @@ async function createSession(
   jar: ReadonlyMap<string, string>,
   t: number,
   userAgent: string | null,
+  replaces: Session | null,
 ): Promise<readonly string[]> {
   const ref = newSessionRef(session.id);
+  // Only a session this store opened (its cookie's seal and its record's key both held): never an
+  // id a cookie merely names.
+  const replaced = replaces === null ? undefined : ctx.refs.get(replaces);
   const ttlMs = Math.max(1, (session.expiresAt - t) * 1000);
   const indexTtl = ctx.options.lifetimeSeconds;
   const summary = encodeSessionSummary({
@@ -116,8 +122,15 @@ async function createSession(
     expiresAt: session.expiresAt,
     userAgentDigest: digestUserAgent(userAgent),
   });
-  const batch = ctx.client
-    .multi()
+  const batch = ctx.client.multi();
+  // The replaced session ends in the same transaction as the new one is written, both or neither: a
+  // failed write fails the login and the browser keeps its session; one Redis runs after it timed
+  // out leaves the browser signed out (the new cookie never reached it), never with both alive.
+  if (replaces !== null && replaced !== undefined && replaced.id !== ref.id) {
+    batch.del(ctx.sessionKey(replaced.id), ctx.summaryKey(replaced.id));
+    for (const key of indexKeysOf(ctx, replaces)) batch.zrem(key, replaced.id);
+  }
+  batch
     .set(ctx.sessionKey(ref.id), ctx.seal(session, ref), "PX", ttlMs)
     .set(ctx.summaryKey(ref.id), summary, "PX", ttlMs);
   // Sorted by expiry, so members of expired sessions are trimmed at each login instead of piling up.
@@ -125,6 +138,8 @@ async function createSession(
     batch.zremrangebyscore(key, "-inf", t).zadd(key, session.expiresAt, ref.id).expire(key, indexTtl);
   await ctx.call("session_write", () => execOrThrow(batch));
   ctx.refs.set(session, ref);
+  // Every replica drops its copy of the replaced session, so its next read finds the record gone.
+  if (replaced !== undefined && replaced.id !== ref.id) await ctx.memory.invalidate(replaced.id);
   return ctx.cookies.write(
     { i: ref.id, k: ref.secret.toString("base64url") },
     session.expiresAt,

@@ -66,12 +66,14 @@ export interface Harness {
   readonly begins: Parameters<LoginClientPort["begin"]>[0][];
   /**
    * Completes the login `started` (a Check's 302) as the IdP would with these access-token claims
-   * (and ID token claims), returning the callback's outcome.
+   * (and ID token claims), returning the callback's outcome. `cookie`: the browser's other cookies
+   * (its session), sent with the callback beside the login's transaction cookie.
    */
   complete(
     started: Decision,
     accessClaims: Record<string, unknown>,
     idClaims?: Record<string, unknown>,
+    cookie?: string,
   ): Promise<CallbackOutcome>;
 }
 
@@ -180,6 +182,7 @@ export function harness(options: SessionGateOptions = {}): Harness {
     started: Decision,
     accessClaims: Record<string, unknown>,
     idClaims: Record<string, unknown> = { sub: "alice", acr: "loa1" },
+    cookie?: string,
   ): Promise<CallbackOutcome> {
     const exp = Math.floor(clock.now() / 1000) + 600;
     const accessToken = `at-${String(idClaims["sub"])}-${exp}-${accessTokens.size}`;
@@ -194,7 +197,8 @@ export function harness(options: SessionGateOptions = {}): Harness {
     };
     const state = new URL(locationOf(started)).searchParams.get("state")!;
     const txnCookie = setCookiesOf(started)[0]!.split(";")[0]!;
-    return completeLogin(browserLogin, new URLSearchParams({ code: "c", state }), parseSessionCookies(txnCookie));
+    const jar = cookie === undefined ? txnCookie : `${cookie}; ${txnCookie}`;
+    return completeLogin(browserLogin, new URLSearchParams({ code: "c", state }), parseSessionCookies(jar));
   }
 
   return {
