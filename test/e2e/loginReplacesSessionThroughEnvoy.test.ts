@@ -5,13 +5,12 @@
 // session is let through. With `session.store: cookie` the old id is revoked; with `redis` the old
 // record is deleted in the same write as the new one. Counted in portcullis_sessions_ended_total.
 import type { BrowserContext } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loginInBrowser } from "../harness/loginInBrowser.ts";
 import { loginThroughStack } from "../harness/loginThroughStack.ts";
 import type { StartedBrowser } from "../harness/startBrowser.ts";
-import { startRedis, type TestRedis } from "../harness/startRedis.ts";
-import { startStack, type Stack } from "../harness/startStack.ts";
-import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
+import type { Stack } from "../harness/startStack.ts";
+import { useLoginStackWithStore } from "../harness/useLoginStackWithStore.ts";
 
 const SESSION_COOKIE = "__Host-portcullis";
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
@@ -25,27 +24,10 @@ async function sessionCookieOf(context: BrowserContext, origin: string): Promise
 }
 
 describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("a step-up with session.store %s", (store) => {
-  let redis: TestRedis | null = null;
+  const started = useLoginStackWithStore(store);
   let stack: Stack;
   let browser: StartedBrowser;
-  let running: StackWithBrowser<Stack> | undefined;
-
-  beforeAll(async () => {
-    if (store === "redis") redis = await startRedis();
-    running = await startWithBrowser(() =>
-      startStack({
-        login: true,
-        session: { store },
-        ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}),
-      }),
-    );
-    ({ stack, browser } = running);
-  }, 120_000);
-
-  afterAll(async () => {
-    await running?.close();
-    await redis?.close();
-  });
+  beforeAll(() => void ({ stack, browser } = started()));
 
   it("refuses a copy of the password-only session cookie after the step-up: 401 for an API client, a 302 to the IdP for a page; the stepped-up session is let through", async () => {
     const replaced = { provider: "demo", reason: "replaced" };

@@ -10,6 +10,7 @@ import type { StartedBrowser } from "../harness/startBrowser.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { startStack, type Stack } from "../harness/startStack.ts";
 import { startWithBrowser, type StackWithBrowser } from "../harness/startWithBrowser.ts";
+import { useLoginStackWithStore } from "../harness/useLoginStackWithStore.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -17,27 +18,10 @@ const SESSION_COOKIE = "__Host-portcullis";
 const hasEnvoy = process.env["ENVOY_BIN"] !== undefined;
 
 describe.runIf(hasEnvoy).each(["cookie", "redis"] as const)("sign-out with session.store %s", (store) => {
-  let redis: TestRedis | null = null;
+  const started = useLoginStackWithStore(store);
   let stack: Stack;
   let browser: StartedBrowser;
-  let running: StackWithBrowser<Stack> | undefined;
-
-  beforeAll(async () => {
-    if (store === "redis") redis = await startRedis();
-    running = await startWithBrowser(() =>
-      startStack({
-        login: true,
-        session: { store },
-        ...(redis !== null ? { config: { redis: { url: redis.url } } } : {}),
-      }),
-    );
-    ({ stack, browser } = running);
-  }, 120_000);
-
-  afterAll(async () => {
-    await running?.close();
-    await redis?.close();
-  });
+  beforeAll(() => void ({ stack, browser } = started()));
 
   it("refuses a copy of the session cookie taken before the sign-out: 401 for an API client, a 302 to the IdP for a browser", async () => {
     const context = await browser.newContext();
