@@ -14,11 +14,11 @@ import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { storeNewSession } from "../../src/login/storeNewSession.ts";
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../../src/oidc/createLogoutTokenDispatcher.ts";
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
-import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
 import { indexKeyOf, sessionKeyOf, summaryKeyOf } from "../../src/session/redisSessionKeys.ts";
 import type { Session } from "../../src/session/Session.ts";
 import { SessionStoreUnavailableError } from "../../src/session/SessionStore.ts";
+import { redisSessionStoreOf } from "../harness/redisSessionStoreOf.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -76,17 +76,7 @@ function replica(config: PortcullisConfig): Replica {
     jtiTtlSeconds: LOGOUT_TOKEN_MAX_AGE_SECONDS * 2,
     writeBudgetMs: 1_000,
   });
-  const store =
-    config.session.store === "redis"
-      ? createRedisSessionStore({
-          connection,
-          cookieName: config.session.cookieName,
-          cookieDomain: config.session.cookieDomain,
-          keys: config.session.keys,
-          lifetimeSeconds: config.session.lifetimeSeconds,
-          lockTtlMs: () => 2_000,
-        })
-      : undefined;
+  const store = config.session.store === "redis" ? redisSessionStoreOf(config, connection) : undefined;
   const login = createBrowserLogin({
     session: config.session,
     providers: Object.values(config.providers),

@@ -25,12 +25,12 @@ import { LOGOUT_TOKEN_MAX_AGE_SECONDS } from "../../src/oidc/createLogoutTokenDi
 import { LoginError } from "../../src/oidc/LoginError.ts";
 import { BACKCHANNEL_LOGOUT_EVENT, verifyLogoutToken } from "../../src/oidc/verifyLogoutToken.ts";
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
-import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
 import { createRevocationList } from "../../src/session/createRevocationList.ts";
 import { startAuthServer, type AuthServer } from "../../src/http/startAuthServer.ts";
 import type { LoginTransaction } from "../../src/session/LoginTransaction.ts";
 import { createManualClock } from "../harness/createManualClock.ts";
 import { loadScaledMs } from "../harness/loadScaledMs.ts";
+import { redisSessionStoreOf } from "../harness/redisSessionStoreOf.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -149,17 +149,7 @@ function startReplica(config: PortcullisConfig, idp: FakeIdp, pending: { result:
   });
   const client = idp.client(pending);
   const keys = createLocalJWKSet({ keys: [publicJwk] });
-  const store =
-    config.session.store === "redis"
-      ? createRedisSessionStore({
-          connection,
-          cookieName: config.session.cookieName,
-          cookieDomain: config.session.cookieDomain,
-          keys: config.session.keys,
-          lifetimeSeconds: config.session.lifetimeSeconds,
-          lockTtlMs: () => 2_000,
-        })
-      : undefined;
+  const store = config.session.store === "redis" ? redisSessionStoreOf(config, connection) : undefined;
   const login = createBrowserLogin({
     session: config.session,
     providers: Object.values(config.providers),

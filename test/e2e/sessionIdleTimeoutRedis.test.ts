@@ -9,9 +9,9 @@ import { createBrowserLogin, type BrowserLogin } from "../../src/login/createBro
 import { freshenSession, loadSession } from "../../src/login/freshenSession.ts";
 import { parseSessionCookies } from "../../src/login/parseSessionCookies.ts";
 import { createRedisConnection, type RedisConnection } from "../../src/session/createRedisConnection.ts";
-import { createRedisSessionStore } from "../../src/session/createRedisSessionStore.ts";
 import type { Session } from "../../src/session/Session.ts";
 import { createManualClock, type ManualClock } from "../harness/createManualClock.ts";
+import { redisSessionStoreOf } from "../harness/redisSessionStoreOf.ts";
 import { startRedis, type TestRedis } from "../harness/startRedis.ts";
 import { waitUntil } from "../harness/waitUntil.ts";
 
@@ -57,13 +57,7 @@ function configWith(keyPrefix: string): PortcullisConfig {
 /** A replica's browser login on its own Redis connection; `writes` counts session writes (creates included). */
 function replica(config: PortcullisConfig, clock: ManualClock, writes: { count: number }): BrowserLogin {
   const connection = createRedisConnection(config.redis);
-  const store = createRedisSessionStore({
-    connection,
-    cookieName: config.session.cookieName,
-    cookieDomain: config.session.cookieDomain,
-    keys: config.session.keys,
-    lifetimeSeconds: config.session.lifetimeSeconds,
-    lockTtlMs: () => 2_000,
+  const store = redisSessionStoreOf(config, connection, {
     events: {
       operation: (op, outcome) => void (op === "session_write" && outcome === "ok" ? (writes.count += 1) : undefined),
     },
